@@ -1,0 +1,89 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "keycard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "keycard", targets: ["keycard"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure: Kubernetes objects, selectors, addresses, ports, the policy model and verdicts.
+        .target(name: "KeycardModel"),
+        // Pure + Yams: scenario files with line numbers, validation, steps, model reports.
+        .target(
+            name: "KeycardScenario",
+            dependencies: ["KeycardModel", .product(name: "Yams", package: "Yams")]
+        ),
+        // Pure: the value-typed nftables ruleset (tables, chains, sets, rules) and its nft text.
+        .target(name: "KeycardRuleset"),
+        // Pure: the lab's topology plan (namespaces, links, addresses, routes) from pods and nodes.
+        .target(name: "KeycardTopology"),
+        // Pure: the policy model compiled to a ruleset, per pod or per node.
+        .target(name: "KeycardCompiler", dependencies: ["KeycardModel", "KeycardRuleset", "KeycardTopology"]),
+        // libnftnl + libmnl, with a shim header for the macros Swift cannot import.
+        .systemLibrary(
+            name: "CNetfilter",
+            pkgConfig: "libnftnl",
+            providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
+        ),
+        // Prototypes and wrappers glibc hides behind _GNU_SOURCE (setns, unshare, ...).
+        .target(name: "CLinuxShim"),
+        // The only module with syscalls: namespaces, rtnetlink, nftables batches, sockets.
+        .target(
+            name: "KeycardKernel",
+            dependencies: [
+                "KeycardRuleset", "CNetfilter", "CLinuxShim",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Lab lifecycle: bring-up, served ports, state, tear-down, policy reconcile.
+        .target(
+            name: "KeycardLab",
+            dependencies: [
+                "KeycardKernel", "KeycardTopology", "KeycardRuleset",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // ProbeRunner: model-backed and socket-backed; scans.
+        .target(
+            name: "KeycardProbe",
+            dependencies: ["KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler"]
+        ),
+        // The commands, one folder per noun, one file per verb.
+        .target(
+            name: "KeycardCommands",
+            dependencies: [
+                "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardLab", "KeycardProbe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
+
+        .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
+        .testTarget(
+            name: "KeycardScenarioTests",
+            dependencies: ["KeycardScenario", "KeycardModel"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "KeycardCompilerTests",
+            dependencies: ["KeycardCompiler", "KeycardScenario", "KeycardRuleset"],
+            resources: [.copy("Snapshots")]
+        ),
+        .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardRuleset"], resources: [.copy("Snapshots")]),
+        .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardTopology"]),
+        .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardKernel", "KeycardRuleset"]),
+        .testTarget(name: "KeycardLabTests", dependencies: ["KeycardLab", "KeycardTopology"]),
+        .testTarget(
+            name: "KeycardProbeTests",
+            dependencies: ["KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands"]
+        ),
+    ]
+)

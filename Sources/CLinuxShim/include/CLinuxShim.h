@@ -1,0 +1,18 @@
+#ifndef KEYCARD_CLINUXSHIM_H
+#define KEYCARD_CLINUXSHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// setns(2) on the calling thread; glibc hides it behind _GNU_SOURCE.
+int kc_setns(int fd, int nstype);
+/// unshare(2) on the calling thread; glibc hides it behind _GNU_SOURCE.
+int kc_unshare(int flags);
+/// CLONE_NEWNET, hidden behind _GNU_SOURCE.
+int kc_clone_newnet(void);
+/// ioctl(fd, SIOCGSKNS): an fd of the network namespace the socket lives in (-1 and errno on error).
+int kc_socket_netns_fd(int sockfd);
+/// prctl(PR_SET_PDEATHSIG, sig): not visible from Swift's Glibc (variadic).
+int kc_set_parent_death_signal(int sig);
+
+#endif
