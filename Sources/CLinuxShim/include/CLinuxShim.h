@@ -3,6 +3,9 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+/// epoll and eventfd: Swift's Glibc module does not include these headers.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// setns(2) on the calling thread; glibc hides it behind _GNU_SOURCE.
 int kc_setns(int fd, int nstype);

@@ -1,0 +1,74 @@
+import Glibc
+
+/// One connection attempt: from a source namespace to destination:port/proto.
+public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
+    /// Namespace name under /run/netns the probe socket is created in.
+    public var sourceNamespace: String
+    /// IPv4 destination address.
+    public var destination: String
+    public var proto: SocketProtocol
+    public var port: UInt16
+
+    public init(sourceNamespace: String, destination: String, proto: SocketProtocol, port: UInt16) {
+        self.sourceNamespace = sourceNamespace
+        self.destination = destination
+        self.proto = proto
+        self.port = port
+    }
+
+    public var description: String { "\(sourceNamespace) -> \(destination):\(port)/\(proto)" }
+}
+
+/// Why a probe counts as denied.
+public enum DenyReason: Sendable, Hashable, CustomStringConvertible {
+    /// Nothing came back before the wave's deadline (a drop).
+    case timeout
+    /// An error other than a refusal: ICMP admin-prohibited or host-unreachable (EHOSTUNREACH),
+    /// net-unreachable or no route (ENETUNREACH), a local output drop (EPERM).
+    case socketError(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .timeout: "timeout"
+        case .socketError(let code): "\(String(cString: strerror(code))) (errno \(code))"
+        }
+    }
+}
+
+/// What a probe saw.
+public enum ProbeVerdict: Sendable, Hashable, CustomStringConvertible {
+    /// TCP: handshake done and the server's line read (empty if it sent none); UDP: an answer came back.
+    case allow(line: String)
+    /// Refused: TCP RST, or ICMP port-unreachable (ECONNREFUSED), TCP and UDP alike.
+    case closed
+    case deny(DenyReason)
+    /// Not attempted, with why (SCTP: the kernel has none).
+    case skipped(String)
+
+    public var description: String {
+        switch self {
+        case .allow(let line): "allow(\(line))"
+        case .closed: "closed"
+        case .deny(let reason): "deny(\(reason))"
+        case .skipped(let reason): "skipped(\(reason))"
+        }
+    }
+
+    public var isDeny: Bool {
+        if case .deny = self { return true }
+        return false
+    }
+}
+
+/// A probe's final verdict and how many waves it took part in (1 + retries used).
+public struct ProbeOutcome: Sendable, Hashable, CustomStringConvertible {
+    public var verdict: ProbeVerdict
+    public var attempts: Int
+
+    public init(verdict: ProbeVerdict, attempts: Int) {
+        self.verdict = verdict
+        self.attempts = attempts
+    }
+
+    public var description: String { "\(verdict) after \(attempts)" }
+}

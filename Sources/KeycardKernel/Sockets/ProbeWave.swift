@@ -1,0 +1,197 @@
+import Glibc
+
+/// One wave of probes: every socket opened (one setns window per source namespace), then one epoll loop
+/// under a single deadline, so a wave of drops costs one timeout however many probes it holds.
+final class ProbeWave {
+    /// What a TCP probe waits for once connected.
+    enum Mode {
+        /// The server's "<line>\n" (or EOF): the prober.
+        case readLine
+        /// Nothing: the handshake is the answer (the scanner).
+        case handshake
+    }
+
+    private enum Phase { case connecting, reading, awaitingAnswer }
+
+    private struct Slot {
+        let request: ProbeRequest
+        var fd: Int32 = -1
+        var phase = Phase.connecting
+        var received: [UInt8] = []
+        var verdict: ProbeVerdict?
+    }
+
+    static let datagram = Array("keycard-probe\n".utf8)
+
+    private var slots: [Slot]
+    private let mode: Mode
+    private let epoll: Epoll
+    private var pending = 0
+
+    private init(_ requests: [ProbeRequest], mode: Mode) throws(KernelError) {
+        slots = requests.map { Slot(request: $0) }
+        self.mode = mode
+        epoll = try Epoll(capacity: min(max(requests.count, 1), 4096))
+    }
+
+    deinit {
+        for slot in slots where slot.fd >= 0 { close(slot.fd) }
+    }
+
+    /// Runs `requests` (no SCTP) as one wave; verdicts in request order.
+    static func run(
+        _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles
+    ) throws(KernelError) -> [ProbeVerdict] {
+        let wave = try ProbeWave(requests, mode: mode)
+        try wave.openAll(namespaces)
+        try wave.loop(timeout: timeout)
+        return wave.slots.map { $0.verdict ?? .deny(.timeout) }
+    }
+
+    private func openAll(_ namespaces: NamespaceHandles) throws(KernelError) {
+        var order: [String] = []
+        var indices: [String: [Int]] = [:]
+        for (index, slot) in slots.enumerated() {
+            let name = slot.request.sourceNamespace
+            if indices[name] == nil { order.append(name) }
+            indices[name, default: []].append(index)
+        }
+        for name in order {
+            try namespaces.perform(in: name) { handle throws(KernelError) in
+                for index in indices[name, default: []] {
+                    try open(index, inode: handle.inode, host: namespaces.hostInode)
+                }
+            }
+        }
+    }
+
+    /// socket, namespace check, non-blocking connect (and the first datagram for UDP), epoll registration.
+    private func open(_ index: Int, inode: UInt64, host: UInt64) throws(KernelError) {
+        let request = slots[index].request
+        let address = try IPv4Sockaddr.make(request.destination, port: request.port)
+        let fd = try SocketCalls.open(request.proto)
+        slots[index].fd = fd
+        pending += 1
+        try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, hostInode: host)
+        if request.proto == .udp {
+            // Report every ICMP error on the connected socket, not only the "hard" ones.
+            try SocketCalls.setOption(fd, Int32(IPPROTO_IP), IP_RECVERR, 1, "IP_RECVERR")
+        }
+        let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
+        if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
+        if request.proto == .udp {
+            slots[index].phase = .awaitingAnswer
+            if let code = SocketCalls.send(fd, Self.datagram) { return settle(index, Self.verdict(forError: code)) }
+            try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
+        } else if result == 0 {
+            try connected(index, registered: false)
+        } else {
+            try epoll.add(fd, events: EpollFlag.output, token: UInt64(index))
+        }
+    }
+
+    private func loop(timeout: Duration) throws(KernelError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var resendAt: ContinuousClock.Instant? = clock.now + timeout / 2
+        while pending > 0 {
+            let now = clock.now
+            if now >= deadline { break }
+            if let due = resendAt, now >= due {
+                resendDatagrams()
+                resendAt = nil
+                continue
+            }
+            let wake = min(deadline, resendAt ?? deadline)
+            for event in try epoll.wait(timeoutMilliseconds: Self.milliseconds(until: wake, from: now)) {
+                try handle(Int(event.token))
+            }
+        }
+    }
+
+    private func handle(_ index: Int) throws(KernelError) {
+        guard slots[index].verdict == nil else { return }
+        switch slots[index].phase {
+        case .connecting:
+            let code = SocketCalls.pendingError(slots[index].fd)
+            if code != 0 { return settle(index, Self.verdict(forError: code)) }
+            try connected(index, registered: true)
+        case .reading:
+            readLine(index)
+        case .awaitingAnswer:
+            readAnswer(index)
+        }
+    }
+
+    private func connected(_ index: Int, registered: Bool) throws(KernelError) {
+        guard mode == .readLine else { return settle(index, .allow(line: "")) }
+        slots[index].phase = .reading
+        let fd = slots[index].fd
+        if registered {
+            try epoll.modify(fd, events: EpollFlag.input, token: UInt64(index))
+        } else {
+            try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
+        }
+        readLine(index)
+    }
+
+    /// Reads what the server sent until a newline or EOF; a reset after the handshake still counts as
+    /// allowed (the network let the connection through).
+    private func readLine(_ index: Int) {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(slots[index].fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if count > 0 { slots[index].received += buffer.prefix(count) }
+            if count <= 0 || slots[index].received.contains(UInt8(ascii: "\n")) {
+                return settle(index, .allow(line: Self.firstLine(slots[index].received)))
+            }
+        }
+    }
+
+    private func readAnswer(_ index: Int) {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let count = buffer.withUnsafeMutableBytes { recv(slots[index].fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if count >= 0 { return settle(index, .allow(line: Self.firstLine(Array(buffer.prefix(count))))) }
+        if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+        settle(index, Self.verdict(forError: errno))
+    }
+
+    /// The one resend of a UDP wave, halfway to the deadline, for datagrams lost on the way.
+    private func resendDatagrams() {
+        for index in slots.indices where slots[index].verdict == nil && slots[index].phase == .awaitingAnswer {
+            if let code = SocketCalls.send(slots[index].fd, Self.datagram) { settle(index, Self.verdict(forError: code)) }
+        }
+    }
+
+    private func settle(_ index: Int, _ verdict: ProbeVerdict) {
+        guard slots[index].verdict == nil else { return }
+        slots[index].verdict = verdict
+        if slots[index].fd >= 0 {
+            close(slots[index].fd)  // also leaves the epoll set
+            slots[index].fd = -1
+        }
+        pending -= 1
+    }
+
+    /// ECONNREFUSED (RST, ICMP port-unreachable) is "closed"; anything else is a denial with its errno.
+    static func verdict(forError code: Int32) -> ProbeVerdict {
+        switch code {
+        case ECONNREFUSED, ECONNRESET: .closed
+        case ETIMEDOUT: .deny(.timeout)
+        default: .deny(.socketError(errno: code))
+        }
+    }
+
+    private static func firstLine(_ bytes: [UInt8]) -> String {
+        let line = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    private static func milliseconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32 {
+        let (seconds, attoseconds) = (deadline - now).components
+        let total = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: max(total, 0))
+    }
+}

@@ -1,0 +1,52 @@
+/// One target of a TCP connect scan.
+public struct ScanTarget: Sendable, Hashable {
+    public var address: String
+    public var port: UInt16
+
+    public init(address: String, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+}
+
+/// A TCP connect scan's answer for one target.
+public enum ScanResult: Sendable, Hashable {
+    /// The handshake completed.
+    case open
+    /// RST or ICMP port-unreachable.
+    case closed
+    /// Nothing within the timeout, or another ICMP error.
+    case filtered
+}
+
+extension Prober {
+    /// TCP connect scan from `namespace` over `targets`: results in target order. Only the handshake is
+    /// awaited, so any TCP service shows as open, not just keycard's servers.
+    public func scan(
+        from namespace: String, targets: [ScanTarget], timeout: Duration = .seconds(1), retries: Int = 0
+    ) throws(KernelError) -> [ScanResult] {
+        try raiseOpenFileLimit()
+        let requests = targets.map {
+            ProbeRequest(sourceNamespace: namespace, destination: $0.address, proto: .tcp, port: $0.port)
+        }
+        var verdicts = [ProbeVerdict](repeating: .deny(.timeout), count: requests.count)
+        var pending = Array(requests.indices)
+        let namespaces = NamespaceHandles()
+        for _ in 0...max(0, retries) where !pending.isEmpty {
+            for start in stride(from: 0, to: pending.count, by: maxInFlight) {
+                let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
+                let answers = try ProbeWave.run(
+                    chunk.map { requests[$0] }, mode: .handshake, timeout: timeout, namespaces: namespaces)
+                for (index, verdict) in zip(chunk, answers) { verdicts[index] = verdict }
+            }
+            pending = pending.filter { verdicts[$0].isDeny }
+        }
+        return verdicts.map { verdict in
+            switch verdict {
+            case .allow: .open
+            case .closed: .closed
+            case .deny, .skipped: .filtered
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// Sends real packets between lab namespaces: thousands of probes in flight from the calling thread.
+///
+/// Every socket is created in its source namespace (one setns window per namespace per wave) and its
+/// namespace is checked before it connects (`SocketNamespaceGuard`). A wave has one deadline, so denials
+/// cost one timeout per wave; only denied probes are retried, again together in one wave. Call from a
+/// thread in the host namespace, outside any `perform(in:)` window.
+public struct Prober: Sendable {
+    /// Most sockets open at once; more probes than this run in successive waves.
+    public var maxInFlight: Int
+
+    public init(maxInFlight: Int = 4000) {
+        self.maxInFlight = max(1, maxInFlight)
+    }
+
+    /// Probes every request; outcomes in request order.
+    /// - Parameters:
+    ///   - timeout: the deadline of each wave (a UDP datagram is resent once halfway).
+    ///   - retries: extra waves for the probes still denied.
+    public func probe(
+        _ probes: [ProbeRequest], timeout: Duration = .seconds(1), retries: Int = 0
+    ) throws(KernelError) -> [ProbeOutcome] {
+        try raiseOpenFileLimit()
+        var outcomes = probes.map { request in
+            request.proto == .sctp
+                ? ProbeOutcome(verdict: .skipped("kernel has no SCTP"), attempts: 0)
+                : ProbeOutcome(verdict: .deny(.timeout), attempts: 0)
+        }
+        var pending = probes.indices.filter { probes[$0].proto != .sctp }
+        let namespaces = NamespaceHandles()
+        for _ in 0...max(0, retries) where !pending.isEmpty {
+            for start in stride(from: 0, to: pending.count, by: maxInFlight) {
+                let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
+                let verdicts = try ProbeWave.run(
+                    chunk.map { probes[$0] }, mode: .readLine, timeout: timeout, namespaces: namespaces)
+                for (index, verdict) in zip(chunk, verdicts) {
+                    outcomes[index].verdict = verdict
+                    outcomes[index].attempts += 1
+                }
+            }
+            pending = pending.filter { outcomes[$0].verdict.isDeny }
+        }
+        return outcomes
+    }
+}

@@ -1,0 +1,44 @@
+import Glibc
+
+/// The few socket calls the servers and the prober share, each naming itself in its error.
+enum SocketCalls {
+    /// socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol) for `proto` on the calling thread
+    /// (hence in the calling thread's network namespace).
+    static func open(_ proto: SocketProtocol) throws(KernelError) -> Int32 {
+        let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let (type, number): (Int32, Int32) =
+            switch proto {
+            case .tcp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
+            case .udp: (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
+            case .sctp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_SCTP))
+            }
+        return try syscall("socket", "\(proto)") { socket(AF_INET, type | flags, number) }
+    }
+
+    /// Whether `error` from `socket()` means "this kernel has no such protocol" rather than a failure.
+    static func isUnsupportedProtocol(_ error: KernelError) -> Bool {
+        error.errno == EPROTONOSUPPORT || error.errno == ESOCKTNOSUPPORT || error.errno == EAFNOSUPPORT
+    }
+
+    /// setsockopt with an Int32 value.
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ label: String) throws(KernelError) {
+        var value = value
+        try syscall("setsockopt", label) {
+            setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// getsockopt(SO_ERROR): the pending error of a non-blocking connect (0 when it succeeded).
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
+        return value
+    }
+
+    /// send(MSG_NOSIGNAL | MSG_DONTWAIT) of all of `bytes` on a connected socket; the errno on failure.
+    static func send(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        return sent < 0 ? errno : nil
+    }
+}
