@@ -1,0 +1,113 @@
+/// Everything a lab consists of, in the order it must be built: namespaces, veth pairs, addresses,
+/// routes and sysctls, plus per-pod, per-node and per-external summaries. A pure value: the kernel
+/// adapter turns it into netlink requests; the nftables placement reads `nodes[].podInterfaces`.
+public struct LabPlan: Hashable, Sendable, Codable {
+    public var labName: String
+    public var podCIDR: IPv4CIDR
+    /// Router first, then nodes, externals and pods.
+    public var namespaces: [PlannedNamespace]
+    /// Every veth pair; the first end is created from its namespace, the peer is born in its own.
+    public var links: [VethLink]
+    public var addresses: [PlannedAddress]
+    /// In dependency order within each namespace (a gateway's link route before routes via it).
+    public var routes: [PlannedRoute]
+    public var sysctls: [PlannedSysctl]
+    public var router: String
+    public var nodes: [PlannedNode]
+    public var pods: [PlannedPod]
+    public var externals: [PlannedExternal]
+
+    /// `kc-<lab>.`: the prefix that identifies every namespace of this lab and no other.
+    public var namespacePrefix: String { TopologyPlanner.namespacePrefix(labName) }
+}
+
+/// One network namespace, mounted at /run/netns/<name>.
+public struct PlannedNamespace: Hashable, Sendable, Codable {
+    public enum Role: String, Hashable, Sendable, Codable { case router, node, external, pod }
+    public var name: String
+    public var role: Role
+}
+
+/// One end of a veth pair: the namespace it lives in, its name (≤ 15 characters) and the ifindex
+/// requested at creation (unique within that namespace; 1 is loopback).
+public struct LinkEnd: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var name: String
+    public var index: Int32
+}
+
+/// A veth pair; both ends live in lab namespaces, never in the host's.
+public struct VethLink: Hashable, Sendable, Codable {
+    public var end: LinkEnd
+    public var peer: LinkEnd
+}
+
+/// An address on an interface: `address/prefixLength`.
+public struct PlannedAddress: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var interface: String
+    public var interfaceIndex: Int32
+    public var address: IPv4Address
+    public var prefixLength: Int
+}
+
+/// A route in a namespace's main table.
+public struct PlannedRoute: Hashable, Sendable, Codable {
+    public enum Scope: String, Hashable, Sendable, Codable { case universe, link }
+    public var namespace: String
+    public var destination: IPv4CIDR
+    public var gateway: IPv4Address?
+    public var interface: String
+    public var interfaceIndex: Int32
+    public var scope: Scope
+    /// The source address the namespace picks for traffic it originates on this route.
+    public var preferredSource: IPv4Address?
+}
+
+/// A sysctl written inside a namespace: `key` is the path under /proc/sys ("net/ipv4/ip_forward").
+public struct PlannedSysctl: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var key: String
+    public var value: String
+}
+
+/// A node: its namespace, its slice of the pod CIDR and the node-side names of its pods' veths.
+public struct PlannedNode: Hashable, Sendable, Codable {
+    public var index: Int
+    public var name: String
+    public var namespace: String
+    public var slice: IPv4CIDR
+    /// The node's address on its link to the router.
+    public var uplinkAddress: IPv4Address
+    public var uplinkInterface: String
+    /// Node-side interface names of this node's pod veths, in pod order (for the node nftables placement).
+    public var podInterfaces: [String]
+}
+
+/// A pod: where it lives and how it is addressed.
+public struct PlannedPod: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var name: String
+    /// Its network namespace, `kc-<lab>.pod.<namespace>.<name>`.
+    public var netns: String
+    public var nodeIndex: Int
+    public var nodeName: String
+    public var address: IPv4Address
+    public var gateway: IPv4Address
+    /// The pod-side interface ("eth0") and the node-side peer's name.
+    public var interface: String
+    public var nodeInterface: String
+    public var ports: [ServedPort]
+    public var command: [String]?
+
+    /// "namespace/name".
+    public var key: String { "\(namespace)/\(name)" }
+}
+
+/// An external host: its namespace and address.
+public struct PlannedExternal: Hashable, Sendable, Codable {
+    public var name: String
+    public var netns: String
+    public var address: IPv4Address
+    public var ports: [ServedPort]
+}

@@ -1,0 +1,73 @@
+/// What a lab should hold: its name, how many nodes, the pod network, the pods and the externals.
+public struct LabSpec: Hashable, Sendable, Codable {
+    /// [a-z0-9-]{1,24}; becomes the `kc-<labName>.` prefix of every namespace.
+    public var labName: String
+    public var nodes: Int
+    public var podCIDR: String
+    public var pods: [PodSpec]
+    public var externals: [ExternalSpec]
+
+    public init(
+        labName: String, nodes: Int = 1, podCIDR: String = "10.244.0.0/16",
+        pods: [PodSpec] = [], externals: [ExternalSpec] = []
+    ) {
+        self.labName = labName
+        self.nodes = nodes
+        self.podCIDR = podCIDR
+        self.pods = pods
+        self.externals = externals
+    }
+}
+
+/// One pod: a network namespace on a node, with an address and the ports it serves.
+public struct PodSpec: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var name: String
+    /// "node-0", "node-1", ...; nil spreads pods round-robin.
+    public var nodeName: String?
+    /// A fixed address inside the pod CIDR (it may lie in another node's slice).
+    public var pinnedIP: String?
+    public var ports: [ServedPort]
+    /// argv (command and args combined) to run inside the pod's namespace, if any.
+    public var command: [String]?
+
+    public init(
+        namespace: String, name: String, nodeName: String? = nil, pinnedIP: String? = nil,
+        ports: [ServedPort] = [], command: [String]? = nil
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.nodeName = nodeName
+        self.pinnedIP = pinnedIP
+        self.ports = ports
+        self.command = command
+    }
+}
+
+/// A port a pod or external listens on.
+public struct ServedPort: Hashable, Sendable, Codable {
+    public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable {
+        case tcp, udp, sctp
+    }
+
+    public var proto: TransportProtocol
+    public var port: UInt16
+
+    public init(_ proto: TransportProtocol, _ port: UInt16) {
+        self.proto = proto
+        self.port = port
+    }
+}
+
+/// A host outside the cluster (an IP outside the pod CIDR), reachable from every pod via the router.
+public struct ExternalSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var ip: String
+    public var ports: [ServedPort]
+
+    public init(name: String, ip: String, ports: [ServedPort] = []) {
+        self.name = name
+        self.ip = ip
+        self.ports = ports
+    }
+}

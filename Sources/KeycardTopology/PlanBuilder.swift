@@ -1,0 +1,125 @@
+/// Accumulates a `LabPlan`: namespaces, links with per-namespace ifindexes, addresses, routes.
+struct PlanBuilder {
+    private(set) var plan: LabPlan
+    /// The next free ifindex in each namespace (1 is loopback).
+    private var nextIndex: [String: Int32] = [:]
+
+    init(labName: String, podCIDR: IPv4CIDR) {
+        plan = LabPlan(
+            labName: labName, podCIDR: podCIDR, namespaces: [], links: [], addresses: [], routes: [],
+            sysctls: [], router: Names.router(labName), nodes: [], pods: [], externals: [])
+    }
+
+    private var lab: String { plan.labName }
+
+    mutating func addRouterAndNodes(slices: [IPv4CIDR]) {
+        addNamespace(plan.router, .router)
+        plan.sysctls.append(PlannedSysctl(namespace: plan.router, key: "net/ipv4/ip_forward", value: "1"))
+        for (index, slice) in slices.enumerated() {
+            let namespace = Names.node(lab, index)
+            addNamespace(namespace, .node)
+            plan.sysctls.append(PlannedSysctl(namespace: namespace, key: "net/ipv4/ip_forward", value: "1"))
+            let (routerEnd, nodeEnd) = addRouterLink(
+                linkNumber: index, routerName: Names.routerNodeVeth(index), namespace: namespace, name: Names.nodeUplink)
+            addRoute(nodeEnd.end, .any, via: routerEnd.address)
+            addRoute(routerEnd.end, slice, via: nodeEnd.address)
+            plan.nodes.append(
+                PlannedNode(
+                    index: index, name: "node-\(index)", namespace: namespace, slice: slice,
+                    uplinkAddress: nodeEnd.address, uplinkInterface: Names.nodeUplink, podInterfaces: []))
+        }
+    }
+
+    mutating func addExternal(index: Int, spec: ExternalSpec, address: IPv4Address) {
+        let namespace = Names.external(lab, spec.name)
+        addNamespace(namespace, .external)
+        let (routerEnd, externalEnd) = addRouterLink(
+            linkNumber: plan.nodes.count + index, routerName: Names.routerExternalVeth(index),
+            namespace: namespace, name: Names.podSide)
+        addAddress(externalEnd.end, address, 32)
+        // Traffic the external starts leaves from its own IP, not from its link address.
+        addRoute(externalEnd.end, .any, via: routerEnd.address, source: address)
+        addRoute(routerEnd.end, .host(address), via: externalEnd.address)
+        plan.externals.append(PlannedExternal(name: spec.name, netns: namespace, address: address, ports: spec.ports))
+    }
+
+    mutating func addPod(index: Int, placement: TopologyPlanner.Placement) {
+        let spec = placement.spec
+        let node = plan.nodes[placement.nodeIndex]
+        let namespace = Names.pod(lab, spec.namespace, spec.name)
+        addNamespace(namespace, .pod)
+        let nodeSide = addEnd(node.namespace, Names.nodePodVeth(index))
+        let podSide = addEnd(namespace, Names.podSide)
+        plan.links.append(VethLink(end: nodeSide, peer: podSide))
+        addAddress(nodeSide, TopologyPlanner.podGateway, 32)
+        addAddress(podSide, placement.address, 32)
+        addRoute(nodeSide, .host(placement.address), scope: .link)
+        addRoute(podSide, .host(TopologyPlanner.podGateway), scope: .link)
+        addRoute(podSide, .any, via: TopologyPlanner.podGateway)
+        if !placement.slice.contains(placement.address) {
+            // Pinned outside its node's slice: the router needs a host route to the right node.
+            let routerEnd = LinkEnd(
+                namespace: plan.router, name: Names.routerNodeVeth(node.index),
+                index: routerIndex(ofNode: node.index))
+            addRoute(routerEnd, .host(placement.address), via: routerAddress(ofLink: node.index, end: 2))
+        }
+        plan.nodes[placement.nodeIndex].podInterfaces.append(nodeSide.name)
+        plan.pods.append(
+            PlannedPod(
+                namespace: spec.namespace, name: spec.name, netns: namespace, nodeIndex: node.index,
+                nodeName: node.name, address: placement.address, gateway: TopologyPlanner.podGateway,
+                interface: podSide.name, nodeInterface: nodeSide.name, ports: spec.ports, command: spec.command))
+    }
+
+    // MARK: - Pieces
+
+    private mutating func addNamespace(_ name: String, _ role: PlannedNamespace.Role) {
+        plan.namespaces.append(PlannedNamespace(name: name, role: role))
+        nextIndex[name] = 2
+    }
+
+    private mutating func addEnd(_ namespace: String, _ name: String) -> LinkEnd {
+        let index = nextIndex[namespace, default: 2]
+        nextIndex[namespace] = index + 1
+        return LinkEnd(namespace: namespace, name: name, index: index)
+    }
+
+    /// Router links are created first, one per node then one per external, so the router-side
+    /// ifindex of link j is j + 2.
+    private func routerIndex(ofNode node: Int) -> Int32 { Int32(node) + 2 }
+
+    /// Address `end` (1: router, 2: other side) of /30 number `link` in 100.64.0.0/16.
+    private func routerAddress(ofLink link: Int, end: UInt32) -> IPv4Address {
+        IPv4Address(TopologyPlanner.linkNetwork.network.value + UInt32(link) * 4 + end)
+    }
+
+    private mutating func addRouterLink(
+        linkNumber: Int, routerName: String, namespace: String, name: String
+    ) -> (router: (end: LinkEnd, address: IPv4Address), other: (end: LinkEnd, address: IPv4Address)) {
+        let routerEnd = addEnd(plan.router, routerName)
+        let otherEnd = addEnd(namespace, name)
+        plan.links.append(VethLink(end: routerEnd, peer: otherEnd))
+        let routerSide = routerAddress(ofLink: linkNumber, end: 1)
+        let otherSide = routerAddress(ofLink: linkNumber, end: 2)
+        addAddress(routerEnd, routerSide, 30)
+        addAddress(otherEnd, otherSide, 30)
+        return ((routerEnd, routerSide), (otherEnd, otherSide))
+    }
+
+    private mutating func addAddress(_ end: LinkEnd, _ address: IPv4Address, _ prefixLength: Int) {
+        plan.addresses.append(
+            PlannedAddress(
+                namespace: end.namespace, interface: end.name, interfaceIndex: end.index, address: address,
+                prefixLength: prefixLength))
+    }
+
+    private mutating func addRoute(
+        _ end: LinkEnd, _ destination: IPv4CIDR, via gateway: IPv4Address? = nil,
+        scope: PlannedRoute.Scope = .universe, source: IPv4Address? = nil
+    ) {
+        plan.routes.append(
+            PlannedRoute(
+                namespace: end.namespace, destination: destination, gateway: gateway, interface: end.name,
+                interfaceIndex: end.index, scope: scope, preferredSource: source))
+    }
+}
