@@ -24,7 +24,7 @@ enum ListenerSet {
         do throws(KernelError) {
             for name in order {
                 try namespaces.perform(in: name) { handle throws(KernelError) in
-                    if NetworkNamespace.currentInode() == namespaces.hostInode {
+                    if namespaces.forbiddenInodes.contains(NetworkNamespace.currentInode()) {
                         throw KernelError("refuse to serve in the host namespace", subject: name, errno: EPERM)
                     }
                     if byNamespace[name, default: []].contains(where: { $0.proto == .tcp }) {
@@ -32,7 +32,7 @@ enum ListenerSet {
                     }
                     for endpoint in byNamespace[name, default: []] {
                         do throws(KernelError) {
-                            let fd = try bind(endpoint, backlog: backlog, inode: handle.inode, host: namespaces.hostInode)
+                            let fd = try bind(endpoint, backlog: backlog, inode: handle.inode, forbidden: namespaces.forbiddenInodes)
                             listeners.append(Listener(fd: fd, endpoint: endpoint, reply: Array("\(endpoint.line)\n".utf8)))
                         } catch where SocketCalls.isUnsupportedProtocol(error) {
                             unsupported.append(endpoint)
@@ -49,12 +49,12 @@ enum ListenerSet {
 
     /// socket, SO_REUSEADDR, namespace check, bind, listen (TCP): the socket of one endpoint.
     private static func bind(
-        _ endpoint: ServedEndpoint, backlog: Int32, inode: UInt64, host: UInt64
+        _ endpoint: ServedEndpoint, backlog: Int32, inode: UInt64, forbidden: Set<UInt64>
     ) throws(KernelError) -> Int32 {
         let fd = try SocketCalls.open(endpoint.proto)
         do throws(KernelError) {
             try SocketCalls.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR")
-            try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, hostInode: host)
+            try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, forbiddenInodes: forbidden)
             let address = try IPv4Sockaddr.make(endpoint.address, port: endpoint.port)
             try syscall("bind", "\(endpoint)") { IPv4Sockaddr.withSockaddr(address) { Glibc.bind(fd, $0, $1) } }
             if endpoint.proto != .udp {

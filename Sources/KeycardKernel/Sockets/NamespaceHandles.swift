@@ -8,7 +8,8 @@ final class NamespaceHandles {
     }
 
     private var handles: [String: Handle] = [:]
-    let hostInode = NetworkNamespace.hostInode()
+    /// The host's possible namespaces, taken when the handles are made (outside any window).
+    let forbiddenInodes = SocketNamespaceGuard.hostInodes()
 
     /// Opens /run/netns/NAME on first use; its inode is taken from the open fd, which is what setns uses.
     func handle(_ name: String) throws(KernelError) -> Handle {

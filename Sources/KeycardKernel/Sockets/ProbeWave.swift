@@ -59,20 +59,20 @@ final class ProbeWave {
         for name in order {
             try namespaces.perform(in: name) { handle throws(KernelError) in
                 for index in indices[name, default: []] {
-                    try open(index, inode: handle.inode, host: namespaces.hostInode)
+                    try open(index, inode: handle.inode, forbidden: namespaces.forbiddenInodes)
                 }
             }
         }
     }
 
     /// socket, namespace check, non-blocking connect (and the first datagram for UDP), epoll registration.
-    private func open(_ index: Int, inode: UInt64, host: UInt64) throws(KernelError) {
+    private func open(_ index: Int, inode: UInt64, forbidden: Set<UInt64>) throws(KernelError) {
         let request = slots[index].request
         let address = try IPv4Sockaddr.make(request.destination, port: request.port)
         let fd = try SocketCalls.open(request.proto)
         slots[index].fd = fd
         pending += 1
-        try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, hostInode: host)
+        try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, forbiddenInodes: forbidden)
         if request.proto == .udp {
             // Report every ICMP error on the connected socket, not only the "hard" ones.
             try SocketCalls.setOption(fd, Int32(IPPROTO_IP), IP_RECVERR, 1, "IP_RECVERR")

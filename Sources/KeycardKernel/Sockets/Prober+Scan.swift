@@ -39,7 +39,7 @@ extension Prober {
                     chunk.map { requests[$0] }, mode: .handshake, timeout: timeout, namespaces: namespaces)
                 for (index, verdict) in zip(chunk, answers) { verdicts[index] = verdict }
             }
-            pending = pending.filter { verdicts[$0].isDeny }
+            pending = pending.filter { verdicts[$0] == .deny(.timeout) }
         }
         return verdicts.map { verdict in
             switch verdict {

@@ -2,7 +2,8 @@
 ///
 /// Every socket is created in its source namespace (one setns window per namespace per wave) and its
 /// namespace is checked before it connects (`SocketNamespaceGuard`). A wave has one deadline, so denials
-/// cost one timeout per wave; only denied probes are retried, again together in one wave. Call from a
+/// cost one timeout per wave. Only probes denied by a timeout are retried, again together in one wave:
+/// an ICMP error or a local EPERM is a definite answer. Call from a
 /// thread in the host namespace, outside any `perform(in:)` window.
 public struct Prober: Sendable {
     /// Most sockets open at once; more probes than this run in successive waves.
@@ -15,7 +16,7 @@ public struct Prober: Sendable {
     /// Probes every request; outcomes in request order.
     /// - Parameters:
     ///   - timeout: the deadline of each wave (a UDP datagram is resent once halfway).
-    ///   - retries: extra waves for the probes still denied.
+    ///   - retries: extra waves for the probes that timed out.
     public func probe(
         _ probes: [ProbeRequest], timeout: Duration = .seconds(1), retries: Int = 0
     ) throws(KernelError) -> [ProbeOutcome] {
@@ -37,7 +38,7 @@ public struct Prober: Sendable {
                     outcomes[index].attempts += 1
                 }
             }
-            pending = pending.filter { outcomes[$0].verdict.isDeny }
+            pending = pending.filter { outcomes[$0].verdict == .deny(.timeout) }
         }
         return outcomes
     }
