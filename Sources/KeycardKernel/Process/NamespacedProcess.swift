@@ -1,0 +1,45 @@
+import Glibc
+
+/// Starts programs inside a network namespace: posix_spawn from a thread that has entered the
+/// namespace, so the child inherits that thread's namespace (not the process's main one).
+public enum NamespacedProcess {
+    /// Spawns `argv` (PATH lookup for argv[0]) inside namespace `name`, stdin from /dev/null,
+    /// stdout and stderr appended to `logPath`, in a process group of its own. Returns its pid.
+    public static func spawn(_ argv: [String], inNamespace name: String, logPath: String) throws(KernelError) -> pid_t {
+        guard let program = argv.first, !program.isEmpty else {
+            throw KernelError("posix_spawn", subject: "empty argv in \(name)", errno: EINVAL)
+        }
+        do {
+            return try NetworkNamespace.perform(in: name) { () throws -> pid_t in
+                try spawnHere(argv, logPath: logPath, label: "\(program) in \(name)")
+            }
+        } catch let error as KernelError {
+            throw error
+        } catch {
+            throw KernelError("posix_spawn", subject: name, errno: EIO)
+        }
+    }
+
+    private static func spawnHere(_ argv: [String], logPath: String, label: String) throws(KernelError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Own process group: a Ctrl-C aimed at keycard does not reach lab programs, and tear-down
+        // can signal the whole group.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
+        return pid
+    }
+}
