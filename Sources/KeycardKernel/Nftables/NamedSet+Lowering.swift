@@ -1,0 +1,122 @@
+import CNetfilter
+import Glibc
+import KeycardRuleset
+
+/// One element as the kernel stores it: key bytes plus NFT_SET_ELEM_* flags.
+struct KernelSetElement: Hashable {
+    var key: [UInt8]
+    var flags: UInt32 = 0
+}
+
+/// nft's datatype ids (TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE) and key sizes.
+extension KeyField {
+    var nftTypeID: UInt32 {
+        switch self {
+        case .ipv4Address: 7
+        case .inetProto: 12
+        case .inetService: 13
+        }
+    }
+
+    var byteLength: Int {
+        switch self {
+        case .ipv4Address: 4
+        case .inetProto: 1
+        case .inetService: 2
+        }
+    }
+}
+
+extension NamedSet {
+    /// nft's key type: one datatype id, or for a concatenation the ids folded 6 bits at a time.
+    var keyType: UInt32 { key.reduce(0) { key.count == 1 ? $1.nftTypeID : $0 << 6 | $1.nftTypeID } }
+
+    /// NFTNL_SET_KEY_LEN: the field's size, or for a concatenation each field padded to 4 bytes.
+    var keyLength: UInt32 {
+        key.count == 1 ? UInt32(key[0].byteLength) : UInt32(key.count * 4)
+    }
+
+    /// The NEWSET payload: name, key type and length, interval flag, set id, key byte order.
+    func loweredDeclaration(_ context: LoweringContext, id: UInt32) throws(KernelError) -> NftnlSet {
+        guard !key.isEmpty, !interval || key == [.ipv4Address] else {
+            throw KernelError("set declaration", subject: "\(context.table)/\(name): interval sets need one ipv4Address key", errno: EINVAL)
+        }
+        let set = try NftnlSet()
+        set.set(NFTNL_SET_TABLE, string: context.table)
+        set.set(NFTNL_SET_NAME, string: name)
+        set.set(NFTNL_SET_FAMILY, u32: context.family.nfproto)
+        set.set(NFTNL_SET_KEY_TYPE, u32: keyType)
+        set.set(NFTNL_SET_KEY_LEN, u32: keyLength)
+        set.set(NFTNL_SET_FLAGS, u32: interval ? NFT_SET_INTERVAL.rawValue : 0)
+        set.set(NFTNL_SET_ID, u32: id)
+        if key.count == 1 {
+            // nft records the key's byte order (2 = big endian, 1 = host) so `nft list` prints values.
+            let userData = try NftnlUserData()
+            let order: UInt32 = key[0] == .inetProto ? 1 : 2
+            if userData.put(UInt8(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue), u32: order) {
+                _ = userData.withBytes { set.set(NFTNL_SET_USERDATA, data: $0, length: $1) }
+            }
+        }
+        return set
+    }
+
+    /// The kernel elements of `elements`: for interval sets a start element and, unless the range
+    /// ends at 255.255.255.255, an end element (key = last + 1, NFT_SET_ELEM_INTERVAL_END).
+    func kernelElements(_ elements: [SetElement], table: String) throws(KernelError) -> [KernelSetElement] {
+        var result: [KernelSetElement] = []
+        result.reserveCapacity(interval ? elements.count * 2 : elements.count)
+        for element in elements {
+            if interval {
+                guard let range = element.ipv4Range else { throw elementError(element, table) }
+                result.append(KernelSetElement(key: NetworkBytes.u32(range.lowerBound)))
+                if range.upperBound != .max {
+                    result.append(KernelSetElement(key: NetworkBytes.u32(range.upperBound + 1), flags: NFT_SET_ELEM_INTERVAL_END.rawValue))
+                }
+            } else {
+                guard case .value(let values) = element, values.count == key.count else {
+                    throw elementError(element, table)
+                }
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(Int(keyLength))
+                for (field, value) in zip(key, values) {
+                    guard let encoded = encode(value, as: field) else { throw elementError(element, table) }
+                    bytes += encoded
+                    if key.count > 1 { bytes += [UInt8](repeating: 0, count: 4 - encoded.count) }
+                }
+                result.append(KernelSetElement(key: bytes))
+            }
+        }
+        return result
+    }
+
+    private func encode(_ value: KeyValue, as field: KeyField) -> [UInt8]? {
+        switch (value, field) {
+        case (.ipv4(let address), .ipv4Address): NetworkBytes.u32(address)
+        case (.proto(let number), .inetProto): [number]
+        case (.port(let port), .inetService): NetworkBytes.u16(port)
+        default: nil
+        }
+    }
+
+    private func elementError(_ element: SetElement, _ table: String) -> KernelError {
+        KernelError("set element", subject: "\(table)/\(name): \(element.nftText) does not fit the key", errno: EINVAL)
+    }
+}
+
+/// A NEWSETELEM/DELSETELEM payload: up to one chunk of elements of one set.
+///
+/// All elements of a message sit in one nested attribute with a 16-bit length that libnftnl does
+/// not check: above a few thousand elements the kernel silently gets fewer. So callers chunk.
+func setElementPayload(
+    set name: String, id: UInt32?, _ context: LoweringContext, elements: ArraySlice<KernelSetElement>
+) throws(KernelError) -> NftnlSet {
+    let set = try NftnlSet()
+    set.set(NFTNL_SET_TABLE, string: context.table)
+    set.set(NFTNL_SET_NAME, string: name)
+    set.set(NFTNL_SET_FAMILY, u32: context.family.nfproto)
+    if let id { set.set(NFTNL_SET_ID, u32: id) }
+    for element in elements {
+        set.add(try NftnlSetElem(key: element.key, flags: element.flags))
+    }
+    return set
+}

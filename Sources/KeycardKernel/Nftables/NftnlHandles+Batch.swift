@@ -1,0 +1,81 @@
+import CNetfilter
+import KeycardRuleset
+
+// Writing owned libnftnl objects into a batch: header, payload, seal. Each call borrows the
+// object, so its handle is alive while libnftnl serialises it.
+
+extension NftnlTable {
+    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
+        let family = nftnl_table_get_u32(raw, UInt16(NFTNL_TABLE_FAMILY.rawValue))
+        let nlh = batch.header(kind, family: family, flags: flags, subject: "table " + subject)
+        nftnl_table_nlmsg_build_payload(nlh, raw)
+        batch.seal(nlh)
+    }
+}
+
+extension NftnlChain {
+    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
+        let family = nftnl_chain_get_u32(raw, UInt16(NFTNL_CHAIN_FAMILY.rawValue))
+        let nlh = batch.header(kind, family: family, flags: flags, subject: "chain " + subject)
+        nftnl_chain_nlmsg_build_payload(nlh, raw)
+        batch.seal(nlh)
+    }
+}
+
+extension NftnlSet {
+    /// NEWSET with the declaration.
+    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
+        let family = nftnl_set_get_u32(raw, UInt16(NFTNL_SET_FAMILY.rawValue))
+        let nlh = batch.header(kind, family: family, flags: flags, subject: "set " + subject)
+        nftnl_set_nlmsg_build_payload(nlh, raw)
+        batch.seal(nlh)
+    }
+
+    /// NEWSETELEM / DELSETELEM with the elements this object holds.
+    func appendElements(to batch: NftBatch, _ kind: NftMessageKind, subject: String) {
+        let family = nftnl_set_get_u32(raw, UInt16(NFTNL_SET_FAMILY.rawValue))
+        let flags = kind == .newSetElements ? NLM_F_CREATE : 0
+        let nlh = batch.header(kind, family: family, flags: flags, subject: "set " + subject)
+        nftnl_set_elems_nlmsg_build_payload(nlh, raw)
+        batch.seal(nlh)
+    }
+}
+
+extension NftnlRule {
+    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
+        let family = nftnl_rule_get_u32(raw, UInt16(NFTNL_RULE_FAMILY.rawValue))
+        let nlh = batch.header(kind, family: family, flags: flags, subject: subject)
+        nftnl_rule_nlmsg_build_payload(nlh, raw)
+        batch.seal(nlh)
+    }
+}
+
+extension Chain {
+    /// NEWCHAIN payload: name, and for a base chain its type, hook, priority and policy.
+    func lowered(_ context: LoweringContext) throws(KernelError) -> NftnlChain {
+        let chain = try NftnlChain()
+        chain.set(NFTNL_CHAIN_TABLE, string: context.table)
+        chain.set(NFTNL_CHAIN_NAME, string: name)
+        chain.set(NFTNL_CHAIN_FAMILY, u32: context.family.nfproto)
+        if let base {
+            chain.set(NFTNL_CHAIN_TYPE, string: base.type.rawValue)
+            chain.set(NFTNL_CHAIN_HOOKNUM, u32: base.hook.number)
+            chain.set(NFTNL_CHAIN_PRIO, s32: base.priority)
+            chain.set(NFTNL_CHAIN_POLICY, u32: base.policy == .accept ? UInt32(NF_ACCEPT) : UInt32(NF_DROP))
+        }
+        return chain
+    }
+}
+
+extension BaseChain.Hook {
+    /// NF_INET_* hook number.
+    var number: UInt32 {
+        switch self {
+        case .prerouting: UInt32(NF_INET_PRE_ROUTING.rawValue)
+        case .input: UInt32(NF_INET_LOCAL_IN.rawValue)
+        case .forward: UInt32(NF_INET_FORWARD.rawValue)
+        case .output: UInt32(NF_INET_LOCAL_OUT.rawValue)
+        case .postrouting: UInt32(NF_INET_POST_ROUTING.rawValue)
+        }
+    }
+}

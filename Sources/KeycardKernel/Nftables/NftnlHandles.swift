@@ -1,0 +1,179 @@
+import CNetfilter
+import Glibc
+
+// Owner types for libnftnl objects: each frees its handle in `deinit`, and the two APIs that take
+// ownership (nftnl_rule_add_expr, nftnl_set_elem_add) receive a `consuming` value that is then
+// discarded without being freed.
+
+/// Owns a `struct nftnl_expr` until a rule takes it (`NftnlRule.add`).
+struct NftnlExpr: ~Copyable {
+    let raw: OpaquePointer
+
+    /// nftnl_expr_alloc(name): `payload`, `meta`, `cmp`, `lookup`, ...
+    init(_ name: String) throws(KernelError) {
+        guard let raw = nftnl_expr_alloc(name) else {
+            throw KernelError("nftnl_expr_alloc", subject: name, errno: ENOMEM)
+        }
+        self.raw = raw
+    }
+
+    /// Hands the handle over to whoever now frees it.
+    consuming func release() -> OpaquePointer {
+        let handle = raw
+        discard self
+        return handle
+    }
+
+    deinit { nftnl_expr_free(raw) }
+
+    func set(_ attribute: Int, u32 value: UInt32) { nftnl_expr_set_u32(raw, UInt16(attribute), value) }
+
+    func set(_ attribute: Int, u8 value: UInt8) { nftnl_expr_set_u8(raw, UInt16(attribute), value) }
+
+    func set(_ attribute: Int, string: String) { _ = nftnl_expr_set_str(raw, UInt16(attribute), string) }
+
+    /// Raw data (compared values, masks): copied by libnftnl.
+    func set(_ attribute: Int, bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = nftnl_expr_set(raw, UInt16(attribute), $0.baseAddress, UInt32($0.count)) }
+    }
+}
+
+/// Owns a `struct nftnl_rule` and, through it, every expression added.
+struct NftnlRule: ~Copyable {
+    let raw: OpaquePointer
+
+    init() throws(KernelError) {
+        guard let raw = nftnl_rule_alloc() else { throw KernelError("nftnl_rule_alloc", errno: ENOMEM) }
+        self.raw = raw
+    }
+
+    deinit { nftnl_rule_free(raw) }
+
+    /// nftnl_rule_add_expr: the rule owns the expression from now on.
+    func add(_ expr: consuming NftnlExpr) { nftnl_rule_add_expr(raw, expr.release()) }
+
+    func set(_ attribute: nftnl_rule_attr, string: String) {
+        _ = nftnl_rule_set_str(raw, UInt16(attribute.rawValue), string)
+    }
+
+    func set(_ attribute: nftnl_rule_attr, u32 value: UInt32) {
+        nftnl_rule_set_u32(raw, UInt16(attribute.rawValue), value)
+    }
+
+    func set(_ attribute: nftnl_rule_attr, data: UnsafeRawPointer, length: UInt32) {
+        _ = nftnl_rule_set_data(raw, UInt16(attribute.rawValue), data, length)
+    }
+}
+
+/// Owns a `struct nftnl_set_elem` until a set takes it (`NftnlSet.add`).
+struct NftnlSetElem: ~Copyable {
+    let raw: OpaquePointer
+
+    /// An element with `key` (network-order bytes) and element flags (NFT_SET_ELEM_INTERVAL_END).
+    init(key: [UInt8], flags: UInt32 = 0) throws(KernelError) {
+        guard let raw = nftnl_set_elem_alloc() else { throw KernelError("nftnl_set_elem_alloc", errno: ENOMEM) }
+        self.raw = raw
+        key.withUnsafeBytes {
+            _ = nftnl_set_elem_set(raw, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+        }
+        if flags != 0 { nftnl_set_elem_set_u32(raw, UInt16(NFTNL_SET_ELEM_FLAGS), flags) }
+    }
+
+    consuming func release() -> OpaquePointer {
+        let handle = raw
+        discard self
+        return handle
+    }
+
+    deinit { nftnl_set_elem_free(raw) }
+}
+
+/// Owns a `struct nftnl_set` and, through it, every element added.
+struct NftnlSet: ~Copyable {
+    let raw: OpaquePointer
+
+    init() throws(KernelError) {
+        guard let raw = nftnl_set_alloc() else { throw KernelError("nftnl_set_alloc", errno: ENOMEM) }
+        self.raw = raw
+    }
+
+    deinit { nftnl_set_free(raw) }
+
+    /// nftnl_set_elem_add: the set owns the element from now on (nftnl_set_free frees it).
+    func add(_ element: consuming NftnlSetElem) { nftnl_set_elem_add(raw, element.release()) }
+
+    func set(_ attribute: nftnl_set_attr, string: String) {
+        _ = nftnl_set_set_str(raw, UInt16(attribute.rawValue), string)
+    }
+
+    func set(_ attribute: nftnl_set_attr, u32 value: UInt32) {
+        nftnl_set_set_u32(raw, UInt16(attribute.rawValue), value)
+    }
+
+    func set(_ attribute: nftnl_set_attr, data: UnsafeRawPointer, length: UInt32) {
+        _ = nftnl_set_set_data(raw, UInt16(attribute.rawValue), data, length)
+    }
+}
+
+/// Owns a `struct nftnl_chain`.
+struct NftnlChain: ~Copyable {
+    let raw: OpaquePointer
+
+    init() throws(KernelError) {
+        guard let raw = nftnl_chain_alloc() else { throw KernelError("nftnl_chain_alloc", errno: ENOMEM) }
+        self.raw = raw
+    }
+
+    deinit { nftnl_chain_free(raw) }
+
+    func set(_ attribute: nftnl_chain_attr, string: String) {
+        _ = nftnl_chain_set_str(raw, UInt16(attribute.rawValue), string)
+    }
+
+    func set(_ attribute: nftnl_chain_attr, u32 value: UInt32) {
+        nftnl_chain_set_u32(raw, UInt16(attribute.rawValue), value)
+    }
+
+    func set(_ attribute: nftnl_chain_attr, s32 value: Int32) {
+        nftnl_chain_set_s32(raw, UInt16(attribute.rawValue), value)
+    }
+}
+
+/// Owns a `struct nftnl_table`.
+struct NftnlTable: ~Copyable {
+    let raw: OpaquePointer
+
+    init(name: String, family: UInt32) throws(KernelError) {
+        guard let raw = nftnl_table_alloc() else { throw KernelError("nftnl_table_alloc", errno: ENOMEM) }
+        self.raw = raw
+        _ = nftnl_table_set_str(raw, UInt16(NFTNL_TABLE_NAME.rawValue), name)
+        nftnl_table_set_u32(raw, UInt16(NFTNL_TABLE_FAMILY.rawValue), family)
+    }
+
+    deinit { nftnl_table_free(raw) }
+}
+
+/// Owns a `struct nftnl_udata_buf`: the TLV user data nft keeps for comments and set key types.
+struct NftnlUserData: ~Copyable {
+    let raw: OpaquePointer
+
+    init(capacity: UInt32 = 256) throws(KernelError) {
+        guard let raw = nftnl_udata_buf_alloc(capacity) else {
+            throw KernelError("nftnl_udata_buf_alloc", errno: ENOMEM)
+        }
+        self.raw = raw
+    }
+
+    deinit { nftnl_udata_buf_free(raw) }
+
+    /// nftnl_udata_put_strz; false when it does not fit.
+    func put(_ type: UInt8, string: String) -> Bool { nftnl_udata_put_strz(raw, type, string) }
+
+    func put(_ type: UInt8, u32 value: UInt32) -> Bool { nftnl_udata_put_u32(raw, type, value) }
+
+    /// The TLV bytes, valid while the buffer lives.
+    func withBytes<T>(_ body: (UnsafeRawPointer, UInt32) -> T) -> T? {
+        guard let data = nftnl_udata_buf_data(raw) else { return nil }
+        return body(data, nftnl_udata_buf_len(raw))
+    }
+}

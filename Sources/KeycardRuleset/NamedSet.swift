@@ -1,0 +1,89 @@
+/// A named set (`set allow-a { type ipv4_addr; flags interval; elements = { ... } }`).
+///
+/// More than one key field makes a concatenation (`type ipv4_addr . inet_proto . inet_service`).
+/// Interval sets are supported for a single `ipv4Address` key.
+public struct NamedSet: Hashable, Sendable, Codable {
+    public var name: String
+    public var key: [KeyField]
+    public var interval: Bool
+    public var elements: [SetElement]
+
+    public init(name: String, key: [KeyField], interval: Bool = false, elements: [SetElement] = []) {
+        self.name = name
+        self.key = key
+        self.interval = interval
+        self.elements = elements
+    }
+
+    /// The elements as the kernel will hold them: for interval sets, ranges sorted and with
+    /// overlapping or adjacent ones merged (the kernel refuses overlaps); otherwise duplicates
+    /// removed, order kept.
+    public var normalizedElements: [SetElement] {
+        interval ? SetElement.mergedRanges(elements) : SetElement.deduplicated(elements)
+    }
+
+    /// The same set without its elements: what must match for an element-only update.
+    public var declaration: NamedSet { NamedSet(name: name, key: key, interval: interval) }
+}
+
+/// One field of a set key.
+public enum KeyField: String, Hashable, Sendable, Codable {
+    /// `ipv4_addr`, 4 bytes, network order.
+    case ipv4Address
+    /// `inet_proto`, 1 byte (padded to 4 in a concatenation).
+    case inetProto
+    /// `inet_service`, 2 bytes network order (padded to 4 in a concatenation).
+    case inetService
+}
+
+/// One element of a named set.
+public enum SetElement: Hashable, Sendable, Codable {
+    /// One value per key field.
+    case value([KeyValue])
+    /// An inclusive IPv4 range (interval sets only); host-order addresses.
+    case range(from: UInt32, to: UInt32)
+
+    /// A CIDR block as a range.
+    public static func prefix(_ address: UInt32, length: UInt8) -> SetElement {
+        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(min(length, 32)))
+        return .range(from: address & mask, to: (address & mask) | ~mask)
+    }
+
+    /// The element as an inclusive IPv4 range, if it is one (a single IPv4 value counts).
+    public var ipv4Range: ClosedRange<UInt32>? {
+        switch self {
+        case .range(let from, let to): return from <= to ? from...to : to...from
+        case .value(let values):
+            if values.count == 1, case .ipv4(let address) = values[0] { return address...address }
+            return nil
+        }
+    }
+
+    static func deduplicated(_ elements: [SetElement]) -> [SetElement] {
+        var seen = Set<SetElement>()
+        return elements.filter { seen.insert($0).inserted }
+    }
+
+    static func mergedRanges(_ elements: [SetElement]) -> [SetElement] {
+        let ranges = elements.compactMap(\.ipv4Range).sorted { $0.lowerBound < $1.lowerBound }
+        var merged: [ClosedRange<UInt32>] = []
+        for range in ranges {
+            if let last = merged.last, last.upperBound == .max || range.lowerBound <= last.upperBound + 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        return merged.map { .range(from: $0.lowerBound, to: $0.upperBound) }
+    }
+}
+
+/// One field value of an element.
+public enum KeyValue: Hashable, Sendable, Codable {
+    /// An IPv4 address, host order (10.0.0.1 = 0x0A00_0001).
+    case ipv4(UInt32)
+    /// An IP protocol number (6 tcp, 17 udp, 132 sctp).
+    case proto(UInt8)
+    /// A transport port.
+    case port(UInt16)
+}

@@ -1,0 +1,163 @@
+/// Rendering to `nft -f` text: deterministic, one statement per line, tabs as nft prints them.
+extension Ruleset {
+    /// The text `nft -f` loads to create every table of the ruleset.
+    public func nftText() -> String { tables.map { $0.nftText() }.joined(separator: "\n") }
+}
+
+extension Table {
+    /// `table FAMILY NAME { sets... chains... }` as `nft -f` loads it.
+    public func nftText() -> String {
+        var lines = ["table \(family.rawValue) \(name) {"]
+        var blocks: [[String]] = sets.map { $0.nftLines() }
+        blocks += chains.map { $0.nftLines() }
+        for (index, block) in blocks.enumerated() {
+            if index > 0 { lines.append("") }
+            lines += block.map { "\t" + $0 }
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension NamedSet {
+    func nftLines() -> [String] {
+        var lines = ["set \(name) {", "\ttype " + key.map(\.nftType).joined(separator: " . ")]
+        if interval { lines.append("\tflags interval") }
+        let elements = normalizedElements
+        if !elements.isEmpty {
+            lines.append("\telements = { " + elements.map(\.nftText).joined(separator: ", ") + " }")
+        }
+        lines.append("}")
+        return lines
+    }
+}
+
+extension KeyField {
+    /// The nft type name (`ipv4_addr`, `inet_proto`, `inet_service`).
+    public var nftType: String {
+        switch self {
+        case .ipv4Address: "ipv4_addr"
+        case .inetProto: "inet_proto"
+        case .inetService: "inet_service"
+        }
+    }
+}
+
+extension SetElement {
+    /// The element as nft writes it (`10.0.0.0/24`, `10.0.0.1 . tcp . 80`).
+    public var nftText: String {
+        switch self {
+        case .range(let from, let to): IPv4Text.format(range: min(from, to), max(from, to))
+        case .value(let values): values.map(\.nftText).joined(separator: " . ")
+        }
+    }
+}
+
+extension KeyValue {
+    var nftText: String {
+        switch self {
+        case .ipv4(let address): IPv4Text.format(address)
+        case .proto(let number): protocolName(number)
+        case .port(let port): String(port)
+        }
+    }
+}
+
+/// `tcp`, `udp`, `sctp`, or the number for any other protocol.
+func protocolName(_ number: UInt8) -> String {
+    switch number {
+    case 6: "tcp"
+    case 17: "udp"
+    case 132: "sctp"
+    default: String(number)
+    }
+}
+
+extension Chain {
+    func nftLines() -> [String] {
+        var lines = ["chain \(name) {"]
+        if let base {
+            lines.append(
+                "\ttype \(base.type.rawValue) hook \(base.hook.rawValue) priority \(base.priority); "
+                    + "policy \(base.policy.rawValue);")
+        }
+        lines += rules.map { "\t" + $0.nftText }
+        lines.append("}")
+        return lines
+    }
+}
+
+extension Rule {
+    /// The rule as one nft line (`ip saddr @a meta l4proto tcp th dport 80 counter accept comment "..."`).
+    public var nftText: String {
+        var words = matches.map(\.nftText)
+        if let log { words.append("log prefix \(quoted(log.prefix)) group \(log.group)") }
+        if counter { words.append("counter") }
+        if let verdict = verdict.nftText { words.append(verdict) }
+        if !comment.isEmpty { words.append("comment \(quoted(comment))") }
+        return words.joined(separator: " ")
+    }
+}
+
+extension Match {
+    /// The match as nft writes it.
+    public var nftText: String {
+        switch self {
+        case .ctState(let states): "ct state " + states.map(\.rawValue).joined(separator: ",")
+        case .iifname(let name, let negated): "iifname \(negated ? "!= " : "")\(quoted(name))"
+        case .oifname(let name, let negated): "oifname \(negated ? "!= " : "")\(quoted(name))"
+        case .l4proto(let number): "meta l4proto \(protocolName(number))"
+        case .saddrInSet(let set, let negated): "ip saddr \(negated ? "!= " : "")@\(set)"
+        case .daddrInSet(let set, let negated): "ip daddr \(negated ? "!= " : "")@\(set)"
+        case .saddr(let prefix, let length): "ip saddr \(prefixText(prefix, length))"
+        case .daddr(let prefix, let length): "ip daddr \(prefixText(prefix, length))"
+        case .dport(let port): "th dport \(port)"
+        case .dportRange(let low, let high): low == high ? "th dport \(low)" : "th dport \(low)-\(high)"
+        case .concatInSet(let fields, let set): fields.map(\.nftText).joined(separator: " . ") + " @\(set)"
+        }
+    }
+}
+
+extension ConcatField {
+    var nftText: String {
+        switch self {
+        case .saddr: "ip saddr"
+        case .daddr: "ip daddr"
+        case .l4proto: "meta l4proto"
+        case .dport: "th dport"
+        }
+    }
+}
+
+extension Verdict {
+    /// The verdict keyword, or nil for a statement-only rule.
+    public var nftText: String? {
+        switch self {
+        case .accept: "accept"
+        case .drop: "drop"
+        case .return: "return"
+        case .jump(let chain): "jump \(chain)"
+        case .goto(let chain): "goto \(chain)"
+        case .none: nil
+        }
+    }
+}
+
+private func prefixText(_ prefix: UInt32, _ length: UInt8) -> String {
+    let length = min(length, 32)
+    let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
+    let address = IPv4Text.format(prefix & mask)
+    return length == 32 ? address : "\(address)/\(length)"
+}
+
+/// nft strings cannot contain a double quote or a line break; they become `'` and a space.
+private func quoted(_ text: String) -> String {
+    let cleaned = text.map { ch -> String in
+        switch ch {
+        case "\"": "'"
+        case "\n", "\r": " "
+        default: String(ch)
+        }
+    }.joined()
+    return "\"\(cleaned)\""
+}
