@@ -99,6 +99,29 @@ struct SocketsTests {
         again.stop()
     }
 
+    @Test func thousandsOfEndpointsAreServedAndProbed() throws {
+        let pair = try PairWorld()
+        defer { pair.world.tearDown() }
+        let ports = (0..<1500).map { UInt16(40000 + $0) }
+        let protos: [SocketProtocol] = [.tcp, .udp]
+        let server = try PortServer(endpoints: ports.flatMap { port in protos.map { pair.endpoint($0, port, line: "default/\(port)") } })
+        defer { server.stop() }
+
+        let requests = ports.flatMap { port in protos.map { pair.request($0, port) } }
+        let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(2)) }
+        print("3,000 endpoints served, 3,000 probes: \(Int(ms)) ms")
+        #expect(server.serving.count == 3000)
+        #expect(outcomes.map(\.verdict) == requests.map { .allow(line: "default/\($0.port)") })
+    }
+
+    @Test func openFileLimitIsRaisedToTheHardLimit() throws {
+        let soft = try raiseOpenFileLimit()
+        var limit = rlimit()
+        try #require(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        #expect(soft == UInt64(limit.rlim_max))
+        #expect(limit.rlim_cur == limit.rlim_max)
+    }
+
     @Test func anyAddressServesEveryAddressOfThePod() throws {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
