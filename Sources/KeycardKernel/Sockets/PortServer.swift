@@ -14,7 +14,7 @@ public final class PortServer: @unchecked Sendable {
 
     private let loop: ServerLoop
     private var thread: OneShotThread?
-    private let stopLock = NSLockLite()
+    private let stopLock = PthreadMutex()
 
     /// Opens every endpoint (duplicates are served once) and starts the loop thread.
     /// - Parameter backlog: listen(2) backlog; the namespace's net.core.somaxconn is raised to it if lower.
@@ -47,7 +47,7 @@ public final class PortServer: @unchecked Sendable {
 }
 
 /// A pthread mutex, enough to make `stop()` idempotent without Foundation.
-final class NSLockLite: @unchecked Sendable {
+final class PthreadMutex: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
