@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `keycard`: prove zero-trust network policy on one Linux machine.
+public struct KeycardCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "keycard",
+        abstract: "Prove Kubernetes NetworkPolicy with real packets between network namespaces.",
+        subcommands: [
+            CheckCommand.self, ModelCommand.self, ExplainCommand.self,
+        ]
+    )
+
+    public init() {}
+}

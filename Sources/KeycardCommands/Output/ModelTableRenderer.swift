@@ -1,0 +1,89 @@
+import KeycardModel
+import KeycardScenario
+
+/// The table output of `keycard model`: per probe step, the model's truth table per port; where
+/// something is blocked, which side blocks it; where the file disagrees, the cells.
+struct ModelTableRenderer {
+    let timeline: Timeline
+    let report: Report
+
+    func render() -> String {
+        let scenario = timeline.scenario
+        var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
+        if let description = scenario.description { out.append("  " + description) }
+        for (step, stepReport) in zip(scenario.steps, report.steps) {
+            out.append("")
+            out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
+            switch step.action {
+            case .probe:
+                out.append(contentsOf: probe(step))
+            case .scan(let scan):
+                out.append(contentsOf: self.scan(step, scan, stepReport))
+            case .apply(let objects):
+                out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
+            case .delete(let targets):
+                out.append(contentsOf: targets.map { "  delete \($0.ref)" })
+            case .label(let change):
+                let labels = change.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                out.append("  label \(change.ref): \(labels.isEmpty ? "(none)" : labels)")
+            }
+        }
+        out.append("")
+        out.append(report.passed ? "model: every explicit expectation agrees with the policy model"
+                   : "model: some explicit expectations DISAGREE with the policy model (exit 1)")
+        return out.joined(separator: "\n")
+    }
+
+    private func probe(_ step: Step) -> [String] {
+        guard let probe = timeline.probes[step.index] else { return [] }
+        let cells = timeline.cells(ofProbeStep: step.index)
+        var out: [String] = []
+        var disagreements: [String] = []
+        var explainedWhy = false
+        for port in probe.ports {
+            let portCells = cells.filter { $0.port == port }
+            func at(_ row: Int, _ column: Int) -> ProbeCell { portCells[row * probe.destinations.count + column] }
+            let table = TruthTableText(title: port.description, rows: probe.sources.map(\.description),
+                                       columns: probe.destinations.map(\.description)) { row, column in
+                let cell = at(row, column)
+                if case .pod(let key) = cell.to, key == cell.from { return "#" }
+                return cell.verdict.decision == .allow ? "." : "X"
+            }
+            out.append(table.render())
+            if portCells.contains(where: { $0.verdict.decision == .deny }) {
+                let why = TruthTableText(title: "why", rows: probe.sources.map(\.description),
+                                         columns: probe.destinations.map(\.description)) { row, column in
+                    let verdict = at(row, column).verdict
+                    if verdict.egress.outcome == .selfTraffic { return "#" }
+                    switch (verdict.egress.permits, verdict.ingress.permits) {
+                    case (true, true): return "."
+                    case (false, true): return "E"
+                    case (true, false): return "I"
+                    case (false, false): return "B"
+                    }
+                }
+                out.append(why.render())
+                explainedWhy = true
+            }
+            for cell in portCells {
+                guard case .explicit(let expected) = cell.expected, expected != cell.verdict.decision else { continue }
+                disagreements.append("  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.verdict.decision.rawValue)")
+            }
+        }
+        if explainedWhy { out.append("  (why: E the source's egress blocks it, I the destination's ingress, B both)") }
+        return out + disagreements
+    }
+
+    private func scan(_ step: Step, _ scan: ScanStep, _ report: StepReport) -> [String] {
+        var out: [String] = []
+        let targets = timeline.scanTargets(ofStep: step.index, scan)
+        let open = targets.filter { $0.model == .open }
+        out.append("  scan from \(scan.from) over \(scan.targets), ports \(scan.ports.map(String.init).joined(separator: ","))")
+        for target in open { out.append("  open \(ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)) (\(target.ip))") }
+        if let summary = report.summary { out.append("  " + summary) }
+        if let expected = scan.expectOpen, !report.passed {
+            out.append("  ! the file expects open: \(expected.map(\.description).sorted().joined(separator: " "))")
+        }
+        return out
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import KeycardScenario
+
+/// `keycard check FILE...`: validate without touching the kernel.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate scenario files without touching the kernel (exit 2 with file:line:col messages when invalid)."
+    )
+
+    @Argument(help: "Scenario files.") var files: [String]
+
+    func run() throws {
+        var invalid = false
+        for file in files {
+            do {
+                let timeline = try ScenarioInput.load(file)
+                Console.out("\(file): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
+            } catch {
+                invalid = true
+            }
+        }
+        if invalid { throw Exit.invalid }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import KeycardModel
+import KeycardScenario
+
+/// `keycard explain FILE --from x/a --to y/b --port TCP/80`: the verdict and why.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain the model's verdict for one connection: which policies isolate each side, which rule allows.",
+        discussion: "Without --after-step the state after the last step is explained; --after-step 0 means after the resources."
+    )
+
+    @Argument(help: "Scenario file.") var file: String
+    @Option(help: "Source pod as namespace/name.") var from: String
+    @Option(help: "Destination: namespace/name or external/NAME.") var to: String
+    @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
+    @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
+    @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
+
+    func validate() throws {
+        guard let key = ObjectKey.parse(from), key.namespace != "external" else {
+            throw ValidationError("--from must be a pod as namespace/name")
+        }
+        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name or external/NAME") }
+        guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
+    }
+
+    func run() throws {
+        let timeline = try ScenarioInput.load(file)
+        let steps = timeline.scenario.steps.count
+        let step = afterStep ?? steps
+        guard (0...steps).contains(step) else {
+            Console.error("--after-step must be from 0 to \(steps)")
+            throw Exit.invalid
+        }
+        let cluster = timeline.cluster(afterStep: step)
+        // validate() has checked all three parse.
+        guard let source = ObjectKey.parse(from), let destination = Endpoint.parse(to), let port = ProtocolPort.parse(port) else {
+            throw Exit.invalid
+        }
+        guard cluster.pods[source] != nil else {
+            Console.error("pod \(source) does not exist after step \(step)")
+            throw Exit.invalid
+        }
+        switch destination {
+        case .pod(let key) where cluster.pods[key] == nil:
+            Console.error("pod \(key) does not exist after step \(step)")
+            throw Exit.invalid
+        case .external(let name) where cluster.externals[name] == nil:
+            Console.error("external \(name) is not declared")
+            throw Exit.invalid
+        default: break
+        }
+        let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: destination, port: port)
+        let explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+        switch output {
+        case .json: try Console.json(explanation)
+        case .table: Console.out(explanation.text)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import KeycardScenario
+
+/// `keycard model FILE`: what the policy model expects at every probe step, without root.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Show what the policy model expects at every step (no root needed)."
+    )
+
+    @Argument(help: "Scenario files.") var files: [String]
+    @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        var allPassed = true
+        for file in files {
+            let timeline = try ScenarioInput.load(file)
+            let report = ModelReport.build(timeline)
+            allPassed = allPassed && report.passed
+            switch output {
+            case .json: try Console.json(report)
+            case .table: Console.out(ModelTableRenderer(timeline: timeline, report: report).render())
+            }
+        }
+        if !allPassed { throw Exit.failed }
+    }
+}

@@ -1,0 +1,107 @@
+/// An address block as Kubernetes' ipBlock takes it: IPv4 or IPv6, in CIDR notation.
+///
+/// The lab is IPv4 only; an IPv6 block is valid input and simply matches no lab address.
+public struct CIDR: Hashable, Sendable, CustomStringConvertible {
+    public enum Family: Sendable { case ipv4, ipv6 }
+
+    public let text: String
+    public let family: Family
+    /// For IPv4: the first address and the prefix length.
+    public let network: UInt32
+    public let prefixLength: Int
+    /// For IPv6: the 128-bit network as two halves.
+    let v6: (high: UInt64, low: UInt64)
+
+    public var description: String { text }
+
+    public static func == (lhs: CIDR, rhs: CIDR) -> Bool { lhs.text == rhs.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
+
+    /// Parses `a.b.c.d/n` or an IPv6 `x::y/n`. Host bits may be set (Kubernetes accepts
+    /// `10.0.0.1/24` and uses the block it names); the network is masked.
+    public static func parse(_ text: String) -> CIDR? {
+        let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count == 2, let length = Int(pieces[1]), !pieces[1].hasPrefix("+"),
+            pieces[1].allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
+        if let address = IPv4(String(pieces[0])) {
+            guard (0...32).contains(length) else { return nil }
+            let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - length)
+            return CIDR(text: text, family: .ipv4, network: address.value & mask, prefixLength: length, v6: (0, 0))
+        }
+        guard let halves = parseIPv6(String(pieces[0])), (0...128).contains(length) else { return nil }
+        return CIDR(text: text, family: .ipv6, network: 0, prefixLength: length, v6: masked(halves, length))
+    }
+
+    /// The last address of an IPv4 block.
+    public var last: UInt32 {
+        prefixLength == 0 ? UInt32.max : network | ~(~UInt32(0) << (32 - prefixLength))
+    }
+
+    public func contains(_ address: IPv4) -> Bool {
+        family == .ipv4 && address.value >= network && address.value <= last
+    }
+
+    /// True when every address of `other` lies in this block (same family).
+    public func contains(_ other: CIDR) -> Bool {
+        guard family == other.family, other.prefixLength >= prefixLength else { return false }
+        switch family {
+        case .ipv4: return other.network >= network && other.last <= last
+        case .ipv6:
+            let other = CIDR.masked(other.v6, prefixLength)
+            return other.0 == v6.high && other.1 == v6.low
+        }
+    }
+
+    /// Keeps the first `length` bits of a 128-bit address.
+    private static func masked(_ address: (UInt64, UInt64), _ length: Int) -> (UInt64, UInt64) {
+        let highMask: UInt64 = length >= 64 ? ~0 : (length == 0 ? 0 : ~UInt64(0) << (64 - length))
+        let lowMask: UInt64 = length <= 64 ? 0 : (length == 128 ? ~0 : ~UInt64(0) << (128 - length))
+        return (address.0 & highMask, address.1 & lowMask)
+    }
+
+    private init(text: String, family: Family, network: UInt32, prefixLength: Int, v6: (UInt64, UInt64)) {
+        self.text = text
+        self.family = family
+        self.network = network
+        self.prefixLength = prefixLength
+        self.v6 = v6
+    }
+
+    /// RFC 4291 text form, with at most one `::` and an optional trailing dotted quad.
+    private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
+        guard text.contains(":"), text.count <= 45 else { return nil }
+        var groups: [UInt16] = []
+        var tail: [UInt16] = []
+        let halves = text.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
+        guard halves.count <= 2 else { return nil }
+        func parseGroups(_ part: String, allowQuad: Bool) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var result: [UInt16] = []
+            let items = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, item) in items.enumerated() {
+                if allowQuad && index == items.count - 1 && item.contains(".") {
+                    guard let quad = IPv4(String(item)) else { return nil }
+                    result.append(UInt16(quad.value >> 16))
+                    result.append(UInt16(quad.value & 0xffff))
+                } else {
+                    guard (1...4).contains(item.count), let group = UInt16(item, radix: 16) else { return nil }
+                    result.append(group)
+                }
+            }
+            return result
+        }
+        guard let head = parseGroups(halves[0], allowQuad: halves.count == 1) else { return nil }
+        groups = head
+        if halves.count == 2 {
+            guard let rest = parseGroups(halves[1], allowQuad: true) else { return nil }
+            tail = rest
+            guard groups.count + tail.count <= 7 else { return nil }
+            groups += Array(repeating: 0, count: 8 - groups.count - tail.count) + tail
+        }
+        guard groups.count == 8 else { return nil }
+        let high = groups[0..<4].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
+        let low = groups[4..<8].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
+        return (high, low)
+    }
+}

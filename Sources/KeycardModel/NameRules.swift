@@ -1,0 +1,83 @@
+/// Kubernetes' rules for names, label keys and values, and port names (apimachinery validation).
+public enum NameRules {
+    /// RFC 1123 label: at most 63 characters, lower-case alphanumerics and '-', alphanumeric at both ends.
+    /// Namespace names follow it.
+    public static func dns1123LabelProblem(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > 63 { return "must be at most 63 characters" }
+        guard text.utf8.allSatisfy({ isLowerAlnum($0) || $0 == UInt8(ascii: "-") }),
+            let first = text.utf8.first, let last = text.utf8.last, isLowerAlnum(first), isLowerAlnum(last)
+        else { return "must consist of lower-case letters, digits and '-', and start and end with a letter or digit" }
+        return nil
+    }
+
+    /// RFC 1123 subdomain: at most 253 characters, dot-separated labels. Pod and policy names follow it.
+    public static func dns1123SubdomainProblem(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > 253 { return "must be at most 253 characters" }
+        for label in text.split(separator: ".", omittingEmptySubsequences: false) {
+            guard let first = label.utf8.first, let last = label.utf8.last, isLowerAlnum(first), isLowerAlnum(last),
+                label.utf8.allSatisfy({ isLowerAlnum($0) || $0 == UInt8(ascii: "-") })
+            else {
+                return "must consist of lower-case letters, digits, '-' and '.', and start and end with a letter or digit"
+            }
+        }
+        return nil
+    }
+
+    /// A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters
+    /// (alphanumerics, '-', '_', '.', alphanumeric at both ends).
+    public static func labelKeyProblem(_ key: String) -> String? {
+        let pieces = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count <= 2 else { return "label key \"\(key)\" may contain at most one '/'" }
+        if pieces.count == 2 {
+            if let problem = dns1123SubdomainProblem(String(pieces[0])) {
+                return "label key prefix \"\(pieces[0])\" \(problem)"
+            }
+        }
+        let name = String(pieces[pieces.count - 1])
+        if name.isEmpty { return "label key \"\(key)\" has an empty name" }
+        if let problem = qualifiedNamePartProblem(name) { return "label key \"\(key)\" \(problem)" }
+        return nil
+    }
+
+    /// A label value: empty, or at most 63 characters of the same alphabet as a key's name.
+    public static func labelValueProblem(_ value: String) -> String? {
+        if value.isEmpty { return nil }
+        if let problem = qualifiedNamePartProblem(value) { return "label value \"\(value)\" \(problem)" }
+        return nil
+    }
+
+    /// IANA_SVC_NAME, the form of a named port: at most 15 characters, lower-case alphanumerics and
+    /// '-', at least one letter, no '-' at either end and no "--".
+    public static func portNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "must not be empty" }
+        if name.utf8.count > 15 { return "must be at most 15 characters" }
+        guard name.utf8.allSatisfy({ isLowerAlnum($0) || $0 == UInt8(ascii: "-") }) else {
+            return "must contain only lower-case letters, digits and '-'"
+        }
+        guard name.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
+            return "must contain at least one letter"
+        }
+        if name.hasPrefix("-") || name.hasSuffix("-") || name.contains("--") {
+            return "must not start or end with '-' or contain '--'"
+        }
+        return nil
+    }
+
+    private static func qualifiedNamePartProblem(_ text: String) -> String? {
+        if text.utf8.count > 63 { return "must be at most 63 characters" }
+        guard let first = text.utf8.first, let last = text.utf8.last, isAlnum(first), isAlnum(last),
+            text.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        else { return "must consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit" }
+        return nil
+    }
+
+    private static func isLowerAlnum(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+
+    private static func isAlnum(_ byte: UInt8) -> Bool {
+        isLowerAlnum(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+    }
+}

@@ -1,0 +1,101 @@
+/// A `networking.k8s.io/v1` NetworkPolicy with every field of NetworkPolicySpec.
+public struct NetworkPolicy: Hashable, Sendable {
+    public enum PolicyType: String, Hashable, Sendable, CaseIterable {
+        case ingress = "Ingress"
+        case egress = "Egress"
+    }
+
+    public var namespace: String
+    public var name: String
+    public var podSelector: LabelSelector
+    /// As written; nil when the field was omitted (see `effectivePolicyTypes`).
+    public var policyTypes: [PolicyType]?
+    /// nil when `ingress` was omitted; `[]` when written as an empty list. Both allow nothing.
+    public var ingress: [Rule]?
+    public var egress: [Rule]?
+
+    public init(
+        namespace: String, name: String, podSelector: LabelSelector = .everything,
+        policyTypes: [PolicyType]? = nil, ingress: [Rule]? = nil, egress: [Rule]? = nil
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.podSelector = podSelector
+        self.policyTypes = policyTypes
+        self.ingress = ingress
+        self.egress = egress
+    }
+
+    public var key: ObjectKey { ObjectKey(namespace, name) }
+
+    /// The policy's types: as written, or inferred when omitted — Ingress always, Egress when the
+    /// policy has at least one egress rule.
+    public var effectivePolicyTypes: Set<PolicyType> {
+        if let policyTypes { return Set(policyTypes) }
+        return (egress?.isEmpty ?? true) ? [.ingress] : [.ingress, .egress]
+    }
+
+    /// The rules that count for `direction`: none unless the policy has that type.
+    public func rules(_ direction: PolicyType) -> [Rule] {
+        guard effectivePolicyTypes.contains(direction) else { return [] }
+        return (direction == .ingress ? ingress : egress) ?? []
+    }
+
+    /// One ingress or egress rule: peers (`from` / `to`) and ports.
+    public struct Rule: Hashable, Sendable {
+        /// nil or empty: every peer.
+        public var peers: [Peer]?
+        /// nil or empty: every port.
+        public var ports: [Port]?
+
+        public init(peers: [Peer]? = nil, ports: [Port]? = nil) {
+            self.peers = peers
+            self.ports = ports
+        }
+    }
+
+    /// A NetworkPolicyPeer: podSelector and namespaceSelector together mean AND; ipBlock stands alone.
+    public struct Peer: Hashable, Sendable {
+        public var podSelector: LabelSelector?
+        public var namespaceSelector: LabelSelector?
+        public var ipBlock: IPBlock?
+
+        public init(podSelector: LabelSelector? = nil, namespaceSelector: LabelSelector? = nil, ipBlock: IPBlock? = nil) {
+            self.podSelector = podSelector
+            self.namespaceSelector = namespaceSelector
+            self.ipBlock = ipBlock
+        }
+    }
+
+    public struct IPBlock: Hashable, Sendable {
+        public var cidr: CIDR
+        public var except: [CIDR]
+
+        public init(cidr: CIDR, except: [CIDR] = []) {
+            self.cidr = cidr
+            self.except = except
+        }
+
+        public func contains(_ address: IPv4) -> Bool {
+            cidr.contains(address) && !except.contains { $0.contains(address) }
+        }
+    }
+
+    /// A NetworkPolicyPort. `port` nil: every port of the protocol.
+    public struct Port: Hashable, Sendable {
+        public enum Value: Hashable, Sendable {
+            case number(Int)
+            case name(String)
+        }
+
+        public var proto: TransportProtocol
+        public var port: Value?
+        public var endPort: Int?
+
+        public init(proto: TransportProtocol = .tcp, port: Value? = nil, endPort: Int? = nil) {
+            self.proto = proto
+            self.port = port
+            self.endPort = endPort
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// Identifies a namespaced object: `namespace/name`.
+public struct ObjectKey: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(_ namespace: String, _ name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    /// Parses `namespace/name`.
+    public static func parse(_ text: String) -> ObjectKey? {
+        let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty else { return nil }
+        return ObjectKey(String(pieces[0]), String(pieces[1]))
+    }
+
+    public var description: String { "\(namespace)/\(name)" }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.namespace, lhs.name) < (rhs.namespace, rhs.name) }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let key = ObjectKey.parse(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not namespace/name: \(text)"))
+        }
+        self = key
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A v1 Namespace. `labels` always include `kubernetes.io/metadata.name`.
+public struct Namespace: Hashable, Sendable {
+    public static let nameLabel = "kubernetes.io/metadata.name"
+
+    public var name: String
+    public private(set) var labels: Labels
+
+    public init(name: String, labels: Labels = [:]) {
+        self.name = name
+        self.labels = labels
+        self.labels[Self.nameLabel] = name
+    }
+
+    /// Replaces the labels; the immutable name label stays whatever the new set says.
+    public mutating func setLabels(_ labels: Labels) {
+        self.labels = labels
+        self.labels[Self.nameLabel] = name
+    }
+}
+
+/// A declared container port of a pod.
+public struct ContainerPort: Hashable, Sendable {
+    public var name: String?
+    public var port: Int
+    public var proto: TransportProtocol
+
+    public init(name: String? = nil, port: Int, proto: TransportProtocol = .tcp) {
+        self.name = name
+        self.port = port
+        self.proto = proto
+    }
+}
+
+/// A v1 Pod, reduced to what network policy and the lab need.
+public struct Pod: Hashable, Sendable {
+    public var namespace: String
+    public var name: String
+    public var labels: Labels
+    public var ports: [ContainerPort]
+    /// `command` followed by `args` of the containers that declare a command, in order.
+    public var commands: [[String]]
+    public var nodeName: String?
+    public var serviceAccountName: String
+    public var podIP: IPv4?
+
+    public init(
+        namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],
+        commands: [[String]] = [], nodeName: String? = nil, serviceAccountName: String = "default",
+        podIP: IPv4? = nil
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.ports = ports
+        self.commands = commands
+        self.nodeName = nodeName
+        self.serviceAccountName = serviceAccountName
+        self.podIP = podIP
+    }
+
+    public var key: ObjectKey { ObjectKey(namespace, name) }
+
+    /// The port numbers a named port resolves to on this pod for `proto`.
+    public func resolve(portName: String, proto: TransportProtocol) -> [Int] {
+        ports.filter { $0.name == portName && $0.proto == proto }.map(\.port)
+    }
+}

@@ -1,0 +1,86 @@
+/// Kubernetes NetworkPolicy semantics over a `Cluster`.
+///
+/// A connection from S to D on a port is allowed when S's egress permits it (S not isolated for
+/// egress, or some egress rule of a policy selecting S matches D and the port) and D's ingress
+/// permits it (likewise with ingress rules matching S). Policies are additive; replies of an
+/// allowed connection are allowed (connection tracking), so only the opening direction is judged.
+public struct PolicyEngine: Sendable {
+    public let cluster: Cluster
+
+    public init(_ cluster: Cluster) { self.cluster = cluster }
+
+    public func evaluate(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict {
+        if case .pod = source, source == destination {
+            let same = DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [])
+            return Verdict(from: source, to: destination, port: port, egress: same, ingress: same)
+        }
+        let egress = judge(.egress, pod: source, peer: destination, destination: destination, port: port)
+        let ingress = judge(.ingress, pod: destination, peer: source, destination: destination, port: port)
+        return Verdict(from: source, to: destination, port: port, egress: egress, ingress: ingress)
+    }
+
+    /// Judges one side: `pod` is the side whose policies count, `peer` the other end.
+    private func judge(
+        _ direction: NetworkPolicy.PolicyType, pod endpoint: Endpoint, peer: Endpoint,
+        destination: Endpoint, port: ProtocolPort
+    ) -> DirectionVerdict {
+        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
+            return DirectionVerdict(outcome: .notApplicable, isolatingPolicies: [], allowingRules: [])
+        }
+        let policies = cluster.isolatingPolicies(for: pod, direction)
+        guard !policies.isEmpty else {
+            return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: [])
+        }
+        let destinationPod: Pod? = if case .pod(let key) = destination { cluster.pods[key] } else { nil }
+        var allowing: [RuleRef] = []
+        for policy in policies {
+            for (ruleIndex, rule) in policy.rules(direction).enumerated() {
+                guard let peerIndex = matchingPeer(rule, of: policy, peer),
+                    let portIndex = matchingPort(rule, port, destinationPod)
+                else { continue }
+                allowing.append(RuleRef(policy: policy.key, direction: direction, ruleIndex: ruleIndex,
+                                        peerIndex: peerIndex.index, portIndex: portIndex.index))
+            }
+        }
+        return DirectionVerdict(outcome: allowing.isEmpty ? .denied : .allowed,
+                                isolatingPolicies: policies.map(\.key), allowingRules: allowing)
+    }
+
+    /// The first peer of `rule` that matches, `.some(nil)` when the rule has no peers.
+    private func matchingPeer(_ rule: NetworkPolicy.Rule, of policy: NetworkPolicy, _ peer: Endpoint) -> Match? {
+        guard let peers = rule.peers, !peers.isEmpty else { return Match(index: nil) }
+        return peers.firstIndex { matches($0, of: policy, peer) }.map { Match(index: $0) }
+    }
+
+    private func matchingPort(_ rule: NetworkPolicy.Rule, _ port: ProtocolPort, _ destination: Pod?) -> Match? {
+        guard let ports = rule.ports, !ports.isEmpty else { return Match(index: nil) }
+        return ports.firstIndex { Self.matches($0, port, destination) }.map { Match(index: $0) }
+    }
+
+    /// Whether `peer` of `policy` selects the endpoint.
+    public func matches(_ peer: NetworkPolicy.Peer, of policy: NetworkPolicy, _ endpoint: Endpoint) -> Bool {
+        if let block = peer.ipBlock {
+            return cluster.address(of: endpoint).map(block.contains) ?? false
+        }
+        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else { return false }
+        if let namespaceSelector = peer.namespaceSelector {
+            guard let namespace = cluster.namespaces[pod.namespace], namespaceSelector.matches(namespace.labels)
+            else { return false }
+        } else if pod.namespace != policy.namespace {
+            return false
+        }
+        return peer.podSelector?.matches(pod.labels) ?? true
+    }
+
+    /// Whether a policy port matches, resolving a named port against the destination pod.
+    public static func matches(_ entry: NetworkPolicy.Port, _ port: ProtocolPort, _ destination: Pod?) -> Bool {
+        guard entry.proto == port.proto else { return false }
+        switch entry.port {
+        case nil: return true
+        case .number(let first): return port.port >= first && port.port <= (entry.endPort ?? first)
+        case .name(let name): return destination?.resolve(portName: name, proto: port.proto).contains(port.port) ?? false
+        }
+    }
+
+    private struct Match { var index: Int? }
+}

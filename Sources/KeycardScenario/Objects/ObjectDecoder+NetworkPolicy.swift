@@ -1,0 +1,148 @@
+import KeycardModel
+
+extension ObjectDecoder {
+    /// A networking.k8s.io/v1 NetworkPolicy. The spec is read strictly: an unknown field there is an error.
+    func networkPolicy(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy {
+        let fields = try value.fields("NetworkPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        let meta = try Metadata.read(fields.required("metadata"), kind: "NetworkPolicy", namespaced: true)
+        let specValue = try fields.required("spec")
+        let spec = try specValue.fields("NetworkPolicy spec", allowed: ["podSelector", "policyTypes", "ingress", "egress"])
+        guard let selector = spec["podSelector"] else {
+            throw specValue.error("NetworkPolicy spec needs \"podSelector\" (use {} to select every pod of the namespace)")
+        }
+        var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: try labelSelector(selector, "spec.podSelector"))
+        if let typesValue = spec["policyTypes"] {
+            var types: [NetworkPolicy.PolicyType] = []
+            for item in try typesValue.items("policyTypes") {
+                let text = try item.string("a policy type")
+                guard let type = NetworkPolicy.PolicyType(rawValue: text) else {
+                    throw item.error("policy type \"\(text)\" is not one of Ingress, Egress")
+                }
+                if types.contains(type) { throw item.error("policy type \(text) is listed twice") }
+                types.append(type)
+            }
+            policy.policyTypes = types
+        }
+        if let ingress = spec["ingress"] { policy.ingress = try rules(ingress, direction: .ingress) }
+        if let egress = spec["egress"] { policy.egress = try rules(egress, direction: .egress) }
+        return policy
+    }
+
+    private func rules(_ value: YAMLValue, direction: NetworkPolicy.PolicyType) throws(ScenarioError) -> [NetworkPolicy.Rule] {
+        let peerKey = direction == .ingress ? "from" : "to"
+        let what = direction == .ingress ? "spec.ingress" : "spec.egress"
+        var result: [NetworkPolicy.Rule] = []
+        for item in try value.items(what) {
+            let fields = try item.fields("an \(direction.rawValue.lowercased()) rule", allowed: [peerKey, "ports"])
+            var rule = NetworkPolicy.Rule()
+            if let peers = fields[peerKey] {
+                var list: [NetworkPolicy.Peer] = []
+                for peer in try peers.items(peerKey) { list.append(try self.peer(peer)) }
+                rule.peers = list
+            }
+            if let ports = fields["ports"] {
+                var list: [NetworkPolicy.Port] = []
+                for port in try ports.items("ports") { list.append(try policyPort(port)) }
+                rule.ports = list
+            }
+            result.append(rule)
+        }
+        return result
+    }
+
+    private func peer(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Peer {
+        let fields = try value.fields("a peer", allowed: ["podSelector", "namespaceSelector", "ipBlock"])
+        var peer = NetworkPolicy.Peer()
+        if let selector = fields["podSelector"] { peer.podSelector = try labelSelector(selector, "podSelector") }
+        if let selector = fields["namespaceSelector"] { peer.namespaceSelector = try labelSelector(selector, "namespaceSelector") }
+        if let block = fields["ipBlock"] {
+            if peer.podSelector != nil || peer.namespaceSelector != nil {
+                throw block.error("a peer with ipBlock may not also have podSelector or namespaceSelector (use separate peers)")
+            }
+            peer.ipBlock = try ipBlock(block)
+        }
+        if peer.podSelector == nil && peer.namespaceSelector == nil && peer.ipBlock == nil {
+            throw value.error("a peer must specify podSelector, namespaceSelector or ipBlock")
+        }
+        return peer
+    }
+
+    private func ipBlock(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.IPBlock {
+        let fields = try value.fields("ipBlock", allowed: ["cidr", "except"])
+        let cidrValue = try fields.required("cidr")
+        let text = try cidrValue.string("ipBlock.cidr")
+        guard let cidr = CIDR.parse(text) else { throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)") }
+        var block = NetworkPolicy.IPBlock(cidr: cidr)
+        for item in try fields["except"]?.items("ipBlock.except") ?? [] {
+            let text = try item.string("an except entry")
+            guard let except = CIDR.parse(text) else { throw item.error("except \"\(text)\" is not a valid CIDR") }
+            guard cidr.contains(except), except.prefixLength > cidr.prefixLength else {
+                throw item.error("except \"\(text)\" must be a strict subset of cidr \(cidr)")
+            }
+            block.except.append(except)
+        }
+        return block
+    }
+
+    private func policyPort(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Port {
+        let fields = try value.fields("a policy port", allowed: ["protocol", "port", "endPort"])
+        var port = NetworkPolicy.Port()
+        if let proto = fields["protocol"] { port.proto = try Self.transportProtocol(proto) }
+        if let portValue = fields["port"] {
+            if case .scalar(let scalar) = portValue.node, scalar.style == .plain, portValue.tagName == .int {
+                port.port = .number(try portValue.int("port", in: 1...65535))
+            } else {
+                let name = try portValue.string("port")
+                if let problem = NameRules.portNameProblem(name) {
+                    throw portValue.error("port \"\(name)\" is neither a number from 1 to 65535 nor a valid port name: it \(problem)")
+                }
+                port.port = .name(name)
+            }
+        }
+        if let endValue = fields["endPort"] {
+            let end = try endValue.int("endPort", in: 1...65535)
+            guard case .number(let first) = port.port else {
+                throw endValue.error("endPort needs a numeric port")
+            }
+            guard end >= first else { throw endValue.error("endPort \(end) must not be less than port \(first)") }
+            port.endPort = end
+        }
+        return port
+    }
+
+    func labelSelector(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> LabelSelector {
+        let fields = try value.fields(what, allowed: ["matchLabels", "matchExpressions"])
+        var selector = LabelSelector()
+        if let labels = fields["matchLabels"] {
+            for (key, keyLocation, labelValue) in try labels.entries("\(what).matchLabels") {
+                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+                let text = try labelValue.string("matchLabels \"\(key)\"")
+                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+                selector.matchLabels[key] = text
+            }
+        }
+        for item in try fields["matchExpressions"]?.items("\(what).matchExpressions") ?? [] {
+            let expression = try item.fields("a match expression", allowed: ["key", "operator", "values"])
+            let keyValue = try expression.required("key")
+            let key = try keyValue.string("key")
+            if let problem = NameRules.labelKeyProblem(key) { throw keyValue.error(problem) }
+            let operatorValue = try expression.required("operator")
+            let operatorText = try operatorValue.string("operator")
+            guard let op = LabelSelector.Requirement.Operator(rawValue: operatorText) else {
+                throw operatorValue.error("operator \"\(operatorText)\" is not one of In, NotIn, Exists, DoesNotExist")
+            }
+            let values = try expression["values"]?.strings("values") ?? []
+            switch op {
+            case .in, .notIn:
+                if values.isEmpty { throw item.error("operator \(operatorText) needs a non-empty \"values\" list") }
+            case .exists, .doesNotExist:
+                if !values.isEmpty { throw item.error("operator \(operatorText) takes no \"values\"") }
+            }
+            for text in values {
+                if let problem = NameRules.labelValueProblem(text) { throw item.error(problem) }
+            }
+            selector.matchExpressions.append(LabelSelector.Requirement(key: key, operator: op, values: values))
+        }
+        return selector
+    }
+}

@@ -1,0 +1,57 @@
+import KeycardModel
+
+/// The report `keycard model` prints: every step with the model's verdicts and the file's
+/// expectations, nothing observed.
+public enum ModelReport {
+    public static func build(_ timeline: Timeline, enforcement: Enforcement? = nil) -> Report {
+        let scenario = timeline.scenario
+        var steps: [StepReport] = []
+        for step in scenario.steps {
+            switch step.action {
+            case .probe:
+                let results = timeline.cells(ofProbeStep: step.index).map { $0.result() }
+                let failed = results.filter { !$0.passed }
+                steps.append(StepReport(
+                    index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+                    results: results.map(ResultRecord.probe),
+                    summary: "\(results.count) cells, \(results.filter { $0.model == "allow" }.count) allowed by the model"
+                        + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
+            case .scan(let scan):
+                let targets = timeline.scanTargets(ofStep: step.index, scan)
+                let results = targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
+                    ScanResult(from: scan.from.description, to: name(of: $0.endpoint), ip: $0.ip.description, port: $0.port, model: $0.model)
+                }
+                let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
+                let passed = scan.expectOpen.map { Set($0) == open } ?? true
+                steps.append(StepReport(
+                    index: step.index, name: step.name, kind: step.kind, passed: passed,
+                    results: results.map(ResultRecord.scan), summary: blastRadius(open)))
+            default:
+                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
+            }
+        }
+        return Report(scenario: scenario.name, enforcement: (enforcement ?? scenario.lab.enforcement).rawValue,
+                      passed: steps.allSatisfy(\.passed), steps: steps)
+    }
+
+    static func isBareAddress(_ endpoint: Endpoint) -> Bool {
+        if case .address = endpoint { return true }
+        return false
+    }
+
+    static func name(of endpoint: Endpoint) -> String? {
+        isBareAddress(endpoint) ? nil : endpoint.description
+    }
+
+    /// A pod is named by its key; anything else by its address.
+    public static func scanEndpoint(_ endpoint: Endpoint, _ ip: IPv4, _ port: Int) -> ScanEndpoint {
+        if case .pod(let key) = endpoint { return ScanEndpoint(host: .pod(key), port: port) }
+        return ScanEndpoint(host: .ip(ip), port: port)
+    }
+
+    /// "blast radius: 7 open endpoints on 4 pods".
+    public static func blastRadius(_ open: Set<ScanEndpoint>) -> String {
+        let hosts = Set(open.map(\.host))
+        return "blast radius: \(open.count) open endpoint\(open.count == 1 ? "" : "s") on \(hosts.count) host\(hosts.count == 1 ? "" : "s")"
+    }
+}

@@ -1,0 +1,81 @@
+import KeycardModel
+
+/// One cell of a probe step: the connection, what the file expects, and the model's verdict.
+public struct ProbeCell: Sendable {
+    public var from: ObjectKey
+    public var to: Endpoint
+    public var port: ProtocolPort
+    public var expected: ExpectedCell
+    public var verdict: Verdict
+
+    /// `allow`, `deny` or `ignored`, as the report writes it.
+    public var expectedText: String {
+        switch expected {
+        case .model: verdict.decision.rawValue
+        case .explicit(let decision): decision.rawValue
+        case .ignored: "ignored"
+        }
+    }
+
+    /// The cell as a report result, before anything is observed.
+    public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
+        ProbeResult(from: from.description, to: to.description, port: port.port, protocol: port.proto.rawValue,
+                    expected: expectedText, model: verdict.decision.rawValue, observed: observed, attempts: attempts, reason: reason)
+    }
+}
+
+extension Timeline {
+    /// The cells of probe step `index`, in table order: port, then source, then destination.
+    public func cells(ofProbeStep index: Int) -> [ProbeCell] {
+        guard let probe = probes[index] else { return [] }
+        let engine = PolicyEngine(cluster(afterStep: index))
+        var cells: [ProbeCell] = []
+        for port in probe.ports {
+            for source in probe.sources {
+                for destination in probe.destinations {
+                    cells.append(ProbeCell(
+                        from: source, to: destination, port: port,
+                        expected: probe.explicitExpectation(from: source, to: destination, port: port),
+                        verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                }
+            }
+        }
+        return cells
+    }
+
+    /// The endpoints scan step `index` covers, with the model's prediction for each port.
+    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanResult.State)] {
+        let cluster = cluster(afterStep: index)
+        let engine = PolicyEngine(cluster)
+        let ownIP = cluster.addresses[scan.from]
+        var addresses: [IPv4] = []
+        switch scan.targets {
+        case .pods:
+            addresses = cluster.sortedPods.filter { $0.key != scan.from }.compactMap { cluster.addresses[$0.key] }
+        case .cidr(let cidr):
+            var value = cidr.network
+            while true {
+                if IPv4(value) != ownIP { addresses.append(IPv4(value)) }
+                if value == cidr.last { break }
+                value += 1
+            }
+        }
+        var targets: [(Endpoint, IPv4, Int, ScanResult.State)] = []
+        for ip in addresses {
+            let endpoint = cluster.endpoint(at: ip)
+            for port in scan.ports {
+                let tcp = ProtocolPort(.tcp, port)
+                let state: ScanResult.State
+                if case .address = endpoint {
+                    state = .filtered
+                } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {
+                    state = .filtered
+                } else {
+                    state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
+                }
+                targets.append((endpoint, ip, port, state))
+            }
+        }
+        return targets
+    }
+}

@@ -1,0 +1,170 @@
+import KeycardModel
+
+/// The report of a scenario run (or, from the model alone, of what it would be): the JSON shape of
+/// `keycard run -o json` and `keycard model -o json`.
+public struct Report: Codable, Sendable {
+    public var scenario: String
+    public var enforcement: String
+    public var passed: Bool
+    public var steps: [StepReport]
+
+    public init(scenario: String, enforcement: String, passed: Bool, steps: [StepReport]) {
+        self.scenario = scenario
+        self.enforcement = enforcement
+        self.passed = passed
+        self.steps = steps
+    }
+}
+
+public struct StepReport: Codable, Sendable {
+    public var index: Int
+    public var name: String?
+    public var kind: String
+    public var passed: Bool
+    public var results: [ResultRecord]?
+    /// One line for people: counts, failures, blast radius.
+    public var summary: String?
+
+    public init(index: Int, name: String?, kind: String, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.passed = passed
+        self.results = results
+        self.summary = summary
+    }
+}
+
+/// A probe cell or a scanned endpoint.
+public enum ResultRecord: Codable, Sendable {
+    case probe(ProbeResult)
+    case scan(ScanResult)
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: ProbeResult.CodingKeys.self)
+        if container.contains(.expected) || !container.contains(.ip) {
+            self = .probe(try ProbeResult(from: decoder))
+        } else {
+            self = .scan(try ScanResult(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .probe(let result): try result.encode(to: encoder)
+        case .scan(let result): try result.encode(to: encoder)
+        }
+    }
+}
+
+/// What happened to packets: the network let them through, or not.
+public enum Observation: String, Codable, Sendable {
+    case allow
+    case deny
+    /// A reset or port-unreachable came back: the network let it through, nothing serves the port.
+    case closed
+    case skipped
+
+    /// `closed` counts as network-allow.
+    public var networkDecision: Decision? {
+        switch self {
+        case .allow, .closed: .allow
+        case .deny: .deny
+        case .skipped: nil
+        }
+    }
+}
+
+/// One probe cell.
+public struct ProbeResult: Codable, Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var port: Int
+    public var `protocol`: String
+    /// allow | deny | ignored
+    public var expected: String
+    /// allow | deny
+    public var model: String
+    public var observed: Observation?
+    public var attempts: Int?
+    /// Why a probe was skipped or how a deny was seen.
+    public var reason: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip
+    }
+
+    public init(from: String, to: String, port: Int, protocol: String, expected: String, model: String,
+                observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) {
+        self.from = from
+        self.to = to
+        self.port = port
+        self.protocol = `protocol`
+        self.expected = expected
+        self.model = model
+        self.observed = observed
+        self.attempts = attempts
+        self.reason = reason
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        from = try c.decode(String.self, forKey: .from)
+        to = try c.decode(String.self, forKey: .to)
+        port = try c.decode(Int.self, forKey: .port)
+        `protocol` = try c.decode(String.self, forKey: .protocol)
+        expected = try c.decode(String.self, forKey: .expected)
+        model = try c.decode(String.self, forKey: .model)
+        observed = try c.decodeIfPresent(Observation.self, forKey: .observed)
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(from, forKey: .from)
+        try c.encode(to, forKey: .to)
+        try c.encode(port, forKey: .port)
+        try c.encode(`protocol`, forKey: .protocol)
+        try c.encode(expected, forKey: .expected)
+        try c.encode(model, forKey: .model)
+        try c.encodeIfPresent(observed, forKey: .observed)
+        try c.encodeIfPresent(attempts, forKey: .attempts)
+        try c.encodeIfPresent(reason, forKey: .reason)
+    }
+
+    /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit
+    /// expectation agrees with the model. Without an observation only the model is compared.
+    public var passed: Bool {
+        if expected == "ignored" { return true }
+        let explicitDisagrees = expected != model
+        guard let observed else { return !explicitDisagrees }
+        guard let network = observed.networkDecision else { return !explicitDisagrees }
+        return network.rawValue == expected && !explicitDisagrees
+    }
+}
+
+/// One scanned endpoint.
+public struct ScanResult: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case open, closed, filtered
+    }
+
+    public var from: String
+    /// The pod or external at `ip`, if any.
+    public var to: String?
+    public var ip: String
+    public var port: Int
+    public var `protocol`: String = "TCP"
+    public var model: State?
+    public var observed: State?
+
+    public init(from: String, to: String?, ip: String, port: Int, model: State?, observed: State? = nil) {
+        self.from = from
+        self.to = to
+        self.ip = ip
+        self.port = port
+        self.model = model
+        self.observed = observed
+    }
+}

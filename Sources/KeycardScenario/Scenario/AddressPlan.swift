@@ -1,0 +1,81 @@
+import KeycardModel
+
+/// Every pod's node and address, fixed for the whole scenario: a pod deleted and applied again
+/// comes back with the same address, and the model and the lab agree on every address.
+public struct AddressPlan: Sendable {
+    public private(set) var addresses: [ObjectKey: IPv4] = [:]
+    public private(set) var nodes: [ObjectKey: Int] = [:]
+    /// Node i's slice of the pod CIDR.
+    public let slices: [CIDR]
+
+    /// Plans `pods` in order of first appearance (later appearances of a key must agree).
+    init(pods: [LoadedObject], settings: LabSettings) throws(ScenarioError) {
+        slices = Self.slices(of: settings.podCIDR, nodes: settings.nodes)
+        var pinned: [IPv4: ObjectKey] = [:]
+        var roundRobin = 0
+        var pending: [(key: ObjectKey, node: Int, location: SourceLocation)] = []
+        for loaded in pods {
+            guard case .pod(let pod) = loaded.object else { continue }
+            let node: Int
+            if let nodeName = pod.nodeName {
+                guard let index = Self.nodeIndex(nodeName), index < settings.nodes else {
+                    throw ScenarioError(loaded.location, "pod \(pod.key): spec.nodeName \"\(nodeName)\" is not a node of this lab (node-0 ... node-\(settings.nodes - 1))")
+                }
+                node = index
+            } else if let known = nodes[pod.key] {
+                node = known
+            } else {
+                node = roundRobin % settings.nodes
+                roundRobin += 1
+            }
+            if let known = nodes[pod.key], known != node {
+                throw ScenarioError(loaded.location, "pod \(pod.key) cannot move from node-\(known) to node-\(node)")
+            }
+            nodes[pod.key] = node
+            if let ip = pod.podIP {
+                guard settings.podCIDR.contains(ip) else {
+                    throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR)")
+                }
+                if let owner = pinned[ip], owner != pod.key {
+                    throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) is already pod \(owner)'s address")
+                }
+                if let known = addresses[pod.key], known != ip {
+                    throw ScenarioError(loaded.location, "pod \(pod.key) cannot change its address from \(known) to \(ip)")
+                }
+                pinned[ip] = pod.key
+                addresses[pod.key] = ip
+            } else if addresses[pod.key] == nil, !pending.contains(where: { $0.key == pod.key }) {
+                pending.append((pod.key, node, loaded.location))
+            }
+        }
+        // Allocate after every pinned address is known, so no pinned pod can collide with an allocated one.
+        var next = slices.map { $0.network + 1 }
+        for (key, node, location) in pending where addresses[key] == nil {
+            let slice = slices[node]
+            while next[node] < slice.last && pinned[IPv4(next[node])] != nil { next[node] += 1 }
+            guard next[node] < slice.last else {
+                throw ScenarioError(location, "pod \(key): node-\(node)'s slice \(IPv4(slice.network))/\(slice.prefixLength) has no free address left")
+            }
+            addresses[key] = IPv4(next[node])
+            pinned[IPv4(next[node])] = key
+            next[node] += 1
+        }
+    }
+
+    /// `node-3` → 3.
+    public static func nodeIndex(_ name: String) -> Int? {
+        guard name.hasPrefix("node-"), let index = Int(name.dropFirst(5)), index >= 0, name == "node-\(index)" else { return nil }
+        return index
+    }
+
+    /// Splits `cidr` into the smallest power of two of equal slices that gives every node one.
+    public static func slices(of cidr: CIDR, nodes: Int) -> [CIDR] {
+        var bits = 0
+        while (1 << bits) < nodes { bits += 1 }
+        let length = min(32, cidr.prefixLength + bits)
+        let size = length == 32 ? UInt32(1) : UInt32(1) << (32 - length)
+        return (0..<nodes).compactMap { index in
+            CIDR.parse("\(IPv4(cidr.network &+ UInt32(index) &* size))/\(length)")
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import KeycardModel
+
+/// A parsed `keycard/v1` scenario file.
+public struct Scenario: Sendable {
+    public var file: String
+    public var name: String
+    public var description: String?
+    public var lab: LabSettings
+    public var externals: [External]
+    /// Objects present before the first step, in file order.
+    public var resources: [LoadedObject]
+    public var probeDefaults: ProbeSettings
+    public var steps: [Step]
+    public var warnings: [ScenarioWarning]
+}
+
+/// Where policy is enforced.
+public enum Enforcement: String, Sendable, Codable, CaseIterable {
+    /// Rules inside each pod's namespace.
+    case pod
+    /// Rules in the node namespaces' forwarding path, as a CNI enforces.
+    case node
+}
+
+/// `spec.lab`.
+public struct LabSettings: Sendable {
+    public var nodes: Int = 1
+    public var podCIDR: CIDR
+    public var enforcement: Enforcement = .pod
+
+    public static let defaultPodCIDR = "10.244.0.0/16"
+
+    public init(nodes: Int = 1, podCIDR: CIDR, enforcement: Enforcement = .pod) {
+        self.nodes = nodes
+        self.podCIDR = podCIDR
+        self.enforcement = enforcement
+    }
+}
+
+/// `spec.probe`: per-attempt timeout and extra attempts before a deny is believed.
+public struct ProbeSettings: Sendable, Equatable {
+    public var timeoutMilliseconds: Int = 250
+    public var retries: Int = 1
+
+    public init(timeoutMilliseconds: Int = 250, retries: Int = 1) {
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.retries = retries
+    }
+}
+
+/// One step of a scenario.
+public struct Step: Sendable {
+    public var index: Int
+    public var name: String?
+    public var location: SourceLocation
+    public var action: Action
+
+    public enum Action: Sendable {
+        case probe(ProbeStep)
+        case apply([LoadedObject])
+        case delete([DeleteTarget])
+        case label(LabelChange)
+        case scan(ScanStep)
+    }
+
+    /// The kind name used in reports: probe, apply, delete, label, scan.
+    public var kind: String {
+        switch action {
+        case .probe: "probe"
+        case .apply: "apply"
+        case .delete: "delete"
+        case .label: "label"
+        case .scan: "scan"
+        }
+    }
+}
+
+/// A probe step: who, to whom, on which ports, and what should happen.
+public struct ProbeStep: Sendable {
+    /// nil: every pod present at this step.
+    public var from: [ObjectKey]?
+    /// nil: every pod and external present at this step.
+    public var to: [Endpoint]?
+    /// nil: every port some destination serves.
+    public var ports: [ProtocolPort]?
+    public var expect: Expectation
+}
+
+/// What a probe step expects.
+public enum Expectation: Sendable {
+    /// Observed must equal the policy model.
+    case model
+    /// One truth table per port.
+    case tables([ProtocolPort: TruthTable])
+    /// A default with explicit exceptions.
+    case exceptions(default: Decision, allow: [Cell], deny: [Cell])
+}
+
+/// A cell named in an exception list.
+public struct Cell: Hashable, Sendable {
+    public var from: ObjectKey
+    public var to: Endpoint
+    public var port: ProtocolPort
+}
+
+/// A truth table: rows are sources, columns destinations; cells `.`, `X` or `#`.
+public struct TruthTable: Sendable {
+    public enum Mark: Character, Sendable {
+        case connected = "."
+        case blocked = "X"
+        case unchecked = "#"
+    }
+
+    public var rows: [ObjectKey]
+    public var columns: [Endpoint]
+    public var cells: [[Mark]]
+    public var location: SourceLocation
+
+    public func mark(from: ObjectKey, to: Endpoint) -> Mark? {
+        guard let row = rows.firstIndex(of: from), let column = columns.firstIndex(of: to) else { return nil }
+        return cells[row][column]
+    }
+}
+
+/// `delete:` entry.
+public struct DeleteTarget: Sendable {
+    public var ref: ObjectRef
+    public var location: SourceLocation
+}
+
+/// `label:` step: replace an object's labels with exactly these.
+public struct LabelChange: Sendable {
+    public var kind: ObjectKind
+    public var namespace: String?
+    public var name: String
+    public var labels: Labels
+    public var location: SourceLocation
+
+    public var ref: ObjectRef { ObjectRef(kind: kind, namespace: namespace, name: name) }
+}
+
+/// A TCP connect scan from one pod.
+public struct ScanStep: Sendable {
+    public enum Targets: Sendable, Equatable {
+        case pods
+        case cidr(CIDR)
+    }
+
+    public var from: ObjectKey
+    public var targets: Targets
+    public var ports: [Int]
+    /// The exact set of endpoints expected open, or nil to compare with the model.
+    public var expectOpen: [ScanEndpoint]?
+}
+
+/// `ns/pod:port` or `ip:port` in a scan expectation.
+public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
+    public enum Host: Hashable, Sendable {
+        case pod(ObjectKey)
+        case ip(IPv4)
+    }
+
+    public var host: Host
+    public var port: Int
+
+    public static func parse(_ text: String) -> ScanEndpoint? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        let host = String(text[..<colon])
+        if let ip = IPv4(host) { return ScanEndpoint(host: .ip(ip), port: port) }
+        if let key = ObjectKey.parse(host) { return ScanEndpoint(host: .pod(key), port: port) }
+        return nil
+    }
+
+    public var description: String {
+        switch host {
+        case .pod(let key): "\(key):\(port)"
+        case .ip(let ip): "\(ip):\(port)"
+        }
+    }
+}
+
+extension ScanStep.Targets: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .pods: "pods"
+        case .cidr(let cidr): cidr.description
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import KeycardModel
+
+extension ScenarioParser {
+    static let actions = ["probe", "apply", "delete", "label", "scan"]
+
+    mutating func step(_ value: YAMLValue, index: Int) throws(ScenarioError) -> Step {
+        let fields = try value.fields("a step", allowed: ["name"] + Self.actions + ["expect"])
+        let present = Self.actions.filter { fields.values[$0] != nil }
+        guard present.count == 1, let action = present.first else {
+            let found = present.isEmpty ? "none" : present.joined(separator: " and ")
+            throw value.error("a step needs exactly one of \(Self.actions.joined(separator: ", ")); found \(found)")
+        }
+        let name = try fields["name"]?.string("step name")
+        let expect = fields.values["expect"]
+        if let expect, action != "probe" && action != "scan" {
+            throw expect.error("expect belongs to probe and scan steps, not to \(action)")
+        }
+        let body = fields.values[action] ?? value
+        let parsed: Step.Action
+        switch action {
+        case "probe": parsed = .probe(try probe(body, expect: expect))
+        case "apply":
+            if body.isNull { throw body.error("apply needs a list of objects or {file: path} entries") }
+            parsed = .apply(try objectItems(body, "apply"))
+        case "delete": parsed = .delete(try deletes(body))
+        case "label": parsed = .label(try label(body))
+        default: parsed = .scan(try scan(body, expect: expect))
+        }
+        return Step(index: index, name: name, location: value.location, action: parsed)
+    }
+
+    private func probe(_ value: YAMLValue, expect: YAMLValue?) throws(ScenarioError) -> ProbeStep {
+        var step = ProbeStep(from: nil, to: nil, ports: nil, expect: .model)
+        if !value.isNull {
+            let fields = try value.fields("probe", allowed: ["from", "to", "ports"])
+            if let from = fields["from"] {
+                var keys: [ObjectKey] = []
+                for item in try from.items("probe.from") {
+                    let text = try item.string("a probe source")
+                    guard let key = ObjectKey.parse(text), key.namespace != "external" else {
+                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name")
+                    }
+                    if keys.contains(key) { throw item.error("\(text) is listed twice") }
+                    keys.append(key)
+                }
+                if keys.isEmpty { throw from.error("probe.from must name at least one pod (omit it for every pod)") }
+                step.from = keys
+            }
+            if let to = fields["to"] {
+                var endpoints: [Endpoint] = []
+                for item in try to.items("probe.to") {
+                    let text = try item.string("a probe destination")
+                    guard let endpoint = Endpoint.parse(text) else {
+                        throw item.error("probe destination \"\(text)\" must be namespace/name or external/NAME")
+                    }
+                    if endpoints.contains(endpoint) { throw item.error("\(text) is listed twice") }
+                    endpoints.append(endpoint)
+                }
+                if endpoints.isEmpty { throw to.error("probe.to must name at least one destination (omit it for every one)") }
+                step.to = endpoints
+            }
+            if let portsValue = fields["ports"] {
+                var ports: [ProtocolPort] = []
+                for item in try portsValue.items("probe.ports") {
+                    let port = try Self.protocolPort(item)
+                    if ports.contains(port) { throw item.error("\(port) is listed twice") }
+                    ports.append(port)
+                }
+                if ports.isEmpty { throw portsValue.error("probe.ports must name at least one port (omit it for every served port)") }
+                step.ports = ports
+            }
+        }
+        if let expect, !expect.isNull { step.expect = try expectation(expect) }
+        return step
+    }
+
+    private func expectation(_ value: YAMLValue) throws(ScenarioError) -> Expectation {
+        if case .scalar = value.node {
+            let text = try value.string("expect")
+            guard text == "model" else { throw value.error("expect must be \"model\", a table per port, or {default: allow|deny, ...}") }
+            return .model
+        }
+        let entries = try value.entries("expect")
+        if entries.contains(where: { $0.key == "default" }) {
+            let fields = try value.fields("expect", allowed: ["default", "allow", "deny"])
+            let defaultValue = try fields.required("default")
+            let text = try defaultValue.string("expect.default")
+            guard let decision = Decision(rawValue: text) else { throw defaultValue.error("expect.default must be allow or deny, found \(text)") }
+            return .exceptions(default: decision, allow: try cells(fields["allow"], "expect.allow"),
+                               deny: try cells(fields["deny"], "expect.deny"))
+        }
+        var tables: [ProtocolPort: TruthTable] = [:]
+        for (key, keyLocation, tableValue) in entries {
+            guard let port = ProtocolPort.parse(key) else {
+                throw ScenarioError(keyLocation, "expect key \"\(key)\" must be a port like TCP/80 (or use default/allow/deny)")
+            }
+            tables[port] = try TruthTableParser.parse(tableValue, port: port)
+        }
+        return .tables(tables)
+    }
+
+    private func cells(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [Cell] {
+        var result: [Cell] = []
+        for item in try value?.items(what) ?? [] {
+            let fields = try item.fields("an entry of \(what)", allowed: ["from", "to", "port"])
+            let fromValue = try fields.required("from")
+            let fromText = try fromValue.string("from")
+            guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
+                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name")
+            }
+            let toValue = try fields.required("to")
+            let toText = try toValue.string("to")
+            guard let to = Endpoint.parse(toText) else { throw toValue.error("to \"\(toText)\" must be namespace/name or external/NAME") }
+            let port = try Self.protocolPort(try fields.required("port"))
+            result.append(Cell(from: from, to: to, port: port))
+        }
+        return result
+    }
+
+    private func deletes(_ value: YAMLValue) throws(ScenarioError) -> [DeleteTarget] {
+        var result: [DeleteTarget] = []
+        for item in try value.items("delete") {
+            let fields = try item.fields("a delete entry", allowed: ["kind", "namespace", "name", "apiVersion"])
+            let kindValue = try fields.required("kind")
+            let kindText = try kindValue.string("kind")
+            guard let kind = ObjectKind(rawValue: kindText) else {
+                throw kindValue.error("kind \"\(kindText)\" must be Namespace, Pod or NetworkPolicy")
+            }
+            let name = try fields.required("name").string("name")
+            var namespace: String? = nil
+            if kind != .namespace { namespace = try fields["namespace"]?.string("namespace") ?? "default" }
+            result.append(DeleteTarget(ref: ObjectRef(kind: kind, namespace: namespace, name: name), location: item.location))
+        }
+        if result.isEmpty { throw value.error("delete needs at least one {kind, namespace, name} entry") }
+        return result
+    }
+
+    private func label(_ value: YAMLValue) throws(ScenarioError) -> LabelChange {
+        let fields = try value.fields("label", allowed: ["kind", "namespace", "name", "labels"])
+        let kindValue = try fields.required("kind")
+        let kindText = try kindValue.string("kind")
+        guard let kind = ObjectKind(rawValue: kindText), kind != .networkPolicy else {
+            throw kindValue.error("label kind must be Namespace or Pod, found \(kindText)")
+        }
+        let name = try fields.required("name").string("name")
+        var namespace: String? = nil
+        if kind == .pod { namespace = try fields["namespace"]?.string("namespace") ?? "default" }
+        var labels: Labels = [:]
+        if let labelsValue = fields["labels"] {
+            for (key, keyLocation, labelValue) in try labelsValue.entries("labels") {
+                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+                let text = try labelValue.string("label \"\(key)\"")
+                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+                labels[key] = text
+            }
+        } else {
+            throw value.error("label needs \"labels\" (the complete new set; {} removes all)")
+        }
+        return LabelChange(kind: kind, namespace: namespace, name: name, labels: labels, location: value.location)
+    }
+
+    private func scan(_ value: YAMLValue, expect: YAMLValue?) throws(ScenarioError) -> ScanStep {
+        let fields = try value.fields("scan", allowed: ["from", "targets", "ports"])
+        let fromValue = try fields.required("from")
+        let fromText = try fromValue.string("scan.from")
+        guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
+            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name")
+        }
+        var targets = ScanStep.Targets.pods
+        if let targetsValue = fields["targets"] {
+            let text = try targetsValue.string("scan.targets")
+            if text != "pods" {
+                guard let cidr = CIDR.parse(text), cidr.family == .ipv4 else {
+                    throw targetsValue.error("scan.targets must be \"pods\" or an IPv4 CIDR like 10.244.0.0/24, found \(text)")
+                }
+                guard cidr.prefixLength >= 16 else { throw targetsValue.error("scan.targets \(text) is larger than a /16") }
+                targets = .cidr(cidr)
+            }
+        }
+        let portsValue = try fields.required("ports")
+        var ports: [Int] = []
+        for item in try portsValue.items("scan.ports") {
+            let port = try item.int("a scan port", in: 1...65535)
+            if ports.contains(port) { throw item.error("port \(port) is listed twice") }
+            ports.append(port)
+        }
+        if ports.isEmpty { throw portsValue.error("scan.ports must list at least one port") }
+        var step = ScanStep(from: from, targets: targets, ports: ports, expectOpen: nil)
+        if let expect, !expect.isNull {
+            if case .scalar = expect.node, try expect.string("expect") == "model" { return step }
+            let expectFields = try expect.fields("scan expect", allowed: ["open"])
+            var open: [ScanEndpoint] = []
+            for item in try expectFields["open"]?.items("expect.open") ?? [] {
+                let text = try item.string("an open endpoint")
+                guard let endpoint = ScanEndpoint.parse(text) else {
+                    throw item.error("open endpoint \"\(text)\" must be namespace/pod:port or ip:port")
+                }
+                if open.contains(endpoint) { throw item.error("\(text) is listed twice") }
+                open.append(endpoint)
+            }
+            step.expectOpen = open
+        }
+        return step
+    }
+}

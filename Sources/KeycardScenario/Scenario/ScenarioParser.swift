@@ -1,0 +1,205 @@
+import Foundation
+import KeycardModel
+
+/// Reads a `keycard/v1` scenario file, the manifests it names, and validates the whole timeline.
+public enum ScenarioLoader {
+    /// Loads and validates `path`. Throws the first problem found as `file:line:col: message`.
+    public static func load(_ path: String) throws(ScenarioError) -> Scenario {
+        let text = try readText(path, at: SourceLocation(file: path, line: 1, column: 1))
+        return try parse(text, file: path)
+    }
+
+    /// Parses scenario text; `file` names it in errors and anchors relative `file:` items.
+    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        let documents = try YAMLDocuments.parse(text, file: file)
+        guard let document = documents.first else {
+            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty: expected a keycard/v1 Scenario")
+        }
+        if documents.count > 1 {
+            throw documents[1].error("a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
+        }
+        var parser = ScenarioParser(file: file)
+        let scenario = try parser.scenario(document)
+        _ = try Timeline(scenario)
+        return scenario
+    }
+
+    static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ScenarioError(location, "no such file: \(path)")
+        }
+        if isDirectory.boolValue { throw ScenarioError(location, "\(path) is a folder, not a file") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > YAMLDocuments.maximumBytes {
+            throw ScenarioError(location, "\(path) is larger than \(YAMLDocuments.maximumBytes >> 20) MiB")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ScenarioError(location, "cannot read \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ScenarioError(location, "\(path) is not UTF-8 text") }
+        return text
+    }
+}
+
+/// The parsing half of the loader: syntax and per-field validation, no cross-step checks.
+struct ScenarioParser {
+    let file: String
+    var objects = ObjectDecoder()
+
+    init(file: String) { self.file = file }
+
+    mutating func scenario(_ root: YAMLValue) throws(ScenarioError) -> Scenario {
+        let top = try root.fields("the scenario", allowed: ["apiVersion", "kind", "metadata", "spec"])
+        let apiVersion = try top.required("apiVersion")
+        guard try apiVersion.string("apiVersion") == "keycard/v1" else {
+            throw apiVersion.error("apiVersion must be keycard/v1, found \(try apiVersion.string("apiVersion"))")
+        }
+        let kind = try top.required("kind")
+        guard try kind.string("kind") == "Scenario" else { throw kind.error("kind must be Scenario, found \(try kind.string("kind"))") }
+        let metadata = try top.required("metadata").fields("metadata", allowed: ["name", "description"])
+        let nameValue = try metadata.required("name")
+        let name = try nameValue.string("metadata.name")
+        if let problem = Self.labNameProblem(name) { throw nameValue.error("metadata.name \"\(name)\" \(problem)") }
+        let description = try metadata["description"]?.string("metadata.description")
+
+        let specValue = try top.required("spec")
+        let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps"])
+        let lab = try labSettings(spec["lab"])
+        let externals = try self.externals(spec["externals"])
+        let resources = try objectItems(spec["resources"], "resources")
+        let probe = try probeSettings(spec["probe"])
+        var steps: [Step] = []
+        for (index, item) in (try spec["steps"]?.items("steps") ?? []).enumerated() {
+            steps.append(try step(item, index: index + 1))
+        }
+        return Scenario(file: file, name: name, description: description, lab: lab, externals: externals,
+                        resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings)
+    }
+
+    /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24.
+    public static func labNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "must not be empty" }
+        if name.utf8.count > 24 { return "must be at most 24 characters" }
+        guard name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
+            return "must contain only lower-case letters, digits and '-'"
+        }
+        return nil
+    }
+
+    private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
+        let defaultCIDR = CIDR.parse(LabSettings.defaultPodCIDR)!  // a literal that parses
+        guard let value else { return LabSettings(podCIDR: defaultCIDR) }
+        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement"])
+        var settings = LabSettings(podCIDR: defaultCIDR)
+        if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
+        if let cidrValue = fields["podCIDR"] {
+            let text = try cidrValue.string("spec.lab.podCIDR")
+            guard let cidr = CIDR.parse(text), cidr.family == .ipv4 else {
+                throw cidrValue.error("spec.lab.podCIDR \"\(text)\" is not an IPv4 CIDR like 10.244.0.0/16")
+            }
+            guard (8...24).contains(cidr.prefixLength) else {
+                throw cidrValue.error("spec.lab.podCIDR must have a prefix length from /8 to /24, found /\(cidr.prefixLength)")
+            }
+            guard cidr.network == IPv4(text.split(separator: "/")[0].description)?.value else {
+                throw cidrValue.error("spec.lab.podCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
+            }
+            if let clash = LabAddresses.reserved.first(where: { $0.contains(cidr) || cidr.contains($0) }) {
+                throw cidrValue.error("spec.lab.podCIDR \(text) overlaps \(clash), which the lab reserves")
+            }
+            settings.podCIDR = cidr
+        }
+        if let enforcement = fields["enforcement"] {
+            let text = try enforcement.string("spec.lab.enforcement")
+            guard let mode = Enforcement(rawValue: text) else { throw enforcement.error("spec.lab.enforcement must be pod or node, found \(text)") }
+            settings.enforcement = mode
+        }
+        return settings
+    }
+
+    private func externals(_ value: YAMLValue?) throws(ScenarioError) -> [External] {
+        var result: [External] = []
+        for item in try value?.items("spec.externals") ?? [] {
+            let fields = try item.fields("an external", allowed: ["name", "ip", "ports"])
+            let nameValue = try fields.required("name")
+            let name = try nameValue.string("external name")
+            if let problem = NameRules.dns1123LabelProblem(name) { throw nameValue.error("external name \"\(name)\" \(problem)") }
+            if result.contains(where: { $0.name == name }) { throw nameValue.error("external \"\(name)\" is declared twice") }
+            let ipValue = try fields.required("ip")
+            let text = try ipValue.string("external ip")
+            guard let ip = IPv4(text) else { throw ipValue.error("external ip \"\(text)\" is not an IPv4 address") }
+            if let problem = LabAddresses.externalProblem(ip) { throw ipValue.error("external ip \(ip) \(problem)") }
+            if result.contains(where: { $0.ip == ip }) { throw ipValue.error("external ip \(ip) is used twice") }
+            var ports: [ProtocolPort] = []
+            for portValue in try fields["ports"]?.items("external ports") ?? [] {
+                let port = try Self.protocolPort(portValue)
+                if ports.contains(port) { throw portValue.error("\(port) is listed twice") }
+                ports.append(port)
+            }
+            result.append(External(name: name, ip: ip, ports: ports))
+        }
+        return result
+    }
+
+    private func probeSettings(_ value: YAMLValue?) throws(ScenarioError) -> ProbeSettings {
+        var settings = ProbeSettings()
+        guard let value else { return settings }
+        let fields = try value.fields("spec.probe", allowed: ["timeout", "retries"])
+        if let timeout = fields["timeout"] {
+            let text = try timeout.string("spec.probe.timeout")
+            guard let milliseconds = Self.milliseconds(text), (1...60_000).contains(milliseconds) else {
+                throw timeout.error("spec.probe.timeout \"\(text)\" must be a duration from 1ms to 60s, like 250ms or 1s")
+            }
+            settings.timeoutMilliseconds = milliseconds
+        }
+        if let retries = fields["retries"] { settings.retries = try retries.int("spec.probe.retries", in: 0...10) }
+        return settings
+    }
+
+    /// `250ms`, `1s`, `1.5s`.
+    static func milliseconds(_ text: String) -> Int? {
+        if text.hasSuffix("ms"), let value = Int(text.dropLast(2)) { return value }
+        if text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite, value >= 0, value <= 3600 {
+            return Int((value * 1000).rounded())
+        }
+        return nil
+    }
+
+    static func protocolPort(_ value: YAMLValue) throws(ScenarioError) -> ProtocolPort {
+        let text = try value.string("a port")
+        guard let port = ProtocolPort.parse(text) else {
+            throw value.error("port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80")
+        }
+        return port
+    }
+
+    /// Items of `resources` or `apply`: `{file: path}` or an inline object.
+    mutating func objectItems(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [LoadedObject] {
+        var result: [LoadedObject] = []
+        for item in try value?.items(what) ?? [] {
+            let entries = try item.entries("an entry of \(what)")
+            if entries.contains(where: { $0.key == "file" }) {
+                let fields = try item.fields("a file entry", allowed: ["file"])
+                let pathValue = try fields.required("file")
+                result += try manifest(pathValue)
+            } else {
+                result += try objects.decode(item)
+            }
+        }
+        return result
+    }
+
+    /// Loads a manifest named relative to the scenario; it must stay inside the scenario's folder.
+    private mutating func manifest(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
+        let relative = try value.string("file")
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath()
+        if relative.hasPrefix("/") { throw value.error("file \"\(relative)\" must be a path relative to the scenario's folder") }
+        let target = base.appendingPathComponent(relative).standardizedFileURL.resolvingSymlinksInPath()
+        guard target.path.hasPrefix(base.path.hasSuffix("/") ? base.path : base.path + "/") else {
+            throw value.error("file \"\(relative)\" escapes the scenario's folder \(base.path)")
+        }
+        let folder = (file as NSString).deletingLastPathComponent
+        let displayPath = folder.isEmpty ? relative : "\(folder)/\(relative)"
+        let text = try ScenarioLoader.readText(target.path, at: value.location)
+        var loaded: [LoadedObject] = []
+        for document in try YAMLDocuments.parse(text, file: displayPath) { loaded += try objects.decode(document) }
+        return loaded
+    }
+}

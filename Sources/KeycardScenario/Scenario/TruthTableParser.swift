@@ -1,0 +1,56 @@
+import KeycardModel
+
+/// Reads a truth table: a header of destinations, then one row per source with a cell each.
+///
+///     -    x/a x/b
+///     x/a  #   .
+///     x/b  X   #
+enum TruthTableParser {
+    static func parse(_ value: YAMLValue, port: ProtocolPort) throws(ScenarioError) -> TruthTable {
+        let text = try value.string("the \(port) table")
+        let isBlock: Bool
+        if case .scalar(let scalar) = value.node { isBlock = scalar.style == .literal || scalar.style == .folded } else { isBlock = false }
+        let firstLine = value.location.line + (isBlock ? 1 : 0)
+        func at(_ lineIndex: Int) -> SourceLocation {
+            SourceLocation(file: value.file, line: firstLine + lineIndex, column: value.location.column)
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { (index: $0.offset, tokens: $0.element.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)) }
+            .filter { !$0.tokens.isEmpty }
+        guard let header = lines.first else { throw value.error("the \(port) table is empty") }
+        guard header.tokens.count >= 2 else {
+            throw ScenarioError(at(header.index), "the \(port) table's header needs a corner token (-) and at least one destination")
+        }
+        var columns: [Endpoint] = []
+        for token in header.tokens.dropFirst() {
+            guard let endpoint = Endpoint.parse(token) else {
+                throw ScenarioError(at(header.index), "table header entry \"\(token)\" must be namespace/name or external/NAME")
+            }
+            if columns.contains(endpoint) { throw ScenarioError(at(header.index), "destination \(token) appears twice in the header") }
+            columns.append(endpoint)
+        }
+        var rows: [ObjectKey] = []
+        var cells: [[TruthTable.Mark]] = []
+        for line in lines.dropFirst() {
+            let source = line.tokens[0]
+            guard let key = ObjectKey.parse(source), key.namespace != "external" else {
+                throw ScenarioError(at(line.index), "table row \"\(source)\" must start with a source pod as namespace/name")
+            }
+            if rows.contains(key) { throw ScenarioError(at(line.index), "source \(source) has two rows") }
+            guard line.tokens.count - 1 == columns.count else {
+                throw ScenarioError(at(line.index), "row \(source) has \(line.tokens.count - 1) cells; the header has \(columns.count) destinations")
+            }
+            var row: [TruthTable.Mark] = []
+            for token in line.tokens.dropFirst() {
+                guard token.count == 1, let character = token.first, let mark = TruthTable.Mark(rawValue: character) else {
+                    throw ScenarioError(at(line.index), "cell \"\(token)\" in row \(source) must be . (connected), X (blocked) or # (not checked)")
+                }
+                row.append(mark)
+            }
+            rows.append(key)
+            cells.append(row)
+        }
+        if rows.isEmpty { throw ScenarioError(at(header.index), "the \(port) table has a header but no rows") }
+        return TruthTable(rows: rows, columns: columns, cells: cells, location: value.location)
+    }
+}

@@ -1,0 +1,36 @@
+/// Where something was written: file, line and column (1-based).
+public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// Invalid input: where, and what is wrong (and what was expected).
+public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(_ location: SourceLocation, _ message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    /// `file:line:col: message`, the form editors and CI annotate.
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Something worth saying that does not make the input invalid (an unknown kind, say).
+public struct ScenarioWarning: Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public var description: String { "\(location): warning: \(message)" }
+}

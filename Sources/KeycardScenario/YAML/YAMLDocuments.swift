@@ -1,0 +1,112 @@
+import Foundation
+import Yams
+
+/// Parses YAML text into documents, turning every parser failure into `file:line:col` errors.
+enum YAMLDocuments {
+    /// Inputs larger than this are refused before parsing: a scenario is hand-written text.
+    static let maximumBytes = 4 << 20
+    /// Deeper nesting is refused before parsing: the composer recurses once per level.
+    static let maximumDepth = 100
+
+    static func parse(_ text: String, file: String) throws(ScenarioError) -> [YAMLValue] {
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard text.utf8.count <= maximumBytes else {
+            throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
+        }
+        try checkNesting(text, file: file)
+        do {
+            var documents: [YAMLValue] = []
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() {
+                documents.append(YAMLValue(node, file: file, budget: VisitBudget()))
+            }
+            if let error = sequence.error { throw error }
+            return documents
+        } catch let error as ScenarioError {
+            throw error
+        } catch let error as YamlError {
+            throw convert(error, file: file)
+        } catch {
+            throw ScenarioError(start, "cannot parse YAML: \(error)")
+        }
+    }
+
+    private static func convert(_ error: YamlError, file: String) -> ScenarioError {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let while_ = context.map { " (\($0.text))" } ?? ""
+            return ScenarioError(at(mark), "invalid YAML: \(problem)\(while_)")
+        case .reader(let problem, let offset, _, _):
+            return ScenarioError(SourceLocation(file: file, line: 1, column: 1),
+                                 "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
+        default:
+            return ScenarioError(SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
+        }
+    }
+
+    /// Refuses flow nesting (`[[[[...`) and indentation beyond `maximumDepth` before the recursive
+    /// composer sees them. Quoted text and comments are skipped.
+    private static func checkNesting(_ text: String, file: String) throws(ScenarioError) {
+        var line = 1
+        var column = 0
+        var depth = 0
+        var quote: UInt8? = nil
+        var comment = false
+        var atLineStart = true
+        var indent = 0
+        // A quote opens a quoted scalar only where a scalar can start (`don't` is plain text).
+        var previous: UInt8 = UInt8(ascii: " ")
+        var lastByte: UInt8 = UInt8(ascii: " ")
+        for byte in text.utf8 {
+            defer {
+                lastByte = byte
+                if byte != UInt8(ascii: " ") { previous = byte }
+            }
+            column += 1
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 0
+                comment = false
+                atLineStart = true
+                indent = 0
+                previous = UInt8(ascii: " ")
+                lastByte = UInt8(ascii: " ")
+                continue
+            }
+            if atLineStart {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") {
+                    indent += 1
+                    if indent > maximumDepth * 4 {
+                        throw ScenarioError(SourceLocation(file: file, line: line, column: column),
+                                            "nesting is deeper than \(maximumDepth) levels")
+                    }
+                    continue
+                }
+                atLineStart = false
+            }
+            if comment { continue }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "#") where lastByte == UInt8(ascii: " ") || lastByte == UInt8(ascii: "\n"): comment = true
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                if [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
+                    UInt8(ascii: "-"), UInt8(ascii: "\n")].contains(previous) { quote = byte }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumDepth {
+                    throw ScenarioError(SourceLocation(file: file, line: line, column: column),
+                                        "nesting is deeper than \(maximumDepth) levels")
+                }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+    }
+}

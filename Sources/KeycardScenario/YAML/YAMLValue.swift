@@ -1,0 +1,145 @@
+import Yams
+
+/// A YAML node with the file it came from, read through typed accessors whose errors say where.
+struct YAMLValue {
+    let node: Node
+    let file: String
+    /// Shared among all values of one document: caps the nodes visited, so an alias bomb (a few
+    /// anchors referencing each other, expanding exponentially) is refused instead of walked.
+    let budget: VisitBudget
+
+    init(_ node: Node, file: String, budget: VisitBudget) {
+        self.node = node
+        self.file = file
+        self.budget = budget
+    }
+
+    var location: SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+
+    func error(_ message: String) -> ScenarioError { ScenarioError(location, message) }
+
+    private func child(_ node: Node) throws(ScenarioError) -> YAMLValue {
+        try budget.spend(at: location)
+        return YAMLValue(node, file: file, budget: budget)
+    }
+
+    /// The YAML 1.1 type of the node (str, int, bool, null, ...), as Kubernetes' YAML reader sees it.
+    var tagName: Tag.Name { Resolver.default.resolveTag(of: node) }
+
+    /// `null`, `~` or nothing: Kubernetes treats it as the field being absent.
+    var isNull: Bool {
+        if case .scalar(let scalar) = node, tagName == .null, scalar.style == .plain { return true }
+        return false
+    }
+
+    var kindName: String {
+        switch node {
+        case .scalar: isNull ? "null" : "a scalar \"\(node.string ?? "")\""
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The entries of a mapping, in order, with string keys.
+    func entries(_ what: String) throws(ScenarioError) -> [(key: String, keyLocation: SourceLocation, value: YAMLValue)] {
+        guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping, found \(kindName)") }
+        var result: [(String, SourceLocation, YAMLValue)] = []
+        for (keyNode, valueNode) in mapping {
+            let key = try child(keyNode)
+            guard case .scalar(let scalar) = keyNode else { throw key.error("keys of \(what) must be strings") }
+            result.append((scalar.string, key.location, try child(valueNode)))
+        }
+        return result
+    }
+
+    /// A mapping whose keys must come from `allowed`; unknown keys are errors naming the allowed ones.
+    func fields(_ what: String, allowed: [String]) throws(ScenarioError) -> Fields {
+        var values: [String: YAMLValue] = [:]
+        for (key, keyLocation, value) in try entries(what) {
+            guard allowed.contains(key) else {
+                throw ScenarioError(keyLocation, "unknown field \"\(key)\" in \(what) (expected one of: \(allowed.joined(separator: ", ")))")
+            }
+            values[key] = value
+        }
+        return Fields(owner: self, what: what, values: values)
+    }
+
+    func items(_ what: String) throws(ScenarioError) -> [YAMLValue] {
+        guard case .sequence(let sequence) = node else { throw error("\(what) must be a list, found \(kindName)") }
+        var result: [YAMLValue] = []
+        for item in sequence { result.append(try child(item)) }
+        return result
+    }
+
+    /// A string scalar. Numbers, booleans and null are refused, as Kubernetes refuses them for
+    /// string fields (quote them: "1.0").
+    func string(_ what: String) throws(ScenarioError) -> String {
+        guard case .scalar(let scalar) = node else { throw error("\(what) must be a string, found \(kindName)") }
+        if scalar.style == .plain && tagName != .str {
+            throw error("\(what) must be a string, found \(kindName) (quote it to make it a string)")
+        }
+        return scalar.string
+    }
+
+    /// An integer scalar in `range`.
+    func int(_ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int else {
+            throw error("\(what) must be an integer, found \(kindName)")
+        }
+        guard let value = Int(scalar.string, radix: 10), range.contains(value) else {
+            throw error("\(what) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(scalar.string)")
+        }
+        return value
+    }
+
+    /// A list of strings.
+    func strings(_ what: String) throws(ScenarioError) -> [String] {
+        var result: [String] = []
+        for item in try items(what) { result.append(try item.string("each entry of \(what)")) }
+        return result
+    }
+
+    /// A mapping of strings to strings (labels).
+    func stringMap(_ what: String) throws(ScenarioError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, _, value) in try entries(what) { result[key] = try value.string("\(what).\(key)") }
+        return result
+    }
+}
+
+/// The fields of one mapping, looked up by name.
+struct Fields {
+    let owner: YAMLValue
+    let what: String
+    let values: [String: YAMLValue]
+
+    /// The field, or nil when absent or null.
+    subscript(_ key: String) -> YAMLValue? {
+        guard let value = values[key], !value.isNull else { return nil }
+        return value
+    }
+
+    func required(_ key: String) throws(ScenarioError) -> YAMLValue {
+        guard let value = self[key] else { throw owner.error("\(what) needs the field \"\(key)\"") }
+        return value
+    }
+
+    var location: SourceLocation { owner.location }
+}
+
+/// Counts visited nodes across one document.
+final class VisitBudget {
+    private var remaining: Int
+
+    init(limit: Int = 200_000) { remaining = limit }
+
+    func spend(at location: SourceLocation) throws(ScenarioError) {
+        remaining -= 1
+        if remaining < 0 {
+            throw ScenarioError(location, "document expands to more than 200000 nodes (an alias/anchor bomb?)")
+        }
+    }
+}

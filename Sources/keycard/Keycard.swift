@@ -1,0 +1,6 @@
+import KeycardCommands
+
+@main
+struct Keycard {
+    static func main() { KeycardCommand.main() }
+}
