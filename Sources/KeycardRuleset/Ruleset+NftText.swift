@@ -150,14 +150,11 @@ private func prefixText(_ prefix: UInt32, _ length: UInt8) -> String {
     return length == 32 ? address : "\(address)/\(length)"
 }
 
-/// nft strings cannot contain a double quote or a line break; they become `'` and a space.
-private func quoted(_ text: String) -> String {
-    let cleaned = text.map { ch -> String in
-        switch ch {
-        case "\"": "'"
-        case "\n", "\r": " "
-        default: String(ch)
-        }
-    }.joined()
-    return "\"\(cleaned)\""
+private func quoted(_ text: String) -> String { "\"\(nftSafeString(text))\"" }
+
+/// nft strings cannot contain a double quote or a line break; they become `'` and a space. The
+/// kernel lowering applies the same, so `nft list` and the text agree.
+public func nftSafeString(_ text: String) -> String {
+    guard text.contains(where: { $0 == "\"" || $0.isNewline }) else { return text }
+    return String(text.map { $0 == "\"" ? "'" : $0.isNewline ? " " : $0 })
 }

@@ -36,7 +36,7 @@ extension Rule {
         for match in matches {
             try match.lower(into: rule, context, needsNetworkCheck: &needsNetworkCheck)
         }
-        if let log { rule.add(try NftExpr.log(group: log.group, prefix: log.prefix)) }
+        if let log { rule.add(try NftExpr.log(group: log.group, prefix: nftSafeString(log.prefix))) }
         if counter { rule.add(try NftExpr.counter()) }
         if let expr = try verdict.lowered() { rule.add(expr) }
         if !comment.isEmpty { try attachComment(to: rule, chain: chain) }
@@ -46,6 +46,7 @@ extension Rule {
     /// The comment as NFTNL_RULE_USERDATA (TLV type NFTNL_UDATA_RULE_COMMENT), which `nft list` shows.
     private func attachComment(to rule: borrowing NftnlRule, chain: String) throws(KernelError) {
         let userData = try NftnlUserData()
+        let comment = nftSafeString(comment)
         guard comment.utf8.count <= ruleCommentLimit,
             userData.put(UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), string: comment)
         else {
