@@ -5,7 +5,8 @@ let package = Package(
     name: "keycard",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "keycard", targets: ["keycard"])
+        .executable(name: "keycard", targets: ["keycard"]),
+        .executable(name: "keycard-bench-nft", targets: ["KeycardBenchNft"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -65,6 +66,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
+        // Benchmark: the nftables netlink path vs `nft -f` of the same text (root, release build).
+        .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
 
         .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
         .testTarget(
