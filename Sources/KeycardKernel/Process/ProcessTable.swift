@@ -2,6 +2,9 @@ import Glibc
 
 /// What /proc says about processes: their network namespace, their start time, and stopping them.
 public enum ProcessTable {
+    /// This process's pid.
+    public static var currentPID: Int32 { getpid() }
+
     /// Pids whose network namespace (/proc/PID/ns/net inode) is one of `inodes`, never our own.
     public static func pids(inNamespaceInodes inodes: Set<UInt64>) -> [pid_t] {
         guard !inodes.isEmpty, let dir = opendir("/proc") else { return [] }

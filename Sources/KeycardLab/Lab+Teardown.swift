@@ -1,0 +1,84 @@
+import Foundation
+import KeycardKernel
+import KeycardTopology
+
+extension Lab {
+    /// Removes lab `name` completely, with or without a state file: stops every process living in
+    /// one of its namespaces (and the recorded ones, if still the same processes), deletes every
+    /// /run/netns/kc-<name>.* (which destroys the veths inside), removes /run/keycard/<name>.
+    /// Idempotent: tearing down a lab that does not exist does nothing.
+    @discardableResult
+    public static func down(name: String) throws(LabError) -> [LabTiming] {
+        let clock = ContinuousClock()
+        var timings: [LabTiming] = []
+        var start = clock.now
+        func lap(_ stage: String) {
+            timings.append(LabTiming(stage: stage, seconds: (clock.now - start).seconds))
+            start = clock.now
+        }
+        let state = try? LabState.read(name)
+        let namespaces = namespaces(of: name)
+        let inodes = Set(namespaces.compactMap { NetworkNamespace.inode(of: $0) })
+        var pids = ProcessTable.pids(inNamespaceInodes: inodes)
+        for process in state?.processes ?? [] where !pids.contains(process.pid) {
+            // A recorded pid counts only while it still names the process we started.
+            if let recorded = process.startTime, ProcessTable.startTime(of: process.pid) == recorded {
+                pids.append(process.pid)
+            }
+        }
+        ProcessTable.stop(pids)
+        lap("stop processes")
+        var leftovers: [String] = []
+        for namespace in namespaces {
+            do {
+                try NetworkNamespace.delete(namespace)
+            } catch {
+                leftovers.append("\(namespace) (\(error))")
+            }
+        }
+        lap("delete namespaces")
+        let directory = LabPaths.directory(name)
+        if FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.removeItem(atPath: directory)
+            } catch {
+                leftovers.append("\(directory) (\(error))")
+            }
+        }
+        lap("remove state")
+        if !leftovers.isEmpty { throw .teardownIncomplete(lab: name, leftovers: leftovers) }
+        return timings
+    }
+
+    /// Tears down every keycard lab on the machine (every `kc-` namespace's lab and every state
+    /// directory), continuing past failures and throwing the first one at the end.
+    public static func downAll() throws(LabError) {
+        var firstError: LabError?
+        for name in labNames() {
+            do {
+                try down(name: name)
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// Names of every lab found by its traces: state directories and `kc-<lab>.` namespaces.
+    public static func labNames() -> [String] {
+        var names = Set<String>()
+        for namespace in NetworkNamespace.list() where namespace.hasPrefix("kc-") {
+            let rest = namespace.dropFirst(3)
+            if let dot = rest.firstIndex(of: "."), dot > rest.startIndex { names.insert(String(rest[..<dot])) }
+        }
+        let directories = (try? FileManager.default.contentsOfDirectory(atPath: LabPaths.root)) ?? []
+        for entry in directories where !entry.hasPrefix(".") { names.insert(entry) }
+        return names.sorted()
+    }
+
+    /// The lab's namespaces present under /run/netns, by prefix.
+    public static func namespaces(of name: String) -> [String] {
+        let prefix = TopologyPlanner.namespacePrefix(name)
+        return NetworkNamespace.list().filter { $0.hasPrefix(prefix) }
+    }
+}

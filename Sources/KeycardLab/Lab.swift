@@ -1,0 +1,81 @@
+import Foundation
+import KeycardKernel
+import KeycardTopology
+
+/// Lab lifecycle: bring a planned lab up, list labs, tear them down (even without a state file).
+public enum Lab {
+    /// Threads used for namespace creation and per-namespace configuration.
+    public static let defaultThreads = 2
+
+    /// Plans `spec` and brings it up (see `up(plan:)`).
+    public static func up(spec: LabSpec, threads: Int = defaultThreads) throws(LabError) -> LabInstance {
+        let plan: LabPlan
+        do {
+            plan = try TopologyPlanner.plan(spec)
+        } catch {
+            throw .invalidSpec(error)
+        }
+        return try up(plan: plan, threads: threads)
+    }
+
+    /// Creates every namespace, link, address, route and sysctl of `plan`, then starts the pods'
+    /// commands. Refuses a lab name in use. The state file is written before the first namespace
+    /// exists; on any failure the half-built lab is torn down before the error is thrown.
+    public static func up(plan: LabPlan, threads: Int = defaultThreads) throws(LabError) -> LabInstance {
+        let lab = plan.labName
+        try claim(lab)
+        var state = LabState(plan: plan, phase: .creating, ownerPID: ProcessTable.currentPID)
+        var bringUp = BringUp(plan: plan, threads: threads)
+        do {
+            try state.write()
+            try bringUp.run()
+            let clock = ContinuousClock()
+            let start = clock.now
+            state.processes = try startCommands(plan)
+            state.phase = .ready
+            try state.write()
+            var instance = LabInstance(plan: plan, processes: state.processes)
+            instance.timings = bringUp.timings + [LabTiming(stage: "start commands", seconds: (clock.now - start).seconds)]
+            return instance
+        } catch {
+            _ = try? down(name: lab)
+            throw error
+        }
+    }
+
+    /// Takes the name: /run/keycard/<lab> is created without intermediate retries, so two
+    /// concurrent `up`s of one name cannot both succeed.
+    static func claim(_ lab: String) throws(LabError) {
+        let prefix = TopologyPlanner.namespacePrefix(lab)
+        if let leftover = NetworkNamespace.list().first(where: { $0.hasPrefix(prefix) }) {
+            throw .nameInUse(lab: lab, evidence: "namespace \(leftover) exists")
+        }
+        let directory = LabPaths.directory(lab)
+        do {
+            try FileManager.default.createDirectory(atPath: LabPaths.root, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        } catch {
+            if FileManager.default.fileExists(atPath: directory) {
+                throw .nameInUse(lab: lab, evidence: "\(directory) exists")
+            }
+            throw .state(lab: lab, path: directory, reason: "cannot create: \(error)")
+        }
+    }
+
+    static func startCommands(_ plan: LabPlan) throws(LabError) -> [LabProcess] {
+        var processes: [LabProcess] = []
+        for pod in plan.pods {
+            guard let argv = pod.command, !argv.isEmpty else { continue }
+            let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
+            do {
+                let pid = try NamespacedProcess.spawn(argv, inNamespace: pod.netns, logPath: log)
+                processes.append(
+                    LabProcess(pod: pod.key, netns: pod.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log))
+            } catch {
+                // Started ones are found again by tear-down through their namespace.
+                throw .kernel(lab: plan.labName, stage: "start command of \(pod.key)", error)
+            }
+        }
+        return processes
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import KeycardTopology
+
+/// What a lab's owner must remember to find and remove everything later, kept at
+/// /run/keycard/<lab>/state.json. Written before the first namespace exists, updated after.
+public struct LabState: Codable, Sendable, Hashable {
+    public enum Phase: String, Codable, Sendable { case creating, ready }
+    public var version: Int = 1
+    public var labName: String
+    public var phase: Phase
+    /// The pid of the keycard process that brought the lab up.
+    public var ownerPID: Int32
+    public var plan: LabPlan
+    public var processes: [LabProcess]
+
+    public init(plan: LabPlan, phase: Phase, ownerPID: Int32, processes: [LabProcess] = []) {
+        self.labName = plan.labName
+        self.phase = phase
+        self.ownerPID = ownerPID
+        self.plan = plan
+        self.processes = processes
+    }
+}
+
+/// A program the lab started inside a pod's namespace.
+public struct LabProcess: Codable, Sendable, Hashable {
+    public var pod: String
+    public var netns: String
+    public var pid: Int32
+    /// /proc/PID/stat start time: pid + start time identify the process even after pid reuse.
+    public var startTime: UInt64?
+    public var argv: [String]
+    public var logPath: String
+}
+
+/// Where labs keep their files.
+public enum LabPaths {
+    public static let root = "/run/keycard"
+    public static func directory(_ lab: String) -> String { "\(root)/\(lab)" }
+    public static func stateFile(_ lab: String) -> String { "\(directory(lab))/state.json" }
+    public static func log(_ lab: String, namespace: String, pod: String) -> String {
+        "\(directory(lab))/\(namespace).\(pod).log"
+    }
+}
+
+extension LabState {
+    /// Writes the state atomically (temporary file + rename), so a crash never leaves half a file.
+    func write() throws(LabError) {
+        let path = LabPaths.stateFile(labName)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .state(lab: labName, path: path, reason: "cannot write: \(error)")
+        }
+    }
+
+    /// The state of `lab`, nil when there is no state file.
+    static func read(_ lab: String) throws(LabError) -> LabState? {
+        let path = LabPaths.stateFile(lab)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(LabState.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw .state(lab: lab, path: path, reason: "unreadable: \(error)")
+        }
+    }
+}
