@@ -26,7 +26,7 @@ let package = Package(
         // Pure: the lab's topology plan (namespaces, links, addresses, routes) from pods and nodes.
         .target(name: "KeycardTopology"),
         // Pure: the policy model compiled to a ruleset, per pod or per node.
-        .target(name: "KeycardCompiler", dependencies: ["KeycardModel", "KeycardRuleset", "KeycardTopology"]),
+        .target(name: "KeycardCompiler", dependencies: ["KeycardModel", "KeycardRuleset"]),
         // libnftnl + libmnl, with a shim header for the macros Swift cannot import.
         .systemLibrary(
             name: "CNetfilter",
@@ -60,12 +60,14 @@ let package = Package(
         .target(
             name: "KeycardCommands",
             dependencies: [
-                "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardLab", "KeycardProbe",
+                "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardRuleset", "KeycardLab", "KeycardProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
+        // Lab bring-up/tear-down benchmark (scripts/bench-lab).
+        .executableTarget(name: "KeycardBenchLab", dependencies: ["KeycardLab", "KeycardTopology"]),
         // Benchmark: the nftables netlink path vs `nft -f` of the same text (root, release build).
         .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
 
@@ -83,7 +85,7 @@ let package = Package(
         .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardRuleset"], resources: [.copy("Snapshots")]),
         .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardTopology"]),
         .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardKernel", "KeycardRuleset"]),
-        .testTarget(name: "KeycardLabTests", dependencies: ["KeycardLab", "KeycardTopology"]),
+        .testTarget(name: "KeycardLabTests", dependencies: ["KeycardLab", "KeycardTopology", "KeycardKernel"]),
         .testTarget(
             name: "KeycardProbeTests",
             dependencies: ["KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands"]

@@ -1,0 +1,61 @@
+import ArgumentParser
+import KeycardCompiler
+import KeycardModel
+import KeycardRuleset
+import KeycardScenario
+
+/// `keycard rules FILE`: the nftables rules keycard would program, in nft syntax (no root needed).
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Print the nftables ruleset keycard compiles for a pod or node, in nft syntax (no root needed).",
+        discussion: "Without --pod or --node every table is printed. Without --after-step the state after the last step is used."
+    )
+
+    @Argument(help: "Scenario file.") var file: String
+    @Option(help: "Only this pod's table (pod enforcement), as namespace/name.") var pod: String?
+    @Option(help: "Only this node's table (node enforcement), like node-0.") var node: String?
+    @Option(help: "The state after this step (0: after the resources).") var afterStep: Int?
+    @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
+
+    func validate() throws {
+        if pod != nil && node != nil { throw ValidationError("give --pod or --node, not both") }
+        if let pod, ObjectKey.parse(pod) == nil { throw ValidationError("--pod must be namespace/name") }
+        if let node, AddressPlan.nodeIndex(node) == nil { throw ValidationError("--node must be like node-0") }
+    }
+
+    func run() throws {
+        let timeline = try ScenarioInput.load(file)
+        let scenario = timeline.scenario
+        let step = afterStep ?? scenario.steps.count
+        guard (0...scenario.steps.count).contains(step) else {
+            Console.error("--after-step must be from 0 to \(scenario.steps.count)")
+            throw Exit.invalid
+        }
+        var mode = enforcement ?? scenario.lab.enforcement
+        if pod != nil { mode = .pod }
+        if node != nil { mode = .node }
+        let compiler = PolicyCompiler(labName: scenario.name, placement: mode.placement)
+        let tables = compiler.compile(timeline.cluster(afterStep: step), nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)
+        var targets = tables.keys.sorted()
+        if let pod, let key = ObjectKey.parse(pod) {
+            targets = targets.filter { $0 == .pod(key) }
+            if targets.isEmpty {
+                Console.error("pod \(key) does not exist after step \(step)")
+                throw Exit.invalid
+            }
+        }
+        if let node, let index = AddressPlan.nodeIndex(node) {
+            targets = targets.filter { $0 == .node(index) }
+            if targets.isEmpty {
+                Console.error("\(node) is not a node of this lab (it has \(scenario.lab.nodes))")
+                throw Exit.invalid
+            }
+        }
+        for target in targets {
+            guard let table = tables[target] else { continue }
+            Console.out("# \(target), after step \(step) of \(scenario.steps.count)")
+            Console.out(table.nftText())
+        }
+    }
+}
