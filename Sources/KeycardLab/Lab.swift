@@ -35,7 +35,7 @@ public enum Lab {
             state.phase = .ready
             try state.write()
             var instance = LabInstance(plan: plan, processes: state.processes)
-            instance.timings = bringUp.timings + [LabTiming(stage: "start commands", seconds: (clock.now - start).seconds)]
+            instance.timings = bringUp.timings + [LabTiming(stage: "start commands, save state", seconds: (clock.now - start).seconds)]
             return instance
         } catch {
             _ = try? down(name: lab)
