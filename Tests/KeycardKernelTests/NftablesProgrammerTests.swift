@@ -141,3 +141,23 @@ func stripHandles(_ objects: [[String: Any]]) -> [String] {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+@Suite(.serialized, .enabled(if: NftTestSupport.isRoot, "needs root and a kernel with nftables"))
+struct NftablesDriftTests {
+    /// `old` does not describe the kernel (an element was removed behind keycard's back): the
+    /// element-only transaction is refused and the programmer converges with a full replace.
+    @Test func elementUpdateOnDriftedKernelFallsBackToFullReplace() throws {
+        try NftTestSupport.withNamespaces { names in
+            let programmer = try NftablesProgrammer(namespace: names[0])
+            let before = NftFixtures.podLike()
+            var after = before
+            after.sets[2].elements = []
+            try programmer.apply(old: nil, new: before)
+            let drift = try NftTestSupport.run(["ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", before.name, "dst-svc", "{ 10.96.0.10 }"])
+            try #require(drift.status == 0, "\(drift.error)")
+            let report = try #require(try programmer.apply(old: before, new: after))
+            #expect(report.count(.deleteTable) == 1)
+            #expect(NormalizedTable(witness: try NftTestSupport.listRuleset(names[0]), name: after.name) == NormalizedTable(after))
+        }
+    }
+}

@@ -49,7 +49,9 @@ public final class NftablesProgrammer {
     }
 
     /// Moves the kernel from `old` to `new`: nothing, element updates only, a full atomic replace,
-    /// or removal (`new == nil`). Returns the report of the transaction sent, if any.
+    /// or removal (`new == nil`). If an element-only transaction is refused (the kernel was not
+    /// in state `old`), it falls back to a full replace. Returns the report of the last transaction
+    /// sent, if any.
     @discardableResult
     public func apply(old: Table?, new: Table?) throws(KernelError) -> NftBatchReport? {
         for table in [old, new].compactMap({ $0 }) { try Self.checkOwned(table.name) }
@@ -63,7 +65,14 @@ public final class NftablesProgrammer {
         case (let old?, let new?):
             switch RulesetDiff(old: old, new: new) {
             case .unchanged: return nil
-            case .elementsOnly(let changes): return try send(try elementBatch(new, changes))
+            case .elementsOnly(let changes):
+                do {
+                    return try send(try elementBatch(new, changes))
+                } catch {
+                    // The kernel was not in state `old` (an element to delete was missing, say):
+                    // converge with a full replace, which reports any real error itself.
+                    return try send(try replacementBatch(old: old, new: new))
+                }
             case .fullReplace: return try send(try replacementBatch(old: old, new: new))
             }
         }
