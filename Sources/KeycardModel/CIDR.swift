@@ -33,6 +33,14 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         return CIDR(text: text, family: .ipv6, network: 0, prefixLength: length, v6: masked(halves, length))
     }
 
+    /// The IPv4 block of `length` bits starting at `address` (host bits are masked off).
+    public static func ipv4(_ address: IPv4, _ length: Int) -> CIDR {
+        let length = max(0, min(32, length))
+        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - length)
+        let network = address.value & mask
+        return CIDR(text: "\(IPv4(network))/\(length)", family: .ipv4, network: network, prefixLength: length, v6: (0, 0))
+    }
+
     /// The last address of an IPv4 block.
     public var last: UInt32 {
         prefixLength == 0 ? UInt32.max : network | ~(~UInt32(0) << (32 - prefixLength))

@@ -7,10 +7,10 @@ import KeycardScenario
 enum ScenarioInput {
     static func load(_ path: String) throws -> Timeline {
         do {
-            let scenario = try ScenarioLoader.load(path)
-            for warning in scenario.warnings { Console.error(warning.description) }
-            return try Timeline(scenario)
-        } catch let error as ScenarioError {
+            let timeline = try ScenarioLoader.timeline(path)
+            for warning in timeline.scenario.warnings { Console.error(warning.description) }
+            return timeline
+        } catch {
             Console.error(error.description)
             throw Exit.invalid
         }

@@ -74,8 +74,6 @@ public struct AddressPlan: Sendable {
         while (1 << bits) < nodes { bits += 1 }
         let length = min(32, cidr.prefixLength + bits)
         let size = length == 32 ? UInt32(1) : UInt32(1) << (32 - length)
-        return (0..<nodes).compactMap { index in
-            CIDR.parse("\(IPv4(cidr.network &+ UInt32(index) &* size))/\(length)")
-        }
+        return (0..<nodes).map { CIDR.ipv4(IPv4(cidr.network &+ UInt32($0) &* size), length) }
     }
 }

@@ -5,11 +5,11 @@ public enum LabAddresses {
     /// The link-local gateway every pod routes through (Calico's choice too).
     public static let podGateway = IPv4(0xA9FE_0101)  // 169.254.1.1
     /// Point-to-point links between nodes, externals and the underlay router.
-    public static let underlay = CIDR.parse("100.64.0.0/16")!  // a literal that parses
+    public static let underlay = CIDR.ipv4(IPv4(0x6440_0000), 16)  // 100.64.0.0/16
 
     /// Blocks a pod CIDR must not overlap.
     public static let reserved: [CIDR] = [
-        CIDR.parse("169.254.1.0/24")!, underlay,  // literals that parse
+        CIDR.ipv4(IPv4(0xA9FE_0100), 24), underlay,  // 169.254.1.0/24
     ]
 
     /// Why `ip` cannot be an external's address, or nil.

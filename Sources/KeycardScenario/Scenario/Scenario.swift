@@ -28,7 +28,8 @@ public struct LabSettings: Sendable {
     public var podCIDR: CIDR
     public var enforcement: Enforcement = .pod
 
-    public static let defaultPodCIDR = "10.244.0.0/16"
+    /// 10.244.0.0/16, as kubeadm's flannel setup uses.
+    public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
 
     public init(nodes: Int = 1, podCIDR: CIDR, enforcement: Enforcement = .pod) {
         self.nodes = nodes

@@ -5,12 +5,22 @@ import KeycardModel
 public enum ScenarioLoader {
     /// Loads and validates `path`. Throws the first problem found as `file:line:col: message`.
     public static func load(_ path: String) throws(ScenarioError) -> Scenario {
+        try timeline(path).scenario
+    }
+
+    /// Loads `path` and plays it on the model: the validated scenario with its state at every step.
+    public static func timeline(_ path: String) throws(ScenarioError) -> Timeline {
         let text = try readText(path, at: SourceLocation(file: path, line: 1, column: 1))
-        return try parse(text, file: path)
+        return try parseTimeline(text, file: path)
     }
 
     /// Parses scenario text; `file` names it in errors and anchors relative `file:` items.
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        try parseTimeline(text, file: file).scenario
+    }
+
+    /// Parses scenario text and plays it on the model.
+    public static func parseTimeline(_ text: String, file: String) throws(ScenarioError) -> Timeline {
         let documents = try YAMLDocuments.parse(text, file: file)
         guard let document = documents.first else {
             throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty: expected a keycard/v1 Scenario")
@@ -19,9 +29,7 @@ public enum ScenarioLoader {
             throw documents[1].error("a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
         }
         var parser = ScenarioParser(file: file)
-        let scenario = try parser.scenario(document)
-        _ = try Timeline(scenario)
-        return scenario
+        return try Timeline(try parser.scenario(document))
     }
 
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
@@ -85,7 +93,7 @@ struct ScenarioParser {
     }
 
     private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
-        let defaultCIDR = CIDR.parse(LabSettings.defaultPodCIDR)!  // a literal that parses
+        let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
         let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement"])
         var settings = LabSettings(podCIDR: defaultCIDR)
