@@ -27,8 +27,12 @@ for run in 1...runs {
         let downTimings = try Lab.down(name: name)
         let down = clock.now - start
         let seconds: (Duration) -> Double = { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-        print("run \(run): up \(format(seconds(up)))  down \(format(seconds(down)))  (\(lab.plan.namespaces.count) namespaces, \(lab.plan.links.count) veth pairs)")
-        for timing in lab.timings + downTimings { print("    \(timing.stage.padding(toLength: 28, withPad: " ", startingAt: 0)) \(format(timing.seconds))") }
+        print(
+            "run \(run): up \(format(seconds(up)))  down \(format(seconds(down)))  (\(lab.plan.namespaces.count) namespaces, \(lab.plan.links.count) veth pairs)"
+        )
+        for timing in lab.timings + downTimings {
+            print("    \(timing.stage.padding(toLength: 28, withPad: " ", startingAt: 0)) \(format(timing.seconds))")
+        }
         if !Lab.namespaces(of: name).isEmpty { print("LEFTOVER namespaces after run \(run)"); failed = true }
     } catch {
         print("run \(run) failed: \(error)")

@@ -41,11 +41,12 @@ struct BringUp {
             // Per creating namespace; rtnl_lock serialises link creation in the kernel anyway.
             for name in names {
                 guard let group = links[name], let socket = opened[name] else { continue }
-                try socket.apply(group.map { link in
-                    .createVeth(
-                        name: link.end.name, index: link.end.index, peerName: link.peer.name,
-                        peerIndex: link.peer.index, peerNamespaceFD: fds[link.peer.namespace] ?? -1, up: true)
-                })
+                try socket.apply(
+                    group.map { link in
+                        .createVeth(
+                            name: link.end.name, index: link.end.index, peerName: link.peer.name,
+                            peerIndex: link.peer.index, peerNamespaceFD: fds[link.peer.namespace] ?? -1, up: true)
+                    })
             }
         }
         let requests = Self.configuration(plan)

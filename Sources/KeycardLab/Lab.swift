@@ -70,7 +70,8 @@ public enum Lab {
             do {
                 let pid = try NamespacedProcess.spawn(argv, inNamespace: pod.netns, logPath: log)
                 processes.append(
-                    LabProcess(pod: pod.key, netns: pod.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log))
+                    LabProcess(
+                        pod: pod.key, netns: pod.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log))
             } catch {
                 // Started ones are found again by tear-down through their namespace.
                 throw .kernel(lab: plan.labName, stage: "start command of \(pod.key)", error)

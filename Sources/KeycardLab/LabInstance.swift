@@ -30,7 +30,8 @@ public struct LabEndpoint: Sendable, Hashable, Codable {
         }
         let externals = plan.externals.flatMap { external in
             external.ports.map {
-                LabEndpoint(owner: "external/\(external.name)", netns: external.netns, address: external.address, proto: $0.proto, port: $0.port)
+                LabEndpoint(
+                    owner: "external/\(external.name)", netns: external.netns, address: external.address, proto: $0.proto, port: $0.port)
             }
         }
         return pods + externals

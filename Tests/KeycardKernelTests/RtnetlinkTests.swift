@@ -27,8 +27,10 @@ import Testing
             .addAddress(index: 7, address: ipv4("10.98.0.5"), prefixLength: 32),
             .addRoute(RouteRequest(destination: ipv4("169.254.1.1"), prefixLength: 32, outputIndex: 7, scope: .link)),
             .addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: ipv4("169.254.1.1"), outputIndex: 7)),
-            .addRoute(RouteRequest(destination: ipv4("10.97.0.0"), prefixLength: 24, gateway: ipv4("100.64.7.7"),
-                                   outputIndex: 7, onlink: true, preferredSource: ipv4("10.98.0.5"))),
+            .addRoute(
+                RouteRequest(
+                    destination: ipv4("10.97.0.0"), prefixLength: 24, gateway: ipv4("100.64.7.7"),
+                    outputIndex: 7, onlink: true, preferredSource: ipv4("10.98.0.5"))),
         ])
 
         let linksA = try ipJSON(a, ["link"])
@@ -45,11 +47,12 @@ import Testing
             ["dst", "gateway", "dev", "scope", "prefsrc"].compactMap { key in route[key].map { "\(key)=\($0)" } }
                 .joined(separator: " ") + ((route["flags"] as? [String])?.contains("onlink") == true ? " onlink" : "")
         }
-        #expect(routesB == [
-            "dst=default gateway=169.254.1.1 dev=eth0",
-            "dst=10.97.0.0/24 gateway=100.64.7.7 dev=eth0 prefsrc=10.98.0.5 onlink",
-            "dst=169.254.1.1 dev=eth0 scope=link",
-        ])
+        #expect(
+            routesB == [
+                "dst=default gateway=169.254.1.1 dev=eth0",
+                "dst=10.97.0.0/24 gateway=100.64.7.7 dev=eth0 prefsrc=10.98.0.5 onlink",
+                "dst=169.254.1.1 dev=eth0 scope=link",
+            ])
         let routesA = try ipJSON(a, ["route"]).map { "\($0["dst"] ?? "") \($0["gateway"] ?? "-")" }
         #expect(routesA.contains("10.98.0.0/16 100.64.0.2"))
         // Nothing was born in (or moved through) the host namespace.
@@ -59,8 +62,10 @@ import Testing
     @Test(arguments: [
         (RtnetlinkRequest.addAddress(index: 99, address: 0x0A00_0001, prefixLength: 32), ENODEV, "ifindex 99"),
         (RtnetlinkRequest.setLinkUp(index: 42), ENODEV, "ifindex 42"),
-        (RtnetlinkRequest.addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: 0x0A00_0001, outputIndex: 1)),
-         ENETUNREACH, "0.0.0.0/0 via 10.0.0.1"),
+        (
+            RtnetlinkRequest.addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: 0x0A00_0001, outputIndex: 1)),
+            ENETUNREACH, "0.0.0.0/0 via 10.0.0.1"
+        ),
     ])
     func failuresNameTheObjectAndErrno(request: RtnetlinkRequest, code: Int32, fragment: String) throws {
         let scratch = try ScratchNamespaces(1)

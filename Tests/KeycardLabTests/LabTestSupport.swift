@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import KeycardKernel
 import KeycardTopology
+import Testing
 
 /// Runs a witness command (ip, nft) and returns its stdout; tests only, never product code.
 func runWitness(_ arguments: [String]) throws -> String {
@@ -96,5 +97,3 @@ enum TCPCheck {
         return sin
     }
 }
-
-import Testing

@@ -56,7 +56,10 @@ import Testing
 
     @Test func commandsRunInsidePodNamespacesAndStopAtTearDown() throws {
         let name = uniqueLabName("cmd")
-        let pods = [PodSpec(namespace: "x", name: "a", command: ["sh", "-c", "echo hello from a; exec sleep 60"]), PodSpec(namespace: "x", name: "b")]
+        let pods = [
+            PodSpec(namespace: "x", name: "a", command: ["sh", "-c", "echo hello from a; exec sleep 60"]),
+            PodSpec(namespace: "x", name: "b"),
+        ]
         let lab = try Lab.up(spec: LabSpec(labName: name, pods: pods))
         defer { _ = try? Lab.down(name: name) }
         let process = try #require(lab.processes.first)
@@ -145,6 +148,9 @@ import Testing
         #expect(summary.isComplete)
         #expect(summary.plan == lab.plan)
         #expect(summary.endpoints == lab.endpoints)
-        #expect(summary.plan?.pods.map(\.nodeName) == ["node-0", "node-1", "node-0", "node-1", "node-0", "node-1", "node-0", "node-1", "node-0"])
+        #expect(
+            summary.plan?.pods.map(\.nodeName) == [
+                "node-0", "node-1", "node-0", "node-1", "node-0", "node-1", "node-0", "node-1", "node-0",
+            ])
     }
 }

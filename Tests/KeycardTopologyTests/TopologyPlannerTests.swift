@@ -38,10 +38,11 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         pods[4].nodeName = "node-0"
         let plan = try TopologyPlanner.plan(LabSpec(labName: "t", nodes: 3, pods: pods))
         #expect(plan.pods.map(\.nodeIndex) == [0, 1, 2, 0, 0, 1, 2, 0, 1])
-        #expect(plan.pods.map(\.address.description) == [
-            "10.244.0.1", "10.244.64.1", "10.244.128.1", "10.244.0.2", "10.244.0.3",
-            "10.244.64.2", "10.244.128.2", "10.244.0.4", "10.244.64.3",
-        ])
+        #expect(
+            plan.pods.map(\.address.description) == [
+                "10.244.0.1", "10.244.64.1", "10.244.128.1", "10.244.0.2", "10.244.0.3",
+                "10.244.64.2", "10.244.128.2", "10.244.0.4", "10.244.64.3",
+            ])
         #expect(plan.nodes[0].podInterfaces == ["kcp0", "kcp3", "kcp4", "kcp7"])
     }
 
@@ -49,21 +50,23 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         var pods = ninePods()
         pods[5].pinnedIP = "10.244.0.2"
         let plan = try TopologyPlanner.plan(LabSpec(labName: "t", pods: pods))
-        #expect(plan.pods.map(\.address.description) == [
-            "10.244.0.1", "10.244.0.3", "10.244.0.4", "10.244.0.5", "10.244.0.6",
-            "10.244.0.2", "10.244.0.7", "10.244.0.8", "10.244.0.9",
-        ])
+        #expect(
+            plan.pods.map(\.address.description) == [
+                "10.244.0.1", "10.244.0.3", "10.244.0.4", "10.244.0.5", "10.244.0.6",
+                "10.244.0.2", "10.244.0.7", "10.244.0.8", "10.244.0.9",
+            ])
     }
 
     @Test func pinnedOutsideItsSliceGetsRouterHostRoute() throws {
         let pods = [PodSpec(namespace: "x", name: "a", nodeName: "node-0", pinnedIP: "10.244.200.7")]
         let plan = try TopologyPlanner.plan(LabSpec(labName: "t", nodes: 2, pods: pods))
         let routerRoutes = plan.routes.filter { $0.namespace == "kc-t.router" }
-        #expect(routerRoutes.map { "\($0.destination) via \($0.gateway.map(String.init(describing:)) ?? "-") dev \($0.interface)" } == [
-            "10.244.0.0/17 via 100.64.0.2 dev kcn0",
-            "10.244.128.0/17 via 100.64.0.6 dev kcn1",
-            "10.244.200.7/32 via 100.64.0.2 dev kcn0",
-        ])
+        #expect(
+            routerRoutes.map { "\($0.destination) via \($0.gateway.map(String.init(describing:)) ?? "-") dev \($0.interface)" } == [
+                "10.244.0.0/17 via 100.64.0.2 dev kcn0",
+                "10.244.128.0/17 via 100.64.0.6 dev kcn1",
+                "10.244.200.7/32 via 100.64.0.2 dev kcn0",
+            ])
     }
 
     @Test func podAndNodeRoutesAndAddresses() throws {
@@ -71,18 +74,22 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         let describe: (PlannedRoute) -> String = {
             "\($0.destination)\($0.gateway.map { " via \($0)" } ?? "") dev \($0.interface)#\($0.interfaceIndex) \($0.scope)"
         }
-        #expect(plan.routes.filter { $0.namespace == "kc-t.pod.x.a" }.map(describe) == [
-            "169.254.1.1/32 dev eth0#2 link", "0.0.0.0/0 via 169.254.1.1 dev eth0#2 universe",
-        ])
-        #expect(plan.routes.filter { $0.namespace == "kc-t.node0" }.map(describe) == [
-            "0.0.0.0/0 via 100.64.0.1 dev kcu#2 universe", "10.244.0.1/32 dev kcp0#3 link",
-        ])
-        #expect(plan.addresses.filter { $0.namespace == "kc-t.node0" }.map { "\($0.interface) \($0.address)/\($0.prefixLength)" } == [
-            "kcu 100.64.0.2/30", "kcp0 169.254.1.1/32",
-        ])
-        #expect(plan.sysctls.map { "\($0.namespace) \($0.key)=\($0.value)" } == [
-            "kc-t.router net/ipv4/ip_forward=1", "kc-t.node0 net/ipv4/ip_forward=1",
-        ])
+        #expect(
+            plan.routes.filter { $0.namespace == "kc-t.pod.x.a" }.map(describe) == [
+                "169.254.1.1/32 dev eth0#2 link", "0.0.0.0/0 via 169.254.1.1 dev eth0#2 universe",
+            ])
+        #expect(
+            plan.routes.filter { $0.namespace == "kc-t.node0" }.map(describe) == [
+                "0.0.0.0/0 via 100.64.0.1 dev kcu#2 universe", "10.244.0.1/32 dev kcp0#3 link",
+            ])
+        #expect(
+            plan.addresses.filter { $0.namespace == "kc-t.node0" }.map { "\($0.interface) \($0.address)/\($0.prefixLength)" } == [
+                "kcu 100.64.0.2/30", "kcp0 169.254.1.1/32",
+            ])
+        #expect(
+            plan.sysctls.map { "\($0.namespace) \($0.key)=\($0.value)" } == [
+                "kc-t.router net/ipv4/ip_forward=1", "kc-t.node0 net/ipv4/ip_forward=1",
+            ])
     }
 
     @Test func externalsGetAddressAndRoutes() throws {
@@ -93,7 +100,10 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         #expect(ext.count == 1)
         #expect(ext.first?.gateway?.description == "100.64.0.9")
         #expect(ext.first?.preferredSource?.description == "192.0.2.10")
-        #expect(plan.routes.contains { $0.namespace == "kc-t.router" && $0.destination.description == "192.0.2.10/32" && $0.interface == "kcx0" })
+        #expect(
+            plan.routes.contains {
+                $0.namespace == "kc-t.router" && $0.destination.description == "192.0.2.10/32" && $0.interface == "kcx0"
+            })
     }
 
     @Test func interfaceNamesAreShortUniqueAndIndexesDistinctPerNamespace() throws {
@@ -124,13 +134,23 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         (LabSpec(labName: "t", podCIDR: "banana"), "is not an IPv4 prefix"),
         (LabSpec(labName: "t", podCIDR: "100.64.0.0/10"), "overlaps 100.64.0.0/16"),
         (LabSpec(labName: "t", nodes: 3, podCIDR: "10.0.0.0/31"), "too small"),
-        (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a", pinnedIP: "10.0.0.1")]),
-         "pod x/a: pinned IP 10.0.0.1 is outside the pod CIDR 10.244.0.0/16"),
-        (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a", pinnedIP: "10.244.1.1"),
-                                      PodSpec(namespace: "y", name: "a", pinnedIP: "10.244.1.1")]),
-         "address 10.244.1.1 is given to both pod x/a and pod y/a"),
-        (LabSpec(labName: "t", nodes: 2, pods: [PodSpec(namespace: "x", name: "a", nodeName: "node-2")]),
-         "node \"node-2\" does not exist"),
+        (
+            LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a", pinnedIP: "10.0.0.1")]),
+            "pod x/a: pinned IP 10.0.0.1 is outside the pod CIDR 10.244.0.0/16"
+        ),
+        (
+            LabSpec(
+                labName: "t",
+                pods: [
+                    PodSpec(namespace: "x", name: "a", pinnedIP: "10.244.1.1"),
+                    PodSpec(namespace: "y", name: "a", pinnedIP: "10.244.1.1"),
+                ]),
+            "address 10.244.1.1 is given to both pod x/a and pod y/a"
+        ),
+        (
+            LabSpec(labName: "t", nodes: 2, pods: [PodSpec(namespace: "x", name: "a", nodeName: "node-2")]),
+            "node \"node-2\" does not exist"
+        ),
         (LabSpec(labName: "t", podCIDR: "10.0.0.0/30", pods: ninePods()), "no free address left in node-0's slice 10.0.0.0/30"),
         (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a"), PodSpec(namespace: "x", name: "a")]), "listed twice"),
         (LabSpec(labName: "t", externals: [ExternalSpec(name: "e", ip: "10.244.3.3")]), "lies inside the pod CIDR"),
