@@ -54,7 +54,7 @@ let package = Package(
         // ProbeRunner: model-backed and socket-backed; scans.
         .target(
             name: "KeycardProbe",
-            dependencies: ["KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler"]
+            dependencies: ["KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel"]
         ),
         // The commands, one folder per noun, one file per verb.
         .target(

@@ -6,7 +6,7 @@ public struct KeycardCommand: ParsableCommand {
         commandName: "keycard",
         abstract: "Prove Kubernetes NetworkPolicy with real packets between network namespaces.",
         subcommands: [
-            CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self,
+            CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
         ]
     )
 

@@ -40,7 +40,7 @@ public struct PolicyCompiler: Sendable {
         var table = Table(name: tableName, family: .inet)
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
             let hook: BaseChain.Hook = direction == .ingress ? .input : .output
-            var chain = Chain(name: direction == .ingress ? "ingress" : "egress", base: BaseChain(hook: hook))
+            var chain = Chain(name: direction == .ingress ? "policy-ingress" : "policy-egress", base: BaseChain(hook: hook))
             let policies = cluster.isolatingPolicies(for: pod, direction)
             if !policies.isEmpty {
                 chain.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
@@ -68,7 +68,7 @@ public struct PolicyCompiler: Sendable {
         var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
         forward.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
         for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
-            let name = direction == .ingress ? "ingress" : "egress"
+            let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let isolated = local.filter { !cluster.isolatingPolicies(for: $0, direction).isEmpty }
             let isolatedSet = "\(name)-isolated"
             table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,

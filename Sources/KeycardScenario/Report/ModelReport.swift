@@ -39,7 +39,7 @@ public enum ModelReport {
         return false
     }
 
-    static func name(of endpoint: Endpoint) -> String? {
+    public static func name(of endpoint: Endpoint) -> String? {
         isBareAddress(endpoint) ? nil : endpoint.description
     }
 

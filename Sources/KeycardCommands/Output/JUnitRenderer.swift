@@ -1,0 +1,81 @@
+import KeycardScenario
+
+/// JUnit XML: one test suite per scenario, one test case per step.
+enum JUnitRenderer {
+    static func render(_ reports: [Report]) -> String {
+        var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
+        let failures = reports.flatMap(\.steps).filter { !$0.passed }.count
+        out.append("<testsuites name=\"keycard\" tests=\"\(reports.flatMap(\.steps).count)\" failures=\"\(failures)\">")
+        for report in reports {
+            let failed = report.steps.filter { !$0.passed }.count
+            out.append("  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\">")
+            out.append("    <properties><property name=\"enforcement\" value=\"\(escape(report.enforcement))\"/></properties>")
+            for step in report.steps {
+                let name = "step \(step.index) \(step.kind)" + (step.name.map { ": \($0)" } ?? "")
+                let head = "    <testcase classname=\"\(escape(report.scenario))\" name=\"\(escape(name))\""
+                if step.passed {
+                    out.append(head + "/>")
+                    continue
+                }
+                out.append(head + ">")
+                out.append("      <failure message=\"\(escape(step.summary ?? "failed"))\">\(escape(details(step)))</failure>")
+                out.append("    </testcase>")
+            }
+            out.append("  </testsuite>")
+        }
+        out.append("</testsuites>")
+        return out.joined(separator: "\n")
+    }
+
+    static func details(_ step: StepReport) -> String {
+        (step.results ?? []).compactMap { record -> String? in
+            guard case .probe(let result) = record, !result.passed else { return nil }
+            return "\(result.from) -> \(result.to) \(result.protocol)/\(result.port): expected \(result.expected), observed \(result.observed?.rawValue ?? "-"), model \(result.model)"
+        }.joined(separator: "\n")
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default:
+                // XML 1.0 forbids most control characters.
+                if let ascii = character.asciiValue, ascii < 0x20, ascii != 0x09, ascii != 0x0A, ascii != 0x0D { continue }
+                out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+/// Markdown for pull requests: a table of steps, then the wrong cells.
+enum MarkdownRenderer {
+    static func render(_ reports: [Report]) -> String {
+        var out: [String] = []
+        for report in reports {
+            out.append("### keycard: `\(report.scenario)` (\(report.enforcement) enforcement) — \(report.passed ? "passed" : "**failed**")")
+            out.append("")
+            out.append("| step | kind | name | result | summary |")
+            out.append("|---|---|---|---|---|")
+            for step in report.steps {
+                out.append("| \(step.index) | \(step.kind) | \(cell(step.name ?? "")) | \(step.passed ? "✅" : "❌") | \(cell(step.summary ?? "")) |")
+            }
+            let wrong = report.steps.filter { !$0.passed }.map(JUnitRenderer.details).filter { !$0.isEmpty }
+            if !wrong.isEmpty {
+                out.append("")
+                out.append("Wrong cells:")
+                out.append("")
+                for lines in wrong { for line in lines.split(separator: "\n") { out.append("- \(line)") } }
+            }
+            out.append("")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+}

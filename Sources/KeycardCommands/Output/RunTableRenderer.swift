@@ -1,0 +1,82 @@
+import KeycardModel
+import KeycardScenario
+
+/// The table output of `keycard run`: per probe step the observed truth table per port — and when
+/// something is wrong, the expected one and a comparison marking the wrong cells — then a summary
+/// line per step and per file.
+struct RunTableRenderer {
+    let timeline: Timeline
+    let report: Report
+
+    func render() -> String {
+        let scenario = timeline.scenario
+        var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
+        for (step, stepReport) in zip(scenario.steps, report.steps) {
+            let verdict = stepReport.passed ? "PASS" : "FAIL"
+            out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "") — \(verdict)"
+                       + (stepReport.summary.map { ": \($0)" } ?? ""))
+            if case .probe = step.action, let probe = timeline.probes[step.index] {
+                out.append(contentsOf: tables(probe, stepReport))
+            }
+            if case .scan = step.action {
+                for case .scan(let result) in stepReport.results ?? [] where result.observed == .open {
+                    out.append("  open \(result.to ?? result.ip):\(result.port) (\(result.ip))")
+                }
+            }
+        }
+        let passed = report.steps.filter(\.passed).count
+        out.append("\(scenario.name): \(report.passed ? "PASSED" : "FAILED") — \(passed) of \(report.steps.count) steps passed")
+        return out.joined(separator: "\n")
+    }
+
+    private func tables(_ probe: ResolvedProbe, _ step: StepReport) -> [String] {
+        let results = (step.results ?? []).compactMap { record -> ProbeResult? in
+            if case .probe(let result) = record { return result }
+            return nil
+        }
+        var index: [String: ProbeResult] = [:]
+        for result in results { index["\(result.protocol)/\(result.port) \(result.from) \(result.to)"] = result }
+        let rows = probe.sources.map(\.description)
+        let columns = probe.destinations.map(\.description)
+        var out: [String] = []
+        for port in probe.ports {
+            func cell(_ row: Int, _ column: Int) -> ProbeResult? { index["\(port) \(rows[row]) \(columns[column])"] }
+            let portFailed = (0..<rows.count).contains { row in (0..<columns.count).contains { cell(row, $0).map { !$0.passed } ?? false } }
+            out.append(TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
+                guard let result = cell(row, column) else { return "?" }
+                if rows[row] == columns[column] && result.expected == "ignored" { return "#" }
+                switch result.observed {
+                case .allow, .closed: return "."
+                case .deny: return "X"
+                case .skipped: return "s"
+                case nil: return "?"
+                }
+            }.render())
+            guard portFailed else { continue }
+            out.append(TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
+                switch cell(row, column)?.expected {
+                case "allow": return "."
+                case "deny": return "X"
+                default: return "#"
+                }
+            }.render())
+            out.append(TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
+                guard let result = cell(row, column) else { return "?" }
+                if result.expected == "ignored" { return "#" }
+                return result.passed ? "." : "!"
+            }.render())
+            for row in rows.indices {
+                for column in columns.indices {
+                    guard let result = cell(row, column), !result.passed else { continue }
+                    var line = "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model)"
+                    if let reason = result.reason { line += " (\(reason))" }
+                    out.append(line)
+                }
+            }
+        }
+        if probe.ports.count > 0 && results.contains(where: { $0.observed == .skipped }) {
+            out.append("  (s: skipped — \(results.first { $0.observed == .skipped }?.reason ?? ""))")
+        }
+        return out
+    }
+}

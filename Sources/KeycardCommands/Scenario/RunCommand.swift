@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import KeycardProbe
+import KeycardScenario
+
+/// `keycard run FILE...`: build the lab, play every step with real packets, compare, tear down.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run scenarios for real (as root): exit 0 when every step passed, 1 when an expectation failed, 2 for invalid input or environment."
+    )
+
+    @Argument(help: "Scenario files, run one after another.") var files: [String]
+    @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
+    @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
+    @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
+
+    func run() throws {
+        let timelines = try files.map(ScenarioInput.load)
+        try Environment.requireRoot()
+        var reports: [Report] = []
+        var failed = false
+        for timeline in timelines {
+            let mode = enforcement ?? timeline.scenario.lab.enforcement
+            let run = ScenarioRun(timeline: timeline, options: .init(enforcement: mode, keep: keep))
+            run.progress = Progress.line
+            let report: Report
+            do {
+                report = try Interruption.tearingDown(run) { try run.execute() }
+            } catch {
+                Console.error("\(timeline.scenario.file): \(error)")
+                throw Exit.invalid
+            }
+            if keep { try LabDaemon.spawnServer(lab: run.labName) }
+            reports.append(report)
+            failed = failed || !report.passed
+            if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
+        }
+        switch output {
+        case .table: break
+        case .json: try reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
+        case .junit: Console.out(JUnitRenderer.render(reports))
+        case .markdown: Console.out(MarkdownRenderer.render(reports))
+        }
+        if failed { throw Exit.failed }
+    }
+}
+
+/// `-o` of `keycard run`.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, junit, markdown
+}

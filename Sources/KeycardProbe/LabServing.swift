@@ -1,0 +1,49 @@
+import KeycardCompiler
+import KeycardKernel
+import KeycardModel
+import KeycardTopology
+
+/// How a planned lab maps onto servers, probe sources and ruleset namespaces.
+public enum LabServing {
+    /// Every declared port of every pod without a command, and every external's ports; each
+    /// answers with its owner's name (`ns/pod`, `external/NAME`).
+    public static func endpoints(_ plan: LabPlan) -> [ServedEndpoint] {
+        var endpoints: [ServedEndpoint] = []
+        for pod in plan.pods where (pod.command ?? []).isEmpty {
+            for port in pod.ports {
+                endpoints.append(ServedEndpoint(namespace: pod.netns, address: pod.address.description,
+                                                proto: port.proto.socket, port: port.port, line: pod.key))
+            }
+        }
+        for external in plan.externals {
+            for port in external.ports {
+                endpoints.append(ServedEndpoint(namespace: external.netns, address: external.address.description,
+                                                proto: port.proto.socket, port: port.port, line: "external/\(external.name)"))
+            }
+        }
+        return endpoints
+    }
+
+    /// Each pod's network namespace.
+    public static func podNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
+        Dictionary(uniqueKeysWithValues: plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.netns) })
+    }
+
+    /// The namespace each compiled table goes into.
+    public static func rulesetNamespaces(_ plan: LabPlan) -> [RulesetTarget: String] {
+        var targets: [RulesetTarget: String] = [:]
+        for pod in plan.pods { targets[.pod(ObjectKey(pod.namespace, pod.name))] = pod.netns }
+        for node in plan.nodes { targets[.node(node.index)] = node.namespace }
+        return targets
+    }
+}
+
+extension ServedPort.TransportProtocol {
+    var socket: SocketProtocol {
+        switch self {
+        case .tcp: .tcp
+        case .udp: .udp
+        case .sctp: .sctp
+        }
+    }
+}

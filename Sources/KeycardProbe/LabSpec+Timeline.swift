@@ -1,0 +1,40 @@
+import KeycardModel
+import KeycardScenario
+import KeycardTopology
+
+extension LabSpec {
+    /// The lab a scenario needs: every pod that ever appears (with the node and address the
+    /// scenario's plan gave it, so the model and the lab agree), and every external.
+    public init(_ timeline: Timeline, labName: String? = nil) {
+        let scenario = timeline.scenario
+        var pods: [PodSpec] = []
+        var seen: Set<ObjectKey> = []
+        var everyObject = scenario.resources
+        for step in scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
+        for loaded in everyObject {
+            guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
+            pods.append(PodSpec(
+                namespace: pod.namespace, name: pod.name,
+                nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
+                pinnedIP: timeline.plan.addresses[pod.key]?.description,
+                ports: pod.ports.map { ServedPort($0.proto.served, UInt16($0.port)) },
+                command: pod.commands.first))
+        }
+        self.init(
+            labName: labName ?? scenario.name, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR.description, pods: pods,
+            externals: scenario.externals.map { external in
+                ExternalSpec(name: external.name, ip: external.ip.description,
+                             ports: external.ports.map { ServedPort($0.proto.served, UInt16($0.port)) })
+            })
+    }
+}
+
+extension TransportProtocol {
+    var served: ServedPort.TransportProtocol {
+        switch self {
+        case .tcp: .tcp
+        case .udp: .udp
+        case .sctp: .sctp
+        }
+    }
+}

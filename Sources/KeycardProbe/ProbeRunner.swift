@@ -1,0 +1,66 @@
+import KeycardModel
+import KeycardScenario
+
+/// What one probe cell saw.
+public struct CellObservation: Sendable, Equatable {
+    public var observation: Observation
+    public var attempts: Int
+    /// Why it was skipped, or how a deny showed itself (timeout, ICMP, local drop).
+    public var reason: String?
+
+    public init(_ observation: Observation, attempts: Int, reason: String? = nil) {
+        self.observation = observation
+        self.attempts = attempts
+        self.reason = reason
+    }
+}
+
+/// One endpoint a scan knocks on.
+public struct ScanProbe: Sendable, Hashable {
+    public var endpoint: Endpoint
+    public var ip: IPv4
+    public var port: Int
+
+    public init(endpoint: Endpoint, ip: IPv4, port: Int) {
+        self.endpoint = endpoint
+        self.ip = ip
+        self.port = port
+    }
+}
+
+/// Answers probe steps and scans: from the policy model, or with real packets.
+public protocol ProbeRunner {
+    /// Observes every cell; the result is in the order of `cells`.
+    func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation]
+    /// TCP connect scan from `source`; one state per target, in order.
+    func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState]
+}
+
+/// The model's answer, as if packets had behaved exactly as Kubernetes says: allowed cells answer
+/// (or are refused where nothing serves the port), denied cells are dropped.
+public struct ModelProbeRunner: ProbeRunner {
+    public let cluster: Cluster
+
+    public init(cluster: Cluster) { self.cluster = cluster }
+
+    public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
+        cells.map { cell in
+            if cell.port.proto == .sctp, case .pod(let key) = cell.to, key != cell.from {
+                return CellObservation(.skipped, attempts: 0, reason: "model only")
+            }
+            guard cell.verdict.decision == .allow else { return CellObservation(.deny, attempts: 1 + settings.retries) }
+            let served = cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
+            return CellObservation(served ? .allow : .closed, attempts: 1)
+        }
+    }
+
+    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
+        let engine = PolicyEngine(cluster)
+        return targets.map { target in
+            if case .address = target.endpoint { return .filtered }
+            let port = ProtocolPort(.tcp, target.port)
+            guard engine.evaluate(from: .pod(source), to: target.endpoint, port: port).decision == .allow else { return .filtered }
+            return cluster.servedPorts(of: target.endpoint).contains(port) ? .open : .closed
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import KeycardCompiler
+import KeycardKernel
+import KeycardLab
+import KeycardModel
+import KeycardScenario
+import KeycardTopology
+
+/// `keycard run` for one scenario: build the lab, serve every port, program the policies, play the
+/// steps with real packets, compare with the expectations, tear down.
+/// Unchecked Sendable: `tearDown()` may be called from a signal handler while the run is stopped
+/// mid-step; it only stops the servers and removes the lab by name, which is safe at any point.
+public final class ScenarioRun: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var enforcement: Enforcement
+        /// Leave the lab up afterwards (`keycard down NAME` removes it).
+        public var keep = false
+        /// The lab's name; the scenario's name by default.
+        public var labName: String?
+
+        public init(enforcement: Enforcement, keep: Bool = false, labName: String? = nil) {
+            self.enforcement = enforcement
+            self.keep = keep
+            self.labName = labName
+        }
+    }
+
+    public let timeline: Timeline
+    public let options: Options
+    /// Called with a line of progress ("step 2/5 probe: 120/324").
+    public var progress: (String) -> Void = { _ in }
+
+    public private(set) var lab: LabInstance?
+    private var server: PortServer?
+    private let controller = PolicyController()
+
+    public init(timeline: Timeline, options: Options) {
+        self.timeline = timeline
+        self.options = options
+    }
+
+    public var labName: String { options.labName ?? timeline.scenario.name }
+
+    /// Runs every step. The lab is torn down afterwards unless `keep`, whatever happened.
+    public func execute() throws -> Report {
+        do {
+            let report = try play()
+            if !options.keep { tearDown() }
+            return report
+        } catch {
+            tearDown()
+            throw error
+        }
+    }
+
+    /// Stops serving and removes the lab (idempotent).
+    public func tearDown() {
+        server?.stop()
+        server = nil
+        _ = try? Lab.down(name: labName)
+    }
+
+    private func play() throws -> Report {
+        let scenario = timeline.scenario
+        progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
+        let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
+        self.lab = lab
+        server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
+        let compiler = PolicyCompiler(labName: labName, placement: options.enforcement == .pod ? .pod : .node)
+        let targets = LabServing.rulesetNamespaces(lab.plan)
+        func reconcile(_ cluster: Cluster) throws {
+            let tables = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)
+            try controller.reconcile(Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in
+                targets[target].map { ($0, table) }
+            }))
+        }
+        try reconcile(timeline.initial)
+
+        let podNamespaces = LabServing.podNamespaces(lab.plan)
+        var steps: [StepReport] = []
+        for step in scenario.steps {
+            let cluster = timeline.cluster(afterStep: step.index)
+            let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) })
+            progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
+            switch step.action {
+            case .apply, .delete, .label:
+                try reconcile(cluster)
+                let changed = controller.lastReports.count
+                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true,
+                                        summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
+            case .probe:
+                steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
+            case .scan(let scan):
+                steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
+            }
+        }
+        return Report(scenario: scenario.name, enforcement: options.enforcement.rawValue,
+                      passed: steps.allSatisfy(\.passed), steps: steps)
+    }
+}

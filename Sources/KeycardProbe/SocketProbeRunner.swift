@@ -1,0 +1,78 @@
+import KeycardKernel
+import KeycardModel
+import KeycardScenario
+
+/// Real packets: every probe socket is created inside the source pod's namespace (and checked to
+/// be there before it connects), all probes of a step in flight at once.
+public struct SocketProbeRunner: ProbeRunner {
+    /// The network namespace of each pod.
+    public let namespaces: [ObjectKey: String]
+    /// Where each endpoint can be reached.
+    public let addresses: (Endpoint) -> IPv4?
+    public let prober: Prober
+
+    public init(namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, prober: Prober = Prober()) {
+        self.namespaces = namespaces
+        self.addresses = addresses
+        self.prober = prober
+    }
+
+    public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
+        var requests: [ProbeRequest] = []
+        for cell in cells {
+            guard let namespace = namespaces[cell.from], let ip = addresses(cell.to) else {
+                throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
+            }
+            requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip.description,
+                                         proto: cell.port.proto.socketProtocol, port: UInt16(cell.port.port)))
+        }
+        let outcomes = try prober.probe(requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
+        return zip(cells, outcomes).map { cell, outcome in
+            switch outcome.verdict {
+            case .allow(let line):
+                let expected = cell.to.description
+                // A line naming another endpoint means traffic went somewhere it should not.
+                let reason = line == expected || cell.to == .pod(cell.from) ? nil : "answered by \"\(line)\""
+                return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
+            case .closed: return CellObservation(.closed, attempts: outcome.attempts)
+            case .deny(let why): return CellObservation(.deny, attempts: outcome.attempts, reason: why.description)
+            case .skipped(let why): return CellObservation(.skipped, attempts: outcome.attempts, reason: why)
+            }
+        }
+    }
+
+    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
+        guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
+        let results = try prober.scan(
+            from: namespace, targets: targets.map { ScanTarget(address: $0.ip.description, port: UInt16($0.port)) },
+            timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
+        return results.map { result in
+            switch result {
+            case .open: .open
+            case .closed: .closed
+            case .filtered: .filtered
+            }
+        }
+    }
+}
+
+/// A probe that cannot be made.
+public enum ProbeError: Error, CustomStringConvertible {
+    case unknownEndpoint(String)
+
+    public var description: String {
+        switch self {
+        case .unknownEndpoint(let what): "no lab namespace or address for \(what)"
+        }
+    }
+}
+
+extension TransportProtocol {
+    var socketProtocol: SocketProtocol {
+        switch self {
+        case .tcp: .tcp
+        case .udp: .udp
+        case .sctp: .sctp
+        }
+    }
+}

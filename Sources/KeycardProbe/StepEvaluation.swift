@@ -1,0 +1,51 @@
+import KeycardModel
+import KeycardScenario
+
+/// Runs one probe or scan step through a runner and judges it against the expectation.
+public enum StepEvaluation {
+    public static func probe(_ step: Step, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
+        let cells = timeline.cells(ofProbeStep: step.index)
+        let observed = try runner.observe(cells, settings: timeline.scenario.probeDefaults)
+        let results = zip(cells, observed).map { cell, seen in
+            cell.result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason)
+        }
+        let failed = results.filter { !$0.passed }
+        let skipped = results.filter { $0.observed == .skipped }.count
+        var summary = "\(results.count) probes, \(results.count - failed.count) as expected"
+        if skipped > 0 { summary += ", \(skipped) skipped" }
+        if !failed.isEmpty {
+            summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.protocol)/\($0.port)" }.joined(separator: ", ")
+            if failed.count > 5 { summary += " and \(failed.count - 5) more" }
+        }
+        return StepReport(index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+                          results: results.map(ResultRecord.probe), summary: summary)
+    }
+
+    public static func scan(_ step: Step, _ scan: ScanStep, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
+        let targets = timeline.scanTargets(ofStep: step.index, scan)
+        let probes = targets.map { ScanProbe(endpoint: $0.endpoint, ip: $0.ip, port: $0.port) }
+        let states = try runner.scan(from: scan.from, probes, settings: timeline.scenario.probeDefaults)
+        var results: [ScanResult] = []
+        var observedOpen: Set<ScanEndpoint> = []
+        var modelOpen: Set<ScanEndpoint> = []
+        for (target, state) in zip(targets, states) {
+            let endpoint = ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)
+            if state == .open { observedOpen.insert(endpoint) }
+            if target.model == .open { modelOpen.insert(endpoint) }
+            // Silent bare addresses would bury the answer; everything else is reported.
+            if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
+            results.append(ScanResult(from: scan.from.description, to: ModelReport.name(of: target.endpoint),
+                                      ip: target.ip.description, port: target.port, model: target.model, observed: state))
+        }
+        let expected = scan.expectOpen.map(Set.init) ?? modelOpen
+        let passed = observedOpen == expected && (scan.expectOpen == nil || expected == modelOpen)
+        var summary = ModelReport.blastRadius(observedOpen)
+        let missing = expected.subtracting(observedOpen).map(\.description).sorted()
+        let extra = observedOpen.subtracting(expected).map(\.description).sorted()
+        if !missing.isEmpty { summary += "; expected open but not: \(missing.joined(separator: " "))" }
+        if !extra.isEmpty { summary += "; open but not expected: \(extra.joined(separator: " "))" }
+        if scan.expectOpen != nil, expected != modelOpen { summary += "; the expectation disagrees with the policy model" }
+        return StepReport(index: step.index, name: step.name, kind: step.kind, passed: passed,
+                          results: results.map(ResultRecord.scan), summary: summary)
+    }
+}
