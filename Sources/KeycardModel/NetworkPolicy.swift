@@ -28,10 +28,10 @@ public struct NetworkPolicy: Hashable, Sendable {
 
     public var key: ObjectKey { ObjectKey(namespace, name) }
 
-    /// The policy's types: as written, or inferred when omitted — Ingress always, Egress when the
-    /// policy has at least one egress rule.
+    /// The policy's types: as written, or inferred when omitted or empty (the API server defaults
+    /// both alike) — Ingress always, Egress when the policy has at least one egress rule.
     public var effectivePolicyTypes: Set<PolicyType> {
-        if let policyTypes { return Set(policyTypes) }
+        if let policyTypes, !policyTypes.isEmpty { return Set(policyTypes) }
         return (egress?.isEmpty ?? true) ? [.ingress] : [.ingress, .egress]
     }
 

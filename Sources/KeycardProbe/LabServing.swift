@@ -24,6 +24,11 @@ public enum LabServing {
         return endpoints
     }
 
+    /// Pods whose ports a real program serves (`command:`).
+    public static func programPods(_ plan: LabPlan) -> Set<ObjectKey> {
+        Set(plan.pods.filter { !($0.command ?? []).isEmpty }.map { ObjectKey($0.namespace, $0.name) })
+    }
+
     /// Each pod's network namespace.
     public static func podNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
         Dictionary(uniqueKeysWithValues: plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.netns) })

@@ -65,6 +65,7 @@ public final class ScenarioRun: @unchecked Sendable {
         let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
         self.lab = lab
         server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
+        try ProgramReadiness.await(lab.plan, progress: progress)
         let compiler = PolicyCompiler(labName: labName, placement: options.enforcement == .pod ? .pod : .node)
         let targets = LabServing.rulesetNamespaces(lab.plan)
         func reconcile(_ cluster: Cluster) throws {
@@ -79,7 +80,8 @@ public final class ScenarioRun: @unchecked Sendable {
         var steps: [StepReport] = []
         for step in scenario.steps {
             let cluster = timeline.cluster(afterStep: step.index)
-            let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) })
+            let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
+                                           programPods: LabServing.programPods(lab.plan))
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label:

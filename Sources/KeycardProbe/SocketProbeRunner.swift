@@ -10,11 +10,23 @@ public struct SocketProbeRunner: ProbeRunner {
     /// Where each endpoint can be reached.
     public let addresses: (Endpoint) -> IPv4?
     public let prober: Prober
+    /// Pods whose ports a real program serves (`command:`): a TCP handshake is their answer, as
+    /// they do not write keycard's line.
+    public var programPods: Set<ObjectKey>
 
-    public init(namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, prober: Prober = Prober()) {
+    public init(
+        namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, programPods: Set<ObjectKey> = [],
+        prober: Prober = Prober()
+    ) {
         self.namespaces = namespaces
         self.addresses = addresses
+        self.programPods = programPods
         self.prober = prober
+    }
+
+    private func runsProgram(_ endpoint: Endpoint) -> Bool {
+        if case .pod(let key) = endpoint { return programPods.contains(key) }
+        return false
     }
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
@@ -24,7 +36,8 @@ public struct SocketProbeRunner: ProbeRunner {
                 throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
             }
             requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip.description,
-                                         proto: cell.port.proto.socketProtocol, port: UInt16(cell.port.port)))
+                                         proto: cell.port.proto.socketProtocol, port: UInt16(cell.port.port),
+                                         handshakeOnly: runsProgram(cell.to)))
         }
         let outcomes = try prober.probe(requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
         return zip(cells, outcomes).map { cell, outcome in
@@ -32,7 +45,7 @@ public struct SocketProbeRunner: ProbeRunner {
             case .allow(let line):
                 let expected = cell.to.description
                 // A line naming another endpoint means traffic went somewhere it should not.
-                let reason = line == expected || cell.to == .pod(cell.from) ? nil : "answered by \"\(line)\""
+                let reason = line == expected || cell.to == .pod(cell.from) || runsProgram(cell.to) ? nil : "answered by \"\(line)\""
                 return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
             case .closed: return CellObservation(.closed, attempts: outcome.attempts)
             case .deny(let why): return CellObservation(.deny, attempts: outcome.attempts, reason: why.description)

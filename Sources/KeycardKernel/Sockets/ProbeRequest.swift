@@ -8,12 +8,16 @@ public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     public var destination: String
     public var proto: SocketProtocol
     public var port: UInt16
+    /// TCP only: the handshake is the answer, no line is awaited (a real program such as
+    /// redis-server serves the port, and it says nothing first).
+    public var handshakeOnly: Bool
 
-    public init(sourceNamespace: String, destination: String, proto: SocketProtocol, port: UInt16) {
+    public init(sourceNamespace: String, destination: String, proto: SocketProtocol, port: UInt16, handshakeOnly: Bool = false) {
         self.sourceNamespace = sourceNamespace
         self.destination = destination
         self.proto = proto
         self.port = port
+        self.handshakeOnly = handshakeOnly
     }
 
     public var description: String { "\(sourceNamespace) -> \(destination):\(port)/\(proto)" }

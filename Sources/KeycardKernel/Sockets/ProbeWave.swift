@@ -124,7 +124,7 @@ final class ProbeWave {
     }
 
     private func connected(_ index: Int, registered: Bool) throws(KernelError) {
-        guard mode == .readLine else { return settle(index, .allow(line: "")) }
+        guard mode == .readLine, !slots[index].request.handshakeOnly else { return settle(index, .allow(line: "")) }
         slots[index].phase = .reading
         let fd = slots[index].fd
         if registered {

@@ -18,7 +18,11 @@ enum YAMLDocuments {
             var documents: [YAMLValue] = []
             var sequence = try Yams.compose_all(yaml: text)
             while let node = sequence.next() {
-                documents.append(YAMLValue(node, file: file, budget: VisitBudget()))
+                let document = YAMLValue(node, file: file, budget: VisitBudget())
+                // Walk every node once, ignored fields included, so an alias bomb anywhere is refused
+                // here rather than expanded by whoever reads that part later.
+                try countNodes(node, document: document, budget: VisitBudget())
+                documents.append(document)
             }
             if let error = sequence.error { throw error }
             return documents
@@ -28,6 +32,21 @@ enum YAMLDocuments {
             throw convert(error, file: file)
         } catch {
             throw ScenarioError(start, "cannot parse YAML: \(error)")
+        }
+    }
+
+    private static func countNodes(_ node: Node, document: YAMLValue, budget: VisitBudget) throws(ScenarioError) {
+        let here = YAMLValue(node, file: document.file, budget: budget)
+        try budget.spend(at: here.location)
+        switch node {
+        case .scalar, .alias: return
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                try countNodes(key, document: document, budget: budget)
+                try countNodes(value, document: document, budget: budget)
+            }
+        case .sequence(let sequence):
+            for item in sequence { try countNodes(item, document: document, budget: budget) }
         }
     }
 
