@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardTopology"]),
         .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardKernel", "KeycardRuleset"]),
         .testTarget(name: "KeycardLabTests", dependencies: ["KeycardLab", "KeycardTopology", "KeycardKernel"]),
+        .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardProbeTests",
             dependencies: ["KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands"]

@@ -1,0 +1,33 @@
+import Foundation
+import KeycardModel
+import KeycardScenario
+import Testing
+
+/// The repository's scenarios and the shared conformance recipes: their tables were written from
+/// the NetworkPolicy documentation, so the model must agree with every explicit cell.
+enum RealScenarios {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let recipes = "/work/shared/conformance/recipes"
+
+    static var files: [String] {
+        var files = [repository.appendingPathComponent("scenarios/zero-trust-blueprint.yaml").path]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: recipes)) ?? []
+        files += names.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(recipes)/\($0)" }
+        return files
+    }
+}
+
+@Suite("Real scenarios")
+struct RealScenarioTests {
+    @Test("the model agrees with the documented tables", arguments: RealScenarios.files)
+    func modelAgrees(_ path: String) throws {
+        let scenario = try ScenarioLoader.load(path)
+        let report = ModelReport.build(try Timeline(scenario))
+        for step in report.steps where !step.passed {
+            for case .probe(let result) in step.results ?? [] where !result.passed {
+                Issue.record("\((path as NSString).lastPathComponent) step \(step.index): \(result.from) -> \(result.to) \(result.protocol)/\(result.port) expected \(result.expected), model \(result.model)")
+            }
+        }
+        #expect(report.passed)
+    }
+}
