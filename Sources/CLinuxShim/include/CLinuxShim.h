@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+/// MSG_DONTWAIT and friends: not always visible through Swift's Glibc module in release builds.
+#include <sys/socket.h>
 /// epoll and eventfd: Swift's Glibc module does not include these headers.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,5 +19,8 @@ int kc_clone_newnet(void);
 int kc_socket_netns_fd(int sockfd);
 /// prctl(PR_SET_PDEATHSIG, sig): not visible from Swift's Glibc (variadic).
 int kc_set_parent_death_signal(int sig);
+
+/// MSG_DONTWAIT, which Swift's Glibc module does not export in release builds.
+static inline int kc_msg_dontwait(void) { return MSG_DONTWAIT; }
 
 #endif

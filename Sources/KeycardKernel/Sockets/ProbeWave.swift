@@ -1,3 +1,4 @@
+import CLinuxShim
 import Glibc
 
 /// One wave of probes: every socket opened (one setns window per source namespace), then one epoll loop
@@ -152,7 +153,7 @@ final class ProbeWave {
 
     private func readAnswer(_ index: Int) {
         var buffer = [UInt8](repeating: 0, count: 2048)
-        let count = buffer.withUnsafeMutableBytes { recv(slots[index].fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let count = buffer.withUnsafeMutableBytes { recv(slots[index].fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
         if count >= 0 { return settle(index, .allow(line: Self.firstLine(Array(buffer.prefix(count))))) }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
         settle(index, Self.verdict(forError: errno))

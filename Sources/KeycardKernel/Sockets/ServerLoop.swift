@@ -64,7 +64,7 @@ final class ServerLoop: @unchecked Sendable {
             let received = buffer.withUnsafeMutableBytes { bytes in
                 withUnsafeMutablePointer(to: &peer) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(listener.fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &peerLength)
+                        recvfrom(listener.fd, bytes.baseAddress, bytes.count, kc_msg_dontwait(), $0, &peerLength)
                     }
                 }
             }
@@ -75,7 +75,7 @@ final class ServerLoop: @unchecked Sendable {
             listener.reply.withUnsafeBytes { reply in
                 withUnsafePointer(to: &peer) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        _ = sendto(listener.fd, reply.baseAddress, reply.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, peerLength)
+                        _ = sendto(listener.fd, reply.baseAddress, reply.count, (kc_msg_dontwait() | Int32(MSG_NOSIGNAL)), $0, peerLength)
                     }
                 }
             }

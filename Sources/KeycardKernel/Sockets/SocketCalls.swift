@@ -1,3 +1,4 @@
+import CLinuxShim
 import Glibc
 
 /// The few socket calls the servers and the prober share, each naming itself in its error.
@@ -38,7 +39,7 @@ enum SocketCalls {
 
     /// send(MSG_NOSIGNAL | MSG_DONTWAIT) of all of `bytes` on a connected socket; the errno on failure.
     static func send(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, (Int32(MSG_NOSIGNAL) | kc_msg_dontwait())) }
         return sent < 0 ? errno : nil
     }
 }
