@@ -1,0 +1,55 @@
+import Foundation
+import KeycardScenario
+
+/// Where the scenario library lives: the repository's `scenarios/` and `scenarios/conformance/`,
+/// and the shared recipes that CI checks out beside the repository (`<repo>/../shared`).
+enum ScenarioLibrary {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let recipes = repository.deletingLastPathComponent().appendingPathComponent("shared/conformance/recipes")
+
+    /// Every scenario to run, as paths relative to the repository (recipes start with `../shared`).
+    static var files: [String] {
+        yamlFiles(in: "scenarios") + yamlFiles(in: "scenarios/conformance") + yamlFiles(in: "../shared/conformance/recipes")
+    }
+
+    static func yamlFiles(in folder: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: absolute(folder))) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(folder)/\($0)" }
+    }
+
+    static func absolute(_ relative: String) -> String {
+        repository.appendingPathComponent(relative).standardizedFileURL.path
+    }
+
+    /// A fresh lab name: "t" and 10 random characters of [a-z0-9], within the 24 allowed.
+    static func uniqueLabName() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return "t" + String((0..<10).map { _ in alphabet.randomElement() ?? "x" })
+    }
+
+    /// Network namespaces of one lab still listed under /run/netns (what `ip netns list` reads).
+    static func leftoverNamespaces(lab: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+        return names.filter { $0.hasPrefix("kc-\(lab).") }.sorted()
+    }
+
+    /// One line per failing cell or scan of a report, for the test log.
+    static func failures(_ report: Report) -> [String] {
+        var lines: [String] = []
+        for step in report.steps where !step.passed {
+            lines.append("step \(step.index) \(step.kind)\(step.name.map { " \"\($0)\"" } ?? ""): \(step.summary ?? "")")
+            for record in step.results ?? [] {
+                switch record {
+                case .probe(let cell) where !cell.passed:
+                    lines.append("  \(cell.from) -> \(cell.to) \(cell.protocol)/\(cell.port): expected \(cell.expected), model \(cell.model), observed \(cell.observed?.rawValue ?? "-")\(cell.reason.map { " (\($0))" } ?? "")")
+                case .scan(let scan) where scan.model != scan.observed:
+                    lines.append("  scan \(scan.from) -> \(scan.to ?? scan.ip):\(scan.port): model \(scan.model?.rawValue ?? "-"), observed \(scan.observed?.rawValue ?? "-")")
+                default:
+                    continue
+                }
+            }
+        }
+        return lines
+    }
+}
