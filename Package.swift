@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "keycard", targets: ["keycard"]),
         .executable(name: "keycard-bench-nft", targets: ["KeycardBenchNft"]),
+        .executable(name: "keycard-bench-controller", targets: ["KeycardBenchController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -70,6 +71,11 @@ let package = Package(
         .executableTarget(name: "KeycardBenchLab", dependencies: ["KeycardLab", "KeycardTopology"]),
         // Benchmark: the nftables netlink path vs `nft -f` of the same text (root, release build).
         .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
+        // Benchmark: one policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
+        .executableTarget(
+            name: "KeycardBenchController",
+            dependencies: ["KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"]
+        ),
 
         .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
         .testTarget(
@@ -85,7 +91,10 @@ let package = Package(
         .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardRuleset"], resources: [.copy("Snapshots")]),
         .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardTopology"]),
         .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardKernel", "KeycardRuleset"]),
-        .testTarget(name: "KeycardLabTests", dependencies: ["KeycardLab", "KeycardTopology", "KeycardKernel"]),
+        .testTarget(
+            name: "KeycardLabTests",
+            dependencies: ["KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel", "KeycardRuleset"]
+        ),
         .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardProbeTests",

@@ -1,0 +1,109 @@
+import KeycardCompiler
+import KeycardModel
+import KeycardRuleset
+import Testing
+
+/// A label change alters set elements only (RulesetDiff is .elementsOnly), never rules.
+struct RelabelDiffTests {
+    struct Change: Sendable, CustomTestStringConvertible {
+        let name: String
+        let policyCase: String
+        let placement: Placement
+        /// Relabels one pod (`ns/name`) or one namespace (`name`).
+        let target: String
+        let labels: Labels
+        /// The tables expected to change (by element updates only).
+        let changed: [RulesetTarget]
+        /// A known compiler gap this row exposes (the row runs inside `withKnownIssue`).
+        var knownIssue: String? = nil
+        var testDescription: String { "\(name) (\(placement.rawValue))" }
+    }
+
+    static let web = ObjectKey("prod", "web")
+    static let db = ObjectKey("prod", "db")
+
+    /// Node placement only emits the rules of policies that select some pod on that node, so a relabel
+    /// that makes a policy start (or stop) selecting a pod on a node adds (removes) rules there.
+    static let nodeGap = "node placement: a policy's rules come and go with the pods it selects on the node (full replace)"
+
+    static let changes = [
+        // prod/db becomes app=api: a new peer of web's ingress.
+        Change(name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .pod, target: "prod/db",
+               labels: ["app": "api"], changed: [.pod(web)]),
+        Change(name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/db",
+               labels: ["app": "api"], changed: [.node(0)]),
+        // dev/client leaves app=client: db's peer set empties.
+        Change(name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev/client",
+               labels: ["app": "other"], changed: [.pod(db)]),
+        Change(name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .node, target: "dev/client",
+               labels: ["app": "other"], changed: [.node(0)]),
+        // Namespace dev is relabelled: the namespaceSelector no longer matches.
+        Change(name: "peer namespace relabelled", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev",
+               labels: ["env": "staging"], changed: [.pod(db)]),
+        Change(name: "peer namespace relabelled", policyCase: "no-ports", placement: .node, target: "dev",
+               labels: ["env": "staging"], changed: [.node(1)]),
+        // Node placement: a protected pod leaving the selector only changes which addresses are isolated.
+        Change(name: "protected pod relabelled out", policyCase: "no-peers", placement: .node, target: "prod/web",
+               labels: ["app": "website"], changed: [.node(0)], knownIssue: nodeGap),
+        Change(name: "protected pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/api",
+               labels: ["app": "web"], changed: [.node(0), .node(1)], knownIssue: nodeGap),
+        // The named port's destinations leave the egress peers: the concatenated set empties.
+        Change(name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .pod, target: "prod",
+               labels: ["env": "production"], changed: [.pod(ObjectKey("dev", "client"))]),
+        Change(name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .node, target: "prod",
+               labels: ["env": "production"], changed: [.node(1)]),
+    ]
+
+    static func relabelled(_ world: CaseWorld, _ change: Change) -> CaseWorld {
+        var world = world
+        if let key = ObjectKey.parse(change.target) {
+            for index in world.pods.indices where world.pods[index].pod.key == key { world.pods[index].pod.labels = change.labels }
+        } else {
+            for index in world.namespaces.indices where world.namespaces[index].name == change.target {
+                world.namespaces[index].setLabels(change.labels)
+            }
+        }
+        return world
+    }
+
+    @Test(arguments: changes)
+    func relabelChangesOnlySetElements(_ change: Change) throws {
+        if let knownIssue = change.knownIssue {
+            withKnownIssue(Comment(rawValue: knownIssue)) { try check(change) }
+        } else {
+            try check(change)
+        }
+    }
+
+    func check(_ change: Change) throws {
+        let policies = try #require(PolicyCase.all.first { $0.name == change.policyCase }).policies
+        let before = CaseWorld().compile(policies, lab: "diff", change.placement)
+        let after = Self.relabelled(CaseWorld(), change).compile(policies, lab: "diff", change.placement)
+        #expect(Set(before.keys) == Set(after.keys))
+        for target in before.keys.sorted() {
+            let (old, new) = (try #require(before[target]), try #require(after[target]))
+            let diff = RulesetDiff(old: old, new: new)
+            if change.changed.contains(target) {
+                guard case .elementsOnly(let sets) = diff else {
+                    Issue.record("\(target): expected element-only change, got \(diff)")
+                    continue
+                }
+                #expect(!sets.isEmpty)
+                #expect(old.chains == new.chains, "rules untouched")
+            } else {
+                #expect(diff == .unchanged, "\(target) should not change")
+            }
+        }
+    }
+
+    /// The control: adding a policy is a rule change, so the diff must say so.
+    @Test(arguments: Placement.allCases)
+    func addingAPolicyIsNotElementOnly(_ placement: Placement) throws {
+        let base = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
+        let extra = policy("prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let before = CaseWorld().compile(base, lab: "diff", placement)
+        let after = CaseWorld().compile(base + [extra], lab: "diff", placement)
+        let target: RulesetTarget = placement == .pod ? .pod(Self.web) : .node(0)
+        #expect(RulesetDiff(old: try #require(before[target]), new: try #require(after[target])) == .fullReplace)
+    }
+}
