@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "keycard", targets: ["keycard"]),
         .executable(name: "keycard-bench-nft", targets: ["KeycardBenchNft"]),
+        .executable(name: "keycard-fuzz", targets: ["KeycardFuzz"]),
         .executable(name: "keycard-bench-controller", targets: ["KeycardBenchController"]),
     ],
     dependencies: [
@@ -71,6 +72,8 @@ let package = Package(
         .executableTarget(name: "KeycardBenchLab", dependencies: ["KeycardLab", "KeycardTopology"]),
         // Benchmark: the nftables netlink path vs `nft -f` of the same text (root, release build).
         .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
+        // Fuzz target for the scenario and manifest loader (scripts/fuzz); a plain build replays files.
+        .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"]),
         // Benchmark: one policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
         .executableTarget(
             name: "KeycardBenchController",
