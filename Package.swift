@@ -81,6 +81,8 @@ let package = Package(
         ),
 
         .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
+        // Compiled rules vs the model, through an interpreter of ruleset values (no root).
+        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset"]),
         .testTarget(
             name: "KeycardScenarioTests",
             dependencies: ["KeycardScenario", "KeycardModel"],

@@ -72,7 +72,8 @@ public struct PolicyCompiler: Sendable {
             let isolated = local.filter { !cluster.isolatingPolicies(for: $0, direction).isEmpty }
             let isolatedSet = "\(name)-isolated"
             table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,
-                                       elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) }))
+                                       elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
+                                       polarity: .restricts))
             // Egress is judged where the packet enters the network (the source's node), ingress
             // where it leaves it (the destination's node).
             let selector: Match = direction == .egress ? .saddrInSet(isolatedSet) : .daddrInSet(isolatedSet)

@@ -17,18 +17,40 @@ public final class PolicyController {
     public init() {}
 
     /// Programs `tables` (keyed by namespace name); namespaces missing from `tables` lose their table.
+    ///
+    /// A change confined to one namespace is one transaction. A change spanning several goes in two
+    /// phases: first every changed namespace gets the meet of its old and new table (what both
+    /// allow), then the new table — so that, whatever the order in which namespaces switch, each
+    /// side of a connection is judged by something at least as strict as the old or the new policy.
     public func reconcile(_ tables: [String: Table]) throws(KernelError) {
         lastReports = [:]
-        for (namespace, table) in tables.sorted(by: { $0.key < $1.key }) {
-            let old = installed[namespace]
-            guard old != table else { continue }
-            if let report = try programmer(namespace).apply(old: old, new: table) { lastReports[namespace] = report }
-            installed[namespace] = table
+        let removed = installed.keys.filter { tables[$0] == nil }.sorted()
+        let changed = tables.filter { installed[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        if changed.count + removed.count > 1 {
+            for (namespace, table) in changed {
+                guard let old = installed[namespace] else { continue }
+                try program(namespace, old.meet(table))
+            }
         }
-        for (namespace, table) in installed where tables[namespace] == nil {
+        for (namespace, table) in changed { try program(namespace, table) }
+        for namespace in removed {
+            guard let table = installed[namespace] else { continue }
             lastReports[namespace] = try programmer(namespace).remove(table)
             installed[namespace] = nil
         }
+    }
+
+    private func program(_ namespace: String, _ table: Table) throws(KernelError) {
+        let old = installed[namespace]
+        guard old != table else { return }
+        if let report = try programmer(namespace).apply(old: old, new: table) {
+            if let earlier = lastReports[namespace] {
+                lastReports[namespace] = earlier.merged(with: report)
+            } else {
+                lastReports[namespace] = report
+            }
+        }
+        installed[namespace] = table
     }
 
     /// Removes every table this controller installed (before tear-down, or for `--keep` cleanups).

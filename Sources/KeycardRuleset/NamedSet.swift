@@ -7,12 +7,24 @@ public struct NamedSet: Hashable, Sendable, Codable {
     public var key: [KeyField]
     public var interval: Bool
     public var elements: [SetElement]
+    /// Whether more elements let more traffic through (the set is looked up by accepting rules)
+    /// or less (it names what is isolated). `Table.meet` needs to know which way is tighter.
+    public var polarity: Polarity
 
-    public init(name: String, key: [KeyField], interval: Bool = false, elements: [SetElement] = []) {
+    /// Which way a set's elements move what is allowed.
+    public enum Polarity: String, Hashable, Sendable, Codable {
+        /// More elements, more allowed: peers, selected pods, named-port destinations.
+        case allows
+        /// More elements, less allowed: the pods a chain isolates.
+        case restricts
+    }
+
+    public init(name: String, key: [KeyField], interval: Bool = false, elements: [SetElement] = [], polarity: Polarity = .allows) {
         self.name = name
         self.key = key
         self.interval = interval
         self.elements = elements
+        self.polarity = polarity
     }
 
     /// The elements as the kernel will hold them: for interval sets, ranges sorted and with
@@ -23,7 +35,7 @@ public struct NamedSet: Hashable, Sendable, Codable {
     }
 
     /// The same set without its elements: what must match for an element-only update.
-    public var declaration: NamedSet { NamedSet(name: name, key: key, interval: interval) }
+    public var declaration: NamedSet { NamedSet(name: name, key: key, interval: interval, polarity: polarity) }
 }
 
 /// One field of a set key.

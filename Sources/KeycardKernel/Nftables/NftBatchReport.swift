@@ -18,6 +18,17 @@ public struct NftBatchReport: Sendable, Hashable {
     public var kinds: Set<NftMessageKind> { Set(messages) }
 
     public var totalSeconds: Double { buildSeconds + sendSeconds + ackSeconds }
+
+    /// Two batches sent one after the other, counted as one report.
+    public func merged(with later: NftBatchReport) -> NftBatchReport {
+        var sum = self
+        sum.messages += later.messages
+        sum.bytes += later.bytes
+        sum.buildSeconds += later.buildSeconds
+        sum.sendSeconds += later.sendSeconds
+        sum.ackSeconds += later.ackSeconds
+        return sum
+    }
 }
 
 extension Duration {

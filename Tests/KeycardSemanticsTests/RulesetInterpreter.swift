@@ -1,0 +1,93 @@
+import KeycardRuleset
+
+/// Evaluates keycard's ruleset values the way nf_tables evaluates the programmed rules, for one
+/// packet opening a connection (conntrack state new). A test oracle: it lets the compiled rules be
+/// checked against the policy model over thousands of cases without root.
+struct RulesetInterpreter {
+    struct Packet {
+        var saddr: UInt32
+        var daddr: UInt32
+        var proto: UInt8
+        var dport: UInt16
+        var iif = "eth0"
+        var oif = "eth0"
+    }
+
+    enum Outcome: Equatable { case accept, drop }
+
+    let table: Table
+
+    /// The verdict of the base chain on `hook` (accept when the table has none).
+    func verdict(_ hook: BaseChain.Hook, _ packet: Packet) -> Outcome {
+        guard let chain = table.chains.first(where: { $0.base?.hook == hook }), let base = chain.base else { return .accept }
+        switch run(chain, packet, depth: 0) {
+        case .final(let outcome): return outcome
+        case .returned: return base.policy == .accept ? .accept : .drop
+        }
+    }
+
+    private enum Flow { case final(Outcome), returned }
+
+    private func run(_ chain: Chain, _ packet: Packet, depth: Int) -> Flow {
+        precondition(depth < 16, "jump loop")
+        for rule in chain.rules where rule.matches.allSatisfy({ matches($0, packet) }) {
+            switch rule.verdict {
+            case .accept: return .final(.accept)
+            case .drop: return .final(.drop)
+            case .return: return .returned
+            case .none: continue
+            case .jump(let name):
+                guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
+                if case .final(let outcome) = run(target, packet, depth: depth + 1) { return .final(outcome) }
+            case .goto(let name):
+                guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
+                return run(target, packet, depth: depth + 1)
+            }
+        }
+        return .returned
+    }
+
+    private func matches(_ match: Match, _ packet: Packet) -> Bool {
+        switch match {
+        case .ctState(let states): return states.contains(.new)
+        case .iifname(let name, let negated): return (packet.iif == name) != negated
+        case .oifname(let name, let negated): return (packet.oif == name) != negated
+        case .l4proto(let proto): return packet.proto == proto
+        case .saddrInSet(let name, let negated): return contains(name, [.ipv4(packet.saddr)]) != negated
+        case .daddrInSet(let name, let negated): return contains(name, [.ipv4(packet.daddr)]) != negated
+        case .saddr(let prefix, let length): return inPrefix(packet.saddr, prefix, length)
+        case .daddr(let prefix, let length): return inPrefix(packet.daddr, prefix, length)
+        case .dport(let port): return packet.dport == port && hasPorts(packet)
+        case .dportRange(let low, let high): return packet.dport >= low && packet.dport <= high && hasPorts(packet)
+        case .concatInSet(let fields, let name):
+            let key: [KeyValue] = fields.map { field in
+                switch field {
+                case .saddr: .ipv4(packet.saddr)
+                case .daddr: .ipv4(packet.daddr)
+                case .l4proto: .proto(packet.proto)
+                case .dport: .port(packet.dport)
+                }
+            }
+            return contains(name, key)
+        }
+    }
+
+    private func hasPorts(_ packet: Packet) -> Bool { [6, 17, 132].contains(packet.proto) }
+
+    private func inPrefix(_ address: UInt32, _ prefix: UInt32, _ length: UInt8) -> Bool {
+        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
+        return address & mask == prefix & mask
+    }
+
+    private func contains(_ setName: String, _ key: [KeyValue]) -> Bool {
+        guard let set = table.set(named: setName) else { preconditionFailure("no set \(setName)") }
+        for element in set.elements {
+            switch element {
+            case .value(let values): if values == key { return true }
+            case .range(let from, let to):
+                if key.count == 1, case .ipv4(let address) = key[0], address >= min(from, to), address <= max(from, to) { return true }
+            }
+        }
+        return false
+    }
+}
