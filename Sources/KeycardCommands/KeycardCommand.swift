@@ -7,6 +7,8 @@ public struct KeycardCommand: ParsableCommand {
         abstract: "Prove Kubernetes NetworkPolicy with real packets between network namespaces.",
         subcommands: [
             CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
+            UpCommand.self, DownCommand.self, StatusCommand.self, ProbeCommand.self, ScanCommand.self, ApplyCommand.self,
+            DeleteCommand.self, LabelCommand.self, ServeCommand.self,
         ]
     )
 

@@ -20,7 +20,8 @@ extension Lab {
         let namespaces = namespaces(of: name)
         let inodes = Set(namespaces.compactMap { NetworkNamespace.inode(of: $0) })
         var pids = ProcessTable.pids(inNamespaceInodes: inodes)
-        for process in state?.processes ?? [] where !pids.contains(process.pid) {
+        let recorded = (state?.processes ?? []) + (state?.server.map { [$0] } ?? [])
+        for process in recorded where !pids.contains(process.pid) {
             // A recorded pid counts only while it still names the process we started.
             if let recorded = process.startTime, ProcessTable.startTime(of: process.pid) == recorded {
                 pids.append(process.pid)

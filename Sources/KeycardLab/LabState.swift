@@ -12,6 +12,8 @@ public struct LabState: Codable, Sendable, Hashable {
     public var ownerPID: Int32
     public var plan: LabPlan
     public var processes: [LabProcess]
+    /// The lab process serving its ports (`keycard serve`), once it has started; stopped by `down`.
+    public var server: LabProcess?
 
     public init(plan: LabPlan, phase: Phase, ownerPID: Int32, processes: [LabProcess] = []) {
         self.labName = plan.labName
@@ -45,7 +47,7 @@ public enum LabPaths {
 
 extension LabState {
     /// Writes the state atomically (temporary file + rename), so a crash never leaves half a file.
-    func write() throws(LabError) {
+    public func write() throws(LabError) {
         let path = LabPaths.stateFile(labName)
         do {
             let encoder = JSONEncoder()
@@ -57,7 +59,7 @@ extension LabState {
     }
 
     /// The state of `lab`, nil when there is no state file.
-    static func read(_ lab: String) throws(LabError) -> LabState? {
+    public static func read(_ lab: String) throws(LabError) -> LabState? {
         let path = LabPaths.stateFile(lab)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {

@@ -1,6 +1,38 @@
+import Foundation
+import KeycardKernel
 import KeycardLab
+import KeycardScenario
 
-/// Placeholder replaced below.
+/// Starts the lab process (`keycard serve LAB`) that keeps a lab's ports served in the background.
 enum LabDaemon {
-    static func spawnServer(lab: String) throws {}
+    /// For `keycard run --keep`: starts the lab process, which waits until this process has exited
+    /// (and released the ports its own run served) before it opens them. Does not wait for it.
+    static func spawnServer(lab: String) throws {
+        let pid = try spawn(lab: lab, afterParent: true)
+        Console.error("lab \(lab): lab process \(pid) will serve the ports once this run exits (server.log in \(LabPaths.directory(lab)))")
+    }
+
+    /// For `keycard run --keep`, with what the live verbs need: records the lab's scenario and
+    /// enforcement (cluster as after the last step), then starts the lab process as `spawnServer(lab:)`.
+    static func keep(lab: String, scenario: String, enforcement: Enforcement, afterStep: Int) throws {
+        let record = LiveLabRecord(
+            labName: lab, scenario: LiveInput.absolute(scenario), enforcement: enforcement.rawValue, baseStep: afterStep)
+        try record.write()
+        try spawnServer(lab: lab)
+    }
+
+    /// For `keycard up`: starts the lab process and waits until its ports are open. Returns its pid.
+    static func startServer(lab: String) throws(LabError) -> pid_t {
+        let pid = try spawn(lab: lab, afterParent: false)
+        try LiveLabServer.waitUntilReady(lab: lab, pid: pid)
+        return pid
+    }
+
+    private static func spawn(lab: String, afterParent: Bool) throws(LabError) -> pid_t {
+        guard let executable = Privileges.executablePath() else {
+            throw .state(lab: lab, path: "/proc/self/exe", reason: "cannot find keycard's own executable")
+        }
+        return try LiveLabServer.spawn(
+            lab: lab, executable: executable, arguments: ["serve", lab] + (afterParent ? ["--after-parent"] : []))
+    }
 }

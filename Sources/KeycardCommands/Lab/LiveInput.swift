@@ -1,0 +1,79 @@
+import Foundation
+import KeycardLab
+import KeycardModel
+import KeycardScenario
+
+/// Reading what the user names on a live verb's command line: manifests (as keycard reads scenario
+/// resources, errors as file:line:col), pods, ports, labels.
+enum LiveInput {
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    /// The objects of manifest `path`, validated as a scenario's `apply` step would be against a
+    /// cluster holding `namespaces`. Uses the scenario loader's own parser: a one-step scenario whose
+    /// `apply` names the file, anchored (never written) in the file's folder so errors name `path`.
+    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary) throws(ScenarioError) -> (objects: [LoadedObject], warnings: [ScenarioWarning]) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no such file")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let anchor = folder.isEmpty ? ".keycard-live.yaml" : (folder as NSString).appendingPathComponent(".keycard-live.yaml")
+        let base = (path as NSString).lastPathComponent
+        var lines = [
+            "apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: live", "spec:", "  lab:",
+            "    nodes: \(plan.nodes)", "    podCIDR: \(quoted(plan.podCIDR))", "  resources:",
+        ]
+        for name in namespaces.sorted() where !Timeline.builtinNamespaces.contains(name) {
+            lines += ["    - apiVersion: v1", "      kind: Namespace", "      metadata:", "        name: \(quoted(name))"]
+        }
+        if lines.last == "  resources:" { lines[lines.count - 1] = "  resources: []" }
+        lines += ["  steps:", "    - apply:", "        - file: \(quoted(base))"]
+        let timeline = try ScenarioLoader.parseTimeline(lines.joined(separator: "\n") + "\n", file: anchor)
+        guard case .apply(let objects) = timeline.scenario.steps.first?.action else {
+            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no objects found")
+        }
+        return (objects, timeline.scenario.warnings)
+    }
+
+    /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+    static func quoted(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
+    }
+
+    /// `a,b` and repeated options alike.
+    static func list(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// `k=v` pairs, validated as Kubernetes label keys and values.
+    static func labels(_ pairs: [String]) throws(LiveError) -> Labels {
+        var labels: Labels = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "=") else {
+                throw LiveError("label \"\(pair)\" must be key=value (labels are replaced exactly; omit a key to remove it)")
+            }
+            let key = String(pair[..<equals])
+            let value = String(pair[pair.index(after: equals)...])
+            if let problem = NameRules.labelKeyProblem(key) { throw LiveError(problem) }
+            if let problem = NameRules.labelValueProblem(value) { throw LiveError(problem) }
+            if labels[key] != nil { throw LiveError("label key \"\(key)\" is given twice") }
+            labels[key] = value
+        }
+        return labels
+    }
+}
+
+/// What manifest validation needs to know of the lab.
+struct LabPlanSummary {
+    var nodes: Int
+    var podCIDR: String
+}
+
+/// A live verb's refusal, with its message (exit code 2).
+struct LiveError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,99 @@
+import KeycardKernel
+import KeycardModel
+
+/// One probe of `keycard probe`: what the model says and what the packets did.
+struct LiveProbeResult: Encodable {
+    var from: String
+    var to: String
+    var `protocol`: String
+    var port: Int
+    /// allow or deny.
+    var model: String
+    /// allow, deny, closed or skipped.
+    var observed: String
+    var attempts: Int
+    var reason: String?
+    /// Observed equals the model (closed counts as allow, skipped always agrees).
+    var agrees: Bool
+
+    init(from: ObjectKey, to: Endpoint, port: ProtocolPort, model: Decision, outcome: ProbeOutcome) {
+        self.from = from.description
+        self.to = to.description
+        self.protocol = port.proto.rawValue
+        self.port = port.port
+        self.model = model.rawValue
+        attempts = outcome.attempts
+        switch outcome.verdict {
+        case .allow(let line):
+            observed = "allow"
+            if line != to.description && to != .pod(from) && !line.isEmpty { reason = "answered by \"\(line)\"" }
+        case .closed: observed = "closed"
+        case .deny(let why):
+            observed = "deny"
+            reason = why.description
+        case .skipped(let why):
+            observed = "skipped"
+            reason = why
+        }
+        switch observed {
+        case "skipped": agrees = true
+        case "deny": agrees = model == .deny
+        default: agrees = model == .allow
+        }
+    }
+}
+
+/// `keycard probe -o json`.
+struct LiveProbeDocument: Encodable {
+    var lab: String
+    var enforcement: String
+    var agrees: Bool
+    var results: [LiveProbeResult]
+}
+
+/// Per port: the observed truth table, the model's, and where they differ.
+struct LiveProbeTable {
+    let results: [LiveProbeResult]
+
+    func render() -> String {
+        var out: [String] = []
+        var ports: [String] = []
+        for result in results where !ports.contains("\(result.protocol)/\(result.port)") { ports.append("\(result.protocol)/\(result.port)") }
+        for port in ports {
+            let cells = results.filter { "\($0.protocol)/\($0.port)" == port }
+            var rows: [String] = []
+            var columns: [String] = []
+            for cell in cells {
+                if !rows.contains(cell.from) { rows.append(cell.from) }
+                if !columns.contains(cell.to) { columns.append(cell.to) }
+            }
+            var index: [String: LiveProbeResult] = [:]
+            for cell in cells { index["\(cell.from) \(cell.to)"] = cell }
+            func mark(_ row: Int, _ column: Int, _ pick: (LiveProbeResult) -> Character) -> Character {
+                index["\(rows[row]) \(columns[column])"].map(pick) ?? " "
+            }
+            out.append(TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
+                mark(row, column) { cell in
+                    switch cell.observed {
+                    case "deny": "X"
+                    case "skipped": "s"
+                    default: "."
+                    }
+                }
+            }.render())
+            let wrong = cells.filter { !$0.agrees }
+            guard !wrong.isEmpty else { continue }
+            out.append(TruthTableText(title: "\(port) model", rows: rows, columns: columns) { row, column in
+                mark(row, column) { $0.model == "allow" ? "." : "X" }
+            }.render())
+            out.append(TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
+                mark(row, column) { $0.agrees ? "." : "!" }
+            }.render())
+            for cell in wrong {
+                out.append("  ! \(cell.from) -> \(cell.to) \(port): model \(cell.model), observed \(cell.observed)"
+                           + (cell.reason.map { " (\($0))" } ?? ""))
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import KeycardLab
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+
+/// `keycard scan LAB --from ns/pod --ports 22,80`: a TCP connect scan from inside one pod of a live
+/// lab, compared with the model. Exit 0 when the open set equals the model's, 1 otherwise.
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "TCP connect scan from one pod of a live lab: open, closed or filtered per endpoint, and the blast radius."
+    )
+
+    @Argument(help: "The lab.") var lab: String
+    @Option(help: "The pod scanning, ns/pod.") var from: String
+    @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
+    @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
+    @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        try Environment.requireRoot()
+        let results = try LiveCommand.run("scan") { try scan() }
+        let observedOpen = Set(results.filter { $0.observed == .open }.map(\.endpoint))
+        let modelOpen = Set(results.filter { $0.model == .open }.map(\.endpoint))
+        let agrees = observedOpen == modelOpen
+        switch output {
+        case .json:
+            try Console.json(LiveScanDocument(
+                lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(observedOpen),
+                results: results.filter { $0.observed != .filtered || $0.model != .filtered }.map(\.record)))
+        case .table:
+            for result in results where result.observed != .filtered || result.model != .filtered {
+                let mark = result.observed == result.model ? " " : "!"
+                Console.out("\(mark) \(result.record.to ?? result.record.ip):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)")
+            }
+            Console.out("scan from \(from): \(ModelReport.blastRadius(observedOpen))"
+                        + (agrees ? "; as the model says" : "; differs from the model"))
+        }
+        if !agrees { throw Exit.failed }
+    }
+
+    private struct Target {
+        var endpoint: ScanEndpoint
+        var record: ScanResult
+        var model: ScanState
+        var observed: ScanState
+    }
+
+    private func scan() throws -> [Target] {
+        let live = try LiveLab.open(lab)
+        let cluster = live.cluster
+        guard let source = ObjectKey.parse(from), cluster.pods[source] != nil, let netns = LabServing.podNamespaces(live.state.plan)[source] else {
+            throw LiveError("--from \(from): no pod \(from) in lab \(lab)")
+        }
+        let portList = try LiveInput.list(ports).map { text -> Int in
+            guard let port = Int(text), (1...65535).contains(port) else { throw LiveError("--ports \(text) must be a TCP port number 1-65535") }
+            return port
+        }
+        if portList.isEmpty { throw LiveError("--ports must name at least one port") }
+        var addresses: [IPv4] = []
+        let own = cluster.addresses[source]
+        if targets == "pods" {
+            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
+        } else {
+            guard let cidr = CIDR.parse(targets), cidr.family == .ipv4, cidr.prefixLength >= 16 else {
+                throw LiveError("--targets \(targets) must be pods or an IPv4 CIDR of at most a /16, like 10.244.0.0/24")
+            }
+            var value = cidr.network
+            while true {
+                if IPv4(value) != own { addresses.append(IPv4(value)) }
+                if value == cidr.last { break }
+                value += 1
+            }
+        }
+        let engine = PolicyEngine(cluster)
+        var targetList: [Target] = []
+        var probes: [ScanProbe] = []
+        for ip in addresses {
+            let endpoint = cluster.endpoint(at: ip)
+            for port in portList {
+                let tcp = ProtocolPort(.tcp, port)
+                let model: ScanState
+                if case .address = endpoint {
+                    model = .filtered
+                } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
+                    model = .filtered
+                } else {
+                    model = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
+                }
+                probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))
+                targetList.append(Target(
+                    endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
+                    record: ScanResult(from: from, to: ModelReport.name(of: endpoint), ip: ip.description, port: port, model: model),
+                    model: model, observed: .filtered))
+            }
+        }
+        let runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
+        let states = try runner.scan(from: source, probes, settings: live.timeline.scenario.probeDefaults)
+        for (index, state) in states.enumerated() {
+            targetList[index].observed = state
+            targetList[index].record.observed = state
+        }
+        return targetList
+    }
+}
+
+/// `keycard scan -o json`.
+struct LiveScanDocument: Encodable {
+    var lab: String
+    var from: String
+    var agrees: Bool
+    var blastRadius: String
+    var results: [ScanResult]
+}

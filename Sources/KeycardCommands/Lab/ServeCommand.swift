@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardProbe
+
+/// `keycard serve LAB` (hidden): the lab process. Serves every port of the lab's plan from sockets
+/// opened inside the pods' namespaces, records itself in the lab's state, and runs until SIGTERM or
+/// SIGINT (`keycard down` sends SIGTERM).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a lab's ports in the foreground (started by keycard up; stopped by keycard down).",
+        shouldDisplay: false
+    )
+
+    @Argument(help: "The lab.") var lab: String
+    @Flag(help: "Wait until the process that started this one has exited (it still holds the ports).")
+    var afterParent = false
+
+    func run() throws {
+        try Environment.requireRoot()
+        if afterParent {
+            let parent = getppid()
+            while getppid() == parent { Sleep.milliseconds(20) }
+        }
+        let state: LabState
+        do {
+            guard let read = try LabState.read(lab), read.phase == .ready else {
+                Console.error("keycard serve: lab \(lab) is not up (no ready state in \(LabPaths.stateFile(lab)))")
+                throw Exit.invalid
+            }
+            state = read
+        } catch let error as LabError {
+            Console.error("keycard serve: \(error)")
+            throw Exit.invalid
+        }
+        let server: PortServer
+        do {
+            server = try PortServer(endpoints: LabServing.endpoints(state.plan))
+        } catch {
+            Console.error("keycard serve: lab \(lab): \(error)")
+            throw Exit.invalid
+        }
+        let trap = SignalTrap { [server] in server.stop() }
+        defer { trap.remove() }
+        try LiveLabServer.record(lab: lab, pid: ProcessTable.currentPID, argv: CommandLine.arguments)
+        Console.error("lab \(lab): serving \(server.serving.count) ports (\(server.unsupported.count) unsupported), pid \(ProcessTable.currentPID)")
+        // The signal trap stops the server and exits; until then there is nothing to do.
+        while true { Sleep.milliseconds(60_000) }
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardTopology
+
+/// `keycard status [LAB]`: the labs on this machine, their nodes, pods, served ports and lab process.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show keycard labs: nodes, pods (node, address, namespace), served ports, lab process, enforcement."
+    )
+
+    @Argument(help: "One lab (default: every lab).") var lab: String?
+    @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        let names = lab.map { [$0] } ?? Lab.labNames()
+        let labs = names.map(LabStatus.init)
+        if let lab, labs.first?.exists != true {
+            Console.error("no lab named \(lab) on this machine")
+            throw Exit.failed
+        }
+        switch output {
+        case .json: try Console.json(StatusDocument(labs: labs))
+        case .table: Console.out(labs.isEmpty ? "no keycard lab on this machine" : labs.map(\.text).joined(separator: "\n\n"))
+        }
+    }
+}
+
+/// `keycard status -o json`.
+struct StatusDocument: Encodable {
+    var labs: [LabStatus]
+}
+
+/// One lab as `keycard status` shows it.
+struct LabStatus: Encodable {
+    struct Server: Encodable {
+        var pid: Int32
+        var alive: Bool
+        var log: String
+    }
+    struct Node: Encodable {
+        var name: String
+        var netns: String
+        var podCIDR: String
+    }
+    struct Pod: Encodable {
+        var namespace: String
+        var name: String
+        var node: String
+        var address: String
+        var netns: String
+        var ports: [String]
+        var command: [String]?
+    }
+
+    var name: String
+    /// creating, ready, or broken (namespaces without a state file: after a crash).
+    var phase: String
+    var complete: Bool
+    var namespaces: Int
+    var scenario: String?
+    var enforcement: String?
+    var liveChanges: Int?
+    var server: Server?
+    var nodes: [Node] = []
+    var pods: [Pod] = []
+    var externals: [Pod] = []
+    var servedPorts: Int = 0
+    var exists: Bool { namespaces > 0 || phase != "absent" }
+
+    init(_ name: String) {
+        let summary = Lab.status(name)
+        self.name = name
+        namespaces = summary.namespaces.count
+        complete = summary.isComplete
+        let state = summary.state
+        phase = state?.phase.rawValue ?? (summary.namespaces.isEmpty && !Lab.labNames().contains(name) ? "absent" : "broken")
+        let record = try? LiveLabRecord.read(name)
+        scenario = record?.scenario
+        enforcement = record?.enforcement
+        liveChanges = record?.journal.count
+        server = state?.server.map { Server(pid: $0.pid, alive: LiveLabServer.isAlive($0), log: $0.logPath) }
+        guard let plan = summary.plan else { return }
+        nodes = plan.nodes.map { Node(name: $0.name, netns: $0.namespace, podCIDR: $0.slice.description) }
+        pods = plan.pods.map {
+            Pod(namespace: $0.namespace, name: $0.name, node: $0.nodeName, address: $0.address.description, netns: $0.netns,
+                ports: $0.ports.map(Self.port), command: $0.command)
+        }
+        externals = plan.externals.map {
+            Pod(namespace: "external", name: $0.name, node: "", address: $0.address.description, netns: $0.netns,
+                ports: $0.ports.map(Self.port), command: nil)
+        }
+        servedPorts = summary.endpoints.count
+    }
+
+    static func port(_ port: ServedPort) -> String { "\(port.proto.rawValue.uppercased())/\(port.port)" }
+
+    var text: String {
+        var lines = ["lab \(name): \(phase)\(complete ? "" : " (incomplete)"), \(namespaces) namespaces"
+            + (enforcement.map { ", enforcement \($0)" } ?? "") + (scenario.map { ", scenario \($0)" } ?? "")]
+        if let server {
+            lines.append("  lab process \(server.pid): \(server.alive ? "running" : "NOT running"), \(servedPorts) ports (log \(server.log))")
+        } else {
+            lines.append("  lab process: none (ports not served)")
+        }
+        if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
+        for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
+        let rows = (pods + externals).map { pod in
+            ["\(pod.namespace)/\(pod.name)", pod.node, pod.address, pod.ports.joined(separator: ","), pod.netns]
+        }
+        let header = ["POD", "NODE", "ADDRESS", "PORTS", "NETNS"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            lines.append("  " + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmedRight())
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardProbe
+import KeycardScenario
+import KeycardTopology
+
+/// `keycard up FILE`: build the scenario's lab, program its initial policies, start the lab process
+/// that serves its ports, and leave it running.
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Bring a scenario's lab up and leave it running (as root); keycard down NAME removes it."
+    )
+
+    @Argument(help: "The scenario file; its metadata.name names the lab.") var file: String
+    @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
+
+    func run() throws {
+        let timeline = try ScenarioInput.load(file)
+        try Environment.requireRoot()
+        let scenario = timeline.scenario
+        let lab = scenario.name
+        let mode = enforcement ?? scenario.lab.enforcement
+        let clock = ContinuousClock()
+        let start = clock.now
+        // An interrupted bring-up leaves nothing behind.
+        let trap = SignalTrap {
+            Console.error("interrupted: tearing down lab \(lab)")
+            _ = try? Lab.down(name: lab)
+        }
+        defer { trap.remove() }
+        let instance: LabInstance
+        do {
+            instance = try Lab.up(spec: LabSpec(timeline))
+        } catch {
+            Console.error("keycard up: \(error)")
+            throw Exit.invalid
+        }
+        let pid: pid_t
+        let programmed: Int
+        do {
+            try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
+            programmed = try LivePolicies.program(timeline.initial, previous: nil, plan: instance.plan, timeline: timeline, enforcement: mode)
+            pid = try LabDaemon.startServer(lab: lab)
+        } catch {
+            Console.error("keycard up: lab \(lab): \(error); tearing it down")
+            _ = try? Lab.down(name: lab)
+            throw Exit.invalid
+        }
+        let plan = instance.plan
+        let served = LabServing.endpoints(plan).count
+        Console.out("""
+            lab \(lab) is up (\(String(format: "%.2f", (clock.now - start).seconds)) s): \(timeline.initial.pods.count) of \(plan.pods.count) pods present, \
+            \(plan.nodes.count) node\(plan.nodes.count == 1 ? "" : "s"), \(plan.externals.count) external\(plan.externals.count == 1 ? "" : "s")
+              enforcement \(mode.rawValue): \(programmed) namespace\(programmed == 1 ? "" : "s") programmed with table kc-\(lab)
+              lab process \(pid) serves \(served) port\(served == 1 ? "" : "s") (log: \(LiveLabServer.logPath(lab)))
+              next: keycard status \(lab) | keycard probe \(lab) | keycard down \(lab)
+            """)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// What the live-lab verbs (`keycard probe|scan|apply|delete|label`) need to rebuild the cluster a
+/// lab holds now, kept at /run/keycard/<lab>/live.json: the scenario it came from, where policy is
+/// enforced, and every change made since. The current cluster is the scenario's cluster after step
+/// `baseStep`, with `journal` replayed on it in order.
+public struct LiveLabRecord: Codable, Sendable, Hashable {
+    public var version: Int = 1
+    public var labName: String
+    /// The scenario file, as an absolute path.
+    public var scenario: String
+    /// `pod` or `node`.
+    public var enforcement: String
+    /// 0 after `keycard up` (resources only); the number of steps after `keycard run --keep`.
+    public var baseStep: Int
+    public var journal: [LiveChange]
+
+    public init(labName: String, scenario: String, enforcement: String, baseStep: Int, journal: [LiveChange] = []) {
+        self.labName = labName
+        self.scenario = scenario
+        self.enforcement = enforcement
+        self.baseStep = baseStep
+        self.journal = journal
+    }
+}
+
+/// One change made to a live lab.
+public struct LiveChange: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable { case apply, delete, label }
+    public var kind: Kind
+    /// apply/delete: the file as the user named it (for messages).
+    public var file: String?
+    /// apply/delete: the copy taken when the change was made, replayed later (the user's file may change).
+    public var snapshot: String?
+    /// label: `pod` or `namespace`.
+    public var objectKind: String?
+    /// label: `ns/name` for a pod, the name for a namespace.
+    public var name: String?
+    /// label: the labels, exactly.
+    public var labels: [String: String]?
+
+    public static func manifest(_ kind: Kind, file: String, snapshot: String) -> LiveChange {
+        LiveChange(kind: kind, file: file, snapshot: snapshot)
+    }
+
+    public static func label(objectKind: String, name: String, labels: [String: String]) -> LiveChange {
+        LiveChange(kind: .label, objectKind: objectKind, name: name, labels: labels)
+    }
+
+    public var description: String {
+        switch kind {
+        case .apply, .delete: "\(kind.rawValue) -f \(file ?? "?")"
+        case .label:
+            "label \(objectKind ?? "?") \(name ?? "?") "
+                + (labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+}
+
+extension LiveLabRecord {
+    /// /run/keycard/<lab>/live.json.
+    public static func path(_ lab: String) -> String { "\(LabPaths.directory(lab))/live.json" }
+    /// Where apply/delete keep their copies of the user's files.
+    public static func journalDirectory(_ lab: String) -> String { "\(LabPaths.directory(lab))/journal" }
+
+    /// The record of `lab`, nil when the lab has none (not brought up by `keycard up` or `run --keep`).
+    public static func read(_ lab: String) throws(LabError) -> LiveLabRecord? {
+        let path = path(lab)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(LiveLabRecord.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw .state(lab: lab, path: path, reason: "unreadable: \(error)")
+        }
+    }
+
+    /// Writes the record atomically (temporary file + rename).
+    public func write() throws(LabError) {
+        let path = Self.path(labName)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .state(lab: labName, path: path, reason: "cannot write: \(error)")
+        }
+    }
+
+    /// Copies `file` into the lab's journal folder as `<n>.yaml` and returns the copy's path.
+    public func snapshot(_ file: String) throws(LabError) -> String {
+        let directory = Self.journalDirectory(labName)
+        let target = "\(directory)/\(journal.count + 1).yaml"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+            try Data(contentsOf: URL(fileURLWithPath: file)).write(to: URL(fileURLWithPath: target))
+        } catch {
+            throw .state(lab: labName, path: target, reason: "cannot copy \(file): \(error)")
+        }
+        return target
+    }
+}
