@@ -1,0 +1,51 @@
+import KeycardModel
+
+/// The clusters the benchmark compiles: one namespace `bench`, policies protecting one server pod.
+enum BenchClusters {
+    static let serverKey = ObjectKey("bench", "server")
+    static let clientKey = ObjectKey("bench", "client")
+    static let port = 8080
+
+    /// Server 10.99.0.2 {app: server}, client 10.99.0.1 {app: client}, and `fillers` pods
+    /// {group: gN} (N = index % groups) at 10.98.x.y, none adjacent (so their ranges do not merge).
+    static func cluster(fillers: Int, groups: Int) -> Cluster {
+        var cluster = Cluster()
+        cluster.namespaces["bench"] = Namespace(name: "bench")
+        func add(_ pod: Pod, _ address: UInt32) {
+            cluster.pods[pod.key] = pod
+            cluster.addresses[pod.key] = IPv4(address)
+        }
+        add(Pod(namespace: "bench", name: "server", labels: ["app": "server"], ports: [ContainerPort(name: "http", port: port)]), 0x0A63_0002)
+        add(Pod(namespace: "bench", name: "client", labels: ["app": "client"]), 0x0A63_0001)
+        for index in 0..<fillers {
+            add(Pod(namespace: "bench", name: "p\(index)", labels: ["group": "g\(index % groups)"]), 0x0A62_0000 + UInt32(index) * 2 + 1)
+        }
+        return cluster
+    }
+
+    /// `count - 1` policies on the server allowing TCP/8080 from a filler group each, and last (by
+    /// key, so by rule order) `zz-allow-client`, the one that lets the client in.
+    static func policies(_ count: Int, groups: Int, portSpread: Int = 1) -> [NetworkPolicy] {
+        var policies = (0..<max(0, count - 1)).map { index in
+            fillerPolicy(index, groups: groups, portSpread: portSpread)
+        }
+        policies.append(NetworkPolicy(
+            namespace: "bench", name: "zz-allow-client", podSelector: LabelSelector(matchLabels: ["app": "server"]),
+            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["app": "client"]))],
+                            ports: [.init(proto: .tcp, port: .number(port))])]))
+        return policies
+    }
+
+    static func fillerPolicy(_ index: Int, groups: Int, portSpread: Int, name: String? = nil) -> NetworkPolicy {
+        NetworkPolicy(
+            namespace: "bench", name: name ?? String(format: "p%05d", index), podSelector: LabelSelector(matchLabels: ["app": "server"]),
+            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["group": "g\(index % groups)"]))],
+                            ports: [.init(proto: .tcp, port: .number(port + index % portSpread))])])
+    }
+
+    static func with(_ cluster: Cluster, _ policies: [NetworkPolicy]) -> Cluster {
+        var cluster = cluster
+        for policy in policies { cluster.policies[policy.key] = policy }
+        return cluster
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// Seconds taken by `body`, and its result.
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let start = ContinuousClock.now
+    let result = try body()
+    return (result, seconds(ContinuousClock.now - start))
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func ms(_ value: Double) -> String { String(format: "%7.2f ms", value * 1000) }
+
+/// A lab name for this run's namespaces: `kc-<lab>.…` names only this process uses.
+let benchLab = "ctlbench" + String(UInt32.random(in: 0...UInt32.max), radix: 16)

@@ -1,0 +1,63 @@
+import KeycardCompiler
+import KeycardLab
+import KeycardModel
+import KeycardRuleset
+
+/// (b) New TCP connections per second from A to B with N policies in B's ingress (pod placement),
+/// the allowing rule last. Configurations are measured in interleaved rounds; medians reported.
+struct RateBench {
+    let counts: [Int]
+    let rounds: Int
+    let duration: Double
+
+    struct Setup {
+        let count: Int
+        let pair: RatePair
+        let controller: PolicyController
+        let rules: Int
+        let sets: Int
+    }
+
+    func run() throws -> [(count: Int, rules: Int, sets: Int, rate: Double, failures: Int)] {
+        var setups: [Setup] = []
+        defer {
+            for setup in setups {
+                try? setup.controller.removeAll()
+                setup.pair.close()
+            }
+        }
+        for count in counts {
+            let lab = "\(benchLab)-\(count)"
+            let pair = try RatePair(lab: lab)
+            let controller = PolicyController()
+            setups.append(Setup(count: count, pair: pair, controller: controller, rules: 0, sets: 0))
+            guard count > 0 else { continue }
+            let cluster = BenchClusters.with(BenchClusters.cluster(fillers: 200, groups: 100), BenchClusters.policies(count, groups: 100))
+            let tables = PolicyCompiler(labName: lab, placement: .pod)
+                .compile(cluster, nodes: Dictionary(uniqueKeysWithValues: cluster.pods.keys.map { ($0, 0) }), nodeCount: 1)
+            guard let table = tables[.pod(BenchClusters.serverKey)], let ingress = table.chain(named: "policy-ingress") else {
+                throw BenchError("no server table")
+            }
+            // The lookup cost must be real: the client's rule is the last before the default deny.
+            let allowing = ingress.rules.dropLast().last?.comment ?? ""
+            guard allowing.hasPrefix("bench/zz-allow-client") else { throw BenchError("allowing rule is not last: \(allowing)") }
+            try controller.reconcile([pair.server: table])
+            setups[setups.count - 1] = Setup(count: count, pair: pair, controller: controller,
+                                             rules: table.chains.map(\.rules.count).reduce(0, +), sets: table.sets.count)
+        }
+        for setup in setups {
+            let warm = try setup.pair.rate(for: 0.3)
+            guard warm.rate > 0 else { throw BenchError("\(setup.count) policies: no connection got through (\(warm.failures) failed)") }
+        }
+        var rates: [Int: [Double]] = [:]
+        var failures: [Int: Int] = [:]
+        for _ in 0..<rounds {
+            for setup in setups {
+                let measured = try setup.pair.rate(for: duration)
+                rates[setup.count, default: []].append(measured.rate)
+                failures[setup.count, default: 0] += measured.failures
+            }
+        }
+        return setups.map { ($0.count, $0.rules, $0.sets, median(rates[$0.count] ?? []), failures[$0.count] ?? 0) }
+    }
+}

@@ -1,0 +1,1 @@
+../KeycardCompilerTests/PolicyCases.swift
