@@ -18,6 +18,12 @@ public struct PolicyCompiler: Sendable {
     /// keycard's table name in every namespace of the lab.
     public var tableName: String { "kc-\(labName)" }
 
+    /// The NFLOG group every default-deny rule logs to (groups are per namespace, so one number serves
+    /// every namespace); the prober listens on it for the kernel's word that a probe was dropped.
+    public static let dropLogGroup: UInt16 = 7
+    /// nft allows 127 bytes of log prefix; keycard keeps it short.
+    static let dropLogPrefixLimit = 60
+
     /// The tables of every target: each present pod (pod placement) or each node (node placement).
     /// `nodes` maps each pod to its node index; `nodeCount` is the number of nodes.
     public func compile(_ cluster: Cluster, nodes: [ObjectKey: Int], nodeCount: Int) -> [RulesetTarget: Table] {
@@ -36,25 +42,39 @@ public struct PolicyCompiler: Sendable {
 
     // MARK: pod placement
 
+    /// A pod's own table. Every policy of the pod's namespace with the direction's type has its
+    /// rules here, gated by a set holding the pod's address while the policy selects it, and the
+    /// final drop is gated by a set holding it while any does: a relabel only moves elements.
     func podTable(_ pod: Pod, _ cluster: Cluster) -> Table {
         var table = Table(name: tableName, family: .inet)
+        let address = cluster.addresses[pod.key].map { [SetElement.value([.ipv4($0.value)])] } ?? []
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
+            let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let hook: BaseChain.Hook = direction == .ingress ? .input : .output
-            var chain = Chain(name: direction == .ingress ? "policy-ingress" : "policy-egress", base: BaseChain(hook: hook))
-            let policies = cluster.isolatingPolicies(for: pod, direction)
+            var chain = Chain(name: name, base: BaseChain(hook: hook))
+            let policies = cluster.policies.values
+                .filter { $0.namespace == pod.namespace && $0.effectivePolicyTypes.contains(direction) }
+                .sorted { $0.key < $1.key }
             if !policies.isEmpty {
+                let isolatedSet = "\(name)-isolated"
+                let isolated = policies.contains { $0.podSelector.matches(pod.labels) }
+                table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,
+                                           elements: isolated ? address : [], polarity: .restricts))
                 chain.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
                 let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
                 chain.rules.append(Rule([loopback], verdict: .accept, comment: "a pod reaching itself"))
                 for policy in policies {
+                    let selected = policy.podSelector.matches(pod.labels) ? [pod] : []
                     for (index, rule) in policy.rules(direction).enumerated() {
                         let compiled = RuleCompiler(cluster: cluster, policy: policy, direction: direction, index: index, rule: rule)
-                            .compile(selected: nil, namedPorts: direction == .ingress ? .thisPod(pod) : .peers, verdict: .accept)
+                            .compile(selected: selected, namedPorts: direction == .ingress ? .thisPod(pod) : .peers, verdict: .accept)
                         table.sets += compiled.sets
                         chain.rules += compiled.rules
                     }
                 }
-                chain.rules.append(Rule(counter: true, verdict: .drop, comment: Self.denyComment(direction, policies)))
+                let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet) : .saddrInSet(isolatedSet)
+                chain.rules.append(Rule([gate], log: Self.dropLog(direction, policies), counter: true, verdict: .drop,
+                                        comment: Self.denyComment(direction, policies)))
             }
             table.chains.append(chain)
         }
@@ -63,6 +83,10 @@ public struct PolicyCompiler: Sendable {
 
     // MARK: node placement
 
+    /// A node's table: every policy of the cluster with the direction's type has its rules here,
+    /// gated by the set of this node's pods it selects; isolated pods of this node are jumped into
+    /// the direction's chain. Egress is judged where a packet enters the network (the source's
+    /// node), ingress where it leaves it (the destination's node).
     func nodeTable(_ local: [Pod], _ cluster: Cluster) -> Table {
         var table = Table(name: tableName, family: .inet)
         var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
@@ -74,13 +98,11 @@ public struct PolicyCompiler: Sendable {
             table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,
                                        elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
                                        polarity: .restricts))
-            // Egress is judged where the packet enters the network (the source's node), ingress
-            // where it leaves it (the destination's node).
             let selector: Match = direction == .egress ? .saddrInSet(isolatedSet) : .daddrInSet(isolatedSet)
             forward.rules.append(Rule([selector], verdict: .jump(name), comment: "\(name) of isolated pods on this node"))
 
             var chain = Chain(name: name)
-            let policies = Set(isolated.flatMap { cluster.isolatingPolicies(for: $0, direction) }).sorted { $0.key < $1.key }
+            let policies = cluster.policies.values.filter { $0.effectivePolicyTypes.contains(direction) }.sorted { $0.key < $1.key }
             for policy in policies {
                 let selected = local.filter { policy.podSelector.matches($0.labels) && $0.namespace == policy.namespace }
                 for (index, rule) in policy.rules(direction).enumerated() {
@@ -91,15 +113,28 @@ public struct PolicyCompiler: Sendable {
                     chain.rules += compiled.rules
                 }
             }
-            chain.rules.append(Rule(counter: true, verdict: .drop, comment: "default deny \(name) of isolated pods"))
+            chain.rules.append(Rule(log: Self.dropLog(direction, []), counter: true, verdict: .drop,
+                                    comment: "default deny \(direction.rawValue.lowercased()) of isolated pods"))
             table.chains.append(chain)
         }
         table.chains.insert(forward, at: 0)
         return table
     }
 
+    /// `log prefix "kc deny ingress x/a,x/b" group 7`: which direction and which isolating policies
+    /// dropped the packet, clipped to `dropLogPrefixLimit` bytes.
+    static func dropLog(_ direction: NetworkPolicy.PolicyType, _ policies: [NetworkPolicy]) -> LogStatement {
+        let names = policies.map(\.key.description).joined(separator: ",")
+        let text = ["kc deny", direction.rawValue.lowercased(), names].filter { !$0.isEmpty }.joined(separator: " ")
+        let prefix = text.utf8.count <= dropLogPrefixLimit
+            ? text : String(decoding: text.utf8.prefix(dropLogPrefixLimit - 3), as: UTF8.self) + "..."
+        return LogStatement(group: dropLogGroup, prefix: prefix)
+    }
+
+    /// Names the policies that can isolate the pod (those of its namespace with this type), not
+    /// those that do now: the rule must not change when a relabel changes the selection.
     static func denyComment(_ direction: NetworkPolicy.PolicyType, _ policies: [NetworkPolicy]) -> String {
         let names = policies.map(\.key.description).joined(separator: ",")
-        return RuleCompiler.clip("default deny \(direction.rawValue.lowercased()), isolated by \(names)")
+        return RuleCompiler.clip("default deny \(direction.rawValue.lowercased()) when isolated by any of \(names)")
     }
 }

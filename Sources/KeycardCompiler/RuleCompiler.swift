@@ -19,9 +19,8 @@ struct RuleCompiler {
         case peers
     }
 
-    /// `selected`: the pods the rule protects, matched by address (node placement; an empty list
-    /// still gets its set, so a relabel only fills it), or nil in pod placement, where the table's
-    /// namespace is the pod.
+    /// `selected`: the pods the rule protects, matched by address (an empty list still gets its set,
+    /// so a relabel only fills it).
     func compile(selected: [Pod]?, namedPorts: NamedPortTargets, verdict: KeycardRuleset.Verdict) -> (sets: [NamedSet], rules: [Rule]) {
         var sets: [NamedSet] = []
         var base: [Match] = []

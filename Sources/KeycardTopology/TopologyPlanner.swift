@@ -14,7 +14,9 @@ public enum TopologyPlanner {
     /// The gateway every pod routes through: the node-side address of each pod veth.
     public static let podGateway = IPv4Address(0xA9FE_0101)  // 169.254.1.1
     public static let linkNetwork = IPv4CIDR(unchecked: IPv4Address(0x6440_0000), prefixLength: 16)  // 100.64.0.0/16
-    static let linkLocal = IPv4CIDR(unchecked: IPv4Address(0xA9FE_0000), prefixLength: 16)  // 169.254.0.0/16
+    /// The pod gateway's block. Only this part of 169.254.0.0/16 is taken, so an external can play
+    /// the cloud metadata service at 169.254.169.254.
+    static let linkLocal = IPv4CIDR(unchecked: IPv4Address(0xA9FE_0100), prefixLength: 24)  // 169.254.1.0/24
     static let reserved = [linkNetwork, linkLocal]
 
     /// `kc-<lab>.`: the prefix that identifies every namespace of one lab.
