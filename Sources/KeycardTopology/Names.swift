@@ -25,7 +25,15 @@ enum Names {
     static func router(_ lab: String) -> String { "kc-\(lab).router" }
     static func node(_ lab: String, _ index: Int) -> String { "kc-\(lab).node\(index)" }
     static func external(_ lab: String, _ name: String) -> String { "kc-\(lab).ext.\(name)" }
-    static func pod(_ lab: String, _ namespace: String, _ name: String) -> String { "kc-\(lab).pod.\(namespace).\(name)" }
+    /// `kc-<lab>.pod.<namespace>.<name>`; a name that would not fit a file name (pod names may
+    /// have 253 characters) keeps its first part and gains a hash of the whole.
+    static func pod(_ lab: String, _ namespace: String, _ name: String) -> String {
+        let full = "kc-\(lab).pod.\(namespace).\(name)"
+        guard full.utf8.count > 200 else { return full }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in full.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(full.prefix(180)) + "~" + String(hash, radix: 36)
+    }
 
     /// Interface names: distinct prefixes per role, so two roles can never produce the same name in
     /// one namespace; base36 keeps every name far below IFNAMSIZ-1 (15).
