@@ -22,4 +22,14 @@ enum IPv4Sockaddr {
             }
         }
     }
+
+    /// getsockname(): the local address and port a connected socket was bound to; nil on failure.
+    static func local(of fd: Int32) -> sockaddr_in? {
+        var addr = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return result == 0 && addr.sin_family == sa_family_t(AF_INET) ? addr : nil
+    }
 }

@@ -30,11 +30,14 @@ public enum DenyReason: Sendable, Hashable, CustomStringConvertible {
     /// An error other than a refusal: ICMP admin-prohibited or host-unreachable (EHOSTUNREACH),
     /// net-unreachable or no route (ENETUNREACH), a local output drop (EPERM).
     case socketError(errno: Int32)
+    /// The kernel logged dropping the probe's packet (NFLOG evidence), with the log statement's prefix.
+    case dropLogged(String)
 
     public var description: String {
         switch self {
         case .timeout: "timeout"
         case .socketError(let code): "\(String(cString: strerror(code))) (errno \(code))"
+        case .dropLogged(let prefix): "dropped: \(prefix)"
         }
     }
 }

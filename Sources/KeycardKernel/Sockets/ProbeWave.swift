@@ -2,7 +2,9 @@ import CLinuxShim
 import Glibc
 
 /// One wave of probes: every socket opened (one setns window per source namespace), then one epoll loop
-/// under a single deadline, so a wave of drops costs one timeout however many probes it holds.
+/// under a single deadline, so a wave of drops costs one timeout however many probes it holds. With drop
+/// evidence, a probe whose packet the kernel logged as dropped settles at once: the logged packet's flow
+/// (source address and port from getsockname, destination, protocol, port) names exactly one slot.
 final class ProbeWave {
     /// What a TCP probe waits for once connected.
     enum Mode {
@@ -24,14 +26,21 @@ final class ProbeWave {
 
     static let datagram = Array("keycard-probe\n".utf8)
 
+    /// epoll tokens from here on are evidence listeners (index into `evidence.listeners`), below are slots.
+    private static let evidenceToken: UInt64 = 1 << 62
+
     private var slots: [Slot]
     private let mode: Mode
     private let epoll: Epoll
     private var pending = 0
+    private let evidence: DropEvidence?
+    /// The flow of each connected slot's first packet → slot index.
+    private var flows: [PacketFlow: Int] = [:]
 
-    private init(_ requests: [ProbeRequest], mode: Mode) throws(KernelError) {
+    private init(_ requests: [ProbeRequest], mode: Mode, evidence: DropEvidence?) throws(KernelError) {
         slots = requests.map { Slot(request: $0) }
         self.mode = mode
+        self.evidence = evidence
         epoll = try Epoll(capacity: min(max(requests.count, 1), 4096))
     }
 
@@ -41,12 +50,23 @@ final class ProbeWave {
 
     /// Runs `requests` (no SCTP) as one wave; verdicts in request order.
     static func run(
-        _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles
+        _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles, evidence: DropEvidence? = nil
     ) throws(KernelError) -> [ProbeVerdict] {
-        let wave = try ProbeWave(requests, mode: mode)
+        let wave = try ProbeWave(requests, mode: mode, evidence: evidence)
+        try wave.listenForEvidence()
         try wave.openAll(namespaces)
         try wave.loop(timeout: timeout)
         return wave.slots.map { $0.verdict ?? .deny(.timeout) }
+    }
+
+    /// Empties the listeners first (what they hold was logged before this wave's sockets existed), then
+    /// adds them to the wave's epoll.
+    private func listenForEvidence() throws(KernelError) {
+        guard let evidence else { return }
+        try evidence.discardQueued()
+        for (index, listener) in evidence.listeners.enumerated() {
+            try epoll.add(listener.fd, events: EpollFlag.input, token: Self.evidenceToken + UInt64(index))
+        }
     }
 
     private func openAll(_ namespaces: NamespaceHandles) throws(KernelError) {
@@ -80,6 +100,7 @@ final class ProbeWave {
         }
         let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
+        if evidence != nil { recordFlow(index, destination: address) }
         if request.proto == .udp {
             slots[index].phase = .awaitingAnswer
             if let code = SocketCalls.send(fd, Self.datagram) { return settle(index, Self.verdict(forError: code)) }
@@ -88,6 +109,25 @@ final class ProbeWave {
             try connected(index, registered: false)
         } else {
             try epoll.add(fd, events: EpollFlag.output, token: UInt64(index))
+        }
+    }
+
+    /// connect() has bound the socket: its local address and port complete the flow the kernel will log.
+    private func recordFlow(_ index: Int, destination: sockaddr_in) {
+        guard let local = IPv4Sockaddr.local(of: slots[index].fd) else { return }
+        let proto: UInt8 = slots[index].request.proto == .udp ? 17 : 6
+        let flow = PacketFlow(
+            source: UInt32(bigEndian: local.sin_addr.s_addr), destination: UInt32(bigEndian: destination.sin_addr.s_addr),
+            proto: proto, sourcePort: UInt16(bigEndian: local.sin_port), destinationPort: UInt16(bigEndian: destination.sin_port))
+        flows[flow] = index
+    }
+
+    /// Settles every pending slot whose packet a listener reports dropped; other packets are ignored.
+    private func collectEvidence(_ listener: Int) throws(KernelError) {
+        guard let evidence, evidence.listeners.indices.contains(listener) else { return }
+        for packet in try evidence.listeners[listener].drain() {
+            guard let flow = packet.flow, let index = flows[flow] else { continue }
+            settle(index, .deny(.dropLogged(packet.prefix)))
         }
     }
 
@@ -105,7 +145,11 @@ final class ProbeWave {
             }
             let wake = min(deadline, resendAt ?? deadline)
             for event in try epoll.wait(timeoutMilliseconds: Self.milliseconds(until: wake, from: now)) {
-                try handle(Int(event.token))
+                if event.token >= Self.evidenceToken {
+                    try collectEvidence(Int(event.token - Self.evidenceToken))
+                } else {
+                    try handle(Int(event.token))
+                }
             }
         }
     }

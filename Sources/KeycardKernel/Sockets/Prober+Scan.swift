@@ -21,9 +21,11 @@ public enum ScanResult: Sendable, Hashable {
 
 extension Prober {
     /// TCP connect scan from `namespace` over `targets`: results in target order. Only the handshake is
-    /// awaited, so any TCP service shows as open, not just keycard's servers.
+    /// awaited, so any TCP service shows as open, not just keycard's servers. With `evidence`, a target
+    /// whose SYN the kernel logged as dropped shows as filtered at once.
     public func scan(
-        from namespace: String, targets: [ScanTarget], timeout: Duration = .seconds(1), retries: Int = 0
+        from namespace: String, targets: [ScanTarget], timeout: Duration = .seconds(1), retries: Int = 0,
+        evidence: DropEvidence? = nil
     ) throws(KernelError) -> [ScanResult] {
         try raiseOpenFileLimit()
         let requests = targets.map {
@@ -36,7 +38,7 @@ extension Prober {
             for start in stride(from: 0, to: pending.count, by: maxInFlight) {
                 let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
                 let answers = try ProbeWave.run(
-                    chunk.map { requests[$0] }, mode: .handshake, timeout: timeout, namespaces: namespaces)
+                    chunk.map { requests[$0] }, mode: .handshake, timeout: timeout, namespaces: namespaces, evidence: evidence)
                 for (index, verdict) in zip(chunk, answers) { verdicts[index] = verdict }
             }
             pending = pending.filter { verdicts[$0] == .deny(.timeout) }

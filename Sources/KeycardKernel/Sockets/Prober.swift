@@ -3,8 +3,8 @@
 /// Every socket is created in its source namespace (one setns window per namespace per wave) and its
 /// namespace is checked before it connects (`SocketNamespaceGuard`). A wave has one deadline, so denials
 /// cost one timeout per wave. Only probes denied by a timeout are retried, again together in one wave:
-/// an ICMP error or a local EPERM is a definite answer. Call from a
-/// thread in the host namespace, outside any `perform(in:)` window.
+/// an ICMP error, a local EPERM or a drop the kernel logged (`DropEvidence`) is a definite answer.
+/// Call from a thread in the host namespace, outside any `perform(in:)` window.
 public struct Prober: Sendable {
     /// Most sockets open at once; more probes than this run in successive waves.
     public var maxInFlight: Int
@@ -17,8 +17,10 @@ public struct Prober: Sendable {
     /// - Parameters:
     ///   - timeout: the deadline of each wave (a UDP datagram is resent once halfway).
     ///   - retries: extra waves for the probes that timed out.
+    ///   - evidence: NFLOG listeners in the namespaces where drops happen; a probe whose packet they report
+    ///     dropped is denied at once (`.dropLogged`), the timeout still covers the rest.
     public func probe(
-        _ probes: [ProbeRequest], timeout: Duration = .seconds(1), retries: Int = 0
+        _ probes: [ProbeRequest], timeout: Duration = .seconds(1), retries: Int = 0, evidence: DropEvidence? = nil
     ) throws(KernelError) -> [ProbeOutcome] {
         try raiseOpenFileLimit()
         var outcomes = probes.map { request in
@@ -32,7 +34,7 @@ public struct Prober: Sendable {
             for start in stride(from: 0, to: pending.count, by: maxInFlight) {
                 let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
                 let verdicts = try ProbeWave.run(
-                    chunk.map { probes[$0] }, mode: .readLine, timeout: timeout, namespaces: namespaces)
+                    chunk.map { probes[$0] }, mode: .readLine, timeout: timeout, namespaces: namespaces, evidence: evidence)
                 for (index, verdict) in zip(chunk, verdicts) {
                     outcomes[index].verdict = verdict
                     outcomes[index].attempts += 1

@@ -1,0 +1,103 @@
+import CLinuxShim
+import CNetfilter
+import Glibc
+
+/// Reads the packets the kernel logs to one NFLOG group inside one lab namespace (nfnetlink_log).
+///
+/// NFLOG groups are per network namespace, so every lab namespace can use the same group number. The
+/// netlink socket is opened inside the namespace (and checked to be there, never the host's); it stays
+/// there, so the listener is read from any thread afterwards. One listener per group and namespace: the
+/// kernel refuses a second bind of a group (EBUSY).
+public final class NflogListener {
+    public let namespace: String
+    public let group: UInt16
+    /// Datagrams lost to a full receive buffer (ENOBUFS) or unparsable: that evidence is gone, and the
+    /// probe timeout covers it.
+    public private(set) var lost = 0
+
+    private let socket: MnlSocket
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    /// The netlink socket's descriptor, for epoll: readable while logged packets are queued.
+    public var fd: Int32 { socket.fd }
+
+    /// Opens a NETLINK_NETFILTER socket inside `namespace` and binds it to `group` in copy-packet mode
+    /// (the first `copyRange` bytes of each packet, enough for the IPv4 and TCP/UDP headers), with a
+    /// queue threshold of one packet so each drop is reported at once.
+    /// - Parameter receiveBuffer: SO_RCVBUFFORCE bytes, room for thousands of messages in a burst.
+    public init(namespace: String, group: UInt16, copyRange: UInt32 = 64, receiveBuffer: Int32 = 4 << 20) throws(KernelError) {
+        self.namespace = namespace
+        self.group = group
+        let forbidden = SocketNamespaceGuard.hostInodes()
+        let opened: MnlSocket
+        do {
+            opened = try NetworkNamespace.perform(in: namespace) { () throws(KernelError) -> MnlSocket in
+                try MnlSocket(protocol: NETLINK_NETFILTER)
+            }
+        } catch let error as KernelError {
+            throw error
+        } catch {
+            throw KernelError("enter namespace", subject: namespace, errno: EIO)
+        }
+        guard let inode = NetworkNamespace.inode(of: namespace) else {
+            throw KernelError("stat", subject: NetworkNamespace.path(namespace), errno: ENOENT)
+        }
+        try SocketNamespaceGuard.check(socket: opened.fd, expectedInode: inode, forbiddenInodes: forbidden)
+        socket = opened
+        try socket.setIntOption(SO_RCVBUFFORCE, receiveBuffer, name: "SO_RCVBUFFORCE")
+        try configure(copyRange: copyRange)
+    }
+
+    /// Sends the bind/config request and waits for its acknowledgement.
+    private func configure(copyRange: UInt32) throws(KernelError) {
+        let sequence = UInt32(truncatingIfNeeded: time(nil))
+        let request = NflogMessages.bind(group: group, copyRange: copyRange, sequence: sequence)
+        let subject = "\(namespace) group \(group)"
+        let sent = request.withUnsafeBytes { mnl_socket_sendto(socket.raw, $0.baseAddress, $0.count) }
+        if sent < 0 { throw KernelError("nfnetlink_log config send", subject: subject, errno: errno) }
+        let portID = mnl_socket_get_portid(socket.raw)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket.raw, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw KernelError("nfnetlink_log config ack", subject: subject, errno: errno)
+            }
+            // Packets logged before the ack (seq 0) are skipped by the nil data callback.
+            let result = buffer.withUnsafeBytes { mnl_cb_run($0.baseAddress, count, sequence, portID, nil, nil) }
+            if result == MNL_CB_STOP { return }
+            if result < 0 { throw KernelError("nfnetlink_log config", subject: subject, errno: errno) }
+        }
+    }
+
+    /// Reads every queued message without blocking; the logged packets, oldest first.
+    public func drain() throws(KernelError) -> [LoggedPacket] {
+        var packets: [LoggedPacket] = []
+        let portID = mnl_socket_get_portid(socket.raw)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
+            if count < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EWOULDBLOCK: return packets
+                case ENOBUFS:
+                    lost += 1
+                    continue
+                default: throw KernelError("recv nfnetlink_log", subject: "\(namespace) group \(group)", errno: errno)
+                }
+            }
+            if count == 0 { return packets }
+            let parsed = buffer.withUnsafeBytes { NflogMessages.packets(in: UnsafeRawBufferPointer(rebasing: $0[..<count]), portID: portID) }
+            if let parsed { packets += parsed } else { lost += 1 }
+        }
+    }
+
+    /// Waits up to `timeout` for something to be queued, then drains (for one-off reads and tests).
+    public func receive(timeout: Duration) throws(KernelError) -> [LoggedPacket] {
+        var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&entry, 1, milliseconds)
+        if ready < 0 && errno != EINTR { throw KernelError("poll nfnetlink_log", subject: namespace, errno: errno) }
+        return ready > 0 ? try drain() : []
+    }
+}

@@ -1,0 +1,56 @@
+/// The addresses, protocol and ports of an IPv4 packet: what ties a logged drop to the probe that sent it.
+public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
+    /// IPv4 source address, host order.
+    public var source: UInt32
+    /// IPv4 destination address, host order.
+    public var destination: UInt32
+    /// IP protocol number (6 TCP, 17 UDP).
+    public var proto: UInt8
+    /// TCP/UDP source port; nil for other protocols and non-first fragments.
+    public var sourcePort: UInt16?
+    /// TCP/UDP destination port; nil for other protocols and non-first fragments.
+    public var destinationPort: UInt16?
+
+    public init(source: UInt32, destination: UInt32, proto: UInt8, sourcePort: UInt16?, destinationPort: UInt16?) {
+        self.source = source
+        self.destination = destination
+        self.proto = proto
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+    }
+
+    /// Reads the flow from the start of an IPv4 packet (as NFULA_PAYLOAD carries it); nil when the bytes
+    /// are not IPv4 or too short for the header they announce.
+    public static func parse(ipv4 bytes: [UInt8]) -> PacketFlow? {
+        guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return nil }
+        let headerLength = Int(bytes[0] & 0x0f) * 4
+        guard headerLength >= 20, bytes.count >= headerLength else { return nil }
+        let proto = bytes[9]
+        var flow = PacketFlow(source: u32(bytes, 12), destination: u32(bytes, 16), proto: proto, sourcePort: nil, destinationPort: nil)
+        // Only the first fragment (offset 0) carries the transport header.
+        let fragmentOffset = u16(bytes, 6) & 0x1fff
+        if proto == 6 || proto == 17, fragmentOffset == 0, bytes.count >= headerLength + 4 {
+            flow.sourcePort = u16(bytes, headerLength)
+            flow.destinationPort = u16(bytes, headerLength + 2)
+        }
+        return flow
+    }
+
+    public var description: String {
+        let name = proto == 6 ? "tcp" : proto == 17 ? "udp" : "proto \(proto)"
+        let from = Self.dotted(source) + (sourcePort.map { ":\($0)" } ?? "")
+        let to = Self.dotted(destination) + (destinationPort.map { ":\($0)" } ?? "")
+        return "\(from) -> \(to)/\(name)"
+    }
+
+    /// Dotted-quad text of a host-order address.
+    public static func dotted(_ address: UInt32) -> String {
+        "\(address >> 24).\((address >> 16) & 0xff).\((address >> 8) & 0xff).\(address & 0xff)"
+    }
+
+    private static func u16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1]) }
+
+    private static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
+    }
+}
