@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(
             name: "KeycardScenarioTests",
             dependencies: ["KeycardScenario", "KeycardModel"],
+            exclude: ["HostileCorpus"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -103,7 +104,10 @@ let package = Package(
         .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardProbeTests",
-            dependencies: ["KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands"]
+            dependencies: [
+                "KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands", "KeycardKernel", "KeycardCompiler", "KeycardModel",
+                "KeycardTopology",
+            ]
         ),
     ]
 )

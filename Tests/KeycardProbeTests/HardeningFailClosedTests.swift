@@ -1,0 +1,155 @@
+import Foundation
+import Glibc
+import KeycardCompiler
+import KeycardKernel
+import KeycardLab
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardTopology
+import Synchronization
+import Testing
+
+/// 1,000 policy updates and relabels while another thread probes without pause: flows every state
+/// denies must never connect; flows every state allows should never drop.
+@Suite(.serialized, .enabled(if: Hardening.isRoot, "needs root: creates network namespaces"))
+struct HardeningFailClosedTests {
+    /// States 0...10 of this scenario are cycled. In every one, x/c1 and x/c2 may reach x/srv on
+    /// TCP/80, and x/bad may not; nobody may reach x/srv on TCP/81. x/flip, x/w1 and the `web`
+    /// policy change around them.
+    static let scenario = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: LAB}
+        spec:
+          lab: {nodes: 2}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: c1, namespace: x, labels: {role: client}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: c2, namespace: x, labels: {role: client}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: bad, namespace: x, labels: {role: bad}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: flip, namespace: x, labels: {role: other}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: w1, namespace: x, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: srv, namespace: x, labels: {app: srv}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}, {containerPort: 81}]}]}}
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny-all, namespace: x}, spec: {podSelector: {}, policyTypes: [Ingress]}}
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow, namespace: x}, spec: {podSelector: {matchLabels: {app: srv}}, ingress: [{from: [{podSelector: {matchLabels: {role: client}}}], ports: [{port: 80}]}]}}
+          steps:
+            - apply:
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow, namespace: x}, spec: {podSelector: {matchLabels: {app: srv}}, ingress: [{from: [{podSelector: {matchExpressions: [{key: role, operator: In, values: [client, friend]}]}}], ports: [{port: 80}, {port: 8080}]}]}}
+            - label: {kind: Pod, namespace: x, name: flip, labels: {role: client}}
+            - apply:
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: web, namespace: x}, spec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}}
+            - apply:
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow, namespace: x}, spec: {podSelector: {matchLabels: {app: srv}}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: x}}, podSelector: {matchLabels: {role: client}}}], ports: [{port: 80, protocol: TCP}]}]}}
+            - label: {kind: Pod, namespace: x, name: c1, labels: {role: client, gen: "2"}}
+            - label: {kind: Pod, namespace: x, name: srv, labels: {app: srv, version: v2}}
+            - delete: [{kind: NetworkPolicy, namespace: x, name: web}]
+            - label: {kind: Pod, namespace: x, name: flip, labels: {role: other}}
+            - apply:
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow, namespace: x}, spec: {podSelector: {matchLabels: {app: srv}}, ingress: [{from: [{podSelector: {matchLabels: {role: client}}}], ports: [{port: 80}]}]}}
+            - label: {kind: Pod, namespace: x, name: c1, labels: {role: client}}
+        """
+
+    /// What the prober saw while the updates ran.
+    struct Tally: Sendable {
+        var probes = 0
+        var waves = 0
+        var forbiddenConnections: [String] = []
+        var spuriousDrops: [String] = []
+        var errors: [String] = []
+    }
+
+    @Test(arguments: Placement.allCases)
+    func thousandUpdatesUnderContinuousProbing(_ placement: Placement) throws {
+        let labName = Hardening.labName("failclosed")
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario.replacingOccurrences(of: "LAB", with: labName), file: "failclosed.yaml")
+        let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
+        defer { _ = try? Lab.down(name: labName) }
+        let server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
+        defer { server.stop() }
+        let compiler = PolicyCompiler(labName: labName, placement: placement)
+        let targets = LabServing.rulesetNamespaces(lab.plan)
+        let controller = PolicyController()
+        func reconcile(_ cluster: Cluster) throws {
+            let tables = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: timeline.scenario.lab.nodes)
+            try controller.reconcile(Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in targets[target].map { ($0, table) } }))
+        }
+        let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
+        // The flows must be what this test says in every state, by the model too.
+        let allowed = [("c1", 80), ("c2", 80)]
+        let denied = [("bad", 80), ("c1", 81), ("bad", 81)]
+        let srv = try #require(timeline.plan.addresses[ObjectKey("x", "srv")])
+        for (index, state) in states.enumerated() {
+            for (from, port) in allowed + denied {
+                let verdict = PolicyEngine(state).evaluate(
+                    from: .pod(ObjectKey("x", from)), to: .pod(ObjectKey("x", "srv")), port: ProtocolPort(.tcp, port))
+                #expect((verdict.decision == .allow) == allowed.contains { $0 == (from, port) }, "state \(index): x/\(from) -> srv:\(port)")
+            }
+        }
+        try reconcile(states[0])
+
+        let namespaces = LabServing.podNamespaces(lab.plan)
+        func request(_ from: String, _ port: Int) -> ProbeRequest {
+            ProbeRequest(sourceNamespace: namespaces[ObjectKey("x", from)] ?? "", destination: srv.description, proto: .tcp, port: UInt16(port))
+        }
+        // Ten of each flow per wave: one wave costs one timeout (the denied ones), ~300 probes/s.
+        let flows = Array(repeating: allowed.map { (true, $0) } + denied.map { (false, $0) }, count: 8).flatMap { $0 }
+        let requests = flows.map { request($0.1.0, $0.1.1) }
+        let running = Atomic<Bool>(true)
+        let tally = Mutex(Tally())
+        let prober = Thread {
+            let prober = Prober()
+            while running.load(ordering: .relaxed) {
+                do {
+                    let outcomes = try prober.probe(requests, timeout: .milliseconds(150), retries: 0)
+                    tally.withLock { tally in
+                        tally.waves += 1
+                        for (flow, outcome) in zip(flows, outcomes) {
+                            tally.probes += 1
+                            let name = "x/\(flow.1.0) -> x/srv:\(flow.1.1)"
+                            switch outcome.verdict {
+                            case .allow, .closed:
+                                if !flow.0 { tally.forbiddenConnections.append("\(name): \(outcome)") }
+                            case .deny:
+                                if flow.0 { tally.spuriousDrops.append("\(name): \(outcome)") }
+                            case .skipped: break
+                            }
+                        }
+                    }
+                } catch {
+                    tally.withLock { $0.errors.append("\(error)") }
+                }
+            }
+        }
+        prober.start()
+        // Let the prober settle before the updates start.
+        while tally.withLock({ $0.waves }) < 2 { usleep(5_000) }
+        let before = tally.withLock { $0 }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var updates = 0
+        var messages = 0
+        for round in 1...1000 {
+            try reconcile(states[round % states.count])
+            if !controller.lastReports.isEmpty { updates += 1 }
+            messages += controller.lastReports.count
+            usleep(2_000)
+        }
+        let elapsed = clock.now - start
+        let during = tally.withLock { $0 }
+        running.store(false, ordering: .relaxed)
+        while !prober.isFinished { usleep(5_000) }
+
+        let probes = during.probes - before.probes
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let forbidden = during.forbiddenConnections.count - before.forbiddenConnections.count
+        let spurious = during.spuriousDrops.count - before.spuriousDrops.count
+        print("fail-closed \(placement): \(updates) updates (\(messages) namespace transactions) in \(String(format: "%.2f", seconds)) s; "
+            + "\(probes) probes (\(Int(Double(probes) / seconds))/s); forbidden connections \(forbidden); spurious drops \(spurious)")
+        #expect(during.errors.isEmpty, "\(during.errors.prefix(3))")
+        #expect(updates >= 900, "only \(updates) reconciles changed something")
+        #expect(Double(probes) / seconds >= 200, "\(probes) probes in \(seconds) s")
+        #expect(during.forbiddenConnections.isEmpty, "\(during.forbiddenConnections.prefix(5))")
+        #expect(during.spuriousDrops.isEmpty, "\(during.spuriousDrops.count): \(during.spuriousDrops.prefix(5))")
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import KeycardScenario
+import Testing
+
+/// One file of HostileCorpus/ and what keycard must say about it (a line of expect.txt).
+struct HostileCase: Sendable, CustomTestStringConvertible {
+    enum Outcome: Sendable, Equatable {
+        /// The file loads.
+        case loads
+        /// Refused at `file` (relative to the corpus folder), `line`, `column`, with `fragment` in the message.
+        case refused(file: String, line: Int, column: Int, fragment: String)
+    }
+
+    var name: String
+    var outcome: Outcome
+    /// keycard does not say this yet: the case runs as a known issue until it is fixed.
+    var knownBug: Bool
+    var testDescription: String { name }
+}
+
+/// The corpus on disk, next to this file (sources are at hand when tests run from the package).
+enum HostileCorpus {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HostileCorpus").path
+
+    static let cases: [HostileCase] = {
+        guard let text = try? String(contentsOfFile: "\(folder)/expect.txt", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard !line.hasPrefix("#") else { return nil }
+            return parse(String(line))
+        }
+    }()
+
+    /// `file | where | fragment [| known-bug]` or `file | ok`.
+    static func parse(_ line: String) -> HostileCase? {
+        let parts = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count >= 2 else { return nil }
+        if parts[1] == "ok" { return HostileCase(name: parts[0], outcome: .loads, knownBug: parts.count > 2 && parts[2] == "known-bug") }
+        guard parts.count >= 3 else { return nil }
+        // PATH:LINE:COL or LINE:COL.
+        let spot = parts[1].split(separator: ":").map(String.init)
+        guard spot.count >= 2, let line = Int(spot[spot.count - 2]), let column = Int(spot[spot.count - 1]) else { return nil }
+        let file = spot.count > 2 ? spot.dropLast(2).joined(separator: ":") : parts[0]
+        return HostileCase(name: parts[0], outcome: .refused(file: file, line: line, column: column, fragment: parts[2]),
+                           knownBug: parts.count > 3 && parts[3] == "known-bug")
+    }
+
+    /// The built `keycard` executable beside the test bundle.
+    static var keycard: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while directory.path != "/" && !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("keycard").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("keycard").path
+    }
+
+    /// Runs `keycard ARGS`; returns exit status and stderr.
+    static func runKeycard(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: keycard)
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+@Suite struct HostileCorpusTests {
+    @Test func corpusHasAtLeastAHundredRefusalsAndEveryFileHasAnExpectation() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: HostileCorpus.folder).filter { $0.hasSuffix(".yaml") }
+        let named = Set(HostileCorpus.cases.map(\.name))
+        #expect(Set(files) == named, "files without an expect.txt line, or lines without a file")
+        #expect(HostileCorpus.cases.count == named.count, "a case is listed twice in expect.txt")
+        #expect(HostileCorpus.cases.filter { $0.outcome != .loads }.count >= 100)
+    }
+
+    /// The loader: the first error is at the expected file:line:col and says what is wrong; no
+    /// input takes more than a few seconds (an expansion or a deep recursion would).
+    @Test(arguments: HostileCorpus.cases)
+    func loaderRefusesAtTheRightSpot(_ hostile: HostileCase) throws {
+        let path = "\(HostileCorpus.folder)/\(hostile.name)"
+        let clock = ContinuousClock()
+        let start = clock.now
+        var refusal: ScenarioError?
+        do {
+            _ = try ScenarioLoader.load(path)
+        } catch {
+            refusal = error
+        }
+        #expect(clock.now - start < .seconds(5), "loading \(hostile.name) took \(clock.now - start)")
+        try withKnownIssue("keycard accepts or misplaces this input", isIntermittent: false) {
+            switch hostile.outcome {
+            case .loads:
+                #expect(refusal == nil, "\(refusal?.description ?? "")")
+            case .refused(let file, let line, let column, let fragment):
+                let error = try #require(refusal, "\(hostile.name) loaded, expected \(file):\(line):\(column): \(fragment)")
+                #expect(error.location == SourceLocation(file: "\(HostileCorpus.folder)/\(file)", line: line, column: column),
+                        "\(error)")
+                #expect(error.message.contains(fragment), "\(error)")
+            }
+        } when: {
+            hostile.knownBug
+        }
+    }
+
+    /// The built binary: exit 2 and `file:line:col: message` on stderr (exit 0 for the loadable ones).
+    @Test(arguments: HostileCorpus.cases)
+    func checkCommandExitsTwoWithALocation(_ hostile: HostileCase) throws {
+        #expect(FileManager.default.isExecutableFile(atPath: HostileCorpus.keycard), "keycard is not built beside the tests")
+        let path = "\(HostileCorpus.folder)/\(hostile.name)"
+        let result = try HostileCorpus.runKeycard(["check", path])
+        try withKnownIssue("keycard check accepts or misplaces this input", isIntermittent: false) {
+            switch hostile.outcome {
+            case .loads:
+                #expect(result.status == 0, "\(result.stderr)")
+            case .refused(let file, let line, let column, let fragment):
+                #expect(result.status == 2, "\(result.stderr)")
+                let first = try #require(result.stderr.split(separator: "\n").first.map(String.init), "nothing on stderr")
+                #expect(first.hasPrefix("\(HostileCorpus.folder)/\(file):\(line):\(column): "), "\(first)")
+                #expect(first.contains(fragment), "\(first)")
+            }
+        } when: {
+            hostile.knownBug
+        }
+    }
+}
