@@ -6,11 +6,14 @@ enum BenchClusters {
     static let clientKey = ObjectKey("bench", "client")
     static let port = 8080
 
-    /// Server 10.99.0.2 {app: server}, client 10.99.0.1 {app: client}, and `fillers` pods
-    /// {group: gN} (N = index % groups) at 10.98.x.y, none adjacent (so their ranges do not merge).
+    /// Server 10.99.0.2 {app: server} and client 10.99.0.1 {app: client} in namespace `bench`, and
+    /// `fillers` pods `peers/pI` {group: gN} (N = I % groups) at 10.98.x.y, none adjacent (so their
+    /// ranges do not merge). The fillers live in their own namespace so that only two pods share
+    /// the policies' namespace (pod placement compiles every policy of a namespace into each of its pods).
     static func cluster(fillers: Int, groups: Int) -> Cluster {
         var cluster = Cluster()
         cluster.namespaces["bench"] = Namespace(name: "bench")
+        cluster.namespaces["peers"] = Namespace(name: "peers")
         func add(_ pod: Pod, _ address: UInt32) {
             cluster.pods[pod.key] = pod
             cluster.addresses[pod.key] = IPv4(address)
@@ -18,7 +21,7 @@ enum BenchClusters {
         add(Pod(namespace: "bench", name: "server", labels: ["app": "server"], ports: [ContainerPort(name: "http", port: port)]), 0x0A63_0002)
         add(Pod(namespace: "bench", name: "client", labels: ["app": "client"]), 0x0A63_0001)
         for index in 0..<fillers {
-            add(Pod(namespace: "bench", name: "p\(index)", labels: ["group": "g\(index % groups)"]), 0x0A62_0000 + UInt32(index) * 2 + 1)
+            add(Pod(namespace: "peers", name: "p\(index)", labels: ["group": "g\(index % groups)"]), 0x0A62_0000 + UInt32(index) * 2 + 1)
         }
         return cluster
     }
@@ -39,7 +42,8 @@ enum BenchClusters {
     static func fillerPolicy(_ index: Int, groups: Int, portSpread: Int, name: String? = nil) -> NetworkPolicy {
         NetworkPolicy(
             namespace: "bench", name: name ?? String(format: "p%05d", index), podSelector: LabelSelector(matchLabels: ["app": "server"]),
-            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["group": "g\(index % groups)"]))],
+            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["group": "g\(index % groups)"]),
+                                          namespaceSelector: LabelSelector(matchLabels: [Namespace.nameLabel: "peers"]))],
                             ports: [.init(proto: .tcp, port: .number(port + index % portSpread))])])
     }
 

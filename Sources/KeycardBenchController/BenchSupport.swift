@@ -26,3 +26,8 @@ func ms(_ value: Double) -> String { String(format: "%7.2f ms", value * 1000) }
 
 /// A lab name for this run's namespaces: `kc-<lab>.…` names only this process uses.
 let benchLab = "ctlbench" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+
+/// Prints one line unbuffered, so figures survive an interrupted run.
+func say(_ items: String...) {
+    FileHandle.standardOutput.write(Data((items.joined(separator: " ") + "\n").utf8))
+}

@@ -46,7 +46,7 @@ struct ChangeBench {
         _ = try step(inPlace)
         var relabelled = inPlace
         // A filler pod moves from group g5 to g6: 200 policies' peer sets change.
-        relabelled.pods[ObjectKey("bench", "p5")]?.labels = ["group": "g6"]
+        relabelled.pods[ObjectKey("peers", "p5")]?.labels = ["group": "g6"]
         let extra = BenchClusters.fillerPolicy(7, groups: groups, portSpread: 100, name: "extra-policy")
         let added = BenchClusters.with(inPlace, [extra])
 

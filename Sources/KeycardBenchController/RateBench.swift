@@ -33,15 +33,21 @@ struct RateBench {
             setups.append(Setup(count: count, pair: pair, controller: controller, rules: 0, sets: 0))
             guard count > 0 else { continue }
             let cluster = BenchClusters.with(BenchClusters.cluster(fillers: 200, groups: 100), BenchClusters.policies(count, groups: 100))
-            let tables = PolicyCompiler(labName: lab, placement: .pod)
-                .compile(cluster, nodes: Dictionary(uniqueKeysWithValues: cluster.pods.keys.map { ($0, 0) }), nodeCount: 1)
+            let (tables, compile) = timed {
+                PolicyCompiler(labName: lab, placement: .pod)
+                    .compile(cluster, nodes: Dictionary(uniqueKeysWithValues: cluster.pods.keys.map { ($0, 0) }), nodeCount: 1)
+            }
             guard let table = tables[.pod(BenchClusters.serverKey)], let ingress = table.chain(named: "policy-ingress") else {
                 throw BenchError("no server table")
             }
             // The lookup cost must be real: the client's rule is the last before the default deny.
             let allowing = ingress.rules.dropLast().last?.comment ?? ""
             guard allowing.hasPrefix("bench/zz-allow-client") else { throw BenchError("allowing rule is not last: \(allowing)") }
-            try controller.reconcile([pair.server: table])
+            let ((), program) = try timed { try controller.reconcile([pair.server: table]) }
+            let report = controller.lastReports[pair.server]
+            say("    \(count) policies: compiled in \(ms(compile)), programmed in \(ms(program))",
+                "(build \(ms(report?.buildSeconds ?? .nan)), sendmsg \(ms(report?.sendSeconds ?? .nan)),",
+                "acks \(ms(report?.ackSeconds ?? .nan)), \(report?.messages.count ?? 0) messages)")
             setups[setups.count - 1] = Setup(count: count, pair: pair, controller: controller,
                                              rules: table.chains.map(\.rules.count).reduce(0, +), sets: table.sets.count)
         }
