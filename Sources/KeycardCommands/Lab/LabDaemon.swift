@@ -33,6 +33,12 @@ enum LabDaemon {
             throw .state(lab: lab, path: "/proc/self/exe", reason: "cannot find keycard's own executable")
         }
         return try LiveLabServer.spawn(
-            lab: lab, executable: executable, arguments: ["serve", lab] + (afterParent ? ["--after-parent"] : []))
+            lab: lab, executable: executable, arguments: ["serve", lab] + (afterParent ? ["--after", Self.me] : []))
+    }
+
+    /// This process as PID:STARTTIME.
+    private static var me: String {
+        let pid = ProcessTable.currentPID
+        return "\(pid):\(ProcessTable.startTime(of: pid) ?? 0)"
     }
 }

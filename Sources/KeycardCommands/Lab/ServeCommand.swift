@@ -15,14 +15,17 @@ struct ServeCommand: ParsableCommand {
     )
 
     @Argument(help: "The lab.") var lab: String
-    @Flag(help: "Wait until the process that started this one has exited (it still holds the ports).")
-    var afterParent = false
+    @Option(help: "PID:STARTTIME of a process to outlive first (the keycard run that still holds the ports).")
+    var after: String?
 
     func run() throws {
         try Environment.requireRoot()
-        if afterParent {
-            let parent = getppid()
-            while getppid() == parent { Sleep.milliseconds(20) }
+        if let after {
+            // pid + start time name one process; a reused pid is not waited for.
+            let parts = after.split(separator: ":")
+            if parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) {
+                while ProcessTable.startTime(of: pid) == start { Sleep.milliseconds(20) }
+            }
         }
         let state: LabState
         do {

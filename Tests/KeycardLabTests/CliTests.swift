@@ -1,0 +1,230 @@
+import Foundation
+import Glibc
+import KeycardKernel
+import KeycardLab
+import Testing
+
+/// The lab lifecycle through the built `keycard` binary, as root on the real kernel. Never skipped:
+/// without root these tests fail (CI runs them as root). Every test uses its own lab name and tears
+/// it down whatever happens.
+@Suite(.serialized) struct CliTests {
+    init() throws {
+        try #require(geteuid() == 0, "the CLI lab tests need root")
+        try #require(FileManager.default.isExecutableFile(atPath: KeycardCLI.binary),
+                     "keycard is not built at \(KeycardCLI.binary): swift build --build-tests builds it")
+    }
+
+    @Test func upStatusServesPortsAndDownRemovesEverything() throws {
+        let scenario = try CliScenario(stem: "cli-up", nodes: 2, pods: [("x", "a"), ("x", "b"), ("y", "a")])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        #expect(up.out.contains("lab \(scenario.lab) is up"))
+
+        let status = try KeycardCLI.status(scenario.lab)
+        let pods = try #require(status["pods"] as? [[String: Any]])
+        #expect(pods.map { "\($0["namespace"] ?? "")/\($0["name"] ?? "")" }.sorted() == ["x/a", "x/b", "y/a"])
+        #expect(Set(pods.compactMap { $0["node"] as? String }) == ["node-0", "node-1"])
+        let server = try #require(status["server"] as? [String: Any])
+        let pid = try #require(server["pid"] as? Int)
+        #expect(server["alive"] as? Bool == true)
+        #expect(status["enforcement"] as? String == "pod")
+        #expect(servePids(scenario.lab) == [Int32(pid)])
+
+        // The lab process answers from inside x/a's namespace; the socket is born in x/b's.
+        let target = try #require(pods.first { $0["namespace"] as? String == "x" && $0["name"] as? String == "a" })
+        let address = try #require(target["address"] as? String)
+        #expect(try readServedLine(from: "kc-\(scenario.lab).pod.x.b", to: address, port: 80) == "x/a")
+        #expect(try readServedLine(from: "kc-\(scenario.lab).pod.y.a", to: address, port: 80) == "x/a")
+
+        let down = try KeycardCLI.run(["down", scenario.lab])
+        #expect(down.code == 0, "\(down.err)")
+        #expect(down.out.contains("removed"))
+        #expect(Lab.namespaces(of: scenario.lab).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(scenario.lab)))
+        #expect(ProcessTable.hasExited(Int32(pid)))
+        #expect(servePids(scenario.lab).isEmpty)
+
+        let again = try KeycardCLI.run(["down", scenario.lab])
+        #expect(again.code == 0)
+        #expect(again.out.contains("nothing to remove"))
+        #expect(try KeycardCLI.run(["status", scenario.lab]).code == 1)
+    }
+
+    @Test(arguments: ["pod", "node"])
+    func defaultDenyProgramsTablesWhereEnforcementSays(_ enforcement: String) throws {
+        let scenario = try CliScenario(
+            stem: "cli-enf", nodes: 2, pods: [("x", "a"), ("x", "b"), ("y", "a")],
+            extra: ["    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
+                    + "spec: {podSelector: {}, policyTypes: [Ingress]}}"])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file, "--enforcement", enforcement])
+        try #require(up.code == 0, "\(up.err)")
+        let table = "kc-\(scenario.lab)"
+        let pods = ["x.a", "x.b", "y.a"].map { "kc-\(scenario.lab).pod.\($0)" }
+        let nodes = ["node0", "node1"].map { "kc-\(scenario.lab).\($0)" }
+        if enforcement == "pod" {
+            #expect(try keycardTables(in: pods[0]) == [table])
+            for node in nodes { #expect(try keycardTables(in: node).isEmpty) }
+        } else {
+            for pod in pods { #expect(try keycardTables(in: pod).isEmpty) }
+            for node in nodes { #expect(try keycardTables(in: node) == [table]) }
+        }
+        // And the packets agree: y/a cannot reach x/a, x/a can reach y/a.
+        let denied = try KeycardCLI.probeOne(scenario.lab, from: "y/a", to: "x/a")
+        #expect(denied.observed == "deny" && denied.model == "deny" && denied.code == 0)
+        let allowed = try KeycardCLI.probeOne(scenario.lab, from: "x/a", to: "y/a")
+        #expect(allowed.observed == "allow" && allowed.code == 0)
+    }
+
+    @Test func applyLabelAndDeleteChangeWhatProbeObserves() throws {
+        let scenario = try CliScenario(stem: "cli-live", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let lab = scenario.lab
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+        let apply = try KeycardCLI.run(["apply", lab, "-f", policy])
+        #expect(apply.code == 0, "\(apply.err)")
+        #expect(apply.out.contains("NetworkPolicy x/deny-in created"))
+        let afterApply = try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a")
+        #expect(afterApply.observed == "deny" && afterApply.model == "deny" && afterApply.code == 0)
+
+        // The policy selects pod=a: relabelled, x/a is no longer isolated.
+        #expect(try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=other", "tier=web"]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+        #expect(try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=a"]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+
+        // Invalid input: file:line:col, exit 2, nothing applied or journalled.
+        let bad = try scenario.write("bad.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n    - ports: [{port: 99999}]\n")
+        let refused = try KeycardCLI.run(["apply", lab, "-f", bad])
+        #expect(refused.code == 2)
+        #expect(refused.err.hasPrefix("\(bad):7:"), "\(refused.err)")
+        #expect(try KeycardCLI.run(["label", lab, "pod", "x/nope", "a=b"]).code == 2)
+        #expect(try KeycardCLI.run(["label", lab, "namespace", "x", "bad key=1"]).code == 2)
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 3)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+
+        // delete -f removes what the file names; deleting it twice is an error.
+        #expect(try KeycardCLI.run(["delete", lab, "-f", policy]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+        #expect(try KeycardCLI.run(["delete", lab, "-f", policy]).code == 2)
+
+        // A namespace label change is seen by namespaceSelector peers.
+        let fromLabelled = try scenario.write("from-ns.yaml", """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: from-trusted, namespace: x}
+            spec:
+              podSelector: {}
+              ingress: [{from: [{namespaceSelector: {matchLabels: {trust: "yes"}}}]}]
+
+            """)
+        #expect(try KeycardCLI.run(["apply", lab, "-f", fromLabelled]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        #expect(try KeycardCLI.run(["label", lab, "namespace", "x", "trust=yes"]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+
+        let scan = try KeycardCLI.run(["scan", lab, "--from", "x/b", "--ports", "22,80"])
+        #expect(scan.code == 0, "\(scan.out)\(scan.err)")
+        #expect(scan.out.contains("x/a:80"))
+    }
+
+    /// `keycard up` SIGKILLed while it builds 100 pods: `keycard down LAB` still removes everything.
+    /// `down --all` would also remove the labs of other test runs on this machine, so its
+    /// destructive run is not exercised here; its discovery (the same `Lab.labNames()`) is, through
+    /// `status`, which must list the half-built lab.
+    @Test func killedMidBringUpAndDownRemovesEverything() throws {
+        let pods = (0..<100).map { ("x", "p\($0)") }
+        let scenario = try CliScenario(stem: "cli-crash", nodes: 2, pods: pods)
+        defer { scenario.cleanUp() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        process.arguments = ["up", scenario.file]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = 0
+        for _ in 0..<50_000 where seen < 10 {
+            seen = Lab.namespaces(of: scenario.lab).count
+            if seen < 10 { usleep(100) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(seen >= 10)
+
+        let labs = try #require(try JSONSerialization.jsonObject(with: Data(try KeycardCLI.run(["status", "-o", "json"]).out.utf8)) as? [String: Any])
+        let found = (labs["labs"] as? [[String: Any]] ?? []).first { $0["name"] as? String == scenario.lab }
+        #expect((found?["namespaces"] as? Int ?? 0) >= 10)
+        #expect(found?["complete"] as? Bool == false)
+
+        let down = try KeycardCLI.run(["down", scenario.lab])
+        #expect(down.code == 0, "\(down.err)")
+        #expect(Lab.namespaces(of: scenario.lab).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(scenario.lab)))
+        #expect(servePids(scenario.lab).isEmpty)
+        #expect(try KeycardCLI.run(["down"]).code != 0, "down needs a lab or --all")
+        #expect(try KeycardCLI.run(["down", scenario.lab, "--all"]).code != 0)
+    }
+
+    /// strace -f of `keycard up` (the lab process included) and `keycard down`: the only program ever
+    /// executed is keycard itself (re-executed as the lab process); never ip, nft, iptables or a shell.
+    @Test func traceShowsNoIpNftOrShell() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is needed (apt-get install strace)")
+        let scenario = try CliScenario(stem: "cli-trace", nodes: 2, pods: [("x", "a"), ("y", "a")],
+                                       extra: ["    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
+                                               + "spec: {podSelector: {}, policyTypes: [Ingress]}}"])
+        defer { scenario.cleanUp() }
+        let upTrace = "\(scenario.folder)/up.trace"
+        let downTrace = "\(scenario.folder)/down.trace"
+        // strace of `up` lasts as long as the lab process it follows: run it in the background and
+        // watch the trace for `up` itself exiting.
+        let tracer = Process()
+        tracer.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        tracer.arguments = ["-f", "-e", "trace=execve", "-o", upTrace, KeycardCLI.binary, "up", scenario.file]
+        tracer.standardOutput = FileHandle.nullDevice
+        tracer.standardError = FileHandle.nullDevice
+        try tracer.run()
+        defer { if tracer.isRunning { kill(tracer.processIdentifier, SIGKILL) } }
+        var upExit: String?
+        for _ in 0..<3000 where upExit == nil {
+            let lines = ((try? String(contentsOfFile: upTrace, encoding: .utf8)) ?? "").split(separator: "\n")
+            if let first = lines.first?.split(separator: " ").first {
+                upExit = lines.first { $0.hasPrefix("\(first) +++ exited with") }.map(String.init)
+            }
+            if upExit == nil { usleep(10_000) }
+        }
+        #expect(upExit?.hasSuffix("exited with 0 +++") == true, "\(upExit ?? "up did not finish")")
+        #expect(try KeycardCLI.status(scenario.lab)["server"] != nil)
+
+        let down = Process()
+        down.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        down.arguments = ["-f", "-e", "trace=execve", "-o", downTrace, KeycardCLI.binary, "down", scenario.lab]
+        down.standardOutput = FileHandle.nullDevice
+        down.standardError = FileHandle.nullDevice
+        try down.run()
+        down.waitUntilExit()
+        #expect(down.terminationStatus == 0)
+        // The lab process is gone, so the first strace ends too.
+        for _ in 0..<500 where tracer.isRunning { usleep(10_000) }
+        #expect(!tracer.isRunning)
+
+        let executed = try [upTrace, downTrace].flatMap { path in
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
+                guard let start = line.range(of: "execve(\"") else { return nil }
+                return String(line[start.upperBound...].prefix { $0 != "\"" })
+            }
+        }
+        let names = Set(executed.map { ($0 as NSString).lastPathComponent })
+        #expect(names == ["keycard"], "executed: \(executed)")
+        for forbidden in ["ip", "nft", "iptables", "sh", "bash", "dash"] { #expect(!names.contains(forbidden)) }
+        // up, the lab process (keycard serve), down.
+        #expect(executed.count == 3, "\(executed)")
+        let upText = try String(contentsOfFile: upTrace, encoding: .utf8)
+        #expect(upText.contains("\"serve\", \"\(scenario.lab)\""))
+        #expect(Lab.namespaces(of: scenario.lab).isEmpty)
+    }
+}
