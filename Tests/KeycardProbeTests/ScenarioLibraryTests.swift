@@ -31,7 +31,9 @@ struct ScenarioLibraryTests {
         let lab = ScenarioLibrary.uniqueLabName()
         let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, keep: false, labName: lab))
         defer { run.tearDown() }
+        let started = ContinuousClock.now
         let report = try run.execute()
+        print("\(file) (\(enforcement.rawValue)): \(report.steps.count) steps in \(ContinuousClock.now - started)")
         // A local Bool, so a failure prints the failing cells rather than the whole report.
         let passed = report.passed
         #expect(passed, "\(file) (\(enforcement.rawValue)) failed:\n\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
