@@ -46,6 +46,13 @@ public enum NflogMessages {
     }
 
     static func packets(in bytes: UnsafeRawBufferPointer, portID: UInt32) -> [LoggedPacket]? {
+        // mnl_cb_run stops quietly at a truncated message; a datagram must be whole messages.
+        var remaining = Int32(clamping: bytes.count)
+        var header = bytes.baseAddress?.assumingMemoryBound(to: nlmsghdr.self)
+        while let current = header, mnl_nlmsg_ok(current, remaining) {
+            header = UnsafePointer(mnl_nlmsg_next(current, &remaining))
+        }
+        guard remaining <= 0 else { return nil }
         let collector = PacketCollector()
         let result = mnl_cb_run(
             bytes.baseAddress, bytes.count, 0, portID,
