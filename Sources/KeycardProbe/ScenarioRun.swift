@@ -31,6 +31,8 @@ public final class ScenarioRun: @unchecked Sendable {
 
     public private(set) var lab: LabInstance?
     private var server: PortServer?
+    /// NFLOG listeners for the whole run (one per namespace where drops happen), released at tear-down.
+    private var evidence: DropEvidence?
     private let controller = PolicyController()
 
     public init(timeline: Timeline, options: Options) {
@@ -56,6 +58,7 @@ public final class ScenarioRun: @unchecked Sendable {
     public func tearDown() {
         server?.stop()
         server = nil
+        evidence = nil
         _ = try? Lab.down(name: labName)
     }
 
@@ -75,13 +78,19 @@ public final class ScenarioRun: @unchecked Sendable {
             }))
         }
         try reconcile(timeline.initial)
+        do {
+            evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement)
+        } catch {
+            // Without the kernel's word, denials still show, after the timeout.
+            progress("no drop evidence (\(error)): denials wait for the timeout")
+        }
 
         let podNamespaces = LabServing.podNamespaces(lab.plan)
         var steps: [StepReport] = []
         for step in scenario.steps {
             let cluster = timeline.cluster(afterStep: step.index)
             let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
-                                           programPods: LabServing.programPods(lab.plan))
+                                           programPods: LabServing.programPods(lab.plan), evidence: evidence)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label:

@@ -1,6 +1,8 @@
+import KeycardCompiler
 import KeycardKernel
 import KeycardModel
 import KeycardScenario
+import KeycardTopology
 
 /// Real packets: every probe socket is created inside the source pod's namespace (and checked to
 /// be there before it connects), all probes of a step in flight at once.
@@ -13,15 +15,34 @@ public struct SocketProbeRunner: ProbeRunner {
     /// Pods whose ports a real program serves (`command:`): a TCP handshake is their answer, as
     /// they do not write keycard's line.
     public var programPods: Set<ObjectKey>
+    /// NFLOG listeners where drops happen (`evidenceNamespaces`): a logged drop denies a probe at once
+    /// instead of after the timeout. Nil: denials are timeouts and socket errors only.
+    public var evidence: DropEvidence?
 
     public init(
         namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, programPods: Set<ObjectKey> = [],
-        prober: Prober = Prober()
+        prober: Prober = Prober(), evidence: DropEvidence? = nil
     ) {
         self.namespaces = namespaces
         self.addresses = addresses
         self.programPods = programPods
         self.prober = prober
+        self.evidence = evidence
+    }
+
+    /// The namespaces whose drop rules can drop a probe silently: every pod's (its input chain) in pod
+    /// placement — an egress drop in the source's output chain already fails connect() with EPERM —
+    /// and every node's (the forward chain) in node placement.
+    public static func evidenceNamespaces(_ plan: LabPlan, enforcement: Enforcement) -> [String] {
+        switch enforcement {
+        case .pod: plan.pods.map(\.netns)
+        case .node: plan.nodes.map(\.namespace)
+        }
+    }
+
+    /// Opens NFLOG listeners on `PolicyCompiler.dropLogGroup` in those namespaces; once per run.
+    public static func openEvidence(_ plan: LabPlan, enforcement: Enforcement) throws -> DropEvidence {
+        try DropEvidence(namespaces: evidenceNamespaces(plan, enforcement: enforcement), group: PolicyCompiler.dropLogGroup)
     }
 
     private func runsProgram(_ endpoint: Endpoint) -> Bool {
@@ -39,7 +60,8 @@ public struct SocketProbeRunner: ProbeRunner {
                                          proto: cell.port.proto.socketProtocol, port: UInt16(cell.port.port),
                                          handshakeOnly: runsProgram(cell.to)))
         }
-        let outcomes = try prober.probe(requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
+        let outcomes = try prober.probe(
+            requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
         return zip(cells, outcomes).map { cell, outcome in
             switch outcome.verdict {
             case .allow(let line):
@@ -58,7 +80,7 @@ public struct SocketProbeRunner: ProbeRunner {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
         let results = try prober.scan(
             from: namespace, targets: targets.map { ScanTarget(address: $0.ip.description, port: UInt16($0.port)) },
-            timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
+            timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
         return results.map { result in
             switch result {
             case .open: .open
