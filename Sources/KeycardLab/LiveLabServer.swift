@@ -66,7 +66,8 @@ public enum LiveLabServer {
             if ProcessTable.hasExited(pid) { break }
             Sleep.milliseconds(10)
         }
-        let tail = (try? String(contentsOfFile: logPath(lab), encoding: .utf8))?
+        let tail =
+            (try? String(contentsOfFile: logPath(lab), encoding: .utf8))?
             .split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
         throw .state(
             lab: lab, path: logPath(lab),

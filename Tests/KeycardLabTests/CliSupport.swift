@@ -39,8 +39,9 @@ enum KeycardCLI {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
-        return Result(code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
-                      err: String(decoding: errData, as: UTF8.self))
+        return Result(
+            code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
+            err: String(decoding: errData, as: UTF8.self))
     }
 
     /// `keycard status LAB -o json`, the lab's object.
@@ -52,7 +53,9 @@ enum KeycardCLI {
     }
 
     /// `keycard probe LAB --from F --to T --ports P -o json`: the one cell's observed value and the exit code.
-    static func probeOne(_ lab: String, from: String, to: String, port: String = "TCP/80") throws -> (observed: String, model: String, code: Int32) {
+    static func probeOne(_ lab: String, from: String, to: String, port: String = "TCP/80") throws -> (
+        observed: String, model: String, code: Int32
+    ) {
         let result = try run(["probe", lab, "--from", from, "--to", to, "--ports", port, "-o", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any], "\(result.err)")
         let cell = try #require((document["results"] as? [[String: Any]])?.first)
@@ -71,13 +74,16 @@ struct CliScenario {
         lab = uniqueLabName(stem)
         folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var lines = ["apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: \(lab)", "spec:", "  lab: {nodes: \(nodes)}", "  resources:"]
+        var lines = [
+            "apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: \(lab)", "spec:", "  lab: {nodes: \(nodes)}", "  resources:",
+        ]
         for namespace in Set(pods.map(\.0)).sorted() {
             lines.append("    - {apiVersion: v1, kind: Namespace, metadata: {name: \(namespace), labels: {ns: \(namespace)}}}")
         }
         for (namespace, name) in pods {
-            lines.append("    - {apiVersion: v1, kind: Pod, metadata: {name: \(name), namespace: \(namespace), labels: {pod: \(name)}}, "
-                         + "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}")
+            lines.append(
+                "    - {apiVersion: v1, kind: Pod, metadata: {name: \(name), namespace: \(namespace), labels: {pod: \(name)}}, "
+                    + "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}")
         }
         lines += extra
         lines.append("  steps: []")

@@ -10,8 +10,9 @@ import Testing
 @Suite(.serialized) struct CliTests {
     init() throws {
         try #require(geteuid() == 0, "the CLI lab tests need root")
-        try #require(FileManager.default.isExecutableFile(atPath: KeycardCLI.binary),
-                     "keycard is not built at \(KeycardCLI.binary): swift build --build-tests builds it")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: KeycardCLI.binary),
+            "keycard is not built at \(KeycardCLI.binary): swift build --build-tests builds it")
     }
 
     @Test func upStatusServesPortsAndDownRemovesEverything() throws {
@@ -55,8 +56,10 @@ import Testing
     func defaultDenyProgramsTablesWhereEnforcementSays(_ enforcement: String) throws {
         let scenario = try CliScenario(
             stem: "cli-enf", nodes: 2, pods: [("x", "a"), ("x", "b"), ("y", "a")],
-            extra: ["    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
-                    + "spec: {podSelector: {}, policyTypes: [Ingress]}}"])
+            extra: [
+                "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
+                    + "spec: {podSelector: {}, policyTypes: [Ingress]}}"
+            ])
         defer { scenario.cleanUp() }
         let up = try KeycardCLI.run(["up", scenario.file, "--enforcement", enforcement])
         try #require(up.code == 0, "\(up.err)")
@@ -98,7 +101,10 @@ import Testing
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
 
         // Invalid input: file:line:col, exit 2, nothing applied or journalled.
-        let bad = try scenario.write("bad.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n    - ports: [{port: 99999}]\n")
+        let bad = try scenario.write(
+            "bad.yaml",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n    - ports: [{port: 99999}]\n"
+        )
         let refused = try KeycardCLI.run(["apply", lab, "-f", bad])
         #expect(refused.code == 2)
         #expect(refused.err.hasPrefix("\(bad):7:"), "\(refused.err)")
@@ -113,7 +119,9 @@ import Testing
         #expect(try KeycardCLI.run(["delete", lab, "-f", policy]).code == 2)
 
         // A namespace label change is seen by namespaceSelector peers.
-        let fromLabelled = try scenario.write("from-ns.yaml", """
+        let fromLabelled = try scenario.write(
+            "from-ns.yaml",
+            """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata: {name: from-trusted, namespace: x}
@@ -156,7 +164,8 @@ import Testing
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(seen >= 10)
 
-        let labs = try #require(try JSONSerialization.jsonObject(with: Data(try KeycardCLI.run(["status", "-o", "json"]).out.utf8)) as? [String: Any])
+        let labs = try #require(
+            try JSONSerialization.jsonObject(with: Data(try KeycardCLI.run(["status", "-o", "json"]).out.utf8)) as? [String: Any])
         let found = (labs["labs"] as? [[String: Any]] ?? []).first { $0["name"] as? String == scenario.lab }
         #expect((found?["namespaces"] as? Int ?? 0) >= 10)
         #expect(found?["complete"] as? Bool == false)
@@ -174,9 +183,12 @@ import Testing
     /// executed is keycard itself (re-executed as the lab process); never ip, nft, iptables or a shell.
     @Test func traceShowsNoIpNftOrShell() throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "strace is needed (apt-get install strace)")
-        let scenario = try CliScenario(stem: "cli-trace", nodes: 2, pods: [("x", "a"), ("y", "a")],
-                                       extra: ["    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
-                                               + "spec: {podSelector: {}, policyTypes: [Ingress]}}"])
+        let scenario = try CliScenario(
+            stem: "cli-trace", nodes: 2, pods: [("x", "a"), ("y", "a")],
+            extra: [
+                "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: x}, "
+                    + "spec: {podSelector: {}, policyTypes: [Ingress]}}"
+            ])
         defer { scenario.cleanUp() }
         let upTrace = "\(scenario.folder)/up.trace"
         let downTrace = "\(scenario.folder)/down.trace"

@@ -13,8 +13,9 @@ enum LiveChangeRunner {
         let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
         for warning in warnings { Console.error(warning.description) }
         let done = kind == .apply ? try live.apply(objects) : try live.delete(objects)
-        let programmed = try LivePolicies.program(live.cluster, previous: previous, plan: live.state.plan,
-                                                  timeline: live.timeline, enforcement: live.enforcement)
+        let programmed = try LivePolicies.program(
+            live.cluster, previous: previous, plan: live.state.plan,
+            timeline: live.timeline, enforcement: live.enforcement)
         try live.commit(.manifest(kind, file: file, snapshot: try live.record.snapshot(file)))
         for line in done { Console.out(line) }
         Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
@@ -33,8 +34,9 @@ enum LiveChangeRunner {
         var live = try LiveLab.open(lab)
         let previous = live.cluster
         try live.label(objectKind, name, labels)
-        let programmed = try LivePolicies.program(live.cluster, previous: previous, plan: live.state.plan,
-                                                  timeline: live.timeline, enforcement: live.enforcement)
+        let programmed = try LivePolicies.program(
+            live.cluster, previous: previous, plan: live.state.plan,
+            timeline: live.timeline, enforcement: live.enforcement)
         try live.commit(.label(objectKind: objectKind, name: name, labels: labels))
         Console.out("\(objectKind) \(name) labeled")
         Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")

@@ -13,7 +13,9 @@ enum LiveInput {
     /// The objects of manifest `path`, validated as a scenario's `apply` step would be against a
     /// cluster holding `namespaces`. Uses the scenario loader's own parser: a one-step scenario whose
     /// `apply` names the file, anchored (never written) in the file's folder so errors name `path`.
-    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary) throws(ScenarioError) -> (objects: [LoadedObject], warnings: [ScenarioWarning]) {
+    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary) throws(ScenarioError) -> (
+        objects: [LoadedObject], warnings: [ScenarioWarning]
+    ) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no such file")

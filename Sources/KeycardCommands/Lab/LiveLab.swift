@@ -22,7 +22,9 @@ struct LiveLab {
             throw LiveError("lab \(name) is not up (no ready state in \(LabPaths.stateFile(name))); bring it up with `keycard up FILE`")
         }
         guard let record = try LiveLabRecord.read(name) else {
-            throw LiveError("lab \(name) has no live record (\(LiveLabRecord.path(name))): only labs from `keycard up` or `keycard run --keep` can be changed and probed live")
+            throw LiveError(
+                "lab \(name) has no live record (\(LiveLabRecord.path(name))): only labs from `keycard up` or `keycard run --keep` can be changed and probed live"
+            )
         }
         let timeline: Timeline
         do {
@@ -30,8 +32,9 @@ struct LiveLab {
         } catch {
             throw LiveError("lab \(name): its scenario no longer loads: \(error)")
         }
-        var lab = LiveLab(name: name, state: state, record: record, timeline: timeline,
-                          cluster: timeline.cluster(afterStep: record.baseStep))
+        var lab = LiveLab(
+            name: name, state: state, record: record, timeline: timeline,
+            cluster: timeline.cluster(afterStep: record.baseStep))
         try lab.checkAddresses()
         for (index, change) in record.journal.enumerated() {
             do {
@@ -47,7 +50,9 @@ struct LiveLab {
     private func checkAddresses() throws {
         let planned = Dictionary(uniqueKeysWithValues: state.plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.address.description) })
         for (key, address) in cluster.addresses where planned[key] != address.description {
-            throw LiveError("lab \(name): \(record.scenario) changed since the lab came up (pod \(key) is \(address) in the file, \(planned[key] ?? "absent") in the lab); recreate the lab")
+            throw LiveError(
+                "lab \(name): \(record.scenario) changed since the lab came up (pod \(key) is \(address) in the file, \(planned[key] ?? "absent") in the lab); recreate the lab"
+            )
         }
     }
 
@@ -73,21 +78,29 @@ struct LiveLab {
             let existed: Bool
             switch loaded.object {
             case .namespace(let namespace):
-                if namespace.name == "external" { throw ScenarioError(loaded.location, "namespace \"external\" is reserved: probes name externals as external/NAME") }
+                if namespace.name == "external" {
+                    throw ScenarioError(loaded.location, "namespace \"external\" is reserved: probes name externals as external/NAME")
+                }
                 existed = cluster.namespaces[namespace.name] != nil
                 cluster.namespaces[namespace.name] = namespace
             case .pod(let pod):
                 try requireNamespace(pod.namespace, loaded.location, "pod \(pod.key)")
                 guard let planned = state.plan.pods.first(where: { $0.namespace == pod.namespace && $0.name == pod.name }) else {
-                    throw ScenarioError(loaded.location, "pod \(pod.key) is not in lab \(name): a live lab's pods are fixed when it comes up (declare the pod in the scenario)")
+                    throw ScenarioError(
+                        loaded.location,
+                        "pod \(pod.key) is not in lab \(name): a live lab's pods are fixed when it comes up (declare the pod in the scenario)"
+                    )
                 }
                 let ports = Set(pod.ports.map { "\($0.proto.rawValue.lowercased())/\($0.port)" })
                 let servedPorts = Set(planned.ports.map { "\($0.proto.rawValue)/\($0.port)" })
                 guard ports == servedPorts else {
-                    throw ScenarioError(loaded.location, "pod \(pod.key) must keep the ports the lab serves for it (\(servedPorts.sorted().joined(separator: ", ")))")
+                    throw ScenarioError(
+                        loaded.location,
+                        "pod \(pod.key) must keep the ports the lab serves for it (\(servedPorts.sorted().joined(separator: ", ")))")
                 }
                 if let ip = pod.podIP, ip.description != planned.address.description {
-                    throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(planned.address)")
+                    throw ScenarioError(
+                        loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(planned.address)")
                 }
                 existed = cluster.pods[pod.key] != nil
                 cluster.pods[pod.key] = pod

@@ -58,7 +58,9 @@ struct LiveProbeTable {
     func render() -> String {
         var out: [String] = []
         var ports: [String] = []
-        for result in results where !ports.contains("\(result.protocol)/\(result.port)") { ports.append("\(result.protocol)/\(result.port)") }
+        for result in results where !ports.contains("\(result.protocol)/\(result.port)") {
+            ports.append("\(result.protocol)/\(result.port)")
+        }
         for port in ports {
             let cells = results.filter { "\($0.protocol)/\($0.port)" == port }
             var rows: [String] = []
@@ -72,26 +74,30 @@ struct LiveProbeTable {
             func mark(_ row: Int, _ column: Int, _ pick: (LiveProbeResult) -> Character) -> Character {
                 index["\(rows[row]) \(columns[column])"].map(pick) ?? " "
             }
-            out.append(TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
-                mark(row, column) { cell in
-                    switch cell.observed {
-                    case "deny": "X"
-                    case "skipped": "s"
-                    default: "."
+            out.append(
+                TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
+                    mark(row, column) { cell in
+                        switch cell.observed {
+                        case "deny": "X"
+                        case "skipped": "s"
+                        default: "."
+                        }
                     }
-                }
-            }.render())
+                }.render())
             let wrong = cells.filter { !$0.agrees }
             guard !wrong.isEmpty else { continue }
-            out.append(TruthTableText(title: "\(port) model", rows: rows, columns: columns) { row, column in
-                mark(row, column) { $0.model == "allow" ? "." : "X" }
-            }.render())
-            out.append(TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
-                mark(row, column) { $0.agrees ? "." : "!" }
-            }.render())
+            out.append(
+                TruthTableText(title: "\(port) model", rows: rows, columns: columns) { row, column in
+                    mark(row, column) { $0.model == "allow" ? "." : "X" }
+                }.render())
+            out.append(
+                TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
+                    mark(row, column) { $0.agrees ? "." : "!" }
+                }.render())
             for cell in wrong {
-                out.append("  ! \(cell.from) -> \(cell.to) \(port): model \(cell.model), observed \(cell.observed)"
-                           + (cell.reason.map { " (\($0))" } ?? ""))
+                out.append(
+                    "  ! \(cell.from) -> \(cell.to) \(port): model \(cell.model), observed \(cell.observed)"
+                        + (cell.reason.map { " (\($0))" } ?? ""))
             }
         }
         return out.joined(separator: "\n")

@@ -25,12 +25,15 @@ struct ProbeCommand: ParsableCommand {
         let disagreements = results.filter { !$0.agrees }
         switch output {
         case .json:
-            try Console.json(LiveProbeDocument(lab: lab, enforcement: live.enforcement.rawValue,
-                                               agrees: disagreements.isEmpty, results: results))
+            try Console.json(
+                LiveProbeDocument(
+                    lab: lab, enforcement: live.enforcement.rawValue,
+                    agrees: disagreements.isEmpty, results: results))
         case .table:
             Console.out(LiveProbeTable(results: results).render())
-            Console.out("lab \(lab), enforcement \(live.enforcement.rawValue): \(results.count) probes, "
-                        + (disagreements.isEmpty ? "all as the model says" : "\(disagreements.count) differ from the model"))
+            Console.out(
+                "lab \(lab), enforcement \(live.enforcement.rawValue): \(results.count) probes, "
+                    + (disagreements.isEmpty ? "all as the model says" : "\(disagreements.count) differ from the model"))
         }
         if !disagreements.isEmpty { throw Exit.failed }
     }
@@ -39,12 +42,15 @@ struct ProbeCommand: ParsableCommand {
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
         let sources = try LiveInput.list(from).map { text -> ObjectKey in
-            guard let key = ObjectKey.parse(text), cluster.pods[key] != nil else { throw LiveError("--from \(text): no pod \(text) in lab \(lab)") }
+            guard let key = ObjectKey.parse(text), cluster.pods[key] != nil else {
+                throw LiveError("--from \(text): no pod \(text) in lab \(lab)")
+            }
             return key
         }
         let destinations = try LiveInput.list(to).map { text -> Endpoint in
             guard let endpoint = Endpoint.parse(text), cluster.address(of: endpoint) != nil,
-                  endpoint.isPresent(in: cluster) else { throw LiveError("--to \(text): no pod or external \(text) in lab \(lab)") }
+                endpoint.isPresent(in: cluster)
+            else { throw LiveError("--to \(text): no pod or external \(text) in lab \(lab)") }
             return endpoint
         }
         let portList = try LiveInput.list(ports).map { text -> ProtocolPort in
@@ -52,8 +58,10 @@ struct ProbeCommand: ParsableCommand {
             return port
         }
         let rows = sources.isEmpty ? cluster.sortedPods.map(\.key) : sources
-        let columns = destinations.isEmpty
-            ? cluster.sortedPods.map { Endpoint.pod($0.key) } + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) }
+        let columns =
+            destinations.isEmpty
+            ? cluster.sortedPods.map { Endpoint.pod($0.key) }
+                + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) }
             : destinations
         let probed = portList.isEmpty ? Set(columns.flatMap { cluster.servedPorts(of: $0) }).sorted() : portList
         if rows.isEmpty { throw LiveError("lab \(lab) has no pod to probe from") }
@@ -71,16 +79,19 @@ struct ProbeCommand: ParsableCommand {
                     var handshakeOnly = false
                     if case .pod(let key) = destination { handshakeOnly = commandPods.contains(key) }
                     cells.append((source, destination, port))
-                    requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip.description, proto: port.proto.socket,
-                                                 port: UInt16(port.port), handshakeOnly: handshakeOnly))
+                    requests.append(
+                        ProbeRequest(
+                            sourceNamespace: namespace, destination: ip.description, proto: port.proto.socket,
+                            port: UInt16(port.port), handshakeOnly: handshakeOnly))
                 }
             }
         }
         let settings = live.timeline.scenario.probeDefaults
         let outcomes = try Prober().probe(requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
         let results = zip(cells, outcomes).map { cell, outcome in
-            LiveProbeResult(from: cell.0, to: cell.1, port: cell.2,
-                            model: engine.evaluate(from: .pod(cell.0), to: cell.1, port: cell.2).decision, outcome: outcome)
+            LiveProbeResult(
+                from: cell.0, to: cell.1, port: cell.2,
+                model: engine.evaluate(from: .pod(cell.0), to: cell.1, port: cell.2).decision, outcome: outcome)
         }
         return (live, results)
     }

@@ -26,16 +26,20 @@ struct ScanCommand: ParsableCommand {
         let agrees = observedOpen == modelOpen
         switch output {
         case .json:
-            try Console.json(LiveScanDocument(
-                lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(observedOpen),
-                results: results.filter { $0.observed != .filtered || $0.model != .filtered }.map(\.record)))
+            try Console.json(
+                LiveScanDocument(
+                    lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(observedOpen),
+                    results: results.filter { $0.observed != .filtered || $0.model != .filtered }.map(\.record)))
         case .table:
             for result in results where result.observed != .filtered || result.model != .filtered {
                 let mark = result.observed == result.model ? " " : "!"
-                Console.out("\(mark) \(result.record.to ?? result.record.ip):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)")
+                Console.out(
+                    "\(mark) \(result.record.to ?? result.record.ip):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)"
+                )
             }
-            Console.out("scan from \(from): \(ModelReport.blastRadius(observedOpen))"
-                        + (agrees ? "; as the model says" : "; differs from the model"))
+            Console.out(
+                "scan from \(from): \(ModelReport.blastRadius(observedOpen))"
+                    + (agrees ? "; as the model says" : "; differs from the model"))
         }
         if !agrees { throw Exit.failed }
     }
@@ -50,11 +54,14 @@ struct ScanCommand: ParsableCommand {
     private func scan() throws -> [Target] {
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
-        guard let source = ObjectKey.parse(from), cluster.pods[source] != nil, let netns = LabServing.podNamespaces(live.state.plan)[source] else {
+        guard let source = ObjectKey.parse(from), cluster.pods[source] != nil, let netns = LabServing.podNamespaces(live.state.plan)[source]
+        else {
             throw LiveError("--from \(from): no pod \(from) in lab \(lab)")
         }
         let portList = try LiveInput.list(ports).map { text -> Int in
-            guard let port = Int(text), (1...65535).contains(port) else { throw LiveError("--ports \(text) must be a TCP port number 1-65535") }
+            guard let port = Int(text), (1...65535).contains(port) else {
+                throw LiveError("--ports \(text) must be a TCP port number 1-65535")
+            }
             return port
         }
         if portList.isEmpty { throw LiveError("--ports must name at least one port") }
@@ -89,10 +96,11 @@ struct ScanCommand: ParsableCommand {
                     model = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
                 }
                 probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))
-                targetList.append(Target(
-                    endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                    record: ScanResult(from: from, to: ModelReport.name(of: endpoint), ip: ip.description, port: port, model: model),
-                    model: model, observed: .filtered))
+                targetList.append(
+                    Target(
+                        endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
+                        record: ScanResult(from: from, to: ModelReport.name(of: endpoint), ip: ip.description, port: port, model: model),
+                        model: model, observed: .filtered))
             }
         }
         let runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })

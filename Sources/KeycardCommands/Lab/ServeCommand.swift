@@ -48,7 +48,8 @@ struct ServeCommand: ParsableCommand {
         let trap = SignalTrap { [server] in server.stop() }
         defer { trap.remove() }
         try LiveLabServer.record(lab: lab, pid: ProcessTable.currentPID, argv: CommandLine.arguments)
-        Console.error("lab \(lab): serving \(server.serving.count) ports (\(server.unsupported.count) unsupported), pid \(ProcessTable.currentPID)")
+        Console.error(
+            "lab \(lab): serving \(server.serving.count) ports (\(server.unsupported.count) unsupported), pid \(ProcessTable.currentPID)")
         // The signal trap stops the server and exits; until then there is nothing to do.
         while true { Sleep.milliseconds(60_000) }
     }

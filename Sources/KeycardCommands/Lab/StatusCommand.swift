@@ -85,11 +85,13 @@ struct LabStatus: Encodable {
         guard let plan = summary.plan else { return }
         nodes = plan.nodes.map { Node(name: $0.name, netns: $0.namespace, podCIDR: $0.slice.description) }
         pods = plan.pods.map {
-            Pod(namespace: $0.namespace, name: $0.name, node: $0.nodeName, address: $0.address.description, netns: $0.netns,
+            Pod(
+                namespace: $0.namespace, name: $0.name, node: $0.nodeName, address: $0.address.description, netns: $0.netns,
                 ports: $0.ports.map(Self.port), command: $0.command)
         }
         externals = plan.externals.map {
-            Pod(namespace: "external", name: $0.name, node: "", address: $0.address.description, netns: $0.netns,
+            Pod(
+                namespace: "external", name: $0.name, node: "", address: $0.address.description, netns: $0.netns,
                 ports: $0.ports.map(Self.port), command: nil)
         }
         servedPorts = summary.endpoints.count
@@ -98,10 +100,13 @@ struct LabStatus: Encodable {
     static func port(_ port: ServedPort) -> String { "\(port.proto.rawValue.uppercased())/\(port.port)" }
 
     var text: String {
-        var lines = ["lab \(name): \(phase)\(complete ? "" : " (incomplete)"), \(namespaces) namespaces"
-            + (enforcement.map { ", enforcement \($0)" } ?? "") + (scenario.map { ", scenario \($0)" } ?? "")]
+        var lines = [
+            "lab \(name): \(phase)\(complete ? "" : " (incomplete)"), \(namespaces) namespaces"
+                + (enforcement.map { ", enforcement \($0)" } ?? "") + (scenario.map { ", scenario \($0)" } ?? "")
+        ]
         if let server {
-            lines.append("  lab process \(server.pid): \(server.alive ? "running" : "NOT running"), \(servedPorts) ports (log \(server.log))")
+            lines.append(
+                "  lab process \(server.pid): \(server.alive ? "running" : "NOT running"), \(servedPorts) ports (log \(server.log))")
         } else {
             lines.append("  lab process: none (ports not served)")
         }
@@ -113,8 +118,10 @@ struct LabStatus: Encodable {
         let header = ["POD", "NODE", "ADDRESS", "PORTS", "NETNS"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            lines.append("  " + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmedRight())
+            lines.append(
+                "  "
+                    + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmedRight())
         }
         return lines.joined(separator: "\n")
     }

@@ -42,7 +42,8 @@ struct UpCommand: ParsableCommand {
         let programmed: Int
         do {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
-            programmed = try LivePolicies.program(timeline.initial, previous: nil, plan: instance.plan, timeline: timeline, enforcement: mode)
+            programmed = try LivePolicies.program(
+                timeline.initial, previous: nil, plan: instance.plan, timeline: timeline, enforcement: mode)
             pid = try LabDaemon.startServer(lab: lab)
         } catch {
             Console.error("keycard up: lab \(lab): \(error); tearing it down")
@@ -51,7 +52,8 @@ struct UpCommand: ParsableCommand {
         }
         let plan = instance.plan
         let served = LabServing.endpoints(plan).count
-        Console.out("""
+        Console.out(
+            """
             lab \(lab) is up (\(String(format: "%.2f", (clock.now - start).seconds)) s): \(timeline.initial.pods.count) of \(plan.pods.count) pods present, \
             \(plan.nodes.count) node\(plan.nodes.count == 1 ? "" : "s"), \(plan.externals.count) external\(plan.externals.count == 1 ? "" : "s")
               enforcement \(mode.rawValue): \(programmed) namespace\(programmed == 1 ? "" : "s") programmed with table kc-\(lab)
