@@ -74,6 +74,8 @@ let package = Package(
         .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
         // Fuzz target for the scenario and manifest loader (scripts/fuzz); a plain build replays files.
         .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"]),
+        // Benchmark: ScenarioRun probe steps (9-pod model all-allow/all-deny, 50-pod rate), with and without drop evidence.
+        .executableTarget(name: "KeycardBenchProbe", dependencies: ["KeycardProbe", "KeycardScenario"]),
         // Benchmark: one policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
         .executableTarget(
             name: "KeycardBenchController",

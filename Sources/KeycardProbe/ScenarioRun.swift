@@ -16,11 +16,15 @@ public final class ScenarioRun: @unchecked Sendable {
         public var keep = false
         /// The lab's name; the scenario's name by default.
         public var labName: String?
+        /// Read the kernel's logged drops (NFLOG) so a denied probe settles at once; off, denials wait
+        /// for the timeout (benchmarks compare both).
+        public var dropEvidence = true
 
-        public init(enforcement: Enforcement, keep: Bool = false, labName: String? = nil) {
+        public init(enforcement: Enforcement, keep: Bool = false, labName: String? = nil, dropEvidence: Bool = true) {
             self.enforcement = enforcement
             self.keep = keep
             self.labName = labName
+            self.dropEvidence = dropEvidence
         }
     }
 
@@ -79,7 +83,7 @@ public final class ScenarioRun: @unchecked Sendable {
         }
         try reconcile(timeline.initial)
         do {
-            evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement)
+            if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
         } catch {
             // Without the kernel's word, denials still show, after the timeout.
             progress("no drop evidence (\(error)): denials wait for the timeout")
