@@ -52,8 +52,12 @@ struct RuleGrowthTests {
         // established + loopback + one per (policy, rule, port) + default deny.
         #expect(ingress.rules.count == 2 + shape.policies * shape.rules * shape.ports + 1)
         #expect(server.chain(named: "policy-egress")?.rules.isEmpty == true, "egress is not isolated: no rules")
+        // An unselected pod of the namespace carries the same rules, gated off by its empty
+        // selection sets, so that a relabel only moves elements.
         let client = try #require(tables[.pod(ObjectKey("app", "p1"))])
-        #expect(Self.ruleCount(client) == 0, "an unselected pod gets no rules")
+        #expect(client.chain(named: "policy-ingress")?.rules.count == ingress.rules.count)
+        #expect(client.set(named: "policy-ingress-isolated")?.elements.isEmpty == true, "the unselected pod is not isolated")
+        #expect(server.set(named: "policy-ingress-isolated")?.elements.isEmpty == false, "the server is")
     }
 
     @Test(arguments: shapes)

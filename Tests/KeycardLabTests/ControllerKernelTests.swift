@@ -78,13 +78,14 @@ struct ControllerKernelTests {
 
     struct Relabel: Sendable, CustomTestStringConvertible {
         let placement: Placement
-        /// The namespaces whose table must change (by elements only).
-        let changed: [RulesetTarget]
+        /// The table that must change: the one protecting prod/web.
+        let protected: RulesetTarget
         var testDescription: String { placement.rawValue }
     }
 
     /// prod/db becomes app=api (a new peer of web's ingress), then goes back (the peer leaves).
-    @Test(arguments: [Relabel(placement: .pod, changed: [.pod(ObjectKey("prod", "web"))]), Relabel(placement: .node, changed: [.node(0)])])
+    /// Every namespace whose table changed is sent element messages only, and keeps its rule handles.
+    @Test(arguments: [Relabel(placement: .pod, protected: .pod(ObjectKey("prod", "web"))), Relabel(placement: .node, protected: .node(0))])
     func relabelSendsOnlySetElementsAndKeepsHandles(_ relabel: Relabel) throws {
         let policies = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
         var relabelled = CaseWorld()
@@ -94,25 +95,28 @@ struct ControllerKernelTests {
         try ControllerLab.with(CaseWorld().compile([], lab: "probe", relabel.placement).keys) { lab in
             let before = CaseWorld().compile(policies, lab: lab.lab, relabel.placement)
             let after = relabelled.compile(policies, lab: lab.lab, relabel.placement)
+            let changed = before.keys.filter { before[$0] != after[$0] }.sorted()
+            #expect(changed.contains(relabel.protected))
             let controller = PolicyController()
             try controller.reconcile(lab.byNamespace(before))
-            let changedNamespaces = relabel.changed.compactMap { lab.namespaces[$0] }
-            let handlesBefore = try changedNamespaces.map { ruleHandles(try nftObjects($0), table: "kc-\(lab.lab)") }
+            let tableName = "kc-\(lab.lab)"
+            var handles: [RulesetTarget: [String: [Int]]] = [:]
+            for (target, namespace) in lab.namespaces { handles[target] = ruleHandles(try nftObjects(namespace), table: tableName) }
 
             for (step, tables, kind) in [("relabel in", after, NftMessageKind.newSetElements), ("relabel back", before, .deleteSetElements)] {
                 try controller.reconcile(lab.byNamespace(tables))
-                #expect(Set(controller.lastReports.keys) == Set(changedNamespaces), "\(step): only the affected namespaces are sent anything")
-                for namespace in changedNamespaces {
-                    let report = try #require(controller.lastReports[namespace])
-                    #expect(report.kinds.isSubset(of: [.newSetElements, .deleteSetElements]), "\(step): \(report.kinds)")
-                    #expect(report.count(kind) >= 1, "\(step): expected \(kind) in \(report.messages)")
+                #expect(Set(controller.lastReports.keys) == Set(changed.compactMap { lab.namespaces[$0] }), "\(step): only changed tables are sent anything")
+                for target in changed {
+                    let report = try #require(controller.lastReports[lab.namespace(target)])
+                    #expect(report.kinds.isSubset(of: [.newSetElements, .deleteSetElements]), "\(step) \(target): \(report.kinds)")
                 }
-                for (namespace, handles) in zip(changedNamespaces, handlesBefore) {
+                let protected = try #require(controller.lastReports[lab.namespace(relabel.protected)])
+                #expect(protected.count(kind) >= 1, "\(step): expected \(kind) in \(protected.messages)")
+                for (target, namespace) in lab.namespaces.sorted(by: { $0.key < $1.key }) {
                     let objects = try nftObjects(namespace)
-                    #expect(ruleHandles(objects, table: "kc-\(lab.lab)") == handles, "\(step): rule handles changed in \(namespace)")
-                    let target = try #require(lab.namespaces.first { $0.value == namespace }?.key)
+                    #expect(ruleHandles(objects, table: tableName) == handles[target], "\(step): rule handles changed in \(namespace)")
                     let table = try #require(tables[target])
-                    #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step): kernel differs")
+                    #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step): kernel differs in \(namespace)")
                 }
             }
             try controller.removeAll()
