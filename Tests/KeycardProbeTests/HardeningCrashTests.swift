@@ -11,7 +11,7 @@ struct HardeningCrashTests {
         case creatingNamespaces, programmingRules, probing, reconciling, tearingDown
     }
 
-    static let pods = 90
+    static let pods = 60
 
     /// Starts a run of the big scenario, waits for `point`, SIGKILLs it, cleans up with `keycard down`.
     @Test(arguments: Point.allCases)
@@ -22,7 +22,10 @@ struct HardeningCrashTests {
         let hostBefore = Hardening.hostInterfaces()
         let child = try Hardening.Child(["run", file])
         defer {
-            if child.process.isRunning { child.signal(SIGKILL) }
+            if child.isRunning {
+                child.signal(SIGKILL)
+                child.wait()
+            }
             _ = Hardening.down(lab)
         }
         let firstPodNamespace = "kc-\(lab).pod.ns0.p0"
@@ -72,7 +75,10 @@ struct HardeningCrashTests {
         let hostBefore = Hardening.hostInterfaces()
         let child = try Hardening.Child(["run", file])
         defer {
-            if child.process.isRunning { child.signal(SIGKILL) }
+            if child.isRunning {
+                child.signal(SIGKILL)
+                child.wait()
+            }
             _ = Hardening.down(lab)
         }
         let reached = child.waitUntil(seconds: 180) { child.stderr.contains("step 1/5 probe") }

@@ -40,7 +40,7 @@ struct HardeningScaleTests {
         // keycard is /usr/bin/time's child: sample its open descriptors while it runs.
         var peakDescriptors = 0
         var keycard: String?
-        while child.process.isRunning {
+        while child.isRunning {
             if keycard == nil {
                 keycard = (try? String(contentsOfFile: "/proc/\(child.pid)/task/\(child.pid)/children", encoding: .utf8))?
                     .split(separator: " ").first.map(String.init)

@@ -73,30 +73,31 @@ enum Hardening {
         return text
     }
 
-    /// A running `keycard` whose stderr goes to a file that can be read while it runs.
+    /// A running `keycard` whose stdout and stderr go to files that can be read while it runs.
+    /// Spawned and reaped with posix_spawn/waitpid, not Foundation's Process: after a SIGKILL,
+    /// Process.waitUntilExit was seen here to wait forever on a child it never reaped.
     final class Child {
-        let process = Process()
+        let pid: pid_t
         let stderrPath: String
         let stdoutPath: String
+        private var status: Int32?
 
         init(_ arguments: [String], executable: String = KeycardBinary.path, prefix: [String] = []) throws {
-            stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("kc-child-\(UUID().uuidString).err").path
-            stdoutPath = stderrPath.replacingOccurrences(of: ".err", with: ".out")
-            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            if prefix.isEmpty {
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: prefix[0])
-                process.arguments = Array(prefix.dropFirst()) + [executable] + arguments
-            }
-            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-            process.standardError = FileHandle(forWritingAtPath: stderrPath)
-            try process.run()
+            let base = FileManager.default.temporaryDirectory.appendingPathComponent("kc-child-\(UUID().uuidString)").path
+            stderrPath = base + ".err"
+            stdoutPath = base + ".out"
+            let argv = prefix.isEmpty ? [executable] + arguments : prefix + [executable] + arguments
+            pid = try Hardening.spawn(argv, stdout: stdoutPath, stderr: stderrPath)
         }
 
-        var pid: pid_t { process.processIdentifier }
+        var isRunning: Bool {
+            if status != nil { return false }
+            var raw: Int32 = 0
+            let result = waitpid(pid, &raw, WNOHANG)
+            if result == pid { status = Self.decode(raw) }
+            return status == nil
+        }
+
         var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
         var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
 
@@ -105,23 +106,49 @@ enum Hardening {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 if condition() { return true }
-                if !process.isRunning { return condition() }
+                if !isRunning { return condition() }
                 usleep(2_000)
             }
             return false
         }
 
-        func signal(_ number: Int32) { kill(pid, number) }
+        func signal(_ number: Int32) { if status == nil { kill(pid, number) } }
 
         /// Waits for the exit (at most `seconds`, then SIGKILL); returns the exit status or 128+signal.
         @discardableResult
         func wait(seconds: Double = 120) -> Int32 {
             let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(pid, SIGKILL) }
-            process.waitUntilExit()
-            return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+            while isRunning && Date() < deadline { usleep(10_000) }
+            if isRunning {
+                kill(pid, SIGKILL)
+                var raw: Int32 = 0
+                if waitpid(pid, &raw, 0) == pid { status = Self.decode(raw) }
+            }
+            return status ?? -1
         }
+
+        /// Exit code, or 128 + the signal that ended it (WIFEXITED/WTERMSIG by hand: macros do not import).
+        static func decode(_ raw: Int32) -> Int32 {
+            let signal = raw & 0x7f
+            return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+        }
+    }
+
+    /// posix_spawn of `argv` (argv[0] a path) with stdout and stderr to files; returns the pid.
+    static func spawn(_ argv: [String], stdout: String, stderr: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+        return pid
     }
 
     /// What a lab can leave on the machine, seen through independent witnesses.
@@ -164,21 +191,16 @@ enum Hardening {
         run("/usr/sbin/ip", ["netns", "exec", name, "nft", "list", "tables"]).stdout.contains(table)
     }
 
-    /// Runs a program to completion; stdout, stderr and exit status.
+    /// Runs a program to completion (at most 10 minutes); stdout, stderr and exit status.
     @discardableResult
     static func run(_ program: String, _ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch { return (-1, "", "\(error)") }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        guard let child = try? Child(arguments, executable: program) else { return (-1, "", "cannot start \(program)") }
+        let status = child.wait(seconds: 600)
+        defer {
+            try? FileManager.default.removeItem(atPath: child.stdoutPath)
+            try? FileManager.default.removeItem(atPath: child.stderrPath)
+        }
+        return (status, child.stdout, child.stderr)
     }
 
     /// `keycard down LAB` when the binary has the verb, else the library call it wraps.
