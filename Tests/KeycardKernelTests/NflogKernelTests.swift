@@ -158,6 +158,31 @@ struct NflogKernelTests {
         #expect(after.contains { $0.prefix == "other socket" && $0.flow?.sourcePort == 40200 })
     }
 
+    /// One namespace logs a whole 4,000-socket wave before the loop reads it (as a node namespace does):
+    /// the receive buffer holds it all, nothing is lost, every probe settles on evidence.
+    @Test func aFullWaveOfDropsFitsTheReceiveBuffer() throws {
+        let pair = try PairWorld()
+        defer { pair.world.tearDown() }
+        try pair.world.nft(in: pair.server, """
+            table inet kc-test {
+              chain input { type filter hook input priority 0; policy accept;
+                iifname "eth0" log prefix "burst" group 7 drop
+              }
+            }
+            """)
+        let evidence = try DropEvidence(namespaces: [pair.server], group: 7)
+        var requests: [ProbeRequest] = []
+        for index in 0..<4000 {
+            let proto: SocketProtocol = index % 2 == 0 ? .tcp : .udp
+            requests.append(pair.request(proto, UInt16(20000 + index / 2)))
+        }
+        let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(1), evidence: evidence) }
+        print("NFLOG 4,000 probes dropped in one namespace, one wave: \(String(format: "%.1f", ms)) ms, lost \(evidence.lost)")
+        let logged: ProbeVerdict = .deny(.dropLogged("burst"))
+        #expect(outcomes.filter { $0.verdict == logged }.count == 4000)
+        #expect(evidence.lost == 0)
+    }
+
     /// 9 pods x 9 pods x 4 ports (TCP/UDP 80, 81), every ingress dropped: with logging the step settles
     /// without waiting for the timeout; without logging it waits a timeout per wave (printed, not asserted).
     @Test func meshOfLoggedDropsSettlesWithoutTheTimeout() throws {

@@ -24,8 +24,9 @@ public final class NflogListener {
     /// Opens a NETLINK_NETFILTER socket inside `namespace` and binds it to `group` in copy-packet mode
     /// (the first `copyRange` bytes of each packet, enough for the IPv4 and TCP/UDP headers), with a
     /// queue threshold of one packet so each drop is reported at once.
-    /// - Parameter receiveBuffer: SO_RCVBUFFORCE bytes, room for thousands of messages in a burst.
-    public init(namespace: String, group: UInt16, copyRange: UInt32 = 64, receiveBuffer: Int32 = 4 << 20) throws(KernelError) {
+    /// - Parameter receiveBuffer: SO_RCVBUFFORCE bytes (the kernel doubles it): a message costs about 1 KiB
+    ///   of buffer, and a node namespace may log every probe of a 4,000-socket wave before it is read.
+    public init(namespace: String, group: UInt16, copyRange: UInt32 = 64, receiveBuffer: Int32 = 8 << 20) throws(KernelError) {
         self.namespace = namespace
         self.group = group
         let forbidden = SocketNamespaceGuard.hostInodes()
