@@ -28,8 +28,9 @@ struct Model {
         for namespace in namespaces {
             lines.append("    - {apiVersion: v1, kind: Namespace, metadata: {name: \(namespace)}}")
             for pod in 0..<podsPerNamespace {
-                lines.append("    - {apiVersion: v1, kind: Pod, metadata: {name: p\(pod), namespace: \(namespace), labels: {pod: p\(pod)}}, "
-                    + "spec: {containers: [{name: c, image: i, ports: [\(containerPorts)]}]}}")
+                lines.append(
+                    "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(pod), namespace: \(namespace), labels: {pod: p\(pod)}}, "
+                        + "spec: {containers: [{name: c, image: i, ports: [\(containerPorts)]}]}}")
             }
         }
         let probe = "      probe: {ports: [\(ports.joined(separator: ", "))]}"
@@ -37,8 +38,9 @@ struct Model {
         for run in 1...3 { lines += ["    - name: all-allow \(run)", probe] }
         lines.append("    - apply:")
         for namespace in namespaces {
-            lines.append("        - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny-in, namespace: \(namespace)}, "
-                + "spec: {podSelector: {}, policyTypes: [Ingress]}}")
+            lines.append(
+                "        - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny-in, namespace: \(namespace)}, "
+                    + "spec: {podSelector: {}, policyTypes: [Ingress]}}")
         }
         for run in 1...3 { lines += ["    - name: all-deny \(run)", probe] }
         lines.append("    - delete:")
@@ -82,7 +84,8 @@ for enforcement in placements.isEmpty ? [.pod, .node] : placements {
     for evidence in [true, false] {
         for model in [nine, fifty] {
             let steps = try measure(model, enforcement, evidence: evidence)
-            let label = "\(model.pods) pods, \(model.probesPerStep) probes/step, \(enforcement) placement, evidence \(evidence ? "on" : "off")"
+            let label =
+                "\(model.pods) pods, \(model.probesPerStep) probes/step, \(enforcement) placement, evidence \(evidence ? "on" : "off")"
             for step in steps {
                 let rate = Double(model.probesPerStep) / (step.ms / 1000)
                 print("BENCH \(label): \(step.name) \(format(step.ms)) ms (\(Int(rate)) probes/s) \(step.passed ? "passed" : "FAILED")")

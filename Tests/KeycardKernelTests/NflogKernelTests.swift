@@ -29,7 +29,9 @@ struct NflogKernelTests {
     @Test(arguments: dropCases) func listenerReceivesTheDropWithItsFlowAndPrefix(_ testCase: DropCase) throws {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 tcp dport 8080 log prefix "kc deny ingress t/tcp" group 7 drop
@@ -49,9 +51,11 @@ struct NflogKernelTests {
             #expect(packets.isEmpty, "an accepted packet was logged: \(packets)")
             return
         }
-        let expected = LoggedPacket(group: 7, prefix: prefix, hook: 1, flow: PacketFlow(
-            source: hostOrder(Self.client), destination: hostOrder(Self.server), proto: testCase.proto == .tcp ? 6 : 17,
-            sourcePort: testCase.sourcePort, destinationPort: testCase.port))
+        let expected = LoggedPacket(
+            group: 7, prefix: prefix, hook: 1,
+            flow: PacketFlow(
+                source: hostOrder(Self.client), destination: hostOrder(Self.server), proto: testCase.proto == .tcp ? 6 : 17,
+                sourcePort: testCase.sourcePort, destinationPort: testCase.port))
         #expect(packets.first == expected)
         #expect(packets.allSatisfy { $0 == expected }, "only this packet (or its retransmission): \(packets)")
         #expect(listener.lost == 0)
@@ -72,7 +76,9 @@ struct NflogKernelTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 8080), pair.endpoint(.udp, 5353), pair.endpoint(.tcp, 8081)])
         defer { server.stop() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 tcp dport 8080 log prefix "kc deny ingress t/a" group 7 drop
@@ -86,15 +92,17 @@ struct NflogKernelTests {
         let requests = [pair.request(.tcp, 8080), pair.request(.udp, 5353), pair.request(.tcp, 8081)]
         let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(2), retries: 2, evidence: evidence) }
         print("NFLOG evidence: 2 logged drops + 1 allow, timeout 2 s, 2 retries: \(String(format: "%.1f", ms)) ms")
-        #expect(outcomes == [
-            ProbeOutcome(verdict: .deny(.dropLogged("kc deny ingress t/a")), attempts: 1),
-            ProbeOutcome(verdict: .deny(.dropLogged("kc deny ingress t/b")), attempts: 1),
-            ProbeOutcome(verdict: .allow(line: "default/server"), attempts: 1),
-        ])
+        #expect(
+            outcomes == [
+                ProbeOutcome(verdict: .deny(.dropLogged("kc deny ingress t/a")), attempts: 1),
+                ProbeOutcome(verdict: .deny(.dropLogged("kc deny ingress t/b")), attempts: 1),
+                ProbeOutcome(verdict: .allow(line: "default/server"), attempts: 1),
+            ])
 
         // A scan takes the same evidence: the dropped SYN is filtered, the open port open.
-        let scan = try Prober().scan(from: pair.client, targets: [ScanTarget(address: Self.server, port: 8080), ScanTarget(address: Self.server, port: 8081)],
-                                     timeout: .seconds(2), retries: 1, evidence: evidence)
+        let scan = try Prober().scan(
+            from: pair.client, targets: [ScanTarget(address: Self.server, port: 8080), ScanTarget(address: Self.server, port: 8081)],
+            timeout: .seconds(2), retries: 1, evidence: evidence)
         #expect(scan == [.filtered, .open])
     }
 
@@ -105,8 +113,11 @@ struct NflogKernelTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 8080)])
         defer { server.stop() }
-        try SocketsTestWorld.run("/usr/sbin/ip", ["netns", "exec", pair.client, "sysctl", "-qw", "net.ipv4.ip_local_port_range=40100 40100"])
-        try pair.world.nft(in: pair.server, """
+        try SocketsTestWorld.run(
+            "/usr/sbin/ip", ["netns", "exec", pair.client, "sysctl", "-qw", "net.ipv4.ip_local_port_range=40100 40100"])
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 tcp dport 8080 log prefix "stale" group 7 drop
@@ -130,7 +141,9 @@ struct NflogKernelTests {
     @Test func dropOfAnotherSourcePortDoesNotSettleTheProbe() throws {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 udp sport 40200 udp dport 5354 log prefix "other socket" group 7 drop
@@ -163,7 +176,9 @@ struct NflogKernelTests {
     @Test func aFullWaveOfDropsFitsTheReceiveBuffer() throws {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 iifname "eth0" log prefix "burst" group 7 drop
@@ -201,7 +216,8 @@ struct NflogKernelTests {
         }
         print("NFLOG 324 probes, all ingress dropped with logging, timeout 500 ms, 1 retry: \(String(format: "%.1f", loggedMs)) ms")
         for (probe, outcome) in zip(mesh, logged) {
-            let expected = probe.source == probe.target
+            let expected =
+                probe.source == probe.target
                 ? ProbeOutcome(verdict: .allow(line: "nflog/p\(probe.target)"), attempts: 1)
                 : ProbeOutcome(verdict: .deny(.dropLogged(NflogPods.prefix(probe.target))), attempts: 1)
             #expect(outcome == expected, "\(probe.request)")
@@ -213,7 +229,8 @@ struct NflogKernelTests {
         }
         print("NFLOG 324 probes, all ingress dropped silently, timeout 500 ms, 1 retry: \(String(format: "%.1f", silentMs)) ms")
         for (probe, outcome) in zip(mesh, silent) {
-            let expected = probe.source == probe.target
+            let expected =
+                probe.source == probe.target
                 ? ProbeOutcome(verdict: .allow(line: "nflog/p\(probe.target)"), attempts: 1)
                 : ProbeOutcome(verdict: .deny(.timeout), attempts: 2)
             #expect(outcome == expected, "\(probe.request)")

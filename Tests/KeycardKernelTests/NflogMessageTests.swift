@@ -23,17 +23,23 @@ struct NflogMessageTests {
     }
 
     @Test func packetMessageParsesToFlowAndPrefix() throws {
-        let payload = NflogWire.ipv4(proto: 6, source: [10, 78, 1, 2], destination: [10, 78, 3, 2], transport: [0x9c, 0x40, 0x00, 0x50, 1, 2, 3, 4])
+        let payload = NflogWire.ipv4(
+            proto: 6, source: [10, 78, 1, 2], destination: [10, 78, 3, 2], transport: [0x9c, 0x40, 0x00, 0x50, 1, 2, 3, 4])
         let datagram = NflogWire.packetMessage(group: 7, hook: 1, prefix: "kc deny ingress x/a", payload: payload)
         let packets = try #require(NflogMessages.packets(in: datagram))
-        #expect(packets == [
-            LoggedPacket(group: 7, prefix: "kc deny ingress x/a", hook: 1, flow: PacketFlow(
-                source: hostOrder("10.78.1.2"), destination: hostOrder("10.78.3.2"), proto: 6, sourcePort: 40000, destinationPort: 80)),
-        ])
+        #expect(
+            packets == [
+                LoggedPacket(
+                    group: 7, prefix: "kc deny ingress x/a", hook: 1,
+                    flow: PacketFlow(
+                        source: hostOrder("10.78.1.2"), destination: hostOrder("10.78.3.2"), proto: 6, sourcePort: 40000,
+                        destinationPort: 80))
+            ])
     }
 
     @Test func twoMessagesInOneDatagramAndOthersSkipped() throws {
-        let udp = NflogWire.ipv4(proto: 17, source: [10, 0, 0, 1], destination: [10, 0, 0, 2], transport: [0x13, 0x88, 0x00, 0x51, 0, 12, 0, 0])
+        let udp = NflogWire.ipv4(
+            proto: 17, source: [10, 0, 0, 1], destination: [10, 0, 0, 2], transport: [0x13, 0x88, 0x00, 0x51, 0, 12, 0, 0])
         let first = NflogWire.packetMessage(group: 3, hook: 2, prefix: "a", payload: udp)
         let config = NflogWire.message(type: 0x0401, body: [0, 0, 0, 3])  // a config echo: not a packet
         let second = NflogWire.packetMessage(group: 3, hook: 2, prefix: "", payload: udp)
@@ -64,7 +70,8 @@ struct NflogMessageTests {
         let b: [UInt8] = [10, 4, 5, 6]
         let ports: [UInt8] = [0x30, 0x39, 0x00, 0x50]  // 12345 -> 80
         func flow(_ proto: UInt8, _ sport: UInt16?, _ dport: UInt16?) -> PacketFlow {
-            PacketFlow(source: hostOrder("10.1.2.3"), destination: hostOrder("10.4.5.6"), proto: proto, sourcePort: sport, destinationPort: dport)
+            PacketFlow(
+                source: hostOrder("10.1.2.3"), destination: hostOrder("10.4.5.6"), proto: proto, sourcePort: sport, destinationPort: dport)
         }
         let options: [UInt8] = NflogWire.ipv4(proto: 6, source: a, destination: b, transport: ports, optionWords: 1)
         var fragment = NflogWire.ipv4(proto: 17, source: a, destination: b, transport: ports)
@@ -74,10 +81,14 @@ struct NflogMessageTests {
         return [
             FlowCase(name: "tcp", bytes: NflogWire.ipv4(proto: 6, source: a, destination: b, transport: ports), flow: flow(6, 12345, 80)),
             FlowCase(name: "udp", bytes: NflogWire.ipv4(proto: 17, source: a, destination: b, transport: ports), flow: flow(17, 12345, 80)),
-            FlowCase(name: "icmp has no ports", bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [8, 0, 0, 0]), flow: flow(1, nil, nil)),
+            FlowCase(
+                name: "icmp has no ports", bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [8, 0, 0, 0]),
+                flow: flow(1, nil, nil)),
             FlowCase(name: "ip options shift the ports", bytes: options, flow: flow(6, 12345, 80)),
             FlowCase(name: "later fragment has no ports", bytes: fragment, flow: flow(17, nil, nil)),
-            FlowCase(name: "ports cut off by copy range", bytes: NflogWire.ipv4(proto: 6, source: a, destination: b, transport: [0x30]), flow: flow(6, nil, nil)),
+            FlowCase(
+                name: "ports cut off by copy range", bytes: NflogWire.ipv4(proto: 6, source: a, destination: b, transport: [0x30]),
+                flow: flow(6, nil, nil)),
             FlowCase(name: "ipv6 is not read", bytes: ipv6, flow: nil),
             FlowCase(name: "short", bytes: Array(NflogWire.ipv4(proto: 6, source: a, destination: b, transport: []).prefix(19)), flow: nil),
         ]

@@ -22,12 +22,14 @@ struct NflogPods {
         }
         try SocketsTestWorld.ip(["-n", router, "-b", "-"], stdin: routerBatch)
         for (index, pod) in pods.enumerated() {
-            try SocketsTestWorld.ip(["-n", pod, "-b", "-"], stdin: """
-                addr add \(Self.address(index))/24 dev eth0
-                link set eth0 up
-                route add default via 10.78.\(index).1
+            try SocketsTestWorld.ip(
+                ["-n", pod, "-b", "-"],
+                stdin: """
+                    addr add \(Self.address(index))/24 dev eth0
+                    link set eth0 up
+                    route add default via 10.78.\(index).1
 
-                """)
+                    """)
         }
         try SocketsTestWorld.run("/usr/sbin/ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     }
@@ -63,7 +65,9 @@ struct NflogPods {
     func dropAllIngress(logging: Bool) throws {
         for (index, pod) in pods.enumerated() {
             let log = logging ? "log prefix \"\(Self.prefix(index))\" group 7 " : ""
-            try world.nft(in: pod, """
+            try world.nft(
+                in: pod,
+                """
                 table inet kc-nflog {}
                 delete table inet kc-nflog
                 table inet kc-nflog {

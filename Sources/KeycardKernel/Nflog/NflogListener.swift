@@ -87,7 +87,9 @@ public final class NflogListener {
                 }
             }
             if count == 0 { return packets }
-            let parsed = buffer.withUnsafeBytes { NflogMessages.packets(in: UnsafeRawBufferPointer(rebasing: $0[..<count]), portID: portID) }
+            let parsed = buffer.withUnsafeBytes {
+                NflogMessages.packets(in: UnsafeRawBufferPointer(rebasing: $0[..<count]), portID: portID)
+            }
             if let parsed { packets += parsed } else { lost += 1 }
         }
     }

@@ -89,8 +89,9 @@ private final class PacketCollector {
             },
             Unmanaged.passUnretained(self).toOpaque())
         guard parsed >= 0 else { return }
-        packets.append(LoggedPacket(
-            group: UInt16(bigEndian: family.pointee.res_id), prefix: prefix(), hook: hook(), flow: payload().flatMap(PacketFlow.parse)))
+        packets.append(
+            LoggedPacket(
+                group: UInt16(bigEndian: family.pointee.res_id), prefix: prefix(), hook: hook(), flow: payload().flatMap(PacketFlow.parse)))
     }
 
     private func attribute(_ type: nfulnl_attr_type) -> UnsafePointer<nlattr>? { attributes[Int(type.rawValue)] }
