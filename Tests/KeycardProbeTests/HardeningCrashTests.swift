@@ -11,14 +11,14 @@ struct HardeningCrashTests {
         case creatingNamespaces, programmingRules, probing, reconciling, tearingDown
     }
 
-    static let pods = 60
+    static let pods = 150
 
     /// Starts a run of the big scenario, waits for `point`, SIGKILLs it, cleans up with `keycard down`.
     @Test(arguments: Point.allCases)
     func sigkillThenDownLeavesNothing(_ point: Point) throws {
         let lab = Hardening.labName("crash")
         let marker = "3599.\(Int.random(in: 100_000...999_999))"
-        let file = try Hardening.writeScenario(Hardening.bigScenario(lab: lab, pods: Self.pods, sleep: marker))
+        let file = try Hardening.writeScenario(Hardening.bigScenario(lab: lab, pods: Self.pods, sleep: marker, probeSources: Self.pods))
         let hostBefore = Hardening.hostInterfaces()
         let child = try Hardening.Child(["run", file])
         defer {
@@ -71,7 +71,7 @@ struct HardeningCrashTests {
     func interruptTearsDownByItself(_ number: Int32) throws {
         let lab = Hardening.labName("signal")
         let marker = "3599.\(Int.random(in: 100_000...999_999))"
-        let file = try Hardening.writeScenario(Hardening.bigScenario(lab: lab, pods: 40, sleep: marker))
+        let file = try Hardening.writeScenario(Hardening.bigScenario(lab: lab, pods: 100, sleep: marker, probeSources: 100))
         let hostBefore = Hardening.hostInterfaces()
         let child = try Hardening.Child(["run", file])
         defer {
