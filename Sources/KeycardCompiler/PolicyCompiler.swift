@@ -28,13 +28,14 @@ public struct PolicyCompiler: Sendable {
     /// `nodes` maps each pod to its node index; `nodeCount` is the number of nodes.
     public func compile(_ cluster: Cluster, nodes: [ObjectKey: Int], nodeCount: Int) -> [RulesetTarget: Table] {
         var tables: [RulesetTarget: Table] = [:]
+        let cache = CompileCache(cluster)
         switch placement {
         case .pod:
-            for pod in cluster.sortedPods { tables[.pod(pod.key)] = podTable(pod, cluster) }
+            for pod in cache.sortedPods { tables[.pod(pod.key)] = podTable(pod, cache) }
         case .node:
             for node in 0..<nodeCount {
-                let local = cluster.sortedPods.filter { nodes[$0.key] == node }
-                tables[.node(node)] = nodeTable(local, cluster)
+                let local = cache.sortedPods.filter { nodes[$0.key] == node }
+                tables[.node(node)] = nodeTable(local, cache)
             }
         }
         return tables
@@ -45,16 +46,15 @@ public struct PolicyCompiler: Sendable {
     /// A pod's own table. Every policy of the pod's namespace with the direction's type has its
     /// rules here, gated by a set holding the pod's address while the policy selects it, and the
     /// final drop is gated by a set holding it while any does: a relabel only moves elements.
-    func podTable(_ pod: Pod, _ cluster: Cluster) -> Table {
+    func podTable(_ pod: Pod, _ cache: CompileCache) -> Table {
+        let cluster = cache.cluster
         var table = Table(name: tableName, family: .inet)
         let address = cluster.addresses[pod.key].map { [SetElement.value([.ipv4($0.value)])] } ?? []
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let hook: BaseChain.Hook = direction == .ingress ? .input : .output
             var chain = Chain(name: name, base: BaseChain(hook: hook))
-            let policies = cluster.policies.values
-                .filter { $0.namespace == pod.namespace && $0.effectivePolicyTypes.contains(direction) }
-                .sorted { $0.key < $1.key }
+            let policies = cache.policies(in: pod.namespace, direction)
             if !policies.isEmpty {
                 let isolatedSet = "\(name)-isolated"
                 let isolated = policies.contains { $0.podSelector.matches(pod.labels) }
@@ -66,7 +66,7 @@ public struct PolicyCompiler: Sendable {
                 for policy in policies {
                     let selected = policy.podSelector.matches(pod.labels) ? [pod] : []
                     for (index, rule) in policy.rules(direction).enumerated() {
-                        let compiled = RuleCompiler(cluster: cluster, policy: policy, direction: direction, index: index, rule: rule)
+                        let compiled = RuleCompiler(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
                             .compile(selected: selected, namedPorts: direction == .ingress ? .thisPod(pod) : .peers, verdict: .accept)
                         table.sets += compiled.sets
                         chain.rules += compiled.rules
@@ -87,7 +87,8 @@ public struct PolicyCompiler: Sendable {
     /// gated by the set of this node's pods it selects; isolated pods of this node are jumped into
     /// the direction's chain. Egress is judged where a packet enters the network (the source's
     /// node), ingress where it leaves it (the destination's node).
-    func nodeTable(_ local: [Pod], _ cluster: Cluster) -> Table {
+    func nodeTable(_ local: [Pod], _ cache: CompileCache) -> Table {
+        let cluster = cache.cluster
         var table = Table(name: tableName, family: .inet)
         var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
         forward.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
@@ -102,11 +103,11 @@ public struct PolicyCompiler: Sendable {
             forward.rules.append(Rule([selector], verdict: .jump(name), comment: "\(name) of isolated pods on this node"))
 
             var chain = Chain(name: name)
-            let policies = cluster.policies.values.filter { $0.effectivePolicyTypes.contains(direction) }.sorted { $0.key < $1.key }
+            let policies = cache.policies(in: nil, direction)
             for policy in policies {
                 let selected = local.filter { policy.podSelector.matches($0.labels) && $0.namespace == policy.namespace }
                 for (index, rule) in policy.rules(direction).enumerated() {
-                    let compiled = RuleCompiler(cluster: cluster, policy: policy, direction: direction, index: index, rule: rule)
+                    let compiled = RuleCompiler(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
                         .compile(selected: selected, namedPorts: direction == .ingress ? .pods(selected) : .peers,
                                  verdict: direction == .egress ? .return : .accept)
                     table.sets += compiled.sets

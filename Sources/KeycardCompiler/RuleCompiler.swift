@@ -3,7 +3,7 @@ import KeycardRuleset
 
 /// Compiles one ingress or egress rule of one policy into rules and the sets they look up.
 struct RuleCompiler {
-    let cluster: Cluster
+    let cache: CompileCache
     let policy: NetworkPolicy
     let direction: NetworkPolicy.PolicyType
     let index: Int
@@ -30,16 +30,10 @@ struct RuleCompiler {
             sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: addresses(of: selected)))
             base.append(direction == .egress ? .saddrInSet(name) : .daddrInSet(name))
         }
-        let peerPods = cluster.sortedPods.filter { pod in
-            guard let peers = rule.peers, !peers.isEmpty else { return true }
-            return peers.contains { PolicyEngine(cluster).matches($0, of: policy, .pod(pod.key)) }
-        }
+        let (peerPods, peerElements) = cache.peers(of: rule, index, in: policy, direction)
         if let peers = rule.peers, !peers.isEmpty {
-            var ranges = AddressRanges()
-            for pod in peerPods { if let ip = cluster.addresses[pod.key] { ranges.add(ip) } }
-            for peer in peers { if let block = peer.ipBlock { ranges.add(block) } }
             let name = "\(prefix)-peers"
-            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: ranges.elements))
+            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: peerElements))
             base.append(direction == .egress ? .daddrInSet(name) : .saddrInSet(name))
         }
         let comment = Self.clip("\(policy.key)#\(direction.rawValue.lowercased())[\(index)]")
@@ -69,7 +63,7 @@ struct RuleCompiler {
                     let setName = "\(prefix)-np\(portIndex)"
                     var elements: [SetElement] = []
                     for pod in targets {
-                        guard let ip = cluster.addresses[pod.key] else { continue }
+                        guard let ip = cache.cluster.addresses[pod.key] else { continue }
                         for number in Set(pod.resolve(portName: name, proto: port.proto)).sorted() {
                             elements.append(.value([.ipv4(ip.value), .proto(port.proto.number), .port(UInt16(number))]))
                         }
@@ -84,7 +78,7 @@ struct RuleCompiler {
     }
 
     private func addresses(of pods: [Pod]) -> [SetElement] {
-        pods.compactMap { cluster.addresses[$0.key] }.map { .range(from: $0.value, to: $0.value) }
+        pods.compactMap { cache.cluster.addresses[$0.key] }.map { .range(from: $0.value, to: $0.value) }
     }
 
     /// A set name from the policy and rule, stable across relabels: `in-NS-NAME-0`.

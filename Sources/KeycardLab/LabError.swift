@@ -15,7 +15,7 @@ public enum LabError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .nameInUse(let lab, let evidence):
-            return "lab \"\(lab)\" is already in use (\(evidence)); remove it with `keycard lab down \(lab)` or pick another name"
+            return "lab \"\(lab)\" is already in use (\(evidence)); remove it with `keycard down \(lab)` or pick another name"
         case .invalidSpec(let error):
             return "invalid lab: \(error)"
         case .kernel(let lab, let stage, let error):

@@ -3,10 +3,10 @@ import KeycardTopology
 
 /// Waits until the programs started in pods (`command:`) accept connections on their declared TCP
 /// ports, so the first probe does not race their start-up.
-enum ProgramReadiness {
+public enum ProgramReadiness {
     static let patience: Duration = .seconds(10)
 
-    static func await(_ plan: LabPlan, progress: (String) -> Void) throws {
+    public static func await(_ plan: LabPlan, progress: (String) -> Void) throws {
         var requests: [ProbeRequest] = []
         for pod in plan.pods where !(pod.command ?? []).isEmpty {
             for port in pod.ports where port.proto == .tcp {

@@ -45,6 +45,7 @@ struct UpCommand: ParsableCommand {
             programmed = try LivePolicies.program(
                 timeline.initial, previous: nil, plan: instance.plan, timeline: timeline, enforcement: mode)
             pid = try LabDaemon.startServer(lab: lab)
+            try ProgramReadiness.await(instance.plan) { Console.error($0) }
         } catch {
             Console.error("keycard up: lab \(lab): \(error); tearing it down")
             _ = try? Lab.down(name: lab)

@@ -31,7 +31,10 @@ struct RunCommand: ParsableCommand {
                 Console.error("\(timeline.scenario.file): \(error)")
                 throw Exit.invalid
             }
-            if keep { try LabDaemon.spawnServer(lab: run.labName) }
+            if keep {
+                try LabDaemon.keep(lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
+                                   afterStep: timeline.scenario.steps.count)
+            }
             reports.append(report)
             failed = failed || !report.passed
             if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }

@@ -6,7 +6,7 @@ import KeycardProbe
 enum Environment {
     static func requireRoot() throws {
         guard Privileges.isRoot else {
-            Console.error("keycard run builds network namespaces and nftables rules: run it as root (sudo keycard ...)")
+            Console.error("keycard builds network namespaces and nftables rules: run it as root (sudo keycard ...)")
             throw Exit.invalid
         }
     }
