@@ -68,7 +68,13 @@ func measure(_ model: Model, _ enforcement: Enforcement, evidence: Bool) throws 
         let elapsed = steps[position + 1].element.at - mark.at
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let index = Int(mark.line.dropFirst(5).prefix { $0 != "/" }) ?? 0
-        let passed = report.steps.first { $0.index == index }?.passed ?? false
+        let step = report.steps.first { $0.index == index }
+        let passed = step?.passed ?? false
+        if !passed {
+            // What went wrong, for the record: the step's summary and its failing cells.
+            print("FAILED step \(index): \(step?.summary ?? "no report")")
+            for case .probe(let cell) in step?.results ?? [] where !cell.passed { print("  \(cell)") }
+        }
         results.append((String(mark.line.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces), ms, passed))
         _ = offset
     }
