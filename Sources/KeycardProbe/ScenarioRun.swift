@@ -80,6 +80,10 @@ public final class ScenarioRun: @unchecked Sendable {
             try controller.reconcile(Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in
                 targets[target].map { ($0, table) }
             }))
+            // Probes after a change must be new connections, judged by the rules now in force.
+            if !controller.lastReports.isEmpty {
+                for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
+            }
         }
         try reconcile(timeline.initial)
         do {
