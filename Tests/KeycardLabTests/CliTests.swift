@@ -140,10 +140,8 @@ import Testing
         #expect(scan.out.contains("x/a:80"))
     }
 
-    /// `keycard up` SIGKILLed while it builds 100 pods: `keycard down LAB` still removes everything.
-    /// `down --all` would also remove the labs of other test runs on this machine, so its
-    /// destructive run is not exercised here; its discovery (the same `Lab.labNames()`) is, through
-    /// `status`, which must list the half-built lab.
+    /// `keycard up` SIGKILLed while it builds 100 pods: `keycard down --all` (or `down LAB` when other
+    /// labs are alive) still removes everything; `status` lists the half-built lab first.
     @Test func killedMidBringUpAndDownRemovesEverything() throws {
         let pods = (0..<100).map { ("x", "p\($0)") }
         let scenario = try CliScenario(stem: "cli-crash", nodes: 2, pods: pods)
@@ -170,11 +168,19 @@ import Testing
         #expect((found?["namespaces"] as? Int ?? 0) >= 10)
         #expect(found?["complete"] as? Bool == false)
 
-        let down = try KeycardCLI.run(["down", scenario.lab])
+        // `down --all` removes every keycard lab on the machine: it is used when this crashed lab is
+        // the only one (as in CI, where scripts/test runs the tests one at a time); with other labs
+        // alive (a developer's, or parallel test runs) the lab is removed by name instead.
+        let others = Lab.labNames().filter { $0 != scenario.lab }
+        let down = try KeycardCLI.run(others.isEmpty ? ["down", "--all"] : ["down", scenario.lab])
         #expect(down.code == 0, "\(down.err)")
         #expect(Lab.namespaces(of: scenario.lab).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(scenario.lab)))
         #expect(servePids(scenario.lab).isEmpty)
+        if others.isEmpty {
+            #expect(NetworkNamespace.list().filter { $0.hasPrefix("kc-") }.isEmpty)
+            #expect(Lab.labNames().isEmpty)
+        }
         #expect(try KeycardCLI.run(["down"]).code != 0, "down needs a lab or --all")
         #expect(try KeycardCLI.run(["down", scenario.lab, "--all"]).code != 0)
     }
