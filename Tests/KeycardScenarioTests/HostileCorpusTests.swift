@@ -128,3 +128,25 @@ enum HostileCorpus {
         }
     }
 }
+
+/// The committed fuzz corpus replayed through the plain build of keycard-fuzz (no sanitizer): every
+/// input goes through the loader without a crash; scripts/fuzz does the real fuzzing.
+@Suite struct FuzzCorpusReplayTests {
+    @Test func committedCorpusReplaysWithoutACrash() throws {
+        let fuzz = URL(fileURLWithPath: HostileCorpus.keycard).deletingLastPathComponent().appendingPathComponent("keycard-fuzz").path
+        try #require(FileManager.default.isExecutableFile(atPath: fuzz), "keycard-fuzz is not built beside the tests")
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: fuzz)
+        process.arguments = [corpus]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let summary = String(decoding: data, as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(summary)")
+        #expect(summary.hasPrefix("replayed "), "\(summary)")
+    }
+}
