@@ -58,7 +58,7 @@ public struct PolicyCompiler: Sendable {
             if !policies.isEmpty {
                 let isolatedSet = "\(name)-isolated"
                 let isolated = policies.contains { $0.podSelector.matches(pod.labels) }
-                table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,
+                table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address],
                                            elements: isolated ? address : [], polarity: .restricts))
                 chain.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
                 let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
@@ -96,7 +96,7 @@ public struct PolicyCompiler: Sendable {
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let isolated = local.filter { !cluster.isolatingPolicies(for: $0, direction).isEmpty }
             let isolatedSet = "\(name)-isolated"
-            table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address], interval: true,
+            table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address],
                                        elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
                                        polarity: .restricts))
             let selector: Match = direction == .egress ? .saddrInSet(isolatedSet) : .daddrInSet(isolatedSet)

@@ -27,13 +27,16 @@ struct RuleCompiler {
         let prefix = setPrefix
         if let selected {
             let name = "\(prefix)-pods"
-            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: addresses(of: selected)))
+            sets.append(NamedSet(name: name, key: [.ipv4Address], elements: addresses(of: selected)))
             base.append(direction == .egress ? .saddrInSet(name) : .daddrInSet(name))
         }
         let (peerPods, peerElements) = cache.peers(of: rule, index, in: policy, direction)
         if let peers = rule.peers, !peers.isEmpty {
             let name = "\(prefix)-peers"
-            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: peerElements))
+            // Only ipBlocks need ranges; pod addresses alone go in a hash set.
+            let ranged = peers.contains { $0.ipBlock != nil }
+            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: ranged,
+                                 elements: ranged ? peerElements : peerElements.compactMap(\.singleAddress)))
             base.append(direction == .egress ? .daddrInSet(name) : .saddrInSet(name))
         }
         let comment = Self.clip("\(policy.key)#\(direction.rawValue.lowercased())[\(index)]")
@@ -78,7 +81,7 @@ struct RuleCompiler {
     }
 
     private func addresses(of pods: [Pod]) -> [SetElement] {
-        pods.compactMap { cache.cluster.addresses[$0.key] }.map { .range(from: $0.value, to: $0.value) }
+        pods.compactMap { cache.cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) }
     }
 
     /// A set name from the policy and rule, stable across relabels: `in-NS-NAME-0`.

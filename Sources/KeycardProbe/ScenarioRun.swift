@@ -58,11 +58,13 @@ public final class ScenarioRun: @unchecked Sendable {
         }
     }
 
-    /// Stops serving and removes the lab (idempotent).
+    /// Stops serving and removes the lab (idempotent) — only a lab this process brought up: a run
+    /// refused because the name is taken must leave the lab that holds it alone.
     public func tearDown() {
         server?.stop()
         server = nil
         evidence = nil
+        guard lab != nil || Lab.status(labName).state?.ownerPID == ProcessTable.currentPID else { return }
         _ = try? Lab.down(name: labName)
     }
 

@@ -61,6 +61,12 @@ public enum SetElement: Hashable, Sendable, Codable {
         return .range(from: address & mask, to: (address & mask) | ~mask)
     }
 
+    /// A one-address range or value as a single IPv4 value element (for hash sets), or nil.
+    public var singleAddress: SetElement? {
+        guard let range = ipv4Range, range.lowerBound == range.upperBound else { return nil }
+        return .value([.ipv4(range.lowerBound)])
+    }
+
     /// The element as an inclusive IPv4 range, if it is one (a single IPv4 value counts).
     public var ipv4Range: ClosedRange<UInt32>? {
         switch self {

@@ -21,8 +21,12 @@ extension Table {
             let before = sets[index]
             let after = new.sets[index]
             switch after.polarity {
-            case .allows: result.sets[index].elements = SetElement.intersection(before.normalizedElements, after.normalizedElements)
-            case .restricts: result.sets[index].elements = before.elements + after.elements
+            case .allows:
+                result.sets[index].elements = after.interval
+                    ? SetElement.intersection(before.normalizedElements, after.normalizedElements)
+                    : after.normalizedElements.filter(Set(before.normalizedElements).contains)
+            case .restricts:
+                result.sets[index].elements = SetElement.deduplicated(before.elements + after.elements)
             }
         }
         return result

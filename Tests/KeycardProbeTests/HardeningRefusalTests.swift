@@ -30,11 +30,7 @@ struct HardeningRefusalTests {
         let located = result.stderr.split(separator: "\n").contains { line in
             line.range(of: #"HostileCorpus/[a-z0-9/.-]+\.yaml:[0-9]+:[0-9]+: "#, options: .regularExpression) != nil
         }
-        withKnownIssue("keycard check accepts it; run refuses it in the planner, without file:line:col") {
-            #expect(located, "no file:line:col in \(result.stderr)")
-        } when: {
-            name == "addr-external-in-pod-cidr.yaml"
-        }
+        #expect(located, "no file:line:col in \(result.stderr)")
         #expect(Hardening.traces(lab: "hostile", marker: nil).isEmpty, "the kernel was touched")
     }
 
@@ -62,10 +58,8 @@ struct HardeningRefusalTests {
         print("name in use: exit \(result.status): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains(lab) && result.stderr.contains("in use"), "\(result.stderr)")
-        withKnownIssue("ScenarioRun.execute tears the lab down by name after Lab.up refused it: the running lab is destroyed") {
-            #expect(Hardening.traces(lab: lab, marker: nil) == before, "the running lab was changed")
-            #expect((try? String(contentsOfFile: "/run/keycard/\(lab)/state.json", encoding: .utf8)) == state)
-        }
+        #expect(Hardening.traces(lab: lab, marker: nil) == before, "the running lab was changed")
+        #expect((try? String(contentsOfFile: "/run/keycard/\(lab)/state.json", encoding: .utf8)) == state)
     }
 
     /// `ip netns add kc-LAB.stray`, not keycard's: exit 2 naming it; the stray stays, nothing is added.
@@ -80,9 +74,7 @@ struct HardeningRefusalTests {
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains(stray), "\(result.stderr)")
         let after = Hardening.traces(lab: lab, marker: nil)
-        withKnownIssue("ScenarioRun.execute tears the lab down by name after Lab.up refused it: the stray namespace is deleted") {
-            #expect(after.namespaces == [stray], "\(after)")
-        }
+        #expect(after.namespaces == [stray], "\(after)")
         #expect(!after.stateDirectory, "\(after)")
     }
 }

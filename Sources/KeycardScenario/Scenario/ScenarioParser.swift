@@ -71,7 +71,7 @@ struct ScenarioParser {
         let specValue = try top.required("spec")
         let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps"])
         let lab = try labSettings(spec["lab"])
-        let externals = try self.externals(spec["externals"])
+        let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR)
         let resources = try objectItems(spec["resources"], "resources")
         let probe = try probeSettings(spec["probe"])
         var steps: [Step] = []
@@ -122,7 +122,7 @@ struct ScenarioParser {
         return settings
     }
 
-    private func externals(_ value: YAMLValue?) throws(ScenarioError) -> [External] {
+    private func externals(_ value: YAMLValue?, podCIDR: CIDR) throws(ScenarioError) -> [External] {
         var result: [External] = []
         for item in try value?.items("spec.externals") ?? [] {
             let fields = try item.fields("an external", allowed: ["name", "ip", "ports"])
@@ -134,6 +134,7 @@ struct ScenarioParser {
             let text = try ipValue.string("external ip")
             guard let ip = IPv4(text) else { throw ipValue.error("external ip \"\(text)\" is not an IPv4 address") }
             if let problem = LabAddresses.externalProblem(ip) { throw ipValue.error("external ip \(ip) \(problem)") }
+            if podCIDR.contains(ip) { throw ipValue.error("external ip \(ip) lies inside the pod CIDR \(podCIDR); externals live outside the pod network") }
             if result.contains(where: { $0.ip == ip }) { throw ipValue.error("external ip \(ip) is used twice") }
             var ports: [ProtocolPort] = []
             for portValue in try fields["ports"]?.items("external ports") ?? [] {
@@ -197,6 +198,7 @@ struct ScenarioParser {
     /// Loads a manifest named relative to the scenario; it must stay inside the scenario's folder.
     private mutating func manifest(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
         let relative = try value.string("file")
+        if relative.isEmpty { throw value.error("file must name a manifest: the path is empty") }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath()
         if relative.hasPrefix("/") { throw value.error("file \"\(relative)\" must be a path relative to the scenario's folder") }
         let target = base.appendingPathComponent(relative).standardizedFileURL.resolvingSymlinksInPath()
