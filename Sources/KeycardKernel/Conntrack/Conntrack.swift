@@ -9,16 +9,7 @@ public enum Conntrack {
     /// policy let in (a UDP probe that reuses an old source port would otherwise pass as
     /// "established").
     public static func flush(namespace: String) throws(KernelError) {
-        let socket: MnlSocket
-        do {
-            socket = try NetworkNamespace.perform(in: namespace) { () throws(KernelError) -> MnlSocket in
-                try MnlSocket(protocol: NETLINK_NETFILTER)
-            }
-        } catch let error as KernelError {
-            throw error
-        } catch {
-            throw KernelError("enter namespace", subject: namespace, errno: EIO)
-        }
+        let socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
         var message = [UInt8](repeating: 0, count: 64)
         let sequence = UInt32(truncatingIfNeeded: time(nil))
         let length = message.withUnsafeMutableBytes { raw -> Int in

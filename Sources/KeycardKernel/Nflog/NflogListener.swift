@@ -29,22 +29,7 @@ public final class NflogListener {
     public init(namespace: String, group: UInt16, copyRange: UInt32 = 64, receiveBuffer: Int32 = 8 << 20) throws(KernelError) {
         self.namespace = namespace
         self.group = group
-        let forbidden = SocketNamespaceGuard.hostInodes()
-        let opened: MnlSocket
-        do {
-            opened = try NetworkNamespace.perform(in: namespace) { () throws(KernelError) -> MnlSocket in
-                try MnlSocket(protocol: NETLINK_NETFILTER)
-            }
-        } catch let error as KernelError {
-            throw error
-        } catch {
-            throw KernelError("enter namespace", subject: namespace, errno: EIO)
-        }
-        guard let inode = NetworkNamespace.inode(of: namespace) else {
-            throw KernelError("stat", subject: NetworkNamespace.path(namespace), errno: ENOENT)
-        }
-        try SocketNamespaceGuard.check(socket: opened.fd, expectedInode: inode, forbiddenInodes: forbidden)
-        socket = opened
+        socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
         try socket.setIntOption(SO_RCVBUFFORCE, receiveBuffer, name: "SO_RCVBUFFORCE")
         try configure(copyRange: copyRange)
     }

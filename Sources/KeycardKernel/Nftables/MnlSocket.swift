@@ -20,6 +20,27 @@ final class MnlSocket {
 
     deinit { mnl_socket_close(raw) }
 
+    /// Opens and binds a netlink socket inside lab namespace `namespace` (where it then stays), and
+    /// checks that it really lives there and not in the host's namespace.
+    static func open(protocol bus: Int32, inNamespace namespace: String) throws(KernelError) -> MnlSocket {
+        let forbidden = SocketNamespaceGuard.hostInodes()
+        let opened: MnlSocket
+        do {
+            opened = try NetworkNamespace.perform(in: namespace) { () throws(KernelError) -> MnlSocket in
+                try MnlSocket(protocol: bus)
+            }
+        } catch let error as KernelError {
+            throw error
+        } catch {
+            throw KernelError("enter namespace", subject: namespace, errno: EIO)
+        }
+        guard let inode = NetworkNamespace.inode(of: namespace) else {
+            throw KernelError("stat", subject: NetworkNamespace.path(namespace), errno: ENOENT)
+        }
+        try SocketNamespaceGuard.check(socket: opened.fd, expectedInode: inode, forbiddenInodes: forbidden)
+        return opened
+    }
+
     /// setsockopt(SOL_SOCKET, option) with an int, e.g. SO_SNDBUFFORCE (needs CAP_NET_ADMIN).
     func setIntOption(_ option: Int32, _ value: Int32, name: String) throws(KernelError) {
         var value = value

@@ -26,21 +26,7 @@ public final class NftablesProgrammer {
     /// Opens a NETLINK_NETFILTER socket inside `namespace` (never the host's) and binds it.
     public init(namespace: String) throws(KernelError) {
         self.namespace = namespace
-        let opened: MnlSocket
-        do {
-            opened = try NetworkNamespace.perform(in: namespace) { () throws(KernelError) -> MnlSocket in
-                try MnlSocket(protocol: NETLINK_NETFILTER)
-            }
-        } catch let error as KernelError {
-            throw error
-        } catch {
-            throw KernelError("enter namespace", subject: namespace, errno: EIO)
-        }
-        let inode = try NetworkNamespace.inode(ofSocket: opened.fd)
-        guard inode == NetworkNamespace.inode(of: namespace), inode != NetworkNamespace.hostInode() else {
-            throw KernelError("netfilter socket not in lab namespace", subject: namespace, errno: EPERM)
-        }
-        socket = opened
+        socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
         sequence = UInt32(truncatingIfNeeded: time(nil))
         // A failing transaction returns an error ack per message; without CAP_ACK each would carry a copy
         // of the message it answers.
