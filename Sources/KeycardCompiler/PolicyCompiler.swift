@@ -24,21 +24,35 @@ public struct PolicyCompiler: Sendable {
     /// nft allows 127 bytes of log prefix; keycard keeps it short.
     static let dropLogPrefixLimit = 60
 
-    /// The tables of every target: each present pod (pod placement) or each node (node placement).
-    /// `nodes` maps each pod to its node index; `nodeCount` is the number of nodes.
+    /// The tables of every target: each pod (pod placement) or each node (node placement).
+    /// `nodes` maps every pod the lab holds to its node index — pods of the lab that the cluster does
+    /// not hold now (deleted, or applied only later) are cut off, as a pod that does not exist
+    /// answers nothing; `nodeCount` is the number of nodes.
     public func compile(_ cluster: Cluster, nodes: [ObjectKey: Int], nodeCount: Int) -> [RulesetTarget: Table] {
         var tables: [RulesetTarget: Table] = [:]
         let cache = CompileCache(cluster)
+        let absent = nodes.keys.filter { cluster.pods[$0] == nil }.sorted()
         switch placement {
         case .pod:
             for pod in cache.sortedPods { tables[.pod(pod.key)] = podTable(pod, cache) }
+            for key in absent { tables[.pod(key)] = absentPodTable() }
         case .node:
+            let absentAddresses = absent.compactMap { cluster.addresses[$0] }
             for node in 0..<nodeCount {
                 let local = cache.sortedPods.filter { nodes[$0.key] == node }
-                tables[.node(node)] = nodeTable(local, cache)
+                tables[.node(node)] = nodeTable(local, cache, absent: absentAddresses)
             }
         }
         return tables
+    }
+
+    /// The table of a pod namespace whose pod does not exist at this point: nothing in or out.
+    func absentPodTable() -> Table {
+        let rules = [Rule(counter: true, verdict: .drop, comment: "this pod does not exist now")]
+        return Table(name: tableName, family: .inet, chains: [
+            Chain(name: "absent-ingress", base: BaseChain(hook: .input), rules: [Rule([.iifname("lo")], verdict: .accept)] + rules),
+            Chain(name: "absent-egress", base: BaseChain(hook: .output), rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
+        ])
     }
 
     // MARK: pod placement
@@ -87,10 +101,16 @@ public struct PolicyCompiler: Sendable {
     /// gated by the set of this node's pods it selects; isolated pods of this node are jumped into
     /// the direction's chain. Egress is judged where a packet enters the network (the source's
     /// node), ingress where it leaves it (the destination's node).
-    func nodeTable(_ local: [Pod], _ cache: CompileCache) -> Table {
+    func nodeTable(_ local: [Pod], _ cache: CompileCache, absent: [IPv4] = []) -> Table {
         let cluster = cache.cluster
         var table = Table(name: tableName, family: .inet)
         var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
+        // Addresses of the lab's pods that do not exist now: a set, so pods coming and going only
+        // move elements.
+        table.sets.append(NamedSet(name: "absent-pods", key: [.ipv4Address],
+                                   elements: absent.map { .value([.ipv4($0.value)]) }, polarity: .restricts))
+        forward.rules.append(Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
+        forward.rules.append(Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
         forward.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
         for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"

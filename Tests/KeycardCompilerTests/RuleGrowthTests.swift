@@ -65,7 +65,7 @@ struct RuleGrowthTests {
         let (cluster, nodes) = Self.scaledCluster(pods: 20, policies: Self.policies(shape.policies, rules: shape.rules, ports: shape.ports))
         let tables = PolicyCompiler(labName: "grow", placement: .node).compile(cluster, nodes: nodes, nodeCount: 2)
         let node = try #require(tables[.node(0)])
-        #expect(node.chain(named: "forward")?.rules.count == 3, "established + a jump per direction")
+        #expect(node.chain(named: "forward")?.rules.count == 5, "absent pods both ways, established, a jump per direction")
         #expect(node.chain(named: "policy-ingress")?.rules.count == shape.policies * shape.rules * shape.ports + 1)
         #expect(node.chain(named: "policy-egress")?.rules.count == 1, "only the (unreached) default deny")
     }

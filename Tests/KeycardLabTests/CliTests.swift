@@ -211,7 +211,10 @@ import Testing
         for _ in 0..<3000 where upExit == nil {
             let lines = ((try? String(contentsOfFile: upTrace, encoding: .utf8)) ?? "").split(separator: "\n")
             if let first = lines.first?.split(separator: " ").first {
-                upExit = lines.first { $0.hasPrefix("\(first) +++ exited with") }.map(String.init)
+                // strace pads pids to five columns: "9691  +++ exited" but "31540 +++ exited".
+                upExit = lines.first { line in
+                    line.split(separator: " ").prefix(4).map(String.init) == [String(first), "+++", "exited", "with"]
+                }.map(String.init)
             }
             if upExit == nil { usleep(10_000) }
         }

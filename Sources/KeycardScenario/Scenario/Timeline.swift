@@ -21,6 +21,9 @@ public struct Timeline: Sendable {
         plan = try AddressPlan(pods: everyPod, settings: scenario.lab)
 
         var cluster = Cluster()
+        // Every pod of the scenario has its address from the start, present or not: the lab holds
+        // them all, and cuts off those that do not exist at a step.
+        cluster.addresses = plan.addresses
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
         try Self.apply(scenario.resources, to: &cluster, plan: plan, what: "resources")
