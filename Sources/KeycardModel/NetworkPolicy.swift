@@ -8,6 +8,9 @@ public struct NetworkPolicy: Hashable, Sendable {
     public var namespace: String
     public var name: String
     public var podSelector: LabelSelector
+    /// True when the manifest omitted `spec.podSelector` (or `spec`): the API server defaults it to
+    /// the empty selector, every pod of the namespace. Kept so explanations can say so.
+    public var podSelectorOmitted = false
     /// As written; nil when the field was omitted (see `effectivePolicyTypes`).
     public var policyTypes: [PolicyType]?
     /// nil when `ingress` was omitted; `[]` when written as an empty list. Both allow nothing.

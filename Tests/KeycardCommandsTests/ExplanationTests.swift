@@ -63,7 +63,7 @@ struct ExplanationTests {
         #expect(object["afterStep"] as? Int == 1)
         #expect(object["decision"] as? String == "deny")
         let egress = try #require(object["egress"] as? [String: Any])
-        #expect(Set(egress.keys) == ["pod", "direction", "outcome", "isolatedBy", "allowedBy"])
+        #expect(Set(egress.keys) == ["pod", "direction", "outcome", "isolatedBy", "selectors", "allowedBy"])
         #expect(egress["pod"] as? String == "prod/web")
         #expect(egress["direction"] as? String == "egress")
         #expect(egress["outcome"] as? String == "denied")

@@ -9,6 +9,9 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
         case loads
         /// Refused at `file` (relative to the corpus folder), `line`, `column`, with `fragment` in the message.
         case refused(file: String, line: Int, column: Int, fragment: String)
+        /// Loads (the API server accepts it), with a warning at `line`, `column` containing `fragment`:
+        /// what keycard does instead of what it cannot honour.
+        case warns(line: Int, column: Int, fragment: String)
     }
 
     var name: String
@@ -30,12 +33,17 @@ enum HostileCorpus {
         }
     }()
 
-    /// `file | where | fragment [| known-bug]` or `file | ok`.
+    /// `file | where | fragment [| known-bug]`, `file | warn LINE:COL | fragment` or `file | ok`.
     static func parse(_ line: String) -> HostileCase? {
         let parts = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count >= 2 else { return nil }
         if parts[1] == "ok" { return HostileCase(name: parts[0], outcome: .loads, knownBug: parts.count > 2 && parts[2] == "known-bug") }
         guard parts.count >= 3 else { return nil }
+        if parts[1].hasPrefix("warn ") {
+            let spot = parts[1].dropFirst(5).split(separator: ":").compactMap { Int($0) }
+            guard spot.count == 2 else { return nil }
+            return HostileCase(name: parts[0], outcome: .warns(line: spot[0], column: spot[1], fragment: parts[2]), knownBug: false)
+        }
         // PATH:LINE:COL or LINE:COL.
         let spot = parts[1].split(separator: ":").map(String.init)
         guard spot.count >= 2, let line = Int(spot[spot.count - 2]), let column = Int(spot[spot.count - 1]) else { return nil }
@@ -75,7 +83,7 @@ enum HostileCorpus {
         let named = Set(HostileCorpus.cases.map(\.name))
         #expect(Set(files) == named, "files without an expect.txt line, or lines without a file")
         #expect(HostileCorpus.cases.count == named.count, "a case is listed twice in expect.txt")
-        #expect(HostileCorpus.cases.filter { $0.outcome != .loads }.count >= 100)
+        #expect(HostileCorpus.cases.filter { if case .refused = $0.outcome { true } else { false } }.count >= 100)
     }
 
     /// The loader: the first error is at the expected file:line:col and says what is wrong; no
@@ -86,8 +94,9 @@ enum HostileCorpus {
         let clock = ContinuousClock()
         let start = clock.now
         var refusal: ScenarioError?
+        var warnings: [ScenarioWarning] = []
         do {
-            _ = try ScenarioLoader.load(path)
+            warnings = try ScenarioLoader.timeline(path).warnings
         } catch {
             refusal = error
         }
@@ -96,6 +105,10 @@ enum HostileCorpus {
             switch hostile.outcome {
             case .loads:
                 #expect(refusal == nil, "\(refusal?.description ?? "")")
+            case .warns(let line, let column, let fragment):
+                #expect(refusal == nil, "\(refusal?.description ?? "")")
+                #expect(warnings.contains { $0.location.line == line && $0.location.column == column && $0.message.contains(fragment) },
+                        "\(warnings)")
             case .refused(let file, let line, let column, let fragment):
                 let error = try #require(refusal, "\(hostile.name) loaded, expected \(file):\(line):\(column): \(fragment)")
                 #expect(error.location == SourceLocation(file: "\(HostileCorpus.folder)/\(file)", line: line, column: column),
@@ -117,6 +130,10 @@ enum HostileCorpus {
             switch hostile.outcome {
             case .loads:
                 #expect(result.status == 0, "\(result.stderr)")
+            case .warns(let line, let column, let fragment):
+                #expect(result.status == 0, "\(result.stderr)")
+                let warning = result.stderr.split(separator: "\n").first { $0.hasPrefix("\(path):\(line):\(column): warning: ") }
+                #expect(warning?.contains(fragment) == true, "\(result.stderr)")
             case .refused(let file, let line, let column, let fragment):
                 #expect(result.status == 2, "\(result.stderr)")
                 let first = try #require(result.stderr.split(separator: "\n").first.map(String.init), "nothing on stderr")

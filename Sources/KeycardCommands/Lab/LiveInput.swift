@@ -36,7 +36,7 @@ enum LiveInput {
         guard case .apply(let objects) = timeline.scenario.steps.first?.action else {
             throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no objects found")
         }
-        return (objects, timeline.scenario.warnings)
+        return (objects, timeline.warnings)
     }
 
     /// A YAML double-quoted scalar (JSON string syntax is valid YAML).

@@ -74,7 +74,8 @@ struct LiveLab {
     @discardableResult
     mutating func apply(_ objects: [LoadedObject]) throws -> [String] {
         var done: [String] = []
-        for loaded in objects {
+        // One batch is one desired state: its namespaces first (as Timeline applies a step).
+        for loaded in objects.filter({ $0.object.ref.kind == .namespace }) + objects.filter({ $0.object.ref.kind != .namespace }) {
             let existed: Bool
             switch loaded.object {
             case .namespace(let namespace):

@@ -7,7 +7,15 @@ struct Explanation: Encodable {
         var direction: String
         var outcome: String
         var isolatedBy: [String]
+        /// Each isolating policy's `spec.podSelector`, and whether it was omitted and so defaulted.
+        var selectors: [Selector]
         var allowedBy: [String]
+    }
+
+    struct Selector: Encodable {
+        var policy: String
+        var podSelector: String
+        var defaulted: Bool
     }
 
     var from: String
@@ -29,8 +37,14 @@ struct Explanation: Encodable {
         self.steps = steps
         decision = verdict.decision.rawValue
         func side(_ endpoint: Endpoint, _ direction: String, _ judged: DirectionVerdict) -> Side {
-            Side(pod: endpoint.description, direction: direction, outcome: judged.outcome.rawValue,
-                 isolatedBy: judged.isolatingPolicies.map(\.description), allowedBy: judged.allowingRules.map(\.description))
+            let selectors = judged.isolatingPolicies.compactMap { key in
+                cluster.policies[key].map {
+                    Selector(policy: key.description, podSelector: $0.podSelector.description, defaulted: $0.podSelectorOmitted)
+                }
+            }
+            return Side(pod: endpoint.description, direction: direction, outcome: judged.outcome.rawValue,
+                        isolatedBy: judged.isolatingPolicies.map(\.description), selectors: selectors,
+                        allowedBy: judged.allowingRules.map(\.description))
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)
@@ -53,6 +67,11 @@ struct Explanation: Encodable {
                 lines.append("    not a pod: NetworkPolicy does not apply to it")
             default:
                 lines.append("    isolated by: \(side.isolatedBy.joined(separator: ", "))")
+                // Say when a selector was never written: the API server defaulted it to every pod.
+                for selector in side.selectors where selector.defaulted {
+                    let namespace = selector.policy.split(separator: "/").first.map(String.init) ?? ""
+                    lines.append("    \(selector.policy) has no spec.podSelector: the API server defaults it to {} (every pod of namespace \(namespace))")
+                }
                 if side.allowedBy.isEmpty {
                     let other = side.direction == "egress" ? to : from
                     lines.append("    no \(side.direction) rule of these policies allows \(other) on \(`protocol`)/\(port)")

@@ -8,7 +8,7 @@ enum ScenarioInput {
     static func load(_ path: String) throws -> Timeline {
         do {
             let timeline = try ScenarioLoader.timeline(path)
-            for warning in timeline.scenario.warnings { Console.error(warning.description) }
+            for warning in timeline.warnings { Console.error(warning.description) }
             return timeline
         } catch {
             Console.error(error.description)

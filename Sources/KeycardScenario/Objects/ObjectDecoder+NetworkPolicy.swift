@@ -1,34 +1,53 @@
 import KeycardModel
 
 extension ObjectDecoder {
-    /// A networking.k8s.io/v1 NetworkPolicy. The spec is read strictly: an unknown field there is an error.
-    func networkPolicy(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy {
+    /// A networking.k8s.io/v1 NetworkPolicy, with the API server's defaults and validation
+    /// (`SetDefaults_NetworkPolicy`, `ValidateNetworkPolicySpec`; docs/kubernetes-fidelity.md).
+    /// `spec` and `spec.podSelector` are optional: omitted, the policy selects every pod of its
+    /// namespace. The spec is read strictly: an unknown field there is an error, as kubectl's
+    /// default strict field validation makes it.
+    mutating func networkPolicy(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy {
         let fields = try value.fields("NetworkPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
-        let meta = try Metadata.read(fields.required("metadata"), kind: "NetworkPolicy", namespaced: true)
-        let specValue = try fields.required("spec")
-        let spec = try specValue.fields("NetworkPolicy spec", allowed: ["podSelector", "policyTypes", "ingress", "egress"])
-        guard let selector = spec["podSelector"] else {
-            throw specValue.error("NetworkPolicy spec needs \"podSelector\" (use {} to select every pod of the namespace)")
+        let meta = try Metadata.read(fields.required("metadata"), kind: "NetworkPolicy", namespaced: true, at: value.location)
+        var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: .everything)
+        guard let specValue = fields["spec"] else {
+            policy.podSelectorOmitted = true
+            return policy
         }
-        var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: try labelSelector(selector, "spec.podSelector"))
+        let spec = try specValue.fields("NetworkPolicy spec", allowed: ["podSelector", "policyTypes", "ingress", "egress"])
+        if let selector = spec["podSelector"] {
+            policy.podSelector = try labelSelector(selector, "spec.podSelector")
+        } else {
+            policy.podSelectorOmitted = true
+        }
         if let typesValue = spec["policyTypes"] {
+            let items = try typesValue.items("policyTypes")
+            if items.count > NetworkPolicy.PolicyType.allCases.count {
+                throw typesValue.error("policyTypes may not list more than two types (Ingress, Egress)")
+            }
             var types: [NetworkPolicy.PolicyType] = []
-            for item in try typesValue.items("policyTypes") {
+            for item in items {
                 let text = try item.string("a policy type")
                 guard let type = NetworkPolicy.PolicyType(rawValue: text) else {
                     throw item.error("policy type \"\(text)\" is not one of Ingress, Egress")
                 }
-                if types.contains(type) { throw item.error("policy type \(text) is listed twice") }
-                types.append(type)
+                // The API server accepts a type listed twice; it means the same as once.
+                if !types.contains(type) { types.append(type) }
             }
             policy.policyTypes = types
         }
         if let ingress = spec["ingress"] { policy.ingress = try rules(ingress, direction: .ingress) }
-        if let egress = spec["egress"] { policy.egress = try rules(egress, direction: .egress) }
+        if let egress = spec["egress"] {
+            policy.egress = try rules(egress, direction: .egress)
+            if let types = policy.policyTypes, !types.isEmpty, !types.contains(.egress), !(policy.egress ?? []).isEmpty {
+                warnings.append(ScenarioWarning(location: egress.location, message:
+                    "NetworkPolicy \(policy.key) has egress rules but policyTypes \(types.map(\.rawValue)) omits Egress: the rules have no effect"))
+            }
+        }
         return policy
     }
 
-    private func rules(_ value: YAMLValue, direction: NetworkPolicy.PolicyType) throws(ScenarioError) -> [NetworkPolicy.Rule] {
+    private mutating func rules(_ value: YAMLValue, direction: NetworkPolicy.PolicyType) throws(ScenarioError) -> [NetworkPolicy.Rule] {
         let peerKey = direction == .ingress ? "from" : "to"
         let what = direction == .ingress ? "spec.ingress" : "spec.egress"
         var result: [NetworkPolicy.Rule] = []
@@ -50,7 +69,7 @@ extension ObjectDecoder {
         return result
     }
 
-    private func peer(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Peer {
+    private mutating func peer(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Peer {
         let fields = try value.fields("a peer", allowed: ["podSelector", "namespaceSelector", "ipBlock"])
         var peer = NetworkPolicy.Peer()
         if let selector = fields["podSelector"] { peer.podSelector = try labelSelector(selector, "podSelector") }
@@ -67,11 +86,15 @@ extension ObjectDecoder {
         return peer
     }
 
-    private func ipBlock(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.IPBlock {
+    private mutating func ipBlock(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.IPBlock {
         let fields = try value.fields("ipBlock", allowed: ["cidr", "except"])
         let cidrValue = try fields.required("cidr")
         let text = try cidrValue.string("ipBlock.cidr")
         guard let cidr = CIDR.parse(text) else { throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)") }
+        if cidr.family == .ipv6 {
+            warnings.append(ScenarioWarning(location: cidrValue.location, message:
+                "ipBlock \(text) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"))
+        }
         var block = NetworkPolicy.IPBlock(cidr: cidr)
         for item in try fields["except"]?.items("ipBlock.except") ?? [] {
             let text = try item.string("an except entry")
@@ -116,7 +139,7 @@ extension ObjectDecoder {
         if let labels = fields["matchLabels"] {
             for (key, keyLocation, labelValue) in try labels.entries("\(what).matchLabels") {
                 if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.string("matchLabels \"\(key)\"")
+                let text = try labelValue.labelValue("matchLabels \"\(key)\"")
                 if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
                 selector.matchLabels[key] = text
             }

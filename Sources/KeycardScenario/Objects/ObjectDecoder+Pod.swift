@@ -1,35 +1,53 @@
 import KeycardModel
 
 extension ObjectDecoder {
-    /// A v1 Pod: metadata, containers' ports and commands, nodeName, serviceAccountName, status.podIP.
-    /// Other Pod fields (volumes, probes, resources...) are accepted and ignored.
-    func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod {
-        let entries = try value.entries("Pod")
-        var fields: [String: YAMLValue] = [:]
-        for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
+    /// A v1 Pod: metadata, the containers' names, ports and commands (sidecars too: init containers
+    /// with `restartPolicy: Always`), nodeName, serviceAccountName, hostNetwork, status.podIP.
+    /// Validated as `ValidatePodCreate` does for these fields; other Pod fields (volumes, probes,
+    /// resources...) are accepted and ignored. Returns nil for a pod keycard does not build
+    /// (`hostNetwork: true`), with a warning saying so.
+    mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
+        let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
-        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true)
+        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location)
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
-        var spec: [String: YAMLValue] = [:]
-        for entry in try specValue.entries("Pod spec") where !entry.value.isNull { spec[entry.key] = entry.value }
+        let spec = try nonNullFields(specValue, "Pod spec")
         guard let containers = spec["containers"] else { throw specValue.error("Pod spec needs \"containers\"") }
         let containerList = try containers.items("spec.containers")
         if containerList.isEmpty { throw containers.error("spec.containers must list at least one container") }
-        var portNames: Set<String> = []
-        var declared: Set<ProtocolPort> = []
-        for container in containerList {
-            var fields: [String: YAMLValue] = [:]
-            for entry in try container.entries("a container") where !entry.value.isNull { fields[entry.key] = entry.value }
+        var containerNames: Set<String> = []
+        var declared: [ProtocolPort: SourceLocation] = [:]
+        let initContainers = try spec["initContainers"]?.items("spec.initContainers") ?? []
+        for (container, isInit) in initContainers.map({ ($0, true) }) + containerList.map({ ($0, false) }) {
+            let fields = try nonNullFields(container, "a container")
             guard let nameValue = fields["name"] else { throw container.error("a container needs \"name\"") }
-            _ = try nameValue.string("container name")
+            let containerName = try nameValue.string("container name")
+            if let problem = NameRules.dns1123LabelProblem(containerName) { throw nameValue.error("container name \"\(containerName)\" \(problem)") }
+            guard containerNames.insert(containerName).inserted else {
+                throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
+            }
+            // An init container runs to completion before the pod starts, unless it is a sidecar
+            // (restartPolicy: Always), which runs beside the containers for the pod's whole life.
+            if isInit, try fields["restartPolicy"]?.string("restartPolicy") != "Always" { continue }
+            // Port names are unique per container; the same number twice is only a warning
+            // (ValidatePodCreate's validateContainerPorts; pkg/api/pod/warnings.go).
+            var portNames: Set<String> = []
             for portValue in try fields["ports"]?.items("container ports") ?? [] {
                 let port = try containerPort(portValue)
                 if let name = port.name {
-                    guard portNames.insert(name).inserted else { throw portValue.error("port name \"\(name)\" is declared twice in this pod") }
+                    guard portNames.insert(name).inserted else { throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"") }
+                    if pod.ports.contains(where: { $0.name == name }) {
+                        warnings.append(ScenarioWarning(location: portValue.location, message:
+                            "pod \(pod.key): port name \"\(name)\" is declared by two containers; a policy naming it matches both"))
+                    }
                 }
-                guard declared.insert(ProtocolPort(port.proto, port.port)).inserted else {
-                    throw portValue.error("\(port.proto.rawValue)/\(port.port) is declared twice in this pod")
+                let key = ProtocolPort(port.proto, port.port)
+                if let first = declared[key] {
+                    warnings.append(ScenarioWarning(location: portValue.location, message:
+                        "pod \(pod.key): \(key) is declared twice (first at \(first)); it is served once"))
+                } else {
+                    declared[key] = portValue.location
                 }
                 pod.ports.append(port)
             }
@@ -37,25 +55,51 @@ extension ObjectDecoder {
             let args = try fields["args"]?.strings("args") ?? []
             if !command.isEmpty { pod.commands.append(command + args) }
         }
-        if let nodeName = spec["nodeName"] { pod.nodeName = try nodeName.string("spec.nodeName") }
-        if let account = spec["serviceAccountName"] {
-            let name = try account.string("spec.serviceAccountName")
-            if let problem = NameRules.dns1123SubdomainProblem(name) { throw account.error("serviceAccountName \"\(name)\" \(problem)") }
+        if let nodeName = spec["nodeName"] {
+            let name = try nodeName.string("spec.nodeName")
+            if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }
+            pod.nodeName = name
+        }
+        // serviceAccount is the deprecated alias, copied when serviceAccountName is empty (core/v1
+        // conversion of PodSpec). Unset, the ServiceAccount admission plugin sets "default".
+        let account = try spec["serviceAccountName"]?.string("spec.serviceAccountName") ?? ""
+        let deprecated = try spec["serviceAccount"]?.string("spec.serviceAccount") ?? ""
+        if let name = [account, deprecated].first(where: { !$0.isEmpty }) {
+            let field = account.isEmpty ? spec["serviceAccount"] : spec["serviceAccountName"]
+            if let problem = NameRules.dns1123SubdomainProblem(name), let field { throw field.error("serviceAccountName \"\(name)\" \(problem)") }
             pod.serviceAccountName = name
         }
         if let status = fields["status"] {
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
-                guard let ip = IPv4(text) else { throw field.error("status.podIP \"\(text)\" is not an IPv4 address (the lab is IPv4 only)") }
-                pod.podIP = ip
+                if text.isEmpty { continue }
+                if let ip = IPv4(text) {
+                    pod.podIP = ip
+                } else if CIDR.parse(text + "/128") != nil {
+                    warnings.append(ScenarioWarning(location: field.location, message:
+                        "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
+                } else {
+                    throw field.error("status.podIP \"\(text)\" is not an IP address")
+                }
             }
+        }
+        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
+            warnings.append(ScenarioWarning(location: hostNetwork.location, message:
+                "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"))
+            return nil
         }
         return pod
     }
 
-    private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> ContainerPort {
+    /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).
+    private func nonNullFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
         var fields: [String: YAMLValue] = [:]
-        for entry in try value.entries("a container port") where !entry.value.isNull { fields[entry.key] = entry.value }
+        for entry in try value.entries(what) where !entry.value.isNull { fields[entry.key] = entry.value }
+        return fields
+    }
+
+    private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> ContainerPort {
+        let fields = try nonNullFields(value, "a container port")
         guard let numberValue = fields["containerPort"] else { throw value.error("a container port needs \"containerPort\"") }
         let number = try numberValue.int("containerPort", in: 1...65535)
         var port = ContainerPort(port: number)

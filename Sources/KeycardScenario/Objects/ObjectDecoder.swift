@@ -33,14 +33,14 @@ struct ObjectDecoder {
         }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
-        case .pod: return [LoadedObject(.pod(try pod(value)), at: value.location)]
+        case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
         }
     }
 
     private func namespace(_ value: YAMLValue) throws(ScenarioError) -> Namespace {
         let fields = try value.fields("Namespace", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
-        let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false)
+        let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false, at: value.location)
         return Namespace(name: meta.name, labels: meta.labels)
     }
 }
@@ -51,30 +51,74 @@ struct Metadata {
     var namespace: String
     var labels: Labels
 
-    static func read(_ value: YAMLValue, kind: String, namespaced: Bool) throws(ScenarioError) -> Metadata {
+    /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
+    /// completed as the API server would, with a suffix derived from where the object is written),
+    /// `namespace` (default `default`; an empty string counts as omitted; ignored for cluster-scoped
+    /// kinds), `labels` (a null value is the empty value).
+    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError) -> Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
-        guard let nameValue = fields["name"] else { throw value.error("\(kind) metadata needs \"name\"") }
-        let name = try nameValue.string("metadata.name")
-        let nameProblem = kind == "Namespace" ? NameRules.dns1123LabelProblem(name) : NameRules.dns1123SubdomainProblem(name)
-        if let nameProblem { throw nameValue.error("\(kind) name \"\(name)\" \(nameProblem)") }
+        let nameRule = kind == "Namespace" ? NameRules.dns1123LabelProblem : NameRules.dns1123SubdomainProblem
+        let given = try fields["name"]?.string("metadata.name") ?? ""
+        var name: String
+        if let nameValue = fields["name"], !given.isEmpty {
+            name = given
+            if let problem = nameRule(name) { throw nameValue.error("\(kind) name \"\(name)\" \(problem)") }
+        } else if let generateValue = fields["generateName"] {
+            let prefix = try generateValue.string("metadata.generateName")
+            let file = objectLocation.file.split(separator: "/").last.map(String.init) ?? objectLocation.file
+            name = GeneratedName.complete(prefix, seed: "\(file):\(objectLocation.line):\(objectLocation.column)")
+            if prefix.isEmpty || nameRule(GeneratedName.masked(prefix)) != nil {
+                throw generateValue.error("\(kind) generateName \"\(prefix)\" \(nameRule(GeneratedName.masked(prefix)) ?? "must not be empty")")
+            }
+            if let problem = nameRule(name) { throw generateValue.error("\(kind) generateName \"\(prefix)\" gives the name \"\(name)\", which \(problem)") }
+        } else {
+            throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
+        }
         var namespace = "default"
-        if let namespaceValue = fields["namespace"] {
-            namespace = try namespaceValue.string("metadata.namespace")
-            if namespaced, let problem = NameRules.dns1123LabelProblem(namespace) {
-                throw namespaceValue.error("namespace \"\(namespace)\" \(problem)")
+        if namespaced, let namespaceValue = fields["namespace"] {
+            let text = try namespaceValue.string("metadata.namespace")
+            if !text.isEmpty {
+                if let problem = NameRules.dns1123LabelProblem(text) { throw namespaceValue.error("namespace \"\(text)\" \(problem)") }
+                namespace = text
             }
         }
         var labels: Labels = [:]
         if let labelsValue = fields["labels"] {
             for (key, keyLocation, labelValue) in try labelsValue.entries("metadata.labels") {
                 if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.string("label \"\(key)\"")
+                let text = try labelValue.labelValue("label \"\(key)\"")
                 if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
                 labels[key] = text
             }
         }
         return Metadata(name: name, namespace: namespace, labels: labels)
+    }
+}
+
+/// Names the API server makes from `metadata.generateName` (apiserver `names.SimpleNameGenerator`):
+/// the prefix cut to 58 characters, then 5 characters from `bcdfghjklmnpqrstvwxz2456789`. The API
+/// server draws them at random; keycard derives them from where the object is written, so a
+/// scenario names the same pods on every run.
+enum GeneratedName {
+    static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+
+    static func complete(_ prefix: String, seed: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (prefix + "\u{0}" + seed).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        var suffix = ""
+        for _ in 0..<5 {
+            suffix.append(alphabet[Int(hash % UInt64(alphabet.count))])
+            hash /= UInt64(alphabet.count)
+        }
+        return String(prefix.prefix(58)) + suffix
+    }
+
+    /// The prefix as validated: a trailing '-' stands for the characters still to come.
+    static func masked(_ prefix: String) -> String {
+        prefix.hasSuffix("-") ? String(prefix.dropLast()) + "a" : prefix
     }
 }

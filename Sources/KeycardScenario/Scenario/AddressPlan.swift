@@ -7,21 +7,32 @@ public struct AddressPlan: Sendable {
     public private(set) var nodes: [ObjectKey: Int] = [:]
     /// Node i's slice of the pod CIDR.
     public let slices: [CIDR]
+    /// What the API server accepts and the lab places otherwise: a `spec.nodeName` that is no lab
+    /// node, a `status.podIP` outside the pod CIDR.
+    public private(set) var warnings: [ScenarioWarning] = []
 
     /// Plans `pods` in order of first appearance (later appearances of a key must agree).
     init(pods: [LoadedObject], settings: LabSettings) throws(ScenarioError) {
         slices = Self.slices(of: settings.podCIDR, nodes: settings.nodes)
         var pinned: [IPv4: ObjectKey] = [:]
+        var foreignNodes: [String: Int] = [:]
         var roundRobin = 0
         var pending: [(key: ObjectKey, node: Int, location: SourceLocation)] = []
         for loaded in pods {
             guard case .pod(let pod) = loaded.object else { continue }
             let node: Int
-            if let nodeName = pod.nodeName {
-                guard let index = Self.nodeIndex(nodeName), index < settings.nodes else {
-                    throw ScenarioError(loaded.location, "pod \(pod.key): spec.nodeName \"\(nodeName)\" is not a node of this lab (node-0 ... node-\(settings.nodes - 1))")
-                }
+            if let nodeName = pod.nodeName, let index = Self.nodeIndex(nodeName), index < settings.nodes {
                 node = index
+            } else if let nodeName = pod.nodeName {
+                // A manifest from a real cluster names real nodes: pods that shared a node share one here.
+                if let mapped = foreignNodes[nodeName] {
+                    node = mapped
+                } else {
+                    node = foreignNodes.count % settings.nodes
+                    foreignNodes[nodeName] = node
+                    warnings.append(ScenarioWarning(location: loaded.location, message:
+                        "pod \(pod.key): spec.nodeName \"\(nodeName)\" is not a node of this lab (node-0 ... node-\(settings.nodes - 1)); its pods run on node-\(node)"))
+                }
             } else if let known = nodes[pod.key] {
                 node = known
             } else {
@@ -32,10 +43,14 @@ public struct AddressPlan: Sendable {
                 throw ScenarioError(loaded.location, "pod \(pod.key) cannot move from node-\(known) to node-\(node)")
             }
             nodes[pod.key] = node
-            if let ip = pod.podIP {
-                guard settings.podCIDR.contains(ip) else {
-                    throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR)")
+            if let ip = pod.podIP, !settings.podCIDR.contains(ip) {
+                // status is the cluster's report, not a request: the API server ignores it on create.
+                warnings.append(ScenarioWarning(location: loaded.location, message:
+                    "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR) (set spec.lab.podCIDR to keep it); the pod gets a lab address"))
+                if addresses[pod.key] == nil, !pending.contains(where: { $0.key == pod.key }) {
+                    pending.append((pod.key, node, loaded.location))
                 }
+            } else if let ip = pod.podIP {
                 if let owner = pinned[ip], owner != pod.key {
                     throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) is already pod \(owner)'s address")
                 }

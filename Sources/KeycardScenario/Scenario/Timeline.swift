@@ -10,6 +10,9 @@ public struct Timeline: Sendable {
     public let states: [Cluster]
     /// Probe steps with their defaults filled in, by step index.
     public let probes: [Int: ResolvedProbe]
+    /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
+    /// the address plan's.
+    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings }
 
     /// Namespaces every cluster has.
     public static let builtinNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
@@ -50,12 +53,17 @@ public struct Timeline: Sendable {
         index <= 0 ? initial : states[min(index, states.count) - 1]
     }
 
+    /// Applies one batch as one desired state: its Namespaces first, so a pod or policy may come
+    /// before its namespace in the files (as in a folder applied twice with `kubectl apply -f`).
     private static func apply(_ objects: [LoadedObject], to cluster: inout Cluster, plan: AddressPlan, what: String) throws(ScenarioError) {
         var seen: [ObjectRef: SourceLocation] = [:]
         for loaded in objects {
             let ref = loaded.object.ref
             if let first = seen[ref] { throw ScenarioError(loaded.location, "\(ref) appears twice in \(what) (first at \(first))") }
             seen[ref] = loaded.location
+        }
+        let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
+        for loaded in namespacesFirst {
             switch loaded.object {
             case .namespace(let namespace):
                 if namespace.name == "external" {

@@ -3,8 +3,9 @@ import Yams
 
 /// Parses YAML text into documents, turning every parser failure into `file:line:col` errors.
 enum YAMLDocuments {
-    /// Inputs larger than this are refused before parsing: a scenario is hand-written text.
-    static let maximumBytes = 4 << 20
+    /// Inputs larger than this are refused before parsing. Generous on purpose: a `kubectl get -A
+    /// -o yaml` dump of 10,000 NetworkPolicies with their managedFields is about 30 MiB.
+    static let maximumBytes = 128 << 20
     /// Deeper nesting is refused before parsing: the composer recurses once per level.
     static let maximumDepth = 100
 
@@ -17,12 +18,18 @@ enum YAMLDocuments {
         do {
             var documents: [YAMLValue] = []
             var sequence = try Yams.compose_all(yaml: text)
+            // One budget for the whole file: many small documents cannot add up to a bomb either.
+            let bytes = text.utf8.count
+            let counting = VisitBudget(limit: VisitBudget.limit(forBytes: bytes), writtenBytes: bytes)
             while let node = sequence.next() {
-                let document = YAMLValue(node, file: file, budget: VisitBudget())
                 // Walk every node once, ignored fields included, so an alias bomb anywhere is refused
                 // here rather than expanded by whoever reads that part later.
-                try countNodes(node, document: document, budget: VisitBudget())
-                documents.append(document)
+                let before = counting.spent
+                try countNodes(node, file: file, budget: counting)
+                // Readers visit a node a few times (a mapping's entries listed, then its fields read):
+                // linear in the written size, never in the expansion.
+                let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
+                documents.append(YAMLValue(node, file: file, budget: reading))
             }
             if let error = sequence.error { throw error }
             return documents
@@ -35,18 +42,17 @@ enum YAMLDocuments {
         }
     }
 
-    private static func countNodes(_ node: Node, document: YAMLValue, budget: VisitBudget) throws(ScenarioError) {
-        let here = YAMLValue(node, file: document.file, budget: budget)
-        try budget.spend(at: here.location)
+    private static func countNodes(_ node: Node, file: String, budget: VisitBudget) throws(ScenarioError) {
+        try budget.spend(at: SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1))
         switch node {
         case .scalar, .alias: return
         case .mapping(let mapping):
             for (key, value) in mapping {
-                try countNodes(key, document: document, budget: budget)
-                try countNodes(value, document: document, budget: budget)
+                try countNodes(key, file: file, budget: budget)
+                try countNodes(value, file: file, budget: budget)
             }
         case .sequence(let sequence):
-            for item in sequence { try countNodes(item, document: document, budget: budget) }
+            for item in sequence { try countNodes(item, file: file, budget: budget) }
         }
     }
 

@@ -84,13 +84,30 @@ struct YAMLValue {
         return scalar.string
     }
 
-    /// An integer scalar in `range`.
+    /// An integer scalar in `range`, in any form YAML 1.1 gives an integer (`80`, `0x50`, `0120`,
+    /// `8_0`), as kubectl's YAML reader (go-yaml v2) decodes it before the API server sees a number.
+    /// Sexagesimal `1:20` is a string there, and so refused here.
     func int(_ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int else {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int, !scalar.string.contains(":") else {
             throw error("\(what) must be an integer, found \(kindName)")
         }
-        guard let value = Int(scalar.string, radix: 10), range.contains(value) else {
+        guard let value = Int.construct(from: scalar), range.contains(value) else {
             throw error("\(what) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(scalar.string)")
+        }
+        return value
+    }
+
+    /// A label value (of `metadata.labels` or `matchLabels`): a string, or null, which Kubernetes'
+    /// JSON decoding stores as the empty value `""`.
+    func labelValue(_ what: String) throws(ScenarioError) -> String {
+        isNull ? "" : try string(what)
+    }
+
+    /// A boolean scalar (`true`, `false`, and YAML 1.1's `yes`/`no`/`on`/`off`, as kubectl's reader
+    /// takes them).
+    func bool(_ what: String) throws(ScenarioError) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .bool, let value = Bool.construct(from: scalar) else {
+            throw error("\(what) must be true or false, found \(kindName)")
         }
         return value
     }
@@ -130,16 +147,34 @@ struct Fields {
     var location: SourceLocation { owner.location }
 }
 
-/// Counts visited nodes across one document.
+/// Counts visited nodes, so that aliases cannot expand a text beyond its written size.
+///
+/// YAML aliases are substituted when a document is composed, so walking a tree visits an anchored
+/// node once per alias: a few hundred bytes of anchors (the "billion laughs") expand to billions of
+/// nodes. Size alone is no attack (a `kubectl get netpol -A -o yaml` of 10,000 policies is about
+/// 330,000 nodes); expansion beyond the written text is.
 final class VisitBudget {
-    private var remaining: Int
+    /// Nodes a text of `bytes` may expand to: every written node takes at least one byte, so only
+    /// aliases can go past this; a floor leaves room for ordinary anchors and merge keys.
+    static func limit(forBytes bytes: Int) -> Int { max(200_000, bytes) }
 
-    init(limit: Int = 200_000) { remaining = limit }
+    let limit: Int
+    private(set) var spent = 0
+    private let writtenBytes: Int?
+
+    /// - Parameters:
+    ///   - limit: how many nodes may be visited in all.
+    ///   - writtenBytes: the size of the text, named in the error when the limit comes from it.
+    init(limit: Int, writtenBytes: Int? = nil) {
+        self.limit = limit
+        self.writtenBytes = writtenBytes
+    }
 
     func spend(at location: SourceLocation) throws(ScenarioError) {
-        remaining -= 1
-        if remaining < 0 {
-            throw ScenarioError(location, "document expands to more than 200000 nodes (an alias/anchor bomb?)")
+        spent += 1
+        if spent > limit {
+            let written = writtenBytes.map { " from \($0) bytes of text" } ?? ""
+            throw ScenarioError(location, "aliases expand the document to more than \(limit) nodes\(written) (an alias/anchor bomb?)")
         }
     }
 }
