@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "keycard-bench-nft", targets: ["KeycardBenchNft"]),
         .executable(name: "keycard-fuzz", targets: ["KeycardFuzz"]),
         .executable(name: "keycard-bench-controller", targets: ["KeycardBenchController"]),
+        .executable(name: "keycard-bench-load", targets: ["KeycardBenchLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -82,12 +83,20 @@ let package = Package(
             dependencies: ["KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"]
         ),
 
+        // Generated test data shared by tests and benchmarks (pure): a large cluster's policy dump.
+        .target(name: "KeycardTestData"),
+        // Benchmark: loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
+        .executableTarget(
+            name: "KeycardBenchLoad",
+            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestData", .product(name: "Yams", package: "Yams")]
+        ),
+
         .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
-        // Compiled rules vs the model, through an interpreter of ruleset values (no root).
-        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset"]),
+        // Compiled rules vs the model; the Kubernetes fidelity table (docs/kubernetes-fidelity.md), row by row.
+        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestData"]),
         .testTarget(
             name: "KeycardScenarioTests",
-            dependencies: ["KeycardScenario", "KeycardModel"],
+            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestData"],
             exclude: ["HostileCorpus"],
             resources: [.copy("Fixtures")]
         ),

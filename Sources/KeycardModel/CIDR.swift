@@ -33,6 +33,42 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         return CIDR(text: text, family: .ipv6, network: 0, prefixLength: length, v6: masked(halves, length))
     }
 
+    /// Parses an `ipBlock` value as the API server accepts it by default (`netutils.ParseCIDRSloppy`
+    /// behind `IsValidCIDRForLegacyField`, while the StrictIPCIDRValidation gate is off): as `parse`,
+    /// and also decimal numbers with leading zeros (`010.0.0.0/8` is 10.0.0.0/8, `/08` is /8). Such a
+    /// block's `text` is the canonical form; compare it with the input to warn.
+    public static func parseLegacy(_ text: String) -> CIDR? {
+        if let strict = parse(text) { return strict }
+        let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count == 2, let length = decimal(pieces[1], max: 128) else { return nil }
+        if text.contains(":") {
+            return parse("\(pieces[0])/\(length)")
+        }
+        let octets = pieces[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, length <= 32 else { return nil }
+        var value: UInt32 = 0
+        for octet in octets {
+            guard let number = decimal(octet, max: 255) else { return nil }
+            value = value << 8 | UInt32(number)
+        }
+        return parse("\(IPv4(value))/\(length)")
+    }
+
+    /// Digits only (any count, leading zeros allowed) with a value up to `max`.
+    private static func decimal(_ text: Substring, max: Int) -> Int? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        let digits = text.drop { $0 == "0" }
+        guard digits.count <= 3, let value = digits.isEmpty ? 0 : Int(digits), value <= max else { return nil }
+        return value
+    }
+
+    /// True when the text names an address that is not the block's first (`10.0.0.1/24`): valid,
+    /// and ambiguous (the API server warns since 1.33; KEP-4858).
+    public var hasHostBits: Bool {
+        guard family == .ipv4, let address = text.split(separator: "/").first.flatMap({ IPv4(String($0)) }) else { return false }
+        return address.value != network
+    }
+
     /// The IPv4 block of `length` bits starting at `address` (host bits are masked off).
     public static func ipv4(_ address: IPv4, _ length: Int) -> CIDR {
         let length = max(0, min(32, length))

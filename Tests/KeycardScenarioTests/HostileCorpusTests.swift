@@ -1,5 +1,6 @@
 import Foundation
 import KeycardScenario
+import KeycardTestData
 import Testing
 
 /// One file of HostileCorpus/ and what keycard must say about it (a line of expect.txt).
@@ -52,29 +53,9 @@ enum HostileCorpus {
                            knownBug: parts.count > 3 && parts[3] == "known-bug")
     }
 
-    /// The built `keycard` executable beside the test bundle.
-    static var keycard: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        while directory.path != "/" && !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("keycard").path) {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("keycard").path
-    }
+    static var keycard: String { KeycardBinary.path }
 
-    /// Runs `keycard ARGS`; returns exit status and stderr.
-    static func runKeycard(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: keycard)
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func runKeycard(_ arguments: [String]) throws -> (status: Int32, stderr: String) { try KeycardBinary.run(arguments) }
 }
 
 @Suite struct HostileCorpusTests {

@@ -36,12 +36,15 @@ extension ObjectDecoder {
             }
             policy.policyTypes = types
         }
-        if let ingress = spec["ingress"] { policy.ingress = try rules(ingress, direction: .ingress) }
-        if let egress = spec["egress"] {
-            policy.egress = try rules(egress, direction: .egress)
-            if let types = policy.policyTypes, !types.isEmpty, !types.contains(.egress), !(policy.egress ?? []).isEmpty {
-                warnings.append(ScenarioWarning(location: egress.location, message:
-                    "NetworkPolicy \(policy.key) has egress rules but policyTypes \(types.map(\.rawValue)) omits Egress: the rules have no effect"))
+        for direction in NetworkPolicy.PolicyType.allCases {
+            let key = direction == .ingress ? "ingress" : "egress"
+            guard let value = spec[key] else { continue }
+            let rules = try rules(value, direction: direction)
+            if direction == .ingress { policy.ingress = rules } else { policy.egress = rules }
+            // Valid, and a common mistake: written rules that the policy's own types switch off.
+            if let types = policy.policyTypes, !types.isEmpty, !types.contains(direction), !rules.isEmpty {
+                warnings.append(ScenarioWarning(location: value.location, message:
+                    "NetworkPolicy \(policy.key) has \(key) rules but its policyTypes [\(types.map(\.rawValue).joined(separator: ", "))] omit \(direction.rawValue): those rules have no effect"))
             }
         }
         return policy
@@ -90,7 +93,8 @@ extension ObjectDecoder {
         let fields = try value.fields("ipBlock", allowed: ["cidr", "except"])
         let cidrValue = try fields.required("cidr")
         let text = try cidrValue.string("ipBlock.cidr")
-        guard let cidr = CIDR.parse(text) else { throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)") }
+        guard let cidr = CIDR.parseLegacy(text) else { throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)") }
+        warnNonStandard(cidr, written: text, at: cidrValue)
         if cidr.family == .ipv6 {
             warnings.append(ScenarioWarning(location: cidrValue.location, message:
                 "ipBlock \(text) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"))
@@ -98,13 +102,28 @@ extension ObjectDecoder {
         var block = NetworkPolicy.IPBlock(cidr: cidr)
         for item in try fields["except"]?.items("ipBlock.except") ?? [] {
             let text = try item.string("an except entry")
-            guard let except = CIDR.parse(text) else { throw item.error("except \"\(text)\" is not a valid CIDR") }
+            guard let except = CIDR.parseLegacy(text) else { throw item.error("except \"\(text)\" is not a valid CIDR") }
+            warnNonStandard(except, written: text, at: item)
             guard cidr.contains(except), except.prefixLength > cidr.prefixLength else {
                 throw item.error("except \"\(text)\" must be a strict subset of cidr \(cidr)")
             }
             block.except.append(except)
         }
         return block
+    }
+
+    /// What the API server accepts with a warning (KEP-4858, 1.33+): leading zeros, host bits.
+    private mutating func warnNonStandard(_ cidr: CIDR, written: String, at value: YAMLValue) {
+        if cidr.text != written {
+            warnings.append(ScenarioWarning(location: value.location, message:
+                "non-standard CIDR value \"\(written)\" is read as \(cidr.text), as the API server does today; a future Kubernetes release will refuse it"))
+        }
+        if cidr.hasHostBits {
+            let block = "\(IPv4(cidr.network))/\(cidr.prefixLength)"
+            let address = cidr.text.split(separator: "/")[0]
+            warnings.append(ScenarioWarning(location: value.location, message:
+                "CIDR value \"\(written)\" is ambiguous (\(block) or \(address)/32?); Kubernetes uses \(block), and so does keycard"))
+        }
     }
 
     private func policyPort(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Port {

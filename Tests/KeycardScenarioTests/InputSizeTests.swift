@@ -1,0 +1,73 @@
+import Foundation
+import KeycardScenario
+import KeycardTestData
+import Testing
+
+/// Size is not an attack: what real clusters produce loads; only aliases expanding beyond the
+/// written text are refused.
+@Suite struct InputSizeTests {
+    /// A scratch folder holding `files`, removed afterwards.
+    private func withFolder(_ files: [String: String], _ body: (URL) throws -> Void) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-size-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, text) in files { try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try body(folder)
+    }
+
+    @Test func tenThousandPolicyDumpLoadsChecksAndModels() throws {
+        let dump = PolicyDump.list(count: 10_000)
+        #expect(dump.utf8.count > YAMLSizes.formerLimitBytes, "the dump must be larger than the former 4 MiB limit")
+        try withFolder(["dump.yaml": dump, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in
+            let path = folder.appendingPathComponent("scenario.yaml").path
+            let timeline = try ScenarioLoader.timeline(path)
+            #expect(timeline.initial.policies.count == 10_000)
+            #expect(timeline.initial.policies.values.allSatisfy { $0.effectivePolicyTypes == [.ingress] })
+            for verb in ["check", "model"] {
+                let result = try HostileCorpus.runKeycard([verb, path])
+                #expect(result.status == 0, "keycard \(verb): \(result.stderr)")
+            }
+        }
+    }
+
+    @Test func ordinaryAnchorsAndMergeKeysLoad() throws {
+        let scenario = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: anchors}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - &web {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, labels: &labels {app: web}}, spec: &spec {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: x, labels: *labels}, spec: *spec}
+              steps:
+                - probe: {ports: [TCP/80]}
+            """
+        try withFolder(["s.yaml": scenario]) { folder in
+            let timeline = try ScenarioLoader.timeline(folder.appendingPathComponent("s.yaml").path)
+            #expect(timeline.initial.pods.count == 2)
+        }
+    }
+
+    /// A bomb hidden in a large file is still a bomb: the limit grows with the written text, not
+    /// with what the aliases make of it.
+    @Test func aliasBombInALargeFileIsRefused() throws {
+        var bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...8 { bomb.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]") }
+        let dump = PolicyDump.list(count: 2_000)
+        let text = dump.replacingOccurrences(of: "kind: List\n", with: "kind: List\n" + bomb.joined(separator: "\n") + "\n")
+        try withFolder(["dump.yaml": text, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in
+            #expect {
+                try ScenarioLoader.timeline(folder.appendingPathComponent("scenario.yaml").path)
+            } throws: { error in
+                (error as? ScenarioError)?.message.contains("aliases expand the document to more than") == true
+            }
+        }
+    }
+}
+
+/// Figures the tests compare against.
+enum YAMLSizes {
+    /// What keycard refused before the size audit.
+    static let formerLimitBytes = 4 << 20
+}
