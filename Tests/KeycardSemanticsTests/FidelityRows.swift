@@ -150,8 +150,8 @@ let networkPolicyRows: [FidelityRow] = [
                 .warns("non-standard CIDR value \"192.000.2.0/024\" is read as 192.0.2.0/24", [
                     "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
                 ])),
-    FidelityRow("NP-60", ingress("{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [\"2001:db8::/64\"]}}]}"),
-                .refuses(at: "\"2001:db8::/64\"", "must be a strict subset of cidr 10.0.0.0/16")),
+    FidelityRow("NP-60", ingress("{from: [{ipBlock: {cidr: \"2001:db8::/32\", except: [\"2001:db8:1::/48\"]}}]}"),
+                .warns("ipBlock 2001:db8::/32 is IPv6", ["other/client -> shop/web TCP/80 deny"])),
     FidelityRow("NP-61", ingress("{ports: [{}]}"), .accepts([
         "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 deny",
     ])),
