@@ -22,7 +22,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String) -> CIDR? {
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let length = Int(pieces[1]), !pieces[1].hasPrefix("+"),
-            pieces[1].allSatisfy({ $0.isASCII && $0.isNumber })
+            pieces[1].allSatisfy({ $0.isASCII && $0.isNumber }), pieces[1] == "0" || !pieces[1].hasPrefix("0")
         else { return nil }
         if let address = IPv4(String(pieces[0])) {
             guard (0...32).contains(length) else { return nil }
@@ -37,13 +37,18 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
     /// behind `IsValidCIDRForLegacyField`, while the StrictIPCIDRValidation gate is off): as `parse`,
     /// and also decimal numbers with leading zeros (`010.0.0.0/8` is 10.0.0.0/8, `/08` is /8). Such a
     /// block's `text` is the canonical form; compare it with the input to warn.
+    ///
+    /// An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) is read as the IPv4 block it maps
+    /// (10.0.0.0/8), as Go's `IPNet.Contains` matches IPv4 addresses against it.
     public static func parseLegacy(_ text: String) -> CIDR? {
-        if let strict = parse(text) { return strict }
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let length = decimal(pieces[1], max: 128) else { return nil }
         if text.contains(":") {
-            return parse("\(pieces[0])/\(length)")
+            guard let block = parse("\(pieces[0])/\(length)") else { return nil }
+            let mapped = block.v6.high == 0 && block.v6.low >> 32 == 0xffff && length >= 96
+            return mapped ? parse("\(IPv4(UInt32(block.v6.low & 0xffff_ffff)))/\(length - 96)") : block
         }
+        if let strict = parse(text) { return strict }
         let octets = pieces[0].split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4, length <= 32 else { return nil }
         var value: UInt32 = 0
@@ -62,8 +67,9 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         return value
     }
 
-    /// True when the text names an address that is not the block's first (`10.0.0.1/24`): valid,
-    /// and ambiguous (the API server warns since 1.33; KEP-4858).
+    /// True when an IPv4 block's text names an address that is not the block's first (`10.0.0.1/24`):
+    /// valid, and ambiguous (the API server warns since 1.33; KEP-4858). Always false for IPv6,
+    /// which the lab does not route.
     public var hasHostBits: Bool {
         guard family == .ipv4, let address = text.split(separator: "/").first.flatMap({ IPv4(String($0)) }) else { return false }
         return address.value != network

@@ -64,6 +64,23 @@ import Testing
             }
         }
     }
+
+    /// Comments and long scalars add bytes, not nodes: padding cannot buy a bomb room to expand.
+    @Test func aliasBombPaddedWithCommentsIsRefused() throws {
+        // A million nodes from six lines: within a limit counted in bytes of 4 MiB, far beyond one
+        // counted in written nodes.
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...5 { lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]") }
+        let padding = String(repeating: "# " + String(repeating: "p", count: 1_000) + "\n", count: 4_000)
+        let manifest = padding + "apiVersion: v1\nkind: List\nitems: []\n" + lines.joined(separator: "\n") + "\n"
+        try withFolder(["dump.yaml": manifest, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in
+            #expect {
+                try ScenarioLoader.timeline(folder.appendingPathComponent("scenario.yaml").path)
+            } throws: { error in
+                (error as? ScenarioError)?.message.contains("aliases expand the document to more than 200000 nodes") == true
+            }
+        }
+    }
 }
 
 /// Figures the tests compare against.

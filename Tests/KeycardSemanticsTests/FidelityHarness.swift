@@ -22,12 +22,16 @@ struct FidelityRow: Sendable, CustomTestStringConvertible {
     /// Objects appended to the fidelity cluster's resources, as block YAML list items.
     var manifest: String
     var outcome: Outcome
+    /// For accepted rows, a fact about the loaded cluster beyond verdicts: nil when it holds, else
+    /// what is wrong.
+    var state: (@Sendable (Cluster) -> String?)?
     var testDescription: String { id }
 
-    init(_ id: String, _ manifest: String, _ outcome: Outcome) {
+    init(_ id: String, _ manifest: String, _ outcome: Outcome, state: (@Sendable (Cluster) -> String?)? = nil) {
         self.id = id
         self.manifest = manifest
         self.outcome = outcome
+        self.state = state
     }
 }
 
@@ -113,6 +117,7 @@ enum Fidelity {
     private static func checkCells(_ cells: [FidelityCell], _ timeline: Timeline, _ row: FidelityRow) throws {
         #expect(!cells.isEmpty || row.id.hasPrefix("SIZE"), "\(row.id): an accepted row states at least one verdict")
         let cluster = timeline.initial
+        if let problem = row.state?(cluster) { Issue.record("\(row.id): \(problem)") }
         let engine = PolicyEngine(cluster)
         for placement in Placement.allCases {
             let tables = PolicyCompiler(labName: "fid", placement: placement)

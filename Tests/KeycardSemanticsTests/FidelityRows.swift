@@ -1,3 +1,5 @@
+import KeycardModel
+
 // The rows of docs/kubernetes-fidelity.md, one manifest each. Cells use the fidelity cluster of
 // FidelityHarness.swift: shop/web serves TCP/80 (http), TCP/8080 and UDP/53 (dns).
 
@@ -126,7 +128,11 @@ let networkPolicyRows: [FidelityRow] = [
         - apiVersion: networking.k8s.io/v1
           kind: NetworkPolicy
           metadata: {generateName: deny-, namespace: shop}
-        """, .accepts(shopIsolated)),
+        """, .accepts(shopIsolated), state: { cluster in
+            let names = cluster.policies.keys.map(\.name)
+            let generated = names.allSatisfy { $0.hasPrefix("deny-") && $0.count == 10 && $0.dropFirst(5).allSatisfy("bcdfghjklmnpqrstvwxz2456789".contains) }
+            return names.count == 1 && generated ? nil : "expected one policy named deny- and 5 characters, found \(names)"
+        }),
     FidelityRow("NP-52", """
         - apiVersion: networking.k8s.io/v1
           kind: NetworkPolicy
@@ -144,6 +150,15 @@ let networkPolicyRows: [FidelityRow] = [
                 .refuses(at: "apiVersion: networking", "NetworkPolicy nowhere/np: namespace \"nowhere\" does not exist")),
     FidelityRow("NP-57", ingress("{ports: [{port: 0x50}]}"), .accepts([
         "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
+    ])),
+    FidelityRow("NP-62", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.0/024}}]}]}"),
+                .warns("non-standard CIDR value \"192.0.2.0/024\" is read as 192.0.2.0/24", ["shop/web -> external/outside TCP/80 allow"])),
+    FidelityRow("NP-63", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: \"::ffff:192.0.2.0/120\"}}]}]}"),
+                .warns("non-standard CIDR value \"::ffff:192.0.2.0/120\" is read as 192.0.2.0/24", [
+                    "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
+                ])),
+    FidelityRow("NP-64", policy("  spec: {podSelector: {matchLabels: {app: y}}}") + "\n" + pod("yy", labels: "{app: \"y\"}"), .accepts([
+        "other/client -> shop/yy TCP/80 deny", "other/client -> shop/web TCP/80 allow",
     ])),
     FidelityRow("NP-58", policy("  spec: {podSelector: {matchLabels: {app: yes}}}"), .refuses(at: "yes", "must be a string, found a scalar \"yes\"")),
     FidelityRow("NP-59", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.000.2.0/024}}]}]}"),
@@ -190,13 +205,20 @@ let podRows: [FidelityRow] = [
                 ])),
     FidelityRow("POD-09", pod("twice", labels: "{app: twice}", spec: "{containers: [{name: a, image: i, ports: [{containerPort: 80}]}, {name: b, image: i, ports: [{containerPort: 80}]}]}"),
                 .warns("TCP/80 is declared twice", ["other/client -> shop/twice TCP/80 allow"])),
-    FidelityRow("POD-10", pod("p", labels: "{app: p}", spec: "{serviceAccount: legacy, containers: [{name: c, image: i}]}"),
-                .accepts(["other/client -> shop/p TCP/80 allow"])),
+    FidelityRow("POD-10", pod("p", labels: "{app: p}", spec: "{serviceAccount: legacy, containers: [{name: c, image: i}]}")
+                + "\n" + pod("q", labels: "{app: q}", spec: "{serviceAccount: legacy, serviceAccountName: current, containers: [{name: c, image: i}]}"),
+                .accepts(["other/client -> shop/p TCP/80 allow"]), state: { cluster in
+                    let accounts = [cluster.pods[ObjectKey("shop", "p")]?.serviceAccountName, cluster.pods[ObjectKey("shop", "q")]?.serviceAccountName,
+                                    cluster.pods[ObjectKey("shop", "web")]?.serviceAccountName]
+                    return accounts == ["legacy", "current", "default"] ? nil : "service accounts \(accounts)"
+                }),
     FidelityRow("POD-11", pod("far", labels: "{app: far}", spec: "{nodeName: ip-10-0-1-23.ec2.internal, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"),
                 .warns("spec.nodeName \"ip-10-0-1-23.ec2.internal\" is not a node of this lab", ["other/client -> shop/far TCP/80 allow"])),
     FidelityRow("POD-12", pod("host", labels: "{app: host}", spec: "{hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
                 + "\n" + policy("  spec: {podSelector: {}}"),
-                .warns("uses the host network", shopIsolated)),
+                .warns("uses the host network", shopIsolated), state: { cluster in
+                    cluster.pods[ObjectKey("shop", "host")] == nil ? nil : "the host-network pod was built"
+                }),
     FidelityRow("POD-13", pod("v6", labels: "{app: v6}", extra: ", status: {podIP: \"fd00::5\"}"),
                 .warns("status.podIP fd00::5 is IPv6", ["other/client -> shop/v6 TCP/80 allow"])),
     FidelityRow("POD-14", pod("moved", labels: "{app: moved}", extra: ", status: {podIP: 10.9.0.7}"),
@@ -212,6 +234,10 @@ let podRows: [FidelityRow] = [
     FidelityRow("POD-19", pod("p", labels: "{app: p}", spec: "{hostNetwork: false, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
                 + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
                 .accepts(["other/client -> shop/p TCP/80 deny"])),
+    FidelityRow("POD-21", pod("p", spec: "{initContainers: [{name: setup, image: i, ports: [{containerPort: 0}]}], containers: [{name: c, image: i}]}"),
+                .refuses(at: "0}", "containerPort must be an integer from 1 to 65535, found 0")),
+    FidelityRow("POD-22", pod("p", spec: "{initContainers: [{name: setup, image: i, restartPolicy: OnFailure}], containers: [{name: c, image: i}]}"),
+                .refuses(at: "OnFailure", "an init container's restartPolicy must be Always")),
     FidelityRow("POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"), .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
 ]
 
@@ -259,6 +285,6 @@ let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows
 let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
-    "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused",
+    "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04": "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*)",
 ]

@@ -18,6 +18,7 @@ extension ObjectDecoder {
         if containerList.isEmpty { throw containers.error("spec.containers must list at least one container") }
         var containerNames: Set<String> = []
         var declared: [ProtocolPort: SourceLocation] = [:]
+        var podPortNames: Set<String> = []
         let initContainers = try spec["initContainers"]?.items("spec.initContainers") ?? []
         for (container, isInit) in initContainers.map({ ($0, true) }) + containerList.map({ ($0, false) }) {
             let fields = try nonNullFields(container, "a container")
@@ -29,7 +30,15 @@ extension ObjectDecoder {
             }
             // An init container runs to completion before the pod starts, unless it is a sidecar
             // (restartPolicy: Always), which runs beside the containers for the pod's whole life.
-            if isInit, try fields["restartPolicy"]?.string("restartPolicy") != "Always" { continue }
+            // Every container is validated alike; only running ones serve ports and run commands.
+            var running = !isInit
+            if isInit, let policyValue = fields["restartPolicy"] {
+                let policy = try policyValue.string("restartPolicy")
+                guard policy == "Always" else {
+                    throw policyValue.error("an init container's restartPolicy must be Always (a sidecar), found \"\(policy)\"")
+                }
+                running = true
+            }
             // Port names are unique per container; the same number twice is only a warning
             // (ValidatePodCreate's validateContainerPorts; pkg/api/pod/warnings.go).
             var portNames: Set<String> = []
@@ -37,11 +46,12 @@ extension ObjectDecoder {
                 let port = try containerPort(portValue)
                 if let name = port.name {
                     guard portNames.insert(name).inserted else { throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"") }
-                    if pod.ports.contains(where: { $0.name == name }) {
+                    if running, !podPortNames.insert(name).inserted {
                         warnings.append(ScenarioWarning(location: portValue.location, message:
                             "pod \(pod.key): port name \"\(name)\" is declared by two containers; a policy naming it matches both"))
                     }
                 }
+                guard running else { continue }
                 let key = ProtocolPort(port.proto, port.port)
                 if let first = declared[key] {
                     warnings.append(ScenarioWarning(location: portValue.location, message:
@@ -53,7 +63,7 @@ extension ObjectDecoder {
             }
             let command = try fields["command"]?.strings("command") ?? []
             let args = try fields["args"]?.strings("args") ?? []
-            if !command.isEmpty { pod.commands.append(command + args) }
+            if running, !command.isEmpty { pod.commands.append(command + args) }
         }
         if let nodeName = spec["nodeName"] {
             let name = try nodeName.string("spec.nodeName")

@@ -67,6 +67,8 @@ struct Metadata {
             if let problem = nameRule(name) { throw nameValue.error("\(kind) name \"\(name)\" \(problem)") }
         } else if let generateValue = fields["generateName"] {
             let prefix = try generateValue.string("metadata.generateName")
+            // The file's name, not its path: the same scenario names the same objects wherever it
+            // is checked out or however it is invoked.
             let file = objectLocation.file.split(separator: "/").last.map(String.init) ?? objectLocation.file
             name = GeneratedName.complete(prefix, seed: "\(file):\(objectLocation.line):\(objectLocation.column)")
             if prefix.isEmpty || nameRule(GeneratedName.masked(prefix)) != nil {
@@ -102,8 +104,10 @@ struct Metadata {
 /// server draws them at random; keycard derives them from where the object is written, so a
 /// scenario names the same pods on every run.
 enum GeneratedName {
+    /// The API server's alphabet: no vowels, no 0, 1 or 3, so no words and no look-alikes.
     static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
 
+    /// `prefix` (cut to 58 characters) and 5 characters derived from `seed` (FNV-1a).
     static func complete(_ prefix: String, seed: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in (prefix + "\u{0}" + seed).utf8 {

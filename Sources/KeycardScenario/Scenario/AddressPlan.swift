@@ -18,6 +18,7 @@ public struct AddressPlan: Sendable {
         var foreignNodes: [String: Int] = [:]
         var roundRobin = 0
         var pending: [(key: ObjectKey, node: Int, location: SourceLocation)] = []
+        var pendingKeys: Set<ObjectKey> = []
         for loaded in pods {
             guard case .pod(let pod) = loaded.object else { continue }
             let node: Int
@@ -47,7 +48,7 @@ public struct AddressPlan: Sendable {
                 // status is the cluster's report, not a request: the API server ignores it on create.
                 warnings.append(ScenarioWarning(location: loaded.location, message:
                     "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR) (set spec.lab.podCIDR to keep it); the pod gets a lab address"))
-                if addresses[pod.key] == nil, !pending.contains(where: { $0.key == pod.key }) {
+                if addresses[pod.key] == nil, pendingKeys.insert(pod.key).inserted {
                     pending.append((pod.key, node, loaded.location))
                 }
             } else if let ip = pod.podIP {
@@ -59,7 +60,7 @@ public struct AddressPlan: Sendable {
                 }
                 pinned[ip] = pod.key
                 addresses[pod.key] = ip
-            } else if addresses[pod.key] == nil, !pending.contains(where: { $0.key == pod.key }) {
+            } else if addresses[pod.key] == nil, pendingKeys.insert(pod.key).inserted {
                 pending.append((pod.key, node, loaded.location))
             }
         }

@@ -51,6 +51,8 @@ public enum ScenarioLoader {
 struct ScenarioParser {
     let file: String
     var objects = ObjectDecoder()
+    /// Manifests already read, by resolved path.
+    private var manifests: [String: [LoadedObject]] = [:]
 
     init(file: String) { self.file = file }
 
@@ -205,11 +207,14 @@ struct ScenarioParser {
         guard target.path.hasPrefix(base.path.hasSuffix("/") ? base.path : base.path + "/") else {
             throw value.error("file \"\(relative)\" escapes the scenario's folder \(base.path)")
         }
+        // A manifest named by several steps is read once: its objects are the same each time.
+        if let known = manifests[target.path] { return known }
         let folder = (file as NSString).deletingLastPathComponent
         let displayPath = folder.isEmpty ? relative : "\(folder)/\(relative)"
         let text = try ScenarioLoader.readText(target.path, at: value.location)
         var loaded: [LoadedObject] = []
         for document in try YAMLDocuments.parse(text, file: displayPath) { loaded += try objects.decode(document) }
+        manifests[target.path] = loaded
         return loaded
     }
 }

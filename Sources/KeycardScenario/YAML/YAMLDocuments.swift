@@ -4,7 +4,7 @@ import Yams
 /// Parses YAML text into documents, turning every parser failure into `file:line:col` errors.
 enum YAMLDocuments {
     /// Inputs larger than this are refused before parsing. Generous on purpose: a `kubectl get -A
-    /// -o yaml` dump of 10,000 NetworkPolicies with their managedFields is about 30 MiB.
+    /// -o yaml --show-managed-fields` dump of 10,000 NetworkPolicies is about 30 MiB.
     static let maximumBytes = 128 << 20
     /// Deeper nesting is refused before parsing: the composer recurses once per level.
     static let maximumDepth = 100
@@ -16,22 +16,28 @@ enum YAMLDocuments {
         }
         try checkNesting(text, file: file)
         do {
-            var documents: [YAMLValue] = []
+            var nodes: [Node] = []
             var sequence = try Yams.compose_all(yaml: text)
-            // One budget for the whole file: many small documents cannot add up to a bomb either.
-            let bytes = text.utf8.count
-            let counting = VisitBudget(limit: VisitBudget.limit(forBytes: bytes), writtenBytes: bytes)
-            while let node = sequence.next() {
-                // Walk every node once, ignored fields included, so an alias bomb anywhere is refused
+            while let node = sequence.next() { nodes.append(node) }
+            if let error = sequence.error { throw error }
+            // Aliases are substituted when a document is composed, so an anchored node reappears,
+            // with its anchor's mark, wherever an alias names it. The written size counts each
+            // written node once; the expansion may not exceed it by much (a bomb's does by millions).
+            var seen = Set<MarkKey>()
+            var written = 0
+            for node in nodes { countWritten(node, seen: &seen, written: &written) }
+            let counting = VisitBudget(limit: VisitBudget.limit(forWrittenNodes: written), writtenNodes: written)
+            var documents: [YAMLValue] = []
+            for node in nodes {
+                // Walk the expansion, ignored fields included, so an alias bomb anywhere is refused
                 // here rather than expanded by whoever reads that part later.
                 let before = counting.spent
                 try countNodes(node, file: file, budget: counting)
                 // Readers visit a node a few times (a mapping's entries listed, then its fields read):
-                // linear in the written size, never in the expansion.
+                // linear in the written size, never in a bomb's expansion.
                 let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
                 documents.append(YAMLValue(node, file: file, budget: reading))
             }
-            if let error = sequence.error { throw error }
             return documents
         } catch let error as ScenarioError {
             throw error
@@ -40,6 +46,25 @@ enum YAMLDocuments {
         } catch {
             throw ScenarioError(start, "cannot parse YAML: \(error)")
         }
+    }
+
+    /// Where a node was written: collections are unique by it, so a repeat is an alias.
+    private struct MarkKey: Hashable {
+        var line: Int
+        var column: Int
+    }
+
+    /// Counts written nodes: a collection met again (through an alias) counts once, unexplored.
+    private static func countWritten(_ node: Node, seen: inout Set<MarkKey>, written: inout Int) {
+        written += 1
+        let children: [Node]
+        switch node {
+        case .scalar, .alias: return
+        case .mapping(let mapping): children = mapping.flatMap { [$0.key, $0.value] }
+        case .sequence(let sequence): children = Array(sequence)
+        }
+        if let mark = node.mark, !seen.insert(MarkKey(line: mark.line, column: mark.column)).inserted { return }
+        for child in children { countWritten(child, seen: &seen, written: &written) }
     }
 
     private static func countNodes(_ node: Node, file: String, budget: VisitBudget) throws(ScenarioError) {

@@ -103,8 +103,8 @@ struct YAMLValue {
         isNull ? "" : try string(what)
     }
 
-    /// A boolean scalar (`true`, `false`, and YAML 1.1's `yes`/`no`/`on`/`off`, as kubectl's reader
-    /// takes them).
+    /// A boolean scalar (`true`, `false`, and YAML 1.1's `yes`/`no`/`on`/`off`). Plain `y` and `n`,
+    /// booleans to go-yaml v2, are strings here, as Yams' resolver and YAML 1.2 read them.
     func bool(_ what: String) throws(ScenarioError) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .bool, let value = Bool.construct(from: scalar) else {
             throw error("\(what) must be true or false, found \(kindName)")
@@ -147,33 +147,35 @@ struct Fields {
     var location: SourceLocation { owner.location }
 }
 
-/// Counts visited nodes, so that aliases cannot expand a text beyond its written size.
+/// Counts visited nodes, so that aliases cannot expand a text far beyond its written size.
 ///
 /// YAML aliases are substituted when a document is composed, so walking a tree visits an anchored
 /// node once per alias: a few hundred bytes of anchors (the "billion laughs") expand to billions of
 /// nodes. Size alone is no attack (a `kubectl get netpol -A -o yaml` of 10,000 policies is about
-/// 330,000 nodes); expansion beyond the written text is.
+/// 550,000 nodes); expansion far beyond what is written is.
 final class VisitBudget {
-    /// Nodes a text of `bytes` may expand to: every written node takes at least one byte, so only
-    /// aliases can go past this; a floor leaves room for ordinary anchors and merge keys.
-    static func limit(forBytes bytes: Int) -> Int { max(200_000, bytes) }
+    /// Nodes `written` nodes may expand to: ordinary anchors and merge keys repeat a block a few
+    /// times; a floor leaves room for small files that use them a lot.
+    static func limit(forWrittenNodes written: Int) -> Int { max(200_000, 10 * written) }
 
+    /// How many nodes may be visited in all.
     let limit: Int
+    /// How many have been visited so far.
     private(set) var spent = 0
-    private let writtenBytes: Int?
+    private let writtenNodes: Int?
 
     /// - Parameters:
     ///   - limit: how many nodes may be visited in all.
-    ///   - writtenBytes: the size of the text, named in the error when the limit comes from it.
-    init(limit: Int, writtenBytes: Int? = nil) {
+    ///   - writtenNodes: the written size, named in the error when the limit comes from it.
+    init(limit: Int, writtenNodes: Int? = nil) {
         self.limit = limit
-        self.writtenBytes = writtenBytes
+        self.writtenNodes = writtenNodes
     }
 
     func spend(at location: SourceLocation) throws(ScenarioError) {
         spent += 1
         if spent > limit {
-            let written = writtenBytes.map { " from \($0) bytes of text" } ?? ""
+            let written = writtenNodes.map { " from \($0) written" } ?? ""
             throw ScenarioError(location, "aliases expand the document to more than \(limit) nodes\(written) (an alias/anchor bomb?)")
         }
     }
