@@ -69,34 +69,38 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
-        // Lab bring-up/tear-down benchmark (scripts/bench-lab).
-        .executableTarget(name: "KeycardBenchLab", dependencies: ["KeycardLab", "KeycardTopology"]),
-        // Benchmark: the nftables netlink path vs `nft -f` of the same text (root, release build).
-        .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"]),
+
+        // Test support shared by test targets and benchmarks: generated data, the built binary.
+        .target(name: "KeycardTestSupport", path: "Tests/KeycardTestSupport"),
         // Fuzz target for the scenario and manifest loader (scripts/fuzz); a plain build replays files.
-        .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"]),
-        // Benchmark: ScenarioRun probe steps (9-pod model all-allow/all-deny, 50-pod rate), with and without drop evidence.
-        .executableTarget(name: "KeycardBenchProbe", dependencies: ["KeycardProbe", "KeycardScenario"]),
-        // Benchmark: one policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
+        .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"], path: "Fuzz/KeycardFuzz"),
+
+        // Benchmarks (scripts/bench), apart from the product.
+        // Lab bring-up/tear-down (scripts/bench-lab).
+        .executableTarget(name: "KeycardBenchLab", dependencies: ["KeycardLab", "KeycardTopology"], path: "Benchmarks/KeycardBenchLab"),
+        // The nftables netlink path vs `nft -f` of the same text (root, release build).
+        .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"], path: "Benchmarks/KeycardBenchNft"),
+        // ScenarioRun probe steps (9-pod model all-allow/all-deny, 50-pod rate), with and without drop evidence.
+        .executableTarget(name: "KeycardBenchProbe", dependencies: ["KeycardProbe", "KeycardScenario"], path: "Benchmarks/KeycardBenchProbe"),
+        // One policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
         .executableTarget(
             name: "KeycardBenchController",
-            dependencies: ["KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"]
+            dependencies: ["KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"],
+            path: "Benchmarks/KeycardBenchController"
         ),
-
-        // Generated test data shared by tests and benchmarks (pure): a large cluster's policy dump.
-        .target(name: "KeycardTestData"),
-        // Benchmark: loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
+        // Loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
         .executableTarget(
             name: "KeycardBenchLoad",
-            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestData", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestSupport", .product(name: "Yams", package: "Yams")],
+            path: "Benchmarks/KeycardBenchLoad"
         ),
 
         .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
         // Compiled rules vs the model; the Kubernetes fidelity table (docs/kubernetes-fidelity.md), row by row.
-        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestData"]),
+        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestSupport"]),
         .testTarget(
             name: "KeycardScenarioTests",
-            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestData"],
+            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestSupport"],
             exclude: ["HostileCorpus"],
             resources: [.copy("Fixtures")]
         ),

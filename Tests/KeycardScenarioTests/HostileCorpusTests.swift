@@ -1,6 +1,6 @@
 import Foundation
 import KeycardScenario
-import KeycardTestData
+import KeycardTestSupport
 import Testing
 
 /// One file of HostileCorpus/ and what keycard must say about it (a line of expect.txt).
@@ -134,7 +134,9 @@ enum HostileCorpus {
         let fuzz = URL(fileURLWithPath: HostileCorpus.keycard).deletingLastPathComponent().appendingPathComponent("keycard-fuzz").path
         try #require(FileManager.default.isExecutableFile(atPath: fuzz), "keycard-fuzz is not built beside the tests")
         let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fuzz/corpus").path
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus").path
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: corpus)
+        try #require(inputs.count >= 10, "the committed fuzz corpus at \(corpus) is missing or nearly empty")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: fuzz)
         process.arguments = [corpus]

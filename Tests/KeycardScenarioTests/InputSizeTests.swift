@@ -1,6 +1,6 @@
 import Foundation
 import KeycardScenario
-import KeycardTestData
+import KeycardTestSupport
 import Testing
 
 /// Size is not an attack: what real clusters produce loads; only aliases expanding beyond the

@@ -1,5 +1,5 @@
 import Foundation
-import KeycardTestData
+import KeycardTestSupport
 import Testing
 
 /// docs/kubernetes-fidelity.md, row by row: what the API server accepts loads with its defaults

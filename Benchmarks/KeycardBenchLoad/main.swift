@@ -1,7 +1,7 @@
 import Foundation
 import KeycardModel
 import KeycardScenario
-import KeycardTestData
+import KeycardTestSupport
 import Yams
 
 // keycard-bench-load [COUNT] — release build, no root. Loads a `kubectl get netpol -A -o yaml` dump of
