@@ -17,19 +17,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Pure: Kubernetes objects, selectors, addresses, ports, the policy model and verdicts.
-        .target(name: "KeycardModel"),
+        // Pure, under every other module: IPv4 addresses, CIDRs, address ranges, transport protocols, ports.
+        .target(name: "KeycardValues"),
+        // Pure: Kubernetes objects, selectors, the policy model and verdicts.
+        .target(name: "KeycardModel", dependencies: ["KeycardValues"]),
         // Pure + Yams: scenario files with line numbers, validation, steps, model reports.
         .target(
             name: "KeycardScenario",
-            dependencies: ["KeycardModel", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KeycardValues", "KeycardModel", .product(name: "Yams", package: "Yams")]
         ),
         // Pure: the value-typed nftables ruleset (tables, chains, sets, rules) and its nft text.
-        .target(name: "KeycardRuleset"),
+        .target(name: "KeycardRuleset", dependencies: ["KeycardValues"]),
         // Pure: the lab's topology plan (namespaces, links, addresses, routes) from pods and nodes.
-        .target(name: "KeycardTopology"),
+        .target(name: "KeycardTopology", dependencies: ["KeycardValues"]),
         // Pure: the policy model compiled to a ruleset, per pod or per node.
-        .target(name: "KeycardCompiler", dependencies: ["KeycardModel", "KeycardRuleset"]),
+        .target(name: "KeycardCompiler", dependencies: ["KeycardValues", "KeycardModel", "KeycardRuleset"]),
         // libnftnl + libmnl, with a shim header for the macros Swift cannot import.
         .systemLibrary(
             name: "CNetfilter",
@@ -41,7 +43,7 @@ let package = Package(
         // The only module with syscalls: namespaces, rtnetlink, nftables batches, sockets.
         .target(
             name: "KeycardKernel",
-            dependencies: [
+            dependencies: ["KeycardValues", 
                 "KeycardRuleset", "CNetfilter", "CLinuxShim",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,7 +51,7 @@ let package = Package(
         // Lab lifecycle: bring-up, served ports, state, tear-down, policy reconcile.
         .target(
             name: "KeycardLab",
-            dependencies: [
+            dependencies: ["KeycardValues", 
                 "KeycardKernel", "KeycardTopology", "KeycardRuleset",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,12 +59,12 @@ let package = Package(
         // ProbeRunner: model-backed and socket-backed; scans.
         .target(
             name: "KeycardProbe",
-            dependencies: ["KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel"]
+            dependencies: ["KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel"]
         ),
         // The commands, one folder per noun, one file per verb.
         .target(
             name: "KeycardCommands",
-            dependencies: [
+            dependencies: ["KeycardValues", 
                 "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardRuleset", "KeycardLab", "KeycardProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +73,7 @@ let package = Package(
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
 
         // Test support shared by test targets and benchmarks: generated data, the built binary.
-        .target(name: "KeycardTestSupport", path: "Tests/KeycardTestSupport"),
+        .target(name: "KeycardTestSupport", dependencies: ["KeycardValues"], path: "Tests/KeycardTestSupport"),
         // Fuzz target for the scenario and manifest loader (scripts/fuzz); a plain build replays files.
         .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"], path: "Fuzz/KeycardFuzz"),
 
@@ -85,7 +87,7 @@ let package = Package(
         // One policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
         .executableTarget(
             name: "KeycardBenchController",
-            dependencies: ["KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"],
+            dependencies: ["KeycardValues", "KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"],
             path: "Benchmarks/KeycardBenchController"
         ),
         // Loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
@@ -95,31 +97,32 @@ let package = Package(
             path: "Benchmarks/KeycardBenchLoad"
         ),
 
-        .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel"]),
+        .testTarget(name: "KeycardValuesTests", dependencies: ["KeycardValues"]),
+        .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel", "KeycardValues"]),
         // Compiled rules vs the model; the Kubernetes fidelity table (docs/kubernetes-fidelity.md), row by row.
-        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestSupport"]),
+        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardValues", "KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestSupport"]),
         .testTarget(
             name: "KeycardScenarioTests",
-            dependencies: ["KeycardScenario", "KeycardModel", "KeycardTestSupport"],
+            dependencies: ["KeycardValues", "KeycardScenario", "KeycardModel", "KeycardTestSupport"],
             exclude: ["HostileCorpus"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "KeycardCompilerTests",
-            dependencies: ["KeycardCompiler", "KeycardScenario", "KeycardRuleset"],
+            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCompiler", "KeycardScenario", "KeycardRuleset"],
             resources: [.copy("Snapshots")]
         ),
-        .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardRuleset"], resources: [.copy("Snapshots")]),
-        .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardTopology"]),
-        .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardKernel", "KeycardRuleset"]),
+        .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardTestSupport", "KeycardRuleset"], resources: [.copy("Snapshots")]),
+        .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardValues", "KeycardTopology"]),
+        .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardKernel", "KeycardRuleset"]),
         .testTarget(
             name: "KeycardLabTests",
-            dependencies: ["KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel", "KeycardRuleset"]
+            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel", "KeycardRuleset"]
         ),
-        .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardCommands", "KeycardScenario", "KeycardModel"]),
+        .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardProbeTests",
-            dependencies: [
+            dependencies: ["KeycardTestSupport", "KeycardValues", 
                 "KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands", "KeycardKernel", "KeycardCompiler", "KeycardModel",
                 "KeycardTopology",
             ]

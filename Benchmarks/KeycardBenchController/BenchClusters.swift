@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// The clusters the benchmark compiles: one namespace `bench`, policies protecting one server pod.
 enum BenchClusters {

@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardRuleset
+import KeycardValues
 
 /// The IPv4 addresses a set of peers stands for, as inclusive ranges.
 struct AddressRanges {

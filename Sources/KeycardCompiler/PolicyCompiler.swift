@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardRuleset
+import KeycardValues
 
 /// Compiles the policy model into one nftables table per namespace that enforces it.
 ///

@@ -75,7 +75,7 @@ struct BringUp {
             requests[route.namespace, default: []].append(
                 .addRoute(
                     RouteRequest(
-                        destination: route.destination.network.value, prefixLength: UInt8(route.destination.prefixLength),
+                        destination: route.destination.network, prefixLength: UInt8(route.destination.prefixLength),
                         gateway: route.gateway?.value, outputIndex: route.interfaceIndex,
                         scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource?.value)))
         }

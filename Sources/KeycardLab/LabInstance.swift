@@ -1,4 +1,5 @@
 import KeycardTopology
+import KeycardValues
 
 /// A lab that is up: its plan, the programs it started, and the endpoints to serve.
 public struct LabInstance: Sendable, Hashable {
@@ -19,8 +20,8 @@ public struct LabEndpoint: Sendable, Hashable, Codable {
     /// "x/a" for a pod, "external/web" for an external.
     public var owner: String
     public var netns: String
-    public var address: IPv4Address
-    public var proto: ServedPort.TransportProtocol
+    public var address: IPv4
+    public var proto: TransportProtocol
     public var port: UInt16
 
     /// The endpoints of every pod, then every external, of `plan`.

@@ -13,6 +13,8 @@ public final class PolicyController {
     public private(set) var installed: [String: Table] = [:]
     /// Messages sent by the last reconcile, per namespace (for tests and figures).
     public private(set) var lastReports: [String: NftBatchReport] = [:]
+    /// Adopted namespaces whose tables have not been programmed by this controller yet.
+    private var unverified: Set<String> = []
 
     public init() {}
 
@@ -40,8 +42,19 @@ public final class PolicyController {
         }
     }
 
+    /// Takes `tables` as installed by an earlier process, without touching the kernel: the next
+    /// reconcile replaces each of them whole, since nothing here vouches for their contents, and
+    /// removes those it no longer wants.
+    public func adopt(_ tables: [String: Table]) {
+        for (namespace, table) in tables where installed[namespace] == nil {
+            installed[namespace] = table
+            unverified.insert(namespace)
+        }
+    }
+
     private func program(_ namespace: String, _ table: Table) throws(KernelError) {
-        let old = installed[namespace]
+        // An adopted table is replaced whole: a diff against what we only assume would be unsafe.
+        let old = unverified.remove(namespace) != nil ? nil : installed[namespace]
         guard old != table else { return }
         if let report = try programmer(namespace).apply(old: old, new: table) {
             if let earlier = lastReports[namespace] {
@@ -62,6 +75,7 @@ public final class PolicyController {
     /// Forgets a namespace that no longer exists (its tables died with it).
     public func forget(namespace: String) {
         installed[namespace] = nil
+        unverified.remove(namespace)
         programmers[namespace] = nil
     }
 

@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// A host outside the pod network (a metadata service, a public site) that probes can target.
 public struct External: Hashable, Sendable {
     public var name: String

@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// A `networking.k8s.io/v1` NetworkPolicy with every field of NetworkPolicySpec.
 public struct NetworkPolicy: Hashable, Sendable {
     public enum PolicyType: String, Hashable, Sendable, CaseIterable {

@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Identifies a namespaced object: `namespace/name`.
 public struct ObjectKey: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
     public var namespace: String

@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Kubernetes NetworkPolicy semantics over a `Cluster`.
 ///
 /// A connection from S to D on a port is allowed when S's egress permits it (S not isolated for

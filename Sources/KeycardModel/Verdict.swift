@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Allow or deny.
 public enum Decision: String, Hashable, Sendable, Codable {
     case allow

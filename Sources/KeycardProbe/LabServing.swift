@@ -2,6 +2,7 @@ import KeycardCompiler
 import KeycardKernel
 import KeycardModel
 import KeycardTopology
+import KeycardValues
 
 /// How a planned lab maps onto servers, probe sources and ruleset namespaces.
 public enum LabServing {
@@ -11,14 +12,14 @@ public enum LabServing {
         var endpoints: [ServedEndpoint] = []
         for pod in plan.pods where (pod.command ?? []).isEmpty {
             for port in pod.ports {
-                endpoints.append(ServedEndpoint(namespace: pod.netns, address: pod.address.description,
-                                                proto: port.proto.socket, port: port.port, line: pod.key))
+                endpoints.append(ServedEndpoint(namespace: pod.netns, address: pod.address,
+                                                proto: port.proto, port: port.port, line: pod.key))
             }
         }
         for external in plan.externals {
             for port in external.ports {
-                endpoints.append(ServedEndpoint(namespace: external.netns, address: external.address.description,
-                                                proto: port.proto.socket, port: port.port, line: "external/\(external.name)"))
+                endpoints.append(ServedEndpoint(namespace: external.netns, address: external.address,
+                                                proto: port.proto, port: port.port, line: "external/\(external.name)"))
             }
         }
         return endpoints
@@ -40,15 +41,5 @@ public enum LabServing {
         for pod in plan.pods { targets[.pod(ObjectKey(pod.namespace, pod.name))] = pod.netns }
         for node in plan.nodes { targets[.node(node.index)] = node.namespace }
         return targets
-    }
-}
-
-extension ServedPort.TransportProtocol {
-    var socket: SocketProtocol {
-        switch self {
-        case .tcp: .tcp
-        case .udp: .udp
-        case .sctp: .sctp
-        }
     }
 }

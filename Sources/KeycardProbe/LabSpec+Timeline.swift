@@ -1,6 +1,7 @@
 import KeycardModel
 import KeycardScenario
 import KeycardTopology
+import KeycardValues
 
 extension LabSpec {
     /// The lab a scenario needs: every pod that ever appears (with the node and address the
@@ -16,25 +17,21 @@ extension LabSpec {
             pods.append(PodSpec(
                 namespace: pod.namespace, name: pod.name,
                 nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
-                pinnedIP: timeline.plan.addresses[pod.key]?.description,
-                ports: pod.ports.map { ServedPort($0.proto.served, UInt16($0.port)) },
+                pinnedIP: timeline.plan.addresses[pod.key],
+                ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
                 command: pod.commands.first))
         }
         self.init(
-            labName: labName ?? scenario.name, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR.description, pods: pods,
+            labName: labName ?? scenario.name, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR, pods: pods,
             externals: scenario.externals.map { external in
-                ExternalSpec(name: external.name, ip: external.ip.description,
-                             ports: external.ports.map { ServedPort($0.proto.served, UInt16($0.port)) })
+                ExternalSpec(name: external.name, ip: external.ip,
+                             ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
             })
     }
-}
 
-extension TransportProtocol {
-    var served: ServedPort.TransportProtocol {
-        switch self {
-        case .tcp: .tcp
-        case .udp: .udp
-        case .sctp: .sctp
-        }
+    /// A port two containers declare (valid, with a warning) is served once.
+    static func servedOnce(_ ports: [ServedPort]) -> [ServedPort] {
+        var seen: Set<ServedPort> = []
+        return ports.filter { seen.insert($0).inserted }
     }
 }

@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// What one probe cell saw.
 public struct CellObservation: Sendable, Equatable {

@@ -11,7 +11,7 @@ public enum ProgramReadiness {
         for pod in plan.pods where !(pod.command ?? []).isEmpty {
             for port in pod.ports where port.proto == .tcp {
                 // From the pod's own namespace to its own address: no policy is involved.
-                requests.append(ProbeRequest(sourceNamespace: pod.netns, destination: pod.address.description,
+                requests.append(ProbeRequest(sourceNamespace: pod.netns, destination: pod.address,
                                              proto: .tcp, port: port.port, handshakeOnly: true))
             }
         }

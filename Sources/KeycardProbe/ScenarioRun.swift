@@ -37,7 +37,6 @@ public final class ScenarioRun: @unchecked Sendable {
     private var server: PortServer?
     /// NFLOG listeners for the whole run (one per namespace where drops happen), released at tear-down.
     private var evidence: DropEvidence?
-    private let controller = PolicyController()
 
     public init(timeline: Timeline, options: Options) {
         self.timeline = timeline
@@ -75,19 +74,8 @@ public final class ScenarioRun: @unchecked Sendable {
         self.lab = lab
         server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
         try ProgramReadiness.await(lab.plan, progress: progress)
-        let compiler = PolicyCompiler(labName: labName, placement: options.enforcement == .pod ? .pod : .node)
-        let targets = LabServing.rulesetNamespaces(lab.plan)
-        func reconcile(_ cluster: Cluster) throws {
-            let tables = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)
-            try controller.reconcile(Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in
-                targets[target].map { ($0, table) }
-            }))
-            // Probes after a change must be new connections, judged by the rules now in force.
-            if !controller.lastReports.isEmpty {
-                for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
-            }
-        }
-        try reconcile(timeline.initial)
+        let policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
+        try policies.program(timeline.initial)
         do {
             if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
         } catch {
@@ -104,8 +92,7 @@ public final class ScenarioRun: @unchecked Sendable {
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label:
-                try reconcile(cluster)
-                let changed = controller.lastReports.count
+                let changed = try policies.program(cluster)
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true,
                                         summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
             case .probe:

@@ -3,6 +3,7 @@ import KeycardKernel
 import KeycardModel
 import KeycardScenario
 import KeycardTopology
+import KeycardValues
 
 /// Real packets: every probe socket is created inside the source pod's namespace (and checked to
 /// be there before it connects), all probes of a step in flight at once.
@@ -56,8 +57,8 @@ public struct SocketProbeRunner: ProbeRunner {
             guard let namespace = namespaces[cell.from], let ip = addresses(cell.to) else {
                 throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
             }
-            requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip.description,
-                                         proto: cell.port.proto.socketProtocol, port: UInt16(cell.port.port),
+            requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip,
+                                         proto: cell.port.proto, port: UInt16(cell.port.port),
                                          handshakeOnly: runsProgram(cell.to)))
         }
         let outcomes = try prober.probe(
@@ -79,7 +80,7 @@ public struct SocketProbeRunner: ProbeRunner {
     public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
         let results = try prober.scan(
-            from: namespace, targets: targets.map { ScanTarget(address: $0.ip.description, port: UInt16($0.port)) },
+            from: namespace, targets: targets.map { ScanTarget(address: $0.ip, port: UInt16($0.port)) },
             timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
         return results.map { result in
             switch result {
@@ -98,16 +99,6 @@ public enum ProbeError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownEndpoint(let what): "no lab namespace or address for \(what)"
-        }
-    }
-}
-
-extension TransportProtocol {
-    var socketProtocol: SocketProtocol {
-        switch self {
-        case .tcp: .tcp
-        case .udp: .udp
-        case .sctp: .sctp
         }
     }
 }

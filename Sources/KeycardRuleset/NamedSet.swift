@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// A named set (`set allow-a { type ipv4_addr; flags interval; elements = { ... } }`).
 ///
 /// More than one key field makes a concatenation (`type ipv4_addr . inet_proto . inet_service`).

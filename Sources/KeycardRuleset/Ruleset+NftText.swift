@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Rendering to `nft -f` text: deterministic, one statement per line, tabs as nft prints them.
 extension Ruleset {
     /// The text `nft -f` loads to create every table of the ruleset.
@@ -47,7 +49,7 @@ extension SetElement {
     /// The element as nft writes it (`10.0.0.0/24`, `10.0.0.1 . tcp . 80`).
     public var nftText: String {
         switch self {
-        case .range(let from, let to): IPv4Text.format(range: min(from, to), max(from, to))
+        case .range(let from, let to): IPv4Range(IPv4(from), IPv4(to)).description
         case .value(let values): values.map(\.nftText).joined(separator: " . ")
         }
     }
@@ -56,7 +58,7 @@ extension SetElement {
 extension KeyValue {
     var nftText: String {
         switch self {
-        case .ipv4(let address): IPv4Text.format(address)
+        case .ipv4(let address): IPv4(address).description
         case .proto(let number): protocolName(number)
         case .port(let port): String(port)
         }
@@ -146,7 +148,7 @@ extension Verdict {
 private func prefixText(_ prefix: UInt32, _ length: UInt8) -> String {
     let length = min(length, 32)
     let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
-    let address = IPv4Text.format(prefix & mask)
+    let address = IPv4(prefix & mask).description
     return length == 32 ? address : "\(address)/\(length)"
 }
 

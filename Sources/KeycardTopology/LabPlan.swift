@@ -1,9 +1,11 @@
+import KeycardValues
+
 /// Everything a lab consists of, in the order it must be built: namespaces, veth pairs, addresses,
 /// routes and sysctls, plus per-pod, per-node and per-external summaries. A pure value: the kernel
 /// adapter turns it into netlink requests; the nftables placement reads `nodes[].podInterfaces`.
 public struct LabPlan: Hashable, Sendable, Codable {
     public var labName: String
-    public var podCIDR: IPv4CIDR
+    public var podCIDR: CIDR
     /// Router first, then nodes, externals and pods.
     public var namespaces: [PlannedNamespace]
     /// Every veth pair; the first end is created from its namespace, the peer is born in its own.
@@ -47,7 +49,7 @@ public struct PlannedAddress: Hashable, Sendable, Codable {
     public var namespace: String
     public var interface: String
     public var interfaceIndex: Int32
-    public var address: IPv4Address
+    public var address: IPv4
     public var prefixLength: Int
 }
 
@@ -55,13 +57,13 @@ public struct PlannedAddress: Hashable, Sendable, Codable {
 public struct PlannedRoute: Hashable, Sendable, Codable {
     public enum Scope: String, Hashable, Sendable, Codable { case universe, link }
     public var namespace: String
-    public var destination: IPv4CIDR
-    public var gateway: IPv4Address?
+    public var destination: CIDR
+    public var gateway: IPv4?
     public var interface: String
     public var interfaceIndex: Int32
     public var scope: Scope
     /// The source address the namespace picks for traffic it originates on this route.
-    public var preferredSource: IPv4Address?
+    public var preferredSource: IPv4?
 }
 
 /// A sysctl written inside a namespace: `key` is the path under /proc/sys ("net/ipv4/ip_forward").
@@ -76,9 +78,9 @@ public struct PlannedNode: Hashable, Sendable, Codable {
     public var index: Int
     public var name: String
     public var namespace: String
-    public var slice: IPv4CIDR
+    public var slice: CIDR
     /// The node's address on its link to the router.
-    public var uplinkAddress: IPv4Address
+    public var uplinkAddress: IPv4
     public var uplinkInterface: String
     /// Node-side interface names of this node's pod veths, in pod order (for the node nftables placement).
     public var podInterfaces: [String]
@@ -92,8 +94,8 @@ public struct PlannedPod: Hashable, Sendable, Codable {
     public var netns: String
     public var nodeIndex: Int
     public var nodeName: String
-    public var address: IPv4Address
-    public var gateway: IPv4Address
+    public var address: IPv4
+    public var gateway: IPv4
     /// The pod-side interface ("eth0") and the node-side peer's name.
     public var interface: String
     public var nodeInterface: String
@@ -108,6 +110,6 @@ public struct PlannedPod: Hashable, Sendable, Codable {
 public struct PlannedExternal: Hashable, Sendable, Codable {
     public var name: String
     public var netns: String
-    public var address: IPv4Address
+    public var address: IPv4
     public var ports: [ServedPort]
 }

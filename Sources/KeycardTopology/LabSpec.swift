@@ -1,14 +1,20 @@
+import KeycardValues
+
 /// What a lab should hold: its name, how many nodes, the pod network, the pods and the externals.
 public struct LabSpec: Hashable, Sendable, Codable {
     /// [a-z0-9-]{1,24}; becomes the `kc-<labName>.` prefix of every namespace.
     public var labName: String
     public var nodes: Int
-    public var podCIDR: String
+    /// An IPv4 block without host bits, /8 to /30.
+    public var podCIDR: CIDR
     public var pods: [PodSpec]
     public var externals: [ExternalSpec]
 
+    /// 10.244.0.0/16, as kubeadm's flannel setup uses.
+    public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
+
     public init(
-        labName: String, nodes: Int = 1, podCIDR: String = "10.244.0.0/16",
+        labName: String, nodes: Int = 1, podCIDR: CIDR = LabSpec.defaultPodCIDR,
         pods: [PodSpec] = [], externals: [ExternalSpec] = []
     ) {
         self.labName = labName
@@ -26,13 +32,13 @@ public struct PodSpec: Hashable, Sendable, Codable {
     /// "node-0", "node-1", ...; nil spreads pods round-robin.
     public var nodeName: String?
     /// A fixed address inside the pod CIDR (it may lie in another node's slice).
-    public var pinnedIP: String?
+    public var pinnedIP: IPv4?
     public var ports: [ServedPort]
     /// argv (command and args combined) to run inside the pod's namespace, if any.
     public var command: [String]?
 
     public init(
-        namespace: String, name: String, nodeName: String? = nil, pinnedIP: String? = nil,
+        namespace: String, name: String, nodeName: String? = nil, pinnedIP: IPv4? = nil,
         ports: [ServedPort] = [], command: [String]? = nil
     ) {
         self.namespace = namespace
@@ -46,10 +52,6 @@ public struct PodSpec: Hashable, Sendable, Codable {
 
 /// A port a pod or external listens on.
 public struct ServedPort: Hashable, Sendable, Codable {
-    public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable {
-        case tcp, udp, sctp
-    }
-
     public var proto: TransportProtocol
     public var port: UInt16
 
@@ -62,10 +64,10 @@ public struct ServedPort: Hashable, Sendable, Codable {
 /// A host outside the cluster (an IP outside the pod CIDR), reachable from every pod via the router.
 public struct ExternalSpec: Hashable, Sendable, Codable {
     public var name: String
-    public var ip: String
+    public var ip: IPv4
     public var ports: [ServedPort]
 
-    public init(name: String, ip: String, ports: [ServedPort] = []) {
+    public init(name: String, ip: IPv4, ports: [ServedPort] = []) {
         self.name = name
         self.ip = ip
         self.ports = ports

@@ -1,10 +1,12 @@
+import KeycardValues
+
 /// Accumulates a `LabPlan`: namespaces, links with per-namespace ifindexes, addresses, routes.
 struct PlanBuilder {
     private(set) var plan: LabPlan
     /// The next free ifindex in each namespace (1 is loopback).
     private var nextIndex: [String: Int32] = [:]
 
-    init(labName: String, podCIDR: IPv4CIDR) {
+    init(labName: String, podCIDR: CIDR) {
         plan = LabPlan(
             labName: labName, podCIDR: podCIDR, namespaces: [], links: [], addresses: [], routes: [],
             sysctls: [], router: Names.router(labName), nodes: [], pods: [], externals: [])
@@ -12,7 +14,7 @@ struct PlanBuilder {
 
     private var lab: String { plan.labName }
 
-    mutating func addRouterAndNodes(slices: [IPv4CIDR]) {
+    mutating func addRouterAndNodes(slices: [CIDR]) {
         addNamespace(plan.router, .router)
         plan.sysctls.append(PlannedSysctl(namespace: plan.router, key: "net/ipv4/ip_forward", value: "1"))
         for (index, slice) in slices.enumerated() {
@@ -30,7 +32,7 @@ struct PlanBuilder {
         }
     }
 
-    mutating func addExternal(index: Int, spec: ExternalSpec, address: IPv4Address) {
+    mutating func addExternal(index: Int, spec: ExternalSpec, address: IPv4) {
         let namespace = Names.external(lab, spec.name)
         addNamespace(namespace, .external)
         let (routerEnd, externalEnd) = addRouterLink(
@@ -89,13 +91,13 @@ struct PlanBuilder {
     private func routerIndex(ofNode node: Int) -> Int32 { Int32(node) + 2 }
 
     /// Address `end` (1: router, 2: other side) of /30 number `link` in 100.64.0.0/16.
-    private func routerAddress(ofLink link: Int, end: UInt32) -> IPv4Address {
-        IPv4Address(TopologyPlanner.linkNetwork.network.value + UInt32(link) * 4 + end)
+    private func routerAddress(ofLink link: Int, end: UInt32) -> IPv4 {
+        IPv4(TopologyPlanner.linkNetwork.network + UInt32(link) * 4 + end)
     }
 
     private mutating func addRouterLink(
         linkNumber: Int, routerName: String, namespace: String, name: String
-    ) -> (router: (end: LinkEnd, address: IPv4Address), other: (end: LinkEnd, address: IPv4Address)) {
+    ) -> (router: (end: LinkEnd, address: IPv4), other: (end: LinkEnd, address: IPv4)) {
         let routerEnd = addEnd(plan.router, routerName)
         let otherEnd = addEnd(namespace, name)
         plan.links.append(VethLink(end: routerEnd, peer: otherEnd))
@@ -106,7 +108,7 @@ struct PlanBuilder {
         return ((routerEnd, routerSide), (otherEnd, otherSide))
     }
 
-    private mutating func addAddress(_ end: LinkEnd, _ address: IPv4Address, _ prefixLength: Int) {
+    private mutating func addAddress(_ end: LinkEnd, _ address: IPv4, _ prefixLength: Int) {
         plan.addresses.append(
             PlannedAddress(
                 namespace: end.namespace, interface: end.name, interfaceIndex: end.index, address: address,
@@ -114,8 +116,8 @@ struct PlanBuilder {
     }
 
     private mutating func addRoute(
-        _ end: LinkEnd, _ destination: IPv4CIDR, via gateway: IPv4Address? = nil,
-        scope: PlannedRoute.Scope = .universe, source: IPv4Address? = nil
+        _ end: LinkEnd, _ destination: CIDR, via gateway: IPv4? = nil,
+        scope: PlannedRoute.Scope = .universe, source: IPv4? = nil
     ) {
         plan.routes.append(
             PlannedRoute(

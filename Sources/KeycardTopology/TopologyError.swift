@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Why a `LabSpec` cannot be planned; the description says which object and what to change.
 public enum TopologyError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidLabName(String)

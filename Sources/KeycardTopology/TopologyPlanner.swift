@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Turns a `LabSpec` into a `LabPlan`: validates names and addresses, splits the pod CIDR into node
 /// slices, places pods on nodes and allocates their addresses. Deterministic: the same spec always
 /// gives the same plan.
@@ -12,11 +14,11 @@ public enum TopologyPlanner {
     /// Every node and external gets one /30 of `linkNetwork`.
     public static let maxLinks = 16384
     /// The gateway every pod routes through: the node-side address of each pod veth.
-    public static let podGateway = IPv4Address(0xA9FE_0101)  // 169.254.1.1
-    public static let linkNetwork = IPv4CIDR(unchecked: IPv4Address(0x6440_0000), prefixLength: 16)  // 100.64.0.0/16
+    public static let podGateway = IPv4(0xA9FE_0101)  // 169.254.1.1
+    public static let linkNetwork = CIDR.ipv4(IPv4(0x6440_0000), 16)  // 100.64.0.0/16
     /// The pod gateway's block. Only this part of 169.254.0.0/16 is taken, so an external can play
     /// the cloud metadata service at 169.254.169.254.
-    static let linkLocal = IPv4CIDR(unchecked: IPv4Address(0xA9FE_0100), prefixLength: 24)  // 169.254.1.0/24
+    static let linkLocal = CIDR.ipv4(IPv4(0xA9FE_0100), 24)  // 169.254.1.0/24
     static let reserved = [linkNetwork, linkLocal]
 
     /// `kc-<lab>.`: the prefix that identifies every namespace of one lab.
@@ -42,8 +44,8 @@ public enum TopologyPlanner {
         return builder.plan
     }
 
-    static func podCIDR(_ text: String) throws(TopologyError) -> IPv4CIDR {
-        guard let cidr = IPv4CIDR(text) else { throw .invalidCIDR(text) }
+    static func podCIDR(_ cidr: CIDR) throws(TopologyError) -> CIDR {
+        guard cidr.family == .ipv4, !cidr.hasHostBits else { throw .invalidCIDR(cidr.description) }
         for range in reserved where range.overlaps(cidr) {
             throw .reservedRangeOverlap(cidr: cidr.description, reserved: range.description)
         }
@@ -51,10 +53,10 @@ public enum TopologyPlanner {
     }
 
     /// Node i gets slice i of 2^ceil(log2(nodes)) equal slices (the whole CIDR for one node).
-    static func nodeSlices(_ cidr: IPv4CIDR, nodes: Int) throws(TopologyError) -> [IPv4CIDR] {
+    static func nodeSlices(_ cidr: CIDR, nodes: Int) throws(TopologyError) -> [CIDR] {
         var bits = 0
         while (1 << bits) < nodes { bits += 1 }
-        var slices: [IPv4CIDR] = []
+        var slices: [CIDR] = []
         for index in 0..<nodes {
             guard let slice = cidr.subnet(index, extraBits: bits) else {
                 throw .tooManyNodesForCIDR(cidr: cidr.description, nodes: nodes)
@@ -67,17 +69,17 @@ public enum TopologyPlanner {
     struct Placement {
         var spec: PodSpec
         var nodeIndex: Int
-        var address: IPv4Address
-        var slice: IPv4CIDR
+        var address: IPv4
+        var slice: CIDR
     }
 
     /// Pins nodes (nodeName or round-robin), reserves pinned addresses, then hands out the next free
     /// address of each node's slice in pod order (skipping the slice's first and last address).
-    static func placePods(_ spec: LabSpec, cidr: IPv4CIDR, slices: [IPv4CIDR]) throws(TopologyError) -> [Placement] {
+    static func placePods(_ spec: LabSpec, cidr: CIDR, slices: [CIDR]) throws(TopologyError) -> [Placement] {
         var seen = Set<String>()
-        var owners: [IPv4Address: String] = [:]
+        var owners: [IPv4: String] = [:]
         var nodes: [Int] = []
-        var pinned: [IPv4Address?] = []
+        var pinned: [IPv4?] = []
         var roundRobin = 0
         for pod in spec.pods {
             let key = "\(pod.namespace)/\(pod.name)"
@@ -94,17 +96,17 @@ public enum TopologyPlanner {
                 nodes.append(roundRobin % spec.nodes)
                 roundRobin += 1
             }
-            guard let text = pod.pinnedIP else {
+            guard let address = pod.pinnedIP else {
                 pinned.append(nil)
                 continue
             }
-            guard let address = IPv4Address(text) else { throw .invalidAddress(owner: "pod \(key)", text: text) }
+            let text = address.description
             guard cidr.contains(address) else { throw .pinnedOutsidePodCIDR(pod: key, ip: text, cidr: cidr.description) }
             if let first = owners[address] { throw .duplicateAddress(ip: text, first: first, second: "pod \(key)") }
             owners[address] = "pod \(key)"
             pinned.append(address)
         }
-        var cursors = slices.map { $0.size > 2 ? $0.first.value + 1 : $0.first.value }
+        var cursors = slices.map { $0.size > 2 ? $0.network + 1 : $0.network }
         var placements: [Placement] = []
         for (offset, pod) in spec.pods.enumerated() {
             let node = nodes[offset]
@@ -113,12 +115,12 @@ public enum TopologyPlanner {
                 placements.append(Placement(spec: pod, nodeIndex: node, address: address, slice: slice))
                 continue
             }
-            let end = slice.size > 2 ? slice.last.value - 1 : slice.last.value
-            while cursors[node] <= end, owners[IPv4Address(cursors[node])] != nil { cursors[node] += 1 }
+            let end = slice.size > 2 ? slice.last - 1 : slice.last
+            while cursors[node] <= end, owners[IPv4(cursors[node])] != nil { cursors[node] += 1 }
             guard cursors[node] <= end else {
                 throw .sliceExhausted(node: "node-\(node)", slice: slice.description, pod: "\(pod.namespace)/\(pod.name)")
             }
-            let address = IPv4Address(cursors[node])
+            let address = IPv4(cursors[node])
             owners[address] = "pod \(pod.namespace)/\(pod.name)"
             cursors[node] += 1
             placements.append(Placement(spec: pod, nodeIndex: node, address: address, slice: slice))
@@ -136,25 +138,23 @@ public enum TopologyPlanner {
     }
 
     static func checkExternals(
-        _ externals: [ExternalSpec], cidr: IPv4CIDR, pods: [Placement]
-    ) throws(TopologyError) -> [(spec: ExternalSpec, address: IPv4Address)] {
+        _ externals: [ExternalSpec], cidr: CIDR, pods: [Placement]
+    ) throws(TopologyError) -> [(spec: ExternalSpec, address: IPv4)] {
         var names = Set<String>()
-        var owners: [IPv4Address: String] = [:]
-        var result: [(spec: ExternalSpec, address: IPv4Address)] = []
+        var owners: [IPv4: String] = [:]
+        var result: [(spec: ExternalSpec, address: IPv4)] = []
         for external in externals {
             guard Names.isDNSLabel(external.name) else { throw .invalidName(kind: "external", name: external.name) }
             guard names.insert(external.name).inserted else { throw .duplicateExternal(external.name) }
-            guard let address = IPv4Address(external.ip) else {
-                throw .invalidAddress(owner: "external \(external.name)", text: external.ip)
-            }
+            let address = external.ip
             guard !cidr.contains(address) else {
-                throw .externalInPodCIDR(external: external.name, ip: external.ip, cidr: cidr.description)
+                throw .externalInPodCIDR(external: external.name, ip: external.ip.description, cidr: cidr.description)
             }
             for range in reserved where range.contains(address) || address.value == 0 || address.value == UInt32.max {
-                throw .externalInReservedRange(external: external.name, ip: external.ip, reserved: range.description)
+                throw .externalInReservedRange(external: external.name, ip: external.ip.description, reserved: range.description)
             }
             if let first = owners[address] {
-                throw .duplicateAddress(ip: external.ip, first: first, second: "external \(external.name)")
+                throw .duplicateAddress(ip: external.ip.description, first: first, second: "external \(external.name)")
             }
             owners[address] = "external \(external.name)"
             result.append((external, address))

@@ -3,6 +3,7 @@ import Foundation
 import KeycardModel
 import KeycardScenario
 import Testing
+import KeycardValues
 
 /// prod: web, api, db. Step 1 isolates every prod pod for Egress (no rules) and lets web reach db
 /// on TCP/5432.

@@ -1,6 +1,8 @@
 import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
+import KeycardValues
+import KeycardTestSupport
 
 // The table of policy cases the compiler snapshots and the controller's kernel tests share.
 // (Tests/KeycardLabTests/ControllerPolicyCases.swift is a symlink to this file.)

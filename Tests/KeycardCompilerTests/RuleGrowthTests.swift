@@ -2,6 +2,8 @@ import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// Rules grow with policies × rules × ports, never with pods: pods only add set elements.
 struct RuleGrowthTests {

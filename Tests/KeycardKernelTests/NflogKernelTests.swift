@@ -2,6 +2,8 @@ import Foundation
 import Glibc
 import KeycardKernel
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// Root tests against the real kernel: drop rules that log to NFLOG group 7 (loaded with `nft`, the
 /// witness), listeners opened by keycard inside the namespaces, probes settled by the kernel's word.
@@ -12,7 +14,7 @@ struct NflogKernelTests {
     static let server = PairWorld.serverAddress
 
     struct DropCase: CustomTestStringConvertible, Sendable {
-        let proto: SocketProtocol
+        let proto: TransportProtocol
         let port: UInt16
         let sourcePort: UInt16
         /// The logging rule's prefix, or nil when the port is accepted (nothing must be logged).
@@ -54,7 +56,7 @@ struct NflogKernelTests {
         let expected = LoggedPacket(
             group: 7, prefix: prefix, hook: 1,
             flow: PacketFlow(
-                source: hostOrder(Self.client), destination: hostOrder(Self.server), proto: testCase.proto == .tcp ? 6 : 17,
+                source: Self.client.value, destination: Self.server.value, proto: testCase.proto == .tcp ? 6 : 17,
                 sourcePort: testCase.sourcePort, destinationPort: testCase.port))
         #expect(packets.first == expected)
         #expect(packets.allSatisfy { $0 == expected }, "only this packet (or its retransmission): \(packets)")
@@ -188,7 +190,7 @@ struct NflogKernelTests {
         let evidence = try DropEvidence(namespaces: [pair.server], group: 7)
         var requests: [ProbeRequest] = []
         for index in 0..<4000 {
-            let proto: SocketProtocol = index % 2 == 0 ? .tcp : .udp
+            let proto: TransportProtocol = index % 2 == 0 ? .tcp : .udp
             requests.append(pair.request(proto, UInt16(20000 + index / 2)))
         }
         let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(1), evidence: evidence) }
@@ -203,7 +205,7 @@ struct NflogKernelTests {
     @Test func meshOfLoggedDropsSettlesWithoutTheTimeout() throws {
         let lab = try NflogPods(count: 9)
         defer { lab.world.tearDown() }
-        let ports: [(SocketProtocol, UInt16)] = [(.tcp, 80), (.tcp, 81), (.udp, 80), (.udp, 81)]
+        let ports: [(TransportProtocol, UInt16)] = [(.tcp, 80), (.tcp, 81), (.udp, 80), (.udp, 81)]
         let server = try PortServer(endpoints: lab.endpoints(ports))
         defer { server.stop() }
         let mesh = lab.meshRequests(ports)

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import KeycardKernel
+import KeycardValues
+import KeycardTestSupport
 
 /// N pod namespaces routed through one router namespace (pod i: 10.78.i.2/24, gateway 10.78.i.1),
 /// built with `ip` (the tests' witness tool; product code never spawns it).
@@ -8,7 +10,7 @@ struct NflogPods {
     let world = SocketsTestWorld()
     let pods: [String]
 
-    static func address(_ index: Int) -> String { "10.78.\(index).2" }
+    static func address(_ index: Int) -> IPv4 { IPv4(10 << 24 | 78 << 16 | UInt32(index) << 8 | 2) }
 
     init(count: Int) throws {
         let world = self.world
@@ -34,7 +36,7 @@ struct NflogPods {
         try SocketsTestWorld.run("/usr/sbin/ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     }
 
-    func endpoints(_ ports: [(SocketProtocol, UInt16)]) -> [ServedEndpoint] {
+    func endpoints(_ ports: [(TransportProtocol, UInt16)]) -> [ServedEndpoint] {
         pods.enumerated().flatMap { index, pod in
             ports.map { ServedEndpoint(namespace: pod, address: Self.address(index), proto: $0.0, port: $0.1, line: "nflog/p\(index)") }
         }
@@ -47,7 +49,7 @@ struct NflogPods {
     }
 
     /// Every pod to every pod (itself included) on every port.
-    func meshRequests(_ ports: [(SocketProtocol, UInt16)]) -> [MeshProbe] {
+    func meshRequests(_ ports: [(TransportProtocol, UInt16)]) -> [MeshProbe] {
         var probes: [MeshProbe] = []
         for source in pods.indices {
             for target in pods.indices {
@@ -97,7 +99,7 @@ final class BoundTestSocket: Sendable {
     let fd: Int32
     let isStream: Bool
 
-    init(namespace: String, proto: SocketProtocol, address: String, port: UInt16) throws {
+    init(namespace: String, proto: TransportProtocol, address: IPv4, port: UInt16) throws {
         isStream = proto != .udp
         let type = isStream ? SOCK_STREAM : SOCK_DGRAM
         fd = try NetworkNamespace.perform(in: namespace) {
@@ -111,7 +113,7 @@ final class BoundTestSocket: Sendable {
         }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var local = try Self.address(address, port)
+        var local = Self.address(address, port)
         let rc = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -121,8 +123,8 @@ final class BoundTestSocket: Sendable {
     deinit { close(fd) }
 
     /// UDP: one datagram; TCP: a non-blocking connect (its SYN).
-    func send(to address: String, port: UInt16) throws {
-        var remote = try Self.address(address, port)
+    func send(to address: IPv4, port: UInt16) throws {
+        var remote = Self.address(address, port)
         let payload: [UInt8] = Array("nflog-test\n".utf8)
         let size = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc: Int = withUnsafePointer(to: &remote) {
@@ -135,18 +137,11 @@ final class BoundTestSocket: Sendable {
         if rc < 0 && errno != EINPROGRESS { throw WitnessError("send to \(address):\(port): errno \(errno)") }
     }
 
-    static func address(_ text: String, _ port: UInt16) throws -> sockaddr_in {
+    static func address(_ address: IPv4, _ port: UInt16) -> sockaddr_in {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, text, &addr.sin_addr) == 1 else { throw WitnessError("bad address \(text)") }
+        addr.sin_addr.s_addr = address.value.bigEndian
         return addr
     }
-}
-
-/// Host-order IPv4 address of dotted text (test literals).
-func hostOrder(_ text: String) -> UInt32 {
-    var value: UInt32 = 0
-    for part in text.split(separator: ".") { value = value << 8 | (UInt32(part) ?? 0) }
-    return value
 }

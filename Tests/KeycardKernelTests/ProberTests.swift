@@ -2,6 +2,8 @@ import Foundation
 import Glibc
 import KeycardKernel
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// Root tests of the prober against nftables rules loaded with `nft` in the server namespace.
 /// Serialized: the timing printed (and the one-timeout-per-wave claim) should not share 2 cores.
@@ -118,16 +120,16 @@ struct ProberTests {
         let ports = (0..<76).map { UInt16(20000 + $0) }
         for (s, server) in servers.enumerated() {
             for (c, client) in clients.enumerated() {
-                let clientAddress = "10.21\(s).\(c).1", serverAddress = "10.21\(s).\(c).2"
-                try world.link(client, "s\(s)", clientAddress, server, "c\(c)", serverAddress)
+                let clientAddress = "10.21\(s).\(c).1", serverAddress = IPv4("10.21\(s).\(c).2")!
+                try world.link(client, "s\(s)", clientAddress, server, "c\(c)", serverAddress.description)
                 for port in ports {
-                    for proto in [SocketProtocol.tcp, .udp] {
+                    for proto in [TransportProtocol.tcp, .udp] {
                         requests.append(ProbeRequest(sourceNamespace: client, destination: serverAddress, proto: proto, port: port))
                     }
                 }
             }
             for port in ports {
-                for proto in [SocketProtocol.tcp, .udp] {
+                for proto in [TransportProtocol.tcp, .udp] {
                     endpoints.append(ServedEndpoint(namespace: server, address: "0.0.0.0", proto: proto, port: port, line: "default/s\(s)"))
                 }
             }
@@ -149,7 +151,7 @@ struct ProberTests {
         #expect(allowed == 608)
         #expect(denied == 608)
         for (request, outcome) in zip(requests, outcomes) where request.port % 2 == 0 {
-            let s = request.destination.hasPrefix("10.210.") ? 0 : 1
+            let s = request.destination.description.hasPrefix("10.210.") ? 0 : 1
             #expect(outcome.verdict == .allow(line: "default/s\(s)"), "\(request)")
         }
     }

@@ -2,13 +2,15 @@ import Foundation
 import Glibc
 import KeycardKernel
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// N pod namespaces routed through one router namespace (pod i: 10.77.i.2/24, gateway 10.77.i.1).
 private struct RoutedPods {
     let world = SocketsTestWorld()
     let pods: [String]
 
-    static func address(_ index: Int) -> String { "10.77.\(index).2" }
+    static func address(_ index: Int) -> IPv4 { IPv4(10 << 24 | 77 << 16 | UInt32(index) << 8 | 2) }
 
     init(count: Int) throws {
         let world = self.world
@@ -32,14 +34,14 @@ private struct RoutedPods {
         try SocketsTestWorld.run("/usr/sbin/ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     }
 
-    func endpoints(_ ports: [(SocketProtocol, UInt16)]) -> [ServedEndpoint] {
+    func endpoints(_ ports: [(TransportProtocol, UInt16)]) -> [ServedEndpoint] {
         pods.enumerated().flatMap { index, pod in
             ports.map { ServedEndpoint(namespace: pod, address: Self.address(index), proto: $0.0, port: $0.1, line: "bench/p\(index)") }
         }
     }
 
     /// Every pod to every pod (itself included) on every port.
-    func meshRequests(_ ports: [(SocketProtocol, UInt16)]) -> [ProbeRequest] {
+    func meshRequests(_ ports: [(TransportProtocol, UInt16)]) -> [ProbeRequest] {
         pods.flatMap { source in
             pods.indices.flatMap { target in
                 ports.map { ProbeRequest(sourceNamespace: source, destination: Self.address(target), proto: $0.0, port: $0.1) }
@@ -59,7 +61,7 @@ struct SocketsBenchmarkTests {
     @Test func nineByNineByFourPorts() throws {
         let lab = try RoutedPods(count: 9)
         defer { lab.world.tearDown() }
-        let ports: [(SocketProtocol, UInt16)] = [(.tcp, 80), (.tcp, 443), (.udp, 53), (.tcp, 8080)]
+        let ports: [(TransportProtocol, UInt16)] = [(.tcp, 80), (.tcp, 443), (.udp, 53), (.tcp, 8080)]
         let (server, serverMs) = try measure { try PortServer(endpoints: lab.endpoints(ports)) }
         defer { server.stop() }
         let requests = lab.meshRequests(ports)
@@ -85,7 +87,7 @@ struct SocketsBenchmarkTests {
     @Test func fiftyByFiftyByTwoPorts() throws {
         let (lab, setupMs) = try measure { try RoutedPods(count: 50) }
         defer { lab.world.tearDown() }
-        let ports: [(SocketProtocol, UInt16)] = [(.tcp, 80), (.udp, 53)]
+        let ports: [(TransportProtocol, UInt16)] = [(.tcp, 80), (.udp, 53)]
         let server = try PortServer(endpoints: lab.endpoints(ports))
         defer { server.stop() }
         let requests = lab.meshRequests(ports)

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import KeycardKernel
+import KeycardValues
+import KeycardTestSupport
 
 /// Throwaway namespaces for socket tests, built with `ip`/`nft` (tests only; product code never spawns
 /// them). Names are `kc-<tag>.<suffix>` with a random tag; `tearDown()` deletes every one.
@@ -69,8 +71,8 @@ final class SocketsTestWorld {
 
 /// A client namespace and a server namespace joined by one veth: client 10.201.0.1, server 10.201.0.2.
 struct PairWorld {
-    static let clientAddress = "10.201.0.1"
-    static let serverAddress = "10.201.0.2"
+    static let clientAddress: IPv4 = "10.201.0.1"
+    static let serverAddress: IPv4 = "10.201.0.2"
     let world = SocketsTestWorld()
     let client: String
     let server: String
@@ -78,14 +80,14 @@ struct PairWorld {
     init() throws {
         client = try world.namespace("pod.default.client")
         server = try world.namespace("pod.default.server")
-        try world.link(client, "eth0", Self.clientAddress, server, "eth0", Self.serverAddress)
+        try world.link(client, "eth0", Self.clientAddress.description, server, "eth0", Self.serverAddress.description)
     }
 
-    func endpoint(_ proto: SocketProtocol, _ port: UInt16, line: String = "default/server") -> ServedEndpoint {
+    func endpoint(_ proto: TransportProtocol, _ port: UInt16, line: String = "default/server") -> ServedEndpoint {
         ServedEndpoint(namespace: server, address: Self.serverAddress, proto: proto, port: port, line: line)
     }
 
-    func request(_ proto: SocketProtocol, _ port: UInt16) -> ProbeRequest {
+    func request(_ proto: TransportProtocol, _ port: UInt16) -> ProbeRequest {
         ProbeRequest(sourceNamespace: client, destination: Self.serverAddress, proto: proto, port: port)
     }
 }

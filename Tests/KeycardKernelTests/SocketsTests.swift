@@ -2,13 +2,15 @@ import Foundation
 import Glibc
 import KeycardKernel
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// Root tests on the real kernel: a PortServer in one throwaway namespace, probes from another.
 @Suite("Sockets: servers and basic probes", .enabled(if: getuid() == 0))
 struct SocketsTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String
-        let proto: SocketProtocol
+        let proto: TransportProtocol
         let port: UInt16
         let expected: ProbeVerdict
         var testDescription: String { name }
@@ -103,7 +105,7 @@ struct SocketsTests {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
         let ports = (0..<1500).map { UInt16(40000 + $0) }
-        let protos: [SocketProtocol] = [.tcp, .udp]
+        let protos: [TransportProtocol] = [.tcp, .udp]
         let server = try PortServer(endpoints: ports.flatMap { port in protos.map { pair.endpoint($0, port, line: "default/\(port)") } })
         defer { server.stop() }
 

@@ -3,6 +3,8 @@ import Glibc
 import KeycardKernel
 import KeycardTopology
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// The built `keycard` binary (a product of the package, built beside this test bundle) and a way
 /// to run it as a user would.
@@ -122,7 +124,7 @@ struct CliScenario {
 /// there before it connects: a host socket would leave the machine).
 func readServedLine(from netns: String, to address: String, port: UInt16) throws -> String? {
     let expected = try #require(NetworkNamespace.inode(of: netns))
-    let target = try #require(IPv4Address(address))
+    let target = try #require(IPv4(address))
     let fd = try NetworkNamespace.perform(in: netns) { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
     guard fd >= 0 else { throw KernelError("socket", subject: netns, errno: errno) }
     defer { close(fd) }

@@ -3,6 +3,8 @@ import Glibc
 import KeycardKernel
 import KeycardTopology
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// Runs a witness command (ip, nft) and returns its stdout; tests only, never product code.
 func runWitness(_ arguments: [String]) throws -> String {
@@ -45,7 +47,7 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
 enum TCPCheck {
     /// A listening socket bound to `address:port` inside `netns` (the kernel completes handshakes
     /// into the backlog, so nobody needs to accept).
-    static func listen(in netns: String, _ address: IPv4Address, _ port: UInt16) throws -> Int32 {
+    static func listen(in netns: String, _ address: IPv4, _ port: UInt16) throws -> Int32 {
         try NetworkNamespace.perform(in: netns) { () throws -> Int32 in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw KernelError("socket", subject: netns, errno: errno) }
@@ -65,7 +67,7 @@ enum TCPCheck {
     }
 
     /// True when a TCP connection from inside `netns` to `address:port` completes within 1 s.
-    static func canConnect(from netns: String, to address: IPv4Address, port: UInt16) throws -> Bool {
+    static func canConnect(from netns: String, to address: IPv4, port: UInt16) throws -> Bool {
         let expected = try #require(NetworkNamespace.inode(of: netns))
         let fd = try NetworkNamespace.perform(in: netns) {
             socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -89,7 +91,7 @@ enum TCPCheck {
         return error == 0
     }
 
-    static func socketAddress(_ address: IPv4Address, _ port: UInt16) -> sockaddr_in {
+    static func socketAddress(_ address: IPv4, _ port: UInt16) -> sockaddr_in {
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = port.bigEndian

@@ -5,6 +5,7 @@ import Testing
 
 @testable import KeycardLab
 @testable import KeycardTopology
+import KeycardTestSupport
 
 @Suite(.serialized) struct LabTests {
     @Test(arguments: [1, 3])

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 // Small builders for policy-model tests: a fixed little cluster and one-line policies, peers and ports.
 

@@ -1,5 +1,6 @@
 import KeycardModel
 import Testing
+import KeycardValues
 
 /// One connection in `World` under some policies, and the decision the Kubernetes NetworkPolicy
 /// documentation gives for it. `rule` names the documented rule the case checks.

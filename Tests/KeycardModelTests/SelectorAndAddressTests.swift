@@ -1,5 +1,6 @@
 import KeycardModel
 import Testing
+import KeycardValues
 
 /// A selector, some labels, and whether the selector matches (apimachinery's label-selector rules).
 struct SelectorCase: Sendable, CustomTestStringConvertible {

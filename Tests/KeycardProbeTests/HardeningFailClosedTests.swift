@@ -9,6 +9,8 @@ import KeycardScenario
 import KeycardTopology
 import Synchronization
 import Testing
+import KeycardValues
+import KeycardTestSupport
 
 /// 1,000 policy updates and relabels while another thread probes without pause: flows every state
 /// denies must never connect; flows every state allows should never drop.
@@ -90,7 +92,7 @@ struct HardeningFailClosedTests {
 
         let namespaces = LabServing.podNamespaces(lab.plan)
         func request(_ from: String, _ port: Int) -> ProbeRequest {
-            ProbeRequest(sourceNamespace: namespaces[ObjectKey("x", from)] ?? "", destination: srv.description, proto: .tcp, port: UInt16(port))
+            ProbeRequest(sourceNamespace: namespaces[ObjectKey("x", from)] ?? "", destination: srv, proto: .tcp, port: UInt16(port))
         }
         // Ten of each flow per wave: one wave costs one timeout (the denied ones), ~300 probes/s.
         let flows = Array(repeating: allowed.map { (true, $0) } + denied.map { (false, $0) }, count: 8).flatMap { $0 }

@@ -3,6 +3,7 @@ import Glibc
 import KeycardLab
 import KeycardTopology
 import Testing
+import KeycardTestSupport
 
 /// `keycard run` refuses, with exit 2 and a clear message, and changes nothing: hostile input,
 /// no root, a lab name in use, a stray namespace carrying the lab's prefix.

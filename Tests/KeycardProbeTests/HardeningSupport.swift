@@ -1,3 +1,4 @@
+import KeycardTestSupport
 import Foundation
 import Glibc
 import KeycardLab

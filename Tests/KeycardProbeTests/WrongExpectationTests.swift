@@ -1,3 +1,4 @@
+import KeycardTestSupport
 import Foundation
 import KeycardProbe
 import KeycardScenario

@@ -55,7 +55,7 @@ enum HostileCorpus {
 
     static var keycard: String { KeycardBinary.path }
 
-    static func runKeycard(_ arguments: [String]) throws -> (status: Int32, stderr: String) { try KeycardBinary.run(arguments) }
+    static func runKeycard(_ arguments: [String]) throws -> KeycardBinary.Result { try KeycardBinary.run(arguments) }
 }
 
 @Suite struct HostileCorpusTests {

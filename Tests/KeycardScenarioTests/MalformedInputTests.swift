@@ -1,6 +1,7 @@
 import Foundation
 @testable import KeycardScenario
 import Testing
+import KeycardValues
 
 /// A scenario text that must be refused, where the error must point, and a distinctive part of
 /// its message.

@@ -2,6 +2,7 @@ import Foundation
 import KeycardModel
 @testable import KeycardScenario
 import Testing
+import KeycardValues
 
 private typealias T = ScenarioText
 

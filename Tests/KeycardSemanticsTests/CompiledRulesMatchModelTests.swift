@@ -2,6 +2,7 @@ import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
 import Testing
+import KeycardValues
 
 /// The compiled nftables rules, evaluated by an interpreter of the ruleset values, must give the
 /// policy model's verdict for every connection — in both placements — over many random clusters.

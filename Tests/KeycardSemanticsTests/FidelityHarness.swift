@@ -3,6 +3,7 @@ import KeycardCompiler
 import KeycardModel
 import KeycardScenario
 import Testing
+import KeycardValues
 
 /// One row of docs/kubernetes-fidelity.md: a minimal manifest and what the API server does with it,
 /// which keycard must do too.

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 // The rows of docs/kubernetes-fidelity.md, one manifest each. Cells use the fidelity cluster of
 // FidelityHarness.swift: shop/web serves TCP/80 (http), TCP/8080 and UDP/53 (dns).

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// A small deterministic random generator (SplitMix64), so every failing seed can be replayed.
 struct SeededGenerator: RandomNumberGenerator {

@@ -2,7 +2,15 @@ import Foundation
 
 /// The `keycard` executable built beside the test bundle, for tests that check what a user sees.
 public enum KeycardBinary {
-    /// The path of the built `keycard` (found by walking up from the running executable).
+    /// What a run printed and how it ended.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// The path of the built `keycard` (found by walking up from the running executable, which may
+    /// sit inside a .xctest bundle folder).
     public static var path: String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
@@ -12,17 +20,34 @@ public enum KeycardBinary {
         return directory.appendingPathComponent("keycard").path
     }
 
-    /// Runs `keycard ARGS` to completion; returns its exit status and standard error (stdout is discarded).
-    public static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    /// Runs `keycard ARGS` to completion. Both streams are read at once, so neither can fill its
+    /// pipe and stall the child.
+    public static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        let out = Pipe()
         let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = out
         process.standardError = err
         try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
+        let stderrBox = Box()
+        let reader = Thread { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        while !stderrBox.done { usleep(1_000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderrBox.data ?? Data(), as: UTF8.self))
+    }
+
+    private final class Box: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Data?
+        var data: Data? {
+            get { lock.withLock { value } }
+            set { lock.withLock { value = newValue } }
+        }
+        var done: Bool { data != nil }
     }
 }

@@ -41,7 +41,7 @@ struct LabelCommand: ParsableCommand {
     )
 
     @Argument(help: "The lab.") var lab: String
-    @Argument(help: "pod or namespace.") var kind: String
+    @Argument(help: "pod or namespace (also po, pods, ns, namespaces).") var kind: LabelKind
     @Argument(help: "ns/name for a pod, the name for a namespace.") var name: String
     @Argument(help: "key=value labels; none removes every label (a namespace keeps kubernetes.io/metadata.name).")
     var labels: [String] = []
@@ -49,5 +49,19 @@ struct LabelCommand: ParsableCommand {
     func run() throws {
         try Environment.requireRoot()
         try LiveCommand.run("label") { try LiveChangeRunner.label(lab: lab, kind: kind, name: name, pairs: labels) }
+    }
+}
+
+/// What `keycard label` can label, with kubectl's short names.
+enum LabelKind: String, ExpressibleByArgument, CaseIterable {
+    case pod
+    case namespace
+
+    init?(argument: String) {
+        switch argument {
+        case "pod", "pods", "po": self = .pod
+        case "namespace", "namespaces", "ns": self = .namespace
+        default: return nil
+        }
     }
 }

@@ -13,30 +13,21 @@ enum LiveChangeRunner {
         let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
         for warning in warnings { Console.error(warning.description) }
         let done = kind == .apply ? try live.apply(objects) : try live.delete(objects)
-        let programmed = try LivePolicies.program(
-            live.cluster, previous: previous, plan: live.state.plan,
-            timeline: live.timeline, enforcement: live.enforcement)
+        let programmed = try live.program(from: previous)
         try live.commit(.manifest(kind, file: file, snapshot: try live.record.snapshot(file)))
         for line in done { Console.out(line) }
         Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
     }
 
-    static func label(lab: String, kind: String, name: String, pairs: [String]) throws {
-        let objectKind: String
-        switch kind {
-        case "pod", "pods", "po": objectKind = "pod"
-        case "namespace", "namespaces", "ns": objectKind = "namespace"
-        default: throw LiveError("can label a pod or a namespace, not \"\(kind)\"")
-        }
+    static func label(lab: String, kind: LabelKind, name: String, pairs: [String]) throws {
+        let objectKind = kind.rawValue
         let labels = try LiveInput.labels(pairs)
         let lock = try LiveLock(lab)
         defer { lock.release() }
         var live = try LiveLab.open(lab)
         let previous = live.cluster
-        try live.label(objectKind, name, labels)
-        let programmed = try LivePolicies.program(
-            live.cluster, previous: previous, plan: live.state.plan,
-            timeline: live.timeline, enforcement: live.enforcement)
+        try live.label(kind, name, labels)
+        let programmed = try live.program(from: previous)
         try live.commit(.label(objectKind: objectKind, name: name, labels: labels))
         Console.out("\(objectKind) \(name) labeled")
         Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")

@@ -1,8 +1,10 @@
 import Foundation
 import KeycardLab
 import KeycardModel
+import KeycardProbe
 import KeycardScenario
 import KeycardTopology
+import KeycardValues
 
 /// A lab left up by `keycard up` or `keycard run --keep`, with the cluster it holds now: the
 /// scenario's cluster after the record's base step, with the journal replayed on it.
@@ -63,101 +65,74 @@ struct LiveLab {
             let (objects, _) = try LiveInput.objects(in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary)
             if change.kind == .apply { try apply(objects) } else { try delete(objects) }
         case .label:
-            try label(change.objectKind ?? "", change.name ?? "", change.labels ?? [:])
+            guard let kind = LabelKind(argument: change.objectKind ?? "") else { throw LiveError("cannot label a \(change.objectKind ?? "?")") }
+            try label(kind, change.name ?? "", change.labels ?? [:])
         }
     }
 
     // MARK: changes, as a scenario's apply/delete/label steps make them
 
-    /// Creates or replaces each object. A pod must be one of the lab's (pods are fixed when a lab
-    /// comes up) with the ports it was built with.
+    /// Creates or replaces each object (`ClusterChange`, as a scenario's apply step does). A pod
+    /// must be one of the lab's (pods are fixed when a lab comes up) with the ports it was built with.
     @discardableResult
     mutating func apply(_ objects: [LoadedObject]) throws -> [String] {
-        var done: [String] = []
-        // One batch is one desired state: its namespaces first (as Timeline applies a step).
-        for loaded in objects.filter({ $0.object.ref.kind == .namespace }) + objects.filter({ $0.object.ref.kind != .namespace }) {
-            let existed: Bool
-            switch loaded.object {
-            case .namespace(let namespace):
-                if namespace.name == "external" {
-                    throw ScenarioError(loaded.location, "namespace \"external\" is reserved: probes name externals as external/NAME")
-                }
-                existed = cluster.namespaces[namespace.name] != nil
-                cluster.namespaces[namespace.name] = namespace
-            case .pod(let pod):
-                try requireNamespace(pod.namespace, loaded.location, "pod \(pod.key)")
-                guard let planned = state.plan.pods.first(where: { $0.namespace == pod.namespace && $0.name == pod.name }) else {
-                    throw ScenarioError(
-                        loaded.location,
-                        "pod \(pod.key) is not in lab \(name): a live lab's pods are fixed when it comes up (declare the pod in the scenario)"
-                    )
-                }
-                let ports = Set(pod.ports.map { "\($0.proto.rawValue.lowercased())/\($0.port)" })
-                let servedPorts = Set(planned.ports.map { "\($0.proto.rawValue)/\($0.port)" })
-                guard ports == servedPorts else {
-                    throw ScenarioError(
-                        loaded.location,
-                        "pod \(pod.key) must keep the ports the lab serves for it (\(servedPorts.sorted().joined(separator: ", ")))")
-                }
-                if let ip = pod.podIP, ip.description != planned.address.description {
-                    throw ScenarioError(
-                        loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(planned.address)")
-                }
-                existed = cluster.pods[pod.key] != nil
-                cluster.pods[pod.key] = pod
-                cluster.addresses[pod.key] = IPv4(planned.address.description)
-            case .networkPolicy(let policy):
-                try requireNamespace(policy.namespace, loaded.location, "NetworkPolicy \(policy.key)")
-                existed = cluster.policies[policy.key] != nil
-                cluster.policies[policy.key] = policy
+        var planned: [ObjectKey: PlannedPod] = [:]
+        for pod in state.plan.pods { planned[ObjectKey(pod.namespace, pod.name)] = pod }
+        for loaded in objects {
+            guard case .pod(let pod) = loaded.object else { continue }
+            guard let lab = planned[pod.key] else {
+                throw ScenarioError(
+                    loaded.location,
+                    "pod \(pod.key) is not in lab \(name): a live lab's pods are fixed when it comes up (declare the pod in the scenario)"
+                )
             }
-            done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
+            let ports = Set(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) })
+            guard ports == Set(lab.ports) else {
+                let list = Set(lab.ports).map { ProtocolPort($0.proto, Int($0.port)) }.sorted().map(\.description)
+                throw ScenarioError(
+                    loaded.location, "pod \(pod.key) must keep the ports the lab serves for it (\(list.joined(separator: ", ")))")
+            }
+            if let ip = pod.podIP, ip != lab.address {
+                throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
+            }
         }
-        return done
+        return try changes.apply(objects, to: &cluster) { planned[$0]?.address }
     }
 
     /// Deletes each object (a namespace with its pods and policies); each must exist.
     @discardableResult
     mutating func delete(_ objects: [LoadedObject]) throws -> [String] {
-        var done: [String] = []
-        for loaded in objects {
-            let ref = loaded.object.ref
-            let missing = ScenarioError(loaded.location, "\(ref) does not exist in lab \(name)")
-            switch ref.kind {
-            case .namespace:
-                guard cluster.namespaces.removeValue(forKey: ref.name) != nil else { throw missing }
-                for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
-                for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
-            case .pod:
-                guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else { throw missing }
-            case .networkPolicy:
-                guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else { throw missing }
-            }
-            done.append("\(ref) deleted")
-        }
-        return done
+        try changes.delete(objects.map { DeleteTarget(ref: $0.object.ref, location: $0.location) }, from: &cluster)
     }
 
     /// Replaces the labels of a pod (`ns/name`) or a namespace with exactly `labels` (a namespace
     /// keeps kubernetes.io/metadata.name).
-    mutating func label(_ kind: String, _ target: String, _ labels: Labels) throws {
+    mutating func label(_ kind: LabelKind, _ target: String, _ labels: Labels) throws {
+        let here = SourceLocation(file: "keycard label", line: 1, column: 1)
+        let change: LabelChange
         switch kind {
-        case "namespace":
-            guard cluster.namespaces[target] != nil else { throw LiveError("namespace \(target) does not exist in lab \(name)") }
-            cluster.namespaces[target]?.setLabels(labels)
-        case "pod":
+        case .namespace:
+            change = LabelChange(kind: .namespace, namespace: nil, name: target, labels: labels, location: here)
+        case .pod:
             guard let key = ObjectKey.parse(target) else { throw LiveError("pod \"\(target)\" must be namespace/name") }
-            guard cluster.pods[key] != nil else { throw LiveError("pod \(key) does not exist in lab \(name)") }
-            cluster.pods[key]?.labels = labels
-        default:
-            throw LiveError("can label a pod or a namespace, not \"\(kind)\"")
+            change = LabelChange(kind: .pod, namespace: key.namespace, name: key.name, labels: labels, location: here)
+        }
+        do {
+            try changes.label(change, in: &cluster)
+        } catch {
+            throw LiveError(error.message)
         }
     }
 
-    private func requireNamespace(_ namespace: String, _ location: SourceLocation, _ what: String) throws {
-        guard cluster.namespaces[namespace] != nil else {
-            throw ScenarioError(location, "\(what): namespace \"\(namespace)\" does not exist (declare a Namespace first)")
-        }
+    /// The cluster-change rules, worded for this lab.
+    private var changes: ClusterChange { ClusterChange(scope: "in lab \(name)", batch: "the file") }
+
+    /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
+    /// kernel holds (`LabPolicies`, as `keycard run` programs a step). Returns the namespaces changed.
+    func program(from previous: Cluster) throws -> Int {
+        let policies = LabPolicies(plan: state.plan, nodes: timeline.plan.nodes, enforcement: enforcement)
+        policies.assumeProgrammed(previous)
+        return try policies.program(cluster)
     }
 
     /// Records `change` in the journal (on disk).

@@ -1,5 +1,7 @@
-import KeycardKernel
+import KeycardProbe
+import KeycardScenario
 import KeycardModel
+import KeycardValues
 
 /// One probe of `keycard probe`: what the model says and what the packets did.
 struct LiveProbeResult: Encodable {
@@ -16,30 +18,17 @@ struct LiveProbeResult: Encodable {
     /// Observed equals the model (closed counts as allow, skipped always agrees).
     var agrees: Bool
 
-    init(from: ObjectKey, to: Endpoint, port: ProtocolPort, model: Decision, outcome: ProbeOutcome) {
-        self.from = from.description
-        self.to = to.description
-        self.protocol = port.proto.rawValue
-        self.port = port.port
-        self.model = model.rawValue
-        attempts = outcome.attempts
-        switch outcome.verdict {
-        case .allow(let line):
-            observed = "allow"
-            if line != to.description && to != .pod(from) && !line.isEmpty { reason = "answered by \"\(line)\"" }
-        case .closed: observed = "closed"
-        case .deny(let why):
-            observed = "deny"
-            reason = why.description
-        case .skipped(let why):
-            observed = "skipped"
-            reason = why
-        }
-        switch observed {
-        case "skipped": agrees = true
-        case "deny": agrees = model == .deny
-        default: agrees = model == .allow
-        }
+    init(cell: ProbeCell, observation: CellObservation) {
+        from = cell.from.description
+        to = cell.to.description
+        self.protocol = cell.port.proto.rawValue
+        port = cell.port.port
+        model = cell.verdict.decision.rawValue
+        observed = observation.observation.rawValue
+        attempts = observation.attempts
+        reason = observation.reason
+        // Closed counts as allow; skipped always agrees.
+        agrees = observation.observation.networkDecision.map { $0 == cell.verdict.decision } ?? true
     }
 }
 

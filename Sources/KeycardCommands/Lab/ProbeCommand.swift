@@ -4,6 +4,7 @@ import KeycardLab
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
+import KeycardValues
 
 /// `keycard probe LAB`: real packets between a live lab's pods, compared with the policy model of the
 /// cluster the lab holds now. Exit 0 when every cell agrees with the model, 1 otherwise.
@@ -67,32 +68,25 @@ struct ProbeCommand: ParsableCommand {
         if rows.isEmpty { throw LiveError("lab \(lab) has no pod to probe from") }
         if probed.isEmpty { throw LiveError("no destination serves a port: name ports with --ports") }
 
+        // The same probe runner and evidence as `keycard run`: sockets in the source pods'
+        // namespaces, denials settled at once by the kernel's logged drops where it can.
         let engine = PolicyEngine(cluster)
-        let netns = LabServing.podNamespaces(live.state.plan)
-        let commandPods = Set(live.state.plan.pods.filter { !($0.command ?? []).isEmpty }.map { ObjectKey($0.namespace, $0.name) })
-        var cells: [(ObjectKey, Endpoint, ProtocolPort)] = []
-        var requests: [ProbeRequest] = []
+        let plan = live.state.plan
+        var cells: [ProbeCell] = []
         for port in probed {
             for source in rows {
-                for destination in columns {
-                    guard let namespace = netns[source], let ip = cluster.address(of: destination) else { continue }
-                    var handshakeOnly = false
-                    if case .pod(let key) = destination { handshakeOnly = commandPods.contains(key) }
-                    cells.append((source, destination, port))
-                    requests.append(
-                        ProbeRequest(
-                            sourceNamespace: namespace, destination: ip.description, proto: port.proto.socket,
-                            port: UInt16(port.port), handshakeOnly: handshakeOnly))
+                for destination in columns where cluster.address(of: destination) != nil {
+                    cells.append(ProbeCell(from: source, to: destination, port: port, expected: .model,
+                                           verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
                 }
             }
         }
-        let settings = live.timeline.scenario.probeDefaults
-        let outcomes = try Prober().probe(requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries)
-        let results = zip(cells, outcomes).map { cell, outcome in
-            LiveProbeResult(
-                from: cell.0, to: cell.1, port: cell.2,
-                model: engine.evaluate(from: .pod(cell.0), to: cell.1, port: cell.2).decision, outcome: outcome)
-        }
+        let evidence = try? SocketProbeRunner.openEvidence(plan, enforcement: live.enforcement)
+        let runner = SocketProbeRunner(
+            namespaces: LabServing.podNamespaces(plan), addresses: { [cluster] in cluster.address(of: $0) },
+            programPods: LabServing.programPods(plan), evidence: evidence)
+        let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
+        let results = zip(cells, observations).map { LiveProbeResult(cell: $0, observation: $1) }
         return (live, results)
     }
 }
@@ -103,16 +97,6 @@ extension Endpoint {
         case .pod(let key): cluster.pods[key] != nil
         case .external(let name): cluster.externals[name] != nil
         case .address: true
-        }
-    }
-}
-
-extension TransportProtocol {
-    var socket: SocketProtocol {
-        switch self {
-        case .tcp: .tcp
-        case .udp: .udp
-        case .sctp: .sctp
         }
     }
 }

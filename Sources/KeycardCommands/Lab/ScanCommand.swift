@@ -3,6 +3,7 @@ import KeycardLab
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
+import KeycardValues
 
 /// `keycard scan LAB --from ns/pod --ports 22,80`: a TCP connect scan from inside one pod of a live
 /// lab, compared with the model. Exit 0 when the open set equals the model's, 1 otherwise.

@@ -42,8 +42,7 @@ struct UpCommand: ParsableCommand {
         let programmed: Int
         do {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
-            programmed = try LivePolicies.program(
-                timeline.initial, previous: nil, plan: instance.plan, timeline: timeline, enforcement: mode)
+            programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode).program(timeline.initial)
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
         } catch {

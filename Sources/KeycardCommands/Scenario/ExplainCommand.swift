@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// `keycard explain FILE --from x/a --to y/b --port TCP/80`: the verdict and why.
 struct ExplainCommand: ParsableCommand {

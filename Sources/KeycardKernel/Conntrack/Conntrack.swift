@@ -1,5 +1,6 @@
 import CNetfilter
 import Glibc
+import KeycardValues
 
 /// The connection tracking table of a lab namespace.
 public enum Conntrack {

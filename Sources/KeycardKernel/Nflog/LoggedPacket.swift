@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// One packet the kernel logged to an NFLOG group (an NFULNL_MSG_PACKET message of nfnetlink_log).
 public struct LoggedPacket: Sendable, Hashable, CustomStringConvertible {
     /// The NFLOG group it was logged to (the message's res_id).

@@ -1,6 +1,7 @@
 import CLinuxShim
 import CNetfilter
 import Glibc
+import KeycardValues
 
 /// Reads the packets the kernel logs to one NFLOG group inside one lab namespace (nfnetlink_log).
 ///

@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// The addresses, protocol and ports of an IPv4 packet: what ties a logged drop to the probe that sent it.
 public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
     /// IPv4 source address, host order.

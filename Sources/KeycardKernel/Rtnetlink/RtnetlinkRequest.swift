@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// One rtnetlink change, built as one message and acknowledged on its own. Addresses are IPv4 in
 /// host order (`0x0A_F4_00_01` is 10.244.0.1); interfaces are named by ifindex in the namespace the
 /// socket lives in.
@@ -22,7 +24,7 @@ public enum RtnetlinkRequest: Sendable, Hashable {
         case .setLinkUp(let index):
             return "link ifindex \(index) up"
         case .addAddress(let index, let address, let length):
-            return "address \(IPv4Text.format(address))/\(length) on ifindex \(index)"
+            return "address \(IPv4(address))/\(length) on ifindex \(index)"
         case .addRoute(let route):
             return "route \(route)"
         }
@@ -63,18 +65,12 @@ public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "\(IPv4Text.format(destination))/\(prefixLength)"
-        if let gateway { text += " via \(IPv4Text.format(gateway))" }
+        var text = "\(IPv4(destination))/\(prefixLength)"
+        if let gateway { text += " via \(IPv4(gateway))" }
         text += " dev ifindex \(outputIndex)"
         if scope == .link { text += " scope link" }
         if onlink { text += " onlink" }
-        if let preferredSource { text += " src \(IPv4Text.format(preferredSource))" }
+        if let preferredSource { text += " src \(IPv4(preferredSource))" }
         return text
-    }
-}
-
-enum IPv4Text {
-    static func format(_ address: UInt32) -> String {
-        "\(address >> 24).\(address >> 16 & 0xff).\(address >> 8 & 0xff).\(address & 0xff)"
     }
 }

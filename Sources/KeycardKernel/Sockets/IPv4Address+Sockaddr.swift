@@ -1,15 +1,14 @@
 import Glibc
+import KeycardValues
 
-/// IPv4 text <-> `sockaddr_in`, the only address form the sockets layer uses.
+/// `IPv4` <-> `sockaddr_in`, the only address form the sockets layer hands the kernel.
 enum IPv4Sockaddr {
-    /// `inet_pton(AF_INET)`; throws EINVAL naming the text when it is not a dotted quad.
-    static func make(_ address: String, port: UInt16) throws(KernelError) -> sockaddr_in {
+    /// The socket address of `address`:`port`, both in network byte order.
+    static func make(_ address: IPv4, port: UInt16) -> sockaddr_in {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else {
-            throw KernelError("inet_pton", subject: address, errno: EINVAL)
-        }
+        addr.sin_addr.s_addr = address.value.bigEndian
         return addr
     }
 

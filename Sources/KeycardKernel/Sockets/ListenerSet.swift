@@ -55,7 +55,7 @@ enum ListenerSet {
         do throws(KernelError) {
             try SocketCalls.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR")
             try SocketNamespaceGuard.check(socket: fd, expectedInode: inode, forbiddenInodes: forbidden)
-            let address = try IPv4Sockaddr.make(endpoint.address, port: endpoint.port)
+            let address = IPv4Sockaddr.make(endpoint.address, port: endpoint.port)
             try syscall("bind", "\(endpoint)") { IPv4Sockaddr.withSockaddr(address) { Glibc.bind(fd, $0, $1) } }
             if endpoint.proto != .udp {
                 try syscall("listen", "\(endpoint)") { listen(fd, backlog) }

@@ -1,18 +1,18 @@
 import Glibc
+import KeycardValues
 
 /// One connection attempt: from a source namespace to destination:port/proto.
 public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     /// Namespace name under /run/netns the probe socket is created in.
     public var sourceNamespace: String
-    /// IPv4 destination address.
-    public var destination: String
-    public var proto: SocketProtocol
+    public var destination: IPv4
+    public var proto: TransportProtocol
     public var port: UInt16
     /// TCP only: the handshake is the answer, no line is awaited (a real program such as
     /// redis-server serves the port, and it says nothing first).
     public var handshakeOnly: Bool
 
-    public init(sourceNamespace: String, destination: String, proto: SocketProtocol, port: UInt16, handshakeOnly: Bool = false) {
+    public init(sourceNamespace: String, destination: IPv4, proto: TransportProtocol, port: UInt16, handshakeOnly: Bool = false) {
         self.sourceNamespace = sourceNamespace
         self.destination = destination
         self.proto = proto

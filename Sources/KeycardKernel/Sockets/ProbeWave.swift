@@ -89,7 +89,7 @@ final class ProbeWave {
     /// socket, namespace check, non-blocking connect (and the first datagram for UDP), epoll registration.
     private func open(_ index: Int, inode: UInt64, forbidden: Set<UInt64>) throws(KernelError) {
         let request = slots[index].request
-        let address = try IPv4Sockaddr.make(request.destination, port: request.port)
+        let address = IPv4Sockaddr.make(request.destination, port: request.port)
         let fd = try SocketCalls.open(request.proto)
         slots[index].fd = fd
         pending += 1

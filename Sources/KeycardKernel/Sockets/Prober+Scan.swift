@@ -1,9 +1,11 @@
+import KeycardValues
+
 /// One target of a TCP connect scan.
 public struct ScanTarget: Sendable, Hashable {
-    public var address: String
+    public var address: IPv4
     public var port: UInt16
 
-    public init(address: String, port: UInt16) {
+    public init(address: IPv4, port: UInt16) {
         self.address = address
         self.port = port
     }

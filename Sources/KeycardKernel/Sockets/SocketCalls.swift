@@ -1,11 +1,12 @@
 import CLinuxShim
 import Glibc
+import KeycardValues
 
 /// The few socket calls the servers and the prober share, each naming itself in its error.
 enum SocketCalls {
     /// socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol) for `proto` on the calling thread
     /// (hence in the calling thread's network namespace).
-    static func open(_ proto: SocketProtocol) throws(KernelError) -> Int32 {
+    static func open(_ proto: TransportProtocol) throws(KernelError) -> Int32 {
         let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let (type, number): (Int32, Int32) =
             switch proto {

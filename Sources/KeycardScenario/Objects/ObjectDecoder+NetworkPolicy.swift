@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 extension ObjectDecoder {
     /// A networking.k8s.io/v1 NetworkPolicy, with the API server's defaults and validation

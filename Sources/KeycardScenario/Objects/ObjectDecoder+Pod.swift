@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 extension ObjectDecoder {
     /// A v1 Pod: metadata, the containers' names, ports and commands (sidecars too: init containers

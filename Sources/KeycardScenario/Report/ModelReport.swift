@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// The report `keycard model` prints: every step with the model's verdicts and the file's
 /// expectations, nothing observed.

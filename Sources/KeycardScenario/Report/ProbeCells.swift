@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// One cell of a probe step: the connection, what the file expects, and the model's verdict.
 public struct ProbeCell: Sendable {
@@ -7,6 +8,14 @@ public struct ProbeCell: Sendable {
     public var port: ProtocolPort
     public var expected: ExpectedCell
     public var verdict: Verdict
+
+    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict) {
+        self.from = from
+        self.to = to
+        self.port = port
+        self.expected = expected
+        self.verdict = verdict
+    }
 
     /// `allow`, `deny` or `ignored`, as the report writes it.
     public var expectedText: String {

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// Every pod's node and address, fixed for the whole scenario: a pod deleted and applied again
 /// comes back with the same address, and the model and the lab agree on every address.

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// Addresses the lab itself uses, which pods and externals must not take.
 public enum LabAddresses {

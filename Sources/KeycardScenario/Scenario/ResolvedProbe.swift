@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// A probe step with its defaults filled in from the cluster at that step, and its expectation
 /// checked against exactly those sources, destinations and ports.

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// A parsed `keycard/v1` scenario file.
 public struct Scenario: Sendable {
@@ -127,6 +128,11 @@ public struct TruthTable: Sendable {
 public struct DeleteTarget: Sendable {
     public var ref: ObjectRef
     public var location: SourceLocation
+
+    public init(ref: ObjectRef, location: SourceLocation) {
+        self.ref = ref
+        self.location = location
+    }
 }
 
 /// `label:` step: replace an object's labels with exactly these.
@@ -136,6 +142,14 @@ public struct LabelChange: Sendable {
     public var name: String
     public var labels: Labels
     public var location: SourceLocation
+
+    public init(kind: ObjectKind, namespace: String?, name: String, labels: Labels, location: SourceLocation) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.location = location
+    }
 
     public var ref: ObjectRef { ObjectRef(kind: kind, namespace: namespace, name: name) }
 }

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 extension ScenarioParser {
     static let actions = ["probe", "apply", "delete", "label", "scan"]

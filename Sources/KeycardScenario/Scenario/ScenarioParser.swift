@@ -1,5 +1,6 @@
 import Foundation
 import KeycardModel
+import KeycardValues
 
 /// Reads a `keycard/v1` scenario file, the manifests it names, and validates the whole timeline.
 public enum ScenarioLoader {

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// Reads a truth table: a header of destinations, then one row per source with a cell each.
 ///

@@ -1,4 +1,5 @@
-/// The three protocols a NetworkPolicy port can name; they are matched distinctly.
+/// The three protocols a NetworkPolicy or container port can name (`Protocol` in the Kubernetes API:
+/// TCP, UDP, SCTP, case-sensitive); they are matched distinctly. The one protocol type of keycard.
 public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable, Comparable {
     case tcp = "TCP"
     case udp = "UDP"
@@ -14,6 +15,9 @@ public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.number < rhs.number }
+
+    /// Lower case, as nft and socket code write it (`tcp`).
+    public var lowercased: String { rawValue.lowercased() }
 }
 
 /// A protocol and a port number, written `TCP/80` in scenarios.

@@ -83,6 +83,53 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         return CIDR(text: "\(IPv4(network))/\(length)", family: .ipv4, network: network, prefixLength: length, v6: (0, 0))
     }
 
+    /// An IPv4 block written exactly: nil unless `length` is 0...32 and `network` has no host bits
+    /// (what the lab's own plan and settings need; Kubernetes' looser forms go through `parse`).
+    public init?(network: IPv4, prefixLength length: Int) {
+        guard (0...32).contains(length) else { return nil }
+        let block = CIDR.ipv4(network, length)
+        guard block.network == network.value else { return nil }
+        self = block
+    }
+
+    /// Parses an IPv4 block written exactly, for the lab's own settings: `A.B.C.D/N` without host
+    /// bits, or a bare address as /32; nil otherwise (IPv6 included).
+    public static func parseExact(_ text: String) -> CIDR? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPv4(String(parts[0])) else { return nil }
+        guard parts.count == 2 else { return host(address) }
+        guard let block = parse(text), !block.hasHostBits else { return nil }
+        return CIDR(network: address, prefixLength: block.prefixLength)
+    }
+
+    /// The /32 holding exactly `address`.
+    public static func host(_ address: IPv4) -> CIDR { ipv4(address, 32) }
+
+    /// The default route's destination, 0.0.0.0/0.
+    public static let any = ipv4(IPv4(0), 0)
+
+    /// How many addresses an IPv4 block covers.
+    public var size: UInt64 { UInt64(1) << UInt64(32 - prefixLength) }
+
+    /// The first and last addresses of an IPv4 block.
+    public var firstAddress: IPv4 { IPv4(network) }
+    public var lastAddress: IPv4 { IPv4(last) }
+
+    /// True when two IPv4 blocks share at least one address.
+    public func overlaps(_ other: CIDR) -> Bool {
+        family == .ipv4 && other.family == .ipv4 && (contains(IPv4(other.network)) || other.contains(IPv4(network)))
+    }
+
+    /// The `index`-th of the 2^`extraBits` equal parts of an IPv4 block; nil past /32.
+    public func subnet(_ index: Int, extraBits: Int) -> CIDR? {
+        let length = prefixLength + extraBits
+        guard family == .ipv4, extraBits >= 0, length <= 32, index >= 0, UInt64(index) < (UInt64(1) << UInt64(extraBits)) else {
+            return nil
+        }
+        let offset = length == 32 ? UInt32(index) : UInt32(index) << UInt32(32 - length)
+        return CIDR.ipv4(IPv4(network | offset), length)
+    }
+
     /// The last address of an IPv4 block.
     public var last: UInt32 {
         prefixLength == 0 ? UInt32.max : network | ~(~UInt32(0) << (32 - prefixLength))
@@ -153,5 +200,22 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         let high = groups[0..<4].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
         let low = groups[4..<8].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
         return (high, low)
+    }
+}
+
+extension CIDR: Codable {
+    /// Decodes the text form (`10.244.0.0/16`), as `parse` reads it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let cidr = CIDR.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a CIDR: \(text)")
+        }
+        self = cidr
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
     }
 }

@@ -1,4 +1,6 @@
-/// An IPv4 address as a host-order integer.
+/// An IPv4 address as a host-order integer: the one address type of every keycard module (the
+/// model, the lab plan, the ruleset, the kernel adapters). Text is dotted-quad, as RFC 791 writes
+/// it and as Kubernetes' strict validation takes it (no leading zeros).
 public struct IPv4: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var value: UInt32
 
@@ -16,6 +18,11 @@ public struct IPv4: Hashable, Comparable, Sendable, Codable, CustomStringConvert
             value = value << 8 | octet
         }
         self.value = value
+    }
+
+    /// The four octets in network order (what netlink attributes and sockaddr carry).
+    public var octets: [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
     }
 
     public var description: String {

@@ -1,0 +1,59 @@
+import KeycardCompiler
+import KeycardKernel
+import KeycardLab
+import KeycardModel
+import KeycardRuleset
+import KeycardScenario
+import KeycardTopology
+
+/// The one way keycard programs a lab's policies, for `keycard run` and the live verbs alike:
+/// compile the cluster for the placement, reconcile every ruleset namespace through
+/// `PolicyController` (one atomic transaction per namespace, the meet of old and new first when
+/// several change; docs/atomicity.md), then flush conntrack in every ruleset namespace when
+/// anything changed, so that probes after a change are new connections judged by the rules in force.
+public final class LabPolicies {
+    private let compiler: PolicyCompiler
+    private let nodes: [ObjectKey: Int]
+    private let nodeCount: Int
+    private let targets: [RulesetTarget: String]
+    private let controller = PolicyController()
+
+    /// - Parameters:
+    ///   - plan: the running lab (its namespaces).
+    ///   - nodes: each pod's node index, as the scenario's address plan gave it.
+    ///   - enforcement: pod or node placement.
+    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement) {
+        compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+        self.nodes = nodes
+        nodeCount = plan.nodes.count
+        targets = LabServing.rulesetNamespaces(plan)
+    }
+
+    /// Declares what an earlier process programmed for `cluster` (a live lab between two verbs):
+    /// the next `program` replaces those tables whole (nothing is assumed of their contents) and
+    /// removes the ones the new cluster no longer needs.
+    public func assumeProgrammed(_ cluster: Cluster) {
+        controller.adopt(tables(cluster))
+    }
+
+    /// Programs the lab for `cluster`. Returns the number of namespaces whose tables changed.
+    @discardableResult
+    public func program(_ cluster: Cluster) throws -> Int {
+        try controller.reconcile(tables(cluster))
+        let changed = controller.lastReports.count
+        if changed > 0 {
+            for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
+        }
+        return changed
+    }
+
+    private func tables(_ cluster: Cluster) -> [String: Table] {
+        let compiled = compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)
+        return Dictionary(uniqueKeysWithValues: compiled.compactMap { target, table in targets[target].map { ($0, table) } })
+    }
+}
+
+extension Enforcement {
+    /// The compiler's placement for this enforcement mode.
+    public var placement: Placement { self == .pod ? .pod : .node }
+}

@@ -1,0 +1,110 @@
+import KeycardModel
+import KeycardValues
+
+/// The one path by which a cluster changes — scenario steps (`Timeline`) and the live verbs
+/// (`keycard apply`, `delete`, `label`) alike — with the rules of the Kubernetes API:
+/// - `apply` creates or replaces each object whole, as `kubectl apply` of a full manifest does. One
+///   batch is one desired state: its Namespaces are created first, an object may be listed once,
+///   a pod or policy needs its namespace (NamespaceLifecycle admission), `external` is reserved.
+/// - `delete` removes each object, which must exist; a namespace takes its pods and policies with it.
+/// - `label` replaces a pod's or namespace's labels with exactly the given ones; a namespace keeps
+///   `kubernetes.io/metadata.name` (the API server sets it).
+/// Errors are `ScenarioError`s at the object's or step's place in its file.
+public struct ClusterChange {
+    /// Where the change happens, for messages: "at this step", "in lab web".
+    public var scope: String
+    /// What the batch is, for messages: "resources", "this apply step", "the file".
+    public var batch: String
+
+    public init(scope: String, batch: String) {
+        self.scope = scope
+        self.batch = batch
+    }
+
+    /// Creates or replaces `objects`; `address` gives a pod's address (fixed for the whole run).
+    /// Returns one line per object, `kubectl apply` style: `Pod x/a created`, `... configured`.
+    @discardableResult
+    public func apply(_ objects: [LoadedObject], to cluster: inout Cluster, address: (ObjectKey) -> IPv4?) throws(ScenarioError) -> [String] {
+        var seen: [ObjectRef: SourceLocation] = [:]
+        for loaded in objects {
+            let ref = loaded.object.ref
+            if let first = seen[ref] { throw ScenarioError(loaded.location, "\(ref) appears twice in \(batch) (first at \(first))") }
+            seen[ref] = loaded.location
+        }
+        var done: [String] = []
+        let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
+        for loaded in namespacesFirst {
+            let existed: Bool
+            switch loaded.object {
+            case .namespace(let namespace):
+                if namespace.name == "external" {
+                    throw ScenarioError(loaded.location, "namespace \"external\" is reserved: probes name externals as external/NAME")
+                }
+                existed = cluster.namespaces[namespace.name] != nil
+                cluster.namespaces[namespace.name] = namespace
+            case .pod(let pod):
+                try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
+                existed = cluster.pods[pod.key] != nil
+                cluster.pods[pod.key] = pod
+                cluster.addresses[pod.key] = address(pod.key)
+            case .networkPolicy(let policy):
+                try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
+                existed = cluster.policies[policy.key] != nil
+                cluster.policies[policy.key] = policy
+            }
+            done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
+        }
+        return done
+    }
+
+    /// Deletes each target. Returns `... deleted` lines.
+    @discardableResult
+    public func delete(_ targets: [DeleteTarget], from cluster: inout Cluster) throws(ScenarioError) -> [String] {
+        var done: [String] = []
+        for target in targets {
+            let ref = target.ref
+            switch ref.kind {
+            case .namespace:
+                guard cluster.namespaces.removeValue(forKey: ref.name) != nil else { throw missing(ref, target.location) }
+                // Deleting a namespace deletes what lives in it.
+                for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
+                for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+            case .pod:
+                guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .networkPolicy:
+                guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            }
+            done.append("\(ref) deleted")
+        }
+        return done
+    }
+
+    /// Replaces the labels of the pod or namespace `change` names.
+    public func label(_ change: LabelChange, in cluster: inout Cluster) throws(ScenarioError) {
+        switch change.kind {
+        case .namespace:
+            guard cluster.namespaces[change.name] != nil else { throw missing(change.ref, change.location) }
+            cluster.namespaces[change.name]?.setLabels(change.labels)
+        case .pod:
+            let key = ObjectKey(change.namespace ?? "default", change.name)
+            guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
+            cluster.pods[key]?.labels = change.labels
+        case .networkPolicy:
+            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a NetworkPolicy")
+        }
+    }
+
+    private func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
+        guard cluster.namespaces[name] != nil else {
+            throw ScenarioError(location, "\(what): namespace \"\(name)\" does not exist (declare a Namespace first)")
+        }
+    }
+
+    private func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
+        ScenarioError(location, "\(ref) does not exist \(scope)")
+    }
+}

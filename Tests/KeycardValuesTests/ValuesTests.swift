@@ -1,0 +1,53 @@
+import KeycardValues
+import Testing
+
+/// The one home of addresses, blocks, ranges and protocols: text forms both ways.
+@Suite struct ValuesTests {
+    @Test(arguments: ["10.0.0.1", "255.255.255.255", "0.0.0.0"])
+    func ipv4RoundTrip(_ text: String) {
+        #expect(IPv4(text)?.description == text)
+    }
+
+    /// Leading zeros are refused: `010` would be octal to inet_aton and decimal to Go's parser.
+    @Test(arguments: ["10.0.0", "10.0.0.256", "a.b.c.d", "1.2.3.4.5", "", "010.0.0.1", " 10.0.0.1"])
+    func ipv4Rejects(_ text: String) {
+        #expect(IPv4(text) == nil)
+    }
+
+    @Test func ipv4Octets() {
+        #expect(IPv4("10.244.0.7")?.octets == [10, 244, 0, 7])
+    }
+
+    @Test(arguments: [("10.244.0.0/16", "10.244.0.0/16"), ("1.2.3.4", "1.2.3.4/32"), ("0.0.0.0/0", "0.0.0.0/0")])
+    func exactBlocks(text: String, expected: String) {
+        #expect(CIDR.parseExact(text)?.description == expected)
+    }
+
+    @Test(arguments: ["1.2.3", "256.1.1.1", "01.2.3.4", "1.2.3.4/33", "10.0.0.1/24", "fd00::/8", "10.0.0.0/08", ""])
+    func exactBlocksRefuse(_ text: String) {
+        #expect(CIDR.parseExact(text) == nil)
+    }
+
+    @Test func blockArithmetic() throws {
+        let block = try #require(CIDR.parseExact("10.244.0.0/16"))
+        #expect(block.size == 65_536)
+        #expect(block.firstAddress.description == "10.244.0.0" && block.lastAddress.description == "10.244.255.255")
+        #expect(block.subnet(1, extraBits: 1)?.description == "10.244.128.0/17")
+        #expect(block.overlaps(CIDR.host(IPv4("10.244.3.4")!)))
+        #expect(!block.overlaps(CIDR.parse("fd00::/8")!))
+    }
+
+    @Test(arguments: [
+        ("10.0.0.7", "10.0.0.7", "10.0.0.7"), ("10.0.0.0", "10.0.0.255", "10.0.0.0/24"),
+        ("10.1.0.5", "10.1.0.1", "10.1.0.1-10.1.0.5"), ("0.0.0.0", "255.255.255.255", "0.0.0.0/0"),
+    ])
+    func rangeText(_ a: String, _ b: String, _ text: String) {
+        #expect(IPv4Range(IPv4(a)!, IPv4(b)!).description == text)
+    }
+
+    @Test func protocolsAndPorts() {
+        #expect(ProtocolPort.parse("UDP/53") == ProtocolPort(.udp, 53))
+        #expect(ProtocolPort.parse("udp/53") == nil)
+        #expect(TransportProtocol.sctp.number == 132 && TransportProtocol.tcp.lowercased == "tcp")
+    }
+}
