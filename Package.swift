@@ -125,7 +125,8 @@ let package = Package(
             dependencies: ["KeycardTestSupport", "KeycardValues", 
                 "KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands", "KeycardKernel", "KeycardCompiler", "KeycardModel",
                 "KeycardTopology",
-            ]
+            ],
+            exclude: ["Golden"]
         ),
     ]
 )

@@ -1,0 +1,57 @@
+import Foundation
+import KeycardProbe
+import KeycardScenario
+import Testing
+
+/// The JSON reports are an interface: `keycard model -o json` and `keycard run -o json` must keep
+/// their field names, values and cell order. Every library scenario's model report, and its run
+/// report as played by the model runner (observations included), are compared byte for byte with
+/// the files in Golden/. `KEYCARD_RECORD_GOLDEN=1` rewrites them (review the diff before committing).
+@Suite struct ReportGoldenTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static var record: Bool { ProcessInfo.processInfo.environment["KEYCARD_RECORD_GOLDEN"] == "1" }
+
+    static let files: [String] = ScenarioLibrary.yamlFiles(in: "scenarios") + ScenarioLibrary.yamlFiles(in: "scenarios/conformance")
+
+    /// Encoded as `Console.json` prints it.
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
+
+    /// A run whose packets behave exactly as the model says.
+    static func modelRun(_ timeline: Timeline) throws -> Report {
+        var steps: [StepReport] = []
+        for step in timeline.scenario.steps {
+            let runner = ModelProbeRunner(cluster: timeline.cluster(afterStep: step.index))
+            switch step.action {
+            case .probe: steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
+            case .scan(let scan): steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
+            default: steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
+            }
+        }
+        return Report(scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement.rawValue,
+                      passed: steps.allSatisfy(\.passed), steps: steps)
+    }
+
+    @Test func libraryIsThere() {
+        #expect(Self.files.count >= 40, "scenarios/ and scenarios/conformance/ not found")
+    }
+
+    @Test(arguments: files)
+    func reportsAreByteIdentical(_ file: String) throws {
+        let timeline = try ScenarioLoader.timeline(ScenarioLibrary.absolute(file))
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        for (suffix, text) in [("model", try Self.json(ModelReport.build(timeline))), ("run", try Self.json(Self.modelRun(timeline)))] {
+            let golden = Self.folder.appendingPathComponent("\(base).\(suffix).json")
+            if Self.record {
+                try FileManager.default.createDirectory(at: Self.folder, withIntermediateDirectories: true)
+                try text.write(to: golden, atomically: true, encoding: .utf8)
+                continue
+            }
+            let expected = try String(contentsOf: golden, encoding: .utf8)
+            #expect(text == expected, "\(file): the \(suffix) report differs from \(golden.path)")
+        }
+    }
+}
