@@ -101,7 +101,7 @@ public final class ScenarioRun: @unchecked Sendable {
                 steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
             }
         }
-        return Report(scenario: scenario.name, enforcement: options.enforcement.rawValue,
+        return Report(scenario: scenario.name, enforcement: options.enforcement,
                       passed: steps.allSatisfy(\.passed), steps: steps)
     }
 }

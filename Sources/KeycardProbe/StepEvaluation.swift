@@ -14,7 +14,7 @@ public enum StepEvaluation {
         var summary = "\(results.count) probes, \(results.count - failed.count) as expected"
         if skipped > 0 { summary += ", \(skipped) skipped" }
         if !failed.isEmpty {
-            summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.protocol)/\($0.port)" }.joined(separator: ", ")
+            summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.port)" }.joined(separator: ", ")
             if failed.count > 5 { summary += " and \(failed.count - 5) more" }
         }
         return StepReport(index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
@@ -34,8 +34,8 @@ public enum StepEvaluation {
             if target.model == .open { modelOpen.insert(endpoint) }
             // Silent bare addresses would bury the answer; everything else is reported.
             if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
-            results.append(ScanResult(from: scan.from.description, to: ModelReport.name(of: target.endpoint),
-                                      ip: target.ip.description, port: target.port, model: target.model, observed: state))
+            results.append(ScanResult(from: scan.from, to: ModelReport.name(of: target.endpoint),
+                                      ip: target.ip, port: target.port, model: target.model, observed: state))
         }
         let expected = scan.expectOpen.map(Set.init) ?? modelOpen
         let passed = observedOpen == expected && (scan.expectOpen == nil || expected == modelOpen)

@@ -31,7 +31,7 @@ import Testing
             default: steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
         }
-        return Report(scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement.rawValue,
+        return Report(scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement,
                       passed: steps.allSatisfy(\.passed), steps: steps)
     }
 

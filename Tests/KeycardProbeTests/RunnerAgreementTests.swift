@@ -73,7 +73,7 @@ struct RunnerAgreementTests {
             guard case .probe(let real) = record else { continue }
             let model = modelled[index]
             if real.observed?.networkDecision != model.observation.networkDecision {
-                disagreements.append("\(real.from) -> \(real.to) \(real.protocol)/\(real.port): socket \(real.observed?.rawValue ?? "-"), model \(model.observation.rawValue)")
+                disagreements.append("\(real.from) -> \(real.to) \(real.port): socket \(real.observed?.rawValue ?? "-"), model \(model.observation.rawValue)")
             }
         }
         #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")

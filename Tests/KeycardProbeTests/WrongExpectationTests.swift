@@ -39,9 +39,9 @@ struct WrongExpectationTests {
             return nil
         }
         #expect(failed.map { "\($0.from)>\($0.to)" } == ["x/a>y/b"])
-        #expect(failed.first?.expected == "deny")
+        #expect(failed.first?.expected == .deny)
         #expect(failed.first?.observed == .allow)
-        #expect(failed.first?.model == "allow")
+        #expect(failed.first?.model == .allow)
         #expect(report.steps[0].summary?.contains("x/a -> y/b TCP/80") == true)
     }
 

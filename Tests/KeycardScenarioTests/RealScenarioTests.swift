@@ -25,7 +25,7 @@ struct RealScenarioTests {
         let report = ModelReport.build(try Timeline(scenario))
         for step in report.steps where !step.passed {
             for case .probe(let result) in step.results ?? [] where !result.passed {
-                Issue.record("\((path as NSString).lastPathComponent) step \(step.index): \(result.from) -> \(result.to) \(result.protocol)/\(result.port) expected \(result.expected), model \(result.model)")
+                Issue.record("\((path as NSString).lastPathComponent) step \(step.index): \(result.from) -> \(result.to) \(result.port) expected \(result.expected), model \(result.model)")
             }
         }
         #expect(report.passed)

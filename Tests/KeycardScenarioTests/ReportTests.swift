@@ -1,6 +1,7 @@
 import Foundation
 import KeycardModel
 @testable import KeycardScenario
+import KeycardValues
 import Testing
 
 private typealias T = ScenarioText
@@ -67,7 +68,7 @@ struct ReportTests {
 
     @Test func enforcementOverrideAndFailure() throws {
         let t = try timeline(egressDenyScenario)
-        #expect(ModelReport.build(t, enforcement: .node).enforcement == "node")
+        #expect(ModelReport.build(t, enforcement: .node).enforcement == .node)
         // An expectation the documentation contradicts fails the step and the report.
         let wrong = try timeline(egressDenyScenario.replacingOccurrences(of: "prod/web  X", with: "prod/web  ."))
         let report = ModelReport.build(wrong)
@@ -84,6 +85,7 @@ struct ReportTests {
             Issue.record("expected a probe result")
             return
         }
-        #expect(first == ProbeResult(from: "prod/web", to: "prod/api", port: 8080, protocol: "TCP", expected: "deny", model: "deny"))
+        #expect(first == ProbeResult(from: ObjectKey("prod", "web"), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080),
+                                     expected: .deny, model: .deny))
     }
 }

@@ -35,7 +35,7 @@ struct ScanCommand: ParsableCommand {
             for result in results where result.observed != .filtered || result.model != .filtered {
                 let mark = result.observed == result.model ? " " : "!"
                 Console.out(
-                    "\(mark) \(result.record.to ?? result.record.ip):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)"
+                    "\(mark) \(result.record.to ?? result.record.ip.description):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)"
                 )
             }
             Console.out(
@@ -100,7 +100,7 @@ struct ScanCommand: ParsableCommand {
                 targetList.append(
                     Target(
                         endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                        record: ScanResult(from: from, to: ModelReport.name(of: endpoint), ip: ip.description, port: port, model: model),
+                        record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: model),
                         model: model, observed: .filtered))
             }
         }

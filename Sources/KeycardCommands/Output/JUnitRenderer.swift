@@ -9,7 +9,7 @@ enum JUnitRenderer {
         for report in reports {
             let failed = report.steps.filter { !$0.passed }.count
             out.append("  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\">")
-            out.append("    <properties><property name=\"enforcement\" value=\"\(escape(report.enforcement))\"/></properties>")
+            out.append("    <properties><property name=\"enforcement\" value=\"\(escape(report.enforcement.rawValue))\"/></properties>")
             for step in report.steps {
                 let name = "step \(step.index) \(step.kind)" + (step.name.map { ": \($0)" } ?? "")
                 let head = "    <testcase classname=\"\(escape(report.scenario))\" name=\"\(escape(name))\""
@@ -30,7 +30,7 @@ enum JUnitRenderer {
     static func details(_ step: StepReport) -> String {
         (step.results ?? []).compactMap { record -> String? in
             guard case .probe(let result) = record, !result.passed else { return nil }
-            return "\(result.from) -> \(result.to) \(result.protocol)/\(result.port): expected \(result.expected), observed \(result.observed?.rawValue ?? "-"), model \(result.model)"
+            return "\(result.from) -> \(result.to) \(result.port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "-"), model \(result.model.rawValue)"
         }.joined(separator: "\n")
     }
 

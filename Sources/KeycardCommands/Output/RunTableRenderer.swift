@@ -20,7 +20,7 @@ struct RunTableRenderer {
             }
             if case .scan = step.action {
                 for case .scan(let result) in stepReport.results ?? [] where result.observed == .open {
-                    out.append("  open \(result.to ?? result.ip):\(result.port) (\(result.ip))")
+                    out.append("  open \(result.to ?? result.ip.description):\(result.port) (\(result.ip))")
                 }
             }
         }
@@ -35,7 +35,7 @@ struct RunTableRenderer {
             return nil
         }
         var index: [String: ProbeResult] = [:]
-        for result in results { index["\(result.protocol)/\(result.port) \(result.from) \(result.to)"] = result }
+        for result in results { index["\(result.port) \(result.from) \(result.to)"] = result }
         let rows = probe.sources.map(\.description)
         let columns = probe.destinations.map(\.description)
         var out: [String] = []
@@ -44,7 +44,7 @@ struct RunTableRenderer {
             let portFailed = (0..<rows.count).contains { row in (0..<columns.count).contains { cell(row, $0).map { !$0.passed } ?? false } }
             out.append(TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
                 guard let result = cell(row, column) else { return "?" }
-                if rows[row] == columns[column] && result.expected == "ignored" { return "#" }
+                if rows[row] == columns[column] && result.expected == .ignored { return "#" }
                 switch result.observed {
                 case .allow, .closed: return "."
                 case .deny: return "X"
@@ -55,20 +55,20 @@ struct RunTableRenderer {
             guard portFailed else { continue }
             out.append(TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
                 switch cell(row, column)?.expected {
-                case "allow": return "."
-                case "deny": return "X"
+                case .allow: return "."
+                case .deny: return "X"
                 default: return "#"
                 }
             }.render())
             out.append(TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
                 guard let result = cell(row, column) else { return "?" }
-                if result.expected == "ignored" { return "#" }
+                if result.expected == .ignored { return "#" }
                 return result.passed ? "." : "!"
             }.render())
             for row in rows.indices {
                 for column in columns.indices {
                     guard let result = cell(row, column), !result.passed else { continue }
-                    var line = "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model)"
+                    var line = "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
                     if let reason = result.reason { line += " (\(reason))" }
                     out.append(line)
                 }

@@ -15,12 +15,12 @@ public enum ModelReport {
                 steps.append(StepReport(
                     index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
                     results: results.map(ResultRecord.probe),
-                    summary: "\(results.count) cells, \(results.filter { $0.model == "allow" }.count) allowed by the model"
+                    summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
                         + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
             case .scan(let scan):
                 let targets = timeline.scanTargets(ofStep: step.index, scan)
                 let results = targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
-                    ScanResult(from: scan.from.description, to: name(of: $0.endpoint), ip: $0.ip.description, port: $0.port, model: $0.model)
+                    ScanResult(from: scan.from, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
                 }
                 let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
                 let passed = scan.expectOpen.map { Set($0) == open } ?? true
@@ -31,7 +31,7 @@ public enum ModelReport {
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
         }
-        return Report(scenario: scenario.name, enforcement: (enforcement ?? scenario.lab.enforcement).rawValue,
+        return Report(scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
                       passed: steps.allSatisfy(\.passed), steps: steps)
     }
 

@@ -17,19 +17,19 @@ public struct ProbeCell: Sendable {
         self.verdict = verdict
     }
 
-    /// `allow`, `deny` or `ignored`, as the report writes it.
-    public var expectedText: String {
+    /// What the cell must show: the explicit expectation, else the model's verdict.
+    public var expectedOutcome: ExpectedOutcome {
         switch expected {
-        case .model: verdict.decision.rawValue
-        case .explicit(let decision): decision.rawValue
-        case .ignored: "ignored"
+        case .model: ExpectedOutcome(verdict.decision)
+        case .explicit(let decision): ExpectedOutcome(decision)
+        case .ignored: .ignored
         }
     }
 
     /// The cell as a report result, before anything is observed.
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
-        ProbeResult(from: from.description, to: to.description, port: port.port, protocol: port.proto.rawValue,
-                    expected: expectedText, model: verdict.decision.rawValue, observed: observed, attempts: attempts, reason: reason)
+        ProbeResult(from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
+                    observed: observed, attempts: attempts, reason: reason)
     }
 }
 

@@ -1,14 +1,15 @@
 import KeycardModel
+import KeycardValues
 
 /// The report of a scenario run (or, from the model alone, of what it would be): the JSON shape of
 /// `keycard run -o json` and `keycard model -o json`.
 public struct Report: Codable, Sendable {
     public var scenario: String
-    public var enforcement: String
+    public var enforcement: Enforcement
     public var passed: Bool
     public var steps: [StepReport]
 
-    public init(scenario: String, enforcement: String, passed: Bool, steps: [StepReport]) {
+    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport]) {
         self.scenario = scenario
         self.enforcement = enforcement
         self.passed = passed
@@ -19,13 +20,13 @@ public struct Report: Codable, Sendable {
 public struct StepReport: Codable, Sendable {
     public var index: Int
     public var name: String?
-    public var kind: String
+    public var kind: Step.Kind
     public var passed: Bool
     public var results: [ResultRecord]?
     /// One line for people: counts, failures, blast radius.
     public var summary: String?
 
-    public init(index: Int, name: String?, kind: String, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
+    public init(index: Int, name: String?, kind: Step.Kind, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
         self.index = index
         self.name = name
         self.kind = kind
@@ -75,16 +76,33 @@ public enum Observation: String, Codable, Sendable {
     }
 }
 
-/// One probe cell.
+/// What a probe cell must show: the file's expectation, or the model's verdict.
+public enum ExpectedOutcome: String, Codable, Sendable {
+    case allow
+    case deny
+    /// Not checked (a pod probing itself, unless listed).
+    case ignored
+
+    public init(_ decision: Decision) { self = decision == .allow ? .allow : .deny }
+
+    /// The decision expected; nil when the cell is not checked.
+    public var decision: Decision? {
+        switch self {
+        case .allow: .allow
+        case .deny: .deny
+        case .ignored: nil
+        }
+    }
+}
+
+/// One probe cell: typed values, written out as strings and numbers only when encoded (`from`,
+/// `to`, `port`, `protocol`, `expected`, `model`, `observed`, `attempts`, `reason`).
 public struct ProbeResult: Codable, Sendable, Equatable {
-    public var from: String
-    public var to: String
-    public var port: Int
-    public var `protocol`: String
-    /// allow | deny | ignored
-    public var expected: String
-    /// allow | deny
-    public var model: String
+    public var from: ObjectKey
+    public var to: Endpoint
+    public var port: ProtocolPort
+    public var expected: ExpectedOutcome
+    public var model: Decision
     public var observed: Observation?
     public var attempts: Int?
     /// Why a probe was skipped or how a deny was seen.
@@ -94,12 +112,11 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip
     }
 
-    public init(from: String, to: String, port: Int, protocol: String, expected: String, model: String,
+    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
                 observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) {
         self.from = from
         self.to = to
         self.port = port
-        self.protocol = `protocol`
         self.expected = expected
         self.model = model
         self.observed = observed
@@ -109,12 +126,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        from = try c.decode(String.self, forKey: .from)
-        to = try c.decode(String.self, forKey: .to)
-        port = try c.decode(Int.self, forKey: .port)
-        `protocol` = try c.decode(String.self, forKey: .protocol)
-        expected = try c.decode(String.self, forKey: .expected)
-        model = try c.decode(String.self, forKey: .model)
+        from = try c.decode(ObjectKey.self, forKey: .from)
+        let to = try c.decode(String.self, forKey: .to)
+        guard let endpoint = Endpoint.parse(to) else {
+            throw DecodingError.dataCorruptedError(forKey: .to, in: c, debugDescription: "not ns/name or external/NAME: \(to)")
+        }
+        self.to = endpoint
+        port = ProtocolPort(try c.decode(TransportProtocol.self, forKey: .protocol), try c.decode(Int.self, forKey: .port))
+        expected = try c.decode(ExpectedOutcome.self, forKey: .expected)
+        model = try c.decode(Decision.self, forKey: .model)
         observed = try c.decodeIfPresent(Observation.self, forKey: .observed)
         attempts = try c.decodeIfPresent(Int.self, forKey: .attempts)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
@@ -123,9 +143,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(from, forKey: .from)
-        try c.encode(to, forKey: .to)
-        try c.encode(port, forKey: .port)
-        try c.encode(`protocol`, forKey: .protocol)
+        try c.encode(to.description, forKey: .to)
+        try c.encode(port.port, forKey: .port)
+        try c.encode(port.proto, forKey: .protocol)
         try c.encode(expected, forKey: .expected)
         try c.encode(model, forKey: .model)
         try c.encodeIfPresent(observed, forKey: .observed)
@@ -136,30 +156,29 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit
     /// expectation agrees with the model. Without an observation only the model is compared.
     public var passed: Bool {
-        if expected == "ignored" { return true }
-        let explicitDisagrees = expected != model
-        guard let observed else { return !explicitDisagrees }
-        guard let network = observed.networkDecision else { return !explicitDisagrees }
-        return network.rawValue == expected && !explicitDisagrees
+        guard let expectedDecision = expected.decision else { return true }
+        let explicitDisagrees = expectedDecision != model
+        guard let network = observed?.networkDecision else { return !explicitDisagrees }
+        return network == expectedDecision && !explicitDisagrees
     }
 }
 
-/// One scanned endpoint.
+/// One scanned endpoint (always TCP).
 public struct ScanResult: Codable, Sendable, Equatable {
     public enum State: String, Codable, Sendable {
         case open, closed, filtered
     }
 
-    public var from: String
-    /// The pod or external at `ip`, if any.
+    public var from: ObjectKey
+    /// The pod or external at `ip`, if any (`ns/pod`, `external/NAME`).
     public var to: String?
-    public var ip: String
+    public var ip: IPv4
     public var port: Int
-    public var `protocol`: String = "TCP"
+    public var `protocol`: TransportProtocol = .tcp
     public var model: State?
     public var observed: State?
 
-    public init(from: String, to: String?, ip: String, port: Int, model: State?, observed: State? = nil) {
+    public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: State?, observed: State? = nil) {
         self.from = from
         self.to = to
         self.ip = ip

@@ -65,14 +65,19 @@ public struct Step: Sendable {
         case scan(ScanStep)
     }
 
-    /// The kind name used in reports: probe, apply, delete, label, scan.
-    public var kind: String {
+    /// What a step does, as reports name it.
+    public enum Kind: String, Codable, Sendable {
+        case probe, apply, delete, label, scan
+    }
+
+    /// The kind of the step's action.
+    public var kind: Kind {
         switch action {
-        case .probe: "probe"
-        case .apply: "apply"
-        case .delete: "delete"
-        case .label: "label"
-        case .scan: "scan"
+        case .probe: .probe
+        case .apply: .apply
+        case .delete: .delete
+        case .label: .label
+        case .scan: .scan
         }
     }
 }
