@@ -28,6 +28,13 @@ extension Lab {
             }
         }
         ProcessTable.stop(pids)
+        // A process started while the list was taken (a program of a bring-up still under way in
+        // another process) is found on a second look; stop until none is left, a few rounds at most.
+        for _ in 0..<3 {
+            let late = ProcessTable.pids(inNamespaceInodes: inodes).filter { !ProcessTable.hasExited($0) }
+            if late.isEmpty { break }
+            ProcessTable.stop(late)
+        }
         lap("stop processes")
         var leftovers: [String] = []
         for namespace in namespaces {

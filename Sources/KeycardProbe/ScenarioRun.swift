@@ -6,10 +6,10 @@ import KeycardScenario
 import KeycardTopology
 
 /// `keycard run` for one scenario: build the lab, serve every port, program the policies, play the
-/// steps with real packets, compare with the expectations, tear down.
-/// Unchecked Sendable: `tearDown()` may be called from a signal handler while the run is stopped
-/// mid-step; it only stops the servers and removes the lab by name, which is safe at any point.
-public final class ScenarioRun: @unchecked Sendable {
+/// steps with real packets, compare with the expectations, tear down. Everything happens on the
+/// calling thread: a signal is only polled (`interruption`) at safe points, after which the run
+/// tears down here and throws `Interrupted`.
+public final class ScenarioRun {
     public struct Options: Sendable {
         public var enforcement: Enforcement
         /// Leave the lab up afterwards (`keycard down NAME` removes it).
@@ -32,6 +32,8 @@ public final class ScenarioRun: @unchecked Sendable {
     public let options: Options
     /// Called with a line of progress ("step 2/5 probe: 120/324").
     public var progress: (String) -> Void = { _ in }
+    /// Polled between stages and steps: a signal number stops the run there (see `SignalTrap`).
+    public var interruption: () -> Int32? = { nil }
 
     public private(set) var lab: LabInstance?
     private var server: PortServer?
@@ -67,14 +69,20 @@ public final class ScenarioRun: @unchecked Sendable {
         _ = try? Lab.down(name: labName)
     }
 
+    private func stopIfInterrupted() throws {
+        if let signal = interruption() { throw Interrupted(signal: signal) }
+    }
+
     private func play() throws -> Report {
         let scenario = timeline.scenario
         progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
         let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
         self.lab = lab
+        try stopIfInterrupted()
         server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
         try ProgramReadiness.await(lab.plan, progress: progress)
         let policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
+        try stopIfInterrupted()
         try policies.program(timeline.initial)
         do {
             if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
@@ -86,6 +94,7 @@ public final class ScenarioRun: @unchecked Sendable {
         let podNamespaces = LabServing.podNamespaces(lab.plan)
         var steps: [StepReport] = []
         for step in scenario.steps {
+            try stopIfInterrupted()
             let cluster = timeline.cluster(afterStep: step.index)
             let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                                            programPods: LabServing.programPods(lab.plan), evidence: evidence)
@@ -101,6 +110,8 @@ public final class ScenarioRun: @unchecked Sendable {
                 steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
             }
         }
+        // A signal during the last step still ends the run as interrupted.
+        try stopIfInterrupted()
         return Report(scenario: scenario.name, enforcement: options.enforcement,
                       passed: steps.allSatisfy(\.passed), steps: steps)
     }

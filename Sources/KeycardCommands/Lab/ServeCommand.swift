@@ -45,12 +45,14 @@ struct ServeCommand: ParsableCommand {
             Console.error("keycard serve: lab \(lab): \(error)")
             throw Exit.invalid
         }
-        let trap = SignalTrap { [server] in server.stop() }
+        let trap = SignalTrap()
         defer { trap.remove() }
         try LiveLabServer.record(lab: lab, pid: ProcessTable.currentPID, argv: CommandLine.arguments)
         Console.error(
             "lab \(lab): serving \(server.serving.count) ports (\(server.unsupported.count) unsupported), pid \(ProcessTable.currentPID)")
-        // The signal trap stops the server and exits; until then there is nothing to do.
-        while true { Sleep.milliseconds(60_000) }
+        // Nothing to do until a signal: then the server stops and the process exits 128 + it.
+        while trap.received == nil { Sleep.milliseconds(100) }
+        server.stop()
+        throw ExitCode(128 + (trap.received ?? SIGTERM))
     }
 }

@@ -25,26 +25,36 @@ struct UpCommand: ParsableCommand {
         let mode = enforcement ?? scenario.lab.enforcement
         let clock = ContinuousClock()
         let start = clock.now
-        // An interrupted bring-up leaves nothing behind.
-        let trap = SignalTrap {
+        // An interrupted bring-up leaves nothing behind: the signal is recorded, and checked after
+        // each stage on this thread, which then tears the lab down.
+        let trap = SignalTrap()
+        defer { trap.remove() }
+        func stopIfInterrupted() throws {
+            guard let signal = trap.received else { return }
             Console.error("interrupted: tearing down lab \(lab)")
             _ = try? Lab.down(name: lab)
+            throw ExitCode(128 + signal)
         }
-        defer { trap.remove() }
         let instance: LabInstance
         do {
             instance = try Lab.up(spec: LabSpec(timeline))
         } catch {
+            try stopIfInterrupted()
             Console.error("keycard up: \(error)")
             throw Exit.invalid
         }
+        try stopIfInterrupted()
         let pid: pid_t
         let programmed: Int
         do {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
             programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode).program(timeline.initial)
+            try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
+            try stopIfInterrupted()
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             Console.error("keycard up: lab \(lab): \(error); tearing it down")
             _ = try? Lab.down(name: lab)

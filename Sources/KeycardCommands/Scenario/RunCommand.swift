@@ -27,6 +27,8 @@ struct RunCommand: ParsableCommand {
             let report: Report
             do {
                 report = try Interruption.tearingDown(run) { try run.execute() }
+            } catch let exit as ExitCode {
+                throw exit
             } catch {
                 Console.error("\(timeline.scenario.file): \(error)")
                 throw Exit.invalid

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KeycardKernel
 import KeycardProbe
@@ -30,12 +31,25 @@ enum Progress {
 
 /// Tears a run's lab down when the user interrupts it.
 enum Interruption {
+    /// Runs `body` with SIGINT and SIGTERM recorded: the run polls the signal between steps, stops
+    /// there and tears its lab down on its own thread; the command then exits 128 + the signal.
     static func tearingDown<T>(_ run: ScenarioRun, _ body: () throws -> T) throws -> T {
-        let trap = SignalTrap { [run] in
-            Console.error("interrupted: tearing down lab \(run.labName)")
-            run.tearDown()
-        }
+        let trap = SignalTrap()
         defer { trap.remove() }
-        return try body()
+        run.interruption = { trap.received }
+        do {
+            let result = try body()
+            // From here a signal takes its default course (the lab is down unless kept); one that
+            // came during the tear-down at the end still means the user stopped the run.
+            trap.remove()
+            if let signal = trap.received {
+                run.tearDown()
+                throw Interrupted(signal: signal)
+            }
+            return result
+        } catch let interrupted as Interrupted {
+            Console.error("interrupted: lab \(run.labName) torn down")
+            throw ExitCode(128 + interrupted.signal)
+        }
     }
 }

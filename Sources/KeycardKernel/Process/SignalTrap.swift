@@ -1,31 +1,51 @@
-import Dispatch
 import Glibc
+import Synchronization
 
-/// Runs a clean-up when SIGINT or SIGTERM arrives, then exits with 128 + the signal number.
-public final class SignalTrap: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
+/// The first SIGINT or SIGTERM since the trap was set, 0 for none. A plain C handler stores it: a
+/// lock-free atomic store is async-signal-safe, and nothing is lost between installing and
+/// listening (a dispatch source, installed after SIG_IGN, could drop a signal in between).
+private let firstSignal = Atomic<Int32>(0)
 
-    /// Installs the trap; `cleanup` runs once, on a dispatch queue, while the main work is stopped
-    /// wherever it was.
-    public init(_ cleanup: @escaping @Sendable () -> Void) {
-        let queue = DispatchQueue(label: "keycard.signals")
+private func recordSignal(_ number: Int32) {
+    _ = firstSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
+}
+
+/// Records SIGINT and SIGTERM instead of acting on them where they land: the work in progress
+/// polls `received` at its safe points (between steps, after bring-up) and tears down on its own
+/// thread, so no clean-up ever races the code still using what it cleans up. One trap at a time
+/// per process (the record is process-wide, as signal dispositions are).
+public final class SignalTrap: Sendable {
+    public init() {
+        firstSignal.store(0, ordering: .sequentiallyConsistent)
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                cleanup()
-                exit(128 + number)
-            }
-            source.resume()
-            sources.append(source)
+            signal(number) { recordSignal($0) }
+            sigaddset(&unblock, number)
         }
+        // A parent may hand its mask down with these blocked (seen from test runners); a blocked
+        // signal would stay pending and never be recorded.
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// Restores the default handling.
+    /// The first signal received (SIGINT or SIGTERM), or nil.
+    public var received: Int32? {
+        let value = firstSignal.load(ordering: .sequentiallyConsistent)
+        return value == 0 ? nil : value
+    }
+
+    /// Restores the default handling: a signal from now on ends the process at once.
     public func remove() {
-        for source in sources { source.cancel() }
-        sources = []
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
     }
+}
+
+/// Work stopped at a safe point because a signal arrived; the process should exit 128 + `signal`.
+public struct Interrupted: Error, CustomStringConvertible {
+    public var signal: Int32
+
+    public init(signal: Int32) { self.signal = signal }
+
+    public var description: String { "interrupted by signal \(signal)" }
 }
