@@ -38,13 +38,19 @@ let package = Package(
             pkgConfig: "libnftnl",
             providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
         ),
+        // libnl-route-3: links, addresses and routes built as netlink messages (sent by KeycardKernel's transport).
+        .systemLibrary(
+            name: "CNetlinkRoute",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
         // Prototypes and wrappers glibc hides behind _GNU_SOURCE (setns, unshare, ...).
         .target(name: "CLinuxShim"),
-        // The only module with syscalls: namespaces, rtnetlink, nftables batches, sockets.
+        // The only module with syscalls: namespaces, links/addresses/routes (libnl), nftables batches, sockets.
         .target(
             name: "KeycardKernel",
             dependencies: ["KeycardValues", 
-                "KeycardRuleset", "CNetfilter", "CLinuxShim",
+                "KeycardRuleset", "CNetfilter", "CNetlinkRoute", "CLinuxShim",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,7 +120,11 @@ let package = Package(
         ),
         .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardTestSupport", "KeycardRuleset"], resources: [.copy("Snapshots")]),
         .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardValues", "KeycardTopology"]),
-        .testTarget(name: "KeycardKernelTests", dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardKernel", "KeycardRuleset"]),
+        .testTarget(
+            name: "KeycardKernelTests",
+            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardKernel", "KeycardRuleset"],
+            resources: [.copy("Golden")]
+        ),
         .testTarget(
             name: "KeycardLabTests",
             dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel", "KeycardRuleset"]

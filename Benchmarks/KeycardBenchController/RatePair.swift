@@ -31,12 +31,12 @@ final class RatePair {
     private func wire() throws {
         let serverFD = try NetworkNamespace.openDescriptor(server)
         defer { serverFD.close() }
-        try RtnetlinkSocket.open(inNamespace: client).apply([
+        try LinkConfigurator.open(inNamespace: client).apply([
             .createVeth(name: "eth0", index: 10, peerName: "eth0", peerIndex: 10, peerNamespaceFD: serverFD.raw, up: true),
             .setLinkUp(index: 1),
             .addAddress(index: 10, address: Self.clientAddress, prefixLength: 24),
         ])
-        try RtnetlinkSocket.open(inNamespace: server).apply([
+        try LinkConfigurator.open(inNamespace: server).apply([
             .setLinkUp(index: 10), .setLinkUp(index: 1), .addAddress(index: 10, address: Self.serverAddress, prefixLength: 24),
         ])
         try Sysctl.write("net/core/somaxconn", "8192", inNamespace: server)

@@ -22,10 +22,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
-#include <linux/rtnetlink.h>
-#include <linux/if_link.h>
-#include <linux/veth.h>
-#include <linux/if_addr.h>
 
 /// Wraps the macro MNL_SOCKET_BUFFER_SIZE (not importable: "structure not supported").
 static inline size_t kc_mnl_socket_buffer_size(void) { return MNL_SOCKET_BUFFER_SIZE; }

@@ -26,11 +26,11 @@ struct BringUp {
         try stage("create namespaces") {
             try parallelForEach(names, threads: threads) { try NetworkNamespace.create($0) }
         }
-        var sockets: [String: RtnetlinkSocket] = [:]
+        var sockets: [String: LinkConfigurator] = [:]
         var descriptors: [String: OwnedDescriptor] = [:]
         try stage("open netlink sockets") {
             for name in names {
-                sockets[name] = try RtnetlinkSocket.open(inNamespace: name)
+                sockets[name] = try LinkConfigurator.open(inNamespace: name)
                 descriptors[name] = try NetworkNamespace.openDescriptor(name)
             }
         }
@@ -63,8 +63,8 @@ struct BringUp {
     }
 
     /// Per namespace, in order: loopback up, peer ends up, addresses, routes.
-    static func configuration(_ plan: LabPlan) -> [String: [RtnetlinkRequest]] {
-        var requests: [String: [RtnetlinkRequest]] = [:]
+    static func configuration(_ plan: LabPlan) -> [String: [LinkRequest]] {
+        var requests: [String: [LinkRequest]] = [:]
         for namespace in plan.namespaces { requests[namespace.name] = [.setLinkUp(index: 1)] }
         for link in plan.links { requests[link.peer.namespace, default: []].append(.setLinkUp(index: link.peer.index)) }
         for address in plan.addresses {

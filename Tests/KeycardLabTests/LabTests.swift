@@ -111,7 +111,7 @@ import KeycardTestSupport
         try NetworkNamespace.create(node)
         try NetworkNamespace.create(pod)
         let peer = try NetworkNamespace.openDescriptor(pod)
-        try RtnetlinkSocket.open(inNamespace: node).apply([
+        try LinkConfigurator.open(inNamespace: node).apply([
             .createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: peer.raw, up: true)
         ])
         let pid = try NamespacedProcess.spawn(["sleep", "60"], inNamespace: pod, logPath: "/dev/null")

@@ -8,11 +8,28 @@ public enum Conntrack {
     /// tuple: the table is flushed). After a policy change this makes every later probe a new
     /// connection, judged by the rules now in force, instead of a reply to a flow that an earlier
     /// policy let in (a UDP probe that reuses an old source port would otherwise pass as
-    /// "established").
+    /// "established"). The socket is opened inside `namespace` and checked to be there.
     public static func flush(namespace: String) throws(KernelError) {
-        let socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
+        let socket = try NetlinkSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
+        try flush(over: socket, sequence: UInt32(truncatingIfNeeded: time(nil)))
+    }
+
+    /// Sends the flush request over `transport` and checks its ack; an empty table answers ENOENT,
+    /// which is success (nothing to forget).
+    public static func flush(over transport: any NetlinkTransport, sequence: UInt32) throws(KernelError) {
+        let reply = try transport.exchange(flushRequest(sequence: sequence), expecting: [sequence])
+        guard let ack = reply.acks.first ?? nil else {
+            throw KernelError("conntrack flush: no ack", subject: transport.label, errno: EPROTO)
+        }
+        if ack.errno != 0 && ack.errno != ENOENT {
+            throw KernelError("conntrack flush", subject: transport.label, errno: ack.errno)
+        }
+    }
+
+    /// The ctnetlink flush message: nlmsghdr (IPCTNL_MSG_CT_DELETE in subsystem
+    /// NFNL_SUBSYS_CTNETLINK, REQUEST|ACK) and an nfgenmsg for AF_INET; 20 bytes.
+    public static func flushRequest(sequence: UInt32) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: 64)
-        let sequence = UInt32(truncatingIfNeeded: time(nil))
         let length = message.withUnsafeMutableBytes { raw -> Int in
             guard let header = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
             header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_DELETE.rawValue)
@@ -25,23 +42,6 @@ public enum Conntrack {
             generic.pointee.res_id = 0
             return Int(header.pointee.nlmsg_len)
         }
-        let sent = message.withUnsafeBytes { mnl_socket_sendto(socket.raw, $0.baseAddress, length) }
-        if sent < 0 { throw KernelError("conntrack flush send", subject: namespace, errno: errno) }
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        let portID = mnl_socket_get_portid(socket.raw)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket.raw, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw KernelError("conntrack flush ack", subject: namespace, errno: errno)
-            }
-            let result = buffer.withUnsafeBytes { mnl_cb_run($0.baseAddress, count, sequence, portID, nil, nil) }
-            if result < 0 {
-                // An empty table answers ENOENT: nothing to forget.
-                if errno == ENOENT { return }
-                throw KernelError("conntrack flush", subject: namespace, errno: errno)
-            }
-            if result == MNL_CB_STOP { return }
-        }
+        return Array(message.prefix(length))
     }
 }

@@ -16,7 +16,7 @@ public final class NflogListener {
     /// probe timeout covers it.
     public private(set) var lost = 0
 
-    private let socket: MnlSocket
+    private let socket: NetlinkSocket
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     /// The netlink socket's descriptor, for epoll: readable while logged packets are queued.
@@ -30,30 +30,22 @@ public final class NflogListener {
     public init(namespace: String, group: UInt16, copyRange: UInt32 = 64, receiveBuffer: Int32 = 8 << 20) throws(KernelError) {
         self.namespace = namespace
         self.group = group
-        socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
+        socket = try NetlinkSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
         try socket.setIntOption(SO_RCVBUFFORCE, receiveBuffer, name: "SO_RCVBUFFORCE")
         try configure(copyRange: copyRange)
     }
 
-    /// Sends the bind/config request and waits for its acknowledgement.
+    /// Sends the bind/config request and checks its acknowledgement through the one netlink
+    /// exchange (packets logged before the ack are read there and skipped: they are not acks).
     private func configure(copyRange: UInt32) throws(KernelError) {
         let sequence = UInt32(truncatingIfNeeded: time(nil))
         let request = NflogMessages.bind(group: group, copyRange: copyRange, sequence: sequence)
         let subject = "\(namespace) group \(group)"
-        let sent = request.withUnsafeBytes { mnl_socket_sendto(socket.raw, $0.baseAddress, $0.count) }
-        if sent < 0 { throw KernelError("nfnetlink_log config send", subject: subject, errno: errno) }
-        let portID = mnl_socket_get_portid(socket.raw)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket.raw, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw KernelError("nfnetlink_log config ack", subject: subject, errno: errno)
-            }
-            // Packets logged before the ack (seq 0) are skipped by the nil data callback.
-            let result = buffer.withUnsafeBytes { mnl_cb_run($0.baseAddress, count, sequence, portID, nil, nil) }
-            if result == MNL_CB_STOP { return }
-            if result < 0 { throw KernelError("nfnetlink_log config", subject: subject, errno: errno) }
+        let reply = try socket.exchange(request, expecting: [sequence])
+        guard let ack = reply.acks.first ?? nil else {
+            throw KernelError("nfnetlink_log config: no ack", subject: subject, errno: EPROTO)
         }
+        if ack.errno != 0 { throw KernelError("nfnetlink_log config", subject: subject, errno: ack.errno) }
     }
 
     /// Reads every queued message without blocking; the logged packets, oldest first.

@@ -104,10 +104,12 @@ private final class PacketCollector {
     }
 
     private func hook() -> UInt8 {
-        guard let attribute = attribute(NFULA_PACKET_HDR), mnl_attr_get_payload_len(attribute) >= 4,
+        guard let attribute = attribute(NFULA_PACKET_HDR),
+            mnl_attr_get_payload_len(attribute) >= MemoryLayout<nfulnl_msg_packet_hdr>.size,
             let payload = mnl_attr_get_payload(attribute)
         else { return 0 }
-        return payload.load(fromByteOffset: 2, as: UInt8.self)
+        // struct nfulnl_msg_packet_hdr (packed): be16 hw_protocol, u8 hook, u8 pad.
+        return payload.assumingMemoryBound(to: nfulnl_msg_packet_hdr.self).pointee.hook
     }
 
     private func payload() -> [UInt8]? {

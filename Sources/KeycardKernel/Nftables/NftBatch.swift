@@ -54,8 +54,10 @@ final class NftBatch {
         self.firstSequence = firstSequence
         sequence = firstSequence
         capacity = 1 << 20
-        // malloc of 1 MiB does not fail on Linux short of overcommit refusal; treat that as fatal.
-        guard let memory = malloc(capacity) else { fatalError("malloc(\(1 << 20)) failed") }
+        // Zeroed: libmnl 1.0.4's mnl_attr_put leaves attribute padding unwritten, and those bytes
+        // would otherwise be stale heap (and the batch's bytes not reproducible for golden tests).
+        // calloc of 1 MiB does not fail on Linux short of overcommit refusal; treat that as fatal.
+        guard let memory = calloc(capacity, 1) else { fatalError("calloc(\(1 << 20)) failed") }
         storage = memory
         writeControl(nftnl_batch_begin, sequence: firstSequence &- 1)
     }
@@ -86,11 +88,8 @@ final class NftBatch {
 
     private var finished = false
 
-    /// The entry a sequence number belongs to, if it is one of ours.
-    func entryIndex(ofSequence seq: UInt32) -> Int? {
-        let index = Int(seq &- firstSequence)
-        return seq &- firstSequence < UInt32(entries.count) ? index : nil
-    }
+    /// The sequence numbers of the acknowledged messages, in order (BEGIN and END have none).
+    var sequences: [UInt32] { (0..<UInt32(entries.count)).map { firstSequence &+ $0 } }
 
     private var cursor: UnsafeMutablePointer<CChar> {
         (storage + length).assumingMemoryBound(to: CChar.self)
@@ -107,6 +106,7 @@ final class NftBatch {
         guard length + Self.headroom > capacity else { return }
         let grown = max(capacity * 2, length + Self.headroom)
         guard let memory = realloc(storage, grown) else { fatalError("realloc(\(grown)) failed") }
+        memset(memory + capacity, 0, grown - capacity)
         storage = memory
         capacity = grown
     }

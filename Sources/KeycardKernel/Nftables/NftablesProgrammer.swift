@@ -11,27 +11,28 @@ public final class NftablesProgrammer {
     /// Most kernel elements per NEWSETELEM/DELSETELEM message (the nested list has a 16-bit length).
     public static let elementsPerMessage = 1000
 
-    /// The lab namespace (name under /run/netns) the socket lives in.
+    /// The lab namespace (name under /run/netns) the socket lives in, or the transport's label.
     public let namespace: String
     /// The last transaction sent, for tests and benchmarks.
     public internal(set) var lastBatch: NftBatchReport?
 
-    let socket: MnlSocket
+    let transport: any NetlinkTransport
     private var sequence: UInt32
-    var sendBufferSize = 0
-    var receiveBufferSize = 0
     /// Time spent lowering and writing the batch being sent (zero for removals).
     var buildTime: Duration = .zero
 
     /// Opens a NETLINK_NETFILTER socket inside `namespace` (never the host's) and binds it.
-    public init(namespace: String) throws(KernelError) {
-        self.namespace = namespace
-        socket = try MnlSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
-        sequence = UInt32(truncatingIfNeeded: time(nil))
-        // A failing transaction returns an error ack per message; without CAP_ACK each would carry a copy
-        // of the message it answers.
-        var one: Int32 = 1
-        _ = setsockopt(socket.fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+    public convenience init(namespace: String) throws(KernelError) {
+        let socket = try NetlinkSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
+        self.init(transport: socket, sequence: UInt32(truncatingIfNeeded: time(nil)))
+    }
+
+    /// Programs through `transport` (a `RecordingNetlinkTransport` in tests: the batches are then
+    /// deterministic bytes). Transaction N's messages are numbered from `sequence + 1 + N·2²⁴`.
+    public init(transport: any NetlinkTransport, sequence: UInt32) {
+        self.transport = transport
+        namespace = transport.label
+        self.sequence = sequence
     }
 
     /// Moves the kernel from `old` to `new`: nothing, element updates only, a full atomic replace,

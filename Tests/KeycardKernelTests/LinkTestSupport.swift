@@ -27,7 +27,7 @@ struct ScratchNamespaces {
 
     init(_ count: Int) throws {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        names = (0..<count).map { "kc-rtnltest\(tag).n\($0)" }
+        names = (0..<count).map { "kc-linktest\(tag).n\($0)" }
         for name in names { try NetworkNamespace.create(name) }
     }
 

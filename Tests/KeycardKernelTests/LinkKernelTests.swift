@@ -4,14 +4,14 @@ import Testing
 
 @testable import KeycardKernel
 
-@Suite(.serialized) struct RtnetlinkTests {
+@Suite(.serialized) struct LinkKernelTests {
     @Test func vethBornInBothNamespacesWithAddressesAndRoutes() throws {
         let scratch = try ScratchNamespaces(2)
         defer { scratch.remove() }
         let (a, b) = (scratch.names[0], scratch.names[1])
         let hostLinksBefore = try runWitness(["ip", "-j", "link"]).output
-        let socketA = try RtnetlinkSocket.open(inNamespace: a)
-        let socketB = try RtnetlinkSocket.open(inNamespace: b)
+        let socketA = try LinkConfigurator.open(inNamespace: a)
+        let socketB = try LinkConfigurator.open(inNamespace: b)
         let fdB = open(NetworkNamespace.path(b), O_RDONLY | O_CLOEXEC)
         #expect(fdB >= 0)
         defer { close(fdB) }
@@ -60,17 +60,17 @@ import Testing
     }
 
     @Test(arguments: [
-        (RtnetlinkRequest.addAddress(index: 99, address: 0x0A00_0001, prefixLength: 32), ENODEV, "ifindex 99"),
-        (RtnetlinkRequest.setLinkUp(index: 42), ENODEV, "ifindex 42"),
+        (LinkRequest.addAddress(index: 99, address: 0x0A00_0001, prefixLength: 32), ENODEV, "ifindex 99"),
+        (LinkRequest.setLinkUp(index: 42), ENODEV, "ifindex 42"),
         (
-            RtnetlinkRequest.addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: 0x0A00_0001, outputIndex: 1)),
+            LinkRequest.addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: 0x0A00_0001, outputIndex: 1)),
             ENETUNREACH, "0.0.0.0/0 via 10.0.0.1"
         ),
     ])
-    func failuresNameTheObjectAndErrno(request: RtnetlinkRequest, code: Int32, fragment: String) throws {
+    func failuresNameTheObjectAndErrno(request: LinkRequest, code: Int32, fragment: String) throws {
         let scratch = try ScratchNamespaces(1)
         defer { scratch.remove() }
-        let socket = try RtnetlinkSocket.open(inNamespace: scratch.names[0])
+        let socket = try LinkConfigurator.open(inNamespace: scratch.names[0])
         #expect {
             try socket.apply([.setLinkUp(index: 1), request])
         } throws: { error in
@@ -82,10 +82,10 @@ import Testing
     @Test func duplicateVethIsRefusedWithEEXIST() throws {
         let scratch = try ScratchNamespaces(2)
         defer { scratch.remove() }
-        let socket = try RtnetlinkSocket.open(inNamespace: scratch.names[0])
+        let socket = try LinkConfigurator.open(inNamespace: scratch.names[0])
         let peer = open(NetworkNamespace.path(scratch.names[1]), O_RDONLY | O_CLOEXEC)
         defer { close(peer) }
-        let veth = RtnetlinkRequest.createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: peer, up: false)
+        let veth = LinkRequest.createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: peer, up: false)
         try socket.apply([veth])
         do {
             try socket.apply([veth])
@@ -99,8 +99,8 @@ import Testing
     @Test func manyRequestsSpanSeveralBatches() throws {
         let scratch = try ScratchNamespaces(1)
         defer { scratch.remove() }
-        let socket = try RtnetlinkSocket.open(inNamespace: scratch.names[0])
-        let addresses = (1...300).map { RtnetlinkRequest.addAddress(index: 1, address: 0x0A63_0000 + UInt32($0), prefixLength: 32) }
+        let socket = try LinkConfigurator.open(inNamespace: scratch.names[0])
+        let addresses = (1...300).map { LinkRequest.addAddress(index: 1, address: 0x0A63_0000 + UInt32($0), prefixLength: 32) }
         try socket.apply([.setLinkUp(index: 1)] + addresses)
         let info = try ipJSON(scratch.names[0], ["addr", "show", "dev", "lo"]).first?["addr_info"] as? [[String: Any]]
         #expect(info?.filter { ($0["local"] as? String)?.hasPrefix("10.99.") == true }.count == 300)

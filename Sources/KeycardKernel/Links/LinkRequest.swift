@@ -1,19 +1,20 @@
 import KeycardValues
 
-/// One rtnetlink change, built as one message and acknowledged on its own. Addresses are IPv4 in
-/// host order (`0x0A_F4_00_01` is 10.244.0.1); interfaces are named by ifindex in the namespace the
-/// socket lives in.
-public enum RtnetlinkRequest: Sendable, Hashable {
-    /// RTM_NEWLINK kind "veth": `name` is created in the socket's namespace, `peerName` is born in
-    /// the namespace open as `peerNamespaceFD` (IFLA_NET_NS_FD inside VETH_INFO_PEER). `up` brings
+/// One change to a namespace's links, addresses or routes, built as one netlink message (by libnl,
+/// `LibnlRouteMessages`) and acknowledged on its own. Addresses are IPv4 in host order
+/// (`0x0A_F4_00_01` is 10.244.0.1); interfaces are named by ifindex in the namespace the socket
+/// lives in.
+public enum LinkRequest: Sendable, Hashable {
+    /// A new veth pair: `name` is created in the socket's namespace, `peerName` is born in the
+    /// namespace open as `peerNamespaceFD` (libnl's veth peer with its namespace fd). `up` brings
     /// the first end up at creation; the peer must be set up from its own namespace (the kernel
     /// cannot open it before the pair is joined). An index of 0 lets the kernel choose.
     case createVeth(name: String, index: Int32, peerName: String, peerIndex: Int32, peerNamespaceFD: Int32, up: Bool)
-    /// RTM_NEWLINK with IFF_UP on an existing link (ifindex 1 is loopback in every namespace).
+    /// IFF_UP on an existing link (ifindex 1 is loopback in every namespace).
     case setLinkUp(index: Int32)
-    /// RTM_NEWADDR: `address/prefixLength` on the link `index` (IFA_LOCAL and IFA_ADDRESS).
+    /// `address/prefixLength` on the link `index` (local and peer address alike).
     case addAddress(index: Int32, address: UInt32, prefixLength: UInt8)
-    /// RTM_NEWROUTE in the main table.
+    /// A static unicast route in the main table.
     case addRoute(RouteRequest)
 
     /// What the request touches, for error messages ("veth kcp3 (ifindex 3) <-> eth0").
@@ -30,16 +31,19 @@ public enum RtnetlinkRequest: Sendable, Hashable {
         }
     }
 
+    /// What the request does, for error messages.
     var operation: String {
         switch self {
-        case .createVeth, .setLinkUp: return "rtnetlink RTM_NEWLINK"
-        case .addAddress: return "rtnetlink RTM_NEWADDR"
-        case .addRoute: return "rtnetlink RTM_NEWROUTE"
+        case .createVeth: return "create veth"
+        case .setLinkUp: return "set link up"
+        case .addAddress: return "add address"
+        case .addRoute: return "add route"
         }
     }
 }
 
-/// A route: destination prefix, optional gateway, output interface, scope, preferred source.
+/// A route: destination prefix (host-order IPv4 and length), optional gateway, output ifindex,
+/// scope, preferred source.
 public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     public enum Scope: Sendable, Hashable { case universe, link }
     public var destination: UInt32
