@@ -65,7 +65,7 @@ let package = Package(
         // ProbeRunner: model-backed and socket-backed; scans.
         .target(
             name: "KeycardProbe",
-            dependencies: ["KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel"]
+            dependencies: ["KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel", .product(name: "Logging", package: "swift-log")]
         ),
         // The commands, one folder per noun, one file per verb.
         .target(

@@ -13,4 +13,10 @@ public struct KeycardCommand: ParsableCommand {
     )
 
     public init() {}
+
+    /// Sets up logging (`KEYCARD_LOG`), then parses the command line and runs the command.
+    public static func start() {
+        Log.bootstrap()
+        main()
+    }
 }

@@ -54,6 +54,9 @@ extension Lab {
             }
         }
         lap("remove state")
+        for timing in timings {
+            labLogger.debug("lab \(name) down: \(timing.stage)", metadata: ["ms": "\(Int(timing.seconds * 1000))"])
+        }
         if !leftovers.isEmpty { throw .teardownIncomplete(lab: name, leftovers: leftovers) }
         return timings
     }

@@ -1,6 +1,10 @@
 import Foundation
 import KeycardKernel
 import KeycardTopology
+import Logging
+
+/// Lab lifecycle events, at debug level (`keycard -v`).
+let labLogger = Logger(label: "keycard.lab")
 
 /// Lab lifecycle: bring a planned lab up, list labs, tear them down (even without a state file).
 public enum Lab {
@@ -36,6 +40,9 @@ public enum Lab {
             try state.write()
             var instance = LabInstance(plan: plan, processes: state.processes)
             instance.timings = bringUp.timings + [LabTiming(stage: "start commands, save state", seconds: (clock.now - start).seconds)]
+            for timing in instance.timings {
+                labLogger.debug("lab \(lab) up: \(timing.stage)", metadata: ["ms": "\(Int(timing.seconds * 1000))"])
+            }
             return instance
         } catch {
             _ = try? down(name: lab)

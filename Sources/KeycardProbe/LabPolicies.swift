@@ -5,6 +5,7 @@ import KeycardModel
 import KeycardRuleset
 import KeycardScenario
 import KeycardTopology
+import Logging
 
 /// The one way keycard programs a lab's policies, for `keycard run` and the live verbs alike:
 /// compile the cluster for the placement, reconcile every ruleset namespace through
@@ -17,6 +18,7 @@ public final class LabPolicies {
     private let nodeCount: Int
     private let targets: [RulesetTarget: String]
     private let controller = PolicyController()
+    private let logger = Logger(label: "keycard.policies")
 
     /// - Parameters:
     ///   - plan: the running lab (its namespaces).
@@ -44,6 +46,10 @@ public final class LabPolicies {
         if changed > 0 {
             for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
         }
+        logger.debug("policies programmed", metadata: [
+            "policies": "\(cluster.policies.count)", "namespaces changed": "\(changed)",
+            "messages": "\(controller.lastReports.values.reduce(0) { $0 + $1.messages.count })",
+        ])
         return changed
     }
 

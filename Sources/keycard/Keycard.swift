@@ -2,5 +2,5 @@ import KeycardCommands
 
 @main
 struct Keycard {
-    static func main() { KeycardCommand.main() }
+    static func main() { KeycardCommand.start() }
 }

@@ -8,10 +8,12 @@ struct ApplyCommand: ParsableCommand {
         abstract: "Create or replace Namespaces, Pods (labels of the lab's pods) and NetworkPolicies in a live lab."
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Option(name: .customShort("f"), help: "A manifest (several YAML documents or a kind: List are fine).") var file: String
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         try LiveCommand.run("apply") { try LiveChangeRunner.manifest(.apply, lab: lab, file: file) }
     }
@@ -24,10 +26,12 @@ struct DeleteCommand: ParsableCommand {
         abstract: "Delete the Namespaces, Pods and NetworkPolicies a manifest names from a live lab (kubectl delete -f)."
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Option(name: .customShort("f"), help: "A manifest naming the objects to delete.") var file: String
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         try LiveCommand.run("delete") { try LiveChangeRunner.manifest(.delete, lab: lab, file: file) }
     }
@@ -40,13 +44,15 @@ struct LabelCommand: ParsableCommand {
         abstract: "Replace the labels of a pod (ns/name) or a namespace of a live lab with exactly the ones given."
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Argument(help: "pod or namespace (also po, pods, ns, namespaces).") var kind: LabelKind
     @Argument(help: "ns/name for a pod, the name for a namespace.") var name: String
     @Argument(help: "key=value labels; none removes every label (a namespace keeps kubernetes.io/metadata.name).")
     var labels: [String] = []
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         try LiveCommand.run("label") { try LiveChangeRunner.label(lab: lab, kind: kind, name: name, pairs: labels) }
     }

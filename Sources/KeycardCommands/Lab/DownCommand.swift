@@ -8,6 +8,8 @@ struct DownCommand: ParsableCommand {
         abstract: "Remove a lab (its namespaces, lab process, programs and state), or every keycard lab with --all."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "The lab to remove.") var lab: String?
     @Flag(help: "Remove every keycard lab on this machine.") var all = false
 
@@ -16,6 +18,7 @@ struct DownCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.apply()
         try Environment.requireRoot()
         let names = all ? Lab.labNames() : [lab].compactMap { $0 }
         var failed = false

@@ -14,13 +14,15 @@ struct ProbeCommand: ParsableCommand {
         abstract: "Probe a live lab with real packets and compare with the policy model (exit 1 on a disagreement)."
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Option(help: "Sources, ns/pod[,ns/pod...] (default: every pod present).") var from: [String] = []
     @Option(help: "Destinations, ns/pod or external/NAME (default: every pod, then every external).") var to: [String] = []
     @Option(help: "PROTOCOL/PORT[,...] (default: every port some destination serves).") var ports: [String] = []
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         let (live, results) = try LiveCommand.run("probe") { try probe() }
         let disagreements = results.filter { !$0.agrees }

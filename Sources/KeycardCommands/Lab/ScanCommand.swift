@@ -13,13 +13,15 @@ struct ScanCommand: ParsableCommand {
         abstract: "TCP connect scan from one pod of a live lab: open, closed or filtered per endpoint, and the blast radius."
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Option(help: "The pod scanning, ns/pod.") var from: String
     @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
     @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         let results = try LiveCommand.run("scan") { try scan() }
         let observedOpen = Set(results.filter { $0.observed == .open }.map(\.endpoint))

@@ -14,11 +14,13 @@ struct ServeCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
     @Option(help: "PID:STARTTIME of a process to outlive first (the keycard run that still holds the ports).")
     var after: String?
 
     func run() throws {
+        options.logging.apply()
         try Environment.requireRoot()
         if let after {
             // pid + start time name one process; a reused pid is not waited for.

@@ -11,10 +11,13 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show keycard labs: nodes, pods (node, address, namespace), served ports, lab process, enforcement."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "One lab (default: every lab).") var lab: String?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
+        logging.apply()
         let names = lab.map { [$0] } ?? Lab.labNames()
         let labs = names.map(LabStatus.init)
         if let lab, labs.first?.exists != true {

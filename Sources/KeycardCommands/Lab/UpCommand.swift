@@ -14,10 +14,13 @@ struct UpCommand: ParsableCommand {
         abstract: "Bring a scenario's lab up and leave it running (as root); keycard down NAME removes it."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "The scenario file; its metadata.name names the lab.") var file: String
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
 
     func run() throws {
+        logging.apply()
         let timeline = try ScenarioInput.load(file)
         try Environment.requireRoot()
         let scenario = timeline.scenario

@@ -12,6 +12,8 @@ struct RulesCommand: ParsableCommand {
         discussion: "Without --pod or --node every table is printed. Without --after-step the state after the last step is used."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Only this pod's table (pod enforcement), as namespace/name.") var pod: String?
     @Option(help: "Only this node's table (node enforcement), like node-0.") var node: String?
@@ -25,6 +27,7 @@ struct RulesCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.apply()
         let timeline = try ScenarioInput.load(file)
         let scenario = timeline.scenario
         let step = afterStep ?? scenario.steps.count

@@ -8,9 +8,12 @@ struct CheckCommand: ParsableCommand {
         abstract: "Validate scenario files without touching the kernel (exit 2 with file:line:col messages when invalid)."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Scenario files.") var files: [String]
 
     func run() throws {
+        logging.apply()
         var invalid = false
         for file in files {
             do {

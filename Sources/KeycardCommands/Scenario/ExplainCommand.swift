@@ -11,6 +11,8 @@ struct ExplainCommand: ParsableCommand {
         discussion: "Without --after-step the state after the last step is explained; --after-step 0 means after the resources."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Source pod as namespace/name.") var from: String
     @Option(help: "Destination: namespace/name or external/NAME.") var to: String
@@ -27,6 +29,7 @@ struct ExplainCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.apply()
         let timeline = try ScenarioInput.load(file)
         let steps = timeline.scenario.steps.count
         let step = afterStep ?? steps

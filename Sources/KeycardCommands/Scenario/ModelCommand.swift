@@ -8,10 +8,13 @@ struct ModelCommand: ParsableCommand {
         abstract: "Show what the policy model expects at every step (no root needed)."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Scenario files.") var files: [String]
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
+        logging.apply()
         var allPassed = true
         for file in files {
             let timeline = try ScenarioInput.load(file)

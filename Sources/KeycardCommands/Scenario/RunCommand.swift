@@ -10,12 +10,15 @@ struct RunCommand: ParsableCommand {
         abstract: "Run scenarios for real (as root): exit 0 when every step passed, 1 when an expectation failed, 2 for invalid input or environment."
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Scenario files, run one after another.") var files: [String]
     @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
 
     func run() throws {
+        logging.apply()
         let timelines = try files.map(ScenarioInput.load)
         try Environment.requireRoot()
         var reports: [Report] = []

@@ -1,5 +1,9 @@
 import CNetfilter
 import Glibc
+import Logging
+
+/// Every nftables transaction, at debug level.
+private let logger = Logger(label: "keycard.nftables")
 
 extension NftablesProgrammer {
     /// Sends the whole batch as one datagram over the transport and checks one ack per message;
@@ -22,6 +26,10 @@ extension NftablesProgrammer {
             sendSeconds: reply.sendSeconds, ackSeconds: reply.ackSeconds)
         buildTime = .zero
         lastBatch = report
+        logger.debug("transaction committed", metadata: [
+            "messages": "\(batch.entries.count)", "bytes": "\(batch.length)",
+            "ms": "\(Int((reply.sendSeconds + reply.ackSeconds) * 1000))",
+        ])
         return report
     }
 }
