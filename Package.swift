@@ -49,7 +49,8 @@ let package = Package(
         // The only module with syscalls: namespaces, links/addresses/routes (libnl), nftables batches, sockets.
         .target(
             name: "KeycardKernel",
-            dependencies: ["KeycardValues", 
+            dependencies: [
+                "KeycardValues",
                 "KeycardRuleset", "CNetfilter", "CNetlinkRoute", "CLinuxShim",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,7 +58,8 @@ let package = Package(
         // Lab lifecycle: bring-up, served ports, state, tear-down, policy reconcile.
         .target(
             name: "KeycardLab",
-            dependencies: ["KeycardValues", 
+            dependencies: [
+                "KeycardValues",
                 "KeycardKernel", "KeycardTopology", "KeycardRuleset",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -65,12 +67,16 @@ let package = Package(
         // ProbeRunner: model-backed and socket-backed; scans.
         .target(
             name: "KeycardProbe",
-            dependencies: ["KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The commands, one folder per noun, one file per verb.
         .target(
             name: "KeycardCommands",
-            dependencies: ["KeycardValues", 
+            dependencies: [
+                "KeycardValues",
                 "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardRuleset", "KeycardLab", "KeycardProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,7 +95,8 @@ let package = Package(
         // The nftables netlink path vs `nft -f` of the same text (root, release build).
         .executableTarget(name: "KeycardBenchNft", dependencies: ["KeycardKernel", "KeycardRuleset"], path: "Benchmarks/KeycardBenchNft"),
         // ScenarioRun probe steps (9-pod model all-allow/all-deny, 50-pod rate), with and without drop evidence.
-        .executableTarget(name: "KeycardBenchProbe", dependencies: ["KeycardProbe", "KeycardScenario"], path: "Benchmarks/KeycardBenchProbe"),
+        .executableTarget(
+            name: "KeycardBenchProbe", dependencies: ["KeycardProbe", "KeycardScenario"], path: "Benchmarks/KeycardBenchProbe"),
         // One policy change with 1,000 policies, and connection rate under 10 vs 10,000 (root, release).
         .executableTarget(
             name: "KeycardBenchController",
@@ -104,9 +111,11 @@ let package = Package(
         ),
 
         .testTarget(name: "KeycardValuesTests", dependencies: ["KeycardValues"]),
-        .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel", "KeycardValues"]),
+        .testTarget(name: "KeycardModelTests", dependencies: ["KeycardModel", "KeycardValues", "KeycardTestSupport"]),
         // Compiled rules vs the model; the Kubernetes fidelity table (docs/kubernetes-fidelity.md), row by row.
-        .testTarget(name: "KeycardSemanticsTests", dependencies: ["KeycardValues", "KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestSupport"]),
+        .testTarget(
+            name: "KeycardSemanticsTests",
+            dependencies: ["KeycardValues", "KeycardModel", "KeycardCompiler", "KeycardRuleset", "KeycardScenario", "KeycardTestSupport"]),
         .testTarget(
             name: "KeycardScenarioTests",
             dependencies: ["KeycardValues", "KeycardScenario", "KeycardModel", "KeycardTestSupport"],
@@ -127,12 +136,18 @@ let package = Package(
         ),
         .testTarget(
             name: "KeycardLabTests",
-            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel", "KeycardRuleset"]
+            dependencies: [
+                "KeycardTestSupport", "KeycardValues", "KeycardLab", "KeycardTopology", "KeycardKernel", "KeycardCompiler", "KeycardModel",
+                "KeycardRuleset",
+            ]
         ),
-        .testTarget(name: "KeycardCommandsTests", dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
+        .testTarget(
+            name: "KeycardCommandsTests",
+            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardProbeTests",
-            dependencies: ["KeycardTestSupport", "KeycardValues", 
+            dependencies: [
+                "KeycardTestSupport", "KeycardValues",
                 "KeycardProbe", "KeycardLab", "KeycardScenario", "KeycardCommands", "KeycardKernel", "KeycardCompiler", "KeycardModel",
                 "KeycardTopology",
             ],

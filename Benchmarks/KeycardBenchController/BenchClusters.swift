@@ -19,7 +19,9 @@ enum BenchClusters {
             cluster.pods[pod.key] = pod
             cluster.addresses[pod.key] = IPv4(address)
         }
-        add(Pod(namespace: "bench", name: "server", labels: ["app": "server"], ports: [ContainerPort(name: "http", port: port)]), 0x0A63_0002)
+        add(
+            Pod(namespace: "bench", name: "server", labels: ["app": "server"], ports: [ContainerPort(name: "http", port: port)]),
+            0x0A63_0002)
         add(Pod(namespace: "bench", name: "client", labels: ["app": "client"]), 0x0A63_0001)
         for index in 0..<fillers {
             add(Pod(namespace: "peers", name: "p\(index)", labels: ["group": "g\(index % groups)"]), 0x0A62_0000 + UInt32(index) * 2 + 1)
@@ -33,19 +35,29 @@ enum BenchClusters {
         var policies = (0..<max(0, count - 1)).map { index in
             fillerPolicy(index, groups: groups, portSpread: portSpread)
         }
-        policies.append(NetworkPolicy(
-            namespace: "bench", name: "zz-allow-client", podSelector: LabelSelector(matchLabels: ["app": "server"]),
-            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["app": "client"]))],
-                            ports: [.init(proto: .tcp, port: .number(port))])]))
+        policies.append(
+            NetworkPolicy(
+                namespace: "bench", name: "zz-allow-client", podSelector: LabelSelector(matchLabels: ["app": "server"]),
+                ingress: [
+                    .init(
+                        peers: [.init(podSelector: LabelSelector(matchLabels: ["app": "client"]))],
+                        ports: [.init(proto: .tcp, port: .number(port))])
+                ]))
         return policies
     }
 
     static func fillerPolicy(_ index: Int, groups: Int, portSpread: Int, name: String? = nil) -> NetworkPolicy {
         NetworkPolicy(
             namespace: "bench", name: name ?? String(format: "p%05d", index), podSelector: LabelSelector(matchLabels: ["app": "server"]),
-            ingress: [.init(peers: [.init(podSelector: LabelSelector(matchLabels: ["group": "g\(index % groups)"]),
-                                          namespaceSelector: LabelSelector(matchLabels: [Namespace.nameLabel: "peers"]))],
-                            ports: [.init(proto: .tcp, port: .number(port + index % portSpread))])])
+            ingress: [
+                .init(
+                    peers: [
+                        .init(
+                            podSelector: LabelSelector(matchLabels: ["group": "g\(index % groups)"]),
+                            namespaceSelector: LabelSelector(matchLabels: [Namespace.nameLabel: "peers"]))
+                    ],
+                    ports: [.init(proto: .tcp, port: .number(port + index % portSpread))])
+            ])
     }
 
     static func with(_ cluster: Cluster, _ policies: [NetworkPolicy]) -> Cluster {

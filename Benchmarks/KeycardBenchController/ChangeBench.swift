@@ -66,8 +66,10 @@ struct ChangeBench {
                 }
                 _ = try step(inPlace)
             }
-            results.append(Figures(label: label, compile: median(compile), kernel: median(kernel), kinds: kinds.sorted(),
-                                   messages: messages, bytes: bytes, send: median(sends)))
+            results.append(
+                Figures(
+                    label: label, compile: median(compile), kernel: median(kernel), kinds: kinds.sorted(),
+                    messages: messages, bytes: bytes, send: median(sends)))
         }
         return results
     }

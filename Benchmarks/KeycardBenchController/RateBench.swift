@@ -45,11 +45,13 @@ struct RateBench {
             guard allowing.hasPrefix("bench/zz-allow-client") else { throw BenchError("allowing rule is not last: \(allowing)") }
             let ((), program) = try timed { try controller.reconcile([pair.server: table]) }
             let report = controller.lastReports[pair.server]
-            say("    \(count) policies: compiled in \(ms(compile)), programmed in \(ms(program))",
+            say(
+                "    \(count) policies: compiled in \(ms(compile)), programmed in \(ms(program))",
                 "(build \(ms(report?.buildSeconds ?? .nan)), sendmsg \(ms(report?.sendSeconds ?? .nan)),",
                 "acks \(ms(report?.ackSeconds ?? .nan)), \(report?.messages.count ?? 0) messages)")
-            setups[setups.count - 1] = Setup(count: count, pair: pair, controller: controller,
-                                             rules: table.chains.map(\.rules.count).reduce(0, +), sets: table.sets.count)
+            setups[setups.count - 1] = Setup(
+                count: count, pair: pair, controller: controller,
+                rules: table.chains.map(\.rules.count).reduce(0, +), sets: table.sets.count)
         }
         for setup in setups {
             let warm = try setup.pair.rate(for: 0.3)

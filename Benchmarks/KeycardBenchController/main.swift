@@ -14,7 +14,9 @@ let rateSeconds = arguments.dropFirst(2).first.flatMap(Double.init) ?? 2
 do {
     say("keycard-bench-controller (lab \(benchLab))")
     say("(a) one policy change with 1,000 policies in place, median of \(changeRounds) rounds")
-    say("placement  change            compile     kernel      total     sendmsg   messages  bytes     kinds                       goal ≤ 10 ms")
+    say(
+        "placement  change            compile     kernel      total     sendmsg   messages  bytes     kinds                       goal ≤ 10 ms"
+    )
     for placement in Placement.allCases {
         for figures in try ChangeBench(placement: placement, rounds: changeRounds).run() {
             let total = figures.compile + figures.kernel
@@ -31,8 +33,10 @@ do {
     say("    median of \(rateRounds) rounds of \(rateSeconds) s, configurations interleaved")
     let results = try RateBench(counts: [0, 10, 10_000], rounds: rateRounds, duration: rateSeconds).run()
     for result in results {
-        say(String(format: "%6d policies (%5d rules, %5d sets): %9.0f conn/s  (%d failed connects)",
-                     result.count, result.rules, result.sets, result.rate, result.failures))
+        say(
+            String(
+                format: "%6d policies (%5d rules, %5d sets): %9.0f conn/s  (%d failed connects)",
+                result.count, result.rules, result.sets, result.rate, result.failures))
     }
     if let ten = results.first(where: { $0.count == 10 }), let many = results.first(where: { $0.count == 10_000 }) {
         let ratio = many.rate / ten.rate

@@ -9,7 +9,9 @@ enum BenchTables {
         let base = ip(10, 244, 0, 0)
         var rules: [Rule] = [Rule([.ctState([.established, .related])], verdict: .accept, comment: "kc/established")]
         for index in 0..<count - 1 {
-            let matches: [Match] = [.saddr(prefix: base + UInt32(index % 65536), length: 32), .l4proto(6), .dport(UInt16(1000 + index % 60000))]
+            let matches: [Match] = [
+                .saddr(prefix: base + UInt32(index % 65536), length: 32), .l4proto(6), .dport(UInt16(1000 + index % 60000)),
+            ]
             rules.append(Rule(matches, counter: true, verdict: .accept, comment: "ns\(index % 50)/policy-\(index)#ingress[0]"))
         }
         return Table(name: "kc-bench.rules", chains: [Chain(name: "input", base: BaseChain(hook: .input, policy: .drop), rules: rules)])
@@ -22,7 +24,11 @@ enum BenchTables {
         return Table(
             name: "kc-bench.elements",
             sets: [NamedSet(name: "peers", key: [.ipv4Address], elements: elements)],
-            chains: [Chain(name: "input", base: BaseChain(hook: .input, policy: .accept), rules: [Rule([.saddrInSet("peers")], verdict: .accept, comment: "kc/peers")])])
+            chains: [
+                Chain(
+                    name: "input", base: BaseChain(hook: .input, policy: .accept),
+                    rules: [Rule([.saddrInSet("peers")], verdict: .accept, comment: "kc/peers")])
+            ])
     }
 
     /// `count` policies, each an interval set of peers and one rule: what the compiler emits for a node.
@@ -35,9 +41,14 @@ enum BenchTables {
             if index == 0, let extraPeer { elements.append(.value([.ipv4(extraPeer)])) }
             let name = "p\(index)-peers"
             sets.append(NamedSet(name: name, key: [.ipv4Address], interval: true, elements: elements))
-            rules.append(Rule([.saddrInSet(name), .l4proto(6), .dport(UInt16(8000 + index % 1000))], counter: true, verdict: .accept, comment: "ns\(index % 20)/policy-\(index)#ingress[0]"))
+            rules.append(
+                Rule(
+                    [.saddrInSet(name), .l4proto(6), .dport(UInt16(8000 + index % 1000))], counter: true, verdict: .accept,
+                    comment: "ns\(index % 20)/policy-\(index)#ingress[0]"))
         }
         rules.append(Rule(log: LogStatement(group: 7, prefix: "kc-drop "), verdict: .drop, comment: "kc/default-deny"))
-        return Table(name: "kc-bench.policies", sets: sets, chains: [Chain(name: "input", base: BaseChain(hook: .input, policy: .drop), rules: rules)])
+        return Table(
+            name: "kc-bench.policies", sets: sets,
+            chains: [Chain(name: "input", base: BaseChain(hook: .input, policy: .drop), rules: rules)])
     }
 }

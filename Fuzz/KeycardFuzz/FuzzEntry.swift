@@ -9,13 +9,13 @@ public func keycardFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) 
 }
 
 #if KEYCARD_FUZZ
-/// libFuzzer's driver (in libclang_rt.fuzzer, linked by `-sanitize=fuzzer`).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
+    /// libFuzzer's driver (in libclang_rt.fuzzer, linked by `-sanitize=fuzzer`).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<Int32>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
 #endif
 
 /// `keycard-fuzz [libFuzzer flags] [corpus...]` in the fuzzer build (scripts/fuzz); in a plain build,
@@ -25,23 +25,23 @@ func LLVMFuzzerRunDriver(
 enum KeycardFuzz {
     static func main() {
         #if KEYCARD_FUZZ
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in keycardFuzzTestOneInput(data, size) })
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in keycardFuzzTestOneInput(data, size) })
         #else
-        var inputs = 0
-        var accepted = 0
-        for argument in CommandLine.arguments.dropFirst() {
-            for path in files(argument) {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
-                    exit(2)
+            var inputs = 0
+            var accepted = 0
+            for argument in CommandLine.arguments.dropFirst() {
+                for path in files(argument) {
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
+                        exit(2)
+                    }
+                    inputs += 1
+                    if data.withUnsafeBytes(FuzzInput.run) { accepted += 1 }
                 }
-                inputs += 1
-                if data.withUnsafeBytes(FuzzInput.run) { accepted += 1 }
             }
-        }
-        print("replayed \(inputs) inputs, \(accepted) accepted")
+            print("replayed \(inputs) inputs, \(accepted) accepted")
         #endif
     }
 

@@ -50,10 +50,12 @@ public struct PolicyCompiler: Sendable {
     /// The table of a pod namespace whose pod does not exist at this point: nothing in or out.
     func absentPodTable() -> Table {
         let rules = [Rule(counter: true, verdict: .drop, comment: "this pod does not exist now")]
-        return Table(name: tableName, family: .inet, chains: [
-            Chain(name: "absent-ingress", base: BaseChain(hook: .input), rules: [Rule([.iifname("lo")], verdict: .accept)] + rules),
-            Chain(name: "absent-egress", base: BaseChain(hook: .output), rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
-        ])
+        return Table(
+            name: tableName, family: .inet,
+            chains: [
+                Chain(name: "absent-ingress", base: BaseChain(hook: .input), rules: [Rule([.iifname("lo")], verdict: .accept)] + rules),
+                Chain(name: "absent-egress", base: BaseChain(hook: .output), rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
+            ])
     }
 
     // MARK: pod placement
@@ -73,8 +75,10 @@ public struct PolicyCompiler: Sendable {
             if !policies.isEmpty {
                 let isolatedSet = "\(name)-isolated"
                 let isolated = policies.contains { $0.podSelector.matches(pod.labels) }
-                table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address],
-                                           elements: isolated ? address : [], polarity: .restricts))
+                table.sets.append(
+                    NamedSet(
+                        name: isolatedSet, key: [.ipv4Address],
+                        elements: isolated ? address : [], polarity: .restricts))
                 chain.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
                 let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
                 chain.rules.append(Rule([loopback], verdict: .accept, comment: "a pod reaching itself"))
@@ -88,8 +92,10 @@ public struct PolicyCompiler: Sendable {
                     }
                 }
                 let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet) : .saddrInSet(isolatedSet)
-                chain.rules.append(Rule([gate], log: Self.dropLog(direction, policies), counter: true, verdict: .drop,
-                                        comment: Self.denyComment(direction, policies)))
+                chain.rules.append(
+                    Rule(
+                        [gate], log: Self.dropLog(direction, policies), counter: true, verdict: .drop,
+                        comment: Self.denyComment(direction, policies)))
             }
             table.chains.append(chain)
         }
@@ -108,8 +114,10 @@ public struct PolicyCompiler: Sendable {
         var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
         // Addresses of the lab's pods that do not exist now: a set, so pods coming and going only
         // move elements.
-        table.sets.append(NamedSet(name: "absent-pods", key: [.ipv4Address],
-                                   elements: absent.map { .value([.ipv4($0.value)]) }, polarity: .restricts))
+        table.sets.append(
+            NamedSet(
+                name: "absent-pods", key: [.ipv4Address],
+                elements: absent.map { .value([.ipv4($0.value)]) }, polarity: .restricts))
         forward.rules.append(Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
         forward.rules.append(Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
         forward.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
@@ -117,9 +125,11 @@ public struct PolicyCompiler: Sendable {
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let isolated = local.filter { !cluster.isolatingPolicies(for: $0, direction).isEmpty }
             let isolatedSet = "\(name)-isolated"
-            table.sets.append(NamedSet(name: isolatedSet, key: [.ipv4Address],
-                                       elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
-                                       polarity: .restricts))
+            table.sets.append(
+                NamedSet(
+                    name: isolatedSet, key: [.ipv4Address],
+                    elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
+                    polarity: .restricts))
             let selector: Match = direction == .egress ? .saddrInSet(isolatedSet) : .daddrInSet(isolatedSet)
             forward.rules.append(Rule([selector], verdict: .jump(name), comment: "\(name) of isolated pods on this node"))
 
@@ -129,14 +139,17 @@ public struct PolicyCompiler: Sendable {
                 let selected = local.filter { policy.podSelector.matches($0.labels) && $0.namespace == policy.namespace }
                 for (index, rule) in policy.rules(direction).enumerated() {
                     let compiled = RuleCompiler(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
-                        .compile(selected: selected, namedPorts: direction == .ingress ? .pods(selected) : .peers,
-                                 verdict: direction == .egress ? .return : .accept)
+                        .compile(
+                            selected: selected, namedPorts: direction == .ingress ? .pods(selected) : .peers,
+                            verdict: direction == .egress ? .return : .accept)
                     table.sets += compiled.sets
                     chain.rules += compiled.rules
                 }
             }
-            chain.rules.append(Rule(log: Self.dropLog(direction, []), counter: true, verdict: .drop,
-                                    comment: "default deny \(direction.rawValue.lowercased()) of isolated pods"))
+            chain.rules.append(
+                Rule(
+                    log: Self.dropLog(direction, []), counter: true, verdict: .drop,
+                    comment: "default deny \(direction.rawValue.lowercased()) of isolated pods"))
             table.chains.append(chain)
         }
         table.chains.insert(forward, at: 0)
@@ -148,7 +161,8 @@ public struct PolicyCompiler: Sendable {
     static func dropLog(_ direction: NetworkPolicy.PolicyType, _ policies: [NetworkPolicy]) -> LogStatement {
         let names = policies.map(\.key.description).joined(separator: ",")
         let text = ["kc deny", direction.rawValue.lowercased(), names].filter { !$0.isEmpty }.joined(separator: " ")
-        let prefix = text.utf8.count <= dropLogPrefixLimit
+        let prefix =
+            text.utf8.count <= dropLogPrefixLimit
             ? text : String(decoding: text.utf8.prefix(dropLogPrefixLimit - 3), as: UTF8.self) + "..."
         return LogStatement(group: dropLogGroup, prefix: prefix)
     }

@@ -35,8 +35,10 @@ struct RuleCompiler {
             let name = "\(prefix)-peers"
             // Only ipBlocks need ranges; pod addresses alone go in a hash set.
             let ranged = peers.contains { $0.ipBlock != nil }
-            sets.append(NamedSet(name: name, key: [.ipv4Address], interval: ranged,
-                                 elements: ranged ? peerElements : peerElements.compactMap(\.singleAddress)))
+            sets.append(
+                NamedSet(
+                    name: name, key: [.ipv4Address], interval: ranged,
+                    elements: ranged ? peerElements : peerElements.compactMap(\.singleAddress)))
             base.append(direction == .egress ? .daddrInSet(name) : .saddrInSet(name))
         }
         let comment = Self.clip("\(policy.key)#\(direction.rawValue.lowercased())[\(index)]")
@@ -72,8 +74,10 @@ struct RuleCompiler {
                         }
                     }
                     sets.append(NamedSet(name: setName, key: [.ipv4Address, .inetProto, .inetService], elements: elements))
-                    rules.append(Rule(base + [.concatInSet([.daddr, .l4proto, .dport], set: setName)],
-                                      counter: true, verdict: verdict, comment: portComment))
+                    rules.append(
+                        Rule(
+                            base + [.concatInSet([.daddr, .l4proto, .dport], set: setName)],
+                            counter: true, verdict: verdict, comment: portComment))
                 }
             }
         }

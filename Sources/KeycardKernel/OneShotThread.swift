@@ -9,12 +9,14 @@ public final class OneShotThread: @unchecked Sendable {
     public init(_ body: @escaping () -> Void) {
         self.body = body
         let box = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            let thread = Unmanaged<OneShotThread>.fromOpaque(raw).takeRetainedValue()
-            thread.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                let thread = Unmanaged<OneShotThread>.fromOpaque(raw).takeRetainedValue()
+                thread.body()
+                return nil
+            }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 

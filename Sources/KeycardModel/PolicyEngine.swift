@@ -40,12 +40,15 @@ public struct PolicyEngine: Sendable {
                 guard let peerIndex = matchingPeer(rule, of: policy, peer),
                     let portIndex = matchingPort(rule, port, destinationPod)
                 else { continue }
-                allowing.append(RuleRef(policy: policy.key, direction: direction, ruleIndex: ruleIndex,
-                                        peerIndex: peerIndex.index, portIndex: portIndex.index))
+                allowing.append(
+                    RuleRef(
+                        policy: policy.key, direction: direction, ruleIndex: ruleIndex,
+                        peerIndex: peerIndex.index, portIndex: portIndex.index))
             }
         }
-        return DirectionVerdict(outcome: allowing.isEmpty ? .denied : .allowed,
-                                isolatingPolicies: policies.map(\.key), allowingRules: allowing)
+        return DirectionVerdict(
+            outcome: allowing.isEmpty ? .denied : .allowed,
+            isolatingPolicies: policies.map(\.key), allowingRules: allowing)
     }
 
     /// The first peer of `rule` that matches, `.some(nil)` when the rule has no peers.

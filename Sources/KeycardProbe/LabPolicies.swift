@@ -46,10 +46,12 @@ public final class LabPolicies {
         if changed > 0 {
             for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
         }
-        logger.debug("policies programmed", metadata: [
-            "policies": "\(cluster.policies.count)", "namespaces changed": "\(changed)",
-            "messages": "\(controller.lastReports.values.reduce(0) { $0 + $1.messages.count })",
-        ])
+        logger.debug(
+            "policies programmed",
+            metadata: [
+                "policies": "\(cluster.policies.count)", "namespaces changed": "\(changed)",
+                "messages": "\(controller.lastReports.values.reduce(0) { $0 + $1.messages.count })",
+            ])
         return changed
     }
 

@@ -12,14 +12,18 @@ public enum LabServing {
         var endpoints: [ServedEndpoint] = []
         for pod in plan.pods where (pod.command ?? []).isEmpty {
             for port in pod.ports {
-                endpoints.append(ServedEndpoint(namespace: pod.netns, address: pod.address,
-                                                proto: port.proto, port: port.port, line: pod.key))
+                endpoints.append(
+                    ServedEndpoint(
+                        namespace: pod.netns, address: pod.address,
+                        proto: port.proto, port: port.port, line: pod.key))
             }
         }
         for external in plan.externals {
             for port in external.ports {
-                endpoints.append(ServedEndpoint(namespace: external.netns, address: external.address,
-                                                proto: port.proto, port: port.port, line: "external/\(external.name)"))
+                endpoints.append(
+                    ServedEndpoint(
+                        namespace: external.netns, address: external.address,
+                        proto: port.proto, port: port.port, line: "external/\(external.name)"))
             }
         }
         return endpoints

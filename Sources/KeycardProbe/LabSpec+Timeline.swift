@@ -14,18 +14,20 @@ extension LabSpec {
         for step in scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
         for loaded in everyObject {
             guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
-            pods.append(PodSpec(
-                namespace: pod.namespace, name: pod.name,
-                nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
-                pinnedIP: timeline.plan.addresses[pod.key],
-                ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
-                command: pod.commands.first))
+            pods.append(
+                PodSpec(
+                    namespace: pod.namespace, name: pod.name,
+                    nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
+                    pinnedIP: timeline.plan.addresses[pod.key],
+                    ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
+                    command: pod.commands.first))
         }
         self.init(
             labName: labName ?? scenario.name, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR, pods: pods,
             externals: scenario.externals.map { external in
-                ExternalSpec(name: external.name, ip: external.ip,
-                             ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
+                ExternalSpec(
+                    name: external.name, ip: external.ip,
+                    ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
             })
     }
 

@@ -11,8 +11,10 @@ public enum ProgramReadiness {
         for pod in plan.pods where !(pod.command ?? []).isEmpty {
             for port in pod.ports where port.proto == .tcp {
                 // From the pod's own namespace to its own address: no policy is involved.
-                requests.append(ProbeRequest(sourceNamespace: pod.netns, destination: pod.address,
-                                             proto: .tcp, port: port.port, handshakeOnly: true))
+                requests.append(
+                    ProbeRequest(
+                        sourceNamespace: pod.netns, destination: pod.address,
+                        proto: .tcp, port: port.port, handshakeOnly: true))
             }
         }
         guard !requests.isEmpty else { return }
@@ -24,7 +26,8 @@ public enum ProgramReadiness {
             let waiting = zip(requests, outcomes).filter { if case .allow = $0.1.verdict { false } else { true } }.map(\.0)
             if waiting.isEmpty { return }
             if clock.now > deadline {
-                progress("warning: not listening after \(patience): " + waiting.map { "\($0.destination):\($0.port)" }.joined(separator: ", "))
+                progress(
+                    "warning: not listening after \(patience): " + waiting.map { "\($0.destination):\($0.port)" }.joined(separator: ", "))
                 return
             }
             requests = waiting

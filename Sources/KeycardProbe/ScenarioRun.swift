@@ -96,14 +96,17 @@ public final class ScenarioRun {
         for step in scenario.steps {
             try stopIfInterrupted()
             let cluster = timeline.cluster(afterStep: step.index)
-            let runner = SocketProbeRunner(namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
-                                           programPods: LabServing.programPods(lab.plan), evidence: evidence)
+            let runner = SocketProbeRunner(
+                namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
+                programPods: LabServing.programPods(lab.plan), evidence: evidence)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label:
                 let changed = try policies.program(cluster)
-                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true,
-                                        summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
             case .probe:
                 steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
             case .scan(let scan):
@@ -112,7 +115,8 @@ public final class ScenarioRun {
         }
         // A signal during the last step still ends the run as interrupted.
         try stopIfInterrupted()
-        return Report(scenario: scenario.name, enforcement: options.enforcement,
-                      passed: steps.allSatisfy(\.passed), steps: steps)
+        return Report(
+            scenario: scenario.name, enforcement: options.enforcement,
+            passed: steps.allSatisfy(\.passed), steps: steps)
     }
 }

@@ -57,9 +57,11 @@ public struct SocketProbeRunner: ProbeRunner {
             guard let namespace = namespaces[cell.from], let ip = addresses(cell.to) else {
                 throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
             }
-            requests.append(ProbeRequest(sourceNamespace: namespace, destination: ip,
-                                         proto: cell.port.proto, port: UInt16(cell.port.port),
-                                         handshakeOnly: runsProgram(cell.to)))
+            requests.append(
+                ProbeRequest(
+                    sourceNamespace: namespace, destination: ip,
+                    proto: cell.port.proto, port: UInt16(cell.port.port),
+                    handshakeOnly: runsProgram(cell.to)))
         }
         let outcomes = try prober.probe(
             requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)

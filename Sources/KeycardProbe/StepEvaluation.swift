@@ -17,8 +17,9 @@ public enum StepEvaluation {
             summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.port)" }.joined(separator: ", ")
             if failed.count > 5 { summary += " and \(failed.count - 5) more" }
         }
-        return StepReport(index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
-                          results: results.map(ResultRecord.probe), summary: summary)
+        return StepReport(
+            index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+            results: results.map(ResultRecord.probe), summary: summary)
     }
 
     public static func scan(_ step: Step, _ scan: ScanStep, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
@@ -34,8 +35,10 @@ public enum StepEvaluation {
             if target.model == .open { modelOpen.insert(endpoint) }
             // Silent bare addresses would bury the answer; everything else is reported.
             if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
-            results.append(ScanResult(from: scan.from, to: ModelReport.name(of: target.endpoint),
-                                      ip: target.ip, port: target.port, model: target.model, observed: state))
+            results.append(
+                ScanResult(
+                    from: scan.from, to: ModelReport.name(of: target.endpoint),
+                    ip: target.ip, port: target.port, model: target.model, observed: state))
         }
         let expected = scan.expectOpen.map(Set.init) ?? modelOpen
         let passed = observedOpen == expected && (scan.expectOpen == nil || expected == modelOpen)
@@ -45,7 +48,8 @@ public enum StepEvaluation {
         if !missing.isEmpty { summary += "; expected open but not: \(missing.joined(separator: " "))" }
         if !extra.isEmpty { summary += "; open but not expected: \(extra.joined(separator: " "))" }
         if scan.expectOpen != nil, expected != modelOpen { summary += "; the expectation disagrees with the policy model" }
-        return StepReport(index: step.index, name: step.name, kind: step.kind, passed: passed,
-                          results: results.map(ResultRecord.scan), summary: summary)
+        return StepReport(
+            index: step.index, name: step.name, kind: step.kind, passed: passed,
+            results: results.map(ResultRecord.scan), summary: summary)
     }
 }

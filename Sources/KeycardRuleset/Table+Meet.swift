@@ -22,7 +22,8 @@ extension Table {
             let after = new.sets[index]
             switch after.polarity {
             case .allows:
-                result.sets[index].elements = after.interval
+                result.sets[index].elements =
+                    after.interval
                     ? SetElement.intersection(before.normalizedElements, after.normalizedElements)
                     : after.normalizedElements.filter(Set(before.normalizedElements).contains)
             case .restricts:
@@ -37,11 +38,13 @@ extension Table {
     private func meetOfChains(_ new: Table) -> Table {
         let prefix = "o-"
         var result = new
-        result.sets = new.sets + sets.map { set in
-            var renamed = set
-            renamed.name = prefix + set.name
-            return renamed
-        }
+        result.sets =
+            new.sets
+            + sets.map { set in
+                var renamed = set
+                renamed.name = prefix + set.name
+                return renamed
+            }
         var hooked: [BaseChain.Hook: String] = [:]
         for chain in chains {
             var copy = Chain(name: prefix + chain.name)

@@ -1,9 +1,10 @@
 import Foundation
-@testable import KeycardCommands
 import KeycardModel
 import KeycardScenario
-import Testing
 import KeycardValues
+import Testing
+
+@testable import KeycardCommands
 
 /// prod: web, api, db. Step 1 isolates every prod pod for Egress (no rules) and lets web reach db
 /// on TCP/5432.
@@ -43,14 +44,15 @@ struct ExplanationTests {
     /// source's egress, although api's ingress is not isolated.
     @Test func deniedByEgressText() throws {
         let text = try explain("prod/web", "prod/api", "TCP/8080", afterStep: 1).text
-        #expect(text == """
-            prod/web -> prod/api TCP/8080, after step 1 of 1: DENY
-              egress of prod/web: denied
-                isolated by: prod/deny-egress, prod/web-to-db
-                no egress rule of these policies allows prod/api on TCP/8080
-              ingress of prod/api: not isolated
-                no NetworkPolicy with Ingress in its policyTypes selects it: everything is allowed
-            """)
+        #expect(
+            text == """
+                prod/web -> prod/api TCP/8080, after step 1 of 1: DENY
+                  egress of prod/web: denied
+                    isolated by: prod/deny-egress, prod/web-to-db
+                    no egress rule of these policies allows prod/api on TCP/8080
+                  ingress of prod/api: not isolated
+                    no NetworkPolicy with Ingress in its policyTypes selects it: everything is allowed
+                """)
     }
 
     @Test func deniedByEgressJSON() throws {

@@ -49,8 +49,9 @@ struct CompiledSnapshotTests {
     @Test func compilingIsDeterministic() {
         for row in Self.rows {
             let world = CaseWorld()
-            #expect(Self.text(world.compile(row.policyCase.policies, lab: "snap", row.placement))
-                == Self.text(world.compile(row.policyCase.policies, lab: "snap", row.placement)))
+            #expect(
+                Self.text(world.compile(row.policyCase.policies, lab: "snap", row.placement))
+                    == Self.text(world.compile(row.policyCase.policies, lab: "snap", row.placement)))
         }
     }
 }

@@ -1,8 +1,8 @@
 import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
 
 // The table of policy cases the compiler snapshots and the controller's kernel tests share.
 // (Tests/KeycardLabTests/ControllerPolicyCases.swift is a symlink to this file.)
@@ -77,16 +77,23 @@ struct CaseWorld {
         Namespace(name: "other"),
     ]
     var pods: [PodEntry] = [
-        PodEntry(pod: Pod(namespace: "prod", name: "web", labels: ["app": "web", "tier": "front"], ports: [
-            ContainerPort(name: "http", port: 80), ContainerPort(name: "dns", port: 53, proto: .udp),
-            ContainerPort(name: "sig", port: 9, proto: .sctp),
-        ]), address: "10.244.0.10", node: 0),
-        PodEntry(pod: Pod(namespace: "prod", name: "db", labels: ["app": "db"], ports: [ContainerPort(name: "pg", port: 5432)]),
-                 address: "10.244.0.11", node: 0),
-        PodEntry(pod: Pod(namespace: "dev", name: "web", labels: ["app": "web"], ports: [ContainerPort(name: "http", port: 81)]),
-                 address: "10.244.0.12", node: 0),
-        PodEntry(pod: Pod(namespace: "prod", name: "api", labels: ["app": "api", "tier": "back"],
-                          ports: [ContainerPort(name: "http", port: 8080)]), address: "10.244.1.10", node: 1),
+        PodEntry(
+            pod: Pod(
+                namespace: "prod", name: "web", labels: ["app": "web", "tier": "front"],
+                ports: [
+                    ContainerPort(name: "http", port: 80), ContainerPort(name: "dns", port: 53, proto: .udp),
+                    ContainerPort(name: "sig", port: 9, proto: .sctp),
+                ]), address: "10.244.0.10", node: 0),
+        PodEntry(
+            pod: Pod(namespace: "prod", name: "db", labels: ["app": "db"], ports: [ContainerPort(name: "pg", port: 5432)]),
+            address: "10.244.0.11", node: 0),
+        PodEntry(
+            pod: Pod(namespace: "dev", name: "web", labels: ["app": "web"], ports: [ContainerPort(name: "http", port: 81)]),
+            address: "10.244.0.12", node: 0),
+        PodEntry(
+            pod: Pod(
+                namespace: "prod", name: "api", labels: ["app": "api", "tier": "back"],
+                ports: [ContainerPort(name: "http", port: 8080)]), address: "10.244.1.10", node: 1),
         PodEntry(pod: Pod(namespace: "dev", name: "client", labels: ["app": "client"]), address: "10.244.1.11", node: 1),
         PodEntry(pod: Pod(namespace: "other", name: "probe", labels: ["app": "probe"]), address: "10.244.1.12", node: 1),
     ]
@@ -118,48 +125,81 @@ struct PolicyCase: Sendable, CustomStringConvertible {
     var description: String { name }
 
     static let all: [PolicyCase] = [
-        PolicyCase(name: "default-deny-both", policies: [
-            policy("prod", "deny-all", types: [.ingress, .egress]),
-        ]),
-        PolicyCase(name: "ingress-pod-selector", policies: [
-            policy("prod", "web-from-api", select: labels(["app": "web"]),
-                   ingress: [allow([.pods(labels(["app": "api"]))], ports: [.tcp(80)])]),
-        ]),
-        PolicyCase(name: "namespace-and-pod-selector", policies: [
-            policy("prod", "db-from-dev-client", select: labels(["app": "db"]),
-                   ingress: [allow([.both(namespaces: labels(["env": "dev"]), pods: labels(["app": "client"]))], ports: [.tcp(5432)])]),
-        ]),
-        PolicyCase(name: "ipblock-except", policies: [
-            policy("prod", "web-from-block", select: labels(["app": "web"]),
-                   ingress: [allow([.block("10.244.0.0/16", except: ["10.244.1.0/24", "10.244.0.12/32"])], ports: [.tcp(80)])]),
-        ]),
-        PolicyCase(name: "named-port-ingress", policies: [
-            policy("prod", "http-from-anywhere", select: labels([:], requirement("tier", .in, "front", "back")),
-                   ingress: [allow([.namespaces(labels())], ports: [.named("http")])]),
-        ]),
-        PolicyCase(name: "named-port-egress", policies: [
-            policy("dev", "client-to-http", select: labels(["app": "client"]), types: [.egress],
-                   egress: [allow([.namespaces(labels(["env": "prod"]))], ports: [.named("http")])]),
-        ]),
-        PolicyCase(name: "endport-range", policies: [
-            policy("prod", "db-range", select: labels(["app": "db"]),
-                   ingress: [allow([.pods(labels())], ports: [.tcp(5000, to: 5999)])]),
-        ]),
-        PolicyCase(name: "no-ports", policies: [
-            policy("prod", "api-from-dev", select: labels(["app": "api"]),
-                   ingress: [allow([.namespaces(labels(["env": "dev"]))])]),
-        ]),
-        PolicyCase(name: "no-peers", policies: [
-            policy("prod", "web-http-anyone", select: labels(["app": "web"]), ingress: [allow(ports: [.tcp(80)])]),
-        ]),
-        PolicyCase(name: "udp-and-sctp", policies: [
-            policy("prod", "web-dns-sig", select: labels(["app": "web"]),
-                   ingress: [allow([.pods(labels())], ports: [.udp(53), .tcp(53), .sctp(9)])]),
-        ]),
-        PolicyCase(name: "egress-only", policies: [
-            policy("prod", "api-egress", select: labels(["app": "api"]), types: [.egress],
-                   egress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(5432)]),
-                            allow([.namespaces(labels())], ports: [.udp(53)])]),
-        ]),
+        PolicyCase(
+            name: "default-deny-both",
+            policies: [
+                policy("prod", "deny-all", types: [.ingress, .egress])
+            ]),
+        PolicyCase(
+            name: "ingress-pod-selector",
+            policies: [
+                policy(
+                    "prod", "web-from-api", select: labels(["app": "web"]),
+                    ingress: [allow([.pods(labels(["app": "api"]))], ports: [.tcp(80)])])
+            ]),
+        PolicyCase(
+            name: "namespace-and-pod-selector",
+            policies: [
+                policy(
+                    "prod", "db-from-dev-client", select: labels(["app": "db"]),
+                    ingress: [allow([.both(namespaces: labels(["env": "dev"]), pods: labels(["app": "client"]))], ports: [.tcp(5432)])])
+            ]),
+        PolicyCase(
+            name: "ipblock-except",
+            policies: [
+                policy(
+                    "prod", "web-from-block", select: labels(["app": "web"]),
+                    ingress: [allow([.block("10.244.0.0/16", except: ["10.244.1.0/24", "10.244.0.12/32"])], ports: [.tcp(80)])])
+            ]),
+        PolicyCase(
+            name: "named-port-ingress",
+            policies: [
+                policy(
+                    "prod", "http-from-anywhere", select: labels([:], requirement("tier", .in, "front", "back")),
+                    ingress: [allow([.namespaces(labels())], ports: [.named("http")])])
+            ]),
+        PolicyCase(
+            name: "named-port-egress",
+            policies: [
+                policy(
+                    "dev", "client-to-http", select: labels(["app": "client"]), types: [.egress],
+                    egress: [allow([.namespaces(labels(["env": "prod"]))], ports: [.named("http")])])
+            ]),
+        PolicyCase(
+            name: "endport-range",
+            policies: [
+                policy(
+                    "prod", "db-range", select: labels(["app": "db"]),
+                    ingress: [allow([.pods(labels())], ports: [.tcp(5000, to: 5999)])])
+            ]),
+        PolicyCase(
+            name: "no-ports",
+            policies: [
+                policy(
+                    "prod", "api-from-dev", select: labels(["app": "api"]),
+                    ingress: [allow([.namespaces(labels(["env": "dev"]))])])
+            ]),
+        PolicyCase(
+            name: "no-peers",
+            policies: [
+                policy("prod", "web-http-anyone", select: labels(["app": "web"]), ingress: [allow(ports: [.tcp(80)])])
+            ]),
+        PolicyCase(
+            name: "udp-and-sctp",
+            policies: [
+                policy(
+                    "prod", "web-dns-sig", select: labels(["app": "web"]),
+                    ingress: [allow([.pods(labels())], ports: [.udp(53), .tcp(53), .sctp(9)])])
+            ]),
+        PolicyCase(
+            name: "egress-only",
+            policies: [
+                policy(
+                    "prod", "api-egress", select: labels(["app": "api"]), types: [.egress],
+                    egress: [
+                        allow([.pods(labels(["app": "db"]))], ports: [.tcp(5432)]),
+                        allow([.namespaces(labels())], ports: [.udp(53)]),
+                    ])
+            ]),
     ]
 }

@@ -22,30 +22,40 @@ struct RelabelDiffTests {
 
     static let changes = [
         // prod/db becomes app=api: a new peer of web's ingress.
-        Change(name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .pod, target: "prod/db",
-               labels: ["app": "api"], changed: [.pod(web)]),
-        Change(name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/db",
-               labels: ["app": "api"], changed: [.node(0)]),
+        Change(
+            name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .pod, target: "prod/db",
+            labels: ["app": "api"], changed: [.pod(web)]),
+        Change(
+            name: "peer pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/db",
+            labels: ["app": "api"], changed: [.node(0)]),
         // dev/client leaves app=client: db's peer set empties.
-        Change(name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev/client",
-               labels: ["app": "other"], changed: [.pod(db)]),
-        Change(name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .node, target: "dev/client",
-               labels: ["app": "other"], changed: [.node(0)]),
+        Change(
+            name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev/client",
+            labels: ["app": "other"], changed: [.pod(db)]),
+        Change(
+            name: "peer pod relabelled out", policyCase: "namespace-and-pod-selector", placement: .node, target: "dev/client",
+            labels: ["app": "other"], changed: [.node(0)]),
         // Namespace dev is relabelled: the namespaceSelector no longer matches.
-        Change(name: "peer namespace relabelled", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev",
-               labels: ["env": "staging"], changed: [.pod(db)]),
-        Change(name: "peer namespace relabelled", policyCase: "no-ports", placement: .node, target: "dev",
-               labels: ["env": "staging"], changed: [.node(1)]),
+        Change(
+            name: "peer namespace relabelled", policyCase: "namespace-and-pod-selector", placement: .pod, target: "dev",
+            labels: ["env": "staging"], changed: [.pod(db)]),
+        Change(
+            name: "peer namespace relabelled", policyCase: "no-ports", placement: .node, target: "dev",
+            labels: ["env": "staging"], changed: [.node(1)]),
         // Node placement: a protected pod leaving the selector only changes which addresses are isolated.
-        Change(name: "protected pod relabelled out", policyCase: "no-peers", placement: .node, target: "prod/web",
-               labels: ["app": "website"], changed: [.node(0)]),
-        Change(name: "protected pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/api",
-               labels: ["app": "web"], changed: [.node(0), .node(1)]),
+        Change(
+            name: "protected pod relabelled out", policyCase: "no-peers", placement: .node, target: "prod/web",
+            labels: ["app": "website"], changed: [.node(0)]),
+        Change(
+            name: "protected pod relabelled in", policyCase: "ingress-pod-selector", placement: .node, target: "prod/api",
+            labels: ["app": "web"], changed: [.node(0), .node(1)]),
         // The named port's destinations leave the egress peers: the concatenated set empties.
-        Change(name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .pod, target: "prod",
-               labels: ["env": "production"], changed: [.pod(ObjectKey("dev", "client"))]),
-        Change(name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .node, target: "prod",
-               labels: ["env": "production"], changed: [.node(1)]),
+        Change(
+            name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .pod, target: "prod",
+            labels: ["env": "production"], changed: [.pod(ObjectKey("dev", "client"))]),
+        Change(
+            name: "named-port peers relabelled out", policyCase: "named-port-egress", placement: .node, target: "prod",
+            labels: ["env": "production"], changed: [.node(1)]),
     ]
 
     static func relabelled(_ world: CaseWorld, _ change: Change) -> CaseWorld {
@@ -87,7 +97,8 @@ struct RelabelDiffTests {
     @Test(arguments: Placement.allCases)
     func addingAPolicyIsNotElementOnly(_ placement: Placement) throws {
         let base = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
-        let extra = policy("prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let extra = policy(
+            "prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
         let before = CaseWorld().compile(base, lab: "diff", placement)
         let after = CaseWorld().compile(base + [extra], lab: "diff", placement)
         let target: RulesetTarget = placement == .pod ? .pod(Self.web) : .node(0)

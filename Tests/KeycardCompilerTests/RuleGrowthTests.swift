@@ -1,9 +1,9 @@
 import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// Rules grow with policies × rules × ports, never with pods: pods only add set elements.
 struct RuleGrowthTests {
@@ -27,9 +27,11 @@ struct RuleGrowthTests {
     /// `count` ingress policies on the servers, each with `rules` rules of `ports` numbered ports.
     static func policies(_ count: Int, rules: Int, ports: Int) -> [NetworkPolicy] {
         (0..<count).map { index in
-            policy("app", "p\(index)", select: labels(["role": "server"]), ingress: (0..<rules).map { rule in
-                allow([.pods(labels(["group": "g\((index + rule) % 7)"]))], ports: (0..<ports).map { .tcp(9000 + $0) })
-            })
+            policy(
+                "app", "p\(index)", select: labels(["role": "server"]),
+                ingress: (0..<rules).map { rule in
+                    allow([.pods(labels(["group": "g\((index + rule) % 7)"]))], ports: (0..<ports).map { .tcp(9000 + $0) })
+                })
         }
     }
 
@@ -43,7 +45,9 @@ struct RuleGrowthTests {
         var testDescription: String { "\(policies) policies × \(rules) rules × \(ports) ports" }
     }
 
-    static let shapes = [Shape(policies: 1, rules: 1, ports: 1), Shape(policies: 2, rules: 3, ports: 2), Shape(policies: 5, rules: 2, ports: 3)]
+    static let shapes = [
+        Shape(policies: 1, rules: 1, ports: 1), Shape(policies: 2, rules: 3, ports: 2), Shape(policies: 5, rules: 2, ports: 3),
+    ]
 
     @Test(arguments: shapes)
     func podPlacementRulesArePoliciesTimesRulesTimesPorts(_ shape: Shape) throws {
@@ -74,11 +78,15 @@ struct RuleGrowthTests {
 
     @Test(arguments: Placement.allCases)
     func tenOrAThousandPodsCompileToTheSameRules(_ placement: Placement) throws {
-        let policies = Self.policies(4, rules: 2, ports: 2) + [
-            policy("app", "named", select: labels(["role": "server"]), ingress: [allow([.pods(labels(["role": "client"]))], ports: [.named("http")])]),
-            policy("app", "egress", select: labels(["role": "client"]), types: [.egress],
-                   egress: [allow([.pods(labels(["role": "server"]))], ports: [.named("http"), .udp(53)])]),
-        ]
+        let policies =
+            Self.policies(4, rules: 2, ports: 2) + [
+                policy(
+                    "app", "named", select: labels(["role": "server"]),
+                    ingress: [allow([.pods(labels(["role": "client"]))], ports: [.named("http")])]),
+                policy(
+                    "app", "egress", select: labels(["role": "client"]), types: [.egress],
+                    egress: [allow([.pods(labels(["role": "server"]))], ports: [.named("http"), .udp(53)])]),
+            ]
         let compiler = PolicyCompiler(labName: "grow", placement: placement)
         let (small, smallNodes) = Self.scaledCluster(pods: 10, policies: policies)
         let (large, largeNodes) = Self.scaledCluster(pods: 1_000, policies: policies)

@@ -20,9 +20,14 @@ struct ConntrackTests {
     /// Makes the namespace track connections (a ct rule) and opens one UDP flow on its loopback.
     static func track(_ namespace: String) throws {
         _ = try shell(["ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"])
-        _ = try shell(["ip", "netns", "exec", namespace, "nft", "add table inet kcct; add chain inet kcct c { type filter hook output priority 0; }; add rule inet kcct c ct state new accept"])
-        _ = try shell(["ip", "netns", "exec", namespace, "python3", "-c",
-                       "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(b'x',('127.0.0.1',9999))"])
+        _ = try shell([
+            "ip", "netns", "exec", namespace, "nft",
+            "add table inet kcct; add chain inet kcct c { type filter hook output priority 0; }; add rule inet kcct c ct state new accept",
+        ])
+        _ = try shell([
+            "ip", "netns", "exec", namespace, "python3", "-c",
+            "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(b'x',('127.0.0.1',9999))",
+        ])
     }
 
     static func count(_ namespace: String) throws -> Int {

@@ -20,7 +20,8 @@ import Testing
     }
 
     @Test func addressHasLocalAndAddress() throws {
-        try GoldenBytes.check("address-10.244.0.1-32", try Self.bytes(.addAddress(index: 2, address: 0x0AF4_0001, prefixLength: 32), sequence: 1))
+        try GoldenBytes.check(
+            "address-10.244.0.1-32", try Self.bytes(.addAddress(index: 2, address: 0x0AF4_0001, prefixLength: 32), sequence: 1))
     }
 
     @Test func routes() throws {

@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// Root tests against the real kernel: drop rules that log to NFLOG group 7 (loaded with `nft`, the
 /// witness), listeners opened by keycard inside the namespaces, probes settled by the kernel's word.

@@ -1,7 +1,7 @@
 import KeycardKernel
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// nfnetlink_log wire format without a kernel: the config request as golden bytes, packet messages built
 /// by hand and parsed back, and the IPv4 flow reader.
@@ -73,7 +73,8 @@ struct NflogMessageTests {
         let ports: [UInt8] = [0x30, 0x39, 0x00, 0x50]  // 12345 -> 80
         func flow(_ proto: UInt8, _ sport: UInt16?, _ dport: UInt16?) -> PacketFlow {
             PacketFlow(
-                source: IPv4("10.1.2.3").value, destination: IPv4("10.4.5.6").value, proto: proto, sourcePort: sport, destinationPort: dport)
+                source: IPv4("10.1.2.3").value, destination: IPv4("10.4.5.6").value, proto: proto, sourcePort: sport, destinationPort: dport
+            )
         }
         let options: [UInt8] = NflogWire.ipv4(proto: 6, source: a, destination: b, transport: ports, optionWords: 1)
         var fragment = NflogWire.ipv4(proto: 17, source: a, destination: b, transport: ports)

@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
 
 /// N pod namespaces routed through one router namespace (pod i: 10.78.i.2/24, gateway 10.78.i.1),
 /// built with `ip` (the tests' witness tool; product code never spawns it).

@@ -23,7 +23,7 @@ struct NftablesDropTests {
                             [.saddrInSet("blocked"), .l4proto(17), .dport(port)],
                             log: LogStatement(group: 7, prefix: "kc-drop "), counter: true, verdict: .drop,
                             comment: "test/block#ingress[0]")
-                    ]),
+                    ])
             ])
     }
 

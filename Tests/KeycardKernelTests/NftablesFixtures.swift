@@ -71,8 +71,9 @@ enum NftFixtures {
                 Chain(
                     name: "forward", base: BaseChain(hook: .forward, priority: -5, policy: .accept),
                     rules: [
-                        Rule([.saddr(prefix: ip(10, 244, 0, 0), length: 16), .daddr(prefix: ip(10, 96, 16, 0), length: 20)],
-                             verdict: .goto("pods"), comment: "kc/pod-cidr"),
+                        Rule(
+                            [.saddr(prefix: ip(10, 244, 0, 0), length: 16), .daddr(prefix: ip(10, 96, 16, 0), length: 20)],
+                            verdict: .goto("pods"), comment: "kc/pod-cidr"),
                         Rule([.daddr(prefix: ip(10, 0, 0, 1), length: 32)], verdict: .drop, comment: "kc/host"),
                         Rule([.saddrInSet("empty")], verdict: .drop, comment: "kc/empty"),
                     ]),
@@ -117,7 +118,7 @@ enum NftFixtures {
                     rules: [
                         Rule([.saddrInSet("plain")], verdict: .accept, comment: "kc/plain"),
                         Rule([.saddrInSet("ranges")], verdict: .accept, comment: "kc/ranges"),
-                    ]),
+                    ])
             ])
     }
 }

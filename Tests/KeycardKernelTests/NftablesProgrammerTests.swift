@@ -153,7 +153,9 @@ struct NftablesDriftTests {
             var after = before
             after.sets[2].elements = []
             try programmer.apply(old: nil, new: before)
-            let drift = try NftTestSupport.run(["ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", before.name, "dst-svc", "{ 10.96.0.10 }"])
+            let drift = try NftTestSupport.run([
+                "ip", "netns", "exec", names[0], "nft", "delete", "element", "inet", before.name, "dst-svc", "{ 10.96.0.10 }",
+            ])
             try #require(drift.status == 0, "\(drift.error)")
             let report = try #require(try programmer.apply(old: before, new: after))
             #expect(report.count(.deleteTable) == 1)

@@ -96,12 +96,16 @@ struct NormalizedTable: Equatable, CustomStringConvertible {
         name = table.name
         family = table.family.rawValue
         sets = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, $0.normalizedElements.map(\.nftText).sorted()) })
-        chains = Dictionary(uniqueKeysWithValues: table.chains.map { chain in
-            (chain.name, ChainView(
-                base: chain.base.map { "\($0.type.rawValue)/\($0.hook.rawValue)/\($0.priority)/\($0.policy.rawValue)" },
-                comments: chain.rules.map(\.comment),
-                verdicts: chain.rules.map { $0.verdict.witnessName ?? ($0.counter ? "counter" : "log") }))
-        })
+        chains = Dictionary(
+            uniqueKeysWithValues: table.chains.map { chain in
+                (
+                    chain.name,
+                    ChainView(
+                        base: chain.base.map { "\($0.type.rawValue)/\($0.hook.rawValue)/\($0.priority)/\($0.policy.rawValue)" },
+                        comments: chain.rules.map(\.comment),
+                        verdicts: chain.rules.map { $0.verdict.witnessName ?? ($0.counter ? "counter" : "log") })
+                )
+            })
     }
 
     /// The kernel's state of table `name`, from `nft -j list ruleset`.
@@ -126,7 +130,8 @@ struct NormalizedTable: Equatable, CustomStringConvertible {
             if let rule = object["rule"] as? [String: Any], rule["table"] as? String == name, let chainName = rule["chain"] as? String {
                 let exprs = rule["expr"] as? [[String: Any]] ?? []
                 let verdict = exprs.last?.keys.first ?? "?"
-                chains[chainName, default: ChainView(base: nil, comments: [], verdicts: [])].comments.append(rule["comment"] as? String ?? "")
+                chains[chainName, default: ChainView(base: nil, comments: [], verdicts: [])].comments.append(
+                    rule["comment"] as? String ?? "")
                 chains[chainName, default: ChainView(base: nil, comments: [], verdicts: [])].verdicts.append(verdict)
             }
         }

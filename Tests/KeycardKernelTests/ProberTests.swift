@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// Root tests of the prober against nftables rules loaded with `nft` in the server namespace.
 /// Serialized: the timing printed (and the one-timeout-per-wave claim) should not share 2 cores.
@@ -14,7 +14,9 @@ struct ProberTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 8080), pair.endpoint(.udp, 5353), pair.endpoint(.tcp, 8081)])
         defer { server.stop() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 tcp dport 8080 drop
@@ -27,11 +29,12 @@ struct ProberTests {
         let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .milliseconds(400), retries: 1) }
         print("drop: 2 denied + 1 allowed, timeout 400 ms, 1 retry: \(Int(ms)) ms")
 
-        #expect(outcomes == [
-            ProbeOutcome(verdict: .deny(.timeout), attempts: 2),
-            ProbeOutcome(verdict: .deny(.timeout), attempts: 2),
-            ProbeOutcome(verdict: .allow(line: "default/server"), attempts: 1),
-        ])
+        #expect(
+            outcomes == [
+                ProbeOutcome(verdict: .deny(.timeout), attempts: 2),
+                ProbeOutcome(verdict: .deny(.timeout), attempts: 2),
+                ProbeOutcome(verdict: .allow(line: "default/server"), attempts: 1),
+            ])
         #expect(ms >= 800 && ms < 2000)  // two waves of one timeout each
     }
 
@@ -43,7 +46,9 @@ struct ProberTests {
         let ports: [UInt16] = [8081, 8082, 8083]
         let server = try PortServer(endpoints: ports.map { pair.endpoint(.tcp, $0) } + [5355, 5356].map { pair.endpoint(.udp, $0) })
         defer { server.stop() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test {
               chain input { type filter hook input priority 0; policy accept;
                 tcp dport 8081 reject with tcp reset
@@ -61,9 +66,10 @@ struct ProberTests {
         let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(2), retries: 2) }
         print("reject: 5 probes: \(Int(ms)) ms")
 
-        #expect(outcomes.map(\.verdict) == [
-            .closed, .closed, .deny(.socketError(errno: EHOSTUNREACH)), .closed, .deny(.socketError(errno: EHOSTUNREACH)),
-        ])
+        #expect(
+            outcomes.map(\.verdict) == [
+                .closed, .closed, .deny(.socketError(errno: EHOSTUNREACH)), .closed, .deny(.socketError(errno: EHOSTUNREACH)),
+            ])
         #expect(outcomes.map(\.attempts) == [1, 1, 1, 1, 1])  // an ICMP answer is final: no retry
         #expect(ms < 1000)  // ICMP errors come back at once: no timeout spent
     }
@@ -73,7 +79,9 @@ struct ProberTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.udp, 5353)])
         defer { server.stop() }
-        try pair.world.nft(in: pair.client, """
+        try pair.world.nft(
+            in: pair.client,
+            """
             table inet kc-test {
               chain output { type filter hook output priority 0; policy accept; udp dport 5353 drop; }
             }
@@ -88,7 +96,9 @@ struct ProberTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 22), pair.endpoint(.tcp, 443)])
         defer { server.stop() }
-        try pair.world.nft(in: pair.server, """
+        try pair.world.nft(
+            in: pair.server,
+            """
             table inet kc-test { chain input { type filter hook input priority 0; tcp dport 443 drop; }; }
             """)
 
@@ -134,7 +144,9 @@ struct ProberTests {
                 }
             }
             // Odd ports dropped: half of every client's probes.
-            try world.nft(in: server, """
+            try world.nft(
+                in: server,
+                """
                 table inet kc-test { chain input { type filter hook input priority 0;
                   meta l4proto { tcp, udp } th dport & 1 == 1 drop; }; }
                 """)

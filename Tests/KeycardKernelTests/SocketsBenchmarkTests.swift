@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// N pod namespaces routed through one router namespace (pod i: 10.77.i.2/24, gateway 10.77.i.1).
 private struct RoutedPods {
@@ -24,12 +24,14 @@ private struct RoutedPods {
         }
         try SocketsTestWorld.ip(["-n", router, "-b", "-"], stdin: routerBatch)
         for (index, pod) in pods.enumerated() {
-            try SocketsTestWorld.ip(["-n", pod, "-b", "-"], stdin: """
-                addr add \(Self.address(index))/24 dev eth0
-                link set eth0 up
-                route add default via 10.77.\(index).1
+            try SocketsTestWorld.ip(
+                ["-n", pod, "-b", "-"],
+                stdin: """
+                    addr add \(Self.address(index))/24 dev eth0
+                    link set eth0 up
+                    route add default via 10.77.\(index).1
 
-                """)
+                    """)
         }
         try SocketsTestWorld.run("/usr/sbin/ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
     }
@@ -55,8 +57,9 @@ private func count(_ outcomes: [ProbeOutcome], _ match: (ProbeVerdict) -> Bool) 
 }
 
 /// Figures, not pass/fail on time: run with KEYCARD_BENCH=1 (root).
-@Suite("Sockets: benchmark figures", .serialized,
-       .enabled(if: getuid() == 0 && ProcessInfo.processInfo.environment["KEYCARD_BENCH"] != nil))
+@Suite(
+    "Sockets: benchmark figures", .serialized,
+    .enabled(if: getuid() == 0 && ProcessInfo.processInfo.environment["KEYCARD_BENCH"] != nil))
 struct SocketsBenchmarkTests {
     @Test func nineByNineByFourPorts() throws {
         let lab = try RoutedPods(count: 9)
@@ -94,10 +97,15 @@ struct SocketsBenchmarkTests {
         #expect(requests.count == 5000)
         print("BENCH test world of 50 pods + router via ip: \(String(format: "%.0f", setupMs)) ms")
 
-        for (label, prober) in [("maxInFlight 4000", Prober()), ("maxInFlight 5000", Prober(maxInFlight: 5000)), ("maxInFlight 1000", Prober(maxInFlight: 1000))] {
+        for (label, prober) in [
+            ("maxInFlight 4000", Prober()), ("maxInFlight 5000", Prober(maxInFlight: 5000)),
+            ("maxInFlight 1000", Prober(maxInFlight: 1000)),
+        ] {
             let (outcomes, ms) = try measure { try prober.probe(requests, timeout: .seconds(2)) }
             let allowed = count(outcomes) { if case .allow = $0 { true } else { false } }
-            print("BENCH 5,000 probes (50x50x2) \(label): \(String(format: "%.1f", ms)) ms = \(Int(5000 / (ms / 1000))) probes/s, allowed \(allowed)")
+            print(
+                "BENCH 5,000 probes (50x50x2) \(label): \(String(format: "%.1f", ms)) ms = \(Int(5000 / (ms / 1000))) probes/s, allowed \(allowed)"
+            )
             #expect(allowed == 5000)
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
 
 /// Throwaway namespaces for socket tests, built with `ip`/`nft` (tests only; product code never spawns
 /// them). Names are `kc-<tag>.<suffix>` with a random tag; `tearDown()` deletes every one.

@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardValues
+import Testing
 
 /// Root tests on the real kernel: a PortServer in one throwaway namespace, probes from another.
 @Suite("Sockets: servers and basic probes", .enabled(if: getuid() == 0))
@@ -179,7 +179,8 @@ struct SocketNamespaceGuardTests {
     }
 
     @Test func probingFromAMissingNamespaceThrowsInsteadOfProbingFromHere() throws {
-        let request = ProbeRequest(sourceNamespace: "kc-nope\(UInt32.random(in: 0...UInt32.max)).x", destination: "10.201.0.2", proto: .tcp, port: 80)
+        let request = ProbeRequest(
+            sourceNamespace: "kc-nope\(UInt32.random(in: 0...UInt32.max)).x", destination: "10.201.0.2", proto: .tcp, port: 80)
         #expect(throws: KernelError.self) { try Prober().probe([request], timeout: .milliseconds(100)) }
     }
 }

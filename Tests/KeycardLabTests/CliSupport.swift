@@ -1,10 +1,10 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import KeycardTopology
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardTopology
+import KeycardValues
+import Testing
 
 /// The built `keycard` binary (a product of the package, built beside this test bundle) and a way
 /// to run it as a user would.

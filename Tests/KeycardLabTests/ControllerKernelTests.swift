@@ -62,7 +62,8 @@ struct ControllerKernelTests {
             for (target, table) in tables.sorted(by: { $0.key < $1.key }) {
                 let namespace = try #require(lab.namespaces[target])
                 let objects = try nftObjects(namespace)
-                let kernel = try #require(TableView(witness: objects, family: table.family.rawValue, name: table.name), "\(target): no table")
+                let kernel = try #require(
+                    TableView(witness: objects, family: table.family.rawValue, name: table.name), "\(target): no table")
                 #expect(kernel == TableView(table), "\(target)\nkernel:\n\(kernel)\ncompiled:\n\(TableView(table))")
                 #expect(keycardTables(objects) == [table.name], "\(target): only keycard's one table")
             }
@@ -103,9 +104,13 @@ struct ControllerKernelTests {
             var handles: [RulesetTarget: [String: [Int]]] = [:]
             for (target, namespace) in lab.namespaces { handles[target] = ruleHandles(try nftObjects(namespace), table: tableName) }
 
-            for (step, tables, kind) in [("relabel in", after, NftMessageKind.newSetElements), ("relabel back", before, .deleteSetElements)] {
+            for (step, tables, kind) in [
+                ("relabel in", after, NftMessageKind.newSetElements), ("relabel back", before, .deleteSetElements),
+            ] {
                 try controller.reconcile(lab.byNamespace(tables))
-                #expect(Set(controller.lastReports.keys) == Set(changed.compactMap { lab.namespaces[$0] }), "\(step): only changed tables are sent anything")
+                #expect(
+                    Set(controller.lastReports.keys) == Set(changed.compactMap { lab.namespaces[$0] }),
+                    "\(step): only changed tables are sent anything")
                 for target in changed {
                     let report = try #require(controller.lastReports[lab.namespace(target)])
                     #expect(report.kinds.isSubset(of: [.newSetElements, .deleteSetElements]), "\(step) \(target): \(report.kinds)")
@@ -116,7 +121,9 @@ struct ControllerKernelTests {
                     let objects = try nftObjects(namespace)
                     #expect(ruleHandles(objects, table: tableName) == handles[target], "\(step): rule handles changed in \(namespace)")
                     let table = try #require(tables[target])
-                    #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step): kernel differs in \(namespace)")
+                    #expect(
+                        TableView(witness: objects, family: "inet", name: table.name) == TableView(table),
+                        "\(step): kernel differs in \(namespace)")
                 }
             }
             try controller.removeAll()
@@ -127,7 +134,8 @@ struct ControllerKernelTests {
     @Test(arguments: Placement.allCases)
     func addingAPolicySendsRules(_ placement: Placement) throws {
         let policies = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
-        let extra = policy("prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let extra = policy(
+            "prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
         try ControllerLab.with(CaseWorld().compile([], lab: "probe", placement).keys) { lab in
             let controller = PolicyController()
             try controller.reconcile(lab.byNamespace(CaseWorld().compile(policies, lab: lab.lab, placement)))

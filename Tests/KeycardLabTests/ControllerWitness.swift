@@ -50,8 +50,9 @@ struct TableView: Equatable, CustomStringConvertible {
                 bases[chain.name] = "\(base.type.rawValue)/\(base.hook.rawValue)/\(base.priority)/\(base.policy.rawValue)"
             }
             chains[chain.name] = chain.rules.map { rule in
-                RuleView(comment: rule.comment, sets: rule.matches.compactMap(\.setName), counter: rule.counter,
-                         verdict: rule.verdict.witnessText)
+                RuleView(
+                    comment: rule.comment, sets: rule.matches.compactMap(\.setName), counter: rule.counter,
+                    verdict: rule.verdict.witnessText)
             }
         }
     }
@@ -59,7 +60,10 @@ struct TableView: Equatable, CustomStringConvertible {
     /// The kernel's table `name`, or nil when the listing has no such table.
     init?(witness objects: [[String: Any]], family: String, name: String) {
         func mine(_ object: [String: Any]) -> Bool { object["table"] as? String == name && object["family"] as? String == family }
-        guard objects.contains(where: { ($0["table"] as? [String: Any]).map { $0["name"] as? String == name && $0["family"] as? String == family } ?? false })
+        guard
+            objects.contains(where: {
+                ($0["table"] as? [String: Any]).map { $0["name"] as? String == name && $0["family"] as? String == family } ?? false
+            })
         else { return nil }
         self.family = family
         self.name = name
@@ -82,18 +86,25 @@ struct TableView: Equatable, CustomStringConvertible {
             if let rule = object["rule"] as? [String: Any], mine(rule), let chainName = rule["chain"] as? String {
                 let exprs = rule["expr"] as? [[String: Any]] ?? []
                 let sets = exprs.compactMap { expr -> String? in
-                    guard let match = expr["match"] as? [String: Any], let right = match["right"] as? String, right.hasPrefix("@") else { return nil }
+                    guard let match = expr["match"] as? [String: Any], let right = match["right"] as? String, right.hasPrefix("@") else {
+                        return nil
+                    }
                     return String(right.dropFirst())
                 }
                 let verdict: String
                 if let last = exprs.last, let key = last.keys.first, ["accept", "drop", "return", "jump", "goto"].contains(key) {
-                    if let target = (last[key] as? [String: Any])?["target"] as? String { verdict = "\(key) \(target)" } else { verdict = key }
+                    if let target = (last[key] as? [String: Any])?["target"] as? String {
+                        verdict = "\(key) \(target)"
+                    } else {
+                        verdict = key
+                    }
                 } else {
                     verdict = "none"
                 }
-                chains[chainName, default: []].append(RuleView(
-                    comment: rule["comment"] as? String ?? "", sets: sets,
-                    counter: exprs.contains { $0["counter"] != nil }, verdict: verdict))
+                chains[chainName, default: []].append(
+                    RuleView(
+                        comment: rule["comment"] as? String ?? "", sets: sets,
+                        counter: exprs.contains { $0["counter"] != nil }, verdict: verdict))
             }
         }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import Glibc
 import KeycardKernel
-import KeycardTopology
-import Testing
-import KeycardValues
 import KeycardTestSupport
+import KeycardTopology
+import KeycardValues
+import Testing
 
 /// Runs a witness command (ip, nft) and returns its stdout; tests only, never product code.
 func runWitness(_ arguments: [String]) throws -> String {

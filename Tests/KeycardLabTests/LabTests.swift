@@ -1,11 +1,11 @@
 import Foundation
 import Glibc
 import KeycardKernel
+import KeycardTestSupport
 import Testing
 
 @testable import KeycardLab
 @testable import KeycardTopology
-import KeycardTestSupport
 
 @Suite(.serialized) struct LabTests {
     @Test(arguments: [1, 3])

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardTestSupport
 import KeycardValues
 
 // Small builders for policy-model tests: a fixed little cluster and one-line policies, peers and ports.
@@ -26,7 +27,7 @@ extension NetworkPolicy.Peer {
         Peer(podSelector: pods, namespaceSelector: namespaces)
     }
     static func block(_ cidr: String, except: [String] = []) -> Peer {
-        Peer(ipBlock: NetworkPolicy.IPBlock(cidr: CIDR.parse(cidr)!, except: except.map { CIDR.parse($0)! }))
+        Peer(ipBlock: NetworkPolicy.IPBlock(cidr: required(CIDR.parse(cidr), cidr), except: except.map { required(CIDR.parse($0), $0) }))
     }
 }
 
@@ -51,7 +52,7 @@ func policy(
 }
 
 /// `ns/name` as a pod endpoint.
-func at(_ text: String) -> Endpoint { .pod(ObjectKey.parse(text)!) }
+func at(_ text: String) -> Endpoint { .pod(required(ObjectKey.parse(text), text)) }
 func ext(_ name: String) -> Endpoint { .external(name) }
 
 func tcp(_ port: Int) -> ProtocolPort { ProtocolPort(.tcp, port) }
@@ -79,10 +80,12 @@ enum World {
             Namespace(name: "other"),
         ] { cluster.namespaces[namespace.name] = namespace }
         let pods = [
-            Pod(namespace: "prod", name: "web", labels: ["app": "web", "tier": "front"], ports: [
-                ContainerPort(name: "http", port: 80), ContainerPort(name: "https", port: 443),
-                ContainerPort(name: "dns", port: 53, proto: .udp), ContainerPort(name: "sig", port: 9, proto: .sctp),
-            ]),
+            Pod(
+                namespace: "prod", name: "web", labels: ["app": "web", "tier": "front"],
+                ports: [
+                    ContainerPort(name: "http", port: 80), ContainerPort(name: "https", port: 443),
+                    ContainerPort(name: "dns", port: 53, proto: .udp), ContainerPort(name: "sig", port: 9, proto: .sctp),
+                ]),
             Pod(namespace: "prod", name: "api", labels: ["app": "api", "tier": "back"], ports: [ContainerPort(name: "http", port: 8080)]),
             Pod(namespace: "prod", name: "db", labels: ["app": "db"], ports: [ContainerPort(name: "pg", port: 5432)]),
             Pod(namespace: "prod", name: "bare"),
@@ -92,10 +95,10 @@ enum World {
         ]
         for pod in pods {
             cluster.pods[pod.key] = pod
-            cluster.addresses[pod.key] = IPv4(addresses[pod.key.description]!)
+            cluster.addresses[pod.key] = IPv4(required(addresses[pod.key.description], "address of \(pod.key)"))
         }
-        cluster.externals["public"] = External(name: "public", ip: IPv4("203.0.113.10")!, ports: [tcp(443)])
-        cluster.externals["corp"] = External(name: "corp", ip: IPv4("192.168.5.5")!, ports: [tcp(22)])
+        cluster.externals["public"] = External(name: "public", ip: required(IPv4("203.0.113.10"), "203.0.113.10"), ports: [tcp(443)])
+        cluster.externals["corp"] = External(name: "corp", ip: required(IPv4("192.168.5.5"), "192.168.5.5"), ports: [tcp(22)])
         for policy in policies { cluster.policies[policy.key] = policy }
         return cluster
     }

@@ -1,5 +1,6 @@
-@testable import KeycardModel
 import Testing
+
+@testable import KeycardModel
 
 /// The verdict's reasons: which policies isolate each side, and every rule that allows.
 @Suite("Verdict provenance")
@@ -8,18 +9,21 @@ struct ProvenanceTests {
     /// peer 1, port 2. Policies are additive, so isolation names both and the allow names that rule.
     @Test func allowingRuleIsNamedWithItsIndices() {
         let first = policy("prod", "a-only-api", select: sel(["app": "web"]), ingress: [rule([.pods(sel(["app": "api"]))])])
-        let second = policy("prod", "b-dev", select: sel(["tier": "front"]), ingress: [
-            rule([.pods(sel(["app": "db"]))]),
-            rule([.block("203.0.113.0/24"), .namespaces(sel(["env": "dev"]))], ports: [.udp(80), .tcp(443), .tcp(80)]),
-        ])
+        let second = policy(
+            "prod", "b-dev", select: sel(["tier": "front"]),
+            ingress: [
+                rule([.pods(sel(["app": "db"]))]),
+                rule([.block("203.0.113.0/24"), .namespaces(sel(["env": "dev"]))], ports: [.udp(80), .tcp(443), .tcp(80)]),
+            ])
         let verdict = World.verdict([second, first], at("dev/client"), at("prod/web"), tcp(80))
         #expect(verdict.decision == .allow)
         #expect(verdict.egress.outcome == .notIsolated)
         #expect(verdict.ingress.outcome == .allowed)
         #expect(verdict.ingress.isolatingPolicies == [ObjectKey("prod", "a-only-api"), ObjectKey("prod", "b-dev")])
-        #expect(verdict.ingress.allowingRules == [
-            RuleRef(policy: ObjectKey("prod", "b-dev"), direction: .ingress, ruleIndex: 1, peerIndex: 1, portIndex: 2),
-        ])
+        #expect(
+            verdict.ingress.allowingRules == [
+                RuleRef(policy: ObjectKey("prod", "b-dev"), direction: .ingress, ruleIndex: 1, peerIndex: 1, portIndex: 2)
+            ])
         #expect(verdict.ingress.allowingRules.first?.description == "prod/b-dev ingress[1] from[1], ports[2]")
     }
 
@@ -31,13 +35,15 @@ struct ProvenanceTests {
         ]
         let verdict = World.verdict(policies, at("prod/api"), at("prod/web"), tcp(80))
         #expect(verdict.decision == .allow)
-        #expect(Set(verdict.ingress.allowingRules) == [
-            RuleRef(policy: ObjectKey("prod", "p1"), direction: .ingress, ruleIndex: 0, peerIndex: 0, portIndex: nil),
-            RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 0, peerIndex: nil, portIndex: 0),
-            RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 1, peerIndex: nil, portIndex: nil),
-        ])
-        #expect(RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 1, peerIndex: nil, portIndex: nil).description
-            == "prod/p2 ingress[1] any peer, any port")
+        #expect(
+            Set(verdict.ingress.allowingRules) == [
+                RuleRef(policy: ObjectKey("prod", "p1"), direction: .ingress, ruleIndex: 0, peerIndex: 0, portIndex: nil),
+                RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 0, peerIndex: nil, portIndex: 0),
+                RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 1, peerIndex: nil, portIndex: nil),
+            ])
+        #expect(
+            RuleRef(policy: ObjectKey("prod", "p2"), direction: .ingress, ruleIndex: 1, peerIndex: nil, portIndex: nil).description
+                == "prod/p2 ingress[1] any peer, any port")
     }
 
     /// Denied by the source's egress: the egress side names the isolating policy and no rule; the
@@ -45,15 +51,17 @@ struct ProvenanceTests {
     @Test func deniedByEgress() {
         let verdict = World.verdict([policy("prod", "deny-egress", types: [.egress])], at("prod/web"), at("prod/api"), tcp(8080))
         #expect(verdict.decision == .deny)
-        #expect(verdict.egress == DirectionVerdict(outcome: .denied, isolatingPolicies: [ObjectKey("prod", "deny-egress")], allowingRules: []))
+        #expect(
+            verdict.egress == DirectionVerdict(outcome: .denied, isolatingPolicies: [ObjectKey("prod", "deny-egress")], allowingRules: []))
         #expect(verdict.ingress.outcome == .notIsolated)
         #expect(verdict.ingress.isolatingPolicies.isEmpty)
     }
 
     /// An egress allow names the `to` peer.
     @Test func egressRuleRef() {
-        let web = policy("prod", "web-out", select: sel(["app": "web"]), types: [.egress],
-                         egress: [rule([.pods(sel(["app": "db"])), .pods(sel(["app": "api"]))], ports: [.named("http")])])
+        let web = policy(
+            "prod", "web-out", select: sel(["app": "web"]), types: [.egress],
+            egress: [rule([.pods(sel(["app": "db"])), .pods(sel(["app": "api"]))], ports: [.named("http")])])
         let verdict = World.verdict([web], at("prod/web"), at("prod/api"), tcp(8080))
         #expect(verdict.decision == .allow)
         let ref = RuleRef(policy: ObjectKey("prod", "web-out"), direction: .egress, ruleIndex: 0, peerIndex: 1, portIndex: 0)

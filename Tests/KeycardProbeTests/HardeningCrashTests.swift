@@ -37,7 +37,8 @@ struct HardeningCrashTests {
         case .programmingRules:
             // The initial reconcile programs the pod namespaces in name order: the first has a table.
             reached = child.waitUntil(seconds: 180) {
-                NetworkNamespaceList.names().contains(firstPodNamespace) && Hardening.hasTable(namespace: firstPodNamespace, table: "kc-\(lab)")
+                NetworkNamespaceList.names().contains(firstPodNamespace)
+                    && Hardening.hasTable(namespace: firstPodNamespace, table: "kc-\(lab)")
             }
         case .probing:
             reached = child.waitUntil(seconds: 180) { child.stderr.contains("step 1/5 probe") }
@@ -57,7 +58,9 @@ struct HardeningCrashTests {
         #expect(reached, "never reached \(point); stderr:\n\(atKill)")
         #expect(status == 128 + SIGKILL, "the run ended by itself (\(status)) before the kill; stderr:\n\(atKill)")
         let left = Hardening.traces(lab: lab, marker: marker)
-        print("crash \(point): killed with \(left.namespaces.count) namespaces, state dir \(left.stateDirectory), \(left.processes.count) command processes; last progress: \(atKill.split(separator: "\n").last ?? "none")")
+        print(
+            "crash \(point): killed with \(left.namespaces.count) namespaces, state dir \(left.stateDirectory), \(left.processes.count) command processes; last progress: \(atKill.split(separator: "\n").last ?? "none")"
+        )
         if point != .tearingDown { #expect(!left.isEmpty, "a kill at \(point) should leave something for down to remove") }
 
         let how = Hardening.down(lab)

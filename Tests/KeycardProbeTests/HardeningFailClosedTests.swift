@@ -6,11 +6,11 @@ import KeycardLab
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
+import KeycardTestSupport
 import KeycardTopology
+import KeycardValues
 import Synchronization
 import Testing
-import KeycardValues
-import KeycardTestSupport
 
 /// 1,000 policy updates and relabels while another thread probes without pause: flows every state
 /// denies must never connect; flows every state allows should never drop.
@@ -64,7 +64,8 @@ struct HardeningFailClosedTests {
     @Test(arguments: Placement.allCases)
     func thousandUpdatesUnderContinuousProbing(_ placement: Placement) throws {
         let labName = Hardening.labName("failclosed")
-        let timeline = try ScenarioLoader.parseTimeline(Self.scenario.replacingOccurrences(of: "LAB", with: labName), file: "failclosed.yaml")
+        let timeline = try ScenarioLoader.parseTimeline(
+            Self.scenario.replacingOccurrences(of: "LAB", with: labName), file: "failclosed.yaml")
         let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
         defer { _ = try? Lab.down(name: labName) }
         let server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
@@ -74,7 +75,8 @@ struct HardeningFailClosedTests {
         let controller = PolicyController()
         func reconcile(_ cluster: Cluster) throws {
             let tables = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: timeline.scenario.lab.nodes)
-            try controller.reconcile(Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in targets[target].map { ($0, table) } }))
+            try controller.reconcile(
+                Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in targets[target].map { ($0, table) } }))
         }
         let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
         // The flows must be what this test says in every state, by the model too.
@@ -153,8 +155,9 @@ struct HardeningFailClosedTests {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let forbidden = during.forbiddenConnections.count - before.forbiddenConnections.count
         let spurious = during.spuriousDrops.count - before.spuriousDrops.count
-        print("fail-closed \(placement): \(updates) updates in \(round) reconciles (\(messages) namespace transactions) in \(String(format: "%.2f", seconds)) s; "
-            + "\(probes) probes (\(Int(Double(probes) / seconds))/s); forbidden connections \(forbidden); spurious drops \(spurious)")
+        print(
+            "fail-closed \(placement): \(updates) updates in \(round) reconciles (\(messages) namespace transactions) in \(String(format: "%.2f", seconds)) s; "
+                + "\(probes) probes (\(Int(Double(probes) / seconds))/s); forbidden connections \(forbidden); spurious drops \(spurious)")
         #expect(during.errors.isEmpty, "\(during.errors.prefix(3))")
         #expect(updates == 1000, "only \(updates) of \(round) reconciles changed something")
         #expect(Double(probes) / seconds >= 200, "\(probes) probes in \(seconds) s")

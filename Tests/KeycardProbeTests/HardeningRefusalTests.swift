@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import KeycardLab
+import KeycardTestSupport
 import KeycardTopology
 import Testing
-import KeycardTestSupport
 
 /// `keycard run` refuses, with exit 2 and a clear message, and changes nothing: hostile input,
 /// no root, a lab name in use, a stray namespace carrying the lab's prefix.
@@ -40,7 +40,8 @@ struct HardeningRefusalTests {
         let lab = Hardening.labName("noroot")
         let file = try Hardening.writeScenario(Hardening.bigScenario(lab: lab, pods: 3, sleep: "1"))
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: (file as NSString).deletingLastPathComponent)
-        let result = Hardening.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", KeycardBinary.path, "run", file])
+        let result = Hardening.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", KeycardBinary.path, "run", file])
         print("not root: exit \(result.status): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("as root"), "\(result.stderr)")

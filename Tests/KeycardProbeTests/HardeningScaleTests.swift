@@ -22,13 +22,15 @@ struct HardeningScaleTests {
         }
         // Half the namespaces only admit their own pods: about half of all probes are denied.
         for namespace in [1, 3] {
-            text += "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: own, namespace: ns\(namespace)}, "
+            text +=
+                "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: own, namespace: ns\(namespace)}, "
                 + "spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}}\n"
         }
         var names: [String] = []
         for index in 0..<200 {
             names.append("ns\(index % 4)/p\(index)")
-            text += "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: ns\(index % 4)}, "
+            text +=
+                "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: ns\(index % 4)}, "
                 + "spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}\n"
         }
         // 50 sources x 200 destinations = 10,000 probes on TCP/80, checked against the model.
@@ -53,10 +55,12 @@ struct HardeningScaleTests {
         let status = child.wait()
         let wall = Date().timeIntervalSince(start)
         let stderr = child.stderr
-        let peakKilobytes = stderr.split(separator: "\n").first { $0.contains("Maximum resident set size") }
+        let peakKilobytes =
+            stderr.split(separator: "\n").first { $0.contains("Maximum resident set size") }
             .flatMap { $0.split(separator: ":").last.map { Int($0.trimmingCharacters(in: .whitespaces)) } } ?? nil
-        print("scale: 200 pods, 10,000 probes: exit \(status), wall \(String(format: "%.1f", wall)) s, "
-            + "peak RSS \(peakKilobytes.map { "\($0 / 1024) MiB" } ?? "?"), peak open descriptors \(peakDescriptors)")
+        print(
+            "scale: 200 pods, 10,000 probes: exit \(status), wall \(String(format: "%.1f", wall)) s, "
+                + "peak RSS \(peakKilobytes.map { "\($0 / 1024) MiB" } ?? "?"), peak open descriptors \(peakDescriptors)")
         #expect(status == 0, "\(stderr.suffix(2000))")
         #expect(child.stdout.contains("10000 probes"), "\(child.stdout.prefix(2000))")
         #expect((peakKilobytes ?? Int.max) < 1_024 * 1_024, "peak RSS above 1 GiB")

@@ -1,7 +1,7 @@
-import KeycardTestSupport
 import Foundation
 import Glibc
 import KeycardLab
+import KeycardTestSupport
 
 /// Helpers of the hardening tests: generated scenarios, a `keycard` child whose stderr can be
 /// watched while it runs, and the witnesses of what a lab leaves behind.
@@ -24,7 +24,9 @@ enum Hardening {
     /// `pods` pods over four namespaces (port TCP/80 each; every third one a client), a pod running
     /// `sleep SLEEP` (a real `command:`), policies in every namespace, and five steps: probe, apply,
     /// probe, label, probe. Long enough that each phase of a run can be caught by polling.
-    static func bigScenario(lab: String, pods: Int, sleep: String, nodes: Int = 2, probeSources: Int = 10, timeout: String = "400ms") -> String {
+    static func bigScenario(lab: String, pods: Int, sleep: String, nodes: Int = 2, probeSources: Int = 10, timeout: String = "400ms")
+        -> String
+    {
         var text = """
             apiVersion: keycard/v1
             kind: Scenario
@@ -37,17 +39,20 @@ enum Hardening {
             """
         for namespace in 0..<4 {
             text += "    - {apiVersion: v1, kind: Namespace, metadata: {name: ns\(namespace), labels: {team: t\(namespace % 2)}}}\n"
-            text += "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: only-clients, namespace: ns\(namespace)}, "
+            text +=
+                "    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: only-clients, namespace: ns\(namespace)}, "
                 + "spec: {podSelector: {matchLabels: {role: server}}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {role: client}}}], ports: [{port: 80}]}]}}\n"
         }
-        text += "    - {apiVersion: v1, kind: Pod, metadata: {name: sleeper, namespace: ns0, labels: {app: sleeper}}, "
+        text +=
+            "    - {apiVersion: v1, kind: Pod, metadata: {name: sleeper, namespace: ns0, labels: {app: sleeper}}, "
             + "spec: {containers: [{name: c, image: i, command: [sleep, \"\(sleep)\"]}]}}\n"
         var names: [String] = []
         for index in 0..<pods {
             let name = "ns\(index % 4)/p\(index)"
             names.append(name)
             let role = index % 3 == 0 ? "client" : "server"
-            text += "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: ns\(index % 4), labels: {role: \(role)}}, "
+            text +=
+                "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: ns\(index % 4), labels: {role: \(role)}}, "
                 + "spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}\n"
         }
         let sources = names.prefix(probeSources).joined(separator: ", ")
@@ -60,7 +65,8 @@ enum Hardening {
             """
         text += "\n"
         for namespace in 0..<4 {
-            text += "        - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: team, namespace: ns\(namespace)}, "
+            text +=
+                "        - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: team, namespace: ns\(namespace)}, "
                 + "spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: t0}}}]}]}}\n"
         }
         text += """
@@ -180,11 +186,12 @@ enum Hardening {
     /// Interface names of the host namespace (`ip -o link`), to see that a lab created none there.
     static func hostInterfaces() -> Set<String> {
         let output = run("/usr/sbin/ip", ["-o", "link", "show"]).stdout
-        return Set(output.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: ":")
-            guard fields.count > 1 else { return nil }
-            return fields[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init)
-        })
+        return Set(
+            output.split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: ":")
+                guard fields.count > 1 else { return nil }
+                return fields[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init)
+            })
     }
 
     /// True when namespace `name` holds an nftables table named `table` (`nft list tables` as witness).

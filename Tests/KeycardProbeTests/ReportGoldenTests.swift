@@ -31,8 +31,9 @@ import Testing
             default: steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
         }
-        return Report(scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement,
-                      passed: steps.allSatisfy(\.passed), steps: steps)
+        return Report(
+            scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement,
+            passed: steps.allSatisfy(\.passed), steps: steps)
     }
 
     @Test func libraryIsThere() {

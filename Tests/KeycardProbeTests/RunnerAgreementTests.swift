@@ -17,33 +17,53 @@ struct RunnerAgreementTests {
         Case(name: "no policy", policies: ""),
         Case(name: "default deny ingress in x", policies: policy("x", "deny-in", "podSelector: {}\n        policyTypes: [Ingress]")),
         Case(name: "default deny egress in y", policies: policy("y", "deny-out", "podSelector: {}\n        policyTypes: [Egress]")),
-        Case(name: "x/a from namespace y on TCP/80", policies: policy("x", "a-from-y", """
-            podSelector: {matchLabels: {pod: a}}
-                    ingress:
-                      - from: [{namespaceSelector: {matchLabels: {ns: y}}}]
-                        ports: [{port: 80}]
-            """)),
-        Case(name: "UDP-only policy blocks TCP", policies: policy("x", "b-udp", """
-            podSelector: {matchLabels: {pod: b}}
-                    ingress:
-                      - ports: [{protocol: UDP, port: 81}]
-            """)),
-        Case(name: "namespace AND pod selector", policies: policy("y", "c-from-z-a", """
-            podSelector: {matchLabels: {pod: c}}
-                    ingress:
-                      - from: [{namespaceSelector: {matchLabels: {ns: z}}, podSelector: {matchLabels: {pod: a}}}]
-            """)),
-        Case(name: "egress ipBlock with except over pod addresses", policies: policy("z", "z-egress", """
-            podSelector: {}
-                    egress:
-                      - to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.0.0/30]}}]
-            """)),
-        Case(name: "named port egress", policies: policy("z", "z-named", """
-            podSelector: {matchLabels: {pod: a}}
-                    policyTypes: [Egress]
-                    egress:
-                      - ports: [{port: serve-81-tcp}, {protocol: UDP, port: serve-80-udp}]
-            """)),
+        Case(
+            name: "x/a from namespace y on TCP/80",
+            policies: policy(
+                "x", "a-from-y",
+                """
+                podSelector: {matchLabels: {pod: a}}
+                        ingress:
+                          - from: [{namespaceSelector: {matchLabels: {ns: y}}}]
+                            ports: [{port: 80}]
+                """)),
+        Case(
+            name: "UDP-only policy blocks TCP",
+            policies: policy(
+                "x", "b-udp",
+                """
+                podSelector: {matchLabels: {pod: b}}
+                        ingress:
+                          - ports: [{protocol: UDP, port: 81}]
+                """)),
+        Case(
+            name: "namespace AND pod selector",
+            policies: policy(
+                "y", "c-from-z-a",
+                """
+                podSelector: {matchLabels: {pod: c}}
+                        ingress:
+                          - from: [{namespaceSelector: {matchLabels: {ns: z}}, podSelector: {matchLabels: {pod: a}}}]
+                """)),
+        Case(
+            name: "egress ipBlock with except over pod addresses",
+            policies: policy(
+                "z", "z-egress",
+                """
+                podSelector: {}
+                        egress:
+                          - to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.0.0/30]}}]
+                """)),
+        Case(
+            name: "named port egress",
+            policies: policy(
+                "z", "z-named",
+                """
+                podSelector: {matchLabels: {pod: a}}
+                        policyTypes: [Egress]
+                        egress:
+                          - ports: [{port: serve-81-tcp}, {protocol: UDP, port: serve-80-udp}]
+                """)),
     ]
 
     static func policy(_ namespace: String, _ name: String, _ spec: String) -> String {
@@ -59,12 +79,14 @@ struct RunnerAgreementTests {
 
     @Test(arguments: cases, Enforcement.allCases)
     func socketRunnerAgreesWithModel(_ testCase: Case, _ enforcement: Enforcement) throws {
-        let timeline = try NinePodModel.timeline(NinePodModel.scenario(
-            name: "agree", policies: testCase.policies, steps: "    - probe: {}\n", nodes: 2))
+        let timeline = try NinePodModel.timeline(
+            NinePodModel.scenario(
+                name: "agree", policies: testCase.policies, steps: "    - probe: {}\n", nodes: 2))
         let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, labName: NinePodModel.labName("agree")))
         let report = try run.execute()
         let cells = timeline.cells(ofProbeStep: 1)
-        let modelled = try ModelProbeRunner(cluster: timeline.cluster(afterStep: 1)).observe(cells, settings: timeline.scenario.probeDefaults)
+        let modelled = try ModelProbeRunner(cluster: timeline.cluster(afterStep: 1)).observe(
+            cells, settings: timeline.scenario.probeDefaults)
         let observed = report.steps[0].results ?? []
         #expect(observed.count == 324)
         #expect(cells.count == 324)
@@ -73,7 +95,9 @@ struct RunnerAgreementTests {
             guard case .probe(let real) = record else { continue }
             let model = modelled[index]
             if real.observed?.networkDecision != model.observation.networkDecision {
-                disagreements.append("\(real.from) -> \(real.to) \(real.port): socket \(real.observed?.rawValue ?? "-"), model \(model.observation.rawValue)")
+                disagreements.append(
+                    "\(real.from) -> \(real.to) \(real.port): socket \(real.observed?.rawValue ?? "-"), model \(model.observation.rawValue)"
+                )
             }
         }
         #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")

@@ -42,9 +42,13 @@ enum ScenarioLibrary {
             for record in step.results ?? [] {
                 switch record {
                 case .probe(let cell) where !cell.passed:
-                    lines.append("  \(cell.from) -> \(cell.to) \(cell.port): expected \(cell.expected), model \(cell.model), observed \(cell.observed?.rawValue ?? "-")\(cell.reason.map { " (\($0))" } ?? "")")
+                    lines.append(
+                        "  \(cell.from) -> \(cell.to) \(cell.port): expected \(cell.expected), model \(cell.model), observed \(cell.observed?.rawValue ?? "-")\(cell.reason.map { " (\($0))" } ?? "")"
+                    )
                 case .scan(let scan) where scan.model != scan.observed:
-                    lines.append("  scan \(scan.from) -> \(scan.to ?? scan.ip.description):\(scan.port): model \(scan.model?.rawValue ?? "-"), observed \(scan.observed?.rawValue ?? "-")")
+                    lines.append(
+                        "  scan \(scan.from) -> \(scan.to ?? scan.ip.description):\(scan.port): model \(scan.model?.rawValue ?? "-"), observed \(scan.observed?.rawValue ?? "-")"
+                    )
                 default:
                     continue
                 }

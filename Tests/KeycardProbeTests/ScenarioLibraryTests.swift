@@ -11,11 +11,14 @@ import Testing
 @Suite("Scenario library", .serialized)
 struct ScenarioLibraryTests {
     /// CI has ../shared beside the checkout; a plain clone does not, and then this is skipped.
-    @Test("the shared recipes are beside the checkout",
-          .enabled(if: FileManager.default.fileExists(atPath: ScenarioLibrary.recipes.path), "no ../shared beside this checkout"))
+    @Test(
+        "the shared recipes are beside the checkout",
+        .enabled(if: FileManager.default.fileExists(atPath: ScenarioLibrary.recipes.path), "no ../shared beside this checkout"))
     func sharedRecipesPresent() throws {
         let recipes = ScenarioLibrary.yamlFiles(in: "../shared/conformance/recipes")
-        #expect(recipes.count >= 15, """
+        #expect(
+            recipes.count >= 15,
+            """
             expected the 15 shared conformance recipes in \(ScenarioLibrary.recipes.path) \
             (CI checks out ../shared beside the repository); found \(recipes.count)
             """)

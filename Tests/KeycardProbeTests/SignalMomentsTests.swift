@@ -24,7 +24,8 @@ struct SignalMomentsTests {
 
             """
         for index in 0..<12 {
-            text += "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: data, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}\n"
+            text +=
+                "    - {apiVersion: v1, kind: Pod, metadata: {name: p\(index), namespace: data, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}\n"
         }
         text += """
               steps:

@@ -1,7 +1,7 @@
-import KeycardTestSupport
 import Foundation
 import KeycardProbe
 import KeycardScenario
+import KeycardTestSupport
 import Testing
 
 /// A wrong cell in an explicit expectation must fail the run (exit 1) and be named.
@@ -20,19 +20,22 @@ struct WrongExpectationTests {
     }
 
     static func scenario(_ name: String, blocked: Set<String>) -> String {
-        NinePodModel.scenario(name: name, steps: """
-                - name: flat network
-                  probe: {ports: [TCP/80]}
-                  expect:
-                    TCP/80: |
-            \(table(blocked: blocked))
+        NinePodModel.scenario(
+            name: name,
+            steps: """
+                    - name: flat network
+                      probe: {ports: [TCP/80]}
+                      expect:
+                        TCP/80: |
+                \(table(blocked: blocked))
 
-            """)
+                """)
     }
 
     @Test func wrongCellFailsTheStepAndIsNamed() throws {
         let timeline = try NinePodModel.timeline(Self.scenario("wrongcell", blocked: ["x/a>y/b"]))
-        let report = try ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, labName: NinePodModel.labName("wrong"))).execute()
+        let report = try ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, labName: NinePodModel.labName("wrong")))
+            .execute()
         #expect(!report.passed)
         let failed = (report.steps[0].results ?? []).compactMap { record -> ProbeResult? in
             if case .probe(let result) = record, !result.passed { return result }
@@ -47,7 +50,8 @@ struct WrongExpectationTests {
 
     @Test func rightTablePasses() throws {
         let timeline = try NinePodModel.timeline(Self.scenario("rightcell", blocked: []))
-        let report = try ScenarioRun(timeline: timeline, options: .init(enforcement: .node, labName: NinePodModel.labName("right"))).execute()
+        let report = try ScenarioRun(timeline: timeline, options: .init(enforcement: .node, labName: NinePodModel.labName("right")))
+            .execute()
         #expect(report.passed)
     }
 

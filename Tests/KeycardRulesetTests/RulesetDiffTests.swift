@@ -57,15 +57,16 @@ struct RulesetDiffTests {
 struct SetElementTests {
     static let ip = Fixtures.ip
 
-    @Test(arguments: [
-        // (input ranges, merged ranges)
-        ([(1, 5), (3, 9)], [(1, 9)]),
-        ([(1, 5), (6, 9)], [(1, 9)]),
-        ([(10, 20), (1, 5)], [(1, 5), (10, 20)]),
-        ([(1, 5), (7, 9)], [(1, 5), (7, 9)]),
-        ([(0, UInt32.max), (7, 9)], [(0, UInt32.max)]),
-        ([(UInt32.max - 1, UInt32.max), (UInt32.max, UInt32.max)], [(UInt32.max - 1, UInt32.max)]),
-    ] as [([(UInt32, UInt32)], [(UInt32, UInt32)])])
+    @Test(
+        arguments: [
+            // (input ranges, merged ranges)
+            ([(1, 5), (3, 9)], [(1, 9)]),
+            ([(1, 5), (6, 9)], [(1, 9)]),
+            ([(10, 20), (1, 5)], [(1, 5), (10, 20)]),
+            ([(1, 5), (7, 9)], [(1, 5), (7, 9)]),
+            ([(0, UInt32.max), (7, 9)], [(0, UInt32.max)]),
+            ([(UInt32.max - 1, UInt32.max), (UInt32.max, UInt32.max)], [(UInt32.max - 1, UInt32.max)]),
+        ] as [([(UInt32, UInt32)], [(UInt32, UInt32)])])
     func intervalsMergeOverlapsAndNeighbours(_ input: [(UInt32, UInt32)], _ merged: [(UInt32, UInt32)]) {
         let set = NamedSet(name: "s", key: [.ipv4Address], interval: true, elements: input.map { .range(from: $0.0, to: $0.1) })
         #expect(set.normalizedElements == merged.map { .range(from: $0.0, to: $0.1) })

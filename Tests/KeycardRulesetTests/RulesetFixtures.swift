@@ -15,7 +15,9 @@ enum Fixtures {
                 ]),
             NamedSet(
                 name: "np", key: [.ipv4Address, .inetProto, .inetService],
-                elements: [.value([.ipv4(ip(10, 0, 0, 1)), .proto(6), .port(80)]), .value([.ipv4(ip(10, 0, 0, 2)), .proto(17), .port(53)])]),
+                elements: [
+                    .value([.ipv4(ip(10, 0, 0, 1)), .proto(6), .port(80)]), .value([.ipv4(ip(10, 0, 0, 2)), .proto(17), .port(53)]),
+                ]),
             NamedSet(name: "none-yet", key: [.ipv4Address]),
         ],
         chains: [
@@ -24,7 +26,8 @@ enum Fixtures {
                 rules: [
                     Rule([.ctState([.established, .related])], verdict: .accept, comment: "kc/established"),
                     Rule([.iifname("lo")], verdict: .accept),
-                    Rule([.saddrInSet("allow-a"), .l4proto(6), .dport(80)], counter: true, verdict: .accept, comment: "x/allow-a#ingress[0]"),
+                    Rule(
+                        [.saddrInSet("allow-a"), .l4proto(6), .dport(80)], counter: true, verdict: .accept, comment: "x/allow-a#ingress[0]"),
                     Rule([.saddrInSet("allow-a", negated: true), .l4proto(17), .dportRange(1000, 2000)], verdict: .jump("extra")),
                     Rule([.concatInSet([.daddr, .l4proto, .dport], set: "np")], verdict: .accept, comment: "x/np#ingress[0]"),
                     Rule(log: LogStatement(group: 5, prefix: "kc-drop "), verdict: .drop, comment: "kc/default-deny"),
@@ -33,7 +36,9 @@ enum Fixtures {
                 name: "extra",
                 rules: [
                     Rule([.oifname("eth0", negated: true)], verdict: .return),
-                    Rule([.saddr(prefix: ip(10, 3, 0, 0), length: 16), .daddr(prefix: ip(10, 96, 16, 9), length: 20)], verdict: .goto("input-tail")),
+                    Rule(
+                        [.saddr(prefix: ip(10, 3, 0, 0), length: 16), .daddr(prefix: ip(10, 96, 16, 9), length: 20)],
+                        verdict: .goto("input-tail")),
                 ]),
             Chain(name: "input-tail", rules: [Rule([.l4proto(132)], counter: true, verdict: .none, comment: "say \"hi\"")]),
         ])
@@ -43,6 +48,6 @@ enum Fixtures {
         chains: [
             Chain(
                 name: "pre", base: BaseChain(type: .nat, hook: .prerouting, priority: -100, policy: .accept),
-                rules: [Rule([.l4proto(6), .dport(80)], verdict: .accept, comment: "kc/pass")]),
+                rules: [Rule([.l4proto(6), .dport(80)], verdict: .accept, comment: "kc/pass")])
         ])
 }

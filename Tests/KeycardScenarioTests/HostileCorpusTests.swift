@@ -49,8 +49,9 @@ enum HostileCorpus {
         let spot = parts[1].split(separator: ":").map(String.init)
         guard spot.count >= 2, let line = Int(spot[spot.count - 2]), let column = Int(spot[spot.count - 1]) else { return nil }
         let file = spot.count > 2 ? spot.dropLast(2).joined(separator: ":") : parts[0]
-        return HostileCase(name: parts[0], outcome: .refused(file: file, line: line, column: column, fragment: parts[2]),
-                           knownBug: parts.count > 3 && parts[3] == "known-bug")
+        return HostileCase(
+            name: parts[0], outcome: .refused(file: file, line: line, column: column, fragment: parts[2]),
+            knownBug: parts.count > 3 && parts[3] == "known-bug")
     }
 
     static var keycard: String { KeycardBinary.path }
@@ -88,12 +89,14 @@ enum HostileCorpus {
                 #expect(refusal == nil, "\(refusal?.description ?? "")")
             case .warns(let line, let column, let fragment):
                 #expect(refusal == nil, "\(refusal?.description ?? "")")
-                #expect(warnings.contains { $0.location.line == line && $0.location.column == column && $0.message.contains(fragment) },
-                        "\(warnings)")
+                #expect(
+                    warnings.contains { $0.location.line == line && $0.location.column == column && $0.message.contains(fragment) },
+                    "\(warnings)")
             case .refused(let file, let line, let column, let fragment):
                 let error = try #require(refusal, "\(hostile.name) loaded, expected \(file):\(line):\(column): \(fragment)")
-                #expect(error.location == SourceLocation(file: "\(HostileCorpus.folder)/\(file)", line: line, column: column),
-                        "\(error)")
+                #expect(
+                    error.location == SourceLocation(file: "\(HostileCorpus.folder)/\(file)", line: line, column: column),
+                    "\(error)")
                 #expect(error.message.contains(fragment), "\(error)")
             }
         } when: {

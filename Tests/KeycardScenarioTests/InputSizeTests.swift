@@ -53,7 +53,9 @@ import Testing
     /// with what the aliases make of it.
     @Test func aliasBombInALargeFileIsRefused() throws {
         var bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-        for level in 1...8 { bomb.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]") }
+        for level in 1...8 {
+            bomb.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
         let dump = PolicyDump.list(count: 2_000)
         let text = dump.replacingOccurrences(of: "kind: List\n", with: "kind: List\n" + bomb.joined(separator: "\n") + "\n")
         try withFolder(["dump.yaml": text, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in
@@ -70,7 +72,9 @@ import Testing
         // A million nodes from six lines: within a limit counted in bytes of 4 MiB, far beyond one
         // counted in written nodes.
         var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-        for level in 1...5 { lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]") }
+        for level in 1...5 {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
         let padding = String(repeating: "# " + String(repeating: "p", count: 1_000) + "\n", count: 4_000)
         let manifest = padding + "apiVersion: v1\nkind: List\nitems: []\n" + lines.joined(separator: "\n") + "\n"
         try withFolder(["dump.yaml": manifest, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in

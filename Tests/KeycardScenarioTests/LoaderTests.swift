@@ -1,7 +1,8 @@
 import Foundation
 import KeycardModel
-@testable import KeycardScenario
 import Testing
+
+@testable import KeycardScenario
 
 private typealias T = ScenarioText
 
@@ -54,12 +55,14 @@ struct LoaderTests {
     }
 
     /// `file:` entries are relative to the scenario's folder and must stay inside it.
-    @Test("file: paths that leave the scenario's folder", arguments: [
-        ("../outside.yaml", "escapes the scenario's folder"),
-        ("sub/../../outside.yaml", "escapes the scenario's folder"),
-        ("link.yaml", "escapes the scenario's folder"),
-        ("/etc/hostname", "must be a path relative to the scenario's folder"),
-    ])
+    @Test(
+        "file: paths that leave the scenario's folder",
+        arguments: [
+            ("../outside.yaml", "escapes the scenario's folder"),
+            ("sub/../../outside.yaml", "escapes the scenario's folder"),
+            ("link.yaml", "escapes the scenario's folder"),
+            ("/etc/hostname", "must be a path relative to the scenario's folder"),
+        ])
     func fileEscapes(_ path: String, _ message: String) throws {
         let folder = try TempFolder()
         try folder.write("outside.yaml", "{apiVersion: v1, kind: Namespace, metadata: {name: sneaky}}\n")
@@ -77,7 +80,9 @@ struct LoaderTests {
     /// A manifest inside the folder loads; its own errors name the manifest's path and line.
     @Test func manifestInsideTheFolder() throws {
         let folder = try TempFolder()
-        try folder.write("scenario/policies/ok.yaml", """
+        try folder.write(
+            "scenario/policies/ok.yaml",
+            """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata: {name: deny, namespace: prod}
@@ -87,7 +92,9 @@ struct LoaderTests {
             kind: ConfigMap
             metadata: {name: cm, namespace: prod}
             """)
-        try folder.write("scenario/policies/bad.yaml", """
+        try folder.write(
+            "scenario/policies/bad.yaml",
+            """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
             metadata: {name: deny, namespace: prod}

@@ -1,6 +1,7 @@
 import KeycardModel
-@testable import KeycardScenario
 import Testing
+
+@testable import KeycardScenario
 
 private typealias T = ScenarioText
 
@@ -20,25 +21,33 @@ private typealias R = NetworkPolicy.Rule
 private typealias P = NetworkPolicy.Port
 
 let decodeCases: [DecodeCase] = [
-    DecodeCase(rule: "no ingress field: nil, Ingress inferred", spec: "podSelector: {}",
-               ingress: nil, egress: nil, policyTypes: nil, effective: [.ingress]),
-    DecodeCase(rule: "ingress: [{}] is one rule with no peers and no ports", spec: "podSelector: {}\ningress: [{}]",
-               ingress: [R()], egress: nil, policyTypes: nil, effective: [.ingress]),
-    DecodeCase(rule: "egress: [] is kept empty, and infers no Egress", spec: "podSelector: {}\negress: []",
-               ingress: nil, egress: [], policyTypes: nil, effective: [.ingress]),
-    DecodeCase(rule: "egress rules infer Egress", spec: "podSelector: {}\negress: [{to: [{namespaceSelector: {}}]}]",
-               ingress: nil, egress: [R(peers: [NetworkPolicy.Peer(namespaceSelector: .everything)])], policyTypes: nil,
-               effective: [.ingress, .egress]),
-    DecodeCase(rule: "from: [] and ports: [] stay empty lists", spec: "podSelector: {}\ningress: [{from: [], ports: []}]",
-               ingress: [R(peers: [], ports: [])], egress: nil, policyTypes: nil, effective: [.ingress]),
-    DecodeCase(rule: "port without protocol is TCP; endPort kept; named port kept",
-               spec: "podSelector: {}\ningress: [{ports: [{port: 8000, endPort: 8080}, {protocol: UDP, port: dns}, {protocol: SCTP}]}]",
-               ingress: [R(ports: [P(proto: .tcp, port: .number(8000), endPort: 8080), P(proto: .udp, port: .name("dns")), P(proto: .sctp)])],
-               egress: nil, policyTypes: nil, effective: [.ingress]),
-    DecodeCase(rule: "explicit policyTypes [Egress] with ingress rules", spec: "podSelector: {}\npolicyTypes: [Egress]\ningress: [{}]",
-               ingress: [R()], egress: nil, policyTypes: [.egress], effective: [.egress]),
-    DecodeCase(rule: "null fields are absent", spec: "podSelector: {}\ningress: null\npolicyTypes: ~",
-               ingress: nil, egress: nil, policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "no ingress field: nil, Ingress inferred", spec: "podSelector: {}",
+        ingress: nil, egress: nil, policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "ingress: [{}] is one rule with no peers and no ports", spec: "podSelector: {}\ningress: [{}]",
+        ingress: [R()], egress: nil, policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "egress: [] is kept empty, and infers no Egress", spec: "podSelector: {}\negress: []",
+        ingress: nil, egress: [], policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "egress rules infer Egress", spec: "podSelector: {}\negress: [{to: [{namespaceSelector: {}}]}]",
+        ingress: nil, egress: [R(peers: [NetworkPolicy.Peer(namespaceSelector: .everything)])], policyTypes: nil,
+        effective: [.ingress, .egress]),
+    DecodeCase(
+        rule: "from: [] and ports: [] stay empty lists", spec: "podSelector: {}\ningress: [{from: [], ports: []}]",
+        ingress: [R(peers: [], ports: [])], egress: nil, policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "port without protocol is TCP; endPort kept; named port kept",
+        spec: "podSelector: {}\ningress: [{ports: [{port: 8000, endPort: 8080}, {protocol: UDP, port: dns}, {protocol: SCTP}]}]",
+        ingress: [R(ports: [P(proto: .tcp, port: .number(8000), endPort: 8080), P(proto: .udp, port: .name("dns")), P(proto: .sctp)])],
+        egress: nil, policyTypes: nil, effective: [.ingress]),
+    DecodeCase(
+        rule: "explicit policyTypes [Egress] with ingress rules", spec: "podSelector: {}\npolicyTypes: [Egress]\ningress: [{}]",
+        ingress: [R()], egress: nil, policyTypes: [.egress], effective: [.egress]),
+    DecodeCase(
+        rule: "null fields are absent", spec: "podSelector: {}\ningress: null\npolicyTypes: ~",
+        ingress: nil, egress: nil, policyTypes: nil, effective: [.ingress]),
 ]
 
 @Suite("NetworkPolicy decoding")
@@ -59,14 +68,18 @@ struct PolicyDecodingTests {
 
     /// A peer with both selectors is one peer (AND), not two.
     @Test func bothSelectorsMakeOnePeer() throws {
-        let spec = "podSelector: {}\ningress: [{from: [{namespaceSelector: {matchLabels: {env: dev}}, podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a, b]}]}}]}]"
+        let spec =
+            "podSelector: {}\ningress: [{from: [{namespaceSelector: {matchLabels: {env: dev}}, podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a, b]}]}}]}]"
         let scenario = try ScenarioLoader.parse(T.scenario(resources: T.policy(spec)), file: "p.yaml")
         guard case .networkPolicy(let policy)? = scenario.resources.last?.object else {
             Issue.record("no policy")
             return
         }
-        #expect(policy.ingress?.first?.peers == [NetworkPolicy.Peer(
-            podSelector: LabelSelector(matchExpressions: [.init(key: "app", operator: .notIn, values: ["a", "b"])]),
-            namespaceSelector: LabelSelector(matchLabels: ["env": "dev"]))])
+        #expect(
+            policy.ingress?.first?.peers == [
+                NetworkPolicy.Peer(
+                    podSelector: LabelSelector(matchExpressions: [.init(key: "app", operator: .notIn, values: ["a", "b"])]),
+                    namespaceSelector: LabelSelector(matchLabels: ["env": "dev"]))
+            ])
     }
 }

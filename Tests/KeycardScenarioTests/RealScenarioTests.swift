@@ -6,7 +6,8 @@ import Testing
 /// The repository's scenarios and the shared conformance recipes: their tables were written from
 /// the NetworkPolicy documentation, so the model must agree with every explicit cell.
 enum RealScenarios {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let recipes = "/work/shared/conformance/recipes"
 
     static var files: [String] {
@@ -25,7 +26,9 @@ struct RealScenarioTests {
         let report = ModelReport.build(try Timeline(scenario))
         for step in report.steps where !step.passed {
             for case .probe(let result) in step.results ?? [] where !result.passed {
-                Issue.record("\((path as NSString).lastPathComponent) step \(step.index): \(result.from) -> \(result.to) \(result.port) expected \(result.expected), model \(result.model)")
+                Issue.record(
+                    "\((path as NSString).lastPathComponent) step \(step.index): \(result.from) -> \(result.to) \(result.port) expected \(result.expected), model \(result.model)"
+                )
             }
         }
         #expect(report.passed)

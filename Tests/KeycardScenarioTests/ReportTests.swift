@@ -1,26 +1,28 @@
 import Foundation
 import KeycardModel
-@testable import KeycardScenario
 import KeycardValues
 import Testing
+
+@testable import KeycardScenario
 
 private typealias T = ScenarioText
 
 /// web may not send anywhere (Egress isolation, no rules); api is not isolated.
-let egressDenyScenario = T.scenario(steps: """
-    - apply:
-        - apiVersion: networking.k8s.io/v1
-          kind: NetworkPolicy
-          metadata: {name: deny-egress, namespace: prod}
-          spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress]}
-    - name: web cannot leave
-      probe: {from: [prod/web, prod/api], to: [prod/api, prod/web], ports: [TCP/8080]}
-      expect:
-        TCP/8080: |
-          -         prod/api  prod/web
-          prod/web  X         #
-          prod/api  #         .
-    """)
+let egressDenyScenario = T.scenario(
+    steps: """
+        - apply:
+            - apiVersion: networking.k8s.io/v1
+              kind: NetworkPolicy
+              metadata: {name: deny-egress, namespace: prod}
+              spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress]}
+        - name: web cannot leave
+          probe: {from: [prod/web, prod/api], to: [prod/api, prod/web], ports: [TCP/8080]}
+          expect:
+            TCP/8080: |
+              -         prod/api  prod/web
+              prod/web  X         #
+              prod/api  #         .
+        """)
 
 private func json(_ report: Report) throws -> [String: Any] {
     let data = try JSONEncoder().encode(report)
@@ -55,15 +57,16 @@ struct ReportTests {
             #expect(result["protocol"] as? String == "TCP")
         }
         let rows = results.map { "\($0["from"] as! String) \($0["to"] as! String) \($0["expected"] as! String) \($0["model"] as! String)" }
-        #expect(rows == [
-            // web is isolated for egress with no rule: denied (documentation: egress AND ingress).
-            "prod/web prod/api deny deny",
-            // A pod to itself is always allowed; the table does not check it (#).
-            "prod/web prod/web ignored allow",
-            "prod/api prod/api ignored allow",
-            // api's egress and web's ingress are not isolated.
-            "prod/api prod/web allow allow",
-        ])
+        #expect(
+            rows == [
+                // web is isolated for egress with no rule: denied (documentation: egress AND ingress).
+                "prod/web prod/api deny deny",
+                // A pod to itself is always allowed; the table does not check it (#).
+                "prod/web prod/web ignored allow",
+                "prod/api prod/api ignored allow",
+                // api's egress and web's ingress are not isolated.
+                "prod/api prod/web allow allow",
+            ])
     }
 
     @Test func enforcementOverrideAndFailure() throws {
@@ -85,7 +88,10 @@ struct ReportTests {
             Issue.record("expected a probe result")
             return
         }
-        #expect(first == ProbeResult(from: ObjectKey("prod", "web"), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080),
-                                     expected: .deny, model: .deny))
+        #expect(
+            first
+                == ProbeResult(
+                    from: ObjectKey("prod", "web"), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080),
+                    expected: .deny, model: .deny))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import KeycardModel
-@testable import KeycardScenario
 import Testing
+
+@testable import KeycardScenario
 
 /// Builds small scenario texts: a fixed head (namespace prod, pods prod/web and prod/api), extra
 /// resources and steps appended as YAML lines. Case tables stay readable and line numbers are found

@@ -1,15 +1,17 @@
 import KeycardCompiler
 import KeycardModel
 import KeycardRuleset
-import Testing
 import KeycardValues
+import Testing
 
 /// The compiled nftables rules, evaluated by an interpreter of the ruleset values, must give the
 /// policy model's verdict for every connection — in both placements — over many random clusters.
 @Suite("Compiled rules implement the model")
 struct CompiledRulesMatchModelTests {
-    static let ports = [ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8080), ProtocolPort(.udp, 53), ProtocolPort(.tcp, 81),
-                        ProtocolPort(.sctp, 80), ProtocolPort(.tcp, 53)]
+    static let ports = [
+        ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8080), ProtocolPort(.udp, 53), ProtocolPort(.tcp, 81),
+        ProtocolPort(.sctp, 80), ProtocolPort(.tcp, 53),
+    ]
 
     /// What the tables of `placement` do with a connection from `source` to `destination`.
     static func interpreted(
@@ -88,8 +90,10 @@ struct CompiledRulesMatchModelTests {
                     for saddr in addresses {
                         for daddr in addresses where daddr != saddr {
                             for port in CompiledRulesMatchModelTests.ports {
-                                let packet = RulesetInterpreter.Packet(saddr: saddr, daddr: daddr, proto: port.proto.number, dport: UInt16(port.port))
-                                let both = RulesetInterpreter(table: oldTable).verdict(hook, packet) == .accept
+                                let packet = RulesetInterpreter.Packet(
+                                    saddr: saddr, daddr: daddr, proto: port.proto.number, dport: UInt16(port.port))
+                                let both =
+                                    RulesetInterpreter(table: oldTable).verdict(hook, packet) == .accept
                                     && RulesetInterpreter(table: newTable).verdict(hook, packet) == .accept
                                 let met = RulesetInterpreter(table: meet).verdict(hook, packet) == .accept
                                 compared += 1

@@ -2,8 +2,9 @@ import Foundation
 import KeycardCompiler
 import KeycardModel
 import KeycardScenario
-import Testing
+import KeycardTestSupport
 import KeycardValues
+import Testing
 
 /// One row of docs/kubernetes-fidelity.md: a minimal manifest and what the API server does with it,
 /// which keycard must do too.
@@ -47,10 +48,10 @@ struct FidelityCell: Sendable, ExpressibleByStringLiteral, CustomStringConvertib
     init(stringLiteral text: String) {
         let words = text.split(separator: " ").map(String.init)
         precondition(words.count == 5 && words[1] == "->", "a cell is written `ns/a -> ns/b TCP/80 allow`: \(text)")
-        from = ObjectKey.parse(words[0])!
-        to = Endpoint.parse(words[2])!
-        port = ProtocolPort.parse(words[3])!
-        decision = Decision(rawValue: words[4])!
+        from = required(ObjectKey.parse(words[0]), text)
+        to = required(Endpoint.parse(words[2]), text)
+        port = required(ProtocolPort.parse(words[3]), text)
+        decision = required(Decision(rawValue: words[4]), text)
         description = text
     }
 }

@@ -28,153 +28,262 @@ let networkPolicyRows: [FidelityRow] = [
     FidelityRow("NP-03", policy("  spec:\n    policyTypes: [Ingress]"), .accepts(shopIsolated)),
     FidelityRow("NP-04", policy("  spec: {podSelector: null}"), .accepts(shopIsolated)),
     FidelityRow("NP-05", policy("  spec: {podSelector: {}}"), .accepts(shopIsolated)),
-    FidelityRow("NP-06", policy("  spec: {podSelector: {matchLabels: {app: web}}}"), .accepts([
-        "other/client -> shop/web TCP/80 deny", "other/client -> shop/client TCP/80 allow",
-    ])),
-    FidelityRow("NP-07", policy("  spec: {podSelector: {matchLabels: {app: client}}, egress: [{to: [{podSelector: {matchLabels: {app: web}}}]}]}"), .accepts([
-        "shop/client -> shop/web TCP/80 allow", "shop/client -> other/web TCP/80 deny", "other/client -> shop/client TCP/80 deny",
-    ])),
+    FidelityRow(
+        "NP-06", policy("  spec: {podSelector: {matchLabels: {app: web}}}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 deny", "other/client -> shop/client TCP/80 allow",
+        ])),
+    FidelityRow(
+        "NP-07", policy("  spec: {podSelector: {matchLabels: {app: client}}, egress: [{to: [{podSelector: {matchLabels: {app: web}}}]}]}"),
+        .accepts([
+            "shop/client -> shop/web TCP/80 allow", "shop/client -> other/web TCP/80 deny", "other/client -> shop/client TCP/80 deny",
+        ])),
     FidelityRow("NP-08", policy("  spec: {podSelector: {}, policyTypes: []}"), .accepts(shopIsolated)),
     FidelityRow("NP-09", policy("  spec: {podSelector: {}, policyTypes: [Ingress, Ingress]}"), .accepts(shopIsolated)),
-    FidelityRow("NP-10", policy("  spec: {podSelector: {}, policyTypes: [Ingress, Egress, Ingress]}"),
-                .refuses(at: "[Ingress, Egress, Ingress]", "policyTypes may not list more than two types")),
-    FidelityRow("NP-11", policy("  spec: {podSelector: {}, policyTypes: [ingress]}"),
-                .refuses(at: "ingress]", "policy type \"ingress\" is not one of Ingress, Egress")),
-    FidelityRow("NP-12", policy("  spec: {podSelector: {}, policyTypes: [Egress], ingress: [{}]}"),
-                .warns("has ingress rules but its policyTypes [Egress] omit Ingress", [
-                    "shop/web -> other/web TCP/80 deny", "other/client -> shop/web TCP/80 allow",
-                ])),
+    FidelityRow(
+        "NP-10", policy("  spec: {podSelector: {}, policyTypes: [Ingress, Egress, Ingress]}"),
+        .refuses(at: "[Ingress, Egress, Ingress]", "policyTypes may not list more than two types")),
+    FidelityRow(
+        "NP-11", policy("  spec: {podSelector: {}, policyTypes: [ingress]}"),
+        .refuses(at: "ingress]", "policy type \"ingress\" is not one of Ingress, Egress")),
+    FidelityRow(
+        "NP-12", policy("  spec: {podSelector: {}, policyTypes: [Egress], ingress: [{}]}"),
+        .warns(
+            "has ingress rules but its policyTypes [Egress] omit Ingress",
+            [
+                "shop/web -> other/web TCP/80 deny", "other/client -> shop/web TCP/80 allow",
+            ])),
     FidelityRow("NP-13", policy("  spec: {podSelector: {}, ingress: null}"), .accepts(shopIsolated)),
     FidelityRow("NP-14", policy("  spec: {podSelector: {}, ingress: []}"), .accepts(shopIsolated)),
-    FidelityRow("NP-15", ingress("{}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/client -> shop/web UDP/53 allow", "shop/client -> shop/web TCP/8080 allow",
-    ])),
-    FidelityRow("NP-16", ingress("{from: [], ports: [{port: 80}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
-    ])),
-    FidelityRow("NP-17", ingress("{from: null, ports: [{port: 80}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
-    ])),
-    FidelityRow("NP-18", ingress("{from: [{namespaceSelector: {matchLabels: {team: other}}}], ports: []}"), .accepts([
-        "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 allow", "shop/client -> shop/web TCP/80 deny",
-    ])),
+    FidelityRow(
+        "NP-15", ingress("{}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web UDP/53 allow", "shop/client -> shop/web TCP/8080 allow",
+        ])),
+    FidelityRow(
+        "NP-16", ingress("{from: [], ports: [{port: 80}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
+        ])),
+    FidelityRow(
+        "NP-17", ingress("{from: null, ports: [{port: 80}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
+        ])),
+    FidelityRow(
+        "NP-18", ingress("{from: [{namespaceSelector: {matchLabels: {team: other}}}], ports: []}"),
+        .accepts([
+            "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 allow", "shop/client -> shop/web TCP/80 deny",
+        ])),
     FidelityRow("NP-19", ingress("{from: [{}]}"), .refuses(at: "{}]}", "a peer must specify podSelector, namespaceSelector or ipBlock")),
-    FidelityRow("NP-20", ingress("{from: [{podSelector: {}, ipBlock: {cidr: 10.0.0.0/8}}]}"),
-                .refuses(at: "{cidr: 10.0.0.0/8}", "a peer with ipBlock may not also have podSelector or namespaceSelector")),
-    FidelityRow("NP-21", ingress("{from: [{namespaceSelector: {matchLabels: {team: other}}, podSelector: {matchLabels: {app: client}}}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/web -> shop/web TCP/80 deny", "shop/client -> shop/web TCP/80 deny",
-    ])),
-    FidelityRow("NP-22", ingress("{from: [{namespaceSelector: {}}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "shop/client -> shop/web TCP/80 allow",
-    ])),
-    FidelityRow("NP-23", ingress("{from: [{podSelector: {}}]}"), .accepts([
-        "shop/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/80 deny",
-    ])),
-    FidelityRow("NP-24", ingress("{ports: [{port: 53}]}"), .accepts([
-        "other/client -> shop/web TCP/53 allow", "other/client -> shop/web UDP/53 deny",
-    ])),
-    FidelityRow("NP-25", ingress("{ports: [{port: 53, protocol: udp}]}"), .refuses(at: "udp}", "protocol \"udp\" is not one of TCP, UDP, SCTP")),
-    FidelityRow("NP-26", ingress("{ports: [{protocol: UDP}]}"), .accepts([
-        "other/client -> shop/web UDP/53 allow", "other/client -> shop/web UDP/5353 allow", "other/client -> shop/web TCP/80 deny",
-    ])),
+    FidelityRow(
+        "NP-20", ingress("{from: [{podSelector: {}, ipBlock: {cidr: 10.0.0.0/8}}]}"),
+        .refuses(at: "{cidr: 10.0.0.0/8}", "a peer with ipBlock may not also have podSelector or namespaceSelector")),
+    FidelityRow(
+        "NP-21", ingress("{from: [{namespaceSelector: {matchLabels: {team: other}}, podSelector: {matchLabels: {app: client}}}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/web -> shop/web TCP/80 deny", "shop/client -> shop/web TCP/80 deny",
+        ])),
+    FidelityRow(
+        "NP-22", ingress("{from: [{namespaceSelector: {}}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "shop/client -> shop/web TCP/80 allow",
+        ])),
+    FidelityRow(
+        "NP-23", ingress("{from: [{podSelector: {}}]}"),
+        .accepts([
+            "shop/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/80 deny",
+        ])),
+    FidelityRow(
+        "NP-24", ingress("{ports: [{port: 53}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/53 allow", "other/client -> shop/web UDP/53 deny",
+        ])),
+    FidelityRow(
+        "NP-25", ingress("{ports: [{port: 53, protocol: udp}]}"), .refuses(at: "udp}", "protocol \"udp\" is not one of TCP, UDP, SCTP")),
+    FidelityRow(
+        "NP-26", ingress("{ports: [{protocol: UDP}]}"),
+        .accepts([
+            "other/client -> shop/web UDP/53 allow", "other/client -> shop/web UDP/5353 allow", "other/client -> shop/web TCP/80 deny",
+        ])),
     FidelityRow("NP-27", ingress("{ports: [{port: 0}]}"), .refuses(at: "0}", "port must be an integer from 1 to 65535, found 0")),
-    FidelityRow("NP-28", ingress("{ports: [{port: 65536}]}"), .refuses(at: "65536", "port must be an integer from 1 to 65535, found 65536")),
-    FidelityRow("NP-29", ingress("{ports: [{port: \"80\"}]}"),
-                .refuses(at: "\"80\"", "port \"80\" is neither a number from 1 to 65535 nor a valid port name: it must contain at least one letter")),
-    FidelityRow("NP-30", ingress("{ports: [{port: http}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
-    ])),
-    FidelityRow("NP-31", ingress("{ports: [{port: HTTP}]}"), .refuses(at: "HTTP", "port \"HTTP\" is neither a number from 1 to 65535 nor a valid port name")),
-    FidelityRow("NP-32", ingress("{ports: [{port: 8000, endPort: 8100}]}"), .accepts([
-        "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web TCP/80 deny",
-    ])),
+    FidelityRow(
+        "NP-28", ingress("{ports: [{port: 65536}]}"), .refuses(at: "65536", "port must be an integer from 1 to 65535, found 65536")),
+    FidelityRow(
+        "NP-29", ingress("{ports: [{port: \"80\"}]}"),
+        .refuses(at: "\"80\"", "port \"80\" is neither a number from 1 to 65535 nor a valid port name: it must contain at least one letter")
+    ),
+    FidelityRow(
+        "NP-30", ingress("{ports: [{port: http}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
+        ])),
+    FidelityRow(
+        "NP-31", ingress("{ports: [{port: HTTP}]}"),
+        .refuses(at: "HTTP", "port \"HTTP\" is neither a number from 1 to 65535 nor a valid port name")),
+    FidelityRow(
+        "NP-32", ingress("{ports: [{port: 8000, endPort: 8100}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web TCP/80 deny",
+        ])),
     FidelityRow("NP-33", ingress("{ports: [{endPort: 8100}]}"), .refuses(at: "8100", "endPort needs a numeric port")),
     FidelityRow("NP-34", ingress("{ports: [{port: http, endPort: 8100}]}"), .refuses(at: "8100", "endPort needs a numeric port")),
-    FidelityRow("NP-35", ingress("{ports: [{port: 8100, endPort: 8000}]}"), .refuses(at: "8000", "endPort 8000 must not be less than port 8100")),
-    FidelityRow("NP-36", ingress("{ports: [{port: 8080, endPort: 8080}]}"), .accepts([
-        "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web TCP/8081 deny",
-    ])),
-    FidelityRow("NP-37", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.77/24}}]}]}"),
-                .warns("CIDR value \"192.0.2.77/24\" is ambiguous (192.0.2.0/24 or 192.0.2.77/32?)", [
-        "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
-    ])),
-    FidelityRow("NP-38", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: \"fd00::/8\"}}]}]}"),
-                .warns("ipBlock fd00::/8 is IPv6 and the lab is IPv4 only", [
-                    "shop/web -> external/outside TCP/80 deny", "shop/web -> other/web TCP/80 deny",
-                ])),
-    FidelityRow("NP-39", ingress("{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}}]}"),
-                .refuses(at: "10.0.0.0/16]", "except \"10.0.0.0/16\" must be a strict subset of cidr 10.0.0.0/16")),
-    FidelityRow("NP-40", ingress("{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [\"fd00::/64\"]}}]}"),
-                .refuses(at: "\"fd00::/64\"", "must be a strict subset of cidr 10.0.0.0/8")),
-    FidelityRow("NP-41", ingress("{from: [{ipBlock: {except: [10.0.0.0/24]}}]}"), .refuses(at: "{except", "ipBlock needs the field \"cidr\"")),
-    FidelityRow("NP-42", ingress("{from: [{ipBlock: {cidr: 10.0.0.0}}]}"), .refuses(at: "10.0.0.0}", "ipBlock.cidr \"10.0.0.0\" is not a valid CIDR")),
-    FidelityRow("NP-43", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.8/29]}}]}]}"), .accepts([
-        "shop/web -> external/outside TCP/80 deny",
-    ])),
-    FidelityRow("NP-44", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: In, values: []}]}}"),
-                .refuses(at: "{key: app", "operator In needs a non-empty \"values\" list")),
-    FidelityRow("NP-45", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: Exists, values: [web]}]}}"),
-                .refuses(at: "{key: app", "operator Exists takes no \"values\"")),
-    FidelityRow("NP-46", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: in, values: [web]}]}}"),
-                .refuses(at: "in, values", "operator \"in\" is not one of In, NotIn, Exists, DoesNotExist")),
-    FidelityRow("NP-47", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [client]}]}}") + "\n" + pod("bare", labels: "{}"), .accepts([
-        "other/client -> shop/web TCP/80 deny", "other/client -> shop/client TCP/80 allow", "other/client -> shop/bare TCP/80 deny",
-    ])),
-    FidelityRow("NP-48", policy("  spec: {podSelector: {matchLabels: {tier: null}}}") + "\n" + pod("blank", labels: "{tier: \"\"}"), .accepts([
-        "other/client -> shop/blank TCP/80 deny", "other/client -> shop/web TCP/80 allow",
-    ])),
-    FidelityRow("NP-49", policy("  spec: {podSelector: {}, ingres: []}"), .refuses(at: "ingres", "unknown field \"ingres\" in NetworkPolicy spec")),
-    FidelityRow("NP-50", policy("  spec: {}", name: "Deny_All"), .refuses(at: "Deny_All", "NetworkPolicy name \"Deny_All\" must consist of lower-case")),
-    FidelityRow("NP-51", """
+    FidelityRow(
+        "NP-35", ingress("{ports: [{port: 8100, endPort: 8000}]}"), .refuses(at: "8000", "endPort 8000 must not be less than port 8100")),
+    FidelityRow(
+        "NP-36", ingress("{ports: [{port: 8080, endPort: 8080}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web TCP/8081 deny",
+        ])),
+    FidelityRow(
+        "NP-37",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.77/24}}]}]}"),
+        .warns(
+            "CIDR value \"192.0.2.77/24\" is ambiguous (192.0.2.0/24 or 192.0.2.77/32?)",
+            [
+                "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
+            ])),
+    FidelityRow(
+        "NP-38",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: \"fd00::/8\"}}]}]}"),
+        .warns(
+            "ipBlock fd00::/8 is IPv6 and the lab is IPv4 only",
+            [
+                "shop/web -> external/outside TCP/80 deny", "shop/web -> other/web TCP/80 deny",
+            ])),
+    FidelityRow(
+        "NP-39", ingress("{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}}]}"),
+        .refuses(at: "10.0.0.0/16]", "except \"10.0.0.0/16\" must be a strict subset of cidr 10.0.0.0/16")),
+    FidelityRow(
+        "NP-40", ingress("{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [\"fd00::/64\"]}}]}"),
+        .refuses(at: "\"fd00::/64\"", "must be a strict subset of cidr 10.0.0.0/8")),
+    FidelityRow(
+        "NP-41", ingress("{from: [{ipBlock: {except: [10.0.0.0/24]}}]}"), .refuses(at: "{except", "ipBlock needs the field \"cidr\"")),
+    FidelityRow(
+        "NP-42", ingress("{from: [{ipBlock: {cidr: 10.0.0.0}}]}"),
+        .refuses(at: "10.0.0.0}", "ipBlock.cidr \"10.0.0.0\" is not a valid CIDR")),
+    FidelityRow(
+        "NP-43",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.8/29]}}]}]}"
+        ),
+        .accepts([
+            "shop/web -> external/outside TCP/80 deny"
+        ])),
+    FidelityRow(
+        "NP-44", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: In, values: []}]}}"),
+        .refuses(at: "{key: app", "operator In needs a non-empty \"values\" list")),
+    FidelityRow(
+        "NP-45", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: Exists, values: [web]}]}}"),
+        .refuses(at: "{key: app", "operator Exists takes no \"values\"")),
+    FidelityRow(
+        "NP-46", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: in, values: [web]}]}}"),
+        .refuses(at: "in, values", "operator \"in\" is not one of In, NotIn, Exists, DoesNotExist")),
+    FidelityRow(
+        "NP-47",
+        policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [client]}]}}") + "\n"
+            + pod("bare", labels: "{}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 deny", "other/client -> shop/client TCP/80 allow", "other/client -> shop/bare TCP/80 deny",
+        ])),
+    FidelityRow(
+        "NP-48", policy("  spec: {podSelector: {matchLabels: {tier: null}}}") + "\n" + pod("blank", labels: "{tier: \"\"}"),
+        .accepts([
+            "other/client -> shop/blank TCP/80 deny", "other/client -> shop/web TCP/80 allow",
+        ])),
+    FidelityRow(
+        "NP-49", policy("  spec: {podSelector: {}, ingres: []}"), .refuses(at: "ingres", "unknown field \"ingres\" in NetworkPolicy spec")),
+    FidelityRow(
+        "NP-50", policy("  spec: {}", name: "Deny_All"),
+        .refuses(at: "Deny_All", "NetworkPolicy name \"Deny_All\" must consist of lower-case")),
+    FidelityRow(
+        "NP-51",
+        """
         - apiVersion: networking.k8s.io/v1
           kind: NetworkPolicy
           metadata: {generateName: deny-, namespace: shop}
-        """, .accepts(shopIsolated), state: { cluster in
+        """, .accepts(shopIsolated),
+        state: { cluster in
             let names = cluster.policies.keys.map(\.name)
-            let generated = names.allSatisfy { $0.hasPrefix("deny-") && $0.count == 10 && $0.dropFirst(5).allSatisfy("bcdfghjklmnpqrstvwxz2456789".contains) }
+            let generated = names.allSatisfy {
+                $0.hasPrefix("deny-") && $0.count == 10 && $0.dropFirst(5).allSatisfy("bcdfghjklmnpqrstvwxz2456789".contains)
+            }
             return names.count == 1 && generated ? nil : "expected one policy named deny- and 5 characters, found \(names)"
         }),
-    FidelityRow("NP-52", """
+    FidelityRow(
+        "NP-52",
+        """
         - apiVersion: networking.k8s.io/v1
           kind: NetworkPolicy
           metadata: {name: np}
           spec: {podSelector: {}}
-        """ + "\n" + pod("d", namespace: "default"), .accepts([
+        """ + "\n" + pod("d", namespace: "default"),
+        .accepts([
             "other/client -> default/d TCP/80 deny", "other/client -> shop/web TCP/80 allow",
         ])),
-    FidelityRow("NP-53", policy("  spec: {podSelector: {}}", namespace: "\"\"") + "\n" + pod("d", namespace: "default"), .accepts([
-        "other/client -> default/d TCP/80 deny", "other/client -> shop/web TCP/80 allow",
-    ])),
+    FidelityRow(
+        "NP-53", policy("  spec: {podSelector: {}}", namespace: "\"\"") + "\n" + pod("d", namespace: "default"),
+        .accepts([
+            "other/client -> default/d TCP/80 deny", "other/client -> shop/web TCP/80 allow",
+        ])),
     FidelityRow("NP-54", policy("  spec: {podSelector: {}}\n  status: {conditions: []}"), .accepts(shopIsolated)),
     FidelityRow("NP-55", policy("  spec: {podSelector: {matchLabels: {\"-app\": web}}}"), .refuses(at: "\"-app\"", "label key \"-app\"")),
-    FidelityRow("NP-56", policy("  spec: {}", namespace: "nowhere"),
-                .refuses(at: "apiVersion: networking", "NetworkPolicy nowhere/np: namespace \"nowhere\" does not exist")),
-    FidelityRow("NP-57", ingress("{ports: [{port: 0x50}]}"), .accepts([
-        "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
-    ])),
-    FidelityRow("NP-62", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.0/024}}]}]}"),
-                .warns("non-standard CIDR value \"192.0.2.0/024\" is read as 192.0.2.0/24", ["shop/web -> external/outside TCP/80 allow"])),
-    FidelityRow("NP-63", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: \"::ffff:192.0.2.0/120\"}}]}]}"),
-                .warns("non-standard CIDR value \"::ffff:192.0.2.0/120\" is read as 192.0.2.0/24", [
-                    "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
-                ])),
-    FidelityRow("NP-64", policy("  spec: {podSelector: {matchLabels: {app: y}}}") + "\n" + pod("yy", labels: "{app: \"y\"}"), .accepts([
-        "other/client -> shop/yy TCP/80 deny", "other/client -> shop/web TCP/80 allow",
-    ])),
-    FidelityRow("NP-58", policy("  spec: {podSelector: {matchLabels: {app: yes}}}"), .refuses(at: "yes", "must be a string, found a scalar \"yes\"")),
-    FidelityRow("NP-59", policy("  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.000.2.0/024}}]}]}"),
-                .warns("non-standard CIDR value \"192.000.2.0/024\" is read as 192.0.2.0/24", [
-                    "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
-                ])),
-    FidelityRow("NP-60", ingress("{from: [{ipBlock: {cidr: \"2001:db8::/32\", except: [\"2001:db8:1::/48\"]}}]}"),
-                .warns("ipBlock 2001:db8::/32 is IPv6", ["other/client -> shop/web TCP/80 deny"])),
-    FidelityRow("NP-61", ingress("{ports: [{}]}"), .accepts([
-        "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 deny",
-    ])),
+    FidelityRow(
+        "NP-56", policy("  spec: {}", namespace: "nowhere"),
+        .refuses(at: "apiVersion: networking", "NetworkPolicy nowhere/np: namespace \"nowhere\" does not exist")),
+    FidelityRow(
+        "NP-57", ingress("{ports: [{port: 0x50}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web TCP/8080 deny",
+        ])),
+    FidelityRow(
+        "NP-62",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.0.2.0/024}}]}]}"),
+        .warns("non-standard CIDR value \"192.0.2.0/024\" is read as 192.0.2.0/24", ["shop/web -> external/outside TCP/80 allow"])),
+    FidelityRow(
+        "NP-63",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: \"::ffff:192.0.2.0/120\"}}]}]}"
+        ),
+        .warns(
+            "non-standard CIDR value \"::ffff:192.0.2.0/120\" is read as 192.0.2.0/24",
+            [
+                "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
+            ])),
+    FidelityRow(
+        "NP-64", policy("  spec: {podSelector: {matchLabels: {app: y}}}") + "\n" + pod("yy", labels: "{app: \"y\"}"),
+        .accepts([
+            "other/client -> shop/yy TCP/80 deny", "other/client -> shop/web TCP/80 allow",
+        ])),
+    FidelityRow(
+        "NP-58", policy("  spec: {podSelector: {matchLabels: {app: yes}}}"), .refuses(at: "yes", "must be a string, found a scalar \"yes\"")
+    ),
+    FidelityRow(
+        "NP-59",
+        policy(
+            "  spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 192.000.2.0/024}}]}]}"),
+        .warns(
+            "non-standard CIDR value \"192.000.2.0/024\" is read as 192.0.2.0/24",
+            [
+                "shop/web -> external/outside TCP/80 allow", "shop/web -> other/web TCP/80 deny",
+            ])),
+    FidelityRow(
+        "NP-60", ingress("{from: [{ipBlock: {cidr: \"2001:db8::/32\", except: [\"2001:db8:1::/48\"]}}]}"),
+        .warns("ipBlock 2001:db8::/32 is IPv6", ["other/client -> shop/web TCP/80 deny"])),
+    FidelityRow(
+        "NP-61", ingress("{ports: [{}]}"),
+        .accepts([
+            "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 deny",
+        ])),
 ]
 
 /// A pod of `namespace` serving TCP/80 with the given labels (flow mappings); `extra` follows spec.
-private func pod(_ name: String, namespace: String = "shop", labels: String = "{app: solo}", spec: String? = nil, extra: String = "") -> String {
+private func pod(_ name: String, namespace: String = "shop", labels: String = "{app: solo}", spec: String? = nil, extra: String = "")
+    -> String
+{
     let spec = spec ?? "{containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"
     return "- {apiVersion: v1, kind: Pod, metadata: {name: \(name), namespace: \(namespace), labels: \(labels)}, spec: \(spec)\(extra)}"
 }
@@ -185,82 +294,153 @@ private func allowPorts(_ ports: String, app: String) -> String {
 }
 
 let podRows: [FidelityRow] = [
-    FidelityRow("POD-01", "- {apiVersion: v1, kind: Pod, metadata: {namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
-                .refuses(at: "{namespace: shop}", "Pod metadata needs \"name\" (or \"generateName\")")),
-    FidelityRow("POD-02", "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop}, spec: {containers: []}}",
-                .refuses(at: "[]}", "spec.containers must list at least one container")),
-    FidelityRow("POD-03", pod("p", spec: "{containers: [{name: c, image: i}, {name: c, image: j}]}"),
-                .refuses(at: "c, image: j", "container name \"c\" is used twice in this pod")),
-    FidelityRow("POD-04", pod("p", spec: "{containers: [{name: Main, image: i}]}"),
-                .refuses(at: "Main", "container name \"Main\" must consist of lower-case")),
-    FidelityRow("POD-05", pod("p", spec: "{containers: [{name: c, image: i, ports: [{name: web}]}]}"),
-                .refuses(at: "{name: web}", "a container port needs \"containerPort\"")),
-    FidelityRow("POD-06", pod("p", spec: "{containers: [{name: c, image: i, ports: [{containerPort: 80, protocol: tcp}]}]}"),
-                .refuses(at: "tcp}", "protocol \"tcp\" is not one of TCP, UDP, SCTP")),
-    FidelityRow("POD-07", pod("p", spec: "{containers: [{name: c, image: i, ports: [{containerPort: 80, name: web}, {containerPort: 81, name: web}]}]}"),
-                .refuses(at: "{containerPort: 81", "port name \"web\" is declared twice in container \"c\"")),
-    FidelityRow("POD-08", pod("multi", labels: "{app: multi}", spec: "{containers: [{name: a, image: i, ports: [{containerPort: 81, name: metrics}]}, {name: b, image: i, ports: [{containerPort: 82, name: metrics}]}]}")
-                + "\n" + allowPorts("[{port: metrics}]", app: "multi"),
-                .warns("port name \"metrics\" is declared by two containers", [
-                    "other/client -> shop/multi TCP/81 allow", "other/client -> shop/multi TCP/82 allow", "other/client -> shop/multi TCP/83 deny",
-                ])),
-    FidelityRow("POD-09", pod("twice", labels: "{app: twice}", spec: "{containers: [{name: a, image: i, ports: [{containerPort: 80}]}, {name: b, image: i, ports: [{containerPort: 80}]}]}"),
-                .warns("TCP/80 is declared twice", ["other/client -> shop/twice TCP/80 allow"])),
-    FidelityRow("POD-10", pod("p", labels: "{app: p}", spec: "{serviceAccount: legacy, containers: [{name: c, image: i}]}")
-                + "\n" + pod("q", labels: "{app: q}", spec: "{serviceAccount: legacy, serviceAccountName: current, containers: [{name: c, image: i}]}"),
-                .accepts(["other/client -> shop/p TCP/80 allow"]), state: { cluster in
-                    let accounts = [cluster.pods[ObjectKey("shop", "p")]?.serviceAccountName, cluster.pods[ObjectKey("shop", "q")]?.serviceAccountName,
-                                    cluster.pods[ObjectKey("shop", "web")]?.serviceAccountName]
-                    return accounts == ["legacy", "current", "default"] ? nil : "service accounts \(accounts)"
-                }),
-    FidelityRow("POD-11", pod("far", labels: "{app: far}", spec: "{nodeName: ip-10-0-1-23.ec2.internal, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"),
-                .warns("spec.nodeName \"ip-10-0-1-23.ec2.internal\" is not a node of this lab", ["other/client -> shop/far TCP/80 allow"])),
-    FidelityRow("POD-12", pod("host", labels: "{app: host}", spec: "{hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
-                + "\n" + policy("  spec: {podSelector: {}}"),
-                .warns("uses the host network", shopIsolated), state: { cluster in
-                    cluster.pods[ObjectKey("shop", "host")] == nil ? nil : "the host-network pod was built"
-                }),
-    FidelityRow("POD-13", pod("v6", labels: "{app: v6}", extra: ", status: {podIP: \"fd00::5\"}"),
-                .warns("status.podIP fd00::5 is IPv6", ["other/client -> shop/v6 TCP/80 allow"])),
-    FidelityRow("POD-14", pod("moved", labels: "{app: moved}", extra: ", status: {podIP: 10.9.0.7}"),
-                .warns("status.podIP 10.9.0.7 is outside the lab's pod CIDR", ["other/client -> shop/moved TCP/80 allow"])),
-    FidelityRow("POD-15", pod("side", labels: "{app: side}", spec: "{initContainers: [{name: setup, image: i, ports: [{containerPort: 81, name: setup}]}, {name: proxy, image: i, restartPolicy: Always, ports: [{containerPort: 15001, name: proxy}]}], containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
-                + "\n" + allowPorts("[{port: proxy}, {port: setup}]", app: "side"),
-                .accepts(["other/client -> shop/side TCP/15001 allow", "other/client -> shop/side TCP/81 deny", "other/client -> shop/side TCP/80 deny"])),
-    FidelityRow("POD-16", pod("blank", labels: "{tier: null}") + "\n" + policy("  spec: {podSelector: {matchLabels: {tier: \"\"}}}"), .accepts([
-        "other/client -> shop/blank TCP/80 deny", "other/client -> shop/web TCP/80 allow",
-    ])),
+    FidelityRow(
+        "POD-01", "- {apiVersion: v1, kind: Pod, metadata: {namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "{namespace: shop}", "Pod metadata needs \"name\" (or \"generateName\")")),
+    FidelityRow(
+        "POD-02", "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop}, spec: {containers: []}}",
+        .refuses(at: "[]}", "spec.containers must list at least one container")),
+    FidelityRow(
+        "POD-03", pod("p", spec: "{containers: [{name: c, image: i}, {name: c, image: j}]}"),
+        .refuses(at: "c, image: j", "container name \"c\" is used twice in this pod")),
+    FidelityRow(
+        "POD-04", pod("p", spec: "{containers: [{name: Main, image: i}]}"),
+        .refuses(at: "Main", "container name \"Main\" must consist of lower-case")),
+    FidelityRow(
+        "POD-05", pod("p", spec: "{containers: [{name: c, image: i, ports: [{name: web}]}]}"),
+        .refuses(at: "{name: web}", "a container port needs \"containerPort\"")),
+    FidelityRow(
+        "POD-06", pod("p", spec: "{containers: [{name: c, image: i, ports: [{containerPort: 80, protocol: tcp}]}]}"),
+        .refuses(at: "tcp}", "protocol \"tcp\" is not one of TCP, UDP, SCTP")),
+    FidelityRow(
+        "POD-07",
+        pod("p", spec: "{containers: [{name: c, image: i, ports: [{containerPort: 80, name: web}, {containerPort: 81, name: web}]}]}"),
+        .refuses(at: "{containerPort: 81", "port name \"web\" is declared twice in container \"c\"")),
+    FidelityRow(
+        "POD-08",
+        pod(
+            "multi", labels: "{app: multi}",
+            spec:
+                "{containers: [{name: a, image: i, ports: [{containerPort: 81, name: metrics}]}, {name: b, image: i, ports: [{containerPort: 82, name: metrics}]}]}"
+        )
+            + "\n" + allowPorts("[{port: metrics}]", app: "multi"),
+        .warns(
+            "port name \"metrics\" is declared by two containers",
+            [
+                "other/client -> shop/multi TCP/81 allow", "other/client -> shop/multi TCP/82 allow",
+                "other/client -> shop/multi TCP/83 deny",
+            ])),
+    FidelityRow(
+        "POD-09",
+        pod(
+            "twice", labels: "{app: twice}",
+            spec: "{containers: [{name: a, image: i, ports: [{containerPort: 80}]}, {name: b, image: i, ports: [{containerPort: 80}]}]}"),
+        .warns("TCP/80 is declared twice", ["other/client -> shop/twice TCP/80 allow"])),
+    FidelityRow(
+        "POD-10",
+        pod("p", labels: "{app: p}", spec: "{serviceAccount: legacy, containers: [{name: c, image: i}]}")
+            + "\n"
+            + pod("q", labels: "{app: q}", spec: "{serviceAccount: legacy, serviceAccountName: current, containers: [{name: c, image: i}]}"),
+        .accepts(["other/client -> shop/p TCP/80 allow"]),
+        state: { cluster in
+            let accounts = [
+                cluster.pods[ObjectKey("shop", "p")]?.serviceAccountName, cluster.pods[ObjectKey("shop", "q")]?.serviceAccountName,
+                cluster.pods[ObjectKey("shop", "web")]?.serviceAccountName,
+            ]
+            return accounts == ["legacy", "current", "default"] ? nil : "service accounts \(accounts)"
+        }),
+    FidelityRow(
+        "POD-11",
+        pod(
+            "far", labels: "{app: far}",
+            spec: "{nodeName: ip-10-0-1-23.ec2.internal, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"),
+        .warns("spec.nodeName \"ip-10-0-1-23.ec2.internal\" is not a node of this lab", ["other/client -> shop/far TCP/80 allow"])),
+    FidelityRow(
+        "POD-12",
+        pod("host", labels: "{app: host}", spec: "{hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
+            + "\n" + policy("  spec: {podSelector: {}}"),
+        .warns("uses the host network", shopIsolated),
+        state: { cluster in
+            cluster.pods[ObjectKey("shop", "host")] == nil ? nil : "the host-network pod was built"
+        }),
+    FidelityRow(
+        "POD-13", pod("v6", labels: "{app: v6}", extra: ", status: {podIP: \"fd00::5\"}"),
+        .warns("status.podIP fd00::5 is IPv6", ["other/client -> shop/v6 TCP/80 allow"])),
+    FidelityRow(
+        "POD-14", pod("moved", labels: "{app: moved}", extra: ", status: {podIP: 10.9.0.7}"),
+        .warns("status.podIP 10.9.0.7 is outside the lab's pod CIDR", ["other/client -> shop/moved TCP/80 allow"])),
+    FidelityRow(
+        "POD-15",
+        pod(
+            "side", labels: "{app: side}",
+            spec:
+                "{initContainers: [{name: setup, image: i, ports: [{containerPort: 81, name: setup}]}, {name: proxy, image: i, restartPolicy: Always, ports: [{containerPort: 15001, name: proxy}]}], containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"
+        )
+            + "\n" + allowPorts("[{port: proxy}, {port: setup}]", app: "side"),
+        .accepts([
+            "other/client -> shop/side TCP/15001 allow", "other/client -> shop/side TCP/81 deny", "other/client -> shop/side TCP/80 deny",
+        ])),
+    FidelityRow(
+        "POD-16", pod("blank", labels: "{tier: null}") + "\n" + policy("  spec: {podSelector: {matchLabels: {tier: \"\"}}}"),
+        .accepts([
+            "other/client -> shop/blank TCP/80 deny", "other/client -> shop/web TCP/80 allow",
+        ])),
     FidelityRow("POD-17", pod("p", labels: "{app: \"web!\"}"), .refuses(at: "\"web!\"", "label value \"web!\"")),
     FidelityRow("POD-18", pod("Web"), .refuses(at: "Web", "Pod name \"Web\" must consist of lower-case")),
-    FidelityRow("POD-19", pod("p", labels: "{app: p}", spec: "{hostNetwork: false, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
-                + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
-                .accepts(["other/client -> shop/p TCP/80 deny"])),
-    FidelityRow("POD-21", pod("p", spec: "{initContainers: [{name: setup, image: i, ports: [{containerPort: 0}]}], containers: [{name: c, image: i}]}"),
-                .refuses(at: "0}", "containerPort must be an integer from 1 to 65535, found 0")),
-    FidelityRow("POD-22", pod("p", spec: "{initContainers: [{name: setup, image: i, restartPolicy: OnFailure}], containers: [{name: c, image: i}]}"),
-                .refuses(at: "OnFailure", "an init container's restartPolicy must be Always")),
-    FidelityRow("POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"), .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
+    FidelityRow(
+        "POD-19",
+        pod("p", labels: "{app: p}", spec: "{hostNetwork: false, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
+            + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
+        .accepts(["other/client -> shop/p TCP/80 deny"])),
+    FidelityRow(
+        "POD-21",
+        pod("p", spec: "{initContainers: [{name: setup, image: i, ports: [{containerPort: 0}]}], containers: [{name: c, image: i}]}"),
+        .refuses(at: "0}", "containerPort must be an integer from 1 to 65535, found 0")),
+    FidelityRow(
+        "POD-22",
+        pod("p", spec: "{initContainers: [{name: setup, image: i, restartPolicy: OnFailure}], containers: [{name: c, image: i}]}"),
+        .refuses(at: "OnFailure", "an init container's restartPolicy must be Always")),
+    FidelityRow(
+        "POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"),
+        .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
 ]
 
 let namespaceRows: [FidelityRow] = [
-    FidelityRow("NS-01", "- {apiVersion: v1, kind: Namespace, metadata: {name: team.a}}", .refuses(at: "team.a", "Namespace name \"team.a\" must consist of lower-case")),
-    FidelityRow("NS-02", "- {apiVersion: v1, kind: Namespace, metadata: {name: third, labels: {kubernetes.io/metadata.name: fake}}}\n"
-                + pod("x", namespace: "third", labels: "{app: x}") + "\n"
-                + ingress("{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: third}}}]}"), .accepts([
-                    "third/x -> shop/web TCP/80 allow", "other/client -> shop/web TCP/80 deny",
-                ])),
-    FidelityRow("NS-03", pod("early", namespace: "later", labels: "{app: early}") + "\n- {apiVersion: v1, kind: Namespace, metadata: {name: later}}",
-                .accepts(["other/client -> later/early TCP/80 allow"])),
-    FidelityRow("NS-04", "- {apiVersion: v1, kind: Namespace, metadata: {name: fourth, namespace: shop}}\n" + pod("y", namespace: "fourth", labels: "{app: y}"),
-                .accepts(["fourth/y -> shop/web TCP/80 allow"])),
-    FidelityRow("NS-05", pod("kube", namespace: "kube-system", labels: "{k8s-app: kube-dns}") + "\n"
-                + policy("  spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]}]}"), .accepts([
-                    "shop/client -> kube-system/kube TCP/80 allow", "shop/client -> other/web TCP/80 deny",
-                ])),
+    FidelityRow(
+        "NS-01", "- {apiVersion: v1, kind: Namespace, metadata: {name: team.a}}",
+        .refuses(at: "team.a", "Namespace name \"team.a\" must consist of lower-case")),
+    FidelityRow(
+        "NS-02",
+        "- {apiVersion: v1, kind: Namespace, metadata: {name: third, labels: {kubernetes.io/metadata.name: fake}}}\n"
+            + pod("x", namespace: "third", labels: "{app: x}") + "\n"
+            + ingress("{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: third}}}]}"),
+        .accepts([
+            "third/x -> shop/web TCP/80 allow", "other/client -> shop/web TCP/80 deny",
+        ])),
+    FidelityRow(
+        "NS-03",
+        pod("early", namespace: "later", labels: "{app: early}") + "\n- {apiVersion: v1, kind: Namespace, metadata: {name: later}}",
+        .accepts(["other/client -> later/early TCP/80 allow"])),
+    FidelityRow(
+        "NS-04",
+        "- {apiVersion: v1, kind: Namespace, metadata: {name: fourth, namespace: shop}}\n"
+            + pod("y", namespace: "fourth", labels: "{app: y}"),
+        .accepts(["fourth/y -> shop/web TCP/80 allow"])),
+    FidelityRow(
+        "NS-05",
+        pod("kube", namespace: "kube-system", labels: "{k8s-app: kube-dns}") + "\n"
+            + policy(
+                "  spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]}]}"
+            ),
+        .accepts([
+            "shop/client -> kube-system/kube TCP/80 allow", "shop/client -> other/web TCP/80 deny",
+        ])),
 ]
 
 let objectRows: [FidelityRow] = [
-    FidelityRow("OBJ-01", """
+    FidelityRow(
+        "OBJ-01",
+        """
         - apiVersion: v1
           kind: List
           items:
@@ -269,15 +449,20 @@ let objectRows: [FidelityRow] = [
             metadata: {name: listed, namespace: shop, creationTimestamp: null}
             spec: {podSelector: {}, ingress: null}
         """, .accepts(shopIsolated)),
-    FidelityRow("OBJ-02", "- {apiVersion: extensions/v1beta1, kind: NetworkPolicy, metadata: {name: old, namespace: shop}, spec: {}}",
-                .refuses(at: "{apiVersion", "NetworkPolicy must have apiVersion networking.k8s.io/v1, found extensions/v1beta1")),
-    FidelityRow("OBJ-03", "- {apiVersion: v1, kind: Pod, metadata: {name: p, name: q, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
-                .refuses(at: "name: p,", "duplicate key")),
-    FidelityRow("OBJ-04", "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}}\n" + policy("  spec: {}"),
-                .warns("kind Deployment (apps/v1) is not understood by keycard; ignored", shopIsolated)),
-    FidelityRow("OBJ-05", policy("  spec: {podSelector: {}}")
-                + "\n- {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: np, namespace: shop}, spec: {podSelector: {}}}",
-                .refuses(at: "{apiVersion: networking", "NetworkPolicy shop/np appears twice")),
+    FidelityRow(
+        "OBJ-02", "- {apiVersion: extensions/v1beta1, kind: NetworkPolicy, metadata: {name: old, namespace: shop}, spec: {}}",
+        .refuses(at: "{apiVersion", "NetworkPolicy must have apiVersion networking.k8s.io/v1, found extensions/v1beta1")),
+    FidelityRow(
+        "OBJ-03", "- {apiVersion: v1, kind: Pod, metadata: {name: p, name: q, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "name: p,", "duplicate key")),
+    FidelityRow(
+        "OBJ-04", "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}}\n" + policy("  spec: {}"),
+        .warns("kind Deployment (apps/v1) is not understood by keycard; ignored", shopIsolated)),
+    FidelityRow(
+        "OBJ-05",
+        policy("  spec: {podSelector: {}}")
+            + "\n- {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: np, namespace: shop}, spec: {podSelector: {}}}",
+        .refuses(at: "{apiVersion: networking", "NetworkPolicy shop/np appears twice")),
 ]
 
 let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows

@@ -106,7 +106,8 @@ struct RandomCluster {
 
     mutating func makePolicy(_ index: Int) -> NetworkPolicy {
         let types: [NetworkPolicy.PolicyType]? = pick([nil, [], [.ingress], [.egress], [.ingress, .egress]])
-        return NetworkPolicy(namespace: pick(namespaces), name: "p\(index)", podSelector: selector(),
-                             policyTypes: types, ingress: rules(), egress: rules())
+        return NetworkPolicy(
+            namespace: pick(namespaces), name: "p\(index)", podSelector: selector(),
+            policyTypes: types, ingress: rules(), egress: rules())
     }
 }

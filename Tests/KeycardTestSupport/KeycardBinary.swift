@@ -37,8 +37,9 @@ public enum KeycardBinary {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !stderrBox.done { usleep(1_000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderrBox.data ?? Data(), as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderrBox.data ?? Data(), as: UTF8.self))
     }
 
     private final class Box: @unchecked Sendable {

@@ -53,7 +53,8 @@ public enum PolicyDump {
         ]
         for index in 0..<clients {
             lines.append(
-                "    - {apiVersion: v1, kind: Pod, metadata: {name: client-\(index), namespace: shop, labels: {app: client-\(index)}}, spec: {containers: [{name: c, image: i}]}}")
+                "    - {apiVersion: v1, kind: Pod, metadata: {name: client-\(index), namespace: shop, labels: {app: client-\(index)}}, spec: {containers: [{name: c, image: i}]}}"
+            )
         }
         lines.append(contentsOf: ["    - file: \(dumpFile)", "  steps:", "    - probe: {ports: [TCP/80, TCP/1000, TCP/1001]}"])
         return lines.joined(separator: "\n") + "\n"

@@ -17,3 +17,9 @@ extension CIDR: ExpressibleByStringLiteral {
         self = block
     }
 }
+
+/// Test data that must parse: the value, or a stop naming what did not.
+public func required<T>(_ value: T?, _ what: @autoclosure () -> String) -> T {
+    guard let value else { preconditionFailure("test data does not parse: \(what())") }
+    return value
+}

@@ -1,8 +1,8 @@
+import KeycardTestSupport
+import KeycardValues
 import Testing
 
 @testable import KeycardTopology
-import KeycardTestSupport
-import KeycardValues
 
 /// The upstream-style 9 pods: namespaces x, y, z with pods a, b, c.
 func ninePods(command: [String]? = nil) -> [PodSpec] {

@@ -65,7 +65,9 @@ struct LiveLab {
             let (objects, _) = try LiveInput.objects(in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary)
             if change.kind == .apply { try apply(objects) } else { try delete(objects) }
         case .label:
-            guard let kind = LabelKind(argument: change.objectKind ?? "") else { throw LiveError("cannot label a \(change.objectKind ?? "?")") }
+            guard let kind = LabelKind(argument: change.objectKind ?? "") else {
+                throw LiveError("cannot label a \(change.objectKind ?? "?")")
+            }
             try label(kind, change.name ?? "", change.labels ?? [:])
         }
     }
@@ -93,7 +95,8 @@ struct LiveLab {
                     loaded.location, "pod \(pod.key) must keep the ports the lab serves for it (\(list.joined(separator: ", ")))")
             }
             if let ip = pod.podIP, ip != lab.address {
-                throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
+                throw ScenarioError(
+                    loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
             }
         }
         return try changes.apply(objects, to: &cluster) { planned[$0]?.address }

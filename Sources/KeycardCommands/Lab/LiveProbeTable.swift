@@ -1,6 +1,6 @@
+import KeycardModel
 import KeycardProbe
 import KeycardScenario
-import KeycardModel
 import KeycardValues
 
 /// One probe of `keycard probe`: what the model says and what the packets did.

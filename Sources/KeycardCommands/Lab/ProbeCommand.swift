@@ -78,8 +78,10 @@ struct ProbeCommand: ParsableCommand {
         for port in probed {
             for source in rows {
                 for destination in columns where cluster.address(of: destination) != nil {
-                    cells.append(ProbeCell(from: source, to: destination, port: port, expected: .model,
-                                           verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                    cells.append(
+                        ProbeCell(
+                            from: source, to: destination, port: port, expected: .model,
+                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
                 }
             }
         }

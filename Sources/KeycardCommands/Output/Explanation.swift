@@ -42,9 +42,10 @@ struct Explanation: Encodable {
                     Selector(policy: key.description, podSelector: $0.podSelector.description, defaulted: $0.podSelectorOmitted)
                 }
             }
-            return Side(pod: endpoint.description, direction: direction, outcome: judged.outcome.rawValue,
-                        isolatedBy: judged.isolatingPolicies.map(\.description), selectors: selectors,
-                        allowedBy: judged.allowingRules.map(\.description))
+            return Side(
+                pod: endpoint.description, direction: direction, outcome: judged.outcome.rawValue,
+                isolatedBy: judged.isolatingPolicies.map(\.description), selectors: selectors,
+                allowedBy: judged.allowingRules.map(\.description))
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)
@@ -62,7 +63,9 @@ struct Explanation: Encodable {
             case DirectionVerdict.Outcome.selfTraffic.rawValue:
                 lines.append("    a pod reaching itself is always allowed (the traffic never leaves its namespace)")
             case DirectionVerdict.Outcome.notIsolated.rawValue:
-                lines.append("    no NetworkPolicy with \(side.direction == "egress" ? "Egress" : "Ingress") in its policyTypes selects it: everything is allowed")
+                lines.append(
+                    "    no NetworkPolicy with \(side.direction == "egress" ? "Egress" : "Ingress") in its policyTypes selects it: everything is allowed"
+                )
             case DirectionVerdict.Outcome.notApplicable.rawValue:
                 lines.append("    not a pod: NetworkPolicy does not apply to it")
             default:
@@ -70,7 +73,9 @@ struct Explanation: Encodable {
                 // Say when a selector was never written: the API server defaulted it to every pod.
                 for selector in side.selectors where selector.defaulted {
                     let namespace = selector.policy.split(separator: "/").first.map(String.init) ?? ""
-                    lines.append("    \(selector.policy) has no spec.podSelector: the API server defaults it to {} (every pod of namespace \(namespace))")
+                    lines.append(
+                        "    \(selector.policy) has no spec.podSelector: the API server defaults it to {} (every pod of namespace \(namespace))"
+                    )
                 }
                 if side.allowedBy.isEmpty {
                     let other = side.direction == "egress" ? to : from

@@ -8,7 +8,8 @@ enum JUnitRenderer {
         out.append("<testsuites name=\"keycard\" tests=\"\(reports.flatMap(\.steps).count)\" failures=\"\(failures)\">")
         for report in reports {
             let failed = report.steps.filter { !$0.passed }.count
-            out.append("  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\">")
+            out.append(
+                "  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\">")
             out.append("    <properties><property name=\"enforcement\" value=\"\(escape(report.enforcement.rawValue))\"/></properties>")
             for step in report.steps {
                 let name = "step \(step.index) \(step.kind)" + (step.name.map { ": \($0)" } ?? "")
@@ -30,7 +31,8 @@ enum JUnitRenderer {
     static func details(_ step: StepReport) -> String {
         (step.results ?? []).compactMap { record -> String? in
             guard case .probe(let result) = record, !result.passed else { return nil }
-            return "\(result.from) -> \(result.to) \(result.port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "-"), model \(result.model.rawValue)"
+            return
+                "\(result.from) -> \(result.to) \(result.port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "-"), model \(result.model.rawValue)"
         }.joined(separator: "\n")
     }
 
@@ -63,7 +65,9 @@ enum MarkdownRenderer {
             out.append("| step | kind | name | result | summary |")
             out.append("|---|---|---|---|---|")
             for step in report.steps {
-                out.append("| \(step.index) | \(step.kind) | \(cell(step.name ?? "")) | \(step.passed ? "✅" : "❌") | \(cell(step.summary ?? "")) |")
+                out.append(
+                    "| \(step.index) | \(step.kind) | \(cell(step.name ?? "")) | \(step.passed ? "✅" : "❌") | \(cell(step.summary ?? "")) |"
+                )
             }
             let wrong = report.steps.filter { !$0.passed }.map(JUnitRenderer.details).filter { !$0.isEmpty }
             if !wrong.isEmpty {

@@ -29,8 +29,10 @@ struct ModelTableRenderer {
             }
         }
         out.append("")
-        out.append(report.passed ? "model: every explicit expectation agrees with the policy model"
-                   : "model: some explicit expectations DISAGREE with the policy model (exit 1)")
+        out.append(
+            report.passed
+                ? "model: every explicit expectation agrees with the policy model"
+                : "model: some explicit expectations DISAGREE with the policy model (exit 1)")
         return out.joined(separator: "\n")
     }
 
@@ -43,16 +45,20 @@ struct ModelTableRenderer {
         for port in probe.ports {
             let portCells = cells.filter { $0.port == port }
             func at(_ row: Int, _ column: Int) -> ProbeCell { portCells[row * probe.destinations.count + column] }
-            let table = TruthTableText(title: port.description, rows: probe.sources.map(\.description),
-                                       columns: probe.destinations.map(\.description)) { row, column in
+            let table = TruthTableText(
+                title: port.description, rows: probe.sources.map(\.description),
+                columns: probe.destinations.map(\.description)
+            ) { row, column in
                 let cell = at(row, column)
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
                 return cell.verdict.decision == .allow ? "." : "X"
             }
             out.append(table.render())
             if portCells.contains(where: { $0.verdict.decision == .deny }) {
-                let why = TruthTableText(title: "why", rows: probe.sources.map(\.description),
-                                         columns: probe.destinations.map(\.description)) { row, column in
+                let why = TruthTableText(
+                    title: "why", rows: probe.sources.map(\.description),
+                    columns: probe.destinations.map(\.description)
+                ) { row, column in
                     let verdict = at(row, column).verdict
                     if verdict.egress.outcome == .selfTraffic { return "#" }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
@@ -67,7 +73,9 @@ struct ModelTableRenderer {
             }
             for cell in portCells {
                 guard case .explicit(let expected) = cell.expected, expected != cell.verdict.decision else { continue }
-                disagreements.append("  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.verdict.decision.rawValue)")
+                disagreements.append(
+                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.verdict.decision.rawValue)"
+                )
             }
         }
         if explainedWhy { out.append("  (why: E the source's egress blocks it, I the destination's ingress, B both)") }

@@ -13,8 +13,9 @@ struct RunTableRenderer {
         var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
         for (step, stepReport) in zip(scenario.steps, report.steps) {
             let verdict = stepReport.passed ? "PASS" : "FAIL"
-            out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "") — \(verdict)"
-                       + (stepReport.summary.map { ": \($0)" } ?? ""))
+            out.append(
+                "step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "") — \(verdict)"
+                    + (stepReport.summary.map { ": \($0)" } ?? ""))
             if case .probe = step.action, let probe = timeline.probes[step.index] {
                 out.append(contentsOf: tables(probe, stepReport))
             }
@@ -42,33 +43,37 @@ struct RunTableRenderer {
         for port in probe.ports {
             func cell(_ row: Int, _ column: Int) -> ProbeResult? { index["\(port) \(rows[row]) \(columns[column])"] }
             let portFailed = (0..<rows.count).contains { row in (0..<columns.count).contains { cell(row, $0).map { !$0.passed } ?? false } }
-            out.append(TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
-                guard let result = cell(row, column) else { return "?" }
-                if rows[row] == columns[column] && result.expected == .ignored { return "#" }
-                switch result.observed {
-                case .allow, .closed: return "."
-                case .deny: return "X"
-                case .skipped: return "s"
-                case nil: return "?"
-                }
-            }.render())
+            out.append(
+                TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
+                    guard let result = cell(row, column) else { return "?" }
+                    if rows[row] == columns[column] && result.expected == .ignored { return "#" }
+                    switch result.observed {
+                    case .allow, .closed: return "."
+                    case .deny: return "X"
+                    case .skipped: return "s"
+                    case nil: return "?"
+                    }
+                }.render())
             guard portFailed else { continue }
-            out.append(TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
-                switch cell(row, column)?.expected {
-                case .allow: return "."
-                case .deny: return "X"
-                default: return "#"
-                }
-            }.render())
-            out.append(TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
-                guard let result = cell(row, column) else { return "?" }
-                if result.expected == .ignored { return "#" }
-                return result.passed ? "." : "!"
-            }.render())
+            out.append(
+                TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
+                    switch cell(row, column)?.expected {
+                    case .allow: return "."
+                    case .deny: return "X"
+                    default: return "#"
+                    }
+                }.render())
+            out.append(
+                TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
+                    guard let result = cell(row, column) else { return "?" }
+                    if result.expected == .ignored { return "#" }
+                    return result.passed ? "." : "!"
+                }.render())
             for row in rows.indices {
                 for column in columns.indices {
                     guard let result = cell(row, column), !result.passed else { continue }
-                    var line = "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
+                    var line =
+                        "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
                     if let reason = result.reason { line += " (\(reason))" }
                     out.append(line)
                 }

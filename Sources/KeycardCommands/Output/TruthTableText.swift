@@ -12,8 +12,11 @@ struct TruthTableText {
         let firstWidth = max(corner.count, rows.map(\.count).max() ?? 0)
         let widths = columns.map { max($0.count, 1) }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-        var lines = [indent + ([pad(corner, firstWidth)] + columns.enumerated().map { pad($0.element, widths[$0.offset]) })
-            .joined(separator: "  ").trimmedRight()]
+        var lines = [
+            indent
+                + ([pad(corner, firstWidth)] + columns.enumerated().map { pad($0.element, widths[$0.offset]) })
+                .joined(separator: "  ").trimmedRight()
+        ]
         for (rowIndex, row) in rows.enumerated() {
             let cells = columns.indices.map { pad(String(cell(rowIndex, $0)), widths[$0]) }
             lines.append(indent + ([pad(row, firstWidth)] + cells).joined(separator: "  ").trimmedRight())

@@ -7,7 +7,8 @@ import KeycardScenario
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run scenarios for real (as root): exit 0 when every step passed, 1 when an expectation failed, 2 for invalid input or environment."
+        abstract:
+            "Run scenarios for real (as root): exit 0 when every step passed, 1 when an expectation failed, 2 for invalid input or environment."
     )
 
     @OptionGroup var logging: LoggingOptions
@@ -37,8 +38,9 @@ struct RunCommand: ParsableCommand {
                 throw Exit.invalid
             }
             if keep {
-                try LabDaemon.keep(lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
-                                   afterStep: timeline.scenario.steps.count)
+                try LabDaemon.keep(
+                    lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
+                    afterStep: timeline.scenario.steps.count)
             }
             reports.append(report)
             failed = failed || !report.passed

@@ -24,10 +24,13 @@ enum LibnlRouteMessages {
             status = buildRoute(route, &message)
         }
         guard status >= 0, let message else {
-            throw KernelError("libnl build \(request.operation)", subject: "\(request.subject): \(String(cString: nl_geterror(status)))", errno: EINVAL)
+            throw KernelError(
+                "libnl build \(request.operation)", subject: "\(request.subject): \(String(cString: nl_geterror(status)))", errno: EINVAL)
         }
         defer { nlmsg_free(message) }
-        let header = nlmsg_hdr(message)!
+        guard let header = nlmsg_hdr(message) else {
+            throw KernelError("libnl build \(request.operation)", subject: "\(request.subject): no message header", errno: EINVAL)
+        }
         header.pointee.nlmsg_seq = sequence
         header.pointee.nlmsg_flags |= UInt16(NLM_F_REQUEST | NLM_F_ACK)
         let length = Int(header.pointee.nlmsg_len)

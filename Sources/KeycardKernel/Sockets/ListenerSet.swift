@@ -34,7 +34,7 @@ enum ListenerSet {
                         do throws(KernelError) {
                             let fd = try bind(endpoint, backlog: backlog, inode: handle.inode, forbidden: namespaces.forbiddenInodes)
                             listeners.append(Listener(fd: fd, endpoint: endpoint, reply: Array("\(endpoint.line)\n".utf8)))
-                        } catch where SocketCalls.isUnsupportedProtocol(error) {
+                        } catch  where SocketCalls.isUnsupportedProtocol(error) {
                             unsupported.append(endpoint)
                         }
                     }

@@ -44,8 +44,12 @@ extension ObjectDecoder {
             if direction == .ingress { policy.ingress = rules } else { policy.egress = rules }
             // Valid, and a common mistake: written rules that the policy's own types switch off.
             if let types = policy.policyTypes, !types.isEmpty, !types.contains(direction), !rules.isEmpty {
-                warnings.append(ScenarioWarning(location: value.location, message:
-                    "NetworkPolicy \(policy.key) has \(key) rules but its policyTypes [\(types.map(\.rawValue).joined(separator: ", "))] omit \(direction.rawValue): those rules have no effect"))
+                warnings.append(
+                    ScenarioWarning(
+                        location: value.location,
+                        message:
+                            "NetworkPolicy \(policy.key) has \(key) rules but its policyTypes [\(types.map(\.rawValue).joined(separator: ", "))] omit \(direction.rawValue): those rules have no effect"
+                    ))
             }
         }
         return policy
@@ -94,11 +98,17 @@ extension ObjectDecoder {
         let fields = try value.fields("ipBlock", allowed: ["cidr", "except"])
         let cidrValue = try fields.required("cidr")
         let text = try cidrValue.string("ipBlock.cidr")
-        guard let cidr = CIDR.parseLegacy(text) else { throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)") }
+        guard let cidr = CIDR.parseLegacy(text) else {
+            throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)")
+        }
         warnNonStandard(cidr, written: text, at: cidrValue)
         if cidr.family == .ipv6 {
-            warnings.append(ScenarioWarning(location: cidrValue.location, message:
-                "ipBlock \(text) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"))
+            warnings.append(
+                ScenarioWarning(
+                    location: cidrValue.location,
+                    message:
+                        "ipBlock \(text) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"
+                ))
         }
         var block = NetworkPolicy.IPBlock(cidr: cidr)
         for item in try fields["except"]?.items("ipBlock.except") ?? [] {
@@ -116,14 +126,22 @@ extension ObjectDecoder {
     /// What the API server accepts with a warning (KEP-4858, 1.33+): leading zeros, host bits.
     private mutating func warnNonStandard(_ cidr: CIDR, written: String, at value: YAMLValue) {
         if cidr.text != written {
-            warnings.append(ScenarioWarning(location: value.location, message:
-                "non-standard CIDR value \"\(written)\" is read as \(cidr.text), as the API server does today; a future Kubernetes release will refuse it"))
+            warnings.append(
+                ScenarioWarning(
+                    location: value.location,
+                    message:
+                        "non-standard CIDR value \"\(written)\" is read as \(cidr.text), as the API server does today; a future Kubernetes release will refuse it"
+                ))
         }
         if cidr.hasHostBits {
             let block = "\(IPv4(cidr.network))/\(cidr.prefixLength)"
             let address = cidr.text.split(separator: "/")[0]
-            warnings.append(ScenarioWarning(location: value.location, message:
-                "CIDR value \"\(written)\" is ambiguous (\(block) or \(address)/32?); Kubernetes uses \(block), and so does keycard"))
+            warnings.append(
+                ScenarioWarning(
+                    location: value.location,
+                    message:
+                        "CIDR value \"\(written)\" is ambiguous (\(block) or \(address)/32?); Kubernetes uses \(block), and so does keycard"
+                ))
         }
     }
 

@@ -25,7 +25,9 @@ extension ObjectDecoder {
             let fields = try nonNullFields(container, "a container")
             guard let nameValue = fields["name"] else { throw container.error("a container needs \"name\"") }
             let containerName = try nameValue.string("container name")
-            if let problem = NameRules.dns1123LabelProblem(containerName) { throw nameValue.error("container name \"\(containerName)\" \(problem)") }
+            if let problem = NameRules.dns1123LabelProblem(containerName) {
+                throw nameValue.error("container name \"\(containerName)\" \(problem)")
+            }
             guard containerNames.insert(containerName).inserted else {
                 throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
             }
@@ -46,17 +48,25 @@ extension ObjectDecoder {
             for portValue in try fields["ports"]?.items("container ports") ?? [] {
                 let port = try containerPort(portValue)
                 if let name = port.name {
-                    guard portNames.insert(name).inserted else { throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"") }
+                    guard portNames.insert(name).inserted else {
+                        throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"")
+                    }
                     if running, !podPortNames.insert(name).inserted {
-                        warnings.append(ScenarioWarning(location: portValue.location, message:
-                            "pod \(pod.key): port name \"\(name)\" is declared by two containers; a policy naming it matches both"))
+                        warnings.append(
+                            ScenarioWarning(
+                                location: portValue.location,
+                                message:
+                                    "pod \(pod.key): port name \"\(name)\" is declared by two containers; a policy naming it matches both"))
                     }
                 }
                 guard running else { continue }
                 let key = ProtocolPort(port.proto, port.port)
                 if let first = declared[key] {
-                    warnings.append(ScenarioWarning(location: portValue.location, message:
-                        "pod \(pod.key): \(key) is declared twice (first at \(first)); it is served once"))
+                    warnings.append(
+                        ScenarioWarning(
+                            location: portValue.location,
+                            message:
+                                "pod \(pod.key): \(key) is declared twice (first at \(first)); it is served once"))
                 } else {
                     declared[key] = portValue.location
                 }
@@ -77,7 +87,9 @@ extension ObjectDecoder {
         let deprecated = try spec["serviceAccount"]?.string("spec.serviceAccount") ?? ""
         if let name = [account, deprecated].first(where: { !$0.isEmpty }) {
             let field = account.isEmpty ? spec["serviceAccount"] : spec["serviceAccountName"]
-            if let problem = NameRules.dns1123SubdomainProblem(name), let field { throw field.error("serviceAccountName \"\(name)\" \(problem)") }
+            if let problem = NameRules.dns1123SubdomainProblem(name), let field {
+                throw field.error("serviceAccountName \"\(name)\" \(problem)")
+            }
             pod.serviceAccountName = name
         }
         if let status = fields["status"] {
@@ -87,16 +99,23 @@ extension ObjectDecoder {
                 if let ip = IPv4(text) {
                     pod.podIP = ip
                 } else if CIDR.parse(text + "/128") != nil {
-                    warnings.append(ScenarioWarning(location: field.location, message:
-                        "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
+                    warnings.append(
+                        ScenarioWarning(
+                            location: field.location,
+                            message:
+                                "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
                 } else {
                     throw field.error("status.podIP \"\(text)\" is not an IP address")
                 }
             }
         }
         if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
-            warnings.append(ScenarioWarning(location: hostNetwork.location, message:
-                "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"))
+            warnings.append(
+                ScenarioWarning(
+                    location: hostNetwork.location,
+                    message:
+                        "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"
+                ))
             return nil
         }
         return pod

@@ -25,7 +25,8 @@ struct ObjectDecoder {
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {
-            warnings.append(ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
+            warnings.append(
+                ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
         }
         guard apiVersion == known.apiVersion else {
@@ -55,7 +56,9 @@ struct Metadata {
     /// completed as the API server would, with a suffix derived from where the object is written),
     /// `namespace` (default `default`; an empty string counts as omitted; ignored for cluster-scoped
     /// kinds), `labels` (a null value is the empty value).
-    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError) -> Metadata {
+    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError)
+        -> Metadata
+    {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
@@ -72,9 +75,12 @@ struct Metadata {
             let file = objectLocation.file.split(separator: "/").last.map(String.init) ?? objectLocation.file
             name = GeneratedName.complete(prefix, seed: "\(file):\(objectLocation.line):\(objectLocation.column)")
             if prefix.isEmpty || nameRule(GeneratedName.masked(prefix)) != nil {
-                throw generateValue.error("\(kind) generateName \"\(prefix)\" \(nameRule(GeneratedName.masked(prefix)) ?? "must not be empty")")
+                throw generateValue.error(
+                    "\(kind) generateName \"\(prefix)\" \(nameRule(GeneratedName.masked(prefix)) ?? "must not be empty")")
             }
-            if let problem = nameRule(name) { throw generateValue.error("\(kind) generateName \"\(prefix)\" gives the name \"\(name)\", which \(problem)") }
+            if let problem = nameRule(name) {
+                throw generateValue.error("\(kind) generateName \"\(prefix)\" gives the name \"\(name)\", which \(problem)")
+            }
         } else {
             throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
         }

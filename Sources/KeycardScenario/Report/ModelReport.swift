@@ -12,11 +12,12 @@ public enum ModelReport {
             case .probe:
                 let results = timeline.cells(ofProbeStep: step.index).map { $0.result() }
                 let failed = results.filter { !$0.passed }
-                steps.append(StepReport(
-                    index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
-                    results: results.map(ResultRecord.probe),
-                    summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
-                        + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+                        results: results.map(ResultRecord.probe),
+                        summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
+                            + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
             case .scan(let scan):
                 let targets = timeline.scanTargets(ofStep: step.index, scan)
                 let results = targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
@@ -24,15 +25,17 @@ public enum ModelReport {
                 }
                 let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
                 let passed = scan.expectOpen.map { Set($0) == open } ?? true
-                steps.append(StepReport(
-                    index: step.index, name: step.name, kind: step.kind, passed: passed,
-                    results: results.map(ResultRecord.scan), summary: blastRadius(open)))
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: passed,
+                        results: results.map(ResultRecord.scan), summary: blastRadius(open)))
             default:
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
         }
-        return Report(scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
-                      passed: steps.allSatisfy(\.passed), steps: steps)
+        return Report(
+            scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
+            passed: steps.allSatisfy(\.passed), steps: steps)
     }
 
     static func isBareAddress(_ endpoint: Endpoint) -> Bool {

@@ -28,8 +28,9 @@ public struct ProbeCell: Sendable {
 
     /// The cell as a report result, before anything is observed.
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
-        ProbeResult(from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
-                    observed: observed, attempts: attempts, reason: reason)
+        ProbeResult(
+            from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
+            observed: observed, attempts: attempts, reason: reason)
     }
 }
 
@@ -42,10 +43,11 @@ extension Timeline {
         for port in probe.ports {
             for source in probe.sources {
                 for destination in probe.destinations {
-                    cells.append(ProbeCell(
-                        from: source, to: destination, port: port,
-                        expected: probe.explicitExpectation(from: source, to: destination, port: port),
-                        verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                    cells.append(
+                        ProbeCell(
+                            from: source, to: destination, port: port,
+                            expected: probe.explicitExpectation(from: source, to: destination, port: port),
+                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
                 }
             }
         }

@@ -112,8 +112,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip
     }
 
-    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
-                observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) {
+    public init(
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
+        observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil
+    ) {
         self.from = from
         self.to = to
         self.port = port

@@ -32,8 +32,12 @@ public struct AddressPlan: Sendable {
                 } else {
                     node = foreignNodes.count % settings.nodes
                     foreignNodes[nodeName] = node
-                    warnings.append(ScenarioWarning(location: loaded.location, message:
-                        "pod \(pod.key): spec.nodeName \"\(nodeName)\" is not a node of this lab (node-0 ... node-\(settings.nodes - 1)); its pods run on node-\(node)"))
+                    warnings.append(
+                        ScenarioWarning(
+                            location: loaded.location,
+                            message:
+                                "pod \(pod.key): spec.nodeName \"\(nodeName)\" is not a node of this lab (node-0 ... node-\(settings.nodes - 1)); its pods run on node-\(node)"
+                        ))
                 }
             } else if let known = nodes[pod.key] {
                 node = known
@@ -47,8 +51,12 @@ public struct AddressPlan: Sendable {
             nodes[pod.key] = node
             if let ip = pod.podIP, !settings.podCIDR.contains(ip) {
                 // status is the cluster's report, not a request: the API server ignores it on create.
-                warnings.append(ScenarioWarning(location: loaded.location, message:
-                    "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR) (set spec.lab.podCIDR to keep it); the pod gets a lab address"))
+                warnings.append(
+                    ScenarioWarning(
+                        location: loaded.location,
+                        message:
+                            "pod \(pod.key): status.podIP \(ip) is outside the lab's pod CIDR \(settings.podCIDR) (set spec.lab.podCIDR to keep it); the pod gets a lab address"
+                    ))
                 if addresses[pod.key] == nil, pendingKeys.insert(pod.key).inserted {
                     pending.append((pod.key, node, loaded.location))
                 }
@@ -71,7 +79,8 @@ public struct AddressPlan: Sendable {
             let slice = slices[node]
             while next[node] < slice.last && pinned[IPv4(next[node])] != nil { next[node] += 1 }
             guard next[node] < slice.last else {
-                throw ScenarioError(location, "pod \(key): node-\(node)'s slice \(IPv4(slice.network))/\(slice.prefixLength) has no free address left")
+                throw ScenarioError(
+                    location, "pod \(key): node-\(node)'s slice \(IPv4(slice.network))/\(slice.prefixLength) has no free address left")
             }
             addresses[key] = IPv4(next[node])
             pinned[IPv4(next[node])] = key

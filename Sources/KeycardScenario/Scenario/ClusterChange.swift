@@ -24,7 +24,8 @@ public struct ClusterChange {
     /// Creates or replaces `objects`; `address` gives a pod's address (fixed for the whole run).
     /// Returns one line per object, `kubectl apply` style: `Pod x/a created`, `... configured`.
     @discardableResult
-    public func apply(_ objects: [LoadedObject], to cluster: inout Cluster, address: (ObjectKey) -> IPv4?) throws(ScenarioError) -> [String] {
+    public func apply(_ objects: [LoadedObject], to cluster: inout Cluster, address: (ObjectKey) -> IPv4?) throws(ScenarioError) -> [String]
+    {
         var seen: [ObjectRef: SourceLocation] = [:]
         for loaded in objects {
             let ref = loaded.object.ref

@@ -11,8 +11,10 @@ public struct ResolvedProbe: Sendable {
 
     init(_ probe: ProbeStep, step: Step, cluster: Cluster) throws(ScenarioError) {
         sources = probe.from ?? cluster.sortedPods.map(\.key)
-        destinations = probe.to ?? (cluster.sortedPods.map { .pod($0.key) }
-            + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) })
+        destinations =
+            probe.to
+            ?? (cluster.sortedPods.map { .pod($0.key) }
+                + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) })
         for source in sources where cluster.pods[source] == nil {
             throw ScenarioError(step.location, "probe.from: pod \(source) does not exist at this step")
         }
@@ -29,7 +31,9 @@ public struct ResolvedProbe: Sendable {
             self.ports = ports
         } else {
             self.ports = Set(destinations.flatMap { cluster.servedPorts(of: $0) }).sorted()
-            if self.ports.isEmpty { throw ScenarioError(step.location, "probe has no port to probe: no destination serves one; name ports") }
+            if self.ports.isEmpty {
+                throw ScenarioError(step.location, "probe has no port to probe: no destination serves one; name ports")
+            }
         }
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
         expect = probe.expect
@@ -44,18 +48,27 @@ public struct ResolvedProbe: Sendable {
                 throw ScenarioError(step.location, "expect has no table for probed port \(port)")
             }
             for (port, table) in tables {
-                guard ports.contains(port) else { throw ScenarioError(table.location, "expect has a table for \(port), which this probe does not probe") }
+                guard ports.contains(port) else {
+                    throw ScenarioError(table.location, "expect has a table for \(port), which this probe does not probe")
+                }
                 if Set(table.rows) != Set(sources) || table.rows.count != sources.count {
-                    throw ScenarioError(table.location, "the \(port) table's rows must be exactly the probe's sources: \(sources.map(\.description).joined(separator: " "))")
+                    throw ScenarioError(
+                        table.location,
+                        "the \(port) table's rows must be exactly the probe's sources: \(sources.map(\.description).joined(separator: " "))"
+                    )
                 }
                 if Set(table.columns) != Set(destinations) || table.columns.count != destinations.count {
-                    throw ScenarioError(table.location, "the \(port) table's columns must be exactly the probe's destinations: \(destinations.map(\.description).joined(separator: " "))")
+                    throw ScenarioError(
+                        table.location,
+                        "the \(port) table's columns must be exactly the probe's destinations: \(destinations.map(\.description).joined(separator: " "))"
+                    )
                 }
             }
         case .exceptions(_, let allow, let deny):
             for cell in allow + deny {
                 guard sources.contains(cell.from), destinations.contains(cell.to), ports.contains(cell.port) else {
-                    throw ScenarioError(step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
+                    throw ScenarioError(
+                        step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
                 }
             }
             let overlap = Set(allow).intersection(deny)

@@ -86,9 +86,12 @@ extension ScenarioParser {
             let fields = try value.fields("expect", allowed: ["default", "allow", "deny"])
             let defaultValue = try fields.required("default")
             let text = try defaultValue.string("expect.default")
-            guard let decision = Decision(rawValue: text) else { throw defaultValue.error("expect.default must be allow or deny, found \(text)") }
-            return .exceptions(default: decision, allow: try cells(fields["allow"], "expect.allow"),
-                               deny: try cells(fields["deny"], "expect.deny"))
+            guard let decision = Decision(rawValue: text) else {
+                throw defaultValue.error("expect.default must be allow or deny, found \(text)")
+            }
+            return .exceptions(
+                default: decision, allow: try cells(fields["allow"], "expect.allow"),
+                deny: try cells(fields["deny"], "expect.deny"))
         }
         var tables: [ProtocolPort: TruthTable] = [:]
         for (key, keyLocation, tableValue) in entries {

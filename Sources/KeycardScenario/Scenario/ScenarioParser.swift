@@ -27,7 +27,8 @@ public enum ScenarioLoader {
             throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty: expected a keycard/v1 Scenario")
         }
         if documents.count > 1 {
-            throw documents[1].error("a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
+            throw documents[1].error(
+                "a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
         }
         var parser = ScenarioParser(file: file)
         return try Timeline(try parser.scenario(document))
@@ -81,8 +82,9 @@ struct ScenarioParser {
         for (index, item) in (try spec["steps"]?.items("steps") ?? []).enumerated() {
             steps.append(try step(item, index: index + 1))
         }
-        return Scenario(file: file, name: name, description: description, lab: lab, externals: externals,
-                        resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings)
+        return Scenario(
+            file: file, name: name, description: description, lab: lab, externals: externals,
+            resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings)
     }
 
     /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24.
@@ -110,7 +112,8 @@ struct ScenarioParser {
                 throw cidrValue.error("spec.lab.podCIDR must have a prefix length from /8 to /24, found /\(cidr.prefixLength)")
             }
             guard cidr.network == IPv4(text.split(separator: "/")[0].description)?.value else {
-                throw cidrValue.error("spec.lab.podCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
+                throw cidrValue.error(
+                    "spec.lab.podCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
             }
             if let clash = LabAddresses.reserved.first(where: { $0.contains(cidr) || cidr.contains($0) }) {
                 throw cidrValue.error("spec.lab.podCIDR \(text) overlaps \(clash), which the lab reserves")
@@ -119,7 +122,9 @@ struct ScenarioParser {
         }
         if let enforcement = fields["enforcement"] {
             let text = try enforcement.string("spec.lab.enforcement")
-            guard let mode = Enforcement(rawValue: text) else { throw enforcement.error("spec.lab.enforcement must be pod or node, found \(text)") }
+            guard let mode = Enforcement(rawValue: text) else {
+                throw enforcement.error("spec.lab.enforcement must be pod or node, found \(text)")
+            }
             settings.enforcement = mode
         }
         return settings
@@ -137,7 +142,9 @@ struct ScenarioParser {
             let text = try ipValue.string("external ip")
             guard let ip = IPv4(text) else { throw ipValue.error("external ip \"\(text)\" is not an IPv4 address") }
             if let problem = LabAddresses.externalProblem(ip) { throw ipValue.error("external ip \(ip) \(problem)") }
-            if podCIDR.contains(ip) { throw ipValue.error("external ip \(ip) lies inside the pod CIDR \(podCIDR); externals live outside the pod network") }
+            if podCIDR.contains(ip) {
+                throw ipValue.error("external ip \(ip) lies inside the pod CIDR \(podCIDR); externals live outside the pod network")
+            }
             if result.contains(where: { $0.ip == ip }) { throw ipValue.error("external ip \(ip) is used twice") }
             var ports: [ProtocolPort] = []
             for portValue in try fields["ports"]?.items("external ports") ?? [] {

@@ -39,12 +39,14 @@ enum TruthTableParser {
             }
             if rows.contains(key) { throw ScenarioError(at(line.index), "source \(source) has two rows") }
             guard line.tokens.count - 1 == columns.count else {
-                throw ScenarioError(at(line.index), "row \(source) has \(line.tokens.count - 1) cells; the header has \(columns.count) destinations")
+                throw ScenarioError(
+                    at(line.index), "row \(source) has \(line.tokens.count - 1) cells; the header has \(columns.count) destinations")
             }
             var row: [TruthTable.Mark] = []
             for token in line.tokens.dropFirst() {
                 guard token.count == 1, let character = token.first, let mark = TruthTable.Mark(rawValue: character) else {
-                    throw ScenarioError(at(line.index), "cell \"\(token)\" in row \(source) must be . (connected), X (blocked) or # (not checked)")
+                    throw ScenarioError(
+                        at(line.index), "cell \"\(token)\" in row \(source) must be . (connected), X (blocked) or # (not checked)")
                 }
                 row.append(mark)
             }

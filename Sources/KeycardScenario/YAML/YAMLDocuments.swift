@@ -89,8 +89,9 @@ enum YAMLDocuments {
             let while_ = context.map { " (\($0.text))" } ?? ""
             return ScenarioError(at(mark), "invalid YAML: \(problem)\(while_)")
         case .reader(let problem, let offset, _, _):
-            return ScenarioError(SourceLocation(file: file, line: 1, column: 1),
-                                 "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+            return ScenarioError(
+                SourceLocation(file: file, line: 1, column: 1),
+                "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
         default:
@@ -131,8 +132,9 @@ enum YAMLDocuments {
                 if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") {
                     indent += 1
                     if indent > maximumDepth * 4 {
-                        throw ScenarioError(SourceLocation(file: file, line: line, column: column),
-                                            "nesting is deeper than \(maximumDepth) levels")
+                        throw ScenarioError(
+                            SourceLocation(file: file, line: line, column: column),
+                            "nesting is deeper than \(maximumDepth) levels")
                     }
                     continue
                 }
@@ -146,13 +148,18 @@ enum YAMLDocuments {
             switch byte {
             case UInt8(ascii: "#") where lastByte == UInt8(ascii: " ") || lastByte == UInt8(ascii: "\n"): comment = true
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                if [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
-                    UInt8(ascii: "-"), UInt8(ascii: "\n")].contains(previous) { quote = byte }
+                if [
+                    UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
+                    UInt8(ascii: "-"), UInt8(ascii: "\n"),
+                ].contains(previous) {
+                    quote = byte
+                }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 depth += 1
                 if depth > maximumDepth {
-                    throw ScenarioError(SourceLocation(file: file, line: line, column: column),
-                                        "nesting is deeper than \(maximumDepth) levels")
+                    throw ScenarioError(
+                        SourceLocation(file: file, line: line, column: column),
+                        "nesting is deeper than \(maximumDepth) levels")
                 }
             case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
             default: break

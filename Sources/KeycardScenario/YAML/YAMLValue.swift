@@ -60,7 +60,8 @@ struct YAMLValue {
         var values: [String: YAMLValue] = [:]
         for (key, keyLocation, value) in try entries(what) {
             guard allowed.contains(key) else {
-                throw ScenarioError(keyLocation, "unknown field \"\(key)\" in \(what) (expected one of: \(allowed.joined(separator: ", ")))")
+                throw ScenarioError(
+                    keyLocation, "unknown field \"\(key)\" in \(what) (expected one of: \(allowed.joined(separator: ", ")))")
             }
             values[key] = value
         }
