@@ -81,16 +81,9 @@ public struct SocketProbeRunner: ProbeRunner {
 
     public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
-        let results = try prober.scan(
+        return try prober.scan(
             from: namespace, targets: targets.map { ScanTarget(address: $0.ip, port: UInt16($0.port)) },
             timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
-        return results.map { result in
-            switch result {
-            case .open: .open
-            case .closed: .closed
-            case .filtered: .filtered
-            }
-        }
     }
 }
 

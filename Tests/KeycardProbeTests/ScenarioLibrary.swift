@@ -1,26 +1,13 @@
 import Foundation
 import KeycardScenario
+import KeycardTestSupport
 
-/// Where the scenario library lives: the repository's `scenarios/` and `scenarios/conformance/`,
-/// and the shared recipes that CI checks out beside the repository (`<repo>/../shared`).
+/// The scenario library (see `RepositoryFiles`) and helpers for running it.
 enum ScenarioLibrary {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let recipes = repository.deletingLastPathComponent().appendingPathComponent("shared/conformance/recipes")
-
-    /// Every scenario to run, as paths relative to the repository (recipes start with `../shared`).
-    static var files: [String] {
-        yamlFiles(in: "scenarios") + yamlFiles(in: "scenarios/conformance") + yamlFiles(in: "../shared/conformance/recipes")
-    }
-
-    static func yamlFiles(in folder: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: absolute(folder))) ?? []
-        return names.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(folder)/\($0)" }
-    }
-
-    static func absolute(_ relative: String) -> String {
-        repository.appendingPathComponent(relative).standardizedFileURL.path
-    }
+    static var recipes: URL { RepositoryFiles.recipes }
+    static var files: [String] { RepositoryFiles.scenarios }
+    static func yamlFiles(in folder: String) -> [String] { RepositoryFiles.yamlFiles(in: folder) }
+    static func absolute(_ relative: String) -> String { RepositoryFiles.absolute(relative) }
 
     /// A fresh lab name: "t" and 10 random characters of [a-z0-9], within the 24 allowed.
     static func uniqueLabName() -> String {

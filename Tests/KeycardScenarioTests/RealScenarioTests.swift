@@ -1,21 +1,14 @@
 import Foundation
 import KeycardModel
 import KeycardScenario
+import KeycardTestSupport
 import Testing
 
-/// The repository's scenarios and the shared conformance recipes: their tables were written from
-/// the NetworkPolicy documentation, so the model must agree with every explicit cell.
+/// The repository's scenarios and the shared conformance recipes (when `../shared` is there):
+/// their tables were written from the NetworkPolicy documentation, so the model must agree with
+/// every explicit cell.
 enum RealScenarios {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let recipes = "/work/shared/conformance/recipes"
-
-    static var files: [String] {
-        var files = [repository.appendingPathComponent("scenarios/zero-trust-blueprint.yaml").path]
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: recipes)) ?? []
-        files += names.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(recipes)/\($0)" }
-        return files
-    }
+    static var files: [String] { RepositoryFiles.scenarios.map(RepositoryFiles.absolute) }
 }
 
 @Suite("Real scenarios")

@@ -12,15 +12,6 @@ public struct ScanTarget: Sendable, Hashable {
 }
 
 /// A TCP connect scan's answer for one target.
-public enum ScanResult: Sendable, Hashable {
-    /// The handshake completed.
-    case open
-    /// RST or ICMP port-unreachable.
-    case closed
-    /// Nothing within the timeout, or another ICMP error.
-    case filtered
-}
-
 extension Prober {
     /// TCP connect scan from `namespace` over `targets`: results in target order. Only the handshake is
     /// awaited, so any TCP service shows as open, not just keycard's servers. With `evidence`, a target
@@ -28,7 +19,7 @@ extension Prober {
     public func scan(
         from namespace: String, targets: [ScanTarget], timeout: Duration = .seconds(1), retries: Int = 0,
         evidence: DropEvidence? = nil
-    ) throws(KernelError) -> [ScanResult] {
+    ) throws(KernelError) -> [ScanState] {
         try raiseOpenFileLimit()
         let requests = targets.map {
             ProbeRequest(sourceNamespace: namespace, destination: $0.address, proto: .tcp, port: $0.port)

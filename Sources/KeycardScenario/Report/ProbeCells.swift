@@ -55,7 +55,7 @@ extension Timeline {
     }
 
     /// The endpoints scan step `index` covers, with the model's prediction for each port.
-    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanResult.State)] {
+    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState)] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
         let ownIP = cluster.addresses[scan.from]
@@ -71,12 +71,12 @@ extension Timeline {
                 value += 1
             }
         }
-        var targets: [(Endpoint, IPv4, Int, ScanResult.State)] = []
+        var targets: [(Endpoint, IPv4, Int, ScanState)] = []
         for ip in addresses {
             let endpoint = cluster.endpoint(at: ip)
             for port in scan.ports {
                 let tcp = ProtocolPort(.tcp, port)
-                let state: ScanResult.State
+                let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
                 } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {

@@ -167,20 +167,16 @@ public struct ProbeResult: Codable, Sendable, Equatable {
 
 /// One scanned endpoint (always TCP).
 public struct ScanResult: Codable, Sendable, Equatable {
-    public enum State: String, Codable, Sendable {
-        case open, closed, filtered
-    }
-
     public var from: ObjectKey
     /// The pod or external at `ip`, if any (`ns/pod`, `external/NAME`).
     public var to: String?
     public var ip: IPv4
     public var port: Int
     public var `protocol`: TransportProtocol = .tcp
-    public var model: State?
-    public var observed: State?
+    public var model: ScanState?
+    public var observed: ScanState?
 
-    public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: State?, observed: State? = nil) {
+    public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: ScanState?, observed: ScanState? = nil) {
         self.from = from
         self.to = to
         self.ip = ip
