@@ -128,7 +128,7 @@ let package = Package(
             resources: [.copy("Snapshots")]
         ),
         .testTarget(name: "KeycardRulesetTests", dependencies: ["KeycardTestSupport", "KeycardRuleset"], resources: [.copy("Snapshots")]),
-        .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardValues", "KeycardTopology"]),
+        .testTarget(name: "KeycardTopologyTests", dependencies: ["KeycardValues", "KeycardTopology", "KeycardTestSupport"]),
         .testTarget(
             name: "KeycardKernelTests",
             dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardKernel", "KeycardRuleset"],
