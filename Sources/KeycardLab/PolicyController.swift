@@ -27,7 +27,9 @@ public final class PolicyController {
     public func reconcile(_ tables: [String: Table]) throws(KernelError) {
         lastReports = [:]
         let removed = installed.keys.filter { tables[$0] == nil }.sorted()
-        let changed = tables.filter { installed[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        // Adopted tables are rewritten even when they look unchanged: what an earlier process left
+        // (an interrupted verb, a meet never followed by its table) is not taken on trust.
+        let changed = tables.filter { unverified.contains($0.key) || installed[$0.key] != $0.value }.sorted { $0.key < $1.key }
         if changed.count + removed.count > 1 {
             for (namespace, table) in changed {
                 guard let old = installed[namespace] else { continue }

@@ -53,11 +53,11 @@ struct PlanBuilder {
         let nodeSide = addEnd(node.namespace, Names.nodePodVeth(index))
         let podSide = addEnd(namespace, Names.podSide)
         plan.links.append(VethLink(end: nodeSide, peer: podSide))
-        addAddress(nodeSide, TopologyPlanner.podGateway, 32)
+        addAddress(nodeSide, LabNetwork.podGateway, 32)
         addAddress(podSide, placement.address, 32)
         addRoute(nodeSide, .host(placement.address), scope: .link)
-        addRoute(podSide, .host(TopologyPlanner.podGateway), scope: .link)
-        addRoute(podSide, .any, via: TopologyPlanner.podGateway)
+        addRoute(podSide, .host(LabNetwork.podGateway), scope: .link)
+        addRoute(podSide, .any, via: LabNetwork.podGateway)
         if !placement.slice.contains(placement.address) {
             // Pinned outside its node's slice: the router needs a host route to the right node.
             let routerEnd = LinkEnd(
@@ -69,7 +69,7 @@ struct PlanBuilder {
         plan.pods.append(
             PlannedPod(
                 namespace: spec.namespace, name: spec.name, netns: namespace, nodeIndex: node.index,
-                nodeName: node.name, address: placement.address, gateway: TopologyPlanner.podGateway,
+                nodeName: node.name, address: placement.address, gateway: LabNetwork.podGateway,
                 interface: podSide.name, nodeInterface: nodeSide.name, ports: spec.ports, command: spec.command))
     }
 
@@ -92,7 +92,7 @@ struct PlanBuilder {
 
     /// Address `end` (1: router, 2: other side) of /30 number `link` in 100.64.0.0/16.
     private func routerAddress(ofLink link: Int, end: UInt32) -> IPv4 {
-        IPv4(TopologyPlanner.linkNetwork.network + UInt32(link) * 4 + end)
+        IPv4(LabNetwork.linkNetwork.network + UInt32(link) * 4 + end)
     }
 
     private mutating func addRouterLink(

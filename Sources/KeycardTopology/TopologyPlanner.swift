@@ -13,13 +13,6 @@ public enum TopologyPlanner {
     public static let maxNodes = 1024
     /// Every node and external gets one /30 of `linkNetwork`.
     public static let maxLinks = 16384
-    /// The gateway every pod routes through: the node-side address of each pod veth.
-    public static let podGateway = IPv4(0xA9FE_0101)  // 169.254.1.1
-    public static let linkNetwork = CIDR.ipv4(IPv4(0x6440_0000), 16)  // 100.64.0.0/16
-    /// The pod gateway's block. Only this part of 169.254.0.0/16 is taken, so an external can play
-    /// the cloud metadata service at 169.254.169.254.
-    static let linkLocal = CIDR.ipv4(IPv4(0xA9FE_0100), 24)  // 169.254.1.0/24
-    static let reserved = [linkNetwork, linkLocal]
 
     /// `kc-<lab>.`: the prefix that identifies every namespace of one lab.
     public static func namespacePrefix(_ labName: String) -> String { "kc-\(labName)." }
@@ -46,7 +39,7 @@ public enum TopologyPlanner {
 
     static func podCIDR(_ cidr: CIDR) throws(TopologyError) -> CIDR {
         guard cidr.family == .ipv4, !cidr.hasHostBits else { throw .invalidCIDR(cidr.description) }
-        for range in reserved where range.overlaps(cidr) {
+        for range in LabNetwork.reserved where range.overlaps(cidr) {
             throw .reservedRangeOverlap(cidr: cidr.description, reserved: range.description)
         }
         return cidr
@@ -150,7 +143,7 @@ public enum TopologyPlanner {
             guard !cidr.contains(address) else {
                 throw .externalInPodCIDR(external: external.name, ip: external.ip.description, cidr: cidr.description)
             }
-            for range in reserved where range.contains(address) || address.value == 0 || address.value == UInt32.max {
+            for range in LabNetwork.reserved where range.contains(address) || address.value == 0 || address.value == UInt32.max {
                 throw .externalInReservedRange(external: external.name, ip: external.ip.description, reserved: range.description)
             }
             if let first = owners[address] {

@@ -18,6 +18,17 @@ public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable
 
     /// Lower case, as nft and socket code write it (`tcp`).
     public var lowercased: String { rawValue.lowercased() }
+
+    /// Decodes `TCP` and also `tcp`, the form lab state files used before protocols had one type.
+    /// Manifests are not read through here: there the API's case-sensitive names are the rule.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let proto = TransportProtocol(rawValue: text.uppercased()) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not TCP, UDP or SCTP: \(text)")
+        }
+        self = proto
+    }
 }
 
 /// A protocol and a port number, written `TCP/80` in scenarios.

@@ -85,6 +85,8 @@ struct NflogMessageTests {
             FlowCase(name: "tcp", bytes: NflogWire.ipv4(proto: 6, source: a, destination: b, transport: ports), flow: flow(6, 12345, 80)),
             FlowCase(name: "udp", bytes: NflogWire.ipv4(proto: 17, source: a, destination: b, transport: ports), flow: flow(17, 12345, 80)),
             FlowCase(
+                name: "sctp", bytes: NflogWire.ipv4(proto: 132, source: a, destination: b, transport: ports), flow: flow(132, 12345, 80)),
+            FlowCase(
                 name: "icmp has no ports", bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [8, 0, 0, 0]),
                 flow: flow(1, nil, nil)),
             FlowCase(name: "ip options shift the ports", bytes: options, flow: flow(6, 12345, 80)),

@@ -130,6 +130,33 @@ struct ControllerKernelTests {
         }
     }
 
+    /// A live verb's controller adopts what an earlier process programmed, and rewrites every
+    /// adopted table whole even where the new cluster compiles the same: an interrupted earlier
+    /// verb may have left something else (here: the tables of another policy set) in the kernel.
+    @Test(arguments: Placement.allCases)
+    func adoptedTablesAreRewrittenWhole(_ placement: Placement) throws {
+        let policies = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
+        let other = try #require(PolicyCase.all.first { $0.name == "default-deny-both" }).policies
+        try ControllerLab.with(CaseWorld().compile([], lab: "probe", placement).keys) { lab in
+            // What the kernel really holds: another policy set's tables.
+            let earlier = PolicyController()
+            try earlier.reconcile(lab.byNamespace(CaseWorld().compile(other, lab: lab.lab, placement)))
+            // What the journal says is there, and what is wanted now: the same cluster.
+            let wanted = lab.byNamespace(CaseWorld().compile(policies, lab: lab.lab, placement))
+            let controller = PolicyController()
+            controller.adopt(wanted)
+            try controller.reconcile(wanted)
+            #expect(Set(controller.lastReports.keys) == Set(wanted.keys), "every adopted table is rewritten")
+            for (namespace, table) in wanted {
+                #expect(TableView(witness: try nftObjects(namespace), family: "inet", name: table.name) == TableView(table))
+            }
+            // Once programmed here, an unchanged table is left alone.
+            try controller.reconcile(wanted)
+            #expect(controller.lastReports.isEmpty)
+            try controller.removeAll()
+        }
+    }
+
     /// The control: adding a policy is not element-only, and the controller says so with rule messages.
     @Test(arguments: Placement.allCases)
     func addingAPolicySendsRules(_ placement: Placement) throws {

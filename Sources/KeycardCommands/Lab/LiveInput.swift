@@ -2,6 +2,7 @@ import Foundation
 import KeycardLab
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// Reading what the user names on a live verb's command line: manifests (as keycard reads scenario
 /// resources, errors as file:line:col), pods, ports, labels.
@@ -25,7 +26,7 @@ enum LiveInput {
         let base = (path as NSString).lastPathComponent
         var lines = [
             "apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: live", "spec:", "  lab:",
-            "    nodes: \(plan.nodes)", "    podCIDR: \(quoted(plan.podCIDR))", "  resources:",
+            "    nodes: \(plan.nodes)", "    podCIDR: \(quoted(plan.podCIDR.description))", "  resources:",
         ]
         for name in namespaces.sorted() where !Timeline.builtinNamespaces.contains(name) {
             lines += ["    - apiVersion: v1", "      kind: Namespace", "      metadata:", "        name: \(quoted(name))"]
@@ -71,7 +72,7 @@ enum LiveInput {
 /// What manifest validation needs to know of the lab.
 struct LabPlanSummary {
     var nodes: Int
-    var podCIDR: String
+    var podCIDR: CIDR
 }
 
 /// A live verb's refusal, with its message (exit code 2).

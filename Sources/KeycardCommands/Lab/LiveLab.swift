@@ -16,7 +16,7 @@ struct LiveLab {
     var cluster: Cluster
 
     var enforcement: Enforcement { Enforcement(rawValue: record.enforcement) ?? .pod }
-    var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR.description) }
+    var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR) }
 
     /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`.
     static func open(_ name: String) throws -> LiveLab {
@@ -50,10 +50,10 @@ struct LiveLab {
 
     /// The scenario must still give every pod the address the running lab gave it.
     private func checkAddresses() throws {
-        let planned = Dictionary(uniqueKeysWithValues: state.plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.address.description) })
-        for (key, address) in cluster.addresses where planned[key] != address.description {
+        let planned = Dictionary(uniqueKeysWithValues: state.plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.address) })
+        for (key, address) in cluster.addresses where planned[key] != address {
             throw LiveError(
-                "lab \(name): \(record.scenario) changed since the lab came up (pod \(key) is \(address) in the file, \(planned[key] ?? "absent") in the lab); recreate the lab"
+                "lab \(name): \(record.scenario) changed since the lab came up (pod \(key) is \(address) in the file, \(planned[key]?.description ?? "absent") in the lab); recreate the lab"
             )
         }
     }

@@ -23,6 +23,12 @@ enum Interruption {
         } catch let interrupted as Interrupted {
             Console.error("interrupted: lab \(run.labName) torn down")
             throw ExitCode(128 + interrupted.signal)
+        } catch {
+            // A stage failing because of the interruption still ends as interrupted.
+            guard let signal = trap.received else { throw error }
+            run.tearDown()
+            Console.error("interrupted: lab \(run.labName) torn down (\(error))")
+            throw ExitCode(128 + signal)
         }
     }
 }

@@ -60,11 +60,10 @@ enum LibnlRouteMessages {
 
     /// RTM_NEWLINK on ifindex `index` changing only IFF_UP.
     private static func buildLinkUp(_ index: Int32, _ message: inout OpaquePointer?) -> Int32 {
-        guard let original = rtnl_link_alloc(), let change = rtnl_link_alloc() else { return -NLE_NOMEM }
-        defer {
-            rtnl_link_put(original)
-            rtnl_link_put(change)
-        }
+        guard let original = rtnl_link_alloc() else { return -NLE_NOMEM }
+        defer { rtnl_link_put(original) }
+        guard let change = rtnl_link_alloc() else { return -NLE_NOMEM }
+        defer { rtnl_link_put(change) }
         rtnl_link_set_ifindex(original, index)
         rtnl_link_set_flags(change, UInt32(IFF_UP))
         return rtnl_link_build_change_request(original, change, 0, &message)
@@ -105,13 +104,16 @@ enum LibnlRouteMessages {
             if status < 0 { return status }
         }
         // The route owns the nexthop once added (freed with it).
-        guard let hop = rtnl_route_nh_alloc() else { return -NLE_NOMEM }
-        rtnl_route_nh_set_ifindex(hop, route.outputIndex)
+        // The gateway address first: nothing to free if it cannot be built.
+        var gatewayAddress: OpaquePointer?
         if let gateway = route.gateway {
             guard let address = ipv4(gateway, 32) else { return -NLE_NOMEM }
-            defer { nl_addr_put(address) }
-            rtnl_route_nh_set_gateway(hop, address)
+            gatewayAddress = address
         }
+        defer { if let gatewayAddress { nl_addr_put(gatewayAddress) } }
+        guard let hop = rtnl_route_nh_alloc() else { return -NLE_NOMEM }
+        rtnl_route_nh_set_ifindex(hop, route.outputIndex)
+        if let gatewayAddress { rtnl_route_nh_set_gateway(hop, gatewayAddress) }
         rtnl_route_add_nexthop(object, hop)
         return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
     }

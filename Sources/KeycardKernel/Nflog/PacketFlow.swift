@@ -31,7 +31,10 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
         var flow = PacketFlow(source: u32(bytes, 12), destination: u32(bytes, 16), proto: proto, sourcePort: nil, destinationPort: nil)
         // Only the first fragment (offset 0) carries the transport header.
         let fragmentOffset = u16(bytes, 6) & 0x1fff
-        if proto == 6 || proto == 17, fragmentOffset == 0, bytes.count >= headerLength + 4 {
+        // TCP, UDP and SCTP all start with the two ports.
+        if [TransportProtocol.tcp.number, TransportProtocol.udp.number, TransportProtocol.sctp.number].contains(proto),
+            fragmentOffset == 0, bytes.count >= headerLength + 4
+        {
             flow.sourcePort = u16(bytes, headerLength)
             flow.destinationPort = u16(bytes, headerLength + 2)
         }
@@ -39,15 +42,10 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let name = proto == 6 ? "tcp" : proto == 17 ? "udp" : "proto \(proto)"
-        let from = Self.dotted(source) + (sourcePort.map { ":\($0)" } ?? "")
-        let to = Self.dotted(destination) + (destinationPort.map { ":\($0)" } ?? "")
+        let name = TransportProtocol.allCases.first { $0.number == proto }?.lowercased ?? "proto \(proto)"
+        let from = IPv4(source).description + (sourcePort.map { ":\($0)" } ?? "")
+        let to = IPv4(destination).description + (destinationPort.map { ":\($0)" } ?? "")
         return "\(from) -> \(to)/\(name)"
-    }
-
-    /// Dotted-quad text of a host-order address.
-    public static func dotted(_ address: UInt32) -> String {
-        "\(address >> 24).\((address >> 16) & 0xff).\((address >> 8) & 0xff).\(address & 0xff)"
     }
 
     private static func u16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1]) }

@@ -115,7 +115,7 @@ final class ProbeWave {
     /// connect() has bound the socket: its local address and port complete the flow the kernel will log.
     private func recordFlow(_ index: Int, destination: sockaddr_in) {
         guard let local = IPv4Sockaddr.local(of: slots[index].fd) else { return }
-        let proto: UInt8 = slots[index].request.proto == .udp ? 17 : 6
+        let proto = slots[index].request.proto.number
         let flow = PacketFlow(
             source: UInt32(bigEndian: local.sin_addr.s_addr), destination: UInt32(bigEndian: destination.sin_addr.s_addr),
             proto: proto, sourcePort: UInt16(bigEndian: local.sin_port), destinationPort: UInt16(bigEndian: destination.sin_port))

@@ -111,11 +111,11 @@ struct ScenarioParser {
             guard (8...24).contains(cidr.prefixLength) else {
                 throw cidrValue.error("spec.lab.podCIDR must have a prefix length from /8 to /24, found /\(cidr.prefixLength)")
             }
-            guard cidr.network == IPv4(text.split(separator: "/")[0].description)?.value else {
+            guard !cidr.hasHostBits else {
                 throw cidrValue.error(
                     "spec.lab.podCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
             }
-            if let clash = LabAddresses.reserved.first(where: { $0.contains(cidr) || cidr.contains($0) }) {
+            if let clash = LabNetwork.reserved.first(where: { $0.contains(cidr) || cidr.contains($0) }) {
                 throw cidrValue.error("spec.lab.podCIDR \(text) overlaps \(clash), which the lab reserves")
             }
             settings.podCIDR = cidr
