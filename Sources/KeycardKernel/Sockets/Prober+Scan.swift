@@ -25,16 +25,11 @@ extension Prober {
             ProbeRequest(sourceNamespace: namespace, destination: $0.address, proto: .tcp, port: $0.port)
         }
         var verdicts = [ProbeVerdict](repeating: .deny(.timeout), count: requests.count)
-        var pending = Array(requests.indices)
-        let namespaces = NamespaceHandles()
-        for _ in 0...max(0, retries) where !pending.isEmpty {
-            for start in stride(from: 0, to: pending.count, by: maxInFlight) {
-                let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
-                let answers = try ProbeWave.run(
-                    chunk.map { requests[$0] }, mode: .handshake, timeout: timeout, namespaces: namespaces, evidence: evidence)
-                for (index, verdict) in zip(chunk, answers) { verdicts[index] = verdict }
-            }
-            pending = pending.filter { verdicts[$0] == .deny(.timeout) }
+        try waves(
+            requests, Array(requests.indices), mode: .handshake, timeout: timeout, retries: retries, evidence: evidence
+        ) { index, verdict in
+            verdicts[index] = verdict
+            return verdict
         }
         return verdicts.map { verdict in
             switch verdict {

@@ -28,20 +28,36 @@ public struct Prober: Sendable {
                 ? ProbeOutcome(verdict: .skipped("kernel has no SCTP"), attempts: 0)
                 : ProbeOutcome(verdict: .deny(.timeout), attempts: 0)
         }
-        var pending = probes.indices.filter { probes[$0].proto != .sctp }
+        try waves(
+            probes, probes.indices.filter { probes[$0].proto != .sctp }, mode: .readLine, timeout: timeout, retries: retries,
+            evidence: evidence
+        ) { index, verdict in
+            outcomes[index].verdict = verdict
+            outcomes[index].attempts += 1
+            return verdict
+        }
+        return outcomes
+    }
+
+    /// Runs `requests[pending]` in waves of at most `maxInFlight`, then again for those still timed
+    /// out, `retries` more times. `record` stores a verdict and returns it (to decide on a retry).
+    func waves(
+        _ requests: [ProbeRequest], _ pending: [Int], mode: ProbeWave.Mode, timeout: Duration, retries: Int,
+        evidence: DropEvidence?, record: (Int, ProbeVerdict) -> ProbeVerdict
+    ) throws(KernelError) {
+        var pending = pending
         let namespaces = NamespaceHandles()
         for _ in 0...max(0, retries) where !pending.isEmpty {
+            var stillTimedOut: [Int] = []
             for start in stride(from: 0, to: pending.count, by: maxInFlight) {
                 let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
                 let verdicts = try ProbeWave.run(
-                    chunk.map { probes[$0] }, mode: .readLine, timeout: timeout, namespaces: namespaces, evidence: evidence)
-                for (index, verdict) in zip(chunk, verdicts) {
-                    outcomes[index].verdict = verdict
-                    outcomes[index].attempts += 1
+                    chunk.map { requests[$0] }, mode: mode, timeout: timeout, namespaces: namespaces, evidence: evidence)
+                for (index, verdict) in zip(chunk, verdicts) where record(index, verdict) == .deny(.timeout) {
+                    stillTimedOut.append(index)
                 }
             }
-            pending = pending.filter { outcomes[$0].verdict == .deny(.timeout) }
+            pending = stillTimedOut
         }
-        return outcomes
     }
 }
