@@ -79,6 +79,19 @@ struct NftnlSetElem: ~Copyable {
         if flags != 0 { nftnl_set_elem_set_u32(raw, UInt16(NFTNL_SET_ELEM_FLAGS), flags) }
     }
 
+    /// An element with its key, flags, inclusive end (NFTNL_SET_ELEM_KEY_END, boxes of a
+    /// concatenated interval set) and verdict (NFTNL_SET_ELEM_VERDICT and _CHAIN, verdict maps).
+    init(_ element: KernelSetElement) throws(KernelError) {
+        try self.init(key: element.key, flags: element.flags)
+        if let end = element.keyEnd {
+            end.withUnsafeBytes { _ = nftnl_set_elem_set(raw, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count)) }
+        }
+        if let verdict = element.verdict {
+            nftnl_set_elem_set_u32(raw, UInt16(NFTNL_SET_ELEM_VERDICT), verdict)
+            if let chain = element.chain { _ = nftnl_set_elem_set_str(raw, UInt16(NFTNL_SET_ELEM_CHAIN), chain) }
+        }
+    }
+
     consuming func release() -> OpaquePointer {
         let handle = raw
         discard self
