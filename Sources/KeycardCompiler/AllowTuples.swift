@@ -46,4 +46,25 @@ struct AllowTuples {
 
     /// The ranges set's elements: disjoint boxes covering exactly the union of every box.
     var rangeElements: [SetElement] { TupleBox.disjoint(Array(boxes.keys)).map(\.element) }
+
+    /// Each element's first contribution (for a disjoint piece of boxes: the first contribution
+    /// of the first box, in element order, that holds the piece's lower corner).
+    var comments: [SetElement: String] {
+        var result: [SetElement: String] = [:]
+        for (tuple, sources) in exact {
+            if let first = sources.first { result[.value([.ipv4(tuple.peer), .proto(tuple.proto), .port(tuple.port)])] = first }
+        }
+        for (peer, sources) in any { if let first = sources.first { result[.value([.ipv4(peer)])] = first } }
+        let ordered = boxes.sorted {
+            ($0.key.addresses.lowerBound, $0.key.ports.lowerBound) < ($1.key.addresses.lowerBound, $1.key.ports.lowerBound)
+        }
+        for piece in TupleBox.disjoint(Array(boxes.keys)) {
+            let source = ordered.first { box, _ in
+                box.addresses.contains(piece.addresses.lowerBound) && box.protocols.contains(piece.protocols.lowerBound)
+                    && box.ports.contains(piece.ports.lowerBound)
+            }
+            if let first = source?.value.first { result[piece.element] = first }
+        }
+        return result
+    }
 }

@@ -11,6 +11,7 @@ import KeycardRuleset
 /// counter log prefix "kc deny ingress ns/pod" group 7 drop
 /// ```
 /// (egress looks up `ip daddr`). The rules never change: policies and labels only move elements.
+/// Each element carries its first contributing `ns/policy#ingress[i]` as a comment.
 /// `th dport` needs a transport header, so a packet without one falls to the drop (fail-closed).
 struct PolicyProgram {
     /// Prefix of the three set names (`in-` in a pod's table, `in-ns/pod-` in a node's).
@@ -29,12 +30,20 @@ struct PolicyProgram {
     func sets(_ tuples: AllowTuples?) -> [NamedSet] {
         let everything = TupleBox(addresses: 0...UInt32.max, protocols: TupleBox.anyProtocol, ports: TupleBox.anyPort)
         let tuple: [KeyField] = [.ipv4Address, .inetProto, .inetService]
-        return [
+        let comments = tuples?.comments
+        var sets = [
             NamedSet(name: exactSet, key: tuple, elements: tuples?.exactElements ?? [], union: prefix),
             NamedSet(name: anySet, key: [.ipv4Address], elements: tuples?.anyElements ?? [], union: prefix),
             NamedSet(
                 name: rangesSet, key: tuple, interval: true, elements: tuples?.rangeElements ?? [everything.element], union: prefix),
         ]
+        if let comments {
+            for index in sets.indices {
+                let own = sets[index].elements.reduce(into: [SetElement: String]()) { $0[$1] = comments[$1] }
+                if !own.isEmpty { sets[index].comments = own }
+            }
+        }
+        return sets
     }
 
     /// The lookups (each ending in `allow`) and the logged drop.

@@ -20,6 +20,9 @@ public struct NamedSet: Hashable, Sendable, Codable {
     /// Sets with the same `union` are looked up one after another by rules with the same verdict:
     /// a key is allowed when any of them holds it. `Table.meet` intersects the unions, not each set.
     public var union: String?
+    /// Where elements come from, for humans (`nft list` shows it as the element's comment): the
+    /// first contributing `ns/policy#ingress[i]`. Never part of what an update compares.
+    public var comments: [SetElement: String]?
 
     /// What a map's elements carry.
     public enum SetData: String, Hashable, Sendable, Codable {

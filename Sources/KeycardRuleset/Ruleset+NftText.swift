@@ -28,7 +28,10 @@ extension NamedSet {
         if interval { lines.append("\tflags interval") }
         let elements = normalizedElements
         if !elements.isEmpty {
-            lines.append("\telements = { " + elements.map(\.nftText).joined(separator: ", ") + " }")
+            let texts = elements.map { element in
+                comments?[element].map { "\(element.nftText) comment \(quoted($0))" } ?? element.nftText
+            }
+            lines.append("\telements = { " + texts.joined(separator: ", ") + " }")
         }
         lines.append("}")
         return lines

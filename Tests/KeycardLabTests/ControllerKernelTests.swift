@@ -176,6 +176,12 @@ struct ControllerKernelTests {
             for (step, version) in [("add", policies + [extra]), ("update", policies + [changed]), ("delete", policies)] {
                 let tables = CaseWorld().compile(version, lab: lab.lab, placement)
                 try controller.reconcile(lab.byNamespace(tables))
+                if step == "add" {
+                    // Elements carry their first contributing rule as a comment (`nft list` shows it).
+                    let namespace = try #require(lab.namespaces[placement == .pod ? .pod(ObjectKey("prod", "web")) : .node(0)])
+                    let listing = try runWitness(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
+                    #expect(listing.contains("comment \"prod/web-from-db#ingress[0]\""), "\(listing)")
+                }
                 for report in controller.lastReports.values {
                     #expect(report.count(.newRule) == 0 && report.count(.newChain) == 0 && report.count(.newTable) == 0, "\(step)")
                     sent += report.count(.newSetElements) + report.count(.deleteSetElements)

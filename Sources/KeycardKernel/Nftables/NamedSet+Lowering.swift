@@ -11,12 +11,26 @@ struct KernelSetElement: Hashable {
     var keyEnd: [UInt8]? = nil
     var verdict: UInt32? = nil
     var chain: String? = nil
+    /// NFTNL_UDATA_SET_ELEM_COMMENT: shown by `nft list`.
+    var comment: String? = nil
 
     /// An upper bound of the element's bytes inside NFTA_SET_ELEM_LIST, for chunking.
-    var wireSize: Int { 16 + 2 * key.count + 8 + (verdict == nil ? 0 : 24 + (chain?.utf8.count ?? 0)) }
+    var wireSize: Int {
+        16 + 2 * key.count + 8 + (verdict == nil ? 0 : 24 + (chain?.utf8.count ?? 0)) + (comment.map { 12 + $0.utf8.count } ?? 0)
+    }
 
     /// The element as a deletion names it: its key (and end), never its data.
     var keyOnly: KernelSetElement { KernelSetElement(key: key, flags: flags, keyEnd: keyEnd) }
+
+    /// The same element carrying `comment` (clipped to nft's 128-byte limit).
+    func commented(_ comment: String?) -> KernelSetElement {
+        guard let comment, !comment.isEmpty else { return self }
+        var element = self
+        let safe = nftSafeString(comment)
+        element.comment =
+            safe.utf8.count < ruleCommentLimit ? safe : String(decoding: safe.utf8.prefix(ruleCommentLimit - 4), as: UTF8.self) + "..."
+        return element
+    }
 }
 
 /// nft's datatype ids (TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE) and key sizes.
@@ -108,7 +122,9 @@ extension NamedSet {
         for element in elements {
             if isConcatInterval {
                 guard case .box(let from, let to) = element else { throw elementError(element, table) }
-                result.append(KernelSetElement(key: try encodeKey(from, element, table), keyEnd: try encodeKey(to, element, table)))
+                result.append(
+                    KernelSetElement(key: try encodeKey(from, element, table), keyEnd: try encodeKey(to, element, table))
+                        .commented(comments?[element]))
             } else if data == .verdict {
                 guard case .mapping(let values, let verdict) = element else { throw elementError(element, table) }
                 let (code, chain): (UInt32, String) =
@@ -126,7 +142,7 @@ extension NamedSet {
                 }
             } else {
                 guard case .value(let values) = element else { throw elementError(element, table) }
-                result.append(KernelSetElement(key: try encodeKey(values, element, table)))
+                result.append(KernelSetElement(key: try encodeKey(values, element, table)).commented(comments?[element]))
             }
         }
         return result
