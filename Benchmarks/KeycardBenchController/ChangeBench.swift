@@ -4,12 +4,13 @@ import KeycardLab
 import KeycardModel
 import KeycardRuleset
 
-/// (a) One policy change with 1,000 policies in place: compile the whole cluster, then reconcile
-/// one real namespace holding the table through PolicyController.
+/// (a) One change (relabel, policy add, policy delete) with `policyCount` policies in place:
+/// compile the whole cluster, then reconcile one real namespace holding the table through
+/// PolicyController; and programming all of them into an empty namespace.
 struct ChangeBench {
     let placement: Placement
     let rounds: Int
-    let policyCount = 1_000
+    let policyCount: Int
     let fillers = 100
     let groups = 10
 
@@ -30,7 +31,7 @@ struct ChangeBench {
         let compiler = PolicyCompiler(labName: benchLab, placement: placement)
         let target: RulesetTarget = placement == .pod ? .pod(BenchClusters.serverKey) : .node(0)
         let base = BenchClusters.cluster(fillers: fillers, groups: groups)
-        let policies = BenchClusters.policies(policyCount, groups: groups, portSpread: 100)
+        let policies = BenchClusters.policies(policyCount, groups: groups, portSpread: policyCount)
         let nodes = Dictionary(uniqueKeysWithValues: base.pods.keys.map { ($0, 0) })
         let controller = PolicyController()
         defer { try? controller.removeAll() }
@@ -43,15 +44,22 @@ struct ChangeBench {
         }
 
         let inPlace = BenchClusters.with(base, policies)
-        _ = try step(inPlace)
+        let fromNothing = try step(inPlace)
         var relabelled = inPlace
         // A filler pod moves from group g5 to g6: 200 policies' peer sets change.
         relabelled.pods[ObjectKey("peers", "p5")]?.labels = ["group": "g6"]
-        let extra = BenchClusters.fillerPolicy(7, groups: groups, portSpread: 100, name: "extra-policy")
+        let extra = BenchClusters.fillerPolicy(policyCount + 7, groups: groups, portSpread: policyCount + 100, name: "extra-policy")
         let added = BenchClusters.with(inPlace, [extra])
+        var deleted = inPlace
+        deleted.policies[ObjectKey("bench", String(format: "p%05d", policyCount / 2))] = nil
 
-        var results: [Figures] = []
-        for (label, changed) in [("relabel one pod", relabelled), ("add one policy", added)] {
+        var results: [Figures] = [
+            Figures(
+                label: "all from nothing", compile: fromNothing.compile, kernel: fromNothing.kernel,
+                kinds: (fromNothing.report?.kinds.map(\.rawValue) ?? []).sorted(), messages: fromNothing.report?.messages.count ?? 0,
+                bytes: fromNothing.report?.bytes ?? 0, send: fromNothing.report?.sendSeconds ?? 0)
+        ]
+        for (label, changed) in [("relabel one pod", relabelled), ("add one policy", added), ("delete one policy", deleted)] {
             var compile: [Double] = [], kernel: [Double] = [], sends: [Double] = []
             var kinds = Set<String>(), messages = 0, bytes = 0
             for _ in 0..<rounds {

@@ -7,7 +7,7 @@ final class CompileCache {
     let cluster: Cluster
     let engine: PolicyEngine
     let sortedPods: [Pod]
-    private var peers: [PeerKey: (pods: [Pod], elements: [SetElement])] = [:]
+    private var peers: [PeerKey: Peers] = [:]
     private var scoped: [ScopeKey: [NetworkPolicy]] = [:]
 
     private struct PeerKey: Hashable {
@@ -27,18 +27,30 @@ final class CompileCache {
         sortedPods = cluster.sortedPods
     }
 
-    /// The pods a rule's peers select (every pod when it has none) and the addresses its set holds.
-    func peers(of rule: NetworkPolicy.Rule, _ index: Int, in policy: NetworkPolicy, _ direction: NetworkPolicy.PolicyType)
-        -> (pods: [Pod], elements: [SetElement])
-    {
+    /// What a rule's peers stand for.
+    struct Peers {
+        /// The rule names no peer: every address.
+        var all: Bool
+        /// The pods it selects (every pod when `all`), ipBlocks included when they hold a pod's address.
+        var pods: [Pod]
+        /// Those pods' addresses (host order), sorted.
+        var podAddresses: [UInt32]
+        /// Its ipBlocks minus their excepts, as inclusive host-order ranges (`0...max` when `all`).
+        var ranges: [ClosedRange<UInt32>]
+    }
+
+    /// The peers of a rule: computed once per compilation, shared by every pod the rule protects.
+    func peers(of rule: NetworkPolicy.Rule, _ index: Int, in policy: NetworkPolicy, _ direction: NetworkPolicy.PolicyType) -> Peers {
         let key = PeerKey(policy: policy.key, direction: direction, index: index)
         if let known = peers[key] { return known }
         let list = rule.peers ?? []
         let pods = list.isEmpty ? sortedPods : sortedPods.filter { pod in list.contains { engine.matches($0, of: policy, .pod(pod.key)) } }
         var ranges = AddressRanges()
-        for pod in pods { if let ip = cluster.addresses[pod.key] { ranges.add(ip) } }
         for peer in list { if let block = peer.ipBlock { ranges.add(block) } }
-        let result = (pods, ranges.elements)
+        let result = Peers(
+            all: list.isEmpty, pods: pods,
+            podAddresses: pods.compactMap { cluster.addresses[$0.key]?.value }.sorted(),
+            ranges: list.isEmpty ? [0...UInt32.max] : ranges.ranges)
         peers[key] = result
         return result
     }

@@ -4,9 +4,12 @@ import KeycardValues
 
 /// Compiles the policy model into one nftables table per namespace that enforces it.
 ///
-/// Rule count grows with policies × rules × ports, never with pods: pods enter through named sets
-/// (peers as interval sets of addresses, named ports as `daddr . l4proto . dport` sets), so a label
-/// change alters set elements, not rules.
+/// Per protected pod and direction, the rules of every policy that selects the pod are flattened
+/// into deduplicated allow tuples held in three sets (`PolicyProgram`); the chains and rules of a
+/// table depend only on which pods the lab holds, so adding, deleting or changing a policy and
+/// relabelling a pod or namespace change set and map elements only. A packet's cost does not grow
+/// with the number of policies: it meets a constant number of hash lookups and one small pipapo
+/// lookup per direction.
 public struct PolicyCompiler: Sendable {
     public let labName: String
     public let placement: Placement
@@ -40,7 +43,9 @@ public struct PolicyCompiler: Sendable {
         case .node:
             let absentAddresses = absent.compactMap { cluster.addresses[$0] }
             for node in 0..<nodeCount {
-                let local = cache.sortedPods.filter { nodes[$0.key] == node }
+                // Every pod the lab places on the node, present or not: its chains stay for the
+                // lab's life, so pods coming and going move elements only.
+                let local = nodes.filter { $0.value == node }.map(\.key).sorted()
                 tables[.node(node)] = nodeTable(local, cache, absent: absentAddresses)
             }
         }
@@ -60,117 +65,108 @@ public struct PolicyCompiler: Sendable {
 
     // MARK: pod placement
 
-    /// A pod's own table. Every policy of the pod's namespace with the direction's type has its
-    /// rules here, gated by a set holding the pod's address while the policy selects it, and the
-    /// final drop is gated by a set holding it while any does: a relabel only moves elements.
+    /// A pod's own table: per direction, a base chain that accepts replies and loopback and jumps
+    /// to the NetworkPolicy tier, which passes (`return`) while no policy isolates the pod and
+    /// otherwise judges by the pod's allow tuples. Tiers before (admin) and after (baseline)
+    /// NetworkPolicy get their own jumps around it.
     func podTable(_ pod: Pod, _ cache: CompileCache) -> Table {
         let cluster = cache.cluster
         var table = Table(name: tableName, family: .inet)
         let address = cluster.addresses[pod.key].map { [SetElement.value([.ipv4($0.value)])] } ?? []
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
+            let short = direction == .ingress ? "in" : "eg"
+            let program = PolicyProgram(prefix: "\(short)-", direction: direction, pod: pod.key)
+            let selecting = selectingPolicies(pod, direction, cache)
+            let isolatedSet = "\(short)-isolated"
+            table.sets.append(
+                NamedSet(name: isolatedSet, key: [.ipv4Address], elements: selecting.isEmpty ? [] : address, polarity: .restricts))
+            table.sets += program.sets(selecting.isEmpty ? nil : tuples(pod, direction, selecting, cache))
+
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
-            let hook: BaseChain.Hook = direction == .ingress ? .input : .output
-            var chain = Chain(name: name, base: BaseChain(hook: hook))
-            let policies = cache.policies(in: pod.namespace, direction)
-            if !policies.isEmpty {
-                let isolatedSet = "\(name)-isolated"
-                let isolated = policies.contains { $0.podSelector.matches(pod.labels) }
-                table.sets.append(
-                    NamedSet(
-                        name: isolatedSet, key: [.ipv4Address],
-                        elements: isolated ? address : [], polarity: .restricts))
-                chain.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
-                let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
-                chain.rules.append(Rule([loopback], verdict: .accept, comment: "a pod reaching itself"))
-                for policy in policies {
-                    let selected = policy.podSelector.matches(pod.labels) ? [pod] : []
-                    for (index, rule) in policy.rules(direction).enumerated() {
-                        let compiled = RuleCompiler(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
-                            .compile(selected: selected, namedPorts: direction == .ingress ? .thisPod(pod) : .peers, verdict: .accept)
-                        table.sets += compiled.sets
-                        chain.rules += compiled.rules
-                    }
-                }
-                let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet) : .saddrInSet(isolatedSet)
-                chain.rules.append(
-                    Rule(
-                        [gate], log: Self.dropLog(direction, policies), counter: true, verdict: .drop,
-                        comment: Self.denyComment(direction, policies)))
-            }
-            table.chains.append(chain)
+            let tier = direction == .ingress ? "np-ingress" : "np-egress"
+            let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
+            let base = Chain(
+                name: name, base: BaseChain(hook: direction == .ingress ? .input : .output),
+                rules: [
+                    Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                    Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
+                    Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"),
+                ])
+            let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet, negated: true) : .saddrInSet(isolatedSet, negated: true)
+            let tierChain = Chain(
+                name: tier,
+                rules: [Rule([gate], verdict: .return, comment: "not isolated by any \(direction.rawValue.lowercased()) policy")]
+                    + program.rules(allow: .accept))
+            table.chains += [base, tierChain]
         }
         return table
     }
 
     // MARK: node placement
 
-    /// A node's table: every policy of the cluster with the direction's type has its rules here,
-    /// gated by the set of this node's pods it selects; isolated pods of this node are jumped into
-    /// the direction's chain. Egress is judged where a packet enters the network (the source's
-    /// node), ingress where it leaves it (the destination's node).
-    func nodeTable(_ local: [Pod], _ cache: CompileCache, absent: [IPv4] = []) -> Table {
+    /// A node's table: isolated pods of this node dispatch through a verdict map keyed by their
+    /// address to their own chain (the same `PolicyProgram` as in pod placement). Egress is judged
+    /// where a packet enters the network (the source's node) and returns when allowed; ingress
+    /// where it leaves it (the destination's node). `local` is every pod the lab places on the node.
+    func nodeTable(_ local: [ObjectKey], _ cache: CompileCache, absent: [IPv4] = []) -> Table {
         let cluster = cache.cluster
         var table = Table(name: tableName, family: .inet)
-        var forward = Chain(name: "forward", base: BaseChain(hook: .forward))
         // Addresses of the lab's pods that do not exist now: a set, so pods coming and going only
         // move elements.
         table.sets.append(
             NamedSet(
                 name: "absent-pods", key: [.ipv4Address],
                 elements: absent.map { .value([.ipv4($0.value)]) }, polarity: .restricts))
-        forward.rules.append(Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
-        forward.rules.append(Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"))
-        forward.rules.append(Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"))
+        var forward = Chain(
+            name: "forward", base: BaseChain(hook: .forward),
+            rules: [
+                Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
+                Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
+                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+            ])
         for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
-            let name = direction == .ingress ? "policy-ingress" : "policy-egress"
-            let isolated = local.filter { !cluster.isolatingPolicies(for: $0, direction).isEmpty }
-            let isolatedSet = "\(name)-isolated"
-            table.sets.append(
-                NamedSet(
-                    name: isolatedSet, key: [.ipv4Address],
-                    elements: isolated.compactMap { cluster.addresses[$0.key] }.map { .value([.ipv4($0.value)]) },
-                    polarity: .restricts))
-            let selector: Match = direction == .egress ? .saddrInSet(isolatedSet) : .daddrInSet(isolatedSet)
-            forward.rules.append(Rule([selector], verdict: .jump(name), comment: "\(name) of isolated pods on this node"))
-
-            var chain = Chain(name: name)
-            let policies = cache.policies(in: nil, direction)
-            for policy in policies {
-                let selected = local.filter { policy.podSelector.matches($0.labels) && $0.namespace == policy.namespace }
-                for (index, rule) in policy.rules(direction).enumerated() {
-                    let compiled = RuleCompiler(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
-                        .compile(
-                            selected: selected, namedPorts: direction == .ingress ? .pods(selected) : .peers,
-                            verdict: direction == .egress ? .return : .accept)
-                    table.sets += compiled.sets
-                    chain.rules += compiled.rules
+            let short = direction == .ingress ? "in" : "eg"
+            let map = "\(short)-pods"
+            var entries: [SetElement] = []
+            for key in local {
+                let chain = RuleText.objectName("\(short)-\(key)")
+                let program = PolicyProgram(prefix: chain + "-", direction: direction, pod: key)
+                var tuples: AllowTuples?
+                if let pod = cluster.pods[key] {
+                    let selecting = selectingPolicies(pod, direction, cache)
+                    if !selecting.isEmpty { tuples = self.tuples(pod, direction, selecting, cache) }
+                    if !selecting.isEmpty, let address = cluster.addresses[key] {
+                        entries.append(.mapping([.ipv4(address.value)], direction == .egress ? .jump(chain) : .goto(chain)))
+                    }
                 }
+                table.sets += program.sets(tuples)
+                table.chains.append(Chain(name: chain, rules: program.rules(allow: direction == .egress ? .return : .accept)))
             }
-            chain.rules.append(
-                Rule(
-                    log: Self.dropLog(direction, []), counter: true, verdict: .drop,
-                    comment: "default deny \(direction.rawValue.lowercased()) of isolated pods"))
-            table.chains.append(chain)
+            table.sets.append(NamedSet(name: map, key: [.ipv4Address], elements: entries, polarity: .restricts, data: .verdict))
+            let field: ConcatField = direction == .egress ? .saddr : .daddr
+            forward.rules.append(
+                Rule(verdict: .vmap([field], map: map), comment: "\(direction.rawValue.lowercased()) of isolated pods on this node"))
         }
         table.chains.insert(forward, at: 0)
         return table
     }
 
-    /// `log prefix "kc deny ingress x/a,x/b" group 7`: which direction and which isolating policies
-    /// dropped the packet, clipped to `dropLogPrefixLimit` bytes.
-    static func dropLog(_ direction: NetworkPolicy.PolicyType, _ policies: [NetworkPolicy]) -> LogStatement {
-        let names = policies.map(\.key.description).joined(separator: ",")
-        let text = ["kc deny", direction.rawValue.lowercased(), names].filter { !$0.isEmpty }.joined(separator: " ")
-        let prefix =
-            text.utf8.count <= dropLogPrefixLimit
-            ? text : String(decoding: text.utf8.prefix(dropLogPrefixLimit - 3), as: UTF8.self) + "..."
-        return LogStatement(group: dropLogGroup, prefix: prefix)
+    // MARK: tuples
+
+    /// The policies of the pod's namespace with `direction` among their types that select it.
+    func selectingPolicies(_ pod: Pod, _ direction: NetworkPolicy.PolicyType, _ cache: CompileCache) -> [NetworkPolicy] {
+        cache.policies(in: pod.namespace, direction).filter { $0.podSelector.matches(pod.labels) }
     }
 
-    /// Names the policies that can isolate the pod (those of its namespace with this type), not
-    /// those that do now: the rule must not change when a relabel changes the selection.
-    static func denyComment(_ direction: NetworkPolicy.PolicyType, _ policies: [NetworkPolicy]) -> String {
-        let names = policies.map(\.key.description).joined(separator: ",")
-        return RuleCompiler.clip("default deny \(direction.rawValue.lowercased()) when isolated by any of \(names)")
+    /// Every rule of every selecting policy, flattened for `pod`.
+    func tuples(_ pod: Pod, _ direction: NetworkPolicy.PolicyType, _ selecting: [NetworkPolicy], _ cache: CompileCache) -> AllowTuples {
+        var tuples = AllowTuples()
+        for policy in selecting {
+            for (index, rule) in policy.rules(direction).enumerated() {
+                RuleFlattener(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
+                    .contribute(to: &tuples, protected: pod)
+            }
+        }
+        return tuples
     }
 }

@@ -89,6 +89,9 @@ public enum Match: Hashable, Sendable, Codable {
 public enum Verdict: Hashable, Sendable, Codable {
     case accept, drop, `return`
     case jump(String), goto(String)
+    /// `ip saddr vmap @map`: the verdict the map holds for the key, or, when it holds none,
+    /// evaluation goes on with the next rule.
+    case vmap([ConcatField], map: String)
     /// No verdict: a statement-only rule (log, counter) that lets evaluation continue.
     case none
 }

@@ -23,11 +23,15 @@ extension Table {
 
 extension NamedSet {
     func nftLines() -> [String] {
-        var lines = ["set \(name) {", "\ttype " + key.map(\.nftType).joined(separator: " . ")]
+        let type = key.map(\.nftType).joined(separator: " . ") + (data == .verdict ? " : verdict" : "")
+        var lines = ["\(data == nil ? "set" : "map") \(name) {", "\ttype " + type]
         if interval { lines.append("\tflags interval") }
         let elements = normalizedElements
         if !elements.isEmpty {
-            lines.append("\telements = { " + elements.map(\.nftText).joined(separator: ", ") + " }")
+            let texts = elements.map { element in
+                comments?[element].map { "\(element.nftText) comment \(quoted($0))" } ?? element.nftText
+            }
+            lines.append("\telements = { " + texts.joined(separator: ", ") + " }")
         }
         lines.append("}")
         return lines
@@ -51,6 +55,13 @@ extension SetElement {
         switch self {
         case .range(let from, let to): IPv4Range(IPv4(from), IPv4(to)).description
         case .value(let values): values.map(\.nftText).joined(separator: " . ")
+        case .box(let from, let to):
+            zip(from, to).map { low, high in
+                if low == high { return low.nftText }
+                if case .ipv4(let first) = low, case .ipv4(let last) = high { return IPv4Range(IPv4(first), IPv4(last)).description }
+                return "\(low.nftText)-\(high.nftText)"
+            }.joined(separator: " . ")
+        case .mapping(let key, let verdict): key.map(\.nftText).joined(separator: " . ") + " : " + (verdict.nftText ?? "continue")
         }
     }
 }
@@ -96,6 +107,9 @@ extension Rule {
         if let log { words.append("log prefix \(quoted(log.prefix)) group \(log.group)") }
         if counter { words.append("counter") }
         if let verdict = verdict.nftText { words.append(verdict) }
+        if case .vmap(let fields, let map) = verdict {
+            words.append(fields.map(\.nftText).joined(separator: " . ") + " vmap @\(map)")
+        }
         if !comment.isEmpty { words.append("comment \(quoted(comment))") }
         return words.joined(separator: " ")
     }
@@ -140,7 +154,7 @@ extension Verdict {
         case .return: "return"
         case .jump(let chain): "jump \(chain)"
         case .goto(let chain): "goto \(chain)"
-        case .none: nil
+        case .none, .vmap: nil
         }
     }
 }

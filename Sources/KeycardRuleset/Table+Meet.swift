@@ -17,7 +17,16 @@ extension Table {
     /// of a set that allows, all of a set that restricts.
     private func meetOfElements(_ new: Table) -> Table {
         var result = new
-        for index in result.sets.indices {
+        var unions: [String: [Int]] = [:]
+        for index in result.sets.indices where new.sets[index].polarity == .allows {
+            if let union = new.sets[index].union { unions[union, default: []].append(index) }
+        }
+        for indices in unions.values {
+            guard let met = AllowUnion.meet(indices.map { sets[$0] }, indices.map { new.sets[$0] }) else { continue }
+            for (index, elements) in zip(indices, met) { result.sets[index].elements = elements }
+        }
+        let united = Set(unions.values.joined())
+        for index in result.sets.indices where !united.contains(index) {
             let before = sets[index]
             let after = new.sets[index]
             switch after.polarity {
@@ -27,7 +36,7 @@ extension Table {
                     ? SetElement.intersection(before.normalizedElements, after.normalizedElements)
                     : after.normalizedElements.filter(Set(before.normalizedElements).contains)
             case .restricts:
-                result.sets[index].elements = SetElement.deduplicated(before.elements + after.elements)
+                result.sets[index].elements = SetElement.union(before.normalizedElements, after.normalizedElements)
             }
         }
         return result
@@ -43,6 +52,10 @@ extension Table {
             + sets.map { set in
                 var renamed = set
                 renamed.name = prefix + set.name
+                renamed.elements = set.elements.map { element in
+                    guard case .mapping(let key, let verdict) = element else { return element }
+                    return .mapping(key, verdict.renamed(prefix: prefix))
+                }
                 return renamed
             }
         var hooked: [BaseChain.Hook: String] = [:]
@@ -77,17 +90,37 @@ extension Rule {
             default: match
             }
         }
-        switch verdict {
-        case .accept: rule.verdict = .return
-        case .jump(let chain): rule.verdict = .jump(prefix + chain)
-        case .goto(let chain): rule.verdict = .goto(prefix + chain)
-        case .drop, .return, .none: break
-        }
+        rule.verdict = verdict == .accept ? .return : verdict.renamed(prefix: prefix)
         return rule
     }
 }
 
+extension Verdict {
+    /// The verdict inside a renamed copy of its table: chains and maps carry `prefix`.
+    func renamed(prefix: String) -> Verdict {
+        switch self {
+        case .jump(let chain): .jump(prefix + chain)
+        case .goto(let chain): .goto(prefix + chain)
+        case .vmap(let fields, let map): .vmap(fields, map: prefix + map)
+        case .accept, .drop, .return, .none: self
+        }
+    }
+}
+
 extension SetElement {
+    /// The elements of either list (a map keeps the old element where both hold a key: one key,
+    /// one verdict, as the kernel requires).
+    static func union(_ old: [SetElement], _ new: [SetElement]) -> [SetElement] {
+        var keys = Set<[KeyValue]>()
+        for element in old { if case .mapping(let key, _) = element { keys.insert(key) } }
+        return deduplicated(
+            old
+                + new.filter { element in
+                    if case .mapping(let key, _) = element { return !keys.contains(key) }
+                    return true
+                })
+    }
+
     /// The elements in both lists: range overlap for interval elements, equality otherwise.
     static func intersection(_ lhs: [SetElement], _ rhs: [SetElement]) -> [SetElement] {
         let left = lhs.compactMap(\.ipv4Range)
@@ -101,7 +134,23 @@ extension SetElement {
             }
             return result
         }
+        // Boxes: the pairwise overlaps, still disjoint when each list is.
+        var boxes: [SetElement] = []
+        for case .box(let aFrom, let aTo) in lhs {
+            for case .box(let bFrom, let bTo) in rhs where aFrom.count == bFrom.count {
+                let from = zip(aFrom, bFrom).map { max($0, $1) }
+                let to = zip(aTo, bTo).map { min($0, $1) }
+                if zip(from, to).allSatisfy({ $0 <= $1 }) { boxes.append(.box(from: from, to: to)) }
+            }
+        }
+        if !boxes.isEmpty || lhs.contains(where: \.isBox) { return boxes }
         let common = Set(rhs)
         return lhs.filter(common.contains)
+    }
+
+    /// Whether the element is a box of a concatenated interval set.
+    var isBox: Bool {
+        if case .box = self { return true }
+        return false
     }
 }

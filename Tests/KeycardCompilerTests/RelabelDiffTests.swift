@@ -93,15 +93,39 @@ struct RelabelDiffTests {
         }
     }
 
-    /// The control: adding a policy is a rule change, so the diff must say so.
+    /// Adding, changing and deleting a policy change set and map elements only, in every table.
     @Test(arguments: Placement.allCases)
-    func addingAPolicyIsNotElementOnly(_ placement: Placement) throws {
+    func policyChangesAreElementOnly(_ placement: Placement) throws {
         let base = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
         let extra = policy(
             "prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
-        let before = CaseWorld().compile(base, lab: "diff", placement)
-        let after = CaseWorld().compile(base + [extra], lab: "diff", placement)
+        let changed = policy(
+            "prod", "web-from-db", select: labels(["app": "web"]),
+            ingress: [allow([.block("10.0.0.0/8", except: ["10.1.0.0/16"])], ports: [.tcp(443, to: 450)])])
+        let versions = [base, base + [extra], base + [changed], base]
+        let compiled = versions.map { CaseWorld().compile($0, lab: "diff", placement) }
+        for (before, after) in zip(compiled, compiled.dropFirst()) {
+            for (target, old) in before {
+                let new = try #require(after[target])
+                #expect(RulesetDiff(old: old, new: new) != .fullReplace, "\(target)")
+            }
+        }
         let target: RulesetTarget = placement == .pod ? .pod(Self.web) : .node(0)
-        #expect(RulesetDiff(old: try #require(before[target]), new: try #require(after[target])) == .fullReplace)
+        #expect(RulesetDiff(old: try #require(compiled[0][target]), new: try #require(compiled[1][target])) != .unchanged)
+    }
+
+    /// A tuple stays while any (policy, rule) contributes it: deleting one of two policies that
+    /// allow the same peer and port leaves the element.
+    @Test(arguments: Placement.allCases)
+    func sharedTuplesStayWhileAnyPolicyHoldsThem(_ placement: Placement) throws {
+        let one = policy(
+            "prod", "a", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let two = policy(
+            "prod", "b", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let both = CaseWorld().compile([one, two], lab: "diff", placement)
+        let first = CaseWorld().compile([one], lab: "diff", placement)
+        for (target, table) in both {
+            #expect(RulesetDiff(old: table, new: try #require(first[target])) == .unchanged, "\(target)")
+        }
     }
 }

@@ -140,6 +140,12 @@ struct NormalizedTable: Equatable, CustomStringConvertible {
     /// nft JSON element → the text `SetElement.nftText` produces.
     static func elementText(_ element: Any) -> String {
         if let text = element as? String { return text }
+        // A map element: [key, {"goto": {"target": "c"}}].
+        if let pair = element as? [Any], pair.count == 2, let data = pair[1] as? [String: Any], let kind = data.keys.first,
+            let target = (data[kind] as? [String: Any])?["target"] as? String
+        {
+            return "\(elementText(pair[0])) : \(kind) \(target)"
+        }
         if let number = element as? Int { return String(number) }
         guard let object = element as? [String: Any] else { return "\(element)" }
         if let prefix = object["prefix"] as? [String: Any] { return "\(prefix["addr"] ?? "?")/\(prefix["len"] ?? "?")" }
@@ -159,6 +165,7 @@ extension Verdict {
         case .return: "return"
         case .jump: "jump"
         case .goto: "goto"
+        case .vmap: "vmap"
         case .none: nil
         }
     }

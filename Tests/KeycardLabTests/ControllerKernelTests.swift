@@ -157,23 +157,44 @@ struct ControllerKernelTests {
         }
     }
 
-    /// The control: adding a policy is not element-only, and the controller says so with rule messages.
+    /// Adding, changing and deleting a policy send set and map elements only: no table, chain or
+    /// rule message, the kernel's rule handles stay, and the kernel holds the compiled intent.
     @Test(arguments: Placement.allCases)
-    func addingAPolicySendsRules(_ placement: Placement) throws {
+    func policyChangesSendOnlyElements(_ placement: Placement) throws {
         let policies = try #require(PolicyCase.all.first { $0.name == "ingress-pod-selector" }).policies
         let extra = policy(
             "prod", "web-from-db", select: labels(["app": "web"]), ingress: [allow([.pods(labels(["app": "db"]))], ports: [.tcp(443)])])
+        let changed = policy(
+            "prod", "web-from-db", select: labels(["app": "web"]),
+            ingress: [allow([.block("10.244.0.0/16", except: ["10.244.1.0/24"])], ports: [.tcp(443, to: 450)])])
         try ControllerLab.with(CaseWorld().compile([], lab: "probe", placement).keys) { lab in
             let controller = PolicyController()
             try controller.reconcile(lab.byNamespace(CaseWorld().compile(policies, lab: lab.lab, placement)))
-            let after = CaseWorld().compile(policies + [extra], lab: lab.lab, placement)
-            try controller.reconcile(lab.byNamespace(after))
-            let target: RulesetTarget = placement == .pod ? .pod(ObjectKey("prod", "web")) : .node(0)
-            let namespace = try #require(lab.namespaces[target])
-            let report = try #require(controller.lastReports[namespace])
-            #expect(report.count(.newRule) > 0)
-            let table = try #require(after[target])
-            #expect(TableView(witness: try nftObjects(namespace), family: "inet", name: table.name) == TableView(table))
+            var handles: [String: [String: [Int]]] = [:]
+            for namespace in lab.namespaces.values { handles[namespace] = ruleHandles(try nftObjects(namespace), table: "kc-\(lab.lab)") }
+            var sent = 0
+            for (step, version) in [("add", policies + [extra]), ("update", policies + [changed]), ("delete", policies)] {
+                let tables = CaseWorld().compile(version, lab: lab.lab, placement)
+                try controller.reconcile(lab.byNamespace(tables))
+                if step == "add" {
+                    // Elements carry their first contributing rule as a comment (`nft list` shows it).
+                    let namespace = try #require(lab.namespaces[placement == .pod ? .pod(ObjectKey("prod", "web")) : .node(0)])
+                    let listing = try runWitness(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
+                    #expect(listing.contains("comment \"prod/web-from-db#ingress[0]\""), "\(listing)")
+                }
+                for report in controller.lastReports.values {
+                    #expect(report.count(.newRule) == 0 && report.count(.newChain) == 0 && report.count(.newTable) == 0, "\(step)")
+                    sent += report.count(.newSetElements) + report.count(.deleteSetElements)
+                }
+                for (target, namespace) in lab.namespaces {
+                    let objects = try nftObjects(namespace)
+                    #expect(
+                        ruleHandles(objects, table: "kc-\(lab.lab)") == handles[namespace], "\(step): rule handles changed in \(namespace)")
+                    let table = try #require(tables[target])
+                    #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step) \(namespace)")
+                }
+            }
+            #expect(sent > 0)
             try controller.removeAll()
         }
     }

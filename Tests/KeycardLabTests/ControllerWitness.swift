@@ -42,7 +42,10 @@ struct TableView: Equatable, CustomStringConvertible {
         family = table.family.rawValue
         name = table.name
         sets = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, $0.normalizedElements.map(\.nftText).sorted()) })
-        setTypes = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, $0.key.map(\.nftType).joined(separator: " . ")) })
+        setTypes = Dictionary(
+            uniqueKeysWithValues: table.sets.map {
+                ($0.name, $0.key.map(\.nftType).joined(separator: " . ") + ($0.data == .verdict ? " : verdict" : ""))
+            })
         bases = [:]
         chains = [:]
         for chain in table.chains {
@@ -72,10 +75,12 @@ struct TableView: Equatable, CustomStringConvertible {
         bases = [:]
         chains = [:]
         for object in objects {
-            if let set = object["set"] as? [String: Any], mine(set), let setName = set["name"] as? String {
+            if let set = (object["set"] ?? object["map"]) as? [String: Any], mine(set), let setName = set["name"] as? String {
                 sets[setName] = ((set["elem"] as? [Any]) ?? []).map(Self.elementText).sorted()
                 let type = set["type"]
-                setTypes[setName] = (type as? String) ?? ((type as? [String])?.joined(separator: " . ") ?? "?")
+                setTypes[setName] =
+                    ((type as? String) ?? ((type as? [String])?.joined(separator: " . ") ?? "?"))
+                    + ((set["map"] as? String).map { " : \($0)" } ?? "")
             }
             if let chain = object["chain"] as? [String: Any], mine(chain), let chainName = chain["name"] as? String {
                 if let type = chain["type"] as? String, let hook = chain["hook"] as? String {
@@ -98,6 +103,8 @@ struct TableView: Equatable, CustomStringConvertible {
                     } else {
                         verdict = key
                     }
+                } else if let last = exprs.last, let vmap = last["vmap"] as? [String: Any], let data = vmap["data"] as? String {
+                    verdict = "vmap \(data)"
                 } else {
                     verdict = "none"
                 }
@@ -112,6 +119,12 @@ struct TableView: Equatable, CustomStringConvertible {
     /// nft JSON element → the text `SetElement.nftText` produces.
     static func elementText(_ element: Any) -> String {
         if let text = element as? String { return text }
+        // A map element: [key, {"goto": {"target": "c"}}].
+        if let pair = element as? [Any], pair.count == 2, let data = pair[1] as? [String: Any], let kind = data.keys.first,
+            let target = (data[kind] as? [String: Any])?["target"] as? String
+        {
+            return "\(elementText(pair[0])) : \(kind) \(target)"
+        }
         if let number = element as? Int { return String(number) }
         guard let object = element as? [String: Any] else { return "\(element)" }
         if let prefix = object["prefix"] as? [String: Any] { return "\(prefix["addr"] ?? "?")/\(prefix["len"] ?? "?")" }
@@ -159,6 +172,7 @@ extension KeycardRuleset.Verdict {
         case .return: "return"
         case .jump(let chain): "jump \(chain)"
         case .goto(let chain): "goto \(chain)"
+        case .vmap(_, let map): "vmap @\(map)"
         case .none: "none"
         }
     }

@@ -31,11 +31,17 @@ struct RulesetInterpreter {
     private func run(_ chain: Chain, _ packet: Packet, depth: Int) -> Flow {
         precondition(depth < 16, "jump loop")
         for rule in chain.rules where rule.matches.allSatisfy({ matches($0, packet) }) {
-            switch rule.verdict {
+            var verdict = rule.verdict
+            if case .vmap(let fields, let map) = verdict {
+                // The map's verdict for the key; none: on to the next rule.
+                guard let mapped = mapping(map, key(fields, packet)) else { continue }
+                verdict = mapped
+            }
+            switch verdict {
             case .accept: return .final(.accept)
             case .drop: return .final(.drop)
             case .return: return .returned
-            case .none: continue
+            case .none, .vmap: continue
             case .jump(let name):
                 guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
                 if case .final(let outcome) = run(target, packet, depth: depth + 1) { return .final(outcome) }
@@ -60,16 +66,28 @@ struct RulesetInterpreter {
         case .dport(let port): return packet.dport == port && hasPorts(packet)
         case .dportRange(let low, let high): return packet.dport >= low && packet.dport <= high && hasPorts(packet)
         case .concatInSet(let fields, let name):
-            let key: [KeyValue] = fields.map { field in
-                switch field {
-                case .saddr: .ipv4(packet.saddr)
-                case .daddr: .ipv4(packet.daddr)
-                case .l4proto: .proto(packet.proto)
-                case .dport: .port(packet.dport)
-                }
-            }
-            return contains(name, key)
+            // `th dport` cannot load from a packet without a transport header: the rule breaks.
+            if fields.contains(.dport) && !hasPorts(packet) { return false }
+            return contains(name, key(fields, packet))
         }
+    }
+
+    private func key(_ fields: [ConcatField], _ packet: Packet) -> [KeyValue] {
+        fields.map { field in
+            switch field {
+            case .saddr: .ipv4(packet.saddr)
+            case .daddr: .ipv4(packet.daddr)
+            case .l4proto: .proto(packet.proto)
+            case .dport: .port(packet.dport)
+            }
+        }
+    }
+
+    /// A verdict map's verdict for `key`, if it holds the key.
+    private func mapping(_ mapName: String, _ key: [KeyValue]) -> Verdict? {
+        guard let set = table.set(named: mapName), set.data == .verdict else { preconditionFailure("no map \(mapName)") }
+        for case .mapping(let mapped, let verdict) in set.elements where mapped == key { return verdict }
+        return nil
     }
 
     private func hasPorts(_ packet: Packet) -> Bool { [6, 17, 132].contains(packet.proto) }
@@ -80,14 +98,36 @@ struct RulesetInterpreter {
     }
 
     private func contains(_ setName: String, _ key: [KeyValue]) -> Bool {
-        guard let set = table.set(named: setName) else { preconditionFailure("no set \(setName)") }
+        guard let set = table.set(named: setName), set.data == nil else { preconditionFailure("no set \(setName)") }
+        if set.interval && set.key.count > 1 {
+            // Boxes must be disjoint (pipapo refuses overlaps): checked on every lookup.
+            let boxes = set.elements.compactMap { element -> ([KeyValue], [KeyValue])? in
+                if case .box(let from, let to) = element { return (from, to) }
+                preconditionFailure("\(setName): a concatenated interval set holds only boxes")
+            }
+            precondition(Self.disjoint(boxes), "\(setName): overlapping boxes")
+            return boxes.contains { from, to in
+                key.count == from.count && zip(key, zip(from, to)).allSatisfy { value, corners in corners.0 <= value && value <= corners.1 }
+            }
+        }
         for element in set.elements {
             switch element {
+            case .box, .mapping: preconditionFailure("\(setName): a box or mapping outside its kind of set")
             case .value(let values): if values == key { return true }
             case .range(let from, let to):
                 if key.count == 1, case .ipv4(let address) = key[0], address >= min(from, to), address <= max(from, to) { return true }
             }
         }
         return false
+    }
+
+    /// Whether no two boxes share a point.
+    static func disjoint(_ boxes: [([KeyValue], [KeyValue])]) -> Bool {
+        for (i, a) in boxes.enumerated() {
+            for b in boxes[(i + 1)...] where zip(zip(a.0, a.1), zip(b.0, b.1)).allSatisfy({ x, y in x.0 <= y.1 && y.0 <= x.1 }) {
+                return false
+            }
+        }
+        return true
     }
 }

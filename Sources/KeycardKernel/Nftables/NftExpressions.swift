@@ -70,9 +70,11 @@ enum NftExpr {
     }
 
     /// `[ lookup reg 1 set NAME (0x1 when negated) ]`; the set id finds a set added in the same batch.
-    static func lookup(set: String, id: UInt32?, negated: Bool) throws(KernelError) -> NftnlExpr {
+    /// With `verdictMap`, `[ lookup reg 1 set NAME dreg 0 ]`: the element's verdict becomes the rule's.
+    static func lookup(set: String, id: UInt32?, negated: Bool, verdictMap: Bool = false) throws(KernelError) -> NftnlExpr {
         let expr = try NftnlExpr("lookup")
         expr.set(NFTNL_EXPR_LOOKUP_SREG, u32: register1)
+        if verdictMap { expr.set(NFTNL_EXPR_LOOKUP_DREG, u32: verdictRegister) }
         expr.set(NFTNL_EXPR_LOOKUP_SET, string: set)
         if let id { expr.set(NFTNL_EXPR_LOOKUP_SET_ID, u32: id) }
         if negated { expr.set(NFTNL_EXPR_LOOKUP_FLAGS, u32: NFT_LOOKUP_F_INV.rawValue) }

@@ -10,6 +10,8 @@ import KeycardRuleset
 public final class NftablesProgrammer {
     /// Most kernel elements per NEWSETELEM/DELSETELEM message (the nested list has a 16-bit length).
     public static let elementsPerMessage = 1000
+    /// At most this many element bytes in one message (the nested list's length is 16 bits).
+    static let elementBytesPerMessage = 48 * 1024
 
     /// The lab namespace (name under /run/netns) the socket lives in, or the transport's label.
     public let namespace: String
@@ -118,11 +120,18 @@ public final class NftablesProgrammer {
             context.setIDs[set.name] = id
             try set.loweredDeclaration(context, id: id)
                 .append(to: batch, .newSet, flags: NLM_F_CREATE | NLM_F_EXCL, subject: "\(new.name)/\(set.name)")
-            let elements = try set.kernelElements(set.normalizedElements, table: new.name)
-            try appendElements(elements, of: set.name, id: id, context, .newSetElements, to: batch)
+            // A verdict map's elements name chains: they follow the chains.
+            if set.data == nil {
+                let elements = try set.kernelElements(set.normalizedElements, table: new.name)
+                try appendElements(elements, of: set.name, id: id, context, .newSetElements, to: batch)
+            }
         }
         for chain in new.chains {
             try chain.lowered(context).append(to: batch, .newChain, flags: NLM_F_CREATE | NLM_F_EXCL, subject: "\(new.name)/\(chain.name)")
+        }
+        for set in new.sets where set.data != nil {
+            let elements = try set.kernelElements(set.normalizedElements, table: new.name)
+            try appendElements(elements, of: set.name, id: context.setIDs[set.name], context, .newSetElements, to: batch)
         }
         for chain in new.chains {
             for (index, rule) in chain.rules.enumerated() {
@@ -143,7 +152,7 @@ public final class NftablesProgrammer {
         let context = LoweringContext(table: table.name, family: table.family)
         for change in changes {
             guard let set = table.set(named: change.set) else { continue }
-            let gone = try set.kernelElements(change.delete, table: table.name)
+            let gone = try set.kernelElements(change.delete, table: table.name).map(\.keyOnly)
             try appendElements(gone, of: set.name, id: nil, context, .deleteSetElements, to: batch)
         }
         for change in changes {
@@ -163,6 +172,15 @@ public final class NftablesProgrammer {
         var start = 0
         while start < elements.count {
             var end = min(start + Self.elementsPerMessage, elements.count)
+            // The element list's nested attribute has a 16-bit length: keep a chunk's bytes under it.
+            var bytes = 0
+            for index in start..<end {
+                bytes += elements[index].wireSize
+                if bytes > Self.elementBytesPerMessage, index > start {
+                    end = index
+                    break
+                }
+            }
             // Never split an interval's start from its end element.
             if end < elements.count, elements[end].flags & NFT_SET_ELEM_INTERVAL_END.rawValue != 0 { end += 1 }
             let payload = try setElementPayload(set: set, id: id, context, elements: elements[start..<end])

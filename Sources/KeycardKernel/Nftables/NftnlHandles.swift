@@ -79,6 +79,28 @@ struct NftnlSetElem: ~Copyable {
         if flags != 0 { nftnl_set_elem_set_u32(raw, UInt16(NFTNL_SET_ELEM_FLAGS), flags) }
     }
 
+    /// An element with its key, flags, inclusive end (NFTNL_SET_ELEM_KEY_END, boxes of a
+    /// concatenated interval set) and verdict (NFTNL_SET_ELEM_VERDICT and _CHAIN, verdict maps).
+    init(_ element: KernelSetElement) throws(KernelError) {
+        try self.init(key: element.key, flags: element.flags)
+        if let end = element.keyEnd {
+            end.withUnsafeBytes { _ = nftnl_set_elem_set(raw, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count)) }
+        }
+        if let verdict = element.verdict {
+            nftnl_set_elem_set_u32(raw, UInt16(NFTNL_SET_ELEM_VERDICT), verdict)
+            if let chain = element.chain { _ = nftnl_set_elem_set_str(raw, UInt16(NFTNL_SET_ELEM_CHAIN), chain) }
+        }
+        if let comment = element.comment { Self.attach(comment: comment, to: raw) }
+    }
+
+    /// NFTNL_SET_ELEM_USERDATA holding the TLV NFTNL_UDATA_SET_ELEM_COMMENT, as nft writes
+    /// `comment "..."`. A comment is for humans: without memory for it the element goes without.
+    private static func attach(comment: String, to raw: OpaquePointer) {
+        guard let userData = try? NftnlUserData() else { return }
+        guard userData.put(UInt8(NFTNL_UDATA_SET_ELEM_COMMENT.rawValue), string: comment) else { return }
+        _ = userData.withBytes { _ = nftnl_set_elem_set(raw, UInt16(NFTNL_SET_ELEM_USERDATA), $0, $1) }
+    }
+
     consuming func release() -> OpaquePointer {
         let handle = raw
         discard self

@@ -38,7 +38,12 @@ extension Rule {
         }
         if let log { rule.add(try NftExpr.log(group: log.group, prefix: nftSafeString(log.prefix))) }
         if counter { rule.add(try NftExpr.counter()) }
-        if let expr = try verdict.lowered() { rule.add(expr) }
+        if case .vmap(let fields, let map) = verdict {
+            try Match.lowerConcat(fields, into: rule, context, needsNetworkCheck: &needsNetworkCheck)
+            rule.add(try NftExpr.lookup(set: map, id: context.setIDs[map], negated: false, verdictMap: true))
+        } else if let expr = try verdict.lowered() {
+            rule.add(expr)
+        }
         if !comment.isEmpty { try attachComment(to: rule, chain: chain) }
         return rule
     }
@@ -104,20 +109,36 @@ extension Match {
                 rule.add(try NftExpr.range(NetworkBytes.u16(min(low, high)), NetworkBytes.u16(max(low, high))))
             }
         case .concatInSet(let fields, let set):
-            for (index, field) in fields.enumerated() {
-                let register = NftExpr.concatRegister(index)
-                switch field {
-                case .saddr, .daddr:
-                    try networkCheck()
-                    let offset: UInt32 = field == .saddr ? 12 : 16
-                    rule.add(try NftExpr.payload(NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: 4, into: register))
-                case .l4proto:
-                    rule.add(try NftExpr.meta(NFT_META_L4PROTO, into: register))
-                case .dport:
-                    rule.add(try NftExpr.payload(NFT_PAYLOAD_TRANSPORT_HEADER, offset: 2, length: 2, into: register))
-                }
-            }
+            try Self.lowerConcat(fields, into: rule, context, needsNetworkCheck: &needsNetworkCheck)
             rule.add(try NftExpr.lookup(set: set, id: context.setIDs[set], negated: false))
+        }
+    }
+
+    /// Loads each field into the next 32-bit register from NFT_REG_1, as nft does for a
+    /// concatenation (`ip saddr . meta l4proto . th dport`); a lookup then reads the key from reg 1.
+    static func lowerConcat(
+        _ fields: [ConcatField], into rule: borrowing NftnlRule, _ context: LoweringContext, needsNetworkCheck: inout Bool
+    ) throws(KernelError) {
+        for (index, field) in fields.enumerated() {
+            let register = NftExpr.concatRegister(index)
+            switch field {
+            case .saddr, .daddr:
+                if needsNetworkCheck && context.family == .inet {
+                    needsNetworkCheck = false
+                    rule.add(try NftExpr.meta(NFT_META_NFPROTO))
+                    rule.add(try NftExpr.cmp(NFT_CMP_EQ, [UInt8(NFPROTO_IPV4)]))
+                } else if needsNetworkCheck && (context.family == .bridge || context.family == .netdev) {
+                    needsNetworkCheck = false
+                    rule.add(try NftExpr.meta(NFT_META_PROTOCOL))
+                    rule.add(try NftExpr.cmp(NFT_CMP_EQ, NetworkBytes.u16(0x0800)))
+                }
+                let offset: UInt32 = field == .saddr ? 12 : 16
+                rule.add(try NftExpr.payload(NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: 4, into: register))
+            case .l4proto:
+                rule.add(try NftExpr.meta(NFT_META_L4PROTO, into: register))
+            case .dport:
+                rule.add(try NftExpr.payload(NFT_PAYLOAD_TRANSPORT_HEADER, offset: 2, length: 2, into: register))
+            }
         }
     }
 
@@ -145,7 +166,7 @@ extension Verdict {
         case .return: try NftExpr.verdict(NFT_RETURN.rawValue)
         case .jump(let chain): try NftExpr.verdict(NFT_JUMP.rawValue, chain: chain)
         case .goto(let chain): try NftExpr.verdict(NFT_GOTO.rawValue, chain: chain)
-        case .none: nil
+        case .none, .vmap: nil
         }
     }
 }
