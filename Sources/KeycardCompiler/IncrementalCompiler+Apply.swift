@@ -30,7 +30,7 @@ extension IncrementalCompiler {
     static let everything = TupleBox(addresses: 0...UInt32.max, protocols: TupleBox.anyProtocol, ports: TupleBox.anyPort)
 
     /// Brings the kept state from `cluster` to `new`, collecting what crossed zero in `work`.
-    func apply(_ new: Cluster, _ change: ClusterChange, _ work: inout UpdateWork) {
+    func apply(_ new: Cluster, _ change: ChangedObjects, _ work: inout UpdateWork) {
         let old = cluster
         work.old = old
         for key in change.pods {
@@ -176,7 +176,9 @@ extension IncrementalCompiler {
         guard let state = rules[rule] else { return }
         if let pod {
             let engine = PolicyEngine(cluster)
-            let member = (state.rule.peers ?? []).contains { Self.matches(Clause(peer: $0, namespace: rule.policy.namespace), pod, cluster, engine) }
+            let member = (state.rule.peers ?? []).contains {
+                Self.matches(Clause(peer: $0, namespace: rule.policy.namespace), pod, cluster, engine)
+            }
             if member { rules[rule]?.pods.insert(pod) } else { rules[rule]?.pods.remove(pod) }
         }
         rules[rule]?.peers = nil

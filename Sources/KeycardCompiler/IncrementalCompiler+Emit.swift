@@ -147,7 +147,9 @@ extension IncrementalCompiler {
     }
 
     static func boxOrder(_ a: TupleBox, _ b: TupleBox) -> Bool {
-        (a.addresses.lowerBound, a.protocols.lowerBound, a.ports.lowerBound) < (b.addresses.lowerBound, b.protocols.lowerBound, b.ports.lowerBound)
+        (a.addresses.lowerBound, a.protocols.lowerBound, a.ports.lowerBound) < (
+            b.addresses.lowerBound, b.protocols.lowerBound, b.ports.lowerBound
+        )
     }
 
     /// Each peer allowed on every port, within each box that holds its address.
@@ -169,9 +171,7 @@ extension IncrementalCompiler {
             for pod in work.changedPods where (work.old.pods[pod] == nil) != (cluster.pods[pod] == nil) {
                 let target = RulesetTarget.pod(pod)
                 replaced.insert(target)
-                let table = buildTable(target)
-                if table != tables[target] { updates[target] = TableUpdate(table: table, change: .replace) }
-                replaceTable(target, table)
+                updates[target] = .replace(buildTable(target))
             }
         }
         var changes: [RulesetTarget: [String: PhasedChange]] = [:]
@@ -229,14 +229,11 @@ extension IncrementalCompiler {
         for (target, sets) in changes {
             let ordered = sets.keys.sorted().compactMap { sets[$0] }
             let direct = ordered.map(\.direct).filter { !$0.isEmpty }
-            guard !direct.isEmpty, let table = tables[target] else { continue }
-            let next = table.applying(direct, comments: comments[target] ?? [:])
-            setTable(target, next)
-            updates[target] = TableUpdate(
-                table: next,
-                change: .elements(
+            guard !direct.isEmpty else { continue }
+            updates[target] = .elements(
+                ElementChanges(
                     direct: direct, toMeet: ordered.map(\.toMeet).filter { !$0.isEmpty },
-                    fromMeet: ordered.map(\.fromMeet).filter { !$0.isEmpty }))
+                    fromMeet: ordered.map(\.fromMeet).filter { !$0.isEmpty }, comments: comments[target] ?? [:]))
         }
         return updates
     }

@@ -18,8 +18,9 @@ public final class IncrementalCompiler {
     let nodeCount: Int
     /// The cluster the tables are compiled for.
     public internal(set) var cluster: Cluster
-    /// The tables of every target, as `PolicyCompiler.compile` gives them.
-    public internal(set) var tables: [RulesetTarget: Table]
+    /// The tables of every target, as `PolicyCompiler.compile` gives them, built from the kept
+    /// state on each call (the updates themselves never build or copy whole tables).
+    public var tables: [RulesetTarget: Table] { buildTables() }
 
     var programs: [ProgramKey: ProgramState] = [:]
     var rules: [RuleKey: RuleState] = [:]
@@ -39,20 +40,18 @@ public final class IncrementalCompiler {
         self.nodes = nodes
         self.nodeCount = nodeCount
         self.cluster = Cluster()
-        tables = [:]
-        var everything = ClusterChange(from: Cluster(), to: cluster)
+        var everything = ChangedObjects(from: Cluster(), to: cluster)
         everything.pods.formUnion(nodes.keys)
         var work = UpdateWork()
         apply(cluster, everything, &work)
         for key in work.before.keys { _ = settle(key, work) }
-        tables = buildTables()
     }
 
     /// Moves to `new`: `change` names what differs from the current cluster (nil: found by
     /// comparing the two clusters object by object). Returns, per target whose table changes,
     /// the new table and how to get there.
-    public func update(to new: Cluster, change: ClusterChange? = nil) -> [RulesetTarget: TableUpdate] {
-        let change = change ?? ClusterChange(from: cluster, to: new)
+    public func update(to new: Cluster, change: ChangedObjects? = nil) -> [RulesetTarget: TableUpdate] {
+        let change = change ?? ChangedObjects(from: cluster, to: new)
         if change.isEmpty {
             cluster = new
             return [:]
@@ -75,7 +74,7 @@ public final class IncrementalCompiler {
         }
     }
 
-    private func buildTables() -> [RulesetTarget: Table] {
+    func buildTables() -> [RulesetTarget: Table] {
         var result: [RulesetTarget: Table] = [:]
         switch compiler.placement {
         case .pod:
@@ -95,9 +94,6 @@ public final class IncrementalCompiler {
         guard let state = programs[ProgramKey(pod: pod.key, direction: direction)], !state.selecting.isEmpty else { return nil }
         return state.tuples
     }
-
-    func replaceTable(_ target: RulesetTarget, _ table: Table?) { tables[target] = table }
-    func setTable(_ target: RulesetTarget, _ table: Table) { tables[target] = table }
 }
 
 /// One protected pod and direction.

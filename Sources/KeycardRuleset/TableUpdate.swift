@@ -1,23 +1,29 @@
 /// How one namespace's table moves from what is installed to its next version, as the
 /// incremental compiler computed it (no comparison of whole tables needed).
-public struct TableUpdate: Hashable, Sendable {
-    /// The table after the update; nil when the namespace no longer gets one.
-    public var table: Table?
-    public var change: Change
+public enum TableUpdate: Hashable, Sendable {
+    /// Set elements only, applied to the table installed now.
+    case elements(ElementChanges)
+    /// The table is replaced whole, or removed (nil): a pod appearing or disappearing in pod placement.
+    case replace(Table?)
+}
 
-    public enum Change: Hashable, Sendable {
-        /// Set elements only. `direct` goes from the old table to the new one in one transaction;
-        /// `toMeet` then `fromMeet` go through the meet of the two (what both allow: allow sets
-        /// keep what both versions' unions allow, isolating sets and maps hold both), for changes
-        /// spanning several namespaces (docs/atomicity.md).
-        case elements(direct: [SetElementChange], toMeet: [SetElementChange], fromMeet: [SetElementChange])
-        /// The table is replaced whole (or removed): a pod appearing or disappearing in pod placement.
-        case replace
-    }
+/// Element changes of one table. `direct` goes from the old table to the new one in one
+/// transaction; `toMeet` then `fromMeet` go through the meet of the two (allow sets keep what both
+/// versions' unions allow, isolating sets and maps hold both), for changes spanning several
+/// namespaces (docs/atomicity.md).
+public struct ElementChanges: Hashable, Sendable {
+    public var direct: [SetElementChange]
+    public var toMeet: [SetElementChange]
+    public var fromMeet: [SetElementChange]
+    /// The first contribution of each added element, shown as its comment.
+    public var comments: [SetElement: String]
 
-    public init(table: Table?, change: Change) {
-        self.table = table
-        self.change = change
+    public init(direct: [SetElementChange], toMeet: [SetElementChange], fromMeet: [SetElementChange], comments: [SetElement: String] = [:])
+    {
+        self.direct = direct
+        self.toMeet = toMeet
+        self.fromMeet = fromMeet
+        self.comments = comments
     }
 }
 
@@ -26,19 +32,61 @@ extension Table {
     /// end; `comments` gives the additions' comments). Cost: the changed sets, not the table.
     public func applying(_ changes: [SetElementChange], comments: [SetElement: String] = [:]) -> Table {
         var table = self
-        var index: [String: Int] = [:]
+        table.apply(changes, comments: comments)
+        return table
+    }
+
+    /// Applies `changes` in place: when the table's storage is not shared, the cost is the
+    /// changes (and a scan of each set for its deletions), not a copy of the table.
+    public mutating func apply(_ changes: [SetElementChange], comments: [SetElement: String] = [:]) {
         for change in changes where !change.isEmpty {
-            if index.isEmpty { for (position, set) in sets.enumerated() { index[set.name] = position } }
-            guard let position = index[change.set] else { continue }
-            table.sets[position].remove(change.delete)
-            table.sets[position].elements += change.add
+            guard let position = sets.firstIndex(where: { $0.name == change.set }) else { continue }
+            sets[position].remove(change.delete)
+            sets[position].elements += change.add
             for element in change.add {
                 guard let comment = comments[element] else { continue }
-                if table.sets[position].comments == nil { table.sets[position].comments = [:] }
-                table.sets[position].comments?[element] = comment
+                if sets[position].comments == nil { sets[position].comments = [:] }
+                sets[position].comments?[element] = comment
             }
         }
-        return table
+    }
+}
+
+extension Table {
+    /// Where each element of each set sits, for `apply(_:comments:positions:)`.
+    public typealias ElementPositions = [String: [SetElement: Int]]
+
+    /// Applies `changes` in place, finding deleted elements through `positions` (built for a set
+    /// the first time it loses an element, kept up to date after): the cost is the changes, not
+    /// the sets (a deleted element's place is taken by the set's last element).
+    public mutating func apply(_ changes: [SetElementChange], comments: [SetElement: String], positions: inout ElementPositions) {
+        for change in changes where !change.isEmpty {
+            guard let position = sets.firstIndex(where: { $0.name == change.set }) else { continue }
+            if !change.delete.isEmpty, positions[change.set] == nil {
+                var index: [SetElement: Int] = [:]
+                for (offset, element) in sets[position].elements.enumerated() { index[element] = offset }
+                positions[change.set] = index
+            }
+            for element in change.delete {
+                guard let offset = positions[change.set]?.removeValue(forKey: element) else { continue }
+                let last = sets[position].elements.count - 1
+                if offset != last {
+                    let moved = sets[position].elements[last]
+                    sets[position].elements[offset] = moved
+                    positions[change.set]?[moved] = offset
+                }
+                sets[position].elements.removeLast()
+                sets[position].comments?[element] = nil
+            }
+            if sets[position].comments?.isEmpty == true { sets[position].comments = nil }
+            for element in change.add {
+                if positions[change.set] != nil { positions[change.set]?[element] = sets[position].elements.count }
+                sets[position].elements.append(element)
+                guard let comment = comments[element] else { continue }
+                if sets[position].comments == nil { sets[position].comments = [:] }
+                sets[position].comments?[element] = comment
+            }
+        }
     }
 }
 

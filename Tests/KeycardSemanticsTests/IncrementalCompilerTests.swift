@@ -10,21 +10,23 @@ import Testing
 @Suite("Incremental compiler")
 struct IncrementalCompilerTests {
     /// One random change of `cluster`, and what it touched.
-    static func randomChange(_ cluster: inout Cluster, _ lab: [ObjectKey: Pod], _ generator: inout RandomCluster) -> ClusterChange {
+    static func randomChange(_ cluster: inout Cluster, _ lab: [ObjectKey: Pod], _ generator: inout RandomCluster) -> ChangedObjects {
         switch Int.random(in: 0..<8, using: &generator.rng) {
         case 0, 1:
             let policy = generator.makePolicy(Int.random(in: 0..<6, using: &generator.rng))
             cluster.policies[policy.key] = policy
-            return ClusterChange(policies: [policy.key])
+            return ChangedObjects(policies: [policy.key])
         case 2:
-            guard let key = cluster.policies.keys.sorted().first.map({ _ in generator.pick(cluster.policies.keys.sorted()) }) else { return ClusterChange() }
+            guard let key = cluster.policies.keys.sorted().first.map({ _ in generator.pick(cluster.policies.keys.sorted()) }) else {
+                return ChangedObjects()
+            }
             cluster.policies[key] = nil
-            return ClusterChange(policies: [key])
+            return ChangedObjects(policies: [key])
         case 3, 4:
             let key = generator.pick(lab.keys.sorted())
-            guard cluster.pods[key] != nil else { return ClusterChange() }
+            guard cluster.pods[key] != nil else { return ChangedObjects() }
             cluster.pods[key]?.labels = generator.chance(20) ? [:] : ["app": generator.pick(generator.apps)]
-            return ClusterChange(pods: [key])
+            return ChangedObjects(pods: [key])
         case 5:
             let key = generator.pick(lab.keys.sorted())
             if cluster.pods[key] == nil {
@@ -36,18 +38,18 @@ struct IncrementalCompilerTests {
                 if generator.chance(50) { ports.append(ContainerPort(name: "dns", port: 53, proto: .udp)) }
                 cluster.pods[key]?.ports = ports
             }
-            return ClusterChange(pods: [key])
+            return ChangedObjects(pods: [key])
         case 6:
             let name = generator.pick(generator.namespaces)
             cluster.namespaces[name]?.setLabels(["ns": name, "tier": generator.pick(["a", "b"])])
-            return ClusterChange(namespaces: [name])
+            return ChangedObjects(namespaces: [name])
         default:
             // Two changes at once: a policy and a pod.
             let policy = generator.makePolicy(Int.random(in: 0..<6, using: &generator.rng))
             cluster.policies[policy.key] = policy
             let key = generator.pick(lab.keys.sorted())
             cluster.pods[key]?.labels = ["app": generator.pick(generator.apps)]
-            return ClusterChange(policies: [policy.key], pods: [key])
+            return ChangedObjects(policies: [policy.key], pods: [key])
         }
     }
 
@@ -84,7 +86,9 @@ struct IncrementalCompilerTests {
                 #expect(same, "seed \(seed) step \(step): \(change)")
                 if !same {
                     for (target, table) in expected where Self.normalized(table) != Self.normalized(incremental.tables[target]) {
-                        Issue.record("\(target):\nexpected \(Self.normalized(table).map(\.sets) ?? [])\ngot \(Self.normalized(incremental.tables[target]).map(\.sets) ?? [])")
+                        Issue.record(
+                            "\(target):\nexpected \(Self.normalized(table).map(\.sets) ?? [])\ngot \(Self.normalized(incremental.tables[target]).map(\.sets) ?? [])"
+                        )
                         break
                     }
                     return
@@ -95,11 +99,22 @@ struct IncrementalCompilerTests {
                     #expect(updates[target] != nil, "seed \(seed) step \(step): \(target) changed without an update")
                 }
                 for (target, update) in updates {
-                    guard case .elements(let direct, let toMeet, let fromMeet) = update.change, let before = old[target] else { continue }
+                    guard case .elements(let changes) = update, let before = old[target] else {
+                        if case .replace(let table) = update {
+                            #expect(
+                                Self.normalized(table) == Self.normalized(expected[target]), "seed \(seed) step \(step) \(target): replace")
+                        }
+                        continue
+                    }
+                    let (direct, toMeet, fromMeet) = (changes.direct, changes.toMeet, changes.fromMeet)
                     elementUpdates += 1
-                    #expect(Self.normalized(before.applying(direct)) == Self.normalized(expected[target]), "seed \(seed) step \(step) \(target): direct")
+                    #expect(
+                        Self.normalized(before.applying(direct)) == Self.normalized(expected[target]),
+                        "seed \(seed) step \(step) \(target): direct")
                     let meet = before.applying(toMeet)
-                    #expect(Self.normalized(meet.applying(fromMeet)) == Self.normalized(expected[target]), "seed \(seed) step \(step) \(target): phases")
+                    #expect(
+                        Self.normalized(meet.applying(fromMeet)) == Self.normalized(expected[target]),
+                        "seed \(seed) step \(step) \(target): phases")
                     Self.checkMeet(before, meet, expected[target] ?? before, "seed \(seed) step \(step) \(target)")
                 }
             }
@@ -130,7 +145,8 @@ struct IncrementalCompilerTests {
             for saddr in sample {
                 for daddr in sample where daddr != saddr {
                     for port in CompiledRulesMatchModelTests.ports {
-                        let packet = RulesetInterpreter.Packet(saddr: saddr, daddr: daddr, proto: port.proto.number, dport: UInt16(port.port))
+                        let packet = RulesetInterpreter.Packet(
+                            saddr: saddr, daddr: daddr, proto: port.proto.number, dport: UInt16(port.port))
                         let both =
                             RulesetInterpreter(table: old).verdict(hook, packet) == .accept
                             && RulesetInterpreter(table: new).verdict(hook, packet) == .accept

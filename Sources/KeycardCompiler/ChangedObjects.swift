@@ -3,7 +3,7 @@ import KeycardModel
 /// Which objects of a cluster changed between two versions: what the incremental compiler
 /// re-examines. The caller that made the change can say it directly (constant cost); otherwise
 /// `init(from:to:)` compares the two clusters object by object.
-public struct ClusterChange: Hashable, Sendable {
+public struct ChangedObjects: Hashable, Sendable {
     /// Policies added, changed or deleted.
     public var policies: Set<ObjectKey>
     /// Pods added, deleted, relabelled, or whose ports or address changed.
