@@ -53,13 +53,14 @@ extension IncrementalCompiler {
             peerChanges.formUnion(old.pods.keys.filter { $0.namespace == namespace })
             peerChanges.formUnion(podsByNamespace[namespace] ?? [])
         }
-        let (oldEngine, newEngine) = (PolicyEngine(old), PolicyEngine(new))
+        let engine = PolicyEngine(new)
         for key in peerChanges {
             let details = old.pods[key]?.ports != new.pods[key]?.ports || old.addresses[key] != new.addresses[key]
             for (clause, ruleKeys) in clauses {
-                let was = Self.matches(clause, key, old, oldEngine)
-                let now = Self.matches(clause, key, new, newEngine)
+                let was = clausePods[clause]?.contains(key) ?? false
+                let now = Self.matches(clause, key, new, engine)
                 guard was != now || ((was || now) && details) else { continue }
+                if now { clausePods[clause, default: []].insert(key) } else { clausePods[clause]?.remove(key) }
                 for rule in ruleKeys { peerChanged(rule, key, &work) }
             }
             if details || (old.pods[key] == nil) != (new.pods[key] == nil) {
@@ -95,9 +96,14 @@ extension IncrementalCompiler {
                         allPeerNamedRules.insert(key)
                     }
                 } else {
-                    let own = peers.map { Clause(peer: $0, namespace: policy.namespace) }
-                    for clause in own { clauses[clause, default: []].insert(key) }
-                    for pod in cluster.pods.keys where own.contains(where: { Self.matches($0, pod, cluster, engine) }) { pods.insert(pod) }
+                    for peer in peers {
+                        let clause = Clause(peer: peer, namespace: policy.namespace)
+                        if clauses[clause] == nil {
+                            clausePods[clause] = Set(cluster.pods.keys.filter { Self.matches(clause, $0, cluster, engine) })
+                        }
+                        clauses[clause, default: []].insert(key)
+                        pods.formUnion(clausePods[clause] ?? [])
+                    }
                 }
                 rules[key] = RuleState(policy: policy, rule: rule, pods: pods)
             }
@@ -130,7 +136,10 @@ extension IncrementalCompiler {
                 for peer in rule.peers ?? [] {
                     let clause = Clause(peer: peer, namespace: policy.namespace)
                     clauses[clause]?.remove(key)
-                    if clauses[clause]?.isEmpty == true { clauses[clause] = nil }
+                    if clauses[clause]?.isEmpty == true {
+                        clauses[clause] = nil
+                        clausePods[clause] = nil
+                    }
                 }
             }
         }
@@ -175,9 +184,8 @@ extension IncrementalCompiler {
     private func peerChanged(_ rule: RuleKey, _ pod: ObjectKey?, _ work: inout UpdateWork) {
         guard let state = rules[rule] else { return }
         if let pod {
-            let engine = PolicyEngine(cluster)
             let member = (state.rule.peers ?? []).contains {
-                Self.matches(Clause(peer: $0, namespace: rule.policy.namespace), pod, cluster, engine)
+                clausePods[Clause(peer: $0, namespace: rule.policy.namespace)]?.contains(pod) ?? false
             }
             if member { rules[rule]?.pods.insert(pod) } else { rules[rule]?.pods.remove(pod) }
         }

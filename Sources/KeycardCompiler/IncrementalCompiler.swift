@@ -26,6 +26,8 @@ public final class IncrementalCompiler {
     var rules: [RuleKey: RuleState] = [:]
     /// Each distinct peer clause (peer, policy namespace) and the rules that hold it.
     var clauses: [Clause: Set<RuleKey>] = [:]
+    /// The pods each clause selects now (matched once per clause, not once per rule).
+    var clausePods: [Clause: Set<ObjectKey>] = [:]
     /// Egress rules naming no peer but a named port: their tuples depend on every pod's ports.
     var allPeerNamedRules = Set<RuleKey>()
     /// The pods each policy's podSelector selects.
