@@ -5,8 +5,10 @@ import KeycardModel
 import KeycardRuleset
 
 /// (a) One change (relabel, policy add, policy delete) with `policyCount` policies in place:
-/// compile the whole cluster, then reconcile one real namespace holding the table through
-/// PolicyController; and programming all of them into an empty namespace.
+/// the incremental compiler turns the named change into element changes, which PolicyController
+/// sends to one real namespace holding the table; and programming all of them into an empty
+/// namespace. `diff` is what finding the change by comparing the two clusters object by object
+/// would add (the live path when the caller does not name the change).
 struct ChangeBench {
     let placement: Placement
     let rounds: Int
@@ -17,6 +19,7 @@ struct ChangeBench {
     struct Figures {
         var label: String
         var compile: Double
+        var diff: Double = 0
         var kernel: Double
         var kinds: [String]
         var messages: Int
@@ -36,15 +39,19 @@ struct ChangeBench {
         let controller = PolicyController()
         defer { try? controller.removeAll() }
 
-        func step(_ cluster: Cluster) throws -> (compile: Double, kernel: Double, report: NftBatchReport?) {
-            let (tables, compile) = timed { compiler.compile(cluster, nodes: nodes, nodeCount: 1) }
-            guard let table = tables[target] else { throw BenchError("no table for \(target)") }
-            let ((), kernel) = try timed { try controller.reconcile([namespace: table]) }
+        let inPlace = BenchClusters.with(base, policies)
+        let (incremental, compileAll) = timed {
+            IncrementalCompiler(compiler: compiler, cluster: inPlace, nodes: nodes, nodeCount: 1)
+        }
+        guard let table = incremental.tables[target] else { throw BenchError("no table for \(target)") }
+        let ((), kernelAll) = try timed { try controller.reconcile([namespace: table]) }
+        let fromNothing = (compile: compileAll, kernel: kernelAll, report: controller.lastReports[namespace])
+
+        func step(_ cluster: Cluster, _ change: ChangedObjects) throws -> (compile: Double, kernel: Double, report: NftBatchReport?) {
+            let (updates, compile) = timed { incremental.update(to: cluster, change: change) }
+            let ((), kernel) = try timed { try controller.apply(updates[target].map { [namespace: $0] } ?? [:]) }
             return (compile, kernel, controller.lastReports[namespace])
         }
-
-        let inPlace = BenchClusters.with(base, policies)
-        let fromNothing = try step(inPlace)
         var relabelled = inPlace
         // A filler pod moves from group g5 to g6: 200 policies' peer sets change.
         relabelled.pods[ObjectKey("peers", "p5")]?.labels = ["group": "g6"]
@@ -59,11 +66,17 @@ struct ChangeBench {
                 kinds: (fromNothing.report?.kinds.map(\.rawValue) ?? []).sorted(), messages: fromNothing.report?.messages.count ?? 0,
                 bytes: fromNothing.report?.bytes ?? 0, send: fromNothing.report?.sendSeconds ?? 0)
         ]
-        for (label, changed) in [("relabel one pod", relabelled), ("add one policy", added), ("delete one policy", deleted)] {
-            var compile: [Double] = [], kernel: [Double] = [], sends: [Double] = []
+        let changes = [
+            ("relabel one pod", relabelled, ChangedObjects(pods: [ObjectKey("peers", "p5")])),
+            ("add one policy", added, ChangedObjects(policies: [extra.key])),
+            ("delete one policy", deleted, ChangedObjects(policies: [ObjectKey("bench", String(format: "p%05d", policyCount / 2))])),
+        ]
+        for (label, changed, change) in changes {
+            var compile: [Double] = [], kernel: [Double] = [], sends: [Double] = [], diffs: [Double] = []
             var kinds = Set<String>(), messages = 0, bytes = 0
             for _ in 0..<rounds {
-                let forward = try step(changed)
+                diffs.append(timed { ChangedObjects(from: inPlace, to: changed) }.1)
+                let forward = try step(changed, change)
                 compile.append(forward.compile)
                 kernel.append(forward.kernel)
                 if let report = forward.report {
@@ -72,11 +85,11 @@ struct ChangeBench {
                     bytes = report.bytes
                     sends.append(report.sendSeconds)
                 }
-                _ = try step(inPlace)
+                _ = try step(inPlace, change)
             }
             results.append(
                 Figures(
-                    label: label, compile: median(compile), kernel: median(kernel), kinds: kinds.sorted(),
+                    label: label, compile: median(compile), diff: median(diffs), kernel: median(kernel), kinds: kinds.sorted(),
                     messages: messages, bytes: bytes, send: median(sends)))
         }
         return results

@@ -10,12 +10,12 @@ struct AllowTuples {
     typealias Contribution = String
 
     /// `peer . proto . port` (host-order address), for the exact hash set.
-    private(set) var exact: [ExactTuple: [Contribution]] = [:]
+    var exact: [ExactTuple: [Contribution]] = [:]
     /// Peer addresses allowed on every protocol and port, for the peers hash set.
-    private(set) var any: [UInt32: [Contribution]] = [:]
+    var any: [UInt32: [Contribution]] = [:]
     /// Boxes (address range × protocol range × port range), possibly overlapping; made disjoint
     /// only when the set's elements are produced.
-    private(set) var boxes: [TupleBox: [Contribution]] = [:]
+    var boxes: [TupleBox: [Contribution]] = [:]
 
     struct ExactTuple: Hashable, Comparable {
         var peer: UInt32

@@ -38,7 +38,7 @@ public struct PolicyCompiler: Sendable {
         let absent = nodes.keys.filter { cluster.pods[$0] == nil }.sorted()
         switch placement {
         case .pod:
-            for pod in cache.sortedPods { tables[.pod(pod.key)] = podTable(pod, cache) }
+            for pod in cache.sortedPods { tables[.pod(pod.key)] = podTable(pod, cluster) { self.tuples($0, $1, cache) } }
             for key in absent { tables[.pod(key)] = absentPodTable() }
         case .node:
             let absentAddresses = absent.compactMap { cluster.addresses[$0] }
@@ -46,7 +46,7 @@ public struct PolicyCompiler: Sendable {
                 // Every pod the lab places on the node, present or not: its chains stay for the
                 // lab's life, so pods coming and going move elements only.
                 let local = nodes.filter { $0.value == node }.map(\.key).sorted()
-                tables[.node(node)] = nodeTable(local, cache, absent: absentAddresses)
+                tables[.node(node)] = nodeTable(local, cluster, absent: absentAddresses) { self.tuples($0, $1, cache) }
             }
         }
         return tables
@@ -69,18 +69,18 @@ public struct PolicyCompiler: Sendable {
     /// to the NetworkPolicy tier, which passes (`return`) while no policy isolates the pod and
     /// otherwise judges by the pod's allow tuples. Tiers before (admin) and after (baseline)
     /// NetworkPolicy get their own jumps around it.
-    func podTable(_ pod: Pod, _ cache: CompileCache) -> Table {
-        let cluster = cache.cluster
+    /// `allowed` gives the pod's allow tuples for a direction, nil while no policy isolates it.
+    func podTable(_ pod: Pod, _ cluster: Cluster, allowed: (Pod, NetworkPolicy.PolicyType) -> AllowTuples?) -> Table {
         var table = Table(name: tableName, family: .inet)
         let address = cluster.addresses[pod.key].map { [SetElement.value([.ipv4($0.value)])] } ?? []
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
             let short = direction == .ingress ? "in" : "eg"
             let program = PolicyProgram(prefix: "\(short)-", direction: direction, pod: pod.key)
-            let selecting = selectingPolicies(pod, direction, cache)
+            let tuples = allowed(pod, direction)
             let isolatedSet = "\(short)-isolated"
             table.sets.append(
-                NamedSet(name: isolatedSet, key: [.ipv4Address], elements: selecting.isEmpty ? [] : address, polarity: .restricts))
-            table.sets += program.sets(selecting.isEmpty ? nil : tuples(pod, direction, selecting, cache))
+                NamedSet(name: isolatedSet, key: [.ipv4Address], elements: tuples == nil ? [] : address, polarity: .restricts))
+            table.sets += program.sets(tuples)
 
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let tier = direction == .ingress ? "np-ingress" : "np-egress"
@@ -108,8 +108,9 @@ public struct PolicyCompiler: Sendable {
     /// address to their own chain (the same `PolicyProgram` as in pod placement). Egress is judged
     /// where a packet enters the network (the source's node) and returns when allowed; ingress
     /// where it leaves it (the destination's node). `local` is every pod the lab places on the node.
-    func nodeTable(_ local: [ObjectKey], _ cache: CompileCache, absent: [IPv4] = []) -> Table {
-        let cluster = cache.cluster
+    func nodeTable(
+        _ local: [ObjectKey], _ cluster: Cluster, absent: [IPv4] = [], allowed: (Pod, NetworkPolicy.PolicyType) -> AllowTuples?
+    ) -> Table {
         var table = Table(name: tableName, family: .inet)
         // Addresses of the lab's pods that do not exist now: a set, so pods coming and going only
         // move elements.
@@ -133,9 +134,8 @@ public struct PolicyCompiler: Sendable {
                 let program = PolicyProgram(prefix: chain + "-", direction: direction, pod: key)
                 var tuples: AllowTuples?
                 if let pod = cluster.pods[key] {
-                    let selecting = selectingPolicies(pod, direction, cache)
-                    if !selecting.isEmpty { tuples = self.tuples(pod, direction, selecting, cache) }
-                    if !selecting.isEmpty, let address = cluster.addresses[key] {
+                    tuples = allowed(pod, direction)
+                    if tuples != nil, let address = cluster.addresses[key] {
                         entries.append(.mapping([.ipv4(address.value)], direction == .egress ? .jump(chain) : .goto(chain)))
                     }
                 }
@@ -158,12 +158,15 @@ public struct PolicyCompiler: Sendable {
         cache.policies(in: pod.namespace, direction).filter { $0.podSelector.matches(pod.labels) }
     }
 
-    /// Every rule of every selecting policy, flattened for `pod`.
-    func tuples(_ pod: Pod, _ direction: NetworkPolicy.PolicyType, _ selecting: [NetworkPolicy], _ cache: CompileCache) -> AllowTuples {
+    /// Every rule of every selecting policy, flattened for `pod`; nil when no policy selects it.
+    func tuples(_ pod: Pod, _ direction: NetworkPolicy.PolicyType, _ cache: CompileCache) -> AllowTuples? {
+        let selecting = selectingPolicies(pod, direction, cache)
+        if selecting.isEmpty { return nil }
         var tuples = AllowTuples()
         for policy in selecting {
             for (index, rule) in policy.rules(direction).enumerated() {
-                RuleFlattener(cache: cache, policy: policy, direction: direction, index: index, rule: rule)
+                let peers = cache.peers(of: rule, index, in: policy, direction)
+                RuleFlattener(cluster: cache.cluster, peers: peers, policy: policy, direction: direction, index: index, rule: rule)
                     .contribute(to: &tuples, protected: pod)
             }
         }

@@ -8,7 +8,9 @@ import KeycardRuleset
 /// ranges and protocol-only ports become boxes. Named ports resolve on the destination: for
 /// ingress the protected pod, for egress each peer pod.
 struct RuleFlattener {
-    let cache: CompileCache
+    let cluster: Cluster
+    /// What the rule's peers stand for (`CompileCache.peers`, or the incremental compiler's copy).
+    let peers: CompileCache.Peers
     let policy: NetworkPolicy
     let direction: NetworkPolicy.PolicyType
     let index: Int
@@ -19,7 +21,6 @@ struct RuleFlattener {
 
     /// Adds what the rule allows for `protected` to `tuples`.
     func contribute(to tuples: inout AllowTuples, protected: Pod) {
-        let peers = cache.peers(of: rule, index, in: policy, direction)
         let source = contribution
         let podAddresses = peers.all ? [] : peers.podAddresses
         guard let ports = rule.ports, !ports.isEmpty else {
@@ -57,7 +58,7 @@ struct RuleFlattener {
                 } else {
                     // Only pods declare named ports: each peer pod with its own numbers.
                     for pod in peers.pods {
-                        guard let address = cache.cluster.addresses[pod.key]?.value else { continue }
+                        guard let address = cluster.addresses[pod.key]?.value else { continue }
                         for number in Set(pod.resolve(portName: name, proto: port.proto)).sorted() {
                             tuples.addExact(peer: address, proto: proto, port: UInt16(number), by: source)
                         }

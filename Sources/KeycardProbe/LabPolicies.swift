@@ -8,16 +8,20 @@ import KeycardTopology
 import Logging
 
 /// The one way keycard programs a lab's policies, for `keycard run` and the live verbs alike:
-/// compile the cluster for the placement, reconcile every ruleset namespace through
+/// compile the cluster for the placement, program every ruleset namespace through
 /// `PolicyController` (one atomic transaction per namespace, the meet of old and new first when
 /// several change; docs/atomicity.md), then flush conntrack in every ruleset namespace when
 /// anything changed, so that probes after a change are new connections judged by the rules in force.
+///
+/// The compiled state is kept between changes (`IncrementalCompiler`): a change costs what it
+/// touches, and only the element changes it yields are sent.
 public final class LabPolicies {
     private let compiler: PolicyCompiler
     private let nodes: [ObjectKey: Int]
     private let nodeCount: Int
     private let targets: [RulesetTarget: String]
     private let controller = PolicyController()
+    private var incremental: IncrementalCompiler?
     private let logger = Logger(label: "keycard.policies")
 
     /// - Parameters:
@@ -35,13 +39,32 @@ public final class LabPolicies {
     /// the next `program` replaces those tables whole (nothing is assumed of their contents) and
     /// removes the ones the new cluster no longer needs.
     public func assumeProgrammed(_ cluster: Cluster) {
-        controller.adopt(tables(cluster))
+        let compiled = IncrementalCompiler(compiler: compiler, cluster: cluster, nodes: nodes, nodeCount: nodeCount)
+        incremental = compiled
+        controller.adopt(namespaced(compiled.tables))
     }
 
-    /// Programs the lab for `cluster`. Returns the number of namespaces whose tables changed.
+    /// Programs the lab for `cluster`; `change` names what differs from the cluster programmed
+    /// last (nil: found by comparing the two object by object). Returns the number of namespaces
+    /// whose tables changed.
     @discardableResult
-    public func program(_ cluster: Cluster) throws -> Int {
-        try controller.reconcile(tables(cluster))
+    public func program(_ cluster: Cluster, change: ChangedObjects? = nil) throws -> Int {
+        if let incremental, !controller.hasUnverified {
+            let updates = incremental.update(to: cluster, change: change)
+            try controller.apply(
+                Dictionary(uniqueKeysWithValues: updates.compactMap { target, update in targets[target].map { ($0, update) } }))
+        } else {
+            // The first programming, or tables adopted from an earlier process: every table whole.
+            let compiled: IncrementalCompiler
+            if let incremental {
+                _ = incremental.update(to: cluster, change: change)
+                compiled = incremental
+            } else {
+                compiled = IncrementalCompiler(compiler: compiler, cluster: cluster, nodes: nodes, nodeCount: nodeCount)
+            }
+            incremental = compiled
+            try controller.reconcile(namespaced(compiled.tables))
+        }
         let changed = controller.lastReports.count
         if changed > 0 {
             for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
@@ -55,9 +78,8 @@ public final class LabPolicies {
         return changed
     }
 
-    private func tables(_ cluster: Cluster) -> [String: Table] {
-        let compiled = compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)
-        return Dictionary(uniqueKeysWithValues: compiled.compactMap { target, table in targets[target].map { ($0, table) } })
+    private func namespaced(_ compiled: [RulesetTarget: Table]) -> [String: Table] {
+        Dictionary(uniqueKeysWithValues: compiled.compactMap { target, table in targets[target].map { ($0, table) } })
     }
 }
 

@@ -118,3 +118,27 @@ import Testing
         #expect(ack == NetlinkAck(sequence: 42, errno: ENODEV, reason: "no dev"))
     }
 }
+
+/// The datapath's encodings against golden bytes: concatenated interval sets (`NFT_SET_CONCAT`,
+/// `NFTA_SET_DESC_CONCAT`, elements with `NFTA_SET_ELEM_KEY_END`), verdict maps and their
+/// elements, lookups of a concatenation and `vmap`, element comments.
+@Suite struct NftablesDatapathGoldenTests {
+    @Test func creation() throws {
+        let (programmer, transport) = NftablesGoldenTests.programmer()
+        try programmer.apply(old: nil, new: NftFixtures.datapath())
+        try GoldenBytes.check("nft-create-datapath", transport.exchanges[0].bytes)
+    }
+
+    /// Deletions by key only (a box's start and end, a map's key), then additions with KEY_END,
+    /// a verdict and the comment given beside the table.
+    @Test func elementChanges() throws {
+        let (programmer, transport) = NftablesGoldenTests.programmer()
+        let table = NftFixtures.datapath()
+        try programmer.apply(old: nil, new: table)
+        let added = NftFixtures.box(NftFixtures.ip(10, 1, 0, 0), NftFixtures.ip(10, 1, 255, 255), 17, 53, 53)
+        try programmer.applyElements(NftFixtures.datapathChanges, of: table, comments: [added: "x/allow#ingress[1]"], fallback: table)
+        #expect(programmer.lastBatch?.kinds == [.deleteSetElements, .newSetElements])
+        #expect(transport.exchanges.count == 2)
+        try GoldenBytes.check("nft-elements-datapath", transport.exchanges[1].bytes)
+    }
+}

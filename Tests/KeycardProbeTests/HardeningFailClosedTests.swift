@@ -73,10 +73,21 @@ struct HardeningFailClosedTests {
         let compiler = PolicyCompiler(labName: labName, placement: placement)
         let targets = LabServing.rulesetNamespaces(lab.plan)
         let controller = PolicyController()
+        // As a lab programs changes: the incremental compiler's element changes (two phases when
+        // several namespaces change), after the first programming of whole tables.
+        var incremental: IncrementalCompiler?
         func reconcile(_ cluster: Cluster) throws {
-            let tables = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: timeline.scenario.lab.nodes)
+            if let incremental {
+                let updates = incremental.update(to: cluster)
+                try controller.apply(
+                    Dictionary(uniqueKeysWithValues: updates.compactMap { target, update in targets[target].map { ($0, update) } }))
+                return
+            }
+            let compiled = IncrementalCompiler(
+                compiler: compiler, cluster: cluster, nodes: timeline.plan.nodes, nodeCount: timeline.scenario.lab.nodes)
+            incremental = compiled
             try controller.reconcile(
-                Dictionary(uniqueKeysWithValues: tables.compactMap { target, table in targets[target].map { ($0, table) } }))
+                Dictionary(uniqueKeysWithValues: compiled.tables.compactMap { target, table in targets[target].map { ($0, table) } }))
         }
         let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
         // The flows must be what this test says in every state, by the model too.

@@ -116,7 +116,10 @@ extension NamedSet {
 
     /// The kernel elements of `elements`: for interval sets a start element and, unless the range
     /// ends at 255.255.255.255, an end element (key = last + 1, NFT_SET_ELEM_INTERVAL_END).
-    func kernelElements(_ elements: [SetElement], table: String) throws(KernelError) -> [KernelSetElement] {
+    /// `comments` adds to the set's own comments (for elements the set does not hold yet).
+    func kernelElements(_ elements: [SetElement], table: String, comments extra: [SetElement: String] = [:]) throws(KernelError)
+        -> [KernelSetElement]
+    {
         var result: [KernelSetElement] = []
         result.reserveCapacity(interval ? elements.count * 2 : elements.count)
         for element in elements {
@@ -124,7 +127,7 @@ extension NamedSet {
                 guard case .box(let from, let to) = element else { throw elementError(element, table) }
                 result.append(
                     KernelSetElement(key: try encodeKey(from, element, table), keyEnd: try encodeKey(to, element, table))
-                        .commented(comments?[element]))
+                        .commented(extra[element] ?? comments?[element]))
             } else if data == .verdict {
                 guard case .mapping(let values, let verdict) = element else { throw elementError(element, table) }
                 let (code, chain): (UInt32, String) =
@@ -142,7 +145,7 @@ extension NamedSet {
                 }
             } else {
                 guard case .value(let values) = element else { throw elementError(element, table) }
-                result.append(KernelSetElement(key: try encodeKey(values, element, table)).commented(comments?[element]))
+                result.append(KernelSetElement(key: try encodeKey(values, element, table)).commented(extra[element] ?? comments?[element]))
             }
         }
         return result

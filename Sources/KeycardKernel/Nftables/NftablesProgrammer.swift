@@ -67,6 +67,24 @@ public final class NftablesProgrammer {
         }
     }
 
+    /// Sends element changes computed elsewhere (the incremental compiler) in one transaction;
+    /// `table` is the table they apply to (its set declarations say how to encode the elements).
+    /// If the kernel refuses (it was not in the state the changes start from), replaces the table
+    /// whole with `fallback`, which the caller says is the state to converge to.
+    @discardableResult
+    public func applyElements(
+        _ changes: [SetElementChange], of table: Table, comments: [SetElement: String] = [:], fallback: @autoclosure () -> Table
+    ) throws(KernelError) -> NftBatchReport? {
+        try Self.checkOwned(table.name)
+        let changes = changes.filter { !$0.isEmpty }
+        if changes.isEmpty { return nil }
+        do {
+            return try send(try elementBatch(table, changes, comments: comments))
+        } catch {
+            return try send(try replacementBatch(old: nil, new: fallback()))
+        }
+    }
+
     /// Deletes `table` if present (add-then-delete in one transaction, so absence is not an error).
     @discardableResult
     public func remove(_ table: Table) throws(KernelError) -> NftBatchReport {
@@ -146,7 +164,10 @@ public final class NftablesProgrammer {
     }
 
     /// One transaction of element deletions then additions; rules and chains are not touched.
-    private func elementBatch(_ table: Table, _ changes: [SetElementChange]) throws(KernelError) -> NftBatch {
+    /// `comments` names added elements the table's sets do not know yet.
+    private func elementBatch(_ table: Table, _ changes: [SetElementChange], comments: [SetElement: String] = [:]) throws(KernelError)
+        -> NftBatch
+    {
         let start = ContinuousClock.now
         let batch = NftBatch(firstSequence: nextSequence())
         let context = LoweringContext(table: table.name, family: table.family)
@@ -157,7 +178,7 @@ public final class NftablesProgrammer {
         }
         for change in changes {
             guard let set = table.set(named: change.set) else { continue }
-            let added = try set.kernelElements(change.add, table: table.name)
+            let added = try set.kernelElements(change.add, table: table.name, comments: comments)
             try appendElements(added, of: set.name, id: nil, context, .newSetElements, to: batch)
         }
         batch.finish()
