@@ -40,6 +40,8 @@ public enum LabPaths {
     public static let root = "/run/keycard"
     public static func directory(_ lab: String) -> String { "\(root)/\(lab)" }
     public static func stateFile(_ lab: String) -> String { "\(directory(lab))/state.json" }
+    /// The lab process's control socket, through which the live verbs hand it their changes.
+    public static func controlSocket(_ lab: String) -> String { "\(directory(lab))/control.sock" }
     public static func log(_ lab: String, namespace: String, pod: String) -> String {
         "\(directory(lab))/\(namespace).\(pod).log"
     }

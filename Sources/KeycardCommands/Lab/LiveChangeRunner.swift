@@ -1,36 +1,64 @@
 import Foundation
 import KeycardLab
+import KeycardModel
 import KeycardScenario
 
-/// The mutating live verbs: compute the new cluster, reprogram the lab, then append to the journal.
-/// Any invalid input throws before the kernel is touched.
+/// The mutating live verbs. Each validates what it can without the lab (label pairs), takes the
+/// lab's lock, and hands the change to the lab process, which keeps the lab's cluster and compiled
+/// state between changes (`LiveLabService`); without a lab process it reloads the lab and makes
+/// the change itself. Either way the change is made by `perform`: any invalid input throws before
+/// the kernel is touched, and the journal is appended only once the lab is reprogrammed.
 enum LiveChangeRunner {
     static func manifest(_ kind: LiveChange.Kind, lab: String, file: String) throws {
-        let lock = try LiveLock(lab)
-        defer { lock.release() }
-        var live = try LiveLab.open(lab)
-        let previous = live.cluster
-        let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
-        for warning in warnings { Console.error(warning.description) }
-        let done = kind == .apply ? try live.apply(objects) : try live.delete(objects)
-        let programmed = try live.program(from: previous)
-        try live.commit(.manifest(kind, file: file, snapshot: try live.record.snapshot(file)))
-        for line in done { Console.out(line) }
-        Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
+        try submit(.manifest(kind, file: file), lab: lab)
     }
 
     static func label(lab: String, kind: LabelKind, name: String, pairs: [String]) throws {
-        let objectKind = kind.rawValue
         let labels = try LiveInput.labels(pairs)
+        try submit(.label(kind, name: name, labels: labels), lab: lab)
+    }
+
+    private static func submit(_ request: LiveRequest, lab: String) throws {
         let lock = try LiveLock(lab)
         defer { lock.release() }
+        if let reply = try LiveControl.submit(request, lab: lab) {
+            for line in reply.err { Console.error(line) }
+            for line in reply.out { Console.out(line) }
+            if reply.failed { throw Exit.invalid }
+            return
+        }
         var live = try LiveLab.open(lab)
+        let out = try perform(request, on: &live, log: { Console.error($0) }) { changed, previous in try changed.program(from: previous) }
+        for line in out { Console.out(line) }
+    }
+
+    /// Makes `request` on `live`: changes its cluster, has `program` reprogram the lab (given the
+    /// changed lab and the cluster before), then appends to the journal. Returns the lines to print.
+    static func perform(
+        _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, program: (LiveLab, Cluster) throws -> Int
+    ) throws -> [String] {
         let previous = live.cluster
-        try live.label(kind, name, labels)
-        let programmed = try live.program(from: previous)
-        try live.commit(.label(objectKind: objectKind, name: name, labels: labels))
-        Console.out("\(objectKind) \(name) labeled")
-        Console.out("lab \(lab): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
+        var done: [String]
+        let change: LiveChange
+        switch request.kind {
+        case .apply, .delete:
+            let file = request.file ?? ""
+            let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
+            for warning in warnings { log(warning.description) }
+            done = request.kind == .apply ? try live.apply(objects) : try live.delete(objects)
+            change = .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file))
+        case .label:
+            let objectKind = request.objectKind ?? ""
+            guard let kind = LabelKind(argument: objectKind) else { throw LiveError("cannot label a \(objectKind)") }
+            let name = request.name ?? ""
+            try live.label(kind, name, request.labels ?? [:])
+            done = ["\(objectKind) \(name) labeled"]
+            change = .label(objectKind: objectKind, name: name, labels: request.labels ?? [:])
+        }
+        let programmed = try program(live, previous)
+        try live.commit(change)
+        done.append("lab \(live.name): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
+        return done
     }
 }
 

@@ -133,9 +133,14 @@ struct LiveLab {
     /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
     /// kernel holds (`LabPolicies`, as `keycard run` programs a step). Returns the namespaces changed.
     func program(from previous: Cluster) throws -> Int {
-        let policies = LabPolicies(plan: state.plan, nodes: timeline.plan.nodes, enforcement: enforcement)
+        let policies = makePolicies()
         policies.assumeProgrammed(previous)
         return try policies.program(cluster)
+    }
+
+    /// A policy programmer for this lab, holding no compiled state yet.
+    func makePolicies() -> LabPolicies {
+        LabPolicies(plan: state.plan, nodes: timeline.plan.nodes, enforcement: enforcement)
     }
 
     /// Records `change` in the journal (on disk).

@@ -10,16 +10,19 @@ enum LiveCommand {
             return try body()
         } catch let exit as ExitCode {
             throw exit
-        } catch let error as LiveError {
-            Console.error(error.description)
-            throw Exit.invalid
-        } catch let error as ScenarioError {
-            // file:line:col: message, as `keycard check` prints it.
-            Console.error(error.description)
-            throw Exit.invalid
         } catch {
-            Console.error("keycard \(verb): \(error)")
+            Console.error(message(verb, error))
             throw Exit.invalid
+        }
+    }
+
+    /// How a refusal is printed: a `LiveError` as its message, a `ScenarioError` as
+    /// file:line:col: message (as `keycard check` prints it), anything else after the verb.
+    static func message(_ verb: String, _ error: any Error) -> String {
+        switch error {
+        case let error as LiveError: error.description
+        case let error as ScenarioError: error.description
+        default: "keycard \(verb): \(error)"
         }
     }
 }

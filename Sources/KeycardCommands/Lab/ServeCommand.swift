@@ -5,7 +5,8 @@ import KeycardLab
 import KeycardProbe
 
 /// `keycard serve LAB` (hidden): the lab process. Serves every port of the lab's plan from sockets
-/// opened inside the pods' namespaces, records itself in the lab's state, and runs until SIGTERM or
+/// opened inside the pods' namespaces, records itself in the lab's state, makes the changes the live
+/// verbs hand it on /run/keycard/<lab>/control.sock (`LiveLabService`), and runs until SIGTERM or
 /// SIGINT (`keycard down` sends SIGTERM).
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,11 +50,27 @@ struct ServeCommand: ParsableCommand {
         }
         let trap = SignalTrap()
         defer { trap.remove() }
+        let control: OwnedDescriptor?
+        do {
+            control = try ControlSocket.listen(at: LabPaths.controlSocket(lab))
+        } catch {
+            // The live verbs then make their changes themselves.
+            Console.error("lab \(lab): no control socket: \(error)")
+            control = nil
+        }
         try LiveLabServer.record(lab: lab, pid: ProcessTable.currentPID, argv: CommandLine.arguments)
         Console.error(
             "lab \(lab): serving \(server.serving.count) ports (\(server.unsupported.count) unsupported), pid \(ProcessTable.currentPID)")
-        // Nothing to do until a signal: then the server stops and the process exits 128 + it.
-        while trap.received == nil { Sleep.milliseconds(100) }
+        let service = LiveLabService(lab: lab)
+        if control != nil { service.warm() }
+        // Live changes, one at a time, until a signal: then the server stops and the process exits 128 + it.
+        while trap.received == nil {
+            guard let control else {
+                Sleep.milliseconds(100)
+                continue
+            }
+            if let connection = ControlSocket.accept(control, milliseconds: 100) { service.serve(connection) }
+        }
         server.stop()
         throw ExitCode(128 + (trap.received ?? SIGTERM))
     }

@@ -1,0 +1,52 @@
+import Foundation
+import KeycardKernel
+import KeycardLab
+
+/// One mutating live verb as the lab process receives it on /run/keycard/<lab>/control.sock.
+struct LiveRequest: Codable, Sendable, Hashable {
+    /// apply, delete or label.
+    var kind: LiveChange.Kind
+    /// The verb's working folder: a relative `file` is read, and named in messages, as the user typed it.
+    var directory: String
+    /// apply/delete: the manifest as the user named it.
+    var file: String?
+    /// label: `pod` or `namespace`.
+    var objectKind: String?
+    /// label: `ns/name` for a pod, the name for a namespace.
+    var name: String?
+    /// label: the labels, exactly (already validated by the verb).
+    var labels: [String: String]?
+
+    static func manifest(_ kind: LiveChange.Kind, file: String) -> LiveRequest {
+        LiveRequest(kind: kind, directory: FileManager.default.currentDirectoryPath, file: file)
+    }
+
+    static func label(_ kind: LabelKind, name: String, labels: [String: String]) -> LiveRequest {
+        LiveRequest(
+            kind: .label, directory: FileManager.default.currentDirectoryPath, objectKind: kind.rawValue, name: name, labels: labels)
+    }
+}
+
+/// The lab process's answer: what the verb prints, and whether it failed (exit 2, nothing applied).
+struct LiveReply: Codable, Sendable, Hashable {
+    var out: [String] = []
+    var err: [String] = []
+    var failed = false
+}
+
+/// The verb's end of the control socket.
+enum LiveControl {
+    /// Hands `request` to lab `lab`'s process and returns its reply; nil when no lab process
+    /// listens (none started, or it is gone): the verb then makes the change itself.
+    static func submit(_ request: LiveRequest, lab: String) throws -> LiveReply? {
+        let path = LabPaths.controlSocket(lab)
+        guard let connection = try ControlSocket.connect(to: path) else { return nil }
+        try ControlSocket.send(try JSONEncoder().encode(request), on: connection)
+        guard let data = try ControlSocket.receive(on: connection) else {
+            throw LiveError(
+                "lab \(lab): the lab process closed \(path) without replying (see \(LiveLabServer.logPath(lab))); `keycard status \(lab)` shows what the lab holds"
+            )
+        }
+        return try JSONDecoder().decode(LiveReply.self, from: data)
+    }
+}

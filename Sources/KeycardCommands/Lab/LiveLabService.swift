@@ -1,0 +1,86 @@
+import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardProbe
+
+/// The lab process's side of the live verbs: it keeps the lab's cluster (scenario + journal) and
+/// its compiled policies (`LabPolicies`, an `IncrementalCompiler` inside) between changes, so a
+/// change handed over /run/keycard/<lab>/control.sock costs what it touches, never a reload of
+/// the scenario or a recompilation of every policy in place.
+///
+/// The verb holds the lab's `LiveLock` while the lab process works on its request; the lab
+/// process takes it itself only while it loads the lab. What it keeps is dropped, to be
+/// reloaded from the journal and reprogrammed whole, whenever the record on disk is not the one
+/// it wrote last (a verb ran without it) or a change failed after the kernel was touched.
+final class LiveLabService {
+    let lab: String
+    private var live: LiveLab?
+    private var policies: LabPolicies?
+
+    init(lab: String) { self.lab = lab }
+
+    /// Loads the lab now (under its lock), so that the first change does not pay for it. A lab
+    /// that cannot be loaded is logged; each request then tries again and replies with the error.
+    func warm() {
+        do {
+            let lock = try LiveLock(lab)
+            defer { lock.release() }
+            try load()
+            Console.error("lab \(lab): live changes served on \(LabPaths.controlSocket(lab))")
+        } catch {
+            Console.error("lab \(lab): \(LiveCommand.message("serve", error)) (each live change will load the lab again)")
+        }
+    }
+
+    /// Answers one connection: one request, one reply.
+    func serve(_ connection: OwnedDescriptor) {
+        do {
+            guard let data = try ControlSocket.receive(on: connection) else { return }
+            let reply = handle(try JSONDecoder().decode(LiveRequest.self, from: data))
+            try ControlSocket.send(try JSONEncoder().encode(reply), on: connection)
+        } catch {
+            Console.error("lab \(lab): control connection: \(error)")
+        }
+    }
+
+    func handle(_ request: LiveRequest) -> LiveReply {
+        var reply = LiveReply()
+        var touched = false
+        do {
+            // A relative file is the verb's: read it, and name it in messages, from its folder.
+            guard FileManager.default.changeCurrentDirectoryPath(request.directory) else {
+                throw LiveError("cannot enter \(request.directory)")
+            }
+            let onDisk = try LiveLabRecord.read(lab)
+            if live == nil || onDisk != live?.record { try load() }
+            guard var next = live, let policies else { throw LiveError("lab \(lab) is not loaded") }
+            reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
+                touched = true
+                return try policies.program(changed.cluster)
+            }
+            live = next
+        } catch {
+            if touched {
+                // The kernel or the journal may differ from what is kept: reload both next time.
+                live = nil
+                policies = nil
+            }
+            reply.err.append(LiveCommand.message(request.kind.rawValue, error))
+            reply.failed = true
+        }
+        return reply
+    }
+
+    /// Reopens the lab from its scenario and journal, and programs its tables whole from the
+    /// compiled state it keeps from now on (the tables an earlier process left are not trusted).
+    private func load() throws {
+        live = nil
+        policies = nil
+        let opened = try LiveLab.open(lab)
+        let programmer = opened.makePolicies()
+        programmer.assumeProgrammed(opened.cluster)
+        try programmer.program(opened.cluster)
+        live = opened
+        policies = programmer
+    }
+}
