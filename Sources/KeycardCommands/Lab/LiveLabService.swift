@@ -59,6 +59,7 @@ final class LiveLabService {
                 return try policies.program(changed.cluster)
             }
             live = next
+            Console.error("lab \(lab): \(request.kind.rawValue) \(request.file ?? request.name ?? ""): \(reply.out.last ?? "")")
         } catch {
             if touched {
                 // The kernel or the journal may differ from what is kept: reload both next time.

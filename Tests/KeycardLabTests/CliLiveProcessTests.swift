@@ -1,0 +1,93 @@
+import Foundation
+import Glibc
+import KeycardKernel
+import KeycardLab
+import Testing
+
+/// The live verbs through the lab process (`keycard serve` on /run/keycard/<lab>/control.sock),
+/// without it (the verb makes the change itself), and across a restart of the lab process.
+@Suite(.serialized) struct CliLiveProcessTests {
+    init() throws {
+        try #require(geteuid() == 0, "the CLI lab tests need root")
+        try #require(FileManager.default.isExecutableFile(atPath: KeycardCLI.binary), "keycard is not built at \(KeycardCLI.binary)")
+    }
+
+    @Test func changesGoThroughTheLabProcessFallBackWithoutItAndReplayAfterARestart() throws {
+        let scenario = try CliScenario(stem: "cli-ctl", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let lab = scenario.lab
+        let socket = LabPaths.controlSocket(lab)
+        var info = stat()
+        try #require(stat(socket, &info) == 0, "no \(socket)")
+        #expect(info.st_mode & S_IFMT == S_IFSOCK)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(info.st_uid == 0)
+
+        // Through the lab process: it logs each change it makes.
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+        let apply = try KeycardCLI.run(["apply", lab, "-f", "deny.yaml"], in: scenario.folder)
+        #expect(apply.code == 0, "\(apply.err)")
+        #expect(apply.out.contains("NetworkPolicy x/deny-in created"))
+        #expect(apply.out.contains("lab \(lab): 1 namespace reprogrammed"))
+        #expect(try serverLog(lab).contains("lab \(lab): apply deny.yaml: lab \(lab): 1 namespace reprogrammed"))
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+
+        // An invalid file is refused by the lab process: file:line:col as typed, exit 2, nothing applied.
+        _ = try scenario.write(
+            "bad.yaml",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: nope}\nspec: {podSelector: {}}\n")
+        let refused = try KeycardCLI.run(["apply", lab, "-f", "bad.yaml"], in: scenario.folder)
+        #expect(refused.code == 2)
+        #expect(refused.err.hasPrefix("bad.yaml:"), "\(refused.err)")
+        #expect(refused.out.isEmpty)
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+
+        // Without the lab process the verb makes the change itself, and the journal records it.
+        let first = try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int)
+        kill(Int32(first), SIGTERM)
+        for _ in 0..<500 where !ProcessTable.hasExited(Int32(first)) { usleep(10_000) }
+        try #require(ProcessTable.hasExited(Int32(first)))
+        let label = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=other"])
+        #expect(label.code == 0, "\(label.err)")
+        #expect(label.out.contains("pod x/a labeled"))
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 2)
+        #expect(!(try serverLog(lab).contains("label x/a")))
+
+        // A new lab process replays the journal (the policy, then the label) and serves changes again.
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        serve.arguments = ["serve", lab]
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        for _ in 0..<500 where !((try? isServing(serve)) ?? false) { usleep(10_000) }
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+        let back = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=a"])
+        #expect(back.code == 0, "\(back.err)")
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        #expect(try KeycardCLI.run(["delete", lab, "-f", policy]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 4)
+
+        // down removes the lab process and its socket with the lab's folder.
+        #expect(try KeycardCLI.run(["down", lab]).code == 0)
+        for _ in 0..<200 where serve.isRunning { usleep(10_000) }
+        #expect(!serve.isRunning)
+        #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(lab)))
+    }
+
+    /// The lab process started by hand (Foundation's Process, output discarded) has loaded the lab
+    /// once its state names it as the lab's server and its socket accepts.
+    private func isServing(_ process: Process) throws -> Bool {
+        let lab = process.arguments?.last ?? ""
+        guard let state = try LabState.read(lab), state.server?.pid == process.processIdentifier else { return false }
+        return try ControlSocket.connect(to: LabPaths.controlSocket(lab)) != nil
+    }
+
+    private func serverLog(_ lab: String) throws -> String {
+        try String(contentsOfFile: LiveLabServer.logPath(lab), encoding: .utf8)
+    }
+}
