@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "keycard-fuzz", targets: ["KeycardFuzz"]),
         .executable(name: "keycard-bench-controller", targets: ["KeycardBenchController"]),
         .executable(name: "keycard-bench-load", targets: ["KeycardBenchLoad"]),
+        .executable(name: "keycard-bench-live", targets: ["KeycardBenchLive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -103,6 +104,8 @@ let package = Package(
             dependencies: ["KeycardValues", "KeycardCompiler", "KeycardModel", "KeycardLab", "KeycardKernel", "KeycardRuleset"],
             path: "Benchmarks/KeycardBenchController"
         ),
+        // The whole `keycard apply` command with 100 vs 1,000 policies in place, through the lab process and without it (root, release).
+        .executableTarget(name: "KeycardBenchLive", dependencies: ["KeycardLab"], path: "Benchmarks/KeycardBenchLive"),
         // Loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
         .executableTarget(
             name: "KeycardBenchLoad",
