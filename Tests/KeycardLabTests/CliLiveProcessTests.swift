@@ -47,7 +47,7 @@ import Testing
         // Without the lab process the verb makes the change itself, and the journal records it.
         let first = try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int)
         kill(Int32(first), SIGTERM)
-        for _ in 0..<500 where !ProcessTable.hasExited(Int32(first)) { usleep(10_000) }
+        _ = waitUntil { ProcessTable.hasExited(Int32(first)) }
         try #require(ProcessTable.hasExited(Int32(first)))
         let label = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=other"])
         #expect(label.code == 0, "\(label.err)")
@@ -63,7 +63,7 @@ import Testing
         serve.standardError = FileHandle.nullDevice
         try serve.run()
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        for _ in 0..<500 where !((try? isServing(serve)) ?? false) { usleep(10_000) }
+        try #require(waitUntil { (try? isServing(serve)) ?? false }, "the lab process did not start")
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
         let back = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=a"])
         #expect(back.code == 0, "\(back.err)")
@@ -74,17 +74,61 @@ import Testing
 
         // down removes the lab process and its socket with the lab's folder.
         #expect(try KeycardCLI.run(["down", lab]).code == 0)
-        for _ in 0..<200 where serve.isRunning { usleep(10_000) }
+        _ = waitUntil { !serve.isRunning }
         #expect(!serve.isRunning)
         #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(lab)))
     }
 
-    /// The lab process started by hand (Foundation's Process, output discarded) has loaded the lab
-    /// once its state names it as the lab's server and its socket accepts.
+    /// A verb that holds the lab's lock while the lab process starts gets its reply: the lab
+    /// process does not wait for that lock to load the lab (the verb waits for it), it loads the lab
+    /// for the request.
+    @Test func aVerbHoldingTheLockWhileTheLabProcessStartsIsAnswered() throws {
+        let scenario = try CliScenario(stem: "cli-ctl-lock", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let lab = scenario.lab
+        let first = try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int)
+        kill(Int32(first), SIGTERM)
+        _ = waitUntil { ProcessTable.hasExited(Int32(first)) }
+
+        let lock = open("\(LabPaths.directory(lab))/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        defer { close(lock) }
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        serve.arguments = ["serve", lab]
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try #require(waitUntil { (try? isServing(serve)) ?? false }, "the lab process did not start")
+        let connection = try #require(try ControlSocket.connect(to: LabPaths.controlSocket(lab)))
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(connection.raw, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = #"{"kind":"label","directory":"/","objectKind":"pod","name":"x/a","labels":{"pod":"a","tier":"web"}}"#
+        try ControlSocket.send(Data(request.utf8), on: connection)
+        let reply = try #require(try ControlSocket.receive(on: connection), "no reply")
+        let document = try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])
+        #expect(document["failed"] as? Bool == false, "\(document)")
+        #expect((document["out"] as? [String])?.first == "pod x/a labeled")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
+    }
+
+    /// The lab process started by hand (Foundation's Process, output discarded) is the lab's
+    /// server once its state names it, and listens once its socket is there.
     private func isServing(_ process: Process) throws -> Bool {
         let lab = process.arguments?.last ?? ""
         guard let state = try LabState.read(lab), state.server?.pid == process.processIdentifier else { return false }
-        return try ControlSocket.connect(to: LabPaths.controlSocket(lab)) != nil
+        return FileManager.default.fileExists(atPath: LabPaths.controlSocket(lab))
+    }
+
+    /// Polls `condition` every 10 ms for up to 5 s; whether it held.
+    private func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
     }
 
     private func serverLog(_ lab: String) throws -> String {

@@ -66,12 +66,25 @@ enum LiveChangeRunner {
 struct LiveLock {
     private let fd: Int32
 
+    /// Takes the lock, waiting for the verb that holds it.
     init(_ lab: String) throws {
+        guard let lock = try LiveLock(lab, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
+        self = lock
+    }
+
+    /// Takes the lock; nil when another process holds it and `wait` is false.
+    init?(_ lab: String, wait: Bool) throws {
         let directory = LabPaths.directory(lab)
         guard FileManager.default.fileExists(atPath: directory) else { throw LiveError("lab \(lab) is not up (no \(directory))") }
-        fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LiveError("cannot open \(directory)/live.lock: errno \(errno)") }
-        flock(fd, LOCK_EX)
+        var rc: Int32
+        repeat { rc = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
+        guard rc == 0 else {
+            close(fd)
+            return nil
+        }
+        self.fd = fd
     }
 
     func release() { close(fd) }

@@ -19,11 +19,13 @@ final class LiveLabService {
 
     init(lab: String) { self.lab = lab }
 
-    /// Loads the lab now (under its lock), so that the first change does not pay for it. A lab
-    /// that cannot be loaded is logged; each request then tries again and replies with the error.
+    /// Loads the lab now (under its lock), so that the first change does not pay for it. Never
+    /// waits for the lock: a verb holding it may be waiting for this process's reply, and the
+    /// request then loads the lab. A lab that cannot be loaded is logged; each request then tries
+    /// again and replies with the error.
     func warm() {
         do {
-            let lock = try LiveLock(lab)
+            guard let lock = try LiveLock(lab, wait: false) else { return }
             defer { lock.release() }
             try load()
             Console.error("lab \(lab): live changes served on \(LabPaths.controlSocket(lab))")
