@@ -121,7 +121,7 @@ extension IncrementalCompiler {
             for a in before.pieces { for b in pieces { if let common = a.intersection(b) { both.append(common) } } }
             var oldPeers = Set(tuples.any.keys).subtracting(crossings.anyAdded)
             oldPeers.formUnion(crossings.anyRemoved)
-            both += Self.peerBoxes(oldPeers, pieces) + Self.peerBoxes(Set(tuples.any.keys), before.pieces)
+            both += TupleBox.peerBoxes(oldPeers, within: pieces) + TupleBox.peerBoxes(Set(tuples.any.keys), within: before.pieces)
             let meet = Set(TupleBox.disjoint(both))
             let added = pieces.filter { !oldPieces.contains($0) }
             delta.ranges.direct.delete = before.pieces.filter { !newPieces.contains($0) }.map(\.element)
@@ -150,17 +150,6 @@ extension IncrementalCompiler {
         (a.addresses.lowerBound, a.protocols.lowerBound, a.ports.lowerBound) < (
             b.addresses.lowerBound, b.protocols.lowerBound, b.ports.lowerBound
         )
-    }
-
-    /// Each peer allowed on every port, within each box that holds its address.
-    static func peerBoxes(_ peers: Set<UInt32>, _ boxes: [TupleBox]) -> [TupleBox] {
-        var result: [TupleBox] = []
-        for box in boxes {
-            for peer in peers where box.addresses.contains(peer) {
-                result.append(TupleBox(addresses: peer...peer, protocols: box.protocols, ports: box.ports))
-            }
-        }
-        return result
     }
 
     /// Turns the collected work into table updates and keeps the new tables.

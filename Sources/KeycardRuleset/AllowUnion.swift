@@ -14,7 +14,7 @@ enum AllowUnion {
         let peers = before.peers.intersection(after.peers)
         var boxes: [TupleBox] = []
         for a in before.boxes { for b in after.boxes { if let both = a.intersection(b) { boxes.append(both) } } }
-        boxes += Side.peerBoxes(before.peers, after.boxes) + Side.peerBoxes(after.peers, before.boxes)
+        boxes += TupleBox.peerBoxes(before.peers, within: after.boxes) + TupleBox.peerBoxes(after.peers, within: before.boxes)
         let ranges = TupleBox.disjoint(boxes).map(\.element)
         return new.map { set in
             switch Side.shape(set) {
@@ -66,17 +66,6 @@ enum AllowUnion {
         func holds(_ point: [UInt32]) -> Bool {
             points.contains(point) || peers.contains(point[0])
                 || boxes.contains { $0.addresses.contains(point[0]) && $0.protocols.contains(point[1]) && $0.ports.contains(point[2]) }
-        }
-
-        /// Each peer allowed on every port, within each box that holds its address.
-        static func peerBoxes(_ peers: Set<UInt32>, _ boxes: [TupleBox]) -> [TupleBox] {
-            var result: [TupleBox] = []
-            for box in boxes {
-                for peer in peers where box.addresses.contains(peer) {
-                    result.append(TupleBox(addresses: peer...peer, protocols: box.protocols, ports: box.ports))
-                }
-            }
-            return result
         }
     }
 }

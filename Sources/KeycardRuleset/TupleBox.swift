@@ -49,3 +49,17 @@ public struct TupleBox: Hashable, Sendable {
             ports: ports.clamped(to: other.ports))
     }
 }
+
+extension TupleBox {
+    /// The meet of "these peers on every port" with `boxes`: for each box holding a peer's
+    /// address, that peer alone with the box's protocols and ports.
+    public static func peerBoxes(_ peers: Set<UInt32>, within boxes: [TupleBox]) -> [TupleBox] {
+        var result: [TupleBox] = []
+        for box in boxes {
+            for peer in peers where box.addresses.contains(peer) {
+                result.append(TupleBox(addresses: peer...peer, protocols: box.protocols, ports: box.ports))
+            }
+        }
+        return result
+    }
+}
