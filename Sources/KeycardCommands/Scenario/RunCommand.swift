@@ -34,7 +34,10 @@ struct RunCommand: ParsableCommand {
             for timeline in timelines {
                 let mode = enforcement ?? timeline.scenario.lab.enforcement
                 let options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
-                let run = reuse ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options) : ScenarioRun(timeline: timeline, options: options)
+                let run =
+                    reuse
+                    ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
+                    : ScenarioRun(timeline: timeline, options: options)
                 slot.run = run
                 run.progress = Progress.line
                 run.interruption = interruption
