@@ -105,6 +105,8 @@ let package = Package(
             path: "Benchmarks/KeycardBenchController"
         ),
         // The whole `keycard apply` command with 100 vs 1,000 policies in place, through the lab process and without it (root, release).
+        // 48 cases of the 9-pod model in one `keycard run` with and without the shared lab; 1,000 pods, a million probe cells (root, release).
+        .executableTarget(name: "KeycardBenchSuite", path: "Benchmarks/KeycardBenchSuite"),
         .executableTarget(name: "KeycardBenchLive", dependencies: ["KeycardLab"], path: "Benchmarks/KeycardBenchLive"),
         // Loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
         .executableTarget(

@@ -44,6 +44,11 @@ public final class LabPolicies {
         controller.adopt(namespaced(compiled.tables))
     }
 
+    /// Forgets every tracked connection in the namespaces that hold rulesets.
+    public func flushConntrack() throws {
+        for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
+    }
+
     /// Programs the lab for `cluster`; `change` names what differs from the cluster programmed
     /// last (nil: found by comparing the two object by object). Returns the number of namespaces
     /// whose tables changed.

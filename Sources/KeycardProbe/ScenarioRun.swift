@@ -4,6 +4,7 @@ import KeycardLab
 import KeycardModel
 import KeycardScenario
 import KeycardTopology
+import Logging
 
 /// `keycard run` for one scenario: build the lab, serve every port, program the policies, play the
 /// steps with real packets, compare with the expectations, tear down. Everything happens on the
@@ -19,9 +20,16 @@ public final class ScenarioRun {
         /// Read the kernel's logged drops (NFLOG) so a denied probe settles at once; off, denials wait
         /// for the timeout (benchmarks compare both).
         public var dropEvidence = true
+        /// Leave the lab up after a run that ended normally, for the next scenario to take over
+        /// (`ScenarioRun.next(after:)`); whoever holds it last tears it down.
+        public var handOff = false
 
-        public init(enforcement: Enforcement, keep: Bool = false, labName: String? = nil, dropEvidence: Bool = true) {
+        public init(
+            enforcement: Enforcement, keep: Bool = false, labName: String? = nil, dropEvidence: Bool = true,
+            handOff: Bool = false
+        ) {
             self.enforcement = enforcement
+            self.handOff = handOff
             self.keep = keep
             self.labName = labName
             self.dropEvidence = dropEvidence
@@ -39,19 +47,53 @@ public final class ScenarioRun {
     private var server: PortServer?
     /// NFLOG listeners for the whole run (one per namespace where drops happen), released at tear-down.
     private var evidence: DropEvidence?
+    private var policies: LabPolicies?
+    /// The lab this run needs (named `labName`).
+    public let spec: LabSpec
+    /// True when the lab was taken over from the scenario before (not built again).
+    public private(set) var reused = false
 
     public init(timeline: Timeline, options: Options) {
         self.timeline = timeline
         self.options = options
+        spec = LabSpec(timeline, labName: options.labName ?? timeline.scenario.name)
     }
 
-    public var labName: String { options.labName ?? timeline.scenario.name }
+    public var labName: String { spec.labName }
+
+    /// The run of `timeline` after `previous` (which ended and handed its lab off): when both need
+    /// the same lab (same pods, addresses, nodes, ports, commands and externals; only the name may
+    /// differ) and the same enforcement, the new run takes the lab over, serving and listening as
+    /// it is, and only reprograms the policies; otherwise `previous`'s lab is torn down first.
+    public static func next(after previous: ScenarioRun?, timeline: Timeline, options: Options) -> ScenarioRun {
+        guard let previous else { return ScenarioRun(timeline: timeline, options: options) }
+        var inherited = options
+        inherited.labName = previous.labName
+        let candidate = ScenarioRun(timeline: timeline, options: inherited)
+        if candidate.spec == previous.spec, options.enforcement == previous.options.enforcement,
+            options.dropEvidence == previous.options.dropEvidence, let lab = previous.lab, previous.server != nil,
+            let policies = previous.policies
+        {
+            candidate.lab = lab
+            candidate.server = previous.server
+            candidate.evidence = previous.evidence
+            candidate.policies = policies
+            candidate.reused = true
+            previous.lab = nil
+            previous.server = nil
+            previous.evidence = nil
+            previous.policies = nil
+            return candidate
+        }
+        previous.tearDown()
+        return ScenarioRun(timeline: timeline, options: options)
+    }
 
     /// Runs every step. The lab is torn down afterwards unless `keep`, whatever happened.
     public func execute() throws -> Report {
         do {
             let report = try play()
-            if !options.keep { tearDown() }
+            if !options.keep && !options.handOff { tearDown() }
             return report
         } catch {
             tearDown()
@@ -65,9 +107,12 @@ public final class ScenarioRun {
         server?.stop()
         server = nil
         evidence = nil
+        policies = nil
         guard lab != nil || Lab.status(labName).state?.ownerPID == ProcessTable.currentPID else { return }
         _ = try? Lab.down(name: labName)
     }
+
+    private let logger = Logger(label: "keycard.run")
 
     private func stopIfInterrupted() throws {
         if let signal = interruption() { throw Interrupted(signal: signal) }
@@ -75,20 +120,36 @@ public final class ScenarioRun {
 
     private func play() throws -> Report {
         let scenario = timeline.scenario
-        progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
-        let lab = try Lab.up(spec: LabSpec(timeline, labName: labName))
-        self.lab = lab
-        try stopIfInterrupted()
-        server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
-        try ProgramReadiness.await(lab.plan, progress: progress)
-        let policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
-        try stopIfInterrupted()
-        try policies.program(timeline.initial)
-        do {
-            if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
-        } catch {
-            // Without the kernel's word, denials still show, after the timeout.
-            progress("no drop evidence (\(error)): denials wait for the timeout")
+        let lab: LabInstance
+        let policies: LabPolicies
+        if reused, let kept = self.lab, let keptPolicies = self.policies {
+            // The same lab as the scenario before: reprogram for this scenario's start and forget
+            // every connection the previous one left tracked.
+            progress("lab \(labName): reused for \(scenario.name)")
+            logger.info("lab reused", metadata: ["lab": "\(labName)", "scenario": "\(scenario.name)"])
+            lab = kept
+            policies = keptPolicies
+            try stopIfInterrupted()
+            try policies.program(timeline.initial)
+            try policies.flushConntrack()
+        } else {
+            progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
+            logger.info("lab built", metadata: ["lab": "\(labName)", "scenario": "\(scenario.name)"])
+            lab = try Lab.up(spec: spec)
+            self.lab = lab
+            try stopIfInterrupted()
+            server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
+            try ProgramReadiness.await(lab.plan, progress: progress)
+            policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
+            self.policies = policies
+            try stopIfInterrupted()
+            try policies.program(timeline.initial)
+            do {
+                if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
+            } catch {
+                // Without the kernel's word, denials still show, after the timeout.
+                progress("no drop evidence (\(error)): denials wait for the timeout")
+            }
         }
 
         let podNamespaces = LabServing.podNamespaces(lab.plan)

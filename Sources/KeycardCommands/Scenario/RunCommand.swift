@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeycardKernel
 import KeycardProbe
 import KeycardScenario
 
@@ -24,27 +25,42 @@ struct RunCommand: ParsableCommand {
         try Environment.requireRoot()
         var reports: [Report] = []
         var failed = false
-        for timeline in timelines {
-            let mode = enforcement ?? timeline.scenario.lab.enforcement
-            let run = ScenarioRun(timeline: timeline, options: .init(enforcement: mode, keep: keep))
-            run.progress = Progress.line
-            let report: Report
-            do {
-                report = try Interruption.tearingDown(run) { try run.execute() }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                Console.error("\(timeline.scenario.file): \(error)")
-                throw Exit.invalid
+        // Consecutive scenarios that need the same lab share it (built once, reprogrammed for each;
+        // KEYCARD_LAB_REUSE=0 builds one per scenario): it is torn down after the last one.
+        let reuse = !keep && ProcessInfo.processInfo.environment["KEYCARD_LAB_REUSE"] != "0"
+        let slot = Interruption.RunSlot()
+        try Interruption.tearingDown(slot) { interruption in
+            defer { if !keep { slot.run?.tearDown() } }
+            for timeline in timelines {
+                let mode = enforcement ?? timeline.scenario.lab.enforcement
+                let options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                let run =
+                    reuse
+                    ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
+                    : ScenarioRun(timeline: timeline, options: options)
+                slot.run = run
+                run.progress = Progress.line
+                run.interruption = interruption
+                let report: Report
+                do {
+                    report = try run.execute()
+                } catch let interrupted as Interrupted {
+                    throw interrupted
+                } catch let exit as ExitCode {
+                    throw exit
+                } catch {
+                    Console.error("\(timeline.scenario.file): \(error)")
+                    throw Exit.invalid
+                }
+                if keep {
+                    try LabDaemon.keep(
+                        lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
+                        afterStep: timeline.scenario.steps.count)
+                }
+                reports.append(report)
+                failed = failed || !report.passed
+                if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
             }
-            if keep {
-                try LabDaemon.keep(
-                    lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
-                    afterStep: timeline.scenario.steps.count)
-            }
-            reports.append(report)
-            failed = failed || !report.passed
-            if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
         }
         switch output {
         case .table: break

@@ -7,27 +7,43 @@ enum Interruption {
     /// Runs `body` with SIGINT and SIGTERM recorded: the run polls the signal between steps, stops
     /// there and tears its lab down on its own thread; the command then exits 128 + the signal.
     static func tearingDown<T>(_ run: ScenarioRun, _ body: () throws -> T) throws -> T {
+        let slot = RunSlot()
+        slot.run = run
+        return try tearingDown(slot) { interruption in
+            run.interruption = interruption
+            return try body()
+        }
+    }
+
+    /// The run holding the lab now, for a command that runs several scenarios on one lab.
+    final class RunSlot {
+        var run: ScenarioRun?
+    }
+
+    /// As above, for several runs one after another under one trap: `body` gets the signal to poll
+    /// and keeps `slot` on the run that holds the lab; that run's lab is torn down on a signal.
+    static func tearingDown<T>(_ slot: RunSlot, _ body: (@escaping () -> Int32?) throws -> T) throws -> T {
         let trap = SignalTrap()
         defer { trap.remove() }
-        run.interruption = { trap.received }
+        let labName = { slot.run?.labName ?? "-" }
         do {
-            let result = try body()
+            let result = try body({ trap.received })
             // From here a signal takes its default course (the lab is down unless kept); one that
             // came during the tear-down at the end still means the user stopped the run.
             trap.remove()
             if let signal = trap.received {
-                run.tearDown()
+                slot.run?.tearDown()
                 throw Interrupted(signal: signal)
             }
             return result
         } catch let interrupted as Interrupted {
-            Console.error("interrupted: lab \(run.labName) torn down")
+            Console.error("interrupted: lab \(labName()) torn down")
             throw ExitCode(128 + interrupted.signal)
         } catch {
             // A stage failing because of the interruption still ends as interrupted.
             guard let signal = trap.received else { throw error }
-            run.tearDown()
-            Console.error("interrupted: lab \(run.labName) torn down (\(error))")
+            slot.run?.tearDown()
+            Console.error("interrupted: lab \(labName()) torn down (\(error))")
             throw ExitCode(128 + signal)
         }
     }
