@@ -10,8 +10,9 @@ import Logging
 /// The one way keycard programs a lab's policies, for `keycard run` and the live verbs alike:
 /// compile the cluster for the placement, program every ruleset namespace through
 /// `PolicyController` (one atomic transaction per namespace, the meet of old and new first when
-/// several change; docs/atomicity.md), then flush conntrack in every ruleset namespace when
-/// anything changed, so that probes after a change are new connections judged by the rules in force.
+/// several change; docs/atomicity.md), then flush conntrack in the namespaces whose tables changed,
+/// so that probes after a change are new connections judged by the rules in force. A namespace
+/// whose rules did not change needs no flush: what it accepted as established it would accept new.
 ///
 /// The compiled state is kept between changes (`IncrementalCompiler`): a change costs what it
 /// touches, and only the element changes it yields are sent.
@@ -44,9 +45,14 @@ public final class LabPolicies {
         controller.adopt(namespaced(compiled.tables))
     }
 
-    /// Forgets every tracked connection in the namespaces that hold rulesets.
+    /// Forgets every tracked connection in the namespaces that hold rulesets (a reused lab
+    /// starting the next scenario).
     public func flushConntrack() throws {
-        for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
+        try flush(Set(targets.values))
+    }
+
+    private func flush(_ namespaces: Set<String>) throws {
+        for namespace in namespaces.sorted() { try Conntrack.flush(namespace: namespace) }
     }
 
     /// Programs the lab for `cluster`; `change` names what differs from the cluster programmed
@@ -71,9 +77,7 @@ public final class LabPolicies {
             try controller.reconcile(namespaced(compiled.tables))
         }
         let changed = controller.lastReports.count
-        if changed > 0 {
-            for namespace in Set(targets.values).sorted() { try Conntrack.flush(namespace: namespace) }
-        }
+        try flush(Set(controller.lastReports.keys))
         logger.debug(
             "policies programmed",
             metadata: [

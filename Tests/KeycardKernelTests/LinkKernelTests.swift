@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import KeycardTestSupport
+import KeycardValues
 import Testing
 
 @testable import KeycardKernel
@@ -9,7 +11,7 @@ import Testing
         let scratch = try ScratchNamespaces(2)
         defer { scratch.remove() }
         let (a, b) = (scratch.names[0], scratch.names[1])
-        let hostLinksBefore = try runWitness(["ip", "-j", "link"]).output
+        let hostLinksBefore = try runWitness(["ip", "-j", "link"])
         let socketA = try LinkConfigurator.open(inNamespace: a)
         let socketB = try LinkConfigurator.open(inNamespace: b)
         let fdB = open(NetworkNamespace.path(b), O_RDONLY | O_CLOEXEC)
@@ -18,19 +20,20 @@ import Testing
         try socketA.apply([
             .createVeth(name: "kcva", index: 5, peerName: "eth0", peerIndex: 7, peerNamespaceFD: fdB, up: true),
             .setLinkUp(index: 1),
-            .addAddress(index: 5, address: ipv4("100.64.0.1"), prefixLength: 30),
-            .addRoute(RouteRequest(destination: ipv4("10.98.0.0"), prefixLength: 16, gateway: ipv4("100.64.0.2"), outputIndex: 5)),
+            .addAddress(index: 5, address: IPv4("100.64.0.1").value, prefixLength: 30),
+            .addRoute(
+                RouteRequest(destination: IPv4("10.98.0.0").value, prefixLength: 16, gateway: IPv4("100.64.0.2").value, outputIndex: 5)),
         ])
         try socketB.apply([
             .setLinkUp(index: 1),
             .setLinkUp(index: 7),
-            .addAddress(index: 7, address: ipv4("10.98.0.5"), prefixLength: 32),
-            .addRoute(RouteRequest(destination: ipv4("169.254.1.1"), prefixLength: 32, outputIndex: 7, scope: .link)),
-            .addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: ipv4("169.254.1.1"), outputIndex: 7)),
+            .addAddress(index: 7, address: IPv4("10.98.0.5").value, prefixLength: 32),
+            .addRoute(RouteRequest(destination: IPv4("169.254.1.1").value, prefixLength: 32, outputIndex: 7, scope: .link)),
+            .addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: IPv4("169.254.1.1").value, outputIndex: 7)),
             .addRoute(
                 RouteRequest(
-                    destination: ipv4("10.97.0.0"), prefixLength: 24, gateway: ipv4("100.64.7.7"),
-                    outputIndex: 7, onlink: true, preferredSource: ipv4("10.98.0.5"))),
+                    destination: IPv4("10.97.0.0").value, prefixLength: 24, gateway: IPv4("100.64.7.7").value,
+                    outputIndex: 7, onlink: true, preferredSource: IPv4("10.98.0.5").value)),
         ])
 
         let linksA = try ipJSON(a, ["link"])
@@ -56,7 +59,7 @@ import Testing
         let routesA = try ipJSON(a, ["route"]).map { "\($0["dst"] ?? "") \($0["gateway"] ?? "-")" }
         #expect(routesA.contains("10.98.0.0/16 100.64.0.2"))
         // Nothing was born in (or moved through) the host namespace.
-        #expect(try runWitness(["ip", "-j", "link"]).output == hostLinksBefore)
+        #expect(try runWitness(["ip", "-j", "link"]) == hostLinksBefore)
     }
 
     @Test(arguments: [
@@ -112,8 +115,8 @@ import Testing
         let hostBefore = try Sysctl.read("net/ipv4/ip_forward")
         try Sysctl.write("net/ipv4/ip_forward", "1", inNamespace: scratch.names[0])
         #expect(try Sysctl.read("net/ipv4/ip_forward", inNamespace: scratch.names[0]) == "1")
-        #expect(try runWitness(["ip", "netns", "exec", scratch.names[0], "cat", "/proc/sys/net/ipv4/ip_forward"]).output == "1\n")
-        #expect(try runWitness(["ip", "netns", "exec", scratch.names[1], "cat", "/proc/sys/net/ipv4/ip_forward"]).output == "0\n")
+        #expect(try runWitness(["ip", "netns", "exec", scratch.names[0], "cat", "/proc/sys/net/ipv4/ip_forward"]) == "1\n")
+        #expect(try runWitness(["ip", "netns", "exec", scratch.names[1], "cat", "/proc/sys/net/ipv4/ip_forward"]) == "0\n")
         #expect(try Sysctl.read("net/ipv4/ip_forward") == hostBefore)
     }
 

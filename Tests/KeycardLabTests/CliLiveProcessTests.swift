@@ -56,14 +56,8 @@ import Testing
         #expect(!(try serverLog(lab).contains("label x/a")))
 
         // A new lab process replays the journal (the policy, then the label) and serves changes again.
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
-        serve.arguments = ["serve", lab]
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        let serve = try startLabProcess(lab)
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        try #require(waitUntil { (try? isServing(serve)) ?? false }, "the lab process did not start")
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
         let back = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=a"])
         #expect(back.code == 0, "\(back.err)")
@@ -94,14 +88,8 @@ import Testing
         let lock = open("\(LabPaths.directory(lab))/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
         defer { close(lock) }
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
-        serve.arguments = ["serve", lab]
-        serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        let serve = try startLabProcess(lab)
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
-        try #require(waitUntil { (try? isServing(serve)) ?? false }, "the lab process did not start")
         let connection = try #require(try ControlSocket.connect(to: LabPaths.controlSocket(lab)))
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(connection.raw, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -133,5 +121,19 @@ import Testing
 
     private func serverLog(_ lab: String) throws -> String {
         try String(contentsOfFile: LiveLabServer.logPath(lab), encoding: .utf8)
+    }
+
+    /// Starts `keycard serve LAB` as a new lab process and waits until it listens.
+    private func startLabProcess(_ lab: String) throws -> Process {
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        serve.arguments = ["serve", lab]
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        let started = waitUntil { (try? isServing(serve)) ?? false }
+        if !started { kill(serve.processIdentifier, SIGKILL) }
+        try #require(started, "the lab process did not start")
+        return serve
     }
 }

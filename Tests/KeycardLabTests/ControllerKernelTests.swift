@@ -5,6 +5,7 @@ import KeycardKernel
 import KeycardLab
 import KeycardModel
 import KeycardRuleset
+import KeycardTestSupport
 import Testing
 
 /// Throwaway namespaces for the compiled targets of one lab name, deleted whatever happens.
@@ -176,23 +177,11 @@ struct ControllerKernelTests {
             for (step, version) in [("add", policies + [extra]), ("update", policies + [changed]), ("delete", policies)] {
                 let tables = CaseWorld().compile(version, lab: lab.lab, placement)
                 try controller.reconcile(lab.byNamespace(tables))
-                if step == "add" {
-                    // Elements carry their first contributing rule as a comment (`nft list` shows it).
-                    let namespace = try #require(lab.namespaces[placement == .pod ? .pod(ObjectKey("prod", "web")) : .node(0)])
-                    let listing = try runWitness(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
-                    #expect(listing.contains("comment \"prod/web-from-db#ingress[0]\""), "\(listing)")
-                }
-                for report in controller.lastReports.values {
-                    #expect(report.count(.newRule) == 0 && report.count(.newChain) == 0 && report.count(.newTable) == 0, "\(step)")
-                    sent += report.count(.newSetElements) + report.count(.deleteSetElements)
-                }
-                for (target, namespace) in lab.namespaces {
-                    let objects = try nftObjects(namespace)
-                    #expect(
-                        ruleHandles(objects, table: "kc-\(lab.lab)") == handles[namespace], "\(step): rule handles changed in \(namespace)")
-                    let table = try #require(tables[target])
-                    #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step) \(namespace)")
-                }
+                // Elements carry their first contributing rule as a comment (`nft list` shows it).
+                let namespace = try #require(lab.namespaces[placement == .pod ? .pod(ObjectKey("prod", "web")) : .node(0)])
+                sent += try expectElementsOnly(
+                    controller, lab, tables, handles: handles, step: step,
+                    comment: step == "add" ? ("prod/web-from-db#ingress[0]", in: namespace) : nil)
             }
             #expect(sent > 0)
             try controller.removeAll()

@@ -1,5 +1,9 @@
 import Foundation
+import KeycardCompiler
+import KeycardLab
 import KeycardRuleset
+import KeycardTestSupport
+import Testing
 
 /// `ip netns exec NS nft -j list ruleset` (the independent witness), parsed into its objects.
 func nftObjects(_ namespace: String) throws -> [[String: Any]] {
@@ -176,4 +180,29 @@ extension KeycardRuleset.Verdict {
         case .none: "none"
         }
     }
+}
+
+/// After a change the controller programmed: it sent element messages only (no table, chain or
+/// rule), every namespace kept its rule handles, and the kernel holds `tables`; when `comment` is
+/// given, `commentIn`'s listing shows it on an element. Returns the element messages sent.
+func expectElementsOnly(
+    _ controller: PolicyController, _ lab: ControllerLab, _ tables: [RulesetTarget: Table], handles: [String: [String: [Int]]],
+    step: String, comment: (String, in: String)? = nil
+) throws -> Int {
+    if let (text, namespace) = comment {
+        let listing = try runWitness(["ip", "netns", "exec", namespace, "nft", "list", "ruleset"])
+        #expect(listing.contains("comment \"\(text)\""), "\(listing)")
+    }
+    var sent = 0
+    for report in controller.lastReports.values {
+        #expect(report.count(.newRule) == 0 && report.count(.newChain) == 0 && report.count(.newTable) == 0, "\(step)")
+        sent += report.count(.newSetElements) + report.count(.deleteSetElements)
+    }
+    for (target, namespace) in lab.namespaces {
+        let objects = try nftObjects(namespace)
+        #expect(ruleHandles(objects, table: "kc-\(lab.lab)") == handles[namespace], "\(step): rule handles changed in \(namespace)")
+        let table = try #require(tables[target])
+        #expect(TableView(witness: objects, family: "inet", name: table.name) == TableView(table), "\(step) \(namespace)")
+    }
+    return sent
 }

@@ -6,26 +6,6 @@ import KeycardTopology
 import KeycardValues
 import Testing
 
-/// Runs a witness command (ip, nft) and returns its stdout; tests only, never product code.
-func runWitness(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// `ip -n NS -j <args>` parsed as a JSON array of objects.
-func ipJSON(_ namespace: String, _ arguments: [String]) throws -> [[String: Any]] {
-    let output = try runWitness(["ip", "-n", namespace, "-j"] + arguments)
-    return (try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]) ?? []
-}
-
 /// The host namespace as `ip` and `nft` see it: must be identical before and after a lab.
 func hostSnapshot() throws -> [String] {
     try [["ip", "-j", "link"], ["ip", "-j", "addr"], ["ip", "-j", "route"], ["nft", "-j", "list", "ruleset"]].map(runWitness)
