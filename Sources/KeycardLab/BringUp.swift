@@ -45,7 +45,8 @@ struct BringUp {
                     group.map { link in
                         .createVeth(
                             name: link.end.name, index: link.end.index, peerName: link.peer.name,
-                            peerIndex: link.peer.index, peerNamespaceFD: fds[link.peer.namespace] ?? -1, up: true)
+                            peerIndex: link.peer.index, peerNamespaceFD: fds[link.peer.namespace] ?? -1, up: true,
+                            mac: link.end.mac, peerMAC: link.peer.mac)
                     })
             }
         }
@@ -62,7 +63,7 @@ struct BringUp {
         withExtendedLifetime(descriptors) {}
     }
 
-    /// Per namespace, in order: loopback up, peer ends up, addresses, routes.
+    /// Per namespace, in order: loopback up, peer ends up, addresses, routes, permanent neighbours.
     static func configuration(_ plan: LabPlan) -> [String: [LinkRequest]] {
         var requests: [String: [LinkRequest]] = [:]
         for namespace in plan.namespaces { requests[namespace.name] = [.setLinkUp(index: 1)] }
@@ -78,6 +79,10 @@ struct BringUp {
                         destination: route.destination.network, prefixLength: UInt8(route.destination.prefixLength),
                         gateway: route.gateway?.value, outputIndex: route.interfaceIndex,
                         scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource?.value)))
+        }
+        for neighbour in plan.neighbours {
+            requests[neighbour.namespace, default: []].append(
+                .addNeighbour(index: neighbour.interfaceIndex, address: neighbour.address, mac: neighbour.mac))
         }
         return requests
     }

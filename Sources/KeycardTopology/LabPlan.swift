@@ -13,6 +13,8 @@ public struct LabPlan: Hashable, Sendable, Codable {
     public var addresses: [PlannedAddress]
     /// In dependency order within each namespace (a gateway's link route before routes via it).
     public var routes: [PlannedRoute]
+    /// Permanent neighbour (ARP) entries for both ends of every pod veth, written once at bring-up.
+    public var neighbours: [PlannedNeighbour] = []
     public var sysctls: [PlannedSysctl]
     public var router: String
     public var nodes: [PlannedNode]
@@ -36,6 +38,8 @@ public struct LinkEnd: Hashable, Sendable, Codable {
     public var namespace: String
     public var name: String
     public var index: Int32
+    /// The link-layer address set at creation (pod veths), or nil for the kernel's random one.
+    public var mac: MACAddress? = nil
 }
 
 /// A veth pair; both ends live in lab namespaces, never in the host's.
@@ -64,6 +68,18 @@ public struct PlannedRoute: Hashable, Sendable, Codable {
     public var scope: Scope
     /// The source address the namespace picks for traffic it originates on this route.
     public var preferredSource: IPv4?
+}
+
+/// A permanent neighbour entry: in `namespace`, `address` on ifindex `interfaceIndex` is `mac`.
+/// The kernel's ARP table is one for all namespaces and holds `gc_thresh3` (1,024 by default)
+/// entries that can be collected; permanent entries are exempt (Linux 4.20, "neighbor: Improve
+/// garbage collection"), so a lab of a thousand pods never overflows it and never sends an ARP
+/// request on a pod link.
+public struct PlannedNeighbour: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var interfaceIndex: Int32
+    public var address: IPv4
+    public var mac: MACAddress
 }
 
 /// A sysctl written inside a namespace: `key` is the path under /proc/sys ("net/ipv4/ip_forward").

@@ -50,9 +50,15 @@ struct PlanBuilder {
         let node = plan.nodes[placement.nodeIndex]
         let namespace = Names.pod(lab, spec.namespace, spec.name)
         addNamespace(namespace, .pod)
-        let nodeSide = addEnd(node.namespace, Names.nodePodVeth(index))
-        let podSide = addEnd(namespace, Names.podSide)
+        var nodeSide = addEnd(node.namespace, Names.nodePodVeth(index))
+        var podSide = addEnd(namespace, Names.podSide)
+        nodeSide.mac = .nodeSide(of: placement.address)
+        podSide.mac = .podSide(of: placement.address)
         plan.links.append(VethLink(end: nodeSide, peer: podSide))
+        plan.neighbours.append(
+            PlannedNeighbour(namespace: nodeSide.namespace, interfaceIndex: nodeSide.index, address: placement.address, mac: .podSide(of: placement.address)))
+        plan.neighbours.append(
+            PlannedNeighbour(namespace: podSide.namespace, interfaceIndex: podSide.index, address: LabNetwork.podGateway, mac: .nodeSide(of: placement.address)))
         addAddress(nodeSide, LabNetwork.podGateway, 32)
         addAddress(podSide, placement.address, 32)
         addRoute(nodeSide, .host(placement.address), scope: .link)

@@ -82,6 +82,38 @@ import Testing
         }
     }
 
+    /// Fixed MACs at creation and permanent neighbours: what `ip` reports, and a ping-free check
+    /// that the kernel never needed ARP (the entry stays PERMANENT after traffic).
+    @Test func fixedMACsAndPermanentNeighbours() throws {
+        let scratch = try ScratchNamespaces(2)
+        defer { scratch.remove() }
+        let (a, b) = (scratch.names[0], scratch.names[1])
+        let fdB = open(NetworkNamespace.path(b), O_RDONLY | O_CLOEXEC)
+        defer { close(fdB) }
+        let pod: IPv4 = "10.98.0.5"
+        let (nodeMAC, podMAC) = (MACAddress.nodeSide(of: pod), MACAddress.podSide(of: pod))
+        try LinkConfigurator.open(inNamespace: a).apply([
+            .createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: fdB, up: true, mac: nodeMAC, peerMAC: podMAC),
+            .addAddress(index: 3, address: LabNetwork.podGateway.value, prefixLength: 32),
+            .addNeighbour(index: 3, address: pod, mac: podMAC),
+        ])
+        try LinkConfigurator.open(inNamespace: b).apply([
+            .setLinkUp(index: 2),
+            .addAddress(index: 2, address: pod.value, prefixLength: 32),
+            .addNeighbour(index: 2, address: LabNetwork.podGateway, mac: nodeMAC),
+        ])
+        #expect(try ipJSON(a, ["link", "show", "kcp0"]).first?["address"] as? String == nodeMAC.description)
+        #expect(try ipJSON(b, ["link", "show", "eth0"]).first?["address"] as? String == podMAC.description)
+        let neighboursA = try ipJSON(a, ["-4", "neigh"])
+        #expect(neighboursA.count == 1)
+        #expect(neighboursA.first?["dst"] as? String == pod.description)
+        #expect(neighboursA.first?["lladdr"] as? String == podMAC.description)
+        #expect(neighboursA.first?["state"] as? [String] == ["PERMANENT"])
+        let neighboursB = try ipJSON(b, ["-4", "neigh"])
+        #expect(neighboursB.first?["dst"] as? String == "169.254.1.1")
+        #expect(neighboursB.first?["state"] as? [String] == ["PERMANENT"])
+    }
+
     @Test func duplicateVethIsRefusedWithEEXIST() throws {
         let scratch = try ScratchNamespaces(2)
         defer { scratch.remove() }

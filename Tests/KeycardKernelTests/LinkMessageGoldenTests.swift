@@ -1,3 +1,4 @@
+import KeycardValues
 import Testing
 
 @testable import KeycardKernel
@@ -46,6 +47,31 @@ import Testing
         let peerHeader = 16 + 16 + 12 + 4 + 12 + 4 + 4
         #expect(Array(message[peerHeader + 4..<peerHeader + 12]) == [0x02, 0, 0, 0, 0, 0, 0, 0])  // index 2, not up
         #expect(Array(message.suffix(8)) == [0x08, 0x00, 0x1C, 0x00, 0x09, 0x00, 0x00, 0x00])  // IFLA_NET_NS_FD (28) = 9
+    }
+
+    @Test func vethWithFixedMACsCarriesIFLA_ADDRESSOnBothEnds() throws {
+        let (end, peer) = (MACAddress.nodeSide(of: IPv4(0x0AF4_0001)), MACAddress.podSide(of: IPv4(0x0AF4_0001)))
+        let message = try Self.bytes(
+            .createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: 9, up: true, mac: end, peerMAC: peer),
+            sequence: 1)
+        try GoldenBytes.check("veth-kcp0-eth0-macs", message)
+        // IFLA_ADDRESS (1), 6 bytes padded to 12: once for the link, once inside the peer.
+        let header: [UInt8] = [0x0A, 0x00, 0x01, 0x00]
+        let attribute: (MACAddress) -> [UInt8] = { header + $0.octets + [0, 0] }
+        let withoutMACs = 16 + 16 + 12 + 4 + 12 + 4 + 4 + 16 + 12 + 8
+        #expect(message.count == withoutMACs + 12 + 12)
+        #expect(message.firstRange(of: attribute(end)) != nil)
+        #expect(message.firstRange(of: attribute(peer)) != nil)
+    }
+
+    @Test func permanentNeighbour() throws {
+        let message = try Self.bytes(
+            .addNeighbour(index: 3, address: IPv4(0x0AF4_0001), mac: .podSide(of: IPv4(0x0AF4_0001))), sequence: 2)
+        try GoldenBytes.check("neighbour-permanent", message)
+        // nlmsghdr: RTM_NEWNEIGH (28), REQUEST|ACK|REPLACE|CREATE; ndmsg: AF_INET, ifindex 3, NUD_PERMANENT (0x80).
+        #expect(Array(message[4..<8]) == [0x1C, 0x00, 0x05, 0x05])
+        #expect(message[16] == 2)
+        #expect(Array(message[20..<26]) == [0x03, 0, 0, 0, 0x80, 0x00])
     }
 
     /// The configurator batches 64 requests per datagram, numbers them in order, and names the

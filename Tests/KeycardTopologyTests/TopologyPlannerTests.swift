@@ -94,6 +94,21 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
             ])
     }
 
+    /// Both ends of a pod veth get fixed MACs and each side a permanent neighbour entry for the
+    /// other, so no pod link ever needs ARP (the shared neighbour table overflows near 500 pods).
+    @Test func podVethsHaveFixedMACsAndPermanentNeighbours() throws {
+        let plan = try TopologyPlanner.plan(LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a")]))
+        let link = try #require(plan.links.first { $0.peer.namespace == "kc-t.pod.x.a" })
+        #expect(link.end.mac?.description == "0a:59:0a:f4:00:01")
+        #expect(link.peer.mac?.description == "0a:58:0a:f4:00:01")
+        #expect(
+            plan.neighbours.map { "\($0.namespace) \($0.address) ifindex \($0.interfaceIndex) \($0.mac)" } == [
+                "kc-t.node0 10.244.0.1 ifindex 3 0a:58:0a:f4:00:01", "kc-t.pod.x.a 169.254.1.1 ifindex 2 0a:59:0a:f4:00:01",
+            ])
+        // Router links keep kernel-chosen MACs and ARP: there are at most 64 nodes and a few externals.
+        #expect(plan.links.filter { $0.end.namespace == "kc-t.router" }.allSatisfy { $0.end.mac == nil && $0.peer.mac == nil })
+    }
+
     @Test func externalsGetAddressAndRoutes() throws {
         let spec = LabSpec(labName: "t", nodes: 2, externals: [ExternalSpec(name: "web", ip: "192.0.2.10")])
         let plan = try TopologyPlanner.plan(spec)

@@ -1,5 +1,6 @@
 import CNetlinkRoute
 import Glibc
+import KeycardValues
 
 /// The libnl adapter: builds each `LinkRequest` as an rtnetlink message with libnl-route-3
 /// (rtnl_link_veth_alloc / rtnl_link_veth_get_peer / rtnl_link_set_ns_fd, rtnl_link_build_*,
@@ -14,14 +15,16 @@ enum LibnlRouteMessages {
         var message: OpaquePointer?
         let status: Int32
         switch request {
-        case .createVeth(let name, let index, let peerName, let peerIndex, let peerNamespaceFD, let up):
-            status = buildVeth(name, index, peerName, peerIndex, peerNamespaceFD, up, &message)
+        case .createVeth(let name, let index, let peerName, let peerIndex, let peerNamespaceFD, let up, let mac, let peerMAC):
+            status = buildVeth(name, index, peerName, peerIndex, peerNamespaceFD, up, mac, peerMAC, &message)
         case .setLinkUp(let index):
             status = buildLinkUp(index, &message)
         case .addAddress(let index, let address, let prefixLength):
             status = buildAddress(index, address, prefixLength, &message)
         case .addRoute(let route):
             status = buildRoute(route, &message)
+        case .addNeighbour(let index, let address, let mac):
+            status = buildNeighbour(index, address, mac, &message)
         }
         guard status >= 0, let message else {
             throw KernelError(
@@ -43,19 +46,46 @@ enum LibnlRouteMessages {
     /// name and IFLA_NET_NS_FD; it cannot be born up (veth_open: ENOTCONN before the pair is joined).
     private static func buildVeth(
         _ name: String, _ index: Int32, _ peerName: String, _ peerIndex: Int32, _ peerNamespaceFD: Int32, _ up: Bool,
-        _ message: inout OpaquePointer?
+        _ mac: MACAddress?, _ peerMAC: MACAddress?, _ message: inout OpaquePointer?
     ) -> Int32 {
         guard let link = rtnl_link_veth_alloc() else { return -NLE_NOMEM }
         defer { rtnl_link_veth_release(link) }
         rtnl_link_set_name(link, name)
         rtnl_link_set_ifindex(link, index)
         if up { rtnl_link_set_flags(link, UInt32(IFF_UP)) }
+        if let mac {
+            guard let address = linkLayer(mac) else { return -NLE_NOMEM }
+            defer { nl_addr_put(address) }
+            rtnl_link_set_addr(link, address)
+        }
         guard let peer = rtnl_link_veth_get_peer(link) else { return -NLE_NOMEM }
         defer { rtnl_link_put(peer) }
         rtnl_link_set_name(peer, peerName)
         rtnl_link_set_ifindex(peer, peerIndex)
         rtnl_link_set_ns_fd(peer, peerNamespaceFD)
+        if let peerMAC {
+            guard let address = linkLayer(peerMAC) else { return -NLE_NOMEM }
+            defer { nl_addr_put(address) }
+            rtnl_link_set_addr(peer, address)
+        }
         return rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &message)
+    }
+
+    /// RTM_NEWNEIGH, CREATE|REPLACE, AF_INET, NUD_PERMANENT: NDA_DST and NDA_LLADDR on `index`.
+    private static func buildNeighbour(_ index: Int32, _ address: IPv4, _ mac: MACAddress, _ message: inout OpaquePointer?) -> Int32 {
+        guard let object = rtnl_neigh_alloc() else { return -NLE_NOMEM }
+        defer { rtnl_neigh_put(object) }
+        guard let destination = ipv4(address.value, 32) else { return -NLE_NOMEM }
+        defer { nl_addr_put(destination) }
+        guard let linkAddress = linkLayer(mac) else { return -NLE_NOMEM }
+        defer { nl_addr_put(linkAddress) }
+        rtnl_neigh_set_family(object, AF_INET)
+        rtnl_neigh_set_ifindex(object, index)
+        let status = rtnl_neigh_set_dst(object, destination)
+        if status < 0 { return status }
+        rtnl_neigh_set_lladdr(object, linkAddress)
+        rtnl_neigh_set_state(object, Int32(NUD_PERMANENT))
+        return rtnl_neigh_build_add_request(object, NLM_F_CREATE | NLM_F_REPLACE, &message)
     }
 
     /// RTM_NEWLINK on ifindex `index` changing only IFF_UP.
@@ -116,6 +146,12 @@ enum LibnlRouteMessages {
         if let gatewayAddress { rtnl_route_nh_set_gateway(hop, gatewayAddress) }
         rtnl_route_add_nexthop(object, hop)
         return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
+    }
+
+    /// An AF_LLC nl_addr (what libnl uses for link-layer addresses) for `mac` (caller puts it).
+    private static func linkLayer(_ mac: MACAddress) -> OpaquePointer? {
+        var octets = mac.octets
+        return nl_addr_build(AF_LLC, &octets, octets.count)
     }
 
     /// An AF_INET nl_addr for a host-order address and prefix length (caller puts it).

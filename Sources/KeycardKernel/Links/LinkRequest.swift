@@ -8,19 +8,25 @@ public enum LinkRequest: Sendable, Hashable {
     /// A new veth pair: `name` is created in the socket's namespace, `peerName` is born in the
     /// namespace open as `peerNamespaceFD` (libnl's veth peer with its namespace fd). `up` brings
     /// the first end up at creation; the peer must be set up from its own namespace (the kernel
-    /// cannot open it before the pair is joined). An index of 0 lets the kernel choose.
-    case createVeth(name: String, index: Int32, peerName: String, peerIndex: Int32, peerNamespaceFD: Int32, up: Bool)
+    /// cannot open it before the pair is joined). An index of 0 lets the kernel choose; a nil MAC
+    /// lets the kernel pick a random one (IFLA_ADDRESS otherwise).
+    case createVeth(
+        name: String, index: Int32, peerName: String, peerIndex: Int32, peerNamespaceFD: Int32, up: Bool,
+        mac: MACAddress? = nil, peerMAC: MACAddress? = nil)
     /// IFF_UP on an existing link (ifindex 1 is loopback in every namespace).
     case setLinkUp(index: Int32)
     /// `address/prefixLength` on the link `index` (local and peer address alike).
     case addAddress(index: Int32, address: UInt32, prefixLength: UInt8)
     /// A static unicast route in the main table.
     case addRoute(RouteRequest)
+    /// A permanent IPv4 neighbour entry (RTM_NEWNEIGH, NUD_PERMANENT): `address` on ifindex
+    /// `index` is `mac`, with no ARP exchange and exempt from the neighbour table's garbage limit.
+    case addNeighbour(index: Int32, address: IPv4, mac: MACAddress)
 
     /// What the request touches, for error messages ("veth kcp3 (ifindex 3) <-> eth0").
     public var subject: String {
         switch self {
-        case .createVeth(let name, let index, let peerName, let peerIndex, _, _):
+        case .createVeth(let name, let index, let peerName, let peerIndex, _, _, _, _):
             return "veth \(name) (ifindex \(index)) <-> \(peerName) (ifindex \(peerIndex))"
         case .setLinkUp(let index):
             return "link ifindex \(index) up"
@@ -28,6 +34,8 @@ public enum LinkRequest: Sendable, Hashable {
             return "address \(IPv4(address))/\(length) on ifindex \(index)"
         case .addRoute(let route):
             return "route \(route)"
+        case .addNeighbour(let index, let address, let mac):
+            return "neighbour \(address) lladdr \(mac) on ifindex \(index)"
         }
     }
 
@@ -38,6 +46,7 @@ public enum LinkRequest: Sendable, Hashable {
         case .setLinkUp: return "set link up"
         case .addAddress: return "add address"
         case .addRoute: return "add route"
+        case .addNeighbour: return "add neighbour"
         }
     }
 }
