@@ -23,17 +23,24 @@ public final class LabPolicies {
     private let targets: [RulesetTarget: String]
     private let controller = PolicyController()
     private var incremental: IncrementalCompiler?
+    /// No connection can be tracked yet: see `init(plan:nodes:enforcement:fresh:)`.
+    private var untracked: Bool
     private let logger = Logger(label: "keycard.policies")
 
     /// - Parameters:
     ///   - plan: the running lab (its namespaces).
     ///   - nodes: each pod's node index, as the scenario's address plan gave it.
     ///   - enforcement: pod or node placement.
-    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement) {
+    ///   - fresh: the lab was just built by this process and nothing has sent a packet in it. If
+    ///     no `command:` program runs there either, the first programming skips the conntrack
+    ///     flush: there is nothing to forget, and each flush walks the kernel's whole conntrack
+    ///     hash (shared by every namespace), so a thousand of them cost tens of seconds.
+    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false) {
         compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
         self.nodes = nodes
         nodeCount = plan.nodes.count
         targets = LabServing.rulesetNamespaces(plan)
+        untracked = fresh && LabServing.programPods(plan).isEmpty
     }
 
     /// Declares what an earlier process programmed for `cluster` (a live lab between two verbs):
@@ -43,6 +50,7 @@ public final class LabPolicies {
         let compiled = IncrementalCompiler(compiler: compiler, cluster: cluster, nodes: nodes, nodeCount: nodeCount)
         incremental = compiled
         controller.adopt(namespaced(compiled.tables))
+        untracked = false
     }
 
     /// Forgets every tracked connection in the namespaces that hold rulesets (a reused lab
@@ -77,7 +85,8 @@ public final class LabPolicies {
             try controller.reconcile(namespaced(compiled.tables))
         }
         let changed = controller.lastReports.count
-        try flush(Set(controller.lastReports.keys))
+        if !untracked { try flush(Set(controller.lastReports.keys)) }
+        untracked = false
         logger.debug(
             "policies programmed",
             metadata: [

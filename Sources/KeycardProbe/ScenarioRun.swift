@@ -140,7 +140,7 @@ public final class ScenarioRun {
             try stopIfInterrupted()
             server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
             try ProgramReadiness.await(lab.plan, progress: progress)
-            policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
+            policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true)
             self.policies = policies
             try stopIfInterrupted()
             try policies.program(timeline.initial)

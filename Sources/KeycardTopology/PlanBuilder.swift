@@ -56,9 +56,13 @@ struct PlanBuilder {
         podSide.mac = .podSide(of: placement.address)
         plan.links.append(VethLink(end: nodeSide, peer: podSide))
         plan.neighbours.append(
-            PlannedNeighbour(namespace: nodeSide.namespace, interfaceIndex: nodeSide.index, address: placement.address, mac: .podSide(of: placement.address)))
+            PlannedNeighbour(
+                namespace: nodeSide.namespace, interfaceIndex: nodeSide.index, address: placement.address,
+                mac: .podSide(of: placement.address)))
         plan.neighbours.append(
-            PlannedNeighbour(namespace: podSide.namespace, interfaceIndex: podSide.index, address: LabNetwork.podGateway, mac: .nodeSide(of: placement.address)))
+            PlannedNeighbour(
+                namespace: podSide.namespace, interfaceIndex: podSide.index, address: LabNetwork.podGateway,
+                mac: .nodeSide(of: placement.address)))
         addAddress(nodeSide, LabNetwork.podGateway, 32)
         addAddress(podSide, placement.address, 32)
         addRoute(nodeSide, .host(placement.address), scope: .link)

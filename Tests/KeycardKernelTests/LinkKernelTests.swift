@@ -93,7 +93,8 @@ import Testing
         let pod: IPv4 = "10.98.0.5"
         let (nodeMAC, podMAC) = (MACAddress.nodeSide(of: pod), MACAddress.podSide(of: pod))
         try LinkConfigurator.open(inNamespace: a).apply([
-            .createVeth(name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: fdB, up: true, mac: nodeMAC, peerMAC: podMAC),
+            .createVeth(
+                name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: fdB, up: true, mac: nodeMAC, peerMAC: podMAC),
             .addAddress(index: 3, address: LabNetwork.podGateway.value, prefixLength: 32),
             .addNeighbour(index: 3, address: pod, mac: podMAC),
         ])

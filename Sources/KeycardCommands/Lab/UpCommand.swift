@@ -51,7 +51,8 @@ struct UpCommand: ParsableCommand {
         let programmed: Int
         do {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
-            programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode).program(timeline.initial)
+            programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true).program(
+                timeline.initial)
             try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }

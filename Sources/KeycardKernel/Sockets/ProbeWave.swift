@@ -214,7 +214,8 @@ final class ProbeWave {
         guard slots[index].verdict == nil else { return }
         slots[index].verdict = verdict
         if slots[index].fd >= 0 {
-            close(slots[index].fd)  // also leaves the epoll set
+            // Also leaves the epoll set. A TCP probe ends with a RST: no TIME_WAIT on either end.
+            if slots[index].request.proto == .udp { close(slots[index].fd) } else { SocketCalls.abort(slots[index].fd) }
             slots[index].fd = -1
         }
         pending -= 1
