@@ -1,5 +1,6 @@
 import Foundation
 import KeycardKernel
+import KeycardValues
 
 /// Two lab namespaces joined by a veth: the client side A (10.99.0.1/24) and the server side B
 /// (10.99.0.2/24), with a TCP listener in B accepted and closed by one thread.
@@ -7,8 +8,8 @@ final class RatePair {
     let lab: String
     let client: String
     let server: String
-    static let clientAddress: UInt32 = 0x0A63_0001
-    static let serverAddress: UInt32 = 0x0A63_0002
+    static let clientAddress = IPv4(0x0A63_0001)
+    static let serverAddress = IPv4(0x0A63_0002)
     private var listener: Int32 = -1
     private var acceptor: OneShotThread?
 
@@ -51,7 +52,7 @@ final class RatePair {
             guard fd >= 0 else { throw BenchError("socket in \(server): errno \(errno)") }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var address = Self.socketAddress(Self.serverAddress, UInt16(BenchClusters.port))
+            var address = Self.socketAddress(Self.serverAddress.value, UInt16(BenchClusters.port))
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
@@ -80,7 +81,7 @@ final class RatePair {
         guard let clientInode = NetworkNamespace.inode(of: client) else { throw BenchError("no namespace \(client)") }
         return try NetworkNamespace.perform(in: client) { () throws -> (Double, Int) in
             guard NetworkNamespace.currentInode() == clientInode else { throw BenchError("not inside \(client)") }
-            var target = Self.socketAddress(Self.serverAddress, UInt16(BenchClusters.port))
+            var target = Self.socketAddress(Self.serverAddress.value, UInt16(BenchClusters.port))
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             var connected = 0, failures = 0, checked = false
             let start = ContinuousClock.now

@@ -1,5 +1,6 @@
 import KeycardKernel
 import KeycardTopology
+import KeycardValues
 
 /// How long one stage of bring-up or tear-down took.
 public struct LabTiming: Sendable, Hashable, Codable {
@@ -70,15 +71,15 @@ struct BringUp {
         for link in plan.links { requests[link.peer.namespace, default: []].append(.setLinkUp(index: link.peer.index)) }
         for address in plan.addresses {
             requests[address.namespace, default: []].append(
-                .addAddress(index: address.interfaceIndex, address: address.address.value, prefixLength: UInt8(address.prefixLength)))
+                .addAddress(index: address.interfaceIndex, address: address.address, prefixLength: UInt8(address.prefixLength)))
         }
         for route in plan.routes {
             requests[route.namespace, default: []].append(
                 .addRoute(
                     RouteRequest(
-                        destination: route.destination.network, prefixLength: UInt8(route.destination.prefixLength),
-                        gateway: route.gateway?.value, outputIndex: route.interfaceIndex,
-                        scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource?.value)))
+                        destination: IPv4(route.destination.network), prefixLength: UInt8(route.destination.prefixLength),
+                        gateway: route.gateway, outputIndex: route.interfaceIndex,
+                        scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource)))
         }
         for neighbour in plan.neighbours {
             requests[neighbour.namespace, default: []].append(

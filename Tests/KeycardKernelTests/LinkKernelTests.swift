@@ -20,20 +20,20 @@ import Testing
         try socketA.apply([
             .createVeth(name: "kcva", index: 5, peerName: "eth0", peerIndex: 7, peerNamespaceFD: fdB, up: true),
             .setLinkUp(index: 1),
-            .addAddress(index: 5, address: IPv4("100.64.0.1").value, prefixLength: 30),
+            .addAddress(index: 5, address: "100.64.0.1", prefixLength: 30),
             .addRoute(
-                RouteRequest(destination: IPv4("10.98.0.0").value, prefixLength: 16, gateway: IPv4("100.64.0.2").value, outputIndex: 5)),
+                RouteRequest(destination: "10.98.0.0", prefixLength: 16, gateway: "100.64.0.2", outputIndex: 5)),
         ])
         try socketB.apply([
             .setLinkUp(index: 1),
             .setLinkUp(index: 7),
-            .addAddress(index: 7, address: IPv4("10.98.0.5").value, prefixLength: 32),
-            .addRoute(RouteRequest(destination: IPv4("169.254.1.1").value, prefixLength: 32, outputIndex: 7, scope: .link)),
-            .addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: IPv4("169.254.1.1").value, outputIndex: 7)),
+            .addAddress(index: 7, address: "10.98.0.5", prefixLength: 32),
+            .addRoute(RouteRequest(destination: "169.254.1.1", prefixLength: 32, outputIndex: 7, scope: .link)),
+            .addRoute(RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: "169.254.1.1", outputIndex: 7)),
             .addRoute(
                 RouteRequest(
-                    destination: IPv4("10.97.0.0").value, prefixLength: 24, gateway: IPv4("100.64.7.7").value,
-                    outputIndex: 7, onlink: true, preferredSource: IPv4("10.98.0.5").value)),
+                    destination: "10.97.0.0", prefixLength: 24, gateway: "100.64.7.7",
+                    outputIndex: 7, onlink: true, preferredSource: "10.98.0.5")),
         ])
 
         let linksA = try ipJSON(a, ["link"])
@@ -63,10 +63,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (LinkRequest.addAddress(index: 99, address: 0x0A00_0001, prefixLength: 32), ENODEV, "ifindex 99"),
+        (LinkRequest.addAddress(index: 99, address: IPv4(0x0A00_0001), prefixLength: 32), ENODEV, "ifindex 99"),
         (LinkRequest.setLinkUp(index: 42), ENODEV, "ifindex 42"),
         (
-            LinkRequest.addRoute(RouteRequest(destination: 0, prefixLength: 0, gateway: 0x0A00_0001, outputIndex: 1)),
+            LinkRequest.addRoute(RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: IPv4(0x0A00_0001), outputIndex: 1)),
             ENETUNREACH, "0.0.0.0/0 via 10.0.0.1"
         ),
     ])
@@ -95,12 +95,12 @@ import Testing
         try LinkConfigurator.open(inNamespace: a).apply([
             .createVeth(
                 name: "kcp0", index: 3, peerName: "eth0", peerIndex: 2, peerNamespaceFD: fdB, up: true, mac: nodeMAC, peerMAC: podMAC),
-            .addAddress(index: 3, address: LabNetwork.podGateway.value, prefixLength: 32),
+            .addAddress(index: 3, address: LabNetwork.podGateway, prefixLength: 32),
             .addNeighbour(index: 3, address: pod, mac: podMAC),
         ])
         try LinkConfigurator.open(inNamespace: b).apply([
             .setLinkUp(index: 2),
-            .addAddress(index: 2, address: pod.value, prefixLength: 32),
+            .addAddress(index: 2, address: pod, prefixLength: 32),
             .addNeighbour(index: 2, address: LabNetwork.podGateway, mac: nodeMAC),
         ])
         #expect(try ipJSON(a, ["link", "show", "kcp0"]).first?["address"] as? String == nodeMAC.description)
@@ -136,7 +136,7 @@ import Testing
         let scratch = try ScratchNamespaces(1)
         defer { scratch.remove() }
         let socket = try LinkConfigurator.open(inNamespace: scratch.names[0])
-        let addresses = (1...300).map { LinkRequest.addAddress(index: 1, address: 0x0A63_0000 + UInt32($0), prefixLength: 32) }
+        let addresses = (1...300).map { LinkRequest.addAddress(index: 1, address: IPv4(0x0A63_0000 + UInt32($0)), prefixLength: 32) }
         try socket.apply([.setLinkUp(index: 1)] + addresses)
         let info = try ipJSON(scratch.names[0], ["addr", "show", "dev", "lo"]).first?["addr_info"] as? [[String: Any]]
         #expect(info?.filter { ($0["local"] as? String)?.hasPrefix("10.99.") == true }.count == 300)

@@ -22,16 +22,17 @@ import Testing
 
     @Test func addressHasLocalAndAddress() throws {
         try GoldenBytes.check(
-            "address-10.244.0.1-32", try Self.bytes(.addAddress(index: 2, address: 0x0AF4_0001, prefixLength: 32), sequence: 1))
+            "address-10.244.0.1-32", try Self.bytes(.addAddress(index: 2, address: IPv4(0x0AF4_0001), prefixLength: 32), sequence: 1))
     }
 
     @Test func routes() throws {
-        let gateway = RouteRequest(destination: 0, prefixLength: 0, gateway: 0xA9FE_0101, outputIndex: 2)
+        let gateway = RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: IPv4(0xA9FE_0101), outputIndex: 2)
         try GoldenBytes.check("route-default-via-gateway", try Self.bytes(.addRoute(gateway), sequence: 3))
-        let link = RouteRequest(destination: 0xA9FE_0101, prefixLength: 32, outputIndex: 7, scope: .link)
+        let link = RouteRequest(destination: IPv4(0xA9FE_0101), prefixLength: 32, outputIndex: 7, scope: .link)
         try GoldenBytes.check("route-scope-link", try Self.bytes(.addRoute(link), sequence: 4))
         let onlink = RouteRequest(
-            destination: 0x0A61_0000, prefixLength: 24, gateway: 0x6440_0707, outputIndex: 7, onlink: true, preferredSource: 0x0A62_0005)
+            destination: IPv4(0x0A61_0000), prefixLength: 24, gateway: IPv4(0x6440_0707), outputIndex: 7, onlink: true,
+            preferredSource: IPv4(0x0A62_0005))
         try GoldenBytes.check("route-onlink-prefsrc", try Self.bytes(.addRoute(onlink), sequence: 5))
     }
 
@@ -79,7 +80,7 @@ import Testing
     @Test func configuratorBatchesAndNamesTheFailedRequest() throws {
         let transport = RecordingNetlinkTransport(label: "kc-golden.ns")
         let configurator = LinkConfigurator(transport: transport, sequence: 100)
-        let addresses = (1...70).map { LinkRequest.addAddress(index: 1, address: 0x0A63_0000 + UInt32($0), prefixLength: 32) }
+        let addresses = (1...70).map { LinkRequest.addAddress(index: 1, address: IPv4(0x0A63_0000 + UInt32($0)), prefixLength: 32) }
         try configurator.apply(addresses)
         #expect(transport.exchanges.map(\.expecting.count) == [64, 6])
         #expect(transport.exchanges[0].expecting.first == 100 && transport.exchanges[1].expecting.last == 169)

@@ -56,7 +56,7 @@ struct NflogKernelTests {
         let expected = LoggedPacket(
             group: 7, prefix: prefix, hook: 1,
             flow: PacketFlow(
-                source: Self.client.value, destination: Self.server.value, proto: testCase.proto == .tcp ? 6 : 17,
+                source: Self.client, destination: Self.server, proto: testCase.proto == .tcp ? 6 : 17,
                 sourcePort: testCase.sourcePort, destinationPort: testCase.port))
         #expect(packets.first == expected)
         #expect(packets.allSatisfy { $0 == expected }, "only this packet (or its retransmission): \(packets)")

@@ -34,7 +34,7 @@ struct NflogMessageTests {
                 LoggedPacket(
                     group: 7, prefix: "kc deny ingress x/a", hook: 1,
                     flow: PacketFlow(
-                        source: IPv4("10.78.1.2").value, destination: IPv4("10.78.3.2").value, proto: 6, sourcePort: 40000,
+                        source: "10.78.1.2", destination: "10.78.3.2", proto: 6, sourcePort: 40000,
                         destinationPort: 80))
             ])
     }
@@ -73,7 +73,7 @@ struct NflogMessageTests {
         let ports: [UInt8] = [0x30, 0x39, 0x00, 0x50]  // 12345 -> 80
         func flow(_ proto: UInt8, _ sport: UInt16?, _ dport: UInt16?) -> PacketFlow {
             PacketFlow(
-                source: IPv4("10.1.2.3").value, destination: IPv4("10.4.5.6").value, proto: proto, sourcePort: sport, destinationPort: dport
+                source: "10.1.2.3", destination: "10.4.5.6", proto: proto, sourcePort: sport, destinationPort: dport
             )
         }
         let options: [UInt8] = NflogWire.ipv4(proto: 6, source: a, destination: b, transport: ports, optionWords: 1)

@@ -75,7 +75,7 @@ enum LibnlRouteMessages {
     private static func buildNeighbour(_ index: Int32, _ address: IPv4, _ mac: MACAddress, _ message: inout OpaquePointer?) -> Int32 {
         guard let object = rtnl_neigh_alloc() else { return -NLE_NOMEM }
         defer { rtnl_neigh_put(object) }
-        guard let destination = ipv4(address.value, 32) else { return -NLE_NOMEM }
+        guard let destination = ipv4(address, 32) else { return -NLE_NOMEM }
         defer { nl_addr_put(destination) }
         guard let linkAddress = linkLayer(mac) else { return -NLE_NOMEM }
         defer { nl_addr_put(linkAddress) }
@@ -100,7 +100,7 @@ enum LibnlRouteMessages {
     }
 
     /// RTM_NEWADDR, CREATE|EXCL: IFA_LOCAL (libnl adds IFA_ADDRESS alike), scope universe.
-    private static func buildAddress(_ index: Int32, _ address: UInt32, _ prefixLength: UInt8, _ message: inout OpaquePointer?) -> Int32 {
+    private static func buildAddress(_ index: Int32, _ address: IPv4, _ prefixLength: UInt8, _ message: inout OpaquePointer?) -> Int32 {
         guard let object = rtnl_addr_alloc() else { return -NLE_NOMEM }
         defer { rtnl_addr_put(object) }
         guard let local = ipv4(address, prefixLength) else { return -NLE_NOMEM }
@@ -154,9 +154,9 @@ enum LibnlRouteMessages {
         return nl_addr_build(AF_LLC, &octets, octets.count)
     }
 
-    /// An AF_INET nl_addr for a host-order address and prefix length (caller puts it).
-    private static func ipv4(_ address: UInt32, _ prefixLength: UInt8) -> OpaquePointer? {
-        var network = address.bigEndian
+    /// An AF_INET nl_addr for `address` and a prefix length (caller puts it).
+    private static func ipv4(_ address: IPv4, _ prefixLength: UInt8) -> OpaquePointer? {
+        var network = address.value.bigEndian
         guard let object = nl_addr_build(AF_INET, &network, 4) else { return nil }
         nl_addr_set_prefixlen(object, Int32(prefixLength))
         return object

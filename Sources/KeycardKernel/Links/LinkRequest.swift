@@ -1,9 +1,8 @@
 import KeycardValues
 
 /// One change to a namespace's links, addresses or routes, built as one netlink message (by libnl,
-/// `LibnlRouteMessages`) and acknowledged on its own. Addresses are IPv4 in host order
-/// (`0x0A_F4_00_01` is 10.244.0.1); interfaces are named by ifindex in the namespace the socket
-/// lives in.
+/// `LibnlRouteMessages`) and acknowledged on its own. Interfaces are named by ifindex in the
+/// namespace the socket lives in.
 public enum LinkRequest: Sendable, Hashable {
     /// A new veth pair: `name` is created in the socket's namespace, `peerName` is born in the
     /// namespace open as `peerNamespaceFD` (libnl's veth peer with its namespace fd). `up` brings
@@ -16,7 +15,7 @@ public enum LinkRequest: Sendable, Hashable {
     /// IFF_UP on an existing link (ifindex 1 is loopback in every namespace).
     case setLinkUp(index: Int32)
     /// `address/prefixLength` on the link `index` (local and peer address alike).
-    case addAddress(index: Int32, address: UInt32, prefixLength: UInt8)
+    case addAddress(index: Int32, address: IPv4, prefixLength: UInt8)
     /// A static unicast route in the main table.
     case addRoute(RouteRequest)
     /// A permanent IPv4 neighbour entry (RTM_NEWNEIGH, NUD_PERMANENT): `address` on ifindex
@@ -31,7 +30,7 @@ public enum LinkRequest: Sendable, Hashable {
         case .setLinkUp(let index):
             return "link ifindex \(index) up"
         case .addAddress(let index, let address, let length):
-            return "address \(IPv4(address))/\(length) on ifindex \(index)"
+            return "address \(address)/\(length) on ifindex \(index)"
         case .addRoute(let route):
             return "route \(route)"
         case .addNeighbour(let index, let address, let mac):
@@ -51,22 +50,22 @@ public enum LinkRequest: Sendable, Hashable {
     }
 }
 
-/// A route: destination prefix (host-order IPv4 and length), optional gateway, output ifindex,
+/// A route: destination prefix (address and length), optional gateway, output ifindex,
 /// scope, preferred source.
 public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     public enum Scope: Sendable, Hashable { case universe, link }
-    public var destination: UInt32
+    public var destination: IPv4
     public var prefixLength: UInt8
-    public var gateway: UInt32?
+    public var gateway: IPv4?
     public var outputIndex: Int32
     public var scope: Scope
     /// RTNH_F_ONLINK: trust that the gateway is on the link without a route to it.
     public var onlink: Bool
-    public var preferredSource: UInt32?
+    public var preferredSource: IPv4?
 
     public init(
-        destination: UInt32, prefixLength: UInt8, gateway: UInt32? = nil, outputIndex: Int32,
-        scope: Scope = .universe, onlink: Bool = false, preferredSource: UInt32? = nil
+        destination: IPv4, prefixLength: UInt8, gateway: IPv4? = nil, outputIndex: Int32,
+        scope: Scope = .universe, onlink: Bool = false, preferredSource: IPv4? = nil
     ) {
         self.destination = destination
         self.prefixLength = prefixLength
@@ -78,12 +77,12 @@ public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "\(IPv4(destination))/\(prefixLength)"
-        if let gateway { text += " via \(IPv4(gateway))" }
+        var text = "\(destination)/\(prefixLength)"
+        if let gateway { text += " via \(gateway)" }
         text += " dev ifindex \(outputIndex)"
         if scope == .link { text += " scope link" }
         if onlink { text += " onlink" }
-        if let preferredSource { text += " src \(IPv4(preferredSource))" }
+        if let preferredSource { text += " src \(preferredSource)" }
         return text
     }
 }

@@ -2,10 +2,8 @@ import KeycardValues
 
 /// The addresses, protocol and ports of an IPv4 packet: what ties a logged drop to the probe that sent it.
 public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
-    /// IPv4 source address, host order.
-    public var source: UInt32
-    /// IPv4 destination address, host order.
-    public var destination: UInt32
+    public var source: IPv4
+    public var destination: IPv4
     /// IP protocol number (6 TCP, 17 UDP).
     public var proto: UInt8
     /// TCP/UDP source port; nil for other protocols and non-first fragments.
@@ -13,7 +11,7 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
     /// TCP/UDP destination port; nil for other protocols and non-first fragments.
     public var destinationPort: UInt16?
 
-    public init(source: UInt32, destination: UInt32, proto: UInt8, sourcePort: UInt16?, destinationPort: UInt16?) {
+    public init(source: IPv4, destination: IPv4, proto: UInt8, sourcePort: UInt16?, destinationPort: UInt16?) {
         self.source = source
         self.destination = destination
         self.proto = proto
@@ -28,7 +26,8 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
         let headerLength = Int(bytes[0] & 0x0f) * 4
         guard headerLength >= 20, bytes.count >= headerLength else { return nil }
         let proto = bytes[9]
-        var flow = PacketFlow(source: u32(bytes, 12), destination: u32(bytes, 16), proto: proto, sourcePort: nil, destinationPort: nil)
+        var flow = PacketFlow(
+            source: IPv4(u32(bytes, 12)), destination: IPv4(u32(bytes, 16)), proto: proto, sourcePort: nil, destinationPort: nil)
         // Only the first fragment (offset 0) carries the transport header.
         let fragmentOffset = u16(bytes, 6) & 0x1fff
         // TCP, UDP and SCTP all start with the two ports.
@@ -43,8 +42,8 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let name = TransportProtocol.allCases.first { $0.number == proto }?.lowercased ?? "proto \(proto)"
-        let from = IPv4(source).description + (sourcePort.map { ":\($0)" } ?? "")
-        let to = IPv4(destination).description + (destinationPort.map { ":\($0)" } ?? "")
+        let from = source.description + (sourcePort.map { ":\($0)" } ?? "")
+        let to = destination.description + (destinationPort.map { ":\($0)" } ?? "")
         return "\(from) -> \(to)/\(name)"
     }
 

@@ -1,5 +1,6 @@
 import CLinuxShim
 import Glibc
+import KeycardValues
 
 /// One wave of probes: every socket opened (one setns window per source namespace), then one epoll loop
 /// under a single deadline, so a wave of drops costs one timeout however many probes it holds. With drop
@@ -117,7 +118,7 @@ final class ProbeWave {
         guard let local = IPv4Sockaddr.local(of: slots[index].fd) else { return }
         let proto = slots[index].request.proto.number
         let flow = PacketFlow(
-            source: UInt32(bigEndian: local.sin_addr.s_addr), destination: UInt32(bigEndian: destination.sin_addr.s_addr),
+            source: IPv4(UInt32(bigEndian: local.sin_addr.s_addr)), destination: IPv4(UInt32(bigEndian: destination.sin_addr.s_addr)),
             proto: proto, sourcePort: UInt16(bigEndian: local.sin_port), destinationPort: UInt16(bigEndian: destination.sin_port))
         flows[flow] = index
     }
