@@ -34,7 +34,8 @@ public enum ClusterDNSServer {
     /// dnsmasq.conf for a server on `listen`, answering `domain` from the hosts file only.
     public static func config(lab: String, listen: IPv4, domain: String) -> String {
         """
-        # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file, nothing forwarded.
+        # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file; nothing is forwarded,
+        # every other name is NXDOMAIN (local=/#/: the lab has no upstream).
         port=53
         listen-address=\(listen)
         bind-interfaces
@@ -42,7 +43,7 @@ public enum ClusterDNSServer {
         no-hosts
         no-poll
         addn-hosts=\(hostsFile(lab))
-        local=/\(domain)/
+        local=/#/
         domain-needed
         user=root
         pid-file=\(pidFile(lab))

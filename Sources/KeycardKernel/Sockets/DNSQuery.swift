@@ -49,12 +49,13 @@ extension DNSQuery {
         let query = self
         let thread = OneShotThread {
             do {
-                result = .success(try NetworkNamespace.perform(in: query.namespace) { () -> DNSQueryOutcome in
-                    guard NetworkNamespace.currentInode() != NetworkNamespace.hostInode() else {
-                        throw KernelError("dns", subject: "refusing to query from the host namespace", errno: EPERM)
-                    }
-                    return query.resolveHere()
-                })
+                result = .success(
+                    try NetworkNamespace.perform(in: query.namespace) { () -> DNSQueryOutcome in
+                        guard NetworkNamespace.currentInode() != NetworkNamespace.hostInode() else {
+                            throw KernelError("dns", subject: "refusing to query from the host namespace", errno: EPERM)
+                        }
+                        return query.resolveHere()
+                    })
             } catch let error as KernelError {
                 result = .failure(error)
             } catch {

@@ -29,18 +29,21 @@ extension Timeline {
         guard dns else { return }
         for loaded in objects {
             if case .pod(let pod) = loaded.object, pod.key == ClusterDNS.podKey {
-                throw ScenarioError(loaded.location, "pod \(pod.key) is the cluster DNS pod keycard runs with spec.lab.dns: true; choose another name")
+                throw ScenarioError(
+                    loaded.location, "pod \(pod.key) is the cluster DNS pod keycard runs with spec.lab.dns: true; choose another name")
             }
         }
     }
 
     static func checkDNSDelete(_ targets: [DeleteTarget], dns: Bool) throws(ScenarioError) {
         guard dns else { return }
-        for target in targets where target.ref.kind == .pod && target.ref.namespace == ClusterDNS.podKey.namespace && target.ref.name == ClusterDNS.podKey.name {
+        for target in targets
+        where target.ref.kind == .pod && target.ref.namespace == ClusterDNS.podKey.namespace && target.ref.name == ClusterDNS.podKey.name {
             throw ScenarioError(target.location, "the cluster DNS pod \(ClusterDNS.podKey) cannot be deleted while spec.lab.dns is true")
         }
         for target in targets where target.ref.kind == .namespace && target.ref.name == ClusterDNS.podKey.namespace {
-            throw ScenarioError(target.location, "namespace kube-system holds the cluster DNS pod and cannot be deleted while spec.lab.dns is true")
+            throw ScenarioError(
+                target.location, "namespace kube-system holds the cluster DNS pod and cannot be deleted while spec.lab.dns is true")
         }
     }
 }

@@ -47,7 +47,8 @@ public struct Timeline: Sendable {
                 try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
             case .probe(let probe):
-                probes[step.index] = try ResolvedProbe(probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
+                probes[step.index] = try ResolvedProbe(
+                    probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
             case .scan(let scan): try Self.check(scan, step: step, cluster: cluster)
             case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
             }
