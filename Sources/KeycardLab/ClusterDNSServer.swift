@@ -80,24 +80,51 @@ public enum ClusterDNSServer {
         }
     }
 
+    /// The name under which each hosts file carries its generation (127.0.0.1): outside every
+    /// cluster name, so no pod's answer changes.
+    static let generationDomain = "refresh.keycard.invalid"
+
+    /// How long a refresh waits for the server to serve the new records.
+    static let patience: Duration = .seconds(10)
+
     /// Rewrites the hosts file with `records` and makes the server re-read it (SIGHUP), unless the
-    /// file already holds exactly these records. Returns true when the server was told to reload.
+    /// file already holds exactly these records; then waits until the server answers the new
+    /// file's generation name, asked from its own namespace (dnsmasq ignores SIGHUP until its
+    /// start-up is over, so a signal sent too early is sent again). Returns true when it reloaded.
     @discardableResult
     public static func refresh(_ lab: LabInstance, records: [String: [IPv4]]) throws(LabError) -> Bool {
         guard let dns = lab.plan.dns else { return false }
         let path = hostsFile(lab.name)
-        let text = hostsText(records)
-        if let current = try? String(contentsOfFile: path, encoding: .utf8), current == text { return false }
-        try write(text, to: path, lab: lab.name)
+        let body = hostsText(records)
+        // The first line is the generation; the rest are the records.
+        if let current = try? String(contentsOfFile: path, encoding: .utf8), let newline = current.firstIndex(of: "\n"),
+            current[current.index(after: newline)...] == body[...]
+        {
+            return false
+        }
+        let generation = "g\(DispatchTime.now().uptimeNanoseconds).\(generationDomain)"
+        try write("127.0.0.1 \(generation)\n" + body, to: path, lab: lab.name)
         guard let process = lab.processes.first(where: { $0.pod == dns.serverPod }),
+            let server = lab.plan.pods.first(where: { $0.key == dns.serverPod }),
             process.startTime == nil || ProcessTable.startTime(of: process.pid) == process.startTime
         else {
             throw .state(lab: lab.name, path: path, reason: "the DNS server of \(dns.serverPod) is not running")
         }
-        guard kill(process.pid, SIGHUP) == 0 else {
-            throw .state(lab: lab.name, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        while true {
+            guard kill(process.pid, SIGHUP) == 0 else {
+                throw .state(lab: lab.name, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
+            }
+            // From the server's own namespace to its own address: no policy is involved.
+            let query = DNSQuery(
+                namespace: server.netns, name: generation + ".", server: server.address, search: [], timeoutSeconds: 1, attempts: 1)
+            if case .answered = try? query.run() { return true }
+            if clock.now > deadline {
+                throw .state(lab: lab.name, path: path, reason: "the DNS server did not load its records within \(patience)")
+            }
+            Sleep.milliseconds(20)
         }
-        return true
     }
 
     private static func write(directory: String, lab: String) throws(LabError) {

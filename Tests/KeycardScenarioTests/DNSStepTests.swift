@@ -143,7 +143,8 @@ struct DNSStepTests {
     }
 
     @Test func dnsPodNameIsReserved() {
-        let pod = "- {apiVersion: v1, kind: Pod, metadata: {name: kube-dns-0, namespace: kube-system}, spec: {containers: [{name: c, image: i}]}}"
+        let pod =
+            "- {apiVersion: v1, kind: Pod, metadata: {name: kube-dns-0, namespace: kube-system}, spec: {containers: [{name: c, image: i}]}}"
         #expect(throws: ScenarioError.self) { try timeline(T.scenario(resources: pod, steps: "- probe: {}", head: dnsHead)) }
         #expect((try? timeline(T.scenario(resources: pod, steps: "- probe: {}"))) != nil)
     }
