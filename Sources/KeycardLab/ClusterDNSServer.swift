@@ -93,7 +93,14 @@ public enum ClusterDNSServer {
     /// start-up is over, so a signal sent too early is sent again). Returns true when it reloaded.
     @discardableResult
     public static func refresh(_ lab: LabInstance, records: [String: [IPv4]]) throws(LabError) -> Bool {
-        guard let dns = lab.plan.dns else { return false }
+        try refresh(plan: lab.plan, processes: lab.processes, records: records)
+    }
+
+    /// `refresh` for a lab known by its plan and the processes it started (a live lab's state).
+    @discardableResult
+    public static func refresh(plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]]) throws(LabError) -> Bool {
+        guard let dns = plan.dns else { return false }
+        let lab = (name: plan.labName, plan: plan, processes: processes)
         let path = hostsFile(lab.name)
         let body = hostsText(records)
         // The first line is the generation; the rest are the records.
