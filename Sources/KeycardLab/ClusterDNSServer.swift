@@ -7,8 +7,8 @@ import KeycardValues
 /// the lab's DNS pod, inside that pod's network namespace. Its configuration and hosts file live in
 /// the lab's state folder (/run/keycard/<lab>/dns/); it reads no host file (`/etc/hosts`,
 /// `/etc/resolv.conf`, `/etc/dnsmasq.conf` are all switched off), forwards nothing (no upstream
-/// server: every name outside the cluster domain is refused, every unknown name inside it is
-/// NXDOMAIN) and listens on UDP and TCP 53 of the pod's address only. Each step rewrites the hosts
+/// server: every name it does not hold, inside the cluster domain or not, is NXDOMAIN) and listens
+/// on UDP and TCP 53 of the pod's address only. Each step rewrites the hosts
 /// file and sends SIGHUP, on which dnsmasq clears its cache and re-reads it (dnsmasq(8), SIGNALS).
 public enum ClusterDNSServer {
     /// /run/keycard/<lab>/dns.
