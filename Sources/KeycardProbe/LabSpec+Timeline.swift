@@ -1,3 +1,4 @@
+import KeycardLab
 import KeycardModel
 import KeycardScenario
 import KeycardTopology
@@ -12,23 +13,35 @@ extension LabSpec {
         var seen: Set<ObjectKey> = []
         var everyObject = scenario.resources
         for step in scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
+        let lab = labName ?? scenario.name
+        var dnsPod: PodSpec?
+        if let location = scenario.lab.dnsLocation {
+            everyObject.append(ClusterDNS.podObject(at: location))
+        }
         for loaded in everyObject {
             guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
+            // The cluster DNS pod runs the real server instead of keycard's port servers.
+            let isDNS = scenario.lab.dns && pod.key == ClusterDNS.podKey
             pods.append(
                 PodSpec(
                     namespace: pod.namespace, name: pod.name,
                     nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
                     pinnedIP: timeline.plan.addresses[pod.key],
                     ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
-                    command: pod.commands.first))
+                    command: isDNS ? ClusterDNSServer.argv(lab: lab) : pod.commands.first))
+            if isDNS { dnsPod = pods.last }
         }
         self.init(
-            labName: labName ?? scenario.name, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR, pods: pods,
+            labName: lab, nodes: scenario.lab.nodes, podCIDR: scenario.lab.podCIDR, pods: pods,
             externals: scenario.externals.map { external in
                 ExternalSpec(
                     name: external.name, ip: external.ip,
                     ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
             })
+        if let dnsPod, let address = dnsPod.pinnedIP {
+            // Until Services exist, pods query the DNS pod's own address.
+            dns = LabDNS(serverPod: ClusterDNS.podKey.description, nameserver: address, domain: DNSRecords.defaultDomain)
+        }
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

@@ -135,7 +135,14 @@ struct LiveLab {
     func program(from previous: Cluster) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
-        return try policies.program(cluster)
+        let changed = try policies.program(cluster)
+        try refreshDNS()
+        return changed
+    }
+
+    /// Gives the lab's cluster DNS server (if any) the records of the cluster now held.
+    func refreshDNS() throws {
+        try ClusterDNSServer.refresh(plan: state.plan, processes: state.processes, records: DNSRecords(cluster).addresses)
     }
 
     /// A policy programmer for this lab, holding no compiled state yet.

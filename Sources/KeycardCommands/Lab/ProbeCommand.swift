@@ -60,10 +60,12 @@ struct ProbeCommand: ParsableCommand {
             guard let port = ProtocolPort.parse(text) else { throw LiveError("--ports \(text) must be PROTOCOL/NUMBER, like TCP/80") }
             return port
         }
-        let rows = sources.isEmpty ? cluster.sortedPods.map(\.key) : sources
+        // The cluster DNS pod is probed by dns steps, not by default tables (as in `keycard run`).
+        let pods = cluster.sortedPods.filter { $0.key.description != live.state.plan.dns?.serverPod }
+        let rows = sources.isEmpty ? pods.map(\.key) : sources
         let columns =
             destinations.isEmpty
-            ? cluster.sortedPods.map { Endpoint.pod($0.key) }
+            ? pods.map { Endpoint.pod($0.key) }
                 + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) }
             : destinations
         let probed = portList.isEmpty ? Set(columns.flatMap { cluster.servedPorts(of: $0) }).sorted() : portList

@@ -29,6 +29,12 @@ public enum ModelReport {
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: passed,
                         results: results.map(ResultRecord.scan), summary: blastRadius(open)))
+            case .dns(let dns):
+                let result = dnsResult(dns, step: step, timeline: timeline)
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: result.passed,
+                        results: [.dns(result)], summary: dnsSummary(result)))
             default:
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
@@ -36,6 +42,26 @@ public enum ModelReport {
         return Report(
             scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
             passed: steps.allSatisfy(\.passed), steps: steps)
+    }
+
+    /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.
+    public static func dnsResult(_ dns: DNSStep, step: Step, timeline: Timeline) -> DNSResult {
+        let model = timeline.dnsModel(dns, atStep: step.index)
+        return DNSResult(
+            from: dns.from, name: dns.name, server: timeline.dnsServer(atStep: step.index) ?? IPv4(0),
+            expected: dns.expect ?? model, model: model)
+    }
+
+    /// "web.x.svc.cluster.local from x/a: [10.96.0.5] (model [10.96.0.5])".
+    public static func dnsSummary(_ result: DNSResult) -> String {
+        var text = "\(result.name) from \(result.from) via \(result.server): "
+        if let observed = result.observed {
+            text += "\(observed), expected \(result.expected)"
+        } else {
+            text += "model \(result.model)"
+        }
+        if result.expected != result.model { text += "; the expectation disagrees with the policy model (\(result.model))" }
+        return text
     }
 
     static func isBareAddress(_ endpoint: Endpoint) -> Bool {

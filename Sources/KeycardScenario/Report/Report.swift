@@ -40,10 +40,15 @@ public struct StepReport: Codable, Sendable {
 public enum ResultRecord: Codable, Sendable {
     case probe(ProbeResult)
     case scan(ScanResult)
+    case dns(DNSResult)
+
+    private enum DNSKeys: String, CodingKey { case name, server }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: ProbeResult.CodingKeys.self)
-        if container.contains(.expected) || !container.contains(.ip) {
+        if try decoder.container(keyedBy: DNSKeys.self).contains(.server) {
+            self = .dns(try DNSResult(from: decoder))
+        } else if container.contains(.expected) || !container.contains(.ip) {
             self = .probe(try ProbeResult(from: decoder))
         } else {
             self = .scan(try ScanResult(from: decoder))
@@ -54,6 +59,7 @@ public enum ResultRecord: Codable, Sendable {
         switch self {
         case .probe(let result): try result.encode(to: encoder)
         case .scan(let result): try result.encode(to: encoder)
+        case .dns(let result): try result.encode(to: encoder)
         }
     }
 }

@@ -9,11 +9,13 @@ public struct ResolvedProbe: Sendable {
     public var ports: [ProtocolPort]
     public var expect: Expectation
 
-    init(_ probe: ProbeStep, step: Step, cluster: Cluster) throws(ScenarioError) {
-        sources = probe.from ?? cluster.sortedPods.map(\.key)
+    /// `hidden` pods (the cluster DNS pod) are left out of the default sources and destinations.
+    init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
+        let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }
+        sources = probe.from ?? pods.map(\.key)
         destinations =
             probe.to
-            ?? (cluster.sortedPods.map { .pod($0.key) }
+            ?? (pods.map { .pod($0.key) }
                 + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) })
         for source in sources where cluster.pods[source] == nil {
             throw ScenarioError(step.location, "probe.from: pod \(source) does not exist at this step")

@@ -28,6 +28,10 @@ public struct LabSettings: Sendable {
     public var nodes: Int = 1
     public var podCIDR: CIDR
     public var enforcement: Enforcement = .pod
+    /// `spec.lab.dns`: where `dns: true` is written, nil when cluster DNS is off (see `ClusterDNS`).
+    public var dnsLocation: SourceLocation?
+    /// True when the lab runs cluster DNS.
+    public var dns: Bool { dnsLocation != nil }
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
@@ -63,11 +67,12 @@ public struct Step: Sendable {
         case delete([DeleteTarget])
         case label(LabelChange)
         case scan(ScanStep)
+        case dns(DNSStep)
     }
 
     /// What a step does, as reports name it.
     public enum Kind: String, Codable, Sendable {
-        case probe, apply, delete, label, scan
+        case probe, apply, delete, label, scan, dns
     }
 
     /// The kind of the step's action.
@@ -78,6 +83,7 @@ public struct Step: Sendable {
         case .delete: .delete
         case .label: .label
         case .scan: .scan
+        case .dns: .dns
         }
     }
 }

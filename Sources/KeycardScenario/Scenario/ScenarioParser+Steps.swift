@@ -2,7 +2,7 @@ import KeycardModel
 import KeycardValues
 
 extension ScenarioParser {
-    static let actions = ["probe", "apply", "delete", "label", "scan"]
+    static let actions = ["probe", "apply", "delete", "label", "scan", "dns"]
 
     mutating func step(_ value: YAMLValue, index: Int) throws(ScenarioError) -> Step {
         let fields = try value.fields("a step", allowed: ["name"] + Self.actions + ["expect"])
@@ -13,8 +13,8 @@ extension ScenarioParser {
         }
         let name = try fields["name"]?.string("step name")
         let expect = fields.values["expect"]
-        if let expect, action != "probe" && action != "scan" {
-            throw expect.error("expect belongs to probe and scan steps, not to \(action)")
+        if let expect, action != "probe" && action != "scan" && action != "dns" {
+            throw expect.error("expect belongs to probe, scan and dns steps, not to \(action)")
         }
         let body = fields.values[action] ?? value
         let parsed: Step.Action
@@ -25,6 +25,7 @@ extension ScenarioParser {
             parsed = .apply(try objectItems(body, "apply"))
         case "delete": parsed = .delete(try deletes(body))
         case "label": parsed = .label(try label(body))
+        case "dns": parsed = .dns(try dns(body, expect: expect))
         default: parsed = .scan(try scan(body, expect: expect))
         }
         return Step(index: index, name: name, location: value.location, action: parsed)

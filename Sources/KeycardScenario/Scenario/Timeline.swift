@@ -21,7 +21,10 @@ public struct Timeline: Sendable {
         self.scenario = scenario
         var everyPod = scenario.resources
         for step in scenario.steps { if case .apply(let objects) = step.action { everyPod += objects } }
-        plan = try AddressPlan(pods: everyPod, settings: scenario.lab)
+        // The cluster DNS pod comes last, so enabling DNS moves no scenario pod's address.
+        let dnsPod = scenario.lab.dnsLocation.map { [ClusterDNS.podObject(at: $0)] } ?? []
+        try Self.checkReserved(everyPod, dns: scenario.lab.dns)
+        plan = try AddressPlan(pods: everyPod + dnsPod, settings: scenario.lab)
 
         var cluster = Cluster()
         // Every pod of the scenario has its address from the start, present or not: the lab holds
@@ -30,7 +33,7 @@ public struct Timeline: Sendable {
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
         let addresses = plan.addresses
-        try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { addresses[$0] }
+        try ClusterChange(scope: "at this step", batch: "resources").apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
         initial = cluster
 
         var states: [Cluster] = []
@@ -39,10 +42,15 @@ public struct Timeline: Sendable {
         for step in scenario.steps {
             switch step.action {
             case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }
-            case .delete(let targets): try steps.delete(targets, from: &cluster)
+            case .delete(let targets):
+                try Self.checkDNSDelete(targets, dns: scenario.lab.dns)
+                try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
-            case .probe(let probe): probes[step.index] = try ResolvedProbe(probe, step: step, cluster: cluster)
+            case .probe(let probe):
+                probes[step.index] = try ResolvedProbe(
+                    probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
             case .scan(let scan): try Self.check(scan, step: step, cluster: cluster)
+            case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
             }
             states.append(cluster)
         }
