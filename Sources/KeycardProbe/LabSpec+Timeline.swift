@@ -4,15 +4,13 @@ import KeycardTopology
 import KeycardValues
 
 extension LabSpec {
-    /// The lab a scenario needs: every pod that ever appears (with the node and address the
+    /// The lab a scenario needs: every pod that ever appears, bare or made by a workload (with the node and address the
     /// scenario's plan gave it, so the model and the lab agree), and every external.
     public init(_ timeline: Timeline, labName: String? = nil) {
         let scenario = timeline.scenario
         var pods: [PodSpec] = []
         var seen: Set<ObjectKey> = []
-        var everyObject = scenario.resources
-        for step in scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
-        for loaded in everyObject {
+        for loaded in timeline.everyPod {
             guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
             pods.append(
                 PodSpec(

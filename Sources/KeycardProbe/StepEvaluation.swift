@@ -14,7 +14,7 @@ public enum StepEvaluation {
         var summary = "\(results.count) probes, \(results.count - failed.count) as expected"
         if skipped > 0 { summary += ", \(skipped) skipped" }
         if !failed.isEmpty {
-            summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.port)" }.joined(separator: ", ")
+            summary += "; wrong: " + failed.prefix(5).map(\.cellDescription).joined(separator: ", ")
             if failed.count > 5 { summary += " and \(failed.count - 5) more" }
         }
         return StepReport(

@@ -99,7 +99,14 @@ struct LiveLab {
                     loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
             }
         }
-        return try changes.apply(objects, to: &cluster) { planned[$0]?.address }
+        let done = try changes.apply(objects, to: &cluster) { planned[$0]?.address }
+        // A workload's controller may want pods the lab was not built with (a new template, more replicas).
+        if let pod = cluster.sortedPods.first(where: { planned[$0.key] == nil }), let owner = pod.owner {
+            throw LiveError(
+                "\(owner.workload) wants pod \(pod.key), which is not in lab \(name): a live lab's pods are fixed when it comes up (put the change in the scenario)"
+            )
+        }
+        return done
     }
 
     /// Deletes each object (a namespace with its pods and policies); each must exist.

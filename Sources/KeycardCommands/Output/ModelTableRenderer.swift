@@ -23,6 +23,8 @@ struct ModelTableRenderer {
                 out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
             case .delete(let targets):
                 out.append(contentsOf: targets.map { "  delete \($0.ref)" })
+            case .scale(let change):
+                out.append("  scale \(change.workload) to \(change.replicas) replica\(change.replicas == 1 ? "" : "s")")
             case .label(let change):
                 let labels = change.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                 out.append("  label \(change.ref): \(labels.isEmpty ? "(none)" : labels)")

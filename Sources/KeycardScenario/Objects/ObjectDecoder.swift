@@ -17,7 +17,7 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList"].contains(kind) {
+        if kind.hasSuffix("List") && (kind == "List" || ObjectKind(rawValue: String(kind.dropLast(4))) != nil) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -36,6 +36,8 @@ struct ObjectDecoder {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
+        case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+            return try workload(value, kind: known.workloadKind!).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
         }
     }
 
@@ -92,16 +94,20 @@ struct Metadata {
                 namespace = text
             }
         }
+        return Metadata(name: name, namespace: namespace, labels: try labels(fields["labels"]))
+    }
+
+    /// `metadata.labels`, validated as `ValidateLabels` does (absent or null: none).
+    static func labels(_ value: YAMLValue?) throws(ScenarioError) -> Labels {
         var labels: Labels = [:]
-        if let labelsValue = fields["labels"] {
-            for (key, keyLocation, labelValue) in try labelsValue.entries("metadata.labels") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.labelValue("label \"\(key)\"")
-                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                labels[key] = text
-            }
+        guard let value, !value.isNull else { return labels }
+        for (key, keyLocation, labelValue) in try value.entries("metadata.labels") {
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+            let text = try labelValue.labelValue("label \"\(key)\"")
+            if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+            labels[key] = text
         }
-        return Metadata(name: name, namespace: namespace, labels: labels)
+        return labels
     }
 }
 

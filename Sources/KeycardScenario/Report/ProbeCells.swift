@@ -8,13 +8,22 @@ public struct ProbeCell: Sendable {
     public var port: ProtocolPort
     public var expected: ExpectedCell
     public var verdict: Verdict
+    /// The workloads the probe named the source and destination through, if it did: this cell is
+    /// one replica's share of a workload cell.
+    public var fromWorkload: WorkloadKey?
+    public var toWorkload: WorkloadKey?
 
-    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict) {
+    public init(
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict,
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+    ) {
         self.from = from
         self.to = to
         self.port = port
         self.expected = expected
         self.verdict = verdict
+        self.fromWorkload = fromWorkload
+        self.toWorkload = toWorkload
     }
 
     /// What the cell must show: the explicit expectation, else the model's verdict.
@@ -30,7 +39,7 @@ public struct ProbeCell: Sendable {
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
         ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
-            observed: observed, attempts: attempts, reason: reason)
+            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
     }
 }
 
@@ -47,7 +56,8 @@ extension Timeline {
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
+                            fromWorkload: probe.sourceRef[source]?.workload, toWorkload: probe.destinationRef[destination]?.workload))
                 }
             }
         }

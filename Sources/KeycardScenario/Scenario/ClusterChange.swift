@@ -7,6 +7,9 @@ import KeycardValues
 ///   batch is one desired state: its Namespaces are created first, an object may be listed once,
 ///   a pod or policy needs its namespace (NamespaceLifecycle admission), `external` is reserved.
 /// - `delete` removes each object, which must exist; a namespace takes its pods and policies with it.
+/// - A workload's pods are its controller's (`WorkloadController`): `apply` of a workload creates
+///   or replaces them (a rollout), `delete` removes them, `scale` changes their number; a pod of a
+///   workload deleted or relabelled out of its selector is replaced.
 /// - `label` replaces a pod's or namespace's labels with exactly the given ones; a namespace keeps
 ///   `kubernetes.io/metadata.name` (the API server sets it).
 /// Errors are `ScenarioError`s at the object's or step's place in its file.
@@ -52,6 +55,11 @@ public struct ClusterChange {
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
+            case .workload(let workload):
+                try requireNamespace(
+                    workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
+                existed = cluster.workloads[workload.key] != nil
+                try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -70,14 +78,22 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
             case .pod:
-                guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
                     throw missing(ref, target.location)
                 }
+                // Its controller makes a replacement.
+                if let owner = pod.owner?.workload { reconcile(owner, in: &cluster, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
+            case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+                let key = WorkloadKey(ref.kind.workloadKind!, ref.namespace ?? "default", ref.name)
+                guard cluster.workloads.removeValue(forKey: key) != nil else { throw missing(ref, target.location) }
+                // Cascading deletion (the default propagation) removes its pods.
+                for pod in cluster.pods(of: key) { cluster.pods[pod.key] = nil }
             }
             done.append("\(ref) deleted")
         }
@@ -92,20 +108,26 @@ public struct ClusterChange {
             cluster.namespaces[change.name]?.setLabels(change.labels)
         case .pod:
             let key = ObjectKey(change.namespace ?? "default", change.name)
-            guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
+            guard let pod = cluster.pods[key] else { throw missing(change.ref, change.location) }
             cluster.pods[key]?.labels = change.labels
-        case .networkPolicy:
-            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a NetworkPolicy")
+            // A pod relabelled out of its controller's selector is released (an orphan), and the
+            // controller makes a replacement.
+            if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
+                cluster.pods[key]?.owner = nil
+                reconcile(owner, in: &cluster, address: { _ in nil })
+            }
+        case .networkPolicy, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }
 
-    private func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
+    func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
         guard cluster.namespaces[name] != nil else {
             throw ScenarioError(location, "\(what): namespace \"\(name)\" does not exist (declare a Namespace first)")
         }
     }
 
-    private func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
+    func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
         ScenarioError(location, "\(ref) does not exist \(scope)")
     }
 }

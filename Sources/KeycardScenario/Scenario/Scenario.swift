@@ -63,11 +63,12 @@ public struct Step: Sendable {
         case delete([DeleteTarget])
         case label(LabelChange)
         case scan(ScanStep)
+        case scale(ScaleChange)
     }
 
     /// What a step does, as reports name it.
     public enum Kind: String, Codable, Sendable {
-        case probe, apply, delete, label, scan
+        case probe, apply, delete, label, scan, scale
     }
 
     /// The kind of the step's action.
@@ -78,6 +79,7 @@ public struct Step: Sendable {
         case .delete: .delete
         case .label: .label
         case .scan: .scan
+        case .scale: .scale
         }
     }
 }
@@ -85,9 +87,9 @@ public struct Step: Sendable {
 /// A probe step: who, to whom, on which ports, and what should happen.
 public struct ProbeStep: Sendable {
     /// nil: every pod present at this step.
-    public var from: [ObjectKey]?
+    public var from: [ProbeRef]?
     /// nil: every pod and external present at this step.
-    public var to: [Endpoint]?
+    public var to: [ProbeRef]?
     /// nil: every port some destination serves.
     public var ports: [ProtocolPort]?
     public var expect: Expectation
@@ -105,8 +107,8 @@ public enum Expectation: Sendable {
 
 /// A cell named in an exception list.
 public struct Cell: Hashable, Sendable {
-    public var from: ObjectKey
-    public var to: Endpoint
+    public var from: ProbeRef
+    public var to: ProbeRef
     public var port: ProtocolPort
 }
 
@@ -118,12 +120,12 @@ public struct TruthTable: Sendable {
         case unchecked = "#"
     }
 
-    public var rows: [ObjectKey]
-    public var columns: [Endpoint]
+    public var rows: [ProbeRef]
+    public var columns: [ProbeRef]
     public var cells: [[Mark]]
     public var location: SourceLocation
 
-    public func mark(from: ObjectKey, to: Endpoint) -> Mark? {
+    public func mark(from: ProbeRef, to: ProbeRef) -> Mark? {
         guard let row = rows.firstIndex(of: from), let column = columns.firstIndex(of: to) else { return nil }
         return cells[row][column]
     }

@@ -2,7 +2,7 @@ import KeycardModel
 import KeycardValues
 
 extension ScenarioParser {
-    static let actions = ["probe", "apply", "delete", "label", "scan"]
+    static let actions = ["probe", "apply", "delete", "label", "scan", "scale"]
 
     mutating func step(_ value: YAMLValue, index: Int) throws(ScenarioError) -> Step {
         let fields = try value.fields("a step", allowed: ["name"] + Self.actions + ["expect"])
@@ -25,6 +25,7 @@ extension ScenarioParser {
             parsed = .apply(try objectItems(body, "apply"))
         case "delete": parsed = .delete(try deletes(body))
         case "label": parsed = .label(try label(body))
+        case "scale": parsed = .scale(try scale(body))
         default: parsed = .scan(try scan(body, expect: expect))
         }
         return Step(index: index, name: name, location: value.location, action: parsed)
@@ -35,11 +36,11 @@ extension ScenarioParser {
         if !value.isNull {
             let fields = try value.fields("probe", allowed: ["from", "to", "ports"])
             if let from = fields["from"] {
-                var keys: [ObjectKey] = []
+                var keys: [ProbeRef] = []
                 for item in try from.items("probe.from") {
                     let text = try item.string("a probe source")
-                    guard let key = ObjectKey.parse(text), key.namespace != "external" else {
-                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name")
+                    guard let key = ProbeRef.parse(text), key.isSource else {
+                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name or a workload as namespace/kind/name")
                     }
                     if keys.contains(key) { throw item.error("\(text) is listed twice") }
                     keys.append(key)
@@ -48,11 +49,11 @@ extension ScenarioParser {
                 step.from = keys
             }
             if let to = fields["to"] {
-                var endpoints: [Endpoint] = []
+                var endpoints: [ProbeRef] = []
                 for item in try to.items("probe.to") {
                     let text = try item.string("a probe destination")
-                    guard let endpoint = Endpoint.parse(text) else {
-                        throw item.error("probe destination \"\(text)\" must be namespace/name or external/NAME")
+                    guard let endpoint = ProbeRef.parse(text) else {
+                        throw item.error("probe destination \"\(text)\" must be namespace/name, namespace/kind/name or external/NAME")
                     }
                     if endpoints.contains(endpoint) { throw item.error("\(text) is listed twice") }
                     endpoints.append(endpoint)
@@ -109,12 +110,14 @@ extension ScenarioParser {
             let fields = try item.fields("an entry of \(what)", allowed: ["from", "to", "port"])
             let fromValue = try fields.required("from")
             let fromText = try fromValue.string("from")
-            guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
-                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name")
+            guard let from = ProbeRef.parse(fromText), from.isSource else {
+                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
             }
             let toValue = try fields.required("to")
             let toText = try toValue.string("to")
-            guard let to = Endpoint.parse(toText) else { throw toValue.error("to \"\(toText)\" must be namespace/name or external/NAME") }
+            guard let to = ProbeRef.parse(toText) else {
+                throw toValue.error("to \"\(toText)\" must be namespace/name, namespace/kind/name or external/NAME")
+            }
             let port = try Self.protocolPort(try fields.required("port"))
             result.append(Cell(from: from, to: to, port: port))
         }
@@ -128,7 +131,9 @@ extension ScenarioParser {
             let kindValue = try fields.required("kind")
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
-                throw kindValue.error("kind \"\(kindText)\" must be Namespace, Pod or NetworkPolicy")
+                throw kindValue.error(
+                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             let name = try fields.required("name").string("name")
             var namespace: String? = nil
@@ -143,7 +148,7 @@ extension ScenarioParser {
         let fields = try value.fields("label", allowed: ["kind", "namespace", "name", "labels"])
         let kindValue = try fields.required("kind")
         let kindText = try kindValue.string("kind")
-        guard let kind = ObjectKind(rawValue: kindText), kind != .networkPolicy else {
+        guard let kind = ObjectKind(rawValue: kindText), kind == .namespace || kind == .pod else {
             throw kindValue.error("label kind must be Namespace or Pod, found \(kindText)")
         }
         let name = try fields.required("name").string("name")
@@ -205,5 +210,23 @@ extension ScenarioParser {
             step.expectOpen = open
         }
         return step
+    }
+
+    /// `scale: {workload: ns/deployment/web, replicas: 3}`.
+    private func scale(_ value: YAMLValue) throws(ScenarioError) -> ScaleChange {
+        let fields = try value.fields("scale", allowed: ["workload", "replicas"])
+        let workloadValue = try fields.required("workload")
+        let text = try workloadValue.string("scale.workload")
+        guard let key = WorkloadKey.parse(text) else {
+            throw workloadValue.error(
+                "scale.workload \"\(text)\" must be namespace/kind/name with kind one of deployment, replicaset, statefulset, replicationcontroller"
+            )
+        }
+        guard key.kind.isScalable else {
+            throw workloadValue.error(
+                "a \(key.kind.rawValue) cannot be scaled: only deployment, replicaset, statefulset, replicationcontroller")
+        }
+        let replicas = try fields.required("replicas").int("scale.replicas (0 or more)", in: 0...Int(Int32.max))
+        return ScaleChange(workload: key, replicas: replicas, location: value.location)
     }
 }

@@ -4,6 +4,8 @@ import KeycardModel
 public struct Timeline: Sendable {
     public let scenario: Scenario
     public let plan: AddressPlan
+    /// Every pod that ever exists, bare or made by a workload, as `everyPod(_:)` finds them.
+    public let everyPod: [LoadedObject]
     /// The cluster after the resources, before step 1.
     public let initial: Cluster
     /// `states[i]` is the cluster in force at step i+1, after that step's own change.
@@ -19,11 +21,11 @@ public struct Timeline: Sendable {
 
     public init(_ scenario: Scenario) throws(ScenarioError) {
         self.scenario = scenario
-        var everyPod = scenario.resources
-        for step in scenario.steps { if case .apply(let objects) = step.action { everyPod += objects } }
+        everyPod = try Self.everyPod(scenario)
         plan = try AddressPlan(pods: everyPod, settings: scenario.lab)
 
         var cluster = Cluster()
+        cluster.nodeCount = scenario.lab.nodes
         // Every pod of the scenario has its address from the start, present or not: the lab holds
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
@@ -41,6 +43,7 @@ public struct Timeline: Sendable {
             case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }
             case .delete(let targets): try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
+            case .scale(let change): try steps.scale(change, in: &cluster)
             case .probe(let probe): probes[step.index] = try ResolvedProbe(probe, step: step, cluster: cluster)
             case .scan(let scan): try Self.check(scan, step: step, cluster: cluster)
             }
