@@ -21,7 +21,17 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     /// The workload kind this is, or nil for Namespace, Pod and NetworkPolicy.
     public var workloadKind: WorkloadKind? { WorkloadKind(rawValue: rawValue) }
 
-    public init(_ workload: WorkloadKind) { self = ObjectKind(rawValue: workload.rawValue)! }
+    public init(_ workload: WorkloadKind) {
+        switch workload {
+        case .deployment: self = .deployment
+        case .replicaSet: self = .replicaSet
+        case .statefulSet: self = .statefulSet
+        case .daemonSet: self = .daemonSet
+        case .job: self = .job
+        case .cronJob: self = .cronJob
+        case .replicationController: self = .replicationController
+        }
+    }
 }
 
 /// One understood object.

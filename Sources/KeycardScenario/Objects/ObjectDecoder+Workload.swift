@@ -93,12 +93,13 @@ extension ObjectDecoder {
                     throw selectorValue.error("spec.selector: `selector` not auto-generated (set manualSelector: true to choose one)")
                 }
                 let generated = WorkloadController.jobLabels(workload)
-                for (key, value) in generated where template.labels[key] != nil && template.labels[key] != value {
-                    throw templateValue.error("template label \(key)=\(template.labels[key]!) conflicts with the generated \(key)=\(value)")
+                for (key, value) in generated {
+                    if let written = template.labels[key], written != value {
+                        throw templateValue.error("template label \(key)=\(written) conflicts with the generated \(key)=\(value)")
+                    }
                 }
-                workload.selector = LabelSelector(matchLabels: [
-                    "batch.kubernetes.io/controller-uid": generated["batch.kubernetes.io/controller-uid"]!
-                ])
+                let uid = generated["batch.kubernetes.io/controller-uid"] ?? ""
+                workload.selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
             }
             let parallelism = try spec["parallelism"]?.int("spec.parallelism (0 or more)", in: 0...Int(Int32.max)) ?? 1
             let completionsValue = spec["completions"]

@@ -37,7 +37,8 @@ struct ObjectDecoder {
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
         case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
-            return try workload(value, kind: known.workloadKind!).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+            guard let workloadKind = known.workloadKind else { return [] }
+            return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
         }
     }
 

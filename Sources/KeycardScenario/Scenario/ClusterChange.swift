@@ -90,8 +90,10 @@ public struct ClusterChange {
                     throw missing(ref, target.location)
                 }
             case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
-                let key = WorkloadKey(ref.kind.workloadKind!, ref.namespace ?? "default", ref.name)
-                guard cluster.workloads.removeValue(forKey: key) != nil else { throw missing(ref, target.location) }
+                guard let kind = ref.kind.workloadKind,
+                    case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
+                    cluster.workloads.removeValue(forKey: key) != nil
+                else { throw missing(ref, target.location) }
                 // Cascading deletion (the default propagation) removes its pods.
                 for pod in cluster.pods(of: key) { cluster.pods[pod.key] = nil }
             }
