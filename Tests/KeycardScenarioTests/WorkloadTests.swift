@@ -505,4 +505,28 @@ struct WorkloadTimelineTests {
         let plain = String(decoding: try JSONEncoder().encode(try #require(results.first { $0.fromWorkload == nil })), as: UTF8.self)
         #expect(!plain.contains("Workload"))
     }
+
+    /// A scan from a workload scans from each replica; an open endpoint naming a workload stands
+    /// for each of its pods (a replica does not scan itself); the step passes only when every
+    /// replica sees exactly that.
+    @Test func scanFromAndToWorkloads() throws {
+        let scan = { (open: String) in
+            """
+            - scan: {from: prod/deployment/shop, targets: pods, ports: [80, 8080]}
+              expect: {open: [\(open)]}
+            """
+        }
+        let right = try timeline(T.scenario(resources: deployment(), steps: scan("prod/web:80, prod/api:8080, prod/deployment/shop:80")))
+        #expect(right.scans[1]?.sources.count == 2)
+        let report = ModelReport.build(right)
+        #expect(report.passed)
+        let froms = Set(
+            (report.steps[0].results ?? []).compactMap { record -> ObjectKey? in
+                if case .scan(let result) = record { return result.from }
+                return nil
+            })
+        #expect(froms == Set(pods(right, "prod/deployment/shop").map(\.key)))
+        let wrong = try timeline(T.scenario(resources: deployment(), steps: scan("prod/web:80, prod/api:8080")))
+        #expect(!ModelReport.build(wrong).passed)
+    }
 }

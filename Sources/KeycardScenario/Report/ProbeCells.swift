@@ -64,15 +64,18 @@ extension Timeline {
         return cells
     }
 
-    /// The endpoints scan step `index` covers, with the model's prediction for each port.
-    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState)] {
+    /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the
+    /// model's prediction for each port.
+    public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [(
+        endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState
+    )] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
-        let ownIP = cluster.addresses[scan.from]
+        let ownIP = cluster.addresses[source]
         var addresses: [IPv4] = []
         switch scan.targets {
         case .pods:
-            addresses = cluster.sortedPods.filter { $0.key != scan.from }.compactMap { cluster.addresses[$0.key] }
+            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
         case .cidr(let cidr):
             var value = cidr.network
             while true {
@@ -89,7 +92,7 @@ extension Timeline {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
                 } else {
                     state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed

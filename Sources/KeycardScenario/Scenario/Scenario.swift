@@ -168,18 +168,20 @@ public struct ScanStep: Sendable {
         case cidr(CIDR)
     }
 
-    public var from: ObjectKey
+    /// A pod, or a workload: each of its pods scans in turn.
+    public var from: ProbeRef
     public var targets: Targets
     public var ports: [Int]
     /// The exact set of endpoints expected open, or nil to compare with the model.
     public var expectOpen: [ScanEndpoint]?
 }
 
-/// `ns/pod:port` or `ip:port` in a scan expectation.
+/// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.
 public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
     public enum Host: Hashable, Sendable {
         case pod(ObjectKey)
         case ip(IPv4)
+        case workload(WorkloadKey)
     }
 
     public var host: Host
@@ -191,6 +193,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
         let host = String(text[..<colon])
         if let ip = IPv4(host) { return ScanEndpoint(host: .ip(ip), port: port) }
+        if let key = WorkloadKey.parse(host) { return ScanEndpoint(host: .workload(key), port: port) }
         if let key = ObjectKey.parse(host) { return ScanEndpoint(host: .pod(key), port: port) }
         return nil
     }
@@ -199,6 +202,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         switch host {
         case .pod(let key): "\(key):\(port)"
         case .ip(let ip): "\(ip):\(port)"
+        case .workload(let key): "\(key):\(port)"
         }
     }
 }

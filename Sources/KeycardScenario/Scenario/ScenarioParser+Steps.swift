@@ -172,8 +172,8 @@ extension ScenarioParser {
         let fields = try value.fields("scan", allowed: ["from", "targets", "ports"])
         let fromValue = try fields.required("from")
         let fromText = try fromValue.string("scan.from")
-        guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
-            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name")
+        guard let from = ProbeRef.parse(fromText), from.isSource else {
+            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
         }
         var targets = ScanStep.Targets.pods
         if let targetsValue = fields["targets"] {
@@ -202,7 +202,7 @@ extension ScenarioParser {
             for item in try expectFields["open"]?.items("expect.open") ?? [] {
                 let text = try item.string("an open endpoint")
                 guard let endpoint = ScanEndpoint.parse(text) else {
-                    throw item.error("open endpoint \"\(text)\" must be namespace/pod:port or ip:port")
+                    throw item.error("open endpoint \"\(text)\" must be namespace/pod:port, namespace/kind/name:port or ip:port")
                 }
                 if open.contains(endpoint) { throw item.error("\(text) is listed twice") }
                 open.append(endpoint)

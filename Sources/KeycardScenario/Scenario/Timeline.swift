@@ -12,6 +12,8 @@ public struct Timeline: Sendable {
     public let states: [Cluster]
     /// Probe steps with their defaults filled in, by step index.
     public let probes: [Int: ResolvedProbe]
+    /// Scan steps with their sources and expectations resolved, by step index.
+    public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
     public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings }
@@ -37,6 +39,7 @@ public struct Timeline: Sendable {
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
+        var scans: [Int: ResolvedScan] = [:]
         let steps = ClusterChange(scope: "at this step", batch: "this apply step")
         for step in scenario.steps {
             switch step.action {
@@ -45,27 +48,17 @@ public struct Timeline: Sendable {
             case .label(let change): try steps.label(change, in: &cluster)
             case .scale(let change): try steps.scale(change, in: &cluster)
             case .probe(let probe): probes[step.index] = try ResolvedProbe(probe, step: step, cluster: cluster)
-            case .scan(let scan): try Self.check(scan, step: step, cluster: cluster)
+            case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: cluster)
             }
             states.append(cluster)
         }
         self.states = states
         self.probes = probes
+        self.scans = scans
     }
 
     /// The cluster in force after step `index` (0: after the resources).
     public func cluster(afterStep index: Int) -> Cluster {
         index <= 0 ? initial : states[min(index, states.count) - 1]
-    }
-
-    private static func check(_ scan: ScanStep, step: Step, cluster: Cluster) throws(ScenarioError) {
-        guard cluster.pods[scan.from] != nil else {
-            throw ScenarioError(step.location, "scan.from: pod \(scan.from) does not exist at this step")
-        }
-        for endpoint in scan.expectOpen ?? [] {
-            if case .pod(let key) = endpoint.host, cluster.pods[key] == nil {
-                throw ScenarioError(step.location, "expect.open: pod \(key) does not exist at this step")
-            }
-        }
     }
 }
