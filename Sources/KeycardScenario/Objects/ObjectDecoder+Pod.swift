@@ -10,7 +10,7 @@ extension ObjectDecoder {
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
-        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location)
+        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)

@@ -18,7 +18,8 @@ extension ObjectDecoder {
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
         guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
-        let meta = try Metadata.read(metadata, kind: kind.rawValue, namespaced: true, at: value.location)
+        let meta = try Metadata.read(
+            metadata, kind: kind.rawValue, namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         let what = "\(kind.rawValue) \(meta.namespace)/\(meta.name)"
         if kind == .cronJob, meta.name.count > 52 {
             throw metadata.error("CronJob name \"\(meta.name)\" must be no more than 52 characters (it names the Jobs it makes)")

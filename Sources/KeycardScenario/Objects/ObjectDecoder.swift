@@ -4,6 +4,15 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// The namespace of objects that name none, as `kubectl apply -n` gives (nil: `default`); an
+    /// object naming another namespace is an error, as kubectl makes it.
+    var namespace: String?
+    /// When set, unknown kinds are counted here (`kind (apiVersion)` → count) instead of warned
+    /// about one by one: manifests mode says it once.
+    var skippedKinds: [String: Int]?
+
+    /// The namespace an object gets when it names none.
+    var defaultNamespace: String { namespace ?? "default" }
 
     /// Decodes one document: an object, a `List` of objects, or an unknown kind (a warning).
     mutating func decode(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
@@ -25,6 +34,10 @@ struct ObjectDecoder {
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {
+            if skippedKinds != nil {
+                skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
+                return []
+            }
             warnings.append(
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
@@ -32,6 +45,7 @@ struct ObjectDecoder {
         guard apiVersion == known.apiVersion else {
             throw value.error("\(kind) must have apiVersion \(known.apiVersion), found \(apiVersion)")
         }
+        if let namespace, known != .namespace { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
@@ -39,6 +53,21 @@ struct ObjectDecoder {
         case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
             guard let workloadKind = known.workloadKind else { return [] }
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+        }
+    }
+
+    /// kubectl refuses `-n a` for an object that names namespace b.
+    private func requireNamespace(_ namespace: String, in header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)])
+        throws(ScenarioError)
+    {
+        for (key, _, metadata) in header where key == "metadata" && !metadata.isNull {
+            for (field, _, value) in try metadata.entries("metadata") where field == "namespace" && !value.isNull {
+                let written = try value.string("metadata.namespace")
+                if !written.isEmpty && written != namespace {
+                    throw value.error(
+                        "the namespace from the object, \"\(written)\", does not match the namespace \"\(namespace)\" it is applied with")
+                }
+            }
         }
     }
 
@@ -57,11 +86,11 @@ struct Metadata {
 
     /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
     /// completed as the API server would, with a suffix derived from where the object is written),
-    /// `namespace` (default `default`; an empty string counts as omitted; ignored for cluster-scoped
+    /// `namespace` (default `defaultNamespace`, normally `default`; an empty string counts as omitted; ignored for cluster-scoped
     /// kinds), `labels` (a null value is the empty value).
-    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError)
-        -> Metadata
-    {
+    static func read(
+        _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
+    ) throws(ScenarioError) -> Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
@@ -87,7 +116,7 @@ struct Metadata {
         } else {
             throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
         }
-        var namespace = "default"
+        var namespace = defaultNamespace
         if namespaced, let namespaceValue = fields["namespace"] {
             let text = try namespaceValue.string("metadata.namespace")
             if !text.isEmpty {
