@@ -131,6 +131,19 @@ struct ManifestModeTests {
         #expect(ManifestLoader.isManifests((path as NSString).appendingPathComponent("web.yaml")))
     }
 
+    /// Images are not run: commands are dropped with one warning; without a declared port there is
+    /// no probe step (a warning says why) instead of an error.
+    @Test func commandsDroppedAndNoPortNoProbe() throws {
+        let pod = "{apiVersion: v1, kind: Pod, metadata: {name: app}, spec: {containers: [{name: c, image: i, command: [/app]}]}}"
+        let path = try folder(["a.yaml": pod])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path])
+        #expect(t.initial.pods[ObjectKey("default", "app")]?.commands == [])
+        #expect(t.warnings.contains { $0.message.hasPrefix("1 pod or template name container commands") })
+        #expect(t.scenario.steps.isEmpty)
+        #expect(t.warnings.contains { $0.message.contains("no pod declares a container port") })
+    }
+
     @Test func labNames() {
         #expect(ManifestLoader.labName(for: "../shared/conformance/apps/online-boutique/") == "online-boutique")
         #expect(ManifestLoader.labName(for: "k8s/kubernetes-manifests.yaml") == "kubernetes-manifests")

@@ -10,8 +10,10 @@ import KeycardModel
 /// - `namespace` (`-n`) is the namespace of objects that name none; an object naming another is
 ///   an error, as kubectl makes it. A namespace objects use but no file declares is created, as a
 ///   user would with `kubectl create namespace` first;
+/// - container images are not run: a container's `command` is dropped (a warning counts them) and
+///   keycard serves each declared port itself;
 /// - the probe: every workload (all its replicas) and every bare pod to every pod, on every port
-///   some pod serves, expecting the policy model.
+///   some pod serves, expecting the policy model (no probe when no pod declares a port).
 public enum ManifestLoader {
     /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object.
     public static func isManifests(_ path: String) -> Bool {
@@ -85,6 +87,32 @@ public enum ManifestLoader {
             else { continue }
             created.append(LoadedObject(.namespace(Namespace(name: used)), at: loaded.location))
         }
+        // Container images are not available in the lab: their commands are not run, and keycard
+        // serves each declared port itself.
+        var withCommands = 0
+        objects = objects.map { loaded in
+            var loaded = loaded
+            switch loaded.object {
+            case .pod(var pod) where !pod.commands.isEmpty:
+                pod.commands = []
+                withCommands += 1
+                loaded.object = .pod(pod)
+            case .workload(var workload) where !workload.template.commands.isEmpty:
+                workload.template.commands = []
+                withCommands += 1
+                loaded.object = .workload(workload)
+            default: break
+            }
+            return loaded
+        }
+        if withCommands > 0 {
+            warnings.append(
+                ScenarioWarning(
+                    location: start,
+                    message:
+                        "\(withCommands) pod\(withCommands == 1 ? "" : "s") or template\(withCommands == 1 ? "" : "s") name container commands; images are not run in the lab: keycard serves their declared ports itself"
+                ))
+        }
         let resources = created + objects
         var sources: [ProbeRef] = []
         for loaded in resources {
@@ -95,8 +123,19 @@ public enum ManifestLoader {
             }
         }
         var steps: [Step] = []
+        let served = resources.contains { loaded in
+            switch loaded.object {
+            case .pod(let pod): !pod.ports.isEmpty
+            case .workload(let workload): !workload.template.ports.isEmpty
+            default: false
+            }
+        }
         if sources.isEmpty {
             warnings.append(ScenarioWarning(location: start, message: "no workload or pod to probe in \(paths.joined(separator: " "))"))
+        } else if !served {
+            warnings.append(
+                ScenarioWarning(
+                    location: start, message: "no pod declares a container port: there is no port to probe (declare containerPort)"))
         } else {
             let probe = ProbeStep(from: sources, to: nil, ports: nil, expect: .model)
             steps.append(Step(index: 1, name: "every workload to every pod, as the model says", location: start, action: .probe(probe)))
