@@ -10,8 +10,17 @@ extension LabSpec {
         let scenario = timeline.scenario
         var pods: [PodSpec] = []
         var seen: Set<ObjectKey> = []
+        var index: [ObjectKey: Int] = [:]
         for loaded in timeline.everyPod {
-            guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
+            guard case .pod(let pod) = loaded.object else { continue }
+            guard seen.insert(pod.key).inserted else {
+                // A pod replaced under its name (a StatefulSet rollout) serves what each version declares.
+                if let at = index[pod.key] {
+                    pods[at].ports = Self.servedOnce(pods[at].ports + pod.ports.map { ServedPort($0.proto, UInt16($0.port)) })
+                }
+                continue
+            }
+            index[pod.key] = pods.count
             pods.append(
                 PodSpec(
                     namespace: pod.namespace, name: pod.name,
