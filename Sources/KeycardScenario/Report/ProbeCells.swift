@@ -48,6 +48,8 @@ extension Timeline {
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
         let engine = PolicyEngine(cluster(afterStep: index))
+        // Only a probe that names workloads needs the lookups (a million-cell probe names none).
+        let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
@@ -57,7 +59,8 @@ extension Timeline {
                             from: source, to: destination, port: port,
                             expected: probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
-                            fromWorkload: probe.sourceRef[source]?.workload, toWorkload: probe.destinationRef[destination]?.workload))
+                            fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination]?.workload : nil))
                 }
             }
         }

@@ -120,6 +120,7 @@ public struct ResolvedProbe: Sendable {
     /// What the file expects for one cell: a decision, or nil for "not checked" / "follow the model".
     /// A replica of a workload takes the expectation written for its workload.
     public func explicitExpectation(from: ObjectKey, to: Endpoint, port: ProtocolPort) -> ExpectedCell {
+        if case .model = expect { return .model }
         let row = sourceRef[from] ?? .endpoint(.pod(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {
