@@ -467,6 +467,29 @@ struct WorkloadTimelineTests {
         }
     }
 
+    /// A StatefulSet whose pod name a bare pod holds cannot create it (AlreadyExists): an error at
+    /// the workload. Applying a controller's pod with labels outside its selector releases it and
+    /// the controller replaces it.
+    @Test func nameTakenAndAppliedPod() throws {
+        let bare = "- {apiVersion: v1, kind: Pod, metadata: {name: db-1, namespace: prod}, spec: {containers: [{name: c, image: i}]}}"
+        let error = try #require(timelineError(T.scenario(resources: bare + "\n" + statefulSet)))
+        #expect(error.message.contains("prod/statefulset/db wants pod prod/db-1, but that name is taken by a bare pod"))
+        let replica = try #require(pods(try timeline(T.scenario(resources: deployment())), "prod/deployment/shop").first)
+        let stray =
+            "- {apiVersion: v1, kind: Pod, metadata: {name: \(replica.name), namespace: prod, labels: {app: stray}}, spec: {containers: [{name: c, image: i}]}}"
+        let t = try timeline(T.scenario(resources: deployment(), steps: "- apply:\n" + T.indent(stray, 4)))
+        let after = t.cluster(afterStep: 1)
+        #expect(after.pods[replica.key]?.owner == nil)
+        #expect(after.pods[replica.key]?.labels == ["app": "stray"])
+        #expect(pods(t, "prod/deployment/shop", after: 1).count == 2)
+        #expect(!pods(t, "prod/deployment/shop", after: 1).map(\.key).contains(replica.key))
+        // A StatefulSet cannot replace a released pod: its name is the released pod's.
+        let dbStray =
+            "- {apiVersion: v1, kind: Pod, metadata: {name: db-1, namespace: prod, labels: {app: stray}}, spec: {containers: [{name: c, image: i}]}}"
+        let stuck = try #require(timelineError(T.scenario(resources: statefulSet, steps: "- apply:\n" + T.indent(dbStray, 4))))
+        #expect(stuck.message.contains("but that name is taken by a bare pod"))
+    }
+
     /// A pod named both by itself and through its workload is refused.
     @Test func podNamedTwice() throws {
         let replica = try #require(pods(try timeline(T.scenario(resources: deployment())), "prod/deployment/shop").first)

@@ -37,7 +37,7 @@ extension ClusterChange {
         } else {
             cluster.workloads[workload.key] = WorkloadState(workload)
         }
-        reconcile(workload.key, in: &cluster, address: address)
+        try reconcile(workload.key, in: &cluster, at: location, address: address)
     }
 
     /// Sets the replicas of the workload `change` names.
@@ -50,15 +50,26 @@ extension ClusterChange {
         }
         state.workload.replicas = change.replicas
         cluster.workloads[change.workload] = state
-        reconcile(change.workload, in: &cluster, address: { _ in nil })
+        try reconcile(change.workload, in: &cluster, at: change.location, address: { _ in nil })
     }
 
     /// Runs `key`'s controller once: its pods become exactly those it wants. A pod keeps the
-    /// address it has unless `address` gives one.
-    func reconcile(_ key: WorkloadKey, in cluster: inout Cluster, address: (ObjectKey) -> IPv4?) {
+    /// address it has unless `address` gives one. A name the controller wants that another pod
+    /// holds is an error (Kubernetes' controller would fail to create it: AlreadyExists).
+    func reconcile(_ key: WorkloadKey, in cluster: inout Cluster, at location: SourceLocation, address: (ObjectKey) -> IPv4?)
+        throws(ScenarioError)
+    {
         guard var state = cluster.workloads[key] else { return }
         let existing = cluster.pods(of: key)
         let pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
+        for pod in pods {
+            if let holder = cluster.pods[pod.key], holder.owner?.workload != key {
+                throw ScenarioError(
+                    location,
+                    "\(key) wants pod \(pod.key), but that name is taken by \(holder.owner.map { "a pod of \($0.workload)" } ?? "a bare pod")"
+                )
+            }
+        }
         cluster.workloads[key] = state
         let wanted = Set(pods.map(\.key))
         for pod in existing where !wanted.contains(pod.key) { cluster.pods[pod.key] = nil }

@@ -46,11 +46,18 @@ public struct ClusterChange {
                 }
                 existed = cluster.namespaces[namespace.name] != nil
                 cluster.namespaces[namespace.name] = namespace
-            case .pod(let pod):
+            case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 existed = cluster.pods[pod.key] != nil
+                // Applying a controller's pod updates it and keeps its owner, which releases it
+                // (and replaces it) if its new labels leave the selector.
+                pod.owner = cluster.pods[pod.key]?.owner
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
+                if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
+                    cluster.pods[pod.key]?.owner = nil
+                    try reconcile(owner, in: &cluster, at: loaded.location, address: address)
+                }
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
@@ -84,7 +91,7 @@ public struct ClusterChange {
                     throw missing(ref, target.location)
                 }
                 // Its controller makes a replacement.
-                if let owner = pod.owner?.workload { reconcile(owner, in: &cluster, address: { _ in nil }) }
+                if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
@@ -116,7 +123,7 @@ public struct ClusterChange {
             // controller makes a replacement.
             if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
                 cluster.pods[key]?.owner = nil
-                reconcile(owner, in: &cluster, address: { _ in nil })
+                try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
         case .networkPolicy, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
