@@ -101,6 +101,10 @@ public struct Workload: Hashable, Sendable {
     }
 
     public var key: WorkloadKey { WorkloadKey(kind, namespace, name) }
+
+    /// keycard's own limit on one workload's pods (the API server allows 2^31-1 replicas): every
+    /// pod is a network namespace, and a typo of a few digits must not try to build millions.
+    public static let maximumReplicas = 10_000
 }
 
 /// A workload as the cluster holds it, with what its controller has counted so far.

@@ -289,6 +289,14 @@ struct WorkloadDecodingTests {
             "spec.replicas"
         ),
         (
+            "more replicas than a lab holds",
+            workload(
+                "Deployment", "a",
+                "replicas: 2000000000\nselector: {matchLabels: {app: a}}\ntemplate: {metadata: {labels: {app: a}}, spec: {containers: [{name: c, image: i}]}}"
+            ),
+            "keycard runs at most 10000 pods per workload"
+        ),
+        (
             "apps/v1 template must restart Always",
             workload(
                 "Deployment", "a",
@@ -457,6 +465,7 @@ struct WorkloadTimelineTests {
             "spec.selector is immutable"
         ),
         ("bad workload reference", "- scale: {workload: prod/pod/web, replicas: 2}", "must be namespace/kind/name"),
+        ("scale beyond the lab", "- scale: {workload: prod/deployment/shop, replicas: 10001}", "at most 10000 pods per workload"),
     ]
 
     /// Steps that misuse workloads are refused at their place.
@@ -488,6 +497,20 @@ struct WorkloadTimelineTests {
             "- {apiVersion: v1, kind: Pod, metadata: {name: db-1, namespace: prod, labels: {app: stray}}, spec: {containers: [{name: c, image: i}]}}"
         let stuck = try #require(timelineError(T.scenario(resources: statefulSet, steps: "- apply:\n" + T.indent(dbStray, 4))))
         #expect(stuck.message.contains("but that name is taken by a bare pod"))
+    }
+
+    /// Scaling up and down again and again makes new pods each time (names are never reused):
+    /// past the bound on all pods, the scenario is refused at the step that crosses it.
+    @Test(.timeLimit(.minutes(1)))
+    func boundOnEveryPod() throws {
+        let cycle = "- scale: {workload: prod/deployment/shop, replicas: 10000}\n- scale: {workload: prod/deployment/shop, replicas: 0}"
+        let steps = Array(repeating: cycle, count: 11).joined(separator: "\n")
+        let error = try #require(timelineError(T.scenario(resources: deployment(), steps: steps)))
+        #expect(error.message.contains("the scenario makes more than 100000 pods in all"))
+        #expect(
+            error.location.line == T.scenario(resources: deployment(), steps: steps).split(
+                separator: "\n", omittingEmptySubsequences: false
+            ).count - 2)
     }
 
     /// A pod named both by itself and through its workload is refused.

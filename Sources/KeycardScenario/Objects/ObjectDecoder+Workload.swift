@@ -51,6 +51,7 @@ extension ObjectDecoder {
         var replicas = 1
         if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
             replicas = try replicasValue.int("spec.replicas (0 or more)", in: 0...Int(Int32.max))
+            try Self.requireLabSize(replicas, replicasValue, "spec.replicas")
         }
         var workload = Workload(
             kind: kind, namespace: meta.namespace, name: meta.name, labels: meta.labels, selector: .everything, replicas: replicas,
@@ -103,6 +104,7 @@ extension ObjectDecoder {
                 workload.selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
             }
             let parallelism = try spec["parallelism"]?.int("spec.parallelism (0 or more)", in: 0...Int(Int32.max)) ?? 1
+            if let value = spec["parallelism"] { try Self.requireLabSize(parallelism, value, "spec.parallelism") }
             let completionsValue = spec["completions"]
             let completions = try completionsValue?.int("spec.completions (0 or more)", in: 0...Int(Int32.max))
             if let modeValue = spec["completionMode"] {
@@ -168,6 +170,14 @@ extension ObjectDecoder {
         }
         pod.name = ""
         return pod
+    }
+
+    /// keycard's limit on one workload's pods (`Workload.maximumReplicas`).
+    static func requireLabSize(_ count: Int, _ value: YAMLValue, _ field: String) throws(ScenarioError) {
+        guard count <= Workload.maximumReplicas else {
+            throw value.error(
+                "\(field) \(count): keycard runs at most \(Workload.maximumReplicas) pods per workload (each is a network namespace)")
+        }
     }
 
     /// The API server's check that a controller owns the pods it makes.

@@ -226,7 +226,9 @@ extension ScenarioParser {
             throw workloadValue.error(
                 "a \(key.kind.rawValue) cannot be scaled: only deployment, replicaset, statefulset, replicationcontroller")
         }
-        let replicas = try fields.required("replicas").int("scale.replicas (0 or more)", in: 0...Int(Int32.max))
+        let replicasValue = try fields.required("replicas")
+        let replicas = try replicasValue.int("scale.replicas (0 or more)", in: 0...Int(Int32.max))
+        try ObjectDecoder.requireLabSize(replicas, replicasValue, "scale.replicas")
         return ScaleChange(workload: key, replicas: replicas, location: value.location)
     }
 }

@@ -1,6 +1,9 @@
 import KeycardModel
 
 extension Timeline {
+    /// Distinct pods a scenario may make over all its steps (a /16 holds 65,534).
+    static let maximumPods = 100_000
+
     /// Every pod the scenario ever has, in order of appearance, each time it appears anew or
     /// changed: the bare pods of the resources and apply steps, and the pods workload controllers
     /// make (on apply, scale, or to replace a deleted or relabelled pod), placed at the object or
@@ -11,6 +14,17 @@ extension Timeline {
         cluster.nodeCount = scenario.lab.nodes
         for name in builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
         var found: [LoadedObject] = []
+        var keys: Set<ObjectKey> = []
+        var checked = 0
+        // Workloads make pods fast (a scale step can add thousands); every one needs an address,
+        // so stop at a bound no pod network of the lab could exceed anyway.
+        func bounded(at location: SourceLocation) throws(ScenarioError) {
+            for loaded in found.suffix(from: checked) { if case .pod(let pod) = loaded.object { keys.insert(pod.key) } }
+            checked = found.count
+            if keys.count > maximumPods {
+                throw ScenarioError(location, "the scenario makes more than \(maximumPods) pods in all; the lab cannot hold them")
+            }
+        }
         func collect(_ batch: [LoadedObject], at location: SourceLocation, before: [ObjectKey: Pod], after: Cluster) {
             var placed: Set<ObjectKey> = []
             for loaded in batch {
@@ -33,6 +47,7 @@ extension Timeline {
         let first = scenario.resources.first?.location ?? SourceLocation(file: scenario.file, line: 1, column: 1)
         try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { _ in nil }
         collect(scenario.resources, at: first, before: [:], after: cluster)
+        try bounded(at: first)
         let steps = ClusterChange(scope: "at this step", batch: "this apply step")
         for step in scenario.steps {
             let before = cluster.pods
@@ -40,6 +55,7 @@ extension Timeline {
             case .apply(let objects):
                 try steps.apply(objects, to: &cluster) { _ in nil }
                 collect(objects, at: step.location, before: before, after: cluster)
+                try bounded(at: step.location)
                 continue
             case .delete(let targets): try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
@@ -47,6 +63,7 @@ extension Timeline {
             case .probe, .scan: continue
             }
             collect([], at: step.location, before: before, after: cluster)
+            try bounded(at: step.location)
         }
         return found
     }
