@@ -43,6 +43,10 @@ public struct Cluster: Sendable {
     public var externals: [String: External] = [:]
     /// Pod addresses (from `status.podIP` or the lab's allocation).
     public var addresses: [ObjectKey: IPv4] = [:]
+    /// Workloads (Deployments, StatefulSets...); their pods are in `pods`, with an `owner`.
+    public var workloads: [WorkloadKey: WorkloadState] = [:]
+    /// The lab's nodes (`node-0` ...): a DaemonSet runs a pod on each.
+    public var nodeCount = 1
 
     public init() {}
 
@@ -59,6 +63,11 @@ public struct Cluster: Sendable {
         if let pod = addresses.first(where: { $0.value == ip && pods[$0.key] != nil }) { return .pod(pod.key) }
         if let external = externals.values.first(where: { $0.ip == ip }) { return .external(external.name) }
         return .address(ip)
+    }
+
+    /// The pods `workload`'s controller made, sorted by key.
+    public func pods(of workload: WorkloadKey) -> [Pod] {
+        pods.values.filter { $0.owner?.workload == workload }.sorted { $0.key < $1.key }
     }
 
     /// Pods sorted by key: the lab's and the report's order.

@@ -79,6 +79,8 @@ public struct Pod: Hashable, Sendable {
     public var nodeName: String?
     public var serviceAccountName: String
     public var podIP: IPv4?
+    /// The workload whose controller made this pod; nil for a bare pod.
+    public var owner: PodOwner?
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

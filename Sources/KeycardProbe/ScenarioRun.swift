@@ -170,7 +170,7 @@ public final class ScenarioRun {
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
-            case .apply, .delete, .label:
+            case .apply, .delete, .label, .scale:
                 let changed = try policies.program(cluster)
                 try refreshDNS(lab, cluster)
                 steps.append(

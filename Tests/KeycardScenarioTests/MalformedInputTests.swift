@@ -143,7 +143,7 @@ let stepCases: [MalformedCase] = [
     bad(
         "two actions in one step", T.scenario(steps: "- {probe: {}, delete: [{kind: Pod, namespace: prod, name: web}]}"),
         .at("probe: {}, delete", column: "{probe"),
-        "a step needs exactly one of probe, apply, delete, label, scan, dns; found probe and delete"),
+        "a step needs exactly one of probe, apply, delete, label, scan, dns, scale; found probe and delete"),
     bad(
         "expect on a delete step", T.scenario(steps: "- {delete: [{kind: Pod, namespace: prod, name: web}], expect: model}"),
         .at("expect: model", column: "model"), "expect belongs to probe, scan and dns steps, not to delete"),

@@ -5,8 +5,33 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case namespace = "Namespace"
     case pod = "Pod"
     case networkPolicy = "NetworkPolicy"
+    case deployment = "Deployment"
+    case replicaSet = "ReplicaSet"
+    case statefulSet = "StatefulSet"
+    case daemonSet = "DaemonSet"
+    case job = "Job"
+    case cronJob = "CronJob"
+    case replicationController = "ReplicationController"
 
-    var apiVersion: String { self == .networkPolicy ? "networking.k8s.io/v1" : "v1" }
+    var apiVersion: String {
+        if let workload = workloadKind { return workload.apiVersion }
+        return self == .networkPolicy ? "networking.k8s.io/v1" : "v1"
+    }
+
+    /// The workload kind this is, or nil for Namespace, Pod and NetworkPolicy.
+    public var workloadKind: WorkloadKind? { WorkloadKind(rawValue: rawValue) }
+
+    public init(_ workload: WorkloadKind) {
+        switch workload {
+        case .deployment: self = .deployment
+        case .replicaSet: self = .replicaSet
+        case .statefulSet: self = .statefulSet
+        case .daemonSet: self = .daemonSet
+        case .job: self = .job
+        case .cronJob: self = .cronJob
+        case .replicationController: self = .replicationController
+        }
+    }
 }
 
 /// One understood object.
@@ -14,12 +39,14 @@ public enum KubeObject: Hashable, Sendable {
     case namespace(Namespace)
     case pod(Pod)
     case networkPolicy(NetworkPolicy)
+    case workload(Workload)
 
     public var ref: ObjectRef {
         switch self {
         case .namespace(let namespace): ObjectRef(kind: .namespace, namespace: nil, name: namespace.name)
         case .pod(let pod): ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
+        case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
         }
     }
 }

@@ -4,6 +4,15 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// The namespace of objects that name none, as `kubectl apply -n` gives (nil: `default`); an
+    /// object naming another namespace is an error, as kubectl makes it.
+    var namespace: String?
+    /// When set, unknown kinds are counted here (`kind (apiVersion)` → count) instead of warned
+    /// about one by one: manifests mode says it once.
+    var skippedKinds: [String: Int]?
+
+    /// The namespace an object gets when it names none.
+    var defaultNamespace: String { namespace ?? "default" }
 
     /// Decodes one document: an object, a `List` of objects, or an unknown kind (a warning).
     mutating func decode(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
@@ -17,7 +26,7 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList"].contains(kind) {
+        if kind.hasSuffix("List") && (kind == "List" || ObjectKind(rawValue: String(kind.dropLast(4))) != nil) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -25,6 +34,10 @@ struct ObjectDecoder {
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {
+            if skippedKinds != nil {
+                skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
+                return []
+            }
             warnings.append(
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
@@ -32,10 +45,29 @@ struct ObjectDecoder {
         guard apiVersion == known.apiVersion else {
             throw value.error("\(kind) must have apiVersion \(known.apiVersion), found \(apiVersion)")
         }
+        if let namespace, known != .namespace { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
+        case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+            guard let workloadKind = known.workloadKind else { return [] }
+            return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+        }
+    }
+
+    /// kubectl refuses `-n a` for an object that names namespace b.
+    private func requireNamespace(_ namespace: String, in header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)])
+        throws(ScenarioError)
+    {
+        for (key, _, metadata) in header where key == "metadata" && !metadata.isNull {
+            for (field, _, value) in try metadata.entries("metadata") where field == "namespace" && !value.isNull {
+                let written = try value.string("metadata.namespace")
+                if !written.isEmpty && written != namespace {
+                    throw value.error(
+                        "the namespace from the object, \"\(written)\", does not match the namespace \"\(namespace)\" it is applied with")
+                }
+            }
         }
     }
 
@@ -54,11 +86,11 @@ struct Metadata {
 
     /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
     /// completed as the API server would, with a suffix derived from where the object is written),
-    /// `namespace` (default `default`; an empty string counts as omitted; ignored for cluster-scoped
+    /// `namespace` (default `defaultNamespace`, normally `default`; an empty string counts as omitted; ignored for cluster-scoped
     /// kinds), `labels` (a null value is the empty value).
-    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError)
-        -> Metadata
-    {
+    static func read(
+        _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
+    ) throws(ScenarioError) -> Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
@@ -84,7 +116,7 @@ struct Metadata {
         } else {
             throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
         }
-        var namespace = "default"
+        var namespace = defaultNamespace
         if namespaced, let namespaceValue = fields["namespace"] {
             let text = try namespaceValue.string("metadata.namespace")
             if !text.isEmpty {
@@ -92,16 +124,20 @@ struct Metadata {
                 namespace = text
             }
         }
+        return Metadata(name: name, namespace: namespace, labels: try labels(fields["labels"]))
+    }
+
+    /// `metadata.labels`, validated as `ValidateLabels` does (absent or null: none).
+    static func labels(_ value: YAMLValue?) throws(ScenarioError) -> Labels {
         var labels: Labels = [:]
-        if let labelsValue = fields["labels"] {
-            for (key, keyLocation, labelValue) in try labelsValue.entries("metadata.labels") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.labelValue("label \"\(key)\"")
-                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                labels[key] = text
-            }
+        guard let value, !value.isNull else { return labels }
+        for (key, keyLocation, labelValue) in try value.entries("metadata.labels") {
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+            let text = try labelValue.labelValue("label \"\(key)\"")
+            if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+            labels[key] = text
         }
-        return Metadata(name: name, namespace: namespace, labels: labels)
+        return labels
     }
 }
 

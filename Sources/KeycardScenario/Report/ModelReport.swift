@@ -19,16 +19,23 @@ public enum ModelReport {
                         summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
                             + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
             case .scan(let scan):
-                let targets = timeline.scanTargets(ofStep: step.index, scan)
-                let results = targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
-                    ScanResult(from: scan.from, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
+                guard let resolved = timeline.scans[step.index] else { continue }
+                var results: [ScanResult] = []
+                var passed = true
+                var summaries: [String] = []
+                for source in resolved.sources {
+                    let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
+                    results += targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
+                        ScanResult(from: source, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
+                    }
+                    let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
+                    if let expected = resolved.expectOpen(for: source), expected != open { passed = false }
+                    summaries.append((resolved.sources.count > 1 ? "from \(source): " : "") + blastRadius(open))
                 }
-                let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
-                let passed = scan.expectOpen.map { Set($0) == open } ?? true
                 steps.append(
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: passed,
-                        results: results.map(ResultRecord.scan), summary: blastRadius(open)))
+                        results: results.map(ResultRecord.scan), summary: summaries.joined(separator: "; ")))
             case .dns(let dns):
                 let result = dnsResult(dns, step: step, timeline: timeline)
                 steps.append(

@@ -8,13 +8,22 @@ public struct ProbeCell: Sendable {
     public var port: ProtocolPort
     public var expected: ExpectedCell
     public var verdict: Verdict
+    /// The workloads the probe named the source and destination through, if it did: this cell is
+    /// one replica's share of a workload cell.
+    public var fromWorkload: WorkloadKey?
+    public var toWorkload: WorkloadKey?
 
-    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict) {
+    public init(
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict,
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+    ) {
         self.from = from
         self.to = to
         self.port = port
         self.expected = expected
         self.verdict = verdict
+        self.fromWorkload = fromWorkload
+        self.toWorkload = toWorkload
     }
 
     /// What the cell must show: the explicit expectation, else the model's verdict.
@@ -30,7 +39,7 @@ public struct ProbeCell: Sendable {
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
         ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
-            observed: observed, attempts: attempts, reason: reason)
+            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
     }
 }
 
@@ -39,6 +48,8 @@ extension Timeline {
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
         let engine = PolicyEngine(cluster(afterStep: index))
+        // Only a probe that names workloads needs the lookups (a million-cell probe names none).
+        let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
@@ -47,22 +58,27 @@ extension Timeline {
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
+                            fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination]?.workload : nil))
                 }
             }
         }
         return cells
     }
 
-    /// The endpoints scan step `index` covers, with the model's prediction for each port.
-    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState)] {
+    /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the
+    /// model's prediction for each port.
+    public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [(
+        endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState
+    )] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
-        let ownIP = cluster.addresses[scan.from]
+        let ownIP = cluster.addresses[source]
         var addresses: [IPv4] = []
         switch scan.targets {
         case .pods:
-            addresses = cluster.sortedPods.filter { $0.key != scan.from }.compactMap { cluster.addresses[$0.key] }
+            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
         case .cidr(let cidr):
             var value = cidr.network
             while true {
@@ -79,7 +95,7 @@ extension Timeline {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
                 } else {
                     state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed

@@ -113,15 +113,22 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var attempts: Int?
     /// Why a probe was skipped or how a deny was seen.
     public var reason: String?
+    /// When the probe named a workload (`ns/deployment/web`): the cell is this replica's share of
+    /// the workload cell, which passes only when every replica's does. `from`/`to` name the replica.
+    public var fromWorkload: WorkloadKey?
+    public var toWorkload: WorkloadKey?
 
     public enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip
+        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, fromWorkload, toWorkload
     }
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
-        observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil
+        observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil,
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
     ) {
+        self.fromWorkload = fromWorkload
+        self.toWorkload = toWorkload
         self.from = from
         self.to = to
         self.port = port
@@ -146,6 +153,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         observed = try c.decodeIfPresent(Observation.self, forKey: .observed)
         attempts = try c.decodeIfPresent(Int.self, forKey: .attempts)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        func workload(_ key: CodingKeys) throws -> WorkloadKey? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let workload = WorkloadKey.parse(text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not ns/kind/name: \(text)")
+            }
+            return workload
+        }
+        fromWorkload = try workload(.fromWorkload)
+        toWorkload = try workload(.toWorkload)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -159,6 +175,21 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(observed, forKey: .observed)
         try c.encodeIfPresent(attempts, forKey: .attempts)
         try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(fromWorkload?.description, forKey: .fromWorkload)
+        try c.encodeIfPresent(toWorkload?.description, forKey: .toWorkload)
+    }
+
+    /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
+    /// replica: `prod/deployment/web -> prod/db TCP/5432 (replica prod/web-5d8f-x2bqz)`.
+    public var cellDescription: String {
+        let plain = "\(from) -> \(to) \(port)"
+        guard fromWorkload != nil || toWorkload != nil else { return plain }
+        let source = fromWorkload?.description ?? from.description
+        let destination = toWorkload?.description ?? to.description
+        var replicas: [String] = []
+        if fromWorkload != nil { replicas.append(from.description) }
+        if toWorkload != nil { replicas.append(to.description) }
+        return "\(source) -> \(destination) \(port) (replica \(replicas.joined(separator: " -> ")))"
     }
 
     /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit

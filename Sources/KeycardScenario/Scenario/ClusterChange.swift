@@ -7,6 +7,9 @@ import KeycardValues
 ///   batch is one desired state: its Namespaces are created first, an object may be listed once,
 ///   a pod or policy needs its namespace (NamespaceLifecycle admission), `external` is reserved.
 /// - `delete` removes each object, which must exist; a namespace takes its pods and policies with it.
+/// - A workload's pods are its controller's (`WorkloadController`): `apply` of a workload creates
+///   or replaces them (a rollout), `delete` removes them, `scale` changes their number; a pod of a
+///   workload deleted or relabelled out of its selector is replaced.
 /// - `label` replaces a pod's or namespace's labels with exactly the given ones; a namespace keeps
 ///   `kubernetes.io/metadata.name` (the API server sets it).
 /// Errors are `ScenarioError`s at the object's or step's place in its file.
@@ -43,15 +46,27 @@ public struct ClusterChange {
                 }
                 existed = cluster.namespaces[namespace.name] != nil
                 cluster.namespaces[namespace.name] = namespace
-            case .pod(let pod):
+            case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 existed = cluster.pods[pod.key] != nil
+                // Applying a controller's pod updates it and keeps its owner, which releases it
+                // (and replaces it) if its new labels leave the selector.
+                pod.owner = cluster.pods[pod.key]?.owner
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
+                if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
+                    cluster.pods[pod.key]?.owner = nil
+                    try reconcile(owner, in: &cluster, at: loaded.location, address: address)
+                }
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
+            case .workload(let workload):
+                try requireNamespace(
+                    workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
+                existed = cluster.workloads[workload.key] != nil
+                try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -70,14 +85,24 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
             case .pod:
-                guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
                     throw missing(ref, target.location)
                 }
+                // Its controller makes a replacement.
+                if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
+            case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+                guard let kind = ref.kind.workloadKind,
+                    case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
+                    cluster.workloads.removeValue(forKey: key) != nil
+                else { throw missing(ref, target.location) }
+                // Cascading deletion (the default propagation) removes its pods.
+                for pod in cluster.pods(of: key) { cluster.pods[pod.key] = nil }
             }
             done.append("\(ref) deleted")
         }
@@ -92,20 +117,26 @@ public struct ClusterChange {
             cluster.namespaces[change.name]?.setLabels(change.labels)
         case .pod:
             let key = ObjectKey(change.namespace ?? "default", change.name)
-            guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
+            guard let pod = cluster.pods[key] else { throw missing(change.ref, change.location) }
             cluster.pods[key]?.labels = change.labels
-        case .networkPolicy:
-            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a NetworkPolicy")
+            // A pod relabelled out of its controller's selector is released (an orphan), and the
+            // controller makes a replacement.
+            if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
+                cluster.pods[key]?.owner = nil
+                try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
+            }
+        case .networkPolicy, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }
 
-    private func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
+    func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
         guard cluster.namespaces[name] != nil else {
             throw ScenarioError(location, "\(what): namespace \"\(name)\" does not exist (declare a Namespace first)")
         }
     }
 
-    private func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
+    func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
         ScenarioError(location, "\(ref) does not exist \(scope)")
     }
 }

@@ -68,11 +68,12 @@ public struct Step: Sendable {
         case label(LabelChange)
         case scan(ScanStep)
         case dns(DNSStep)
+        case scale(ScaleChange)
     }
 
     /// What a step does, as reports name it.
     public enum Kind: String, Codable, Sendable {
-        case probe, apply, delete, label, scan, dns
+        case probe, apply, delete, label, scan, dns, scale
     }
 
     /// The kind of the step's action.
@@ -84,6 +85,7 @@ public struct Step: Sendable {
         case .label: .label
         case .scan: .scan
         case .dns: .dns
+        case .scale: .scale
         }
     }
 }
@@ -91,9 +93,9 @@ public struct Step: Sendable {
 /// A probe step: who, to whom, on which ports, and what should happen.
 public struct ProbeStep: Sendable {
     /// nil: every pod present at this step.
-    public var from: [ObjectKey]?
+    public var from: [ProbeRef]?
     /// nil: every pod and external present at this step.
-    public var to: [Endpoint]?
+    public var to: [ProbeRef]?
     /// nil: every port some destination serves.
     public var ports: [ProtocolPort]?
     public var expect: Expectation
@@ -111,8 +113,8 @@ public enum Expectation: Sendable {
 
 /// A cell named in an exception list.
 public struct Cell: Hashable, Sendable {
-    public var from: ObjectKey
-    public var to: Endpoint
+    public var from: ProbeRef
+    public var to: ProbeRef
     public var port: ProtocolPort
 }
 
@@ -124,12 +126,12 @@ public struct TruthTable: Sendable {
         case unchecked = "#"
     }
 
-    public var rows: [ObjectKey]
-    public var columns: [Endpoint]
+    public var rows: [ProbeRef]
+    public var columns: [ProbeRef]
     public var cells: [[Mark]]
     public var location: SourceLocation
 
-    public func mark(from: ObjectKey, to: Endpoint) -> Mark? {
+    public func mark(from: ProbeRef, to: ProbeRef) -> Mark? {
         guard let row = rows.firstIndex(of: from), let column = columns.firstIndex(of: to) else { return nil }
         return cells[row][column]
     }
@@ -172,18 +174,20 @@ public struct ScanStep: Sendable {
         case cidr(CIDR)
     }
 
-    public var from: ObjectKey
+    /// A pod, or a workload: each of its pods scans in turn.
+    public var from: ProbeRef
     public var targets: Targets
     public var ports: [Int]
     /// The exact set of endpoints expected open, or nil to compare with the model.
     public var expectOpen: [ScanEndpoint]?
 }
 
-/// `ns/pod:port` or `ip:port` in a scan expectation.
+/// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.
 public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
     public enum Host: Hashable, Sendable {
         case pod(ObjectKey)
         case ip(IPv4)
+        case workload(WorkloadKey)
     }
 
     public var host: Host
@@ -195,6 +199,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
         let host = String(text[..<colon])
         if let ip = IPv4(host) { return ScanEndpoint(host: .ip(ip), port: port) }
+        if let key = WorkloadKey.parse(host) { return ScanEndpoint(host: .workload(key), port: port) }
         if let key = ObjectKey.parse(host) { return ScanEndpoint(host: .pod(key), port: port) }
         return nil
     }
@@ -203,6 +208,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         switch host {
         case .pod(let key): "\(key):\(port)"
         case .ip(let ip): "\(ip):\(port)"
+        case .workload(let key): "\(key):\(port)"
         }
     }
 }
