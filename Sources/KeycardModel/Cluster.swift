@@ -41,6 +41,8 @@ public struct Cluster: Sendable {
     public var pods: [ObjectKey: Pod] = [:]
     public var policies: [ObjectKey: NetworkPolicy] = [:]
     public var externals: [String: External] = [:]
+    /// v1 Services by key; their endpoints are derived from `pods` (`backends(of:port:)`).
+    public var services: [ObjectKey: Service] = [:]
     /// Pod addresses (from `status.podIP` or the lab's allocation).
     public var addresses: [ObjectKey: IPv4] = [:]
 

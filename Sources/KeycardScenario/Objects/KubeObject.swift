@@ -5,6 +5,7 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case namespace = "Namespace"
     case pod = "Pod"
     case networkPolicy = "NetworkPolicy"
+    case service = "Service"
 
     var apiVersion: String { self == .networkPolicy ? "networking.k8s.io/v1" : "v1" }
 }
@@ -14,12 +15,14 @@ public enum KubeObject: Hashable, Sendable {
     case namespace(Namespace)
     case pod(Pod)
     case networkPolicy(NetworkPolicy)
+    case service(Service)
 
     public var ref: ObjectRef {
         switch self {
         case .namespace(let namespace): ObjectRef(kind: .namespace, namespace: nil, name: namespace.name)
         case .pod(let pod): ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
+        case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         }
     }
 }

@@ -17,7 +17,7 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList"].contains(kind) {
+        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList", "ServiceList"].contains(kind) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -36,6 +36,7 @@ struct ObjectDecoder {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
+        case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
         }
     }
 

@@ -15,6 +15,8 @@ public struct ClusterChange {
     public var scope: String
     /// What the batch is, for messages: "resources", "this apply step", "the file".
     public var batch: String
+    /// Where ClusterIPs are allocated and pinned ones must lie (`spec.lab.serviceCIDR`).
+    public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
 
     public init(scope: String, batch: String) {
         self.scope = scope
@@ -52,6 +54,10 @@ public struct ClusterChange {
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
+            case .service(let service):
+                try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
+                existed = cluster.services[service.key] != nil
+                cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -70,12 +76,17 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.services.keys where key.namespace == ref.name { cluster.services[key] = nil }
             case .pod:
                 guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .service:
+                guard cluster.services.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
             }
@@ -94,8 +105,8 @@ public struct ClusterChange {
             let key = ObjectKey(change.namespace ?? "default", change.name)
             guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
             cluster.pods[key]?.labels = change.labels
-        case .networkPolicy:
-            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a NetworkPolicy")
+        case .networkPolicy, .service:
+            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }
 

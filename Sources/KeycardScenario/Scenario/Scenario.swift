@@ -28,6 +28,10 @@ public struct LabSettings: Sendable {
     public var nodes: Int = 1
     public var podCIDR: CIDR
     public var enforcement: Enforcement = .pod
+    /// `spec.lab.serviceCIDR`: where ClusterIPs live (default 10.96.0.0/16).
+    public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
+    /// `spec.lab.serviceEnforcement`: policies after Service translation (Kubernetes) or before.
+    public var serviceEnforcement: ServiceEnforcement = .postDNAT
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)

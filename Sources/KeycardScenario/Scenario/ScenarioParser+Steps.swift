@@ -143,7 +143,7 @@ extension ScenarioParser {
         let fields = try value.fields("label", allowed: ["kind", "namespace", "name", "labels"])
         let kindValue = try fields.required("kind")
         let kindText = try kindValue.string("kind")
-        guard let kind = ObjectKind(rawValue: kindText), kind != .networkPolicy else {
+        guard let kind = ObjectKind(rawValue: kindText), kind == .pod || kind == .namespace else {
             throw kindValue.error("label kind must be Namespace or Pod, found \(kindText)")
         }
         let name = try fields.required("name").string("name")

@@ -30,12 +30,15 @@ public struct Timeline: Sendable {
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
         let addresses = plan.addresses
-        try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { addresses[$0] }
+        var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
+        resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
+        try resourcesChange.apply(scenario.resources, to: &cluster) { addresses[$0] }
         initial = cluster
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
-        let steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        var steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
             switch step.action {
             case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }
