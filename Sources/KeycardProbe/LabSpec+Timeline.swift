@@ -12,6 +12,7 @@ extension LabSpec {
         var seen: Set<ObjectKey> = []
         var everyObject = scenario.resources
         for step in scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
+        let serviceTargets = Self.serviceTargets(timeline)
         for loaded in everyObject {
             guard case .pod(let pod) = loaded.object, seen.insert(pod.key).inserted else { continue }
             pods.append(
@@ -19,7 +20,9 @@ extension LabSpec {
                     namespace: pod.namespace, name: pod.name,
                     nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
                     pinnedIP: timeline.plan.addresses[pod.key],
-                    ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
+                    ports: Self.servedOnce(
+                        pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }
+                            + (serviceTargets[pod.key] ?? []).map { ServedPort($0.proto, UInt16($0.port)) }),
                     command: pod.commands.first))
         }
         self.init(
@@ -29,6 +32,22 @@ extension LabSpec {
                     name: external.name, ip: external.ip,
                     ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
             })
+    }
+
+    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
+    /// container port or not: applications listen without declaring, and a backend must answer
+    /// whatever its Services send it.
+    static func serviceTargets(_ timeline: Timeline) -> [ObjectKey: [ProtocolPort]] {
+        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
+        let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
+        for cluster in states where !cluster.services.isEmpty {
+            for service in cluster.services.values {
+                for port in service.ports {
+                    for backend in cluster.backends(of: service, port: port) { targets[backend.pod, default: []].insert(backend.target) }
+                }
+            }
+        }
+        return targets.mapValues { $0.sorted() }
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

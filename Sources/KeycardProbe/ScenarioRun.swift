@@ -48,6 +48,7 @@ public final class ScenarioRun {
     /// NFLOG listeners for the whole run (one per namespace where drops happen), released at tear-down.
     private var evidence: DropEvidence?
     private var policies: LabPolicies?
+    private var services: LabServices?
     /// The lab this run needs (named `labName`).
     public let spec: LabSpec
     /// True when the lab was taken over from the scenario before (not built again).
@@ -72,17 +73,20 @@ public final class ScenarioRun {
         let candidate = ScenarioRun(timeline: timeline, options: inherited)
         if candidate.spec == previous.spec, options.enforcement == previous.options.enforcement,
             options.dropEvidence == previous.options.dropEvidence, let lab = previous.lab, previous.server != nil,
-            let policies = previous.policies
+            let policies = previous.policies,
+            timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement
         {
             candidate.lab = lab
             candidate.server = previous.server
             candidate.evidence = previous.evidence
             candidate.policies = policies
+            candidate.services = previous.services
             candidate.reused = true
             previous.lab = nil
             previous.server = nil
             previous.evidence = nil
             previous.policies = nil
+            previous.services = nil
             return candidate
         }
         previous.tearDown()
@@ -108,6 +112,7 @@ public final class ScenarioRun {
         server = nil
         evidence = nil
         policies = nil
+        services = nil
         guard lab != nil || Lab.status(labName).state?.ownerPID == ProcessTable.currentPID else { return }
         _ = try? Lab.down(name: labName)
     }
@@ -131,6 +136,7 @@ public final class ScenarioRun {
             policies = keptPolicies
             try stopIfInterrupted()
             try policies.program(timeline.initial)
+            try services?.program(timeline.initial)
             try policies.flushConntrack()
         } else {
             progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
@@ -142,8 +148,10 @@ public final class ScenarioRun {
             try ProgramReadiness.await(lab.plan, progress: progress)
             policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
             self.policies = policies
+            services = LabServices(plan: lab.plan, enforcement: options.enforcement, serviceEnforcement: scenario.lab.serviceEnforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
+            try services?.program(timeline.initial)
             do {
                 if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
             } catch {
@@ -164,6 +172,7 @@ public final class ScenarioRun {
             switch step.action {
             case .apply, .delete, .label:
                 let changed = try policies.program(cluster)
+                try services?.program(cluster)
                 steps.append(
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: true,

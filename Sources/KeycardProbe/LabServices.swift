@@ -1,0 +1,45 @@
+import KeycardCompiler
+import KeycardKernel
+import KeycardModel
+import KeycardRuleset
+import KeycardScenario
+import KeycardTopology
+import Logging
+
+/// Programs the lab's Service proxy (`ServiceProxyCompiler`, table `kc-LAB-svc`): in every pod
+/// namespace for pod placement, in every node namespace for node placement. Each namespace moves
+/// from its old table to the new one in one transaction (`NftablesProgrammer.apply`): element
+/// updates when only the `service-ips` map changes, an atomic replace when endpoint chains change.
+/// Kept apart from `LabPolicies`: the proxy translates, it never allows or denies, so the
+/// meet-first ordering of policy changes does not apply to it.
+public final class LabServices {
+    private let compiler: ServiceProxyCompiler
+    private let namespaces: [String]
+    private var programmers: [String: NftablesProgrammer] = [:]
+    private var installed: Table?
+    private let logger = Logger(label: "keycard.services")
+
+    /// - Parameters:
+    ///   - plan: the running lab.
+    ///   - enforcement: pod or node placement.
+    ///   - serviceEnforcement: post-dnat (Kubernetes) or pre-dnat.
+    public init(plan: LabPlan, enforcement: Enforcement, serviceEnforcement: ServiceEnforcement) {
+        compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement, enforcement: serviceEnforcement)
+        namespaces = enforcement == .pod ? plan.pods.map(\.netns).sorted() : plan.nodes.map(\.namespace).sorted()
+    }
+
+    /// Programs the proxy for `cluster`'s Services and endpoints. Returns whether anything changed.
+    @discardableResult
+    public func program(_ cluster: Cluster) throws -> Bool {
+        let table = compiler.compile(cluster)
+        guard table != installed else { return false }
+        for namespace in namespaces {
+            let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
+            programmers[namespace] = programmer
+            try programmer.apply(old: installed, new: table)
+        }
+        installed = table
+        logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])
+        return true
+    }
+}
