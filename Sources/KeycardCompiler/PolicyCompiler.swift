@@ -13,6 +13,13 @@ import KeycardValues
 public struct PolicyCompiler: Sendable {
     public let labName: String
     public let placement: Placement
+    /// The priority of the pod's egress chain on the output hook: 0 (filter), after Service
+    /// translation (the nat output hook runs at -100 whatever its chains' priorities), or
+    /// `preDNATEgressPriority` to judge egress before translation (`ServiceEnforcement.preDNAT`).
+    public var egressPriority: Int32 = 0
+
+    /// -150 (mangle): after conntrack (-200), so `ct state` works, and before dstnat (-100).
+    public static let preDNATEgressPriority: Int32 = -150
 
     public init(labName: String, placement: Placement) {
         self.labName = labName
@@ -59,7 +66,9 @@ public struct PolicyCompiler: Sendable {
             name: tableName, family: .inet,
             chains: [
                 Chain(name: "absent-ingress", base: BaseChain(hook: .input), rules: [Rule([.iifname("lo")], verdict: .accept)] + rules),
-                Chain(name: "absent-egress", base: BaseChain(hook: .output), rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
+                Chain(
+                    name: "absent-egress", base: BaseChain(hook: .output, priority: egressPriority),
+                    rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
             ])
     }
 
@@ -86,7 +95,8 @@ public struct PolicyCompiler: Sendable {
             let tier = direction == .ingress ? "np-ingress" : "np-egress"
             let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
             let base = Chain(
-                name: name, base: BaseChain(hook: direction == .ingress ? .input : .output),
+                name: name,
+                base: BaseChain(hook: direction == .ingress ? .input : .output, priority: direction == .ingress ? 0 : egressPriority),
                 rules: [
                     Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
                     Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),

@@ -21,18 +21,16 @@ import KeycardValues
 /// Departures from kube-proxy, on purpose: the endpoint is picked with a Jenkins hash of the
 /// source port (`ServiceHash`), not `numgen random`, so a prober can aim at each backend; a Service
 /// port without endpoints drops (kube-proxy rejects with ICMP); no masquerade (keycard has no
-/// hairpin or node-port traffic to fix up). With `ServiceEnforcement.preDNAT` and pod placement,
-/// the translation runs after the pod's filter (priority 10), as CNIs that enforce before Service
+/// hairpin or node-port traffic to fix up). `ServiceEnforcement.preDNAT` does not change this table:
+/// the pods' egress chains move before it (priority -150), as CNIs that enforce before Service
 /// translation do.
 public struct ServiceProxyCompiler: Sendable {
     public var labName: String
     public var placement: Placement
-    public var enforcement: ServiceEnforcement
 
-    public init(labName: String, placement: Placement, enforcement: ServiceEnforcement = .postDNAT) {
+    public init(labName: String, placement: Placement) {
         self.labName = labName
         self.placement = placement
-        self.enforcement = enforcement
     }
 
     /// `kc-LAB-svc`: next to the policy table `kc-LAB`, owned by keycard like it.
@@ -77,8 +75,10 @@ public struct ServiceProxyCompiler: Sendable {
             }
         }
         let hook: BaseChain.Hook = placement == .pod ? .output : .prerouting
-        // dstnat (-100) runs before the filter (0); pre-dnat enforcement runs it after the filter.
-        let priority: Int32 = enforcement == .preDNAT && placement == .pod ? 10 : -100
+        // dstnat. The kernel runs every nat chain from its own hook at -100 whatever the chain's
+        // priority (which only orders nat chains), so pre-dnat moves the policy chain instead
+        // (`PolicyCompiler.egressPriority`).
+        let priority: Int32 = -100
         let dispatch = Chain(
             name: "nat-\(hook.rawValue)", base: BaseChain(type: .nat, hook: hook, priority: priority),
             rules: [Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.serviceMap), comment: "services")])

@@ -29,8 +29,11 @@ public final class LabPolicies {
     ///   - plan: the running lab (its namespaces).
     ///   - nodes: each pod's node index, as the scenario's address plan gave it.
     ///   - enforcement: pod or node placement.
-    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement) {
-        compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+    ///   - serviceEnforcement: pre-dnat moves the pods' egress chains before Service translation.
+    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, serviceEnforcement: ServiceEnforcement = .postDNAT) {
+        var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+        if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
+        self.compiler = compiler
         self.nodes = nodes
         nodeCount = plan.nodes.count
         targets = LabServing.rulesetNamespaces(plan)

@@ -23,8 +23,14 @@ public final class LabServices {
     ///   - plan: the running lab.
     ///   - enforcement: pod or node placement.
     ///   - serviceEnforcement: post-dnat (Kubernetes) or pre-dnat.
-    public init(plan: LabPlan, enforcement: Enforcement, serviceEnforcement: ServiceEnforcement) {
-        compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement, enforcement: serviceEnforcement)
+    /// - Throws: `LabServicesError` for pre-dnat with node placement, which the lab cannot build
+    ///   honestly (the node's forward filter always runs after its prerouting translation).
+    public init(plan: LabPlan, enforcement: Enforcement, serviceEnforcement: ServiceEnforcement) throws {
+        guard !(enforcement == .node && serviceEnforcement == .preDNAT) else {
+            throw LabServicesError(
+                "serviceEnforcement pre-dnat needs pod enforcement: in node placement the forward filter always sees translated traffic")
+        }
+        compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement)
         namespaces = enforcement == .pod ? plan.pods.map(\.netns).sorted() : plan.nodes.map(\.namespace).sorted()
     }
 
@@ -42,4 +48,10 @@ public final class LabServices {
         logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])
         return true
     }
+}
+
+/// A Service set-up the lab cannot build.
+public struct LabServicesError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

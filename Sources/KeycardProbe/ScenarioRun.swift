@@ -146,9 +146,12 @@ public final class ScenarioRun {
             try stopIfInterrupted()
             server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
             try ProgramReadiness.await(lab.plan, progress: progress)
-            policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement)
+            policies = LabPolicies(
+                plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement,
+                serviceEnforcement: scenario.lab.serviceEnforcement)
             self.policies = policies
-            services = LabServices(plan: lab.plan, enforcement: options.enforcement, serviceEnforcement: scenario.lab.serviceEnforcement)
+            services = try LabServices(
+                plan: lab.plan, enforcement: options.enforcement, serviceEnforcement: scenario.lab.serviceEnforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
             try services?.program(timeline.initial)

@@ -61,9 +61,12 @@ struct ServiceProxyCompilerTests {
     @Test func nodePlacementPreDNATAndNoEndpoints() throws {
         let node = try #require(ServiceProxyCompiler(labName: "t", placement: .node).compile(Self.cluster(backends: 1)))
         #expect(node.chains[0].base == BaseChain(type: .nat, hook: .prerouting, priority: -100))
-        let pre = try #require(
-            ServiceProxyCompiler(labName: "t", placement: .pod, enforcement: .preDNAT).compile(Self.cluster(backends: 1)))
-        #expect(pre.chains[0].base?.priority == 10, "pre-dnat: the translation after the pod's filter")
+        var policies = PolicyCompiler(labName: "t", placement: .pod)
+        policies.egressPriority = PolicyCompiler.preDNATEgressPriority
+        let client = ObjectKey("prod", "web-0")
+        let egress = policies.compile(Self.cluster(backends: 1), nodes: [client: 0], nodeCount: 1)[.pod(client)]?.chain(
+            named: "policy-egress")
+        #expect(egress?.base == BaseChain(hook: .output, priority: -150), "pre-dnat: the pod's egress before the nat hook (-100)")
         let empty = try #require(ServiceProxyCompiler(labName: "t", placement: .pod).compile(Self.cluster(backends: 0)))
         #expect(empty.chain(named: "service-prod/web/tcp/http")?.rules.map(\.verdict) == [.drop])
         #expect(ServiceProxyCompiler(labName: "t", placement: .pod).compile(Cluster()) == nil)

@@ -15,13 +15,13 @@ import Testing
 /// client's egress policy denies that backend.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root"))
 struct ServiceLabTests {
-    static func scenario(name: String) -> String {
+    static func scenario(name: String, serviceEnforcement: String = "post-dnat") -> String {
         """
         apiVersion: keycard/v1
         kind: Scenario
         metadata: {name: \(name)}
         spec:
-          lab: {nodes: 2}
+          lab: {nodes: 2, serviceEnforcement: \(serviceEnforcement)}
           resources:
             - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
             - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: shop, labels: {app: client}}, spec: {containers: [{name: c}]}}
@@ -70,6 +70,27 @@ struct ServiceLabTests {
                 #expect(line == (index == 0 ? "shop/web-1" : nil), "\(enforcement) \(target) backend \(index): \(line ?? "blocked")")
             }
         }
+    }
+
+    /// pre-dnat: the client's egress filter sees the ClusterIP, which its policy (allowing pods
+    /// labelled v=1) does not allow, so no backend is reached through it, though web-1 is reached by
+    /// its pod address (the run's pod-IP probe step agrees with the model).
+    @Test func preDNATBreaksTheClusterIPPath() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario(name: "svc", serviceEnforcement: "pre-dnat"), file: "svc.yaml")
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: NinePodModel.labName("pre")))
+        defer { run.tearDown() }
+        #expect(try run.execute().passed)
+        let plan = try #require(run.lab?.plan)
+        let client = try #require(plan.pods.first { $0.name == "client" })
+        let web1 = try #require(plan.pods.first { $0.name == "web-1" })
+        let clusterIP = try #require(timeline.initial.services[ObjectKey("shop", "web")]?.clusterIP)
+        for index in 0..<2 {
+            let port = try #require(ServiceHash.sourcePort(landingOn: index, of: 2, in: 42000...49000))
+            #expect(try Self.firstLine(namespace: client.netns, from: client.address, port: port, to: clusterIP, 80) == nil)
+        }
+        #expect(try Self.firstLine(namespace: client.netns, from: client.address, port: 43999, to: web1.address, 8080) == "shop/web-1")
+        let refused = ScenarioRun(timeline: timeline, options: .init(enforcement: .node, labName: NinePodModel.labName("pre")))
+        #expect(throws: LabServicesError.self) { try refused.execute() }
     }
 
     /// Connects from `source:port` inside `namespace` and returns the first line the server sends,
