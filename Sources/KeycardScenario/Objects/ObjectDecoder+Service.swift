@@ -14,7 +14,8 @@ extension ObjectDecoder {
         guard let metadata = fields["metadata"] else { throw value.error("Service needs \"metadata\"") }
         let meta = try Metadata.read(metadata, kind: "Service", namespaced: true, at: value.location)
         // Service names are DNS-1035 labels (they become DNS names and environment variables).
-        if let problem = NameRules.dns1123LabelProblem(meta.name) ?? (meta.name.first?.isLetter == true ? nil : "must start with a letter") {
+        if let problem = NameRules.dns1123LabelProblem(meta.name) ?? (meta.name.first?.isLetter == true ? nil : "must start with a letter")
+        {
             throw metadata.error("Service name \"\(meta.name)\" \(problem)")
         }
         var service = Service(namespace: meta.namespace, name: meta.name, labels: meta.labels)
