@@ -13,9 +13,10 @@ import KeycardValues
 public struct PolicyCompiler: Sendable {
     public let labName: String
     public let placement: Placement
-    /// The priority of the pod's egress chain on the output hook: 0 (filter), after Service
-    /// translation (the nat output hook runs at -100 whatever its chains' priorities), or
-    /// `preDNATEgressPriority` to judge egress before translation (`ServiceEnforcement.preDNAT`).
+    /// The priority of egress judgement: 0, after Service translation (the kernel runs nat chains
+    /// from its own hooks at -100 whatever their priorities), or `preDNATEgressPriority` to judge
+    /// egress before translation (`ServiceEnforcement.preDNAT`): the pod's output chain at that
+    /// priority (pod placement), or a node prerouting chain at it (node placement).
     public var egressPriority: Int32 = 0
 
     /// -150 (mangle): after conntrack (-200), so `ct state` works, and before dstnat (-100).
@@ -154,8 +155,21 @@ public struct PolicyCompiler: Sendable {
             }
             table.sets.append(NamedSet(name: map, key: [.ipv4Address], elements: entries, polarity: .restricts, data: .verdict))
             let field: ConcatField = direction == .egress ? .saddr : .daddr
-            forward.rules.append(
-                Rule(verdict: .vmap([field], map: map), comment: "\(direction.rawValue.lowercased()) of isolated pods on this node"))
+            let dispatch = Rule(
+                verdict: .vmap([field], map: map), comment: "\(direction.rawValue.lowercased()) of isolated pods on this node")
+            if direction == .egress && egressPriority != 0 {
+                // Pre-dnat: egress is judged where packets enter the node, before Service
+                // translation (prerouting, after conntrack); ingress stays on forward.
+                table.chains.insert(
+                    Chain(
+                        name: "egress-before-translation", base: BaseChain(hook: .prerouting, priority: egressPriority),
+                        rules: [
+                            Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                            dispatch,
+                        ]), at: 0)
+            } else {
+                forward.rules.append(dispatch)
+            }
         }
         table.chains.insert(forward, at: 0)
         return table

@@ -40,3 +40,25 @@ extension PolicyEngine {
         }
     }
 }
+
+extension PolicyEngine {
+    /// The verdict of a probe cell to `svc/ns/name` on the Service port `port`, through `backend`:
+    /// the translated connection's verdict (`evaluate(from:toService:port:enforcement:)`, with the
+    /// cluster's `serviceEnforcement`), named after the Service. Without a backend (a Service port
+    /// with no endpoints, or no such Service or port) the proxy drops the connection: denied, with
+    /// no policy to name.
+    func evaluate(from source: Endpoint, toService key: ObjectKey, backend: ObjectKey?, port: ProtocolPort) -> Verdict {
+        let destination = Endpoint.service(key, backend: backend)
+        if let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }),
+            let found = evaluate(from: source, toService: service, port: servicePort, enforcement: cluster.serviceEnforcement)
+                .first(where: { $0.backend.pod == backend })
+        {
+            var verdict = found.verdict
+            verdict.to = destination
+            verdict.port = port
+            return verdict
+        }
+        let none = DirectionVerdict(outcome: .denied, isolatingPolicies: [], allowingRules: [])
+        return Verdict(from: source, to: destination, port: port, egress: none, ingress: none)
+    }
+}

@@ -29,7 +29,7 @@ public final class LabPolicies {
     ///   - plan: the running lab (its namespaces).
     ///   - nodes: each pod's node index, as the scenario's address plan gave it.
     ///   - enforcement: pod or node placement.
-    ///   - serviceEnforcement: pre-dnat moves the pods' egress chains before Service translation.
+    ///   - serviceEnforcement: pre-dnat moves egress judgement before Service translation.
     public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, serviceEnforcement: ServiceEnforcement = .postDNAT) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }

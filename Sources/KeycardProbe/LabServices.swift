@@ -22,14 +22,9 @@ public final class LabServices {
     /// - Parameters:
     ///   - plan: the running lab.
     ///   - enforcement: pod or node placement.
-    ///   - serviceEnforcement: post-dnat (Kubernetes) or pre-dnat.
-    /// - Throws: `LabServicesError` for pre-dnat with node placement, which the lab cannot build
-    ///   honestly (the node's forward filter always runs after its prerouting translation).
-    public init(plan: LabPlan, enforcement: Enforcement, serviceEnforcement: ServiceEnforcement) throws {
-        guard !(enforcement == .node && serviceEnforcement == .preDNAT) else {
-            throw LabServicesError(
-                "serviceEnforcement pre-dnat needs pod enforcement: in node placement the forward filter always sees translated traffic")
-        }
+    /// (`serviceEnforcement` does not change the proxy: pre-dnat moves the policies' egress
+    /// judgement before it, `LabPolicies`.)
+    public init(plan: LabPlan, enforcement: Enforcement) {
         compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement)
         namespaces = enforcement == .pod ? plan.pods.map(\.netns).sorted() : plan.nodes.map(\.namespace).sorted()
     }
@@ -43,15 +38,12 @@ public final class LabServices {
             let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
             programmers[namespace] = programmer
             try programmer.apply(old: installed, new: table)
+            // Tracked connections keep the translation they were made with; as kube-proxy clears
+            // conntrack for changed endpoints, forget them so the next probes are translated anew.
+            try Conntrack.flush(namespace: namespace)
         }
         installed = table
         logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])
         return true
     }
-}
-
-/// A Service set-up the lab cannot build.
-public struct LabServicesError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -150,8 +150,7 @@ public final class ScenarioRun {
                 plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement,
                 serviceEnforcement: scenario.lab.serviceEnforcement)
             self.policies = policies
-            services = try LabServices(
-                plan: lab.plan, enforcement: options.enforcement, serviceEnforcement: scenario.lab.serviceEnforcement)
+            services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
             try services?.program(timeline.initial)
@@ -168,9 +167,10 @@ public final class ScenarioRun {
         for step in scenario.steps {
             try stopIfInterrupted()
             let cluster = timeline.cluster(afterStep: step.index)
-            let runner = SocketProbeRunner(
+            var runner = SocketProbeRunner(
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
+            if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label:

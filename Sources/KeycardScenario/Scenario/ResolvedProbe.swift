@@ -24,6 +24,20 @@ public struct ResolvedProbe: Sendable {
                 throw ScenarioError(step.location, "probe.to: pod \(key) does not exist at this step")
             case .external(let name) where cluster.externals[name] == nil:
                 throw ScenarioError(step.location, "probe.to: external \(name) is not declared in spec.externals")
+            case .service(let key, _):
+                guard let service = cluster.services[key] else {
+                    throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
+                }
+                guard service.clusterIP != nil else {
+                    throw ScenarioError(
+                        step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
+                }
+                for port in probe.ports ?? [] where !service.ports.contains(where: { $0.protocolPort == port }) {
+                    throw ScenarioError(
+                        step.location,
+                        "probe.to: Service \(key) has no port \(port) (its ports: \(service.ports.map(\.protocolPort.description).joined(separator: ", ")))"
+                    )
+                }
             default: break
             }
         }
@@ -79,7 +93,9 @@ public struct ResolvedProbe: Sendable {
     }
 
     /// What the file expects for one cell: a decision, or nil for "not checked" / "follow the model".
-    public func explicitExpectation(from: ObjectKey, to: Endpoint, port: ProtocolPort) -> ExpectedCell {
+    public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
+        // A Service cell aims at one backend; the file's columns name the Service.
+        let to = cellDestination.column
         switch expect {
         case .model: return .model
         case .tables(let tables):

@@ -27,6 +27,7 @@ public struct Timeline: Sendable {
         // Every pod of the scenario has its address from the start, present or not: the lab holds
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
+        cluster.serviceEnforcement = scenario.lab.serviceEnforcement
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
         let addresses = plan.addresses
