@@ -153,3 +153,55 @@ private func parseErrorOrTimelineError(_ text: String) -> ScenarioError? {
         return error
     }
 }
+
+@Suite("Service probes: svc/ns/name cells, one per backend")
+struct ServiceProbeCellTests {
+    static let text = T.scenario(
+        resources: service("web", "selector: {app: web}\nports: [{name: http, port: 8000, targetPort: http}]") + "\n"
+            + T.policy(
+                """
+                podSelector: {matchLabels: {app: web}}
+                ingress: [{from: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: http}]}]
+                """),
+        steps: """
+            - probe: {from: [prod/api, prod/web], to: [svc/prod/web], ports: [TCP/8000]}
+              expect:
+                TCP/8000: |
+                  -         svc/prod/web
+                  prod/api  .
+                  prod/web  #
+            """)
+
+    @Test func endpointsParseAndPrint() {
+        #expect(Endpoint.parse("svc/prod/web") == .service(ObjectKey("prod", "web")))
+        #expect(Endpoint.parse("svc/prod/web>prod/web-1") == .service(ObjectKey("prod", "web"), backend: ObjectKey("prod", "web-1")))
+        #expect(Endpoint.service(ObjectKey("prod", "web"), backend: ObjectKey("prod", "w")).description == "svc/prod/web>prod/w")
+        #expect(Endpoint.parse("svc/prod") == nil)
+        #expect(Endpoint.parse("svc/prod/web>nope") == nil)
+    }
+
+    @Test func aServiceCellPerBackendJudgedOnTheTargetPort() throws {
+        let t = try timeline(Self.text)
+        let cells = t.cells(ofProbeStep: 1)
+        #expect(cells.map(\.to.description) == ["svc/prod/web>prod/web", "svc/prod/web>prod/web"])
+        #expect(cells.map(\.from.name) == ["api", "web"])
+        // api -> web through the Service: 8000 becomes 80 (the port named http on prod/web).
+        #expect(cells[0].verdict.decision == .allow)
+        #expect(cells[0].verdict.ingress.allowingRules.count == 1)
+        #expect(cells[0].expected == .explicit(.allow))
+        #expect(cells[1].expected == .ignored, "web reaching itself through its Service (hairpin) is not checked")
+    }
+
+    @Test func serviceProbesAreCheckedWhereWritten() {
+        let missing = T.scenario(steps: "- probe: {from: [prod/api], to: [svc/prod/nope], ports: [TCP/80]}")
+        #expect(parseError(missing)?.message.contains("Service prod/nope does not exist") == true)
+        let wrongPort = T.scenario(
+            resources: service("web", "selector: {app: web}\nports: [{port: 8000}]"),
+            steps: "- probe: {from: [prod/api], to: [svc/prod/web], ports: [TCP/80]}")
+        #expect(parseError(wrongPort)?.message.contains("has no port TCP/80") == true)
+        let headless = T.scenario(
+            resources: service("web", "clusterIP: None\nselector: {app: web}"),
+            steps: "- probe: {from: [prod/api], to: [svc/prod/web], ports: [TCP/80]}")
+        #expect(parseError(headless)?.message.contains("has no ClusterIP") == true)
+    }
+}

@@ -61,7 +61,7 @@ extension Timeline {
     /// A Service destination as one cell per backend of its port `port`, in the proxy's endpoint
     /// order (so every backend is exercised); a Service port without endpoints as one cell with no
     /// backend. A port the Service does not have (a probe over several destinations) is skipped.
-    static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
+    public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
         guard case .service(let key, nil) = destination else { return [destination] }
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return []
