@@ -73,14 +73,24 @@ final class RatePair {
         }
     }
 
+    /// Gives A a second address, 10.98.0.1/16, so that Service ClusterIPs in 10.98.0.0/16 route out
+    /// of eth0 (A's nat output hook then translates them to B).
+    func addServiceRoute() throws {
+        try LinkConfigurator.open(inNamespace: client).apply([.addAddress(index: 10, address: Self.serviceNetwork | 1, prefixLength: 16)])
+    }
+
+    static let serviceNetwork: UInt32 = 0x0A62_0000
+
     /// Connections per second for `duration` seconds: socket, connect, close with RST (SO_LINGER 0,
-    /// so no TIME_WAIT exhausts the ports), all inside A on the calling thread.
-    func rate(for duration: Double) throws -> (rate: Double, failures: Int) {
+    /// so no TIME_WAIT exhausts the ports), all inside A on the calling thread. `destination`:
+    /// B's address and port unless given (a ClusterIP).
+    func rate(for duration: Double, to destination: (address: UInt32, port: UInt16)? = nil) throws -> (rate: Double, failures: Int) {
         let forbidden = SocketNamespaceGuard.hostInodes()
         guard let clientInode = NetworkNamespace.inode(of: client) else { throw BenchError("no namespace \(client)") }
         return try NetworkNamespace.perform(in: client) { () throws -> (Double, Int) in
             guard NetworkNamespace.currentInode() == clientInode else { throw BenchError("not inside \(client)") }
-            var target = Self.socketAddress(Self.serverAddress, UInt16(BenchClusters.port))
+            var target = Self.socketAddress(
+                destination?.address ?? Self.serverAddress, destination?.port ?? UInt16(BenchClusters.port))
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             var connected = 0, failures = 0, checked = false
             let start = ContinuousClock.now

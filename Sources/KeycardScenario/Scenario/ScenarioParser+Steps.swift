@@ -128,7 +128,7 @@ extension ScenarioParser {
             let kindValue = try fields.required("kind")
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
-                throw kindValue.error("kind \"\(kindText)\" must be Namespace, Pod or NetworkPolicy")
+                throw kindValue.error("kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy or Service")
             }
             let name = try fields.required("name").string("name")
             var namespace: String? = nil
