@@ -73,10 +73,14 @@ final class RatePair {
         }
     }
 
-    /// Gives A a second address, 10.98.0.1/16, so that Service ClusterIPs in 10.98.0.0/16 route out
-    /// of eth0 (A's nat output hook then translates them to B).
+    /// Gives A a route to 10.98.0.0/16 out of eth0 with its own address as source, so that Service
+    /// ClusterIPs there can be connected to (A's nat output hook then translates them to B).
     func addServiceRoute() throws {
-        try LinkConfigurator.open(inNamespace: client).apply([.addAddress(index: 10, address: Self.serviceNetwork | 1, prefixLength: 16)])
+        try LinkConfigurator.open(inNamespace: client).apply([
+            .addRoute(
+                RouteRequest(
+                    destination: Self.serviceNetwork, prefixLength: 16, outputIndex: 10, scope: .link, preferredSource: Self.clientAddress))
+        ])
     }
 
     static let serviceNetwork: UInt32 = 0x0A62_0000
