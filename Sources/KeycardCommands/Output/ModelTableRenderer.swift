@@ -48,12 +48,19 @@ struct ModelTableRenderer {
         var explainedWhy = false
         for port in probe.ports {
             let portCells = cells.filter { $0.port == port }
-            func at(_ row: Int, _ column: Int) -> ProbeCell { portCells[row * probe.destinations.count + column] }
+            // A Service column holds one cell per backend: a denied one speaks for the column.
+            var byColumn: [String: ProbeCell] = [:]
+            for cell in portCells {
+                let key = "\(cell.from) \(cell.to.column)"
+                if byColumn[key].map({ $0.verdict.decision == .allow }) ?? true { byColumn[key] = cell }
+            }
+            // nil: a Service without this port (a probe over several destinations).
+            func at(_ row: Int, _ column: Int) -> ProbeCell? { byColumn["\(probe.sources[row]) \(probe.destinations[column])"] }
             let table = TruthTableText(
                 title: port.description, rows: probe.sources.map(\.description),
                 columns: probe.destinations.map(\.description)
             ) { row, column in
-                let cell = at(row, column)
+                guard let cell = at(row, column) else { return "-" }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
                 return cell.verdict.decision == .allow ? "." : "X"
             }
@@ -63,7 +70,7 @@ struct ModelTableRenderer {
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
-                    let verdict = at(row, column).verdict
+                    guard let verdict = at(row, column)?.verdict else { return "-" }
                     if verdict.egress.outcome == .selfTraffic { return "#" }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
                     case (true, true): return "."

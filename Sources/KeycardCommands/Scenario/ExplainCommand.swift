@@ -15,7 +15,7 @@ struct ExplainCommand: ParsableCommand {
 
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Source pod as namespace/name.") var from: String
-    @Option(help: "Destination: namespace/name or external/NAME.") var to: String
+    @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -24,7 +24,7 @@ struct ExplainCommand: ParsableCommand {
         guard let key = ObjectKey.parse(from), key.namespace != "external" else {
             throw ValidationError("--from must be a pod as namespace/name")
         }
-        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name or external/NAME") }
+        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
     }
 
@@ -53,13 +53,23 @@ struct ExplainCommand: ParsableCommand {
         case .external(let name) where cluster.externals[name] == nil:
             Console.error("external \(name) is not declared")
             throw Exit.invalid
+        case .service(let key, _) where cluster.services[key]?.clusterIP == nil:
+            Console.error("Service \(key) does not exist after step \(step) or has no ClusterIP")
+            throw Exit.invalid
         default: break
         }
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: destination, port: port)
-        let explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+        // A Service is explained once per backend: each is its own connection after translation.
+        let explanations = Timeline.aimed(destination, port, cluster).map { target in
+            Explanation(
+                PolicyEngine(cluster).evaluate(from: .pod(source), to: target, port: port), cluster: cluster, afterStep: step, of: steps)
+        }
+        if explanations.isEmpty {
+            Console.error("Service \(destination) has no port \(port)")
+            throw Exit.invalid
+        }
         switch output {
-        case .json: try Console.json(explanation)
-        case .table: Console.out(explanation.text)
+        case .json: if explanations.count == 1 { try Console.json(explanations[0]) } else { try Console.json(explanations) }
+        case .table: Console.out(explanations.map(\.text).joined(separator: "\n"))
         }
     }
 }

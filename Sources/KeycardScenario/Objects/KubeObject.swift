@@ -12,6 +12,7 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case job = "Job"
     case cronJob = "CronJob"
     case replicationController = "ReplicationController"
+    case service = "Service"
 
     var apiVersion: String {
         if let workload = workloadKind { return workload.apiVersion }
@@ -40,6 +41,7 @@ public enum KubeObject: Hashable, Sendable {
     case pod(Pod)
     case networkPolicy(NetworkPolicy)
     case workload(Workload)
+    case service(Service)
 
     public var ref: ObjectRef {
         switch self {
@@ -47,6 +49,7 @@ public enum KubeObject: Hashable, Sendable {
         case .pod(let pod): ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
         case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
+        case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         }
     }
 }
