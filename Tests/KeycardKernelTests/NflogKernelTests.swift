@@ -200,6 +200,28 @@ struct NflogKernelTests {
         #expect(evidence.lost == 0)
     }
 
+    /// Waves run at once share the listeners: whichever wave drains a namespace's log hands the other
+    /// waves their drops, so with 1, 2 or 3 waves at once every drop is settled by the kernel's word
+    /// at the first attempt (a lost hand-over would show as a timeout and a second attempt).
+    @Test(arguments: [1, 2, 3]) func concurrentWavesShareTheEvidence(_ parallelism: Int) throws {
+        let lab = try NflogPods(count: 9)
+        defer { lab.world.tearDown() }
+        let ports: [(TransportProtocol, UInt16)] = [(.tcp, 80), (.udp, 80)]
+        let server = try PortServer(endpoints: lab.endpoints(ports))
+        defer { server.stop() }
+        let mesh = lab.meshRequests(ports)
+        let evidence = try DropEvidence(namespaces: lab.pods, group: 7)
+        try lab.dropAllIngress(logging: true)
+        let outcomes = try Prober(maxInFlight: 50, parallelism: parallelism).probe(
+            mesh.map(\.request), timeout: .seconds(2), retries: 1, evidence: evidence)
+        for (probe, outcome) in zip(mesh, outcomes) where probe.source != probe.target {
+            #expect(outcome == ProbeOutcome(verdict: .deny(.dropLogged(NflogPods.prefix(probe.target))), attempts: 1), "\(probe.request)")
+        }
+        for (probe, outcome) in zip(mesh, outcomes) where probe.source == probe.target {
+            #expect(outcome.verdict == .allow(line: "nflog/p\(probe.target)"))
+        }
+    }
+
     /// 9 pods x 9 pods x 4 ports (TCP/UDP 80, 81), every ingress dropped: with logging the step settles
     /// without waiting for the timeout; without logging it waits a timeout per wave (printed, not asserted).
     @Test func meshOfLoggedDropsSettlesWithoutTheTimeout() throws {

@@ -1,7 +1,8 @@
 import Glibc
 
 /// Named namespaces opened once (fd + inode), for repeated setns windows; closed in `deinit`.
-final class NamespaceHandles {
+/// Not locked: the prober opens every handle before its waves' threads start, so they only read.
+final class NamespaceHandles: @unchecked Sendable {
     struct Handle {
         let fd: Int32
         let inode: UInt64

@@ -29,43 +29,54 @@ final class ProbeWave {
 
     /// epoll tokens from here on are evidence listeners (index into `evidence.listeners`), below are slots.
     private static let evidenceToken: UInt64 = 1 << 62
+    /// The token of the eventfd other waves write when they forward this wave's evidence.
+    private static let inboxToken: UInt64 = 1 << 61
 
     private var slots: [Slot]
     private let mode: Mode
     private let epoll: Epoll
     private var pending = 0
-    private let evidence: DropEvidence?
-    /// The flow of each connected slot's first packet → slot index.
-    private var flows: [PacketFlow: Int] = [:]
+    private let router: EvidenceRouter?
+    /// This wave's number among the waves sharing `router`.
+    private let waveID: Int
+    /// Written by other waves when they forward this wave's evidence (-1 without evidence).
+    private var inboxFD: Int32 = -1
 
-    private init(_ requests: [ProbeRequest], mode: Mode, evidence: DropEvidence?) throws(KernelError) {
+    private init(_ requests: [ProbeRequest], mode: Mode, router: EvidenceRouter?, waveID: Int) throws(KernelError) {
         slots = requests.map { Slot(request: $0) }
         self.mode = mode
-        self.evidence = evidence
+        self.router = router
+        self.waveID = waveID
         epoll = try Epoll(capacity: min(max(requests.count, 1), 4096))
     }
 
     deinit {
         for slot in slots where slot.fd >= 0 { close(slot.fd) }
+        router?.leave(wave: waveID)
+        if inboxFD >= 0 { close(inboxFD) }
     }
 
-    /// Runs `requests` (no SCTP) as one wave; verdicts in request order.
+    /// Runs `requests` (no SCTP) as one wave; verdicts in request order. Several waves may run at
+    /// once on different threads, each with its own `waveID`, sharing `router` (whose listeners
+    /// the caller emptied before they started).
     static func run(
-        _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles, evidence: DropEvidence? = nil
+        _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles, router: EvidenceRouter? = nil,
+        waveID: Int = 0
     ) throws(KernelError) -> [ProbeVerdict] {
-        let wave = try ProbeWave(requests, mode: mode, evidence: evidence)
+        let wave = try ProbeWave(requests, mode: mode, router: router, waveID: waveID)
         try wave.listenForEvidence()
         try wave.openAll(namespaces)
         try wave.loop(timeout: timeout)
         return wave.slots.map { $0.verdict ?? .deny(.timeout) }
     }
 
-    /// Empties the listeners first (what they hold was logged before this wave's sockets existed), then
-    /// adds them to the wave's epoll.
+    /// Joins the router and adds every listener (and this wave's inbox eventfd) to the wave's epoll.
     private func listenForEvidence() throws(KernelError) {
-        guard let evidence else { return }
-        try evidence.discardQueued()
-        for (index, listener) in evidence.listeners.enumerated() {
+        guard let router else { return }
+        inboxFD = try syscall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
+        router.join(wave: waveID, wakeFD: inboxFD)
+        try epoll.add(inboxFD, events: EpollFlag.input, token: Self.inboxToken)
+        for (index, listener) in router.evidence.listeners.enumerated() {
             try epoll.add(listener.fd, events: EpollFlag.input, token: Self.evidenceToken + UInt64(index))
         }
     }
@@ -108,7 +119,7 @@ final class ProbeWave {
         }
         let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
-        if evidence != nil {
+        if router != nil {
             recordFlow(index, destination: address)
             if let translated = request.translated {
                 recordFlow(index, destination: IPv4Sockaddr.make(translated.address, port: translated.port))
@@ -132,15 +143,25 @@ final class ProbeWave {
         let flow = PacketFlow(
             source: IPv4(UInt32(bigEndian: local.sin_addr.s_addr)), destination: IPv4(UInt32(bigEndian: destination.sin_addr.s_addr)),
             proto: proto, sourcePort: UInt16(bigEndian: local.sin_port), destinationPort: UInt16(bigEndian: destination.sin_port))
-        flows[flow] = index
+        router?.own(flow, wave: waveID, slot: index)
     }
 
-    /// Settles every pending slot whose packet a listener reports dropped; other packets are ignored.
+    /// Settles every pending slot whose packet a listener reports dropped (the router forwards other
+    /// waves' packets to them and ignores the rest).
     private func collectEvidence(_ listener: Int) throws(KernelError) {
-        guard let evidence, evidence.listeners.indices.contains(listener) else { return }
-        for packet in try evidence.listeners[listener].drain() {
-            guard let flow = packet.flow, let index = flows[flow] else { continue }
-            settle(index, .deny(.dropLogged(packet.prefix)))
+        guard let router else { return }
+        for settlement in try router.drain(listener: listener, for: waveID) {
+            settle(settlement.slot, .deny(.dropLogged(settlement.prefix)))
+        }
+    }
+
+    /// Settles the slots other waves found logged as dropped.
+    private func collectForwarded() {
+        guard let router else { return }
+        var count: UInt64 = 0
+        _ = read(inboxFD, &count, MemoryLayout<UInt64>.size)
+        for settlement in router.takeInbox(wave: waveID) {
+            settle(settlement.slot, .deny(.dropLogged(settlement.prefix)))
         }
     }
 
@@ -160,6 +181,8 @@ final class ProbeWave {
             for event in try epoll.wait(timeoutMilliseconds: Self.milliseconds(until: wake, from: now)) {
                 if event.token >= Self.evidenceToken {
                     try collectEvidence(Int(event.token - Self.evidenceToken))
+                } else if event.token == Self.inboxToken {
+                    collectForwarded()
                 } else {
                     try handle(Int(event.token))
                 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Sends real packets between lab namespaces: thousands of probes in flight from the calling thread.
 ///
 /// Every socket is created in its source namespace (one setns window per namespace per wave) and its
@@ -6,11 +8,20 @@
 /// an ICMP error, a local EPERM or a drop the kernel logged (`DropEvidence`) is a definite answer.
 /// Call from a thread in the host namespace, outside any `perform(in:)` window.
 public struct Prober: Sendable {
-    /// Most sockets open at once; more probes than this run in successive waves.
+    /// Most sockets open at once per wave; more probes than this run in successive waves.
     public var maxInFlight: Int
+    /// Waves run at once, each on its own thread: the kernel does a connection's work (both ends,
+    /// every hop through the lab's veths) on the thread that sends, so one thread uses one core.
+    public var parallelism: Int
+    /// Fewer probes than this run as one wave on the calling thread (threads cost more than they save).
+    static let splitThreshold = 64
 
-    public init(maxInFlight: Int = 4000) {
+    /// - Parameters:
+    ///   - maxInFlight: sockets open at once per wave.
+    ///   - parallelism: waves at once; by default one per online CPU, at most 4.
+    public init(maxInFlight: Int = 4000, parallelism: Int? = nil) {
         self.maxInFlight = max(1, maxInFlight)
+        self.parallelism = max(1, parallelism ?? min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
     /// Probes every request; outcomes in request order.
@@ -47,17 +58,59 @@ public struct Prober: Sendable {
     ) throws(KernelError) {
         var pending = pending
         let namespaces = NamespaceHandles()
+        // Every source namespace opened here, so the waves' threads only read the handles.
+        for name in Set(pending.map { requests[$0].sourceNamespace }) { _ = try namespaces.handle(name) }
+        let router = evidence.map(EvidenceRouter.init)
         for _ in 0...max(0, retries) where !pending.isEmpty {
             var stillTimedOut: [Int] = []
-            for start in stride(from: 0, to: pending.count, by: maxInFlight) {
-                let chunk = Array(pending[start..<min(start + maxInFlight, pending.count)])
-                let verdicts = try ProbeWave.run(
-                    chunk.map { requests[$0] }, mode: mode, timeout: timeout, namespaces: namespaces, evidence: evidence)
-                for (index, verdict) in zip(chunk, verdicts) where record(index, verdict) == .deny(.timeout) {
-                    stillTimedOut.append(index)
+            // Waves of at most maxInFlight, `parallelism` of them at once (a small probe stays one wave).
+            let waveCount = max(
+                (pending.count + maxInFlight - 1) / maxInFlight, pending.count >= Self.splitThreshold ? parallelism : 1)
+            let size = (pending.count + waveCount - 1) / waveCount
+            let chunks = stride(from: 0, to: pending.count, by: size).map { Array(pending[$0..<min($0 + size, pending.count)]) }
+            for start in stride(from: 0, to: chunks.count, by: parallelism) {
+                let group = Array(chunks[start..<min(start + parallelism, chunks.count)])
+                // What the listeners hold was logged before these waves' sockets existed.
+                try router?.discardQueued()
+                let results = try Self.runAtOnce(group.map { $0.map { requests[$0] } }) { wave, waveRequests throws(KernelError) in
+                    try ProbeWave.run(waveRequests, mode: mode, timeout: timeout, namespaces: namespaces, router: router, waveID: wave)
+                }
+                for (chunk, verdicts) in zip(group, results) {
+                    for (index, verdict) in zip(chunk, verdicts) where record(index, verdict) == .deny(.timeout) {
+                        stillTimedOut.append(index)
+                    }
                 }
             }
             pending = stillTimedOut
         }
+    }
+
+    /// Runs `body` for each element of `work` at once, the first on the calling thread and each
+    /// other on its own thread; results in order, or the first error.
+    private static func runAtOnce(
+        _ work: [[ProbeRequest]], _ body: @escaping @Sendable (Int, [ProbeRequest]) throws(KernelError) -> [ProbeVerdict]
+    ) throws(KernelError) -> [[ProbeVerdict]] {
+        guard work.count > 1 else { return try work.enumerated().map { index, item throws(KernelError) in try body(index, item) } }
+        let results = ResultBox(count: work.count)
+        let threads = work.indices.dropFirst().map { index in
+            OneShotThread { [work] in results.set(index, Result { () throws(KernelError) in try body(index, work[index]) }) }
+        }
+        results.set(0, Result { () throws(KernelError) in try body(0, work[0]) })
+        for thread in threads { thread.join() }
+        return try results.values.map { result throws(KernelError) in try result.get() }
+    }
+}
+
+/// The results of waves run on several threads, each written once by its own thread.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var slots: [Result<[ProbeVerdict], KernelError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<[ProbeVerdict], KernelError>) { lock.withLock { slots[index] = result } }
+
+    var values: [Result<[ProbeVerdict], KernelError>] {
+        lock.withLock { slots.map { $0 ?? .failure(KernelError("probe wave", subject: "no result", errno: EIO)) } }
     }
 }

@@ -1,0 +1,94 @@
+import Glibc
+
+/// Drop evidence shared by probe waves that run at once on several threads. NFLOG takes one
+/// listener per group and namespace, so the waves cannot each have their own: every wave watches
+/// every listener, the one that drains a listener (one drain at a time) settles its own probes and
+/// hands each other wave's packets to that wave's inbox, waking it through its eventfd.
+final class EvidenceRouter: @unchecked Sendable {
+    /// A probe the kernel logged as dropped: its slot in its wave and the log prefix.
+    struct Settlement: Sendable {
+        let slot: Int
+        let prefix: String
+    }
+
+    let evidence: DropEvidence
+    private let lock = PthreadMutex()
+    private var owners: [PacketFlow: (wave: Int, slot: Int)] = [:]
+    private var inboxes: [Int: [Settlement]] = [:]
+    private var wakers: [Int: Int32] = [:]
+
+    init(_ evidence: DropEvidence) { self.evidence = evidence }
+
+    /// Reads and discards what the listeners hold (packets logged before the waves about to start).
+    func discardQueued() throws(KernelError) {
+        let result: Result<Void, KernelError> = lock.withLock {
+            do throws(KernelError) {
+                try evidence.discardQueued()
+                return .success(())
+            } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    /// Wave `wave` takes part; `wakeFD` (an eventfd) is written when packets arrive for it.
+    func join(wave: Int, wakeFD: Int32) {
+        lock.withLock {
+            wakers[wave] = wakeFD
+            inboxes[wave] = []
+        }
+    }
+
+    /// Wave `wave` is over: its flows and inbox are forgotten.
+    func leave(wave: Int) {
+        lock.withLock {
+            wakers[wave] = nil
+            inboxes[wave] = nil
+            owners = owners.filter { $0.value.wave != wave }
+        }
+    }
+
+    /// The packet with `flow` belongs to slot `slot` of wave `wave`.
+    func own(_ flow: PacketFlow, wave: Int, slot: Int) {
+        lock.withLock { owners[flow] = (wave, slot) }
+    }
+
+    /// Drains listener `index`: returns what settles `wave`'s probes, forwards the rest to the
+    /// waves they belong to; packets of no current probe are ignored.
+    func drain(listener index: Int, for wave: Int) throws(KernelError) -> [Settlement] {
+        let result: Result<[Settlement], KernelError> = lock.withLock {
+            guard evidence.listeners.indices.contains(index) else { return .success([]) }
+            let packets: [LoggedPacket]
+            do throws(KernelError) {
+                packets = try evidence.listeners[index].drain()
+            } catch { return .failure(error) }
+            var mine: [Settlement] = []
+            var woken: Set<Int> = []
+            for packet in packets {
+                guard let flow = packet.flow, let owner = owners[flow] else { continue }
+                let settlement = Settlement(slot: owner.slot, prefix: packet.prefix)
+                if owner.wave == wave {
+                    mine.append(settlement)
+                } else if inboxes[owner.wave] != nil {
+                    inboxes[owner.wave, default: []].append(settlement)
+                    woken.insert(owner.wave)
+                }
+            }
+            for other in woken {
+                guard let fd = wakers[other] else { continue }
+                var one: UInt64 = 1
+                _ = write(fd, &one, MemoryLayout<UInt64>.size)
+            }
+            return .success(mine)
+        }
+        return try result.get()
+    }
+
+    /// What other waves forwarded to `wave` since it last looked.
+    func takeInbox(wave: Int) -> [Settlement] {
+        lock.withLock {
+            let taken = inboxes[wave] ?? []
+            if inboxes[wave] != nil { inboxes[wave] = [] }
+            return taken
+        }
+    }
+}
