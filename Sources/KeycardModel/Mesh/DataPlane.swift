@@ -1,0 +1,61 @@
+/// How a pod takes part in the mesh (spec mesh.md R1–R3).
+public enum DataPlane: String, Hashable, Sendable, Codable, CaseIterable {
+    /// An Envoy sidecar injected at creation (R1, R2).
+    case sidecar
+    /// Enrolled in ambient mode, served by ztunnel (R3).
+    case ambient
+    /// Outside the mesh: no proxy enforces anything for it (R4).
+    case none
+}
+
+extension Pod {
+    /// Istio's injection labels and annotations (INJECTION).
+    public enum MeshLabel {
+        public static let injection = "istio-injection"
+        public static let inject = "sidecar.istio.io/inject"
+        public static let revision = "istio.io/rev"
+        public static let dataplaneMode = "istio.io/dataplane-mode"
+        public static let sidecarStatus = "sidecar.istio.io/status"
+        public static let proxyContainer = "istio-proxy"
+    }
+
+    /// Whether the injector gives this pod a sidecar when it is created in `namespace` (R1): either
+    /// label disabled → no; either enabled (or a revision label) → yes. A dump of an injected pod
+    /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
+    public func injectsSidecar(in namespace: Namespace?) -> Bool {
+        if containerNames.contains(MeshLabel.proxyContainer) || annotations[MeshLabel.sidecarStatus] != nil { return true }
+        let namespaceLabels = namespace?.labels ?? [:]
+        let namespaceInjection = namespaceLabels[MeshLabel.injection]
+        let podInject = labels[MeshLabel.inject]
+        if namespaceInjection == "disabled" || podInject == "false" { return false }
+        if namespaceInjection == "enabled" || podInject == "true" { return true }
+        // A revision label enables: on the namespace only when it has no istio-injection label.
+        if labels[MeshLabel.revision] != nil { return true }
+        if namespaceInjection == nil, namespaceLabels[MeshLabel.revision] != nil { return true }
+        return false
+    }
+
+    /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live:
+    /// the pod label has precedence, `none` opts out. A sidecar takes precedence (checked by caller).
+    public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
+        if let own = labels[MeshLabel.dataplaneMode] { return own == "ambient" }
+        return namespace?.labels[MeshLabel.dataplaneMode] == "ambient"
+    }
+}
+
+extension Cluster {
+    /// The data plane of `key` now: a sidecar is fixed at creation (R2), ambient follows labels (R3).
+    public func dataPlane(of key: ObjectKey) -> DataPlane {
+        guard let pod = pods[key] else { return .none }
+        if sidecars.contains(key) { return .sidecar }
+        return pod.enrolledInAmbient(in: namespaces[pod.namespace]) ? .ambient : .none
+    }
+
+    public func dataPlane(of endpoint: Endpoint) -> DataPlane {
+        if case .pod(let key) = endpoint { return dataPlane(of: key) }
+        return .none
+    }
+
+    /// Whether any pod is in the mesh now.
+    public var hasMeshedPods: Bool { pods.keys.contains { dataPlane(of: $0) != .none } }
+}
