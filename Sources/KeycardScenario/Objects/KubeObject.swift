@@ -5,8 +5,23 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case namespace = "Namespace"
     case pod = "Pod"
     case networkPolicy = "NetworkPolicy"
+    case peerAuthentication = "PeerAuthentication"
+    case authorizationPolicy = "AuthorizationPolicy"
 
-    var apiVersion: String { self == .networkPolicy ? "networking.k8s.io/v1" : "v1" }
+    /// The apiVersion kubectl prints for the kind.
+    var apiVersion: String { apiVersions[0] }
+
+    /// Every apiVersion accepted for the kind: Istio serves its security kinds as `v1` and `v1beta1`.
+    var apiVersions: [String] {
+        switch self {
+        case .networkPolicy: ["networking.k8s.io/v1"]
+        case .peerAuthentication, .authorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"]
+        case .namespace, .pod: ["v1"]
+        }
+    }
+
+    /// An Istio kind (spec mesh.md 2.2).
+    public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
 }
 
 /// One understood object.
@@ -14,12 +29,16 @@ public enum KubeObject: Hashable, Sendable {
     case namespace(Namespace)
     case pod(Pod)
     case networkPolicy(NetworkPolicy)
+    case peerAuthentication(PeerAuthentication)
+    case authorizationPolicy(AuthorizationPolicy)
 
     public var ref: ObjectRef {
         switch self {
         case .namespace(let namespace): ObjectRef(kind: .namespace, namespace: nil, name: namespace.name)
         case .pod(let pod): ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
+        case .peerAuthentication(let policy): ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
+        case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
         }
     }
 }

@@ -17,7 +17,7 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList"].contains(kind) {
+        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList", "PeerAuthenticationList", "AuthorizationPolicyList"].contains(kind) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -29,13 +29,15 @@ struct ObjectDecoder {
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
         }
-        guard apiVersion == known.apiVersion else {
-            throw value.error("\(kind) must have apiVersion \(known.apiVersion), found \(apiVersion)")
+        guard known.apiVersions.contains(apiVersion) else {
+            throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
+        case .peerAuthentication: return [LoadedObject(.peerAuthentication(try peerAuthentication(value)), at: value.location)]
+        case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
         }
     }
 
@@ -51,6 +53,8 @@ struct Metadata {
     var name: String
     var namespace: String
     var labels: Labels
+    /// `metadata.annotations` (string values; null is empty).
+    var annotations: [String: String] = [:]
 
     /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
     /// completed as the API server would, with a suffix derived from where the object is written),
@@ -101,7 +105,14 @@ struct Metadata {
                 labels[key] = text
             }
         }
-        return Metadata(name: name, namespace: namespace, labels: labels)
+        var annotations: [String: String] = [:]
+        if let annotationsValue = fields["annotations"] {
+            for (key, keyLocation, annotation) in try annotationsValue.entries("metadata.annotations") {
+                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, "annotation key: \(problem)") }
+                annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
+            }
+        }
+        return Metadata(name: name, namespace: namespace, labels: labels, annotations: annotations)
     }
 }
 

@@ -33,6 +33,8 @@ public struct ClusterChange {
             seen[ref] = loaded.location
         }
         var done: [String] = []
+        // One batch is one instant: objects it creates share their age (R9).
+        cluster.generation += 1
         let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
         for loaded in namespacesFirst {
             let existed: Bool
@@ -48,10 +50,25 @@ public struct ClusterChange {
                 existed = cluster.pods[pod.key] != nil
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
+                // R2: the injector runs when a pod is created; replacing it keeps what it got.
+                if !existed, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
+            case .peerAuthentication(var policy):
+                try requireNamespace(policy.namespace, cluster, loaded.location, for: "PeerAuthentication \(policy.key)")
+                let previous = cluster.peerAuthentications[policy.key]
+                existed = previous != nil
+                // R9: an update keeps creationTimestamp.
+                policy.createdAt = previous?.createdAt ?? cluster.generation
+                cluster.peerAuthentications[policy.key] = policy
+            case .authorizationPolicy(var policy):
+                try requireNamespace(policy.namespace, cluster, loaded.location, for: "AuthorizationPolicy \(policy.key)")
+                let previous = cluster.authorizationPolicies[policy.key]
+                existed = previous != nil
+                policy.createdAt = previous?.createdAt ?? cluster.generation
+                cluster.authorizationPolicies[policy.key] = policy
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -70,12 +87,24 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.peerAuthentications.keys where key.namespace == ref.name { cluster.peerAuthentications[key] = nil }
+                for key in cluster.authorizationPolicies.keys where key.namespace == ref.name { cluster.authorizationPolicies[key] = nil }
+                cluster.sidecars = cluster.sidecars.filter { $0.namespace != ref.name }
             case .pod:
                 guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
+                cluster.sidecars.remove(ObjectKey(ref.namespace ?? "default", ref.name))
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .peerAuthentication:
+                guard cluster.peerAuthentications.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .authorizationPolicy:
+                guard cluster.authorizationPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
             }
@@ -94,8 +123,8 @@ public struct ClusterChange {
             let key = ObjectKey(change.namespace ?? "default", change.name)
             guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
             cluster.pods[key]?.labels = change.labels
-        case .networkPolicy:
-            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a NetworkPolicy")
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy:
+            throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }
 

@@ -128,7 +128,8 @@ extension ScenarioParser {
             let kindValue = try fields.required("kind")
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
-                throw kindValue.error("kind \"\(kindText)\" must be Namespace, Pod or NetworkPolicy")
+                throw kindValue.error(
+                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, PeerAuthentication or AuthorizationPolicy")
             }
             let name = try fields.required("name").string("name")
             var namespace: String? = nil
@@ -143,7 +144,7 @@ extension ScenarioParser {
         let fields = try value.fields("label", allowed: ["kind", "namespace", "name", "labels"])
         let kindValue = try fields.required("kind")
         let kindText = try kindValue.string("kind")
-        guard let kind = ObjectKind(rawValue: kindText), kind != .networkPolicy else {
+        guard let kind = ObjectKind(rawValue: kindText), kind == .pod || kind == .namespace else {
             throw kindValue.error("label kind must be Namespace or Pod, found \(kindText)")
         }
         let name = try fields.required("name").string("name")
