@@ -51,16 +51,17 @@ struct ModelTableRenderer {
             ) { row, column in
                 let cell = at(row, column)
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
-                return cell.verdict.decision == .allow ? "." : "X"
+                return cell.outcome.mark
             }
             out.append(table.render())
-            if portCells.contains(where: { $0.verdict.decision == .deny }) {
+            if portCells.contains(where: { $0.outcome != .allow }) {
                 let why = TruthTableText(
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
                     let verdict = at(row, column).verdict
                     if verdict.egress.outcome == .selfTraffic { return "#" }
+                    if verdict.decision == .allow { return at(row, column).outcome.mark }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
                     case (true, true): return "."
                     case (false, true): return "E"
@@ -72,13 +73,17 @@ struct ModelTableRenderer {
                 explainedWhy = true
             }
             for cell in portCells {
-                guard case .explicit(let expected) = cell.expected, expected != cell.verdict.decision else { continue }
+                guard case .explicit(let expected) = cell.expected, expected != cell.outcome else { continue }
                 disagreements.append(
-                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.verdict.decision.rawValue)"
+                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.outcome.rawValue)"
                 )
             }
         }
-        if explainedWhy { out.append("  (why: E the source's egress blocks it, I the destination's ingress, B both)") }
+        if explainedWhy {
+            out.append(
+                "  (why: E the source's egress blocks it, I the destination's ingress, B both; M mutual TLS refuses it, R an AuthorizationPolicy)"
+            )
+        }
         return out + disagreements
     }
 

@@ -18,6 +18,11 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Destination: namespace/name or external/NAME.") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
+    @Option(help: "What the source presents: mesh (default), none, spoofed=spiffe://..., stolen=spiffe://...") var identity: String?
+    @Option(help: "service (default) or pod-ip (R15: a sidecar sends pod-IP calls in plaintext).") var via: String?
+    @Option(help: "HTTP method of the request (HTTP ports; default GET).") var httpMethod: String?
+    @Option(help: "HTTP path of the request (default /).") var httpPath: String?
+    @Option(help: "HTTP Host header (default <pod>.<namespace>[:port]).") var httpHost: String?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func validate() throws {
@@ -26,6 +31,27 @@ struct ExplainCommand: ParsableCommand {
         }
         guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name or external/NAME") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
+        _ = try meshRequest()
+    }
+
+    /// The mesh request the options describe (spec mesh.md 2.4).
+    func meshRequest() throws -> MeshRequest {
+        var request = MeshRequest()
+        switch identity {
+        case nil, "mesh": break
+        case "none": request.identity = .none
+        case let text? where text.hasPrefix("spoofed=spiffe://"): request.identity = .spoofed(String(text.dropFirst("spoofed=".count)))
+        case let text? where text.hasPrefix("stolen=spiffe://"): request.identity = .stolen(String(text.dropFirst("stolen=".count)))
+        default: throw ValidationError("--identity must be mesh, none, spoofed=spiffe://... or stolen=spiffe://...")
+        }
+        if let via {
+            guard let route = ProbeRoute(rawValue: via) else { throw ValidationError("--via must be service or pod-ip") }
+            request.route = route
+        }
+        if httpMethod != nil || httpPath != nil || httpHost != nil {
+            request.http = HTTPRequest(method: httpMethod ?? "GET", path: httpPath ?? "/", host: httpHost)
+        }
+        return request
     }
 
     func run() throws {
@@ -56,7 +82,16 @@ struct ExplainCommand: ParsableCommand {
         default: break
         }
         let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: destination, port: port)
-        let explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+        var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+        if timeline.usesMesh {
+            let request = try meshRequest()
+            if request.http != nil, case .pod(let key) = destination, !(cluster.pods[key]?.isHTTPPort(port.port) ?? false) {
+                Console.error("\(port) of \(key) is not an HTTP port (R37: a container port named http or http-<suffix>)")
+                throw Exit.invalid
+            }
+            let mesh = MeshEngine(cluster).evaluate(from: source, to: destination, port: port, request: request)
+            explanation.addMesh(mesh, networkDecision: verdict.decision)
+        }
         switch output {
         case .json: try Console.json(explanation)
         case .table: Console.out(explanation.text)

@@ -41,6 +41,8 @@ extension Cluster {
     }
 
     /// R9: the oldest; ties broken by name, then namespace (`configCompareByCreationTime`).
+    public static func oldestPeerAuthentication(_ policies: [PeerAuthentication]) -> PeerAuthentication? { oldest(policies) }
+
     static func oldest(_ policies: [PeerAuthentication]) -> PeerAuthentication? {
         policies.min { ($0.createdAt, $0.name, $0.namespace) < ($1.createdAt, $1.name, $1.namespace) }
     }

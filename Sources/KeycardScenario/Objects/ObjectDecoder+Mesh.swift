@@ -17,7 +17,8 @@ extension ObjectDecoder {
         if let ports = spec["portLevelMtls"] {
             // R10: only with a non-empty selector; an empty map is rejected; ports 1–65535.
             guard let selector = policy.selector, !selector.matchLabels.isEmpty else {
-                throw ports.error("portLevelMtls requires a workload selector with matchLabels (Istio refuses it on mesh- and namespace-wide policies)")
+                throw ports.error(
+                    "portLevelMtls requires a workload selector with matchLabels (Istio refuses it on mesh- and namespace-wide policies)")
             }
             let entries = try ports.entries("spec.portLevelMtls")
             if entries.isEmpty { throw ports.error("portLevelMtls must not be empty") }
@@ -77,7 +78,8 @@ extension ObjectDecoder {
             policy.hasTargetRef = true
             warn(
                 targetRef,
-                "AuthorizationPolicy \(policy.key) binds gateways or waypoints by targetRef(s); keycard has neither, so it applies to no pod (R20)")
+                "AuthorizationPolicy \(policy.key) binds gateways or waypoints by targetRef(s); keycard has neither, so it applies to no pod (R20)"
+            )
         }
         if let actionValue = spec["action"] {
             let text = try actionValue.string("spec.action")
@@ -163,7 +165,8 @@ extension ObjectDecoder {
         let anyHTTP =
             sources.contains(where: \.hasHTTPOnlyField) || operations.contains(where: \.hasHTTPOnlyField)
             || conditions.contains(where: \.isHTTPOnly)
-        let anyL4 = sources.contains(where: \.hasL4Field) || operations.contains(where: \.hasL4Field) || conditions.contains { !$0.isHTTPOnly }
+        let anyL4 =
+            sources.contains(where: \.hasL4Field) || operations.contains(where: \.hasL4Field) || conditions.contains { !$0.isHTTPOnly }
         return anyHTTP && !anyL4
     }
 
@@ -178,7 +181,10 @@ extension ObjectDecoder {
         var source = AuthorizationPolicy.Source()
         func list(_ key: String) throws(ScenarioError) -> [String] { try strings(fields[key], "source.\(key)") }
         for key in ["remoteIpBlocks", "notRemoteIpBlocks", "trustDomains", "notTrustDomains"] {
-            if let field = fields[key] { throw field.error("source.\(key) is not modelled by keycard/v1 (the lab has no proxies in front of pods and one trust domain)") }
+            if let field = fields[key] {
+                throw field.error(
+                    "source.\(key) is not modelled by keycard/v1 (the lab has no proxies in front of pods and one trust domain)")
+            }
         }
         source.principals = try list("principals")
         source.notPrincipals = try list("notPrincipals")
@@ -210,8 +216,9 @@ extension ObjectDecoder {
                 }
             }
         }
-        if custom, !(source.principals + source.notPrincipals + source.namespaces + source.notNamespaces + accounts
-            + source.requestPrincipals + source.notRequestPrincipals).isEmpty
+        if custom,
+            !(source.principals + source.notPrincipals + source.namespaces + source.notNamespaces + accounts
+                + source.requestPrincipals + source.notRequestPrincipals).isEmpty
         {
             throw value.error("a CUSTOM policy cannot use identity fields (principals, namespaces, serviceAccounts, requestPrincipals)")
         }

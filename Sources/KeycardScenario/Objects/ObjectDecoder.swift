@@ -4,6 +4,8 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// Whether an Istio object was decoded (the scenario then reports the mesh).
+    var sawMeshObject = false
 
     /// Decodes one document: an object, a `List` of objects, or an unknown kind (a warning).
     mutating func decode(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
@@ -17,7 +19,9 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && ["List", "NamespaceList", "PodList", "NetworkPolicyList", "PeerAuthenticationList", "AuthorizationPolicyList"].contains(kind) {
+        if kind.hasSuffix("List")
+            && ["List", "NamespaceList", "PodList", "NetworkPolicyList", "PeerAuthenticationList", "AuthorizationPolicyList"].contains(kind)
+        {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -32,6 +36,7 @@ struct ObjectDecoder {
         guard known.apiVersions.contains(apiVersion) else {
             throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
+        if known.isMesh { sawMeshObject = true }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []

@@ -8,19 +8,28 @@ public struct ProbeCell: Sendable {
     public var port: ProtocolPort
     public var expected: ExpectedCell
     public var verdict: Verdict
+    /// The mesh's part (spec mesh.md 2.5), when the scenario uses the mesh.
+    public var mesh: MeshVerdict?
 
-    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict) {
+    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil) {
         self.from = from
         self.to = to
         self.port = port
         self.expected = expected
         self.verdict = verdict
+        self.mesh = mesh
+    }
+
+    /// NetworkPolicy ∧ PeerAuthentication ∧ AuthorizationPolicy, in that order (spec mesh.md R57):
+    /// the network's deny first, then the mesh's refusal.
+    public var outcome: Decision {
+        verdict.decision == .deny ? .deny : (mesh?.outcome ?? .allow)
     }
 
     /// What the cell must show: the explicit expectation, else the model's verdict.
     public var expectedOutcome: ExpectedOutcome {
         switch expected {
-        case .model: ExpectedOutcome(verdict.decision)
+        case .model: ExpectedOutcome(outcome)
         case .explicit(let decision): ExpectedOutcome(decision)
         case .ignored: .ignored
         }
@@ -28,9 +37,14 @@ public struct ProbeCell: Sendable {
 
     /// The cell as a report result, before anything is observed.
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
-        ProbeResult(
-            from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
+        var result = ProbeResult(
+            from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
             observed: observed, attempts: attempts, reason: reason)
+        if let mesh {
+            result.detail = outcome == .deny ? nil : mesh.detail
+            result.mesh = MeshRecord(mesh)
+        }
+        return result
     }
 }
 
@@ -38,7 +52,9 @@ extension Timeline {
     /// The cells of probe step `index`, in table order: port, then source, then destination.
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
-        let engine = PolicyEngine(cluster(afterStep: index))
+        let cluster = cluster(afterStep: index)
+        let engine = PolicyEngine(cluster)
+        let meshEngine = usesMesh ? MeshEngine(cluster) : nil
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
@@ -47,7 +63,8 @@ extension Timeline {
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
+                            mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)))
                 }
             }
         }

@@ -65,12 +65,18 @@ public enum Observation: String, Codable, Sendable {
     /// A reset or port-unreachable came back: the network let it through, nothing serves the port.
     case closed
     case skipped
+    /// The mesh proxy refused it for mutual TLS, as its record says (spec mesh.md 2.5).
+    case denyMTLS = "deny-mtls"
+    /// The mesh proxy refused it by an AuthorizationPolicy.
+    case denyRBAC = "deny-rbac"
 
-    /// `closed` counts as network-allow.
+    /// The outcome seen: `closed` counts as allow.
     public var networkDecision: Decision? {
         switch self {
         case .allow, .closed: .allow
         case .deny: .deny
+        case .denyMTLS: .denyMTLS
+        case .denyRBAC: .denyRBAC
         case .skipped: nil
         }
     }
@@ -80,16 +86,27 @@ public enum Observation: String, Codable, Sendable {
 public enum ExpectedOutcome: String, Codable, Sendable {
     case allow
     case deny
+    case denyMTLS = "deny-mtls"
+    case denyRBAC = "deny-rbac"
     /// Not checked (a pod probing itself, unless listed).
     case ignored
 
-    public init(_ decision: Decision) { self = decision == .allow ? .allow : .deny }
+    public init(_ decision: Decision) {
+        switch decision {
+        case .allow: self = .allow
+        case .deny: self = .deny
+        case .denyMTLS: self = .denyMTLS
+        case .denyRBAC: self = .denyRBAC
+        }
+    }
 
     /// The decision expected; nil when the cell is not checked.
     public var decision: Decision? {
         switch self {
         case .allow: .allow
         case .deny: .deny
+        case .denyMTLS: .denyMTLS
+        case .denyRBAC: .denyRBAC
         case .ignored: nil
         }
     }
@@ -107,9 +124,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var attempts: Int?
     /// Why a probe was skipped or how a deny was seen.
     public var reason: String?
+    /// How the mesh refused (`plaintext-refused`, `bad-certificate`, `http-403`, `reset`).
+    public var detail: String?
+    /// The mesh's chain (spec mesh.md 2.5), when the scenario uses the mesh.
+    public var mesh: MeshRecord?
 
     public enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip
+        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh
     }
 
     public init(
@@ -140,6 +161,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         observed = try c.decodeIfPresent(Observation.self, forKey: .observed)
         attempts = try c.decodeIfPresent(Int.self, forKey: .attempts)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        mesh = try c.decodeIfPresent(MeshRecord.self, forKey: .mesh)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -153,6 +176,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(observed, forKey: .observed)
         try c.encodeIfPresent(attempts, forKey: .attempts)
         try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(detail, forKey: .detail)
+        try c.encodeIfPresent(mesh, forKey: .mesh)
     }
 
     /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit

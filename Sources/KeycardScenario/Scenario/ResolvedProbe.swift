@@ -8,6 +8,8 @@ public struct ResolvedProbe: Sendable {
     public var destinations: [Endpoint]
     public var ports: [ProtocolPort]
     public var expect: Expectation
+    /// What the sources present and send (spec mesh.md 2.4).
+    public var request: MeshRequest
 
     init(_ probe: ProbeStep, step: Step, cluster: Cluster) throws(ScenarioError) {
         sources = probe.from ?? cluster.sortedPods.map(\.key)
@@ -27,8 +29,21 @@ public struct ResolvedProbe: Sendable {
             default: break
             }
         }
+        request = probe.request
         if let ports = probe.ports {
             self.ports = ports
+        } else if request.http != nil {
+            // spec mesh.md 2.4: without ports, an http probe covers the HTTP ports its destinations serve.
+            self.ports = Set(
+                destinations.flatMap { destination -> [ProtocolPort] in
+                    guard case .pod(let key) = destination, let pod = cluster.pods[key] else { return [] }
+                    return pod.ports.filter { pod.isHTTPPort($0.port) && $0.proto == .tcp }.map { ProtocolPort(.tcp, $0.port) }
+                }
+            ).sorted()
+            if self.ports.isEmpty {
+                throw ScenarioError(
+                    step.location, "probe has http but no destination serves an HTTP port (a port named http or http-<suffix>)")
+            }
         } else {
             self.ports = Set(destinations.flatMap { cluster.servedPorts(of: $0) }).sorted()
             if self.ports.isEmpty {
@@ -37,7 +52,27 @@ public struct ResolvedProbe: Sendable {
         }
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
         expect = probe.expect
+        try checkHTTP(step, cluster)
         try check(step)
+    }
+
+    /// spec mesh.md 2.4: `http` only towards ports declared HTTP (R37); keycard does not guess.
+    private func checkHTTP(_ step: Step, _ cluster: Cluster) throws(ScenarioError) {
+        guard request.http != nil else { return }
+        for port in ports {
+            guard port.proto == .tcp else { throw ScenarioError(step.location, "probe has http, but \(port) is not TCP") }
+            for destination in destinations {
+                guard case .pod(let key) = destination, let pod = cluster.pods[key] else {
+                    throw ScenarioError(step.location, "probe has http, but \(destination) is not a pod with HTTP ports")
+                }
+                if !pod.isHTTPPort(port.port) {
+                    throw ScenarioError(
+                        step.location,
+                        "probe has http, but \(port) of \(key) is not an HTTP port (R37: name the container port http or http-<suffix>); Istio would sniff, keycard does not guess"
+                    )
+                }
+            }
+        }
     }
 
     private func check(_ step: Step) throws(ScenarioError) {
@@ -64,16 +99,21 @@ public struct ResolvedProbe: Sendable {
                     )
                 }
             }
-        case .exceptions(_, let allow, let deny):
-            for cell in allow + deny {
-                guard sources.contains(cell.from), destinations.contains(cell.to), ports.contains(cell.port) else {
-                    throw ScenarioError(
-                        step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
+        case .exceptions(_, let lists):
+            var seen: [Cell: Decision] = [:]
+            for decision in Decision.allCases {
+                for cell in lists[decision] ?? [] {
+                    guard sources.contains(cell.from), destinations.contains(cell.to), ports.contains(cell.port) else {
+                        throw ScenarioError(
+                            step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
+                    }
+                    if let other = seen[cell] {
+                        throw ScenarioError(
+                            step.location,
+                            "expect lists \(cell.from) -> \(cell.to) on \(cell.port) under both \(other.rawValue) and \(decision.rawValue)")
+                    }
+                    seen[cell] = decision
                 }
-            }
-            let overlap = Set(allow).intersection(deny)
-            if let cell = overlap.first {
-                throw ScenarioError(step.location, "expect lists \(cell.from) -> \(cell.to) on \(cell.port) under both allow and deny")
             }
         }
     }
@@ -83,15 +123,11 @@ public struct ResolvedProbe: Sendable {
         switch expect {
         case .model: return .model
         case .tables(let tables):
-            switch tables[port]?.mark(from: from, to: to) {
-            case .connected: return .explicit(.allow)
-            case .blocked: return .explicit(.deny)
-            case .unchecked, nil: return .ignored
-            }
-        case .exceptions(let fallback, let allow, let deny):
+            guard let decision = tables[port]?.mark(from: from, to: to)?.decision else { return .ignored }
+            return .explicit(decision)
+        case .exceptions(let fallback, let lists):
             let cell = Cell(from: from, to: to, port: port)
-            if allow.contains(cell) { return .explicit(.allow) }
-            if deny.contains(cell) { return .explicit(.deny) }
+            if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
             // A pod reaching itself is not a network question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
             return .explicit(fallback)

@@ -12,7 +12,12 @@ public struct Timeline: Sendable {
     public let probes: [Int: ResolvedProbe]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
-    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings }
+    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings }
+    /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
+    public private(set) var meshWarnings: [ScenarioWarning] = []
+    /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
+    /// is meshed at some step. Otherwise everything behaves as without the mesh.
+    public private(set) var usesMesh = false
 
     /// Namespaces every cluster has.
     public static let builtinNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
@@ -29,6 +34,11 @@ public struct Timeline: Sendable {
         cluster.addresses = plan.addresses
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
+        cluster.mesh = scenario.mesh
+        // spec mesh.md 2.1: the root namespace exists without being declared.
+        if scenario.mentionsMesh, cluster.namespaces[scenario.mesh.rootNamespace] == nil {
+            cluster.namespaces[scenario.mesh.rootNamespace] = Namespace(name: scenario.mesh.rootNamespace)
+        }
         let addresses = plan.addresses
         try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { addresses[$0] }
         initial = cluster
@@ -48,6 +58,8 @@ public struct Timeline: Sendable {
         }
         self.states = states
         self.probes = probes
+        usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
+        if usesMesh { meshWarnings = MeshWarnings.collect(self) }
     }
 
     /// The cluster in force after step `index` (0: after the resources).
