@@ -75,6 +75,7 @@ extension Timeline {
     public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState)] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
+        let meshEngine = usesMesh ? MeshEngine(cluster) : nil
         let ownIP = cluster.addresses[scan.from]
         var addresses: [IPv4] = []
         switch scan.targets {
@@ -98,6 +99,11 @@ extension Timeline {
                     state = .filtered
                 } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
+                } else if let mesh = meshEngine?.evaluate(
+                    from: scan.from, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),
+                    mesh.outcome != .allow
+                {
+                    state = .refused
                 } else {
                     state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
                 }
