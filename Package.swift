@@ -45,8 +45,8 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
-        // Prototypes and wrappers glibc hides behind _GNU_SOURCE (setns, unshare, ...).
-        .target(name: "CLinuxShim"),
+        // Prototypes and wrappers glibc hides behind _GNU_SOURCE (setns, unshare, ...), and libresolv queries.
+        .target(name: "CLinuxShim", linkerSettings: [.linkedLibrary("resolv")]),
         // The only module with syscalls: namespaces, links/addresses/routes (libnl), nftables batches, sockets.
         .target(
             name: "KeycardKernel",

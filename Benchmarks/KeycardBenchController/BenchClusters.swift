@@ -60,6 +60,38 @@ enum BenchClusters {
             ])
     }
 
+    /// The pod of the fixed-size relabel: `peers/mover` {mover: m1} at 10.97.0.1, outside the
+    /// fillers' groups, so only the `moverPolicies` see it.
+    static let moverKey = ObjectKey("peers", "mover")
+
+    static func withMover(_ cluster: Cluster) -> Cluster {
+        var cluster = cluster
+        cluster.pods[moverKey] = Pod(namespace: "peers", name: "mover", labels: ["mover": "m1"])
+        cluster.addresses[moverKey] = IPv4(0x0A61_0001)
+        return cluster
+    }
+
+    /// 10 policies admitting {mover: m1} on ports 9000-9009 and 10 admitting {mover: m2} on
+    /// 9100-9109: moving the mover from m1 to m2 is the same change (10 tuples out, 10 in) whatever
+    /// else is in place.
+    static func moverPolicies() -> [NetworkPolicy] {
+        [("m1", 9000), ("m2", 9100)].flatMap { group, firstPort in
+            (0..<10).map { index in
+                NetworkPolicy(
+                    namespace: "bench", name: "mover-\(group)-\(index)", podSelector: LabelSelector(matchLabels: ["app": "server"]),
+                    ingress: [
+                        .init(
+                            peers: [
+                                .init(
+                                    podSelector: LabelSelector(matchLabels: ["mover": group]),
+                                    namespaceSelector: LabelSelector(matchLabels: [Namespace.nameLabel: "peers"]))
+                            ],
+                            ports: [.init(proto: .tcp, port: .number(firstPort + index))])
+                    ])
+            }
+        }
+    }
+
     static func with(_ cluster: Cluster, _ policies: [NetworkPolicy]) -> Cluster {
         var cluster = cluster
         for policy in policies { cluster.policies[policy.key] = policy }

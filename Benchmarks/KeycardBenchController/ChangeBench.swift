@@ -4,7 +4,8 @@ import KeycardLab
 import KeycardModel
 import KeycardRuleset
 
-/// (a) One change (relabel, policy add, policy delete) with `policyCount` policies in place:
+/// (a) One change (relabel, policy add, policy delete) with `policyCount` policies in place (a
+/// relabel that touches 20 policies at every scale, and one that touches a tenth of them):
 /// the incremental compiler turns the named change into element changes, which PolicyController
 /// sends to one real namespace holding the table; and programming all of them into an empty
 /// namespace. `diff` is what finding the change by comparing the two clusters object by object
@@ -33,8 +34,9 @@ struct ChangeBench {
         defer { try? NetworkNamespace.delete(namespace) }
         let compiler = PolicyCompiler(labName: benchLab, placement: placement)
         let target: RulesetTarget = placement == .pod ? .pod(BenchClusters.serverKey) : .node(0)
-        let base = BenchClusters.cluster(fillers: fillers, groups: groups)
-        let policies = BenchClusters.policies(policyCount, groups: groups, portSpread: policyCount)
+        let base = BenchClusters.withMover(BenchClusters.cluster(fillers: fillers, groups: groups))
+        // `policyCount` in all: the 20 fixed-relabel policies count among them.
+        let policies = BenchClusters.policies(policyCount - 20, groups: groups, portSpread: policyCount) + BenchClusters.moverPolicies()
         let nodes = Dictionary(uniqueKeysWithValues: base.pods.keys.map { ($0, 0) })
         let controller = PolicyController()
         defer { try? controller.removeAll() }
@@ -53,8 +55,12 @@ struct ChangeBench {
             return (compile, kernel, controller.lastReports[namespace])
         }
         var relabelled = inPlace
-        // A filler pod moves from group g5 to g6: 200 policies' peer sets change.
+        // A filler pod moves from group g5 to g6: a tenth of the policies' peer sets change, so
+        // this change grows with the policies in place.
         relabelled.pods[ObjectKey("peers", "p5")]?.labels = ["group": "g6"]
+        // The mover leaves 10 policies' peers and joins 10 others': the same change at every scale.
+        var moved = inPlace
+        moved.pods[BenchClusters.moverKey]?.labels = ["mover": "m2"]
         let extra = BenchClusters.fillerPolicy(policyCount + 7, groups: groups, portSpread: policyCount + 100, name: "extra-policy")
         let added = BenchClusters.with(inPlace, [extra])
         var deleted = inPlace
@@ -67,7 +73,8 @@ struct ChangeBench {
                 bytes: fromNothing.report?.bytes ?? 0, send: fromNothing.report?.sendSeconds ?? 0)
         ]
         let changes = [
-            ("relabel one pod", relabelled, ChangedObjects(pods: [ObjectKey("peers", "p5")])),
+            ("relabel (20 pol.)", moved, ChangedObjects(pods: [BenchClusters.moverKey])),
+            ("relabel (10% pol.)", relabelled, ChangedObjects(pods: [ObjectKey("peers", "p5")])),
             ("add one policy", added, ChangedObjects(policies: [extra.key])),
             ("delete one policy", deleted, ChangedObjects(policies: [ObjectKey("bench", String(format: "p%05d", policyCount / 2))])),
         ]

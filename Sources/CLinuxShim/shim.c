@@ -19,3 +19,65 @@ int kc_posix_spawnattr_setsid(void *attr) {
 int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }
+
+int kc_clone_newns(void) { return CLONE_NEWNS; }
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <resolv.h>
+#include <string.h>
+
+int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
+                    int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number) {
+    struct __res_state state;
+    memset(&state, 0, sizeof state);
+    *failure = 0;
+    *error_number = 0;
+    // res_ninit reads the calling thread's /etc/resolv.conf; every field that matters is replaced below.
+    if (res_ninit(&state) != 0) {
+        *failure = NO_RECOVERY;
+        *error_number = errno;
+        return -1;
+    }
+    state.nscount = 1;
+    memset(&state.nsaddr_list[0], 0, sizeof state.nsaddr_list[0]);
+    state.nsaddr_list[0].sin_family = AF_INET;
+    state.nsaddr_list[0].sin_port = htons(port);
+    state.nsaddr_list[0].sin_addr.s_addr = server_be;
+    state.retrans = timeout_seconds < 1 ? 1 : timeout_seconds;
+    state.retry = attempts < 1 ? 1 : attempts;
+    state.ndots = ndots < 0 ? 0 : (ndots > 15 ? 15 : ndots);
+    state.options &= ~(unsigned long)(RES_ROTATE | RES_USEVC);
+    state.options |= RES_DEFNAMES | RES_DNSRCH;
+    int count = search_count < 0 ? 0 : (search_count > MAXDNSRCH ? MAXDNSRCH : search_count);
+    for (int i = 0; i < count; i++) state.dnsrch[i] = (char *)search[i];
+    state.dnsrch[count] = NULL;
+
+    unsigned char answer[4096];
+    memset(answer, 0, sizeof answer);
+    errno = 0;
+    int length = res_nsearch(&state, name, ns_c_in, ns_t_a, answer, sizeof answer);
+    if (length < 0) {
+        *failure = state.res_h_errno;
+        *error_number = errno;
+        res_nclose(&state);
+        return -1;
+    }
+    res_nclose(&state);
+    ns_msg message;
+    if (ns_initparse(answer, length, &message) != 0) {
+        *failure = NO_RECOVERY;
+        *error_number = EBADMSG;
+        return -1;
+    }
+    int found = 0;
+    int records = ns_msg_count(message, ns_s_an);
+    for (int i = 0; i < records && found < capacity; i++) {
+        ns_rr record;
+        if (ns_parserr(&message, ns_s_an, i, &record) != 0) break;
+        if (ns_rr_type(record) != ns_t_a || ns_rr_rdlen(record) != 4) continue;
+        memcpy(&addresses[found++], ns_rr_rdata(record), 4);
+    }
+    return found;
+}

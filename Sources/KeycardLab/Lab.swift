@@ -35,6 +35,7 @@ public enum Lab {
             try bringUp.run()
             let clock = ContinuousClock()
             let start = clock.now
+            try ClusterDNSServer.prepare(plan)
             state.processes = try startCommands(plan)
             state.phase = .ready
             try state.write()
@@ -75,7 +76,15 @@ public enum Lab {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
             do {
-                let pid = try NamespacedProcess.spawn(argv, inNamespace: pod.netns, logPath: log)
+                // With cluster DNS, programs resolve through it: their own resolv.conf, as kubelet writes.
+                var mounts: [BindMount] = []
+                if let dns = plan.dns, dns.serverPod != pod.key {
+                    mounts.append(
+                        BindMount(
+                            source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),
+                            target: "/etc/resolv.conf"))
+                }
+                let pid = try NamespacedProcess.spawn(argv, inNamespace: pod.netns, logPath: log, bindMounts: mounts)
                 processes.append(
                     LabProcess(
                         pod: pod.key, netns: pod.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log))

@@ -51,6 +51,10 @@ public struct Cluster: Sendable {
     public var sidecars: Set<ObjectKey> = []
     /// Counts change batches, the lab's clock for "the oldest" mesh policy (R9).
     public var generation = 0
+    /// Workloads (Deployments, StatefulSets...); their pods are in `pods`, with an `owner`.
+    public var workloads: [WorkloadKey: WorkloadState] = [:]
+    /// The lab's nodes (`node-0` ...): a DaemonSet runs a pod on each.
+    public var nodeCount = 1
 
     public init() {}
 
@@ -67,6 +71,11 @@ public struct Cluster: Sendable {
         if let pod = addresses.first(where: { $0.value == ip && pods[$0.key] != nil }) { return .pod(pod.key) }
         if let external = externals.values.first(where: { $0.ip == ip }) { return .external(external.name) }
         return .address(ip)
+    }
+
+    /// The pods `workload`'s controller made, sorted by key.
+    public func pods(of workload: WorkloadKey) -> [Pod] {
+        pods.values.filter { $0.owner?.workload == workload }.sorted { $0.key < $1.key }
     }
 
     /// Pods sorted by key: the lab's and the report's order.

@@ -83,6 +83,8 @@ public struct Pod: Hashable, Sendable {
     public var annotations: [String: String] = [:]
     /// The names of the containers and init containers (an injected pod has `istio-proxy`, R1).
     public var containerNames: [String] = []
+    /// The workload whose controller made this pod; nil for a bare pod.
+    public var owner: PodOwner?
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

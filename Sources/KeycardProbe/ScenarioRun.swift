@@ -118,6 +118,12 @@ public final class ScenarioRun {
         if let signal = interruption() { throw Interrupted(signal: signal) }
     }
 
+    /// Gives the cluster DNS server the records of `cluster` (no-op without DNS).
+    private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws {
+        guard lab.plan.dns != nil else { return }
+        try ClusterDNSServer.refresh(lab, records: DNSRecords(cluster).addresses)
+    }
+
     private func play() throws -> Report {
         let scenario = timeline.scenario
         let lab: LabInstance
@@ -132,6 +138,7 @@ public final class ScenarioRun {
             try stopIfInterrupted()
             try policies.program(timeline.initial)
             try policies.flushConntrack()
+            try refreshDNS(lab, timeline.initial)
         } else {
             progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
             logger.info("lab built", metadata: ["lab": "\(labName)", "scenario": "\(scenario.name)"])
@@ -144,6 +151,7 @@ public final class ScenarioRun {
             self.policies = policies
             try stopIfInterrupted()
             try policies.program(timeline.initial)
+            try refreshDNS(lab, timeline.initial)
             do {
                 if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
             } catch {
@@ -162,8 +170,9 @@ public final class ScenarioRun {
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
-            case .apply, .delete, .label:
+            case .apply, .delete, .label, .scale:
                 let changed = try policies.program(cluster)
+                try refreshDNS(lab, cluster)
                 steps.append(
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: true,
@@ -172,6 +181,11 @@ public final class ScenarioRun {
                 steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
             case .scan(let scan):
                 steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
+            case .dns(let dns):
+                let probe = DNSProbe(namespaces: podNamespaces)
+                let settings = scenario.probeDefaults
+                steps.append(
+                    try StepEvaluation.dns(step, dns, timeline: timeline) { try probe.query($0, server: $1, settings: settings) })
             }
         }
         // A signal during the last step still ends the run as interrupted.

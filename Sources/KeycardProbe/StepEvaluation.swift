@@ -14,7 +14,7 @@ public enum StepEvaluation {
         var summary = "\(results.count) probes, \(results.count - failed.count) as expected"
         if skipped > 0 { summary += ", \(skipped) skipped" }
         if !failed.isEmpty {
-            summary += "; wrong: " + failed.prefix(5).map { "\($0.from) -> \($0.to) \($0.port)" }.joined(separator: ", ")
+            summary += "; wrong: " + failed.prefix(5).map(\.cellDescription).joined(separator: ", ")
             if failed.count > 5 { summary += " and \(failed.count - 5) more" }
         }
         return StepReport(
@@ -22,34 +22,45 @@ public enum StepEvaluation {
             results: results.map(ResultRecord.probe), summary: summary)
     }
 
+    /// A scan from each of the step's sources (one pod, or every replica of a workload): the step
+    /// passes when every source sees exactly the open set expected of it.
     public static func scan(_ step: Step, _ scan: ScanStep, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
-        let targets = timeline.scanTargets(ofStep: step.index, scan)
-        let probes = targets.map { ScanProbe(endpoint: $0.endpoint, ip: $0.ip, port: $0.port) }
-        let states = try runner.scan(from: scan.from, probes, settings: timeline.scenario.probeDefaults)
-        var results: [ScanResult] = []
-        var observedOpen: Set<ScanEndpoint> = []
-        var modelOpen: Set<ScanEndpoint> = []
-        for (target, state) in zip(targets, states) {
-            let endpoint = ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)
-            if state == .open { observedOpen.insert(endpoint) }
-            if target.model == .open { modelOpen.insert(endpoint) }
-            // Silent bare addresses would bury the answer; everything else is reported.
-            if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
-            results.append(
-                ScanResult(
-                    from: scan.from, to: ModelReport.name(of: target.endpoint),
-                    ip: target.ip, port: target.port, model: target.model, observed: state))
+        guard let resolved = timeline.scans[step.index] else {
+            return StepReport(index: step.index, name: step.name, kind: step.kind, passed: false, summary: "scan not resolved")
         }
-        let expected = scan.expectOpen.map(Set.init) ?? modelOpen
-        let passed = observedOpen == expected && (scan.expectOpen == nil || expected == modelOpen)
-        var summary = ModelReport.blastRadius(observedOpen)
-        let missing = expected.subtracting(observedOpen).map(\.description).sorted()
-        let extra = observedOpen.subtracting(expected).map(\.description).sorted()
-        if !missing.isEmpty { summary += "; expected open but not: \(missing.joined(separator: " "))" }
-        if !extra.isEmpty { summary += "; open but not expected: \(extra.joined(separator: " "))" }
-        if scan.expectOpen != nil, expected != modelOpen { summary += "; the expectation disagrees with the policy model" }
+        var results: [ScanResult] = []
+        var passed = true
+        var summaries: [String] = []
+        for source in resolved.sources {
+            let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
+            let probes = targets.map { ScanProbe(endpoint: $0.endpoint, ip: $0.ip, port: $0.port) }
+            let states = try runner.scan(from: source, probes, settings: timeline.scenario.probeDefaults)
+            var observedOpen: Set<ScanEndpoint> = []
+            var modelOpen: Set<ScanEndpoint> = []
+            for (target, state) in zip(targets, states) {
+                let endpoint = ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)
+                if state == .open { observedOpen.insert(endpoint) }
+                if target.model == .open { modelOpen.insert(endpoint) }
+                // Silent bare addresses would bury the answer; everything else is reported.
+                if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
+                results.append(
+                    ScanResult(
+                        from: source, to: ModelReport.name(of: target.endpoint),
+                        ip: target.ip, port: target.port, model: target.model, observed: state))
+            }
+            let explicit = resolved.expectOpen(for: source)
+            let expected = explicit ?? modelOpen
+            if observedOpen != expected || (explicit != nil && expected != modelOpen) { passed = false }
+            var summary = (resolved.sources.count > 1 ? "from \(source): " : "") + ModelReport.blastRadius(observedOpen)
+            let missing = expected.subtracting(observedOpen).map(\.description).sorted()
+            let extra = observedOpen.subtracting(expected).map(\.description).sorted()
+            if !missing.isEmpty { summary += "; expected open but not: \(missing.joined(separator: " "))" }
+            if !extra.isEmpty { summary += "; open but not expected: \(extra.joined(separator: " "))" }
+            if explicit != nil, expected != modelOpen { summary += "; the expectation disagrees with the policy model" }
+            summaries.append(summary)
+        }
         return StepReport(
             index: step.index, name: step.name, kind: step.kind, passed: passed,
-            results: results.map(ResultRecord.scan), summary: summary)
+            results: results.map(ResultRecord.scan), summary: summaries.joined(separator: "; "))
     }
 }

@@ -20,6 +20,8 @@ public struct LabPlan: Hashable, Sendable, Codable {
     public var nodes: [PlannedNode]
     public var pods: [PlannedPod]
     public var externals: [PlannedExternal]
+    /// Cluster DNS, when the lab runs it.
+    public var dns: LabDNS? = nil
 
     /// `kc-<lab>.`: the prefix that identifies every namespace of this lab and no other.
     public var namespacePrefix: String { TopologyPlanner.namespacePrefix(labName) }

@@ -9,6 +9,8 @@ public struct LabSpec: Hashable, Sendable, Codable {
     public var podCIDR: CIDR
     public var pods: [PodSpec]
     public var externals: [ExternalSpec]
+    /// Cluster DNS: which pod runs the server and the address pods query; nil when off.
+    public var dns: LabDNS? = nil
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
@@ -71,5 +73,33 @@ public struct ExternalSpec: Hashable, Sendable, Codable {
         self.name = name
         self.ip = ip
         self.ports = ports
+    }
+}
+
+/// Cluster DNS in a lab: the pod whose `command` is the DNS server, and what the other pods'
+/// programs get as their resolv.conf.
+public struct LabDNS: Hashable, Sendable, Codable {
+    /// "namespace/name" of the pod running the server.
+    public var serverPod: String
+    /// The address pods query (the DNS pod's own until Services give it a ClusterIP).
+    public var nameserver: IPv4
+    /// The cluster domain, `cluster.local`.
+    public var domain: String
+
+    public init(serverPod: String, nameserver: IPv4, domain: String = "cluster.local") {
+        self.serverPod = serverPod
+        self.nameserver = nameserver
+        self.domain = domain
+    }
+
+    /// The resolv.conf Kubernetes writes for a pod of `namespace` with the ClusterFirst DNS policy
+    /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
+    public func resolvConf(namespace: String) -> String {
+        """
+        nameserver \(nameserver)
+        search \(namespace).svc.\(domain) svc.\(domain) \(domain)
+        options ndots:5
+
+        """
     }
 }

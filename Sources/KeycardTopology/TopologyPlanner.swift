@@ -34,7 +34,9 @@ public enum TopologyPlanner {
         for (index, placement) in placements.enumerated() {
             builder.addPod(index: index, placement: placement)
         }
-        return builder.plan
+        var plan = builder.plan
+        plan.dns = spec.dns
+        return plan
     }
 
     static func podCIDR(_ cidr: CIDR) throws(TopologyError) -> CIDR {

@@ -164,6 +164,11 @@ import Testing
         #expect(ProcessTable.namespaceInode(of: getpid()) != inode)
         #expect(ProcessTable.pids(inNamespaceInodes: [inode]) == [pid])
         #expect(ProcessTable.startTime(of: pid) != nil)
+        // The program runs with default signal handling: let it write its line before stopping it.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while (try? String(contentsOfFile: log, encoding: .utf8)) != "started\n" && ContinuousClock.now < deadline {
+            usleep(5_000)
+        }
         ProcessTable.stop([pid])
         #expect(ProcessTable.hasExited(pid))
         #expect(ProcessTable.pids(inNamespaceInodes: [inode]).isEmpty)

@@ -142,10 +142,11 @@ let stepCases: [MalformedCase] = [
     bad("unknown step key", T.scenario(steps: "- {prob: {}}"), .at("prob:", column: "prob"), "unknown field \"prob\" in a step"),
     bad(
         "two actions in one step", T.scenario(steps: "- {probe: {}, delete: [{kind: Pod, namespace: prod, name: web}]}"),
-        .at("probe: {}, delete", column: "{probe"), "a step needs exactly one of probe, apply, delete, label, scan; found probe and delete"),
+        .at("probe: {}, delete", column: "{probe"),
+        "a step needs exactly one of probe, apply, delete, label, scan, dns, scale; found probe and delete"),
     bad(
         "expect on a delete step", T.scenario(steps: "- {delete: [{kind: Pod, namespace: prod, name: web}], expect: model}"),
-        .at("expect: model", column: "model"), "expect belongs to probe and scan steps, not to delete"),
+        .at("expect: model", column: "model"), "expect belongs to probe, scan and dns steps, not to delete"),
     bad(
         "table rows are not the probe's sources",
         T.scenario(

@@ -456,13 +456,31 @@ let objectRows: [FidelityRow] = [
         "OBJ-03", "- {apiVersion: v1, kind: Pod, metadata: {name: p, name: q, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
         .refuses(at: "name: p,", "duplicate key")),
     FidelityRow(
-        "OBJ-04", "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}}\n" + policy("  spec: {}"),
-        .warns("kind Deployment (apps/v1) is not understood by keycard; ignored", shopIsolated)),
+        "OBJ-04", "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d, namespace: shop}, data: {a: b}}\n" + policy("  spec: {}"),
+        .warns("kind ConfigMap (v1) is not understood by keycard; ignored", shopIsolated)),
     FidelityRow(
         "OBJ-05",
         policy("  spec: {podSelector: {}}")
             + "\n- {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: np, namespace: shop}, spec: {podSelector: {}}}",
         .refuses(at: "{apiVersion: networking", "NetworkPolicy shop/np appears twice")),
+    FidelityRow(
+        "OBJ-06",
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d, namespace: shop}\n  spec:\n    template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "template: {metadata", "needs spec.selector (apps/v1 requires one)")),
+    FidelityRow(
+        "OBJ-07",
+        """
+        - apiVersion: apps/v1
+          kind: StatefulSet
+          metadata: {name: db, namespace: shop}
+          spec:
+            replicas: 2
+            selector: {matchLabels: {app: db}}
+            template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+        """ + "\n" + policy("  spec: {podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: db-0}}}"),
+        .accepts([
+            "shop/client -> shop/db-0 TCP/80 deny", "shop/client -> shop/db-1 TCP/80 allow", "shop/client -> shop/web TCP/80 allow",
+        ])),
 ]
 
 let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows

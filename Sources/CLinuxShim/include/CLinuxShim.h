@@ -26,6 +26,18 @@ int kc_posix_spawnattr_setsid(void *attr);
 /// hidden behind _GNU_SOURCE. `actions` is a posix_spawn_file_actions_t *.
 int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from);
 
+/// CLONE_NEWNS, hidden behind _GNU_SOURCE.
+int kc_clone_newns(void);
+/// One DNS query through glibc's libresolv (res_ninit + res_nsearch + ns_parserr) with a private
+/// resolver state: its only nameserver is `server_be` (IPv4, network byte order) on `port`, its
+/// search list `search` (`search_count` names, at most 6), `ndots`, `timeout_seconds` per try (at
+/// least 1) and `attempts` tries, over UDP. The socket is created on the calling thread, in its
+/// network namespace. Returns how many A records were copied to `addresses` (network order, at
+/// most `capacity`), or -1 with `*failure` the resolver's h_errno (HOST_NOT_FOUND, NO_DATA,
+/// TRY_AGAIN for no answer in time, NO_RECOVERY) and `*error_number` the errno seen.
+int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
+                    int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number);
+
 /// MSG_DONTWAIT, which Swift's Glibc module does not export in release builds.
 static inline int kc_msg_dontwait(void) { return MSG_DONTWAIT; }
 

@@ -99,13 +99,29 @@ struct LiveLab {
                     loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
             }
         }
-        return try changes.apply(objects, to: &cluster) { planned[$0]?.address }
+        let done = try changes.apply(objects, to: &cluster) { planned[$0]?.address }
+        try requireLabPods()
+        return done
+    }
+
+    /// A workload's controller may want pods the lab was not built with (a new template, more
+    /// replicas, a replacement for a deleted or relabelled pod): a live lab's pods are fixed.
+    private func requireLabPods() throws {
+        let planned = Set(state.plan.pods.map { ObjectKey($0.namespace, $0.name) })
+        if let pod = cluster.sortedPods.first(where: { !planned.contains($0.key) }) {
+            let who = pod.owner.map { "\($0.workload) wants" } ?? "the change makes"
+            throw LiveError(
+                "\(who) pod \(pod.key), which is not in lab \(name): a live lab's pods are fixed when it comes up (put the change in the scenario)"
+            )
+        }
     }
 
     /// Deletes each object (a namespace with its pods and policies); each must exist.
     @discardableResult
     mutating func delete(_ objects: [LoadedObject]) throws -> [String] {
-        try changes.delete(objects.map { DeleteTarget(ref: $0.object.ref, location: $0.location) }, from: &cluster)
+        let done = try changes.delete(objects.map { DeleteTarget(ref: $0.object.ref, location: $0.location) }, from: &cluster)
+        try requireLabPods()
+        return done
     }
 
     /// Replaces the labels of a pod (`ns/name`) or a namespace with exactly `labels` (a namespace
@@ -125,6 +141,7 @@ struct LiveLab {
         } catch {
             throw LiveError(error.message)
         }
+        try requireLabPods()
     }
 
     /// The cluster-change rules, worded for this lab.
@@ -135,7 +152,14 @@ struct LiveLab {
     func program(from previous: Cluster) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
-        return try policies.program(cluster)
+        let changed = try policies.program(cluster)
+        try refreshDNS()
+        return changed
+    }
+
+    /// Gives the lab's cluster DNS server (if any) the records of the cluster now held.
+    func refreshDNS() throws {
+        try ClusterDNSServer.refresh(plan: state.plan, processes: state.processes, records: DNSRecords(cluster).addresses)
     }
 
     /// A policy programmer for this lab, holding no compiled state yet.

@@ -58,7 +58,9 @@ final class LiveLabService {
             guard var next = live, let policies else { throw LiveError("lab \(lab) is not loaded") }
             reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
                 touched = true
-                return try policies.program(changed.cluster)
+                let count = try policies.program(changed.cluster)
+                try changed.refreshDNS()
+                return count
             }
             live = next
             Console.error("lab \(lab): \(request.kind.rawValue) \(request.file ?? request.name ?? ""): \(reply.out.last ?? "")")
@@ -83,6 +85,7 @@ final class LiveLabService {
         let programmer = opened.makePolicies()
         programmer.assumeProgrammed(opened.cluster)
         try programmer.program(opened.cluster)
+        try opened.refreshDNS()
         live = opened
         policies = programmer
     }

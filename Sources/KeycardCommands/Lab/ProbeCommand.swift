@@ -16,8 +16,8 @@ struct ProbeCommand: ParsableCommand {
 
     @OptionGroup var options: LabOptions
     var lab: String { options.lab }
-    @Option(help: "Sources, ns/pod[,ns/pod...] (default: every pod present).") var from: [String] = []
-    @Option(help: "Destinations, ns/pod or external/NAME (default: every pod, then every external).") var to: [String] = []
+    @Option(help: "Sources, ns/pod or ns/kind/name (every pod of a workload)[,...] (default: every pod present).") var from: [String] = []
+    @Option(help: "Destinations, ns/pod, ns/kind/name or external/NAME (default: every pod, then every external).") var to: [String] = []
     @Option(help: "PROTOCOL/PORT[,...] (default: every port some destination serves).") var ports: [String] = []
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
@@ -44,26 +44,33 @@ struct ProbeCommand: ParsableCommand {
     private func probe() throws -> (LiveLab, [LiveProbeResult]) {
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
-        let sources = try LiveInput.list(from).map { text -> ObjectKey in
+        // A workload (ns/deployment/web) stands for every pod it runs now.
+        let sources = try LiveInput.list(from).flatMap { text -> [ObjectKey] in
+            if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil { return cluster.pods(of: workload).map(\.key) }
             guard let key = ObjectKey.parse(text), cluster.pods[key] != nil else {
-                throw LiveError("--from \(text): no pod \(text) in lab \(lab)")
+                throw LiveError("--from \(text): no pod or workload \(text) in lab \(lab)")
             }
-            return key
+            return [key]
         }
-        let destinations = try LiveInput.list(to).map { text -> Endpoint in
+        let destinations = try LiveInput.list(to).flatMap { text -> [Endpoint] in
+            if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil {
+                return cluster.pods(of: workload).map { .pod($0.key) }
+            }
             guard let endpoint = Endpoint.parse(text), cluster.address(of: endpoint) != nil,
                 endpoint.isPresent(in: cluster)
-            else { throw LiveError("--to \(text): no pod or external \(text) in lab \(lab)") }
-            return endpoint
+            else { throw LiveError("--to \(text): no pod, workload or external \(text) in lab \(lab)") }
+            return [endpoint]
         }
         let portList = try LiveInput.list(ports).map { text -> ProtocolPort in
             guard let port = ProtocolPort.parse(text) else { throw LiveError("--ports \(text) must be PROTOCOL/NUMBER, like TCP/80") }
             return port
         }
-        let rows = sources.isEmpty ? cluster.sortedPods.map(\.key) : sources
+        // The cluster DNS pod is probed by dns steps, not by default tables (as in `keycard run`).
+        let pods = cluster.sortedPods.filter { $0.key.description != live.state.plan.dns?.serverPod }
+        let rows = sources.isEmpty ? pods.map(\.key) : sources
         let columns =
             destinations.isEmpty
-            ? cluster.sortedPods.map { Endpoint.pod($0.key) }
+            ? pods.map { Endpoint.pod($0.key) }
                 + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) }
             : destinations
         let probed = portList.isEmpty ? Set(columns.flatMap { cluster.servedPorts(of: $0) }).sorted() : portList

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeycardKernel
 import KeycardLab
+import KeycardModel
 import KeycardProbe
 import KeycardScenario
 import KeycardTopology
@@ -60,6 +61,7 @@ struct UpCommand: ParsableCommand {
             try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
+            try ClusterDNSServer.refresh(instance, records: DNSRecords(timeline.initial).addresses)
             try stopIfInterrupted()
         } catch let exit as ExitCode {
             throw exit

@@ -23,6 +23,10 @@ struct ModelTableRenderer {
                 out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
             case .delete(let targets):
                 out.append(contentsOf: targets.map { "  delete \($0.ref)" })
+            case .dns:
+                out.append("  " + (stepReport.summary ?? ""))
+            case .scale(let change):
+                out.append("  scale \(change.workload) to \(change.replicas) replica\(change.replicas == 1 ? "" : "s")")
             case .label(let change):
                 let labels = change.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                 out.append("  label \(change.ref): \(labels.isEmpty ? "(none)" : labels)")
@@ -89,10 +93,13 @@ struct ModelTableRenderer {
 
     private func scan(_ step: Step, _ scan: ScanStep, _ report: StepReport) -> [String] {
         var out: [String] = []
-        let targets = timeline.scanTargets(ofStep: step.index, scan)
-        let open = targets.filter { $0.model == .open }
         out.append("  scan from \(scan.from) over \(scan.targets), ports \(scan.ports.map(String.init).joined(separator: ","))")
-        for target in open { out.append("  open \(ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)) (\(target.ip))") }
+        let sources = timeline.scans[step.index]?.sources ?? []
+        for source in sources {
+            if sources.count > 1 { out.append("  from \(source):") }
+            let open = timeline.scanTargets(ofStep: step.index, from: source, scan).filter { $0.model == .open }
+            for target in open { out.append("  open \(ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)) (\(target.ip))") }
+        }
         if let summary = report.summary { out.append("  " + summary) }
         if let expected = scan.expectOpen, !report.passed {
             out.append("  ! the file expects open: \(expected.map(\.description).sorted().joined(separator: " "))")

@@ -68,7 +68,7 @@ struct RunTableRenderer {
                 for column in columns.indices {
                     guard let result = cell(row, column), !result.passed else { continue }
                     var line =
-                        "  ! \(result.from) -> \(result.to) \(port): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
+                        "  ! \(result.cellDescription): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
                     if let reason = result.reason { line += " (\(reason))" }
                     out.append(line)
                 }

@@ -10,14 +10,17 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files.") var files: [String]
+    @Argument(help: "Scenario files, or plain Kubernetes manifests (files or folders), each checked on its own.") var files: [String]
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
 
     func run() throws {
         logging.apply()
         var invalid = false
         for file in files {
             do {
-                let timeline = try ScenarioInput.load(file)
+                let timeline =
+                    ManifestLoader.isManifests(file)
+                    ? try ScenarioInput.loadAll([file], namespace: namespace)[0] : try ScenarioInput.load(file)
                 Console.out("\(file): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
             } catch {
                 invalid = true

@@ -10,14 +10,14 @@ struct ModelCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files.") var files: [String]
+    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
         logging.apply()
         var allPassed = true
-        for file in files {
-            let timeline = try ScenarioInput.load(file)
+        for timeline in try ScenarioInput.loadAll(files, namespace: namespace) {
             let report = ModelReport.build(timeline)
             allPassed = allPassed && report.passed
             switch output {

@@ -14,14 +14,16 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files, run one after another.") var files: [String]
+    @Argument(help: "Scenario files, run one after another; plain Kubernetes manifests (files or folders) run together as one lab.")
+    var files: [String]
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
     @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
 
     func run() throws {
         logging.apply()
-        let timelines = try files.map(ScenarioInput.load)
+        let timelines = try ScenarioInput.loadAll(files, namespace: namespace)
         // Until the proxy exists, a meshed pod's traffic would be judged without its mesh: refuse
         // rather than report wrong results (a scenario with Istio objects but no meshed pod runs).
         for timeline in timelines where ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {

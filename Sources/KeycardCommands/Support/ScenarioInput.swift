@@ -5,6 +5,32 @@ import KeycardScenario
 /// Loads scenarios for a command: errors go to stderr as `file:line:col: message` and end the
 /// command with exit code 2; warnings go to stderr and the command goes on.
 enum ScenarioInput {
+    /// The timelines of `paths`: each scenario file its own, and all the plain manifests (files
+    /// and folders, `ManifestLoader`) together one, in the place of the first of them, with
+    /// `namespace` for their objects that name none.
+    static func loadAll(_ paths: [String], namespace: String?) throws -> [Timeline] {
+        let manifests = paths.filter(ManifestLoader.isManifests)
+        var timelines: [Timeline] = []
+        var manifestsDone = false
+        for path in paths {
+            guard manifests.contains(path) else {
+                timelines.append(try load(path))
+                continue
+            }
+            if manifestsDone { continue }
+            manifestsDone = true
+            do {
+                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace)
+                for warning in timeline.warnings { Console.error(warning.description) }
+                timelines.append(timeline)
+            } catch {
+                Console.error(error.description)
+                throw Exit.invalid
+            }
+        }
+        return timelines
+    }
+
     static func load(_ path: String) throws -> Timeline {
         do {
             let timeline = try ScenarioLoader.timeline(path)

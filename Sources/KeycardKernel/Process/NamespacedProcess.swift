@@ -1,3 +1,4 @@
+import CLinuxShim
 import Glibc
 
 /// Starts programs inside a network namespace: posix_spawn from a thread that has entered the
@@ -5,10 +6,16 @@ import Glibc
 public enum NamespacedProcess {
     /// Spawns `argv` (PATH lookup for argv[0]) inside namespace `name`, stdin from /dev/null,
     /// stdout and stderr appended to `logPath`, in a process group of its own. Returns its pid.
-    public static func spawn(_ argv: [String], inNamespace name: String, logPath: String) throws(KernelError) -> pid_t {
+    /// With `bindMounts`, the program also gets a mount namespace of its own in which each source
+    /// file is bind-mounted over its target (as `ip netns exec` binds /etc/netns/NAME/resolv.conf);
+    /// the host's mounts are untouched.
+    public static func spawn(
+        _ argv: [String], inNamespace name: String, logPath: String, bindMounts: [BindMount] = []
+    ) throws(KernelError) -> pid_t {
         guard let program = argv.first, !program.isEmpty else {
             throw KernelError("posix_spawn", subject: "empty argv in \(name)", errno: EINVAL)
         }
+        if !bindMounts.isEmpty { return try spawnWithMounts(argv, inNamespace: name, logPath: logPath, bindMounts: bindMounts) }
         do {
             return try NetworkNamespace.perform(in: name) { () throws -> pid_t in
                 try spawnHere(argv, logPath: logPath, label: "\(program) in \(name)")
@@ -18,6 +25,38 @@ public enum NamespacedProcess {
         } catch {
             throw KernelError("posix_spawn", subject: name, errno: EIO)
         }
+    }
+
+    /// A mount namespace can be entered by unshare on one thread but never left again (setns to a
+    /// mount namespace refuses multi-threaded processes): a throwaway thread unshares, binds, spawns
+    /// (the child inherits the thread's namespaces) and ends.
+    private static func spawnWithMounts(
+        _ argv: [String], inNamespace name: String, logPath: String, bindMounts: [BindMount]
+    ) throws(KernelError) -> pid_t {
+        nonisolated(unsafe) var result: Result<pid_t, KernelError> = .failure(KernelError("posix_spawn", subject: name, errno: EIO))
+        let label = "\(argv[0]) in \(name)"
+        let thread = OneShotThread {
+            do {
+                let pid = try NetworkNamespace.perform(in: name) { () throws -> pid_t in
+                    try syscall("unshare(CLONE_NEWNS)", label) { kc_unshare(kc_clone_newns()) }
+                    // Slave: nothing mounted here propagates back to the host's namespace.
+                    try syscall("mount --make-rslave /", label) { mount("", "/", "none", UInt(MS_REC | MS_SLAVE), nil) }
+                    for bind in bindMounts {
+                        try syscall("mount --bind", "\(bind.source) on \(bind.target)") {
+                            mount(bind.source, bind.target, "none", UInt(MS_BIND), nil)
+                        }
+                    }
+                    return try spawnHere(argv, logPath: logPath, label: label)
+                }
+                result = .success(pid)
+            } catch let error as KernelError {
+                result = .failure(error)
+            } catch {
+                result = .failure(KernelError("posix_spawn", subject: label, errno: EIO))
+            }
+        }
+        thread.join()
+        return try result.get()
     }
 
     private static func spawnHere(_ argv: [String], logPath: String, label: String) throws(KernelError) -> pid_t {
@@ -32,8 +71,18 @@ public enum NamespacedProcess {
         defer { posix_spawnattr_destroy(&attributes) }
         // Own process group: a Ctrl-C aimed at keycard does not reach lab programs, and tear-down
         // can signal the whole group.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // The child starts with no signal blocked and the usual ones at their defaults, whatever
+        // the spawning thread had: a Dispatch or test-runner thread blocks nearly every signal, and
+        // a program started from it would never see SIGHUP (dnsmasq's reload) or SIGTERM.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
@@ -41,5 +90,16 @@ public enum NamespacedProcess {
         let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, environ)
         if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
         return pid
+    }
+}
+
+/// A file bind-mounted over another in a spawned program's own mount namespace.
+public struct BindMount: Sendable, Hashable {
+    public var source: String
+    public var target: String
+
+    public init(source: String, target: String) {
+        self.source = source
+        self.target = target
     }
 }

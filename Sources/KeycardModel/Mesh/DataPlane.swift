@@ -19,11 +19,19 @@ extension Pod {
         public static let proxyContainer = "istio-proxy"
     }
 
+    /// System namespaces Istio never meshes: the injector skips them (`istio/istio`
+    /// `pkg/kube/inject` `IgnoredNamespaces`: kube-system, kube-public, kube-node-lease,
+    /// local-path-storage), and istio-cni's default `excludeNamespaces` keeps kube-system out of
+    /// ambient. Not in the spec (mesh.md is silent); it keeps the lab's cluster DNS pod
+    /// (kube-system/kube-dns-0) outside the mesh whatever labels kube-system is given.
+    public static let meshIgnoredNamespaces: Set<String> = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]
+
     /// Whether the injector gives this pod a sidecar when it is created in `namespace` (R1): either
     /// label disabled → no; either enabled (or a revision label) → yes. A dump of an injected pod
     /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
     public func injectsSidecar(in namespace: Namespace?) -> Bool {
         if containerNames.contains(MeshLabel.proxyContainer) || annotations[MeshLabel.sidecarStatus] != nil { return true }
+        if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         let namespaceLabels = namespace?.labels ?? [:]
         let namespaceInjection = namespaceLabels[MeshLabel.injection]
         let podInject = labels[MeshLabel.inject]
@@ -38,6 +46,7 @@ extension Pod {
     /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live:
     /// the pod label has precedence, `none` opts out. A sidecar takes precedence (checked by caller).
     public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
+        if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         if let own = labels[MeshLabel.dataplaneMode] { return own == "ambient" }
         return namespace?.labels[MeshLabel.dataplaneMode] == "ambient"
     }

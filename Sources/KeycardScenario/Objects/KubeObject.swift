@@ -7,21 +7,44 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case networkPolicy = "NetworkPolicy"
     case peerAuthentication = "PeerAuthentication"
     case authorizationPolicy = "AuthorizationPolicy"
+    case deployment = "Deployment"
+    case replicaSet = "ReplicaSet"
+    case statefulSet = "StatefulSet"
+    case daemonSet = "DaemonSet"
+    case job = "Job"
+    case cronJob = "CronJob"
+    case replicationController = "ReplicationController"
 
     /// The apiVersion kubectl prints for the kind.
     var apiVersion: String { apiVersions[0] }
 
     /// Every apiVersion accepted for the kind: Istio serves its security kinds as `v1` and `v1beta1`.
     var apiVersions: [String] {
+        if let workload = workloadKind { return [workload.apiVersion] }
         switch self {
-        case .networkPolicy: ["networking.k8s.io/v1"]
-        case .peerAuthentication, .authorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"]
-        case .namespace, .pod: ["v1"]
+        case .networkPolicy: return ["networking.k8s.io/v1"]
+        case .peerAuthentication, .authorizationPolicy: return ["security.istio.io/v1", "security.istio.io/v1beta1"]
+        default: return ["v1"]
         }
     }
 
     /// An Istio kind (spec mesh.md 2.2).
     public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
+
+    /// The workload kind this is, or nil for Namespace, Pod, NetworkPolicy and the Istio kinds.
+    public var workloadKind: WorkloadKind? { WorkloadKind(rawValue: rawValue) }
+
+    public init(_ workload: WorkloadKind) {
+        switch workload {
+        case .deployment: self = .deployment
+        case .replicaSet: self = .replicaSet
+        case .statefulSet: self = .statefulSet
+        case .daemonSet: self = .daemonSet
+        case .job: self = .job
+        case .cronJob: self = .cronJob
+        case .replicationController: self = .replicationController
+        }
+    }
 }
 
 /// One understood object.
@@ -31,6 +54,7 @@ public enum KubeObject: Hashable, Sendable {
     case networkPolicy(NetworkPolicy)
     case peerAuthentication(PeerAuthentication)
     case authorizationPolicy(AuthorizationPolicy)
+    case workload(Workload)
 
     public var ref: ObjectRef {
         switch self {
@@ -39,6 +63,7 @@ public enum KubeObject: Hashable, Sendable {
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
         case .peerAuthentication(let policy): ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
         case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
+        case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
         }
     }
 }

@@ -8,7 +8,9 @@ import KeycardValues
 extension ObjectDecoder {
     mutating func peerAuthentication(_ value: YAMLValue) throws(ScenarioError) -> PeerAuthentication {
         let fields = try value.fields("PeerAuthentication", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
-        let meta = try Metadata.read(fields.required("metadata"), kind: "PeerAuthentication", namespaced: true, at: value.location)
+        let meta = try Metadata.read(
+            fields.required("metadata"), kind: "PeerAuthentication", namespaced: true, at: value.location,
+            defaultNamespace: defaultNamespace)
         var policy = PeerAuthentication(namespace: meta.namespace, name: meta.name)
         guard let specValue = fields["spec"] else { return policy }
         let spec = try specValue.fields("PeerAuthentication spec", allowed: ["selector", "mtls", "portLevelMtls"])
@@ -62,7 +64,9 @@ extension ObjectDecoder {
     mutating func authorizationPolicy(_ value: YAMLValue) throws(ScenarioError) -> AuthorizationPolicy {
         let fields = try value.fields("AuthorizationPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let metadataValue = try fields.required("metadata")
-        let meta = try Metadata.read(metadataValue, kind: "AuthorizationPolicy", namespaced: true, at: value.location)
+        let meta = try Metadata.read(
+            metadataValue, kind: "AuthorizationPolicy", namespaced: true, at: value.location,
+            defaultNamespace: defaultNamespace)
         var policy = AuthorizationPolicy(namespace: meta.namespace, name: meta.name)
         policy.dryRun = meta.annotations["istio.io/dry-run"] == "true"
         if policy.dryRun {

@@ -9,7 +9,8 @@ extension ObjectDecoder {
     /// default strict field validation makes it.
     mutating func networkPolicy(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy {
         let fields = try value.fields("NetworkPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
-        let meta = try Metadata.read(fields.required("metadata"), kind: "NetworkPolicy", namespaced: true, at: value.location)
+        let meta = try Metadata.read(
+            fields.required("metadata"), kind: "NetworkPolicy", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: .everything)
         guard let specValue = fields["spec"] else {
             policy.podSelectorOmitted = true

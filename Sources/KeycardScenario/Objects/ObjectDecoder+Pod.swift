@@ -10,10 +10,43 @@ extension ObjectDecoder {
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
-        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location)
+        let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
+        let spec = try podSpec(specValue, into: &pod)
+        if let status = fields["status"] {
+            for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
+                let text = try field.string("status.podIP")
+                if text.isEmpty { continue }
+                if let ip = IPv4(text) {
+                    pod.podIP = ip
+                } else if CIDR.parse(text + "/128") != nil {
+                    warnings.append(
+                        ScenarioWarning(
+                            location: field.location,
+                            message:
+                                "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
+                } else {
+                    throw field.error("status.podIP \"\(text)\" is not an IP address")
+                }
+            }
+        }
+        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
+            warnings.append(
+                ScenarioWarning(
+                    location: hostNetwork.location,
+                    message:
+                        "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"
+                ))
+            return nil
+        }
+        return pod
+    }
+
+    /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName) and
+    /// returns its non-null fields. Shared by Pods and the pod templates of workloads.
+    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod) throws(ScenarioError) -> [String: YAMLValue] {
         let spec = try nonNullFields(specValue, "Pod spec")
         guard let containers = spec["containers"] else { throw specValue.error("Pod spec needs \"containers\"") }
         let containerList = try containers.items("spec.containers")
@@ -94,37 +127,11 @@ extension ObjectDecoder {
             }
             pod.serviceAccountName = name
         }
-        if let status = fields["status"] {
-            for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
-                let text = try field.string("status.podIP")
-                if text.isEmpty { continue }
-                if let ip = IPv4(text) {
-                    pod.podIP = ip
-                } else if CIDR.parse(text + "/128") != nil {
-                    warnings.append(
-                        ScenarioWarning(
-                            location: field.location,
-                            message:
-                                "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
-                } else {
-                    throw field.error("status.podIP \"\(text)\" is not an IP address")
-                }
-            }
-        }
-        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
-            warnings.append(
-                ScenarioWarning(
-                    location: hostNetwork.location,
-                    message:
-                        "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"
-                ))
-            return nil
-        }
-        return pod
+        return spec
     }
 
     /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).
-    private func nonNullFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
+    func nonNullFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
         var fields: [String: YAMLValue] = [:]
         for entry in try value.entries(what) where !entry.value.isNull { fields[entry.key] = entry.value }
         return fields

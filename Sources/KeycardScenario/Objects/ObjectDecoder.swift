@@ -6,6 +6,15 @@ struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
     /// Whether an Istio object was decoded (the scenario then reports the mesh).
     var sawMeshObject = false
+    /// The namespace of objects that name none, as `kubectl apply -n` gives (nil: `default`); an
+    /// object naming another namespace is an error, as kubectl makes it.
+    var namespace: String?
+    /// When set, unknown kinds are counted here (`kind (apiVersion)` → count) instead of warned
+    /// about one by one: manifests mode says it once.
+    var skippedKinds: [String: Int]?
+
+    /// The namespace an object gets when it names none.
+    var defaultNamespace: String { namespace ?? "default" }
 
     /// Decodes one document: an object, a `List` of objects, or an unknown kind (a warning).
     mutating func decode(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
@@ -19,9 +28,7 @@ struct ObjectDecoder {
         }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List")
-            && ["List", "NamespaceList", "PodList", "NetworkPolicyList", "PeerAuthenticationList", "AuthorizationPolicyList"].contains(kind)
-        {
+        if kind.hasSuffix("List") && (kind == "List" || ObjectKind(rawValue: String(kind.dropLast(4))) != nil) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             var objects: [LoadedObject] = []
@@ -29,6 +36,10 @@ struct ObjectDecoder {
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {
+            if skippedKinds != nil {
+                skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
+                return []
+            }
             warnings.append(
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
@@ -37,12 +48,31 @@ struct ObjectDecoder {
             throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         if known.isMesh { sawMeshObject = true }
+        if let namespace, known != .namespace { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
         case .peerAuthentication: return [LoadedObject(.peerAuthentication(try peerAuthentication(value)), at: value.location)]
         case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
+        case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+            guard let workloadKind = known.workloadKind else { return [] }
+            return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+        }
+    }
+
+    /// kubectl refuses `-n a` for an object that names namespace b.
+    private func requireNamespace(_ namespace: String, in header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)])
+        throws(ScenarioError)
+    {
+        for (key, _, metadata) in header where key == "metadata" && !metadata.isNull {
+            for (field, _, value) in try metadata.entries("metadata") where field == "namespace" && !value.isNull {
+                let written = try value.string("metadata.namespace")
+                if !written.isEmpty && written != namespace {
+                    throw value.error(
+                        "the namespace from the object, \"\(written)\", does not match the namespace \"\(namespace)\" it is applied with")
+                }
+            }
         }
     }
 
@@ -63,11 +93,11 @@ struct Metadata {
 
     /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
     /// completed as the API server would, with a suffix derived from where the object is written),
-    /// `namespace` (default `default`; an empty string counts as omitted; ignored for cluster-scoped
+    /// `namespace` (default `defaultNamespace`, normally `default`; an empty string counts as omitted; ignored for cluster-scoped
     /// kinds), `labels` (a null value is the empty value).
-    static func read(_ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation) throws(ScenarioError)
-        -> Metadata
-    {
+    static func read(
+        _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
+    ) throws(ScenarioError) -> Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
@@ -93,7 +123,7 @@ struct Metadata {
         } else {
             throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
         }
-        var namespace = "default"
+        var namespace = defaultNamespace
         if namespaced, let namespaceValue = fields["namespace"] {
             let text = try namespaceValue.string("metadata.namespace")
             if !text.isEmpty {
@@ -101,23 +131,34 @@ struct Metadata {
                 namespace = text
             }
         }
-        var labels: Labels = [:]
-        if let labelsValue = fields["labels"] {
-            for (key, keyLocation, labelValue) in try labelsValue.entries("metadata.labels") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.labelValue("label \"\(key)\"")
-                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                labels[key] = text
-            }
-        }
         var annotations: [String: String] = [:]
-        if let annotationsValue = fields["annotations"] {
-            for (key, keyLocation, annotation) in try annotationsValue.entries("metadata.annotations") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, "annotation key: \(problem)") }
-                annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
-            }
+        if let annotationsValue = fields["annotations"] { annotations = try Self.annotations(annotationsValue) }
+        return Metadata(name: name, namespace: namespace, labels: try labels(fields["labels"]), annotations: annotations)
+    }
+
+    /// `metadata.labels`, validated as `ValidateLabels` does (absent or null: none).
+    static func labels(_ value: YAMLValue?) throws(ScenarioError) -> Labels {
+        var labels: Labels = [:]
+        guard let value, !value.isNull else { return labels }
+        for (key, keyLocation, labelValue) in try value.entries("metadata.labels") {
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+            let text = try labelValue.labelValue("label \"\(key)\"")
+            if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+            labels[key] = text
         }
-        return Metadata(name: name, namespace: namespace, labels: labels, annotations: annotations)
+        return labels
+    }
+
+    /// `metadata.annotations`: keys validated as label keys (`ValidateAnnotations`), values any
+    /// string (absent or null: none). Istio reads injection state there (mesh.md R1).
+    static func annotations(_ value: YAMLValue?) throws(ScenarioError) -> [String: String] {
+        var annotations: [String: String] = [:]
+        guard let value, !value.isNull else { return annotations }
+        for (key, keyLocation, annotation) in try value.entries("metadata.annotations") {
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, "annotation key: \(problem)") }
+            annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
+        }
+        return annotations
     }
 }
 

@@ -19,16 +19,29 @@ public enum ModelReport {
                         summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
                             + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
             case .scan(let scan):
-                let targets = timeline.scanTargets(ofStep: step.index, scan)
-                let results = targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
-                    ScanResult(from: scan.from, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
+                guard let resolved = timeline.scans[step.index] else { continue }
+                var results: [ScanResult] = []
+                var passed = true
+                var summaries: [String] = []
+                for source in resolved.sources {
+                    let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
+                    results += targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
+                        ScanResult(from: source, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
+                    }
+                    let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
+                    if let expected = resolved.expectOpen(for: source), expected != open { passed = false }
+                    summaries.append((resolved.sources.count > 1 ? "from \(source): " : "") + blastRadius(open))
                 }
-                let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
-                let passed = scan.expectOpen.map { Set($0) == open } ?? true
                 steps.append(
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: passed,
-                        results: results.map(ResultRecord.scan), summary: blastRadius(open)))
+                        results: results.map(ResultRecord.scan), summary: summaries.joined(separator: "; ")))
+            case .dns(let dns):
+                let result = dnsResult(dns, step: step, timeline: timeline)
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: result.passed,
+                        results: [.dns(result)], summary: dnsSummary(result)))
             default:
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
@@ -36,6 +49,26 @@ public enum ModelReport {
         return Report(
             scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
             passed: steps.allSatisfy(\.passed), steps: steps)
+    }
+
+    /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.
+    public static func dnsResult(_ dns: DNSStep, step: Step, timeline: Timeline) -> DNSResult {
+        let model = timeline.dnsModel(dns, atStep: step.index)
+        return DNSResult(
+            from: dns.from, name: dns.name, server: timeline.dnsServer(atStep: step.index) ?? IPv4(0),
+            expected: dns.expect ?? model, model: model)
+    }
+
+    /// "web.x.svc.cluster.local from x/a: [10.96.0.5] (model [10.96.0.5])".
+    public static func dnsSummary(_ result: DNSResult) -> String {
+        var text = "\(result.name) from \(result.from) via \(result.server): "
+        if let observed = result.observed {
+            text += "\(observed), expected \(result.expected)"
+        } else {
+            text += "model \(result.model)"
+        }
+        if result.expected != result.model { text += "; the expectation disagrees with the policy model (\(result.model))" }
+        return text
     }
 
     static func isBareAddress(_ endpoint: Endpoint) -> Bool {

@@ -10,14 +10,23 @@ public struct ProbeCell: Sendable {
     public var verdict: Verdict
     /// The mesh's part (spec mesh.md 2.5), when the scenario uses the mesh.
     public var mesh: MeshVerdict?
+    /// The workloads the probe named the source and destination through, if it did: this cell is
+    /// one replica's share of a workload cell.
+    public var fromWorkload: WorkloadKey?
+    public var toWorkload: WorkloadKey?
 
-    public init(from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil) {
+    public init(
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+    ) {
         self.from = from
         self.to = to
         self.port = port
         self.expected = expected
         self.verdict = verdict
         self.mesh = mesh
+        self.fromWorkload = fromWorkload
+        self.toWorkload = toWorkload
     }
 
     /// NetworkPolicy ∧ PeerAuthentication ∧ AuthorizationPolicy, in that order (spec mesh.md R57):
@@ -39,7 +48,7 @@ public struct ProbeCell: Sendable {
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
         var result = ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
-            observed: observed, attempts: attempts, reason: reason)
+            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
         if let mesh {
             result.detail = outcome == .deny ? nil : mesh.detail
             result.mesh = MeshRecord(mesh)
@@ -55,6 +64,8 @@ extension Timeline {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
         let meshEngine = usesMesh ? MeshEngine(cluster) : nil
+        // Only a probe that names workloads needs the lookups (a million-cell probe names none).
+        let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
@@ -64,23 +75,28 @@ extension Timeline {
                             from: source, to: destination, port: port,
                             expected: probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
-                            mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)))
+                            mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
+                            fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination]?.workload : nil))
                 }
             }
         }
         return cells
     }
 
-    /// The endpoints scan step `index` covers, with the model's prediction for each port.
-    public func scanTargets(ofStep index: Int, _ scan: ScanStep) -> [(endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState)] {
+    /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the
+    /// model's prediction for each port.
+    public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [(
+        endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState
+    )] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
         let meshEngine = usesMesh ? MeshEngine(cluster) : nil
-        let ownIP = cluster.addresses[scan.from]
+        let ownIP = cluster.addresses[source]
         var addresses: [IPv4] = []
         switch scan.targets {
         case .pods:
-            addresses = cluster.sortedPods.filter { $0.key != scan.from }.compactMap { cluster.addresses[$0.key] }
+            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
         case .cidr(let cidr):
             var value = cidr.network
             while true {
@@ -97,10 +113,10 @@ extension Timeline {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(from: .pod(scan.from), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
                 } else if let mesh = meshEngine?.evaluate(
-                    from: scan.from, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),
+                    from: source, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),
                     mesh.outcome != .allow
                 {
                     state = .refused

@@ -40,10 +40,15 @@ public struct StepReport: Codable, Sendable {
 public enum ResultRecord: Codable, Sendable {
     case probe(ProbeResult)
     case scan(ScanResult)
+    case dns(DNSResult)
+
+    private enum DNSKeys: String, CodingKey { case name, server }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: ProbeResult.CodingKeys.self)
-        if container.contains(.expected) || !container.contains(.ip) {
+        if try decoder.container(keyedBy: DNSKeys.self).contains(.server) {
+            self = .dns(try DNSResult(from: decoder))
+        } else if container.contains(.expected) || !container.contains(.ip) {
             self = .probe(try ProbeResult(from: decoder))
         } else {
             self = .scan(try ScanResult(from: decoder))
@@ -54,6 +59,7 @@ public enum ResultRecord: Codable, Sendable {
         switch self {
         case .probe(let result): try result.encode(to: encoder)
         case .scan(let result): try result.encode(to: encoder)
+        case .dns(let result): try result.encode(to: encoder)
         }
     }
 }
@@ -128,15 +134,22 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var detail: String?
     /// The mesh's chain (spec mesh.md 2.5), when the scenario uses the mesh.
     public var mesh: MeshRecord?
+    /// When the probe named a workload (`ns/deployment/web`): the cell is this replica's share of
+    /// the workload cell, which passes only when every replica's does. `from`/`to` name the replica.
+    public var fromWorkload: WorkloadKey?
+    public var toWorkload: WorkloadKey?
 
     public enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh
+        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
     }
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
-        observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil
+        observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil,
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
     ) {
+        self.fromWorkload = fromWorkload
+        self.toWorkload = toWorkload
         self.from = from
         self.to = to
         self.port = port
@@ -163,6 +176,15 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
         detail = try c.decodeIfPresent(String.self, forKey: .detail)
         mesh = try c.decodeIfPresent(MeshRecord.self, forKey: .mesh)
+        func workload(_ key: CodingKeys) throws -> WorkloadKey? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let workload = WorkloadKey.parse(text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not ns/kind/name: \(text)")
+            }
+            return workload
+        }
+        fromWorkload = try workload(.fromWorkload)
+        toWorkload = try workload(.toWorkload)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -178,6 +200,21 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(reason, forKey: .reason)
         try c.encodeIfPresent(detail, forKey: .detail)
         try c.encodeIfPresent(mesh, forKey: .mesh)
+        try c.encodeIfPresent(fromWorkload?.description, forKey: .fromWorkload)
+        try c.encodeIfPresent(toWorkload?.description, forKey: .toWorkload)
+    }
+
+    /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
+    /// replica: `prod/deployment/web -> prod/db TCP/5432 (replica prod/web-5d8f-x2bqz)`.
+    public var cellDescription: String {
+        let plain = "\(from) -> \(to) \(port)"
+        guard fromWorkload != nil || toWorkload != nil else { return plain }
+        let source = fromWorkload?.description ?? from.description
+        let destination = toWorkload?.description ?? to.description
+        var replicas: [String] = []
+        if fromWorkload != nil { replicas.append(from.description) }
+        if toWorkload != nil { replicas.append(to.description) }
+        return "\(source) -> \(destination) \(port) (replica \(replicas.joined(separator: " -> ")))"
     }
 
     /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit

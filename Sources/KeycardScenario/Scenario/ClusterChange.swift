@@ -7,6 +7,9 @@ import KeycardValues
 ///   batch is one desired state: its Namespaces are created first, an object may be listed once,
 ///   a pod or policy needs its namespace (NamespaceLifecycle admission), `external` is reserved.
 /// - `delete` removes each object, which must exist; a namespace takes its pods and policies with it.
+/// - A workload's pods are its controller's (`WorkloadController`): `apply` of a workload creates
+///   or replaces them (a rollout), `delete` removes them, `scale` changes their number; a pod of a
+///   workload deleted or relabelled out of its selector is replaced.
 /// - `label` replaces a pod's or namespace's labels with exactly the given ones; a namespace keeps
 ///   `kubernetes.io/metadata.name` (the API server sets it).
 /// Errors are `ScenarioError`s at the object's or step's place in its file.
@@ -45,13 +48,20 @@ public struct ClusterChange {
                 }
                 existed = cluster.namespaces[namespace.name] != nil
                 cluster.namespaces[namespace.name] = namespace
-            case .pod(let pod):
+            case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 existed = cluster.pods[pod.key] != nil
+                // Applying a controller's pod updates it and keeps its owner, which releases it
+                // (and replaces it) if its new labels leave the selector.
+                pod.owner = cluster.pods[pod.key]?.owner
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
                 // R2: the injector runs when a pod is created; replacing it keeps what it got.
                 if !existed, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
+                if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
+                    cluster.pods[pod.key]?.owner = nil
+                    try reconcile(owner, in: &cluster, at: loaded.location, address: address)
+                }
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
@@ -69,6 +79,11 @@ public struct ClusterChange {
                 existed = previous != nil
                 policy.createdAt = previous?.createdAt ?? cluster.generation
                 cluster.authorizationPolicies[policy.key] = policy
+            case .workload(let workload):
+                try requireNamespace(
+                    workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
+                existed = cluster.workloads[workload.key] != nil
+                try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -90,11 +105,14 @@ public struct ClusterChange {
                 for key in cluster.peerAuthentications.keys where key.namespace == ref.name { cluster.peerAuthentications[key] = nil }
                 for key in cluster.authorizationPolicies.keys where key.namespace == ref.name { cluster.authorizationPolicies[key] = nil }
                 cluster.sidecars = cluster.sidecars.filter { $0.namespace != ref.name }
+                for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
             case .pod:
-                guard cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
                     throw missing(ref, target.location)
                 }
                 cluster.sidecars.remove(ObjectKey(ref.namespace ?? "default", ref.name))
+                // Its controller makes a replacement.
+                if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
@@ -106,6 +124,16 @@ public struct ClusterChange {
             case .authorizationPolicy:
                 guard cluster.authorizationPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
+                }
+            case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+                guard let kind = ref.kind.workloadKind,
+                    case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
+                    cluster.workloads.removeValue(forKey: key) != nil
+                else { throw missing(ref, target.location) }
+                // Cascading deletion (the default propagation) removes its pods.
+                for pod in cluster.pods(of: key) {
+                    cluster.pods[pod.key] = nil
+                    cluster.sidecars.remove(pod.key)
                 }
             }
             done.append("\(ref) deleted")
@@ -121,20 +149,27 @@ public struct ClusterChange {
             cluster.namespaces[change.name]?.setLabels(change.labels)
         case .pod:
             let key = ObjectKey(change.namespace ?? "default", change.name)
-            guard cluster.pods[key] != nil else { throw missing(change.ref, change.location) }
+            guard let pod = cluster.pods[key] else { throw missing(change.ref, change.location) }
             cluster.pods[key]?.labels = change.labels
-        case .networkPolicy, .peerAuthentication, .authorizationPolicy:
+            // A pod relabelled out of its controller's selector is released (an orphan), and the
+            // controller makes a replacement.
+            if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
+                cluster.pods[key]?.owner = nil
+                try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
+            }
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob,
+            .replicationController:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }
 
-    private func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
+    func requireNamespace(_ name: String, _ cluster: Cluster, _ location: SourceLocation, for what: String) throws(ScenarioError) {
         guard cluster.namespaces[name] != nil else {
             throw ScenarioError(location, "\(what): namespace \"\(name)\" does not exist (declare a Namespace first)")
         }
     }
 
-    private func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
+    func missing(_ ref: ObjectRef, _ location: SourceLocation) -> ScenarioError {
         ScenarioError(location, "\(ref) does not exist \(scope)")
     }
 }

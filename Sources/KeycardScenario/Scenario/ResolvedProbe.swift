@@ -4,29 +4,51 @@ import KeycardValues
 /// A probe step with its defaults filled in from the cluster at that step, and its expectation
 /// checked against exactly those sources, destinations and ports.
 public struct ResolvedProbe: Sendable {
+    /// Source pods: the named pods and every pod of each named workload, in the order named.
     public var sources: [ObjectKey]
+    /// Destination pods and externals, workloads expanded likewise.
     public var destinations: [Endpoint]
     public var ports: [ProtocolPort]
     public var expect: Expectation
     /// What the sources present and send (spec mesh.md 2.4).
     public var request: MeshRequest
+    /// The sources and destinations as written (a workload once), or every pod/external by default:
+    /// the rows and columns tables and exceptions speak of.
+    public var sourceRefs: [ProbeRef]
+    public var destinationRefs: [ProbeRef]
+    /// Which written reference each source pod / destination came from.
+    public var sourceRef: [ObjectKey: ProbeRef]
+    public var destinationRef: [Endpoint: ProbeRef]
 
-    init(_ probe: ProbeStep, step: Step, cluster: Cluster) throws(ScenarioError) {
-        sources = probe.from ?? cluster.sortedPods.map(\.key)
-        destinations =
+    /// `hidden` pods (the cluster DNS pod) are left out of the default sources and destinations.
+    init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
+        let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }
+        sourceRefs = probe.from ?? pods.map { .endpoint(.pod($0.key)) }
+        destinationRefs =
             probe.to
-            ?? (cluster.sortedPods.map { .pod($0.key) }
-                + cluster.externals.values.sorted { $0.name < $1.name }.map { .external($0.name) })
-        for source in sources where cluster.pods[source] == nil {
-            throw ScenarioError(step.location, "probe.from: pod \(source) does not exist at this step")
+            ?? (pods.map { .endpoint(.pod($0.key)) }
+                + cluster.externals.values.sorted { $0.name < $1.name }.map { .endpoint(.external($0.name)) })
+        sources = []
+        destinations = []
+        sourceRef = [:]
+        destinationRef = [:]
+        for ref in sourceRefs {
+            for endpoint in try Self.expand(ref, "probe.from", step: step, cluster: cluster) {
+                guard case .pod(let key) = endpoint else { continue }
+                if let first = sourceRef[key] {
+                    throw ScenarioError(step.location, "probe.from: pod \(key) is named twice (as \(first) and as \(ref))")
+                }
+                sourceRef[key] = ref
+                sources.append(key)
+            }
         }
-        for destination in destinations {
-            switch destination {
-            case .pod(let key) where cluster.pods[key] == nil:
-                throw ScenarioError(step.location, "probe.to: pod \(key) does not exist at this step")
-            case .external(let name) where cluster.externals[name] == nil:
-                throw ScenarioError(step.location, "probe.to: external \(name) is not declared in spec.externals")
-            default: break
+        for ref in destinationRefs {
+            for endpoint in try Self.expand(ref, "probe.to", step: step, cluster: cluster) {
+                if let first = destinationRef[endpoint] {
+                    throw ScenarioError(step.location, "probe.to: \(endpoint) is named twice (as \(first) and as \(ref))")
+                }
+                destinationRef[endpoint] = ref
+                destinations.append(endpoint)
             }
         }
         request = probe.request
@@ -51,6 +73,7 @@ public struct ResolvedProbe: Sendable {
             }
         }
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
+        if destinations.isEmpty { throw ScenarioError(step.location, "probe has no destination: no pod exists at this step") }
         expect = probe.expect
         try checkHTTP(step, cluster)
         try check(step)
@@ -75,6 +98,24 @@ public struct ResolvedProbe: Sendable {
         }
     }
 
+    /// The pods (or external) `ref` stands for at this step; a workload with no pod stands for none.
+    private static func expand(_ ref: ProbeRef, _ field: String, step: Step, cluster: Cluster) throws(ScenarioError) -> [Endpoint] {
+        switch ref {
+        case .endpoint(.pod(let key)):
+            guard cluster.pods[key] != nil else { throw ScenarioError(step.location, "\(field): pod \(key) does not exist at this step") }
+            return [.pod(key)]
+        case .endpoint(.external(let name)):
+            guard cluster.externals[name] != nil else {
+                throw ScenarioError(step.location, "\(field): external \(name) is not declared in spec.externals")
+            }
+            return [.external(name)]
+        case .endpoint(let endpoint): return [endpoint]
+        case .workload(let key):
+            guard cluster.workloads[key] != nil else { throw ScenarioError(step.location, "\(field): \(key) does not exist at this step") }
+            return cluster.pods(of: key).map { .pod($0.key) }
+        }
+    }
+
     private func check(_ step: Step) throws(ScenarioError) {
         switch expect {
         case .model: return
@@ -86,16 +127,16 @@ public struct ResolvedProbe: Sendable {
                 guard ports.contains(port) else {
                     throw ScenarioError(table.location, "expect has a table for \(port), which this probe does not probe")
                 }
-                if Set(table.rows) != Set(sources) || table.rows.count != sources.count {
+                if Set(table.rows) != Set(sourceRefs) || table.rows.count != sourceRefs.count {
                     throw ScenarioError(
                         table.location,
-                        "the \(port) table's rows must be exactly the probe's sources: \(sources.map(\.description).joined(separator: " "))"
+                        "the \(port) table's rows must be exactly the probe's sources: \(sourceRefs.map(\.description).joined(separator: " "))"
                     )
                 }
-                if Set(table.columns) != Set(destinations) || table.columns.count != destinations.count {
+                if Set(table.columns) != Set(destinationRefs) || table.columns.count != destinationRefs.count {
                     throw ScenarioError(
                         table.location,
-                        "the \(port) table's columns must be exactly the probe's destinations: \(destinations.map(\.description).joined(separator: " "))"
+                        "the \(port) table's columns must be exactly the probe's destinations: \(destinationRefs.map(\.description).joined(separator: " "))"
                     )
                 }
             }
@@ -103,7 +144,7 @@ public struct ResolvedProbe: Sendable {
             var seen: [Cell: Decision] = [:]
             for decision in Decision.allCases {
                 for cell in lists[decision] ?? [] {
-                    guard sources.contains(cell.from), destinations.contains(cell.to), ports.contains(cell.port) else {
+                    guard sourceRefs.contains(cell.from), destinationRefs.contains(cell.to), ports.contains(cell.port) else {
                         throw ScenarioError(
                             step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
                     }
@@ -119,14 +160,18 @@ public struct ResolvedProbe: Sendable {
     }
 
     /// What the file expects for one cell: a decision, or nil for "not checked" / "follow the model".
+    /// A replica of a workload takes the expectation written for its workload.
     public func explicitExpectation(from: ObjectKey, to: Endpoint, port: ProtocolPort) -> ExpectedCell {
+        if case .model = expect { return .model }
+        let row = sourceRef[from] ?? .endpoint(.pod(from))
+        let column = destinationRef[to] ?? .endpoint(to)
         switch expect {
         case .model: return .model
         case .tables(let tables):
-            guard let decision = tables[port]?.mark(from: from, to: to)?.decision else { return .ignored }
+            guard let decision = tables[port]?.mark(from: row, to: column)?.decision else { return .ignored }
             return .explicit(decision)
         case .exceptions(let fallback, let lists):
-            let cell = Cell(from: from, to: to, port: port)
+            let cell = Cell(from: row, to: column, port: port)
             if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
             // A pod reaching itself is not a network question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }

@@ -32,6 +32,10 @@ public struct LabSettings: Sendable {
     public var nodes: Int = 1
     public var podCIDR: CIDR
     public var enforcement: Enforcement = .pod
+    /// `spec.lab.dns`: where `dns: true` is written, nil when cluster DNS is off (see `ClusterDNS`).
+    public var dnsLocation: SourceLocation?
+    /// True when the lab runs cluster DNS.
+    public var dns: Bool { dnsLocation != nil }
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
@@ -67,11 +71,13 @@ public struct Step: Sendable {
         case delete([DeleteTarget])
         case label(LabelChange)
         case scan(ScanStep)
+        case dns(DNSStep)
+        case scale(ScaleChange)
     }
 
     /// What a step does, as reports name it.
     public enum Kind: String, Codable, Sendable {
-        case probe, apply, delete, label, scan
+        case probe, apply, delete, label, scan, dns, scale
     }
 
     /// The kind of the step's action.
@@ -82,6 +88,8 @@ public struct Step: Sendable {
         case .delete: .delete
         case .label: .label
         case .scan: .scan
+        case .dns: .dns
+        case .scale: .scale
         }
     }
 }
@@ -89,9 +97,9 @@ public struct Step: Sendable {
 /// A probe step: who, to whom, on which ports, and what should happen.
 public struct ProbeStep: Sendable {
     /// nil: every pod present at this step.
-    public var from: [ObjectKey]?
+    public var from: [ProbeRef]?
     /// nil: every pod and external present at this step.
-    public var to: [Endpoint]?
+    public var to: [ProbeRef]?
     /// nil: every port some destination serves.
     public var ports: [ProtocolPort]?
     public var expect: Expectation
@@ -111,8 +119,8 @@ public enum Expectation: Sendable {
 
 /// A cell named in an exception list.
 public struct Cell: Hashable, Sendable {
-    public var from: ObjectKey
-    public var to: Endpoint
+    public var from: ProbeRef
+    public var to: ProbeRef
     public var port: ProtocolPort
 }
 
@@ -139,12 +147,12 @@ public struct TruthTable: Sendable {
         }
     }
 
-    public var rows: [ObjectKey]
-    public var columns: [Endpoint]
+    public var rows: [ProbeRef]
+    public var columns: [ProbeRef]
     public var cells: [[Mark]]
     public var location: SourceLocation
 
-    public func mark(from: ObjectKey, to: Endpoint) -> Mark? {
+    public func mark(from: ProbeRef, to: ProbeRef) -> Mark? {
         guard let row = rows.firstIndex(of: from), let column = columns.firstIndex(of: to) else { return nil }
         return cells[row][column]
     }
@@ -187,7 +195,8 @@ public struct ScanStep: Sendable {
         case cidr(CIDR)
     }
 
-    public var from: ObjectKey
+    /// A pod, or a workload: each of its pods scans in turn.
+    public var from: ProbeRef
     public var targets: Targets
     public var ports: [Int]
     /// The exact set of endpoints expected open, or nil to compare with the model.
@@ -196,11 +205,12 @@ public struct ScanStep: Sendable {
     public var identity: ProbeIdentity = .mesh
 }
 
-/// `ns/pod:port` or `ip:port` in a scan expectation.
+/// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.
 public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
     public enum Host: Hashable, Sendable {
         case pod(ObjectKey)
         case ip(IPv4)
+        case workload(WorkloadKey)
     }
 
     public var host: Host
@@ -212,6 +222,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         else { return nil }
         let host = String(text[..<colon])
         if let ip = IPv4(host) { return ScanEndpoint(host: .ip(ip), port: port) }
+        if let key = WorkloadKey.parse(host) { return ScanEndpoint(host: .workload(key), port: port) }
         if let key = ObjectKey.parse(host) { return ScanEndpoint(host: .pod(key), port: port) }
         return nil
     }
@@ -220,6 +231,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
         switch host {
         case .pod(let key): "\(key):\(port)"
         case .ip(let ip): "\(ip):\(port)"
+        case .workload(let key): "\(key):\(port)"
         }
     }
 }

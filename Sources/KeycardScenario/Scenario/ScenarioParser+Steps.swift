@@ -2,7 +2,7 @@ import KeycardModel
 import KeycardValues
 
 extension ScenarioParser {
-    static let actions = ["probe", "apply", "delete", "label", "scan"]
+    static let actions = ["probe", "apply", "delete", "label", "scan", "dns", "scale"]
 
     mutating func step(_ value: YAMLValue, index: Int) throws(ScenarioError) -> Step {
         let fields = try value.fields("a step", allowed: ["name"] + Self.actions + ["expect"])
@@ -13,8 +13,8 @@ extension ScenarioParser {
         }
         let name = try fields["name"]?.string("step name")
         let expect = fields.values["expect"]
-        if let expect, action != "probe" && action != "scan" {
-            throw expect.error("expect belongs to probe and scan steps, not to \(action)")
+        if let expect, action != "probe" && action != "scan" && action != "dns" {
+            throw expect.error("expect belongs to probe, scan and dns steps, not to \(action)")
         }
         let body = fields.values[action] ?? value
         let parsed: Step.Action
@@ -25,6 +25,8 @@ extension ScenarioParser {
             parsed = .apply(try objectItems(body, "apply"))
         case "delete": parsed = .delete(try deletes(body))
         case "label": parsed = .label(try label(body))
+        case "dns": parsed = .dns(try dns(body, expect: expect))
+        case "scale": parsed = .scale(try scale(body))
         default: parsed = .scan(try scan(body, expect: expect))
         }
         return Step(index: index, name: name, location: value.location, action: parsed)
@@ -36,11 +38,11 @@ extension ScenarioParser {
             let fields = try value.fields("probe", allowed: ["from", "to", "ports", "identity", "via", "http"])
             step.request = try meshRequest(fields)
             if let from = fields["from"] {
-                var keys: [ObjectKey] = []
+                var keys: [ProbeRef] = []
                 for item in try from.items("probe.from") {
                     let text = try item.string("a probe source")
-                    guard let key = ObjectKey.parse(text), key.namespace != "external" else {
-                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name")
+                    guard let key = ProbeRef.parse(text), key.isSource else {
+                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name or a workload as namespace/kind/name")
                     }
                     if keys.contains(key) { throw item.error("\(text) is listed twice") }
                     keys.append(key)
@@ -49,11 +51,11 @@ extension ScenarioParser {
                 step.from = keys
             }
             if let to = fields["to"] {
-                var endpoints: [Endpoint] = []
+                var endpoints: [ProbeRef] = []
                 for item in try to.items("probe.to") {
                     let text = try item.string("a probe destination")
-                    guard let endpoint = Endpoint.parse(text) else {
-                        throw item.error("probe destination \"\(text)\" must be namespace/name or external/NAME")
+                    guard let endpoint = ProbeRef.parse(text) else {
+                        throw item.error("probe destination \"\(text)\" must be namespace/name, namespace/kind/name or external/NAME")
                     }
                     if endpoints.contains(endpoint) { throw item.error("\(text) is listed twice") }
                     endpoints.append(endpoint)
@@ -115,12 +117,14 @@ extension ScenarioParser {
             let fields = try item.fields("an entry of \(what)", allowed: ["from", "to", "port"])
             let fromValue = try fields.required("from")
             let fromText = try fromValue.string("from")
-            guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
-                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name")
+            guard let from = ProbeRef.parse(fromText), from.isSource else {
+                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
             }
             let toValue = try fields.required("to")
             let toText = try toValue.string("to")
-            guard let to = Endpoint.parse(toText) else { throw toValue.error("to \"\(toText)\" must be namespace/name or external/NAME") }
+            guard let to = ProbeRef.parse(toText) else {
+                throw toValue.error("to \"\(toText)\" must be namespace/name, namespace/kind/name or external/NAME")
+            }
             let port = try Self.protocolPort(try fields.required("port"))
             result.append(Cell(from: from, to: to, port: port))
         }
@@ -135,7 +139,8 @@ extension ScenarioParser {
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
                 throw kindValue.error(
-                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, PeerAuthentication or AuthorizationPolicy")
+                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, PeerAuthentication, AuthorizationPolicy or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             let name = try fields.required("name").string("name")
             var namespace: String? = nil
@@ -150,7 +155,7 @@ extension ScenarioParser {
         let fields = try value.fields("label", allowed: ["kind", "namespace", "name", "labels"])
         let kindValue = try fields.required("kind")
         let kindText = try kindValue.string("kind")
-        guard let kind = ObjectKind(rawValue: kindText), kind == .pod || kind == .namespace else {
+        guard let kind = ObjectKind(rawValue: kindText), kind == .namespace || kind == .pod else {
             throw kindValue.error("label kind must be Namespace or Pod, found \(kindText)")
         }
         let name = try fields.required("name").string("name")
@@ -174,8 +179,8 @@ extension ScenarioParser {
         let fields = try value.fields("scan", allowed: ["from", "targets", "ports", "identity"])
         let fromValue = try fields.required("from")
         let fromText = try fromValue.string("scan.from")
-        guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
-            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name")
+        guard let from = ProbeRef.parse(fromText), from.isSource else {
+            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
         }
         var targets = ScanStep.Targets.pods
         if let targetsValue = fields["targets"] {
@@ -205,7 +210,7 @@ extension ScenarioParser {
             for item in try expectFields["open"]?.items("expect.open") ?? [] {
                 let text = try item.string("an open endpoint")
                 guard let endpoint = ScanEndpoint.parse(text) else {
-                    throw item.error("open endpoint \"\(text)\" must be namespace/pod:port or ip:port")
+                    throw item.error("open endpoint \"\(text)\" must be namespace/pod:port, namespace/kind/name:port or ip:port")
                 }
                 if open.contains(endpoint) { throw item.error("\(text) is listed twice") }
                 open.append(endpoint)
@@ -213,5 +218,25 @@ extension ScenarioParser {
             step.expectOpen = open
         }
         return step
+    }
+
+    /// `scale: {workload: ns/deployment/web, replicas: 3}`.
+    private func scale(_ value: YAMLValue) throws(ScenarioError) -> ScaleChange {
+        let fields = try value.fields("scale", allowed: ["workload", "replicas"])
+        let workloadValue = try fields.required("workload")
+        let text = try workloadValue.string("scale.workload")
+        guard let key = WorkloadKey.parse(text) else {
+            throw workloadValue.error(
+                "scale.workload \"\(text)\" must be namespace/kind/name with kind one of deployment, replicaset, statefulset, replicationcontroller"
+            )
+        }
+        guard key.kind.isScalable else {
+            throw workloadValue.error(
+                "a \(key.kind.rawValue) cannot be scaled: only deployment, replicaset, statefulset, replicationcontroller")
+        }
+        let replicasValue = try fields.required("replicas")
+        let replicas = try replicasValue.int("scale.replicas (0 or more)", in: 0...Int(Int32.max))
+        try ObjectDecoder.requireLabSize(replicas, replicasValue, "scale.replicas")
+        return ScaleChange(workload: key, replicas: replicas, location: value.location)
     }
 }

@@ -104,7 +104,7 @@ struct ScenarioParser {
     private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
-        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement"])
+        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns"])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {
@@ -131,6 +131,7 @@ struct ScenarioParser {
             }
             settings.enforcement = mode
         }
+        if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
         return settings
     }
 
@@ -199,9 +200,15 @@ struct ScenarioParser {
         for item in try value?.items(what) ?? [] {
             let entries = try item.entries("an entry of \(what)")
             if entries.contains(where: { $0.key == "file" }) {
-                let fields = try item.fields("a file entry", allowed: ["file"])
+                let fields = try item.fields("a file entry", allowed: ["file", "namespace"])
                 let pathValue = try fields.required("file")
-                result += try manifest(pathValue)
+                var namespace: String?
+                if let namespaceValue = fields["namespace"] {
+                    let text = try namespaceValue.string("namespace")
+                    if let problem = NameRules.dns1123LabelProblem(text) { throw namespaceValue.error("namespace \"\(text)\" \(problem)") }
+                    namespace = text
+                }
+                result += try manifest(pathValue, namespace: namespace)
             } else {
                 result += try objects.decode(item)
             }
@@ -210,7 +217,9 @@ struct ScenarioParser {
     }
 
     /// Loads a manifest named relative to the scenario; it must stay inside the scenario's folder.
-    private mutating func manifest(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
+    /// With `namespace`, its objects that name none go there (and one naming another is an
+    /// error), as `kubectl apply -n NAMESPACE -f FILE`.
+    private mutating func manifest(_ value: YAMLValue, namespace: String?) throws(ScenarioError) -> [LoadedObject] {
         let relative = try value.string("file")
         if relative.isEmpty { throw value.error("file must name a manifest: the path is empty") }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath()
@@ -220,13 +229,17 @@ struct ScenarioParser {
             throw value.error("file \"\(relative)\" escapes the scenario's folder \(base.path)")
         }
         // A manifest named by several steps is read once: its objects are the same each time.
-        if let known = manifests[target.path] { return known }
+        let cacheKey = target.path + "\u{0}" + (namespace ?? "")
+        if let known = manifests[cacheKey] { return known }
         let folder = (file as NSString).deletingLastPathComponent
         let displayPath = folder.isEmpty ? relative : "\(folder)/\(relative)"
         let text = try ScenarioLoader.readText(target.path, at: value.location)
         var loaded: [LoadedObject] = []
+        let outer = objects.namespace
+        objects.namespace = namespace
+        defer { objects.namespace = outer }
         for document in try YAMLDocuments.parse(text, file: displayPath) { loaded += try objects.decode(document) }
-        manifests[target.path] = loaded
+        manifests[cacheKey] = loaded
         return loaded
     }
 }

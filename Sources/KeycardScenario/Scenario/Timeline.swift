@@ -4,12 +4,16 @@ import KeycardModel
 public struct Timeline: Sendable {
     public let scenario: Scenario
     public let plan: AddressPlan
+    /// Every pod that ever exists, bare or made by a workload, as `everyPod(_:)` finds them.
+    public let everyPod: [LoadedObject]
     /// The cluster after the resources, before step 1.
     public let initial: Cluster
     /// `states[i]` is the cluster in force at step i+1, after that step's own change.
     public let states: [Cluster]
     /// Probe steps with their defaults filled in, by step index.
     public let probes: [Int: ResolvedProbe]
+    /// Scan steps with their sources and expectations resolved, by step index.
+    public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
     public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings }
@@ -22,42 +26,57 @@ public struct Timeline: Sendable {
     /// Namespaces every cluster has.
     public static let builtinNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
 
+    /// The namespaces a scenario's cluster has before its resources: the built-in ones, and the
+    /// mesh's root namespace when the scenario uses the mesh (spec mesh.md 2.1: it exists without
+    /// being declared).
+    static func startingNamespaces(_ scenario: Scenario) -> [String] {
+        let root = scenario.mesh.rootNamespace
+        return builtinNamespaces + (scenario.mentionsMesh && !builtinNamespaces.contains(root) ? [root] : [])
+    }
+
     public init(_ scenario: Scenario) throws(ScenarioError) {
         self.scenario = scenario
-        var everyPod = scenario.resources
-        for step in scenario.steps { if case .apply(let objects) = step.action { everyPod += objects } }
-        plan = try AddressPlan(pods: everyPod, settings: scenario.lab)
+        everyPod = try Self.everyPod(scenario)
+        // The cluster DNS pod comes last, so enabling DNS moves no scenario pod's address.
+        let dnsPod = scenario.lab.dnsLocation.map { [ClusterDNS.podObject(at: $0)] } ?? []
+        try Self.checkReserved(everyPod, dns: scenario.lab.dns)
+        plan = try AddressPlan(pods: everyPod + dnsPod, settings: scenario.lab)
 
         var cluster = Cluster()
+        cluster.nodeCount = scenario.lab.nodes
         // Every pod of the scenario has its address from the start, present or not: the lab holds
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
         for external in scenario.externals { cluster.externals[external.name] = external }
-        for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
+        for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
         cluster.mesh = scenario.mesh
-        // spec mesh.md 2.1: the root namespace exists without being declared.
-        if scenario.mentionsMesh, cluster.namespaces[scenario.mesh.rootNamespace] == nil {
-            cluster.namespaces[scenario.mesh.rootNamespace] = Namespace(name: scenario.mesh.rootNamespace)
-        }
         let addresses = plan.addresses
-        try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { addresses[$0] }
+        try ClusterChange(scope: "at this step", batch: "resources").apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
         initial = cluster
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
+        var scans: [Int: ResolvedScan] = [:]
         let steps = ClusterChange(scope: "at this step", batch: "this apply step")
         for step in scenario.steps {
             switch step.action {
             case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }
-            case .delete(let targets): try steps.delete(targets, from: &cluster)
+            case .delete(let targets):
+                try Self.checkDNSDelete(targets, dns: scenario.lab.dns)
+                try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
-            case .probe(let probe): probes[step.index] = try ResolvedProbe(probe, step: step, cluster: cluster)
-            case .scan(let scan): try Self.check(scan, step: step, cluster: cluster)
+            case .scale(let change): try steps.scale(change, in: &cluster)
+            case .probe(let probe):
+                probes[step.index] = try ResolvedProbe(
+                    probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
+            case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: cluster)
+            case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
             }
             states.append(cluster)
         }
         self.states = states
         self.probes = probes
+        self.scans = scans
         usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
     }
@@ -65,16 +84,5 @@ public struct Timeline: Sendable {
     /// The cluster in force after step `index` (0: after the resources).
     public func cluster(afterStep index: Int) -> Cluster {
         index <= 0 ? initial : states[min(index, states.count) - 1]
-    }
-
-    private static func check(_ scan: ScanStep, step: Step, cluster: Cluster) throws(ScenarioError) {
-        guard cluster.pods[scan.from] != nil else {
-            throw ScenarioError(step.location, "scan.from: pod \(scan.from) does not exist at this step")
-        }
-        for endpoint in scan.expectOpen ?? [] {
-            if case .pod(let key) = endpoint.host, cluster.pods[key] == nil {
-                throw ScenarioError(step.location, "expect.open: pod \(key) does not exist at this step")
-            }
-        }
     }
 }

@@ -22,20 +22,23 @@ enum TruthTableParser {
         guard header.tokens.count >= 2 else {
             throw ScenarioError(at(header.index), "the \(port) table's header needs a corner token (-) and at least one destination")
         }
-        var columns: [Endpoint] = []
+        var columns: [ProbeRef] = []
         for token in header.tokens.dropFirst() {
-            guard let endpoint = Endpoint.parse(token) else {
-                throw ScenarioError(at(header.index), "table header entry \"\(token)\" must be namespace/name or external/NAME")
+            guard let endpoint = ProbeRef.parse(token) else {
+                throw ScenarioError(
+                    at(header.index), "table header entry \"\(token)\" must be namespace/name, namespace/kind/name or external/NAME")
             }
             if columns.contains(endpoint) { throw ScenarioError(at(header.index), "destination \(token) appears twice in the header") }
             columns.append(endpoint)
         }
-        var rows: [ObjectKey] = []
+        var rows: [ProbeRef] = []
         var cells: [[TruthTable.Mark]] = []
         for line in lines.dropFirst() {
             let source = line.tokens[0]
-            guard let key = ObjectKey.parse(source), key.namespace != "external" else {
-                throw ScenarioError(at(line.index), "table row \"\(source)\" must start with a source pod as namespace/name")
+            guard let key = ProbeRef.parse(source), key.isSource else {
+                throw ScenarioError(
+                    at(line.index),
+                    "table row \"\(source)\" must start with a source pod (namespace/name) or workload (namespace/kind/name)")
             }
             if rows.contains(key) { throw ScenarioError(at(line.index), "source \(source) has two rows") }
             guard line.tokens.count - 1 == columns.count else {

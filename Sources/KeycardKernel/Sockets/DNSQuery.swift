@@ -1,0 +1,95 @@
+import CLinuxShim
+import Glibc
+import KeycardValues
+
+/// One DNS query for A records, sent by glibc's resolver (libresolv `res_nsearch` with a private
+/// resolver state) from inside a lab namespace: no packet codec of keycard's own.
+public struct DNSQuery: Sendable, Hashable {
+    /// The network namespace the query leaves from (a pod's).
+    public var namespace: String
+    /// The name as a program would ask for it.
+    public var name: String
+    /// The only nameserver asked.
+    public var server: IPv4
+    public var port: UInt16 = 53
+    /// The search list and ndots, as in the pod's resolv.conf.
+    public var search: [String]
+    public var ndots: Int = 5
+    /// Per try, whole seconds (libresolv's unit; at least 1).
+    public var timeoutSeconds: Int = 1
+    public var attempts: Int = 2
+
+    public init(namespace: String, name: String, server: IPv4, search: [String], timeoutSeconds: Int = 1, attempts: Int = 2) {
+        self.namespace = namespace
+        self.name = name
+        self.server = server
+        self.search = search
+        self.timeoutSeconds = timeoutSeconds
+        self.attempts = attempts
+    }
+}
+
+/// What the resolver said.
+public enum DNSQueryOutcome: Sendable, Hashable {
+    /// A records (sorted).
+    case answered([IPv4])
+    /// NXDOMAIN, or the name has no A record.
+    case notFound
+    /// No answer within the tries (dropped, or the send was refused by a local rule): `errno`.
+    case noAnswer(errno: Int32)
+    /// Any other failure (REFUSED, FORMERR, ...), as the resolver's h_errno.
+    case failed(hErrno: Int32, errno: Int32)
+}
+
+extension DNSQuery {
+    /// Sends the query from a thread of its own that enters `namespace` first, so the resolver's
+    /// socket is born in the pod's namespace; blocks until the resolver returns.
+    public func run() throws(KernelError) -> DNSQueryOutcome {
+        nonisolated(unsafe) var result: Result<DNSQueryOutcome, KernelError> = .failure(KernelError("dns", subject: name, errno: EIO))
+        let query = self
+        let thread = OneShotThread {
+            do {
+                result = .success(
+                    try NetworkNamespace.perform(in: query.namespace) { () -> DNSQueryOutcome in
+                        guard NetworkNamespace.currentInode() != NetworkNamespace.hostInode() else {
+                            throw KernelError("dns", subject: "refusing to query from the host namespace", errno: EPERM)
+                        }
+                        return query.resolveHere()
+                    })
+            } catch let error as KernelError {
+                result = .failure(error)
+            } catch {
+                result = .failure(KernelError("dns", subject: query.namespace, errno: EIO))
+            }
+        }
+        thread.join()
+        return try result.get()
+    }
+
+    /// Calls libresolv on the current thread.
+    private func resolveHere() -> DNSQueryOutcome {
+        let capacity = 64
+        var addresses = [UInt32](repeating: 0, count: capacity)
+        var failure: Int32 = 0
+        var errorNumber: Int32 = 0
+        let domains = search.prefix(6).map { strdup($0) }
+        defer { for pointer in domains { free(pointer) } }
+        var searchPointers: [UnsafePointer<CChar>?] = domains.map { UnsafePointer($0) }
+        let count = searchPointers.withUnsafeMutableBufferPointer { searchBuffer in
+            addresses.withUnsafeMutableBufferPointer { addressBuffer in
+                kc_dns_lookup_a(
+                    server.value.bigEndian, port, name, searchBuffer.baseAddress, Int32(domains.count), Int32(ndots),
+                    Int32(timeoutSeconds), Int32(attempts), addressBuffer.baseAddress, Int32(capacity), &failure, &errorNumber)
+            }
+        }
+        if count >= 0 {
+            let found = addresses.prefix(Int(count)).map { IPv4(UInt32(bigEndian: $0)) }
+            return found.isEmpty ? .notFound : .answered(found.sorted())
+        }
+        switch failure {
+        case HOST_NOT_FOUND, NO_DATA: return .notFound
+        case TRY_AGAIN: return .noAnswer(errno: errorNumber)
+        default: return .failed(hErrno: failure, errno: errorNumber)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import KeycardKernel
+import KeycardTopology
+import KeycardValues
+
+/// Cluster DNS as a real server: dnsmasq (Debian's `dnsmasq-base`) running as the `command` of
+/// the lab's DNS pod, inside that pod's network namespace. Its configuration and hosts file live in
+/// the lab's state folder (/run/keycard/<lab>/dns/); it reads no host file (`/etc/hosts`,
+/// `/etc/resolv.conf`, `/etc/dnsmasq.conf` are all switched off), forwards nothing (no upstream
+/// server: every name it does not hold, inside the cluster domain or not, is NXDOMAIN) and listens
+/// on UDP and TCP 53 of the pod's address only. Each step rewrites the hosts
+/// file and sends SIGHUP, on which dnsmasq clears its cache and re-reads it (dnsmasq(8), SIGNALS).
+public enum ClusterDNSServer {
+    /// /run/keycard/<lab>/dns.
+    public static func directory(_ lab: String) -> String { "\(LabPaths.directory(lab))/dns" }
+    public static func configFile(_ lab: String) -> String { "\(directory(lab))/dnsmasq.conf" }
+    public static func hostsFile(_ lab: String) -> String { "\(directory(lab))/hosts" }
+    public static func pidFile(_ lab: String) -> String { "\(directory(lab))/dnsmasq.pid" }
+    /// The resolv.conf a `command:` program of pod `namespace/name` sees as /etc/resolv.conf.
+    public static func resolvConfFile(_ lab: String, namespace: String, pod: String) -> String {
+        "\(directory(lab))/resolv.\(namespace).\(pod).conf"
+    }
+
+    /// Debian installs it in /usr/sbin, which a user's PATH may lack.
+    static var program: String {
+        FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq"
+    }
+
+    /// The DNS pod's argv: dnsmasq in the foreground (so keycard owns its pid) with our file only.
+    public static func argv(lab: String) -> [String] {
+        [program, "--keep-in-foreground", "--conf-file=\(configFile(lab))"]
+    }
+
+    /// dnsmasq.conf for a server on `listen`, answering `domain` from the hosts file only.
+    public static func config(lab: String, listen: IPv4, domain: String) -> String {
+        """
+        # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file; nothing is forwarded,
+        # every other name is NXDOMAIN (local=/#/: the lab has no upstream).
+        port=53
+        listen-address=\(listen)
+        bind-interfaces
+        no-resolv
+        no-hosts
+        no-poll
+        addn-hosts=\(hostsFile(lab))
+        local=/#/
+        domain-needed
+        user=root
+        pid-file=\(pidFile(lab))
+        log-facility=-
+        log-queries
+
+        """
+    }
+
+    /// Hosts-file text for `records` (name → addresses): one `address name` line per record,
+    /// sorted, so the same records always give the same bytes.
+    public static func hostsText(_ records: [String: [IPv4]]) -> String {
+        var lines: [String] = []
+        for name in records.keys.sorted() {
+            for address in records[name, default: []].sorted() { lines.append("\(address) \(name)") }
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// Writes the configuration, an empty hosts file and every command pod's resolv.conf before any
+    /// program starts. No-op without `plan.dns`.
+    static func prepare(_ plan: LabPlan) throws(LabError) {
+        guard let dns = plan.dns else { return }
+        guard let server = plan.pods.first(where: { $0.key == dns.serverPod }) else {
+            throw .state(lab: plan.labName, path: directory(plan.labName), reason: "the DNS pod \(dns.serverPod) is not in the plan")
+        }
+        let lab = plan.labName
+        try write(directory: directory(lab), lab: lab)
+        try write(config(lab: lab, listen: server.address, domain: dns.domain), to: configFile(lab), lab: lab)
+        try write("", to: hostsFile(lab), lab: lab)
+        for pod in plan.pods where pod.key != dns.serverPod && !(pod.command ?? []).isEmpty {
+            try write(
+                dns.resolvConf(namespace: pod.namespace), to: resolvConfFile(lab, namespace: pod.namespace, pod: pod.name), lab: lab)
+        }
+    }
+
+    /// The name under which each hosts file carries its generation (127.0.0.1): outside every
+    /// cluster name, so no pod's answer changes.
+    static let generationDomain = "refresh.keycard.invalid"
+
+    /// How long a refresh waits for the server to serve the new records.
+    static let patience: Duration = .seconds(10)
+
+    /// Rewrites the hosts file with `records` and makes the server re-read it (SIGHUP), unless the
+    /// file already holds exactly these records; then waits until the server answers the new
+    /// file's generation name, asked from its own namespace (dnsmasq ignores SIGHUP until its
+    /// start-up is over, so a signal sent too early is sent again). Returns true when it reloaded.
+    @discardableResult
+    public static func refresh(_ lab: LabInstance, records: [String: [IPv4]]) throws(LabError) -> Bool {
+        try refresh(plan: lab.plan, processes: lab.processes, records: records)
+    }
+
+    /// `refresh` for a lab known by its plan and the processes it started (a live lab's state).
+    @discardableResult
+    public static func refresh(plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]]) throws(LabError) -> Bool {
+        guard let dns = plan.dns else { return false }
+        let lab = (name: plan.labName, plan: plan, processes: processes)
+        let path = hostsFile(lab.name)
+        let body = hostsText(records)
+        // The first line is the generation; the rest are the records.
+        if let current = try? String(contentsOfFile: path, encoding: .utf8), let newline = current.firstIndex(of: "\n"),
+            current[current.index(after: newline)...] == body[...]
+        {
+            return false
+        }
+        let generation = "g\(DispatchTime.now().uptimeNanoseconds).\(generationDomain)"
+        try write("127.0.0.1 \(generation)\n" + body, to: path, lab: lab.name)
+        guard let process = lab.processes.first(where: { $0.pod == dns.serverPod }),
+            let server = lab.plan.pods.first(where: { $0.key == dns.serverPod }),
+            process.startTime == nil || ProcessTable.startTime(of: process.pid) == process.startTime
+        else {
+            throw .state(lab: lab.name, path: path, reason: "the DNS server of \(dns.serverPod) is not running")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        while true {
+            guard kill(process.pid, SIGHUP) == 0 else {
+                throw .state(lab: lab.name, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
+            }
+            // From the server's own namespace to its own address: no policy is involved.
+            let query = DNSQuery(
+                namespace: server.netns, name: generation + ".", server: server.address, search: [], timeoutSeconds: 1, attempts: 1)
+            if case .answered = try? query.run() { return true }
+            if clock.now > deadline {
+                throw .state(lab: lab.name, path: path, reason: "the DNS server did not load its records within \(patience)")
+            }
+            Sleep.milliseconds(20)
+        }
+    }
+
+    private static func write(directory: String, lab: String) throws(LabError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .state(lab: lab, path: directory, reason: "cannot create: \(error)")
+        }
+    }
+
+    /// Temporary file + rename: the server never reads half a file.
+    private static func write(_ text: String, to path: String, lab: String) throws(LabError) {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .state(lab: lab, path: path, reason: "cannot write: \(error)")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+/// The controllers whose pods keycard runs: `apps/v1` Deployment, ReplicaSet, StatefulSet,
+/// DaemonSet; `batch/v1` Job and CronJob; `v1` ReplicationController.
+public enum WorkloadKind: String, Hashable, Sendable, CaseIterable, Codable, Comparable {
+    case deployment = "Deployment"
+    case replicaSet = "ReplicaSet"
+    case statefulSet = "StatefulSet"
+    case daemonSet = "DaemonSet"
+    case job = "Job"
+    case cronJob = "CronJob"
+    case replicationController = "ReplicationController"
+
+    /// The group/version keycard reads the kind in.
+    public var apiVersion: String {
+        switch self {
+        case .deployment, .replicaSet, .statefulSet, .daemonSet: "apps/v1"
+        case .job, .cronJob: "batch/v1"
+        case .replicationController: "v1"
+        }
+    }
+
+    /// kubectl's singular resource name (`deployment`, `statefulset`...): the middle of `ns/deployment/web`.
+    public var resource: String { rawValue.lowercased() }
+
+    /// The kind for a resource name (`deployment`), or nil.
+    public init?(resource: String) {
+        guard let kind = Self.allCases.first(where: { $0.resource == resource }) else { return nil }
+        self = kind
+    }
+
+    /// Kinds `kubectl scale` changes (`spec.replicas`).
+    public var isScalable: Bool { [.deployment, .replicaSet, .statefulSet, .replicationController].contains(self) }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Names a workload: `namespace/resource/name`, as probes, tables and `scale` steps write it
+/// (`prod/deployment/web`).
+public struct WorkloadKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var kind: WorkloadKind
+    public var namespace: String
+    public var name: String
+
+    public init(_ kind: WorkloadKind, _ namespace: String, _ name: String) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+    }
+
+    /// Parses `namespace/resource/name`; nil for anything else.
+    public static func parse(_ text: String) -> WorkloadKey? {
+        let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard pieces.count == 3, !pieces[0].isEmpty, !pieces[2].isEmpty, let kind = WorkloadKind(resource: String(pieces[1])) else {
+            return nil
+        }
+        return WorkloadKey(kind, String(pieces[0]), String(pieces[2]))
+    }
+
+    public var description: String { "\(namespace)/\(kind.resource)/\(name)" }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.namespace, lhs.kind.rawValue, lhs.name) < (rhs.namespace, rhs.kind.rawValue, rhs.name)
+    }
+}
+
+/// A workload, reduced to what decides its pods: how many, from which template, selected how.
+public struct Workload: Hashable, Sendable {
+    public var kind: WorkloadKind
+    public var namespace: String
+    public var name: String
+    /// `metadata.labels`.
+    public var labels: Labels
+    /// `spec.selector` (a ReplicationController's defaults to its template's labels; a Job's is
+    /// generated from its uid, as the API server does without `manualSelector`).
+    public var selector: LabelSelector
+    /// Pods wanted: `replicas` (default 1), a Job's `parallelism` (default 1) capped by
+    /// `completions`, 0 for a suspended Job. A DaemonSet runs one pod per node instead.
+    public var replicas: Int
+    /// The pod template: labels, containers' ports and commands, nodeName, serviceAccountName.
+    /// Its namespace is the workload's; its name is empty (the controller names each pod).
+    public var template: Pod
+    /// StatefulSet `spec.ordinals.start` (default 0).
+    public var startOrdinal: Int = 0
+    /// Job `completionMode: Indexed`: pods carry their completion index.
+    public var indexed: Bool = false
+    /// False for `updateStrategy.type: OnDelete` (StatefulSet, DaemonSet): a new template does not
+    /// replace running pods, only pods created later.
+    public var replacesOnUpdate: Bool = true
+    /// A CronJob's `jobTemplate.metadata.labels`, which its Jobs carry.
+    public var jobLabels: Labels = [:]
+
+    public init(
+        kind: WorkloadKind, namespace: String, name: String, labels: Labels = [:], selector: LabelSelector, replicas: Int, template: Pod
+    ) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.selector = selector
+        self.replicas = replicas
+        self.template = template
+    }
+
+    public var key: WorkloadKey { WorkloadKey(kind, namespace, name) }
+
+    /// keycard's own limit on one workload's pods (the API server allows 2^31-1 replicas): every
+    /// pod is a network namespace, and a typo of a few digits must not try to build millions.
+    public static let maximumReplicas = 10_000
+}
+
+/// A workload as the cluster holds it, with what its controller has counted so far.
+public struct WorkloadState: Hashable, Sendable {
+    public var workload: Workload
+    /// Pods created so far: the seed of the next generated pod name, so names are never reused.
+    public var created: Int = 0
+    /// `metadata.generation` as far as the template is concerned: 1, then +1 per template change
+    /// (a DaemonSet's pods carry it as `pod-template-generation`).
+    public var generation: Int = 1
+
+    public init(_ workload: Workload) { self.workload = workload }
+}
+
+/// The controller that made a pod, and which of its pods it is.
+public struct PodOwner: Hashable, Sendable {
+    public var workload: WorkloadKey
+    /// The creation counter (ReplicaSet-like kinds), ordinal (StatefulSet), node index
+    /// (DaemonSet) or completion index (indexed Job): how the controller tells its pods apart.
+    public var ordinal: Int
+    /// The template hash the pod was made from.
+    public var revision: String
+
+    public init(workload: WorkloadKey, ordinal: Int, revision: String) {
+        self.workload = workload
+        self.ordinal = ordinal
+        self.revision = revision
+    }
+}

@@ -1,0 +1,55 @@
+import KeycardKernel
+import KeycardModel
+import KeycardScenario
+import KeycardValues
+
+/// `dns` steps with real packets: glibc's resolver asks the cluster DNS address from inside the
+/// source pod's namespace, with the pod's search path; policies see an ordinary UDP/53 flow.
+public struct DNSProbe: Sendable {
+    /// Each pod's network namespace.
+    public let namespaces: [ObjectKey: String]
+
+    public init(namespaces: [ObjectKey: String]) { self.namespaces = namespaces }
+
+    /// Asks `server` for `dns.name` from `dns.from`. A probe timeout rounds up to whole seconds
+    /// (libresolv's unit); `retries` more tries follow before a missing answer counts as `blocked`.
+    public func query(_ dns: DNSStep, server: IPv4, settings: ProbeSettings) throws -> (answer: DNSAnswer, milliseconds: Int) {
+        guard let namespace = namespaces[dns.from] else { throw ProbeError.unknownEndpoint(dns.from.description) }
+        let query = DNSQuery(
+            namespace: namespace, name: dns.name, server: server,
+            search: DNSRecords.searchDomains(namespace: dns.from.namespace),
+            timeoutSeconds: max(1, (settings.timeoutMilliseconds + 999) / 1000), attempts: settings.retries + 1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = try query.run()
+        let elapsed = clock.now - start
+        let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        return (Self.answer(outcome), milliseconds)
+    }
+
+    static func answer(_ outcome: DNSQueryOutcome) -> DNSAnswer {
+        switch outcome {
+        case .answered(let addresses): .addresses(addresses)
+        case .notFound: .notFound
+        case .noAnswer: .blocked
+        case .failed(let hErrno, let errno): .failed("resolver h_errno \(hErrno), errno \(errno)")
+        }
+    }
+}
+
+extension StepEvaluation {
+    /// Runs a `dns` step through `query` and judges it: the observed answer must equal the
+    /// expectation (the model's when the file gives none), and an explicit one must agree with the model.
+    public static func dns(
+        _ step: Step, _ dns: DNSStep, timeline: Timeline,
+        query: (DNSStep, IPv4) throws -> (answer: DNSAnswer, milliseconds: Int)
+    ) throws -> StepReport {
+        var result = ModelReport.dnsResult(dns, step: step, timeline: timeline)
+        let observed = try query(dns, result.server)
+        result.observed = observed.answer
+        result.milliseconds = observed.milliseconds
+        return StepReport(
+            index: step.index, name: step.name, kind: step.kind, passed: result.passed, results: [.dns(result)],
+            summary: ModelReport.dnsSummary(result))
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import KeycardModel
+
+/// Manifests mode: plain Kubernetes manifests (no `keycard/v1` Scenario) become a lab and one
+/// probe step, as `kubectl apply -f DIR|FILE...` would make a cluster:
+/// - a folder stands for its `.yaml` and `.yml` files (not its sub-folders, as `kubectl apply -f`
+///   without `-R`), in name order; a file may hold several documents, `kind: List`, Helm output;
+/// - kinds keycard does not run (CRDs, custom resources, ConfigMaps, Services...) are skipped with
+///   one summarised warning;
+/// - `namespace` (`-n`) is the namespace of objects that name none; an object naming another is
+///   an error, as kubectl makes it. A namespace objects use but no file declares is created, as a
+///   user would with `kubectl create namespace` first;
+/// - container images are not run: a container's `command` is dropped (a warning counts them) and
+///   keycard serves each declared port itself;
+/// - the probe: every workload (all its replicas) and every bare pod to every pod, on every port
+///   some pod serves, expecting the policy model (no probe when no pod declares a port).
+public enum ManifestLoader {
+    /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object.
+    public static func isManifests(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return false }
+        if isDirectory.boolValue { return true }
+        guard let text = try? ScenarioLoader.readText(path, at: SourceLocation(file: path, line: 1, column: 1)),
+            let documents = try? YAMLDocuments.parse(text, file: path)
+        else { return false }
+        guard let first = documents.first(where: { !$0.isNull }), let entries = try? first.entries("a document") else { return false }
+        let apiVersion = entries.first { $0.key == "apiVersion" }.flatMap { try? $0.value.string("apiVersion") }
+        return apiVersion != "keycard/v1"
+    }
+
+    /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml` files in name order.
+    public static func files(_ paths: [String]) throws(ScenarioError) -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            let here = SourceLocation(file: path, line: 1, column: 1)
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ScenarioError(here, "no such file or folder: \(path)")
+            }
+            guard isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+            if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml or .yml file") }
+            files += yaml.map { (path as NSString).appendingPathComponent($0) }
+        }
+        return files
+    }
+
+    /// The timeline of the manifests at `paths`: resources, then one probe step. `name` names the
+    /// lab (default: from the first path).
+    public static func timeline(_ paths: [String], namespace: String? = nil, name: String? = nil) throws(ScenarioError) -> Timeline {
+        guard let firstPath = paths.first else {
+            throw ScenarioError(SourceLocation(file: "-", line: 1, column: 1), "no manifest file or folder given")
+        }
+        let start = SourceLocation(file: firstPath, line: 1, column: 1)
+        if let namespace, let problem = NameRules.dns1123LabelProblem(namespace) {
+            throw ScenarioError(start, "namespace \"\(namespace)\" \(problem)")
+        }
+        var decoder = ObjectDecoder()
+        decoder.namespace = namespace
+        decoder.skippedKinds = [:]
+        var objects: [LoadedObject] = []
+        for file in try files(paths) {
+            let text = try ScenarioLoader.readText(file, at: start)
+            for document in try YAMLDocuments.parse(text, file: file) { objects += try decoder.decode(document) }
+        }
+        var warnings = decoder.warnings
+        if let skipped = decoder.skippedKinds, !skipped.isEmpty {
+            let total = skipped.values.reduce(0, +)
+            let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            warnings.append(
+                ScenarioWarning(location: start, message: "skipped \(total) object\(total == 1 ? "" : "s") keycard does not run: \(kinds)"))
+        }
+        // Namespaces used but not declared are created first, as `kubectl create namespace` would.
+        let declared = Set(
+            objects.compactMap { loaded -> String? in
+                if case .namespace(let namespace) = loaded.object { return namespace.name }
+                return nil
+            })
+        var created: [LoadedObject] = []
+        for loaded in objects {
+            guard let used = loaded.object.ref.namespace, !declared.contains(used), !Timeline.builtinNamespaces.contains(used),
+                !created.contains(where: { $0.object.ref.name == used })
+            else { continue }
+            created.append(LoadedObject(.namespace(Namespace(name: used)), at: loaded.location))
+        }
+        // Container images are not available in the lab: their commands are not run, and keycard
+        // serves each declared port itself.
+        var withCommands = 0
+        objects = objects.map { loaded in
+            var loaded = loaded
+            switch loaded.object {
+            case .pod(var pod) where !pod.commands.isEmpty:
+                pod.commands = []
+                withCommands += 1
+                loaded.object = .pod(pod)
+            case .workload(var workload) where !workload.template.commands.isEmpty:
+                workload.template.commands = []
+                withCommands += 1
+                loaded.object = .workload(workload)
+            default: break
+            }
+            return loaded
+        }
+        if withCommands > 0 {
+            warnings.append(
+                ScenarioWarning(
+                    location: start,
+                    message:
+                        "\(withCommands) pod\(withCommands == 1 ? "" : "s") or template\(withCommands == 1 ? "" : "s") name container commands; images are not run in the lab: keycard serves their declared ports itself"
+                ))
+        }
+        let resources = created + objects
+        var sources: [ProbeRef] = []
+        for loaded in resources {
+            switch loaded.object {
+            case .workload(let workload): sources.append(.workload(workload.key))
+            case .pod(let pod): sources.append(.endpoint(.pod(pod.key)))
+            default: continue
+            }
+        }
+        var steps: [Step] = []
+        let served = resources.contains { loaded in
+            switch loaded.object {
+            case .pod(let pod): !pod.ports.isEmpty
+            case .workload(let workload): !workload.template.ports.isEmpty
+            default: false
+            }
+        }
+        if sources.isEmpty {
+            warnings.append(ScenarioWarning(location: start, message: "no workload or pod to probe in \(paths.joined(separator: " "))"))
+        } else if !served {
+            warnings.append(
+                ScenarioWarning(
+                    location: start, message: "no pod declares a container port: there is no port to probe (declare containerPort)"))
+        } else {
+            let probe = ProbeStep(from: sources, to: nil, ports: nil, expect: .model)
+            steps.append(Step(index: 1, name: "every workload to every pod, as the model says", location: start, action: .probe(probe)))
+        }
+        var scenario = Scenario(
+            file: firstPath, name: name ?? labName(for: firstPath), description: "manifests: \(paths.joined(separator: " "))",
+            lab: LabSettings(podCIDR: LabSettings.defaultPodCIDR), externals: [], resources: resources,
+            probeDefaults: ProbeSettings(), steps: steps, warnings: warnings)
+        // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
+        scenario.mentionsMesh = decoder.sawMeshObject
+        return try Timeline(scenario)
+    }
+
+    /// A lab name from a path: its last component without extension, lower-cased, other
+    /// characters as '-', at most 24 characters ("online-boutique").
+    public static func labName(for path: String) -> String {
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        var base = ((trimmed as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()
+        base = String(base.map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" })
+        while base.hasPrefix("-") { base.removeFirst() }
+        var name = String(base.prefix(24))
+        while name.hasSuffix("-") { name.removeLast() }
+        return name.isEmpty ? "manifests" : name
+    }
+}

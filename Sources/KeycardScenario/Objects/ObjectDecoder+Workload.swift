@@ -1,0 +1,194 @@
+import KeycardModel
+import KeycardValues
+
+extension ObjectDecoder {
+    /// A workload (`apps/v1` Deployment, ReplicaSet, StatefulSet, DaemonSet; `batch/v1` Job,
+    /// CronJob; `v1` ReplicationController), validated as the API server validates the fields
+    /// keycard uses (pkg/apis/apps/validation, pkg/apis/batch/validation, ValidateReplicationController):
+    /// - apps/v1 kinds need a non-empty `spec.selector` that matches the template's labels;
+    /// - `replicas`, `parallelism`, `completions` are 0 or more (default 1; a Job's `completions`
+    ///   caps its running pods);
+    /// - a ReplicationController's `selector` defaults to its template's labels, which it must match;
+    /// - a Job's selector is generated (with `manualSelector: true` it is the user's and must match);
+    ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
+    /// - a CronJob needs `schedule` and a name of at most 52 characters, a Job one of at most 63;
+    ///   a suspended Job or CronJob runs no pod.
+    /// The pod template is read as a Pod is (`podSpec`; labels and annotations). Returns nil when the template uses the
+    /// host network (a warning says so).
+    mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
+        let fields = try nonNullFields(value, kind.rawValue)
+        guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
+        let meta = try Metadata.read(
+            metadata, kind: kind.rawValue, namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
+        let what = "\(kind.rawValue) \(meta.namespace)/\(meta.name)"
+        if kind == .cronJob, meta.name.count > 52 {
+            throw metadata.error("CronJob name \"\(meta.name)\" must be no more than 52 characters (it names the Jobs it makes)")
+        }
+        if kind == .job, meta.name.count > 63 {
+            throw metadata.error("Job name \"\(meta.name)\" must be no more than 63 characters (its pods carry it as a label value)")
+        }
+        guard let specValue = fields["spec"] else { throw value.error("\(what) needs \"spec\"") }
+        var spec = try nonNullFields(specValue, "\(kind.rawValue) spec")
+        var jobLabels: Labels = [:]
+        var suspended = false
+        if kind == .cronJob {
+            guard let schedule = spec["schedule"] else { throw specValue.error("\(what) needs spec.schedule") }
+            if try schedule.string("spec.schedule").isEmpty { throw schedule.error("spec.schedule must not be empty") }
+            if let suspend = spec["suspend"] { suspended = try suspend.bool("spec.suspend") }
+            guard let jobTemplate = spec["jobTemplate"] else { throw specValue.error("\(what) needs spec.jobTemplate") }
+            let templateFields = try nonNullFields(jobTemplate, "spec.jobTemplate")
+            if let jobMeta = templateFields["metadata"] {
+                jobLabels = try Metadata.labels(try nonNullFields(jobMeta, "spec.jobTemplate.metadata")["labels"])
+            }
+            guard let jobSpec = templateFields["spec"] else { throw jobTemplate.error("spec.jobTemplate needs \"spec\"") }
+            spec = try nonNullFields(jobSpec, "spec.jobTemplate.spec")
+        }
+        let isJob = kind == .job || kind == .cronJob
+        guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
+        guard let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
+        else { return nil }
+
+        var replicas = 1
+        if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
+            replicas = try replicasValue.int("spec.replicas (0 or more)", in: 0...Int(Int32.max))
+            try Self.requireLabSize(replicas, replicasValue, "spec.replicas")
+        }
+        var workload = Workload(
+            kind: kind, namespace: meta.namespace, name: meta.name, labels: meta.labels, selector: .everything, replicas: replicas,
+            template: template)
+        workload.jobLabels = jobLabels
+
+        switch kind {
+        case .deployment, .replicaSet, .statefulSet, .daemonSet:
+            guard let selectorValue = spec["selector"] else { throw specValue.error("\(what) needs spec.selector (apps/v1 requires one)") }
+            let selector = try labelSelector(selectorValue, "spec.selector")
+            if selector.isEmpty { throw selectorValue.error("empty selector is invalid for \(kind.resource)") }
+            try requireMatch(selector, template, templateValue)
+            workload.selector = selector
+        case .replicationController:
+            var selector = LabelSelector()
+            if let selectorValue = spec["selector"] {
+                for (key, keyLocation, labelValue) in try selectorValue.entries("spec.selector") {
+                    if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+                    let text = try labelValue.labelValue("selector \"\(key)\"")
+                    if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+                    selector.matchLabels[key] = text
+                }
+            }
+            // A selector-less controller selects its template's labels (v1 defaults).
+            if selector.isEmpty { selector.matchLabels = template.labels }
+            if selector.isEmpty { throw specValue.error("\(what) needs spec.selector or template labels to select its pods") }
+            try requireMatch(selector, template, templateValue)
+            workload.selector = selector
+            if workload.labels.isEmpty { workload.labels = template.labels }
+        case .job, .cronJob:
+            let manual = try spec["manualSelector"]?.bool("spec.manualSelector") ?? false
+            if manual {
+                guard let selectorValue = spec["selector"] else {
+                    throw specValue.error("\(what) has manualSelector: true and needs spec.selector")
+                }
+                let selector = try labelSelector(selectorValue, "spec.selector")
+                try requireMatch(selector, template, templateValue)
+                workload.selector = selector
+            } else {
+                if let selectorValue = spec["selector"] {
+                    throw selectorValue.error("spec.selector: `selector` not auto-generated (set manualSelector: true to choose one)")
+                }
+                let generated = WorkloadController.jobLabels(workload)
+                for (key, value) in generated {
+                    if let written = template.labels[key], written != value {
+                        throw templateValue.error("template label \(key)=\(written) conflicts with the generated \(key)=\(value)")
+                    }
+                }
+                let uid = generated["batch.kubernetes.io/controller-uid"] ?? ""
+                workload.selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
+            }
+            let parallelism = try spec["parallelism"]?.int("spec.parallelism (0 or more)", in: 0...Int(Int32.max)) ?? 1
+            if let value = spec["parallelism"] { try Self.requireLabSize(parallelism, value, "spec.parallelism") }
+            let completionsValue = spec["completions"]
+            let completions = try completionsValue?.int("spec.completions (0 or more)", in: 0...Int(Int32.max))
+            if let modeValue = spec["completionMode"] {
+                let mode = try modeValue.string("spec.completionMode")
+                guard mode == "NonIndexed" || mode == "Indexed" else {
+                    throw modeValue.error("spec.completionMode must be NonIndexed or Indexed, found \"\(mode)\"")
+                }
+                workload.indexed = mode == "Indexed"
+                if workload.indexed, completions == nil {
+                    throw modeValue.error("spec.completions is required when completionMode is Indexed")
+                }
+            }
+            if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
+            workload.replicas = suspended ? 0 : min(parallelism, completions ?? parallelism)
+        }
+        if kind == .statefulSet || kind == .daemonSet, let strategy = spec["updateStrategy"] {
+            let strategyFields = try nonNullFields(strategy, "spec.updateStrategy")
+            if let typeValue = strategyFields["type"] {
+                let type = try typeValue.string("spec.updateStrategy.type")
+                guard type == "RollingUpdate" || type == "OnDelete" else {
+                    throw typeValue.error("spec.updateStrategy.type must be RollingUpdate or OnDelete, found \"\(type)\"")
+                }
+                workload.replacesOnUpdate = type == "RollingUpdate"
+            }
+        }
+        if kind == .statefulSet, let ordinals = spec["ordinals"] {
+            if let start = try nonNullFields(ordinals, "spec.ordinals")["start"] {
+                workload.startOrdinal = try start.int("spec.ordinals.start (0 or more)", in: 0...Int(Int32.max))
+            }
+        }
+        return workload
+    }
+
+    /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod? {
+        let fields = try nonNullFields(value, "spec.template")
+        var labels: Labels = [:]
+        var annotations: [String: String] = [:]
+        if let metadata = fields["metadata"] {
+            let metadataFields = try nonNullFields(metadata, "spec.template.metadata")
+            labels = try Metadata.labels(metadataFields["labels"])
+            // The template's annotations are its pods' (Istio reads sidecar injection state there, mesh.md R1).
+            annotations = try Metadata.annotations(metadataFields["annotations"])
+        }
+        // Named after its owner only for messages ("pod prod/deployment/web: ...").
+        var pod = Pod(namespace: namespace, name: owner, labels: labels)
+        pod.annotations = annotations
+        guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
+        let spec = try podSpec(specValue, into: &pod)
+        let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]
+        if let policyValue = spec["restartPolicy"] {
+            let policy = try policyValue.string("spec.template.spec.restartPolicy")
+            guard allowed.contains(policy) else {
+                throw policyValue.error(
+                    "spec.template.spec.restartPolicy \"\(policy)\" is not supported here: \(allowed.joined(separator: " or "))")
+            }
+        } else if isJob {
+            throw specValue.error("spec.template.spec.restartPolicy is required for a Job: OnFailure or Never")
+        }
+        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
+            warnings.append(
+                ScenarioWarning(
+                    location: hostNetwork.location,
+                    message:
+                        "\(owner) in namespace \(namespace): its pods use the host network, where NetworkPolicy does not apply as to pods; keycard does not build them"
+                ))
+            return nil
+        }
+        pod.name = ""
+        return pod
+    }
+
+    /// keycard's limit on one workload's pods (`Workload.maximumReplicas`).
+    static func requireLabSize(_ count: Int, _ value: YAMLValue, _ field: String) throws(ScenarioError) {
+        guard count <= Workload.maximumReplicas else {
+            throw value.error(
+                "\(field) \(count): keycard runs at most \(Workload.maximumReplicas) pods per workload (each is a network namespace)")
+        }
+    }
+
+    /// The API server's check that a controller owns the pods it makes.
+    private func requireMatch(_ selector: LabelSelector, _ template: Pod, _ templateValue: YAMLValue) throws(ScenarioError) {
+        guard selector.matches(template.labels) else {
+            throw templateValue.error("spec.template.metadata.labels: `selector` (\(selector)) does not match template `labels`")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import KeycardModel
+import KeycardValues
+
+/// `scale:` step: set a workload's `spec.replicas`, as `kubectl scale` does.
+public struct ScaleChange: Sendable {
+    public var workload: WorkloadKey
+    public var replicas: Int
+    public var location: SourceLocation
+
+    public init(workload: WorkloadKey, replicas: Int, location: SourceLocation) {
+        self.workload = workload
+        self.replicas = replicas
+        self.location = location
+    }
+}
+
+extension ClusterChange {
+    /// Creates or updates a workload and lets its controller create, keep or replace its pods.
+    /// Immutable fields stay as the API server keeps them: an apps/v1 or Job `spec.selector`, a
+    /// Job's `spec.template`.
+    func applyWorkload(_ workload: Workload, at location: SourceLocation, to cluster: inout Cluster, address: (ObjectKey) -> IPv4?)
+        throws(ScenarioError)
+    {
+        if var state = cluster.workloads[workload.key] {
+            let old = state.workload
+            if old.selector != workload.selector, workload.kind != .replicationController, workload.kind != .cronJob {
+                throw ScenarioError(
+                    location, "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.selector is immutable")
+            }
+            if workload.kind == .job, old.template != workload.template {
+                throw ScenarioError(
+                    location, "Job \(workload.namespace)/\(workload.name): spec.template is immutable (delete the Job and apply it again)")
+            }
+            if old.template != workload.template { state.generation += 1 }
+            state.workload = workload
+            cluster.workloads[workload.key] = state
+        } else {
+            cluster.workloads[workload.key] = WorkloadState(workload)
+        }
+        try reconcile(workload.key, in: &cluster, at: location, address: address)
+    }
+
+    /// Sets the replicas of the workload `change` names.
+    public func scale(_ change: ScaleChange, in cluster: inout Cluster) throws(ScenarioError) {
+        guard change.workload.kind.isScalable else {
+            throw ScenarioError(change.location, "\(change.workload): a \(change.workload.kind.rawValue) cannot be scaled")
+        }
+        guard var state = cluster.workloads[change.workload] else {
+            throw ScenarioError(change.location, "\(change.workload) does not exist \(scope)")
+        }
+        state.workload.replicas = change.replicas
+        cluster.workloads[change.workload] = state
+        try reconcile(change.workload, in: &cluster, at: change.location, address: { _ in nil })
+    }
+
+    /// Runs `key`'s controller once: its pods become exactly those it wants. A pod keeps the
+    /// address it has unless `address` gives one. A name the controller wants that another pod
+    /// holds is an error (Kubernetes' controller would fail to create it: AlreadyExists).
+    func reconcile(_ key: WorkloadKey, in cluster: inout Cluster, at location: SourceLocation, address: (ObjectKey) -> IPv4?)
+        throws(ScenarioError)
+    {
+        guard var state = cluster.workloads[key] else { return }
+        let existing = cluster.pods(of: key)
+        let pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
+        for pod in pods {
+            if let holder = cluster.pods[pod.key], holder.owner?.workload != key {
+                throw ScenarioError(
+                    location,
+                    "\(key) wants pod \(pod.key), but that name is taken by \(holder.owner.map { "a pod of \($0.workload)" } ?? "a bare pod")"
+                )
+            }
+        }
+        cluster.workloads[key] = state
+        let wanted = Set(pods.map(\.key))
+        for pod in existing where !wanted.contains(pod.key) {
+            cluster.pods[pod.key] = nil
+            cluster.sidecars.remove(pod.key)
+        }
+        let kept = Set(existing)
+        for pod in pods {
+            cluster.pods[pod.key] = pod
+            if let ip = address(pod.key) { cluster.addresses[pod.key] = ip }
+            // A pod the controller creates (a kept one is returned unchanged) meets the injector
+            // then, with its template's labels and annotations and its namespace's labels now
+            // (mesh.md R1, R2); a StatefulSet's replacement under the same name is a new pod too.
+            if !kept.contains(pod) {
+                if pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) {
+                    cluster.sidecars.insert(pod.key)
+                } else {
+                    cluster.sidecars.remove(pod.key)
+                }
+            }
+        }
+    }
+}

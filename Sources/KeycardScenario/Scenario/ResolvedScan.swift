@@ -1,0 +1,51 @@
+import KeycardModel
+
+/// A scan step resolved against the cluster at its step: the pods it scans from (one, or every
+/// replica of a workload, each scanning in turn) and the open endpoints it expects, workloads
+/// expanded to their pods.
+public struct ResolvedScan: Sendable {
+    /// The scanning pods, in key order for a workload.
+    public var sources: [ObjectKey]
+    /// The exact open set each source must see (itself excluded), or nil to compare with the model.
+    public var expectOpen: Set<ScanEndpoint>?
+
+    init(_ scan: ScanStep, step: Step, cluster: Cluster) throws(ScenarioError) {
+        switch scan.from {
+        case .endpoint(.pod(let key)):
+            guard cluster.pods[key] != nil else { throw ScenarioError(step.location, "scan.from: pod \(key) does not exist at this step") }
+            sources = [key]
+        case .workload(let key):
+            guard cluster.workloads[key] != nil else { throw ScenarioError(step.location, "scan.from: \(key) does not exist at this step") }
+            sources = cluster.pods(of: key).map(\.key)
+            if sources.isEmpty { throw ScenarioError(step.location, "scan.from: \(key) has no pod at this step") }
+        case .endpoint(let endpoint):
+            throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod or a workload")
+        }
+        guard let open = scan.expectOpen else {
+            expectOpen = nil
+            return
+        }
+        var expanded: Set<ScanEndpoint> = []
+        for endpoint in open {
+            switch endpoint.host {
+            case .pod(let key):
+                guard cluster.pods[key] != nil else {
+                    throw ScenarioError(step.location, "expect.open: pod \(key) does not exist at this step")
+                }
+                expanded.insert(endpoint)
+            case .workload(let key):
+                guard cluster.workloads[key] != nil else {
+                    throw ScenarioError(step.location, "expect.open: \(key) does not exist at this step")
+                }
+                for pod in cluster.pods(of: key) { expanded.insert(ScanEndpoint(host: .pod(pod.key), port: endpoint.port)) }
+            case .ip: expanded.insert(endpoint)
+            }
+        }
+        expectOpen = expanded
+    }
+
+    /// What `source` must see open: the expectation without its own endpoints (a scan skips itself).
+    public func expectOpen(for source: ObjectKey) -> Set<ScanEndpoint>? {
+        expectOpen?.filter { $0.host != .pod(source) }
+    }
+}

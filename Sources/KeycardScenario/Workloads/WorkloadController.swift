@@ -1,0 +1,171 @@
+import KeycardModel
+
+/// What each workload controller leaves running, decided without a clock: pure and deterministic,
+/// so the same scenario names the same pods on every run. The rules follow the controllers in
+/// kubernetes/pkg/controller (deployment, replicaset, statefulset, daemon, job, cronjob):
+/// - Deployment: one ReplicaSet `<name>-<pod-template-hash>` per template; a new template rolls
+///   out (old pods are replaced by pods of the new ReplicaSet). Pods `<name>-<hash>-<5 chars>`,
+///   labelled `pod-template-hash`.
+/// - ReplicaSet, ReplicationController: pods `<name>-<5 chars>`; a new template changes only pods
+///   created later (as in Kubernetes, they do not roll out).
+/// - StatefulSet: pods `<name>-<ordinal>` from `spec.ordinals.start`, labelled
+///   `controller-revision-hash` (`<name>-<hash>`), `statefulset.kubernetes.io/pod-name`,
+///   `apps.kubernetes.io/pod-index`; a new template replaces every pod under the same name
+///   (RollingUpdate) or none (OnDelete).
+/// - DaemonSet: one pod `<name>-<5 chars>` per lab node with `nodeName: node-i`, labelled
+///   `controller-revision-hash` (`<hash>`) and `pod-template-generation`.
+/// - Job: `parallelism` pods `<name>-<5 chars>` (Indexed: `<name>-<index>-<5 chars>`, labelled
+///   `batch.kubernetes.io/job-completion-index`), labelled `batch.kubernetes.io/job-name`,
+///   `job-name`, `batch.kubernetes.io/controller-uid`, `controller-uid`.
+/// - CronJob: the pods of one Job `<name>-<n>` made from its `jobTemplate`, as if its schedule
+///   had fired once (Kubernetes names it after the scheduled minute; keycard derives n from the
+///   CronJob's namespace and name).
+/// The 5 characters are `GeneratedName`'s, seeded by the namespace, the owner and a counter of
+/// pods created, so a replaced or re-created pod never takes an old pod's name. Scaling down
+/// removes the newest pods (the highest ordinals for a StatefulSet), as the controllers rank them.
+public enum WorkloadController {
+    /// The pods `state`'s controller runs, given the pods it owns now (`existing`) and the lab's
+    /// node count. Updates `state.created`.
+    public static func reconcile(_ state: inout WorkloadState, existing: [Pod], nodes: Int) -> [Pod] {
+        let workload = state.workload
+        let hash = templateHash(workload.template)
+        let owned = existing.sorted { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }
+        func current(_ pod: Pod) -> Bool { pod.owner?.revision == hash || !workload.replacesOnUpdate }
+        switch workload.kind {
+        case .deployment:
+            let kept = Array(owned.filter(current).prefix(workload.replicas))
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+        case .replicaSet, .replicationController, .cronJob:
+            let kept = Array(owned.prefix(workload.replicas))
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+        case .job:
+            if workload.indexed {
+                return (0..<workload.replicas).map { index in
+                    owned.first { $0.owner?.ordinal == index } ?? generated(&state, hash: hash, index: index)
+                }
+            }
+            let kept = Array(owned.prefix(workload.replicas))
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+        case .statefulSet:
+            return (workload.startOrdinal..<workload.startOrdinal + workload.replicas).map { ordinal in
+                if let pod = owned.first(where: { $0.owner?.ordinal == ordinal }), current(pod) { return pod }
+                return statefulPod(workload, ordinal: ordinal, hash: hash)
+            }
+        case .daemonSet:
+            return (0..<nodes).map { node in
+                if let pod = owned.first(where: { $0.owner?.ordinal == node }), current(pod) { return pod }
+                var pod = generated(&state, hash: hash, index: node)
+                pod.nodeName = "node-\(node)"
+                return pod
+            }
+        }
+    }
+
+    /// A pod with a generated name: `<prefix><5 chars>`, the template's labels and those the
+    /// controller adds. `index` is the ordinal it is known by (node, completion index), else the
+    /// creation counter.
+    private static func generated(_ state: inout WorkloadState, hash: String, index: Int? = nil) -> Pod {
+        let workload = state.workload
+        let counter = state.created
+        state.created += 1
+        var prefix = "\(workload.name)-"
+        var labels = workload.template.labels
+        switch workload.kind {
+        case .deployment:
+            prefix = "\(workload.name)-\(hash)-"
+            labels["pod-template-hash"] = hash
+        case .daemonSet:
+            labels["controller-revision-hash"] = hash
+            labels["pod-template-generation"] = String(state.generation)
+        case .job, .cronJob:
+            let job = jobName(workload)
+            prefix = "\(job)-" + (workload.indexed ? "\(index ?? 0)-" : "")
+            labels.merge(jobLabels(workload)) { _, generated in generated }
+            if workload.indexed { labels["batch.kubernetes.io/job-completion-index"] = String(index ?? 0) }
+        case .replicaSet, .replicationController, .statefulSet: break
+        }
+        var pod = workload.template
+        pod.name = GeneratedName.complete(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
+        pod.labels = labels
+        pod.owner = PodOwner(workload: workload.key, ordinal: index ?? counter, revision: hash)
+        return pod
+    }
+
+    private static func statefulPod(_ workload: Workload, ordinal: Int, hash: String) -> Pod {
+        var pod = workload.template
+        pod.name = "\(workload.name)-\(ordinal)"
+        pod.labels["controller-revision-hash"] = "\(workload.name)-\(hash)"
+        pod.labels["statefulset.kubernetes.io/pod-name"] = pod.name
+        pod.labels["apps.kubernetes.io/pod-index"] = String(ordinal)
+        pod.owner = PodOwner(workload: workload.key, ordinal: ordinal, revision: hash)
+        return pod
+    }
+
+    /// The Job whose pods run: the Job itself, or for a CronJob `<name>-<n>`.
+    public static func jobName(_ workload: Workload) -> String {
+        guard workload.kind == .cronJob else { return workload.name }
+        // Kubernetes: the scheduled time in minutes since the epoch; here a stable number of that size.
+        let minutes = 29_000_000 + fnv32("\(workload.namespace)/\(workload.name)") % 1_000_000
+        return "\(workload.name)-\(minutes)"
+    }
+
+    /// The labels the API server adds to a Job's pod template when it generates the selector
+    /// (`batch/v1` Job strategy): the job's name and uid, prefixed and legacy.
+    public static func jobLabels(_ workload: Workload) -> Labels {
+        let job = jobName(workload)
+        let uid = uid(of: "\(workload.namespace)/job/\(job)")
+        return [
+            "batch.kubernetes.io/job-name": job, "job-name": job,
+            "batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+        ]
+    }
+
+    /// A uid in the API server's format (a version 4 UUID), derived from `seed` instead of drawn.
+    public static func uid(of seed: String) -> String {
+        let a = fnv64(seed)
+        let b = fnv64(seed + "\u{1}")
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
+        }
+        return
+            "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xffff, 4))-4\(hex(a & 0xfff, 3))-\(hex(0x8000 | (b >> 48) & 0x3fff, 4))-\(hex(b & 0xffff_ffff_ffff, 12))"
+    }
+
+    /// `pod-template-hash` / `controller-revision-hash`: as Kubernetes' `controller.ComputeHash`,
+    /// a 32-bit FNV-1a hash of the template written out, its decimal digits encoded with
+    /// `rand.SafeEncodeString` (each byte picks from the name alphabet). Kubernetes hashes the Go
+    /// object's dump; keycard hashes what it keeps of the template, so values differ from a real
+    /// cluster's but change exactly when that template changes (annotations and an `istio-proxy`
+    /// container included).
+    public static func templateHash(_ template: Pod) -> String {
+        var text = "labels:"
+        for (key, value) in template.labels.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
+        text += "ports:"
+        for port in template.ports { text += "\(port.name ?? "")/\(port.proto.rawValue)/\(port.port);" }
+        text += "commands:"
+        for command in template.commands { text += command.joined(separator: "\u{0}") + "\u{1}" }
+        text += "node:\(template.nodeName ?? "");account:\(template.serviceAccountName)"
+        // What the mesh reads (R1) changes the template too; written only when present, so the
+        // hashes of templates without it stay as they were.
+        if !template.annotations.isEmpty {
+            text += ";annotations:"
+            for (key, value) in template.annotations.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
+        }
+        if template.containerNames.contains("istio-proxy") { text += ";containers:" + template.containerNames.joined(separator: ",") }
+        let digits = String(fnv32(text))
+        return String(digits.utf8.map { GeneratedName.alphabet[Int($0) % GeneratedName.alphabet.count] })
+    }
+
+    static func fnv32(_ text: String) -> UInt32 {
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        return hash
+    }
+
+    static func fnv64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import KeycardModel
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+private typealias T = ScenarioText
+
+/// The head with `spec.lab.dns: true`.
+private let dnsHead = T.head.replacingOccurrences(of: "\nspec:\n", with: "\nspec:\n  lab: {dns: true}\n")
+
+private func timeline(_ text: String) throws -> Timeline { try ScenarioLoader.parseTimeline(text, file: "dns.yaml") }
+
+@Suite("dns steps and the cluster DNS pod")
+struct DNSStepTests {
+    @Test func parsesEveryExpectation() throws {
+        let t = try timeline(
+            T.scenario(
+                steps: """
+                    - dns: {from: prod/web, name: 10-244-0-2.prod.pod.cluster.local}
+                      expect: [10.244.0.2]
+                    - dns: {from: prod/web, name: nothing.prod.svc.cluster.local}
+                      expect: nxdomain
+                    - dns: {from: prod/web, name: api}
+                      expect: blocked
+                    - dns: {from: prod/api, name: web.prod}
+                    """, head: dnsHead))
+        let steps = t.scenario.steps.compactMap { step -> DNSStep? in
+            if case .dns(let dns) = step.action { return dns }
+            return nil
+        }
+        #expect(steps.map(\.expect) == [.addresses([IPv4("10.244.0.2")]), .notFound, .blocked, nil])
+        #expect(steps.map(\.name) == ["10-244-0-2.prod.pod.cluster.local", "nothing.prod.svc.cluster.local", "api", "web.prod"])
+        #expect(t.scenario.steps.map(\.kind) == [.dns, .dns, .dns, .dns])
+    }
+
+    /// The DNS pod is a model pod (policies select it), comes after every scenario pod in address
+    /// order, and is left out of default probe sources and destinations.
+    @Test func dnsPodInTheModelButNotInDefaultTables() throws {
+        let t = try timeline(T.scenario(steps: "- probe: {}", head: dnsHead))
+        let pod = try #require(t.initial.pods[ClusterDNS.podKey])
+        #expect(pod.labels["k8s-app"] == "kube-dns")
+        #expect(pod.ports.map { "\($0.proto)/\($0.port)/\($0.name ?? "")" }.sorted() == ["tcp/53/dns-tcp", "udp/53/dns"])
+        #expect(t.plan.addresses[ClusterDNS.podKey] == IPv4("10.244.0.3"))
+        #expect(t.plan.addresses[ObjectKey("prod", "web")] == IPv4("10.244.0.1"))
+        let probe = try #require(t.probes[1])
+        #expect(probe.sources == [ObjectKey("prod", "api"), ObjectKey("prod", "web")])
+        #expect(!probe.destinations.contains(.pod(ClusterDNS.podKey)))
+        #expect(probe.ports == [ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8080)])
+    }
+
+    /// Without DNS nothing changes: no kube-system pod, same addresses, same tables.
+    @Test func withoutDNSNothingChanges() throws {
+        let t = try timeline(T.scenario(steps: "- probe: {}"))
+        #expect(t.initial.pods[ClusterDNS.podKey] == nil)
+        #expect(t.initial.pods.count == 2)
+        #expect(t.probes[1]?.destinations.count == 2)
+    }
+
+    /// The model: blocked by default-deny egress, answered once an egress rule allows UDP/53 to
+    /// kube-system k8s-app=kube-dns; search path applies.
+    @Test func modelAnswers() throws {
+        let denyEgress = T.policy("podSelector: {}\npolicyTypes: [Egress]", name: "deny")
+        let allowDNS = T.policy(
+            """
+            podSelector: {}
+            policyTypes: [Egress]
+            egress:
+              - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+                ports: [{protocol: UDP, port: 53}]
+            """, name: "dns")
+        let t = try timeline(
+            T.scenario(
+                resources: denyEgress,
+                steps: "- dns: {from: prod/web, name: 10-244-0-2.prod.pod}\n- apply:\n" + T.indent(allowDNS, 4)
+                    + "\n- dns: {from: prod/web, name: 10-244-0-2.prod.pod}\n- dns: {from: prod/web, name: example.com}",
+                head: dnsHead))
+        let models = t.scenario.steps.compactMap { step -> DNSAnswer? in
+            if case .dns(let dns) = step.action { return t.dnsModel(dns, atStep: step.index) }
+            return nil
+        }
+        #expect(models == [.blocked, .addresses([IPv4("10.244.0.2")]), .notFound])
+        let report = ModelReport.build(t)
+        #expect(report.passed)
+        #expect(report.steps.first?.results?.count == 1)
+    }
+
+    /// An explicit expectation that disagrees with the model fails `keycard model`.
+    @Test func explicitExpectationMustAgreeWithTheModel() throws {
+        let t = try timeline(
+            T.scenario(
+                steps: """
+                    - dns: {from: prod/web, name: 10-244-0-2.prod.pod.cluster.local}
+                      expect: blocked
+                    """, head: dnsHead))
+        #expect(!ModelReport.build(t).passed)
+    }
+
+    /// A dns step's JSON result round-trips (addresses as a list, the rest as words).
+    @Test func resultRoundTrips() throws {
+        let result = DNSResult(
+            from: ObjectKey("x", "a"), name: "web", server: IPv4("10.244.0.3"), expected: .blocked, model: .blocked,
+            observed: .addresses([IPv4("10.244.0.2")]), milliseconds: 3)
+        let data = try JSONEncoder().encode([ResultRecord.dns(result)])
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"expected\":\"blocked\""))
+        #expect(text.contains("\"observed\":[\"10.244.0.2\"]"))
+        let decoded = try JSONDecoder().decode([ResultRecord].self, from: data)
+        guard case .dns(let back) = decoded.first else {
+            Issue.record("decoded as \(decoded)")
+            return
+        }
+        #expect(back == result)
+        #expect(!back.passed)
+    }
+
+    @Test(
+        "malformed dns steps",
+        arguments: [
+            ("- dns: {from: prod/web, name: api}", "a dns step needs cluster DNS: set spec.lab.dns: true", false),
+            ("- dns: {from: prod/web}", "name", true),
+            ("- dns: {from: web, name: api}", "must be a pod as namespace/name", true),
+            ("- dns: {from: prod/nobody, name: api}", "does not exist at this step", true),
+            ("- dns: {from: prod/web, name: 'a..b'}", "has an empty label", true),
+            ("- dns: {from: prod/web, name: 'a b'}", "may hold only letters", true),
+            ("- dns: {from: prod/web, name: api}\n  expect: maybe", "must be a list of IPv4 addresses", true),
+            ("- dns: {from: prod/web, name: api}\n  expect: [1.2.3]", "is not an IPv4 address", true),
+            ("- dns: {from: prod/web, name: api}\n  expect: []", "write nxdomain", true),
+            ("- delete: [{kind: Pod, namespace: kube-system, name: kube-dns-0}]", "cannot be deleted", true),
+        ])
+    func malformed(_ steps: String, _ message: String, _ dns: Bool) {
+        let text = T.scenario(steps: steps, head: dns ? dnsHead : T.head)
+        do {
+            _ = try timeline(text)
+            Issue.record("accepted: \(steps)")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(message), "\(text)")
+            #expect(text.hasPrefix("dns.yaml:"), "\(text)")
+        }
+    }
+
+    @Test func dnsPodNameIsReserved() {
+        let pod =
+            "- {apiVersion: v1, kind: Pod, metadata: {name: kube-dns-0, namespace: kube-system}, spec: {containers: [{name: c, image: i}]}}"
+        #expect(throws: ScenarioError.self) { try timeline(T.scenario(resources: pod, steps: "- probe: {}", head: dnsHead)) }
+        #expect((try? timeline(T.scenario(resources: pod, steps: "- probe: {}"))) != nil)
+    }
+}

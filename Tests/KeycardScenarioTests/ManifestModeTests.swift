@@ -1,0 +1,153 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// A fresh folder with `files` (name → text) written in it.
+private func folder(_ files: [String: String]) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-manifests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    for (name, text) in files { try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    return path
+}
+
+private let deployment = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+    """
+
+private let list = """
+    apiVersion: v1
+    kind: List
+    items:
+      - {apiVersion: v1, kind: Pod, metadata: {name: client, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+      - {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {a: b}}
+      - apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: web}
+        spec:
+          podSelector: {matchLabels: {app: web}}
+          ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+    """
+
+private let crd = """
+    apiVersion: apiextensions.k8s.io/v1
+    kind: CustomResourceDefinition
+    metadata: {name: widgets.example.com}
+    ---
+    apiVersion: example.com/v1
+    kind: Widget
+    metadata: {name: w}
+    """
+
+@Suite("Manifests mode")
+struct ManifestModeTests {
+    /// A folder's .yaml and .yml files (multi-document, a List) make one cluster in the namespace
+    /// given; unknown kinds make one warning; the probe goes from every workload and bare pod to
+    /// every pod on every served port, against the model.
+    @Test func folderBecomesOneLabWithOneProbe() throws {
+        let path = try folder(["a.yaml": deployment, "b.yml": list, "c.yaml": crd, "notes.txt": "not yaml"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        #expect(t.scenario.name.hasPrefix("kc-manifests-"))
+        let skipped = t.warnings.filter { $0.message.contains("keycard does not run") }
+        #expect(skipped.count == 1)
+        #expect(
+            skipped.first?.message
+                == "skipped 4 objects keycard does not run: ConfigMap (v1) ×1, CustomResourceDefinition (apiextensions.k8s.io/v1) ×1, Service (v1) ×1, Widget (example.com/v1) ×1"
+        )
+        #expect(t.initial.namespaces["shop"] != nil)
+        #expect(t.initial.pods(of: WorkloadKey(.deployment, "shop", "web")).count == 2)
+        #expect(t.initial.pods[ObjectKey("shop", "client")] != nil)
+        #expect(t.initial.policies[ObjectKey("shop", "web")] != nil)
+        let probe = try #require(t.probes[1])
+        #expect(probe.sourceRefs.map(\.description) == ["shop/deployment/web", "shop/client"])
+        #expect(probe.destinations.count == 3)
+        #expect(probe.ports == [ProtocolPort(.tcp, 8080)])
+        let cells = t.cells(ofProbeStep: 1)
+        let fromClient = cells.filter { $0.from.name == "client" && $0.to != .pod(ObjectKey("shop", "client")) }
+        #expect(fromClient.count == 2 && fromClient.allSatisfy { $0.verdict.decision == .allow })
+        let toWeb = cells.filter { $0.fromWorkload != nil && $0.to != .pod($0.from) && $0.to != .pod(ObjectKey("shop", "client")) }
+        #expect(toWeb.count == 2 && toWeb.allSatisfy { $0.verdict.decision == .deny })
+    }
+
+    /// Without -n objects go to `default`; -n with an object naming another namespace is refused
+    /// at that field, as kubectl refuses it.
+    @Test func namespaceOption() throws {
+        let path = try folder(["a.yaml": deployment])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path])
+        #expect(t.initial.pods(of: WorkloadKey(.deployment, "default", "web")).count == 2)
+        let other = try folder([
+            "a.yaml": deployment.replacingOccurrences(
+                of: "metadata: {name: web}\nspec:\n  replicas", with: "metadata: {name: web, namespace: prod}\nspec:\n  replicas")
+        ])
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        do {
+            _ = try ManifestLoader.timeline([other], namespace: "shop")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.contains("the namespace from the object, \"prod\", does not match the namespace \"shop\""))
+            #expect(error.location.line == 3)
+        }
+    }
+
+    /// A scenario file's `{file: ..., namespace: ...}` item applies the manifest there.
+    @Test func scenarioFileItemWithNamespace() throws {
+        let path = try folder(["web.yaml": deployment])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let scenario = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: ns-file}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: b}}
+                - {file: web.yaml, namespace: a}
+                - {file: web.yaml, namespace: b}
+            """
+        let file = (path as NSString).appendingPathComponent("scenario.yaml")
+        try scenario.write(toFile: file, atomically: true, encoding: .utf8)
+        let t = try ScenarioLoader.timeline(file)
+        #expect(t.initial.pods(of: WorkloadKey(.deployment, "a", "web")).count == 2)
+        #expect(t.initial.pods(of: WorkloadKey(.deployment, "b", "web")).count == 2)
+        #expect(ManifestLoader.isManifests(path))
+        #expect(!ManifestLoader.isManifests(file))
+        #expect(ManifestLoader.isManifests((path as NSString).appendingPathComponent("web.yaml")))
+    }
+
+    /// Images are not run: commands are dropped with one warning; without a declared port there is
+    /// no probe step (a warning says why) instead of an error.
+    @Test func commandsDroppedAndNoPortNoProbe() throws {
+        let pod = "{apiVersion: v1, kind: Pod, metadata: {name: app}, spec: {containers: [{name: c, image: i, command: [/app]}]}}"
+        let path = try folder(["a.yaml": pod])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path])
+        #expect(t.initial.pods[ObjectKey("default", "app")]?.commands == [])
+        #expect(t.warnings.contains { $0.message.hasPrefix("1 pod or template name container commands") })
+        #expect(t.scenario.steps.isEmpty)
+        #expect(t.warnings.contains { $0.message.contains("no pod declares a container port") })
+    }
+
+    @Test func labNames() {
+        #expect(ManifestLoader.labName(for: "../shared/conformance/apps/online-boutique/") == "online-boutique")
+        #expect(ManifestLoader.labName(for: "k8s/kubernetes-manifests.yaml") == "kubernetes-manifests")
+        #expect(ManifestLoader.labName(for: "/x/My_App.v2.yml") == "my-app-v2")
+        #expect(ManifestLoader.labName(for: "/x/---.yaml") == "manifests")
+    }
+}
