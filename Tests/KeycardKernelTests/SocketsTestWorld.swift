@@ -78,9 +78,15 @@ struct PairWorld {
     let server: String
 
     init() throws {
-        client = try world.namespace("pod.default.client")
-        server = try world.namespace("pod.default.server")
-        try world.link(client, "eth0", Self.clientAddress.description, server, "eth0", Self.serverAddress.description)
+        do {
+            client = try world.namespace("pod.default.client")
+            server = try world.namespace("pod.default.server")
+            try world.link(client, "eth0", Self.clientAddress.description, server, "eth0", Self.serverAddress.description)
+        } catch {
+            // The caller's `defer { tearDown() }` only runs for a world that was built.
+            world.tearDown()
+            throw error
+        }
     }
 
     func endpoint(_ proto: TransportProtocol, _ port: UInt16, line: String = "default/server") -> ServedEndpoint {
