@@ -74,14 +74,28 @@ final class RatePair {
         }
     }
 
+    /// Gives A a route to 10.98.0.0/16 out of eth0 with its own address as source, so that Service
+    /// ClusterIPs there can be connected to (A's nat output hook then translates them to B).
+    func addServiceRoute() throws {
+        try LinkConfigurator.open(inNamespace: client).apply([
+            .addRoute(
+                RouteRequest(
+                    destination: Self.serviceNetwork, prefixLength: 16, outputIndex: 10, scope: .link, preferredSource: Self.clientAddress))
+        ])
+    }
+
+    static let serviceNetwork = IPv4(0x0A62_0000)
+
     /// Connections per second for `duration` seconds: socket, connect, close with RST (SO_LINGER 0,
-    /// so no TIME_WAIT exhausts the ports), all inside A on the calling thread.
-    func rate(for duration: Double) throws -> (rate: Double, failures: Int) {
+    /// so no TIME_WAIT exhausts the ports), all inside A on the calling thread. `destination`:
+    /// B's address and port unless given (a ClusterIP).
+    func rate(for duration: Double, to destination: (address: UInt32, port: UInt16)? = nil) throws -> (rate: Double, failures: Int) {
         let forbidden = SocketNamespaceGuard.hostInodes()
         guard let clientInode = NetworkNamespace.inode(of: client) else { throw BenchError("no namespace \(client)") }
         return try NetworkNamespace.perform(in: client) { () throws -> (Double, Int) in
             guard NetworkNamespace.currentInode() == clientInode else { throw BenchError("not inside \(client)") }
-            var target = Self.socketAddress(Self.serverAddress.value, UInt16(BenchClusters.port))
+            var target = Self.socketAddress(
+                destination?.address ?? Self.serverAddress.value, destination?.port ?? UInt16(BenchClusters.port))
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
             var connected = 0, failures = 0, checked = false
             let start = ContinuousClock.now

@@ -4,13 +4,44 @@ import KeycardCompiler
 // keycard-bench-controller: (a) one change (relabel, policy add, policy delete) with 100, 1,000 and
 // 10,000 policies in place, compile and kernel time apart, and all of them from nothing; (b) new TCP
 // connections per second across a veth with 10 vs 10,000 policies in the server's ingress, both
-// placements. Usage: keycard-bench-controller [change-rounds] [rate-rounds] [rate-seconds]
-// (root; release build; defaults 20 5 2).
+// placements; (c) new TCP connections per second through a Service ClusterIP (nftables DNAT)
+// with 1,000 Services vs 10. Usage: keycard-bench-controller [change-rounds] [rate-rounds]
+// [rate-seconds] (root; release build; defaults 20 5 2), or keycard-bench-controller services
+// [rounds] [seconds] for (c) alone.
 
 let arguments = CommandLine.arguments.dropFirst()
 let changeRounds = arguments.first.flatMap(Int.init) ?? 20
 let rateRounds = arguments.dropFirst().first.flatMap(Int.init) ?? 5
 let rateSeconds = arguments.dropFirst(2).first.flatMap(Double.init) ?? 2
+
+/// (c) new connections through a ClusterIP with 1,000 Services vs 10 (`services` as the first
+/// argument runs only this part: keycard-bench-controller services [rounds] [seconds]).
+func serviceRates(rounds: Int, seconds: Double) throws {
+    say("\n(c) new TCP connections/s A -> ClusterIP -> B (DNAT in A's nat output, kube-proxy layout);")
+    say("    median of \(rounds) rounds of \(seconds) s, configurations interleaved")
+    let results = try ServiceRateBench(counts: [10, 1_000], rounds: rounds, duration: seconds).run()
+    for result in results {
+        say(
+            String(
+                format: "%6d Services (%5d chains): %9.0f conn/s  (%d failed connects)", result.count, result.chains, result.rate,
+                result.failures))
+    }
+    if let ten = results.first(where: { $0.count == 10 }), let many = results.first(where: { $0.count == 1_000 }) {
+        let ratio = many.rate / ten.rate
+        say(String(format: "ratio 1,000 / 10 Services: %.1f %%  (goal ≥ 90 %%: %@)", ratio * 100, ratio >= 0.9 ? "met" : "MISSED"))
+    }
+}
+
+if arguments.first == "services" {
+    do {
+        let rest = arguments.dropFirst()
+        try serviceRates(rounds: rest.first.flatMap(Int.init) ?? 5, seconds: rest.dropFirst().first.flatMap(Double.init) ?? 2)
+        exit(0)
+    } catch {
+        say("keycard-bench-controller failed: \(error)")
+        exit(1)
+    }
+}
 
 do {
     say("keycard-bench-controller (lab \(benchLab))")
@@ -54,6 +85,7 @@ do {
                     ratio >= 0.9 ? "met" : "MISSED"))
         }
     }
+    try serviceRates(rounds: rateRounds, seconds: rateSeconds)
 } catch {
     say("keycard-bench-controller failed: \(error)")
     exit(1)

@@ -13,6 +13,14 @@ import KeycardValues
 public struct PolicyCompiler: Sendable {
     public let labName: String
     public let placement: Placement
+    /// The priority of egress judgement: 0, after Service translation (the kernel runs nat chains
+    /// from its own hooks at -100 whatever their priorities), or `preDNATEgressPriority` to judge
+    /// egress before translation (`ServiceEnforcement.preDNAT`): the pod's output chain at that
+    /// priority (pod placement), or a node prerouting chain at it (node placement).
+    public var egressPriority: Int32 = 0
+
+    /// -150 (mangle): after conntrack (-200), so `ct state` works, and before dstnat (-100).
+    public static let preDNATEgressPriority: Int32 = -150
 
     public init(labName: String, placement: Placement) {
         self.labName = labName
@@ -59,7 +67,9 @@ public struct PolicyCompiler: Sendable {
             name: tableName, family: .inet,
             chains: [
                 Chain(name: "absent-ingress", base: BaseChain(hook: .input), rules: [Rule([.iifname("lo")], verdict: .accept)] + rules),
-                Chain(name: "absent-egress", base: BaseChain(hook: .output), rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
+                Chain(
+                    name: "absent-egress", base: BaseChain(hook: .output, priority: egressPriority),
+                    rules: [Rule([.oifname("lo")], verdict: .accept)] + rules),
             ])
     }
 
@@ -86,7 +96,8 @@ public struct PolicyCompiler: Sendable {
             let tier = direction == .ingress ? "np-ingress" : "np-egress"
             let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
             let base = Chain(
-                name: name, base: BaseChain(hook: direction == .ingress ? .input : .output),
+                name: name,
+                base: BaseChain(hook: direction == .ingress ? .input : .output, priority: direction == .ingress ? 0 : egressPriority),
                 rules: [
                     Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
                     Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
@@ -144,8 +155,21 @@ public struct PolicyCompiler: Sendable {
             }
             table.sets.append(NamedSet(name: map, key: [.ipv4Address], elements: entries, polarity: .restricts, data: .verdict))
             let field: ConcatField = direction == .egress ? .saddr : .daddr
-            forward.rules.append(
-                Rule(verdict: .vmap([field], map: map), comment: "\(direction.rawValue.lowercased()) of isolated pods on this node"))
+            let dispatch = Rule(
+                verdict: .vmap([field], map: map), comment: "\(direction.rawValue.lowercased()) of isolated pods on this node")
+            if direction == .egress && egressPriority != 0 {
+                // Pre-dnat: egress is judged where packets enter the node, before Service
+                // translation (prerouting, after conntrack); ingress stays on forward.
+                table.chains.insert(
+                    Chain(
+                        name: "egress-before-translation", base: BaseChain(hook: .prerouting, priority: egressPriority),
+                        rules: [
+                            Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                            dispatch,
+                        ]), at: 0)
+            } else {
+                forward.rules.append(dispatch)
+            }
         }
         table.chains.insert(forward, at: 0)
         return table

@@ -19,9 +19,23 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     case external(String)
     /// An address that is neither a known pod nor an external (a scan over a CIDR meets these).
     case address(IPv4)
+    /// A Service's ClusterIP (`svc/ns/name`); with `backend`, the connection the proxy sends to
+    /// that backend pod (a probe cell aims at each backend in turn).
+    case service(ObjectKey, backend: ObjectKey? = nil)
 
-    /// Parses `ns/pod` or `external/NAME` (externals live in the reserved `external` prefix).
+    /// Parses `ns/pod`, `external/NAME` (externals live in the reserved `external` prefix) or
+    /// `svc/ns/name`.
     public static func parse(_ text: String) -> Endpoint? {
+        if text.hasPrefix("svc/") {
+            // `svc/ns/name`, or as results name a cell, `svc/ns/name>ns/pod`.
+            let pieces = text.dropFirst(4).split(separator: ">", omittingEmptySubsequences: false)
+            guard pieces.count <= 2, let key = ObjectKey.parse(String(pieces[0])) else { return nil }
+            if pieces.count == 2 {
+                guard let backend = ObjectKey.parse(String(pieces[1])) else { return nil }
+                return .service(key, backend: backend)
+            }
+            return .service(key)
+        }
         guard let key = ObjectKey.parse(text) else { return nil }
         return key.namespace == "external" ? .external(key.name) : .pod(key)
     }
@@ -31,7 +45,20 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         case .pod(let key): key.description
         case .external(let name): "external/\(name)"
         case .address(let ip): ip.description
+        case .service(let key, let backend): "svc/\(key)" + (backend.map { ">\($0)" } ?? "")
         }
+    }
+
+    /// The Service this endpoint names, if it names one.
+    public var serviceKey: ObjectKey? {
+        if case .service(let key, _) = self { return key }
+        return nil
+    }
+
+    /// The endpoint a table column or an expectation names: a Service without its backend.
+    public var column: Endpoint {
+        if case .service(let key, _) = self { return .service(key) }
+        return self
     }
 }
 
@@ -41,6 +68,8 @@ public struct Cluster: Sendable {
     public var pods: [ObjectKey: Pod] = [:]
     public var policies: [ObjectKey: NetworkPolicy] = [:]
     public var externals: [String: External] = [:]
+    /// v1 Services by key; their endpoints are derived from `pods` (`backends(of:port:)`).
+    public var services: [ObjectKey: Service] = [:]
     /// Pod addresses (from `status.podIP` or the lab's allocation).
     public var addresses: [ObjectKey: IPv4] = [:]
     /// `spec.mesh`: root namespace and trust domain (spec mesh.md 2.1).
@@ -55,6 +84,8 @@ public struct Cluster: Sendable {
     public var workloads: [WorkloadKey: WorkloadState] = [:]
     /// The lab's nodes (`node-0` ...): a DaemonSet runs a pod on each.
     public var nodeCount = 1
+    /// How policies apply to Service traffic (`spec.lab.serviceEnforcement`).
+    public var serviceEnforcement: ServiceEnforcement = .postDNAT
 
     public init() {}
 
@@ -63,6 +94,7 @@ public struct Cluster: Sendable {
         case .pod(let key): addresses[key]
         case .external(let name): externals[name]?.ip
         case .address(let ip): ip
+        case .service(let key, _): services[key]?.clusterIP
         }
     }
 
@@ -94,6 +126,14 @@ public struct Cluster: Sendable {
         case .pod(let key): (pods[key]?.ports ?? []).map { ProtocolPort($0.proto, $0.port) }
         case .external(let name): externals[name]?.ports ?? []
         case .address: []
+        case .service(let key, let backend):
+            // The Service's ports; a backend answers those whose target port resolves on it.
+            (services[key].map { service in
+                service.ports.filter { port in
+                    backend.map { pod in backends(of: service, port: port).contains { $0.pod == pod } } ?? true
+                }
+                .map(\.protocolPort)
+            } ?? [])
         }
     }
 }

@@ -23,14 +23,15 @@ public struct DNSRecords: Sendable, Hashable {
 
     public init(domain: String = DNSRecords.defaultDomain) { self.domain = domain }
 
-    /// The records of every pod present in `cluster` that has an address, plus `services`.
+    /// The records of every pod present in `cluster` that has an address, of every Service of
+    /// `cluster` (`ServiceDNSInput.all(in:)`), plus `services`.
     public init(_ cluster: Cluster, services: [ServiceDNSInput] = [], domain: String = DNSRecords.defaultDomain) {
         self.init(domain: domain)
         for pod in cluster.sortedPods {
             guard let address = cluster.addresses[pod.key] else { continue }
             add(Self.podName(address, namespace: pod.namespace, domain: domain), address)
         }
-        for service in services { add(service) }
+        for service in ServiceDNSInput.all(in: cluster) + services { add(service) }
     }
 
     /// `10-244-0-5.<namespace>.pod.<domain>`.

@@ -12,6 +12,9 @@ public struct PolicyEngine: Sendable {
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
     public func evaluate(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict {
+        if case .service(let key, let backend) = destination {
+            return evaluate(from: source, toService: key, backend: backend, port: port)
+        }
         if case .pod = source, source == destination {
             let same = DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [])
             return Verdict(from: source, to: destination, port: port, egress: same, ingress: same)

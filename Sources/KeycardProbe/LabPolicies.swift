@@ -35,8 +35,14 @@ public final class LabPolicies {
     ///     no `command:` program runs there either, the first programming skips the conntrack
     ///     flush: there is nothing to forget, and each flush walks the kernel's whole conntrack
     ///     hash (shared by every namespace), so a thousand of them cost tens of seconds.
-    public init(plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false) {
-        compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+    ///   - serviceEnforcement: pre-dnat moves egress judgement before Service translation.
+    public init(
+        plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
+        serviceEnforcement: ServiceEnforcement = .postDNAT
+    ) {
+        var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+        if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
+        self.compiler = compiler
         self.nodes = nodes
         nodeCount = plan.nodes.count
         targets = LabServing.rulesetNamespaces(plan)

@@ -12,6 +12,7 @@ extension LabSpec {
         var pods: [PodSpec] = []
         var seen: Set<ObjectKey> = []
         var index: [ObjectKey: Int] = [:]
+        let serviceTargets = Self.serviceTargets(timeline)
         let lab = labName ?? scenario.name
         var dnsPod: PodSpec?
         let everyPod = timeline.everyPod + (scenario.lab.dnsLocation.map { [ClusterDNS.podObject(at: $0)] } ?? [])
@@ -32,7 +33,9 @@ extension LabSpec {
                     namespace: pod.namespace, name: pod.name,
                     nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
                     pinnedIP: timeline.plan.addresses[pod.key],
-                    ports: Self.servedOnce(pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }),
+                    ports: Self.servedOnce(
+                        pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }
+                            + (serviceTargets[pod.key] ?? []).map { ServedPort($0.proto, UInt16($0.port)) }),
                     command: isDNS ? ClusterDNSServer.argv(lab: lab) : pod.commands.first))
             if isDNS { dnsPod = pods.last }
         }
@@ -43,10 +46,26 @@ extension LabSpec {
                     name: external.name, ip: external.ip,
                     ports: external.ports.map { ServedPort($0.proto, UInt16($0.port)) })
             })
-        if let dnsPod, let address = dnsPod.pinnedIP {
-            // Until Services exist, pods query the DNS pod's own address.
+        if dnsPod != nil, let address = ClusterDNS.serverAddress(in: timeline.initial) {
+            // Pods query the kube-dns ClusterIP; the Service proxy sends it to the DNS pod.
             dns = LabDNS(serverPod: ClusterDNS.podKey.description, nameserver: address, domain: DNSRecords.defaultDomain)
         }
+    }
+
+    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
+    /// container port or not: applications listen without declaring, and a backend must answer
+    /// whatever its Services send it.
+    static func serviceTargets(_ timeline: Timeline) -> [ObjectKey: [ProtocolPort]] {
+        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
+        let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
+        for cluster in states where !cluster.services.isEmpty {
+            for service in cluster.services.values {
+                for port in service.ports {
+                    for backend in cluster.backends(of: service, port: port) { targets[backend.pod, default: []].insert(backend.target) }
+                }
+            }
+        }
+        return targets.mapValues { $0.sorted() }
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

@@ -48,6 +48,7 @@ public final class ScenarioRun {
     /// NFLOG listeners for the whole run (one per namespace where drops happen), released at tear-down.
     private var evidence: DropEvidence?
     private var policies: LabPolicies?
+    private var services: LabServices?
     /// The lab this run needs (named `labName`).
     public let spec: LabSpec
     /// True when the lab was taken over from the scenario before (not built again).
@@ -72,17 +73,20 @@ public final class ScenarioRun {
         let candidate = ScenarioRun(timeline: timeline, options: inherited)
         if candidate.spec == previous.spec, options.enforcement == previous.options.enforcement,
             options.dropEvidence == previous.options.dropEvidence, let lab = previous.lab, previous.server != nil,
-            let policies = previous.policies
+            let policies = previous.policies,
+            timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement
         {
             candidate.lab = lab
             candidate.server = previous.server
             candidate.evidence = previous.evidence
             candidate.policies = policies
+            candidate.services = previous.services
             candidate.reused = true
             previous.lab = nil
             previous.server = nil
             previous.evidence = nil
             previous.policies = nil
+            previous.services = nil
             return candidate
         }
         previous.tearDown()
@@ -108,6 +112,7 @@ public final class ScenarioRun {
         server = nil
         evidence = nil
         policies = nil
+        services = nil
         guard lab != nil || Lab.status(labName).state?.ownerPID == ProcessTable.currentPID else { return }
         _ = try? Lab.down(name: labName)
     }
@@ -137,6 +142,7 @@ public final class ScenarioRun {
             policies = keptPolicies
             try stopIfInterrupted()
             try policies.program(timeline.initial)
+            try services?.program(timeline.initial)
             try policies.flushConntrack()
             try refreshDNS(lab, timeline.initial)
         } else {
@@ -147,10 +153,14 @@ public final class ScenarioRun {
             try stopIfInterrupted()
             server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
             try ProgramReadiness.await(lab.plan, progress: progress)
-            policies = LabPolicies(plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true)
+            policies = LabPolicies(
+                plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true,
+                serviceEnforcement: scenario.lab.serviceEnforcement)
             self.policies = policies
+            services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
+            try services?.program(timeline.initial)
             try refreshDNS(lab, timeline.initial)
             do {
                 if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
@@ -165,13 +175,15 @@ public final class ScenarioRun {
         for step in scenario.steps {
             try stopIfInterrupted()
             let cluster = timeline.cluster(afterStep: step.index)
-            let runner = SocketProbeRunner(
+            var runner = SocketProbeRunner(
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
+            if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label, .scale:
                 let changed = try policies.program(cluster)
+                try services?.program(cluster)
                 try refreshDNS(lab, cluster)
                 steps.append(
                     StepReport(

@@ -19,6 +19,8 @@ public struct SocketProbeRunner: ProbeRunner {
     /// NFLOG listeners where drops happen (`evidenceNamespaces`): a logged drop denies a probe at once
     /// instead of after the timeout. Nil: denials are timeouts and socket errors only.
     public var evidence: DropEvidence?
+    /// Source ports that send a Service probe to each backend in turn; nil: no Services.
+    public var services: ServiceAim?
 
     public init(
         namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, programPods: Set<ObjectKey> = [],
@@ -46,6 +48,11 @@ public struct SocketProbeRunner: ProbeRunner {
         try DropEvidence(namespaces: evidenceNamespaces(plan, enforcement: enforcement), group: PolicyCompiler.dropLogGroup)
     }
 
+    private func aimsAtProgram(_ endpoint: Endpoint) -> Bool {
+        if case .service(_, let backend?) = endpoint { return programPods.contains(backend) }
+        return false
+    }
+
     private func runsProgram(_ endpoint: Endpoint) -> Bool {
         if case .pod(let key) = endpoint { return programPods.contains(key) }
         return false
@@ -53,24 +60,36 @@ public struct SocketProbeRunner: ProbeRunner {
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
         var requests: [ProbeRequest] = []
+        var usedPorts: [String: Set<UInt16>] = [:]
         for cell in cells {
             guard let namespace = namespaces[cell.from], let ip = addresses(cell.to) else {
                 throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
             }
-            requests.append(
-                ProbeRequest(
-                    sourceNamespace: namespace, destination: ip,
-                    proto: cell.port.proto, port: UInt16(cell.port.port),
-                    handshakeOnly: runsProgram(cell.to)))
+            var request = ProbeRequest(
+                sourceNamespace: namespace, destination: ip,
+                proto: cell.port.proto, port: UInt16(cell.port.port),
+                handshakeOnly: runsProgram(cell.to))
+            if case .service(_, let backend?) = cell.to {
+                guard let aimed = services?.aim(cell.to, cell.port, used: &usedPorts[namespace, default: []]) else {
+                    throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to): no source port reaches that backend")
+                }
+                request.sourcePort = aimed.sourcePort
+                request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
+                request.handshakeOnly = programPods.contains(backend)
+            }
+            requests.append(request)
         }
         let outcomes = try prober.probe(
             requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
         return zip(cells, outcomes).map { cell, outcome in
             switch outcome.verdict {
             case .allow(let line):
-                let expected = cell.to.description
+                // A Service cell is answered by the backend it aimed at.
+                let expected: String = if case .service(_, let backend?) = cell.to { backend.description } else { cell.to.description }
                 // A line naming another endpoint means traffic went somewhere it should not.
-                let reason = line == expected || cell.to == .pod(cell.from) || runsProgram(cell.to) ? nil : "answered by \"\(line)\""
+                let reason =
+                    line == expected || cell.to == .pod(cell.from) || runsProgram(cell.to) || aimsAtProgram(cell.to)
+                    ? nil : "answered by \"\(line)\""
                 return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
             case .closed: return CellObservation(.closed, attempts: outcome.attempts)
             case .deny(let why): return CellObservation(.deny, attempts: outcome.attempts, reason: why.description)

@@ -83,6 +83,9 @@ public enum Match: Hashable, Sendable, Codable {
     case dportRange(UInt16, UInt16)
     /// `ip daddr . meta l4proto . th dport @set`.
     case concatInSet([ConcatField], set: String)
+    /// `jhash th sport mod MODULUS seed SEED == VALUE`: the kernel's Jenkins hash of the 2-byte
+    /// source port (`ServiceHash`), scaled to 0..<modulus, equals `value`. Picks a Service endpoint.
+    case sportHash(modulus: UInt32, seed: UInt32, value: UInt32)
 }
 
 /// What a rule does with a packet that matched.
@@ -94,4 +97,8 @@ public enum Verdict: Hashable, Sendable, Codable {
     case vmap([ConcatField], map: String)
     /// No verdict: a statement-only rule (log, counter) that lets evaluation continue.
     case none
+    /// `dnat ip to ADDRESS:PORT` (nat chains only): rewrites the destination of the connection's
+    /// first packet; conntrack translates the rest and un-translates the replies. Terminal, as in nft.
+    /// Host-order address.
+    case dnat(address: UInt32, port: UInt16)
 }

@@ -130,6 +130,7 @@ extension Match {
         case .dport(let port): "th dport \(port)"
         case .dportRange(let low, let high): low == high ? "th dport \(low)" : "th dport \(low)-\(high)"
         case .concatInSet(let fields, let set): fields.map(\.nftText).joined(separator: " . ") + " @\(set)"
+        case .sportHash(let modulus, let seed, let value): "jhash th sport mod \(modulus) seed 0x\(String(seed, radix: 16)) == \(value)"
         }
     }
 }
@@ -154,6 +155,7 @@ extension Verdict {
         case .return: "return"
         case .jump(let chain): "jump \(chain)"
         case .goto(let chain): "goto \(chain)"
+        case .dnat(let address, let port): "dnat ip to \(IPv4(address)):\(port)"
         case .none, .vmap: nil
         }
     }

@@ -166,6 +166,7 @@ extension Verdict {
         case .jump: "jump"
         case .goto: "goto"
         case .vmap: "vmap"
+        case .dnat: "dnat"
         case .none: nil
         }
     }

@@ -177,6 +177,7 @@ extension KeycardRuleset.Verdict {
         case .jump(let chain): "jump \(chain)"
         case .goto(let chain): "goto \(chain)"
         case .vmap(_, let map): "vmap @\(map)"
+        case .dnat(let address, let port): "dnat \(address):\(port)"
         case .none: "none"
         }
     }

@@ -28,13 +28,13 @@ final class TempFolder {
 struct LoaderTests {
     /// An unknown kind is not an error: it is ignored with a warning naming file and line.
     @Test func unknownKindIsAWarning() throws {
-        let text = T.scenario(resources: "- {apiVersion: v1, kind: Service, metadata: {name: svc, namespace: prod}}")
+        let text = T.scenario(resources: "- {apiVersion: v1, kind: ConfigMap, metadata: {name: cm, namespace: prod}}")
         let scenario = try ScenarioLoader.parse(text, file: "warn.yaml")
-        let spot = try #require(Spot.at("kind: Service", column: "{apiVersion").resolve(in: text))
+        let spot = try #require(Spot.at("kind: ConfigMap", column: "{apiVersion").resolve(in: text))
         let warning = try #require(scenario.warnings.first)
         #expect(scenario.warnings.count == 1)
         #expect(warning.location == KeycardScenario.SourceLocation(file: "warn.yaml", line: spot.line, column: spot.column!))
-        #expect(warning.message.contains("kind Service (v1) is not understood"))
+        #expect(warning.message.contains("kind ConfigMap (v1) is not understood"))
         #expect(warning.description.hasPrefix("warn.yaml:\(spot.line):\(spot.column!): warning:"))
         // The understood objects are all still there.
         #expect(scenario.resources.count == 3)

@@ -68,7 +68,7 @@ struct ManifestModeTests {
         #expect(skipped.count == 1)
         #expect(
             skipped.first?.message
-                == "skipped 4 objects keycard does not run: ConfigMap (v1) ×1, CustomResourceDefinition (apiextensions.k8s.io/v1) ×1, Service (v1) ×1, Widget (example.com/v1) ×1"
+                == "skipped 3 objects keycard does not run: ConfigMap (v1) ×1, CustomResourceDefinition (apiextensions.k8s.io/v1) ×1, Widget (example.com/v1) ×1"
         )
         #expect(t.initial.namespaces["shop"] != nil)
         #expect(t.initial.pods(of: WorkloadKey(.deployment, "shop", "web")).count == 2)

@@ -41,7 +41,7 @@ struct RulesetInterpreter {
             case .accept: return .final(.accept)
             case .drop: return .final(.drop)
             case .return: return .returned
-            case .none, .vmap: continue
+            case .none, .vmap, .dnat: continue
             case .jump(let name):
                 guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
                 if case .final(let outcome) = run(target, packet, depth: depth + 1) { return .final(outcome) }
@@ -69,6 +69,9 @@ struct RulesetInterpreter {
             // `th dport` cannot load from a packet without a transport header: the rule breaks.
             if fields.contains(.dport) && !hasPorts(packet) { return false }
             return contains(name, key(fields, packet))
+        case .sportHash:
+            // Only the Service proxy's nat table picks endpoints; policy tables never hash.
+            preconditionFailure("sportHash in a policy table")
         }
     }
 

@@ -48,12 +48,20 @@ struct ModelTableRenderer {
         var explainedWhy = false
         for port in probe.ports {
             let portCells = cells.filter { $0.port == port }
-            func at(_ row: Int, _ column: Int) -> ProbeCell { portCells[row * probe.destinations.count + column] }
+            // A Service column holds one cell per backend: a refused one (network or mesh) speaks for
+            // the column.
+            var byColumn: [String: ProbeCell] = [:]
+            for cell in portCells {
+                let key = "\(cell.from) \(cell.to.column)"
+                if byColumn[key].map({ $0.outcome == .allow }) ?? true { byColumn[key] = cell }
+            }
+            // nil: a Service without this port (a probe over several destinations).
+            func at(_ row: Int, _ column: Int) -> ProbeCell? { byColumn["\(probe.sources[row]) \(probe.destinations[column])"] }
             let table = TruthTableText(
                 title: port.description, rows: probe.sources.map(\.description),
                 columns: probe.destinations.map(\.description)
             ) { row, column in
-                let cell = at(row, column)
+                guard let cell = at(row, column) else { return "-" }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
                 return cell.outcome.mark
             }
@@ -63,9 +71,9 @@ struct ModelTableRenderer {
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
-                    let verdict = at(row, column).verdict
+                    guard let verdict = at(row, column)?.verdict else { return "-" }
                     if verdict.egress.outcome == .selfTraffic { return "#" }
-                    if verdict.decision == .allow { return at(row, column).outcome.mark }
+                    if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
                     case (true, true): return "."
                     case (false, true): return "E"

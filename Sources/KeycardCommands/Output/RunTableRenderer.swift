@@ -35,8 +35,12 @@ struct RunTableRenderer {
             if case .probe(let result) = record { return result }
             return nil
         }
+        // A Service column holds one result per backend: the table shows a failing one if any.
         var index: [String: ProbeResult] = [:]
-        for result in results { index["\(result.port) \(result.from) \(result.to)"] = result }
+        for result in results {
+            let key = "\(result.port) \(result.from) \(result.to.column)"
+            if index[key].map({ $0.passed }) ?? true { index[key] = result }
+        }
         let rows = probe.sources.map(\.description)
         let columns = probe.destinations.map(\.description)
         var out: [String] = []
@@ -64,9 +68,8 @@ struct RunTableRenderer {
                     if result.expected == .ignored { return "#" }
                     return result.passed ? "." : "!"
                 }.render())
-            for row in rows.indices {
-                for column in columns.indices {
-                    guard let result = cell(row, column), !result.passed else { continue }
+            for result in results where result.port == port && !result.passed {
+                do {
                     var line =
                         "  ! \(result.cellDescription): expected \(result.expected.rawValue), observed \(result.observed?.rawValue ?? "nothing"), model \(result.model.rawValue)"
                     if let reason = result.reason { line += " (\(reason))" }

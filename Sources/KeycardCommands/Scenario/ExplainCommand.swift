@@ -15,7 +15,7 @@ struct ExplainCommand: ParsableCommand {
 
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Source pod as namespace/name.") var from: String
-    @Option(help: "Destination: namespace/name or external/NAME.") var to: String
+    @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
     @Option(help: "What the source presents: mesh (default), none, spoofed=spiffe://..., stolen=spiffe://...") var identity: String?
@@ -29,7 +29,7 @@ struct ExplainCommand: ParsableCommand {
         guard let key = ObjectKey.parse(from), key.namespace != "external" else {
             throw ValidationError("--from must be a pod as namespace/name")
         }
-        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name or external/NAME") }
+        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
         _ = try meshRequest()
     }
@@ -79,22 +79,40 @@ struct ExplainCommand: ParsableCommand {
         case .external(let name) where cluster.externals[name] == nil:
             Console.error("external \(name) is not declared")
             throw Exit.invalid
+        case .service(let key, _) where cluster.services[key]?.clusterIP == nil:
+            Console.error("Service \(key) does not exist after step \(step) or has no ClusterIP")
+            throw Exit.invalid
         default: break
         }
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: destination, port: port)
-        var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
-        if timeline.usesMesh {
-            let request = try meshRequest()
-            if request.http != nil, case .pod(let key) = destination, !(cluster.pods[key]?.isHTTPPort(port.port) ?? false) {
+        // A Service is explained once per backend: each is its own connection after translation.
+        let targets = Timeline.aimed(destination, port, cluster)
+        if targets.isEmpty {
+            Console.error("Service \(destination) has no port \(port)")
+            throw Exit.invalid
+        }
+        let request = timeline.usesMesh ? try meshRequest() : nil
+        if let request {
+            if request.route == .podIP, destination.serviceKey != nil {
+                Console.error("--via pod-ip names a pod address: probe the Service's pods, or drop --via")
+                throw Exit.invalid
+            }
+            for case .pod(let key) in targets where request.http != nil && !(cluster.pods[key]?.isHTTPPort(port.port) ?? false) {
                 Console.error("\(port) of \(key) is not an HTTP port (R37: a container port named http or http-<suffix>)")
                 throw Exit.invalid
             }
-            let mesh = MeshEngine(cluster).evaluate(from: source, to: destination, port: port, request: request)
-            explanation.addMesh(mesh, networkDecision: verdict.decision)
+        }
+        let explanations = targets.map { target in
+            let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: target, port: port)
+            var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+            if let request {
+                explanation.addMesh(
+                    MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: request), networkDecision: verdict.decision)
+            }
+            return explanation
         }
         switch output {
-        case .json: try Console.json(explanation)
-        case .table: Console.out(explanation.text)
+        case .json: if explanations.count == 1 { try Console.json(explanations[0]) } else { try Console.json(explanations) }
+        case .table: Console.out(explanations.map(\.text).joined(separator: "\n"))
         }
     }
 }

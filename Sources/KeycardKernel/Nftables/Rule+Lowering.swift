@@ -38,7 +38,16 @@ extension Rule {
         }
         if let log { rule.add(try NftExpr.log(group: log.group, prefix: nftSafeString(log.prefix))) }
         if counter { rule.add(try NftExpr.counter()) }
-        if case .vmap(let fields, let map) = verdict {
+        if case .dnat(let address, let port) = verdict {
+            // nft adds `meta nfproto ipv4` before an `ip` nat in an inet table.
+            if needsNetworkCheck && context.family == .inet {
+                rule.add(try NftExpr.meta(NFT_META_NFPROTO))
+                rule.add(try NftExpr.cmp(NFT_CMP_EQ, [UInt8(NFPROTO_IPV4)]))
+            }
+            rule.add(try NftExpr.immediate(NetworkBytes.u32(address), into: NftExpr.register1))
+            rule.add(try NftExpr.immediate(NetworkBytes.u16(port), into: NftExpr.register2))
+            rule.add(try NftExpr.dnat())
+        } else if case .vmap(let fields, let map) = verdict {
             try Match.lowerConcat(fields, into: rule, context, needsNetworkCheck: &needsNetworkCheck)
             rule.add(try NftExpr.lookup(set: map, id: context.setIDs[map], negated: false, verdictMap: true))
         } else if let expr = try verdict.lowered() {
@@ -111,6 +120,11 @@ extension Match {
         case .concatInSet(let fields, let set):
             try Self.lowerConcat(fields, into: rule, context, needsNetworkCheck: &needsNetworkCheck)
             rule.add(try NftExpr.lookup(set: set, id: context.setIDs[set], negated: false))
+        case .sportHash(let modulus, let seed, let value):
+            // `th sport` is bytes 0-1 of the transport header, hashed as loaded (network order).
+            rule.add(try NftExpr.payload(NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, length: 2))
+            rule.add(try NftExpr.jhash(length: 2, modulus: modulus, seed: seed))
+            rule.add(try NftExpr.cmp(NFT_CMP_EQ, hostBytes(value)))
         }
     }
 
@@ -166,7 +180,7 @@ extension Verdict {
         case .return: try NftExpr.verdict(NFT_RETURN.rawValue)
         case .jump(let chain): try NftExpr.verdict(NFT_JUMP.rawValue, chain: chain)
         case .goto(let chain): try NftExpr.verdict(NFT_GOTO.rawValue, chain: chain)
-        case .none, .vmap: nil
+        case .none, .vmap, .dnat: nil
         }
     }
 }

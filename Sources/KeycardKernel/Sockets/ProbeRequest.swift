@@ -11,13 +11,32 @@ public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     /// TCP only: the handshake is the answer, no line is awaited (a real program such as
     /// redis-server serves the port, and it says nothing first).
     public var handshakeOnly: Bool
+    /// The local port to bind before connecting (a Service probe aims at one backend by the source
+    /// port the proxy hashes); nil: an ephemeral port. Such a socket closes with RST (SO_LINGER 0),
+    /// so that the same 4-tuple can be probed again at once.
+    public var sourcePort: UInt16?
+    /// Where the kernel will send the probe after Service translation (backend address and target
+    /// port): a drop logged after DNAT names this destination, so it settles the probe too.
+    public var translated: (address: IPv4, port: UInt16)? {
+        get { translatedAddress.map { ($0, translatedPort ?? port) } }
+        set {
+            translatedAddress = newValue?.address
+            translatedPort = newValue?.port
+        }
+    }
+    private var translatedAddress: IPv4?
+    private var translatedPort: UInt16?
 
-    public init(sourceNamespace: String, destination: IPv4, proto: TransportProtocol, port: UInt16, handshakeOnly: Bool = false) {
+    public init(
+        sourceNamespace: String, destination: IPv4, proto: TransportProtocol, port: UInt16, handshakeOnly: Bool = false,
+        sourcePort: UInt16? = nil
+    ) {
         self.sourceNamespace = sourceNamespace
         self.destination = destination
         self.proto = proto
         self.port = port
         self.handshakeOnly = handshakeOnly
+        self.sourcePort = sourcePort
     }
 
     public var description: String { "\(sourceNamespace) -> \(destination):\(port)/\(proto)" }

@@ -99,9 +99,21 @@ final class ProbeWave {
             // Report every ICMP error on the connected socket, not only the "hard" ones.
             try SocketCalls.setOption(fd, Int32(IPPROTO_IP), IP_RECVERR, 1, "IP_RECVERR")
         }
+        if let sourcePort = request.sourcePort {
+            try SocketCalls.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR")
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            let bound = IPv4Sockaddr.withSockaddr(IPv4Sockaddr.make(IPv4(0), port: sourcePort)) { bind(fd, $0, $1) }
+            if bound != 0 { return settle(index, Self.verdict(forError: errno)) }
+        }
         let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
-        if evidence != nil { recordFlow(index, destination: address) }
+        if evidence != nil {
+            recordFlow(index, destination: address)
+            if let translated = request.translated {
+                recordFlow(index, destination: IPv4Sockaddr.make(translated.address, port: translated.port))
+            }
+        }
         if request.proto == .udp {
             slots[index].phase = .awaitingAnswer
             if let code = SocketCalls.send(fd, Self.datagram) { return settle(index, Self.verdict(forError: code)) }

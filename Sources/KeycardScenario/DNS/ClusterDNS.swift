@@ -28,7 +28,28 @@ public enum ClusterDNS {
             at: location)
     }
 
-    /// The address pods send DNS queries to. Until Services exist it is the DNS pod's own address;
-    /// with Services it becomes the `kube-system/kube-dns` ClusterIP (10.96.0.10).
-    public static func serverAddress(in cluster: Cluster) -> IPv4? { cluster.addresses[podKey] }
+    /// `kube-system/kube-dns`: the Service in front of the DNS pod, as kubeadm names it.
+    public static let serviceKey = ObjectKey("kube-system", "kube-dns")
+
+    /// The `kube-dns` Service: ClusterIP the tenth address of the service CIDR (10.96.0.10 by
+    /// default, kubeadm's choice; never allocated to another Service), ports `dns` UDP/53 and
+    /// `dns-tcp` TCP/53 to the DNS pod, selecting `k8s-app: kube-dns`.
+    public static func serviceObject(at location: SourceLocation, serviceCIDR: CIDR) -> LoadedObject {
+        LoadedObject(
+            .service(
+                Service(
+                    namespace: serviceKey.namespace, name: serviceKey.name, labels: labels, selector: labels,
+                    address: .ip(ServiceAddresses.dnsAddress(in: serviceCIDR)),
+                    ports: [
+                        ServicePort(name: "dns", proto: .udp, port: 53, target: .name("dns")),
+                        ServicePort(name: "dns-tcp", proto: .tcp, port: 53, target: .name("dns-tcp")),
+                    ])),
+            at: location)
+    }
+
+    /// The address pods send DNS queries to: the `kube-dns` ClusterIP (translated to the DNS pod by
+    /// the lab's Service proxy, as in a cluster), or the DNS pod's own address without the Service.
+    public static func serverAddress(in cluster: Cluster) -> IPv4? {
+        cluster.services[serviceKey]?.clusterIP ?? cluster.addresses[podKey]
+    }
 }

@@ -14,6 +14,7 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case job = "Job"
     case cronJob = "CronJob"
     case replicationController = "ReplicationController"
+    case service = "Service"
 
     /// The apiVersion kubectl prints for the kind.
     var apiVersion: String { apiVersions[0] }
@@ -55,6 +56,7 @@ public enum KubeObject: Hashable, Sendable {
     case peerAuthentication(PeerAuthentication)
     case authorizationPolicy(AuthorizationPolicy)
     case workload(Workload)
+    case service(Service)
 
     public var ref: ObjectRef {
         switch self {
@@ -64,6 +66,7 @@ public enum KubeObject: Hashable, Sendable {
         case .peerAuthentication(let policy): ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
         case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
         case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
+        case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         }
     }
 }

@@ -58,6 +58,7 @@ struct ObjectDecoder {
         case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
             guard let workloadKind = known.workloadKind else { return [] }
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+        case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
         }
     }
 

@@ -61,27 +61,42 @@ extension Timeline {
     /// The cells of probe step `index`, in table order: port, then source, then destination.
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
-        let cluster = cluster(afterStep: index)
-        let engine = PolicyEngine(cluster)
-        let meshEngine = usesMesh ? MeshEngine(cluster) : nil
+        let state = cluster(afterStep: index)
+        let engine = PolicyEngine(state)
+        let meshEngine = usesMesh ? MeshEngine(state) : nil
         // Only a probe that names workloads needs the lookups (a million-cell probe names none).
         let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
-                for destination in probe.destinations {
+                for destination in probe.destinations.flatMap({ Self.aimed($0, port, state) }) {
+                    // A pod reaching itself through its own Service (hairpin) is not built by the lab's
+                    // proxy (no masquerade): not checked.
+                    let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
                     cells.append(
                         ProbeCell(
                             from: source, to: destination, port: port,
-                            expected: probe.explicitExpectation(from: source, to: destination, port: port),
+                            expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
                             mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
-                            toWorkload: namesWorkloads ? probe.destinationRef[destination]?.workload : nil))
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil))
                 }
             }
         }
         return cells
+    }
+
+    /// A Service destination as one cell per backend of its port `port`, in the proxy's endpoint
+    /// order (so every backend is exercised); a Service port without endpoints as one cell with no
+    /// backend. A port the Service does not have (a probe over several destinations) is skipped.
+    public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
+        guard case .service(let key, nil) = destination else { return [destination] }
+        guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
+            return []
+        }
+        let backends = cluster.backends(of: service, port: servicePort)
+        return backends.isEmpty ? [destination] : backends.map { .service(key, backend: $0.pod) }
     }
 
     /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the

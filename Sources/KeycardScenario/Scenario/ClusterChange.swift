@@ -18,6 +18,8 @@ public struct ClusterChange {
     public var scope: String
     /// What the batch is, for messages: "resources", "this apply step", "the file".
     public var batch: String
+    /// Where ClusterIPs are allocated and pinned ones must lie (`spec.lab.serviceCIDR`).
+    public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
 
     public init(scope: String, batch: String) {
         self.scope = scope
@@ -84,6 +86,10 @@ public struct ClusterChange {
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
                 existed = cluster.workloads[workload.key] != nil
                 try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
+            case .service(let service):
+                try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
+                existed = cluster.services[service.key] != nil
+                cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -106,6 +112,7 @@ public struct ClusterChange {
                 for key in cluster.authorizationPolicies.keys where key.namespace == ref.name { cluster.authorizationPolicies[key] = nil }
                 cluster.sidecars = cluster.sidecars.filter { $0.namespace != ref.name }
                 for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
+                for key in cluster.services.keys where key.namespace == ref.name { cluster.services[key] = nil }
             case .pod:
                 guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
                     throw missing(ref, target.location)
@@ -135,6 +142,10 @@ public struct ClusterChange {
                     cluster.pods[pod.key] = nil
                     cluster.sidecars.remove(pod.key)
                 }
+            case .service:
+                guard cluster.services.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
             }
             done.append("\(ref) deleted")
         }
@@ -157,8 +168,8 @@ public struct ClusterChange {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
-        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob,
-            .replicationController:
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .deployment, .replicaSet, .statefulSet, .daemonSet, .job,
+            .cronJob, .replicationController:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }

@@ -52,6 +52,26 @@ public struct ResolvedProbe: Sendable {
             }
         }
         request = probe.request
+        for case .service(let key, _) in destinations {
+            guard let service = cluster.services[key] else {
+                throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
+            }
+            guard service.clusterIP != nil else {
+                throw ScenarioError(
+                    step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
+            }
+            for port in probe.ports ?? [] where !service.ports.contains(where: { $0.protocolPort == port }) {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: Service \(key) has no port \(port) (its ports: \(service.ports.map(\.protocolPort.description).joined(separator: ", ")))"
+                )
+            }
+            // A Service is reached through its ClusterIP: Service traffic, never a pod-IP call (R15).
+            if request.route == .podIP {
+                throw ScenarioError(
+                    step.location, "probe.to: Service \(key) with via: pod-ip: a Service is not a pod address; probe its pods, or drop via")
+            }
+        }
         if let ports = probe.ports {
             self.ports = ports
         } else if request.http != nil {
@@ -160,9 +180,11 @@ public struct ResolvedProbe: Sendable {
     }
 
     /// What the file expects for one cell: a decision, or nil for "not checked" / "follow the model".
-    /// A replica of a workload takes the expectation written for its workload.
-    public func explicitExpectation(from: ObjectKey, to: Endpoint, port: ProtocolPort) -> ExpectedCell {
+    /// A replica of a workload takes the expectation written for its workload; a Service cell aims
+    /// at one backend, and the file's columns name the Service.
+    public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
         if case .model = expect { return .model }
+        let to = cellDestination.column
         let row = sourceRef[from] ?? .endpoint(.pod(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {

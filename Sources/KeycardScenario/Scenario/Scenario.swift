@@ -36,6 +36,10 @@ public struct LabSettings: Sendable {
     public var dnsLocation: SourceLocation?
     /// True when the lab runs cluster DNS.
     public var dns: Bool { dnsLocation != nil }
+    /// `spec.lab.serviceCIDR`: where ClusterIPs live (default 10.96.0.0/16).
+    public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
+    /// `spec.lab.serviceEnforcement`: policies after Service translation (Kubernetes) or before.
+    public var serviceEnforcement: ServiceEnforcement = .postDNAT
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)

@@ -139,7 +139,7 @@ extension ScenarioParser {
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
                 throw kindValue.error(
-                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, PeerAuthentication, AuthorizationPolicy or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, Service, PeerAuthentication, AuthorizationPolicy or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
             let name = try fields.required("name").string("name")

@@ -104,7 +104,7 @@ struct ScenarioParser {
     private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
-        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns"])
+        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement"])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {
@@ -132,6 +132,7 @@ struct ScenarioParser {
             settings.enforcement = mode
         }
         if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
+        try serviceSettings(fields, into: &settings)
         return settings
     }
 

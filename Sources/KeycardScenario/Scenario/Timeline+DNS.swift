@@ -9,10 +9,15 @@ extension Timeline {
     public func dnsServer(atStep index: Int) -> IPv4? { ClusterDNS.serverAddress(in: cluster(afterStep: index)) }
 
     /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 from
-    /// the pod to the DNS pod, otherwise the records' answer through the pod's search path.
+    /// the pod to the DNS pod through the `kube-dns` Service (judged on the DNS pod after
+    /// translation, or on the ClusterIP before it with `pre-dnat`), otherwise the records' answer
+    /// through the pod's search path.
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: .pod(ClusterDNS.podKey), port: Self.dnsPort)
+        let destination: Endpoint =
+            cluster.services[ClusterDNS.serviceKey] != nil
+            ? .service(ClusterDNS.serviceKey, backend: ClusterDNS.podKey) : .pod(ClusterDNS.podKey)
+        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: destination, port: Self.dnsPort)
         let records = DNSRecords(cluster)
         return .model(allowed: verdict.decision == .allow, addresses: records.resolve(dns.name, fromNamespace: dns.from.namespace))
     }
@@ -31,6 +36,11 @@ extension Timeline {
             if case .pod(let pod) = loaded.object, pod.key == ClusterDNS.podKey {
                 throw ScenarioError(
                     loaded.location, "pod \(pod.key) is the cluster DNS pod keycard runs with spec.lab.dns: true; choose another name")
+            }
+            if case .service(let service) = loaded.object, service.key == ClusterDNS.serviceKey {
+                throw ScenarioError(
+                    loaded.location,
+                    "Service \(service.key) is the cluster DNS Service keycard runs with spec.lab.dns: true; choose another name")
             }
         }
     }

@@ -45,10 +45,13 @@ extension Timeline {
             }
         }
         let first = scenario.resources.first?.location ?? SourceLocation(file: scenario.file, line: 1, column: 1)
-        try ClusterChange(scope: "at this step", batch: "resources").apply(scenario.resources, to: &cluster) { _ in nil }
+        var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
+        resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
+        try resourcesChange.apply(scenario.resources, to: &cluster) { _ in nil }
         collect(scenario.resources, at: first, before: [:], after: cluster)
         try bounded(at: first)
-        let steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        var steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
             let before = cluster.pods
             switch step.action {

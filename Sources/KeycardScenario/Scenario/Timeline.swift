@@ -38,8 +38,16 @@ public struct Timeline: Sendable {
         self.scenario = scenario
         everyPod = try Self.everyPod(scenario)
         // The cluster DNS pod comes last, so enabling DNS moves no scenario pod's address.
-        let dnsPod = scenario.lab.dnsLocation.map { [ClusterDNS.podObject(at: $0)] } ?? []
-        try Self.checkReserved(everyPod, dns: scenario.lab.dns)
+        let dnsPod =
+            scenario.lab.dnsLocation.map {
+                [ClusterDNS.podObject(at: $0), ClusterDNS.serviceObject(at: $0, serviceCIDR: scenario.lab.serviceCIDR)]
+            } ?? []
+        let applied =
+            scenario.resources
+            + scenario.steps.flatMap { step -> [LoadedObject] in
+                if case .apply(let objects) = step.action { objects } else { [] }
+            }
+        try Self.checkReserved(everyPod + applied, dns: scenario.lab.dns)
         plan = try AddressPlan(pods: everyPod + dnsPod, settings: scenario.lab)
 
         var cluster = Cluster()
@@ -47,17 +55,21 @@ public struct Timeline: Sendable {
         // Every pod of the scenario has its address from the start, present or not: the lab holds
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
+        cluster.serviceEnforcement = scenario.lab.serviceEnforcement
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
         cluster.mesh = scenario.mesh
         let addresses = plan.addresses
-        try ClusterChange(scope: "at this step", batch: "resources").apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
+        var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
+        resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
+        try resourcesChange.apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
         initial = cluster
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
         var scans: [Int: ResolvedScan] = [:]
-        let steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        var steps = ClusterChange(scope: "at this step", batch: "this apply step")
+        steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
             switch step.action {
             case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }

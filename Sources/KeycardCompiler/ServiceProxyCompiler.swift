@@ -1,0 +1,98 @@
+import KeycardModel
+import KeycardRuleset
+import KeycardValues
+
+/// Compiles the cluster's Services to the lab's Service proxy: one nftables table doing DNAT in the
+/// layout of kube-proxy's nftables mode (kubernetes/kubernetes pkg/proxy/nftables/proxier.go):
+///
+/// ```
+/// table inet kc-LAB-svc {
+///   map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
+///   chain nat-output { type nat hook output priority -100; ip daddr . meta l4proto . th dport vmap @service-ips }
+///   chain service-ns/web/tcp/http { jhash th sport mod 2 seed 0x6b63 == 0 goto endpoint-ns/web/tcp/http__10.244.0.2/8080; ... }
+///   chain endpoint-ns/web/tcp/http__10.244.0.2/8080 { dnat ip to 10.244.0.2:8080 }
+/// }
+/// ```
+///
+/// The same table goes into every pod namespace (pod placement: hook `output`, so the pod's own
+/// filter at priority 0 sees the backend pod and target port) or every node namespace (node
+/// placement: hook `prerouting`, before the forward filter). Conntrack un-translates replies.
+///
+/// Departures from kube-proxy, on purpose: the endpoint is picked with a Jenkins hash of the
+/// source port (`ServiceHash`), not `numgen random`, so a prober can aim at each backend; a Service
+/// port without endpoints drops (kube-proxy rejects with ICMP); no masquerade (keycard has no
+/// hairpin or node-port traffic to fix up). `ServiceEnforcement.preDNAT` does not change this table:
+/// the pods' egress chains move before it (priority -150), as CNIs that enforce before Service
+/// translation do.
+public struct ServiceProxyCompiler: Sendable {
+    public var labName: String
+    public var placement: Placement
+
+    public init(labName: String, placement: Placement) {
+        self.labName = labName
+        self.placement = placement
+    }
+
+    /// `kc-LAB-svc`: next to the policy table `kc-LAB`, owned by keycard like it.
+    public var tableName: String { "kc-\(labName)-svc" }
+
+    /// The map the dispatch rule looks up.
+    public static let serviceMap = "service-ips"
+
+    /// The proxy table for `cluster`, or nil when no Service has a ClusterIP.
+    public func compile(_ cluster: Cluster) -> Table? {
+        let services = cluster.sortedServices.filter { $0.clusterIP != nil }
+        guard !services.isEmpty else { return nil }
+        var map = NamedSet(name: Self.serviceMap, key: [.ipv4Address, .inetProto, .inetService], data: .verdict)
+        var chains: [Chain] = []
+        for service in services {
+            guard let clusterIP = service.clusterIP else { continue }
+            for port in service.ports {
+                let serviceChain = Self.serviceChainName(service, port)
+                map.elements.append(
+                    .mapping([.ipv4(clusterIP.value), .proto(port.proto.number), .port(UInt16(port.port))], .goto(serviceChain)))
+                let backends = cluster.backends(of: service, port: port)
+                var rules: [Rule] = []
+                if backends.isEmpty {
+                    rules.append(Rule(counter: true, verdict: .drop, comment: "\(service.key) \(port.protocolPort) has no endpoints"))
+                }
+                for (index, backend) in backends.enumerated() {
+                    let endpointChain = Self.endpointChainName(service, port, backend)
+                    rules.append(
+                        Rule(
+                            [.sportHash(modulus: UInt32(backends.count), seed: ServiceHash.seed, value: UInt32(index))],
+                            verdict: .goto(endpointChain)))
+                    chains.append(
+                        Chain(
+                            name: endpointChain,
+                            rules: [
+                                Rule(
+                                    verdict: .dnat(address: backend.address.value, port: UInt16(backend.target.port)),
+                                    comment: "\(service.key) -> \(backend.pod)")
+                            ]))
+                }
+                chains.append(Chain(name: serviceChain, rules: rules))
+            }
+        }
+        let hook: BaseChain.Hook = placement == .pod ? .output : .prerouting
+        // dstnat. The kernel runs every nat chain from its own hook at -100 whatever the chain's
+        // priority (which only orders nat chains), so pre-dnat moves the policy chain instead
+        // (`PolicyCompiler.egressPriority`).
+        let priority: Int32 = -100
+        let dispatch = Chain(
+            name: "nat-\(hook.rawValue)", base: BaseChain(type: .nat, hook: hook, priority: priority),
+            rules: [Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.serviceMap), comment: "services")])
+        return Table(name: tableName, family: .inet, sets: [map], chains: [dispatch] + chains)
+    }
+
+    /// `service-ns/name/tcp/PORT` (the port's name when it has one), as kube-proxy names it without
+    /// its hash prefix.
+    public static func serviceChainName(_ service: Service, _ port: ServicePort) -> String {
+        "service-\(service.namespace)/\(service.name)/\(port.proto.lowercased)/\(port.name ?? String(port.port))"
+    }
+
+    /// `endpoint-ns/name/tcp/PORT__IP/TARGET`.
+    public static func endpointChainName(_ service: Service, _ port: ServicePort, _ backend: ServiceBackend) -> String {
+        "endpoint-\(service.namespace)/\(service.name)/\(port.proto.lowercased)/\(port.name ?? String(port.port))__\(backend.address)/\(backend.target.port)"
+    }
+}

@@ -1,0 +1,162 @@
+import KeycardValues
+
+/// A v1 Service, reduced to what the proxy, the policy model and the lab need.
+///
+/// Kubernetes: https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/
+/// and https://kubernetes.io/docs/concepts/services-networking/service/. Endpoints are the pods of
+/// the Service's namespace its `selector` matches (`Cluster.backends`), recomputed whenever the
+/// cluster changes, as the EndpointSlice controller does; every lab pod counts as ready.
+public struct Service: Hashable, Sendable {
+    /// `spec.type`. NodePort and LoadBalancer keep their ClusterIP behaviour in the lab.
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        case clusterIP = "ClusterIP"
+        case nodePort = "NodePort"
+        case loadBalancer = "LoadBalancer"
+        case externalName = "ExternalName"
+    }
+
+    /// The virtual address: allocated or pinned, headless (`clusterIP: None`, no translation), or
+    /// none at all (ExternalName, a DNS alias only).
+    public enum Address: Hashable, Sendable {
+        /// Not yet allocated: `ClusterChange` picks one from the lab's service CIDR.
+        case unallocated
+        case ip(IPv4)
+        case headless
+        case none
+    }
+
+    public var namespace: String
+    public var name: String
+    public var labels: Labels
+    public var kind: Kind
+    /// nil: no selector (endpoints would be managed by hand; keycard gives such a Service none).
+    public var selector: Labels?
+    public var address: Address
+    public var ports: [ServicePort]
+    /// `spec.externalName` of an ExternalName Service.
+    public var externalName: String?
+
+    public init(
+        namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,
+        address: Address = .unallocated, ports: [ServicePort] = [], externalName: String? = nil
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.labels = labels
+        self.kind = kind
+        self.selector = selector
+        self.address = address
+        self.ports = ports
+        self.externalName = externalName
+    }
+
+    public var key: ObjectKey { ObjectKey(namespace, name) }
+
+    /// The ClusterIP when the Service has one (not headless, not ExternalName).
+    public var clusterIP: IPv4? { if case .ip(let ip) = address { ip } else { nil } }
+
+    /// The port `text` names: a port name, or a number (`80`) matching one port (any protocol when
+    /// `proto` is nil).
+    public func port(named text: String, proto: TransportProtocol? = nil) -> ServicePort? {
+        if let number = Int(text) {
+            return ports.first { $0.port == number && (proto == nil || $0.proto == proto) }
+        }
+        return ports.first { $0.name == text }
+    }
+}
+
+/// One entry of `spec.ports`.
+public struct ServicePort: Hashable, Sendable {
+    /// `targetPort`: a number, or a container port name resolved on each backend pod.
+    public enum Target: Hashable, Sendable, CustomStringConvertible {
+        case number(Int)
+        case name(String)
+
+        public var description: String {
+            switch self {
+            case .number(let number): "\(number)"
+            case .name(let name): name
+            }
+        }
+    }
+
+    /// Required (and unique) when a Service has more than one port.
+    public var name: String?
+    public var proto: TransportProtocol
+    public var port: Int
+    public var target: Target
+
+    public init(name: String? = nil, proto: TransportProtocol = .tcp, port: Int, target: Target? = nil) {
+        self.name = name
+        self.proto = proto
+        self.port = port
+        self.target = target ?? .number(port)
+    }
+
+    /// The Service's own `proto/port`.
+    public var protocolPort: ProtocolPort { ProtocolPort(proto, port) }
+
+    /// The port this Service port sends to on `pod`, or nil when a named target is not declared by
+    /// the pod (the EndpointSlice controller leaves such a pod out of this port's endpoints).
+    public func targetPort(on pod: Pod) -> Int? {
+        switch target {
+        case .number(let number): number
+        case .name(let name): pod.resolve(portName: name, proto: proto).first
+        }
+    }
+}
+
+/// One endpoint of one Service port: the backend pod and the port the connection reaches there.
+public struct ServiceBackend: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var pod: ObjectKey
+    public var address: IPv4
+    public var target: ProtocolPort
+
+    public init(pod: ObjectKey, address: IPv4, target: ProtocolPort) {
+        self.pod = pod
+        self.address = address
+        self.target = target
+    }
+
+    public var description: String { "\(pod) \(target)" }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.pod, lhs.target) < (rhs.pod, rhs.target) }
+}
+
+extension Cluster {
+    /// The pods `service` selects: same namespace, selector matches; none without a selector or
+    /// for an ExternalName Service. Sorted by key (the proxy's endpoint order).
+    public func backendPods(of service: Service) -> [Pod] {
+        guard service.kind != .externalName, let selector = service.selector, !selector.isEmpty else { return [] }
+        return pods.values
+            .filter { pod in pod.namespace == service.namespace && selector.allSatisfy { pod.labels[$0.key] == $0.value } }
+            .sorted { $0.key < $1.key }
+    }
+
+    /// The endpoints of one Service port, in pod order: each selected pod with an address whose
+    /// target port resolves.
+    public func backends(of service: Service, port: ServicePort) -> [ServiceBackend] {
+        backendPods(of: service).compactMap { pod in
+            guard let address = addresses[pod.key], let target = port.targetPort(on: pod) else { return nil }
+            return ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
+        }
+    }
+
+    /// Services sorted by key.
+    public var sortedServices: [Service] { services.values.sorted { $0.key < $1.key } }
+
+    /// The Service whose ClusterIP is `ip`, if any.
+    public func service(at ip: IPv4) -> Service? { services.values.first { $0.clusterIP == ip } }
+
+    /// Every (protocol, port) a pod must serve: its container ports and every target port a
+    /// Service sends it, declared or not (applications listen without declaring).
+    public func servedPortsIncludingServices(of key: ObjectKey) -> [ProtocolPort] {
+        var ports = Set((pods[key]?.ports ?? []).map { ProtocolPort($0.proto, $0.port) })
+        for service in services.values {
+            for port in service.ports {
+                for backend in backends(of: service, port: port) where backend.pod == key { ports.insert(backend.target) }
+            }
+        }
+        return ports.sorted()
+    }
+}

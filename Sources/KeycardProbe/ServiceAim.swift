@@ -1,0 +1,40 @@
+import KeycardModel
+import KeycardRuleset
+import KeycardValues
+
+/// How a probe to a Service reaches a chosen backend honestly: through the real ClusterIP, from a
+/// source port that the proxy's endpoint choice (`jhash th sport mod N`, `ServiceHash`) sends to
+/// that backend. The destination is never rewritten in user space.
+public struct ServiceAim: Sendable {
+    /// Each Service port's endpoints in the proxy's order, by Service and `proto/port`.
+    private let routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]]
+    /// Source ports are searched from here (a random start per step, below Linux's ephemeral range
+    /// 32768-60999, so that a stale UDP conntrack entry of an earlier step is unlikely to be met).
+    private let start: UInt16
+
+    public init(_ cluster: Cluster, start: UInt16 = UInt16.random(in: 20000...31000)) {
+        var routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]] = [:]
+        for service in cluster.services.values {
+            for port in service.ports { routes[service.key, default: [:]][port.protocolPort] = cluster.backends(of: service, port: port) }
+        }
+        self.routes = routes
+        self.start = start
+    }
+
+    /// The source port, backend address and target port for a cell to `.service(key, backend)` on
+    /// `port`; nil when the cell does not aim at a backend. `used` holds the ports taken already in
+    /// the source's namespace (each is bound once per wave).
+    public func aim(_ destination: Endpoint, _ port: ProtocolPort, used: inout Set<UInt16>) -> (
+        sourcePort: UInt16, backend: ServiceBackend
+    )? {
+        guard case .service(let key, let pod?) = destination, let backends = routes[key]?[port],
+            let index = backends.firstIndex(where: { $0.pod == pod })
+        else { return nil }
+        let found =
+            ServiceHash.sourcePort(landingOn: index, of: backends.count, in: start...32767, skipping: used)
+            ?? ServiceHash.sourcePort(landingOn: index, of: backends.count, in: 20000...32767, skipping: used)
+        guard let sourcePort = found else { return nil }
+        used.insert(sourcePort)
+        return (sourcePort, backends[index])
+    }
+}

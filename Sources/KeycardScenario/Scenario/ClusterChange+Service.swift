@@ -1,0 +1,48 @@
+import KeycardModel
+import KeycardValues
+
+extension ClusterChange {
+    /// `service` with its ClusterIP settled as the API server settles it: a pinned address must lie
+    /// in the service CIDR (not its network or broadcast address) and be free; an update keeps the
+    /// address already allocated (`spec.clusterIP` is immutable) and may not change a pinned one;
+    /// otherwise the next free address is allocated (`ServiceAddresses`).
+    func addressed(_ service: Service, in cluster: Cluster, at location: SourceLocation) throws(ScenarioError) -> Service {
+        var service = service
+        let previous = cluster.services[service.key]
+        let taken = Set(cluster.services.values.filter { $0.key != service.key }.compactMap(\.clusterIP))
+        switch service.address {
+        case .ip(let ip):
+            guard serviceCIDR.contains(ip), ip.value != serviceCIDR.network, ip.value != serviceCIDR.last else {
+                throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is not inside the service CIDR \(serviceCIDR)")
+            }
+            if let owner = cluster.services.values.first(where: { $0.key != service.key && $0.clusterIP == ip }) {
+                throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is already allocated to Service \(owner.key)")
+            }
+            if let old = previous?.address, old != service.address, old != .unallocated {
+                throw ScenarioError(location, "Service \(service.key): spec.clusterIP is immutable (was \(Self.text(old)))")
+            }
+        case .unallocated:
+            if let old = previous?.address, case .ip = old {
+                service.address = old
+            } else {
+                guard let ip = ServiceAddresses.allocate(in: serviceCIDR, taken: taken) else {
+                    throw ScenarioError(location, "Service \(service.key): no free ClusterIP left in \(serviceCIDR)")
+                }
+                service.address = .ip(ip)
+            }
+        case .headless, .none:
+            if let old = previous?.address, case .ip = old, service.kind != .externalName {
+                throw ScenarioError(location, "Service \(service.key): spec.clusterIP is immutable (was \(Self.text(old)))")
+            }
+        }
+        return service
+    }
+
+    private static func text(_ address: Service.Address) -> String {
+        switch address {
+        case .ip(let ip): ip.description
+        case .headless: "None"
+        case .none, .unallocated: "\"\""
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import KeycardModel
+import KeycardValues
+import Testing
+
+/// prod/client, and prod/web-1, prod/web-2 (app: web, port `http` = 8080) behind prod/web
+/// (ClusterIP 10.96.0.11, port 80 -> targetPort http).
+private func serviceCluster(_ policies: [NetworkPolicy]) -> (Cluster, Service) {
+    var cluster = Cluster()
+    cluster.namespaces["prod"] = Namespace(name: "prod")
+    let pods = [
+        Pod(namespace: "prod", name: "client", labels: ["app": "client"]),
+        Pod(namespace: "prod", name: "web-1", labels: ["app": "web"], ports: [ContainerPort(name: "http", port: 8080)]),
+        Pod(namespace: "prod", name: "web-2", labels: ["app": "web"], ports: [ContainerPort(name: "http", port: 8080)]),
+    ]
+    for (index, pod) in pods.enumerated() {
+        cluster.pods[pod.key] = pod
+        cluster.addresses[pod.key] = IPv4(0x0AF4_0002 + UInt32(index))
+    }
+    for policy in policies { cluster.policies[policy.key] = policy }
+    let service = Service(
+        namespace: "prod", name: "web", selector: ["app": "web"], address: .ip(IPv4(0x0A60_000B)),
+        ports: [ServicePort(name: "http", port: 80, target: .name("http"))])
+    cluster.services[service.key] = service
+    return (cluster, service)
+}
+
+@Suite("Policy model through a Service: judged on the backend pod and its target port")
+struct ServiceModelTests {
+    let egressToWeb = policy(
+        "prod", "client-egress", select: sel(["app": "client"]), types: [.egress],
+        egress: [rule([.pods(sel(["app": "web"]))], ports: [.tcp(8080)])])
+
+    @Test func connectionToTheClusterIPIsJudgedPerBackend() {
+        let (cluster, service) = serviceCluster([egressToWeb])
+        let verdicts = PolicyEngine(cluster).evaluate(from: at("prod/client"), toService: service, port: service.ports[0])
+        #expect(verdicts.map(\.backend.pod.name) == ["web-1", "web-2"])
+        #expect(verdicts.map(\.backend.target) == [tcp(8080), tcp(8080)], "targetPort http resolved on each backend")
+        #expect(verdicts.allSatisfy { $0.verdict.decision == .allow })
+        #expect(verdicts.allSatisfy { $0.verdict.to == at("prod/\($0.backend.pod.name)") })
+    }
+
+    @Test func aPolicyOnTheServicePortAllowsNothing() {
+        let onServicePort = policy(
+            "prod", "web-ingress", select: sel(["app": "web"]), types: [.ingress],
+            ingress: [rule([.pods(sel(["app": "client"]))], ports: [.tcp(80)])])
+        let (cluster, service) = serviceCluster([onServicePort])
+        let verdicts = PolicyEngine(cluster).evaluate(from: at("prod/client"), toService: service, port: service.ports[0])
+        #expect(verdicts.count == 2)
+        #expect(verdicts.allSatisfy { $0.verdict.decision == .deny && $0.verdict.ingress.outcome == .denied })
+    }
+
+    @Test func preDNATJudgesEgressOnTheClusterIP() {
+        let (cluster, service) = serviceCluster([egressToWeb])
+        let engine = PolicyEngine(cluster)
+        let post = engine.evaluate(from: at("prod/client"), toService: service, port: service.ports[0], enforcement: .postDNAT)
+        let pre = engine.evaluate(from: at("prod/client"), toService: service, port: service.ports[0], enforcement: .preDNAT)
+        #expect(post.allSatisfy { $0.verdict.decision == .allow })
+        #expect(pre.allSatisfy { $0.verdict.decision == .deny && $0.verdict.egress.outcome == .denied })
+        // Without an egress policy the client is not isolated: pre-dnat changes nothing.
+        let (open, openService) = serviceCluster([])
+        #expect(
+            PolicyEngine(open).evaluate(from: at("prod/client"), toService: openService, port: openService.ports[0], enforcement: .preDNAT)
+                .allSatisfy { $0.verdict.decision == .allow })
+    }
+
+    @Test func backendsFollowLabelsAndNamedPorts() {
+        var (cluster, service) = serviceCluster([])
+        cluster.pods[ObjectKey("prod", "web-2")]?.ports = []
+        #expect(cluster.backends(of: service, port: service.ports[0]).map(\.pod.name) == ["web-1"], "web-2 has no port named http")
+        cluster.pods[ObjectKey("prod", "web-1")]?.labels = [:]
+        #expect(cluster.backends(of: service, port: service.ports[0]).isEmpty)
+        service.selector = nil
+        #expect(cluster.backendPods(of: service).isEmpty, "no selector, no endpoints")
+    }
+}
