@@ -70,6 +70,7 @@ struct Explanation: Encodable {
         decision = verdict.outcome.rawValue
         detail = verdict.detail
         var lines = ["  mesh: source \(verdict.sourcePlane.rawValue), destination \(verdict.destinationPlane.rawValue)"]
+        if let service = verdict.service { lines.append("    through Service \(service)") }
         if let bypass = verdict.bypass {
             lines.append("    \(bypass)")
             meshLines = lines

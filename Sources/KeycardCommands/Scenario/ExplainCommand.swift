@@ -96,8 +96,8 @@ struct ExplainCommand: ParsableCommand {
                 Console.error("--via pod-ip names a pod address: probe the Service's pods, or drop --via")
                 throw Exit.invalid
             }
-            for case .pod(let key) in targets where request.http != nil && !(cluster.pods[key]?.isHTTPPort(port.port) ?? false) {
-                Console.error("\(port) of \(key) is not an HTTP port (R37: a container port named http or http-<suffix>)")
+            if request.http != nil, let problem = cluster.httpProblem(targets, port: port) {
+                Console.error(problem)
                 throw Exit.invalid
             }
         }

@@ -60,9 +60,13 @@ extension Cluster {
         return pod.enrolledInAmbient(in: namespaces[pod.namespace]) ? .ambient : .none
     }
 
+    /// The data plane of a pod, or of the backend a Service cell reaches; externals, addresses and
+    /// a Service without a backend are outside the mesh.
     public func dataPlane(of endpoint: Endpoint) -> DataPlane {
-        if case .pod(let key) = endpoint { return dataPlane(of: key) }
-        return .none
+        switch endpoint {
+        case .pod(let key), .service(_, backend: let key?): dataPlane(of: key)
+        default: .none
+        }
     }
 
     /// Whether any pod is in the mesh now.

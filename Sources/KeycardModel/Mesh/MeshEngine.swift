@@ -41,6 +41,10 @@ public struct MeshVerdict: Hashable, Sendable {
     public var detail: String?
     /// Why no proxy judged, when none did.
     public var bypass: String?
+    /// The Service the call goes through (R15): the probed `svc/` Service, or for a pod called
+    /// `via: service` the Service that decides the port (`Cluster.protocolService`); nil when no
+    /// Service exists (keycard then models one, as the spec says) or the call is `via: pod-ip`.
+    public var service: ObjectKey?
 }
 
 /// PeerAuthentication ∧ AuthorizationPolicy at the destination, in the order of R57:
@@ -59,7 +63,17 @@ public struct MeshEngine: Sendable {
         var verdict = MeshVerdict(
             sourcePlane: sourcePlane, destinationPlane: destinationPlane, presented: .plaintext, mode: nil,
             authorization: nil, outcome: .allow, detail: nil, bypass: nil)
-        if case .pod(let key) = destination, key == source {
+        // A Service cell is judged on its backend and target port (the translated connection); the
+        // client dialled the Service, so its call is Service traffic whatever `via` says.
+        let target = cluster.meshTarget(of: destination, port: port)
+        var request = request
+        if case .service(let serviceKey, _) = destination {
+            verdict.service = serviceKey
+            request.route = .service
+        } else if request.route == .service, let target, let pod = cluster.pods[target.pod], target.port.proto == .tcp {
+            verdict.service = cluster.protocolService(of: pod, port: target.port.port)?.service.key
+        }
+        if let target, target.pod == source {
             verdict.bypass = "a pod reaching itself is not judged (R58)"
             return verdict
         }
@@ -67,13 +81,14 @@ public struct MeshEngine: Sendable {
             verdict.bypass = "the mesh proxies TCP only: \(port.proto.rawValue) bypasses every proxy (R56)"
             return verdict
         }
-        guard case .pod(let key) = destination, let pod = cluster.pods[key], destinationPlane != .none else {
+        guard let target, let pod = cluster.pods[target.pod], destinationPlane != .none else {
             verdict.presented = presented(
                 request.identity, source: source, sourcePlane: sourcePlane, terminates: false, route: request.route)
             verdict.bypass = "the destination is outside the mesh: no proxy enforces anything for it (R4)"
             return verdict
         }
-        let mode = cluster.mutualTLSMode(for: pod, port: port.port, plane: destinationPlane)
+        let key = target.pod
+        let mode = cluster.mutualTLSMode(for: pod, port: target.port.port, plane: destinationPlane)
         verdict.mode = mode
         // R17: sidecar ports terminate mutual TLS unless DISABLE; ztunnel always does (HBONE, R52).
         let terminates = destinationPlane == .ambient || mode.mode != .disable
@@ -98,11 +113,13 @@ public struct MeshEngine: Sendable {
         case .mutualTLS(let name):
             principal = name
         }
-        let isHTTP = pod.isHTTPPort(port.port)
+        let isHTTP = cluster.isHTTPPort(pod: key, port: target.port.port)
         let http = isHTTP && destinationPlane == .sidecar ? (request.http ?? HTTPRequest()) : nil
+        // The Host a client sends names what it dialled: the Service and its port for a `svc/` probe.
+        let dialled = destination.serviceKey.map { ($0, port.port) } ?? (key, target.port.port)
         let attributes = AuthorizationAttributes(
-            principal: principal, sourceIP: cluster.addresses[source], destinationIP: cluster.addresses[key], port: port.port,
-            http: http, host: http?.hostHeader(for: key, port: port.port))
+            principal: principal, sourceIP: cluster.addresses[source], destinationIP: cluster.addresses[key], port: target.port.port,
+            http: http, host: http?.hostHeader(for: dialled.0, port: dialled.1))
         let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: destinationPlane, isHTTP: isHTTP)
         verdict.authorization = decision
         if !decision.allowed {

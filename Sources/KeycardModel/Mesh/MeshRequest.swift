@@ -32,7 +32,8 @@ public struct HTTPRequest: Hashable, Sendable {
     public var method: String
     /// As written, query included (R46 strips it before matching).
     public var path: String
-    /// The Host header; nil: `<pod>.<namespace>`, plus `:<port>` unless the port is 80.
+    /// The Host header; nil: `<pod>.<namespace>` (a `svc/` probe: `<service>.<namespace>`), plus
+    /// `:<port>` unless the port is 80.
     public var host: String?
     public var headers: [String: String]
 
@@ -43,9 +44,10 @@ public struct HTTPRequest: Hashable, Sendable {
         self.headers = headers
     }
 
-    /// The Host header sent to `pod` on `port`.
-    public func hostHeader(for pod: ObjectKey, port: Int) -> String {
-        host ?? (port == 80 ? "\(pod.name).\(pod.namespace)" : "\(pod.name).\(pod.namespace):\(port)")
+    /// The Host header sent to `target` (a pod, or the Service a `svc/` probe calls) on `port` (the
+    /// port the client dialled: the Service port for a Service).
+    public func hostHeader(for target: ObjectKey, port: Int) -> String {
+        host ?? (port == 80 ? "\(target.name).\(target.namespace)" : "\(target.name).\(target.namespace):\(port)")
     }
 }
 
@@ -64,9 +66,9 @@ public struct MeshRequest: Hashable, Sendable {
 }
 
 extension Pod {
-    /// R37 (keycard's reading): a port is HTTP when its container port is named `http` or
-    /// `http-<suffix>` (case-insensitive). keycard has no Services in this layer, so the container
-    /// port name stands in for the Service port name / `appProtocol` and for sniffing.
+    /// R37's fallback for a port no Service targets (see `Cluster.isHTTPPort(pod:port:)`): the
+    /// container port is named `http` or `http-<suffix>` (case-insensitive), keycard's stand-in for
+    /// Istio's sniffing. Istio itself never reads container port names.
     public func isHTTPPort(_ port: Int) -> Bool {
         ports.contains { entry in
             guard entry.proto == .tcp, entry.port == port, let name = entry.name?.lowercased() else { return false }

@@ -18,6 +18,8 @@ public struct MeshRecord: Codable, Sendable, Equatable {
     public var authorization: String?
     /// Why no proxy judged (R4, R56, R58).
     public var bypass: String?
+    /// `namespace/name` of the Service the call goes through (R15, R37), when one exists.
+    public var service: String?
 
     public init(_ verdict: MeshVerdict) {
         source = verdict.sourcePlane
@@ -29,9 +31,10 @@ public struct MeshRecord: Codable, Sendable, Equatable {
         }
         authorization = verdict.authorization?.description
         bypass = verdict.bypass
+        service = verdict.service?.description
     }
 
-    enum CodingKeys: String, CodingKey { case source, destination, identity, mode, modeSetBy, authorization, bypass }
+    enum CodingKeys: String, CodingKey { case source, destination, identity, mode, modeSetBy, authorization, bypass, service }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -42,5 +45,6 @@ public struct MeshRecord: Codable, Sendable, Equatable {
         try c.encodeIfPresent(modeSetBy, forKey: .modeSetBy)
         try c.encodeIfPresent(authorization, forKey: .authorization)
         try c.encodeIfPresent(bypass, forKey: .bypass)
+        try c.encodeIfPresent(service, forKey: .service)
     }
 }

@@ -86,9 +86,12 @@ public struct ClusterChange {
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
                 existed = cluster.workloads[workload.key] != nil
                 try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
-            case .service(let service):
+            case .service(var service):
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
-                existed = cluster.services[service.key] != nil
+                let previous = cluster.services[service.key]
+                existed = previous != nil
+                // The oldest Service decides a port's protocol (R37); an update keeps its age.
+                service.createdAt = previous?.createdAt ?? cluster.generation
                 cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")

@@ -76,15 +76,12 @@ public struct ResolvedProbe: Sendable {
             self.ports = ports
         } else if request.http != nil {
             // spec mesh.md 2.4: without ports, an http probe covers the HTTP ports its destinations serve.
-            self.ports = Set(
-                destinations.flatMap { destination -> [ProtocolPort] in
-                    guard case .pod(let key) = destination, let pod = cluster.pods[key] else { return [] }
-                    return pod.ports.filter { pod.isHTTPPort($0.port) && $0.proto == .tcp }.map { ProtocolPort(.tcp, $0.port) }
-                }
-            ).sorted()
+            self.ports = Set(destinations.flatMap { cluster.httpPorts(of: $0) }).sorted()
             if self.ports.isEmpty {
                 throw ScenarioError(
-                    step.location, "probe has http but no destination serves an HTTP port (a port named http or http-<suffix>)")
+                    step.location,
+                    "probe has http but no destination serves an HTTP port (R37: a Service port named http, http-<suffix>, http2, grpc or grpc-web or with such an appProtocol; with no Service, a container port named http or http-<suffix>)"
+                )
             }
         } else {
             self.ports = Set(destinations.flatMap { cluster.servedPorts(of: $0) }).sorted()
@@ -103,17 +100,9 @@ public struct ResolvedProbe: Sendable {
     private func checkHTTP(_ step: Step, _ cluster: Cluster) throws(ScenarioError) {
         guard request.http != nil else { return }
         for port in ports {
-            guard port.proto == .tcp else { throw ScenarioError(step.location, "probe has http, but \(port) is not TCP") }
-            for destination in destinations {
-                guard case .pod(let key) = destination, let pod = cluster.pods[key] else {
-                    throw ScenarioError(step.location, "probe has http, but \(destination) is not a pod with HTTP ports")
-                }
-                if !pod.isHTTPPort(port.port) {
-                    throw ScenarioError(
-                        step.location,
-                        "probe has http, but \(port) of \(key) is not an HTTP port (R37: name the container port http or http-<suffix>); Istio would sniff, keycard does not guess"
-                    )
-                }
+            let targets = destinations.flatMap { Timeline.aimed($0, port, cluster) }
+            if let problem = cluster.httpProblem(targets, port: port) {
+                throw ScenarioError(step.location, "probe has http, but \(problem)")
             }
         }
     }
