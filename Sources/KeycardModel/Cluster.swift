@@ -72,6 +72,14 @@ public struct Cluster: Sendable {
     public var services: [ObjectKey: Service] = [:]
     /// Pod addresses (from `status.podIP` or the lab's allocation).
     public var addresses: [ObjectKey: IPv4] = [:]
+    /// `spec.mesh`: root namespace and trust domain (spec mesh.md 2.1).
+    public var mesh = MeshSettings()
+    public var peerAuthentications: [ObjectKey: PeerAuthentication] = [:]
+    public var authorizationPolicies: [ObjectKey: AuthorizationPolicy] = [:]
+    /// Pods that got a sidecar when they were created (R2: relabelling later changes nothing).
+    public var sidecars: Set<ObjectKey> = []
+    /// Counts change batches, the lab's clock for "the oldest" mesh policy (R9).
+    public var generation = 0
     /// Workloads (Deployments, StatefulSets...); their pods are in `pods`, with an `owner`.
     public var workloads: [WorkloadKey: WorkloadState] = [:]
     /// The lab's nodes (`node-0` ...): a DaemonSet runs a pod on each.

@@ -79,6 +79,10 @@ public struct Pod: Hashable, Sendable {
     public var nodeName: String?
     public var serviceAccountName: String
     public var podIP: IPv4?
+    /// `metadata.annotations` (Istio reads `sidecar.istio.io/status` there, R1).
+    public var annotations: [String: String] = [:]
+    /// The names of the containers and init containers (an injected pod has `istio-proxy`, R1).
+    public var containerNames: [String] = []
     /// The workload whose controller made this pod; nil for a bare pod.
     public var owner: PodOwner?
 

@@ -35,6 +35,9 @@ public struct Service: Hashable, Sendable {
     public var ports: [ServicePort]
     /// `spec.externalName` of an ExternalName Service.
     public var externalName: String?
+    /// When it was created, in change batches (`Cluster.generation`); an update keeps it. Istio's
+    /// protocol selection lets the oldest Service decide when two disagree (spec mesh.md R37).
+    public var createdAt = 0
 
     public init(
         namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,
@@ -85,12 +88,16 @@ public struct ServicePort: Hashable, Sendable {
     public var proto: TransportProtocol
     public var port: Int
     public var target: Target
+    /// `appProtocol`: the application protocol (a qualified name, e.g. `http` or
+    /// `kubernetes.io/h2c`); Istio reads it before the port name (spec mesh.md R37).
+    public var appProtocol: String?
 
-    public init(name: String? = nil, proto: TransportProtocol = .tcp, port: Int, target: Target? = nil) {
+    public init(name: String? = nil, proto: TransportProtocol = .tcp, port: Int, target: Target? = nil, appProtocol: String? = nil) {
         self.name = name
         self.proto = proto
         self.port = port
         self.target = target ?? .number(port)
+        self.appProtocol = appProtocol
     }
 
     /// The Service's own `proto/port`.

@@ -1,9 +1,16 @@
 import KeycardValues
 
-/// Allow or deny.
-public enum Decision: String, Hashable, Sendable, Codable {
+/// What a connection meets: allowed, denied by the network (NetworkPolicy), or — with the mesh —
+/// refused by mutual TLS (PeerAuthentication or an untrusted certificate) or by an
+/// AuthorizationPolicy (spec mesh.md 2.5). NetworkPolicy alone only ever says `allow` or `deny`.
+public enum Decision: String, Hashable, Sendable, Codable, CaseIterable {
     case allow
     case deny
+    case denyMTLS = "deny-mtls"
+    case denyRBAC = "deny-rbac"
+
+    /// Whether the connection reaches the application.
+    public var allows: Bool { self == .allow }
 }
 
 /// Names one rule of one policy, and which of its peers and ports matched.

@@ -6,4 +6,7 @@ public enum ScanState: String, Codable, Sendable, Hashable {
     case closed
     /// Nothing within the timeout, or another ICMP error: a drop.
     case filtered
+    /// A meshed destination's proxy accepted the handshake, then refused (mutual TLS or an
+    /// AuthorizationPolicy, spec mesh.md 2.7): the application's first line never came back.
+    case refused
 }

@@ -177,7 +177,9 @@ let stepCases: [MalformedCase] = [
                       -         prod/web  prod/api
                       prod/web  #         .
                       prod/api  Y         #
-                """), .line("prod/api  Y"), "cell \"Y\" in row prod/api must be . (connected), X (blocked) or # (not checked)"),
+                """), .line("prod/api  Y"),
+        "cell \"Y\" in row prod/api must be . (connected), X (blocked), M (refused by mutual TLS), R (refused by authorization) or # (not checked)"
+    ),
     bad(
         "table row with too few cells",
         T.scenario(

@@ -23,6 +23,10 @@ struct UpCommand: ParsableCommand {
     func run() throws {
         logging.apply()
         let timeline = try ScenarioInput.load(file)
+        if ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
+            Console.error("\(file): the mesh data plane is not built yet: use keycard model")
+            throw Exit.invalid
+        }
         try Environment.requireRoot()
         let scenario = timeline.scenario
         let lab = scenario.name

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardScenario
 
 /// A verdict written out for people (text) and programs (JSON).
 struct Explanation: Encodable {
@@ -26,6 +27,10 @@ struct Explanation: Encodable {
     var decision: String
     var egress: Side
     var ingress: Side
+    /// The mesh's part, when the scenario uses the mesh (spec mesh.md 2.5).
+    var mesh: MeshRecord?
+    var detail: String?
+    private var meshLines: [String] = []
     private var steps: Int
 
     init(_ verdict: Verdict, cluster: Cluster, afterStep: Int, of steps: Int) {
@@ -52,11 +57,46 @@ struct Explanation: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, afterStep, decision, egress, ingress
+        case from, to, port, `protocol`, afterStep, decision, egress, ingress, mesh, detail
+    }
+
+    /// Adds the mesh's chain: NetworkPolicy, then PeerAuthentication, then AuthorizationPolicy (R57).
+    mutating func addMesh(_ verdict: MeshVerdict, networkDecision: Decision) {
+        mesh = MeshRecord(verdict)
+        guard networkDecision == .allow else {
+            meshLines = ["  mesh: not reached (the network drops the connection first)"]
+            return
+        }
+        decision = verdict.outcome.rawValue
+        detail = verdict.detail
+        var lines = ["  mesh: source \(verdict.sourcePlane.rawValue), destination \(verdict.destinationPlane.rawValue)"]
+        if let service = verdict.service { lines.append("    through Service \(service)") }
+        if let bypass = verdict.bypass {
+            lines.append("    \(bypass)")
+            meshLines = lines
+            return
+        }
+        lines.append("    presented: \(verdict.presented)")
+        if let mode = verdict.mode { lines.append("    mutual TLS of the port: \(mode.description)") }
+        switch (verdict.outcome, verdict.detail) {
+        case (.denyMTLS, "bad-certificate"?):
+            lines.append("    refused at the handshake: the certificate is not signed by the lab CA (R17)")
+        case (.denyMTLS, _):
+            lines.append("    refused: STRICT accepts only mutual TLS, and the client sent plaintext (R12, R51)")
+        default:
+            if let authorization = verdict.authorization {
+                let result = authorization.allowed ? "allowed" : "denied (\(verdict.detail ?? "reset"))"
+                lines.append("    authorization: \(result) by \(authorization.description) (R23)")
+            }
+        }
+        meshLines = lines
     }
 
     var text: String {
-        var lines = ["\(from) -> \(to) \(`protocol`)/\(port), after step \(afterStep) of \(steps): \(decision.uppercased())"]
+        var lines = [
+            "\(from) -> \(to) \(`protocol`)/\(port), after step \(afterStep) of \(steps): \(decision.uppercased())"
+                + (detail.map { " (\($0))" } ?? "")
+        ]
         for side in [egress, ingress] {
             lines.append("  \(side.direction) of \(side.pod): \(side.outcome)")
             switch side.outcome {
@@ -85,6 +125,6 @@ struct Explanation: Encodable {
                 }
             }
         }
-        return lines.joined(separator: "\n")
+        return (lines + meshLines).joined(separator: "\n")
     }
 }

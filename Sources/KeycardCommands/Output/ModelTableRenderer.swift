@@ -48,11 +48,12 @@ struct ModelTableRenderer {
         var explainedWhy = false
         for port in probe.ports {
             let portCells = cells.filter { $0.port == port }
-            // A Service column holds one cell per backend: a denied one speaks for the column.
+            // A Service column holds one cell per backend: a refused one (network or mesh) speaks for
+            // the column.
             var byColumn: [String: ProbeCell] = [:]
             for cell in portCells {
                 let key = "\(cell.from) \(cell.to.column)"
-                if byColumn[key].map({ $0.verdict.decision == .allow }) ?? true { byColumn[key] = cell }
+                if byColumn[key].map({ $0.outcome == .allow }) ?? true { byColumn[key] = cell }
             }
             // nil: a Service without this port (a probe over several destinations).
             func at(_ row: Int, _ column: Int) -> ProbeCell? { byColumn["\(probe.sources[row]) \(probe.destinations[column])"] }
@@ -62,16 +63,17 @@ struct ModelTableRenderer {
             ) { row, column in
                 guard let cell = at(row, column) else { return "-" }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
-                return cell.verdict.decision == .allow ? "." : "X"
+                return cell.outcome.mark
             }
             out.append(table.render())
-            if portCells.contains(where: { $0.verdict.decision == .deny }) {
+            if portCells.contains(where: { $0.outcome != .allow }) {
                 let why = TruthTableText(
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
                     guard let verdict = at(row, column)?.verdict else { return "-" }
                     if verdict.egress.outcome == .selfTraffic { return "#" }
+                    if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
                     case (true, true): return "."
                     case (false, true): return "E"
@@ -83,13 +85,17 @@ struct ModelTableRenderer {
                 explainedWhy = true
             }
             for cell in portCells {
-                guard case .explicit(let expected) = cell.expected, expected != cell.verdict.decision else { continue }
+                guard case .explicit(let expected) = cell.expected, expected != cell.outcome else { continue }
                 disagreements.append(
-                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.verdict.decision.rawValue)"
+                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.outcome.rawValue)"
                 )
             }
         }
-        if explainedWhy { out.append("  (why: E the source's egress blocks it, I the destination's ingress, B both)") }
+        if explainedWhy {
+            out.append(
+                "  (why: E the source's egress blocks it, I the destination's ingress, B both; M mutual TLS refuses it, R an AuthorizationPolicy)"
+            )
+        }
         return out + disagreements
     }
 

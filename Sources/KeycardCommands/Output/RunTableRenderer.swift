@@ -52,20 +52,15 @@ struct RunTableRenderer {
                     guard let result = cell(row, column) else { return "?" }
                     if rows[row] == columns[column] && result.expected == .ignored { return "#" }
                     switch result.observed {
-                    case .allow, .closed: return "."
-                    case .deny: return "X"
                     case .skipped: return "s"
                     case nil: return "?"
+                    case let observed?: return observed.networkDecision?.mark ?? "?"
                     }
                 }.render())
             guard portFailed else { continue }
             out.append(
                 TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
-                    switch cell(row, column)?.expected {
-                    case .allow: return "."
-                    case .deny: return "X"
-                    default: return "#"
-                    }
+                    cell(row, column)?.expected.decision?.mark ?? "#"
                 }.render())
             out.append(
                 TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in

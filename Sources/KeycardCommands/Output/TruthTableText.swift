@@ -1,3 +1,5 @@
+import KeycardModel
+
 /// Lays out a truth table in the scenario format (so it can be pasted back as an expectation):
 /// a corner `-`, destinations across, one row per source, one character per cell.
 struct TruthTableText {
@@ -30,5 +32,18 @@ extension String {
         var text = self
         while text.last == " " { text.removeLast() }
         return text
+    }
+}
+
+extension Decision {
+    /// The truth-table symbol of an outcome (spec mesh.md 2.6): `.` allow, `X` deny (network), `M`
+    /// deny-mtls, `R` deny-rbac.
+    var mark: Character {
+        switch self {
+        case .allow: "."
+        case .deny: "X"
+        case .denyMTLS: "M"
+        case .denyRBAC: "R"
+        }
     }
 }

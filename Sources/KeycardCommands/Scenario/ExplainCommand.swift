@@ -18,6 +18,11 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
+    @Option(help: "What the source presents: mesh (default), none, spoofed=spiffe://..., stolen=spiffe://...") var identity: String?
+    @Option(help: "service (default) or pod-ip (R15: a sidecar sends pod-IP calls in plaintext).") var via: String?
+    @Option(help: "HTTP method of the request (HTTP ports; default GET).") var httpMethod: String?
+    @Option(help: "HTTP path of the request (default /).") var httpPath: String?
+    @Option(help: "HTTP Host header (default <pod>.<namespace>[:port]).") var httpHost: String?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func validate() throws {
@@ -26,6 +31,27 @@ struct ExplainCommand: ParsableCommand {
         }
         guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
+        _ = try meshRequest()
+    }
+
+    /// The mesh request the options describe (spec mesh.md 2.4).
+    func meshRequest() throws -> MeshRequest {
+        var request = MeshRequest()
+        switch identity {
+        case nil, "mesh": break
+        case "none": request.identity = .none
+        case let text? where text.hasPrefix("spoofed=spiffe://"): request.identity = .spoofed(String(text.dropFirst("spoofed=".count)))
+        case let text? where text.hasPrefix("stolen=spiffe://"): request.identity = .stolen(String(text.dropFirst("stolen=".count)))
+        default: throw ValidationError("--identity must be mesh, none, spoofed=spiffe://... or stolen=spiffe://...")
+        }
+        if let via {
+            guard let route = ProbeRoute(rawValue: via) else { throw ValidationError("--via must be service or pod-ip") }
+            request.route = route
+        }
+        if httpMethod != nil || httpPath != nil || httpHost != nil {
+            request.http = HTTPRequest(method: httpMethod ?? "GET", path: httpPath ?? "/", host: httpHost)
+        }
+        return request
     }
 
     func run() throws {
@@ -59,13 +85,30 @@ struct ExplainCommand: ParsableCommand {
         default: break
         }
         // A Service is explained once per backend: each is its own connection after translation.
-        let explanations = Timeline.aimed(destination, port, cluster).map { target in
-            Explanation(
-                PolicyEngine(cluster).evaluate(from: .pod(source), to: target, port: port), cluster: cluster, afterStep: step, of: steps)
-        }
-        if explanations.isEmpty {
+        let targets = Timeline.aimed(destination, port, cluster)
+        if targets.isEmpty {
             Console.error("Service \(destination) has no port \(port)")
             throw Exit.invalid
+        }
+        let request = timeline.usesMesh ? try meshRequest() : nil
+        if let request {
+            if request.route == .podIP, destination.serviceKey != nil {
+                Console.error("--via pod-ip names a pod address: probe the Service's pods, or drop --via")
+                throw Exit.invalid
+            }
+            if request.http != nil, let problem = cluster.httpProblem(targets, port: port) {
+                Console.error(problem)
+                throw Exit.invalid
+            }
+        }
+        let explanations = targets.map { target in
+            let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: target, port: port)
+            var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+            if let request {
+                explanation.addMesh(
+                    MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: request), networkDecision: verdict.decision)
+            }
+            return explanation
         }
         switch output {
         case .json: if explanations.count == 1 { try Console.json(explanations[0]) } else { try Console.json(explanations) }

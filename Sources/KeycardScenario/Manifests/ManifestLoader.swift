@@ -140,10 +140,12 @@ public enum ManifestLoader {
             let probe = ProbeStep(from: sources, to: nil, ports: nil, expect: .model)
             steps.append(Step(index: 1, name: "every workload to every pod, as the model says", location: start, action: .probe(probe)))
         }
-        let scenario = Scenario(
+        var scenario = Scenario(
             file: firstPath, name: name ?? labName(for: firstPath), description: "manifests: \(paths.joined(separator: " "))",
             lab: LabSettings(podCIDR: LabSettings.defaultPodCIDR), externals: [], resources: resources,
             probeDefaults: ProbeSettings(), steps: steps, warnings: warnings)
+        // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
+        scenario.mentionsMesh = decoder.sawMeshObject
         return try Timeline(scenario)
     }
 

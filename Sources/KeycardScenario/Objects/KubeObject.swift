@@ -5,6 +5,8 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case namespace = "Namespace"
     case pod = "Pod"
     case networkPolicy = "NetworkPolicy"
+    case peerAuthentication = "PeerAuthentication"
+    case authorizationPolicy = "AuthorizationPolicy"
     case deployment = "Deployment"
     case replicaSet = "ReplicaSet"
     case statefulSet = "StatefulSet"
@@ -14,12 +16,23 @@ public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
     case replicationController = "ReplicationController"
     case service = "Service"
 
-    var apiVersion: String {
-        if let workload = workloadKind { return workload.apiVersion }
-        return self == .networkPolicy ? "networking.k8s.io/v1" : "v1"
+    /// The apiVersion kubectl prints for the kind.
+    var apiVersion: String { apiVersions[0] }
+
+    /// Every apiVersion accepted for the kind: Istio serves its security kinds as `v1` and `v1beta1`.
+    var apiVersions: [String] {
+        if let workload = workloadKind { return [workload.apiVersion] }
+        switch self {
+        case .networkPolicy: return ["networking.k8s.io/v1"]
+        case .peerAuthentication, .authorizationPolicy: return ["security.istio.io/v1", "security.istio.io/v1beta1"]
+        default: return ["v1"]
+        }
     }
 
-    /// The workload kind this is, or nil for Namespace, Pod and NetworkPolicy.
+    /// An Istio kind (spec mesh.md 2.2).
+    public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
+
+    /// The workload kind this is, or nil for Namespace, Pod, NetworkPolicy and the Istio kinds.
     public var workloadKind: WorkloadKind? { WorkloadKind(rawValue: rawValue) }
 
     public init(_ workload: WorkloadKind) {
@@ -40,6 +53,8 @@ public enum KubeObject: Hashable, Sendable {
     case namespace(Namespace)
     case pod(Pod)
     case networkPolicy(NetworkPolicy)
+    case peerAuthentication(PeerAuthentication)
+    case authorizationPolicy(AuthorizationPolicy)
     case workload(Workload)
     case service(Service)
 
@@ -48,6 +63,8 @@ public enum KubeObject: Hashable, Sendable {
         case .namespace(let namespace): ObjectRef(kind: .namespace, namespace: nil, name: namespace.name)
         case .pod(let pod): ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
+        case .peerAuthentication(let policy): ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
+        case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
         case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
         case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         }

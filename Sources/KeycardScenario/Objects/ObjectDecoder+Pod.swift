@@ -12,6 +12,7 @@ extension ObjectDecoder {
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
         let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
+        pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)
         if let status = fields["status"] {
@@ -64,6 +65,7 @@ extension ObjectDecoder {
             guard containerNames.insert(containerName).inserted else {
                 throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
             }
+            pod.containerNames.append(containerName)
             // An init container runs to completion before the pod starts, unless it is a sidecar
             // (restartPolicy: Always), which runs beside the containers for the pod's whole life.
             // Every container is validated alike; only running ones serve ports and run commands.

@@ -3,7 +3,7 @@ import KeycardValues
 
 extension ObjectDecoder {
     /// A v1 Service: metadata, `spec.type`, `selector`, `clusterIP` (an address, `None`, or absent
-    /// for allocation), `ports` (name, protocol, port, targetPort), `externalName`. Validated as the
+    /// for allocation), `ports` (name, protocol, port, targetPort, appProtocol), `externalName`. Validated as the
     /// API server's `ValidateService` does for these fields, with its defaults (protocol TCP,
     /// targetPort = port, type ClusterIP). Pinned addresses are checked against the lab's service
     /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer behave as
@@ -101,6 +101,15 @@ extension ObjectDecoder {
             }
         }
         if needsName && port.name == nil { throw value.error("a Service with several ports needs a name on each port") }
+        if let appValue = fields["appProtocol"] {
+            // The API server validates it as a qualified name (`ValidateQualifiedName`).
+            let text = try appValue.string("appProtocol")
+            if let problem = NameRules.labelKeyProblem(text) {
+                throw appValue.error(
+                    "appProtocol \"\(text)\" is not a qualified name (\(problem.replacingOccurrences(of: "label key ", with: "")))")
+            }
+            port.appProtocol = text
+        }
         if let targetValue = fields["targetPort"] {
             // IntOrString: a number (0 means unset, the API server then defaults it to `port`), or
             // a container port name (an IANA service name).

@@ -13,7 +13,7 @@ extension ObjectDecoder {
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
     /// - a CronJob needs `schedule` and a name of at most 52 characters, a Job one of at most 63;
     ///   a suspended Job or CronJob runs no pod.
-    /// The pod template is read as a Pod is (`podSpec`). Returns nil when the template uses the
+    /// The pod template is read as a Pod is (`podSpec`; labels and annotations). Returns nil when the template uses the
     /// host network (a warning says so).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
@@ -142,11 +142,16 @@ extension ObjectDecoder {
     private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "spec.template")
         var labels: Labels = [:]
+        var annotations: [String: String] = [:]
         if let metadata = fields["metadata"] {
-            labels = try Metadata.labels(try nonNullFields(metadata, "spec.template.metadata")["labels"])
+            let metadataFields = try nonNullFields(metadata, "spec.template.metadata")
+            labels = try Metadata.labels(metadataFields["labels"])
+            // The template's annotations are its pods' (Istio reads sidecar injection state there, mesh.md R1).
+            annotations = try Metadata.annotations(metadataFields["annotations"])
         }
         // Named after its owner only for messages ("pod prod/deployment/web: ...").
         var pod = Pod(namespace: namespace, name: owner, labels: labels)
+        pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)
         let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]

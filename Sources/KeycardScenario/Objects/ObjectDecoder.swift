@@ -4,6 +4,8 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// Whether an Istio object was decoded (the scenario then reports the mesh).
+    var sawMeshObject = false
     /// The namespace of objects that name none, as `kubectl apply -n` gives (nil: `default`); an
     /// object naming another namespace is an error, as kubectl makes it.
     var namespace: String?
@@ -42,14 +44,17 @@ struct ObjectDecoder {
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
         }
-        guard apiVersion == known.apiVersion else {
-            throw value.error("\(kind) must have apiVersion \(known.apiVersion), found \(apiVersion)")
+        guard known.apiVersions.contains(apiVersion) else {
+            throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
+        if known.isMesh { sawMeshObject = true }
         if let namespace, known != .namespace { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
+        case .peerAuthentication: return [LoadedObject(.peerAuthentication(try peerAuthentication(value)), at: value.location)]
+        case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
         case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
             guard let workloadKind = known.workloadKind else { return [] }
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
@@ -84,6 +89,8 @@ struct Metadata {
     var name: String
     var namespace: String
     var labels: Labels
+    /// `metadata.annotations` (string values; null is empty).
+    var annotations: [String: String] = [:]
 
     /// Reads `metadata` as the API server's `ValidateObjectMeta` does: `name` (or `generateName`,
     /// completed as the API server would, with a suffix derived from where the object is written),
@@ -125,7 +132,9 @@ struct Metadata {
                 namespace = text
             }
         }
-        return Metadata(name: name, namespace: namespace, labels: try labels(fields["labels"]))
+        var annotations: [String: String] = [:]
+        if let annotationsValue = fields["annotations"] { annotations = try Self.annotations(annotationsValue) }
+        return Metadata(name: name, namespace: namespace, labels: try labels(fields["labels"]), annotations: annotations)
     }
 
     /// `metadata.labels`, validated as `ValidateLabels` does (absent or null: none).
@@ -139,6 +148,18 @@ struct Metadata {
             labels[key] = text
         }
         return labels
+    }
+
+    /// `metadata.annotations`: keys validated as label keys (`ValidateAnnotations`), values any
+    /// string (absent or null: none). Istio reads injection state there (mesh.md R1).
+    static func annotations(_ value: YAMLValue?) throws(ScenarioError) -> [String: String] {
+        var annotations: [String: String] = [:]
+        guard let value, !value.isNull else { return annotations }
+        for (key, keyLocation, annotation) in try value.entries("metadata.annotations") {
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, "annotation key: \(problem)") }
+            annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
+        }
+        return annotations
     }
 }
 

@@ -8,13 +8,15 @@ public struct ProbeCell: Sendable {
     public var port: ProtocolPort
     public var expected: ExpectedCell
     public var verdict: Verdict
+    /// The mesh's part (spec mesh.md 2.5), when the scenario uses the mesh.
+    public var mesh: MeshVerdict?
     /// The workloads the probe named the source and destination through, if it did: this cell is
     /// one replica's share of a workload cell.
     public var fromWorkload: WorkloadKey?
     public var toWorkload: WorkloadKey?
 
     public init(
-        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict,
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
         fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
     ) {
         self.from = from
@@ -22,14 +24,21 @@ public struct ProbeCell: Sendable {
         self.port = port
         self.expected = expected
         self.verdict = verdict
+        self.mesh = mesh
         self.fromWorkload = fromWorkload
         self.toWorkload = toWorkload
+    }
+
+    /// NetworkPolicy ∧ PeerAuthentication ∧ AuthorizationPolicy, in that order (spec mesh.md R57):
+    /// the network's deny first, then the mesh's refusal.
+    public var outcome: Decision {
+        verdict.decision == .deny ? .deny : (mesh?.outcome ?? .allow)
     }
 
     /// What the cell must show: the explicit expectation, else the model's verdict.
     public var expectedOutcome: ExpectedOutcome {
         switch expected {
-        case .model: ExpectedOutcome(verdict.decision)
+        case .model: ExpectedOutcome(outcome)
         case .explicit(let decision): ExpectedOutcome(decision)
         case .ignored: .ignored
         }
@@ -37,9 +46,14 @@ public struct ProbeCell: Sendable {
 
     /// The cell as a report result, before anything is observed.
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
-        ProbeResult(
-            from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
+        var result = ProbeResult(
+            from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
             observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
+        if let mesh {
+            result.detail = outcome == .deny ? nil : mesh.detail
+            result.mesh = MeshRecord(mesh)
+        }
+        return result
     }
 }
 
@@ -49,6 +63,7 @@ extension Timeline {
         guard let probe = probes[index] else { return [] }
         let state = cluster(afterStep: index)
         let engine = PolicyEngine(state)
+        let meshEngine = usesMesh ? MeshEngine(state) : nil
         // Only a probe that names workloads needs the lookups (a million-cell probe names none).
         let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
@@ -63,6 +78,7 @@ extension Timeline {
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
+                            mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil))
                 }
@@ -90,6 +106,7 @@ extension Timeline {
     )] {
         let cluster = cluster(afterStep: index)
         let engine = PolicyEngine(cluster)
+        let meshEngine = usesMesh ? MeshEngine(cluster) : nil
         let ownIP = cluster.addresses[source]
         var addresses: [IPv4] = []
         switch scan.targets {
@@ -113,6 +130,11 @@ extension Timeline {
                     state = .filtered
                 } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
+                } else if let mesh = meshEngine?.evaluate(
+                    from: source, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),
+                    mesh.outcome != .allow
+                {
+                    state = .refused
                 } else {
                     state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
                 }

@@ -71,12 +71,18 @@ public enum Observation: String, Codable, Sendable {
     /// A reset or port-unreachable came back: the network let it through, nothing serves the port.
     case closed
     case skipped
+    /// The mesh proxy refused it for mutual TLS, as its record says (spec mesh.md 2.5).
+    case denyMTLS = "deny-mtls"
+    /// The mesh proxy refused it by an AuthorizationPolicy.
+    case denyRBAC = "deny-rbac"
 
-    /// `closed` counts as network-allow.
+    /// The outcome seen: `closed` counts as allow.
     public var networkDecision: Decision? {
         switch self {
         case .allow, .closed: .allow
         case .deny: .deny
+        case .denyMTLS: .denyMTLS
+        case .denyRBAC: .denyRBAC
         case .skipped: nil
         }
     }
@@ -86,16 +92,27 @@ public enum Observation: String, Codable, Sendable {
 public enum ExpectedOutcome: String, Codable, Sendable {
     case allow
     case deny
+    case denyMTLS = "deny-mtls"
+    case denyRBAC = "deny-rbac"
     /// Not checked (a pod probing itself, unless listed).
     case ignored
 
-    public init(_ decision: Decision) { self = decision == .allow ? .allow : .deny }
+    public init(_ decision: Decision) {
+        switch decision {
+        case .allow: self = .allow
+        case .deny: self = .deny
+        case .denyMTLS: self = .denyMTLS
+        case .denyRBAC: self = .denyRBAC
+        }
+    }
 
     /// The decision expected; nil when the cell is not checked.
     public var decision: Decision? {
         switch self {
         case .allow: .allow
         case .deny: .deny
+        case .denyMTLS: .denyMTLS
+        case .denyRBAC: .denyRBAC
         case .ignored: nil
         }
     }
@@ -113,13 +130,17 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var attempts: Int?
     /// Why a probe was skipped or how a deny was seen.
     public var reason: String?
+    /// How the mesh refused (`plaintext-refused`, `bad-certificate`, `http-403`, `reset`).
+    public var detail: String?
+    /// The mesh's chain (spec mesh.md 2.5), when the scenario uses the mesh.
+    public var mesh: MeshRecord?
     /// When the probe named a workload (`ns/deployment/web`): the cell is this replica's share of
     /// the workload cell, which passes only when every replica's does. `from`/`to` name the replica.
     public var fromWorkload: WorkloadKey?
     public var toWorkload: WorkloadKey?
 
     public enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, fromWorkload, toWorkload
+        case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
     }
 
     public init(
@@ -153,6 +174,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         observed = try c.decodeIfPresent(Observation.self, forKey: .observed)
         attempts = try c.decodeIfPresent(Int.self, forKey: .attempts)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        mesh = try c.decodeIfPresent(MeshRecord.self, forKey: .mesh)
         func workload(_ key: CodingKeys) throws -> WorkloadKey? {
             guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
             guard let workload = WorkloadKey.parse(text) else {
@@ -175,6 +198,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(observed, forKey: .observed)
         try c.encodeIfPresent(attempts, forKey: .attempts)
         try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(detail, forKey: .detail)
+        try c.encodeIfPresent(mesh, forKey: .mesh)
         try c.encodeIfPresent(fromWorkload?.description, forKey: .fromWorkload)
         try c.encodeIfPresent(toWorkload?.description, forKey: .toWorkload)
     }

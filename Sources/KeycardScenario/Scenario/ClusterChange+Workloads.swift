@@ -72,10 +72,24 @@ extension ClusterChange {
         }
         cluster.workloads[key] = state
         let wanted = Set(pods.map(\.key))
-        for pod in existing where !wanted.contains(pod.key) { cluster.pods[pod.key] = nil }
+        for pod in existing where !wanted.contains(pod.key) {
+            cluster.pods[pod.key] = nil
+            cluster.sidecars.remove(pod.key)
+        }
+        let kept = Set(existing)
         for pod in pods {
             cluster.pods[pod.key] = pod
             if let ip = address(pod.key) { cluster.addresses[pod.key] = ip }
+            // A pod the controller creates (a kept one is returned unchanged) meets the injector
+            // then, with its template's labels and annotations and its namespace's labels now
+            // (mesh.md R1, R2); a StatefulSet's replacement under the same name is a new pod too.
+            if !kept.contains(pod) {
+                if pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) {
+                    cluster.sidecars.insert(pod.key)
+                } else {
+                    cluster.sidecars.remove(pod.key)
+                }
+            }
         }
     }
 }

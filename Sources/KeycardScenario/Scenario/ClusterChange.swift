@@ -38,6 +38,8 @@ public struct ClusterChange {
             seen[ref] = loaded.location
         }
         var done: [String] = []
+        // One batch is one instant: objects it creates share their age (R9).
+        cluster.generation += 1
         let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
         for loaded in namespacesFirst {
             let existed: Bool
@@ -56,6 +58,8 @@ public struct ClusterChange {
                 pod.owner = cluster.pods[pod.key]?.owner
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
+                // R2: the injector runs when a pod is created; replacing it keeps what it got.
+                if !existed, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
                 if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
                     cluster.pods[pod.key]?.owner = nil
                     try reconcile(owner, in: &cluster, at: loaded.location, address: address)
@@ -64,14 +68,30 @@ public struct ClusterChange {
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
+            case .peerAuthentication(var policy):
+                try requireNamespace(policy.namespace, cluster, loaded.location, for: "PeerAuthentication \(policy.key)")
+                let previous = cluster.peerAuthentications[policy.key]
+                existed = previous != nil
+                // R9: an update keeps creationTimestamp.
+                policy.createdAt = previous?.createdAt ?? cluster.generation
+                cluster.peerAuthentications[policy.key] = policy
+            case .authorizationPolicy(var policy):
+                try requireNamespace(policy.namespace, cluster, loaded.location, for: "AuthorizationPolicy \(policy.key)")
+                let previous = cluster.authorizationPolicies[policy.key]
+                existed = previous != nil
+                policy.createdAt = previous?.createdAt ?? cluster.generation
+                cluster.authorizationPolicies[policy.key] = policy
             case .workload(let workload):
                 try requireNamespace(
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
                 existed = cluster.workloads[workload.key] != nil
                 try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
-            case .service(let service):
+            case .service(var service):
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
-                existed = cluster.services[service.key] != nil
+                let previous = cluster.services[service.key]
+                existed = previous != nil
+                // The oldest Service decides a port's protocol (R37); an update keeps its age.
+                service.createdAt = previous?.createdAt ?? cluster.generation
                 cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
@@ -91,16 +111,28 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.peerAuthentications.keys where key.namespace == ref.name { cluster.peerAuthentications[key] = nil }
+                for key in cluster.authorizationPolicies.keys where key.namespace == ref.name { cluster.authorizationPolicies[key] = nil }
+                cluster.sidecars = cluster.sidecars.filter { $0.namespace != ref.name }
                 for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
                 for key in cluster.services.keys where key.namespace == ref.name { cluster.services[key] = nil }
             case .pod:
                 guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
                     throw missing(ref, target.location)
                 }
+                cluster.sidecars.remove(ObjectKey(ref.namespace ?? "default", ref.name))
                 // Its controller makes a replacement.
                 if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .peerAuthentication:
+                guard cluster.peerAuthentications.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .authorizationPolicy:
+                guard cluster.authorizationPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
             case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
@@ -109,7 +141,10 @@ public struct ClusterChange {
                     cluster.workloads.removeValue(forKey: key) != nil
                 else { throw missing(ref, target.location) }
                 // Cascading deletion (the default propagation) removes its pods.
-                for pod in cluster.pods(of: key) { cluster.pods[pod.key] = nil }
+                for pod in cluster.pods(of: key) {
+                    cluster.pods[pod.key] = nil
+                    cluster.sidecars.remove(pod.key)
+                }
             case .service:
                 guard cluster.services.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
@@ -136,7 +171,8 @@ public struct ClusterChange {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
-        case .networkPolicy, .service, .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .deployment, .replicaSet, .statefulSet, .daemonSet, .job,
+            .cronJob, .replicationController:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }

@@ -10,6 +10,8 @@ public struct ResolvedProbe: Sendable {
     public var destinations: [Endpoint]
     public var ports: [ProtocolPort]
     public var expect: Expectation
+    /// What the sources present and send (spec mesh.md 2.4).
+    public var request: MeshRequest
     /// The sources and destinations as written (a workload once), or every pod/external by default:
     /// the rows and columns tables and exceptions speak of.
     public var sourceRefs: [ProbeRef]
@@ -49,6 +51,7 @@ public struct ResolvedProbe: Sendable {
                 destinations.append(endpoint)
             }
         }
+        request = probe.request
         for case .service(let key, _) in destinations {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
@@ -63,9 +66,23 @@ public struct ResolvedProbe: Sendable {
                     "probe.to: Service \(key) has no port \(port) (its ports: \(service.ports.map(\.protocolPort.description).joined(separator: ", ")))"
                 )
             }
+            // A Service is reached through its ClusterIP: Service traffic, never a pod-IP call (R15).
+            if request.route == .podIP {
+                throw ScenarioError(
+                    step.location, "probe.to: Service \(key) with via: pod-ip: a Service is not a pod address; probe its pods, or drop via")
+            }
         }
         if let ports = probe.ports {
             self.ports = ports
+        } else if request.http != nil {
+            // spec mesh.md 2.4: without ports, an http probe covers the HTTP ports its destinations serve.
+            self.ports = Set(destinations.flatMap { cluster.httpPorts(of: $0) }).sorted()
+            if self.ports.isEmpty {
+                throw ScenarioError(
+                    step.location,
+                    "probe has http but no destination serves an HTTP port (R37: a Service port named http, http-<suffix>, http2, grpc or grpc-web or with such an appProtocol; with no Service, a container port named http or http-<suffix>)"
+                )
+            }
         } else {
             self.ports = Set(destinations.flatMap { cluster.servedPorts(of: $0) }).sorted()
             if self.ports.isEmpty {
@@ -75,7 +92,19 @@ public struct ResolvedProbe: Sendable {
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
         if destinations.isEmpty { throw ScenarioError(step.location, "probe has no destination: no pod exists at this step") }
         expect = probe.expect
+        try checkHTTP(step, cluster)
         try check(step)
+    }
+
+    /// spec mesh.md 2.4: `http` only towards ports declared HTTP (R37); keycard does not guess.
+    private func checkHTTP(_ step: Step, _ cluster: Cluster) throws(ScenarioError) {
+        guard request.http != nil else { return }
+        for port in ports {
+            let targets = destinations.flatMap { Timeline.aimed($0, port, cluster) }
+            if let problem = cluster.httpProblem(targets, port: port) {
+                throw ScenarioError(step.location, "probe has http, but \(problem)")
+            }
+        }
     }
 
     /// The pods (or external) `ref` stands for at this step; a workload with no pod stands for none.
@@ -120,16 +149,21 @@ public struct ResolvedProbe: Sendable {
                     )
                 }
             }
-        case .exceptions(_, let allow, let deny):
-            for cell in allow + deny {
-                guard sourceRefs.contains(cell.from), destinationRefs.contains(cell.to), ports.contains(cell.port) else {
-                    throw ScenarioError(
-                        step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
+        case .exceptions(_, let lists):
+            var seen: [Cell: Decision] = [:]
+            for decision in Decision.allCases {
+                for cell in lists[decision] ?? [] {
+                    guard sourceRefs.contains(cell.from), destinationRefs.contains(cell.to), ports.contains(cell.port) else {
+                        throw ScenarioError(
+                            step.location, "expect names \(cell.from) -> \(cell.to) on \(cell.port), which this probe does not probe")
+                    }
+                    if let other = seen[cell] {
+                        throw ScenarioError(
+                            step.location,
+                            "expect lists \(cell.from) -> \(cell.to) on \(cell.port) under both \(other.rawValue) and \(decision.rawValue)")
+                    }
+                    seen[cell] = decision
                 }
-            }
-            let overlap = Set(allow).intersection(deny)
-            if let cell = overlap.first {
-                throw ScenarioError(step.location, "expect lists \(cell.from) -> \(cell.to) on \(cell.port) under both allow and deny")
             }
         }
     }
@@ -145,15 +179,11 @@ public struct ResolvedProbe: Sendable {
         switch expect {
         case .model: return .model
         case .tables(let tables):
-            switch tables[port]?.mark(from: row, to: column) {
-            case .connected: return .explicit(.allow)
-            case .blocked: return .explicit(.deny)
-            case .unchecked, nil: return .ignored
-            }
-        case .exceptions(let fallback, let allow, let deny):
+            guard let decision = tables[port]?.mark(from: row, to: column)?.decision else { return .ignored }
+            return .explicit(decision)
+        case .exceptions(let fallback, let lists):
             let cell = Cell(from: row, to: column, port: port)
-            if allow.contains(cell) { return .explicit(.allow) }
-            if deny.contains(cell) { return .explicit(.deny) }
+            if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
             // A pod reaching itself is not a network question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
             return .explicit(fallback)

@@ -13,6 +13,10 @@ public struct Scenario: Sendable {
     public var probeDefaults: ProbeSettings
     public var steps: [Step]
     public var warnings: [ScenarioWarning]
+    /// `spec.mesh` (spec mesh.md 2.1); the defaults when absent.
+    public var mesh = MeshSettings()
+    /// Whether the file writes `spec.mesh` or any Istio object: then reports carry the mesh.
+    public var mentionsMesh = false
 }
 
 /// Where policy is enforced.
@@ -103,6 +107,8 @@ public struct ProbeStep: Sendable {
     /// nil: every port some destination serves.
     public var ports: [ProtocolPort]?
     public var expect: Expectation
+    /// `identity`, `via` and `http` (spec mesh.md 2.4).
+    public var request = MeshRequest()
 }
 
 /// What a probe step expects.
@@ -111,8 +117,8 @@ public enum Expectation: Sendable {
     case model
     /// One truth table per port.
     case tables([ProtocolPort: TruthTable])
-    /// A default with explicit exceptions.
-    case exceptions(default: Decision, allow: [Cell], deny: [Cell])
+    /// A default with explicit exceptions: `allow:`, `deny:`, `deny-mtls:`, `deny-rbac:` lists.
+    case exceptions(default: Decision, lists: [Decision: [Cell]])
 }
 
 /// A cell named in an exception list.
@@ -127,7 +133,22 @@ public struct TruthTable: Sendable {
     public enum Mark: Character, Sendable {
         case connected = "."
         case blocked = "X"
+        /// Refused by mutual TLS (`deny-mtls`, spec mesh.md 2.6).
+        case mutualTLS = "M"
+        /// Refused by an AuthorizationPolicy (`deny-rbac`).
+        case rbac = "R"
         case unchecked = "#"
+
+        /// The outcome the mark expects; nil for `#`.
+        public var decision: Decision? {
+            switch self {
+            case .connected: .allow
+            case .blocked: .deny
+            case .mutualTLS: .denyMTLS
+            case .rbac: .denyRBAC
+            case .unchecked: nil
+            }
+        }
     }
 
     public var rows: [ProbeRef]
@@ -184,6 +205,8 @@ public struct ScanStep: Sendable {
     public var ports: [Int]
     /// The exact set of endpoints expected open, or nil to compare with the model.
     public var expectOpen: [ScanEndpoint]?
+    /// What the scanner presents to meshed destinations (spec mesh.md 2.7).
+    public var identity: ProbeIdentity = .mesh
 }
 
 /// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.

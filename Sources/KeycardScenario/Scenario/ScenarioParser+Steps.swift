@@ -35,7 +35,8 @@ extension ScenarioParser {
     private func probe(_ value: YAMLValue, expect: YAMLValue?) throws(ScenarioError) -> ProbeStep {
         var step = ProbeStep(from: nil, to: nil, ports: nil, expect: .model)
         if !value.isNull {
-            let fields = try value.fields("probe", allowed: ["from", "to", "ports"])
+            let fields = try value.fields("probe", allowed: ["from", "to", "ports", "identity", "via", "http"])
+            step.request = try meshRequest(fields)
             if let from = fields["from"] {
                 var keys: [ProbeRef] = []
                 for item in try from.items("probe.from") {
@@ -80,20 +81,25 @@ extension ScenarioParser {
     private func expectation(_ value: YAMLValue) throws(ScenarioError) -> Expectation {
         if case .scalar = value.node {
             let text = try value.string("expect")
-            guard text == "model" else { throw value.error("expect must be \"model\", a table per port, or {default: allow|deny, ...}") }
+            guard text == "model" else {
+                throw value.error("expect must be \"model\", a table per port, or {default: allow|deny|deny-mtls|deny-rbac, ...}")
+            }
             return .model
         }
         let entries = try value.entries("expect")
         if entries.contains(where: { $0.key == "default" }) {
-            let fields = try value.fields("expect", allowed: ["default", "allow", "deny"])
+            let names = Decision.allCases.map(\.rawValue)
+            let fields = try value.fields("expect", allowed: ["default"] + names)
             let defaultValue = try fields.required("default")
             let text = try defaultValue.string("expect.default")
             guard let decision = Decision(rawValue: text) else {
-                throw defaultValue.error("expect.default must be allow or deny, found \(text)")
+                throw defaultValue.error("expect.default must be one of \(names.joined(separator: ", ")), found \(text)")
             }
-            return .exceptions(
-                default: decision, allow: try cells(fields["allow"], "expect.allow"),
-                deny: try cells(fields["deny"], "expect.deny"))
+            var lists: [Decision: [Cell]] = [:]
+            for listed in Decision.allCases {
+                lists[listed] = try cells(fields[listed.rawValue], "expect.\(listed.rawValue)")
+            }
+            return .exceptions(default: decision, lists: lists)
         }
         var tables: [ProtocolPort: TruthTable] = [:]
         for (key, keyLocation, tableValue) in entries {
@@ -133,7 +139,7 @@ extension ScenarioParser {
             let kindText = try kindValue.string("kind")
             guard let kind = ObjectKind(rawValue: kindText) else {
                 throw kindValue.error(
-                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, Service or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    "kind \"\(kindText)\" must be Namespace, Pod, NetworkPolicy, Service, PeerAuthentication, AuthorizationPolicy or a workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
             let name = try fields.required("name").string("name")
@@ -170,7 +176,7 @@ extension ScenarioParser {
     }
 
     private func scan(_ value: YAMLValue, expect: YAMLValue?) throws(ScenarioError) -> ScanStep {
-        let fields = try value.fields("scan", allowed: ["from", "targets", "ports"])
+        let fields = try value.fields("scan", allowed: ["from", "targets", "ports", "identity"])
         let fromValue = try fields.required("from")
         let fromText = try fromValue.string("scan.from")
         guard let from = ProbeRef.parse(fromText), from.isSource else {
@@ -196,6 +202,7 @@ extension ScenarioParser {
         }
         if ports.isEmpty { throw portsValue.error("scan.ports must list at least one port") }
         var step = ScanStep(from: from, targets: targets, ports: ports, expectOpen: nil)
+        if let identity = fields["identity"] { step.identity = try probeIdentity(identity) }
         if let expect, !expect.isNull {
             if case .scalar = expect.node, try expect.string("expect") == "model" { return step }
             let expectFields = try expect.fields("scan expect", allowed: ["open"])

@@ -53,6 +53,8 @@ public enum ScenarioLoader {
 struct ScenarioParser {
     let file: String
     var objects = ObjectDecoder()
+    /// `spec.mesh`, read before the steps (a `stolen` identity must be in its trust domain).
+    var mesh = MeshSettings()
     /// Manifests already read, by resolved path.
     private var manifests: [String: [LoadedObject]] = [:]
 
@@ -73,8 +75,9 @@ struct ScenarioParser {
         let description = try metadata["description"]?.string("metadata.description")
 
         let specValue = try top.required("spec")
-        let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps"])
+        let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps", "mesh"])
         let lab = try labSettings(spec["lab"])
+        mesh = try meshSettings(spec["mesh"])
         let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR)
         let resources = try objectItems(spec["resources"], "resources")
         let probe = try probeSettings(spec["probe"])
@@ -84,7 +87,8 @@ struct ScenarioParser {
         }
         return Scenario(
             file: file, name: name, description: description, lab: lab, externals: externals,
-            resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings)
+            resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings, mesh: mesh,
+            mentionsMesh: spec["mesh"] != nil || objects.sawMeshObject)
     }
 
     /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24.

@@ -12,7 +12,7 @@ extension Timeline {
     static func everyPod(_ scenario: Scenario) throws(ScenarioError) -> [LoadedObject] {
         var cluster = Cluster()
         cluster.nodeCount = scenario.lab.nodes
-        for name in builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
+        for name in startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
         var found: [LoadedObject] = []
         var keys: Set<ObjectKey> = []
         var checked = 0

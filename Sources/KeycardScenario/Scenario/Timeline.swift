@@ -16,10 +16,23 @@ public struct Timeline: Sendable {
     public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
-    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings }
+    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings }
+    /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
+    public private(set) var meshWarnings: [ScenarioWarning] = []
+    /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
+    /// is meshed at some step. Otherwise everything behaves as without the mesh.
+    public private(set) var usesMesh = false
 
     /// Namespaces every cluster has.
     public static let builtinNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
+
+    /// The namespaces a scenario's cluster has before its resources: the built-in ones, and the
+    /// mesh's root namespace when the scenario uses the mesh (spec mesh.md 2.1: it exists without
+    /// being declared).
+    static func startingNamespaces(_ scenario: Scenario) -> [String] {
+        let root = scenario.mesh.rootNamespace
+        return builtinNamespaces + (scenario.mentionsMesh && !builtinNamespaces.contains(root) ? [root] : [])
+    }
 
     public init(_ scenario: Scenario) throws(ScenarioError) {
         self.scenario = scenario
@@ -44,7 +57,8 @@ public struct Timeline: Sendable {
         cluster.addresses = plan.addresses
         cluster.serviceEnforcement = scenario.lab.serviceEnforcement
         for external in scenario.externals { cluster.externals[external.name] = external }
-        for name in Self.builtinNamespaces { cluster.namespaces[name] = Namespace(name: name) }
+        for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
+        cluster.mesh = scenario.mesh
         let addresses = plan.addresses
         var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
         resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
@@ -75,6 +89,8 @@ public struct Timeline: Sendable {
         self.states = states
         self.probes = probes
         self.scans = scans
+        usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
+        if usesMesh { meshWarnings = MeshWarnings.collect(self) }
     }
 
     /// The cluster in force after step `index` (0: after the resources).

@@ -49,7 +49,9 @@ enum TruthTableParser {
             for token in line.tokens.dropFirst() {
                 guard token.count == 1, let character = token.first, let mark = TruthTable.Mark(rawValue: character) else {
                     throw ScenarioError(
-                        at(line.index), "cell \"\(token)\" in row \(source) must be . (connected), X (blocked) or # (not checked)")
+                        at(line.index),
+                        "cell \"\(token)\" in row \(source) must be . (connected), X (blocked), M (refused by mutual TLS), R (refused by authorization) or # (not checked)"
+                    )
                 }
                 row.append(mark)
             }

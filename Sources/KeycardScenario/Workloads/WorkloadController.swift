@@ -136,7 +136,8 @@ public enum WorkloadController {
     /// a 32-bit FNV-1a hash of the template written out, its decimal digits encoded with
     /// `rand.SafeEncodeString` (each byte picks from the name alphabet). Kubernetes hashes the Go
     /// object's dump; keycard hashes what it keeps of the template, so values differ from a real
-    /// cluster's but change exactly when that template changes.
+    /// cluster's but change exactly when that template changes (annotations and an `istio-proxy`
+    /// container included).
     public static func templateHash(_ template: Pod) -> String {
         var text = "labels:"
         for (key, value) in template.labels.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
@@ -145,6 +146,13 @@ public enum WorkloadController {
         text += "commands:"
         for command in template.commands { text += command.joined(separator: "\u{0}") + "\u{1}" }
         text += "node:\(template.nodeName ?? "");account:\(template.serviceAccountName)"
+        // What the mesh reads (R1) changes the template too; written only when present, so the
+        // hashes of templates without it stay as they were.
+        if !template.annotations.isEmpty {
+            text += ";annotations:"
+            for (key, value) in template.annotations.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
+        }
+        if template.containerNames.contains("istio-proxy") { text += ";containers:" + template.containerNames.joined(separator: ",") }
         let digits = String(fnv32(text))
         return String(digits.utf8.map { GeneratedName.alphabet[Int($0) % GeneratedName.alphabet.count] })
     }

@@ -1,0 +1,245 @@
+import KeycardValues
+
+/// What the destination proxy knows about one request when it authorizes it (R16, R30, R33, R34).
+public struct AuthorizationAttributes: Hashable, Sendable {
+    /// The peer's principal (`<td>/ns/<ns>/sa/<sa>`), nil for a plaintext request (R13).
+    public var principal: String?
+    /// The source pod's address (R33: sidecars and ztunnel keep pod addresses).
+    public var sourceIP: IPv4?
+    public var destinationIP: IPv4?
+    /// The workload (container) port (R34).
+    public var port: Int
+    /// The HTTP request, when the destination port is HTTP (R37).
+    public var http: HTTPRequest?
+    /// The Host header sent, when `http` is set.
+    public var host: String?
+
+    public init(
+        principal: String?, sourceIP: IPv4?, destinationIP: IPv4?, port: Int, http: HTTPRequest? = nil, host: String? = nil
+    ) {
+        self.principal = principal
+        self.sourceIP = sourceIP
+        self.destinationIP = destinationIP
+        self.port = port
+        self.http = http
+        self.host = host
+    }
+
+    /// `source.namespace` as Istio derives it from the principal (`.*/ns/<ns>/.*`, R16).
+    public var sourceNamespace: String? {
+        guard let principal else { return nil }
+        let parts = principal.split(separator: "/", omittingEmptySubsequences: false)
+        guard let index = parts.firstIndex(of: "ns"), index + 1 < parts.count else { return nil }
+        return String(parts[index + 1])
+    }
+
+    /// The service account, when the principal has the `/sa/` form.
+    var sourceServiceAccount: String? {
+        guard let principal else { return nil }
+        let parts = principal.split(separator: "/", omittingEmptySubsequences: false)
+        guard let index = parts.firstIndex(of: "sa"), index + 1 < parts.count else { return nil }
+        return String(parts[index + 1])
+    }
+}
+
+/// Which AuthorizationPolicy decided, and how (R23).
+public struct AuthorizationDecision: Hashable, Sendable {
+    public var allowed: Bool
+    /// The deciding policy and action; nil when no policy decided (no ALLOW policy, or none matched).
+    public var policy: ObjectKey?
+    public var action: AuthorizationPolicy.Action?
+    /// The index of the matching rule in the deciding policy.
+    public var ruleIndex: Int?
+    /// The ALLOW policies that applied (when none matched, they are what denied).
+    public var allowPolicies: [ObjectKey]
+
+    /// `prod/deny-admin rule 0 (DENY)`, `no ALLOW policy`, `no ALLOW rule matches (prod/a, prod/b)`.
+    public var description: String {
+        if let policy, let action {
+            return "\(policy) rule \(ruleIndex ?? 0) (\(action.rawValue))"
+        }
+        if allowPolicies.isEmpty { return "no ALLOW policy" }
+        return "no ALLOW rule matches (\(allowPolicies.map(\.description).joined(separator: ", ")))"
+    }
+}
+
+/// AuthorizationPolicy evaluation at the destination proxy (spec mesh.md D–I).
+public struct AuthorizationEngine: Sendable {
+    public let cluster: Cluster
+
+    public init(_ cluster: Cluster) { self.cluster = cluster }
+
+    /// The policies the destination proxy of `pod` enforces (R19–R21): its namespace's and the root
+    /// namespace's, selector matching its labels, without targetRef(s), not dry-run.
+    public func policies(for pod: Pod) -> [AuthorizationPolicy] {
+        cluster.authorizationPolicies.values.filter { policy in
+            !policy.hasTargetRef && !policy.dryRun
+                && (policy.namespace == pod.namespace || policy.namespace == cluster.mesh.rootNamespace)
+                && (policy.selector?.matches(pod.labels) ?? true)
+        }.sorted { $0.key < $1.key }
+    }
+
+    /// R23: CUSTOM (sidecars only, R28; ztunnel ignores it, R53), DENY, then: no ALLOW policy →
+    /// allow; an ALLOW rule matches → allow; else deny. AUDIT never decides (R27).
+    /// - Parameters:
+    ///   - plane: the destination's data plane (`.sidecar` or `.ambient`).
+    ///   - isHTTP: whether the destination port is HTTP (R37); ztunnel never sees HTTP (R48).
+    public func authorize(_ attributes: AuthorizationAttributes, pod: Pod, plane: DataPlane, isHTTP: Bool) -> AuthorizationDecision {
+        let applicable = policies(for: pod)
+        let context = MatchContext(plane: plane, isHTTP: plane == .sidecar && isHTTP, attributes: attributes)
+        let denying: [AuthorizationPolicy.Action] = plane == .sidecar ? [.custom, .deny] : [.deny]
+        let allows = applicable.filter { $0.action == .allow }
+        for action in denying {
+            for policy in applicable where policy.action == action {
+                if let index = policy.rules.firstIndex(where: { context.matches($0, of: policy, denyLike: true) }) {
+                    return AuthorizationDecision(
+                        allowed: false, policy: policy.key, action: action, ruleIndex: index, allowPolicies: allows.map(\.key))
+                }
+            }
+        }
+        if allows.isEmpty { return AuthorizationDecision(allowed: true, allowPolicies: []) }
+        for policy in allows {
+            // R25: an ALLOW policy without rules matches nothing.
+            if let index = policy.rules.firstIndex(where: { context.matches($0, of: policy, denyLike: false) }) {
+                return AuthorizationDecision(
+                    allowed: true, policy: policy.key, action: .allow, ruleIndex: index, allowPolicies: allows.map(\.key))
+            }
+        }
+        return AuthorizationDecision(allowed: false, allowPolicies: allows.map(\.key))
+    }
+}
+
+/// Rule matching for one request on one data plane (R29–R50).
+struct MatchContext {
+    var plane: DataPlane
+    /// The sidecar treats the port as HTTP (R37); always false for ztunnel (R48).
+    var isHTTP: Bool
+    var attributes: AuthorizationAttributes
+
+    /// R29 with the data-plane rules for attributes the port cannot see:
+    /// - sidecar, TCP port: an ALLOW rule with an HTTP-only field matches nothing (R39); a
+    ///   DENY-like rule ignores its HTTP-only fields (R40).
+    /// - ztunnel: an ALLOW rule with an L7 attribute matches nothing (R49); a DENY rule keeps the
+    ///   L4 part of each entry and skips entries left empty; a clause left empty never matches (R50).
+    func matches(_ rule: AuthorizationPolicy.Rule, of policy: AuthorizationPolicy, denyLike: Bool) -> Bool {
+        let usesL7 =
+            (rule.from ?? []).contains { $0.hasHTTPOnlyField } || (rule.to ?? []).contains { $0.hasHTTPOnlyField }
+            || (rule.when ?? []).contains { $0.isHTTPOnly }
+        if !isHTTP && usesL7 && !denyLike { return false }
+        if let from = rule.from {
+            var sources = from
+            if plane == .ambient { sources = from.filter(\.hasL4Field) }
+            if sources.isEmpty || !sources.contains(where: { matches($0, of: policy) }) { return false }
+        }
+        if let to = rule.to {
+            var operations = to
+            if plane == .ambient { operations = to.filter(\.hasL4Field) }
+            if operations.isEmpty || !operations.contains(where: matches) { return false }
+        }
+        for condition in rule.when ?? [] {
+            if condition.isHTTPOnly && !isHTTP {
+                // R50: an L7 `when` is an empty clause to ztunnel (never matches); R40: a sidecar
+                // DENY on TCP drops the condition.
+                if plane == .ambient { return false }
+                continue
+            }
+            if !matches(condition, of: policy) { return false }
+        }
+        return true
+    }
+
+    private func namespaceMatches(_ pattern: String, _ namespace: String) -> Bool {
+        // Part 3 #6: sidecars read every `*` as a regex wildcard, ztunnel only leading/trailing.
+        plane == .sidecar ? MeshValueMatch.matchesGlob(pattern, namespace) : MeshValueMatch.matches(pattern, namespace)
+    }
+
+    /// Inside a source every field must match (R29); identity fields need mutual TLS (R30) and
+    /// their negations match plaintext (R31).
+    func matches(_ source: AuthorizationPolicy.Source, of policy: AuthorizationPolicy) -> Bool {
+        let principal = attributes.principal
+        let namespace = attributes.sourceNamespace
+        if !source.principals.isEmpty {
+            guard let principal, source.principals.contains(where: { MeshValueMatch.matches($0, principal) }) else { return false }
+        }
+        if let principal, source.notPrincipals.contains(where: { MeshValueMatch.matches($0, principal) }) { return false }
+        if !source.namespaces.isEmpty {
+            guard let namespace, source.namespaces.contains(where: { namespaceMatches($0, namespace) }) else { return false }
+        }
+        if let namespace, source.notNamespaces.contains(where: { namespaceMatches($0, namespace) }) { return false }
+        if !source.serviceAccounts.isEmpty {
+            guard principal != nil, source.serviceAccounts.contains(where: { serviceAccountMatches($0, policy) }) else { return false }
+        }
+        if principal != nil, source.notServiceAccounts.contains(where: { serviceAccountMatches($0, policy) }) { return false }
+        if !source.ipBlocks.isEmpty {
+            guard let ip = attributes.sourceIP, source.ipBlocks.contains(where: { $0.contains(ip) }) else { return false }
+        }
+        if let ip = attributes.sourceIP, source.notIpBlocks.contains(where: { $0.contains(ip) }) { return false }
+        if isHTTP {
+            // R47: no request carries a JWT, so requestPrincipals never match, their negation always.
+            if !source.requestPrincipals.isEmpty { return false }
+        }
+        return true
+    }
+
+    /// R35: `ns/sa`, or a bare `sa` meaning the policy's namespace.
+    private func serviceAccountMatches(_ entry: String, _ policy: AuthorizationPolicy) -> Bool {
+        let parts = entry.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let (namespace, account) = parts.count == 2 ? (parts[0], parts[1]) : (policy.namespace, entry)
+        return attributes.sourceNamespace == namespace && attributes.sourceServiceAccount == account
+    }
+
+    /// Inside an operation every field must match; HTTP-only fields count only on HTTP (R38–R40).
+    func matches(_ operation: AuthorizationPolicy.Operation) -> Bool {
+        let port = attributes.port
+        if !operation.ports.isEmpty && !operation.ports.contains(port) { return false }
+        if operation.notPorts.contains(port) { return false }
+        guard isHTTP, let http = attributes.http else { return true }
+        let host = attributes.host ?? ""
+        if !operation.hosts.isEmpty && !operation.hosts.contains(where: { MeshValueMatch.matches($0, host, ignoringCase: true) }) {
+            return false
+        }
+        if operation.notHosts.contains(where: { MeshValueMatch.matches($0, host, ignoringCase: true) }) { return false }
+        if !operation.methods.isEmpty && !operation.methods.contains(where: { MeshValueMatch.matches($0, http.method) }) { return false }
+        if operation.notMethods.contains(where: { MeshValueMatch.matches($0, http.method) }) { return false }
+        let path = MeshValueMatch.normalizedPath(http.path) ?? http.path
+        if !operation.paths.isEmpty && !operation.paths.contains(where: { MeshValueMatch.matches($0, path) }) { return false }
+        if operation.notPaths.contains(where: { MeshValueMatch.matches($0, path) }) { return false }
+        return true
+    }
+
+    /// A `when` condition (R36): some value matches (when values are given) and no notValue does.
+    func matches(_ condition: AuthorizationPolicy.Condition, of policy: AuthorizationPolicy) -> Bool {
+        let test: (String) -> Bool
+        switch condition.key {
+        case "source.ip":
+            test = { value in attributes.sourceIP.map { ip in Self.cidr(value)?.contains(ip) ?? false } ?? false }
+        case "destination.ip":
+            test = { value in attributes.destinationIP.map { ip in Self.cidr(value)?.contains(ip) ?? false } ?? false }
+        case "destination.port":
+            test = { $0 == String(attributes.port) }
+        case "source.principal":
+            test = { value in attributes.principal.map { MeshValueMatch.matches(value, $0) } ?? false }
+        case "source.namespace":
+            test = { value in attributes.sourceNamespace.map { namespaceMatches(value, $0) } ?? false }
+        default:
+            if condition.key.hasPrefix("request.headers["), condition.key.hasSuffix("]") {
+                let name = String(condition.key.dropFirst("request.headers[".count).dropLast()).lowercased()
+                let header = attributes.http?.headers.first { $0.key.lowercased() == name }?.value
+                test = { value in
+                    guard let header else { return false }
+                    return value == "*" ? true : MeshValueMatch.matches(value, header)
+                }
+            } else {
+                // request.auth.*: no JWT in the lab (R47).
+                test = { _ in false }
+            }
+        }
+        if !condition.values.isEmpty && !condition.values.contains(where: test) { return false }
+        return !condition.notValues.contains(where: test)
+    }
+
+    static func cidr(_ text: String) -> CIDR? {
+        if let ip = IPv4(text) { return CIDR.host(ip) }
+        return CIDR.parse(text)
+    }
+}

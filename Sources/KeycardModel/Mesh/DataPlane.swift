@@ -1,0 +1,74 @@
+/// How a pod takes part in the mesh (spec mesh.md R1–R3).
+public enum DataPlane: String, Hashable, Sendable, Codable, CaseIterable {
+    /// An Envoy sidecar injected at creation (R1, R2).
+    case sidecar
+    /// Enrolled in ambient mode, served by ztunnel (R3).
+    case ambient
+    /// Outside the mesh: no proxy enforces anything for it (R4).
+    case none
+}
+
+extension Pod {
+    /// Istio's injection labels and annotations (INJECTION).
+    public enum MeshLabel {
+        public static let injection = "istio-injection"
+        public static let inject = "sidecar.istio.io/inject"
+        public static let revision = "istio.io/rev"
+        public static let dataplaneMode = "istio.io/dataplane-mode"
+        public static let sidecarStatus = "sidecar.istio.io/status"
+        public static let proxyContainer = "istio-proxy"
+    }
+
+    /// System namespaces Istio never meshes: the injector skips them (`istio/istio`
+    /// `pkg/kube/inject` `IgnoredNamespaces`: kube-system, kube-public, kube-node-lease,
+    /// local-path-storage), and istio-cni's default `excludeNamespaces` keeps kube-system out of
+    /// ambient. Not in the spec (mesh.md is silent); it keeps the lab's cluster DNS pod
+    /// (kube-system/kube-dns-0) outside the mesh whatever labels kube-system is given.
+    public static let meshIgnoredNamespaces: Set<String> = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]
+
+    /// Whether the injector gives this pod a sidecar when it is created in `namespace` (R1): either
+    /// label disabled → no; either enabled (or a revision label) → yes. A dump of an injected pod
+    /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
+    public func injectsSidecar(in namespace: Namespace?) -> Bool {
+        if containerNames.contains(MeshLabel.proxyContainer) || annotations[MeshLabel.sidecarStatus] != nil { return true }
+        if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
+        let namespaceLabels = namespace?.labels ?? [:]
+        let namespaceInjection = namespaceLabels[MeshLabel.injection]
+        let podInject = labels[MeshLabel.inject]
+        if namespaceInjection == "disabled" || podInject == "false" { return false }
+        if namespaceInjection == "enabled" || podInject == "true" { return true }
+        // A revision label enables: on the namespace only when it has no istio-injection label.
+        if labels[MeshLabel.revision] != nil { return true }
+        if namespaceInjection == nil, namespaceLabels[MeshLabel.revision] != nil { return true }
+        return false
+    }
+
+    /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live:
+    /// the pod label has precedence, `none` opts out. A sidecar takes precedence (checked by caller).
+    public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
+        if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
+        if let own = labels[MeshLabel.dataplaneMode] { return own == "ambient" }
+        return namespace?.labels[MeshLabel.dataplaneMode] == "ambient"
+    }
+}
+
+extension Cluster {
+    /// The data plane of `key` now: a sidecar is fixed at creation (R2), ambient follows labels (R3).
+    public func dataPlane(of key: ObjectKey) -> DataPlane {
+        guard let pod = pods[key] else { return .none }
+        if sidecars.contains(key) { return .sidecar }
+        return pod.enrolledInAmbient(in: namespaces[pod.namespace]) ? .ambient : .none
+    }
+
+    /// The data plane of a pod, or of the backend a Service cell reaches; externals, addresses and
+    /// a Service without a backend are outside the mesh.
+    public func dataPlane(of endpoint: Endpoint) -> DataPlane {
+        switch endpoint {
+        case .pod(let key), .service(_, backend: let key?): dataPlane(of: key)
+        default: .none
+        }
+    }
+
+    /// Whether any pod is in the mesh now.
+    public var hasMeshedPods: Bool { pods.keys.contains { dataPlane(of: $0) != .none } }
+}

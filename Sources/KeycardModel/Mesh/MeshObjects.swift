@@ -1,0 +1,183 @@
+import KeycardValues
+
+/// `spec.mesh` of a scenario: Istio's root namespace (MeshConfig `rootNamespace`, where mesh-wide
+/// policies live) and the SPIFFE trust domain of the lab CA (spec mesh.md 2.1).
+public struct MeshSettings: Hashable, Sendable {
+    public var rootNamespace: String
+    public var trustDomain: String
+
+    public init(rootNamespace: String = "istio-system", trustDomain: String = "cluster.local") {
+        self.rootNamespace = rootNamespace
+        self.trustDomain = trustDomain
+    }
+
+    /// The principal (SPIFFE ID without `spiffe://`, R16) of service account `account` in `namespace`.
+    public func principal(namespace: String, serviceAccount account: String) -> String {
+        "\(trustDomain)/ns/\(namespace)/sa/\(account)"
+    }
+}
+
+/// Istio's `WorkloadSelector`: `matchLabels` only. `nil` in a policy means the field is absent.
+public struct WorkloadSelector: Hashable, Sendable {
+    public var matchLabels: Labels
+
+    public init(matchLabels: Labels = [:]) { self.matchLabels = matchLabels }
+
+    public func matches(_ labels: Labels) -> Bool { matchLabels.allSatisfy { labels[$0.key] == $0.value } }
+}
+
+/// A `security.istio.io` PeerAuthentication (API-PA): which mutual-TLS mode a workload's inbound
+/// traffic accepts, for the whole workload and per port.
+public struct PeerAuthentication: Hashable, Sendable {
+    /// `MutualTLS.Mode` (API-PA): UNSET inherits from the parent scope (R5).
+    public enum Mode: String, Hashable, Sendable, CaseIterable, Codable {
+        case unset = "UNSET"
+        case disable = "DISABLE"
+        case permissive = "PERMISSIVE"
+        case strict = "STRICT"
+    }
+
+    public var namespace: String
+    public var name: String
+    public var selector: WorkloadSelector?
+    /// `spec.mtls.mode`; `.unset` when `mtls` or its mode is absent.
+    public var mode: Mode
+    /// `spec.portLevelMtls`: workload (container) port → mode (R10).
+    public var portLevelMtls: [Int: Mode]
+    /// When it was created, in scenario steps (R9: one step counts as one second).
+    public var createdAt: Int
+
+    public init(
+        namespace: String, name: String, selector: WorkloadSelector? = nil, mode: Mode = .unset,
+        portLevelMtls: [Int: Mode] = [:], createdAt: Int = 0
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.selector = selector
+        self.mode = mode
+        self.portLevelMtls = portLevelMtls
+        self.createdAt = createdAt
+    }
+
+    public var key: ObjectKey { ObjectKey(namespace, name) }
+}
+
+/// A `security.istio.io` AuthorizationPolicy (API-AP), every field keycard/v1 models.
+public struct AuthorizationPolicy: Hashable, Sendable {
+    /// `action` (default ALLOW).
+    public enum Action: String, Hashable, Sendable, CaseIterable, Codable {
+        case allow = "ALLOW"
+        case deny = "DENY"
+        case audit = "AUDIT"
+        case custom = "CUSTOM"
+    }
+
+    /// One `rules` entry: `from`, `to` and `when` are nil when absent (absent matches anything, R29).
+    public struct Rule: Hashable, Sendable {
+        public var from: [Source]?
+        public var to: [Operation]?
+        public var when: [Condition]?
+
+        public init(from: [Source]? = nil, to: [Operation]? = nil, when: [Condition]? = nil) {
+            self.from = from
+            self.to = to
+            self.when = when
+        }
+    }
+
+    /// `from.source`. An empty list is an absent field.
+    public struct Source: Hashable, Sendable {
+        public var principals: [String] = []
+        public var notPrincipals: [String] = []
+        public var requestPrincipals: [String] = []
+        public var notRequestPrincipals: [String] = []
+        public var namespaces: [String] = []
+        public var notNamespaces: [String] = []
+        public var ipBlocks: [CIDR] = []
+        public var notIpBlocks: [CIDR] = []
+        public var serviceAccounts: [String] = []
+        public var notServiceAccounts: [String] = []
+
+        public init() {}
+
+        /// Whether it uses a field that needs HTTP (R38).
+        public var hasHTTPOnlyField: Bool { !requestPrincipals.isEmpty || !notRequestPrincipals.isEmpty }
+        /// Whether it has any field ztunnel can enforce (R50).
+        public var hasL4Field: Bool {
+            !(principals.isEmpty && notPrincipals.isEmpty && namespaces.isEmpty && notNamespaces.isEmpty && ipBlocks.isEmpty
+                && notIpBlocks.isEmpty && serviceAccounts.isEmpty && notServiceAccounts.isEmpty)
+        }
+    }
+
+    /// `to.operation`. An empty list is an absent field.
+    public struct Operation: Hashable, Sendable {
+        public var hosts: [String] = []
+        public var notHosts: [String] = []
+        public var ports: [Int] = []
+        public var notPorts: [Int] = []
+        public var methods: [String] = []
+        public var notMethods: [String] = []
+        public var paths: [String] = []
+        public var notPaths: [String] = []
+
+        public init() {}
+
+        /// Whether it uses a field that needs HTTP (R38).
+        public var hasHTTPOnlyField: Bool {
+            !(hosts.isEmpty && notHosts.isEmpty && methods.isEmpty && notMethods.isEmpty && paths.isEmpty && notPaths.isEmpty)
+        }
+        public var hasL4Field: Bool { !(ports.isEmpty && notPorts.isEmpty) }
+    }
+
+    /// One `when` condition (R36): `values` and `notValues` (an empty list is absent).
+    public struct Condition: Hashable, Sendable {
+        public var key: String
+        public var values: [String]
+        public var notValues: [String]
+
+        public init(key: String, values: [String] = [], notValues: [String] = []) {
+            self.key = key
+            self.values = values
+            self.notValues = notValues
+        }
+
+        /// The keys keycard/v1 models that ztunnel and TCP chains can enforce (R36, R49).
+        public static let l4Keys: Set<String> = ["source.ip", "source.namespace", "source.principal", "destination.ip", "destination.port"]
+        /// Keys that carry an identity and so need mutual TLS (R30) or are refused in CUSTOM rules (R22).
+        public static let identityKeys: Set<String> = ["source.namespace", "source.principal"]
+
+        /// `request.headers[...]` and `request.auth.*` (R38).
+        public var isHTTPOnly: Bool { !Self.l4Keys.contains(key) }
+    }
+
+    public var namespace: String
+    public var name: String
+    public var selector: WorkloadSelector?
+    /// `targetRef` or `targetRefs` is set: the policy binds gateways/waypoints only (R20).
+    public var hasTargetRef: Bool
+    /// Annotation `istio.io/dry-run: "true"` (R21).
+    public var dryRun: Bool
+    public var action: Action
+    public var provider: String?
+    /// `rules`; absent and empty are the same (R25).
+    public var rules: [Rule]
+    /// When it was created, in scenario steps (kept for symmetry with PeerAuthentication).
+    public var createdAt: Int
+
+    public init(
+        namespace: String, name: String, selector: WorkloadSelector? = nil, hasTargetRef: Bool = false, dryRun: Bool = false,
+        action: Action = .allow, provider: String? = nil, rules: [Rule] = [], createdAt: Int = 0
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.selector = selector
+        self.hasTargetRef = hasTargetRef
+        self.dryRun = dryRun
+        self.action = action
+        self.provider = provider
+        self.rules = rules
+        self.createdAt = createdAt
+    }
+
+    public var key: ObjectKey { ObjectKey(namespace, name) }
+}

@@ -1,0 +1,78 @@
+/// What a probe's source presents to the mesh (spec mesh.md 2.4, `identity`).
+public enum ProbeIdentity: Hashable, Sendable, CustomStringConvertible {
+    /// The source pod's own data path (R14, R15).
+    case mesh
+    /// Plaintext without passing the source's proxy: no certificate, no key.
+    case none
+    /// mutual TLS with a certificate of a rogue CA carrying this URI SAN (R17).
+    case spoofed(String)
+    /// A genuine lab-CA certificate of another identity (key theft, R18): the SPIFFE URI.
+    case stolen(String)
+
+    public var description: String {
+        switch self {
+        case .mesh: "mesh"
+        case .none: "none"
+        case .spoofed(let uri): "spoofed \(uri)"
+        case .stolen(let uri): "stolen \(uri)"
+        }
+    }
+}
+
+/// How a probe addresses its destination (R15, spec mesh.md 2.4 `via`).
+public enum ProbeRoute: String, Hashable, Sendable, CaseIterable {
+    /// Through a Service selecting the destination: Istio's normal path.
+    case service
+    /// Straight to the pod address: a sidecar client sends it in plaintext (istio/istio#36596).
+    case podIP = "pod-ip"
+}
+
+/// The HTTP request of a probe (`http:`); on an HTTP port a probe without one sends `GET /`.
+public struct HTTPRequest: Hashable, Sendable {
+    public var method: String
+    /// As written, query included (R46 strips it before matching).
+    public var path: String
+    /// The Host header; nil: `<pod>.<namespace>` (a `svc/` probe: `<service>.<namespace>`), plus
+    /// `:<port>` unless the port is 80.
+    public var host: String?
+    public var headers: [String: String]
+
+    public init(method: String = "GET", path: String = "/", host: String? = nil, headers: [String: String] = [:]) {
+        self.method = method
+        self.path = path
+        self.host = host
+        self.headers = headers
+    }
+
+    /// The Host header sent to `target` (a pod, or the Service a `svc/` probe calls) on `port` (the
+    /// port the client dialled: the Service port for a Service).
+    public func hostHeader(for target: ObjectKey, port: Int) -> String {
+        host ?? (port == 80 ? "\(target.name).\(target.namespace)" : "\(target.name).\(target.namespace):\(port)")
+    }
+}
+
+/// The mesh side of one connection: source, destination, port, what the source presents, how it
+/// addresses the destination, and the HTTP request when there is one.
+public struct MeshRequest: Hashable, Sendable {
+    public var identity: ProbeIdentity
+    public var route: ProbeRoute
+    public var http: HTTPRequest?
+
+    public init(identity: ProbeIdentity = .mesh, route: ProbeRoute = .service, http: HTTPRequest? = nil) {
+        self.identity = identity
+        self.route = route
+        self.http = http
+    }
+}
+
+extension Pod {
+    /// R37's fallback for a port no Service targets (see `Cluster.isHTTPPort(pod:port:)`): the
+    /// container port is named `http` or `http-<suffix>` (case-insensitive), keycard's stand-in for
+    /// Istio's sniffing. Istio itself never reads container port names.
+    public func isHTTPPort(_ port: Int) -> Bool {
+        ports.contains { entry in
+            guard entry.proto == .tcp, entry.port == port, let name = entry.name?.lowercased() else { return false }
+            return name == "http" || name.hasPrefix("http-")
+        }
+    }
+}

@@ -1,0 +1,337 @@
+import KeycardModel
+import KeycardValues
+
+/// `security.istio.io/v1` and `v1beta1` PeerAuthentication and AuthorizationPolicy, validated as
+/// Istio's `ValidatePeerAuthentication` / `ValidateAuthorizationPolicy` do (spec mesh.md R10, R22,
+/// C-VALID), plus the refusals of what keycard/v1 does not model (spec mesh.md 2.2). Unknown fields
+/// are errors, as the CRDs' structural schemas make them under kubectl's strict field validation.
+extension ObjectDecoder {
+    mutating func peerAuthentication(_ value: YAMLValue) throws(ScenarioError) -> PeerAuthentication {
+        let fields = try value.fields("PeerAuthentication", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        let meta = try Metadata.read(
+            fields.required("metadata"), kind: "PeerAuthentication", namespaced: true, at: value.location,
+            defaultNamespace: defaultNamespace)
+        var policy = PeerAuthentication(namespace: meta.namespace, name: meta.name)
+        guard let specValue = fields["spec"] else { return policy }
+        let spec = try specValue.fields("PeerAuthentication spec", allowed: ["selector", "mtls", "portLevelMtls"])
+        if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
+        if let mtls = spec["mtls"] { policy.mode = try mutualTLSMode(mtls, "spec.mtls") }
+        if let ports = spec["portLevelMtls"] {
+            // R10: only with a non-empty selector; an empty map is rejected; ports 1–65535.
+            guard let selector = policy.selector, !selector.matchLabels.isEmpty else {
+                throw ports.error(
+                    "portLevelMtls requires a workload selector with matchLabels (Istio refuses it on mesh- and namespace-wide policies)")
+            }
+            let entries = try ports.entries("spec.portLevelMtls")
+            if entries.isEmpty { throw ports.error("portLevelMtls must not be empty") }
+            for (key, keyLocation, modeValue) in entries {
+                guard let port = Int(key), (1...65535).contains(port), String(port) == key else {
+                    throw ScenarioError(keyLocation, "portLevelMtls key \"\(key)\" must be a port number from 1 to 65535")
+                }
+                policy.portLevelMtls[port] = try mutualTLSMode(modeValue, "portLevelMtls[\(key)]")
+            }
+        }
+        return policy
+    }
+
+    private func mutualTLSMode(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> PeerAuthentication.Mode {
+        let fields = try value.fields(what, allowed: ["mode"])
+        guard let modeValue = fields["mode"] else { return .unset }
+        let text = try modeValue.string("\(what).mode")
+        guard let mode = PeerAuthentication.Mode(rawValue: text) else {
+            throw modeValue.error("\(what).mode \"\(text)\" is not one of UNSET, DISABLE, PERMISSIVE, STRICT")
+        }
+        return mode
+    }
+
+    /// Istio's `WorkloadSelector`: `matchLabels` with valid label keys and values, no wildcards.
+    private func workloadSelector(_ value: YAMLValue) throws(ScenarioError) -> WorkloadSelector {
+        let fields = try value.fields("selector", allowed: ["matchLabels"])
+        var selector = WorkloadSelector()
+        for (key, keyLocation, labelValue) in try fields["matchLabels"]?.entries("selector.matchLabels") ?? [] {
+            if key.isEmpty { throw ScenarioError(keyLocation, "selector.matchLabels has an empty key") }
+            let text = try labelValue.labelValue("matchLabels \"\(key)\"")
+            if key.contains("*") || text.contains("*") {
+                throw ScenarioError(keyLocation, "wildcards are not supported in selector.matchLabels")
+            }
+            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
+            if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
+            selector.matchLabels[key] = text
+        }
+        return selector
+    }
+
+    mutating func authorizationPolicy(_ value: YAMLValue) throws(ScenarioError) -> AuthorizationPolicy {
+        let fields = try value.fields("AuthorizationPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        let metadataValue = try fields.required("metadata")
+        let meta = try Metadata.read(
+            metadataValue, kind: "AuthorizationPolicy", namespaced: true, at: value.location,
+            defaultNamespace: defaultNamespace)
+        var policy = AuthorizationPolicy(namespace: meta.namespace, name: meta.name)
+        policy.dryRun = meta.annotations["istio.io/dry-run"] == "true"
+        if policy.dryRun {
+            warn(value, "AuthorizationPolicy \(policy.key) is dry-run (istio.io/dry-run): it never changes a verdict (R21)")
+        }
+        guard let specValue = fields["spec"] else { return policy }
+        let spec = try specValue.fields(
+            "AuthorizationPolicy spec", allowed: ["selector", "targetRef", "targetRefs", "rules", "action", "provider"])
+        if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
+        let targetRef = spec["targetRef"] ?? spec["targetRefs"]
+        if let targetRef {
+            if spec["selector"] != nil { throw targetRef.error("selector and targetRef(s) are mutually exclusive") }
+            policy.hasTargetRef = true
+            warn(
+                targetRef,
+                "AuthorizationPolicy \(policy.key) binds gateways or waypoints by targetRef(s); keycard has neither, so it applies to no pod (R20)"
+            )
+        }
+        if let actionValue = spec["action"] {
+            let text = try actionValue.string("spec.action")
+            guard let action = AuthorizationPolicy.Action(rawValue: text) else {
+                throw actionValue.error("spec.action \"\(text)\" is not one of ALLOW, DENY, AUDIT, CUSTOM")
+            }
+            policy.action = action
+        }
+        if let provider = spec["provider"] {
+            let providerFields = try provider.fields("spec.provider", allowed: ["name"])
+            guard policy.action == .custom else { throw provider.error("provider must only be used with the CUSTOM action") }
+            let name = try providerFields["name"]?.string("spec.provider.name") ?? ""
+            if name.isEmpty { throw provider.error("spec.provider.name must not be empty") }
+            policy.provider = name
+        }
+        for (index, ruleValue) in (try spec["rules"]?.items("spec.rules") ?? []).enumerated() {
+            policy.rules.append(try authorizationRule(ruleValue, index: index, policy: policy))
+        }
+        switch policy.action {
+        case .deny where policy.rules.isEmpty:
+            throw specValue.error("a DENY AuthorizationPolicy needs rules")
+        case .custom:
+            if policy.rules.isEmpty { throw specValue.error("a CUSTOM AuthorizationPolicy needs rules") }
+            if policy.provider == nil { throw specValue.error("a CUSTOM AuthorizationPolicy needs provider.name") }
+            warn(
+                specValue,
+                "AuthorizationPolicy \(policy.key) is CUSTOM and no extension provider exists: sidecars deny what its rules match, ztunnel ignores it (R28, R53)"
+            )
+        default: break
+        }
+        return policy
+    }
+
+    private mutating func authorizationRule(_ value: YAMLValue, index: Int, policy: AuthorizationPolicy) throws(ScenarioError)
+        -> AuthorizationPolicy.Rule
+    {
+        let fields = try value.fields("rules[\(index)]", allowed: ["from", "to", "when"])
+        var rule = AuthorizationPolicy.Rule()
+        if let fromValue = fields.values["from"], !fromValue.isNull {
+            let items = try fromValue.items("rules[\(index)].from")
+            if items.isEmpty { throw fromValue.error("rules[\(index)].from must not be empty (omit it to match any source)") }
+            var sources: [AuthorizationPolicy.Source] = []
+            for item in items {
+                let entry = try item.fields("a from entry", allowed: ["source"])
+                guard let sourceValue = entry["source"] else { throw item.error("a from entry needs \"source\"") }
+                sources.append(try source(sourceValue, custom: policy.action == .custom))
+            }
+            rule.from = sources
+        }
+        if let toValue = fields.values["to"], !toValue.isNull {
+            let items = try toValue.items("rules[\(index)].to")
+            if items.isEmpty { throw toValue.error("rules[\(index)].to must not be empty (omit it to match any operation)") }
+            var operations: [AuthorizationPolicy.Operation] = []
+            for item in items {
+                let entry = try item.fields("a to entry", allowed: ["operation"])
+                guard let operationValue = entry["operation"] else { throw item.error("a to entry needs \"operation\"") }
+                operations.append(try operation(operationValue))
+            }
+            rule.to = operations
+        }
+        if let whenValue = fields["when"] {
+            var conditions: [AuthorizationPolicy.Condition] = []
+            for item in try whenValue.items("rules[\(index)].when") {
+                conditions.append(try condition(item, custom: policy.action == .custom))
+            }
+            rule.when = conditions
+        }
+        // Istio's own warning (C-VALID), R40/R50: a DENY rule with only HTTP attributes.
+        if policy.action == .deny, Self.onlyHTTP(rule) {
+            warn(
+                value,
+                "AuthorizationPolicy \(policy.key) rules[\(index)] has only HTTP attributes: on sidecar TCP ports it denies all traffic, on ztunnel it has no effect (R40, R50)"
+            )
+        }
+        return rule
+    }
+
+    /// A rule whose every condition is HTTP-only (and which has some).
+    static func onlyHTTP(_ rule: AuthorizationPolicy.Rule) -> Bool {
+        let sources = rule.from ?? []
+        let operations = rule.to ?? []
+        let conditions = rule.when ?? []
+        let anyHTTP =
+            sources.contains(where: \.hasHTTPOnlyField) || operations.contains(where: \.hasHTTPOnlyField)
+            || conditions.contains(where: \.isHTTPOnly)
+        let anyL4 =
+            sources.contains(where: \.hasL4Field) || operations.contains(where: \.hasL4Field) || conditions.contains { !$0.isHTTPOnly }
+        return anyHTTP && !anyL4
+    }
+
+    private static let sourceFields = [
+        "principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces", "notNamespaces", "ipBlocks",
+        "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "trustDomains",
+        "notTrustDomains",
+    ]
+
+    private func source(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Source {
+        let fields = try value.fields("source", allowed: Self.sourceFields)
+        var source = AuthorizationPolicy.Source()
+        func list(_ key: String) throws(ScenarioError) -> [String] { try strings(fields[key], "source.\(key)") }
+        for key in ["remoteIpBlocks", "notRemoteIpBlocks", "trustDomains", "notTrustDomains"] {
+            if let field = fields[key] {
+                throw field.error(
+                    "source.\(key) is not modelled by keycard/v1 (the lab has no proxies in front of pods and one trust domain)")
+            }
+        }
+        source.principals = try list("principals")
+        source.notPrincipals = try list("notPrincipals")
+        source.requestPrincipals = try list("requestPrincipals")
+        source.notRequestPrincipals = try list("notRequestPrincipals")
+        source.namespaces = try list("namespaces")
+        source.notNamespaces = try list("notNamespaces")
+        source.serviceAccounts = try list("serviceAccounts")
+        source.notServiceAccounts = try list("notServiceAccounts")
+        source.ipBlocks = try addresses(fields["ipBlocks"], "source.ipBlocks")
+        source.notIpBlocks = try addresses(fields["notIpBlocks"], "source.notIpBlocks")
+        if source == AuthorizationPolicy.Source() { throw value.error("source must not be empty: set at least one field") }
+        // R22, C-VALID: service accounts exclude principals and namespaces, and `*`; at most 16
+        // values, each at most 320 characters with at most one '/'.
+        let accounts = source.serviceAccounts + source.notServiceAccounts
+        if !accounts.isEmpty {
+            if !(source.principals + source.notPrincipals + source.namespaces + source.notNamespaces).isEmpty {
+                throw value.error("serviceAccounts/notServiceAccounts cannot be combined with principals or namespaces")
+            }
+            for key in ["serviceAccounts", "notServiceAccounts"] {
+                let values = try list(key)
+                if values.count > 16, let field = fields[key] { throw field.error("source.\(key) may list at most 16 values") }
+                for account in values {
+                    if account.contains("*") { throw (fields[key] ?? value).error("source.\(key) \"\(account)\" must not contain '*'") }
+                    if account.count > 320 { throw (fields[key] ?? value).error("source.\(key) value is longer than 320 characters") }
+                    if account.filter({ $0 == "/" }).count > 1 {
+                        throw (fields[key] ?? value).error("source.\(key) \"\(account)\" must be \"namespace/name\" or \"name\"")
+                    }
+                }
+            }
+        }
+        if custom,
+            !(source.principals + source.notPrincipals + source.namespaces + source.notNamespaces + accounts
+                + source.requestPrincipals + source.notRequestPrincipals).isEmpty
+        {
+            throw value.error("a CUSTOM policy cannot use identity fields (principals, namespaces, serviceAccounts, requestPrincipals)")
+        }
+        return source
+    }
+
+    private func operation(_ value: YAMLValue) throws(ScenarioError) -> AuthorizationPolicy.Operation {
+        let fields = try value.fields(
+            "operation", allowed: ["hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"])
+        var operation = AuthorizationPolicy.Operation()
+        operation.hosts = try strings(fields["hosts"], "operation.hosts")
+        operation.notHosts = try strings(fields["notHosts"], "operation.notHosts")
+        operation.methods = try strings(fields["methods"], "operation.methods")
+        operation.notMethods = try strings(fields["notMethods"], "operation.notMethods")
+        operation.paths = try strings(fields["paths"], "operation.paths")
+        operation.notPaths = try strings(fields["notPaths"], "operation.notPaths")
+        for (key, field) in [("paths", fields["paths"]), ("notPaths", fields["notPaths"])] {
+            for path in operation.paths + operation.notPaths where path.contains("{") || path.contains("}") {
+                throw (field ?? value).error(
+                    "operation.\(key) \"\(path)\": path templates ({*}, {**}) are not modelled by keycard/v1")
+            }
+        }
+        operation.ports = try ports(fields["ports"], "operation.ports")
+        operation.notPorts = try ports(fields["notPorts"], "operation.notPorts")
+        if operation == AuthorizationPolicy.Operation() { throw value.error("operation must not be empty: set at least one field") }
+        return operation
+    }
+
+    private func condition(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Condition {
+        let fields = try value.fields("a when condition", allowed: ["key", "values", "notValues"])
+        guard let keyValue = fields["key"] else { throw value.error("a when condition needs \"key\"") }
+        let key = try keyValue.string("when.key")
+        if key.isEmpty { throw keyValue.error("when.key must not be empty") }
+        let values = try strings(fields["values"], "when.values")
+        let notValues = try strings(fields["notValues"], "when.notValues")
+        if values.isEmpty && notValues.isEmpty { throw value.error("a when condition needs values or notValues") }
+        let isHeader = key.hasPrefix("request.headers[") && key.hasSuffix("]") && key.count > "request.headers[]".count
+        let isAuth =
+            ["request.auth.principal", "request.auth.audiences", "request.auth.presenter"].contains(key)
+            || (key.hasPrefix("request.auth.claims[") && key.hasSuffix("]"))
+        let isL4 = AuthorizationPolicy.Condition.l4Keys.contains(key)
+        guard isHeader || isAuth || isL4 else {
+            let istioKeys = ["remote.ip", "connection.sni", "source.serviceAccount", "source.trustDomain"]
+            if istioKeys.contains(key) || key.hasPrefix("experimental.") {
+                throw keyValue.error("when key \"\(key)\" is not modelled by keycard/v1 (R36)")
+            }
+            throw keyValue.error("when key \"\(key)\" is not a supported condition key")
+        }
+        if custom && (key.hasPrefix("source.") || isAuth) {
+            throw keyValue.error("a CUSTOM policy cannot use the condition \"\(key)\"")
+        }
+        for text in values + notValues {
+            switch key {
+            case "source.ip", "destination.ip":
+                if MatchContextCIDR.parse(text) == nil { throw value.error("when \(key) value \"\(text)\" is not an IP or CIDR") }
+            case "destination.port":
+                guard let port = Int(text), (0...65535).contains(port), String(port) == text else {
+                    throw value.error("when destination.port value \"\(text)\" must be a port number from 0 to 65535")
+                }
+            default: break
+            }
+        }
+        return AuthorizationPolicy.Condition(key: key, values: values, notValues: notValues)
+    }
+
+    /// A list of non-empty strings (R22: empty strings are refused in every list).
+    private func strings(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [String] {
+        guard let value else { return [] }
+        var result: [String] = []
+        for item in try value.items(what) {
+            let text = try item.string("each entry of \(what)")
+            if text.isEmpty { throw item.error("\(what) must not contain an empty string") }
+            result.append(text)
+        }
+        return result
+    }
+
+    private func ports(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [Int] {
+        guard let value else { return [] }
+        var result: [Int] = []
+        for text in try strings(value, what) {
+            guard text.allSatisfy(\.isASCII), let port = Int(text), (0...65535).contains(port), String(port) == text else {
+                throw value.error("\(what) \"\(text)\" must be a decimal port number from 0 to 65535 (as a string)")
+            }
+            result.append(port)
+        }
+        return result
+    }
+
+    private func addresses(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [CIDR] {
+        guard let value else { return [] }
+        var result: [CIDR] = []
+        for text in try strings(value, what) {
+            guard let cidr = MatchContextCIDR.parse(text) else { throw value.error("\(what) \"\(text)\" is not an IP address or CIDR") }
+            result.append(cidr)
+        }
+        return result
+    }
+
+    private mutating func warn(_ value: YAMLValue, _ message: String) {
+        warnings.append(ScenarioWarning(location: value.location, message: message))
+    }
+}
+
+/// An IP or CIDR as Istio's validation reads `ipBlocks` and `source.ip` (a bare IP is a /32).
+enum MatchContextCIDR {
+    static func parse(_ text: String) -> CIDR? {
+        if let ip = IPv4(text) { return CIDR.host(ip) }
+        if let cidr = CIDR.parse(text) { return cidr }
+        return nil
+    }
+}

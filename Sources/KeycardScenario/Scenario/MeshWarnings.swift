@@ -1,0 +1,117 @@
+import KeycardModel
+
+/// The warnings of spec mesh.md 2.3 that depend on the cluster at a step: checked after the
+/// resources and after every step, each said once, at the place the object was written.
+enum MeshWarnings {
+    static func collect(_ timeline: Timeline) -> [ScenarioWarning] {
+        var locations: [ObjectRef: SourceLocation] = [:]
+        var everyObject = timeline.scenario.resources
+        for step in timeline.scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
+        for loaded in everyObject where locations[loaded.object.ref] == nil { locations[loaded.object.ref] = loaded.location }
+        let fallback = SourceLocation(file: timeline.scenario.file, line: 1, column: 1)
+        var seen: Set<String> = []
+        var warnings: [ScenarioWarning] = []
+        func warn(_ ref: ObjectRef, _ message: String) {
+            guard seen.insert(message).inserted else { return }
+            warnings.append(ScenarioWarning(location: locations[ref] ?? fallback, message: message))
+        }
+        var present: [ObjectRef] = []
+        var selecting: Set<ObjectRef> = []
+        for cluster in [timeline.initial] + timeline.states {
+            check(cluster, warn)
+            for (ref, selects) in selection(cluster) {
+                if !present.contains(ref) { present.append(ref) }
+                if selects { selecting.insert(ref) }
+            }
+        }
+        // R4: a policy that never selects a meshed pod protects nothing.
+        for ref in present where !selecting.contains(ref) {
+            warn(ref, "\(ref) selects no meshed pod: only the destination's proxy enforces it, so it has no effect (R4)")
+        }
+        return warnings
+    }
+
+    private static func check(_ cluster: Cluster, _ warn: (ObjectRef, String) -> Void) {
+        let root = cluster.mesh.rootNamespace
+        func paRef(_ policy: PeerAuthentication) -> ObjectRef {
+            ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
+        }
+        func apRef(_ policy: AuthorizationPolicy) -> ObjectRef {
+            ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
+        }
+        let peerAuthentications = cluster.peerAuthentications.values.sorted { $0.key < $1.key }
+        // R7: selector policies in the root namespace are ignored.
+        for policy in peerAuthentications where policy.namespace == root && !(policy.selector?.matchLabels.isEmpty ?? true) {
+            warn(paRef(policy), "PeerAuthentication \(policy.key) has a selector in the root namespace \(root): Istio ignores it (R7)")
+        }
+        // R9: one policy per mesh or namespace scope, the oldest.
+        let wide = peerAuthentications.filter { $0.selector?.matchLabels.isEmpty ?? true }
+        for (namespace, group) in Dictionary(grouping: wide, by: \.namespace) where group.count > 1 {
+            guard let kept = Cluster.oldestPeerAuthentication(group) else { continue }
+            for policy in group where policy.key != kept.key {
+                let scope = namespace == root ? "mesh-wide" : "namespace-wide"
+                warn(
+                    paRef(policy),
+                    "PeerAuthentication \(policy.key) is a second \(scope) policy: Istio keeps the oldest, \(kept.key), and ignores it (R9)"
+                )
+            }
+        }
+        let meshed = cluster.sortedPods.filter { cluster.dataPlane(of: $0.key) != .none }
+        for pod in meshed {
+            let plane = cluster.dataPlane(of: pod.key)
+            let workload = peerAuthentications.filter {
+                $0.namespace == pod.namespace && $0.namespace != root && !($0.selector?.matchLabels.isEmpty ?? true)
+                    && ($0.selector?.matches(pod.labels) ?? false)
+            }
+            if workload.count > 1, let kept = Cluster.oldestPeerAuthentication(workload) {
+                warn(
+                    paRef(workload[0]),
+                    "pod \(pod.key) is selected by several workload PeerAuthentications (\(workload.map(\.key.description).joined(separator: ", "))): Istio picks the oldest, \(kept.key) (R9)"
+                )
+            }
+            if plane == .ambient {
+                let scopes = cluster.peerAuthenticationScopes(for: pod, plane: plane)
+                for policy in [scopes.mesh, scopes.namespace, scopes.workload].compactMap({ $0 })
+                where policy.mode == .disable || policy.portLevelMtls.values.contains(.disable) {
+                    warn(
+                        paRef(policy),
+                        "PeerAuthentication \(policy.key) sets DISABLE for ambient pod \(pod.key): ztunnel keeps mutual TLS for meshed clients and treats it as PERMISSIVE for plaintext (R52)"
+                    )
+                }
+                for policy in AuthorizationEngine(cluster).policies(for: pod) where policy.action == .audit || policy.action == .custom {
+                    warn(
+                        apRef(policy),
+                        "AuthorizationPolicy \(policy.key) is \(policy.action.rawValue), which ztunnel does not support: no effect on ambient pod \(pod.key) (R53)"
+                    )
+                }
+            }
+        }
+    }
+
+    /// Each mesh policy at this state, and whether it selects a meshed pod (R19; root-namespace
+    /// PeerAuthentications with a selector are ignored, R7).
+    private static func selection(_ cluster: Cluster) -> [(ObjectRef, Bool)] {
+        let root = cluster.mesh.rootNamespace
+        let meshed = cluster.sortedPods.filter { cluster.dataPlane(of: $0.key) != .none }
+        func selects(_ namespace: String, _ selector: WorkloadSelector?) -> Bool {
+            meshed.contains { ($0.namespace == namespace || namespace == root) && (selector?.matches($0.labels) ?? true) }
+        }
+        var result: [(ObjectRef, Bool)] = []
+        for policy in cluster.peerAuthentications.values.sorted(by: { $0.key < $1.key })
+        where !(policy.namespace == root && !(policy.selector?.matchLabels.isEmpty ?? true)) {
+            result.append(
+                (
+                    ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name),
+                    selects(policy.namespace, policy.selector)
+                ))
+        }
+        for policy in cluster.authorizationPolicies.values.sorted(by: { $0.key < $1.key }) where !policy.hasTargetRef {
+            result.append(
+                (
+                    ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name),
+                    selects(policy.namespace, policy.selector)
+                ))
+        }
+        return result
+    }
+}

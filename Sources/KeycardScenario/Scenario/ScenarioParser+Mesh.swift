@@ -1,0 +1,108 @@
+import KeycardModel
+import KeycardValues
+
+/// The mesh extension of the scenario format (spec mesh.md 2.1, 2.4, 2.7).
+extension ScenarioParser {
+    /// `spec.mesh`: `rootNamespace` (default istio-system) and `trustDomain` (default cluster.local).
+    func meshSettings(_ value: YAMLValue?) throws(ScenarioError) -> MeshSettings {
+        var settings = MeshSettings()
+        guard let value else { return settings }
+        let fields = try value.fields("spec.mesh", allowed: ["rootNamespace", "trustDomain"])
+        if let root = fields["rootNamespace"] {
+            let text = try root.string("spec.mesh.rootNamespace")
+            if let problem = NameRules.dns1123LabelProblem(text) { throw root.error("spec.mesh.rootNamespace \"\(text)\" \(problem)") }
+            if text == "external" { throw root.error("spec.mesh.rootNamespace \"external\" is reserved for externals") }
+            settings.rootNamespace = text
+        }
+        if let domain = fields["trustDomain"] {
+            let text = try domain.string("spec.mesh.trustDomain")
+            if let problem = NameRules.dns1123SubdomainProblem(text) { throw domain.error("spec.mesh.trustDomain \"\(text)\" \(problem)") }
+            settings.trustDomain = text
+        }
+        return settings
+    }
+
+    /// A probe's `identity`, `via` and `http`.
+    func meshRequest(_ fields: Fields) throws(ScenarioError) -> MeshRequest {
+        var request = MeshRequest()
+        if let identity = fields["identity"] { request.identity = try probeIdentity(identity) }
+        if let via = fields["via"] {
+            let text = try via.string("probe.via")
+            guard let route = ProbeRoute(rawValue: text) else { throw via.error("probe.via must be service or pod-ip, found \(text)") }
+            request.route = route
+        }
+        if let http = fields["http"] { request.http = try httpRequest(http) }
+        return request
+    }
+
+    /// `mesh | none | {spoofed: spiffe://...} | {stolen: spiffe://<trustDomain>/ns/<ns>/sa/<sa>}`.
+    func probeIdentity(_ value: YAMLValue) throws(ScenarioError) -> ProbeIdentity {
+        if case .scalar = value.node {
+            let text = try value.string("identity")
+            switch text {
+            case "mesh": return .mesh
+            case "none": return .none
+            default: throw value.error("identity must be mesh, none, {spoofed: spiffe://...} or {stolen: spiffe://...}, found \(text)")
+            }
+        }
+        let fields = try value.fields("identity", allowed: ["spoofed", "stolen"])
+        if fields["spoofed"] != nil && fields["stolen"] != nil { throw value.error("identity is either spoofed or stolen, not both") }
+        if let spoofed = fields["spoofed"] {
+            let uri = try spoofed.string("identity.spoofed")
+            guard uri.hasPrefix("spiffe://"), uri.count > "spiffe://".count else {
+                throw spoofed.error("identity.spoofed must be a SPIFFE URI like spiffe://cluster.local/ns/prod/sa/api, found \(uri)")
+            }
+            return .spoofed(uri)
+        }
+        guard let stolen = fields["stolen"] else { throw value.error("identity needs spoofed or stolen") }
+        let uri = try stolen.string("identity.stolen")
+        let prefix = "spiffe://\(mesh.trustDomain)/ns/"
+        let rest = uri.hasPrefix(prefix) ? uri.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false) : []
+        guard rest.count == 3, rest[1] == "sa", !rest[0].isEmpty, !rest[2].isEmpty else {
+            throw stolen.error(
+                "identity.stolen must be a lab identity spiffe://\(mesh.trustDomain)/ns/<namespace>/sa/<serviceAccount> (the lab CA signs only its trust domain), found \(uri)"
+            )
+        }
+        return .stolen(uri)
+    }
+
+    /// `http: {method, path, host, headers}`.
+    private func httpRequest(_ value: YAMLValue) throws(ScenarioError) -> HTTPRequest {
+        var request = HTTPRequest()
+        if value.isNull { return request }
+        let fields = try value.fields("probe.http", allowed: ["method", "path", "host", "headers"])
+        if let method = fields["method"] {
+            let text = try method.string("http.method")
+            let token = text.utf8.allSatisfy {
+                (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95
+            }
+            guard !text.isEmpty, token else { throw method.error("http.method \"\(text)\" must be an HTTP method token like GET") }
+            request.method = text
+        }
+        if let path = fields["path"] {
+            let text = try path.string("http.path")
+            guard text.hasPrefix("/"), !text.contains(" "), text.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                throw path.error("http.path \"\(text)\" must start with / and hold printable ASCII without spaces")
+            }
+            // R46: Istio's proxies answer 400 to %00; keycard does not probe it.
+            if text.lowercased().contains("%00") { throw path.error("http.path with %00 gets HTTP 400 from Istio's proxies (R46)") }
+            request.path = text
+        }
+        if let host = fields["host"] {
+            let text = try host.string("http.host")
+            if text.isEmpty || text.contains(" ") { throw host.error("http.host must be a non-empty host[:port]") }
+            request.host = text
+        }
+        if let headers = fields["headers"] {
+            for (name, location, headerValue) in try headers.entries("http.headers") {
+                let token = !name.isEmpty && name.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != 58 }
+                guard token else { throw ScenarioError(location, "http header name \"\(name)\" is not a valid token") }
+                if ["host", "content-length", "transfer-encoding", "connection"].contains(name.lowercased()) {
+                    throw ScenarioError(location, "http header \(name) is set by keycard (use http.host for Host)")
+                }
+                request.headers[name] = try headerValue.string("http header \(name)")
+            }
+        }
+        return request
+    }
+}

@@ -1,0 +1,460 @@
+import KeycardModel
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// A small meshed cluster: `prod` injects sidecars, `amb` is ambient, `legacy` is outside the mesh.
+/// Pods: prod/api (sa api; TCP 8080, HTTP 9090 named `http`, UDP 5353), prod/web (sa web),
+/// prod/plain (`sidecar.istio.io/inject: "false"`), amb/db (sa db; TCP 5432, HTTP 8080 `http-api`),
+/// amb/job, legacy/client.
+enum MeshText {
+    static let head = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: mesh}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: prod, labels: {istio-injection: enabled}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: legacy}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: api, namespace: prod, labels: {app: api}}, spec: {serviceAccountName: api, containers: [{name: c, image: i, ports: [{containerPort: 8080}, {containerPort: 9090, name: http}, {containerPort: 5353, protocol: UDP}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: prod, labels: {app: web}}, spec: {serviceAccountName: web, containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: plain, namespace: prod, labels: {app: plain, sidecar.istio.io/inject: "false"}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: amb, labels: {app: db}}, spec: {serviceAccountName: db, containers: [{name: c, image: i, ports: [{containerPort: 5432}, {containerPort: 8080, name: http-api}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: job, namespace: amb, labels: {app: job}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: legacy}, spec: {containers: [{name: c, image: i}]}}
+        """
+
+    static func indent(_ text: String, _ spaces: Int) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : String(repeating: " ", count: spaces) + $0 }
+            .joined(separator: "\n")
+    }
+
+    /// The scenario: head, extra resources (flow-style items), one probe step.
+    static func text(_ resources: [String], probe: String, mesh: String = "") -> String {
+        var text = head + "\n" + resources.map { "    - " + $0 }.joined(separator: "\n")
+        if !mesh.isEmpty { text += "\n  mesh: " + mesh }
+        text += "\n  steps:\n    - probe: " + probe
+        return text
+    }
+
+    static func cell(_ resources: [String], _ probe: String, mesh: String = "") throws -> ProbeCell {
+        let timeline = try ScenarioLoader.parseTimeline(text(resources, probe: probe, mesh: mesh), file: "mesh.yaml")
+        let cells = timeline.cells(ofProbeStep: 1)
+        try #require(cells.count == 1, "the probe must name one cell")
+        return cells[0]
+    }
+
+    static func pa(_ namespace: String, _ name: String, _ spec: String) -> String {
+        "{apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: \(name), namespace: \(namespace)}, spec: \(spec)}"
+    }
+
+    static func ap(_ namespace: String, _ name: String, _ spec: String, annotations: String = "") -> String {
+        let extra = annotations.isEmpty ? "" : ", annotations: \(annotations)"
+        return
+            "{apiVersion: security.istio.io/v1beta1, kind: AuthorizationPolicy, metadata: {name: \(name), namespace: \(namespace)\(extra)}, spec: \(spec)}"
+    }
+
+    static let meshStrict = pa("istio-system", "default", "{mtls: {mode: STRICT}}")
+}
+
+/// One connection and what spec mesh.md says it meets.
+struct MeshCase: CustomTestStringConvertible, Sendable {
+    var rule: String
+    var resources: [String]
+    var probe: String
+    var outcome: Decision
+    var detail: String? = nil
+    var mesh: String = ""
+    var testDescription: String { "\(rule): \(probe) -> \(outcome.rawValue)" }
+}
+
+private typealias T = MeshText
+
+private func probe(_ from: String, _ to: String, _ port: String, _ extra: String = "") -> String {
+    "{from: [\(from)], to: [\(to)], ports: [\(port)]\(extra.isEmpty ? "" : ", " + extra)}"
+}
+
+private let allowWeb = T.ap(
+    "prod", "api-web", "{selector: {matchLabels: {app: api}}, rules: [{from: [{source: {principals: [cluster.local/ns/prod/sa/web]}}]}]}")
+
+private let cases: [MeshCase] = [
+    // A. membership
+    MeshCase(
+        rule: "R1 inject false opts out", resources: [T.meshStrict], probe: probe("legacy/client", "prod/plain", "TCP/8080"),
+        outcome: .allow),
+    MeshCase(
+        rule: "R4 no proxy outside the mesh", resources: [T.meshStrict, T.ap("legacy", "deny", "{action: DENY, rules: [{}]}")],
+        probe: probe("prod/web", "legacy/client", "TCP/80"), outcome: .allow),
+    // B. PeerAuthentication
+    MeshCase(rule: "R5 no policy is PERMISSIVE", resources: [], probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R5 UNSET mesh-wide is PERMISSIVE", resources: [T.pa("istio-system", "d", "{mtls: {mode: UNSET}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R6 namespace-wide STRICT", resources: [T.pa("prod", "d", "{mtls: {mode: STRICT}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R6 root selector {} is mesh-wide for sidecars",
+        resources: [T.pa("istio-system", "d", "{selector: {}, mtls: {mode: STRICT}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R6 root selector {} is ignored by ztunnel", resources: [T.pa("istio-system", "d", "{selector: {}, mtls: {mode: STRICT}}")],
+        probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "R7 root policy with a selector is ignored",
+        resources: [T.pa("istio-system", "d", "{selector: {matchLabels: {app: api}}, mtls: {mode: STRICT}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R8 namespace PERMISSIVE beats mesh STRICT", resources: [T.meshStrict, T.pa("prod", "d", "{mtls: {mode: PERMISSIVE}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R8 namespace UNSET inherits mesh STRICT", resources: [T.meshStrict, T.pa("prod", "d", "{mtls: {mode: UNSET}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R8 workload STRICT beats namespace PERMISSIVE",
+        resources: [
+            T.pa("prod", "d", "{mtls: {mode: PERMISSIVE}}"),
+            T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: STRICT}}"),
+        ], probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R9 the alphabetically first of one step wins",
+        resources: [T.pa("prod", "b-strict", "{mtls: {mode: STRICT}}"), T.pa("prod", "a-permissive", "{mtls: {mode: PERMISSIVE}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R10 portLevelMtls STRICT on one port",
+        resources: [
+            T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {\"8080\": {mode: STRICT}}}")
+        ], probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R10 other ports keep the workload mode",
+        resources: [
+            T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {\"8080\": {mode: STRICT}}}")
+        ], probe: probe("legacy/client", "prod/api", "TCP/9090"), outcome: .allow),
+    MeshCase(
+        rule: "R10 UNSET port inherits",
+        resources: [T.meshStrict, T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"8080\": {mode: UNSET}}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R11 port-level DISABLE on an undeclared port",
+        resources: [T.meshStrict, T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"7000\": {mode: DISABLE}}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/7000"), outcome: .allow),
+    MeshCase(
+        rule: "R12 STRICT refuses before authorization", resources: [T.meshStrict, T.ap("prod", "all", "{rules: [{}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R13 PERMISSIVE plaintext has no principal", resources: [allowWeb], probe: probe("legacy/client", "prod/api", "TCP/8080"),
+        outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R14 DISABLE makes meshed clients plaintext",
+        resources: [T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: DISABLE}}"), allowWeb],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    // C. clients and certificates
+    MeshCase(
+        rule: "R15 automatic mutual TLS", resources: [T.meshStrict, allowWeb], probe: probe("prod/web", "prod/api", "TCP/8080"),
+        outcome: .allow),
+    MeshCase(
+        rule: "R15 sidecar pod-ip calls are plaintext", resources: [T.meshStrict],
+        probe: probe("prod/web", "prod/api", "TCP/8080", "via: pod-ip"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R15 ztunnel uses mTLS to pod addresses", resources: [T.meshStrict],
+        probe: probe("amb/job", "prod/api", "TCP/8080", "via: pod-ip"), outcome: .allow),
+    MeshCase(
+        rule: "R16 principal in another trust domain", resources: [T.meshStrict, allowWeb],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset", mesh: "{trustDomain: example.org}"),
+    MeshCase(
+        rule: "R17 spoofed refused under PERMISSIVE", resources: [],
+        probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {spoofed: spiffe://cluster.local/ns/prod/sa/web}"),
+        outcome: .denyMTLS, detail: "bad-certificate"),
+    MeshCase(
+        rule: "R17 spoofed is plaintext to a DISABLE port",
+        resources: [T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: DISABLE}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {spoofed: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow
+    ),
+    MeshCase(
+        rule: "R18 stolen passes principals", resources: [T.meshStrict, allowWeb],
+        probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow),
+    MeshCase(
+        rule: "R18 stolen does not pass ipBlocks",
+        resources: [T.meshStrict, T.ap("prod", "ip", "{rules: [{from: [{source: {ipBlocks: [10.99.0.0/16]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"),
+        outcome: .denyRBAC, detail: "reset"),
+    // D. which policies apply
+    MeshCase(
+        rule: "R19 root policy applies everywhere",
+        resources: [T.ap("istio-system", "deny", "{action: DENY, rules: [{to: [{operation: {ports: [\"5432\"]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R19 selector narrows", resources: [T.ap("prod", "web-only", "{selector: {matchLabels: {app: web}}}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R20 targetRef binds no pod", resources: [T.ap("prod", "wp", "{targetRefs: [{kind: Service, group: \"\", name: api}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R21 dry-run never decides", resources: [T.ap("prod", "dry", "{}", annotations: "{istio.io/dry-run: \"true\"}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    // E. evaluation
+    MeshCase(
+        rule: "R23 DENY beats ALLOW",
+        resources: [
+            T.ap("prod", "all", "{rules: [{}]}"), T.ap("prod", "deny", "{action: DENY, rules: [{from: [{source: {namespaces: [prod]}}]}]}"),
+        ], probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R24 a DENY that does not match allows",
+        resources: [T.ap("prod", "deny", "{action: DENY, rules: [{from: [{source: {namespaces: [dev]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R25 spec {} allows nothing", resources: [T.ap("prod", "nothing", "{}")], probe: probe("prod/web", "prod/api", "TCP/8080"),
+        outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R26 ALLOW rules [{}] admits plaintext", resources: [T.ap("prod", "all", "{rules: [{}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R26 DENY rules [{}] denies all", resources: [T.ap("prod", "none", "{action: DENY, rules: [{}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R27 AUDIT is not an ALLOW policy", resources: [T.ap("prod", "audit", "{action: AUDIT, rules: [{}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R28 CUSTOM without provider denies on sidecars",
+        resources: [T.ap("prod", "ext", "{action: CUSTOM, provider: {name: ext}, rules: [{to: [{operation: {ports: [\"8080\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    // F. matching
+    MeshCase(
+        rule: "R29 fields of a source AND",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {namespaces: [prod], ipBlocks: [192.0.2.0/24]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R30 namespaces needs mTLS", resources: [T.ap("prod", "a", "{rules: [{from: [{source: {namespaces: [legacy]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R31 DENY notNamespaces catches plaintext",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{from: [{source: {notNamespaces: [prod]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R31 DENY namespaces is bypassed by plaintext",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{from: [{source: {namespaces: [legacy]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R32 principals * needs a peer", resources: [T.ap("prod", "a", "{rules: [{from: [{source: {principals: [\"*\"]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R32 principals * admits meshed", resources: [T.ap("prod", "a", "{rules: [{from: [{source: {principals: [\"*\"]}}]}]}")],
+        probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R33 ipBlocks match the pod address",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {ipBlocks: [10.244.0.0/16]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R34 ports exact", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {ports: [\"9090\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R35 bare serviceAccount is the policy's namespace",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [web]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R36 when source.namespace", resources: [T.ap("prod", "a", "{rules: [{when: [{key: source.namespace, values: [amb]}]}]}")],
+        probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .allow),
+    // G. HTTP and TCP
+    MeshCase(
+        rule: "R37 HTTP by port name: method matters", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {methods: [GET]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {method: POST}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R37 default request is GET /",
+        resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {methods: [GET], paths: [/]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .allow),
+    MeshCase(
+        rule: "R39 ALLOW with methods on TCP matches nothing",
+        resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {methods: [GET]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R40 DENY with methods on TCP denies all",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R40 DENY with methods on HTTP judges the method",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .allow),
+    // H. values
+    MeshCase(
+        rule: "R42 prefix paths", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {paths: [/api/*]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /api/v1}"), outcome: .allow),
+    MeshCase(
+        rule: "R42 suffix hosts", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {hosts: [\"*.prod:9090\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .allow),
+    MeshCase(
+        rule: "R42 header presence",
+        resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-env]\", values: [\"*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-env: \"\"}}"), outcome: .allow),
+    MeshCase(
+        rule: "R43 a * in the middle is literal",
+        resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {paths: [/api/*/status]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /api/v1/status}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R45 hosts exclude the port", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {hosts: [api.prod]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R45 hosts are case-insensitive", resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {hosts: [API.PROD]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: api.prod}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 dot segments resolved",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /public/../admin}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R46 unreserved percent-decoding",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /%61dmin}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R46 slashes are not merged",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: //admin}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 the query is not matched",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: \"/admin?x=1\"}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R47 requestPrincipals never match",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {requestPrincipals: [\"*\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R47 notRequestPrincipals always match",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {notRequestPrincipals: [\"*\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .allow),
+    // I. ambient
+    MeshCase(
+        rule: "R48/R49 ztunnel drops L7 ALLOW rules even on HTTP ports",
+        resources: [T.ap("amb", "a", "{rules: [{to: [{operation: {methods: [GET]}}]}]}")], probe: probe("prod/web", "amb/db", "TCP/8080"),
+        outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R50 L7-only DENY has no effect on ztunnel",
+        resources: [T.ap("amb", "d", "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "R50 DENY with methods and ports denies the port",
+        resources: [T.ap("amb", "d", "{action: DENY, rules: [{to: [{operation: {methods: [POST], ports: [\"5432\"]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R51 ambient STRICT refuses plaintext", resources: [T.meshStrict], probe: probe("legacy/client", "amb/db", "TCP/5432"),
+        outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R52 ambient DISABLE keeps identities",
+        resources: [
+            T.pa("amb", "nomtls", "{mtls: {mode: DISABLE}}"), T.ap("amb", "a", "{rules: [{from: [{source: {namespaces: [prod]}}]}]}"),
+        ], probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "R52 ambient DISABLE accepts plaintext under mesh STRICT",
+        resources: [T.meshStrict, T.pa("amb", "nomtls", "{mtls: {mode: DISABLE}}")], probe: probe("legacy/client", "amb/db", "TCP/5432"),
+        outcome: .allow),
+    MeshCase(
+        rule: "R53 CUSTOM has no effect on ztunnel",
+        resources: [T.ap("amb", "ext", "{action: CUSTOM, provider: {name: ext}, rules: [{to: [{operation: {ports: [\"5432\"]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "R54 ztunnel resets HTTP too", resources: [T.ap("amb", "none", "{}")], probe: probe("prod/web", "amb/db", "TCP/8080"),
+        outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R55 sidecar client to ambient STRICT", resources: [T.meshStrict], probe: probe("prod/web", "amb/db", "TCP/5432"),
+        outcome: .allow),
+    MeshCase(
+        rule: "R55 ambient client to sidecar STRICT", resources: [T.meshStrict], probe: probe("amb/job", "prod/api", "TCP/8080"),
+        outcome: .allow),
+    // J. order and scope
+    MeshCase(
+        rule: "R56 UDP bypasses the mesh", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
+        probe: probe("legacy/client", "prod/api", "UDP/5353"), outcome: .allow),
+    MeshCase(
+        rule: "R57 mTLS before authorization", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R58 a pod reaching itself", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
+        probe: probe("prod/api", "prod/api", "TCP/8080", "identity: none"), outcome: .allow),
+]
+
+@Suite("Mesh rules (spec mesh.md R1–R58)")
+struct MeshRuleTests {
+    @Test(arguments: cases)
+    func rule(_ c: MeshCase) throws {
+        let cell = try MeshText.cell(c.resources, c.probe, mesh: c.mesh)
+        #expect(cell.outcome == c.outcome, "\(c.rule): \(String(describing: cell.mesh))")
+        #expect(cell.result().detail == c.detail, "\(c.rule)")
+    }
+
+    @Test("R1–R3: membership by labels, fixed at creation for sidecars, live for ambient")
+    func membership() throws {
+        let text =
+            MeshText.head + """
+
+                    - {apiVersion: v1, kind: Pod, metadata: {name: rev, namespace: legacy, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: dump, namespace: legacy}, spec: {containers: [{name: c, image: i}, {name: istio-proxy, image: proxyv2}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: out, namespace: amb, labels: {istio.io/dataplane-mode: none}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: both, namespace: amb, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                  steps:
+                    - label: {kind: Namespace, name: prod, labels: {}}
+                    - label: {kind: Namespace, name: legacy, labels: {istio.io/dataplane-mode: ambient}}
+                """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let start = timeline.initial
+        #expect(start.dataPlane(of: ObjectKey("prod", "api")) == .sidecar)
+        #expect(start.dataPlane(of: ObjectKey("prod", "plain")) == DataPlane.none)
+        #expect(start.dataPlane(of: ObjectKey("legacy", "rev")) == .sidecar)
+        #expect(start.dataPlane(of: ObjectKey("legacy", "dump")) == .sidecar)
+        #expect(start.dataPlane(of: ObjectKey("amb", "db")) == .ambient)
+        #expect(start.dataPlane(of: ObjectKey("amb", "out")) == DataPlane.none)
+        #expect(start.dataPlane(of: ObjectKey("amb", "both")) == .sidecar)
+        #expect(start.dataPlane(of: ObjectKey("legacy", "client")) == DataPlane.none)
+        // R2: unlabelling the namespace keeps the sidecar; R3: ambient follows the label.
+        #expect(timeline.cluster(afterStep: 1).dataPlane(of: ObjectKey("prod", "api")) == .sidecar)
+        #expect(timeline.cluster(afterStep: 2).dataPlane(of: ObjectKey("legacy", "client")) == .ambient)
+    }
+
+    @Test("R9: an object of an earlier step is older; a replacement keeps its age")
+    func oldestAcrossSteps() throws {
+        let text = MeshText.text(
+            [T.pa("prod", "z-strict", "{mtls: {mode: STRICT}}")], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}"
+        )
+        .replacingOccurrences(
+            of: "  steps:\n",
+            with:
+                "  steps:\n    - apply: [\(T.pa("prod", "a-permissive", "{mtls: {mode: PERMISSIVE}}"))]\n    - apply: [\(T.pa("prod", "z-strict", "{mtls: {mode: STRICT}}"))]\n"
+        )
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let cell = try #require(timeline.cells(ofProbeStep: 3).first)
+        #expect(cell.outcome == .denyMTLS)
+        #expect(cell.mesh?.mode?.setBy == ObjectKey("prod", "z-strict"))
+        #expect(timeline.warnings.contains { $0.message.contains("second namespace-wide") })
+    }
+
+    @Test("provenance: the mode's policy and the deciding rule")
+    func provenance() throws {
+        let cell = try MeshText.cell(
+            [
+                T.meshStrict, T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"8080\": {mode: PERMISSIVE}}}"),
+                allowWeb,
+            ],
+            probe("prod/web", "prod/api", "TCP/8080"))
+        let record = try #require(cell.result().mesh)
+        #expect(record.mode == "PERMISSIVE")
+        #expect(record.modeSetBy == "prod/w portLevelMtls")
+        #expect(record.identity == "spiffe://cluster.local/ns/prod/sa/web")
+        #expect(record.authorization == "prod/api-web rule 0 (ALLOW)")
+        #expect(record.source == .sidecar && record.destination == .sidecar)
+    }
+
+    @Test("the network's deny comes first and carries no mesh detail")
+    func networkFirst() throws {
+        let netpol =
+            "{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: prod}, spec: {podSelector: {}, policyTypes: [Ingress]}}"
+        let cell = try MeshText.cell([T.meshStrict, netpol], probe("legacy/client", "prod/api", "TCP/8080"))
+        #expect(cell.outcome == .deny)
+        #expect(cell.result().detail == nil)
+    }
+
+    @Test("a scenario without the mesh reports exactly as before")
+    func noMeshNoRecord() throws {
+        let text = ScenarioText.scenario(steps: "- probe: {}")
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "plain.yaml")
+        #expect(!timeline.usesMesh)
+        #expect(timeline.cells(ofProbeStep: 1).allSatisfy { $0.mesh == nil && $0.result().mesh == nil })
+    }
+}

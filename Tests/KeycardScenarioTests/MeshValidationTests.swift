@@ -1,0 +1,154 @@
+import KeycardModel
+import Testing
+
+@testable import KeycardScenario
+
+/// What Istio's validation rejects (spec mesh.md R10, R22) and what keycard/v1 does not model
+/// (2.2): each refused with file:line:col naming the problem.
+struct MeshRefusal: CustomTestStringConvertible, Sendable {
+    var object: String
+    var message: String
+    var testDescription: String { message }
+}
+
+private typealias T = MeshText
+
+private let refusals: [MeshRefusal] = [
+    MeshRefusal(
+        object: T.pa("prod", "p", "{portLevelMtls: {\"80\": {mode: STRICT}}}"), message: "portLevelMtls requires a workload selector"),
+    MeshRefusal(
+        object: T.pa("prod", "p", "{selector: {matchLabels: {app: api}}, portLevelMtls: {}}"), message: "portLevelMtls must not be empty"),
+    MeshRefusal(
+        object: T.pa("prod", "p", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"0\": {mode: STRICT}}}"),
+        message: "from 1 to 65535"),
+    MeshRefusal(object: T.pa("prod", "p", "{mtls: {mode: strict}}"), message: "is not one of UNSET, DISABLE, PERMISSIVE, STRICT"),
+    MeshRefusal(object: T.ap("prod", "a", "{action: DENY}"), message: "a DENY AuthorizationPolicy needs rules"),
+    MeshRefusal(object: T.ap("prod", "a", "{action: CUSTOM, rules: [{}]}"), message: "needs provider.name"),
+    MeshRefusal(object: T.ap("prod", "a", "{action: CUSTOM, provider: {name: x}}"), message: "a CUSTOM AuthorizationPolicy needs rules"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{provider: {name: x}, rules: [{}]}"), message: "provider must only be used with the CUSTOM action"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{selector: {matchLabels: {a: b}}, targetRef: {kind: Gateway, name: g}}"), message: "mutually exclusive"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: []}]}"), message: "from must not be empty"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: []}]}"), message: "to must not be empty"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{}]}]}"), message: "a from entry needs \"source\""),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{source: {}}]}]}"), message: "source must not be empty"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{operation: {}}]}]}"), message: "operation must not be empty"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {principals: [\"\"]}}]}]}"), message: "must not contain an empty string"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [web], namespaces: [prod]}}]}]}"),
+        message: "cannot be combined"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [\"*\"]}}]}]}"), message: "must not contain '*'"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [a/b/c]}}]}]}"), message: "must be \"namespace/name\""),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]}}]}]}"),
+        message: "at most 16"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{operation: {ports: [\"http\"]}}]}]}"), message: "decimal port number"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{operation: {ports: [\"70000\"]}}]}]}"), message: "decimal port number"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {ipBlocks: [10.0.0.0/33]}}]}]}"), message: "is not an IP address or CIDR"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{when: [{values: [a]}]}]}"), message: "needs \"key\""),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{when: [{key: source.ip}]}]}"), message: "needs values or notValues"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: source.banana, values: [a]}]}]}"), message: "not a supported condition key"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: remote.ip, values: [10.0.0.1]}]}]}"), message: "not modelled by keycard/v1"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: source.serviceAccount, values: [a]}]}]}"), message: "not modelled by keycard/v1"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: destination.port, values: [\"x\"]}]}]}"), message: "must be a port number"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{action: CUSTOM, provider: {name: x}, rules: [{from: [{source: {principals: [a]}}]}]}"),
+        message: "cannot use identity fields"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{action: CUSTOM, provider: {name: x}, rules: [{when: [{key: source.ip, values: [10.0.0.1]}]}]}"),
+        message: "cannot use the condition"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {remoteIpBlocks: [10.0.0.1]}}]}]}"),
+        message: "source.remoteIpBlocks is not modelled"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {trustDomains: [x]}}]}]}"), message: "source.trustDomains is not modelled"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{operation: {paths: [\"/api/{*}\"]}}]}]}"), message: "path templates"),
+    MeshRefusal(object: T.ap("prod", "a", "{action: MAYBE}"), message: "is not one of ALLOW, DENY, AUDIT, CUSTOM"),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{form: []}]}"), message: "unknown field \"form\""),
+    MeshRefusal(
+        object: "{apiVersion: security.istio.io/v1alpha3, kind: PeerAuthentication, metadata: {name: p}}",
+        message: "must have apiVersion security.istio.io/v1 or security.istio.io/v1beta1"),
+    MeshRefusal(object: T.pa("nowhere", "p", "{}"), message: "namespace \"nowhere\" does not exist"),
+]
+
+@Suite("Mesh validation (spec mesh.md R10, R22, 2.2, 2.4)")
+struct MeshValidationTests {
+    @Test(arguments: refusals)
+    func refused(_ c: MeshRefusal) {
+        let text = MeshText.text([c.object], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}")
+        do {
+            _ = try ScenarioLoader.parseTimeline(text, file: "bad.yaml")
+            Issue.record("accepted: \(c.object)")
+        } catch {
+            #expect(error.message.contains(c.message), "\(error)")
+            #expect(error.location.file == "bad.yaml" && error.location.line > 1)
+        }
+    }
+
+    @Test(
+        "probe options are validated",
+        arguments: [
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/8080], http: {}}", "is not an HTTP port"),
+            ("{from: [prod/web], to: [prod/api], identity: {stolen: spiffe://other.org/ns/prod/sa/web}}", "must be a lab identity"),
+            ("{from: [prod/web], to: [prod/api], identity: {spoofed: web}}", "must be a SPIFFE URI"),
+            ("{from: [prod/web], to: [prod/api], identity: root}", "identity must be mesh, none"),
+            ("{from: [prod/web], to: [prod/api], via: direct}", "probe.via must be service or pod-ip"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {path: /a%00}}", "%00"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {path: admin}}", "must start with /"),
+        ])
+    func probeOptions(_ probe: String, _ message: String) {
+        do {
+            _ = try ScenarioLoader.parseTimeline(MeshText.text([], probe: probe), file: "bad.yaml")
+            Issue.record("accepted: \(probe)")
+        } catch {
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test("delete and List dumps take the Istio kinds")
+    func deleteAndList() throws {
+        let list =
+            "{apiVersion: v1, kind: List, items: [\(T.pa("prod", "p", "{mtls: {mode: STRICT}}")), \(T.ap("prod", "a", "{}"))]}"
+        let text = MeshText.text([list], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}")
+            .replacingOccurrences(
+                of: "  steps:\n",
+                with:
+                    "  steps:\n    - delete: [{kind: PeerAuthentication, namespace: prod, name: p}, {kind: AuthorizationPolicy, namespace: prod, name: a}]\n"
+            )
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "list.yaml")
+        #expect(timeline.initial.peerAuthentications.count == 1 && timeline.initial.authorizationPolicies.count == 1)
+        #expect(timeline.cluster(afterStep: 1).peerAuthentications.isEmpty)
+        #expect(timeline.cells(ofProbeStep: 2).first?.outcome == .allow)
+    }
+
+    @Test("warnings where the spec says so (2.3), exit unchanged")
+    func warnings() throws {
+        let objects = [
+            T.ap("prod", "ext", "{action: CUSTOM, provider: {name: x}, rules: [{}]}"),
+            T.ap("prod", "wp", "{targetRef: {kind: Gateway, name: g}}"),
+            T.ap("prod", "dry", "{}", annotations: "{istio.io/dry-run: \"true\"}"),
+            T.ap("amb", "audit", "{action: AUDIT, rules: [{}]}"),
+            T.pa("amb", "nomtls", "{mtls: {mode: DISABLE}}"),
+            T.ap("prod", "http-deny", "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}"),
+            T.pa("istio-system", "sel", "{selector: {matchLabels: {app: api}}, mtls: {mode: STRICT}}"),
+            T.ap("legacy", "nobody", "{}"),
+        ]
+        let timeline = try ScenarioLoader.parseTimeline(
+            MeshText.text(objects, probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}"), file: "warn.yaml")
+        let messages = timeline.warnings.map(\.message)
+        for needle in [
+            "(R28, R53)", "(R20)", "(R21)", "ztunnel does not support", "(R52)", "(R40, R50)", "(R7)",
+            "AuthorizationPolicy legacy/nobody selects no meshed pod",
+        ] {
+            #expect(messages.contains { $0.contains(needle) }, "no warning with \(needle): \(messages)")
+        }
+    }
+}
