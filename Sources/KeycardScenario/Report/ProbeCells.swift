@@ -12,10 +12,12 @@ public struct ProbeCell: Sendable {
     /// one replica's share of a workload cell.
     public var fromWorkload: WorkloadKey?
     public var toWorkload: WorkloadKey?
+    /// A Service cell's port on its backend (the Service port's `targetPort` resolved on that pod).
+    public var targetPort: Int?
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict,
-        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
     ) {
         self.from = from
         self.to = to
@@ -24,6 +26,7 @@ public struct ProbeCell: Sendable {
         self.verdict = verdict
         self.fromWorkload = fromWorkload
         self.toWorkload = toWorkload
+        self.targetPort = targetPort
     }
 
     /// What the cell must show: the explicit expectation, else the model's verdict.
@@ -39,7 +42,8 @@ public struct ProbeCell: Sendable {
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
         ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: verdict.decision,
-            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
+            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload,
+            targetPort: targetPort)
     }
 }
 
@@ -64,7 +68,8 @@ extension Timeline {
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
-                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil))
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
+                            targetPort: Self.targetPort(of: destination, port, state)))
                 }
             }
         }
@@ -81,6 +86,14 @@ extension Timeline {
         }
         let backends = cluster.backends(of: service, port: servicePort)
         return backends.isEmpty ? [destination] : backends.map { .service(key, backend: $0.pod) }
+    }
+
+    /// The port a Service cell reaches on its backend; nil for other cells.
+    public static func targetPort(of destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> Int? {
+        guard case .service(let key, let backend?) = destination, let service = cluster.services[key],
+            let servicePort = service.ports.first(where: { $0.protocolPort == port })
+        else { return nil }
+        return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
     }
 
     /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the
