@@ -72,6 +72,7 @@ public enum ManifestLoader {
             for document in try YAMLDocuments.parse(text, file: file) { objects += try decoder.decode(document) }
         }
         var warnings = decoder.warnings
+        objects = reapplied(objects, warnings: &warnings)
         if let skipped = decoder.skippedKinds, !skipped.isEmpty {
             let total = skipped.values.reduce(0, +)
             let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
@@ -151,6 +152,33 @@ public enum ManifestLoader {
         scenario.steps = plan.steps
         scenario.warnings = warnings + plan.warnings
         return try Timeline(scenario)
+    }
+
+    /// `kubectl apply` of an object that an earlier document already made configures it: the
+    /// later document wins, in the earlier one's place (so a Namespace still comes before what it
+    /// holds). One warning counts them.
+    static func reapplied(_ objects: [LoadedObject], warnings: inout [ScenarioWarning]) -> [LoadedObject] {
+        var index: [ObjectRef: Int] = [:]
+        var result: [LoadedObject] = []
+        var again: [String] = []
+        for loaded in objects {
+            if let earlier = index[loaded.object.ref] {
+                result[earlier] = loaded
+                again.append("\(loaded.object.ref) at \(loaded.location)")
+            } else {
+                index[loaded.object.ref] = result.count
+                result.append(loaded)
+            }
+        }
+        if let first = again.first, let location = objects.first?.location {
+            warnings.append(
+                ScenarioWarning(
+                    location: location,
+                    message:
+                        "\(again.count) object\(again.count == 1 ? " is" : "s are") applied again, the later document configuring the earlier (as kubectl apply): \(first)\(again.count > 1 ? ", ..." : "")"
+                ))
+        }
+        return result
     }
 
     /// A lab name from a path: its last component without extension, lower-cased, other
