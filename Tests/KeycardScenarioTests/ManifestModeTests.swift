@@ -132,7 +132,9 @@ struct ManifestModeTests {
         let client = dns.filter { $0.from == ObjectKey("shop", "client") }
         #expect(client.map(\.name) == ["web.shop.svc.cluster.local"])
         #expect(t.dnsModel(try #require(client.first), atStep: 0) == .blocked)
-        #expect(t.dnsModel(try #require(dns.first), atStep: 0) == .addresses([try #require(t.initial.services[ObjectKey("shop", "web")]?.clusterIP)]))
+        #expect(
+            t.dnsModel(try #require(dns.first), atStep: 0)
+                == .addresses([try #require(t.initial.services[ObjectKey("shop", "web")]?.clusterIP)]))
         let off = try ManifestLoader.timeline([path], namespace: "shop", dns: false)
         #expect(!off.scenario.lab.dns && off.scenario.steps.count == 2)
     }
@@ -140,7 +142,10 @@ struct ManifestModeTests {
     /// A later document of the same object configures it (kubectl apply): no duplicate error.
     @Test func objectAppliedAgain() throws {
         let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
-        let path = try folder(["a.yaml": namespace, "b.yaml": namespace.replacingOccurrences(of: "{name: shop}", with: "{name: shop, labels: {team: a}}"), "c.yaml": deployment])
+        let path = try folder([
+            "a.yaml": namespace, "b.yaml": namespace.replacingOccurrences(of: "{name: shop}", with: "{name: shop, labels: {team: a}}"),
+            "c.yaml": deployment,
+        ])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         #expect(t.initial.namespaces["shop"]?.labels["team"] == "a")
