@@ -85,6 +85,73 @@ struct ManifestModeTests {
         #expect(toWeb.count == 2 && toWeb.allSatisfy { $0.verdict.decision == .deny })
     }
 
+    /// The plan after the pod probe: every source to every Service port through its ClusterIP (one
+    /// cell per backend, naming the Service, the backend and its target port in JSON), then a DNS
+    /// query per source pod and Service name; a pod whose DNS the model blocks asks one name only.
+    /// Cluster DNS is on, its pod and Service neither source nor destination.
+    @Test func planCoversServicesAndDNS() throws {
+        let second = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web-alt}
+            spec: {selector: {app: web}, ports: [{name: http, port: 8081, targetPort: 8080}]}
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: client-egress}
+            spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Egress], egress: [{to: [{podSelector: {matchLabels: {app: web}}}]}]}
+            """
+        let path = try folder(["a.yaml": deployment, "b.yml": list, "d.yaml": second])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        #expect(t.scenario.lab.dns)
+        #expect(t.initial.services[ClusterDNS.serviceKey] != nil)
+        let services = try #require(t.probes[2])
+        #expect(services.destinationRefs.map(\.description) == ["svc/shop/web", "svc/shop/web-alt"])
+        #expect(services.ports == [ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8081)])
+        let cells = t.cells(ofProbeStep: 2)
+        // 3 source pods x 2 Services x 2 backends, each Service on its own port only.
+        #expect(cells.count == 12)
+        #expect(cells.allSatisfy { $0.targetPort == 8080 })
+        let fromClient = cells.filter { $0.from.name == "client" }
+        #expect(fromClient.count == 4 && fromClient.allSatisfy { $0.verdict.decision == .allow })
+        let betweenReplicas = cells.filter { $0.fromWorkload != nil && $0.expected != .ignored }
+        #expect(betweenReplicas.count == 4 && betweenReplicas.allSatisfy { $0.verdict.decision == .deny })
+        let json = String(decoding: try JSONEncoder().encode(try #require(fromClient.first).result()), as: UTF8.self)
+        #expect(json.contains("\"service\":\"svc\\/shop\\/web\""))
+        #expect(json.contains("\"backend\":\"shop\\/web-"))
+        #expect(json.contains("\"targetPort\":8080"))
+        #expect(json.contains("\"fromWorkload\"") == false)
+        let dns = t.scenario.steps.compactMap { step -> DNSStep? in
+            if case .dns(let query) = step.action { return query }
+            return nil
+        }
+        let web = t.initial.pods(of: WorkloadKey(.deployment, "shop", "web")).map(\.key)
+        #expect(dns.filter { web.contains($0.from) }.map(\.name).count == 4)
+        // The client's egress reaches web only: its DNS is blocked, one name shows it.
+        let client = dns.filter { $0.from == ObjectKey("shop", "client") }
+        #expect(client.map(\.name) == ["web.shop.svc.cluster.local"])
+        #expect(t.dnsModel(try #require(client.first), atStep: 0) == .blocked)
+        #expect(
+            t.dnsModel(try #require(dns.first), atStep: 0)
+                == .addresses([try #require(t.initial.services[ObjectKey("shop", "web")]?.clusterIP)]))
+        let off = try ManifestLoader.timeline([path], namespace: "shop", dns: false)
+        #expect(!off.scenario.lab.dns && off.scenario.steps.count == 2)
+    }
+
+    /// A later document of the same object configures it (kubectl apply): no duplicate error.
+    @Test func objectAppliedAgain() throws {
+        let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+        let path = try folder([
+            "a.yaml": namespace, "b.yaml": namespace.replacingOccurrences(of: "{name: shop}", with: "{name: shop, labels: {team: a}}"),
+            "c.yaml": deployment,
+        ])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        #expect(t.initial.namespaces["shop"]?.labels["team"] == "a")
+        #expect(t.warnings.contains { $0.message.hasPrefix("1 object is applied again") })
+    }
+
     /// Without -n objects go to `default`; -n with an object naming another namespace is refused
     /// at that field, as kubectl refuses it.
     @Test func namespaceOption() throws {

@@ -1,19 +1,21 @@
 import Foundation
 import KeycardModel
 
-/// Manifests mode: plain Kubernetes manifests (no `keycard/v1` Scenario) become a lab and one
-/// probe step, as `kubectl apply -f DIR|FILE...` would make a cluster:
+/// Manifests mode: plain Kubernetes manifests (no `keycard/v1` Scenario) become a lab and its
+/// steps, as `kubectl apply -f DIR|FILE...` would make a cluster:
 /// - a folder stands for its `.yaml` and `.yml` files (not its sub-folders, as `kubectl apply -f`
 ///   without `-R`), in name order; a file may hold several documents, `kind: List`, Helm output;
-/// - kinds keycard does not run (CRDs, custom resources, ConfigMaps, Services...) are skipped with
-///   one summarised warning;
+/// - kinds keycard does not run (CRDs, custom resources, ConfigMaps...) are skipped with one
+///   summarised warning;
 /// - `namespace` (`-n`) is the namespace of objects that name none; an object naming another is
 ///   an error, as kubectl makes it. A namespace objects use but no file declares is created, as a
 ///   user would with `kubectl create namespace` first;
 /// - container images are not run: a container's `command` is dropped (a warning counts them) and
-///   keycard serves each declared port itself;
-/// - the probe: every workload (all its replicas) and every bare pod to every pod, on every port
-///   some pod serves, expecting the policy model (no probe when no pod declares a port).
+///   keycard serves each declared port, and each target port a Service sends, itself;
+/// - cluster DNS is on (`spec.lab.dns: true`), unless `dns` is false or the manifests define
+///   `kube-system/kube-dns` themselves;
+/// - the steps are `ManifestPlan`'s: every workload and bare pod to every pod port, to every
+///   Service port, and a DNS query per source pod and Service name, all expecting the model.
 public enum ManifestLoader {
     /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object.
     public static func isManifests(_ path: String) -> Bool {
@@ -49,9 +51,11 @@ public enum ManifestLoader {
         return files
     }
 
-    /// The timeline of the manifests at `paths`: resources, then one probe step. `name` names the
-    /// lab (default: from the first path).
-    public static func timeline(_ paths: [String], namespace: String? = nil, name: String? = nil) throws(ScenarioError) -> Timeline {
+    /// The timeline of the manifests at `paths`: resources, then `ManifestPlan`'s steps. `name`
+    /// names the lab (default: from the first path); `dns: false` leaves cluster DNS out.
+    public static func timeline(
+        _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true
+    ) throws(ScenarioError) -> Timeline {
         guard let firstPath = paths.first else {
             throw ScenarioError(SourceLocation(file: "-", line: 1, column: 1), "no manifest file or folder given")
         }
@@ -68,6 +72,7 @@ public enum ManifestLoader {
             for document in try YAMLDocuments.parse(text, file: file) { objects += try decoder.decode(document) }
         }
         var warnings = decoder.warnings
+        objects = reapplied(objects, warnings: &warnings)
         if let skipped = decoder.skippedKinds, !skipped.isEmpty {
             let total = skipped.values.reduce(0, +)
             let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
@@ -122,31 +127,60 @@ public enum ManifestLoader {
             default: continue
             }
         }
-        var steps: [Step] = []
-        let served = resources.contains { loaded in
+        // Cluster DNS runs unless the manifests bring their own kube-system/kube-dns.
+        let ownDNS = resources.contains { loaded in
             switch loaded.object {
-            case .pod(let pod): !pod.ports.isEmpty
-            case .workload(let workload): !workload.template.ports.isEmpty
+            case .service(let service): service.key == ClusterDNS.serviceKey
+            case .pod(let pod): pod.key == ClusterDNS.podKey
             default: false
             }
         }
-        if sources.isEmpty {
-            warnings.append(ScenarioWarning(location: start, message: "no workload or pod to probe in \(paths.joined(separator: " "))"))
-        } else if !served {
+        if ownDNS && dns {
             warnings.append(
                 ScenarioWarning(
-                    location: start, message: "no pod declares a container port: there is no port to probe (declare containerPort)"))
-        } else {
-            let probe = ProbeStep(from: sources, to: nil, ports: nil, expect: .model)
-            steps.append(Step(index: 1, name: "every workload to every pod, as the model says", location: start, action: .probe(probe)))
+                    location: start,
+                    message: "the manifests define \(ClusterDNS.serviceKey) or \(ClusterDNS.podKey): keycard's cluster DNS is off"))
         }
+        var lab = LabSettings(podCIDR: LabSettings.defaultPodCIDR)
+        if dns && !ownDNS { lab.dnsLocation = start }
         var scenario = Scenario(
             file: firstPath, name: name ?? labName(for: firstPath), description: "manifests: \(paths.joined(separator: " "))",
-            lab: LabSettings(podCIDR: LabSettings.defaultPodCIDR), externals: [], resources: resources,
-            probeDefaults: ProbeSettings(), steps: steps, warnings: warnings)
+            lab: lab, externals: [], resources: resources, probeDefaults: ProbeSettings(), steps: [], warnings: [])
+        // The plan needs the pods and Services the resources make: play them once without steps.
+        let bare = try Timeline(scenario)
+        let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
         // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
         scenario.mentionsMesh = decoder.sawMeshObject
+        scenario.steps = plan.steps
+        scenario.warnings = warnings + plan.warnings
         return try Timeline(scenario)
+    }
+
+    /// `kubectl apply` of an object that an earlier document already made configures it: the
+    /// later document wins, in the earlier one's place (so a Namespace still comes before what it
+    /// holds). One warning counts them.
+    static func reapplied(_ objects: [LoadedObject], warnings: inout [ScenarioWarning]) -> [LoadedObject] {
+        var index: [ObjectRef: Int] = [:]
+        var result: [LoadedObject] = []
+        var again: [String] = []
+        for loaded in objects {
+            if let earlier = index[loaded.object.ref] {
+                result[earlier] = loaded
+                again.append("\(loaded.object.ref) at \(loaded.location)")
+            } else {
+                index[loaded.object.ref] = result.count
+                result.append(loaded)
+            }
+        }
+        if let first = again.first, let location = objects.first?.location {
+            warnings.append(
+                ScenarioWarning(
+                    location: location,
+                    message:
+                        "\(again.count) object\(again.count == 1 ? " is" : "s are") applied again, the later document configuring the earlier (as kubectl apply): \(first)\(again.count > 1 ? ", ..." : "")"
+                ))
+        }
+        return result
     }
 
     /// A lab name from a path: its last component without extension, lower-cased, other

@@ -14,10 +14,12 @@ public struct ProbeCell: Sendable {
     /// one replica's share of a workload cell.
     public var fromWorkload: WorkloadKey?
     public var toWorkload: WorkloadKey?
+    /// A Service cell's port on its backend (the Service port's `targetPort` resolved on that pod).
+    public var targetPort: Int?
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
-        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
     ) {
         self.from = from
         self.to = to
@@ -27,6 +29,7 @@ public struct ProbeCell: Sendable {
         self.mesh = mesh
         self.fromWorkload = fromWorkload
         self.toWorkload = toWorkload
+        self.targetPort = targetPort
     }
 
     /// NetworkPolicy ∧ PeerAuthentication ∧ AuthorizationPolicy, in that order (spec mesh.md R57):
@@ -48,7 +51,8 @@ public struct ProbeCell: Sendable {
     public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
         var result = ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
-            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload)
+            observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload,
+            targetPort: targetPort)
         if let mesh {
             result.detail = outcome == .deny ? nil : mesh.detail
             result.mesh = MeshRecord(mesh)
@@ -80,7 +84,8 @@ extension Timeline {
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
                             mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
-                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil))
+                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
+                            targetPort: Self.targetPort(of: destination, port, state)))
                 }
             }
         }
@@ -97,6 +102,14 @@ extension Timeline {
         }
         let backends = cluster.backends(of: service, port: servicePort)
         return backends.isEmpty ? [destination] : backends.map { .service(key, backend: $0.pod) }
+    }
+
+    /// The port a Service cell reaches on its backend; nil for other cells.
+    public static func targetPort(of destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> Int? {
+        guard case .service(let key, let backend?) = destination, let service = cluster.services[key],
+            let servicePort = service.ports.first(where: { $0.protocolPort == port })
+        else { return nil }
+        return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
     }
 
     /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the

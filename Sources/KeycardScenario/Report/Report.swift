@@ -138,16 +138,22 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// the workload cell, which passes only when every replica's does. `from`/`to` name the replica.
     public var fromWorkload: WorkloadKey?
     public var toWorkload: WorkloadKey?
+    /// A Service cell's port on the backend it reached (`targetPort` resolved on that pod); `port`
+    /// is the Service port. Encoded with `service` (`svc/ns/name`) and `backend` (`ns/pod`), which
+    /// repeat the two halves of `to` (`svc/ns/name>ns/pod`) for readers of the JSON.
+    public var targetPort: Int?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
+        case service, backend, targetPort
     }
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedOutcome, model: Decision,
         observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil,
-        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil
+        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
     ) {
+        self.targetPort = targetPort
         self.fromWorkload = fromWorkload
         self.toWorkload = toWorkload
         self.from = from
@@ -185,6 +191,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         }
         fromWorkload = try workload(.fromWorkload)
         toWorkload = try workload(.toWorkload)
+        targetPort = try c.decodeIfPresent(Int.self, forKey: .targetPort)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -202,6 +209,11 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(mesh, forKey: .mesh)
         try c.encodeIfPresent(fromWorkload?.description, forKey: .fromWorkload)
         try c.encodeIfPresent(toWorkload?.description, forKey: .toWorkload)
+        if case .service(let key, let backend) = to {
+            try c.encode(Endpoint.service(key).description, forKey: .service)
+            try c.encodeIfPresent(backend?.description, forKey: .backend)
+            try c.encodeIfPresent(targetPort, forKey: .targetPort)
+        }
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the

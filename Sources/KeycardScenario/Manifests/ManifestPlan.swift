@@ -1,0 +1,67 @@
+import KeycardModel
+
+/// The steps manifests mode plays (issue 13 point 6), all expecting the policy model:
+/// 1. every workload (every replica: a workload cell passes only when all agree) and every bare
+///    pod to every pod, on every container port some pod declares;
+/// 2. the same sources to every Service with a ClusterIP, on each of its ports, through the real
+///    ClusterIP: one cell per backend (`svc/ns/name>ns/pod`);
+/// 3. with cluster DNS, one `dns` step per source pod and Service name
+///    (`<svc>.<ns>.svc.cluster.local`, ExternalName Services left out: their answer lives outside
+///    the cluster). The model judges a query on the UDP/53 flow from the pod to the DNS pod, which
+///    does not depend on the name: a pod whose queries the model blocks asks one name only, so a
+///    default-deny without a DNS rule costs one timeout per pod, not one per name.
+/// The cluster DNS pod and Service are keycard's: neither a source nor a destination.
+enum ManifestPlan {
+    /// The steps over `cluster` (the cluster the resources make), numbered from 1.
+    static func steps(
+        _ cluster: Cluster, sources: [ProbeRef], at location: SourceLocation, dns: Bool,
+        dnsModel: (DNSStep) -> DNSAnswer
+    ) -> (steps: [Step], warnings: [ScenarioWarning]) {
+        var steps: [Step] = []
+        var warnings: [ScenarioWarning] = []
+        func add(_ name: String, _ action: Step.Action) {
+            steps.append(Step(index: steps.count + 1, name: name, location: location, action: action))
+        }
+        let pods = cluster.sortedPods.filter { $0.key != ClusterDNS.podKey }
+        if sources.isEmpty {
+            warnings.append(ScenarioWarning(location: location, message: "no workload or pod to probe"))
+            return (steps, warnings)
+        }
+        if pods.contains(where: { !$0.ports.isEmpty }) {
+            add("every workload to every pod, as the model says", .probe(ProbeStep(from: sources, to: nil, ports: nil, expect: .model)))
+        } else {
+            warnings.append(
+                ScenarioWarning(
+                    location: location, message: "no pod declares a container port: no pod port to probe (declare containerPort)"))
+        }
+        let services = cluster.sortedServices.filter { $0.key != ClusterDNS.serviceKey }
+        let withClusterIP = services.filter { $0.clusterIP != nil && !$0.ports.isEmpty }
+        if !withClusterIP.isEmpty {
+            let destinations = withClusterIP.map { ProbeRef.endpoint(.service($0.key)) }
+            add(
+                "every workload to every Service port through its ClusterIP, as the model says",
+                .probe(ProbeStep(from: sources, to: destinations, ports: nil, expect: .model)))
+        }
+        guard dns else { return (steps, warnings) }
+        let names = services.filter { $0.kind != .externalName }.map { "\($0.name).\($0.namespace).svc.cluster.local" }
+        for source in sourcePods(sources, cluster) {
+            for name in names {
+                let query = DNSStep(from: source, name: name, expect: nil)
+                add("\(source) asks \(name)", .dns(query))
+                if dnsModel(query) == .blocked { break }
+            }
+        }
+        return (steps, warnings)
+    }
+
+    /// The pods `sources` stand for, in order: every replica of each workload, each bare pod.
+    static func sourcePods(_ sources: [ProbeRef], _ cluster: Cluster) -> [ObjectKey] {
+        sources.flatMap { ref -> [ObjectKey] in
+            switch ref {
+            case .workload(let key): cluster.pods(of: key).map(\.key)
+            case .endpoint(.pod(let key)): cluster.pods[key] == nil ? [] : [key]
+            case .endpoint: []
+            }
+        }
+    }
+}
