@@ -87,6 +87,10 @@ public struct Workload: Hashable, Sendable {
     public var replacesOnUpdate: Bool = true
     /// A CronJob's `jobTemplate.metadata.labels`, which its Jobs carry.
     public var jobLabels: Labels = [:]
+    /// A StatefulSet's `spec.serviceName`: its governing Service, under which cluster DNS names
+    /// each pod (`<pod>.<serviceName>.<ns>.svc.cluster.local`, the pods' `subdomain`); nil when
+    /// unset or for other kinds.
+    public var serviceName: String?
 
     public init(
         kind: WorkloadKind, namespace: String, name: String, labels: Labels = [:], selector: LabelSelector, replicas: Int, template: Pod

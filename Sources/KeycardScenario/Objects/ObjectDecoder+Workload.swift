@@ -130,6 +130,11 @@ extension ObjectDecoder {
                 workload.replacesOnUpdate = type == "RollingUpdate"
             }
         }
+        if kind == .statefulSet, let serviceName = spec["serviceName"] {
+            // The API server does not check the name's form; an empty one names no Service.
+            let name = try serviceName.string("spec.serviceName")
+            workload.serviceName = name.isEmpty ? nil : name
+        }
         if kind == .statefulSet, let ordinals = spec["ordinals"] {
             if let start = try nonNullFields(ordinals, "spec.ordinals")["start"] {
                 workload.startOrdinal = try start.int("spec.ordinals.start (0 or more)", in: 0...Int(Int32.max))

@@ -1,0 +1,85 @@
+import KeycardModel
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// The records cluster DNS serves for the Services of a parsed scenario: a ClusterIP Service's
+/// name answers with its ClusterIP, a headless Service's with its endpoints, and a StatefulSet's
+/// pods are named only under their governing Service (`spec.serviceName`), as the Kubernetes DNS
+/// specification and the endpoints controller (a hostname only where the pod's subdomain names the
+/// Service) have it.
+@Suite("Service DNS records from scenarios")
+struct ServiceDNSRecordsTests {
+    static let text = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: svc-dns}
+        spec:
+          lab: {dns: true}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+            - apiVersion: apps/v1
+              kind: StatefulSet
+              metadata: {name: db, namespace: shop}
+              spec:
+                serviceName: db
+                replicas: 2
+                selector: {matchLabels: {app: db}}
+                template:
+                  metadata: {labels: {app: db}}
+                  spec: {containers: [{name: pg, ports: [{containerPort: 5432}]}]}
+            - apiVersion: apps/v1
+              kind: Deployment
+              metadata: {name: web, namespace: shop}
+              spec:
+                replicas: 2
+                selector: {matchLabels: {app: web}}
+                template:
+                  metadata: {labels: {app: web}}
+                  spec: {containers: [{name: web, ports: [{containerPort: 8080}]}]}
+            - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: shop}, spec: {clusterIP: None, selector: {app: db}}}
+            - {apiVersion: v1, kind: Service, metadata: {name: db-all, namespace: shop}, spec: {clusterIP: None, selector: {app: db}}}
+            - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}}
+          steps:
+            - scale: {workload: shop/statefulset/db, replicas: 3}
+        """
+
+    @Test func servicesGoverningServiceAndKubeDNS() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.text, file: "svc-dns.yaml")
+        let cluster = timeline.initial
+        #expect(cluster.workloads[WorkloadKey(.statefulSet, "shop", "db")]?.workload.serviceName == "db")
+        let records = DNSRecords(cluster)
+        let db0 = try #require(cluster.addresses[ObjectKey("shop", "db-0")])
+        let db1 = try #require(cluster.addresses[ObjectKey("shop", "db-1")])
+        // A ClusterIP Service answers with its ClusterIP (the first allocated, .11), never its pods.
+        let web = try #require(cluster.services[ObjectKey("shop", "web")]?.clusterIP)
+        #expect(web == IPv4("10.96.0.11"))
+        #expect(records.lookup("web.shop.svc.cluster.local") == [web])
+        // kube-dns itself has its name, at 10.96.0.10, in front of the DNS pod.
+        #expect(records.lookup("kube-dns.kube-system.svc.cluster.local") == [IPv4("10.96.0.10")])
+        #expect(cluster.services[ClusterDNS.serviceKey].map { cluster.backendPods(of: $0).map(\.key) } == [ClusterDNS.podKey])
+        // Headless: every selected pod under both Services' names...
+        #expect(records.lookup("db.shop.svc.cluster.local") == [db0, db1].sorted())
+        #expect(records.lookup("db-all.shop.svc.cluster.local") == [db0, db1].sorted())
+        // ...but each pod's own name only under its governing Service.
+        #expect(records.lookup("db-0.db.shop.svc.cluster.local") == [db0])
+        #expect(records.lookup("db-1.db.shop.svc.cluster.local") == [db1])
+        #expect(records.lookup("db-0.db-all.shop.svc.cluster.local").isEmpty)
+        // Endpoints follow the step: the scaled-up pod is named from then on.
+        let scaled = DNSRecords(timeline.cluster(afterStep: 1))
+        let db2 = try #require(timeline.cluster(afterStep: 1).addresses[ObjectKey("shop", "db-2")])
+        #expect(scaled.lookup("db-2.db.shop.svc.cluster.local") == [db2])
+        #expect(records.lookup("db-2.db.shop.svc.cluster.local").isEmpty)
+    }
+
+    /// A StatefulSet without `serviceName` (optional in apps/v1) names no pod under any Service.
+    @Test func noServiceNameNoHostnames() throws {
+        let text = Self.text.replacingOccurrences(of: "        serviceName: db\n", with: "")
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "svc-dns.yaml")
+        #expect(timeline.initial.workloads[WorkloadKey(.statefulSet, "shop", "db")]?.workload.serviceName == nil)
+        let records = DNSRecords(timeline.initial)
+        #expect(records.lookup("db-0.db.shop.svc.cluster.local").isEmpty)
+        #expect(records.lookup("db.shop.svc.cluster.local").count == 2)
+    }
+}
