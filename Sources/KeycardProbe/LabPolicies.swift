@@ -23,6 +23,7 @@ public final class LabPolicies {
     private let targets: [RulesetTarget: String]
     private let controller = PolicyController()
     private var incremental: IncrementalCompiler?
+    private let flusher = ConntrackFlusher()
     /// No connection can be tracked yet: see `init(plan:nodes:enforcement:fresh:)`.
     private var untracked: Bool
     private let logger = Logger(label: "keycard.policies")
@@ -66,7 +67,7 @@ public final class LabPolicies {
     }
 
     private func flush(_ namespaces: Set<String>) throws {
-        for namespace in namespaces.sorted() { try Conntrack.flush(namespace: namespace) }
+        for namespace in namespaces.sorted() { try flusher.flush(namespace: namespace) }
     }
 
     /// Programs the lab for `cluster`; `change` names what differs from the cluster programmed

@@ -17,6 +17,7 @@ public final class LabServices {
     private let namespaces: [String]
     private var programmers: [String: NftablesProgrammer] = [:]
     private var installed: Table?
+    private let flusher = ConntrackFlusher()
     private let logger = Logger(label: "keycard.services")
 
     /// - Parameters:
@@ -44,7 +45,7 @@ public final class LabServices {
             // conntrack for changed endpoints, forget them so the next probes are translated anew.
             // Before the first table nothing was translated, so there is nothing to forget (and
             // each flush walks the kernel's whole conntrack hash).
-            if installed != nil { try Conntrack.flush(namespace: namespace) }
+            if installed != nil { try flusher.flush(namespace: namespace) }
         }
         installed = table
         logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])

@@ -16,12 +16,17 @@ final class EvidenceRouter: @unchecked Sendable {
     private var owners: [PacketFlow: (wave: Int, slot: Int)] = [:]
     private var inboxes: [Int: [Settlement]] = [:]
     private var wakers: [Int: Int32] = [:]
+    /// Drops logged before their wave registered the flow: a wave can drain a listener while
+    /// another is still connecting (the kernel logs the drop inside connect(), before the flow is
+    /// known to the router). Kept until the flow is owned or the listeners are emptied.
+    private var orphans: [PacketFlow: String] = [:]
 
     init(_ evidence: DropEvidence) { self.evidence = evidence }
 
     /// Reads and discards what the listeners hold (packets logged before the waves about to start).
     func discardQueued() throws(KernelError) {
         let result: Result<Void, KernelError> = lock.withLock {
+            orphans = [:]
             do throws(KernelError) {
                 try evidence.discardQueued()
                 return .success(())
@@ -47,9 +52,18 @@ final class EvidenceRouter: @unchecked Sendable {
         }
     }
 
-    /// The packet with `flow` belongs to slot `slot` of wave `wave`.
+    /// The packet with `flow` belongs to slot `slot` of wave `wave`. A drop already logged for it
+    /// goes to the wave's inbox at once.
     func own(_ flow: PacketFlow, wave: Int, slot: Int) {
-        lock.withLock { owners[flow] = (wave, slot) }
+        lock.withLock {
+            owners[flow] = (wave, slot)
+            guard let prefix = orphans.removeValue(forKey: flow), inboxes[wave] != nil else { return }
+            inboxes[wave, default: []].append(Settlement(slot: slot, prefix: prefix))
+            if let fd = wakers[wave] {
+                var one: UInt64 = 1
+                _ = write(fd, &one, MemoryLayout<UInt64>.size)
+            }
+        }
     }
 
     /// Drains listener `index`: returns what settles `wave`'s probes, forwards the rest to the
@@ -64,7 +78,11 @@ final class EvidenceRouter: @unchecked Sendable {
             var mine: [Settlement] = []
             var woken: Set<Int> = []
             for packet in packets {
-                guard let flow = packet.flow, let owner = owners[flow] else { continue }
+                guard let flow = packet.flow else { continue }
+                guard let owner = owners[flow] else {
+                    orphans[flow] = packet.prefix
+                    continue
+                }
                 let settlement = Settlement(slot: owner.slot, prefix: packet.prefix)
                 if owner.wave == wave {
                     mine.append(settlement)

@@ -18,10 +18,12 @@ public struct Prober: Sendable {
 
     /// - Parameters:
     ///   - maxInFlight: sockets open at once per wave.
-    ///   - parallelism: waves at once; by default one per online CPU, at most 4.
+    ///   - parallelism: waves at once; by default `KEYCARD_PROBE_THREADS` if set, else one per online
+    ///     CPU, at most 4.
     public init(maxInFlight: Int = 4000, parallelism: Int? = nil) {
         self.maxInFlight = max(1, maxInFlight)
-        self.parallelism = max(1, parallelism ?? min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        let configured = getenv("KEYCARD_PROBE_THREADS").flatMap { Int(String(cString: $0)) }
+        self.parallelism = max(1, parallelism ?? configured ?? min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
     /// Probes every request; outcomes in request order.
