@@ -1,6 +1,7 @@
 import Glibc
 
-/// Sends real packets between lab namespaces: thousands of probes in flight from the calling thread.
+/// Sends real packets between lab namespaces: thousands of probes in flight, in waves that run at once
+/// on the calling thread and up to `parallelism - 1` more.
 ///
 /// Every socket is created in its source namespace (one setns window per namespace per wave) and its
 /// namespace is checked before it connects (`SocketNamespaceGuard`). A wave has one deadline, so denials
@@ -8,7 +9,8 @@ import Glibc
 /// an ICMP error, a local EPERM or a drop the kernel logged (`DropEvidence`) is a definite answer.
 /// Call from a thread in the host namespace, outside any `perform(in:)` window.
 public struct Prober: Sendable {
-    /// Most sockets open at once per wave; more probes than this run in successive waves.
+    /// Most sockets open at once, all concurrent waves together (each wave holds its share); more
+    /// probes than this run in successive groups of waves. The NFLOG receive buffers are sized for it.
     public var maxInFlight: Int
     /// Waves run at once, each on its own thread: the kernel does a connection's work (both ends,
     /// every hop through the lab's veths) on the thread that sends, so one thread uses one core.
@@ -66,8 +68,8 @@ public struct Prober: Sendable {
         for _ in 0...max(0, retries) where !pending.isEmpty {
             var stillTimedOut: [Int] = []
             // Waves of at most maxInFlight, `parallelism` of them at once (a small probe stays one wave).
-            let waveCount = max(
-                (pending.count + maxInFlight - 1) / maxInFlight, pending.count >= Self.splitThreshold ? parallelism : 1)
+            let perWave = max(1, maxInFlight / parallelism)
+            let waveCount = max((pending.count + perWave - 1) / perWave, pending.count >= Self.splitThreshold ? parallelism : 1)
             let size = (pending.count + waveCount - 1) / waveCount
             let chunks = stride(from: 0, to: pending.count, by: size).map { Array(pending[$0..<min($0 + size, pending.count)]) }
             for start in stride(from: 0, to: chunks.count, by: parallelism) {
