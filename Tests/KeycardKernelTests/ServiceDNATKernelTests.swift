@@ -56,20 +56,26 @@ struct ServiceDNATKernelTests {
             ])
     }
 
+    /// A veth from the client namespace (10.199.0.1, default route through it) to the backends'
+    /// namespace (10.199.0.2 and .3), built with `ip` as the witness tool.
+    static func link(client a: String, backends b: String) throws {
+        for command in [
+            ["ip", "-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b],
+            ["ip", "-n", a, "addr", "add", "10.199.0.1/24", "dev", "va"],
+            ["ip", "-n", b, "addr", "add", "10.199.0.2/24", "dev", "vb"],
+            ["ip", "-n", b, "addr", "add", "10.199.0.3/24", "dev", "vb"],
+            ["ip", "-n", a, "link", "set", "va", "up"], ["ip", "-n", b, "link", "set", "vb", "up"],
+            ["ip", "-n", a, "route", "add", "default", "dev", "va"],
+        ] {
+            let result = try NftTestSupport.run(command)
+            try #require(result.status == 0, "\(command): \(result.error)")
+        }
+    }
+
     @Test func clusterIPReachesTheHashedBackendAndPoliciesSeeTheBackend() throws {
         try NftTestSupport.withNamespaces(2) { names in
             let (a, b) = (names[0], names[1])
-            for command in [
-                ["ip", "-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b],
-                ["ip", "-n", a, "addr", "add", "10.199.0.1/24", "dev", "va"],
-                ["ip", "-n", b, "addr", "add", "10.199.0.2/24", "dev", "vb"],
-                ["ip", "-n", b, "addr", "add", "10.199.0.3/24", "dev", "vb"],
-                ["ip", "-n", a, "link", "set", "va", "up"], ["ip", "-n", b, "link", "set", "vb", "up"],
-                ["ip", "-n", a, "route", "add", "default", "dev", "va"],
-            ] {
-                let result = try NftTestSupport.run(command)
-                try #require(result.status == 0, "\(command): \(result.error)")
-            }
+            try Self.link(client: a, backends: b)
             let listeners = try Self.backends.map { try TCPListener(namespace: b, address: $0, port: Self.targetPort) }
             let programmer = try NftablesProgrammer(namespace: a)
             let lab = a.split(separator: ".").first.map(String.init) ?? "kc-x"
@@ -112,17 +118,7 @@ struct ServiceDNATKernelTests {
     @Test func userSpaceHashAgreesWithTheKernel() throws {
         try NftTestSupport.withNamespaces(2) { names in
             let (a, b) = (names[0], names[1])
-            for command in [
-                ["ip", "-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", b],
-                ["ip", "-n", a, "addr", "add", "10.199.0.1/24", "dev", "va"],
-                ["ip", "-n", b, "addr", "add", "10.199.0.2/24", "dev", "vb"],
-                ["ip", "-n", b, "addr", "add", "10.199.0.3/24", "dev", "vb"],
-                ["ip", "-n", a, "link", "set", "va", "up"], ["ip", "-n", b, "link", "set", "vb", "up"],
-                ["ip", "-n", a, "route", "add", "default", "dev", "va"],
-            ] {
-                let result = try NftTestSupport.run(command)
-                try #require(result.status == 0, "\(command): \(result.error)")
-            }
+            try Self.link(client: a, backends: b)
             let listeners = try Self.backends.map { try TCPListener(namespace: b, address: $0, port: Self.targetPort) }
             let lab = a.split(separator: ".").first.map(String.init) ?? "kc-x"
             try NftablesProgrammer(namespace: a).apply(old: nil, new: Self.proxy(table: "\(lab)-svc"))

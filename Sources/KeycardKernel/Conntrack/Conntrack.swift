@@ -4,18 +4,12 @@ import KeycardValues
 
 /// The connection tracking table of a lab namespace.
 public enum Conntrack {
-    /// Forgets every tracked IPv4 connection in `namespace` (ctnetlink IPCTNL_MSG_CT_DELETE with no
-    /// tuple: the table is flushed). After a policy change this makes every later probe a new
+    /// Forgets every tracked IPv4 connection behind `transport` (ctnetlink IPCTNL_MSG_CT_DELETE with
+    /// no tuple: the table is flushed). After a policy change this makes every later probe a new
     /// connection, judged by the rules now in force, instead of a reply to a flow that an earlier
     /// policy let in (a UDP probe that reuses an old source port would otherwise pass as
-    /// "established"). The socket is opened inside `namespace` and checked to be there.
-    public static func flush(namespace: String) throws(KernelError) {
-        let socket = try NetlinkSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
-        try flush(over: socket, sequence: UInt32(truncatingIfNeeded: time(nil)))
-    }
-
-    /// Sends the flush request over `transport` and checks its ack; an empty table answers ENOENT,
-    /// which is success (nothing to forget).
+    /// "established"). Checks the ack; an empty table answers ENOENT, which is success. Lab code
+    /// flushes through `ConntrackFlusher`, which keeps one socket per namespace.
     public static func flush(over transport: any NetlinkTransport, sequence: UInt32) throws(KernelError) {
         let reply = try transport.exchange(flushRequest(sequence: sequence), expecting: [sequence])
         guard let ack = reply.acks.first ?? nil else {

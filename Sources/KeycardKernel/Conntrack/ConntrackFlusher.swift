@@ -13,7 +13,7 @@ public final class ConntrackFlusher {
 
     public init() {}
 
-    /// `Conntrack.flush(namespace:)` over this flusher's socket in `namespace` (opened inside it
+    /// `Conntrack.flush(over:sequence:)` on this flusher's socket in `namespace` (opened inside it
     /// and checked to be there on first use).
     public func flush(namespace: String) throws(KernelError) {
         let socket: NetlinkSocket
