@@ -173,7 +173,15 @@ let package = Package(
             dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
         .testTarget(
             name: "KeycardMeshTests",
-            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardModel", "KeycardKernel", "KeycardLab", "KeycardMesh", "KeycardTopology"]
+            dependencies: [
+                "KeycardTestSupport", "KeycardValues", "KeycardModel", "KeycardKernel", "KeycardMesh", "KeycardRuleset",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "KeycardProbeTests",

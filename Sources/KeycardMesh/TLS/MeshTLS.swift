@@ -28,6 +28,12 @@ public enum MeshTLS {
 
     /// A client context presenting `svid` (own, stolen, rogue or expired: whatever the caller picks).
     public static func clientContext(presenting svid: SVID) throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: clientConfiguration(presenting: svid))
+    }
+
+    /// The configuration of `clientContext` (TLS 1.3 only, ALPN `istio`, `svid` as the client
+    /// certificate), for callers that change it (tests turn server verification off).
+    public static func clientConfiguration(presenting svid: SVID) throws -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateChain = try svid.chain.map { .certificate(try nioCertificate($0)) }
         configuration.privateKey = .privateKey(try nioPrivateKey(svid))
@@ -36,7 +42,7 @@ public enum MeshTLS {
         // SPIFFE: the peer is named by its URI SAN, not a host name.
         configuration.certificateVerification = .noHostnameVerification
         configuration.applicationProtocols = [alpn]
-        return try NIOSSLContext(configuration: configuration)
+        return configuration
     }
 
     /// The server side of a hop: `context` plus the in-handshake verification against `trust`.
