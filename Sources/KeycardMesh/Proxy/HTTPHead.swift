@@ -16,12 +16,9 @@ enum HTTPHead {
         case malformed
     }
 
-    /// Parses `buffer` once it holds a whole head (`\r\n\r\n`).
+    /// Parses what was read so far: a whole head, not yet, or bytes that are no HTTP/1.1 (a TLS
+    /// ClientHello, say), which the decoder rejects at once as Envoy's codec does.
     static func parse(_ buffer: ByteBuffer) -> Parse {
-        let view = buffer.readableBytesView
-        guard view.firstRange(of: [13, 10, 13, 10]) != nil else {
-            return buffer.readableBytes > maximumSize ? .malformed : .incomplete
-        }
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         do {
@@ -38,7 +35,7 @@ enum HTTPHead {
         } catch {
             return .malformed
         }
-        return .incomplete
+        return buffer.readableBytes > maximumSize ? .malformed : .incomplete
     }
 
     /// Envoy's RBAC denial on an HTTP port (R41): 403 with body `RBAC: access denied`.

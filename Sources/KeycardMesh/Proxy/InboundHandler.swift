@@ -39,6 +39,12 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var passthrough = false
     private var buffered: ByteBuffer?
     private var sslHandler: NIOSSLServerHandler?
+    private var deadline: Scheduled<Void>?
+
+    /// How long a client may take to send what the checks need (first byte, handshake, request
+    /// head) before the proxy gives up on it (Envoy's listener filter timeout is 15 s, Istio's
+    /// inbound `protocolDetectionTimeout` 5 s in older releases).
+    static let checkTimeout: TimeAmount = .seconds(5)
 
     init(core: ProxyCore, pod: ObjectKey, address: IPv4) {
         self.core = core
@@ -48,6 +54,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.checkTimeout) {
+            self.refuse(context, .closed, detail: "timeout: the client sent too little for the checks")
+        }
         guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init) else {
             return ProxyCore.reset(context.channel)
         }
@@ -73,7 +82,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .handshaking, .authorizing, .connecting:
             if buffered == nil { buffered = bytes } else { buffered!.writeBuffer(&bytes) }
             // Enough is held for any request head; the rest waits in the kernel.
-            if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
             if stage == .authorizing { authorize(context: context) }
         case .starting, .done:
             break
@@ -129,6 +140,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if stage == .handshaking { record(.denyMTLS, detail: "bad-certificate") }
         stage = .done
+        deadline?.cancel()
         context.fireChannelInactive()
     }
 
@@ -174,6 +186,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func connectApplication(context: ChannelHandlerContext, authorization: AuthorizationDecision?) {
         guard let original else { return }
         stage = .connecting
+        deadline?.cancel()
         let (clientGlue, appGlue) = GlueHandler.matchedPair()
         let boundAppGlue = NIOLoopBound(appGlue, eventLoop: context.eventLoop)
         let app = core.connect(from: pod, to: address, port: original.port, on: context.eventLoop) { channel in
@@ -185,7 +198,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.stage = .done
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
-                self.record(.closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
+                self.record(
+                    .closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
                 ProxyCore.reset(context.channel)
             case .success(let channel):
                 guard self.stage == .connecting, context.channel.isActive else {
@@ -209,8 +223,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func refuse(_ context: ChannelHandlerContext, _ outcome: MeshFlowRecord.Outcome, detail: String) {
-        guard stage != .done else { return }
+        guard stage != .done, stage != .connecting else { return }
         stage = .done
+        deadline?.cancel()
         record(outcome, detail: detail)
         ProxyCore.reset(context.channel)
     }

@@ -77,7 +77,9 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
                 flows.record(
-                    MeshFlowRecord(outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane),
+                    MeshFlowRecord(
+                        outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane
+                    ),
                     for: clientFlow)
                 ProxyCore.reset(client)
             case .success(let channel):
@@ -98,7 +100,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                         }
                     case .failure:
                         // The destination's inbound side recorded why (the linked flow); this is the fallback.
-                        flows.record(MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
+                        flows.record(
+                            MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
                         ProxyCore.reset(client)
                         channel.close(promise: nil)
                     }
