@@ -86,12 +86,20 @@ final class ProxyWorld: @unchecked Sendable {
         }
     }
 
+    /// Attaches the client pod too (its outbound side).
+    func attachClient() throws {
+        try proxy.attach(pod: MeshFixtures.client, namespace: clientNamespace, address: MeshFixtures.clientAddress)
+    }
+
     func serve(_ port: UInt16, _ kind: TestApp.Kind) throws {
         apps[port] = try TestApp(
             group: group, namespace: apiNamespace, address: MeshFixtures.apiAddress, port: port, kind: kind, line: "prod/api")
     }
 
-    func app(_ port: UInt16) -> TestApp { apps[port]! }
+    func app(_ port: UInt16) -> TestApp {
+        guard let app = apps[port] else { preconditionFailure("no application on \(port)") }
+        return app
+    }
 
     /// The api's inbound record of a connection from the client's source port `port` (straight to 15006).
     func inboundRecord(ofClientPort port: UInt16, originalPort: UInt16) -> MeshFlowRecord? {

@@ -14,7 +14,7 @@ struct MeshProxyInboundTests {
     private func only(_ flows: MeshFlowLog) throws -> MeshFlowRecord {
         let records = flows.records
         try #require(records.count == 1, "records: \(records)")
-        return records.values.first!
+        return try #require(records.values.first)
     }
 
     @Test("mTLS with the client's own SVID reaches the application; the record names the verified principal")

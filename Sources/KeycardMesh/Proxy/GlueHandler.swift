@@ -46,7 +46,11 @@ extension GlueHandler: ChannelDuplexHandler {
     typealias OutboundIn = NIOAny
     typealias OutboundOut = NIOAny
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // A read the partner held while this side was missing may go now.
+        if context.channel.isWritable { partner?.partnerBecameWritable() }
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil

@@ -80,7 +80,12 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .sniffing:
             sniff(context: context, first: bytes)
         case .handshaking, .authorizing, .connecting:
-            if buffered == nil { buffered = bytes } else { buffered!.writeBuffer(&bytes) }
+            if var held = buffered {
+                held.writeBuffer(&bytes)
+                buffered = held
+            } else {
+                buffered = bytes
+            }
             // Enough is held for any request head; the rest waits in the kernel.
             if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize {
                 context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
@@ -188,9 +193,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         stage = .connecting
         deadline?.cancel()
         let (clientGlue, appGlue) = GlueHandler.matchedPair()
-        let boundAppGlue = NIOLoopBound(appGlue, eventLoop: context.eventLoop)
         let app = core.connect(from: pod, to: address, port: original.port, on: context.eventLoop) { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(boundAppGlue.value) }
+            channel.eventLoop.makeSucceededVoidFuture()
         }
         app.assumeIsolated().whenComplete { result in
             switch result {
@@ -211,6 +215,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if let buffered = self.buffered, buffered.readableBytes > 0 { channel.writeAndFlush(buffered, promise: nil) }
                 self.buffered = nil
                 do {
+                    try channel.pipeline.syncOperations.addHandler(appGlue)
                     try context.pipeline.syncOperations.addHandler(clientGlue, position: .after(self))
                     context.pipeline.syncOperations.removeHandler(self, promise: nil)
                     context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }

@@ -53,7 +53,6 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let loop = context.eventLoop
-        let boundUpstreamGlue = NIOLoopBound(upstreamGlue, eventLoop: loop)
         let handshake = loop.makePromise(of: Void.self)
         let trust = core.trust
         let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop) { channel in
@@ -65,7 +64,6 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 } else {
                     handshake.succeed(())
                 }
-                try pipeline.addHandler(boundUpstreamGlue.value)
             }
         }
         let flows = core.flows
@@ -90,7 +88,9 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                     switch result {
                     case .success:
                         flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: clientFlow)
+                        // Callbacks run as the promise completes, before any later read: no byte is lost.
                         do {
+                            try channel.pipeline.syncOperations.addHandler(upstreamGlue)
                             try context.pipeline.syncOperations.addHandler(clientGlue)
                             context.pipeline.syncOperations.removeHandler(self, promise: nil)
                             client.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }

@@ -1,0 +1,110 @@
+import Foundation
+import KeycardKernel
+import KeycardMesh
+import KeycardModel
+import KeycardTestSupport
+import KeycardValues
+import NIOCore
+import Testing
+
+/// Both proxies with the kernel's redirection, installed here with `nft` as the lab's nat rules
+/// will be (spec mesh.md 2.8): the client's own outbound TCP → 15001, TCP arriving at the api →
+/// 15006, marked packets exempt. `SO_ORIGINAL_DST` is the kernel's. Root, real namespaces.
+@Suite("Mesh proxy: end to end", .serialized)
+struct MeshProxyEndToEndTests {
+    static let clientRules = """
+        table ip kc_mesh_test {
+            chain output {
+                type nat hook output priority -100; policy accept;
+                meta mark 0x6b63 return
+                ip daddr 127.0.0.0/8 return
+                meta l4proto tcp redirect to :15001
+            }
+        }
+        """
+    static let apiRules = """
+        table ip kc_mesh_test {
+            chain drop8081 {
+                type filter hook prerouting priority -300; policy accept;
+                tcp dport 8081 drop
+            }
+            chain prerouting {
+                type nat hook prerouting priority -100; policy accept;
+                tcp dport { 15001, 15006 } return
+                meta l4proto tcp redirect to :15006
+            }
+        }
+        """
+
+    private func clientFlow(_ port: UInt16, to address: IPv4 = MeshFixtures.apiAddress, _ destinationPort: UInt16) -> MeshFlow {
+        MeshFlow(MeshFixtures.clientAddress, port, address, destinationPort)
+    }
+
+    @Test("a client's plain connection goes through both proxies over mutual TLS; identities, Services and drops are recorded per flow")
+    func endToEnd() throws {
+        let world = try ProxyWorld(cluster: MeshFixtures.cluster(), originalPort: nil)
+        defer { world.tearDown() }
+        try world.attachClient()
+        try world.world.nft(in: world.clientNamespace, Self.clientRules)
+        try world.world.nft(in: world.apiNamespace, Self.apiRules)
+        try world.serve(8080, .line)
+        let app = world.app(8080)
+
+        // mesh identity (default intent): own SVID, allowed by rule 0.
+        let allowed = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25001)
+        #expect(allowed.text == "prod/api\n", "records: \(world.flows.records)")
+        let allowedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25001, 8080)))
+        #expect(allowedRecord.outcome == .allow)
+        #expect(allowedRecord.principal == "cluster.local/ns/prod/sa/client")
+        #expect(allowedRecord.authorization?.ruleIndex == 0)
+        #expect(app.accepted.current == 1)
+
+        // identity none: plaintext, refused by STRICT at the api's proxy.
+        world.intents.set(MeshRequest(identity: .none), pod: MeshFixtures.client, sourcePort: 25002)
+        let plaintext = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25002)
+        #expect(plaintext.bytes.isEmpty)
+        let plaintextRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25002, 8080)))
+        #expect(plaintextRecord.outcome == .denyMTLS)
+        #expect(plaintextRecord.detail == "plaintext-refused")
+
+        // spoofed: a rogue certificate, refused in the handshake.
+        world.intents.set(
+            MeshRequest(identity: .spoofed("spiffe://cluster.local/ns/prod/sa/client")), pod: MeshFixtures.client, sourcePort: 25003)
+        let spoofed = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25003)
+        #expect(spoofed.bytes.isEmpty)
+        let spoofedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25003, 8080)))
+        #expect(spoofedRecord.outcome == .denyMTLS)
+        #expect(spoofedRecord.detail == "bad-certificate")
+
+        // stolen: a genuine certificate of another identity passes the handshake, not the policy.
+        world.intents.set(
+            MeshRequest(identity: .stolen("spiffe://cluster.local/ns/prod/sa/intruder")), pod: MeshFixtures.client, sourcePort: 25004)
+        let stolen = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25004)
+        #expect(stolen.bytes.isEmpty)
+        let stolenRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25004, 8080)))
+        #expect(stolenRecord.outcome == .denyRBAC)
+        #expect(stolenRecord.detail == "reset")
+        #expect(stolenRecord.principal == "cluster.local/ns/prod/sa/intruder")
+        #expect(app.accepted.current == 1)
+
+        // The Service's ClusterIP: the proxy resolves the backend and target port itself.
+        let viaService = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.serviceIP, port: 80, payload: "hello\n", sourcePort: 25005)
+        #expect(viaService.text == "prod/api\n")
+        let serviceRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25005, to: MeshFixtures.serviceIP, 80)))
+        #expect(serviceRecord.outcome == .allow)
+        #expect(serviceRecord.pod == MeshFixtures.api)
+
+        // A drop on the way (as a NetworkPolicy drop): the upstream connect times out → deny.
+        let dropped = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8081, payload: "hello\n", sourcePort: 25006)
+        #expect(dropped.bytes.isEmpty)
+        let droppedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25006, 8081)))
+        #expect(droppedRecord.outcome == .deny)
+        #expect(app.accepted.current == 2)
+    }
+}
