@@ -104,7 +104,10 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let cluster, let pod = cluster.pods[pod], let tls = try? core.serverContext(for: pod) else {
                 return refuse(context, .closed, detail: "no server certificate")
             }
-            let handler = MeshTLS.serverHandler(context: tls, trust: core.trust)
+            let refusal = MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: self.pod, plane: plane, mode: mode)
+            let handler = MeshTLS.serverHandler(context: tls, trust: core.trust) { [flows = core.flows, flow] in
+                if let flow { flows.record(refusal, for: flow) }
+            }
             sslHandler = handler
             stage = .handshaking
             do {

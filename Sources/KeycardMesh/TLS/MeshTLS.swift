@@ -46,8 +46,12 @@ public enum MeshTLS {
     }
 
     /// The server side of a hop: `context` plus the in-handshake verification against `trust`.
-    public static func serverHandler(context: NIOSSLContext, trust: MeshTrust) -> NIOSSLServerHandler {
-        NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verificationCallback(trust))
+    /// - Parameter refused: called when the peer's certificate is refused, before the handshake
+    ///   fails (so a record written there exists before the client sees the alert).
+    public static func serverHandler(
+        context: NIOSSLContext, trust: MeshTrust, refused: (@Sendable () -> Void)? = nil
+    ) -> NIOSSLServerHandler {
+        NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verificationCallback(trust, refused: refused))
     }
 
     /// The client side of a hop, verifying the server's SVID against `trust` in the handshake.
@@ -58,11 +62,19 @@ public enum MeshTLS {
     /// Verifies the peer's certificates (leaf first) with a `Verifier`: RFC 5280 at the current time,
     /// chained to `trust.roots()`, and the SPIFFE policy of `trust.trustDomain`. The promise gets the
     /// validated chain (leaf … root), which `principal(of:)` reads after the handshake.
-    public static func verificationCallback(_ trust: MeshTrust) -> NIOSSLCustomVerificationCallbackWithMetadata {
+    public static func verificationCallback(
+        _ trust: MeshTrust, refused: (@Sendable () -> Void)? = nil
+    ) -> NIOSSLCustomVerificationCallbackWithMetadata {
         { certificates, promise in
-            guard let ders = try? certificates.map({ try $0.toDERBytes() }) else { return promise.succeed(.failed) }
-            Task {
-                promise.succeed(await verify(ders, trust: trust))
+            guard let ders = try? certificates.map({ try $0.toDERBytes() }) else {
+                refused?()
+                return promise.succeed(.failed)
+            }
+            // On the handshake's own event loop, never on the cooperative pool (see the executor).
+            Task(executorPreference: EventLoopTaskExecutor(promise.futureResult.eventLoop)) {
+                let result = await verify(ders, trust: trust)
+                if result == .failed { refused?() }
+                promise.succeed(result)
             }
         }
     }
