@@ -110,6 +110,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             sslHandler = handler
             stage = .handshaking
+            // With remote half-closure on, NIOSSL waits out its 5 s shutdown timeout after the
+            // peer's close_notify; a TLS hop closes whole, as Envoy's and ztunnel's do.
+            context.channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: false).whenComplete { _ in }
             do {
                 try context.pipeline.syncOperations.addHandler(handler, position: .first)
             } catch {
@@ -147,8 +150,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if stage == .handshaking { record(.denyMTLS, detail: "bad-certificate") }
-        stage = .done
-        deadline?.cancel()
+        finish()
         context.fireChannelInactive()
     }
 
@@ -162,7 +164,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch HTTPHead.parse(buffered) {
             case .incomplete: return
             case .malformed:
-                stage = .done
+                finish()
                 record(.closed, detail: "bad-http-request")
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: HTTPHead.badRequest))).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
@@ -176,7 +178,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             host: http?.host)
         let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: plane, isHTTP: isHTTP)
         guard decision.allowed else {
-            stage = .done
+            finish()
             if http != nil {
                 record(.denyRBAC, detail: "http-403", authorization: decision)
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: HTTPHead.forbidden))).assumeIsolated().whenComplete { _ in
@@ -202,7 +204,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         app.assumeIsolated().whenComplete { result in
             switch result {
             case .failure(let error):
-                self.stage = .done
+                self.finish()
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
                 self.record(
@@ -213,7 +215,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                     channel.close(promise: nil)
                     return
                 }
-                self.stage = .done
+                self.finish()
                 self.record(.allow, detail: self.passthrough ? "tls-passthrough" : nil, authorization: authorization)
                 if let buffered = self.buffered, buffered.readableBytes > 0 { channel.writeAndFlush(buffered, promise: nil) }
                 self.buffered = nil
@@ -230,10 +232,16 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ outcome: MeshFlowRecord.Outcome, detail: String) {
-        guard stage != .done, stage != .connecting else { return }
+    /// The checks are over: no deadline any more.
+    private func finish() {
         stage = .done
         deadline?.cancel()
+        deadline = nil
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ outcome: MeshFlowRecord.Outcome, detail: String) {
+        guard stage != .done, stage != .connecting else { return }
+        finish()
         record(outcome, detail: detail)
         ProxyCore.reset(context.channel)
     }

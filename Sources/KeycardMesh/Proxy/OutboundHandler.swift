@@ -55,7 +55,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let handshake = loop.makePromise(of: Void.self)
         let trust = core.trust
-        let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop) { channel in
+        let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop, halfClosure: tls == nil) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
                 if let tls {

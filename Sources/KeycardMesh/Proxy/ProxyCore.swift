@@ -77,8 +77,10 @@ final class ProxyCore: Sendable {
     /// Connects, from `pod`'s namespace and with the bypass mark, to `address:port` on `loop`.
     /// The socket is created synchronously inside a setns window on the calling thread (NIO's
     /// `connect(to:)` makes it before returning) and stays in that namespace.
+    /// - Parameter halfClosure: pass the peer's EOF on as a half-close (plain TCP); a TLS channel
+    ///   closes whole (NIOSSL would otherwise wait out its shutdown timeout).
     func connect(
-        from pod: ObjectKey, to address: IPv4, port: UInt16, on loop: any EventLoop,
+        from pod: ObjectKey, to address: IPv4, port: UInt16, on loop: any EventLoop, halfClosure: Bool = true,
         initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<any Channel> {
         guard let namespaceFD = attachments.withLockedValue({ $0[pod]?.namespaceFD }) else {
@@ -87,7 +89,7 @@ final class ProxyCore: Sendable {
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.socketOption(.init(rawValue: SO_MARK)), value: Int(MeshDataPath.bypassMark))
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: halfClosure)
             .channelInitializer(initializer)
         do {
             return try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
