@@ -220,20 +220,31 @@ enum TLSClient {
     ) throws -> EventLoopFuture<Result> {
         var configuration = try MeshTLS.clientConfiguration(presenting: svid)
         if trust == nil { configuration.certificateVerification = .none }
-        let context = try NIOSSLContext(configuration: configuration)
+        return try exchange(
+            group: group, in: namespace, to: address, port: port, context: NIOSSLContext(configuration: configuration), trust: trust,
+            payload: payload)
+    }
+
+    /// The same with a prepared context; nil: plaintext (no TLS at all).
+    static func exchange(
+        group: EventLoopGroup, in namespace: String, to address: IPv4, port: UInt16, context: NIOSSLContext?, trust: MeshTrust?,
+        payload: String
+    ) throws -> EventLoopFuture<Result> {
         let promise = group.next().makePromise(of: Result.self)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(3))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler: NIOSSLClientHandler =
-                        if let trust {
-                            try MeshTLS.clientHandler(context: context, trust: trust)
-                        } else {
-                            try NIOSSLClientHandler(context: context, serverHostname: nil)
-                        }
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(Collector(payload: payload, promise: promise))
+                    if let context {
+                        let handler: NIOSSLClientHandler =
+                            if let trust {
+                                try MeshTLS.clientHandler(context: context, trust: trust)
+                            } else {
+                                try NIOSSLClientHandler(context: context, serverHostname: nil)
+                            }
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(Collector(payload: payload, plaintext: context == nil, promise: promise))
                 }
             }
         let connected = try NetworkNamespace.perform(in: namespace) {
@@ -251,9 +262,17 @@ enum TLSClient {
         var handshake = false
         var bytes: [UInt8] = []
 
-        init(payload: String, promise: EventLoopPromise<Result>) {
+        let plaintext: Bool
+
+        init(payload: String, plaintext: Bool, promise: EventLoopPromise<Result>) {
             self.payload = payload
+            self.plaintext = plaintext
             self.promise = promise
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            if plaintext { context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: payload)), promise: nil) }
+            context.fireChannelActive()
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
