@@ -14,7 +14,15 @@ final class TestClock: @unchecked Sendable {
     func advance(_ seconds: TimeInterval) { lock.withLock { offset += seconds } }
 }
 
+/// A lab state folder `/tmp/keycard-ca-test-<n>/lab/mesh`; `cleanUp` removes the whole tree.
 private func folder() -> String { "/tmp/keycard-ca-test-\(UInt32.random(in: 0...UInt32.max))/lab/mesh" }
+
+/// Removes the CA and the test's tree above its folder.
+private func cleanUp(_ ca: LabCA) {
+    ca.remove()
+    let root = ((ca.folder as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+    try? FileManager.default.removeItem(atPath: root)
+}
 
 private func mode(of path: String) -> mode_t? {
     var info = stat()
@@ -27,7 +35,7 @@ struct LabCATests {
     func svidShape() async throws {
         let path = folder()
         let ca = try LabCA(folder: path)
-        defer { ca.remove() }
+        defer { cleanUp(ca) }
         let svid = try ca.issue(namespace: "prod", serviceAccount: "api")
         #expect(svid.uri == "spiffe://cluster.local/ns/prod/sa/api")
         #expect(svid.principal == "cluster.local/ns/prod/sa/api")
@@ -64,14 +72,14 @@ struct LabCATests {
         #expect(!FileManager.default.fileExists(atPath: ca.keyPath))
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(throws: MeshIdentityError.self) { try ca.issue(namespace: "prod", serviceAccount: "api") }
-        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+        cleanUp(ca)
     }
 
     @Test("an existing CA folder is loaded, not replaced")
     func reload() throws {
         let path = folder()
         let first = try LabCA(folder: path)
-        defer { first.remove() }
+        defer { cleanUp(first) }
         let second = try LabCA(folder: path)
         #expect(second.root == first.root)
     }
@@ -80,7 +88,7 @@ struct LabCATests {
     func reissue() throws {
         let clock = TestClock()
         let ca = try LabCA(folder: folder(), svidLifetime: 3600, now: { clock.now })
-        defer { ca.remove() }
+        defer { cleanUp(ca) }
         let first = try ca.issue(namespace: "prod", serviceAccount: "api")
         clock.advance(1700)
         #expect(try ca.issue(namespace: "prod", serviceAccount: "api").certificate == first.certificate)
@@ -94,7 +102,7 @@ struct LabCATests {
     func rotateCA() async throws {
         let path = folder()
         let ca = try LabCA(folder: path)
-        defer { ca.remove() }
+        defer { cleanUp(ca) }
         let oldRoot = ca.root
         let oldKey = try String(contentsOfFile: ca.keyPath, encoding: .utf8)
         let old = try ca.issue(namespace: "prod", serviceAccount: "api")
@@ -113,7 +121,7 @@ struct LabCATests {
     @Test("rotate(namespace:serviceAccount:) gives that workload a new key and certificate")
     func rotateWorkload() throws {
         let ca = try LabCA(folder: folder())
-        defer { ca.remove() }
+        defer { cleanUp(ca) }
         let old = try ca.issue(namespace: "prod", serviceAccount: "api")
         let other = try ca.issue(namespace: "prod", serviceAccount: "web")
         let new = try ca.rotate(namespace: "prod", serviceAccount: "api")
@@ -126,7 +134,7 @@ struct LabCATests {
     @Test("rogue, expired and wrong-trust-domain certificates fail verification; a URI outside the domain is not issued")
     func refusals() async throws {
         let ca = try LabCA(folder: folder())
-        defer { ca.remove() }
+        defer { cleanUp(ca) }
         let trust = MeshTrust(ca)
         let rogue = try RogueCA().issue(uri: "spiffe://cluster.local/ns/prod/sa/api")
         let expired = try ca.issueExpired(namespace: "prod", serviceAccount: "api")

@@ -77,6 +77,8 @@ struct MeshMemoryTests {
         return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// Resident set growth can hide in pages the process freed earlier (run this suite alone for
+    /// the figure: `swift test --filter MeshMemoryTests`); the bound holds either way.
     @Test("attaching 100 pods costs under 1 MiB of resident memory each")
     func perPod() throws {
         let world = MeshTestWorld()
@@ -102,9 +104,9 @@ struct MeshMemoryTests {
             try proxy.attach(pod: ObjectKey("m", "p\(index)"), namespace: namespaces[index], address: IPv4(UInt32(0x0A7F_0000 + index)))
         }
         let after = Self.residentBytes()
-        let perPod = Double(after - before) / 100
-        print("mesh memory: \(String(format: "%.1f", perPod / 1024)) KiB resident per attached pod")
+        let residentPerPod = Double(after - before) / 100
+        print("mesh memory: \(String(format: "%.1f", residentPerPod / 1024)) KiB resident per attached pod")
         #expect(proxy.attachedPods.count == 101)
-        #expect(perPod < 1024 * 1024)
+        #expect(residentPerPod < 1024 * 1024)
     }
 }
