@@ -58,11 +58,15 @@ public struct MeshProbing: Sendable {
         used: inout Set<UInt16>
     ) {
         guard port.proto == .tcp else { return }
-        request.answerRequired = !request.handshakeOnly
+        // A real program's port (`command:`) is answered by the program: behind a proxy its
+        // handshake proves nothing either, so it gets the line too and any answer counts (redis
+        // answers an unknown command with an error line).
+        request.handshakeOnly = false
+        request.answerRequired = true
         if let http = httpRequest(to: destination, port: port, mesh) {
             request.payload = Array(http.utf8)
             request.readsToEnd = true
-        } else if !request.handshakeOnly {
+        } else {
             request.payload = Self.probeLine
         }
         if mesh.identity == .none { request.mark = MeshDataPath.bypassMark }
