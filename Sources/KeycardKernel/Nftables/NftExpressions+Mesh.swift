@@ -7,11 +7,12 @@ extension NftExpr {
     /// range carries a port. nft sends it with every `redirect to :PORT`.
     static let natRangeProtoSpecified: UInt32 = 0x2
 
-    /// `[ redir proto_min reg 1 flags 0x2 ]`: redirect to the port held in reg 1 (network order),
-    /// as `nft --debug=netlink` shows `redirect to :PORT`.
+    /// `[ redir proto_min reg 1 proto_max reg 1 flags 0x2 ]`: redirect to the port held in reg 1
+    /// (network order), exactly what nft 1.0.6 sends for `redirect to :PORT`.
     static func redirect() throws(KernelError) -> NftnlExpr {
         let expr = try NftnlExpr("redir")
         expr.set(NFTNL_EXPR_REDIR_REG_PROTO_MIN, u32: register1)
+        expr.set(NFTNL_EXPR_REDIR_REG_PROTO_MAX, u32: register1)
         expr.set(NFTNL_EXPR_REDIR_FLAGS, u32: natRangeProtoSpecified)
         return expr
     }
