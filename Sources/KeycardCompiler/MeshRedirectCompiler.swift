@@ -56,8 +56,11 @@ public struct MeshRedirectCompiler: Sendable {
     public static let outboundPriority: Int32 = -110
 
     /// The capture table of one meshed pod (the same for every pod of the lab: redirect maps to
-    /// the namespace's own address, so nothing in it names the pod).
-    public func table() -> Table {
+    /// the namespace's own address, so nothing in it names the pod). `inbound: false` leaves the
+    /// inbound chain out: the capture of a pod outside the mesh whose probes present a forged or
+    /// stolen certificate (spec mesh.md 2.4), where the lab proxy stands for the attacker's TLS
+    /// client and nothing inbound is proxied.
+    public func table(inbound captureInbound: Bool = true) -> Table {
         let tcp: Match = .l4proto(TransportProtocol.tcp.number)
         let exemptPorts = MeshDataPath.proxyPorts.sorted().map { port in
             Rule([tcp, .dport(port)], verdict: .accept, comment: "the proxy's own port \(port) is never captured")
@@ -74,16 +77,24 @@ public struct MeshRedirectCompiler: Sendable {
                 Rule([.oifname("lo")], verdict: .accept, comment: "the pod reaching itself"),
                 Rule([tcp], verdict: .redirect(port: MeshDataPath.outboundPort), comment: "outbound TCP to the mesh proxy"),
             ])
-        return Table(name: tableName, family: Self.family, chains: [inbound, outbound])
+        return Table(name: tableName, family: Self.family, chains: captureInbound ? [inbound, outbound] : [outbound])
     }
 
     /// The capture table of every pod of `cluster` that is in the mesh now
     /// (`Cluster.dataPlane(of:) != .none`): sidecar pods from their creation, ambient pods while
     /// their or their namespace's label enrols them. Pods outside the mesh get no table.
-    public func compile(_ cluster: Cluster) -> [ObjectKey: Table] {
+    /// `attackers`: pods outside the mesh that get the outbound capture only (`table(inbound:)`).
+    public func compile(_ cluster: Cluster, attackers: Set<ObjectKey> = []) -> [ObjectKey: Table] {
         let table = table()
+        let outboundOnly = self.table(inbound: false)
         var tables: [ObjectKey: Table] = [:]
-        for key in cluster.pods.keys where cluster.dataPlane(of: key) != .none { tables[key] = table }
+        for key in cluster.pods.keys {
+            if cluster.dataPlane(of: key) != .none {
+                tables[key] = table
+            } else if attackers.contains(key) {
+                tables[key] = outboundOnly
+            }
+        }
         return tables
     }
 }

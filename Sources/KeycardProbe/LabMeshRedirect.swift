@@ -30,13 +30,40 @@ public final class LabMeshRedirect {
     private let flusher = ConntrackFlusher()
     private let logger = Logger(label: "keycard.mesh-redirect")
 
+    /// Pods outside the mesh whose outbound TCP is captured all the same: sources of probes that
+    /// present a forged or stolen certificate (`attackers(_:)`).
+    public let attackers: Set<ObjectKey>
+
     /// - Parameters:
     ///   - plan: the running lab (each pod's namespace).
     ///   - fresh: the lab was just built by this process: the first programming flushes no conntrack.
-    public init(plan: LabPlan, fresh: Bool = false) {
+    ///   - attackers: pods that get the outbound capture even outside the mesh.
+    public init(plan: LabPlan, fresh: Bool = false, attackers: Set<ObjectKey> = []) {
         compiler = MeshRedirectCompiler(labName: plan.labName)
         namespaces = LabServing.podNamespaces(plan)
         untracked = fresh
+        self.attackers = attackers
+    }
+
+    /// The sources of `timeline`'s probes and scans that present a `spoofed` or `stolen`
+    /// certificate (spec mesh.md 2.4): outside the mesh such a pod has no proxy of its own, so the
+    /// lab proxy presents the certificate for it, as the attacker's own TLS client would; every
+    /// other connection of the pod passes through it as the plaintext it is.
+    public static func attackers(_ timeline: Timeline) -> Set<ObjectKey> {
+        func forges(_ identity: ProbeIdentity) -> Bool {
+            switch identity {
+            case .spoofed, .stolen: true
+            case .mesh, .none: false
+            }
+        }
+        var pods: Set<ObjectKey> = []
+        for probe in timeline.probes.values where forges(probe.request.identity) { pods.formUnion(probe.sources) }
+        for (index, scan) in timeline.scans {
+            guard case .scan(let step)? = timeline.scenario.steps.first(where: { $0.index == index })?.action, forges(step.identity)
+            else { continue }
+            pods.formUnion(scan.sources)
+        }
+        return pods
     }
 
     /// Whether a lab playing `timeline` needs the mesh layout of its policy tables
@@ -55,7 +82,7 @@ public final class LabMeshRedirect {
     /// - Throws: `KernelError` from the first namespace that refused; pods before it are done.
     @discardableResult
     public func program(for cluster: Cluster) throws -> Set<ObjectKey> {
-        let wanted = compiler.compile(cluster).filter { namespaces[$0.key] != nil }
+        let wanted = compiler.compile(cluster, attackers: attackers).filter { namespaces[$0.key] != nil }
         var changed: Set<ObjectKey> = []
         for key in Set(installed.keys).union(wanted.keys).sorted() {
             guard let namespace = namespaces[key] else { continue }
@@ -84,7 +111,7 @@ public final class LabMeshRedirect {
     /// Declares what an earlier process programmed for `cluster` (a live lab between two verbs):
     /// the next `program` rewrites those tables whole and removes the ones no longer wanted.
     public func assumeProgrammed(_ cluster: Cluster) {
-        for (key, table) in compiler.compile(cluster) where namespaces[key] != nil {
+        for (key, table) in compiler.compile(cluster, attackers: attackers) where namespaces[key] != nil {
             installed[key] = table
             unverified.insert(key)
         }
