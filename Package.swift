@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
     ],
     targets: [
         // Pure, under every other module: IPv4 addresses, CIDRs, address ranges, transport protocols, ports.
@@ -71,6 +76,23 @@ let package = Package(
             dependencies: [
                 "KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The mesh data plane: the lab CA and SVIDs, TLS 1.3 contexts, the ztunnel-style proxy (one per lab).
+        .target(
+            name: "KeycardMesh",
+            dependencies: [
+                "KeycardValues", "KeycardModel", "KeycardKernel", "KeycardRuleset", "CLinuxShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         // The commands, one folder per noun, one file per verb.
@@ -149,6 +171,18 @@ let package = Package(
         .testTarget(
             name: "KeycardCommandsTests",
             dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
+        .testTarget(
+            name: "KeycardMeshTests",
+            dependencies: [
+                "KeycardTestSupport", "KeycardValues", "KeycardModel", "KeycardKernel", "KeycardMesh", "KeycardRuleset",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "KeycardProbeTests",
             dependencies: [

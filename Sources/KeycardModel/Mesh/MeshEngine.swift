@@ -132,7 +132,7 @@ public struct MeshEngine: Sendable {
 
     /// What the source presents (spec mesh.md 2.4 `identity`; R14, R15, R17, R18).
     /// - Parameter terminates: the destination port terminates mutual TLS (R17).
-    func presented(
+    public func presented(
         _ identity: ProbeIdentity, source: ObjectKey, sourcePlane: DataPlane, terminates: Bool, route: ProbeRoute
     ) -> PresentedIdentity {
         switch identity {

@@ -1,0 +1,225 @@
+import KeycardModel
+import KeycardValues
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// TCP arriving at a meshed pod, accepted on 15006 in its namespace: the destination proxy's
+/// checks in the order of R57, then a marked connection to the application on the pod's address
+/// and the original port (Istio ≥ 1.10 forwards inbound traffic to the pod IP, not 127.0.0.1).
+///
+/// 1. Original destination and peer address; the first byte: 0x16 (a TLS record) on a port that
+///    terminates mutual TLS (every ambient port, sidecar ports not DISABLE: R17) starts the TLS
+///    1.3 server handshake with the pod's SVID, the client certificate required and verified in
+///    the handshake (failure: `deny-mtls`/`bad-certificate`). Other bytes are plaintext: refused
+///    on a STRICT port (`deny-mtls`/`plaintext-refused`, reset, no byte to the app: R12, R51). TLS
+///    to a sidecar DISABLE port passes through as plain TCP, as Envoy has no TLS chain there.
+/// 2. Authorization (`AuthorizationEngine`) with the verified principal, the real peer address and
+///    the original port. On an HTTP port of a sidecar the request head is read first (NIOHTTP1)
+///    and a denial is `403 RBAC: access denied` (R41); elsewhere a denial is a reset (R41, R54).
+///    keycard authorizes before opening the application connection (ztunnel's order; Envoy
+///    opens it at once on TCP ports, R41 — invisible to client-first probes).
+/// 3. Connection to the application; nothing listening: `closed`, reset. Then splice.
+final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Stage { case starting, sniffing, handshaking, authorizing, connecting, done }
+
+    private let core: ProxyCore
+    private let pod: ObjectKey
+    private let address: IPv4
+    private var stage = Stage.starting
+    private var flow: MeshFlow?
+    private var original: (address: IPv4, port: UInt16)?
+    private var cluster: Cluster?
+    private var plane = DataPlane.none
+    private var mode: MutualTLSMode?
+    private var principal: String?
+    private var passthrough = false
+    private var buffered: ByteBuffer?
+    private var sslHandler: NIOSSLServerHandler?
+
+    init(core: ProxyCore, pod: ObjectKey, address: IPv4) {
+        self.core = core
+        self.pod = pod
+        self.address = address
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init) else {
+            return ProxyCore.reset(context.channel)
+        }
+        core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            guard case .success(let original) = result else { return ProxyCore.reset(context.channel) }
+            self.original = original
+            self.flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
+            let cluster = self.core.cluster()
+            self.cluster = cluster
+            guard let pod = cluster.pods[self.pod] else { return self.refuse(context, .closed, detail: "pod gone") }
+            self.plane = cluster.dataPlane(of: self.pod)
+            if self.plane != .none { self.mode = cluster.mutualTLSMode(for: pod, port: Int(original.port), plane: self.plane) }
+            self.stage = .sniffing
+            context.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        switch stage {
+        case .sniffing:
+            sniff(context: context, first: bytes)
+        case .handshaking, .authorizing, .connecting:
+            if buffered == nil { buffered = bytes } else { buffered!.writeBuffer(&bytes) }
+            // Enough is held for any request head; the rest waits in the kernel.
+            if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            if stage == .authorizing { authorize(context: context) }
+        case .starting, .done:
+            break
+        }
+    }
+
+    private func sniff(context: ChannelHandlerContext, first: ByteBuffer) {
+        let isTLS = first.readableBytesView.first == 0x16
+        let terminates = plane == .ambient || (plane == .sidecar && mode?.mode != .disable)
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        if isTLS && terminates {
+            guard let cluster, let pod = cluster.pods[pod], let tls = try? core.serverContext(for: pod) else {
+                return refuse(context, .closed, detail: "no server certificate")
+            }
+            let handler = MeshTLS.serverHandler(context: tls, trust: core.trust)
+            sslHandler = handler
+            stage = .handshaking
+            do {
+                try context.pipeline.syncOperations.addHandler(handler, position: .first)
+            } catch {
+                return refuse(context, .closed, detail: "\(error)")
+            }
+            // From the head: the bytes go through the TLS handler, then come back decrypted.
+            context.pipeline.syncOperations.fireChannelRead(NIOAny(first))
+            return
+        }
+        passthrough = isTLS
+        if mode?.mode == .strict {
+            return refuse(context, .denyMTLS, detail: "plaintext-refused")
+        }
+        buffered = first
+        stage = .authorizing
+        authorize(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if stage == .handshaking, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            principal = MeshTLS.principal(of: sslHandler?.peerValidatedCertificateChain)
+            stage = .authorizing
+            authorize(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if stage == .handshaking {
+            refuse(context, .denyMTLS, detail: "bad-certificate")
+        } else if stage != .done {
+            refuse(context, .closed, detail: "\(error)")
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if stage == .handshaking { record(.denyMTLS, detail: "bad-certificate") }
+        stage = .done
+        context.fireChannelInactive()
+    }
+
+    private func authorize(context: ChannelHandlerContext) {
+        guard stage == .authorizing, let cluster, let original, let pod = cluster.pods[pod] else { return }
+        guard plane != .none else { return connectApplication(context: context, authorization: nil) }
+        let isHTTP = cluster.isHTTPPort(pod: self.pod, port: Int(original.port))
+        var http: HTTPRequest?
+        if isHTTP && plane == .sidecar {
+            guard let buffered else { return }
+            switch HTTPHead.parse(buffered) {
+            case .incomplete: return
+            case .malformed:
+                stage = .done
+                record(.closed, detail: "bad-http-request")
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: HTTPHead.badRequest))).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
+                return
+            case .request(let request): http = request
+            }
+        }
+        let attributes = AuthorizationAttributes(
+            principal: principal, sourceIP: flow?.sourceAddress, destinationIP: original.address, port: Int(original.port), http: http,
+            host: http?.host)
+        let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: plane, isHTTP: isHTTP)
+        guard decision.allowed else {
+            stage = .done
+            if http != nil {
+                record(.denyRBAC, detail: "http-403", authorization: decision)
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: HTTPHead.forbidden))).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
+            } else {
+                record(.denyRBAC, detail: "reset", authorization: decision)
+                ProxyCore.reset(context.channel)
+            }
+            return
+        }
+        connectApplication(context: context, authorization: decision)
+    }
+
+    private func connectApplication(context: ChannelHandlerContext, authorization: AuthorizationDecision?) {
+        guard let original else { return }
+        stage = .connecting
+        let (clientGlue, appGlue) = GlueHandler.matchedPair()
+        let boundAppGlue = NIOLoopBound(appGlue, eventLoop: context.eventLoop)
+        let app = core.connect(from: pod, to: address, port: original.port, on: context.eventLoop) { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(boundAppGlue.value) }
+        }
+        app.assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.stage = .done
+                var timedOut = false
+                if case ChannelError.connectTimeout = error { timedOut = true }
+                self.record(.closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
+                ProxyCore.reset(context.channel)
+            case .success(let channel):
+                guard self.stage == .connecting, context.channel.isActive else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.stage = .done
+                self.record(.allow, detail: self.passthrough ? "tls-passthrough" : nil, authorization: authorization)
+                if let buffered = self.buffered, buffered.readableBytes > 0 { channel.writeAndFlush(buffered, promise: nil) }
+                self.buffered = nil
+                do {
+                    try context.pipeline.syncOperations.addHandler(clientGlue, position: .after(self))
+                    context.pipeline.syncOperations.removeHandler(self, promise: nil)
+                    context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                } catch {
+                    ProxyCore.reset(context.channel)
+                    channel.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ outcome: MeshFlowRecord.Outcome, detail: String) {
+        guard stage != .done else { return }
+        stage = .done
+        record(outcome, detail: detail)
+        ProxyCore.reset(context.channel)
+    }
+
+    private func record(_ outcome: MeshFlowRecord.Outcome, detail: String?, authorization: AuthorizationDecision? = nil) {
+        guard let flow else { return }
+        core.flows.record(
+            MeshFlowRecord(
+                outcome: outcome, detail: detail, pod: pod, plane: plane, mode: mode, principal: principal, authorization: authorization),
+            for: flow)
+    }
+}

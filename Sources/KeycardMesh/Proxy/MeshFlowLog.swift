@@ -1,0 +1,127 @@
+import KeycardModel
+import KeycardValues
+import NIOConcurrencyHelpers
+
+/// One TCP connection as the kernel names it: source and destination address and port.
+public struct MeshFlow: Hashable, Sendable, CustomStringConvertible {
+    public var sourceAddress: IPv4
+    public var sourcePort: UInt16
+    public var destinationAddress: IPv4
+    public var destinationPort: UInt16
+
+    public init(_ sourceAddress: IPv4, _ sourcePort: UInt16, _ destinationAddress: IPv4, _ destinationPort: UInt16) {
+        self.sourceAddress = sourceAddress
+        self.sourcePort = sourcePort
+        self.destinationAddress = destinationAddress
+        self.destinationPort = destinationPort
+    }
+
+    public var description: String { "\(sourceAddress):\(sourcePort) → \(destinationAddress):\(destinationPort)" }
+}
+
+/// What the proxy did with one connection, with the cause of a refusal (spec mesh.md 2.5).
+public struct MeshFlowRecord: Hashable, Sendable {
+    /// What the proxy observed. `closed`: both checks passed and nothing serves the port (R57).
+    public enum Outcome: String, Hashable, Sendable {
+        case allow
+        /// The upstream connect timed out (NetworkPolicy dropped the proxy's connection).
+        case deny
+        case denyMTLS = "deny-mtls"
+        case denyRBAC = "deny-rbac"
+        case closed
+    }
+
+    public var outcome: Outcome
+    /// `plaintext-refused`, `bad-certificate` (deny-mtls); `http-403`, `reset` (deny-rbac);
+    /// `tls-to-plain-port` (TLS passed through a DISABLE port to an application that speaks none).
+    public var detail: String?
+    /// The destination pod that judged (inbound) or was aimed at (outbound).
+    public var pod: ObjectKey?
+    public var plane: DataPlane?
+    /// The destination port's effective mode and who set it.
+    public var mode: MutualTLSMode?
+    /// The verified peer principal (nil: plaintext, or the handshake failed).
+    public var principal: String?
+    /// The authorization step, when it was reached.
+    public var authorization: AuthorizationDecision?
+
+    public init(
+        outcome: Outcome, detail: String? = nil, pod: ObjectKey? = nil, plane: DataPlane? = nil, mode: MutualTLSMode? = nil,
+        principal: String? = nil, authorization: AuthorizationDecision? = nil
+    ) {
+        self.outcome = outcome
+        self.detail = detail
+        self.pod = pod
+        self.plane = plane
+        self.mode = mode
+        self.principal = principal
+        self.authorization = authorization
+    }
+}
+
+/// The proxy's record of every connection it handled, read by the prober (spec mesh.md 2.5: "the
+/// lab proxy records the cause of every refusal, and the prober reads that record"). Thread-safe.
+///
+/// Outbound connections are linked to the upstream connection the proxy opened for them, so
+/// `outcome(ofClientFlow:)` returns what the destination's proxy recorded about that hop (both
+/// sides run in this one process). Records stay until `clear()`.
+public final class MeshFlowLog: Sendable {
+    private struct State {
+        var records: [MeshFlow: MeshFlowRecord] = [:]
+        var links: [MeshFlow: MeshFlow] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    /// Records (or replaces) what happened to `flow`.
+    public func record(_ record: MeshFlowRecord, for flow: MeshFlow) {
+        state.withLockedValue { $0.records[flow] = record }
+    }
+
+    /// Links a client's (redirected) flow to the upstream flow the proxy opened for it.
+    public func link(clientFlow: MeshFlow, to upstream: MeshFlow) {
+        state.withLockedValue { $0.links[clientFlow] = upstream }
+    }
+
+    /// The record of `flow` itself, without following links.
+    public func record(of flow: MeshFlow) -> MeshFlowRecord? { state.withLockedValue { $0.records[flow] } }
+
+    /// What happened to a client's connection: the record of the upstream flow it was linked to
+    /// (the destination proxy's verdict), else its own record (connect timeout, refused, no link).
+    public func outcome(ofClientFlow flow: MeshFlow) -> MeshFlowRecord? {
+        state.withLockedValue { state in
+            if let upstream = state.links[flow], let record = state.records[upstream] { return record }
+            return state.records[flow]
+        }
+    }
+
+    /// Every record (tests, reports).
+    public var records: [MeshFlow: MeshFlowRecord] { state.withLockedValue { $0.records } }
+
+    public func clear() { state.withLockedValue { $0 = State() } }
+}
+
+/// What each prober connection presents, keyed by source pod and client source port (the prober
+/// binds its source port, so the proxy can tell its connections apart). Thread-safe.
+public final class MeshIntents: Sendable {
+    private let intents = NIOLockedValueBox([ObjectKey: [UInt16: MeshRequest]]())
+
+    public init() {}
+
+    public func set(_ request: MeshRequest, pod: ObjectKey, sourcePort: UInt16) {
+        intents.withLockedValue { $0[pod, default: [:]][sourcePort] = request }
+    }
+
+    public func remove(pod: ObjectKey, sourcePort: UInt16) {
+        intents.withLockedValue { _ = $0[pod]?.removeValue(forKey: sourcePort) }
+    }
+
+    /// The request of that connection; `MeshRequest()` (mesh identity, via service) when none was set.
+    public func request(pod: ObjectKey, sourcePort: UInt16) -> MeshRequest {
+        intents.withLockedValue { $0[pod]?[sourcePort] } ?? MeshRequest()
+    }
+
+    public func clear() { intents.withLockedValue { $0 = [:] } }
+}

@@ -1,0 +1,70 @@
+import KeycardModel
+import KeycardRuleset
+import KeycardValues
+
+/// Where the proxy sends one outbound connection and what it presents there: the model's client
+/// logic (spec mesh.md R14, R15, R17, R18) applied to the connection's real attributes. Pure.
+public struct MeshRoute: Hashable, Sendable {
+    /// The destination pod, when the address is a pod's or the Service resolved to a backend.
+    public var pod: ObjectKey?
+    /// The Service whose ClusterIP the client dialled.
+    public var service: ObjectKey?
+    /// Where the proxy connects: the backend's address and target port, or the original destination.
+    public var address: IPv4
+    public var port: UInt16
+    public var presented: PresentedIdentity
+
+    /// Resolves a connection from `source` (client source port `clientPort`) to `destination:port`.
+    ///
+    /// A Service ClusterIP is resolved as Envoy resolves a cluster: to one backend and its target
+    /// port, picked with the same `jhash(th sport) mod N` (`ServiceHash`) the lab's Service DNAT
+    /// uses on the client's source port, so the backend the prober aimed at (`ServiceAim`) is the
+    /// one the proxy reaches. A Service port without backends keeps the original destination.
+    public static func resolve(
+        _ cluster: Cluster, source: ObjectKey, clientPort: UInt16, destination: IPv4, port: UInt16, request: MeshRequest
+    ) -> MeshRoute {
+        var route = MeshRoute(pod: nil, service: nil, address: destination, port: port, presented: .plaintext)
+        var request = request
+        if let (service, servicePort) = serviceTarget(cluster, destination, port) {
+            route.service = service.key
+            request.route = .service
+            let backends = cluster.backends(of: service, port: servicePort)
+            if !backends.isEmpty {
+                let backend = backends[ServiceHash.endpointIndex(sourcePort: clientPort, count: backends.count)]
+                route.pod = backend.pod
+                route.address = backend.address
+                route.port = UInt16(backend.target.port)
+            }
+        } else {
+            route.pod = cluster.addresses.first { $0.value == destination }?.key
+        }
+        let engine = MeshEngine(cluster)
+        let sourcePlane = cluster.dataPlane(of: source)
+        guard let key = route.pod, let pod = cluster.pods[key], key != source else {
+            // Outside the mesh, or the pod itself (R58): no certificate is asked for.
+            route.presented = engine.presented(
+                request.identity, source: source, sourcePlane: sourcePlane, terminates: false, route: request.route)
+            return route
+        }
+        let plane = cluster.dataPlane(of: key)
+        let terminates: Bool
+        switch plane {
+        case .none: terminates = false
+        case .ambient: terminates = true
+        case .sidecar: terminates = cluster.mutualTLSMode(for: pod, port: Int(route.port), plane: plane).mode != .disable
+        }
+        route.presented = engine.presented(
+            request.identity, source: source, sourcePlane: sourcePlane, terminates: terminates, route: request.route)
+        return route
+    }
+
+    /// The ClusterIP Service and TCP port `destination:port` names, if any.
+    static func serviceTarget(_ cluster: Cluster, _ destination: IPv4, _ port: UInt16) -> (Service, ServicePort)? {
+        for service in cluster.services.values.sorted(by: { $0.key < $1.key }) where service.clusterIP == destination {
+            if let servicePort = service.ports.first(where: { $0.proto == .tcp && $0.port == Int(port) }) {
+                return (service, servicePort)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,145 @@
+import Glibc
+import KeycardModel
+import KeycardValues
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+/// A pod's own outbound TCP, accepted on 15001 in its namespace: resolves the original destination
+/// (`MeshRoute`), connects there from the pod's namespace (marked), presents what the model says
+/// (own SVID, stolen, rogue, or plaintext) over TLS 1.3 with ALPN `istio`, then splices.
+///
+/// Records on the client flow (pod address, client port → original destination): `deny` on
+/// upstream connect timeout (a NetworkPolicy drop), `closed` on refusal, `allow` once connected,
+/// `deny-mtls`/`bad-certificate` when the TLS handshake fails; and links the client flow to the
+/// upstream flow, whose record (made by the destination's inbound side) takes precedence.
+final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let core: ProxyCore
+    private let pod: ObjectKey
+    private let address: IPv4
+
+    init(core: ProxyCore, pod: ObjectKey, address: IPv4) {
+        self.core = core
+        self.pod = pod
+        self.address = address
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        guard let clientPort = context.channel.remoteAddress?.port else { return ProxyCore.reset(context.channel) }
+        core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let original): self.start(context: context, clientPort: UInt16(clientPort), original: original)
+            case .failure: ProxyCore.reset(context.channel)
+            }
+        }
+    }
+
+    private func start(context: ChannelHandlerContext, clientPort: UInt16, original: (address: IPv4, port: UInt16)) {
+        let client = context.channel
+        let clientFlow = MeshFlow(address, clientPort, original.address, original.port)
+        let request = core.intents.request(pod: pod, sourcePort: clientPort)
+        let route = MeshRoute.resolve(
+            core.cluster(), source: pod, clientPort: clientPort, destination: original.address, port: original.port, request: request)
+        let tls: NIOSSLContext?
+        do {
+            tls = try core.clientContext(for: route.presented)
+        } catch {
+            core.flows.record(MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: clientFlow)
+            return ProxyCore.reset(client)
+        }
+        let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
+        let loop = context.eventLoop
+        let boundUpstreamGlue = NIOLoopBound(upstreamGlue, eventLoop: loop)
+        let handshake = loop.makePromise(of: Void.self)
+        let trust = core.trust
+        let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let pipeline = channel.pipeline.syncOperations
+                if let tls {
+                    try pipeline.addHandler(try MeshTLS.clientHandler(context: tls, trust: trust))
+                    try pipeline.addHandler(HandshakeWatcher(promise: handshake))
+                } else {
+                    handshake.succeed(())
+                }
+                try pipeline.addHandler(boundUpstreamGlue.value)
+            }
+        }
+        let flows = core.flows
+        let plane = route.pod.map { core.cluster().dataPlane(of: $0) }
+        upstream.assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                handshake.fail(error)
+                var timedOut = false
+                if case ChannelError.connectTimeout = error { timedOut = true }
+                flows.record(
+                    MeshFlowRecord(outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane),
+                    for: clientFlow)
+                ProxyCore.reset(client)
+            case .success(let channel):
+                if let local = channel.localAddress?.port {
+                    flows.link(clientFlow: clientFlow, to: MeshFlow(self.address, UInt16(local), route.address, route.port))
+                }
+                handshake.futureResult.assumeIsolated().whenComplete { result in
+                    switch result {
+                    case .success:
+                        flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: clientFlow)
+                        do {
+                            try context.pipeline.syncOperations.addHandler(clientGlue)
+                            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+                            client.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                        } catch {
+                            ProxyCore.reset(client)
+                            ProxyCore.reset(channel)
+                        }
+                    case .failure:
+                        // The destination's inbound side recorded why (the linked flow); this is the fallback.
+                        flows.record(MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
+                        ProxyCore.reset(client)
+                        channel.close(promise: nil)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Completes `promise` when the TLS handshake of its channel completes, fails it on an error or
+/// a close before that.
+final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event, !done {
+            done = true
+            promise.succeed(())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !done {
+            done = true
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(ChannelError.eof)
+        }
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,127 @@
+import Glibc
+import KeycardKernel
+import KeycardModel
+import KeycardValues
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// What every connection handler of one `MeshProxy` shares: the model, identities, records,
+/// namespaces of attached pods, and cached TLS contexts. Thread-safe.
+final class ProxyCore: Sendable {
+    let ca: LabCA
+    let rogue: RogueCA
+    let cluster: @Sendable () -> Cluster
+    let intents: MeshIntents
+    let flows: MeshFlowLog
+    let connectTimeout: TimeAmount
+    let originalDestination: MeshProxy.OriginalDestination
+    let trust: MeshTrust
+    let attachments = NIOLockedValueBox([ObjectKey: Attachment]())
+    private let contexts = NIOLockedValueBox([String: NIOSSLContext]())
+    private let rogueSVIDs = NIOLockedValueBox([String: SVID]())
+
+    /// One attached pod: its namespace (held open for connects), address and two listeners.
+    struct Attachment: Sendable {
+        var namespace: String
+        var namespaceFD: OwnedDescriptor
+        var address: IPv4
+        var listeners: [any Channel]
+    }
+
+    init(
+        ca: LabCA, cluster: @escaping @Sendable () -> Cluster, intents: MeshIntents, flows: MeshFlowLog, connectTimeout: TimeAmount,
+        originalDestination: @escaping MeshProxy.OriginalDestination
+    ) throws {
+        self.ca = ca
+        self.rogue = try RogueCA()
+        self.cluster = cluster
+        self.intents = intents
+        self.flows = flows
+        self.connectTimeout = connectTimeout
+        self.originalDestination = originalDestination
+        self.trust = MeshTrust(ca)
+    }
+
+    /// The server context of `pod`'s service account (re-issued SVIDs get a new context).
+    func serverContext(for pod: Pod) throws -> NIOSSLContext {
+        let svid = try ca.issue(namespace: pod.namespace, serviceAccount: pod.serviceAccountName)
+        return try context("server|\(svid.certificate.serialNumber)") { try MeshTLS.serverContext(presenting: svid) }
+    }
+
+    /// The client context for what a connection presents; nil for plaintext.
+    func clientContext(for presented: PresentedIdentity) throws -> NIOSSLContext? {
+        let svid: SVID
+        switch presented {
+        case .plaintext: return nil
+        case .mutualTLS(let principal): svid = try ca.issue(uri: "spiffe://\(principal)")
+        case .rogue(let uri):
+            svid = try rogueSVIDs.withLockedValue { cache in
+                if let cached = cache[uri] { return cached }
+                let issued = try rogue.issue(uri: uri)
+                cache[uri] = issued
+                return issued
+            }
+        }
+        return try context("client|\(svid.certificate.serialNumber)") { try MeshTLS.clientContext(presenting: svid) }
+    }
+
+    private func context(_ key: String, _ make: () throws -> NIOSSLContext) throws -> NIOSSLContext {
+        if let cached = contexts.withLockedValue({ $0[key] }) { return cached }
+        let made = try make()
+        contexts.withLockedValue { $0[key] = made }
+        return made
+    }
+
+    /// Connects, from `pod`'s namespace and with the bypass mark, to `address:port` on `loop`.
+    /// The socket is created synchronously inside a setns window on the calling thread (NIO's
+    /// `connect(to:)` makes it before returning) and stays in that namespace.
+    func connect(
+        from pod: ObjectKey, to address: IPv4, port: UInt16, on loop: any EventLoop,
+        initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
+    ) -> EventLoopFuture<any Channel> {
+        guard let namespaceFD = attachments.withLockedValue({ $0[pod]?.namespaceFD }) else {
+            return loop.makeFailedFuture(MeshProxyError.notAttached(pod))
+        }
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(ChannelOptions.socketOption(.init(rawValue: SO_MARK)), value: Int(MeshDataPath.bypassMark))
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelInitializer(initializer)
+        do {
+            return try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
+                bootstrap.connect(to: try SocketAddress(ipAddress: address.description, port: Int(port)))
+            }
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+    }
+
+    /// Closes `channel` with a TCP reset (SO_LINGER 0), bypassing the pipeline so that a TLS
+    /// handler does not wait for the peer's close_notify first.
+    static func reset(_ channel: any Channel) {
+        guard channel.isActive else { return channel.close(promise: nil) }
+        if let provider = channel as? any SocketOptionProvider {
+            _ = provider.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        }
+        channel._channelCore.close0(error: ChannelError.ioOnClosedChannel, mode: .all, promise: nil)
+    }
+}
+
+/// Failures of the proxy's own set-up.
+public enum MeshProxyError: Error, CustomStringConvertible {
+    case notAttached(ObjectKey)
+    case alreadyAttached(ObjectKey)
+    case notInHostNamespace
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .notAttached(let pod): "\(pod) is not attached to the mesh proxy"
+        case .alreadyAttached(let pod): "\(pod) is attached to the mesh proxy already"
+        case .notInHostNamespace: "the mesh proxy must be created from the host network namespace (its event loops live there)"
+        case .shutDown: "the mesh proxy is shut down"
+        }
+    }
+}
