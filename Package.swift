@@ -70,11 +70,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // ProbeRunner: model-backed and socket-backed; scans.
+        // ProbeRunner: model-backed and socket-backed; scans; a run's lab with its mesh data plane.
         .target(
             name: "KeycardProbe",
             dependencies: [
                 "KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel",
+                "KeycardMesh", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -40,6 +40,18 @@ public struct MeshProbing: Sendable {
     public let cluster: Cluster
     public let channel: any MeshProbeChannel
 
+    /// The deadline of a probe wave in a lab with the mesh: at least a second, since every
+    /// connection through the proxy costs TLS handshakes on the lab's cores, and a connection the
+    /// network drops behind the proxy shows only when the proxy's upstream connect gives up
+    /// (`proxyConnectTimeout`, half of it).
+    public static func waveTimeout(_ settings: ProbeSettings) -> Duration {
+        .milliseconds(max(settings.timeoutMilliseconds, 1000))
+    }
+
+    /// The proxy's upstream connect timeout for probes with `settings`: half the wave's deadline,
+    /// so that the proxy's word arrives before the prober gives up.
+    public static func proxyConnectTimeout(_ settings: ProbeSettings) -> Duration { waveTimeout(settings) / 2 }
+
     /// The line a TCP probe sends.
     static let probeLine = Array("keycard-probe\n".utf8)
     /// Source ports are chosen below Linux's ephemeral range (32768–60999).

@@ -84,8 +84,8 @@ public struct SocketProbeRunner: ProbeRunner {
                 used: &usedPorts[namespace, default: []])
             requests.append(request)
         }
-        let outcomes = try prober.probe(
-            requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
+        let timeout = mesh == nil ? .milliseconds(settings.timeoutMilliseconds) : MeshProbing.waveTimeout(settings)
+        let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         return zip(zip(cells, outcomes), requests).map { pair, request in
             let (cell, outcome) = pair
             // A Service cell is answered by the backend it aimed at.
@@ -139,8 +139,7 @@ extension SocketProbeRunner {
             mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
             return probe
         }
-        let outcomes = try prober.probe(
-            requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
+        let outcomes = try prober.probe(requests, timeout: MeshProbing.waveTimeout(settings), retries: settings.retries, evidence: evidence)
         return zip(zip(targets, outcomes), requests).map { pair, request in
             let (target, outcome) = pair
             let seen =

@@ -69,7 +69,9 @@ final class MeshTestWorld: @unchecked Sendable {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw CommandFailed(description: "\(path) \(arguments.joined(separator: " ")): \(text)") }
+        guard process.terminationStatus == 0 else {
+            throw CommandFailed(description: "\(path) \(arguments.joined(separator: " ")): \(text)")
+        }
         return text
     }
 }
@@ -155,7 +157,9 @@ struct Exchange {
 enum PlainClient {
     /// A blocking TCP exchange from inside `namespace`: connect to `address:port` (optionally from
     /// `sourcePort`), send `payload`, read until EOF, reset or 3 s.
-    static func exchange(in namespace: String, to address: IPv4, port: UInt16, payload: String, sourcePort: UInt16? = nil) throws -> Exchange {
+    static func exchange(in namespace: String, to address: IPv4, port: UInt16, payload: String, sourcePort: UInt16? = nil) throws
+        -> Exchange
+    {
         let fd = try NetworkNamespace.perform(in: namespace) { () -> Int32 in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var one: Int32 = 1

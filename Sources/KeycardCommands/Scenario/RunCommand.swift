@@ -30,10 +30,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         logging.apply()
         let timelines = try ScenarioInput.loadAll(files, namespace: namespace, mesh: mesh)
-        // Until the proxy exists, a meshed pod's traffic would be judged without its mesh: refuse
-        // rather than report wrong results (a scenario with Istio objects but no meshed pod runs).
-        for timeline in timelines where ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
-            Console.error("\(timeline.scenario.file): the mesh data plane is not built yet: use keycard model")
+        // The mesh's proxy lives in this process: a kept lab would lose it when the run ends.
+        if keep, let meshed = timelines.first(where: \.usesMesh) {
+            Console.error("\(meshed.scenario.file): --keep: a lab with the mesh cannot be kept yet (its proxy lives in the run)")
             throw Exit.invalid
         }
         try Environment.requireRoot()

@@ -150,7 +150,9 @@ public final class LabCA: Sendable {
     /// Deletes the key and certificate files and the folder when it is left empty (lab tear-down).
     /// Later calls to `issue` or `rotate` throw `MeshIdentityError.removed`. Idempotent.
     public func remove() {
-        state.withLockedValue { $0.removed = true; $0.svids = [:] }
+        state.withLockedValue {
+            $0.removed = true; $0.svids = [:]
+        }
         unlink(keyPath)
         unlink(certificatePath)
         rmdir(folder)
@@ -159,7 +161,8 @@ public final class LabCA: Sendable {
     private static func makeRoot(trustDomain: String, now: Date) throws -> (P256.Signing.PrivateKey, Certificate) {
         let key = P256.Signing.PrivateKey()
         // Ten years: the root outlives any lab; rotation is explicit.
-        let root = try CertificateFactory.selfSignedRoot(name: "keycard lab CA \(trustDomain)", key: key, now: now, lifetime: 10 * 365 * 86400)
+        let root = try CertificateFactory.selfSignedRoot(
+            name: "keycard lab CA \(trustDomain)", key: key, now: now, lifetime: 10 * 365 * 86400)
         return (key, root)
     }
 

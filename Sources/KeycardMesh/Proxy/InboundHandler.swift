@@ -73,7 +73,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .handshaking, .authorizing, .connecting:
             if buffered == nil { buffered = bytes } else { buffered!.writeBuffer(&bytes) }
             // Enough is held for any request head; the rest waits in the kernel.
-            if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            if (buffered?.readableBytes ?? 0) > HTTPHead.maximumSize {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
             if stage == .authorizing { authorize(context: context) }
         case .starting, .done:
             break
@@ -185,7 +187,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.stage = .done
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
-                self.record(.closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
+                self.record(
+                    .closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
                 ProxyCore.reset(context.channel)
             case .success(let channel):
                 guard self.stage == .connecting, context.channel.isActive else {

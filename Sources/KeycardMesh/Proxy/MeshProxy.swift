@@ -45,7 +45,10 @@ public final class MeshProxy: Sendable {
         labName: String, ca: LabCA, cluster: @escaping @Sendable () -> Cluster, intents: MeshIntents, flows: MeshFlowLog,
         connectTimeout: TimeAmount = .seconds(1), threads: Int = 2, originalDestination: OriginalDestination? = nil
     ) throws {
-        guard NetworkNamespace.currentInode() == NetworkNamespace.hostInode() else { throw MeshProxyError.notInHostNamespace }
+        let here = NetworkNamespace.currentInode()
+        guard here == NetworkNamespace.processInode() || here == NetworkNamespace.hostInode() else {
+            throw MeshProxyError.notInHostNamespace
+        }
         self.labName = labName
         core = try ProxyCore(
             ca: ca, cluster: cluster, intents: intents, flows: flows, connectTimeout: connectTimeout,

@@ -59,13 +59,14 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
+                // The glue joins only once the handshake is done: it reads only while its partner
+                // (the client's glue, added then) can write, and the handshake needs reads.
                 if let tls {
                     try pipeline.addHandler(try MeshTLS.clientHandler(context: tls, trust: trust))
                     try pipeline.addHandler(HandshakeWatcher(promise: handshake))
                 } else {
                     handshake.succeed(())
                 }
-                try pipeline.addHandler(boundUpstreamGlue.value)
             }
         }
         let flows = core.flows
@@ -77,7 +78,9 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
                 flows.record(
-                    MeshFlowRecord(outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane),
+                    MeshFlowRecord(
+                        outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane
+                    ),
                     for: clientFlow)
                 ProxyCore.reset(client)
             case .success(let channel):
@@ -89,6 +92,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                     case .success:
                         flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: clientFlow)
                         do {
+                            try channel.pipeline.syncOperations.addHandler(boundUpstreamGlue.value)
                             try context.pipeline.syncOperations.addHandler(clientGlue)
                             context.pipeline.syncOperations.removeHandler(self, promise: nil)
                             client.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
@@ -98,7 +102,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                         }
                     case .failure:
                         // The destination's inbound side recorded why (the linked flow); this is the fallback.
-                        flows.record(MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
+                        flows.record(
+                            MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
                         ProxyCore.reset(client)
                         channel.close(promise: nil)
                     }
