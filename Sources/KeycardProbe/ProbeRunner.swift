@@ -41,8 +41,9 @@ public protocol ProbeRunner {
     func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws -> [ScanState]
 }
 
-/// The model's answer, as if packets had behaved exactly as Kubernetes says: allowed cells answer
-/// (or are refused where nothing serves the port), denied cells are dropped.
+/// The model's answer, as if packets had behaved exactly as Kubernetes (and Istio) say: allowed
+/// cells answer (or are refused where nothing serves the port), denied cells are dropped, cells
+/// the mesh refuses show its refusal with the model's detail.
 public struct ModelProbeRunner: ProbeRunner {
     public let cluster: Cluster
 
@@ -53,7 +54,12 @@ public struct ModelProbeRunner: ProbeRunner {
             if cell.port.proto == .sctp, case .pod(let key) = cell.to, key != cell.from {
                 return CellObservation(.skipped, attempts: 0, reason: "model only")
             }
-            guard cell.verdict.decision == .allow else { return CellObservation(.deny, attempts: 1 + settings.retries) }
+            switch cell.outcome {
+            case .deny: return CellObservation(.deny, attempts: 1 + settings.retries)
+            case .denyMTLS: return CellObservation(.denyMTLS, attempts: 1, detail: cell.mesh?.detail)
+            case .denyRBAC: return CellObservation(.denyRBAC, attempts: 1, detail: cell.mesh?.detail)
+            case .allow: break
+            }
             let served = cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
             return CellObservation(served ? .allow : .closed, attempts: 1)
         }
