@@ -119,7 +119,7 @@ struct LabMeshChannel: MeshProbeChannel {
             parts.append("mTLS \(mode.mode.rawValue) set by \(mode.setBy.map(\.description) ?? "default")")
         }
         parts.append(record.principal.map { "peer spiffe://\($0)" } ?? "plaintext peer")
-        if let decision = record.authorization { parts.append("authorization: \(decision)") }
+        if let decision = record.authorization { parts.append("authorization: \(decision.description)") }
         return parts.joined(separator: "; ")
     }
 }

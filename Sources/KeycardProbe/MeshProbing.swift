@@ -40,12 +40,13 @@ public struct MeshProbing: Sendable {
     public let cluster: Cluster
     public let channel: any MeshProbeChannel
 
-    /// The deadline of a probe wave in a lab with the mesh: at least a second, since every
-    /// connection through the proxy costs TLS handshakes on the lab's cores, and a connection the
-    /// network drops behind the proxy shows only when the proxy's upstream connect gives up
-    /// (`proxyConnectTimeout`, half of it).
-    public static func waveTimeout(_ settings: ProbeSettings) -> Duration {
-        .milliseconds(max(settings.timeoutMilliseconds, 1000))
+    /// The deadline of a probe wave in a lab with the mesh: at least a second, since a connection
+    /// the network drops behind the proxy shows only when the proxy's upstream connect gives up
+    /// (`proxyConnectTimeout`, half of it), plus 20 ms per connection of the wave, since every
+    /// connection through the proxy costs TLS handshakes on the lab's cores (a busy machine must
+    /// not turn a slow answer into a deny). Answered probes end at their answer, not here.
+    public static func waveTimeout(_ settings: ProbeSettings, connections: Int = 0) -> Duration {
+        .milliseconds(max(settings.timeoutMilliseconds, 1000) + 20 * min(connections, 1500))
     }
 
     /// The proxy's upstream connect timeout for probes with `settings`: half the wave's deadline,

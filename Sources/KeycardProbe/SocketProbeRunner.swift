@@ -84,7 +84,10 @@ public struct SocketProbeRunner: ProbeRunner {
                 used: &usedPorts[namespace, default: []])
             requests.append(request)
         }
-        let timeout = mesh == nil ? .milliseconds(settings.timeoutMilliseconds) : MeshProbing.waveTimeout(settings)
+        let timeout =
+            mesh == nil
+            ? .milliseconds(settings.timeoutMilliseconds)
+            : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         return zip(zip(cells, outcomes), requests).map { pair, request in
             let (cell, outcome) = pair
@@ -139,7 +142,9 @@ extension SocketProbeRunner {
             mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
             return probe
         }
-        let outcomes = try prober.probe(requests, timeout: MeshProbing.waveTimeout(settings), retries: settings.retries, evidence: evidence)
+        let outcomes = try prober.probe(
+            requests, timeout: MeshProbing.waveTimeout(settings, connections: requests.count), retries: settings.retries, evidence: evidence
+        )
         return zip(zip(targets, outcomes), requests).map { pair, request in
             let (target, outcome) = pair
             let seen =
