@@ -67,6 +67,16 @@ public final class LabMesh {
         try redirect.program(for: cluster)
     }
 
+    /// A `rotate` step: a new CA root (every SVID re-issued from it, the old root no longer
+    /// trusted) or a new SVID for one service account. Connections made afterwards carry them.
+    public func rotate(_ rotation: RotateStep) throws {
+        switch rotation {
+        case .ca: try ca.rotate()
+        case .serviceAccount(let namespace, let name): _ = try ca.rotate(namespace: namespace, serviceAccount: name)
+        }
+        logger.info("mesh certificates rotated", metadata: ["what": "\(rotation.description)"])
+    }
+
     /// What the prober needs (`MeshProbing`) for probes of `cluster`.
     public func probing(_ cluster: Cluster) -> MeshProbing {
         MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster))

@@ -206,6 +206,12 @@ public final class ScenarioRun {
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: true,
                         summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
+            case .rotate(let rotation):
+                try mesh?.rotate(rotation)
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        summary: "\(rotation.description) rotated: new certificates from here on"))
             case .probe:
                 steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
             case .scan(let scan):
