@@ -59,12 +59,13 @@ public final class LabMesh {
     }
 
     /// Makes `cluster` the state the proxy judges by and captures the pods meshed in it; the
-    /// records of earlier steps are forgotten.
-    public func program(_ cluster: Cluster) throws {
+    /// records of earlier steps are forgotten. Returns the pods whose capture was added or removed.
+    @discardableResult
+    public func program(_ cluster: Cluster) throws -> Set<ObjectKey> {
         current.withLockedValue { $0 = cluster }
         flows.clear()
         intents.clear()
-        try redirect.program(for: cluster)
+        return try redirect.program(for: cluster)
     }
 
     /// A `rotate` step: a new CA root (every SVID re-issued from it, the old root no longer

@@ -200,12 +200,11 @@ public final class ScenarioRun {
             case .apply, .delete, .label, .scale:
                 let changed = try policies.program(cluster)
                 try services?.program(cluster)
-                try mesh?.program(cluster)
+                let captures = try mesh?.program(cluster).count ?? 0
                 try refreshDNS(lab, cluster)
-                steps.append(
-                    StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: true,
-                        summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
+                var summary = "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"
+                if captures > 0 { summary += "; the mesh's capture changed in \(captures) pod\(captures == 1 ? "" : "s")" }
+                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, summary: summary))
             case .rotate(let rotation):
                 try mesh?.rotate(rotation)
                 steps.append(
