@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "keycard-bench-controller", targets: ["KeycardBenchController"]),
         .executable(name: "keycard-bench-load", targets: ["KeycardBenchLoad"]),
         .executable(name: "keycard-bench-live", targets: ["KeycardBenchLive"]),
+        .executable(name: "keycard-bench-mesh", targets: ["KeycardBenchMesh"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -70,11 +71,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // ProbeRunner: model-backed and socket-backed; scans.
+        // ProbeRunner: model-backed and socket-backed; scans; a run's lab with its mesh data plane.
         .target(
             name: "KeycardProbe",
             dependencies: [
                 "KeycardValues", "KeycardLab", "KeycardKernel", "KeycardScenario", "KeycardCompiler", "KeycardTopology", "KeycardModel",
+                "KeycardMesh", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,6 +131,12 @@ let package = Package(
         // The whole `keycard apply` command with 100 vs 1,000 policies in place, through the lab process and without it (root, release).
         // 48 cases of the 9-pod model in one `keycard run` with and without the shared lab; 1,000 pods, a million probe cells (root, release).
         .executableTarget(name: "KeycardBenchSuite", path: "Benchmarks/KeycardBenchSuite"),
+        .executableTarget(
+            name: "KeycardBenchMesh",
+            dependencies: [
+                "KeycardProbe", "KeycardScenario", "KeycardLab", "KeycardKernel", "KeycardModel", "KeycardValues", "KeycardTopology",
+            ],
+            path: "Benchmarks/KeycardBenchMesh"),
         .executableTarget(name: "KeycardBenchLive", dependencies: ["KeycardLab"], path: "Benchmarks/KeycardBenchLive"),
         // Loading a 10,000-NetworkPolicy kubectl dump vs Yams parsing the same text (no root).
         .executableTarget(

@@ -22,6 +22,25 @@ public struct PolicyCompiler: Sendable {
     /// -150 (mangle): after conntrack (-200), so `ct state` works, and before dstnat (-100).
     public static let preDNATEgressPriority: Int32 = -150
 
+    /// Lay the pod tables out for the mesh's redirection (`MeshRedirectCompiler`): set for a lab
+    /// that has meshed pods at some step, so that NetworkPolicy keeps judging the original
+    /// destination and port; other labs keep the plain layout, byte for byte. Pod placement only
+    /// (node placement judges in node namespaces, which the redirection never touches):
+    /// - ingress is judged in `prerouting` at `meshIngressPriority`, before the inbound capture
+    ///   rewrites the destination port to 15006 (the `input` hook would see 15006). Chosen over
+    ///   matching conntrack's original tuple (`ct original ...`): the allow-tuple lookups stay the
+    ///   same rules on the packet's own header, and the chain sees exactly what `input` saw before
+    ///   (a pod namespace routes nothing, so every packet in prerouting is for the pod);
+    /// - egress accepts `ip daddr 127.0.0.0/8`: the application's redirected connection to the
+    ///   proxy's 127.0.0.1:15001 keeps the output device of its original route (the hook's device
+    ///   is fixed before the nat rewrite, so `oifname "lo"` does not match it); the proxy's own,
+    ///   marked connection to the real destination is then judged like any other.
+    public var meshLayout = false
+
+    /// -150 (mangle), as `preDNATEgressPriority`: after conntrack, before dstnat (-100), where the
+    /// mesh's inbound capture redirects.
+    public static let meshIngressPriority: Int32 = -150
+
     public init(labName: String, placement: Placement) {
         self.labName = labName
         self.placement = placement
@@ -95,14 +114,16 @@ public struct PolicyCompiler: Sendable {
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"
             let tier = direction == .ingress ? "np-ingress" : "np-egress"
             let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
-            let base = Chain(
-                name: name,
-                base: BaseChain(hook: direction == .ingress ? .input : .output, priority: direction == .ingress ? 0 : egressPriority),
-                rules: [
-                    Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
-                    Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
-                    Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"),
-                ])
+            var rules = [
+                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
+            ]
+            if meshLayout && direction == .egress {
+                rules.append(
+                    Rule([.daddr(prefix: 0x7F00_0000, length: 8)], verdict: .accept, comment: "a pod reaching itself (the mesh proxy)"))
+            }
+            rules.append(Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"))
+            let base = Chain(name: name, base: podBaseChain(direction), rules: rules)
             let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet, negated: true) : .saddrInSet(isolatedSet, negated: true)
             let tierChain = Chain(
                 name: tier,
@@ -111,6 +132,13 @@ public struct PolicyCompiler: Sendable {
             table.chains += [base, tierChain]
         }
         return table
+    }
+
+    /// Where a pod's base chain hooks: ingress on `input` at 0 (in the mesh layout `prerouting`
+    /// at `meshIngressPriority`), egress on `output` at `egressPriority`.
+    func podBaseChain(_ direction: NetworkPolicy.PolicyType) -> BaseChain {
+        if direction == .egress { return BaseChain(hook: .output, priority: egressPriority) }
+        return meshLayout ? BaseChain(hook: .prerouting, priority: Self.meshIngressPriority) : BaseChain(hook: .input)
     }
 
     // MARK: node placement

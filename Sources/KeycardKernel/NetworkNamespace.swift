@@ -83,6 +83,15 @@ public enum NetworkNamespace {
         return UInt64(st.st_ino)
     }
 
+    /// The inode of the namespace this process's main thread is in (`/proc/self/ns/net`): where
+    /// keycard starts, outside every lab namespace. Readable where PID 1's is not (a sandbox's
+    /// init may refuse `stat` of its namespace file).
+    public static func processInode() -> UInt64 {
+        var st = stat()
+        guard stat("/proc/self/ns/net", &st) == 0 else { return 0 }
+        return UInt64(st.st_ino)
+    }
+
     /// The inode of the host's namespace: the one PID 1 lives in.
     public static func hostInode() -> UInt64 {
         var st = stat()

@@ -37,12 +37,16 @@ public final class LabPolicies {
     ///     flush: there is nothing to forget, and each flush walks the kernel's whole conntrack
     ///     hash (shared by every namespace), so a thousand of them cost tens of seconds.
     ///   - serviceEnforcement: pre-dnat moves egress judgement before Service translation.
+    ///   - meshLayout: the lab has meshed pods at some step (`LabMeshRedirect.needsMeshLayout`):
+    ///     lay the pod tables out so that policies judge the original destination and port with
+    ///     the mesh's redirection present (`PolicyCompiler.meshLayout`).
     public init(
         plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
-        serviceEnforcement: ServiceEnforcement = .postDNAT
+        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false
     ) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
+        compiler.meshLayout = meshLayout
         self.compiler = compiler
         self.nodes = nodes
         nodeCount = plan.nodes.count

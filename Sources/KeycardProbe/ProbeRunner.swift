@@ -8,11 +8,14 @@ public struct CellObservation: Sendable, Equatable {
     public var attempts: Int
     /// Why it was skipped, or how a deny showed itself (timeout, ICMP, local drop).
     public var reason: String?
+    /// How the mesh refused, as seen (spec mesh.md 2.5 `detail`).
+    public var detail: String?
 
-    public init(_ observation: Observation, attempts: Int, reason: String? = nil) {
+    public init(_ observation: Observation, attempts: Int, reason: String? = nil, detail: String? = nil) {
         self.observation = observation
         self.attempts = attempts
         self.reason = reason
+        self.detail = detail
     }
 }
 
@@ -33,12 +36,14 @@ public struct ScanProbe: Sendable, Hashable {
 public protocol ProbeRunner {
     /// Observes every cell; the result is in the order of `cells`.
     func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation]
-    /// TCP connect scan from `source`; one state per target, in order.
-    func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState]
+    /// TCP connect scan from `source`; one state per target, in order. `identity` is what a scanner
+    /// presents to the mesh (spec mesh.md 2.7); without the mesh it changes nothing.
+    func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws -> [ScanState]
 }
 
-/// The model's answer, as if packets had behaved exactly as Kubernetes says: allowed cells answer
-/// (or are refused where nothing serves the port), denied cells are dropped.
+/// The model's answer, as if packets had behaved exactly as Kubernetes (and Istio) say: allowed
+/// cells answer (or are refused where nothing serves the port), denied cells are dropped, cells
+/// the mesh refuses show its refusal with the model's detail.
 public struct ModelProbeRunner: ProbeRunner {
     public let cluster: Cluster
 
@@ -49,18 +54,32 @@ public struct ModelProbeRunner: ProbeRunner {
             if cell.port.proto == .sctp, case .pod(let key) = cell.to, key != cell.from {
                 return CellObservation(.skipped, attempts: 0, reason: "model only")
             }
-            guard cell.verdict.decision == .allow else { return CellObservation(.deny, attempts: 1 + settings.retries) }
+            switch cell.outcome {
+            case .deny: return CellObservation(.deny, attempts: 1 + settings.retries)
+            case .denyMTLS: return CellObservation(.denyMTLS, attempts: 1, detail: cell.mesh?.detail)
+            case .denyRBAC: return CellObservation(.denyRBAC, attempts: 1, detail: cell.mesh?.detail)
+            case .allow: break
+            }
             let served = cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
             return CellObservation(served ? .allow : .closed, attempts: 1)
         }
     }
 
-    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
+    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws
+        -> [ScanState]
+    {
         let engine = PolicyEngine(cluster)
+        let meshEngine = cluster.hasMeshedPods ? MeshEngine(cluster) : nil
         return targets.map { target in
             if case .address = target.endpoint { return .filtered }
             let port = ProtocolPort(.tcp, target.port)
             guard engine.evaluate(from: .pod(source), to: target.endpoint, port: port).decision == .allow else { return .filtered }
+            if let meshEngine,
+                meshEngine.evaluate(from: source, to: target.endpoint, port: port, request: MeshRequest(identity: identity)).outcome
+                    != .allow
+            {
+                return .refused
+            }
             return cluster.servedPorts(of: target.endpoint).contains(port) ? .open : .closed
         }
     }

@@ -49,6 +49,8 @@ public final class ScenarioRun {
     private var evidence: DropEvidence?
     private var policies: LabPolicies?
     private var services: LabServices?
+    /// The mesh data plane (CA, proxy, captures), when the scenario uses the mesh.
+    private var mesh: LabMesh?
     /// The lab this run needs (named `labName`).
     public let spec: LabSpec
     /// True when the lab was taken over from the scenario before (not built again).
@@ -73,6 +75,8 @@ public final class ScenarioRun {
         let candidate = ScenarioRun(timeline: timeline, options: inherited)
         if candidate.spec == previous.spec, options.enforcement == previous.options.enforcement,
             options.dropEvidence == previous.options.dropEvidence, let lab = previous.lab, previous.server != nil,
+            // A lab with the mesh serves client-first and carries its proxy: never handed over.
+            !timeline.usesMesh, !previous.timeline.usesMesh,
             let policies = previous.policies,
             timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement
         {
@@ -108,6 +112,8 @@ public final class ScenarioRun {
     /// Stops serving and removes the lab (idempotent) — only a lab this process brought up: a run
     /// refused because the name is taken must leave the lab that holds it alone.
     public func tearDown() {
+        mesh?.tearDown()
+        mesh = nil
         server?.stop()
         server = nil
         evidence = nil
@@ -151,17 +157,26 @@ public final class ScenarioRun {
             lab = try Lab.up(spec: spec)
             self.lab = lab
             try stopIfInterrupted()
-            server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
+            server = try PortServer(endpoints: LabServing.endpoints(lab.plan), clientFirst: timeline.usesMesh)
             try ProgramReadiness.await(lab.plan, progress: progress)
+            let attackers = LabMeshRedirect.attackers(timeline)
             policies = LabPolicies(
                 plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true,
-                serviceEnforcement: scenario.lab.serviceEnforcement)
+                serviceEnforcement: scenario.lab.serviceEnforcement,
+                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty)
             self.policies = policies
             services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
             try services?.program(timeline.initial)
             try refreshDNS(lab, timeline.initial)
+            if timeline.usesMesh {
+                progress("lab \(labName): mesh proxy and lab CA")
+                let mesh = try LabMesh(
+                    lab: lab, timeline: timeline, connectTimeout: MeshProbing.proxyConnectTimeout(scenario.probeDefaults))
+                self.mesh = mesh
+                try mesh.program(timeline.initial)
+            }
             do {
                 if options.dropEvidence { evidence = try SocketProbeRunner.openEvidence(lab.plan, enforcement: options.enforcement) }
             } catch {
@@ -179,16 +194,23 @@ public final class ScenarioRun {
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
             if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
+            runner.mesh = mesh?.probing(cluster)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {
             case .apply, .delete, .label, .scale:
                 let changed = try policies.program(cluster)
                 try services?.program(cluster)
+                let captures = try mesh?.program(cluster).count ?? 0
                 try refreshDNS(lab, cluster)
+                var summary = "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"
+                if captures > 0 { summary += "; the mesh's capture changed in \(captures) pod\(captures == 1 ? "" : "s")" }
+                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, summary: summary))
+            case .rotate(let rotation):
+                try mesh?.rotate(rotation)
                 steps.append(
                     StepReport(
                         index: step.index, name: step.name, kind: step.kind, passed: true,
-                        summary: "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"))
+                        summary: "\(rotation.description) rotated: new certificates from here on"))
             case .probe:
                 steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
             case .scan(let scan):

@@ -21,6 +21,8 @@ public struct SocketProbeRunner: ProbeRunner {
     public var evidence: DropEvidence?
     /// Source ports that send a Service probe to each backend in turn; nil: no Services.
     public var services: ServiceAim?
+    /// The mesh data plane, in a lab with the mesh: probes are client-first and read its records.
+    public var mesh: MeshProbing?
 
     public init(
         namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, programPods: Set<ObjectKey> = [],
@@ -53,7 +55,7 @@ public struct SocketProbeRunner: ProbeRunner {
         return false
     }
 
-    private func runsProgram(_ endpoint: Endpoint) -> Bool {
+    func runsProgram(_ endpoint: Endpoint) -> Bool {
         if case .pod(let key) = endpoint { return programPods.contains(key) }
         return false
     }
@@ -77,32 +79,90 @@ public struct SocketProbeRunner: ProbeRunner {
                 request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 request.handshakeOnly = programPods.contains(backend)
             }
+            mesh?.prepare(
+                &request, from: cell.from, to: cell.to, port: cell.port, mesh: cell.meshRequest ?? MeshRequest(),
+                used: &usedPorts[namespace, default: []])
             requests.append(request)
         }
-        let outcomes = try prober.probe(
-            requests, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
-        return zip(cells, outcomes).map { cell, outcome in
+        let timeout =
+            mesh == nil
+            ? .milliseconds(settings.timeoutMilliseconds)
+            : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
+        let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
+        return zip(zip(cells, outcomes), requests).map { pair, request in
+            let (cell, outcome) = pair
+            // A Service cell is answered by the backend it aimed at.
+            let expected: String = if case .service(_, let backend?) = cell.to { backend.description } else { cell.to.description }
+            if let mesh,
+                let seen = mesh.observation(outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected)
+            {
+                return seen
+            }
             switch outcome.verdict {
             case .allow(let line):
-                // A Service cell is answered by the backend it aimed at.
-                let expected: String = if case .service(_, let backend?) = cell.to { backend.description } else { cell.to.description }
                 // A line naming another endpoint means traffic went somewhere it should not.
                 let reason =
                     line == expected || cell.to == .pod(cell.from) || runsProgram(cell.to) || aimsAtProgram(cell.to)
                     ? nil : "answered by \"\(line)\""
                 return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
             case .closed: return CellObservation(.closed, attempts: outcome.attempts)
+            case .unanswered(let reset):
+                return CellObservation(.deny, attempts: outcome.attempts, reason: "ended without an answer (\(reset ? "reset" : "EOF"))")
             case .deny(let why): return CellObservation(.deny, attempts: outcome.attempts, reason: why.description)
             case .skipped(let why): return CellObservation(.skipped, attempts: outcome.attempts, reason: why)
             }
         }
     }
 
-    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings) throws -> [ScanState] {
+    public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws
+        -> [ScanState]
+    {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
+        if let mesh { return try meshScan(from: source, namespace: namespace, targets, settings: settings, identity: identity, mesh) }
         return try prober.scan(
             from: namespace, targets: targets.map { ScanTarget(address: $0.ip, port: UInt16($0.port)) },
             timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
+    }
+}
+
+extension SocketProbeRunner {
+    /// A scan in a lab with the mesh (spec mesh.md 2.7): each target gets a client-first probe from
+    /// a scanner in `source` presenting `identity`; open only when the application's answer comes
+    /// back, `refused` when the mesh refused it (the proxy's record says so).
+    func meshScan(
+        from source: ObjectKey, namespace: String, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity,
+        _ mesh: MeshProbing
+    ) throws -> [ScanState] {
+        var used: Set<UInt16> = []
+        let request = MeshRequest(identity: identity)
+        let requests = targets.map { target in
+            var probe = ProbeRequest(
+                sourceNamespace: namespace, destination: target.ip, proto: .tcp, port: UInt16(target.port),
+                handshakeOnly: runsProgram(target.endpoint))
+            mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
+            return probe
+        }
+        let outcomes = try prober.probe(
+            requests, timeout: MeshProbing.waveTimeout(settings, connections: requests.count), retries: settings.retries, evidence: evidence
+        )
+        return zip(zip(targets, outcomes), requests).map { pair, request in
+            let (target, outcome) = pair
+            let seen =
+                mesh.observation(
+                    outcome.verdict, from: source, request, attempts: outcome.attempts, expectedLine: target.endpoint.description)
+            switch seen?.observation {
+            case .allow?: return .open
+            case .closed?: return .closed
+            case .denyMTLS?, .denyRBAC?: return .refused
+            case .deny?, .skipped?: return .filtered
+            case nil:
+                switch outcome.verdict {
+                case .allow: return .open
+                case .closed: return .closed
+                case .unanswered, .deny, .skipped: return .filtered
+                }
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ public enum StepEvaluation {
         let cells = timeline.cells(ofProbeStep: step.index)
         let observed = try runner.observe(cells, settings: timeline.scenario.probeDefaults)
         let results = zip(cells, observed).map { cell, seen in
-            cell.result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason)
+            cell.result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason, detail: seen.detail)
         }
         let failed = results.filter { !$0.passed }
         let skipped = results.filter { $0.observed == .skipped }.count
@@ -34,7 +34,7 @@ public enum StepEvaluation {
         for source in resolved.sources {
             let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
             let probes = targets.map { ScanProbe(endpoint: $0.endpoint, ip: $0.ip, port: $0.port) }
-            let states = try runner.scan(from: source, probes, settings: timeline.scenario.probeDefaults)
+            let states = try runner.scan(from: source, probes, settings: timeline.scenario.probeDefaults, identity: scan.identity)
             var observedOpen: Set<ScanEndpoint> = []
             var modelOpen: Set<ScanEndpoint> = []
             for (target, state) in zip(targets, states) {

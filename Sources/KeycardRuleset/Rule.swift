@@ -86,6 +86,9 @@ public enum Match: Hashable, Sendable, Codable {
     /// `jhash th sport mod MODULUS seed SEED == VALUE`: the kernel's Jenkins hash of the 2-byte
     /// source port (`ServiceHash`), scaled to 0..<modulus, equals `value`. Picks a Service endpoint.
     case sportHash(modulus: UInt32, seed: UInt32, value: UInt32)
+    /// `meta mark 0x00006b63` (or `!=`): the packet's mark (host order), which a socket sets with
+    /// SO_MARK; the mesh's redirection lets the proxy's marked sockets pass (`MeshDataPath.bypassMark`).
+    case mark(UInt32, negated: Bool = false)
 }
 
 /// What a rule does with a packet that matched.
@@ -101,4 +104,9 @@ public enum Verdict: Hashable, Sendable, Codable {
     /// first packet; conntrack translates the rest and un-translates the replies. Terminal, as in nft.
     /// Host-order address.
     case dnat(address: UInt32, port: UInt16)
+    /// `redirect to :PORT` (nat chains only; put a `meta l4proto tcp` match before it): rewrites
+    /// the destination of the connection's first packet to the namespace's own address on `port`
+    /// (the incoming interface's primary address in prerouting, 127.0.0.1 in output), so a local
+    /// listener accepts it and reads the original destination with SO_ORIGINAL_DST. Terminal, as in nft.
+    case redirect(port: UInt16)
 }

@@ -131,6 +131,7 @@ extension Match {
         case .dportRange(let low, let high): low == high ? "th dport \(low)" : "th dport \(low)-\(high)"
         case .concatInSet(let fields, let set): fields.map(\.nftText).joined(separator: " . ") + " @\(set)"
         case .sportHash(let modulus, let seed, let value): "jhash th sport mod \(modulus) seed 0x\(String(seed, radix: 16)) == \(value)"
+        case .mark(let mark, let negated): "meta mark \(negated ? "!= " : "")\(markText(mark))"
         }
     }
 }
@@ -156,6 +157,7 @@ extension Verdict {
         case .jump(let chain): "jump \(chain)"
         case .goto(let chain): "goto \(chain)"
         case .dnat(let address, let port): "dnat ip to \(IPv4(address)):\(port)"
+        case .redirect(let port): "redirect to :\(port)"
         case .none, .vmap: nil
         }
     }
@@ -166,6 +168,12 @@ private func prefixText(_ prefix: UInt32, _ length: UInt8) -> String {
     let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
     let address = IPv4(prefix & mask).description
     return length == 32 ? address : "\(address)/\(length)"
+}
+
+/// A mark as nft lists it: eight hex digits (`0x00006b63`).
+private func markText(_ mark: UInt32) -> String {
+    let digits = String(mark, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
 }
 
 private func quoted(_ text: String) -> String { "\"\(nftSafeString(text))\"" }

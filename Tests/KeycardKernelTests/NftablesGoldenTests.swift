@@ -19,11 +19,12 @@ import Testing
         switch name {
         case "nft-create-ip-family-node": NftFixtures.ipFamily()
         case "nft-create-1200-elements": NftFixtures.manyElements(1200)
+        case "nft-create-mesh-redirect": NftFixtures.meshRedirect()
         default: NftFixtures.podLike()
         }
     }
 
-    @Test(arguments: ["nft-create-pod-like", "nft-create-ip-family-node", "nft-create-1200-elements"])
+    @Test(arguments: ["nft-create-pod-like", "nft-create-ip-family-node", "nft-create-1200-elements", "nft-create-mesh-redirect"])
     func creationBatch(name: String) throws {
         let table = Self.fixture(name)
         let (programmer, transport) = Self.programmer()

@@ -15,6 +15,7 @@ struct NftablesProgrammerTests {
         Case(label: "pod-like inet", table: NftFixtures.podLike()),
         Case(label: "ip family node", table: NftFixtures.ipFamily()),
         Case(label: "200 rules", table: NftFixtures.manyRules(200)),
+        Case(label: "mesh redirect", table: NftFixtures.meshRedirect()),
     ]
 
     /// The kernel holds what was intended, and exactly what `nft -f` makes of the same text.

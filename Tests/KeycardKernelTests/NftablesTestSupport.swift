@@ -167,6 +167,7 @@ extension Verdict {
         case .goto: "goto"
         case .vmap: "vmap"
         case .dnat: "dnat"
+        case .redirect: "redirect"
         case .none: nil
         }
     }

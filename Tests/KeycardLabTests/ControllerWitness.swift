@@ -178,6 +178,7 @@ extension KeycardRuleset.Verdict {
         case .goto(let chain): "goto \(chain)"
         case .vmap(_, let map): "vmap @\(map)"
         case .dnat(let address, let port): "dnat \(address):\(port)"
+        case .redirect(let port): "redirect :\(port)"
         case .none: "none"
         }
     }

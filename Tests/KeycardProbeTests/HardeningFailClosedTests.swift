@@ -126,7 +126,7 @@ struct HardeningFailClosedTests {
                             tally.probes += 1
                             let name = "x/\(flow.1.0) -> x/srv:\(flow.1.1)"
                             switch outcome.verdict {
-                            case .allow, .closed:
+                            case .allow, .closed, .unanswered:
                                 if !flow.0 { tally.forbiddenConnections.append("\(name): \(outcome) (round \(round))") }
                             case .deny:
                                 if flow.0 { tally.spuriousDrops.append("\(name): \(outcome) (round \(round))") }

@@ -41,6 +41,57 @@ struct PublicAppsKernelTests {
         #expect(ScenarioLibrary.leftoverNamespaces(lab: name).isEmpty)
     }
 
+    /// Istio's Bookinfo as published with the authorization policies of Istio's HTTP-authorization
+    /// task (AUTHZ-HTTP), the namespace labelled for the mesh as the task's set-up does (`--mesh`).
+    /// With sidecars, the task's end state (every file applied): anyone may GET productpage, only
+    /// productpage's identity may GET details and reviews, only reviews' identity may GET ratings;
+    /// every other call gets HTTP 403 (R25, R26, R29, R41). With ambient and no waypoint, ztunnel
+    /// drops the ALLOW rules that name methods (R49): the policies still make every workload
+    /// default-deny, so nothing gets in, refused by a reset (R54). Judged from the task, and every
+    /// cell agrees with the model.
+    @Test(.serialized, arguments: [DataPlane.sidecar, .ambient], Enforcement.allCases)
+    func bookinfoWithTheMesh(_ plane: DataPlane, _ enforcement: Enforcement) throws {
+        let name = ScenarioLibrary.uniqueLabName()
+        let paths = ["bookinfo-mesh/upstream/samples/bookinfo/platform/kube", "bookinfo-mesh/extracted/authz-http"]
+        let timeline = try ManifestLoader.timeline(paths.map { RepositoryFiles.absolute(Self.apps + $0) }, name: name, mesh: plane)
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, labName: name))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        let cells = (report.steps.first?.results ?? []).compactMap { record -> ProbeResult? in
+            if case .probe(let result) = record, result.port.port == 9080, case .pod(let to) = result.to, to != result.from {
+                return result
+            }
+            return nil
+        }
+        #expect(cells.count == 30)
+        func observed(_ from: String, _ to: String) -> Set<Observation?> {
+            Set(
+                cells.filter { cell in
+                    guard case .pod(let key) = cell.to else { return false }
+                    return cell.from.name.hasPrefix(from) && key.name.hasPrefix(to)
+                }.map(\.observed))
+        }
+        if plane == .sidecar {
+            #expect(observed("details", "productpage") == [.allow])
+            #expect(observed("ratings", "productpage") == [.allow])
+            #expect(observed("productpage", "details") == [.allow])
+            #expect(observed("productpage", "reviews") == [.allow])
+            #expect(observed("reviews", "ratings") == [.allow])
+            #expect(observed("reviews", "details") == [.denyRBAC])
+            #expect(observed("productpage", "ratings") == [.denyRBAC])
+            #expect(observed("details", "reviews") == [.denyRBAC])
+            #expect(observed("ratings", "details") == [.denyRBAC])
+            #expect(cells.filter { $0.observed == .denyRBAC }.allSatisfy { $0.detail == "http-403" })
+        } else {
+            #expect(Set(cells.map(\.observed)) == [.denyRBAC])
+            #expect(cells.allSatisfy { $0.detail == "reset" })
+        }
+        run.tearDown()
+        #expect(ScenarioLibrary.leftoverNamespaces(lab: name).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: LabMesh.folder(lab: name)), "the lab CA's folder is left behind")
+    }
+
     /// Judged from the policy text: `cortex-access` (an empty podSelector) isolates every pod for
     /// ingress; `catalogue-access` then lets front-end reach catalogue on 80, but `cart-access`
     /// selects `name: cart` while the carts pods are `name: carts`: nobody reaches carts, not even

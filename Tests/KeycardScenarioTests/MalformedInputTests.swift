@@ -139,11 +139,20 @@ let policyContentCases: [MalformedCase] = [
 ]
 
 let stepCases: [MalformedCase] = [
+    bad(
+        "rotate of something unknown", T.scenario(steps: "- {rotate: keys}"), .at("rotate: keys", column: "keys"),
+        "rotate is `ca` or {serviceAccount: namespace/name}"),
+    bad(
+        "rotate of a service account without its namespace", T.scenario(steps: "- {rotate: {serviceAccount: web}}"),
+        .at("serviceAccount: web", column: "web"), "rotate.serviceAccount \"web\" must be namespace/name"),
+    bad(
+        "rotate without the mesh", T.scenario(steps: "- {rotate: ca}"), .at("- {rotate: ca}", column: "{rotate"),
+        "rotate needs the mesh"),
     bad("unknown step key", T.scenario(steps: "- {prob: {}}"), .at("prob:", column: "prob"), "unknown field \"prob\" in a step"),
     bad(
         "two actions in one step", T.scenario(steps: "- {probe: {}, delete: [{kind: Pod, namespace: prod, name: web}]}"),
         .at("probe: {}, delete", column: "{probe"),
-        "a step needs exactly one of probe, apply, delete, label, scan, dns, scale; found probe and delete"),
+        "a step needs exactly one of probe, apply, delete, label, scan, dns, scale, rotate; found probe and delete"),
     bad(
         "expect on a delete step", T.scenario(steps: "- {delete: [{kind: Pod, namespace: prod, name: web}], expect: model}"),
         .at("expect: model", column: "model"), "expect belongs to probe, scan and dns steps, not to delete"),

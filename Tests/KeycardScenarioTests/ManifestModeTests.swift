@@ -173,6 +173,37 @@ struct ManifestModeTests {
         }
     }
 
+    /// `--mesh`: the namespaces the manifests' pods live in are labelled as Istio's tasks label
+    /// them (R1, R3), `default` included; an explicit opt-out stays, kube-system is never meshed.
+    @Test func meshOptionEnrolsTheManifestsNamespaces() throws {
+        let optedOut = """
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: legacy, labels: {istio-injection: disabled}}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: old, namespace: legacy}
+            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+            """
+        let path = try folder(["a.yaml": deployment, "b.yaml": optedOut])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sidecar = try ManifestLoader.timeline([path], mesh: .sidecar)
+        let web = try #require(sidecar.initial.pods(of: WorkloadKey(.deployment, "default", "web")).first)
+        #expect(sidecar.initial.namespaces["default"]?.labels["istio-injection"] == "enabled")
+        #expect(sidecar.initial.dataPlane(of: web.key) == .sidecar)
+        #expect(sidecar.initial.dataPlane(of: ObjectKey("legacy", "old")) == .none)
+        #expect(sidecar.initial.dataPlane(of: ClusterDNS.podKey) == .none)
+
+        let ambient = try ManifestLoader.timeline([path], mesh: .ambient)
+        #expect(ambient.initial.dataPlane(of: web.key) == .ambient)
+        #expect(ambient.initial.namespaces["default"]?.labels["istio.io/dataplane-mode"] == "ambient")
+
+        let plain = try ManifestLoader.timeline([path])
+        #expect(plain.initial.dataPlane(of: web.key) == .none)
+        #expect(!plain.usesMesh)
+    }
+
     /// A scenario file's `{file: ..., namespace: ...}` item applies the manifest there.
     @Test func scenarioFileItemWithNamespace() throws {
         let path = try folder(["web.yaml": deployment])

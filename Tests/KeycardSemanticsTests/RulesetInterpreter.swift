@@ -41,7 +41,7 @@ struct RulesetInterpreter {
             case .accept: return .final(.accept)
             case .drop: return .final(.drop)
             case .return: return .returned
-            case .none, .vmap, .dnat: continue
+            case .none, .vmap, .dnat, .redirect: continue
             case .jump(let name):
                 guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
                 if case .final(let outcome) = run(target, packet, depth: depth + 1) { return .final(outcome) }
@@ -72,6 +72,9 @@ struct RulesetInterpreter {
         case .sportHash:
             // Only the Service proxy's nat table picks endpoints; policy tables never hash.
             preconditionFailure("sportHash in a policy table")
+        case .mark:
+            // Only the mesh's redirection table looks at marks; policy tables never do.
+            preconditionFailure("mark in a policy table")
         }
     }
 

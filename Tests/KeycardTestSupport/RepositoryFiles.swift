@@ -15,7 +15,9 @@ public enum RepositoryFiles {
 
     /// Every library scenario, as paths relative to the repository (recipes start with `../shared`).
     public static var scenarios: [String] {
-        yamlFiles(in: "scenarios") + yamlFiles(in: "scenarios/conformance") + yamlFiles(in: "../shared/conformance/recipes")
+        yamlFiles(in: "scenarios") + yamlFiles(in: "scenarios/conformance")
+            + yamlFiles(in: "scenarios/conformance/mesh").filter { !$0.hasSuffix(".manifest.yaml") }
+            + yamlFiles(in: "../shared/conformance/recipes")
     }
 
     /// The `.yaml` files of `folder` (relative to the repository), sorted, as relative paths.

@@ -107,7 +107,7 @@ struct ScanCommand: ParsableCommand {
             }
         }
         let runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
-        let states = try runner.scan(from: source, probes, settings: live.timeline.scenario.probeDefaults)
+        let states = try runner.scan(from: source, probes, settings: live.timeline.scenario.probeDefaults, identity: .mesh)
         for (index, state) in states.enumerated() {
             targetList[index].observed = state
             targetList[index].record.observed = state

@@ -24,7 +24,7 @@ struct UpCommand: ParsableCommand {
         logging.apply()
         let timeline = try ScenarioInput.load(file)
         if ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
-            Console.error("\(file): the mesh data plane is not built yet: use keycard model")
+            Console.error("\(file): keycard up does not run the mesh's proxy yet: use keycard run (or keycard model)")
             throw Exit.invalid
         }
         try Environment.requireRoot()

@@ -25,6 +25,8 @@ struct ModelTableRenderer {
                 out.append(contentsOf: targets.map { "  delete \($0.ref)" })
             case .dns:
                 out.append("  " + (stepReport.summary ?? ""))
+            case .rotate(let rotation):
+                out.append("  rotate \(rotation.description): verdicts unchanged (identities stay, certificates are new)")
             case .scale(let change):
                 out.append("  scale \(change.workload) to \(change.replicas) replica\(change.replicas == 1 ? "" : "s")")
             case .label(let change):

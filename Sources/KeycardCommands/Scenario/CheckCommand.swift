@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeycardModel
 import KeycardScenario
 
 /// `keycard check FILE...`: validate without touching the kernel.
@@ -12,6 +13,11 @@ struct CheckCommand: ParsableCommand {
 
     @Argument(help: "Scenario files, or plain Kubernetes manifests (files or folders), each checked on its own.") var files: [String]
     @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(
+        help:
+            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
+    )
+    var mesh: DataPlane?
 
     func run() throws {
         logging.apply()
@@ -20,7 +26,7 @@ struct CheckCommand: ParsableCommand {
             do {
                 let timeline =
                     ManifestLoader.isManifests(file)
-                    ? try ScenarioInput.loadAll([file], namespace: namespace)[0] : try ScenarioInput.load(file)
+                    ? try ScenarioInput.loadAll([file], namespace: namespace, mesh: mesh)[0] : try ScenarioInput.load(file)
                 Console.out("\(file): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
             } catch {
                 invalid = true

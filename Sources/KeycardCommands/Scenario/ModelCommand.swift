@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeycardModel
 import KeycardScenario
 
 /// `keycard model FILE`: what the policy model expects at every probe step, without root.
@@ -12,12 +13,17 @@ struct ModelCommand: ParsableCommand {
 
     @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
     @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(
+        help:
+            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
+    )
+    var mesh: DataPlane?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
         logging.apply()
         var allPassed = true
-        for timeline in try ScenarioInput.loadAll(files, namespace: namespace) {
+        for timeline in try ScenarioInput.loadAll(files, namespace: namespace, mesh: mesh) {
             let report = ModelReport.build(timeline)
             allPassed = allPassed && report.passed
             switch output {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeycardKernel
+import KeycardModel
 import KeycardProbe
 import KeycardScenario
 
@@ -17,17 +18,21 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Scenario files, run one after another; plain Kubernetes manifests (files or folders) run together as one lab.")
     var files: [String]
     @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(
+        help:
+            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
+    )
+    var mesh: DataPlane?
     @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, namespace: namespace)
-        // Until the proxy exists, a meshed pod's traffic would be judged without its mesh: refuse
-        // rather than report wrong results (a scenario with Istio objects but no meshed pod runs).
-        for timeline in timelines where ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
-            Console.error("\(timeline.scenario.file): the mesh data plane is not built yet: use keycard model")
+        let timelines = try ScenarioInput.loadAll(files, namespace: namespace, mesh: mesh)
+        // The mesh's proxy lives in this process: a kept lab would lose it when the run ends.
+        if keep, let meshed = timelines.first(where: \.usesMesh) {
+            Console.error("\(meshed.scenario.file): --keep: a lab with the mesh cannot be kept yet (its proxy lives in the run)")
             throw Exit.invalid
         }
         try Environment.requireRoot()

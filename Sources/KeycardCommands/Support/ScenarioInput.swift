@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeycardModel
 import KeycardScenario
 
 /// Loads scenarios for a command: errors go to stderr as `file:line:col: message` and end the
@@ -8,7 +9,7 @@ enum ScenarioInput {
     /// The timelines of `paths`: each scenario file its own, and all the plain manifests (files
     /// and folders, `ManifestLoader`) together one, in the place of the first of them, with
     /// `namespace` for their objects that name none.
-    static func loadAll(_ paths: [String], namespace: String?) throws -> [Timeline] {
+    static func loadAll(_ paths: [String], namespace: String?, mesh: DataPlane? = nil) throws -> [Timeline] {
         let manifests = paths.filter(ManifestLoader.isManifests)
         var timelines: [Timeline] = []
         var manifestsDone = false
@@ -20,7 +21,7 @@ enum ScenarioInput {
             if manifestsDone { continue }
             manifestsDone = true
             do {
-                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace)
+                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace, mesh: mesh)
                 for warning in timeline.warnings { Console.error(warning.description) }
                 timelines.append(timeline)
             } catch {

@@ -47,6 +47,9 @@ extension Rule {
             rule.add(try NftExpr.immediate(NetworkBytes.u32(address), into: NftExpr.register1))
             rule.add(try NftExpr.immediate(NetworkBytes.u16(port), into: NftExpr.register2))
             rule.add(try NftExpr.dnat())
+        } else if case .redirect(let port) = verdict {
+            rule.add(try NftExpr.immediate(NetworkBytes.u16(port), into: NftExpr.register1))
+            rule.add(try NftExpr.redirect())
         } else if case .vmap(let fields, let map) = verdict {
             try Match.lowerConcat(fields, into: rule, context, needsNetworkCheck: &needsNetworkCheck)
             rule.add(try NftExpr.lookup(set: map, id: context.setIDs[map], negated: false, verdictMap: true))
@@ -125,6 +128,10 @@ extension Match {
             rule.add(try NftExpr.payload(NFT_PAYLOAD_TRANSPORT_HEADER, offset: 0, length: 2))
             rule.add(try NftExpr.jhash(length: 2, modulus: modulus, seed: seed))
             rule.add(try NftExpr.cmp(NFT_CMP_EQ, hostBytes(value)))
+        case .mark(let mark, let negated):
+            // The mark is a host-order 32-bit value (nft's mark type is host endian).
+            rule.add(try NftExpr.meta(NFT_META_MARK))
+            rule.add(try NftExpr.cmp(negated ? NFT_CMP_NEQ : NFT_CMP_EQ, hostBytes(mark)))
         }
     }
 
@@ -180,7 +187,7 @@ extension Verdict {
         case .return: try NftExpr.verdict(NFT_RETURN.rawValue)
         case .jump(let chain): try NftExpr.verdict(NFT_JUMP.rawValue, chain: chain)
         case .goto(let chain): try NftExpr.verdict(NFT_GOTO.rawValue, chain: chain)
-        case .none, .vmap, .dnat: nil
+        case .none, .vmap, .dnat, .redirect: nil
         }
     }
 }

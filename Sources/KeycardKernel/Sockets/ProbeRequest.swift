@@ -15,6 +15,16 @@ public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     /// port the proxy hashes); nil: an ephemeral port. Such a socket closes with RST (SO_LINGER 0),
     /// so that the same 4-tuple can be probed again at once.
     public var sourcePort: UInt16?
+    /// TCP: bytes sent once connected (a line, or an HTTP request): a lab with the mesh is
+    /// client-first (spec mesh.md R41). Empty: the client sends nothing.
+    public var payload: [UInt8] = []
+    /// TCP: a connection that ends (EOF or reset) before a byte of answer is `unanswered`, not
+    /// allowed: behind a mesh proxy the handshake proves nothing (the proxy accepts it).
+    public var answerRequired = false
+    /// TCP: read until the server closes (an HTTP response), not only the first line.
+    public var readsToEnd = false
+    /// SO_MARK of the socket: `MeshDataPath.bypassMark` escapes the mesh's capture (identity `none`).
+    public var mark: UInt32?
     /// Where the kernel will send the probe after Service translation (backend address and target
     /// port): a drop logged after DNAT names this destination, so it settles the probe too.
     public var translated: (address: IPv4, port: UInt16)? {
@@ -67,6 +77,9 @@ public enum ProbeVerdict: Sendable, Hashable, CustomStringConvertible {
     case allow(line: String)
     /// Refused: TCP RST, or ICMP port-unreachable (ECONNREFUSED), TCP and UDP alike.
     case closed
+    /// TCP with `answerRequired`: connected, then closed (EOF, or reset when `reset`) before any
+    /// byte came back — what a client of a refusing mesh proxy sees; the proxy's record says why.
+    case unanswered(reset: Bool)
     case deny(DenyReason)
     /// Not attempted, with why (SCTP: the kernel has none).
     case skipped(String)
@@ -75,6 +88,7 @@ public enum ProbeVerdict: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .allow(let line): "allow(\(line))"
         case .closed: "closed"
+        case .unanswered(let reset): reset ? "unanswered(reset)" : "unanswered(eof)"
         case .deny(let reason): "deny(\(reason))"
         case .skipped(let reason): "skipped(\(reason))"
         }

@@ -110,6 +110,7 @@ final class ProbeWave {
             // Report every ICMP error on the connected socket, not only the "hard" ones.
             try SocketCalls.setOption(fd, Int32(IPPROTO_IP), IP_RECVERR, 1, "IP_RECVERR")
         }
+        if let mark = request.mark { try MeshSocketOptions.setMark(fd, mark) }
         if let sourcePort = request.sourcePort {
             try SocketCalls.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR")
             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -208,6 +209,9 @@ final class ProbeWave {
         guard mode == .readLine, !slots[index].request.handshakeOnly else { return settle(index, .allow(line: "")) }
         slots[index].phase = .reading
         let fd = slots[index].fd
+        if !slots[index].request.payload.isEmpty, let code = SocketCalls.send(fd, slots[index].request.payload) {
+            return settle(index, code == ECONNRESET || code == EPIPE ? .unanswered(reset: true) : Self.verdict(forError: code))
+        }
         if registered {
             try epoll.modify(fd, events: EpollFlag.input, token: UInt64(index))
         } else {
@@ -216,17 +220,24 @@ final class ProbeWave {
         readLine(index)
     }
 
-    /// Reads what the server sent until a newline or EOF; a reset after the handshake still counts as
-    /// allowed (the network let the connection through).
+    /// Reads what the server sent until a newline or EOF (`readsToEnd`: until EOF); a reset after
+    /// the handshake still counts as allowed (the network let the connection through) unless the
+    /// request needs an answer and none came (`unanswered`).
     private func readLine(_ index: Int) {
         var buffer = [UInt8](repeating: 0, count: 512)
+        let request = slots[index].request
         while true {
             let count = buffer.withUnsafeMutableBytes { read(slots[index].fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             if count > 0 { slots[index].received += buffer.prefix(count) }
-            if count <= 0 || slots[index].received.contains(UInt8(ascii: "\n")) {
-                return settle(index, .allow(line: Self.firstLine(slots[index].received)))
+            if count <= 0 && slots[index].received.isEmpty && request.answerRequired {
+                return settle(index, .unanswered(reset: count < 0))
+            }
+            if count <= 0 || (!request.readsToEnd && slots[index].received.contains(UInt8(ascii: "\n"))) {
+                let text =
+                    request.readsToEnd ? String(decoding: slots[index].received, as: UTF8.self) : Self.firstLine(slots[index].received)
+                return settle(index, .allow(line: text))
             }
         }
     }

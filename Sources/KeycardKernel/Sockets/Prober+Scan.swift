@@ -35,7 +35,7 @@ extension Prober {
             switch verdict {
             case .allow: .open
             case .closed: .closed
-            case .deny, .skipped: .filtered
+            case .unanswered, .deny, .skipped: .filtered
             }
         }
     }

@@ -1,15 +1,22 @@
 import CLinuxShim
 import Glibc
 
-/// The epoll loop of a `PortServer`: tokens are listener indices; an eventfd wakes it to stop.
+/// The epoll loop of a `PortServer`: tokens are listener indices (client-first connections:
+/// `connectionToken` + descriptor); an eventfd wakes it to stop.
 final class ServerLoop: @unchecked Sendable {
     private let listeners: [Listener]
     private let epoll: Epoll
     private let wakeFD: Int32
     private static let wakeToken = UInt64.max
+    private static let connectionToken: UInt64 = 1 << 40
+    /// Read the client's request before answering (`PortServer.clientFirst`).
+    private let clientFirst: Bool
+    /// Client-first connections waiting for their request: descriptor → (listener index, bytes so far).
+    private var waiting: [Int32: (listener: Int, received: [UInt8])] = [:]
 
-    init(listeners: [Listener]) throws(KernelError) {
+    init(listeners: [Listener], clientFirst: Bool = false) throws(KernelError) {
         self.listeners = listeners
+        self.clientFirst = clientFirst
         epoll = try Epoll(capacity: 512)
         wakeFD = try syscall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
         try epoll.add(wakeFD, events: EpollFlag.input, token: Self.wakeToken)
@@ -24,8 +31,12 @@ final class ServerLoop: @unchecked Sendable {
             guard let events = try? epoll.wait(timeoutMilliseconds: -1) else { return }
             for event in events {
                 if event.token == Self.wakeToken { return }
+                if event.token >= Self.connectionToken {
+                    readRequest(Int32(event.token - Self.connectionToken))
+                    continue
+                }
                 let listener = listeners[Int(event.token)]
-                if listener.endpoint.proto == .udp { answerDatagrams(listener) } else { acceptAll(listener) }
+                if listener.endpoint.proto == .udp { answerDatagrams(listener) } else { acceptAll(listener, index: Int(event.token)) }
             }
         }
     }
@@ -37,11 +48,13 @@ final class ServerLoop: @unchecked Sendable {
 
     func closeAll() {
         for listener in listeners { close(listener.fd) }
+        for fd in waiting.keys { close(fd) }
+        waiting = [:]
         close(wakeFD)
     }
 
     /// Accepts until the queue is empty; each connection gets the line and is closed (FIN after data).
-    private func acceptAll(_ listener: Listener) {
+    private func acceptAll(_ listener: Listener, index: Int) {
         while true {
             // accept4 is hidden behind _GNU_SOURCE; a blocking accepted socket is fine for one tiny
             // MSG_DONTWAIT write and a close.
@@ -50,9 +63,48 @@ final class ServerLoop: @unchecked Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return  // EAGAIN: drained; EMFILE and the like: retried on the next event
             }
+            if clientFirst {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                waiting[fd] = (index, [])
+                if (try? epoll.add(fd, events: EpollFlag.input, token: Self.connectionToken + UInt64(fd))) == nil {
+                    waiting[fd] = nil
+                    close(fd)
+                }
+                continue
+            }
             _ = SocketCalls.send(fd, listener.reply)
             close(fd)
         }
+    }
+
+    /// A client-first connection is readable: once its request is whole (a line, or an HTTP head),
+    /// answer and close. Everything the client sent has been read, so the close is a FIN, not a RST.
+    private func readRequest(_ fd: Int32) {
+        guard var entry = waiting[fd] else { return }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var ended = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+            if count <= 0 {
+                ended = true
+                break
+            }
+            entry.received += buffer.prefix(count)
+            if entry.received.count > 65536 {
+                ended = true
+                break
+            }
+        }
+        let line = listeners[entry.listener].endpoint.line
+        guard let reply = ClientFirstReply.reply(to: entry.received, line: line, ended: ended) else {
+            waiting[fd] = entry
+            return
+        }
+        waiting[fd] = nil
+        _ = SocketCalls.send(fd, reply)
+        close(fd)
     }
 
     /// Answers every queued datagram with the line, to its sender.

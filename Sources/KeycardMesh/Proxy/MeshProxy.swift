@@ -46,7 +46,10 @@ public final class MeshProxy: Sendable {
         labName: String, ca: LabCA, cluster: @escaping @Sendable () -> Cluster, intents: MeshIntents, flows: MeshFlowLog,
         connectTimeout: TimeAmount = .seconds(1), threads: Int = 2, originalDestination: OriginalDestination? = nil
     ) throws {
-        guard NetworkNamespace.currentInode() == Self.processNamespaceInode() else { throw MeshProxyError.notInHostNamespace }
+        let here = NetworkNamespace.currentInode()
+        guard here == NetworkNamespace.processInode() || here == NetworkNamespace.hostInode() else {
+            throw MeshProxyError.notInHostNamespace
+        }
         self.labName = labName
         core = try ProxyCore(
             ca: ca, cluster: cluster, intents: intents, flows: flows, connectTimeout: connectTimeout,
@@ -116,13 +119,6 @@ public final class MeshProxy: Sendable {
     public func shutdown() {
         for pod in attachedPods { detach(pod: pod) }
         try? group.syncShutdownGracefully()
-    }
-
-    /// The namespace of the process's main thread (where keycard runs; PID 1 may be elsewhere in a sandbox).
-    static func processNamespaceInode() -> UInt64 {
-        var info = stat()
-        guard stat("/proc/self/ns/net", &info) == 0 else { return 0 }
-        return UInt64(info.st_ino)
     }
 
     /// socket, SO_REUSEADDR, SO_MARK, bind 0.0.0.0:`port`, listen: in the calling thread's namespace.

@@ -58,6 +58,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop, halfClosure: tls == nil) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
+                // The glue joins only once the handshake is done: it reads only while its partner
+                // (the client's glue, added then) can write, and the handshake needs reads.
                 if let tls {
                     try pipeline.addHandler(try MeshTLS.clientHandler(context: tls, trust: trust))
                     try pipeline.addHandler(HandshakeWatcher(promise: handshake))

@@ -52,9 +52,10 @@ public enum ManifestLoader {
     }
 
     /// The timeline of the manifests at `paths`: resources, then `ManifestPlan`'s steps. `name`
-    /// names the lab (default: from the first path); `dns: false` leaves cluster DNS out.
+    /// names the lab (default: from the first path); `dns: false` leaves cluster DNS out; `mesh`
+    /// enrols the manifests' namespaces in the mesh (`enrol(_:in:)`).
     public static func timeline(
-        _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true
+        _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true, mesh: DataPlane? = nil
     ) throws(ScenarioError) -> Timeline {
         guard let firstPath = paths.first else {
             throw ScenarioError(SourceLocation(file: "-", line: 1, column: 1), "no manifest file or folder given")
@@ -118,7 +119,7 @@ public enum ManifestLoader {
                         "\(withCommands) pod\(withCommands == 1 ? "" : "s") or template\(withCommands == 1 ? "" : "s") name container commands; images are not run in the lab: keycard serves their declared ports itself"
                 ))
         }
-        let resources = created + objects
+        let resources = enrol(created + objects, in: mesh)
         var sources: [ProbeRef] = []
         for loaded in resources {
             switch loaded.object {
@@ -185,6 +186,45 @@ public enum ManifestLoader {
 
     /// A lab name from a path: its last component without extension, lower-cased, other
     /// characters as '-', at most 24 characters ("online-boutique").
+    /// Labels every namespace the manifests' pods and workloads live in for `mesh`, as Istio's
+    /// install tasks do before deploying an application (`kubectl label namespace NS
+    /// istio-injection=enabled`, or `istio.io/dataplane-mode=ambient`; spec mesh.md R1, R3): a
+    /// declared namespace gets the label unless it carries an injection or data-plane label of its
+    /// own (an explicit opt-out stays); one only used (`default`, say) is declared with it first.
+    /// Namespaces Istio never meshes (kube-system, ...) are left alone.
+    static func enrol(_ objects: [LoadedObject], in mesh: DataPlane?) -> [LoadedObject] {
+        guard let mesh, mesh != .none else { return objects }
+        let own = [Pod.MeshLabel.injection, Pod.MeshLabel.dataplaneMode, Pod.MeshLabel.revision]
+        func enrolled(_ namespace: Namespace) -> Namespace {
+            guard !own.contains(where: { namespace.labels[$0] != nil }) else { return namespace }
+            var labels = namespace.labels
+            if mesh == .sidecar { labels[Pod.MeshLabel.injection] = "enabled" } else { labels[Pod.MeshLabel.dataplaneMode] = "ambient" }
+            var copy = namespace
+            copy.setLabels(labels)
+            return copy
+        }
+        var declared: Set<String> = []
+        var result = objects.map { loaded -> LoadedObject in
+            guard case .namespace(let namespace) = loaded.object, !Pod.meshIgnoredNamespaces.contains(namespace.name) else { return loaded }
+            declared.insert(namespace.name)
+            var copy = loaded
+            copy.object = .namespace(enrolled(namespace))
+            return copy
+        }
+        var added: [LoadedObject] = []
+        for loaded in objects {
+            switch loaded.object {
+            case .pod, .workload: break
+            default: continue
+            }
+            guard let used = loaded.object.ref.namespace, !Pod.meshIgnoredNamespaces.contains(used), declared.insert(used).inserted
+            else { continue }
+            added.append(LoadedObject(.namespace(enrolled(Namespace(name: used))), at: loaded.location))
+        }
+        result.insert(contentsOf: added, at: 0)
+        return result
+    }
+
     public static func labName(for path: String) -> String {
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
         var base = ((trimmed as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()

@@ -1,50 +1,79 @@
 import KeycardModel
 
-/// The Kubernetes kinds keycard understands.
-public enum ObjectKind: String, Hashable, Sendable, CaseIterable, Codable {
-    case namespace = "Namespace"
-    case pod = "Pod"
-    case networkPolicy = "NetworkPolicy"
-    case peerAuthentication = "PeerAuthentication"
-    case authorizationPolicy = "AuthorizationPolicy"
-    case deployment = "Deployment"
-    case replicaSet = "ReplicaSet"
-    case statefulSet = "StatefulSet"
-    case daemonSet = "DaemonSet"
-    case job = "Job"
-    case cronJob = "CronJob"
-    case replicationController = "ReplicationController"
-    case service = "Service"
+/// The Kubernetes kinds keycard understands; the seven controllers are one case, named by
+/// `WorkloadKind` (their one home).
+public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresentable {
+    case namespace
+    case pod
+    case networkPolicy
+    case peerAuthentication
+    case authorizationPolicy
+    case workload(WorkloadKind)
+    case service
+
+    public static var allCases: [ObjectKind] {
+        [.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service] + WorkloadKind.allCases.map(Self.workload)
+    }
+
+    /// The kind as manifests spell it (`kind: Deployment`).
+    public var rawValue: String {
+        switch self {
+        case .namespace: "Namespace"
+        case .pod: "Pod"
+        case .networkPolicy: "NetworkPolicy"
+        case .peerAuthentication: "PeerAuthentication"
+        case .authorizationPolicy: "AuthorizationPolicy"
+        case .workload(let kind): kind.rawValue
+        case .service: "Service"
+        }
+    }
+
+    public init?(rawValue: String) {
+        if let workload = WorkloadKind(rawValue: rawValue) {
+            self = .workload(workload)
+            return
+        }
+        guard
+            let kind = [ObjectKind.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service].first(where: {
+                $0.rawValue == rawValue
+            })
+        else { return nil }
+        self = kind
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let kind = ObjectKind(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown kind \(text)"))
+        }
+        self = kind
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 
     /// The apiVersion kubectl prints for the kind.
     var apiVersion: String { apiVersions[0] }
 
     /// Every apiVersion accepted for the kind: Istio serves its security kinds as `v1` and `v1beta1`.
     var apiVersions: [String] {
-        if let workload = workloadKind { return [workload.apiVersion] }
         switch self {
-        case .networkPolicy: return ["networking.k8s.io/v1"]
-        case .peerAuthentication, .authorizationPolicy: return ["security.istio.io/v1", "security.istio.io/v1beta1"]
-        default: return ["v1"]
+        case .workload(let kind): [kind.apiVersion]
+        case .networkPolicy: ["networking.k8s.io/v1"]
+        case .peerAuthentication, .authorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"]
+        default: ["v1"]
         }
     }
 
     /// An Istio kind (spec mesh.md 2.2).
     public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
 
-    /// The workload kind this is, or nil for Namespace, Pod, NetworkPolicy and the Istio kinds.
-    public var workloadKind: WorkloadKind? { WorkloadKind(rawValue: rawValue) }
-
-    public init(_ workload: WorkloadKind) {
-        switch workload {
-        case .deployment: self = .deployment
-        case .replicaSet: self = .replicaSet
-        case .statefulSet: self = .statefulSet
-        case .daemonSet: self = .daemonSet
-        case .job: self = .job
-        case .cronJob: self = .cronJob
-        case .replicationController: self = .replicationController
-        }
+    /// The workload kind this is, or nil for Namespace, Pod, NetworkPolicy, Service and the Istio kinds.
+    public var workloadKind: WorkloadKind? {
+        if case .workload(let kind) = self { return kind }
+        return nil
     }
 }
 
@@ -65,7 +94,7 @@ public enum KubeObject: Hashable, Sendable {
         case .networkPolicy(let policy): ObjectRef(kind: .networkPolicy, namespace: policy.namespace, name: policy.name)
         case .peerAuthentication(let policy): ObjectRef(kind: .peerAuthentication, namespace: policy.namespace, name: policy.name)
         case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
-        case .workload(let workload): ObjectRef(kind: ObjectKind(workload.kind), namespace: workload.namespace, name: workload.name)
+        case .workload(let workload): ObjectRef(kind: .workload(workload.kind), namespace: workload.namespace, name: workload.name)
         case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         }
     }

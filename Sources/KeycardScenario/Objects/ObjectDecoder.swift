@@ -55,8 +55,7 @@ struct ObjectDecoder {
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
         case .peerAuthentication: return [LoadedObject(.peerAuthentication(try peerAuthentication(value)), at: value.location)]
         case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
-        case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
-            guard let workloadKind = known.workloadKind else { return [] }
+        case .workload(let workloadKind):
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
         case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
         }

@@ -10,6 +10,8 @@ public struct ProbeCell: Sendable {
     public var verdict: Verdict
     /// The mesh's part (spec mesh.md 2.5), when the scenario uses the mesh.
     public var mesh: MeshVerdict?
+    /// What the probe presents and sends (identity, route, HTTP request), when the scenario uses the mesh.
+    public var meshRequest: MeshRequest?
     /// The workloads the probe named the source and destination through, if it did: this cell is
     /// one replica's share of a workload cell.
     public var fromWorkload: WorkloadKey?
@@ -19,7 +21,7 @@ public struct ProbeCell: Sendable {
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
-        fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
+        meshRequest: MeshRequest? = nil, fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
     ) {
         self.from = from
         self.to = to
@@ -27,6 +29,7 @@ public struct ProbeCell: Sendable {
         self.expected = expected
         self.verdict = verdict
         self.mesh = mesh
+        self.meshRequest = meshRequest
         self.fromWorkload = fromWorkload
         self.toWorkload = toWorkload
         self.targetPort = targetPort
@@ -48,13 +51,15 @@ public struct ProbeCell: Sendable {
     }
 
     /// The cell as a report result, before anything is observed.
-    public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil) -> ProbeResult {
+    /// - Parameter detail: how the mesh refused, as observed (the proxy's record, or the HTTP status);
+    ///   without an observation the model's detail is reported.
+    public func result(observed: Observation? = nil, attempts: Int? = nil, reason: String? = nil, detail: String? = nil) -> ProbeResult {
         var result = ProbeResult(
             from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
             observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload,
             targetPort: targetPort)
         if let mesh {
-            result.detail = outcome == .deny ? nil : mesh.detail
+            result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)
         }
         return result
@@ -83,6 +88,7 @@ extension Timeline {
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(from: .pod(source), to: destination, port: port),
                             mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
+                            meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
                             targetPort: Self.targetPort(of: destination, port, state)))

@@ -135,9 +135,8 @@ public struct ClusterChange {
                 guard cluster.authorizationPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
-            case .deployment, .replicaSet, .statefulSet, .daemonSet, .job, .cronJob, .replicationController:
-                guard let kind = ref.kind.workloadKind,
-                    case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
+            case .workload(let kind):
+                guard case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
                     cluster.workloads.removeValue(forKey: key) != nil
                 else { throw missing(ref, target.location) }
                 // Cascading deletion (the default propagation) removes its pods.
@@ -171,8 +170,7 @@ public struct ClusterChange {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
-        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .deployment, .replicaSet, .statefulSet, .daemonSet, .job,
-            .cronJob, .replicationController:
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }

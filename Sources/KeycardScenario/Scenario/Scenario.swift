@@ -77,11 +77,13 @@ public struct Step: Sendable {
         case scan(ScanStep)
         case dns(DNSStep)
         case scale(ScaleChange)
+        /// The lab CA issues new certificates (spec mesh.md); the cluster does not change.
+        case rotate(RotateStep)
     }
 
     /// What a step does, as reports name it.
     public enum Kind: String, Codable, Sendable {
-        case probe, apply, delete, label, scan, dns, scale
+        case probe, apply, delete, label, scan, dns, scale, rotate
     }
 
     /// The kind of the step's action.
@@ -94,6 +96,7 @@ public struct Step: Sendable {
         case .scan: .scan
         case .dns: .dns
         case .scale: .scale
+        case .rotate: .rotate
         }
     }
 }

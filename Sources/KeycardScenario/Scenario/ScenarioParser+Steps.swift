@@ -2,7 +2,7 @@ import KeycardModel
 import KeycardValues
 
 extension ScenarioParser {
-    static let actions = ["probe", "apply", "delete", "label", "scan", "dns", "scale"]
+    static let actions = ["probe", "apply", "delete", "label", "scan", "dns", "scale", "rotate"]
 
     mutating func step(_ value: YAMLValue, index: Int) throws(ScenarioError) -> Step {
         let fields = try value.fields("a step", allowed: ["name"] + Self.actions + ["expect"])
@@ -27,6 +27,7 @@ extension ScenarioParser {
         case "label": parsed = .label(try label(body))
         case "dns": parsed = .dns(try dns(body, expect: expect))
         case "scale": parsed = .scale(try scale(body))
+        case "rotate": parsed = .rotate(try rotate(body))
         default: parsed = .scan(try scan(body, expect: expect))
         }
         return Step(index: index, name: name, location: value.location, action: parsed)
@@ -218,6 +219,21 @@ extension ScenarioParser {
             step.expectOpen = open
         }
         return step
+    }
+
+    /// `rotate: ca` or `rotate: {serviceAccount: ns/name}`.
+    private func rotate(_ value: YAMLValue) throws(ScenarioError) -> RotateStep {
+        if !value.isNull, let text = try? value.string("rotate") {
+            guard text == "ca" else { throw value.error("rotate is `ca` or {serviceAccount: namespace/name}, not \"\(text)\"") }
+            return .ca
+        }
+        let fields = try value.fields("rotate", allowed: ["serviceAccount"])
+        let accountValue = try fields.required("serviceAccount")
+        let text = try accountValue.string("rotate.serviceAccount")
+        guard let key = ObjectKey.parse(text), NameRules.dns1123LabelProblem(key.namespace) == nil,
+            NameRules.dns1123SubdomainProblem(key.name) == nil
+        else { throw accountValue.error("rotate.serviceAccount \"\(text)\" must be namespace/name (a service account)") }
+        return .serviceAccount(namespace: key.namespace, name: key.name)
     }
 
     /// `scale: {workload: ns/deployment/web, replicas: 3}`.

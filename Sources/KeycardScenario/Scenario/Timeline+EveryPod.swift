@@ -66,7 +66,7 @@ extension Timeline {
                 try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
             case .scale(let change): try steps.scale(change, in: &cluster)
-            case .probe, .scan, .dns: continue
+            case .probe, .scan, .dns, .rotate: continue
             }
             collect([], at: step.location, before: before, after: cluster)
             try bounded(at: step.location)

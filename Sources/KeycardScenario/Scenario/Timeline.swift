@@ -83,6 +83,7 @@ public struct Timeline: Sendable {
                     probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
             case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: cluster)
             case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
+            case .rotate: break
             }
             states.append(cluster)
         }
@@ -91,6 +92,9 @@ public struct Timeline: Sendable {
         self.scans = scans
         usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
+        if !usesMesh, let rotate = scenario.steps.first(where: { $0.kind == .rotate }) {
+            throw ScenarioError(rotate.location, "rotate needs the mesh: no pod of this scenario is in it and no Istio object exists")
+        }
     }
 
     /// The cluster in force after step `index` (0: after the resources).

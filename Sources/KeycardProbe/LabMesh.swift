@@ -1,0 +1,136 @@
+import KeycardKernel
+import KeycardLab
+import KeycardMesh
+import KeycardModel
+import KeycardScenario
+import KeycardTopology
+import KeycardValues
+import Logging
+import NIOConcurrencyHelpers
+
+/// The mesh data plane of one `keycard run`'s lab (spec mesh.md 2.8): the lab CA in the lab's
+/// state folder (`<state>/mesh/`, key mode 0600, removed with the lab), one proxy in this process
+/// with listeners in every pod that is in the mesh at some step (and in every attacker pod,
+/// `LabMeshRedirect.attackers`), the capture tables following the cluster step by step, and the
+/// channel through which the prober tells the proxy what a probe presents and reads its records.
+///
+/// Order (`LabMeshRedirect`): listeners first, then captures; at tear-down the proxy closes and
+/// the namespaces (with their capture tables) go with the lab.
+public final class LabMesh {
+    public let ca: LabCA
+    let proxy: MeshProxy
+    let intents = MeshIntents()
+    let flows = MeshFlowLog()
+    let redirect: LabMeshRedirect
+    private let current: NIOLockedValueBox<Cluster>
+    private let logger = Logger(label: "keycard.mesh")
+
+    /// The folder of the lab's CA and keys.
+    public static func folder(lab: String) -> String { "\(LabPaths.directory(lab))/mesh" }
+
+    /// Opens the CA, starts the proxy and attaches it to every pod the timeline puts in the mesh
+    /// (or lets forge an identity); nothing is captured until `program(_:)`.
+    /// - Parameter connectTimeout: the proxy's upstream connect timeout: a NetworkPolicy drop of the
+    ///   proxy's own connection shows as `deny` after it, so it must be shorter than the prober's.
+    /// - Throws: `MeshIdentityError`, `KernelError`, `MeshProxyError`.
+    public init(lab: LabInstance, timeline: Timeline, connectTimeout: Duration) throws {
+        let attackers = LabMeshRedirect.attackers(timeline)
+        ca = try LabCA(folder: Self.folder(lab: lab.plan.labName), trustDomain: timeline.initial.mesh.trustDomain)
+        let current = NIOLockedValueBox(timeline.initial)
+        self.current = current
+        let milliseconds = Int64(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
+        proxy = try MeshProxy(
+            labName: lab.plan.labName, ca: ca, cluster: { current.withLockedValue { $0 } }, intents: intents, flows: flows,
+            connectTimeout: .milliseconds(milliseconds))
+        redirect = LabMeshRedirect(plan: lab.plan, fresh: true, attackers: attackers)
+        var attached: Set<ObjectKey> = attackers
+        for state in [timeline.initial] + timeline.states {
+            for key in state.pods.keys where state.dataPlane(of: key) != .none { attached.insert(key) }
+        }
+        do {
+            for pod in lab.plan.pods where attached.contains(ObjectKey(pod.namespace, pod.name)) {
+                try proxy.attach(pod: ObjectKey(pod.namespace, pod.name), namespace: pod.netns, address: pod.address)
+            }
+        } catch {
+            tearDown()
+            throw error
+        }
+        logger.info("mesh proxy up", metadata: ["lab": "\(lab.plan.labName)", "pods": "\(proxy.attachedPods.count)"])
+    }
+
+    /// Makes `cluster` the state the proxy judges by and captures the pods meshed in it; the
+    /// records of earlier steps are forgotten. Returns the pods whose capture was added or removed.
+    @discardableResult
+    public func program(_ cluster: Cluster) throws -> Set<ObjectKey> {
+        current.withLockedValue { $0 = cluster }
+        flows.clear()
+        intents.clear()
+        return try redirect.program(for: cluster)
+    }
+
+    /// A `rotate` step: a new CA root (every SVID re-issued from it, the old root no longer
+    /// trusted) or a new SVID for one service account. Connections made afterwards carry them.
+    public func rotate(_ rotation: RotateStep) throws {
+        switch rotation {
+        case .ca: try ca.rotate()
+        case .serviceAccount(let namespace, let name): _ = try ca.rotate(namespace: namespace, serviceAccount: name)
+        }
+        logger.info("mesh certificates rotated", metadata: ["what": "\(rotation.description)"])
+    }
+
+    /// What the prober needs (`MeshProbing`) for probes of `cluster`.
+    public func probing(_ cluster: Cluster) -> MeshProbing {
+        MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster))
+    }
+
+    /// Closes the proxy and removes the CA's files; idempotent.
+    public func tearDown() {
+        proxy.shutdown()
+        ca.remove()
+    }
+}
+
+/// The prober's channel to the lab proxy: intents in, records out.
+struct LabMeshChannel: MeshProbeChannel {
+    let intents: MeshIntents
+    let flows: MeshFlowLog
+    let cluster: Cluster
+
+    func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest) {
+        intents.set(request, pod: source, sourcePort: sourcePort)
+    }
+
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict? {
+        let flow = MeshFlow(source, sourcePort, destination, port)
+        guard let record = flows.outcome(ofClientFlow: flow) ?? flows.record(of: flow) else { return nil }
+        return MeshFlowVerdict(Self.observation(record.outcome), detail: record.detail, reason: Self.reason(record))
+    }
+
+    static func observation(_ outcome: MeshFlowRecord.Outcome) -> Observation {
+        switch outcome {
+        case .allow: .allow
+        case .deny: .deny
+        case .denyMTLS: .denyMTLS
+        case .denyRBAC: .denyRBAC
+        case .closed: .closed
+        }
+    }
+
+    /// The record in words: who judged, with what mode and policy.
+    static func reason(_ record: MeshFlowRecord) -> String {
+        var parts: [String] = []
+        if let pod = record.pod { parts.append("at \(pod) (\(record.plane?.rawValue ?? "?"))") }
+        switch record.outcome {
+        case .deny: parts.append("the proxy's upstream connection was dropped (NetworkPolicy)")
+        case .closed: parts.append("nothing serves the port")
+        case .allow: break
+        case .denyMTLS, .denyRBAC: if let detail = record.detail { parts.append(detail) }
+        }
+        if let mode = record.mode {
+            parts.append("mTLS \(mode.mode.rawValue) set by \(mode.setBy.map(\.description) ?? "default")")
+        }
+        parts.append(record.principal.map { "peer spiffe://\($0)" } ?? "plaintext peer")
+        if let decision = record.authorization { parts.append("authorization: \(decision.description)") }
+        return parts.joined(separator: "; ")
+    }
+}

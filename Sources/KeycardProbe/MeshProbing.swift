@@ -1,0 +1,150 @@
+import KeycardKernel
+import KeycardModel
+import KeycardScenario
+import KeycardValues
+
+/// The mesh proxy's word on one client connection (spec mesh.md 2.5): what refused it and how.
+public struct MeshFlowVerdict: Sendable, Equatable {
+    /// `deny` (the network dropped the proxy's upstream connection), `deny-mtls`, `deny-rbac`,
+    /// `closed` (nothing serves the port) or `allow`.
+    public var observation: Observation
+    /// `plaintext-refused`, `bad-certificate`, `http-403`, `reset`.
+    public var detail: String?
+    /// The cause in words, with the deciding policy.
+    public var reason: String
+
+    public init(_ observation: Observation, detail: String? = nil, reason: String) {
+        self.observation = observation
+        self.detail = detail
+        self.reason = reason
+    }
+}
+
+/// What the prober needs of the lab's mesh data plane: telling the proxy what a probe presents
+/// (a probe is the source pod's own process; its identity option picks the certificate), and
+/// reading the proxy's record of why it refused a connection.
+public protocol MeshProbeChannel: Sendable {
+    /// The connection `source` opens from `sourcePort` presents and sends what `request` says.
+    func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest)
+    /// The record of the client flow (its source, the destination and port it dialled), if a proxy
+    /// refused or ended it.
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict?
+}
+
+/// How a lab with the mesh probes (spec mesh.md 2.4, 2.5, R41): every TCP probe is client-first
+/// (a line, or an HTTP request on a port R37 makes HTTP), needs an answer (a proxy accepts the
+/// handshake of a connection it will refuse), leaves from a source port chosen here so that the
+/// proxy can be told what it presents and its record found again, and escapes the capture
+/// (socket mark) when its identity is `none`.
+public struct MeshProbing: Sendable {
+    public let cluster: Cluster
+    public let channel: any MeshProbeChannel
+
+    /// The deadline of a probe wave in a lab with the mesh: at least a second, since a connection
+    /// the network drops behind the proxy shows only when the proxy's upstream connect gives up
+    /// (`proxyConnectTimeout`, half of it), plus 20 ms per connection of the wave, since every
+    /// connection through the proxy costs TLS handshakes on the lab's cores (a busy machine must
+    /// not turn a slow answer into a deny). Answered probes end at their answer, not here.
+    public static func waveTimeout(_ settings: ProbeSettings, connections: Int = 0) -> Duration {
+        .milliseconds(max(settings.timeoutMilliseconds, 1000) + 20 * min(connections, 1500))
+    }
+
+    /// The proxy's upstream connect timeout for probes with `settings`: half the wave's deadline,
+    /// so that the proxy's word arrives before the prober gives up.
+    public static func proxyConnectTimeout(_ settings: ProbeSettings) -> Duration { waveTimeout(settings) / 2 }
+
+    /// The line a TCP probe sends.
+    static let probeLine = Array("keycard-probe\n".utf8)
+    /// Source ports are chosen below Linux's ephemeral range (32768–60999).
+    static let sourcePorts: ClosedRange<UInt16> = 20000...32767
+
+    public init(cluster: Cluster, channel: any MeshProbeChannel) {
+        self.cluster = cluster
+        self.channel = channel
+    }
+
+    /// Makes `request` (from `source` to `destination` on `port`, already aimed) a mesh probe
+    /// presenting and sending what `mesh` says; `used` holds the source ports taken in the
+    /// source's namespace.
+    func prepare(
+        _ request: inout ProbeRequest, from source: ObjectKey, to destination: Endpoint, port: ProtocolPort, mesh: MeshRequest,
+        used: inout Set<UInt16>
+    ) {
+        guard port.proto == .tcp else { return }
+        // A real program's port (`command:`) is answered by the program: behind a proxy its
+        // handshake proves nothing either, so it gets the line too and any answer counts (redis
+        // answers an unknown command with an error line).
+        request.handshakeOnly = false
+        request.answerRequired = true
+        if let http = httpRequest(to: destination, port: port, mesh) {
+            request.payload = Array(http.utf8)
+            request.readsToEnd = true
+        } else {
+            request.payload = Self.probeLine
+        }
+        if mesh.identity == .none { request.mark = MeshDataPath.bypassMark }
+        if request.sourcePort == nil {
+            let start = UInt16.random(in: Self.sourcePorts)
+            let port =
+                (start...Self.sourcePorts.upperBound).first { !used.contains($0) }
+                ?? Self.sourcePorts.first { !used.contains($0) }
+            guard let port else { return }
+            used.insert(port)
+            request.sourcePort = port
+        }
+        if let sourcePort = request.sourcePort { channel.declare(source: source, sourcePort: sourcePort, request: mesh) }
+    }
+
+    /// The HTTP/1.1 request a probe sends to an HTTP port (R37; spec 2.4: `GET /` by default).
+    func httpRequest(to destination: Endpoint, port: ProtocolPort, _ mesh: MeshRequest) -> String? {
+        guard let target = cluster.meshTarget(of: destination, port: port), cluster.isHTTPPort(pod: target.pod, port: target.port.port)
+        else { return nil }
+        let http = mesh.http ?? HTTPRequest()
+        let dialled = destination.serviceKey ?? target.pod
+        var text = "\(http.method) \(http.path) HTTP/1.1\r\nHost: \(http.hostHeader(for: dialled, port: port.port))\r\n"
+        for (name, value) in http.headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+        return text + "User-Agent: keycard-probe\r\nConnection: close\r\n\r\n"
+    }
+
+    /// The cell's observation from what the client saw, and for a connection that ended without an
+    /// answer, from the proxy's record (a visible outcome without a record is the lab's error).
+    func observation(_ verdict: ProbeVerdict, from source: ObjectKey, _ request: ProbeRequest, attempts: Int, expectedLine: String)
+        -> CellObservation?
+    {
+        switch verdict {
+        case .allow(let text) where request.readsToEnd:
+            let (status, body) = Self.parseHTTP(text)
+            switch status {
+            case 200?:
+                return CellObservation(.allow, attempts: attempts, reason: body == expectedLine ? nil : "answered by \"\(body)\"")
+            case 403?:
+                return CellObservation(.denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
+            default:
+                return CellObservation(.deny, attempts: attempts, reason: "answered \(status.map { "HTTP \($0)" } ?? "no HTTP response")")
+            }
+        case .unanswered(let reset):
+            guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
+            let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
+            for (address, dport) in candidates {
+                if let record = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
+                    return CellObservation(record.observation, attempts: attempts, reason: record.reason, detail: record.detail)
+                }
+            }
+            return CellObservation(
+                .deny, attempts: attempts,
+                reason: "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer and no proxy recorded why")
+        default:
+            return nil
+        }
+    }
+
+    /// The status code and the first body line of an HTTP/1.1 response.
+    static func parseHTTP(_ text: String) -> (status: Int?, body: String) {
+        let parts = text.split(separator: "\r\n\r\n", maxSplits: 1, omittingEmptySubsequences: false)
+        let statusLine = parts.first?.split(separator: "\r\n").first ?? ""
+        let fields = statusLine.split(separator: " ")
+        let status = fields.count >= 2 && fields[0].hasPrefix("HTTP/") ? Int(fields[1]) : nil
+        let body = parts.count > 1 ? String(parts[1].split(separator: "\n", omittingEmptySubsequences: false).first ?? "") : ""
+        return (status, body)
+    }
+}

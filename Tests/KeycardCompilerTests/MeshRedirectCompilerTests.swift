@@ -1,0 +1,120 @@
+import KeycardCompiler
+import KeycardModel
+import KeycardRuleset
+import KeycardValues
+import Testing
+
+@Suite("Mesh redirect compiler: the capture table of meshed pods, and the policy tables' mesh layout")
+struct MeshRedirectCompilerTests {
+    /// `shop/side` has a sidecar, `shop/amb` is enrolled in ambient by its own label, `shop/out`
+    /// opted out, `kube-system/dns` is never meshed whatever its labels.
+    static func cluster() -> Cluster {
+        var cluster = Cluster()
+        cluster.namespaces["shop"] = Namespace(name: "shop")
+        cluster.namespaces["kube-system"] = Namespace(name: "kube-system", labels: [Pod.MeshLabel.dataplaneMode: "ambient"])
+        let pods = [
+            Pod(namespace: "shop", name: "side", labels: ["app": "side"]),
+            Pod(namespace: "shop", name: "amb", labels: [Pod.MeshLabel.dataplaneMode: "ambient"]),
+            Pod(namespace: "shop", name: "out", labels: ["app": "out"]),
+            Pod(namespace: "kube-system", name: "dns", labels: [Pod.MeshLabel.dataplaneMode: "ambient"]),
+        ]
+        for (index, pod) in pods.enumerated() {
+            cluster.pods[pod.key] = pod
+            cluster.addresses[pod.key] = IPv4(0x0AF4_0002 + UInt32(index))
+        }
+        cluster.sidecars = [ObjectKey("shop", "side")]
+        return cluster
+    }
+
+    @Test func captureTableText() {
+        let table = MeshRedirectCompiler(labName: "t").table()
+        #expect(
+            table.nftText() == """
+                table ip kc-t-mesh {
+                	chain mesh-inbound {
+                		type nat hook prerouting priority -100; policy accept;
+                		iifname "lo" accept comment "loopback: the pod itself and the proxy's own hops"
+                		meta l4proto tcp th dport 15001 accept comment "the proxy's own port 15001 is never captured"
+                		meta l4proto tcp th dport 15006 accept comment "the proxy's own port 15006 is never captured"
+                		meta l4proto tcp redirect to :15006 comment "inbound TCP to the mesh proxy"
+                	}
+
+                	chain mesh-outbound {
+                		type nat hook output priority -110; policy accept;
+                		meta mark 0x00006b63 accept comment "the mesh proxy's own sockets"
+                		oifname "lo" accept comment "the pod reaching itself"
+                		meta l4proto tcp redirect to :15001 comment "outbound TCP to the mesh proxy"
+                	}
+                }
+
+                """)
+    }
+
+    /// Every redirect is TCP only (R56), and comes after the exemptions of the proxy's ports,
+    /// its marked sockets and loopback; the outbound chain maps before the Service DNAT (-100).
+    @Test func onlyTCPIsCapturedAndTheProxyIsExempt() throws {
+        let table = MeshRedirectCompiler(labName: "t").table()
+        for chain in table.chains {
+            let redirects = chain.rules.indices.filter { if case .redirect = chain.rules[$0].verdict { true } else { false } }
+            #expect(redirects == [chain.rules.count - 1], "\(chain.name): one redirect, last")
+            let redirect = chain.rules[chain.rules.count - 1]
+            #expect(redirect.matches == [.l4proto(6)])
+            #expect(chain.rules.dropLast().allSatisfy { $0.verdict == .accept })
+        }
+        let outbound = try #require(table.chain(named: "mesh-outbound")?.base)
+        #expect(outbound.type == .nat && outbound.hook == .output && outbound.priority < -100)
+        #expect(table.chain(named: "mesh-outbound")?.rules.first?.matches == [.mark(MeshDataPath.bypassMark)])
+        #expect(table.chain(named: "mesh-outbound")?.rules.last?.verdict == .redirect(port: MeshDataPath.outboundPort))
+        #expect(table.chain(named: "mesh-inbound")?.rules.last?.verdict == .redirect(port: MeshDataPath.inboundPort))
+        let exempt = table.chain(named: "mesh-inbound")?.rules.compactMap { rule -> UInt16? in
+            if case .dport(let port) = rule.matches.last { port } else { nil }
+        }
+        #expect(exempt == MeshDataPath.proxyPorts.sorted())
+    }
+
+    /// Sidecar and ambient pods get the table; pods outside the mesh and kube-system do not;
+    /// an ambient pod that opts out loses it, a sidecar pod keeps it whatever its labels.
+    @Test func tablesFollowTheDataPlane() {
+        let compiler = MeshRedirectCompiler(labName: "t")
+        var cluster = Self.cluster()
+        #expect(Set(compiler.compile(cluster).keys) == [ObjectKey("shop", "side"), ObjectKey("shop", "amb")])
+        #expect(compiler.compile(cluster).values.allSatisfy { $0 == compiler.table() })
+        cluster.pods[ObjectKey("shop", "amb")]?.labels[Pod.MeshLabel.dataplaneMode] = "none"
+        cluster.pods[ObjectKey("shop", "side")]?.labels[Pod.MeshLabel.inject] = "false"
+        cluster.namespaces["shop"] = Namespace(name: "shop", labels: [Pod.MeshLabel.dataplaneMode: "ambient"])
+        #expect(Set(compiler.compile(cluster).keys) == [ObjectKey("shop", "side"), ObjectKey("shop", "out")])
+        #expect(compiler.compile(Cluster()).isEmpty)
+    }
+
+    /// The mesh layout moves pod ingress to prerouting before dstnat and lets egress to
+    /// 127.0.0.0/8 (the outbound capture) pass; everything else stays as it was.
+    @Test func policyTablesMeshLayout() throws {
+        let cluster = Self.cluster()
+        let nodes = Dictionary(uniqueKeysWithValues: cluster.pods.keys.map { ($0, 0) })
+        let plain = PolicyCompiler(labName: "t", placement: .pod)
+        var meshed = plain
+        meshed.meshLayout = true
+        let before = plain.compile(cluster, nodes: nodes, nodeCount: 1)
+        let after = meshed.compile(cluster, nodes: nodes, nodeCount: 1)
+        #expect(before.keys.sorted() == after.keys.sorted())
+        for (target, table) in after {
+            let old = try #require(before[target])
+            #expect(table.sets == old.sets)
+            let ingress = try #require(table.chain(named: "policy-ingress"))
+            #expect(ingress.base == BaseChain(hook: .prerouting, priority: PolicyCompiler.meshIngressPriority))
+            #expect(PolicyCompiler.meshIngressPriority > -200 && PolicyCompiler.meshIngressPriority < MeshRedirectCompiler.inboundPriority)
+            #expect(ingress.rules == old.chain(named: "policy-ingress")?.rules)
+            let egress = try #require(table.chain(named: "policy-egress"))
+            let oldEgress = try #require(old.chain(named: "policy-egress"))
+            #expect(egress.base == oldEgress.base)
+            #expect(egress.rules.filter { $0.matches != [.daddr(prefix: 0x7F00_0000, length: 8)] } == oldEgress.rules)
+            #expect(egress.rules[2].nftText == #"ip daddr 127.0.0.0/8 accept comment "a pod reaching itself (the mesh proxy)""#)
+            #expect(table.chains.filter { $0.base == nil } == old.chains.filter { $0.base == nil })
+        }
+        // Node placement: nothing changes (the node namespaces never see the redirection).
+        var node = PolicyCompiler(labName: "t", placement: .node)
+        let nodeBefore = node.compile(cluster, nodes: nodes, nodeCount: 1)
+        node.meshLayout = true
+        #expect(node.compile(cluster, nodes: nodes, nodeCount: 1) == nodeBefore)
+    }
+}

@@ -1,0 +1,112 @@
+import KeycardKernel
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+@testable import KeycardProbe
+
+/// A channel double: records what the prober declares and answers from a fixed table.
+final class RecordingMeshChannel: MeshProbeChannel, @unchecked Sendable {
+    struct Declared: Equatable {
+        var source: ObjectKey
+        var sourcePort: UInt16
+        var request: MeshRequest
+    }
+    private(set) var declared: [Declared] = []
+    var records: [String: MeshFlowVerdict] = [:]
+
+    func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest) {
+        declared.append(Declared(source: source, sourcePort: sourcePort, request: request))
+    }
+
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict? {
+        records["\(source):\(sourcePort)>\(destination):\(port)"]
+    }
+}
+
+/// The prober's side of the mesh (spec mesh.md 2.4, 2.5, R41), without a kernel.
+@Suite("Mesh probing: requests and the proxy's records")
+struct MeshProbingTests {
+    static let scenario = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: mesh-probing}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: prod, labels: {istio-injection: enabled}}}
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: api, namespace: prod, labels: {app: api}}
+              spec: {containers: [{name: api, image: api, ports: [{containerPort: 8080}, {containerPort: 9090, name: http-api}]}]}
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: prod}, spec: {containers: [{name: web, image: web}]}}
+          steps:
+            - probe: {from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: POST, path: /admin, headers: {x-env: ci}}}
+            - probe: {from: [prod/web], to: [prod/api], ports: [TCP/8080], identity: none}
+        """
+
+    func cells(_ step: Int) throws -> (Timeline, [ProbeCell]) {
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario, file: "mesh-probing.yaml")
+        return (timeline, timeline.cells(ofProbeStep: step))
+    }
+
+    @Test func anHTTPPortGetsTheProbesRequestWithTheDefaultHost() throws {
+        let (timeline, cells) = try cells(1)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: timeline.cluster(afterStep: 1), channel: channel)
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 9090)
+        var used: Set<UInt16> = []
+        let cell = try #require(cells.first)
+        probing.prepare(&request, from: cell.from, to: cell.to, port: cell.port, mesh: try #require(cell.meshRequest), used: &used)
+        let text = String(decoding: request.payload, as: UTF8.self)
+        #expect(text.hasPrefix("POST /admin HTTP/1.1\r\nHost: api.prod:9090\r\n"))
+        #expect(text.contains("x-env: ci\r\n"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        #expect(request.readsToEnd && request.answerRequired && request.mark == nil)
+        let port = try #require(request.sourcePort)
+        #expect(used == [port] && MeshProbing.sourcePorts.contains(port))
+        #expect(channel.declared.map(\.sourcePort) == [port])
+        #expect(channel.declared.first?.request.http?.method == "POST")
+    }
+
+    @Test func identityNoneEscapesTheCaptureAndSendsALine() throws {
+        let (timeline, cells) = try cells(2)
+        let probing = MeshProbing(cluster: timeline.cluster(afterStep: 2), channel: RecordingMeshChannel())
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+        var used: Set<UInt16> = []
+        let cell = try #require(cells.first)
+        probing.prepare(&request, from: cell.from, to: cell.to, port: cell.port, mesh: try #require(cell.meshRequest), used: &used)
+        #expect(request.payload == Array("keycard-probe\n".utf8))
+        #expect(request.mark == MeshDataPath.bypassMark)
+        #expect(!request.readsToEnd && request.answerRequired)
+    }
+
+    @Test func anUnansweredConnectionTakesTheProxysRecord() throws {
+        let (timeline, cells) = try cells(2)
+        let cluster = timeline.cluster(afterStep: 2)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: cluster, channel: channel)
+        let cell = try #require(cells.first)
+        let web = try #require(cluster.addresses[cell.from])
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+        request.sourcePort = 23456
+        channel.records["\(web):23456>10.244.0.1:8080"] = MeshFlowVerdict(
+            .denyMTLS, detail: "plaintext-refused", reason: "STRICT (prod/default)")
+        let seen = probing.observation(.unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api")
+        #expect(seen == CellObservation(.denyMTLS, attempts: 1, reason: "STRICT (prod/default)", detail: "plaintext-refused"))
+
+        // Without a record, the lab erred: never a verdict of the mesh.
+        request.sourcePort = 23457
+        let orphan = probing.observation(.unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api")
+        #expect(orphan?.observation == .deny)
+        #expect(orphan?.reason?.hasPrefix("lab error") == true)
+    }
+
+    @Test func httpAnswersAreReadByStatus() {
+        #expect(MeshProbing.parseHTTP("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nprod/api\n") == (200, "prod/api"))
+        #expect(MeshProbing.parseHTTP("HTTP/1.1 403 Forbidden\r\n\r\nRBAC: access denied") == (403, "RBAC: access denied"))
+        #expect(MeshProbing.parseHTTP("garbage").status == nil)
+    }
+}
