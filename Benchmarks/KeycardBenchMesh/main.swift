@@ -78,8 +78,17 @@ final class MeshLab {
         self.mesh = mesh
     }
 
-    func address(_ namespace: String, _ name: String) -> IPv4 { timeline.initial.addresses[ObjectKey(namespace, name)]! }
-    func netns(_ namespace: String, _ name: String) -> String { namespaces[ObjectKey(namespace, name)]! }
+    func address(_ namespace: String, _ name: String) -> IPv4 {
+        guard let address = timeline.initial.addresses[ObjectKey(namespace, name)] else {
+            fatalError("no address for \(namespace)/\(name)")
+        }
+        return address
+    }
+
+    func netns(_ namespace: String, _ name: String) -> String {
+        guard let netns = namespaces[ObjectKey(namespace, name)] else { fatalError("no namespace for \(namespace)/\(name)") }
+        return netns
+    }
 
     func tearDown() {
         mesh?.tearDown()
@@ -157,7 +166,7 @@ func roundTrips(_ fd: Int32, count: Int) -> [Double] {
         _ = write(fd, message, message.count)
         var received = 0
         while received < message.count {
-            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + received, message.count - received) }
+            let got = buffer[received...].withUnsafeMutableBytes { read(fd, $0.baseAddress, message.count - received) }
             if got <= 0 { return samples }
             received += got
         }
