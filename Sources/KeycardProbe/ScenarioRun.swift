@@ -42,6 +42,8 @@ public final class ScenarioRun {
     public var progress: (String) -> Void = { _ in }
     /// Polled between stages and steps: a signal number stops the run there (see `SignalTrap`).
     public var interruption: () -> Int32? = { nil }
+    /// Called with each step's report as soon as the step ends (a flow log writes it out then).
+    public var stepFinished: (StepReport) -> Void = { _ in }
 
     public private(set) var lab: LabInstance?
     private var server: PortServer?
@@ -199,6 +201,7 @@ public final class ScenarioRun {
                 steps.append(
                     try StepEvaluation.dns(step, dns, timeline: timeline) { try probe.query($0, server: $1, settings: settings) })
             }
+            if let last = steps.last { stepFinished(last) }
         }
         // A signal during the last step still ends the run as interrupted.
         try stopIfInterrupted()

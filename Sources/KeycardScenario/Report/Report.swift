@@ -142,10 +142,17 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// is the Service port. Encoded with `service` (`svc/ns/name`) and `backend` (`ns/pod`), which
     /// repeat the two halves of `to` (`svc/ns/name>ns/pod`) for readers of the JSON.
     public var targetPort: Int?
+    /// The NetworkPolicy rules that allowed it (`ns/policy#ingress[0]`, every one on each isolated
+    /// side), or the isolating policies of the side that denied it (`ns/policy#egress`): see
+    /// `RuleAttribution`. Nil when no policy selects either end.
+    public var rule: String?
+    /// Whether the kernel confirmed the model's verdict (`RuleAttribution.confirmed`): a logged drop
+    /// by the denying side's rule, or an accepted connection. Nil when not observed.
+    public var confirmed: Bool?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort
+        case service, backend, targetPort, rule, confirmed
     }
 
     public init(
@@ -192,6 +199,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         fromWorkload = try workload(.fromWorkload)
         toWorkload = try workload(.toWorkload)
         targetPort = try c.decodeIfPresent(Int.self, forKey: .targetPort)
+        rule = try c.decodeIfPresent(String.self, forKey: .rule)
+        confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -214,6 +223,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             try c.encodeIfPresent(backend?.description, forKey: .backend)
             try c.encodeIfPresent(targetPort, forKey: .targetPort)
         }
+        try c.encodeIfPresent(rule, forKey: .rule)
+        try c.encodeIfPresent(confirmed, forKey: .confirmed)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
