@@ -37,11 +37,13 @@ public final class LabPolicies {
     ///     flush: there is nothing to forget, and each flush walks the kernel's whole conntrack
     ///     hash (shared by every namespace), so a thousand of them cost tens of seconds.
     ///   - serviceEnforcement: pre-dnat moves egress judgement before Service translation.
+    ///   - audit: audit mode: would-be drops are logged and accepted (`PolicyCompiler.audit`).
     public init(
         plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
-        serviceEnforcement: ServiceEnforcement = .postDNAT
+        serviceEnforcement: ServiceEnforcement = .postDNAT, audit: Bool = false
     ) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+        compiler.audit = audit
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         self.compiler = compiler
         self.nodes = nodes

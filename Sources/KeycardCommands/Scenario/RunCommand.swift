@@ -22,6 +22,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
     @Option(help: "Write every probe attempt and scan target as Hubble flows (JSON lines, docs/flows.md) to this file.")
     var flows: String?
+    @Flag(help: "Audit mode for the whole lab (as spec.lab.mode: audit): log would-be drops, enforce nothing.")
+    var audit = false
 
     func run() throws {
         logging.apply()
@@ -44,7 +46,8 @@ struct RunCommand: ParsableCommand {
             defer { if !keep { slot.run?.tearDown() } }
             for timeline in timelines {
                 let mode = enforcement ?? timeline.scenario.lab.enforcement
-                let options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                var options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                options.audit = audit
                 let run =
                     reuse
                     ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
@@ -53,7 +56,8 @@ struct RunCommand: ParsableCommand {
                 run.progress = Progress.line
                 run.interruption = interruption
                 if let flowFile {
-                    let log = FlowLog(scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes)
+                    let log = FlowLog(
+                        scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes, audit: run.auditing)
                     run.stepFinished = { step in
                         flowFile.write(log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()))
                     }

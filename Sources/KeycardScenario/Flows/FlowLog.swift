@@ -112,10 +112,11 @@ public struct FlowLog: Sendable {
             case .service(_, let backend): backend
             default: nil
             }
-        // The side that judged: the dropping side, else the destination's ingress when it is a pod.
-        let direction: NetworkPolicy.PolicyType = dropped ? (deniedSide ?? .egress) : (destinationPod == nil ? .egress : .ingress)
-        var facts = facts
         let auditing = audit && !dropped && verdict.decision == .deny
+        // The side that judged: the (would-be) dropping side, else the destination's ingress when it is a pod.
+        let direction: NetworkPolicy.PolicyType =
+            dropped || auditing ? (deniedSide ?? .egress) : (destinationPod == nil ? .egress : .ingress)
+        var facts = facts
         if auditing { facts.audit = true }
         let l4: HubbleFlow.Layer4 =
             switch port.proto {

@@ -25,6 +25,8 @@ public struct StepReport: Codable, Sendable {
     public var results: [ResultRecord]?
     /// One line for people: counts, failures, blast radius.
     public var summary: String?
+    /// Audit mode: per policy, the cells of this step enforcement would have denied.
+    public var audit: [AuditedPolicy]?
 
     public init(index: Int, name: String?, kind: Step.Kind, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
         self.index = index
@@ -149,10 +151,12 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// Whether the kernel confirmed the model's verdict (`RuleAttribution.confirmed`): a logged drop
     /// by the denying side's rule, or an accepted connection. Nil when not observed.
     public var confirmed: Bool?
+    /// Audit mode: `would-deny` when enforcement would have dropped it (the lab let it through).
+    public var audit: String?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed
+        case service, backend, targetPort, rule, confirmed, audit
     }
 
     public init(
@@ -201,6 +205,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         targetPort = try c.decodeIfPresent(Int.self, forKey: .targetPort)
         rule = try c.decodeIfPresent(String.self, forKey: .rule)
         confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
+        audit = try c.decodeIfPresent(String.self, forKey: .audit)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -225,6 +230,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         }
         try c.encodeIfPresent(rule, forKey: .rule)
         try c.encodeIfPresent(confirmed, forKey: .confirmed)
+        try c.encodeIfPresent(audit, forKey: .audit)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
@@ -245,6 +251,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var passed: Bool {
         guard let expectedDecision = expected.decision else { return true }
         let explicitDisagrees = expectedDecision != model
+        // Audit mode enforced nothing: a would-be deny must have got through.
+        if audit != nil { return (observed?.networkDecision).map { $0 == .allow } ?? !explicitDisagrees }
         guard let network = observed?.networkDecision else { return !explicitDisagrees }
         return network == expectedDecision && !explicitDisagrees
     }
@@ -260,6 +268,10 @@ public struct ScanResult: Codable, Sendable, Equatable {
     public var `protocol`: TransportProtocol = .tcp
     public var model: ScanState?
     public var observed: ScanState?
+    /// Audit mode: the policies that would deny it (see `RuleAttribution`).
+    public var rule: String?
+    /// Audit mode: `would-deny` when enforcement would have dropped it.
+    public var audit: String?
 
     public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: ScanState?, observed: ScanState? = nil) {
         self.from = from
