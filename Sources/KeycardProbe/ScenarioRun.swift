@@ -208,6 +208,7 @@ public final class ScenarioRun {
                     try StepEvaluation.dns(step, dns, timeline: timeline) { try probe.query($0, server: $1, settings: settings) })
             }
             if auditing, let last = steps.popLast() { steps.append(AuditEvaluation.judge(last, cluster: cluster)) }
+            if let last = steps.popLast() { steps.append(StagedEvaluation.judge(last, cluster: cluster)) }
             if let last = steps.last { stepFinished(last) }
         }
         // A signal during the last step still ends the run as interrupted.

@@ -27,6 +27,9 @@ public struct StepReport: Codable, Sendable {
     public var summary: String?
     /// Audit mode: per policy, the cells of this step enforcement would have denied.
     public var audit: [AuditedPolicy]?
+    /// Per staged policy (Calico StagedKubernetesNetworkPolicy), the cells of this step it would
+    /// deny if enforced (never enforced).
+    public var staged: [AuditedPolicy]?
 
     public init(index: Int, name: String?, kind: Step.Kind, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
         self.index = index
@@ -153,10 +156,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var confirmed: Bool?
     /// Audit mode: `would-deny` when enforcement would have dropped it (the lab let it through).
     public var audit: String?
+    /// `would-deny` / `would-allow` when enforcing the staged policies (Calico
+    /// StagedKubernetesNetworkPolicy) would change the model's decision.
+    public var staged: String?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed, audit
+        case service, backend, targetPort, rule, confirmed, audit, staged
     }
 
     public init(
@@ -206,6 +212,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         rule = try c.decodeIfPresent(String.self, forKey: .rule)
         confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
         audit = try c.decodeIfPresent(String.self, forKey: .audit)
+        staged = try c.decodeIfPresent(String.self, forKey: .staged)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -231,6 +238,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(rule, forKey: .rule)
         try c.encodeIfPresent(confirmed, forKey: .confirmed)
         try c.encodeIfPresent(audit, forKey: .audit)
+        try c.encodeIfPresent(staged, forKey: .staged)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
@@ -272,6 +280,8 @@ public struct ScanResult: Codable, Sendable, Equatable {
     public var rule: String?
     /// Audit mode: `would-deny` when enforcement would have dropped it.
     public var audit: String?
+    /// `would-deny` / `would-allow` when enforcing the staged policies would change its fate.
+    public var staged: String?
 
     public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: ScanState?, observed: ScanState? = nil) {
         self.from = from
