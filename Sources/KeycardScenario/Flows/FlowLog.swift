@@ -45,7 +45,8 @@ public struct FlowLog: Sendable {
                 lines += probeFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
             case .scan(let result):
                 lines += scanFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
-            case .dns: continue
+            case .dns(let result):
+                lines += dnsFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
             }
         }
         return lines
@@ -61,8 +62,10 @@ public struct FlowLog: Sendable {
             expected: result.expected.rawValue, reason: result.reason, rule: result.rule, confirmed: result.confirmed,
             evidence: result.confirmed == true ? "kernel" : "model",
             service: result.to.serviceKey.map { Endpoint.service($0).description })
+        // A Service cell's packets reach the backend on its target port, where policies judge them.
+        let judged = result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
         let base = flow(
-            from: result.from, to: result.to, port: result.port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+            from: result.from, to: result.to, port: judged, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
             sourcePort: nil, facts: facts)
         guard dropped else {
             var line = base
@@ -98,6 +101,38 @@ public struct FlowLog: Sendable {
             sourcePort: nil, facts: facts)
         line.flow.IP.destination = result.ip.description
         return [line]
+    }
+
+    /// A `dns` step's query as one UDP/53 flow to the DNS server's pod (behind its Service address):
+    /// `FORWARDED` when the server answered, `DROPPED` when the query went unanswered.
+    func dnsFlows(_ result: DNSResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
+        guard let observed = result.observed else { return [] }
+        var server = cluster.endpoint(at: result.server)
+        if case .address = server,
+            let service = cluster.services.values.first(where: { $0.clusterIP == result.server }),
+            let port = service.ports.first(where: { $0.protocolPort == ProtocolPort(.udp, 53) }),
+            let backend = cluster.backends(of: service, port: port).first
+        {
+            server = .pod(backend.pod)
+        }
+        let dropped: Bool
+        switch observed {
+        case .addresses, .notFound: dropped = false
+        case .blocked: dropped = true
+        case .failed: return []
+        }
+        let port = ProtocolPort(.udp, 53)
+        let verdict = engine.evaluate(from: .pod(result.from), to: server, port: port)
+        let facts = KeycardFlowFacts(
+            scenario: scenario, step: step.index, stepName: step.name, kind: "dns",
+            cell: "\(result.from) -> \(server) \(port) (\(result.name))",
+            attempt: 1, attempts: 1, model: result.model.description, observed: observed.description,
+            rule: RuleAttribution(verdict)?.text, evidence: "model")
+        return [
+            flow(
+                from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+                sourcePort: nil, facts: facts)
+        ]
     }
 
     /// One flow of `from` to `to` on `port`, judged `verdict`; `dropped` is what the packets did.
