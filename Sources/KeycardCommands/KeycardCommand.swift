@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `keycard`: prove zero-trust network policy on one Linux machine.
 public struct KeycardCommand: ParsableCommand {
@@ -17,6 +18,8 @@ public struct KeycardCommand: ParsableCommand {
     /// Sets up logging (`KEYCARD_LOG`), then parses the command line and runs the command.
     public static func start() {
         Log.bootstrap()
+        // A terminal's live progress line is wiped however the command ends.
+        atexit { Progress.clear() }
         main()
     }
 }
