@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `keycard`: prove zero-trust network policy on one Linux machine.
 public struct KeycardCommand: ParsableCommand {
@@ -8,7 +9,7 @@ public struct KeycardCommand: ParsableCommand {
         subcommands: [
             CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
             UpCommand.self, DownCommand.self, StatusCommand.self, ProbeCommand.self, ScanCommand.self, ApplyCommand.self,
-            DeleteCommand.self, LabelCommand.self, ServeCommand.self,
+            DeleteCommand.self, LabelCommand.self, ServeCommand.self, GenerateCommand.self,
         ]
     )
 
@@ -17,6 +18,8 @@ public struct KeycardCommand: ParsableCommand {
     /// Sets up logging (`KEYCARD_LOG`), then parses the command line and runs the command.
     public static func start() {
         Log.bootstrap()
+        // A terminal's live progress line is wiped however the command ends.
+        atexit { Progress.clear() }
         main()
     }
 }

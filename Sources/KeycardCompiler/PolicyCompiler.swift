@@ -21,6 +21,12 @@ public struct PolicyCompiler: Sendable {
 
     /// -150 (mangle): after conntrack (-200), so `ct state` works, and before dstnat (-100).
     public static let preDNATEgressPriority: Int32 = -150
+    /// Audit mode: every default-deny rule logs to `auditLogGroup` and lets the packet through
+    /// (as it would have been allowed) instead of dropping it.
+    public var audit = false
+    /// The NFLOG group of audit mode's would-be drops: not the prober's `dropLogGroup`, so an
+    /// audited packet does not settle a probe as denied.
+    public static let auditLogGroup: UInt16 = 8
 
     /// Lay the pod tables out for the mesh's redirection (`MeshRedirectCompiler`): set for a lab
     /// that has meshed pods at some step, so that NetworkPolicy keeps judging the original
@@ -104,7 +110,7 @@ public struct PolicyCompiler: Sendable {
         let address = cluster.addresses[pod.key].map { [SetElement.value([.ipv4($0.value)])] } ?? []
         for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
             let short = direction == .ingress ? "in" : "eg"
-            let program = PolicyProgram(prefix: "\(short)-", direction: direction, pod: pod.key)
+            let program = PolicyProgram(prefix: "\(short)-", direction: direction, pod: pod.key, audit: audit)
             let tuples = allowed(pod, direction)
             let isolatedSet = "\(short)-isolated"
             table.sets.append(
@@ -170,7 +176,7 @@ public struct PolicyCompiler: Sendable {
             var entries: [SetElement] = []
             for key in local {
                 let chain = RuleText.objectName("\(short)-\(key)")
-                let program = PolicyProgram(prefix: chain + "-", direction: direction, pod: key)
+                let program = PolicyProgram(prefix: chain + "-", direction: direction, pod: key, audit: audit)
                 var tuples: AllowTuples?
                 if let pod = cluster.pods[key] {
                     tuples = allowed(pod, direction)

@@ -19,6 +19,8 @@ struct PolicyProgram {
     let direction: NetworkPolicy.PolicyType
     /// The protected pod (for the drop's log prefix and comments).
     let pod: ObjectKey
+    /// Audit mode: the last rule logs (`kc audit ...`, `PolicyCompiler.auditLogGroup`) and allows.
+    var audit = false
 
     var exactSet: String { prefix + "exact" }
     var anySet: String { prefix + "any" }
@@ -58,17 +60,24 @@ struct PolicyProgram {
             Rule(
                 [.concatInSet(tuple, set: rangesSet)], counter: true, verdict: allow,
                 comment: "\(name) allowed: address, protocol, port ranges"),
-            Rule(log: dropLog, counter: true, verdict: .drop, comment: RuleText.clip("default deny \(name) of isolated \(pod)")),
+            audit
+                ? Rule(log: auditLog, counter: true, verdict: allow, comment: RuleText.clip("audit: would deny \(name) of isolated \(pod)"))
+                : Rule(log: dropLog, counter: true, verdict: .drop, comment: RuleText.clip("default deny \(name) of isolated \(pod)")),
         ]
     }
 
     /// `log prefix "kc deny ingress ns/pod" group 7`: which direction dropped it and which pod's
     /// isolation, clipped to `PolicyCompiler.dropLogPrefixLimit` bytes.
-    var dropLog: LogStatement {
-        let text = "kc deny \(direction.rawValue.lowercased()) \(pod)"
+    var dropLog: LogStatement { log("kc deny", group: PolicyCompiler.dropLogGroup) }
+
+    /// `log prefix "kc audit ingress ns/pod" group 8`: audit mode's would-be drop.
+    var auditLog: LogStatement { log("kc audit", group: PolicyCompiler.auditLogGroup) }
+
+    private func log(_ what: String, group: UInt16) -> LogStatement {
+        let text = "\(what) \(direction.rawValue.lowercased()) \(pod)"
         let limit = PolicyCompiler.dropLogPrefixLimit
         let prefix = text.utf8.count <= limit ? text : String(decoding: text.utf8.prefix(limit - 3), as: UTF8.self) + "..."
-        return LogStatement(group: PolicyCompiler.dropLogGroup, prefix: prefix)
+        return LogStatement(group: group, prefix: prefix)
     }
 }
 

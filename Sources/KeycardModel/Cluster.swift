@@ -67,6 +67,8 @@ public struct Cluster: Sendable {
     public var namespaces: [String: Namespace] = [:]
     public var pods: [ObjectKey: Pod] = [:]
     public var policies: [ObjectKey: NetworkPolicy] = [:]
+    /// Calico StagedKubernetesNetworkPolicies: reviewed, never enforced (`withStagedPolicies`).
+    public var stagedPolicies: [ObjectKey: StagedPolicy] = [:]
     public var externals: [String: External] = [:]
     /// v1 Services by key; their endpoints are derived from `pods` (`backends(of:port:)`).
     public var services: [ObjectKey: Service] = [:]

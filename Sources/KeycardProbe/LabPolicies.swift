@@ -40,11 +40,13 @@ public final class LabPolicies {
     ///   - meshLayout: the lab has meshed pods at some step (`LabMeshRedirect.needsMeshLayout`):
     ///     lay the pod tables out so that policies judge the original destination and port with
     ///     the mesh's redirection present (`PolicyCompiler.meshLayout`).
+    ///   - audit: audit mode: would-be drops are logged and accepted (`PolicyCompiler.audit`).
     public init(
         plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
-        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false
+        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false, audit: Bool = false
     ) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
+        compiler.audit = audit
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         compiler.meshLayout = meshLayout
         self.compiler = compiler

@@ -23,6 +23,8 @@ public final class ScenarioRun {
         /// Leave the lab up after a run that ended normally, for the next scenario to take over
         /// (`ScenarioRun.next(after:)`); whoever holds it last tears it down.
         public var handOff = false
+        /// Audit mode for the whole lab, whatever `spec.lab.mode` says (`keycard run --audit`).
+        public var audit = false
 
         public init(
             enforcement: Enforcement, keep: Bool = false, labName: String? = nil, dropEvidence: Bool = true,
@@ -42,6 +44,8 @@ public final class ScenarioRun {
     public var progress: (String) -> Void = { _ in }
     /// Polled between stages and steps: a signal number stops the run there (see `SignalTrap`).
     public var interruption: () -> Int32? = { nil }
+    /// Called with each step's report as soon as the step ends (a flow log writes it out then).
+    public var stepFinished: (StepReport) -> Void = { _ in }
 
     public private(set) var lab: LabInstance?
     private var server: PortServer?
@@ -64,6 +68,9 @@ public final class ScenarioRun {
 
     public var labName: String { spec.labName }
 
+    /// Audit mode: `--audit` or `spec.lab.mode: audit`.
+    public var auditing: Bool { options.audit || timeline.scenario.lab.mode == .audit }
+
     /// The run of `timeline` after `previous` (which ended and handed its lab off): when both need
     /// the same lab (same pods, addresses, nodes, ports, commands and externals; only the name may
     /// differ) and the same enforcement, the new run takes the lab over, serving and listening as
@@ -78,7 +85,8 @@ public final class ScenarioRun {
             // A lab with the mesh serves client-first and carries its proxy: never handed over.
             !timeline.usesMesh, !previous.timeline.usesMesh,
             let policies = previous.policies,
-            timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement
+            timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement,
+            candidate.auditing == previous.auditing
         {
             candidate.lab = lab
             candidate.server = previous.server
@@ -163,7 +171,7 @@ public final class ScenarioRun {
             policies = LabPolicies(
                 plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement,
-                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty)
+                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty, audit: auditing)
             self.policies = policies
             services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()
@@ -221,6 +229,9 @@ public final class ScenarioRun {
                 steps.append(
                     try StepEvaluation.dns(step, dns, timeline: timeline) { try probe.query($0, server: $1, settings: settings) })
             }
+            if auditing, let last = steps.popLast() { steps.append(AuditEvaluation.judge(last, cluster: cluster)) }
+            if let last = steps.popLast() { steps.append(StagedEvaluation.judge(last, cluster: cluster)) }
+            if let last = steps.last { stepFinished(last) }
         }
         // A signal during the last step still ends the run as interrupted.
         try stopIfInterrupted()

@@ -52,7 +52,10 @@ struct ReportTests {
         // Table order: port, then source, then destination (the probe's order).
         #expect(results.count == 4)
         for result in results {
-            #expect(Set(result.keys) == ["from", "to", "port", "protocol", "expected", "model"])
+            // `rule` only where a policy took part (web -> api: web's egress isolation).
+            let ruled = result["from"] as? String == "prod/web" && result["to"] as? String == "prod/api"
+            #expect(Set(result.keys) == Set(["from", "to", "port", "protocol", "expected", "model"] + (ruled ? ["rule"] : [])))
+            if ruled { #expect(result["rule"] as? String == "prod/deny-egress#egress") }
             #expect(result["port"] as? Int == 8080)
             #expect(result["protocol"] as? String == "TCP")
         }
@@ -88,10 +91,10 @@ struct ReportTests {
             Issue.record("expected a probe result")
             return
         }
-        #expect(
-            first
-                == ProbeResult(
-                    from: ObjectKey("prod", "web"), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080),
-                    expected: .deny, model: .deny))
+        var expected = ProbeResult(
+            from: ObjectKey("prod", "web"), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080), expected: .deny,
+            model: .deny)
+        expected.rule = "prod/deny-egress#egress"
+        #expect(first == expected)
     }
 }

@@ -26,6 +26,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
+    @Option(help: "Write every probe attempt and scan target as Hubble flows (JSON lines, docs/flows.md) to this file.")
+    var flows: String?
+    @Flag(help: "Audit mode for the whole lab (as spec.lab.mode: audit): log would-be drops, enforce nothing.")
+    var audit = false
 
     func run() throws {
         logging.apply()
@@ -36,6 +40,7 @@ struct RunCommand: ParsableCommand {
             throw Exit.invalid
         }
         try Environment.requireRoot()
+        let flowFile = try flows.map { try FlowFile(path: $0) }
         var reports: [Report] = []
         var failed = false
         // Consecutive scenarios that need the same lab share it (built once, reprogrammed for each;
@@ -46,7 +51,8 @@ struct RunCommand: ParsableCommand {
             defer { if !keep { slot.run?.tearDown() } }
             for timeline in timelines {
                 let mode = enforcement ?? timeline.scenario.lab.enforcement
-                let options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                var options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                options.audit = audit
                 let run =
                     reuse
                     ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
@@ -54,6 +60,13 @@ struct RunCommand: ParsableCommand {
                 slot.run = run
                 run.progress = Progress.line
                 run.interruption = interruption
+                if let flowFile {
+                    let log = FlowLog(
+                        scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes, audit: run.auditing)
+                    run.stepFinished = { step in
+                        flowFile.write(log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()))
+                    }
+                }
                 let report: Report
                 do {
                     report = try run.execute()

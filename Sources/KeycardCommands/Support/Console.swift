@@ -2,9 +2,13 @@ import Foundation
 
 /// Writes to stdout and stderr.
 enum Console {
-    static func out(_ text: String) { print(text) }
+    static func out(_ text: String) {
+        Progress.clear()
+        print(text)
+    }
 
     static func error(_ text: String) {
+        Progress.clear()
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 

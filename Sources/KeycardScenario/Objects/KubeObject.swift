@@ -10,9 +10,12 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
     case authorizationPolicy
     case workload(WorkloadKind)
     case service
+    /// Calico's `StagedKubernetesNetworkPolicy` (`projectcalico.org/v3`).
+    case stagedKubernetesNetworkPolicy
 
     public static var allCases: [ObjectKind] {
-        [.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service] + WorkloadKind.allCases.map(Self.workload)
+        [.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .stagedKubernetesNetworkPolicy]
+            + WorkloadKind.allCases.map(Self.workload)
     }
 
     /// The kind as manifests spell it (`kind: Deployment`).
@@ -25,6 +28,7 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
         case .authorizationPolicy: "AuthorizationPolicy"
         case .workload(let kind): kind.rawValue
         case .service: "Service"
+        case .stagedKubernetesNetworkPolicy: "StagedKubernetesNetworkPolicy"
         }
     }
 
@@ -34,7 +38,10 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
             return
         }
         guard
-            let kind = [ObjectKind.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service].first(where: {
+            let kind = [
+                ObjectKind.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service,
+                .stagedKubernetesNetworkPolicy,
+            ].first(where: {
                 $0.rawValue == rawValue
             })
         else { return nil }
@@ -63,6 +70,7 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
         case .workload(let kind): [kind.apiVersion]
         case .networkPolicy: ["networking.k8s.io/v1"]
         case .peerAuthentication, .authorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"]
+        case .stagedKubernetesNetworkPolicy: ["projectcalico.org/v3"]
         default: ["v1"]
         }
     }
@@ -86,6 +94,7 @@ public enum KubeObject: Hashable, Sendable {
     case authorizationPolicy(AuthorizationPolicy)
     case workload(Workload)
     case service(Service)
+    case stagedPolicy(StagedPolicy)
 
     public var ref: ObjectRef {
         switch self {
@@ -96,6 +105,8 @@ public enum KubeObject: Hashable, Sendable {
         case .authorizationPolicy(let policy): ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
         case .workload(let workload): ObjectRef(kind: .workload(workload.kind), namespace: workload.namespace, name: workload.name)
         case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
+        case .stagedPolicy(let staged):
+            ObjectRef(kind: .stagedKubernetesNetworkPolicy, namespace: staged.policy.namespace, name: staged.policy.name)
         }
     }
 }

@@ -7,16 +7,19 @@ extension ObjectDecoder {
     /// `spec` and `spec.podSelector` are optional: omitted, the policy selects every pod of its
     /// namespace. The spec is read strictly: an unknown field there is an error, as kubectl's
     /// default strict field validation makes it.
-    mutating func networkPolicy(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy {
-        let fields = try value.fields("NetworkPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+    /// `kind` and `extraSpecFields` serve the staged kind (`stagedPolicy`), whose spec is this one's.
+    mutating func networkPolicy(_ value: YAMLValue, kind: String = "NetworkPolicy", extraSpecFields: [String] = []) throws(ScenarioError)
+        -> NetworkPolicy
+    {
+        let fields = try value.fields(kind, allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let meta = try Metadata.read(
-            fields.required("metadata"), kind: "NetworkPolicy", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
+            fields.required("metadata"), kind: kind, namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: .everything)
         guard let specValue = fields["spec"] else {
             policy.podSelectorOmitted = true
             return policy
         }
-        let spec = try specValue.fields("NetworkPolicy spec", allowed: ["podSelector", "policyTypes", "ingress", "egress"])
+        let spec = try specValue.fields("\(kind) spec", allowed: ["podSelector", "policyTypes", "ingress", "egress"] + extraSpecFields)
         if let selector = spec["podSelector"] {
             policy.podSelector = try labelSelector(selector, "spec.podSelector")
         } else {

@@ -58,6 +58,7 @@ struct ObjectDecoder {
         case .workload(let workloadKind):
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
         case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
+        case .stagedKubernetesNetworkPolicy: return [LoadedObject(.stagedPolicy(try stagedPolicy(value)), at: value.location)]
         }
     }
 

@@ -46,6 +46,8 @@ public enum ModelReport {
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
             }
         }
+        // Staged policies (never enforced): what enforcing them would change.
+        steps = steps.map { StagedEvaluation.judge($0, cluster: timeline.cluster(afterStep: $0.index)) }
         return Report(
             scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
             passed: steps.allSatisfy(\.passed), steps: steps)

@@ -58,6 +58,8 @@ public struct ProbeCell: Sendable {
             from: from, to: to, port: port, expected: expectedOutcome, model: outcome,
             observed: observed, attempts: attempts, reason: reason, fromWorkload: fromWorkload, toWorkload: toWorkload,
             targetPort: targetPort)
+        result.rule = RuleAttribution(verdict)?.text
+        result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)

@@ -25,6 +25,11 @@ public struct StepReport: Codable, Sendable {
     public var results: [ResultRecord]?
     /// One line for people: counts, failures, blast radius.
     public var summary: String?
+    /// Audit mode: per policy, the cells of this step enforcement would have denied.
+    public var audit: [AuditedPolicy]?
+    /// Per staged policy (Calico StagedKubernetesNetworkPolicy), the cells of this step it would
+    /// deny if enforced (never enforced).
+    public var staged: [AuditedPolicy]?
 
     public init(index: Int, name: String?, kind: Step.Kind, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
         self.index = index
@@ -142,10 +147,22 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// is the Service port. Encoded with `service` (`svc/ns/name`) and `backend` (`ns/pod`), which
     /// repeat the two halves of `to` (`svc/ns/name>ns/pod`) for readers of the JSON.
     public var targetPort: Int?
+    /// The NetworkPolicy rules that allowed it (`ns/policy#ingress[0]`, every one on each isolated
+    /// side), or the isolating policies of the side that denied it (`ns/policy#egress`): see
+    /// `RuleAttribution`. Nil when no policy selects either end.
+    public var rule: String?
+    /// Whether the kernel confirmed the model's verdict (`RuleAttribution.confirmed`): a logged drop
+    /// by the denying side's rule, or an accepted connection. Nil when not observed.
+    public var confirmed: Bool?
+    /// Audit mode: `would-deny` when enforcement would have dropped it (the lab let it through).
+    public var audit: String?
+    /// `would-deny` / `would-allow` when enforcing the staged policies (Calico
+    /// StagedKubernetesNetworkPolicy) would change the model's decision.
+    public var staged: String?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort
+        case service, backend, targetPort, rule, confirmed, audit, staged
     }
 
     public init(
@@ -192,6 +209,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         fromWorkload = try workload(.fromWorkload)
         toWorkload = try workload(.toWorkload)
         targetPort = try c.decodeIfPresent(Int.self, forKey: .targetPort)
+        rule = try c.decodeIfPresent(String.self, forKey: .rule)
+        confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
+        audit = try c.decodeIfPresent(String.self, forKey: .audit)
+        staged = try c.decodeIfPresent(String.self, forKey: .staged)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -214,6 +235,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             try c.encodeIfPresent(backend?.description, forKey: .backend)
             try c.encodeIfPresent(targetPort, forKey: .targetPort)
         }
+        try c.encodeIfPresent(rule, forKey: .rule)
+        try c.encodeIfPresent(confirmed, forKey: .confirmed)
+        try c.encodeIfPresent(audit, forKey: .audit)
+        try c.encodeIfPresent(staged, forKey: .staged)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
@@ -234,6 +259,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     public var passed: Bool {
         guard let expectedDecision = expected.decision else { return true }
         let explicitDisagrees = expectedDecision != model
+        // Audit mode enforced nothing: a would-be deny must have got through.
+        if audit != nil { return (observed?.networkDecision).map { $0 == .allow } ?? !explicitDisagrees }
         guard let network = observed?.networkDecision else { return !explicitDisagrees }
         return network == expectedDecision && !explicitDisagrees
     }
@@ -249,6 +276,12 @@ public struct ScanResult: Codable, Sendable, Equatable {
     public var `protocol`: TransportProtocol = .tcp
     public var model: ScanState?
     public var observed: ScanState?
+    /// Audit mode: the policies that would deny it (see `RuleAttribution`).
+    public var rule: String?
+    /// Audit mode: `would-deny` when enforcement would have dropped it.
+    public var audit: String?
+    /// `would-deny` / `would-allow` when enforcing the staged policies would change its fate.
+    public var staged: String?
 
     public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: ScanState?, observed: ScanState? = nil) {
         self.from = from

@@ -93,6 +93,10 @@ public struct ClusterChange {
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
                 cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
+            case .stagedPolicy(let staged):
+                try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
+                existed = cluster.stagedPolicies[staged.key] != nil
+                cluster.stagedPolicies[staged.key] = staged
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -111,6 +115,7 @@ public struct ClusterChange {
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }
                 for key in cluster.policies.keys where key.namespace == ref.name { cluster.policies[key] = nil }
+                for key in cluster.stagedPolicies.keys where key.namespace == ref.name { cluster.stagedPolicies[key] = nil }
                 for key in cluster.peerAuthentications.keys where key.namespace == ref.name { cluster.peerAuthentications[key] = nil }
                 for key in cluster.authorizationPolicies.keys where key.namespace == ref.name { cluster.authorizationPolicies[key] = nil }
                 cluster.sidecars = cluster.sidecars.filter { $0.namespace != ref.name }
@@ -125,6 +130,10 @@ public struct ClusterChange {
                 if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
                 guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
+                    throw missing(ref, target.location)
+                }
+            case .stagedKubernetesNetworkPolicy:
+                guard cluster.stagedPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
             case .peerAuthentication:
@@ -170,7 +179,7 @@ public struct ClusterChange {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
-        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload:
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload, .stagedKubernetesNetworkPolicy:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }

@@ -40,6 +40,8 @@ public struct LabSettings: Sendable {
     public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
     /// `spec.lab.serviceEnforcement`: policies after Service translation (Kubernetes) or before.
     public var serviceEnforcement: ServiceEnforcement = .postDNAT
+    /// `spec.lab.mode`: enforce (default) or audit.
+    public var mode: LabMode = .enforce
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)

@@ -104,7 +104,8 @@ struct ScenarioParser {
     private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
-        let fields = try value.fields("spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement"])
+        let fields = try value.fields(
+            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode"])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {
@@ -133,6 +134,7 @@ struct ScenarioParser {
         }
         if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
         try serviceSettings(fields, into: &settings)
+        try labMode(fields, into: &settings)
         return settings
     }
 

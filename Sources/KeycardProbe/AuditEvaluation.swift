@@ -1,0 +1,64 @@
+import KeycardModel
+import KeycardScenario
+import KeycardValues
+
+/// Audit mode's judgement of a step (`spec.lab.mode: audit`, `keycard run --audit`): the lab
+/// enforced nothing, so every cell must behave as on a network without policies; each cell the
+/// policies would deny is marked `would-deny` with the policies responsible, and the step lists,
+/// per policy, what enforcement would have broken.
+public enum AuditEvaluation {
+    /// `report` (as `StepEvaluation` judged it against the policies) judged again for audit mode,
+    /// with `cluster` the state of the step.
+    public static func judge(_ report: StepReport, cluster: Cluster) -> StepReport {
+        guard var results = report.results else { return report }
+        let engine = PolicyEngine(cluster)
+        var denied: [(cell: String, rule: RuleAttribution)] = []
+        var passed = true
+        for index in results.indices {
+            switch results[index] {
+            case .probe(var cell):
+                if cell.model == .deny {
+                    cell.audit = "would-deny"
+                    let verdict = engine.evaluate(from: .pod(cell.from), to: cell.to, port: cell.port)
+                    if let rule = RuleAttribution(verdict) { denied.append((cell.cellDescription, rule)) }
+                }
+                passed = passed && cell.passed
+                results[index] = .probe(cell)
+            case .scan(var scan):
+                let endpoint = cluster.endpoint(at: scan.ip)
+                let port = ProtocolPort(.tcp, scan.port)
+                var expected = scan.model
+                if scan.model == .filtered, case .pod = endpoint {
+                    let verdict = engine.evaluate(from: .pod(scan.from), to: endpoint, port: port)
+                    if verdict.decision == .deny, let rule = RuleAttribution(verdict) {
+                        scan.audit = "would-deny"
+                        scan.rule = rule.text
+                        denied.append(("\(scan.from) -> \(scan.to ?? scan.ip.description) \(port)", rule))
+                        // Without enforcement: open where the pod serves the port, else closed.
+                        expected = cluster.servedPorts(of: endpoint).contains(port) ? .open : .closed
+                    }
+                }
+                passed = passed && scan.observed == expected
+                results[index] = .scan(scan)
+            case .dns:
+                continue
+            }
+        }
+        var judged = report
+        judged.results = results
+        judged.passed = passed
+        judged.audit = AuditedPolicy.group(denied)
+        // The enforcing judgement's "wrong" list would mislead: say what audit mode checks instead.
+        let cells = results.filter { if case .dns = $0 { false } else { true } }
+        let unlike = cells.filter {
+            switch $0 {
+            case .probe(let cell): !cell.passed
+            case .scan(let scan): scan.audit == nil && scan.observed != scan.model
+            case .dns: false
+            }
+        }.count
+        let head = report.kind == .scan ? (report.summary?.components(separatedBy: "; ").first ?? "") : "\(cells.count) probes"
+        judged.summary = "\(head), \(unlike) not as without enforcement; " + AuditedPolicy.summary(denied.count, judged.audit ?? [])
+        return judged
+    }
+}

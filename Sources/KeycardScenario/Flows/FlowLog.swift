@@ -1,0 +1,216 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+
+/// Turns a step's report into Hubble flow lines (`HubbleFlowLine`): one per dropped probe attempt,
+/// one per forwarded probe (the attempt that got through), one per reported scan target. Policies
+/// come from the model's `Verdict` of the cluster as it stood at that step; whether the kernel
+/// confirmed the verdict comes from the observation (see `RuleAttribution.confirmed`). Pure.
+public struct FlowLog: Sendable {
+    public var scenario: String
+    public var labName: String
+    /// The node index of every pod of the lab (`AddressPlan.nodes`), for `node_name`.
+    public var nodes: [ObjectKey: Int]
+    /// Lab mode `audit`: a connection the model denies that got through is `AUDIT`, not `FORWARDED`.
+    public var audit = false
+
+    public init(scenario: String, labName: String, nodes: [ObjectKey: Int], audit: Bool = false) {
+        self.scenario = scenario
+        self.labName = labName
+        self.nodes = nodes
+        self.audit = audit
+    }
+
+    /// Hubble's `node_name` for a pod: `LAB-node-N`.
+    public func nodeName(_ pod: ObjectKey?) -> String {
+        "\(labName)-node-\(pod.flatMap { nodes[$0] } ?? 0)"
+    }
+
+    /// RFC 3339, UTC, with fractional seconds, as protobuf's JSON mapping writes a Timestamp.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// The flows of one step (none for a step without probes or scans), stamped `time`.
+    public func flows(of step: StepReport, cluster: Cluster, time: Date) -> [HubbleFlowLine] {
+        let stamp = Self.timestamp(time)
+        let engine = PolicyEngine(cluster)
+        var lines: [HubbleFlowLine] = []
+        for record in step.results ?? [] {
+            switch record {
+            case .probe(let result):
+                lines += probeFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
+            case .scan(let result):
+                lines += scanFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
+            case .dns(let result):
+                lines += dnsFlows(result, step: step, cluster: cluster, engine: engine, time: stamp)
+            }
+        }
+        return lines
+    }
+
+    func probeFlows(_ result: ProbeResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
+        guard let observed = result.observed, observed != .skipped, let network = observed.networkDecision else { return [] }
+        let verdict = engine.evaluate(from: .pod(result.from), to: result.to, port: result.port)
+        let dropped = network == .deny
+        let facts = KeycardFlowFacts(
+            scenario: scenario, step: step.index, stepName: step.name, kind: "probe", cell: result.cellDescription,
+            attempt: 1, attempts: max(result.attempts ?? 1, 1), model: result.model.rawValue, observed: observed.rawValue,
+            expected: result.expected.rawValue, reason: result.reason, rule: result.rule, confirmed: result.confirmed,
+            evidence: result.confirmed == true ? "kernel" : "model",
+            service: result.to.serviceKey.map { Endpoint.service($0).description })
+        // A Service cell's packets reach the backend on its target port, where policies judge them.
+        let judged = result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
+        let base = flow(
+            from: result.from, to: result.to, port: judged, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+            sourcePort: nil, facts: facts)
+        guard dropped else {
+            var line = base
+            line.flow.extensions?.value.attempt = facts.attempts
+            return [line]
+        }
+        // Every attempt of a dropped probe was a packet the kernel dropped.
+        return (1...facts.attempts).map { attempt in
+            var line = base
+            line.flow.extensions?.value.attempt = attempt
+            return line
+        }
+    }
+
+    func scanFlows(_ result: ScanResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
+        guard let observed = result.observed else { return [] }
+        let destination = cluster.endpoint(at: result.ip)
+        let port = ProtocolPort(.tcp, result.port)
+        let verdict = engine.evaluate(from: .pod(result.from), to: destination, port: port)
+        let dropped = observed == .filtered
+        let attribution = RuleAttribution(verdict)
+        let modelDrops = verdict.decision == .deny
+        // A scan's filtered target is the kernel's drop only where the model denies it too (an
+        // address with nothing behind it is filtered by the network's silence, not by a policy).
+        let confirmed = dropped ? (modelDrops ? nil : false) : !modelDrops
+        let facts = KeycardFlowFacts(
+            scenario: scenario, step: step.index, stepName: step.name, kind: "scan",
+            cell: "\(result.from) -> \(result.to ?? result.ip.description) \(port)", attempt: 1, attempts: 1,
+            model: result.model?.rawValue ?? "", observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
+            evidence: confirmed == true ? "kernel" : "model")
+        var line = flow(
+            from: result.from, to: destination, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+            sourcePort: nil, facts: facts)
+        line.flow.IP.destination = result.ip.description
+        return [line]
+    }
+
+    /// A `dns` step's query as one UDP/53 flow to the DNS server's pod (behind its Service address):
+    /// `FORWARDED` when the server answered, `DROPPED` when the query went unanswered.
+    func dnsFlows(_ result: DNSResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
+        guard let observed = result.observed else { return [] }
+        var server = cluster.endpoint(at: result.server)
+        if case .address = server,
+            let service = cluster.services.values.first(where: { $0.clusterIP == result.server }),
+            let port = service.ports.first(where: { $0.protocolPort == ProtocolPort(.udp, 53) }),
+            let backend = cluster.backends(of: service, port: port).first
+        {
+            server = .pod(backend.pod)
+        }
+        let dropped: Bool
+        switch observed {
+        case .addresses, .notFound: dropped = false
+        case .blocked: dropped = true
+        case .failed: return []
+        }
+        let port = ProtocolPort(.udp, 53)
+        let verdict = engine.evaluate(from: .pod(result.from), to: server, port: port)
+        let facts = KeycardFlowFacts(
+            scenario: scenario, step: step.index, stepName: step.name, kind: "dns",
+            cell: "\(result.from) -> \(server) \(port) (\(result.name))",
+            attempt: 1, attempts: 1, model: result.model.description, observed: observed.description,
+            rule: RuleAttribution(verdict)?.text, evidence: "model")
+        return [
+            flow(
+                from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+                sourcePort: nil, facts: facts)
+        ]
+    }
+
+    /// One flow of `from` to `to` on `port`, judged `verdict`; `dropped` is what the packets did.
+    func flow(
+        from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
+        sourcePort: Int?, facts: KeycardFlowFacts
+    ) -> HubbleFlowLine {
+        let deniedSide = RuleAttribution.denyingDirection(verdict)
+        let destinationPod: ObjectKey? =
+            switch to {
+            case .pod(let key): key
+            case .service(_, let backend): backend
+            default: nil
+            }
+        let auditing = audit && !dropped && verdict.decision == .deny
+        // The side that judged: the (would-be) dropping side, else the destination's ingress when it is a pod.
+        let direction: NetworkPolicy.PolicyType =
+            dropped || auditing ? (deniedSide ?? .egress) : (destinationPod == nil ? .egress : .ingress)
+        var facts = facts
+        if auditing { facts.audit = true }
+        let l4: HubbleFlow.Layer4 =
+            switch port.proto {
+            case .tcp:
+                HubbleFlow.Layer4(TCP: .init(source_port: sourcePort, destination_port: port.port, flags: ["SYN": true]))
+            case .udp: HubbleFlow.Layer4(UDP: .init(source_port: sourcePort, destination_port: port.port))
+            case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
+            }
+        let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
+        var flow = HubbleFlow(
+            time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
+            drop_reason_desc: dropped ? "POLICY_DENIED" : nil,
+            IP: .init(source: cluster.addresses[from]?.description ?? "", destination: destinationAddress?.description ?? ""),
+            l4: l4, source: endpoint(.pod(from), cluster), destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, cluster),
+            node_name: nodeName(direction == .egress ? from : destinationPod),
+            event_type: dropped ? .init(type: 1, sub_type: 133) : .init(type: 5),
+            traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
+        flow.Summary = port.proto == .tcp ? "TCP Flags: SYN" : port.proto.rawValue.uppercased()
+        if dropped || auditing {
+            // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
+            let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies
+            let policies = isolating.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
+            if direction == .egress { flow.egress_denied_by = nonEmpty(policies) } else { flow.ingress_denied_by = nonEmpty(policies) }
+        } else {
+            flow.egress_allowed_by = nonEmpty(Self.policies(verdict.egress.allowingRules))
+            flow.ingress_allowed_by = nonEmpty(Self.policies(verdict.ingress.allowingRules))
+        }
+        flow.extensions = .init(value: facts)
+        return HubbleFlowLine(flow: flow)
+    }
+
+    static func policies(_ rules: [RuleRef]) -> [HubbleFlow.Policy] {
+        var seen: [HubbleFlow.Policy] = []
+        for rule in rules {
+            let policy = HubbleFlow.Policy(name: rule.policy.name, namespace: rule.policy.namespace)
+            if !seen.contains(policy) { seen.append(policy) }
+        }
+        return seen
+    }
+
+    private func nonEmpty<T>(_ list: [T]) -> [T]? { list.isEmpty ? nil : list }
+
+    /// A pod as Hubble names it: `k8s:` labels (with Cilium's namespace label), its controller as
+    /// workload; anything outside the pod network as `reserved:world`.
+    func endpoint(_ endpoint: Endpoint, _ cluster: Cluster) -> HubbleFlow.Endpoint {
+        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
+            return HubbleFlow.Endpoint(labels: ["reserved:world"])
+        }
+        var labels = pod.labels.map { "k8s:\($0.key)=\($0.value)" }
+        labels.append("k8s:io.kubernetes.pod.namespace=\(pod.namespace)")
+        return HubbleFlow.Endpoint(
+            namespace: pod.namespace, labels: labels.sorted(), pod_name: pod.name,
+            workloads: pod.owner.map { [HubbleFlow.Workload(name: $0.workload.name, kind: $0.workload.kind.rawValue)] })
+    }
+
+    /// The lines as JSON lines (one object per line, keys sorted), each ending in a newline.
+    public static func encode(_ lines: [HubbleFlowLine]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try lines.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+    }
+}

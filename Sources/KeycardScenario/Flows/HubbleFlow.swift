@@ -1,0 +1,233 @@
+import Foundation
+
+/// One line of a flow log: Hubble's `observer.GetFlowsResponse` as `hubble observe -o jsonpb`
+/// prints it, `{"flow": {...}, "node_name": "...", "time": "..."}`. Every key is the field name of
+/// Hubble's protobuf API (cilium `api/v1/flow/flow.proto`, `api/v1/observer/observer.proto`), in
+/// the protobuf JSON mapping (https://protobuf.dev/programming-guides/json/): enums as their names,
+/// timestamps as RFC 3339 strings, fields left out when empty. See docs/flows.md for the mapping.
+public struct HubbleFlowLine: Codable, Sendable, Equatable {
+    public var flow: HubbleFlow
+    public var node_name: String
+    public var time: String
+
+    public init(flow: HubbleFlow) {
+        self.flow = flow
+        node_name = flow.node_name
+        time = flow.time
+    }
+}
+
+/// Hubble's `flow.Flow`, reduced to the fields an L3/L4 policy verdict fills.
+public struct HubbleFlow: Codable, Sendable, Equatable {
+    /// RFC 3339 with nanoseconds, UTC (`google.protobuf.Timestamp`).
+    public var time: String
+    /// `FORWARDED`, `DROPPED` or `AUDIT` (`flow.Verdict`).
+    public var verdict: String
+    /// `POLICY_DENIED` for a policy drop (`flow.DropReason`); nil otherwise.
+    public var drop_reason_desc: String?
+    public var IP: IPLayer
+    public var l4: Layer4
+    public var source: Endpoint
+    public var destination: Endpoint
+    /// `L3_L4` (`flow.FlowType`).
+    public var `Type`: String = "L3_L4"
+    public var node_name: String
+    /// The monitor event the flow stands for: 1 (drop, `sub_type` the drop reason 133) or 5 (policy verdict).
+    public var event_type: EventType
+    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it.
+    public var traffic_direction: String
+    /// Every probe packet keycard reports is the opening one of its connection.
+    public var is_reply: Bool = false
+    public var egress_allowed_by: [Policy]?
+    public var ingress_allowed_by: [Policy]?
+    public var egress_denied_by: [Policy]?
+    public var ingress_denied_by: [Policy]?
+    /// Hubble's one-line summary (`TCP Flags: SYN`, `UDP`).
+    public var Summary: String?
+    /// keycard's own facts, as a `google.protobuf.Any` holding a `google.protobuf.Struct`.
+    public var extensions: Extensions?
+
+    public init(
+        time: String, verdict: String, drop_reason_desc: String? = nil, IP: IPLayer, l4: Layer4, source: Endpoint,
+        destination: Endpoint, node_name: String, event_type: EventType, traffic_direction: String
+    ) {
+        self.time = time
+        self.verdict = verdict
+        self.drop_reason_desc = drop_reason_desc
+        self.IP = IP
+        self.l4 = l4
+        self.source = source
+        self.destination = destination
+        self.node_name = node_name
+        self.event_type = event_type
+        self.traffic_direction = traffic_direction
+    }
+
+    /// `flow.IP`.
+    public struct IPLayer: Codable, Sendable, Equatable {
+        public var source: String
+        public var destination: String
+        /// `IPv4` (`flow.IPVersion`).
+        public var ipVersion: String = "IPv4"
+
+        public init(source: String, destination: String) {
+            self.source = source
+            self.destination = destination
+        }
+    }
+
+    /// `flow.Layer4`: one of `TCP`, `UDP`, `SCTP`.
+    public struct Layer4: Codable, Sendable, Equatable {
+        public var TCP: TCPLayer?
+        public var UDP: Ports?
+        public var SCTP: Ports?
+
+        public init(TCP: TCPLayer? = nil, UDP: Ports? = nil, SCTP: Ports? = nil) {
+            self.TCP = TCP
+            self.UDP = UDP
+            self.SCTP = SCTP
+        }
+    }
+
+    /// `flow.TCP`: ports and `flags` (`flow.TCPFlags`, e.g. `{"SYN": true}`).
+    public struct TCPLayer: Codable, Sendable, Equatable {
+        /// Nil when the kernel chose it and keycard did not read it back.
+        public var source_port: Int?
+        public var destination_port: Int
+        public var flags: [String: Bool]
+
+        public init(source_port: Int?, destination_port: Int, flags: [String: Bool]) {
+            self.source_port = source_port
+            self.destination_port = destination_port
+            self.flags = flags
+        }
+    }
+
+    /// `flow.UDP` / `flow.SCTP`.
+    public struct Ports: Codable, Sendable, Equatable {
+        public var source_port: Int?
+        public var destination_port: Int
+
+        public init(source_port: Int?, destination_port: Int) {
+            self.source_port = source_port
+            self.destination_port = destination_port
+        }
+    }
+
+    /// `flow.Endpoint`: a pod (namespace, name, `k8s:` labels, its workload) or, for an address
+    /// outside the pod network, Cilium's `reserved:world` label.
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var namespace: String?
+        public var labels: [String]?
+        public var pod_name: String?
+        public var workloads: [Workload]?
+
+        public init(namespace: String? = nil, labels: [String]? = nil, pod_name: String? = nil, workloads: [Workload]? = nil) {
+            self.namespace = namespace
+            self.labels = labels
+            self.pod_name = pod_name
+            self.workloads = workloads
+        }
+    }
+
+    /// `flow.Workload`: `{name, kind}` (`Deployment`, `StatefulSet`...).
+    public struct Workload: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: String
+
+        public init(name: String, kind: String) {
+            self.name = name
+            self.kind = kind
+        }
+    }
+
+    /// `flow.Policy`: `name`, `namespace`, `kind` (`NetworkPolicy`).
+    public struct Policy: Codable, Sendable, Equatable, Hashable {
+        public var name: String
+        public var namespace: String
+        public var kind: String = "NetworkPolicy"
+
+        public init(name: String, namespace: String) {
+            self.name = name
+            self.namespace = namespace
+        }
+    }
+
+    /// `flow.CiliumEventType`.
+    public struct EventType: Codable, Sendable, Equatable {
+        public var type: Int
+        public var sub_type: Int?
+
+        public init(type: Int, sub_type: Int? = nil) {
+            self.type = type
+            self.sub_type = sub_type
+        }
+    }
+
+    /// `google.protobuf.Any` in JSON: `@type` and, for a well-known type, `value`.
+    public struct Extensions: Codable, Sendable, Equatable {
+        public var type = "type.googleapis.com/google.protobuf.Struct"
+        public var value: KeycardFlowFacts
+
+        public init(value: KeycardFlowFacts) { self.value = value }
+
+        enum CodingKeys: String, CodingKey {
+            case type = "@type"
+            case value
+        }
+    }
+}
+
+/// keycard's facts about a flow, beyond Hubble's fields (`flow.extensions.value`).
+public struct KeycardFlowFacts: Codable, Sendable, Equatable {
+    public var scenario: String
+    public var step: Int
+    public var stepName: String?
+    /// `probe` or `scan`.
+    public var kind: String
+    /// `from -> to PORT`, as the report writes the cell.
+    public var cell: String
+    /// This attempt's number (1-based) and how many the probe made.
+    public var attempt: Int
+    public var attempts: Int
+    /// The model's decision (`allow`, `deny`...) and what the packets did (`allow`, `deny`, `closed`
+    /// for a probe; `open`, `closed`, `filtered`, `refused` for a scan).
+    public var model: String
+    public var observed: String
+    public var expected: String?
+    /// How a deny showed itself (`dropped: kc deny egress ns/pod` is the kernel's NFLOG record).
+    public var reason: String?
+    /// The report's `rule` and `confirmed` (see `RuleAttribution`).
+    public var rule: String?
+    public var confirmed: Bool?
+    /// `kernel` when the kernel's own record (NFLOG drop, local EPERM, a completed connection)
+    /// shows the verdict; `model` when the policies are attributed from the model alone.
+    public var evidence: String
+    /// A Service cell: the Service (`svc/ns/name`) the probe aimed at.
+    public var service: String?
+    /// Lab mode `audit`: the model would deny it, the lab let it through.
+    public var audit: Bool?
+
+    public init(
+        scenario: String, step: Int, stepName: String?, kind: String, cell: String, attempt: Int, attempts: Int, model: String,
+        observed: String, expected: String? = nil, reason: String? = nil, rule: String? = nil, confirmed: Bool? = nil,
+        evidence: String, service: String? = nil, audit: Bool? = nil
+    ) {
+        self.scenario = scenario
+        self.step = step
+        self.stepName = stepName
+        self.kind = kind
+        self.cell = cell
+        self.attempt = attempt
+        self.attempts = attempts
+        self.model = model
+        self.observed = observed
+        self.expected = expected
+        self.reason = reason
+        self.rule = rule
+        self.confirmed = confirmed
+        self.evidence = evidence
+        self.service = service
+        self.audit = audit
+    }
+}

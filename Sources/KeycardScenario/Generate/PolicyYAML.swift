@@ -1,0 +1,68 @@
+import KeycardModel
+
+/// Generated NetworkPolicies as `networking.k8s.io/v1` YAML documents (`---` between them), every
+/// string quoted so that no label value reads as a number or a boolean.
+public enum PolicyYAML {
+    public static func render(_ policies: [NetworkPolicy], header: String? = nil) -> String {
+        var out =
+            header.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n" }
+            ?? ""
+        for (index, policy) in policies.enumerated() {
+            if index > 0 { out += "---\n" }
+            out += "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+            out += "metadata:\n  name: \(quote(policy.name))\n  namespace: \(quote(policy.namespace))\n"
+            out += "spec:\n  podSelector:\(selector(policy.podSelector, indent: 4))\n"
+            out += "  policyTypes: [\((policy.policyTypes ?? []).map(\.rawValue).joined(separator: ", "))]\n"
+            for (key, rules) in [("ingress", policy.ingress ?? []), ("egress", policy.egress ?? [])] {
+                guard !rules.isEmpty else {
+                    out += "  \(key): []\n"
+                    continue
+                }
+                out += "  \(key):\n"
+                let field = key == "ingress" ? "from" : "to"
+                for rule in rules {
+                    out += "    - \(field):\n"
+                    for peer in rule.peers ?? [] {
+                        var lines: [String] = []
+                        if let namespaces = peer.namespaceSelector { lines.append("namespaceSelector:\(selector(namespaces, indent: 12))") }
+                        if let pods = peer.podSelector { lines.append("podSelector:\(selector(pods, indent: 12))") }
+                        out += "        - " + lines.joined(separator: "\n          ") + "\n"
+                    }
+                    out += "      ports:\n"
+                    for port in rule.ports ?? [] {
+                        let value: String =
+                            switch port.port {
+                            case .name(let name): quote(name)
+                            case .number(let number): "\(number)"
+                            case nil: "null"
+                            }
+                        out += "        - {protocol: \(port.proto.rawValue), port: \(value)}\n"
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// ` {}` or the matchLabels block at `indent`.
+    static func selector(_ selector: LabelSelector, indent: Int) -> String {
+        guard !selector.matchLabels.isEmpty else { return " {}" }
+        let pad = String(repeating: " ", count: indent)
+        return "\n\(pad)matchLabels:\n"
+            + selector.matchLabels.sorted { $0.key < $1.key }.map { "\(pad)  \(quote($0.key)): \(quote($0.value))" }.joined(separator: "\n")
+    }
+
+    /// A double-quoted YAML scalar.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import KeycardCompiler
+import KeycardModel
+import KeycardProbe
+import KeycardRuleset
+import KeycardScenario
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+/// Audit mode (`spec.lab.mode: audit`, `keycard run --audit`): the compiled rules log would-be
+/// drops to their own NFLOG group and accept them; a run enforces nothing and lists, per policy,
+/// what enforcement would have denied.
+@Suite("Audit mode")
+struct AuditModeTests {
+    @Test("the compiled default deny logs to the audit group and accepts; enforcing, it drops")
+    func compiledRules() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let cluster = timeline.cluster(afterStep: timeline.scenario.steps.count)
+        for placement in [Placement.pod, .node] {
+            var compiler = PolicyCompiler(labName: "audit", placement: placement)
+            let enforcing = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: 1)
+            compiler.audit = true
+            let auditing = compiler.compile(cluster, nodes: timeline.plan.nodes, nodeCount: 1)
+            let rules = { (tables: [RulesetTarget: Table]) in tables.values.flatMap(\.chains).flatMap(\.rules) }
+            let enforcingLogged = rules(enforcing).filter { $0.log != nil }
+            let auditingLogged = rules(auditing).filter { $0.log != nil }
+            #expect(!enforcingLogged.isEmpty && enforcingLogged.count == auditingLogged.count)
+            #expect(enforcingLogged.allSatisfy { $0.verdict == .drop && $0.log?.group == PolicyCompiler.dropLogGroup })
+            #expect(auditingLogged.allSatisfy { $0.verdict != .drop && $0.log?.group == PolicyCompiler.auditLogGroup })
+            #expect(auditingLogged.allSatisfy { $0.log?.prefix.hasPrefix("kc audit ") == true })
+        }
+    }
+
+    @Test("judged for audit: would-be denies must get through, and are listed per policy")
+    func judgement() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let step = try #require(timeline.scenario.steps.first { $0.name == "legitimate flows after" })
+        let cluster = timeline.cluster(afterStep: step.index)
+        let cells = timeline.cells(ofProbeStep: step.index)
+        // Packets as on a network without policies: everything served answers.
+        let open = cells.map { cell in
+            cell.result(observed: cluster.servedPorts(of: cell.to).contains(cell.port) ? .allow : .closed, attempts: 1)
+        }
+        let report = StepReport(
+            index: step.index, name: step.name, kind: step.kind, passed: false, results: open.map(ResultRecord.probe))
+        let judged = AuditEvaluation.judge(report, cluster: cluster)
+        #expect(judged.passed)
+        let audit = try #require(judged.audit)
+        #expect(audit.contains { $0.policy == "monitoring/default-deny-all#egress" && $0.wouldDeny == 5 })
+        #expect(
+            audit.contains {
+                $0.policy == "data/redis-from-api#ingress" && $0.cells.contains("monitoring/prometheus -> data/redis-0 TCP/6379")
+            })
+        // A would-be deny that the lab dropped means audit enforced something: the step fails.
+        var dropped = open
+        let index = try #require(dropped.firstIndex { $0.model == .deny })
+        dropped[index].observed = .deny
+        let failing = AuditEvaluation.judge(
+            StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, results: dropped.map(ResultRecord.probe)),
+            cluster: cluster)
+        #expect(!failing.passed)
+    }
+}
+
+/// A real audit run of lateral-scan's network part.
+@Suite("Audit mode run", .serialized)
+struct AuditModeKernelTests {
+    @Test("in audit mode the lateral-scan policies enforce nothing; the scan is listed as would-be-denied per policy")
+    func auditRun() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let lab = ScenarioLibrary.uniqueLabName()
+        var options = ScenarioRun.Options(enforcement: .pod, labName: lab)
+        options.audit = true
+        let run = ScenarioRun(timeline: timeline, options: options)
+        defer { run.tearDown() }
+        let log = FlowLog(scenario: timeline.scenario.name, labName: lab, nodes: timeline.plan.nodes, audit: true)
+        var lines: [HubbleFlowLine] = []
+        run.stepFinished = { step in lines += log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()) }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        #expect(ScenarioLibrary.leftoverNamespaces(lab: lab).isEmpty)
+
+        let scan = try #require(report.steps.first { $0.name == "scan after (zero trust)" })
+        let results = (scan.results ?? []).compactMap { if case .scan(let result) = $0 { result } else { nil } }
+        let wouldDeny = results.filter { $0.audit == "would-deny" }
+        #expect(wouldDeny.count == 56)
+        // Nothing enforced: every served port answered, as on the flat network.
+        #expect(wouldDeny.filter { $0.observed == .open }.count == 7)
+        #expect(wouldDeny.allSatisfy { $0.observed == .open || $0.observed == .closed })
+        let perPolicy = try #require(scan.audit)
+        #expect(perPolicy.first { $0.policy == "monitoring/default-deny-all#egress" }?.wouldDeny == 56)
+        #expect(perPolicy.first { $0.policy == "monitoring/allow-dns#egress" }?.wouldDeny == 56)
+        #expect(scan.summary?.contains("audit: enforcement would deny 56") == true)
+
+        let scanFlows = lines.filter { FlowLogTests.facts($0)?.stepName == "scan after (zero trust)" }
+        #expect(scanFlows.count == 56 && scanFlows.allSatisfy { $0.flow.verdict == "AUDIT" && $0.flow.egress_denied_by?.count == 2 })
+        if HubbleReader.available {
+            let read = try HubbleReader.read(try FlowLog.encode(lines))
+            #expect(read.status == 0, "\(read.stderr)")
+        }
+    }
+}

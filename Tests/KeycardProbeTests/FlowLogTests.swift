@@ -1,0 +1,220 @@
+import Foundation
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+/// The flow log (docs/flows.md): Hubble's JSON lines from a run's reports, policy attribution, and
+/// a public reader — the protobuf JSON parser of Debian's python3-protobuf against Hubble's field
+/// names — reading the file unchanged.
+@Suite("Flow log")
+struct FlowLogTests {
+    /// lateral-scan up to its mesh part (the network-policy story: scans before and after, the
+    /// legitimate flows, the whole cluster).
+    static func lateralScan() throws -> Timeline {
+        let text = try String(contentsOfFile: RepositoryFiles.absolute("scenarios/lateral-scan.yaml"), encoding: .utf8)
+        guard let cut = text.range(of: "    # Layer two") else { throw FlowTestError("lateral-scan.yaml has no mesh part to cut") }
+        let path = NSTemporaryDirectory() + "keycard-flows-\(UUID().uuidString).yaml"
+        try String(text[..<cut.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ScenarioLoader.timeline(path)
+    }
+
+    /// Every step's flows, the steps answered by `runner`.
+    static func flows(_ timeline: Timeline, runner: (Cluster) -> ProbeRunner) throws -> (Report, [HubbleFlowLine]) {
+        let log = FlowLog(scenario: timeline.scenario.name, labName: "flows", nodes: timeline.plan.nodes)
+        var steps: [StepReport] = []
+        var lines: [HubbleFlowLine] = []
+        for step in timeline.scenario.steps {
+            let cluster = timeline.cluster(afterStep: step.index)
+            let report: StepReport
+            switch step.action {
+            case .probe: report = try StepEvaluation.probe(step, timeline: timeline, runner: runner(cluster))
+            case .scan(let scan): report = try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner(cluster))
+            default: continue
+            }
+            steps.append(report)
+            lines += log.flows(of: report, cluster: cluster, time: Date(timeIntervalSince1970: 1_800_000_000))
+        }
+        return (Report(scenario: timeline.scenario.name, enforcement: .pod, passed: steps.allSatisfy(\.passed), steps: steps), lines)
+    }
+
+    static func facts(_ line: HubbleFlowLine) -> KeycardFlowFacts? { line.flow.extensions?.value }
+
+    @Test("model flows: the scan after is DROPPED by the exporter's isolating policies, API to Redis FORWARDED by its rules")
+    func modelFlows() throws {
+        let (report, lines) = try Self.flows(Self.lateralScan()) { ModelProbeRunner(cluster: $0) }
+        #expect(report.passed)
+        let scanAfter = lines.filter { Self.facts($0)?.stepName == "scan after (zero trust)" }
+        #expect(!scanAfter.isEmpty)
+        for line in scanAfter {
+            #expect(line.flow.verdict == "DROPPED")
+            #expect(line.flow.drop_reason_desc == "POLICY_DENIED")
+            #expect(line.flow.traffic_direction == "EGRESS")
+            #expect(line.flow.source.pod_name == "prometheus-exporter")
+            #expect(
+                line.flow.egress_denied_by == [
+                    HubbleFlow.Policy(name: "allow-dns", namespace: "monitoring"),
+                    HubbleFlow.Policy(name: "default-deny-all", namespace: "monitoring"),
+                ])
+        }
+        let redis = lines.filter {
+            Self.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
+                && $0.flow.destination.pod_name == "redis-0" && $0.flow.l4.TCP?.destination_port == 6379
+        }
+        #expect(redis.count == 1)
+        let flow = try #require(redis.first).flow
+        #expect(flow.verdict == "FORWARDED")
+        #expect(flow.traffic_direction == "INGRESS")
+        #expect(flow.egress_allowed_by == [HubbleFlow.Policy(name: "api-to-redis", namespace: "shop")])
+        #expect(flow.ingress_allowed_by == [HubbleFlow.Policy(name: "redis-from-api", namespace: "data")])
+        #expect(flow.destination.labels == ["k8s:app=redis", "k8s:io.kubernetes.pod.namespace=data"])
+        #expect(flow.IP.source == "10.244.0.200")
+        #expect(flow.l4.TCP?.flags == ["SYN": true])
+        #expect(Self.facts(redis[0])?.rule == "shop/api-to-redis#egress[0], data/redis-from-api#ingress[0]")
+        // The scan on the flat network names no policy: nothing isolated anyone.
+        let before = lines.filter { Self.facts($0)?.stepName == "scan before (flat network)" }
+        #expect(!before.isEmpty && before.allSatisfy { $0.flow.verdict == "FORWARDED" && $0.flow.ingress_allowed_by == nil })
+    }
+
+    @Test("report cells: rule names the allowing rules or the isolating policies; confirmed needs the kernel's word")
+    func ruleAndConfirmation() throws {
+        let timeline = try Self.lateralScan()
+        let index = try #require(timeline.scenario.steps.first { $0.name == "legitimate flows after" }?.index)
+        let cells = timeline.cells(ofProbeStep: index)
+        let allowed = try #require(cells.first { $0.from == ObjectKey("shop", "api") && $0.to == .pod(ObjectKey("data", "redis-0")) })
+        #expect(allowed.result().rule == "shop/api-to-redis#egress[0], data/redis-from-api#ingress[0]")
+        #expect(allowed.result().confirmed == nil)
+        #expect(allowed.result(observed: .allow, attempts: 1).confirmed == true)
+        let denied = try #require(
+            cells.first {
+                $0.from == ObjectKey("shop", "api") && $0.to == .pod(ObjectKey("monitoring", "prometheus-exporter"))
+                    && $0.port.port == 6379
+            })
+        #expect(
+            denied.result().rule
+                == "shop/allow-dns#egress, shop/api-to-redis#egress, shop/default-deny-all#egress, "
+                + "monitoring/default-deny-all#ingress, monitoring/exporter-from-prometheus#ingress")
+        #expect(denied.result(observed: .deny, attempts: 1, reason: "dropped: kc deny egress shop/api").confirmed == true)
+        // The wrong side logged it, or only a timeout: the kernel did not confirm the model.
+        #expect(
+            denied.result(observed: .deny, attempts: 1, reason: "dropped: kc deny ingress monitoring/prometheus-exporter").confirmed
+                == false)
+        #expect(denied.result(observed: .deny, attempts: 3, reason: "timeout").confirmed == false)
+        #expect(denied.result(observed: .deny, attempts: 1, reason: "Operation not permitted (errno 1)").confirmed == true)
+        // A connection the model denies that got through is no confirmation.
+        #expect(denied.result(observed: .allow, attempts: 1).confirmed == false)
+    }
+
+    @Test(
+        "the protobuf JSON parser reads the model flows against Hubble's field names, and rejects a foreign key",
+        .enabled(if: HubbleReader.available, "protoc or python3-protobuf missing: source scripts/setup"))
+    func publicReader() throws {
+        let (_, lines) = try Self.flows(Self.lateralScan()) { ModelProbeRunner(cluster: $0) }
+        let text = try FlowLog.encode(lines)
+        let read = try HubbleReader.read(text)
+        #expect(read.status == 0, "\(read.stderr)")
+        let summaries = read.stdout.split(separator: "\n")
+        #expect(summaries.count == lines.count)
+        #expect(
+            summaries.contains {
+                $0.hasPrefix("FORWARDED INGRESS shop/api data/redis-0 6379")
+                    && $0.contains("egress_allowed_by=shop/api-to-redis(NetworkPolicy)")
+            })
+        #expect(summaries.contains { $0.hasPrefix("DROPPED EGRESS monitoring/prometheus-exporter") && $0.contains("POLICY_DENIED") })
+        // The reader is strict: a key Hubble does not define fails it.
+        let foreign = try HubbleReader.read(text.replacingOccurrences(of: "\"traffic_direction\"", with: "\"trafic_direction\""))
+        #expect(foreign.status != 0)
+    }
+}
+
+/// Reads flow lines with python3-protobuf's `json_format.Parse` against
+/// `Fixtures/hubble/hubble_flow_subset.proto` (compiled with protoc for each read).
+enum HubbleReader {
+    static let folder = RepositoryFiles.absolute("Tests/KeycardScenarioTests/Fixtures/hubble")
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/protoc")
+            && FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/google/protobuf/json_format.py")
+            && FileManager.default.fileExists(atPath: "/usr/include/google/protobuf/any.proto")
+    }
+
+    static func read(_ text: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        let directory = NSTemporaryDirectory() + "keycard-hubble-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let compile = try run(
+            "/usr/bin/protoc", ["-I/usr/include", "-I\(folder)", "--python_out=\(directory)", "hubble_flow_subset.proto"])
+        guard compile.status == 0 else { return compile }
+        let file = directory + "/flows.jsonl"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return try run("/usr/bin/python3", ["\(folder)/read_flows.py", directory, file])
+    }
+
+    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        let out = NSTemporaryDirectory() + "keycard-hubble-out-\(UUID().uuidString)"
+        let err = out + ".err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
+        }
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        try process.run()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        )
+    }
+}
+
+struct FlowTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real run of lateral-scan's network part writes its flows as each step ends.
+@Suite("Flow log of a real run", .serialized)
+struct FlowLogKernelTests {
+    @Test("the run's flows: the scan DROPPED by the isolating policies, API to Redis FORWARDED, confirmed by the kernel")
+    func realRun() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let lab = ScenarioLibrary.uniqueLabName()
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, labName: lab))
+        defer { run.tearDown() }
+        let log = FlowLog(scenario: timeline.scenario.name, labName: lab, nodes: timeline.plan.nodes)
+        var lines: [HubbleFlowLine] = []
+        run.stepFinished = { step in lines += log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()) }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        #expect(ScenarioLibrary.leftoverNamespaces(lab: lab).isEmpty)
+
+        let scanAfter = lines.filter { FlowLogTests.facts($0)?.stepName == "scan after (zero trust)" }
+        #expect(!scanAfter.isEmpty && scanAfter.allSatisfy { $0.flow.verdict == "DROPPED" && $0.flow.egress_denied_by?.count == 2 })
+        let redis = lines.filter {
+            FlowLogTests.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
+                && $0.flow.destination.namespace == "data" && $0.flow.l4.TCP?.destination_port == 6379
+        }
+        #expect(
+            redis.count == 2
+                && redis.allSatisfy { $0.flow.verdict == "FORWARDED" && $0.flow.egress_allowed_by?.first?.name == "api-to-redis" })
+        // Every probe cell of the run is attributed and, in pod placement with drop evidence, the
+        // kernel confirmed each verdict (a logged drop by the side the model names, or an answer).
+        for step in report.steps {
+            for case .probe(let cell) in step.results ?? [] where cell.expected != .ignored {
+                #expect(cell.confirmed == true, "\(cell.cellDescription): \(cell.reason ?? "") rule \(cell.rule ?? "-")")
+            }
+        }
+        if HubbleReader.available {
+            let read = try HubbleReader.read(try FlowLog.encode(lines))
+            #expect(read.status == 0, "\(read.stderr)")
+        }
+    }
+}

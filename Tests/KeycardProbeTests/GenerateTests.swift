@@ -1,0 +1,152 @@
+import Foundation
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+/// `keycard generate`: least-privilege policies from observed flows, and `--prove`.
+@Suite("Generate")
+struct GenerateTests {
+    static var boutique: String {
+        RepositoryFiles.repository.deletingLastPathComponent().appendingPathComponent("shared/conformance/apps/online-boutique").path
+    }
+
+    @Test("from lateral-scan's flows: one policy per workload, both directions, exactly the observed peers by label and named port")
+    func lateralScanPolicies() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
+        let observed = ObservedFlow.observed(lines)
+        // Scans are not application flows: nothing the exporter scanned is kept, only its DNS.
+        #expect(observed.filter { $0.from == ObjectKey("monitoring", "prometheus-exporter") }.allSatisfy { $0.port.port == 53 })
+        #expect(
+            observed.contains(
+                ObservedFlow(from: ObjectKey("shop", "api"), to: ObjectKey("data", "redis-1"), port: ProtocolPort(.tcp, 6379))))
+        let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
+        let policies = PolicyGenerator(final).policies(observed)
+        #expect(
+            policies.map(\.key.description) == [
+                "data/keycard-postgres", "data/keycard-redis", "kube-system/keycard-kube-dns", "monitoring/keycard-prometheus",
+                "monitoring/keycard-prometheus-exporter", "shop/keycard-api", "shop/keycard-web",
+            ])
+        let redis = try #require(policies.first { $0.name == "keycard-redis" })
+        #expect(redis.policyTypes == [.ingress, .egress])
+        #expect(redis.podSelector == LabelSelector(matchLabels: ["app": "redis"]))
+        let fromAPI = try #require(redis.ingress?.first { $0.peers?.first?.podSelector?.matchLabels == ["app": "api"] })
+        #expect(fromAPI.peers?.first?.namespaceSelector == LabelSelector(matchLabels: ["kubernetes.io/metadata.name": "shop"]))
+        #expect(fromAPI.ports == [NetworkPolicy.Port(proto: .tcp, port: .name("redis"))])
+
+        // The model of the generated policies allows exactly the observed flows among served ports.
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: policies)
+        let cells = GeneratedPolicyProof.cells(cluster, observed: observed)
+        #expect(cells.allSatisfy { $0.expectedOutcome.decision == $0.verdict.decision })
+
+        // The YAML reads back through keycard's own decoder as the same policies.
+        let yaml = PolicyYAML.render(policies, header: "test")
+        let folder = NSTemporaryDirectory() + "keycard-generate-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try yaml.write(toFile: folder + "/policies.yaml", atomically: true, encoding: .utf8)
+        let namespaces = ["data", "kube-system", "monitoring", "shop"].map { "{apiVersion: v1, kind: Namespace, metadata: {name: \($0)}}" }
+        try (namespaces.joined(separator: "\n---\n") + "\n").write(toFile: folder + "/namespaces.yaml", atomically: true, encoding: .utf8)
+        let read = try ManifestLoader.timeline([folder], dns: false)
+        #expect(read.initial.policies.values.sorted { $0.key < $1.key }.map(Self.normalized) == policies.map(Self.normalized))
+    }
+
+    /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).
+    static func normalized(_ policy: NetworkPolicy) -> [String] {
+        [
+            policy.key.description, policy.podSelector.description, "\(policy.effectivePolicyTypes.sorted { $0.rawValue < $1.rawValue })",
+            "\(policy.ingress ?? [])", "\(policy.egress ?? [])",
+        ]
+    }
+
+    @Test(
+        "workloads: selectors by stable labels, never pod-template-hash",
+        .enabled(if: FileManager.default.fileExists(atPath: boutique), "no ../shared beside this checkout"))
+    func boutiqueSelectors() throws {
+        let timeline = try ManifestLoader.timeline([Self.boutique])
+        let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
+        #expect(final.pods.values.contains { $0.labels["pod-template-hash"] != nil })
+        var flows: Set<ObservedFlow> = []
+        for pod in final.sortedPods {
+            for peer in final.sortedPods where peer.key != pod.key {
+                for port in peer.ports {
+                    flows.insert(ObservedFlow(from: pod.key, to: peer.key, port: ProtocolPort(port.proto, port.port)))
+                }
+            }
+        }
+        let policies = PolicyGenerator(final).policies(flows)
+        let selectors =
+            policies.map(\.podSelector)
+            + policies.flatMap { ($0.ingress ?? []) + ($0.egress ?? []) }.flatMap { $0.peers ?? [] }.compactMap(\.podSelector)
+        #expect(!selectors.isEmpty && selectors.allSatisfy { $0.matchLabels["pod-template-hash"] == nil && !$0.matchLabels.isEmpty })
+        #expect(policies.contains { $0.name == "keycard-frontend" })
+    }
+}
+
+/// `keycard generate --prove` with real packets (as root).
+@Suite("Generate, proven", .serialized)
+struct GenerateKernelTests {
+    static func write(_ timeline: Timeline) throws -> String {
+        let text = try String(contentsOfFile: RepositoryFiles.absolute("scenarios/lateral-scan.yaml"), encoding: .utf8)
+        let cut = try #require(text.range(of: "    # Layer two"))
+        // A unique lab name: the run builds a lab of the scenario's name.
+        let name = ScenarioLibrary.uniqueLabName()
+        let path = NSTemporaryDirectory() + "\(name).yaml"
+        try String(text[..<cut.lowerBound]).replacingOccurrences(of: "name: lateral-scan", with: "name: \(name)")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("lateral-scan: generate --prove runs it, generates, and proves every observed flow kept and the rest denied")
+    func lateralScan() throws {
+        let path = try Self.write(try FlowLogTests.lateralScan())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let out = path + ".policies.yaml"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try KeycardBinary.run(["generate", path, "-o", out, "--prove"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("every observed flow passes, the rest is denied"))
+        let yaml = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(yaml.contains("name: \"keycard-redis\"") && !yaml.contains("pod-template-hash"))
+
+        // A flow log that saw the API reach only redis-0: the label both Redis pods share cannot
+        // tell them apart, so the proof finds redis-1 allowed though unobserved, and fails.
+        let flows = path + ".flows.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: flows) }
+        let run = try KeycardBinary.run(["run", path, "--flows", flows])
+        #expect(run.status == 0, "\(run.stderr)")
+        let kept = try String(contentsOfFile: flows, encoding: .utf8).split(separator: "\n").filter {
+            !$0.contains("\"pod_name\":\"redis-1\"")
+        }
+        try (kept.joined(separator: "\n") + "\n").write(toFile: flows, atomically: true, encoding: .utf8)
+        let partial = try KeycardBinary.run(["generate", path, "--flows", flows, "-o", out, "--prove"])
+        #expect(partial.status == 1, "\(partial.stderr)")
+        #expect(partial.stderr.contains("wrong: shop/api -> data/redis-1 TCP/6379"))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns"))?.filter { $0.contains("prove-") }.isEmpty ?? true)
+    }
+
+    @Test(
+        "Online Boutique: generate --prove passes",
+        .enabled(if: FileManager.default.fileExists(atPath: GenerateTests.boutique), "no ../shared beside this checkout"))
+    func boutique() throws {
+        let out = NSTemporaryDirectory() + "keycard-boutique-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try KeycardBinary.run(["generate", GenerateTests.boutique, "-o", out, "--prove"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("generated 13 policies"))
+        #expect(result.stderr.contains("every observed flow passes, the rest is denied"))
+    }
+
+    @Test("a flow log that is not one is refused with its line, exit 2")
+    func badFlowFile() throws {
+        let path = NSTemporaryDirectory() + "keycard-bad-flows-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "{\"flow\": 1}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try KeycardBinary.run(["generate", RepositoryFiles.absolute("scenarios/staged-policies.yaml"), "--flows", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(path):1:1: not a keycard flow line"))
+    }
+}
