@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CLinuxShim.h"
+#include <malloc.h>
 #include <sched.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
@@ -81,3 +82,5 @@ int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const c
     }
     return found;
 }
+
+size_t kc_heap_in_use(void) { return mallinfo2().uordblks; }

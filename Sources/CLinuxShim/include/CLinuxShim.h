@@ -38,6 +38,9 @@ int kc_clone_newns(void);
 int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
                     int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number);
 
+/// Bytes the heap holds in use (glibc mallinfo2().uordblks): benchmarks of memory per meshed pod.
+size_t kc_heap_in_use(void);
+
 /// MSG_DONTWAIT, which Swift's Glibc module does not export in release builds.
 static inline int kc_msg_dontwait(void) { return MSG_DONTWAIT; }
 
