@@ -127,7 +127,10 @@ public struct MeshProbing: Sendable {
             let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
             for (address, dport) in candidates {
                 if let record = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
-                    return CellObservation(record.observation, attempts: attempts, reason: record.reason, detail: record.detail)
+                    // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
+                    // port behind the proxy has none, as the model reports them.
+                    let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
+                    return CellObservation(record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
                 }
             }
             return CellObservation(
