@@ -130,7 +130,8 @@ public struct MeshProbing: Sendable {
                     // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
                     // port behind the proxy has none, as the model reports them.
                     let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
-                    return CellObservation(record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
+                    return CellObservation(
+                        record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
                 }
             }
             return CellObservation(

@@ -90,7 +90,10 @@ extension ScenarioParser {
         }
         if let host = fields["host"] {
             let text = try host.string("http.host")
-            if text.isEmpty || text.contains(" ") { throw host.error("http.host must be a non-empty host[:port]") }
+            // Printable ASCII without spaces: a control character would end the header line.
+            if text.isEmpty || !text.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+                throw host.error("http.host must be a non-empty host[:port] of printable ASCII")
+            }
             request.host = text
         }
         if let headers = fields["headers"] {
@@ -100,7 +103,12 @@ extension ScenarioParser {
                 if ["host", "content-length", "transfer-encoding", "connection"].contains(name.lowercased()) {
                     throw ScenarioError(location, "http header \(name) is set by keycard (use http.host for Host)")
                 }
-                request.headers[name] = try headerValue.string("http header \(name)")
+                let value = try headerValue.string("http header \(name)")
+                // RFC 9110 field values: visible characters, spaces and tabs; never CR, LF or NUL.
+                guard value.utf8.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else {
+                    throw headerValue.error("http header \(name) holds a control character (CR, LF and NUL would end or break the header)")
+                }
+                request.headers[name] = value
             }
         }
         return request
