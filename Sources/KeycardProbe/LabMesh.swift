@@ -78,6 +78,13 @@ public final class LabMesh {
         logger.info("mesh certificates rotated", metadata: ["what": "\(rotation.description)"])
     }
 
+    /// Forgets every record and intent: before each probe or scan step, so that nothing an
+    /// earlier step left can answer for a connection of this one.
+    public func forgetConnections() {
+        flows.clear()
+        intents.clear()
+    }
+
     /// What the prober needs (`MeshProbing`) for probes of `cluster`.
     public func probing(_ cluster: Cluster) -> MeshProbing {
         MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster))

@@ -220,8 +220,10 @@ public final class ScenarioRun {
                         index: step.index, name: step.name, kind: step.kind, passed: true,
                         summary: "\(rotation.description) rotated: new certificates from here on"))
             case .probe:
+                mesh?.forgetConnections()
                 steps.append(try StepEvaluation.probe(step, timeline: timeline, runner: runner))
             case .scan(let scan):
+                mesh?.forgetConnections()
                 steps.append(try StepEvaluation.scan(step, scan, timeline: timeline, runner: runner))
             case .dns(let dns):
                 let probe = DNSProbe(namespaces: podNamespaces)

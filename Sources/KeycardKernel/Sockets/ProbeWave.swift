@@ -196,6 +196,9 @@ final class ProbeWave {
         switch slots[index].phase {
         case .connecting:
             let code = SocketCalls.pendingError(slots[index].fd)
+            // Connected and reset before this loop looked (a refusing mesh proxy is quick): no
+            // answer, not a refusal of the connection itself.
+            if code == ECONNRESET && slots[index].request.answerRequired { return settle(index, .unanswered(reset: true)) }
             if code != 0 { return settle(index, Self.verdict(forError: code)) }
             try connected(index, registered: true)
         case .reading:

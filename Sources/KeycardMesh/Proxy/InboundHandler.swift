@@ -63,7 +63,14 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard case .success(let original) = result else { return ProxyCore.reset(context.channel) }
             self.original = original
-            self.flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
+            let flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
+            self.flow = flow
+            self.core.flows.forget(flow)
+            // A connection to the proxy's own port was never redirected: serving it would make the
+            // proxy connect to itself, again and again. Nothing (else) serves these ports.
+            guard !MeshDataPath.proxyPorts.contains(original.port) else {
+                return self.refuse(context, .closed, detail: "the proxy's own port")
+            }
             let cluster = self.core.cluster()
             self.cluster = cluster
             guard let pod = cluster.pods[self.pod] else { return self.refuse(context, .closed, detail: "pod gone") }

@@ -85,6 +85,15 @@ public final class MeshFlowLog: Sendable {
         state.withLockedValue { $0.links[clientFlow] = upstream }
     }
 
+    /// Forgets `flow`'s record and link: a new connection on the same 4-tuple (a retry, a Service
+    /// probe's chosen source port) must never be answered by the record of an earlier one.
+    public func forget(_ flow: MeshFlow) {
+        state.withLockedValue { state in
+            state.records[flow] = nil
+            state.links[flow] = nil
+        }
+    }
+
     /// The record of `flow` itself, without following links.
     public func record(of flow: MeshFlow) -> MeshFlowRecord? { state.withLockedValue { $0.records[flow] } }
 

@@ -64,7 +64,8 @@ public final class MeshProxy: Sendable {
         if core.attachments.withLockedValue({ $0[pod] != nil }) { throw MeshProxyError.alreadyAttached(pod) }
         let namespaceFD = try NetworkNamespace.openDescriptor(namespace)
         let fds = try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
-            let outbound = try Self.listeningSocket(port: MeshDataPath.outboundPort)
+            // Outbound on loopback only: the capture maps there, and no other pod can reach it.
+            let outbound = try Self.listeningSocket(port: MeshDataPath.outboundPort, loopback: true)
             do {
                 return (outbound, try Self.listeningSocket(port: MeshDataPath.inboundPort))
             } catch {
@@ -122,7 +123,7 @@ public final class MeshProxy: Sendable {
     }
 
     /// socket, SO_REUSEADDR, SO_MARK, bind 0.0.0.0:`port`, listen: in the calling thread's namespace.
-    static func listeningSocket(port: UInt16) throws(KernelError) -> Int32 {
+    static func listeningSocket(port: UInt16, loopback: Bool = false) throws(KernelError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw KernelError("socket", subject: "mesh proxy :\(port)", errno: errno) }
         var one: Int32 = 1
@@ -136,14 +137,14 @@ public final class MeshProxy: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: INADDR_ANY)
+        address.sin_addr = in_addr(s_addr: loopback ? UInt32(0x7F00_0001).bigEndian : INADDR_ANY)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, listen(fd, backlog) == 0 else {
             let code = errno
             close(fd)
-            throw KernelError("bind", subject: "mesh proxy 0.0.0.0:\(port)", errno: code)
+            throw KernelError("bind", subject: "mesh proxy \(loopback ? "127.0.0.1" : "0.0.0.0"):\(port)", errno: code)
         }
         return fd
     }

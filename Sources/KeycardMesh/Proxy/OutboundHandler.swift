@@ -41,6 +41,13 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func start(context: ChannelHandlerContext, clientPort: UInt16, original: (address: IPv4, port: UInt16)) {
         let client = context.channel
         let clientFlow = MeshFlow(address, clientPort, original.address, original.port)
+        core.flows.forget(clientFlow)
+        // Never follow a connection to the proxy's own ports (one not redirected shows its own
+        // address as the original destination): the proxy would connect to itself without end.
+        guard !MeshDataPath.proxyPorts.contains(original.port) else {
+            core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: clientFlow)
+            return ProxyCore.reset(client)
+        }
         let request = core.intents.request(pod: pod, sourcePort: clientPort)
         let route = MeshRoute.resolve(
             core.cluster(), source: pod, clientPort: clientPort, destination: original.address, port: original.port, request: request)
@@ -74,8 +81,11 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch result {
             case .failure(let error):
                 handshake.fail(error)
+                // A drop shows as a timeout (the SYN is lost), or — dropped in this pod's own
+                // output chain, or answered by an ICMP error — as EPERM/EACCES/unreachable at once.
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
+                if let io = error as? IOError, [EPERM, EACCES, EHOSTUNREACH, ENETUNREACH].contains(io.errnoCode) { timedOut = true }
                 flows.record(
                     MeshFlowRecord(
                         outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane
