@@ -118,8 +118,17 @@ public final class MeshProxy: Sendable {
 
     /// Closes every listener and connection and stops the event loops, synchronously. Idempotent.
     public func shutdown() {
-        for pod in attachedPods { detach(pod: pod) }
+        // Listeners first, then the event loops, and only then the namespace descriptors: a
+        // connect on a loop must never setns into a descriptor number closed (and reused) under it.
+        let attachments = core.attachments.withLockedValue { attachments in
+            defer { attachments = [:] }
+            return Array(attachments.values)
+        }
+        for attachment in attachments {
+            for channel in attachment.listeners { try? channel.close().wait() }
+        }
         try? group.syncShutdownGracefully()
+        for attachment in attachments { attachment.namespaceFD.close() }
     }
 
     /// socket, SO_REUSEADDR, SO_MARK, bind 0.0.0.0:`port`, listen: in the calling thread's namespace.

@@ -93,7 +93,12 @@ final class ProxyCore: Sendable {
             .channelInitializer(initializer)
         do {
             return try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
-                bootstrap.connect(to: try SocketAddress(ipAddress: address.description, port: Int(port)))
+                // The socket is born here: this must be the pod's namespace, never the host's
+                // (a socket there would route off the machine).
+                guard NetworkNamespace.currentInode() != NetworkNamespace.processInode() else {
+                    throw MeshProxyError.notAttached(pod)
+                }
+                return bootstrap.connect(to: try SocketAddress(ipAddress: address.description, port: Int(port)))
             }
         } catch {
             return loop.makeFailedFuture(error)
