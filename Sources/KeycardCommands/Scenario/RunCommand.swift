@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
             "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
     )
     var mesh: DataPlane?
-    @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
+    @Option(name: .shortAndLong, help: "table, json, junit, markdown or tap (TAP version 14).") var output: ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
     @Option(help: "Write every probe attempt and scan target as Hubble flows (JSON lines, docs/flows.md) to this file.")
@@ -93,6 +93,7 @@ struct RunCommand: ParsableCommand {
         case .json: try reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
         case .junit: Console.out(JUnitRenderer.render(reports))
         case .markdown: Console.out(MarkdownRenderer.render(reports))
+        case .tap: Console.out(TAPRenderer.render(reports))
         }
         if failed { throw Exit.failed }
     }
@@ -100,5 +101,5 @@ struct RunCommand: ParsableCommand {
 
 /// `-o` of `keycard run`.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, junit, markdown
+    case table, json, junit, markdown, tap
 }
