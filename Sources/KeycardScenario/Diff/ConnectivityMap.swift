@@ -38,9 +38,7 @@ public struct ConnectivityMap: Sendable {
         var pods: [ConnectivityPeer] = []
         var named: Set<String> = []
         for pod in cluster.sortedPods {
-            let name =
-                pod.owner.map { "\($0.workload.namespace)/\($0.workload.name)[\($0.workload.kind.rawValue)]" }
-                ?? "\(pod.namespace)/\(pod.name)[Pod]"
+            let name = Self.peerName(of: pod)
             if named.insert(name).inserted { pods.append(ConnectivityPeer(name: name, endpoint: .pod(pod.key), namespace: pod.namespace)) }
         }
         let externals = cluster.externals.values.sorted { $0.name < $1.name }.map {
@@ -62,6 +60,21 @@ public struct ConnectivityMap: Sendable {
             }
         }
         self.allowed = allowed
+    }
+
+    /// `ns/name[Kind]`: the pod's workload, or the bare pod.
+    public static func peerName(of pod: Pod) -> String {
+        pod.owner.map { "\($0.workload.namespace)/\($0.workload.name)[\($0.workload.kind.rawValue)]" }
+            ?? "\(pod.namespace)/\(pod.name)[Pod]"
+    }
+
+    /// The peer an endpoint belongs to (a replica to its workload), if the map has it.
+    public func peer(of endpoint: Endpoint) -> ConnectivityPeer? {
+        switch endpoint {
+        case .pod(let key): cluster.pods[key].flatMap { peer(named: Self.peerName(of: $0)) }
+        case .external: destinations.first { $0.endpoint == endpoint }
+        case .address, .service: nil
+        }
     }
 
     /// The peer named `name`, if the map has it.
