@@ -7,7 +7,7 @@ enum GraphDotRenderer {
     static func render(_ graph: ConnectivityGraph, title: String) -> String {
         var lines = [
             "digraph keycard {",
-            "\tgraph [rankdir=LR fontname=\"DejaVu Sans\" label=\(quote(title)) labelloc=t fontsize=16 nodesep=0.4 ranksep=1.2 size=\"18,13\"]",
+            "\tgraph [rankdir=LR fontname=\"DejaVu Sans\" label=\(quote(title)) labelloc=t fontsize=16 nodesep=0.4 ranksep=1.2]",
             "\tnode [shape=box style=\"rounded,filled\" fillcolor=\"#eef3fb\" color=\"#4a6fa5\" fontname=\"DejaVu Sans\" fontsize=11]",
             "\tedge [fontname=\"DejaVu Sans\" fontsize=9]",
         ]

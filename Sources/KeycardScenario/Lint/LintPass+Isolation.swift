@@ -70,7 +70,8 @@ extension LintPass {
     }
 
     /// `one-sided-allow`: rules that allow connections between pods (on ports the destination
-    /// serves) that the other side denies. Reported per rule, with the flows it fails to open.
+    /// serves) and open none of them, because the other side denies each. Reported per rule,
+    /// with the flows it fails to open.
     mutating func checkOneSided() {
         struct Key: Hashable, Comparable {
             var policy: ObjectKey
@@ -82,10 +83,19 @@ extension LintPass {
         }
         var flows: [Key: [String]] = [:]
         var blockers: [Key: Set<ObjectKey>] = [:]
+        // Rules that open at least one connection: a broad rule (every peer) that the other side
+        // denies for some peers is not a mistake, a rule that opens nothing is.
+        var opens: Set<Key> = []
         for source in pods {
             for destination in pods where destination.key != source.key {
                 for port in cluster.servedPorts(of: .pod(destination.key)) {
                     let verdict = engine.evaluate(from: .pod(source.key), to: .pod(destination.key), port: port)
+                    if verdict.decision.allows {
+                        for rule in verdict.egress.allowingRules + verdict.ingress.allowingRules {
+                            opens.insert(Key(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex))
+                        }
+                        continue
+                    }
                     let (allowing, denying): (DirectionVerdict, DirectionVerdict)
                     switch (verdict.egress.outcome, verdict.ingress.outcome) {
                     case (.allowed, .denied): (allowing, denying) = (verdict.egress, verdict.ingress)
@@ -100,7 +110,7 @@ extension LintPass {
                 }
             }
         }
-        for key in flows.keys.sorted() {
+        for key in flows.keys.sorted() where !opens.contains(key) {
             guard let policy = cluster.policies[key.policy], let list = flows[key] else { continue }
             let shown = list.prefix(3).joined(separator: ", ") + (list.count > 3 ? " and \(list.count - 3) more" : "")
             let other = key.direction == .ingress ? "source's egress" : "destination's ingress"

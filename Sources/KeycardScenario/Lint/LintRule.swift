@@ -64,7 +64,7 @@ public struct LintRule: Hashable, Sendable, Codable {
             aliases: []),
         LintRule(
             id: "one-sided-allow", severity: .error,
-            summary: "a rule that allows a connection the other side denies, so it stays blocked",
+            summary: "a rule whose every allowed connection the other side denies: it opens nothing",
             help:
                 "A connection needs the source's egress and the destination's ingress to allow it (\(policiesDoc)). An ingress rule whose source is isolated for egress without a matching egress rule (or the reverse) opens nothing: add the missing half.",
             aliases: []),
