@@ -154,3 +154,37 @@ import Testing
         #expect(pass.findings.filter { $0.severity == .error }.map(\.message) == [])
     }
 }
+
+/// The mesh checks on the mesh conformance scenarios written for those very rules (R39, R48).
+@Suite struct MeshLintTests {
+    static func findings(_ name: String) throws -> [LintFinding] {
+        PolicyLinter.lint(try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/conformance/mesh/\(name).yaml")))
+    }
+
+    @Test(arguments: [
+        ("12-mesh-http-allow-on-tcp", "never matches"), ("13-mesh-http-deny-on-tcp", "matches more than written"),
+        ("15-mesh-ambient-l7-allow", "ztunnel sees TCP only"),
+    ])
+    func httpFieldsOnTCP(_ name: String, _ effect: String) throws {
+        let found = try Self.findings(name).filter { $0.rule == "mesh-http-fields-on-tcp" }
+        #expect(!found.isEmpty)
+        #expect(found.allSatisfy { $0.message.contains(effect) && $0.object?.hasPrefix("AuthorizationPolicy ") == true })
+    }
+
+    /// 14 means its methods for the HTTP port 9090, but the rule names no port: on the pod's TCP
+    /// port 8080 it cannot match, and only that port is named.
+    @Test func onlyTheTCPPortsAreNamed() throws {
+        let found = try Self.findings("14-mesh-http-methods").filter { $0.rule == "mesh-http-fields-on-tcp" }
+        #expect(found.count == 1)
+        #expect(found.first?.message.contains("prod/api port 8080 is TCP") == true)
+        #expect(found.first?.message.contains("9090") == false)
+    }
+
+    @Test func principalsOnPermissive() throws {
+        let found = try Self.findings("07-mesh-allow-principal").filter { $0.rule == "mesh-principals-on-permissive" }
+        #expect(found.count == 1)
+        #expect(found.first?.message.contains("(PERMISSIVE)") == true)
+        #expect(
+            try Self.findings("21-mesh-disable").contains { $0.rule == "mesh-principals-on-permissive" && $0.message.contains("DISABLE") })
+    }
+}

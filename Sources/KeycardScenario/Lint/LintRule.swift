@@ -103,5 +103,17 @@ public struct LintRule: Hashable, Sendable, Codable {
             help:
                 "ipBlock is meant for cluster-external addresses; pod IPs are ephemeral and whether ipBlock matches them is implementation-defined (\(policiesDoc)#networkpolicy-resource). Select pods with podSelector/namespaceSelector, or except the pod CIDR.",
             aliases: []),
+        LintRule(
+            id: "mesh-http-fields-on-tcp", severity: .error,
+            summary: "an AuthorizationPolicy rule with HTTP fields on ports whose protocol is TCP",
+            help:
+                "Istio applies HTTP fields (methods, paths, hosts, requestPrincipals, request.* conditions) only to HTTP traffic (https://istio.io/latest/docs/reference/config/security/authorization-policy/): on a TCP port an ALLOW rule never matches, a DENY rule ignores them. Name the Service port http-* (or set appProtocol), or drop the HTTP fields.",
+            aliases: []),
+        LintRule(
+            id: "mesh-principals-on-permissive", severity: .warning,
+            summary: "an AuthorizationPolicy rule on peer identities for a port that accepts plaintext",
+            help:
+                "principals, namespaces and serviceAccounts come from the peer's mutual-TLS certificate: a plaintext caller (allowed by PERMISSIVE) has none, so the rule never matches it. Use STRICT where identities decide.",
+            aliases: []),
     ]
 }

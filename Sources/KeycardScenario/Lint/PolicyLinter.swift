@@ -71,6 +71,7 @@ struct LintPass {
         checkServicePorts()
         checkPolicyTypes()
         checkIPBlocks()
+        checkMeshPolicies()
     }
 
     /// The user's pods: keycard's own cluster DNS pod is left out.
