@@ -9,7 +9,8 @@ public struct KeycardCommand: ParsableCommand {
         subcommands: [
             CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
             UpCommand.self, DownCommand.self, StatusCommand.self, ProbeCommand.self, ScanCommand.self, ApplyCommand.self,
-            DeleteCommand.self, LabelCommand.self, ServeCommand.self, GenerateCommand.self,
+            DeleteCommand.self, LabelCommand.self, ServeCommand.self, GenerateCommand.self, LintCommand.self, DiffCommand.self,
+            GraphCommand.self,
         ]
     )
 

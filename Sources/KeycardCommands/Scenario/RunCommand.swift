@@ -23,7 +23,8 @@ struct RunCommand: ParsableCommand {
             "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
     )
     var mesh: DataPlane?
-    @Option(name: .shortAndLong, help: "table, json, junit or markdown.") var output: ReportFormat = .table
+    @Option(name: .shortAndLong, help: "table, json, junit, markdown, tap (TAP version 14) or html (one self-contained page).") var output:
+        ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
     @Option(help: "Write every probe attempt and scan target as Hubble flows (JSON lines, docs/flows.md) to this file.")
@@ -42,6 +43,7 @@ struct RunCommand: ParsableCommand {
         try Environment.requireRoot()
         let flowFile = try flows.map { try FlowFile(path: $0) }
         var reports: [Report] = []
+        var ran: [Timeline] = []
         var failed = false
         // Consecutive scenarios that need the same lab share it (built once, reprogrammed for each;
         // KEYCARD_LAB_REUSE=0 builds one per scenario): it is torn down after the last one.
@@ -84,6 +86,7 @@ struct RunCommand: ParsableCommand {
                         afterStep: timeline.scenario.steps.count)
                 }
                 reports.append(report)
+                ran.append(timeline)
                 failed = failed || !report.passed
                 if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
             }
@@ -93,6 +96,15 @@ struct RunCommand: ParsableCommand {
         case .json: try reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
         case .junit: Console.out(JUnitRenderer.render(reports))
         case .markdown: Console.out(MarkdownRenderer.render(reports))
+        case .tap: Console.out(TAPRenderer.render(reports))
+        case .html:
+            Console.out(
+                HTMLRenderer.render(
+                    zip(ran, reports).map { timeline, report in
+                        let dot = GraphDotRenderer.render(
+                            ConnectivityGraph(timeline), title: GraphCommand.title(timeline, step: nil))
+                        return HTMLRenderer.Entry(timeline: timeline, report: report, graph: Result { try Graphviz.svg(dot) })
+                    }))
         }
         if failed { throw Exit.failed }
     }
@@ -100,5 +112,5 @@ struct RunCommand: ParsableCommand {
 
 /// `-o` of `keycard run`.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, junit, markdown
+    case table, json, junit, markdown, tap, html
 }

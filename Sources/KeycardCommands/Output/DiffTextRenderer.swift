@@ -1,0 +1,14 @@
+import KeycardScenario
+
+/// `keycard diff -o table`: np-guard's `txt` form, one `diff-type: ..., source: ...` line per row.
+enum DiffTextRenderer {
+    static func render(_ rows: [DiffRow]) -> String {
+        guard !rows.isEmpty else { return "No connectivity diff" }
+        return
+            (["Connectivity diff:"]
+            + rows.map { row in
+                "diff-type: \(row.diffType.rawValue), source: \(row.source), destination: \(row.destination), dir1: \(row.dir1), dir2: \(row.dir2)"
+                    + (row.workloadsDiffInfo.isEmpty ? "" : ", workloads-diff-info: \(row.workloadsDiffInfo)")
+            }).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,51 @@
+import KeycardScenario
+
+/// The connectivity graph as Graphviz DOT: a cluster per namespace, externals as ellipses,
+/// allowed edges solid green labelled with their ports, denied-but-probed edges dashed light red
+/// (their ports in the tooltip).
+enum GraphDotRenderer {
+    static func render(_ graph: ConnectivityGraph, title: String) -> String {
+        var lines = [
+            "digraph keycard {",
+            "\tgraph [rankdir=LR fontname=\"DejaVu Sans\" label=\(quote(title)) labelloc=t fontsize=16 nodesep=0.4 ranksep=1.2]",
+            "\tnode [shape=box style=\"rounded,filled\" fillcolor=\"#eef3fb\" color=\"#4a6fa5\" fontname=\"DejaVu Sans\" fontsize=11]",
+            "\tedge [fontname=\"DejaVu Sans\" fontsize=9]",
+        ]
+        for (index, namespace) in graph.namespaces.enumerated() {
+            lines.append("\tsubgraph cluster_\(index) {")
+            lines.append("\t\tlabel=\(quote("namespace \(namespace.name)")) style=\"rounded,dashed\" color=\"#888888\" fontsize=12")
+            for peer in namespace.peers { lines.append("\t\t\(quote(peer.name)) [label=\(quote(shortName(peer)))]") }
+            lines.append("\t}")
+        }
+        for peer in graph.peers where peer.namespace == nil {
+            lines.append(
+                "\t\(quote(peer.name)) [label=\(quote("\(peer.endpoint)\n\(peer.name)")) shape=ellipse fillcolor=\"#fff4e5\" color=\"#b26b00\"]"
+            )
+        }
+        for edge in graph.edges {
+            let ports = quote(ConnectivityMap.text(edge.ports))
+            // Denied flows stay light and unlabelled (their ports in the tooltip): the allowed
+            // graph is the picture, the denials its background.
+            let attributes =
+                edge.allowed
+                ? "label=\(ports) color=\"#1a7f37\" fontcolor=\"#1a7f37\" penwidth=1.4"
+                : "tooltip=\(quote("denied: \(ConnectivityMap.text(edge.ports))")) style=dashed color=\"#e8a0a0\" arrowhead=tee penwidth=0.7"
+            lines.append("\t\(quote(edge.source.name)) -> \(quote(edge.destination.name)) [\(attributes)]")
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n")
+    }
+
+    /// `name[Kind]` without the namespace, which the cluster already says.
+    static func shortName(_ peer: ConnectivityPeer) -> String {
+        guard let namespace = peer.namespace, peer.name.hasPrefix(namespace + "/") else { return peer.name }
+        let name = String(peer.name.dropFirst(namespace.count + 1))
+        return name.hasSuffix("[Pod]") ? String(name.dropLast(5)) : name
+    }
+
+    static func quote(_ text: String) -> String {
+        "\""
+            + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(
+                of: "\n", with: "\\n") + "\""
+    }
+}

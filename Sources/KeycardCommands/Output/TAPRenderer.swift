@@ -1,0 +1,43 @@
+import KeycardScenario
+
+/// `keycard run -o tap`: TAP version 14 (https://testanything.org/tap-version-14-specification.html),
+/// as netassert writes its results: one test point per step of every scenario, numbered across
+/// the run, `ok`/`not ok` with `scenario: step N kind: name`; a failing step carries a YAML
+/// diagnostic block (`message`, `severity`, the wrong cells) indented two spaces between `---`
+/// and `...`.
+enum TAPRenderer {
+    static func render(_ reports: [Report]) -> String {
+        let total = reports.reduce(0) { $0 + $1.steps.count }
+        var out = ["TAP version 14", "1..\(total)"]
+        var number = 0
+        for report in reports {
+            for step in report.steps {
+                number += 1
+                let description = "\(report.scenario): step \(step.index) \(step.kind.rawValue)" + (step.name.map { ": \($0)" } ?? "")
+                out.append("\(step.passed ? "ok" : "not ok") \(number) - \(escape(description))")
+                guard !step.passed else { continue }
+                out.append("  ---")
+                out.append("  message: \(quote(step.summary ?? "failed"))")
+                out.append("  severity: fail")
+                let wrong = JUnitRenderer.details(step).split(separator: "\n")
+                if !wrong.isEmpty {
+                    out.append("  cells:")
+                    for line in wrong.prefix(50) { out.append("    - \(quote(String(line)))") }
+                }
+                out.append("  ...")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// A description may not contain `#` unescaped (it would start a directive).
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// A YAML double-quoted scalar.
+    static func quote(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

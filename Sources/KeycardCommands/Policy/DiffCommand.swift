@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardValues
+
+/// `keycard diff OLD NEW`: what a policy change opens and closes, by the model (no root), in
+/// np-guard netpol-analyzer's columns; `--prove` sends each changed cell as packets on both sides.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract:
+            "Connectivity gained, lost and changed between two scenarios or manifest sets (no root needed); --prove confirms each changed cell with packets (root)."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv, md, dot
+    }
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Argument(
+        help: "The old side: a scenario file (FILE@N: its state after step N; default: after its last step), or a manifests file or folder."
+    )
+    var old: String
+    @Argument(help: "The new side, as OLD.") var new: String
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(name: .shortAndLong, help: "table (np-guard's txt), json, csv, md or dot.") var output: Format = .table
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a row of this type exists: added, removed or changed (repeatable).")
+    var failOn: [DiffRow.DiffType] = []
+    @Flag(help: "Build each side as a lab (root) and send every changed cell as packets: exit 1 unless each is as the model says.")
+    var prove = false
+    @Option(help: "pod or node, for --prove; overrides spec.lab.enforcement.") var enforcement: Enforcement?
+
+    /// One side: its timeline and the state compared.
+    struct Side {
+        var timeline: Timeline
+        var cluster: Cluster
+        var label: String
+    }
+
+    func run() throws {
+        logging.apply()
+        let before = try Self.load(old, namespace: namespace)
+        let after = try Self.load(new, namespace: namespace)
+        let rows = ConnectivityDiff.compare(old: before.cluster, new: after.cluster)
+        switch output {
+        case .table: Console.out(DiffTextRenderer.render(rows))
+        case .json: try Console.json(rows)
+        case .csv: Console.out(DiffCSVRenderer.render(rows))
+        case .md: Console.out(DiffMarkdownRenderer.render(rows))
+        case .dot: Console.out(DiffDotRenderer.render(rows))
+        }
+        if prove, !rows.isEmpty {
+            try Environment.requireRoot()
+            let wrong = try Self.prove(rows, before, after, enforcement: enforcement)
+            if wrong > 0 { throw Exit.failed }
+        }
+        if rows.contains(where: { failOn.contains($0.diffType) }) { throw Exit.failed }
+    }
+
+    /// `PATH` or `PATH@N` (N: a step index, 0 for the resources alone).
+    static func load(_ argument: String, namespace: String?) throws -> Side {
+        var path = argument
+        var step: Int?
+        if let at = argument.lastIndex(of: "@"), let number = Int(argument[argument.index(after: at)...]), number >= 0,
+            FileManager.default.fileExists(atPath: String(argument[..<at]))
+        {
+            path = String(argument[..<at])
+            step = number
+        }
+        let timelines = try ScenarioInput.loadAll([path], namespace: namespace)
+        guard let timeline = timelines.first else { throw Exit.invalid }
+        let index = step ?? timeline.scenario.steps.count
+        if index > timeline.scenario.steps.count {
+            Console.error("\(path): has \(timeline.scenario.steps.count) steps, not \(index)")
+            throw Exit.invalid
+        }
+        return Side(timeline: timeline, cluster: timeline.cluster(afterStep: index), label: argument)
+    }
+
+    /// Sends each changed cell on both sides (a lab per side, torn down after); prints what was
+    /// confirmed and returns how many cells disagreed with the model.
+    static func prove(_ rows: [DiffRow], _ before: Side, _ after: Side, enforcement: Enforcement?) throws -> Int {
+        var wrong = 0
+        for (side, isNew) in [(before, false), (after, true)] {
+            let map = ConnectivityMap(side.cluster)
+            let engine = PolicyEngine(side.cluster)
+            var cells: [ProbeCell] = []
+            for row in rows {
+                guard let source = map.peer(named: row.source), case .pod(let from) = source.endpoint,
+                    let destination = map.peer(named: row.destination)
+                else { continue }
+                for text in row.gained + row.lost {
+                    guard let port = ProtocolPort.parse(text), (map.served[destination] ?? []).contains(port) else { continue }
+                    let open = row.gained.contains(text) == isNew
+                    cells.append(
+                        ProbeCell(
+                            from: from, to: destination.endpoint, port: port, expected: .explicit(open ? .allow : .deny),
+                            verdict: engine.evaluate(from: source.endpoint, to: destination.endpoint, port: port)))
+                }
+            }
+            guard !cells.isEmpty else { continue }
+            let labName = "diff-\(isNew ? "new" : "old")-\(ProcessInfo.processInfo.processIdentifier % 1_000_000)"
+            let results = try GeneratedPolicyProof.run(
+                side.timeline, cluster: side.cluster, cells: cells, enforcement: enforcement ?? side.timeline.scenario.lab.enforcement,
+                labName: labName, progress: Progress.line)
+            let failed = results.filter { !$0.passed }
+            let sent = results.filter { $0.observed != .skipped }
+            Console.error(
+                "proof \(isNew ? "NEW" : "OLD") (\(side.label)): \(results.count) changed cells, \(sent.count - failed.count) confirmed by packets"
+                    + (sent.count < results.count ? ", \(results.count - sent.count) judged by the model only" : "")
+                    + (failed.isEmpty ? "" : ", \(failed.count) wrong"))
+            for cell in results {
+                Console.error(
+                    "  \(!cell.passed ? "wrong" : cell.observed == .skipped ? "model only" : "confirmed"): \(cell.cellDescription): expected \(cell.expected.rawValue), model \(cell.model.rawValue), observed \(cell.observed?.rawValue ?? "-")"
+                )
+            }
+            wrong += failed.count
+        }
+        return wrong
+    }
+}
+
+extension DiffRow.DiffType: ExpressibleByArgument {}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import KeycardModel
+import KeycardScenario
+
+/// `keycard lint FILE|DIR...`: the policy mistakes the model can see, without root.
+struct LintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Find policy mistakes in scenarios or manifests (no root needed); exit 1 on findings at or above --fail-on."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, sarif
+    }
+
+    /// `--fail-on`: the lowest severity that fails the command, or `none`.
+    enum FailOn: String, ExpressibleByArgument, CaseIterable {
+        case error, warning, note, none
+
+        var severity: LintSeverity? { LintSeverity(rawValue: rawValue) }
+    }
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(name: .shortAndLong, help: "table, json or sarif (SARIF 2.1.0, for GitHub code scanning).") var output: Format = .table
+    @Option(name: .customLong("fail-on"), help: "Exit 1 on a finding at or above: error, warning, note or none.") var failOn: FailOn =
+        .error
+
+    func run() throws {
+        logging.apply()
+        let timelines = try ScenarioInput.loadAll(files, namespace: namespace)
+        let report = LintReport(inputs: files, findings: timelines.flatMap(PolicyLinter.lint))
+        switch output {
+        case .table: Console.out(LintTableRenderer.render(report))
+        case .json: try Console.json(report)
+        case .sarif: Console.out(try SarifRenderer.render(report))
+        }
+        if let threshold = failOn.severity, report.fails(at: threshold) { throw Exit.failed }
+    }
+}

@@ -1,0 +1,55 @@
+import KeycardModel
+import KeycardValues
+
+/// The allowed-connectivity graph of one state of a scenario (`keycard graph`, the HTML report):
+/// peers (workloads, bare pods, externals) grouped by namespace; an allowed edge per pair with the
+/// ports the model allows; a denied edge per pair that some probe step of the scenario sends
+/// and the model denies at this state (drawn dashed), with those ports.
+public struct ConnectivityGraph: Sendable {
+    public struct Edge: Hashable, Sendable {
+        public var source: ConnectivityPeer
+        public var destination: ConnectivityPeer
+        public var ports: [ProtocolPort]
+        public var allowed: Bool
+    }
+
+    public var peers: [ConnectivityPeer]
+    public var edges: [Edge]
+
+    /// The namespaces, sorted, each with its peers; externals (no namespace) are left out here.
+    public var namespaces: [(name: String, peers: [ConnectivityPeer])] {
+        Dictionary(grouping: peers.filter { $0.namespace != nil }, by: { $0.namespace ?? "" })
+            .sorted { $0.key < $1.key }.map { (name: $0.key, peers: $0.value.sorted()) }
+    }
+
+    /// The graph of `timeline` after step `index` (default: after its last step).
+    public init(_ timeline: Timeline, afterStep index: Int? = nil) {
+        let cluster = timeline.cluster(afterStep: index ?? timeline.scenario.steps.count)
+        let map = ConnectivityMap(cluster)
+        peers = map.destinations
+        var edges = map.allowed.sorted { $0.key < $1.key }.map {
+            Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value, allowed: true)
+        }
+        // Probed cells the model denies now, by pair.
+        let engine = PolicyEngine(cluster)
+        var denied: [ConnectivityMap.Pair: Set<ProtocolPort>] = [:]
+        for probe in timeline.probes.values {
+            for source in probe.sources {
+                guard let from = map.peer(of: .pod(source)) else { continue }
+                for destination in probe.destinations {
+                    guard let to = map.peer(of: destination), to != from else { continue }
+                    let served = map.served[to] ?? []
+                    for port in probe.ports where served.contains(port) {
+                        if !engine.evaluate(from: from.endpoint, to: to.endpoint, port: port).decision.allows {
+                            denied[ConnectivityMap.Pair(source: from, destination: to), default: []].insert(port)
+                        }
+                    }
+                }
+            }
+        }
+        edges += denied.sorted { $0.key < $1.key }.map {
+            Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value.sorted(), allowed: false)
+        }
+        self.edges = edges
+    }
+}

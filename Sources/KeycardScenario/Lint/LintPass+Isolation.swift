@@ -1,0 +1,125 @@
+import KeycardModel
+import KeycardValues
+
+/// The checks about who is isolated, and what isolation breaks.
+extension LintPass {
+    /// `unselected-pod`: once per pod, or per workload for the pods it made.
+    mutating func checkUnselectedPods() {
+        var reported: Set<ObjectRef> = []
+        for pod in pods where cluster.isolatingPolicies(for: pod, .ingress).isEmpty && cluster.isolatingPolicies(for: pod, .egress).isEmpty
+        {
+            let object = ref(pod)
+            guard reported.insert(object).inserted else { continue }
+            report(
+                "unselected-pod",
+                "\(object) is selected by no NetworkPolicy: every pod may reach it and it may reach everything", object)
+        }
+    }
+
+    /// `missing-default-deny-ingress` / `-egress`: per namespace with pods of the user's.
+    mutating func checkDefaultDeny() {
+        let namespaces = Set(pods.map(\.namespace)).sorted()
+        for namespace in namespaces {
+            for direction in NetworkPolicy.PolicyType.allCases {
+                let hasDefaultDeny = cluster.policies.values.contains {
+                    $0.namespace == namespace && $0.podSelector.isEmpty && $0.effectivePolicyTypes.contains(direction)
+                        && $0.rules(direction).isEmpty
+                }
+                if hasDefaultDeny { continue }
+                let object =
+                    locations.keys.contains(ObjectRef(kind: .namespace, namespace: nil, name: namespace))
+                    ? ObjectRef(kind: .namespace, namespace: nil, name: namespace)
+                    : pods.first { $0.namespace == namespace }.map(ref)
+                report(
+                    "missing-default-deny-\(direction.rawValue.lowercased())",
+                    "namespace \(namespace) has no default-deny \(direction.rawValue) policy (empty podSelector, policyTypes [\(direction.rawValue)], no \(direction.rawValue.lowercased()) rule)",
+                    object)
+            }
+        }
+    }
+
+    /// `egress-blocks-dns`: a pod isolated for egress whose egress denies UDP/53 to the cluster
+    /// DNS pod (the lab's, with `spec.lab.dns`); without one, to any destination.
+    mutating func checkDNS() {
+        let dns = ProtocolPort(.udp, 53)
+        let dnsPod = cluster.pods[ClusterDNS.podKey]
+        for pod in pods {
+            let isolating = cluster.isolatingPolicies(for: pod, .egress)
+            guard let first = isolating.first else { continue }
+            let blocked: Bool
+            let target: String
+            if let dnsPod {
+                blocked = engine.evaluate(from: .pod(pod.key), to: .pod(dnsPod.key), port: dns).egress.outcome == .denied
+                target = "the cluster DNS (\(dnsPod.key))"
+            } else {
+                blocked = !isolating.contains { policy in
+                    policy.rules(.egress).contains { rule in
+                        guard let ports = rule.ports, !ports.isEmpty else { return true }
+                        return ports.contains { PolicyEngine.matches($0, dns, nil) }
+                    }
+                }
+                target = "any DNS server"
+            }
+            guard blocked else { continue }
+            let names = isolating.map(\.key.description).joined(separator: ", ")
+            report(
+                "egress-blocks-dns",
+                "\(pod.key) is isolated for egress by \(names) and no egress rule lets it reach \(target) on UDP/53: its name lookups fail",
+                Self.ref(first), [.key("spec"), .key("policyTypes")])
+        }
+    }
+
+    /// `one-sided-allow`: rules that allow connections between pods (on ports the destination
+    /// serves) and open none of them, because the other side denies each. Reported per rule,
+    /// with the flows it fails to open.
+    mutating func checkOneSided() {
+        struct Key: Hashable, Comparable {
+            var policy: ObjectKey
+            var direction: NetworkPolicy.PolicyType
+            var index: Int
+            static func < (lhs: Key, rhs: Key) -> Bool {
+                (lhs.policy, lhs.direction.rawValue, lhs.index) < (rhs.policy, rhs.direction.rawValue, rhs.index)
+            }
+        }
+        var flows: [Key: [String]] = [:]
+        var blockers: [Key: Set<ObjectKey>] = [:]
+        // Rules that open at least one connection: a broad rule (every peer) that the other side
+        // denies for some peers is not a mistake, a rule that opens nothing is.
+        var opens: Set<Key> = []
+        for source in pods {
+            for destination in pods where destination.key != source.key {
+                for port in cluster.servedPorts(of: .pod(destination.key)) {
+                    let verdict = engine.evaluate(from: .pod(source.key), to: .pod(destination.key), port: port)
+                    if verdict.decision.allows {
+                        for rule in verdict.egress.allowingRules + verdict.ingress.allowingRules {
+                            opens.insert(Key(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex))
+                        }
+                        continue
+                    }
+                    let (allowing, denying): (DirectionVerdict, DirectionVerdict)
+                    switch (verdict.egress.outcome, verdict.ingress.outcome) {
+                    case (.allowed, .denied): (allowing, denying) = (verdict.egress, verdict.ingress)
+                    case (.denied, .allowed): (allowing, denying) = (verdict.ingress, verdict.egress)
+                    default: continue
+                    }
+                    for rule in allowing.allowingRules {
+                        let key = Key(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex)
+                        flows[key, default: []].append("\(source.key) -> \(destination.key) \(port)")
+                        blockers[key, default: []].formUnion(denying.isolatingPolicies)
+                    }
+                }
+            }
+        }
+        for key in flows.keys.sorted() where !opens.contains(key) {
+            guard let policy = cluster.policies[key.policy], let list = flows[key] else { continue }
+            let shown = list.prefix(3).joined(separator: ", ") + (list.count > 3 ? " and \(list.count - 3) more" : "")
+            let other = key.direction == .ingress ? "source's egress" : "destination's ingress"
+            let by = (blockers[key] ?? []).sorted().map(\.description).joined(separator: ", ")
+            let missing = key.direction == .ingress ? "an egress rule" : "an ingress rule"
+            report(
+                "one-sided-allow",
+                "\(Self.ruleName(key.direction, key.index)) of \(policy.key) allows \(shown), but the \(other) denies it (isolated by \(by), no rule allows it): the connection stays blocked until \(missing) allows it too",
+                Self.ref(policy), Self.rulePath(key.direction, key.index))
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import KeycardModel
+import KeycardValues
+
+/// The checks about Istio AuthorizationPolicies that cannot match as written (spec mesh.md).
+extension LintPass {
+    static func ref(_ policy: AuthorizationPolicy) -> ObjectRef {
+        ObjectRef(kind: .authorizationPolicy, namespace: policy.namespace, name: policy.name)
+    }
+
+    /// For each rule of each AuthorizationPolicy that applies to a meshed pod, the ports it
+    /// concerns there (its `to.operation.ports`, else every TCP port the pod serves).
+    private func meshRuleTargets() -> [(policy: AuthorizationPolicy, index: Int, rule: AuthorizationPolicy.Rule, pod: Pod, ports: [Int])] {
+        var targets: [(AuthorizationPolicy, Int, AuthorizationPolicy.Rule, Pod, [Int])] = []
+        let authorization = AuthorizationEngine(cluster)
+        for pod in pods where cluster.dataPlane(of: pod.key) != .none {
+            let served = Set(cluster.servedPortsIncludingServices(of: pod.key).filter { $0.proto == .tcp }.map(\.port))
+            for policy in authorization.policies(for: pod).sorted(by: { $0.key < $1.key }) {
+                for (index, rule) in policy.rules.enumerated() {
+                    let named = (rule.to ?? []).flatMap(\.ports)
+                    let ports = (named.isEmpty ? Array(served) : named).sorted()
+                    if !ports.isEmpty { targets.append((policy, index, rule, pod, ports)) }
+                }
+            }
+        }
+        return targets
+    }
+
+    /// `mesh-http-fields-on-tcp` and `mesh-principals-on-permissive`, once per policy rule.
+    mutating func checkMeshPolicies() {
+        var reported: Set<String> = []
+        for target in meshRuleTargets() {
+            let rule = target.rule
+            let plane = cluster.dataPlane(of: target.pod.key)
+            let usesHTTP =
+                (rule.to ?? []).contains(where: \.hasHTTPOnlyField) || (rule.from ?? []).contains(where: \.hasHTTPOnlyField)
+                || (rule.when ?? []).contains(where: \.isHTTPOnly)
+            // R37: HTTP only where the port's protocol is HTTP, and only in a sidecar (ztunnel sees TCP, R48).
+            let tcpPorts = target.ports.filter { plane != .sidecar || !cluster.isHTTPPort(pod: target.pod.key, port: $0) }
+            let path: [SourcePath] = [.key("spec"), .key("rules"), .index(target.index)]
+            if usesHTTP, !tcpPorts.isEmpty, reported.insert("http|\(target.policy.key)|\(target.index)|\(target.pod.key)").inserted {
+                let effect =
+                    target.policy.action == .allow
+                    ? "the rule never matches there" : "its HTTP conditions are ignored there, so it matches more than written"
+                report(
+                    "mesh-http-fields-on-tcp",
+                    "rules[\(target.index)] of AuthorizationPolicy \(target.policy.key) uses HTTP fields (methods, paths, hosts, request principals or HTTP conditions) but \(target.pod.key) port\(tcpPorts.count == 1 ? "" : "s") \(tcpPorts.map(String.init).joined(separator: ", ")) \(tcpPorts.count == 1 ? "is" : "are") TCP\(plane == .ambient ? " (ambient: ztunnel sees TCP only)" : ""): \(effect)",
+                    Self.ref(target.policy), path)
+            }
+            let identities = (rule.from ?? []).contains { !$0.principals.isEmpty || !$0.namespaces.isEmpty || !$0.serviceAccounts.isEmpty }
+            guard identities else { continue }
+            let modes = target.ports.map { ($0, cluster.mutualTLSMode(for: target.pod, port: $0, plane: plane).mode) }
+            let permissive = modes.filter { $0.1 == .permissive || $0.1 == .disable }.map(\.0)
+            let named = Set(modes.filter { permissive.contains($0.0) }.map(\.1.rawValue)).sorted().joined(separator: ", ")
+            guard !permissive.isEmpty, reported.insert("mtls|\(target.policy.key)|\(target.index)|\(target.pod.key)").inserted else {
+                continue
+            }
+            report(
+                "mesh-principals-on-permissive",
+                "rules[\(target.index)] of AuthorizationPolicy \(target.policy.key) matches peer identities (principals, namespaces or service accounts) but \(target.pod.key) accepts plaintext on port\(permissive.count == 1 ? "" : "s") \(permissive.map(String.init).joined(separator: ", ")) (\(named)): a plaintext caller has no identity and never matches",
+                Self.ref(target.policy), path + [.key("from")])
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import KeycardModel
+import KeycardValues
+
+/// The checks about single policies and their rules.
+extension LintPass {
+    /// `policy-selects-nothing`.
+    mutating func checkPolicySelectors() {
+        for policy in sortedPolicies {
+            let selects = cluster.pods.values.contains { $0.namespace == policy.namespace && policy.podSelector.matches($0.labels) }
+            if !selects {
+                report(
+                    "policy-selects-nothing", "\(policy.key)'s podSelector selects no pod of namespace \(policy.namespace)",
+                    Self.ref(policy), [.key("spec"), .key("podSelector")])
+            }
+        }
+    }
+
+    /// `peer-selects-nothing`: selector peers (not ipBlocks) that match no pod.
+    mutating func checkPeers() {
+        for policy in sortedPolicies {
+            for direction in NetworkPolicy.PolicyType.allCases {
+                for (index, rule) in policy.rules(direction).enumerated() {
+                    for (peerIndex, peer) in (rule.peers ?? []).enumerated() where peer.ipBlock == nil {
+                        let selects = cluster.pods.keys.contains { engine.matches(peer, of: policy, .pod($0)) }
+                        if selects { continue }
+                        let field = direction == .ingress ? "from" : "to"
+                        report(
+                            "peer-selects-nothing",
+                            "\(Self.ruleName(direction, index)).\(field)[\(peerIndex)] of \(policy.key) selects no pod",
+                            Self.ref(policy), Self.rulePath(direction, index) + [.key(field), .index(peerIndex)])
+                    }
+                }
+            }
+        }
+    }
+
+    /// `shadowed-rule`: every connection the rule allows (between each pod its policy selects and
+    /// every pod, external and one outside address, on every port in use and one unused port per
+    /// protocol) is also allowed by another rule.
+    mutating func checkShadowed() {
+        struct Key: Hashable, Comparable {
+            var policy: ObjectKey
+            var direction: NetworkPolicy.PolicyType
+            var index: Int
+            static func < (lhs: Key, rhs: Key) -> Bool {
+                (lhs.policy, lhs.direction.rawValue, lhs.index) < (rhs.policy, rhs.direction.rawValue, rhs.index)
+            }
+        }
+        // 192.0.2.1 (TEST-NET-1, RFC 5737): an address no lab gives out, standing for the outside.
+        let outside = Endpoint.address(IPv4(0xC000_0201))
+        let endpoints = cluster.sortedPods.map { Endpoint.pod($0.key) } + cluster.externals.keys.sorted().map(Endpoint.external) + [outside]
+        let ports = candidatePorts()
+        var seen: Set<Key> = []
+        var alone: Set<Key> = []
+        var company: [Key: Set<Key>] = [:]
+        func note(_ rules: [RuleRef]) {
+            let keys = Set(rules.map { Key(policy: $0.policy, direction: $0.direction, index: $0.ruleIndex) })
+            for key in keys {
+                seen.insert(key)
+                if keys.count == 1 { alone.insert(key) } else { company[key, default: []].formUnion(keys.subtracting([key])) }
+            }
+        }
+        for pod in cluster.sortedPods {
+            for endpoint in endpoints where endpoint != .pod(pod.key) {
+                for port in ports {
+                    note(engine.evaluate(from: .pod(pod.key), to: endpoint, port: port).egress.allowingRules)
+                    note(engine.evaluate(from: endpoint, to: .pod(pod.key), port: port).ingress.allowingRules)
+                }
+            }
+        }
+        for key in seen.subtracting(alone).sorted() {
+            guard let policy = cluster.policies[key.policy] else { continue }
+            let others = (company[key] ?? []).sorted().map { "\(Self.ruleName($0.direction, $0.index)) of \($0.policy)" }
+            report(
+                "shadowed-rule",
+                "\(Self.ruleName(key.direction, key.index)) of \(policy.key) allows nothing that \(others.joined(separator: ", ")) do not already allow",
+                Self.ref(policy), Self.rulePath(key.direction, key.index))
+        }
+    }
+
+    /// Every port some pod or external serves or some rule names, and one port per protocol
+    /// that none does (the rest of the port space).
+    private func candidatePorts() -> [ProtocolPort] {
+        var ports = Set(cluster.pods.values.flatMap { pod in pod.ports.map { ProtocolPort($0.proto, $0.port) } })
+        ports.formUnion(cluster.externals.values.flatMap(\.ports))
+        for policy in cluster.policies.values {
+            for rule in policy.rules(.ingress) + policy.rules(.egress) {
+                for entry in rule.ports ?? [] {
+                    guard case .number(let first) = entry.port else { continue }
+                    ports.insert(ProtocolPort(entry.proto, first))
+                    if let end = entry.endPort { ports.insert(ProtocolPort(entry.proto, end)) }
+                }
+            }
+        }
+        for proto in TransportProtocol.allCases {
+            if let unused = (1...65535).reversed().first(where: { !ports.contains(ProtocolPort(proto, $0)) }) {
+                ports.insert(ProtocolPort(proto, unused))
+            }
+        }
+        return ports.sorted()
+    }
+
+    /// `service-port-not-target-port`: a numeric rule port that no pod it could concern serves,
+    /// equal to the `port` of a Service whose backends serve it on another target port.
+    mutating func checkServicePorts() {
+        for policy in sortedPolicies {
+            for direction in NetworkPolicy.PolicyType.allCases {
+                // Before translation (pre-DNAT enforcement) the egress side does see the Service port.
+                if direction == .egress && cluster.serviceEnforcement == .preDNAT { continue }
+                for (index, rule) in policy.rules(direction).enumerated() {
+                    for (portIndex, entry) in (rule.ports ?? []).enumerated() {
+                        guard case .number(let number) = entry.port, entry.endPort == nil else { continue }
+                        let port = ProtocolPort(entry.proto, number)
+                        // The pods whose served ports the rule is about: the selected pods for
+                        // ingress; for egress, the pods its peers select (every pod without peers).
+                        let concerned = cluster.sortedPods.filter { pod in
+                            direction == .ingress
+                                ? pod.namespace == policy.namespace && policy.podSelector.matches(pod.labels)
+                                : (rule.peers ?? []).isEmpty
+                                    || (rule.peers ?? []).contains { engine.matches($0, of: policy, .pod(pod.key)) }
+                        }
+                        if concerned.contains(where: { $0.ports.contains { $0.proto == port.proto && $0.port == port.port } }) { continue }
+                        for service in cluster.sortedServices {
+                            guard let servicePort = service.ports.first(where: { $0.protocolPort == port }) else { continue }
+                            let backends = cluster.backends(of: service, port: servicePort).filter { backend in
+                                concerned.contains { $0.key == backend.pod } && backend.target != port
+                            }
+                            guard let backend = backends.first else { continue }
+                            report(
+                                "service-port-not-target-port",
+                                "\(Self.ruleName(direction, index)).ports[\(portIndex)] of \(policy.key) is \(port), the port of Service \(service.key); policy sees the connection after translation, on its backends' target port (\(backend.pod) \(backend.target)): this port never matches",
+                                Self.ref(policy), Self.rulePath(direction, index) + [.key("ports"), .index(portIndex)])
+                            break
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `rules-outside-policy-types`.
+    mutating func checkPolicyTypes() {
+        for policy in sortedPolicies {
+            guard let types = policy.policyTypes, !types.isEmpty else { continue }
+            for direction in NetworkPolicy.PolicyType.allCases where !types.contains(direction) {
+                let written = (direction == .ingress ? policy.ingress : policy.egress) ?? []
+                if written.isEmpty { continue }
+                let key = direction.rawValue.lowercased()
+                report(
+                    "rules-outside-policy-types",
+                    "\(policy.key) has \(key) rules but its policyTypes [\(types.map(\.rawValue).joined(separator: ", "))] omit \(direction.rawValue): they are ignored",
+                    Self.ref(policy), [.key("spec"), .key(key)])
+            }
+        }
+    }
+
+    /// `ipblock-overlaps-pod-cidr`: an ipBlock whose range, less its excepts, meets the pod CIDR.
+    mutating func checkIPBlocks() {
+        for policy in sortedPolicies {
+            for direction in NetworkPolicy.PolicyType.allCases {
+                for (index, rule) in policy.rules(direction).enumerated() {
+                    for (peerIndex, peer) in (rule.peers ?? []).enumerated() {
+                        guard let block = peer.ipBlock, block.cidr.family == .ipv4, block.cidr.overlaps(podCIDR) else { continue }
+                        let overlap = block.cidr.contains(podCIDR) ? podCIDR : block.cidr
+                        if block.except.contains(where: { $0.contains(overlap) }) { continue }
+                        let field = direction == .ingress ? "from" : "to"
+                        report(
+                            "ipblock-overlaps-pod-cidr",
+                            "\(Self.ruleName(direction, index)).\(field)[\(peerIndex)] of \(policy.key): ipBlock \(block.cidr) covers pod addresses (pod CIDR \(podCIDR))",
+                            Self.ref(policy), Self.rulePath(direction, index) + [.key(field), .index(peerIndex), .key("ipBlock")])
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import KeycardModel
+import KeycardTestSupport
+import Testing
+
+@testable import KeycardScenario
+
+/// `keycard lint`'s checks (PolicyLinter): each rule fires on a case written to break it and stays
+/// silent on the corrected case; the blueprint's two mistakes are found where they were written.
+@Suite struct LintTests {
+    /// Writes `text` to a fresh file (the locator reads findings' files back) and lints it.
+    static func lint(_ text: String) throws -> (findings: [LintFinding], text: String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-lint-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return (PolicyLinter.lint(try ScenarioLoader.timeline(path)), text)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var rule: String
+        var bad: String
+        var good: String
+        /// Where the finding must point in the bad case: a line holding this text, at its first
+        /// non-blank column (a YAML node's start).
+        var at: String
+        /// The column is that of this token in the line, when given (a flow node starts at its bracket).
+        var column: String? = nil
+        /// Lines below `at` (an object's first line precedes its metadata).
+        var lineOffset = 0
+        var testDescription: String { rule }
+    }
+
+    static let denyAll = ScenarioText.policy("podSelector: {}\npolicyTypes: [Ingress, Egress]", name: "deny-all")
+    static let dnsEgress = ScenarioText.policy(
+        "podSelector: {}\npolicyTypes: [Egress]\negress:\n  - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]",
+        name: "dns")
+
+    static let cases: [Case] = [
+        Case(rule: "unselected-pod", bad: "", good: denyAll, at: "metadata: {name: web, namespace: prod", lineOffset: -2),
+        Case(rule: "missing-default-deny-ingress", bad: "", good: denyAll, at: "{apiVersion: v1, kind: Namespace", column: "{"),
+        Case(
+            rule: "missing-default-deny-egress",
+            bad: ScenarioText.policy("podSelector: {}\npolicyTypes: [Ingress]", name: "deny-in"), good: denyAll,
+            at: "{apiVersion: v1, kind: Namespace", column: "{"),
+        Case(
+            rule: "egress-blocks-dns", bad: denyAll, good: denyAll + "\n" + dnsEgress,
+            at: "policyTypes: [Ingress, Egress]", column: "["),
+        Case(
+            rule: "one-sided-allow",
+            bad: denyAll + "\n"
+                + ScenarioText.policy(
+                    "podSelector: {matchLabels: {app: api}}\ningress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 8080}]",
+                    name: "api-in"),
+            good: denyAll + "\n"
+                + ScenarioText.policy(
+                    "podSelector: {matchLabels: {app: api}}\ningress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 8080}]",
+                    name: "api-in") + "\n"
+                + ScenarioText.policy(
+                    "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{port: 8080}]",
+                    name: "web-out"),
+            at: "- from: [{podSelector: {matchLabels: {app: web}}}]"),
+        Case(
+            rule: "policy-selects-nothing", bad: ScenarioText.policy("podSelector: {matchLabels: {app: gone}}"),
+            good: ScenarioText.policy("podSelector: {matchLabels: {app: api}}"), at: "podSelector: {matchLabels: {app: gone}}", column: "{"),
+        Case(
+            rule: "peer-selects-nothing",
+            bad: ScenarioText.policy("podSelector: {}\ningress:\n  - from: [{podSelector: {matchLabels: {app: ghost}}}]"),
+            good: ScenarioText.policy("podSelector: {}\ningress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]"),
+            at: "- from: [{podSelector: {matchLabels: {app: ghost}}}]", column: "{"),
+        Case(
+            rule: "shadowed-rule",
+            bad: ScenarioText.policy(
+                "podSelector: {}\ningress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 8080}]\n  - from: [{podSelector: {}}]"
+            ),
+            good: ScenarioText.policy(
+                "podSelector: {}\ningress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 8080}]\n  - from: [{podSelector: {matchLabels: {app: api}}}]"
+            ),
+            at: "- from: [{podSelector: {matchLabels: {app: web}}}]"),
+        Case(
+            rule: "service-port-not-target-port",
+            bad: service + "\n" + ScenarioText.policy("podSelector: {matchLabels: {app: api}}\ningress:\n  - ports: [{port: 80}]"),
+            good: service + "\n" + ScenarioText.policy("podSelector: {matchLabels: {app: api}}\ningress:\n  - ports: [{port: 8080}]"),
+            at: "- ports: [{port: 80}]", column: "{"),
+        Case(
+            rule: "rules-outside-policy-types",
+            bad: ScenarioText.policy("podSelector: {}\npolicyTypes: [Ingress]\negress:\n  - ports: [{port: 80}]"),
+            good: ScenarioText.policy("podSelector: {}\npolicyTypes: [Ingress, Egress]\negress:\n  - ports: [{port: 80}]"),
+            at: "- ports: [{port: 80}]", column: "-"),
+        Case(
+            rule: "ipblock-overlaps-pod-cidr",
+            bad: ScenarioText.policy("podSelector: {}\ningress:\n  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]"),
+            good: ScenarioText.policy("podSelector: {}\ningress:\n  - from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.244.0.0/16]}}]"),
+            at: "{ipBlock: {cidr: 10.0.0.0/8}}", column: "{cidr"),
+    ]
+
+    /// prod/api's Service: port 80 sends to the pods' 8080.
+    static let service = """
+        - apiVersion: v1
+          kind: Service
+          metadata: {name: api, namespace: prod}
+          spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}
+        """
+
+    @Test(arguments: cases) func ruleFiresOnTheBadCaseOnly(_ check: Case) throws {
+        let bad = try Self.lint(ScenarioText.scenario(resources: check.bad))
+        let found = bad.findings.filter { $0.rule == check.rule }
+        try #require(!found.isEmpty, "\(check.rule) did not fire: \(bad.findings.map(\.message))")
+        let lines = bad.text.split(separator: "\n", omittingEmptySubsequences: false)
+        let line = try #require(lines.firstIndex { $0.contains(check.at) }) + 1 + check.lineOffset
+        let text = lines[line - 1]
+        let column =
+            try check.column.map { token in text.distance(from: text.startIndex, to: try #require(text.range(of: token)).lowerBound) + 1 }
+            ?? text.prefix { $0 == " " || $0 == "-" }.count + 1
+        #expect(found.contains { $0.line == line && $0.column == column }, "\(found.map(\.location)) should hold \(line):\(column)")
+        #expect(found.allSatisfy { $0.severity == LintRule.named(check.rule).severity })
+
+        let good = try Self.lint(ScenarioText.scenario(resources: check.good))
+        #expect(!good.findings.contains { $0.rule == check.rule }, "\(good.findings.filter { $0.rule == check.rule }.map(\.message))")
+    }
+
+    /// The seed's blueprint: its allow rule alone (step 2) is one-sided, since default-deny-all
+    /// also isolates the frontend for egress; default-deny-all breaks DNS for every pod (step 1).
+    @Test func blueprintForgottenEgressAndDNS() throws {
+        let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
+        let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let allowLine = try #require(lines.firstIndex { $0.contains("name: api-allow-frontend") })
+        let fromLine = try #require(lines[allowLine...].firstIndex { $0.contains("- from:") }) + 1
+
+        let oneSided = findings.filter { $0.rule == "one-sided-allow" }
+        #expect(oneSided.count == 1)
+        #expect(oneSided.first?.line == fromLine)
+        #expect(oneSided.first?.message.contains("production/frontend-web -> production/backend-api TCP/8080") == true)
+        #expect(oneSided.first?.object == "NetworkPolicy production/api-allow-frontend")
+
+        let dns = findings.filter { $0.rule == "egress-blocks-dns" }
+        #expect(
+            Set(dns.compactMap { $0.message.split(separator: " ").first.map(String.init) })
+                == ["production/frontend-web", "production/backend-api", "production/database"])
+        #expect(dns.allSatisfy { $0.object == "NetworkPolicy production/default-deny-all" && $0.severity == .error })
+        #expect(dns.allSatisfy { $0.state.hasPrefix("after step 3") })
+    }
+
+    /// The blueprint's end state (its four policies applied together) has no error left.
+    @Test func fixedBlueprintHasNoError() throws {
+        let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
+        let timeline = try ScenarioLoader.timeline(path)
+        let last = try #require(timeline.states.last)
+        var pass = LintPass(
+            cluster: last, podCIDR: timeline.scenario.lab.podCIDR, state: "end", locations: [:],
+            fallback: SourceLocation(file: path, line: 1, column: 1), locator: SourceLocator())
+        pass.runAll()
+        #expect(pass.findings.filter { $0.severity == .error }.map(\.message) == [])
+    }
+}
+
+/// The mesh checks on the mesh conformance scenarios written for those very rules (R39, R48).
+@Suite struct MeshLintTests {
+    static func findings(_ name: String) throws -> [LintFinding] {
+        PolicyLinter.lint(try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/conformance/mesh/\(name).yaml")))
+    }
+
+    @Test(arguments: [
+        ("12-mesh-http-allow-on-tcp", "never matches"), ("13-mesh-http-deny-on-tcp", "matches more than written"),
+        ("15-mesh-ambient-l7-allow", "ztunnel sees TCP only"),
+    ])
+    func httpFieldsOnTCP(_ name: String, _ effect: String) throws {
+        let found = try Self.findings(name).filter { $0.rule == "mesh-http-fields-on-tcp" }
+        #expect(!found.isEmpty)
+        #expect(found.allSatisfy { $0.message.contains(effect) && $0.object?.hasPrefix("AuthorizationPolicy ") == true })
+    }
+
+    /// 14 means its methods for the HTTP port 9090, but the rule names no port: on the pod's TCP
+    /// port 8080 it cannot match, and only that port is named.
+    @Test func onlyTheTCPPortsAreNamed() throws {
+        let found = try Self.findings("14-mesh-http-methods").filter { $0.rule == "mesh-http-fields-on-tcp" }
+        #expect(found.count == 1)
+        #expect(found.first?.message.contains("prod/api port 8080 is TCP") == true)
+        #expect(found.first?.message.contains("9090") == false)
+    }
+
+    @Test func principalsOnPermissive() throws {
+        let found = try Self.findings("07-mesh-allow-principal").filter { $0.rule == "mesh-principals-on-permissive" }
+        #expect(found.count == 1)
+        #expect(found.first?.message.contains("(PERMISSIVE)") == true)
+        #expect(
+            try Self.findings("21-mesh-disable").contains { $0.rule == "mesh-principals-on-permissive" && $0.message.contains("DISABLE") })
+    }
+}
