@@ -145,6 +145,7 @@ public final class ScenarioRun {
 
     private func play() throws -> Report {
         let scenario = timeline.scenario
+        if timeline.usesClusterPolicies { throw ClusterPoliciesNotEnforced(scenario: scenario.name) }
         let lab: LabInstance
         let policies: LabPolicies
         if reused, let kept = self.lab, let keptPolicies = self.policies {
