@@ -202,3 +202,30 @@ extension PolicyEngine {
         return Verdict(from: source, to: destination, port: port, egress: egress, ingress: ingress)
     }
 }
+
+/// One ClusterNetworkPolicy rule as it applies to one pod: its policy, direction, index in the
+/// direction's list, and the rule.
+public struct TierRule: Sendable {
+    public var policy: ClusterNetworkPolicy
+    public var direction: NetworkPolicy.PolicyType
+    public var index: Int
+    public var rule: ClusterNetworkPolicy.Rule
+
+    /// `policy/rule-name`, or `policy/ingress[i]` for an unnamed rule: how reports name it.
+    public var label: String { "\(policy.key)/\(rule.name ?? "\(direction.rawValue.lowercased())[\(index)]")" }
+}
+
+extension PolicyEngine {
+    /// The rules of `tier` that apply to `pod` in `direction`, in evaluation order (policies by
+    /// priority then name, rules as written): what a compiled tier chain walks.
+    public func tierRules(_ tier: ClusterNetworkPolicy.Tier, _ direction: NetworkPolicy.PolicyType, for pod: Pod) -> [TierRule] {
+        cluster.clusterPolicies.values
+            .filter { $0.tier == tier && selects($0.subject, pod) }
+            .sorted { ($0.priority, $0.key) < ($1.priority, $1.key) }
+            .flatMap { policy in
+                policy.rules(direction).enumerated().map {
+                    TierRule(policy: policy, direction: direction, index: $0.offset, rule: $0.element)
+                }
+            }
+    }
+}

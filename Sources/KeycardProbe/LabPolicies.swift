@@ -41,12 +41,14 @@ public final class LabPolicies {
     ///     lay the pod tables out so that policies judge the original destination and port with
     ///     the mesh's redirection present (`PolicyCompiler.meshLayout`).
     ///   - audit: audit mode: would-be drops are logged and accepted (`PolicyCompiler.audit`).
+    ///   - tiers: the lab holds a ClusterNetworkPolicy at some step (`PolicyCompiler.tiers`).
     public init(
         plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
-        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false, audit: Bool = false
+        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false, audit: Bool = false, tiers: Bool = false
     ) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
         compiler.audit = audit
+        compiler.tiers = tiers
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         compiler.meshLayout = meshLayout
         self.compiler = compiler
@@ -60,6 +62,11 @@ public final class LabPolicies {
     /// the next `program` replaces those tables whole (nothing is assumed of their contents) and
     /// removes the ones the new cluster no longer needs.
     public func assumeProgrammed(_ cluster: Cluster) {
+        if compiler.tiers {
+            controller.adopt(namespaced(compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)))
+            untracked = false
+            return
+        }
         let compiled = IncrementalCompiler(compiler: compiler, cluster: cluster, nodes: nodes, nodeCount: nodeCount)
         incremental = compiled
         controller.adopt(namespaced(compiled.tables))
@@ -81,7 +88,11 @@ public final class LabPolicies {
     /// whose tables changed.
     @discardableResult
     public func program(_ cluster: Cluster, change: ChangedObjects? = nil) throws -> Int {
-        if let incremental, !controller.hasUnverified {
+        if compiler.tiers {
+            // The tier chains' rules follow subjects and priorities: the whole tables, compiled
+            // afresh and reconciled (the controller's meet keeps multi-namespace changes safe).
+            try controller.reconcile(namespaced(compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)))
+        } else if let incremental, !controller.hasUnverified {
             let updates = incremental.update(to: cluster, change: change)
             try controller.apply(
                 Dictionary(uniqueKeysWithValues: updates.compactMap { target, update in targets[target].map { ($0, update) } }))
