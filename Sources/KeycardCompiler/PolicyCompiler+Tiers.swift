@@ -8,17 +8,18 @@ import KeycardValues
 ///
 /// Per protected pod and direction, three chains, entered at the first:
 /// ```
-/// P-admin:    per Admin rule that applies to the pod, in order (priority, then as written), the
-///             three lookups of `PolicyProgram` into that rule's own sets, ending in the rule's
-///             action: Accept → allow, Deny → logged drop, Pass → goto P-np; last: goto P-np
+/// P-admin:    per run of consecutive Admin rules with the same action that apply to the pod, in
+///             order (priority, then as written), the lookups of `PolicyProgram` into that run's
+///             own sets, ending in the action: Accept → allow, Deny → logged drop, Pass → goto
+///             P-np; last: goto P-np
 /// P-np:       the NetworkPolicy tier (final for an isolated pod); not isolated: goto P-baseline
 /// P-baseline: per Baseline rule likewise, Pass → allow; falling off the end allows
 /// ```
 /// "allow" is `accept` in a pod's table and ingress, `return` for node-placement egress (so that
 /// the destination's ingress is still judged). A rule's sets hold its peers × protocols flattened
 /// as NetworkPolicy rules are (exact, any-port, disjoint boxes), so a packet costs one hash or
-/// pipapo lookup per applicable rule (first match decides, so the rules stay in order), whatever
-/// the number of pods, namespaces and CIDRs they name. Labs with tiers are reprogrammed by whole
+/// pipapo lookup per run of same-action rules (first match decides, so the runs stay in order),
+/// whatever the number of pods, namespaces and CIDRs they name. Labs with tiers are reprogrammed by whole
 /// tables (`LabPolicies`): subjects and priorities move rules, not only elements.
 extension PolicyCompiler {
     /// The tier chains and sets of `pod` in `direction`. `prefix` names them (`in-` in a pod's
@@ -34,21 +35,36 @@ extension PolicyCompiler {
         for tier in ClusterNetworkPolicy.Tier.allCases {
             let short = tier == .admin ? "a" : "b"
             var rules: [Rule] = []
-            for (position, entry) in engine.tierRules(tier, direction, for: pod).enumerated() {
+            // Consecutive rules with the same action share their sets: whichever of them matches
+            // first, the verdict is the same, so a run of 1,000 Deny rules is one set of lookups.
+            var groups: [[TierRule]] = []
+            for entry in engine.tierRules(tier, direction, for: pod) {
+                if let last = groups.last?.last, last.rule.action == entry.rule.action {
+                    groups[groups.count - 1].append(entry)
+                } else {
+                    groups.append([entry])
+                }
+            }
+            for (position, group) in groups.enumerated() {
+                let action = group[0].rule.action
                 let program = PolicyProgram(
                     prefix: RuleText.objectName("\(prefix)\(short)\(position)-"), direction: direction, pod: pod.key)
-                let own = program.sets(tuples(entry, pod, cluster, engine))
+                var merged = AllowTuples()
+                for entry in group { tuples(entry, pod, cluster, engine, into: &merged) }
+                let own = program.sets(merged)
                 sets += own
                 let verdict: KeycardRuleset.Verdict
                 var log: LogStatement?
-                switch entry.rule.action {
+                switch action {
                 case .accept: verdict = allow
                 case .deny:
                     verdict = audit ? allow : .drop
                     log = audit ? program.auditLog : program.dropLog
                 case .pass: verdict = tier == .admin ? .goto(networkPolicy) : allow
                 }
-                let comment = RuleText.clip("\(tier.rawValue) \(entry.rule.action.rawValue) \(entry.label)")
+                let names =
+                    group.count == 1 ? group[0].label : "\(group[0].label) ... \(group[group.count - 1].label) (\(group.count) rules)"
+                let comment = RuleText.clip("\(tier.rawValue) \(action.rawValue) \(names)")
                 // A lookup only into a set that holds something: a rule costs one lookup per
                 // kind of tuple it has (usually one), not three.
                 for (set, lookup) in zip(own, program.rules(allow: verdict).prefix(3)) where !set.elements.isEmpty {
@@ -68,8 +84,7 @@ extension PolicyCompiler {
 
     /// One rule's peers × protocols for `pod` (the protected side), as allow tuples. Peers keycard
     /// cannot evaluate fail closed as the model does: nothing for Accept, everything otherwise.
-    func tuples(_ entry: TierRule, _ pod: Pod, _ cluster: Cluster, _ engine: PolicyEngine) -> AllowTuples {
-        var tuples = AllowTuples()
+    func tuples(_ entry: TierRule, _ pod: Pod, _ cluster: Cluster, _ engine: PolicyEngine, into tuples: inout AllowTuples) {
         let contribution = entry.label
         let rule = entry.rule
         func add(_ addresses: ClosedRange<UInt32>, peer: Pod?) {
@@ -127,6 +142,5 @@ extension PolicyCompiler {
                 }
             }
         }
-        return tuples
     }
 }
