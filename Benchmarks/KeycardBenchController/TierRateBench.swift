@@ -25,6 +25,8 @@ struct TierRateBench {
             let lab = "\(benchLab)-t\(count)"
             let pair = try RatePair(lab: lab)
             let controller = PolicyController()
+            // Kept at once, so that the deferred clean-up closes it whatever fails next.
+            setups.append((count, pair, controller, 0, 0))
             var cluster = BenchClusters.cluster(fillers: 200, groups: 100)
             for policy in Self.policies(count, groups: 100) { cluster.clusterPolicies[policy.key] = policy }
             var compiler = PolicyCompiler(labName: lab, placement: .pod)
@@ -38,8 +40,7 @@ struct TierRateBench {
             guard tuples >= count - 1 else { throw BenchError("\(count) Admin rules gave only \(tuples) tuples") }
             let ((), program) = try timed { try controller.reconcile([pair.server: table]) }
             say("    \(count) Admin rules: compiled in \(ms(compile)), programmed in \(ms(program))")
-            setups.append(
-                (count, pair, controller, table.chains.map(\.rules.count).reduce(0, +), table.sets.count))
+            setups[setups.count - 1] = (count, pair, controller, table.chains.map(\.rules.count).reduce(0, +), table.sets.count)
         }
         for setup in setups {
             let warm = try setup.pair.rate(for: 0.3)
