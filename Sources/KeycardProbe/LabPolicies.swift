@@ -17,7 +17,8 @@ import Logging
 /// The compiled state is kept between changes (`IncrementalCompiler`): a change costs what it
 /// touches, and only the element changes it yields are sent.
 public final class LabPolicies {
-    private let compiler: PolicyCompiler
+    /// `var`: a live lab switches to the tier layout when it meets its first ClusterNetworkPolicy.
+    private var compiler: PolicyCompiler
     private let nodes: [ObjectKey: Int]
     private let nodeCount: Int
     private let targets: [RulesetTarget: String]
@@ -62,6 +63,7 @@ public final class LabPolicies {
     /// the next `program` replaces those tables whole (nothing is assumed of their contents) and
     /// removes the ones the new cluster no longer needs.
     public func assumeProgrammed(_ cluster: Cluster) {
+        if !cluster.clusterPolicies.isEmpty { compiler.tiers = true }
         if compiler.tiers {
             controller.adopt(namespaced(compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)))
             untracked = false
@@ -88,6 +90,9 @@ public final class LabPolicies {
     /// whose tables changed.
     @discardableResult
     public func program(_ cluster: Cluster, change: ChangedObjects? = nil) throws -> Int {
+        // A live lab (`keycard apply`) may meet its first ClusterNetworkPolicy at any verb: from
+        // then on it keeps the tier layout, and the whole tables are reconciled.
+        if !cluster.clusterPolicies.isEmpty { compiler.tiers = true }
         if compiler.tiers {
             // The tier chains' rules follow subjects and priorities: the whole tables, compiled
             // afresh and reconciled (the controller's meet keeps multi-namespace changes safe).
