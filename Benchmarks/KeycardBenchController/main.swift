@@ -5,9 +5,9 @@ import KeycardCompiler
 // 10,000 policies in place, compile and kernel time apart, and all of them from nothing; (b) new TCP
 // connections per second across a veth with 10 vs 10,000 policies in the server's ingress, both
 // placements; (c) new TCP connections per second through a Service ClusterIP (nftables DNAT)
-// with 1,000 Services vs 10. Usage: keycard-bench-controller [change-rounds] [rate-rounds]
-// [rate-seconds] (root; release build; defaults 20 5 2), or keycard-bench-controller services
-// [rounds] [seconds] for (c) alone.
+// with 1,000 Services vs 10; (d) with 1,000 Admin-tier ClusterNetworkPolicy rules vs 10. Usage:
+// keycard-bench-controller [change-rounds] [rate-rounds] [rate-seconds] (root; release build;
+// defaults 20 5 2), or keycard-bench-controller services|tiers [rounds] [seconds] for (c) or (d) alone.
 
 let arguments = CommandLine.arguments.dropFirst()
 let changeRounds = arguments.first.flatMap(Int.init) ?? 20
@@ -29,6 +29,34 @@ func serviceRates(rounds: Int, seconds: Double) throws {
     if let ten = results.first(where: { $0.count == 10 }), let many = results.first(where: { $0.count == 1_000 }) {
         let ratio = many.rate / ten.rate
         say(String(format: "ratio 1,000 / 10 Services: %.1f %%  (goal ≥ 90 %%: %@)", ratio * 100, ratio >= 0.9 ? "met" : "MISSED"))
+    }
+}
+
+/// (d) new connections with 1,000 Admin-tier rules vs 10 (`tiers` as the first argument runs
+/// only this part: keycard-bench-controller tiers [rounds] [seconds]).
+func tierRates(rounds: Int, seconds: Double) throws {
+    say("\n(d) new TCP connections/s A -> B, B ingress behind N Admin-tier ClusterNetworkPolicy rules (pod layout),")
+    say("    the client's Accept last; median of \(rounds) rounds of \(seconds) s, configurations interleaved")
+    let results = try TierRateBench(counts: [10, 1_000], rounds: rounds, duration: seconds).run()
+    for result in results {
+        say(
+            String(
+                format: "%6d Admin rules (%5d rules, %5d sets): %9.0f conn/s  (%d failed connects)", result.count, result.rules,
+                result.sets, result.rate, result.failures))
+    }
+    if let ten = results.first(where: { $0.count == 10 }), let many = results.first(where: { $0.count == 1_000 }) {
+        say(String(format: "ratio 1,000 / 10 Admin rules: %.1f %%", many.rate / ten.rate * 100))
+    }
+}
+
+if arguments.first == "tiers" {
+    do {
+        let rest = arguments.dropFirst()
+        try tierRates(rounds: rest.first.flatMap(Int.init) ?? 5, seconds: rest.dropFirst().first.flatMap(Double.init) ?? 2)
+        exit(0)
+    } catch {
+        say("keycard-bench-controller failed: \(error)")
+        exit(1)
     }
 }
 

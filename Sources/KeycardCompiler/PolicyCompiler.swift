@@ -42,6 +42,10 @@ public struct PolicyCompiler: Sendable {
     ///   is fixed before the nat rewrite, so `oifname "lo"` does not match it); the proxy's own,
     ///   marked connection to the real destination is then judged like any other.
     public var meshLayout = false
+    /// Lay out the ClusterNetworkPolicy tiers around the NetworkPolicy tier
+    /// (`PolicyCompiler+Tiers.swift`): set for a lab that holds a ClusterNetworkPolicy at some
+    /// step; other labs keep the plain layout, byte for byte.
+    public var tiers = false
 
     /// -150 (mangle), as `preDNATEgressPriority`: after conntrack, before dstnat (-100), where the
     /// mesh's inbound capture redirects.
@@ -128,14 +132,26 @@ public struct PolicyCompiler: Sendable {
                 rules.append(
                     Rule([.daddr(prefix: 0x7F00_0000, length: 8)], verdict: .accept, comment: "a pod reaching itself (the mesh proxy)"))
             }
-            rules.append(Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"))
+            // With tiers: Admin, then NetworkPolicy, then (not isolated) Baseline.
+            let around = tiers ? tierChains(pod, direction, cluster, prefix: "\(short)-", networkPolicy: tier, allow: .accept) : nil
+            rules.append(
+                around.map { Rule(verdict: .jump($0.admin.name), comment: "Admin tier") }
+                    ?? Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"))
             let base = Chain(name: name, base: podBaseChain(direction), rules: rules)
             let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet, negated: true) : .saddrInSet(isolatedSet, negated: true)
             let tierChain = Chain(
                 name: tier,
-                rules: [Rule([gate], verdict: .return, comment: "not isolated by any \(direction.rawValue.lowercased()) policy")]
+                rules: [
+                    Rule(
+                        [gate], verdict: around.map { .goto($0.baseline.name) } ?? .return,
+                        comment: "not isolated by any \(direction.rawValue.lowercased()) policy")
+                ]
                     + program.rules(allow: .accept))
             table.chains += [base, tierChain]
+            if let around {
+                table.sets += around.sets
+                table.chains += [around.admin, around.baseline]
+            }
         }
         return table
     }
@@ -178,14 +194,28 @@ public struct PolicyCompiler: Sendable {
                 let chain = RuleText.objectName("\(short)-\(key)")
                 let program = PolicyProgram(prefix: chain + "-", direction: direction, pod: key, audit: audit)
                 var tuples: AllowTuples?
+                let allow: KeycardRuleset.Verdict = direction == .egress ? .return : .accept
                 if let pod = cluster.pods[key] {
                     tuples = allowed(pod, direction)
-                    if tuples != nil, let address = cluster.addresses[key] {
+                    if tiers, let address = cluster.addresses[key] {
+                        // With tiers every local pod is judged: Admin, NetworkPolicy, Baseline.
+                        let around = tierChains(pod, direction, cluster, prefix: chain + "-", networkPolicy: chain, allow: allow)
+                        table.sets += around.sets
+                        table.chains += [around.admin, around.baseline]
+                        let entry = around.admin.name
+                        entries.append(.mapping([.ipv4(address.value)], direction == .egress ? .jump(entry) : .goto(entry)))
+                        if tuples == nil {
+                            table.sets += program.sets(nil)
+                            table.chains.append(
+                                Chain(name: chain, rules: [Rule(verdict: .goto(around.baseline.name), comment: "not isolated")]))
+                            continue
+                        }
+                    } else if tuples != nil, let address = cluster.addresses[key] {
                         entries.append(.mapping([.ipv4(address.value)], direction == .egress ? .jump(chain) : .goto(chain)))
                     }
                 }
                 table.sets += program.sets(tuples)
-                table.chains.append(Chain(name: chain, rules: program.rules(allow: direction == .egress ? .return : .accept)))
+                table.chains.append(Chain(name: chain, rules: program.rules(allow: allow)))
             }
             table.sets.append(NamedSet(name: map, key: [.ipv4Address], elements: entries, polarity: .restricts, data: .verdict))
             let field: ConcatField = direction == .egress ? .saddr : .daddr

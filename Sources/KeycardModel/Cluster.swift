@@ -69,6 +69,8 @@ public struct Cluster: Sendable {
     public var policies: [ObjectKey: NetworkPolicy] = [:]
     /// Calico StagedKubernetesNetworkPolicies: reviewed, never enforced (`withStagedPolicies`).
     public var stagedPolicies: [ObjectKey: StagedPolicy] = [:]
+    /// Cluster-scoped ClusterNetworkPolicies (v1alpha2, and v1alpha1 ANP/BANP converted).
+    public var clusterPolicies: [ClusterPolicyKey: ClusterNetworkPolicy] = [:]
     public var externals: [String: External] = [:]
     /// v1 Services by key; their endpoints are derived from `pods` (`backends(of:port:)`).
     public var services: [ObjectKey: Service] = [:]

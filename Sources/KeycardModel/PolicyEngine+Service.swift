@@ -32,6 +32,12 @@ extension PolicyEngine {
     ) -> [ServiceVerdict] {
         cluster.backends(of: service, port: port).map { backend in
             var verdict = evaluate(from: source, to: .pod(backend.pod), port: backend.target)
+            // Hairpin through the Service: ClusterNetworkPolicy applies (PolicyEngine+Tiers.swift).
+            if source == .pod(backend.pod), let pod = cluster.pods[backend.pod],
+                let hairpin = hairpinVerdict(pod, port: backend.target, source: source, destination: .pod(backend.pod))
+            {
+                verdict = hairpin
+            }
             if enforcement == .preDNAT, let clusterIP = service.clusterIP {
                 let seen = evaluate(from: source, to: .address(clusterIP), port: port.protocolPort)
                 verdict.egress = seen.egress

@@ -32,6 +32,17 @@ public struct PolicyEngine: Sendable {
         guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
             return DirectionVerdict(outcome: .notApplicable, isolatingPolicies: [], allowingRules: [])
         }
+        // Cluster administrators' tiers wrap the NetworkPolicy tier (PolicyEngine+Tiers.swift).
+        if !cluster.clusterPolicies.isEmpty {
+            return judgeTiers(direction, pod: pod, peer: peer, destination: destination, port: port)
+        }
+        return judgeNetworkPolicies(direction, pod: pod, peer: peer, destination: destination, port: port)
+    }
+
+    /// The NetworkPolicy tier for `pod`: not isolated, or allowed / denied by its policies' rules.
+    func judgeNetworkPolicies(
+        _ direction: NetworkPolicy.PolicyType, pod: Pod, peer: Endpoint, destination: Endpoint, port: ProtocolPort
+    ) -> DirectionVerdict {
         let policies = cluster.isolatingPolicies(for: pod, direction)
         guard !policies.isEmpty else {
             return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: [])

@@ -49,6 +49,8 @@ public struct DirectionVerdict: Hashable, Sendable {
     public var isolatingPolicies: [ObjectKey]
     /// Every rule that allows the connection (policies are additive).
     public var allowingRules: [RuleRef]
+    /// With ClusterNetworkPolicies: the tiers this side went through, in order (empty without).
+    public var tiers: [TierStep] = []
 
     public var permits: Bool { outcome != .denied }
 }

@@ -17,7 +17,8 @@ import Logging
 /// The compiled state is kept between changes (`IncrementalCompiler`): a change costs what it
 /// touches, and only the element changes it yields are sent.
 public final class LabPolicies {
-    private let compiler: PolicyCompiler
+    /// `var`: a live lab switches to the tier layout when it meets its first ClusterNetworkPolicy.
+    private var compiler: PolicyCompiler
     private let nodes: [ObjectKey: Int]
     private let nodeCount: Int
     private let targets: [RulesetTarget: String]
@@ -41,12 +42,14 @@ public final class LabPolicies {
     ///     lay the pod tables out so that policies judge the original destination and port with
     ///     the mesh's redirection present (`PolicyCompiler.meshLayout`).
     ///   - audit: audit mode: would-be drops are logged and accepted (`PolicyCompiler.audit`).
+    ///   - tiers: the lab holds a ClusterNetworkPolicy at some step (`PolicyCompiler.tiers`).
     public init(
         plan: LabPlan, nodes: [ObjectKey: Int], enforcement: Enforcement, fresh: Bool = false,
-        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false, audit: Bool = false
+        serviceEnforcement: ServiceEnforcement = .postDNAT, meshLayout: Bool = false, audit: Bool = false, tiers: Bool = false
     ) {
         var compiler = PolicyCompiler(labName: plan.labName, placement: enforcement.placement)
         compiler.audit = audit
+        compiler.tiers = tiers
         if serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         compiler.meshLayout = meshLayout
         self.compiler = compiler
@@ -60,6 +63,12 @@ public final class LabPolicies {
     /// the next `program` replaces those tables whole (nothing is assumed of their contents) and
     /// removes the ones the new cluster no longer needs.
     public func assumeProgrammed(_ cluster: Cluster) {
+        if !cluster.clusterPolicies.isEmpty { compiler.tiers = true }
+        if compiler.tiers {
+            controller.adopt(namespaced(compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)))
+            untracked = false
+            return
+        }
         let compiled = IncrementalCompiler(compiler: compiler, cluster: cluster, nodes: nodes, nodeCount: nodeCount)
         incremental = compiled
         controller.adopt(namespaced(compiled.tables))
@@ -81,7 +90,14 @@ public final class LabPolicies {
     /// whose tables changed.
     @discardableResult
     public func program(_ cluster: Cluster, change: ChangedObjects? = nil) throws -> Int {
-        if let incremental, !controller.hasUnverified {
+        // A live lab (`keycard apply`) may meet its first ClusterNetworkPolicy at any verb: from
+        // then on it keeps the tier layout, and the whole tables are reconciled.
+        if !cluster.clusterPolicies.isEmpty { compiler.tiers = true }
+        if compiler.tiers {
+            // The tier chains' rules follow subjects and priorities: the whole tables, compiled
+            // afresh and reconciled (the controller's meet keeps multi-namespace changes safe).
+            try controller.reconcile(namespaced(compiler.compile(cluster, nodes: nodes, nodeCount: nodeCount)))
+        } else if let incremental, !controller.hasUnverified {
             let updates = incremental.update(to: cluster, change: change)
             try controller.apply(
                 Dictionary(uniqueKeysWithValues: updates.compactMap { target, update in targets[target].map { ($0, update) } }))

@@ -86,7 +86,9 @@ public final class ScenarioRun {
             !timeline.usesMesh, !previous.timeline.usesMesh,
             let policies = previous.policies,
             timeline.scenario.lab.serviceEnforcement == previous.timeline.scenario.lab.serviceEnforcement,
-            candidate.auditing == previous.auditing
+            candidate.auditing == previous.auditing,
+            // The tier layout is the compiler's (`PolicyCompiler.tiers`): the same on both sides.
+            timeline.usesClusterPolicies == previous.timeline.usesClusterPolicies
         {
             candidate.lab = lab
             candidate.server = previous.server
@@ -171,7 +173,8 @@ public final class ScenarioRun {
             policies = LabPolicies(
                 plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement,
-                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty, audit: auditing)
+                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty, audit: auditing,
+                tiers: timeline.usesClusterPolicies)
             self.policies = policies
             services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()

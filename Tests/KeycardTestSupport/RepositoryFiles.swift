@@ -17,6 +17,7 @@ public enum RepositoryFiles {
     public static var scenarios: [String] {
         yamlFiles(in: "scenarios") + yamlFiles(in: "scenarios/conformance")
             + yamlFiles(in: "scenarios/conformance/mesh").filter { !$0.hasSuffix(".manifest.yaml") }
+            + yamlFiles(in: "scenarios/conformance/cnp")
             + yamlFiles(in: "../shared/conformance/recipes")
     }
 

@@ -11,6 +11,17 @@ struct Explanation: Encodable {
         /// Each isolating policy's `spec.podSelector`, and whether it was omitted and so defaulted.
         var selectors: [Selector]
         var allowedBy: [String]
+        /// With ClusterNetworkPolicies: the tiers this side went through (absent without).
+        var tiers: [Tier]?
+        /// The same, as one line: `[Admin] Pass (ns-guard/delegate) -> [NetworkPolicy] Allowed (shop/allow-web)`.
+        var walkthrough: String?
+    }
+
+    /// One step through the tiers (`TierStep`).
+    struct Tier: Encodable {
+        var tier: String
+        var result: String
+        var by: String?
     }
 
     struct Selector: Encodable {
@@ -50,7 +61,10 @@ struct Explanation: Encodable {
             return Side(
                 pod: endpoint.description, direction: direction, outcome: judged.outcome.rawValue,
                 isolatedBy: judged.isolatingPolicies.map(\.description), selectors: selectors,
-                allowedBy: judged.allowingRules.map(\.description))
+                allowedBy: judged.allowingRules.map(\.description),
+                tiers: judged.tiers.isEmpty
+                    ? nil : judged.tiers.map { Tier(tier: $0.tier.rawValue, result: $0.result.rawValue, by: $0.by) },
+                walkthrough: judged.tiers.isEmpty ? nil : judged.tiers.walkthrough)
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)
@@ -99,6 +113,11 @@ struct Explanation: Encodable {
         ]
         for side in [egress, ingress] {
             lines.append("  \(side.direction) of \(side.pod): \(side.outcome)")
+            if let walkthrough = side.walkthrough {
+                lines.append("    tiers: \(walkthrough)")
+                // Decided by a ClusterNetworkPolicy tier: the NetworkPolicy lines would not apply.
+                if side.tiers?.contains(where: { $0.tier == PolicyTier.networkPolicy.rawValue }) != true { continue }
+            }
             switch side.outcome {
             case DirectionVerdict.Outcome.selfTraffic.rawValue:
                 lines.append("    a pod reaching itself is always allowed (the traffic never leaves its namespace)")

@@ -153,6 +153,8 @@ public struct FlowLog: Sendable {
             dropped || auditing ? (deniedSide ?? .egress) : (destinationPod == nil ? .egress : .ingress)
         var facts = facts
         if auditing { facts.audit = true }
+        let judged = direction == .egress ? verdict.egress : verdict.ingress
+        if !judged.tiers.isEmpty { facts.tiers = judged.tiers.walkthrough }
         let l4: HubbleFlow.Layer4 =
             switch port.proto {
             case .tcp:
@@ -173,11 +175,12 @@ public struct FlowLog: Sendable {
         if dropped || auditing {
             // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
             let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies
-            let policies = isolating.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
+            var policies = isolating.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
+            policies += Self.clusterPolicies(judged.tiers)
             if direction == .egress { flow.egress_denied_by = nonEmpty(policies) } else { flow.ingress_denied_by = nonEmpty(policies) }
         } else {
-            flow.egress_allowed_by = nonEmpty(Self.policies(verdict.egress.allowingRules))
-            flow.ingress_allowed_by = nonEmpty(Self.policies(verdict.ingress.allowingRules))
+            flow.egress_allowed_by = nonEmpty(Self.policies(verdict.egress.allowingRules) + Self.clusterPolicies(verdict.egress.tiers))
+            flow.ingress_allowed_by = nonEmpty(Self.policies(verdict.ingress.allowingRules) + Self.clusterPolicies(verdict.ingress.tiers))
         }
         flow.extensions = .init(value: facts)
         return HubbleFlowLine(flow: flow)
@@ -190,6 +193,15 @@ public struct FlowLog: Sendable {
             if !seen.contains(policy) { seen.append(policy) }
         }
         return seen
+    }
+
+    /// The ClusterNetworkPolicy whose rule decided a side (Accept or Deny; not a Pass), as Hubble
+    /// names a cluster-scoped policy: no namespace, `kind` ClusterNetworkPolicy.
+    static func clusterPolicies(_ tiers: [TierStep]) -> [HubbleFlow.Policy] {
+        guard let last = tiers.last, last.result == .accept || last.result == .deny, let key = last.policy else { return [] }
+        var policy = HubbleFlow.Policy(name: key.name, namespace: "")
+        policy.kind = key.origin.rawValue
+        return [policy]
     }
 
     private func nonEmpty<T>(_ list: [T]) -> [T]? { list.isEmpty ? nil : list }

@@ -207,6 +207,9 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     public var service: String?
     /// Lab mode `audit`: the model would deny it, the lab let it through.
     public var audit: Bool?
+    /// With ClusterNetworkPolicies: the judging side's walk through the tiers
+    /// (`[Admin] Pass (guard/delegate) -> [NetworkPolicy] Allowed (shop/allow-web)`).
+    public var tiers: String?
 
     public init(
         scenario: String, step: Int, stepName: String?, kind: String, cell: String, attempt: Int, attempts: Int, model: String,

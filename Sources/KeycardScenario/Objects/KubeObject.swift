@@ -12,9 +12,17 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
     case service
     /// Calico's `StagedKubernetesNetworkPolicy` (`projectcalico.org/v3`).
     case stagedKubernetesNetworkPolicy
+    /// `policy.networking.k8s.io/v1alpha2` ClusterNetworkPolicy (cluster-scoped).
+    case clusterNetworkPolicy
+    /// v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy, read as ClusterNetworkPolicies.
+    case adminNetworkPolicy
+    case baselineAdminNetworkPolicy
 
     public static var allCases: [ObjectKind] {
-        [.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .stagedKubernetesNetworkPolicy]
+        [
+            .namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .stagedKubernetesNetworkPolicy,
+            .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy,
+        ]
             + WorkloadKind.allCases.map(Self.workload)
     }
 
@@ -29,6 +37,9 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
         case .workload(let kind): kind.rawValue
         case .service: "Service"
         case .stagedKubernetesNetworkPolicy: "StagedKubernetesNetworkPolicy"
+        case .clusterNetworkPolicy: "ClusterNetworkPolicy"
+        case .adminNetworkPolicy: "AdminNetworkPolicy"
+        case .baselineAdminNetworkPolicy: "BaselineAdminNetworkPolicy"
         }
     }
 
@@ -40,7 +51,7 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
         guard
             let kind = [
                 ObjectKind.namespace, .pod, .networkPolicy, .peerAuthentication, .authorizationPolicy, .service,
-                .stagedKubernetesNetworkPolicy,
+                .stagedKubernetesNetworkPolicy, .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy,
             ].first(where: {
                 $0.rawValue == rawValue
             })
@@ -71,9 +82,14 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
         case .networkPolicy: ["networking.k8s.io/v1"]
         case .peerAuthentication, .authorizationPolicy: ["security.istio.io/v1", "security.istio.io/v1beta1"]
         case .stagedKubernetesNetworkPolicy: ["projectcalico.org/v3"]
+        case .clusterNetworkPolicy: ["policy.networking.k8s.io/v1alpha2"]
+        case .adminNetworkPolicy, .baselineAdminNetworkPolicy: ["policy.networking.k8s.io/v1alpha1"]
         default: ["v1"]
         }
     }
+
+    /// A cluster-scoped kind other than Namespace: ClusterNetworkPolicy and its v1alpha1 forms.
+    public var isClusterPolicy: Bool { self == .clusterNetworkPolicy || self == .adminNetworkPolicy || self == .baselineAdminNetworkPolicy }
 
     /// An Istio kind (spec mesh.md 2.2).
     public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
@@ -95,6 +111,7 @@ public enum KubeObject: Hashable, Sendable {
     case workload(Workload)
     case service(Service)
     case stagedPolicy(StagedPolicy)
+    case clusterNetworkPolicy(ClusterNetworkPolicy)
 
     public var ref: ObjectRef {
         switch self {
@@ -107,6 +124,7 @@ public enum KubeObject: Hashable, Sendable {
         case .service(let service): ObjectRef(kind: .service, namespace: service.namespace, name: service.name)
         case .stagedPolicy(let staged):
             ObjectRef(kind: .stagedKubernetesNetworkPolicy, namespace: staged.policy.namespace, name: staged.policy.name)
+        case .clusterNetworkPolicy(let policy): ObjectRef(kind: ObjectKind(policy.origin), namespace: nil, name: policy.name)
         }
     }
 }
@@ -136,5 +154,26 @@ public struct LoadedObject: Hashable, Sendable {
     public init(_ object: KubeObject, at location: SourceLocation) {
         self.object = object
         self.location = location
+    }
+}
+
+extension ObjectKind {
+    /// The kind a cluster policy was written as.
+    init(_ origin: ClusterNetworkPolicy.Origin) {
+        switch origin {
+        case .clusterNetworkPolicy: self = .clusterNetworkPolicy
+        case .adminNetworkPolicy: self = .adminNetworkPolicy
+        case .baselineAdminNetworkPolicy: self = .baselineAdminNetworkPolicy
+        }
+    }
+
+    /// The origin of a cluster policy kind; nil for the other kinds.
+    var clusterPolicyOrigin: ClusterNetworkPolicy.Origin? {
+        switch self {
+        case .clusterNetworkPolicy: .clusterNetworkPolicy
+        case .adminNetworkPolicy: .adminNetworkPolicy
+        case .baselineAdminNetworkPolicy: .baselineAdminNetworkPolicy
+        default: nil
+        }
     }
 }

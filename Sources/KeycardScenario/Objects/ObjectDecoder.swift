@@ -48,7 +48,7 @@ struct ObjectDecoder {
             throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         if known.isMesh { sawMeshObject = true }
-        if let namespace, known != .namespace { try requireNamespace(namespace, in: header) }
+        if let namespace, known != .namespace, !known.isClusterPolicy { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
@@ -59,6 +59,10 @@ struct ObjectDecoder {
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
         case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
         case .stagedKubernetesNetworkPolicy: return [LoadedObject(.stagedPolicy(try stagedPolicy(value)), at: value.location)]
+        case .clusterNetworkPolicy: return [LoadedObject(.clusterNetworkPolicy(try clusterNetworkPolicy(value)), at: value.location)]
+        case .adminNetworkPolicy, .baselineAdminNetworkPolicy:
+            let policy = try adminNetworkPolicy(value, baseline: known == .baselineAdminNetworkPolicy)
+            return [LoadedObject(.clusterNetworkPolicy(policy), at: value.location)]
         }
     }
 

@@ -97,6 +97,10 @@ public struct ClusterChange {
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
                 existed = cluster.stagedPolicies[staged.key] != nil
                 cluster.stagedPolicies[staged.key] = staged
+            case .clusterNetworkPolicy(let policy):
+                // Cluster-scoped: no namespace to require.
+                existed = cluster.clusterPolicies[policy.key] != nil
+                cluster.clusterPolicies[policy.key] = policy
             }
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
@@ -136,6 +140,10 @@ public struct ClusterChange {
                 guard cluster.stagedPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
                 }
+            case .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy:
+                guard let origin = ref.kind.clusterPolicyOrigin,
+                    cluster.clusterPolicies.removeValue(forKey: ClusterPolicyKey(origin: origin, name: ref.name)) != nil
+                else { throw missing(ref, target.location) }
             case .peerAuthentication:
                 guard cluster.peerAuthentications.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
                     throw missing(ref, target.location)
@@ -179,7 +187,8 @@ public struct ClusterChange {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
             }
-        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload, .stagedKubernetesNetworkPolicy:
+        case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload, .stagedKubernetesNetworkPolicy,
+            .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy:
             throw ScenarioError(change.location, "only a Pod or a Namespace can be labelled here, not a \(change.kind.rawValue)")
         }
     }

@@ -1,0 +1,124 @@
+import KeycardModel
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+/// The tiers' semantics (docs/cluster-network-policy.md T1–T10) on the little `World` cluster.
+@Suite("ClusterNetworkPolicy tiers")
+struct ClusterTierTests {
+    typealias CNP = ClusterNetworkPolicy
+
+    static func world(_ cnps: [CNP], policies: [NetworkPolicy] = []) -> PolicyEngine {
+        var cluster = World.cluster(policies)
+        for cnp in cnps { cluster.clusterPolicies[cnp.key] = cnp }
+        return PolicyEngine(cluster)
+    }
+
+    static let prod = CNP.Subject.namespaces(sel(["env": "prod"]))
+
+    static func admin(_ name: String, _ priority: Int = 10, subject: CNP.Subject = prod, ingress: [CNP.Rule] = [], egress: [CNP.Rule] = [])
+        -> CNP
+    {
+        CNP(name: name, tier: .admin, priority: priority, subject: subject, ingress: ingress, egress: egress)
+    }
+
+    @Test("T7: selecting a pod isolates nothing; without a matching rule the verdict is as without tiers")
+    func noImplicitIsolation() {
+        let engine = Self.world([Self.admin("mon", ingress: [CNP.Rule(action: .accept, peers: [.namespaces(sel(["env": "none"]))])])])
+        let verdict = engine.evaluate(from: at("dev/client"), to: at("prod/web"), port: tcp(80))
+        #expect(verdict.decision == .allow)
+        #expect(verdict.ingress.outcome == .notIsolated)
+        #expect(verdict.ingress.tiers.isEmpty)
+    }
+
+    @Test("T10: a nodes peer fails closed — Deny matches everything, Accept nothing")
+    func nodesFailClosed() {
+        let deny = Self.world([Self.admin("nodes", egress: [CNP.Rule(action: .deny, peers: [.nodes(.everything)])])])
+        #expect(deny.evaluate(from: at("prod/web"), to: at("dev/web"), port: tcp(80)).decision == .deny)
+        let accept = Self.world(
+            [Self.admin("nodes", egress: [CNP.Rule(action: .accept, peers: [.nodes(.everything)])])],
+            policies: [policy("prod", "deny-egress", types: [.egress])])
+        #expect(accept.evaluate(from: at("prod/web"), to: at("dev/web"), port: tcp(80)).decision == .deny)
+    }
+
+    @Test("networks match externals and pods; IPv6 matches nothing")
+    func networks() throws {
+        let cidr = try #require(CIDR.parse("203.0.113.0/24"))
+        let podNet = try #require(CIDR.parse("10.244.1.0/24"))
+        let v6 = try #require(CIDR.parse("::/0"))
+        let engine = Self.world([Self.admin("nets", egress: [CNP.Rule(action: .deny, peers: [.networks([cidr, podNet, v6])])])])
+        #expect(engine.evaluate(from: at("prod/web"), to: ext("public"), port: tcp(443)).decision == .deny)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("dev/client"), port: tcp(80)).decision == .deny)
+        #expect(engine.evaluate(from: at("prod/web"), to: ext("corp"), port: tcp(22)).decision == .allow)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("prod/api"), port: tcp(8080)).decision == .allow)
+    }
+
+    @Test("domainNames: exact or *. for one or more whole labels, answered from the lab's DNS records")
+    func domainNames() {
+        #expect(PolicyEngine.domain("*.kubernetes.io", matches: "blog.kubernetes.io"))
+        #expect(PolicyEngine.domain("*.kubernetes.io", matches: "latest.blog.kubernetes.io"))
+        #expect(!PolicyEngine.domain("*.kubernetes.io", matches: "kubernetes.io"))
+        #expect(PolicyEngine.domain("kubernetes.io.", matches: "kubernetes.io"))
+        #expect(!PolicyEngine.domain("kubernetes.io", matches: "my-kubernetes.io"))
+        // Accept to dev pods by their DNS names, Deny the rest: dev/client is reached, prod/api not.
+        let engine = Self.world([
+            Self.admin(
+                "dns",
+                egress: [
+                    CNP.Rule(action: .accept, peers: [.domainNames(["*.dev.pod.cluster.local"])]),
+                    CNP.Rule(action: .deny, peers: [.namespaces(.everything)]),
+                ])
+        ])
+        #expect(engine.evaluate(from: at("prod/web"), to: at("dev/client"), port: tcp(80)).decision == .allow)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("prod/api"), port: tcp(8080)).decision == .deny)
+    }
+
+    @Test("T9: own pod IP is not subject; through a Service back to itself it is")
+    func hairpin() throws {
+        var cluster = World.cluster()
+        let cnp = Self.admin("no-pods", egress: [CNP.Rule(action: .deny, peers: [.namespaces(.everything)])])
+        cluster.clusterPolicies[cnp.key] = cnp
+        let service = Service(namespace: "prod", name: "web", selector: ["app": "web"], ports: [ServicePort(port: 80)])
+        cluster.services[service.key] = service
+        let engine = PolicyEngine(cluster)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("prod/web"), port: tcp(80)).decision == .allow)
+        let through = engine.evaluate(from: at("prod/web"), toService: service, port: ServicePort(port: 80))
+        #expect(through.first?.verdict.decision == .deny)
+        #expect(through.first?.verdict.egress.tiers.walkthrough == "[Admin] Deny (no-pods/egress[0])")
+    }
+
+    @Test("T6/T1: Baseline applies only to pods no NetworkPolicy isolates; then the default allows")
+    func baselineAfterNetworkPolicy() {
+        let baseline = CNP(
+            name: "deny", tier: .baseline, priority: 0, subject: .namespaces(.everything),
+            ingress: [CNP.Rule(action: .deny, peers: [.namespaces(.everything)])])
+        let allowWeb = policy("prod", "web-from-dev", select: sel(["app": "web"]), ingress: [rule([.namespaces(sel(["env": "dev"]))])])
+        let engine = Self.world([baseline], policies: [allowWeb])
+        let web = engine.evaluate(from: at("dev/client"), to: at("prod/web"), port: tcp(80))
+        #expect(web.decision == .allow)
+        #expect(web.ingress.tiers.walkthrough == "[NetworkPolicy] Allowed (prod/web-from-dev)")
+        let api = engine.evaluate(from: at("dev/client"), to: at("prod/api"), port: tcp(8080))
+        #expect(api.decision == .deny)
+        #expect(api.ingress.tiers.walkthrough == "[Baseline] Deny (deny/ingress[0])")
+        let pass = CNP(
+            name: "pass", tier: .baseline, priority: 0, subject: .namespaces(.everything),
+            ingress: [CNP.Rule(action: .pass, peers: [.namespaces(.everything)])])
+        let passed = Self.world([
+            pass, CNP(name: "z", tier: .baseline, priority: 5, subject: .namespaces(.everything), ingress: baseline.ingress),
+        ])
+        let verdict = passed.evaluate(from: at("dev/client"), to: at("prod/api"), port: tcp(8080))
+        #expect(verdict.decision == .allow)
+        #expect(verdict.ingress.tiers.walkthrough == "[Baseline] Pass (pass/ingress[0]) -> [Default] Allowed")
+    }
+
+    @Test("named ports resolve on the destination pod with the packet's protocol")
+    func namedPort() {
+        let engine = Self.world([
+            Self.admin("no-http", ingress: [CNP.Rule(action: .deny, peers: [.namespaces(.everything)], protocols: [.namedPort("http")])])
+        ])
+        #expect(engine.evaluate(from: at("dev/client"), to: at("prod/web"), port: tcp(80)).decision == .deny)
+        #expect(engine.evaluate(from: at("dev/client"), to: at("prod/api"), port: tcp(8080)).decision == .deny)
+        #expect(engine.evaluate(from: at("dev/client"), to: at("prod/web"), port: tcp(443)).decision == .allow)
+        #expect(engine.evaluate(from: at("dev/client"), to: at("prod/web"), port: udp(80)).decision == .allow)
+    }
+}

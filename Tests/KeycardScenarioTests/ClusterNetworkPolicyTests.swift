@@ -1,0 +1,217 @@
+import Foundation
+import KeycardModel
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): decoding and the CRD's validation,
+/// v1alpha1 conversion, and the conformance scenarios of scenarios/conformance/cnp (tables written
+/// from the network-policy-api documentation) against the model.
+@Suite("ClusterNetworkPolicy")
+struct ClusterNetworkPolicyTests {
+    typealias T = ScenarioText
+
+    static func cnp(
+        _ spec: String, name: String = "guard", apiVersion: String = "policy.networking.k8s.io/v1alpha2",
+        kind: String = "ClusterNetworkPolicy"
+    ) -> String {
+        """
+        - apiVersion: \(apiVersion)
+          kind: \(kind)
+          metadata: {name: \(name)}
+          spec: \(spec)
+        """
+    }
+
+    static let valid = "{tier: Admin, priority: 10, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}"
+
+    @Test func decodesEveryField() throws {
+        let spec = """
+            {tier: Baseline, priority: 1000, subject: {pods: {namespaceSelector: {matchLabels: {a: b}}, podSelector: {}}},
+             ingress: [{name: first, action: Pass, from: [{pods: {podSelector: {matchLabels: {app: web}}}}], protocols: [{tcp: {destinationPort: {number: 80}}}, {udp: {destinationPort: {range: {start: 10, end: 20}}}}, {destinationNamedPort: http}]}],
+             egress: [{action: Accept, to: [{networks: [10.0.0.0/8, "fd00::/8"]}, {domainNames: ["*.example.com", kubernetes.io]}], protocols: [{sctp: {destinationPort: {number: 9}}}]}]}
+            """
+        let t = try timeline(T.scenario(resources: Self.cnp(spec)))
+        let policy = try #require(t.initial.clusterPolicies[ClusterPolicyKey(name: "guard")])
+        #expect(policy.tier == .baseline && policy.priority == 1000)
+        #expect(policy.subject == .pods(namespaces: LabelSelector(matchLabels: ["a": "b"]), pods: .everything))
+        #expect(policy.ingress.first?.name == "first")
+        #expect(policy.ingress.first?.action == .pass)
+        #expect(policy.ingress.first?.peers == [.pods(namespaces: .everything, pods: LabelSelector(matchLabels: ["app": "web"]))])
+        #expect(policy.ingress.first?.protocols == [.port(.tcp, 80...80), .port(.udp, 10...20), .namedPort("http")])
+        #expect(policy.egress.first?.peers.count == 2)
+        #expect(policy.egress.first?.protocols == [.port(.sctp, 9...9)])
+        // IPv6 networks are valid, and said to match nothing in the IPv4 lab.
+        #expect(t.warnings.contains { $0.message.contains("fd00::/8 is IPv6") })
+    }
+
+    /// The CRD's schema and CEL rules, each refused at its place (`file:line:col`).
+    @Test(
+        arguments: [
+            ("{priority: 1, subject: {namespaces: {}}}", "ClusterNetworkPolicy spec needs the field \"tier\""),
+            ("{tier: Middle, priority: 1, subject: {namespaces: {}}}", "spec.tier must be Admin or Baseline, found Middle"),
+            ("{tier: Admin, priority: 1001, subject: {namespaces: {}}}", "spec.priority must be an integer from 0 to 1000, found 1001"),
+            ("{tier: Admin, priority: 1, subject: {}}", "spec.subject must have exactly one of namespaces, pods"),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}, pods: {podSelector: {}}}}",
+                "spec.subject must have exactly one of namespaces, pods (found namespaces and pods)"
+            ),
+            ("{tier: Admin, priority: 1, subject: {pods: {namespaceSelector: {}}}}", "spec.subject.pods needs the field \"podSelector\""),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Allow, from: [{namespaces: {}}]}]}",
+                "action must be one of Accept, Deny, Pass, found Allow"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: []}]}",
+                "from must list from 1 to 25 peers, found 0"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{networks: [10.0.0.0/8]}]}]}",
+                "unknown field \"networks\" in a peer (expected one of: namespaces, pods)"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{}]}]}",
+                "a peer must have exactly one of namespaces, pods, nodes, networks, domainNames"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [10.0.0.0/33]}]}]}",
+                "Invalid CIDR format provided: \"10.0.0.0/33\""
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [10.0.0.0/8, 10.0.0.0/8]}]}]}",
+                "Duplicate value: \"10.0.0.0/8\" in networks"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Accept, to: [{domainNames: [\"*\"]}]}]}",
+                "domainNames[0] \"*\" must be a domain name, optionally starting with \"*.\" (like kubernetes.io or *.kubernetes.io)"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}], protocols: [{destinationNamedPort: http}]}]}",
+                "networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], protocols: []}]}",
+                "protocols must list from 1 to 25 entries, found 0"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], protocols: [{tcp: {}}]}]}",
+                "tcp needs the field \"destinationPort\""
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {number: 80}}, udp: {destinationPort: {number: 80}}}]}]}",
+                "a protocols entry must have exactly one of tcp, udp, sctp, destinationNamedPort (found tcp and udp)"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {range: {start: 80, end: 80}}}}]}]}",
+                "Start port must be less than End port (start 80, end 80)"
+            ),
+            (
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {number: 0}}}]}]}",
+                "destinationPort.number must be an integer from 1 to 65535, found 0"
+            ),
+        ])
+    func refusesWhatTheCRDRefuses(_ spec: String, _ message: String) throws {
+        let error = try #require(parseError(T.scenario(resources: Self.cnp(spec))))
+        #expect(error.message == message)
+        #expect(error.location.line > 1)
+    }
+
+    @Test func atMost25RulesAndRuleNamesOf100() throws {
+        let rule = "{action: Deny, from: [{namespaces: {}}]}"
+        let many =
+            "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [\(Array(repeating: rule, count: 26).joined(separator: ", "))]}"
+        #expect(
+            try #require(parseError(T.scenario(resources: Self.cnp(many)))).message == "spec.ingress may have at most 25 rules, found 26")
+        let long =
+            "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{name: \(String(repeating: "n", count: 101)), action: Deny, from: [{namespaces: {}}]}]}"
+        #expect(
+            try #require(parseError(T.scenario(resources: Self.cnp(long)))).message
+                == "a rule name may be at most 100 characters, found 101")
+    }
+
+    @Test func clusterScopedAndDeletable() throws {
+        let steps = """
+            - delete:
+                - {kind: ClusterNetworkPolicy, name: guard}
+            """
+        let t = try timeline(T.scenario(resources: Self.cnp(Self.valid), steps: steps))
+        #expect(t.initial.clusterPolicies.count == 1)
+        #expect(t.cluster(afterStep: 1).clusterPolicies.isEmpty)
+        #expect(t.usesClusterPolicies)
+    }
+
+    @Test func v1alpha1IsConvertedWithAWarning() throws {
+        let anp = Self.cnp(
+            "{priority: 7, subject: {namespaces: {}}, ingress: [{action: Allow, from: [{namespaces: {}}], ports: [{portNumber: {port: 80}}, {portRange: {protocol: UDP, start: 1, end: 9}}, {namedPort: http}]}]}",
+            name: "old", apiVersion: "policy.networking.k8s.io/v1alpha1", kind: "AdminNetworkPolicy")
+        let banp = Self.cnp(
+            "{subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}]}]}", name: "default",
+            apiVersion: "policy.networking.k8s.io/v1alpha1", kind: "BaselineAdminNetworkPolicy")
+        let t = try timeline(T.scenario(resources: anp + "\n" + banp))
+        let admin = try #require(t.initial.clusterPolicies[ClusterPolicyKey(origin: .adminNetworkPolicy, name: "old")])
+        #expect(admin.tier == .admin && admin.priority == 7)
+        #expect(admin.ingress.first?.action == .accept)
+        #expect(admin.ingress.first?.protocols == [.port(.tcp, 80...80), .port(.udp, 1...9), .namedPort("http")])
+        let baseline = try #require(t.initial.clusterPolicies[ClusterPolicyKey(origin: .baselineAdminNetworkPolicy, name: "default")])
+        #expect(baseline.tier == .baseline && baseline.priority == 1000)
+        #expect(t.warnings.filter { $0.message.contains("is policy.networking.k8s.io/v1alpha1") }.count == 2)
+        // BANP is a singleton named default; v1alpha1 knows no Accept, BANP no Pass.
+        let named = Self.cnp(
+            "{subject: {namespaces: {}}}", name: "other", apiVersion: "policy.networking.k8s.io/v1alpha1",
+            kind: "BaselineAdminNetworkPolicy")
+        #expect(try #require(parseError(T.scenario(resources: named))).message.hasPrefix("Only one baseline admin network policy"))
+        let pass = Self.cnp(
+            "{subject: {namespaces: {}}, ingress: [{action: Pass, from: [{namespaces: {}}]}]}", name: "default",
+            apiVersion: "policy.networking.k8s.io/v1alpha1", kind: "BaselineAdminNetworkPolicy")
+        #expect(try #require(parseError(T.scenario(resources: pass))).message == "action must be one of Allow, Deny, found Pass")
+    }
+
+    /// A v1alpha1 policy set behaves exactly as its v1alpha2 conversion, cell by cell.
+    @Test func v1alpha1BehavesAsItsConversion() throws {
+        let old = try timeline(
+            T.scenario(
+                resources: Self.cnp(
+                    "{priority: 3, subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}}, ingress: [{action: Allow, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}], ports: [{portNumber: {port: 8080}}]}, {action: Deny, from: [{namespaces: {}}]}]}",
+                    apiVersion: "policy.networking.k8s.io/v1alpha1", kind: "AdminNetworkPolicy")))
+        let new = try timeline(
+            T.scenario(
+                resources: Self.cnp(
+                    "{tier: Admin, priority: 3, subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}}, ingress: [{action: Accept, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}], protocols: [{tcp: {destinationPort: {number: 8080}}}]}, {action: Deny, from: [{namespaces: {}}]}]}"
+                )))
+        let pods = old.initial.sortedPods.map { Endpoint.pod($0.key) }
+        var denied = 0
+        for from in pods {
+            for to in pods {
+                for port in [ProtocolPort(.tcp, 8080), ProtocolPort(.tcp, 80), ProtocolPort(.udp, 8080)] {
+                    let a = PolicyEngine(old.initial).evaluate(from: from, to: to, port: port).decision
+                    let b = PolicyEngine(new.initial).evaluate(from: from, to: to, port: port).decision
+                    #expect(a == b, "\(from) -> \(to) \(port)")
+                    if b == .deny { denied += 1 }
+                }
+            }
+        }
+        // web -> api on TCP/80 and UDP/8080 hit the Deny; TCP/8080 the Accept.
+        #expect(denied == 2)
+    }
+
+    @Test func walkthroughOfAnAdminPassThenNetworkPolicyAllow() throws {
+        let t = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/conformance/cnp/04-pass-delegates-to-networkpolicy.yaml"))
+        let verdict = PolicyEngine(t.cluster(afterStep: 1)).evaluate(
+            from: .pod(ObjectKey("a", "web")), to: .pod(ObjectKey("a", "db")), port: ProtocolPort(.tcp, 80))
+        #expect(verdict.decision == .allow)
+        #expect(verdict.ingress.tiers.walkthrough == "[Admin] Pass (delegate/same-tenant) -> [NetworkPolicy] Allowed (a/from-web)")
+        let denied = PolicyEngine(t.cluster(afterStep: 1)).evaluate(
+            from: .pod(ObjectKey("b", "web")), to: .pod(ObjectKey("a", "db")), port: ProtocolPort(.tcp, 80))
+        #expect(denied.ingress.tiers.walkthrough == "[Admin] Deny (deny-rest/everyone)")
+    }
+
+    static var scenarios: [String] { RepositoryFiles.yamlFiles(in: "scenarios/conformance/cnp").map(RepositoryFiles.absolute) }
+
+    /// The model checks them in `RealScenarioTests`, the lab in both placements in the library test.
+    @Test func atLeastTwentyConformanceScenarios() {
+        #expect(Self.scenarios.count >= 21)
+        #expect(RepositoryFiles.scenarios.contains("scenarios/conformance/cnp/00-multi-tenant-guardrails.yaml"))
+    }
+}
