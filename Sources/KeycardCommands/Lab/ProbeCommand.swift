@@ -48,7 +48,8 @@ struct ProbeCommand: ParsableCommand {
         let sources = try LiveInput.list(from).flatMap { text -> [ObjectKey] in
             if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil { return cluster.pods(of: workload).map(\.key) }
             // An external (external/NAME) probes from its own namespace behind the router.
-            guard let key = ObjectKey.parse(text), cluster.pods[key] != nil || key.externalName.map({ cluster.externals[$0] != nil }) == true
+            guard let key = ObjectKey.parse(text),
+                cluster.pods[key] != nil || key.externalName.map({ cluster.externals[$0] != nil }) == true
             else {
                 throw LiveError("--from \(text): no pod, workload or external \(text) in lab \(lab)")
             }
