@@ -68,3 +68,16 @@ extension PolicyEngine {
         return Verdict(from: source, to: destination, port: port, egress: none, ingress: none)
     }
 }
+
+extension PolicyEngine {
+    /// A ClusterIP is a virtual address kube-proxy translates on the cluster's own nodes and pods;
+    /// nothing outside the cluster routes to it ("ClusterIP: exposes the Service on a
+    /// cluster-internal IP ... only reachable from within the cluster",
+    /// https://kubernetes.io/docs/concepts/services-networking/service/#type-clusterip). A
+    /// connection from an external to one is lost before any policy sees it: denied, with no
+    /// policy to name.
+    static func unroutable(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict {
+        let none = DirectionVerdict(outcome: .denied, isolatingPolicies: [], allowingRules: [])
+        return Verdict(from: source, to: destination, port: port, egress: none, ingress: none)
+    }
+}

@@ -13,6 +13,7 @@ public struct PolicyEngine: Sendable {
 
     public func evaluate(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict {
         if case .service(let key, let backend) = destination {
+            if case .external = source { return Self.unroutable(from: source, to: destination, port: port) }
             return evaluate(from: source, toService: key, backend: backend, port: port)
         }
         if case .pod = source, source == destination {

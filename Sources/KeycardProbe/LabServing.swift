@@ -39,6 +39,14 @@ public enum LabServing {
         Dictionary(uniqueKeysWithValues: plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.netns) })
     }
 
+    /// Where each probe source starts: every pod's namespace, and each external's own namespace
+    /// behind the router under its source key `external/NAME` (`ObjectKey.external`).
+    public static func sourceNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
+        var namespaces = podNamespaces(plan)
+        for external in plan.externals { namespaces[.external(external.name)] = external.netns }
+        return namespaces
+    }
+
     /// The namespace each compiled table goes into.
     public static func rulesetNamespaces(_ plan: LabPlan) -> [RulesetTarget: String] {
         var targets: [RulesetTarget: String] = [:]

@@ -196,7 +196,7 @@ public final class ScenarioRun {
             }
         }
 
-        let podNamespaces = LabServing.podNamespaces(lab.plan)
+        let podNamespaces = LabServing.sourceNamespaces(lab.plan)
         var steps: [StepReport] = []
         for step in scenario.steps {
             try stopIfInterrupted()

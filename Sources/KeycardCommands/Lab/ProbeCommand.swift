@@ -16,7 +16,8 @@ struct ProbeCommand: ParsableCommand {
 
     @OptionGroup var options: LabOptions
     var lab: String { options.lab }
-    @Option(help: "Sources, ns/pod or ns/kind/name (every pod of a workload)[,...] (default: every pod present).") var from: [String] = []
+    @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload) or external/NAME[,...] (default: every pod present).") var from:
+        [String] = []
     @Option(help: "Destinations, ns/pod, ns/kind/name or external/NAME (default: every pod, then every external).") var to: [String] = []
     @Option(help: "PROTOCOL/PORT[,...] (default: every port some destination serves).") var ports: [String] = []
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -47,8 +48,11 @@ struct ProbeCommand: ParsableCommand {
         // A workload (ns/deployment/web) stands for every pod it runs now.
         let sources = try LiveInput.list(from).flatMap { text -> [ObjectKey] in
             if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil { return cluster.pods(of: workload).map(\.key) }
-            guard let key = ObjectKey.parse(text), cluster.pods[key] != nil else {
-                throw LiveError("--from \(text): no pod or workload \(text) in lab \(lab)")
+            // An external (external/NAME) probes from its own namespace behind the router.
+            guard let key = ObjectKey.parse(text),
+                cluster.pods[key] != nil || key.externalName.map({ cluster.externals[$0] != nil }) == true
+            else {
+                throw LiveError("--from \(text): no pod, workload or external \(text) in lab \(lab)")
             }
             return [key]
         }
@@ -88,13 +92,13 @@ struct ProbeCommand: ParsableCommand {
                     cells.append(
                         ProbeCell(
                             from: source, to: destination, port: port, expected: .model,
-                            verdict: engine.evaluate(from: .pod(source), to: destination, port: port)))
+                            verdict: engine.evaluate(from: .source(source), to: destination, port: port)))
                 }
             }
         }
         let evidence = try? SocketProbeRunner.openEvidence(plan, enforcement: live.enforcement)
         let runner = SocketProbeRunner(
-            namespaces: LabServing.podNamespaces(plan), addresses: { [cluster] in cluster.address(of: $0) },
+            namespaces: LabServing.sourceNamespaces(plan), addresses: { [cluster] in cluster.address(of: $0) },
             programPods: LabServing.programPods(plan), evidence: evidence)
         let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
         let results = zip(cells, observations).map { LiveProbeResult(cell: $0, observation: $1) }

@@ -15,7 +15,7 @@ struct ScanCommand: ParsableCommand {
 
     @OptionGroup var options: LabOptions
     var lab: String { options.lab }
-    @Option(help: "The pod scanning, ns/pod.") var from: String
+    @Option(help: "Who scans: a pod, ns/pod, or an external, external/NAME.") var from: String
     @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
     @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -57,9 +57,12 @@ struct ScanCommand: ParsableCommand {
     private func scan() throws -> [Target] {
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
-        guard let source = ObjectKey.parse(from), cluster.pods[source] != nil, let netns = LabServing.podNamespaces(live.state.plan)[source]
+        // A pod, or an external (external/NAME) scanning from its own namespace behind the router.
+        guard let source = ObjectKey.parse(from),
+            cluster.pods[source] != nil || source.externalName.map({ cluster.externals[$0] != nil }) == true,
+            let netns = LabServing.sourceNamespaces(live.state.plan)[source]
         else {
-            throw LiveError("--from \(from): no pod \(from) in lab \(lab)")
+            throw LiveError("--from \(from): no pod or external \(from) in lab \(lab)")
         }
         let portList = try LiveInput.list(ports).map { text -> Int in
             guard let port = Int(text), (1...65535).contains(port) else {
@@ -93,7 +96,7 @@ struct ScanCommand: ParsableCommand {
                 let model: ScanState
                 if case .address = endpoint {
                     model = .filtered
-                } else if engine.evaluate(from: .pod(source), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(from: .source(source), to: endpoint, port: tcp).decision == .deny {
                     model = .filtered
                 } else {
                     model = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed

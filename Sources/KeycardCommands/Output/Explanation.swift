@@ -127,6 +127,12 @@ struct Explanation: Encodable {
                 )
             case DirectionVerdict.Outcome.notApplicable.rawValue:
                 lines.append("    not a pod: NetworkPolicy does not apply to it")
+            case DirectionVerdict.Outcome.denied.rawValue where side.isolatedBy.isEmpty:
+                // Denied with no policy: only a Service cell is (PolicyEngine+Service.swift).
+                lines.append(
+                    from.hasPrefix("external/")
+                        ? "    no policy: a ClusterIP is cluster-internal, nothing outside the cluster routes to it"
+                        : "    no policy: the Service port has no endpoint, the proxy drops the connection")
             default:
                 lines.append("    isolated by: \(side.isolatedBy.joined(separator: ", "))")
                 // Say when a selector was never written: the API server defaulted it to every pod.

@@ -14,7 +14,7 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "Scenario file.") var file: String
-    @Option(help: "Source pod as namespace/name.") var from: String
+    @Option(help: "Source: a pod as namespace/name, or external/NAME (from outside the cluster).") var from: String
     @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
@@ -26,8 +26,8 @@ struct ExplainCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func validate() throws {
-        guard let key = ObjectKey.parse(from), key.namespace != "external" else {
-            throw ValidationError("--from must be a pod as namespace/name")
+        guard ObjectKey.parse(from) != nil else {
+            throw ValidationError("--from must be a pod as namespace/name or an external as external/NAME")
         }
         guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
@@ -68,7 +68,12 @@ struct ExplainCommand: ParsableCommand {
         guard let source = ObjectKey.parse(from), let destination = Endpoint.parse(to), let port = ProtocolPort.parse(port) else {
             throw Exit.invalid
         }
-        guard cluster.pods[source] != nil else {
+        if let name = source.externalName {
+            guard cluster.externals[name] != nil else {
+                Console.error("external \(name) is not declared")
+                throw Exit.invalid
+            }
+        } else if cluster.pods[source] == nil {
             Console.error("pod \(source) does not exist after step \(step)")
             throw Exit.invalid
         }
@@ -102,7 +107,7 @@ struct ExplainCommand: ParsableCommand {
             }
         }
         let explanations = targets.map { target in
-            let verdict = PolicyEngine(cluster).evaluate(from: .pod(source), to: target, port: port)
+            let verdict = PolicyEngine(cluster).evaluate(from: .source(source), to: target, port: port)
             var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
             if let request {
                 explanation.addMesh(

@@ -14,10 +14,11 @@ public enum ProbeRef: Hashable, Sendable, CustomStringConvertible {
         return Endpoint.parse(text).map(ProbeRef.endpoint)
     }
 
-    /// A pod or a workload: what a probe may start from.
+    /// A pod, a workload or an external: what a probe or scan may start from. An external starts
+    /// in its own namespace behind the lab router, as a client on the internet would.
     public var isSource: Bool {
         switch self {
-        case .endpoint(.pod), .workload: true
+        case .endpoint(.pod), .endpoint(.external), .workload: true
         case .endpoint: false
         }
     }

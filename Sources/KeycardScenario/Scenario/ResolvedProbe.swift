@@ -34,7 +34,12 @@ public struct ResolvedProbe: Sendable {
         destinationRef = [:]
         for ref in sourceRefs {
             for endpoint in try Self.expand(ref, "probe.from", step: step, cluster: cluster) {
-                guard case .pod(let key) = endpoint else { continue }
+                let key: ObjectKey
+                switch endpoint {
+                case .pod(let pod): key = pod
+                case .external(let name): key = .external(name)
+                default: continue
+                }
                 if let first = sourceRef[key] {
                     throw ScenarioError(step.location, "probe.from: pod \(key) is named twice (as \(first) and as \(ref))")
                 }
@@ -174,7 +179,7 @@ public struct ResolvedProbe: Sendable {
     public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
         if case .model = expect { return .model }
         let to = cellDestination.column
-        let row = sourceRef[from] ?? .endpoint(.pod(from))
+        let row = sourceRef[from] ?? .endpoint(.source(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {
         case .model: return .model
@@ -186,6 +191,7 @@ public struct ResolvedProbe: Sendable {
             if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
             // A pod reaching itself is not a network question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
+            if case .external(let name) = to, from.externalName == name { return .ignored }
             return .explicit(fallback)
         }
     }

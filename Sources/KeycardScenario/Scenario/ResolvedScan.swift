@@ -4,7 +4,7 @@ import KeycardModel
 /// replica of a workload, each scanning in turn) and the open endpoints it expects, workloads
 /// expanded to their pods.
 public struct ResolvedScan: Sendable {
-    /// The scanning pods, in key order for a workload.
+    /// The scanning pods, in key order for a workload, or the scanning external (`external/NAME`).
     public var sources: [ObjectKey]
     /// The exact open set each source must see (itself excluded), or nil to compare with the model.
     public var expectOpen: Set<ScanEndpoint>?
@@ -18,8 +18,13 @@ public struct ResolvedScan: Sendable {
             guard cluster.workloads[key] != nil else { throw ScenarioError(step.location, "scan.from: \(key) does not exist at this step") }
             sources = cluster.pods(of: key).map(\.key)
             if sources.isEmpty { throw ScenarioError(step.location, "scan.from: \(key) has no pod at this step") }
+        case .endpoint(.external(let name)):
+            guard cluster.externals[name] != nil else {
+                throw ScenarioError(step.location, "scan.from: external \(name) is not declared in spec.externals")
+            }
+            sources = [.external(name)]
         case .endpoint(let endpoint):
-            throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod or a workload")
+            throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod, a workload or an external")
         }
         guard let open = scan.expectOpen else {
             expectOpen = nil

@@ -43,7 +43,8 @@ extension ScenarioParser {
                 for item in try from.items("probe.from") {
                     let text = try item.string("a probe source")
                     guard let key = ProbeRef.parse(text), key.isSource else {
-                        throw item.error("probe source \"\(text)\" must be a pod as namespace/name or a workload as namespace/kind/name")
+                        throw item.error(
+                            "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
                     }
                     if keys.contains(key) { throw item.error("\(text) is listed twice") }
                     keys.append(key)
@@ -119,7 +120,8 @@ extension ScenarioParser {
             let fromValue = try fields.required("from")
             let fromText = try fromValue.string("from")
             guard let from = ProbeRef.parse(fromText), from.isSource else {
-                throw fromValue.error("from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
+                throw fromValue.error(
+                    "from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
             }
             let toValue = try fields.required("to")
             let toText = try toValue.string("to")
@@ -181,7 +183,8 @@ extension ScenarioParser {
         let fromValue = try fields.required("from")
         let fromText = try fromValue.string("scan.from")
         guard let from = ProbeRef.parse(fromText), from.isSource else {
-            throw fromValue.error("scan.from \"\(fromText)\" must be a pod as namespace/name or a workload as namespace/kind/name")
+            throw fromValue.error(
+                "scan.from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
         }
         var targets = ScanStep.Targets.pods
         if let targetsValue = fields["targets"] {

@@ -38,7 +38,8 @@ enum TruthTableParser {
             guard let key = ProbeRef.parse(source), key.isSource else {
                 throw ScenarioError(
                     at(line.index),
-                    "table row \"\(source)\" must start with a source pod (namespace/name) or workload (namespace/kind/name)")
+                    "table row \"\(source)\" must start with a source pod (namespace/name), workload (namespace/kind/name) or external (external/NAME)"
+                )
             }
             if rows.contains(key) { throw ScenarioError(at(line.index), "source \(source) has two rows") }
             guard line.tokens.count - 1 == columns.count else {
