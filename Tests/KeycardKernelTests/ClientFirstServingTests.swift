@@ -17,7 +17,7 @@ struct ClientFirstServingTests {
         var request = pair.request(.tcp, 8080)
         request.payload = Array("keycard-probe\n".utf8)
         request.answerRequired = true
-        let outcomes = try Prober().probe([request], timeout: .milliseconds(800))
+        let outcomes = try Prober().probe([request], timeout: .seconds(3))
         #expect(outcomes.map(\.verdict) == [.allow(line: "default/server")])
     }
 
@@ -30,7 +30,7 @@ struct ClientFirstServingTests {
         request.payload = Array("GET /admin?x=1 HTTP/1.1\r\nHost: server.default:9080\r\nConnection: close\r\n\r\n".utf8)
         request.answerRequired = true
         request.readsToEnd = true
-        let outcomes = try Prober().probe([request], timeout: .milliseconds(800))
+        let outcomes = try Prober().probe([request], timeout: .seconds(3))
         guard case .allow(let text)? = outcomes.first?.verdict else {
             Issue.record("no answer: \(outcomes)")
             return
@@ -47,7 +47,7 @@ struct ClientFirstServingTests {
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 8080)])
         defer { server.stop() }
-        let outcomes = try Prober().probe([pair.request(.tcp, 8080)], timeout: .milliseconds(800))
+        let outcomes = try Prober().probe([pair.request(.tcp, 8080)], timeout: .seconds(3))
         #expect(outcomes.map(\.verdict) == [.allow(line: "default/server")])
     }
 
@@ -92,7 +92,7 @@ struct ClientFirstServingTests {
         var request = pair.request(.tcp, 7070)
         request.payload = Array("keycard-probe\n".utf8)
         request.answerRequired = true
-        let outcomes = try Prober().probe([request], timeout: .milliseconds(800))
+        let outcomes = try Prober().probe([request], timeout: .seconds(3))
         #expect(outcomes.map(\.verdict) == [.unanswered(reset: true)])
     }
 }
