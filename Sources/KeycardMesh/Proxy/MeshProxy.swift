@@ -53,7 +53,7 @@ public final class MeshProxy: Sendable {
         self.labName = labName
         core = try ProxyCore(
             ca: ca, cluster: cluster, intents: intents, flows: flows, connectTimeout: connectTimeout,
-            originalDestination: originalDestination ?? Self.kernelOriginalDestination)
+            originalDestination: originalDestination ?? Self.kernelOriginalDestination, outsideInode: here)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
     }
 

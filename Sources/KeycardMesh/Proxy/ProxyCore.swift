@@ -18,6 +18,10 @@ final class ProxyCore: Sendable {
     let connectTimeout: TimeAmount
     let originalDestination: MeshProxy.OriginalDestination
     let trust: MeshTrust
+    /// The namespace the proxy was created in, outside every lab namespace: no upstream socket is
+    /// ever born there. (Not `/proc/self/ns/net`: that is the main thread's, which may be inside a
+    /// prober's window at that moment.)
+    let outsideInode: UInt64
     let attachments = NIOLockedValueBox([ObjectKey: Attachment]())
     private let contexts = NIOLockedValueBox([String: NIOSSLContext]())
     private let rogueSVIDs = NIOLockedValueBox([String: SVID]())
@@ -32,8 +36,9 @@ final class ProxyCore: Sendable {
 
     init(
         ca: LabCA, cluster: @escaping @Sendable () -> Cluster, intents: MeshIntents, flows: MeshFlowLog, connectTimeout: TimeAmount,
-        originalDestination: @escaping MeshProxy.OriginalDestination
+        originalDestination: @escaping MeshProxy.OriginalDestination, outsideInode: UInt64
     ) throws {
+        self.outsideInode = outsideInode
         self.ca = ca
         self.rogue = try RogueCA()
         self.cluster = cluster
@@ -92,10 +97,11 @@ final class ProxyCore: Sendable {
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: halfClosure)
             .channelInitializer(initializer)
         do {
+            let outsideInode = self.outsideInode
             return try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
                 // The socket is born here: this must be the pod's namespace, never the host's
                 // (a socket there would route off the machine).
-                guard NetworkNamespace.currentInode() != NetworkNamespace.processInode() else {
+                guard NetworkNamespace.currentInode() != outsideInode else {
                     throw MeshProxyError.notAttached(pod)
                 }
                 return bootstrap.connect(to: try SocketAddress(ipAddress: address.description, port: Int(port)))
