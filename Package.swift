@@ -178,7 +178,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KeycardCommandsTests",
-            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"]),
+            dependencies: ["KeycardTestSupport", "KeycardValues", "KeycardCommands", "KeycardScenario", "KeycardModel"],
+            exclude: ["SARIF"]),
         .testTarget(
             name: "KeycardMeshTests",
             dependencies: [
