@@ -31,3 +31,25 @@ let benchLab = "ctlbench" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
 func say(_ items: String...) {
     FileHandle.standardOutput.write(Data((items.joined(separator: " ") + "\n").utf8))
 }
+
+/// Warms each pair, then measures them in turn for `rounds` rounds of `duration` seconds (so a
+/// slow moment of the machine hits every setup alike): the median rate and the failures, by
+/// setup, in the order given. Throws when a warmed pair gets no connection through.
+func interleavedRates(_ pairs: [(label: String, pair: RatePair)], rounds: Int, duration: Double) throws -> [(
+    rate: Double, failures: Int
+)] {
+    for (label, pair) in pairs {
+        let warm = try pair.rate(for: 0.3)
+        guard warm.rate > 0 else { throw BenchError("\(label): no connection got through (\(warm.failures) failed)") }
+    }
+    var rates = [[Double]](repeating: [], count: pairs.count)
+    var failures = [Int](repeating: 0, count: pairs.count)
+    for _ in 0..<rounds {
+        for (index, entry) in pairs.enumerated() {
+            let measured = try entry.pair.rate(for: duration)
+            rates[index].append(measured.rate)
+            failures[index] += measured.failures
+        }
+    }
+    return zip(rates, failures).map { (median($0), $1) }
+}

@@ -61,19 +61,8 @@ struct RateBench {
                 count: count, pair: pair, controller: controller,
                 rules: table.chains.map(\.rules.count).reduce(0, +), sets: table.sets.count)
         }
-        for setup in setups {
-            let warm = try setup.pair.rate(for: 0.3)
-            guard warm.rate > 0 else { throw BenchError("\(setup.count) policies: no connection got through (\(warm.failures) failed)") }
-        }
-        var rates: [Int: [Double]] = [:]
-        var failures: [Int: Int] = [:]
-        for _ in 0..<rounds {
-            for setup in setups {
-                let measured = try setup.pair.rate(for: duration)
-                rates[setup.count, default: []].append(measured.rate)
-                failures[setup.count, default: 0] += measured.failures
-            }
-        }
-        return setups.map { ($0.count, $0.rules, $0.sets, median(rates[$0.count] ?? []), failures[$0.count] ?? 0) }
+        let measured = try interleavedRates(
+            setups.map { ("\($0.count) policies", $0.pair) }, rounds: rounds, duration: duration)
+        return zip(setups, measured).map { setup, result in (setup.count, setup.rules, setup.sets, result.rate, result.failures) }
     }
 }

@@ -42,30 +42,10 @@ final class SocketsTestWorld {
         try run("/usr/sbin/ip", arguments, stdin: stdin)
     }
 
-    struct CommandFailed: Error, CustomStringConvertible {
-        let description: String
-    }
-
+    /// Runs a set-up command that must succeed (`runChecked`, shared with the other test worlds).
     @discardableResult
     static func run(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        let input = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw CommandFailed(description: "\(path) \(arguments.joined(separator: " ")): \(text)")
-        }
-        return text
+        try runChecked(path, arguments, stdin: stdin)
     }
 }
 

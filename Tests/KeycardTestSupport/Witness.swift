@@ -20,3 +20,32 @@ public func ipJSON(_ namespace: String, _ arguments: [String]) throws -> [[Strin
     let output = try runWitness(["ip", "-n", namespace, "-j"] + arguments)
     return (try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]) ?? []
 }
+
+/// A set-up command (`ip`, `nft`) a test's throwaway namespaces need, which must succeed.
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Runs `path` with `arguments` (and `stdin`), returns its output (stdout and stderr); throws
+/// `CommandFailed` with that output on a non-zero exit.
+@discardableResult
+public func runChecked(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let output = Pipe()
+    let input = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard process.terminationStatus == 0 else {
+        throw CommandFailed(description: "\(path) \(arguments.joined(separator: " ")): \(text)")
+    }
+    return text
+}
