@@ -8,6 +8,7 @@ import KeycardValues
 /// allowed connection are allowed (connection tracking), so only the opening direction is judged.
 public struct PolicyEngine: Sendable {
     public let cluster: Cluster
+    private let isolation = IsolationIndex()
 
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
@@ -44,7 +45,7 @@ public struct PolicyEngine: Sendable {
     func judgeNetworkPolicies(
         _ direction: NetworkPolicy.PolicyType, pod: Pod, peer: Endpoint, destination: Endpoint, port: ProtocolPort
     ) -> DirectionVerdict {
-        let policies = cluster.isolatingPolicies(for: pod, direction)
+        let policies = isolation.policies(for: pod, direction, in: cluster)
         guard !policies.isEmpty else {
             return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: [])
         }
