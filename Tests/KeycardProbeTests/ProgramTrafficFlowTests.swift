@@ -9,9 +9,12 @@ import Testing
 /// those to the other, and `keycard run`'s flow log shows both, attributed as probe flows are.
 @Suite("Flows of command: programs", .serialized)
 struct ProgramTrafficFlowTests {
-    static func scenario(lab: String) -> String {
-        let loop =
-            "while :; do timeout 1 redis-cli -h 10.244.0.10 PING; timeout 1 redis-cli -h 10.244.0.11 PING; sleep 0.1; done"
+    static let clientLoop =
+        "while :; do timeout 1 redis-cli -h 10.244.0.10 PING; timeout 1 redis-cli -h 10.244.0.11 PING; sleep 0.1; done"
+
+    /// Two redis-server pods in data (redis-0 allowed from shop, redis-1 isolated) and shop/api
+    /// running `loop` (a shell command line).
+    static func scenario(lab: String, loop: String = clientLoop) -> String {
         let redisArgs = #"["--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"]"#
         return """
             apiVersion: keycard/v1
@@ -67,15 +70,15 @@ struct ProgramTrafficFlowTests {
             """
     }
 
-    @Test("a program's connections: FORWARDED by redis-from-api, DROPPED by data's isolation, confirmed by the kernel, origin program")
-    func programFlows() throws {
-        try #require(geteuid() == 0, "needs root")
+    /// Runs the scenario with `loop` under `enforcement`: the report, its probe flows and the
+    /// kernel's flows of other sockets.
+    static func run(loop: String, enforcement: Enforcement) throws -> (Report, probes: [HubbleFlowLine], traffic: [HubbleFlowLine]) {
         let lab = ScenarioLibrary.uniqueLabName()
         let path = NSTemporaryDirectory() + "keycard-traffic-\(lab).yaml"
-        try Self.scenario(lab: lab).write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.scenario(lab: lab, loop: loop).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let timeline = try ScenarioLoader.timeline(path)
-        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, labName: lab))
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, labName: lab))
         defer { run.tearDown() }
         let log = FlowLog(scenario: timeline.scenario.name, labName: lab, nodes: timeline.plan.nodes)
         var probeLines: [HubbleFlowLine] = []
@@ -89,8 +92,17 @@ struct ProgramTrafficFlowTests {
             traffic += log.trafficFlows(seen, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date())
         }
         let report = try run.execute()
-        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
         #expect(ScenarioLibrary.leftoverNamespaces(lab: lab).isEmpty)
+        return (report, probeLines, traffic)
+    }
+
+    @Test(
+        "a program's connections: FORWARDED by redis-from-api, DROPPED by data's isolation, confirmed by the kernel, origin program",
+        arguments: [Enforcement.pod, .node])
+    func programFlows(enforcement: Enforcement) throws {
+        try #require(geteuid() == 0, "needs root")
+        let (report, probeLines, traffic) = try Self.run(loop: Self.clientLoop, enforcement: enforcement)
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
 
         // The probes' flows say they are the prober's; the kernel's flows of the run are the program's only.
         #expect(!probeLines.isEmpty && probeLines.allSatisfy { $0.flow.extensions?.value.origin == "prober" })
@@ -125,5 +137,15 @@ struct ProgramTrafficFlowTests {
             let read = try HubbleReader.read(try FlowLog.encode(probeLines + traffic))
             #expect(read.status == 0, "\(read.stderr)")
         }
+    }
+
+    @Test("the prober's own connections from a program pod are not written twice: a silent program makes no traffic flow")
+    func proberConnectionsAreNotProgramTraffic() throws {
+        try #require(geteuid() == 0, "needs root")
+        let (report, probeLines, traffic) = try Self.run(loop: "sleep 600", enforcement: .pod)
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        // Both probe steps probed from shop/api (a program pod), forwarded and dropped.
+        #expect(Set(probeLines.map(\.flow.verdict)) == ["FORWARDED", "DROPPED"])
+        #expect(traffic.isEmpty, "\(traffic.map { "\($0.flow.verdict) \($0.flow.IP.source) -> \($0.flow.IP.destination)" })")
     }
 }
