@@ -147,7 +147,7 @@ public final class TrafficWatch {
     /// prober's own flows; nil when neither can tell (`keycard observe`, a program pod's socket).
     private func prober(_ original: PacketFlow, _ delivered: PacketFlow) -> Bool? {
         if !programAddresses.contains(original.source) { return true }
-        return shared?.tap.map { _ in false }
+        return shared?.tap.map { $0.isProber(original) || $0.isProber(delivered) }
     }
 
     /// After a step's connections were collected: the prober's flows so far are forgotten.

@@ -10,7 +10,7 @@ import Testing
 @Suite("Flows of command: programs", .serialized)
 struct ProgramTrafficFlowTests {
     static let clientLoop =
-        "while :; do timeout 1 redis-cli -h 10.244.0.10 PING; timeout 1 redis-cli -h 10.244.0.11 PING; sleep 0.1; done"
+        "while :; do timeout 1 redis-cli -h 10.244.0.10 PING; timeout 2 redis-cli -h 10.244.0.11 PING; sleep 0.1; done"
 
     /// Two redis-server pods in data (redis-0 allowed from shop, redis-1 isolated) and shop/api
     /// running `loop` (a shell command line).
@@ -130,9 +130,13 @@ struct ProgramTrafficFlowTests {
             #expect(line.flow.extensions?.value.reason == "dropped: kc deny ingress data/redis-1")
             #expect(line.flow.extensions?.value.confirmed == true)
         }
-        // One flow per connection: no source port twice (retransmissions are counted, not repeated).
+        // One flow per connection: no source port twice. A dropped connect retransmits its SYN
+        // after 1 s (redis-cli gets 2 s): the retransmission is counted, not repeated.
         let ports = after.compactMap { $0.flow.l4.TCP?.source_port }
         #expect(Set(ports).count == ports.count)
+        #expect(
+            dropped.contains { ($0.flow.extensions?.value.attempts ?? 0) >= 2 },
+            "\(dropped.map { $0.flow.extensions?.value.attempts ?? 0 })")
         if HubbleReader.available {
             let read = try HubbleReader.read(try FlowLog.encode(probeLines + traffic))
             #expect(read.status == 0, "\(read.stderr)")
