@@ -25,7 +25,11 @@ public final class DropEvidence {
     /// Reads and discards whatever is queued, so packets logged earlier (a previous wave's) cannot
     /// settle probes that start now.
     func discardQueued() throws(KernelError) {
-        for listener in listeners { tap?.logged(try listener.drain(), namespace: listener.namespace) }
+        for listener in listeners {
+            // Drained whether or not a tap copies it (`tap?.f(try drain())` would skip the drain).
+            let packets = try listener.drain()
+            tap?.logged(packets, namespace: listener.namespace)
+        }
     }
 
     /// Reads what is queued into `tap` (between waves, when no wave drains the listeners).
