@@ -10,7 +10,7 @@ public struct KeycardCommand: ParsableCommand {
             CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
             UpCommand.self, DownCommand.self, StatusCommand.self, ProbeCommand.self, ScanCommand.self, ApplyCommand.self,
             DeleteCommand.self, LabelCommand.self, ServeCommand.self, GenerateCommand.self, LintCommand.self, DiffCommand.self,
-            GraphCommand.self,
+            GraphCommand.self, ObserveCommand.self,
         ]
     )
 

@@ -46,6 +46,12 @@ public final class ScenarioRun {
     public var interruption: () -> Int32? = { nil }
     /// Called with each step's report as soon as the step ends (a flow log writes it out then).
     public var stepFinished: (StepReport) -> Void = { _ in }
+    /// Set: the kernel's connections are watched (`TrafficWatch`), and those keycard's prober did
+    /// not make (a `command:` program's) are handed to it as they were made while the cluster stood
+    /// as after step `index` (0: the resources; read before each step changes anything, and after
+    /// the last), with that step's name.
+    public var trafficSeen: ((_ index: Int, _ stepName: String?, [ObservedTraffic]) -> Void)?
+    private var traffic: TrafficWatch?
 
     public private(set) var lab: LabInstance?
     private var server: PortServer?
@@ -101,6 +107,7 @@ public final class ScenarioRun {
             previous.evidence = nil
             previous.policies = nil
             previous.services = nil
+            previous.traffic = nil
             return candidate
         }
         previous.tearDown()
@@ -126,6 +133,7 @@ public final class ScenarioRun {
         mesh = nil
         server?.stop()
         server = nil
+        traffic = nil
         evidence = nil
         policies = nil
         services = nil
@@ -143,6 +151,15 @@ public final class ScenarioRun {
     private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws {
         guard lab.plan.dns != nil else { return }
         try ClusterDNSServer.refresh(lab, records: DNSRecords(cluster).addresses)
+    }
+
+    /// Hands the connections seen since the last call (the prober's left out) to `trafficSeen`.
+    private func handTraffic(afterStep index: Int) throws {
+        guard let watch = traffic, let trafficSeen else { return }
+        let seen = try watch.collect().filter { $0.prober != true }
+        watch.stepEnded()
+        let name = timeline.scenario.steps.first { $0.index == index }?.name
+        if !seen.isEmpty { trafficSeen(index, name, seen) }
     }
 
     private func play() throws -> Report {
@@ -196,10 +213,18 @@ public final class ScenarioRun {
             }
         }
 
+        if trafficSeen != nil {
+            do {
+                traffic = try TrafficWatch(plan: lab.plan, enforcement: options.enforcement, evidence: evidence)
+            } catch {
+                progress("no traffic watch (\(error)): the flow log holds keycard's probes only")
+            }
+        }
         let podNamespaces = LabServing.sourceNamespaces(lab.plan)
         var steps: [StepReport] = []
         for step in scenario.steps {
             try stopIfInterrupted()
+            try handTraffic(afterStep: step.index - 1)
             let cluster = timeline.cluster(afterStep: step.index)
             var runner = SocketProbeRunner(
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
@@ -238,6 +263,7 @@ public final class ScenarioRun {
             if let last = steps.popLast() { steps.append(StagedEvaluation.judge(last, cluster: cluster)) }
             if let last = steps.last { stepFinished(last) }
         }
+        try handTraffic(afterStep: scenario.steps.count)
         // A signal during the last step still ends the run as interrupted.
         try stopIfInterrupted()
         return Report(

@@ -1,5 +1,7 @@
 import Foundation
+import Glibc
 import KeycardKernel
+import KeycardValues
 import Testing
 
 /// `Conntrack.flush` empties the tracking table of one lab namespace, and of no other.
@@ -56,5 +58,40 @@ struct ConntrackTests {
             #expect(try Self.count(first) == 0)
             try flusher.flush(namespace: first)
         }
+    }
+}
+
+/// `ConntrackListener` reads the connections conntrack confirms in its own namespace only.
+@Suite("Conntrack events")
+struct ConntrackEventTests {
+    @Test func aListenerReadsNewConnectionsOfItsNamespaceOnly() throws {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let (watched, other) = ("kc-ce\(suffix).a", "kc-ce\(suffix).b")
+        try NetworkNamespace.create(watched)
+        defer { try? NetworkNamespace.delete(watched) }
+        try NetworkNamespace.create(other)
+        defer { try? NetworkNamespace.delete(other) }
+        let listener = try ConntrackListener(namespace: watched)
+        try ConntrackTests.track(other)
+        try ConntrackTests.track(watched)
+        var seen: [TrackedConnection] = []
+        for _ in 0..<100 where seen.isEmpty {
+            seen += try listener.drain()
+            usleep(20_000)
+        }
+        let udp = seen.filter { $0.original.proto == 17 && $0.original.destinationPort == 9999 }
+        #expect(udp.count == 1, "\(seen)")
+        #expect(udp.first?.original.destination == IPv4(127 << 24 | 1))
+        #expect(udp.first?.reply?.source == IPv4(127 << 24 | 1))
+        #expect(udp.first?.delivered == udp.first?.original)
+        #expect(listener.lost == 0)
+    }
+
+    @Test func aDatagramOfCutMessagesIsRefusedNotGuessed() {
+        // A netlink header announcing 64 bytes in a 20-byte datagram.
+        var datagram = [UInt8](repeating: 0, count: 20)
+        datagram[0] = 64
+        #expect(ConntrackEvents.newConnections(in: datagram) == nil)
+        #expect(ConntrackEvents.newConnections(in: []) == [])
     }
 }

@@ -22,7 +22,10 @@ struct RunCommand: ParsableCommand {
         ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
     @Flag(help: "Leave the lab up afterwards (keycard down NAME removes it).") var keep = false
-    @Option(help: "Write every probe attempt and scan target as Hubble flows (JSON lines, docs/flows.md) to this file.")
+    @Option(
+        help:
+            "Write every probe attempt, scan target and connection of command: programs as Hubble flows (JSON lines, docs/flows.md) to this file."
+    )
     var flows: String?
     @Flag(help: "Audit mode for the whole lab (as spec.lab.mode: audit): log would-be drops, enforce nothing.")
     var audit = false
@@ -62,6 +65,12 @@ struct RunCommand: ParsableCommand {
                         scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes, audit: run.auditing)
                     run.stepFinished = { step in
                         flowFile.write(log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()))
+                    }
+                    // Connections of `command:` programs, from the kernel (conntrack, NFLOG).
+                    run.trafficSeen = { index, name, traffic in
+                        flowFile.write(
+                            log.trafficFlows(
+                                traffic, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date()))
                     }
                 }
                 let report: Report

@@ -4,6 +4,9 @@
 public final class DropEvidence {
     public let group: UInt16
     public let listeners: [NflogListener]
+    /// Gets a copy of every packet drained and every flow the prober owns (a flow log of real
+    /// traffic, `EvidenceTap`); nil: nothing is copied.
+    public var tap: EvidenceTap?
 
     /// Opens a listener in every namespace (duplicates once); fails if any cannot be opened.
     public init(namespaces: [String], group: UInt16) throws(KernelError) {
@@ -22,6 +25,16 @@ public final class DropEvidence {
     /// Reads and discards whatever is queued, so packets logged earlier (a previous wave's) cannot
     /// settle probes that start now.
     func discardQueued() throws(KernelError) {
-        for listener in listeners { _ = try listener.drain() }
+        for listener in listeners {
+            // Drained whether or not a tap copies it (`tap?.f(try drain())` would skip the drain).
+            let packets = try listener.drain()
+            tap?.logged(packets, namespace: listener.namespace)
+        }
+    }
+
+    /// Reads what is queued into `tap` (between waves, when no wave drains the listeners).
+    public func drainIntoTap() throws(KernelError) {
+        guard tap != nil else { return }
+        try discardQueued()
     }
 }

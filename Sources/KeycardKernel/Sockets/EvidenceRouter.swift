@@ -55,6 +55,7 @@ final class EvidenceRouter: @unchecked Sendable {
     /// The packet with `flow` belongs to slot `slot` of wave `wave`. A drop already logged for it
     /// goes to the wave's inbox at once.
     func own(_ flow: PacketFlow, wave: Int, slot: Int) {
+        evidence.tap?.owned(flow)
         lock.withLock {
             owners[flow] = (wave, slot)
             guard let prefix = orphans.removeValue(forKey: flow), inboxes[wave] != nil else { return }
@@ -75,6 +76,7 @@ final class EvidenceRouter: @unchecked Sendable {
             do throws(KernelError) {
                 packets = try evidence.listeners[index].drain()
             } catch { return .failure(error) }
+            evidence.tap?.logged(packets, namespace: evidence.listeners[index].namespace)
             var mine: [Settlement] = []
             var woken: Set<Int> = []
             for packet in packets {

@@ -163,6 +163,7 @@ public struct FlowLog: Sendable {
             case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
             }
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
+        if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
         var flow = HubbleFlow(
             time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
             drop_reason_desc: dropped ? "POLICY_DENIED" : nil,

@@ -183,7 +183,7 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     public var scenario: String
     public var step: Int
     public var stepName: String?
-    /// `probe` or `scan`.
+    /// `probe`, `scan`, `dns`, or `traffic` (a connection the kernel saw, `FlowLog.trafficFlows`).
     public var kind: String
     /// `from -> to PORT`, as the report writes the cell.
     public var cell: String
@@ -210,6 +210,9 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     /// With ClusterNetworkPolicies: the judging side's walk through the tiers
     /// (`[Admin] Pass (guard/delegate) -> [NetworkPolicy] Allowed (shop/allow-web)`).
     public var tiers: String?
+    /// Who made the connection: `prober` (keycard's probes, scans and DNS queries) or `program`
+    /// (any other socket in a lab namespace: a `command:` program); absent when not known.
+    public var origin: String?
 
     public init(
         scenario: String, step: Int, stepName: String?, kind: String, cell: String, attempt: Int, attempts: Int, model: String,

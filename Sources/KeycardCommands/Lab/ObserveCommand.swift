@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardProbe
+import KeycardScenario
+
+/// `keycard observe LAB`: follows a live lab's new connections, whoever makes them (`keycard
+/// probe`, `command:` programs), from now on, and prints each as a Hubble flow (JSON lines,
+/// docs/flows.md) until SIGINT or SIGTERM, then exits 0. The kernel's word comes from
+/// `TrafficWatch` (conntrack NEW events for forwarded connections, the default-deny rules' NFLOG
+/// records for drops); policies are attributed from the cluster the lab holds at that moment
+/// (changes made by `keycard apply` while observing are picked up: the lab's record is re-read).
+/// Observe adds no rule to the lab; its sockets close when it ends.
+struct ObserveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "observe",
+        abstract: "Follow a live lab's new connections as Hubble flows (JSON lines) on stdout until interrupted (as root)."
+    )
+
+    @OptionGroup var options: LabOptions
+    var lab: String { options.lab }
+    @Option(help: "Only flows with an end (source or destination) in this Kubernetes namespace[,...].") var namespace: [String] = []
+    @Option(help: "Only flows with this pod (ns/name[,...]) at an end.") var pod: [String] = []
+    @Option(help: "Only flows with this verdict (FORWARDED or DROPPED[,...]).") var verdict: [String] = []
+    @Option(name: .shortAndLong, help: "json (Hubble's GetFlowsResponse, one per line) or compact (one line of text per flow).")
+    var output: ObserveFormat = .json
+
+    func run() throws {
+        options.logging.apply()
+        try Environment.requireRoot()
+        let verdicts = try Set(
+            LiveInput.list(verdict).map { text -> String in
+                let upper = text.uppercased()
+                guard ["FORWARDED", "DROPPED"].contains(upper) else {
+                    Console.error("--verdict \(text): FORWARDED or DROPPED")
+                    throw Exit.invalid
+                }
+                return upper
+            })
+        let namespaces = Set(LiveInput.list(namespace))
+        let pods = Set(LiveInput.list(pod))
+        let trap = SignalTrap()
+        defer { trap.remove() }
+        var live = try LiveCommand.run("observe") { try LiveLab.open(lab) }
+        let watch = try LiveCommand.run("observe") { try TrafficWatch(plan: live.state.plan, enforcement: live.enforcement) }
+        if !watch.blindNamespaces.isEmpty {
+            Console.error(
+                "lab \(lab): another process reads the drop log in \(watch.blindNamespaces.count) namespace(s); their drops show once it ends"
+            )
+        }
+        Console.error("lab \(lab): observing new flows (Ctrl-C to stop)")
+        while trap.received == nil {
+            _ = watch.wait(timeout: .milliseconds(200))
+            let traffic = try LiveCommand.run("observe") { try watch.collect() }
+            // A change applied meanwhile (`keycard apply`, `label`, `delete`) is in the record.
+            if let record = try? LiveLabRecord.read(lab), record != live.record, let reopened = try? LiveLab.open(lab) {
+                live = reopened
+            }
+            guard !traffic.isEmpty else { continue }
+            let log = FlowLog(scenario: live.timeline.scenario.name, labName: lab, nodes: live.timeline.plan.nodes)
+            let lines = log.trafficFlows(
+                traffic, cluster: live.cluster, step: live.record.baseStep,
+                stepName: "live" + (live.record.journal.isEmpty ? "" : " after \(live.record.journal.count) change(s)"), time: Date()
+            ).filter { keep($0, namespaces: namespaces, pods: pods, verdicts: verdicts) }
+            guard !lines.isEmpty else { continue }
+            let text: String
+            switch output {
+            case .json: text = try FlowLog.encode(lines)
+            case .compact: text = lines.map { Self.compact($0.flow) + "\n" }.joined()
+            }
+            // Written unbuffered: a reader of the pipe sees each flow as it happens.
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        Console.error("lab \(lab): observe stopped (signal \(trap.received ?? 0))")
+    }
+
+    private func keep(_ line: HubbleFlowLine, namespaces: Set<String>, pods: Set<String>, verdicts: Set<String>) -> Bool {
+        let ends = [line.flow.source, line.flow.destination]
+        if !namespaces.isEmpty && !ends.contains(where: { $0.namespace.map(namespaces.contains) ?? false }) { return false }
+        if !pods.isEmpty
+            && !ends.contains(where: { end in end.namespace.flatMap { ns in end.pod_name.map { pods.contains("\(ns)/\($0)") } } ?? false })
+        {
+            return false
+        }
+        return verdicts.isEmpty || verdicts.contains(line.flow.verdict)
+    }
+
+    /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT by ns/policy,...`.
+    static func compact(_ flow: HubbleFlow) -> String {
+        func name(_ end: HubbleFlow.Endpoint, _ address: String) -> String {
+            guard let namespace = end.namespace, let pod = end.pod_name else { return address }
+            return "\(namespace)/\(pod)"
+        }
+        let (proto, port, sourcePort): (String, Int, Int?) =
+            if let tcp = flow.l4.TCP { ("TCP", tcp.destination_port, tcp.source_port) } else if let udp = flow.l4.UDP {
+                ("UDP", udp.destination_port, udp.source_port)
+            } else { ("SCTP", flow.l4.SCTP?.destination_port ?? 0, flow.l4.SCTP?.source_port) }
+        let policies =
+            (flow.egress_allowed_by ?? []) + (flow.ingress_allowed_by ?? []) + (flow.egress_denied_by ?? [])
+            + (flow.ingress_denied_by ?? [])
+        let by =
+            policies.isEmpty
+            ? "" : " by " + policies.map { $0.namespace.isEmpty ? $0.name : "\($0.namespace)/\($0.name)" }.joined(separator: ",")
+        return "\(flow.time) \(name(flow.source, flow.IP.source))\(sourcePort.map { ":\($0)" } ?? "") -> "
+            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(flow.verdict) \(flow.traffic_direction)\(by)"
+    }
+}
+
+/// `-o` of `keycard observe`.
+enum ObserveFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, compact
+}

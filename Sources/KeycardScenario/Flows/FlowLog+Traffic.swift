@@ -1,0 +1,45 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+
+extension FlowLog {
+    /// Hubble flows of connections the kernel saw (`ObservedTraffic`), attributed with the policy
+    /// model of `cluster` exactly as probe flows are: `FORWARDED` with the rules that allowed it,
+    /// `DROPPED` with the isolating policies of the side that dropped it. `extensions.kind` is
+    /// `traffic`, `origin` `prober` or `program` when known, `evidence` `kernel`, and `confirmed`
+    /// says whether the kernel's word agrees with the model (a drop logged by the side the model
+    /// says denies; a confirmed connection the model allows). A connection whose source is not in
+    /// the lab (no pod or external has its address) is left out. `step`/`stepName` stamp the
+    /// scenario step (or the live lab's state) whose cluster judged them.
+    public func trafficFlows(_ traffic: [ObservedTraffic], cluster: Cluster, step: Int, stepName: String?, time: Date)
+        -> [HubbleFlowLine]
+    {
+        let stamp = Self.timestamp(time)
+        let engine = PolicyEngine(cluster)
+        var lines: [HubbleFlowLine] = []
+        for connection in traffic {
+            let from: ObjectKey
+            switch cluster.endpoint(at: connection.source) {
+            case .pod(let key): from = key
+            case .external(let name): from = .external(name)
+            default: continue
+            }
+            let to = cluster.endpoint(at: connection.destination)
+            let verdict = engine.evaluate(from: .source(from), to: to, port: connection.port)
+            let dropped = connection.dropPrefix != nil
+            let observed: Observation = dropped ? .deny : .allow
+            let reason = connection.dropPrefix.map { "dropped: \($0)" } ?? "connection confirmed by conntrack in \(connection.namespace)"
+            let confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
+            var facts = KeycardFlowFacts(
+                scenario: scenario, step: step, stepName: stepName, kind: "traffic", cell: "\(from) -> \(to) \(connection.port)",
+                attempt: 1, attempts: connection.packets, model: verdict.decision.rawValue, observed: observed.rawValue,
+                reason: reason, rule: RuleAttribution(verdict)?.text, confirmed: confirmed, evidence: "kernel")
+            facts.origin = connection.prober.map { $0 ? "prober" : "program" }
+            lines.append(
+                flow(
+                    from: from, to: to, port: connection.port, dropped: dropped, verdict: verdict, cluster: cluster, time: stamp,
+                    sourcePort: connection.sourcePort, facts: facts))
+        }
+        return lines
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Glibc
+import KeycardKernel
+import Testing
+
+/// `keycard observe LAB` on a live lab: follows the flows of `keycard probe` (and any other
+/// socket) as Hubble JSON lines, attributes them with the policies the lab holds at that moment
+/// (a policy applied while observing included), and ends with exit 0 on SIGINT, leaving nothing.
+@Suite(.serialized) struct CliObserveTests {
+    init() throws {
+        try #require(geteuid() == 0, "the CLI lab tests need root")
+        try #require(FileManager.default.isExecutableFile(atPath: KeycardCLI.binary), "keycard is not built at \(KeycardCLI.binary)")
+    }
+
+    @Test func observeFollowsProbesWithThePoliciesAppliedMeanwhileUntilSIGINT() throws {
+        let scenario = try CliScenario(stem: "cli-obs", pods: [("x", "a"), ("x", "b"), ("y", "c")])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let lab = scenario.lab
+        let tablesBefore = try keycardTables(in: "kc-\(lab).pod.x.a")
+
+        let out = "\(scenario.folder)/observe.out"
+        let err = "\(scenario.folder)/observe.err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let observe = Process()
+        observe.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        observe.arguments = ["observe", lab]
+        observe.standardOutput = FileHandle(forWritingAtPath: out)
+        observe.standardError = FileHandle(forWritingAtPath: err)
+        try observe.run()
+        defer { if observe.isRunning { kill(observe.processIdentifier, SIGKILL) } }
+        let started = waitUntil { ((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("observing new flows") }
+        try #require(started, "\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+
+        // A policy applied while observing: x/a is isolated for ingress from now on.
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+        #expect(try KeycardCLI.run(["apply", lab, "-f", policy]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        #expect(try KeycardCLI.probeOne(lab, from: "y/c", to: "x/b").observed == "allow")
+        usleep(600_000)
+        kill(observe.processIdentifier, SIGINT)
+        observe.waitUntilExit()
+        #expect(observe.terminationReason == .exit && observe.terminationStatus == 0)
+
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let flows = try lines.map { line -> [String: Any] in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(object["flow"] as? [String: Any], "\(line)")
+        }
+        func pod(_ flow: [String: Any], _ end: String) -> String {
+            let endpoint = flow[end] as? [String: Any] ?? [:]
+            return "\(endpoint["namespace"] as? String ?? "")/\(endpoint["pod_name"] as? String ?? "")"
+        }
+        let dropped = flows.filter {
+            $0["verdict"] as? String == "DROPPED" && pod($0, "source") == "x/b" && pod($0, "destination") == "x/a"
+        }
+        #expect(!dropped.isEmpty, "\(lines)")
+        for flow in dropped {
+            let denied = flow["ingress_denied_by"] as? [[String: String]]
+            #expect(denied == [["name": "deny-in", "namespace": "x", "kind": "NetworkPolicy"]])
+            #expect(flow["traffic_direction"] as? String == "INGRESS")
+            let facts = (flow["extensions"] as? [String: Any])?["value"] as? [String: Any]
+            #expect(facts?["reason"] as? String == "dropped: kc deny ingress x/a")
+            #expect(facts?["confirmed"] as? Bool == true)
+            #expect(facts?["origin"] as? String == "prober")
+        }
+        let forwarded = flows.filter {
+            $0["verdict"] as? String == "FORWARDED" && pod($0, "source") == "y/c" && pod($0, "destination") == "x/b"
+        }
+        #expect(forwarded.count >= 1, "\(lines)")
+        #expect(forwarded.allSatisfy { (($0["l4"] as? [String: Any])?["TCP"] as? [String: Any])?["destination_port"] as? Int == 80 })
+        // Nothing else: every flow is one of the two probes.
+        #expect(flows.count == dropped.count + forwarded.count, "\(lines)")
+        // observe added no table and left no process.
+        #expect(try keycardTables(in: "kc-\(lab).pod.x.a") == tablesBefore)
+    }
+
+    private func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<1000 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+}
