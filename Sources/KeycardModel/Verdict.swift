@@ -40,6 +40,9 @@ public struct DirectionVerdict: Hashable, Sendable {
         case notIsolated = "not isolated"
         /// The endpoint is not a pod: Kubernetes policy does not apply to it.
         case notApplicable = "not a pod"
+        /// The source is the pod's own node, which the NetworkPolicy API always lets in
+        /// (`spec.lab.nodeIngress: allow`, NodeSource.swift).
+        case localNode = "local node"
         case allowed
         case denied
     }

@@ -127,6 +127,12 @@ struct Explanation: Encodable {
                 )
             case DirectionVerdict.Outcome.notApplicable.rawValue:
                 lines.append("    not a pod: NetworkPolicy does not apply to it")
+            case DirectionVerdict.Outcome.localNode.rawValue:
+                lines.append(
+                    "    the source is the pod's own node: allowed whatever its policies say (spec.lab.nodeIngress: allow, the NetworkPolicy API's local-node rule)"
+                )
+                let isolating = side.isolatedBy.joined(separator: ", ")
+                if !isolating.isEmpty { lines.append("    isolated by: \(isolating)") }
             case DirectionVerdict.Outcome.denied.rawValue where side.isolatedBy.isEmpty:
                 // Denied with no policy: only a Service cell is (PolicyEngine+Service.swift).
                 lines.append(

@@ -88,7 +88,7 @@ extension Timeline {
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(from: .source(source), to: destination, port: port),
+                            verdict: engine.evaluate(fromSource: source, to: destination, port: port),
                             mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
@@ -149,7 +149,7 @@ extension Timeline {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(from: .source(source), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
                 } else if let mesh = meshEngine?.evaluate(
                     from: source, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),

@@ -105,7 +105,7 @@ struct ScenarioParser {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
         let fields = try value.fields(
-            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode"])
+            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode", "nodeIngress"])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {
@@ -135,6 +135,7 @@ struct ScenarioParser {
         if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
         try serviceSettings(fields, into: &settings)
         try labMode(fields, into: &settings)
+        try nodeIngress(fields, into: &settings)
         return settings
     }
 
