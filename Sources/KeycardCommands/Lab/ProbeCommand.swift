@@ -16,8 +16,8 @@ struct ProbeCommand: ParsableCommand {
 
     @OptionGroup var options: LabOptions
     var lab: String { options.lab }
-    @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload), external/NAME or node/NAME[,...] (default: every pod present).") var from:
-        [String] = []
+    @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload), external/NAME or node/NAME[,...] (default: every pod present).")
+    var from: [String] = []
     @Option(help: "Destinations, ns/pod, ns/kind/name or external/NAME (default: every pod, then every external).") var to: [String] = []
     @Option(help: "PROTOCOL/PORT[,...] (default: every port some destination serves).") var ports: [String] = []
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table

@@ -166,7 +166,8 @@ public struct FlowLog: Sendable {
         var flow = HubbleFlow(
             time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
             drop_reason_desc: dropped ? "POLICY_DENIED" : nil,
-            IP: .init(source: cluster.address(of: cluster.source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
+            IP: .init(
+                source: cluster.address(of: cluster.source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
             l4: l4, source: sourceEndpoint(cluster.source(from), to: destinationPod.map(Endpoint.pod) ?? to, cluster),
             destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, cluster),
             node_name: nodeName(direction == .egress ? from : destinationPod),

@@ -44,7 +44,8 @@ extension ScenarioParser {
                     let text = try item.string("a probe source")
                     guard let key = ProbeRef.parse(text), key.isSource else {
                         throw item.error(
-                            "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME")
+                            "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME"
+                        )
                     }
                     if keys.contains(key) { throw item.error("\(text) is listed twice") }
                     keys.append(key)

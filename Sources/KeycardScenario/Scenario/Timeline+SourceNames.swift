@@ -8,7 +8,9 @@ extension Timeline {
     static func checkSourceNames(_ everyPod: [LoadedObject], _ cluster: Cluster) throws(ScenarioError) {
         for loaded in everyPod {
             guard case .pod(let pod) = loaded.object, let other = cluster.ambiguity(ofPod: pod.key) else { continue }
-            let fix = pod.namespace == ObjectKey.externalNamespace ? "put the pod in another namespace or rename the external" : "put the pod in another namespace"
+            let fix =
+                pod.namespace == ObjectKey.externalNamespace
+                ? "put the pod in another namespace or rename the external" : "put the pod in another namespace"
             throw ScenarioError(loaded.location, "pod \(pod.key) is ambiguous: \(pod.key) also names \(other); \(fix)")
         }
     }
