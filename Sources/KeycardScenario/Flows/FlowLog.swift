@@ -161,6 +161,7 @@ public struct FlowLog: Sendable {
                 HubbleFlow.Layer4(TCP: .init(source_port: sourcePort, destination_port: port.port, flags: ["SYN": true]))
             case .udp: HubbleFlow.Layer4(UDP: .init(source_port: sourcePort, destination_port: port.port))
             case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
+            case .icmp: HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0))
             }
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
         var flow = HubbleFlow(

@@ -60,6 +60,7 @@ public struct ProbeCell: Sendable {
             targetPort: targetPort)
         result.rule = RuleAttribution(verdict)?.text
         result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
+        if verdict.implementationDefined { result.implementationDefined = true }
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)

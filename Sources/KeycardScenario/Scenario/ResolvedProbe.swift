@@ -65,6 +65,11 @@ public struct ResolvedProbe: Sendable {
                 "probe: \(node) -> \(service): the lab runs no Service proxy in node namespaces; probe the Service's pods from the node")
         }
         for case .service(let key, _) in destinations {
+            if probe.ports?.contains(where: { $0.proto == .icmp }) == true {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: Service \(key) with ICMP: a ClusterIP is a virtual address that answers no ping; probe its pods")
+            }
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
             }

@@ -158,6 +158,7 @@ struct ScenarioParser {
             var ports: [ProtocolPort] = []
             for portValue in try fields["ports"]?.items("external ports") ?? [] {
                 let port = try Self.protocolPort(portValue)
+                if port.proto == .icmp { throw portValue.error("an external answers ICMP echo anyway: list only TCP, UDP or SCTP ports") }
                 if ports.contains(port) { throw portValue.error("\(port) is listed twice") }
                 ports.append(port)
             }
@@ -193,7 +194,8 @@ struct ScenarioParser {
     static func protocolPort(_ value: YAMLValue) throws(ScenarioError) -> ProtocolPort {
         let text = try value.string("a port")
         guard let port = ProtocolPort.parse(text) else {
-            throw value.error("port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80")
+            throw value.error(
+                "port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80, or ICMP")
         }
         return port
     }
