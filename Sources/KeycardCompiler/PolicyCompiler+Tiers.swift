@@ -103,7 +103,7 @@ extension PolicyCompiler {
                 switch match {
                 case .port(let proto, let range): pieces.append((proto, range ?? 0...65535))
                 case .namedPort(let name):
-                    for proto in TransportProtocol.allCases {
+                    for proto in TransportProtocol.allCases where proto.isKubernetes {
                         for port in destination?.resolve(portName: name, proto: proto) ?? [] { pieces.append((proto, port...port)) }
                     }
                 }

@@ -128,6 +128,7 @@ public struct PolicyCompiler: Sendable {
                 Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
                 Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
             ]
+            if direction == .ingress, let rule = localNodeRule(pod, cluster) { rules.append(rule) }
             if meshLayout && direction == .egress {
                 rules.append(
                     Rule([.daddr(prefix: 0x7F00_0000, length: 8)], verdict: .accept, comment: "a pod reaching itself (the mesh proxy)"))
@@ -236,6 +237,7 @@ public struct PolicyCompiler: Sendable {
             }
         }
         table.chains.insert(forward, at: 0)
+        if let chain = localNodeChain(cluster) { table.chains.insert(chain, at: 1) }
         return table
     }
 

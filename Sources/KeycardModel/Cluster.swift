@@ -17,14 +17,18 @@ public struct External: Hashable, Sendable {
 public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     case pod(ObjectKey)
     case external(String)
+    /// A lab node (`node/node-0`): its own namespace and address, as a kubelet connects
+    /// (NodeSource.swift).
+    case node(String)
     /// An address that is neither a known pod nor an external (a scan over a CIDR meets these).
     case address(IPv4)
     /// A Service's ClusterIP (`svc/ns/name`); with `backend`, the connection the proxy sends to
     /// that backend pod (a probe cell aims at each backend in turn).
     case service(ObjectKey, backend: ObjectKey? = nil)
 
-    /// Parses `ns/pod`, `external/NAME` (externals live in the reserved `external` prefix) or
-    /// `svc/ns/name`.
+    /// Parses `ns/pod`, `external/NAME`, `node/NAME` or `svc/ns/name`. `external/NAME` and
+    /// `node/NAME` are read as the external and the node; a pod of a namespace called `external`
+    /// or `node` is found again by `Cluster.resolve` when the lab has no such external or node.
     public static func parse(_ text: String) -> Endpoint? {
         if text.hasPrefix("svc/") {
             // `svc/ns/name`, or as results name a cell, `svc/ns/name>ns/pod`.
@@ -37,13 +41,14 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
             return .service(key)
         }
         guard let key = ObjectKey.parse(text) else { return nil }
-        return key.namespace == "external" ? .external(key.name) : .pod(key)
+        return .written(key)
     }
 
     public var description: String {
         switch self {
         case .pod(let key): key.description
         case .external(let name): "external/\(name)"
+        case .node(let name): "node/\(name)"
         case .address(let ip): ip.description
         case .service(let key, let backend): "svc/\(key)" + (backend.map { ">\($0)" } ?? "")
         }
@@ -90,6 +95,11 @@ public struct Cluster: Sendable {
     public var nodeCount = 1
     /// How policies apply to Service traffic (`spec.lab.serviceEnforcement`).
     public var serviceEnforcement: ServiceEnforcement = .postDNAT
+    /// Each pod's node index (the lab's placement, fixed for the scenario); the local-node rule
+    /// needs it (NodeSource.swift).
+    public var podNodes: [ObjectKey: Int] = [:]
+    /// Whether an isolated pod accepts its own node (`spec.lab.nodeIngress`).
+    public var nodeIngress: NodeIngress = .allow
 
     public init() {}
 
@@ -97,6 +107,7 @@ public struct Cluster: Sendable {
         switch endpoint {
         case .pod(let key): addresses[key]
         case .external(let name): externals[name]?.ip
+        case .node(let name): nodeIndex(name).map(LabNetwork.nodeAddress)
         case .address(let ip): ip
         case .service(let key, _): services[key]?.clusterIP
         }
@@ -106,6 +117,7 @@ public struct Cluster: Sendable {
     public func endpoint(at ip: IPv4) -> Endpoint {
         if let pod = addresses.first(where: { $0.value == ip && pods[$0.key] != nil }) { return .pod(pod.key) }
         if let external = externals.values.first(where: { $0.ip == ip }) { return .external(external.name) }
+        if let node = (0..<nodeCount).first(where: { LabNetwork.nodeAddress($0) == ip }) { return .node("node-\(node)") }
         return .address(ip)
     }
 
@@ -129,7 +141,7 @@ public struct Cluster: Sendable {
         switch endpoint {
         case .pod(let key): (pods[key]?.ports ?? []).map { ProtocolPort($0.proto, $0.port) }
         case .external(let name): externals[name]?.ports ?? []
-        case .address: []
+        case .node, .address: []
         case .service(let key, let backend):
             // The Service's ports; a backend answers those whose target port resolves on it.
             (services[key].map { service in

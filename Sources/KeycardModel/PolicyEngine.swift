@@ -21,6 +21,7 @@ public struct PolicyEngine: Sendable {
             let same = DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [])
             return Verdict(from: source, to: destination, port: port, egress: same, ingress: same)
         }
+        if let verdict = localNodeVerdict(from: source, to: destination, port: port) { return verdict }
         let egress = judge(.egress, pod: source, peer: destination, destination: destination, port: port)
         let ingress = judge(.ingress, pod: destination, peer: source, destination: destination, port: port)
         return Verdict(from: source, to: destination, port: port, egress: egress, ingress: ingress)

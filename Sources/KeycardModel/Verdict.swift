@@ -40,6 +40,9 @@ public struct DirectionVerdict: Hashable, Sendable {
         case notIsolated = "not isolated"
         /// The endpoint is not a pod: Kubernetes policy does not apply to it.
         case notApplicable = "not a pod"
+        /// The source is the pod's own node, which the NetworkPolicy API always lets in
+        /// (`spec.lab.nodeIngress: allow`, NodeSource.swift).
+        case localNode = "local node"
         case allowed
         case denied
     }
@@ -67,4 +70,12 @@ public struct Verdict: Hashable, Sendable {
 
     /// Allow only when the source's egress and the destination's ingress both permit.
     public var decision: Decision { egress.permits && ingress.permits ? .allow : .deny }
+
+    /// An ICMP cell some policy judged: the NetworkPolicy API defines only TCP, UDP and SCTP, so
+    /// what an isolating policy does to ICMP is the network plugin's choice. keycard follows the
+    /// common one (only a rule without `ports` admits ICMP) and marks the cell.
+    public var implementationDefined: Bool {
+        port.proto == .icmp
+            && [egress, ingress].contains { !$0.isolatingPolicies.isEmpty || !$0.tiers.isEmpty || $0.outcome == .localNode }
+    }
 }

@@ -19,7 +19,7 @@ public enum AuditEvaluation {
             case .probe(var cell):
                 if cell.model == .deny {
                     cell.audit = "would-deny"
-                    let verdict = engine.evaluate(from: .source(cell.from), to: cell.to, port: cell.port)
+                    let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
                     if let rule = RuleAttribution(verdict) { denied.append((cell.cellDescription, rule)) }
                 }
                 passed = passed && cell.passed

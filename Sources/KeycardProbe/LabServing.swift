@@ -39,11 +39,13 @@ public enum LabServing {
         Dictionary(uniqueKeysWithValues: plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.netns) })
     }
 
-    /// Where each probe source starts: every pod's namespace, and each external's own namespace
-    /// behind the router under its source key `external/NAME` (`ObjectKey.external`).
+    /// Where each probe source starts: every pod's namespace, each external's own namespace
+    /// behind the router under its source key `external/NAME` (`ObjectKey.external`), and each
+    /// node's namespace under `node/NAME` (`ObjectKey.node`), where sockets take the node's address.
     public static func sourceNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
         var namespaces = podNamespaces(plan)
         for external in plan.externals { namespaces[.external(external.name)] = external.netns }
+        for node in plan.nodes { namespaces[.node(node.name)] = node.namespace }
         return namespaces
     }
 

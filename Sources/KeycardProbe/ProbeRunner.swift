@@ -73,7 +73,7 @@ public struct ModelProbeRunner: ProbeRunner {
         return targets.map { target in
             if case .address = target.endpoint { return .filtered }
             let port = ProtocolPort(.tcp, target.port)
-            guard engine.evaluate(from: .source(source), to: target.endpoint, port: port).decision == .allow else { return .filtered }
+            guard engine.evaluate(fromSource: source, to: target.endpoint, port: port).decision == .allow else { return .filtered }
             if let meshEngine,
                 meshEngine.evaluate(from: source, to: target.endpoint, port: port, request: MeshRequest(identity: identity)).outcome
                     != .allow

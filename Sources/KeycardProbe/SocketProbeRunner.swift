@@ -101,8 +101,10 @@ public struct SocketProbeRunner: ProbeRunner {
             switch outcome.verdict {
             case .allow(let line):
                 // A line naming another endpoint means traffic went somewhere it should not.
+                // An echo reply carries no line; the socket only hears the destination.
                 let reason =
-                    line == expected || cell.to == .pod(cell.from) || runsProgram(cell.to) || aimsAtProgram(cell.to)
+                    line == expected || cell.port.proto == .icmp || cell.to == .pod(cell.from) || runsProgram(cell.to)
+                        || aimsAtProgram(cell.to)
                     ? nil : "answered by \"\(line)\""
                 return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
             case .closed: return CellObservation(.closed, attempts: outcome.attempts)

@@ -65,7 +65,9 @@ struct PlanBuilder {
                 mac: .nodeSide(of: placement.address)))
         addAddress(nodeSide, LabNetwork.podGateway, 32)
         addAddress(podSide, placement.address, 32)
-        addRoute(nodeSide, .host(placement.address), scope: .link)
+        // The node's own connections to its pods leave from its address (as a kubelet's do), not
+        // from the pod gateway address the veth holds.
+        addRoute(nodeSide, .host(placement.address), scope: .link, source: node.uplinkAddress)
         addRoute(podSide, .host(LabNetwork.podGateway), scope: .link)
         addRoute(podSide, .any, via: LabNetwork.podGateway)
         if !placement.slice.contains(placement.address) {

@@ -1,18 +1,27 @@
 /// The three protocols a NetworkPolicy or container port can name (`Protocol` in the Kubernetes API:
-/// TCP, UDP, SCTP, case-sensitive); they are matched distinctly. The one protocol type of keycard.
+/// TCP, UDP, SCTP, case-sensitive), matched distinctly, and ICMP, which only a probe names (an echo
+/// request, `ICMP` in a probe's ports; no Kubernetes object can: `isKubernetes`). The one protocol
+/// type of keycard.
 public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable, Comparable {
     case tcp = "TCP"
     case udp = "UDP"
     case sctp = "SCTP"
+    /// ICMP echo, probes only: the NetworkPolicy API defines no ICMP, and what a policy does to it is
+    /// left to the network plugin (docs/kubernetes-fidelity.md).
+    case icmp = "ICMP"
 
-    /// The IP protocol number (6, 17, 132).
+    /// The IP protocol number (6, 17, 132; ICMP 1).
     public var number: UInt8 {
         switch self {
         case .tcp: 6
         case .udp: 17
         case .sctp: 132
+        case .icmp: 1
         }
     }
+
+    /// Whether a Kubernetes object may name it (`Protocol`: TCP, UDP, SCTP).
+    public var isKubernetes: Bool { self != .icmp }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.number < rhs.number }
 
@@ -25,7 +34,7 @@ public enum TransportProtocol: String, Hashable, Sendable, Codable, CaseIterable
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let proto = TransportProtocol(rawValue: text.uppercased()) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not TCP, UDP or SCTP: \(text)")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not TCP, UDP, SCTP or ICMP: \(text)")
         }
         self = proto
     }
@@ -41,17 +50,22 @@ public struct ProtocolPort: Hashable, Sendable, Comparable, CustomStringConverti
         self.port = port
     }
 
-    /// Parses `TCP/80`, `UDP/53`, `SCTP/9`; protocol names are upper case as in Kubernetes.
+    /// An ICMP echo probe (`ICMP`): ICMP has no ports; the number is 0.
+    public static let icmpEcho = ProtocolPort(.icmp, 0)
+
+    /// Parses `TCP/80`, `UDP/53`, `SCTP/9` and `ICMP` (an echo probe); protocol names are upper
+    /// case as in Kubernetes.
     public static func parse(_ text: String) -> ProtocolPort? {
+        if text == TransportProtocol.icmp.rawValue { return icmpEcho }
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard pieces.count == 2, let proto = TransportProtocol(rawValue: String(pieces[0])),
+        guard pieces.count == 2, let proto = TransportProtocol(rawValue: String(pieces[0])), proto.isKubernetes,
             pieces[1].allSatisfy({ $0.isASCII && $0.isNumber }), pieces[1].count <= 5,
             let port = Int(pieces[1]), (1...65535).contains(port)
         else { return nil }
         return ProtocolPort(proto, port)
     }
 
-    public var description: String { "\(proto.rawValue)/\(port)" }
+    public var description: String { proto == .icmp ? proto.rawValue : "\(proto.rawValue)/\(port)" }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         (lhs.proto, lhs.port) < (rhs.proto, rhs.port)

@@ -24,7 +24,7 @@ struct ExternalExplanationTests {
     func explain(_ to: Endpoint) throws -> String {
         let timeline = try Timeline(ScenarioLoader.parse(Self.scenario, file: "explain.yaml"))
         let cluster = timeline.cluster(afterStep: 0)
-        let verdict = PolicyEngine(cluster).evaluate(from: .source(.external("client")), to: to, port: ProtocolPort(.tcp, 80))
+        let verdict = PolicyEngine(cluster).evaluate(fromSource: .external("client"), to: to, port: ProtocolPort(.tcp, 80))
         return Explanation(verdict, cluster: cluster, afterStep: 0, of: 0).text
     }
 

@@ -52,7 +52,7 @@ struct ExternalSourceTests {
         // The ClusterIP is cluster-internal: denied from outside, though web's rule admits client.
         #expect(decision("client", .service(ObjectKey("prod", "web"), backend: ObjectKey("prod", "web"))) == .deny)
         // The verdict names the external as its source, and the file's table agrees with the model.
-        #expect(cells.allSatisfy { $0.verdict.from == .source($0.from) })
+        #expect(cells.allSatisfy { $0.verdict.from == .written($0.from) })
         #expect(ModelReport.build(t).passed)
     }
 
@@ -93,9 +93,7 @@ struct ExternalSourceTests {
 
     @Test func sourceKeys() {
         #expect(ObjectKey.external("client").description == "external/client")
-        #expect(ObjectKey.external("client").externalName == "client")
-        #expect(ObjectKey("prod", "web").externalName == nil)
-        #expect(Endpoint.source(.external("client")) == .external("client"))
-        #expect(Endpoint.source(ObjectKey("prod", "web")) == .pod(ObjectKey("prod", "web")))
+        #expect(Endpoint.written(.external("client")) == .external("client"))
+        #expect(Endpoint.written(ObjectKey("prod", "web")) == .pod(ObjectKey("prod", "web")))
     }
 }

@@ -248,9 +248,15 @@ let objectGraphCases: [MalformedCase] = [
             resources: flowPod("name: one, namespace: prod", extra: ", status: {podIP: 10.244.0.50}") + "\n"
                 + flowPod("name: two, namespace: prod", extra: ", status: {podIP: 10.244.0.50}")),
         .at("name: two", column: "{apiVersion"), "pod prod/two: status.podIP 10.244.0.50 is already pod prod/one's address"),
+    // A namespace called `external` is valid, as in Kubernetes; a pod there named like an external is ambiguous.
     bad(
-        "reserved namespace name external", T.scenario(resources: "- {apiVersion: v1, kind: Namespace, metadata: {name: external}}"),
-        .at("name: external", column: "{apiVersion"), "namespace \"external\" is reserved"),
+        "pod whose key is also an external's",
+        T.scenario(
+            resources: """
+                - {apiVersion: v1, kind: Namespace, metadata: {name: external}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: external}, spec: {containers: [{name: c}]}}
+                """) + "  externals:\n    - {name: db, ip: 192.0.2.9}\n",
+        .at("name: db, namespace: external", column: "{apiVersion"), "pod external/db is ambiguous"),
 ]
 
 @Suite("Malformed scenarios: file:line:col and message")

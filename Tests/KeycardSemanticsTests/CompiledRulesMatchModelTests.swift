@@ -8,9 +8,11 @@ import Testing
 /// policy model's verdict for every connection — in both placements — over many random clusters.
 @Suite("Compiled rules implement the model")
 struct CompiledRulesMatchModelTests {
+    /// ICMP echo too: a rule without ports admits it (in the kernel `th dport` reads the ICMP
+    /// checksum, which every any-port box holds), a rule with ports never does.
     static let ports = [
         ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8080), ProtocolPort(.udp, 53), ProtocolPort(.tcp, 81),
-        ProtocolPort(.sctp, 80), ProtocolPort(.tcp, 53),
+        ProtocolPort(.sctp, 80), ProtocolPort(.tcp, 53), .icmpEcho,
     ]
 
     /// What the tables of `placement` do with a connection from `source` to `destination`.

@@ -96,7 +96,11 @@ struct RulesetInterpreter {
         return nil
     }
 
-    private func hasPorts(_ packet: Packet) -> Bool { [6, 17, 132].contains(packet.proto) }
+    /// Whether `th dport` loads: the kernel reads the two bytes at the transport header's offset 2
+    /// for any protocol whose header is there (nft_payload on NFT_PAYLOAD_TRANSPORT_HEADER); for an
+    /// ICMP echo they are its checksum, so only an every-port range matches it (seen in the lab:
+    /// scenarios/icmp.yaml, an ipBlock rule without ports admits a ping).
+    private func hasPorts(_ packet: Packet) -> Bool { [1, 6, 17, 132].contains(packet.proto) }
 
     private func inPrefix(_ address: UInt32, _ prefix: UInt32, _ length: UInt8) -> Bool {
         let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))

@@ -88,6 +88,8 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
             plan.addresses.filter { $0.namespace == "kc-t.node0" }.map { "\($0.interface) \($0.address)/\($0.prefixLength)" } == [
                 "kcu 100.64.0.2/30", "kcp0 169.254.1.1/32",
             ])
+        // The node's own connections to its pods leave from its address, not the pod gateway's.
+        #expect(plan.routes.first { $0.namespace == "kc-t.node0" && $0.interface == "kcp0" }?.preferredSource == IPv4(0x6440_0002))
         #expect(
             plan.sysctls.map { "\($0.namespace) \($0.key)=\($0.value)" } == [
                 "kc-t.router net/ipv4/ip_forward=1", "kc-t.node0 net/ipv4/ip_forward=1",
@@ -191,5 +193,11 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
     @Test(arguments: ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4/33", "a.b.c.d", ""])
     func rejectsBadAddresses(text: String) {
         #expect(CIDR.parseExact(text) == nil)
+    }
+
+    /// `LabNetwork.nodeAddress` (the model's node addresses) is what the plan gives each node.
+    @Test func nodeAddressesAgreeWithTheModel() throws {
+        let plan = try TopologyPlanner.plan(LabSpec(labName: "t", nodes: 5))
+        #expect(plan.nodes.map(\.uplinkAddress) == (0..<5).map(LabNetwork.nodeAddress))
     }
 }

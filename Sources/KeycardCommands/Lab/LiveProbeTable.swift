@@ -40,6 +40,11 @@ struct LiveProbeDocument: Encodable {
     var results: [LiveProbeResult]
 }
 
+extension LiveProbeResult {
+    /// `TCP/80`, or `ICMP` (an echo probe has no port), as `ProtocolPort` writes it.
+    var portText: String { `protocol` == TransportProtocol.icmp.rawValue ? `protocol` : "\(`protocol`)/\(port)" }
+}
+
 /// Per port: the observed truth table, the model's, and where they differ.
 struct LiveProbeTable {
     let results: [LiveProbeResult]
@@ -47,11 +52,9 @@ struct LiveProbeTable {
     func render() -> String {
         var out: [String] = []
         var ports: [String] = []
-        for result in results where !ports.contains("\(result.protocol)/\(result.port)") {
-            ports.append("\(result.protocol)/\(result.port)")
-        }
+        for result in results where !ports.contains(result.portText) { ports.append(result.portText) }
         for port in ports {
-            let cells = results.filter { "\($0.protocol)/\($0.port)" == port }
+            let cells = results.filter { $0.portText == port }
             var rows: [String] = []
             var columns: [String] = []
             for cell in cells {

@@ -15,8 +15,8 @@ struct ProbeCommand: LiveVerb {
     )
 
     @OptionGroup var options: LabOptions
-    @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload) or external/NAME[,...] (default: every pod present).") var from:
-        [String] = []
+    @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload), external/NAME or node/NAME[,...] (default: every pod present).")
+    var from: [String] = []
     @Option(help: "Destinations, ns/pod, ns/kind/name or external/NAME (default: every pod, then every external).") var to: [String] = []
     @Option(help: "PROTOCOL/PORT[,...] (default: every port some destination serves).") var ports: [String] = []
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -45,11 +45,12 @@ struct ProbeCommand: LiveVerb {
         // A workload (ns/deployment/web) stands for every pod it runs now.
         let sources = try LiveInput.list(from).flatMap { text -> [ObjectKey] in
             if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil { return cluster.pods(of: workload).map(\.key) }
-            // An external (external/NAME) probes from its own namespace behind the router.
+            // An external (external/NAME) probes from its own namespace behind the router, a node
+            // (node/NAME) from its own namespace with its address.
             guard let key = ObjectKey.parse(text),
-                cluster.pods[key] != nil || key.externalName.map({ cluster.externals[$0] != nil }) == true
+                cluster.hasSource(key)
             else {
-                throw LiveError("--from \(text): no pod, workload or external \(text) in lab \(lab)")
+                throw LiveError("--from \(text): no pod, workload, external or node \(text) in lab \(lab)")
             }
             return [key]
         }
@@ -57,7 +58,7 @@ struct ProbeCommand: LiveVerb {
             if let workload = WorkloadKey.parse(text), cluster.workloads[workload] != nil {
                 return cluster.pods(of: workload).map { .pod($0.key) }
             }
-            guard let endpoint = Endpoint.parse(text), cluster.address(of: endpoint) != nil,
+            guard let endpoint = Endpoint.parse(text).map(cluster.resolve), cluster.address(of: endpoint) != nil,
                 endpoint.isPresent(in: cluster)
             else { throw LiveError("--to \(text): no pod, workload or external \(text) in lab \(lab)") }
             return [endpoint]
@@ -89,7 +90,7 @@ struct ProbeCommand: LiveVerb {
                     cells.append(
                         ProbeCell(
                             from: source, to: destination, port: port, expected: .model,
-                            verdict: engine.evaluate(from: .source(source), to: destination, port: port)))
+                            verdict: engine.evaluate(fromSource: source, to: destination, port: port)))
                 }
             }
         }
@@ -108,6 +109,8 @@ extension Endpoint {
         switch self {
         case .pod(let key): cluster.pods[key] != nil
         case .external(let name): cluster.externals[name] != nil
+        // A node is a probe source only: it serves nothing in the lab.
+        case .node: false
         case .address: true
         case .service(let key, _): cluster.services[key] != nil
         }

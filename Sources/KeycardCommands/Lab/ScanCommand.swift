@@ -14,7 +14,7 @@ struct ScanCommand: LiveVerb {
     )
 
     @OptionGroup var options: LabOptions
-    @Option(help: "Who scans: a pod, ns/pod, or an external, external/NAME.") var from: String
+    @Option(help: "Who scans: a pod, ns/pod, an external, external/NAME, or a node, node/NAME.") var from: String
     @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
     @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -56,7 +56,7 @@ struct ScanCommand: LiveVerb {
         let cluster = live.cluster
         // A pod, or an external (external/NAME) scanning from its own namespace behind the router.
         guard let source = ObjectKey.parse(from),
-            cluster.pods[source] != nil || source.externalName.map({ cluster.externals[$0] != nil }) == true,
+            cluster.hasSource(source),
             let netns = LabServing.sourceNamespaces(live.state.plan)[source]
         else {
             throw LiveError("--from \(from): no pod or external \(from) in lab \(lab)")
@@ -93,7 +93,7 @@ struct ScanCommand: LiveVerb {
                 let model: ScanState
                 if case .address = endpoint {
                     model = .filtered
-                } else if engine.evaluate(from: .source(source), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
                     model = .filtered
                 } else {
                     model = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed

@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// A verdict written out for people (text) and programs (JSON).
 struct Explanation: Encodable {
@@ -41,6 +42,8 @@ struct Explanation: Encodable {
     /// The mesh's part, when the scenario uses the mesh (spec mesh.md 2.5).
     var mesh: MeshRecord?
     var detail: String?
+    /// True for an ICMP cell a policy judged (`Verdict.implementationDefined`); nil otherwise.
+    var implementationDefined: Bool?
     private var meshLines: [String] = []
     private var steps: Int
 
@@ -68,10 +71,11 @@ struct Explanation: Encodable {
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)
+        if verdict.implementationDefined { implementationDefined = true }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, afterStep, decision, egress, ingress, mesh, detail
+        case from, to, port, `protocol`, afterStep, decision, egress, ingress, mesh, detail, implementationDefined
     }
 
     /// Adds the mesh's chain: NetworkPolicy, then PeerAuthentication, then AuthorizationPolicy (R57).
@@ -106,9 +110,12 @@ struct Explanation: Encodable {
         meshLines = lines
     }
 
+    /// `TCP/80`, or `ICMP` (an echo probe has no port), as `ProtocolPort` writes it.
+    var portText: String { `protocol` == TransportProtocol.icmp.rawValue ? `protocol` : "\(`protocol`)/\(port)" }
+
     var text: String {
         var lines = [
-            "\(from) -> \(to) \(`protocol`)/\(port), after step \(afterStep) of \(steps): \(decision.uppercased())"
+            "\(from) -> \(to) \(portText), after step \(afterStep) of \(steps): \(decision.uppercased())"
                 + (detail.map { " (\($0))" } ?? "")
         ]
         for side in [egress, ingress] {
@@ -127,6 +134,12 @@ struct Explanation: Encodable {
                 )
             case DirectionVerdict.Outcome.notApplicable.rawValue:
                 lines.append("    not a pod: NetworkPolicy does not apply to it")
+            case DirectionVerdict.Outcome.localNode.rawValue:
+                lines.append(
+                    "    the source is the pod's own node: allowed whatever its policies say (spec.lab.nodeIngress: allow, the NetworkPolicy API's local-node rule)"
+                )
+                let isolating = side.isolatedBy.joined(separator: ", ")
+                if !isolating.isEmpty { lines.append("    isolated by: \(isolating)") }
             case DirectionVerdict.Outcome.denied.rawValue where side.isolatedBy.isEmpty:
                 // Denied with no policy: only a Service cell is (PolicyEngine+Service.swift).
                 lines.append(
@@ -144,11 +157,16 @@ struct Explanation: Encodable {
                 }
                 if side.allowedBy.isEmpty {
                     let other = side.direction == "egress" ? to : from
-                    lines.append("    no \(side.direction) rule of these policies allows \(other) on \(`protocol`)/\(port)")
+                    lines.append("    no \(side.direction) rule of these policies allows \(other) on \(portText)")
                 } else {
                     for rule in side.allowedBy { lines.append("    allowed by: \(rule)") }
                 }
             }
+        }
+        if implementationDefined == true {
+            lines.append(
+                "  implementation-defined: the NetworkPolicy API defines only TCP, UDP and SCTP; keycard follows the common behaviour (only a rule without ports admits ICMP)"
+            )
         }
         return (lines + meshLines).joined(separator: "\n")
     }

@@ -65,9 +65,10 @@ struct ModelTableRenderer {
             ) { row, column in
                 guard let cell = at(row, column) else { return "-" }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
-                return cell.outcome.mark
+                return cell.verdict.implementationDefined ? ImplementationDefined.mark(cell.outcome) : cell.outcome.mark
             }
             out.append(table.render())
+            if portCells.contains(where: { $0.verdict.implementationDefined }) { out.append(ImplementationDefined.legend) }
             if portCells.contains(where: { $0.outcome != .allow }) {
                 let why = TruthTableText(
                     title: "why", rows: probe.sources.map(\.description),

@@ -54,7 +54,9 @@ struct RunTableRenderer {
                     switch result.observed {
                     case .skipped: return "s"
                     case nil: return "?"
-                    case let observed?: return observed.networkDecision?.mark ?? "?"
+                    case let observed?:
+                        guard let decision = observed.networkDecision else { return "?" }
+                        return result.implementationDefined == true ? ImplementationDefined.mark(decision) : decision.mark
                     }
                 }.render())
             guard portFailed else { continue }
@@ -77,6 +79,7 @@ struct RunTableRenderer {
                 }
             }
         }
+        if results.contains(where: { $0.implementationDefined == true }) { out.append(ImplementationDefined.legend) }
         if probe.ports.count > 0 && results.contains(where: { $0.observed == .skipped }) {
             out.append("  (s: skipped — \(results.first { $0.observed == .skipped }?.reason ?? ""))")
         }

@@ -14,7 +14,7 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "Scenario file.") var file: String
-    @Option(help: "Source: a pod as namespace/name, or external/NAME (from outside the cluster).") var from: String
+    @Option(help: "Source: a pod as namespace/name, external/NAME (from outside the cluster) or node/NAME (a lab node).") var from: String
     @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
@@ -68,13 +68,12 @@ struct ExplainCommand: ParsableCommand {
         guard let source = ObjectKey.parse(from), let destination = Endpoint.parse(to), let port = ProtocolPort.parse(port) else {
             throw Exit.invalid
         }
-        if let name = source.externalName {
-            guard cluster.externals[name] != nil else {
-                Console.error("external \(name) is not declared")
-                throw Exit.invalid
+        guard cluster.hasSource(source) else {
+            switch cluster.source(source) {
+            case .external(let name): Console.error("external \(name) is not declared")
+            case .node(let name): Console.error("the lab has no node \(name) (spec.lab.nodes)")
+            default: Console.error("pod \(source) does not exist after step \(step)")
             }
-        } else if cluster.pods[source] == nil {
-            Console.error("pod \(source) does not exist after step \(step)")
             throw Exit.invalid
         }
         switch destination {
@@ -107,7 +106,7 @@ struct ExplainCommand: ParsableCommand {
             }
         }
         let explanations = targets.map { target in
-            let verdict = PolicyEngine(cluster).evaluate(from: .source(source), to: target, port: port)
+            let verdict = PolicyEngine(cluster).evaluate(fromSource: source, to: target, port: port)
             var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
             if let request {
                 explanation.addMesh(

@@ -27,6 +27,17 @@ final class ProbeWave {
 
     static let datagram = Array("keycard-probe\n".utf8)
 
+    /// The identifier of slot `index`'s echo request: unique within the wave (a wave holds fewer
+    /// than 65,536 probes), mixed with the process so that two processes' probes differ.
+    private func echoIdentifier(_ index: Int) -> UInt16 {
+        UInt16(truncatingIfNeeded: index &+ Int(getpid()) &* 40_503)
+    }
+
+    /// Slot `index`'s echo request.
+    private func echoRequest(_ index: Int) -> [UInt8] {
+        ICMPEcho.request(identifier: echoIdentifier(index), payload: Self.datagram)
+    }
+
     /// epoll tokens from here on are evidence listeners (index into `evidence.listeners`), below are slots.
     private static let evidenceToken: UInt64 = 1 << 62
     /// The token of the eventfd other waves write when they forward this wave's evidence.
@@ -120,6 +131,12 @@ final class ProbeWave {
         }
         let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
+        if request.proto == .icmp {
+            // No flow to own: ICMP has no ports for the drop evidence to match, so a drop is a timeout.
+            slots[index].phase = .awaitingAnswer
+            if let code = SocketCalls.send(fd, echoRequest(index)) { return settle(index, Self.verdict(forError: code)) }
+            return try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
+        }
         if router != nil {
             recordFlow(index, destination: address)
             if let translated = request.translated {
@@ -246,6 +263,7 @@ final class ProbeWave {
     }
 
     private func readAnswer(_ index: Int) {
+        if slots[index].request.proto == .icmp { return readEchoReplies(index) }
         var buffer = [UInt8](repeating: 0, count: 2048)
         let count = buffer.withUnsafeMutableBytes { recv(slots[index].fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
         if count >= 0 { return settle(index, .allow(line: Self.firstLine(Array(buffer.prefix(count))))) }
@@ -253,10 +271,26 @@ final class ProbeWave {
         settle(index, Self.verdict(forError: errno))
     }
 
-    /// The one resend of a UDP wave, halfway to the deadline, for datagrams lost on the way.
+    /// Reads what the raw socket holds (ICMP from the destination only) until this probe's echo
+    /// reply; anything else (another probe's reply, an echo request to this namespace) is skipped.
+    private func readEchoReplies(_ index: Int) {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(slots[index].fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return }
+                return settle(index, Self.verdict(forError: errno))
+            }
+            if ICMPEcho.isReply(buffer[0..<count], identifier: echoIdentifier(index)) { return settle(index, .allow(line: "")) }
+        }
+    }
+
+    /// The one resend of a UDP or ICMP wave, halfway to the deadline, for datagrams lost on the way.
     private func resendDatagrams() {
         for index in slots.indices where slots[index].verdict == nil && slots[index].phase == .awaitingAnswer {
-            if let code = SocketCalls.send(slots[index].fd, Self.datagram) { settle(index, Self.verdict(forError: code)) }
+            let bytes = slots[index].request.proto == .icmp ? echoRequest(index) : Self.datagram
+            if let code = SocketCalls.send(slots[index].fd, bytes) { settle(index, Self.verdict(forError: code)) }
         }
     }
 
@@ -265,7 +299,7 @@ final class ProbeWave {
         slots[index].verdict = verdict
         if slots[index].fd >= 0 {
             // Also leaves the epoll set. A TCP probe ends with a RST: no TIME_WAIT on either end.
-            if slots[index].request.proto == .udp { close(slots[index].fd) } else { SocketCalls.abort(slots[index].fd) }
+            if slots[index].request.proto == .tcp { SocketCalls.abort(slots[index].fd) } else { close(slots[index].fd) }
             slots[index].fd = -1
         }
         pending -= 1

@@ -13,6 +13,8 @@ enum SocketCalls {
             case .tcp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
             case .udp: (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
             case .sctp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_SCTP))
+            // A raw socket (root): the prober writes the echo request and reads the replies itself.
+            case .icmp: (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
             }
         return try syscall("socket", "\(proto)") { socket(AF_INET, type | flags, number) }
     }

@@ -25,7 +25,7 @@ extension FlowLog {
             default: continue
             }
             let to = cluster.endpoint(at: connection.destination)
-            let verdict = engine.evaluate(from: .source(from), to: to, port: connection.port)
+            let verdict = engine.evaluate(fromSource: from, to: to, port: connection.port)
             let dropped = connection.dropPrefix != nil
             let observed: Observation = dropped ? .deny : .allow
             let reason = connection.dropPrefix.map { "dropped: \($0)" } ?? "connection confirmed by conntrack in \(connection.namespace)"

@@ -54,7 +54,7 @@ public struct FlowLog: Sendable {
 
     func probeFlows(_ result: ProbeResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
         guard let observed = result.observed, observed != .skipped, let network = observed.networkDecision else { return [] }
-        let verdict = engine.evaluate(from: .source(result.from), to: result.to, port: result.port)
+        let verdict = engine.evaluate(fromSource: result.from, to: result.to, port: result.port)
         let dropped = network == .deny
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "probe", cell: result.cellDescription,
@@ -84,7 +84,7 @@ public struct FlowLog: Sendable {
         guard let observed = result.observed else { return [] }
         let destination = cluster.endpoint(at: result.ip)
         let port = ProtocolPort(.tcp, result.port)
-        let verdict = engine.evaluate(from: .source(result.from), to: destination, port: port)
+        let verdict = engine.evaluate(fromSource: result.from, to: destination, port: port)
         let dropped = observed == .filtered
         let attribution = RuleAttribution(verdict)
         let modelDrops = verdict.decision == .deny
@@ -122,7 +122,7 @@ public struct FlowLog: Sendable {
         case .failed: return []
         }
         let port = ProtocolPort(.udp, 53)
-        let verdict = engine.evaluate(from: .source(result.from), to: server, port: port)
+        let verdict = engine.evaluate(fromSource: result.from, to: server, port: port)
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "dns",
             cell: "\(result.from) -> \(server) \(port) (\(result.name))",
@@ -161,14 +161,17 @@ public struct FlowLog: Sendable {
                 HubbleFlow.Layer4(TCP: .init(source_port: sourcePort, destination_port: port.port, flags: ["SYN": true]))
             case .udp: HubbleFlow.Layer4(UDP: .init(source_port: sourcePort, destination_port: port.port))
             case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
+            case .icmp: HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0))
             }
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
         if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
         var flow = HubbleFlow(
             time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
             drop_reason_desc: dropped ? "POLICY_DENIED" : nil,
-            IP: .init(source: cluster.address(of: .source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
-            l4: l4, source: endpoint(.source(from), cluster), destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, cluster),
+            IP: .init(
+                source: cluster.address(of: cluster.source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
+            l4: l4, source: sourceEndpoint(cluster.source(from), to: destinationPod.map(Endpoint.pod) ?? to, cluster),
+            destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, cluster),
             node_name: nodeName(direction == .egress ? from : destinationPod),
             event_type: dropped ? .init(type: 1, sub_type: 133) : .init(type: 5),
             traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
@@ -209,6 +212,13 @@ public struct FlowLog: Sendable {
 
     /// A pod as Hubble names it: `k8s:` labels (with Cilium's namespace label), its controller as
     /// workload; anything outside the pod network as `reserved:world`.
+    /// A flow's source: a node is Cilium's `reserved:host` for its own pods and
+    /// `reserved:remote-node` for the others'; anything else as `endpoint(_:_:)`.
+    func sourceEndpoint(_ source: Endpoint, to destination: Endpoint, _ cluster: Cluster) -> HubbleFlow.Endpoint {
+        guard case .node = source else { return endpoint(source, cluster) }
+        return HubbleFlow.Endpoint(labels: [cluster.isLocalNode(source, of: destination) ? "reserved:host" : "reserved:remote-node"])
+    }
+
     func endpoint(_ endpoint: Endpoint, _ cluster: Cluster) -> HubbleFlow.Endpoint {
         guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
             return HubbleFlow.Endpoint(labels: ["reserved:world"])

@@ -76,16 +76,29 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         }
     }
 
-    /// `flow.Layer4`: one of `TCP`, `UDP`, `SCTP`.
+    /// `flow.Layer4`: one of `TCP`, `UDP`, `SCTP`, `ICMPv4`.
     public struct Layer4: Codable, Sendable, Equatable {
         public var TCP: TCPLayer?
         public var UDP: Ports?
         public var SCTP: Ports?
+        public var ICMPv4: ICMPLayer?
 
-        public init(TCP: TCPLayer? = nil, UDP: Ports? = nil, SCTP: Ports? = nil) {
+        public init(TCP: TCPLayer? = nil, UDP: Ports? = nil, SCTP: Ports? = nil, ICMPv4: ICMPLayer? = nil) {
             self.TCP = TCP
             self.UDP = UDP
             self.SCTP = SCTP
+            self.ICMPv4 = ICMPv4
+        }
+    }
+
+    /// `flow.ICMPv4`: `type` and `code` (an echo request is 8, 0).
+    public struct ICMPLayer: Codable, Sendable, Equatable {
+        public var type: Int
+        public var code: Int
+
+        public init(type: Int, code: Int) {
+            self.type = type
+            self.code = code
         }
     }
 

@@ -85,7 +85,7 @@ extension LintPass {
                 }
             }
         }
-        for proto in TransportProtocol.allCases {
+        for proto in TransportProtocol.allCases where proto.isKubernetes {
             if let unused = (1...65535).reversed().first(where: { !ports.contains(ProtocolPort(proto, $0)) }) {
                 ports.insert(ProtocolPort(proto, unused))
             }

@@ -153,7 +153,7 @@ extension ObjectDecoder {
 
     static func transportProtocol(_ value: YAMLValue) throws(ScenarioError) -> TransportProtocol {
         let text = try value.string("protocol")
-        guard let proto = TransportProtocol(rawValue: text) else {
+        guard let proto = TransportProtocol(rawValue: text), proto.isKubernetes else {
             throw value.error("protocol \"\(text)\" is not one of TCP, UDP, SCTP")
         }
         return proto

@@ -60,6 +60,7 @@ public struct ProbeCell: Sendable {
             targetPort: targetPort)
         result.rule = RuleAttribution(verdict)?.text
         result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
+        if verdict.implementationDefined { result.implementationDefined = true }
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)
@@ -88,7 +89,7 @@ extension Timeline {
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(from: .source(source), to: destination, port: port),
+                            verdict: engine.evaluate(fromSource: source, to: destination, port: port),
                             mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
@@ -149,7 +150,7 @@ extension Timeline {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(from: .source(source), to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
                     state = .filtered
                 } else if let mesh = meshEngine?.evaluate(
                     from: source, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),

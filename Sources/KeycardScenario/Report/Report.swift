@@ -159,10 +159,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// `would-deny` / `would-allow` when enforcing the staged policies (Calico
     /// StagedKubernetesNetworkPolicy) would change the model's decision.
     public var staged: String?
+    /// True for an ICMP cell a policy judged (`Verdict.implementationDefined`): the API leaves it
+    /// to the network plugin; keycard's verdict is the common behaviour. Nil otherwise.
+    public var implementationDefined: Bool?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed, audit, staged
+        case service, backend, targetPort, rule, confirmed, audit, staged, implementationDefined
     }
 
     public init(
@@ -213,6 +216,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
         audit = try c.decodeIfPresent(String.self, forKey: .audit)
         staged = try c.decodeIfPresent(String.self, forKey: .staged)
+        implementationDefined = try c.decodeIfPresent(Bool.self, forKey: .implementationDefined)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -239,6 +243,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(confirmed, forKey: .confirmed)
         try c.encodeIfPresent(audit, forKey: .audit)
         try c.encodeIfPresent(staged, forKey: .staged)
+        try c.encodeIfPresent(implementationDefined, forKey: .implementationDefined)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the

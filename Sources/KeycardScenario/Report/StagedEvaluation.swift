@@ -12,8 +12,8 @@ public enum StagedEvaluation {
         let stagedKeys = Set(cluster.stagedPolicies.keys)
         var denied: [(cell: String, rule: RuleAttribution)] = []
         func mark(_ from: ObjectKey, _ to: Endpoint, _ port: ProtocolPort, _ cell: String) -> String? {
-            let before = now.evaluate(from: .source(from), to: to, port: port)
-            let after = then.evaluate(from: .source(from), to: to, port: port)
+            let before = now.evaluate(fromSource: from, to: to, port: port)
+            let after = then.evaluate(fromSource: from, to: to, port: port)
             guard before.decision != after.decision else { return nil }
             guard after.decision == .deny else { return "would-allow" }
             if var rule = RuleAttribution(after) {

@@ -45,9 +45,6 @@ public struct ClusterChange {
             let existed: Bool
             switch loaded.object {
             case .namespace(let namespace):
-                if namespace.name == "external" {
-                    throw ScenarioError(loaded.location, "namespace \"external\" is reserved: probes name externals as external/NAME")
-                }
                 existed = cluster.namespaces[namespace.name] != nil
                 cluster.namespaces[namespace.name] = namespace
             case .pod(var pod):

@@ -14,11 +14,12 @@ public enum ProbeRef: Hashable, Sendable, CustomStringConvertible {
         return Endpoint.parse(text).map(ProbeRef.endpoint)
     }
 
-    /// A pod, a workload or an external: what a probe or scan may start from. An external starts
-    /// in its own namespace behind the lab router, as a client on the internet would.
+    /// A pod, a workload, an external or a node: what a probe or scan may start from. An external
+    /// starts in its own namespace behind the lab router, as a client on the internet would; a node
+    /// in the node's namespace with the node's address, as a kubelet would.
     public var isSource: Bool {
         switch self {
-        case .endpoint(.pod), .endpoint(.external), .workload: true
+        case .endpoint(.pod), .endpoint(.external), .endpoint(.node), .workload: true
         case .endpoint: false
         }
     }

@@ -23,10 +23,11 @@ public struct ResolvedProbe: Sendable {
     /// `hidden` pods (the cluster DNS pod) are left out of the default sources and destinations.
     init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
         let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }
-        sourceRefs = probe.from ?? pods.map { .endpoint(.pod($0.key)) }
+        // Default rows and columns are written as a table would write them (`Endpoint.written`).
+        sourceRefs = probe.from ?? pods.map { .endpoint(.written($0.key)) }
         destinationRefs =
             probe.to
-            ?? (pods.map { .endpoint(.pod($0.key)) }
+            ?? (pods.map { .endpoint(.written($0.key)) }
                 + cluster.externals.values.sorted { $0.name < $1.name }.map { .endpoint(.external($0.name)) })
         sources = []
         destinations = []
@@ -34,12 +35,7 @@ public struct ResolvedProbe: Sendable {
         destinationRef = [:]
         for ref in sourceRefs {
             for endpoint in try Self.expand(ref, "probe.from", step: step, cluster: cluster) {
-                let key: ObjectKey
-                switch endpoint {
-                case .pod(let pod): key = pod
-                case .external(let name): key = .external(name)
-                default: continue
-                }
+                guard let key = endpoint.sourceKey else { continue }
                 if let first = sourceRef[key] {
                     throw ScenarioError(step.location, "probe.from: pod \(key) is named twice (as \(first) and as \(ref))")
                 }
@@ -49,6 +45,10 @@ public struct ResolvedProbe: Sendable {
         }
         for ref in destinationRefs {
             for endpoint in try Self.expand(ref, "probe.to", step: step, cluster: cluster) {
+                if case .node(let name) = endpoint {
+                    throw ScenarioError(
+                        step.location, "probe.to: node/\(name) is a probe source only (a node serves no port in the lab)")
+                }
                 if let first = destinationRef[endpoint] {
                     throw ScenarioError(step.location, "probe.to: \(endpoint) is named twice (as \(first) and as \(ref))")
                 }
@@ -57,7 +57,19 @@ public struct ResolvedProbe: Sendable {
             }
         }
         request = probe.request
+        if let node = sources.first(where: { $0.namespace == ObjectKey.nodeNamespace && cluster.nodeIndex($0.name) != nil }),
+            let service = destinations.first(where: { $0.serviceKey != nil })
+        {
+            throw ScenarioError(
+                step.location,
+                "probe: \(node) -> \(service): the lab runs no Service proxy in node namespaces; probe the Service's pods from the node")
+        }
         for case .service(let key, _) in destinations {
+            if probe.ports?.contains(where: { $0.proto == .icmp }) == true {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: Service \(key) with ICMP: a ClusterIP is a virtual address that answers no ping; probe its pods")
+            }
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
             }
@@ -114,6 +126,11 @@ public struct ResolvedProbe: Sendable {
 
     /// The pods (or external) `ref` stands for at this step; a workload with no pod stands for none.
     private static func expand(_ ref: ProbeRef, _ field: String, step: Step, cluster: Cluster) throws(ScenarioError) -> [Endpoint] {
+        // `external/NAME` or `node/NAME` naming a pod of a namespace called so (no such external or node).
+        if case .endpoint(let written) = ref, case .pod(let key) = cluster.resolve(written), written != .pod(key) {
+            guard cluster.pods[key] != nil else { throw ScenarioError(step.location, "\(field): pod \(key) does not exist at this step") }
+            return [.pod(key)]
+        }
         switch ref {
         case .endpoint(.pod(let key)):
             guard cluster.pods[key] != nil else { throw ScenarioError(step.location, "\(field): pod \(key) does not exist at this step") }
@@ -123,6 +140,12 @@ public struct ResolvedProbe: Sendable {
                 throw ScenarioError(step.location, "\(field): external \(name) is not declared in spec.externals")
             }
             return [.external(name)]
+        case .endpoint(.node(let name)):
+            guard cluster.nodeIndex(name) != nil else {
+                throw ScenarioError(
+                    step.location, "\(field): the lab has no node \(name) (node-0 ... node-\(cluster.nodeCount - 1), spec.lab.nodes)")
+            }
+            return [.node(name)]
         case .endpoint(let endpoint): return [endpoint]
         case .workload(let key):
             guard cluster.workloads[key] != nil else { throw ScenarioError(step.location, "\(field): \(key) does not exist at this step") }
@@ -179,7 +202,7 @@ public struct ResolvedProbe: Sendable {
     public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
         if case .model = expect { return .model }
         let to = cellDestination.column
-        let row = sourceRef[from] ?? .endpoint(.source(from))
+        let row = sourceRef[from] ?? .endpoint(.written(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {
         case .model: return .model
@@ -191,7 +214,7 @@ public struct ResolvedProbe: Sendable {
             if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
             // A pod reaching itself is not a network question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
-            if case .external(let name) = to, from.externalName == name { return .ignored }
+            if case .external = to, to == .written(from) { return .ignored }
             return .explicit(fallback)
         }
     }

@@ -10,7 +10,10 @@ public struct ResolvedScan: Sendable {
     public var expectOpen: Set<ScanEndpoint>?
 
     init(_ scan: ScanStep, step: Step, cluster: Cluster) throws(ScenarioError) {
-        switch scan.from {
+        var from = scan.from
+        // `external/NAME` or `node/NAME` naming a pod of a namespace called so.
+        if case .endpoint(let written) = from { from = .endpoint(cluster.resolve(written)) }
+        switch from {
         case .endpoint(.pod(let key)):
             guard cluster.pods[key] != nil else { throw ScenarioError(step.location, "scan.from: pod \(key) does not exist at this step") }
             sources = [key]
@@ -23,8 +26,13 @@ public struct ResolvedScan: Sendable {
                 throw ScenarioError(step.location, "scan.from: external \(name) is not declared in spec.externals")
             }
             sources = [.external(name)]
+        case .endpoint(.node(let name)):
+            guard cluster.nodeIndex(name) != nil else {
+                throw ScenarioError(step.location, "scan.from: the lab has no node \(name) (spec.lab.nodes)")
+            }
+            sources = [.node(name)]
         case .endpoint(let endpoint):
-            throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod, a workload or an external")
+            throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod, a workload, an external or a node")
         }
         guard let open = scan.expectOpen else {
             expectOpen = nil

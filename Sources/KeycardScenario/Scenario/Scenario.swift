@@ -42,6 +42,8 @@ public struct LabSettings: Sendable {
     public var serviceEnforcement: ServiceEnforcement = .postDNAT
     /// `spec.lab.mode`: enforce (default) or audit.
     public var mode: LabMode = .enforce
+    /// `spec.lab.nodeIngress`: whether an isolated pod accepts its own node (default `allow`).
+    public var nodeIngress: NodeIngress = .allow
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)

@@ -8,7 +8,7 @@ extension ScenarioParser {
         let fields = try value.fields("dns", allowed: ["from", "name"])
         let fromValue = try fields.required("from")
         let fromText = try fromValue.string("dns.from")
-        guard let from = ObjectKey.parse(fromText), from.namespace != "external" else {
+        guard let from = ObjectKey.parse(fromText) else {
             throw fromValue.error("dns.from \"\(fromText)\" must be a pod as namespace/name")
         }
         let nameValue = try fields.required("name")

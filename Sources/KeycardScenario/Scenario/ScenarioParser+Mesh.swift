@@ -11,7 +11,6 @@ extension ScenarioParser {
         if let root = fields["rootNamespace"] {
             let text = try root.string("spec.mesh.rootNamespace")
             if let problem = NameRules.dns1123LabelProblem(text) { throw root.error("spec.mesh.rootNamespace \"\(text)\" \(problem)") }
-            if text == "external" { throw root.error("spec.mesh.rootNamespace \"external\" is reserved for externals") }
             settings.rootNamespace = text
         }
         if let domain = fields["trustDomain"] {

@@ -34,3 +34,16 @@ extension ScenarioParser {
         }
     }
 }
+
+extension ScenarioParser {
+    /// `spec.lab.nodeIngress`: `allow` (the default: the NetworkPolicy API's local-node rule) or
+    /// `policy` (the node is judged like any other source, by `ipBlock`).
+    func nodeIngress(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
+        guard let value = fields["nodeIngress"] else { return }
+        let text = try value.string("spec.lab.nodeIngress")
+        guard let mode = NodeIngress(rawValue: text) else {
+            throw value.error("spec.lab.nodeIngress must be allow or policy, found \(text)")
+        }
+        settings.nodeIngress = mode
+    }
+}

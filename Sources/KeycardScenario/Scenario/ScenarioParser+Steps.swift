@@ -44,7 +44,8 @@ extension ScenarioParser {
                     let text = try item.string("a probe source")
                     guard let key = ProbeRef.parse(text), key.isSource else {
                         throw item.error(
-                            "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
+                            "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME"
+                        )
                     }
                     if keys.contains(key) { throw item.error("\(text) is listed twice") }
                     keys.append(key)
@@ -121,7 +122,7 @@ extension ScenarioParser {
             let fromText = try fromValue.string("from")
             guard let from = ProbeRef.parse(fromText), from.isSource else {
                 throw fromValue.error(
-                    "from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
+                    "from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME")
             }
             let toValue = try fields.required("to")
             let toText = try toValue.string("to")
@@ -184,7 +185,7 @@ extension ScenarioParser {
         let fromText = try fromValue.string("scan.from")
         guard let from = ProbeRef.parse(fromText), from.isSource else {
             throw fromValue.error(
-                "scan.from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name or external/NAME")
+                "scan.from \"\(fromText)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME")
         }
         var targets = ScanStep.Targets.pods
         if let targetsValue = fields["targets"] {

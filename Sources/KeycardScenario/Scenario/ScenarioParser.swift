@@ -107,7 +107,7 @@ struct ScenarioParser {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
         let fields = try value.fields(
-            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode"])
+            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode", "nodeIngress"])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {
@@ -137,6 +137,7 @@ struct ScenarioParser {
         if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
         try serviceSettings(fields, into: &settings)
         try labMode(fields, into: &settings)
+        try nodeIngress(fields, into: &settings)
         return settings
     }
 
@@ -159,6 +160,7 @@ struct ScenarioParser {
             var ports: [ProtocolPort] = []
             for portValue in try fields["ports"]?.items("external ports") ?? [] {
                 let port = try Self.protocolPort(portValue)
+                if port.proto == .icmp { throw portValue.error("an external answers ICMP echo anyway: list only TCP, UDP or SCTP ports") }
                 if ports.contains(port) { throw portValue.error("\(port) is listed twice") }
                 ports.append(port)
             }
@@ -194,7 +196,8 @@ struct ScenarioParser {
     static func protocolPort(_ value: YAMLValue) throws(ScenarioError) -> ProtocolPort {
         let text = try value.string("a port")
         guard let port = ProtocolPort.parse(text) else {
-            throw value.error("port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80")
+            throw value.error(
+                "port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80, or ICMP")
         }
         return port
     }

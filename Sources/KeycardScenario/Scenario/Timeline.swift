@@ -56,7 +56,10 @@ public struct Timeline: Sendable {
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
         cluster.serviceEnforcement = scenario.lab.serviceEnforcement
+        cluster.podNodes = plan.nodes
+        cluster.nodeIngress = scenario.lab.nodeIngress
         for external in scenario.externals { cluster.externals[external.name] = external }
+        try Self.checkSourceNames(everyPod, cluster)
         for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
         cluster.mesh = scenario.mesh
         let addresses = plan.addresses

@@ -38,7 +38,7 @@ enum TruthTableParser {
             guard let key = ProbeRef.parse(source), key.isSource else {
                 throw ScenarioError(
                     at(line.index),
-                    "table row \"\(source)\" must start with a source pod (namespace/name), workload (namespace/kind/name) or external (external/NAME)"
+                    "table row \"\(source)\" must start with a source pod (namespace/name), workload (namespace/kind/name), external (external/NAME) or node (node/NAME)"
                 )
             }
             if rows.contains(key) { throw ScenarioError(at(line.index), "source \(source) has two rows") }
