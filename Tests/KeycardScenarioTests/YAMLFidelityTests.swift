@@ -195,4 +195,48 @@ struct YAMLFidelityTests {
         #expect(error.message.contains("must be a strict subset of cidr ::ffff:10.0.0.0/104"))
         #expect(error.location.line == 7)
     }
+
+    /// kubectl's default --validate=strict: a typo in a stable schema is refused where it is written.
+    @Test(arguments: [
+        (
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespce: other}\nspec: {podSelector: {}}\n",
+            "namespce", 3
+        ),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nlables: {app: web}\nspec: {containers: [{name: c, image: i}]}\n", "lables", 4),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replica: 3\n  selector: {matchLabels: {app: d}}\n"
+                + "  template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: i}]}}\n", "replica", 5
+        ),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {app: d}}\n"
+                + "  template: {metadata: {lables: {app: d}}, spec: {containers: [{name: c, image: i}]}}\n", "lables", 6
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i, ports: [{containerPrt: 80}]}]}\n",
+            "containerPrt", 4
+        ),
+    ])
+    func unknownFieldsOfStableSchemasAreRefused(_ text: String, _ field: String, _ line: Int) throws {
+        let error = try refusal(text)
+        #expect(error.message.contains("unknown field \"\(field)\""), "\(error)")
+        #expect(error.location.line == line, "\(error)")
+    }
+
+    /// PodSpec and Container grow each release: an unknown field there is a warning, the manifest loads.
+    @Test func unknownFieldsOfGrowingSchemasWarn() throws {
+        let t = try manifests([
+            "a.yaml":
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  futureField: 1\n  containers: [{name: c, image: i, portz: [{containerPort: 80}]}]\n"
+        ])
+        let unknown = t.warnings.filter { $0.message.contains("unknown field") }.map(\.message)
+        #expect(
+            unknown.count == 2 && unknown.contains { $0.contains("\"futureField\" in Pod spec") }
+                && unknown.contains { $0.contains("\"portz\"") })
+    }
+
+    @Test func aGenerateNameIsValidatedEvenBesideAName() throws {
+        #expect(
+            try refusal("apiVersion: v1\nkind: Namespace\nmetadata: {name: ok, generateName: Bad_}\n").message.contains(
+                "generateName \"Bad_\""))
+    }
 }

@@ -47,6 +47,7 @@ extension ObjectDecoder {
     /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName) and
     /// returns its non-null fields. Shared by Pods and the pod templates of workloads.
     mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod) throws(ScenarioError) -> [String: YAMLValue] {
+        try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
         guard let containers = spec["containers"] else { throw specValue.error("Pod spec needs \"containers\"") }
         let containerList = try containers.items("spec.containers")
@@ -56,6 +57,7 @@ extension ObjectDecoder {
         var podPortNames: Set<String> = []
         let initContainers = try spec["initContainers"]?.items("spec.initContainers") ?? []
         for (container, isInit) in initContainers.map({ ($0, true) }) + containerList.map({ ($0, false) }) {
+            try warnUnknownFields(container, "a container", known: KnownFields.container)
             let fields = try nonNullFields(container, "a container")
             guard let nameValue = fields["name"] else { throw container.error("a container needs \"name\"") }
             let containerName = try nameValue.string("container name")
@@ -138,6 +140,7 @@ extension ObjectDecoder {
     }
 
     private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> ContainerPort {
+        try value.requireKnownFields("a container port", known: KnownFields.containerPort)
         let fields = try nonNullFields(value, "a container port")
         guard let numberValue = fields["containerPort"] else { throw value.error("a container port needs \"containerPort\"") }
         let number = try numberValue.int("containerPort", in: 1...65535)

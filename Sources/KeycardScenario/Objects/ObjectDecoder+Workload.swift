@@ -28,6 +28,7 @@ extension ObjectDecoder {
             throw metadata.error("Job name \"\(meta.name)\" must be no more than 63 characters (its pods carry it as a label value)")
         }
         guard let specValue = fields["spec"] else { throw value.error("\(what) needs \"spec\"") }
+        try specValue.requireKnownFields("\(kind.rawValue) spec", known: KnownFields.workloadSpec(kind))
         var spec = try nonNullFields(specValue, "\(kind.rawValue) spec")
         var jobLabels: Labels = [:]
         var suspended = false
@@ -36,11 +37,14 @@ extension ObjectDecoder {
             if try schedule.string("spec.schedule").isEmpty { throw schedule.error("spec.schedule must not be empty") }
             if let suspend = spec["suspend"] { suspended = try suspend.bool("spec.suspend") }
             guard let jobTemplate = spec["jobTemplate"] else { throw specValue.error("\(what) needs spec.jobTemplate") }
+            try jobTemplate.requireKnownFields("spec.jobTemplate", known: KnownFields.template)
             let templateFields = try nonNullFields(jobTemplate, "spec.jobTemplate")
             if let jobMeta = templateFields["metadata"] {
+                try jobMeta.requireKnownFields("spec.jobTemplate.metadata", known: KnownFields.objectMeta)
                 jobLabels = try Metadata.labels(try nonNullFields(jobMeta, "spec.jobTemplate.metadata")["labels"])
             }
             guard let jobSpec = templateFields["spec"] else { throw jobTemplate.error("spec.jobTemplate needs \"spec\"") }
+            try jobSpec.requireKnownFields("spec.jobTemplate.spec", known: KnownFields.jobSpec)
             spec = try nonNullFields(jobSpec, "spec.jobTemplate.spec")
         }
         let isJob = kind == .job || kind == .cronJob
@@ -145,10 +149,12 @@ extension ObjectDecoder {
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
     private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod? {
+        try value.requireKnownFields("spec.template", known: KnownFields.template)
         let fields = try nonNullFields(value, "spec.template")
         var labels: Labels = [:]
         var annotations: [String: String] = [:]
         if let metadata = fields["metadata"] {
+            try metadata.requireKnownFields("spec.template.metadata", known: KnownFields.objectMeta)
             let metadataFields = try nonNullFields(metadata, "spec.template.metadata")
             labels = try Metadata.labels(metadataFields["labels"])
             // The template's annotations are its pods' (Istio reads sidecar injection state there, mesh.md R1).

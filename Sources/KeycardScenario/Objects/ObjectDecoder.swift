@@ -52,6 +52,7 @@ struct ObjectDecoder {
         guard known.apiVersions.contains(apiVersion) else {
             throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
+        try value.requireKnownFields(kind, known: KnownFields.object)
         if known.isMesh { sawMeshObject = true }
         if let namespace, known != .namespace, !known.isClusterPolicy { try requireNamespace(namespace, in: header) }
         switch known {
@@ -108,6 +109,7 @@ struct Metadata {
     static func read(
         _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
     ) throws(ScenarioError) -> Metadata {
+        try value.requireKnownFields("metadata", known: KnownFields.objectMeta)
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
@@ -117,6 +119,13 @@ struct Metadata {
         if let nameValue = fields["name"], !given.isEmpty {
             name = given
             if let problem = nameRule(name) { throw nameValue.error("\(kind) name \"\(name)\" \(problem)") }
+            // ValidateObjectMeta checks generateName even when a name makes it unused.
+            if let generateValue = fields["generateName"] {
+                let prefix = try generateValue.string("metadata.generateName")
+                if !prefix.isEmpty, let problem = nameRule(GeneratedName.masked(prefix)) {
+                    throw generateValue.error("\(kind) generateName \"\(prefix)\" \(problem)")
+                }
+            }
         } else if let generateValue = fields["generateName"] {
             let prefix = try generateValue.string("metadata.generateName")
             // The file's name, not its path: the same scenario names the same objects wherever it
