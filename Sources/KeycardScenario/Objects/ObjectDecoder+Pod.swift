@@ -68,6 +68,16 @@ extension ObjectDecoder {
                 throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
             }
             pod.containerNames.append(containerName)
+            // validateContainers: "image: Required value". The lab runs no images, and scenarios
+            // written for keycard often leave it out: a warning, not a refusal.
+            if try fields["image"]?.string("image").isEmpty ?? true {
+                warnings.append(
+                    ScenarioWarning(
+                        location: (fields["image"] ?? container).location,
+                        message:
+                            "pod \(pod.key): container \"\(containerName)\" has no image; the API server refuses it (image: Required value), keycard runs no images and goes on"
+                    ))
+            }
             // An init container runs to completion before the pod starts, unless it is a sidecar
             // (restartPolicy: Always), which runs beside the containers for the pod's whole life.
             // Every container is validated alike; only running ones serve ports and run commands.
@@ -113,6 +123,12 @@ extension ObjectDecoder {
             let args = try fields["args"]?.strings("args") ?? []
             if running, !command.isEmpty { pod.commands.append(command + args) }
         }
+        if let policyValue = spec["restartPolicy"] {
+            let policy = try policyValue.string("spec.restartPolicy")
+            guard ["Always", "OnFailure", "Never"].contains(policy) else {
+                throw policyValue.error("spec.restartPolicy must be Always, OnFailure or Never, found \"\(policy)\"")
+            }
+        }
         if let nodeName = spec["nodeName"] {
             let name = try nodeName.string("spec.nodeName")
             if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }
@@ -144,6 +160,8 @@ extension ObjectDecoder {
         let fields = try nonNullFields(value, "a container port")
         guard let numberValue = fields["containerPort"] else { throw value.error("a container port needs \"containerPort\"") }
         let number = try numberValue.int("containerPort", in: 1...65535)
+        // hostPort 0 (or absent) means none; otherwise a port number (validateContainerPorts).
+        if let hostPort = fields["hostPort"] { _ = try hostPort.int("hostPort", in: 0...65535) }
         var port = ContainerPort(port: number)
         if let protoValue = fields["protocol"] { port.proto = try Self.transportProtocol(protoValue) }
         if let nameValue = fields["name"] {

@@ -134,6 +134,12 @@ extension ObjectDecoder {
                 workload.replacesOnUpdate = type == "RollingUpdate"
             }
         }
+        if kind == .deployment, let strategy = spec["strategy"], let typeValue = try nonNullFields(strategy, "spec.strategy")["type"] {
+            let type = try typeValue.string("spec.strategy.type")
+            guard type == "RollingUpdate" || type == "Recreate" else {
+                throw typeValue.error("spec.strategy.type must be RollingUpdate or Recreate, found \"\(type)\"")
+            }
+        }
         if kind == .statefulSet, let serviceName = spec["serviceName"] {
             // The API server does not check the name's form; an empty one names no Service.
             let name = try serviceName.string("spec.serviceName")
