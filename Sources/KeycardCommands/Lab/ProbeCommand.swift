@@ -112,7 +112,7 @@ extension Endpoint {
         case .pod(let key): cluster.pods[key] != nil
         case .external(let name): cluster.externals[name] != nil
         case .address: true
-        case .service(let key, _): cluster.services[key] != nil
+        case .service(let key, _), .exposed(let key, _, _): cluster.services[key] != nil
         }
     }
 }

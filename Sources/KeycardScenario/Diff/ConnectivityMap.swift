@@ -73,7 +73,7 @@ public struct ConnectivityMap: Sendable {
         switch endpoint {
         case .pod(let key): cluster.pods[key].flatMap { peer(named: Self.peerName(of: $0)) }
         case .external: destinations.first { $0.endpoint == endpoint }
-        case .address, .service: nil
+        case .address, .service, .exposed: nil
         }
     }
 

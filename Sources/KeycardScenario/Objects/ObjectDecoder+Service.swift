@@ -6,8 +6,9 @@ extension ObjectDecoder {
     /// for allocation), `ports` (name, protocol, port, targetPort, appProtocol), `externalName`. Validated as the
     /// API server's `ValidateService` does for these fields, with its defaults (protocol TCP,
     /// targetPort = port, type ClusterIP). Pinned addresses are checked against the lab's service
-    /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer behave as
-    /// ClusterIP in the lab, with a warning. Other fields (sessionAffinity, ...) are ignored.
+    /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer add `nodePort`,
+    /// `externalTrafficPolicy`, `healthCheckNodePort`, `allocateLoadBalancerNodePorts`
+    /// (`externalTraffic`). Other fields (sessionAffinity, loadBalancerIP, ...) are ignored.
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/
     mutating func service(_ value: YAMLValue) throws(ScenarioError) -> Service {
         let fields = try nonNullServiceFields(value, "Service")
@@ -28,14 +29,6 @@ extension ObjectDecoder {
                 throw typeValue.error("spec.type must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, found \"\(text)\"")
             }
             service.kind = kind
-            if kind == .nodePort || kind == .loadBalancer {
-                warnings.append(
-                    ScenarioWarning(
-                        location: typeValue.location,
-                        message:
-                            "Service \(service.key): type \(text) keeps its ClusterIP behaviour in the lab; node ports and load balancers are not built"
-                    ))
-            }
         }
         if let selectorValue = spec["selector"] {
             var selector: Labels = [:]
@@ -77,15 +70,79 @@ extension ObjectDecoder {
         }
         var seenNames: Set<String> = []
         var seenPorts: Set<ProtocolPort> = []
-        for item in portItems {
-            let port = try servicePort(item, needsName: portItems.count > 1)
+        var seenNodePorts: Set<ProtocolPort> = []
+        for (index, item) in portItems.enumerated() {
+            var port = try servicePort(item, needsName: portItems.count > 1)
             if let name = port.name, !seenNames.insert(name).inserted {
                 throw item.error("spec.ports: port name \"\(name)\" is used twice")
             }
             if !seenPorts.insert(port.protocolPort).inserted { throw item.error("spec.ports: \(port.protocolPort) is listed twice") }
+            port.nodePort = try nodePort(item, index: index, of: service)
+            if let number = port.nodePort, !seenNodePorts.insert(ProtocolPort(port.proto, number)).inserted {
+                throw item.error("spec.ports[\(index)].nodePort: Duplicate value: \(number) (\(port.proto.rawValue))")
+            }
             service.ports.append(port)
         }
+        try externalTraffic(spec, into: &service)
         return service
+    }
+
+    /// `spec.ports[i].nodePort`: 0 or absent means "allocate"; any other value is pinned. Only
+    /// NodePort and LoadBalancer Services may carry one (`ValidateService`: "may not be used when
+    /// `type` is 'ClusterIP'"); whether it lies in the node-port range and is free is checked when
+    /// the Service is applied (`ClusterChange`), as the API server's allocator does.
+    private func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
+        let fields = try nonNullServiceFields(value, "a Service port")
+        guard let nodePortValue = fields["nodePort"] else { return nil }
+        let number = try nodePortValue.int("nodePort", in: 0...65535)
+        guard number != 0 else { return nil }
+        guard service.isExternallyAccessible else {
+            throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is '\(service.kind.rawValue)'")
+        }
+        return number
+    }
+
+    /// `externalTrafficPolicy`, `healthCheckNodePort` and `allocateLoadBalancerNodePorts`, validated
+    /// and defaulted as the API server does (pkg/apis/core/validation `validateServiceExternalTrafficPolicy`,
+    /// pkg/apis/core/v1 `SetDefaults_Service`): the policy defaults to Cluster for NodePort and
+    /// LoadBalancer and may not be set on other types; a health-check node port only on a
+    /// LoadBalancer with the Local policy; `allocateLoadBalancerNodePorts` only on a LoadBalancer,
+    /// defaulted to true.
+    private func externalTraffic(_ spec: [String: YAMLValue], into service: inout Service) throws(ScenarioError) {
+        if let policyValue = spec["externalTrafficPolicy"] {
+            let text = try policyValue.string("spec.externalTrafficPolicy")
+            guard let policy = ExternalTrafficPolicy(rawValue: text) else {
+                throw policyValue.error(
+                    "spec.externalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
+            }
+            guard service.isExternallyAccessible else {
+                throw policyValue.error(
+                    "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services")
+            }
+            service.externalTrafficPolicy = policy
+        } else if service.isExternallyAccessible {
+            service.externalTrafficPolicy = .cluster
+        }
+        if let allocateValue = spec["allocateLoadBalancerNodePorts"] {
+            let allocate = try allocateValue.bool("spec.allocateLoadBalancerNodePorts")
+            guard service.kind == .loadBalancer else {
+                throw allocateValue.error("spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'")
+            }
+            service.allocateLoadBalancerNodePorts = allocate
+        } else if service.kind == .loadBalancer {
+            service.allocateLoadBalancerNodePorts = true
+        }
+        if let checkValue = spec["healthCheckNodePort"] {
+            let number = try checkValue.int("spec.healthCheckNodePort", in: 0...65535)
+            if number != 0 {
+                guard service.needsHealthCheckNodePort else {
+                    throw checkValue.error(
+                        "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+                    )
+                }
+                service.healthCheckNodePort = number
+            }
+        }
     }
 
     private func servicePort(_ value: YAMLValue, needsName: Bool) throws(ScenarioError) -> ServicePort {

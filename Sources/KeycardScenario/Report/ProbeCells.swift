@@ -104,6 +104,12 @@ extension Timeline {
     /// order (so every backend is exercised); a Service port without endpoints as one cell with no
     /// backend. A port the Service does not have (a probe over several destinations) is skipped.
     public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
+        if case .exposed(let key, let entry, nil) = destination {
+            // Through a node port or the load balancer: one cell per endpoint of the Service port.
+            guard let service = cluster.services[key], let servicePort = cluster.exposedPort(service, entry, port) else { return [] }
+            let backends = cluster.backends(of: service, port: servicePort)
+            return backends.isEmpty ? [destination] : backends.map { .exposed(key, entry, backend: $0.pod) }
+        }
         guard case .service(let key, nil) = destination else { return [destination] }
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return []
@@ -114,6 +120,11 @@ extension Timeline {
 
     /// The port a Service cell reaches on its backend; nil for other cells.
     public static func targetPort(of destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> Int? {
+        if case .exposed(let key, let entry, let backend?) = destination, let service = cluster.services[key],
+            let servicePort = cluster.exposedPort(service, entry, port)
+        {
+            return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
+        }
         guard case .service(let key, let backend?) = destination, let service = cluster.services[key],
             let servicePort = service.ports.first(where: { $0.protocolPort == port })
         else { return nil }

@@ -92,7 +92,8 @@ public struct ClusterChange {
                 existed = previous != nil
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
-                cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
+                cluster.services[service.key] = try exposed(
+                    addressed(service, in: cluster, at: loaded.location), in: cluster, at: loaded.location)
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
                 existed = cluster.stagedPolicies[staged.key] != nil

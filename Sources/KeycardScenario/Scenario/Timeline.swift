@@ -56,6 +56,8 @@ public struct Timeline: Sendable {
         // them all, and cuts off those that do not exist at a step.
         cluster.addresses = plan.addresses
         cluster.serviceEnforcement = scenario.lab.serviceEnforcement
+        cluster.podNodes = plan.nodes
+        cluster.loadBalancerCIDR = scenario.lab.loadBalancerCIDR
         for external in scenario.externals { cluster.externals[external.name] = external }
         for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }
         cluster.mesh = scenario.mesh
