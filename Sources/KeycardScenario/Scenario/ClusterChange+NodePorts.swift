@@ -44,14 +44,16 @@ extension ClusterChange {
             let port = service.ports[index]
             // The same number for another protocol of the same Service port number is allowed; an
             // update keeps what was allocated (the registry's patchAllocatedValues).
+            let number: Int
             if let kept = previous?.ports.first(where: { $0.protocolPort == port.protocolPort })?.nodePort,
                 !taken.contains(kept) || service.ports.contains(where: { $0.nodePort == kept && $0.proto != port.proto })
             {
-                service.ports[index].nodePort = kept
+                number = kept
             } else {
-                service.ports[index].nodePort = try allocate("spec.ports[\(index)].nodePort")
+                number = try allocate("spec.ports[\(index)].nodePort")
             }
-            taken.insert(service.ports[index].nodePort!)
+            service.ports[index].nodePort = number
+            taken.insert(number)
         }
         if service.needsHealthCheckNodePort {
             if let number = service.healthCheckNodePort {
