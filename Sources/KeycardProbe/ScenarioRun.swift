@@ -215,6 +215,7 @@ public final class ScenarioRun {
                 try refreshDNS(lab, cluster)
                 var summary = "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"
                 if captures > 0 { summary += "; the mesh's capture changed in \(captures) pod\(captures == 1 ? "" : "s")" }
+                if let exposure = timeline.exposureSummary(ofStep: step.index) { summary += "; " + exposure }
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, summary: summary))
             case .rotate(let rotation):
                 try mesh?.rotate(rotation)

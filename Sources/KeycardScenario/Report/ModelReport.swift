@@ -43,7 +43,10 @@ public enum ModelReport {
                         index: step.index, name: step.name, kind: step.kind, passed: result.passed,
                         results: [.dns(result)], summary: dnsSummary(result)))
             default:
-                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        summary: timeline.exposureSummary(ofStep: step.index)))
             }
         }
         // Staged policies (never enforced): what enforcing them would change.

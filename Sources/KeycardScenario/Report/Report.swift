@@ -235,6 +235,11 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             try c.encodeIfPresent(backend?.description, forKey: .backend)
             try c.encodeIfPresent(targetPort, forKey: .targetPort)
         }
+        if case .exposed(let key, let entry, let backend) = to {
+            try c.encode(Endpoint.exposed(key, entry).description, forKey: .service)
+            try c.encodeIfPresent(backend?.description, forKey: .backend)
+            try c.encodeIfPresent(targetPort, forKey: .targetPort)
+        }
         try c.encodeIfPresent(rule, forKey: .rule)
         try c.encodeIfPresent(confirmed, forKey: .confirmed)
         try c.encodeIfPresent(audit, forKey: .audit)

@@ -18,6 +18,21 @@ extension Service {
     }
 }
 
+extension Timeline {
+    /// For an apply step that applies NodePort or LoadBalancer Services, their `exposureText`s
+    /// after the step, joined by "; " (node ports and load-balancer addresses are allocated when
+    /// applied); nil otherwise.
+    public func exposureSummary(ofStep index: Int) -> String? {
+        guard let step = scenario.steps.first(where: { $0.index == index }), case .apply(let objects) = step.action else { return nil }
+        let after = cluster(afterStep: index)
+        let lines = objects.compactMap { loaded -> String? in
+            guard case .service(let service) = loaded.object else { return nil }
+            return after.services[service.key]?.exposureText
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
+}
+
 extension Cluster {
     /// `exposureText` of every NodePort and LoadBalancer Service, in key order.
     public var exposureLines: [String] { sortedServices.compactMap(\.exposureText) }

@@ -8,11 +8,15 @@ extension ClusterChange {
     /// - a pinned `nodePort` must lie in `NodePorts.range` and be free ("provided port is not in the
     ///   valid range", "provided port is already allocated"); a port number belongs to one Service;
     /// - an unpinned one keeps the port an earlier version of the Service had for the same
-    ///   `proto/port`, else gets the lowest free port (keycard's deterministic allocation);
+    ///   `proto/port`, else gets the lowest free port (keycard's deterministic allocation), never
+    ///   one in `avoiding` (the ports other Services of the same batch pin: where the API server's
+    ///   random pick rarely collides with a port pinned a moment later, the lowest free one would);
     /// - `healthCheckNodePort` likewise for a LoadBalancer with the Local policy;
     /// - a LoadBalancer keeps its address, else gets the lowest free one of
     ///   `Cluster.loadBalancerCIDR` (pending, nil, without one).
-    func exposed(_ service: Service, in cluster: Cluster, at location: SourceLocation) throws(ScenarioError) -> Service {
+    func exposed(_ service: Service, in cluster: Cluster, avoiding: Set<Int> = [], at location: SourceLocation) throws(ScenarioError)
+        -> Service
+    {
         var service = service
         let previous = cluster.services[service.key]
         let others = cluster.services.values.filter { $0.key != service.key }
@@ -30,7 +34,7 @@ extension ClusterChange {
             }
         }
         func allocate(_ field: String) throws(ScenarioError) -> Int {
-            guard let number = NodePorts.allocate(taken: taken) else {
+            guard let number = NodePorts.allocate(taken: taken.union(avoiding)) else {
                 throw ScenarioError(location, "Service \(service.key): \(field): no free node port left in \(NodePorts.range)")
             }
             return number
@@ -73,5 +77,15 @@ extension ClusterChange {
             }
         }
         return service
+    }
+
+    /// The node ports the Services of `objects` pin (each Service's own, for `exposed`'s `avoiding`).
+    static func pinnedNodePorts(_ objects: [LoadedObject]) -> [ObjectKey: Set<Int>] {
+        var pinned: [ObjectKey: Set<Int>] = [:]
+        for loaded in objects {
+            guard case .service(let service) = loaded.object else { continue }
+            pinned[service.key] = Set(service.ports.compactMap(\.nodePort) + (service.healthCheckNodePort.map { [$0] } ?? []))
+        }
+        return pinned
     }
 }
