@@ -51,10 +51,12 @@ struct NodePortLabTests {
         #expect(plan.nodes.map(\.uplinkAddress) == [LabNetwork.nodeAddress(0), LabNetwork.nodeAddress(1)])
 
         // The witness lists what was programmed through libnftnl.
-        let node0 = try runChecked("/usr/bin/env", ["ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "kc-\(plan.labName)-nodeport"])
+        let node0 = try runChecked(
+            "/usr/bin/env", ["ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "kc-\(plan.labName)-nodeport"])
         #expect(node0.contains("snat ip to 100.64.0.2"))
         #expect(node0.contains("meta mark set 0x00004000"))
-        let router = try runChecked("/usr/bin/env", ["ip", "netns", "exec", plan.router, "nft", "list", "table", "inet", "kc-\(plan.labName)-lb"])
+        let router = try runChecked(
+            "/usr/bin/env", ["ip", "netns", "exec", plan.router, "nft", "list", "table", "inet", "kc-\(plan.labName)-lb"])
         #expect(router.contains("dnat ip to 100.64.0.2:30082") && router.contains("dnat ip to 100.64.0.6:30082"))
 
         var port: UInt16 = 40100

@@ -59,7 +59,8 @@ struct NodePortServiceTests {
                 Self.service("b", "type: NodePort, ports: [{name: x, port: 81, nodePort: 30000}, {name: y, port: 82}]"),
                 Self.service("a", "type: NodePort, ports: [{port: 80}]"),
                 Self.service(
-                    "dns", "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, {name: t, port: 53, nodePort: 30053}]"
+                    "dns",
+                    "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, {name: t, port: 53, nodePort: 30053}]"
                 ),
             ].joined(separator: "\n"))
         #expect(t.initial.services[ObjectKey("prod", "b")]?.ports.map(\.nodePort) == [30000, 30001])
@@ -166,7 +167,8 @@ struct NodePortServiceTests {
         ("192.0.2.0/8", "is not an IPv4 CIDR from /16 to /32 like 203.0.113.0/28"),
     ])
     func loadBalancerCIDRIsValidated(_ cidr: String, _ problem: String) throws {
-        let text = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    loadBalancerCIDR: \(cidr)\n  resources:")
+        let text = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  lab:\n    loadBalancerCIDR: \(cidr)\n  resources:")
         let error = try #require(parseError(text))
         #expect(error.message.hasSuffix(problem))
         #expect(error.location.line == Spot.line("loadBalancerCIDR").resolve(in: text)?.line)
@@ -177,8 +179,11 @@ struct NodePortServiceTests {
             #expect(Endpoint.parse(text)?.description == text)
         }
         #expect(Endpoint.parse("svc/prod/web@node-1") == .exposed(ObjectKey("prod", "web"), .node(1)))
-        #expect(Endpoint.parse("svc/prod/web@lb>prod/a") == .exposed(ObjectKey("prod", "web"), .loadBalancer, backend: ObjectKey("prod", "a")))
-        for bad in ["svc/prod/web@node-01", "svc/prod/web@node-", "svc/prod/web@elb", "svc/prod/web@lb@lb"] { #expect(Endpoint.parse(bad) == nil) }
+        #expect(
+            Endpoint.parse("svc/prod/web@lb>prod/a") == .exposed(ObjectKey("prod", "web"), .loadBalancer, backend: ObjectKey("prod", "a")))
+        for bad in ["svc/prod/web@node-01", "svc/prod/web@node-", "svc/prod/web@elb", "svc/prod/web@lb@lb"] {
+            #expect(Endpoint.parse(bad) == nil)
+        }
         #expect(Endpoint.parse("svc/prod/web@node-1")?.column == .exposed(ObjectKey("prod", "web"), .node(1)))
     }
 
@@ -193,15 +198,19 @@ struct NodePortServiceTests {
                 nodeName: node-1
                 containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
             """
-        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n    loadBalancerCIDR: 192.0.2.0/28\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
-            .replacingOccurrences(
-                of: """
-                        - apiVersion: v1
-                          kind: Pod
-                          metadata: {name: web, namespace: prod, labels: {app: web}}
-                          spec:
-                            containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
-                    """, with: T.indent(pods, 4))
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:",
+            with:
+                "spec:\n  lab:\n    nodes: 2\n    loadBalancerCIDR: 192.0.2.0/28\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:"
+        )
+        .replacingOccurrences(
+            of: """
+                    - apiVersion: v1
+                      kind: Pod
+                      metadata: {name: web, namespace: prod, labels: {app: web}}
+                      spec:
+                        containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
+                """, with: T.indent(pods, 4))
         let resources = [
             Self.service("c", "type: NodePort, ports: [{port: 80, nodePort: 30080}]"),
             Self.service("l", "type: NodePort, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30081}]"),
@@ -228,12 +237,17 @@ struct NodePortServiceTests {
             from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))
         #expect(verdict.ingress.isolatingPolicies == [ObjectKey("prod", "p")])
         #expect(verdict.from == .external("client"))
-        #expect(NodePortPath.loadBalancerEntry(t.initial, try #require(t.initial.services[ObjectKey("prod", "lb")]), backend: ServiceBackend(pod: web, address: IPv4(0), target: ProtocolPort(.tcp, 80))) == 0)
+        #expect(
+            NodePortPath.loadBalancerEntry(
+                t.initial, try #require(t.initial.services[ObjectKey("prod", "lb")]),
+                backend: ServiceBackend(pod: web, address: IPv4(0), target: ProtocolPort(.tcp, 80))) == 0)
     }
 
     @Test func exposedProbesAreCheckedAgainstTheService() {
-        let resources = Self.service("np", "type: NodePort, ports: [{port: 80, nodePort: 30080}]") + "\n" + Self.service("ci", "ports: [{port: 80}]")
-        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
+        let resources =
+            Self.service("np", "type: NodePort, ports: [{port: 80, nodePort: 30080}]") + "\n" + Self.service("ci", "ports: [{port: 80}]")
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
         func problem(_ probe: String) -> String? {
             do {
                 _ = try Timeline(ScenarioLoader.parse(T.scenario(resources: resources, steps: probe, head: head), file: "bad.yaml"))
@@ -242,11 +256,27 @@ struct NodePortServiceTests {
         }
         #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/30080]}") == nil)
         #expect(problem("- probe: {from: [prod/api], to: [svc/prod/np@node-0], ports: [TCP/30080]}")?.contains("externals only") == true)
-        #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/80]}")?.contains("does not listen on TCP/80") == true)
-        #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-3], ports: [TCP/30080]}")?.contains("node-0 ... node-0") == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/80]}")?.contains("does not listen on TCP/80")
+                == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/np@node-3], ports: [TCP/30080]}")?.contains("node-0 ... node-0")
+                == true)
         #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@lb], ports: [TCP/80]}")?.contains("not LoadBalancer") == true)
-        #expect(problem("- probe: {from: [external/client], to: [svc/prod/ci@node-0], ports: [TCP/80]}")?.contains("without node ports") == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/ci@node-0], ports: [TCP/80]}")?.contains("without node ports") == true
+        )
         // Without ports, a node is probed on its node ports.
         #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0]}") == nil)
+    }
+
+    @Test func externalIPsMakeAClusterIPServiceExternallyAccessible() throws {
+        let text = T.scenario(
+            resources: Self.service("a", "externalIPs: [198.51.100.9], externalTrafficPolicy: Local, ports: [{port: 80}]"))
+        let scenario = try ScenarioLoader.parse(text, file: "ok.yaml")
+        #expect(scenario.warnings.contains { $0.message.contains("spec.externalIPs are not built") })
+        let t = try Timeline(scenario)
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.externalTrafficPolicy == .local)
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [nil])
     }
 }

@@ -108,19 +108,29 @@ extension ObjectDecoder {
     /// LoadBalancer and may not be set on other types; a health-check node port only on a
     /// LoadBalancer with the Local policy; `allocateLoadBalancerNodePorts` only on a LoadBalancer,
     /// defaulted to true.
-    private func externalTraffic(_ spec: [String: YAMLValue], into service: inout Service) throws(ScenarioError) {
+    private mutating func externalTraffic(_ spec: [String: YAMLValue], into service: inout Service) throws(ScenarioError) {
+        // `externalIPs` also make a Service externally accessible to the API server
+        // (`apiservice.ExternallyAccessible`); the lab does not build them.
+        var accessible = service.isExternallyAccessible
+        if let ipsValue = spec["externalIPs"], service.kind == .clusterIP, !(try ipsValue.items("spec.externalIPs")).isEmpty {
+            accessible = true
+            warnings.append(
+                ScenarioWarning(
+                    location: ipsValue.location,
+                    message: "Service \(service.key): spec.externalIPs are not built in the lab; probe its ClusterIP or use a NodePort"))
+        }
         if let policyValue = spec["externalTrafficPolicy"] {
             let text = try policyValue.string("spec.externalTrafficPolicy")
             guard let policy = ExternalTrafficPolicy(rawValue: text) else {
                 throw policyValue.error(
                     "spec.externalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
             }
-            guard service.isExternallyAccessible else {
+            guard accessible else {
                 throw policyValue.error(
                     "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services")
             }
             service.externalTrafficPolicy = policy
-        } else if service.isExternallyAccessible {
+        } else if accessible {
             service.externalTrafficPolicy = .cluster
         }
         if let allocateValue = spec["allocateLoadBalancerNodePorts"] {
