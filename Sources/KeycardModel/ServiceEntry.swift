@@ -44,35 +44,55 @@ extension Cluster {
     }
 }
 
+/// The hops of one connection from outside to a NodePort or LoadBalancer Service (`NodePortPath`):
+/// the node it enters by, the endpoint it reaches, and the address that endpoint sees.
+public struct ExposedPath: Hashable, Sendable {
+    public var service: Service
+    public var servicePort: ServicePort
+    /// The node that translates the connection (for the load balancer, the one it sends it to).
+    public var node: Int
+    public var backend: ServiceBackend
+    /// The node's address when Cluster source-NATs the connection (the endpoint is on another
+    /// node); nil when the client's address is kept.
+    public var sourceNAT: IPv4?
+}
+
+extension Cluster {
+    /// The path a connection through `entry` on `port` takes to `backend`, or nil when there is
+    /// none: no such Service, port or endpoint, a node outside the lab, a pending load balancer, or
+    /// a node (or every node the load balancer uses) without that endpoint under Local.
+    public func exposedPath(_ key: ObjectKey, _ entry: ServiceEntry, backend: ObjectKey?, port: ProtocolPort) -> ExposedPath? {
+        guard let service = services[key], exposedAddress(key, entry) != nil, let servicePort = exposedPort(service, entry, port),
+            let found = backends(of: service, port: servicePort).first(where: { $0.pod == backend })
+        else { return nil }
+        let node: Int
+        switch entry {
+        case .node(let index):
+            guard index < max(nodeCount, 1) else { return nil }
+            node = index
+        case .loadBalancer:
+            node = NodePortPath.loadBalancerEntry(self, service, backend: found)
+            guard NodePortPath.loadBalancerNodes(self, service, servicePort).contains(node) else { return nil }
+        }
+        guard NodePortPath.endpoints(self, service, servicePort, node: node).contains(found) else { return nil }
+        let sourceNAT = NodePortPath.masquerades(self, service, backend: found, node: node) ? LabNetwork.nodeAddress(node) : nil
+        return ExposedPath(service: service, servicePort: servicePort, node: node, backend: found, sourceNAT: sourceNAT)
+    }
+}
+
 extension PolicyEngine {
     /// A connection from an external to a NodePort or LoadBalancer Service through `entry`, aimed
     /// at `backend`: judged on the backend pod and target port, with the source address the
     /// backend sees (`NodePortPath`: the node's after Cluster's source NAT, else the client's).
-    /// Denied with no policy to name when the path cannot reach that backend: no such Service,
-    /// port or endpoint, a node (or load balancer) without it under Local, a pending load balancer.
+    /// Denied with no policy to name when there is no path (`Cluster.exposedPath`).
     func evaluate(from source: Endpoint, toExposed key: ObjectKey, entry: ServiceEntry, backend: ObjectKey?, port: ProtocolPort)
         -> Verdict
     {
         let destination = Endpoint.exposed(key, entry, backend: backend)
-        let unreachable = Self.unroutable(from: source, to: destination, port: port)
-        guard let service = cluster.services[key], cluster.exposedAddress(key, entry) != nil,
-            let servicePort = cluster.exposedPort(service, entry, port),
-            let found = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend })
-        else { return unreachable }
-        let node: Int
-        switch entry {
-        case .node(let index):
-            guard index < max(cluster.nodeCount, 1) else { return unreachable }
-            node = index
-        case .loadBalancer:
-            node = NodePortPath.loadBalancerEntry(cluster, service, backend: found)
-            guard NodePortPath.loadBalancerNodes(cluster, service, servicePort).contains(node) else { return unreachable }
+        guard let path = cluster.exposedPath(key, entry, backend: backend, port: port) else {
+            return Self.unroutable(from: source, to: destination, port: port)
         }
-        guard NodePortPath.endpoints(cluster, service, servicePort, node: node).contains(found) else { return unreachable }
-        let seen: Endpoint =
-            NodePortPath.masquerades(cluster, service, backend: found, node: node)
-            ? .address(LabNetwork.nodeAddress(node)) : source
-        var verdict = evaluate(from: seen, to: .pod(found.pod), port: found.target)
+        var verdict = evaluate(from: path.sourceNAT.map(Endpoint.address) ?? source, to: .pod(path.backend.pod), port: path.backend.target)
         verdict.from = source
         verdict.to = destination
         verdict.port = port
