@@ -87,19 +87,20 @@ extension ObjectDecoder {
         return service
     }
 
-    /// `spec.ports[i].nodePort`: 0 or absent means "allocate"; any other value is pinned. Only
-    /// NodePort and LoadBalancer Services may carry one (`ValidateService`: "may not be used when
-    /// `type` is 'ClusterIP'"); whether it lies in the node-port range and is free is checked when
+    /// `spec.ports[i].nodePort`: 0 or absent means "allocate"; any other value is pinned. A
+    /// ClusterIP Service may not carry one (`ValidateService`: "may not be used when `type` is
+    /// 'ClusterIP'"); an ExternalName Service's is accepted and unused; whether it lies in the node-port range and is free is checked when
     /// the Service is applied (`ClusterChange`), as the API server's allocator does.
     private func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
         let fields = try nonNullServiceFields(value, "a Service port")
         guard let nodePortValue = fields["nodePort"] else { return nil }
         let number = try nodePortValue.int("nodePort", in: 0...65535)
         guard number != 0 else { return nil }
-        guard service.isExternallyAccessible else {
-            throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is '\(service.kind.rawValue)'")
+        // ValidateService forbids it on ClusterIP only; an ExternalName Service keeps it unused.
+        if service.kind == .clusterIP {
+            throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
         }
-        return number
+        return service.isExternallyAccessible ? number : nil
     }
 
     /// `externalTrafficPolicy`, `healthCheckNodePort` and `allocateLoadBalancerNodePorts`, validated
