@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardScenario
+import KeycardTestSupport
 import KeycardValues
 import Testing
 
@@ -60,5 +61,25 @@ struct ExposedExplanationTests {
         #expect(text.contains(": DENY (no path: that node does not forward to that endpoint"))
         #expect(text.contains("no policy: the connection has no path to that endpoint"))
         #expect(!text.contains("isolated by"))
+    }
+}
+
+/// `keycard rules` prints the node-port tables and the router's load balancer next to the
+/// policies (no root needed).
+@Suite("rules with node ports")
+struct NodePortRulesTests {
+    @Test func rulesPrintNodePortsAndTheLoadBalancer() throws {
+        let file = RepositoryFiles.absolute("scenarios/external-traffic-policy.yaml")
+        let node = try KeycardBinary.run(["rules", file, "--node", "node-0", "--after-step", "0"])
+        #expect(node.status == 0)
+        #expect(node.stdout.contains("# node-0 node ports, after step 0 of 7"))
+        #expect(node.stdout.contains("snat ip to 100.64.0.2"))
+        #expect(!node.stdout.contains("# router"))
+        let all = try KeycardBinary.run(["rules", file])
+        #expect(all.stdout.contains("# node-1 node ports"))
+        #expect(all.stdout.contains("# router (the load balancer)"))
+        #expect(all.stdout.contains("dnat ip to 100.64.0.6:30001"))
+        let pod = try KeycardBinary.run(["rules", file, "--pod", "default/web"])
+        #expect(!pod.stdout.contains("node ports"))
     }
 }
