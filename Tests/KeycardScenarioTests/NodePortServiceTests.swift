@@ -82,7 +82,11 @@ struct NodePortServiceTests {
 
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
         let range = Self.failure(Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"))
-        #expect(range.hasPrefix("bad.yaml:"))
+        // At the field itself: the range is fixed, so it is checked when the file is read.
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n  resources:")
+        let text = T.scenario(resources: Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"), head: head)
+        let spot = Spot.at("name: a,", column: "8080").resolve(in: text)
+        #expect(range.hasPrefix("bad.yaml:\(spot?.line ?? 0):\(spot?.column ?? 0): "))
         #expect(
             range.hasSuffix(
                 "Service prod/a: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767"

@@ -100,7 +100,11 @@ extension ObjectDecoder {
         if service.kind == .clusterIP {
             throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
         }
-        return service.isExternallyAccessible ? number : nil
+        guard service.isExternallyAccessible else { return nil }
+        // The allocator's range check, at the field (keycard's range is fixed): "already
+        // allocated" needs the cluster and is checked when the Service is applied.
+        try Self.checkNodePortRange(number, nodePortValue, "spec.ports[\(index)].nodePort", service)
+        return number
     }
 
     /// `externalTrafficPolicy`, `healthCheckNodePort` and `allocateLoadBalancerNodePorts`, validated
@@ -151,6 +155,7 @@ extension ObjectDecoder {
                         "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
                     )
                 }
+                try Self.checkNodePortRange(number, checkValue, "spec.healthCheckNodePort", service)
                 service.healthCheckNodePort = number
             }
         }
@@ -195,6 +200,14 @@ extension ObjectDecoder {
             }
         }
         return port
+    }
+
+    /// The allocator's "provided port is not in the valid range" (pkg/registry/core/service/portallocator).
+    private static func checkNodePortRange(_ number: Int, _ value: YAMLValue, _ field: String, _ service: Service) throws(ScenarioError) {
+        guard !NodePorts.range.contains(number) else { return }
+        throw value.error(
+            "Service \(service.key): \(field): Invalid value: \(number): provided port is not in the valid range. The range of valid ports is \(NodePorts.range.lowerBound)-\(NodePorts.range.upperBound)"
+        )
     }
 
     private func nonNullServiceFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
