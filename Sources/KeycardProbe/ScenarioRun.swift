@@ -243,6 +243,6 @@ public final class ScenarioRun {
         try stopIfInterrupted()
         return Report(
             scenario: scenario.name, enforcement: options.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps)
+            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
     }
 }

@@ -11,7 +11,7 @@ struct ModelTableRenderer {
         let scenario = timeline.scenario
         var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
         if let description = scenario.description { out.append("  " + description) }
-        out.append(contentsOf: timeline.initial.exposureLines.map { "  " + $0 })
+        out.append(contentsOf: (report.services ?? []).map { "  " + $0 })
         for (step, stepReport) in zip(scenario.steps, report.steps) {
             out.append("")
             out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")

@@ -53,7 +53,7 @@ public enum ModelReport {
         steps = steps.map { StagedEvaluation.judge($0, cluster: timeline.cluster(afterStep: $0.index)) }
         return Report(
             scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps)
+            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
     }
 
     /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.

@@ -8,12 +8,16 @@ public struct Report: Codable, Sendable {
     public var enforcement: Enforcement
     public var passed: Bool
     public var steps: [StepReport]
+    /// The NodePort and LoadBalancer Services the resources create, as `Service.exposureText`
+    /// says them (node ports, `status.loadBalancer.ingress`); absent when there are none.
+    public var services: [String]?
 
-    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport]) {
+    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport], services: [String]? = nil) {
         self.scenario = scenario
         self.enforcement = enforcement
         self.passed = passed
         self.steps = steps
+        self.services = services
     }
 }
 

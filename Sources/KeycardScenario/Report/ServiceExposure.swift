@@ -36,4 +36,7 @@ extension Timeline {
 extension Cluster {
     /// `exposureText` of every NodePort and LoadBalancer Service, in key order.
     public var exposureLines: [String] { sortedServices.compactMap(\.exposureText) }
+
+    /// `exposureLines`, or nil when there are none (a report leaves the field out).
+    public var reportedExposure: [String]? { exposureLines.isEmpty ? nil : exposureLines }
 }
