@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardTestSupport
 import KeycardValues
 import Testing
 
@@ -282,5 +283,16 @@ struct NodePortServiceTests {
         let t = try Timeline(scenario)
         #expect(t.initial.services[ObjectKey("prod", "a")]?.externalTrafficPolicy == .local)
         #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [nil])
+    }
+
+    /// A cell through a node port names the address the backend's policies see when the node
+    /// source-NATs it, in the report too.
+    @Test func cellsCarryTheSourceNAT() throws {
+        let t = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/external-traffic-policy.yaml"))
+        let cells = t.cells(ofProbeStep: 1)
+        #expect(
+            cells.map(\.to.description) == ["svc/default/web-cluster@node-0>default/web", "svc/default/web-cluster@node-1>default/web"])
+        #expect(cells.map(\.sourceNAT) == [IPv4("100.64.0.2"), nil])
+        #expect(cells.map { $0.result().sourceNAT } == [IPv4("100.64.0.2"), nil])
     }
 }

@@ -18,6 +18,9 @@ public struct ProbeCell: Sendable {
     public var toWorkload: WorkloadKey?
     /// A Service cell's port on its backend (the Service port's `targetPort` resolved on that pod).
     public var targetPort: Int?
+    /// Through a node port or load balancer: the node address the connection is source-NATed to,
+    /// which the backend's policies see (`Cluster.exposedPath`); nil when the client's is kept.
+    public var sourceNAT: IPv4?
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
@@ -60,6 +63,7 @@ public struct ProbeCell: Sendable {
             targetPort: targetPort)
         result.rule = RuleAttribution(verdict)?.text
         result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
+        result.sourceNAT = sourceNAT
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)
@@ -84,7 +88,7 @@ extension Timeline {
                     // A pod reaching itself through its own Service (hairpin) is not built by the lab's
                     // proxy (no masquerade): not checked.
                     let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
-                    cells.append(
+                    var cell =
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
@@ -93,7 +97,11 @@ extension Timeline {
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
-                            targetPort: Self.targetPort(of: destination, port, state)))
+                            targetPort: Self.targetPort(of: destination, port, state))
+                    if case .exposed(let key, let entry, let backend) = destination {
+                        cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
+                    }
+                    cells.append(cell)
                 }
             }
         }

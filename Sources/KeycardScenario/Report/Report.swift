@@ -163,10 +163,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// `would-deny` / `would-allow` when enforcing the staged policies (Calico
     /// StagedKubernetesNetworkPolicy) would change the model's decision.
     public var staged: String?
+    /// Through a node port or load balancer with externalTrafficPolicy Cluster to another node's
+    /// endpoint: the node address the backend's policies see (`ProbeCell.sourceNAT`).
+    public var sourceNAT: IPv4?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed, audit, staged
+        case service, backend, targetPort, rule, confirmed, audit, staged, sourceNAT
     }
 
     public init(
@@ -217,6 +220,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         confirmed = try c.decodeIfPresent(Bool.self, forKey: .confirmed)
         audit = try c.decodeIfPresent(String.self, forKey: .audit)
         staged = try c.decodeIfPresent(String.self, forKey: .staged)
+        sourceNAT = try c.decodeIfPresent(String.self, forKey: .sourceNAT).flatMap(IPv4.init)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -243,6 +247,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             try c.encode(Endpoint.exposed(key, entry).description, forKey: .service)
             try c.encodeIfPresent(backend?.description, forKey: .backend)
             try c.encodeIfPresent(targetPort, forKey: .targetPort)
+            try c.encodeIfPresent(sourceNAT?.description, forKey: .sourceNAT)
         }
         try c.encodeIfPresent(rule, forKey: .rule)
         try c.encodeIfPresent(confirmed, forKey: .confirmed)
