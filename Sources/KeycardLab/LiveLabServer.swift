@@ -1,4 +1,3 @@
-import CLinuxShim
 import Foundation
 import Glibc
 import KeycardKernel
@@ -10,33 +9,15 @@ public enum LiveLabServer {
     /// /run/keycard/<lab>/server.log: the lab process's stdout and stderr.
     public static func logPath(_ lab: String) -> String { "\(LabPaths.directory(lab))/server.log" }
 
-    /// Starts `executable arguments...` detached: posix_spawn (no shell, no PATH lookup), a session of
-    /// its own (POSIX_SPAWN_SETSID: no terminal signal reaches it), stdin /dev/null, stdout and
-    /// stderr appended to the lab's server.log, and only descriptors 0-2 inherited. Returns its pid.
+    /// Starts `executable arguments...` (an absolute path) detached through `ProcessSpawner`: a
+    /// session of its own (no terminal signal reaches it), stdout and stderr appended to the lab's
+    /// server.log. Returns its pid.
     public static func spawn(lab: String, executable: String, arguments: [String]) throws(LabError) -> pid_t {
-        let log = logPath(lab)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Netlink and nftables sockets of the parent must not live on in the lab process.
-        _ = kc_posix_spawn_file_actions_addclosefrom(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        _ = kc_posix_spawnattr_setsid(&attributes)
-        let argv = [executable] + arguments
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
-        cArguments.append(nil)
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, cArguments, environ)
-        if rc != 0 {
-            throw .kernel(lab: lab, stage: "start the lab process", KernelError("posix_spawn", subject: executable, errno: rc))
+        do {
+            return try ProcessSpawner.spawn([executable] + arguments, logPath: logPath(lab), detachment: .session, label: executable)
+        } catch {
+            throw .kernel(lab: lab, stage: "start the lab process", error)
         }
-        return pid
     }
 
     /// Records `pid` (this process, normally) as the lab's server in its state file.

@@ -134,10 +134,6 @@ public struct HeadlessEndpoint: Sendable, Hashable {
     /// name under its governing Service): it gets `<hostname>.<svc>.<ns>.svc.<domain>`.
     public var hostname: String?
 
-    public init(address: IPv4, hostname: String? = nil) {
-        self.address = address
-        self.hostname = hostname
-    }
 }
 
 extension String {

@@ -136,12 +136,6 @@ public struct ServiceBackend: Hashable, Sendable, Comparable, CustomStringConver
     public var address: IPv4
     public var target: ProtocolPort
 
-    public init(pod: ObjectKey, address: IPv4, target: ProtocolPort) {
-        self.pod = pod
-        self.address = address
-        self.target = target
-    }
-
     public var description: String { "\(pod) \(target)" }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.pod, lhs.target) < (rhs.pod, rhs.target) }

@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
-import KeycardKernel
-import KeycardTestSupport
-import KeycardValues
 import Testing
+
+@testable import KeycardKernel
+@testable import KeycardTestSupport
+@testable import KeycardValues
 
 /// Root tests against the real kernel: drop rules that log to NFLOG group 7 (loaded with `nft`, the
 /// witness), listeners opened by keycard inside the namespaces, probes settled by the kernel's word.

@@ -1,7 +1,8 @@
-import KeycardKernel
-import KeycardTestSupport
-import KeycardValues
 import Testing
+
+@testable import KeycardKernel
+@testable import KeycardTestSupport
+@testable import KeycardValues
 
 /// nfnetlink_log wire format without a kernel: the config request as golden bytes, packet messages built
 /// by hand and parsed back, and the IPv4 flow reader.

@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
-import KeycardKernel
-import KeycardTestSupport
-import KeycardValues
 import Testing
+
+@testable import KeycardKernel
+@testable import KeycardTestSupport
+@testable import KeycardValues
 
 /// Root tests of the prober against nftables rules loaded with `nft` in the server namespace.
 /// Serialized: the timing printed (and the one-timeout-per-wave claim) should not share 2 cores.

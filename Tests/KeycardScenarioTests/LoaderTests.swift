@@ -51,7 +51,7 @@ struct LoaderTests {
     @Test func emptyFileIsRefused() throws {
         let error = try #require(parseError(""))
         #expect(error.location.line == 1 && error.location.column == 1)
-        #expect(error.message.contains("the file is empty"))
+        #expect(error.message.contains("the file holds no YAML content"))
     }
 
     /// `file:` entries are relative to the scenario's folder and must stay inside it.

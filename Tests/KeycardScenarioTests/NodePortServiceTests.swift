@@ -242,10 +242,11 @@ struct NodePortServiceTests {
             from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))
         #expect(verdict.ingress.isolatingPolicies == [ObjectKey("prod", "p")])
         #expect(verdict.from == .external("client"))
-        #expect(
-            NodePortPath.loadBalancerEntry(
-                t.initial, try #require(t.initial.services[ObjectKey("prod", "lb")]),
-                backend: ServiceBackend(pod: web, address: IPv4(0), target: ProtocolPort(.tcp, 80))) == 0)
+        let lb = try #require(t.initial.services[ObjectKey("prod", "lb")])
+        let lbPort = try #require(lb.ports.first)
+        let backend = try #require(t.initial.backends(of: lb, port: lbPort).first)
+        #expect(backend.pod == web)
+        #expect(NodePortPath.loadBalancerEntry(t.initial, lb, backend: backend) == 0, "Cluster: the node without the pod")
     }
 
     @Test func exposedProbesAreCheckedAgainstTheService() {

@@ -19,9 +19,8 @@ int kc_clone_newnet(void);
 int kc_socket_netns_fd(int sockfd);
 /// prctl(PR_SET_PDEATHSIG, sig): not visible from Swift's Glibc (variadic).
 int kc_set_parent_death_signal(int sig);
-/// posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID): the child starts a session of its own;
-/// POSIX_SPAWN_SETSID is hidden behind _GNU_SOURCE. `attr` is a posix_spawnattr_t *.
-int kc_posix_spawnattr_setsid(void *attr);
+/// POSIX_SPAWN_SETSID (the child starts a session of its own), hidden behind _GNU_SOURCE.
+int kc_posix_spawn_setsid_flag(void);
 /// posix_spawn_file_actions_addclosefrom_np(actions, from): close every fd >= from in the child;
 /// hidden behind _GNU_SOURCE. `actions` is a posix_spawn_file_actions_t *.
 int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from);

@@ -26,3 +26,21 @@ enum LiveCommand {
         }
     }
 }
+
+/// A verb on one live lab (`keycard apply|delete|label|probe|scan LAB ...`): the lab argument and
+/// logging options, root, and refusals printed as `LiveCommand` prints them.
+protocol LiveVerb: ParsableCommand {
+    var options: LabOptions { get }
+}
+
+extension LiveVerb {
+    var lab: String { options.lab }
+
+    /// Applies the logging options, requires root, then runs `body` as `LiveCommand.run` does
+    /// (a refusal: stderr and exit 2).
+    func perform<T>(_ body: () throws -> T) throws -> T {
+        options.logging.apply()
+        try Environment.requireRoot()
+        return try LiveCommand.run(Self.configuration.commandName ?? "keycard", body)
+    }
+}

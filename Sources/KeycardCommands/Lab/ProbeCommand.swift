@@ -8,14 +8,13 @@ import KeycardValues
 
 /// `keycard probe LAB`: real packets between a live lab's pods, compared with the policy model of the
 /// cluster the lab holds now. Exit 0 when every cell agrees with the model, 1 otherwise.
-struct ProbeCommand: ParsableCommand {
+struct ProbeCommand: LiveVerb {
     static let configuration = CommandConfiguration(
         commandName: "probe",
         abstract: "Probe a live lab with real packets and compare with the policy model (exit 1 on a disagreement)."
     )
 
     @OptionGroup var options: LabOptions
-    var lab: String { options.lab }
     @Option(help: "Sources, ns/pod, ns/kind/name (every pod of a workload) or external/NAME[,...] (default: every pod present).") var from:
         [String] = []
     @Option(help: "Destinations, ns/pod, ns/kind/name or external/NAME (default: every pod, then every external).") var to: [String] = []
@@ -23,9 +22,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
-        options.logging.apply()
-        try Environment.requireRoot()
-        let (live, results) = try LiveCommand.run("probe") { try probe() }
+        let (live, results) = try perform { try probe() }
         let disagreements = results.filter { !$0.agrees }
         switch output {
         case .json:

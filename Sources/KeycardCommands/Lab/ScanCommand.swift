@@ -7,23 +7,20 @@ import KeycardValues
 
 /// `keycard scan LAB --from ns/pod --ports 22,80`: a TCP connect scan from inside one pod of a live
 /// lab, compared with the model. Exit 0 when the open set equals the model's, 1 otherwise.
-struct ScanCommand: ParsableCommand {
+struct ScanCommand: LiveVerb {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "TCP connect scan from one pod of a live lab: open, closed or filtered per endpoint, and the blast radius."
     )
 
     @OptionGroup var options: LabOptions
-    var lab: String { options.lab }
     @Option(help: "Who scans: a pod, ns/pod, or an external, external/NAME.") var from: String
     @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
     @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
-        options.logging.apply()
-        try Environment.requireRoot()
-        let results = try LiveCommand.run("scan") { try scan() }
+        let results = try perform { try scan() }
         let observedOpen = Set(results.filter { $0.observed == .open }.map(\.endpoint))
         let modelOpen = Set(results.filter { $0.model == .open }.map(\.endpoint))
         let agrees = observedOpen == modelOpen

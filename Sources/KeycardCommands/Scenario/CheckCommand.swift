@@ -12,12 +12,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "Scenario files, or plain Kubernetes manifests (files or folders), each checked on its own.") var files: [String]
-    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
-    @Option(
-        help:
-            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
-    )
-    var mesh: DataPlane?
+    @OptionGroup var manifests: ManifestOptions
 
     func run() throws {
         logging.apply()
@@ -26,7 +21,7 @@ struct CheckCommand: ParsableCommand {
             do {
                 let timeline =
                     ManifestLoader.isManifests(file)
-                    ? try ScenarioInput.loadAll([file], namespace: namespace, mesh: mesh)[0] : try ScenarioInput.load(file)
+                    ? try ScenarioInput.loadAll([file], manifests)[0] : try ScenarioInput.load(file)
                 Console.out("\(file): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
             } catch {
                 invalid = true

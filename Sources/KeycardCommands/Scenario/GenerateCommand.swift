@@ -16,7 +16,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "A scenario file, or plain Kubernetes manifests (files or folders).") var files: [String]
-    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "A flow log of this scenario (keycard run --flows) instead of running it.") var flows: String?
     @Option(name: .shortAndLong, help: "Write the policies to this file instead of standard output.") var output: String?
     @Flag(
@@ -28,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, namespace: namespace)
+        let timelines = try ScenarioInput.loadAll(files, manifests)
         guard timelines.count == 1, let timeline = timelines.first else {
             Console.error("generate takes one scenario (or one set of manifests), found \(timelines.count)")
             throw Exit.invalid

@@ -17,13 +17,13 @@ struct GraphCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "A scenario file, or plain Kubernetes manifests (files or folders) as one cluster.") var files: [String]
-    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "The state after this step (0: the resources alone); default: after the last step.") var step: Int?
     @Option(name: .shortAndLong, help: "dot, or svg (laid out by graphviz's dot).") var output: Format = .dot
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, namespace: namespace)
+        let timelines = try ScenarioInput.loadAll(files, manifests)
         guard timelines.count == 1, let timeline = timelines.first else {
             Console.error("graph takes one scenario (or one set of manifests), found \(timelines.count)")
             throw Exit.invalid

@@ -12,18 +12,13 @@ struct ModelCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
-    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
-    @Option(
-        help:
-            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
-    )
-    var mesh: DataPlane?
+    @OptionGroup var manifests: ManifestOptions
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
         logging.apply()
         var allPassed = true
-        for timeline in try ScenarioInput.loadAll(files, namespace: namespace, mesh: mesh) {
+        for timeline in try ScenarioInput.loadAll(files, manifests) {
             let report = ModelReport.build(timeline)
             allPassed = allPassed && report.passed
             switch output {

@@ -17,12 +17,7 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Scenario files, run one after another; plain Kubernetes manifests (files or folders) run together as one lab.")
     var files: [String]
-    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
-    @Option(
-        help:
-            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
-    )
-    var mesh: DataPlane?
+    @OptionGroup var manifests: ManifestOptions
     @Option(name: .shortAndLong, help: "table, json, junit, markdown, tap (TAP version 14) or html (one self-contained page).") var output:
         ReportFormat = .table
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
@@ -34,7 +29,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, namespace: namespace, mesh: mesh)
+        let timelines = try ScenarioInput.loadAll(files, manifests)
         // The mesh's proxy lives in this process: a kept lab would lose it when the run ends.
         if keep, let meshed = timelines.first(where: \.usesMesh) {
             Console.error("\(meshed.scenario.file): --keep: a lab with the mesh cannot be kept yet (its proxy lives in the run)")

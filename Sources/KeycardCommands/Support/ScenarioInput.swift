@@ -6,6 +6,11 @@ import KeycardScenario
 /// Loads scenarios for a command: errors go to stderr as `file:line:col: message` and end the
 /// command with exit code 2; warnings go to stderr and the command goes on.
 enum ScenarioInput {
+    /// The timelines of `paths` with the manifests options of the command line.
+    static func loadAll(_ paths: [String], _ manifests: ManifestOptions) throws -> [Timeline] {
+        try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh)
+    }
+
     /// The timelines of `paths`: each scenario file its own, and all the plain manifests (files
     /// and folders, `ManifestLoader`) together one, in the place of the first of them, with
     /// `namespace` for their objects that name none.
@@ -42,4 +47,15 @@ enum ScenarioInput {
             throw Exit.invalid
         }
     }
+}
+
+/// How plain manifests are read (`-n`, `--mesh`), for every command that takes scenario files or
+/// manifests; scenario files ignore both.
+struct ManifestOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
+    @Option(
+        help:
+            "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
+    )
+    var mesh: DataPlane?
 }

@@ -11,12 +11,5 @@ public struct LoggedPacket: Sendable, Hashable, CustomStringConvertible {
     /// The packet's flow, nil when the copied payload is not an IPv4 packet.
     public var flow: PacketFlow?
 
-    public init(group: UInt16, prefix: String, hook: UInt8, flow: PacketFlow?) {
-        self.group = group
-        self.prefix = prefix
-        self.hook = hook
-        self.flow = flow
-    }
-
     public var description: String { "group \(group) hook \(hook) \"\(prefix)\" \(flow?.description ?? "non-IPv4")" }
 }

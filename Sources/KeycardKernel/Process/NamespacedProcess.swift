@@ -60,36 +60,7 @@ public enum NamespacedProcess {
     }
 
     private static func spawnHere(_ argv: [String], logPath: String, label: String) throws(KernelError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group: a Ctrl-C aimed at keycard does not reach lab programs, and tear-down
-        // can signal the whole group.
-        // The child starts with no signal blocked and the usual ones at their defaults, whatever
-        // the spawning thread had: a Dispatch or test-runner thread blocks nearly every signal, and
-        // a program started from it would never see SIGHUP (dnsmasq's reload) or SIGTERM.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
-        cArguments.append(nil)
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, environ)
-        if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
-        return pid
+        try ProcessSpawner.spawn(argv, logPath: logPath, detachment: .processGroup, label: label)
     }
 }
 

@@ -105,10 +105,5 @@ public struct ProbeOutcome: Sendable, Hashable, CustomStringConvertible {
     public var verdict: ProbeVerdict
     public var attempts: Int
 
-    public init(verdict: ProbeVerdict, attempts: Int) {
-        self.verdict = verdict
-        self.attempts = attempts
-    }
-
     public var description: String { "\(verdict) after \(attempts)" }
 }

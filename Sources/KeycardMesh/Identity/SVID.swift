@@ -15,12 +15,6 @@ public struct SVID: Sendable {
     /// P-256 key of the leaf.
     public let privateKey: P256.Signing.PrivateKey
 
-    public init(uri: String, certificate: Certificate, privateKey: P256.Signing.PrivateKey) {
-        self.uri = uri
-        self.certificate = certificate
-        self.privateKey = privateKey
-    }
-
     /// The principal AuthorizationPolicy sees: the URI without `spiffe://` (spec mesh.md R16).
     public var principal: String { uri.hasPrefix("spiffe://") ? String(uri.dropFirst("spiffe://".count)) : uri }
     public var notValidBefore: Date { certificate.notValidBefore }

@@ -216,7 +216,8 @@ struct MatchContext {
         case "destination.ip":
             test = { value in attributes.destinationIP.map { ip in Self.cidr(value)?.contains(ip) ?? false } ?? false }
         case "destination.port":
-            test = { $0 == String(attributes.port) }
+            // Istio converts the value to a number (strconv.Atoi): "080" is port 80.
+            test = { Int($0) == attributes.port }
         case "source.principal":
             test = { value in attributes.principal.map { MeshValueMatch.matches(value, $0) } ?? false }
         case "source.namespace":

@@ -73,14 +73,7 @@ extension LintPass {
     /// serves) and open none of them, because the other side denies each. Reported per rule,
     /// with the flows it fails to open.
     mutating func checkOneSided() {
-        struct Key: Hashable, Comparable {
-            var policy: ObjectKey
-            var direction: NetworkPolicy.PolicyType
-            var index: Int
-            static func < (lhs: Key, rhs: Key) -> Bool {
-                (lhs.policy, lhs.direction.rawValue, lhs.index) < (rhs.policy, rhs.direction.rawValue, rhs.index)
-            }
-        }
+        typealias Key = LintRuleKey
         var flows: [Key: [String]] = [:]
         var blockers: [Key: Set<ObjectKey>] = [:]
         // Rules that open at least one connection: a broad rule (every peer) that the other side
@@ -92,7 +85,7 @@ extension LintPass {
                     let verdict = engine.evaluate(from: .pod(source.key), to: .pod(destination.key), port: port)
                     if verdict.decision.allows {
                         for rule in verdict.egress.allowingRules + verdict.ingress.allowingRules {
-                            opens.insert(Key(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex))
+                            opens.insert(Key(rule))
                         }
                         continue
                     }
@@ -103,7 +96,7 @@ extension LintPass {
                     default: continue
                     }
                     for rule in allowing.allowingRules {
-                        let key = Key(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex)
+                        let key = Key(rule)
                         flows[key, default: []].append("\(source.key) -> \(destination.key) \(port)")
                         blockers[key, default: []].formUnion(denying.isolatingPolicies)
                     }

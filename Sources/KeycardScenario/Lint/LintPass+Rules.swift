@@ -38,14 +38,7 @@ extension LintPass {
     /// every pod, external and one outside address, on every port in use and one unused port per
     /// protocol) is also allowed by another rule.
     mutating func checkShadowed() {
-        struct Key: Hashable, Comparable {
-            var policy: ObjectKey
-            var direction: NetworkPolicy.PolicyType
-            var index: Int
-            static func < (lhs: Key, rhs: Key) -> Bool {
-                (lhs.policy, lhs.direction.rawValue, lhs.index) < (rhs.policy, rhs.direction.rawValue, rhs.index)
-            }
-        }
+        typealias Key = LintRuleKey
         // 192.0.2.1 (TEST-NET-1, RFC 5737): an address no lab gives out, standing for the outside.
         let outside = Endpoint.address(IPv4(0xC000_0201))
         let endpoints = cluster.sortedPods.map { Endpoint.pod($0.key) } + cluster.externals.keys.sorted().map(Endpoint.external) + [outside]
@@ -54,7 +47,7 @@ extension LintPass {
         var alone: Set<Key> = []
         var company: [Key: Set<Key>] = [:]
         func note(_ rules: [RuleRef]) {
-            let keys = Set(rules.map { Key(policy: $0.policy, direction: $0.direction, index: $0.ruleIndex) })
+            let keys = Set(rules.map { Key($0) })
             for key in keys {
                 seen.insert(key)
                 if keys.count == 1 { alone.insert(key) } else { company[key, default: []].formUnion(keys.subtracting([key])) }

@@ -108,3 +108,20 @@ struct LintPass {
         "\(direction.rawValue.lowercased())[\(index)]"
     }
 }
+
+/// One rule of a NetworkPolicy as the lint passes group findings: the policy, the direction and
+/// the rule's index in `ingress`/`egress`, ordered in that sequence.
+struct LintRuleKey: Hashable, Comparable {
+    var policy: ObjectKey
+    var direction: NetworkPolicy.PolicyType
+    var index: Int
+
+    static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.policy, lhs.direction.rawValue, lhs.index) < (rhs.policy, rhs.direction.rawValue, rhs.index)
+    }
+}
+
+extension LintRuleKey {
+    /// The rule a model verdict names (its peer and port indices dropped).
+    init(_ rule: RuleRef) { self.init(policy: rule.policy, direction: rule.direction, index: rule.ruleIndex) }
+}

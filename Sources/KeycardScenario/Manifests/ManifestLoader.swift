@@ -3,7 +3,7 @@ import KeycardModel
 
 /// Manifests mode: plain Kubernetes manifests (no `keycard/v1` Scenario) become a lab and its
 /// steps, as `kubectl apply -f DIR|FILE...` would make a cluster:
-/// - a folder stands for its `.yaml` and `.yml` files (not its sub-folders, as `kubectl apply -f`
+/// - a folder stands for its `.yaml`, `.yml` and `.json` files (not its sub-folders, as `kubectl apply -f`
 ///   without `-R`), in name order; a file may hold several documents, `kind: List`, Helm output;
 /// - kinds keycard does not run (CRDs, custom resources, ConfigMaps...) are skipped with one
 ///   summarised warning;
@@ -30,7 +30,8 @@ public enum ManifestLoader {
         return apiVersion != "keycard/v1"
     }
 
-    /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml` files in name order.
+    /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml`/`.json` files in
+    /// name order (the extensions `kubectl apply -f DIR` reads).
     public static func files(_ paths: [String]) throws(ScenarioError) -> [String] {
         var files: [String] = []
         for path in paths {
@@ -44,8 +45,8 @@ public enum ManifestLoader {
                 continue
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            let yaml = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-            if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml or .yml file") }
+            let yaml = names.filter { name in [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) } }.sorted()
+            if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml, .yml or .json file") }
             files += yaml.map { (path as NSString).appendingPathComponent($0) }
         }
         return files

@@ -25,7 +25,7 @@ extension ObjectDecoder {
             let entries = try ports.entries("spec.portLevelMtls")
             if entries.isEmpty { throw ports.error("portLevelMtls must not be empty") }
             for (key, keyLocation, modeValue) in entries {
-                guard let port = Int(key), (1...65535).contains(port), String(port) == key else {
+                guard let port = Self.decimalPort(key), (1...65535).contains(port) else {
                     throw ScenarioError(keyLocation, "portLevelMtls key \"\(key)\" must be a port number from 1 to 65535")
                 }
                 policy.portLevelMtls[port] = try mutualTLSMode(modeValue, "portLevelMtls[\(key)]")
@@ -279,7 +279,7 @@ extension ObjectDecoder {
             case "source.ip", "destination.ip":
                 if MatchContextCIDR.parse(text) == nil { throw value.error("when \(key) value \"\(text)\" is not an IP or CIDR") }
             case "destination.port":
-                guard let port = Int(text), (0...65535).contains(port), String(port) == text else {
+                guard let port = Self.decimalPort(text), (0...65535).contains(port) else {
                     throw value.error("when destination.port value \"\(text)\" must be a port number from 0 to 65535")
                 }
             default: break
@@ -300,11 +300,20 @@ extension ObjectDecoder {
         return result
     }
 
+    /// A port written as decimal digits, leading zeros allowed (`"080"` is 80): Istio reads ports
+    /// with Go's `strconv.ParseUint(text, 10, 32)`, which takes digits only, no sign or space.
+    static func decimalPort(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 10, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return nil
+        }
+        return Int(text)
+    }
+
     private func ports(_ value: YAMLValue?, _ what: String) throws(ScenarioError) -> [Int] {
         guard let value else { return [] }
         var result: [Int] = []
         for text in try strings(value, what) {
-            guard text.allSatisfy(\.isASCII), let port = Int(text), (0...65535).contains(port), String(port) == text else {
+            guard let port = Self.decimalPort(text), (0...65535).contains(port) else {
                 throw value.error("\(what) \"\(text)\" must be a decimal port number from 0 to 65535 (as a string)")
             }
             result.append(port)

@@ -101,17 +101,17 @@ extension ObjectDecoder {
     private mutating func ipBlock(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.IPBlock {
         let fields = try value.fields("ipBlock", allowed: ["cidr", "except"])
         let cidrValue = try fields.required("cidr")
-        let text = try cidrValue.string("ipBlock.cidr")
-        guard let cidr = CIDR.parseLegacy(text) else {
-            throw cidrValue.error("ipBlock.cidr \"\(text)\" is not a valid CIDR (like 10.0.0.0/16)")
+        let cidrText = try cidrValue.string("ipBlock.cidr")
+        guard let cidr = CIDR.parseLegacy(cidrText) else {
+            throw cidrValue.error("ipBlock.cidr \"\(cidrText)\" is not a valid CIDR (like 10.0.0.0/16)")
         }
-        warnNonStandard(cidr, written: text, at: cidrValue)
+        warnNonStandard(cidr, written: cidrText, at: cidrValue)
         if cidr.family == .ipv6 {
             warnings.append(
                 ScenarioWarning(
                     location: cidrValue.location,
                     message:
-                        "ipBlock \(text) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"
+                        "ipBlock \(cidrText) is IPv6 and the lab is IPv4 only: this peer matches no lab address, and IPv6 traffic is not probed"
                 ))
         }
         var block = NetworkPolicy.IPBlock(cidr: cidr)
@@ -119,12 +119,20 @@ extension ObjectDecoder {
             let text = try item.string("an except entry")
             guard let except = CIDR.parseLegacy(text) else { throw item.error("except \"\(text)\" is not a valid CIDR") }
             warnNonStandard(except, written: text, at: item)
-            guard cidr.contains(except), except.prefixLength > cidr.prefixLength else {
-                throw item.error("except \"\(text)\" must be a strict subset of cidr \(cidr)")
+            // The API server compares the prefix lengths as written: an IPv4-mapped IPv6 CIDR
+            // (::ffff:10.0.0.0/104) keeps its 128-bit mask there.
+            guard cidr.contains(except), Self.writtenPrefixLength(except, text) > Self.writtenPrefixLength(cidr, cidrText) else {
+                throw item.error("except \"\(text)\" must be a strict subset of cidr \(cidrText)")
             }
             block.except.append(except)
         }
         return block
+    }
+
+    /// The prefix length as written: 96 more for an IPv4-mapped IPv6 CIDR that `parseLegacy` read
+    /// as IPv4.
+    private static func writtenPrefixLength(_ cidr: CIDR, _ text: String) -> Int {
+        cidr.family == .ipv4 && text.contains(":") ? cidr.prefixLength + 96 : cidr.prefixLength
     }
 
     /// What the API server accepts with a warning (KEP-4858, 1.33+): leading zeros, host bits.
@@ -154,7 +162,7 @@ extension ObjectDecoder {
         var port = NetworkPolicy.Port()
         if let proto = fields["protocol"] { port.proto = try Self.transportProtocol(proto) }
         if let portValue = fields["port"] {
-            if case .scalar(let scalar) = portValue.node, scalar.style == .plain, portValue.tagName == .int {
+            if portValue.isPlainNumber {
                 port.port = .number(try portValue.int("port", in: 1...65535))
             } else {
                 let name = try portValue.string("port")

@@ -17,7 +17,11 @@ struct ObjectDecoder {
     var defaultNamespace: String { namespace ?? "default" }
 
     /// Decodes one document: an object, a `List` of objects, or an unknown kind (a warning).
-    mutating func decode(_ value: YAMLValue) throws(ScenarioError) -> [LoadedObject] {
+    /// `itemOf` is the kind and apiVersion a typed list (`NetworkPolicyList`) gives its items that
+    /// name none, as the API returns them (apimachinery's `UnstructuredList` fills them in).
+    mutating func decode(_ value: YAMLValue, itemOf list: (kind: String, apiVersion: String)? = nil) throws(ScenarioError)
+        -> [LoadedObject]
+    {
         if value.isNull { return [] }
         let header = try value.entries("a Kubernetes object")
         var apiVersion: String?
@@ -26,13 +30,14 @@ struct ObjectDecoder {
             let text = try field.string(key)
             if key == "apiVersion" { apiVersion = text } else { kind = text }
         }
-        guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
-        guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
+        guard let kind = kind ?? list?.kind else { throw value.error("a Kubernetes object needs \"kind\"") }
+        guard let apiVersion = apiVersion ?? list?.apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
         if kind.hasSuffix("List") && (kind == "List" || ObjectKind(rawValue: String(kind.dropLast(4))) != nil) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
+            let typed = kind == "List" ? nil : (kind: String(kind.dropLast(4)), apiVersion: apiVersion)
             var objects: [LoadedObject] = []
-            for item in try items.items("items") { objects += try decode(item) }
+            for item in try items.items("items") { objects += try decode(item, itemOf: typed) }
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {

@@ -12,12 +12,6 @@ public struct AuditedPolicy: Codable, Sendable, Equatable {
 
     public static let cellLimit = 50
 
-    public init(policy: String, wouldDeny: Int, cells: [String]) {
-        self.policy = policy
-        self.wouldDeny = wouldDeny
-        self.cells = cells
-    }
-
     /// Groups `(cell, attribution)` pairs by policy entry, in the order policies first appear.
     public static func group(_ denied: [(cell: String, rule: RuleAttribution)]) -> [AuditedPolicy] {
         var order: [String] = []

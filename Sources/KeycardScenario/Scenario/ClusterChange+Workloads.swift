@@ -7,11 +7,6 @@ public struct ScaleChange: Sendable {
     public var replicas: Int
     public var location: SourceLocation
 
-    public init(workload: WorkloadKey, replicas: Int, location: SourceLocation) {
-        self.workload = workload
-        self.replicas = replicas
-        self.location = location
-    }
 }
 
 extension ClusterChange {

@@ -69,19 +69,12 @@ public struct ClusterChange {
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
                 cluster.policies[policy.key] = policy
-            case .peerAuthentication(var policy):
+            case .peerAuthentication(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "PeerAuthentication \(policy.key)")
-                let previous = cluster.peerAuthentications[policy.key]
-                existed = previous != nil
-                // R9: an update keeps creationTimestamp.
-                policy.createdAt = previous?.createdAt ?? cluster.generation
-                cluster.peerAuthentications[policy.key] = policy
-            case .authorizationPolicy(var policy):
+                existed = Self.store(policy, at: policy.key, in: &cluster.peerAuthentications, generation: cluster.generation)
+            case .authorizationPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "AuthorizationPolicy \(policy.key)")
-                let previous = cluster.authorizationPolicies[policy.key]
-                existed = previous != nil
-                policy.createdAt = previous?.createdAt ?? cluster.generation
-                cluster.authorizationPolicies[policy.key] = policy
+                existed = Self.store(policy, at: policy.key, in: &cluster.authorizationPolicies, generation: cluster.generation)
             case .workload(let workload):
                 try requireNamespace(
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
@@ -108,6 +101,18 @@ public struct ClusterChange {
             done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
         }
         return done
+    }
+
+    /// Stores a mesh policy under `key`; an update keeps the creationTimestamp of the object it
+    /// replaces (R9: the oldest policy wins ties). Returns whether one existed.
+    private static func store<Policy: MeshPolicyObject>(
+        _ policy: Policy, at key: ObjectKey, in table: inout [ObjectKey: Policy], generation: Int
+    ) -> Bool {
+        var policy = policy
+        let previous = table[key]
+        policy.createdAt = previous?.createdAt ?? generation
+        table[key] = policy
+        return previous != nil
     }
 
     /// Deletes each target. Returns `... deleted` lines.
@@ -206,3 +211,8 @@ public struct ClusterChange {
         ScenarioError(location, "\(ref) does not exist \(scope)")
     }
 }
+
+/// A mesh policy whose age decides between equals (PeerAuthentication, AuthorizationPolicy).
+protocol MeshPolicyObject { var createdAt: Int { get set } }
+extension PeerAuthentication: MeshPolicyObject {}
+extension AuthorizationPolicy: MeshPolicyObject {}

@@ -11,11 +11,6 @@ public struct DNSStep: Sendable {
     /// nil: what the model predicts.
     public var expect: DNSAnswer?
 
-    public init(from: ObjectKey, name: String, expect: DNSAnswer?) {
-        self.from = from
-        self.name = name
-        self.expect = expect
-    }
 }
 
 /// The outcome of a DNS query. Encoded as a list of addresses or the strings `nxdomain`, `blocked`

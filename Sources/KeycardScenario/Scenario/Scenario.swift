@@ -49,11 +49,6 @@ public struct LabSettings: Sendable {
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
 
-    public init(nodes: Int = 1, podCIDR: CIDR, enforcement: Enforcement = .pod) {
-        self.nodes = nodes
-        self.podCIDR = podCIDR
-        self.enforcement = enforcement
-    }
 }
 
 /// `spec.probe`: per-attempt timeout and extra attempts before a deny is believed.
@@ -61,10 +56,6 @@ public struct ProbeSettings: Sendable, Equatable {
     public var timeoutMilliseconds: Int = 250
     public var retries: Int = 1
 
-    public init(timeoutMilliseconds: Int = 250, retries: Int = 1) {
-        self.timeoutMilliseconds = timeoutMilliseconds
-        self.retries = retries
-    }
 }
 
 /// One step of a scenario.

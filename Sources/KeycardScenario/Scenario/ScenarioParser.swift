@@ -23,8 +23,10 @@ public enum ScenarioLoader {
     /// Parses scenario text and plays it on the model.
     public static func parseTimeline(_ text: String, file: String) throws(ScenarioError) -> Timeline {
         let documents = try YAMLDocuments.parse(text, file: file)
-        guard let document = documents.first else {
-            throw ScenarioError(SourceLocation(file: file, line: 1, column: 1), "the file is empty: expected a keycard/v1 Scenario")
+        guard let document = documents.first, documents.contains(where: { !$0.isNull }) else {
+            throw ScenarioError(
+                SourceLocation(file: file, line: 1, column: 1),
+                "the file holds no YAML content (only empty documents): expected a keycard/v1 Scenario or Kubernetes objects")
         }
         if documents.count > 1 {
             throw documents[1].error(

@@ -32,7 +32,7 @@ enum YAMLDocuments {
                 // Walk the expansion, ignored fields included, so an alias bomb anywhere is refused
                 // here rather than expanded by whoever reads that part later.
                 let before = counting.spent
-                try countNodes(node, file: file, budget: counting)
+                try countNodes(node, file: file, budget: counting, depth: 0, documentStart: MarkKey(node.mark))
                 // Readers visit a node a few times (a mapping's entries listed, then its fields read):
                 // linear in the written size, never in a bomb's expansion.
                 let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
@@ -49,9 +49,11 @@ enum YAMLDocuments {
     }
 
     /// Where a node was written: collections are unique by it, so a repeat is an alias.
-    private struct MarkKey: Hashable {
+    fileprivate struct MarkKey: Hashable, Comparable {
         var line: Int
         var column: Int
+
+        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.line, lhs.column) < (rhs.line, rhs.column) }
     }
 
     /// Counts written nodes: a collection met again (through an alias) counts once, unexplored.
@@ -63,21 +65,35 @@ enum YAMLDocuments {
         case .mapping(let mapping): children = mapping.flatMap { [$0.key, $0.value] }
         case .sequence(let sequence): children = Array(sequence)
         }
-        if let mark = node.mark, !seen.insert(MarkKey(line: mark.line, column: mark.column)).inserted { return }
+        if node.mark != nil, !seen.insert(MarkKey(node.mark)).inserted { return }
         for child in children { countWritten(child, seen: &seen, written: &written) }
     }
 
-    private static func countNodes(_ node: Node, file: String, budget: VisitBudget) throws(ScenarioError) {
-        try budget.spend(at: SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1))
+    /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the depth once
+    /// aliases are substituted (a chain of anchors nests far deeper than its text shows, and every
+    /// reader recurses), and a node written before the document began came through an alias to an
+    /// earlier document's anchor, which YAML scopes to its own document (kubectl decodes each
+    /// document alone and answers "unknown anchor").
+    private static func countNodes(
+        _ node: Node, file: String, budget: VisitBudget, depth: Int, documentStart: MarkKey
+    ) throws(ScenarioError) {
+        let here = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+        try budget.spend(at: here)
+        if depth > maximumDepth {
+            throw ScenarioError(here, "nesting is deeper than \(maximumDepth) levels (counting the levels aliases repeat)")
+        }
+        if MarkKey(node.mark) < documentStart {
+            throw ScenarioError(here, "an alias refers to an anchor of an earlier YAML document (anchors are scoped to their document)")
+        }
         switch node {
         case .scalar, .alias: return
         case .mapping(let mapping):
             for (key, value) in mapping {
-                try countNodes(key, file: file, budget: budget)
-                try countNodes(value, file: file, budget: budget)
+                try countNodes(key, file: file, budget: budget, depth: depth + 1, documentStart: documentStart)
+                try countNodes(value, file: file, budget: budget, depth: depth + 1, documentStart: documentStart)
             }
         case .sequence(let sequence):
-            for item in sequence { try countNodes(item, file: file, budget: budget) }
+            for item in sequence { try countNodes(item, file: file, budget: budget, depth: depth + 1, documentStart: documentStart) }
         }
     }
 
@@ -166,4 +182,9 @@ enum YAMLDocuments {
             }
         }
     }
+}
+
+extension YAMLDocuments.MarkKey {
+    /// Where `mark` points; a node without one (none Yams composes) sorts first.
+    fileprivate init(_ mark: Mark?) { self.init(line: mark?.line ?? 0, column: mark?.column ?? 0) }
 }

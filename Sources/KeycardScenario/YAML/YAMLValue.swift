@@ -43,16 +43,45 @@ struct YAMLValue {
         }
     }
 
-    /// The entries of a mapping, in order, with string keys.
+    /// The entries of a mapping, in order, with string keys. Merge keys (`<<: *anchor` or
+    /// `<<: [*a, *b]`, YAML 1.1's merge type, which kubectl's go-yaml v2 applies) are expanded:
+    /// the merged mappings' entries count as written here unless a key of this mapping, or of an
+    /// earlier merged mapping, already gives them.
     func entries(_ what: String) throws(ScenarioError) -> [(key: String, keyLocation: SourceLocation, value: YAMLValue)] {
         guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping, found \(kindName)") }
         var result: [(String, SourceLocation, YAMLValue)] = []
+        var merged: [(String, SourceLocation, YAMLValue)] = []
         for (keyNode, valueNode) in mapping {
             let key = try child(keyNode)
             guard case .scalar(let scalar) = keyNode else { throw key.error("keys of \(what) must be strings") }
-            result.append((scalar.string, key.location, try child(valueNode)))
+            let value = try child(valueNode)
+            if scalar.style == .plain, scalar.string == "<<" {
+                merged += try value.mergeSources(what)
+                continue
+            }
+            result.append((scalar.string, key.location, value))
         }
+        var given = Set(result.map(\.0))
+        for entry in merged where given.insert(entry.0).inserted { result.append(entry) }
         return result
+    }
+
+    /// The entries a merge key's value brings: one mapping's, or each mapping's of a list, the
+    /// earlier ones first (YAML 1.1 merge: earlier mappings win).
+    private func mergeSources(_ what: String) throws(ScenarioError) -> [(String, SourceLocation, YAMLValue)] {
+        switch node {
+        case .mapping: return try entries("the merge key of \(what)").map { ($0.key, $0.keyLocation, $0.value) }
+        case .sequence:
+            var result: [(String, SourceLocation, YAMLValue)] = []
+            for item in try items("the merge key of \(what)") {
+                guard case .mapping = item.node else {
+                    throw item.error("each entry of a merge key (<<) must be a mapping, found \(item.kindName)")
+                }
+                result += try item.mergeSources(what)
+            }
+            return result
+        default: throw error("a merge key (<<) takes a mapping or a list of mappings, found \(kindName)")
+        }
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors naming the allowed ones.
@@ -76,10 +105,11 @@ struct YAMLValue {
     }
 
     /// A string scalar. Numbers, booleans and null are refused, as Kubernetes refuses them for
-    /// string fields (quote them: "1.0").
+    /// string fields (quote them: "1.0"). A timestamp (`2024-01-15T10:00:00Z`) is its text: go-yaml
+    /// v2 keeps timestamps as strings when it decodes into kubectl's untyped objects.
     func string(_ what: String) throws(ScenarioError) -> String {
         guard case .scalar(let scalar) = node else { throw error("\(what) must be a string, found \(kindName)") }
-        if scalar.style == .plain && tagName != .str {
+        if scalar.style == .plain && tagName != .str && tagName != .timestamp {
             throw error("\(what) must be a string, found \(kindName) (quote it to make it a string)")
         }
         return scalar.string
@@ -87,15 +117,25 @@ struct YAMLValue {
 
     /// An integer scalar in `range`, in any form YAML 1.1 gives an integer (`80`, `0x50`, `0120`,
     /// `8_0`), as kubectl's YAML reader (go-yaml v2) decodes it before the API server sees a number.
-    /// Sexagesimal `1:20` is a string there, and so refused here.
+    /// Sexagesimal `1:20` is a string there, and so refused here. A float with no fraction (`80.0`,
+    /// `8e1`) is that integer: kubectl sends it as the JSON number 80, which an integer field takes.
     func int(_ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int, !scalar.string.contains(":") else {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int || tagName == .float, !scalar.string.contains(":")
+        else {
             throw error("\(what) must be an integer, found \(kindName)")
         }
-        guard let value = Int.construct(from: scalar), range.contains(value) else {
+        let integral = tagName == .int ? Int.construct(from: scalar) : Double.construct(from: scalar).flatMap { Int(exactly: $0) }
+        guard let value = integral, range.contains(value) else {
             throw error("\(what) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(scalar.string)")
         }
         return value
+    }
+
+    /// Whether the node is a plain number (int or float), which an int-or-string field (`port`,
+    /// `targetPort`) reads as its number, as the API server gets it from kubectl as JSON.
+    var isPlainNumber: Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return tagName == .int || tagName == .float
     }
 
     /// A label value (of `metadata.labels` or `matchLabels`): a string, or null, which Kubernetes'

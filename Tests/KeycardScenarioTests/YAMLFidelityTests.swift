@@ -1,0 +1,198 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// YAML as kubectl reads it (go-yaml v2 into untyped objects, then JSON): what loads must also
+/// mean what the API server would store, not merely load.
+@Suite("YAML as kubectl reads it")
+struct YAMLFidelityTests {
+    private func manifests(_ files: [String: String]) throws -> Timeline {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-yaml-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (name, text) in files {
+            try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return try ManifestLoader.timeline([path])
+    }
+
+    @Test func mergeKeysGiveTheirEntriesAndExplicitKeysWin() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: p
+              annotations: &base {app: a, tier: x}
+              labels:
+                <<: *base
+                tier: b
+            spec:
+              containers:
+              - name: c
+                image: i
+              - <<: {image: i, ports: [{containerPort: 8080, name: web}]}
+                name: d
+            """
+        ])
+        let pod = try #require(t.initial.pods[ObjectKey("default", "p")])
+        #expect(pod.labels == ["app": "a", "tier": "b"])
+        #expect(pod.ports.map(\.port) == [8080])
+    }
+
+    @Test func mergeKeyListsLetEarlierMappingsWin() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: n
+              labels:
+                <<: [{team: first}, {team: second, env: prod}]
+            """
+        ])
+        #expect(t.initial.namespaces["n"]?.labels["team"] == "first")
+        #expect(t.initial.namespaces["n"]?.labels["env"] == "prod")
+    }
+
+    @Test func timestampsAreStrings() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: n, labels: {released: 2024-01-15}, annotations: {at: 2024-01-15T10:00:00Z}}
+            """
+        ])
+        #expect(t.initial.namespaces["n"]?.labels["released"] == "2024-01-15")
+    }
+
+    @Test func typedListItemsTakeTheListsKind() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicyList
+            items:
+            - metadata: {name: deny, namespace: default}
+              spec: {podSelector: {}}
+            """
+        ])
+        #expect(t.initial.policies[ObjectKey("default", "deny")] != nil)
+    }
+
+    @Test func anIntegralFloatIsThatPort() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: p}
+            spec:
+              podSelector: {}
+              ingress: [{ports: [{port: 80.0}]}]
+            """
+        ])
+        #expect(t.initial.policies[ObjectKey("default", "p")]?.ingress?.first?.ports?.first?.port == .number(80))
+        #expect(throws: ScenarioError.self) {
+            try manifests([
+                "a.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80.5}]}]}\n"
+            ])
+        }
+    }
+
+    @Test func aFolderReadsItsJSONManifestsToo() throws {
+        let t = try manifests([
+            "a.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{name: c, image: i}]}\n",
+            "b-deny.json":
+                #"{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny"}, "spec": {"podSelector": {}}}"#,
+        ])
+        #expect(t.initial.policies[ObjectKey("default", "deny")] != nil)
+    }
+
+    @Test func istioPortsMayHaveLeadingZeros() throws {
+        let t = try manifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: api}
+            spec: {containers: [{name: c, image: i}]}
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: p}
+            spec:
+              rules:
+              - to: [{operation: {ports: ['080']}}]
+              - when: [{key: destination.port, values: ['0443']}]
+            """
+        ])
+        let policy = try #require(t.initial.authorizationPolicies[ObjectKey("default", "p")])
+        #expect(policy.rules.first?.to?.first?.ports == [80])
+        let pod = try #require(t.initial.pods[ObjectKey("default", "api")])
+        let engine = AuthorizationEngine(t.initial)
+        func allowed(_ port: Int) -> Bool {
+            engine.authorize(
+                AuthorizationAttributes(principal: nil, sourceIP: nil, destinationIP: nil, port: port), pod: pod, plane: .ambient,
+                isHTTP: false
+            ).allowed
+        }
+        #expect(allowed(80) && allowed(443))
+        #expect(!allowed(8443))
+    }
+
+    private func refusal(_ text: String) throws -> ScenarioError {
+        do {
+            _ = try manifests(["a.yaml": text])
+        } catch let error as ScenarioError {
+            return error
+        }
+        throw ScenarioError(SourceLocation(file: "a.yaml", line: 1, column: 1), "loaded, expected a refusal")
+    }
+
+    /// A chain of anchors, each nesting the previous alias 90 levels deeper, is 20 KB of text and
+    /// 9,000 levels once expanded: refused at the depth limit, never a stack overflow.
+    @Test func aliasChainsNestNoDeeperThanTheLimit() throws {
+        var text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+        var inner = "x"
+        for index in 0..<100 {
+            text += "  k\(index): &a\(index) " + String(repeating: "[", count: 90) + inner + String(repeating: "]", count: 90) + "\n"
+            inner = "*a\(index)"
+        }
+        let error = try refusal(text)
+        #expect(error.message.contains("nesting is deeper than 100 levels"))
+        #expect(error.location.line > 1)
+    }
+
+    /// The text check skips quoted scalars; a quote inside a block scalar must not hide the nesting after it.
+    @Test func nestingAfterABlockScalarWithAQuoteIsStillCounted() throws {
+        let text =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"\n  b: "
+            + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "\n"
+        #expect(try refusal(text).message.contains("nesting is deeper than 100 levels"))
+    }
+
+    /// kubectl decodes each document alone: an anchor of an earlier document is unknown there.
+    @Test func anAliasCannotReachIntoAnEarlierDocument() throws {
+        let error = try refusal(
+            "apiVersion: v1\nkind: Namespace\nmetadata: &m {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata: *m\n")
+        #expect(error.message.contains("an alias refers to an anchor of an earlier YAML document"))
+    }
+
+    /// The API server compares the prefix lengths as written: /104 of an IPv4-mapped CIDR is longer than /16.
+    @Test func aMappedCIDRKeepsItsWrittenPrefixForExcept() throws {
+        let error = try refusal(
+            """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: p}
+            spec:
+              podSelector: {}
+              ingress:
+              - from: [{ipBlock: {cidr: "::ffff:10.0.0.0/104", except: ["10.1.0.0/16"]}}]
+            """)
+        #expect(error.message.contains("must be a strict subset of cidr ::ffff:10.0.0.0/104"))
+        #expect(error.location.line == 7)
+    }
+}
