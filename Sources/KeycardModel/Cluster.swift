@@ -25,6 +25,10 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// A Service's ClusterIP (`svc/ns/name`); with `backend`, the connection the proxy sends to
     /// that backend pod (a probe cell aims at each backend in turn).
     case service(ObjectKey, backend: ObjectKey? = nil)
+    /// A NodePort or LoadBalancer Service from outside: `svc/ns/name@node-N` (node N's address on
+    /// the Service's node port) or `svc/ns/name@lb` (its load-balancer address on the Service
+    /// port); with `backend`, the connection the path sends to that backend (`NodePortPath`).
+    case exposed(ObjectKey, ServiceEntry, backend: ObjectKey? = nil)
 
     /// Parses `ns/pod`, `external/NAME`, `node/NAME` or `svc/ns/name`. `external/NAME` and
     /// `node/NAME` are read as the external and the node; a pod of a namespace called `external`
@@ -33,12 +37,19 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         if text.hasPrefix("svc/") {
             // `svc/ns/name`, or as results name a cell, `svc/ns/name>ns/pod`.
             let pieces = text.dropFirst(4).split(separator: ">", omittingEmptySubsequences: false)
-            guard pieces.count <= 2, let key = ObjectKey.parse(String(pieces[0])) else { return nil }
+            guard pieces.count <= 2 else { return nil }
+            let named = pieces[0].split(separator: "@", omittingEmptySubsequences: false)
+            guard named.count <= 2, let key = ObjectKey.parse(String(named[0])) else { return nil }
+            var backend: ObjectKey?
             if pieces.count == 2 {
-                guard let backend = ObjectKey.parse(String(pieces[1])) else { return nil }
-                return .service(key, backend: backend)
+                guard let parsed = ObjectKey.parse(String(pieces[1])) else { return nil }
+                backend = parsed
             }
-            return .service(key)
+            if named.count == 2 {
+                guard let entry = ServiceEntry.parse(String(named[1])) else { return nil }
+                return .exposed(key, entry, backend: backend)
+            }
+            return .service(key, backend: backend)
         }
         guard let key = ObjectKey.parse(text) else { return nil }
         return .written(key)
@@ -51,18 +62,21 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         case .node(let name): "node/\(name)"
         case .address(let ip): ip.description
         case .service(let key, let backend): "svc/\(key)" + (backend.map { ">\($0)" } ?? "")
+        case .exposed(let key, let entry, let backend): "svc/\(key)@\(entry)" + (backend.map { ">\($0)" } ?? "")
         }
     }
 
     /// The Service this endpoint names, if it names one.
     public var serviceKey: ObjectKey? {
         if case .service(let key, _) = self { return key }
+        if case .exposed(let key, _, _) = self { return key }
         return nil
     }
 
     /// The endpoint a table column or an expectation names: a Service without its backend.
     public var column: Endpoint {
         if case .service(let key, _) = self { return .service(key) }
+        if case .exposed(let key, let entry, _) = self { return .exposed(key, entry) }
         return self
     }
 }
@@ -95,11 +109,14 @@ public struct Cluster: Sendable {
     public var nodeCount = 1
     /// How policies apply to Service traffic (`spec.lab.serviceEnforcement`).
     public var serviceEnforcement: ServiceEnforcement = .postDNAT
-    /// Each pod's node index (the lab's placement, fixed for the scenario); the local-node rule
-    /// needs it (NodeSource.swift).
+    /// Each pod's node index (the lab's placement, fixed for the scenario): the local-node rule
+    /// (NodeSource.swift) and which endpoints are local to a node for `externalTrafficPolicy`
+    /// (`NodePortPath`) need it.
     public var podNodes: [ObjectKey: Int] = [:]
     /// Whether an isolated pod accepts its own node (`spec.lab.nodeIngress`).
     public var nodeIngress: NodeIngress = .allow
+    /// `spec.lab.loadBalancerCIDR`: where LoadBalancer Services get their address; nil: none do.
+    public var loadBalancerCIDR: CIDR?
 
     public init() {}
 
@@ -110,6 +127,7 @@ public struct Cluster: Sendable {
         case .node(let name): nodeIndex(name).map(LabNetwork.nodeAddress)
         case .address(let ip): ip
         case .service(let key, _): services[key]?.clusterIP
+        case .exposed(let key, let entry, _): exposedAddress(key, entry)
         }
     }
 
@@ -149,6 +167,20 @@ public struct Cluster: Sendable {
                     backend.map { pod in backends(of: service, port: port).contains { $0.pod == pod } } ?? true
                 }
                 .map(\.protocolPort)
+            } ?? [])
+        case .exposed(let key, let entry, let backend):
+            // The ports the path listens on: node ports on a node, Service ports on the load balancer.
+            (services[key].map { service in
+                service.ports.filter { port in
+                    port.nodePort != nil
+                        && (backend.map { pod in backends(of: service, port: port).contains { $0.pod == pod } } ?? true)
+                }
+                .map { port in
+                    switch entry {
+                    case .node: ProtocolPort(port.proto, port.nodePort ?? port.port)
+                    case .loadBalancer: port.protocolPort
+                    }
+                }
             } ?? [])
         }
     }

@@ -17,6 +17,9 @@ public struct PolicyEngine: Sendable {
             if case .external = source { return Self.unroutable(from: source, to: destination, port: port) }
             return evaluate(from: source, toService: key, backend: backend, port: port)
         }
+        if case .exposed(let key, let entry, let backend) = destination {
+            return evaluate(from: source, toExposed: key, entry: entry, backend: backend, port: port)
+        }
         if case .pod = source, source == destination {
             let same = DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [])
             return Verdict(from: source, to: destination, port: port, egress: same, ingress: same)

@@ -27,13 +27,16 @@ extension Endpoint {
         }
     }
 
+    /// Whether this is an external host (`spec.externals`).
+    public var isExternal: Bool { if case .external = self { true } else { false } }
+
     /// The source key of a pod, external or node; nil for an address or a Service.
     public var sourceKey: ObjectKey? {
         switch self {
         case .pod(let key): key
         case .external(let name): .external(name)
         case .node(let name): .node(name)
-        case .address, .service: nil
+        case .address, .service, .exposed: nil
         }
     }
 }
@@ -66,7 +69,7 @@ extension Cluster {
         case .pod(let pod): pods[pod] != nil
         case .external(let name): externals[name] != nil
         case .node(let name): nodeIndex(name) != nil
-        case .address, .service: false
+        case .address, .service, .exposed: false
         }
     }
 

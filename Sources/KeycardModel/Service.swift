@@ -7,7 +7,8 @@ import KeycardValues
 /// the Service's namespace its `selector` matches (`Cluster.backends`), recomputed whenever the
 /// cluster changes, as the EndpointSlice controller does; every lab pod counts as ready.
 public struct Service: Hashable, Sendable {
-    /// `spec.type`. NodePort and LoadBalancer keep their ClusterIP behaviour in the lab.
+    /// `spec.type`. NodePort and LoadBalancer also get node ports (`ServicePort.nodePort`) and, for
+    /// LoadBalancer, an ingress address (`NodePorts.swift`).
     public enum Kind: String, Hashable, Sendable, CaseIterable {
         case clusterIP = "ClusterIP"
         case nodePort = "NodePort"
@@ -38,6 +39,15 @@ public struct Service: Hashable, Sendable {
     /// When it was created, in change batches (`Cluster.generation`); an update keeps it. Istio's
     /// protocol selection lets the oldest Service decide when two disagree (spec mesh.md R37).
     public var createdAt = 0
+    /// `spec.externalTrafficPolicy`: nil unless NodePort or LoadBalancer (defaulted to Cluster).
+    public var externalTrafficPolicy: ExternalTrafficPolicy?
+    /// `spec.healthCheckNodePort`: LoadBalancer with the Local policy only (pinned or allocated).
+    public var healthCheckNodePort: Int?
+    /// `spec.allocateLoadBalancerNodePorts`: LoadBalancer only, defaulted to true.
+    public var allocateLoadBalancerNodePorts: Bool?
+    /// `status.loadBalancer.ingress[0].ip`: a LoadBalancer's address from `spec.lab.loadBalancerCIDR`,
+    /// nil while pending (no such CIDR, or the range is full).
+    public var loadBalancerIngress: IPv4?
 
     public init(
         namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,
@@ -91,8 +101,15 @@ public struct ServicePort: Hashable, Sendable {
     /// `appProtocol`: the application protocol (a qualified name, e.g. `http` or
     /// `kubernetes.io/h2c`); Istio reads it before the port name (spec mesh.md R37).
     public var appProtocol: String?
+    /// `nodePort`: the port every node forwards to this Service port (NodePort and LoadBalancer),
+    /// pinned or allocated from `NodePorts.range`; nil otherwise.
+    public var nodePort: Int?
 
-    public init(name: String? = nil, proto: TransportProtocol = .tcp, port: Int, target: Target? = nil, appProtocol: String? = nil) {
+    public init(
+        name: String? = nil, proto: TransportProtocol = .tcp, port: Int, target: Target? = nil, appProtocol: String? = nil,
+        nodePort: Int? = nil
+    ) {
+        self.nodePort = nodePort
         self.name = name
         self.proto = proto
         self.port = port

@@ -18,6 +18,8 @@ public final class LabServices {
     private var programmers: [String: NftablesProgrammer] = [:]
     private var installed: Table?
     private let flusher = ConntrackFlusher()
+    /// Node ports and the load balancer: programmed with the ClusterIP proxy, in nodes and router.
+    private let nodePorts: LabNodePorts
     private let logger = Logger(label: "keycard.services")
 
     /// - Parameters:
@@ -28,6 +30,7 @@ public final class LabServices {
     public init(plan: LabPlan, enforcement: Enforcement) {
         compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement)
         namespaces = enforcement == .pod ? plan.pods.map(\.netns).sorted() : plan.nodes.map(\.namespace).sorted()
+        nodePorts = LabNodePorts(plan: plan)
     }
 
     /// Programs the proxy for `cluster`'s Services and endpoints. Returns whether anything changed.
@@ -35,8 +38,9 @@ public final class LabServices {
     public func program(_ cluster: Cluster) throws -> Bool {
         // A lab without Services needs no proxy table (and a thousand pods no thousand tables).
         if installed == nil && cluster.services.isEmpty { return false }
+        let nodePortsChanged = try nodePorts.program(cluster)
         let table = compiler.compile(cluster)
-        guard table != installed else { return false }
+        guard table != installed else { return nodePortsChanged }
         for namespace in namespaces {
             let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
             programmers[namespace] = programmer

@@ -240,6 +240,7 @@ public final class ScenarioRun {
                 try refreshDNS(lab, cluster)
                 var summary = "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"
                 if captures > 0 { summary += "; the mesh's capture changed in \(captures) pod\(captures == 1 ? "" : "s")" }
+                if let exposure = timeline.exposureSummary(ofStep: step.index) { summary += "; " + exposure }
                 steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, summary: summary))
             case .rotate(let rotation):
                 try mesh?.rotate(rotation)
@@ -268,6 +269,6 @@ public final class ScenarioRun {
         try stopIfInterrupted()
         return Report(
             scenario: scenario.name, enforcement: options.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps)
+            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
     }
 }

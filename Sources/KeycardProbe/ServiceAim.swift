@@ -10,7 +10,9 @@ public struct ServiceAim: Sendable {
     private let routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]]
     /// Source ports are searched from here (a random start per step, below Linux's ephemeral range
     /// 32768-60999, so that a stale UDP conntrack entry of an earlier step is unlikely to be met).
-    private let start: UInt16
+    let start: UInt16
+    /// The cluster the aim was made for: node-port and load-balancer paths (`aimExposed`).
+    let cluster: Cluster
 
     public init(_ cluster: Cluster, start: UInt16 = UInt16.random(in: 20000...31000)) {
         var routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]] = [:]
@@ -19,6 +21,7 @@ public struct ServiceAim: Sendable {
         }
         self.routes = routes
         self.start = start
+        self.cluster = cluster
     }
 
     /// The source port, backend address and target port for a cell to `.service(key, backend)` on
@@ -27,6 +30,7 @@ public struct ServiceAim: Sendable {
     public func aim(_ destination: Endpoint, _ port: ProtocolPort, used: inout Set<UInt16>) -> (
         sourcePort: UInt16, backend: ServiceBackend
     )? {
+        if case .exposed = destination { return aimExposed(destination, port, used: &used) }
         guard case .service(let key, let pod?) = destination, let backends = routes[key]?[port],
             let index = backends.firstIndex(where: { $0.pod == pod })
         else { return nil }

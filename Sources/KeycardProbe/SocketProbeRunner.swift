@@ -52,6 +52,7 @@ public struct SocketProbeRunner: ProbeRunner {
 
     private func aimsAtProgram(_ endpoint: Endpoint) -> Bool {
         if case .service(_, let backend?) = endpoint { return programPods.contains(backend) }
+        if case .exposed(_, _, let backend?) = endpoint { return programPods.contains(backend) }
         return false
     }
 
@@ -79,6 +80,15 @@ public struct SocketProbeRunner: ProbeRunner {
                 request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 request.handshakeOnly = programPods.contains(backend)
             }
+            if case .exposed(_, _, let backend?) = cell.to {
+                // A path that cannot reach the backend has no aim: the packet goes out unsteered
+                // and the model expects it lost.
+                if let aimed = services?.aim(cell.to, cell.port, used: &usedPorts[namespace, default: []]) {
+                    request.sourcePort = aimed.sourcePort
+                    request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
+                }
+                request.handshakeOnly = programPods.contains(backend)
+            }
             mesh?.prepare(
                 &request, from: cell.from, to: cell.to, port: cell.port, mesh: cell.meshRequest ?? MeshRequest(),
                 used: &usedPorts[namespace, default: []])
@@ -92,7 +102,11 @@ public struct SocketProbeRunner: ProbeRunner {
         return zip(zip(cells, outcomes), requests).map { pair, request in
             let (cell, outcome) = pair
             // A Service cell is answered by the backend it aimed at.
-            let expected: String = if case .service(_, let backend?) = cell.to { backend.description } else { cell.to.description }
+            let expected: String =
+                switch cell.to {
+                case .service(_, let backend?), .exposed(_, _, let backend?): backend.description
+                default: cell.to.description
+                }
             if let mesh,
                 let seen = mesh.observation(outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected)
             {

@@ -109,4 +109,11 @@ public enum Verdict: Hashable, Sendable, Codable {
     /// (the incoming interface's primary address in prerouting, 127.0.0.1 in output), so a local
     /// listener accepts it and reads the original destination with SO_ORIGINAL_DST. Terminal, as in nft.
     case redirect(port: UInt16)
+    /// `meta mark set MARK` (host order): a statement, not a verdict; evaluation continues. The
+    /// node-port proxy marks a connection it must source-NAT (`NodePortCompiler`).
+    case setMark(UInt32)
+    /// `snat ip to ADDRESS` (nat postrouting chains only): rewrites the source of the connection's
+    /// first packet; conntrack translates the rest and un-translates the replies. Terminal, as in
+    /// nft. Host-order address.
+    case snat(address: UInt32)
 }

@@ -158,6 +158,8 @@ extension Verdict {
         case .goto(let chain): "goto \(chain)"
         case .dnat(let address, let port): "dnat ip to \(IPv4(address)):\(port)"
         case .redirect(let port): "redirect to :\(port)"
+        case .setMark(let mark): "meta mark set \(markText(mark))"
+        case .snat(let address): "snat ip to \(IPv4(address))"
         case .none, .vmap: nil
         }
     }

@@ -102,7 +102,7 @@ extension Verdict {
         case .jump(let chain): .jump(prefix + chain)
         case .goto(let chain): .goto(prefix + chain)
         case .vmap(let fields, let map): .vmap(fields, map: prefix + map)
-        case .accept, .drop, .return, .none, .dnat, .redirect: self
+        case .accept, .drop, .return, .none, .dnat, .redirect, .setMark, .snat: self
         }
     }
 }

@@ -168,6 +168,8 @@ extension Verdict {
         case .vmap: "vmap"
         case .dnat: "dnat"
         case .redirect: "redirect"
+        case .setMark: "mangle"
+        case .snat: "snat"
         case .none: nil
         }
     }

@@ -179,6 +179,8 @@ extension KeycardRuleset.Verdict {
         case .vmap(_, let map): "vmap @\(map)"
         case .dnat(let address, let port): "dnat \(address):\(port)"
         case .redirect(let port): "redirect :\(port)"
+        case .setMark(let mark): "mark set \(mark)"
+        case .snat(let address): "snat \(address)"
         case .none: "none"
         }
     }

@@ -37,7 +37,7 @@ import Testing
         }
         return Report(
             scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps)
+            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
     }
 
     @Test func libraryIsThere() {

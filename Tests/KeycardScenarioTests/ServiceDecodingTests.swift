@@ -65,11 +65,13 @@ struct ServiceDecodingTests {
                 + service("x", "type: ExternalName\nexternalName: example.com") + "\n"
                 + service("n", "type: NodePort\nselector: {app: web}\nports: [{port: 80, nodePort: 30080}]"))
         let scenario = try ScenarioLoader.parse(text, file: "ok.yaml")
-        #expect(scenario.warnings.contains { $0.message.contains("type NodePort keeps its ClusterIP behaviour") })
+        // NodePort is built now (node ports on every node): no warning any more.
+        #expect(!scenario.warnings.contains { $0.message.contains("NodePort") })
         let t = try Timeline(scenario)
         #expect(t.initial.services[ObjectKey("prod", "h")]?.address == .headless)
         #expect(t.initial.services[ObjectKey("prod", "x")]?.address == Service.Address.none)
         #expect(t.initial.services[ObjectKey("prod", "n")]?.clusterIP == IPv4("10.96.0.11"))
+        #expect(t.initial.services[ObjectKey("prod", "n")]?.ports.first?.nodePort == 30080)
     }
 
     @Test(arguments: [

@@ -41,7 +41,7 @@ struct RulesetInterpreter {
             case .accept: return .final(.accept)
             case .drop: return .final(.drop)
             case .return: return .returned
-            case .none, .vmap, .dnat, .redirect: continue
+            case .none, .vmap, .dnat, .redirect, .setMark, .snat: continue
             case .jump(let name):
                 guard let target = table.chain(named: name) else { preconditionFailure("no chain \(name)") }
                 if case .final(let outcome) = run(target, packet, depth: depth + 1) { return .final(outcome) }

@@ -112,7 +112,7 @@ extension Endpoint {
         // A node is a probe source only: it serves nothing in the lab.
         case .node: false
         case .address: true
-        case .service(let key, _): cluster.services[key] != nil
+        case .service(let key, _), .exposed(let key, _, _): cluster.services[key] != nil
         }
     }
 }

@@ -45,6 +45,8 @@ struct Explanation: Encodable {
     /// True for an ICMP cell a policy judged (`Verdict.implementationDefined`); nil otherwise.
     var implementationDefined: Bool?
     private var meshLines: [String] = []
+    /// Through a node port: the address and port the endpoint's ingress judged (`describePath`).
+    private var judged: (peer: String, port: String)?
     private var steps: Int
 
     init(_ verdict: Verdict, cluster: Cluster, afterStep: Int, of steps: Int) {
@@ -76,6 +78,27 @@ struct Explanation: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, afterStep, decision, egress, ingress, mesh, detail, implementationDefined
+    }
+
+    /// Says how a connection through a node port or the load balancer reached its endpoint, and
+    /// which address the endpoint's policies saw (`detail`); or that it had no path.
+    mutating func describePath(_ path: ExposedPath?, entry: ServiceEntry) {
+        guard let path else {
+            detail =
+                entry == .loadBalancer
+                ? "no path: the load balancer has no address or sends nothing to that endpoint (externalTrafficPolicy Local sends only to nodes with a local endpoint)"
+                : "no path: that node does not forward to that endpoint (externalTrafficPolicy Local: only its own endpoints), or has no such node port"
+            return
+        }
+        let policy = path.service.externalTrafficPolicy?.rawValue ?? "Cluster"
+        var text = "through node-\(path.node) (externalTrafficPolicy \(policy)) to \(path.backend.pod) \(path.backend.target)"
+        if let address = path.sourceNAT {
+            text += ", source-NATed to node-\(path.node)'s \(address): the endpoint's policies see \(address), not \(from)"
+        } else {
+            text += ", the client's address kept"
+        }
+        detail = text
+        judged = (path.sourceNAT?.description ?? from, path.backend.target.description)
     }
 
     /// Adds the mesh's chain: NetworkPolicy, then PeerAuthentication, then AuthorizationPolicy (R57).
@@ -143,9 +166,11 @@ struct Explanation: Encodable {
             case DirectionVerdict.Outcome.denied.rawValue where side.isolatedBy.isEmpty:
                 // Denied with no policy: only a Service cell is (PolicyEngine+Service.swift).
                 lines.append(
-                    from.hasPrefix("external/")
-                        ? "    no policy: a ClusterIP is cluster-internal, nothing outside the cluster routes to it"
-                        : "    no policy: the Service port has no endpoint, the proxy drops the connection")
+                    to.hasPrefix("svc/") && to.contains("@")
+                        ? "    no policy: the connection has no path to that endpoint"
+                        : from.hasPrefix("external/")
+                            ? "    no policy: a ClusterIP is cluster-internal, nothing outside the cluster routes to it"
+                            : "    no policy: the Service port has no endpoint, the proxy drops the connection")
             default:
                 lines.append("    isolated by: \(side.isolatedBy.joined(separator: ", "))")
                 // Say when a selector was never written: the API server defaulted it to every pod.
@@ -156,8 +181,13 @@ struct Explanation: Encodable {
                     )
                 }
                 if side.allowedBy.isEmpty {
-                    let other = side.direction == "egress" ? to : from
-                    lines.append("    no \(side.direction) rule of these policies allows \(other) on \(portText)")
+                    var other = side.direction == "egress" ? to : from
+                    var judgedPort = portText
+                    if side.direction == "ingress", let judged {
+                        // Through a node port the endpoint judged its target port, maybe from the node.
+                        (other, judgedPort) = judged
+                    }
+                    lines.append("    no \(side.direction) rule of these policies allows \(other) on \(judgedPort)")
                 } else {
                     for rule in side.allowedBy { lines.append("    allowed by: \(rule)") }
                 }

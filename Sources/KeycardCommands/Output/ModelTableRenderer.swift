@@ -11,6 +11,7 @@ struct ModelTableRenderer {
         let scenario = timeline.scenario
         var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
         if let description = scenario.description { out.append("  " + description) }
+        out.append(contentsOf: (report.services ?? []).map { "  " + $0 })
         for (step, stepReport) in zip(scenario.steps, report.steps) {
             out.append("")
             out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
@@ -21,6 +22,10 @@ struct ModelTableRenderer {
                 out.append(contentsOf: self.scan(step, scan, stepReport))
             case .apply(let objects):
                 out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
+                let after = timeline.cluster(afterStep: step.index)
+                for case .service(let service) in objects.map(\.object) {
+                    if let text = after.services[service.key]?.exposureText { out.append("    " + text) }
+                }
             case .delete(let targets):
                 out.append(contentsOf: targets.map { "  delete \($0.ref)" })
             case .dns:

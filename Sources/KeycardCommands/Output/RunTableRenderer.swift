@@ -11,6 +11,7 @@ struct RunTableRenderer {
     func render() -> String {
         let scenario = timeline.scenario
         var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
+        out.append(contentsOf: (report.services ?? []).map { "  " + $0 })
         for (step, stepReport) in zip(scenario.steps, report.steps) {
             let verdict = stepReport.passed ? "PASS" : "FAIL"
             out.append(

@@ -60,5 +60,23 @@ struct RulesCommand: ParsableCommand {
             Console.out("# \(target), after step \(step) of \(scenario.steps.count)")
             Console.out(table.nftText())
         }
+        if pod == nil { printNodePorts(timeline, step: step) }
+    }
+
+    /// The node-port tables of the nodes asked for (every node without --node) and, without
+    /// --node, the router's load balancer: in every placement, when some Service has them.
+    private func printNodePorts(_ timeline: Timeline, step: Int) {
+        let cluster = timeline.cluster(afterStep: step)
+        let steps = timeline.scenario.steps.count
+        let nodes = node.flatMap(AddressPlan.nodeIndex).map { [$0] } ?? Array(0..<timeline.scenario.lab.nodes)
+        for index in nodes {
+            guard let table = NodePortCompiler(labName: timeline.scenario.name).compile(cluster, node: index) else { continue }
+            Console.out("# node-\(index) node ports, after step \(step) of \(steps)")
+            Console.out(table.nftText())
+        }
+        if node == nil, let table = LoadBalancerCompiler(labName: timeline.scenario.name).compile(cluster) {
+            Console.out("# router (the load balancer), after step \(step) of \(steps)")
+            Console.out(table.nftText())
+        }
     }
 }

@@ -15,7 +15,10 @@ struct ExplainCommand: ParsableCommand {
 
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Source: a pod as namespace/name, external/NAME (from outside the cluster) or node/NAME (a lab node).") var from: String
-    @Option(help: "Destination: namespace/name, external/NAME or svc/namespace/name (each backend).") var to: String
+    @Option(
+        help:
+            "Destination: namespace/name, external/NAME, svc/namespace/name (each backend), or from an external svc/namespace/name@node-N (a node port) or @lb (the load balancer)."
+    ) var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
     @Option(help: "What the source presents: mesh (default), none, spoofed=spiffe://..., stolen=spiffe://...") var identity: String?
@@ -83,6 +86,11 @@ struct ExplainCommand: ParsableCommand {
         case .external(let name) where cluster.externals[name] == nil:
             Console.error("external \(name) is not declared")
             throw Exit.invalid
+        case .exposed(let key, let entry, _) where cluster.services[key]?.hasNodePorts != true || !cluster.source(source).isExternal:
+            Console.error(
+                "svc/\(key)@\(entry): only externals are explained through a node port or load balancer, to a NodePort or LoadBalancer Service with node ports"
+            )
+            throw Exit.invalid
         case .service(let key, _) where cluster.services[key]?.clusterIP == nil:
             Console.error("Service \(key) does not exist after step \(step) or has no ClusterIP")
             throw Exit.invalid
@@ -108,6 +116,9 @@ struct ExplainCommand: ParsableCommand {
         let explanations = targets.map { target in
             let verdict = PolicyEngine(cluster).evaluate(fromSource: source, to: target, port: port)
             var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+            if case .exposed(let key, let entry, let backend) = target {
+                explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
+            }
             if let request {
                 explanation.addMesh(
                     MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: request), networkDecision: verdict.decision)

@@ -38,3 +38,25 @@ extension NftExpr {
         return expr
     }
 }
+
+/// The expressions of the node-port proxy (`NodePortCompiler`): marking a connection for source
+/// NAT, and the source NAT itself.
+extension NftExpr {
+    /// `[ nat snat ip addr_min reg 1 ]`: the address only; the kernel keeps the source port unless
+    /// it clashes (`nft_nat_init` sets NF_NAT_RANGE_MAP_IPS from the register given).
+    static func snat() throws(KernelError) -> NftnlExpr {
+        let expr = try NftnlExpr("nat")
+        expr.set(NFTNL_EXPR_NAT_TYPE, u32: UInt32(NFT_NAT_SNAT.rawValue))
+        expr.set(NFTNL_EXPR_NAT_FAMILY, u32: UInt32(NFPROTO_IPV4))
+        expr.set(NFTNL_EXPR_NAT_REG_ADDR_MIN, u32: register1)
+        return expr
+    }
+
+    /// `[ meta set KEY with reg 1 ]`
+    static func setMeta(_ key: nft_meta_keys) throws(KernelError) -> NftnlExpr {
+        let expr = try NftnlExpr("meta")
+        expr.set(NFTNL_EXPR_META_KEY, u32: key.rawValue)
+        expr.set(NFTNL_EXPR_META_SREG, u32: register1)
+        return expr
+    }
+}

@@ -47,6 +47,16 @@ extension Rule {
             rule.add(try NftExpr.immediate(NetworkBytes.u32(address), into: NftExpr.register1))
             rule.add(try NftExpr.immediate(NetworkBytes.u16(port), into: NftExpr.register2))
             rule.add(try NftExpr.dnat())
+        } else if case .snat(let address) = verdict {
+            if needsNetworkCheck && context.family == .inet {
+                rule.add(try NftExpr.meta(NFT_META_NFPROTO))
+                rule.add(try NftExpr.cmp(NFT_CMP_EQ, [UInt8(NFPROTO_IPV4)]))
+            }
+            rule.add(try NftExpr.immediate(NetworkBytes.u32(address), into: NftExpr.register1))
+            rule.add(try NftExpr.snat())
+        } else if case .setMark(let mark) = verdict {
+            rule.add(try NftExpr.immediate(hostBytes(mark), into: NftExpr.register1))
+            rule.add(try NftExpr.setMeta(NFT_META_MARK))
         } else if case .redirect(let port) = verdict {
             rule.add(try NftExpr.immediate(NetworkBytes.u16(port), into: NftExpr.register1))
             rule.add(try NftExpr.redirect())
@@ -187,7 +197,7 @@ extension Verdict {
         case .return: try NftExpr.verdict(NFT_RETURN.rawValue)
         case .jump(let chain): try NftExpr.verdict(NFT_JUMP.rawValue, chain: chain)
         case .goto(let chain): try NftExpr.verdict(NFT_GOTO.rawValue, chain: chain)
-        case .none, .vmap, .dnat, .redirect: nil
+        case .none, .vmap, .dnat, .redirect, .setMark, .snat: nil
         }
     }
 }

@@ -83,7 +83,7 @@ extension Cluster {
                 let pod = pods[backend], let target = servicePort.targetPort(on: pod)
             else { return nil }
             return (backend, ProtocolPort(servicePort.proto, target))
-        case .service, .external, .node, .address: return nil
+        case .service, .external, .node, .address, .exposed: return nil
         }
     }
 }
@@ -114,7 +114,7 @@ extension Cluster {
                 if !(services[key]?.ports.first { $0.protocolPort == port }?.isHTTP ?? false) {
                     return "\(port) of Service \(key) is not an HTTP port (\(rule))"
                 }
-            case .external, .node, .address:
+            case .external, .node, .address, .exposed:
                 return "\(target) is not a pod with HTTP ports"
             }
         }
@@ -137,7 +137,7 @@ extension Cluster {
                 return reached.allSatisfy { isHTTPPort(pod: $0.pod, port: $0.target.port) }
             }
             .map(\.protocolPort)
-        case .external, .node, .address:
+        case .external, .node, .address, .exposed:
             return []
         }
     }

@@ -73,7 +73,7 @@ public struct ConnectivityMap: Sendable {
         switch endpoint {
         case .pod(let key): cluster.pods[key].flatMap { peer(named: Self.peerName(of: $0)) }
         case .external: destinations.first { $0.endpoint == endpoint }
-        case .node, .address, .service: nil
+        case .node, .address, .service, .exposed: nil
         }
     }
 

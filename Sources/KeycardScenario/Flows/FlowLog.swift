@@ -144,7 +144,7 @@ public struct FlowLog: Sendable {
         let destinationPod: ObjectKey? =
             switch to {
             case .pod(let key): key
-            case .service(_, let backend): backend
+            case .service(_, let backend), .exposed(_, _, let backend): backend
             default: nil
             }
         let auditing = audit && !dropped && verdict.decision == .deny

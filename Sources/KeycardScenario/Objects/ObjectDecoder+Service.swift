@@ -6,8 +6,9 @@ extension ObjectDecoder {
     /// for allocation), `ports` (name, protocol, port, targetPort, appProtocol), `externalName`. Validated as the
     /// API server's `ValidateService` does for these fields, with its defaults (protocol TCP,
     /// targetPort = port, type ClusterIP). Pinned addresses are checked against the lab's service
-    /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer behave as
-    /// ClusterIP in the lab, with a warning. Other fields (sessionAffinity, ...) are ignored.
+    /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer add `nodePort`,
+    /// `externalTrafficPolicy`, `healthCheckNodePort`, `allocateLoadBalancerNodePorts`
+    /// (`externalTraffic`). Other fields (sessionAffinity, loadBalancerIP, ...) are ignored.
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/
     mutating func service(_ value: YAMLValue) throws(ScenarioError) -> Service {
         let fields = try nonNullServiceFields(value, "Service")
@@ -28,14 +29,6 @@ extension ObjectDecoder {
                 throw typeValue.error("spec.type must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, found \"\(text)\"")
             }
             service.kind = kind
-            if kind == .nodePort || kind == .loadBalancer {
-                warnings.append(
-                    ScenarioWarning(
-                        location: typeValue.location,
-                        message:
-                            "Service \(service.key): type \(text) keeps its ClusterIP behaviour in the lab; node ports and load balancers are not built"
-                    ))
-            }
         }
         if let selectorValue = spec["selector"] {
             var selector: Labels = [:]
@@ -77,15 +70,95 @@ extension ObjectDecoder {
         }
         var seenNames: Set<String> = []
         var seenPorts: Set<ProtocolPort> = []
-        for item in portItems {
-            let port = try servicePort(item, needsName: portItems.count > 1)
+        var seenNodePorts: Set<ProtocolPort> = []
+        for (index, item) in portItems.enumerated() {
+            var port = try servicePort(item, needsName: portItems.count > 1)
             if let name = port.name, !seenNames.insert(name).inserted {
                 throw item.error("spec.ports: port name \"\(name)\" is used twice")
             }
             if !seenPorts.insert(port.protocolPort).inserted { throw item.error("spec.ports: \(port.protocolPort) is listed twice") }
+            port.nodePort = try nodePort(item, index: index, of: service)
+            if let number = port.nodePort, !seenNodePorts.insert(ProtocolPort(port.proto, number)).inserted {
+                throw item.error("spec.ports[\(index)].nodePort: Duplicate value: \(number) (\(port.proto.rawValue))")
+            }
             service.ports.append(port)
         }
+        try externalTraffic(spec, into: &service)
         return service
+    }
+
+    /// `spec.ports[i].nodePort`: 0 or absent means "allocate"; any other value is pinned. A
+    /// ClusterIP Service may not carry one (`ValidateService`: "may not be used when `type` is
+    /// 'ClusterIP'"); an ExternalName Service's is accepted and unused; whether it lies in the node-port range and is free is checked when
+    /// the Service is applied (`ClusterChange`), as the API server's allocator does.
+    private func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
+        let fields = try nonNullServiceFields(value, "a Service port")
+        guard let nodePortValue = fields["nodePort"] else { return nil }
+        let number = try nodePortValue.int("nodePort", in: 0...65535)
+        guard number != 0 else { return nil }
+        // ValidateService forbids it on ClusterIP only; an ExternalName Service keeps it unused.
+        if service.kind == .clusterIP {
+            throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
+        }
+        guard service.isExternallyAccessible else { return nil }
+        // The allocator's range check, at the field (keycard's range is fixed): "already
+        // allocated" needs the cluster and is checked when the Service is applied.
+        try Self.checkNodePortRange(number, nodePortValue, "spec.ports[\(index)].nodePort", service)
+        return number
+    }
+
+    /// `externalTrafficPolicy`, `healthCheckNodePort` and `allocateLoadBalancerNodePorts`, validated
+    /// and defaulted as the API server does (pkg/apis/core/validation `validateServiceExternalTrafficPolicy`,
+    /// pkg/apis/core/v1 `SetDefaults_Service`): the policy defaults to Cluster for NodePort and
+    /// LoadBalancer and may not be set on other types; a health-check node port only on a
+    /// LoadBalancer with the Local policy; `allocateLoadBalancerNodePorts` only on a LoadBalancer,
+    /// defaulted to true.
+    private mutating func externalTraffic(_ spec: [String: YAMLValue], into service: inout Service) throws(ScenarioError) {
+        // `externalIPs` also make a Service externally accessible to the API server
+        // (`apiservice.ExternallyAccessible`); the lab does not build them.
+        var accessible = service.isExternallyAccessible
+        if let ipsValue = spec["externalIPs"], service.kind == .clusterIP, !(try ipsValue.items("spec.externalIPs")).isEmpty {
+            accessible = true
+            warnings.append(
+                ScenarioWarning(
+                    location: ipsValue.location,
+                    message: "Service \(service.key): spec.externalIPs are not built in the lab; probe its ClusterIP or use a NodePort"))
+        }
+        if let policyValue = spec["externalTrafficPolicy"] {
+            let text = try policyValue.string("spec.externalTrafficPolicy")
+            guard let policy = ExternalTrafficPolicy(rawValue: text) else {
+                throw policyValue.error(
+                    "spec.externalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
+            }
+            guard accessible else {
+                throw policyValue.error(
+                    "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services")
+            }
+            service.externalTrafficPolicy = policy
+        } else if accessible {
+            service.externalTrafficPolicy = .cluster
+        }
+        if let allocateValue = spec["allocateLoadBalancerNodePorts"] {
+            let allocate = try allocateValue.bool("spec.allocateLoadBalancerNodePorts")
+            guard service.kind == .loadBalancer else {
+                throw allocateValue.error("spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'")
+            }
+            service.allocateLoadBalancerNodePorts = allocate
+        } else if service.kind == .loadBalancer {
+            service.allocateLoadBalancerNodePorts = true
+        }
+        if let checkValue = spec["healthCheckNodePort"] {
+            let number = try checkValue.int("spec.healthCheckNodePort", in: 0...65535)
+            if number != 0 {
+                guard service.needsHealthCheckNodePort else {
+                    throw checkValue.error(
+                        "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+                    )
+                }
+                try Self.checkNodePortRange(number, checkValue, "spec.healthCheckNodePort", service)
+                service.healthCheckNodePort = number
+            }
+        }
     }
 
     private func servicePort(_ value: YAMLValue, needsName: Bool) throws(ScenarioError) -> ServicePort {
@@ -127,6 +200,14 @@ extension ObjectDecoder {
             }
         }
         return port
+    }
+
+    /// The allocator's "provided port is not in the valid range" (pkg/registry/core/service/portallocator).
+    private static func checkNodePortRange(_ number: Int, _ value: YAMLValue, _ field: String, _ service: Service) throws(ScenarioError) {
+        guard !NodePorts.range.contains(number) else { return }
+        throw value.error(
+            "Service \(service.key): \(field): Invalid value: \(number): provided port is not in the valid range. The range of valid ports is \(NodePorts.range.lowerBound)-\(NodePorts.range.upperBound)"
+        )
     }
 
     private func nonNullServiceFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {

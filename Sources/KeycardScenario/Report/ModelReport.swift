@@ -43,14 +43,17 @@ public enum ModelReport {
                         index: step.index, name: step.name, kind: step.kind, passed: result.passed,
                         results: [.dns(result)], summary: dnsSummary(result)))
             default:
-                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
+                steps.append(
+                    StepReport(
+                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        summary: timeline.exposureSummary(ofStep: step.index)))
             }
         }
         // Staged policies (never enforced): what enforcing them would change.
         steps = steps.map { StagedEvaluation.judge($0, cluster: timeline.cluster(afterStep: $0.index)) }
         return Report(
             scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps)
+            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
     }
 
     /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.

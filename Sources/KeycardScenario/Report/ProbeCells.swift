@@ -18,6 +18,9 @@ public struct ProbeCell: Sendable {
     public var toWorkload: WorkloadKey?
     /// A Service cell's port on its backend (the Service port's `targetPort` resolved on that pod).
     public var targetPort: Int?
+    /// Through a node port or load balancer: the node address the connection is source-NATed to,
+    /// which the backend's policies see (`Cluster.exposedPath`); nil when the client's is kept.
+    public var sourceNAT: IPv4?
 
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
@@ -61,6 +64,7 @@ public struct ProbeCell: Sendable {
         result.rule = RuleAttribution(verdict)?.text
         result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
         if verdict.implementationDefined { result.implementationDefined = true }
+        result.sourceNAT = sourceNAT
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
             result.mesh = MeshRecord(mesh)
@@ -85,7 +89,7 @@ extension Timeline {
                     // A pod reaching itself through its own Service (hairpin) is not built by the lab's
                     // proxy (no masquerade): not checked.
                     let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
-                    cells.append(
+                    var cell =
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
@@ -94,7 +98,11 @@ extension Timeline {
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
-                            targetPort: Self.targetPort(of: destination, port, state)))
+                            targetPort: Self.targetPort(of: destination, port, state))
+                    if case .exposed(let key, let entry, let backend) = destination {
+                        cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
+                    }
+                    cells.append(cell)
                 }
             }
         }
@@ -105,6 +113,12 @@ extension Timeline {
     /// order (so every backend is exercised); a Service port without endpoints as one cell with no
     /// backend. A port the Service does not have (a probe over several destinations) is skipped.
     public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
+        if case .exposed(let key, let entry, nil) = destination {
+            // Through a node port or the load balancer: one cell per endpoint of the Service port.
+            guard let service = cluster.services[key], let servicePort = cluster.exposedPort(service, entry, port) else { return [] }
+            let backends = cluster.backends(of: service, port: servicePort)
+            return backends.isEmpty ? [destination] : backends.map { .exposed(key, entry, backend: $0.pod) }
+        }
         guard case .service(let key, nil) = destination else { return [destination] }
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return []
@@ -115,6 +129,11 @@ extension Timeline {
 
     /// The port a Service cell reaches on its backend; nil for other cells.
     public static func targetPort(of destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> Int? {
+        if case .exposed(let key, let entry, let backend?) = destination, let service = cluster.services[key],
+            let servicePort = cluster.exposedPort(service, entry, port)
+        {
+            return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
+        }
         guard case .service(let key, let backend?) = destination, let service = cluster.services[key],
             let servicePort = service.ports.first(where: { $0.protocolPort == port })
         else { return nil }

@@ -8,12 +8,16 @@ public struct Report: Codable, Sendable {
     public var enforcement: Enforcement
     public var passed: Bool
     public var steps: [StepReport]
+    /// The NodePort and LoadBalancer Services the resources create, as `Service.exposureText`
+    /// says them (node ports, `status.loadBalancer.ingress`); absent when there are none.
+    public var services: [String]?
 
-    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport]) {
+    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport], services: [String]? = nil) {
         self.scenario = scenario
         self.enforcement = enforcement
         self.passed = passed
         self.steps = steps
+        self.services = services
     }
 }
 
@@ -162,10 +166,13 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// True for an ICMP cell a policy judged (`Verdict.implementationDefined`): the API leaves it
     /// to the network plugin; keycard's verdict is the common behaviour. Nil otherwise.
     public var implementationDefined: Bool?
+    /// Through a node port or load balancer with externalTrafficPolicy Cluster to another node's
+    /// endpoint: the node address the backend's policies see (`ProbeCell.sourceNAT`).
+    public var sourceNAT: IPv4?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed, audit, staged, implementationDefined
+        case service, backend, targetPort, rule, confirmed, audit, staged, implementationDefined, sourceNAT
     }
 
     public init(
@@ -217,6 +224,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         audit = try c.decodeIfPresent(String.self, forKey: .audit)
         staged = try c.decodeIfPresent(String.self, forKey: .staged)
         implementationDefined = try c.decodeIfPresent(Bool.self, forKey: .implementationDefined)
+        sourceNAT = try c.decodeIfPresent(String.self, forKey: .sourceNAT).flatMap(IPv4.init)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -238,6 +246,12 @@ public struct ProbeResult: Codable, Sendable, Equatable {
             try c.encode(Endpoint.service(key).description, forKey: .service)
             try c.encodeIfPresent(backend?.description, forKey: .backend)
             try c.encodeIfPresent(targetPort, forKey: .targetPort)
+        }
+        if case .exposed(let key, let entry, let backend) = to {
+            try c.encode(Endpoint.exposed(key, entry).description, forKey: .service)
+            try c.encodeIfPresent(backend?.description, forKey: .backend)
+            try c.encodeIfPresent(targetPort, forKey: .targetPort)
+            try c.encodeIfPresent(sourceNAT?.description, forKey: .sourceNAT)
         }
         try c.encodeIfPresent(rule, forKey: .rule)
         try c.encodeIfPresent(confirmed, forKey: .confirmed)

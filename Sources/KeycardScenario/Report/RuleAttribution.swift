@@ -85,7 +85,11 @@ public struct RuleAttribution: Sendable, Hashable {
             if reason.hasPrefix("dropped: kc deny ") {
                 let logged = reason.dropFirst("dropped: kc deny ".count)
                 let side = direction == .egress ? verdict.from : verdict.to
-                let pod: String = if case .service(_, let backend?) = side { backend.description } else { side.description }
+                let pod: String =
+                    switch side {
+                    case .service(_, let backend?), .exposed(_, _, let backend?): backend.description
+                    default: side.description
+                    }
                 return logged.hasPrefix(direction.rawValue.lowercased() + " ")
                     && String(logged.dropFirst(direction.rawValue.count + 1)).hasPrefix(String(pod.prefix(40)))
             }

@@ -38,6 +38,7 @@ public struct ClusterChange {
             seen[ref] = loaded.location
         }
         var done: [String] = []
+        let pinnedNodePorts = Self.pinnedNodePorts(objects)
         // One batch is one instant: objects it creates share their age (R9).
         cluster.generation += 1
         let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
@@ -82,7 +83,9 @@ public struct ClusterChange {
                 existed = previous != nil
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
-                cluster.services[service.key] = try addressed(service, in: cluster, at: loaded.location)
+                let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
+                cluster.services[service.key] = try exposed(
+                    addressed(service, in: cluster, at: loaded.location), in: cluster, avoiding: avoiding, at: loaded.location)
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
                 existed = cluster.stagedPolicies[staged.key] != nil

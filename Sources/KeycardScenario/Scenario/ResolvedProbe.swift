@@ -110,6 +110,7 @@ public struct ResolvedProbe: Sendable {
         if destinations.isEmpty { throw ScenarioError(step.location, "probe has no destination: no pod exists at this step") }
         expect = probe.expect
         try checkHTTP(step, cluster)
+        try checkExposed(step, cluster)
         try check(step)
     }
 

@@ -40,6 +40,9 @@ public struct LabSettings: Sendable {
     public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
     /// `spec.lab.serviceEnforcement`: policies after Service translation (Kubernetes) or before.
     public var serviceEnforcement: ServiceEnforcement = .postDNAT
+    /// `spec.lab.loadBalancerCIDR`: where LoadBalancer Services get their ingress address; nil:
+    /// their status stays pending, as in a cluster without a load-balancer controller.
+    public var loadBalancerCIDR: CIDR?
     /// `spec.lab.mode`: enforce (default) or audit.
     public var mode: LabMode = .enforce
     /// `spec.lab.nodeIngress`: whether an isolated pod accepts its own node (default `allow`).

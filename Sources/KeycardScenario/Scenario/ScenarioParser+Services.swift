@@ -25,6 +25,7 @@ extension ScenarioParser {
         if let clash = LabNetwork.reserved.first(where: { $0.overlaps(cidr) }) {
             throw location.error("spec.lab.serviceCIDR \(cidr) overlaps \(clash), which the lab reserves")
         }
+        try loadBalancerSettings(fields, into: &settings)
         if let modeValue = fields["serviceEnforcement"] {
             let text = try modeValue.string("spec.lab.serviceEnforcement")
             guard let mode = ServiceEnforcement(rawValue: text) else {

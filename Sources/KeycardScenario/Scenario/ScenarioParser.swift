@@ -81,6 +81,7 @@ struct ScenarioParser {
         let lab = try labSettings(spec["lab"])
         mesh = try meshSettings(spec["mesh"])
         let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR)
+        try checkLoadBalancerCIDR(lab, externals: externals, spec["lab"])
         let resources = try objectItems(spec["resources"], "resources")
         let probe = try probeSettings(spec["probe"])
         var steps: [Step] = []
@@ -107,7 +108,10 @@ struct ScenarioParser {
         let defaultCIDR = LabSettings.defaultPodCIDR
         guard let value else { return LabSettings(podCIDR: defaultCIDR) }
         let fields = try value.fields(
-            "spec.lab", allowed: ["nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode", "nodeIngress"])
+            "spec.lab",
+            allowed: [
+                "nodes", "podCIDR", "enforcement", "dns", "serviceCIDR", "serviceEnforcement", "mode", "nodeIngress", "loadBalancerCIDR",
+            ])
         var settings = LabSettings(podCIDR: defaultCIDR)
         if let nodes = fields["nodes"] { settings.nodes = try nodes.int("spec.lab.nodes", in: 1...64) }
         if let cidrValue = fields["podCIDR"] {

@@ -58,6 +58,7 @@ public struct Timeline: Sendable {
         cluster.serviceEnforcement = scenario.lab.serviceEnforcement
         cluster.podNodes = plan.nodes
         cluster.nodeIngress = scenario.lab.nodeIngress
+        cluster.loadBalancerCIDR = scenario.lab.loadBalancerCIDR
         for external in scenario.externals { cluster.externals[external.name] = external }
         try Self.checkSourceNames(everyPod, cluster)
         for name in Self.startingNamespaces(scenario) { cluster.namespaces[name] = Namespace(name: name) }

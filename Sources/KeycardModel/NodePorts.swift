@@ -1,0 +1,68 @@
+import KeycardValues
+
+/// `spec.externalTrafficPolicy` of a NodePort or LoadBalancer Service: how a node forwards traffic
+/// that arrives on its node port or the load balancer's address.
+///
+/// Kubernetes: https://kubernetes.io/docs/reference/networking/virtual-ips/#external-traffic-policy
+/// — `Cluster` routes to every ready endpoint and source-NATs the connection to the node, `Local`
+/// routes only to the node's own endpoints and keeps the client's address (a node without one
+/// drops the traffic).
+public enum ExternalTrafficPolicy: String, Hashable, Sendable, CaseIterable, Codable {
+    case cluster = "Cluster"
+    case local = "Local"
+}
+
+/// Node-port allocation (`--service-node-port-range`, 30000-32767 by default).
+///
+/// The API server allocates at random (pkg/registry/core/service/portallocator); keycard hands
+/// out the lowest free port, so a scenario gets the same node ports on every run, in apply order.
+/// A port number belongs to one Service whatever its protocol; one Service may use the same number
+/// for two protocols (TCP and UDP of a DNS Service).
+public enum NodePorts {
+    /// The API server's default `--service-node-port-range`.
+    public static let range = 30000...32767
+
+    /// The lowest port of `range` not in `taken`, or nil when the range is full.
+    public static func allocate(taken: Set<Int>) -> Int? { range.first { !taken.contains($0) } }
+}
+
+/// Load-balancer addresses (`status.loadBalancer.ingress[].ip`) from the lab's
+/// `spec.lab.loadBalancerCIDR`: what a cloud controller (or MetalLB) would assign. The lowest free
+/// address, skipping the network and broadcast addresses, so runs agree.
+public enum LoadBalancerAddresses {
+    /// The lowest free host address of `cidr`, or nil when none is left.
+    public static func allocate(in cidr: CIDR, taken: Set<IPv4>) -> IPv4? {
+        let first = cidr.size > 2 ? UInt64(cidr.network) + 1 : UInt64(cidr.network)
+        let last = cidr.size > 2 ? UInt64(cidr.last) - 1 : UInt64(cidr.last)
+        guard first <= last else { return nil }
+        for candidate in first...last where !taken.contains(IPv4(UInt32(candidate))) { return IPv4(UInt32(candidate)) }
+        return nil
+    }
+}
+
+extension Service {
+    /// Whether the Service has node ports: NodePort, and LoadBalancer unless
+    /// `allocateLoadBalancerNodePorts: false`.
+    public var hasNodePorts: Bool {
+        switch kind {
+        case .nodePort: true
+        case .loadBalancer: allocateLoadBalancerNodePorts != false
+        case .clusterIP, .externalName: false
+        }
+    }
+
+    /// Whether traffic from outside the cluster reaches it (NodePort, LoadBalancer): only these
+    /// carry `externalTrafficPolicy`.
+    public var isExternallyAccessible: Bool { kind == .nodePort || kind == .loadBalancer }
+
+    /// Whether the API server gives it a `healthCheckNodePort`: LoadBalancer with the Local policy.
+    public var needsHealthCheckNodePort: Bool { kind == .loadBalancer && externalTrafficPolicy == .local }
+
+    /// The node port numbers the Service holds (its ports' and its health check's).
+    public var heldNodePorts: Set<Int> { Set(ports.compactMap(\.nodePort)).union(healthCheckNodePort.map { [$0] } ?? []) }
+
+    /// The Service port whose node port is `nodePort` for `proto`.
+    public func port(nodePort: Int, proto: TransportProtocol) -> ServicePort? {
+        ports.first { $0.nodePort == nodePort && $0.proto == proto }
+    }
+}

@@ -1,0 +1,50 @@
+import KeycardCompiler
+import KeycardKernel
+import KeycardModel
+import KeycardRuleset
+import KeycardTopology
+import Logging
+
+/// Programs the node ports of every node (`NodePortCompiler`, table `kc-LAB-nodeport` in each
+/// node namespace, whatever the placement) and the lab's load balancer (`LoadBalancerCompiler`,
+/// table `kc-LAB-lb` in the router's namespace). Part of the lab's Service programming
+/// (`LabServices.program` calls it); each namespace moves to its new table in one transaction.
+final class LabNodePorts {
+    private let nodeCompiler: NodePortCompiler
+    private let balancerCompiler: LoadBalancerCompiler
+    private let nodes: [(index: Int, namespace: String)]
+    private let router: String
+    private var programmers: [String: NftablesProgrammer] = [:]
+    private var installed: [String: Table] = [:]
+    private let flusher = ConntrackFlusher()
+    private let logger = Logger(label: "keycard.nodeports")
+
+    init(plan: LabPlan) {
+        nodeCompiler = NodePortCompiler(labName: plan.labName)
+        balancerCompiler = LoadBalancerCompiler(labName: plan.labName)
+        nodes = plan.nodes.map { ($0.index, $0.namespace) }
+        router = plan.router
+    }
+
+    /// Programs every node's node ports and the router's load balancer for `cluster`. Returns
+    /// whether anything changed.
+    @discardableResult
+    func program(_ cluster: Cluster) throws -> Bool {
+        var targets = nodes.map { (namespace: $0.namespace, table: nodeCompiler.compile(cluster, node: $0.index)) }
+        targets.append((router, balancerCompiler.compile(cluster)))
+        var changed = false
+        for (namespace, table) in targets {
+            let old = installed[namespace]
+            guard table != old else { continue }
+            let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
+            programmers[namespace] = programmer
+            try programmer.apply(old: old, new: table)
+            // Connections keep the translation they were made with; forget them when endpoints move.
+            if old != nil { try flusher.flush(namespace: namespace) }
+            installed[namespace] = table
+            changed = true
+        }
+        if changed { logger.debug("node ports programmed", metadata: ["namespaces": "\(targets.count)"]) }
+        return changed
+    }
+}

@@ -1,0 +1,42 @@
+import KeycardModel
+
+extension Service {
+    /// How a NodePort or LoadBalancer Service is reached from outside, as `kubectl get service`
+    /// would show it: `Service ns/web LoadBalancer, externalTrafficPolicy Local: TCP/80 node port
+    /// 30000; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30001`. nil for other types.
+    public var exposureText: String? {
+        guard isExternallyAccessible else { return nil }
+        var text = "Service \(key) \(kind.rawValue), externalTrafficPolicy \(externalTrafficPolicy?.rawValue ?? "Cluster"): "
+        text += ports.map { port in "\(port.protocolPort) node port \(port.nodePort.map(String.init) ?? "none")" }.joined(
+            separator: ", ")
+        if kind == .loadBalancer {
+            text += "; status.loadBalancer.ingress \(loadBalancerIngress?.description ?? "pending (no spec.lab.loadBalancerCIDR)")"
+            if allocateLoadBalancerNodePorts == false { text += "; allocateLoadBalancerNodePorts false" }
+        }
+        if let healthCheckNodePort { text += "; healthCheckNodePort \(healthCheckNodePort)" }
+        return text
+    }
+}
+
+extension Timeline {
+    /// For an apply step that applies NodePort or LoadBalancer Services, their `exposureText`s
+    /// after the step, joined by "; " (node ports and load-balancer addresses are allocated when
+    /// applied); nil otherwise.
+    public func exposureSummary(ofStep index: Int) -> String? {
+        guard let step = scenario.steps.first(where: { $0.index == index }), case .apply(let objects) = step.action else { return nil }
+        let after = cluster(afterStep: index)
+        let lines = objects.compactMap { loaded -> String? in
+            guard case .service(let service) = loaded.object else { return nil }
+            return after.services[service.key]?.exposureText
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+    }
+}
+
+extension Cluster {
+    /// `exposureText` of every NodePort and LoadBalancer Service, in key order.
+    public var exposureLines: [String] { sortedServices.compactMap(\.exposureText) }
+
+    /// `exposureLines`, or nil when there are none (a report leaves the field out).
+    public var reportedExposure: [String]? { exposureLines.isEmpty ? nil : exposureLines }
+}

@@ -1,0 +1,53 @@
+import KeycardModel
+import KeycardValues
+
+extension ResolvedProbe {
+    /// Destinations `svc/ns/name@node-N` and `svc/ns/name@lb`: the Service exists with node ports
+    /// (NodePort, or LoadBalancer with `allocateLoadBalancerNodePorts`), node N is a lab node, the
+    /// load balancer has its address, every probe port is one the path listens on (a node port on
+    /// a node, a Service port on the load balancer), and only externals probe them (a pod's
+    /// connection to a node port is not built: its policies would judge the node's address before
+    /// the node translates it, which depends on the placement).
+    func checkExposed(_ step: Step, _ cluster: Cluster) throws(ScenarioError) {
+        for case .exposed(let key, let entry, _) in destinations {
+            guard let service = cluster.services[key] else {
+                throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
+            }
+            guard service.hasNodePorts else {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: svc/\(key)@\(entry): Service \(key) is \(service.kind.rawValue) without node ports; only NodePort and LoadBalancer Services are reached from outside"
+                )
+            }
+            switch entry {
+            case .node(let index):
+                guard index < cluster.nodeCount else {
+                    throw ScenarioError(
+                        step.location, "probe.to: svc/\(key)@\(entry): the lab has nodes node-0 ... node-\(cluster.nodeCount - 1)")
+                }
+            case .loadBalancer:
+                guard service.kind == .loadBalancer else {
+                    throw ScenarioError(
+                        step.location, "probe.to: svc/\(key)@lb: Service \(key) is \(service.kind.rawValue), not LoadBalancer")
+                }
+                guard service.loadBalancerIngress != nil else {
+                    throw ScenarioError(
+                        step.location, "probe.to: svc/\(key)@lb: the load balancer has no address (set spec.lab.loadBalancerCIDR)")
+                }
+            }
+            let listening = cluster.servedPorts(of: .exposed(key, entry))
+            for port in ports where !listening.contains(port) {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: svc/\(key)@\(entry) does not listen on \(port) (it listens on \(listening.map(\.description).joined(separator: ", ")); a node is probed on the node port)"
+                )
+            }
+            for source in sources {
+                guard case .external = cluster.source(source) else {
+                    throw ScenarioError(
+                        step.location, "probe.to: svc/\(key)@\(entry) is probed from externals only; \(source) is not an external")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import KeycardModel
+import KeycardValues
+
+extension ScenarioParser {
+    /// `spec.lab.loadBalancerCIDR`: an IPv4 CIDR from /16 to /32 without host bits, overlapping
+    /// neither the pod CIDR, the service CIDR nor the lab's plumbing ranges. LoadBalancer Services
+    /// get their address from it (`LoadBalancerAddresses`); the lab's router plays the cloud load
+    /// balancer in front of the nodes (docs/scenario-format.md).
+    func loadBalancerSettings(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
+        guard let cidrValue = fields["loadBalancerCIDR"] else { return }
+        let text = try cidrValue.string("spec.lab.loadBalancerCIDR")
+        guard let cidr = CIDR.parse(text), cidr.family == .ipv4, (16...32).contains(cidr.prefixLength) else {
+            throw cidrValue.error("spec.lab.loadBalancerCIDR \"\(text)\" is not an IPv4 CIDR from /16 to /32 like 203.0.113.0/28")
+        }
+        guard !cidr.hasHostBits else {
+            throw cidrValue.error(
+                "spec.lab.loadBalancerCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
+        }
+        if cidr.overlaps(settings.podCIDR) {
+            throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) overlaps the pod CIDR \(settings.podCIDR)")
+        }
+        if cidr.overlaps(settings.serviceCIDR) {
+            throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) overlaps the service CIDR \(settings.serviceCIDR)")
+        }
+        if let clash = LabNetwork.reserved.first(where: { $0.overlaps(cidr) }) {
+            throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) overlaps \(clash), which the lab reserves")
+        }
+        settings.loadBalancerCIDR = cidr
+    }
+
+    /// An external may not take a load-balancer address: the router sends those to the nodes.
+    func checkLoadBalancerCIDR(_ settings: LabSettings, externals: [External], _ lab: YAMLValue?) throws(ScenarioError) {
+        guard let cidr = settings.loadBalancerCIDR, let lab else { return }
+        if let external = externals.first(where: { cidr.contains($0.ip) }) {
+            throw lab.error("spec.lab.loadBalancerCIDR \(cidr) holds external \(external.name)'s address \(external.ip)")
+        }
+    }
+}

@@ -1,0 +1,299 @@
+import KeycardModel
+import KeycardTestSupport
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+private typealias T = ScenarioText
+
+/// NodePort and LoadBalancer Services (issue 18, parts 2 and 3): the API server's defaults and
+/// validation, keycard's deterministic node-port and load-balancer allocation, the probe targets
+/// `svc/NS/NAME@node-N` and `@lb`, and the model's answer for Cluster and Local.
+@Suite("NodePort and LoadBalancer Services")
+struct NodePortServiceTests {
+    /// A Service item in prod selecting app=web; `spec` is the rest of its spec in flow style.
+    static func service(_ name: String, _ spec: String) -> String {
+        "- {apiVersion: v1, kind: Service, metadata: {name: \(name), namespace: prod}, spec: {selector: {app: web}, \(spec)}}"
+    }
+
+    /// The timeline of a scenario with `resources`, two nodes and `lab` extra lines.
+    static func build(_ resources: String, steps: String? = nil, lab: String = "") throws -> Timeline {
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n\(lab)  resources:")
+        return try timeline(T.scenario(resources: resources, steps: steps, head: head))
+    }
+
+    /// The error building the timeline gives (applying resources happens there).
+    static func failure(_ resources: String, lab: String = "", sourceLocation: Testing.SourceLocation = #_sourceLocation) -> String {
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n\(lab)  resources:")
+        do {
+            _ = try Timeline(ScenarioLoader.parse(T.scenario(resources: resources, head: head), file: "bad.yaml"))
+            Issue.record("expected an error", sourceLocation: sourceLocation)
+            return ""
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func nodePortDefaultsAndDeterministicAllocation() throws {
+        let t = try Self.build(
+            [
+                Self.service("a", "type: NodePort, ports: [{port: 80}]"),
+                Self.service("b", "type: NodePort, ports: [{name: x, port: 81, nodePort: 30000}, {name: y, port: 82}]"),
+                Self.service("c", "ports: [{port: 83}]"),
+            ].joined(separator: "\n"))
+        let a = try #require(t.initial.services[ObjectKey("prod", "a")])
+        let b = try #require(t.initial.services[ObjectKey("prod", "b")])
+        let c = try #require(t.initial.services[ObjectKey("prod", "c")])
+        #expect(a.externalTrafficPolicy == .cluster)
+        // a comes first, but b pins 30000 in the same batch: a's allocation steps over it.
+        #expect(a.ports.map(\.nodePort) == [30001])
+        #expect(b.ports.map(\.nodePort) == [30000, 30002])
+        #expect(c.externalTrafficPolicy == nil)
+        #expect(c.ports.map(\.nodePort) == [nil])
+        #expect(a.healthCheckNodePort == nil && a.allocateLoadBalancerNodePorts == nil)
+    }
+
+    @Test func pinnedPortsAndTheLowestFreeOne() throws {
+        let t = try Self.build(
+            [
+                Self.service("b", "type: NodePort, ports: [{name: x, port: 81, nodePort: 30000}, {name: y, port: 82}]"),
+                Self.service("a", "type: NodePort, ports: [{port: 80}]"),
+                Self.service(
+                    "dns",
+                    "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, {name: t, port: 53, nodePort: 30053}]"
+                ),
+            ].joined(separator: "\n"))
+        #expect(t.initial.services[ObjectKey("prod", "b")]?.ports.map(\.nodePort) == [30000, 30001])
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30002])
+        // One number for two protocols of one Service, as the API server allows.
+        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30053, 30053])
+    }
+
+    @Test func reapplyingKeepsAllocatedPorts() throws {
+        let t = try Self.build(
+            Self.service("a", "type: NodePort, ports: [{port: 80}]") + "\n" + Self.service("b", "type: NodePort, ports: [{port: 80}]"),
+            steps: """
+                - apply:
+                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}, {name: extra, port: 90}]}}
+                """.replacingOccurrences(of: "ports: [{port: 80}, {name", with: "ports: [{name: main, port: 80}, {name"))
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30000])
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30000, 30002])
+    }
+
+    @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
+        let range = Self.failure(Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"))
+        // At the field itself: the range is fixed, so it is checked when the file is read.
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n  resources:")
+        let text = T.scenario(resources: Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"), head: head)
+        let spot = Spot.at("name: a,", column: "8080").resolve(in: text)
+        #expect(range.hasPrefix("bad.yaml:\(spot?.line ?? 0):\(spot?.column ?? 0): "))
+        #expect(
+            range.hasSuffix(
+                "Service prod/a: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767"
+            ))
+        let taken = Self.failure(
+            Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 30100}]") + "\n"
+                + Self.service("b", "type: NodePort, ports: [{port: 80, nodePort: 30100}]"))
+        #expect(taken.hasSuffix("Service prod/b: spec.ports[0].nodePort: Invalid value: 30100: provided port is already allocated"))
+    }
+
+    @Test(arguments: [
+        (
+            "ports: [{port: 80, nodePort: 30001}]",
+            "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"
+        ),
+        (
+            "externalTrafficPolicy: Local, ports: [{port: 80}]",
+            "spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for externally-accessible services"
+        ),
+        (
+            "type: NodePort, externalTrafficPolicy: Global, ports: [{port: 80}]",
+            "spec.externalTrafficPolicy: Unsupported value: \"Global\": supported values: \"Cluster\", \"Local\""
+        ),
+        (
+            "type: NodePort, externalTrafficPolicy: Local, healthCheckNodePort: 30500, ports: [{port: 80}]",
+            "spec.healthCheckNodePort: Invalid value: 30500: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+        ),
+        (
+            "type: LoadBalancer, healthCheckNodePort: 30500, ports: [{port: 80}]",
+            "spec.healthCheckNodePort: Invalid value: 30500: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+        ),
+        (
+            "type: NodePort, allocateLoadBalancerNodePorts: false, ports: [{port: 80}]",
+            "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'"
+        ),
+        (
+            "type: NodePort, ports: [{name: a, port: 80, nodePort: 30001}, {name: b, port: 81, nodePort: 30001}]",
+            "spec.ports[1].nodePort: Duplicate value: 30001 (TCP)"
+        ),
+    ])
+    func apiValidation(_ spec: String, _ message: String) throws {
+        let text = T.scenario(resources: Self.service("a", spec))
+        let error = try #require(parseError(text))
+        #expect(error.message == message)
+        let line = try #require(Spot.line("name: a,").resolve(in: text)).line
+        #expect(error.location.line == line)
+    }
+
+    @Test func loadBalancerGetsNodePortsHealthCheckAndAnAddress() throws {
+        let t = try Self.build(
+            [
+                Self.service("lb", "type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]"),
+                Self.service("lb2", "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 80}]"),
+            ].joined(separator: "\n"), lab: "    loadBalancerCIDR: 192.0.2.0/30\n")
+        let lb = try #require(t.initial.services[ObjectKey("prod", "lb")])
+        #expect(lb.ports.map(\.nodePort) == [30000])
+        #expect(lb.healthCheckNodePort == 30001)
+        #expect(lb.loadBalancerIngress == IPv4("192.0.2.1"))
+        #expect(lb.allocateLoadBalancerNodePorts == true)
+        let lb2 = try #require(t.initial.services[ObjectKey("prod", "lb2")])
+        #expect(lb2.externalTrafficPolicy == .cluster)
+        #expect(lb2.ports.map(\.nodePort) == [nil])
+        #expect(lb2.healthCheckNodePort == nil)
+        #expect(lb2.loadBalancerIngress == IPv4("192.0.2.2"))
+        #expect(
+            lb.exposureText
+                == "Service prod/lb LoadBalancer, externalTrafficPolicy Local: TCP/80 node port 30000; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30001"
+        )
+    }
+
+    @Test func withoutALoadBalancerCIDRTheAddressIsPending() throws {
+        let t = try Self.build(Self.service("lb", "type: LoadBalancer, ports: [{port: 80}]"))
+        #expect(t.initial.services[ObjectKey("prod", "lb")]?.loadBalancerIngress == nil)
+        #expect(t.initial.services[ObjectKey("prod", "lb")]?.exposureText?.contains("pending") == true)
+    }
+
+    @Test(arguments: [
+        ("10.244.128.0/24", "overlaps the pod CIDR 10.244.0.0/16"),
+        ("10.96.0.0/24", "overlaps the service CIDR 10.96.0.0/16"),
+        ("100.64.1.0/24", "overlaps 100.64.0.0/16, which the lab reserves"),
+        ("192.0.2.1/24", "has host bits set; did you mean 192.0.2.0/24?"),
+        ("192.0.2.0/8", "is not an IPv4 CIDR from /16 to /32 like 203.0.113.0/28"),
+    ])
+    func loadBalancerCIDRIsValidated(_ cidr: String, _ problem: String) throws {
+        let text = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  lab:\n    loadBalancerCIDR: \(cidr)\n  resources:")
+        let error = try #require(parseError(text))
+        #expect(error.message.hasSuffix(problem))
+        #expect(error.location.line == Spot.line("loadBalancerCIDR").resolve(in: text)?.line)
+    }
+
+    @Test func probeTargetsParseAndPrint() {
+        for text in ["svc/prod/web@node-1", "svc/prod/web@lb", "svc/prod/web@node-0>prod/web", "svc/prod/web@lb>prod/web-1"] {
+            #expect(Endpoint.parse(text)?.description == text)
+        }
+        #expect(Endpoint.parse("svc/prod/web@node-1") == .exposed(ObjectKey("prod", "web"), .node(1)))
+        #expect(
+            Endpoint.parse("svc/prod/web@lb>prod/a") == .exposed(ObjectKey("prod", "web"), .loadBalancer, backend: ObjectKey("prod", "a")))
+        for bad in ["svc/prod/web@node-01", "svc/prod/web@node-", "svc/prod/web@elb", "svc/prod/web@lb@lb"] {
+            #expect(Endpoint.parse(bad) == nil)
+        }
+        #expect(Endpoint.parse("svc/prod/web@node-1")?.column == .exposed(ObjectKey("prod", "web"), .node(1)))
+    }
+
+    /// Cluster through a node without the pod: the policy sees the node's address; through the
+    /// pod's node, or under Local, the client's. Local through a node without the pod: nothing.
+    @Test func theModelSeesTheNodeOrTheClient() throws {
+        let pods = """
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: web, namespace: prod, labels: {app: web}}
+              spec:
+                nodeName: node-1
+                containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
+            """
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:",
+            with:
+                "spec:\n  lab:\n    nodes: 2\n    loadBalancerCIDR: 192.0.2.0/28\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:"
+        )
+        .replacingOccurrences(
+            of: """
+                    - apiVersion: v1
+                      kind: Pod
+                      metadata: {name: web, namespace: prod, labels: {app: web}}
+                      spec:
+                        containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
+                """, with: T.indent(pods, 4))
+        let resources = [
+            Self.service("c", "type: NodePort, ports: [{port: 80, nodePort: 30080}]"),
+            Self.service("l", "type: NodePort, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30081}]"),
+            Self.service("lb", "type: LoadBalancer, ports: [{port: 80}]"),
+            T.policy("podSelector: {matchLabels: {app: web}}\ningress:\n  - from: [{ipBlock: {cidr: 203.0.113.0/24}}]"),
+        ].joined(separator: "\n")
+        let t = try timeline(T.scenario(resources: resources, head: head))
+        #expect(t.initial.podNodes[ObjectKey("prod", "web")] == 1)
+        let engine = PolicyEngine(t.initial)
+        let web = ObjectKey("prod", "web")
+        func decision(_ service: String, _ entry: ServiceEntry, _ port: Int) -> Decision {
+            engine.evaluate(
+                from: .external("client"), to: .exposed(ObjectKey("prod", service), entry, backend: web), port: ProtocolPort(.tcp, port)
+            ).decision
+        }
+        #expect(decision("c", .node(0), 30080) == .deny)  // source-NATed to node-0: not in the ipBlock
+        #expect(decision("c", .node(1), 30080) == .allow)  // local endpoint: the client is seen
+        #expect(decision("l", .node(1), 30081) == .allow)
+        #expect(decision("l", .node(0), 30081) == .deny)  // no local endpoint
+        #expect(decision("c", .node(0), 80) == .deny)  // not a node port
+        #expect(decision("lb", .loadBalancer, 80) == .deny)  // Cluster: enters by node-0, source-NATed
+        #expect(decision("c", .node(2), 30080) == .deny)  // no such node
+        let verdict = engine.evaluate(
+            from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))
+        #expect(verdict.ingress.isolatingPolicies == [ObjectKey("prod", "p")])
+        #expect(verdict.from == .external("client"))
+        let lb = try #require(t.initial.services[ObjectKey("prod", "lb")])
+        let lbPort = try #require(lb.ports.first)
+        let backend = try #require(t.initial.backends(of: lb, port: lbPort).first)
+        #expect(backend.pod == web)
+        #expect(NodePortPath.loadBalancerEntry(t.initial, lb, backend: backend) == 0, "Cluster: the node without the pod")
+    }
+
+    @Test func exposedProbesAreCheckedAgainstTheService() {
+        let resources =
+            Self.service("np", "type: NodePort, ports: [{port: 80, nodePort: 30080}]") + "\n" + Self.service("ci", "ports: [{port: 80}]")
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
+        func problem(_ probe: String) -> String? {
+            do {
+                _ = try Timeline(ScenarioLoader.parse(T.scenario(resources: resources, steps: probe, head: head), file: "bad.yaml"))
+                return nil
+            } catch { return error.message }
+        }
+        #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/30080]}") == nil)
+        #expect(problem("- probe: {from: [prod/api], to: [svc/prod/np@node-0], ports: [TCP/30080]}")?.contains("externals only") == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/80]}")?.contains("does not listen on TCP/80")
+                == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/np@node-3], ports: [TCP/30080]}")?.contains("node-0 ... node-0")
+                == true)
+        #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@lb], ports: [TCP/80]}")?.contains("not LoadBalancer") == true)
+        #expect(
+            problem("- probe: {from: [external/client], to: [svc/prod/ci@node-0], ports: [TCP/80]}")?.contains("without node ports") == true
+        )
+        // Without ports, a node is probed on its node ports.
+        #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0]}") == nil)
+    }
+
+    @Test func externalIPsMakeAClusterIPServiceExternallyAccessible() throws {
+        let text = T.scenario(
+            resources: Self.service("a", "externalIPs: [198.51.100.9], externalTrafficPolicy: Local, ports: [{port: 80}]"))
+        let scenario = try ScenarioLoader.parse(text, file: "ok.yaml")
+        #expect(scenario.warnings.contains { $0.message.contains("spec.externalIPs are not built") })
+        let t = try Timeline(scenario)
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.externalTrafficPolicy == .local)
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [nil])
+    }
+
+    /// A cell through a node port names the address the backend's policies see when the node
+    /// source-NATs it, in the report too.
+    @Test func cellsCarryTheSourceNAT() throws {
+        let t = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/external-traffic-policy.yaml"))
+        let cells = t.cells(ofProbeStep: 1)
+        #expect(
+            cells.map(\.to.description) == ["svc/default/web-cluster@node-0>default/web", "svc/default/web-cluster@node-1>default/web"])
+        #expect(cells.map(\.sourceNAT) == [IPv4("100.64.0.2"), nil])
+        #expect(cells.map { $0.result().sourceNAT } == [IPv4("100.64.0.2"), nil])
+    }
+}
