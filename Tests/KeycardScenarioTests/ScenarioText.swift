@@ -98,3 +98,22 @@ func timeline(_ text: String, file: String = "ok.yaml", sourceLocation: Testing.
         throw error
     }
 }
+
+/// Plain manifests (`files`: name → text) written to a fresh folder and loaded as `keycard run DIR` would.
+func loadManifests(_ files: [String: String]) throws -> Timeline {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-yaml-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    for (name, text) in files { try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    return try ManifestLoader.timeline([path])
+}
+
+/// The error loading one manifest file `text` gives; throws when it loads.
+func manifestRefusal(_ text: String) throws -> ScenarioError {
+    do {
+        _ = try loadManifests(["a.yaml": text])
+    } catch let error as ScenarioError {
+        return error
+    }
+    throw ScenarioError(SourceLocation(file: "a.yaml", line: 1, column: 1), "loaded, expected a refusal")
+}

@@ -9,18 +9,8 @@ import Testing
 /// mean what the API server would store, not merely load.
 @Suite("YAML as kubectl reads it")
 struct YAMLFidelityTests {
-    private func manifests(_ files: [String: String]) throws -> Timeline {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-yaml-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        for (name, text) in files {
-            try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        return try ManifestLoader.timeline([path])
-    }
-
     @Test func mergeKeysGiveTheirEntriesAndExplicitKeysWin() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: v1
             kind: Pod
@@ -44,7 +34,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func mergeKeyListsLetEarlierMappingsWin() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: v1
             kind: Namespace
@@ -59,7 +49,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func timestampsAreStrings() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: v1
             kind: Namespace
@@ -70,7 +60,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func typedListItemsTakeTheListsKind() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicyList
@@ -83,7 +73,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func anIntegralFloatIsThatPort() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
@@ -95,7 +85,7 @@ struct YAMLFidelityTests {
         ])
         #expect(t.initial.policies[ObjectKey("default", "p")]?.ingress?.first?.ports?.first?.port == .number(80))
         #expect(throws: ScenarioError.self) {
-            try manifests([
+            try loadManifests([
                 "a.yaml":
                     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80.5}]}]}\n"
             ])
@@ -103,7 +93,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func aFolderReadsItsJSONManifestsToo() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{name: c, image: i}]}\n",
             "b-deny.json":
                 #"{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny"}, "spec": {"podSelector": {}}}"#,
@@ -112,7 +102,7 @@ struct YAMLFidelityTests {
     }
 
     @Test func istioPortsMayHaveLeadingZeros() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml": """
             apiVersion: v1
             kind: Pod
@@ -142,15 +132,6 @@ struct YAMLFidelityTests {
         #expect(!allowed(8443))
     }
 
-    private func refusal(_ text: String) throws -> ScenarioError {
-        do {
-            _ = try manifests(["a.yaml": text])
-        } catch let error as ScenarioError {
-            return error
-        }
-        throw ScenarioError(SourceLocation(file: "a.yaml", line: 1, column: 1), "loaded, expected a refusal")
-    }
-
     /// A chain of anchors, each nesting the previous alias 90 levels deeper, is 20 KB of text and
     /// 9,000 levels once expanded: refused at the depth limit, never a stack overflow.
     @Test func aliasChainsNestNoDeeperThanTheLimit() throws {
@@ -160,7 +141,7 @@ struct YAMLFidelityTests {
             text += "  k\(index): &a\(index) " + String(repeating: "[", count: 90) + inner + String(repeating: "]", count: 90) + "\n"
             inner = "*a\(index)"
         }
-        let error = try refusal(text)
+        let error = try manifestRefusal(text)
         #expect(error.message.contains("nesting is deeper than 100 levels"))
         #expect(error.location.line > 1)
     }
@@ -170,19 +151,19 @@ struct YAMLFidelityTests {
         let text =
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"\n  b: "
             + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "\n"
-        #expect(try refusal(text).message.contains("nesting is deeper than 100 levels"))
+        #expect(try manifestRefusal(text).message.contains("nesting is deeper than 100 levels"))
     }
 
     /// kubectl decodes each document alone: an anchor of an earlier document is unknown there.
     @Test func anAliasCannotReachIntoAnEarlierDocument() throws {
-        let error = try refusal(
+        let error = try manifestRefusal(
             "apiVersion: v1\nkind: Namespace\nmetadata: &m {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata: *m\n")
         #expect(error.message.contains("an alias refers to an anchor of an earlier YAML document"))
     }
 
     /// The API server compares the prefix lengths as written: /104 of an IPv4-mapped CIDR is longer than /16.
     @Test func aMappedCIDRKeepsItsWrittenPrefixForExcept() throws {
-        let error = try refusal(
+        let error = try manifestRefusal(
             """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
@@ -217,14 +198,14 @@ struct YAMLFidelityTests {
         ),
     ])
     func unknownFieldsOfStableSchemasAreRefused(_ text: String, _ field: String, _ line: Int) throws {
-        let error = try refusal(text)
+        let error = try manifestRefusal(text)
         #expect(error.message.contains("unknown field \"\(field)\""), "\(error)")
         #expect(error.location.line == line, "\(error)")
     }
 
     /// PodSpec and Container grow each release: an unknown field there is a warning, the manifest loads.
     @Test func unknownFieldsOfGrowingSchemasWarn() throws {
-        let t = try manifests([
+        let t = try loadManifests([
             "a.yaml":
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  futureField: 1\n  containers: [{name: c, image: i, portz: [{containerPort: 80}]}]\n"
         ])
@@ -236,7 +217,7 @@ struct YAMLFidelityTests {
 
     @Test func aGenerateNameIsValidatedEvenBesideAName() throws {
         #expect(
-            try refusal("apiVersion: v1\nkind: Namespace\nmetadata: {name: ok, generateName: Bad_}\n").message.contains(
+            try manifestRefusal("apiVersion: v1\nkind: Namespace\nmetadata: {name: ok, generateName: Bad_}\n").message.contains(
                 "generateName \"Bad_\""))
     }
 }

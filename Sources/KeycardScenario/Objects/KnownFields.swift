@@ -58,6 +58,17 @@ enum KnownFields {
     /// ContainerPort.
     static let containerPort: Set<String> = ["name", "hostPort", "containerPort", "protocol", "hostIP"]
 
+    /// ServiceSpec (warned about, not refused: it grows, e.g. trafficDistribution in 1.30).
+    static let serviceSpec: Set<String> = [
+        "ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs", "sessionAffinity", "loadBalancerIP",
+        "loadBalancerSourceRanges", "externalName", "externalTrafficPolicy", "healthCheckNodePort", "publishNotReadyAddresses",
+        "sessionAffinityConfig", "ipFamilies", "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass",
+        "internalTrafficPolicy", "trafficDistribution",
+    ]
+
+    /// ServicePort.
+    static let servicePort: Set<String> = ["name", "protocol", "appProtocol", "port", "targetPort", "nodePort"]
+
     /// PodSpec (warned about, not refused).
     static let podSpec: Set<String> = [
         "volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy", "terminationGracePeriodSeconds",

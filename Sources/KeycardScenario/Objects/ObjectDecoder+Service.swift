@@ -21,6 +21,7 @@ extension ObjectDecoder {
             throw metadata.error("Service name \"\(meta.name)\" \(problem)")
         }
         var service = Service(namespace: meta.namespace, name: meta.name, labels: meta.labels)
+        if let specValue = fields["spec"] { try warnUnknownFields(specValue, "Service spec", known: KnownFields.serviceSpec) }
         let spec = try fields["spec"].map { spec throws(ScenarioError) in try nonNullServiceFields(spec, "Service spec") } ?? [:]
         let specLocation = fields["spec"] ?? value
         if let typeValue = spec["type"] {
@@ -64,6 +65,13 @@ extension ObjectDecoder {
                 service.address = .ip(ip)
             }
         }
+        try Self.checkClusterIPs(spec)
+        if let affinity = spec["sessionAffinity"] {
+            let text = try affinity.string("spec.sessionAffinity")
+            guard text == "None" || text == "ClientIP" else {
+                throw affinity.error("spec.sessionAffinity must be None or ClientIP, found \"\(text)\"")
+            }
+        }
         let portItems = try spec["ports"]?.items("spec.ports") ?? []
         if portItems.isEmpty && service.kind != .externalName && service.address != .headless {
             throw specLocation.error("Service \(service.key) needs spec.ports (only a headless or ExternalName Service may have none)")
@@ -92,6 +100,7 @@ extension ObjectDecoder {
     /// 'ClusterIP'"); an ExternalName Service's is accepted and unused; whether it lies in the node-port range and is free is checked when
     /// the Service is applied (`ClusterChange`), as the API server's allocator does.
     private func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
+        try value.requireKnownFields("a Service port", known: KnownFields.servicePort)
         let fields = try nonNullServiceFields(value, "a Service port")
         guard let nodePortValue = fields["nodePort"] else { return nil }
         let number = try nodePortValue.int("nodePort", in: 0...65535)
@@ -162,6 +171,7 @@ extension ObjectDecoder {
     }
 
     private func servicePort(_ value: YAMLValue, needsName: Bool) throws(ScenarioError) -> ServicePort {
+        try value.requireKnownFields("a Service port", known: KnownFields.servicePort)
         let fields = try nonNullServiceFields(value, "a Service port")
         guard let numberValue = fields["port"] else { throw value.error("a Service port needs \"port\"") }
         var port = ServicePort(port: try numberValue.int("port", in: 1...65535))
@@ -186,17 +196,18 @@ extension ObjectDecoder {
         if let targetValue = fields["targetPort"] {
             // IntOrString: a number (0 means unset, the API server then defaults it to `port`), or
             // a container port name (an IANA service name).
-            if targetValue.tagName == .int {
+            // A quoted number ("8080") is a string to IntOrString, and no port name: names need a
+            // letter (ValidatePortNumOrName, IsValidPortName).
+            if targetValue.isPlainNumber {
                 let number = try targetValue.int("targetPort", in: 0...65535)
                 if number != 0 { port.target = .number(number) }
             } else {
                 let name = try targetValue.string("targetPort")
-                if let number = Int(name), (1...65535).contains(number) {
-                    port.target = .number(number)
-                } else {
-                    if let problem = NameRules.portNameProblem(name) { throw targetValue.error("targetPort \"\(name)\" \(problem)") }
-                    port.target = .name(name)
+                if let problem = NameRules.portNameProblem(name) {
+                    throw targetValue.error(
+                        "targetPort \"\(name)\" is neither a number from 1 to 65535 nor a valid port name: it \(problem)")
                 }
+                port.target = .name(name)
             }
         }
         return port
@@ -208,6 +219,22 @@ extension ObjectDecoder {
         throw value.error(
             "Service \(service.key): \(field): Invalid value: \(number): provided port is not in the valid range. The range of valid ports is \(NodePorts.range.lowerBound)-\(NodePorts.range.upperBound)"
         )
+    }
+
+    /// `spec.clusterIPs` beside `spec.clusterIP` (validateServiceClusterIPsRelatedFields): its
+    /// first entry must be `clusterIP`, and it must be empty when `clusterIP` is not given.
+    private static func checkClusterIPs(_ spec: [String: YAMLValue]) throws(ScenarioError) {
+        guard let ipsValue = spec["clusterIPs"] else { return }
+        let ips = try ipsValue.strings("spec.clusterIPs")
+        guard let first = ips.first else { return }
+        let clusterIP = try spec["clusterIP"]?.string("spec.clusterIP") ?? ""
+        if clusterIP.isEmpty {
+            throw ipsValue.error("spec.clusterIPs must be empty when spec.clusterIP is not specified")
+        }
+        if first != clusterIP {
+            throw ipsValue.error("spec.clusterIPs: first value \"\(first)\" must match spec.clusterIP \"\(clusterIP)\"")
+        }
+        if ips.count > 2 { throw ipsValue.error("spec.clusterIPs may hold at most two addresses (one per IP family)") }
     }
 
     private func nonNullServiceFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
