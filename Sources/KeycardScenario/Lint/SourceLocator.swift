@@ -11,11 +11,18 @@ public enum SourcePath: Hashable, Sendable {
 /// this re-reads the file (once, cached) and walks from the node at that location. When the path
 /// is not there (a defaulted field) the deepest node found stands in.
 final class SourceLocator {
-    private var documents: [String: [Node]] = [:]
+    private struct Spot: Hashable {
+        var line: Int
+        var column: Int
+    }
+
+    /// Per file: every mapping node by where it was written (indexed once, so locating a finding
+    /// costs its path, not a walk of the file: lint reports one finding per policy of thousands).
+    private var mappings: [String: [Spot: Node]] = [:]
 
     /// The location of `path` under the object node written at `object`.
     func locate(_ object: SourceLocation, _ path: [SourcePath]) -> SourceLocation {
-        guard !path.isEmpty, let root = roots(object.file).lazy.compactMap({ Self.find(object, in: $0) }).first else { return object }
+        guard !path.isEmpty, let root = index(object.file)[Spot(line: object.line, column: object.column)] else { return object }
         var node = root
         for step in path {
             switch (step, node) {
@@ -31,29 +38,34 @@ final class SourceLocator {
         return Self.location(node, object.file)
     }
 
-    private func roots(_ file: String) -> [Node] {
-        if let cached = documents[file] { return cached }
+    private func index(_ file: String) -> [Spot: Node] {
+        if let cached = mappings[file] { return cached }
         let start = SourceLocation(file: file, line: 1, column: 1)
         let nodes =
             (try? ScenarioLoader.readText(file, at: start)).flatMap { try? YAMLDocuments.parse($0, file: file).map(\.node) } ?? []
-        documents[file] = nodes
-        return nodes
+        var found: [Spot: Node] = [:]
+        for node in nodes { Self.collect(node, into: &found) }
+        mappings[file] = found
+        return found
     }
 
     private static func location(_ node: Node, _ file: String) -> SourceLocation {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    /// The mapping node written at `location`, depth first.
-    private static func find(_ location: SourceLocation, in node: Node) -> Node? {
-        if case .mapping = node, node.mark?.line == location.line, node.mark?.column == location.column { return node }
+    /// Every mapping node under `node`, the first written at a spot kept (depth first, as aliases
+    /// repeat nodes at their anchor's spot).
+    private static func collect(_ node: Node, into found: inout [Spot: Node]) {
         switch node {
         case .mapping(let mapping):
-            for (_, value) in mapping { if let found = find(location, in: value) { return found } }
+            if let mark = node.mark {
+                let spot = Spot(line: mark.line, column: mark.column)
+                if found[spot] == nil { found[spot] = node }
+            }
+            for (_, value) in mapping { collect(value, into: &found) }
         case .sequence(let sequence):
-            for item in sequence { if let found = find(location, in: item) { return found } }
+            for item in sequence { collect(item, into: &found) }
         default: break
         }
-        return nil
     }
 }
