@@ -164,7 +164,7 @@ struct LiveLab {
 
     /// A policy programmer for this lab, holding no compiled state yet.
     func makePolicies() -> LabPolicies {
-        LabPolicies(plan: state.plan, nodes: timeline.plan.nodes, enforcement: enforcement)
+        LabPolicies(plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement)
     }
 
     /// Records `change` in the journal (on disk).

@@ -169,15 +169,6 @@ extension ObjectDecoder {
         } else if isJob {
             throw specValue.error("spec.template.spec.restartPolicy is required for a Job: OnFailure or Never")
         }
-        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
-            warnings.append(
-                ScenarioWarning(
-                    location: hostNetwork.location,
-                    message:
-                        "\(owner) in namespace \(namespace): its pods use the host network, where NetworkPolicy does not apply as to pods; keycard does not build them"
-                ))
-            return nil
-        }
         pod.name = ""
         return pod
     }
