@@ -171,6 +171,20 @@ struct HostNetworkTests {
         #expect(open.evaluate(from: .pod(Self.web), to: .pod(monitor), port: ProtocolPort(.tcp, 9091)).decision == .allow)
     }
 
+    /// Its connections leave from the node's namespace, where the lab runs no Service proxy.
+    @Test func aProbeFromItToAServiceIsRefused() throws {
+        let service =
+            "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: prod}, spec: {selector: {app: web}, ports: [{port: 80}]}}"
+        let error = try #require(throws: ScenarioError.self) {
+            try Self.timeline(
+                Self.hostPod("exporter") + "\n" + service, steps: "- probe: {from: [prod/exporter], to: [svc/prod/web], ports: [TCP/80]}")
+        }
+        #expect(error.message.contains("uses the host network and the lab runs no Service proxy"), "\(error.message)")
+        // To the Service from an ordinary pod, and from it to the Service's pod, are fine.
+        _ = try Self.timeline(
+            Self.hostPod("exporter") + "\n" + service, steps: "- probe: {from: [prod/exporter], to: [prod/web], ports: [TCP/80]}")
+    }
+
     @Test func probesNameItAsSourceAndDestination() throws {
         let t = try Self.timeline(
             Self.hostPod("exporter") + "\n" + Self.denyAll,

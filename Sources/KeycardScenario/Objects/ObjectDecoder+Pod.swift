@@ -5,7 +5,7 @@ extension ObjectDecoder {
     /// A v1 Pod: metadata, the containers' names, ports and commands (sidecars too: init containers
     /// with `restartPolicy: Always`), nodeName, serviceAccountName, hostNetwork, status.podIP.
     /// Validated as `ValidatePodCreate` does for these fields; other Pod fields (volumes, probes,
-    /// resources...) are accepted and ignored. Returns nil for a pod keycard does not build.
+    /// resources...) are accepted and ignored.
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }

@@ -13,8 +13,7 @@ extension ObjectDecoder {
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
     /// - a CronJob needs `schedule` and a name of at most 52 characters, a Job one of at most 63;
     ///   a suspended Job or CronJob runs no pod.
-    /// The pod template is read as a Pod is (`podSpec`; labels and annotations). Returns nil when the template uses the
-    /// host network (a warning says so).
+    /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
         guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
@@ -45,8 +44,7 @@ extension ObjectDecoder {
         }
         let isJob = kind == .job || kind == .cronJob
         guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
-        guard let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
-        else { return nil }
+        let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
 
         var replicas = 1
         if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
@@ -144,7 +142,7 @@ extension ObjectDecoder {
     }
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
-    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod? {
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod {
         let fields = try nonNullFields(value, "spec.template")
         var labels: Labels = [:]
         var annotations: [String: String] = [:]
