@@ -238,6 +238,7 @@ public struct PolicyCompiler: Sendable {
         }
         table.chains.insert(forward, at: 0)
         if let chain = localNodeChain(cluster) { table.chains.insert(chain, at: 1) }
+        if let chain = toNodeChain(cluster) { table.chains.append(chain) }
         return table
     }
 
@@ -245,7 +246,8 @@ public struct PolicyCompiler: Sendable {
 
     /// The policies of the pod's namespace with `direction` among their types that select it.
     func selectingPolicies(_ pod: Pod, _ direction: NetworkPolicy.PolicyType, _ cache: CompileCache) -> [NetworkPolicy] {
-        cache.policies(in: pod.namespace, direction).filter { $0.podSelector.matches(pod.labels) }
+        // NetworkPolicy does not apply to host-network pods (KeycardModel/HostNetwork.swift).
+        pod.hostNetwork ? [] : cache.policies(in: pod.namespace, direction).filter { $0.podSelector.matches(pod.labels) }
     }
 
     /// Every rule of every selecting policy, flattened for `pod`; nil when no policy selects it.

@@ -72,13 +72,14 @@ public enum Lab {
 
     static func startCommands(_ plan: LabPlan) throws(LabError) -> [LabProcess] {
         var processes: [LabProcess] = []
-        for pod in plan.pods {
+        for pod in plan.servingPods {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
             do {
                 // With cluster DNS, programs resolve through it: their own resolv.conf, as kubelet writes.
                 var mounts: [BindMount] = []
-                if let dns = plan.dns, dns.serverPod != pod.key {
+                // A host-network pod keeps its node's resolv.conf (dnsPolicy ClusterFirst falls back to Default).
+                if let dns = plan.dns, dns.serverPod != pod.key, !pod.hostNetwork {
                     mounts.append(
                         BindMount(
                             source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),

@@ -24,9 +24,9 @@ public struct LabEndpoint: Sendable, Hashable, Codable {
     public var proto: TransportProtocol
     public var port: UInt16
 
-    /// The endpoints of every pod, then every external, of `plan`.
+    /// The endpoints of every pod (host-network pods on their node's address), then every external, of `plan`.
     public static func all(in plan: LabPlan) -> [LabEndpoint] {
-        let pods = plan.pods.flatMap { pod in
+        let pods = plan.servingPods.flatMap { pod in
             pod.ports.map { LabEndpoint(owner: pod.key, netns: pod.netns, address: pod.address, proto: $0.proto, port: $0.port) }
         }
         let externals = plan.externals.flatMap { external in

@@ -131,9 +131,9 @@ public struct Cluster: Sendable {
         }
     }
 
-    /// What lives at `ip`: a pod, an external, or nothing known.
+    /// What lives at `ip`: a pod, an external, a node (host-network pods included), or nothing known.
     public func endpoint(at ip: IPv4) -> Endpoint {
-        if let pod = addresses.first(where: { $0.value == ip && pods[$0.key] != nil }) { return .pod(pod.key) }
+        if let pod = addresses.first(where: { $0.value == ip && pods[$0.key].map { !$0.hostNetwork } == true }) { return .pod(pod.key) }
         if let external = externals.values.first(where: { $0.ip == ip }) { return .external(external.name) }
         if let node = (0..<nodeCount).first(where: { LabNetwork.nodeAddress($0) == ip }) { return .node("node-\(node)") }
         return .address(ip)
@@ -149,7 +149,9 @@ public struct Cluster: Sendable {
 
     /// Policies of `namespace` that select `pod` and have `direction` among their types.
     public func isolatingPolicies(for pod: Pod, _ direction: NetworkPolicy.PolicyType) -> [NetworkPolicy] {
-        policies.values
+        // NetworkPolicy does not apply to host-network pods (HostNetwork.swift).
+        if pod.hostNetwork { return [] }
+        return policies.values
             .filter { $0.namespace == pod.namespace && $0.effectivePolicyTypes.contains(direction) && $0.podSelector.matches(pod.labels) }
             .sorted { $0.key < $1.key }
     }

@@ -85,6 +85,10 @@ public struct Pod: Hashable, Sendable {
     public var containerNames: [String] = []
     /// The workload whose controller made this pod; nil for a bare pod.
     public var owner: PodOwner?
+    /// `spec.hostNetwork` (default false): the pod shares its node's network namespace and address,
+    /// its container ports are ports of the node, and NetworkPolicy neither isolates nor selects it
+    /// (HostNetwork.swift).
+    public var hostNetwork = false
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

@@ -146,7 +146,9 @@ extension PolicyEngine {
     /// asks: an Accept rule matches nothing, a Deny or Pass rule everything.
     public func matches(_ peer: ClusterNetworkPolicy.Peer, action: ClusterNetworkPolicy.Action, _ endpoint: Endpoint) -> Bool {
         func pod() -> (Pod, Namespace)? {
-            guard case .pod(let key) = endpoint, let pod = cluster.pods[key], let namespace = cluster.namespaces[pod.namespace] else {
+            guard case .pod(let key) = endpoint, let pod = cluster.pods[key], !pod.hostNetwork,
+                let namespace = cluster.namespaces[pod.namespace]
+            else {
                 return nil
             }
             return (pod, namespace)

@@ -24,9 +24,14 @@ public struct PolicyEngine: Sendable {
             let same = DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [])
             return Verdict(from: source, to: destination, port: port, egress: same, ingress: same)
         }
-        if let verdict = localNodeVerdict(from: source, to: destination, port: port) { return verdict }
-        let egress = judge(.egress, pod: source, peer: destination, destination: destination, port: port)
-        let ingress = judge(.ingress, pod: destination, peer: source, destination: destination, port: port)
+        // A host-network pod's connections are its node's (HostNetwork.swift).
+        let sender = cluster.networkSource(source)
+        if var verdict = localNodeVerdict(from: sender, to: destination, port: port) {
+            verdict.from = source
+            return verdict
+        }
+        let egress = judge(.egress, pod: sender, peer: destination, destination: destination, port: port)
+        let ingress = judge(.ingress, pod: destination, peer: sender, destination: destination, port: port)
         return Verdict(from: source, to: destination, port: port, egress: egress, ingress: ingress)
     }
 
@@ -38,6 +43,8 @@ public struct PolicyEngine: Sendable {
         guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
             return DirectionVerdict(outcome: .notApplicable, isolatingPolicies: [], allowingRules: [])
         }
+        // Neither NetworkPolicy nor cluster tiers select a host-network pod: the node's port is open.
+        if pod.hostNetwork { return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: []) }
         // Cluster administrators' tiers wrap the NetworkPolicy tier (PolicyEngine+Tiers.swift).
         if !cluster.clusterPolicies.isEmpty {
             return judgeTiers(direction, pod: pod, peer: peer, destination: destination, port: port)
@@ -87,7 +94,8 @@ public struct PolicyEngine: Sendable {
         if let block = peer.ipBlock {
             return cluster.address(of: endpoint).map(block.contains) ?? false
         }
-        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else { return false }
+        // A host-network pod is its node to selectors: no podSelector or namespaceSelector matches it.
+        guard case .pod(let key) = endpoint, let pod = cluster.pods[key], !pod.hostNetwork else { return false }
         if let namespaceSelector = peer.namespaceSelector {
             guard let namespace = cluster.namespaces[pod.namespace], namespaceSelector.matches(namespace.labels)
             else { return false }

@@ -59,7 +59,7 @@ public enum GeneratedPolicyProof {
         server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
         try ProgramReadiness.await(lab.plan, progress: progress)
         let policies = LabPolicies(
-            plan: lab.plan, nodes: timeline.plan.nodes, enforcement: enforcement, fresh: true,
+            plan: lab.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement, fresh: true,
             serviceEnforcement: timeline.scenario.lab.serviceEnforcement)
         try policies.program(cluster)
         let evidence = try? SocketProbeRunner.openEvidence(lab.plan, enforcement: enforcement)

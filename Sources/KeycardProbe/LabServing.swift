@@ -7,10 +7,11 @@ import KeycardValues
 /// How a planned lab maps onto servers, probe sources and ruleset namespaces.
 public enum LabServing {
     /// Every declared port of every pod without a command, and every external's ports; each
-    /// answers with its owner's name (`ns/pod`, `external/NAME`).
+    /// answers with its owner's name (`ns/pod`, `external/NAME`). A host-network pod's ports are
+    /// served in its node's namespace on the node's address.
     public static func endpoints(_ plan: LabPlan) -> [ServedEndpoint] {
         var endpoints: [ServedEndpoint] = []
-        for pod in plan.pods where (pod.command ?? []).isEmpty {
+        for pod in plan.servingPods where (pod.command ?? []).isEmpty {
             for port in pod.ports {
                 endpoints.append(
                     ServedEndpoint(
@@ -31,7 +32,7 @@ public enum LabServing {
 
     /// Pods whose ports a real program serves (`command:`).
     public static func programPods(_ plan: LabPlan) -> Set<ObjectKey> {
-        Set(plan.pods.filter { !($0.command ?? []).isEmpty }.map { ObjectKey($0.namespace, $0.name) })
+        Set(plan.servingPods.filter { !($0.command ?? []).isEmpty }.map { ObjectKey($0.namespace, $0.name) })
     }
 
     /// Each pod's network namespace.
@@ -41,9 +42,11 @@ public enum LabServing {
 
     /// Where each probe source starts: every pod's namespace, each external's own namespace
     /// behind the router under its source key `external/NAME` (`ObjectKey.external`), and each
-    /// node's namespace under `node/NAME` (`ObjectKey.node`), where sockets take the node's address.
+    /// node's namespace under `node/NAME` (`ObjectKey.node`), where sockets take the node's address;
+    /// a host-network pod starts from its node's namespace.
     public static func sourceNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
         var namespaces = podNamespaces(plan)
+        for pod in plan.hostNetworkPods { namespaces[ObjectKey(pod.namespace, pod.name)] = pod.netns }
         for external in plan.externals { namespaces[.external(external.name)] = external.netns }
         for node in plan.nodes { namespaces[.node(node.name)] = node.namespace }
         return namespaces

@@ -28,15 +28,18 @@ extension LabSpec {
             index[pod.key] = pods.count
             // The cluster DNS pod runs the real server instead of keycard's port servers.
             let isDNS = scenario.lab.dns && pod.key == ClusterDNS.podKey
+            let hostNetwork = timeline.plan.hostNetwork.contains(pod.key)
             pods.append(
                 PodSpec(
                     namespace: pod.namespace, name: pod.name,
                     nodeName: timeline.plan.nodes[pod.key].map { "node-\($0)" },
-                    pinnedIP: timeline.plan.addresses[pod.key],
+                    // A host-network pod has its node's address, which the lab gives it.
+                    pinnedIP: hostNetwork ? nil : timeline.plan.addresses[pod.key],
                     ports: Self.servedOnce(
                         pod.ports.map { ServedPort($0.proto, UInt16($0.port)) }
                             + (serviceTargets[pod.key] ?? []).map { ServedPort($0.proto, UInt16($0.port)) }),
                     command: isDNS ? ClusterDNSServer.argv(lab: lab) : pod.commands.first))
+            pods[pods.count - 1].hostNetwork = hostNetwork
             if isDNS { dnsPod = pods.last }
         }
         self.init(

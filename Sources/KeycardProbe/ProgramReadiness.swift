@@ -8,7 +8,7 @@ public enum ProgramReadiness {
 
     public static func await(_ plan: LabPlan, progress: (String) -> Void) throws {
         var requests: [ProbeRequest] = []
-        for pod in plan.pods where !(pod.command ?? []).isEmpty {
+        for pod in plan.servingPods where !(pod.command ?? []).isEmpty {
             for port in pod.ports where port.proto == .tcp {
                 // From the pod's own namespace to its own address: no policy is involved.
                 requests.append(

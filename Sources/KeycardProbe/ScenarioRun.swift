@@ -188,7 +188,7 @@ public final class ScenarioRun {
             try ProgramReadiness.await(lab.plan, progress: progress)
             let attackers = LabMeshRedirect.attackers(timeline)
             policies = LabPolicies(
-                plan: lab.plan, nodes: timeline.plan.nodes, enforcement: options.enforcement, fresh: true,
+                plan: lab.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: options.enforcement, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement,
                 meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty, audit: auditing,
                 tiers: timeline.usesClusterPolicies)

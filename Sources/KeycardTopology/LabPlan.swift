@@ -20,8 +20,15 @@ public struct LabPlan: Hashable, Sendable, Codable {
     public var nodes: [PlannedNode]
     public var pods: [PlannedPod]
     public var externals: [PlannedExternal]
+    /// Host-network pods: `netns` is their node's namespace and `address` the node's; they have no
+    /// veth (`interface` and `nodeInterface` are empty) and are not in `pods`, whose consumers
+    /// (policy tables, traffic capture) concern pods with a namespace of their own.
+    public var hostNetworkPods: [PlannedPod] = []
     /// Cluster DNS, when the lab runs it.
     public var dns: LabDNS? = nil
+
+    /// Every pod whose ports are served and whose program runs: `pods`, then `hostNetworkPods`.
+    public var servingPods: [PlannedPod] { pods + hostNetworkPods }
 
     /// `kc-<lab>.`: the prefix that identifies every namespace of this lab and no other.
     public var namespacePrefix: String { TopologyPlanner.namespacePrefix(labName) }
@@ -119,6 +126,8 @@ public struct PlannedPod: Hashable, Sendable, Codable {
     public var nodeInterface: String
     public var ports: [ServedPort]
     public var command: [String]?
+    /// Runs in its node's namespace on the node's address (`LabPlan.hostNetworkPods`).
+    public var hostNetwork = false
 
     /// "namespace/name".
     public var key: String { "\(namespace)/\(name)" }

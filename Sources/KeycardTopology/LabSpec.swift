@@ -38,6 +38,9 @@ public struct PodSpec: Hashable, Sendable, Codable {
     public var ports: [ServedPort]
     /// argv (command and args combined) to run inside the pod's namespace, if any.
     public var command: [String]?
+    /// `hostNetwork: true`: no namespace, veth or address of its own; its ports and program live in
+    /// its node's namespace on the node's address (`LabPlan.hostNetworkPods`).
+    public var hostNetwork = false
 
     public init(
         namespace: String, name: String, nodeName: String? = nil, pinnedIP: IPv4? = nil,

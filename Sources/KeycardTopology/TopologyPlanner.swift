@@ -24,7 +24,9 @@ public enum TopologyPlanner {
         guard spec.nodes + spec.externals.count <= maxLinks else { throw .tooManyExternals(spec.externals.count) }
         let cidr = try podCIDR(spec.podCIDR)
         let slices = try nodeSlices(cidr, nodes: spec.nodes)
-        let placements = try placePods(spec, cidr: cidr, slices: slices)
+        var ordinary = spec
+        ordinary.pods = spec.pods.filter { !$0.hostNetwork }
+        let placements = try placePods(ordinary, cidr: cidr, slices: slices)
         let externals = try checkExternals(spec.externals, cidr: cidr, pods: placements)
         var builder = PlanBuilder(labName: spec.labName, podCIDR: cidr)
         builder.addRouterAndNodes(slices: slices)
@@ -35,6 +37,7 @@ public enum TopologyPlanner {
             builder.addPod(index: index, placement: placement)
         }
         var plan = builder.plan
+        plan.hostNetworkPods = try hostNetworkPods(spec, plan: plan, placed: placements)
         plan.dns = spec.dns
         return plan
     }

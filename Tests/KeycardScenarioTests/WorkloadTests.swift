@@ -242,17 +242,22 @@ struct WorkloadDecodingTests {
         #expect(pods(t, "prod/replicaset/cache").isEmpty)
     }
 
-    /// A template on the host network builds no pods, with a warning.
-    @Test func hostNetworkTemplateIsSkipped() throws {
+    /// A template on the host network makes host-network pods: one per node for a DaemonSet, each
+    /// with its node's address.
+    @Test func hostNetworkTemplateMakesHostNetworkPods() throws {
         let ds = workload(
             "DaemonSet", "proxy",
             """
             selector: {matchLabels: {app: proxy}}
-            template: {metadata: {labels: {app: proxy}}, spec: {hostNetwork: true, containers: [{name: c, image: i}]}}
+            template: {metadata: {labels: {app: proxy}}, spec: {hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 9100}]}]}}
             """)
-        let t = try timeline(T.scenario(resources: ds))
-        #expect(t.initial.workloads.isEmpty)
-        #expect(t.warnings.contains { $0.message.contains("host network") })
+        let t = try timeline(T.scenario(resources: ds) + "  lab: {nodes: 2}\n")
+        let made = pods(t, "prod/daemonset/proxy")
+        #expect(made.count == 2)
+        #expect(made.allSatisfy { $0.hostNetwork })
+        let addresses = Set(made.compactMap { t.initial.addresses[$0.key] })
+        #expect(addresses == [IPv4("100.64.0.2"), IPv4("100.64.0.6")])
+        #expect(!t.warnings.contains { $0.message.contains("host network") })
     }
 
     /// Workload kinds are no longer ignored as unknown kinds.

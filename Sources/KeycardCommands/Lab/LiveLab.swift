@@ -50,7 +50,7 @@ struct LiveLab {
 
     /// The scenario must still give every pod the address the running lab gave it.
     private func checkAddresses() throws {
-        let planned = Dictionary(uniqueKeysWithValues: state.plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.address) })
+        let planned = Dictionary(uniqueKeysWithValues: state.plan.servingPods.map { (ObjectKey($0.namespace, $0.name), $0.address) })
         for (key, address) in cluster.addresses where planned[key] != address {
             throw LiveError(
                 "lab \(name): \(record.scenario) changed since the lab came up (pod \(key) is \(address) in the file, \(planned[key]?.description ?? "absent") in the lab); recreate the lab"
@@ -79,7 +79,7 @@ struct LiveLab {
     @discardableResult
     mutating func apply(_ objects: [LoadedObject]) throws -> [String] {
         var planned: [ObjectKey: PlannedPod] = [:]
-        for pod in state.plan.pods { planned[ObjectKey(pod.namespace, pod.name)] = pod }
+        for pod in state.plan.servingPods { planned[ObjectKey(pod.namespace, pod.name)] = pod }
         for loaded in objects {
             guard case .pod(let pod) = loaded.object else { continue }
             guard let lab = planned[pod.key] else {
@@ -107,7 +107,7 @@ struct LiveLab {
     /// A workload's controller may want pods the lab was not built with (a new template, more
     /// replicas, a replacement for a deleted or relabelled pod): a live lab's pods are fixed.
     private func requireLabPods() throws {
-        let planned = Set(state.plan.pods.map { ObjectKey($0.namespace, $0.name) })
+        let planned = Set(state.plan.servingPods.map { ObjectKey($0.namespace, $0.name) })
         if let pod = cluster.sortedPods.first(where: { !planned.contains($0.key) }) {
             let who = pod.owner.map { "\($0.workload) wants" } ?? "the change makes"
             throw LiveError(
@@ -164,7 +164,7 @@ struct LiveLab {
 
     /// A policy programmer for this lab, holding no compiled state yet.
     func makePolicies() -> LabPolicies {
-        LabPolicies(plan: state.plan, nodes: timeline.plan.nodes, enforcement: enforcement)
+        LabPolicies(plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement)
     }
 
     /// Records `change` in the journal (on disk).

@@ -87,7 +87,7 @@ struct LabStatus: Encodable {
         server = state?.server.map { Server(pid: $0.pid, alive: LiveLabServer.isAlive($0), log: $0.logPath) }
         guard let plan = summary.plan else { return }
         nodes = plan.nodes.map { Node(name: $0.name, netns: $0.namespace, podCIDR: $0.slice.description) }
-        pods = plan.pods.map {
+        pods = plan.servingPods.map {
             Pod(
                 namespace: $0.namespace, name: $0.name, node: $0.nodeName, address: $0.address.description, netns: $0.netns,
                 ports: $0.ports.map(Self.port), command: $0.command)

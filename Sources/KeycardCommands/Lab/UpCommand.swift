@@ -74,7 +74,7 @@ struct UpCommand: ParsableCommand {
         let served = LabServing.endpoints(plan).count
         Console.out(
             """
-            lab \(lab) is up (\(String(format: "%.2f", (clock.now - start).seconds)) s): \(timeline.initial.pods.count) of \(plan.pods.count) pods present, \
+            lab \(lab) is up (\(String(format: "%.2f", (clock.now - start).seconds)) s): \(timeline.initial.pods.count) of \(plan.servingPods.count) pods present, \
             \(plan.nodes.count) node\(plan.nodes.count == 1 ? "" : "s"), \(plan.externals.count) external\(plan.externals.count == 1 ? "" : "s")
               enforcement \(mode.rawValue): \(programmed) namespace\(programmed == 1 ? "" : "s") programmed with table kc-\(lab)
               lab process \(pid) serves \(served) port\(served == 1 ? "" : "s") (log: \(LiveLabServer.logPath(lab)))

@@ -30,6 +30,8 @@ extension Pod {
     /// label disabled → no; either enabled (or a revision label) → yes. A dump of an injected pod
     /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
     public func injectsSidecar(in namespace: Namespace?) -> Bool {
+        // The injector skips host-network pods (its iptables would rewrite the node's routing).
+        if hostNetwork { return false }
         if containerNames.contains(MeshLabel.proxyContainer) || annotations[MeshLabel.sidecarStatus] != nil { return true }
         if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         let namespaceLabels = namespace?.labels ?? [:]
@@ -46,6 +48,8 @@ extension Pod {
     /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live:
     /// the pod label has precedence, `none` opts out. A sidecar takes precedence (checked by caller).
     public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
+        // istio-cni never redirects a host-network pod's traffic (it would be the node's).
+        if hostNetwork { return false }
         if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         if let own = labels[MeshLabel.dataplaneMode] { return own == "ambient" }
         return namespace?.labels[MeshLabel.dataplaneMode] == "ambient"

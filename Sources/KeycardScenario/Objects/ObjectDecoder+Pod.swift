@@ -5,8 +5,7 @@ extension ObjectDecoder {
     /// A v1 Pod: metadata, the containers' names, ports and commands (sidecars too: init containers
     /// with `restartPolicy: Always`), nodeName, serviceAccountName, hostNetwork, status.podIP.
     /// Validated as `ValidatePodCreate` does for these fields; other Pod fields (volumes, probes,
-    /// resources...) are accepted and ignored. Returns nil for a pod keycard does not build
-    /// (`hostNetwork: true`), with a warning saying so.
+    /// resources...) are accepted and ignored.
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
@@ -14,7 +13,7 @@ extension ObjectDecoder {
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
-        let spec = try podSpec(specValue, into: &pod)
+        _ = try podSpec(specValue, into: &pod)
         if let status = fields["status"] {
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
@@ -32,20 +31,11 @@ extension ObjectDecoder {
                 }
             }
         }
-        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
-            warnings.append(
-                ScenarioWarning(
-                    location: hostNetwork.location,
-                    message:
-                        "pod \(pod.key) uses the host network: it shares its node's address and NetworkPolicy does not apply to it as to a pod (behaviour for hostNetwork pods is undefined in the API); keycard does not build it and nothing here proves its traffic"
-                ))
-            return nil
-        }
         return pod
     }
 
-    /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName) and
-    /// returns its non-null fields. Shared by Pods and the pod templates of workloads.
+    /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName,
+    /// hostNetwork) and returns its non-null fields. Shared by Pods and the pod templates of workloads.
     mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod) throws(ScenarioError) -> [String: YAMLValue] {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
@@ -129,6 +119,8 @@ extension ObjectDecoder {
                 throw policyValue.error("spec.restartPolicy must be Always, OnFailure or Never, found \"\(policy)\"")
             }
         }
+        // Defaults to false (core/v1 PodSpec); true puts the pod in its node's namespace (HostNetwork.swift).
+        if let hostNetwork = spec["hostNetwork"] { pod.hostNetwork = try hostNetwork.bool("spec.hostNetwork") }
         if let nodeName = spec["nodeName"] {
             let name = try nodeName.string("spec.nodeName")
             if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }

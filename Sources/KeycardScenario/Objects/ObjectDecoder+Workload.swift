@@ -13,8 +13,7 @@ extension ObjectDecoder {
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
     /// - a CronJob needs `schedule` and a name of at most 52 characters, a Job one of at most 63;
     ///   a suspended Job or CronJob runs no pod.
-    /// The pod template is read as a Pod is (`podSpec`; labels and annotations). Returns nil when the template uses the
-    /// host network (a warning says so).
+    /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
         guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
@@ -49,8 +48,7 @@ extension ObjectDecoder {
         }
         let isJob = kind == .job || kind == .cronJob
         guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
-        guard let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
-        else { return nil }
+        let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
 
         var replicas = 1
         if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
@@ -154,7 +152,7 @@ extension ObjectDecoder {
     }
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
-    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod? {
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod {
         try value.requireKnownFields("spec.template", known: KnownFields.template)
         let fields = try nonNullFields(value, "spec.template")
         var labels: Labels = [:]
@@ -180,15 +178,6 @@ extension ObjectDecoder {
             }
         } else if isJob {
             throw specValue.error("spec.template.spec.restartPolicy is required for a Job: OnFailure or Never")
-        }
-        if let hostNetwork = spec["hostNetwork"], try hostNetwork.bool("spec.hostNetwork") {
-            warnings.append(
-                ScenarioWarning(
-                    location: hostNetwork.location,
-                    message:
-                        "\(owner) in namespace \(namespace): its pods use the host network, where NetworkPolicy does not apply as to pods; keycard does not build them"
-                ))
-            return nil
         }
         pod.name = ""
         return pod

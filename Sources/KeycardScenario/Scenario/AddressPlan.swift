@@ -2,14 +2,21 @@ import KeycardModel
 import KeycardValues
 
 /// Every pod's node and address, fixed for the whole scenario: a pod deleted and applied again
-/// comes back with the same address, and the model and the lab agree on every address.
+/// comes back with the same address, and the model and the lab agree on every address. A
+/// host-network pod's address is its node's (`LabNetwork.nodeAddress`), shared by every such pod
+/// of the node.
 public struct AddressPlan: Sendable {
     public private(set) var addresses: [ObjectKey: IPv4] = [:]
     public private(set) var nodes: [ObjectKey: Int] = [:]
+    /// Pods that run in their node's namespace (`hostNetwork: true`): no namespace of their own.
+    public private(set) var hostNetwork: Set<ObjectKey> = []
+    /// `nodes` without the host-network pods: the pods with a namespace of their own, which the
+    /// lab's policy tables know.
+    public var podNamespaceNodes: [ObjectKey: Int] { nodes.filter { !hostNetwork.contains($0.key) } }
     /// Node i's slice of the pod CIDR.
     public let slices: [CIDR]
     /// What the API server accepts and the lab places otherwise: a `spec.nodeName` that is no lab
-    /// node, a `status.podIP` outside the pod CIDR.
+    /// node, a `status.podIP` outside the pod CIDR or, for a host-network pod, not its node's address.
     public private(set) var warnings: [ScenarioWarning] = []
 
     /// Plans `pods` in order of first appearance (later appearances of a key must agree).
@@ -49,6 +56,31 @@ public struct AddressPlan: Sendable {
                 throw ScenarioError(loaded.location, "pod \(pod.key) cannot move from node-\(known) to node-\(node)")
             }
             nodes[pod.key] = node
+            if pod.hostNetwork {
+                // The kubelet reports the node's address as a host-network pod's podIP.
+                let nodeAddress = LabNetwork.nodeAddress(node)
+                if let ip = pod.podIP, ip != nodeAddress {
+                    warnings.append(
+                        ScenarioWarning(
+                            location: loaded.location,
+                            message:
+                                "pod \(pod.key): status.podIP \(ip) is ignored: a hostNetwork pod's address is its node's, \(nodeAddress) (node-\(node))"
+                        ))
+                }
+                if let known = addresses[pod.key], known != nodeAddress {
+                    throw ScenarioError(
+                        loaded.location, "pod \(pod.key) cannot change its address from \(known) to its node's, \(nodeAddress)")
+                }
+                if addresses[pod.key] == nil, pendingKeys.contains(pod.key) {
+                    throw ScenarioError(loaded.location, "pod \(pod.key) cannot join the host network under the same name")
+                }
+                addresses[pod.key] = nodeAddress
+                hostNetwork.insert(pod.key)
+                continue
+            }
+            if hostNetwork.contains(pod.key) {
+                throw ScenarioError(loaded.location, "pod \(pod.key) cannot leave the host network under the same name")
+            }
             if let ip = pod.podIP, !settings.podCIDR.contains(ip) {
                 // status is the cluster's report, not a request: the API server ignores it on create.
                 warnings.append(

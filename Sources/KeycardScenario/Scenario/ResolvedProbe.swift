@@ -64,6 +64,14 @@ public struct ResolvedProbe: Sendable {
                 step.location,
                 "probe: \(node) -> \(service): the lab runs no Service proxy in node namespaces; probe the Service's pods from the node")
         }
+        // A host-network pod connects from its node's namespace, where the lab has no Service proxy either.
+        if let host = sources.first(where: { cluster.isHostNetwork($0) }), let service = destinations.first(where: { $0.serviceKey != nil })
+        {
+            throw ScenarioError(
+                step.location,
+                "probe: \(host) -> \(service): \(host) uses the host network and the lab runs no Service proxy in node namespaces; probe the Service's pods from it"
+            )
+        }
         for case .service(let key, _) in destinations {
             if probe.ports?.contains(where: { $0.proto == .icmp }) == true {
                 throw ScenarioError(

@@ -67,6 +67,8 @@ public struct Timeline: Sendable {
         var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
         resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
         try resourcesChange.apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
+        try Self.checkHostPorts(
+            cluster, everyPod: everyPod, at: scenario.resources.first?.location ?? SourceLocation(file: scenario.file, line: 1, column: 1))
         initial = cluster
 
         var states: [Cluster] = []
@@ -89,6 +91,7 @@ public struct Timeline: Sendable {
             case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
             case .rotate: break
             }
+            if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
             states.append(cluster)
         }
         self.states = states

@@ -146,6 +146,8 @@ public enum WorkloadController {
         text += "commands:"
         for command in template.commands { text += command.joined(separator: "\u{0}") + "\u{1}" }
         text += "node:\(template.nodeName ?? "");account:\(template.serviceAccountName)"
+        // Written only when set, so the hashes of other templates stay as they were.
+        if template.hostNetwork { text += ";hostNetwork" }
         // What the mesh reads (R1) changes the template too; written only when present, so the
         // hashes of templates without it stay as they were.
         if !template.annotations.isEmpty {
