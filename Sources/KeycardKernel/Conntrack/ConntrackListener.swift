@@ -1,4 +1,3 @@
-import CLinuxShim
 import CNetfilter
 import Glibc
 
@@ -35,21 +34,11 @@ public final class ConntrackListener {
     /// Reads every queued event without blocking; the new connections, oldest first.
     public func drain() throws(KernelError) -> [TrackedConnection] {
         var flows: [TrackedConnection] = []
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
-            if count < 0 {
-                switch errno {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return flows
-                case ENOBUFS:
-                    lost += 1
-                    continue
-                default: throw KernelError("recv ctnetlink events", subject: namespace, errno: errno)
-                }
-            }
-            if count == 0 { return flows }
-            let parsed = buffer.withUnsafeBytes { ConntrackEvents.newConnections(in: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            if let parsed { flows += parsed } else { lost += 1 }
+        lost += try socket.drain(into: &buffer, subject: "ctnetlink events in \(namespace)") { datagram in
+            guard let parsed = ConntrackEvents.newConnections(in: datagram) else { return false }
+            flows += parsed
+            return true
         }
+        return flows
     }
 }

@@ -1,3 +1,4 @@
+import CLinuxShim
 import CNetfilter
 import Glibc
 
@@ -60,6 +61,29 @@ public final class NetlinkSocket: NetlinkTransport {
         var value = value
         try syscall("setsockopt \(name)", label) {
             setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// Reads every queued datagram without blocking (multicast listeners: NFLOG, ctnetlink
+    /// events), handing each to `parse`. Returns how many were lost: to a full receive buffer
+    /// (ENOBUFS) or because `parse` could not read them (it returned false).
+    /// - Throws: `KernelError` for any other recv error, labelled `subject`.
+    func drain(into buffer: inout [UInt8], subject: String, _ parse: (UnsafeRawBufferPointer) -> Bool) throws(KernelError) -> Int {
+        var lost = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
+            if count < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EWOULDBLOCK: return lost
+                case ENOBUFS:
+                    lost += 1
+                    continue
+                default: throw KernelError("recv", subject: subject, errno: errno)
+                }
+            }
+            if count == 0 { return lost }
+            if !buffer.withUnsafeBytes({ parse(UnsafeRawBufferPointer(rebasing: $0[..<count])) }) { lost += 1 }
         }
     }
 

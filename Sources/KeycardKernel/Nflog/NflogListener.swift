@@ -1,4 +1,3 @@
-import CLinuxShim
 import CNetfilter
 import Glibc
 import KeycardValues
@@ -52,24 +51,12 @@ public final class NflogListener {
     public func drain() throws(KernelError) -> [LoggedPacket] {
         var packets: [LoggedPacket] = []
         let portID = mnl_socket_get_portid(socket.raw)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, kc_msg_dontwait()) }
-            if count < 0 {
-                switch errno {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return packets
-                case ENOBUFS:
-                    lost += 1
-                    continue
-                default: throw KernelError("recv nfnetlink_log", subject: "\(namespace) group \(group)", errno: errno)
-                }
-            }
-            if count == 0 { return packets }
-            let parsed = buffer.withUnsafeBytes {
-                NflogMessages.packets(in: UnsafeRawBufferPointer(rebasing: $0[..<count]), portID: portID)
-            }
-            if let parsed { packets += parsed } else { lost += 1 }
+        lost += try socket.drain(into: &buffer, subject: "nfnetlink_log \(namespace) group \(group)") { datagram in
+            guard let parsed = NflogMessages.packets(in: datagram, portID: portID) else { return false }
+            packets += parsed
+            return true
         }
+        return packets
     }
 
     /// Waits up to `timeout` for something to be queued, then drains (for one-off reads and tests).
