@@ -1,34 +1,45 @@
 import ArgumentParser
 import KeycardLab
 
-/// `keycard apply LAB -f FILE`: create or replace objects in a live lab and reprogram its policies.
-struct ApplyCommand: LiveVerb {
-    static let configuration = CommandConfiguration(
-        commandName: "apply",
-        abstract: "Create or replace Namespaces, Pods (labels of the lab's pods) and NetworkPolicies in a live lab."
-    )
+/// `keycard apply LAB -f FILE` and `keycard delete LAB -f FILE`: the objects a manifest names,
+/// created or replaced, or deleted, in a live lab; the two verbs differ only in `Verb`.
+struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: Verb.kind.rawValue, abstract: Verb.abstract)
+    }
 
     @OptionGroup var options: LabOptions
-    @Option(name: .customShort("f"), help: "A manifest (several YAML documents or a kind: List are fine).") var file: String
+    @Option(name: .customShort("f"), help: ArgumentHelp(Verb.fileHelp)) var file: String
 
     func run() throws {
-        try perform { try LiveChangeRunner.manifest(.apply, lab: lab, file: file) }
+        try perform { try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: file) }
     }
 }
 
+/// What sets `keycard apply` and `keycard delete` apart: the change (its raw value is the verb)
+/// and the help they print.
+protocol ManifestVerb {
+    static var kind: LiveChange.Kind { get }
+    static var abstract: String { get }
+    static var fileHelp: String { get }
+}
+
+/// `keycard apply LAB -f FILE`: create or replace objects in a live lab and reprogram its policies.
+typealias ApplyCommand = ManifestCommand<ApplyManifest>
+
+enum ApplyManifest: ManifestVerb {
+    static let kind = LiveChange.Kind.apply
+    static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods) and NetworkPolicies in a live lab."
+    static let fileHelp = "A manifest (several YAML documents or a kind: List are fine)."
+}
+
 /// `keycard delete LAB -f FILE`: delete the objects a manifest names from a live lab.
-struct DeleteCommand: LiveVerb {
-    static let configuration = CommandConfiguration(
-        commandName: "delete",
-        abstract: "Delete the Namespaces, Pods and NetworkPolicies a manifest names from a live lab (kubectl delete -f)."
-    )
+typealias DeleteCommand = ManifestCommand<DeleteManifest>
 
-    @OptionGroup var options: LabOptions
-    @Option(name: .customShort("f"), help: "A manifest naming the objects to delete.") var file: String
-
-    func run() throws {
-        try perform { try LiveChangeRunner.manifest(.delete, lab: lab, file: file) }
-    }
+enum DeleteManifest: ManifestVerb {
+    static let kind = LiveChange.Kind.delete
+    static let abstract = "Delete the Namespaces, Pods and NetworkPolicies a manifest names from a live lab (kubectl delete -f)."
+    static let fileHelp = "A manifest naming the objects to delete."
 }
 
 /// `keycard label LAB pod ns/name k=v...` or `keycard label LAB namespace NAME k=v...`.

@@ -68,43 +68,25 @@ struct ScanCommand: LiveVerb {
             return port
         }
         if portList.isEmpty { throw LiveError("--ports must name at least one port") }
-        var addresses: [IPv4] = []
-        let own = cluster.addresses[source]
+        let scanned: ScanStep.Targets
         if targets == "pods" {
-            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
+            scanned = .pods
         } else {
             guard let cidr = CIDR.parse(targets), cidr.family == .ipv4, cidr.prefixLength >= 16 else {
                 throw LiveError("--targets \(targets) must be pods or an IPv4 CIDR of at most a /16, like 10.244.0.0/24")
             }
-            var value = cidr.network
-            while true {
-                if IPv4(value) != own { addresses.append(IPv4(value)) }
-                if value == cidr.last { break }
-                value += 1
-            }
+            scanned = .cidr(cidr)
         }
-        let engine = PolicyEngine(cluster)
+        // A live lab runs no mesh (keycard up refuses one): the network's model alone.
         var targetList: [Target] = []
         var probes: [ScanProbe] = []
-        for ip in addresses {
-            let endpoint = cluster.endpoint(at: ip)
-            for port in portList {
-                let tcp = ProtocolPort(.tcp, port)
-                let model: ScanState
-                if case .address = endpoint {
-                    model = .filtered
-                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
-                    model = .filtered
-                } else {
-                    model = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
-                }
-                probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))
-                targetList.append(
-                    Target(
-                        endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                        record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: model),
-                        model: model, observed: .filtered))
-            }
+        for (endpoint, ip, port, model) in cluster.scanTargets(from: source, scanned, ports: portList, meshIdentity: nil) {
+            probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))
+            targetList.append(
+                Target(
+                    endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
+                    record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: model),
+                    model: model, observed: .filtered))
         }
         let runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
         let states = try runner.scan(from: source, probes, settings: live.timeline.scenario.probeDefaults, identity: .mesh)

@@ -3,48 +3,46 @@ import KeycardScenario
 
 /// The table output of `keycard model`: per probe step, the model's truth table per port; where
 /// something is blocked, which side blocks it; where the file disagrees, the cells.
-struct ModelTableRenderer {
+struct ModelTableRenderer: StepTableRenderer {
     let timeline: Timeline
     let report: Report
+    static let showsDescription = true
 
-    func render() -> String {
-        let scenario = timeline.scenario
-        var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
-        if let description = scenario.description { out.append("  " + description) }
-        out.append(contentsOf: (report.services ?? []).map { "  " + $0 })
-        for (step, stepReport) in zip(scenario.steps, report.steps) {
-            out.append("")
-            out.append("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
-            switch step.action {
-            case .probe:
-                out.append(contentsOf: probe(step))
-            case .scan(let scan):
-                out.append(contentsOf: self.scan(step, scan, stepReport))
-            case .apply(let objects):
-                out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
-                let after = timeline.cluster(afterStep: step.index)
-                for case .service(let service) in objects.map(\.object) {
-                    if let text = after.services[service.key]?.exposureText { out.append("    " + text) }
-                }
-            case .delete(let targets):
-                out.append(contentsOf: targets.map { "  delete \($0.ref)" })
-            case .dns:
-                out.append("  " + (stepReport.summary ?? ""))
-            case .rotate(let rotation):
-                out.append("  rotate \(rotation.description): verdicts unchanged (identities stay, certificates are new)")
-            case .scale(let change):
-                out.append("  scale \(change.workload) to \(change.replicas) replica\(change.replicas == 1 ? "" : "s")")
-            case .label(let change):
-                let labels = change.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                out.append("  label \(change.ref): \(labels.isEmpty ? "(none)" : labels)")
+    func lines(of step: Step, _ stepReport: StepReport) -> [String] {
+        var out = ["", title(step)]
+        switch step.action {
+        case .probe:
+            out.append(contentsOf: probe(step))
+        case .scan(let scan):
+            out.append(contentsOf: self.scan(step, scan, stepReport))
+        case .apply(let objects):
+            out.append(contentsOf: objects.map { "  apply \($0.object.ref)" })
+            let after = timeline.cluster(afterStep: step.index)
+            for case .service(let service) in objects.map(\.object) {
+                if let text = after.services[service.key]?.exposureText { out.append("    " + text) }
             }
+        case .delete(let targets):
+            out.append(contentsOf: targets.map { "  delete \($0.ref)" })
+        case .dns:
+            out.append("  " + (stepReport.summary ?? ""))
+        case .rotate(let rotation):
+            out.append("  rotate \(rotation.description): verdicts unchanged (identities stay, certificates are new)")
+        case .scale(let change):
+            out.append("  scale \(change.workload) to \(change.replicas) replica\(change.replicas == 1 ? "" : "s")")
+        case .label(let change):
+            let labels = change.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            out.append("  label \(change.ref): \(labels.isEmpty ? "(none)" : labels)")
         }
-        out.append("")
-        out.append(
+        return out
+    }
+
+    var closing: [String] {
+        [
+            "",
             report.passed
                 ? "model: every explicit expectation agrees with the policy model"
-                : "model: some explicit expectations DISAGREE with the policy model (exit 1)")
-        return out.joined(separator: "\n")
+                : "model: some explicit expectations DISAGREE with the policy model (exit 1)",
+        ]
     }
 
     private func probe(_ step: Step) -> [String] {

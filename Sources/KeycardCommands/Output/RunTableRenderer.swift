@@ -4,31 +4,28 @@ import KeycardScenario
 /// The table output of `keycard run`: per probe step the observed truth table per port — and when
 /// something is wrong, the expected one and a comparison marking the wrong cells — then a summary
 /// line per step and per file.
-struct RunTableRenderer {
+struct RunTableRenderer: StepTableRenderer {
     let timeline: Timeline
     let report: Report
+    static let showsDescription = false
 
-    func render() -> String {
-        let scenario = timeline.scenario
-        var out = ["scenario \(scenario.name) (\(scenario.file)), enforcement \(report.enforcement)"]
-        out.append(contentsOf: (report.services ?? []).map { "  " + $0 })
-        for (step, stepReport) in zip(scenario.steps, report.steps) {
-            let verdict = stepReport.passed ? "PASS" : "FAIL"
-            out.append(
-                "step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "") — \(verdict)"
-                    + (stepReport.summary.map { ": \($0)" } ?? ""))
-            if case .probe = step.action, let probe = timeline.probes[step.index] {
-                out.append(contentsOf: tables(probe, stepReport))
-            }
-            if case .scan = step.action {
-                for case .scan(let result) in stepReport.results ?? [] where result.observed == .open {
-                    out.append("  open \(result.to ?? result.ip.description):\(result.port) (\(result.ip))")
-                }
+    func lines(of step: Step, _ stepReport: StepReport) -> [String] {
+        let verdict = stepReport.passed ? "PASS" : "FAIL"
+        var out = [title(step) + " — \(verdict)" + (stepReport.summary.map { ": \($0)" } ?? "")]
+        if case .probe = step.action, let probe = timeline.probes[step.index] {
+            out.append(contentsOf: tables(probe, stepReport))
+        }
+        if case .scan = step.action {
+            for case .scan(let result) in stepReport.results ?? [] where result.observed == .open {
+                out.append("  open \(result.to ?? result.ip.description):\(result.port) (\(result.ip))")
             }
         }
+        return out
+    }
+
+    var closing: [String] {
         let passed = report.steps.filter(\.passed).count
-        out.append("\(scenario.name): \(report.passed ? "PASSED" : "FAILED") — \(passed) of \(report.steps.count) steps passed")
-        return out.joined(separator: "\n")
+        return ["\(timeline.scenario.name): \(report.passed ? "PASSED" : "FAILED") — \(passed) of \(report.steps.count) steps passed"]
     }
 
     private func tables(_ probe: ResolvedProbe, _ step: StepReport) -> [String] {

@@ -28,11 +28,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, manifests)
-        guard timelines.count == 1, let timeline = timelines.first else {
-            Console.error("generate takes one scenario (or one set of manifests), found \(timelines.count)")
-            throw Exit.invalid
-        }
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "generate")
         let mode = enforcement ?? timeline.scenario.lab.enforcement
         let lines: [HubbleFlowLine]
         if let flows {

@@ -23,11 +23,7 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, manifests)
-        guard timelines.count == 1, let timeline = timelines.first else {
-            Console.error("graph takes one scenario (or one set of manifests), found \(timelines.count)")
-            throw Exit.invalid
-        }
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "graph")
         if let step, step < 0 || step > timeline.scenario.steps.count {
             Console.error("\(timeline.scenario.file): --step \(step): the scenario has \(timeline.scenario.steps.count) steps")
             throw Exit.invalid

@@ -37,6 +37,17 @@ enum ScenarioInput {
         return timelines
     }
 
+    /// The one timeline of `paths` for a command that takes exactly one scenario (or one set of
+    /// manifests, loaded together); any other count is refused on stderr with exit code 2.
+    static func loadOne(_ paths: [String], _ manifests: ManifestOptions, for verb: String) throws -> Timeline {
+        let timelines = try loadAll(paths, manifests)
+        guard timelines.count == 1, let timeline = timelines.first else {
+            Console.error("\(verb) takes one scenario (or one set of manifests), found \(timelines.count)")
+            throw Exit.invalid
+        }
+        return timeline
+    }
+
     static func load(_ path: String) throws -> Timeline {
         do {
             let timeline = try ScenarioLoader.timeline(path)

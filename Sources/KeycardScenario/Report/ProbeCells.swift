@@ -145,43 +145,6 @@ extension Timeline {
     public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [(
         endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState
     )] {
-        let cluster = cluster(afterStep: index)
-        let engine = PolicyEngine(cluster)
-        let meshEngine = usesMesh ? MeshEngine(cluster) : nil
-        let ownIP = cluster.addresses[source]
-        var addresses: [IPv4] = []
-        switch scan.targets {
-        case .pods:
-            addresses = cluster.sortedPods.filter { $0.key != source }.compactMap { cluster.addresses[$0.key] }
-        case .cidr(let cidr):
-            var value = cidr.network
-            while true {
-                if IPv4(value) != ownIP { addresses.append(IPv4(value)) }
-                if value == cidr.last { break }
-                value += 1
-            }
-        }
-        var targets: [(Endpoint, IPv4, Int, ScanState)] = []
-        for ip in addresses {
-            let endpoint = cluster.endpoint(at: ip)
-            for port in scan.ports {
-                let tcp = ProtocolPort(.tcp, port)
-                let state: ScanState
-                if case .address = endpoint {
-                    state = .filtered
-                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
-                    state = .filtered
-                } else if let mesh = meshEngine?.evaluate(
-                    from: source, to: endpoint, port: tcp, request: MeshRequest(identity: scan.identity)),
-                    mesh.outcome != .allow
-                {
-                    state = .refused
-                } else {
-                    state = cluster.servedPorts(of: endpoint).contains(tcp) ? .open : .closed
-                }
-                targets.append((endpoint, ip, port, state))
-            }
-        }
-        return targets
+        cluster(afterStep: index).scanTargets(from: source, scan.targets, ports: scan.ports, meshIdentity: usesMesh ? scan.identity : nil)
     }
 }
