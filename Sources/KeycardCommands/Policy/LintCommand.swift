@@ -22,16 +22,15 @@ struct LintCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
-    @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var input: ScenarioFiles
     @Option(name: .shortAndLong, help: "table, json or sarif (SARIF 2.1.0, for GitHub code scanning).") var output: Format = .table
     @Option(name: .customLong("fail-on"), help: "Exit 1 on a finding at or above: error, warning, note or none.") var failOn: FailOn =
         .error
 
     func run() throws {
         logging.apply()
-        let timelines = try ScenarioInput.loadAll(files, manifests)
-        let report = LintReport(inputs: files, findings: timelines.flatMap(PolicyLinter.lint))
+        let timelines = try input.load()
+        let report = LintReport(inputs: input.files, findings: timelines.flatMap(PolicyLinter.lint))
         switch output {
         case .table: Console.out(LintTableRenderer.render(report))
         case .json: try Console.json(report)

@@ -30,11 +30,7 @@ struct RulesCommand: ParsableCommand {
         logging.apply()
         let timeline = try ScenarioInput.load(file)
         let scenario = timeline.scenario
-        let step = afterStep ?? scenario.steps.count
-        guard (0...scenario.steps.count).contains(step) else {
-            Console.error("--after-step must be from 0 to \(scenario.steps.count)")
-            throw Exit.invalid
-        }
+        let step = try ScenarioInput.step(afterStep, of: timeline)
         var mode = enforcement ?? scenario.lab.enforcement
         if pod != nil { mode = .pod }
         if node != nil { mode = .node }

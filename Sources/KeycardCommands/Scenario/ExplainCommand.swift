@@ -61,11 +61,7 @@ struct ExplainCommand: ParsableCommand {
         logging.apply()
         let timeline = try ScenarioInput.load(file)
         let steps = timeline.scenario.steps.count
-        let step = afterStep ?? steps
-        guard (0...steps).contains(step) else {
-            Console.error("--after-step must be from 0 to \(steps)")
-            throw Exit.invalid
-        }
+        let step = try ScenarioInput.step(afterStep, of: timeline)
         let cluster = timeline.cluster(afterStep: step)
         // validate() has checked all three parse.
         guard let source = ObjectKey.parse(from), let destination = Endpoint.parse(to), let port = ProtocolPort.parse(port) else {

@@ -11,14 +11,13 @@ struct ModelCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
-    @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var input: ScenarioFiles
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func run() throws {
         logging.apply()
         var allPassed = true
-        for timeline in try ScenarioInput.loadAll(files, manifests) {
+        for timeline in try input.load() {
             let report = ModelReport.build(timeline)
             allPassed = allPassed && report.passed
             switch output {

@@ -48,6 +48,18 @@ enum ScenarioInput {
         return timeline
     }
 
+    /// The step `--after-step` names (`afterStep`), by default the last; 0 is the state after the
+    /// resources. Outside 0...steps it is refused on stderr with exit code 2.
+    static func step(_ afterStep: Int?, of timeline: Timeline) throws -> Int {
+        let steps = timeline.scenario.steps.count
+        let step = afterStep ?? steps
+        guard (0...steps).contains(step) else {
+            Console.error("--after-step must be from 0 to \(steps)")
+            throw Exit.invalid
+        }
+        return step
+    }
+
     static func load(_ path: String) throws -> Timeline {
         do {
             let timeline = try ScenarioLoader.timeline(path)
@@ -69,4 +81,14 @@ struct ManifestOptions: ParsableArguments {
             "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
     )
     var mesh: DataPlane?
+}
+
+/// The inputs of a command that models every file it is given (`keycard model`, `keycard lint`):
+/// scenario files each their own cluster, plain manifests together one (`ScenarioInput.loadAll`).
+struct ScenarioFiles: ParsableArguments {
+    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
+    @OptionGroup var manifests: ManifestOptions
+
+    /// The timelines of the files; an invalid one is printed and ends the command with exit code 2.
+    func load() throws -> [Timeline] { try ScenarioInput.loadAll(files, manifests) }
 }
