@@ -119,12 +119,6 @@ public struct ServiceDNSInput: Sendable, Hashable {
     public var namespace: String
     public var name: String
     public var kind: Kind
-
-    public init(namespace: String, name: String, kind: Kind) {
-        self.namespace = namespace
-        self.name = name
-        self.kind = kind
-    }
 }
 
 /// One ready endpoint of a headless Service.
@@ -133,7 +127,6 @@ public struct HeadlessEndpoint: Sendable, Hashable {
     /// The pod's hostname when it lives under this Service as its subdomain (a StatefulSet pod's
     /// name under its governing Service): it gets `<hostname>.<svc>.<ns>.svc.<domain>`.
     public var hostname: String?
-
 }
 
 extension String {

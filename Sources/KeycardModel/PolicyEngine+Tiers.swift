@@ -32,14 +32,6 @@ public struct TierStep: Hashable, Sendable, CustomStringConvertible {
     /// The index of that rule in its direction's list.
     public var ruleIndex: Int?
 
-    public init(tier: PolicyTier, result: Result, by: String? = nil, policy: ClusterPolicyKey? = nil, ruleIndex: Int? = nil) {
-        self.tier = tier
-        self.result = result
-        self.by = by
-        self.policy = policy
-        self.ruleIndex = ruleIndex
-    }
-
     public var description: String { "[\(tier.rawValue)] \(result.rawValue)" + (by.map { " (\($0))" } ?? "") }
 }
 

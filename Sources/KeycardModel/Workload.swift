@@ -131,10 +131,14 @@ public struct PodOwner: Hashable, Sendable {
     public var ordinal: Int
     /// The template hash the pod was made from.
     public var revision: String
+}
 
-    public init(workload: WorkloadKey, ordinal: Int, revision: String) {
-        self.workload = workload
-        self.ordinal = ordinal
-        self.revision = revision
+extension Workload {
+    /// A new pod of this workload as its controller makes it: the pod template, owned by the
+    /// workload as pod `ordinal` of template `revision` (the controller then names and labels it).
+    public func pod(ordinal: Int, revision: String) -> Pod {
+        var pod = template
+        pod.owner = PodOwner(workload: key, ordinal: ordinal, revision: revision)
+        return pod
     }
 }

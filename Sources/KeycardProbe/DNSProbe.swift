@@ -49,7 +49,7 @@ extension StepEvaluation {
         result.observed = observed.answer
         result.milliseconds = observed.milliseconds
         return StepReport(
-            index: step.index, name: step.name, kind: step.kind, passed: result.passed, results: [.dns(result)],
+            step, passed: result.passed, results: [.dns(result)],
             summary: ModelReport.dnsSummary(result))
     }
 }

@@ -241,12 +241,12 @@ public final class ScenarioRun {
                 var summary = "\(changed) namespace\(changed == 1 ? "" : "s") reprogrammed"
                 if captures > 0 { summary += "; the mesh's capture changed in \(captures) pod\(captures == 1 ? "" : "s")" }
                 if let exposure = timeline.exposureSummary(ofStep: step.index) { summary += "; " + exposure }
-                steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, summary: summary))
+                steps.append(StepReport(step, passed: true, summary: summary))
             case .rotate(let rotation):
                 try mesh?.rotate(rotation)
                 steps.append(
                     StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        step, passed: true,
                         summary: "\(rotation.description) rotated: new certificates from here on"))
             case .probe:
                 mesh?.forgetConnections()
@@ -267,8 +267,6 @@ public final class ScenarioRun {
         try handTraffic(afterStep: scenario.steps.count)
         // A signal during the last step still ends the run as interrupted.
         try stopIfInterrupted()
-        return Report(
-            scenario: scenario.name, enforcement: options.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
+        return Report(timeline, enforcement: options.enforcement, steps: steps)
     }
 }

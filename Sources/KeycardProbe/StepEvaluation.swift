@@ -18,7 +18,7 @@ public enum StepEvaluation {
             if failed.count > 5 { summary += " and \(failed.count - 5) more" }
         }
         return StepReport(
-            index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+            step, passed: failed.isEmpty,
             results: results.map(ResultRecord.probe), summary: summary)
     }
 
@@ -26,7 +26,7 @@ public enum StepEvaluation {
     /// passes when every source sees exactly the open set expected of it.
     public static func scan(_ step: Step, _ scan: ScanStep, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
         guard let resolved = timeline.scans[step.index] else {
-            return StepReport(index: step.index, name: step.name, kind: step.kind, passed: false, summary: "scan not resolved")
+            return StepReport(step, passed: false, summary: "scan not resolved")
         }
         var results: [ScanResult] = []
         var passed = true
@@ -60,7 +60,7 @@ public enum StepEvaluation {
             summaries.append(summary)
         }
         return StepReport(
-            index: step.index, name: step.name, kind: step.kind, passed: passed,
+            step, passed: passed,
             results: results.map(ResultRecord.scan), summary: summaries.joined(separator: "; "))
     }
 }

@@ -1,8 +1,8 @@
 import KeycardModel
-import KeycardScenario
 import Testing
 
 @testable import KeycardCommands
+@testable import KeycardScenario
 
 /// `keycard run -o tap`: TAP version 14 as netassert's consumers read it.
 @Suite struct TAPTests {

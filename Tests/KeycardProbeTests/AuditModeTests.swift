@@ -42,8 +42,7 @@ struct AuditModeTests {
         let open = cells.map { cell in
             cell.result(observed: cluster.servedPorts(of: cell.to).contains(cell.port) ? .allow : .closed, attempts: 1)
         }
-        let report = StepReport(
-            index: step.index, name: step.name, kind: step.kind, passed: false, results: open.map(ResultRecord.probe))
+        let report = StepReport(step, passed: false, results: open.map(ResultRecord.probe))
         let judged = AuditEvaluation.judge(report, cluster: cluster)
         #expect(judged.passed)
         let audit = try #require(judged.audit)
@@ -57,7 +56,7 @@ struct AuditModeTests {
         let index = try #require(dropped.firstIndex { $0.model == .deny })
         dropped[index].observed = .deny
         let failing = AuditEvaluation.judge(
-            StepReport(index: step.index, name: step.name, kind: step.kind, passed: true, results: dropped.map(ResultRecord.probe)),
+            StepReport(step, passed: true, results: dropped.map(ResultRecord.probe)),
             cluster: cluster)
         #expect(!failing.passed)
     }

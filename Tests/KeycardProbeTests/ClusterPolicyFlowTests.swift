@@ -1,9 +1,10 @@
 import Foundation
 import KeycardModel
 import KeycardProbe
-import KeycardScenario
 import KeycardTestSupport
 import Testing
+
+@testable import KeycardScenario
 
 /// Flow log lines of the ClusterNetworkPolicy guardrails (model runner): a cluster policy that
 /// decides a side is named as Hubble names a cluster-scoped policy, and the walk through the tiers

@@ -1,10 +1,11 @@
 import Foundation
 import KeycardModel
 import KeycardProbe
-import KeycardScenario
 import KeycardTestSupport
 import KeycardValues
 import Testing
+
+@testable import KeycardScenario
 
 /// The flow log (docs/flows.md): Hubble's JSON lines from a run's reports, policy attribution, and
 /// a public reader — the protobuf JSON parser of Debian's python3-protobuf against Hubble's field

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 import KeycardProbe
-import KeycardScenario
 import Testing
+
+@testable import KeycardScenario
 
 /// Flows of real traffic: a client program (`command:`, redis-cli in a loop) talks to two real
 /// redis-server pods; after the policies, the kernel forwards its connections to one and drops

@@ -32,12 +32,10 @@ import Testing
                 // The server answers exactly as the model says, in no time.
                 steps.append(
                     try StepEvaluation.dns(step, dns, timeline: timeline) { query, _ in (timeline.dnsModel(query, atStep: step.index), 0) })
-            default: steps.append(StepReport(index: step.index, name: step.name, kind: step.kind, passed: true))
+            default: steps.append(StepReport(step, passed: true))
             }
         }
-        return Report(
-            scenario: timeline.scenario.name, enforcement: timeline.scenario.lab.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
+        return Report(timeline, enforcement: timeline.scenario.lab.enforcement, steps: steps)
     }
 
     @Test func libraryIsThere() {

@@ -1,7 +1,8 @@
 import Foundation
-import KeycardScenario
 import KeycardTestSupport
 import Testing
+
+@testable import KeycardScenario
 
 /// One file of HostileCorpus/ and what keycard must say about it (a line of expect.txt).
 struct HostileCase: Sendable, CustomTestStringConvertible {

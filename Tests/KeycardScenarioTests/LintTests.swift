@@ -149,7 +149,7 @@ import Testing
         let last = try #require(timeline.states.last)
         var pass = LintPass(
             cluster: last, podCIDR: timeline.scenario.lab.podCIDR, state: "end", locations: [:],
-            fallback: SourceLocation(file: path, line: 1, column: 1), locator: SourceLocator())
+            fallback: SourceLocation.start(of: path), locator: SourceLocator())
         pass.runAll()
         #expect(pass.findings.filter { $0.severity == .error }.map(\.message) == [])
     }

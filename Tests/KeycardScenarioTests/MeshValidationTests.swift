@@ -29,9 +29,12 @@ private let refusals: [MeshRefusal] = [
         object: T.ap("prod", "a", "{provider: {name: x}, rules: [{}]}"), message: "provider must only be used with the CUSTOM action"),
     MeshRefusal(
         object: T.ap("prod", "a", "{selector: {matchLabels: {a: b}}, targetRef: {kind: Gateway, name: g}}"), message: "mutually exclusive"),
-    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: []}]}"), message: "from must not be empty"),
-    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: []}]}"), message: "to must not be empty"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: []}]}"), message: "rules[0].from must not be empty (omit it to match any source)"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{to: []}]}"), message: "rules[0].to must not be empty (omit it to match any operation)"),
     MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{}]}]}"), message: "a from entry needs \"source\""),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{}]}]}"), message: "a to entry needs \"operation\""),
     MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{source: {}}]}]}"), message: "source must not be empty"),
     MeshRefusal(object: T.ap("prod", "a", "{rules: [{to: [{operation: {}}]}]}"), message: "operation must not be empty"),
     MeshRefusal(

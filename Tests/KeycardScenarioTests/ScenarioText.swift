@@ -115,5 +115,5 @@ func manifestRefusal(_ text: String) throws -> ScenarioError {
     } catch let error as ScenarioError {
         return error
     }
-    throw ScenarioError(SourceLocation(file: "a.yaml", line: 1, column: 1), "loaded, expected a refusal")
+    throw ScenarioError(SourceLocation.start(of: "a.yaml"), "loaded, expected a refusal")
 }

@@ -1,10 +1,11 @@
 import Foundation
 import KeycardCompiler
 import KeycardModel
-import KeycardScenario
 import KeycardTestSupport
 import KeycardValues
 import Testing
+
+@testable import KeycardScenario
 
 /// One row of docs/kubernetes-fidelity.md: a minimal manifest and what the API server does with it,
 /// which keycard must do too.

@@ -19,7 +19,7 @@ enum LiveInput {
     ) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no such file")
+            throw ScenarioError(SourceLocation.start(of: path), "no such file")
         }
         let folder = (path as NSString).deletingLastPathComponent
         let anchor = folder.isEmpty ? ".keycard-live.yaml" : (folder as NSString).appendingPathComponent(".keycard-live.yaml")
@@ -35,7 +35,7 @@ enum LiveInput {
         lines += ["  steps:", "    - apply:", "        - file: \(quoted(base))"]
         let timeline = try ScenarioLoader.parseTimeline(lines.joined(separator: "\n") + "\n", file: anchor)
         guard case .apply(let objects) = timeline.scenario.steps.first?.action else {
-            throw ScenarioError(SourceLocation(file: path, line: 1, column: 1), "no objects found")
+            throw ScenarioError(SourceLocation.start(of: path), "no objects found")
         }
         return (objects, timeline.warnings)
     }

@@ -119,7 +119,7 @@ struct LiveLab {
     /// Deletes each object (a namespace with its pods and policies); each must exist.
     @discardableResult
     mutating func delete(_ objects: [LoadedObject]) throws -> [String] {
-        let done = try changes.delete(objects.map { DeleteTarget(ref: $0.object.ref, location: $0.location) }, from: &cluster)
+        let done = try changes.delete(objects.map(DeleteTarget.init), from: &cluster)
         try requireLabPods()
         return done
     }
@@ -127,7 +127,7 @@ struct LiveLab {
     /// Replaces the labels of a pod (`ns/name`) or a namespace with exactly `labels` (a namespace
     /// keeps kubernetes.io/metadata.name).
     mutating func label(_ kind: LabelKind, _ target: String, _ labels: Labels) throws {
-        let here = SourceLocation(file: "keycard label", line: 1, column: 1)
+        let here = SourceLocation.start(of: "keycard label")
         let change: LabelChange
         switch kind {
         case .namespace:

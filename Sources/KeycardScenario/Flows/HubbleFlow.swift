@@ -47,33 +47,12 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// keycard's own facts, as a `google.protobuf.Any` holding a `google.protobuf.Struct`.
     public var extensions: Extensions?
 
-    public init(
-        time: String, verdict: String, drop_reason_desc: String? = nil, IP: IPLayer, l4: Layer4, source: Endpoint,
-        destination: Endpoint, node_name: String, event_type: EventType, traffic_direction: String
-    ) {
-        self.time = time
-        self.verdict = verdict
-        self.drop_reason_desc = drop_reason_desc
-        self.IP = IP
-        self.l4 = l4
-        self.source = source
-        self.destination = destination
-        self.node_name = node_name
-        self.event_type = event_type
-        self.traffic_direction = traffic_direction
-    }
-
     /// `flow.IP`.
     public struct IPLayer: Codable, Sendable, Equatable {
         public var source: String
         public var destination: String
         /// `IPv4` (`flow.IPVersion`).
         public var ipVersion: String = "IPv4"
-
-        public init(source: String, destination: String) {
-            self.source = source
-            self.destination = destination
-        }
     }
 
     /// `flow.Layer4`: one of `TCP`, `UDP`, `SCTP`, `ICMPv4`.
@@ -82,24 +61,12 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var UDP: Ports?
         public var SCTP: Ports?
         public var ICMPv4: ICMPLayer?
-
-        public init(TCP: TCPLayer? = nil, UDP: Ports? = nil, SCTP: Ports? = nil, ICMPv4: ICMPLayer? = nil) {
-            self.TCP = TCP
-            self.UDP = UDP
-            self.SCTP = SCTP
-            self.ICMPv4 = ICMPv4
-        }
     }
 
     /// `flow.ICMPv4`: `type` and `code` (an echo request is 8, 0).
     public struct ICMPLayer: Codable, Sendable, Equatable {
         public var type: Int
         public var code: Int
-
-        public init(type: Int, code: Int) {
-            self.type = type
-            self.code = code
-        }
     }
 
     /// `flow.TCP`: ports and `flags` (`flow.TCPFlags`, e.g. `{"SYN": true}`).
@@ -108,23 +75,12 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var source_port: Int?
         public var destination_port: Int
         public var flags: [String: Bool]
-
-        public init(source_port: Int?, destination_port: Int, flags: [String: Bool]) {
-            self.source_port = source_port
-            self.destination_port = destination_port
-            self.flags = flags
-        }
     }
 
     /// `flow.UDP` / `flow.SCTP`.
     public struct Ports: Codable, Sendable, Equatable {
         public var source_port: Int?
         public var destination_port: Int
-
-        public init(source_port: Int?, destination_port: Int) {
-            self.source_port = source_port
-            self.destination_port = destination_port
-        }
     }
 
     /// `flow.Endpoint`: a pod (namespace, name, `k8s:` labels, its workload) or, for an address
@@ -134,24 +90,12 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var labels: [String]?
         public var pod_name: String?
         public var workloads: [Workload]?
-
-        public init(namespace: String? = nil, labels: [String]? = nil, pod_name: String? = nil, workloads: [Workload]? = nil) {
-            self.namespace = namespace
-            self.labels = labels
-            self.pod_name = pod_name
-            self.workloads = workloads
-        }
     }
 
     /// `flow.Workload`: `{name, kind}` (`Deployment`, `StatefulSet`...).
     public struct Workload: Codable, Sendable, Equatable {
         public var name: String
         public var kind: String
-
-        public init(name: String, kind: String) {
-            self.name = name
-            self.kind = kind
-        }
     }
 
     /// `flow.Policy`: `name`, `namespace`, `kind` (`NetworkPolicy`).
@@ -159,30 +103,18 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var name: String
         public var namespace: String
         public var kind: String = "NetworkPolicy"
-
-        public init(name: String, namespace: String) {
-            self.name = name
-            self.namespace = namespace
-        }
     }
 
     /// `flow.CiliumEventType`.
     public struct EventType: Codable, Sendable, Equatable {
         public var type: Int
         public var sub_type: Int?
-
-        public init(type: Int, sub_type: Int? = nil) {
-            self.type = type
-            self.sub_type = sub_type
-        }
     }
 
     /// `google.protobuf.Any` in JSON: `@type` and, for a well-known type, `value`.
     public struct Extensions: Codable, Sendable, Equatable {
         public var type = "type.googleapis.com/google.protobuf.Struct"
         public var value: KeycardFlowFacts
-
-        public init(value: KeycardFlowFacts) { self.value = value }
 
         enum CodingKeys: String, CodingKey {
             case type = "@type"
@@ -226,27 +158,4 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     /// Who made the connection: `prober` (keycard's probes, scans and DNS queries) or `program`
     /// (any other socket in a lab namespace: a `command:` program); absent when not known.
     public var origin: String?
-
-    public init(
-        scenario: String, step: Int, stepName: String?, kind: String, cell: String, attempt: Int, attempts: Int, model: String,
-        observed: String, expected: String? = nil, reason: String? = nil, rule: String? = nil, confirmed: Bool? = nil,
-        evidence: String, service: String? = nil, audit: Bool? = nil
-    ) {
-        self.scenario = scenario
-        self.step = step
-        self.stepName = stepName
-        self.kind = kind
-        self.cell = cell
-        self.attempt = attempt
-        self.attempts = attempts
-        self.model = model
-        self.observed = observed
-        self.expected = expected
-        self.reason = reason
-        self.rule = rule
-        self.confirmed = confirmed
-        self.evidence = evidence
-        self.service = service
-        self.audit = audit
-    }
 }

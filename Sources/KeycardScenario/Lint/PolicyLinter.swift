@@ -15,7 +15,7 @@ public enum PolicyLinter {
         func check(_ cluster: Cluster, state: String) {
             var pass = LintPass(
                 cluster: cluster, podCIDR: timeline.scenario.lab.podCIDR, state: state, locations: locations,
-                fallback: SourceLocation(file: timeline.scenario.file, line: 1, column: 1), locator: locator)
+                fallback: SourceLocation.start(of: timeline.scenario.file), locator: locator)
             pass.runAll()
             for finding in pass.findings {
                 let key = "\(finding.rule)|\(finding.location)|\(finding.message)"

@@ -40,7 +40,7 @@ final class SourceLocator {
 
     private func index(_ file: String) -> [Spot: Node] {
         if let cached = mappings[file] { return cached }
-        let start = SourceLocation(file: file, line: 1, column: 1)
+        let start = SourceLocation.start(of: file)
         let nodes =
             (try? ScenarioLoader.readText(file, at: start)).flatMap { try? YAMLDocuments.parse($0, file: file).map(\.node) } ?? []
         var found: [Spot: Node] = [:]

@@ -22,7 +22,7 @@ public enum ManifestLoader {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return false }
         if isDirectory.boolValue { return true }
-        guard let text = try? ScenarioLoader.readText(path, at: SourceLocation(file: path, line: 1, column: 1)),
+        guard let text = try? ScenarioLoader.readText(path, at: SourceLocation.start(of: path)),
             let documents = try? YAMLDocuments.parse(text, file: path)
         else { return false }
         guard let first = documents.first(where: { !$0.isNull }), let entries = try? first.entries("a document") else { return false }
@@ -36,7 +36,7 @@ public enum ManifestLoader {
         var files: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
-            let here = SourceLocation(file: path, line: 1, column: 1)
+            let here = SourceLocation.start(of: path)
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ScenarioError(here, "no such file or folder: \(path)")
             }
@@ -59,9 +59,9 @@ public enum ManifestLoader {
         _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true, mesh: DataPlane? = nil
     ) throws(ScenarioError) -> Timeline {
         guard let firstPath = paths.first else {
-            throw ScenarioError(SourceLocation(file: "-", line: 1, column: 1), "no manifest file or folder given")
+            throw ScenarioError(SourceLocation.start(of: "-"), "no manifest file or folder given")
         }
-        let start = SourceLocation(file: firstPath, line: 1, column: 1)
+        let start = SourceLocation.start(of: firstPath)
         if let namespace, let problem = NameRules.dns1123LabelProblem(namespace) {
             throw ScenarioError(start, "namespace \"\(namespace)\" \(problem)")
         }

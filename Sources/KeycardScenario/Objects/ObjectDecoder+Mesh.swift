@@ -37,11 +37,7 @@ extension ObjectDecoder {
     private func mutualTLSMode(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> PeerAuthentication.Mode {
         let fields = try value.fields(what, allowed: ["mode"])
         guard let modeValue = fields["mode"] else { return .unset }
-        let text = try modeValue.string("\(what).mode")
-        guard let mode = PeerAuthentication.Mode(rawValue: text) else {
-            throw modeValue.error("\(what).mode \"\(text)\" is not one of UNSET, DISABLE, PERMISSIVE, STRICT")
-        }
-        return mode
+        return try modeValue.choice("\(what).mode") { "\(what).mode \"\($0)\" is not one of UNSET, DISABLE, PERMISSIVE, STRICT" }
     }
 
     /// Istio's `WorkloadSelector`: `matchLabels` with valid label keys and values, no wildcards.
@@ -86,11 +82,7 @@ extension ObjectDecoder {
             )
         }
         if let actionValue = spec["action"] {
-            let text = try actionValue.string("spec.action")
-            guard let action = AuthorizationPolicy.Action(rawValue: text) else {
-                throw actionValue.error("spec.action \"\(text)\" is not one of ALLOW, DENY, AUDIT, CUSTOM")
-            }
-            policy.action = action
+            policy.action = try actionValue.choice("spec.action") { "spec.action \"\($0)\" is not one of ALLOW, DENY, AUDIT, CUSTOM" }
         }
         if let provider = spec["provider"] {
             let providerFields = try provider.fields("spec.provider", allowed: ["name"])
@@ -122,27 +114,11 @@ extension ObjectDecoder {
     {
         let fields = try value.fields("rules[\(index)]", allowed: ["from", "to", "when"])
         var rule = AuthorizationPolicy.Rule()
-        if let fromValue = fields.values["from"], !fromValue.isNull {
-            let items = try fromValue.items("rules[\(index)].from")
-            if items.isEmpty { throw fromValue.error("rules[\(index)].from must not be empty (omit it to match any source)") }
-            var sources: [AuthorizationPolicy.Source] = []
-            for item in items {
-                let entry = try item.fields("a from entry", allowed: ["source"])
-                guard let sourceValue = entry["source"] else { throw item.error("a from entry needs \"source\"") }
-                sources.append(try source(sourceValue, custom: policy.action == .custom))
-            }
-            rule.from = sources
+        rule.from = try ruleEntries(fields.values["from"], "from", index: index, key: "source") { value throws(ScenarioError) in
+            try source(value, custom: policy.action == .custom)
         }
-        if let toValue = fields.values["to"], !toValue.isNull {
-            let items = try toValue.items("rules[\(index)].to")
-            if items.isEmpty { throw toValue.error("rules[\(index)].to must not be empty (omit it to match any operation)") }
-            var operations: [AuthorizationPolicy.Operation] = []
-            for item in items {
-                let entry = try item.fields("a to entry", allowed: ["operation"])
-                guard let operationValue = entry["operation"] else { throw item.error("a to entry needs \"operation\"") }
-                operations.append(try operation(operationValue))
-            }
-            rule.to = operations
+        rule.to = try ruleEntries(fields.values["to"], "to", index: index, key: "operation") { value throws(ScenarioError) in
+            try operation(value)
         }
         if let whenValue = fields["when"] {
             var conditions: [AuthorizationPolicy.Condition] = []
@@ -179,6 +155,23 @@ extension ObjectDecoder {
         "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "trustDomains",
         "notTrustDomains",
     ]
+
+    /// A rule's `from` or `to` (`list`): absent or null matches anything (nil); otherwise a non-empty
+    /// list of entries with the one field `key` (`- source: {...}`), whose values `read` reads.
+    private func ruleEntries<Entry>(
+        _ value: YAMLValue?, _ list: String, index: Int, key: String, _ read: (YAMLValue) throws(ScenarioError) -> Entry
+    ) throws(ScenarioError) -> [Entry]? {
+        guard let value, !value.isNull else { return nil }
+        let items = try value.items("rules[\(index)].\(list)")
+        if items.isEmpty { throw value.error("rules[\(index)].\(list) must not be empty (omit it to match any \(key))") }
+        var entries: [Entry] = []
+        for item in items {
+            let entry = try item.fields("a \(list) entry", allowed: [key])
+            guard let entryValue = entry[key] else { throw item.error("a \(list) entry needs \"\(key)\"") }
+            entries.append(try read(entryValue))
+        }
+        return entries
+    }
 
     private func source(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Source {
         let fields = try value.fields("source", allowed: Self.sourceFields)

@@ -32,9 +32,8 @@ extension ObjectDecoder {
             }
             var types: [NetworkPolicy.PolicyType] = []
             for item in items {
-                let text = try item.string("a policy type")
-                guard let type = NetworkPolicy.PolicyType(rawValue: text) else {
-                    throw item.error("policy type \"\(text)\" is not one of Ingress, Egress")
+                let type: NetworkPolicy.PolicyType = try item.choice("a policy type") {
+                    "policy type \"\($0)\" is not one of Ingress, Egress"
                 }
                 // The API server accepts a type listed twice; it means the same as once.
                 if !types.contains(type) { types.append(type) }
@@ -187,12 +186,7 @@ extension ObjectDecoder {
         let fields = try value.fields(what, allowed: ["matchLabels", "matchExpressions"])
         var selector = LabelSelector()
         if let labels = fields["matchLabels"] {
-            for (key, keyLocation, labelValue) in try labels.entries("\(what).matchLabels") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.labelValue("matchLabels \"\(key)\"")
-                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                selector.matchLabels[key] = text
-            }
+            selector.matchLabels = try Metadata.labelMap(labels, "\(what).matchLabels", entry: "matchLabels")
         }
         for item in try fields["matchExpressions"]?.items("\(what).matchExpressions") ?? [] {
             let expression = try item.fields("a match expression", allowed: ["key", "operator", "values"])

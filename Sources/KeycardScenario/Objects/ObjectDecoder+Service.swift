@@ -25,21 +25,12 @@ extension ObjectDecoder {
         let spec = try fields["spec"].map { spec throws(ScenarioError) in try nonNullServiceFields(spec, "Service spec") } ?? [:]
         let specLocation = fields["spec"] ?? value
         if let typeValue = spec["type"] {
-            let text = try typeValue.string("spec.type")
-            guard let kind = Service.Kind(rawValue: text) else {
-                throw typeValue.error("spec.type must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, found \"\(text)\"")
+            service.kind = try typeValue.choice("spec.type") {
+                "spec.type must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, found \"\($0)\""
             }
-            service.kind = kind
         }
         if let selectorValue = spec["selector"] {
-            var selector: Labels = [:]
-            for (key, keyLocation, labelValue) in try selectorValue.entries("spec.selector") {
-                if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                let text = try labelValue.labelValue("selector \"\(key)\"")
-                if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                selector[key] = text
-            }
-            service.selector = selector
+            service.selector = try Metadata.labelMap(selectorValue, "spec.selector", entry: "selector")
         }
         if service.kind == .externalName {
             guard let nameValue = spec["externalName"] else {

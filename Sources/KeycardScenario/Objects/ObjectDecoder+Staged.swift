@@ -12,11 +12,7 @@ extension ObjectDecoder {
                 "\(kind) spec", allowed: ["podSelector", "policyTypes", "ingress", "egress", "stagedAction"])[
                     "stagedAction"]
         {
-            let text = try actionValue.string("spec.stagedAction")
-            guard let parsed = StagedPolicy.Action(rawValue: text) else {
-                throw actionValue.error("spec.stagedAction must be Set or Delete, found \(text)")
-            }
-            action = parsed
+            action = try actionValue.choice("spec.stagedAction", expected: "Set or Delete")
         }
         return StagedPolicy(policy: policy, action: action)
     }

@@ -70,12 +70,7 @@ extension ObjectDecoder {
         case .replicationController:
             var selector = LabelSelector()
             if let selectorValue = spec["selector"] {
-                for (key, keyLocation, labelValue) in try selectorValue.entries("spec.selector") {
-                    if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-                    let text = try labelValue.labelValue("selector \"\(key)\"")
-                    if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
-                    selector.matchLabels[key] = text
-                }
+                selector.matchLabels = try Metadata.labelMap(selectorValue, "spec.selector", entry: "selector")
             }
             // A selector-less controller selects its template's labels (v1 defaults).
             if selector.isEmpty { selector.matchLabels = template.labels }

@@ -157,11 +157,18 @@ struct Metadata {
 
     /// `metadata.labels`, validated as `ValidateLabels` does (absent or null: none).
     static func labels(_ value: YAMLValue?) throws(ScenarioError) -> Labels {
+        guard let value, !value.isNull else { return [:] }
+        return try labelMap(value, "metadata.labels", entry: "label")
+    }
+
+    /// A map of label keys to label values (`metadata.labels`, a selector's `matchLabels`, a
+    /// Service's `selector`), each validated as `ValidateLabels` does; `what` names the map and
+    /// `entry` one value in errors (`selector "app"`).
+    static func labelMap(_ value: YAMLValue, _ what: String, entry: String) throws(ScenarioError) -> Labels {
         var labels: Labels = [:]
-        guard let value, !value.isNull else { return labels }
-        for (key, keyLocation, labelValue) in try value.entries("metadata.labels") {
+        for (key, keyLocation, labelValue) in try value.entries(what) {
             if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-            let text = try labelValue.labelValue("label \"\(key)\"")
+            let text = try labelValue.labelValue("\(entry) \"\(key)\"")
             if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
             labels[key] = text
         }

@@ -14,19 +14,6 @@ public struct DNSResult: Codable, Sendable, Equatable {
     /// How long the query took, in milliseconds.
     public var milliseconds: Int?
 
-    public init(
-        from: ObjectKey, name: String, server: IPv4, expected: DNSAnswer, model: DNSAnswer, observed: DNSAnswer? = nil,
-        milliseconds: Int? = nil
-    ) {
-        self.from = from
-        self.name = name
-        self.server = server
-        self.expected = expected
-        self.model = model
-        self.observed = observed
-        self.milliseconds = milliseconds
-    }
-
     /// Passes when the expectation agrees with the model and, once observed, the real answer
     /// equals it.
     public var passed: Bool {

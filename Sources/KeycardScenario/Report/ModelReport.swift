@@ -14,7 +14,7 @@ public enum ModelReport {
                 let failed = results.filter { !$0.passed }
                 steps.append(
                     StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: failed.isEmpty,
+                        step, passed: failed.isEmpty,
                         results: results.map(ResultRecord.probe),
                         summary: "\(results.count) cells, \(results.filter { $0.model == .allow }.count) allowed by the model"
                             + (failed.isEmpty ? "" : ", \(failed.count) expectations disagree with the model")))
@@ -34,26 +34,24 @@ public enum ModelReport {
                 }
                 steps.append(
                     StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: passed,
+                        step, passed: passed,
                         results: results.map(ResultRecord.scan), summary: summaries.joined(separator: "; ")))
             case .dns(let dns):
                 let result = dnsResult(dns, step: step, timeline: timeline)
                 steps.append(
                     StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: result.passed,
+                        step, passed: result.passed,
                         results: [.dns(result)], summary: dnsSummary(result)))
             default:
                 steps.append(
                     StepReport(
-                        index: step.index, name: step.name, kind: step.kind, passed: true,
+                        step, passed: true,
                         summary: timeline.exposureSummary(ofStep: step.index)))
             }
         }
         // Staged policies (never enforced): what enforcing them would change.
         steps = steps.map { StagedEvaluation.judge($0, cluster: timeline.cluster(afterStep: $0.index)) }
-        return Report(
-            scenario: scenario.name, enforcement: enforcement ?? scenario.lab.enforcement,
-            passed: steps.allSatisfy(\.passed), steps: steps, services: timeline.initial.reportedExposure)
+        return Report(timeline, enforcement: enforcement ?? scenario.lab.enforcement, steps: steps)
     }
 
     /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.

@@ -11,13 +11,15 @@ public struct Report: Codable, Sendable {
     /// The NodePort and LoadBalancer Services the resources create, as `Service.exposureText`
     /// says them (node ports, `status.loadBalancer.ingress`); absent when there are none.
     public var services: [String]?
+}
 
-    public init(scenario: String, enforcement: Enforcement, passed: Bool, steps: [StepReport], services: [String]? = nil) {
-        self.scenario = scenario
-        self.enforcement = enforcement
-        self.passed = passed
-        self.steps = steps
-        self.services = services
+extension Report {
+    /// The report of `timeline`'s scenario run with `enforcement`: it passes when every step did, and
+    /// lists the Services the initial cluster exposes (`Cluster.reportedExposure`).
+    public init(_ timeline: Timeline, enforcement: Enforcement, steps: [StepReport]) {
+        self.init(
+            scenario: timeline.scenario.name, enforcement: enforcement, passed: steps.allSatisfy(\.passed), steps: steps,
+            services: timeline.initial.reportedExposure)
     }
 }
 
@@ -34,14 +36,12 @@ public struct StepReport: Codable, Sendable {
     /// Per staged policy (Calico StagedKubernetesNetworkPolicy), the cells of this step it would
     /// deny if enforced (never enforced).
     public var staged: [AuditedPolicy]?
+}
 
-    public init(index: Int, name: String?, kind: Step.Kind, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
-        self.index = index
-        self.name = name
-        self.kind = kind
-        self.passed = passed
-        self.results = results
-        self.summary = summary
+extension StepReport {
+    /// The report of `step` (its index, name and kind): whether it passed, its results, one line for people.
+    public init(_ step: Step, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
+        self.init(index: step.index, name: step.name, kind: step.kind, passed: passed, results: results, summary: summary)
     }
 }
 

@@ -118,6 +118,13 @@ public struct ClusterChange {
         var done: [String] = []
         for target in targets {
             let ref = target.ref
+            let key = ObjectKey(ref.namespace ?? "default", ref.name)
+            /// Removes the namespaced object `ref` names from `objects`; refuses when it is not there.
+            @discardableResult
+            func remove<Object>(_ objects: inout [ObjectKey: Object]) throws(ScenarioError) -> Object {
+                guard let object = objects.removeValue(forKey: key) else { throw missing(ref, target.location) }
+                return object
+            }
             switch ref.kind {
             case .namespace:
                 guard cluster.namespaces.removeValue(forKey: ref.name) != nil else { throw missing(ref, target.location) }
@@ -131,32 +138,22 @@ public struct ClusterChange {
                 for key in cluster.workloads.keys where key.namespace == ref.name { cluster.workloads[key] = nil }
                 for key in cluster.services.keys where key.namespace == ref.name { cluster.services[key] = nil }
             case .pod:
-                guard let pod = cluster.pods.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) else {
-                    throw missing(ref, target.location)
-                }
-                cluster.sidecars.remove(ObjectKey(ref.namespace ?? "default", ref.name))
+                let pod = try remove(&cluster.pods)
+                cluster.sidecars.remove(key)
                 // Its controller makes a replacement.
                 if let owner = pod.owner?.workload { try reconcile(owner, in: &cluster, at: target.location, address: { _ in nil }) }
             case .networkPolicy:
-                guard cluster.policies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
-                    throw missing(ref, target.location)
-                }
+                try remove(&cluster.policies)
             case .stagedKubernetesNetworkPolicy:
-                guard cluster.stagedPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
-                    throw missing(ref, target.location)
-                }
+                try remove(&cluster.stagedPolicies)
             case .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy:
                 guard let origin = ref.kind.clusterPolicyOrigin,
                     cluster.clusterPolicies.removeValue(forKey: ClusterPolicyKey(origin: origin, name: ref.name)) != nil
                 else { throw missing(ref, target.location) }
             case .peerAuthentication:
-                guard cluster.peerAuthentications.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
-                    throw missing(ref, target.location)
-                }
+                try remove(&cluster.peerAuthentications)
             case .authorizationPolicy:
-                guard cluster.authorizationPolicies.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
-                    throw missing(ref, target.location)
-                }
+                try remove(&cluster.authorizationPolicies)
             case .workload(let kind):
                 guard case let key = WorkloadKey(kind, ref.namespace ?? "default", ref.name),
                     cluster.workloads.removeValue(forKey: key) != nil
@@ -167,9 +164,7 @@ public struct ClusterChange {
                     cluster.sidecars.remove(pod.key)
                 }
             case .service:
-                guard cluster.services.removeValue(forKey: ObjectKey(ref.namespace ?? "default", ref.name)) != nil else {
-                    throw missing(ref, target.location)
-                }
+                try remove(&cluster.services)
             }
             done.append("\(ref) deleted")
         }

@@ -13,10 +13,6 @@ extension ScenarioParser {
     /// `spec.lab.mode`: `enforce` (the default) or `audit`.
     func labMode(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
         guard let value = fields["mode"] else { return }
-        let text = try value.string("spec.lab.mode")
-        guard let mode = LabMode(rawValue: text) else {
-            throw value.error("spec.lab.mode must be enforce or audit, found \(text)")
-        }
-        settings.mode = mode
+        settings.mode = try value.choice("spec.lab.mode", expected: "enforce or audit")
     }
 }

@@ -8,7 +8,7 @@ enum MeshWarnings {
         var everyObject = timeline.scenario.resources
         for step in timeline.scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
         for loaded in everyObject where locations[loaded.object.ref] == nil { locations[loaded.object.ref] = loaded.location }
-        let fallback = SourceLocation(file: timeline.scenario.file, line: 1, column: 1)
+        let fallback = SourceLocation.start(of: timeline.scenario.file)
         var seen: Set<String> = []
         var warnings: [ScenarioWarning] = []
         func warn(_ ref: ObjectRef, _ message: String) {

@@ -167,11 +167,11 @@ public struct TruthTable: Sendable {
 public struct DeleteTarget: Sendable {
     public var ref: ObjectRef
     public var location: SourceLocation
+}
 
-    public init(ref: ObjectRef, location: SourceLocation) {
-        self.ref = ref
-        self.location = location
-    }
+extension DeleteTarget {
+    /// Deletes the object `loaded` holds, its errors pointing where it was written (`keycard delete -f`).
+    public init(_ loaded: LoadedObject) { self.init(ref: loaded.object.ref, location: loaded.location) }
 }
 
 /// `label:` step: replace an object's labels with exactly these.

@@ -8,14 +8,7 @@ extension ScenarioParser {
     /// balancer in front of the nodes (docs/scenario-format.md).
     func loadBalancerSettings(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
         guard let cidrValue = fields["loadBalancerCIDR"] else { return }
-        let text = try cidrValue.string("spec.lab.loadBalancerCIDR")
-        guard let cidr = CIDR.parse(text), cidr.family == .ipv4, (16...32).contains(cidr.prefixLength) else {
-            throw cidrValue.error("spec.lab.loadBalancerCIDR \"\(text)\" is not an IPv4 CIDR from /16 to /32 like 203.0.113.0/28")
-        }
-        guard !cidr.hasHostBits else {
-            throw cidrValue.error(
-                "spec.lab.loadBalancerCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
-        }
+        let cidr = try cidrValue.ipv4Network("spec.lab.loadBalancerCIDR", prefixes: 16...32, example: "203.0.113.0/28")
         if cidr.overlaps(settings.podCIDR) {
             throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) overlaps the pod CIDR \(settings.podCIDR)")
         }

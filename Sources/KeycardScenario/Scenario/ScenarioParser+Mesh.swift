@@ -26,9 +26,7 @@ extension ScenarioParser {
         var request = MeshRequest()
         if let identity = fields["identity"] { request.identity = try probeIdentity(identity) }
         if let via = fields["via"] {
-            let text = try via.string("probe.via")
-            guard let route = ProbeRoute(rawValue: text) else { throw via.error("probe.via must be service or pod-ip, found \(text)") }
-            request.route = route
+            request.route = try via.choice("probe.via", expected: "service or pod-ip")
         }
         if let http = fields["http"] { request.http = try httpRequest(http) }
         return request

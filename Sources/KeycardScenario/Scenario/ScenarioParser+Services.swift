@@ -7,15 +7,7 @@ extension ScenarioParser {
     /// (`post-dnat`, the default, or `pre-dnat`).
     func serviceSettings(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
         if let cidrValue = fields["serviceCIDR"] {
-            let text = try cidrValue.string("spec.lab.serviceCIDR")
-            guard let cidr = CIDR.parse(text), cidr.family == .ipv4, (8...24).contains(cidr.prefixLength) else {
-                throw cidrValue.error("spec.lab.serviceCIDR \"\(text)\" is not an IPv4 CIDR from /8 to /24 like 10.96.0.0/16")
-            }
-            guard !cidr.hasHostBits else {
-                throw cidrValue.error(
-                    "spec.lab.serviceCIDR \"\(text)\" has host bits set; did you mean \(IPv4(cidr.network))/\(cidr.prefixLength)?")
-            }
-            settings.serviceCIDR = cidr
+            settings.serviceCIDR = try cidrValue.ipv4Network("spec.lab.serviceCIDR", prefixes: 8...24, example: "10.96.0.0/16")
         }
         let cidr = settings.serviceCIDR
         let location = fields["serviceCIDR"] ?? fields.owner
@@ -27,11 +19,7 @@ extension ScenarioParser {
         }
         try loadBalancerSettings(fields, into: &settings)
         if let modeValue = fields["serviceEnforcement"] {
-            let text = try modeValue.string("spec.lab.serviceEnforcement")
-            guard let mode = ServiceEnforcement(rawValue: text) else {
-                throw modeValue.error("spec.lab.serviceEnforcement must be post-dnat or pre-dnat, found \(text)")
-            }
-            settings.serviceEnforcement = mode
+            settings.serviceEnforcement = try modeValue.choice("spec.lab.serviceEnforcement", expected: "post-dnat or pre-dnat")
         }
     }
 }
@@ -41,10 +29,6 @@ extension ScenarioParser {
     /// `policy` (the node is judged like any other source, by `ipBlock`).
     func nodeIngress(_ fields: Fields, into settings: inout LabSettings) throws(ScenarioError) {
         guard let value = fields["nodeIngress"] else { return }
-        let text = try value.string("spec.lab.nodeIngress")
-        guard let mode = NodeIngress(rawValue: text) else {
-            throw value.error("spec.lab.nodeIngress must be allow or policy, found \(text)")
-        }
-        settings.nodeIngress = mode
+        settings.nodeIngress = try value.choice("spec.lab.nodeIngress", expected: "allow or policy")
     }
 }

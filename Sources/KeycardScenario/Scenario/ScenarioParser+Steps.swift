@@ -39,46 +39,52 @@ extension ScenarioParser {
             let fields = try value.fields("probe", allowed: ["from", "to", "ports", "identity", "via", "http"])
             step.request = try meshRequest(fields)
             if let from = fields["from"] {
-                var keys: [ProbeRef] = []
-                for item in try from.items("probe.from") {
+                step.from = try distinctList(from, "probe.from", empty: "at least one pod (omit it for every pod)") {
+                    item throws(ScenarioError) in
                     let text = try item.string("a probe source")
                     guard let key = ProbeRef.parse(text), key.isSource else {
                         throw item.error(
                             "probe source \"\(text)\" must be a pod as namespace/name, a workload as namespace/kind/name, external/NAME or node/NAME"
                         )
                     }
-                    if keys.contains(key) { throw item.error("\(text) is listed twice") }
-                    keys.append(key)
+                    return (key, text)
                 }
-                if keys.isEmpty { throw from.error("probe.from must name at least one pod (omit it for every pod)") }
-                step.from = keys
             }
             if let to = fields["to"] {
-                var endpoints: [ProbeRef] = []
-                for item in try to.items("probe.to") {
+                step.to = try distinctList(to, "probe.to", empty: "at least one destination (omit it for every one)") {
+                    item throws(ScenarioError) in
                     let text = try item.string("a probe destination")
                     guard let endpoint = ProbeRef.parse(text) else {
                         throw item.error("probe destination \"\(text)\" must be namespace/name, namespace/kind/name or external/NAME")
                     }
-                    if endpoints.contains(endpoint) { throw item.error("\(text) is listed twice") }
-                    endpoints.append(endpoint)
+                    return (endpoint, text)
                 }
-                if endpoints.isEmpty { throw to.error("probe.to must name at least one destination (omit it for every one)") }
-                step.to = endpoints
             }
             if let portsValue = fields["ports"] {
-                var ports: [ProtocolPort] = []
-                for item in try portsValue.items("probe.ports") {
+                step.ports = try distinctList(portsValue, "probe.ports", empty: "at least one port (omit it for every served port)") {
+                    item throws(ScenarioError) in
                     let port = try Self.protocolPort(item)
-                    if ports.contains(port) { throw item.error("\(port) is listed twice") }
-                    ports.append(port)
+                    return (port, port.description)
                 }
-                if ports.isEmpty { throw portsValue.error("probe.ports must name at least one port (omit it for every served port)") }
-                step.ports = ports
             }
         }
         if let expect, !expect.isNull { step.expect = try expectation(expect) }
         return step
+    }
+
+    /// A probe's list `what` (`probe.from`): each item read by `parse`, which also says how an item
+    /// is named when it is `listed twice`; an empty list is refused (`<what> must name <empty>`).
+    private func distinctList<Entry: Equatable>(
+        _ value: YAMLValue, _ what: String, empty: String, _ parse: (YAMLValue) throws(ScenarioError) -> (Entry, String)
+    ) throws(ScenarioError) -> [Entry] {
+        var entries: [Entry] = []
+        for item in try value.items(what) {
+            let (entry, name) = try parse(item)
+            if entries.contains(entry) { throw item.error("\(name) is listed twice") }
+            entries.append(entry)
+        }
+        if entries.isEmpty { throw value.error("\(what) must name \(empty)") }
+        return entries
     }
 
     private func expectation(_ value: YAMLValue) throws(ScenarioError) -> Expectation {
@@ -94,10 +100,7 @@ extension ScenarioParser {
             let names = Decision.allCases.map(\.rawValue)
             let fields = try value.fields("expect", allowed: ["default"] + names)
             let defaultValue = try fields.required("default")
-            let text = try defaultValue.string("expect.default")
-            guard let decision = Decision(rawValue: text) else {
-                throw defaultValue.error("expect.default must be one of \(names.joined(separator: ", ")), found \(text)")
-            }
+            let decision: Decision = try defaultValue.choice("expect.default", expected: "one of \(names.joined(separator: ", "))")
             var lists: [Decision: [Cell]] = [:]
             for listed in Decision.allCases {
                 lists[listed] = try cells(fields[listed.rawValue], "expect.\(listed.rawValue)")

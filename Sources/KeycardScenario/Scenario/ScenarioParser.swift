@@ -11,7 +11,7 @@ public enum ScenarioLoader {
 
     /// Loads `path` and plays it on the model: the validated scenario with its state at every step.
     public static func timeline(_ path: String) throws(ScenarioError) -> Timeline {
-        let text = try readText(path, at: SourceLocation(file: path, line: 1, column: 1))
+        let text = try readText(path, at: SourceLocation.start(of: path))
         return try parseTimeline(text, file: path)
     }
 
@@ -25,7 +25,7 @@ public enum ScenarioLoader {
         let documents = try YAMLDocuments.parse(text, file: file)
         guard let document = documents.first, documents.contains(where: { !$0.isNull }) else {
             throw ScenarioError(
-                SourceLocation(file: file, line: 1, column: 1),
+                SourceLocation.start(of: file),
                 "the file holds no YAML content (only empty documents): expected a keycard/v1 Scenario or Kubernetes objects")
         }
         if documents.count > 1 {
@@ -132,11 +132,7 @@ struct ScenarioParser {
             settings.podCIDR = cidr
         }
         if let enforcement = fields["enforcement"] {
-            let text = try enforcement.string("spec.lab.enforcement")
-            guard let mode = Enforcement(rawValue: text) else {
-                throw enforcement.error("spec.lab.enforcement must be pod or node, found \(text)")
-            }
-            settings.enforcement = mode
+            settings.enforcement = try enforcement.choice("spec.lab.enforcement", expected: "pod or node")
         }
         if let dns = fields["dns"], try dns.bool("spec.lab.dns") { settings.dnsLocation = dns.location }
         try serviceSettings(fields, into: &settings)

@@ -44,7 +44,7 @@ extension Timeline {
                 found.append(LoadedObject(.pod(pod), at: location))
             }
         }
-        let first = scenario.resources.first?.location ?? SourceLocation(file: scenario.file, line: 1, column: 1)
+        let first = scenario.resources.first?.location ?? SourceLocation.start(of: scenario.file)
         var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
         resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
         try resourcesChange.apply(scenario.resources, to: &cluster) { _ in nil }

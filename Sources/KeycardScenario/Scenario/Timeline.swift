@@ -68,7 +68,7 @@ public struct Timeline: Sendable {
         resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
         try resourcesChange.apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
         try Self.checkHostPorts(
-            cluster, everyPod: everyPod, at: scenario.resources.first?.location ?? SourceLocation(file: scenario.file, line: 1, column: 1))
+            cluster, everyPod: everyPod, at: scenario.resources.first?.location ?? SourceLocation.start(of: scenario.file))
         initial = cluster
 
         var states: [Cluster] = []

@@ -84,20 +84,18 @@ public enum WorkloadController {
             if workload.indexed { labels["batch.kubernetes.io/job-completion-index"] = String(index ?? 0) }
         case .replicaSet, .replicationController, .statefulSet: break
         }
-        var pod = workload.template
+        var pod = workload.pod(ordinal: index ?? counter, revision: hash)
         pod.name = GeneratedName.complete(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
         pod.labels = labels
-        pod.owner = PodOwner(workload: workload.key, ordinal: index ?? counter, revision: hash)
         return pod
     }
 
     private static func statefulPod(_ workload: Workload, ordinal: Int, hash: String) -> Pod {
-        var pod = workload.template
+        var pod = workload.pod(ordinal: ordinal, revision: hash)
         pod.name = "\(workload.name)-\(ordinal)"
         pod.labels["controller-revision-hash"] = "\(workload.name)-\(hash)"
         pod.labels["statefulset.kubernetes.io/pod-name"] = pod.name
         pod.labels["apps.kubernetes.io/pod-index"] = String(ordinal)
-        pod.owner = PodOwner(workload: workload.key, ordinal: ordinal, revision: hash)
         return pod
     }
 

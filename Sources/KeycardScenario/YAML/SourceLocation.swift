@@ -4,11 +4,8 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
-    public init(file: String, line: Int, column: Int) {
-        self.file = file
-        self.line = line
-        self.column = column
-    }
+    /// The start of `file` (line 1, column 1): where a message about the whole file points.
+    public static func start(of file: String) -> SourceLocation { SourceLocation(file: file, line: 1, column: 1) }
 
     public var description: String { "\(file):\(line):\(column)" }
 }

@@ -10,7 +10,7 @@ enum YAMLDocuments {
     static let maximumDepth = 100
 
     static func parse(_ text: String, file: String) throws(ScenarioError) -> [YAMLValue] {
-        let start = SourceLocation(file: file, line: 1, column: 1)
+        let start = SourceLocation.start(of: file)
         guard text.utf8.count <= maximumBytes else {
             throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
         }
@@ -106,12 +106,12 @@ enum YAMLDocuments {
             return ScenarioError(at(mark), "invalid YAML: \(problem)\(while_)")
         case .reader(let problem, let offset, _, _):
             return ScenarioError(
-                SourceLocation(file: file, line: 1, column: 1),
+                SourceLocation.start(of: file),
                 "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
         default:
-            return ScenarioError(SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
+            return ScenarioError(SourceLocation.start(of: file), "invalid YAML: \(error)")
         }
     }
 
