@@ -2,8 +2,8 @@ import CNetfilter
 import Glibc
 
 // Owner types for libnftnl objects: each frees its handle in `deinit`, and the two APIs that take
-// ownership (nftnl_rule_add_expr, nftnl_set_elem_add) receive a `consuming` value that is then
-// discarded without being freed.
+// ownership (nftnl_rule_add_expr, nftnl_set_elem_add) receive a handle released from its owner
+// (`consuming`, then discarded without being freed).
 
 /// Owns a `struct nftnl_rule` and, through it, every expression added.
 typealias NftnlRule = NftnlObject<nftnl_rule_attr>
