@@ -49,29 +49,14 @@ public struct NodePortCompiler: Sendable {
                 let externalChain = Self.externalChainName(service, port)
                 map.elements.append(
                     .mapping([.ipv4(address.value), .proto(port.proto.number), .port(UInt16(nodePort))], .goto(externalChain)))
-                let endpoints = NodePortPath.endpoints(cluster, service, port, node: node)
-                var rules: [Rule] = []
-                if endpoints.isEmpty {
-                    let why = service.externalTrafficPolicy == .local ? "has no endpoint on node-\(node)" : "has no endpoints"
-                    rules.append(Rule(counter: true, verdict: .drop, comment: "\(service.key) \(port.protocolPort) \(why)"))
+                let why = service.externalTrafficPolicy == .local ? "has no endpoint on node-\(node)" : "has no endpoints"
+                chains += ServiceEndpointChains.chains(
+                    externalChain, service, port, endpoints: NodePortPath.endpoints(cluster, service, port, node: node), none: why
+                ) { backend in
+                    // Cluster policy to another node's endpoint: source NAT to this node (kube-proxy's masquerade mark).
+                    NodePortPath.masquerades(cluster, service, backend: backend, node: node)
+                        ? [Rule(verdict: .setMark(Self.masqueradeMark))] : []
                 }
-                for (index, backend) in endpoints.enumerated() {
-                    let endpointChain = ServiceProxyCompiler.endpointChainName(service, port, backend)
-                    rules.append(
-                        Rule(
-                            [.sportHash(modulus: UInt32(endpoints.count), seed: ServiceHash.seed, value: UInt32(index))],
-                            verdict: .goto(endpointChain)))
-                    var endpointRules: [Rule] = []
-                    if NodePortPath.masquerades(cluster, service, backend: backend, node: node) {
-                        endpointRules.append(Rule(verdict: .setMark(Self.masqueradeMark)))
-                    }
-                    endpointRules.append(
-                        Rule(
-                            verdict: .dnat(address: backend.address.value, port: UInt16(backend.target.port)),
-                            comment: "\(service.key) -> \(backend.pod)"))
-                    chains.append(Chain(name: endpointChain, rules: endpointRules))
-                }
-                chains.append(Chain(name: externalChain, rules: rules))
             }
         }
         let dispatch = Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.nodePortMap), comment: "node ports")

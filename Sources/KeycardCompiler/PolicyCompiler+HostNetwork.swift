@@ -15,13 +15,7 @@ extension PolicyCompiler {
     /// keeps its old shape; the pods' addresses never change, so the answer holds all scenario long).
     func toNodeChain(_ cluster: Cluster) -> Chain? {
         guard placement == .node, egressPriority == 0, cluster.hasHostNetworkAddresses else { return nil }
-        return Chain(
-            name: "to-node", base: BaseChain(hook: .input),
-            rules: [
-                Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
-                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
-                Rule(verdict: .vmap([.saddr], map: "eg-pods"), comment: "egress of isolated pods to their own node"),
-            ])
+        return podDispatchChain("to-node", hook: .input, by: .saddr, map: "eg-pods", comment: "egress of isolated pods to their own node")
     }
 }
 

@@ -27,12 +27,7 @@ extension PolicyCompiler {
     /// connections to its pods by their ingress rules; nil otherwise.
     func localNodeChain(_ cluster: Cluster) -> Chain? {
         guard placement == .node, cluster.nodeIngress == .policy else { return nil }
-        return Chain(
-            name: "local-node", base: BaseChain(hook: .output),
-            rules: [
-                Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
-                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
-                Rule(verdict: .vmap([.daddr], map: "in-pods"), comment: "the node's own connections to its isolated pods"),
-            ])
+        return podDispatchChain(
+            "local-node", hook: .output, by: .daddr, map: "in-pods", comment: "the node's own connections to its isolated pods")
     }
 }

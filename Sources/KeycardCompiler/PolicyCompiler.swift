@@ -125,7 +125,7 @@ public struct PolicyCompiler: Sendable {
             let tier = direction == .ingress ? "np-ingress" : "np-egress"
             let loopback: Match = direction == .ingress ? .iifname("lo") : .oifname("lo")
             var rules = [
-                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                Rule.allowReplies,
                 Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
             ]
             if direction == .ingress, let rule = localNodeRule(pod, cluster) { rules.append(rule) }
@@ -183,9 +183,9 @@ public struct PolicyCompiler: Sendable {
         var forward = Chain(
             name: "forward", base: BaseChain(hook: .forward),
             rules: [
-                Rule([.daddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
-                Rule([.saddrInSet("absent-pods")], counter: true, verdict: .drop, comment: "no such pod now"),
-                Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                Rule.dropAbsentPods(.daddr),
+                Rule.dropAbsentPods(.saddr),
+                Rule.allowReplies,
             ])
         for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
             let short = direction == .ingress ? "in" : "eg"
@@ -229,7 +229,7 @@ public struct PolicyCompiler: Sendable {
                     Chain(
                         name: "egress-before-translation", base: BaseChain(hook: .prerouting, priority: egressPriority),
                         rules: [
-                            Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections"),
+                            Rule.allowReplies,
                             dispatch,
                         ]), at: 0)
             } else {

@@ -51,27 +51,8 @@ public struct ServiceProxyCompiler: Sendable {
                 let serviceChain = Self.serviceChainName(service, port)
                 map.elements.append(
                     .mapping([.ipv4(clusterIP.value), .proto(port.proto.number), .port(UInt16(port.port))], .goto(serviceChain)))
-                let backends = cluster.backends(of: service, port: port)
-                var rules: [Rule] = []
-                if backends.isEmpty {
-                    rules.append(Rule(counter: true, verdict: .drop, comment: "\(service.key) \(port.protocolPort) has no endpoints"))
-                }
-                for (index, backend) in backends.enumerated() {
-                    let endpointChain = Self.endpointChainName(service, port, backend)
-                    rules.append(
-                        Rule(
-                            [.sportHash(modulus: UInt32(backends.count), seed: ServiceHash.seed, value: UInt32(index))],
-                            verdict: .goto(endpointChain)))
-                    chains.append(
-                        Chain(
-                            name: endpointChain,
-                            rules: [
-                                Rule(
-                                    verdict: .dnat(address: backend.address.value, port: UInt16(backend.target.port)),
-                                    comment: "\(service.key) -> \(backend.pod)")
-                            ]))
-                }
-                chains.append(Chain(name: serviceChain, rules: rules))
+                chains += ServiceEndpointChains.chains(
+                    serviceChain, service, port, endpoints: cluster.backends(of: service, port: port), none: "has no endpoints")
             }
         }
         let hook: BaseChain.Hook = placement == .pod ? .output : .prerouting

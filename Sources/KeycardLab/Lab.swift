@@ -28,7 +28,7 @@ public enum Lab {
     public static func up(plan: LabPlan, threads: Int = defaultThreads) throws(LabError) -> LabInstance {
         let lab = plan.labName
         try claim(lab)
-        var state = LabState(plan: plan, phase: .creating, ownerPID: ProcessTable.currentPID)
+        var state = LabState(labName: lab, phase: .creating, ownerPID: ProcessTable.currentPID, plan: plan, processes: [])
         var bringUp = BringUp(plan: plan, threads: threads)
         do {
             try state.write()

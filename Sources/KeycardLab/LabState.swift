@@ -14,14 +14,6 @@ public struct LabState: Codable, Sendable, Hashable {
     public var processes: [LabProcess]
     /// The lab process serving its ports (`keycard serve`), once it has started; stopped by `down`.
     public var server: LabProcess?
-
-    public init(plan: LabPlan, phase: Phase, ownerPID: Int32, processes: [LabProcess] = []) {
-        self.labName = plan.labName
-        self.phase = phase
-        self.ownerPID = ownerPID
-        self.plan = plan
-        self.processes = processes
-    }
 }
 
 /// A program the lab started inside a pod's namespace.

@@ -116,11 +116,13 @@ public struct MeshProbing: Sendable {
             let (status, body) = Self.parseHTTP(text)
             switch status {
             case 200?:
-                return CellObservation(.allow, attempts: attempts, reason: body == expectedLine ? nil : "answered by \"\(body)\"")
+                return CellObservation(
+                    observation: .allow, attempts: attempts, reason: body == expectedLine ? nil : "answered by \"\(body)\"")
             case 403?:
-                return CellObservation(.denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
+                return CellObservation(observation: .denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
             default:
-                return CellObservation(.deny, attempts: attempts, reason: "answered \(status.map { "HTTP \($0)" } ?? "no HTTP response")")
+                return CellObservation(
+                    observation: .deny, attempts: attempts, reason: "answered \(status.map { "HTTP \($0)" } ?? "no HTTP response")")
             }
         case .unanswered(let reset):
             guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
@@ -131,11 +133,11 @@ public struct MeshProbing: Sendable {
                     // port behind the proxy has none, as the model reports them.
                     let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
                     return CellObservation(
-                        record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
+                        observation: record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
                 }
             }
             return CellObservation(
-                .deny, attempts: attempts,
+                observation: .deny, attempts: attempts,
                 reason: "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer and no proxy recorded why")
         default:
             return nil

@@ -10,13 +10,6 @@ public struct CellObservation: Sendable, Equatable {
     public var reason: String?
     /// How the mesh refused, as seen (spec mesh.md 2.5 `detail`).
     public var detail: String?
-
-    public init(_ observation: Observation, attempts: Int, reason: String? = nil, detail: String? = nil) {
-        self.observation = observation
-        self.attempts = attempts
-        self.reason = reason
-        self.detail = detail
-    }
 }
 
 /// One endpoint a scan knocks on.
@@ -52,16 +45,16 @@ public struct ModelProbeRunner: ProbeRunner {
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
         cells.map { cell in
             if cell.port.proto == .sctp, case .pod(let key) = cell.to, key != cell.from {
-                return CellObservation(.skipped, attempts: 0, reason: "model only")
+                return CellObservation(observation: .skipped, attempts: 0, reason: "model only")
             }
             switch cell.outcome {
-            case .deny: return CellObservation(.deny, attempts: 1 + settings.retries)
-            case .denyMTLS: return CellObservation(.denyMTLS, attempts: 1, detail: cell.mesh?.detail)
-            case .denyRBAC: return CellObservation(.denyRBAC, attempts: 1, detail: cell.mesh?.detail)
+            case .deny: return CellObservation(observation: .deny, attempts: 1 + settings.retries)
+            case .denyMTLS: return CellObservation(observation: .denyMTLS, attempts: 1, detail: cell.mesh?.detail)
+            case .denyRBAC: return CellObservation(observation: .denyRBAC, attempts: 1, detail: cell.mesh?.detail)
             case .allow: break
             }
             let served = cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
-            return CellObservation(served ? .allow : .closed, attempts: 1)
+            return CellObservation(observation: served ? .allow : .closed, attempts: 1)
         }
     }
 

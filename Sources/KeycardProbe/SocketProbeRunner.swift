@@ -120,12 +120,13 @@ public struct SocketProbeRunner: ProbeRunner {
                     line == expected || cell.port.proto == .icmp || cell.to == .pod(cell.from) || runsProgram(cell.to)
                         || aimsAtProgram(cell.to)
                     ? nil : "answered by \"\(line)\""
-                return CellObservation(.allow, attempts: outcome.attempts, reason: reason)
-            case .closed: return CellObservation(.closed, attempts: outcome.attempts)
+                return CellObservation(observation: .allow, attempts: outcome.attempts, reason: reason)
+            case .closed: return CellObservation(observation: .closed, attempts: outcome.attempts)
             case .unanswered(let reset):
-                return CellObservation(.deny, attempts: outcome.attempts, reason: "ended without an answer (\(reset ? "reset" : "EOF"))")
-            case .deny(let why): return CellObservation(.deny, attempts: outcome.attempts, reason: why.description)
-            case .skipped(let why): return CellObservation(.skipped, attempts: outcome.attempts, reason: why)
+                return CellObservation(
+                    observation: .deny, attempts: outcome.attempts, reason: "ended without an answer (\(reset ? "reset" : "EOF"))")
+            case .deny(let why): return CellObservation(observation: .deny, attempts: outcome.attempts, reason: why.description)
+            case .skipped(let why): return CellObservation(observation: .skipped, attempts: outcome.attempts, reason: why)
             }
         }
     }

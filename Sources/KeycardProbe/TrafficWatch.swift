@@ -104,7 +104,7 @@ public final class TrafficWatch {
             try shared.drainIntoTap()
             drops = shared.tap?.takeDrops() ?? []
         } else {
-            for listener in own { drops += try listener.drain().map { EvidenceTap.Drop(namespace: listener.namespace, packet: $0) } }
+            for listener in own { drops += try listener.drainDrops() }
         }
         let now = clock.now
         recentDrops = recentDrops.filter { now - $0.value.instant < Self.retransmissionWindow }

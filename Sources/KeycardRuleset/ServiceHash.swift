@@ -24,22 +24,15 @@ public enum ServiceHash {
         b = b &+ byte(4, 0) &+ byte(5, 8) &+ byte(6, 16) &+ byte(7, 24)
         c = c &+ byte(8, 0) &+ byte(9, 8) &+ byte(10, 16) &+ byte(11, 24)
         func rol(_ value: UInt32, _ shift: UInt32) -> UInt32 { (value << shift) | (value >> (32 - shift)) }
-        // __jhash_final
-        c ^= b
-        c = c &- rol(b, 14)
-        a ^= c
-        a = a &- rol(c, 11)
-        b ^= a
-        b = b &- rol(a, 25)
-        c ^= b
-        c = c &- rol(b, 16)
-        a ^= c
-        a = a &- rol(c, 4)
-        b ^= a
-        b = b &- rol(a, 14)
-        c ^= b
-        c = c &- rol(b, 24)
-        return c
+        // __jhash_final: seven rounds of `x ^= y; x -= rol32(y, shift)` over the registers
+        // (a, b, c) = (0, 1, 2), each round given as (x, y, shift) in the kernel's order.
+        var registers = [a, b, c]
+        let rounds: [(Int, Int, UInt32)] = [(2, 1, 14), (0, 2, 11), (1, 0, 25), (2, 1, 16), (0, 2, 4), (1, 0, 14), (2, 1, 24)]
+        for (x, y, shift) in rounds {
+            registers[x] ^= registers[y]
+            registers[x] = registers[x] &- rol(registers[y], shift)
+        }
+        return registers[2]
     }
 
     /// The endpoint index (0..<count) the kernel picks for a connection from `sourcePort`.

@@ -95,7 +95,7 @@ struct MeshProbingTests {
         channel.records["\(web):23456>10.244.0.1:8080"] = MeshFlowVerdict(
             .denyMTLS, detail: "plaintext-refused", reason: "STRICT (prod/default)")
         let seen = probing.observation(.unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api")
-        #expect(seen == CellObservation(.denyMTLS, attempts: 1, reason: "STRICT (prod/default)", detail: "plaintext-refused"))
+        #expect(seen == CellObservation(observation: .denyMTLS, attempts: 1, reason: "STRICT (prod/default)", detail: "plaintext-refused"))
 
         // Without a record, the lab erred: never a verdict of the mesh.
         request.sourcePort = 23457

@@ -8,11 +8,6 @@ public struct TrackedConnection: Sendable, Hashable, CustomStringConvertible {
     /// Nil when the event carried none.
     public var reply: PacketFlow?
 
-    public init(original: PacketFlow, reply: PacketFlow? = nil) {
-        self.original = original
-        self.reply = reply
-    }
-
     /// The original flow with the destination it was translated to (the reply's source), if any.
     public var delivered: PacketFlow {
         guard let reply else { return original }

@@ -8,11 +8,6 @@ public final class EvidenceTap: @unchecked Sendable {
     public struct Drop: Sendable, Hashable {
         public var namespace: String
         public var packet: LoggedPacket
-
-        public init(namespace: String, packet: LoggedPacket) {
-            self.namespace = namespace
-            self.packet = packet
-        }
     }
 
     private let lock = PthreadMutex()
@@ -43,4 +38,11 @@ public final class EvidenceTap: @unchecked Sendable {
 
     /// Forgets the prober's flows recorded so far (once their connections have been read).
     public func forgetProberFlows() { lock.withLock { proberFlows = [] } }
+}
+
+extension NflogListener {
+    /// Every packet logged since the last read (`drain`), as drops read in this listener's namespace.
+    public func drainDrops() throws(KernelError) -> [EvidenceTap.Drop] {
+        try drain().map { EvidenceTap.Drop(namespace: namespace, packet: $0) }
+    }
 }

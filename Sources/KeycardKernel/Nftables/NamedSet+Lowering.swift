@@ -191,7 +191,7 @@ func setElementPayload(
     set.set(NFTNL_SET_FAMILY, u32: context.family.nfproto)
     if let id { set.set(NFTNL_SET_ID, u32: id) }
     for element in elements {
-        set.add(try NftnlSetElem(element))
+        try set.add(element)
     }
     return set
 }

@@ -15,39 +15,11 @@ extension NftBatch {
     }
 }
 
-extension NftnlTable {
-    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
-        let family = nftnl_table_get_u32(raw, UInt16(NFTNL_TABLE_FAMILY.rawValue))
-        batch.append(kind, family: family, flags: flags, subject: "table " + subject) { nftnl_table_nlmsg_build_payload($0, raw) }
-    }
-}
-
-extension NftnlChain {
-    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
-        let family = nftnl_chain_get_u32(raw, UInt16(NFTNL_CHAIN_FAMILY.rawValue))
-        batch.append(kind, family: family, flags: flags, subject: "chain " + subject) { nftnl_chain_nlmsg_build_payload($0, raw) }
-    }
-}
-
 extension NftnlSet {
-    private var family: UInt32 { nftnl_set_get_u32(raw, UInt16(NFTNL_SET_FAMILY.rawValue)) }
-
-    /// NEWSET with the declaration.
-    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
-        batch.append(kind, family: family, flags: flags, subject: "set " + subject) { nftnl_set_nlmsg_build_payload($0, raw) }
-    }
-
     /// NEWSETELEM / DELSETELEM with the elements this object holds.
     func appendElements(to batch: NftBatch, _ kind: NftMessageKind, subject: String) {
         let flags = kind == .newSetElements ? NLM_F_CREATE : 0
         batch.append(kind, family: family, flags: flags, subject: "set " + subject) { nftnl_set_elems_nlmsg_build_payload($0, raw) }
-    }
-}
-
-extension NftnlRule {
-    func append(to batch: NftBatch, _ kind: NftMessageKind, flags: Int32, subject: String) {
-        let family = nftnl_rule_get_u32(raw, UInt16(NFTNL_RULE_FAMILY.rawValue))
-        batch.append(kind, family: family, flags: flags, subject: subject) { nftnl_rule_nlmsg_build_payload($0, raw) }
     }
 }
 

@@ -2,8 +2,17 @@ import CNetfilter
 import Glibc
 
 // Owner types for libnftnl objects: each frees its handle in `deinit`, and the two APIs that take
-// ownership (nftnl_rule_add_expr, nftnl_set_elem_add) receive a `consuming` value that is then
-// discarded without being freed.
+// ownership (nftnl_rule_add_expr, nftnl_set_elem_add) receive a handle released from its owner
+// (`consuming`, then discarded without being freed).
+
+/// Owns a `struct nftnl_rule` and, through it, every expression added.
+typealias NftnlRule = NftnlObject<nftnl_rule_attr>
+/// Owns a `struct nftnl_set` and, through it, every element added.
+typealias NftnlSet = NftnlObject<nftnl_set_attr>
+/// Owns a `struct nftnl_chain`.
+typealias NftnlChain = NftnlObject<nftnl_chain_attr>
+/// Owns a `struct nftnl_table`.
+typealias NftnlTable = NftnlObject<nftnl_table_attr>
 
 /// Owns a `struct nftnl_expr` until a rule takes it (`NftnlRule.add`).
 struct NftnlExpr: ~Copyable {
@@ -38,31 +47,15 @@ struct NftnlExpr: ~Copyable {
     }
 }
 
-/// Owns a `struct nftnl_rule` and, through it, every expression added.
-struct NftnlRule: ~Copyable {
-    let raw: OpaquePointer
-
-    init() throws(KernelError) {
-        guard let raw = nftnl_rule_alloc() else { throw KernelError("nftnl_rule_alloc", errno: ENOMEM) }
-        self.raw = raw
-    }
-
-    deinit { nftnl_rule_free(raw) }
-
+extension NftnlRule {
     /// nftnl_rule_add_expr: the rule owns the expression from now on.
     func add(_ expr: consuming NftnlExpr) { nftnl_rule_add_expr(raw, expr.release()) }
+}
 
-    func set(_ attribute: nftnl_rule_attr, string: String) {
-        _ = nftnl_rule_set_str(raw, UInt16(attribute.rawValue), string)
-    }
-
-    func set(_ attribute: nftnl_rule_attr, u32 value: UInt32) {
-        nftnl_rule_set_u32(raw, UInt16(attribute.rawValue), value)
-    }
-
-    func set(_ attribute: nftnl_rule_attr, data: UnsafeRawPointer, length: UInt32) {
-        _ = nftnl_rule_set_data(raw, UInt16(attribute.rawValue), data, length)
-    }
+extension nftnl_rule_attr: NftnlAttribute {
+    static let kind = NftnlKind<Self>(
+        name: "rule", alloc: nftnl_rule_alloc, free: nftnl_rule_free, setString: nftnl_rule_set_str, setU32: nftnl_rule_set_u32,
+        setData: nftnl_rule_set_data, getU32: nftnl_rule_get_u32, family: NFTNL_RULE_FAMILY, payload: nftnl_rule_nlmsg_build_payload)
 }
 
 /// Owns a `struct nftnl_set_elem` until a set takes it (`NftnlSet.add`).
@@ -110,69 +103,41 @@ struct NftnlSetElem: ~Copyable {
     deinit { nftnl_set_elem_free(raw) }
 }
 
-/// Owns a `struct nftnl_set` and, through it, every element added.
-struct NftnlSet: ~Copyable {
-    let raw: OpaquePointer
+extension nftnl_set_attr: NftnlAttribute {
+    static let kind = NftnlKind<Self>(
+        name: "set", alloc: nftnl_set_alloc, free: nftnl_set_free, setString: nftnl_set_set_str, setU32: nftnl_set_set_u32,
+        setData: nftnl_set_set_data, getU32: nftnl_set_get_u32, family: NFTNL_SET_FAMILY, payload: nftnl_set_nlmsg_build_payload)
+}
 
-    init() throws(KernelError) {
-        guard let raw = nftnl_set_alloc() else { throw KernelError("nftnl_set_alloc", errno: ENOMEM) }
-        self.raw = raw
-    }
-
-    deinit { nftnl_set_free(raw) }
-
+extension NftnlSet {
     /// nftnl_set_elem_add: the set owns the element from now on (nftnl_set_free frees it).
-    func add(_ element: consuming NftnlSetElem) { nftnl_set_elem_add(raw, element.release()) }
-
-    func set(_ attribute: nftnl_set_attr, string: String) {
-        _ = nftnl_set_set_str(raw, UInt16(attribute.rawValue), string)
-    }
-
-    func set(_ attribute: nftnl_set_attr, u32 value: UInt32) {
-        nftnl_set_set_u32(raw, UInt16(attribute.rawValue), value)
-    }
-
-    func set(_ attribute: nftnl_set_attr, data: UnsafeRawPointer, length: UInt32) {
-        _ = nftnl_set_set_data(raw, UInt16(attribute.rawValue), data, length)
-    }
+    func add(_ element: KernelSetElement) throws(KernelError) { nftnl_set_elem_add(raw, try NftnlSetElem(element).release()) }
 }
 
-/// Owns a `struct nftnl_chain`.
-struct NftnlChain: ~Copyable {
-    let raw: OpaquePointer
-
-    init() throws(KernelError) {
-        guard let raw = nftnl_chain_alloc() else { throw KernelError("nftnl_chain_alloc", errno: ENOMEM) }
-        self.raw = raw
-    }
-
-    deinit { nftnl_chain_free(raw) }
-
-    func set(_ attribute: nftnl_chain_attr, string: String) {
-        _ = nftnl_chain_set_str(raw, UInt16(attribute.rawValue), string)
-    }
-
-    func set(_ attribute: nftnl_chain_attr, u32 value: UInt32) {
-        nftnl_chain_set_u32(raw, UInt16(attribute.rawValue), value)
-    }
-
-    func set(_ attribute: nftnl_chain_attr, s32 value: Int32) {
-        nftnl_chain_set_s32(raw, UInt16(attribute.rawValue), value)
-    }
+extension nftnl_chain_attr: NftnlAttribute {
+    static let kind = NftnlKind<Self>(
+        name: "chain", alloc: nftnl_chain_alloc, free: nftnl_chain_free, setString: nftnl_chain_set_str, setU32: nftnl_chain_set_u32,
+        setData: nftnl_chain_set_data, getU32: nftnl_chain_get_u32, family: NFTNL_CHAIN_FAMILY, payload: nftnl_chain_nlmsg_build_payload)
 }
 
-/// Owns a `struct nftnl_table`.
-struct NftnlTable: ~Copyable {
-    let raw: OpaquePointer
+extension NftnlChain {
+    /// Signed attributes (the base chain priority): nftnl_chain_set_s32.
+    func set(_ attribute: nftnl_chain_attr, s32 value: Int32) { nftnl_chain_set_s32(raw, UInt16(attribute.rawValue), value) }
+}
 
+extension nftnl_table_attr: NftnlAttribute {
+    static let kind = NftnlKind<Self>(
+        name: "table", alloc: nftnl_table_alloc, free: nftnl_table_free, setString: nftnl_table_set_str, setU32: nftnl_table_set_u32,
+        setData: nftnl_table_set_data, getU32: nftnl_table_get_u32, family: NFTNL_TABLE_FAMILY, payload: nftnl_table_nlmsg_build_payload)
+}
+
+extension NftnlTable {
+    /// A table named `name` in NFPROTO_* `family`.
     init(name: String, family: UInt32) throws(KernelError) {
-        guard let raw = nftnl_table_alloc() else { throw KernelError("nftnl_table_alloc", errno: ENOMEM) }
-        self.raw = raw
-        _ = nftnl_table_set_str(raw, UInt16(NFTNL_TABLE_NAME.rawValue), name)
-        nftnl_table_set_u32(raw, UInt16(NFTNL_TABLE_FAMILY.rawValue), family)
+        try self.init()
+        set(NFTNL_TABLE_NAME, string: name)
+        set(NFTNL_TABLE_FAMILY, u32: family)
     }
-
-    deinit { nftnl_table_free(raw) }
 }
 
 /// Owns a `struct nftnl_udata_buf`: the TLV user data nft keeps for comments and set key types.

@@ -26,9 +26,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum Stage { case starting, sniffing, handshaking, authorizing, connecting, done }
 
-    private let core: ProxyCore
-    private let pod: ObjectKey
-    private let address: IPv4
+    private let proxied: ProxiedPod
     private var stage = Stage.starting
     private var flow: MeshFlow?
     private var original: (address: IPv4, port: UInt16)?
@@ -46,11 +44,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// inbound `protocolDetectionTimeout` 5 s in older releases).
     static let checkTimeout: TimeAmount = .seconds(5)
 
-    init(core: ProxyCore, pod: ObjectKey, address: IPv4) {
-        self.core = core
-        self.pod = pod
-        self.address = address
-    }
+    init(_ proxied: ProxiedPod) { self.proxied = proxied }
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
@@ -60,21 +54,21 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init) else {
             return ProxyCore.reset(context.channel)
         }
-        core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+        proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard case .success(let original) = result else { return ProxyCore.reset(context.channel) }
             self.original = original
             let flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
             self.flow = flow
-            self.core.flows.forget(flow)
+            self.proxied.core.flows.forget(flow)
             // A connection to the proxy's own port was never redirected: serving it would make the
             // proxy connect to itself, again and again. Nothing (else) serves these ports.
             guard !MeshDataPath.proxyPorts.contains(original.port) else {
                 return self.refuse(context, .closed, detail: "the proxy's own port")
             }
-            let cluster = self.core.cluster()
+            let cluster = self.proxied.core.cluster()
             self.cluster = cluster
-            guard let pod = cluster.pods[self.pod] else { return self.refuse(context, .closed, detail: "pod gone") }
-            self.plane = cluster.dataPlane(of: self.pod)
+            guard let pod = cluster.pods[self.proxied.pod] else { return self.refuse(context, .closed, detail: "pod gone") }
+            self.plane = cluster.dataPlane(of: self.proxied.pod)
             if self.plane != .none { self.mode = cluster.mutualTLSMode(for: pod, port: Int(original.port), plane: self.plane) }
             self.stage = .sniffing
             context.read()
@@ -108,11 +102,11 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let terminates = plane == .ambient || (plane == .sidecar && mode?.mode != .disable)
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         if isTLS && terminates {
-            guard let cluster, let pod = cluster.pods[pod], let tls = try? core.serverContext(for: pod) else {
+            guard let cluster, let pod = cluster.pods[proxied.pod], let tls = try? proxied.core.serverContext(for: pod) else {
                 return refuse(context, .closed, detail: "no server certificate")
             }
-            let refusal = MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: self.pod, plane: plane, mode: mode)
-            let handler = MeshTLS.serverHandler(context: tls, trust: core.trust) { [flows = core.flows, flow] in
+            let refusal = MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: self.proxied.pod, plane: plane, mode: mode)
+            let handler = MeshTLS.serverHandler(context: tls, trust: proxied.core.trust) { [flows = proxied.core.flows, flow] in
                 if let flow { flows.record(refusal, for: flow) }
             }
             sslHandler = handler
@@ -162,9 +156,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func authorize(context: ChannelHandlerContext) {
-        guard stage == .authorizing, let cluster, let original, let pod = cluster.pods[pod] else { return }
+        guard stage == .authorizing, let cluster, let original, let pod = cluster.pods[proxied.pod] else { return }
         guard plane != .none else { return connectApplication(context: context, authorization: nil) }
-        let isHTTP = cluster.isHTTPPort(pod: self.pod, port: Int(original.port))
+        let isHTTP = cluster.isHTTPPort(pod: self.proxied.pod, port: Int(original.port))
         var http: HTTPRequest?
         if isHTTP && plane == .sidecar {
             guard let buffered else { return }
@@ -205,7 +199,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         stage = .connecting
         deadline?.cancel()
         let (clientGlue, appGlue) = GlueHandler.matchedPair()
-        let app = core.connect(from: pod, to: address, port: original.port, on: context.eventLoop) { channel in
+        let app = proxied.core.connect(from: proxied.pod, to: proxied.address, port: original.port, on: context.eventLoop) { channel in
             channel.eventLoop.makeSucceededVoidFuture()
         }
         app.assumeIsolated().whenComplete { result in
@@ -255,9 +249,10 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func record(_ outcome: MeshFlowRecord.Outcome, detail: String?, authorization: AuthorizationDecision? = nil) {
         guard let flow else { return }
-        core.flows.record(
+        proxied.core.flows.record(
             MeshFlowRecord(
-                outcome: outcome, detail: detail, pod: pod, plane: plane, mode: mode, principal: principal, authorization: authorization),
+                outcome: outcome, detail: detail, pod: proxied.pod, plane: plane, mode: mode, principal: principal,
+                authorization: authorization),
             for: flow)
     }
 }

@@ -44,19 +44,6 @@ public struct MeshFlowRecord: Hashable, Sendable {
     public var principal: String?
     /// The authorization step, when it was reached.
     public var authorization: AuthorizationDecision?
-
-    public init(
-        outcome: Outcome, detail: String? = nil, pod: ObjectKey? = nil, plane: DataPlane? = nil, mode: MutualTLSMode? = nil,
-        principal: String? = nil, authorization: AuthorizationDecision? = nil
-    ) {
-        self.outcome = outcome
-        self.detail = detail
-        self.pod = pod
-        self.plane = plane
-        self.mode = mode
-        self.principal = principal
-        self.authorization = authorization
-    }
 }
 
 /// The proxy's record of every connection it handled, read by the prober (spec mesh.md 2.5: "the

@@ -73,7 +73,7 @@ public final class MeshProxy: Sendable {
                 throw error
             }
         }
-        let core = self.core
+        let proxied = ProxiedPod(core: core, pod: pod, address: address)
         var listeners: [any Channel] = []
         do {
             for (fd, inbound) in [(fds.0, false), (fds.1, true)] {
@@ -84,9 +84,9 @@ public final class MeshProxy: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             if inbound {
-                                try channel.pipeline.syncOperations.addHandler(InboundHandler(core: core, pod: pod, address: address))
+                                try channel.pipeline.syncOperations.addHandler(InboundHandler(proxied))
                             } else {
-                                try channel.pipeline.syncOperations.addHandler(OutboundHandler(core: core, pod: pod, address: address))
+                                try channel.pipeline.syncOperations.addHandler(OutboundHandler(proxied))
                             }
                         }
                     }

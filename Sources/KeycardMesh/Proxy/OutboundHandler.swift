@@ -17,20 +17,14 @@ import NIOTLS
 final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
-    private let core: ProxyCore
-    private let pod: ObjectKey
-    private let address: IPv4
+    private let proxied: ProxiedPod
 
-    init(core: ProxyCore, pod: ObjectKey, address: IPv4) {
-        self.core = core
-        self.pod = pod
-        self.address = address
-    }
+    init(_ proxied: ProxiedPod) { self.proxied = proxied }
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         guard let clientPort = context.channel.remoteAddress?.port else { return ProxyCore.reset(context.channel) }
-        core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+        proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let original): self.start(context: context, clientPort: UInt16(clientPort), original: original)
             case .failure: ProxyCore.reset(context.channel)
@@ -40,29 +34,32 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func start(context: ChannelHandlerContext, clientPort: UInt16, original: (address: IPv4, port: UInt16)) {
         let client = context.channel
-        let clientFlow = MeshFlow(address, clientPort, original.address, original.port)
-        core.flows.forget(clientFlow)
+        let clientFlow = MeshFlow(proxied.address, clientPort, original.address, original.port)
+        proxied.core.flows.forget(clientFlow)
         // Never follow a connection to the proxy's own ports (one not redirected shows its own
         // address as the original destination): the proxy would connect to itself without end.
         guard !MeshDataPath.proxyPorts.contains(original.port) else {
-            core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: clientFlow)
+            proxied.core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: clientFlow)
             return ProxyCore.reset(client)
         }
-        let request = core.intents.request(pod: pod, sourcePort: clientPort)
+        let request = proxied.core.intents.request(pod: proxied.pod, sourcePort: clientPort)
         let route = MeshRoute.resolve(
-            core.cluster(), source: pod, clientPort: clientPort, destination: original.address, port: original.port, request: request)
+            proxied.core.cluster(), source: proxied.pod, clientPort: clientPort, destination: original.address, port: original.port,
+            request: request)
         let tls: NIOSSLContext?
         do {
-            tls = try core.clientContext(for: route.presented)
+            tls = try proxied.core.clientContext(for: route.presented)
         } catch {
-            core.flows.record(MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: clientFlow)
+            proxied.core.flows.record(
+                MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: clientFlow)
             return ProxyCore.reset(client)
         }
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let loop = context.eventLoop
         let handshake = loop.makePromise(of: Void.self)
-        let trust = core.trust
-        let upstream = core.connect(from: pod, to: route.address, port: route.port, on: loop, halfClosure: tls == nil) { channel in
+        let trust = proxied.core.trust
+        let upstream = proxied.core.connect(from: proxied.pod, to: route.address, port: route.port, on: loop, halfClosure: tls == nil) {
+            channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
                 // The glue joins only once the handshake is done: it reads only while its partner
@@ -75,8 +72,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
         }
-        let flows = core.flows
-        let plane = route.pod.map { core.cluster().dataPlane(of: $0) }
+        let flows = proxied.core.flows
+        let plane = route.pod.map { proxied.core.cluster().dataPlane(of: $0) }
         upstream.assumeIsolated().whenComplete { result in
             switch result {
             case .failure(let error):
@@ -94,7 +91,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ProxyCore.reset(client)
             case .success(let channel):
                 if let local = channel.localAddress?.port {
-                    flows.link(clientFlow: clientFlow, to: MeshFlow(self.address, UInt16(local), route.address, route.port))
+                    flows.link(clientFlow: clientFlow, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.port))
                 }
                 handshake.futureResult.assumeIsolated().whenComplete { result in
                     switch result {

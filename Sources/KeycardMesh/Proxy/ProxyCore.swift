@@ -138,3 +138,11 @@ public enum MeshProxyError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// What each connection's handler (`InboundHandler`, `OutboundHandler`) works for: the proxy's
+/// shared state and the attached pod with its address.
+struct ProxiedPod: Sendable {
+    let core: ProxyCore
+    let pod: ObjectKey
+    let address: IPv4
+}

@@ -1,0 +1,29 @@
+import KeycardRuleset
+
+// Rules every judging chain of the policy tables starts with, in one place so that the chains
+// cannot drift apart.
+
+extension Rule {
+    /// `ct state established,related accept`: a reply belongs to a connection already allowed, and
+    /// NetworkPolicy allows the reply traffic of an allowed connection implicitly
+    /// (https://kubernetes.io/docs/concepts/services-networking/network-policies/).
+    static let allowReplies = Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections")
+
+    /// Counts and drops packets to (`.daddr`) or from (`.saddr`) the address of a lab pod that
+    /// does not exist now (the node table's `absent-pods` set).
+    static func dropAbsentPods(_ field: ConcatField) -> Rule {
+        let match: Match = field == .saddr ? .saddrInSet("absent-pods") : .daddrInSet("absent-pods")
+        return Rule([match], counter: true, verdict: .drop, comment: "no such pod now")
+    }
+}
+
+extension PolicyCompiler {
+    /// A node-table base chain on `hook` that judges isolated pods' connections by one address
+    /// (`field`): a pod absent now is dropped, replies pass, the rest goes through the verdict map
+    /// `map` keyed by that address (`comment` says what it dispatches).
+    func podDispatchChain(_ name: String, hook: BaseChain.Hook, by field: ConcatField, map: String, comment: String) -> Chain {
+        Chain(
+            name: name, base: BaseChain(hook: hook),
+            rules: [Rule.dropAbsentPods(field), Rule.allowReplies, Rule(verdict: .vmap([field], map: map), comment: comment)])
+    }
+}
