@@ -278,6 +278,18 @@ let networkPolicyRows: [FidelityRow] = [
         .accepts([
             "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 deny",
         ])),
+    FidelityRow(
+        "NP-65", policy("  spec: {podSelector: {}, ingress: [null]}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 allow", "other/client -> shop/web UDP/53 allow", "shop/client -> shop/web TCP/8080 allow",
+        ])),
+    FidelityRow(
+        "NP-66", ingress("{ports: [null]}"),
+        .accepts([
+            "other/client -> shop/web TCP/8080 allow", "other/client -> shop/web UDP/53 deny",
+        ])),
+    FidelityRow(
+        "NP-67", ingress("{from: [null]}"), .refuses(at: "null]}", "a peer must specify podSelector, namespaceSelector or ipBlock")),
 ]
 
 /// A pod of `namespace` serving TCP/80 with the given labels (flow mappings); `extra` follows spec.

@@ -85,8 +85,11 @@ struct YAMLValue {
     }
 
     /// A mapping whose keys must come from `allowed`; unknown keys are errors naming the allowed ones.
+    /// A null is an object with no fields: the API server decodes a null list item (`ingress: [null]`,
+    /// YAML `- ` with nothing after it) into the item type's zero value, so it is then validated as `{}`.
     func fields(_ what: String, allowed: [String]) throws(ScenarioError) -> Fields {
         var values: [String: YAMLValue] = [:]
+        if isNull { return Fields(owner: self, what: what, values: values) }
         for (key, keyLocation, value) in try entries(what) {
             guard allowed.contains(key) else {
                 throw ScenarioError(
