@@ -80,7 +80,7 @@ final class RatePair {
         try LinkConfigurator.open(inNamespace: client).apply([
             .addRoute(
                 RouteRequest(
-                    destination: Self.serviceNetwork, prefixLength: 16, outputIndex: 10, scope: .link, preferredSource: Self.clientAddress))
+                    destination: .ipv4(Self.serviceNetwork, 16), outputIndex: 10, scope: .link, preferredSource: Self.clientAddress))
         ])
     }
 

@@ -77,7 +77,7 @@ struct BringUp {
             requests[route.namespace, default: []].append(
                 .addRoute(
                     RouteRequest(
-                        destination: IPv4(route.destination.network), prefixLength: UInt8(route.destination.prefixLength),
+                        destination: route.destination,
                         gateway: route.gateway, outputIndex: route.interfaceIndex,
                         scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource)))
         }

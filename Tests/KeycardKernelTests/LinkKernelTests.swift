@@ -22,17 +22,17 @@ import Testing
             .setLinkUp(index: 1),
             .addAddress(index: 5, address: "100.64.0.1", prefixLength: 30),
             .addRoute(
-                RouteRequest(destination: "10.98.0.0", prefixLength: 16, gateway: "100.64.0.2", outputIndex: 5)),
+                RouteRequest(destination: .ipv4("10.98.0.0", 16), gateway: "100.64.0.2", outputIndex: 5)),
         ])
         try socketB.apply([
             .setLinkUp(index: 1),
             .setLinkUp(index: 7),
             .addAddress(index: 7, address: "10.98.0.5", prefixLength: 32),
-            .addRoute(RouteRequest(destination: "169.254.1.1", prefixLength: 32, outputIndex: 7, scope: .link)),
-            .addRoute(RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: "169.254.1.1", outputIndex: 7)),
+            .addRoute(RouteRequest(destination: .host("169.254.1.1"), outputIndex: 7, scope: .link)),
+            .addRoute(RouteRequest(destination: .any, gateway: "169.254.1.1", outputIndex: 7)),
             .addRoute(
                 RouteRequest(
-                    destination: "10.97.0.0", prefixLength: 24, gateway: "100.64.7.7",
+                    destination: .ipv4("10.97.0.0", 24), gateway: "100.64.7.7",
                     outputIndex: 7, onlink: true, preferredSource: "10.98.0.5")),
         ])
 
@@ -66,7 +66,7 @@ import Testing
         (LinkRequest.addAddress(index: 99, address: IPv4(0x0A00_0001), prefixLength: 32), ENODEV, "ifindex 99"),
         (LinkRequest.setLinkUp(index: 42), ENODEV, "ifindex 42"),
         (
-            LinkRequest.addRoute(RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: IPv4(0x0A00_0001), outputIndex: 1)),
+            LinkRequest.addRoute(RouteRequest(destination: .any, gateway: IPv4(0x0A00_0001), outputIndex: 1)),
             ENETUNREACH, "0.0.0.0/0 via 10.0.0.1"
         ),
     ])

@@ -26,12 +26,12 @@ import Testing
     }
 
     @Test func routes() throws {
-        let gateway = RouteRequest(destination: IPv4(0), prefixLength: 0, gateway: IPv4(0xA9FE_0101), outputIndex: 2)
+        let gateway = RouteRequest(destination: .any, gateway: IPv4(0xA9FE_0101), outputIndex: 2)
         try GoldenBytes.check("route-default-via-gateway", try Self.bytes(.addRoute(gateway), sequence: 3))
-        let link = RouteRequest(destination: IPv4(0xA9FE_0101), prefixLength: 32, outputIndex: 7, scope: .link)
+        let link = RouteRequest(destination: .host(IPv4(0xA9FE_0101)), outputIndex: 7, scope: .link)
         try GoldenBytes.check("route-scope-link", try Self.bytes(.addRoute(link), sequence: 4))
         let onlink = RouteRequest(
-            destination: IPv4(0x0A61_0000), prefixLength: 24, gateway: IPv4(0x6440_0707), outputIndex: 7, onlink: true,
+            destination: .ipv4(IPv4(0x0A61_0000), 24), gateway: IPv4(0x6440_0707), outputIndex: 7, onlink: true,
             preferredSource: IPv4(0x0A62_0005))
         try GoldenBytes.check("route-onlink-prefsrc", try Self.bytes(.addRoute(onlink), sequence: 5))
     }

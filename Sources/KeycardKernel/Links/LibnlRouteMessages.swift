@@ -117,7 +117,7 @@ enum LibnlRouteMessages {
     private static func buildRoute(_ route: RouteRequest, _ message: inout OpaquePointer?) -> Int32 {
         guard let object = rtnl_route_alloc() else { return -NLE_NOMEM }
         defer { rtnl_route_put(object) }
-        guard let destination = ipv4(route.destination, route.prefixLength) else { return -NLE_NOMEM }
+        guard let destination = ipv4(route.destination.firstAddress, UInt8(route.destination.prefixLength)) else { return -NLE_NOMEM }
         defer { nl_addr_put(destination) }
         rtnl_route_set_family(object, UInt8(AF_INET))
         var status = rtnl_route_set_dst(object, destination)

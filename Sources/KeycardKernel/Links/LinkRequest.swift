@@ -50,12 +50,11 @@ public enum LinkRequest: Sendable, Hashable {
     }
 }
 
-/// A route: destination prefix (address and length), optional gateway, output ifindex,
-/// scope, preferred source.
+/// A route: destination prefix, optional gateway, output ifindex, scope, preferred source.
 public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     public enum Scope: Sendable, Hashable { case universe, link }
-    public var destination: IPv4
-    public var prefixLength: UInt8
+    /// The destination prefix (`CIDR.any` for the default route).
+    public var destination: CIDR
     public var gateway: IPv4?
     public var outputIndex: Int32
     public var scope: Scope
@@ -64,11 +63,10 @@ public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     public var preferredSource: IPv4?
 
     public init(
-        destination: IPv4, prefixLength: UInt8, gateway: IPv4? = nil, outputIndex: Int32,
+        destination: CIDR, gateway: IPv4? = nil, outputIndex: Int32,
         scope: Scope = .universe, onlink: Bool = false, preferredSource: IPv4? = nil
     ) {
         self.destination = destination
-        self.prefixLength = prefixLength
         self.gateway = gateway
         self.outputIndex = outputIndex
         self.scope = scope
@@ -77,7 +75,7 @@ public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "\(destination)/\(prefixLength)"
+        var text = "\(destination)"
         if let gateway { text += " via \(gateway)" }
         text += " dev ifindex \(outputIndex)"
         if scope == .link { text += " scope link" }
