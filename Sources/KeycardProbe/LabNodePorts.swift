@@ -26,12 +26,16 @@ final class LabNodePorts {
         router = plan.router
     }
 
+    /// Takes the kernel to hold the tables `cluster` compiles to (`LabServices.assumeProgrammed`).
+    func assumeProgrammed(_ cluster: Cluster) {
+        for (namespace, table) in targets(cluster) { installed[namespace] = table }
+    }
+
     /// Programs every node's node ports and the router's load balancer for `cluster`. Returns
     /// whether anything changed.
     @discardableResult
     func program(_ cluster: Cluster) throws -> Bool {
-        var targets = nodes.map { (namespace: $0.namespace, table: nodeCompiler.compile(cluster, node: $0.index)) }
-        targets.append((router, balancerCompiler.compile(cluster)))
+        let targets = targets(cluster)
         var changed = false
         for (namespace, table) in targets {
             let old = installed[namespace]
@@ -46,5 +50,11 @@ final class LabNodePorts {
         }
         if changed { logger.debug("node ports programmed", metadata: ["namespaces": "\(targets.count)"]) }
         return changed
+    }
+
+    /// Each node's node-port table and the router's load-balancer table for `cluster` (nil: none).
+    private func targets(_ cluster: Cluster) -> [(namespace: String, table: Table?)] {
+        nodes.map { (namespace: $0.namespace, table: nodeCompiler.compile(cluster, node: $0.index)) }
+            + [(router, balancerCompiler.compile(cluster))]
     }
 }

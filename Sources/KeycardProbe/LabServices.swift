@@ -33,6 +33,13 @@ public final class LabServices {
         nodePorts = LabNodePorts(plan: plan)
     }
 
+    /// Takes the kernel to hold the tables `cluster` compiles to (a live lab's previous state,
+    /// programmed by another process), so the next `program` moves from them in one transaction.
+    public func assumeProgrammed(_ cluster: Cluster) {
+        nodePorts.assumeProgrammed(cluster)
+        if !cluster.services.isEmpty { installed = compiler.compile(cluster) }
+    }
+
     /// Programs the proxy for `cluster`'s Services and endpoints. Returns whether anything changed.
     @discardableResult
     public func program(_ cluster: Cluster) throws -> Bool {

@@ -29,7 +29,7 @@ typealias ApplyCommand = ManifestCommand<ApplyManifest>
 
 enum ApplyManifest: ManifestVerb {
     static let kind = LiveChange.Kind.apply
-    static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods) and NetworkPolicies in a live lab."
+    static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods), Services and policies in a live lab."
     static let fileHelp = "A manifest (several YAML documents or a kind: List are fine)."
 }
 
@@ -38,7 +38,7 @@ typealias DeleteCommand = ManifestCommand<DeleteManifest>
 
 enum DeleteManifest: ManifestVerb {
     static let kind = LiveChange.Kind.delete
-    static let abstract = "Delete the Namespaces, Pods and NetworkPolicies a manifest names from a live lab (kubectl delete -f)."
+    static let abstract = "Delete the Namespaces, Pods, Services and policies a manifest names from a live lab (kubectl delete -f)."
     static let fileHelp = "A manifest naming the objects to delete."
 }
 

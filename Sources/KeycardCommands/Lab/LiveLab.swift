@@ -148,11 +148,15 @@ struct LiveLab {
     private var changes: ClusterChange { ClusterChange(scope: "in lab \(name)", batch: "the file") }
 
     /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
-    /// kernel holds (`LabPolicies`, as `keycard run` programs a step). Returns the namespaces changed.
+    /// kernel holds (`LabPolicies` and `LabServices`, as `keycard run` programs a step). Returns
+    /// the namespaces whose policies changed.
     func program(from previous: Cluster) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
+        let services = makeServices()
+        services.assumeProgrammed(previous)
         let changed = try policies.program(cluster)
+        try services.program(cluster)
         try refreshDNS()
         return changed
     }
@@ -166,6 +170,10 @@ struct LiveLab {
     func makePolicies() -> LabPolicies {
         LabPolicies(plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement)
     }
+
+    /// A Service proxy programmer for this lab (ClusterIPs, node ports, load balancer), holding no
+    /// compiled state yet.
+    func makeServices() -> LabServices { LabServices(plan: state.plan, enforcement: enforcement) }
 
     /// Records `change` in the journal (on disk).
     mutating func commit(_ change: LiveChange) throws {

@@ -16,6 +16,7 @@ final class LiveLabService {
     let lab: String
     private var live: LiveLab?
     private var policies: LabPolicies?
+    private var services: LabServices?
 
     init(lab: String) { self.lab = lab }
 
@@ -55,10 +56,11 @@ final class LiveLabService {
             }
             let onDisk = try LiveLabRecord.read(lab)
             if live == nil || onDisk != live?.record { try load() }
-            guard var next = live, let policies else { throw LiveError("lab \(lab) is not loaded") }
+            guard var next = live, let policies, let services else { throw LiveError("lab \(lab) is not loaded") }
             reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
                 touched = true
                 let count = try policies.program(changed.cluster)
+                try services.program(changed.cluster)
                 try changed.refreshDNS()
                 return count
             }
@@ -69,6 +71,7 @@ final class LiveLabService {
                 // The kernel or the journal may differ from what is kept: reload both next time.
                 live = nil
                 policies = nil
+                services = nil
             }
             reply.err.append(LiveCommand.message(request.kind.rawValue, error))
             reply.failed = true
@@ -81,12 +84,16 @@ final class LiveLabService {
     private func load() throws {
         live = nil
         policies = nil
+        services = nil
         let opened = try LiveLab.open(lab)
         let programmer = opened.makePolicies()
         programmer.assumeProgrammed(opened.cluster)
         try programmer.program(opened.cluster)
+        let proxy = opened.makeServices()
+        try proxy.program(opened.cluster)
         try opened.refreshDNS()
         live = opened
         policies = programmer
+        services = proxy
     }
 }

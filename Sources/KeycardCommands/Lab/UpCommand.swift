@@ -7,7 +7,7 @@ import KeycardProbe
 import KeycardScenario
 import KeycardTopology
 
-/// `keycard up FILE`: build the scenario's lab, program its initial policies, start the lab process
+/// `keycard up FILE`: build the scenario's lab, program its initial policies and Services, start the lab process
 /// that serves its ports, and leave it running.
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,6 +58,7 @@ struct UpCommand: ParsableCommand {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
             programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true).program(
                 timeline.initial)
+            try LabServices(plan: instance.plan, enforcement: mode).program(timeline.initial)
             try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }

@@ -77,15 +77,22 @@ extension Timeline {
     /// The cells of probe step `index`, in table order: port, then source, then destination.
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
-        let state = cluster(afterStep: index)
+        return Self.cells(of: probe, in: cluster(afterStep: index), mesh: usesMesh)
+    }
+
+    /// The cells of `probe` in cluster `state`, in table order (port, source, destination), each
+    /// with the policy model's verdict (and the mesh's, when `mesh`); a Service destination
+    /// becomes one cell per backend (`aimed`). A scenario's probe steps and `keycard probe` on a
+    /// live lab both judge cells through this.
+    public static func cells(of probe: ResolvedProbe, in state: Cluster, mesh: Bool) -> [ProbeCell] {
         let engine = PolicyEngine(state)
-        let meshEngine = usesMesh ? MeshEngine(state) : nil
+        let meshEngine = mesh ? MeshEngine(state) : nil
         // Only a probe that names workloads needs the lookups (a million-cell probe names none).
         let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
-                for destination in probe.destinations.flatMap({ Self.aimed($0, port, state) }) {
+                for destination in probe.destinations.flatMap({ aimed($0, port, state) }) {
                     // A pod reaching itself through its own Service (hairpin) is not built by the lab's
                     // proxy (no masquerade): not checked.
                     let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
@@ -98,7 +105,7 @@ extension Timeline {
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
-                            targetPort: Self.targetPort(of: destination, port, state))
+                            targetPort: targetPort(of: destination, port, state))
                     if case .exposed(let key, let entry, let backend) = destination {
                         cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
                     }

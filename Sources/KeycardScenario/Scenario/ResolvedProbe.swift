@@ -20,6 +20,17 @@ public struct ResolvedProbe: Sendable {
     public var sourceRef: [ObjectKey: ProbeRef]
     public var destinationRef: [Endpoint: ProbeRef]
 
+    /// A live lab's probe (`keycard probe LAB --from --to --ports`): sources, destinations and
+    /// ports as given (nil: the defaults of a scenario's probe step), judged by the model, with
+    /// every check a probe step gets; an error is located at `location` (the command line).
+    public init(
+        live from: [ProbeRef]?, to: [ProbeRef]?, ports: [ProtocolPort]?, cluster: Cluster, hidden: Set<ObjectKey>,
+        location: SourceLocation
+    ) throws(ScenarioError) {
+        let probe = ProbeStep(from: from, to: to, ports: ports, expect: .model)
+        try self.init(probe, step: Step(index: 0, location: location, action: .probe(probe)), cluster: cluster, hidden: hidden)
+    }
+
     /// `hidden` pods (the cluster DNS pod) are left out of the default sources and destinations.
     init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
         let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }

@@ -1,0 +1,77 @@
+import Foundation
+import KeycardTestSupport
+import Testing
+
+/// A live lab programs its Services as `keycard run` does: `keycard up` installs the ClusterIP
+/// proxy, `apply`/`delete` of a Service reprogram it, and `keycard probe --to svc/NS/NAME` is
+/// judged by the same model cells as a scenario's probe step (one cell per endpoint). As root;
+/// `nft` is the independent witness of what the kernel holds.
+@Suite("CLI: Services in a live lab")
+struct CliLiveServiceTests {
+    static let service = """
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: web, namespace: x}
+              spec: {selector: {pod: server}, ports: [{port: 8080, targetPort: 80}]}
+        """
+
+    @Test func upProgramsServicesAndApplyReprogramsThem() throws {
+        let scenario = try CliScenario(stem: "cli-svc", pods: [("x", "client"), ("x", "server")], extra: [Self.service])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let lab = scenario.lab
+        let table = "kc-\(lab)-svc"
+        let clientNetns = "kc-\(lab).pod.x.client"
+        #expect(try Self.nftTable(clientNetns, table).contains("8080"), "keycard up installed no Service proxy")
+
+        // Through the ClusterIP on the Service port, answered by the backend on its targetPort.
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web", "-o", "json"])
+        #expect(probe.code == 0, "\(probe.out)\(probe.err)")
+        let results = try Self.results(probe.out)
+        #expect(results.count == 1)
+        #expect(results.first?["observed"] as? String == "allow")
+        #expect(results.first?["to"] as? String == "svc/x/web>x/server", "\(results)")
+
+        // A second Service applied live is programmed; deleted, its port leaves the proxy and
+        // probing it is refused as a scenario's probe step would be.
+        let second = try scenario.write(
+            "svc2.yaml",
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web2, namespace: x}
+            spec: {selector: {pod: server}, ports: [{port: 9090, targetPort: 80}]}
+            """)
+        let apply = try KeycardCLI.run(["apply", lab, "-f", second])
+        try #require(apply.code == 0, "\(apply.err)")
+        #expect(try Self.nftTable(clientNetns, table).contains("9090"))
+        let probe2 = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web2", "-o", "json"])
+        #expect(probe2.code == 0, "\(probe2.out)\(probe2.err)")
+        #expect(try Self.results(probe2.out).first?["observed"] as? String == "allow")
+
+        let delete = try KeycardCLI.run(["delete", lab, "-f", second])
+        try #require(delete.code == 0, "\(delete.err)")
+        #expect(try !Self.nftTable(clientNetns, table).contains("9090"))
+        let gone = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web2"])
+        #expect(gone.code == 2)
+        #expect(gone.err.contains("Service x/web2 does not exist"), "\(gone.err)")
+
+        // A policy isolating the server: the Service path is denied, and the model says so too.
+        let deny = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "server"))
+        #expect(try KeycardCLI.run(["apply", lab, "-f", deny]).code == 0)
+        let denied = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web", "-o", "json"])
+        #expect(denied.code == 0, "\(denied.out)\(denied.err)")
+        #expect(try Self.results(denied.out).first?["observed"] as? String == "deny")
+    }
+
+    private static func results(_ json: String) throws -> [[String: Any]] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        return try #require(document["results"] as? [[String: Any]])
+    }
+
+    /// `nft list table inet NAME` in namespace `netns` (empty when there is no such table).
+    private static func nftTable(_ netns: String, _ name: String) throws -> String {
+        try runWitness(["ip", "netns", "exec", netns, "nft", "list", "table", "inet", name])
+    }
+}
