@@ -189,21 +189,30 @@ final class ProbeWave {
         var resendAt: ContinuousClock.Instant? = clock.now + timeout / 2
         while pending > 0 {
             let now = clock.now
-            if now >= deadline { break }
+            if now >= deadline {
+                // A process starved of CPU may wake only after the deadline: what the kernel has
+                // answered by then is read before the rest is judged a timeout.
+                try dispatch(try epoll.wait(timeoutMilliseconds: 0))
+                break
+            }
             if let due = resendAt, now >= due {
                 resendDatagrams()
                 resendAt = nil
                 continue
             }
             let wake = min(deadline, resendAt ?? deadline)
-            for event in try epoll.wait(timeoutMilliseconds: Self.milliseconds(until: wake, from: now)) {
-                if event.token >= Self.evidenceToken {
-                    try collectEvidence(Int(event.token - Self.evidenceToken))
-                } else if event.token == Self.inboxToken {
-                    collectForwarded()
-                } else {
-                    try handle(Int(event.token))
-                }
+            try dispatch(try epoll.wait(timeoutMilliseconds: Self.milliseconds(until: wake, from: now)))
+        }
+    }
+
+    private func dispatch(_ events: [(token: UInt64, events: UInt32)]) throws(KernelError) {
+        for event in events {
+            if event.token >= Self.evidenceToken {
+                try collectEvidence(Int(event.token - Self.evidenceToken))
+            } else if event.token == Self.inboxToken {
+                collectForwarded()
+            } else {
+                try handle(Int(event.token))
             }
         }
     }
