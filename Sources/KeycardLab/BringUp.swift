@@ -81,6 +81,9 @@ struct BringUp {
                         gateway: route.gateway, outputIndex: route.interfaceIndex,
                         scope: route.scope == .link ? .link : .universe, preferredSource: route.preferredSource)))
         }
+        for blackhole in plan.blackholes {
+            requests[blackhole.namespace, default: []].append(.addBlackholeRoute(destination: blackhole.destination))
+        }
         for neighbour in plan.neighbours {
             requests[neighbour.namespace, default: []].append(
                 .addNeighbour(index: neighbour.interfaceIndex, address: neighbour.address, mac: neighbour.mac))

@@ -15,6 +15,8 @@ public struct LabPlan: Hashable, Sendable, Codable {
     public var routes: [PlannedRoute]
     /// Permanent neighbour (ARP) entries for both ends of every pod veth, written once at bring-up.
     public var neighbours: [PlannedNeighbour] = []
+    /// One per node: its slice (`PlannedBlackhole`).
+    public var blackholes: [PlannedBlackhole] = []
     public var sysctls: [PlannedSysctl]
     public var router: String
     public var nodes: [PlannedNode]
@@ -77,6 +79,17 @@ public struct PlannedRoute: Hashable, Sendable, Codable {
     public var scope: Scope
     /// The source address the namespace picks for traffic it originates on this route.
     public var preferredSource: IPv4?
+}
+
+/// A blackhole route in a node's namespace for the node's pod slice: an address of the slice
+/// that no pod holds (a scan of the pod CIDR knocks on all of them) is dropped at the node, as
+/// Calico's blackhole route for a node's IPAM block does. Without it the packet would go up the
+/// node's default route, come back down the router's route for the slice, and bounce between
+/// the two until its TTL ran out, flooding the links while a scan runs. A pod's host route is
+/// more specific and wins.
+public struct PlannedBlackhole: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var destination: CIDR
 }
 
 /// A permanent neighbour entry: in `namespace`, `address` on ifindex `interfaceIndex` is `mac`.

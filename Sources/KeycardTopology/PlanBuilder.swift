@@ -25,6 +25,7 @@ struct PlanBuilder {
                 linkNumber: index, routerName: Names.routerNodeVeth(index), namespace: namespace, name: Names.nodeUplink)
             addRoute(nodeEnd.end, .any, via: routerEnd.address)
             addRoute(routerEnd.end, slice, via: nodeEnd.address)
+            plan.blackholes.append(PlannedBlackhole(namespace: namespace, destination: slice))
             plan.nodes.append(
                 PlannedNode(
                     index: index, name: "node-\(index)", namespace: namespace, slice: slice,
@@ -76,6 +77,13 @@ struct PlanBuilder {
                 namespace: plan.router, name: Names.routerNodeVeth(node.index),
                 index: routerIndex(ofNode: node.index))
             addRoute(routerEnd, .host(placement.address), via: routerAddress(ofLink: node.index, end: 2))
+            // The node whose slice holds the address blackholes the slice: it needs a host route
+            // up to the router for this pod.
+            if let owner = plan.nodes.first(where: { $0.slice.contains(placement.address) }),
+                let uplink = plan.links.first(where: { $0.peer.namespace == owner.namespace && $0.peer.name == Names.nodeUplink })?.peer
+            {
+                addRoute(uplink, .host(placement.address), via: routerAddress(ofLink: owner.index, end: 1))
+            }
         }
         plan.nodes[placement.nodeIndex].podInterfaces.append(nodeSide.name)
         plan.pods.append(

@@ -34,6 +34,7 @@ import Testing
                 RouteRequest(
                     destination: .ipv4("10.97.0.0", 24), gateway: "100.64.7.7",
                     outputIndex: 7, onlink: true, preferredSource: "10.98.0.5")),
+            .addBlackholeRoute(destination: .ipv4("10.96.0.0", 24)),
         ])
 
         let linksA = try ipJSON(a, ["link"])
@@ -53,9 +54,11 @@ import Testing
         #expect(
             routesB == [
                 "dst=default gateway=169.254.1.1 dev=eth0",
+                "dst=10.96.0.0/24",
                 "dst=10.97.0.0/24 gateway=100.64.7.7 dev=eth0 prefsrc=10.98.0.5 onlink",
                 "dst=169.254.1.1 dev=eth0 scope=link",
             ])
+        #expect(try ipJSON(b, ["route", "show", "type", "blackhole"]).map { "\($0["dst"] ?? "")" } == ["10.96.0.0/24"])
         let routesA = try ipJSON(a, ["route"]).map { "\($0["dst"] ?? "") \($0["gateway"] ?? "-")" }
         #expect(routesA.contains("10.98.0.0/16 100.64.0.2"))
         // Nothing was born in (or moved through) the host namespace.

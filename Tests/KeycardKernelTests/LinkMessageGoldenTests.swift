@@ -34,6 +34,8 @@ import Testing
             destination: .ipv4(IPv4(0x0A61_0000), 24), gateway: IPv4(0x6440_0707), outputIndex: 7, onlink: true,
             preferredSource: IPv4(0x0A62_0005))
         try GoldenBytes.check("route-onlink-prefsrc", try Self.bytes(.addRoute(onlink), sequence: 5))
+        try GoldenBytes.check(
+            "route-blackhole", try Self.bytes(.addBlackholeRoute(destination: .ipv4(IPv4(0x0AF4_0000), 24)), sequence: 6))
     }
 
     @Test func vethPeerCarriesItsOwnHeaderNameAndNamespace() throws {

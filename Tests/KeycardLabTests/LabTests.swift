@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import KeycardKernel
 import KeycardTestSupport
+import KeycardValues
 import Testing
 
 @testable import KeycardLab
@@ -53,6 +54,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(name)))
         #expect(try hostSnapshot() == hostBefore)
         try Lab.down(name: name)  // idempotent
+    }
+
+    /// A SYN to an address of the node's slice that no pod holds (what a scan of the pod CIDR sends
+    /// by the hundred) is dropped at the node by its blackhole route. Without it, it bounced between
+    /// the node's default route and the router's slice route until its TTL ran out (32 round trips).
+    @Test func anUnusedSliceAddressIsDroppedAtTheNodeNotLoopedThroughTheRouter() throws {
+        let name = uniqueLabName("hole")
+        let lab = try Lab.up(spec: LabSpec(labName: name, pods: [PodSpec(namespace: "x", name: "a")]))
+        defer { _ = try? Lab.down(name: name) }
+        let plan = lab.plan
+        let unused = IPv4(plan.nodes[0].slice.network + 200)
+        #expect(!plan.pods.contains { $0.address == unused })
+        func routerReceived() throws -> Int {
+            let link = try ipJSON(plan.router, ["-s", "link"]).first { ($0["ifname"] as? String)?.hasPrefix("kcn") == true }
+            return try #require(((link?["stats64"] as? [String: Any])?["rx"] as? [String: Any])?["packets"] as? Int)
+        }
+        let before = try routerReceived()
+        #expect(try !TCPCheck.canConnect(from: plan.pods[0].netns, to: unused, port: 80))
+        #expect(try routerReceived() - before <= 2, "the SYN looped between node and router")
+        let blackholes = try ipJSON(plan.nodes[0].namespace, ["route", "show", "type", "blackhole"]).map { "\($0["dst"] ?? "")" }
+        #expect(blackholes == ["\(plan.nodes[0].slice)"])
     }
 
     @Test func commandsRunInsidePodNamespacesAndStopAtTearDown() throws {

@@ -69,6 +69,20 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
                 "10.244.128.0/17 via 100.64.0.6 dev kcn1",
                 "10.244.200.7/32 via 100.64.0.2 dev kcn0",
             ])
+        // node-1 blackholes its slice, so it sends the address it does not hold up to the router.
+        let ownerRoutes = plan.routes.filter { $0.namespace == "kc-t.node1" && $0.destination == .host("10.244.200.7") }
+        #expect(
+            ownerRoutes.map { "\($0.gateway.map(String.init(describing:)) ?? "-") dev \($0.interface)#\($0.interfaceIndex)" } == [
+                "100.64.0.5 dev kcu#2"
+            ])
+    }
+
+    /// Each node drops the addresses of its slice that no pod holds (Calico's blackhole route per
+    /// IPAM block): without it a packet to such an address loops between node and router.
+    @Test func everyNodeBlackholesItsSlice() throws {
+        let plan = try TopologyPlanner.plan(LabSpec(labName: "t", nodes: 2, pods: [PodSpec(namespace: "x", name: "a")]))
+        #expect(plan.blackholes.map { "\($0.namespace) \($0.destination)" } == ["kc-t.node0 10.244.0.0/17", "kc-t.node1 10.244.128.0/17"])
+        #expect(plan.blackholes.map(\.destination) == plan.nodes.map(\.slice))
     }
 
     @Test func podAndNodeRoutesAndAddresses() throws {

@@ -23,6 +23,8 @@ enum LibnlRouteMessages {
             status = buildAddress(index, address, prefixLength, &message)
         case .addRoute(let route):
             status = buildRoute(route, &message)
+        case .addBlackholeRoute(let destination):
+            status = buildBlackhole(destination, &message)
         case .addNeighbour(let index, let address, let mac):
             status = buildNeighbour(index, address, mac, &message)
         }
@@ -145,6 +147,22 @@ enum LibnlRouteMessages {
         rtnl_route_nh_set_ifindex(hop, route.outputIndex)
         if let gatewayAddress { rtnl_route_nh_set_gateway(hop, gatewayAddress) }
         rtnl_route_add_nexthop(object, hop)
+        return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
+    }
+
+    /// RTM_NEWROUTE, CREATE|EXCL, main table, protocol static, type blackhole, no nexthop.
+    private static func buildBlackhole(_ destination: CIDR, _ message: inout OpaquePointer?) -> Int32 {
+        guard let object = rtnl_route_alloc() else { return -NLE_NOMEM }
+        defer { rtnl_route_put(object) }
+        guard let address = ipv4(destination.firstAddress, UInt8(destination.prefixLength)) else { return -NLE_NOMEM }
+        defer { nl_addr_put(address) }
+        rtnl_route_set_family(object, UInt8(AF_INET))
+        let status = rtnl_route_set_dst(object, address)
+        if status < 0 { return status }
+        rtnl_route_set_table(object, UInt32(RT_TABLE_MAIN.rawValue))
+        rtnl_route_set_protocol(object, UInt8(RTPROT_STATIC))
+        rtnl_route_set_scope(object, UInt8(RT_SCOPE_UNIVERSE.rawValue))
+        rtnl_route_set_type(object, UInt8(RTN_BLACKHOLE))
         return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 

@@ -18,6 +18,9 @@ public enum LinkRequest: Sendable, Hashable {
     case addAddress(index: Int32, address: IPv4, prefixLength: UInt8)
     /// A static unicast route in the main table.
     case addRoute(RouteRequest)
+    /// A static blackhole route in the main table (RTN_BLACKHOLE, no nexthop): packets to
+    /// `destination` that no more specific route takes are dropped silently.
+    case addBlackholeRoute(destination: CIDR)
     /// A permanent IPv4 neighbour entry (RTM_NEWNEIGH, NUD_PERMANENT): `address` on ifindex
     /// `index` is `mac`, with no ARP exchange and exempt from the neighbour table's garbage limit.
     case addNeighbour(index: Int32, address: IPv4, mac: MACAddress)
@@ -33,6 +36,8 @@ public enum LinkRequest: Sendable, Hashable {
             return "address \(address)/\(length) on ifindex \(index)"
         case .addRoute(let route):
             return "route \(route)"
+        case .addBlackholeRoute(let destination):
+            return "route blackhole \(destination)"
         case .addNeighbour(let index, let address, let mac):
             return "neighbour \(address) lladdr \(mac) on ifindex \(index)"
         }
@@ -44,7 +49,7 @@ public enum LinkRequest: Sendable, Hashable {
         case .createVeth: return "create veth"
         case .setLinkUp: return "set link up"
         case .addAddress: return "add address"
-        case .addRoute: return "add route"
+        case .addRoute, .addBlackholeRoute: return "add route"
         case .addNeighbour: return "add neighbour"
         }
     }
