@@ -72,11 +72,7 @@ struct DiffCommand: ParsableCommand {
         }
         let timelines = try ScenarioInput.loadAll([path], namespace: namespace)
         guard let timeline = timelines.first else { throw Exit.invalid }
-        let index = step ?? timeline.scenario.steps.count
-        if index > timeline.scenario.steps.count {
-            Console.error("\(path): has \(timeline.scenario.steps.count) steps, not \(index)")
-            throw Exit.invalid
-        }
+        let index = try ScenarioInput.step(step, of: timeline, asked: argument)
         return Side(timeline: timeline, cluster: timeline.cluster(afterStep: index), label: argument)
     }
 

@@ -49,15 +49,9 @@ enum ScenarioInput {
     }
 
     /// The step `--after-step` names (`afterStep`), by default the last; 0 is the state after the
-    /// resources. Outside 0...steps it is refused on stderr with exit code 2.
+    /// resources. Outside 0...steps it is refused on stderr with the file's location and exit code 2.
     static func step(_ afterStep: Int?, of timeline: Timeline) throws -> Int {
-        let steps = timeline.scenario.steps.count
-        let step = afterStep ?? steps
-        guard (0...steps).contains(step) else {
-            Console.error("--after-step must be from 0 to \(steps)")
-            throw Exit.invalid
-        }
-        return step
+        try step(afterStep, of: timeline, asked: "--after-step \(afterStep ?? 0)")
     }
 
     static func load(_ path: String) throws -> Timeline {

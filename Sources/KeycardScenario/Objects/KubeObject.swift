@@ -150,6 +150,9 @@ public struct ObjectRef: Hashable, Sendable, CustomStringConvertible {
 public struct LoadedObject: Hashable, Sendable {
     public var object: KubeObject
     public var location: SourceLocation
+    /// Where fields checked only when the object is applied were written, by path
+    /// (`spec.clusterIP`), so such errors point at the field rather than at the object.
+    public var fieldLocations: [String: SourceLocation] = [:]
 
     public init(_ object: KubeObject, at location: SourceLocation) {
         self.object = object

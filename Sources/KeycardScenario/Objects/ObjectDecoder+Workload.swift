@@ -11,7 +11,8 @@ extension ObjectDecoder {
     /// - a ReplicationController's `selector` defaults to its template's labels, which it must match;
     /// - a Job's selector is generated (with `manualSelector: true` it is the user's and must match);
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
-    /// - a CronJob needs `schedule` and a name of at most 52 characters, a Job one of at most 63;
+    /// - a CronJob needs a valid `schedule` (and `timeZone`, if any: `checkCronTiming`) and a name of
+    ///   at most 52 characters, a Job one of at most 63;
     ///   a suspended Job or CronJob runs no pod.
     /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
@@ -32,8 +33,7 @@ extension ObjectDecoder {
         var jobLabels: Labels = [:]
         var suspended = false
         if kind == .cronJob {
-            guard let schedule = spec["schedule"] else { throw specValue.error("\(what) needs spec.schedule") }
-            if try schedule.string("spec.schedule").isEmpty { throw schedule.error("spec.schedule must not be empty") }
+            try checkCronTiming(spec, specValue, what)
             if let suspend = spec["suspend"] { suspended = try suspend.bool("spec.suspend") }
             guard let jobTemplate = spec["jobTemplate"] else { throw specValue.error("\(what) needs spec.jobTemplate") }
             try jobTemplate.requireKnownFields("spec.jobTemplate", known: KnownFields.template)

@@ -63,7 +63,7 @@ struct ObjectDecoder {
         case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
         case .workload(let workloadKind):
             return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
-        case .service: return [LoadedObject(.service(try service(value)), at: value.location)]
+        case .service: return [Self.locatingFields(LoadedObject(.service(try service(value)), at: value.location), value)]
         case .stagedKubernetesNetworkPolicy: return [LoadedObject(.stagedPolicy(try stagedPolicy(value)), at: value.location)]
         case .clusterNetworkPolicy: return [LoadedObject(.clusterNetworkPolicy(try clusterNetworkPolicy(value)), at: value.location)]
         case .adminNetworkPolicy, .baselineAdminNetworkPolicy:

@@ -5,8 +5,12 @@ extension ClusterChange {
     /// `service` with its ClusterIP settled as the API server settles it: a pinned address must lie
     /// in the service CIDR (not its network or broadcast address) and be free; an update keeps the
     /// address already allocated (`spec.clusterIP` is immutable) and may not change a pinned one;
-    /// otherwise the next free address is allocated (`ServiceAddresses`).
-    func addressed(_ service: Service, in cluster: Cluster, at location: SourceLocation) throws(ScenarioError) -> Service {
+    /// otherwise the next free address is allocated (`ServiceAddresses`). Errors about a written
+    /// `spec.clusterIP` point at `field` (where it was written) when given, else at `location`.
+    func addressed(
+        _ service: Service, in cluster: Cluster, at objectLocation: SourceLocation, field: SourceLocation? = nil
+    ) throws(ScenarioError) -> Service {
+        let location = service.address == .unallocated ? objectLocation : field ?? objectLocation
         var service = service
         let previous = cluster.services[service.key]
         let taken = Set(cluster.services.values.filter { $0.key != service.key }.compactMap(\.clusterIP))

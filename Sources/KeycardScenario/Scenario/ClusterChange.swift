@@ -85,7 +85,8 @@ public struct ClusterChange {
                 service.createdAt = previous?.createdAt ?? cluster.generation
                 let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
                 cluster.services[service.key] = try exposed(
-                    addressed(service, in: cluster, at: loaded.location), in: cluster, avoiding: avoiding, at: loaded.location)
+                    addressed(service, in: cluster, at: loaded.location, field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),
+                    in: cluster, avoiding: avoiding, at: loaded.location)
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
                 existed = cluster.stagedPolicies[staged.key] != nil
