@@ -20,6 +20,11 @@ public struct ResolvedProbe: Sendable {
     public var sourceRef: [ObjectKey: ProbeRef]
     public var destinationRef: [Endpoint: ProbeRef]
 
+    /// The most cells one probe step may hold: a thousand pods probing each other on one port. A
+    /// cell costs a few KiB through the model and the report, so a Deployment of 10,000 replicas
+    /// probed all-to-all (a hundred million cells) would exhaust memory instead of failing clearly.
+    public static let maximumCells = 1_000_000
+
     /// A live lab's probe (`keycard probe LAB --from --to --ports`): sources, destinations and
     /// ports as given (nil: the defaults of a scenario's probe step), judged by the model, with
     /// every check a probe step gets; an error is located at `location` (the command line).
@@ -127,6 +132,13 @@ public struct ResolvedProbe: Sendable {
         }
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
         if destinations.isEmpty { throw ScenarioError(step.location, "probe has no destination: no pod exists at this step") }
+        let cells = sources.count * destinations.count * self.ports.count
+        if cells > Self.maximumCells {
+            throw ScenarioError(
+                step.location,
+                "\(step.name.map { "probe \"\($0)\"" } ?? "probe") has \(sources.count) sources x \(destinations.count) destinations x \(self.ports.count) ports = \(cells) cells; keycard judges at most \(Self.maximumCells) in one probe step (each is a model verdict and a real connection): name from, to or ports"
+            )
+        }
         expect = probe.expect
         try checkHTTP(step, cluster)
         try checkExposed(step, cluster)
