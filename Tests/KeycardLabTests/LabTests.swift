@@ -72,7 +72,10 @@ import Testing
         }
         let before = try routerReceived()
         #expect(try !TCPCheck.canConnect(from: plan.pods[0].netns, to: unused, port: 80))
-        #expect(try routerReceived() - before <= 2, "the SYN looped between node and router")
+        // A loop brings the SYN back to the router 32 times (TTL 64, two hops a round); a few
+        // packets of the links' own IPv6 neighbour discovery may pass meanwhile.
+        let received = try routerReceived() - before
+        #expect(received < 16, "the SYN looped between node and router: \(received) packets")
         let blackholes = try ipJSON(plan.nodes[0].namespace, ["route", "show", "type", "blackhole"]).map { "\($0["dst"] ?? "")" }
         #expect(blackholes == ["\(plan.nodes[0].slice)"])
     }

@@ -117,52 +117,55 @@ enum LibnlRouteMessages {
     /// RTM_NEWROUTE, CREATE|EXCL, main table, protocol static, unicast; one nexthop (gateway,
     /// output ifindex); onlink as RTNH_F_ONLINK in rtm_flags.
     private static func buildRoute(_ route: RouteRequest, _ message: inout OpaquePointer?) -> Int32 {
-        guard let object = rtnl_route_alloc() else { return -NLE_NOMEM }
-        defer { rtnl_route_put(object) }
-        guard let destination = ipv4(route.destination.firstAddress, UInt8(route.destination.prefixLength)) else { return -NLE_NOMEM }
-        defer { nl_addr_put(destination) }
-        rtnl_route_set_family(object, UInt8(AF_INET))
-        var status = rtnl_route_set_dst(object, destination)
-        if status < 0 { return status }
-        rtnl_route_set_table(object, UInt32(RT_TABLE_MAIN.rawValue))
-        rtnl_route_set_protocol(object, UInt8(RTPROT_STATIC))
-        rtnl_route_set_scope(object, UInt8(route.scope == .link ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue))
-        rtnl_route_set_type(object, UInt8(RTN_UNICAST))
-        if route.onlink { rtnl_route_set_flags(object, UInt32(RTNH_F_ONLINK)) }
-        if let source = route.preferredSource {
-            guard let address = ipv4(source, 32) else { return -NLE_NOMEM }
-            defer { nl_addr_put(address) }
-            status = rtnl_route_set_pref_src(object, address)
-            if status < 0 { return status }
+        let scope = route.scope == .link ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue
+        return buildRouteMessage(route.destination, type: Int32(RTN_UNICAST), scope: scope, &message) { object in
+            if route.onlink { rtnl_route_set_flags(object, UInt32(RTNH_F_ONLINK)) }
+            if let source = route.preferredSource {
+                guard let address = ipv4(source, 32) else { return -NLE_NOMEM }
+                defer { nl_addr_put(address) }
+                let status = rtnl_route_set_pref_src(object, address)
+                if status < 0 { return status }
+            }
+            // The route owns the nexthop once added (freed with it); the nexthop takes its own
+            // reference to the gateway address. The address first: nothing to free if it fails.
+            var gatewayAddress: OpaquePointer?
+            if let gateway = route.gateway {
+                guard let address = ipv4(gateway, 32) else { return -NLE_NOMEM }
+                gatewayAddress = address
+            }
+            defer { if let gatewayAddress { nl_addr_put(gatewayAddress) } }
+            guard let hop = rtnl_route_nh_alloc() else { return -NLE_NOMEM }
+            rtnl_route_nh_set_ifindex(hop, route.outputIndex)
+            if let gatewayAddress { rtnl_route_nh_set_gateway(hop, gatewayAddress) }
+            rtnl_route_add_nexthop(object, hop)
+            return 0
         }
-        // The route owns the nexthop once added (freed with it).
-        // The gateway address first: nothing to free if it cannot be built.
-        var gatewayAddress: OpaquePointer?
-        if let gateway = route.gateway {
-            guard let address = ipv4(gateway, 32) else { return -NLE_NOMEM }
-            gatewayAddress = address
-        }
-        defer { if let gatewayAddress { nl_addr_put(gatewayAddress) } }
-        guard let hop = rtnl_route_nh_alloc() else { return -NLE_NOMEM }
-        rtnl_route_nh_set_ifindex(hop, route.outputIndex)
-        if let gatewayAddress { rtnl_route_nh_set_gateway(hop, gatewayAddress) }
-        rtnl_route_add_nexthop(object, hop)
-        return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 
     /// RTM_NEWROUTE, CREATE|EXCL, main table, protocol static, type blackhole, no nexthop.
     private static func buildBlackhole(_ destination: CIDR, _ message: inout OpaquePointer?) -> Int32 {
+        buildRouteMessage(destination, type: Int32(RTN_BLACKHOLE), scope: RT_SCOPE_UNIVERSE.rawValue, &message) { _ in 0 }
+    }
+
+    /// An IPv4 route to `destination` in the main table, protocol static, of `type` and `scope`;
+    /// `details` sets the rest (a negative libnl error stops the build), then the RTM_NEWROUTE
+    /// CREATE|EXCL request is built into `message`.
+    private static func buildRouteMessage(
+        _ destination: CIDR, type: Int32, scope: UInt32, _ message: inout OpaquePointer?, details: (OpaquePointer) -> Int32
+    ) -> Int32 {
         guard let object = rtnl_route_alloc() else { return -NLE_NOMEM }
         defer { rtnl_route_put(object) }
         guard let address = ipv4(destination.firstAddress, UInt8(destination.prefixLength)) else { return -NLE_NOMEM }
         defer { nl_addr_put(address) }
         rtnl_route_set_family(object, UInt8(AF_INET))
-        let status = rtnl_route_set_dst(object, address)
+        var status = rtnl_route_set_dst(object, address)
         if status < 0 { return status }
         rtnl_route_set_table(object, UInt32(RT_TABLE_MAIN.rawValue))
         rtnl_route_set_protocol(object, UInt8(RTPROT_STATIC))
-        rtnl_route_set_scope(object, UInt8(RT_SCOPE_UNIVERSE.rawValue))
-        rtnl_route_set_type(object, UInt8(RTN_BLACKHOLE))
+        rtnl_route_set_scope(object, UInt8(scope))
+        rtnl_route_set_type(object, UInt8(type))
+        status = details(object)
+        if status < 0 { return status }
         return rtnl_route_build_add_request(object, NLM_F_CREATE | NLM_F_EXCL, &message)
     }
 
