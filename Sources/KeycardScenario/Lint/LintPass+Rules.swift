@@ -53,11 +53,18 @@ extension LintPass {
                 if keys.count == 1 { alone.insert(key) } else { company[key, default: []].formUnion(keys.subtracting([key])) }
             }
         }
+        // Without cluster tiers only a pod some policy isolates in a direction has rules allowing
+        // anything there: the others are skipped (a thousand pods under one policy would
+        // otherwise cost millions of evaluations that note nothing).
+        let tiers = !cluster.clusterPolicies.isEmpty
         for pod in cluster.sortedPods {
+            let egress = tiers || !cluster.isolatingPolicies(for: pod, .egress).isEmpty
+            let ingress = tiers || !cluster.isolatingPolicies(for: pod, .ingress).isEmpty
+            guard egress || ingress else { continue }
             for endpoint in endpoints where endpoint != .pod(pod.key) {
                 for port in ports {
-                    note(engine.evaluate(from: .pod(pod.key), to: endpoint, port: port).egress.allowingRules)
-                    note(engine.evaluate(from: endpoint, to: .pod(pod.key), port: port).ingress.allowingRules)
+                    if egress { note(engine.evaluate(from: .pod(pod.key), to: endpoint, port: port).egress.allowingRules) }
+                    if ingress { note(engine.evaluate(from: endpoint, to: .pod(pod.key), port: port).ingress.allowingRules) }
                 }
             }
         }
