@@ -30,7 +30,7 @@ struct ExplainCommand: ParsableCommand {
 
     func validate() throws {
         guard ObjectKey.parse(from) != nil else {
-            throw ValidationError("--from must be a pod as namespace/name or an external as external/NAME")
+            throw ValidationError("--from must be a pod as namespace/name, an external as external/NAME or a lab node as node/NAME")
         }
         guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }

@@ -153,9 +153,9 @@ public struct AuthorizationPolicy: Hashable, Sendable {
     public var namespace: String
     public var name: String
     public var selector: WorkloadSelector?
-    /// `targetRef` or `targetRefs` is set: the policy binds gateways/waypoints only (R20).
+    /// `targetRef` is set or `targetRefs` is non-empty: the policy binds gateways/waypoints only (R20).
     public var hasTargetRef: Bool
-    /// Annotation `istio.io/dry-run: "true"` (R21).
+    /// Annotation `istio.io/dry-run` with a value Go's `strconv.ParseBool` reads as true (`"true"`, `"True"`, `"1"`, ...; R21).
     public var dryRun: Bool
     public var action: Action
     public var provider: String?

@@ -8,10 +8,11 @@ import KeycardValues
 extension ObjectDecoder {
     mutating func peerAuthentication(_ value: YAMLValue) throws(ScenarioError) -> PeerAuthentication {
         let fields = try value.fields("PeerAuthentication", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        let metadataValue = try fields.required("metadata")
         let meta = try Metadata.read(
-            fields.required("metadata"), kind: "PeerAuthentication", namespaced: true, at: value.location,
-            defaultNamespace: defaultNamespace)
+            metadataValue, kind: "PeerAuthentication", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var policy = PeerAuthentication(namespace: meta.namespace, name: meta.name)
+        try IstioDryRun.refuseOnPeerAuthentication(meta.annotations, key: policy.key, metadata: metadataValue)
         guard let specValue = fields["spec"] else { return policy }
         let spec = try specValue.fields("PeerAuthentication spec", allowed: ["selector", "mtls", "portLevelMtls"])
         if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
@@ -40,18 +41,26 @@ extension ObjectDecoder {
         return try modeValue.choice("\(what).mode") { "\(what).mode \"\($0)\" is not one of UNSET, DISABLE, PERMISSIVE, STRICT" }
     }
 
-    /// Istio's `WorkloadSelector`: `matchLabels` with valid label keys and values, no wildcards.
+    /// Istio's `WorkloadSelector` as the CRD schema and `validateWorkloadSelector` check it: at most
+    /// 4096 `matchLabels`, keys not empty and without `*`, values at most 63 characters without `*`.
+    /// Nothing else: a key or value Kubernetes would refuse on a pod (`Foo Bar`, `a b`) is valid and
+    /// selects no pod (istio/istio pkg/config/validation/validation.go, manifests crd-all.gen.yaml).
     private func workloadSelector(_ value: YAMLValue) throws(ScenarioError) -> WorkloadSelector {
         let fields = try value.fields("selector", allowed: ["matchLabels"])
         var selector = WorkloadSelector()
-        for (key, keyLocation, labelValue) in try fields["matchLabels"]?.entries("selector.matchLabels") ?? [] {
-            if key.isEmpty { throw ScenarioError(keyLocation, "selector.matchLabels has an empty key") }
+        let entries = try fields["matchLabels"]?.entries("selector.matchLabels") ?? []
+        if entries.count > 4096, let labels = fields["matchLabels"] {
+            throw labels.error("selector.matchLabels has \(entries.count) entries, more than the 4096 the CRD allows")
+        }
+        for (key, keyLocation, labelValue) in entries {
+            if key.isEmpty { throw ScenarioError(keyLocation, "selector.matchLabels: key must not be empty") }
+            if key.contains("*") { throw ScenarioError(keyLocation, "selector.matchLabels: wildcard not allowed in label key match") }
             let text = try labelValue.labelValue("matchLabels \"\(key)\"")
-            if key.contains("*") || text.contains("*") {
-                throw ScenarioError(keyLocation, "wildcards are not supported in selector.matchLabels")
+            if text.contains("*") { throw labelValue.error("selector.matchLabels: wildcard not allowed in label value match") }
+            // OpenAPI maxLength counts characters (runes), not bytes.
+            if text.unicodeScalars.count > 63 {
+                throw labelValue.error("selector.matchLabels \"\(key)\" value is longer than 63 characters")
             }
-            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
-            if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
             selector.matchLabels[key] = text
         }
         return selector
@@ -64,17 +73,22 @@ extension ObjectDecoder {
             metadataValue, kind: "AuthorizationPolicy", namespaced: true, at: value.location,
             defaultNamespace: defaultNamespace)
         var policy = AuthorizationPolicy(namespace: meta.namespace, name: meta.name)
-        policy.dryRun = meta.annotations["istio.io/dry-run"] == "true"
-        if policy.dryRun {
-            warn(value, "AuthorizationPolicy \(policy.key) is dry-run (istio.io/dry-run): it never changes a verdict (R21)")
+        let dryRunText = meta.annotations[IstioDryRun.annotation]
+        guard let specValue = fields["spec"] else {
+            policy.dryRun = try IstioDryRun.authorizationPolicy(dryRunText, action: policy.action, key: policy.key, metadata: metadataValue)
+            if policy.dryRun { warnDryRun(value, policy) }
+            return policy
         }
-        guard let specValue = fields["spec"] else { return policy }
         let spec = try specValue.fields(
             "AuthorizationPolicy spec", allowed: ["selector", "targetRef", "targetRefs", "rules", "action", "provider"])
         if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
-        let targetRef = spec["targetRef"] ?? spec["targetRefs"]
-        if let targetRef {
-            if spec["selector"] != nil { throw targetRef.error("selector and targetRef(s) are mutually exclusive") }
+        // The CRD's rule counts each field present (CEL has(), so `targetRefs: []` too); istiod binds
+        // by targetRef only when GetTargetRefs is non-empty (policyattachment.go), so an empty
+        // list applies by selector like an absent one.
+        let present = [spec["selector"], spec["targetRef"], spec["targetRefs"]].compactMap { $0 }
+        if present.count > 1 { throw present[1].error("selector, targetRef and targetRefs are mutually exclusive: only one can be set") }
+        let targetRefs = try spec["targetRefs"]?.items("spec.targetRefs") ?? []
+        if let targetRef = spec["targetRef"] ?? (targetRefs.isEmpty ? nil : spec["targetRefs"]) {
             policy.hasTargetRef = true
             warn(
                 targetRef,
@@ -91,6 +105,8 @@ extension ObjectDecoder {
             if name.isEmpty { throw provider.error("spec.provider.name must not be empty") }
             policy.provider = name
         }
+        policy.dryRun = try IstioDryRun.authorizationPolicy(dryRunText, action: policy.action, key: policy.key, metadata: metadataValue)
+        if policy.dryRun { warnDryRun(value, policy) }
         for (index, ruleValue) in (try spec["rules"]?.items("spec.rules") ?? []).enumerated() {
             policy.rules.append(try authorizationRule(ruleValue, index: index, policy: policy))
         }
@@ -114,9 +130,11 @@ extension ObjectDecoder {
     {
         let fields = try value.fields("rules[\(index)]", allowed: ["from", "to", "when"])
         var rule = AuthorizationPolicy.Rule()
+        var ipv6: [ScenarioWarning] = []
         rule.from = try ruleEntries(fields.values["from"], "from", index: index, key: "source") { value throws(ScenarioError) in
-            try source(value, custom: policy.action == .custom)
+            try source(value, custom: policy.action == .custom, ipv6: &ipv6)
         }
+        warnings += ipv6
         rule.to = try ruleEntries(fields.values["to"], "to", index: index, key: "operation") { value throws(ScenarioError) in
             try operation(value)
         }
@@ -173,7 +191,10 @@ extension ObjectDecoder {
         return entries
     }
 
-    private func source(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Source {
+    /// One `source`; `ipv6` gets a warning for each IPv6 block (valid to Istio, no lab address).
+    private func source(_ value: YAMLValue, custom: Bool, ipv6: inout [ScenarioWarning]) throws(ScenarioError)
+        -> AuthorizationPolicy.Source
+    {
         let fields = try value.fields("source", allowed: Self.sourceFields)
         var source = AuthorizationPolicy.Source()
         func list(_ key: String) throws(ScenarioError) -> [String] { try strings(fields[key], "source.\(key)") }
@@ -193,6 +214,13 @@ extension ObjectDecoder {
         source.notServiceAccounts = try list("notServiceAccounts")
         source.ipBlocks = try addresses(fields["ipBlocks"], "source.ipBlocks")
         source.notIpBlocks = try addresses(fields["notIpBlocks"], "source.notIpBlocks")
+        for key in ["ipBlocks", "notIpBlocks"] {
+            for text in try list(key) where MatchContextCIDR.parse(text)?.family == .ipv6 {
+                ipv6.append(
+                    ScenarioWarning(location: (fields[key] ?? value).location, message: MatchContextCIDR.ipv6Warning("source.\(key)", text))
+                )
+            }
+        }
         if source == AuthorizationPolicy.Source() { throw value.error("source must not be empty: set at least one field") }
         // R22, C-VALID: service accounts exclude principals and namespaces, and `*`; at most 16
         // values, each at most 320 characters with at most one '/'.
@@ -244,7 +272,7 @@ extension ObjectDecoder {
         return operation
     }
 
-    private func condition(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Condition {
+    private mutating func condition(_ value: YAMLValue, custom: Bool) throws(ScenarioError) -> AuthorizationPolicy.Condition {
         let fields = try value.fields("a when condition", allowed: ["key", "values", "notValues"])
         guard let keyValue = fields["key"] else { throw value.error("a when condition needs \"key\"") }
         let key = try keyValue.string("when.key")
@@ -253,9 +281,15 @@ extension ObjectDecoder {
         let notValues = try strings(fields["notValues"], "when.notValues")
         if values.isEmpty && notValues.isEmpty { throw value.error("a when condition needs values or notValues") }
         let isHeader = key.hasPrefix("request.headers[") && key.hasSuffix("]") && key.count > "request.headers[]".count
+        // validateMapKey (istio/istio pkg/config/security/security.go): a claim needs a name, a[b].
+        if key == "request.auth.claims" || key.hasPrefix("request.auth.claims["),
+            !(key.hasPrefix("request.auth.claims[") && key.hasSuffix("]") && key.count > "request.auth.claims[]".count)
+        {
+            throw keyValue.error("bad key (\(key)): should have format a[b], like request.auth.claims[iss]")
+        }
         let isAuth =
             ["request.auth.principal", "request.auth.audiences", "request.auth.presenter"].contains(key)
-            || (key.hasPrefix("request.auth.claims[") && key.hasSuffix("]"))
+            || key.hasPrefix("request.auth.claims[")
         let isL4 = AuthorizationPolicy.Condition.l4Keys.contains(key)
         guard isHeader || isAuth || isL4 else {
             let istioKeys = ["remote.ip", "connection.sni", "source.serviceAccount", "source.trustDomain"]
@@ -270,7 +304,10 @@ extension ObjectDecoder {
         for text in values + notValues {
             switch key {
             case "source.ip", "destination.ip":
-                if MatchContextCIDR.parse(text) == nil { throw value.error("when \(key) value \"\(text)\" is not an IP or CIDR") }
+                guard let block = MatchContextCIDR.parse(text) else {
+                    throw value.error("when \(key) value \"\(text)\" is not an IP or CIDR")
+                }
+                if block.family == .ipv6 { warn(value, MatchContextCIDR.ipv6Warning("when \(key)", text)) }
             case "destination.port":
                 guard let port = Self.decimalPort(text), (0...65535).contains(port) else {
                     throw value.error("when destination.port value \"\(text)\" must be a port number from 0 to 65535")
@@ -324,16 +361,33 @@ extension ObjectDecoder {
         return result
     }
 
+    private mutating func warnDryRun(_ value: YAMLValue, _ policy: AuthorizationPolicy) {
+        warn(value, "AuthorizationPolicy \(policy.key) is dry-run (istio.io/dry-run): it never changes a verdict (R21)")
+    }
+
     private mutating func warn(_ value: YAMLValue, _ message: String) {
         warnings.append(ScenarioWarning(location: value.location, message: message))
     }
 }
 
-/// An IP or CIDR as Istio's validation reads `ipBlocks` and `source.ip` (a bare IP is a /32).
+/// An IP or CIDR as Istio's `ValidateIPs` reads `ipBlocks`, `source.ip` and `destination.ip`
+/// (istio/istio pkg/config/security/security.go): with a `/` Go's `netip.ParsePrefix`, else
+/// `netip.ParseAddr`. A bare IPv4 address is a /32, a bare IPv6 one a /128 (with or without a
+/// `%zone`, which `ParseAddr` accepts and a prefix may not carry).
 enum MatchContextCIDR {
     static func parse(_ text: String) -> CIDR? {
+        if text.contains("/") { return CIDR.parse(text) }
         if let ip = IPv4(text) { return CIDR.host(ip) }
-        if let cidr = CIDR.parse(text) { return cidr }
-        return nil
+        guard text.contains(":") else { return nil }
+        let parts = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2 && parts[1].isEmpty { return nil }
+        guard let block = CIDR.parse("\(parts[0])/128"), block.family == .ipv6 else { return nil }
+        return block
+    }
+
+    /// The lab is IPv4 only: an IPv6 value is valid and matches no lab address (as an IPv6 ipBlock
+    /// in a NetworkPolicy).
+    static func ipv6Warning(_ what: String, _ text: String) -> String {
+        "\(what) \(text) is IPv6 and the lab is IPv4 only: it matches no lab address, and IPv6 traffic is not probed"
     }
 }
