@@ -46,8 +46,8 @@ extension ObjectDecoder {
             if seen.contains(family) { throw item.error("spec.ipFamilies[\(index)]: Duplicate value: \"\(family)\"") }
             seen.append(family)
         }
-        if seen.count == 2, policy == nil || policy == "SingleStack" {
-            throw (policyValue ?? familiesValue ?? spec["ipFamilies"]!).error(
+        if seen.count == 2, policy == nil || policy == "SingleStack", let spot = policyValue ?? familiesValue {
+            throw spot.error(
                 "spec.ipFamilyPolicy: Invalid value: \"\(policy ?? "SingleStack")\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"
             )
         }
