@@ -80,6 +80,8 @@ struct ModelTableRenderer: StepTableRenderer {
                     guard let verdict = at(row, column)?.verdict else { return "-" }
                     if verdict.egress.outcome == .selfTraffic { return "#" }
                     if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
+                    // What explain says "no policy: ..." for: not a block by both sides.
+                    if verdict.hasNoPath { return "N" }
                     switch (verdict.egress.permits, verdict.ingress.permits) {
                     case (true, true): return "."
                     case (false, true): return "E"
@@ -99,7 +101,7 @@ struct ModelTableRenderer: StepTableRenderer {
         }
         if explainedWhy {
             out.append(
-                "  (why: E the source's egress blocks it, I the destination's ingress, B both; M mutual TLS refuses it, R an AuthorizationPolicy)"
+                "  (why: E the source's egress blocks it, I the destination's ingress, B both; N no path, no policy decides it (a Service port without endpoints); M mutual TLS refuses it, R an AuthorizationPolicy)"
             )
         }
         return out + disagreements

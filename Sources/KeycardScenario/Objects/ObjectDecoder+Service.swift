@@ -8,7 +8,8 @@ extension ObjectDecoder {
     /// targetPort = port, type ClusterIP). Pinned addresses are checked against the lab's service
     /// CIDR when the object is applied (`ClusterChange`). NodePort and LoadBalancer add `nodePort`,
     /// `externalTrafficPolicy`, `healthCheckNodePort`, `allocateLoadBalancerNodePorts`
-    /// (`externalTraffic`). Other fields (sessionAffinity, loadBalancerIP, ...) are ignored.
+    /// (`externalTraffic`). IP families, external IPs, session affinity, traffic policies and load
+    /// balancer fields are validated (`serviceSpecFields`); loadBalancerIP and the rest are ignored.
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/
     mutating func service(_ value: YAMLValue) throws(ScenarioError) -> Service {
         let fields = try nonNullServiceFields(value, "Service")
@@ -63,6 +64,7 @@ extension ObjectDecoder {
                 throw affinity.error("spec.sessionAffinity must be None or ClientIP, found \"\(text)\"")
             }
         }
+        try serviceSpecFields(spec, of: service)
         let portItems = try spec["ports"]?.items("spec.ports") ?? []
         if portItems.isEmpty && service.kind != .externalName && service.address != .headless {
             throw specLocation.error("Service \(service.key) needs spec.ports (only a headless or ExternalName Service may have none)")

@@ -4,7 +4,8 @@ import KeycardValues
 extension ClusterChange {
     /// `service` with its ClusterIP settled as the API server settles it: a pinned address must lie
     /// in the service CIDR (not its network or broadcast address) and be free; an update keeps the
-    /// address already allocated (`spec.clusterIP` is immutable) and may not change a pinned one;
+    /// address already allocated (`spec.clusterIP` is immutable) and may not change a pinned one,
+    /// unless the old or new type is ExternalName (`validateUpgradeDowngradeClusterIPs`);
     /// otherwise the next free address is allocated (`ServiceAddresses`). Errors about a written
     /// `spec.clusterIP` point at `field` (where it was written) when given, else at `location`.
     func addressed(
@@ -19,10 +20,21 @@ extension ClusterChange {
             guard serviceCIDR.contains(ip), ip.value != serviceCIDR.network, ip.value != serviceCIDR.last else {
                 throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is not inside the service CIDR \(serviceCIDR)")
             }
+            // The first address is default/kubernetes's in every cluster (the API server's own
+            // Service), so pinning it is "provided IP is already allocated".
+            if ip.value == serviceCIDR.network &+ 1, service.key != ObjectKey("default", "kubernetes") {
+                throw ScenarioError(
+                    location, "Service \(service.key): clusterIP \(ip) is already allocated to Service default/kubernetes")
+            }
             if let owner = cluster.services.values.first(where: { $0.key != service.key && $0.clusterIP == ip }) {
                 throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is already allocated to Service \(owner.key)")
             }
-            if let old = previous?.address, old != service.address, old != .unallocated {
+            // validateUpgradeDowngradeClusterIPs bails out when either side is ExternalName: the
+            // old address was released, so a new one may be pinned.
+            if let previous, previous.kind != .externalName, previous.address != service.address,
+                previous.address != .unallocated
+            {
+                let old = previous.address
                 throw ScenarioError(location, "Service \(service.key): spec.clusterIP is immutable (was \(Self.text(old)))")
             }
         case .unallocated:

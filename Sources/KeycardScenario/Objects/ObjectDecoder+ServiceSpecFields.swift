@@ -1,0 +1,182 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+
+extension ObjectDecoder {
+    /// The Service spec fields that do not shape the lab's datapath, validated as the API server's
+    /// `ValidateService` (pkg/apis/core/validation) and its allocator for a single-stack IPv4
+    /// cluster (pkg/registry/core/service/ipallocator, `initIPFamilyFields`) check them:
+    /// `ipFamilyPolicy`, `ipFamilies`, `externalIPs`, `sessionAffinityConfig`,
+    /// `loadBalancerClass`, `trafficDistribution`, `internalTrafficPolicy` and
+    /// `loadBalancerSourceRanges`. Errors point at the field. What the lab cannot honour is warned
+    /// about (`warnings`).
+    /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec
+    mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+        try ipFamilies(spec, of: service)
+        try Self.externalIPs(spec)
+        try Self.sessionAffinityConfig(spec)
+        try Self.trafficDistribution(spec)
+        try internalTrafficPolicy(spec, of: service)
+        try loadBalancerFields(spec, of: service)
+    }
+
+    /// `ipFamilyPolicy` (SingleStack, PreferDualStack, RequireDualStack) and `ipFamilies` (IPv4,
+    /// IPv6, no duplicate, two only with a dual-stack policy, consistent with `clusterIP`). The lab
+    /// is a single-stack IPv4 cluster, so, as its API server would, keycard refuses
+    /// RequireDualStack and a first family of IPv6 ("not configured on this cluster"); a
+    /// PreferDualStack Service gets IPv4 only. ExternalName Services have no address and are not
+    /// held to the cluster's families; headless selector-less ones neither (the allocator lets them
+    /// name any family).
+    private func ipFamilies(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+        let policyValue = spec["ipFamilyPolicy"]
+        let policy = try policyValue?.string("spec.ipFamilyPolicy")
+        if let policy, let policyValue, !["SingleStack", "PreferDualStack", "RequireDualStack"].contains(policy) {
+            throw policyValue.error(
+                "spec.ipFamilyPolicy: Unsupported value: \"\(policy)\": supported values: \"PreferDualStack\", \"RequireDualStack\", \"SingleStack\""
+            )
+        }
+        let familiesValue = spec["ipFamilies"]
+        let families = try familiesValue?.items("spec.ipFamilies") ?? []
+        var seen: [String] = []
+        for (index, item) in families.enumerated() {
+            let family = try item.string("spec.ipFamilies[\(index)]")
+            guard family == "IPv4" || family == "IPv6" else {
+                throw item.error("spec.ipFamilies[\(index)]: Unsupported value: \"\(family)\": supported values: \"IPv4\", \"IPv6\"")
+            }
+            if seen.contains(family) { throw item.error("spec.ipFamilies[\(index)]: Duplicate value: \"\(family)\"") }
+            seen.append(family)
+        }
+        if seen.count == 2, policy == nil || policy == "SingleStack", let spot = policyValue ?? familiesValue {
+            throw spot.error(
+                "spec.ipFamilyPolicy: Invalid value: \"\(policy ?? "SingleStack")\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"
+            )
+        }
+        // A pinned IPv4 clusterIP against an IPv6 first family (the decoder only takes IPv4 ones).
+        if let first = seen.first, first == "IPv6", case .ip(let ip) = service.address, let ipValue = spec["clusterIP"] {
+            throw ipValue.error("spec.clusterIPs[0]: Invalid value: \"\(ip)\": expected an IPv6 value as indicated by `ipFamilies[0]`")
+        }
+        guard service.kind != .externalName, !(service.address == .headless && service.selector == nil) else { return }
+        if policy == "RequireDualStack", let policyValue {
+            throw policyValue.error(
+                "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services (the lab is IPv4 only)"
+            )
+        }
+        if seen.first == "IPv6", let item = families.first {
+            throw item.error("spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this cluster (the lab is IPv4 only)")
+        }
+    }
+
+    /// `externalIPs`: each a valid IP address (`IsValidIPForLegacyField`), not a special one
+    /// (`ValidateNonSpecialIP`: unspecified, loopback, link-local).
+    private static func externalIPs(_ spec: [String: YAMLValue]) throws(ScenarioError) {
+        guard let ipsValue = spec["externalIPs"] else { return }
+        for (index, item) in try ipsValue.items("spec.externalIPs").enumerated() {
+            let text = try item.string("spec.externalIPs[\(index)]")
+            let field = "spec.externalIPs[\(index)]: Invalid value: \"\(text)\""
+            if let v4 = CIDR.parseLegacy("\(text)/32"), v4.family == .ipv4 {
+                let special: [(CIDR, String)] = [
+                    (CIDR.ipv4(IPv4(0), 32), "may not be unspecified (0.0.0.0)"),
+                    (CIDR.ipv4(IPv4(0x7F00_0000), 8), "may not be in the loopback range (127.0.0.0/8, ::1/128)"),
+                    (CIDR.ipv4(IPv4(0xA9FE_0000), 16), "may not be in the link-local range (169.254.0.0/16, fe80::/10)"),
+                    (CIDR.ipv4(IPv4(0xE000_0000), 24), "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"),
+                ]
+                if let (_, problem) = special.first(where: { $0.0.contains(IPv4(v4.network)) }) {
+                    throw item.error("\(field): \(problem)")
+                }
+            } else if text.contains("/") || CIDR.parse("\(text)/128") == nil {
+                throw item.error("\(field): must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+            }
+        }
+    }
+
+    /// `sessionAffinityConfig`: forbidden unless `sessionAffinity` is ClientIP; then
+    /// `clientIP.timeoutSeconds` (defaulted to 10800) must be 1...86400 (`validateAffinityTimeout`).
+    private static func sessionAffinityConfig(_ spec: [String: YAMLValue]) throws(ScenarioError) {
+        guard let configValue = spec["sessionAffinityConfig"], !configValue.isNull else { return }
+        let affinity = try spec["sessionAffinity"]?.string("spec.sessionAffinity") ?? "None"
+        guard affinity == "ClientIP" else {
+            throw configValue.error("spec.sessionAffinityConfig: Forbidden: must not be set when session affinity is None")
+        }
+        try configValue.requireKnownFields("spec.sessionAffinityConfig", known: ["clientIP"])
+        guard let clientIP = try configValue.entries("spec.sessionAffinityConfig").first(where: { $0.key == "clientIP" })?.value,
+            !clientIP.isNull
+        else { return }
+        try clientIP.requireKnownFields("spec.sessionAffinityConfig.clientIP", known: ["timeoutSeconds"])
+        guard let timeout = try clientIP.entries("clientIP").first(where: { $0.key == "timeoutSeconds" })?.value, !timeout.isNull else {
+            return
+        }
+        let seconds = try timeout.int("spec.sessionAffinityConfig.clientIP.timeoutSeconds", in: -2_147_483_648...2_147_483_647)
+        guard (1...86400).contains(seconds) else {
+            throw timeout.error(
+                "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: \(seconds): must be greater than 0 and less than 86400")
+        }
+    }
+
+    /// `trafficDistribution`: PreferClose, or its current names PreferSameZone and PreferSameNode
+    /// (core/v1 types.go). A preference only: every endpoint stays reachable, as in the lab.
+    private static func trafficDistribution(_ spec: [String: YAMLValue]) throws(ScenarioError) {
+        guard let value = spec["trafficDistribution"] else { return }
+        let text = try value.string("spec.trafficDistribution")
+        guard ["PreferClose", "PreferSameZone", "PreferSameNode"].contains(text) else {
+            throw value.error(
+                "spec.trafficDistribution: Unsupported value: \"\(text)\": supported values: \"PreferClose\", \"PreferSameNode\", \"PreferSameZone\""
+            )
+        }
+    }
+
+    /// `internalTrafficPolicy`: Cluster or Local (`validateServiceInternalTrafficFieldsValue`),
+    /// defaulted to Cluster. Local is valid and not honoured by the lab: warned.
+    private mutating func internalTrafficPolicy(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+        guard let value = spec["internalTrafficPolicy"] else { return }
+        let text = try value.string("spec.internalTrafficPolicy")
+        guard text == "Cluster" || text == "Local" else {
+            throw value.error("spec.internalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
+        }
+        if text == "Local" && service.kind != .externalName {
+            warnings.append(
+                ScenarioWarning(
+                    location: value.location,
+                    message:
+                        "Service \(service.key): internalTrafficPolicy: Local is not honoured: pods reach every endpoint through the ClusterIP, not only those on their node (Kubernetes drops traffic from a node without one)"
+                ))
+        }
+    }
+
+    /// `loadBalancerClass` and `loadBalancerSourceRanges`: only when `type` is LoadBalancer
+    /// (`validateLoadBalancerClassField`, `ValidateService`); a class is a qualified name, a range a
+    /// CIDR (space-padding allowed, `IsValidCIDRForLegacyField`). The lab's load balancer serves
+    /// every class and does not filter sources: a range is warned about.
+    private mutating func loadBalancerFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+        if let classValue = spec["loadBalancerClass"] {
+            let text = try classValue.string("spec.loadBalancerClass")
+            guard service.kind == .loadBalancer else {
+                throw classValue.error("spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'")
+            }
+            if let problem = NameRules.labelKeyProblem(text) {
+                throw classValue.error(
+                    "spec.loadBalancerClass: Invalid value: \"\(text)\": \(problem.replacingOccurrences(of: "label key ", with: ""))")
+            }
+        }
+        guard let rangesValue = spec["loadBalancerSourceRanges"] else { return }
+        let ranges = try rangesValue.items("spec.loadBalancerSourceRanges")
+        guard !ranges.isEmpty else { return }
+        guard service.kind == .loadBalancer else {
+            throw rangesValue.error("spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'")
+        }
+        for (index, item) in ranges.enumerated() {
+            let text = try item.string("spec.loadBalancerSourceRanges[\(index)]")
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard CIDR.parseLegacy(trimmed) != nil else {
+                throw item.error(
+                    "spec.loadBalancerSourceRanges[\(index)]: Invalid value: \"\(text)\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+                )
+            }
+        }
+        warnings.append(
+            ScenarioWarning(
+                location: rangesValue.location,
+                message:
+                    "Service \(service.key): loadBalancerSourceRanges are not enforced: the lab's load balancer lets every source through"
+            ))
+    }
+}
