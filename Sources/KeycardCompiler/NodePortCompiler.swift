@@ -110,15 +110,30 @@ public struct LoadBalancerCompiler: Sendable {
         let services = cluster.sortedServices.filter { $0.kind == .loadBalancer && $0.loadBalancerIngress != nil }
         var map = NamedSet(name: Self.loadBalancerMap, key: [.ipv4Address, .inetProto, .inetService], data: .verdict)
         var chains: [Chain] = []
+        var sourceSets: [NamedSet] = []
         for service in services {
             guard let ingress = service.loadBalancerIngress else { continue }
+            // loadBalancerSourceRanges: clients outside them are dropped before any node is picked.
+            var firewall: [Rule] = []
+            if !service.loadBalancerSourceRanges.isEmpty {
+                let setName = "lb-sources-\(service.namespace)/\(service.name)"
+                let ranges = service.loadBalancerSourceRanges.filter { $0.family == .ipv4 }
+                sourceSets.append(
+                    NamedSet(
+                        name: setName, key: [.ipv4Address], interval: true,
+                        elements: ranges.map { .prefix($0.network, length: UInt8($0.prefixLength)) }))
+                firewall.append(
+                    Rule(
+                        [.saddrInSet(setName, negated: true)], counter: true, verdict: .drop,
+                        comment: "\(service.key) outside loadBalancerSourceRanges"))
+            }
             for port in service.ports {
                 guard let nodePort = port.nodePort else { continue }
                 let portName = "\(service.namespace)/\(service.name)/\(port.proto.lowercased)/\(port.name ?? String(port.port))"
                 map.elements.append(
                     .mapping([.ipv4(ingress.value), .proto(port.proto.number), .port(UInt16(port.port))], .goto("lb-\(portName)")))
                 let nodes = NodePortPath.loadBalancerNodes(cluster, service, port)
-                var rules: [Rule] = []
+                var rules = firewall
                 if nodes.isEmpty {
                     rules.append(Rule(counter: true, verdict: .drop, comment: "\(service.key) \(port.protocolPort) has no healthy node"))
                 }
@@ -144,6 +159,6 @@ public struct LoadBalancerCompiler: Sendable {
         let dispatch = Chain(
             name: "nat-prerouting", base: BaseChain(type: .nat, hook: .prerouting, priority: -100),
             rules: [Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.loadBalancerMap), comment: "load balancers")])
-        return Table(name: tableName, family: .inet, sets: [map], chains: [dispatch] + chains)
+        return Table(name: tableName, family: .inet, sets: sourceSets + [map], chains: [dispatch] + chains)
     }
 }

@@ -48,6 +48,10 @@ public struct Service: Hashable, Sendable {
     /// `status.loadBalancer.ingress[0].ip`: a LoadBalancer's address from `spec.lab.loadBalancerCIDR`,
     /// nil while pending (no such CIDR, or the range is full).
     public var loadBalancerIngress: IPv4?
+    /// `spec.loadBalancerSourceRanges` (LoadBalancer only): when not empty, the load balancer
+    /// admits only clients inside one of them (kube-proxy's firewall chain for the load-balancer
+    /// address, a cloud load balancer's firewall). An IPv6 range admits no lab address.
+    public var loadBalancerSourceRanges: [CIDR] = []
 
     public init(
         namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,

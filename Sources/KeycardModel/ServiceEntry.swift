@@ -89,7 +89,9 @@ extension PolicyEngine {
         -> Verdict
     {
         let destination = Endpoint.exposed(key, entry, backend: backend)
-        guard let path = cluster.exposedPath(key, entry, backend: backend, port: port) else {
+        guard let path = cluster.exposedPath(key, entry, backend: backend, port: port),
+            cluster.loadBalancerAdmits(source, key, entry)
+        else {
             return Self.unroutable(from: source, to: destination, port: port)
         }
         var verdict = evaluate(from: path.sourceNAT.map(Endpoint.address) ?? source, to: .pod(path.backend.pod), port: path.backend.target)
@@ -97,5 +99,17 @@ extension PolicyEngine {
         verdict.to = destination
         verdict.port = port
         return verdict
+    }
+}
+
+extension Cluster {
+    /// Whether `entry` lets `source` in: the load balancer of a Service with
+    /// `loadBalancerSourceRanges` admits only sources whose address one of them holds; a node port
+    /// admits every source (the ranges guard the load-balancer address only, as kube-proxy's
+    /// firewall chain does).
+    public func loadBalancerAdmits(_ source: Endpoint, _ key: ObjectKey, _ entry: ServiceEntry) -> Bool {
+        guard entry == .loadBalancer, let ranges = services[key]?.loadBalancerSourceRanges, !ranges.isEmpty else { return true }
+        guard let address = address(of: source) else { return false }
+        return ranges.contains { $0.family == .ipv4 && $0.contains(address) }
     }
 }

@@ -64,7 +64,7 @@ extension ObjectDecoder {
                 throw affinity.error("spec.sessionAffinity must be None or ClientIP, found \"\(text)\"")
             }
         }
-        try serviceSpecFields(spec, of: service)
+        try serviceSpecFields(spec, of: &service)
         let portItems = try spec["ports"]?.items("spec.ports") ?? []
         if portItems.isEmpty && service.kind != .externalName && service.address != .headless {
             throw specLocation.error("Service \(service.key) needs spec.ports (only a headless or ExternalName Service may have none)")

@@ -8,16 +8,16 @@ extension ObjectDecoder {
     /// cluster (pkg/registry/core/service/ipallocator, `initIPFamilyFields`) check them:
     /// `ipFamilyPolicy`, `ipFamilies`, `externalIPs`, `sessionAffinityConfig`,
     /// `loadBalancerClass`, `trafficDistribution`, `internalTrafficPolicy` and
-    /// `loadBalancerSourceRanges`. Errors point at the field. What the lab cannot honour is warned
-    /// about (`warnings`).
+    /// `loadBalancerSourceRanges` (kept on `service`, the rest only checked). Errors point at the
+    /// field. What the lab cannot honour is warned about (`warnings`).
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec
-    mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+    mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
         try ipFamilies(spec, of: service)
         try Self.externalIPs(spec)
         try Self.sessionAffinityConfig(spec)
         try Self.trafficDistribution(spec)
         try internalTrafficPolicy(spec, of: service)
-        try loadBalancerFields(spec, of: service)
+        service.loadBalancerSourceRanges = try loadBalancerFields(spec, of: service)
     }
 
     /// `ipFamilyPolicy` (SingleStack, PreferDualStack, RequireDualStack) and `ipFamilies` (IPv4,
@@ -145,8 +145,8 @@ extension ObjectDecoder {
     /// `loadBalancerClass` and `loadBalancerSourceRanges`: only when `type` is LoadBalancer
     /// (`validateLoadBalancerClassField`, `ValidateService`); a class is a qualified name, a range a
     /// CIDR (space-padding allowed, `IsValidCIDRForLegacyField`). The lab's load balancer serves
-    /// every class and does not filter sources: a range is warned about.
-    private mutating func loadBalancerFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
+    /// every class and admits only sources inside the ranges it returns (`LoadBalancerCompiler`).
+    private mutating func loadBalancerFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) -> [CIDR] {
         if let classValue = spec["loadBalancerClass"] {
             let text = try classValue.string("spec.loadBalancerClass")
             guard service.kind == .loadBalancer else {
@@ -157,26 +157,23 @@ extension ObjectDecoder {
                     "spec.loadBalancerClass: Invalid value: \"\(text)\": \(problem.replacingOccurrences(of: "label key ", with: ""))")
             }
         }
-        guard let rangesValue = spec["loadBalancerSourceRanges"] else { return }
+        guard let rangesValue = spec["loadBalancerSourceRanges"] else { return [] }
         let ranges = try rangesValue.items("spec.loadBalancerSourceRanges")
-        guard !ranges.isEmpty else { return }
+        guard !ranges.isEmpty else { return [] }
         guard service.kind == .loadBalancer else {
             throw rangesValue.error("spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'")
         }
+        var parsed: [CIDR] = []
         for (index, item) in ranges.enumerated() {
             let text = try item.string("spec.loadBalancerSourceRanges[\(index)]")
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            guard CIDR.parseLegacy(trimmed) != nil else {
+            guard let cidr = CIDR.parseLegacy(trimmed) else {
                 throw item.error(
                     "spec.loadBalancerSourceRanges[\(index)]: Invalid value: \"\(text)\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
                 )
             }
+            parsed.append(cidr)
         }
-        warnings.append(
-            ScenarioWarning(
-                location: rangesValue.location,
-                message:
-                    "Service \(service.key): loadBalancerSourceRanges are not enforced: the lab's load balancer lets every source through"
-            ))
+        return parsed
     }
 }
