@@ -121,6 +121,7 @@ extension ObjectDecoder {
         }
         // Defaults to false (core/v1 PodSpec); true puts the pod in its node's namespace (HostNetwork.swift).
         if let hostNetwork = spec["hostNetwork"] { pod.hostNetwork = try hostNetwork.bool("spec.hostNetwork") }
+        try checkPodHost(spec, hostNetwork: pod.hostNetwork)
         if let nodeName = spec["nodeName"] {
             let name = try nodeName.string("spec.nodeName")
             if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }
