@@ -3,13 +3,14 @@ import KeycardModel
 extension ObjectDecoder {
     /// The pod spec fields about the pod's host identity that keycard does not use but the API
     /// server validates (`ValidatePodSpec`, pkg/apis/core/validation):
-    /// - `hostname` and `subdomain`, when set, are DNS-1123 labels;
+    /// - `hostname` and `subdomain`, when set, are DNS-1123 labels (not checked in a StatefulSet's
+    ///   template, `checkHostname` false: its controller sets both, `initIdentity`);
     /// - with `hostNetwork: true`, a container's non-zero `hostPort` must equal its `containerPort`
     ///   (`validateHostNetwork`; a zero or absent one is defaulted to it).
     /// `hostPort` is otherwise only range-checked: the lab publishes no port on its nodes (no
     /// portmap plugin), so a pod is reached at its pod address and `containerPort`.
-    func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool) throws(ScenarioError) {
-        for field in ["hostname", "subdomain"] {
+    func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool, checkHostname: Bool) throws(ScenarioError) {
+        for field in ["hostname", "subdomain"] where checkHostname {
             guard let value = spec[field] else { continue }
             let name = try value.string("spec.\(field)")
             if !name.isEmpty, let problem = NameRules.dns1123LabelProblem(name) {

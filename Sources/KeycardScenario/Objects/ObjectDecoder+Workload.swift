@@ -159,7 +159,7 @@ extension ObjectDecoder {
         var pod = Pod(namespace: namespace, name: owner, labels: labels)
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
-        let spec = try podSpec(specValue, into: &pod)
+        let spec = try podSpec(specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"))
         let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]
         if let policyValue = spec["restartPolicy"] {
             let policy = try policyValue.string("spec.template.spec.restartPolicy")
