@@ -17,10 +17,22 @@ public struct KeycardCommand: ParsableCommand {
     public init() {}
 
     /// Sets up logging (`KEYCARD_LOG`), then parses the command line and runs the command.
+    /// A usage error (unknown flag, bad option value, missing argument) exits 2, keycard's code for
+    /// invalid input, instead of ArgumentParser's 64 (EX_USAGE); `--help` still exits 0.
     public static func start() {
         Log.bootstrap()
         // A terminal's live progress line is wiped however the command ends.
         atexit { Progress.clear() }
-        main()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(usageErrorStatus)
+        }
     }
+
+    /// The exit status of a command line keycard cannot parse: 2, as for any invalid input.
+    public static let usageErrorStatus: Int32 = 2
 }

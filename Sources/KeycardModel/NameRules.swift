@@ -26,18 +26,19 @@ public enum NameRules {
     }
 
     /// A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters
-    /// (alphanumerics, '-', '_', '.', alphanumeric at both ends).
-    public static func labelKeyProblem(_ key: String) -> String? {
+    /// (alphanumerics, '-', '_', '.', alphanumeric at both ends). `what` names the key in messages:
+    /// annotation keys follow the same rule (`ValidateAnnotations`) and say so.
+    public static func labelKeyProblem(_ key: String, as what: String = "label key") -> String? {
         let pieces = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard pieces.count <= 2 else { return "label key \"\(key)\" may contain at most one '/'" }
+        guard pieces.count <= 2 else { return "\(what) \"\(key)\" may contain at most one '/'" }
         if pieces.count == 2 {
             if let problem = dns1123SubdomainProblem(String(pieces[0])) {
-                return "label key prefix \"\(pieces[0])\" \(problem)"
+                return "\(what) prefix \"\(pieces[0])\" \(problem)"
             }
         }
         let name = String(pieces[pieces.count - 1])
-        if name.isEmpty { return "label key \"\(key)\" has an empty name" }
-        if let problem = qualifiedNamePartProblem(name) { return "label key \"\(key)\" \(problem)" }
+        if name.isEmpty { return "\(what) \"\(key)\" has an empty name" }
+        if let problem = qualifiedNamePartProblem(name) { return "\(what) \"\(key)\" \(problem)" }
         return nil
     }
 

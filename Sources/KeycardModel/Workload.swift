@@ -91,6 +91,10 @@ public struct Workload: Hashable, Sendable {
     /// each pod (`<pod>.<serviceName>.<ns>.svc.cluster.local`, the pods' `subdomain`); nil when
     /// unset or for other kinds.
     public var serviceName: String?
+    /// Spec fields the API server forbids to change on update (a StatefulSet's `serviceName`,
+    /// `podManagementPolicy`, `volumeClaimTemplates`: `ValidateStatefulSetUpdate`), by field name,
+    /// each as written (with its default); an `apply` changing one is refused.
+    public var fixedSpec: [String: String] = [:]
 
     public init(
         kind: WorkloadKind, namespace: String, name: String, labels: Labels = [:], selector: LabelSelector, replicas: Int, template: Pod

@@ -499,7 +499,7 @@ let objectRows: [FidelityRow] = [
         ])),
 ]
 
-let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows + cronJobRows
+let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows + cronJobRows + workloadRows
 
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [

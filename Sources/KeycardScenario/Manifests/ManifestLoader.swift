@@ -45,7 +45,14 @@ public enum ManifestLoader {
                 continue
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            let yaml = names.filter { name in [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) } }.sorted()
+            // A sub-folder is skipped even when its name ends in .yaml (kubectl's visitor without -R);
+            // a dangling link stays, and is reported at its own path when it is read.
+            let yaml = names.filter { name in
+                var isFolder: ObjCBool = false
+                let full = (path as NSString).appendingPathComponent(name)
+                return [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) }
+                    && !(FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) && isFolder.boolValue)
+            }.sorted()
             if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml, .yml or .json file") }
             files += yaml.map { (path as NSString).appendingPathComponent($0) }
         }
@@ -70,7 +77,8 @@ public enum ManifestLoader {
         decoder.skippedKinds = [:]
         var objects: [LoadedObject] = []
         for file in try files(paths) {
-            let text = try ScenarioLoader.readText(file, at: start)
+            // A file of a folder that cannot be read is reported at that file, not at the folder.
+            let text = try ScenarioLoader.readText(file, at: SourceLocation.start(of: file))
             for document in try YAMLDocuments.parse(text, file: file) { objects += try decoder.decode(document) }
         }
         var warnings = decoder.warnings

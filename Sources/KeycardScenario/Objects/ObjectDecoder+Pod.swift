@@ -35,8 +35,12 @@ extension ObjectDecoder {
     }
 
     /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName,
-    /// hostNetwork) and returns its non-null fields. Shared by Pods and the pod templates of workloads.
-    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod) throws(ScenarioError) -> [String: YAMLValue] {
+    /// hostNetwork) and returns its non-null fields. Shared by Pods and the pod templates of workloads;
+    /// `controllerSetsHostname`: a StatefulSet's template, whose hostname and subdomain its controller
+    /// replaces (so the API server does not check them there).
+    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod, controllerSetsHostname: Bool = false) throws(ScenarioError)
+        -> [String: YAMLValue]
+    {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
         guard let containers = spec["containers"] else { throw specValue.error("Pod spec needs \"containers\"") }
@@ -121,6 +125,7 @@ extension ObjectDecoder {
         }
         // Defaults to false (core/v1 PodSpec); true puts the pod in its node's namespace (HostNetwork.swift).
         if let hostNetwork = spec["hostNetwork"] { pod.hostNetwork = try hostNetwork.bool("spec.hostNetwork") }
+        try checkPodHost(spec, hostNetwork: pod.hostNetwork, checkHostname: !controllerSetsHostname)
         if let nodeName = spec["nodeName"] {
             let name = try nodeName.string("spec.nodeName")
             if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }

@@ -30,6 +30,7 @@ extension ObjectDecoder {
         guard let specValue = fields["spec"] else { throw value.error("\(what) needs \"spec\"") }
         try specValue.requireKnownFields("\(kind.rawValue) spec", known: KnownFields.workloadSpec(kind))
         var spec = try nonNullFields(specValue, "\(kind.rawValue) spec")
+        try checkWorkloadSpec(kind, spec)
         var jobLabels: Labels = [:]
         var suspended = false
         if kind == .cronJob {
@@ -127,14 +128,8 @@ extension ObjectDecoder {
                 workload.replacesOnUpdate = type == "RollingUpdate"
             }
         }
-        if kind == .deployment, let strategy = spec["strategy"], let typeValue = try nonNullFields(strategy, "spec.strategy")["type"] {
-            let type = try typeValue.string("spec.strategy.type")
-            guard type == "RollingUpdate" || type == "Recreate" else {
-                throw typeValue.error("spec.strategy.type must be RollingUpdate or Recreate, found \"\(type)\"")
-            }
-        }
         if kind == .statefulSet, let serviceName = spec["serviceName"] {
-            // The API server does not check the name's form; an empty one names no Service.
+            // Its form is checked by checkWorkloadSpec; an empty one names no Service.
             let name = try serviceName.string("spec.serviceName")
             workload.serviceName = name.isEmpty ? nil : name
         }
@@ -143,6 +138,7 @@ extension ObjectDecoder {
                 workload.startOrdinal = try start.int("spec.ordinals.start (0 or more)", in: 0...Int(Int32.max))
             }
         }
+        if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
         return workload
     }
 
@@ -163,7 +159,7 @@ extension ObjectDecoder {
         var pod = Pod(namespace: namespace, name: owner, labels: labels)
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
-        let spec = try podSpec(specValue, into: &pod)
+        let spec = try podSpec(specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"))
         let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]
         if let policyValue = spec["restartPolicy"] {
             let policy = try policyValue.string("spec.template.spec.restartPolicy")

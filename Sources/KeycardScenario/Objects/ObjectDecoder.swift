@@ -113,7 +113,9 @@ struct Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
-        let nameRule = kind == "Namespace" ? NameRules.dns1123LabelProblem : NameRules.dns1123SubdomainProblem
+        // A StatefulSet's name is its pods' hostname stem: a DNS-1123 label since Kubernetes 1.27
+        // (ValidateStatefulSetName, kubernetes/kubernetes#114172).
+        let nameRule = kind == "Namespace" || kind == "StatefulSet" ? NameRules.dns1123LabelProblem : NameRules.dns1123SubdomainProblem
         let given = try fields["name"]?.string("metadata.name") ?? ""
         var name: String
         if let nameValue = fields["name"], !given.isEmpty {
@@ -176,13 +178,20 @@ struct Metadata {
     }
 
     /// `metadata.annotations`: keys validated as label keys (`ValidateAnnotations`), values any
-    /// string (absent or null: none). Istio reads injection state there (mesh.md R1).
+    /// string, at most 256 KiB of keys and values together (`TotalAnnotationSizeLimitB`); absent or
+    /// null: none. Istio reads injection state there (mesh.md R1).
     static func annotations(_ value: YAMLValue?) throws(ScenarioError) -> [String: String] {
         var annotations: [String: String] = [:]
         guard let value, !value.isNull else { return annotations }
+        var bytes = 0
         for (key, keyLocation, annotation) in try value.entries("metadata.annotations") {
-            if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, "annotation key: \(problem)") }
+            if let problem = NameRules.labelKeyProblem(key, as: "annotation key") { throw ScenarioError(keyLocation, problem) }
             annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
+            bytes += key.utf8.count + (annotations[key]?.utf8.count ?? 0)
+        }
+        // TotalAnnotationSizeLimitB: keys and values together, in bytes.
+        if bytes > 256 * 1024 {
+            throw value.error("metadata.annotations: Too long: must have at most 262144 bytes (found \(bytes))")
         }
         return annotations
     }

@@ -12,7 +12,7 @@ public struct ScaleChange: Sendable {
 extension ClusterChange {
     /// Creates or updates a workload and lets its controller create, keep or replace its pods.
     /// Immutable fields stay as the API server keeps them: an apps/v1 or Job `spec.selector`, a
-    /// Job's `spec.template`.
+    /// Job's `spec.template`, a StatefulSet's `Workload.fixedSpec`.
     func applyWorkload(_ workload: Workload, at location: SourceLocation, to cluster: inout Cluster, address: (ObjectKey) -> IPv4?)
         throws(ScenarioError)
     {
@@ -21,6 +21,12 @@ extension ClusterChange {
             if old.selector != workload.selector, workload.kind != .replicationController, workload.kind != .cronJob {
                 throw ScenarioError(
                     location, "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.selector is immutable")
+            }
+            if let field = old.fixedSpec.keys.sorted().first(where: { old.fixedSpec[$0] != workload.fixedSpec[$0] }) {
+                throw ScenarioError(
+                    location,
+                    "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.\(field) cannot change: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+                )
             }
             if workload.kind == .job, old.template != workload.template {
                 throw ScenarioError(

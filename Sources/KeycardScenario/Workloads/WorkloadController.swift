@@ -47,7 +47,8 @@ public enum WorkloadController {
             let kept = Array(owned.prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
         case .statefulSet:
-            return (workload.startOrdinal..<workload.startOrdinal + workload.replicas).map { ordinal in
+            // Pods the API server would refuse are never created (`statefulPodProblem`).
+            return creatableOrdinals(workload).map { ordinal in
                 if let pod = owned.first(where: { $0.owner?.ordinal == ordinal }), current(pod) { return pod }
                 return statefulPod(workload, ordinal: ordinal, hash: hash)
             }

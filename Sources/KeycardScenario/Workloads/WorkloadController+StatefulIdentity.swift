@@ -1,0 +1,34 @@
+import KeycardModel
+
+extension WorkloadController {
+    /// Why the StatefulSet controller cannot create pod `ordinal` of `workload`, or nil when it can.
+    /// The controller names the pod `<name>-<ordinal>`, makes that its `spec.hostname` and the
+    /// label `statefulset.kubernetes.io/pod-name` (`initIdentity`, pkg/controller/statefulset), and
+    /// labels it `controller-revision-hash: <name>-<hash>` (the ControllerRevision's name,
+    /// `history.ControllerRevisionName`); the API server refuses a pod whose hostname is not a
+    /// DNS-1123 label or whose label value is longer than 63 characters (`ValidatePodSpec`,
+    /// `ValidateLabels`). The StatefulSet itself is valid and stays, with no pod: the controller's
+    /// creations fail (FailedCreate events; kubernetes/kubernetes#64023). keycard's `<hash>` is
+    /// computed over what it keeps of the template (`templateHash`, up to 10 characters like
+    /// Kubernetes'), so for a name of 52 or 53 characters the verdict can differ from a real
+    /// cluster's, whose hash has another value.
+    public static func statefulPodProblem(_ workload: Workload, ordinal: Int) -> String? {
+        let name = "\(workload.name)-\(ordinal)"
+        if let problem = NameRules.dns1123LabelProblem(name) {
+            return "its pod name \"\(name)\" is the pod's spec.hostname, which \(problem)"
+        }
+        let revision = "\(workload.name)-\(templateHash(workload.template))"
+        if let problem = NameRules.labelValueProblem(revision) {
+            return "its pods' controller-revision-hash \(problem)"
+        }
+        return nil
+    }
+
+    /// The ordinals `workload`'s controller can create pods for: from `spec.ordinals.start` up to
+    /// the first it cannot (`statefulPodProblem`; a longer ordinal only makes the name longer).
+    static func creatableOrdinals(_ workload: Workload) -> Range<Int> {
+        let end = workload.startOrdinal + workload.replicas
+        let first = (workload.startOrdinal..<end).first { statefulPodProblem(workload, ordinal: $0) != nil } ?? end
+        return workload.startOrdinal..<first
+    }
+}

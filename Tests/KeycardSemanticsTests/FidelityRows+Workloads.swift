@@ -1,0 +1,64 @@
+import KeycardModel
+
+// The workload rows of docs/kubernetes-fidelity.md: spec fields the API server validates
+// (pkg/apis/apps/validation, pkg/apis/batch/validation), the pod spec's host identity
+// (ValidatePodSpec) and a StatefulSet whose pods the API server would refuse.
+
+/// A StatefulSet shop/`name` with `fields` (flow-mapping entries) before its selector.
+private func statefulSet(_ name: String, _ fields: String = "") -> String {
+    "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: \(name), namespace: shop}, spec: {\(fields)"
+        + "selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i}]}}}}"
+}
+
+/// A Deployment shop/api with `fields` (flow-mapping entries) before its selector.
+private func deployment(_ fields: String) -> String {
+    "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {\(fields), "
+        + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}"
+}
+
+/// A Pod shop/extra with `spec` (flow-mapping entries) and `meta` (extra metadata entries).
+private func pod(_ spec: String, meta: String = "") -> String {
+    "- {apiVersion: v1, kind: Pod, metadata: {name: extra, namespace: shop\(meta)}, spec: {\(spec)}}"
+}
+
+/// Nothing isolates the fidelity cluster's pods.
+private let unchanged: [FidelityCell] = ["other/client -> shop/web TCP/80 allow", "shop/client -> other/web TCP/80 allow"]
+
+private let longName = String(repeating: "d", count: 55)
+
+let workloadRows: [FidelityRow] = [
+    FidelityRow(
+        "WL-01", statefulSet(longName), .warns("controller-revision-hash", unchanged),
+        state: { cluster in
+            let key = WorkloadKey(.statefulSet, "shop", longName)
+            let pods = cluster.pods.values.filter { $0.owner?.workload == key }
+            return cluster.workloads[key] != nil && pods.isEmpty ? nil : "expected the StatefulSet with no pod, found \(pods.count)"
+        }),
+    FidelityRow("WL-02", statefulSet("db.v1"), .refuses(at: "db.v1", "StatefulSet name \"db.v1\" must consist of lower-case letters")),
+    FidelityRow("WL-03", statefulSet("db", "serviceName: Bad_Name, "), .refuses(at: "Bad_Name", "spec.serviceName \"Bad_Name\"")),
+    FidelityRow(
+        "WL-04", statefulSet("db", "podManagementPolicy: Bogus, "), .refuses(at: "Bogus", "must be 'OrderedReady' or 'Parallel'")),
+    FidelityRow(
+        "WL-05", deployment("strategy: {type: Recreate, rollingUpdate: {maxSurge: 1}}"),
+        .refuses(at: "{maxSurge", "may not be specified when strategy `type` is 'Recreate'")),
+    FidelityRow(
+        "WL-06", deployment("strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 0}}"),
+        .refuses(at: "0}", "maxUnavailable may not be 0 when `maxSurge` is 0")),
+    FidelityRow(
+        "WL-07", deployment("minReadySeconds: 600"),
+        .refuses(at: "600", "progressDeadlineSeconds (default 600) must be greater than minReadySeconds")),
+    FidelityRow(
+        "WL-08",
+        "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: nightly, namespace: shop}, spec: {schedule: '0 3 * * *', concurrencyPolicy: Sometimes, "
+            + "jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}",
+        .refuses(at: "Sometimes", "spec.concurrencyPolicy \"Sometimes\" is not supported")),
+    FidelityRow(
+        "WL-09", pod("hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 81}]}]"),
+        .refuses(at: "81}", "must match `containerPort` (80) when `hostNetwork` is true")),
+    FidelityRow(
+        "WL-10", pod("hostname: Not_A_Label, containers: [{name: c, image: i}]"),
+        .refuses(at: "Not_A_Label", "spec.hostname \"Not_A_Label\" must consist of lower-case letters")),
+    FidelityRow(
+        "WL-11", pod("containers: [{name: c, image: i}]", meta: ", annotations: {\"bad key\": v}"),
+        .refuses(at: "\"bad key\"", "annotation key \"bad key\"")),
+]
