@@ -115,9 +115,9 @@ public struct LoadBalancerCompiler: Sendable {
             guard let ingress = service.loadBalancerIngress else { continue }
             // loadBalancerSourceRanges: clients outside them are dropped before any node is picked.
             var firewall: [Rule] = []
-            if !service.loadBalancerSourceRanges.isEmpty {
+            let ranges = service.ipv4SourceRanges
+            if !ranges.isEmpty {
                 let setName = "lb-sources-\(service.namespace)/\(service.name)"
-                let ranges = service.loadBalancerSourceRanges.filter { $0.family == .ipv4 }
                 sourceSets.append(
                     NamedSet(
                         name: setName, key: [.ipv4Address], interval: true,

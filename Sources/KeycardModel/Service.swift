@@ -48,10 +48,14 @@ public struct Service: Hashable, Sendable {
     /// `status.loadBalancer.ingress[0].ip`: a LoadBalancer's address from `spec.lab.loadBalancerCIDR`,
     /// nil while pending (no such CIDR, or the range is full).
     public var loadBalancerIngress: IPv4?
-    /// `spec.loadBalancerSourceRanges` (LoadBalancer only): when not empty, the load balancer
-    /// admits only clients inside one of them (kube-proxy's firewall chain for the load-balancer
-    /// address, a cloud load balancer's firewall). An IPv6 range admits no lab address.
+    /// `spec.loadBalancerSourceRanges` (LoadBalancer only), as written.
     public var loadBalancerSourceRanges: [CIDR] = []
+
+    /// The ranges that guard the (IPv4) load-balancer address: when not empty, it admits only
+    /// clients inside one of them (kube-proxy's firewall chain, a cloud load balancer's firewall).
+    /// kube-proxy keeps the ranges of the Service's family (`MapCIDRsByIPFamily`) and builds no
+    /// firewall when none is left, so IPv6 ranges alone guard nothing here.
+    public var ipv4SourceRanges: [CIDR] { loadBalancerSourceRanges.filter { $0.family == .ipv4 } }
 
     public init(
         namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,

@@ -103,13 +103,14 @@ extension PolicyEngine {
 }
 
 extension Cluster {
-    /// Whether `entry` lets `source` in: the load balancer of a Service with
+    /// Whether `entry` lets `source` in: the load balancer of a Service with IPv4
     /// `loadBalancerSourceRanges` admits only sources whose address one of them holds; a node port
     /// admits every source (the ranges guard the load-balancer address only, as kube-proxy's
-    /// firewall chain does).
+    /// firewall chain does). As kube-proxy keeps only the ranges of the Service's family and builds
+    /// no firewall without one, IPv6 ranges alone guard nothing in the IPv4 lab.
     public func loadBalancerAdmits(_ source: Endpoint, _ key: ObjectKey, _ entry: ServiceEntry) -> Bool {
-        guard entry == .loadBalancer, let ranges = services[key]?.loadBalancerSourceRanges, !ranges.isEmpty else { return true }
+        guard entry == .loadBalancer, let ranges = services[key]?.ipv4SourceRanges, !ranges.isEmpty else { return true }
         guard let address = address(of: source) else { return false }
-        return ranges.contains { $0.family == .ipv4 && $0.contains(address) }
+        return ranges.contains { $0.contains(address) }
     }
 }

@@ -70,6 +70,31 @@ struct CliLiveServiceTests {
         #expect(hairpin.code == 0, "\(hairpin.out)\(hairpin.err)")
     }
 
+    /// `spec.lab.serviceEnforcement: pre-dnat` holds in a live lab as in `keycard run`: the
+    /// client's egress, which admits the pods and not the ClusterIP, is judged before translation,
+    /// so the Service path is denied while the pods are reached (conformance case 38).
+    @Test func preDNATServiceEnforcementHoldsLive() throws {
+        let lab = uniqueLabName("cli-pre")
+        let folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        let original = try String(
+            contentsOfFile: RepositoryFiles.absolute("scenarios/conformance/38-pre-dnat-clusterip.yaml"), encoding: .utf8)
+        let file = folder + "/scenario.yaml"
+        try original.replacingOccurrences(of: "name: cf-38-pre-dnat", with: "name: \(lab)").write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let up = try KeycardCLI.run(["up", file])
+        try #require(up.code == 0, "\(up.err)")
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web,x/web-1", "-o", "json"])
+        #expect(probe.code == 0, "\(probe.out)\(probe.err)")
+        let observed = try Self.results(probe.out).map { "\($0["to"] ?? "") \($0["port"] ?? "") \($0["observed"] ?? "")" }.sorted()
+        #expect(
+            observed == ["svc/x/web>x/web-1 80 deny", "svc/x/web>x/web-2 80 deny", "x/web-1 80 deny", "x/web-1 8080 allow"], "\(observed)")
+    }
+
     private static func results(_ json: String) throws -> [[String: Any]] {
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         return try #require(document["results"] as? [[String: Any]])

@@ -220,6 +220,12 @@ struct NodePortServiceTests {
             Self.service("c", "type: NodePort, ports: [{port: 80, nodePort: 30080}]"),
             Self.service("l", "type: NodePort, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30081}]"),
             Self.service("lb", "type: LoadBalancer, ports: [{port: 80}]"),
+            Self.service(
+                "in", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: [203.0.113.0/24], ports: [{port: 80}]"),
+            Self.service(
+                "out", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: [198.51.100.0/24], ports: [{port: 80}]"),
+            Self.service(
+                "v6", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: ['2001:db8::/32'], ports: [{port: 80}]"),
             T.policy("podSelector: {matchLabels: {app: web}}\ningress:\n  - from: [{ipBlock: {cidr: 203.0.113.0/24}}]"),
         ].joined(separator: "\n")
         let t = try timeline(T.scenario(resources: resources, head: head))
@@ -238,6 +244,12 @@ struct NodePortServiceTests {
         #expect(decision("c", .node(0), 80) == .deny)  // not a node port
         #expect(decision("lb", .loadBalancer, 80) == .deny)  // Cluster: enters by node-0, source-NATed
         #expect(decision("c", .node(2), 30080) == .deny)  // no such node
+        // loadBalancerSourceRanges guard the load-balancer address: the client inside passes, outside
+        // is dropped (its node port stays open); IPv6 ranges alone guard nothing (kube-proxy keeps the
+        // Service family's ranges and builds no firewall without one).
+        #expect(decision("in", .loadBalancer, 80) == .allow)
+        #expect(decision("out", .loadBalancer, 80) == .deny)
+        #expect(decision("v6", .loadBalancer, 80) == .allow)
         let verdict = engine.evaluate(
             from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))
         #expect(verdict.ingress.isolatingPolicies == [ObjectKey("prod", "p")])

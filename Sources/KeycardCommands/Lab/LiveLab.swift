@@ -168,7 +168,9 @@ struct LiveLab {
 
     /// A policy programmer for this lab, holding no compiled state yet.
     func makePolicies() -> LabPolicies {
-        LabPolicies(plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement)
+        LabPolicies(
+            plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement,
+            serviceEnforcement: timeline.scenario.lab.serviceEnforcement)
     }
 
     /// A Service proxy programmer for this lab (ClusterIPs, node ports, load balancer), holding no

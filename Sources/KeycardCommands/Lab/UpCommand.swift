@@ -56,7 +56,10 @@ struct UpCommand: ParsableCommand {
         let programmed: Int
         do {
             try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
-            programmed = try LabPolicies(plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true).program(
+            programmed = try LabPolicies(
+                plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,
+                serviceEnforcement: scenario.lab.serviceEnforcement
+            ).program(
                 timeline.initial)
             try LabServices(plan: instance.plan, enforcement: mode).program(timeline.initial)
             try stopIfInterrupted()

@@ -95,7 +95,7 @@ extension ObjectDecoder {
     ) throws(ScenarioError) -> [ClusterNetworkPolicy.Rule] {
         guard let value else { return [] }
         let key = direction == .ingress ? "ingress" : "egress"
-        let items = try value.items("spec.\(key)")
+        let items = try value.objectItems("spec.\(key)")
         if items.count > limit { throw value.error("spec.\(key) may have at most \(limit) rules, found \(items.count)") }
         let peerKey = direction == .ingress ? "from" : "to"
         let portsKey = v1alpha1 ? "ports" : "protocols"
@@ -118,7 +118,7 @@ extension ObjectDecoder {
                 throw actionValue.error("action must be one of \(names.joined(separator: ", ")), found \(actionText)")
             }
             let peersValue = try fields.required(peerKey)
-            let peerItems = try peersValue.items(peerKey)
+            let peerItems = try peersValue.objectItems(peerKey)
             let peerLimit = v1alpha1 ? 100 : 25
             guard (1...peerLimit).contains(peerItems.count) else {
                 throw peersValue.error("\(peerKey) must list from 1 to \(peerLimit) peers, found \(peerItems.count)")
@@ -127,7 +127,7 @@ extension ObjectDecoder {
             for peer in peerItems { peers.append(try cnpPeer(peer, direction, baseline: baseline)) }
             var rule = ClusterNetworkPolicy.Rule(name: name, action: action, peers: peers)
             if let protocolsValue = fields[portsKey] {
-                let entries = try protocolsValue.items(portsKey)
+                let entries = try protocolsValue.objectItems(portsKey)
                 let protocolLimit = v1alpha1 ? 100 : 25
                 guard (1...protocolLimit).contains(entries.count) else {
                     throw protocolsValue.error("\(portsKey) must list from 1 to \(protocolLimit) entries, found \(entries.count)")

@@ -87,7 +87,7 @@ extension ObjectDecoder {
         // list applies by selector like an absent one.
         let present = [spec["selector"], spec["targetRef"], spec["targetRefs"]].compactMap { $0 }
         if present.count > 1 { throw present[1].error("selector, targetRef and targetRefs are mutually exclusive: only one can be set") }
-        let targetRefs = try spec["targetRefs"]?.items("spec.targetRefs") ?? []
+        let targetRefs = try spec["targetRefs"]?.objectItems("spec.targetRefs") ?? []
         if let targetRef = spec["targetRef"] ?? (targetRefs.isEmpty ? nil : spec["targetRefs"]) {
             policy.hasTargetRef = true
             warn(
@@ -107,7 +107,7 @@ extension ObjectDecoder {
         }
         policy.dryRun = try IstioDryRun.authorizationPolicy(dryRunText, action: policy.action, key: policy.key, metadata: metadataValue)
         if policy.dryRun { warnDryRun(value, policy) }
-        for (index, ruleValue) in (try spec["rules"]?.items("spec.rules") ?? []).enumerated() {
+        for (index, ruleValue) in (try spec["rules"]?.objectItems("spec.rules") ?? []).enumerated() {
             policy.rules.append(try authorizationRule(ruleValue, index: index, policy: policy))
         }
         switch policy.action {
@@ -140,7 +140,7 @@ extension ObjectDecoder {
         }
         if let whenValue = fields["when"] {
             var conditions: [AuthorizationPolicy.Condition] = []
-            for item in try whenValue.items("rules[\(index)].when") {
+            for item in try whenValue.objectItems("rules[\(index)].when") {
                 conditions.append(try condition(item, custom: policy.action == .custom))
             }
             rule.when = conditions
@@ -180,7 +180,7 @@ extension ObjectDecoder {
         _ value: YAMLValue?, _ list: String, index: Int, key: String, _ read: (YAMLValue) throws(ScenarioError) -> Entry
     ) throws(ScenarioError) -> [Entry]? {
         guard let value, !value.isNull else { return nil }
-        let items = try value.items("rules[\(index)].\(list)")
+        let items = try value.objectItems("rules[\(index)].\(list)")
         if items.isEmpty { throw value.error("rules[\(index)].\(list) must not be empty (omit it to match any \(key))") }
         var entries: [Entry] = []
         for item in items {

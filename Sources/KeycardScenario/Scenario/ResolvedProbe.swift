@@ -132,11 +132,18 @@ public struct ResolvedProbe: Sendable {
         }
         if sources.isEmpty { throw ScenarioError(step.location, "probe has no source: no pod exists at this step") }
         if destinations.isEmpty { throw ScenarioError(step.location, "probe has no destination: no pod exists at this step") }
-        let cells = sources.count * destinations.count * self.ports.count
+        // A Service destination is one cell per backend (`Timeline.aimed`).
+        var targets = 0
+        for port in self.ports {
+            for destination in destinations {
+                targets += destination.serviceKey == nil ? 1 : Timeline.aimed(destination, port, cluster).count
+            }
+        }
+        let cells = sources.count * targets
         if cells > Self.maximumCells {
             throw ScenarioError(
                 step.location,
-                "\(step.name.map { "probe \"\($0)\"" } ?? "probe") has \(sources.count) sources x \(destinations.count) destinations x \(self.ports.count) ports = \(cells) cells; keycard judges at most \(Self.maximumCells) in one probe step (each is a model verdict and a real connection): name from, to or ports"
+                "\(step.name.map { "probe \"\($0)\"" } ?? "probe") has \(sources.count) sources x \(targets) destination cells (Service backends and ports counted) = \(cells) cells; keycard judges at most \(Self.maximumCells) in one probe step (each is a model verdict and a real connection): name from, to or ports"
             )
         }
         expect = probe.expect

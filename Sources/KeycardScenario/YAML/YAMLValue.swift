@@ -100,6 +100,18 @@ struct YAMLValue {
         return Fields(owner: self, what: what, values: values)
     }
 
+    /// A list of objects in a custom resource (Istio, ClusterNetworkPolicy): the API server checks
+    /// a custom resource against its structural schema, which refuses a null item of an object
+    /// list (`rules: [null]`), where a built-in type's JSON decoder makes it the zero object
+    /// (`fields`).
+    func objectItems(_ what: String) throws(ScenarioError) -> [YAMLValue] {
+        let list = try items(what)
+        if let null = list.first(where: \.isNull) {
+            throw null.error("\(what) items must be objects, found null (a custom resource's schema refuses a null list item)")
+        }
+        return list
+    }
+
     func items(_ what: String) throws(ScenarioError) -> [YAMLValue] {
         guard case .sequence(let sequence) = node else { throw error("\(what) must be a list, found \(kindName)") }
         var result: [YAMLValue] = []
