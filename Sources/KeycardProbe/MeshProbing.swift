@@ -127,21 +127,14 @@ public struct MeshProbing: Sendable {
         case .unanswered(let reset):
             guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
             let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
-            // The proxy records a refusal on its own event loop, which may get to it just after the
-            // client saw the connection end (seen under load): wait up to half a second for the
-            // record before calling the cell the lab's error.
-            for attempt in 0..<50 {
-                for (address, dport) in candidates {
-                    if let record = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
-                        // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
-                        // port behind the proxy has none, as the model reports them.
-                        let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
-                        return CellObservation(
-                            observation: record.observation, attempts: attempts, reason: record.reason,
-                            detail: refused ? record.detail : nil)
-                    }
+            for (address, dport) in candidates {
+                if let record = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
+                    // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
+                    // port behind the proxy has none, as the model reports them.
+                    let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
+                    return CellObservation(
+                        observation: record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
                 }
-                if attempt < 49 { Sleep.milliseconds(10) }
             }
             return CellObservation(
                 observation: .deny, attempts: attempts,
