@@ -82,9 +82,8 @@ extension LintPass {
         // Without cluster tiers, a pair whose source no policy isolates for egress and whose
         // destination none isolates for ingress is allowed by no rule: it cannot matter here, and
         // skipping it keeps a thousand pods under one policy from a million evaluations.
-        let tiers = !cluster.clusterPolicies.isEmpty
-        let egressIsolated = Set(pods.filter { tiers || !cluster.isolatingPolicies(for: $0, .egress).isEmpty }.map(\.key))
-        let ingressIsolated = pods.filter { tiers || !cluster.isolatingPolicies(for: $0, .ingress).isEmpty }
+        let egressIsolated = Set(pods.filter { mayHaveAllowingRules($0, .egress) }.map(\.key))
+        let ingressIsolated = pods.filter { mayHaveAllowingRules($0, .ingress) }
         for source in pods {
             let destinations = egressIsolated.contains(source.key) ? pods : ingressIsolated
             for destination in destinations where destination.key != source.key {

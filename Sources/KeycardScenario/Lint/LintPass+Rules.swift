@@ -56,10 +56,9 @@ extension LintPass {
         // Without cluster tiers only a pod some policy isolates in a direction has rules allowing
         // anything there: the others are skipped (a thousand pods under one policy would
         // otherwise cost millions of evaluations that note nothing).
-        let tiers = !cluster.clusterPolicies.isEmpty
         for pod in cluster.sortedPods {
-            let egress = tiers || !cluster.isolatingPolicies(for: pod, .egress).isEmpty
-            let ingress = tiers || !cluster.isolatingPolicies(for: pod, .ingress).isEmpty
+            let egress = mayHaveAllowingRules(pod, .egress)
+            let ingress = mayHaveAllowingRules(pod, .ingress)
             guard egress || ingress else { continue }
             for endpoint in endpoints where endpoint != .pod(pod.key) {
                 for port in ports {
@@ -172,5 +171,14 @@ extension LintPass {
                 }
             }
         }
+    }
+}
+
+extension LintPass {
+    /// Whether a rule can allow anything for `pod` in `direction`: only when some NetworkPolicy
+    /// isolates it there, or when cluster tiers are in play (their rules speak for every pod).
+    /// Lint's pairwise passes skip the rest, which no rule can be noted for.
+    func mayHaveAllowingRules(_ pod: Pod, _ direction: NetworkPolicy.PolicyType) -> Bool {
+        !cluster.clusterPolicies.isEmpty || !cluster.isolatingPolicies(for: pod, direction).isEmpty
     }
 }
