@@ -29,6 +29,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let proxied: ProxiedPod
     private var stage = Stage.starting
     private var flow: MeshFlow?
+    private var claim: MeshFlowClaim?
     private var original: (address: IPv4, port: UInt16)?
     private var cluster: Cluster?
     private var plane = DataPlane.none
@@ -51,6 +52,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.checkTimeout) {
             self.refuse(context, .closed, detail: "timeout: the client sent too little for the checks")
         }
+        let ticket = proxied.core.flows.ticket()
         guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init) else {
             return ProxyCore.reset(context.channel)
         }
@@ -59,7 +61,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.original = original
             let flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
             self.flow = flow
-            self.proxied.core.flows.forget(flow)
+            self.claim = self.proxied.core.flows.claim(flow, with: ticket)
             // A connection to the proxy's own port was never redirected: serving it would make the
             // proxy connect to itself, again and again. Nothing (else) serves these ports.
             guard !MeshDataPath.proxyPorts.contains(original.port) else {
@@ -106,8 +108,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return refuse(context, .closed, detail: "no server certificate")
             }
             let refusal = MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: self.proxied.pod, plane: plane, mode: mode)
-            let handler = MeshTLS.serverHandler(context: tls, trust: proxied.core.trust) { [flows = proxied.core.flows, flow] in
-                if let flow { flows.record(refusal, for: flow) }
+            let handler = MeshTLS.serverHandler(context: tls, trust: proxied.core.trust) { [flows = proxied.core.flows, claim] in
+                if let claim { flows.record(refusal, for: claim) }
             }
             sslHandler = handler
             stage = .handshaking
@@ -248,11 +250,11 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func record(_ outcome: MeshFlowRecord.Outcome, detail: String?, authorization: AuthorizationDecision? = nil) {
-        guard let flow else { return }
+        guard let claim else { return }
         proxied.core.flows.record(
             MeshFlowRecord(
                 outcome: outcome, detail: detail, pod: proxied.pod, plane: plane, mode: mode, principal: principal,
                 authorization: authorization),
-            for: flow)
+            for: claim)
     }
 }

@@ -46,38 +46,77 @@ public struct MeshFlowRecord: Hashable, Sendable {
     public var authorization: AuthorizationDecision?
 }
 
+/// A connection's place in the order the proxy accepted connections, taken when it is accepted
+/// (before its original destination, and so its `MeshFlow`, is known).
+public struct MeshFlowTicket: Hashable, Sendable {
+    let generation: UInt64
+}
+
+/// The right to write one connection's record. The connection accepted last on a 4-tuple holds it
+/// (the prober's retry keeps its source port); what an earlier connection still writes is ignored.
+public struct MeshFlowClaim: Hashable, Sendable {
+    public let flow: MeshFlow
+    let generation: UInt64
+}
+
 /// The proxy's record of every connection it handled, read by the prober (spec mesh.md 2.5: "the
 /// lab proxy records the cause of every refusal, and the prober reads that record"). Thread-safe.
 ///
 /// Outbound connections are linked to the upstream connection the proxy opened for them, so
 /// `outcome(ofClientFlow:)` returns what the destination's proxy recorded about that hop (both
 /// sides run in this one process). Records stay until `clear()`.
+///
+/// Writes go through a `MeshFlowClaim`: a connection the prober gave up on (a timed-out attempt)
+/// can still be at work in the proxy when the retry arrives on the same 4-tuple, and its late
+/// record or link must not replace the retry's (that showed as a refusal nobody recorded).
 public final class MeshFlowLog: Sendable {
     private struct State {
         var records: [MeshFlow: MeshFlowRecord] = [:]
         var links: [MeshFlow: MeshFlow] = [:]
+        var claims: [MeshFlow: UInt64] = [:]
+        var nextGeneration: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
 
     public init() {}
 
-    /// Records (or replaces) what happened to `flow`.
-    public func record(_ record: MeshFlowRecord, for flow: MeshFlow) {
-        state.withLockedValue { $0.records[flow] = record }
-    }
-
-    /// Links a client's (redirected) flow to the upstream flow the proxy opened for it.
-    public func link(clientFlow: MeshFlow, to upstream: MeshFlow) {
-        state.withLockedValue { $0.links[clientFlow] = upstream }
-    }
-
-    /// Forgets `flow`'s record and link: a new connection on the same 4-tuple (a retry, a Service
-    /// probe's chosen source port) must never be answered by the record of an earlier one.
-    public func forget(_ flow: MeshFlow) {
+    /// A ticket for a connection just accepted.
+    public func ticket() -> MeshFlowTicket {
         state.withLockedValue { state in
+            state.nextGeneration += 1
+            return MeshFlowTicket(generation: state.nextGeneration)
+        }
+    }
+
+    /// Claims `flow` for the connection holding `ticket`: forgets the flow's record and link (a new
+    /// connection on the same 4-tuple must never be answered by an earlier one's record). A ticket
+    /// older than the flow's current claim gets a claim that is already superseded and changes nothing.
+    public func claim(_ flow: MeshFlow, with ticket: MeshFlowTicket) -> MeshFlowClaim {
+        state.withLockedValue { state in
+            let claim = MeshFlowClaim(flow: flow, generation: ticket.generation)
+            guard (state.claims[flow] ?? 0) < ticket.generation else { return claim }
+            state.claims[flow] = ticket.generation
             state.records[flow] = nil
             state.links[flow] = nil
+            return claim
+        }
+    }
+
+    /// Records (or replaces) what happened to the claimed connection; ignored once superseded.
+    public func record(_ record: MeshFlowRecord, for claim: MeshFlowClaim) {
+        state.withLockedValue { state in
+            guard state.claims[claim.flow] == claim.generation else { return }
+            state.records[claim.flow] = record
+        }
+    }
+
+    /// Links a client's (redirected) connection to the upstream flow the proxy opened for it;
+    /// ignored once superseded.
+    public func link(_ claim: MeshFlowClaim, to upstream: MeshFlow) {
+        state.withLockedValue { state in
+            guard state.claims[claim.flow] == claim.generation else { return }
+            state.links[claim.flow] = upstream
         }
     }
 
@@ -96,7 +135,14 @@ public final class MeshFlowLog: Sendable {
     /// Every record (tests, reports).
     public var records: [MeshFlow: MeshFlowRecord] { state.withLockedValue { $0.records } }
 
-    public func clear() { state.withLockedValue { $0 = State() } }
+    /// Forgets every record, link and claim; tickets taken before stay older than any taken after.
+    public func clear() {
+        state.withLockedValue { state in
+            let generation = state.nextGeneration
+            state = State()
+            state.nextGeneration = generation
+        }
+    }
 }
 
 /// What each prober connection presents, keyed by source pod and client source port (the prober

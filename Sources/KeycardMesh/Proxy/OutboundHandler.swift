@@ -23,23 +23,26 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
+        let ticket = proxied.core.flows.ticket()
         guard let clientPort = context.channel.remoteAddress?.port else { return ProxyCore.reset(context.channel) }
         proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let original): self.start(context: context, clientPort: UInt16(clientPort), original: original)
+            case .success(let original): self.start(context: context, clientPort: UInt16(clientPort), original: original, ticket: ticket)
             case .failure: ProxyCore.reset(context.channel)
             }
         }
     }
 
-    private func start(context: ChannelHandlerContext, clientPort: UInt16, original: (address: IPv4, port: UInt16)) {
+    private func start(
+        context: ChannelHandlerContext, clientPort: UInt16, original: (address: IPv4, port: UInt16), ticket: MeshFlowTicket
+    ) {
         let client = context.channel
         let clientFlow = MeshFlow(proxied.address, clientPort, original.address, original.port)
-        proxied.core.flows.forget(clientFlow)
+        let claim = proxied.core.flows.claim(clientFlow, with: ticket)
         // Never follow a connection to the proxy's own ports (one not redirected shows its own
         // address as the original destination): the proxy would connect to itself without end.
         guard !MeshDataPath.proxyPorts.contains(original.port) else {
-            proxied.core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: clientFlow)
+            proxied.core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: claim)
             return ProxyCore.reset(client)
         }
         let request = proxied.core.intents.request(pod: proxied.pod, sourcePort: clientPort)
@@ -51,7 +54,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             tls = try proxied.core.clientContext(for: route.presented)
         } catch {
             proxied.core.flows.record(
-                MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: clientFlow)
+                MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: claim)
             return ProxyCore.reset(client)
         }
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
@@ -87,16 +90,16 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                     MeshFlowRecord(
                         outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane
                     ),
-                    for: clientFlow)
+                    for: claim)
                 ProxyCore.reset(client)
             case .success(let channel):
                 if let local = channel.localAddress?.port {
-                    flows.link(clientFlow: clientFlow, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.port))
+                    flows.link(claim, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.port))
                 }
                 handshake.futureResult.assumeIsolated().whenComplete { result in
                     switch result {
                     case .success:
-                        flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: clientFlow)
+                        flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: claim)
                         // Callbacks run as the promise completes, before any later read: no byte is lost.
                         do {
                             try channel.pipeline.syncOperations.addHandler(upstreamGlue)
@@ -110,7 +113,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                     case .failure:
                         // The destination's inbound side recorded why (the linked flow); this is the fallback.
                         flows.record(
-                            MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: clientFlow)
+                            MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: route.pod, plane: plane), for: claim)
                         ProxyCore.reset(client)
                         channel.close(promise: nil)
                     }
