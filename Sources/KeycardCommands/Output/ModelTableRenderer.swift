@@ -6,6 +6,8 @@ import KeycardScenario
 struct ModelTableRenderer: StepTableRenderer {
     let timeline: Timeline
     let report: Report
+    /// Each probe step's cells (`Timeline.probeCells()`), the ones the report was built from.
+    let probeCells: [Int: [ProbeCell]]
     static let showsDescription = true
 
     func lines(of step: Step, _ stepReport: StepReport) -> [String] {
@@ -45,23 +47,38 @@ struct ModelTableRenderer: StepTableRenderer {
         ]
     }
 
+    /// Each item's first index, and for every position the first index of its item (a row or
+    /// column listed twice shows the cells of its first place).
+    private static func firstPlaces<Item: Hashable>(_ items: [Item]) -> (first: [Item: Int], places: [Int]) {
+        var first: [Item: Int] = [:]
+        let places = items.indices.map { index in
+            if let known = first[items[index]] { return known }
+            first[items[index]] = index
+            return index
+        }
+        return (first, places)
+    }
+
     private func probe(_ step: Step) -> [String] {
         guard let probe = timeline.probes[step.index] else { return [] }
-        let cells = timeline.cells(ofProbeStep: step.index)
+        let cells = probeCells[step.index] ?? []
         var out: [String] = []
         var disagreements: [String] = []
         var explainedWhy = false
+        // Table positions by value, not by name: a probe of a thousand pods has a million cells.
+        let (rowOf, rowPlace) = Self.firstPlaces(probe.sources)
+        let (columnOf, columnPlace) = Self.firstPlaces(probe.destinations)
         for port in probe.ports {
             let portCells = cells.filter { $0.port == port }
             // A Service column holds one cell per backend: a refused one (network or mesh) speaks for
-            // the column.
-            var byColumn: [String: ProbeCell] = [:]
+            // the column. nil: a Service without this port (a probe over several destinations).
+            var grid = [ProbeCell?](repeating: nil, count: probe.sources.count * probe.destinations.count)
             for cell in portCells {
-                let key = "\(cell.from) \(cell.to.column)"
-                if byColumn[key].map({ $0.outcome == .allow }) ?? true { byColumn[key] = cell }
+                guard let row = rowOf[cell.from], let column = columnOf[cell.to.column] else { continue }
+                let index = row * probe.destinations.count + column
+                if grid[index].map({ $0.outcome == .allow }) ?? true { grid[index] = cell }
             }
-            // nil: a Service without this port (a probe over several destinations).
-            func at(_ row: Int, _ column: Int) -> ProbeCell? { byColumn["\(probe.sources[row]) \(probe.destinations[column])"] }
+            func at(_ row: Int, _ column: Int) -> ProbeCell? { grid[rowPlace[row] * probe.destinations.count + columnPlace[column]] }
             let table = TruthTableText(
                 title: port.description, rows: probe.sources.map(\.description),
                 columns: probe.destinations.map(\.description)

@@ -18,11 +18,13 @@ struct ModelCommand: ParsableCommand {
         logging.apply()
         var allPassed = true
         for timeline in try input.load() {
-            let report = ModelReport.build(timeline)
+            // The cells are judged once: the report and the table show the same ones.
+            let cells = timeline.probeCells()
+            let report = ModelReport.build(timeline, probeCells: cells)
             allPassed = allPassed && report.passed
             switch output {
             case .json: try Console.json(report)
-            case .table: Console.out(ModelTableRenderer(timeline: timeline, report: report).render())
+            case .table: Console.out(ModelTableRenderer(timeline: timeline, report: report, probeCells: cells).render())
             }
         }
         if !allPassed { throw Exit.failed }

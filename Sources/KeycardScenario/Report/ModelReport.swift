@@ -4,13 +4,17 @@ import KeycardValues
 /// The report `keycard model` prints: every step with the model's verdicts and the file's
 /// expectations, nothing observed.
 public enum ModelReport {
-    public static func build(_ timeline: Timeline, enforcement: Enforcement? = nil) -> Report {
+    /// - Parameter probeCells: each probe step's cells by step index, when the caller has them
+    ///   already (`Timeline.probeCells()`: `keycard model` renders the same cells as a table);
+    ///   nil computes them.
+    public static func build(_ timeline: Timeline, enforcement: Enforcement? = nil, probeCells: [Int: [ProbeCell]]? = nil) -> Report {
         let scenario = timeline.scenario
         var steps: [StepReport] = []
         for step in scenario.steps {
             switch step.action {
             case .probe:
-                let results = timeline.cells(ofProbeStep: step.index).map { $0.result() }
+                let cells = probeCells?[step.index] ?? timeline.cells(ofProbeStep: step.index)
+                let results = cells.map { $0.result() }
                 let failed = results.filter { !$0.passed }
                 steps.append(
                     StepReport(

@@ -80,6 +80,11 @@ extension Timeline {
         return Self.cells(of: probe, in: cluster(afterStep: index), mesh: usesMesh)
     }
 
+    /// Every probe step's cells, by step index.
+    public func probeCells() -> [Int: [ProbeCell]] {
+        Dictionary(uniqueKeysWithValues: probes.keys.map { ($0, cells(ofProbeStep: $0)) })
+    }
+
     /// The cells of `probe` in cluster `state`, in table order (port, source, destination), each
     /// with the policy model's verdict (and the mesh's, when `mesh`); a Service destination
     /// becomes one cell per backend (`aimed`). A scenario's probe steps and `keycard probe` on a
