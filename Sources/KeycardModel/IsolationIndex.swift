@@ -9,14 +9,22 @@ final class IsolationIndex: Sendable {
         var direction: NetworkPolicy.PolicyType
     }
 
-    private let cache = Mutex<[Key: [NetworkPolicy]]>([:])
+    /// The policies and their keys: every verdict on the pod lists the keys, and sharing one array
+    /// keeps a million-cell probe from holding a million copies.
+    struct Entry {
+        var policies: [NetworkPolicy]
+        var keys: [ObjectKey]
+    }
 
-    /// `cluster.isolatingPolicies(for: pod, direction)`, remembered; `cluster` must be the one the
-    /// engine was made for (an engine's cluster never changes).
-    func policies(for pod: Pod, _ direction: NetworkPolicy.PolicyType, in cluster: Cluster) -> [NetworkPolicy] {
+    private let cache = Mutex<[Key: Entry]>([:])
+
+    /// `cluster.isolatingPolicies(for: pod, direction)` and their keys, remembered; `cluster` must
+    /// be the one the engine was made for (an engine's cluster never changes).
+    func policies(for pod: Pod, _ direction: NetworkPolicy.PolicyType, in cluster: Cluster) -> Entry {
         let key = Key(pod: pod.key, direction: direction)
         if let known = cache.withLock({ $0[key] }) { return known }
-        let computed = cluster.isolatingPolicies(for: pod, direction)
+        let policies = cluster.isolatingPolicies(for: pod, direction)
+        let computed = Entry(policies: policies, keys: policies.map(\.key))
         cache.withLock { $0[key] = computed }
         return computed
     }

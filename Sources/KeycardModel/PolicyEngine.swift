@@ -56,13 +56,13 @@ public struct PolicyEngine: Sendable {
     func judgeNetworkPolicies(
         _ direction: NetworkPolicy.PolicyType, pod: Pod, peer: Endpoint, destination: Endpoint, port: ProtocolPort
     ) -> DirectionVerdict {
-        let policies = isolation.policies(for: pod, direction, in: cluster)
-        guard !policies.isEmpty else {
+        let isolating = isolation.policies(for: pod, direction, in: cluster)
+        guard !isolating.policies.isEmpty else {
             return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: [])
         }
         let destinationPod: Pod? = if case .pod(let key) = destination { cluster.pods[key] } else { nil }
         var allowing: [RuleRef] = []
-        for policy in policies {
+        for policy in isolating.policies {
             for (ruleIndex, rule) in policy.rules(direction).enumerated() {
                 guard let peerIndex = matchingPeer(rule, of: policy, peer),
                     let portIndex = matchingPort(rule, port, destinationPod)
@@ -75,7 +75,7 @@ public struct PolicyEngine: Sendable {
         }
         return DirectionVerdict(
             outcome: allowing.isEmpty ? .denied : .allowed,
-            isolatingPolicies: policies.map(\.key), allowingRules: allowing)
+            isolatingPolicies: isolating.keys, allowingRules: allowing)
     }
 
     /// The first peer of `rule` that matches, `.some(nil)` when the rule has no peers.
