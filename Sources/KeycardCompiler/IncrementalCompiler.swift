@@ -49,6 +49,15 @@ public final class IncrementalCompiler {
         for key in work.before.keys { _ = settle(key, work) }
     }
 
+    /// Whether `update(to:)` can move the tables to `new`: only while the cluster-wide inputs the
+    /// tables read besides objects are the same (`ChangedObjects` compares objects). A reused lab
+    /// starting a scenario with another `spec.lab.nodeIngress` or node layout needs every table
+    /// compiled whole.
+    public func canUpdate(to new: Cluster) -> Bool {
+        cluster.nodeIngress == new.nodeIngress && cluster.podNodes == new.podNodes && cluster.externals == new.externals
+            && cluster.nodeCount == new.nodeCount
+    }
+
     /// Moves to `new`: `change` names what differs from the current cluster (nil: found by
     /// comparing the two clusters object by object). Returns, per target whose table changes,
     /// the new table and how to get there.

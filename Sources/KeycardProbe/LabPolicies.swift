@@ -93,6 +93,7 @@ public final class LabPolicies {
         // A live lab (`keycard apply`) may meet its first ClusterNetworkPolicy at any verb: from
         // then on it keeps the tier layout, and the whole tables are reconciled.
         if !cluster.clusterPolicies.isEmpty { compiler.tiers = true }
+        if let incremental, !incremental.canUpdate(to: cluster) { self.incremental = nil }
         if compiler.tiers {
             // The tier chains' rules follow subjects and priorities: the whole tables, compiled
             // afresh and reconciled (the controller's meet keeps multi-namespace changes safe).

@@ -52,4 +52,26 @@ struct LabReuseTests {
         #expect(Hardening.traces(lab: first, marker: nil).isEmpty)
         #expect(Hardening.traces(lab: second, marker: nil).isEmpty)
     }
+
+    /// `local-node-policy.yaml` (`nodeIngress: policy`) and `local-node.yaml` (`allow`) share a lab:
+    /// the second must not keep the first's local-node rule (its tables were updated object by
+    /// object, and no object differs). Both orders, both placements.
+    @Test(arguments: [("pod", false), ("node", true)])
+    func nodeIngressChangesBetweenScenarios(_ enforcement: String, _ policyFirst: Bool) throws {
+        let lab = Hardening.labName("reuse-ni")
+        var files: [String] = []
+        for name in ["local-node-policy", "local-node"] {
+            let text = try String(contentsOfFile: RepositoryFiles.absolute("scenarios/\(name).yaml"), encoding: .utf8)
+            // One lab name for both (the lab is named by the first scenario).
+            let renamed = text.replacingOccurrences(of: "  name: \(name)\n", with: "  name: \(lab)\n")
+            #expect(renamed != text, "the scenario's metadata.name line changed shape")
+            files.append(try Hardening.writeScenario(renamed, name: "\(name).yaml"))
+        }
+        if !policyFirst { files.reverse() }
+        defer { _ = Hardening.down(lab) }
+        let result = Hardening.run(KeycardBinary.path, ["run", "-v", "--enforcement", enforcement] + files)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr.suffix(3000))")
+        #expect(result.stderr.split(separator: "\n").contains { $0.contains("lab reused") }, "\(result.stderr.suffix(3000))")
+        #expect(Hardening.traces(lab: lab, marker: nil).isEmpty)
+    }
 }
