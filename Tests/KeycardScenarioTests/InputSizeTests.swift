@@ -1,4 +1,5 @@
 import Foundation
+import KeycardModel
 import KeycardScenario
 import KeycardTestSupport
 import Testing
@@ -46,6 +47,54 @@ import Testing
         try withFolder(["s.yaml": scenario]) { folder in
             let timeline = try ScenarioLoader.timeline(folder.appendingPathComponent("s.yaml").path)
             #expect(timeline.initial.pods.count == 2)
+        }
+    }
+
+    /// Merge keys as kubectl's go-yaml v2 applies them: keys in written order, a merged key
+    /// replacing one written before `<<`, one written after replacing the merged one, and of a
+    /// list of mappings the earlier winning (a label decides which policy selects the pod).
+    @Test func mergeKeysFollowGoYAMLv2Order() throws {
+        let scenario = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: merges}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - apiVersion: v1
+                  kind: Pod
+                  metadata:
+                    name: before
+                    namespace: x
+                    labels:
+                      app: client
+                      <<: &common {app: base, role: client}
+                  spec: {containers: [{name: c, image: i}]}
+                - apiVersion: v1
+                  kind: Pod
+                  metadata:
+                    name: after
+                    namespace: x
+                    labels:
+                      <<: *common
+                      app: client
+                  spec: {containers: [{name: c, image: i}]}
+                - apiVersion: v1
+                  kind: Pod
+                  metadata:
+                    name: list
+                    namespace: x
+                    labels:
+                      <<: [{app: first}, {app: second, tier: web}]
+                  spec: {containers: [{name: c, image: i}]}
+              steps:
+                - probe: {ports: [TCP/80]}
+            """
+        try withFolder(["s.yaml": scenario]) { folder in
+            let pods = try ScenarioLoader.timeline(folder.appendingPathComponent("s.yaml").path).initial.pods
+            #expect(pods[ObjectKey("x", "before")]?.labels == ["app": "base", "role": "client"])
+            #expect(pods[ObjectKey("x", "after")]?.labels == ["app": "client", "role": "client"])
+            #expect(pods[ObjectKey("x", "list")]?.labels == ["app": "first", "tier": "web"])
         }
     }
 

@@ -44,36 +44,44 @@ struct YAMLValue {
     }
 
     /// The entries of a mapping, in order, with string keys. Merge keys (`<<: *anchor` or
-    /// `<<: [*a, *b]`, YAML 1.1's merge type, which kubectl's go-yaml v2 applies) are expanded:
-    /// the merged mappings' entries count as written here unless a key of this mapping, or of an
-    /// earlier merged mapping, already gives them.
+    /// `<<: [*a, *b]`, YAML 1.1's merge type) are expanded as kubectl's go-yaml v2 does
+    /// (`decoder.mapping`/`merge` in gopkg.in/yaml.v2 decode.go): the keys are applied in the order
+    /// written, a merge key setting each of its mappings' keys in place, so a key written after
+    /// `<<` replaces the merged one and a merged key replaces one written before `<<`; of a list
+    /// of mappings the earlier ones win. An entry keeps the place where its key first appeared.
     func entries(_ what: String) throws(ScenarioError) -> [(key: String, keyLocation: SourceLocation, value: YAMLValue)] {
         guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping, found \(kindName)") }
-        var result: [(String, SourceLocation, YAMLValue)] = []
-        var merged: [(String, SourceLocation, YAMLValue)] = []
+        var result: [(key: String, keyLocation: SourceLocation, value: YAMLValue)] = []
+        var place: [String: Int] = [:]
+        func set(_ key: String, _ location: SourceLocation, _ value: YAMLValue) {
+            if let index = place[key] {
+                result[index] = (key, location, value)
+            } else {
+                place[key] = result.count
+                result.append((key, location, value))
+            }
+        }
         for (keyNode, valueNode) in mapping {
             let key = try child(keyNode)
             guard case .scalar(let scalar) = keyNode else { throw key.error("keys of \(what) must be strings") }
             let value = try child(valueNode)
             if scalar.style == .plain, scalar.string == "<<" {
-                merged += try value.mergeSources(what)
+                for entry in try value.mergeSources(what) { set(entry.0, entry.1, entry.2) }
                 continue
             }
-            result.append((scalar.string, key.location, value))
+            set(scalar.string, key.location, value)
         }
-        var given = Set(result.map(\.0))
-        for entry in merged where given.insert(entry.0).inserted { result.append(entry) }
         return result
     }
 
-    /// The entries a merge key's value brings: one mapping's, or each mapping's of a list, the
-    /// earlier ones first (YAML 1.1 merge: earlier mappings win).
+    /// The entries a merge key's value sets, in the order go-yaml v2 sets them: one mapping's, or
+    /// for a list of mappings the last one's first, so that the earlier ones win.
     private func mergeSources(_ what: String) throws(ScenarioError) -> [(String, SourceLocation, YAMLValue)] {
         switch node {
         case .mapping: return try entries("the merge key of \(what)").map { ($0.key, $0.keyLocation, $0.value) }
         case .sequence:
             var result: [(String, SourceLocation, YAMLValue)] = []
-            for item in try items("the merge key of \(what)") {
+            for item in try items("the merge key of \(what)").reversed() {
                 guard case .mapping = item.node else {
                     throw item.error("each entry of a merge key (<<) must be a mapping, found \(item.kindName)")
                 }
