@@ -467,13 +467,22 @@ let objectRows: [FidelityRow] = [
         """, .accepts(shopIsolated)),
     FidelityRow(
         "OBJ-02", "- {apiVersion: extensions/v1beta1, kind: NetworkPolicy, metadata: {name: old, namespace: shop}, spec: {}}",
-        .refuses(at: "{apiVersion", "NetworkPolicy must have apiVersion networking.k8s.io/v1, found extensions/v1beta1")),
+        .refuses(at: "extensions/v1beta1, kind", "NetworkPolicy must have apiVersion networking.k8s.io/v1, found extensions/v1beta1")),
     FidelityRow(
         "OBJ-03", "- {apiVersion: v1, kind: Pod, metadata: {name: p, name: q, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
         .refuses(at: "name: p,", "duplicate key")),
     FidelityRow(
         "OBJ-04", "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d, namespace: shop}, data: {a: b}}\n" + policy("  spec: {}"),
         .warns("kind ConfigMap (v1) is not understood by keycard; ignored", shopIsolated)),
+    FidelityRow(
+        "OBJ-08", "- {apiVersion: networking.k8s.io/v1, kind: Networkpolicy, metadata: {name: np, namespace: shop}, spec: {}}",
+        .refuses(at: "Networkpolicy", "no matches for kind \"Networkpolicy\" in version \"networking.k8s.io/v1\"")),
+    FidelityRow(
+        "OBJ-09", "- {apiVersion: v1, kind: Deployment, metadata: {name: d, namespace: shop}, spec: {}}\n" + policy("  spec: {}"),
+        .refuses(at: "v1, kind: Deployment", "must have apiVersion apps/v1")),
+    FidelityRow(
+        "OBJ-10", "- {apiVersion: v1, kind: pod, metadata: {name: p, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "pod,", "kinds are case-sensitive: Pod")),
     FidelityRow(
         "OBJ-05",
         policy("  spec: {podSelector: {}}")

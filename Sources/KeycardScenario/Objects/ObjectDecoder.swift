@@ -26,9 +26,15 @@ struct ObjectDecoder {
         let header = try value.entries("a Kubernetes object")
         var apiVersion: String?
         var kind: String?
+        var kindLocation = value.location
+        var apiVersionLocation = value.location
         for (key, _, field) in header where key == "apiVersion" || key == "kind" {
             let text = try field.string(key)
-            if key == "apiVersion" { apiVersion = text } else { kind = text }
+            if key == "apiVersion" {
+                (apiVersion, apiVersionLocation) = (text, field.location)
+            } else {
+                (kind, kindLocation) = (text, field.location)
+            }
         }
         guard let kind = kind ?? list?.kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion = apiVersion ?? list?.apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
@@ -41,6 +47,7 @@ struct ObjectDecoder {
             return objects
         }
         guard let known = ObjectKind(rawValue: kind) else {
+            if let problem = BuiltInKinds.problem(kind: kind, apiVersion: apiVersion) { throw ScenarioError(kindLocation, problem) }
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
                 return []
@@ -50,7 +57,8 @@ struct ObjectDecoder {
             return []
         }
         guard known.apiVersions.contains(apiVersion) else {
-            throw value.error("\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
+            throw ScenarioError(
+                apiVersionLocation, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         try value.requireKnownFields(kind, known: KnownFields.object)
         if known.isMesh { sawMeshObject = true }

@@ -1,0 +1,43 @@
+/// The kinds the API server itself serves in its built-in group/versions. A custom resource can
+/// never add one: a CRD's `spec.group` must not be empty (the core group) and `*.k8s.io` groups
+/// need the `api-approved.kubernetes.io` annotation. So an unknown kind there is a mistake the
+/// API server refuses (kubectl: `no matches for kind "Networkpolicy" in version
+/// "networking.k8s.io/v1"`, from its RESTMapper, which matches kinds exactly), not a custom
+/// resource to skip. Kinds as served by Kubernetes 1.34 (`kubectl api-resources`).
+enum BuiltInKinds {
+    /// Group/versions whose kinds are listed in full here: an unlisted kind is refused.
+    static let closed: [String: Set<String>] = [
+        "v1": [
+            "Binding", "ComponentStatus", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace", "Node",
+            "PersistentVolume", "PersistentVolumeClaim", "Pod", "PodTemplate", "ReplicationController", "ResourceQuota",
+            "Secret", "Service", "ServiceAccount",
+        ],
+        "apps/v1": ["ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"],
+        "batch/v1": ["CronJob", "Job"],
+        "networking.k8s.io/v1": ["Ingress", "IngressClass", "IPAddress", "NetworkPolicy", "ServiceCIDR"],
+        "policy/v1": ["Eviction", "PodDisruptionBudget"],
+        "rbac.authorization.k8s.io/v1": ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
+        "discovery.k8s.io/v1": ["EndpointSlice"],
+        "autoscaling/v1": ["HorizontalPodAutoscaler", "Scale"],
+        "autoscaling/v2": ["HorizontalPodAutoscaler"],
+        "scheduling.k8s.io/v1": ["PriorityClass"],
+        "coordination.k8s.io/v1": ["Lease"],
+        "node.k8s.io/v1": ["RuntimeClass"],
+        "apiextensions.k8s.io/v1": ["CustomResourceDefinition"],
+        "certificates.k8s.io/v1": ["CertificateSigningRequest"],
+        "events.k8s.io/v1": ["Event"],
+    ]
+
+    /// Why `kind` cannot be an object of `apiVersion`, or nil when it may be (a listed kind, or a
+    /// group/version keycard does not list in full).
+    static func problem(kind: String, apiVersion: String) -> String? {
+        guard let kinds = closed[apiVersion], !kinds.contains(kind) else { return nil }
+        var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server refuses it"
+        if let meant = kinds.first(where: { $0.lowercased() == kind.lowercased() }) {
+            message += " (kinds are case-sensitive: \(meant))"
+        } else if let elsewhere = closed.filter({ $0.value.contains(kind) }).keys.sorted().first {
+            message += " (\(kind) is served in \(elsewhere))"
+        }
+        return message
+    }
+}
