@@ -29,6 +29,15 @@ struct ServiceDecodingTests {
         #expect(t.initial.backends(of: web, port: web.ports[0]).map(\.pod) == [ObjectKey("prod", "web")])
     }
 
+    /// Helm renders an unset value as an empty string: `SetDefaults_Service` makes an empty
+    /// protocol TCP and an empty targetPort the port.
+    @Test func emptyProtocolAndTargetPortAreDefaulted() throws {
+        let t = try timeline(
+            T.scenario(resources: service("web", "selector: {app: web}\nports: [{port: 80, protocol: '', targetPort: ''}]")))
+        let web = try #require(t.initial.services[ObjectKey("prod", "web")])
+        #expect(web.ports == [ServicePort(name: nil, proto: .tcp, port: 80, target: .number(80))])
+    }
+
     @Test func allocationIsDeterministicAndSkipsPinnedAndReserved() throws {
         let t = try timeline(
             T.scenario(

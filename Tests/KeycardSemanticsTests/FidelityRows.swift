@@ -417,6 +417,21 @@ let podRows: [FidelityRow] = [
         pod("p", spec: "{initContainers: [{name: setup, image: i, restartPolicy: OnFailure}], containers: [{name: c, image: i}]}"),
         .refuses(at: "OnFailure", "an init container's restartPolicy must be Always")),
     FidelityRow(
+        "POD-23",
+        pod("p", spec: "{containers: [{name: c, image: i, ports: [{containerPort: 80, protocol: '', name: ''}]}]}") + "\n"
+            + policy("  spec: {podSelector: {matchLabels: {app: solo}}}"),
+        .accepts(["other/client -> shop/p TCP/80 deny"])),
+    FidelityRow(
+        "POD-24", pod("p", spec: "{containers: [{name: c, image: i}, {name: side, image: i, restartPolicy: Always}]}"),
+        .refuses(at: "Always}", "may not be set for non-init containers")),
+    FidelityRow(
+        "POD-25", pod("p", spec: "{containers: [{name: c, image: i}], ephemeralContainers: [{name: debug, image: i}]}"),
+        .refuses(at: "[{name: debug", "spec.ephemeralContainers: Forbidden: cannot be set on create")),
+    FidelityRow(
+        "POD-26",
+        pod("p", spec: "{schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"),
+        .warns("has schedulingGates: it is never scheduled", ["other/client -> shop/web TCP/80 allow"])),
+    FidelityRow(
         "POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"),
         .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
 ]

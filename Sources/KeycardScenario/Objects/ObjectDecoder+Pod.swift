@@ -13,7 +13,7 @@ extension ObjectDecoder {
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
-        _ = try podSpec(specValue, into: &pod)
+        let spec = try podSpec(specValue, into: &pod)
         if let status = fields["status"] {
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
@@ -30,6 +30,19 @@ extension ObjectDecoder {
                     throw field.error("status.podIP \"\(text)\" is not an IP address")
                 }
             }
+        }
+        // Pod scheduling readiness: a gated pod stays Pending, unbound, with no address, until its
+        // gates are removed (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-scheduling-readiness/).
+        if let gates = spec["schedulingGates"], !(try gates.items("spec.schedulingGates")).isEmpty {
+            if let nodeName = spec["nodeName"] {
+                throw nodeName.error("spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared")
+            }
+            warnings.append(
+                ScenarioWarning(
+                    location: gates.location,
+                    message:
+                        "pod \(pod.key) has schedulingGates: it is never scheduled while they stand, so it runs nowhere and is left out"))
+            return nil
         }
         return pod
     }
@@ -76,6 +89,12 @@ extension ObjectDecoder {
             // (restartPolicy: Always), which runs beside the containers for the pod's whole life.
             // Every container is validated alike; only running ones serve ports and run commands.
             var running = !isInit
+            // Only an init container may set it (the ContainerRestartRules alpha gate aside).
+            if !isInit, let policyValue = fields["restartPolicy"] {
+                throw policyValue.error(
+                    "container \"\(containerName)\": restartPolicy: Forbidden: may not be set for non-init containers (a sidecar is an init container with restartPolicy: Always)"
+                )
+            }
             if isInit, let policyValue = fields["restartPolicy"] {
                 let policy = try policyValue.string("restartPolicy")
                 guard policy == "Always" else {
@@ -116,6 +135,11 @@ extension ObjectDecoder {
             let command = try fields["command"]?.strings("command") ?? []
             let args = try fields["args"]?.strings("args") ?? []
             if running, !command.isEmpty { pod.commands.append(command + args) }
+        }
+        // Added to a running pod by `kubectl debug`; never in a create or a template
+        // (ValidatePodCreate, ValidatePodTemplateSpec).
+        if let ephemeral = spec["ephemeralContainers"], !(try ephemeral.items("spec.ephemeralContainers")).isEmpty {
+            throw ephemeral.error("spec.ephemeralContainers: Forbidden: cannot be set on create (kubectl debug adds them to a running pod)")
         }
         if let policyValue = spec["restartPolicy"] {
             let policy = try policyValue.string("spec.restartPolicy")
@@ -160,13 +184,24 @@ extension ObjectDecoder {
         // hostPort 0 (or absent) means none; otherwise a port number (validateContainerPorts).
         if let hostPort = fields["hostPort"] { _ = try hostPort.int("hostPort", in: 0...65535) }
         var port = ContainerPort(port: number)
-        if let protoValue = fields["protocol"] { port.proto = try Self.transportProtocol(protoValue) }
+        if let protoValue = fields["protocol"] { port.proto = try Self.defaultedProtocol(protoValue) }
         if let nameValue = fields["name"] {
+            // Optional: validateContainerPorts checks a name only when it is not empty.
             let name = try nameValue.string("port name")
-            if let problem = NameRules.portNameProblem(name) { throw nameValue.error("port name \"\(name)\" \(problem)") }
-            port.name = name
+            if !name.isEmpty {
+                if let problem = NameRules.portNameProblem(name) { throw nameValue.error("port name \"\(name)\" \(problem)") }
+                port.name = name
+            }
         }
         return port
+    }
+
+    /// A container or Service port's `protocol`: empty is TCP, as `SetDefaults_ContainerPort` and
+    /// `SetDefaults_Service` make it (a NetworkPolicy port's is a pointer, defaulted only when
+    /// absent: there `""` is refused by `transportProtocol`).
+    static func defaultedProtocol(_ value: YAMLValue) throws(ScenarioError) -> TransportProtocol {
+        if try value.string("protocol").isEmpty { return .tcp }
+        return try transportProtocol(value)
     }
 
     static func transportProtocol(_ value: YAMLValue) throws(ScenarioError) -> TransportProtocol {

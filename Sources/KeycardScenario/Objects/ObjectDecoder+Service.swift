@@ -168,7 +168,7 @@ extension ObjectDecoder {
         let fields = try nonNullServiceFields(value, "a Service port")
         guard let numberValue = fields["port"] else { throw value.error("a Service port needs \"port\"") }
         var port = ServicePort(port: try numberValue.int("port", in: 1...65535))
-        if let protoValue = fields["protocol"] { port.proto = try Self.transportProtocol(protoValue) }
+        if let protoValue = fields["protocol"] { port.proto = try Self.defaultedProtocol(protoValue) }
         if let nameValue = fields["name"] {
             let name = try nameValue.string("port name")
             if !name.isEmpty {
@@ -191,16 +191,19 @@ extension ObjectDecoder {
             // a container port name (an IANA service name).
             // A quoted number ("8080") is a string to IntOrString, and no port name: names need a
             // letter (ValidatePortNumOrName, IsValidPortName).
+            // An empty string is unset too (`SetDefaults_Service`: `intstr.FromString("")`).
             if targetValue.isPlainNumber {
                 let number = try targetValue.int("targetPort", in: 0...65535)
                 if number != 0 { port.target = .number(number) }
             } else {
                 let name = try targetValue.string("targetPort")
-                if let problem = NameRules.portNameProblem(name) {
-                    throw targetValue.error(
-                        "targetPort \"\(name)\" is neither a number from 1 to 65535 nor a valid port name: it \(problem)")
+                if !name.isEmpty {
+                    if let problem = NameRules.portNameProblem(name) {
+                        throw targetValue.error(
+                            "targetPort \"\(name)\" is neither a number from 1 to 65535 nor a valid port name: it \(problem)")
+                    }
+                    port.target = .name(name)
                 }
-                port.target = .name(name)
             }
         }
         return port
