@@ -31,6 +31,30 @@ import Testing
         }
     }
 
+    /// A huge bad value is named, not repeated: the message keeps its start and says its length.
+    @Test func aMegabyteBadLabelValueMakesAShortError() throws {
+        let value = String(repeating: "x", count: 1_000_000) + "!"
+        let scenario = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: big-value}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x, labels: {app: \(value)}}}
+              steps:
+                - probe: {ports: [TCP/80]}
+            """
+        try withFolder(["s.yaml": scenario]) { folder in
+            #expect {
+                try ScenarioLoader.timeline(folder.appendingPathComponent("s.yaml").path)
+            } throws: { error in
+                guard let error = error as? ScenarioError else { return false }
+                return error.message.hasPrefix("label value") && error.message.count < ScenarioError.maximumLength
+                    && error.message.hasSuffix("characters, cut)") && error.location.line == 6
+            }
+        }
+    }
+
     @Test func ordinaryAnchorsAndMergeKeysLoad() throws {
         let scenario = """
             apiVersion: keycard/v1

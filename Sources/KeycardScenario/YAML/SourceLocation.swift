@@ -15,10 +15,17 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
     public var location: SourceLocation
     public var message: String
 
+    /// A message longer than `maximumLength` characters (it quotes a huge bad value, say) keeps
+    /// its start and says how long it was: a 1 MB label value must not make a 1 MB error line.
     public init(_ location: SourceLocation, _ message: String) {
         self.location = location
-        self.message = message
+        self.message =
+            message.count <= Self.maximumLength
+            ? message : "\(message.prefix(Self.maximumLength / 2))… (\(message.count) characters, cut)"
     }
+
+    /// Characters a message keeps whole.
+    public static let maximumLength = 2_000
 
     /// `file:line:col: message`, the form editors and CI annotate.
     public var description: String { "\(location): \(message)" }
