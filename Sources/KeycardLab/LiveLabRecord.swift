@@ -7,8 +7,13 @@ import Foundation
 public struct LiveLabRecord: Codable, Sendable, Hashable {
     public var version: Int = 1
     public var labName: String
-    /// The scenario file, as an absolute path.
+    /// The scenario file, as an absolute path (with `manifests`: the first of them).
     public var scenario: String
+    /// Plain manifests (files and folders, absolute paths) the lab was built from together, in
+    /// place of a scenario file (`keycard run DIR --keep`, `keycard up DIR`); nil for a scenario.
+    public var manifests: [String]? = nil
+    /// With `manifests`: the namespace given to objects that name none (`-n`, as kubectl apply -n).
+    public var namespace: String? = nil
     /// `pod` or `node`.
     public var enforcement: String
     /// 0 after `keycard up` (resources only); the number of steps after `keycard run --keep`.

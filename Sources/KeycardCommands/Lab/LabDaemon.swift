@@ -14,9 +14,15 @@ enum LabDaemon {
 
     /// For `keycard run --keep`, with what the live verbs need: records the lab's scenario and
     /// enforcement (cluster as after the last step), then starts the lab process as `spawnServer(lab:)`.
-    static func keep(lab: String, scenario: String, enforcement: Enforcement, afterStep: Int) throws {
-        let record = LiveLabRecord(
+    /// `manifests`: the plain manifests the lab was built from (then `scenario` is the first), with
+    /// the namespace given to their objects that name none.
+    static func keep(
+        lab: String, scenario: String, manifests: (paths: [String], namespace: String?)? = nil, enforcement: Enforcement, afterStep: Int
+    ) throws {
+        var record = LiveLabRecord(
             labName: lab, scenario: LiveInput.absolute(scenario), enforcement: enforcement.rawValue, baseStep: afterStep)
+        record.manifests = manifests?.paths.map(LiveInput.absolute)
+        record.namespace = manifests?.namespace
         try record.write()
         try spawnServer(lab: lab)
     }

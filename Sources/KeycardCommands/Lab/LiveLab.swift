@@ -30,7 +30,11 @@ struct LiveLab {
         }
         let timeline: Timeline
         do {
-            timeline = try ScenarioLoader.timeline(record.scenario)
+            if let manifests = record.manifests {
+                timeline = try ManifestLoader.timeline(manifests, namespace: record.namespace, name: record.labName)
+            } else {
+                timeline = try ScenarioLoader.timeline(record.scenario)
+            }
         } catch {
             throw LiveError("lab \(name): its scenario no longer loads: \(error)")
         }

@@ -17,12 +17,15 @@ struct UpCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "The scenario file; its metadata.name names the lab.") var file: String
+    @Argument(help: "The scenario file (its metadata.name names the lab), or plain manifests: a file or folder (named after it).")
+    var file: String
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
 
     func run() throws {
         logging.apply()
-        let timeline = try ScenarioInput.load(file)
+        let timeline = try ScenarioInput.loadOne([file], manifests, for: "keycard up")
+        let isManifests = ManifestLoader.isManifests(file)
         if ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
             Console.error("\(file): keycard up does not run the mesh's proxy yet: use keycard run (or keycard model)")
             throw Exit.invalid
@@ -55,7 +58,9 @@ struct UpCommand: ParsableCommand {
         let pid: pid_t
         let programmed: Int
         do {
-            try LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0).write()
+            var record = LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0)
+            if isManifests { (record.manifests, record.namespace) = ([LiveInput.absolute(file)], manifests.namespace) }
+            try record.write()
             programmed = try LabPolicies(
                 plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement

@@ -85,8 +85,12 @@ struct RunCommand: ParsableCommand {
                     throw Exit.invalid
                 }
                 if keep {
+                    // The manifests' timeline stands in the place of the first of them (ScenarioInput).
+                    let manifestPaths = files.filter(ManifestLoader.isManifests)
+                    let fromManifests = manifestPaths.first == timeline.scenario.file
                     try LabDaemon.keep(
-                        lab: run.labName, scenario: timeline.scenario.file, enforcement: mode,
+                        lab: run.labName, scenario: timeline.scenario.file,
+                        manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
                         afterStep: timeline.scenario.steps.count)
                 }
                 reports.append(report)

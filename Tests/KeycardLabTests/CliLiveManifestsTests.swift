@@ -1,0 +1,63 @@
+import Foundation
+import KeycardTestSupport
+import Testing
+
+/// A lab built from plain manifests (a folder) is as live as one from a scenario: after
+/// `keycard run DIR --keep` or `keycard up DIR` the live verbs rebuild its cluster from the
+/// manifests (they had said "its scenario no longer loads: ... is a folder"). As root.
+@Suite("CLI: live labs from plain manifests", .serialized)
+struct CliLiveManifestsTests {
+    /// A folder named `lab` (manifests name their lab after the folder) with a client, a server
+    /// behind a Service, and no policy.
+    private static func folder(_ lab: String) throws -> String {
+        let folder = NSTemporaryDirectory() + "keycard-manifests-\(UUID().uuidString)/\(lab)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: server, namespace: shop, labels: {pod: server}}
+        spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: shop}
+        spec: {containers: [{name: c, image: curl}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: shop}
+        spec: {selector: {pod: server}, ports: [{port: 8080, targetPort: 80}]}
+        """.write(toFile: folder + "/app.yaml", atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    private static func observed(_ json: String) throws -> [String] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let results = try #require(document["results"] as? [[String: Any]])
+        return results.map { "\($0["to"] ?? "") \($0["port"] ?? "") \($0["observed"] ?? "")" }.sorted()
+    }
+
+    @Test(arguments: ["run", "up"])
+    func liveVerbsWorkOnAManifestsLab(_ verb: String) throws {
+        let lab = uniqueLabName("cli-man")
+        let folder = try Self.folder(lab)
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: (folder as NSString).deletingLastPathComponent)
+        }
+        let built = try KeycardCLI.run(verb == "run" ? ["run", folder, "--keep"] : ["up", folder])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+
+        let open = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "svc/shop/web,shop/server", "-o", "json"])
+        #expect(open.code == 0, "\(open.out)\(open.err)")
+        #expect(try Self.observed(open.out) == ["shop/server 80 allow", "shop/server 8080 closed", "svc/shop/web>shop/server 8080 allow"])
+
+        let deny = (folder as NSString).deletingLastPathComponent + "/deny.yaml"
+        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: deny, atomically: true, encoding: .utf8)
+        let apply = try KeycardCLI.run(["apply", lab, "-f", deny])
+        try #require(apply.code == 0, "\(apply.err)")
+        let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "svc/shop/web,shop/server", "-o", "json"])
+        #expect(denied.code == 0, "\(denied.out)\(denied.err)")
+        #expect(try Self.observed(denied.out) == ["shop/server 80 deny", "shop/server 8080 deny", "svc/shop/web>shop/server 8080 deny"])
+    }
+}
