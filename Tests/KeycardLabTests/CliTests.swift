@@ -49,7 +49,7 @@ import Testing
         let again = try KeycardCLI.run(["down", scenario.lab])
         #expect(again.code == 0)
         #expect(again.out.contains("nothing to remove"))
-        #expect(try KeycardCLI.run(["status", scenario.lab]).code == 1)
+        #expect(try KeycardCLI.run(["status", scenario.lab]).code == 2, "an unknown lab is invalid input, as for every verb")
     }
 
     @Test(arguments: ["pod", "node"])
@@ -138,6 +138,19 @@ import Testing
         let scan = try KeycardCLI.run(["scan", lab, "--from", "x/b", "--ports", "22,80"])
         #expect(scan.code == 0, "\(scan.out)\(scan.err)")
         #expect(scan.out.contains("x/a:80"))
+    }
+
+    /// A live scan reports filtered endpoints too, as its help and a scenario's scan step do.
+    @Test func liveScanReportsFilteredEndpoints() throws {
+        let deny = """
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny-a, namespace: x}, spec: {podSelector: {matchLabels: {pod: a}}, policyTypes: [Ingress]}}
+            """
+        let scenario = try CliScenario(stem: "cli-scanf", pods: [("x", "a"), ("x", "b")], extra: [deny])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let scan = try KeycardCLI.run(["scan", scenario.lab, "--from", "x/b", "--ports", "80"])
+        #expect(scan.code == 0, "\(scan.out)\(scan.err)")
+        #expect(scan.out.contains("x/a:80") && scan.out.contains("observed filtered, model filtered"), "\(scan.out)")
     }
 
     /// `keycard up` SIGKILLed while it builds 100 pods: `keycard down --all` (or `down LAB` when other

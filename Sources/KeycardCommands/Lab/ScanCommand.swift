@@ -24,14 +24,17 @@ struct ScanCommand: LiveVerb {
         let observedOpen = Set(results.filter { $0.observed == .open }.map(\.endpoint))
         let modelOpen = Set(results.filter { $0.model == .open }.map(\.endpoint))
         let agrees = observedOpen == modelOpen
+        // Every pod endpoint, filtered ones included (as a scenario's scan step reports them); of a
+        // CIDR's bare addresses only those something answered or the model opens.
+        let shown = results.filter { $0.observed != .filtered || $0.model != .filtered || $0.record.to != nil }
         switch output {
         case .json:
             try Console.json(
                 LiveScanDocument(
                     lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(observedOpen),
-                    results: results.filter { $0.observed != .filtered || $0.model != .filtered }.map(\.record)))
+                    results: shown.map(\.record)))
         case .table:
-            for result in results where result.observed != .filtered || result.model != .filtered {
+            for result in shown {
                 let mark = result.observed == result.model ? " " : "!"
                 Console.out(
                     "\(mark) \(result.record.to ?? result.record.ip.description):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)"

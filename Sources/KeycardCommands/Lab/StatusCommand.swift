@@ -22,7 +22,7 @@ struct StatusCommand: ParsableCommand {
         let labs = names.map(LabStatus.init)
         if let lab, labs.first?.exists != true {
             Console.error("no lab named \(lab) on this machine")
-            throw Exit.failed
+            throw Exit.invalid
         }
         switch output {
         case .json: try Console.json(StatusDocument(labs: labs))
