@@ -52,12 +52,22 @@ struct CliLiveManifestsTests {
         #expect(open.code == 0, "\(open.out)\(open.err)")
         #expect(try Self.observed(open.out) == ["shop/server 80 allow", "shop/server 8080 closed", "svc/shop/web>shop/server 8080 allow"])
 
-        let deny = (folder as NSString).deletingLastPathComponent + "/deny.yaml"
-        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: deny, atomically: true, encoding: .utf8)
-        let apply = try KeycardCLI.run(["apply", lab, "-f", deny])
+        // As kubectl apply -f: standard input after `run`, a folder after `up`.
+        let policy = CliScenario.denyIngress("shop", podLabel: "server")
+        let policies = (folder as NSString).deletingLastPathComponent + "/policies"
+        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
+        try policy.write(toFile: policies + "/deny.yaml", atomically: true, encoding: .utf8)
+        let apply =
+            verb == "run"
+            ? try KeycardCLI.run(["apply", lab, "-f", "-"], stdin: policy) : try KeycardCLI.run(["apply", lab, "-f", policies])
         try #require(apply.code == 0, "\(apply.err)")
         let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "svc/shop/web,shop/server", "-o", "json"])
         #expect(denied.code == 0, "\(denied.out)\(denied.err)")
         #expect(try Self.observed(denied.out) == ["shop/server 80 deny", "shop/server 8080 deny", "svc/shop/web>shop/server 8080 deny"])
+
+        let delete = try KeycardCLI.run(["delete", lab, "--filename", policies + "/deny.yaml"])
+        try #require(delete.code == 0, "\(delete.err)")
+        let reopened = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(reopened.out).contains("shop/server 80 allow"), "\(reopened.out)")
     }
 }

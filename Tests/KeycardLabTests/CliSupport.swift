@@ -24,16 +24,22 @@ enum KeycardCLI {
     /// Runs `keycard arguments...` to completion. The lab process it may start takes no pipe with it
     /// (it closes every descriptor above 2), so reading to EOF does not wait for it.
     @discardableResult
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], in directory: String? = nil, stdin: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         // Read both pipes concurrently so a chatty stderr cannot block the child.
         nonisolated(unsafe) var errData = Data()
         let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import KeycardLab
+import KeycardScenario
 
 /// `keycard apply LAB -f FILE` and `keycard delete LAB -f FILE`: the objects a manifest names,
 /// created or replaced, or deleted, in a live lab; the two verbs differ only in `Verb`.
@@ -9,10 +11,23 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     }
 
     @OptionGroup var options: LabOptions
-    @Option(name: .customShort("f"), help: ArgumentHelp(Verb.fileHelp)) var file: String
+    @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp)) var file: String
 
+    /// As `kubectl apply -f`: a file, a folder (its manifests in name order, one change each), or
+    /// `-` for standard input (kept in a temporary file while the change is made).
     func run() throws {
-        try perform { try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: file) }
+        try perform {
+            guard file == "-" else {
+                for path in try ManifestLoader.files([file]) { try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: path) }
+                return
+            }
+            let folder = NSTemporaryDirectory() + "keycard-stdin-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let path = folder + "/stdin.yaml"
+            try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: path))
+            try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: path)
+        }
     }
 }
 
@@ -30,7 +45,7 @@ typealias ApplyCommand = ManifestCommand<ApplyManifest>
 enum ApplyManifest: ManifestVerb {
     static let kind = LiveChange.Kind.apply
     static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods), Services and policies in a live lab."
-    static let fileHelp = "A manifest (several YAML documents or a kind: List are fine)."
+    static let fileHelp = "A manifest (several YAML documents or a kind: List are fine), a folder of them, or - for standard input."
 }
 
 /// `keycard delete LAB -f FILE`: delete the objects a manifest names from a live lab.
@@ -39,7 +54,7 @@ typealias DeleteCommand = ManifestCommand<DeleteManifest>
 enum DeleteManifest: ManifestVerb {
     static let kind = LiveChange.Kind.delete
     static let abstract = "Delete the Namespaces, Pods, Services and policies a manifest names from a live lab (kubectl delete -f)."
-    static let fileHelp = "A manifest naming the objects to delete."
+    static let fileHelp = "A manifest naming the objects to delete, a folder of them, or - for standard input."
 }
 
 /// `keycard label LAB pod ns/name k=v...` or `keycard label LAB namespace NAME k=v...`.
