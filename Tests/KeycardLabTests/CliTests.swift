@@ -140,6 +140,39 @@ import Testing
         #expect(scan.out.contains("x/a:80"))
     }
 
+    /// `keycard status` marks a pod the lab was built for that the cluster does not hold now (one
+    /// a later step creates): probing it would be refused.
+    @Test func statusMarksPodsNotInTheClusterNow() throws {
+        let lab = uniqueLabName("cli-stat")
+        let folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        let pod = { (name: String) in
+            "{apiVersion: v1, kind: Pod, metadata: {name: \(name), namespace: x}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}"
+        }
+        try """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: \(lab)}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+            - \(pod("a"))
+          steps:
+            - apply:
+                - \(pod("later"))
+            - probe: {ports: [TCP/80]}
+        """.write(toFile: folder + "/scenario.yaml", atomically: true, encoding: .utf8)
+        try #require(try KeycardCLI.run(["up", folder + "/scenario.yaml"]).code == 0)
+        let pods = try #require(try KeycardCLI.status(lab)["pods"] as? [[String: Any]])
+        let inCluster = Dictionary(uniqueKeysWithValues: pods.map { ("\($0["name"] ?? "")", $0["inCluster"] as? Bool) })
+        #expect(inCluster["a"] == true && inCluster["later"] == false, "\(pods)")
+        #expect(try KeycardCLI.run(["status", lab]).out.contains("x/later (not in the cluster now)"))
+    }
+
     /// A live scan reports filtered endpoints too, as its help and a scenario's scan step do.
     @Test func liveScanReportsFilteredEndpoints() throws {
         let deny = """

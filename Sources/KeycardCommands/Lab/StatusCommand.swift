@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeycardKernel
 import KeycardLab
+import KeycardModel
 import KeycardTopology
 
 /// `keycard status [LAB]`: the labs on this machine, their nodes, pods, served ports and lab process.
@@ -56,6 +57,9 @@ struct LabStatus: Encodable {
         var netns: String
         var ports: [String]
         var command: [String]?
+        /// False for a pod the lab was built for but the cluster does not hold now (a later step's
+        /// rollout or scale-up, a deleted pod); nil when unknown (no live record, or it no longer loads).
+        var inCluster: Bool? = nil
     }
 
     var name: String
@@ -98,6 +102,12 @@ struct LabStatus: Encodable {
                 ports: $0.ports.map(Self.port), command: nil)
         }
         servedPorts = summary.endpoints.count
+        // The lab holds every pod of every step; the live cluster says which exist now.
+        if record != nil, state?.phase == .ready, let live = try? LiveLab.open(name) {
+            for index in pods.indices {
+                pods[index].inCluster = live.cluster.pods[ObjectKey(pods[index].namespace, pods[index].name)] != nil
+            }
+        }
     }
 
     static func port(_ port: ServedPort) -> String { "\(port.proto.rawValue.uppercased())/\(port.port)" }
@@ -116,7 +126,10 @@ struct LabStatus: Encodable {
         if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
         for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
         let rows = (pods + externals).map { pod in
-            ["\(pod.namespace)/\(pod.name)", pod.node, pod.address, pod.ports.joined(separator: ","), pod.netns]
+            [
+                "\(pod.namespace)/\(pod.name)" + (pod.inCluster == false ? " (not in the cluster now)" : ""), pod.node, pod.address,
+                pod.ports.joined(separator: ","), pod.netns,
+            ]
         }
         let header = ["POD", "NODE", "ADDRESS", "PORTS", "NETNS"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
