@@ -1,7 +1,7 @@
 import KeycardValues
 
 /// A `networking.k8s.io/v1` NetworkPolicy with every field of NetworkPolicySpec.
-public struct NetworkPolicy: Hashable, Sendable {
+public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
     public enum PolicyType: String, Hashable, Sendable, CaseIterable {
         case ingress = "Ingress"
         case egress = "Egress"
@@ -30,8 +30,6 @@ public struct NetworkPolicy: Hashable, Sendable {
         self.ingress = ingress
         self.egress = egress
     }
-
-    public var key: ObjectKey { ObjectKey(namespace, name) }
 
     /// The policy's types: as written, or inferred when omitted or empty (the API server defaults
     /// both alike) — Ingress always, Egress when the policy has at least one egress rule.

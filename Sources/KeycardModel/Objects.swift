@@ -69,7 +69,7 @@ public struct ContainerPort: Hashable, Sendable {
 }
 
 /// A v1 Pod, reduced to what network policy and the lab need.
-public struct Pod: Hashable, Sendable {
+public struct Pod: Hashable, Sendable, NamespacedObject {
     public var namespace: String
     public var name: String
     public var labels: Labels
@@ -104,8 +104,6 @@ public struct Pod: Hashable, Sendable {
         self.serviceAccountName = serviceAccountName
         self.podIP = podIP
     }
-
-    public var key: ObjectKey { ObjectKey(namespace, name) }
 
     /// The port numbers a named port resolves to on this pod for `proto`.
     public func resolve(portName: String, proto: TransportProtocol) -> [Int] {

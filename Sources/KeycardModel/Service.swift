@@ -6,7 +6,7 @@ import KeycardValues
 /// and https://kubernetes.io/docs/concepts/services-networking/service/. Endpoints are the pods of
 /// the Service's namespace its `selector` matches (`Cluster.backends`), recomputed whenever the
 /// cluster changes, as the EndpointSlice controller does; every lab pod counts as ready.
-public struct Service: Hashable, Sendable {
+public struct Service: Hashable, Sendable, NamespacedObject {
     /// `spec.type`. NodePort and LoadBalancer also get node ports (`ServicePort.nodePort`) and, for
     /// LoadBalancer, an ingress address (`NodePorts.swift`).
     public enum Kind: String, Hashable, Sendable, CaseIterable {
@@ -70,8 +70,6 @@ public struct Service: Hashable, Sendable {
         self.ports = ports
         self.externalName = externalName
     }
-
-    public var key: ObjectKey { ObjectKey(namespace, name) }
 
     /// The ClusterIP when the Service has one (not headless, not ExternalName).
     public var clusterIP: IPv4? { if case .ip(let ip) = address { ip } else { nil } }

@@ -75,7 +75,7 @@ public enum GeneratedPolicyProof {
                 return cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")
             }
             let observation = seen.next() ?? CellObservation(observation: .skipped, attempts: 0)
-            return cell.result(observed: observation.observation, attempts: observation.attempts, reason: observation.reason)
+            return cell.result(observation)
         }
     }
 

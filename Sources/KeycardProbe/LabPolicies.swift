@@ -119,10 +119,8 @@ public final class LabPolicies {
         untracked = false
         logger.debug(
             "policies programmed",
-            metadata: [
-                "policies": "\(cluster.policies.count)", "namespaces changed": "\(changed)",
-                "messages": "\(controller.lastReports.values.reduce(0) { $0 + $1.messages.count })",
-            ])
+            metadata: NftBatchReport.total(controller.lastReports.values).logMetadata.merging(
+                ["policies": "\(cluster.policies.count)", "namespaces changed": "\(changed)"]) { $1 })
         return changed
     }
 

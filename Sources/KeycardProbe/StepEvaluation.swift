@@ -6,9 +6,7 @@ public enum StepEvaluation {
     public static func probe(_ step: Step, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
         let cells = timeline.cells(ofProbeStep: step.index)
         let observed = try runner.observe(cells, settings: timeline.scenario.probeDefaults)
-        let results = zip(cells, observed).map { cell, seen in
-            cell.result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason, detail: seen.detail)
-        }
+        let results = zip(cells, observed).map { cell, seen in cell.result(seen) }
         let failed = results.filter { !$0.passed }
         let skipped = results.filter { $0.observed == .skipped }.count
         var summary = "\(results.count) probes, \(results.count - failed.count) as expected"

@@ -32,6 +32,11 @@ struct CliLiveServiceTests {
         #expect(results.count == 1)
         #expect(results.first?["observed"] as? String == "allow")
         #expect(results.first?["to"] as? String == "svc/x/web>x/server", "\(results)")
+        // The scenario report's cell record: the Service and backend halves, and the port reached.
+        #expect(results.first?["service"] as? String == "svc/x/web", "\(results)")
+        #expect(results.first?["backend"] as? String == "x/server", "\(results)")
+        #expect(results.first?["targetPort"] as? Int == 80, "\(results)")
+        #expect(results.first?["expected"] as? String == "allow", "\(results)")
 
         // A second Service applied live is programmed; deleted, its port leaves the proxy and
         // probing it is refused as a scenario's probe step would be.

@@ -3,93 +3,60 @@ import KeycardProbe
 import KeycardScenario
 import KeycardValues
 
-/// One probe of `keycard probe`: what the model says and what the packets did.
-struct LiveProbeResult: Encodable {
-    var from: String
-    var to: String
-    var `protocol`: String
-    var port: Int
-    /// allow or deny.
-    var model: String
-    /// allow, deny, closed or skipped.
-    var observed: String
-    var attempts: Int
-    var reason: String?
-    /// Observed equals the model (closed counts as allow, skipped always agrees).
-    var agrees: Bool
-
-    init(cell: ProbeCell, observation: CellObservation) {
-        from = cell.from.description
-        to = cell.to.description
-        self.protocol = cell.port.proto.rawValue
-        port = cell.port.port
-        model = cell.verdict.decision.rawValue
-        observed = observation.observation.rawValue
-        attempts = observation.attempts
-        reason = observation.reason
-        // Closed counts as allow; skipped always agrees, and so does a cell the scenario path does
-        // not check (a pod reaching itself through its own Service: the lab's proxy builds no hairpin).
-        agrees = cell.expected == .ignored || (observation.observation.networkDecision.map { $0 == cell.verdict.decision } ?? true)
-    }
-}
-
-/// `keycard probe -o json`.
+/// `keycard probe -o json`: each result is the scenario report's probe cell record (`ProbeResult`,
+/// as `keycard run -o json` writes it), the cell's expectation being the model's verdict.
 struct LiveProbeDocument: Encodable {
     var lab: String
     var enforcement: String
+    /// Every result passed: observed equals the model (closed counts as allow, skipped always agrees).
     var agrees: Bool
-    var results: [LiveProbeResult]
-}
-
-extension LiveProbeResult {
-    /// `TCP/80`, or `ICMP` (an echo probe has no port), as `ProtocolPort` writes it.
-    var portText: String { `protocol` == TransportProtocol.icmp.rawValue ? `protocol` : "\(`protocol`)/\(port)" }
+    var results: [ProbeResult]
 }
 
 /// Per port: the observed truth table, the model's, and where they differ.
 struct LiveProbeTable {
-    let results: [LiveProbeResult]
+    let results: [ProbeResult]
 
     func render() -> String {
         var out: [String] = []
         var ports: [String] = []
-        for result in results where !ports.contains(result.portText) { ports.append(result.portText) }
+        for result in results where !ports.contains(result.port.description) { ports.append(result.port.description) }
         for port in ports {
-            let cells = results.filter { $0.portText == port }
+            let cells = results.filter { $0.port.description == port }
             var rows: [String] = []
             var columns: [String] = []
             for cell in cells {
-                if !rows.contains(cell.from) { rows.append(cell.from) }
-                if !columns.contains(cell.to) { columns.append(cell.to) }
+                if !rows.contains(cell.from.description) { rows.append(cell.from.description) }
+                if !columns.contains(cell.to.description) { columns.append(cell.to.description) }
             }
-            var index: [String: LiveProbeResult] = [:]
+            var index: [String: ProbeResult] = [:]
             for cell in cells { index["\(cell.from) \(cell.to)"] = cell }
-            func mark(_ row: Int, _ column: Int, _ pick: (LiveProbeResult) -> Character) -> Character {
+            func mark(_ row: Int, _ column: Int, _ pick: (ProbeResult) -> Character) -> Character {
                 index["\(rows[row]) \(columns[column])"].map(pick) ?? " "
             }
             out.append(
                 TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
                     mark(row, column) { cell in
                         switch cell.observed {
-                        case "deny": "X"
-                        case "skipped": "s"
+                        case .deny: "X"
+                        case .skipped: "s"
                         default: "."
                         }
                     }
                 }.render())
-            let wrong = cells.filter { !$0.agrees }
+            let wrong = cells.filter { !$0.passed }
             guard !wrong.isEmpty else { continue }
             out.append(
                 TruthTableText(title: "\(port) model", rows: rows, columns: columns) { row, column in
-                    mark(row, column) { $0.model == "allow" ? "." : "X" }
+                    mark(row, column) { $0.model == .allow ? "." : "X" }
                 }.render())
             out.append(
                 TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
-                    mark(row, column) { $0.agrees ? "." : "!" }
+                    mark(row, column) { $0.passed ? "." : "!" }
                 }.render())
             for cell in wrong {
                 out.append(
-                    "  ! \(cell.from) -> \(cell.to) \(port): model \(cell.model), observed \(cell.observed)"
+                    "  ! \(cell.from) -> \(cell.to) \(port): model \(cell.model.rawValue), observed \(cell.observed?.rawValue ?? "")"
                         + (cell.reason.map { " (\($0))" } ?? ""))
             }
         }

@@ -27,7 +27,7 @@ struct ProbeCommand: LiveVerb {
 
     func run() throws {
         let (live, results) = try perform { try probe() }
-        let disagreements = results.filter { !$0.agrees }
+        let disagreements = results.filter { !$0.passed }
         switch output {
         case .json:
             try Console.json(
@@ -43,7 +43,7 @@ struct ProbeCommand: LiveVerb {
         if !disagreements.isEmpty { throw Exit.failed }
     }
 
-    private func probe() throws -> (LiveLab, [LiveProbeResult]) {
+    private func probe() throws -> (LiveLab, [ProbeResult]) {
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
         let sources = try LiveInput.list(from).map { text -> ProbeRef in
@@ -85,7 +85,7 @@ struct ProbeCommand: LiveVerb {
             programPods: LabServing.programPods(plan), evidence: evidence)
         if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
         let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
-        let results = zip(cells, observations).map { LiveProbeResult(cell: $0, observation: $1) }
+        let results = zip(cells, observations).map { cell, seen in cell.result(seen) }
         return (live, results)
     }
 }

@@ -26,12 +26,7 @@ extension NftablesProgrammer {
             sendSeconds: reply.sendSeconds, ackSeconds: reply.ackSeconds)
         buildTime = .zero
         lastBatch = report
-        logger.debug(
-            "transaction committed",
-            metadata: [
-                "messages": "\(batch.entries.count)", "bytes": "\(batch.length)",
-                "ms": "\(Int((reply.sendSeconds + reply.ackSeconds) * 1000))",
-            ])
+        logger.debug("transaction committed", metadata: report.logMetadata)
         return report
     }
 }

@@ -28,7 +28,7 @@ public struct WorkloadSelector: Hashable, Sendable {
 
 /// A `security.istio.io` PeerAuthentication (API-PA): which mutual-TLS mode a workload's inbound
 /// traffic accepts, for the whole workload and per port.
-public struct PeerAuthentication: Hashable, Sendable {
+public struct PeerAuthentication: Hashable, Sendable, NamespacedObject {
     /// `MutualTLS.Mode` (API-PA): UNSET inherits from the parent scope (R5).
     public enum Mode: String, Hashable, Sendable, CaseIterable, Codable {
         case unset = "UNSET"
@@ -58,12 +58,10 @@ public struct PeerAuthentication: Hashable, Sendable {
         self.portLevelMtls = portLevelMtls
         self.createdAt = createdAt
     }
-
-    public var key: ObjectKey { ObjectKey(namespace, name) }
 }
 
 /// A `security.istio.io` AuthorizationPolicy (API-AP), every field keycard/v1 models.
-public struct AuthorizationPolicy: Hashable, Sendable {
+public struct AuthorizationPolicy: Hashable, Sendable, NamespacedObject {
     /// `action` (default ALLOW).
     public enum Action: String, Hashable, Sendable, CaseIterable, Codable {
         case allow = "ALLOW"
@@ -178,6 +176,4 @@ public struct AuthorizationPolicy: Hashable, Sendable {
         self.rules = rules
         self.createdAt = createdAt
     }
-
-    public var key: ObjectKey { ObjectKey(namespace, name) }
 }
