@@ -119,6 +119,13 @@ public struct SocketProbeRunner: ProbeRunner {
             if let mesh,
                 let seen = mesh.observation(outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected)
             {
+                // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
+                if strays.contains(index), seen.observation == .allow, let answer = seen.reason {
+                    return CellObservation(
+                        observation: .deny, attempts: outcome.attempts,
+                        reason:
+                            "internalTrafficPolicy Local: the client's node sent it to its own endpoint (\(answer)), never to \(expected)")
+                }
                 return seen
             }
             switch outcome.verdict {

@@ -88,4 +88,42 @@ struct InternalTrafficPolicyLabTests {
             #expect(try ServiceLabTests.firstLine(namespace: client1.netns, from: client1.address, port: port, to: cluster, 80) == expected)
         }
     }
+
+    /// With sidecars (an HTTP port): the proxy resolves the ClusterIP among the same node-local
+    /// endpoints (`MeshRoute`), so a cell to another node's endpoint is answered by the client's
+    /// node's own one, or dropped where there is none, and the run agrees with the model.
+    static let meshed = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: itp-mesh}
+        spec:
+          lab: {nodes: 2}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: {istio-injection: enabled}}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: web-a, namespace: shop, labels: {app: web}}, spec: {nodeName: node-0, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: web-b, namespace: shop, labels: {app: web}}, spec: {nodeName: node-1, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: shop}, spec: {nodeName: node-0, containers: [{name: c}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {internalTrafficPolicy: Local, selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}}
+          steps:
+            - probe: {from: [shop/client], to: [svc/shop/web], ports: [TCP/80]}
+        """
+
+    @Test(arguments: Enforcement.allCases)
+    func sidecarsPickOnlyLocalEndpoints(_ enforcement: Enforcement) throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.meshed, file: "itp-mesh.yaml")
+        let run = ScenarioRun(
+            timeline: timeline, options: .init(enforcement: enforcement, keep: true, labName: NinePodModel.labName("itpm")))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed)
+        let cells = report.steps.flatMap { $0.results ?? [] }.compactMap { record -> ProbeResult? in
+            if case .probe(let result) = record { return result }
+            return nil
+        }
+        let local = try #require(cells.first { $0.to == .service(ObjectKey("shop", "web"), backend: ObjectKey("shop", "web-a")) })
+        #expect(local.observed == .allow && local.mesh != nil)
+        let remote = try #require(cells.first { $0.to == .service(ObjectKey("shop", "web"), backend: ObjectKey("shop", "web-b")) })
+        #expect(remote.observed == .deny)
+        #expect(remote.reason?.contains("internalTrafficPolicy Local") == true, "\(remote.reason ?? "")")
+    }
 }
