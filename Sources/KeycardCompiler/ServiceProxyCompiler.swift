@@ -17,6 +17,10 @@ import KeycardValues
 /// The same table goes into every pod namespace (pod placement: hook `output`, so the pod's own
 /// filter at priority 0 sees the backend pod and target port) or every node namespace (node
 /// placement: hook `prerouting`, before the forward filter). Conntrack un-translates replies.
+/// A Service with `internalTrafficPolicy: Local` makes the table depend on the node its clients
+/// run on (`ClusterIPPath`): that node's endpoints only, and a counted drop ("has no local
+/// endpoints", kube-proxy's `internalTrafficFilterVerdict = "drop"`) when it has none; so each
+/// node's namespace, or each pod's namespace, gets the table of its node.
 ///
 /// Departures from kube-proxy, on purpose: the endpoint is picked with a Jenkins hash of the
 /// source port (`ServiceHash`), not `numgen random`, so a prober can aim at each backend; a Service
@@ -39,8 +43,9 @@ public struct ServiceProxyCompiler: Sendable {
     /// The map the dispatch rule looks up.
     public static let serviceMap = "service-ips"
 
-    /// The proxy table for `cluster`, or nil when no Service has a ClusterIP.
-    public func compile(_ cluster: Cluster) -> Table? {
+    /// The proxy table for `cluster` on node `node` (the node of the pods whose connections it
+    /// translates; only Local Services differ between nodes), or nil when no Service has a ClusterIP.
+    public func compile(_ cluster: Cluster, node: Int = 0) -> Table? {
         let services = cluster.sortedServices.filter { $0.clusterIP != nil }
         guard !services.isEmpty else { return nil }
         var map = NamedSet(name: Self.serviceMap, key: [.ipv4Address, .inetProto, .inetService], data: .verdict)
@@ -51,8 +56,11 @@ public struct ServiceProxyCompiler: Sendable {
                 let serviceChain = Self.serviceChainName(service, port)
                 map.elements.append(
                     .mapping([.ipv4(clusterIP.value), .proto(port.proto.number), .port(UInt16(port.port))], .goto(serviceChain)))
-                chains += ServiceEndpointChains.chains(
-                    serviceChain, service, port, endpoints: cluster.backends(of: service, port: port), none: "has no endpoints")
+                let endpoints = ClusterIPPath.endpoints(cluster, service, port, node: node)
+                let why =
+                    endpoints.isEmpty && !cluster.backends(of: service, port: port).isEmpty
+                    ? "has no local endpoints on node-\(node)" : "has no endpoints"
+                chains += ServiceEndpointChains.chains(serviceChain, service, port, endpoints: endpoints, none: why)
             }
         }
         let hook: BaseChain.Hook = placement == .pod ? .output : .prerouting

@@ -27,10 +27,17 @@ extension PolicyEngine {
     /// resolved", https://kubernetes.io/docs/concepts/services-networking/network-policies/): so the
     /// egress side sees the backend as its peer and the target port as the port. With `.preDNAT`
     /// the egress side sees the ClusterIP (an address no pod selector matches) and the Service port.
+    /// A backend that `ClusterIPPath` does not reach from the source (internalTrafficPolicy Local,
+    /// another node's endpoint) gets a verdict with no path: denied, no policy to name.
     public func evaluate(
         from source: Endpoint, toService service: Service, port: ServicePort, enforcement: ServiceEnforcement = .postDNAT
     ) -> [ServiceVerdict] {
         cluster.backends(of: service, port: port).map { backend in
+            // internalTrafficPolicy Local: the proxy of the source's node never sends it there.
+            guard ClusterIPPath.reaches(cluster, from: source, service, port, backend: backend) else {
+                let lost = Self.unroutable(from: source, to: .pod(backend.pod), port: backend.target)
+                return ServiceVerdict(service: service.key, servicePort: port.protocolPort, backend: backend, verdict: lost)
+            }
             var verdict = evaluate(from: source, to: .pod(backend.pod), port: backend.target)
             // Hairpin through the Service: ClusterNetworkPolicy applies (PolicyEngine+Tiers.swift).
             if source == .pod(backend.pod), let pod = cluster.pods[backend.pod],

@@ -41,6 +41,10 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     public var createdAt = 0
     /// `spec.externalTrafficPolicy`: nil unless NodePort or LoadBalancer (defaulted to Cluster).
     public var externalTrafficPolicy: ExternalTrafficPolicy?
+    /// `spec.internalTrafficPolicy`: which endpoints cluster-internal clients reach through the
+    /// ClusterIP (`ClusterIPPath`); nil is Cluster (the API server defaults it to Cluster for every
+    /// type but ExternalName).
+    public var internalTrafficPolicy: InternalTrafficPolicy?
     /// `spec.healthCheckNodePort`: LoadBalancer with the Local policy only (pinned or allocated).
     public var healthCheckNodePort: Int?
     /// `spec.allocateLoadBalancerNodePorts`: LoadBalancer only, defaulted to true.

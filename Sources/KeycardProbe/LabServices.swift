@@ -7,16 +7,19 @@ import KeycardTopology
 import Logging
 
 /// Programs the lab's Service proxy (`ServiceProxyCompiler`, table `kc-LAB-svc`): in every pod
-/// namespace for pod placement, in every node namespace for node placement. Each namespace moves
+/// namespace for pod placement, in every node namespace for node placement, each with the table
+/// of its node (they differ only for `internalTrafficPolicy: Local` Services). Each namespace moves
 /// from its old table to the new one in one transaction (`NftablesProgrammer.apply`): element
 /// updates when only the `service-ips` map changes, an atomic replace when endpoint chains change.
 /// Kept apart from `LabPolicies`: the proxy translates, it never allows or denies, so the
 /// meet-first ordering of policy changes does not apply to it.
 public final class LabServices {
     private let compiler: ServiceProxyCompiler
-    private let namespaces: [String]
+    /// Each namespace that holds the proxy and the node whose clients it serves, in name order.
+    private let namespaces: [(name: String, node: Int)]
     private var programmers: [String: NftablesProgrammer] = [:]
-    private var installed: Table?
+    /// The table each node's namespaces hold, by node index (empty: none programmed yet).
+    private var installed: [Int: Table?] = [:]
     private let flusher = ConntrackFlusher()
     /// Node ports and the load balancer: programmed with the ClusterIP proxy, in nodes and router.
     private let nodePorts: LabNodePorts
@@ -29,7 +32,10 @@ public final class LabServices {
     /// judgement before it, `LabPolicies`.)
     public init(plan: LabPlan, enforcement: Enforcement) {
         compiler = ServiceProxyCompiler(labName: plan.labName, placement: enforcement.placement)
-        namespaces = enforcement == .pod ? plan.pods.map(\.netns).sorted() : plan.nodes.map(\.namespace).sorted()
+        namespaces =
+            enforcement == .pod
+            ? plan.pods.map { ($0.netns, $0.nodeIndex) }.sorted { $0.0 < $1.0 }
+            : plan.nodes.map { ($0.namespace, $0.index) }.sorted { $0.0 < $1.0 }
         nodePorts = LabNodePorts(plan: plan)
     }
 
@@ -37,28 +43,42 @@ public final class LabServices {
     /// programmed by another process), so the next `program` moves from them in one transaction.
     public func assumeProgrammed(_ cluster: Cluster) {
         nodePorts.assumeProgrammed(cluster)
-        if !cluster.services.isEmpty { installed = compiler.compile(cluster) }
+        if !cluster.services.isEmpty { installed = tables(cluster) }
+    }
+
+    /// The proxy table of every node the namespaces are on: compiled once when no Service is
+    /// Local (every node's is the same), else per node (`ClusterIPPath`).
+    private func tables(_ cluster: Cluster) -> [Int: Table?] {
+        let nodes = Set(namespaces.map(\.node))
+        guard cluster.services.values.contains(where: { $0.internalTrafficPolicy == .local }) else {
+            let table = compiler.compile(cluster)
+            return Dictionary(uniqueKeysWithValues: nodes.map { ($0, table) })
+        }
+        return Dictionary(uniqueKeysWithValues: nodes.map { ($0, compiler.compile(cluster, node: $0)) })
     }
 
     /// Programs the proxy for `cluster`'s Services and endpoints. Returns whether anything changed.
     @discardableResult
     public func program(_ cluster: Cluster) throws -> Bool {
         // A lab without Services needs no proxy table (and a thousand pods no thousand tables).
-        if installed == nil && cluster.services.isEmpty { return false }
+        if installed.isEmpty && cluster.services.isEmpty { return false }
         let nodePortsChanged = try nodePorts.program(cluster)
-        let table = compiler.compile(cluster)
-        guard table != installed else { return nodePortsChanged }
-        for namespace in namespaces {
+        let tables = tables(cluster)
+        guard tables != installed else { return nodePortsChanged }
+        for (namespace, node) in namespaces {
+            let old = installed[node] ?? nil
+            let table = tables[node] ?? nil
+            guard table != old else { continue }
             let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
             programmers[namespace] = programmer
-            try programmer.apply(old: installed, new: table)
+            try programmer.apply(old: old, new: table)
             // Tracked connections keep the translation they were made with; as kube-proxy clears
             // conntrack for changed endpoints, forget them so the next probes are translated anew.
             // Before the first table nothing was translated, so there is nothing to forget (and
             // each flush walks the kernel's whole conntrack hash).
-            if installed != nil { try flusher.flush(namespace: namespace) }
+            if old != nil { try flusher.flush(namespace: namespace) }
         }
-        installed = table
+        installed = tables
         logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])
         return true
     }

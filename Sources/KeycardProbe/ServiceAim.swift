@@ -7,7 +7,7 @@ import KeycardValues
 /// that backend. The destination is never rewritten in user space.
 public struct ServiceAim: Sendable {
     /// Each Service port's endpoints in the proxy's order, by Service and `proto/port`.
-    private let routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]]
+    let routes: [ObjectKey: [ProtocolPort: [ServiceBackend]]]
     /// Source ports are searched from here (a random start per step, below Linux's ephemeral range
     /// 32768-60999, so that a stale UDP conntrack entry of an earlier step is unlikely to be met).
     let start: UInt16
@@ -24,14 +24,16 @@ public struct ServiceAim: Sendable {
         self.cluster = cluster
     }
 
-    /// The source port, backend address and target port for a cell to `.service(key, backend)` on
-    /// `port`; nil when the cell does not aim at a backend. `used` holds the ports taken already in
-    /// the source's namespace (each is bound once per wave).
-    public func aim(_ destination: Endpoint, _ port: ProtocolPort, used: inout Set<UInt16>) -> (
+    /// The source port, backend address and target port for a cell from `source` to
+    /// `.service(key, backend)` on `port`; nil when the cell does not aim at a backend, or the
+    /// proxy of the source's node never sends there (`ClusterIPPath`: internalTrafficPolicy Local,
+    /// see `strayPort`). `used` holds the ports taken already in the source's namespace (each is
+    /// bound once per wave).
+    public func aim(from source: ObjectKey, _ destination: Endpoint, _ port: ProtocolPort, used: inout Set<UInt16>) -> (
         sourcePort: UInt16, backend: ServiceBackend
     )? {
         if case .exposed = destination { return aimExposed(destination, port, used: &used) }
-        guard case .service(let key, let pod?) = destination, let backends = routes[key]?[port],
+        guard case .service(let key, let pod?) = destination, let backends = endpoints(from: source, key, port),
             let index = backends.firstIndex(where: { $0.pod == pod })
         else { return nil }
         let found =

@@ -64,6 +64,8 @@ public struct SocketProbeRunner: ProbeRunner {
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
         var requests: [ProbeRequest] = []
         var usedPorts: [String: Set<UInt16>] = [:]
+        // Indices of cells sent towards a backend the client's node never reaches (`strayPort`).
+        var strays: Set<Int> = []
         for cell in cells {
             guard let namespace = namespaces[cell.from], let ip = addresses(cell.to) else {
                 throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to)")
@@ -73,17 +75,24 @@ public struct SocketProbeRunner: ProbeRunner {
                 proto: cell.port.proto, port: UInt16(cell.port.port),
                 handshakeOnly: runsProgram(cell.to))
             if case .service(_, let backend?) = cell.to {
-                guard let aimed = services?.aim(cell.to, cell.port, used: &usedPorts[namespace, default: []]) else {
-                    throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to): no source port reaches that backend")
+                if let stray = services?.strayPort(from: cell.from, cell.to, cell.port, used: &usedPorts[namespace, default: []]) {
+                    // internalTrafficPolicy Local keeps it from that backend: sent as if every
+                    // endpoint were held, the model expects it lost (`strayCells`).
+                    request.sourcePort = stray
+                    strays.insert(requests.count)
+                } else {
+                    guard let aimed = services?.aim(from: cell.from, cell.to, cell.port, used: &usedPorts[namespace, default: []]) else {
+                        throw ProbeError.unknownEndpoint("\(cell.from) -> \(cell.to): no source port reaches that backend")
+                    }
+                    request.sourcePort = aimed.sourcePort
+                    request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 }
-                request.sourcePort = aimed.sourcePort
-                request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 request.handshakeOnly = programPods.contains(backend)
             }
             if case .exposed(_, _, let backend?) = cell.to {
                 // A path that cannot reach the backend has no aim: the packet goes out unsteered
                 // and the model expects it lost.
-                if let aimed = services?.aim(cell.to, cell.port, used: &usedPorts[namespace, default: []]) {
+                if let aimed = services?.aim(from: cell.from, cell.to, cell.port, used: &usedPorts[namespace, default: []]) {
                     request.sourcePort = aimed.sourcePort
                     request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 }
@@ -99,8 +108,8 @@ public struct SocketProbeRunner: ProbeRunner {
             ? .milliseconds(settings.timeoutMilliseconds)
             : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
-        return zip(zip(cells, outcomes), requests).map { pair, request in
-            let (cell, outcome) = pair
+        return zip(zip(cells, outcomes), requests).enumerated().map { index, element in
+            let ((cell, outcome), request) = element
             // A Service cell is answered by the backend it aimed at.
             let expected: String =
                 switch cell.to {
@@ -110,9 +119,22 @@ public struct SocketProbeRunner: ProbeRunner {
             if let mesh,
                 let seen = mesh.observation(outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected)
             {
+                // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
+                if strays.contains(index), seen.observation == .allow, let answer = seen.reason {
+                    return CellObservation(
+                        observation: .deny, attempts: outcome.attempts,
+                        reason:
+                            "internalTrafficPolicy Local: the client's node sent it to its own endpoint (\(answer)), never to \(expected)")
+                }
                 return seen
             }
             switch outcome.verdict {
+            case .allow(let line) where strays.contains(index) && line != expected && !request.handshakeOnly:
+                // internalTrafficPolicy Local: the client's node sent it to one of its own
+                // endpoints; the aimed backend, on another node, was never reached.
+                return CellObservation(
+                    observation: .deny, attempts: outcome.attempts,
+                    reason: "internalTrafficPolicy Local: the client's node sent it to its own endpoint \"\(line)\", never to \(expected)")
             case .allow(let line):
                 // A line naming another endpoint means traffic went somewhere it should not.
                 // An echo reply carries no line; the socket only hears the destination.

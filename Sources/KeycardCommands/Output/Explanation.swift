@@ -48,6 +48,8 @@ struct Explanation: Encodable {
     /// Through a node port: the address and port the endpoint's ingress judged (`describePath`).
     private var judged: (peer: String, port: String)?
     private var steps: Int
+    /// A ClusterIP cell internalTrafficPolicy Local keeps from its backend (`describeClusterIPPath`).
+    var keptOffByLocal = false
 
     init(_ verdict: Verdict, cluster: Cluster, afterStep: Int, of steps: Int) {
         from = verdict.from.description
@@ -166,7 +168,7 @@ struct Explanation: Encodable {
             case DirectionVerdict.Outcome.denied.rawValue where side.isolatedBy.isEmpty:
                 // Denied with no policy: only a Service cell is (PolicyEngine+Service.swift).
                 lines.append(
-                    to.hasPrefix("svc/") && to.contains("@")
+                    to.hasPrefix("svc/") && (to.contains("@") || keptOffByLocal)
                         ? "    no policy: the connection has no path to that endpoint"
                         : from.hasPrefix("external/")
                             ? "    no policy: a ClusterIP is cluster-internal, nothing outside the cluster routes to it"

@@ -118,7 +118,7 @@ struct ModelTableRenderer: StepTableRenderer {
         }
         if explainedWhy {
             out.append(
-                "  (why: E the source's egress blocks it, I the destination's ingress, B both; N no path, no policy decides it (a Service port without endpoints); M mutual TLS refuses it, R an AuthorizationPolicy)"
+                "  (why: E the source's egress blocks it, I the destination's ingress, B both; N no path, no policy decides it (a Service port without endpoints, or an endpoint a traffic policy's Local keeps away); M mutual TLS refuses it, R an AuthorizationPolicy)"
             )
         }
         return out + disagreements

@@ -115,6 +115,9 @@ struct ExplainCommand: ParsableCommand {
             if case .exposed(let key, let entry, let backend) = target {
                 explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
             }
+            if case .service(let key, let backend?) = target {
+                explanation.describeClusterIPPath(cluster, from: cluster.source(source), key, backend: backend, port: port)
+            }
             if let request {
                 explanation.addMesh(
                     MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: request), networkDecision: verdict.decision)

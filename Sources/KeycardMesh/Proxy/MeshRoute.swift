@@ -19,7 +19,9 @@ public struct MeshRoute: Hashable, Sendable {
     /// A Service ClusterIP is resolved as Envoy resolves a cluster: to one backend and its target
     /// port, picked with the same `jhash(th sport) mod N` (`ServiceHash`) the lab's Service DNAT
     /// uses on the client's source port, so the backend the prober aimed at (`ServiceAim`) is the
-    /// one the proxy reaches. A Service port without backends keeps the original destination.
+    /// one the proxy reaches. Under `internalTrafficPolicy: Local` only the endpoints on the source's
+    /// node are candidates (`ClusterIPPath`; Istio honours it too, istio/istio#42551); a Service
+    /// port without candidates keeps the original destination (which the node's proxy then drops).
     public static func resolve(
         _ cluster: Cluster, source: ObjectKey, clientPort: UInt16, destination: IPv4, port: UInt16, request: MeshRequest
     ) -> MeshRoute {
@@ -28,7 +30,7 @@ public struct MeshRoute: Hashable, Sendable {
         if let (service, servicePort) = serviceTarget(cluster, destination, port) {
             route.service = service.key
             request.route = .service
-            let backends = cluster.backends(of: service, port: servicePort)
+            let backends = ClusterIPPath.endpoints(cluster, service, servicePort, node: cluster.clientNode(of: .pod(source)))
             if !backends.isEmpty {
                 let backend = backends[ServiceHash.endpointIndex(sourcePort: clientPort, count: backends.count)]
                 route.pod = backend.pod

@@ -8,15 +8,16 @@ extension ObjectDecoder {
     /// cluster (pkg/registry/core/service/ipallocator, `initIPFamilyFields`) check them:
     /// `ipFamilyPolicy`, `ipFamilies`, `externalIPs`, `sessionAffinityConfig`,
     /// `loadBalancerClass`, `trafficDistribution`, `internalTrafficPolicy` and
-    /// `loadBalancerSourceRanges` (kept on `service`, the rest only checked). Errors point at the
-    /// field. What the lab cannot honour is warned about (`warnings`).
+    /// `loadBalancerSourceRanges` (the traffic policy and the ranges kept on `service`, the rest
+    /// only checked). Errors point at the field. What the lab cannot honour is warned about
+    /// (`warnings`).
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec
     mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
         try ipFamilies(spec, of: service)
         try Self.externalIPs(spec)
         try Self.sessionAffinityConfig(spec)
         try Self.trafficDistribution(spec)
-        try internalTrafficPolicy(spec, of: service)
+        try internalTrafficPolicy(spec, of: &service)
         service.loadBalancerSourceRanges = try loadBalancerFields(spec, of: service)
     }
 
@@ -125,21 +126,18 @@ extension ObjectDecoder {
     }
 
     /// `internalTrafficPolicy`: Cluster or Local (`validateServiceInternalTrafficFieldsValue`),
-    /// defaulted to Cluster. Local is valid and not honoured by the lab: warned.
-    private mutating func internalTrafficPolicy(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
-        guard let value = spec["internalTrafficPolicy"] else { return }
+    /// defaulted to Cluster for every type but ExternalName (`SetDefaults_Service`); kept on
+    /// `service` (`ClusterIPPath` honours Local).
+    private func internalTrafficPolicy(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
+        guard let value = spec["internalTrafficPolicy"] else {
+            if service.kind != .externalName { service.internalTrafficPolicy = .cluster }
+            return
+        }
         let text = try value.string("spec.internalTrafficPolicy")
-        guard text == "Cluster" || text == "Local" else {
+        guard let policy = InternalTrafficPolicy(rawValue: text) else {
             throw value.error("spec.internalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
         }
-        if text == "Local" && service.kind != .externalName {
-            warnings.append(
-                ScenarioWarning(
-                    location: value.location,
-                    message:
-                        "Service \(service.key): internalTrafficPolicy: Local is not honoured: pods reach every endpoint through the ClusterIP, not only those on their node (Kubernetes drops traffic from a node without one)"
-                ))
-        }
+        service.internalTrafficPolicy = policy
     }
 
     /// `loadBalancerClass` and `loadBalancerSourceRanges`: only when `type` is LoadBalancer

@@ -1,0 +1,28 @@
+import KeycardModel
+import KeycardValues
+
+extension Explanation {
+    /// For a connection to a ClusterIP aimed at `backend` of a Service with
+    /// `internalTrafficPolicy: Local`, says which node's proxy chose the endpoint and whether it
+    /// may send there (`ClusterIPPath`): only endpoints on the client's node. Leaves the
+    /// explanation alone for a Cluster Service (every endpoint is reachable, nothing to add).
+    mutating func describeClusterIPPath(_ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey, port: ProtocolPort)
+    {
+        guard let service = cluster.services[key], service.internalTrafficPolicy == .local,
+            let servicePort = service.ports.first(where: { $0.protocolPort == port }),
+            let found = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend })
+        else { return }
+        let node = cluster.clientNode(of: source)
+        let backendNode = cluster.nodeName(ofPod: backend) ?? "an unknown node"
+        if ClusterIPPath.reaches(cluster, from: source, service, servicePort, backend: found) {
+            detail = "internalTrafficPolicy Local: \(backend) runs on node-\(node), the client's node"
+            return
+        }
+        keptOffByLocal = true
+        let local = ClusterIPPath.endpoints(cluster, service, servicePort, node: node)
+        detail =
+            "no path: internalTrafficPolicy Local: the proxy on node-\(node) (the client's node) sends only to its own endpoints"
+            + " and \(backend) runs on \(backendNode)"
+            + (local.isEmpty ? "; node-\(node) has none, so it drops the connection" : "")
+    }
+}

@@ -1,0 +1,53 @@
+import KeycardValues
+
+/// `spec.internalTrafficPolicy` of a Service: which endpoints traffic from inside the cluster to
+/// its ClusterIP may reach.
+///
+/// Kubernetes: https://kubernetes.io/docs/concepts/services-networking/service-traffic-policy/ —
+/// `Cluster` (the default of every type but ExternalName) routes to every ready endpoint, `Local`
+/// only to endpoints on the client's own node; a node without one drops the traffic (kube-proxy's
+/// nftables proxier: `internalTrafficFilterVerdict = "drop"`, "has no local endpoints"). It does
+/// not touch node-port or load-balancer traffic from outside (`ExternalTrafficPolicy`).
+public enum InternalTrafficPolicy: String, Hashable, Sendable, CaseIterable, Codable {
+    case cluster = "Cluster"
+    case local = "Local"
+}
+
+/// How a connection from inside the cluster to a Service's ClusterIP reaches its endpoints, as
+/// kube-proxy forwards it (pkg/proxy/topology.go `CategorizeEndpoints`: under Local the
+/// "cluster" endpoints of internal traffic are the node's local ones) and as the lab's proxy
+/// builds it (`ServiceProxyCompiler`). Shared by the model, the compiler and the probes' aim, so
+/// the three agree on every cell.
+///
+/// The client's node is its pod's node; a host-network pod's and a node's own connections are
+/// the node's (kube-proxy applies Local to them too: they leave from that node).
+public enum ClusterIPPath {
+    /// The endpoints the proxy on `node` sends `port` of `service` to, in the proxy's order: every
+    /// endpoint under Cluster, the endpoints running on `node` under Local (none: it drops).
+    public static func endpoints(_ cluster: Cluster, _ service: Service, _ port: ServicePort, node: Int) -> [ServiceBackend] {
+        let all = cluster.backends(of: service, port: port)
+        guard service.internalTrafficPolicy == .local else { return all }
+        return all.filter { cluster.podNodes[$0.pod] == node }
+    }
+
+    /// Whether a connection from `source` to `service`'s ClusterIP on `port` can be sent to
+    /// `backend`: always under Cluster; under Local only when `backend` runs on the source's node.
+    public static func reaches(_ cluster: Cluster, from source: Endpoint, _ service: Service, _ port: ServicePort, backend: ServiceBackend)
+        -> Bool
+    {
+        guard service.internalTrafficPolicy == .local else { return true }
+        return endpoints(cluster, service, port, node: cluster.clientNode(of: source)).contains(backend)
+    }
+}
+
+extension Cluster {
+    /// The node a cluster-internal connection from `source` leaves from: a pod's node (host-network
+    /// pods included), a lab node itself; node 0 when the placement is unknown (a one-node lab).
+    public func clientNode(of source: Endpoint) -> Int {
+        switch source {
+        case .pod(let key): podNodes[key] ?? 0
+        case .node(let name): nodeIndex(name) ?? 0
+        case .external, .address, .service, .exposed: 0
+        }
+    }
+}
