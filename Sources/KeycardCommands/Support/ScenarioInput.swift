@@ -58,6 +58,7 @@ enum ScenarioInput {
         do {
             let timeline = try ScenarioLoader.timeline(path)
             for warning in timeline.warnings { Console.error(warning.description) }
+            for warning in HostPrograms.warnings(timeline) { Console.error(warning) }
             return timeline
         } catch {
             Console.error(error.description)
