@@ -409,6 +409,11 @@ let podRows: [FidelityRow] = [
             + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
         .accepts(["other/client -> shop/p TCP/80 deny"])),
     FidelityRow(
+        "POD-27",
+        pod("p", labels: "{app: p}", spec: "{hostNetwork: N, containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
+            + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
+        .accepts(["other/client -> shop/p TCP/80 deny"])),
+    FidelityRow(
         "POD-21",
         pod("p", spec: "{initContainers: [{name: setup, image: i, ports: [{containerPort: 0}]}], containers: [{name: c, image: i}]}"),
         .refuses(at: "0}", "containerPort must be an integer from 1 to 65535, found 0")),

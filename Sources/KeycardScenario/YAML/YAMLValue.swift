@@ -169,7 +169,13 @@ struct YAMLValue {
 
     /// A boolean scalar (`true`, `false`, and YAML 1.1's `yes`/`no`/`on`/`off`). Plain `y` and `n`,
     /// booleans to go-yaml v2, are strings here, as Yams' resolver and YAML 1.2 read them.
+    /// A boolean field. Plain `y`/`Y`/`n`/`N` count too: go-yaml v2 (kubectl's decoder) resolves
+    /// them as booleans, and in a boolean field they cannot mean anything else (elsewhere keycard
+    /// keeps them strings: docs/kubernetes-fidelity.md).
     func bool(_ what: String) throws(ScenarioError) -> Bool {
+        if case .scalar(let scalar) = node, scalar.style == .plain, ["y", "Y", "n", "N"].contains(scalar.string) {
+            return scalar.string.lowercased() == "y"
+        }
         guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .bool, let value = Bool.construct(from: scalar) else {
             throw error("\(what) must be true or false, found \(kindName)")
         }
