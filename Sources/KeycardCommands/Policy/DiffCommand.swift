@@ -33,9 +33,10 @@ struct DiffCommand: ParsableCommand {
     var prove = false
     @Option(help: "pod or node, for --prove; overrides spec.lab.enforcement.") var enforcement: Enforcement?
 
-    /// One side: its timeline and the state compared.
+    /// One side: its timeline and the state compared (after step `step`).
     struct Side {
         var timeline: Timeline
+        var step: Int
         var cluster: Cluster
         var label: String
     }
@@ -44,7 +45,7 @@ struct DiffCommand: ParsableCommand {
         logging.apply()
         let before = try Self.load(old, namespace: namespace)
         let after = try Self.load(new, namespace: namespace)
-        let rows = ConnectivityDiff.compare(old: before.cluster, new: after.cluster)
+        let rows = ConnectivityDiff.compare(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
         switch output {
         case .table: Console.out(DiffTextRenderer.render(rows))
         case .json: try Console.json(rows)
@@ -70,10 +71,11 @@ struct DiffCommand: ParsableCommand {
             path = String(argument[..<at])
             step = number
         }
-        let timelines = try ScenarioInput.loadAll([path], namespace: namespace)
+        // The diff reads cluster states, never a probe step's cells: a step over the cell limit only warns.
+        let timelines = try ScenarioInput.loadAll([path], namespace: namespace, cellLimit: .warn)
         guard let timeline = timelines.first else { throw Exit.invalid }
         let index = try ScenarioInput.step(step, of: timeline, asked: argument)
-        return Side(timeline: timeline, cluster: timeline.cluster(afterStep: index), label: argument)
+        return Side(timeline: timeline, step: index, cluster: timeline.cluster(afterStep: index), label: argument)
     }
 
     /// Sends each changed cell on both sides (a lab per side, torn down after); prints what was
@@ -81,7 +83,7 @@ struct DiffCommand: ParsableCommand {
     static func prove(_ rows: [DiffRow], _ before: Side, _ after: Side, enforcement: Enforcement?) throws -> Int {
         var wrong = 0
         for (side, isNew) in [(before, false), (after, true)] {
-            let map = ConnectivityMap(side.cluster)
+            let map = ConnectivityMap(side.cluster, leavingOut: side.timeline.unpairedPods)
             let engine = PolicyEngine(side.cluster)
             var cells: [ProbeCell] = []
             for row in rows {

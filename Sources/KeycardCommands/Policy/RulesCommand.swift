@@ -9,12 +9,14 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Print the nftables ruleset keycard compiles for a pod or node, in nft syntax (no root needed).",
-        discussion: "Without --pod or --node every table is printed. Without --after-step the state after the last step is used."
+        discussion:
+            "Without --pod or --node every table is printed. Without --after-step the state after the last step is used. Plain manifests (files or folders) are one cluster, as for keycard model; -n and --mesh read them as there."
     )
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario file.") var file: String
+    @Argument(help: "A scenario file, or plain Kubernetes manifests (files or folders) as one cluster.") var files: [String]
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "Only this pod's table (pod enforcement), as namespace/name.") var pod: String?
     @Option(help: "Only this node's table (node enforcement), like node-0.") var node: String?
     @Option(help: "The state after this step (0: after the resources).") var afterStep: Int?
@@ -28,7 +30,8 @@ struct RulesCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timeline = try ScenarioInput.load(file)
+        // One cluster state is read, never a probe step's cells: a step over the cell limit only warns.
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "rules", cellLimit: .warn)
         let scenario = timeline.scenario
         let step = try ScenarioInput.step(afterStep, of: timeline)
         var mode = enforcement ?? scenario.lab.enforcement

@@ -8,12 +8,14 @@ struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain the model's verdict for one connection: which policies isolate each side, which rule allows.",
-        discussion: "Without --after-step the state after the last step is explained; --after-step 0 means after the resources."
+        discussion:
+            "Without --after-step the state after the last step is explained; --after-step 0 means after the resources. Plain manifests (files or folders) are one cluster, as for keycard model; -n and --mesh read them as there."
     )
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario file.") var file: String
+    @Argument(help: "A scenario file, or plain Kubernetes manifests (files or folders) as one cluster.") var files: [String]
+    @OptionGroup var manifests: ManifestOptions
     @Option(help: "Source: a pod as namespace/name, external/NAME (from outside the cluster) or node/NAME (a lab node).") var from: String
     @Option(
         help:
@@ -59,7 +61,8 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timeline = try ScenarioInput.load(file)
+        // One cluster state is read, never a probe step's cells: a step over the cell limit only warns.
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "explain", cellLimit: .warn)
         let steps = timeline.scenario.steps.count
         let step = try ScenarioInput.step(afterStep, of: timeline)
         let cluster = timeline.cluster(afterStep: step)

@@ -23,7 +23,9 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        let timeline = try ScenarioInput.loadOne(files, manifests, for: "graph")
+        // The graph judges pairs of peers, not a probe step's cells: a step over the cell limit
+        // only warns (and draws no denied edge, `ConnectivityGraph`).
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "graph", cellLimit: .warn)
         if let step, step < 0 || step > timeline.scenario.steps.count {
             Console.error("\(timeline.scenario.file): --step \(step): the scenario has \(timeline.scenario.steps.count) steps")
             throw Exit.invalid

@@ -7,26 +7,29 @@ import KeycardScenario
 /// command with exit code 2; warnings go to stderr and the command goes on.
 enum ScenarioInput {
     /// The timelines of `paths` with the manifests options of the command line.
-    static func loadAll(_ paths: [String], _ manifests: ManifestOptions) throws -> [Timeline] {
-        try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh)
+    static func loadAll(_ paths: [String], _ manifests: ManifestOptions, cellLimit: CellLimit = .refuse) throws -> [Timeline] {
+        try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh, cellLimit: cellLimit)
     }
 
     /// The timelines of `paths`: each scenario file its own, and all the plain manifests (files
     /// and folders, `ManifestLoader`) together one, in the place of the first of them, with
-    /// `namespace` for their objects that name none.
-    static func loadAll(_ paths: [String], namespace: String?, mesh: DataPlane? = nil) throws -> [Timeline] {
+    /// `namespace` for their objects that name none. `cellLimit`: `.warn` for a command that judges
+    /// no probe cell, so a probe step over `ResolvedProbe.maximumCells` does not stop it.
+    static func loadAll(_ paths: [String], namespace: String?, mesh: DataPlane? = nil, cellLimit: CellLimit = .refuse) throws
+        -> [Timeline]
+    {
         let manifests = paths.filter(ManifestLoader.isManifests)
         var timelines: [Timeline] = []
         var manifestsDone = false
         for path in paths {
             guard manifests.contains(path) else {
-                timelines.append(try load(path))
+                timelines.append(try load(path, cellLimit: cellLimit))
                 continue
             }
             if manifestsDone { continue }
             manifestsDone = true
             do {
-                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace, mesh: mesh)
+                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace, mesh: mesh, cellLimit: cellLimit)
                 for warning in timeline.warnings { Console.error(warning.description) }
                 timelines.append(timeline)
             } catch {
@@ -39,8 +42,10 @@ enum ScenarioInput {
 
     /// The one timeline of `paths` for a command that takes exactly one scenario (or one set of
     /// manifests, loaded together); any other count is refused on stderr with exit code 2.
-    static func loadOne(_ paths: [String], _ manifests: ManifestOptions, for verb: String) throws -> Timeline {
-        let timelines = try loadAll(paths, manifests)
+    static func loadOne(_ paths: [String], _ manifests: ManifestOptions, for verb: String, cellLimit: CellLimit = .refuse) throws
+        -> Timeline
+    {
+        let timelines = try loadAll(paths, manifests, cellLimit: cellLimit)
         guard timelines.count == 1, let timeline = timelines.first else {
             Console.error("\(verb) takes one scenario (or one set of manifests), found \(timelines.count)")
             throw Exit.invalid
@@ -54,9 +59,9 @@ enum ScenarioInput {
         try step(afterStep, of: timeline, asked: "--after-step \(afterStep ?? 0)")
     }
 
-    static func load(_ path: String) throws -> Timeline {
+    static func load(_ path: String, cellLimit: CellLimit = .refuse) throws -> Timeline {
         do {
-            let timeline = try ScenarioLoader.timeline(path)
+            let timeline = try ScenarioLoader.timeline(path, cellLimit: cellLimit)
             for warning in timeline.warnings { Console.error(warning.description) }
             for warning in HostPrograms.warnings(timeline) { Console.error(warning) }
             return timeline
@@ -85,5 +90,6 @@ struct ScenarioFiles: ParsableArguments {
     @OptionGroup var manifests: ManifestOptions
 
     /// The timelines of the files; an invalid one is printed and ends the command with exit code 2.
-    func load() throws -> [Timeline] { try ScenarioInput.loadAll(files, manifests) }
+    /// `cellLimit`: `.warn` for a command that judges no probe cell (`ScenarioInput.loadAll`).
+    func load(cellLimit: CellLimit = .refuse) throws -> [Timeline] { try ScenarioInput.loadAll(files, manifests, cellLimit: cellLimit) }
 }

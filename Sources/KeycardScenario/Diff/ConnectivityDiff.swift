@@ -47,6 +47,15 @@ public enum ConnectivityDiff {
         compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
     }
 
+    /// The diff of two scenarios' states: `old` after step `oldStep`, `new` after `newStep`, each
+    /// without the pods it leaves out (`Timeline.unpairedPods`: keycard's own in manifests mode, as
+    /// `keycard model` leaves them out).
+    public static func compare(old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int) -> [DiffRow] {
+        compare(
+            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods),
+            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods))
+    }
+
     public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] {
         let oldNames = Set(old.destinations.map(\.name))
         let newNames = Set(new.destinations.map(\.name))

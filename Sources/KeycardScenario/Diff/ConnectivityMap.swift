@@ -33,11 +33,13 @@ public struct ConnectivityMap: Sendable {
     public var allowed: [Pair: [ProtocolPort]]
     public let cluster: Cluster
 
-    public init(_ cluster: Cluster) {
+    /// The map of `cluster` without the pods `leavingOut` (`Timeline.unpairedPods`: in manifests mode
+    /// the cluster DNS pod keycard adds is no peer, as it is no probe source or destination).
+    public init(_ cluster: Cluster, leavingOut: Set<ObjectKey> = []) {
         self.cluster = cluster
         var pods: [ConnectivityPeer] = []
         var named: Set<String> = []
-        for pod in cluster.sortedPods {
+        for pod in cluster.sortedPods where !leavingOut.contains(pod.key) {
             let name = Self.peerName(of: pod)
             if named.insert(name).inserted { pods.append(ConnectivityPeer(name: name, endpoint: .pod(pod.key), namespace: pod.namespace)) }
         }

@@ -4,7 +4,10 @@ import KeycardValues
 /// The allowed-connectivity graph of one state of a scenario (`keycard graph`, the HTML report):
 /// peers (workloads, bare pods, externals) grouped by namespace; an allowed edge per pair with the
 /// ports the model allows; a denied edge per pair that some probe step of the scenario sends
-/// and the model denies at this state (drawn dashed), with those ports.
+/// and the model denies at this state (drawn dashed), with those ports. keycard's own pods
+/// in manifests mode (`Timeline.unpairedPods`) are left out; a probe step over `ResolvedProbe.maximumCells` (loaded
+/// with `CellLimit.warn`) draws no denied edge: a million dashed edges would make a graph no one
+/// can read, and the loader's warning says so.
 public struct ConnectivityGraph: Sendable {
     public struct Edge: Hashable, Sendable {
         public var source: ConnectivityPeer
@@ -25,7 +28,7 @@ public struct ConnectivityGraph: Sendable {
     /// The graph of `timeline` after step `index` (default: after its last step).
     public init(_ timeline: Timeline, afterStep index: Int? = nil) {
         let cluster = timeline.cluster(afterStep: index ?? timeline.scenario.steps.count)
-        let map = ConnectivityMap(cluster)
+        let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods)
         peers = map.destinations
         var edges = map.allowed.sorted { $0.key < $1.key }.map {
             Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value, allowed: true)
@@ -33,7 +36,7 @@ public struct ConnectivityGraph: Sendable {
         // Probed cells the model denies now, by pair.
         let engine = PolicyEngine(cluster)
         var denied: [ConnectivityMap.Pair: Set<ProtocolPort>] = [:]
-        for probe in timeline.probes.values {
+        for probe in timeline.probes.values where !probe.isOverCellLimit {
             for source in probe.sources {
                 guard let from = map.peer(of: .pod(source)) else { continue }
                 for destination in probe.destinations {

@@ -17,7 +17,8 @@ import KeycardModel
 /// - the steps are `ManifestPlan`'s: every workload and bare pod to every pod port, to every
 ///   Service port, and a DNS query per source pod and Service name, all expecting the model.
 public enum ManifestLoader {
-    /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object.
+    /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object (a
+    /// scalar or a list is not one either: `timeline` then says what a manifest document must be).
     public static func isManifests(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return false }
@@ -25,7 +26,9 @@ public enum ManifestLoader {
         guard let text = try? ScenarioLoader.readText(path, at: SourceLocation.start(of: path)),
             let documents = try? YAMLDocuments.parse(text, file: path)
         else { return false }
-        guard let first = documents.first(where: { !$0.isNull }), let entries = try? first.entries("a document") else { return false }
+        guard let first = documents.first(where: { !$0.isNull }) else { return false }
+        guard case .mapping = first.node else { return true }
+        guard let entries = try? first.entries("a document") else { return false }
         let apiVersion = entries.first { $0.key == "apiVersion" }.flatMap { try? $0.value.string("apiVersion") }
         return apiVersion != "keycard/v1"
     }
@@ -61,9 +64,11 @@ public enum ManifestLoader {
 
     /// The timeline of the manifests at `paths`: resources, then `ManifestPlan`'s steps. `name`
     /// names the lab (default: from the first path); `dns: false` leaves cluster DNS out; `mesh`
-    /// enrols the manifests' namespaces in the mesh (`enrol(_:in:)`).
+    /// enrols the manifests' namespaces in the mesh (`enrol(_:in:)`); `cellLimit` says whether an
+    /// implicit probe step over `ResolvedProbe.maximumCells` is refused or only warned about.
     public static func timeline(
-        _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true, mesh: DataPlane? = nil
+        _ paths: [String], namespace: String? = nil, name: String? = nil, dns: Bool = true, mesh: DataPlane? = nil,
+        cellLimit: CellLimit = .refuse
     ) throws(ScenarioError) -> Timeline {
         guard let firstPath = paths.first else {
             throw ScenarioError(SourceLocation.start(of: "-"), "no manifest file or folder given")
@@ -79,7 +84,10 @@ public enum ManifestLoader {
         for file in try files(paths) {
             // A file of a folder that cannot be read is reported at that file, not at the folder.
             let text = try ScenarioLoader.readText(file, at: SourceLocation.start(of: file))
-            for document in try YAMLDocuments.parse(text, file: file) { objects += try decoder.decode(document) }
+            for document in try YAMLDocuments.parse(text, file: file) {
+                try requireObject(document)
+                objects += try decoder.decode(document)
+            }
         }
         var warnings = decoder.warnings
         objects = reapplied(objects, warnings: &warnings)
@@ -161,9 +169,26 @@ public enum ManifestLoader {
         let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
         // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
         scenario.mentionsMesh = decoder.sawMeshObject
+        scenario.fromManifests = true
         scenario.steps = plan.steps
         scenario.warnings = warnings + plan.warnings
-        return try Timeline(scenario)
+        return try Timeline(scenario, cellLimit: cellLimit)
+    }
+
+    /// A document that is a scalar or a list is no object: refused as kubectl refuses it ("Object
+    /// 'Kind' is missing"), saying what a document must be. An empty document is nothing.
+    static func requireObject(_ document: YAMLValue) throws(ScenarioError) {
+        let found: String
+        switch document.node {
+        case .mapping: return
+        case .scalar where document.isNull: return
+        case .scalar: found = "a scalar"
+        case .sequence: found = "a list"
+        case .alias: found = "an alias"
+        }
+        throw document.error(
+            "a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found \(found) (kubectl: Object 'Kind' is missing)"
+        )
     }
 
     /// `kubectl apply` of an object that an earlier document already made configures it: the

@@ -25,6 +25,12 @@ public struct ResolvedProbe: Sendable {
     /// probed all-to-all (a hundred million cells) would exhaust memory instead of failing clearly.
     public static let maximumCells = 1_000_000
 
+    /// The destination cells of one source, over every port (a Service destination is one cell
+    /// per backend, `Timeline.aimed`): the step holds `sources.count * destinationCells` cells.
+    public private(set) var destinationCells = 0
+    /// The cells of the step: one model verdict and one real connection each.
+    public var cellCount: Int { sources.count * destinationCells }
+
     /// A live lab's probe (`keycard probe LAB --from --to --ports`): sources, destinations and
     /// ports as given (nil: the defaults of a scenario's probe step), judged by the model, with
     /// every check a probe step gets; an error is located at `location` (the command line).
@@ -33,10 +39,14 @@ public struct ResolvedProbe: Sendable {
         location: SourceLocation
     ) throws(ScenarioError) {
         let probe = ProbeStep(from: from, to: to, ports: ports, expect: .model)
-        try self.init(probe, step: Step(index: 0, location: location, action: .probe(probe)), cluster: cluster, hidden: hidden)
+        let step = Step(index: 0, location: location, action: .probe(probe))
+        try self.init(probe, step: step, cluster: cluster, hidden: hidden)
+        if let problem = cellLimitProblem(step, remedy: Self.nameFewer) { throw problem }
     }
 
     /// `hidden` pods (the cluster DNS pod) are left out of the default sources and destinations.
+    /// The size is not checked here: a step over `maximumCells` is the caller's to refuse
+    /// (`cellLimitProblem`), as only the commands that judge cells must.
     init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
         let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }
         // Default rows and columns are written as a table would write them (`Endpoint.written`).
@@ -139,13 +149,8 @@ public struct ResolvedProbe: Sendable {
                 targets += destination.serviceKey == nil ? 1 : Timeline.aimed(destination, port, cluster).count
             }
         }
-        let cells = sources.count * targets
-        if cells > Self.maximumCells {
-            throw ScenarioError(
-                step.location,
-                "\(step.name.map { "probe \"\($0)\"" } ?? "probe") has \(sources.count) sources x \(targets) destination cells (Service backends and ports counted) = \(cells) cells; keycard judges at most \(Self.maximumCells) in one probe step (each is a model verdict and a real connection): name from, to or ports"
-            )
-        }
+        // Over `maximumCells` the step is refused by whoever judges its cells (`cellLimitProblem`).
+        destinationCells = targets
         expect = probe.expect
         try checkHTTP(step, cluster)
         try checkExposed(step, cluster)

@@ -17,6 +17,8 @@ public struct Scenario: Sendable {
     public var mesh = MeshSettings()
     /// Whether the file writes `spec.mesh` or any Istio object: then reports carry the mesh.
     public var mentionsMesh = false
+    /// Manifests mode (`ManifestLoader`): the steps are keycard's, not written by the user.
+    public var fromManifests = false
 }
 
 /// Where policy is enforced.

@@ -10,9 +10,10 @@ public enum ScenarioLoader {
     }
 
     /// Loads `path` and plays it on the model: the validated scenario with its state at every step.
-    public static func timeline(_ path: String) throws(ScenarioError) -> Timeline {
+    /// `cellLimit`: whether a probe step over `ResolvedProbe.maximumCells` is refused or warned about.
+    public static func timeline(_ path: String, cellLimit: CellLimit = .refuse) throws(ScenarioError) -> Timeline {
         let text = try readText(path, at: SourceLocation.start(of: path))
-        return try parseTimeline(text, file: path)
+        return try parseTimeline(text, file: path, cellLimit: cellLimit)
     }
 
     /// Parses scenario text; `file` names it in errors and anchors relative `file:` items.
@@ -21,7 +22,7 @@ public enum ScenarioLoader {
     }
 
     /// Parses scenario text and plays it on the model.
-    public static func parseTimeline(_ text: String, file: String) throws(ScenarioError) -> Timeline {
+    public static func parseTimeline(_ text: String, file: String, cellLimit: CellLimit = .refuse) throws(ScenarioError) -> Timeline {
         let documents = try YAMLDocuments.parse(text, file: file)
         guard let document = documents.first, documents.contains(where: { !$0.isNull }) else {
             throw ScenarioError(
@@ -33,7 +34,7 @@ public enum ScenarioLoader {
                 "a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
         }
         var parser = ScenarioParser(file: file)
-        return try Timeline(try parser.scenario(document))
+        return try Timeline(try parser.scenario(document), cellLimit: cellLimit)
     }
 
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {

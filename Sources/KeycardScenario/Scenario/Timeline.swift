@@ -16,12 +16,27 @@ public struct Timeline: Sendable {
     public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
-    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings }
+    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings }
     /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
     public private(set) var meshWarnings: [ScenarioWarning] = []
     /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
     /// is meshed at some step. Otherwise everything behaves as without the mesh.
     public private(set) var usesMesh = false
+    /// Probe steps over `ResolvedProbe.maximumCells`, loaded with `CellLimit.warn`: one warning each.
+    public private(set) var cellLimitWarnings: [ScenarioWarning] = []
+
+    /// Pods that are keycard's, not the scenario's: the cluster DNS pod when `spec.lab.dns` is on
+    /// (`ClusterDNS`; manifests that bring their own kube-dns turn it off, and their pod is theirs).
+    /// Default probe sources and destinations leave them out.
+    public var keycardPods: Set<ObjectKey> { Self.keycardPods(of: scenario) }
+
+    /// The pods the connectivity graph and diff leave out: keycard's own in manifests mode, where
+    /// the user wrote none of them and none is a probe source or destination (the `dns` steps judge
+    /// DNS). A scenario keeps them: its author turned cluster DNS on, and its pods' egress to the DNS
+    /// pod is part of what it reviews (docs/review.md).
+    public var unpairedPods: Set<ObjectKey> { scenario.fromManifests ? keycardPods : [] }
+
+    static func keycardPods(of scenario: Scenario) -> Set<ObjectKey> { scenario.lab.dns ? [ClusterDNS.podKey] : [] }
 
     /// Namespaces every cluster has.
     public static let builtinNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
@@ -34,7 +49,9 @@ public struct Timeline: Sendable {
         return builtinNamespaces + (scenario.mentionsMesh && !builtinNamespaces.contains(root) ? [root] : [])
     }
 
-    public init(_ scenario: Scenario) throws(ScenarioError) {
+    /// Plays `scenario` on the model. `cellLimit`: whether a probe step over
+    /// `ResolvedProbe.maximumCells` is refused (the default) or loaded with a warning.
+    public init(_ scenario: Scenario, cellLimit: CellLimit = .refuse) throws(ScenarioError) {
         self.scenario = scenario
         everyPod = try Self.everyPod(scenario)
         // The cluster DNS pod comes last, so enabling DNS moves no scenario pod's address.
@@ -74,6 +91,7 @@ public struct Timeline: Sendable {
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
         var scans: [Int: ResolvedScan] = [:]
+        var oversized: [ScenarioWarning] = []
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
@@ -85,8 +103,16 @@ public struct Timeline: Sendable {
             case .label(let change): try steps.label(change, in: &cluster)
             case .scale(let change): try steps.scale(change, in: &cluster)
             case .probe(let probe):
-                probes[step.index] = try ResolvedProbe(
-                    probe, step: step, cluster: cluster, hidden: scenario.lab.dns ? [ClusterDNS.podKey] : [])
+                let resolved = try ResolvedProbe(probe, step: step, cluster: cluster, hidden: Self.keycardPods(of: scenario))
+                let remedy = scenario.fromManifests ? ResolvedProbe.manifestsRemedy : ResolvedProbe.nameFewer
+                if let problem = resolved.cellLimitProblem(step, remedy: remedy) {
+                    if cellLimit == .refuse { throw problem }
+                    oversized.append(
+                        ScenarioWarning(
+                            location: problem.location,
+                            message: problem.message + " (keycard model and run refuse this step; graph draws no denied edge of it)"))
+                }
+                probes[step.index] = resolved
             case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: cluster)
             case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
             case .rotate: break
@@ -97,6 +123,7 @@ public struct Timeline: Sendable {
         self.states = states
         self.probes = probes
         self.scans = scans
+        cellLimitWarnings = oversized
         usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
         if !usesMesh, let rotate = scenario.steps.first(where: { $0.kind == .rotate }) {

@@ -1,0 +1,163 @@
+import Foundation
+import KeycardTestSupport
+import Testing
+
+/// Manifests mode through the built binary, as a user with only Kubernetes manifests sees it (no
+/// root): the probe cell limit stops only the commands that judge cells, diff and graph leave
+/// keycard's DNS pod out, explain and rules read manifests, and a document that is no object is
+/// refused for what it is.
+@Suite("manifests mode on the command line")
+struct ManifestsCommandsTests {
+    /// A Deployment of 1,001 replicas and a client: 2,008,008 implicit cells. No policy: lint's
+    /// pairwise passes then take half a second (with a deny-all they take a minute on a debug build;
+    /// the graph's denied edges are `ManifestCellLimitTests`').
+    static let oversized = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: shop}
+        spec:
+          replicas: 1001
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: shop, labels: {app: client}}
+        spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
+
+        """
+
+    /// Two pods and a policy letting the client reach the web on TCP/80 (the review's F12 files).
+    static let shop = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: shop}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: shop, labels: {app: web}}
+        spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80, name: http}]}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: shop, labels: {app: client}}
+        spec: {containers: [{name: c, image: busybox, ports: [{containerPort: 8080}]}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: web, namespace: shop}
+        spec:
+          podSelector: {matchLabels: {app: web}}
+          ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: 80}]}]
+
+        """
+
+    /// A fresh folder with `files` (name -> text), removed after `body`.
+    private func withFolder(_ files: [String: String], _ body: (String) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-manifests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (name, text) in files {
+            try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        try body(path)
+    }
+
+    /// check, lint, graph and diff read the cluster (a warning says the step is over the limit);
+    /// model refuses it and says what a manifests user can do instead.
+    @Test func theCellLimitStopsOnlyTheCommandsThatJudgeCells() throws {
+        try withFolder(["cluster.yaml": Self.oversized]) { folder in
+            let warning = "= 2008008 cells; keycard judges at most 1000000 in one probe step"
+            let check = try KeycardBinary.run(["check", folder])
+            #expect(check.status == 0, "\(check.stderr)")
+            #expect(check.stdout.contains("\(folder): ok"), "\(check.stdout)")
+            #expect(
+                check.stderr.contains("warning: probe \"every workload to every pod, as the model says\" has 1002 sources"),
+                "\(check.stderr)")
+            let lint = try KeycardBinary.run(["lint", folder, "--fail-on", "none"])
+            #expect(lint.status == 0, "\(lint.stderr)")
+            #expect(lint.stderr.contains(warning))
+            #expect(lint.stdout.contains("[unselected-pod] Pod shop/client"), "\(lint.stdout)")
+            let graph = try KeycardBinary.run(["graph", folder])
+            #expect(graph.status == 0, "\(graph.stderr)")
+            #expect(graph.stdout.contains("\"shop/client[Pod]\" -> \"shop/web[Deployment]\""), "\(graph.stdout)")
+            let diff = try KeycardBinary.run(["diff", folder, folder])
+            #expect(diff.status == 0, "\(diff.stderr)")
+            #expect(diff.stdout.contains("No connectivity diff"), "\(diff.stdout)")
+            let model = try KeycardBinary.run(["model", folder])
+            #expect(model.status == 2)
+            #expect(model.stderr.contains(warning), "\(model.stderr)")
+            #expect(!model.stderr.contains("name from, to or ports"), "\(model.stderr)")
+            #expect(model.stderr.contains("write a scenario beside them that loads them (spec.resources: - file: PATH"), "\(model.stderr)")
+        }
+    }
+
+    /// The review's F12: the client stops serving 8080; the diff has that one row, and neither
+    /// the diff nor the graph names kube-system/kube-dns-0.
+    @Test func diffAndGraphLeaveKeycardsDNSPodOut() throws {
+        let new = Self.shop.replacingOccurrences(of: "ports: [{containerPort: 8080}]", with: "ports: []")
+        try withFolder(["old.yaml": Self.shop, "new.yaml": new]) { folder in
+            let old = (folder as NSString).appendingPathComponent("old.yaml")
+            let diff = try KeycardBinary.run(["diff", old, (folder as NSString).appendingPathComponent("new.yaml")])
+            #expect(diff.status == 0, "\(diff.stderr)")
+            let rows = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("diff-type:") }
+            #expect(
+                rows == ["diff-type: removed, source: shop/web[Pod], destination: shop/client[Pod], dir1: TCP 8080, dir2: No Connections"],
+                "\(diff.stdout)")
+            let graph = try KeycardBinary.run(["graph", old])
+            #expect(graph.status == 0, "\(graph.stderr)")
+            #expect(graph.stdout.contains("shop/web[Pod]") && !graph.stdout.contains("kube-dns"), "\(graph.stdout)")
+        }
+    }
+
+    /// The review's F13b: explain and rules take a manifests file or folder, as model does.
+    @Test func explainAndRulesReadManifests() throws {
+        try withFolder(["shop.yaml": Self.shop]) { folder in
+            let file = (folder as NSString).appendingPathComponent("shop.yaml")
+            for path in [file, folder] {
+                let allowed = try KeycardBinary.run(["explain", path, "--from", "shop/client", "--to", "shop/web", "--port", "TCP/80"])
+                #expect(allowed.status == 0, "\(allowed.stderr)")
+                #expect(allowed.stdout.contains("ALLOW"), "\(allowed.stdout)")
+                #expect(allowed.stdout.contains("shop/web"), "\(allowed.stdout)")
+                let denied = try KeycardBinary.run([
+                    "explain", path, "--from", "shop/web", "--to", "shop/web", "--port", "TCP/80", "-o", "json",
+                ])
+                #expect(denied.status == 0, "\(denied.stderr)")
+                let rules = try KeycardBinary.run(["rules", path, "--pod", "shop/web"])
+                #expect(rules.status == 0, "\(rules.stderr)")
+                #expect(rules.stdout.contains("# pod shop/web") || rules.stdout.contains("shop/web"), "\(rules.stdout)")
+                #expect(rules.stdout.contains("table inet"), "\(rules.stdout)")
+            }
+            // -n gives objects that name no namespace their namespace, as for model.
+            let bare =
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {app: a}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\n"
+            try withFolder(["a.yaml": bare]) { other in
+                let result = try KeycardBinary.run([
+                    "explain", other, "-n", "team", "--from", "team/a", "--to", "team/a", "--port", "TCP/80",
+                ])
+                #expect(result.status == 0, "\(result.stderr)")
+            }
+        }
+    }
+
+    /// The review's F13c: a first document that is a scalar is refused as no Kubernetes object,
+    /// not as "a scenario file holds one YAML document".
+    @Test func aScalarFirstDocumentSaysWhatIsWrong() throws {
+        try withFolder(["odd.yaml": "hello\n---\n" + Self.shop]) { folder in
+            let file = (folder as NSString).appendingPathComponent("odd.yaml")
+            for verb in ["check", "model", "explain"] {
+                var arguments = [verb, file]
+                if verb == "explain" { arguments += ["--from", "shop/client", "--to", "shop/web", "--port", "TCP/80"] }
+                let result = try KeycardBinary.run(arguments)
+                #expect(result.status == 2, "\(verb): \(result.stderr)")
+                #expect(
+                    result.stderr.contains(
+                        "\(file):1:1: a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found a scalar (kubectl: Object 'Kind' is missing)"
+                    ), "\(verb): \(result.stderr)")
+                #expect(!result.stderr.contains("a scenario file holds one YAML document"), "\(verb): \(result.stderr)")
+            }
+        }
+    }
+}
