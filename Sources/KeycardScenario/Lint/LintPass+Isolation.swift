@@ -82,6 +82,7 @@ extension LintPass {
         // Without cluster tiers, a pair whose source no policy isolates for egress and whose
         // destination none isolates for ingress is allowed by no rule: it cannot matter here, and
         // skipping it keeps a thousand pods under one policy from a million evaluations.
+        let pods = self.pods
         let egressIsolated = Set(pods.filter { mayHaveAllowingRules($0, .egress) }.map(\.key))
         let ingressIsolated = pods.filter { mayHaveAllowingRules($0, .ingress) }
         for source in pods {

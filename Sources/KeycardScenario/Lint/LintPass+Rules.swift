@@ -175,10 +175,11 @@ extension LintPass {
 }
 
 extension LintPass {
-    /// Whether a rule can allow anything for `pod` in `direction`: only when some NetworkPolicy
-    /// isolates it there, or when cluster tiers are in play (their rules speak for every pod).
-    /// Lint's pairwise passes skip the rest, which no rule can be noted for.
+    /// Whether a rule can allow anything for `pod` in `direction`: only when a NetworkPolicy
+    /// isolating it there has a rule for that direction (a deny-all isolates and allows nothing),
+    /// or when cluster tiers are in play (their rules speak for every pod). Lint's pairwise passes
+    /// skip the rest, which no rule can be noted for.
     func mayHaveAllowingRules(_ pod: Pod, _ direction: NetworkPolicy.PolicyType) -> Bool {
-        !cluster.clusterPolicies.isEmpty || !cluster.isolatingPolicies(for: pod, direction).isEmpty
+        !cluster.clusterPolicies.isEmpty || cluster.isolatingPolicies(for: pod, direction).contains { !$0.rules(direction).isEmpty }
     }
 }
