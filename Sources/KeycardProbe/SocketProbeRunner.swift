@@ -129,6 +129,13 @@ public struct SocketProbeRunner: ProbeRunner {
                 return seen
             }
             switch outcome.verdict {
+            case .allow where strays.contains(index) && request.handshakeOnly:
+                // A program answers without naming itself: which endpoint took it cannot be told.
+                return CellObservation(
+                    observation: .skipped, attempts: outcome.attempts,
+                    reason:
+                        "internalTrafficPolicy Local: \(expected) runs a program, whose answer does not say which endpoint the client's node sent it to"
+                )
             case .allow(let line) where strays.contains(index) && line != expected && !request.handshakeOnly:
                 // internalTrafficPolicy Local: the client's node sent it to one of its own
                 // endpoints; the aimed backend, on another node, was never reached.

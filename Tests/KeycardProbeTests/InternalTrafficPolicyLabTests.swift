@@ -34,6 +34,7 @@ struct InternalTrafficPolicyLabTests {
             - {apiVersion: v1, kind: Service, metadata: {name: spread}, spec: {internalTrafficPolicy: Local, selector: {tier: spread}, ports: [{port: 80, targetPort: 8080}]}}
           steps:
             - probe: {from: [default/client-0, default/client-1], to: [svc/default/local, svc/default/cluster, svc/default/spread], ports: [TCP/80]}
+            - probe: {from: [default/client-0], to: ['svc/default/spread>default/api'], ports: [TCP/80]}
         """
 
     @Test(arguments: Enforcement.allCases)
@@ -49,17 +50,28 @@ struct InternalTrafficPolicyLabTests {
             if case .probe(let result) = record { return result }
             return nil
         }
-        func observed(_ client: String, _ service: String, _ backend: String) -> Observation? {
-            let to = Endpoint.service(ObjectKey("default", service), backend: ObjectKey("default", backend))
-            return records.first(where: { $0.from == ObjectKey("default", client) && $0.to == to })?.observed
+        func observed(_ client: String, _ service: String, _ backend: String?, step: Int = 1) -> Observation? {
+            let to = Endpoint.service(ObjectKey("default", service), backend: backend.map { ObjectKey("default", $0) })
+            let step = report.steps.first { $0.index == step }?.results ?? []
+            return step.compactMap { record -> ProbeResult? in
+                if case .probe(let result) = record { return result }
+                return nil
+            }.first(where: { $0.from == ObjectKey("default", client) && $0.to == to })?.observed
         }
+        // A client's cells are its node's endpoints: node-1 holds none of local's (one cell with no
+        // backend, dropped), each node one of spread's.
         #expect(observed("client-0", "local", "web-a") == .allow)
-        #expect(observed("client-1", "local", "web-a") == .deny)
+        #expect(observed("client-1", "local", nil) == .deny)
+        #expect(observed("client-1", "local", "web-a") == nil)
         #expect(observed("client-1", "cluster", "web-b") == .allow)
         #expect(observed("client-0", "spread", "web-a") == .allow)
-        #expect(observed("client-0", "spread", "api") == .deny, "node-0 sends to its own web-a, never to api")
+        #expect(observed("client-0", "spread", "api") == nil)
         #expect(observed("client-1", "spread", "api") == .allow)
-        #expect(observed("client-1", "spread", "web-a") == .deny)
+        #expect(observed("client-1", "spread", "web-a") == nil)
+        // Named explicitly, the other node's backend is sent from the source port that would reach
+        // it were every endpoint held: node-0 sends it to its own web-a, never to api.
+        #expect(observed("client-0", "spread", "api", step: 2) == .deny)
+        #expect(!records.isEmpty)
 
         let plan = try #require(run.lab?.plan)
         let client0 = try #require(plan.pods.first { $0.name == "client-0" })
@@ -106,6 +118,7 @@ struct InternalTrafficPolicyLabTests {
             - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {internalTrafficPolicy: Local, selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}}
           steps:
             - probe: {from: [shop/client], to: [svc/shop/web], ports: [TCP/80]}
+            - probe: {from: [shop/client], to: ['svc/shop/web>shop/web-b'], ports: [TCP/80]}
         """
 
     @Test(arguments: Enforcement.allCases)
@@ -122,7 +135,10 @@ struct InternalTrafficPolicyLabTests {
         }
         let local = try #require(cells.first { $0.to == .service(ObjectKey("shop", "web"), backend: ObjectKey("shop", "web-a")) })
         #expect(local.observed == .allow && local.mesh != nil)
+        // The client's node holds web-a only: web-b gets a cell only when named, and then the
+        // client's node answers through web-a, never web-b.
         let remote = try #require(cells.first { $0.to == .service(ObjectKey("shop", "web"), backend: ObjectKey("shop", "web-b")) })
+        #expect(cells.filter { $0.to == remote.to }.count == 1, "only the named cell goes towards web-b")
         #expect(remote.observed == .deny)
         #expect(remote.reason?.contains("internalTrafficPolicy Local") == true, "\(remote.reason ?? "")")
     }

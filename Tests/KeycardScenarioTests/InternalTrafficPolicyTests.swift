@@ -49,9 +49,15 @@ struct InternalTrafficPolicyTests {
 
     @Test func truthTable() throws {
         let timeline = try timeline()
-        // Local: the client on node-0 reaches both node-0 endpoints, the client on node-1 neither.
+        // Local: the client on node-0 reaches both node-0 endpoints; node-1 holds none, so its
+        // client's probe is one cell with no backend, dropped.
         #expect(decisions(timeline, from: "client-0", to: "local") == ["web-a": .allow, "web-b": .allow])
-        #expect(decisions(timeline, from: "client-1", to: "local") == ["web-a": .deny, "web-b": .deny])
+        #expect(decisions(timeline, from: "client-1", to: "local").isEmpty)
+        let dropped = timeline.cells(ofProbeStep: 1).filter {
+            $0.from == ObjectKey("default", "client-1") && $0.to.serviceKey == ObjectKey("default", "local")
+        }
+        #expect(dropped.map(\.to) == [.service(ObjectKey("default", "local"))])
+        #expect(dropped.map(\.outcome) == [.deny])
         // Cluster: both clients reach every endpoint.
         #expect(decisions(timeline, from: "client-0", to: "cluster") == ["web-a": .allow, "web-b": .allow])
         #expect(decisions(timeline, from: "client-1", to: "cluster") == ["web-a": .allow, "web-b": .allow])
@@ -61,11 +67,26 @@ struct InternalTrafficPolicyTests {
         let timeline = try timeline()
         let cell = try #require(
             timeline.cells(ofProbeStep: 1).first {
-                $0.from == ObjectKey("default", "client-1")
-                    && $0.to == .service(ObjectKey("default", "local"), backend: ObjectKey("default", "web-a"))
+                $0.from == ObjectKey("default", "client-1") && $0.to == .service(ObjectKey("default", "local"))
             })
         #expect(cell.verdict.hasNoPath)
-        #expect(cell.verdict.to == .service(ObjectKey("default", "local"), backend: ObjectKey("default", "web-a")))
+        // A cell naming another node's backend explicitly has no path either.
+        let named = PolicyEngine(timeline.cluster(afterStep: 1)).evaluate(
+            fromSource: ObjectKey("default", "client-1"),
+            to: .service(ObjectKey("default", "local"), backend: ObjectKey("default", "web-a")), port: ProtocolPort(.tcp, 80))
+        #expect(named.hasNoPath)
+    }
+
+    /// Endpoints on both nodes (the reviewer's case): a client sees the Local Service reachable
+    /// through its own node's endpoint, with no cell towards the other node's.
+    @Test func aClientSeesOnlyItsNodesEndpoints() throws {
+        let text = Self.scenario.replacingOccurrences(
+            of: "{name: web-b, labels: {app: web}}, spec: {nodeName: node-0",
+            with: "{name: web-b, labels: {app: web}}, spec: {nodeName: node-1")
+        let timeline = try Timeline(ScenarioLoader.parse(text, file: "itp.yaml"))
+        #expect(decisions(timeline, from: "client-0", to: "local") == ["web-a": .allow])
+        #expect(decisions(timeline, from: "client-1", to: "local") == ["web-b": .allow])
+        #expect(decisions(timeline, from: "client-1", to: "cluster") == ["web-a": .allow, "web-b": .allow])
     }
 
     @Test func theEndpointsEachNodeHolds() throws {

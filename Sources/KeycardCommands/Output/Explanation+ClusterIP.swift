@@ -6,13 +6,23 @@ extension Explanation {
     /// `internalTrafficPolicy: Local`, says which node's proxy chose the endpoint and whether it
     /// may send there (`ClusterIPPath`): only endpoints on the client's node. Leaves the
     /// explanation alone for a Cluster Service (every endpoint is reachable, nothing to add).
-    mutating func describeClusterIPPath(_ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey, port: ProtocolPort)
-    {
+    /// Without a backend (the client's node has no endpoint of a Local Service that has some
+    /// elsewhere), says that node's proxy drops the connection.
+    mutating func describeClusterIPPath(
+        _ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey?, port: ProtocolPort
+    ) {
         guard let service = cluster.services[key], service.internalTrafficPolicy == .local,
-            let servicePort = service.ports.first(where: { $0.protocolPort == port }),
-            let found = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend })
+            let servicePort = service.ports.first(where: { $0.protocolPort == port })
         else { return }
         let node = cluster.clientNode(of: source)
+        guard let backend else {
+            guard !cluster.backends(of: service, port: servicePort).isEmpty else { return }
+            keptOffByLocal = true
+            detail =
+                "no path: internalTrafficPolicy Local: node-\(node) (the client's node) has no endpoint of \(key), so its proxy drops the connection"
+            return
+        }
+        guard let found = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend }) else { return }
         let backendNode = cluster.nodeName(ofPod: backend) ?? "an unknown node"
         if ClusterIPPath.reaches(cluster, from: source, service, servicePort, backend: found) {
             detail = "internalTrafficPolicy Local: \(backend) runs on node-\(node), the client's node"

@@ -96,7 +96,7 @@ struct ExplainCommand: ParsableCommand {
         default: break
         }
         // A Service is explained once per backend: each is its own connection after translation.
-        let targets = Timeline.aimed(destination, port, cluster)
+        let targets = Timeline.aimed(destination, port, cluster, from: source)
         if targets.isEmpty {
             Console.error("Service \(destination) has no port \(port)")
             throw Exit.invalid
@@ -118,7 +118,7 @@ struct ExplainCommand: ParsableCommand {
             if case .exposed(let key, let entry, let backend) = target {
                 explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
             }
-            if case .service(let key, let backend?) = target {
+            if case .service(let key, let backend) = target {
                 explanation.describeClusterIPPath(cluster, from: cluster.source(source), key, backend: backend, port: port)
             }
             if let request {

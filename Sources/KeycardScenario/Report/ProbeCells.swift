@@ -97,7 +97,7 @@ extension Timeline {
         var cells: [ProbeCell] = []
         for port in probe.ports {
             for source in probe.sources {
-                for destination in probe.destinations.flatMap({ aimed($0, port, state) }) {
+                for destination in probe.destinations.flatMap({ aimed($0, port, state, from: source) }) {
                     // A pod reaching itself through its own Service (hairpin) is not built by the lab's
                     // proxy (no masquerade): not checked.
                     let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
@@ -124,7 +124,12 @@ extension Timeline {
     /// A Service destination as one cell per backend of its port `port`, in the proxy's endpoint
     /// order (so every backend is exercised); a Service port without endpoints as one cell with no
     /// backend. A port the Service does not have (a probe over several destinations) is skipped.
-    public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster) -> [Endpoint] {
+    /// With `source`, a ClusterIP cell has the endpoints the proxy of the source's node sends to
+    /// (`ClusterIPPath`: under internalTrafficPolicy Local its node's own, and none — one cell
+    /// with no backend, dropped — when it has none); without, every endpoint (an upper bound).
+    public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster, from source: ObjectKey? = nil)
+        -> [Endpoint]
+    {
         if case .exposed(let key, let entry, nil) = destination {
             // Through a node port or the load balancer: one cell per endpoint of the Service port.
             guard let service = cluster.services[key], let servicePort = cluster.exposedPort(service, entry, port) else { return [] }
@@ -135,7 +140,9 @@ extension Timeline {
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return []
         }
-        let backends = cluster.backends(of: service, port: servicePort)
+        let backends =
+            source.map { ClusterIPPath.endpoints(cluster, service, servicePort, node: cluster.clientNode(of: cluster.source($0))) }
+            ?? cluster.backends(of: service, port: servicePort)
         return backends.isEmpty ? [destination] : backends.map { .service(key, backend: $0.pod) }
     }
 
