@@ -61,4 +61,9 @@ let workloadRows: [FidelityRow] = [
     FidelityRow(
         "WL-11", pod("containers: [{name: c, image: i}]", meta: ", annotations: {\"bad key\": v}"),
         .refuses(at: "\"bad key\"", "annotation key \"bad key\"")),
+    FidelityRow(
+        "WL-12",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
+            + "template: {metadata: {labels: {app: api}}, spec: {schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i}]}}}}",
+        .warns("the template has schedulingGates", unchanged)),
 ]

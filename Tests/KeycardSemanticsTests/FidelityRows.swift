@@ -437,6 +437,10 @@ let podRows: [FidelityRow] = [
         pod("p", spec: "{schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}"),
         .warns("has schedulingGates: it is never scheduled", ["other/client -> shop/web TCP/80 allow"])),
     FidelityRow(
+        "POD-28",
+        pod("p", spec: "{schedulingGates: [{name: example.com/wait}, {name: example.com/wait}], containers: [{name: c, image: i}]}"),
+        .refuses(at: "example.com/wait}]", "Duplicate value: \"example.com/wait\"")),
+    FidelityRow(
         "POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"),
         .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
 ]

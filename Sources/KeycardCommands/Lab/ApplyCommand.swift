@@ -14,7 +14,9 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp)) var file: String
 
     /// As `kubectl apply -f`: a file, a folder (its manifests in name order, one change each), or
-    /// `-` for standard input (kept in a temporary file while the change is made).
+    /// `-` for standard input (kept in a temporary file while the change is made). Each file is
+    /// all or nothing; a file refused stops the command, and the files before it stay applied
+    /// (kubectl too applies a folder file by file).
     func run() throws {
         try perform {
             guard file == "-" else {
@@ -45,7 +47,8 @@ typealias ApplyCommand = ManifestCommand<ApplyManifest>
 enum ApplyManifest: ManifestVerb {
     static let kind = LiveChange.Kind.apply
     static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods), Services and policies in a live lab."
-    static let fileHelp = "A manifest (several YAML documents or a kind: List are fine), a folder of them, or - for standard input."
+    static let fileHelp =
+        "A manifest (several YAML documents or a kind: List are fine), a folder of them (applied file by file in name order; a refused file stops there), or - for standard input."
 }
 
 /// `keycard delete LAB -f FILE`: delete the objects a manifest names from a live lab.

@@ -33,7 +33,7 @@ extension ObjectDecoder {
         }
         // Pod scheduling readiness: a gated pod stays Pending, unbound, with no address, until its
         // gates are removed (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-scheduling-readiness/).
-        if let gates = spec["schedulingGates"], !(try gates.items("spec.schedulingGates")).isEmpty {
+        if let gates = spec["schedulingGates"], !(try Self.schedulingGates(gates)).isEmpty {
             if let nodeName = spec["nodeName"] {
                 throw nodeName.error("spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared")
             }
@@ -45,6 +45,20 @@ extension ObjectDecoder {
             return nil
         }
         return pod
+    }
+
+    /// `spec.schedulingGates`: each `{name}` a qualified name, no name twice (validateSchedulingGates).
+    static func schedulingGates(_ value: YAMLValue) throws(ScenarioError) -> [String] {
+        var names: [String] = []
+        for item in try value.items("spec.schedulingGates") {
+            let fields = try item.fields("a scheduling gate", allowed: ["name"])
+            let nameValue = try fields.required("name")
+            let name = try nameValue.string("spec.schedulingGates[].name")
+            if let problem = NameRules.labelKeyProblem(name, as: "scheduling gate name") { throw nameValue.error(problem) }
+            if names.contains(name) { throw nameValue.error("spec.schedulingGates: Duplicate value: \"\(name)\"") }
+            names.append(name)
+        }
+        return names
     }
 
     /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName,

@@ -160,6 +160,16 @@ extension ObjectDecoder {
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"))
+        // Gates in a template are rare (admission webhooks add them to pods): keycard runs the
+        // pods as if scheduled, where Kubernetes keeps them Pending until the gates are removed.
+        if let gates = spec["schedulingGates"], !(try Self.schedulingGates(gates)).isEmpty {
+            warnings.append(
+                ScenarioWarning(
+                    location: gates.location,
+                    message:
+                        "\(namespace)/\(owner): the template has schedulingGates; Kubernetes keeps its pods Pending until they are removed, keycard runs them as if scheduled"
+                ))
+        }
         let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]
         if let policyValue = spec["restartPolicy"] {
             let policy = try policyValue.string("spec.template.spec.restartPolicy")
