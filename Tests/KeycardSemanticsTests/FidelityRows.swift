@@ -441,6 +441,11 @@ let podRows: [FidelityRow] = [
         pod("p", spec: "{schedulingGates: [{name: example.com/wait}, {name: example.com/wait}], containers: [{name: c, image: i}]}"),
         .refuses(at: "example.com/wait}]", "Duplicate value: \"example.com/wait\"")),
     FidelityRow(
+        "POD-29",
+        pod("p", labels: "{app: p}", spec: "{nodeName: '', containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}")
+            + "\n" + policy("  spec: {podSelector: {matchLabels: {app: p}}}"),
+        .accepts(["other/client -> shop/p TCP/80 deny"])),
+    FidelityRow(
         "POD-20", pod("p", spec: "{nodeName: Node_1, containers: [{name: c, image: i}]}"),
         .refuses(at: "Node_1", "spec.nodeName \"Node_1\" must consist of lower-case")),
 ]
@@ -507,6 +512,11 @@ let objectRows: [FidelityRow] = [
     FidelityRow(
         "OBJ-10", "- {apiVersion: v1, kind: pod, metadata: {name: p, namespace: shop}, spec: {containers: [{name: c, image: i}]}}",
         .refuses(at: "pod,", "kinds are case-sensitive: Pod")),
+    FidelityRow(
+        "OBJ-11",
+        "- {apiVersion: v1, kind: ConfigMapList, items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}]}\n"
+            + policy("  spec: {}"),
+        .warns("kind ConfigMap (v1) is not understood by keycard; ignored", shopIsolated)),
     FidelityRow(
         "OBJ-05",
         policy("  spec: {podSelector: {}}")

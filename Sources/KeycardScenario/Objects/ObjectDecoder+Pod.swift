@@ -34,7 +34,7 @@ extension ObjectDecoder {
         // Pod scheduling readiness: a gated pod stays Pending, unbound, with no address, until its
         // gates are removed (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-scheduling-readiness/).
         if let gates = spec["schedulingGates"], !(try Self.schedulingGates(gates)).isEmpty {
-            if let nodeName = spec["nodeName"] {
+            if let nodeName = spec["nodeName"], !(try nodeName.string("spec.nodeName")).isEmpty {
                 throw nodeName.error("spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared")
             }
             warnings.append(
@@ -164,7 +164,8 @@ extension ObjectDecoder {
         // Defaults to false (core/v1 PodSpec); true puts the pod in its node's namespace (HostNetwork.swift).
         if let hostNetwork = spec["hostNetwork"] { pod.hostNetwork = try hostNetwork.bool("spec.hostNetwork") }
         try checkPodHost(spec, hostNetwork: pod.hostNetwork, checkHostname: !controllerSetsHostname)
-        if let nodeName = spec["nodeName"] {
+        // An empty nodeName is the field's zero value: unset, as the API server reads it.
+        if let nodeName = spec["nodeName"], !(try nodeName.string("spec.nodeName")).isEmpty {
             let name = try nodeName.string("spec.nodeName")
             if let problem = NameRules.dns1123SubdomainProblem(name) { throw nodeName.error("spec.nodeName \"\(name)\" \(problem)") }
             pod.nodeName = name

@@ -38,7 +38,9 @@ struct ObjectDecoder {
         }
         guard let kind = kind ?? list?.kind else { throw value.error("a Kubernetes object needs \"kind\"") }
         guard let apiVersion = apiVersion ?? list?.apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
-        if kind.hasSuffix("List") && (kind == "List" || ObjectKind(rawValue: String(kind.dropLast(4))) != nil) {
+        // Any `...List` with `items` is a list, as kubectl's builder reads it (unstructured
+        // IsList): `ConfigMapList` too, whose items are then skipped like any ConfigMap.
+        if kind.hasSuffix("List") && (kind == "List" || header.contains { $0.key == "items" }) {
             let fields = Dictionary(header.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard let items = fields["items"], !items.isNull else { return [] }
             let typed = kind == "List" ? nil : (kind: String(kind.dropLast(4)), apiVersion: apiVersion)

@@ -36,5 +36,11 @@ public struct ScenarioWarning: Hashable, Sendable, CustomStringConvertible {
     public var location: SourceLocation
     public var message: String
 
+    /// A message longer than `ScenarioError.maximumLength` is cut as an error's is.
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = ScenarioError(location, message).message
+    }
+
     public var description: String { "\(location): warning: \(message)" }
 }
