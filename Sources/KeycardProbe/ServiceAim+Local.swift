@@ -23,11 +23,6 @@ extension ServiceAim {
             let index = all.firstIndex(where: { $0.pod == pod }),
             endpoints(from: source, key, port)?.contains(all[index]) == false
         else { return nil }
-        let found =
-            ServiceHash.sourcePort(landingOn: index, of: all.count, in: start...32767, skipping: used)
-            ?? ServiceHash.sourcePort(landingOn: index, of: all.count, in: 20000...32767, skipping: used)
-        guard let sourcePort = found else { return nil }
-        used.insert(sourcePort)
-        return sourcePort
+        return freeSourcePort(landingOn: index, of: all.count, used: &used)
     }
 }

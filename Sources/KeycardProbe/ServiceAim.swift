@@ -36,11 +36,17 @@ public struct ServiceAim: Sendable {
         guard case .service(let key, let pod?) = destination, let backends = endpoints(from: source, key, port),
             let index = backends.firstIndex(where: { $0.pod == pod })
         else { return nil }
-        let found =
-            ServiceHash.sourcePort(landingOn: index, of: backends.count, in: start...32767, skipping: used)
-            ?? ServiceHash.sourcePort(landingOn: index, of: backends.count, in: 20000...32767, skipping: used)
-        guard let sourcePort = found else { return nil }
-        used.insert(sourcePort)
+        guard let sourcePort = freeSourcePort(landingOn: index, of: backends.count, used: &used) else { return nil }
         return (sourcePort, backends[index])
+    }
+
+    /// A source port not in `used` whose hash sends a connection to endpoint `index` of `count`
+    /// (from this step's `start`, else from 20000), taken into `used`; nil when none is left.
+    func freeSourcePort(landingOn index: Int, of count: Int, used: inout Set<UInt16>) -> UInt16? {
+        let found =
+            ServiceHash.sourcePort(landingOn: index, of: count, in: start...32767, skipping: used)
+            ?? ServiceHash.sourcePort(landingOn: index, of: count, in: 20000...32767, skipping: used)
+        if let found { used.insert(found) }
+        return found
     }
 }

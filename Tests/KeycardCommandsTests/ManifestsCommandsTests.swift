@@ -8,26 +8,9 @@ import Testing
 /// refused for what it is.
 @Suite("manifests mode on the command line")
 struct ManifestsCommandsTests {
-    /// A Deployment of 1,001 replicas and a client: 2,008,008 implicit cells. No policy: lint's
-    /// pairwise passes then take half a second (with a deny-all they take a minute on a debug build;
-    /// the graph's denied edges are `ManifestCellLimitTests`').
-    static let oversized = """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web, namespace: shop}
-        spec:
-          replicas: 1001
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: shop, labels: {app: client}}
-        spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
-
-        """
+    /// The oversized manifests without a policy: lint's pairwise passes then have nothing to note
+    /// (the graph's denied edges are `ManifestCellLimitTests`').
+    static let oversized = OversizedManifests.text(denyIngress: false)
 
     /// Two pods and a policy letting the client reach the web on TCP/80 (the review's F12 files).
     static let shop = """

@@ -1,44 +1,9 @@
 import Foundation
 import KeycardModel
+import KeycardTestSupport
 import Testing
 
 @testable import KeycardScenario
-
-/// Manifests whose implicit all-to-all probe holds more than `ResolvedProbe.maximumCells` cells:
-/// a Deployment of 1,001 replicas and a bare client, two ports, ingress denied to every pod
-/// (1,002 sources x 2,004 destination cells = 2,008,008 cells).
-enum OversizedManifests {
-    static let text = """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web, namespace: shop}
-        spec:
-          replicas: 1001
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: shop, labels: {app: client}}
-        spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
-        ---
-        apiVersion: networking.k8s.io/v1
-        kind: NetworkPolicy
-        metadata: {name: deny-ingress, namespace: shop}
-        spec: {podSelector: {}, policyTypes: [Ingress]}
-
-        """
-
-    /// A fresh folder holding `text` as `name`; the caller removes it.
-    static func folder(_ text: String = text, name: String = "cluster.yaml") throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-cells-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
-        return path
-    }
-}
 
 @Suite("Probe cell limit: commands that judge no cell load over it")
 struct ManifestCellLimitTests {

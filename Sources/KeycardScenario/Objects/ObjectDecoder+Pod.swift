@@ -200,15 +200,19 @@ extension ObjectDecoder {
         if let hostPort = fields["hostPort"] { _ = try hostPort.int("hostPort", in: 0...65535) }
         var port = ContainerPort(port: number)
         if let protoValue = fields["protocol"] { port.proto = try Self.defaultedProtocol(protoValue) }
-        if let nameValue = fields["name"] {
-            // Optional: validateContainerPorts checks a name only when it is not empty.
-            let name = try nameValue.string("port name")
-            if !name.isEmpty {
-                if let problem = NameRules.portNameProblem(name) { throw nameValue.error("port name \"\(name)\" \(problem)") }
-                port.name = name
-            }
-        }
+        port.name = try Self.optionalPortName(fields["name"], "port name", NameRules.portNameProblem)
         return port
+    }
+
+    /// A container or Service port's `name`: optional, and an empty string is none (the API
+    /// server checks a name only when it is not empty); otherwise `problem` must find nothing
+    /// (an IANA service name for a container port, a DNS label for a Service port).
+    static func optionalPortName(_ value: YAMLValue?, _ what: String, _ problem: (String) -> String?) throws(ScenarioError) -> String? {
+        guard let value else { return nil }
+        let name = try value.string(what)
+        if name.isEmpty { return nil }
+        if let problem = problem(name) { throw value.error("\(what) \"\(name)\" \(problem)") }
+        return name
     }
 
     /// A container or Service port's `protocol`: empty is TCP, as `SetDefaults_ContainerPort` and

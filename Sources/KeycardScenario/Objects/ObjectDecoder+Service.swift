@@ -169,13 +169,7 @@ extension ObjectDecoder {
         guard let numberValue = fields["port"] else { throw value.error("a Service port needs \"port\"") }
         var port = ServicePort(port: try numberValue.int("port", in: 1...65535))
         if let protoValue = fields["protocol"] { port.proto = try Self.defaultedProtocol(protoValue) }
-        if let nameValue = fields["name"] {
-            let name = try nameValue.string("port name")
-            if !name.isEmpty {
-                if let problem = NameRules.dns1123LabelProblem(name) { throw nameValue.error("Service port name \"\(name)\" \(problem)") }
-                port.name = name
-            }
-        }
+        port.name = try Self.optionalPortName(fields["name"], "Service port name", NameRules.dns1123LabelProblem)
         if needsName && port.name == nil { throw value.error("a Service with several ports needs a name on each port") }
         if let appValue = fields["appProtocol"] {
             // The API server validates it as a qualified name (`ValidateQualifiedName`).
