@@ -94,6 +94,9 @@ struct TextEncodingTests {
         }
         #expect(error?.location == SourceLocation(file: "s.json", line: 3, column: column), "\(String(describing: error))")
         #expect(error?.message.contains("env[0].value must be a string") == true, "\(String(describing: error))")
+        // Flow YAML that is not JSON is refused in a stream, as kubectl's JSON decoder refuses it.
+        let flow = #expect(throws: ScenarioError.self) { try YAMLDocuments.parse("\(Self.web)\n  {a: 1}\n", file: "s.json") }
+        #expect(flow?.location == SourceLocation(file: "s.json", line: 2, column: 3) && flow?.message.contains("invalid JSON") == true)
         // Not a stream: one object, or a YAML flow mapping, is read as YAML as before.
         #expect(JSONStream.values(in: Self.web) == nil)
         #expect(JSONStream.values(in: "{a: 1}\n---\n{b: 2}") == nil)

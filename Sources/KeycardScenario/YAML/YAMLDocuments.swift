@@ -62,6 +62,13 @@ enum YAMLDocuments {
             // Spaces keep the columns of the object's first line; its marks then count lines from 1.
             let padded = String(repeating: " ", count: value.column - 1) + String(decoding: utf8[value.bytes], as: UTF8.self)
             let offset = value.line - 1
+            // kubectl decodes such a stream as JSON: a YAML flow mapping (`{a: 1}`) is refused there.
+            if (try? JSONSerialization.jsonObject(with: Data(utf8[value.bytes]))) == nil {
+                throw ScenarioError(
+                    SourceLocation(file: file, line: value.line, column: value.column),
+                    "invalid JSON: a file that starts with { is read as a stream of JSON objects, as kubectl reads it, and this object is not JSON"
+                )
+            }
             do {
                 guard let node = try Yams.compose(yaml: padded) else { continue }
                 nodes.append((node, offset))
