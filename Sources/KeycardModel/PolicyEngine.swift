@@ -8,7 +8,7 @@ import KeycardValues
 /// allowed connection are allowed (connection tracking), so only the opening direction is judged.
 public struct PolicyEngine: Sendable {
     public let cluster: Cluster
-    private let isolation = IsolationIndex()
+    let isolation = IsolationIndex()
 
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
@@ -79,7 +79,7 @@ public struct PolicyEngine: Sendable {
     }
 
     /// The first peer of `rule` that matches, `.some(nil)` when the rule has no peers.
-    private func matchingPeer(_ rule: NetworkPolicy.Rule, of policy: NetworkPolicy, _ peer: Endpoint) -> Match? {
+    func matchingPeer(_ rule: NetworkPolicy.Rule, of policy: NetworkPolicy, _ peer: Endpoint) -> Match? {
         guard let peers = rule.peers, !peers.isEmpty else { return Match(index: nil) }
         return peers.firstIndex { matches($0, of: policy, peer) }.map { Match(index: $0) }
     }
@@ -115,5 +115,5 @@ public struct PolicyEngine: Sendable {
         }
     }
 
-    private struct Match { var index: Int? }
+    struct Match { var index: Int? }
 }

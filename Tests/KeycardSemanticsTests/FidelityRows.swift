@@ -542,7 +542,7 @@ let objectRows: [FidelityRow] = [
         ])),
 ]
 
-let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows + cronJobRows + workloadRows
+let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows + cronJobRows + workloadRows + containerRows
 
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [

@@ -60,10 +60,13 @@ extension LintPass {
             let egress = mayHaveAllowingRules(pod, .egress)
             let ingress = mayHaveAllowingRules(pod, .ingress)
             guard egress || ingress else { continue }
+            // All ports at once: the engine matches each rule's peers once, not once per port.
             for endpoint in endpoints where endpoint != .pod(pod.key) {
-                for port in ports {
-                    if egress { note(engine.evaluate(from: .pod(pod.key), to: endpoint, port: port).egress.allowingRules) }
-                    if ingress { note(engine.evaluate(from: endpoint, to: .pod(pod.key), port: port).ingress.allowingRules) }
+                if egress {
+                    for verdict in engine.evaluate(from: .pod(pod.key), to: endpoint, ports: ports) { note(verdict.egress.allowingRules) }
+                }
+                if ingress {
+                    for verdict in engine.evaluate(from: endpoint, to: .pod(pod.key), ports: ports) { note(verdict.ingress.allowingRules) }
                 }
             }
         }

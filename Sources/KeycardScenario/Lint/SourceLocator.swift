@@ -18,53 +18,53 @@ final class SourceLocator {
 
     /// Per file: every mapping node by where it was written (indexed once, so locating a finding
     /// costs its path, not a walk of the file: lint reports one finding per policy of thousands).
-    private var mappings: [String: [Spot: Node]] = [:]
+    private var mappings: [String: [Spot: (node: Node, lineOffset: Int)]] = [:]
 
     /// The location of `path` under the object node written at `object`.
     func locate(_ object: SourceLocation, _ path: [SourcePath]) -> SourceLocation {
         guard !path.isEmpty, let root = index(object.file)[Spot(line: object.line, column: object.column)] else { return object }
-        var node = root
+        var node = root.node
+        func location(_ node: Node) -> SourceLocation { Self.location(node, object.file, lineOffset: root.lineOffset) }
         for step in path {
             switch (step, node) {
             case (.key(let key), .mapping(let mapping)):
-                guard let next = mapping.first(where: { $0.key.string == key })?.value else { return Self.location(node, object.file) }
+                guard let next = mapping.first(where: { $0.key.string == key })?.value else { return location(node) }
                 node = next
             case (.index(let index), .sequence(let sequence)):
-                guard index < sequence.count else { return Self.location(node, object.file) }
+                guard index < sequence.count else { return location(node) }
                 node = sequence[index]
-            default: return Self.location(node, object.file)
+            default: return location(node)
             }
         }
-        return Self.location(node, object.file)
+        return location(node)
     }
 
-    private func index(_ file: String) -> [Spot: Node] {
+    private func index(_ file: String) -> [Spot: (node: Node, lineOffset: Int)] {
         if let cached = mappings[file] { return cached }
         let start = SourceLocation.start(of: file)
-        let nodes =
-            (try? ScenarioLoader.readText(file, at: start)).flatMap { try? YAMLDocuments.parse($0, file: file).map(\.node) } ?? []
-        var found: [Spot: Node] = [:]
-        for node in nodes { Self.collect(node, into: &found) }
+        let documents = (try? ScenarioLoader.readText(file, at: start)).flatMap { try? YAMLDocuments.parse($0, file: file) } ?? []
+        var found: [Spot: (node: Node, lineOffset: Int)] = [:]
+        for document in documents { Self.collect(document.node, lineOffset: document.lineOffset, into: &found) }
         mappings[file] = found
         return found
     }
 
-    private static func location(_ node: Node, _ file: String) -> SourceLocation {
-        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    private static func location(_ node: Node, _ file: String, lineOffset: Int) -> SourceLocation {
+        SourceLocation(file: file, line: (node.mark?.line ?? 1) + lineOffset, column: node.mark?.column ?? 1)
     }
 
     /// Every mapping node under `node`, the first written at a spot kept (depth first, as aliases
-    /// repeat nodes at their anchor's spot).
-    private static func collect(_ node: Node, into found: inout [Spot: Node]) {
+    /// repeat nodes at their anchor's spot). `lineOffset`: the document's (`YAMLValue.lineOffset`).
+    private static func collect(_ node: Node, lineOffset: Int, into found: inout [Spot: (node: Node, lineOffset: Int)]) {
         switch node {
         case .mapping(let mapping):
             if let mark = node.mark {
-                let spot = Spot(line: mark.line, column: mark.column)
-                if found[spot] == nil { found[spot] = node }
+                let spot = Spot(line: mark.line + lineOffset, column: mark.column)
+                if found[spot] == nil { found[spot] = (node, lineOffset) }
             }
-            for (_, value) in mapping { collect(value, into: &found) }
+            for (_, value) in mapping { collect(value, lineOffset: lineOffset, into: &found) }
         case .sequence(let sequence):
-            for item in sequence { collect(item, into: &found) }
+            for item in sequence { collect(item, lineOffset: lineOffset, into: &found) }
         default: break
         }
     }

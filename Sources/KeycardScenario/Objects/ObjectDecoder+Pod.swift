@@ -4,8 +4,9 @@ import KeycardValues
 extension ObjectDecoder {
     /// A v1 Pod: metadata, the containers' names, ports and commands (sidecars too: init containers
     /// with `restartPolicy: Always`), nodeName, serviceAccountName, hostNetwork, status.podIP.
-    /// Validated as `ValidatePodCreate` does for these fields; other Pod fields (volumes, probes,
-    /// resources...) are accepted and ignored.
+    /// Validated as `ValidatePodCreate` does for these fields; the types of well-known container
+    /// fields (env, resources...) are checked as the API server decodes them
+    /// (`ContainerFieldType`); other Pod fields are accepted and ignored.
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
@@ -89,6 +90,7 @@ extension ObjectDecoder {
                 throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
             }
             pod.containerNames.append(containerName)
+            try checkContainerFieldTypes(fields, container: containerName)
             // validateContainers: "image: Required value". The lab runs no images, and scenarios
             // written for keycard often leave it out: a warning, not a refusal.
             if try fields["image"]?.string("image").isEmpty ?? true {

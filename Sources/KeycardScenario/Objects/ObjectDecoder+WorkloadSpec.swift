@@ -149,7 +149,9 @@ extension YAMLValue {
     /// node visited spends the document's budget, so aliases cannot make it explode.
     func canonicalText() throws(ScenarioError) -> String {
         try budget.spend(at: location)
-        func text(_ node: Node) throws(ScenarioError) -> String { try YAMLValue(node, file: file, budget: budget).canonicalText() }
+        func text(_ node: Node) throws(ScenarioError) -> String {
+            try YAMLValue(node, file: file, budget: budget, lineOffset: lineOffset).canonicalText()
+        }
         switch node {
         case .scalar(let scalar): return isNull ? "null" : "\"\(scalar.string)\""
         case .mapping(let mapping):

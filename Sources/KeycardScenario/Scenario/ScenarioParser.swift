@@ -47,7 +47,9 @@ public enum ScenarioLoader {
             throw ScenarioError(location, "\(path) is larger than \(YAMLDocuments.maximumBytes >> 20) MiB")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ScenarioError(location, "cannot read \(path)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ScenarioError(location, "\(path) is not UTF-8 text") }
+        guard let text = TextEncoding.decode(data) else {
+            throw ScenarioError(location, "\(path) is not UTF-8 text (nor UTF-16 with a byte order mark)")
+        }
         return text
     }
 }

@@ -16,19 +16,16 @@ enum YAMLDocuments {
         }
         try checkNesting(text, file: file)
         do {
-            var nodes: [Node] = []
-            var sequence = try Yams.compose_all(yaml: text)
-            while let node = sequence.next() { nodes.append(node) }
-            if let error = sequence.error { throw error }
+            let nodes = try documentNodes(text, file: file)
             // Aliases are substituted when a document is composed, so an anchored node reappears,
             // with its anchor's mark, wherever an alias names it. The written size counts each
             // written node once; the expansion may not exceed it by much (a bomb's does by millions).
             var seen = Set<MarkKey>()
             var written = 0
-            for node in nodes { countWritten(node, seen: &seen, written: &written) }
+            for (node, offset) in nodes { countWritten(node, offset: offset, seen: &seen, written: &written) }
             let counting = VisitBudget(limit: VisitBudget.limit(forWrittenNodes: written), writtenNodes: written)
             var documents: [YAMLValue] = []
-            for node in nodes {
+            for (node, offset) in nodes {
                 // Walk the expansion, ignored fields included, so an alias bomb anywhere is refused
                 // here rather than expanded by whoever reads that part later.
                 let before = counting.spent
@@ -36,7 +33,7 @@ enum YAMLDocuments {
                 // Readers visit a node a few times (a mapping's entries listed, then its fields read):
                 // linear in the written size, never in a bomb's expansion.
                 let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
-                documents.append(YAMLValue(node, file: file, budget: reading))
+                documents.append(YAMLValue(node, file: file, budget: reading, lineOffset: offset))
             }
             return documents
         } catch let error as ScenarioError {
@@ -48,6 +45,42 @@ enum YAMLDocuments {
         }
     }
 
+    /// The documents' root nodes, each with the lines written before the text it was parsed
+    /// from: a stream of JSON objects is parsed object by object (`JSONStream`), YAML as one
+    /// stream, with byte order marks at document starts dropped (`TextEncoding`).
+    private static func documentNodes(_ text: String, file: String) throws -> [(Node, Int)] {
+        guard let values = JSONStream.values(in: text) else {
+            var nodes: [(Node, Int)] = []
+            var sequence = try Yams.compose_all(yaml: TextEncoding.strippingDocumentBOMs(text))
+            while let node = sequence.next() { nodes.append((node, 0)) }
+            if let error = sequence.error { throw error }
+            return nodes
+        }
+        let utf8 = Array(text.utf8)
+        var nodes: [(Node, Int)] = []
+        for value in values {
+            // Spaces keep the columns of the object's first line; its marks then count lines from 1.
+            let padded = String(repeating: " ", count: value.column - 1) + String(decoding: utf8[value.bytes], as: UTF8.self)
+            let offset = value.line - 1
+            // kubectl decodes such a stream as JSON: a YAML flow mapping (`{a: 1}`) is refused there.
+            if (try? JSONSerialization.jsonObject(with: Data(utf8[value.bytes]))) == nil {
+                throw ScenarioError(
+                    SourceLocation(file: file, line: value.line, column: value.column),
+                    "invalid JSON: a file that starts with { is read as a stream of JSON objects, as kubectl reads it, and this object is not JSON"
+                )
+            }
+            do {
+                guard let node = try Yams.compose(yaml: padded) else { continue }
+                nodes.append((node, offset))
+            } catch let error as YamlError {
+                var converted = convert(error, file: file)
+                converted.location.line += offset
+                throw converted
+            }
+        }
+        return nodes
+    }
+
     /// Where a node was written: collections are unique by it, so a repeat is an alias.
     fileprivate struct MarkKey: Hashable, Comparable {
         var line: Int
@@ -57,7 +90,7 @@ enum YAMLDocuments {
     }
 
     /// Counts written nodes: a collection met again (through an alias) counts once, unexplored.
-    private static func countWritten(_ node: Node, seen: inout Set<MarkKey>, written: inout Int) {
+    private static func countWritten(_ node: Node, offset: Int, seen: inout Set<MarkKey>, written: inout Int) {
         written += 1
         let children: [Node]
         switch node {
@@ -65,8 +98,8 @@ enum YAMLDocuments {
         case .mapping(let mapping): children = mapping.flatMap { [$0.key, $0.value] }
         case .sequence(let sequence): children = Array(sequence)
         }
-        if node.mark != nil, !seen.insert(MarkKey(node.mark)).inserted { return }
-        for child in children { countWritten(child, seen: &seen, written: &written) }
+        if node.mark != nil, !seen.insert(MarkKey(node.mark, lineOffset: offset)).inserted { return }
+        for child in children { countWritten(child, offset: offset, seen: &seen, written: &written) }
     }
 
     /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the depth once
@@ -186,5 +219,5 @@ enum YAMLDocuments {
 
 extension YAMLDocuments.MarkKey {
     /// Where `mark` points; a node without one (none Yams composes) sorts first.
-    fileprivate init(_ mark: Mark?) { self.init(line: mark?.line ?? 0, column: mark?.column ?? 0) }
+    fileprivate init(_ mark: Mark?, lineOffset: Int = 0) { self.init(line: (mark?.line ?? 0) + lineOffset, column: mark?.column ?? 0) }
 }

@@ -7,22 +7,26 @@ struct YAMLValue {
     /// Shared among all values of one document: caps the nodes visited, so an alias bomb (a few
     /// anchors referencing each other, expanding exponentially) is refused instead of walked.
     let budget: VisitBudget
+    /// Lines written before the text this node was parsed from: a JSON stream's objects are parsed
+    /// one by one (`JSONStream`), and their marks count from the object's first line.
+    let lineOffset: Int
 
-    init(_ node: Node, file: String, budget: VisitBudget) {
+    init(_ node: Node, file: String, budget: VisitBudget, lineOffset: Int = 0) {
         self.node = node
         self.file = file
         self.budget = budget
+        self.lineOffset = lineOffset
     }
 
     var location: SourceLocation {
-        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+        SourceLocation(file: file, line: (node.mark?.line ?? 1) + lineOffset, column: node.mark?.column ?? 1)
     }
 
     func error(_ message: String) -> ScenarioError { ScenarioError(location, message) }
 
     private func child(_ node: Node) throws(ScenarioError) -> YAMLValue {
         try budget.spend(at: location)
-        return YAMLValue(node, file: file, budget: budget)
+        return YAMLValue(node, file: file, budget: budget, lineOffset: lineOffset)
     }
 
     /// The YAML 1.1 type of the node (str, int, bool, null, ...), as Kubernetes' YAML reader sees it.

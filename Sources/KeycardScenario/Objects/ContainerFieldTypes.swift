@@ -1,0 +1,168 @@
+import Yams
+
+/// The types of the well-known Container fields keycard does not otherwise read
+/// (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#Container).
+///
+/// kubectl sends a manifest as JSON, and the API server's decoder refuses a value of the wrong
+/// JSON type before any validation ("json: cannot unmarshal number into Go struct field
+/// EnvVar.value of type string"); a chart with `value: 8080` in its env cannot be applied. These
+/// are the fields where that mistake is common; the rest of the Container schema is left alone.
+enum ContainerFieldType {
+    /// A string (`workingDir`).
+    case string
+    /// A boolean (`stdin`).
+    case bool
+    /// A string from a fixed set; `""` is defaulted by `SetDefaults_Container` and so accepted.
+    case oneOf([String])
+    /// A list of mappings (`envFrom`, `volumeMounts`).
+    case objects
+    /// `env`: a list of EnvVar, each a `name` (required) with a string `value` or a `valueFrom` mapping.
+    case env
+    /// `resources`: ResourceRequirements, whose `limits` and `requests` map names to Quantities.
+    case resources
+
+    /// The checked Container fields (core/v1 Container; defaults from `SetDefaults_Container`,
+    /// supported values from `validatePullPolicy` and `validateContainers`).
+    static let table: [(field: String, type: ContainerFieldType)] = [
+        ("env", .env),
+        ("envFrom", .objects),
+        ("resources", .resources),
+        ("imagePullPolicy", .oneOf(["Always", "IfNotPresent", "Never"])),
+        ("workingDir", .string),
+        ("terminationMessagePath", .string),
+        ("terminationMessagePolicy", .oneOf(["File", "FallbackToLogsOnError"])),
+        ("volumeMounts", .objects),
+        ("stdin", .bool),
+        ("stdinOnce", .bool),
+        ("tty", .bool),
+    ]
+}
+
+extension ObjectDecoder {
+    /// Refuses a well-known Container field (`ContainerFieldType.table`) whose value the API server
+    /// cannot decode or does not support, at the value. `fields`: the container's non-null fields;
+    /// `container`: its name, for the message.
+    func checkContainerFieldTypes(_ fields: [String: YAMLValue], container: String) throws(ScenarioError) {
+        for (field, type) in ContainerFieldType.table {
+            guard let value = fields[field] else { continue }
+            let what = "container \"\(container)\": \(field)"
+            switch type {
+            case .string: _ = try value.string(what)
+            case .bool: _ = try value.bool(what)
+            case .oneOf(let allowed):
+                let text = try value.string(what)
+                guard text.isEmpty || allowed.contains(text) else {
+                    throw value.error("\(what): Unsupported value \"\(text)\": supported values: \(allowed.joined(separator: ", "))")
+                }
+            case .objects:
+                for item in try value.items(what) where !item.isNull { _ = try item.entries("each entry of \(what)") }
+            case .env: try checkEnv(value, what)
+            case .resources: try checkResources(value, what)
+            }
+        }
+    }
+
+    /// EnvVar: `name` a non-empty string ("Required value"), `value` a string, `valueFrom` a mapping.
+    private func checkEnv(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
+        for (index, item) in try value.items(what).enumerated() {
+            let fields = try nonNullFields(item, "each entry of \(what)")
+            let entry = "\(what)[\(index)]"
+            guard let name = fields["name"] else { throw item.error("\(entry).name: Required value") }
+            if try name.string("\(entry).name").isEmpty { throw name.error("\(entry).name: Required value") }
+            if let text = fields["value"] { _ = try text.string("\(entry).value") }
+            if let from = fields["valueFrom"] { _ = try from.entries("\(entry).valueFrom") }
+        }
+    }
+
+    /// ResourceRequirements: `limits` and `requests` map resource names to non-negative Quantities
+    /// (`ValidateResourceQuantityValue`); `claims` is a list of mappings.
+    private func checkResources(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
+        let fields = try nonNullFields(value, what)
+        for part in ["limits", "requests"] {
+            guard let map = fields[part] else { continue }
+            for (name, _, quantity) in try map.entries("\(what).\(part)") where !quantity.isNull {
+                let field = "\(what).\(part).\(name)"
+                guard case .scalar(let scalar) = quantity.node, quantity.tagName != .bool else {
+                    throw quantity.error(
+                        "\(field) must be a quantity (a number or a string such as 100m or 1Gi), found \(quantity.kindName)")
+                }
+                // A YAML number (`0x10`, `1e3`, `.5`) reaches the API server as a JSON number.
+                if quantity.isPlainNumber {
+                    let number = quantity.tagName == .int ? Int.construct(from: scalar).map(Double.init) : Double.construct(from: scalar)
+                    guard let number, number.isFinite else {
+                        throw quantity.error("\(field) must be a finite number or a quantity string, found \(scalar.string)")
+                    }
+                    if number < 0 { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
+                    continue
+                }
+                guard let negative = Quantity.isNegative(scalar.string) else {
+                    throw quantity.error(
+                        "\(field): quantity \"\(scalar.string)\" is not valid (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'; binary suffixes are Ki, Mi, Gi, Ti, Pi, Ei)"
+                    )
+                }
+                if negative { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
+            }
+        }
+        if let claims = fields["claims"] {
+            for item in try claims.items("\(what).claims") where !item.isNull { _ = try item.entries("each entry of \(what).claims") }
+        }
+    }
+}
+
+/// The grammar of a resource Quantity, as `ParseQuantity` in k8s.io/apimachinery/pkg/api/resource
+/// (quantity.go) reads it:
+///
+///     <quantity>     ::= <sign>? <number> <suffix>
+///     <number>       ::= <digits> | <digits> "." <digits>? | "." <digits>
+///     <suffix>       ::= <binarySI> | <decimalSI> | ("e" | "E") <sign>? <digits>
+///     <binarySI>     ::= Ki | Mi | Gi | Ti | Pi | Ei
+///     <decimalSI>    ::= n | u | m | "" | k | M | G | T | P | E
+///
+/// A YAML number is sent as a JSON number, whose text is parsed the same way; surrounding spaces
+/// are trimmed (`Quantity.UnmarshalJSON`).
+enum Quantity {
+    static let binarySI: Set<String> = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+    static let decimalSI: Set<String> = ["n", "u", "m", "", "k", "M", "G", "T", "P", "E"]
+
+    /// Whether `text` is a negative quantity; nil when it is not a quantity.
+    static func isNegative(_ text: String) -> Bool? {
+        var rest = Substring(text.trimmingSpaces)
+        var negative = false
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            rest = rest.dropFirst()
+        }
+        let whole = rest.prefix(while: \.isASCIIDigit)
+        rest = rest.dropFirst(whole.count)
+        var fraction: Substring = ""
+        if rest.first == "." {
+            rest = rest.dropFirst()
+            fraction = rest.prefix(while: \.isASCIIDigit)
+            rest = rest.dropFirst(fraction.count)
+        }
+        guard !whole.isEmpty || !fraction.isEmpty else { return nil }
+        let suffix = String(rest)
+        if binarySI.contains(suffix) || decimalSI.contains(suffix) { return negative && !isZero(whole, fraction) }
+        guard let first = suffix.first, first == "e" || first == "E" else { return nil }
+        var exponent = suffix.dropFirst()
+        if let sign = exponent.first, sign == "+" || sign == "-" { exponent = exponent.dropFirst() }
+        guard !exponent.isEmpty, exponent.allSatisfy(\.isASCIIDigit) else { return nil }
+        return negative && !isZero(whole, fraction)
+    }
+
+    private static func isZero(_ whole: Substring, _ fraction: Substring) -> Bool {
+        (whole + fraction).allSatisfy { $0 == "0" }
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: Substring {
+        let space: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let start = firstIndex(where: { !space($0) }), let end = lastIndex(where: { !space($0) }) else { return "" }
+        return self[start...end]
+    }
+}

@@ -1,0 +1,68 @@
+/// A stream of JSON objects written one after another (`jq -c '.items[]'` prints one per line), as
+/// kubectl reads it: apimachinery's `YAMLOrJSONDecoder` takes input whose first non-space byte is
+/// `{` as JSON (`GuessJSONStream`) and decodes successive values with `json.Decoder`, each one
+/// object. keycard parses each value as its own YAML document (JSON is YAML flow syntax).
+enum JSONStream {
+    /// One top-level value: its UTF-8 byte range and where it starts (1-based; the column counts
+    /// Unicode scalars, as libyaml's marks do).
+    struct Value {
+        var bytes: Range<Int>
+        var line: Int
+        var column: Int
+    }
+
+    /// The objects of `text` when it is two or more JSON objects with only whitespace between
+    /// them; nil otherwise (YAML, one object, or anything that does not scan as such a stream,
+    /// which the YAML parser then reads and reports on).
+    static func values(in text: String) -> [Value]? {
+        let bytes = Array(text.utf8)
+        var values: [Value] = []
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var line = 1
+        var column = 0
+        var start: (offset: Int, line: Int, column: Int)? = nil
+        for (offset, byte) in bytes.enumerated() {
+            if byte & 0xC0 != 0x80 { column += 1 }
+            defer {
+                if byte == UInt8(ascii: "\n") {
+                    line += 1
+                    column = 0
+                }
+            }
+            if depth == 0 {
+                switch byte {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): continue
+                case UInt8(ascii: "{"):
+                    start = (offset, line, column)
+                    depth = 1
+                    continue
+                default: return nil
+                }
+            }
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0, let begin = start {
+                    values.append(Value(bytes: begin.offset..<(offset + 1), line: begin.line, column: begin.column))
+                    start = nil
+                }
+            default: break
+            }
+        }
+        return depth == 0 && values.count > 1 ? values : nil
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import KeycardModel
+import Testing
+
+@testable import KeycardScenario
+
+/// A fresh file holding `data`.
+private func file(_ data: Data, ext: String = "yaml") throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-encoding-\(UUID().uuidString).\(ext)").path
+    try data.write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+private let manifests = """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web, namespace: shop, labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: client, namespace: shop, labels: {app: client}}
+    spec: {containers: [{name: c, image: i}]}
+
+    """
+
+private func podNames(_ path: String) throws -> [String] {
+    try ManifestLoader.timeline([path]).initial.pods.keys.map(\.description).filter { $0.hasPrefix("shop/") }.sorted()
+}
+
+/// Review findings F09 and F10: encodings and streams kubectl reads (cli-runtime's FileVisitor,
+/// apimachinery's YAMLReader and YAMLOrJSONDecoder).
+@Suite("Text encodings and JSON streams")
+struct TextEncodingTests {
+    /// UTF-16 with a byte order mark (Windows PowerShell 5's `>`), little and big endian, is
+    /// transcoded as kubectl's BOMOverride does; a UTF-8 BOM is dropped.
+    @Test func utf16WithBOMIsTranscoded() throws {
+        var little = Data([0xFF, 0xFE])
+        little.append(manifests.data(using: .utf16LittleEndian)!)
+        var big = Data([0xFE, 0xFF])
+        big.append(manifests.data(using: .utf16BigEndian)!)
+        var utf8 = Data([0xEF, 0xBB, 0xBF])
+        utf8.append(manifests.data(using: .utf8)!)
+        for data in [little, big, utf8] {
+            let path = try file(data)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            #expect(try podNames(path) == ["shop/client", "shop/web"])
+        }
+        // Without a BOM, UTF-16 is not UTF-8, as for kubectl.
+        let bare = try file(manifests.data(using: .utf16LittleEndian)!)
+        defer { try? FileManager.default.removeItem(atPath: bare) }
+        #expect(throws: ScenarioError.self) { try podNames(bare) }
+    }
+
+    /// A BOM at the start of a later document (after `---`, as `cat a.yaml b.yaml` makes) is
+    /// skipped, as go-yaml skips it in the document kubectl's YAMLReader hands it; an error on that
+    /// line is reported where an editor shows it.
+    @Test func bomAfterDocumentSeparator() throws {
+        let text = manifests.replacingOccurrences(of: "---\n", with: "---\n\u{FEFF}")
+        let path = try file(text.data(using: .utf8)!)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try podNames(path) == ["shop/client", "shop/web"])
+        let documents = try YAMLDocuments.parse("a: 1\n---  \r\n\u{FEFF}b: 2\n", file: "f.yaml")
+        #expect(documents.count == 2)
+        #expect(documents[1].location == SourceLocation(file: "f.yaml", line: 3, column: 1))
+    }
+
+    private static let web =
+        #"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80}]}]}}"#
+    private static let client =
+        #"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client", "namespace": "shop", "labels": {"app": "client"}}, "spec": {"containers": [{"name": "c", "image": "b}{x"}]}}"#
+
+    /// Concatenated JSON objects (`jq -c '.items[]'`), one per line, back to back, or pretty
+    /// printed, are one document each, as kubectl's YAMLOrJSONDecoder reads them.
+    @Test(arguments: [
+        "\(web)\n\(client)\n", "\(web)\(client)", "  \(web) \t\r\n\n\(client)",
+        "\(web.replacingOccurrences(of: ", ", with: ",\n  "))\n\(client.replacingOccurrences(of: ", ", with: ",\n  "))\n",
+    ])
+    func jsonStream(_ text: String) throws {
+        let path = try file(text.data(using: .utf8)!, ext: "json")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try podNames(path) == ["shop/client", "shop/web"])
+    }
+
+    /// An error in a later object of a stream is reported at its line and column in the file.
+    @Test func jsonStreamErrorLocation() throws {
+        let bad = Self.client.replacingOccurrences(of: #""image": "b}{x""#, with: #""image": "b}{x", "env": [{"name": "A", "value": 5}]"#)
+        let third = "\(Self.web.replacingOccurrences(of: "web", with: "two"))\(bad)"
+        let text = "\(Self.web)\n\n\(third)\n"
+        let column = third.distance(from: third.startIndex, to: third.range(of: "5}]")!.lowerBound) + 1
+        let error = #expect(throws: ScenarioError.self) {
+            var decoder = ObjectDecoder()
+            for document in try YAMLDocuments.parse(text, file: "s.json") { _ = try decoder.decode(document) }
+        }
+        #expect(error?.location == SourceLocation(file: "s.json", line: 3, column: column), "\(String(describing: error))")
+        #expect(error?.message.contains("env[0].value must be a string") == true, "\(String(describing: error))")
+        // Flow YAML that is not JSON is refused in a stream, as kubectl's JSON decoder refuses it.
+        let flow = #expect(throws: ScenarioError.self) { try YAMLDocuments.parse("\(Self.web)\n  {a: 1}\n", file: "s.json") }
+        #expect(flow?.location == SourceLocation(file: "s.json", line: 2, column: 3) && flow?.message.contains("invalid JSON") == true)
+        // Not a stream: one object, or a YAML flow mapping, is read as YAML as before.
+        #expect(JSONStream.values(in: Self.web) == nil)
+        #expect(JSONStream.values(in: "{a: 1}\n---\n{b: 2}") == nil)
+        #expect(JSONStream.values(in: "{\"a\": \"}\"}\n{\"b\": 2}")?.map(\.line) == [1, 2])
+    }
+}

@@ -1,0 +1,58 @@
+import KeycardModel
+
+// The container-field rows of docs/kubernetes-fidelity.md: the API server's decoder refuses a value
+// of the wrong JSON type in a Container field keycard does not otherwise read (env, resources,
+// imagePullPolicy...), and validation refuses an unsupported enum value or a negative quantity.
+
+/// Pod shop/p whose one container serves TCP/80 and has the extra flow-mapping `fields`.
+private func container(_ fields: String, initFields: String? = nil) -> String {
+    let inits = initFields.map { "initContainers: [{name: setup, image: i, \($0)}], " } ?? ""
+    return "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop, labels: {app: p}}, spec: {\(inits)"
+        + "containers: [{name: c, image: i, ports: [{containerPort: 80}], \(fields)}]}}"
+}
+
+/// The pod loaded and serves its port.
+private let served: [FidelityCell] = ["other/client -> shop/p TCP/80 allow"]
+
+let containerRows: [FidelityRow] = [
+    FidelityRow(
+        "CTR-01", container("env: [{name: PORT, value: 8080}]"),
+        .refuses(at: "8080}", "container \"c\": env[0].value must be a string, found a scalar \"8080\" (quote it")),
+    FidelityRow(
+        "CTR-02", container("env: [{name: A, value: a}, {name: DEBUG, value: true}]"),
+        .refuses(at: "true}", "env[1].value must be a string")),
+    FidelityRow("CTR-03", container("env: [{name: 1, value: x}]"), .refuses(at: "1, value", "env[0].name must be a string")),
+    FidelityRow("CTR-04", container("env: [{value: x}]"), .refuses(at: "{value: x}", "env[0].name: Required value")),
+    FidelityRow(
+        "CTR-05", container("resources: {limits: {cpu: yes}}"),
+        .refuses(at: "yes}", "resources.limits.cpu must be a quantity (a number or a string such as 100m or 1Gi)")),
+    FidelityRow(
+        "CTR-06", container("resources: {requests: {memory: 1GiB}}"),
+        .refuses(at: "1GiB", "resources.requests.memory: quantity \"1GiB\" is not valid")),
+    FidelityRow(
+        "CTR-07", container("resources: {requests: {cpu: -100m}}"),
+        .refuses(at: "-100m", "resources.requests.cpu: -100m must be greater than or equal to 0")),
+    FidelityRow(
+        "CTR-08",
+        container(
+            "env: [{name: A, value: '8080'}, {name: B, valueFrom: {fieldRef: {fieldPath: status.podIP}}}, {name: C}], "
+                + "resources: {limits: {cpu: 0.5, memory: 1Gi, ephemeral-storage: 1e3, example.com/dev: 0x10}, "
+                + "requests: {cpu: 100m, memory: '+512Mi', ephemeral-storage: 2.5E-3}}, "
+                + "imagePullPolicy: '', terminationMessagePolicy: FallbackToLogsOnError, workingDir: /app, stdin: true"),
+        .accepts(served)),
+    FidelityRow(
+        "CTR-09", container("imagePullPolicy: 1"), .refuses(at: "1}", "container \"c\": imagePullPolicy must be a string")),
+    FidelityRow(
+        "CTR-10", container("imagePullPolicy: always"),
+        .refuses(at: "always", "imagePullPolicy: Unsupported value \"always\": supported values: Always, IfNotPresent, Never")),
+    FidelityRow("CTR-11", container("workingDir: 42"), .refuses(at: "42}", "workingDir must be a string")),
+    FidelityRow("CTR-12", container("terminationMessagePath: on"), .refuses(at: "on}", "terminationMessagePath must be a string")),
+    FidelityRow(
+        "CTR-13", container("tty: false", initFields: "env: [{name: PORT, value: 8080}]"),
+        .refuses(at: "8080}", "container \"setup\": env[0].value must be a string")),
+    FidelityRow(
+        "CTR-14",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}, spec: {selector: {matchLabels: {app: d}}, "
+            + "template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: i, resources: {limits: {memory: 1GB}}}]}}}}",
+        .refuses(at: "1GB", "resources.limits.memory: quantity \"1GB\" is not valid")),
+]
