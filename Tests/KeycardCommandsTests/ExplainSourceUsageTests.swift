@@ -17,4 +17,17 @@ struct ExplainSourceUsageTests {
         // The form the message offers is taken.
         #expect(try KeycardBinary.run(["explain", path, "--from", "node/node-0", "--to", "x/a", "--port", "TCP/80"]).status == 0)
     }
+
+    /// A workload as either end is explained through its first replica, named on stderr.
+    @Test func aWorkloadIsExplainedThroughItsFirstReplica() throws {
+        let file = RepositoryFiles.absolute("scenarios/workloads.yaml")
+        let result = try KeycardBinary.run([
+            "explain", file, "--from", "shop/deployment/web", "--to", "shop/statefulset/db", "--port", "TCP/5432", "--after-step", "1",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("shop/statefulset/db: explaining its replica shop/db-0"), "\(result.stderr)")
+        #expect(result.stdout.contains("-> shop/db-0 TCP/5432, after step 1"), "\(result.stdout)")
+        let gone = try KeycardBinary.run(["explain", file, "--from", "shop/deployment/web", "--to", "shop/db-0", "--port", "TCP/5432"])
+        #expect(gone.status == 2 && gone.stderr.contains("shop/deployment/web has no pod after step"), "\(gone.stderr)")
+    }
 }

@@ -16,10 +16,13 @@ struct ExplainCommand: ParsableCommand {
 
     @Argument(help: "A scenario file, or plain Kubernetes manifests (files or folders) as one cluster.") var files: [String]
     @OptionGroup var manifests: ManifestOptions
-    @Option(help: "Source: a pod as namespace/name, external/NAME (from outside the cluster) or node/NAME (a lab node).") var from: String
     @Option(
         help:
-            "Destination: namespace/name, external/NAME, svc/namespace/name (each backend), or from an external svc/namespace/name@node-N (a node port) or @lb (the load balancer)."
+            "Source: a pod as namespace/name, a workload as namespace/deployment/name (its first replica), external/NAME (from outside the cluster) or node/NAME (a lab node)."
+    ) var from: String
+    @Option(
+        help:
+            "Destination: namespace/name, namespace/deployment/name (its first replica), external/NAME, svc/namespace/name (each backend), or from an external svc/namespace/name@node-N (a node port) or @lb (the load balancer)."
     ) var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
@@ -31,12 +34,29 @@ struct ExplainCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
     func validate() throws {
-        guard ObjectKey.parse(from) != nil else {
-            throw ValidationError("--from must be a pod as namespace/name, an external as external/NAME or a lab node as node/NAME")
+        guard ObjectKey.parse(from) != nil || WorkloadKey.parse(from) != nil else {
+            throw ValidationError(
+                "--from must be a pod as namespace/name, a workload as namespace/deployment/name, an external as external/NAME or a lab node as node/NAME"
+            )
         }
-        guard Endpoint.parse(to) != nil else { throw ValidationError("--to must be namespace/name, external/NAME or svc/namespace/name") }
+        guard Endpoint.parse(to) != nil || WorkloadKey.parse(to) != nil else {
+            throw ValidationError("--to must be namespace/name, namespace/deployment/name, external/NAME or svc/namespace/name")
+        }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
         _ = try meshRequest()
+    }
+
+    /// For a workload reference (`ns/deployment/web`), its first replica after `step`, named on
+    /// stderr (replicas of one template differ only where a policy selects a pod's own name, as a
+    /// StatefulSet's `statefulset.kubernetes.io/pod-name`); nil for anything else.
+    static func replica(_ text: String, in cluster: Cluster, step: Int) throws -> ObjectKey? {
+        guard let workload = WorkloadKey.parse(text) else { return nil }
+        guard let first = cluster.pods(of: workload).first else {
+            Console.error("\(workload) has no pod after step \(step)")
+            throw Exit.invalid
+        }
+        Console.error("\(workload): explaining its replica \(first.key)")
+        return first.key
     }
 
     /// The mesh request the options describe (spec mesh.md 2.4).
@@ -67,7 +87,11 @@ struct ExplainCommand: ParsableCommand {
         let step = try ScenarioInput.step(afterStep, of: timeline)
         let cluster = timeline.cluster(afterStep: step)
         // validate() has checked all three parse.
-        guard let source = ObjectKey.parse(from), let destination = Endpoint.parse(to), let port = ProtocolPort.parse(port) else {
+        guard
+            let source = try Self.replica(from, in: cluster, step: step).map({ ObjectKey($0.namespace, $0.name) }) ?? ObjectKey.parse(from),
+            let destination = try Self.replica(to, in: cluster, step: step).map({ Endpoint.pod($0) }) ?? Endpoint.parse(to),
+            let port = ProtocolPort.parse(port)
+        else {
             throw Exit.invalid
         }
         guard cluster.hasSource(source) else {
