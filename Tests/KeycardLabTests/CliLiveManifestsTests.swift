@@ -65,7 +65,11 @@ struct CliLiveManifestsTests {
         #expect(denied.code == 0, "\(denied.out)\(denied.err)")
         #expect(try Self.observed(denied.out) == ["shop/server 80 deny", "shop/server 8080 deny", "svc/shop/web>shop/server 8080 deny"])
 
-        let delete = try KeycardCLI.run(["delete", lab, "--filename", policies + "/deny.yaml"])
+        // As kubectl delete -f: a manifest naming the object is enough, without its spec.
+        let named = (folder as NSString).deletingLastPathComponent + "/deny-named.yaml"
+        try "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-in, namespace: shop}\n".write(
+            toFile: named, atomically: true, encoding: .utf8)
+        let delete = try KeycardCLI.run(["delete", lab, "--filename", named])
         try #require(delete.code == 0, "\(delete.err)")
         let reopened = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
         #expect(try Self.observed(reopened.out).contains("shop/server 80 allow"), "\(reopened.out)")

@@ -57,7 +57,8 @@ typealias DeleteCommand = ManifestCommand<DeleteManifest>
 enum DeleteManifest: ManifestVerb {
     static let kind = LiveChange.Kind.delete
     static let abstract = "Delete the Namespaces, Pods, Services and policies a manifest names from a live lab (kubectl delete -f)."
-    static let fileHelp = "A manifest naming the objects to delete, a folder of them, or - for standard input."
+    static let fileHelp =
+        "A manifest naming the objects to delete (as kubectl delete -f, only kind, metadata.name and metadata.namespace are read), a folder of them, or - for standard input."
 }
 
 /// `keycard label LAB pod ns/name k=v...` or `keycard label LAB namespace NAME k=v...`.

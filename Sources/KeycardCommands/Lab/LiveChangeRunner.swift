@@ -41,11 +41,16 @@ enum LiveChangeRunner {
         var done: [String]
         let change: LiveChange
         switch request.kind {
-        case .apply, .delete:
+        case .apply:
             let file = request.file ?? ""
             let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
             for warning in warnings { log(warning.description) }
-            done = request.kind == .apply ? try live.apply(objects) : try live.delete(objects)
+            done = try live.apply(objects)
+            change = .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file))
+        case .delete:
+            // As kubectl delete -f: only each object's kind, name and namespace are read.
+            let file = request.file ?? ""
+            done = try live.delete(try ManifestDeletes.targets(in: file))
             change = .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file))
         case .label:
             let objectKind = request.objectKind ?? ""

@@ -64,10 +64,13 @@ struct LiveLab {
 
     private mutating func replay(_ change: LiveChange) throws {
         switch change.kind {
-        case .apply, .delete:
+        case .apply:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
             let (objects, _) = try LiveInput.objects(in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary)
-            if change.kind == .apply { try apply(objects) } else { try delete(objects) }
+            try apply(objects)
+        case .delete:
+            guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
+            try delete(try ManifestDeletes.targets(in: snapshot))
         case .label:
             guard let kind = LabelKind(argument: change.objectKind ?? "") else {
                 throw LiveError("cannot label a \(change.objectKind ?? "?")")
@@ -122,8 +125,8 @@ struct LiveLab {
 
     /// Deletes each object (a namespace with its pods and policies); each must exist.
     @discardableResult
-    mutating func delete(_ objects: [LoadedObject]) throws -> [String] {
-        let done = try changes.delete(objects.map(DeleteTarget.init), from: &cluster)
+    mutating func delete(_ targets: [DeleteTarget]) throws -> [String] {
+        let done = try changes.delete(targets, from: &cluster)
         try requireLabPods()
         return done
     }

@@ -171,11 +171,6 @@ public struct DeleteTarget: Sendable {
     public var location: SourceLocation
 }
 
-extension DeleteTarget {
-    /// Deletes the object `loaded` holds, its errors pointing where it was written (`keycard delete -f`).
-    public init(_ loaded: LoadedObject) { self.init(ref: loaded.object.ref, location: loaded.location) }
-}
-
 /// `label:` step: replace an object's labels with exactly these.
 public struct LabelChange: Sendable {
     public var kind: ObjectKind

@@ -1,0 +1,40 @@
+import KeycardModel
+
+/// What `keycard delete -f FILE` deletes, read as `kubectl delete -f` reads a manifest: each
+/// object's (or `...List` item's) `kind`, `metadata.name` and `metadata.namespace` (default
+/// `default`; none for cluster-scoped kinds). The rest (a spec, or none at all) is not read, so a
+/// manifest trimmed to names deletes as well as the one that was applied. Kinds keycard does not
+/// hold (a ConfigMap) name nothing to delete here.
+public enum ManifestDeletes {
+    /// - Throws: `ScenarioError` at the field when a document is no object or names no name.
+    public static func targets(in path: String) throws(ScenarioError) -> [DeleteTarget] {
+        let text = try ScenarioLoader.readText(path, at: SourceLocation.start(of: path))
+        var targets: [DeleteTarget] = []
+        for document in try YAMLDocuments.parse(text, file: path) { targets += try self.targets(document) }
+        return targets
+    }
+
+    private static func targets(_ value: YAMLValue) throws(ScenarioError) -> [DeleteTarget] {
+        if value.isNull { return [] }
+        var fields: [String: YAMLValue] = [:]
+        for entry in try value.entries("a Kubernetes object") where !entry.value.isNull { fields[entry.key] = entry.value }
+        guard let kindValue = fields["kind"] else { throw value.error("a Kubernetes object needs \"kind\"") }
+        let kindText = try kindValue.string("kind")
+        if kindText.hasSuffix("List"), let items = fields["items"] {
+            var targets: [DeleteTarget] = []
+            for item in try items.items("items") { targets += try Self.targets(item) }
+            return targets
+        }
+        guard let kind = ObjectKind(rawValue: kindText) else { return [] }
+        guard let metadata = fields["metadata"] else { throw value.error("\(kindText) needs metadata.name to be deleted") }
+        var name: String?
+        var namespace = "default"
+        for (key, _, field) in try metadata.entries("metadata") where !field.isNull {
+            if key == "name" { name = try field.string("metadata.name") }
+            if key == "namespace", case let text = try field.string("metadata.namespace"), !text.isEmpty { namespace = text }
+        }
+        guard let name, !name.isEmpty else { throw metadata.error("\(kindText) needs metadata.name to be deleted") }
+        let scoped = kind == .namespace || kind.isClusterPolicy
+        return [DeleteTarget(ref: ObjectRef(kind: kind, namespace: scoped ? nil : namespace, name: name), location: value.location)]
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import KeycardModel
+import KeycardScenario
+import Testing
+
+/// `keycard delete -f` reads what kubectl delete -f reads: each object's kind, name and namespace.
+@Suite struct ManifestDeletesTests {
+    private func targets(_ text: String) throws -> [String] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-deletes-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ManifestDeletes.targets(in: path).map(\.ref.description)
+    }
+
+    @Test func namesAreEnoughAndListsAndScopesAreRead() throws {
+        let found = try targets(
+            """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: deny, namespace: shop}
+            ---
+            apiVersion: v1
+            kind: List
+            items:
+              - {apiVersion: v1, kind: Pod, metadata: {name: web}}
+              - {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}}
+              - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+            """)
+        #expect(found == ["NetworkPolicy shop/deny", "Pod default/web", "Namespace shop"])
+    }
+
+    @Test func anObjectWithoutANameIsRefusedWhereItIsWritten() throws {
+        #expect {
+            try targets("apiVersion: v1\nkind: Pod\nmetadata: {namespace: shop}\n")
+        } throws: { error in
+            (error as? ScenarioError).map { $0.message.contains("needs metadata.name") && $0.location.line == 3 } ?? false
+        }
+    }
+}
