@@ -63,6 +63,8 @@ struct TextEncodingTests {
         let documents = try YAMLDocuments.parse("a: 1\n---  \r\n\u{FEFF}b: 2\n", file: "f.yaml")
         #expect(documents.count == 2)
         #expect(documents[1].location == SourceLocation(file: "f.yaml", line: 3, column: 1))
+        // A separator may carry a comment; `---#` is no separator (a comment needs a blank before it).
+        #expect(try YAMLDocuments.parse("a: 1\n--- # second\n\u{FEFF}b: 2\n", file: "f.yaml").count == 2)
     }
 
     private static let web =

@@ -15,6 +15,10 @@ private func container(_ fields: String, initFields: String? = nil) -> String {
 private let served: [FidelityCell] = ["other/client -> shop/p TCP/80 allow"]
 
 let containerRows: [FidelityRow] = [
+    FidelityRow("CTR-15", container("env: [{name: START, value: 12:30}, {name: UPTIME, value: 1:30:00}]"), .accepts(served)),
+    FidelityRow(
+        "CTR-16", container("resources: {limits: {memory: 1:30}}"),
+        .refuses(at: "1:30}", "resources.limits.memory: quantity \"1:30\" is not valid")),
     FidelityRow(
         "CTR-01", container("env: [{name: PORT, value: 8080}]"),
         .refuses(at: "8080}", "container \"c\": env[0].value must be a string, found a scalar \"8080\" (quote it")),

@@ -30,7 +30,13 @@ struct YAMLValue {
     }
 
     /// The YAML 1.1 type of the node (str, int, bool, null, ...), as Kubernetes' YAML reader sees it.
-    var tagName: Tag.Name { Resolver.default.resolveTag(of: node) }
+    /// go-yaml v2 (kubectl's) has no base-60 numbers, which Yams' YAML 1.1 resolver reads: a plain
+    /// `12:30` or `1:30:00` is a string there.
+    var tagName: Tag.Name {
+        let resolved = Resolver.default.resolveTag(of: node)
+        if resolved == .int || resolved == .float, case .scalar(let scalar) = node, scalar.string.contains(":") { return .str }
+        return resolved
+    }
 
     /// `null`, `~` or nothing: Kubernetes treats it as the field being absent.
     var isNull: Bool {
@@ -147,7 +153,7 @@ struct YAMLValue {
     /// Sexagesimal `1:20` is a string there, and so refused here. A float with no fraction (`80.0`,
     /// `8e1`) is that integer: kubectl sends it as the JSON number 80, which an integer field takes.
     func int(_ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int || tagName == .float, !scalar.string.contains(":")
+        guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int || tagName == .float
         else {
             throw error("\(what) must be an integer, found \(kindName)")
         }
