@@ -62,6 +62,19 @@ let workloadRows: [FidelityRow] = [
         "WL-11", pod("containers: [{name: c, image: i}]", meta: ", annotations: {\"bad key\": v}"),
         .refuses(at: "\"bad key\"", "annotation key \"bad key\"")),
     FidelityRow(
+        "WL-13",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {replicas: 2, selector: {matchLabels: {app: api}}, "
+            + "template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}\n"
+            + "- {apiVersion: apps/v1, kind: ReplicaSet, metadata: {name: api-5d4f8b7c9, namespace: shop, "
+            + "ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: api, uid: 0b4c2f7e-1111-2222-3333-444455556666, controller: true}]}, "
+            + "spec: {replicas: 2, selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .warns("names an owner (metadata.ownerReferences)", unchanged),
+        state: { cluster in
+            let kinds = cluster.workloads.keys.filter { $0.namespace == "shop" && $0.name.hasPrefix("api") }.map(\.kind)
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "api" }.count
+            return kinds == [.deployment] && pods == 2 ? nil : "expected only the Deployment's 2 pods, found \(kinds) and \(pods) pods"
+        }),
+    FidelityRow(
         "WL-12",
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
             + "template: {metadata: {labels: {app: api}}, spec: {schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i}]}}}}",

@@ -91,6 +91,16 @@ public enum ManifestLoader {
         }
         var warnings = decoder.warnings
         objects = reapplied(objects, warnings: &warnings)
+        if !decoder.ownedObjects.isEmpty {
+            let count = decoder.ownedObjects.count
+            let shown = decoder.ownedObjects.prefix(5).joined(separator: ", ") + (count > 5 ? " and \(count - 5) more" : "")
+            warnings.append(
+                ScenarioWarning(
+                    location: start,
+                    message:
+                        "skipped \(count) object\(count == 1 ? "" : "s") that name an owner (metadata.ownerReferences, as kubectl get -o yaml prints them): the garbage collector deletes them where the owner's uid does not exist, and their controllers (if given) make their own: \(shown)"
+                ))
+        }
         if let skipped = decoder.skippedKinds, !skipped.isEmpty {
             let total = skipped.values.reduce(0, +)
             let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")

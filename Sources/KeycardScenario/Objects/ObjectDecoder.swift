@@ -12,6 +12,8 @@ struct ObjectDecoder {
     /// When set, unknown kinds are counted here (`kind (apiVersion)` → count) instead of warned
     /// about one by one: manifests mode says it once.
     var skippedKinds: [String: Int]?
+    /// Objects left out because they name an owner (`metadata.ownerReferences`), as `kind ns/name`.
+    var ownedObjects: [String] = []
 
     /// The namespace an object gets when it names none.
     var defaultNamespace: String { namespace ?? "default" }
@@ -63,6 +65,23 @@ struct ObjectDecoder {
                 apiVersionLocation, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         try value.requireKnownFields(kind, known: KnownFields.object)
+        if try Self.namesAnOwner(header) {
+            // Owner references hold the owner's uid, which no new cluster has: the garbage
+            // collector deletes such an object at once (https://kubernetes.io/docs/concepts/
+            // architecture/garbage-collection/#owners-dependents). A `kubectl get -o yaml` dump
+            // holds a Deployment, its ReplicaSet and their Pods: only the Deployment stands.
+            let name = Self.writtenName(header)
+            ownedObjects.append("\(kind) \(name)")
+            if skippedKinds == nil {
+                warnings.append(
+                    ScenarioWarning(
+                        location: value.location,
+                        message:
+                            "\(kind) \(name) names an owner (metadata.ownerReferences): the garbage collector deletes it where that owner's uid does not exist; ignored"
+                    ))
+            }
+            return []
+        }
         if known.isMesh { sawMeshObject = true }
         if let namespace, known != .namespace, !known.isClusterPolicy { try requireNamespace(namespace, in: header) }
         switch known {
@@ -80,6 +99,26 @@ struct ObjectDecoder {
             let policy = try adminNetworkPolicy(value, baseline: known == .baselineAdminNetworkPolicy)
             return [LoadedObject(.clusterNetworkPolicy(policy), at: value.location)]
         }
+    }
+
+    /// `namespace/name` (or `name`) as metadata writes them, for messages; `?` when unreadable.
+    static func writtenName(_ header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)]) -> String {
+        guard let metadata = header.first(where: { $0.key == "metadata" })?.value, let entries = try? metadata.entries("metadata") else {
+            return "?"
+        }
+        let name = entries.first { $0.key == "name" }.flatMap { try? $0.value.string("name") } ?? "?"
+        let namespace = entries.first { $0.key == "namespace" }.flatMap { try? $0.value.string("namespace") }
+        return namespace.map { "\($0)/\(name)" } ?? name
+    }
+
+    /// Whether `metadata.ownerReferences` lists an owner.
+    static func namesAnOwner(_ header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)]) throws(ScenarioError) -> Bool {
+        for (key, _, metadata) in header where key == "metadata" && !metadata.isNull {
+            for (field, _, value) in try metadata.entries("metadata") where field == "ownerReferences" && !value.isNull {
+                return !(try value.items("metadata.ownerReferences")).isEmpty
+            }
+        }
+        return false
     }
 
     /// kubectl refuses `-n a` for an object that names namespace b.
