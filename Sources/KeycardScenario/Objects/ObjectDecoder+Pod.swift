@@ -15,6 +15,7 @@ extension ObjectDecoder {
         pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)
+        try readNodeSelection(spec, into: &pod, owner: nil)
         if let status = fields["status"] {
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")

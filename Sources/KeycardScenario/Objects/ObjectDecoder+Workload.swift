@@ -160,6 +160,7 @@ extension ObjectDecoder {
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"))
+        try readNodeSelection(spec, into: &pod, owner: owner)
         // Gates in a template are rare (admission webhooks add them to pods): keycard runs the
         // pods as if scheduled, where Kubernetes keeps them Pending until the gates are removed.
         if let gates = spec["schedulingGates"], !(try Self.schedulingGates(gates)).isEmpty {

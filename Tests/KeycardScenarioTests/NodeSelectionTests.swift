@@ -1,0 +1,42 @@
+import KeycardModel
+import KeycardScenario
+import Testing
+
+/// `spec.nodeSelector` and node affinity against the lab's nodes: a bare pod's hostname selector
+/// places it; labels every lab node carries change nothing; what keycard does not schedule by is said.
+@Suite struct NodeSelectionTests {
+    static let scenario = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: nodesel}
+        spec:
+          lab: {nodes: 2}
+          resources:
+            - {apiVersion: v1, kind: Pod, metadata: {name: pinned}, spec: {nodeSelector: {kubernetes.io/hostname: node-1}, containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: linux}, spec: {nodeSelector: {kubernetes.io/os: linux}, containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: both}, spec: {nodeName: node-0, nodeSelector: {kubernetes.io/hostname: node-1}, containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: ssd}, spec: {nodeSelector: {disktype: ssd}, containers: [{name: c, image: i}]}}
+            - apiVersion: apps/v1
+              kind: DaemonSet
+              metadata: {name: agent}
+              spec:
+                selector: {matchLabels: {app: agent}}
+                template:
+                  metadata: {labels: {app: agent}}
+                  spec:
+                    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: gpu, operator: Exists}]}]}}}
+                    containers: [{name: c, image: i}]
+          steps:
+            - probe: {ports: [TCP/80]}
+        """
+
+    @Test func aHostnameSelectorPlacesABarePod() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario, file: "nodesel.yaml")
+        #expect(timeline.initial.podNodes[ObjectKey("default", "pinned")] == 1)
+        #expect(timeline.initial.podNodes[ObjectKey("default", "both")] == 0, "nodeName skips the scheduler")
+        let warnings = timeline.warnings.map(\.message)
+        #expect(!warnings.contains { $0.contains("pod default/linux") }, "every lab node is linux: \(warnings)")
+        #expect(warnings.contains { $0.contains("pod default/ssd: spec.nodeSelector disktype=ssd is not scheduled by") }, "\(warnings)")
+        #expect(warnings.contains { $0.contains("spec.affinity.nodeAffinity is not scheduled by") }, "\(warnings)")
+    }
+}
