@@ -89,6 +89,11 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// its container ports are ports of the node, and NetworkPolicy neither isolates nor selects it
     /// (HostNetwork.swift).
     public var hostNetwork = false
+    /// `spec.hostname` and `spec.subdomain`: with a headless Service named by `subdomain` in the
+    /// pod's namespace, the pod answers as `<hostname>.<subdomain>.<ns>.svc` (a StatefulSet's and
+    /// an Indexed Job's controller set them on their pods).
+    public var hostname: String?
+    public var subdomain: String?
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

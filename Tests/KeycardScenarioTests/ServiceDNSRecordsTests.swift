@@ -82,4 +82,46 @@ struct ServiceDNSRecordsTests {
         #expect(records.lookup("db-0.db.shop.svc.cluster.local").isEmpty)
         #expect(records.lookup("db.shop.svc.cluster.local").count == 2)
     }
+
+    /// A bare pod's `hostname` under a headless Service its `subdomain` names (the DNS docs' busybox
+    /// example), and an Indexed Job's pods as `<job>-<index>` (the docs' pod-to-pod Job pattern).
+    @Test func podHostnamesUnderTheirSubdomain() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: hostnames}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Service, metadata: {name: busybox-subdomain, namespace: a}, spec: {clusterIP: None, selector: {name: busybox}}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: busybox1, namespace: a, labels: {name: busybox}}, spec: {hostname: busybox-1, subdomain: busybox-subdomain, containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: busybox2, namespace: a, labels: {name: busybox}}, spec: {hostname: busybox-2, containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: idx, namespace: a}, spec: {clusterIP: None, selector: {job-name: idx}}}
+                - apiVersion: batch/v1
+                  kind: Job
+                  metadata: {name: idx, namespace: a}
+                  spec:
+                    completions: 2
+                    parallelism: 2
+                    completionMode: Indexed
+                    template:
+                      spec: {subdomain: idx, restartPolicy: Never, containers: [{name: c, image: i}]}
+              steps:
+                - probe: {ports: [TCP/80]}
+            """
+        let cluster = try ScenarioLoader.parseTimeline(text, file: "hostnames.yaml").initial
+        let records = DNSRecords(cluster)
+        #expect(
+            records.lookup("busybox-1.busybox-subdomain.a.svc.cluster.local") == [
+                try #require(cluster.addresses[ObjectKey("a", "busybox1")])
+            ])
+        #expect(records.lookup("busybox-2.busybox-subdomain.a.svc.cluster.local").isEmpty, "no subdomain: no name")
+        let jobPods = cluster.pods.values.filter { $0.labels["job-name"] == "idx" }
+        #expect(jobPods.count == 2)
+        for pod in jobPods {
+            let index = try #require(pod.labels["batch.kubernetes.io/job-completion-index"])
+            #expect(records.lookup("idx-\(index).idx.a.svc.cluster.local") == [try #require(cluster.addresses[pod.key])])
+        }
+    }
 }

@@ -550,6 +550,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
+    "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",
     "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04": "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*)",
     "APP-01": "KeycardScenarioTests/RealManifestsTests.everyDocumentDecodes (when ../shared is beside the checkout)",

@@ -9,13 +9,14 @@ extension ObjectDecoder {
     ///   (`validateHostNetwork`; a zero or absent one is defaulted to it).
     /// `hostPort` is otherwise only range-checked: the lab publishes no port on its nodes (no
     /// portmap plugin), so a pod is reached at its pod address and `containerPort`.
-    func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool, checkHostname: Bool) throws(ScenarioError) {
+    func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool, checkHostname: Bool, into pod: inout Pod) throws(ScenarioError) {
         for field in ["hostname", "subdomain"] where checkHostname {
             guard let value = spec[field] else { continue }
             let name = try value.string("spec.\(field)")
             if !name.isEmpty, let problem = NameRules.dns1123LabelProblem(name) {
                 throw value.error("spec.\(field) \"\(name)\" \(problem)")
             }
+            if !name.isEmpty { if field == "hostname" { pod.hostname = name } else { pod.subdomain = name } }
         }
         guard hostNetwork else { return }
         let containers =

@@ -88,12 +88,17 @@ public enum WorkloadController {
         var pod = workload.pod(ordinal: index ?? counter, revision: hash)
         pod.name = GeneratedName.complete(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
         pod.labels = labels
+        // An Indexed Job's pod is `<job>-<index>` to DNS (its subdomain from the template).
+        if workload.indexed, workload.kind == .job || workload.kind == .cronJob { pod.hostname = "\(jobName(workload))-\(index ?? 0)" }
         return pod
     }
 
     private static func statefulPod(_ workload: Workload, ordinal: Int, hash: String) -> Pod {
         var pod = workload.pod(ordinal: ordinal, revision: hash)
         pod.name = "\(workload.name)-\(ordinal)"
+        // The controller names the pod's host after it, under the governing Service.
+        pod.hostname = pod.name
+        pod.subdomain = workload.serviceName
         pod.labels["controller-revision-hash"] = "\(workload.name)-\(hash)"
         pod.labels["statefulset.kubernetes.io/pod-name"] = pod.name
         pod.labels["apps.kubernetes.io/pod-index"] = String(ordinal)
