@@ -11,7 +11,10 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     }
 
     @OptionGroup var options: LabOptions
-    @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp)) var file: String
+    @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp + " " + Self.forms)) var file: String
+
+    /// What `-f` takes besides a file, as kubectl's `-f` does (`run()`).
+    static var forms: String { "Also a folder of them (file by file in name order; a refused file stops there) or - for standard input." }
 
     /// As `kubectl apply -f`: a file, a folder (its manifests in name order, one change each), or
     /// `-` for standard input (kept in a temporary file while the change is made). Each file is
@@ -47,8 +50,7 @@ typealias ApplyCommand = ManifestCommand<ApplyManifest>
 enum ApplyManifest: ManifestVerb {
     static let kind = LiveChange.Kind.apply
     static let abstract = "Create or replace Namespaces, Pods (labels of the lab's pods), Services and policies in a live lab."
-    static let fileHelp =
-        "A manifest (several YAML documents or a kind: List are fine), a folder of them (applied file by file in name order; a refused file stops there), or - for standard input."
+    static let fileHelp = "A manifest (several YAML documents or a kind: List are fine)."
 }
 
 /// `keycard delete LAB -f FILE`: delete the objects a manifest names from a live lab.
@@ -57,8 +59,7 @@ typealias DeleteCommand = ManifestCommand<DeleteManifest>
 enum DeleteManifest: ManifestVerb {
     static let kind = LiveChange.Kind.delete
     static let abstract = "Delete the Namespaces, Pods, Services and policies a manifest names from a live lab (kubectl delete -f)."
-    static let fileHelp =
-        "A manifest naming the objects to delete (as kubectl delete -f, only kind, metadata.name and metadata.namespace are read), a folder of them, or - for standard input."
+    static let fileHelp = "A manifest naming the objects to delete (as kubectl delete -f, only kind, name and namespace are read)."
 }
 
 /// `keycard label LAB pod ns/name k=v...` or `keycard label LAB namespace NAME k=v...`.
