@@ -9,7 +9,8 @@ import KeycardValues
 /// https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/):
 /// - a pod: `<a-b-c-d>.<namespace>.pod.<domain>` → its address (only pods that exist, as CoreDNS's
 ///   `pods verified` mode answers);
-/// - a ClusterIP Service: `<svc>.<namespace>.svc.<domain>` → its ClusterIP;
+/// - a ClusterIP Service: `<svc>.<namespace>.svc.<domain>` → its ClusterIP (and
+///   `kubernetes.default.svc.<domain>`, the API server's Service, which every cluster has);
 /// - a headless Service: the same name → every ready endpoint's address, and
 ///   `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address for endpoints with a
 ///   hostname (StatefulSet pods under their governing Service).
@@ -32,6 +33,13 @@ public struct DNSRecords: Sendable, Hashable {
             add(Self.podName(address, namespace: pod.namespace, domain: domain), address)
         }
         for service in ServiceDNSInput.all(in: cluster) + services { add(service) }
+        // `kubernetes.default`, the API server's Service every cluster has, at the service CIDR's
+        // first host: nine below kube-dns's tenth (`ServiceAddresses`). Its endpoint is the API
+        // server, which the lab does not run: only the name answers, as it does in any cluster.
+        let apiServer = ObjectKey("default", "kubernetes")
+        if cluster.services[apiServer] == nil, let dns = cluster.services[ObjectKey("kube-system", "kube-dns")]?.clusterIP {
+            add(Self.serviceName(apiServer.name, namespace: apiServer.namespace, domain: domain), IPv4(dns.value &- 9))
+        }
     }
 
     /// `10-244-0-5.<namespace>.pod.<domain>`.

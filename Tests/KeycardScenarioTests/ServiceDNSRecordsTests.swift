@@ -58,6 +58,8 @@ struct ServiceDNSRecordsTests {
         #expect(records.lookup("web.shop.svc.cluster.local") == [web])
         // kube-dns itself has its name, at 10.96.0.10, in front of the DNS pod.
         #expect(records.lookup("kube-dns.kube-system.svc.cluster.local") == [IPv4("10.96.0.10")])
+        // The API server's Service, which every cluster has, at the service CIDR's first host.
+        #expect(records.lookup("kubernetes.default.svc.cluster.local") == [IPv4("10.96.0.1")])
         #expect(cluster.services[ClusterDNS.serviceKey].map { cluster.backendPods(of: $0).map(\.key) } == [ClusterDNS.podKey])
         // Headless: every selected pod under both Services' names...
         #expect(records.lookup("db.shop.svc.cluster.local") == [db0, db1].sorted())
