@@ -18,11 +18,11 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @Option(
         help:
-            "Source: a pod as namespace/name, a workload as namespace/deployment/name (its first replica), external/NAME (from outside the cluster) or node/NAME (a lab node)."
+            "Source: a pod as namespace/name, a workload as namespace/KIND/name (deployment, statefulset, daemonset, ...: its first replica), external/NAME (from outside the cluster) or node/NAME (a lab node)."
     ) var from: String
     @Option(
         help:
-            "Destination: namespace/name, namespace/deployment/name (its first replica), external/NAME, svc/namespace/name (each backend), or from an external svc/namespace/name@node-N (a node port) or @lb (the load balancer)."
+            "Destination: namespace/name, namespace/KIND/name (a workload's first replica), external/NAME, svc/namespace/name (each backend), or from an external svc/namespace/name@node-N (a node port) or @lb (the load balancer)."
     ) var to: String
     @Option(help: "PROTOCOL/PORT, like TCP/80.") var port: String
     @Option(help: "Explain the state after this step (0: after the resources).") var afterStep: Int?
@@ -36,11 +36,11 @@ struct ExplainCommand: ParsableCommand {
     func validate() throws {
         guard ObjectKey.parse(from) != nil || WorkloadKey.parse(from) != nil else {
             throw ValidationError(
-                "--from must be a pod as namespace/name, a workload as namespace/deployment/name, an external as external/NAME or a lab node as node/NAME"
+                "--from must be a pod as namespace/name, a workload as namespace/KIND/name (namespace/deployment/web), an external as external/NAME or a lab node as node/NAME"
             )
         }
         guard Endpoint.parse(to) != nil || WorkloadKey.parse(to) != nil else {
-            throw ValidationError("--to must be namespace/name, namespace/deployment/name, external/NAME or svc/namespace/name")
+            throw ValidationError("--to must be namespace/name, namespace/KIND/name (a workload), external/NAME or svc/namespace/name")
         }
         guard ProtocolPort.parse(port) != nil else { throw ValidationError("--port must be like TCP/80, UDP/53 or SCTP/9") }
         _ = try meshRequest()

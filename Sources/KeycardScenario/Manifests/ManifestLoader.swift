@@ -98,7 +98,7 @@ public enum ManifestLoader {
                 ScenarioWarning(
                     location: start,
                     message:
-                        "skipped \(count) object\(count == 1 ? "" : "s") that name an owner (metadata.ownerReferences, as kubectl get -o yaml prints them): the garbage collector deletes them where the owner's uid does not exist, and their controllers (if given) make their own: \(shown)"
+                        "skipped \(count) object\(count == 1 ? " that names" : "s that name") an owner (metadata.ownerReferences, as kubectl get -o yaml prints them): the garbage collector deletes them where the owner's uid does not exist, and their controllers (if given) make their own: \(shown)"
                 ))
         }
         if let skipped = decoder.skippedKinds, !skipped.isEmpty {
