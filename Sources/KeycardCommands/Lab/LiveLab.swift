@@ -21,7 +21,9 @@ struct LiveLab {
     /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`.
     static func open(_ name: String) throws -> LiveLab {
         guard let state = try LabState.read(name), state.phase == .ready else {
-            throw LiveError("lab \(name) is not up (no ready state in \(LabPaths.stateFile(name))); bring it up with `keycard up FILE` (a scenario) or `keycard up DIR` (manifests)")
+            throw LiveError(
+                "lab \(name) is not up (no ready state in \(LabPaths.stateFile(name))); "
+                    + "bring it up with `keycard up FILE` (a scenario) or `keycard up DIR` (manifests)")
         }
         guard let record = try LiveLabRecord.read(name) else {
             throw LiveError(
