@@ -34,7 +34,8 @@ public enum ManifestDeletes {
             if key == "namespace", case let text = try field.string("metadata.namespace"), !text.isEmpty { namespace = text }
         }
         guard let name, !name.isEmpty else { throw metadata.error("\(kindText) needs metadata.name to be deleted") }
-        let scoped = kind == .namespace || kind.isClusterPolicy
-        return [DeleteTarget(ref: ObjectRef(kind: kind, namespace: scoped ? nil : namespace, name: name), location: value.location)]
+        return [
+            DeleteTarget(ref: ObjectRef(kind: kind, namespace: kind.isNamespaced ? namespace : nil, name: name), location: value.location)
+        ]
     }
 }

@@ -91,6 +91,9 @@ public enum ObjectKind: Hashable, Sendable, CaseIterable, Codable, RawRepresenta
     /// A cluster-scoped kind other than Namespace: ClusterNetworkPolicy and its v1alpha1 forms.
     public var isClusterPolicy: Bool { self == .clusterNetworkPolicy || self == .adminNetworkPolicy || self == .baselineAdminNetworkPolicy }
 
+    /// Whether objects of the kind live in a namespace (all but Namespace and the cluster policies).
+    public var isNamespaced: Bool { self != .namespace && !isClusterPolicy }
+
     /// An Istio kind (spec mesh.md 2.2).
     public var isMesh: Bool { self == .peerAuthentication || self == .authorizationPolicy }
 

@@ -83,7 +83,7 @@ struct ObjectDecoder {
             return []
         }
         if known.isMesh { sawMeshObject = true }
-        if let namespace, known != .namespace, !known.isClusterPolicy { try requireNamespace(namespace, in: header) }
+        if let namespace, known.isNamespaced { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []

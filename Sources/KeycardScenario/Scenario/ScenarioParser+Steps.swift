@@ -151,7 +151,7 @@ extension ScenarioParser {
             }
             let name = try fields.required("name").string("name")
             var namespace: String? = nil
-            if kind != .namespace && !kind.isClusterPolicy { namespace = try fields["namespace"]?.string("namespace") ?? "default" }
+            if kind.isNamespaced { namespace = try fields["namespace"]?.string("namespace") ?? "default" }
             result.append(DeleteTarget(ref: ObjectRef(kind: kind, namespace: namespace, name: name), location: item.location))
         }
         if result.isEmpty { throw value.error("delete needs at least one {kind, namespace, name} entry") }
