@@ -110,17 +110,7 @@ struct LabMeshChannel: MeshProbeChannel {
     func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict? {
         let flow = MeshFlow(source, sourcePort, destination, port)
         guard let record = flows.outcome(ofClientFlow: flow) ?? flows.record(of: flow) else { return nil }
-        return MeshFlowVerdict(Self.observation(record.outcome), detail: record.detail, reason: Self.reason(record))
-    }
-
-    static func observation(_ outcome: MeshFlowRecord.Outcome) -> Observation {
-        switch outcome {
-        case .allow: .allow
-        case .deny: .deny
-        case .denyMTLS: .denyMTLS
-        case .denyRBAC: .denyRBAC
-        case .closed: .closed
-        }
+        return MeshFlowVerdict(record.outcome, detail: record.detail, reason: Self.reason(record))
     }
 
     /// The record in words: who judged, with what mode and policy.
@@ -130,7 +120,7 @@ struct LabMeshChannel: MeshProbeChannel {
         switch record.outcome {
         case .deny: parts.append("the proxy's upstream connection was dropped (NetworkPolicy)")
         case .closed: parts.append("nothing serves the port")
-        case .allow: break
+        case .allow, .skipped: break
         case .denyMTLS, .denyRBAC: if let detail = record.detail { parts.append(detail) }
         }
         if let mode = record.mode {

@@ -242,14 +242,14 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         deadline = nil
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ outcome: MeshFlowRecord.Outcome, detail: String) {
+    private func refuse(_ context: ChannelHandlerContext, _ outcome: Observation, detail: String) {
         guard stage != .done, stage != .connecting else { return }
         finish()
         record(outcome, detail: detail)
         ProxyCore.reset(context.channel)
     }
 
-    private func record(_ outcome: MeshFlowRecord.Outcome, detail: String?, authorization: AuthorizationDecision? = nil) {
+    private func record(_ outcome: Observation, detail: String?, authorization: AuthorizationDecision? = nil) {
         guard let claim else { return }
         proxied.core.flows.record(
             MeshFlowRecord(

@@ -21,17 +21,10 @@ public struct MeshFlow: Hashable, Sendable, CustomStringConvertible {
 
 /// What the proxy did with one connection, with the cause of a refusal (spec mesh.md 2.5).
 public struct MeshFlowRecord: Hashable, Sendable {
-    /// What the proxy observed. `closed`: both checks passed and nothing serves the port (R57).
-    public enum Outcome: String, Hashable, Sendable {
-        case allow
-        /// The upstream connect timed out (NetworkPolicy dropped the proxy's connection).
-        case deny
-        case denyMTLS = "deny-mtls"
-        case denyRBAC = "deny-rbac"
-        case closed
-    }
-
-    public var outcome: Outcome
+    /// What the proxy observed (never `skipped`). `closed`: both checks passed and nothing serves
+    /// the port (R57); `deny`: the upstream connect timed out (NetworkPolicy dropped the proxy's
+    /// connection).
+    public var outcome: Observation
     /// `plaintext-refused`, `bad-certificate` (deny-mtls); `http-403`, `reset` (deny-rbac);
     /// `tls-to-plain-port` (TLS passed through a DISABLE port to an application that speaks none).
     public var detail: String?

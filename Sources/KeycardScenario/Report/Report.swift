@@ -73,30 +73,6 @@ public enum ResultRecord: Codable, Sendable {
     }
 }
 
-/// What happened to packets: the network let them through, or not.
-public enum Observation: String, Codable, Sendable {
-    case allow
-    case deny
-    /// A reset or port-unreachable came back: the network let it through, nothing serves the port.
-    case closed
-    case skipped
-    /// The mesh proxy refused it for mutual TLS, as its record says (spec mesh.md 2.5).
-    case denyMTLS = "deny-mtls"
-    /// The mesh proxy refused it by an AuthorizationPolicy.
-    case denyRBAC = "deny-rbac"
-
-    /// The outcome seen: `closed` counts as allow.
-    public var networkDecision: Decision? {
-        switch self {
-        case .allow, .closed: .allow
-        case .deny: .deny
-        case .denyMTLS: .denyMTLS
-        case .denyRBAC: .denyRBAC
-        case .skipped: nil
-        }
-    }
-}
-
 /// What a probe cell must show: the file's expectation, or the model's verdict.
 public enum ExpectedOutcome: String, Codable, Sendable {
     case allow
