@@ -44,7 +44,9 @@ public struct LiveChange: Codable, Sendable, Hashable {
     /// label: the labels, exactly.
     public var labels: [String: String]?
 
-    public static func manifest(_ kind: Kind, file: String, snapshot: String) -> LiveChange {
+    /// An apply or delete of `file`; `snapshot` (the copy replayed later) is taken when the change
+    /// is committed (`LiveLabRecord.snapshot`).
+    public static func manifest(_ kind: Kind, file: String, snapshot: String? = nil) -> LiveChange {
         LiveChange(kind: kind, file: file, snapshot: snapshot)
     }
 

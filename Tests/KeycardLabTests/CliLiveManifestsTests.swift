@@ -61,6 +61,11 @@ struct CliLiveManifestsTests {
             verb == "run"
             ? try KeycardCLI.run(["apply", lab, "-f", "-"], stdin: policy) : try KeycardCLI.run(["apply", lab, "-f", policies])
         try #require(apply.code == 0, "\(apply.err)")
+        if verb == "run" {
+            let refused = try KeycardCLI.run(["apply", lab, "-f", "-"], stdin: "kind: NetworkPolicy\n")
+            #expect(
+                refused.code == 2 && refused.err.contains("STDIN:1"), "standard input is named STDIN, as kubectl names it: \(refused.err)")
+        }
         let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "svc/shop/web,shop/server", "-o", "json"])
         #expect(denied.code == 0, "\(denied.out)\(denied.err)")
         #expect(try Self.observed(denied.out) == ["shop/server 80 deny", "shop/server 8080 deny", "svc/shop/web>shop/server 8080 deny"])
@@ -73,5 +78,42 @@ struct CliLiveManifestsTests {
         try #require(delete.code == 0, "\(delete.err)")
         let reopened = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
         #expect(try Self.observed(reopened.out).contains("shop/server 80 allow"), "\(reopened.out)")
+    }
+
+    /// `apply -f DIR` is one change: a refused file, even the last in name order, leaves the lab
+    /// as it was (no policy of the folder applied, no journal entry); once fixed, the whole folder
+    /// applies, one journal entry a file.
+    @Test func aRefusedFileInAFolderAppliesNothing() throws {
+        let lab = uniqueLabName("cli-dir")
+        let folder = try Self.folder(lab)
+        let policies = (folder as NSString).deletingLastPathComponent + "/policies"
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: (folder as NSString).deletingLastPathComponent)
+        }
+        let built = try KeycardCLI.run(["up", folder])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
+        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: policies + "/a-deny.yaml", atomically: true, encoding: .utf8)
+        let bad =
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Sideways]}\n"
+        try bad.write(toFile: policies + "/b-bad.yaml", atomically: true, encoding: .utf8)
+
+        let refused = try KeycardCLI.run(["apply", lab, "-f", policies])
+        #expect(refused.code == 2)
+        #expect(refused.err.contains("b-bad.yaml:4"), "\(refused.err)")
+        let open = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(open.out) == ["shop/server 80 allow"], "a-deny.yaml must not be applied alone: \(open.out)")
+        let before = try KeycardCLI.run(["status", lab, "-o", "json"])
+        #expect(!before.out.contains("\"liveChanges\" : 1") && !before.out.contains("\"liveChanges\" : 2"), "\(before.out)")
+
+        try bad.replacingOccurrences(of: "[Sideways]", with: "[Egress]").write(
+            toFile: policies + "/b-bad.yaml", atomically: true, encoding: .utf8)
+        let applied = try KeycardCLI.run(["apply", lab, "-f", policies])
+        try #require(applied.code == 0, "\(applied.err)")
+        let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(denied.out) == ["shop/server 80 deny"], "\(denied.out)")
+        let after = try KeycardCLI.run(["status", lab, "-o", "json"])
+        #expect(after.out.contains("\"liveChanges\" : 2"), "one journal entry a file: \(after.out)")
     }
 }

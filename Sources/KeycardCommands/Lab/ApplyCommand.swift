@@ -14,24 +14,29 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp + " " + Self.forms)) var file: String
 
     /// What `-f` takes besides a file, as kubectl's `-f` does (`run()`).
-    static var forms: String { "Also a folder of them (file by file in name order; a refused file stops there) or - for standard input." }
+    static var forms: String {
+        "Also a folder of them (in name order, as one change: one refused file and nothing is applied) or - for standard input."
+    }
 
-    /// As `kubectl apply -f`: a file, a folder (its manifests in name order, one change each), or
-    /// `-` for standard input (kept in a temporary file while the change is made). Each file is
-    /// all or nothing; a file refused stops the command, and the files before it stay applied
-    /// (kubectl too applies a folder file by file).
+    /// As `kubectl apply -f`: a file, a folder (its manifests in name order), or `-` for standard
+    /// input (kept in a temporary folder as a file named `STDIN`, read from there, so that messages
+    /// and the journal name it `STDIN` as kubectl's do). The whole command is one change:
+    /// every file is checked before the lab is reprogrammed, and a refused file leaves the lab as it
+    /// was (kubectl goes on past a refused object; keycard's rule is that bad input applies nothing).
     func run() throws {
         try perform {
             guard file == "-" else {
-                for path in try ManifestLoader.files([file]) { try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: path) }
+                try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: try ManifestLoader.files([file]))
                 return
             }
             let folder = NSTemporaryDirectory() + "keycard-stdin-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let path = folder + "/stdin.yaml"
-            try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: path))
-            try LiveChangeRunner.manifest(Verb.kind, lab: lab, file: path)
+            try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: folder + "/STDIN"))
+            let here = FileManager.default.currentDirectoryPath
+            guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw LiveError("cannot enter \(folder)") }
+            defer { _ = FileManager.default.changeCurrentDirectoryPath(here) }
+            try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: ["STDIN"])
         }
     }
 }

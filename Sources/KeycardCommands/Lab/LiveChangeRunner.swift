@@ -9,8 +9,9 @@ import KeycardScenario
 /// the change itself. Either way the change is made by `perform`: any invalid input throws before
 /// the kernel is touched, and the journal is appended only once the lab is reprogrammed.
 enum LiveChangeRunner {
-    static func manifest(_ kind: LiveChange.Kind, lab: String, file: String) throws {
-        try submit(.manifest(kind, file: file), lab: lab)
+    /// `files` (at least one) as one change: all applied, or (one refused) none.
+    static func manifests(_ kind: LiveChange.Kind, lab: String, files: [String]) throws {
+        try submit(.manifests(kind, files: files), lab: lab)
     }
 
     static func label(lab: String, kind: LabelKind, name: String, pairs: [String]) throws {
@@ -32,36 +33,42 @@ enum LiveChangeRunner {
         for line in out { Console.out(line) }
     }
 
-    /// Makes `request` on `live`: changes its cluster, has `program` reprogram the lab (given the
-    /// changed lab and the cluster before), then appends to the journal. Returns the lines to print.
+    /// Makes `request` on `live`: changes its cluster (every file of an apply or delete, in order,
+    /// each checked against the cluster the files before it left), has `program` reprogram the lab
+    /// once (given the changed lab and the cluster before), then appends to the journal, one entry
+    /// a file. A refused file throws before `program`: nothing of the request is applied. Returns
+    /// the lines to print.
     static func perform(
         _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, program: (LiveLab, Cluster) throws -> Int
     ) throws -> [String] {
         let previous = live.cluster
-        var done: [String]
-        let change: LiveChange
+        var done: [String] = []
+        let changes: [LiveChange]
         switch request.kind {
         case .apply:
-            let file = request.file ?? ""
-            let (objects, warnings) = try LiveInput.objects(in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
-            for warning in warnings { log(warning.description) }
-            done = try live.apply(objects)
-            change = .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file))
+            let files = request.files ?? []
+            for file in files {
+                let (objects, warnings) = try LiveInput.objects(
+                    in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
+                for warning in warnings { log(warning.description) }
+                done += try live.apply(objects)
+            }
+            changes = files.map { .manifest(request.kind, file: $0) }
         case .delete:
             // As kubectl delete -f: only each object's kind, name and namespace are read.
-            let file = request.file ?? ""
-            done = try live.delete(try ManifestDeletes.targets(in: file))
-            change = .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file))
+            let files = request.files ?? []
+            for file in files { done += try live.delete(try ManifestDeletes.targets(in: file)) }
+            changes = files.map { .manifest(request.kind, file: $0) }
         case .label:
             let objectKind = request.objectKind ?? ""
             guard let kind = LabelKind(argument: objectKind) else { throw LiveError("cannot label a \(objectKind)") }
             let name = request.name ?? ""
             try live.label(kind, name, request.labels ?? [:])
             done = ["\(objectKind) \(name) labeled"]
-            change = .label(objectKind: objectKind, name: name, labels: request.labels ?? [:])
+            changes = [.label(objectKind: objectKind, name: name, labels: request.labels ?? [:])]
         }
         let programmed = try program(live, previous)
-        try live.commit(change)
+        for change in changes { try live.commit(change) }
         done.append("lab \(live.name): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
         return done
     }

@@ -8,8 +8,9 @@ struct LiveRequest: Codable, Sendable, Hashable {
     var kind: LiveChange.Kind
     /// The verb's working folder: a relative `file` is read, and named in messages, as the user typed it.
     var directory: String
-    /// apply/delete: the manifest as the user named it.
-    var file: String?
+    /// apply/delete: the manifests as the user named them (a folder's in name order), made as one
+    /// change: every file is read and checked before the lab is reprogrammed once.
+    var files: [String]?
     /// label: `pod` or `namespace`.
     var objectKind: String?
     /// label: `ns/name` for a pod, the name for a namespace.
@@ -17,8 +18,8 @@ struct LiveRequest: Codable, Sendable, Hashable {
     /// label: the labels, exactly (already validated by the verb).
     var labels: [String: String]?
 
-    static func manifest(_ kind: LiveChange.Kind, file: String) -> LiveRequest {
-        LiveRequest(kind: kind, directory: FileManager.default.currentDirectoryPath, file: file)
+    static func manifests(_ kind: LiveChange.Kind, files: [String]) -> LiveRequest {
+        LiveRequest(kind: kind, directory: FileManager.default.currentDirectoryPath, files: files)
     }
 
     static func label(_ kind: LabelKind, name: String, labels: [String: String]) -> LiveRequest {

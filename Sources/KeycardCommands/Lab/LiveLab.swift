@@ -188,6 +188,8 @@ struct LiveLab {
 
     /// Records `change` in the journal (on disk).
     mutating func commit(_ change: LiveChange) throws {
+        var change = change
+        if let file = change.file, change.snapshot == nil { change.snapshot = try record.snapshot(file) }
         record.journal.append(change)
         try record.write()
     }

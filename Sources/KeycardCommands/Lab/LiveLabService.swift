@@ -65,7 +65,9 @@ final class LiveLabService {
                 return count
             }
             live = next
-            Console.error("lab \(lab): \(request.kind.rawValue) \(request.file ?? request.name ?? ""): \(reply.out.last ?? "")")
+            Console.error(
+                "lab \(lab): \(request.kind.rawValue) \(request.files?.joined(separator: " ") ?? request.name ?? ""): \(reply.out.last ?? "")"
+            )
         } catch {
             if touched {
                 // The kernel or the journal may differ from what is kept: reload both next time.
