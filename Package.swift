@@ -105,6 +105,7 @@ let package = Package(
                 "KeycardModel", "KeycardScenario", "KeycardCompiler", "KeycardRuleset", "KeycardLab", "KeycardProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),

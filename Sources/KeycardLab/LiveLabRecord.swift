@@ -20,6 +20,11 @@ public struct LiveLabRecord: Codable, Sendable, Hashable {
     public var baseStep: Int
     public var journal: [LiveChange]
 
+    /// SHA-256 (hex) of each input file (`Scenario.inputFiles`, absolute paths) when the lab came
+    /// up; nil in a record written before keycard kept them. The live verbs rebuild the cluster
+    /// from those files and refuse to when one changed: the lab holds what the old content made.
+    public var inputs: [String: String]? = nil
+
     public init(labName: String, scenario: String, enforcement: String, baseStep: Int, journal: [LiveChange] = []) {
         self.labName = labName
         self.scenario = scenario

@@ -116,4 +116,34 @@ struct CliLiveManifestsTests {
         let after = try KeycardCLI.run(["status", lab, "-o", "json"])
         #expect(after.out.contains("\"liveChanges\" : 2"), "one journal entry a file: \(after.out)")
     }
+
+    /// The live verbs rebuild the lab's cluster from its manifests: after one is edited or a file
+    /// is added, they refuse (the lab holds what the earlier content made) until it is undone.
+    @Test func anEditedOrAddedManifestIsRefusedUntilUndone() throws {
+        let lab = uniqueLabName("cli-edit")
+        let folder = try Self.folder(lab)
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: (folder as NSString).deletingLastPathComponent)
+        }
+        let built = try KeycardCLI.run(["up", folder])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+        let probe = ["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"]
+        let original = try String(contentsOfFile: folder + "/app.yaml", encoding: .utf8)
+
+        try original.replacingOccurrences(of: "{pod: server}}", with: "{pod: other}}").write(
+            toFile: folder + "/app.yaml", atomically: true, encoding: .utf8)
+        let edited = try KeycardCLI.run(probe)
+        #expect(edited.code == 2 && edited.err.contains("app.yaml (edited)"), "\(edited.err)")
+
+        try original.write(toFile: folder + "/app.yaml", atomically: true, encoding: .utf8)
+        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: folder + "/deny.yaml", atomically: true, encoding: .utf8)
+        let added = try KeycardCLI.run(probe)
+        #expect(added.code == 2 && added.err.contains("deny.yaml (added)"), "\(added.err)")
+
+        try FileManager.default.removeItem(atPath: folder + "/deny.yaml")
+        let undone = try KeycardCLI.run(probe)
+        #expect(undone.code == 0, "\(undone.err)")
+        #expect(try Self.observed(undone.out) == ["shop/server 80 allow"])
+    }
 }

@@ -40,6 +40,14 @@ struct LiveLab {
         } catch {
             throw LiveError("lab \(name): its scenario no longer loads: \(error)")
         }
+        if let recorded = record.inputs {
+            let changed = LiveInputDigests.changes(from: recorded, to: LiveInputDigests.of(timeline.scenario.inputFiles))
+            if !changed.isEmpty {
+                throw LiveError(
+                    "lab \(name): its input changed since the lab came up: \(changed.joined(separator: ", ")); the lab holds what the "
+                        + "earlier content made. Undo the edit and make the change with `keycard apply`, or recreate the lab")
+            }
+        }
         var lab = LiveLab(
             name: name, state: state, record: record, timeline: timeline,
             cluster: timeline.cluster(afterStep: record.baseStep))

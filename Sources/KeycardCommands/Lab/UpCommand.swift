@@ -60,6 +60,7 @@ struct UpCommand: ParsableCommand {
         do {
             var record = LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0)
             if isManifests { (record.manifests, record.namespace) = ([LiveInput.absolute(file)], manifests.namespace) }
+            record.inputs = LiveInputDigests.of(timeline.scenario.inputFiles)
             try record.write()
             programmed = try LabPolicies(
                 plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,

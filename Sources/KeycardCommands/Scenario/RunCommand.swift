@@ -91,7 +91,7 @@ struct RunCommand: ParsableCommand {
                     try LabDaemon.keep(
                         lab: run.labName, scenario: timeline.scenario.file,
                         manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
-                        afterStep: timeline.scenario.steps.count)
+                        afterStep: timeline.scenario.steps.count, inputFiles: timeline.scenario.inputFiles)
                 }
                 reports.append(report)
                 ran.append(timeline)

@@ -81,7 +81,8 @@ public enum ManifestLoader {
         decoder.namespace = namespace
         decoder.skippedKinds = [:]
         var objects: [LoadedObject] = []
-        for file in try files(paths) {
+        let inputFiles = try files(paths)
+        for file in inputFiles {
             // A file of a folder that cannot be read is reported at that file, not at the folder.
             let text = try ScenarioLoader.readText(file, at: SourceLocation.start(of: file))
             for document in try YAMLDocuments.parse(text, file: file) {
@@ -180,6 +181,7 @@ public enum ManifestLoader {
         // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
         scenario.mentionsMesh = decoder.sawMeshObject
         scenario.fromManifests = true
+        scenario.inputFiles = inputFiles
         scenario.steps = plan.steps
         scenario.warnings = warnings + plan.warnings
         return try Timeline(scenario, cellLimit: cellLimit)

@@ -19,6 +19,10 @@ public struct Scenario: Sendable {
     public var mentionsMesh = false
     /// Manifests mode (`ManifestLoader`): the steps are keycard's, not written by the user.
     public var fromManifests = false
+    /// The files read to build it, in reading order: the scenario file and the manifests its
+    /// `file:` items name, or the manifests (each file of a folder). A live lab rebuilt from them
+    /// checks that none changed since it came up.
+    public var inputFiles: [String] = []
 }
 
 /// Where policy is enforced.

@@ -34,7 +34,9 @@ public enum ScenarioLoader {
                 "a scenario file holds one YAML document; put Kubernetes objects in resources or in files named by `file:`")
         }
         var parser = ScenarioParser(file: file)
-        return try Timeline(try parser.scenario(document), cellLimit: cellLimit)
+        var scenario = try parser.scenario(document)
+        scenario.inputFiles = [file] + parser.manifestFiles
+        return try Timeline(scenario, cellLimit: cellLimit)
     }
 
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
@@ -62,6 +64,8 @@ struct ScenarioParser {
     var mesh = MeshSettings()
     /// Manifests already read, by resolved path.
     private var manifests: [String: [LoadedObject]] = [:]
+    /// The manifests `file:` items named, as absolute paths, each once, in reading order.
+    private(set) var manifestFiles: [String] = []
 
     init(file: String) { self.file = file }
 
@@ -245,6 +249,7 @@ struct ScenarioParser {
         let folder = (file as NSString).deletingLastPathComponent
         let displayPath = folder.isEmpty ? relative : "\(folder)/\(relative)"
         let text = try ScenarioLoader.readText(target.path, at: value.location)
+        if !manifestFiles.contains(target.path) { manifestFiles.append(target.path) }
         var loaded: [LoadedObject] = []
         let outer = objects.namespace
         objects.namespace = namespace
