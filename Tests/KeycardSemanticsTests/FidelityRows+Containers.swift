@@ -59,4 +59,18 @@ let containerRows: [FidelityRow] = [
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}, spec: {selector: {matchLabels: {app: d}}, "
             + "template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: i, resources: {limits: {memory: 1GB}}}]}}}}",
         .refuses(at: "1GB", "resources.limits.memory: quantity \"1GB\" is not valid")),
+    FidelityRow(
+        "CTR-17", container("resources: {limits: {cpu: 500m, memory: 1Gi}, requests: {cpu: '1', memory: 1Gi}}"),
+        .refuses(at: "'1'", "resources.requests: Invalid value: \"1\": must be less than or equal to cpu limit of 500m")),
+    FidelityRow(
+        "CTR-18",
+        container(
+            "resources: {limits: {cpu: '1', memory: 1Gi, nvidia.com/gpu: 1}, requests: {cpu: 1000m, memory: 1024Mi, nvidia.com/gpu: 1}}"),
+        .accepts(served)),
+    FidelityRow(
+        "CTR-19", container("resources: {limits: {nvidia.com/gpu: 2}, requests: {nvidia.com/gpu: 1}}"),
+        .refuses(at: "1}}", "must be equal to nvidia.com/gpu limit of 2")),
+    FidelityRow(
+        "CTR-20", container("resources: {requests: {example.com/foo: 1}}"),
+        .refuses(at: "1}}", "Limit must be set for non overcommitable resources (example.com/foo)")),
 ]

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// The types of the well-known Container fields keycard does not otherwise read
@@ -74,14 +75,51 @@ extension ObjectDecoder {
         }
     }
 
+    /// A request against its limit (`ValidateResourceRequirements` in
+    /// pkg/apis/core/validation/validation.go): a request above its limit is refused; a resource that
+    /// cannot be overcommitted (an extended resource such as `nvidia.com/gpu`, or `hugepages-*`:
+    /// `IsOvercommitAllowed`) needs a limit, and its request must equal it.
+    private static func checkRequest(
+        _ name: String, _ text: String, against limit: (text: String, value: Decimal?)?, _ quantity: YAMLValue, _ what: String
+    ) throws(ScenarioError) {
+        let field = "\(what).requests"
+        let request = text.trimmingCharacters(in: .whitespaces)
+        let native = !name.contains("/") || name.contains("kubernetes.io/")
+        let overcommit = native && !name.hasPrefix("hugepages-")
+        guard let limit else {
+            if !overcommit {
+                throw quantity.error("\(what).limits: Required value: Limit must be set for non overcommitable resources (\(name))")
+            }
+            return
+        }
+        guard let requested = Quantity.value(request), let limited = limit.value else { return }
+        if !overcommit && requested != limited {
+            throw quantity.error("\(field): Invalid value: \"\(request)\": must be equal to \(name) limit of \(limit.text)")
+        }
+        if requested > limited {
+            throw quantity.error("\(field): Invalid value: \"\(request)\": must be less than or equal to \(name) limit of \(limit.text)")
+        }
+    }
+
     /// ResourceRequirements: `limits` and `requests` map resource names to non-negative Quantities
-    /// (`ValidateResourceQuantityValue`); `claims` is a list of mappings.
+    /// (`ValidateResourceQuantityValue`), a request at most its limit (`checkRequest`); `claims` is
+    /// a list of mappings.
     private func checkResources(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
         let fields = try nonNullFields(value, what)
+        var limits: [String: (text: String, value: Decimal?)] = [:]
         for part in ["limits", "requests"] {
             guard let map = fields[part] else { continue }
             for (name, _, quantity) in try map.entries("\(what).\(part)") where !quantity.isNull {
                 let field = "\(what).\(part).\(name)"
+                defer {
+                    if case .scalar(let scalar) = quantity.node {
+                        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+                        if part == "limits" { limits[name] = (text, Quantity.value(text)) }
+                    }
+                }
+                if part == "requests", case .scalar(let scalar) = quantity.node {
+                    try Self.checkRequest(name, scalar.string, against: limits[name], quantity, what)
+                }
                 guard case .scalar(let scalar) = quantity.node, quantity.tagName != .bool else {
                     throw quantity.error(
                         "\(field) must be a quantity (a number or a string such as 100m or 1Gi), found \(quantity.kindName)")
@@ -126,6 +164,30 @@ enum Quantity {
 
     /// Whether `text` is a negative quantity; nil when it is not a quantity.
     static func isNegative(_ text: String) -> Bool? {
+        guard let parts = parse(text) else { return nil }
+        return parts.negative && !isZero(parts.whole, parts.fraction)
+    }
+
+    /// The amount `text` stands for (`100m` is 0.1, `1Ki` 1024, `1e3` 1000); nil when it is not a
+    /// quantity or lies outside what `Decimal` holds. Used to compare a request with its limit.
+    static func value(_ text: String) -> Decimal? {
+        guard let parts = parse(text), var amount = Decimal(string: "\(parts.whole.isEmpty ? "0" : parts.whole).\(parts.fraction)0")
+        else { return nil }
+        let binary = ["Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6]
+        let decimal = ["n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18]
+        if let power = binary[parts.suffix] {
+            for _ in 0..<power { amount *= 1024 }
+        } else {
+            let exponent = decimal[parts.suffix] ?? Int(parts.suffix.dropFirst()).map { $0 } ?? Int.max
+            guard abs(exponent) <= 120 else { return nil }
+            amount *= Decimal(sign: .plus, exponent: exponent, significand: 1)
+        }
+        return parts.negative ? -amount : amount
+    }
+
+    /// The parts of a quantity: sign, digits before and after the point, and the suffix as written
+    /// (a binary or decimal SI suffix, or `e`/`E` with a signed exponent); nil when it is none.
+    private static func parse(_ text: String) -> (negative: Bool, whole: Substring, fraction: Substring, suffix: String)? {
         var rest = Substring(text.trimmingSpaces)
         var negative = false
         if let sign = rest.first, sign == "+" || sign == "-" {
@@ -142,12 +204,12 @@ enum Quantity {
         }
         guard !whole.isEmpty || !fraction.isEmpty else { return nil }
         let suffix = String(rest)
-        if binarySI.contains(suffix) || decimalSI.contains(suffix) { return negative && !isZero(whole, fraction) }
+        if binarySI.contains(suffix) || decimalSI.contains(suffix) { return (negative, whole, fraction, suffix) }
         guard let first = suffix.first, first == "e" || first == "E" else { return nil }
         var exponent = suffix.dropFirst()
         if let sign = exponent.first, sign == "+" || sign == "-" { exponent = exponent.dropFirst() }
         guard !exponent.isEmpty, exponent.allSatisfy(\.isASCIIDigit) else { return nil }
-        return negative && !isZero(whole, fraction)
+        return (negative, whole, fraction, suffix)
     }
 
     private static func isZero(_ whole: Substring, _ fraction: Substring) -> Bool {
