@@ -10,7 +10,7 @@ struct RulesCommand: ParsableCommand {
         commandName: "rules",
         abstract: "Print the nftables ruleset keycard compiles for a pod or node, in nft syntax (no root needed).",
         discussion:
-            "Without --pod or --node every table is printed. Without --after-step the state after the last step is used. Plain manifests (files or folders) are one cluster, as for keycard model; -n and --mesh read them as there."
+            "Without --pod or --node every table is printed, with the Service proxy (ClusterIP DNAT) and node-port tables. Without --after-step the state after the last step is used. Plain manifests (files or folders) are one cluster, as for keycard model; -n and --mesh read them as there."
     )
 
     @OptionGroup var logging: LoggingOptions
@@ -59,7 +59,34 @@ struct RulesCommand: ParsableCommand {
             Console.out("# \(target), after step \(step) of \(scenario.steps.count)")
             Console.out(table.nftText())
         }
+        let cluster = timeline.cluster(afterStep: step)
+        let podNode = pod.flatMap(ObjectKey.parse).map { cluster.podNodes[$0] ?? 0 }
+        printServiceProxy(cluster, timeline, step: step, placement: mode.placement, podNode: podNode)
         if pod == nil { printNodePorts(timeline, step: step) }
+    }
+
+    /// The Service proxy table (`ServiceProxyCompiler`, ClusterIP DNAT as kube-proxy's nftables
+    /// mode) that goes into each pod's namespace (pod placement) or each node's (node placement),
+    /// for the nodes asked for: one copy for nodes whose tables are the same (they differ only for
+    /// `internalTrafficPolicy: Local` Services).
+    private func printServiceProxy(_ cluster: Cluster, _ timeline: Timeline, step: Int, placement: Placement, podNode: Int?) {
+        let compiler = ServiceProxyCompiler(labName: timeline.scenario.name, placement: placement)
+        let nodes = podNode.map { [$0] } ?? node.flatMap(AddressPlan.nodeIndex).map { [$0] } ?? Array(0..<timeline.scenario.lab.nodes)
+        var groups: [(table: Table, nodes: [Int])] = []
+        for index in nodes {
+            guard let table = compiler.compile(cluster, node: index) else { continue }
+            if let found = groups.firstIndex(where: { $0.table == table }) {
+                groups[found].nodes.append(index)
+            } else {
+                groups.append((table, [index]))
+            }
+        }
+        for group in groups {
+            let names = group.nodes.map { "node-\($0)" }.joined(separator: ", ")
+            let place = placement == .pod ? "in each pod namespace of \(names)" : "in \(names)"
+            Console.out("# Service proxy (ClusterIP DNAT), \(place), after step \(step) of \(timeline.scenario.steps.count)")
+            Console.out(group.table.nftText())
+        }
     }
 
     /// The node-port tables of the nodes asked for (every node without --node) and, without

@@ -1,0 +1,28 @@
+import KeycardTestSupport
+import Testing
+
+/// `keycard rules` prints the Service proxy table beside the policy tables: what a lab programs
+/// for ClusterIPs (it had printed only policies and node ports).
+@Suite struct RulesServiceProxyTests {
+    static let file = RepositoryFiles.absolute("scenarios/internal-traffic-policy.yaml")
+
+    @Test func everyNodesProxyTableIsPrintedOnceLocalServicesMakeThemDiffer() throws {
+        let result = try KeycardBinary.run(["rules", Self.file])
+        #expect(result.status == 0, "\(result.stderr)")
+        let headings = result.stdout.split(separator: "\n").filter { $0.hasPrefix("# Service proxy") }
+        #expect(
+            headings == [
+                "# Service proxy (ClusterIP DNAT), in each pod namespace of node-0, after step 6 of 6",
+                "# Service proxy (ClusterIP DNAT), in each pod namespace of node-1, after step 6 of 6",
+            ], "\(headings)")
+        #expect(result.stdout.contains("table inet kc-internal-traffic-policy-svc"))
+    }
+
+    @Test func aPodsViewHoldsItsNodesProxyTable() throws {
+        let result = try KeycardBinary.run(["rules", Self.file, "--pod", "default/app-0"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("# Service proxy (ClusterIP DNAT), in each pod namespace of node-0"))
+        #expect(!result.stdout.contains("of node-1"))
+        #expect(result.stdout.contains("has no local endpoints on node-0"))
+    }
+}
