@@ -87,7 +87,7 @@ public final class LabMesh {
 
     /// What the prober needs (`MeshProbing`) for probes of `cluster`.
     public func probing(_ cluster: Cluster) -> MeshProbing {
-        MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster))
+        MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster, proxy: proxy))
     }
 
     /// Closes the proxy and removes the CA's files; idempotent.
@@ -102,6 +102,12 @@ struct LabMeshChannel: MeshProbeChannel {
     let intents: MeshIntents
     let flows: MeshFlowLog
     let cluster: Cluster
+    let proxy: MeshProxy
+
+    func waveStarts(deadline: Duration) {
+        let half = MeshProbing.proxyConnectTimeout(wave: deadline)
+        proxy.upstreamConnectTimeout = .nanoseconds(half.components.seconds * 1_000_000_000 + half.components.attoseconds / 1_000_000_000)
+    }
 
     func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest) {
         intents.set(request, pod: source, sourcePort: sourcePort)

@@ -29,6 +29,15 @@ public protocol MeshProbeChannel: Sendable {
     /// The record of the client flow (its source, the destination and port it dialled), if a proxy
     /// refused or ended it.
     func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict?
+    /// A wave of probes with deadline `deadline` starts: the proxy's upstream connect timeout
+    /// becomes half of it (`MeshProbing.proxyConnectTimeout`), so its word comes before the
+    /// prober gives up and a busy machine's slow answer is not taken for a drop.
+    func waveStarts(deadline: Duration)
+}
+
+extension MeshProbeChannel {
+    /// A channel without a proxy (a test double) has no timeout to set.
+    public func waveStarts(deadline: Duration) {}
 }
 
 /// How a lab with the mesh probes (spec mesh.md 2.4, 2.5, R41): every TCP probe is client-first
@@ -52,6 +61,9 @@ public struct MeshProbing: Sendable {
     /// The proxy's upstream connect timeout for probes with `settings`: half the wave's deadline,
     /// so that the proxy's word arrives before the prober gives up.
     public static func proxyConnectTimeout(_ settings: ProbeSettings) -> Duration { waveTimeout(settings) / 2 }
+
+    /// The proxy's upstream connect timeout for a wave with deadline `deadline`: half of it.
+    public static func proxyConnectTimeout(wave deadline: Duration) -> Duration { deadline / 2 }
 
     /// The line a TCP probe sends.
     static let probeLine = Array("keycard-probe\n".utf8)

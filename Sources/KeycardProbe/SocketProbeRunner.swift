@@ -107,6 +107,7 @@ public struct SocketProbeRunner: ProbeRunner {
             mesh == nil
             ? .milliseconds(settings.timeoutMilliseconds)
             : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
+        mesh?.channel.waveStarts(deadline: timeout)
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         return zip(zip(cells, outcomes), requests).enumerated().map { index, element in
             let ((cell, outcome), request) = element
@@ -188,9 +189,9 @@ extension SocketProbeRunner {
             mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
             return probe
         }
-        let outcomes = try prober.probe(
-            requests, timeout: MeshProbing.waveTimeout(settings, connections: requests.count), retries: settings.retries, evidence: evidence
-        )
+        let deadline = MeshProbing.waveTimeout(settings, connections: requests.count)
+        mesh.channel.waveStarts(deadline: deadline)
+        let outcomes = try prober.probe(requests, timeout: deadline, retries: settings.retries, evidence: evidence)
         return zip(zip(targets, outcomes), requests).map { pair, request in
             let (target, outcome) = pair
             let seen =

@@ -185,6 +185,15 @@ struct HostNetworkTests {
             Self.hostPod("exporter") + "\n" + service, steps: "- probe: {from: [prod/exporter], to: [prod/web], ports: [TCP/80]}")
     }
 
+    /// Unnamed, it is no default source of a step that aims at a Service (it had been refused).
+    @Test func theDefaultSourcesOfAServiceProbeLeaveItOut() throws {
+        let service =
+            "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: prod}, spec: {selector: {app: web}, ports: [{port: 80}]}}"
+        let t = try Self.timeline(Self.hostPod("exporter") + "\n" + service, steps: "- probe: {to: [svc/prod/web], ports: [TCP/80]}")
+        let sources = try #require(t.probes[1]).sources
+        #expect(!sources.contains(ObjectKey("prod", "exporter")) && sources.contains(Self.web), "\(sources)")
+    }
+
     @Test func probesNameItAsSourceAndDestination() throws {
         let t = try Self.timeline(
             Self.hostPod("exporter") + "\n" + Self.denyAll,

@@ -120,6 +120,22 @@ import Testing
 
     /// The seed's blueprint: its allow rule alone (step 2) is one-sided, since default-deny-all
     /// also isolates the frontend for egress; default-deny-all breaks DNS for every pod (step 1).
+    /// A deny-all selects a host-network pod, and still does not isolate it: the finding says why.
+    @Test func aHostNetworkPodIsReportedForWhatItIs() throws {
+        let host = """
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: exporter, namespace: prod}
+              spec: {hostNetwork: true, containers: [{name: e, image: e, ports: [{containerPort: 9100}]}]}
+            """
+        let (findings, _) = try Self.lint(ScenarioText.scenario(resources: host + "\n" + Self.denyAll))
+        let unselected = findings.filter { $0.rule == "unselected-pod" }.map(\.message)
+        #expect(
+            unselected == [
+                "Pod prod/exporter uses the host network, which NetworkPolicy does not isolate whatever selects it: every pod may reach it and it may reach everything"
+            ], "\(unselected)")
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

@@ -139,6 +139,37 @@ struct ManifestModeTests {
         #expect(!off.scenario.lab.dns && off.scenario.steps.count == 2)
     }
 
+    /// A host-network DaemonSet beside a Service (kube-prometheus' node-exporter, MetalLB's
+    /// speaker): its pods connect from the node's namespace, where the lab runs no Service proxy,
+    /// so the Service step leaves them out with a warning (the folder had been refused).
+    @Test func hostNetworkWorkloadsAreNotProbedThroughServices() throws {
+        let agent = """
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: agent}
+            spec:
+              selector: {matchLabels: {app: agent}}
+              template:
+                metadata: {labels: {app: agent}}
+                spec: {hostNetwork: true, containers: [{name: a, image: x, ports: [{containerPort: 9100}]}]}
+            """
+        let path = try folder(["a.yaml": deployment, "b.yaml": agent])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        let services = try #require(t.probes[2])
+        #expect(services.destinationRefs.map(\.description) == ["svc/shop/web"])
+        #expect(!services.sourceRefs.contains(.workload(WorkloadKey(.daemonSet, "shop", "agent"))))
+        #expect(t.warnings.contains { $0.message.contains("not probed through Services: shop/daemonset/agent") }, "\(t.warnings)")
+        #expect(t.cells(ofProbeStep: 1).contains { $0.fromWorkload == WorkloadKey(.daemonSet, "shop", "agent") })
+        // It asks its node's resolver (dnsPolicy ClusterFirst), not cluster DNS: no dns step.
+        let agentPods = Set(t.initial.pods(of: WorkloadKey(.daemonSet, "shop", "agent")).map(\.key))
+        let askers = t.scenario.steps.compactMap { step -> ObjectKey? in
+            if case .dns(let query) = step.action { return query.from }
+            return nil
+        }
+        #expect(!askers.isEmpty && askers.allSatisfy { !agentPods.contains($0) }, "\(askers)")
+    }
+
     /// A later document of the same object configures it (kubectl apply): no duplicate error.
     @Test func objectAppliedAgain() throws {
         let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"

@@ -554,4 +554,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04": "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*)",
     "APP-01": "KeycardScenarioTests/RealManifestsTests.everyDocumentDecodes (when ../shared is beside the checkout)",
+    "POD-32": "KeycardScenarioTests/APIUpdateRulesTests.aPodUpdateThatChangesItsPortsIsRefused, .aPodUpdateOfLabelsAndImageIsAccepted",
+    "POD-33": "KeycardScenarioTests/APIUpdateRulesTests.aNamedTargetPortPrefersTheAppContainerToASidecar",
+    "POD-34": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
+    "NS-06": "KeycardScenarioTests/APIUpdateRulesTests.immortalNamespacesAreNotDeleted",
+    "WL-14": "KeycardScenarioTests/APIUpdateRulesTests.aManualSelectorJobsPodsCarryNoGeneratedLabels",
+    "WL-15": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
 ]

@@ -57,6 +57,14 @@ public final class MeshProxy: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
     }
 
+    /// The upstream connect timeout of connections accepted from now on: a probe wave of many
+    /// connections sets it to half its deadline, so that a slow upstream answer on a busy machine
+    /// is not taken for a NetworkPolicy drop (a fixed half second had been).
+    public var upstreamConnectTimeout: TimeAmount {
+        get { core.connectTimeout }
+        set { core.connectTimeout = newValue }
+    }
+
     /// Starts serving `pod` (address `address`) inside network namespace `/run/netns/<namespace>`:
     /// both listeners are bound in one setns window, then adopted by the event loops.
     /// - Throws: `KernelError` (namespace, socket, bind), `MeshProxyError.alreadyAttached`.

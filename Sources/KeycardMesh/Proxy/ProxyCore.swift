@@ -15,7 +15,13 @@ final class ProxyCore: Sendable {
     let cluster: @Sendable () -> Cluster
     let intents: MeshIntents
     let flows: MeshFlowLog
-    let connectTimeout: TimeAmount
+    /// The upstream connect timeout: a NetworkPolicy drop of the proxy's own connection shows as
+    /// `deny` after it. The prober sets it for each wave (`MeshProxy.setUpstreamConnectTimeout`).
+    private let connectTimeoutBox: NIOLockedValueBox<TimeAmount>
+    var connectTimeout: TimeAmount {
+        get { connectTimeoutBox.withLockedValue { $0 } }
+        set { connectTimeoutBox.withLockedValue { $0 = newValue } }
+    }
     let originalDestination: MeshProxy.OriginalDestination
     let trust: MeshTrust
     /// The namespace the proxy was created in, outside every lab namespace: no upstream socket is
@@ -44,7 +50,7 @@ final class ProxyCore: Sendable {
         self.cluster = cluster
         self.intents = intents
         self.flows = flows
-        self.connectTimeout = connectTimeout
+        self.connectTimeoutBox = NIOLockedValueBox(connectTimeout)
         self.originalDestination = originalDestination
         self.trust = MeshTrust(ca)
     }

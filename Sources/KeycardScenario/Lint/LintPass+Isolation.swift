@@ -10,9 +10,12 @@ extension LintPass {
         {
             let object = ref(pod)
             guard reported.insert(object).inserted else { continue }
-            report(
-                "unselected-pod",
-                "\(object) is selected by no NetworkPolicy: every pod may reach it and it may reach everything", object)
+            // A policy may well select it: NetworkPolicy does not isolate a host-network pod.
+            let why =
+                pod.hostNetwork
+                ? "uses the host network, which NetworkPolicy does not isolate whatever selects it"
+                : "is selected by no NetworkPolicy"
+            report("unselected-pod", "\(object) \(why): every pod may reach it and it may reach everything", object)
         }
     }
 

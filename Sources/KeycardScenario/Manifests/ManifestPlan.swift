@@ -5,7 +5,7 @@ import KeycardModel
 ///    pod to every pod, on every container port some pod declares;
 /// 2. the same sources to every Service with a ClusterIP, on each of its ports, through the real
 ///    ClusterIP: one cell per backend (`svc/ns/name>ns/pod`);
-/// 3. with cluster DNS, one `dns` step per source pod and Service name
+/// 3. with cluster DNS, one `dns` step per source pod (not on the host network) and Service name
 ///    (`<svc>.<ns>.svc.cluster.local`, ExternalName Services left out: their answer lives outside
 ///    the cluster). The model judges a query on the UDP/53 flow from the pod to the DNS pod, which
 ///    does not depend on the name: a pod whose queries the model blocks asks one name only, so a
@@ -36,15 +36,29 @@ enum ManifestPlan {
         }
         let services = cluster.sortedServices.filter { $0.key != ClusterDNS.serviceKey }
         let withClusterIP = services.filter { $0.clusterIP != nil && !$0.ports.isEmpty }
-        if !withClusterIP.isEmpty {
+        // A host-network pod connects from its node's namespace, where the lab runs no Service
+        // proxy (as kube-proxy would be there): its Service cells are left out, its pod cells stay.
+        let onHostNetwork = sources.filter { sourcePods([$0], cluster).contains(where: cluster.isHostNetwork) }
+        let serviceSources = sources.filter { !onHostNetwork.contains($0) }
+        if !withClusterIP.isEmpty, !serviceSources.isEmpty {
             let destinations = withClusterIP.map { ProbeRef.endpoint(.service($0.key)) }
             add(
                 "every workload to every Service port through its ClusterIP, as the model says",
-                .probe(ProbeStep(from: sources, to: destinations, ports: nil, expect: .model)))
+                .probe(ProbeStep(from: serviceSources, to: destinations, ports: nil, expect: .model)))
+        }
+        if !withClusterIP.isEmpty, !onHostNetwork.isEmpty {
+            let names = onHostNetwork.map(\.description).joined(separator: ", ")
+            warnings.append(
+                ScenarioWarning(
+                    location: location,
+                    message:
+                        "not probed through Services: \(names) (host network; the lab runs no Service proxy in node namespaces, so only their pod-to-pod cells are probed)"
+                ))
         }
         guard dns else { return (steps, warnings) }
         let names = services.filter { $0.kind != .externalName }.map { "\($0.name).\($0.namespace).svc.cluster.local" }
-        for source in sourcePods(sources, cluster) {
+        // A host-network pod asks its node's resolver (dnsPolicy ClusterFirst): no cluster DNS step.
+        for source in sourcePods(sources, cluster) where !cluster.isHostNetwork(source) {
             for name in names {
                 let query = DNSStep(from: source, name: name, expect: nil)
                 add("\(source) asks \(name)", .dns(query))

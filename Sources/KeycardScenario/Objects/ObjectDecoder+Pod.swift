@@ -79,6 +79,9 @@ extension ObjectDecoder {
         var declared: [ProtocolPort: SourceLocation] = [:]
         var podPortNames: Set<String> = []
         let initContainers = try spec["initContainers"]?.items("spec.initContainers") ?? []
+        // A named targetPort resolves to the containers' ports before the sidecars' (`FindPort` in
+        // pkg/api/v1/pod/util.go): sidecar ports follow the containers' in `pod.ports`.
+        var sidecarPorts: [ContainerPort] = []
         for (container, isInit) in initContainers.map({ ($0, true) }) + containerList.map({ ($0, false) }) {
             try warnUnknownFields(container, "a container", known: KnownFields.container)
             let fields = try nonNullFields(container, "a container")
@@ -147,12 +150,13 @@ extension ObjectDecoder {
                 } else {
                     declared[key] = portValue.location
                 }
-                pod.ports.append(port)
+                if isInit { sidecarPorts.append(port) } else { pod.ports.append(port) }
             }
             let command = try fields["command"]?.strings("command") ?? []
             let args = try fields["args"]?.strings("args") ?? []
             if running, !command.isEmpty { pod.commands.append(command + args) }
         }
+        pod.ports += sidecarPorts
         // Added to a running pod by `kubectl debug`; never in a create or a template
         // (ValidatePodCreate, ValidatePodTemplateSpec).
         if let ephemeral = spec["ephemeralContainers"], !(try ephemeral.items("spec.ephemeralContainers")).isEmpty {
@@ -160,7 +164,8 @@ extension ObjectDecoder {
         }
         if let policyValue = spec["restartPolicy"] {
             let policy = try policyValue.string("spec.restartPolicy")
-            guard ["Always", "OnFailure", "Never"].contains(policy) else {
+            // "" is unset: SetDefaults_PodSpec makes it Always.
+            guard ["", "Always", "OnFailure", "Never"].contains(policy) else {
                 throw policyValue.error("spec.restartPolicy must be Always, OnFailure or Never, found \"\(policy)\"")
             }
         }

@@ -25,7 +25,9 @@ extension ObjectDecoder {
         if let specValue = fields["spec"] { try warnUnknownFields(specValue, "Service spec", known: KnownFields.serviceSpec) }
         let spec = try fields["spec"].map { spec throws(ScenarioError) in try nonNullServiceFields(spec, "Service spec") } ?? [:]
         let specLocation = fields["spec"] ?? value
-        if let typeValue = spec["type"] {
+        // "" is unset: SetDefaults_Service makes it ClusterIP (as it defaults sessionAffinity and,
+        // on node ports, externalTrafficPolicy; below).
+        if let typeValue = spec["type"], try !typeValue.string("spec.type").isEmpty {
             service.kind = try typeValue.choice("spec.type") {
                 "spec.type must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, found \"\($0)\""
             }
@@ -60,7 +62,7 @@ extension ObjectDecoder {
         try Self.checkClusterIPs(spec)
         if let affinity = spec["sessionAffinity"] {
             let text = try affinity.string("spec.sessionAffinity")
-            guard text == "None" || text == "ClientIP" else {
+            guard text.isEmpty || text == "None" || text == "ClientIP" else {
                 throw affinity.error("spec.sessionAffinity must be None or ClientIP, found \"\(text)\"")
             }
         }
@@ -126,7 +128,7 @@ extension ObjectDecoder {
                     location: ipsValue.location,
                     message: "Service \(service.key): spec.externalIPs are not built in the lab; probe its ClusterIP or use a NodePort"))
         }
-        if let policyValue = spec["externalTrafficPolicy"] {
+        if let policyValue = spec["externalTrafficPolicy"], try !policyValue.string("spec.externalTrafficPolicy").isEmpty {
             let text = try policyValue.string("spec.externalTrafficPolicy")
             guard let policy = ExternalTrafficPolicy(rawValue: text) else {
                 throw policyValue.error(

@@ -24,12 +24,13 @@ extension ObjectDecoder {
         if kind == .cronJob, meta.name.count > 52 {
             throw metadata.error("CronJob name \"\(meta.name)\" must be no more than 52 characters (it names the Jobs it makes)")
         }
-        if kind == .job, meta.name.count > 63 {
-            throw metadata.error("Job name \"\(meta.name)\" must be no more than 63 characters (its pods carry it as a label value)")
-        }
         guard let specValue = fields["spec"] else { throw value.error("\(what) needs \"spec\"") }
         try specValue.requireKnownFields("\(kind.rawValue) spec", known: KnownFields.workloadSpec(kind))
         var spec = try nonNullFields(specValue, "\(kind.rawValue) spec")
+        // Without manualSelector the pods carry the Job's name as a label value (at most 63).
+        if kind == .job, meta.name.count > 63, try spec["manualSelector"]?.bool("spec.manualSelector") != true {
+            throw metadata.error("Job name \"\(meta.name)\" must be no more than 63 characters (its pods carry it as a label value)")
+        }
         try checkWorkloadSpec(kind, spec)
         var jobLabels: Labels = [:]
         var suspended = false
@@ -88,6 +89,7 @@ extension ObjectDecoder {
                 let selector = try labelSelector(selectorValue, "spec.selector")
                 try requireMatch(selector, template, templateValue)
                 workload.selector = selector
+                workload.manualSelector = true
             } else {
                 if let selectorValue = spec["selector"] {
                     throw selectorValue.error("spec.selector: `selector` not auto-generated (set manualSelector: true to choose one)")
@@ -121,7 +123,9 @@ extension ObjectDecoder {
         if kind == .statefulSet || kind == .daemonSet, let strategy = spec["updateStrategy"] {
             let strategyFields = try nonNullFields(strategy, "spec.updateStrategy")
             if let typeValue = strategyFields["type"] {
-                let type = try typeValue.string("spec.updateStrategy.type")
+                // "" is unset: SetDefaults_StatefulSet and SetDefaults_DaemonSet make it RollingUpdate.
+                let written = try typeValue.string("spec.updateStrategy.type")
+                let type = written.isEmpty ? "RollingUpdate" : written
                 guard type == "RollingUpdate" || type == "OnDelete" else {
                     throw typeValue.error("spec.updateStrategy.type must be RollingUpdate or OnDelete, found \"\(type)\"")
                 }
@@ -173,7 +177,9 @@ extension ObjectDecoder {
         }
         let allowed = isJob ? ["OnFailure", "Never"] : ["Always"]
         if let policyValue = spec["restartPolicy"] {
-            let policy = try policyValue.string("spec.template.spec.restartPolicy")
+            // "" is unset, defaulted to Always (SetDefaults_PodSpec runs on templates too).
+            let written = try policyValue.string("spec.template.spec.restartPolicy")
+            let policy = written.isEmpty ? "Always" : written
             guard allowed.contains(policy) else {
                 throw policyValue.error(
                     "spec.template.spec.restartPolicy \"\(policy)\" is not supported here: \(allowed.joined(separator: " or "))")

@@ -68,7 +68,9 @@ extension ObjectDecoder {
         let fields = try nonNullFields(strategy, "spec.strategy")
         var type = "RollingUpdate"
         if let typeValue = fields["type"] {
+            // "" is unset: SetDefaults_Deployment makes it RollingUpdate.
             type = try typeValue.string("spec.strategy.type")
+            if type.isEmpty { type = "RollingUpdate" }
             guard type == "RollingUpdate" || type == "Recreate" else {
                 throw typeValue.error("spec.strategy.type must be RollingUpdate or Recreate, found \"\(type)\"")
             }

@@ -38,8 +38,12 @@ extension ClusterChange {
                 throw ScenarioError(location, "Service \(service.key): spec.clusterIP is immutable (was \(Self.text(old)))")
             }
         case .unallocated:
+            // patchAllocatedValues: an update that leaves clusterIP empty keeps the old one, an
+            // address or None, when neither side is ExternalName (a headless Service stays so).
             if let old = previous?.address, case .ip = old {
                 service.address = old
+            } else if let previous, previous.address == .headless, previous.kind != .externalName, service.kind != .externalName {
+                service.address = .headless
             } else {
                 guard let ip = ServiceAddresses.allocate(in: serviceCIDR, taken: taken) else {
                     throw ScenarioError(location, "Service \(service.key): no free ClusterIP left in \(serviceCIDR)")

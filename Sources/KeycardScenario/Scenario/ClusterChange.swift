@@ -51,6 +51,7 @@ public struct ClusterChange {
             case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 existed = cluster.pods[pod.key] != nil
+                if let old = cluster.pods[pod.key] { pod = try Self.podUpdate(old, pod, at: loaded.location) }
                 // Applying a controller's pod updates it and keeps its owner, which releases it
                 // (and replaces it) if its new labels leave the selector.
                 pod.owner = cluster.pods[pod.key]?.owner
@@ -101,6 +102,47 @@ public struct ClusterChange {
         return done
     }
 
+    /// Namespaces the API server never deletes (NamespaceLifecycle admission, apiserver
+    /// pkg/admission/plugin/namespace/lifecycle: `immortalNamespaces`).
+    static let immortalNamespaces: Set<String> = ["default", "kube-system", "kube-public"]
+
+    /// An existing pod updated by `new`, as `kubectl apply` of a pod manifest and
+    /// `ValidatePodUpdate` (pkg/apis/core/validation/validation.go) make it: metadata and images
+    /// may change; the spec fields keycard reads (containers, their ports and commands, node,
+    /// service account, host network, hostname, subdomain) may not. A field the manifest leaves
+    /// out keeps the running pod's value (apply merges containers by name and ports by number,
+    /// and removes nothing it did not write), so only a written, different value is refused.
+    /// - Throws: `ScenarioError` at `location`: "pod updates may not change fields other than ...".
+    static func podUpdate(_ old: Pod, _ new: Pod, at location: SourceLocation) throws(ScenarioError) -> Pod {
+        var pod = new
+        func refuse(_ field: String) -> ScenarioError {
+            ScenarioError(
+                location,
+                "Pod \(new.key): spec: Forbidden: pod updates may not change fields other than spec.containers[*].image, "
+                    + "spec.initContainers[*].image, spec.activeDeadlineSeconds, spec.tolerations (only additions), "
+                    + "spec.terminationGracePeriodSeconds (\(field) differs); delete the pod and create it again")
+        }
+        if !Set(new.containerNames).isSubset(of: old.containerNames) { throw refuse("the containers") }
+        pod.containerNames = old.containerNames
+        if !new.ports.isEmpty, Set(new.ports) != Set(old.ports) { throw refuse("the container ports") }
+        pod.ports = old.ports
+        if !new.commands.isEmpty, new.commands != old.commands { throw refuse("a container's command or args") }
+        pod.commands = old.commands
+        if let node = new.nodeName, node != old.nodeName { throw refuse("spec.nodeName") }
+        pod.nodeName = old.nodeName
+        // "default" is also what an unwritten field decodes to: only another name is a change.
+        if new.serviceAccountName != "default", new.serviceAccountName != old.serviceAccountName {
+            throw refuse("spec.serviceAccountName")
+        }
+        pod.serviceAccountName = old.serviceAccountName
+        if new.hostNetwork, !old.hostNetwork { throw refuse("spec.hostNetwork") }
+        pod.hostNetwork = old.hostNetwork
+        if let hostname = new.hostname, hostname != old.hostname { throw refuse("spec.hostname") }
+        if let subdomain = new.subdomain, subdomain != old.subdomain { throw refuse("spec.subdomain") }
+        (pod.hostname, pod.subdomain) = (old.hostname, old.subdomain)
+        return pod
+    }
+
     /// Stores a mesh policy under `key`; an update keeps the creationTimestamp of the object it
     /// replaces (R9: the oldest policy wins ties). Returns whether one existed.
     private static func store<Policy: MeshPolicyObject>(
@@ -128,6 +170,10 @@ public struct ClusterChange {
             }
             switch ref.kind {
             case .namespace:
+                // The NamespaceLifecycle admission plugin keeps these ("immortal namespaces").
+                if Self.immortalNamespaces.contains(ref.name) {
+                    throw ScenarioError(target.location, "namespaces \"\(ref.name)\" is forbidden: this namespace may not be deleted")
+                }
                 guard cluster.namespaces.removeValue(forKey: ref.name) != nil else { throw missing(ref, target.location) }
                 // Deleting a namespace deletes what lives in it.
                 for key in cluster.pods.keys where key.namespace == ref.name { cluster.pods[key] = nil }

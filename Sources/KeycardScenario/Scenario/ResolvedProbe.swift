@@ -49,8 +49,13 @@ public struct ResolvedProbe: Sendable {
     /// (`cellLimitProblem`), as only the commands that judge cells must.
     init(_ probe: ProbeStep, step: Step, cluster: Cluster, hidden: Set<ObjectKey> = []) throws(ScenarioError) {
         let pods = cluster.sortedPods.filter { !hidden.contains($0.key) }
+        // A host-network pod connects from its node's namespace, where the lab runs no Service
+        // proxy: named as a source of a Service it is refused (below), and the default sources of
+        // a step that aims at a Service leave such pods out.
+        let aimsAtServices =
+            probe.to?.contains { if case .endpoint(let endpoint) = $0 { endpoint.serviceKey != nil } else { false } } ?? false
         // Default rows and columns are written as a table would write them (`Endpoint.written`).
-        sourceRefs = probe.from ?? pods.map { .endpoint(.written($0.key)) }
+        sourceRefs = probe.from ?? pods.filter { !(aimsAtServices && $0.hostNetwork) }.map { .endpoint(.written($0.key)) }
         destinationRefs =
             probe.to
             ?? (pods.map { .endpoint(.written($0.key)) }

@@ -27,6 +27,16 @@ extension Timeline {
         guard cluster.pods[dns.from] != nil else {
             throw ScenarioError(step.location, "dns.from: pod \(dns.from) does not exist at this step")
         }
+        // dnsPolicy ClusterFirst (the default) on the host network falls back to the node's
+        // resolver (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy);
+        // ClusterFirstWithHostNet would reach cluster DNS through a Service proxy the lab does not
+        // run in node namespaces. Either way the lab cannot answer as a cluster would.
+        if cluster.isHostNetwork(dns.from) {
+            throw ScenarioError(
+                step.location,
+                "dns.from: pod \(dns.from) uses the host network: it asks its node's resolver (dnsPolicy ClusterFirst), not cluster DNS, and the lab runs no Service proxy in node namespaces; ask from a pod on the pod network"
+            )
+        }
     }
 
     /// With cluster DNS on, its pod's name belongs to keycard.

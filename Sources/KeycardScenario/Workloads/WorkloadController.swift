@@ -81,7 +81,7 @@ public enum WorkloadController {
         case .job, .cronJob:
             let job = jobName(workload)
             prefix = "\(job)-" + (workload.indexed ? "\(index ?? 0)-" : "")
-            labels.merge(jobLabels(workload)) { _, generated in generated }
+            if !workload.manualSelector { labels.merge(jobLabels(workload)) { _, generated in generated } }
             if workload.indexed { labels["batch.kubernetes.io/job-completion-index"] = String(index ?? 0) }
         case .replicaSet, .replicationController, .statefulSet: break
         }
