@@ -79,4 +79,24 @@ let workloadRows: [FidelityRow] = [
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
             + "template: {metadata: {labels: {app: api}}, spec: {schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i}]}}}}",
         .warns("the template has schedulingGates", unchanged)),
+    FidelityRow(
+        "WL-16",
+        "- {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent, namespace: shop}, spec: {updateStrategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 0}}, "
+            + "selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "0}}", "maxUnavailable may not be 0 when `maxSurge` is 0")),
+    FidelityRow(
+        "WL-17",
+        "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db, namespace: shop}, spec: {updateStrategy: {type: OnDelete, rollingUpdate: {partition: 1}}, "
+            + "selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "{partition", "only allowed for updateStrategy 'RollingUpdate'")),
+    FidelityRow(
+        "WL-18",
+        "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db, namespace: shop}, spec: {updateStrategy: {rollingUpdate: {partition: -1}}, "
+            + "selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "-1", "partition")),
+    FidelityRow(
+        "WL-19",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: once, namespace: shop}, spec: {backoffLimit: -1, "
+            + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "-1", "spec.backoffLimit")),
 ]

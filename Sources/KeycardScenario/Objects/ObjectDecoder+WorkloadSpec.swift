@@ -46,8 +46,10 @@ extension ObjectDecoder {
                     throw value.error("spec.serviceName \"\(name)\" \(problem)")
                 }
             }
+            if let strategy = spec["updateStrategy"] { try checkStatefulSetStrategy(strategy) }
         case .daemonSet:
             _ = try nonNegative(spec["revisionHistoryLimit"], "spec.revisionHistoryLimit")
+            if let strategy = spec["updateStrategy"] { try checkDaemonSetStrategy(strategy) }
         case .cronJob:
             if let value = spec["concurrencyPolicy"] {
                 let policy = try value.string("spec.concurrencyPolicy")
@@ -59,7 +61,53 @@ extension ObjectDecoder {
             _ = try nonNegative(spec["startingDeadlineSeconds"], "spec.startingDeadlineSeconds", in: 0...Int(Int64.max))
             _ = try nonNegative(spec["successfulJobsHistoryLimit"], "spec.successfulJobsHistoryLimit")
             _ = try nonNegative(spec["failedJobsHistoryLimit"], "spec.failedJobsHistoryLimit")
-        case .replicaSet, .replicationController, .job: break
+        case .job:
+            _ = try nonNegative(spec["backoffLimit"], "spec.backoffLimit")
+            _ = try nonNegative(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds", in: 0...Int(Int64.max))
+            _ = try nonNegative(spec["ttlSecondsAfterFinished"], "spec.ttlSecondsAfterFinished")
+        case .replicaSet, .replicationController: break
+        }
+    }
+
+    /// A StatefulSet's `updateStrategy` (`ValidateStatefulSetUpdateStrategy`): `rollingUpdate`
+    /// only with type RollingUpdate (the default), its `partition` 0 or more, `maxUnavailable` an
+    /// int above 0 or a percent.
+    private func checkStatefulSetStrategy(_ strategy: YAMLValue) throws(ScenarioError) {
+        let fields = try nonNullFields(strategy, "spec.updateStrategy")
+        let type = try fields["type"]?.string("spec.updateStrategy.type") ?? ""
+        guard let rolling = fields["rollingUpdate"] else { return }
+        if type == "OnDelete" {
+            throw rolling.error("spec.updateStrategy.rollingUpdate: Invalid value: only allowed for updateStrategy 'RollingUpdate'")
+        }
+        let rollingFields = try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")
+        _ = try nonNegative(rollingFields["partition"], "spec.updateStrategy.rollingUpdate.partition")
+        if let value = rollingFields["maxUnavailable"],
+            try intOrPercent(value, "spec.updateStrategy.rollingUpdate.maxUnavailable", atMost100: true) == 0
+        {
+            throw value.error("spec.updateStrategy.rollingUpdate.maxUnavailable must be greater than 0")
+        }
+    }
+
+    /// A DaemonSet's `updateStrategy` (`ValidateRollingUpdateDaemonSet`): `rollingUpdate` only
+    /// with type RollingUpdate; `maxUnavailable` (default 1) and `maxSurge` (default 0) ints or
+    /// percents, not both 0.
+    private func checkDaemonSetStrategy(_ strategy: YAMLValue) throws(ScenarioError) {
+        let fields = try nonNullFields(strategy, "spec.updateStrategy")
+        let type = try fields["type"]?.string("spec.updateStrategy.type") ?? ""
+        guard let rolling = fields["rollingUpdate"] else { return }
+        if type == "OnDelete" {
+            throw rolling.error("spec.updateStrategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'OnDelete'")
+        }
+        let rollingFields = try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")
+        let unavailable =
+            rollingFields["maxUnavailable"] == nil
+            ? 1 : try intOrPercent(rollingFields["maxUnavailable"], "spec.updateStrategy.rollingUpdate.maxUnavailable", atMost100: true)
+        let surge =
+            rollingFields["maxSurge"] == nil
+            ? 0 : try intOrPercent(rollingFields["maxSurge"], "spec.updateStrategy.rollingUpdate.maxSurge", atMost100: true)
+        if unavailable == 0, surge == 0 {
+            throw (rollingFields["maxUnavailable"] ?? rolling).error(
+                "spec.updateStrategy.rollingUpdate.maxUnavailable may not be 0 when `maxSurge` is 0")
         }
     }
 
