@@ -6,9 +6,11 @@ import KeycardModel
 /// 2. the same sources to every Service with a ClusterIP, on each of its ports, through the real
 ///    ClusterIP: one cell per backend (`svc/ns/name>ns/pod`);
 /// 3. with cluster DNS, one `dns` step per source pod and Service name
-///    (`<svc>.<ns>.svc.cluster.local`, ExternalName Services left out: their answer lives outside
-///    the cluster). The model judges a query on the UDP/53 flow from the pod to the DNS pod, which
-///    does not depend on the name: a pod whose queries the model blocks asks one name only, so a
+///    (`<svc>.<ns>.svc.cluster.local`; an ExternalName Service only when its CNAME leads to
+///    addresses the lab holds: one pointing outside the cluster would get the lab's answer, which
+///    has no upstream, not the cluster's, and one pointing at nothing asks nothing worth asking).
+///    The model judges a query on the UDP/53 flow from the pod to the DNS pod, which does not
+///    depend on the name: a pod whose queries the model blocks asks one name only, so a
 ///    default-deny without a DNS rule costs one timeout per pod, not one per name.
 /// The cluster DNS pod and Service are keycard's: neither a source nor a destination.
 enum ManifestPlan {
@@ -43,7 +45,11 @@ enum ManifestPlan {
                 .probe(ProbeStep(from: sources, to: destinations, ports: nil, expect: .model)))
         }
         guard dns else { return (steps, warnings) }
-        let names = services.filter { $0.kind != .externalName }.map { "\($0.name).\($0.namespace).svc.cluster.local" }
+        let records = DNSRecords(cluster)
+        let names = services.compactMap { service -> String? in
+            let name = DNSRecords.serviceName(service.name, namespace: service.namespace)
+            return service.kind != .externalName || !records.lookup(name).isEmpty ? name : nil
+        }
         for source in sourcePods(sources, cluster) {
             for name in names {
                 let query = DNSStep(from: source, name: name, expect: nil)
