@@ -10,12 +10,17 @@ import KeycardValues
 /// server: every name it does not hold, inside the cluster domain or not, is NXDOMAIN) and listens
 /// on UDP and TCP 53 of the pod's address only. Each step rewrites the hosts
 /// file and sends SIGHUP, on which dnsmasq clears its cache and re-reads it (dnsmasq(8), SIGNALS).
+/// ExternalName Services are `cname=` lines of the configuration, which SIGHUP does not re-read
+/// (dnsmasq(8), NOTES): when they change, keycard restarts the server with the new configuration
+/// and records the new process in the lab's state.
 public enum ClusterDNSServer {
     /// /run/keycard/<lab>/dns.
     public static func directory(_ lab: String) -> String { "\(LabPaths.directory(lab))/dns" }
     public static func configFile(_ lab: String) -> String { "\(directory(lab))/dnsmasq.conf" }
     public static func hostsFile(_ lab: String) -> String { "\(directory(lab))/hosts" }
     public static func pidFile(_ lab: String) -> String { "\(directory(lab))/dnsmasq.pid" }
+    /// Held (flock) by the one process refreshing the server at a time.
+    public static func lockFile(_ lab: String) -> String { "\(directory(lab))/refresh.lock" }
     /// The resolv.conf a `command:` program of pod `namespace/name` sees as /etc/resolv.conf.
     public static func resolvConfFile(_ lab: String, namespace: String, pod: String) -> String {
         "\(directory(lab))/resolv.\(namespace).\(pod).conf"
@@ -31,26 +36,31 @@ public enum ClusterDNSServer {
         [program, "--keep-in-foreground", "--conf-file=\(configFile(lab))"]
     }
 
-    /// dnsmasq.conf for a server on `listen`, answering `domain` from the hosts file only.
-    public static func config(lab: String, listen: IPv4, domain: String) -> String {
-        """
-        # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file; nothing is forwarded,
-        # every other name is NXDOMAIN (local=/#/: the lab has no upstream).
-        port=53
-        listen-address=\(listen)
-        bind-interfaces
-        no-resolv
-        no-hosts
-        no-poll
-        addn-hosts=\(hostsFile(lab))
-        local=/#/
-        domain-needed
-        user=root
-        pid-file=\(pidFile(lab))
-        log-facility=-
-        log-queries
+    /// dnsmasq.conf for a server on `listen`, answering `domain` from the hosts file only, plus one
+    /// `cname=ALIAS,TARGET` line per entry of `cnames` (sorted by alias). dnsmasq answers such an
+    /// alias with its CNAME, then the target's records when it holds them (hosts file or another
+    /// `cname=`), else the CNAME alone with NOERROR; it refuses to start on a CNAME loop and follows
+    /// at most 11 CNAMEs, so `cnames` must be what `DNSRecords.cnames` keeps (no loop, at most 8).
+    public static func config(lab: String, listen: IPv4, domain: String, cnames: [String: String] = [:]) -> String {
+        let aliases = cnames.keys.sorted().map { "cname=\($0),\(cnames[$0, default: ""])\n" }.joined()
+        return """
+            # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file; nothing is forwarded,
+            # every other name is NXDOMAIN (local=/#/: the lab has no upstream).
+            port=53
+            listen-address=\(listen)
+            bind-interfaces
+            no-resolv
+            no-hosts
+            no-poll
+            addn-hosts=\(hostsFile(lab))
+            local=/#/
+            domain-needed
+            user=root
+            pid-file=\(pidFile(lab))
+            log-facility=-
+            log-queries
 
-        """
+            """ + aliases
     }
 
     /// Hosts-file text for `records` (name → addresses): one `address name` line per record,
@@ -88,50 +98,117 @@ public enum ClusterDNSServer {
     static let patience: Duration = .seconds(10)
 
     /// Rewrites the hosts file with `records` and makes the server re-read it (SIGHUP), unless the
-    /// file already holds exactly these records; then waits until the server answers the new
-    /// file's generation name, asked from its own namespace (dnsmasq ignores SIGHUP until its
-    /// start-up is over, so a signal sent too early is sent again). Returns true when it reloaded.
+    /// files already hold exactly these records and `cnames`; when `cnames` differ from those the
+    /// server was started with, writes the new configuration and restarts it (see `restart`).
+    /// Then waits until the server answers the new file's generation name, asked from its own
+    /// namespace (dnsmasq ignores SIGHUP until its start-up is over, so a signal sent too early is
+    /// sent again; a restarted server is not signalled). Returns true when it reloaded.
     @discardableResult
-    public static func refresh(_ lab: LabInstance, records: [String: [IPv4]]) throws(LabError) -> Bool {
-        try refresh(plan: lab.plan, processes: lab.processes, records: records)
+    public static func refresh(_ lab: LabInstance, records: [String: [IPv4]], cnames: [String: String] = [:]) throws(LabError) -> Bool {
+        try refresh(plan: lab.plan, processes: lab.processes, records: records, cnames: cnames)
     }
 
-    /// `refresh` for a lab known by its plan and the processes it started (a live lab's state).
+    /// `refresh` for a lab known by its plan and the processes it started (a live lab's state). The
+    /// DNS server's process is the one the lab's state file records when there is one (a restart
+    /// records the new process there), else the one in `processes`. One process refreshes at a
+    /// time (an exclusive flock on `lockFile`): `keycard up` and the lab process it starts both
+    /// refresh at start-up, and two restarts at once would leave one server on the port and the
+    /// other refresher waiting on one that could not bind it.
     @discardableResult
-    public static func refresh(plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]]) throws(LabError) -> Bool {
+    public static func refresh(
+        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String] = [:]
+    ) throws(LabError) -> Bool {
+        guard plan.dns != nil else { return false }
+        let lab = plan.labName
+        let fd = open(lockFile(lab), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .state(lab: lab, path: lockFile(lab), reason: "cannot open: errno \(errno)") }
+        defer { close(fd) }
+        var rc: Int32
+        repeat { rc = flock(fd, LOCK_EX) } while rc != 0 && errno == EINTR
+        guard rc == 0 else { throw .state(lab: lab, path: lockFile(lab), reason: "cannot lock: errno \(errno)") }
+        return try refreshLocked(plan: plan, processes: processes, records: records, cnames: cnames)
+    }
+
+    /// `refresh`, the lock held.
+    private static func refreshLocked(
+        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String]
+    ) throws(LabError) -> Bool {
         guard let dns = plan.dns else { return false }
-        let lab = (name: plan.labName, plan: plan, processes: processes)
-        let path = hostsFile(lab.name)
+        let lab = plan.labName
+        let path = hostsFile(lab)
+        guard let server = plan.pods.first(where: { $0.key == dns.serverPod }) else {
+            throw .state(lab: lab, path: path, reason: "the DNS pod \(dns.serverPod) is not in the plan")
+        }
         let body = hostsText(records)
+        let configuration = config(lab: lab, listen: server.address, domain: dns.domain, cnames: cnames)
+        let configChanged = (try? String(contentsOfFile: configFile(lab), encoding: .utf8)) != configuration
         // The first line is the generation; the rest are the records.
-        if let current = try? String(contentsOfFile: path, encoding: .utf8), let newline = current.firstIndex(of: "\n"),
+        if !configChanged, let current = try? String(contentsOfFile: path, encoding: .utf8), let newline = current.firstIndex(of: "\n"),
             current[current.index(after: newline)...] == body[...]
         {
             return false
         }
         let generation = "g\(DispatchTime.now().uptimeNanoseconds).\(generationDomain)"
-        try write("127.0.0.1 \(generation)\n" + body, to: path, lab: lab.name)
-        guard let process = lab.processes.first(where: { $0.pod == dns.serverPod }),
-            let server = lab.plan.pods.first(where: { $0.key == dns.serverPod }),
+        try write("127.0.0.1 \(generation)\n" + body, to: path, lab: lab)
+        let recorded = try LabState.read(lab)?.processes ?? processes
+        guard var process = recorded.first(where: { $0.pod == dns.serverPod }),
             process.startTime == nil || ProcessTable.startTime(of: process.pid) == process.startTime
         else {
-            throw .state(lab: lab.name, path: path, reason: "the DNS server of \(dns.serverPod) is not running")
+            throw .state(lab: lab, path: path, reason: "the DNS server of \(dns.serverPod) is not running")
+        }
+        if configChanged {
+            try write(configuration, to: configFile(lab), lab: lab)
+            process = try restart(process, plan: plan, server: server)
         }
         let clock = ContinuousClock()
         let deadline = clock.now + patience
         while true {
-            guard kill(process.pid, SIGHUP) == 0 else {
-                throw .state(lab: lab.name, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
+            // A restarted server reads both files as it starts; a SIGHUP before its handler is set
+            // would end it (the signal's default action).
+            guard configChanged || kill(process.pid, SIGHUP) == 0 else {
+                throw .state(lab: lab, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
             }
             // From the server's own namespace to its own address: no policy is involved.
             let query = DNSQuery(
                 namespace: server.netns, name: generation + ".", server: server.address, search: [], timeoutSeconds: 1, attempts: 1)
             if case .answered = try? query.run() { return true }
+            if configChanged && ProcessTable.hasExited(process.pid) {
+                let tail =
+                    (try? String(contentsOfFile: process.logPath, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(
+                        separator: "\n")
+                    ?? ""
+                throw .state(lab: lab, path: configFile(lab), reason: "the restarted DNS server exited:\n\(tail)")
+            }
             if clock.now > deadline {
-                throw .state(lab: lab.name, path: path, reason: "the DNS server did not load its records within \(patience)")
+                throw .state(lab: lab, path: path, reason: "the DNS server did not load its records within \(patience)")
             }
             Sleep.milliseconds(20)
         }
+    }
+
+    /// Stops the DNS server `process` (SIGTERM, then SIGKILL; its port is free once it has exited)
+    /// and starts it again in the DNS pod's namespace with the same argv (which re-reads the
+    /// configuration), appending to the same log; records the new process in the lab's state file
+    /// (tear-down also finds it through the pod's namespace). Returns the new process.
+    static func restart(_ process: LabProcess, plan: LabPlan, server: PlannedPod) throws(LabError) -> LabProcess {
+        let lab = plan.labName
+        ProcessTable.stop([process.pid])
+        let argv = argv(lab: lab)
+        let log = LabPaths.log(lab, namespace: server.namespace, pod: server.name)
+        let pid: pid_t
+        do {
+            pid = try NamespacedProcess.spawn(argv, inNamespace: server.netns, logPath: log)
+        } catch {
+            throw .kernel(lab: lab, stage: "restart the DNS server of \(server.key)", error)
+        }
+        let started = LabProcess(
+            pod: server.key, netns: server.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log)
+        if var state = try LabState.read(lab) {
+            state.processes.removeAll { $0.pod == server.key }
+            state.processes.append(started)
+            try state.write()
+        }
+        return started
     }
 
     private static func write(directory: String, lab: String) throws(LabError) {

@@ -37,6 +37,28 @@ public enum LiveLabServer {
         return ProcessTable.startTime(of: process.pid) == recorded
     }
 
+    /// /run/keycard/<lab>/server.pending: the pid of a lab process started to take over once its
+    /// parent (`keycard run --keep`) exits, until it records itself.
+    public static func pendingPath(_ lab: String) -> String { "\(LabPaths.directory(lab))/server.pending" }
+
+    /// Notes that lab process `pid` will serve the lab's ports once it is ready.
+    public static func markPending(lab: String, pid: pid_t) {
+        try? "\(pid)\n".write(toFile: pendingPath(lab), atomically: true, encoding: .utf8)
+    }
+
+    /// Waits (as `waitUntilReady`) for a lab process `markPending` named that has not recorded
+    /// itself yet and still runs: a live verb right after `keycard run --keep` would otherwise
+    /// find the programs' ports closed while the lab process takes them over. Returns at once
+    /// when none is pending.
+    public static func awaitPending(lab: String) throws(LabError) {
+        guard let text = try? String(contentsOfFile: pendingPath(lab), encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return }
+        if let state = try? LabState.read(lab), state.server?.pid == pid { return }
+        guard !ProcessTable.hasExited(pid) else { return }
+        try waitUntilReady(lab: lab, pid: pid)
+    }
+
     /// Waits until the lab process `pid` has recorded itself in the state (its ports are open), it
     /// exits, or `timeout` passes. Throws with the end of server.log when it does not get ready.
     public static func waitUntilReady(lab: String, pid: pid_t, timeout: Duration = .seconds(20)) throws(LabError) {

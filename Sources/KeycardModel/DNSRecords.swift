@@ -13,14 +13,23 @@ import KeycardValues
 ///   `kubernetes.default.svc.<domain>`, the API server's Service, which every cluster has);
 /// - a headless Service: the same name → every ready endpoint's address, and
 ///   `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address for endpoints with a
-///   hostname (StatefulSet pods under their governing Service).
+///   hostname (StatefulSet pods under their governing Service);
+/// - an ExternalName Service: the same name → a CNAME to `spec.externalName` (section 2.4), which
+///   an A query follows as CoreDNS's kubernetes plugin does (`answer(_:)`).
 public struct DNSRecords: Sendable, Hashable {
     /// The cluster domain every name lives under.
     public static let defaultDomain = "cluster.local"
 
+    /// The most CNAMEs one answer holds: CoreDNS's kubernetes plugin stops following at the ninth
+    /// (`plugin/backend_lookup.go`, `len(previousRecords) > 7`), and its answer then holds nothing.
+    public static let maximumCNAMEChain = 8
+
     public let domain: String
     /// Name → addresses, each list sorted and without duplicates.
     public private(set) var addresses: [String: [IPv4]] = [:]
+    /// Alias → target (both lower case, no trailing dot): the CNAME of every ExternalName Service,
+    /// as declared. `cnames` is the part cluster DNS serves.
+    public private(set) var aliases: [String: String] = [:]
 
     public init(domain: String = DNSRecords.defaultDomain) { self.domain = domain }
 
@@ -62,7 +71,16 @@ public struct DNSRecords: Sendable, Hashable {
         addresses[key] = list
     }
 
-    /// Adds the records of one Service.
+    /// Adds one CNAME: `alias` is `target` (names are case-insensitive and a trailing dot is
+    /// ignored: both are kept in lower case without it). A later alias of the same name replaces it.
+    public mutating func addAlias(_ alias: String, target: String) {
+        aliases[Self.normalized(alias)] = Self.normalized(target)
+    }
+
+    /// Adds the records of one Service. An ExternalName whose text is an IPv4 address (`10.0.0.1`,
+    /// which the API server accepts as a DNS subdomain) gets no record: CoreDNS's kubernetes plugin
+    /// serves only an ExternalName that is a name (`findServices` keeps it only when `HostType` is
+    /// CNAME), so the Service's name is NXDOMAIN.
     public mutating func add(_ service: ServiceDNSInput) {
         let name = Self.serviceName(service.name, namespace: service.namespace, domain: domain)
         switch service.kind {
@@ -72,13 +90,55 @@ public struct DNSRecords: Sendable, Hashable {
                 add(name, endpoint.address)
                 if let hostname = endpoint.hostname { add("\(hostname).\(name)", endpoint.address) }
             }
+        case .externalName(let target):
+            guard IPv4(target) == nil else { return }
+            addAlias(name, target: target)
         }
     }
 
-    /// The addresses of `name` (fully qualified; a trailing dot is ignored), empty when unknown.
-    public func lookup(_ name: String) -> [IPv4] { addresses[Self.normalized(name)] ?? [] }
+    /// True when `name` lies in the cluster domain (is it or ends with `.<domain>`): a name cluster
+    /// DNS holds or answers NXDOMAIN for. Any other name would be asked of the upstream, which the
+    /// lab does not have.
+    public func isInDomain(_ name: String) -> Bool {
+        let name = Self.normalized(name)
+        let domain = Self.normalized(domain)
+        return name == domain || name.hasSuffix("." + domain)
+    }
 
-    /// Every name, sorted.
+    /// What cluster DNS answers to an A query for `name` (fully qualified; a trailing dot is
+    /// ignored, case does not matter), following CNAMEs as CoreDNS's kubernetes plugin does
+    /// (`plugin/backend_lookup.go`, `A`): a name with addresses answers them; an alias answers its
+    /// CNAME and then what its target answers: a target in the cluster domain is followed here, and
+    /// the CNAME is answered only when the chain ends at addresses (a target that does not exist, a
+    /// loop or a chain longer than `maximumCNAMEChain` answers nothing at all); a target outside
+    /// the cluster domain ends the chain with no address (CoreDNS would ask its upstream; the lab
+    /// has none, so the answer is the CNAMEs alone, what CoreDNS answers when the upstream says
+    /// NXDOMAIN). nil: no record (NXDOMAIN, or CoreDNS's empty NOERROR for an alias it cannot
+    /// complete; glibc's search goes on after either).
+    public func answer(_ name: String) -> DNSResponse? {
+        var current = Self.normalized(name)
+        var seen: Set<String> = [current]
+        var chain: [String] = []
+        while true {
+            if let found = addresses[current] { return DNSResponse(cnames: chain, addresses: found) }
+            guard let target = aliases[current], chain.count < Self.maximumCNAMEChain, !seen.contains(target) else { return nil }
+            chain.append(target)
+            seen.insert(target)
+            guard isInDomain(target) else { return DNSResponse(cnames: chain, addresses: []) }
+            current = target
+        }
+    }
+
+    /// The CNAMEs cluster DNS serves (alias → target): every alias whose `answer` is not nil. An
+    /// alias left out answers nothing, as in CoreDNS; every target of one kept is either a name with
+    /// addresses, another alias kept (its chain is one shorter) or a name outside the cluster domain.
+    public var cnames: [String: String] { aliases.filter { answer($0.key) != nil } }
+
+    /// The addresses an A query for `name` gets (fully qualified; a trailing dot is ignored),
+    /// through its CNAMEs; empty when unknown.
+    public func lookup(_ name: String) -> [IPv4] { answer(name)?.addresses ?? [] }
+
+    /// Every name with addresses, sorted.
     public var names: [String] { addresses.keys.sorted() }
 
     static func normalized(_ name: String) -> String {
@@ -104,24 +164,47 @@ public struct DNSRecords: Sendable, Hashable {
         ["\(namespace).svc.\(domain)", "svc.\(domain)", domain]
     }
 
-    /// What a resolver in `namespace` gets for `name`: the first candidate that has records.
-    public func resolve(_ name: String, fromNamespace namespace: String) -> [IPv4] {
+    /// What a resolver in `namespace` gets for `name`: the answer of the first candidate that has
+    /// one (`answer(_:)` not nil), nil when none has. glibc's `res_nsearch` stops at the first
+    /// answer that holds records, a CNAME without an address included, and goes on after NXDOMAIN
+    /// or an empty answer.
+    public func resolution(_ name: String, fromNamespace namespace: String) -> DNSResponse? {
         for candidate in Self.candidates(for: name, namespace: namespace, domain: domain) {
-            let found = lookup(candidate)
-            if !found.isEmpty { return found }
+            if let found = answer(candidate) { return found }
         }
-        return []
+        return nil
+    }
+
+    /// The addresses of `resolution(_:fromNamespace:)`, empty when it has none.
+    public func resolve(_ name: String, fromNamespace namespace: String) -> [IPv4] {
+        resolution(name, fromNamespace: namespace)?.addresses ?? []
+    }
+}
+
+/// Cluster DNS's answer to an A query: the CNAME targets followed, in order, then the addresses of
+/// the last name (empty when the chain ends outside the cluster domain).
+public struct DNSResponse: Sendable, Hashable {
+    /// Each CNAME's target, in the order the answer holds them (empty for a name with addresses).
+    public var cnames: [String]
+    /// Sorted, without duplicates.
+    public var addresses: [IPv4]
+
+    public init(cnames: [String] = [], addresses: [IPv4]) {
+        self.cnames = cnames
+        self.addresses = addresses
     }
 }
 
 /// What the Services model hands to cluster DNS for one Service: its name and what its name
-/// resolves to. ExternalName Services (a CNAME) are not covered yet.
+/// resolves to.
 public struct ServiceDNSInput: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A Service with a ClusterIP: one A record.
         case clusterIP(IPv4)
         /// `clusterIP: None`: the ready endpoints' addresses.
         case headless([HeadlessEndpoint])
+        /// `type: ExternalName`: a CNAME to `spec.externalName` (as written, a trailing dot allowed).
+        case externalName(String)
     }
 
     public var namespace: String

@@ -7,10 +7,14 @@ extension ServiceDNSInput {
     /// it selects, and each pod whose `subdomain` names the Service also under its `hostname`
     /// (`<hostname>.<svc>.<ns>.svc`): a bare pod's as written, a StatefulSet pod's its own name
     /// under the governing Service (`spec.serviceName`), an Indexed Job pod's `<job>-<index>`
-    /// (the controllers set them; the endpoints controller names an endpoint only then). ExternalName Services (a CNAME)
-    /// are not answered.
+    /// (the controllers set them; the endpoints controller names an endpoint only then); an
+    /// ExternalName Service with a CNAME to its `spec.externalName` (section 2.4).
     public static func all(in cluster: Cluster) -> [ServiceDNSInput] {
         cluster.sortedServices.compactMap { service in
+            if service.kind == .externalName {
+                guard let target = service.externalName else { return nil }
+                return ServiceDNSInput(namespace: service.namespace, name: service.name, kind: .externalName(target))
+            }
             switch service.address {
             case .ip(let ip):
                 return ServiceDNSInput(namespace: service.namespace, name: service.name, kind: .clusterIP(ip))

@@ -150,7 +150,8 @@ public final class ScenarioRun {
     /// Gives the cluster DNS server the records of `cluster` (no-op without DNS).
     private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws {
         guard lab.plan.dns != nil else { return }
-        try ClusterDNSServer.refresh(lab, records: DNSRecords(cluster).addresses)
+        let records = DNSRecords(cluster)
+        try ClusterDNSServer.refresh(lab, records: records.addresses, cnames: records.cnames)
     }
 
     /// Hands the connections seen since the last call (the prober's left out) to `trafficSeen`.

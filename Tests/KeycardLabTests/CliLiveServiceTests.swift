@@ -1,5 +1,9 @@
 import Foundation
+import KeycardKernel
+import KeycardLab
+import KeycardModel
 import KeycardTestSupport
+import KeycardValues
 import Testing
 
 /// A live lab programs its Services as `keycard run` does: `keycard up` installs the ClusterIP
@@ -73,6 +77,67 @@ struct CliLiveServiceTests {
         // probe step: the lab's proxy builds no hairpin path, so what the packet meets is not the model's.
         let hairpin = try KeycardCLI.run(["probe", lab, "--from", "x/server", "--to", "svc/x/web"])
         #expect(hairpin.code == 0, "\(hairpin.out)\(hairpin.err)")
+    }
+
+    /// ExternalName Services in a live lab's cluster DNS: `keycard up` serves the scenario's CNAME
+    /// (`up` and the lab process it starts both refresh the server, one at a time: one restart, one
+    /// server left), `apply` of another ExternalName adds a CNAME, and `delete` of the Service they
+    /// lead to leaves them answering nothing, as the model says.
+    @Test func externalNamesFollowLiveChanges() throws {
+        let scenario = try CliScenario(stem: "cli-extname", pods: [("x", "client")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        _ = try scenario.write(
+            "scenario.yaml",
+            """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: \(lab)}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x, labels: {pod: client}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {clusterIP: 10.96.0.50, selector: {pod: client}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: alias, namespace: x}, spec: {type: ExternalName, externalName: web.x.svc.cluster.local}}
+              steps: []
+            """)
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        func ask(_ name: String) throws -> DNSQueryOutcome {
+            try DNSQuery(
+                namespace: "kc-\(lab).pod.x.client", name: name, server: "10.96.0.10", search: DNSRecords.searchDomains(namespace: "x")
+            )
+            .run()
+        }
+        #expect(try ask("alias") == .answered(["10.96.0.50"]))
+        let log = LabPaths.log(lab, namespace: "kube-system", pod: "kube-dns-0")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "started, version").count - 1 == 2)
+
+        let late = try scenario.write(
+            "late.yaml",
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: late, namespace: x}
+            spec: {type: ExternalName, externalName: alias.x.svc.cluster.local}
+            """)
+        let apply = try KeycardCLI.run(["apply", lab, "-f", late])
+        try #require(apply.code == 0, "\(apply.err)")
+        #expect(try ask("late.x") == .answered(["10.96.0.50"]))
+
+        let web = try scenario.write("web.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: x}\n")
+        let delete = try KeycardCLI.run(["delete", lab, "-f", web])
+        try #require(delete.code == 0, "\(delete.err)")
+        #expect(try ask("alias") == .notFound)
+        #expect(try ask("late") == .notFound)
+        // One server runs, the one the lab's state records.
+        let running = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return argv.contains("--conf-file=\(ClusterDNSServer.configFile(lab))")
+        }
+        #expect(running.count == 1)
+        #expect(try LabState.read(lab)?.processes.first { $0.pod == "kube-system/kube-dns-0" }?.pid == running.first)
     }
 
     /// `spec.lab.serviceEnforcement: pre-dnat` holds in a live lab as in `keycard run`: the

@@ -62,4 +62,108 @@ struct DNSRecordsTests {
         #expect(records.resolve("web.x", fromNamespace: "y") == [IPv4("10.96.0.20")])
         #expect(records.resolve("web", fromNamespace: "y").isEmpty)
     }
+
+    /// ExternalName Services (Kubernetes DNS specification 2.4): the name is a CNAME to
+    /// `spec.externalName`, which an A query follows to the target's addresses, as CoreDNS answers
+    /// CNAME + A; the query may carry a trailing dot and any case, the target too.
+    @Test func externalNameFollowsItsTargetInTheLab() throws {
+        let services = [
+            ServiceDNSInput(namespace: "prod", name: "db", kind: .clusterIP(IPv4("10.96.0.20"))),
+            ServiceDNSInput(namespace: "shop", name: "orders-db", kind: .externalName("db.prod.svc.cluster.local")),
+            ServiceDNSInput(namespace: "shop", name: "dotted", kind: .externalName("DB.prod.svc.cluster.local.")),
+        ]
+        let records = DNSRecords(Cluster(), services: services)
+        let answer = try #require(records.answer("Orders-DB.shop.svc.cluster.local."))
+        #expect(answer == DNSResponse(cnames: ["db.prod.svc.cluster.local"], addresses: [IPv4("10.96.0.20")]))
+        #expect(records.lookup("dotted.shop.svc.cluster.local") == [IPv4("10.96.0.20")])
+        #expect(records.aliases["dotted.shop.svc.cluster.local"] == "db.prod.svc.cluster.local")
+        // A short name goes through the search path to the alias.
+        #expect(records.resolve("orders-db", fromNamespace: "shop") == [IPv4("10.96.0.20")])
+        // Both CNAMEs are served; the alias has no A record of its own.
+        #expect(
+            records.cnames == [
+                "orders-db.shop.svc.cluster.local": "db.prod.svc.cluster.local",
+                "dotted.shop.svc.cluster.local": "db.prod.svc.cluster.local",
+            ])
+        #expect(records.addresses["orders-db.shop.svc.cluster.local"] == nil)
+    }
+
+    /// A target outside the cluster domain: the CNAME with no address (the lab has no upstream; CoreDNS
+    /// answers the same when its upstream says NXDOMAIN). The resolver stops there: a later search
+    /// candidate with addresses is not reached, as glibc's res_nsearch stops at an answer with records.
+    @Test func externalNameOutsideTheDomainAnswersTheCNAMEAlone() throws {
+        var records = DNSRecords(
+            Cluster(), services: [ServiceDNSInput(namespace: "shop", name: "stripe", kind: .externalName("api.stripe.com"))])
+        let answer = try #require(records.answer("stripe.shop.svc.cluster.local"))
+        #expect(answer == DNSResponse(cnames: ["api.stripe.com"], addresses: []))
+        #expect(records.lookup("stripe.shop.svc.cluster.local").isEmpty)
+        #expect(records.cnames == ["stripe.shop.svc.cluster.local": "api.stripe.com"])
+        records.add("stripe.svc.cluster.local", IPv4("10.96.0.99"))
+        #expect(records.resolution("stripe", fromNamespace: "shop") == answer)
+        #expect(records.resolve("stripe", fromNamespace: "shop").isEmpty)
+        // From another namespace the first candidate does not exist and the search goes on.
+        #expect(records.resolve("stripe", fromNamespace: "other") == [IPv4("10.96.0.99")])
+    }
+
+    /// A target in the cluster domain that the lab does not hold (a deleted Service, a headless
+    /// Service without ready endpoints): CoreDNS answers nothing for the alias (no CNAME), so the
+    /// name is left out of the served CNAMEs and the search goes on to the next candidate.
+    @Test func externalNameToAMissingClusterNameAnswersNothing() {
+        var records = DNSRecords(
+            Cluster(),
+            services: [
+                ServiceDNSInput(namespace: "shop", name: "old", kind: .externalName("gone.prod.svc.cluster.local")),
+                ServiceDNSInput(namespace: "shop", name: "empty", kind: .externalName("headless.prod.svc.cluster.local")),
+                ServiceDNSInput(namespace: "prod", name: "headless", kind: .headless([])),
+            ])
+        #expect(records.answer("old.shop.svc.cluster.local") == nil)
+        #expect(records.answer("empty.shop.svc.cluster.local") == nil)
+        #expect(records.cnames.isEmpty)
+        #expect(records.aliases.count == 2)
+        records.add("old.svc.cluster.local", IPv4("10.96.0.7"))
+        #expect(records.resolve("old", fromNamespace: "shop") == [IPv4("10.96.0.7")])
+    }
+
+    /// Chains: an ExternalName to an ExternalName is followed, every CNAME in order, to addresses
+    /// or to a name outside the domain; at most `maximumCNAMEChain` (8, CoreDNS's limit) CNAMEs,
+    /// beyond which the alias answers nothing; a loop (or a name that is its own target) never
+    /// ends at an address and answers nothing.
+    @Test func chainsAreCappedAndLoopsAnswerNothing() throws {
+        func alias(_ name: String, _ target: String) -> ServiceDNSInput {
+            ServiceDNSInput(namespace: "x", name: name, kind: .externalName(target))
+        }
+        let web = ServiceDNSInput(namespace: "x", name: "web", kind: .clusterIP(IPv4("10.96.0.30")))
+        // n1 → n2 → ... → n9 → web: nine CNAMEs from n1, eight from n2.
+        let chain = (1...9).map { alias("n\($0)", $0 == 9 ? "web.x.svc.cluster.local" : "n\($0 + 1).x.svc.cluster.local") }
+        let loops = [alias("l1", "l2.x.svc.cluster.local"), alias("l2", "l1.x.svc.cluster.local"), alias("me", "me.x.svc.cluster.local")]
+        let outside = [alias("hop", "out.x.svc.cluster.local"), alias("out", "api.example.com")]
+        let records = DNSRecords(Cluster(), services: [web] + chain + loops + outside)
+        #expect(records.answer("n1.x.svc.cluster.local") == nil)
+        let fromSecond = try #require(records.answer("n2.x.svc.cluster.local"))
+        #expect(fromSecond.cnames.count == DNSRecords.maximumCNAMEChain)
+        #expect(fromSecond.cnames.last == "web.x.svc.cluster.local")
+        #expect(fromSecond.addresses == [IPv4("10.96.0.30")])
+        #expect(records.lookup("n9.x.svc.cluster.local") == [IPv4("10.96.0.30")])
+        for name in ["l1", "l2", "me"] { #expect(records.answer("\(name).x.svc.cluster.local") == nil) }
+        #expect(
+            records.answer("hop.x.svc.cluster.local") == DNSResponse(cnames: ["out.x.svc.cluster.local", "api.example.com"], addresses: []))
+        // What the server is given: n2...n9, hop and out; never n1 or a loop.
+        #expect(
+            records.cnames.keys.sorted()
+                == ["hop", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "out"].map { "\($0).x.svc.cluster.local" })
+    }
+
+    /// An externalName written as an IPv4 address (a valid DNS subdomain to the API server): CoreDNS
+    /// serves no record for it, so the Service's name is NXDOMAIN. With a trailing dot it is a name.
+    @Test func externalNameThatIsAnAddressHasNoRecord() {
+        let records = DNSRecords(
+            Cluster(),
+            services: [
+                ServiceDNSInput(namespace: "x", name: "ip", kind: .externalName("10.0.0.1")),
+                ServiceDNSInput(namespace: "x", name: "dotted", kind: .externalName("10.0.0.1.")),
+            ])
+        #expect(records.answer("ip.x.svc.cluster.local") == nil)
+        #expect(records.aliases["ip.x.svc.cluster.local"] == nil)
+        #expect(records.answer("dotted.x.svc.cluster.local") == DNSResponse(cnames: ["10.0.0.1"], addresses: []))
+    }
 }

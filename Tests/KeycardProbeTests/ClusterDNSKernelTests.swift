@@ -7,6 +7,7 @@ import KeycardProbe
 import KeycardScenario
 import KeycardTestSupport
 import KeycardValues
+import Synchronization
 import Testing
 
 /// Cluster DNS for real, as root: dnsmasq in the kube-system/kube-dns-0 namespace answers glibc's
@@ -115,5 +116,101 @@ struct ClusterDNSKernelTests {
             namespace: a.netns, name: "10-244-0-20.x.pod", server: IPv4("10.244.0.250"), search: search, attempts: 1
         ).run()
         if case .noAnswer = silent {} else { Issue.record("expected no answer, got \(silent)") }
+    }
+
+    /// ExternalName Services (Kubernetes DNS specification 2.4): `alias` is a CNAME to the ClusterIP
+    /// Service `web`, `chain` a CNAME to `alias`, `stripe` a CNAME to a name outside the cluster.
+    static func externalNameScenario(_ lab: String) -> String {
+        """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: \(lab)}
+        spec:
+          lab: {dns: true}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, labels: {app: a}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}, status: {podIP: 10.244.0.20}}
+            - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {clusterIP: 10.96.0.50, selector: {app: a}, ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: alias, namespace: x}, spec: {type: ExternalName, externalName: web.x.svc.cluster.local}}
+            - {apiVersion: v1, kind: Service, metadata: {name: chain, namespace: x}, spec: {type: ExternalName, externalName: alias.x.svc.cluster.local.}}
+            - {apiVersion: v1, kind: Service, metadata: {name: stripe, namespace: x}, spec: {type: ExternalName, externalName: api.stripe.com}}
+          steps:
+            - dns: {from: x/a, name: alias.x.svc.cluster.local}
+              expect: [10.96.0.50]
+            - dns: {from: x/a, name: CHAIN}
+              expect: [10.96.0.50]
+            - dns: {from: x/a, name: stripe}
+              expect: nxdomain
+            - apply:
+                - {apiVersion: v1, kind: Service, metadata: {name: late, namespace: x}, spec: {type: ExternalName, externalName: chain.x.svc.cluster.local}}
+            - dns: {from: x/a, name: late.x}
+              expect: [10.96.0.50]
+            - delete: [{kind: Service, namespace: x, name: web}]
+            - dns: {from: x/a, name: alias}
+              expect: nxdomain
+            - dns: {from: x/a, name: late}
+              expect: nxdomain
+        """
+    }
+
+    /// The real server answers ExternalName names as the model does: a CNAME to another Service
+    /// gets that Service's ClusterIP (through a chain too), a name outside the cluster no address;
+    /// CNAMEs added and removed by later steps reach it (dnsmasq restarted with its new
+    /// configuration, one server left running and recorded in the lab's state).
+    @Test func externalNameAnswersThroughCNAMEs() throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        let timeline = try ScenarioLoader.parseTimeline(Self.externalNameScenario(lab), file: "dns-external-name.yaml")
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+
+        // The last configuration serves only the CNAME still complete: web is gone.
+        let config = try String(contentsOfFile: ClusterDNSServer.configFile(lab), encoding: .utf8)
+        #expect(config.contains("cname=stripe.x.svc.cluster.local,api.stripe.com\n"))
+        #expect(!config.contains("cname=alias."))
+        // dnsmasq logged the CNAMEs it answered.
+        let plan = try #require(run.lab?.plan)
+        let dnsPod = try #require(plan.pods.first { $0.key == ClusterDNS.podKey.description })
+        let log = try String(contentsOfFile: LabPaths.log(lab, namespace: dnsPod.namespace, pod: dnsPod.name), encoding: .utf8)
+        #expect(log.contains("config alias.x.svc.cluster.local is <CNAME>"), "\(log)")
+        #expect(log.contains("config stripe.x.svc.cluster.local is <CNAME>"), "\(log)")
+        // Started with no CNAME, then restarted for the first step's three, for `late`, and without web's two.
+        #expect(log.components(separatedBy: "started, version").count - 1 == 4, "\(log)")
+        // Exactly one server runs, in the DNS pod's namespace, and the state records it.
+        let pids = Self.dnsmasqPids(lab: lab)
+        #expect(pids.count == 1)
+        #expect(pids.first.flatMap(ProcessTable.namespaceInode(of:)) == NetworkNamespace.inode(of: dnsPod.netns))
+        let recorded = try #require(LabState.read(lab)?.processes.first { $0.pod == ClusterDNS.podKey.description })
+        #expect([recorded.pid] == pids)
+        // The resolver stops at the CNAME without an address: not found, no failure.
+        let server = try #require(plan.dns?.nameserver)
+        let a = try #require(plan.pods.first { $0.key == "x/a" })
+        let stripe = try DNSQuery(namespace: a.netns, name: "stripe", server: server, search: DNSRecords.searchDomains(namespace: "x"))
+            .run()
+        #expect(stripe == .notFound)
+
+        // Two refreshes at once with a new CNAME (as `keycard up` and its lab process do at start):
+        // one restarts the server, the other then finds it current; one server is left.
+        let records = DNSRecords(timeline.cluster(afterStep: timeline.scenario.steps.count))
+        let cnames = records.cnames.merging(["extra.x.svc.cluster.local": "api.example.com"]) { old, _ in old }
+        let outcomes = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            let outcome: String
+            do {
+                outcome = "\(try ClusterDNSServer.refresh(plan: plan, processes: [], records: records.addresses, cnames: cnames))"
+            } catch {
+                outcome = "\(error)"
+            }
+            outcomes.withLock { $0.append(outcome) }
+        }
+        #expect(outcomes.withLock { $0.sorted() } == ["false", "true"])
+        #expect(Self.dnsmasqPids(lab: lab).count == 1)
+        let after = try String(contentsOfFile: LabPaths.log(lab, namespace: dnsPod.namespace, pod: dnsPod.name), encoding: .utf8)
+        #expect(after.components(separatedBy: "started, version").count - 1 == 5)
+
+        run.tearDown()
+        #expect(Self.dnsmasqPids(lab: lab).isEmpty)
+        #expect(ScenarioLibrary.leftoverNamespaces(lab: lab).isEmpty)
     }
 }

@@ -87,6 +87,46 @@ struct DNSStepTests {
         #expect(report.steps.first?.results?.count == 1)
     }
 
+    /// ExternalName Services in a scenario (Kubernetes DNS specification 2.4): the name follows its
+    /// CNAME to the target Service's ClusterIP, also through another ExternalName and with a short
+    /// name; a target outside the cluster answers no address (`nxdomain`: the lab has no upstream);
+    /// deleting the target Service leaves the alias answering nothing. Each step's records are the
+    /// step's cluster.
+    @Test func externalNameModelAnswers() throws {
+        let services = """
+            - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: prod}, spec: {selector: {app: api}, ports: [{port: 5432}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: orders, namespace: prod}, spec: {type: ExternalName, externalName: db.prod.svc.cluster.local.}}
+            - {apiVersion: v1, kind: Service, metadata: {name: legacy, namespace: prod}, spec: {type: ExternalName, externalName: orders.prod.svc.cluster.local}}
+            - {apiVersion: v1, kind: Service, metadata: {name: stripe, namespace: prod}, spec: {type: ExternalName, externalName: api.stripe.com}}
+            """
+        let t = try timeline(
+            T.scenario(
+                resources: services,
+                steps: """
+                    - dns: {from: prod/web, name: orders.prod.svc.cluster.local}
+                    - dns: {from: prod/web, name: legacy}
+                    - dns: {from: prod/web, name: stripe}
+                    - delete: [{kind: Service, namespace: prod, name: db}]
+                    - dns: {from: prod/web, name: orders}
+                      expect: nxdomain
+                    """, head: dnsHead))
+        let db = try #require(t.initial.services[ObjectKey("prod", "db")]?.clusterIP)
+        let models = t.scenario.steps.compactMap { step -> DNSAnswer? in
+            if case .dns(let dns) = step.action { return t.dnsModel(dns, atStep: step.index) }
+            return nil
+        }
+        #expect(models == [.addresses([db]), .addresses([db]), .notFound, .notFound])
+        let records = DNSRecords(t.initial)
+        #expect(
+            records.cnames == [
+                "orders.prod.svc.cluster.local": "db.prod.svc.cluster.local",
+                "legacy.prod.svc.cluster.local": "orders.prod.svc.cluster.local",
+                "stripe.prod.svc.cluster.local": "api.stripe.com",
+            ])
+        #expect(DNSRecords(t.cluster(afterStep: 4)).cnames == ["stripe.prod.svc.cluster.local": "api.stripe.com"])
+        #expect(ModelReport.build(t).passed)
+    }
+
     /// An explicit expectation that disagrees with the model fails `keycard model`.
     @Test func explicitExpectationMustAgreeWithTheModel() throws {
         let t = try timeline(

@@ -170,6 +170,35 @@ struct ManifestModeTests {
         #expect(!askers.isEmpty && askers.allSatisfy { !agentPods.contains($0) }, "\(askers)")
     }
 
+    /// ExternalName Services in the DNS steps: one whose CNAME leads to a Service of the lab is
+    /// asked (and the model answers that Service's ClusterIP); one pointing outside the cluster is
+    /// left out, as the lab (no upstream) cannot answer what the cluster would.
+    @Test func externalNamesLeadingIntoTheLabAreAsked() throws {
+        let aliases = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web-alias}
+            spec: {type: ExternalName, externalName: web.shop.svc.cluster.local}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: stripe}
+            spec: {type: ExternalName, externalName: api.stripe.com}
+            """
+        let path = try folder(["a.yaml": deployment, "b.yaml": aliases])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        let dns = t.scenario.steps.compactMap { step -> (Int, DNSStep)? in
+            if case .dns(let query) = step.action { return (step.index, query) }
+            return nil
+        }
+        let names = Set(dns.map(\.1.name))
+        #expect(names == ["web.shop.svc.cluster.local", "web-alias.shop.svc.cluster.local"])
+        let web = try #require(t.initial.services[ObjectKey("shop", "web")]?.clusterIP)
+        let alias = try #require(dns.first { $0.1.name == "web-alias.shop.svc.cluster.local" })
+        #expect(t.dnsModel(alias.1, atStep: alias.0) == .addresses([web]))
+    }
+
     /// A later document of the same object configures it (kubectl apply): no duplicate error.
     @Test func objectAppliedAgain() throws {
         let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"

@@ -9,6 +9,7 @@ enum LabDaemon {
     /// (and released the ports its own run served) before it opens them. Does not wait for it.
     static func spawnServer(lab: String) throws {
         let pid = try spawn(lab: lab, afterParent: true)
+        LiveLabServer.markPending(lab: lab, pid: pid)
         Console.error("lab \(lab): lab process \(pid) will serve the ports once this run exits (server.log in \(LabPaths.directory(lab)))")
     }
 

@@ -180,7 +180,8 @@ struct LiveLab {
 
     /// Gives the lab's cluster DNS server (if any) the records of the cluster now held.
     func refreshDNS() throws {
-        try ClusterDNSServer.refresh(plan: state.plan, processes: state.processes, records: DNSRecords(cluster).addresses)
+        let records = DNSRecords(cluster)
+        try ClusterDNSServer.refresh(plan: state.plan, processes: state.processes, records: records.addresses, cnames: records.cnames)
     }
 
     /// A policy programmer for this lab, holding no compiled state yet.

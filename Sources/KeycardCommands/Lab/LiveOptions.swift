@@ -41,6 +41,10 @@ extension LiveVerb {
     func perform<T>(_ body: () throws -> T) throws -> T {
         options.logging.apply()
         try Environment.requireRoot()
-        return try LiveCommand.run(Self.configuration.commandName ?? "keycard", body)
+        return try LiveCommand.run(Self.configuration.commandName ?? "keycard") {
+            // After `keycard run --keep` the lab process takes the programs' ports over: wait for it.
+            try LiveLabServer.awaitPending(lab: lab)
+            return try body()
+        }
     }
 }

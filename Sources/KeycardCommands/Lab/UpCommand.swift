@@ -71,7 +71,8 @@ struct UpCommand: ParsableCommand {
             try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
-            try ClusterDNSServer.refresh(instance, records: DNSRecords(timeline.initial).addresses)
+            let records = DNSRecords(timeline.initial)
+            try ClusterDNSServer.refresh(instance, records: records.addresses, cnames: records.cnames)
             try stopIfInterrupted()
         } catch let exit as ExitCode {
             throw exit

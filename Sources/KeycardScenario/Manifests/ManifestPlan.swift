@@ -5,10 +5,13 @@ import KeycardModel
 ///    pod to every pod, on every container port some pod declares;
 /// 2. the same sources to every Service with a ClusterIP, on each of its ports, through the real
 ///    ClusterIP: one cell per backend (`svc/ns/name>ns/pod`);
-/// 3. with cluster DNS, one `dns` step per source pod (not on the host network) and Service name
-///    (`<svc>.<ns>.svc.cluster.local`, ExternalName Services left out: their answer lives outside
-///    the cluster). The model judges a query on the UDP/53 flow from the pod to the DNS pod, which
-///    does not depend on the name: a pod whose queries the model blocks asks one name only, so a
+/// 3. with cluster DNS, one `dns` step per source pod (not on the host network: it asks its
+///    node's resolver) and Service name (`<svc>.<ns>.svc.cluster.local`; an ExternalName Service
+///    only when its CNAME leads to addresses the lab holds: one pointing outside the cluster would
+///    get the lab's answer, which has no upstream, not the cluster's, and one pointing at nothing
+///    asks nothing worth asking). The model judges a query on the UDP/53 flow from the pod to the
+///    DNS pod, which does not depend on the name: a pod whose queries the model blocks asks one
+///    name only, so a
 ///    default-deny without a DNS rule costs one timeout per pod, not one per name.
 /// The cluster DNS pod and Service are keycard's: neither a source nor a destination.
 enum ManifestPlan {
@@ -56,7 +59,11 @@ enum ManifestPlan {
                 ))
         }
         guard dns else { return (steps, warnings) }
-        let names = services.filter { $0.kind != .externalName }.map { "\($0.name).\($0.namespace).svc.cluster.local" }
+        let records = DNSRecords(cluster)
+        let names = services.compactMap { service -> String? in
+            let name = DNSRecords.serviceName(service.name, namespace: service.namespace)
+            return service.kind != .externalName || !records.lookup(name).isEmpty ? name : nil
+        }
         // A host-network pod asks its node's resolver (dnsPolicy ClusterFirst): no cluster DNS step.
         for source in sourcePods(sources, cluster) where !cluster.isHostNetwork(source) {
             for name in names {

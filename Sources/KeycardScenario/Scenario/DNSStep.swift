@@ -18,7 +18,8 @@ public struct DNSStep: Sendable {
 public enum DNSAnswer: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The server answered with these A records (sorted).
     case addresses([IPv4])
-    /// The server answered: no such name (or no A record).
+    /// The server answered: no such name, or no A record (a CNAME whose target has no address, as
+    /// an ExternalName Service pointing outside the cluster answers in the lab).
     case notFound
     /// No answer within the timeout: the query or its reply was dropped.
     case blocked
