@@ -79,4 +79,26 @@ let workloadRows: [FidelityRow] = [
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
             + "template: {metadata: {labels: {app: api}}, spec: {schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i}]}}}}",
         .warns("the template has schedulingGates", unchanged)),
+    FidelityRow(
+        "WL-14",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {paused: true, replicas: 2, "
+            + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .warns("Deployment shop/api is paused", unchanged),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "api" }.count
+            let exists = cluster.workloads[WorkloadKey(.deployment, "shop", "api")] != nil
+            return exists && pods == 0
+                ? nil : "expected the paused Deployment with no pod, found \(exists ? "it" : "none") and \(pods) pods"
+        }),
+    FidelityRow(
+        "WL-15",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {replicas: 3, "
+            + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, "
+            + "spec: {containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 8080}]}]}}}}",
+        .warns("stays Pending: host port 8080/TCP is taken", unchanged),
+        state: { cluster in
+            // Two lab nodes: one pod on each, the third Pending.
+            let nodes = cluster.pods.values.filter { $0.labels["app"] == "api" }.compactMap { cluster.podNodes[$0.key] }.sorted()
+            return nodes == [0, 1] ? nil : "expected one running pod on each node, found nodes \(nodes)"
+        }),
 ]
