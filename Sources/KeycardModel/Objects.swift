@@ -68,6 +68,31 @@ public struct ContainerPort: Hashable, Sendable {
     }
 }
 
+/// A container port's `hostPort` (non-zero): a port of the pod's node the pod claims. The
+/// scheduler's NodePorts filter places no two pods whose claims conflict on one node
+/// (`conflicts(with:)`).
+public struct HostPort: Hashable, Sendable, CustomStringConvertible {
+    public var port: Int
+    public var proto: TransportProtocol
+    /// `hostIP`; empty or absent is every address, `0.0.0.0`, as the scheduler reads it.
+    public var hostIP: String
+
+    public init(port: Int, proto: TransportProtocol = .tcp, hostIP: String = "0.0.0.0") {
+        self.port = port
+        self.proto = proto
+        self.hostIP = hostIP.isEmpty ? "0.0.0.0" : hostIP
+    }
+
+    /// Whether two claims cannot share a node: the same port and protocol, and the same host IP
+    /// or either one `0.0.0.0` (the scheduler's `HostPortInfo.CheckConflict`).
+    public func conflicts(with other: HostPort) -> Bool {
+        port == other.port && proto == other.proto && (hostIP == other.hostIP || hostIP == "0.0.0.0" || other.hostIP == "0.0.0.0")
+    }
+
+    /// `8080/TCP`, or `10.0.0.1:8080/TCP` with a host IP.
+    public var description: String { (hostIP == "0.0.0.0" ? "" : "\(hostIP):") + "\(port)/\(proto.rawValue)" }
+}
+
 /// A v1 Pod, reduced to what network policy and the lab need.
 public struct Pod: Hashable, Sendable, NamespacedObject {
     public var namespace: String
@@ -94,6 +119,13 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// an Indexed Job's controller set them on their pods).
     public var hostname: String?
     public var subdomain: String?
+    /// The `hostPort`s of its running containers' ports (none by default). keycard publishes no
+    /// port on its nodes; the claims only decide where the pod may run (`nodeClaims`).
+    public var hostPorts: [HostPort] = []
+    /// Whether the pod's own `spec.nodeName` binds it (a bare pod): it skips the scheduler, and
+    /// its node's kubelet admits it or refuses it for good. False when keycard derived `nodeName`
+    /// (a `kubernetes.io/hostname` selector, a DaemonSet's node) or none is set.
+    public var namesItsNode = false
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],
@@ -108,6 +140,18 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
         self.nodeName = nodeName
         self.serviceAccountName = serviceAccountName
         self.podIP = podIP
+    }
+
+    /// The node ports this pod claims, as the scheduler's NodePorts filter counts them: its
+    /// `hostPorts`, and for a host-network pod every container port (the API server defaults a
+    /// host-network pod's `hostPort` to its `containerPort`).
+    public var nodeClaims: [HostPort] {
+        guard hostNetwork else { return hostPorts }
+        var claims = hostPorts
+        for port in ports where !claims.contains(where: { $0.port == port.port && $0.proto == port.proto }) {
+            claims.append(HostPort(port: port.port, proto: port.proto))
+        }
+        return claims
     }
 
     /// The port numbers a named port resolves to on this pod for `proto`.

@@ -99,6 +99,10 @@ public struct Workload: Hashable, Sendable {
     /// `podManagementPolicy`, `volumeClaimTemplates`: `ValidateStatefulSetUpdate`), by field name,
     /// each as written (with its default); an `apply` changing one is refused.
     public var fixedSpec: [String: String] = [:]
+    /// A Deployment's `spec.paused` (default false): its controller only scales, it rolls out no
+    /// template (pkg/controller/deployment `dc.sync`), so a template written while paused reaches
+    /// no pod until it is resumed.
+    public var paused: Bool = false
 
     public init(
         kind: WorkloadKind, namespace: String, name: String, labels: Labels = [:], selector: LabelSelector, replicas: Int, template: Pod
@@ -127,6 +131,10 @@ public struct WorkloadState: Hashable, Sendable {
     /// `metadata.generation` as far as the template is concerned: 1, then +1 per template change
     /// (a DaemonSet's pods carry it as `pod-template-generation`).
     public var generation: Int = 1
+    /// A Deployment's newest ReplicaSet's template: what its pods are made from. The template rolls
+    /// out whenever the Deployment is not paused; nil while it never has (created paused: no
+    /// ReplicaSet exists, so no pod runs).
+    public var rolledOut: Pod?
 
     public init(_ workload: Workload) { self.workload = workload }
 }

@@ -99,4 +99,26 @@ let workloadRows: [FidelityRow] = [
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: once, namespace: shop}, spec: {backoffLimit: -1, "
             + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
         .refuses(at: "-1", "spec.backoffLimit")),
+    FidelityRow(
+        "WL-20",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {paused: true, replicas: 2, "
+            + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .warns("Deployment shop/api is paused", unchanged),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "api" }.count
+            let exists = cluster.workloads[WorkloadKey(.deployment, "shop", "api")] != nil
+            return exists && pods == 0
+                ? nil : "expected the paused Deployment with no pod, found \(exists ? "it" : "none") and \(pods) pods"
+        }),
+    FidelityRow(
+        "WL-21",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {replicas: 3, "
+            + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, "
+            + "spec: {containers: [{name: c, image: i, ports: [{containerPort: 80, hostPort: 8080}]}]}}}}",
+        .warns("stays Pending: host port 8080/TCP is taken", unchanged),
+        state: { cluster in
+            // Two lab nodes: one pod on each, the third Pending.
+            let nodes = cluster.pods.values.filter { $0.labels["app"] == "api" }.compactMap { cluster.podNodes[$0.key] }.sorted()
+            return nodes == [0, 1] ? nil : "expected one running pod on each node, found nodes \(nodes)"
+        }),
 ]

@@ -15,6 +15,7 @@ extension ObjectDecoder {
         pod.annotations = meta.annotations
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)
+        pod.namesItsNode = pod.nodeName != nil
         try readNodeSelection(spec, into: &pod, owner: nil)
         if let status = fields["status"] {
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
@@ -82,6 +83,10 @@ extension ObjectDecoder {
         // A named targetPort resolves to the containers' ports before the sidecars' (`FindPort` in
         // pkg/api/v1/pod/util.go): sidecar ports follow the containers' in `pod.ports`.
         var sidecarPorts: [ContainerPort] = []
+        // A host-network pod's hostPort defaults to its containerPort (SetDefaults_Pod) before
+        // checkHostPortConflicts sees it.
+        let onHostNetwork = try spec["hostNetwork"]?.bool("spec.hostNetwork") ?? false
+        var hostPortKeys: Set<String> = []
         for (container, isInit) in initContainers.map({ ($0, true) }) + containerList.map({ ($0, false) }) {
             try warnUnknownFields(container, "a container", known: KnownFields.container)
             let fields = try nonNullFields(container, "a container")
@@ -126,7 +131,19 @@ extension ObjectDecoder {
             // (ValidatePodCreate's validateContainerPorts; pkg/api/pod/warnings.go).
             var portNames: Set<String> = []
             for portValue in try fields["ports"]?.items("container ports") ?? [] {
-                let port = try containerPort(portValue)
+                let (port, written) = try containerPort(portValue)
+                // checkHostPortConflicts (ValidatePodSpec): over spec.containers, no protocol,
+                // hostIP and hostPort twice.
+                if !isInit, let claim = written ?? (onHostNetwork ? HostPort(port: port.port, proto: port.proto, hostIP: "") : nil) {
+                    let hostIP = try nonNullFields(portValue, "a container port")["hostIP"]?.string("hostIP") ?? ""
+                    let key = "\(port.proto.rawValue)/\(hostIP)/\(claim.port)"
+                    guard hostPortKeys.insert(key).inserted else {
+                        throw portValue.error(
+                            "hostPort: Duplicate value: \"\(key)\" (another port of this pod's containers has this protocol, hostIP and hostPort)"
+                        )
+                    }
+                    if let written { pod.hostPorts.append(written) }
+                }
                 if let name = port.name {
                     guard portNames.insert(name).inserted else {
                         throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"")
@@ -199,17 +216,20 @@ extension ObjectDecoder {
         return fields
     }
 
-    private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> ContainerPort {
+    /// A container port, and the node port it claims: its non-zero `hostPort` with its protocol
+    /// and `hostIP` (nil without one).
+    private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> (ContainerPort, HostPort?) {
         try value.requireKnownFields("a container port", known: KnownFields.containerPort)
         let fields = try nonNullFields(value, "a container port")
         guard let numberValue = fields["containerPort"] else { throw value.error("a container port needs \"containerPort\"") }
         let number = try numberValue.int("containerPort", in: 1...65535)
         // hostPort 0 (or absent) means none; otherwise a port number (validateContainerPorts).
-        if let hostPort = fields["hostPort"] { _ = try hostPort.int("hostPort", in: 0...65535) }
+        let hostPort = try fields["hostPort"]?.int("hostPort", in: 0...65535) ?? 0
         var port = ContainerPort(port: number)
         if let protoValue = fields["protocol"] { port.proto = try Self.defaultedProtocol(protoValue) }
         port.name = try Self.optionalPortName(fields["name"], "port name", NameRules.portNameProblem)
-        return port
+        let hostIP = try fields["hostIP"]?.string("hostIP") ?? ""
+        return (port, hostPort == 0 ? nil : HostPort(port: hostPort, proto: port.proto, hostIP: hostIP))
     }
 
     /// A container or Service port's `name`: optional, and an empty string is none (the API

@@ -13,7 +13,9 @@ extension ObjectDecoder {
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
     /// - a CronJob needs a valid `schedule` (and `timeZone`, if any: `checkCronTiming`) and a name of
     ///   at most 52 characters, a Job one of at most 63;
-    ///   a suspended Job or CronJob runs no pod.
+    ///   a suspended Job or CronJob runs no pod;
+    /// - a Deployment's `spec.paused` is a boolean; paused, it is read and warned about
+    ///   (`Workload.paused`).
     /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
@@ -143,6 +145,16 @@ extension ObjectDecoder {
             }
         }
         if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
+        // DeploymentSpec.paused, a boolean (the API server refuses any other JSON type).
+        if kind == .deployment, let pausedValue = spec["paused"], try pausedValue.bool("spec.paused") {
+            workload.paused = true
+            warnings.append(
+                ScenarioWarning(
+                    location: pausedValue.location,
+                    message:
+                        "\(what) is paused: its controller rolls out no new template while it is (a Deployment created paused runs no pod until resumed); scaling still applies"
+                ))
+        }
         return workload
     }
 

@@ -25,6 +25,7 @@ public struct AddressPlan: Sendable {
         var pinned: [IPv4: ObjectKey] = [:]
         var foreignNodes: [String: Int] = [:]
         var roundRobin = 0
+        var claimed: [Int: [HostPort]] = [:]
         var pending: [(key: ObjectKey, node: Int, location: SourceLocation)] = []
         var pendingKeys: Set<ObjectKey> = []
         for loaded in pods {
@@ -49,9 +50,13 @@ public struct AddressPlan: Sendable {
             } else if let known = nodes[pod.key] {
                 node = known
             } else {
-                node = roundRobin % settings.nodes
+                // Round-robin; a pod claiming node ports goes to the first node from there where no
+                // pod planned before it claims a conflicting one (the NodePorts filter), so pods
+                // without claims keep their nodes.
+                node = Self.freeNode(for: pod.nodeClaims, from: roundRobin % settings.nodes, nodes: settings.nodes, claimed: claimed)
                 roundRobin += 1
             }
+            claimed[node, default: []] += pod.nodeClaims
             if let known = nodes[pod.key], known != node {
                 throw ScenarioError(loaded.location, "pod \(pod.key) cannot move from node-\(known) to node-\(node)")
             }
@@ -118,6 +123,16 @@ public struct AddressPlan: Sendable {
             pinned[IPv4(next[node])] = key
             next[node] += 1
         }
+    }
+
+    /// The first node from `start` (wrapping around) where none of `claims` conflicts with a
+    /// claim in `claimed`; `start` when every node has a conflict (the pod may still run there
+    /// if the other claimant is gone by then: `NodePortsScheduler` decides).
+    static func freeNode(for claims: [HostPort], from start: Int, nodes: Int, claimed: [Int: [HostPort]]) -> Int {
+        if claims.isEmpty { return start }
+        return (0..<nodes).map { (start + $0) % nodes }.first { node in
+            !claims.contains { claim in claimed[node, default: []].contains { $0.conflicts(with: claim) } }
+        } ?? start
     }
 
     /// `node-3` → 3.

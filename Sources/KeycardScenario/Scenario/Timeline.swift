@@ -6,7 +6,8 @@ public struct Timeline: Sendable {
     public let plan: AddressPlan
     /// Every pod that ever exists, bare or made by a workload, as `everyPod(_:)` finds them.
     public let everyPod: [LoadedObject]
-    /// The cluster after the resources, before step 1.
+    /// The cluster after the resources, before step 1. Like `states`, it holds the pods that run:
+    /// a pod the NodePorts filter keeps Pending (`NodePortsScheduler`) is left out.
     public let initial: Cluster
     /// `states[i]` is the cluster in force at step i+1, after that step's own change.
     public let states: [Cluster]
@@ -16,7 +17,7 @@ public struct Timeline: Sendable {
     public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
-    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings }
+    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings + schedulingWarnings }
     /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
     public private(set) var meshWarnings: [ScenarioWarning] = []
     /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
@@ -24,6 +25,9 @@ public struct Timeline: Sendable {
     public private(set) var usesMesh = false
     /// Probe steps over `ResolvedProbe.maximumCells`, loaded with `CellLimit.warn`: one warning each.
     public private(set) var cellLimitWarnings: [ScenarioWarning] = []
+    /// Pods kept from running by a node port another pod of their node holds (`NodePortsScheduler`):
+    /// one warning each.
+    public private(set) var schedulingWarnings: [ScenarioWarning] = []
 
     /// Pods that are keycard's, not the scenario's: the cluster DNS pod when `spec.lab.dns` is on
     /// (`ClusterDNS`; manifests that bring their own kube-dns turn it off, and their pod is theirs).
@@ -86,7 +90,10 @@ public struct Timeline: Sendable {
         try resourcesChange.apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
         try Self.checkHostPorts(
             cluster, everyPod: everyPod, at: scenario.resources.first?.location ?? SourceLocation.start(of: scenario.file))
-        initial = cluster
+        // `cluster` is what the API server holds; the states are what runs (without the pods the
+        // NodePorts filter keeps Pending).
+        var scheduler = NodePortsScheduler(everyPod: everyPod)
+        initial = scheduler.running(cluster)
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
@@ -102,8 +109,13 @@ public struct Timeline: Sendable {
                 try steps.delete(targets, from: &cluster)
             case .label(let change): try steps.label(change, in: &cluster)
             case .scale(let change): try steps.scale(change, in: &cluster)
+            case .probe, .scan, .dns, .rotate: break
+            }
+            if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
+            let running = scheduler.running(cluster)
+            switch step.action {
             case .probe(let probe):
-                let resolved = try ResolvedProbe(probe, step: step, cluster: cluster, hidden: Self.keycardPods(of: scenario))
+                let resolved = try ResolvedProbe(probe, step: step, cluster: running, hidden: Self.keycardPods(of: scenario))
                 let remedy = scenario.fromManifests ? ResolvedProbe.manifestsRemedy : ResolvedProbe.nameFewer
                 if let problem = resolved.cellLimitProblem(step, remedy: remedy) {
                     if cellLimit == .refuse { throw problem }
@@ -113,17 +125,17 @@ public struct Timeline: Sendable {
                             message: problem.message + " (keycard model and run refuse this step; graph draws no denied edge of it)"))
                 }
                 probes[step.index] = resolved
-            case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: cluster)
-            case .dns(let dns): try Self.check(dns, step: step, cluster: cluster, enabled: scenario.lab.dns)
-            case .rotate: break
+            case .scan(let scan): scans[step.index] = try ResolvedScan(scan, step: step, cluster: running)
+            case .dns(let dns): try Self.check(dns, step: step, cluster: running, enabled: scenario.lab.dns)
+            case .apply, .delete, .label, .scale, .rotate: break
             }
-            if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
-            states.append(cluster)
+            states.append(running)
         }
         self.states = states
         self.probes = probes
         self.scans = scans
         cellLimitWarnings = oversized
+        schedulingWarnings = scheduler.warnings
         usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
         if !usesMesh, let rotate = scenario.steps.first(where: { $0.kind == .rotate }) {

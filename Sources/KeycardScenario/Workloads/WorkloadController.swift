@@ -5,7 +5,9 @@ import KeycardModel
 /// kubernetes/pkg/controller (deployment, replicaset, statefulset, daemon, job, cronjob):
 /// - Deployment: one ReplicaSet `<name>-<pod-template-hash>` per template; a new template rolls
 ///   out (old pods are replaced by pods of the new ReplicaSet). Pods `<name>-<hash>-<5 chars>`,
-///   labelled `pod-template-hash`.
+///   labelled `pod-template-hash`. While `spec.paused`, the controller only scales its newest
+///   ReplicaSet (`dc.sync`: no new ReplicaSet is created), so a new template reaches no pod and a
+///   Deployment created paused runs none; resuming rolls out the template then written.
 /// - ReplicaSet, ReplicationController: pods `<name>-<5 chars>`; a new template changes only pods
 ///   created later (as in Kubernetes, they do not roll out).
 /// - StatefulSet: pods `<name>-<ordinal>` from `spec.ordinals.start`, labelled
@@ -27,14 +29,20 @@ public enum WorkloadController {
     /// The pods `state`'s controller runs, given the pods it owns now (`existing`) and the lab's
     /// node count. Updates `state.created`.
     public static func reconcile(_ state: inout WorkloadState, existing: [Pod], nodes: Int) -> [Pod] {
-        let workload = state.workload
+        var workload = state.workload
+        if workload.kind == .deployment {
+            if !workload.paused { state.rolledOut = workload.template }
+            // Created paused: no ReplicaSet, so no pod (TestPausedDeployment).
+            guard let template = state.rolledOut else { return [] }
+            workload.template = template
+        }
         let hash = templateHash(workload.template)
         let owned = existing.sorted { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }
         func current(_ pod: Pod) -> Bool { pod.owner?.revision == hash || !workload.replacesOnUpdate }
         switch workload.kind {
         case .deployment:
             let kept = Array(owned.filter(current).prefix(workload.replicas))
-            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash, from: workload) }
         case .replicaSet, .replicationController, .cronJob:
             let kept = Array(owned.prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
@@ -64,9 +72,10 @@ public enum WorkloadController {
 
     /// A pod with a generated name: `<prefix><5 chars>`, the template's labels and those the
     /// controller adds. `index` is the ordinal it is known by (node, completion index), else the
-    /// creation counter.
-    private static func generated(_ state: inout WorkloadState, hash: String, index: Int? = nil) -> Pod {
-        let workload = state.workload
+    /// creation counter. `from`: the workload as its pods are made (a paused Deployment's holds its
+    /// newest ReplicaSet's template); by default the state's.
+    private static func generated(_ state: inout WorkloadState, hash: String, index: Int? = nil, from: Workload? = nil) -> Pod {
+        let workload = from ?? state.workload
         let counter = state.created
         state.created += 1
         var prefix = "\(workload.name)-"
@@ -152,6 +161,7 @@ public enum WorkloadController {
         text += "node:\(template.nodeName ?? "");account:\(template.serviceAccountName)"
         // Written only when set, so the hashes of other templates stay as they were.
         if template.hostNetwork { text += ";hostNetwork" }
+        if !template.hostPorts.isEmpty { text += ";hostPorts:" + template.hostPorts.map(\.description).joined(separator: ",") }
         // What the mesh reads (R1) changes the template too; written only when present, so the
         // hashes of templates without it stay as they were.
         if !template.annotations.isEmpty {
