@@ -98,10 +98,11 @@ extension LiveLabRecord {
         }
     }
 
-    /// Copies `file` into the lab's journal folder as `<n>.yaml` and returns the copy's path.
-    public func snapshot(_ file: String) throws(LabError) -> String {
+    /// Copies `file` into the lab's journal folder as `<number>.yaml` (default: the next journal
+    /// entry's) and returns the copy's path.
+    public func snapshot(_ file: String, number: Int? = nil) throws(LabError) -> String {
         let directory = Self.journalDirectory(labName)
-        let target = "\(directory)/\(journal.count + 1).yaml"
+        let target = "\(directory)/\(number ?? journal.count + 1).yaml"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }

@@ -28,6 +28,7 @@ public enum LiveLabServer {
         state.server = LabProcess(
             pod: "", netns: "", pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: logPath(lab))
         try state.write()
+        try? FileManager.default.removeItem(atPath: pendingPath(lab))
     }
 
     /// True when `process` still runs and is the process that was recorded (same start time).

@@ -49,6 +49,49 @@ struct APIUpdateRulesTests {
         #expect(t.cluster(afterStep: 1).pods[ObjectKey("prod", "web")]?.labels["tier"] == "front")
     }
 
+    /// A pod the user applied: its last applied manifest had the ports, so leaving them out
+    /// removes them (apply's three-way merge), which is refused like any other change; so is a
+    /// changed hostPort. The node it was bound to, written back (a `kubectl get -o yaml` dump),
+    /// is no change.
+    @Test func aUserAppliedPodsOmittedOrHostPortFieldsAreChangesItsBoundNodeIsNot() throws {
+        for (what, update) in [
+            ("the container ports", Self.webWith8080.replacingOccurrences(of: ", ports: [{containerPort: 8080, name: http}]", with: "")),
+            (
+                "a hostPort",
+                Self.webWith8080.replacingOccurrences(of: "containerPort: 8080", with: "containerPort: 80, hostPort: 9090")
+            ),
+        ] {
+            let error = try #require(throws: ScenarioError.self, "\(what)") { try timeline(T.scenario(steps: update)) }
+            #expect(error.message.contains("(\(what) differs)"), "\(error.message)")
+        }
+        let bound = Self.webWith8080.replacingOccurrences(of: "containerPort: 8080", with: "containerPort: 80")
+            .replacingOccurrences(of: "spec:\n", with: "spec:\n        nodeName: node-0\n")
+        let t = try timeline(T.scenario(steps: bound))
+        #expect(t.cluster(afterStep: 1).pods[ObjectKey("prod", "web")] != nil)
+    }
+
+    /// The None an update keeps is validated as if written: no headless NodePort Service.
+    @Test func aHeadlessServiceCannotBecomeANodePortByLeavingClusterIPOut() throws {
+        let resources = """
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: s, namespace: prod}
+              spec: {clusterIP: None, selector: {app: web}, ports: [{port: 80}]}
+            """
+        let update = """
+            - apply:
+                - apiVersion: v1
+                  kind: Service
+                  metadata: {name: s, namespace: prod}
+                  spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}
+            """
+        #expect {
+            try timeline(T.scenario(resources: resources, steps: update))
+        } throws: { error in
+            (error as? ScenarioError)?.message.contains("may not be set to 'None' for NodePort services") == true
+        }
+    }
+
     @Test(arguments: ["default", "kube-system", "kube-public"])
     func immortalNamespacesAreNotDeleted(_ name: String) throws {
         let text = T.scenario(steps: "- delete: [{kind: Namespace, name: \(name)}]")

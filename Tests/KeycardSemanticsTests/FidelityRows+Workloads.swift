@@ -83,7 +83,7 @@ let workloadRows: [FidelityRow] = [
         "WL-16",
         "- {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: agent, namespace: shop}, spec: {updateStrategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 0}}, "
             + "selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: i}]}}}}",
-        .refuses(at: "0}}", "maxUnavailable may not be 0 when `maxSurge` is 0")),
+        .refuses(at: "0}}", "maxUnavailable cannot be 0 when maxSurge is 0")),
     FidelityRow(
         "WL-17",
         "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db, namespace: shop}, spec: {updateStrategy: {type: OnDelete, rollingUpdate: {partition: 1}}, "

@@ -16,15 +16,15 @@ enum LabDaemon {
     /// For `keycard run --keep`, with what the live verbs need: records the lab's scenario and
     /// enforcement (cluster as after the last step), then starts the lab process as `spawnServer(lab:)`.
     /// `manifests`: the plain manifests the lab was built from (then `scenario` is the first), with
-    /// the namespace given to their objects that name none. `inputFiles`: the files the scenario
-    /// or manifests were read from (`Scenario.inputFiles`), whose digests the record keeps.
+    /// the namespace given to their objects that name none. `inputs`: the digests of the files
+    /// the scenario or manifests were read from, taken when they were read (`LiveInputDigests`).
     static func keep(
         lab: String, scenario: String, manifests: (paths: [String], namespace: String?)? = nil, enforcement: Enforcement, afterStep: Int,
-        inputFiles: [String]
+        inputs: [String: String]
     ) throws {
         var record = LiveLabRecord(
             labName: lab, scenario: LiveInput.absolute(scenario), enforcement: enforcement.rawValue, baseStep: afterStep)
-        record.inputs = LiveInputDigests.of(inputFiles)
+        record.inputs = inputs
         record.manifests = manifests?.paths.map(LiveInput.absolute)
         record.namespace = manifests?.namespace
         try record.write()

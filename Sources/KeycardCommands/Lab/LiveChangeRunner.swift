@@ -43,22 +43,28 @@ enum LiveChangeRunner {
     ) throws -> [String] {
         let previous = live.cluster
         var done: [String] = []
-        let changes: [LiveChange]
+        var changes: [LiveChange] = []
+        // The copy replayed later is taken right after the file is read, before the lab changes.
+        func snapshot(_ file: String) throws -> LiveChange {
+            let number = live.record.journal.count + changes.count + 1
+            return .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file, number: number))
+        }
         switch request.kind {
         case .apply:
-            let files = request.files ?? []
-            for file in files {
+            for file in request.files ?? [] {
                 let (objects, warnings) = try LiveInput.objects(
                     in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
+                changes.append(try snapshot(file))
                 for warning in warnings { log(warning.description) }
                 done += try live.apply(objects)
             }
-            changes = files.map { .manifest(request.kind, file: $0) }
         case .delete:
             // As kubectl delete -f: only each object's kind, name and namespace are read.
-            let files = request.files ?? []
-            for file in files { done += try live.delete(try ManifestDeletes.targets(in: file)) }
-            changes = files.map { .manifest(request.kind, file: $0) }
+            for file in request.files ?? [] {
+                let targets = try ManifestDeletes.targets(in: file)
+                changes.append(try snapshot(file))
+                done += try live.delete(targets)
+            }
         case .label:
             let objectKind = request.objectKind ?? ""
             guard let kind = LabelKind(argument: objectKind) else { throw LiveError("cannot label a \(objectKind)") }

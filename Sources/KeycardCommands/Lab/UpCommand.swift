@@ -25,6 +25,8 @@ struct UpCommand: ParsableCommand {
     func run() throws {
         logging.apply()
         let timeline = try ScenarioInput.loadOne([file], manifests, for: "keycard up")
+        // What the files held when read: the lab is built from this, not from a later edit.
+        let inputs = LiveInputDigests.of(timeline.scenario.inputFiles)
         let isManifests = ManifestLoader.isManifests(file)
         if ([timeline.initial] + timeline.states).contains(where: \.hasMeshedPods) {
             Console.error("\(file): keycard up does not run the mesh's proxy yet: use keycard run (or keycard model)")
@@ -60,7 +62,7 @@ struct UpCommand: ParsableCommand {
         do {
             var record = LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0)
             if isManifests { (record.manifests, record.namespace) = ([LiveInput.absolute(file)], manifests.namespace) }
-            record.inputs = LiveInputDigests.of(timeline.scenario.inputFiles)
+            record.inputs = inputs
             try record.write()
             programmed = try LabPolicies(
                 plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,

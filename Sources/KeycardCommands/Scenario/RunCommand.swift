@@ -33,6 +33,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         logging.apply()
         let timelines = try ScenarioInput.loadAll(files, manifests)
+        // What the files held when read (a live lab left by --keep checks them against later edits).
+        let inputs = keep ? timelines.map { LiveInputDigests.of($0.scenario.inputFiles) } : []
         // The mesh's proxy lives in this process: a kept lab would lose it when the run ends.
         if keep, let meshed = timelines.first(where: \.usesMesh) {
             Console.error("\(meshed.scenario.file): --keep: a lab with the mesh cannot be kept yet (its proxy lives in the run)")
@@ -49,7 +51,7 @@ struct RunCommand: ParsableCommand {
         let slot = Interruption.RunSlot()
         try Interruption.tearingDown(slot) { interruption in
             defer { if !keep { slot.run?.tearDown() } }
-            for timeline in timelines {
+            for (index, timeline) in timelines.enumerated() {
                 let mode = enforcement ?? timeline.scenario.lab.enforcement
                 var options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
                 options.audit = audit
@@ -91,7 +93,7 @@ struct RunCommand: ParsableCommand {
                     try LabDaemon.keep(
                         lab: run.labName, scenario: timeline.scenario.file,
                         manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
-                        afterStep: timeline.scenario.steps.count, inputFiles: timeline.scenario.inputFiles)
+                        afterStep: timeline.scenario.steps.count, inputs: inputs[index])
                 }
                 reports.append(report)
                 ran.append(timeline)

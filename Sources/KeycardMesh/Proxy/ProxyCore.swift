@@ -16,7 +16,7 @@ final class ProxyCore: Sendable {
     let intents: MeshIntents
     let flows: MeshFlowLog
     /// The upstream connect timeout: a NetworkPolicy drop of the proxy's own connection shows as
-    /// `deny` after it. The prober sets it for each wave (`MeshProxy.setUpstreamConnectTimeout`).
+    /// `deny` after it. The prober sets it for each wave (`MeshProxy.upstreamConnectTimeout`).
     private let connectTimeoutBox: NIOLockedValueBox<TimeAmount>
     var connectTimeout: TimeAmount {
         get { connectTimeoutBox.withLockedValue { $0 } }

@@ -11,8 +11,7 @@ import KeycardModel
 ///    get the lab's answer, which has no upstream, not the cluster's, and one pointing at nothing
 ///    asks nothing worth asking). The model judges a query on the UDP/53 flow from the pod to the
 ///    DNS pod, which does not depend on the name: a pod whose queries the model blocks asks one
-///    name only, so a
-///    default-deny without a DNS rule costs one timeout per pod, not one per name.
+///    name only, so a default-deny without a DNS rule costs one timeout per pod, not one per name.
 /// The cluster DNS pod and Service are keycard's: neither a source nor a destination.
 enum ManifestPlan {
     /// The steps over `cluster` (the cluster the resources make), numbered from 1.

@@ -182,6 +182,8 @@ enum Quantity {
             guard abs(exponent) <= 120 else { return nil }
             amount *= Decimal(sign: .plus, exponent: exponent, significand: 1)
         }
+        // Digits and exponent together may still leave Decimal's range.
+        guard !amount.isNaN else { return nil }
         return parts.negative ? -amount : amount
     }
 

@@ -90,7 +90,7 @@ extension ObjectDecoder {
 
     /// A DaemonSet's `updateStrategy` (`ValidateRollingUpdateDaemonSet`): `rollingUpdate` only
     /// with type RollingUpdate; `maxUnavailable` (default 1) and `maxSurge` (default 0) ints or
-    /// percents, not both 0.
+    /// percents, exactly one of them non-zero.
     private func checkDaemonSetStrategy(_ strategy: YAMLValue) throws(ScenarioError) {
         let fields = try nonNullFields(strategy, "spec.updateStrategy")
         let type = try fields["type"]?.string("spec.updateStrategy.type") ?? ""
@@ -107,7 +107,11 @@ extension ObjectDecoder {
             ? 0 : try intOrPercent(rollingFields["maxSurge"], "spec.updateStrategy.rollingUpdate.maxSurge", atMost100: true)
         if unavailable == 0, surge == 0 {
             throw (rollingFields["maxUnavailable"] ?? rolling).error(
-                "spec.updateStrategy.rollingUpdate.maxUnavailable may not be 0 when `maxSurge` is 0")
+                "spec.updateStrategy.rollingUpdate.maxUnavailable cannot be 0 when maxSurge is 0")
+        }
+        if unavailable != 0, surge != 0 {
+            throw (rollingFields["maxSurge"] ?? rolling).error(
+                "spec.updateStrategy.rollingUpdate.maxSurge may not be set when maxUnavailable is non-zero (maxUnavailable defaults to 1)")
         }
     }
 

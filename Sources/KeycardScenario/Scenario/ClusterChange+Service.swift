@@ -43,6 +43,13 @@ extension ClusterChange {
             if let old = previous?.address, case .ip = old {
                 service.address = old
             } else if let previous, previous.address == .headless, previous.kind != .externalName, service.kind != .externalName {
+                // Then validated as if written: None is no address for node ports (ValidateService).
+                if service.kind == .nodePort || service.kind == .loadBalancer {
+                    throw ScenarioError(
+                        location,
+                        "Service \(service.key): spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for \(service.kind.rawValue) services (kept from the headless Service this updates)"
+                    )
+                }
                 service.address = .headless
             } else {
                 guard let ip = ServiceAddresses.allocate(in: serviceCIDR, taken: taken) else {

@@ -51,7 +51,9 @@ public struct ClusterChange {
             case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 existed = cluster.pods[pod.key] != nil
-                if let old = cluster.pods[pod.key] { pod = try Self.podUpdate(old, pod, at: loaded.location) }
+                if let old = cluster.pods[pod.key] {
+                    pod = try Self.podUpdate(old, pod, boundTo: cluster.podNodes[pod.key].map { "node-\($0)" }, at: loaded.location)
+                }
                 // Applying a controller's pod updates it and keeps its owner, which releases it
                 // (and replaces it) if its new labels leave the selector.
                 pod.owner = cluster.pods[pod.key]?.owner
@@ -108,13 +110,15 @@ public struct ClusterChange {
 
     /// An existing pod updated by `new`, as `kubectl apply` of a pod manifest and
     /// `ValidatePodUpdate` (pkg/apis/core/validation/validation.go) make it: metadata and images
-    /// may change; the spec fields keycard reads (containers, their ports and commands, node,
-    /// service account, host network, hostname, subdomain) may not. A field the manifest leaves
-    /// out keeps the running pod's value (apply merges containers by name and ports by number,
-    /// and removes nothing it did not write), so only a written, different value is refused.
+    /// may change; the spec fields keycard reads (containers, their ports, host ports and
+    /// commands, node, service account, host network, hostname, subdomain) may not.
+    /// - A pod the user applied (no owner): its last applied manifest was the old one, so a field
+    ///   it had and `new` leaves out is removed by apply's three-way merge, which is a change too.
+    /// - A controller's pod (no manifest of the user's was applied to it): apply merges containers
+    ///   by name and removes nothing, so a field `new` leaves out keeps the pod's value.
+    /// A `nodeName` equal to the node the pod was bound to is no change (the binding set it).
     /// - Throws: `ScenarioError` at `location`: "pod updates may not change fields other than ...".
-    static func podUpdate(_ old: Pod, _ new: Pod, at location: SourceLocation) throws(ScenarioError) -> Pod {
-        var pod = new
+    static func podUpdate(_ old: Pod, _ new: Pod, boundTo node: String?, at location: SourceLocation) throws(ScenarioError) -> Pod {
         func refuse(_ field: String) -> ScenarioError {
             ScenarioError(
                 location,
@@ -122,23 +126,35 @@ public struct ClusterChange {
                     + "spec.initContainers[*].image, spec.activeDeadlineSeconds, spec.tolerations (only additions), "
                     + "spec.terminationGracePeriodSeconds (\(field) differs); delete the pod and create it again")
         }
-        if !Set(new.containerNames).isSubset(of: old.containerNames) { throw refuse("the containers") }
-        pod.containerNames = old.containerNames
-        if !new.ports.isEmpty, Set(new.ports) != Set(old.ports) { throw refuse("the container ports") }
-        pod.ports = old.ports
-        if !new.commands.isEmpty, new.commands != old.commands { throw refuse("a container's command or args") }
-        pod.commands = old.commands
-        if let node = new.nodeName, node != old.nodeName { throw refuse("spec.nodeName") }
-        pod.nodeName = old.nodeName
-        // "default" is also what an unwritten field decodes to: only another name is a change.
-        if new.serviceAccountName != "default", new.serviceAccountName != old.serviceAccountName {
+        let merges = old.owner != nil
+        /// Whether `new`'s value stands for a change: a written value that differs, or, for a pod
+        /// the user applied, any difference (an omitted field is removed).
+        func changed<T: Equatable>(_ written: T, _ was: T, omitted: Bool) -> Bool { merges ? !omitted && written != was : written != was }
+        var pod = new
+        if merges ? !Set(new.containerNames).isSubset(of: old.containerNames) : new.containerNames != old.containerNames {
+            throw refuse("the containers")
+        }
+        if changed(Set(new.ports), Set(old.ports), omitted: new.ports.isEmpty) { throw refuse("the container ports") }
+        if changed(Set(new.hostPorts), Set(old.hostPorts), omitted: new.hostPorts.isEmpty) { throw refuse("a hostPort") }
+        if changed(new.commands, old.commands, omitted: new.commands.isEmpty) { throw refuse("a container's command or args") }
+        // Without `node` (the pass that collects every pod runs before nodes are planned) a node
+        // written over none is left to the planned pass, which knows where the pod is bound.
+        let newNode = new.nodeName == node || (node == nil && old.nodeName == nil) ? old.nodeName : new.nodeName
+        if changed(newNode, old.nodeName, omitted: new.nodeName == nil) { throw refuse("spec.nodeName") }
+        // "default" is also what an unwritten field decodes to.
+        if changed(new.serviceAccountName, old.serviceAccountName, omitted: new.serviceAccountName == "default") {
             throw refuse("spec.serviceAccountName")
         }
+        if changed(new.hostNetwork, old.hostNetwork, omitted: !new.hostNetwork) { throw refuse("spec.hostNetwork") }
+        if changed(new.hostname, old.hostname, omitted: new.hostname == nil) { throw refuse("spec.hostname") }
+        if changed(new.subdomain, old.subdomain, omitted: new.subdomain == nil) { throw refuse("spec.subdomain") }
+        pod.containerNames = old.containerNames
+        pod.ports = old.ports
+        pod.hostPorts = old.hostPorts
+        pod.commands = old.commands
+        pod.nodeName = old.nodeName
         pod.serviceAccountName = old.serviceAccountName
-        if new.hostNetwork, !old.hostNetwork { throw refuse("spec.hostNetwork") }
         pod.hostNetwork = old.hostNetwork
-        if let hostname = new.hostname, hostname != old.hostname { throw refuse("spec.hostname") }
-        if let subdomain = new.subdomain, subdomain != old.subdomain { throw refuse("spec.subdomain") }
         (pod.hostname, pod.subdomain) = (old.hostname, old.subdomain)
         return pod
     }
