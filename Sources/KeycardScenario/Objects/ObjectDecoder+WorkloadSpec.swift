@@ -73,13 +73,10 @@ extension ObjectDecoder {
     /// only with type RollingUpdate (the default), its `partition` 0 or more, `maxUnavailable` an
     /// int above 0 or a percent.
     private func checkStatefulSetStrategy(_ strategy: YAMLValue) throws(ScenarioError) {
-        let fields = try nonNullFields(strategy, "spec.updateStrategy")
-        let type = try fields["type"]?.string("spec.updateStrategy.type") ?? ""
-        guard let rolling = fields["rollingUpdate"] else { return }
-        if type == "OnDelete" {
-            throw rolling.error("spec.updateStrategy.rollingUpdate: Invalid value: only allowed for updateStrategy 'RollingUpdate'")
-        }
-        let rollingFields = try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")
+        guard
+            let rollingFields = try rollingUpdateFields(
+                strategy, onDelete: "spec.updateStrategy.rollingUpdate: Invalid value: only allowed for updateStrategy 'RollingUpdate'")
+        else { return }
         _ = try nonNegative(rollingFields["partition"], "spec.updateStrategy.rollingUpdate.partition")
         if let value = rollingFields["maxUnavailable"],
             try intOrPercent(value, "spec.updateStrategy.rollingUpdate.maxUnavailable", atMost100: true) == 0
@@ -92,13 +89,10 @@ extension ObjectDecoder {
     /// with type RollingUpdate; `maxUnavailable` (default 1) and `maxSurge` (default 0) ints or
     /// percents, exactly one of them non-zero.
     private func checkDaemonSetStrategy(_ strategy: YAMLValue) throws(ScenarioError) {
-        let fields = try nonNullFields(strategy, "spec.updateStrategy")
-        let type = try fields["type"]?.string("spec.updateStrategy.type") ?? ""
-        guard let rolling = fields["rollingUpdate"] else { return }
-        if type == "OnDelete" {
-            throw rolling.error("spec.updateStrategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'OnDelete'")
-        }
-        let rollingFields = try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")
+        guard
+            let rollingFields = try rollingUpdateFields(
+                strategy, onDelete: "spec.updateStrategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'OnDelete'")
+        else { return }
         let unavailable =
             rollingFields["maxUnavailable"] == nil
             ? 1 : try intOrPercent(rollingFields["maxUnavailable"], "spec.updateStrategy.rollingUpdate.maxUnavailable", atMost100: true)
@@ -106,13 +100,22 @@ extension ObjectDecoder {
             rollingFields["maxSurge"] == nil
             ? 0 : try intOrPercent(rollingFields["maxSurge"], "spec.updateStrategy.rollingUpdate.maxSurge", atMost100: true)
         if unavailable == 0, surge == 0 {
-            throw (rollingFields["maxUnavailable"] ?? rolling).error(
+            throw (rollingFields["maxUnavailable"] ?? strategy).error(
                 "spec.updateStrategy.rollingUpdate.maxUnavailable cannot be 0 when maxSurge is 0")
         }
         if unavailable != 0, surge != 0 {
-            throw (rollingFields["maxSurge"] ?? rolling).error(
+            throw (rollingFields["maxSurge"] ?? strategy).error(
                 "spec.updateStrategy.rollingUpdate.maxSurge may not be set when maxUnavailable is non-zero (maxUnavailable defaults to 1)")
         }
+    }
+
+    /// The fields of a StatefulSet's or DaemonSet's `updateStrategy.rollingUpdate`, nil when it
+    /// has none; beside `type: OnDelete` it is refused with `onDelete` (the kinds word it apart).
+    private func rollingUpdateFields(_ strategy: YAMLValue, onDelete: String) throws(ScenarioError) -> [String: YAMLValue]? {
+        let fields = try nonNullFields(strategy, "spec.updateStrategy")
+        guard let rolling = fields["rollingUpdate"] else { return nil }
+        if try fields["type"]?.string("spec.updateStrategy.type") == "OnDelete" { throw rolling.error(onDelete) }
+        return try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")
     }
 
     /// `spec.strategy`: type RollingUpdate (default) or Recreate; `rollingUpdate` only with RollingUpdate.

@@ -54,21 +54,10 @@ extension Timeline {
         steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
             let before = cluster.pods
-            switch step.action {
-            case .apply(let objects):
-                try steps.apply(objects, to: &cluster) { _ in nil }
-                collect(objects, at: step.location, before: before, after: cluster)
-                try bounded(at: step.location)
-                continue
-            case .delete(let targets):
-                // The cluster DNS pod is not in this walk: refuse its deletion here, with the reason.
-                try Self.checkDNSDelete(targets, dns: scenario.lab.dns)
-                try steps.delete(targets, from: &cluster)
-            case .label(let change): try steps.label(change, in: &cluster)
-            case .scale(let change): try steps.scale(change, in: &cluster)
-            case .probe, .scan, .dns, .rotate: continue
-            }
-            collect([], at: step.location, before: before, after: cluster)
+            // The cluster DNS pod is not in this walk: its deletion is refused here, with the reason.
+            guard try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns, address: { _ in nil }) else { continue }
+            let applied: [LoadedObject] = if case .apply(let objects) = step.action { objects } else { [] }
+            collect(applied, at: step.location, before: before, after: cluster)
             try bounded(at: step.location)
         }
         return found

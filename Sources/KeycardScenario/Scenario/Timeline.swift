@@ -102,15 +102,7 @@ public struct Timeline: Sendable {
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
-            switch step.action {
-            case .apply(let objects): try steps.apply(objects, to: &cluster) { addresses[$0] }
-            case .delete(let targets):
-                try Self.checkDNSDelete(targets, dns: scenario.lab.dns)
-                try steps.delete(targets, from: &cluster)
-            case .label(let change): try steps.label(change, in: &cluster)
-            case .scale(let change): try steps.scale(change, in: &cluster)
-            case .probe, .scan, .dns, .rotate: break
-            }
+            try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns) { addresses[$0] }
             if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
             let running = scheduler.running(cluster)
             switch step.action {
