@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 import Testing
 
 @testable import KeycardCommands
@@ -38,5 +39,34 @@ import Testing
                 "  ...",
                 "ok 3 - two: step 1 probe: only",
             ])
+    }
+
+    /// A probe step whose every cell was skipped (SCTP) is a SKIP directive in TAP and a
+    /// `<skipped/>` case in JUnit; one real cell among them makes it an ordinary pass.
+    @Test func allSkippedStepIsASkipNotAProof() throws {
+        func cell(_ observed: Observation, _ proto: TransportProtocol) -> ResultRecord {
+            var result = ProbeResult(
+                from: ObjectKey("x", "a"), to: .pod(ObjectKey("x", "b")), port: .init(proto, 80), expected: .allow, model: .allow,
+                observed: observed)
+            if observed == .skipped { result.reason = "SCTP # not available" }
+            return .probe(result)
+        }
+        let steps = [
+            Self.step(1, passed: true, name: "sctp", summary: nil, results: [cell(.skipped, .sctp), cell(.skipped, .sctp)]),
+            Self.step(2, passed: true, name: "mixed", summary: nil, results: [cell(.skipped, .sctp), cell(.allow, .tcp)]),
+            Self.step(3, passed: true, name: "apply", summary: nil, results: nil),
+        ]
+        #expect(steps.map(\StepReport.skipReason) == ["SCTP # not available", nil, nil])
+        let report = Report(scenario: "s", enforcement: .pod, passed: true, steps: steps)
+        let tap = TAPRenderer.render([report]).split(separator: "\n").map(String.init)
+        #expect(
+            tap == [
+                "TAP version 14", "1..3", "ok 1 - s: step 1 probe: sctp # SKIP SCTP \\# not available", "ok 2 - s: step 2 probe: mixed",
+                "ok 3 - s: step 3 probe: apply",
+            ])
+        let junit = JUnitRenderer.render([report])
+        #expect(junit.contains("<testsuites name=\"keycard\" tests=\"3\" failures=\"0\" skipped=\"1\">"))
+        #expect(junit.contains("name=\"step 1 probe: sctp\"><skipped message=\"SCTP # not available\"/></testcase>"))
+        #expect(junit.contains("name=\"step 2 probe: mixed\"/>"))
     }
 }

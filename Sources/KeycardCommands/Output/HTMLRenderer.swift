@@ -42,7 +42,7 @@ enum HTMLRenderer {
         for step in report.steps {
             out.append(
                 "<tr><td>\(step.index)</td><td>\(step.kind.rawValue)</td><td>\(escape(step.name ?? ""))</td>"
-                    + "<td class=\"\(step.passed ? "pass" : "fail")\">\(step.passed ? "PASS" : "FAIL")</td><td>\(escape(step.summary ?? ""))</td></tr>"
+                    + "<td class=\"\(step.passed ? "pass" : "fail")\">\(step.skipReason != nil ? "SKIP" : step.passed ? "PASS" : "FAIL")</td><td>\(escape(step.summary ?? ""))</td></tr>"
             )
         }
         out.append("</table>")

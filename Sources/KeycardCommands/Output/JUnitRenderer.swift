@@ -1,19 +1,29 @@
 import KeycardScenario
 
-/// JUnit XML: one test suite per scenario, one test case per step.
+/// JUnit XML: one test suite per scenario, one test case per step; a probe step whose every cell
+/// was skipped holds `<skipped message="reason"/>` and counts in `skipped`, as the JUnit schema
+/// Jenkins and GitLab read it has them.
 enum JUnitRenderer {
     static func render(_ reports: [Report]) -> String {
         var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
-        let failures = reports.flatMap(\.steps).filter { !$0.passed }.count
-        out.append("<testsuites name=\"keycard\" tests=\"\(reports.flatMap(\.steps).count)\" failures=\"\(failures)\">")
+        let steps = reports.flatMap(\.steps)
+        let failures = steps.filter { !$0.passed }.count
+        let skips = steps.filter { $0.skipReason != nil }.count
+        out.append("<testsuites name=\"keycard\" tests=\"\(steps.count)\" failures=\"\(failures)\" skipped=\"\(skips)\">")
         for report in reports {
             let failed = report.steps.filter { !$0.passed }.count
+            let skipped = report.steps.filter { $0.skipReason != nil }.count
             out.append(
-                "  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\">")
+                "  <testsuite name=\"\(escape(report.scenario))\" tests=\"\(report.steps.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"\(skipped)\">"
+            )
             out.append("    <properties><property name=\"enforcement\" value=\"\(escape(report.enforcement.rawValue))\"/></properties>")
             for step in report.steps {
                 let name = "step \(step.index) \(step.kind)" + (step.name.map { ": \($0)" } ?? "")
                 let head = "    <testcase classname=\"\(escape(report.scenario))\" name=\"\(escape(name))\""
+                if let reason = step.skipReason {
+                    out.append(head + "><skipped message=\"\(escape(reason))\"/></testcase>")
+                    continue
+                }
                 if step.passed {
                     out.append(head + "/>")
                     continue
@@ -66,7 +76,7 @@ enum MarkdownRenderer {
             out.append("|---|---|---|---|---|")
             for step in report.steps {
                 out.append(
-                    "| \(step.index) | \(step.kind) | \(cell(step.name ?? "")) | \(step.passed ? "✅" : "❌") | \(cell(step.summary ?? "")) |"
+                    "| \(step.index) | \(step.kind) | \(cell(step.name ?? "")) | \(step.skipReason != nil ? "⏭️ skipped" : step.passed ? "✅" : "❌") | \(cell(step.summary ?? "")) |"
                 )
             }
             let wrong = report.steps.filter { !$0.passed }.map(JUnitRenderer.details).filter { !$0.isEmpty }

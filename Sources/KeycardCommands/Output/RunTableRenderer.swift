@@ -10,7 +10,7 @@ struct RunTableRenderer: StepTableRenderer {
     static let showsDescription = false
 
     func lines(of step: Step, _ stepReport: StepReport) -> [String] {
-        let verdict = stepReport.passed ? "PASS" : "FAIL"
+        let verdict = stepReport.skipReason != nil ? "SKIP" : stepReport.passed ? "PASS" : "FAIL"
         var out = [title(step) + " — \(verdict)" + (stepReport.summary.map { ": \($0)" } ?? "")]
         if case .probe = step.action, let probe = timeline.probes[step.index] {
             out.append(contentsOf: tables(probe, stepReport))
@@ -25,7 +25,11 @@ struct RunTableRenderer: StepTableRenderer {
 
     var closing: [String] {
         let passed = report.steps.filter(\.passed).count
-        return ["\(timeline.scenario.name): \(report.passed ? "PASSED" : "FAILED") — \(passed) of \(report.steps.count) steps passed"]
+        let skipped = report.steps.filter { $0.skipReason != nil }.count
+        return [
+            "\(timeline.scenario.name): \(report.passed ? "PASSED" : "FAILED") — \(passed) of \(report.steps.count) steps passed"
+                + (skipped > 0 ? " (\(skipped) of them skipped: no cell could be probed)" : "")
+        ]
     }
 
     private func tables(_ probe: ResolvedProbe, _ step: StepReport) -> [String] {

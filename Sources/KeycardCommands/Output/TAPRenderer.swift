@@ -2,7 +2,8 @@ import KeycardScenario
 
 /// `keycard run -o tap`: TAP version 14 (https://testanything.org/tap-version-14-specification.html),
 /// as netassert writes its results: one test point per step of every scenario, numbered across
-/// the run, `ok`/`not ok` with `scenario: step N kind: name`; a failing step carries a YAML
+/// the run, `ok`/`not ok` with `scenario: step N kind: name` (`# SKIP reason` when every cell of a
+/// probe step was skipped, `StepReport.skipReason`); a failing step carries a YAML
 /// diagnostic block (`message`, `severity`, the wrong cells) indented two spaces between `---`
 /// and `...`.
 enum TAPRenderer {
@@ -14,7 +15,9 @@ enum TAPRenderer {
             for step in report.steps {
                 number += 1
                 let description = "\(report.scenario): step \(step.index) \(step.kind.rawValue)" + (step.name.map { ": \($0)" } ?? "")
-                out.append("\(step.passed ? "ok" : "not ok") \(number) - \(escape(description))")
+                // A step that sent nothing is a SKIP directive: "ok", not counted as a proof.
+                let directive = step.skipReason.map { " # SKIP \(escape($0))" } ?? ""
+                out.append("\(step.passed ? "ok" : "not ok") \(number) - \(escape(description))\(directive)")
                 guard !step.passed else { continue }
                 out.append("  ---")
                 out.append("  message: \(quote(step.summary ?? "failed"))")

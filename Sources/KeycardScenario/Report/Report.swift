@@ -43,6 +43,19 @@ extension StepReport {
     public init(_ step: Step, passed: Bool, results: [ResultRecord]? = nil, summary: String? = nil) {
         self.init(index: step.index, name: step.name, kind: step.kind, passed: passed, results: results, summary: summary)
     }
+
+    /// Why nothing of this step was tested, when it probed and every cell was skipped (SCTP, which
+    /// this kernel cannot send): the first cell's reason. Such a step passes (the model's verdicts
+    /// stand), and the TAP and JUnit renderers mark it skipped (`# SKIP`, `<skipped/>`) rather than
+    /// count it as proven. Nil for any step that sent a packet, or holds no probe cell.
+    public var skipReason: String? {
+        let cells = (results ?? []).compactMap { record -> ProbeResult? in
+            if case .probe(let result) = record { return result }
+            return nil
+        }
+        guard !cells.isEmpty, cells.allSatisfy({ $0.observed == .skipped }) else { return nil }
+        return cells[0].reason ?? "skipped"
+    }
 }
 
 /// A probe cell or a scanned endpoint.
