@@ -66,15 +66,47 @@ struct HostNetworkTests {
         #expect(error.message.contains("spec.hostNetwork"), "\(error)")
     }
 
-    /// The scheduler never places two pods with the same host port and protocol on one node.
-    @Test func clashingHostPortsOnOneNodeAreRefused() throws {
-        let text = T.scenario(resources: Self.hostPod("a") + "\n" + Self.hostPod("b")) + "  lab: {nodes: 2}\n"
+    /// The API server accepts a second host-network pod with the same port on one node; the
+    /// scheduler never binds it there (NodePorts), so it does not run while the first exists: with
+    /// `nodeName` the kubelet refuses it (it never runs), without it it stays Pending.
+    @Test func aSecondHostNetworkPodOnTheSamePortDoesNotRun() throws {
+        let named = try Self.timeline(Self.hostPod("a") + "\n" + Self.hostPod("b"))
+        #expect(named.initial.pods[ObjectKey("prod", "b")] == nil)
+        #expect(named.initial.pods[ObjectKey("prod", "a")] != nil)
+        #expect(named.warnings.contains { $0.message.contains("pod prod/b: spec.nodeName binds it to node-0") }, "\(named.warnings)")
+        let unbound = { (name: String) in Self.hostPod(name).replacingOccurrences(of: "nodeName: node-0, ", with: "") }
+        let pending = try ScenarioLoader.parseTimeline(
+            T.scenario(
+                resources: unbound("a") + "\n" + unbound("b"),
+                steps: "- delete: [{kind: Pod, namespace: prod, name: a}]"),
+            file: "pending.yaml")
+        #expect(pending.initial.pods[ObjectKey("prod", "b")] == nil)
+        #expect(pending.warnings.contains { $0.message.contains("pod prod/b stays Pending: host port 9100/TCP is taken on node-0") })
+        // Once the holder is gone the scheduler binds it, on the node's address.
+        let after = pending.cluster(afterStep: 1)
+        #expect(after.pods[ObjectKey("prod", "b")] != nil)
+        #expect(after.addresses[ObjectKey("prod", "b")] == pending.initial.addresses[ObjectKey("prod", "a")])
+    }
+
+    /// Two programs cannot listen on one port of one node namespace, and the lab starts every
+    /// pod's program: two host-network pods with `command:` on the same port of a node are refused.
+    @Test func twoHostNetworkProgramsOnOnePortAreRefused() throws {
+        let withCommand = { (name: String) in
+            Self.hostPod(name).replacingOccurrences(
+                of: "containers: [{name: c, image: i,", with: "containers: [{name: c, image: i, command: [sleep, '60'],")
+        }
+        let text = T.scenario(resources: withCommand("a") + "\n" + withCommand("b")) + "  lab: {nodes: 2}\n"
         let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.parseTimeline(text, file: "clash.yaml") }
-        #expect(error.message.contains("host port TCP/9100 on node-0 is already taken by the hostNetwork pod prod/a"), "\(error.message)")
+        #expect(
+            error.message.contains(
+                "its command would listen on host port TCP/9100 of node-0, where the command of the hostNetwork pod prod/a listens"),
+            "\(error.message)")
         // file:line:col of the second pod: its list item, two lines above its metadata.
         let metadata = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("name: b,") })
         #expect(error.location.file == "clash.yaml")
         #expect(error.location.line == metadata - 1, "\(error.location), pod b's metadata on line \(metadata + 1)")
+        // One program and one served port: the second pod waits, as the scheduler keeps it.
+        _ = try Self.timeline(withCommand("a") + "\n" + Self.hostPod("b"))
     }
 
     @Test func hostPortsThatDoNotClash() throws {
@@ -93,11 +125,10 @@ struct HostNetworkTests {
         _ = try Self.timeline(Self.hostPod("a", port: "80"))
     }
 
-    @Test func aClashAppliedInAStepIsRefused() throws {
-        let error = try #require(throws: ScenarioError.self) {
-            try Self.timeline(Self.hostPod("a"), steps: "- apply:\n" + T.indent(Self.hostPod("b"), 4))
-        }
-        #expect(error.message.contains("host port TCP/9100 on node-0"), "\(error.message)")
+    @Test func aClashAppliedInAStepDoesNotRun() throws {
+        let t = try Self.timeline(Self.hostPod("a"), steps: "- apply:\n" + T.indent(Self.hostPod("b"), 4))
+        #expect(t.cluster(afterStep: 1).pods[ObjectKey("prod", "b")] == nil)
+        #expect(t.warnings.contains { $0.message.contains("host port 9100/TCP is taken there by pod prod/a") }, "\(t.warnings)")
     }
 
     @Test func aPodCannotSwitchNetworksUnderOneName() throws {

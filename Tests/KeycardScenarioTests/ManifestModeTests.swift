@@ -170,6 +170,26 @@ struct ManifestModeTests {
         #expect(!askers.isEmpty && askers.allSatisfy { !agentPods.contains($0) }, "\(askers)")
     }
 
+    /// A pod the scheduler keeps Pending (a host-network pod whose port another one holds on the
+    /// only node; the API server accepts both) runs nowhere: it is no probe source and no cell,
+    /// and a warning says why. The folder loads (it had been refused for naming a missing source).
+    @Test func aPendingPodIsNoSource() throws {
+        let exporter = { (name: String) in
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: \(name), labels: {app: \(name)}}\n"
+                + "spec: {hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 9100}]}]}\n"
+        }
+        let path = try folder(["a.yaml": exporter("exporter-a") + "---\n" + exporter("exporter-b"), "b.yaml": deployment])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try ManifestLoader.timeline([path], namespace: "shop")
+        let pending = ObjectKey("shop", "exporter-b")
+        #expect(t.initial.pods[pending] == nil && t.initial.pods[ObjectKey("shop", "exporter-a")] != nil)
+        #expect(t.warnings.contains { $0.message.contains("pod shop/exporter-b stays Pending") }, "\(t.warnings)")
+        let cells = t.cells(ofProbeStep: 1)
+        #expect(!cells.isEmpty)
+        #expect(!cells.contains { $0.from == pending || $0.to == .pod(pending) })
+        #expect(cells.contains { $0.from == ObjectKey("shop", "exporter-a") })
+    }
+
     /// ExternalName Services in the DNS steps: one whose CNAME leads to a Service of the lab is
     /// asked (and the model answers that Service's ClusterIP); one pointing outside the cluster is
     /// left out, as the lab (no upstream) cannot answer what the cluster would.

@@ -177,6 +177,9 @@ public enum ManifestLoader {
             lab: lab, externals: [], resources: resources, probeDefaults: ProbeSettings(), steps: [], warnings: [])
         // The plan needs the pods and Services the resources make: play them once without steps.
         let bare = try Timeline(scenario)
+        // A pod the scheduler keeps Pending (its node port is taken, `NodePortsScheduler`) runs
+        // nowhere: no source (its warning says so), as a workload none of whose pods runs.
+        sources = sources.filter { !ManifestPlan.sourcePods([$0], bare.initial).isEmpty }
         let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
         // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
         scenario.mentionsMesh = decoder.sawMeshObject
