@@ -33,7 +33,8 @@ enum YAMLDocuments {
                 // Readers visit a node a few times (a mapping's entries listed, then its fields read):
                 // linear in the written size, never in a bomb's expansion.
                 let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
-                documents.append(YAMLValue(node, file: file, budget: reading, lineOffset: offset))
+                let read = try asKubectlReadsIt(node, file: file, lineOffset: offset)
+                documents.append(YAMLValue(read, file: file, budget: reading, lineOffset: offset))
             }
             return documents
         } catch let error as ScenarioError {
