@@ -42,6 +42,8 @@ enum LiveChangeRunner {
         _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, program: (LiveLab, Cluster) throws -> Int
     ) throws -> [String] {
         let previous = live.cluster
+        let before = live.held.api
+        let warned = live.held.schedulingWarnings.count
         var done: [String] = []
         var changes: [LiveChange] = []
         // The copy replayed later is taken right after the file is read, before the lab changes.
@@ -72,6 +74,11 @@ enum LiveChangeRunner {
             try live.label(kind, name, request.labels ?? [:])
             done = ["\(objectKind) \(name) labeled"]
             changes = [.label(objectKind: objectKind, name: name, labels: request.labels ?? [:])]
+        }
+        // A pod the change keeps Pending (its node port taken), or one it lets run: said once each.
+        for warning in live.held.schedulingWarnings.dropFirst(warned) { log(warning.description) }
+        for pod in live.cluster.sortedPods where previous.pods[pod.key] == nil && before.pods[pod.key] != nil {
+            done.append("pod \(pod.key) is bound now: the node port it waited for is free")
         }
         let programmed = try program(live, previous)
         for change in changes { try live.commit(change) }

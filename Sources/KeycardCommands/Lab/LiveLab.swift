@@ -13,7 +13,10 @@ struct LiveLab {
     let state: LabState
     var record: LiveLabRecord
     let timeline: Timeline
-    var cluster: Cluster
+    /// What the API server holds (Pending pods too): the changes apply to it.
+    var held: HeldCluster
+    /// What runs: `held` without the pods the scheduler keeps Pending. Probes and programs use it.
+    private(set) var cluster: Cluster
 
     var enforcement: Enforcement { Enforcement(rawValue: record.enforcement) ?? .pod }
     var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR) }
@@ -50,7 +53,7 @@ struct LiveLab {
         }
         var lab = LiveLab(
             name: name, state: state, record: record, timeline: timeline,
-            cluster: timeline.cluster(afterStep: record.baseStep))
+            held: timeline.heldCluster(afterStep: record.baseStep), cluster: timeline.cluster(afterStep: record.baseStep))
         try lab.checkAddresses()
         for (index, change) in record.journal.enumerated() {
             do {
@@ -116,16 +119,22 @@ struct LiveLab {
                     loaded.location, "pod \(pod.key): status.podIP \(ip) differs from its address in the lab, \(lab.address)")
             }
         }
-        let done = try changes.apply(objects, to: &cluster) { planned[$0]?.address }
+        let done = try changes.apply(objects, to: &held.api) { planned[$0]?.address }
         try requireLabPods()
         return done
     }
 
+    /// The cluster that runs after a change: a pod whose node port was freed is bound now, one
+    /// whose port was taken stays Pending (`HeldCluster.running`).
+    private mutating func schedule() { cluster = held.running() }
+
     /// A workload's controller may want pods the lab was not built with (a new template, more
     /// replicas, a replacement for a deleted or relabelled pod): a live lab's pods are fixed.
-    private func requireLabPods() throws {
+    /// Runs the scheduler first, so that `cluster` is what runs after the change.
+    private mutating func requireLabPods() throws {
+        schedule()
         let planned = Set(state.plan.servingPods.map { ObjectKey($0.namespace, $0.name) })
-        if let pod = cluster.sortedPods.first(where: { !planned.contains($0.key) }) {
+        if let pod = held.api.sortedPods.first(where: { !planned.contains($0.key) }) {
             let who = pod.owner.map { "\($0.workload) wants" } ?? "the change makes"
             throw LiveError(
                 "\(who) pod \(pod.key), which is not in lab \(name): a live lab's pods are fixed when it comes up (put the change in the scenario)"
@@ -136,7 +145,7 @@ struct LiveLab {
     /// Deletes each object (a namespace with its pods and policies); each must exist.
     @discardableResult
     mutating func delete(_ targets: [DeleteTarget]) throws -> [String] {
-        let done = try changes.delete(targets, from: &cluster)
+        let done = try changes.delete(targets, from: &held.api)
         try requireLabPods()
         return done
     }
@@ -154,7 +163,7 @@ struct LiveLab {
             change = LabelChange(kind: .pod, namespace: key.namespace, name: key.name, labels: labels, location: here)
         }
         do {
-            try changes.label(change, in: &cluster)
+            try changes.label(change, in: &held.api)
         } catch {
             throw LiveError(error.message)
         }

@@ -60,6 +60,9 @@ struct LabStatus: Encodable {
         /// False for a pod the lab was built for but the cluster does not hold now (a later step's
         /// rollout or scale-up, a deleted pod); nil when unknown (no live record, or it no longer loads).
         var inCluster: Bool? = nil
+        /// True for a pod the API server holds but the scheduler keeps Pending (its node port is
+        /// taken: `NodePortsScheduler`); absent otherwise.
+        var pending: Bool? = nil
     }
 
     var name: String
@@ -105,7 +108,9 @@ struct LabStatus: Encodable {
         // The lab holds every pod of every step; the live cluster says which exist now.
         if record != nil, state?.phase == .ready, let live = try? LiveLab.open(name) {
             for index in pods.indices {
-                pods[index].inCluster = live.cluster.pods[ObjectKey(pods[index].namespace, pods[index].name)] != nil
+                let key = ObjectKey(pods[index].namespace, pods[index].name)
+                pods[index].inCluster = live.cluster.pods[key] != nil
+                if live.cluster.pods[key] == nil && live.held.api.pods[key] != nil { pods[index].pending = true }
             }
         }
     }
@@ -127,7 +132,9 @@ struct LabStatus: Encodable {
         for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
         let rows = (pods + externals).map { pod in
             [
-                "\(pod.namespace)/\(pod.name)" + (pod.inCluster == false ? " (not in the cluster now)" : ""), pod.node, pod.address,
+                "\(pod.namespace)/\(pod.name)"
+                    + (pod.pending == true ? " (Pending)" : pod.inCluster == false ? " (not in the cluster now)" : ""), pod.node,
+                pod.address,
                 pod.ports.joined(separator: ","), pod.netns,
             ]
         }

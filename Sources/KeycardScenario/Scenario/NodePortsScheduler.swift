@@ -12,7 +12,7 @@ import KeycardModel
 ///   at admission (it runs the same NodePorts check): it fails and never runs, under that name.
 /// A pod once bound keeps its ports while it exists; pods are considered in order of first
 /// appearance (`Timeline.everyPod`), as the scheduler's queue takes them.
-struct NodePortsScheduler {
+struct NodePortsScheduler: Sendable {
     /// Each pod's first appearance: its rank, and where it was written or made.
     private var order: [ObjectKey: Int] = [:]
     private var locations: [ObjectKey: SourceLocation] = [:]

@@ -17,7 +17,9 @@ public struct Timeline: Sendable {
     public let scans: [Int: ResolvedScan]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
-    public var warnings: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings + schedulingWarnings }
+    public var warnings: [ScenarioWarning] { warningsBesidesScheduling + schedulingWarnings }
+    /// `warnings` but the scheduler's (`schedulingWarnings`), which speak of this cluster only.
+    public var warningsBesidesScheduling: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings }
     /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
     public private(set) var meshWarnings: [ScenarioWarning] = []
     /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
@@ -28,6 +30,9 @@ public struct Timeline: Sendable {
     /// Pods kept from running by a node port another pod of their node holds (`NodePortsScheduler`):
     /// one warning each.
     public private(set) var schedulingWarnings: [ScenarioWarning] = []
+    /// `held[i]`: what the API server holds after step i (0: after the resources) and the
+    /// scheduler then, from which `cluster(afterStep: i)` came; a live lab goes on from it.
+    private let held: [HeldCluster]
 
     /// Pods that are keycard's, not the scenario's: the cluster DNS pod when `spec.lab.dns` is on
     /// (`ClusterDNS`; manifests that bring their own kube-dns turn it off, and their pod is theirs).
@@ -94,6 +99,7 @@ public struct Timeline: Sendable {
         // NodePorts filter keeps Pending).
         var scheduler = NodePortsScheduler(everyPod: everyPod)
         initial = scheduler.running(cluster)
+        var held = [HeldCluster(api: cluster, scheduler: scheduler)]
 
         var states: [Cluster] = []
         var probes: [Int: ResolvedProbe] = [:]
@@ -105,6 +111,7 @@ public struct Timeline: Sendable {
             try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns) { addresses[$0] }
             if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
             let running = scheduler.running(cluster)
+            held.append(HeldCluster(api: cluster, scheduler: scheduler))
             switch step.action {
             case .probe(let probe):
                 let resolved = try ResolvedProbe(probe, step: step, cluster: running, hidden: Self.keycardPods(of: scenario))
@@ -124,6 +131,7 @@ public struct Timeline: Sendable {
             states.append(running)
         }
         self.states = states
+        self.held = held
         self.probes = probes
         self.scans = scans
         cellLimitWarnings = oversized
@@ -139,4 +147,25 @@ public struct Timeline: Sendable {
     public func cluster(afterStep index: Int) -> Cluster {
         index <= 0 ? initial : states[min(index, states.count) - 1]
     }
+
+    /// What the API server holds after step `index` (0: after the resources), Pending pods
+    /// included, with the scheduler's state then: `cluster(afterStep:)` is what it runs.
+    public func heldCluster(afterStep index: Int) -> HeldCluster {
+        held[max(0, min(index, held.count - 1))]
+    }
+}
+
+/// The objects the API server holds and the scheduler that binds their pods (`NodePortsScheduler`):
+/// a change applies to `api`, and `running()` gives the cluster that runs, binding a Pending pod
+/// once the node port it waits for is free. A live lab keeps one across its changes.
+public struct HeldCluster: Sendable {
+    /// Every object, Pending pods included, as the cluster-change rules (`ClusterChange`) see them.
+    public var api: Cluster
+    var scheduler: NodePortsScheduler
+
+    /// The cluster that runs now, without the pods kept Pending or refused for their node ports.
+    public mutating func running() -> Cluster { scheduler.running(api) }
+
+    /// One warning per pod the scheduler has kept from running, in the order it did.
+    public var schedulingWarnings: [ScenarioWarning] { scheduler.warnings }
 }
