@@ -82,8 +82,9 @@ extension PolicyCompiler {
         RuleText.objectName(prefix + (tier == .admin ? "admin" : "baseline"))
     }
 
-    /// One rule's peers × protocols for `pod` (the protected side), as allow tuples. Peers keycard
-    /// cannot evaluate fail closed as the model does: nothing for Accept, everything otherwise.
+    /// One rule's peers × protocols for `pod` (the protected side), as allow tuples: pods' and
+    /// selected nodes' addresses, CIDRs, DNS-named addresses. `domainNames` in a Deny or Pass rule
+    /// fails closed as the model does (every address).
     func tuples(_ entry: TierRule, _ pod: Pod, _ cluster: Cluster, _ engine: PolicyEngine, into tuples: inout AllowTuples) {
         let contribution = entry.label
         let rule = entry.rule
@@ -127,8 +128,9 @@ extension PolicyCompiler {
                 }
             case .networks(let cidrs):
                 for cidr in cidrs where cidr.family == .ipv4 { add(cidr.firstAddress.value...cidr.lastAddress.value, peer: nil) }
-            case .nodes:
-                if rule.action != .accept { add(0...UInt32.max, peer: nil) }
+            case .nodes(let selector):
+                // The selected nodes' addresses: the nodes and their host-network pods.
+                for address in cluster.nodeAddresses(selectedBy: selector) { add(address.value...address.value, peer: nil) }
             case .domainNames:
                 if rule.action != .accept {
                     add(0...UInt32.max, peer: nil)

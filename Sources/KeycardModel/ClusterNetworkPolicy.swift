@@ -44,7 +44,8 @@ public struct ClusterNetworkPolicy: Hashable, Sendable {
         case pods(namespaces: LabelSelector, pods: LabelSelector)
         /// CIDRs; cluster-internal addresses (pods) match them too.
         case networks([CIDR])
-        /// Experimental: node addresses by node labels.
+        /// Experimental, egress only: the addresses of the nodes whose labels the selector
+        /// matches (`Cluster.nodeLabels`), so the nodes and their host-network pods.
         case nodes(LabelSelector)
         /// Experimental, Accept rules only: destinations named by DNS.
         case domainNames([String])

@@ -23,6 +23,28 @@ extension Cluster {
         return index
     }
 
+    /// The labels lab node `index` carries, as the kubelet sets them
+    /// (https://kubernetes.io/docs/reference/labels-annotations-taints/): `kubernetes.io/hostname`
+    /// (`node-N`), `kubernetes.io/os` (`linux`) and `kubernetes.io/arch` (`amd64`), with their
+    /// `beta.` forms. ClusterNetworkPolicy `nodes` peers select nodes by them (network-policy-api's
+    /// conformance selects `kubernetes.io/os: linux`).
+    public static func nodeLabels(_ index: Int) -> Labels {
+        var labels = labNodeLabels
+        labels["kubernetes.io/hostname"] = "node-\(index)"
+        return labels
+    }
+
+    /// The labels every lab node carries, whatever its index (`nodeLabels` adds the hostname).
+    public static let labNodeLabels: Labels = [
+        "kubernetes.io/os": "linux", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/arch": "amd64",
+    ]
+
+    /// The addresses of the lab nodes whose labels `selector` matches (each node's InternalIP,
+    /// `LabNetwork.nodeAddress`, the one address of its `status.addresses` in the lab), by index.
+    public func nodeAddresses(selectedBy selector: LabelSelector) -> [IPv4] {
+        (0..<nodeCount).filter { selector.matches(Self.nodeLabels($0)) }.map(LabNetwork.nodeAddress)
+    }
+
     /// The node `pod` runs on, as `node-i`; nil when the lab placement is unknown.
     public func nodeName(ofPod pod: ObjectKey) -> String? {
         podNodes[pod].map { "node-\($0)" }

@@ -133,9 +133,12 @@ extension PolicyEngine {
         return protocols.contains { Self.matches($0, port, destinationPod) }
     }
 
-    /// Whether a peer selects the endpoint. Peers keycard cannot evaluate (`nodes`; `domainNames`
-    /// in a Deny or Pass rule, which the API supports only for Accept) fail closed as the API
-    /// asks: an Accept rule matches nothing, a Deny or Pass rule everything.
+    /// Whether a peer selects the endpoint. `nodes` (egress only) selects nodes by their labels
+    /// (`Cluster.nodeLabels`) and matches their addresses ("It selects the nodeIPs as the peer type
+    /// by matching on the IPs present in the node.Status.Addresses field of the node",
+    /// `ClusterNetworkPolicyEgressPeer.Nodes`): a lab node and the host-network pods on it, never a
+    /// pod on the pod network. `domainNames` in a Deny or Pass rule, which the API supports only
+    /// for Accept, fails closed as the API asks: it matches everything.
     public func matches(_ peer: ClusterNetworkPolicy.Peer, action: ClusterNetworkPolicy.Action, _ endpoint: Endpoint) -> Bool {
         func pod() -> (Pod, Namespace)? {
             guard case .pod(let key) = endpoint, let pod = cluster.pods[key], !pod.hostNetwork,
@@ -153,8 +156,9 @@ extension PolicyEngine {
         case .networks(let cidrs):
             guard let address = cluster.address(of: endpoint) else { return false }
             return cidrs.contains { $0.family == .ipv4 && $0.contains(address) }
-        case .nodes:
-            return action != .accept
+        case .nodes(let selector):
+            guard let address = cluster.address(of: endpoint) else { return false }
+            return cluster.nodeAddresses(selectedBy: selector).contains(address)
         case .domainNames(let names):
             guard action == .accept else { return true }
             guard let address = cluster.address(of: endpoint) else { return false }

@@ -31,14 +31,76 @@ struct ClusterTierTests {
         #expect(verdict.ingress.tiers.isEmpty)
     }
 
-    @Test("T10: a nodes peer fails closed — Deny matches everything, Accept nothing")
-    func nodesFailClosed() {
-        let deny = Self.world([Self.admin("nodes", egress: [CNP.Rule(action: .deny, peers: [.nodes(.everything)])])])
-        #expect(deny.evaluate(from: at("prod/web"), to: at("dev/web"), port: tcp(80)).decision == .deny)
-        let accept = Self.world(
+    /// `World` on two nodes with a host-network pod `infra/agent` on node-1 (its address is the
+    /// node's) serving TCP/34345, TCP/34346 and UDP/34347; the other pods stay on node-0.
+    static func withNodes(_ cnps: [CNP], policies: [NetworkPolicy] = []) -> PolicyEngine {
+        var cluster = World.cluster(policies)
+        cluster.namespaces["infra"] = Namespace(name: "infra")
+        var agent = Pod(
+            namespace: "infra", name: "agent",
+            ports: [ContainerPort(port: 34345), ContainerPort(port: 34346), ContainerPort(port: 34347, proto: .udp)])
+        agent.hostNetwork = true
+        agent.nodeName = "node-1"
+        cluster.pods[agent.key] = agent
+        cluster.addresses[agent.key] = LabNetwork.nodeAddress(1)
+        cluster.nodeCount = 2
+        for key in cluster.pods.keys { cluster.podNodes[key] = key == agent.key ? 1 : 0 }
+        for cnp in cnps { cluster.clusterPolicies[cnp.key] = cnp }
+        return PolicyEngine(cluster)
+    }
+
+    @Test("nodes peer: the selected nodes' addresses (nodes, host-network pods), never a pod on the pod network")
+    func nodesPeer() {
+        let linux = sel(["kubernetes.io/os": "linux"])
+        // network-policy-api conformance CNPAdminTierEgressNodePeers (experimental-egress-selector-rules).
+        let engine = Self.withNodes([
+            Self.admin(
+                "node-peers",
+                egress: [
+                    CNP.Rule(action: .accept, peers: [.nodes(linux)], protocols: [.port(.tcp, 34345...34345)]),
+                    CNP.Rule(action: .pass, peers: [.nodes(linux)], protocols: [.port(.udp, 34347...34347)]),
+                    CNP.Rule(action: .deny, peers: [.namespaces(sel(["env": "dev"])), .nodes(linux)]),
+                ])
+        ])
+        let agent = at("infra/agent")
+        #expect(
+            engine.evaluate(from: at("prod/web"), to: agent, port: tcp(34345)).egress.tiers.walkthrough
+                == "[Admin] Accept (node-peers/egress[0])")
+        #expect(engine.evaluate(from: at("prod/web"), to: agent, port: tcp(34345)).decision == .allow)
+        let passed = engine.evaluate(from: at("prod/web"), to: agent, port: udp(34347))
+        #expect(passed.decision == .allow)
+        #expect(passed.egress.tiers.walkthrough == "[Admin] Pass (node-peers/egress[1]) -> [Default] Allowed")
+        #expect(engine.evaluate(from: at("prod/web"), to: agent, port: tcp(34346)).decision == .deny)
+        // A nodes peer matches no pod of the pod network: the Deny after the Pass decides.
+        let pod = engine.evaluate(from: at("prod/web"), to: at("dev/client"), port: udp(34347))
+        #expect(pod.decision == .deny)
+        #expect(pod.egress.tiers.walkthrough == "[Admin] Deny (node-peers/egress[2])")
+        #expect(engine.evaluate(from: at("prod/web"), to: at("prod/api"), port: tcp(34345)).decision == .allow)
+        // The node itself (a scan meets its address) is matched as its host-network pod is.
+        #expect(engine.evaluate(from: at("prod/web"), to: .node("node-1"), port: tcp(34346)).decision == .deny)
+        #expect(engine.evaluate(from: at("prod/web"), to: .node("node-0"), port: tcp(34346)).decision == .deny)
+        #expect(engine.evaluate(from: at("prod/web"), to: ext("public"), port: tcp(443)).decision == .allow)
+    }
+
+    @Test("nodes peer selects by the node's labels: kubernetes.io/hostname picks one node")
+    func nodesPeerHostname() {
+        func engine(_ hostname: String) -> PolicyEngine {
+            Self.withNodes(
+                [Self.admin("one-node", egress: [CNP.Rule(action: .deny, peers: [.nodes(sel(["kubernetes.io/hostname": hostname]))])])])
+        }
+        #expect(engine("node-1").evaluate(from: at("prod/web"), to: at("infra/agent"), port: tcp(34345)).decision == .deny)
+        #expect(engine("node-0").evaluate(from: at("prod/web"), to: at("infra/agent"), port: tcp(34345)).decision == .allow)
+        #expect(engine("node-0").evaluate(from: at("prod/web"), to: .node("node-0"), port: tcp(22)).decision == .deny)
+        #expect(Cluster.nodeLabels(3)["kubernetes.io/hostname"] == "node-3")
+    }
+
+    @Test("an Accept to nodes decides before the NetworkPolicy tier; it opens nothing on the pod network")
+    func nodesAcceptBeforeNetworkPolicy() {
+        let engine = Self.withNodes(
             [Self.admin("nodes", egress: [CNP.Rule(action: .accept, peers: [.nodes(.everything)])])],
             policies: [policy("prod", "deny-egress", types: [.egress])])
-        #expect(accept.evaluate(from: at("prod/web"), to: at("dev/web"), port: tcp(80)).decision == .deny)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("infra/agent"), port: tcp(34345)).decision == .allow)
+        #expect(engine.evaluate(from: at("prod/web"), to: at("dev/web"), port: tcp(80)).decision == .deny)
     }
 
     @Test("networks match externals and pods; IPv6 matches nothing")

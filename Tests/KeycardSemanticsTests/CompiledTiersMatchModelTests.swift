@@ -48,19 +48,163 @@ struct CompiledTiersMatchModelTests {
         #expect(denied > checked / 10 && denied < checked * 9 / 10)
         #expect(decidedByTiers > checked / 4)
     }
+
+    /// `nodes` egress peers (network-policy-api `ClusterNetworkPolicyEgressPeer.Nodes`): random
+    /// clusters on two nodes with a host-network pod on each, random policies whose egress peers
+    /// include node selectors (by `kubernetes.io/hostname`, `kubernetes.io/os`, or all nodes);
+    /// every pod's connections to every pod and host-network pod, compiled and interpreted as the
+    /// kernel meets them (`HostNetworkRulesMatchModelTests.toHost`), give the model's verdict.
+    @Test(arguments: Placement.allCases)
+    func randomClustersWithNodePeers(_ placement: Placement) {
+        var checked = 0
+        var denied = 0
+        var toNodesByTiers = 0
+        for seed in UInt64(1)...100 {
+            var generator = RandomCluster(seed: seed)
+            var (cluster, nodes) = generator.make(policies: Int(seed % 3))
+            cluster.nodeCount = 2
+            var hosts: [(ObjectKey, Int)] = []
+            var everyNode = nodes
+            for node in 0..<2 {
+                var pod = Pod(namespace: "x", name: "host-\(node)", labels: ["app": "web"], ports: [ContainerPort(name: "http", port: 80)])
+                pod.hostNetwork = true
+                cluster.pods[pod.key] = pod
+                cluster.addresses[pod.key] = LabNetwork.nodeAddress(node)
+                everyNode[pod.key] = node
+                hosts.append((pod.key, node))
+            }
+            cluster.podNodes = everyNode
+            for index in 0..<(1 + Int(seed % 3)) {
+                let policy = generator.makeClusterPolicy(index, nodePeers: true)
+                cluster.clusterPolicies[policy.key] = policy
+            }
+            var compiler = PolicyCompiler(labName: "sem", placement: placement)
+            compiler.tiers = true
+            let tables = compiler.compile(cluster, nodes: nodes, nodeCount: 2)
+            let engine = PolicyEngine(cluster)
+            for source in cluster.sortedPods where !source.hostNetwork {
+                for destination in cluster.sortedPods where destination.key != source.key {
+                    for port in CompiledRulesMatchModelTests.ports {
+                        let verdict = engine.evaluate(from: .pod(source.key), to: .pod(destination.key), port: port)
+                        let real =
+                            if let host = hosts.first(where: { $0.0 == destination.key }) {
+                                HostNetworkRulesMatchModelTests.toHost(
+                                    tables, placement, cluster, nodes, from: source.key, hostNode: host.1, port: port)
+                            } else {
+                                CompiledRulesMatchModelTests.interpreted(
+                                    tables, placement, cluster, nodes, from: source.key, to: .pod(destination.key), port: port)
+                            }
+                        checked += 1
+                        if verdict.decision == .deny { denied += 1 }
+                        if destination.hostNetwork && !verdict.egress.tiers.isEmpty { toNodesByTiers += 1 }
+                        #expect(
+                            verdict.decision == real,
+                            "seed \(seed): \(source.key) -> \(destination.key) \(port): model \(verdict.decision), rules \(real); \(verdict.egress.tiers.walkthrough)"
+                        )
+                        if verdict.decision != real { return }
+                    }
+                }
+            }
+        }
+        #expect(checked > 5_000)
+        #expect(denied > checked / 10 && denied < checked * 9 / 10, "\(denied) of \(checked) denied")
+        #expect(toNodesByTiers > 300, "connections to host-network pods decided by a tier: \(toNodesByTiers)")
+    }
+
+    /// network-policy-api conformance `CNPAdminTierEgressNodePeers`
+    /// (conformance/base/admin_tier/experimental-egress-selector-rules.yaml): Accept to nodes on
+    /// TCP/34345, Pass to nodes on UDP/34347, then Deny to slytherin's pods, nodes and 0.0.0.0/0.
+    /// The compiled rules carry the nodes' addresses, so the host-network pod is reached on the
+    /// accepted and passed ports and a pod is denied on the passed port (a nodes peer matches no pod).
+    @Test(arguments: Placement.allCases)
+    func conformanceNodePeers(_ placement: Placement) throws {
+        var cluster = Cluster()
+        cluster.nodeCount = 2
+        for house in ["gryffindor", "slytherin", "forest"] {
+            cluster.namespaces[house] = Namespace(name: house, labels: ["conformance-house": house])
+        }
+        var nodes: [ObjectKey: Int] = [:]
+        for (index, house) in ["gryffindor", "slytherin"].enumerated() {
+            for node in 0..<2 {
+                let pod = Pod(
+                    namespace: house, name: "pod-\(node)", labels: ["conformance-house": house],
+                    ports: [ContainerPort(port: 34347, proto: .udp)])
+                cluster.pods[pod.key] = pod
+                cluster.addresses[pod.key] = IPv4(0x0AF4_0000 + UInt32(node) * 256 + UInt32(10 + index))
+                nodes[pod.key] = node
+            }
+        }
+        var everyNode = nodes
+        for node in 0..<2 {
+            var centaur = Pod(
+                namespace: "forest", name: "centaur-\(node)", ports: [ContainerPort(port: 34345), ContainerPort(port: 34346)])
+            centaur.hostNetwork = true
+            cluster.pods[centaur.key] = centaur
+            cluster.addresses[centaur.key] = LabNetwork.nodeAddress(node)
+            everyNode[centaur.key] = node
+        }
+        cluster.podNodes = everyNode
+        let linux = LabelSelector(matchLabels: ["kubernetes.io/os": "linux"])
+        let house = { (name: String) in LabelSelector(matchLabels: ["conformance-house": name]) }
+        let cnp = ClusterNetworkPolicy(
+            name: "node-and-cidr-as-peers-example", tier: .admin, priority: 75,
+            subject: .pods(namespaces: house("gryffindor"), pods: house("gryffindor")),
+            egress: [
+                .init(action: .accept, peers: [.nodes(linux)], protocols: [.port(.tcp, 34345...34345)]),
+                .init(action: .pass, peers: [.nodes(linux)], protocols: [.port(.udp, 34347...34347)]),
+                .init(
+                    action: .deny,
+                    peers: [
+                        .pods(namespaces: house("slytherin"), pods: house("slytherin")), .nodes(linux),
+                        .networks([try #require(CIDR.parse("0.0.0.0/0")), try #require(CIDR.parse("::/0"))]),
+                    ]),
+            ])
+        cluster.clusterPolicies[cnp.key] = cnp
+        var compiler = PolicyCompiler(labName: "sem", placement: placement)
+        compiler.tiers = true
+        let tables = compiler.compile(cluster, nodes: nodes, nodeCount: 2)
+        let engine = PolicyEngine(cluster)
+        let client = ObjectKey("gryffindor", "pod-1")
+        let cases: [(ObjectKey, ProtocolPort, Decision)] = [
+            (ObjectKey("forest", "centaur-1"), ProtocolPort(.tcp, 34345), .allow),
+            (ObjectKey("forest", "centaur-0"), ProtocolPort(.tcp, 34345), .allow),
+            (ObjectKey("forest", "centaur-1"), ProtocolPort(.udp, 34347), .allow),
+            (ObjectKey("forest", "centaur-1"), ProtocolPort(.tcp, 34346), .deny),
+            (ObjectKey("slytherin", "pod-0"), ProtocolPort(.udp, 34347), .deny),
+            (ObjectKey("slytherin", "pod-1"), ProtocolPort(.udp, 34347), .deny),
+            (ObjectKey("gryffindor", "pod-0"), ProtocolPort(.udp, 34347), .deny),
+        ]
+        for (destination, port, expected) in cases {
+            let model = engine.evaluate(from: .pod(client), to: .pod(destination), port: port).decision
+            let real =
+                if destination.namespace == "forest" {
+                    HostNetworkRulesMatchModelTests.toHost(
+                        tables, placement, cluster, nodes, from: client, hostNode: everyNode[destination] ?? 0, port: port)
+                } else {
+                    CompiledRulesMatchModelTests.interpreted(
+                        tables, placement, cluster, nodes, from: client, to: .pod(destination), port: port)
+                }
+            #expect(model == expected, "\(client) -> \(destination) \(port): model \(model)")
+            #expect(real == expected, "\(client) -> \(destination) \(port): rules \(real)")
+        }
+    }
 }
 
 extension RandomCluster {
     /// A random Admin or Baseline policy: random subject, 1–3 rules per direction with random
-    /// actions, peers (namespaces, pods, networks) and protocols.
-    mutating func makeClusterPolicy(_ index: Int) -> ClusterNetworkPolicy {
+    /// actions, peers (namespaces, pods, networks; with `nodePeers`, egress `nodes` too) and
+    /// protocols.
+    mutating func makeClusterPolicy(_ index: Int, nodePeers: Bool = false) -> ClusterNetworkPolicy {
         let subject: ClusterNetworkPolicy.Subject =
             chance(50) ? .namespaces(namespaceSelector()) : .pods(namespaces: namespaceSelector(), pods: selector())
         func rules(_ direction: NetworkPolicy.PolicyType) -> [ClusterNetworkPolicy.Rule] {
             (0..<Int.random(in: 0...3, using: &rng)).map { _ in
                 var peers: [ClusterNetworkPolicy.Peer] = []
                 for _ in 0..<Int.random(in: 1...2, using: &rng) {
-                    switch Int.random(in: 0..<3, using: &rng) {
+                    switch Int.random(in: 0..<(nodePeers ? 5 : 3), using: &rng) {
+                    case 3...4 where direction == .egress:
+                        let labels = pick([["kubernetes.io/os": "linux"], ["kubernetes.io/hostname": pick(["node-0", "node-1"])], [:]])
+                        peers.append(.nodes(LabelSelector(matchLabels: labels)))
                     case 0: peers.append(.namespaces(namespaceSelector()))
                     case 1: peers.append(.pods(namespaces: namespaceSelector(), pods: selector()))
                     default:
@@ -84,8 +228,13 @@ extension RandomCluster {
                         default: return .namedPort(pick(["http", "dns", "alt"]))
                         }
                     }
-                    // The CRD refuses named ports with networks peers.
-                    if peers.contains(where: { if case .networks = $0 { true } else { false } }) {
+                    // The CRD refuses named ports with networks and nodes peers.
+                    if peers.contains(where: {
+                        switch $0 {
+                        case .networks, .nodes: true
+                        default: false
+                        }
+                    }) {
                         protocols = protocols?.filter { if case .namedPort = $0 { false } else { true } }
                         if protocols?.isEmpty == true { protocols = nil }
                     }

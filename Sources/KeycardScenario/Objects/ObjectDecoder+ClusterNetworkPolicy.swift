@@ -273,14 +273,6 @@ extension ObjectDecoder {
     private mutating func warnUnmodelled(_ policy: ClusterNetworkPolicy, at value: YAMLValue) {
         for rule in policy.egress {
             for peer in rule.peers {
-                if case .nodes = peer {
-                    warnings.append(
-                        ScenarioWarning(
-                            location: value.location,
-                            message:
-                                "ClusterNetworkPolicy \(policy.name): a nodes peer is not modelled by keycard yet; it fails closed (an Accept rule matches nothing, a \(rule.action.rawValue == "Accept" ? "Deny or Pass" : rule.action.rawValue) rule matches every destination)"
-                        ))
-                }
                 if case .domainNames = peer, rule.action != .accept {
                     warnings.append(
                         ScenarioWarning(

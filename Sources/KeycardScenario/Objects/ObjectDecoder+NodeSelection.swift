@@ -4,9 +4,7 @@ extension ObjectDecoder {
     /// The labels every lab node carries, as the kubelet sets them
     /// (https://kubernetes.io/docs/reference/labels-annotations-taints/): its hostname (`node-N`,
     /// checked where the node is placed), the OS and the architecture of this machine's lab.
-    static let labNodeLabels: [String: String] = [
-        "kubernetes.io/os": "linux", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/arch": "amd64",
-    ]
+    static let labNodeLabels: [String: String] = Cluster.labNodeLabels
 
     /// `spec.nodeSelector` and required node affinity, as far as the lab's nodes can honour them.
     /// A bare pod's `kubernetes.io/hostname: node-N` places it there, as the scheduler would (a
