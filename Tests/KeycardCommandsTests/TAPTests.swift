@@ -68,5 +68,11 @@ import Testing
         #expect(junit.contains("<testsuites name=\"keycard\" tests=\"3\" failures=\"0\" skipped=\"1\">"))
         #expect(junit.contains("name=\"step 1 probe: sctp\"><skipped message=\"SCTP # not available\"/></testcase>"))
         #expect(junit.contains("name=\"step 2 probe: mixed\"/>"))
+        // A wrong expectation among skipped cells is a failure, never a SKIP.
+        let failed = Self.step(1, passed: false, name: "sctp", summary: "wrong", results: [cell(.skipped, .sctp)])
+        #expect(failed.skipReason == nil)
+        #expect(
+            TAPRenderer.render([Report(scenario: "s", enforcement: .pod, passed: false, steps: [failed])]).contains(
+                "not ok 1 - s: step 1 probe: sctp\n"))
     }
 }

@@ -88,8 +88,9 @@ struct HostNetworkTests {
         #expect(after.addresses[ObjectKey("prod", "b")] == pending.initial.addresses[ObjectKey("prod", "a")])
     }
 
-    /// Two programs cannot listen on one port of one node namespace, and the lab starts every
-    /// pod's program: two host-network pods with `command:` on the same port of a node are refused.
+    /// A program cannot listen on a node port another program or keycard's listener holds, and the
+    /// lab starts every pod's program, Pending or not: two host-network pods on the same port of a
+    /// node are refused when either has a `command:`.
     @Test func twoHostNetworkProgramsOnOnePortAreRefused() throws {
         let withCommand = { (name: String) in
             Self.hostPod(name).replacingOccurrences(
@@ -99,14 +100,17 @@ struct HostNetworkTests {
         let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.parseTimeline(text, file: "clash.yaml") }
         #expect(
             error.message.contains(
-                "its command would listen on host port TCP/9100 of node-0, where the command of the hostNetwork pod prod/a listens"),
+                "host port TCP/9100 of node-0 is declared by the hostNetwork pod prod/a too, and prod/a and prod/b run a command"),
             "\(error.message)")
         // file:line:col of the second pod: its list item, two lines above its metadata.
         let metadata = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("name: b,") })
         #expect(error.location.file == "clash.yaml")
         #expect(error.location.line == metadata - 1, "\(error.location), pod b's metadata on line \(metadata + 1)")
-        // One program and one served port: the second pod waits, as the scheduler keeps it.
-        _ = try Self.timeline(withCommand("a") + "\n" + Self.hostPod("b"))
+        // One program and keycard's listener on the same port cannot share it either, whichever runs.
+        for (first, second) in [(withCommand("a"), Self.hostPod("b")), (Self.hostPod("a"), withCommand("b"))] {
+            let mixed = try #require(throws: ScenarioError.self) { try Self.timeline(first + "\n" + second) }
+            #expect(mixed.message.contains("runs a command"), "\(mixed.message)")
+        }
     }
 
     @Test func hostPortsThatDoNotClash() throws {

@@ -21,7 +21,8 @@ struct YAMLKeysAndTagsTests {
             ("~", .null), ("", .null), ("Null", .null), (".inf", .float(.infinity)), ("-.Inf", .float(-.infinity)),
             ("2001-12-14", .timestamp("2001-12-14")), ("2001-12-14T21:59:43Z", .timestamp("2001-12-14T21:59:43Z")),
             ("12:30", .string("12:30")), ("0x", .string("0x")), ("1.2.3", .string("1.2.3")), ("-", .string("-")),
-            ("web", .string("web")), ("0xG", .string("0xG")),
+            ("web", .string("web")), ("0xG", .string("0xG")), ("1e400", .string("1e400")), (".5e999", .string(".5e999")),
+            ("2023-02-29", .string("2023-02-29")),
         ]
         for (text, expected) in cases { #expect(GoYAMLScalar.plain(text) == expected, "\(text)") }
         if case .float(let nan) = GoYAMLScalar.plain(".nan") { #expect(nan.isNaN) } else { Issue.record(".nan is a float") }
@@ -50,6 +51,15 @@ struct YAMLKeysAndTagsTests {
         #expect(GoYAMLScalar.tagged("yes", tag: "tag:yaml.org,2002:bool") == .success(.bool(true)))
         #expect(GoYAMLScalar.tagged("y", tag: "tag:yaml.org,2002:bool") == .success(.bool(true)))
         #expect(GoYAMLScalar.tagged("aGk=", tag: "tag:yaml.org,2002:binary") == .success(.string("hi")))
+        #expect(GoYAMLScalar.tagged("aGVsbG8g\nd29ybGQ=\n", tag: "tag:yaml.org,2002:binary") == .success(.string("hello world")))
+        #expect(GoYAMLScalar.tagged("/w==", tag: "tag:yaml.org,2002:binary") == .success(.string("\u{FFFD}")))
+        #expect(
+            GoYAMLScalar.tagged("1e400", tag: "tag:yaml.org,2002:float")
+                == .failure(.init(message: "cannot decode !!str `1e400` as a !!float")))
+        #expect(
+            GoYAMLScalar.tagged("2001-13-45", tag: "tag:yaml.org,2002:timestamp")
+                == .failure(.init(message: "cannot decode !!str `2001-13-45` as a !!timestamp")))
+        #expect(GoYAMLScalar.tagged("2024-02-29", tag: "tag:yaml.org,2002:timestamp") == .success(.timestamp("2024-02-29")))
         #expect(GoYAMLScalar.tagged("x", tag: "!custom") == .success(.string("x")))
         #expect(GoYAMLScalar.tagged("x", tag: "tag:yaml.org,2002:null") == .failure(.init(message: "cannot decode !!str `x` as a !!null")))
         #expect(
@@ -103,6 +113,13 @@ struct YAMLKeysAndTagsTests {
         ])
         let pod = try #require(t.initial.pods[ObjectKey("default", "web")])
         #expect(pod.labels == ["true": "duty", "16": "hex", "8": "octal", "y": "kept", "1.5": "half"])
+        // `!!str on` and `! on` are not resolved: the key "on", as go-yaml leaves both.
+        let kept = try loadManifests([
+            "a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels: {!!str on: a, ! off: b, !!int \"0x10\": c}\n"
+        ])
+        #expect(kept.initial.namespaces["n"]?.labels["on"] == "a")
+        #expect(kept.initial.namespaces["n"]?.labels["off"] == "b")
+        #expect(kept.initial.namespaces["n"]?.labels["16"] == "c")
     }
 
     @Test func keysThatBecomeOneOrNullAreRefused() throws {

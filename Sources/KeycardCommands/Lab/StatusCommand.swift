@@ -104,7 +104,8 @@ struct LabStatus: Encodable {
                 namespace: "external", name: $0.name, node: "", address: $0.address.description, netns: $0.netns,
                 ports: $0.ports.map(Self.port), command: nil)
         }
-        servedPorts = summary.endpoints.count
+        // Host-network pods of one node may declare one port: the node has one listener for it.
+        servedPorts = Set(summary.endpoints.map { "\($0.netns) \($0.address) \($0.proto) \($0.port)" }).count
         // The lab holds every pod of every step; the live cluster says which exist now.
         if record != nil, state?.phase == .ready, let live = try? LiveLab.open(name) {
             for index in pods.indices {

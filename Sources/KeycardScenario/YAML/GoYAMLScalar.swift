@@ -38,7 +38,7 @@ enum GoYAMLScalar: Equatable {
         if let word = words[text] { return word }
         guard let first = text.unicodeScalars.first else { return .null }
         if first == "." {
-            return Double(text).map(GoYAMLScalar.float) ?? .string(text)
+            return finite(text).map(GoYAMLScalar.float) ?? .string(text)
         }
         guard first == "+" || first == "-" || ("0"..."9").contains(first) else { return .string(text) }
         if isTimestamp(text) { return .timestamp(text) }
@@ -46,8 +46,15 @@ enum GoYAMLScalar: Equatable {
         if let value = goParseInt(digits) { return .int(value) }
         if let value = goParseUint(digits) { return .uint(value) }
         let range = NSRange(digits.startIndex..., in: digits)
-        if floatPattern.firstMatch(in: digits, range: range) != nil, let value = Double(digits) { return .float(value) }
+        if floatPattern.firstMatch(in: digits, range: range) != nil, let value = finite(digits) { return .float(value) }
         return .string(text)
+    }
+
+    /// Go's `strconv.ParseFloat(text, 64)` where it succeeds: a number beyond the float range
+    /// (`1e400`) is its `ErrRange`, and go-yaml then keeps the text a string.
+    private static func finite(_ text: String) -> Double? {
+        guard let value = Double(text), value.isFinite else { return nil }
+        return value
     }
 
     /// A scalar with the explicit tag `tag` (`!!int`, or its long form), as go-yaml v2's
@@ -59,10 +66,12 @@ enum GoYAMLScalar: Equatable {
         let short = tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst("tag:yaml.org,2002:".count) : tag
         switch short {
         case "!!binary":
-            guard let data = Data(base64Encoded: text), let decoded = String(data: data, encoding: .utf8) else {
+            // Go's base64.StdEncoding.DecodeString skips line breaks (a block scalar has them); the
+            // bytes become a Go string, which JSON then carries with invalid UTF-8 replaced.
+            guard let data = Data(base64Encoded: text.filter { $0 != "\n" && $0 != "\r" && $0 != "\r\n" }) else {
                 return .failure(TagError(message: "!!binary value contains invalid base64 data"))
             }
-            return .success(.string(decoded))
+            return .success(.string(String(decoding: data, as: UTF8.self)))
         case "!!int", "!!bool", "!!float", "!!null", "!!timestamp":
             var resolved = plain(text)
             // y/n are booleans to go-yaml; with an explicit !!bool nothing else can be meant.
@@ -153,10 +162,18 @@ enum GoYAMLScalar: Equatable {
 
     /// go-yaml v2's timestamp test (`parseTimestamp`): `YYYY-M-D`, optionally with a time
     /// `h:m:s[.fraction]` after `T`, `t` or a space; a zone (`Z`, `±hh:mm`) goes with `T`/`t` only.
+    /// The fields must be a real date and time, as `time.Parse` checks them.
     private static func isTimestamp(_ text: String) -> Bool {
         let pattern =
             #"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})|[ ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?)?$"#
-        return text.range(of: pattern, options: .regularExpression) != nil
+        guard text.range(of: pattern, options: .regularExpression) != nil else { return false }
+        let fields = text.split { !$0.isNumber }.prefix(6).compactMap { Int($0) }
+        let (year, month, day) = (fields[0], fields[1], fields[2])
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...days[month - 1]).contains(day) else { return false }
+        guard fields.count >= 6 else { return true }
+        return fields[3] < 24 && fields[4] < 60 && fields[5] < 60
     }
 
     /// Go's `strconv.ParseInt(text, 0, 64)`: an optional sign, then `0x`, `0o`, `0b` or a leading

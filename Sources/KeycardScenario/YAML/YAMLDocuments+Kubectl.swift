@@ -74,6 +74,8 @@ extension YAMLDocuments {
     /// A plain `<<` stays the merge key.
     private static func keyScalar(_ scalar: Node.Scalar, at location: SourceLocation) throws(ScenarioError) -> Node.Scalar? {
         if scalar.style == .plain && scalar.string == "<<" { return nil }
+        // `!!str on` and `! on` are the string as written (go-yaml resolves neither tag).
+        if !scalar.tag.description.isEmpty && !Self.isDecisive(scalar.tag) { return nil }
         let value: GoYAMLScalar
         if Self.isDecisive(scalar.tag) {
             switch GoYAMLScalar.tagged(scalar.string, tag: scalar.tag.description) {
