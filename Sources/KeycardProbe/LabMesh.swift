@@ -113,10 +113,12 @@ struct LabMeshChannel: MeshProbeChannel {
         intents.set(request, pod: source, sourcePort: sourcePort)
     }
 
-    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict? {
-        let flow = MeshFlow(source, sourcePort, destination, port)
-        guard let record = flows.outcome(ofClientFlow: flow) ?? flows.record(of: flow) else { return nil }
-        return MeshFlowVerdict(record.outcome, detail: record.detail, reason: Self.reason(record))
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowLookup {
+        switch flows.clientOutcome(of: MeshFlow(source, sourcePort, destination, port)) {
+        case .decided(let record): .decided(MeshFlowVerdict(record.outcome, detail: record.detail, reason: Self.reason(record)))
+        case .awaitingDestination(let hop): .awaitingDestination(hop: Self.reason(hop))
+        case .unknown: .none
+        }
     }
 
     /// The record in words: who judged, with what mode and policy.

@@ -1,3 +1,4 @@
+import Glibc
 import KeycardKernel
 import KeycardModel
 import KeycardScenario
@@ -20,15 +21,27 @@ public struct MeshFlowVerdict: Sendable, Equatable {
     }
 }
 
+/// What the proxies recorded about one client connection, as the prober asks for it.
+public enum MeshFlowLookup: Sendable, Equatable {
+    /// The proxy that decided recorded this (the destination's, or the source's when the hop
+    /// itself failed or nothing behind it judges).
+    case decided(MeshFlowVerdict)
+    /// The source's proxy opened the hop to a meshed destination (`hop`: its record in words) and
+    /// the destination's proxy has recorded no decision (yet): not a verdict, the prober waits.
+    case awaitingDestination(hop: String)
+    /// No proxy recorded anything about it.
+    case none
+}
+
 /// What the prober needs of the lab's mesh data plane: telling the proxy what a probe presents
 /// (a probe is the source pod's own process; its identity option picks the certificate), and
 /// reading the proxy's record of why it refused a connection.
 public protocol MeshProbeChannel: Sendable {
     /// The connection `source` opens from `sourcePort` presents and sends what `request` says.
     func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest)
-    /// The record of the client flow (its source, the destination and port it dialled), if a proxy
-    /// refused or ended it.
-    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict?
+    /// What the proxies recorded about the client flow (its source, the destination and port it
+    /// dialled): the deciding proxy's record, or that the destination's is still awaited.
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowLookup
     /// A wave of probes with deadline `deadline` starts: the proxy's upstream connect timeout
     /// becomes half of it (`MeshProbing.proxyConnectTimeout`), so its word comes before the
     /// prober gives up and a busy machine's slow answer is not taken for a drop.
@@ -118,11 +131,20 @@ public struct MeshProbing: Sendable {
         return text + "User-Agent: keycard-probe\r\nConnection: close\r\n\r\n"
     }
 
+    /// How often (microseconds) the prober looks again for a destination's record on its way.
+    static let recordPollMicroseconds: UInt32 = 2000
+
     /// The cell's observation from what the client saw, and for a connection that ended without an
-    /// answer, from the proxy's record (a visible outcome without a record is the lab's error).
-    func observation(_ verdict: ProbeVerdict, from source: ObjectKey, _ request: ProbeRequest, attempts: Int, expectedLine: String)
-        -> CellObservation?
-    {
+    /// answer, from the deciding proxy's record (a visible outcome without a record is the lab's
+    /// error). The source proxy's word that it opened the hop to a meshed destination is never a
+    /// verdict: the destination's record is waited for until `recordsDue` (the destination's
+    /// proxy writes it before it ends the connection, so it is normally there already), and its
+    /// absence then is a lab error, never `allow` (README: a mesh probe needs the application's
+    /// answer to count as allowed).
+    func observation(
+        _ verdict: ProbeVerdict, from source: ObjectKey, _ request: ProbeRequest, attempts: Int, expectedLine: String,
+        recordsDue: ContinuousClock.Instant
+    ) -> CellObservation? {
         switch verdict {
         case .allow(let text) where request.readsToEnd:
             let (status, body) = Self.parseHTTP(text)
@@ -139,14 +161,31 @@ public struct MeshProbing: Sendable {
         case .unanswered(let reset):
             guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
             let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
-            for (address, dport) in candidates {
-                if let record = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
-                    // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
-                    // port behind the proxy has none, as the model reports them.
-                    let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
-                    return CellObservation(
-                        observation: record.observation, attempts: attempts, reason: record.reason, detail: refused ? record.detail : nil)
+            let clock = ContinuousClock()
+            while true {
+                var hop: String?
+                for (address, dport) in candidates {
+                    switch channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
+                    case .decided(let record):
+                        // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
+                        // port behind the proxy has none, as the model reports them.
+                        let refused = record.observation == .denyMTLS || record.observation == .denyRBAC
+                        return CellObservation(
+                            observation: record.observation, attempts: attempts, reason: record.reason,
+                            detail: refused ? record.detail : nil)
+                    case .awaitingDestination(let said): hop = hop ?? said
+                    case .none: break
+                    }
                 }
+                guard let hop else { break }
+                guard clock.now < recordsDue else {
+                    return CellObservation(
+                        observation: .deny, attempts: attempts,
+                        reason:
+                            "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer; the source's proxy opened the hop (\(hop)) and the destination's proxy recorded no decision"
+                    )
+                }
+                usleep(Self.recordPollMicroseconds)
             }
             return CellObservation(
                 observation: .deny, attempts: attempts,

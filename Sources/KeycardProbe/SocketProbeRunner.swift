@@ -109,6 +109,8 @@ public struct SocketProbeRunner: ProbeRunner {
             : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
         mesh?.channel.waveStarts(deadline: timeout)
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
+        // A destination proxy's record still on its way gets at most one more wave deadline.
+        let recordsDue = ContinuousClock.now + timeout
         return zip(zip(cells, outcomes), requests).enumerated().map { index, element in
             let ((cell, outcome), request) = element
             // A Service cell is answered by the backend it aimed at.
@@ -118,7 +120,8 @@ public struct SocketProbeRunner: ProbeRunner {
                 default: cell.to.description
                 }
             if let mesh,
-                let seen = mesh.observation(outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected)
+                let seen = mesh.observation(
+                    outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected, recordsDue: recordsDue)
             {
                 // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
                 if strays.contains(index), seen.observation == .allow, let answer = seen.reason {
@@ -192,11 +195,13 @@ extension SocketProbeRunner {
         let deadline = MeshProbing.waveTimeout(settings, connections: requests.count)
         mesh.channel.waveStarts(deadline: deadline)
         let outcomes = try prober.probe(requests, timeout: deadline, retries: settings.retries, evidence: evidence)
+        let recordsDue = ContinuousClock.now + deadline
         return zip(zip(targets, outcomes), requests).map { pair, request in
             let (target, outcome) = pair
             let seen =
                 mesh.observation(
-                    outcome.verdict, from: source, request, attempts: outcome.attempts, expectedLine: target.endpoint.description)
+                    outcome.verdict, from: source, request, attempts: outcome.attempts, expectedLine: target.endpoint.description,
+                    recordsDue: recordsDue)
             switch seen?.observation {
             case .allow?: return .open
             case .closed?: return .closed

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KeycardKernel
+import KeycardTestSupport
 import KeycardValues
 import Testing
 
@@ -93,5 +94,99 @@ struct ConntrackEventTests {
         datagram[0] = 64
         #expect(ConntrackEvents.newConnections(in: datagram) == nil)
         #expect(ConntrackEvents.newConnections(in: []) == [])
+    }
+}
+
+/// `ConntrackLookup` finds the client's original tuple of a redirected connection, also when the
+/// kernel moved its source port (a reused port whose earlier connection's entry still lingers).
+@Suite("Conntrack lookup")
+struct ConntrackLookupTests {
+    /// A TCP socket in the calling thread's namespace, with SO_REUSEADDR, bound to `port`.
+    static func bound(_ port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return fd
+    }
+
+    static func connect(_ fd: Int32, to address: IPv4, port: UInt16) -> Int32 {
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = port.bigEndian
+        remote.sin_addr = in_addr(s_addr: address.value.bigEndian)
+        return withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
+    /// The local or peer address of `fd`.
+    static func name(_ fd: Int32, peer: Bool) -> (IPv4, UInt16) {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length) }
+        }
+        return (IPv4(UInt32(bigEndian: address.sin_addr.s_addr)), UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func aRedirectedConnectionsOriginalSourcePortIsFoundWhenTheKernelMovedIt() throws {
+        let namespace = "kc-cl\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        try NetworkNamespace.create(namespace)
+        defer { try? NetworkNamespace.delete(namespace) }
+        for command in [
+            "ip link set lo up", "ip link add kcl0 type veth peer name kcl1", "ip addr add 10.99.0.1/24 dev kcl0",
+            "ip link set kcl0 up", "ip link set kcl1 up",
+        ] {
+            _ = try ConntrackTests.shell(["ip", "netns", "exec", namespace] + command.split(separator: " ").map(String.init))
+        }
+        // The mesh capture's outbound shape: every TCP connection to the listener on 15001.
+        _ = try ConntrackTests.shell([
+            "ip", "netns", "exec", namespace, "nft",
+            "add table ip kccl; add chain ip kccl out { type nat hook output priority -110; }; add rule ip kccl out tcp dport != 15001 redirect to :15001",
+        ])
+        let lookup = try ConntrackLookup(namespace: namespace)
+        let destination: IPv4 = "10.99.0.2"
+        let listener = try NetworkNamespace.perform(in: namespace) { () -> Int32 in
+            let fd = Self.bound(15001)
+            listen(fd, 8)
+            return fd
+        }
+        defer { close(listener) }
+        var peerPorts: [UInt16] = []
+        for port: UInt16 in [80, 8080] {
+            let client = try NetworkNamespace.perform(in: namespace) { () -> Int32 in
+                let fd = Self.bound(25000)
+                #expect(Self.connect(fd, to: destination, port: port) == 0)
+                return fd
+            }
+            let accepted = accept(listener, nil, nil)
+            #expect(accepted >= 0)
+            let local = Self.name(accepted, peer: false)
+            let peer = Self.name(accepted, peer: true)
+            peerPorts.append(peer.1)
+            let seen = PacketFlow(source: local.0, destination: peer.0, proto: 6, sourcePort: local.1, destinationPort: peer.1)
+            let tracked = try #require(try lookup.connection(tcp: seen))
+            #expect(tracked.original.sourcePort == 25000)
+            #expect(tracked.original.destination == destination)
+            #expect(tracked.original.destinationPort == port)
+            #expect(tracked.reply == seen)
+            // Closed with a reset, as the prober closes: the entry lingers in CLOSE.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            close(client)
+            close(accepted)
+        }
+        // The second connection's reply tuple was taken: the listener saw another port.
+        #expect(peerPorts.first == 25000)
+        #expect(peerPorts.last != 25000)
+        // No entry: nil, not an error.
+        let none = PacketFlow(source: "127.0.0.1", destination: "10.99.0.1", proto: 6, sourcePort: 15001, destinationPort: 1)
+        #expect(try lookup.connection(tcp: none) == nil)
     }
 }

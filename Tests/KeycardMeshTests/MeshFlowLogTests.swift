@@ -58,4 +58,36 @@ struct MeshFlowLogTests {
         log.record(MeshFlowRecord(outcome: .closed), for: log.claim(client, with: before))
         #expect(log.outcome(ofClientFlow: client)?.outcome == .allow)
     }
+
+    @Test("the source proxy's allow of a hop to a meshed destination is no verdict: the destination's record is awaited")
+    func hopAllowIsNoVerdict() {
+        let log = MeshFlowLog()
+        let claim = log.claim(client, with: log.ticket())
+        log.link(claim, to: firstUpstream)
+        let hop = MeshFlowRecord(outcome: .allow, pod: ObjectKey("foo", "httpbin"), plane: .sidecar)
+        log.record(hop, for: claim)
+        #expect(log.clientOutcome(of: client) == .awaitingDestination(hop: hop))
+        #expect(log.outcome(ofClientFlow: client) == nil)
+
+        // The destination's inbound side decides, late.
+        let refusal = MeshFlowRecord(outcome: .denyRBAC, detail: "reset", pod: ObjectKey("foo", "httpbin"), plane: .sidecar)
+        log.record(refusal, for: log.claim(firstUpstream, with: log.ticket()))
+        #expect(log.clientOutcome(of: client) == .decided(refusal))
+        #expect(log.outcome(ofClientFlow: client)?.outcome == .denyRBAC)
+    }
+
+    @Test("the source proxy's own word decides when it ended the hop, or nothing behind the hop judges")
+    func sourceRecordDecidesOtherwise() {
+        let log = MeshFlowLog()
+        let claim = log.claim(client, with: log.ticket())
+        log.link(claim, to: firstUpstream)
+        let dropped = MeshFlowRecord(outcome: .deny, detail: "connect-timeout", pod: ObjectKey("foo", "httpbin"), plane: .sidecar)
+        log.record(dropped, for: claim)
+        #expect(log.clientOutcome(of: client) == .decided(dropped))
+
+        let outside = MeshFlowRecord(outcome: .allow, pod: ObjectKey("foo", "legacy"), plane: DataPlane.none)
+        log.record(outside, for: claim)
+        #expect(log.clientOutcome(of: client) == .decided(outside))
+        #expect(log.clientOutcome(of: retryUpstream) == .unknown)
+    }
 }

@@ -107,4 +107,31 @@ struct MeshProxyEndToEndTests {
         #expect(droppedRecord.outcome == .deny)
         #expect(app.accepted.current == 2)
     }
+
+    @Test("a client port reused for another destination keeps its flow when the redirect moves its source port")
+    func reusedClientPortKeepsItsFlow() throws {
+        let world = try ProxyWorld(cluster: MeshFixtures.cluster(), originalPort: nil)
+        defer { world.tearDown() }
+        try world.attachClient()
+        try world.world.nft(in: world.clientNamespace, Self.clientRules)
+        try world.world.nft(in: world.apiNamespace, Self.apiRules)
+        try world.serve(8080, .line)
+
+        let first = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25101)
+        #expect(first.text == "prod/api\n")
+        // The same source port to another destination, while the first connection's entry still
+        // lingers: both redirects want the reply tuple 127.0.0.1:15001 → client:25101, so the
+        // kernel moves the second to another source port. The proxy must still see 25101: its
+        // intent (a stolen identity, refused by the policy) and its record are keyed by it.
+        world.intents.set(
+            MeshRequest(identity: .stolen("spiffe://cluster.local/ns/prod/sa/intruder")), pod: MeshFixtures.client, sourcePort: 25101)
+        let second = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.serviceIP, port: 80, payload: "hello\n", sourcePort: 25101)
+        #expect(second.bytes.isEmpty, "records: \(world.flows.records)")
+        let record = try #require(
+            world.flows.outcome(ofClientFlow: clientFlow(25101, to: MeshFixtures.serviceIP, 80)), "records: \(world.flows.records)")
+        #expect(record.outcome == .denyRBAC)
+        #expect(record.principal == "cluster.local/ns/prod/sa/intruder")
+    }
 }

@@ -8,7 +8,9 @@ import Testing
 
 @testable import KeycardProbe
 
-/// A channel double: records what the prober declares and answers from a fixed table.
+/// A channel double: records what the prober declares and answers from a fixed table. A flow in
+/// `hops` was opened by the source's proxy (the record in words) and its destination's record,
+/// in `records`, shows only after that many lookups of it (never, when `records` has none).
 final class RecordingMeshChannel: MeshProbeChannel, @unchecked Sendable {
     struct Declared: Equatable {
         var source: ObjectKey
@@ -17,13 +19,24 @@ final class RecordingMeshChannel: MeshProbeChannel, @unchecked Sendable {
     }
     private(set) var declared: [Declared] = []
     var records: [String: MeshFlowVerdict] = [:]
+    var hops: [String: (said: String, lookupsBeforeRecord: Int)] = [:]
+    private(set) var lookups = 0
 
     func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest) {
         declared.append(Declared(source: source, sourcePort: sourcePort, request: request))
     }
 
-    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowVerdict? {
-        records["\(source):\(sourcePort)>\(destination):\(port)"]
+    func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowLookup {
+        let key = "\(source):\(sourcePort)>\(destination):\(port)"
+        lookups += 1
+        if var hop = hops[key] {
+            if hop.lookupsBeforeRecord > 0 || records[key] == nil {
+                hop.lookupsBeforeRecord -= 1
+                hops[key] = hop
+                return .awaitingDestination(hop: hop.said)
+            }
+        }
+        return records[key].map { .decided($0) } ?? .none
     }
 }
 
@@ -94,14 +107,60 @@ struct MeshProbingTests {
         request.sourcePort = 23456
         channel.records["\(web):23456>10.244.0.1:8080"] = MeshFlowVerdict(
             .denyMTLS, detail: "plaintext-refused", reason: "STRICT (prod/default)")
-        let seen = probing.observation(.unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api")
+        let seen = probing.observation(
+            .unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
         #expect(seen == CellObservation(observation: .denyMTLS, attempts: 1, reason: "STRICT (prod/default)", detail: "plaintext-refused"))
 
         // Without a record, the lab erred: never a verdict of the mesh.
         request.sourcePort = 23457
-        let orphan = probing.observation(.unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api")
+        let orphan = probing.observation(
+            .unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
         #expect(orphan?.observation == .deny)
         #expect(orphan?.reason?.hasPrefix("lab error") == true)
+    }
+
+    /// The source proxy's record of a hop it opened (its TLS handshake done) says nothing of what
+    /// the destination decided: a refused connection must never show as allowed by it.
+    @Test func aHopOpenedIsNoVerdictTheDestinationsLateRecordIs() throws {
+        let (timeline, cells) = try cells(2)
+        let cluster = timeline.cluster(afterStep: 2)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: cluster, channel: channel)
+        let cell = try #require(cells.first)
+        let web = try #require(cluster.addresses[cell.from])
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+        request.sourcePort = 23458
+        let key = "\(web):23458>10.244.0.1:8080"
+        channel.hops[key] = ("at prod/api (sidecar); plaintext peer", 3)
+        channel.records[key] = MeshFlowVerdict(.denyRBAC, detail: "reset", reason: "at prod/api (sidecar); reset")
+        let late = probing.observation(
+            .unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api",
+            recordsDue: .now + .seconds(5))
+        #expect(late == CellObservation(observation: .denyRBAC, attempts: 1, reason: "at prod/api (sidecar); reset", detail: "reset"))
+        #expect(channel.lookups == 4)
+    }
+
+    @Test func aHopOpenedWithoutTheDestinationsRecordIsALabErrorAtTheDeadline() throws {
+        let (timeline, cells) = try cells(2)
+        let cluster = timeline.cluster(afterStep: 2)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: cluster, channel: channel)
+        let cell = try #require(cells.first)
+        let web = try #require(cluster.addresses[cell.from])
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+        request.sourcePort = 23459
+        channel.hops["\(web):23459>10.244.0.1:8080"] = ("at prod/api (sidecar); plaintext peer", 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let seen = try #require(
+            probing.observation(
+                .unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api",
+                recordsDue: start + .milliseconds(60)))
+        #expect(clock.now - start >= .milliseconds(60))
+        #expect(seen.observation == .deny)
+        #expect(seen.reason?.hasPrefix("lab error") == true)
+        #expect(seen.reason?.contains("the destination's proxy recorded no decision") == true)
+        #expect(channel.lookups > 1)
     }
 
     @Test func httpAnswersAreReadByStatus() {

@@ -29,7 +29,7 @@ public enum ConntrackEvents {
     }
 
     /// The tuples of one NEW message, nil unless its original tuple is a whole IPv4 tuple.
-    private static func connection(_ header: UnsafePointer<nlmsghdr>) -> TrackedConnection? {
+    static func connection(_ header: UnsafePointer<nlmsghdr>) -> TrackedConnection? {
         guard Int(header.pointee.nlmsg_len) >= MemoryLayout<nlmsghdr>.size + MemoryLayout<nfgenmsg>.size,
             let family = mnl_nlmsg_get_payload(header)?.assumingMemoryBound(to: nfgenmsg.self),
             family.pointee.nfgen_family == UInt8(AF_INET)

@@ -11,6 +11,15 @@ public struct PacketFlow: Sendable, Hashable, CustomStringConvertible {
     /// TCP/UDP destination port; nil for other protocols and non-first fragments.
     public var destinationPort: UInt16?
 
+    /// A flow from its parts (ports nil for protocols without them).
+    public init(source: IPv4, destination: IPv4, proto: UInt8, sourcePort: UInt16? = nil, destinationPort: UInt16? = nil) {
+        self.source = source
+        self.destination = destination
+        self.proto = proto
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+    }
+
     /// Reads the flow from the start of an IPv4 packet (as NFULA_PAYLOAD carries it); nil when the bytes
     /// are not IPv4 or too short for the header they announce.
     public static func parse(ipv4 bytes: [UInt8]) -> PacketFlow? {

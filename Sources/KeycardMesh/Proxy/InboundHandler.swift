@@ -53,13 +53,13 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.refuse(context, .closed, detail: "timeout: the client sent too little for the checks")
         }
         let ticket = proxied.core.flows.ticket()
-        guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init) else {
-            return ProxyCore.reset(context.channel)
-        }
         proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-            guard case .success(let original) = result else { return ProxyCore.reset(context.channel) }
+            // The flow as the peer's proxy opened it (its port may have been moved by the redirect).
+            guard case .success(let original) = result,
+                let peer = self.proxied.core.originalPeer(of: context.channel, pod: self.proxied.pod)
+            else { return ProxyCore.reset(context.channel) }
             self.original = original
-            let flow = MeshFlow(peerIP, UInt16(peerPort), original.address, original.port)
+            let flow = MeshFlow(peer.address, peer.port, original.address, original.port)
             self.flow = flow
             self.claim = self.proxied.core.flows.claim(flow, with: ticket)
             // A connection to the proxy's own port was never redirected: serving it would make the

@@ -56,8 +56,9 @@ public struct MeshFlowClaim: Hashable, Sendable {
 /// lab proxy records the cause of every refusal, and the prober reads that record"). Thread-safe.
 ///
 /// Outbound connections are linked to the upstream connection the proxy opened for them, so
-/// `outcome(ofClientFlow:)` returns what the destination's proxy recorded about that hop (both
-/// sides run in this one process). Records stay until `clear()`.
+/// `clientOutcome(of:)` returns what the destination's proxy recorded about that hop (both sides
+/// run in this one process), and never the source proxy's own `allow` of a hop to a meshed
+/// destination, which only says the hop was opened. Records stay until `clear()`.
 ///
 /// Writes go through a `MeshFlowClaim`: a connection the prober gave up on (a timed-out attempt)
 /// can still be at work in the proxy when the retry arrives on the same 4-tuple, and its late
@@ -116,13 +117,38 @@ public final class MeshFlowLog: Sendable {
     /// The record of `flow` itself, without following links.
     public func record(of flow: MeshFlow) -> MeshFlowRecord? { state.withLockedValue { $0.records[flow] } }
 
+    /// What the log knows of a client's connection (`clientOutcome(of:)`).
+    public enum ClientOutcome: Sendable, Equatable {
+        /// The proxy that decided recorded this: the destination's inbound side for a hop that
+        /// reached it; the source's outbound side when the hop itself ended it (connect timeout,
+        /// refusal, failed handshake) or when nothing behind the hop judges (a destination outside
+        /// the mesh).
+        case decided(MeshFlowRecord)
+        /// The source's proxy opened the hop to a meshed destination (`hop`: its own `allow`,
+        /// written once the hop's handshake is done) and the destination's proxy has recorded no
+        /// decision on it (yet). Never a verdict: a TLS 1.3 client finishes its handshake before
+        /// the server has even checked its certificate, let alone authorized it.
+        case awaitingDestination(hop: MeshFlowRecord)
+        /// Nothing recorded.
+        case unknown
+    }
+
     /// What happened to a client's connection: the record of the upstream flow it was linked to
-    /// (the destination proxy's verdict), else its own record (connect timeout, refused, no link).
-    public func outcome(ofClientFlow flow: MeshFlow) -> MeshFlowRecord? {
+    /// (the destination proxy's decision), else its own record unless that record only says the
+    /// hop to a meshed destination was opened (see `ClientOutcome`).
+    public func clientOutcome(of flow: MeshFlow) -> ClientOutcome {
         state.withLockedValue { state in
-            if let upstream = state.links[flow], let record = state.records[upstream] { return record }
-            return state.records[flow]
+            if let upstream = state.links[flow], let record = state.records[upstream] { return .decided(record) }
+            guard let own = state.records[flow] else { return .unknown }
+            if own.outcome == .allow, let plane = own.plane, plane != .none { return .awaitingDestination(hop: own) }
+            return .decided(own)
         }
+    }
+
+    /// The decided record of a client's connection (`clientOutcome(of:)`), nil while none is.
+    public func outcome(ofClientFlow flow: MeshFlow) -> MeshFlowRecord? {
+        if case .decided(let record) = clientOutcome(of: flow) { return record }
+        return nil
     }
 
     /// Every record (tests, reports).

@@ -67,7 +67,8 @@ public final class MeshProxy: Sendable {
 
     /// Starts serving `pod` (address `address`) inside network namespace `/run/netns/<namespace>`:
     /// both listeners are bound in one setns window, then adopted by the event loops.
-    /// - Throws: `KernelError` (namespace, socket, bind), `MeshProxyError.alreadyAttached`.
+    /// - Throws: `KernelError` (namespace, socket, bind, the conntrack lookup's netlink socket),
+    ///   `MeshProxyError.alreadyAttached`.
     public func attach(pod: ObjectKey, namespace: String, address: IPv4) throws {
         if core.attachments.withLockedValue({ $0[pod] != nil }) { throw MeshProxyError.alreadyAttached(pod) }
         let namespaceFD = try NetworkNamespace.openDescriptor(namespace)
@@ -80,6 +81,14 @@ public final class MeshProxy: Sendable {
                 close(outbound)
                 throw error
             }
+        }
+        let conntrack: ConntrackLookup
+        do {
+            conntrack = try ConntrackLookup(namespace: namespace)
+        } catch {
+            close(fds.0)
+            close(fds.1)
+            throw error
         }
         let proxied = ProxiedPod(core: core, pod: pod, address: address)
         var listeners: [any Channel] = []
@@ -110,7 +119,8 @@ public final class MeshProxy: Sendable {
             throw error
         }
         core.attachments.withLockedValue {
-            $0[pod] = ProxyCore.Attachment(namespace: namespace, namespaceFD: namespaceFD, address: address, listeners: listeners)
+            $0[pod] = ProxyCore.Attachment(
+                namespace: namespace, namespaceFD: namespaceFD, address: address, listeners: listeners, conntrack: conntrack)
         }
     }
 

@@ -24,11 +24,13 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         let ticket = proxied.core.flows.ticket()
-        guard let clientPort = context.channel.remoteAddress?.port else { return ProxyCore.reset(context.channel) }
         proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(let original): self.start(context: context, clientPort: UInt16(clientPort), original: original, ticket: ticket)
-            case .failure: ProxyCore.reset(context.channel)
+            // The port the client bound (the prober's intents and records are keyed by it), not
+            // the one a redirect may have moved the connection to.
+            switch (result, self.proxied.core.originalPeer(of: context.channel, pod: self.proxied.pod)) {
+            case (.success(let original), let client?):
+                self.start(context: context, clientPort: client.port, original: original, ticket: ticket)
+            default: ProxyCore.reset(context.channel)
             }
         }
     }

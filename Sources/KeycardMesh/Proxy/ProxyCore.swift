@@ -32,12 +32,14 @@ final class ProxyCore: Sendable {
     private let contexts = NIOLockedValueBox([String: NIOSSLContext]())
     private let rogueSVIDs = NIOLockedValueBox([String: SVID]())
 
-    /// One attached pod: its namespace (held open for connects), address and two listeners.
+    /// One attached pod: its namespace (held open for connects), address, two listeners, and the
+    /// lookup of its conntrack table (`originalPeer(of:pod:)`).
     struct Attachment: Sendable {
         var namespace: String
         var namespaceFD: OwnedDescriptor
         var address: IPv4
         var listeners: [any Channel]
+        var conntrack: ConntrackLookup
     }
 
     init(
@@ -114,6 +116,32 @@ final class ProxyCore: Sendable {
             }
         } catch {
             return loop.makeFailedFuture(error)
+        }
+    }
+
+    /// Where the peer of `channel` (accepted by a listener of `pod`) sent its connection from: the
+    /// source of the original tuple of its entry in the pod's conntrack, looked up by the tuple the
+    /// socket sees (local → peer, the entry's reply tuple). The socket's own view is not enough: a
+    /// REDIRECT whose reply tuple the entry of a closed connection still holds (TCP CLOSE lingers
+    /// 10 s) moves the new connection to another source port (`ConntrackLookup`), and records,
+    /// links, intents and the Service hash are all keyed by the port the client bound. The socket's
+    /// view stands when conntrack tracks nothing (a test reaching the listener without a redirect).
+    /// Nil: the channel has no peer, or the lookup failed (the caller refuses the connection).
+    func originalPeer(of channel: any Channel, pod: ObjectKey) -> (address: IPv4, port: UInt16)? {
+        guard let peer = channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init),
+            let local = channel.localAddress, let localPort = local.port, let localIP = local.ipAddress.flatMap(IPv4.init),
+            let lookup = attachments.withLockedValue({ $0[pod]?.conntrack })
+        else { return nil }
+        let seen = PacketFlow(
+            source: localIP, destination: peerIP, proto: UInt8(IPPROTO_TCP), sourcePort: UInt16(localPort),
+            destinationPort: UInt16(peerPort))
+        do {
+            guard let tracked = try lookup.connection(tcp: seen) else { return (peerIP, UInt16(peerPort)) }
+            // The entry found must be this connection's: its reply tuple is what the socket sees.
+            guard tracked.reply == nil || tracked.reply == seen, let port = tracked.original.sourcePort else { return nil }
+            return (tracked.original.source, port)
+        } catch {
+            return nil
         }
     }
 

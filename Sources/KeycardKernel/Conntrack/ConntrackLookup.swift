@@ -1,0 +1,119 @@
+import CNetfilter
+import Glibc
+import KeycardValues
+
+/// Finds one tracked connection by a tuple of either of its directions (ctnetlink
+/// `IPCTNL_MSG_CT_GET`, what `conntrack -G` sends), in one lab namespace.
+///
+/// The mesh proxy needs the original tuple of the connections its listeners accept: a REDIRECT
+/// whose reply tuple is still held by the entry of a closed connection (a TCP entry lingers in
+/// CLOSE for `nf_conntrack_tcp_timeout_close`, 10 s, after a reset) makes the kernel move the new
+/// connection to another **source port** (measured on kernel 6.18: a client bound to port 25000,
+/// redirected to a local listener after a connection from the same port to another destination
+/// port, arrived as port 1427). The port an accepted socket shows is then not the port the client
+/// sent from; the entry's original tuple still is.
+///
+/// One NETLINK_NETFILTER socket per lookup, opened inside the namespace and kept open (closing one
+/// can wait for the kernel, see `ConntrackFlusher`). Thread-safe: lookups take turns on the socket.
+public final class ConntrackLookup: @unchecked Sendable {
+    private let socket: NetlinkSocket
+    private let lock = PthreadMutex()
+    /// Guarded by `lock`.
+    private var sequence = UInt32(truncatingIfNeeded: time(nil))
+
+    /// How long a lookup waits for the kernel's answer (it answers inside sendmsg).
+    static let answerTimeoutMilliseconds: Int32 = 1000
+
+    /// Opens the lookup's socket inside lab namespace `namespace` (`/run/netns/<namespace>`) and
+    /// checks it lives there.
+    /// - Throws: `KernelError` (namespace, socket, bind).
+    public init(namespace: String) throws(KernelError) {
+        socket = try NetlinkSocket.open(protocol: NETLINK_NETFILTER, inNamespace: namespace)
+    }
+
+    /// The connection tracked under the TCP tuple `tuple` (source → destination as one end's
+    /// packets carry it: for an accepted socket, its local address → its peer is the reply
+    /// tuple), or nil when conntrack tracks none (ENOENT, or no hook ever made conntrack track
+    /// the namespace's traffic).
+    /// - Throws: `KernelError` when the socket fails, the kernel answers another error, or no answer
+    ///   comes within a second.
+    public func connection(tcp tuple: PacketFlow) throws(KernelError) -> TrackedConnection? {
+        let result: Result<TrackedConnection?, KernelError> = lock.withLock {
+            sequence &+= 1
+            do throws(KernelError) {
+                return .success(try exchange(Self.request(tuple: tuple, sequence: sequence), sequence: sequence))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The ctnetlink GET message for `tuple` (nested CTA_TUPLE_REPLY: CTA_TUPLE_IP with both IPv4
+    /// addresses, CTA_TUPLE_PROTO with the protocol and both ports, network byte order), REQUEST
+    /// only: the kernel answers with the entry (IPCTNL_MSG_CT_NEW) or an error message.
+    public static func request(tuple: PacketFlow, sequence: UInt32) -> [UInt8] {
+        var message = [UInt8](repeating: 0, count: 256)
+        let length = message.withUnsafeMutableBytes { raw -> Int in
+            guard let header = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
+            header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_GET.rawValue)
+            header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST)
+            header.pointee.nlmsg_seq = sequence
+            guard let extra = mnl_nlmsg_put_extra_header(header, MemoryLayout<nfgenmsg>.size) else { return 0 }
+            let generic = extra.assumingMemoryBound(to: nfgenmsg.self)
+            generic.pointee.nfgen_family = UInt8(AF_INET)
+            generic.pointee.version = UInt8(NFNETLINK_V0)
+            generic.pointee.res_id = 0
+            let outer = mnl_attr_nest_start(header, UInt16(CTA_TUPLE_REPLY.rawValue))
+            let addresses = mnl_attr_nest_start(header, UInt16(CTA_TUPLE_IP.rawValue))
+            mnl_attr_put_u32(header, UInt16(CTA_IP_V4_SRC.rawValue), tuple.source.value.bigEndian)
+            mnl_attr_put_u32(header, UInt16(CTA_IP_V4_DST.rawValue), tuple.destination.value.bigEndian)
+            mnl_attr_nest_end(header, addresses)
+            let transport = mnl_attr_nest_start(header, UInt16(CTA_TUPLE_PROTO.rawValue))
+            mnl_attr_put_u8(header, UInt16(CTA_PROTO_NUM.rawValue), tuple.proto)
+            mnl_attr_put_u16(header, UInt16(CTA_PROTO_SRC_PORT.rawValue), (tuple.sourcePort ?? 0).bigEndian)
+            mnl_attr_put_u16(header, UInt16(CTA_PROTO_DST_PORT.rawValue), (tuple.destinationPort ?? 0).bigEndian)
+            mnl_attr_nest_end(header, transport)
+            mnl_attr_nest_end(header, outer)
+            return Int(header.pointee.nlmsg_len)
+        }
+        return Array(message.prefix(length))
+    }
+
+    /// Sends `request` and reads until the message answering `sequence` (others, such as a late
+    /// answer to a lookup that gave up, are skipped).
+    private func exchange(_ request: [UInt8], sequence: UInt32) throws(KernelError) -> TrackedConnection? {
+        let sent = request.withUnsafeBytes { mnl_socket_sendto(socket.raw, $0.baseAddress, $0.count) }
+        if sent < 0 { throw KernelError("sendmsg ctnetlink get", subject: socket.label, errno: errno) }
+        let capacity = 8192
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let received = recv(socket.fd, buffer, capacity, Int32(MSG_DONTWAIT))
+            if received < 0 {
+                if errno == EINTR { continue }
+                guard errno == EAGAIN || errno == EWOULDBLOCK else {
+                    throw KernelError("recv ctnetlink get", subject: socket.label, errno: errno)
+                }
+                var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&entry, 1, Self.answerTimeoutMilliseconds)
+                if ready < 0 && errno == EINTR { continue }
+                if ready < 0 { throw KernelError("poll ctnetlink get", subject: socket.label, errno: errno) }
+                if ready == 0 { throw KernelError("ctnetlink get: no answer", subject: socket.label, errno: ETIMEDOUT) }
+                continue
+            }
+            var remaining = Int32(received)
+            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
+            while let header = message, mnl_nlmsg_ok(header, remaining) {
+                if header.pointee.nlmsg_seq == sequence {
+                    if let ack = NetlinkAckParser.ack(header) {
+                        if ack.errno == 0 || ack.errno == ENOENT { return nil }
+                        throw KernelError("ctnetlink get", subject: socket.label, errno: ack.errno)
+                    }
+                    if header.pointee.nlmsg_type == ConntrackEvents.newType { return ConntrackEvents.connection(header) }
+                }
+                message = UnsafePointer(mnl_nlmsg_next(header, &remaining))
+            }
+        }
+    }
+}
