@@ -21,9 +21,6 @@ public final class ConntrackLookup: @unchecked Sendable {
     /// Guarded by `lock`.
     private var sequence = UInt32(truncatingIfNeeded: time(nil))
 
-    /// How long a lookup waits for the kernel's answer (it answers inside sendmsg).
-    static let answerTimeoutMilliseconds: Int32 = 1000
-
     /// Opens the lookup's socket inside lab namespace `namespace` (`/run/netns/<namespace>`) and
     /// checks it lives there.
     /// - Throws: `KernelError` (namespace, socket, bind).
@@ -35,8 +32,7 @@ public final class ConntrackLookup: @unchecked Sendable {
     /// packets carry it: for an accepted socket, its local address → its peer is the reply
     /// tuple), or nil when conntrack tracks none (ENOENT, or no hook ever made conntrack track
     /// the namespace's traffic).
-    /// - Throws: `KernelError` when the socket fails, the kernel answers another error, or no answer
-    ///   comes within a second.
+    /// - Throws: `KernelError` when the socket fails or the kernel answers another error.
     public func connection(tcp tuple: PacketFlow) throws(KernelError) -> TrackedConnection? {
         let result: Result<TrackedConnection?, KernelError> = lock.withLock {
             sequence &+= 1
@@ -50,14 +46,14 @@ public final class ConntrackLookup: @unchecked Sendable {
     }
 
     /// The ctnetlink GET message for `tuple` (nested CTA_TUPLE_REPLY: CTA_TUPLE_IP with both IPv4
-    /// addresses, CTA_TUPLE_PROTO with the protocol and both ports, network byte order), REQUEST
-    /// only: the kernel answers with the entry (IPCTNL_MSG_CT_NEW) or an error message.
+    /// addresses, CTA_TUPLE_PROTO with the protocol and both ports, network byte order), with
+    /// NLM_F_ACK: the kernel answers with the entry (IPCTNL_MSG_CT_NEW), then an ack, or an error.
     public static func request(tuple: PacketFlow, sequence: UInt32) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: 256)
         let length = message.withUnsafeMutableBytes { raw -> Int in
             guard let header = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
             header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_GET.rawValue)
-            header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST)
+            header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_ACK)
             header.pointee.nlmsg_seq = sequence
             guard let extra = mnl_nlmsg_put_extra_header(header, MemoryLayout<nfgenmsg>.size) else { return 0 }
             let generic = extra.assumingMemoryBound(to: nfgenmsg.self)
@@ -80,40 +76,22 @@ public final class ConntrackLookup: @unchecked Sendable {
         return Array(message.prefix(length))
     }
 
-    /// Sends `request` and reads until the message answering `sequence` (others, such as a late
-    /// answer to a lookup that gave up, are skipped).
+    /// Sends `request` through the one netlink exchange (`NetlinkSocket.exchange`) and reads the
+    /// entry from its answers; ENOENT is no entry.
     private func exchange(_ request: [UInt8], sequence: UInt32) throws(KernelError) -> TrackedConnection? {
-        let sent = request.withUnsafeBytes { mnl_socket_sendto(socket.raw, $0.baseAddress, $0.count) }
-        if sent < 0 { throw KernelError("sendmsg ctnetlink get", subject: socket.label, errno: errno) }
-        let capacity = 8192
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let received = recv(socket.fd, buffer, capacity, Int32(MSG_DONTWAIT))
-            if received < 0 {
-                if errno == EINTR { continue }
-                guard errno == EAGAIN || errno == EWOULDBLOCK else {
-                    throw KernelError("recv ctnetlink get", subject: socket.label, errno: errno)
-                }
-                var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&entry, 1, Self.answerTimeoutMilliseconds)
-                if ready < 0 && errno == EINTR { continue }
-                if ready < 0 { throw KernelError("poll ctnetlink get", subject: socket.label, errno: errno) }
-                if ready == 0 { throw KernelError("ctnetlink get: no answer", subject: socket.label, errno: ETIMEDOUT) }
-                continue
-            }
-            var remaining = Int32(received)
-            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
-            while let header = message, mnl_nlmsg_ok(header, remaining) {
-                if header.pointee.nlmsg_seq == sequence {
-                    if let ack = NetlinkAckParser.ack(header) {
-                        if ack.errno == 0 || ack.errno == ENOENT { return nil }
-                        throw KernelError("ctnetlink get", subject: socket.label, errno: ack.errno)
-                    }
-                    if header.pointee.nlmsg_type == ConntrackEvents.newType { return ConntrackEvents.connection(header) }
-                }
-                message = UnsafePointer(mnl_nlmsg_next(header, &remaining))
-            }
+        let reply = try socket.exchange(request, expecting: [sequence])
+        if let ack = reply.acks.first ?? nil, ack.errno != 0 {
+            if ack.errno == ENOENT { return nil }
+            throw KernelError("ctnetlink get", subject: socket.label, errno: ack.errno)
         }
+        for answer in reply.answers {
+            let found = answer.withUnsafeBytes { raw -> TrackedConnection? in
+                guard let base = raw.baseAddress else { return nil }
+                let header = base.assumingMemoryBound(to: nlmsghdr.self)
+                return header.pointee.nlmsg_type == ConntrackEvents.newType ? ConntrackEvents.connection(header) : nil
+            }
+            if let found { return found }
+        }
+        return nil
     }
 }

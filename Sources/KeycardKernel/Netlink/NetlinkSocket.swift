@@ -91,7 +91,9 @@ public final class NetlinkSocket: NetlinkTransport {
     /// handles every message inside sendmsg, so the acks are queued when it returns. Reading stops
     /// when every expected sequence number is answered, or, once the queue is empty, when a failure
     /// was seen (nfnetlink may leave messages after an aborted one unanswered); otherwise it waits
-    /// up to `ackTimeout` for more. Messages that are not acks of ours (logged packets) are skipped.
+    /// up to `ackTimeout` for more. Other messages carrying an expected sequence number (the answer
+    /// of a GET, which comes before its ack) are kept in `NetlinkReply.answers`; the rest (logged
+    /// packets) are skipped.
     public func exchange(_ datagram: UnsafeRawBufferPointer, expecting: [UInt32]) throws(KernelError) -> NetlinkReply {
         try raiseBuffers(bytes: datagram.count, acks: expecting.count)
         var positions: [UInt32: Int] = [:]
@@ -106,6 +108,7 @@ public final class NetlinkSocket: NetlinkTransport {
         let ackStart = clock.now
         var answered = 0
         var failed = false
+        var answers: [[UInt8]] = []
         let capacity = 256 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
         defer { buffer.deallocate() }
@@ -123,15 +126,20 @@ public final class NetlinkSocket: NetlinkTransport {
             var remaining = Int32(received)
             var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
             while let header = message, mnl_nlmsg_ok(header, remaining) {
-                if let ack = NetlinkAckParser.ack(header), let position = positions[ack.sequence], acks[position] == nil {
-                    acks[position] = ack
-                    answered += 1
-                    if ack.errno != 0 { failed = true }
+                if let ack = NetlinkAckParser.ack(header) {
+                    if let position = positions[ack.sequence], acks[position] == nil {
+                        acks[position] = ack
+                        answered += 1
+                        if ack.errno != 0 { failed = true }
+                    }
+                } else if positions[header.pointee.nlmsg_seq] != nil {
+                    answers.append(Array(UnsafeRawBufferPointer(start: header, count: Int(header.pointee.nlmsg_len))))
                 }
                 message = UnsafePointer(mnl_nlmsg_next(header, &remaining))
             }
         }
-        return NetlinkReply(acks: acks, sendSeconds: (ackStart - sendStart).seconds, ackSeconds: (clock.now - ackStart).seconds)
+        return NetlinkReply(
+            acks: acks, answers: answers, sendSeconds: (ackStart - sendStart).seconds, ackSeconds: (clock.now - ackStart).seconds)
     }
 
     /// How long to wait for an ack that is not queued yet (the kernel answers inside sendmsg).

@@ -19,13 +19,17 @@ public struct NetlinkAck: Sendable, Hashable {
 /// the order they were expected, and where the time went.
 public struct NetlinkReply: Sendable, Hashable {
     public var acks: [NetlinkAck?]
+    /// Whole messages other than acks that carried an expected sequence number, in the order
+    /// received: what a GET request is answered with (ctnetlink's entry), before its ack.
+    public var answers: [[UInt8]]
     /// The sendmsg call: the kernel handles every message inside it.
     public var sendSeconds: Double
     /// Reading and matching the acknowledgements.
     public var ackSeconds: Double
 
-    public init(acks: [NetlinkAck?], sendSeconds: Double = 0, ackSeconds: Double = 0) {
+    public init(acks: [NetlinkAck?], answers: [[UInt8]] = [], sendSeconds: Double = 0, ackSeconds: Double = 0) {
         self.acks = acks
+        self.answers = answers
         self.sendSeconds = sendSeconds
         self.ackSeconds = ackSeconds
     }
