@@ -178,6 +178,10 @@ extension ObjectDecoder {
                 guard text.count <= 43, let cidr = CIDR.parse(text) else {
                     throw item.error("Invalid CIDR format provided: \"\(text)\"")
                 }
+                // The CRD's `isCIDR(self)` (netip.ParsePrefix) refuses an IPv4-mapped IPv6 address.
+                if cidr.isIPv4Mapped {
+                    throw item.error("Invalid CIDR format provided: \"\(text)\" (an IPv4-mapped IPv6 address is not allowed)")
+                }
                 // listType=set: the API server refuses a duplicate.
                 if cidrs.contains(where: { $0.text == text }) { throw item.error("Duplicate value: \"\(text)\" in networks") }
                 if cidr.family == .ipv6 {
