@@ -1,6 +1,7 @@
 import Foundation
 import KeycardKernel
 import KeycardTopology
+import KeycardValues
 
 extension Lab {
     /// Removes lab `name` completely, with or without a state file: stops every process living in
@@ -83,7 +84,14 @@ extension Lab {
             if let dot = rest.firstIndex(of: "."), dot > rest.startIndex { names.insert(String(rest[..<dot])) }
         }
         let directories = (try? FileManager.default.contentsOfDirectory(atPath: LabPaths.root)) ?? []
-        for entry in directories where !entry.hasPrefix(".") { names.insert(entry) }
+        // Only folders with a valid lab name: a stray file (an old keycard's `live.lock` made
+        // with an empty lab name) is no lab.
+        for entry in directories where LabName.isValid(entry) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: LabPaths.directory(entry), isDirectory: &isDirectory), isDirectory.boolValue {
+                names.insert(entry)
+            }
+        }
         return names.sorted()
     }
 

@@ -11,6 +11,16 @@ public enum NameRules {
         return nil
     }
 
+    /// RFC 1035 label: an RFC 1123 label that starts with a letter. Service names follow it
+    /// (`ValidateServiceName` is apimachinery's `NameIsDNS1035Label`).
+    public static func dns1035LabelProblem(_ text: String) -> String? {
+        if let problem = dns1123LabelProblem(text) { return problem }
+        guard let first = text.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
+            return "must start with a letter"
+        }
+        return nil
+    }
+
     /// RFC 1123 subdomain: at most 253 characters, dot-separated labels. Pod and policy names follow it.
     public static func dns1123SubdomainProblem(_ text: String) -> String? {
         if text.isEmpty { return "must not be empty" }

@@ -1,8 +1,8 @@
+import KeycardValues
+
 /// The fixed naming scheme of namespaces and interfaces, and the name checks.
 enum Names {
-    static func labNameIsValid(_ name: String) -> Bool {
-        (1...24).contains(name.utf8.count) && name.utf8.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
-    }
+    static func labNameIsValid(_ name: String) -> Bool { LabName.isValid(name) }
 
     /// DNS label: [a-z0-9-]{1,63}, starting and ending with a letter or digit.
     static func isDNSLabel(_ name: String) -> Bool {

@@ -67,6 +67,16 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         return value
     }
 
+    /// True when the address written before the `/` is an IPv4-mapped IPv6 address
+    /// (`::ffff:10.0.0.0/104`), as Go's `netip.Addr.Is4In6` says. The CEL function `isCIDR`
+    /// (k8s.io/apiserver `pkg/cel/library/cidr.go`, `parseCIDR`) refuses such a block.
+    public var isIPv4Mapped: Bool {
+        guard family == .ipv6, let address = text.split(separator: "/").first,
+            let halves = Self.parseIPv6(String(address))
+        else { return false }
+        return halves.0 == 0 && halves.1 >> 32 == 0xffff
+    }
+
     /// True when an IPv4 block's text names an address that is not the block's first (`10.0.0.1/24`):
     /// valid, and ambiguous (the API server warns since 1.33; KEP-4858). Always false for IPv6,
     /// which the lab does not route.

@@ -118,6 +118,38 @@ struct ClusterNetworkPolicyTests {
         #expect(error.location.line > 1)
     }
 
+    /// docs/cluster-network-policy.md "Stricter than the CRDs": objects the CRDs store but no
+    /// implementation can enforce as written (kube-network-policies matches nothing with them) are
+    /// refused at the field, and a networks entry `isCIDR` refuses (IPv4-mapped IPv6) too.
+    @Test(
+        arguments: [
+            (
+                "policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy",
+                "{tier: Admin, priority: 1, subject: {namespaces: {matchExpressions: [{key: team, operator: in, values: [x]}]}}}",
+                "operator \"in\" is not one of In, NotIn, Exists, DoesNotExist"
+            ),
+            (
+                "policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy",
+                "{priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], ports: [{portNumber: {port: 80, protocol: tcp}}]}]}",
+                "protocol \"tcp\" is not one of TCP, UDP, SCTP"
+            ),
+            (
+                "policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy",
+                "{priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}], ports: [{portRange: {start: 90, end: 80}}]}]}",
+                "portRange end 80 must not be less than start 90 (the CRD stores such a range, but it matches no port)"
+            ),
+            (
+                "policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy",
+                "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [\"::ffff:10.244.0.0/112\"]}]}]}",
+                "Invalid CIDR format provided: \"::ffff:10.244.0.0/112\" (an IPv4-mapped IPv6 address is not allowed)"
+            ),
+        ])
+    func refusesWhatNoImplementationEnforces(_ apiVersion: String, _ kind: String, _ spec: String, _ message: String) throws {
+        let error = try #require(parseError(T.scenario(resources: Self.cnp(spec, apiVersion: apiVersion, kind: kind))))
+        #expect(error.message == message)
+        #expect(error.location.line > 1)
+    }
+
     @Test func atMost25RulesAndRuleNamesOf100() throws {
         let rule = "{action: Deny, from: [{namespaces: {}}]}"
         let many =

@@ -29,6 +29,23 @@ import Testing
         #expect(found == ["NetworkPolicy shop/deny", "Pod default/web", "Namespace shop"])
     }
 
+    /// What `keycard apply`/`delete` count before refusing an input as kubectl refuses it ("no
+    /// objects passed to apply"): non-empty documents, a List's items, any kind.
+    @Test func objectCountSkipsEmptyDocumentsAndCountsListItems() throws {
+        func count(_ text: String) throws -> Int {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-count-\(UUID().uuidString).yaml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            return try ManifestDeletes.objectCount(in: path)
+        }
+        #expect(try count("") == 0)
+        #expect(try count("# only a comment\n") == 0)
+        #expect(try count("---\n# a comment\n---\n") == 0)
+        #expect(try count("apiVersion: v1\nkind: List\nitems: []\n") == 0)
+        #expect(try count("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n") == 1)
+        #expect(try count("kind: PodList\nitems: [{kind: Pod}, null, {kind: Pod}]\n---\nkind: Namespace\n") == 3)
+    }
+
     @Test func anObjectWithoutANameIsRefusedWhereItIsWritten() throws {
         #expect {
             try targets("apiVersion: v1\nkind: Pod\nmetadata: {namespace: shop}\n")

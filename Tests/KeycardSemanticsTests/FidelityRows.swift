@@ -542,7 +542,66 @@ let objectRows: [FidelityRow] = [
         ])),
 ]
 
-let fidelityRows = networkPolicyRows + podRows + namespaceRows + objectRows + cronJobRows + workloadRows + containerRows
+/// A Service of shop in front of shop/web, with `spec` fields added (flow mapping entries).
+private func service(_ fields: String, metadata: String = "{name: svc, namespace: shop}") -> String {
+    "- {apiVersion: v1, kind: Service, metadata: \(metadata), spec: {selector: {app: web}, ports: [{port: 80}], \(fields)}}"
+}
+
+/// An ExternalName Service of shop with `spec` fields added.
+private func externalName(_ fields: String) -> String {
+    "- {apiVersion: v1, kind: Service, metadata: {name: ext, namespace: shop}, spec: {type: ExternalName, externalName: db.example.com, \(fields)}}"
+}
+
+/// A ClusterNetworkPolicy (or, `v1alpha1`, an AdminNetworkPolicy) denying egress to `networks`.
+private func denyNetworks(_ networks: String, v1alpha1: Bool = false) -> String {
+    v1alpha1
+        ? "- {apiVersion: policy.networking.k8s.io/v1alpha1, kind: AdminNetworkPolicy, metadata: {name: deny}, spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: \(networks)}]}]}}"
+        : "- {apiVersion: policy.networking.k8s.io/v1alpha2, kind: ClusterNetworkPolicy, metadata: {name: deny}, spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: \(networks)}]}]}}"
+}
+
+/// Rows OBJ-12 to OBJ-20: Service fields and ClusterNetworkPolicy networks found by review.
+let serviceAndNetworkRows: [FidelityRow] = [
+    FidelityRow(
+        "OBJ-12", externalName("ipFamilyPolicy: SingleStack"),
+        .refuses(at: "SingleStack", "spec.ipFamilyPolicy: Forbidden: may not be set for ExternalName services")),
+    FidelityRow(
+        "OBJ-13", externalName("ipFamilies: [IPv4]"),
+        .refuses(at: "[IPv4]", "spec.ipFamilies: Forbidden: may not be set for ExternalName services")),
+    FidelityRow(
+        "OBJ-14", service("", metadata: "{generateName: \(String(repeating: "s", count: 71))-, namespace: shop}"),
+        .refuses(at: "sssss", "Service generateName \"\(String(repeating: "s", count: 71))-\" must be at most 63 characters")),
+    FidelityRow(
+        "OBJ-15", denyNetworks("[\"::ffff:10.244.0.0/112\"]"),
+        .refuses(at: "\"::ffff", "an IPv4-mapped IPv6 address is not allowed")),
+    FidelityRow(
+        "OBJ-16", denyNetworks("[\"::ffff:192.0.2.0/120\"]", v1alpha1: true),
+        .refuses(at: "\"::ffff", "an IPv4-mapped IPv6 address is not allowed")),
+    FidelityRow(
+        "OBJ-17", service("publishNotReadyAddresses: \"yes\""),
+        .refuses(at: "\"yes\"", "spec.publishNotReadyAddresses must be true or false")),
+    FidelityRow(
+        "OBJ-18", service("clusterIP: 10.96.0.050"),
+        .warns(
+            "spec.clusterIPs[0]: non-standard IP address \"10.96.0.050\" is read as 10.96.0.50", ["shop/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            cluster.services[ObjectKey("shop", "svc")]?.address == .ip(IPv4(0x0A60_0032))
+                ? nil : "the Service's address is \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.address))"
+        }),
+    FidelityRow(
+        "OBJ-19", service("externalIPs: [192.0.2.010]"),
+        .warns(
+            "spec.externalIPs[0]: non-standard IP address \"192.0.2.010\" is read as 192.0.2.10", ["shop/client -> shop/web TCP/80 allow"])),
+    FidelityRow(
+        "OBJ-20", service("type: LoadBalancer, loadBalancerSourceRanges: [192.000.2.0/24]"),
+        .warns("non-standard CIDR value \"192.000.2.0/24\" is read as 192.0.2.0/24", ["shop/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges.map(\.text) == ["192.0.2.0/24"]
+                ? nil : "the ranges are \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges))"
+        }),
+]
+
+let fidelityRows =
+    networkPolicyRows + podRows + namespaceRows + objectRows + serviceAndNetworkRows + cronJobRows + workloadRows + containerRows
 
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [

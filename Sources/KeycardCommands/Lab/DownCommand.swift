@@ -15,6 +15,7 @@ struct DownCommand: ParsableCommand {
 
     func validate() throws {
         if all == (lab != nil) { throw ValidationError("name one lab, or give --all") }
+        if let lab { try LabArgument.check(lab) }
     }
 
     func run() throws {

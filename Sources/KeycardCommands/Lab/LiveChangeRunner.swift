@@ -2,6 +2,7 @@ import Foundation
 import KeycardLab
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// The mutating live verbs. Each validates what it can without the lab (label pairs), takes the
 /// lab's lock, and hands the change to the lab process, which keeps the lab's cluster and compiled
@@ -44,6 +45,16 @@ enum LiveChangeRunner {
         let previous = live.cluster
         let before = live.held.api
         let warned = live.held.schedulingWarnings.count
+        // Files holding no object (empty, comments only) are refused, nothing applied.
+        if request.kind != .label {
+            var objects = 0
+            for file in request.files ?? [] { objects += try ManifestDeletes.objectCount(in: file) }
+            // kubectl apply fails on it; kubectl delete only prints "No resources found": keycard
+            // refuses both, so that an empty input is never taken for a change.
+            if objects == 0 {
+                throw LiveError("no objects passed to \(request.kind.rawValue): the input holds no Kubernetes object; nothing changed")
+            }
+        }
         var done: [String] = []
         var changes: [LiveChange] = []
         // The copy replayed later is taken right after the file is read, before the lab changes.
@@ -99,6 +110,9 @@ struct LiveLock {
 
     /// Takes the lock; nil when another process holds it and `wait` is false.
     init?(_ lab: String, wait: Bool) throws {
+        // The verbs check the name first (`LabArgument`); the lock never creates a file outside
+        // /run/keycard/<lab> whoever calls it.
+        if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
         let directory = LabPaths.directory(lab)
         guard FileManager.default.fileExists(atPath: directory) else { throw LiveError("lab \(lab) is not up (no \(directory))") }
         let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

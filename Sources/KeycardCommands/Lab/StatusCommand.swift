@@ -17,6 +17,11 @@ struct StatusCommand: ParsableCommand {
     @Argument(help: "One lab (default: every lab).") var lab: String?
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
 
+    /// An invalid lab name is refused (exit 2), as every verb that takes one refuses it.
+    func validate() throws {
+        if let lab { try LabArgument.check(lab) }
+    }
+
     func run() throws {
         logging.apply()
         let names = lab.map { [$0] } ?? Lab.labNames()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeycardValues
 import Logging
 import Synchronization
 
@@ -70,4 +71,20 @@ struct LoggingOptions: ParsableArguments {
 struct LabOptions: ParsableArguments {
     @Argument(help: "The lab (its scenario's metadata.name).") var lab: String
     @OptionGroup var logging: LoggingOptions
+
+    /// An invalid lab name ends the command (exit 2) before it runs (`LabArgument.check`).
+    func validate() throws { try LabArgument.check(lab) }
+}
+
+/// A lab name given on the command line, checked with the rule of a scenario's `metadata.name`
+/// (`LabName`, the rule `keycard up` and `run` apply): the name becomes `/run/keycard/<lab>`, so
+/// an empty name or one with `/` or `..` must be refused before anything is created or read there.
+enum LabArgument {
+    /// Prints `lab name "NAME" PROBLEM` on stderr and throws exit code 2 when `name` is not a
+    /// valid lab name; returns when it is.
+    static func check(_ name: String) throws {
+        guard let problem = LabName.problem(name) else { return }
+        Console.error("lab name \"\(name)\" \(problem) (a lab is named by its scenario's metadata.name)")
+        throw Exit.invalid
+    }
 }

@@ -14,6 +14,28 @@ public enum ManifestDeletes {
         return targets
     }
 
+    /// How many objects the manifest at `path` passes to `kubectl apply -f` or `delete -f`: its
+    /// documents that are not empty (a file of comments only, or `---` alone, holds none), a
+    /// `...List`'s non-null items in its place, whatever their kinds (a ConfigMap counts, as
+    /// kubectl sends it). kubectl refuses a command whose files hold none ("error: no objects
+    /// passed to apply", `pkg/cmd/apply`).
+    /// - Throws: `ScenarioError` when the file cannot be read or is not YAML.
+    public static func objectCount(in path: String) throws(ScenarioError) -> Int {
+        let text = try ScenarioLoader.readText(path, at: SourceLocation.start(of: path))
+        var count = 0
+        for document in try YAMLDocuments.parse(text, file: path) where !document.isNull {
+            guard case let entries = (try? document.entries("a Kubernetes object")) ?? [],
+                let kind = entries.first(where: { $0.key == "kind" })?.value, (try? kind.string("kind"))?.hasSuffix("List") == true,
+                let items = entries.first(where: { $0.key == "items" })?.value, let list = try? items.items("items")
+            else {
+                count += 1
+                continue
+            }
+            count += list.filter { !$0.isNull }.count
+        }
+        return count
+    }
+
     private static func targets(_ value: YAMLValue) throws(ScenarioError) -> [DeleteTarget] {
         if value.isNull { return [] }
         var fields: [String: YAMLValue] = [:]

@@ -6,7 +6,11 @@ extension ObjectDecoder {
     /// and CEL rules do (kubernetes-sigs/network-policy-api
     /// `config/crd/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml`): `tier`
     /// Admin|Baseline, `priority` 0–1000, `subject` with exactly one field, at most 25 rules per
-    /// direction, each with `action`, 1–25 peers of exactly one field and 1–25 `protocols`.
+    /// direction, each with `action`, 1–25 peers of exactly one field and 1–25 `protocols`;
+    /// `networks` as `isCIDR` (no IPv4-mapped IPv6 address). Label selectors are held to
+    /// `ValidateLabelSelector`, which the CRD's schema does not apply: a selector
+    /// `metav1.LabelSelectorAsSelector` cannot parse (`operator: in`) is refused
+    /// (docs/cluster-network-policy.md, "Stricter than the CRDs").
     /// Cluster-scoped: `metadata.namespace` is ignored, as the API server ignores it.
     mutating func clusterNetworkPolicy(_ value: YAMLValue) throws(ScenarioError) -> ClusterNetworkPolicy {
         let kind = "ClusterNetworkPolicy"
@@ -178,6 +182,10 @@ extension ObjectDecoder {
                 guard text.count <= 43, let cidr = CIDR.parse(text) else {
                     throw item.error("Invalid CIDR format provided: \"\(text)\"")
                 }
+                // The CRD's `isCIDR(self)` (netip.ParsePrefix) refuses an IPv4-mapped IPv6 address.
+                if cidr.isIPv4Mapped {
+                    throw item.error("Invalid CIDR format provided: \"\(text)\" (an IPv4-mapped IPv6 address is not allowed)")
+                }
                 // listType=set: the API server refuses a duplicate.
                 if cidrs.contains(where: { $0.text == text }) { throw item.error("Duplicate value: \"\(text)\" in networks") }
                 if cidr.family == .ipv6 {
@@ -248,7 +256,11 @@ extension ObjectDecoder {
     }
 
     /// v1alpha1 `ports` entry: exactly one of `portNumber` {protocol (default TCP), port},
-    /// `namedPort`, `portRange` {protocol (default TCP), start, end}.
+    /// `namedPort`, `portRange` {protocol (default TCP), start, end}. Stricter than the v1alpha1
+    /// CRD, whose schema types `protocol` as any string and has no rule on the range's order: a
+    /// protocol other than TCP, UDP, SCTP and a range whose `start` exceeds its `end` match no
+    /// packet in an implementation (kube-network-policies compares them as written), so keycard
+    /// refuses them (docs/cluster-network-policy.md, "Stricter than the CRDs").
     private func anpPort(_ value: YAMLValue) throws(ScenarioError) -> ClusterNetworkPolicy.ProtocolMatch {
         let names = ["portNumber", "namedPort", "portRange"]
         let fields = try value.fields("a ports entry", allowed: names)
@@ -265,7 +277,10 @@ extension ObjectDecoder {
         let proto = try range["protocol"].map { (value) throws(ScenarioError) in try Self.transportProtocol(value) } ?? .tcp
         let start = try range.required("start").int("portRange.start", in: 1...65535)
         let end = try range.required("end").int("portRange.end", in: 1...65535)
-        guard start <= end else { throw rangeValue.error("portRange end \(end) must not be less than start \(start)") }
+        guard start <= end else {
+            throw rangeValue.error(
+                "portRange end \(end) must not be less than start \(start) (the CRD stores such a range, but it matches no port)")
+        }
         return .port(proto, start...end)
     }
 

@@ -134,8 +134,10 @@ extension ObjectDecoder {
         cidr.family == .ipv4 && text.contains(":") ? cidr.prefixLength + 96 : cidr.prefixLength
     }
 
-    /// What the API server accepts with a warning (KEP-4858, 1.33+): leading zeros, host bits.
-    private mutating func warnNonStandard(_ cidr: CIDR, written: String, at value: YAMLValue) {
+    /// What the API server accepts with a warning (KEP-4858, 1.33+; `GetWarningsForCIDR`): leading
+    /// zeros, an IPv4-mapped IPv6 block, host bits. Used for every legacy CIDR field (ipBlock,
+    /// a Service's `loadBalancerSourceRanges`).
+    mutating func warnNonStandard(_ cidr: CIDR, written: String, at value: YAMLValue) {
         if cidr.text != written {
             warnings.append(
                 ScenarioWarning(
@@ -154,6 +156,29 @@ extension ObjectDecoder {
                         "CIDR value \"\(written)\" is ambiguous (\(block) or \(address)/32?); Kubernetes uses \(block), and so does keycard"
                 ))
         }
+    }
+
+    /// An IP address as the API server reads a legacy field (`IsValidIPForLegacyField` while the
+    /// StrictIPCIDRValidation gate is off: `netutils.ParseIPSloppy`; the ClusterIP allocator parses
+    /// it so too): the `parseLegacy` forms of `CIDR`, one address long: IPv4 octets with leading
+    /// zeros are decimal (`10.96.0.050` is 10.96.0.50), an IPv4-mapped IPv6 address is the IPv4
+    /// address. Returns the address as a /32 (IPv4) or /128 (IPv6) block whose `text` is the
+    /// canonical form; nil when `text` is no IP address.
+    static func legacyIP(_ text: String) -> CIDR? {
+        guard !text.contains("/"), !text.isEmpty else { return nil }
+        return CIDR.parseLegacy("\(text)/\(text.contains(":") ? 128 : 32)")
+    }
+
+    /// `GetWarningsForIP`: an address `legacyIP` read in a non-standard form (leading zeros, an
+    /// IPv4-mapped IPv6 address) is accepted with the API server's warning, naming `field`.
+    mutating func warnNonStandardIP(_ address: CIDR, written: String, field: String, at value: YAMLValue) {
+        guard address.family == .ipv4, case let canonical = "\(address.firstAddress)", canonical != written else { return }
+        warnings.append(
+            ScenarioWarning(
+                location: value.location,
+                message:
+                    "\(field): non-standard IP address \"\(written)\" is read as \(canonical), as the API server does today; a future Kubernetes release will refuse it"
+            ))
     }
 
     private func policyPort(_ value: YAMLValue) throws(ScenarioError) -> NetworkPolicy.Port {

@@ -16,11 +16,7 @@ extension ObjectDecoder {
         guard let metadata = fields["metadata"] else { throw value.error("Service needs \"metadata\"") }
         let meta = try Metadata.read(
             metadata, kind: "Service", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
-        // Service names are DNS-1035 labels (they become DNS names and environment variables).
-        if let problem = NameRules.dns1123LabelProblem(meta.name) ?? (meta.name.first?.isLetter == true ? nil : "must start with a letter")
-        {
-            throw metadata.error("Service name \"\(meta.name)\" \(problem)")
-        }
+        // Service names (and generateName prefixes) are DNS-1035 labels: `Metadata.read`.
         var service = Service(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         if let specValue = fields["spec"] { try warnUnknownFields(specValue, "Service spec", known: KnownFields.serviceSpec) }
         let spec = try fields["spec"].map { spec throws(ScenarioError) in try nonNullServiceFields(spec, "Service spec") } ?? [:]
@@ -47,6 +43,13 @@ extension ObjectDecoder {
             if let ipValue = spec["clusterIP"], try ipValue.string("spec.clusterIP") != "" {
                 throw ipValue.error("spec.clusterIP must be empty for an ExternalName Service")
             }
+            // ValidateService: "must have nil families and nil policy" on ExternalName.
+            if let familiesValue = spec["ipFamilies"], try !familiesValue.items("spec.ipFamilies").isEmpty {
+                throw familiesValue.error("spec.ipFamilies: Forbidden: may not be set for ExternalName services")
+            }
+            if let policyValue = spec["ipFamilyPolicy"] {
+                throw policyValue.error("spec.ipFamilyPolicy: Forbidden: may not be set for ExternalName services")
+            }
             service.externalName = name
             service.address = .none
         } else if let ipValue = spec["clusterIP"] {
@@ -55,8 +58,11 @@ extension ObjectDecoder {
                 guard service.kind == .clusterIP else { throw ipValue.error("clusterIP None (headless) needs type ClusterIP") }
                 service.address = .headless
             } else if !text.isEmpty {
-                guard let ip = IPv4(text) else { throw ipValue.error("spec.clusterIP \"\(text)\" is not an IPv4 address or None") }
-                service.address = .ip(ip)
+                guard let block = Self.legacyIP(text), block.family == .ipv4 else {
+                    throw ipValue.error("spec.clusterIP \"\(text)\" is not an IPv4 address or None")
+                }
+                warnNonStandardIP(block, written: text, field: "spec.clusterIPs[0]", at: ipValue)
+                service.address = .ip(block.firstAddress)
             }
         }
         try Self.checkClusterIPs(spec)

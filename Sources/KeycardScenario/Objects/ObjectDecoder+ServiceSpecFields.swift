@@ -7,14 +7,16 @@ extension ObjectDecoder {
     /// `ValidateService` (pkg/apis/core/validation) and its allocator for a single-stack IPv4
     /// cluster (pkg/registry/core/service/ipallocator, `initIPFamilyFields`) check them:
     /// `ipFamilyPolicy`, `ipFamilies`, `externalIPs`, `sessionAffinityConfig`,
-    /// `loadBalancerClass`, `trafficDistribution`, `internalTrafficPolicy` and
-    /// `loadBalancerSourceRanges` (the traffic policy and the ranges kept on `service`, the rest
+    /// `loadBalancerClass`, `trafficDistribution`, `internalTrafficPolicy`,
+    /// `publishNotReadyAddresses` (a boolean) and `loadBalancerSourceRanges` (the traffic policy and the ranges kept on `service`, the rest
     /// only checked). Errors point at the field. What the lab cannot honour is warned about
     /// (`warnings`).
     /// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/#ServiceSpec
     mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
         try ipFamilies(spec, of: service)
-        try Self.externalIPs(spec)
+        try externalIPs(spec)
+        // A boolean (`*bool`); the lab has no readiness, so every endpoint is published anyway.
+        if let publishValue = spec["publishNotReadyAddresses"] { _ = try publishValue.bool("spec.publishNotReadyAddresses") }
         try Self.sessionAffinityConfig(spec)
         try Self.trafficDistribution(spec)
         try internalTrafficPolicy(spec, of: &service)
@@ -25,9 +27,9 @@ extension ObjectDecoder {
     /// IPv6, no duplicate, two only with a dual-stack policy, consistent with `clusterIP`). The lab
     /// is a single-stack IPv4 cluster, so, as its API server would, keycard refuses
     /// RequireDualStack and a first family of IPv6 ("not configured on this cluster"); a
-    /// PreferDualStack Service gets IPv4 only. ExternalName Services have no address and are not
-    /// held to the cluster's families; headless selector-less ones neither (the allocator lets them
-    /// name any family).
+    /// PreferDualStack Service gets IPv4 only. ExternalName Services may not name either field
+    /// (refused in `service`); headless selector-less ones are not held to the cluster's families
+    /// (the allocator lets them name any family).
     private func ipFamilies(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
         let policyValue = spec["ipFamilyPolicy"]
         let policy = try policyValue?.string("spec.ipFamilyPolicy")
@@ -67,14 +69,19 @@ extension ObjectDecoder {
         }
     }
 
-    /// `externalIPs`: each a valid IP address (`IsValidIPForLegacyField`), not a special one
-    /// (`ValidateNonSpecialIP`: unspecified, loopback, link-local).
-    private static func externalIPs(_ spec: [String: YAMLValue]) throws(ScenarioError) {
+    /// `externalIPs`: each a valid IP address (`IsValidIPForLegacyField`: the legacy forms with a
+    /// warning, `legacyIP`), not a special one (`ValidateNonSpecialIP`: unspecified, loopback,
+    /// link-local).
+    private mutating func externalIPs(_ spec: [String: YAMLValue]) throws(ScenarioError) {
         guard let ipsValue = spec["externalIPs"] else { return }
         for (index, item) in try ipsValue.items("spec.externalIPs").enumerated() {
             let text = try item.string("spec.externalIPs[\(index)]")
             let field = "spec.externalIPs[\(index)]: Invalid value: \"\(text)\""
-            if let v4 = CIDR.parseLegacy("\(text)/32"), v4.family == .ipv4 {
+            guard let address = Self.legacyIP(text) else {
+                throw item.error("\(field): must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+            }
+            warnNonStandardIP(address, written: text, field: "spec.externalIPs[\(index)]", at: item)
+            if address.family == .ipv4, case let v4 = address {
                 let special: [(CIDR, String)] = [
                     (CIDR.ipv4(IPv4(0), 32), "may not be unspecified (0.0.0.0)"),
                     (CIDR.ipv4(IPv4(0x7F00_0000), 8), "may not be in the loopback range (127.0.0.0/8, ::1/128)"),
@@ -84,8 +91,6 @@ extension ObjectDecoder {
                 if let (_, problem) = special.first(where: { $0.0.contains(IPv4(v4.network)) }) {
                     throw item.error("\(field): \(problem)")
                 }
-            } else if text.contains("/") || CIDR.parse("\(text)/128") == nil {
-                throw item.error("\(field): must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
             }
         }
     }
@@ -170,6 +175,8 @@ extension ObjectDecoder {
                     "spec.loadBalancerSourceRanges[\(index)]: Invalid value: \"\(text)\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
                 )
             }
+            // GetWarningsForService warns about the legacy forms, as for an ipBlock (NP-59).
+            warnNonStandard(cidr, written: trimmed, at: item)
             parsed.append(cidr)
         }
         return parsed

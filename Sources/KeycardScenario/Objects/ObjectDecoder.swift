@@ -162,9 +162,18 @@ struct Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
-        // A StatefulSet's name is its pods' hostname stem: a DNS-1123 label since Kubernetes 1.27
-        // (ValidateStatefulSetName, kubernetes/kubernetes#114172).
-        let nameRule = kind == "Namespace" || kind == "StatefulSet" ? NameRules.dns1123LabelProblem : NameRules.dns1123SubdomainProblem
+        // The kind's name function, which ValidateObjectMeta also applies to generateName (as a
+        // prefix): a Namespace's is a DNS-1123 label; a StatefulSet's too, its pods' hostname stem
+        // (ValidateStatefulSetName since Kubernetes 1.27, kubernetes/kubernetes#114172); a
+        // Service's a DNS-1035 label (ValidateServiceName: it becomes a DNS name and environment
+        // variables); every other kind keycard reads (Pod, NetworkPolicy, the workloads, the
+        // custom resources) a DNS-1123 subdomain.
+        let nameRule: (String) -> String? =
+            switch kind {
+            case "Namespace", "StatefulSet": NameRules.dns1123LabelProblem
+            case "Service": NameRules.dns1035LabelProblem
+            default: NameRules.dns1123SubdomainProblem
+            }
         let given = try fields["name"]?.string("metadata.name") ?? ""
         var name: String
         if let nameValue = fields["name"], !given.isEmpty {

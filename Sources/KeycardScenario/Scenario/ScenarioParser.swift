@@ -101,15 +101,9 @@ struct ScenarioParser {
             mentionsMesh: spec["mesh"] != nil || objects.sawMeshObject)
     }
 
-    /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24.
-    public static func labNameProblem(_ name: String) -> String? {
-        if name.isEmpty { return "must not be empty" }
-        if name.utf8.count > 24 { return "must be at most 24 characters" }
-        guard name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
-            return "must contain only lower-case letters, digits and '-'"
-        }
-        return nil
-    }
+    /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24
+    /// (`LabName.problem`, the rule every verb that takes a lab name applies).
+    public static func labNameProblem(_ name: String) -> String? { LabName.problem(name) }
 
     private func labSettings(_ value: YAMLValue?) throws(ScenarioError) -> LabSettings {
         let defaultCIDR = LabSettings.defaultPodCIDR
