@@ -161,7 +161,14 @@ struct MeshProxyEndToEndTests {
         // Now drop 15008 as a NetworkPolicy would: the tunnel's connect times out → deny.
         try world.world.nft(
             in: world.apiNamespace,
-            "table ip kc_mesh_test_hbone { chain c { type filter hook prerouting priority -300; policy accept; tcp dport 15008 drop; } }")
+            """
+            table ip kc_mesh_test_hbone {
+                chain c {
+                    type filter hook prerouting priority -300; policy accept;
+                    tcp dport 15008 drop
+                }
+            }
+            """)
         let dropped = try PlainClient.exchange(
             in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25103)
         #expect(dropped.bytes.isEmpty)

@@ -31,8 +31,6 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Accepted on 15008: an HBONE tunnel, mutual TLS first, then the CONNECT request names the
     /// original destination (`HBONE`).
     private let tunnel: Bool
-    private var ticket: MeshFlowTicket?
-    private var peer: (address: IPv4, port: UInt16)?
     private var stage = Stage.starting
     private var flow: MeshFlow?
     private var claim: MeshFlowClaim?
@@ -66,9 +64,15 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             return ProxyCore.reset(context.channel)
         }
         if tunnel {
-            // The original destination comes inside the tunnel, after the handshake.
-            self.ticket = ticket
-            self.peer = (peerIP, UInt16(peerPort))
+            // The original destination comes inside the tunnel, after the handshake; the record is
+            // the tunnel's own flow (to 15008), which the outbound side links its client flow to,
+            // so a certificate refused in the handshake is recorded before the port is known.
+            guard let local = context.channel.localAddress, let localIP = local.ipAddress.flatMap(IPv4.init) else {
+                return ProxyCore.reset(context.channel)
+            }
+            let flow = MeshFlow(peerIP, UInt16(peerPort), localIP, MeshDataPath.hbonePort)
+            self.flow = flow
+            claim = proxied.core.flows.claim(flow, with: ticket)
             let cluster = proxied.core.cluster()
             self.cluster = cluster
             guard cluster.pods[proxied.pod] != nil else { return refuse(context, .closed, detail: "pod gone") }
@@ -195,10 +199,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .request(let address, let port, let length):
             held.moveReaderIndex(forwardBy: length)
             buffered = held
-            guard let peer, let ticket, let cluster, let pod = cluster.pods[proxied.pod] else { return }
-            let flow = MeshFlow(peer.address, peer.port, address, port)
-            self.flow = flow
-            claim = proxied.core.flows.claim(flow, with: ticket)
+            guard let cluster, let pod = cluster.pods[proxied.pod] else { return }
             original = (address, port)
             guard address == proxied.address, !MeshDataPath.proxyPorts.contains(port) else {
                 return refuse(context, .closed, detail: "HBONE request for \(address):\(port), not this pod's application")

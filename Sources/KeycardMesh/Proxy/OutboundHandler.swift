@@ -95,7 +95,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ProxyCore.reset(client)
             case .success(let channel):
                 if let local = channel.localAddress?.port {
-                    flows.link(claim, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.port))
+                    // An HBONE hop's record is the tunnel's own flow, to 15008 (`InboundHandler`).
+                    flows.link(claim, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.hopPort))
                 }
                 handshake.futureResult.assumeIsolated().whenComplete { result in
                     switch result {
