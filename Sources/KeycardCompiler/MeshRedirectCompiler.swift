@@ -14,6 +14,7 @@ import KeycardValues
 ///     iifname "lo" accept                      # the pod itself, and what the outbound capture sent to the proxy
 ///     meta l4proto tcp th dport 15001 accept   # the proxy's own ports are never captured
 ///     meta l4proto tcp th dport 15006 accept
+///     meta l4proto tcp th dport 15008 accept   # HBONE tunnels reach the proxy's 15008 listener as they are
 ///     meta l4proto tcp redirect to :15006      # TCP arriving at the pod
 ///   }
 ///   chain mesh-outbound {
@@ -55,27 +56,55 @@ public struct MeshRedirectCompiler: Sendable {
     /// Before the Service proxy's output DNAT at -100, so the mesh maps first.
     public static let outboundPriority: Int32 = -110
 
-    /// The capture table of one meshed pod (the same for every pod of the lab: redirect maps to
-    /// the namespace's own address, so nothing in it names the pod). `inbound: false` leaves the
+    /// The capture table of one meshed pod (the same for every pod of the lab but for a sidecar's
+    /// capture annotations: redirect maps to the namespace's own address, so nothing in it names
+    /// the pod). `inbound: false` leaves the
     /// inbound chain out: the capture of a pod outside the mesh whose probes present a forged or
     /// stolen certificate (spec mesh.md 2.4), where the lab proxy stands for the attacker's TLS
     /// client and nothing inbound is proxied.
-    public func table(inbound captureInbound: Bool = true) -> Table {
+    ///
+    /// `capture`: a sidecar pod's `SidecarCapture` (its `traffic.sidecar.istio.io` annotations),
+    /// applied as `istio-iptables` applies them: excluded outbound ports and IP ranges are accepted
+    /// before the outbound redirect; inbound, with every port included the excluded ports are
+    /// accepted before the redirect, with a list only its ports are redirected.
+    public func table(inbound captureInbound: Bool = true, capture: SidecarCapture = SidecarCapture()) -> Table {
         let tcp: Match = .l4proto(TransportProtocol.tcp.number)
         let exemptPorts = MeshDataPath.proxyPorts.sorted().map { port in
             Rule([tcp, .dport(port)], verdict: .accept, comment: "the proxy's own port \(port) is never captured")
         }
+        let redirectInbound: [Rule]
+        if let included = capture.includedInboundPorts {
+            redirectInbound = included.sorted().map { port in
+                Rule(
+                    [tcp, .dport(UInt16(port))], verdict: .redirect(port: MeshDataPath.inboundPort),
+                    comment: "inbound TCP/\(port) to the mesh proxy (includeInboundPorts)")
+            }
+        } else {
+            redirectInbound =
+                capture.excludedInboundPorts.sorted().map { port in
+                    Rule([tcp, .dport(UInt16(port))], verdict: .accept, comment: "TCP/\(port) not captured (excludeInboundPorts)")
+                } + [Rule([tcp], verdict: .redirect(port: MeshDataPath.inboundPort), comment: "inbound TCP to the mesh proxy")]
+        }
         let inbound = Chain(
             name: "mesh-inbound", base: BaseChain(type: .nat, hook: .prerouting, priority: Self.inboundPriority),
             rules: [Rule([.iifname("lo")], verdict: .accept, comment: "loopback: the pod itself and the proxy's own hops")]
-                + exemptPorts
-                + [Rule([tcp], verdict: .redirect(port: MeshDataPath.inboundPort), comment: "inbound TCP to the mesh proxy")])
+                + exemptPorts + redirectInbound)
+        let excludedOutbound =
+            capture.excludedOutboundPorts.sorted().map { port in
+                Rule([tcp, .dport(UInt16(port))], verdict: .accept, comment: "TCP/\(port) not captured (excludeOutboundPorts)")
+            }
+            + capture.excludedOutboundRanges.map { block in
+                Rule(
+                    [.daddr(prefix: block.network, length: UInt8(block.prefixLength))], verdict: .accept,
+                    comment: "\(block) not captured (excludeOutboundIPRanges)")
+            }
         let outbound = Chain(
             name: "mesh-outbound", base: BaseChain(type: .nat, hook: .output, priority: Self.outboundPriority),
             rules: [
                 Rule([.mark(MeshDataPath.bypassMark)], verdict: .accept, comment: "the mesh proxy's own sockets"),
                 Rule([.oifname("lo")], verdict: .accept, comment: "the pod reaching itself"),
-                Rule([tcp], verdict: .redirect(port: MeshDataPath.outboundPort), comment: "outbound TCP to the mesh proxy"),
+            ] + excludedOutbound + [
+                Rule([tcp], verdict: .redirect(port: MeshDataPath.outboundPort), comment: "outbound TCP to the mesh proxy")
             ])
         return Table(name: tableName, family: Self.family, chains: captureInbound ? [inbound, outbound] : [outbound])
     }
@@ -88,8 +117,11 @@ public struct MeshRedirectCompiler: Sendable {
         let table = table()
         let outboundOnly = self.table(inbound: false)
         var tables: [ObjectKey: Table] = [:]
-        for key in cluster.pods.keys {
-            if cluster.dataPlane(of: key) != .none {
+        for (key, pod) in cluster.pods {
+            let plane = cluster.dataPlane(of: key)
+            if plane == .sidecar, !pod.sidecarCapture.isDefault {
+                tables[key] = self.table(capture: pod.sidecarCapture)
+            } else if plane != .none {
                 tables[key] = table
             } else if attackers.contains(key) {
                 tables[key] = outboundOnly

@@ -66,13 +66,11 @@ public struct ModelProbeRunner: ProbeRunner {
         return targets.map { target in
             if case .address = target.endpoint { return .filtered }
             let port = ProtocolPort(.tcp, target.port)
-            guard engine.evaluate(fromSource: source, to: target.endpoint, port: port).decision == .allow else { return .filtered }
-            if let meshEngine,
-                meshEngine.evaluate(from: source, to: target.endpoint, port: port, request: MeshRequest(identity: identity)).outcome
-                    != .allow
-            {
-                return .refused
+            let mesh = meshEngine?.evaluate(from: source, to: target.endpoint, port: port, request: MeshRequest(identity: identity))
+            guard engine.evaluate(fromSource: source, to: target.endpoint, port: port, mesh: mesh).decision == .allow else {
+                return .filtered
             }
+            if let mesh, mesh.outcome != .allow { return .refused }
             return cluster.servedPorts(of: target.endpoint).contains(port) ? .open : .closed
         }
     }

@@ -2,8 +2,9 @@
 /// redirection rules and the prober.
 ///
 /// Ports follow Istio's sidecar layout (https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio):
-/// 15001 receives a meshed pod's redirected outbound TCP, 15006 its redirected inbound TCP. The lab
-/// proxy listens on both inside every meshed pod's namespace.
+/// 15001 receives a meshed pod's redirected outbound TCP, 15006 its redirected inbound TCP, 15008 the
+/// HBONE tunnels of other meshed pods. The lab proxy listens on all three inside every meshed pod's
+/// namespace.
 public enum MeshDataPath {
     /// Envoy's outbound capture port: where a meshed pod's own outbound TCP is redirected.
     public static let outboundPort: UInt16 = 15001
@@ -13,6 +14,11 @@ public enum MeshDataPath {
     /// capture, identity `none`): the redirection rules let marked packets pass, as Istio exempts its
     /// proxy's UID 1337. "kc" in ASCII.
     public static let bypassMark: UInt32 = 0x6B63
+    /// ztunnel's (and, in the ambient profile, a sidecar's) HBONE port: a hop between meshed pods
+    /// where either is ambient is a TCP connection to the destination pod's 15008, so NetworkPolicy
+    /// judges TCP/15008 (https://istio.io/latest/docs/ambient/usage/networkpolicy/: "the following
+    /// NetworkPolicy will block incoming HBONE traffic to my-app on port 15008").
+    public static let hbonePort: UInt16 = 15008
     /// The ports the redirection never captures: the proxy's own listeners.
-    public static var proxyPorts: [UInt16] { [outboundPort, inboundPort] }
+    public static var proxyPorts: [UInt16] { [outboundPort, inboundPort, hbonePort] }
 }

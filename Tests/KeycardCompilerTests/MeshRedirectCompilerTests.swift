@@ -36,6 +36,7 @@ struct MeshRedirectCompilerTests {
                 		iifname "lo" accept comment "loopback: the pod itself and the proxy's own hops"
                 		meta l4proto tcp th dport 15001 accept comment "the proxy's own port 15001 is never captured"
                 		meta l4proto tcp th dport 15006 accept comment "the proxy's own port 15006 is never captured"
+                		meta l4proto tcp th dport 15008 accept comment "the proxy's own port 15008 is never captured"
                 		meta l4proto tcp redirect to :15006 comment "inbound TCP to the mesh proxy"
                 	}
 
@@ -70,6 +71,42 @@ struct MeshRedirectCompilerTests {
             if case .dport(let port) = rule.matches.last { port } else { nil }
         }
         #expect(exempt == MeshDataPath.proxyPorts.sorted())
+    }
+
+    /// A sidecar's `traffic.sidecar.istio.io` annotations shape its own table as istio-iptables
+    /// does: excluded ports and ranges pass before the redirect; an inclusion list redirects only
+    /// its ports; an ambient pod ignores them.
+    @Test func sidecarCaptureAnnotations() throws {
+        let compiler = MeshRedirectCompiler(labName: "t")
+        var cluster = Self.cluster()
+        let annotations = [
+            SidecarCapture.Annotation.excludeInboundPorts: "9100, 9200",
+            SidecarCapture.Annotation.excludeOutboundPorts: "5432",
+            SidecarCapture.Annotation.excludeOutboundIPRanges: "10.96.0.0/12,bogus",
+        ]
+        cluster.pods[ObjectKey("shop", "side")]?.annotations = annotations
+        cluster.pods[ObjectKey("shop", "amb")]?.annotations = annotations
+        let tables = compiler.compile(cluster)
+        #expect(tables[ObjectKey("shop", "amb")] == compiler.table())
+        let side = try #require(tables[ObjectKey("shop", "side")])
+        let text = side.nftText()
+        #expect(text.contains("meta l4proto tcp th dport 9100 accept comment \"TCP/9100 not captured (excludeInboundPorts)\""))
+        #expect(text.contains("meta l4proto tcp th dport 9200 accept"))
+        #expect(text.contains("meta l4proto tcp th dport 5432 accept comment \"TCP/5432 not captured (excludeOutboundPorts)\""))
+        #expect(text.contains("ip daddr 10.96.0.0/12 accept"))
+        let inbound = try #require(side.chain(named: "mesh-inbound"))
+        let outbound = try #require(side.chain(named: "mesh-outbound"))
+        #expect(inbound.rules.last?.verdict == .redirect(port: MeshDataPath.inboundPort))
+        #expect(outbound.rules.last?.verdict == .redirect(port: MeshDataPath.outboundPort))
+        #expect(outbound.rules.dropLast().allSatisfy { $0.verdict == .accept })
+        // An inclusion list: only its ports go to the proxy; an empty one captures nothing inbound.
+        cluster.pods[ObjectKey("shop", "side")]?.annotations = [SidecarCapture.Annotation.includeInboundPorts: "8080"]
+        let listed = try #require(compiler.compile(cluster)[ObjectKey("shop", "side")]?.chain(named: "mesh-inbound"))
+        #expect(
+            listed.rules.filter { $0.verdict == .redirect(port: MeshDataPath.inboundPort) }.map(\.matches) == [[.l4proto(6), .dport(8080)]])
+        cluster.pods[ObjectKey("shop", "side")]?.annotations = [SidecarCapture.Annotation.includeInboundPorts: ""]
+        let none = try #require(compiler.compile(cluster)[ObjectKey("shop", "side")]?.chain(named: "mesh-inbound"))
+        #expect(!none.rules.contains { $0.verdict == .redirect(port: MeshDataPath.inboundPort) })
     }
 
     /// Sidecar and ambient pods get the table; pods outside the mesh and kube-system do not;

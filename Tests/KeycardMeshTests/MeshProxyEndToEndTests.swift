@@ -134,4 +134,73 @@ struct MeshProxyEndToEndTests {
         #expect(record.outcome == .denyRBAC)
         #expect(record.principal == "cluster.local/ns/prod/sa/intruder")
     }
+
+    /// The api's rules for ambient hops: HBONE (15008) reaches the proxy's listener unredirected,
+    /// and TCP to the application port 8080 arriving from outside is dropped before the capture.
+    static let ambientAPIRules = """
+        table ip kc_mesh_test {
+            chain drop8080 {
+                type filter hook prerouting priority -300; policy accept;
+                iifname != "lo" tcp dport 8080 drop
+            }
+            chain prerouting {
+                type nat hook prerouting priority -100; policy accept;
+                tcp dport { 15001, 15006, 15008 } return
+                meta l4proto tcp redirect to :15006
+            }
+        }
+        """
+
+    @Test("ambient to ambient goes over HBONE: TCP to the api's 15008, the original port named in the tunnel; dropping 15008 drops it")
+    func hbone() throws {
+        var cluster = MeshFixtures.cluster()
+        cluster.sidecars = []
+        cluster.namespaces["prod"] = Namespace(name: "prod", labels: [Pod.MeshLabel.dataplaneMode: "ambient"])
+        let world = try ProxyWorld(cluster: cluster, originalPort: nil)
+        defer { world.tearDown() }
+        try world.attachClient()
+        try world.world.nft(in: world.clientNamespace, Self.clientRules)
+        try world.world.nft(in: world.apiNamespace, Self.ambientAPIRules)
+        try world.serve(8080, .line)
+        let app = world.app(8080)
+
+        // 8080 is dropped on the wire, yet the call gets through: the hop is 15008.
+        let allowed = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25101)
+        #expect(allowed.text == "prod/api\n", "records: \(world.flows.records)")
+        let record = try #require(world.flows.outcome(ofClientFlow: clientFlow(25101, 8080)))
+        #expect(record.outcome == .allow)
+        #expect(record.plane == .ambient)
+        #expect(record.principal == "cluster.local/ns/prod/sa/client")
+        #expect(record.authorization?.ruleIndex == 0)
+        #expect(app.accepted.current == 1)
+
+        // A rogue certificate over the tunnel: refused in the handshake (recorded by the outbound side).
+        world.intents.set(
+            MeshRequest(identity: .spoofed("spiffe://cluster.local/ns/prod/sa/client")), pod: MeshFixtures.client, sourcePort: 25102)
+        let spoofed = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25102)
+        #expect(spoofed.bytes.isEmpty)
+        let spoofedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25102, 8080)))
+        #expect(spoofedRecord.outcome == .denyMTLS)
+        #expect(spoofedRecord.detail == "bad-certificate")
+
+        // Now drop 15008 as a NetworkPolicy would: the tunnel's connect times out → deny.
+        try world.world.nft(
+            in: world.apiNamespace,
+            """
+            table ip kc_mesh_test_hbone {
+                chain c {
+                    type filter hook prerouting priority -300; policy accept;
+                    tcp dport 15008 drop
+                }
+            }
+            """)
+        let dropped = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25103)
+        #expect(dropped.bytes.isEmpty)
+        let droppedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25103, 8080)))
+        #expect(droppedRecord.outcome == .deny)
+        #expect(app.accepted.current == 1)
+    }
 }

@@ -408,6 +408,34 @@ struct MeshRuleTests {
         #expect(timeline.cluster(afterStep: 2).dataPlane(of: ObjectKey("legacy", "client")) == .ambient)
     }
 
+    @Test("R1 (injector code): the pod annotation sidecar.istio.io/inject opts out when no label of that name is present")
+    func injectAnnotation() throws {
+        let text =
+            MeshText.head + """
+
+                    - {apiVersion: v1, kind: Pod, metadata: {name: anno-off, namespace: prod, annotations: {sidecar.istio.io/inject: "false"}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: label-wins, namespace: prod, labels: {sidecar.istio.io/inject: "true"}, annotations: {sidecar.istio.io/inject: "false"}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: label-off, namespace: prod, labels: {sidecar.istio.io/inject: "false"}, annotations: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: anno-on, namespace: legacy, annotations: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: anno-odd, namespace: prod, annotations: {sidecar.istio.io/inject: "no"}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: default, namespace: prod}, spec: {mtls: {mode: STRICT}}}
+                  steps:
+                    - probe: {from: [prod/anno-off], to: [prod/api], ports: [TCP/8080]}
+                """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let start = timeline.initial
+        #expect(start.dataPlane(of: ObjectKey("prod", "anno-off")) == DataPlane.none)
+        #expect(start.dataPlane(of: ObjectKey("prod", "label-wins")) == .sidecar)
+        #expect(start.dataPlane(of: ObjectKey("prod", "label-off")) == DataPlane.none)
+        // The webhook is called by labels only: the annotation cannot opt a pod in.
+        #expect(start.dataPlane(of: ObjectKey("legacy", "anno-on")) == DataPlane.none)
+        // Values other than "true"/"false" fall back to the namespace's default.
+        #expect(start.dataPlane(of: ObjectKey("prod", "anno-odd")) == .sidecar)
+        let cells = timeline.cells(ofProbeStep: 1)
+        #expect(cells.count == 1)
+        #expect(cells.first?.outcome == .denyMTLS)
+    }
+
     @Test("R9: an object of an earlier step is older; a replacement keeps its age")
     func oldestAcrossSteps() throws {
         let text = MeshText.text(

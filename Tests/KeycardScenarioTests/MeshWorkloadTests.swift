@@ -193,6 +193,26 @@ import Testing
         #expect(cells.allSatisfy { $0.outcome == .denyMTLS && $0.result().passed })
     }
 
+    @Test("R1 (injector code): a template's sidecar.istio.io/inject annotation \"false\" keeps its pods out of an injected namespace")
+    func templateInjectAnnotation() throws {
+        let text = Self.scenario(
+            [
+                Self.deployment("annodep", annotations: "sidecar.istio.io/inject: \"false\""),
+                Self.deployment("meshed"),
+            ],
+            steps:
+                "    - label: {kind: Namespace, name: prod, labels: {istio-injection: enabled}}\n    - scale: {workload: prod/deployment/annodep, replicas: 2}\n    - scale: {workload: prod/deployment/meshed, replicas: 2}"
+        )
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "w.yaml")
+        let cluster = timeline.cluster(afterStep: 3)
+        let annodep = try Self.pods(cluster, "prod/deployment/annodep")
+        let meshed = try Self.pods(cluster, "prod/deployment/meshed")
+        #expect(annodep.count == 2 && meshed.count == 2)
+        #expect(annodep.allSatisfy { cluster.dataPlane(of: $0.key) == DataPlane.none })
+        // The replica created after the namespace was labelled gets a sidecar; the first did not (R2).
+        #expect(meshed.filter { cluster.dataPlane(of: $0.key) == .sidecar }.count == 1)
+    }
+
     @Test("Istio objects among plain manifests are decoded with the -n namespace")
     func manifestNamespace() throws {
         var decoder = ObjectDecoder()

@@ -50,6 +50,10 @@ struct Explanation: Encodable {
     private var steps: Int
     /// A ClusterIP cell internalTrafficPolicy Local keeps from its backend (`describeClusterIPPath`).
     var keptOffByLocal = false
+    /// The HBONE hop NetworkPolicy judged instead of the asked connection (`describeTunnel`).
+    var networkHop: String?
+    /// The destination and port the egress side judged, when not the asked ones (the HBONE hop).
+    private var egressJudged: (peer: String, port: String)?
 
     init(_ verdict: Verdict, cluster: Cluster, afterStep: Int, of steps: Int) {
         from = verdict.from.description
@@ -79,7 +83,7 @@ struct Explanation: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case from, to, port, `protocol`, afterStep, decision, egress, ingress, mesh, detail, implementationDefined
+        case from, to, port, `protocol`, afterStep, decision, egress, ingress, networkHop, mesh, detail, implementationDefined
     }
 
     /// Says how a connection through a node port or the load balancer reached its endpoint, and
@@ -101,6 +105,21 @@ struct Explanation: Encodable {
         }
         detail = text
         judged = (path.sourceNAT?.description ?? from, path.backend.target.description)
+    }
+
+    /// Says that NetworkPolicy judged the HBONE hop the mesh makes of this connection (TCP from the
+    /// source pod to `pod`'s port 15008), not `asked` on `port`; the header keeps the connection the
+    /// user asked about.
+    mutating func describeTunnel(to pod: ObjectKey, asked: Endpoint, port: ProtocolPort) {
+        let hop = "TCP/\(MeshDataPath.hbonePort)"
+        networkHop =
+            "NetworkPolicy judges the HBONE hop: \(from) -> \(pod) \(hop) (the mesh tunnels the connection between meshed pods where either is ambient; "
+            + "the destination's proxy reaches \(port) inside the pod, where NetworkPolicy does not look)"
+        to = asked.description
+        self.port = port.port
+        `protocol` = port.proto.rawValue
+        judged = (from, hop)
+        egressJudged = (pod.description, hop)
     }
 
     /// Adds the mesh's chain: NetworkPolicy, then PeerAuthentication, then AuthorizationPolicy (R57).
@@ -143,6 +162,7 @@ struct Explanation: Encodable {
             "\(from) -> \(to) \(portText), after step \(afterStep) of \(steps): \(decision.uppercased())"
                 + (detail.map { " (\($0))" } ?? "")
         ]
+        if let networkHop { lines.append("  \(networkHop)") }
         for side in [egress, ingress] {
             lines.append("  \(side.direction) of \(side.pod): \(side.outcome)")
             if let walkthrough = side.walkthrough {
@@ -189,6 +209,7 @@ struct Explanation: Encodable {
                         // Through a node port the endpoint judged its target port, maybe from the node.
                         (other, judgedPort) = judged
                     }
+                    if side.direction == "egress", let egressJudged { (other, judgedPort) = egressJudged }
                     lines.append("    no \(side.direction) rule of these policies allows \(other) on \(judgedPort)")
                 } else {
                     for rule in side.allowedBy { lines.append("    allowed by: \(rule)") }

@@ -137,17 +137,20 @@ struct ExplainCommand: ParsableCommand {
             }
         }
         let explanations = targets.map { target in
-            let verdict = PolicyEngine(cluster).evaluate(fromSource: source, to: target, port: port)
+            let mesh = request.map { MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: $0) }
+            let verdict = PolicyEngine(cluster).evaluate(fromSource: source, to: target, port: port, mesh: mesh)
             var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
+            if let pod = mesh?.tunnel {
+                explanation.describeTunnel(to: pod, asked: target, port: port)
+            }
             if case .exposed(let key, let entry, let backend) = target {
                 explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
             }
             if case .service(let key, let backend) = target {
                 explanation.describeClusterIPPath(cluster, from: cluster.source(source), key, backend: backend, port: port)
             }
-            if let request {
-                explanation.addMesh(
-                    MeshEngine(cluster).evaluate(from: source, to: target, port: port, request: request), networkDecision: verdict.decision)
+            if let mesh {
+                explanation.addMesh(mesh, networkDecision: verdict.decision)
             }
             return explanation
         }

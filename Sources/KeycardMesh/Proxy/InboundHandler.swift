@@ -4,7 +4,8 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// TCP arriving at a meshed pod, accepted on 15006 in its namespace: the destination proxy's
+/// TCP arriving at a meshed pod, accepted on 15006 in its namespace (or an HBONE tunnel accepted
+/// on 15008: mutual TLS, then a CONNECT request naming the original port): the destination proxy's
 /// checks in the order of R57, then a marked connection to the application on the pod's address
 /// and the original port (Istio ≥ 1.10 forwards inbound traffic to the pod IP, not 127.0.0.1).
 ///
@@ -24,9 +25,12 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum Stage { case starting, sniffing, handshaking, authorizing, connecting, done }
+    private enum Stage { case starting, sniffing, handshaking, tunnelRequest, authorizing, connecting, done }
 
     private let proxied: ProxiedPod
+    /// Accepted on 15008: an HBONE tunnel, mutual TLS first, then the CONNECT request names the
+    /// original destination (`HBONE`).
+    private let tunnel: Bool
     private var stage = Stage.starting
     private var flow: MeshFlow?
     private var claim: MeshFlowClaim?
@@ -45,7 +49,10 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// inbound `protocolDetectionTimeout` 5 s in older releases).
     static let checkTimeout: TimeAmount = .seconds(5)
 
-    init(_ proxied: ProxiedPod) { self.proxied = proxied }
+    init(_ proxied: ProxiedPod, tunnel: Bool = false) {
+        self.proxied = proxied
+        self.tunnel = tunnel
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
@@ -53,6 +60,27 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.refuse(context, .closed, detail: "timeout: the client sent too little for the checks")
         }
         let ticket = proxied.core.flows.ticket()
+        if tunnel {
+            // A tunnel to 15008 is never redirected, so the port the socket shows is the sender's.
+            guard let peer = context.channel.remoteAddress, let peerPort = peer.port, let peerIP = peer.ipAddress.flatMap(IPv4.init)
+            else { return ProxyCore.reset(context.channel) }
+            // The original destination comes inside the tunnel, after the handshake; the record is
+            // the tunnel's own flow (to 15008), which the outbound side links its client flow to,
+            // so a certificate refused in the handshake is recorded before the port is known.
+            guard let local = context.channel.localAddress, let localIP = local.ipAddress.flatMap(IPv4.init) else {
+                return ProxyCore.reset(context.channel)
+            }
+            let flow = MeshFlow(peerIP, UInt16(peerPort), localIP, MeshDataPath.hbonePort)
+            self.flow = flow
+            claim = proxied.core.flows.claim(flow, with: ticket)
+            let cluster = proxied.core.cluster()
+            self.cluster = cluster
+            guard cluster.pods[proxied.pod] != nil else { return refuse(context, .closed, detail: "pod gone") }
+            plane = cluster.dataPlane(of: proxied.pod)
+            stage = .sniffing
+            context.read()
+            return
+        }
         proxied.core.originalDestination(context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             // The flow as the peer's proxy opened it (its port may have been moved by the redirect).
             guard case .success(let original) = result,
@@ -82,7 +110,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch stage {
         case .sniffing:
             sniff(context: context, first: bytes)
-        case .handshaking, .authorizing, .connecting:
+        case .handshaking, .tunnelRequest, .authorizing, .connecting:
             if var held = buffered {
                 held.writeBuffer(&bytes)
                 buffered = held
@@ -94,6 +122,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
             }
             if stage == .authorizing { authorize(context: context) }
+            if stage == .tunnelRequest { readTunnelRequest(context: context) }
         case .starting, .done:
             break
         }
@@ -101,8 +130,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func sniff(context: ChannelHandlerContext, first: ByteBuffer) {
         let isTLS = first.readableBytesView.first == 0x16
-        let terminates = plane == .ambient || (plane == .sidecar && mode?.mode != .disable)
+        let terminates = tunnel ? plane != .none : plane == .ambient || (plane == .sidecar && mode?.mode != .disable)
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        if tunnel && !(isTLS && terminates) { return refuse(context, .closed, detail: "not an HBONE tunnel") }
         if isTLS && terminates {
             guard let cluster, let pod = cluster.pods[proxied.pod], let tls = try? proxied.core.serverContext(for: pod) else {
                 return refuse(context, .closed, detail: "no server certificate")
@@ -137,8 +167,13 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if stage == .handshaking, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
             principal = MeshTLS.principal(of: sslHandler?.peerValidatedCertificateChain)
-            stage = .authorizing
-            authorize(context: context)
+            if tunnel {
+                stage = .tunnelRequest
+                readTunnelRequest(context: context)
+            } else {
+                stage = .authorizing
+                authorize(context: context)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -155,6 +190,27 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         if stage == .handshaking { record(.denyMTLS, detail: "bad-certificate") }
         finish()
         context.fireChannelInactive()
+    }
+
+    /// The HBONE tunnel's CONNECT request (`HBONE.parse`): it names the original destination, which
+    /// must be this pod; then the checks go on as for a redirected connection to that port.
+    private func readTunnelRequest(context: ChannelHandlerContext) {
+        guard stage == .tunnelRequest, var held = buffered else { return }
+        switch HBONE.parse(held) {
+        case .incomplete: return
+        case .malformed: return refuse(context, .closed, detail: "bad HBONE request")
+        case .request(let address, let port, let length):
+            held.moveReaderIndex(forwardBy: length)
+            buffered = held
+            guard let cluster, let pod = cluster.pods[proxied.pod] else { return }
+            original = (address, port)
+            guard address == proxied.address, !MeshDataPath.proxyPorts.contains(port) else {
+                return refuse(context, .closed, detail: "HBONE request for \(address):\(port), not this pod's application")
+            }
+            mode = cluster.mutualTLSMode(for: pod, port: Int(port), plane: plane)
+            stage = .authorizing
+            authorize(context: context)
+        }
     }
 
     private func authorize(context: ChannelHandlerContext) {

@@ -10,8 +10,9 @@ import NIOPosix
 /// (spec mesh.md 2.8; `docs/mesh-data-plane.md`).
 ///
 /// Per attached pod it listens on `MeshDataPath.outboundPort` (15001: the pod's own outbound TCP,
-/// redirected there by the lab's nat rules) and `MeshDataPath.inboundPort` (15006: TCP arriving at
-/// the pod). Every socket it opens carries `MeshDataPath.bypassMark`, which the redirection lets
+/// redirected there by the lab's nat rules), `MeshDataPath.inboundPort` (15006: TCP arriving at
+/// the pod) and `MeshDataPath.hbonePort` (15008: HBONE tunnels from other meshed pods, never
+/// redirected: the hop really goes to that port, so NetworkPolicy judges it). Every socket it opens carries `MeshDataPath.bypassMark`, which the redirection lets
 /// pass. Decisions use the model's engines (`MeshRoute`, `Cluster.mutualTLSMode`,
 /// `AuthorizationEngine`) on the connection's real attributes, read from `cluster()` at each
 /// connection, and every outcome is written to `flows`.
@@ -66,19 +67,23 @@ public final class MeshProxy: Sendable {
     }
 
     /// Starts serving `pod` (address `address`) inside network namespace `/run/netns/<namespace>`:
-    /// both listeners are bound in one setns window, then adopted by the event loops.
+    /// the three listeners (15001, 15006, and 15008 for HBONE tunnels) are bound in one setns
+    /// window, then adopted by the event loops.
     /// - Throws: `KernelError` (namespace, socket, bind, the conntrack lookup's netlink socket),
     ///   `MeshProxyError.alreadyAttached`.
     public func attach(pod: ObjectKey, namespace: String, address: IPv4) throws {
         if core.attachments.withLockedValue({ $0[pod] != nil }) { throw MeshProxyError.alreadyAttached(pod) }
         let namespaceFD = try NetworkNamespace.openDescriptor(namespace)
-        let fds = try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
-            // Outbound on loopback only: the capture maps there, and no other pod can reach it.
-            let outbound = try Self.listeningSocket(port: MeshDataPath.outboundPort, loopback: true)
+        let fds: [Int32] = try NetworkNamespace.perform(inNamespaceFD: namespaceFD.raw) {
+            var opened: [Int32] = []
             do {
-                return (outbound, try Self.listeningSocket(port: MeshDataPath.inboundPort))
+                // Outbound on loopback only: the capture maps there, and no other pod can reach it.
+                opened.append(try Self.listeningSocket(port: MeshDataPath.outboundPort, loopback: true))
+                opened.append(try Self.listeningSocket(port: MeshDataPath.inboundPort))
+                opened.append(try Self.listeningSocket(port: MeshDataPath.hbonePort))
+                return opened
             } catch {
-                close(outbound)
+                for fd in opened { close(fd) }
                 throw error
             }
         }
@@ -86,14 +91,15 @@ public final class MeshProxy: Sendable {
         do {
             conntrack = try ConntrackLookup(namespace: namespace)
         } catch {
-            close(fds.0)
-            close(fds.1)
+            for fd in fds { close(fd) }
             throw error
         }
         let proxied = ProxiedPod(core: core, pod: pod, address: address)
         var listeners: [any Channel] = []
         do {
-            for (fd, inbound) in [(fds.0, false), (fds.1, true)] {
+            for (index, fd) in fds.enumerated() {
+                let inbound = index > 0
+                let tunnel = index == 2
                 let channel = try ServerBootstrap(group: group)
                     .serverChannelOption(ChannelOptions.backlog, value: Self.backlog)
                     .childChannelOption(ChannelOptions.autoRead, value: false)
@@ -101,7 +107,7 @@ public final class MeshProxy: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             if inbound {
-                                try channel.pipeline.syncOperations.addHandler(InboundHandler(proxied))
+                                try channel.pipeline.syncOperations.addHandler(InboundHandler(proxied, tunnel: tunnel))
                             } else {
                                 try channel.pipeline.syncOperations.addHandler(OutboundHandler(proxied))
                             }
@@ -114,8 +120,7 @@ public final class MeshProxy: Sendable {
             }
         } catch {
             for channel in listeners { try? channel.close().wait() }
-            if listeners.isEmpty { close(fds.0) }
-            if listeners.count < 2 { close(fds.1) }
+            for fd in fds.dropFirst(listeners.count) { close(fd) }
             throw error
         }
         core.attachments.withLockedValue {
@@ -124,7 +129,7 @@ public final class MeshProxy: Sendable {
         }
     }
 
-    /// Stops serving `pod`: closes its two listeners (connections in flight run to their end).
+    /// Stops serving `pod`: closes its listeners (connections in flight run to their end).
     public func detach(pod: ObjectKey) {
         guard let attachment = core.attachments.withLockedValue({ $0.removeValue(forKey: pod) }) else { return }
         for channel in attachment.listeners { try? channel.close().wait() }

@@ -13,6 +13,12 @@ public struct MeshRoute: Hashable, Sendable {
     public var address: IPv4
     public var port: UInt16
     public var presented: PresentedIdentity
+    /// The hop goes over HBONE (`Cluster.tunnels`): to the destination pod's port 15008, with the
+    /// original port named in the tunnel's CONNECT request.
+    public var tunnel = false
+
+    /// The port the proxy connects to: 15008 for an HBONE hop, else `port`.
+    public var hopPort: UInt16 { tunnel ? MeshDataPath.hbonePort : port }
 
     /// Resolves a connection from `source` (client source port `clientPort`) to `destination:port`.
     ///
@@ -49,14 +55,12 @@ public struct MeshRoute: Hashable, Sendable {
             return route
         }
         let plane = cluster.dataPlane(of: key)
-        let terminates: Bool
-        switch plane {
-        case .none: terminates = false
-        case .ambient: terminates = true
-        case .sidecar: terminates = cluster.mutualTLSMode(for: pod, port: Int(route.port), plane: plane).mode != .disable
-        }
+        let terminates = cluster.terminatesMutualTLS(
+            pod, port: Int(route.port), plane: plane, mode: cluster.mutualTLSMode(for: pod, port: Int(route.port), plane: plane).mode,
+            sourcePlane: request.identity == .none ? .none : sourcePlane)
         route.presented = engine.presented(
             request.identity, source: source, sourcePlane: sourcePlane, terminates: terminates, route: request.route)
+        route.tunnel = cluster.tunnels(from: source, sourcePlane: sourcePlane, to: key, destinationPlane: plane, presented: route.presented)
         return route
     }
 

@@ -7,7 +7,8 @@ import NIOSSL
 import NIOTLS
 
 /// A pod's own outbound TCP, accepted on 15001 in its namespace: resolves the original destination
-/// (`MeshRoute`), connects there from the pod's namespace (marked), presents what the model says
+/// (`MeshRoute`), connects there from the pod's namespace (marked; an HBONE hop to the pod's 15008,
+/// naming the original port in a CONNECT request once the handshake is done), presents what the model says
 /// (own SVID, stolen, rogue, or plaintext) over TLS 1.3 with ALPN `istio`, then splices.
 ///
 /// Records on the client flow (pod address, client port → original destination): `deny` on
@@ -63,7 +64,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let handshake = loop.makePromise(of: Void.self)
         let trust = proxied.core.trust
-        let upstream = proxied.core.connect(from: proxied.pod, to: route.address, port: route.port, on: loop, halfClosure: tls == nil) {
+        let upstream = proxied.core.connect(from: proxied.pod, to: route.address, port: route.hopPort, on: loop, halfClosure: tls == nil) {
             channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
@@ -96,7 +97,8 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ProxyCore.reset(client)
             case .success(let channel):
                 if let local = channel.localAddress?.port {
-                    flows.link(claim, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.port))
+                    // An HBONE hop's record is the tunnel's own flow, to 15008 (`InboundHandler`).
+                    flows.link(claim, to: MeshFlow(self.proxied.address, UInt16(local), route.address, route.hopPort))
                 }
                 handshake.futureResult.assumeIsolated().whenComplete { result in
                     switch result {
@@ -104,6 +106,11 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                         flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: claim)
                         // Callbacks run as the promise completes, before any later read: no byte is lost.
                         do {
+                            // HBONE: the tunnel names the original destination first (HBONE's
+                            // CONNECT, written as HTTP/1.1 in the TLS stream; keycard's one departure).
+                            if route.tunnel {
+                                channel.writeAndFlush(ByteBuffer(string: HBONE.connectRequest(route.address, route.port)), promise: nil)
+                            }
                             try channel.pipeline.syncOperations.addHandler(upstreamGlue)
                             try context.pipeline.syncOperations.addHandler(clientGlue)
                             context.pipeline.syncOperations.removeHandler(self, promise: nil)

@@ -27,7 +27,9 @@ extension Pod {
     public static let meshIgnoredNamespaces: Set<String> = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]
 
     /// Whether the injector gives this pod a sidecar when it is created in `namespace` (R1): either
-    /// label disabled → no; either enabled (or a revision label) → yes. A dump of an injected pod
+    /// label disabled → no; either enabled (or a revision label) → yes. The pod's annotation
+    /// `sidecar.istio.io/inject` stands for the label when the label is absent (the injector's
+    /// `injectRequired`, not in the spec): `"false"` opts out. A dump of an injected pod
     /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
     public func injectsSidecar(in namespace: Namespace?) -> Bool {
         // The injector skips host-network pods (its iptables would rewrite the node's routing).
@@ -36,9 +38,16 @@ extension Pod {
         if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         let namespaceLabels = namespace?.labels ?? [:]
         let namespaceInjection = namespaceLabels[MeshLabel.injection]
-        let podInject = labels[MeshLabel.inject]
+        // The injector reads the annotation `sidecar.istio.io/inject` and lets the label of the same
+        // name replace it when present (`istio/istio` `pkg/kube/inject/webhook.go` `injectRequired`:
+        // "The label is the new API; if both are present we prefer the label"); only "true" and
+        // "false" count there, anything else is the default. The webhook itself is called by labels
+        // alone (its objectSelector), so the annotation can only opt a pod out: "true" in an
+        // unlabelled namespace injects nothing.
+        let podInjectLabel = labels[MeshLabel.inject]
+        let podInject = podInjectLabel ?? annotations[MeshLabel.inject]
         if namespaceInjection == "disabled" || podInject == "false" { return false }
-        if namespaceInjection == "enabled" || podInject == "true" { return true }
+        if namespaceInjection == "enabled" || podInjectLabel == "true" { return true }
         // A revision label enables: on the namespace only when it has no istio-injection label.
         if labels[MeshLabel.revision] != nil { return true }
         if namespaceInjection == nil, namespaceLabels[MeshLabel.revision] != nil { return true }

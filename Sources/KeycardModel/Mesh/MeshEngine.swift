@@ -45,11 +45,20 @@ public struct MeshVerdict: Hashable, Sendable {
     /// `via: service` the Service that decides the port (`Cluster.protocolService`); nil when no
     /// Service exists (keycard then models one, as the spec says) or the call is `via: pod-ip`.
     public var service: ObjectKey?
+    /// The destination pod when the mesh carries the connection over HBONE (`Cluster.tunnel`): the
+    /// network then sees TCP from the source pod to that pod's port 15008, not the application
+    /// port; nil when the connection keeps its own destination and port.
+    public var tunnel: ObjectKey?
+    /// The source is a sidecar pod whose capture leaves this connection alone
+    /// (`traffic.sidecar.istio.io/excludeOutboundPorts`, `excludeOutboundIPRanges`): it leaves
+    /// in plaintext.
+    public var sourceUncaptured = false
 }
 
 /// PeerAuthentication ∧ AuthorizationPolicy at the destination, in the order of R57:
 /// mutual-TLS requirement and certificate (R12, R17, R51), then CUSTOM, DENY, ALLOW (R23).
-/// NetworkPolicy is judged before, by `PolicyEngine`, on the original destination and port.
+/// NetworkPolicy is judged before, by `PolicyEngine`, on the original destination and port, or on
+/// the HBONE hop (`MeshVerdict.tunnel`, `PolicyEngine.evaluate(fromSource:to:port:mesh:)`).
 public struct MeshEngine: Sendable {
     public let cluster: Cluster
 
@@ -81,6 +90,14 @@ public struct MeshEngine: Sendable {
             verdict.bypass = "the mesh proxies TCP only: \(port.proto.rawValue) bypasses every proxy (R56)"
             return verdict
         }
+        // A sidecar's capture may leave the connection alone (`SidecarCapture`): it then leaves in
+        // plaintext, with no identity, as a probe that escaped its proxy does.
+        if sourcePlane == .sidecar, let sourcePod = cluster.pods[source],
+            !sourcePod.sidecarCapture.capturesOutbound(address: cluster.dialledAddress(of: destination), port: port.port)
+        {
+            request.identity = .none
+            verdict.sourceUncaptured = true
+        }
         guard let target, let pod = cluster.pods[target.pod], destinationPlane != .none else {
             verdict.presented = presented(
                 request.identity, source: source, sourcePlane: sourcePlane, terminates: false, route: request.route)
@@ -90,11 +107,21 @@ public struct MeshEngine: Sendable {
         let key = target.pod
         let mode = cluster.mutualTLSMode(for: pod, port: target.port.port, plane: destinationPlane)
         verdict.mode = mode
-        // R17: sidecar ports terminate mutual TLS unless DISABLE; ztunnel always does (HBONE, R52).
-        let terminates = destinationPlane == .ambient || mode.mode != .disable
+        let captured = cluster.capturesInbound(pod, port: target.port.port, plane: destinationPlane)
+        let terminates = cluster.terminatesMutualTLS(
+            pod, port: target.port.port, plane: destinationPlane, mode: mode.mode,
+            sourcePlane: request.identity == .none ? .none : sourcePlane)
         let presented = presented(
             request.identity, source: source, sourcePlane: sourcePlane, terminates: terminates, route: request.route)
         verdict.presented = presented
+        if cluster.tunnels(from: source, sourcePlane: sourcePlane, to: key, destinationPlane: destinationPlane, presented: presented) {
+            verdict.tunnel = key
+        } else if !captured {
+            verdict.mode = nil
+            verdict.bypass =
+                "TCP/\(target.port.port) of \(key) is not captured by its sidecar (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts): no proxy judges it"
+            return verdict
+        }
         let principal: String?
         switch presented {
         case .rogue:
@@ -152,5 +179,67 @@ public struct MeshEngine: Sendable {
     /// The principal of a SPIFFE URI: the URI without `spiffe://` (R16).
     public static func principal(of uri: String) -> String {
         uri.hasPrefix("spiffe://") ? String(uri.dropFirst("spiffe://".count)) : uri
+    }
+}
+
+extension Cluster {
+    /// Whether TCP arriving at `pod`'s `port` meets its proxy: always for ambient pods (ztunnel),
+    /// for sidecar pods unless the pod's `SidecarCapture` leaves the port alone; never outside the mesh.
+    public func capturesInbound(_ pod: Pod, port: Int, plane: DataPlane) -> Bool {
+        switch plane {
+        case .none: false
+        case .ambient: true
+        case .sidecar: pod.sidecarCapture.capturesInbound(port: port)
+        }
+    }
+
+    /// Whether a meshed client sends mutual TLS to `pod`'s `port` (R17): ztunnel always terminates
+    /// it (HBONE, R52); a sidecar port unless DISABLE (R14) — and, keycard's choice, unless the
+    /// sidecar does not capture the port (a plain socket there; Istio's client-side auto mTLS knows
+    /// nothing of the capture annotations and would send TLS to the application, which a real
+    /// setup avoids with a DestinationRule), except from an ambient client, whose HBONE tunnel
+    /// reaches the sidecar on 15008 whatever the capture.
+    public func terminatesMutualTLS(_ pod: Pod, port: Int, plane: DataPlane, mode: PeerAuthentication.Mode, sourcePlane: DataPlane) -> Bool
+    {
+        switch plane {
+        case .none: false
+        case .ambient: true
+        case .sidecar: mode != .disable && (sourcePlane == .ambient || pod.sidecarCapture.capturesInbound(port: port))
+        }
+    }
+
+    /// Whether the mesh carries a connection from `source` to the meshed pod `destination` over
+    /// HBONE, a TCP connection to the destination pod's port 15008 (`MeshDataPath.hbonePort`):
+    /// both are meshed, either is ambient (ztunnel speaks only HBONE to meshed peers; a sidecar of
+    /// the ambient profile, which keycard assumes, R55, sends HBONE to ambient pods and accepts it
+    /// from ztunnel), and the source's proxy sends mutual TLS (`presented` is not plaintext: a
+    /// probe that escapes its proxy, `identity: none`, and a sidecar's plaintext passthrough keep
+    /// the application port). Sidecar to sidecar keeps mutual TLS on the application port. Source:
+    /// https://istio.io/latest/docs/ambient/usage/networkpolicy/ ("ambient's secure L4 overlay will
+    /// tunnel traffic between your pods over port 15008"; "Sidecar workloads receiving traffic will
+    /// also need to allow inbound traffic on port 15008"); spec mesh.md R48–R55.
+    public func tunnels(
+        from source: ObjectKey, sourcePlane: DataPlane, to destination: ObjectKey, destinationPlane: DataPlane,
+        presented: PresentedIdentity
+    ) -> Bool {
+        guard source != destination, sourcePlane != .none, destinationPlane != .none else { return false }
+        guard sourcePlane == .ambient || destinationPlane == .ambient else { return false }
+        if case .plaintext = presented { return false }
+        return true
+    }
+}
+
+extension PolicyEngine {
+    /// NetworkPolicy's verdict for a cell the mesh also judges: on the HBONE hop, TCP from the
+    /// source pod to the destination pod's port 15008, when `mesh` says the mesh tunnels it
+    /// (`MeshVerdict.tunnel`), else on the original destination and port. Both the source's egress
+    /// and the destination's ingress policies judge the hop; the application port is then reached
+    /// inside the destination pod, where NetworkPolicy does not look (a policy that allows 15008
+    /// and not the application port lets meshed callers through).
+    public func evaluate(fromSource source: ObjectKey, to destination: Endpoint, port: ProtocolPort, mesh: MeshVerdict?) -> Verdict {
+        if let pod = mesh?.tunnel {
+            return evaluate(fromSource: source, to: .pod(pod), port: ProtocolPort(.tcp, Int(MeshDataPath.hbonePort)))
+        }
+        return evaluate(fromSource: source, to: destination, port: port)
     }
 }

@@ -101,12 +101,13 @@ extension Timeline {
                     // A pod reaching itself through its own Service (hairpin) is not built by the lab's
                     // proxy (no masquerade): not checked.
                     let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
+                    let meshVerdict = meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)
                     var cell =
                         ProbeCell(
                             from: source, to: destination, port: port,
                             expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(fromSource: source, to: destination, port: port),
-                            mesh: meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request),
+                            verdict: engine.evaluate(fromSource: source, to: destination, port: port, mesh: meshVerdict),
+                            mesh: meshVerdict,
                             meshRequest: meshEngine == nil ? nil : probe.request,
                             fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
                             toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,

@@ -17,6 +17,9 @@ extension Cluster {
     {
         let engine = PolicyEngine(self)
         let mesh = meshIdentity.map { (engine: MeshEngine(self), request: MeshRequest(identity: $0)) }
+        func meshVerdict(_ endpoint: Endpoint, _ port: ProtocolPort) -> MeshVerdict? {
+            mesh.map { $0.engine.evaluate(from: source, to: endpoint, port: port, request: $0.request) }
+        }
         let ownIP = addresses[source]
         var scanned: [IPv4] = []
         switch targets {
@@ -38,9 +41,9 @@ extension Cluster {
                 let state: ScanState
                 if case .address = endpoint {
                     state = .filtered
-                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp).decision == .deny {
+                } else if engine.evaluate(fromSource: source, to: endpoint, port: tcp, mesh: meshVerdict(endpoint, tcp)).decision == .deny {
                     state = .filtered
-                } else if let mesh, mesh.engine.evaluate(from: source, to: endpoint, port: tcp, request: mesh.request).outcome != .allow {
+                } else if let verdict = meshVerdict(endpoint, tcp), verdict.outcome != .allow {
                     state = .refused
                 } else {
                     state = servedPorts(of: endpoint).contains(tcp) ? .open : .closed

@@ -57,8 +57,26 @@ enum MeshWarnings {
             }
         }
         let meshed = cluster.sortedPods.filter { cluster.dataPlane(of: $0.key) != .none }
+        if cluster.serviceEnforcement == .preDNAT, let ambient = meshed.first(where: { cluster.dataPlane(of: $0.key) == .ambient }) {
+            warn(
+                ObjectRef(kind: .pod, namespace: ambient.namespace, name: ambient.name),
+                "serviceEnforcement pre-dnat with ambient pods: in pod placement the lab's egress judges the application's own connection (its original destination and port) before the capture as well as the HBONE hop to 15008, while the model and Istio judge the hop only; run with --enforcement node to compare them"
+            )
+        }
         for pod in meshed {
             let plane = cluster.dataPlane(of: pod.key)
+            let podRef = ObjectRef(kind: .pod, namespace: pod.namespace, name: pod.name)
+            let captureKeys = SidecarCapture.Annotation.all.filter { pod.annotations[$0] != nil }
+            if plane == .sidecar {
+                for entry in pod.sidecarCapture.ignored {
+                    warn(podRef, "pod \(pod.key): \(entry) is not a port (1-65535) or an IPv4 block: keycard ignores it")
+                }
+            } else if !captureKeys.isEmpty {
+                warn(
+                    podRef,
+                    "pod \(pod.key) is ambient: \(captureKeys.joined(separator: ", ")) configure a sidecar's capture and have no effect on it"
+                )
+            }
             let workload = peerAuthentications.filter {
                 $0.namespace == pod.namespace && $0.namespace != root && !($0.selector?.matchLabels.isEmpty ?? true)
                     && ($0.selector?.matches(pod.labels) ?? false)
