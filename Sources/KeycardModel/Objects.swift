@@ -114,6 +114,8 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// its container ports are ports of the node, and NetworkPolicy neither isolates nor selects it
     /// (HostNetwork.swift).
     public var hostNetwork = false
+    /// `spec.dnsPolicy` (default ClusterFirst): which resolver the pod's containers ask.
+    public var dnsPolicy = DNSPolicy.clusterFirst
     /// `spec.hostname` and `spec.subdomain`: with a headless Service named by `subdomain` in the
     /// pod's namespace, the pod answers as `<hostname>.<subdomain>.<ns>.svc` (a StatefulSet's and
     /// an Indexed Job's controller set them on their pods).
@@ -152,6 +154,29 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
             claims.append(HostPort(port: port.port, proto: port.proto))
         }
         return claims
+    }
+
+    /// `spec.dnsPolicy`'s values (core/v1 `DNSPolicy`;
+    /// https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy).
+    public enum DNSPolicy: String, Hashable, Sendable, CaseIterable, Codable {
+        /// Cluster DNS; on the host network it falls back to `Default`.
+        case clusterFirst = "ClusterFirst"
+        /// Cluster DNS, on the host network too.
+        case clusterFirstWithHostNet = "ClusterFirstWithHostNet"
+        /// The node's resolver configuration.
+        case `default` = "Default"
+        /// Only `spec.dnsConfig` (its nameservers).
+        case none = "None"
+    }
+
+    /// Whether the pod's containers ask cluster DNS: ClusterFirst off the host network, or
+    /// ClusterFirstWithHostNet (on it or off it).
+    public var usesClusterDNS: Bool {
+        switch dnsPolicy {
+        case .clusterFirst: !hostNetwork
+        case .clusterFirstWithHostNet: true
+        case .default, .none: false
+        }
     }
 
     /// The port numbers a named port resolves to on this pod for `proto`.

@@ -177,14 +177,24 @@ extension Cluster {
     public func service(at ip: IPv4) -> Service? { services.values.first { $0.clusterIP == ip } }
 
     /// Every (protocol, port) a pod must serve: its container ports and every target port a
-    /// Service sends it, declared or not (applications listen without declaring).
+    /// Service sends it, declared or not (applications listen without declaring). The lab serves
+    /// exactly these (its port servers: container ports and `serviceTargetPorts` at every step).
     public func servedPortsIncludingServices(of key: ObjectKey) -> [ProtocolPort] {
-        var ports = Set((pods[key]?.ports ?? []).map { ProtocolPort($0.proto, $0.port) })
+        let declared = (pods[key]?.ports ?? []).map { ProtocolPort($0.proto, $0.port) }
+        return Set(declared).union(serviceTargetPorts(of: key)[key] ?? []).sorted()
+    }
+
+    /// The target port every Service port sends each of its backends (`backends(of:port:)`: a
+    /// numeric `targetPort`, or a name resolved on the pod), by pod; with `pod`, that pod's only.
+    public func serviceTargetPorts(of pod: ObjectKey? = nil) -> [ObjectKey: Set<ProtocolPort>] {
+        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
         for service in services.values {
             for port in service.ports {
-                for backend in backends(of: service, port: port) where backend.pod == key { ports.insert(backend.target) }
+                for backend in backends(of: service, port: port) where pod == nil || backend.pod == pod {
+                    targets[backend.pod, default: []].insert(backend.target)
+                }
             }
         }
-        return ports.sorted()
+        return targets
     }
 }

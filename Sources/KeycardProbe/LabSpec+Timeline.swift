@@ -62,11 +62,7 @@ extension LabSpec {
         var targets: [ObjectKey: Set<ProtocolPort>] = [:]
         let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
         for cluster in states where !cluster.services.isEmpty {
-            for service in cluster.services.values {
-                for port in service.ports {
-                    for backend in cluster.backends(of: service, port: port) { targets[backend.pod, default: []].insert(backend.target) }
-                }
-            }
+            targets.merge(cluster.serviceTargetPorts()) { $0.union($1) }
         }
         return targets.mapValues { $0.sorted() }
     }

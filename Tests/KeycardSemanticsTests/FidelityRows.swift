@@ -621,4 +621,9 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "NP-69": "KeycardScenarioTests/YAMLKeysAndTagsTests.taggedValuesAreWhatGoYAMLMakesOfThem, .explicitTagsAreHonoured",
     "WL-14": "KeycardScenarioTests/APIUpdateRulesTests.aManualSelectorJobsPodsCarryNoGeneratedLabels",
     "WL-15": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
+    "OBJ-21": "KeycardScenarioTests/AppsReviewTests.repeatedObjectIsAnUpdate, .allowedUpdateStillConfigures",
+    "OBJ-22": "KeycardScenarioTests/AppsReviewTests.serviceCIDRFitsTheDump",
+    "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",
+    "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
+    "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
 ]

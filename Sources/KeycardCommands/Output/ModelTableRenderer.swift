@@ -95,7 +95,8 @@ struct ModelTableRenderer: StepTableRenderer {
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
                     guard let verdict = at(row, column)?.verdict else { return "-" }
-                    if verdict.egress.outcome == .selfTraffic { return "#" }
+                    // A pod to itself, unless a tier (a ClusterNetworkPolicy) decides one side.
+                    if verdict.egress.outcome == .selfTraffic, verdict.ingress.outcome == .selfTraffic { return "#" }
                     if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
                     // What explain says "no policy: ..." for: not a block by both sides.
                     if verdict.hasNoPath { return "N" }

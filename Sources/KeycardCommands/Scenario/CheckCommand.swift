@@ -2,7 +2,8 @@ import ArgumentParser
 import KeycardModel
 import KeycardScenario
 
-/// `keycard check FILE...`: validate without touching the kernel.
+/// `keycard check FILE...`: validate without touching the kernel; scenario files each on their
+/// own, plain manifests together as the one cluster `model` and `run` make of them.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -11,21 +12,37 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "Scenario files, or plain Kubernetes manifests (files or folders), each checked on its own.") var files: [String]
+    @Argument(
+        help:
+            "Scenario files, each checked on its own; plain Kubernetes manifests (files or folders) together as one cluster, as model and run load them."
+    ) var files: [String]
     @OptionGroup var manifests: ManifestOptions
 
     func run() throws {
         logging.apply()
         var invalid = false
+        // Plain manifests are one cluster (`ScenarioInput.loadAll`), checked once, in the place of
+        // the first of them: two files that clash (one clusterIP twice) are invalid together.
+        let manifestPaths = files.filter(ManifestLoader.isManifests)
+        var manifestsDone = false
         for file in files {
+            let isManifests = manifestPaths.contains(file)
+            if isManifests && manifestsDone { continue }
             do {
                 // Manifests are valid input however many cells their implicit probe would hold (the
                 // API sets no such limit): a step over it is a warning, as lint, graph and diff read
                 // them. A scenario file's probe step is its author's, and model and run would refuse it.
-                let timeline =
-                    ManifestLoader.isManifests(file)
-                    ? try ScenarioInput.loadAll([file], manifests, cellLimit: .warn)[0] : try ScenarioInput.load(file)
-                Console.out("\(file): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
+                let timeline: Timeline
+                let name: String
+                if isManifests {
+                    manifestsDone = true
+                    name = manifestPaths.joined(separator: " ")
+                    timeline = try ScenarioInput.loadAll(manifestPaths, manifests, cellLimit: .warn)[0]
+                } else {
+                    name = file
+                    timeline = try ScenarioInput.load(file)
+                }
+                Console.out("\(name): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
             } catch {
                 invalid = true
             }

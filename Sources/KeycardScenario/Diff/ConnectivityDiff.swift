@@ -49,11 +49,13 @@ public enum ConnectivityDiff {
 
     /// The diff of two scenarios' states: `old` after step `oldStep`, `new` after `newStep`, each
     /// without the pods it leaves out (`Timeline.unpairedPods`: keycard's own in manifests mode, as
-    /// `keycard model` leaves them out).
+    /// `keycard model` leaves them out); with the mesh's decision where either side uses the mesh
+    /// (`Timeline.usesMesh`), as `keycard model` judges its cells.
     public static func compare(old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int) -> [DiffRow] {
-        compare(
-            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods),
-            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods))
+        let mesh = old.usesMesh || new.usesMesh
+        return compare(
+            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh),
+            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh))
     }
 
     public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] {

@@ -17,7 +17,11 @@ public struct ConnectivityPeer: Hashable, Sendable, Comparable, CustomStringConv
 
 /// Who may open connections to whom on which ports, by the policy model: for every pair of peers
 /// (sources: pods; destinations: pods and externals), the ports the destination serves that the
-/// model allows. keycard's cells are served ports because those are what packets can prove.
+/// model allows. keycard's cells are served ports because those are what packets can prove: a
+/// pod's are its container ports and the target ports its Services send it, as the lab serves
+/// them (`Cluster.servedPortsIncludingServices`). With the mesh, a port is allowed when the
+/// NetworkPolicy model and the mesh (PeerAuthentication, AuthorizationPolicy: `MeshEngine`, for a
+/// plain request as `keycard model`'s default probe sends) both allow it (`ProbeCell.outcome`).
 public struct ConnectivityMap: Sendable {
     public struct Pair: Hashable, Sendable, Comparable {
         public var source: ConnectivityPeer
@@ -34,8 +38,9 @@ public struct ConnectivityMap: Sendable {
     public let cluster: Cluster
 
     /// The map of `cluster` without the pods `leavingOut` (`Timeline.unpairedPods`: in manifests mode
-    /// the cluster DNS pod keycard adds is no peer, as it is no probe source or destination).
-    public init(_ cluster: Cluster, leavingOut: Set<ObjectKey> = []) {
+    /// the cluster DNS pod keycard adds is no peer, as it is no probe source or destination);
+    /// `mesh`: the mesh's decision counts too (`Timeline.usesMesh`).
+    public init(_ cluster: Cluster, leavingOut: Set<ObjectKey> = [], mesh: Bool = false) {
         self.cluster = cluster
         var pods: [ConnectivityPeer] = []
         var named: Set<String> = []
@@ -49,14 +54,22 @@ public struct ConnectivityMap: Sendable {
         sources = pods.sorted()
         destinations = (pods + externals).sorted()
         var served: [ConnectivityPeer: [ProtocolPort]] = [:]
-        for destination in destinations { served[destination] = Array(Set(cluster.servedPorts(of: destination.endpoint))).sorted() }
+        let targets = cluster.serviceTargetPorts()
+        for destination in destinations {
+            var ports = Set(cluster.servedPorts(of: destination.endpoint))
+            if case .pod(let key) = destination.endpoint { ports.formUnion(targets[key] ?? []) }
+            served[destination] = ports.sorted()
+        }
         self.served = served
         let engine = PolicyEngine(cluster)
+        let meshEngine = mesh ? MeshEngine(cluster) : nil
         var allowed: [Pair: [ProtocolPort]] = [:]
         for source in sources {
             for destination in destinations where destination != source {
-                let ports = (served[destination] ?? []).filter {
-                    engine.evaluate(from: source.endpoint, to: destination.endpoint, port: $0).decision.allows
+                let ports = (served[destination] ?? []).filter { port in
+                    guard engine.evaluate(from: source.endpoint, to: destination.endpoint, port: port).decision.allows else { return false }
+                    guard let meshEngine, case .pod(let from) = source.endpoint else { return true }
+                    return meshEngine.evaluate(from: from, to: destination.endpoint, port: port).outcome == .allow
                 }
                 if !ports.isEmpty { allowed[Pair(source: source, destination: destination)] = ports }
             }

@@ -28,7 +28,7 @@ public struct ConnectivityGraph: Sendable {
     /// The graph of `timeline` after step `index` (default: after its last step).
     public init(_ timeline: Timeline, afterStep index: Int? = nil) {
         let cluster = timeline.cluster(afterStep: index ?? timeline.scenario.steps.count)
-        let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods)
+        let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods, mesh: timeline.usesMesh)
         peers = map.destinations
         var edges = map.allowed.sorted { $0.key < $1.key }.map {
             Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value, allowed: true)

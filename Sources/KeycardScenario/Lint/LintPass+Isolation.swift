@@ -15,7 +15,13 @@ extension LintPass {
                 pod.hostNetwork
                 ? "uses the host network, which NetworkPolicy does not isolate whatever selects it"
                 : "is selected by no NetworkPolicy"
-            report("unselected-pod", "\(object) \(why): every pod may reach it and it may reach everything", object)
+            // Another CNI's policy in its namespace (or cluster-wide) may select it in a real cluster.
+            let foreign = foreignPolicies.filter { $0.namespace == nil || $0.namespace == pod.namespace }
+            let note =
+                foreign.isEmpty || pod.hostNetwork
+                ? ""
+                : " (as far as keycard sees: \(foreign.map(\.description).joined(separator: ", ")), which keycard skips, may select it in a cluster running \(Set(foreign.map(\.cni)).sorted().joined(separator: ", ")))"
+            report("unselected-pod", "\(object) \(why): every pod may reach it and it may reach everything\(note)", object)
         }
     }
 

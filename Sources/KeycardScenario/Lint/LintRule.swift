@@ -115,5 +115,11 @@ public struct LintRule: Hashable, Sendable, Codable {
             help:
                 "principals, namespaces and serviceAccounts come from the peer's mutual-TLS certificate: a plaintext caller (allowed by PERMISSIVE) has none, so the rule never matches it. Use STRICT where identities decide.",
             aliases: []),
+        LintRule(
+            id: "foreign-network-policy", severity: .warning,
+            summary: "a network policy of another CNI (Cilium, Calico, Antrea), which keycard does not model",
+            help:
+                "keycard skips CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, Calico's NetworkPolicy and GlobalNetworkPolicy and Antrea's NetworkPolicy and ClusterNetworkPolicy; in a cluster running that CNI they isolate pods and allow or deny connections besides the Kubernetes NetworkPolicies, so keycard's verdicts may differ there. Express the rules as Kubernetes NetworkPolicies (or ClusterNetworkPolicies) to have them checked.",
+            aliases: []),
     ]
 }

@@ -16,6 +16,7 @@ public enum PolicyLinter {
             var pass = LintPass(
                 cluster: cluster, podCIDR: timeline.scenario.lab.podCIDR, state: state, locations: locations,
                 fallback: SourceLocation.start(of: timeline.scenario.file), locator: locator)
+            pass.foreignPolicies = timeline.scenario.foreignPolicies
             pass.runAll()
             for finding in pass.findings {
                 let key = "\(finding.rule)|\(finding.location)|\(finding.message)"
@@ -32,6 +33,16 @@ public enum PolicyLinter {
             let name = step.name.map { " (\($0))" } ?? ""
             check(timeline.states[offset], state: "after step \(step.index)\(name)")
         }
+        // Skipped, so in no state: each once, where it was written.
+        for policy in timeline.scenario.foreignPolicies {
+            let scope = policy.namespace.map { "pods of namespace \($0)" } ?? "pods of every namespace"
+            findings.append(
+                LintFinding(
+                    rule: LintRule.named("foreign-network-policy"),
+                    message:
+                        "\(policy.description) (\(policy.apiVersion)) is \(policy.cni)'s network policy, which keycard skips: in a cluster running \(policy.cni) it may isolate \(scope) and allow or deny what keycard's verdicts do not show",
+                    at: policy.location, object: policy.description, state: "resources"))
+        }
         return findings.sorted { ($0.file, $0.line, $0.column, $0.rule) < ($1.file, $1.line, $1.column, $1.rule) }
     }
 }
@@ -45,6 +56,8 @@ struct LintPass {
     let locations: [ObjectRef: SourceLocation]
     let fallback: SourceLocation
     let locator: SourceLocator
+    /// Other CNIs' policies among the input (`ForeignPolicy`): `unselected-pod` says they may select a pod.
+    var foreignPolicies: [ForeignPolicy] = []
     private(set) var findings: [LintFinding] = []
 
     init(

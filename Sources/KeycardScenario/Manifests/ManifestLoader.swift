@@ -1,5 +1,6 @@
 import Foundation
 import KeycardModel
+import KeycardValues
 
 /// Manifests mode: plain Kubernetes manifests (no `keycard/v1` Scenario) become a lab and its
 /// steps, as `kubectl apply -f DIR|FILE...` would make a cluster:
@@ -91,6 +92,7 @@ public enum ManifestLoader {
             }
         }
         var warnings = decoder.warnings
+        let applyBatches = batches(objects)
         objects = reapplied(objects, warnings: &warnings)
         if !decoder.ownedObjects.isEmpty {
             let count = decoder.ownedObjects.count
@@ -172,17 +174,28 @@ public enum ManifestLoader {
         }
         var lab = LabSettings(podCIDR: LabSettings.defaultPodCIDR)
         if dns && !ownDNS { lab.dnsLocation = start }
+        lab.serviceCIDR = try serviceCIDR(for: objects)
+        if lab.serviceCIDR != ServiceAddresses.defaultCIDR {
+            warnings.append(
+                ScenarioWarning(
+                    location: start,
+                    message:
+                        "the Services' clusterIPs lie outside \(ServiceAddresses.defaultCIDR): the lab's service CIDR is \(lab.serviceCIDR), kubeadm's and minikube's default service subnet"
+                ))
+        }
         var scenario = Scenario(
             file: firstPath, name: name ?? labName(for: firstPath), description: "manifests: \(paths.joined(separator: " "))",
             lab: lab, externals: [], resources: resources, probeDefaults: ProbeSettings(), steps: [], warnings: [])
+        // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
+        scenario.mentionsMesh = decoder.sawMeshObject
+        try checkUpdates(applyBatches, created: created, in: scenario)
         // The plan needs the pods and Services the resources make: play them once without steps.
         let bare = try Timeline(scenario)
         // A pod the scheduler keeps Pending (its node port is taken, `NodePortsScheduler`) runs
         // nowhere: no source (its warning says so), as a workload none of whose pods runs.
         sources = sources.filter { !ManifestPlan.sourcePods([$0], bare.initial).isEmpty }
         let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
-        // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
-        scenario.mentionsMesh = decoder.sawMeshObject
+        scenario.foreignPolicies = decoder.foreignPolicies
         scenario.fromManifests = true
         scenario.inputFiles = inputFiles
         scenario.steps = plan.steps
@@ -231,6 +244,69 @@ public enum ManifestLoader {
                 ))
         }
         return result
+    }
+
+    /// kubeadm's (and minikube's) default service subnet, 10.96.0.0/12 (kubeadm's
+    /// `DefaultServicesSubnet`); `ServiceAddresses.defaultCIDR`, 10.96.0.0/16, is kind's.
+    static let kubeadmServiceCIDR = CIDR.ipv4(IPv4(0x0A60_0000), 12)
+
+    /// How a manifests folder gets lab settings it cannot write: a scenario that wraps its files.
+    static let wrapRemedy = "write a scenario with spec.lab.%@ and resources: [{file: PATH}, ...] naming these files"
+
+    /// The service CIDR for manifests whose Services may pin clusterIPs (`kubectl get -o yaml`
+    /// dumps do): 10.96.0.0/16 when every pinned address lies inside it (not its network or
+    /// broadcast address), else kubeadm's 10.96.0.0/12 when they all lie inside that, else refused.
+    /// Which addresses are free is `ClusterChange`'s to judge.
+    /// - Throws: `ScenarioError` at the first clusterIP outside both, saying how to set the CIDR.
+    static func serviceCIDR(for objects: [LoadedObject]) throws(ScenarioError) -> CIDR {
+        let pinned = objects.compactMap { loaded -> (Service, IPv4, SourceLocation)? in
+            guard case .service(let service) = loaded.object, case .ip(let ip) = service.address else { return nil }
+            return (service, ip, loaded.fieldLocations[ObjectDecoder.clusterIPField] ?? loaded.location)
+        }
+        func firstOutside(_ cidr: CIDR) -> (Service, IPv4, SourceLocation)? {
+            pinned.first { _, ip, _ in !cidr.contains(ip) || ip.value == cidr.network || ip.value == cidr.last }
+        }
+        guard firstOutside(ServiceAddresses.defaultCIDR) != nil else { return ServiceAddresses.defaultCIDR }
+        guard let (service, ip, location) = firstOutside(kubeadmServiceCIDR) else { return kubeadmServiceCIDR }
+        throw ScenarioError(
+            location,
+            "Service \(service.key): clusterIP \(ip) is inside neither \(ServiceAddresses.defaultCIDR) (kind's service CIDR) nor \(kubeadmServiceCIDR) (kubeadm's), the service CIDRs manifests mode chooses from: to model the cluster's own (its --service-cluster-ip-range), "
+                + wrapRemedy.replacingOccurrences(of: "%@", with: "serviceCIDR"))
+    }
+
+    /// The documents as `kubectl apply` sends them, one after another, cut into batches in which
+    /// no object appears twice: a new batch starts at the document that repeats an object of the
+    /// current one. One batch is all there is unless some object is repeated.
+    static func batches(_ objects: [LoadedObject]) -> [[LoadedObject]] {
+        var result: [[LoadedObject]] = [[]]
+        var current: Set<ObjectRef> = []
+        for loaded in objects {
+            if !current.insert(loaded.object.ref).inserted {
+                result.append([])
+                current = [loaded.object.ref]
+            }
+            result[result.count - 1].append(loaded)
+        }
+        return result
+    }
+
+    /// A repeated object is an update, as the second `kubectl apply` of it is: the documents are
+    /// played in order on the model through `Timeline` — the first batch as the resources (with
+    /// the namespaces manifests mode creates), each later one as an apply step — so that the update
+    /// rules of `ClusterChange` (`ValidatePodUpdate`, a workload's immutable selector, a Service's
+    /// immutable clusterIP...) judge the later copy. The lab itself is built from `reapplied`'s
+    /// objects, the same final state. Nothing to check without a repeated object.
+    /// - Throws: the `ScenarioError` of the first refused update, at the later document.
+    static func checkUpdates(_ batches: [[LoadedObject]], created: [LoadedObject], in scenario: Scenario) throws(ScenarioError) {
+        guard batches.count > 1, let first = batches.first else { return }
+        var played = scenario
+        played.resources = created + first
+        played.steps = batches.dropFirst().enumerated().map { offset, batch in
+            Step(
+                index: offset + 1, name: nil, location: batch.first?.location ?? SourceLocation.start(of: scenario.file),
+                action: .apply(batch))
+        }
+        _ = try Timeline(played)
     }
 
     /// A lab name from a path: its last component without extension, lower-cased, other

@@ -5,8 +5,9 @@ import KeycardModel
 ///    pod to every pod, on every container port some pod declares;
 /// 2. the same sources to every Service with a ClusterIP, on each of its ports, through the real
 ///    ClusterIP: one cell per backend (`svc/ns/name>ns/pod`);
-/// 3. with cluster DNS, one `dns` step per source pod (not on the host network: it asks its
-///    node's resolver) and Service name (`<svc>.<ns>.svc.cluster.local`; an ExternalName Service
+/// 3. with cluster DNS, one `dns` step per source pod that asks cluster DNS (by its dnsPolicy:
+///    not Default or None; not on the host network, where it asks its node's resolver or, with
+///    ClusterFirstWithHostNet, a ClusterIP the lab's node namespaces do not translate) and Service name (`<svc>.<ns>.svc.cluster.local`; an ExternalName Service
 ///    only when its CNAME leads to addresses the lab holds: one pointing outside the cluster would
 ///    get the lab's answer, which has no upstream, not the cluster's, and one pointing at nothing
 ///    asks nothing worth asking). The model judges a query on the UDP/53 flow from the pod to the
@@ -63,8 +64,11 @@ enum ManifestPlan {
             let name = DNSRecords.serviceName(service.name, namespace: service.namespace)
             return service.kind != .externalName || !records.lookup(name).isEmpty ? name : nil
         }
-        // A host-network pod asks its node's resolver (dnsPolicy ClusterFirst): no cluster DNS step.
+        // A pod whose dnsPolicy asks another resolver (Default, None, ClusterFirst on the host
+        // network), or whose queries the lab cannot carry (ClusterFirstWithHostNet on the host
+        // network), has no cluster DNS step (`Timeline.clusterDNSRefusal`).
         for source in sourcePods(sources, cluster) where !cluster.isHostNetwork(source) {
+            guard let pod = cluster.pods[source], Timeline.clusterDNSRefusal(pod) == nil else { continue }
             for name in names {
                 let query = DNSStep(from: source, name: name, expect: nil)
                 add("\(source) asks \(name)", .dns(query))

@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 extension ObjectDecoder {
     /// The pod spec fields about the pod's host identity that keycard does not use but the API
@@ -31,6 +32,39 @@ extension ObjectDecoder {
                     throw hostPortValue.error(
                         "hostPort \(hostPort) must match `containerPort` (\(containerPort)) when `hostNetwork` is true")
                 }
+            }
+        }
+    }
+
+    /// `spec.dnsPolicy` as `ValidatePodSpec` checks it (`validateDNSPolicy`, `validatePodDNSConfig`,
+    /// pkg/apis/core/validation): ClusterFirstWithHostNet, ClusterFirst, Default or None ("" is
+    /// unset, defaulted to ClusterFirst); None needs `spec.dnsConfig` with at least one and at most
+    /// three nameservers, each an IP address.
+    func checkDNSPolicy(_ spec: [String: YAMLValue], into pod: inout Pod) throws(ScenarioError) {
+        guard let value = spec["dnsPolicy"] else { return }
+        let text = try value.string("spec.dnsPolicy")
+        guard !text.isEmpty else { return }
+        guard let policy = Pod.DNSPolicy(rawValue: text) else {
+            let supported = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"].map { "\"\($0)\"" }.joined(separator: ", ")
+            throw value.error("spec.dnsPolicy: Unsupported value: \"\(text)\": supported values: \(supported)")
+        }
+        pod.dnsPolicy = policy
+        guard policy == .none else { return }
+        guard let config = spec["dnsConfig"], !config.isNull else {
+            throw value.error("spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None")
+        }
+        let nameservers = try nonNullFields(config, "spec.dnsConfig")["nameservers"]?.items("spec.dnsConfig.nameservers") ?? []
+        guard !nameservers.isEmpty else {
+            throw config.error(
+                "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None")
+        }
+        if nameservers.count > 3 {
+            throw config.error("spec.dnsConfig.nameservers: Invalid value: must not have more than 3 nameservers")
+        }
+        for server in nameservers {
+            let address = try server.string("a nameserver")
+            guard IPv4(address) != nil || address.contains(":") else {
+                throw server.error("spec.dnsConfig.nameservers: Invalid value: \"\(address)\": must be a valid IP address")
             }
         }
     }

@@ -14,6 +14,8 @@ struct ObjectDecoder {
     var skippedKinds: [String: Int]?
     /// Objects left out because they name an owner (`metadata.ownerReferences`), as `kind ns/name`.
     var ownedObjects: [String] = []
+    /// Network policies of other CNIs, skipped like any unknown kind (`ForeignPolicy`).
+    var foreignPolicies: [ForeignPolicy] = []
 
     /// The namespace an object gets when it names none.
     var defaultNamespace: String { namespace ?? "default" }
@@ -50,7 +52,19 @@ struct ObjectDecoder {
             for item in try items.items("items") { objects += try decode(item, itemOf: typed) }
             return objects
         }
-        guard let known = ObjectKind(rawValue: kind) else {
+        // Another CNI's policy: skipped as an unknown kind (Calico's and Antrea's share the name
+        // NetworkPolicy with Kubernetes', in their own groups), remembered for lint.
+        if let foreign = ForeignPolicy.kind(kind, apiVersion: apiVersion) {
+            let written = Self.writtenName(header)
+            let parts = written.split(separator: "/", maxSplits: 1).map(String.init)
+            let name = parts.count == 2 ? parts[1] : written
+            foreignPolicies.append(
+                ForeignPolicy(
+                    kind: kind, apiVersion: apiVersion, cni: foreign.cni,
+                    namespace: foreign.namespaced ? (parts.count == 2 ? parts[0] : defaultNamespace) : nil, name: name,
+                    location: value.location))
+        }
+        guard let known = ObjectKind(rawValue: kind), ForeignPolicy.kind(kind, apiVersion: apiVersion) == nil else {
             if let problem = BuiltInKinds.problem(kind: kind, apiVersion: apiVersion) { throw ScenarioError(kindLocation, problem) }
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1

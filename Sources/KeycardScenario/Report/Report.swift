@@ -19,7 +19,8 @@ extension Report {
     public init(_ timeline: Timeline, enforcement: Enforcement, steps: [StepReport]) {
         self.init(
             scenario: timeline.scenario.name, enforcement: enforcement, passed: steps.allSatisfy(\.passed), steps: steps,
-            services: timeline.initial.reportedExposure)
+            services: timeline.initial.reportedExposure(
+                pending: timeline.scenario.fromManifests ? Service.manifestsPending : Service.scenarioPending))
     }
 }
 

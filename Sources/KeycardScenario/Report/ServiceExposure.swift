@@ -4,13 +4,24 @@ extension Service {
     /// How a NodePort or LoadBalancer Service is reached from outside, as `kubectl get service`
     /// would show it: `Service ns/web LoadBalancer, externalTrafficPolicy Local: TCP/80 node port
     /// 30000; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30001`. nil for other types.
-    public var exposureText: String? {
+    public var exposureText: String? { exposureText(pending: Self.scenarioPending) }
+
+    /// Why a LoadBalancer has no address in a scenario: it sets no `spec.lab.loadBalancerCIDR`.
+    public static let scenarioPending = "no spec.lab.loadBalancerCIDR"
+
+    /// Why a LoadBalancer has no address in manifests mode, which has no `spec.lab`: how to give it one.
+    public static let manifestsPending =
+        "no spec.lab.loadBalancerCIDR, which plain manifests cannot set: "
+        + ManifestLoader.wrapRemedy.replacingOccurrences(of: "%@", with: "loadBalancerCIDR")
+
+    /// `exposureText`, a LoadBalancer without an address saying `pending (<pending>)`.
+    public func exposureText(pending: String) -> String? {
         guard isExternallyAccessible else { return nil }
         var text = "Service \(key) \(kind.rawValue), externalTrafficPolicy \(externalTrafficPolicy?.rawValue ?? "Cluster"): "
         text += ports.map { port in "\(port.protocolPort) node port \(port.nodePort.map(String.init) ?? "none")" }.joined(
             separator: ", ")
         if kind == .loadBalancer {
-            text += "; status.loadBalancer.ingress \(loadBalancerIngress?.description ?? "pending (no spec.lab.loadBalancerCIDR)")"
+            text += "; status.loadBalancer.ingress \(loadBalancerIngress?.description ?? "pending (\(pending))")"
             if allocateLoadBalancerNodePorts == false { text += "; allocateLoadBalancerNodePorts false" }
         }
         if let healthCheckNodePort { text += "; healthCheckNodePort \(healthCheckNodePort)" }
@@ -37,6 +48,10 @@ extension Cluster {
     /// `exposureText` of every NodePort and LoadBalancer Service, in key order.
     public var exposureLines: [String] { sortedServices.compactMap(\.exposureText) }
 
-    /// `exposureLines`, or nil when there are none (a report leaves the field out).
-    public var reportedExposure: [String]? { exposureLines.isEmpty ? nil : exposureLines }
+    /// `exposureLines`, or nil when there are none (a report leaves the field out); `pending` says
+    /// why a LoadBalancer has no address (`Service.exposureText(pending:)`).
+    public func reportedExposure(pending: String = Service.scenarioPending) -> [String]? {
+        let lines = sortedServices.compactMap { $0.exposureText(pending: pending) }
+        return lines.isEmpty ? nil : lines
+    }
 }

@@ -111,7 +111,7 @@ public struct ClusterChange {
     /// An existing pod updated by `new`, as `kubectl apply` of a pod manifest and
     /// `ValidatePodUpdate` (pkg/apis/core/validation/validation.go) make it: metadata and images
     /// may change; the spec fields keycard reads (containers, their ports, host ports and
-    /// commands, node, service account, host network, hostname, subdomain) may not.
+    /// commands, node, service account, host network, DNS policy, hostname, subdomain) may not.
     /// - A pod the user applied (no owner): its last applied manifest was the old one, so a field
     ///   it had and `new` leaves out is removed by apply's three-way merge, which is a change too.
     /// - A controller's pod (no manifest of the user's was applied to it): apply merges containers
@@ -146,6 +146,8 @@ public struct ClusterChange {
             throw refuse("spec.serviceAccountName")
         }
         if changed(new.hostNetwork, old.hostNetwork, omitted: !new.hostNetwork) { throw refuse("spec.hostNetwork") }
+        // ClusterFirst is also what an unwritten dnsPolicy is defaulted to.
+        if changed(new.dnsPolicy, old.dnsPolicy, omitted: new.dnsPolicy == .clusterFirst) { throw refuse("spec.dnsPolicy") }
         if changed(new.hostname, old.hostname, omitted: new.hostname == nil) { throw refuse("spec.hostname") }
         if changed(new.subdomain, old.subdomain, omitted: new.subdomain == nil) { throw refuse("spec.subdomain") }
         pod.containerNames = old.containerNames
@@ -155,6 +157,7 @@ public struct ClusterChange {
         pod.nodeName = old.nodeName
         pod.serviceAccountName = old.serviceAccountName
         pod.hostNetwork = old.hostNetwork
+        pod.dnsPolicy = old.dnsPolicy
         (pod.hostname, pod.subdomain) = (old.hostname, old.subdomain)
         return pod
     }

@@ -17,6 +17,9 @@ public struct Scenario: Sendable {
     public var mesh = MeshSettings()
     /// Whether the file writes `spec.mesh` or any Istio object: then reports carry the mesh.
     public var mentionsMesh = false
+    /// Network policies of other CNIs among the input, skipped (`ForeignPolicy`; `keycard lint`
+    /// reports them).
+    public var foreignPolicies: [ForeignPolicy] = []
     /// Manifests mode (`ManifestLoader`): the steps are keycard's, not written by the user.
     public var fromManifests = false
     /// The files read to build it, in reading order: the scenario file and the manifests its

@@ -95,10 +95,12 @@ struct ScenarioParser {
         for (index, item) in (try spec["steps"]?.items("steps") ?? []).enumerated() {
             steps.append(try step(item, index: index + 1))
         }
-        return Scenario(
+        var scenario = Scenario(
             file: file, name: name, description: description, lab: lab, externals: externals,
             resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings, mesh: mesh,
             mentionsMesh: spec["mesh"] != nil || objects.sawMeshObject)
+        scenario.foreignPolicies = objects.foreignPolicies
+        return scenario
     }
 
     /// Lab names become namespace and table names: lower-case letters, digits, '-', at most 24

@@ -27,15 +27,32 @@ extension Timeline {
         guard cluster.pods[dns.from] != nil else {
             throw ScenarioError(step.location, "dns.from: pod \(dns.from) does not exist at this step")
         }
-        // dnsPolicy ClusterFirst (the default) on the host network falls back to the node's
-        // resolver (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy);
-        // ClusterFirstWithHostNet would reach cluster DNS through a Service proxy the lab does not
-        // run in node namespaces. Either way the lab cannot answer as a cluster would.
-        if cluster.isHostNetwork(dns.from) {
-            throw ScenarioError(
-                step.location,
-                "dns.from: pod \(dns.from) uses the host network: it asks its node's resolver (dnsPolicy ClusterFirst), not cluster DNS, and the lab runs no Service proxy in node namespaces; ask from a pod on the pod network"
-            )
+        // The pod's dnsPolicy says which resolver it asks
+        // (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-dns-policy):
+        // ClusterFirst on the host network falls back to Default, the node's resolver; Default and
+        // None never ask cluster DNS. ClusterFirstWithHostNet on the host network asks it through
+        // the kube-dns ClusterIP from the node's namespace, where the lab runs no Service proxy.
+        guard let pod = cluster.pods[dns.from] else { return }
+        if let reason = clusterDNSRefusal(pod) { throw ScenarioError(step.location, "dns.from: pod \(dns.from) \(reason)") }
+    }
+
+    /// Why a `dns` step from `pod` cannot ask cluster DNS in the lab, by its dnsPolicy and host
+    /// network; nil when it can (a pod on the pod network that uses cluster DNS).
+    static func clusterDNSRefusal(_ pod: Pod) -> String? {
+        switch pod.dnsPolicy {
+        case .default:
+            return "has dnsPolicy Default: it asks its node's resolver, not cluster DNS; ask from a pod with dnsPolicy ClusterFirst"
+        case .none:
+            return
+                "has dnsPolicy None: it asks only the nameservers of its spec.dnsConfig, not cluster DNS; ask from a pod with dnsPolicy ClusterFirst"
+        case .clusterFirst where pod.hostNetwork:
+            return
+                "uses the host network: it asks its node's resolver (dnsPolicy ClusterFirst falls back to Default there), not cluster DNS; ask from a pod on the pod network"
+        case .clusterFirstWithHostNet where pod.hostNetwork:
+            return
+                "uses the host network with dnsPolicy ClusterFirstWithHostNet: it asks cluster DNS through the kube-dns ClusterIP from its node's namespace, where the lab runs no Service proxy; ask from a pod on the pod network"
+        case .clusterFirst, .clusterFirstWithHostNet:
+            return nil
         }
     }
 
