@@ -23,10 +23,18 @@ public enum Conntrack {
     /// The ctnetlink flush message: nlmsghdr (IPCTNL_MSG_CT_DELETE in subsystem
     /// NFNL_SUBSYS_CTNETLINK, REQUEST|ACK) and an nfgenmsg for AF_INET; 20 bytes.
     public static func flushRequest(sequence: UInt32) -> [UInt8] {
-        var message = [UInt8](repeating: 0, count: 64)
+        message(IPCTNL_MSG_CT_DELETE, sequence: sequence, capacity: 64) { _ in }
+    }
+
+    /// One ctnetlink message of `type` (REQUEST|ACK, nfgenmsg for AF_INET, version 0) whose
+    /// attributes `attributes` adds after the headers, in a buffer of `capacity` bytes.
+    static func message(
+        _ type: cntl_msg_types, sequence: UInt32, capacity: Int, attributes: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    ) -> [UInt8] {
+        var message = [UInt8](repeating: 0, count: capacity)
         let length = message.withUnsafeMutableBytes { raw -> Int in
             guard let header = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
-            header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_DELETE.rawValue)
+            header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(type.rawValue)
             header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_ACK)
             header.pointee.nlmsg_seq = sequence
             guard let extra = mnl_nlmsg_put_extra_header(header, MemoryLayout<nfgenmsg>.size) else { return 0 }
@@ -34,6 +42,7 @@ public enum Conntrack {
             generic.pointee.nfgen_family = UInt8(AF_INET)
             generic.pointee.version = UInt8(NFNETLINK_V0)
             generic.pointee.res_id = 0
+            attributes(header)
             return Int(header.pointee.nlmsg_len)
         }
         return Array(message.prefix(length))

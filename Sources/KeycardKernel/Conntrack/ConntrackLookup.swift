@@ -49,17 +49,7 @@ public final class ConntrackLookup: @unchecked Sendable {
     /// addresses, CTA_TUPLE_PROTO with the protocol and both ports, network byte order), with
     /// NLM_F_ACK: the kernel answers with the entry (IPCTNL_MSG_CT_NEW), then an ack, or an error.
     public static func request(tuple: PacketFlow, sequence: UInt32) -> [UInt8] {
-        var message = [UInt8](repeating: 0, count: 256)
-        let length = message.withUnsafeMutableBytes { raw -> Int in
-            guard let header = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
-            header.pointee.nlmsg_type = UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_GET.rawValue)
-            header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_ACK)
-            header.pointee.nlmsg_seq = sequence
-            guard let extra = mnl_nlmsg_put_extra_header(header, MemoryLayout<nfgenmsg>.size) else { return 0 }
-            let generic = extra.assumingMemoryBound(to: nfgenmsg.self)
-            generic.pointee.nfgen_family = UInt8(AF_INET)
-            generic.pointee.version = UInt8(NFNETLINK_V0)
-            generic.pointee.res_id = 0
+        Conntrack.message(IPCTNL_MSG_CT_GET, sequence: sequence, capacity: 256) { header in
             let outer = mnl_attr_nest_start(header, UInt16(CTA_TUPLE_REPLY.rawValue))
             let addresses = mnl_attr_nest_start(header, UInt16(CTA_TUPLE_IP.rawValue))
             mnl_attr_put_u32(header, UInt16(CTA_IP_V4_SRC.rawValue), tuple.source.value.bigEndian)
@@ -71,9 +61,7 @@ public final class ConntrackLookup: @unchecked Sendable {
             mnl_attr_put_u16(header, UInt16(CTA_PROTO_DST_PORT.rawValue), (tuple.destinationPort ?? 0).bigEndian)
             mnl_attr_nest_end(header, transport)
             mnl_attr_nest_end(header, outer)
-            return Int(header.pointee.nlmsg_len)
         }
-        return Array(message.prefix(length))
     }
 
     /// Sends `request` through the one netlink exchange (`NetlinkSocket.exchange`) and reads the

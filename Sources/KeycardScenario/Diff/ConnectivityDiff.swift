@@ -51,8 +51,12 @@ public enum ConnectivityDiff {
     /// without the pods it leaves out (`Timeline.unpairedPods`: keycard's own in manifests mode, as
     /// `keycard model` leaves them out); with the mesh's decision where either side uses the mesh
     /// (`Timeline.usesMesh`), as `keycard model` judges its cells.
-    public static func compare(old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int) -> [DiffRow] {
-        let mesh = old.usesMesh || new.usesMesh
+    /// `mesh: false` leaves the mesh out whatever the sides use: the NetworkPolicy layer alone,
+    /// which is what a lab without mesh proxies shows (`keycard diff --prove`).
+    public static func compare(
+        old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int, mesh useMesh: Bool = true
+    ) -> [DiffRow] {
+        let mesh = useMesh && (old.usesMesh || new.usesMesh)
         return compare(
             old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh),
             new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh))
