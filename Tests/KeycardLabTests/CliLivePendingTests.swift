@@ -9,18 +9,10 @@ import Testing
 @Suite("CLI: Pending pods in a live lab")
 struct CliLivePendingTests {
     @Test func aLiveDeleteBindsThePodThatWaited() throws {
-        let lab = uniqueLabName("cli-pend")
-        let folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? KeycardCLI.run(["down", lab])
-            try? FileManager.default.removeItem(atPath: folder)
-        }
-        let original = try String(
-            contentsOfFile: RepositoryFiles.absolute("scenarios/conformance/40-host-network-port-pending.yaml"), encoding: .utf8)
-        let file = folder + "/scenario.yaml"
-        try original.replacingOccurrences(of: "name: cf-40-hostnet-pending", with: "name: \(lab)").write(
-            toFile: file, atomically: true, encoding: .utf8)
+        let copy = try LibraryScenarioCopy(
+            "scenarios/conformance/40-host-network-port-pending.yaml", name: "cf-40-hostnet-pending", stem: "cli-pend")
+        defer { copy.cleanUp() }
+        let (lab, folder, file) = (copy.lab, copy.folder, copy.file)
         let exporterA = """
             apiVersion: v1
             kind: Pod

@@ -144,19 +144,10 @@ struct CliLiveServiceTests {
     /// client's egress, which admits the pods and not the ClusterIP, is judged before translation,
     /// so the Service path is denied while the pods are reached (conformance case 38).
     @Test func preDNATServiceEnforcementHoldsLive() throws {
-        let lab = uniqueLabName("cli-pre")
-        let folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? KeycardCLI.run(["down", lab])
-            try? FileManager.default.removeItem(atPath: folder)
-        }
-        let original = try String(
-            contentsOfFile: RepositoryFiles.absolute("scenarios/conformance/38-pre-dnat-clusterip.yaml"), encoding: .utf8)
-        let file = folder + "/scenario.yaml"
-        try original.replacingOccurrences(of: "name: cf-38-pre-dnat", with: "name: \(lab)").write(
-            toFile: file, atomically: true, encoding: .utf8)
-        let up = try KeycardCLI.run(["up", file])
+        let copy = try LibraryScenarioCopy("scenarios/conformance/38-pre-dnat-clusterip.yaml", name: "cf-38-pre-dnat", stem: "cli-pre")
+        defer { copy.cleanUp() }
+        let lab = copy.lab
+        let up = try KeycardCLI.run(["up", copy.file])
         try #require(up.code == 0, "\(up.err)")
         let probe = try KeycardCLI.run(["probe", lab, "--from", "x/client", "--to", "svc/x/web,x/web-1", "-o", "json"])
         #expect(probe.code == 0, "\(probe.out)\(probe.err)")

@@ -168,3 +168,26 @@ func servePids(_ lab: String) -> [Int32] {
         return argv.count >= 3 && argv[1] == "serve" && argv[2] == lab
     }
 }
+
+/// A library scenario copied into a fresh folder under a unique lab name, for `keycard up`:
+/// `metadata.name: <name>` becomes the lab's name. `cleanUp()` takes the lab down and removes the folder.
+struct LibraryScenarioCopy {
+    let lab: String
+    let folder: String
+    let file: String
+
+    /// - Parameters: `path` relative to the repository, `name` its `metadata.name`, `stem` the lab name's prefix.
+    init(_ path: String, name: String, stem: String) throws {
+        lab = uniqueLabName(stem)
+        folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
+        file = folder + "/scenario.yaml"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let original = try String(contentsOfFile: RepositoryFiles.absolute(path), encoding: .utf8)
+        try original.replacingOccurrences(of: "name: \(name)", with: "name: \(lab)").write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    func cleanUp() {
+        _ = try? KeycardCLI.run(["down", lab])
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
