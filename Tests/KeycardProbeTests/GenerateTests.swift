@@ -54,6 +54,48 @@ struct GenerateTests {
         #expect(read.initial.policies.values.sorted { $0.key < $1.key }.map(Self.normalized) == policies.map(Self.normalized))
     }
 
+    @Test("ambient pods: a flow the mesh tunnels is allowed on TCP/15008 beside its port, and the model with the mesh keeps it")
+    func ambientFlowsAllowHBONE() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: generate-ambient}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: plain}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: amb, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: amb, labels: {app: db}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: job, namespace: plain, labels: {app: job}}, spec: {containers: [{name: c, image: i}]}}
+              steps:
+                - name: all
+                  probe: {from: [amb/web], to: [amb/db], ports: [TCP/5432]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "generate-ambient.yaml")
+        let cluster = timeline.cluster(afterStep: 1)
+        let meshed = ObservedFlow(from: ObjectKey("amb", "web"), to: ObjectKey("amb", "db"), port: ProtocolPort(.tcp, 5432))
+        let outside = ObservedFlow(from: ObjectKey("plain", "job"), to: ObjectKey("amb", "web"), port: ProtocolPort(.tcp, 8080))
+        let policies = PolicyGenerator(cluster).policies([meshed, outside])
+        let db = try #require(policies.first { $0.name == "keycard-db" })
+        #expect(db.ingress?.first?.ports == [NetworkPolicy.Port(proto: .tcp, port: .number(5432)), NetworkPolicy.Port(proto: .tcp, port: .number(15008))])
+        let web = try #require(policies.first { $0.name == "keycard-web" })
+        #expect(web.egress?.first?.ports?.contains(NetworkPolicy.Port(proto: .tcp, port: .number(15008))) == true)
+        // A caller outside the mesh reaches the application port itself: no HBONE port for it.
+        #expect(web.ingress?.first?.ports == [NetworkPolicy.Port(proto: .tcp, port: .number(8080))])
+
+        // With the generated policies the model, judging the HBONE hop, keeps exactly the flows.
+        var proved = cluster
+        proved.policies = Dictionary(uniqueKeysWithValues: policies.map { ($0.key, $0) })
+        let engine = PolicyEngine(proved)
+        let mesh = MeshEngine(proved)
+        for flow in [meshed, outside] {
+            let verdict = mesh.evaluate(from: flow.from, to: .pod(flow.to), port: flow.port)
+            #expect(engine.evaluate(fromSource: flow.from, to: .pod(flow.to), port: flow.port, mesh: verdict).decision == .allow)
+        }
+        let reverse = mesh.evaluate(from: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080))
+        #expect(engine.evaluate(fromSource: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080), mesh: reverse).decision == .deny)
+    }
+
     /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).
     static func normalized(_ policy: NetworkPolicy) -> [String] {
         [

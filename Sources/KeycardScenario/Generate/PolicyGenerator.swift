@@ -51,6 +51,10 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
 /// the observed peers and ports: peers by their stable labels (never `pod-template-hash` and the
 /// like), in another namespace through `kubernetes.io/metadata.name`, ports by name where the
 /// destination pod names them. DNS to kube-dns is one such flow, kept where a pod used DNS.
+/// Where the mesh carries a flow over HBONE (meshed pods, either ambient: `MeshVerdict.tunnel`),
+/// NetworkPolicy sees TCP to the destination's port 15008, so its rule allows TCP/15008 beside the
+/// application port (Istio, "Ambient and Kubernetes NetworkPolicy": "you also need to allow
+/// inbound traffic on port 15008"); the application port stays for when the pods leave the mesh.
 public struct PolicyGenerator: Sendable {
     public let cluster: Cluster
 
@@ -119,11 +123,15 @@ public struct PolicyGenerator: Sendable {
     /// One rule per peer group, with every port seen with it (named where the destination names it).
     func rules(_ flows: Set<ObservedFlow>, protected: Group, peer: KeyPath<ObservedFlow, ObjectKey>) -> [NetworkPolicy.Rule] {
         var ports: [Group: Set<PortKey>] = [:]
+        let mesh = MeshEngine(cluster)
         for flow in flows {
             guard let peerGroup = group(of: flow[keyPath: peer]) else { continue }
             let destination = cluster.pods[flow.to]
             let named = destination?.ports.first { $0.port == flow.port.port && $0.proto == flow.port.proto && $0.name != nil }?.name
             ports[peerGroup, default: []].insert(PortKey(proto: flow.port.proto, number: flow.port.port, name: named))
+            if flow.port.proto == .tcp, mesh.evaluate(from: flow.from, to: .pod(flow.to), port: flow.port).tunnel != nil {
+                ports[peerGroup, default: []].insert(PortKey(proto: .tcp, number: Int(MeshDataPath.hbonePort), name: nil))
+            }
         }
         return ports.sorted {
             ($0.key.namespace, $0.key.labels.sorted { $0.key < $1.key }.description) < (
