@@ -77,7 +77,10 @@ struct GenerateTests {
         let outside = ObservedFlow(from: ObjectKey("plain", "job"), to: ObjectKey("amb", "web"), port: ProtocolPort(.tcp, 8080))
         let policies = PolicyGenerator(cluster).policies([meshed, outside])
         let db = try #require(policies.first { $0.name == "keycard-db" })
-        #expect(db.ingress?.first?.ports == [NetworkPolicy.Port(proto: .tcp, port: .number(5432)), NetworkPolicy.Port(proto: .tcp, port: .number(15008))])
+        #expect(
+            db.ingress?.first?.ports == [
+                NetworkPolicy.Port(proto: .tcp, port: .number(5432)), NetworkPolicy.Port(proto: .tcp, port: .number(15008)),
+            ])
         let web = try #require(policies.first { $0.name == "keycard-web" })
         #expect(web.egress?.first?.ports?.contains(NetworkPolicy.Port(proto: .tcp, port: .number(15008))) == true)
         // A caller outside the mesh reaches the application port itself: no HBONE port for it.
@@ -93,7 +96,8 @@ struct GenerateTests {
             #expect(engine.evaluate(fromSource: flow.from, to: .pod(flow.to), port: flow.port, mesh: verdict).decision == .allow)
         }
         let reverse = mesh.evaluate(from: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080))
-        #expect(engine.evaluate(fromSource: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080), mesh: reverse).decision == .deny)
+        #expect(
+            engine.evaluate(fromSource: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080), mesh: reverse).decision == .deny)
     }
 
     /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).
