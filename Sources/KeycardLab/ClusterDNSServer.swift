@@ -85,8 +85,8 @@ public enum ClusterDNSServer {
         try write(config(lab: lab, listen: server.address, domain: dns.domain), to: configFile(lab), lab: lab)
         try write("", to: hostsFile(lab), lab: lab)
         for pod in plan.pods where pod.key != dns.serverPod && !(pod.command ?? []).isEmpty {
-            try write(
-                dns.resolvConf(namespace: pod.namespace), to: resolvConfFile(lab, namespace: pod.namespace, pod: pod.name), lab: lab)
+            guard let text = dns.resolvConf(namespace: pod.namespace, resolver: pod.resolver) else { continue }
+            try write(text, to: resolvConfFile(lab, namespace: pod.namespace, pod: pod.name), lab: lab)
         }
     }
 

@@ -76,10 +76,10 @@ public enum Lab {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
             do {
-                // With cluster DNS, programs resolve through it: their own resolv.conf, as kubelet writes.
+                // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): their own
+                // resolv.conf, or the node's (dnsPolicy Default; ClusterFirst on the host network).
                 var mounts: [BindMount] = []
-                // A host-network pod keeps its node's resolv.conf (dnsPolicy ClusterFirst falls back to Default).
-                if let dns = plan.dns, dns.serverPod != pod.key, !pod.hostNetwork {
+                if let dns = plan.dns, dns.serverPod != pod.key, pod.resolver != .node {
                     mounts.append(
                         BindMount(
                             source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),

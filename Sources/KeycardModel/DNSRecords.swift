@@ -148,36 +148,45 @@ public struct DNSRecords: Sendable, Hashable {
     }
 
     /// The names a pod's resolver tries for `name`, in order, with Kubernetes' resolv.conf
-    /// (`search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`) and glibc's rule
-    /// (resolv.conf(5)): a name ending in a dot is only tried as written; one with at least
-    /// `ndots` dots is tried as written first, otherwise after the search list.
-    public static func candidates(for name: String, namespace: String, domain: String = defaultDomain, ndots: Int = 5) -> [String] {
+    /// (`search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`, then the pod's
+    /// `dnsConfig`: `resolvConf(namespace:dnsConfig:)`) and glibc's rule (resolv.conf(5)): a name
+    /// ending in a dot is only tried as written; one with at least `ndots` dots is tried as written
+    /// first, otherwise after the search list.
+    public static func candidates(for name: String, search: [String], ndots: Int) -> [String] {
         if name.hasSuffix(".") { return [normalized(name)] }
-        let searched = searchDomains(namespace: namespace, domain: domain).map { "\(name).\($0)" }
+        let searched = search.map { $0 == "." ? name : "\(name).\($0)" }
         let dots = name.filter { $0 == "." }.count
         let candidates = dots >= ndots ? [name] + searched : searched + [name]
-        return candidates.map(normalized)
+        var seen: Set<String> = []
+        return candidates.map(normalized).filter { seen.insert($0).inserted }
     }
 
     /// The search list Kubernetes writes into a pod's resolv.conf (ClusterFirst DNS policy).
     public static func searchDomains(namespace: String, domain: String = defaultDomain) -> [String] {
-        ["\(namespace).svc.\(domain)", "svc.\(domain)", domain]
+        ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).searches
     }
 
-    /// What a resolver in `namespace` gets for `name`: the answer of the first candidate that has
-    /// one (`answer(_:)` not nil), nil when none has. glibc's `res_nsearch` stops at the first
-    /// answer that holds records, a CNAME without an address included, and goes on after NXDOMAIN
-    /// or an empty answer.
-    public func resolution(_ name: String, fromNamespace namespace: String) -> DNSResponse? {
-        for candidate in Self.candidates(for: name, namespace: namespace, domain: domain) {
+    /// The resolv.conf of a ClusterFirst pod of `namespace` with `dnsConfig` appended, as the
+    /// kubelet writes it (nameservers left out: cluster DNS is asked).
+    public func resolvConf(namespace: String, dnsConfig: ResolvConf?) -> ResolvConf {
+        ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
+    }
+
+    /// What a resolver in `namespace` (with the pod's `dnsConfig`) gets for `name`: the answer of
+    /// the first candidate that has one (`answer(_:)` not nil), nil when none has. glibc's
+    /// `res_nsearch` stops at the first answer that holds records, a CNAME without an address
+    /// included, and goes on after NXDOMAIN or an empty answer.
+    public func resolution(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil) -> DNSResponse? {
+        let conf = resolvConf(namespace: namespace, dnsConfig: dnsConfig)
+        for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
             if let found = answer(candidate) { return found }
         }
         return nil
     }
 
     /// The addresses of `resolution(_:fromNamespace:)`, empty when it has none.
-    public func resolve(_ name: String, fromNamespace namespace: String) -> [IPv4] {
-        resolution(name, fromNamespace: namespace)?.addresses ?? []
+    public func resolve(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil) -> [IPv4] {
+        resolution(name, fromNamespace: namespace, dnsConfig: dnsConfig)?.addresses ?? []
     }
 }
 

@@ -116,6 +116,8 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     public var hostNetwork = false
     /// `spec.dnsPolicy` (default ClusterFirst): which resolver the pod's containers ask.
     public var dnsPolicy = DNSPolicy.clusterFirst
+    /// `spec.dnsConfig`; nil when absent.
+    public var dnsConfig: ResolvConf?
     /// `spec.hostname` and `spec.subdomain`: with a headless Service named by `subdomain` in the
     /// pod's namespace, the pod answers as `<hostname>.<subdomain>.<ns>.svc` (a StatefulSet's and
     /// an Indexed Job's controller set them on their pods).

@@ -11,14 +11,17 @@ public struct DNSProbe: Sendable {
 
     public init(namespaces: [ObjectKey: String]) { self.namespaces = namespaces }
 
-    /// Asks `server` for `dns.name` from `dns.from`. A probe timeout rounds up to whole seconds
+    /// Asks `server` for `dns.name` from `dns.from`, with the search list and `ndots` of the pod's
+    /// `resolvConf` (`Timeline.resolvConf(of:atStep:)`). A probe timeout rounds up to whole seconds
     /// (libresolv's unit); `retries` more tries follow before a missing answer counts as `blocked`.
-    public func query(_ dns: DNSStep, server: IPv4, settings: ProbeSettings) throws -> (answer: DNSAnswer, milliseconds: Int) {
+    public func query(_ dns: DNSStep, server: IPv4, resolvConf: ResolvConf, settings: ProbeSettings) throws -> (
+        answer: DNSAnswer, milliseconds: Int
+    ) {
         guard let namespace = namespaces[dns.from] else { throw ProbeError.unknownEndpoint(dns.from.description) }
-        let query = DNSQuery(
-            namespace: namespace, name: dns.name, server: server,
-            search: DNSRecords.searchDomains(namespace: dns.from.namespace),
+        var query = DNSQuery(
+            namespace: namespace, name: dns.name, server: server, search: resolvConf.searches,
             timeoutSeconds: max(1, (settings.timeoutMilliseconds + 999) / 1000), attempts: settings.retries + 1)
+        query.ndots = resolvConf.ndots
         let clock = ContinuousClock()
         let start = clock.now
         let outcome = try query.run()

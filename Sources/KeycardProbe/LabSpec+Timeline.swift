@@ -40,6 +40,7 @@ extension LabSpec {
                             + (serviceTargets[pod.key] ?? []).map { ServedPort($0.proto, UInt16($0.port)) }),
                     command: isDNS ? ClusterDNSServer.argv(lab: lab) : pod.commands.first))
             pods[pods.count - 1].hostNetwork = hostNetwork
+            pods[pods.count - 1].resolver = Self.resolver(of: pod)
             if isDNS { dnsPod = pods.last }
         }
         self.init(
@@ -53,6 +54,16 @@ extension LabSpec {
             // Pods query the kube-dns ClusterIP; the Service proxy sends it to the DNS pod.
             dns = LabDNS(serverPod: ClusterDNS.podKey.description, nameserver: address, domain: DNSRecords.defaultDomain)
         }
+    }
+
+    /// The resolver the kubelet gives `pod`'s programs by its `dnsPolicy` and `dnsConfig`
+    /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go): ClusterFirst off the host network and
+    /// ClusterFirstWithHostNet ask cluster DNS, ClusterFirst on the host network and Default the
+    /// node's resolver, None only its `dnsConfig`. Default's `dnsConfig` is not merged into the
+    /// node's file (the lab leaves the host's file alone).
+    static func resolver(of pod: Pod) -> PodResolver {
+        if pod.dnsPolicy == .none { return .own(pod.dnsConfig ?? ResolvConf()) }
+        return pod.usesClusterDNS ? .cluster(pod.dnsConfig ?? ResolvConf()) : .node
     }
 
     /// Every target port a Service sends each pod at some moment of the scenario, declared as a

@@ -259,7 +259,10 @@ public final class ScenarioRun {
                 let probe = DNSProbe(namespaces: podNamespaces)
                 let settings = scenario.probeDefaults
                 steps.append(
-                    try StepEvaluation.dns(step, dns, timeline: timeline) { try probe.query($0, server: $1, settings: settings) })
+                    try StepEvaluation.dns(step, dns, timeline: timeline) {
+                        try probe.query(
+                            $0, server: $1, resolvConf: timeline.resolvConf(of: $0.from, atStep: step.index), settings: settings)
+                    })
             }
             if auditing, let last = steps.popLast() { steps.append(AuditEvaluation.judge(last, cluster: cluster)) }
             if let last = steps.popLast() { steps.append(StagedEvaluation.judge(last, cluster: cluster)) }

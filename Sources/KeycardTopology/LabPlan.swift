@@ -141,6 +141,8 @@ public struct PlannedPod: Hashable, Sendable, Codable {
     public var command: [String]?
     /// Runs in its node's namespace on the node's address (`LabPlan.hostNetworkPods`).
     public var hostNetwork = false
+    /// What its program reads as resolv.conf when the lab runs cluster DNS (`PodSpec.resolver`).
+    public var resolver = PodResolver.cluster(ResolvConf())
 
     /// "namespace/name".
     public var key: String { "\(namespace)/\(name)" }

@@ -41,6 +41,8 @@ public struct PodSpec: Hashable, Sendable, Codable {
     /// `hostNetwork: true`: no namespace, veth or address of its own; its ports and program live in
     /// its node's namespace on the node's address (`LabPlan.hostNetworkPods`).
     public var hostNetwork = false
+    /// What its program reads as resolv.conf when the lab runs cluster DNS.
+    public var resolver = PodResolver.cluster(ResolvConf())
 
     public init(
         namespace: String, name: String, nodeName: String? = nil, pinnedIP: IPv4? = nil,
@@ -95,14 +97,17 @@ public struct LabDNS: Hashable, Sendable, Codable {
         self.domain = domain
     }
 
-    /// The resolv.conf Kubernetes writes for a pod of `namespace` with the ClusterFirst DNS policy
-    /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
-    public func resolvConf(namespace: String) -> String {
-        """
-        nameserver \(nameserver)
-        search \(namespace).svc.\(domain) svc.\(domain) \(domain)
-        options ndots:5
-
-        """
+    /// The resolv.conf the kubelet writes for a pod of `namespace` whose programs use `resolver`
+    /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config):
+    /// for cluster DNS the nameserver, `<ns>.svc.<domain> svc.<domain> <domain>` and `ndots:5`,
+    /// then the pod's own lines; nil for `.node` (the node's file stays).
+    public func resolvConf(namespace: String, resolver: PodResolver) -> String? {
+        switch resolver {
+        case .node: return nil
+        case .own(let lines): return lines.text
+        case .cluster(let extra):
+            return ResolvConf.clusterFirst(nameservers: [nameserver.description], namespace: namespace, domain: domain)
+                .appending(extra).text
+        }
     }
 }

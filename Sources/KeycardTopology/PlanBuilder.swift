@@ -86,11 +86,12 @@ struct PlanBuilder {
             }
         }
         plan.nodes[placement.nodeIndex].podInterfaces.append(nodeSide.name)
-        plan.pods.append(
-            PlannedPod(
-                namespace: spec.namespace, name: spec.name, netns: namespace, nodeIndex: node.index,
-                nodeName: node.name, address: placement.address, gateway: LabNetwork.podGateway,
-                interface: podSide.name, nodeInterface: nodeSide.name, ports: spec.ports, command: spec.command))
+        var planned = PlannedPod(
+            namespace: spec.namespace, name: spec.name, netns: namespace, nodeIndex: node.index,
+            nodeName: node.name, address: placement.address, gateway: LabNetwork.podGateway,
+            interface: podSide.name, nodeInterface: nodeSide.name, ports: spec.ports, command: spec.command)
+        planned.resolver = spec.resolver
+        plan.pods.append(planned)
     }
 
     // MARK: - Pieces

@@ -30,6 +30,7 @@ extension TopologyPlanner {
                 nodeName: node.name, address: node.uplinkAddress, gateway: node.uplinkAddress,
                 interface: "", nodeInterface: "", ports: pod.ports, command: pod.command)
             planned.hostNetwork = true
+            planned.resolver = pod.resolver
             result.append(planned)
         }
         return result

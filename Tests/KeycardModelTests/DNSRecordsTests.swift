@@ -52,11 +52,15 @@ struct DNSRecordsTests {
     /// → only the name.
     @Test func searchCandidates() {
         #expect(
-            DNSRecords.candidates(for: "web", namespace: "x") == [
+            DNSRecords.candidates(for: "web", search: DNSRecords.searchDomains(namespace: "x"), ndots: 5) == [
                 "web.x.svc.cluster.local", "web.svc.cluster.local", "web.cluster.local", "web",
             ])
-        #expect(DNSRecords.candidates(for: "web.x.svc.cluster.local.", namespace: "x") == ["web.x.svc.cluster.local"])
-        #expect(DNSRecords.candidates(for: "a.b.c.d.e.f", namespace: "x").first == "a.b.c.d.e.f")
+        #expect(
+            DNSRecords.candidates(for: "web.x.svc.cluster.local.", search: DNSRecords.searchDomains(namespace: "x"), ndots: 5) == [
+                "web.x.svc.cluster.local"
+            ])
+        #expect(
+            DNSRecords.candidates(for: "a.b.c.d.e.f", search: DNSRecords.searchDomains(namespace: "x"), ndots: 5).first == "a.b.c.d.e.f")
         let records = DNSRecords(Cluster(), services: [ServiceDNSInput(namespace: "x", name: "web", kind: .clusterIP(IPv4("10.96.0.20")))])
         #expect(records.resolve("web", fromNamespace: "x") == [IPv4("10.96.0.20")])
         #expect(records.resolve("web.x", fromNamespace: "y") == [IPv4("10.96.0.20")])

@@ -95,6 +95,60 @@ struct ClusterDNSKernelTests {
         #expect(!FileManager.default.fileExists(atPath: ClusterDNSServer.directory(lab)))
     }
 
+    /// Each dnsPolicy's resolv.conf as the kubelet writes it (`GetPodDNS`): ClusterFirst with
+    /// `dnsConfig` appended (its search first tried for a short name, its ndots), None only
+    /// `dnsConfig`, Default the node's file (the lab mounts none).
+    @Test func resolvConfByDNSPolicy() throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        let show = "command: [sh, -c], args: ['cat /etc/resolv.conf; exec sleep 600']"
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: \(lab)}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: y}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: y, labels: {app: web}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: y}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: extra, namespace: x}, spec: {dnsConfig: {searches: [y.svc.cluster.local], options: [{name: ndots, value: "1"}, {name: edns0}]}, containers: [{name: c, \(show)}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: own, namespace: x}, spec: {dnsPolicy: None, dnsConfig: {nameservers: [10.96.0.10], searches: [example.test]}, containers: [{name: c, \(show)}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: node, namespace: x}, spec: {dnsPolicy: Default, containers: [{name: c, \(show)}]}}
+              steps:
+                - dns: {from: x/extra, name: web}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "dns-policy.yaml")
+        let service = try #require(timeline.initial.services[ObjectKey("y", "web")]?.clusterIP)
+        guard case .dns(let step) = try #require(timeline.scenario.steps.first).action else {
+            Issue.record("not a dns step")
+            return
+        }
+        #expect(timeline.dnsModel(step, atStep: 0) == .model(allowed: true, addresses: [service]))
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+
+        func log(_ pod: String) -> String {
+            var text = ""
+            for _ in 0..<100 {
+                text = (try? String(contentsOfFile: LabPaths.log(lab, namespace: "x", pod: pod), encoding: .utf8)) ?? ""
+                if text.contains("nameserver") || text.contains("search") || text.contains("options") { break }
+                Sleep.milliseconds(100)
+            }
+            return text
+        }
+        let server = try #require(timeline.dnsServer(atStep: 0))
+        #expect(
+            log("extra")
+                == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local y.svc.cluster.local\noptions edns0 ndots:1\n"
+        )
+        #expect(log("own") == "nameserver 10.96.0.10\nsearch example.test\n")
+        let node = log("node")
+        #expect(!node.contains("cluster.local") && node == ((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""))
+    }
+
     /// The resolver itself: from a pod of a lab with DNS, a name answers, an unknown name is
     /// nxdomain, and a pod of the lab that cannot route to the server (an external) gets no answer.
     @Test func resolverOutcomes() throws {

@@ -215,11 +215,27 @@ struct AppsReviewTests {
         ("dnsPolicy: None", "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"),
         ("dnsPolicy: None, dnsConfig: {searches: [a]}", "spec.dnsConfig.nameservers: Required value"),
         ("dnsPolicy: None, dnsConfig: {nameservers: [dns.example]}", "must be a valid IP address"),
+        // dnsConfig is validated with every dnsPolicy (validatePodDNSConfig).
+        ("dnsConfig: {nameservers: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4]}", "must not have more than 3 nameservers"),
+        ("dnsConfig: {searches: [Corp.Test]}", "spec.dnsConfig.searches: Invalid value: \"Corp.Test\""),
+        ("dnsConfig: {options: [{value: \"1\"}]}", "spec.dnsConfig.options.name: Required value"),
+        (
+            "dnsConfig: {searches: [\(Array(repeating: "a", count: 33).map { "s\($0)" }.joined(separator: ", "))]}",
+            "more than 32 search paths"
+        ),
     ])
     func dnsPolicyValidation(_ fields: String, _ message: String) throws {
         let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {\(fields), containers: [{name: c, image: x}]}\n"
         let refused = try #require(try refusal(text))
         #expect(refused.contains(message), "\(refused)")
+    }
+
+    /// dnsConfig the API server accepts: searches with a trailing dot, `_`, or a lone "."
+    /// (RelaxedDNSSearchValidation), options with and without values, with any dnsPolicy.
+    @Test func dnsConfigAccepted() throws {
+        let text =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {dnsConfig: {searches: [corp.test., _srv.corp.test, .], options: [{name: ndots, value: \"2\"}, {name: edns0}]}, containers: [{name: c, image: x}]}\n"
+        #expect(try refusal(text) == nil)
     }
 
     /// A changed dnsPolicy is an update ValidatePodUpdate refuses.

@@ -626,4 +626,6 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",
     "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
+    "OBJ-26":
+        "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted",
 ]

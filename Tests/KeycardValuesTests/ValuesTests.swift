@@ -51,3 +51,26 @@ import Testing
         #expect(TransportProtocol.sctp.number == 132 && TransportProtocol.tcp.lowercased == "tcp")
     }
 }
+
+/// resolv.conf values as the kubelet builds them (`appendDNSConfig`, `mergeDNSOptions`).
+@Suite struct ResolvConfTests {
+    @Test func clusterFirstWithDNSConfig() {
+        let cluster = ResolvConf.clusterFirst(nameservers: ["10.96.0.10"], namespace: "x", domain: "cluster.local")
+        #expect(cluster.ndots == 5)
+        let merged = cluster.appending(
+            ResolvConf(
+                nameservers: ["10.96.0.10", "1.1.1.1"], searches: ["svc.cluster.local", "corp.test"], options: ["ndots:2", "edns0"]))
+        #expect(merged.nameservers == ["10.96.0.10", "1.1.1.1"])
+        #expect(merged.searches == ["x.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.test"])
+        #expect(merged.options == ["edns0", "ndots:2"])
+        #expect(merged.ndots == 2)
+        #expect(
+            merged.text
+                == "nameserver 10.96.0.10\nnameserver 1.1.1.1\nsearch x.svc.cluster.local svc.cluster.local cluster.local corp.test\noptions edns0 ndots:2\n"
+        )
+        // resolv.conf(5): ndots defaults to 1 and is capped at 15.
+        #expect(ResolvConf().ndots == 1)
+        #expect(ResolvConf(options: ["ndots:40"]).ndots == 15)
+        #expect(ResolvConf(nameservers: ["192.0.2.53"]).text == "nameserver 192.0.2.53\n")
+    }
+}

@@ -36,28 +36,41 @@ extension ObjectDecoder {
         }
     }
 
-    /// `spec.dnsPolicy` as `ValidatePodSpec` checks it (`validateDNSPolicy`, `validatePodDNSConfig`,
-    /// pkg/apis/core/validation): ClusterFirstWithHostNet, ClusterFirst, Default or None ("" is
-    /// unset, defaulted to ClusterFirst); None needs `spec.dnsConfig` with at least one and at most
-    /// three nameservers, each an IP address.
+    /// `spec.dnsPolicy` and `spec.dnsConfig` as `ValidatePodSpec` checks them (`validateDNSPolicy`,
+    /// `validatePodDNSConfig`, pkg/apis/core/validation): ClusterFirstWithHostNet, ClusterFirst,
+    /// Default or None ("" is unset, defaulted to ClusterFirst); None needs `spec.dnsConfig` with at
+    /// least one nameserver. `dnsConfig` with any policy: at most three nameservers, each an IP
+    /// address; at most 32 search domains, 2048 characters joined by spaces, each a DNS subdomain
+    /// (a trailing dot, `_` and a lone "." allowed, as RelaxedDNSSearchValidation, GA in 1.34);
+    /// every option named.
     func checkDNSPolicy(_ spec: [String: YAMLValue], into pod: inout Pod) throws(ScenarioError) {
-        guard let value = spec["dnsPolicy"] else { return }
-        let text = try value.string("spec.dnsPolicy")
-        guard !text.isEmpty else { return }
-        guard let policy = Pod.DNSPolicy(rawValue: text) else {
-            let supported = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"].map { "\"\($0)\"" }.joined(separator: ", ")
-            throw value.error("spec.dnsPolicy: Unsupported value: \"\(text)\": supported values: \(supported)")
+        if let value = spec["dnsPolicy"] {
+            let text = try value.string("spec.dnsPolicy")
+            if !text.isEmpty {
+                guard let policy = Pod.DNSPolicy(rawValue: text) else {
+                    let supported = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"].map { "\"\($0)\"" }
+                        .joined(separator: ", ")
+                    throw value.error("spec.dnsPolicy: Unsupported value: \"\(text)\": supported values: \(supported)")
+                }
+                pod.dnsPolicy = policy
+            }
         }
-        pod.dnsPolicy = policy
-        guard policy == .none else { return }
-        guard let config = spec["dnsConfig"], !config.isNull else {
-            throw value.error("spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None")
+        if let config = spec["dnsConfig"], !config.isNull { pod.dnsConfig = try dnsConfig(config) }
+        guard pod.dnsPolicy == .none, let policy = spec["dnsPolicy"] else { return }
+        guard let config = pod.dnsConfig, let written = spec["dnsConfig"] else {
+            throw policy.error("spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None")
         }
-        let nameservers = try nonNullFields(config, "spec.dnsConfig")["nameservers"]?.items("spec.dnsConfig.nameservers") ?? []
-        guard !nameservers.isEmpty else {
-            throw config.error(
+        if config.nameservers.isEmpty {
+            throw written.error(
                 "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None")
         }
+    }
+
+    /// `spec.dnsConfig`'s nameservers, searches and options (`validatePodDNSConfig`).
+    private func dnsConfig(_ config: YAMLValue) throws(ScenarioError) -> ResolvConf {
+        let fields = try nonNullFields(config, "spec.dnsConfig")
+        var result = ResolvConf()
+        let nameservers = try fields["nameservers"]?.items("spec.dnsConfig.nameservers") ?? []
         if nameservers.count > 3 {
             throw config.error("spec.dnsConfig.nameservers: Invalid value: must not have more than 3 nameservers")
         }
@@ -66,6 +79,30 @@ extension ObjectDecoder {
             guard IPv4(address) != nil || address.contains(":") else {
                 throw server.error("spec.dnsConfig.nameservers: Invalid value: \"\(address)\": must be a valid IP address")
             }
+            result.nameservers.append(address)
         }
+        let searches = try fields["searches"]?.items("spec.dnsConfig.searches") ?? []
+        for search in searches { result.searches.append(try search.string("a search domain")) }
+        if result.searches.count > 32 {
+            throw config.error("spec.dnsConfig.searches: Invalid value: must not have more than 32 search paths")
+        }
+        if result.searches.joined(separator: " ").utf8.count > 2048 {
+            throw config.error(
+                "spec.dnsConfig.searches: Invalid value: must not have more than 2048 characters (including spaces) in the search list")
+        }
+        for (search, value) in zip(result.searches, searches) where search != "." {
+            let trimmed = search.hasSuffix(".") ? String(search.dropLast()) : search
+            if let problem = NameRules.dns1123SubdomainProblem(trimmed.replacingOccurrences(of: "_", with: "a")) {
+                throw value.error("spec.dnsConfig.searches: Invalid value: \"\(search)\": \(problem)")
+            }
+        }
+        for option in try fields["options"]?.items("spec.dnsConfig.options") ?? [] {
+            let entry = try nonNullFields(option, "spec.dnsConfig.options")
+            let name = try entry["name"]?.string("spec.dnsConfig.options.name") ?? ""
+            guard !name.isEmpty else { throw option.error("spec.dnsConfig.options.name: Required value: Option.Name must not be empty") }
+            let optionValue = try entry["value"]?.string("spec.dnsConfig.options.value")
+            result.options.append(optionValue.map { "\(name):\($0)" } ?? name)
+        }
+        return result
     }
 }

@@ -148,6 +148,7 @@ public struct ClusterChange {
         if changed(new.hostNetwork, old.hostNetwork, omitted: !new.hostNetwork) { throw refuse("spec.hostNetwork") }
         // ClusterFirst is also what an unwritten dnsPolicy is defaulted to.
         if changed(new.dnsPolicy, old.dnsPolicy, omitted: new.dnsPolicy == .clusterFirst) { throw refuse("spec.dnsPolicy") }
+        if changed(new.dnsConfig, old.dnsConfig, omitted: new.dnsConfig == nil) { throw refuse("spec.dnsConfig") }
         if changed(new.hostname, old.hostname, omitted: new.hostname == nil) { throw refuse("spec.hostname") }
         if changed(new.subdomain, old.subdomain, omitted: new.subdomain == nil) { throw refuse("spec.subdomain") }
         pod.containerNames = old.containerNames
@@ -158,6 +159,7 @@ public struct ClusterChange {
         pod.serviceAccountName = old.serviceAccountName
         pod.hostNetwork = old.hostNetwork
         pod.dnsPolicy = old.dnsPolicy
+        pod.dnsConfig = old.dnsConfig
         (pod.hostname, pod.subdomain) = (old.hostname, old.subdomain)
         return pod
     }

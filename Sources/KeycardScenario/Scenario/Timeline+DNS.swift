@@ -19,7 +19,15 @@ extension Timeline {
             ? .service(ClusterDNS.serviceKey, backend: ClusterDNS.podKey) : .pod(ClusterDNS.podKey)
         let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: destination, port: Self.dnsPort)
         let records = DNSRecords(cluster)
-        return .model(allowed: verdict.decision == .allow, addresses: records.resolve(dns.name, fromNamespace: dns.from.namespace))
+        let addresses = records.resolve(dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig)
+        return .model(allowed: verdict.decision == .allow, addresses: addresses)
+    }
+
+    /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
+    /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
+    public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
+        let cluster = cluster(afterStep: index)
+        return DNSRecords(cluster).resolvConf(namespace: pod.namespace, dnsConfig: cluster.pods[pod]?.dnsConfig)
     }
 
     static func check(_ dns: DNSStep, step: Step, cluster: Cluster, enabled: Bool) throws(ScenarioError) {

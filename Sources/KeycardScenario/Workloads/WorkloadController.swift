@@ -162,6 +162,7 @@ public enum WorkloadController {
         // Written only when set, so the hashes of other templates stay as they were.
         if template.hostNetwork { text += ";hostNetwork" }
         if template.dnsPolicy != .clusterFirst { text += ";dnsPolicy:\(template.dnsPolicy.rawValue)" }
+        if let config = template.dnsConfig { text += ";dnsConfig:\(config.nameservers);\(config.searches);\(config.options)" }
         if !template.hostPorts.isEmpty { text += ";hostPorts:" + template.hostPorts.map(\.description).joined(separator: ",") }
         // What the mesh reads (R1) changes the template too; written only when present, so the
         // hashes of templates without it stay as they were.

@@ -1,0 +1,51 @@
+/// A resolv.conf's nameservers, search domains and options (resolv.conf(5)); an option is `name`
+/// or `name:value`. A pod's `spec.dnsConfig` has this shape too (core/v1 `PodDNSConfig`).
+public struct ResolvConf: Hashable, Sendable, Codable {
+    public var nameservers: [String]
+    public var searches: [String]
+    public var options: [String]
+
+    public init(nameservers: [String] = [], searches: [String] = [], options: [String] = []) {
+        (self.nameservers, self.searches, self.options) = (nameservers, searches, options)
+    }
+
+    /// The file the kubelet writes for a ClusterFirst pod of `namespace` before its `dnsConfig`:
+    /// `search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`
+    /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
+    public static func clusterFirst(nameservers: [String], namespace: String, domain: String) -> ResolvConf {
+        ResolvConf(nameservers: nameservers, searches: ["\(namespace).svc.\(domain)", "svc.\(domain)", domain], options: ["ndots:5"])
+    }
+
+    /// `self` followed by `extra` as the kubelet appends a pod's `dnsConfig` (`appendDNSConfig`,
+    /// pkg/kubelet/network/dns/dns.go): nameservers and searches appended without repeats,
+    /// options merged by name (the pod's value wins), sorted (the kubelet's order comes from a Go map).
+    public func appending(_ extra: ResolvConf) -> ResolvConf {
+        func unique(_ items: [String]) -> [String] {
+            var seen: Set<String> = []
+            return items.filter { seen.insert($0).inserted }
+        }
+        var options: [String: String] = [:]
+        for option in self.options + extra.options {
+            let parts = option.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            options[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return ResolvConf(
+            nameservers: unique(nameservers + extra.nameservers), searches: unique(searches + extra.searches),
+            options: options.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key):\($0.value)" })
+    }
+
+    /// The `ndots` option: 1 when absent or not a number, at most 15 (resolv.conf(5)).
+    public var ndots: Int {
+        guard let option = options.last(where: { $0.hasPrefix("ndots:") }), let value = Int(option.dropFirst(6)), value >= 0
+        else { return 1 }
+        return min(value, 15)
+    }
+
+    /// The file's text: `nameserver` lines, one `search` line, one `options` line.
+    public var text: String {
+        var lines = nameservers.map { "nameserver \($0)" }
+        if !searches.isEmpty { lines.append("search " + searches.joined(separator: " ")) }
+        if !options.isEmpty { lines.append("options " + options.joined(separator: " ")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
