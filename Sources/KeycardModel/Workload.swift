@@ -145,8 +145,12 @@ public struct PodOwner: Hashable, Sendable {
     /// The creation counter (ReplicaSet-like kinds), ordinal (StatefulSet), node index
     /// (DaemonSet) or completion index (indexed Job): how the controller tells its pods apart.
     public var ordinal: Int
-    /// The template hash the pod was made from.
+    /// The template hash the pod was made from; "" for a pod the controller adopted.
     public var revision: String
+
+    public init(workload: WorkloadKey, ordinal: Int, revision: String) {
+        (self.workload, self.ordinal, self.revision) = (workload, ordinal, revision)
+    }
 }
 
 extension Workload {

@@ -581,3 +581,93 @@ struct WorkloadTimelineTests {
         #expect(!ModelReport.build(wrong).passed)
     }
 }
+
+/// A ReplicaSet or ReplicationController adopts bare pods its selector matches (`ClaimPods`,
+/// kubernetes.io ReplicaSet "Non-Template Pod acquisitions") and counts them among its replicas.
+@Suite("Workloads: adoption of bare pods")
+struct WorkloadAdoptionTests {
+    static let bare = """
+        - apiVersion: v1
+          kind: Pod
+          metadata: {name: orphan, namespace: prod, labels: {app: cache}}
+          spec: {containers: [{name: c, image: i, ports: [{containerPort: 6379}]}]}
+        """
+
+    static func replicaSet(_ replicas: Int, kind: String = "ReplicaSet", api: String = "apps/v1") -> String {
+        let selector = kind == "ReplicaSet" ? "{matchLabels: {app: cache}}" : "{app: cache}"
+        return workload(
+            kind, "cache", api: api,
+            """
+            replicas: \(replicas)
+            selector: \(selector)
+            template:
+              metadata: {labels: {app: cache}}
+              spec: {containers: [{name: c, image: i, ports: [{containerPort: 6379}]}]}
+            """)
+    }
+
+    /// An orphan that exists first is adopted: the controller creates only the missing replicas.
+    @Test(arguments: [
+        ("ReplicaSet", "apps/v1", "prod/replicaset/cache"), ("ReplicationController", "v1", "prod/replicationcontroller/cache"),
+    ])
+    func orphanCountsAsAReplica(_ kind: String, _ api: String, _ key: String) throws {
+        let t = try timeline(T.scenario(resources: Self.bare + "\n" + Self.replicaSet(2, kind: kind, api: api)))
+        let owned = pods(t, key)
+        #expect(owned.count == 2)
+        #expect(owned.contains { $0.name == "orphan" })
+        #expect(t.cluster(afterStep: 0).pods.values.filter { $0.labels["app"] == "cache" }.count == 2)
+    }
+
+    /// A bare pod created, or relabelled, into a full ReplicaSet's selector is adopted as its
+    /// newest pod and is the one the controller deletes; a scale-up then keeps it.
+    @Test func newestAdoptedPodIsTheOneTooMany() throws {
+        let t = try timeline(
+            T.scenario(
+                resources: Self.replicaSet(1),
+                steps: """
+                    - apply:
+                        - {apiVersion: v1, kind: Pod, metadata: {name: late, namespace: prod, labels: {app: cache}}, spec: {containers: [{name: c, image: i}]}}
+                    - label: {kind: Pod, namespace: prod, name: web, labels: {app: cache}}
+                    - scale: {workload: prod/replicaset/cache, replicas: 2}
+                    - apply:
+                        - {apiVersion: v1, kind: Pod, metadata: {name: later, namespace: prod, labels: {app: cache}}, spec: {containers: [{name: c, image: i}]}}
+                    """))
+        let first = pods(t, "prod/replicaset/cache")
+        #expect(first.count == 1 && first[0].name.hasPrefix("cache-"))
+        #expect(t.cluster(afterStep: 1).pods[ObjectKey("prod", "late")] == nil)
+        #expect(pods(t, "prod/replicaset/cache", after: 1).map(\.key) == first.map(\.key))
+        #expect(t.cluster(afterStep: 2).pods[ObjectKey("prod", "web")] == nil)
+        #expect(pods(t, "prod/replicaset/cache", after: 3).count == 2)
+        let afterLater = pods(t, "prod/replicaset/cache", after: 4)
+        #expect(afterLater.count == 2 && !afterLater.contains { $0.name == "later" })
+        // A pod of another namespace or another label is never adopted.
+        #expect(t.cluster(afterStep: 4).pods[ObjectKey("prod", "api")]?.owner == nil)
+    }
+
+    /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
+    @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
+        let folder = NSTemporaryDirectory() + "keycard-adopt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let text = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: orphan, labels: {app: web}}
+            spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+            ---
+            apiVersion: apps/v1
+            kind: ReplicaSet
+            metadata: {name: web}
+            spec:
+              replicas: 2
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+            """
+        try text.write(toFile: folder + "/app.yaml", atomically: true, encoding: .utf8)
+        let t = try ManifestLoader.timeline([folder], dns: false)
+        #expect(t.initial.pods.count == 2)
+        #expect(t.initial.pods[ObjectKey("default", "orphan")]?.owner?.workload == WorkloadKey(.replicaSet, "default", "web"))
+    }
+}

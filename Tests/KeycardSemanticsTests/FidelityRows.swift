@@ -621,6 +621,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "NP-69": "KeycardScenarioTests/YAMLKeysAndTagsTests.taggedValuesAreWhatGoYAMLMakesOfThem, .explicitTagsAreHonoured",
     "WL-14": "KeycardScenarioTests/APIUpdateRulesTests.aManualSelectorJobsPodsCarryNoGeneratedLabels",
     "WL-15": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
+    "WL-22": "KeycardScenarioTests/WorkloadAdoptionTests.orphanCountsAsAReplica, .newestAdoptedPodIsTheOneTooMany",
     "OBJ-21": "KeycardScenarioTests/AppsReviewTests.repeatedObjectIsAnUpdate, .allowedUpdateStillConfigures",
     "OBJ-22": "KeycardScenarioTests/AppsReviewTests.serviceCIDRFitsTheDump",
     "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",

@@ -194,6 +194,8 @@ public enum ManifestLoader {
         // A pod the scheduler keeps Pending (its node port is taken, `NodePortsScheduler`) runs
         // nowhere: no source (its warning says so), as a workload none of whose pods runs.
         sources = sources.filter { !ManifestPlan.sourcePods([$0], bare.initial).isEmpty }
+        // A bare pod a ReplicaSet adopted is one of the workload's replicas: its source stands for it.
+        sources.removeAll { if case .endpoint(.pod(let key)) = $0 { bare.initial.pods[key]?.owner != nil } else { false } }
         let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
         scenario.foreignPolicies = decoder.foreignPolicies
         scenario.fromManifests = true

@@ -61,6 +61,7 @@ extension ClusterChange {
         throws(ScenarioError)
     {
         guard var state = cluster.workloads[key] else { return }
+        Self.adoptOrphans(key, in: &cluster, state: &state)
         let existing = cluster.pods(of: key)
         let pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
         for pod in pods {
@@ -92,5 +93,35 @@ extension ClusterChange {
                 }
             }
         }
+    }
+
+    /// The kinds whose controller adopts bare pods its selector matches: a ReplicaSet's and a
+    /// ReplicationController's (`ClaimPods`, pkg/controller/controller_ref_manager.go;
+    /// kubernetes.io ReplicaSet "Non-Template Pod acquisitions"). A Deployment's ReplicaSets
+    /// select `pod-template-hash` too, a Job its `controller-uid`: no bare pod of keycard's carries
+    /// those; StatefulSets and DaemonSets are left out (their pods are known by name or node).
+    static let adoptingKinds: Set<WorkloadKind> = [.replicaSet, .replicationController]
+
+    /// Gives `key`'s controller the bare pods of its namespace that its selector matches, as the
+    /// newest of its pods (each adopted pod takes the next creation counter): with more pods than
+    /// replicas the controller then deletes the newest (`getPodsToDelete` ranks newer pods first).
+    static func adoptOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: inout WorkloadState) {
+        guard adoptingKinds.contains(key.kind) else { return }
+        let orphans = cluster.pods.values.filter {
+            $0.owner == nil && $0.namespace == key.namespace && state.workload.selector.matches($0.labels)
+        }
+        for orphan in orphans.sorted(by: { $0.key < $1.key }) {
+            cluster.pods[orphan.key]?.owner = PodOwner(workload: key, ordinal: state.created, revision: "")
+            state.created += 1
+        }
+    }
+
+    /// The controller that adopts `pod` now: for a bare pod, the first (by kind, namespace and
+    /// name) ReplicaSet or ReplicationController of its namespace whose selector matches it.
+    static func adopter(of pod: Pod, in cluster: Cluster) -> WorkloadKey? {
+        guard pod.owner == nil else { return nil }
+        return cluster.workloads.values.map(\.workload).filter {
+            adoptingKinds.contains($0.kind) && $0.namespace == pod.namespace && $0.selector.matches(pod.labels)
+        }.map(\.key).min()
     }
 }

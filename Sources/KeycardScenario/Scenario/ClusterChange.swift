@@ -65,6 +65,10 @@ public struct ClusterChange {
                     cluster.pods[pod.key]?.owner = nil
                     try reconcile(owner, in: &cluster, at: loaded.location, address: address)
                 }
+                // A bare pod a ReplicaSet's selector matches is adopted (and may be the one too many).
+                if let pod = cluster.pods[pod.key], let adopter = Self.adopter(of: pod, in: cluster) {
+                    try reconcile(adopter, in: &cluster, at: loaded.location, address: address)
+                }
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
                 existed = cluster.policies[policy.key] != nil
@@ -254,6 +258,10 @@ public struct ClusterChange {
             if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
                 cluster.pods[key]?.owner = nil
                 try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
+            }
+            // A bare pod relabelled into a ReplicaSet's selector is adopted (and may be the one too many).
+            if let pod = cluster.pods[key], let adopter = Self.adopter(of: pod, in: cluster) {
+                try reconcile(adopter, in: &cluster, at: change.location, address: { _ in nil })
             }
         case .networkPolicy, .peerAuthentication, .authorizationPolicy, .service, .workload, .stagedKubernetesNetworkPolicy,
             .clusterNetworkPolicy, .adminNetworkPolicy, .baselineAdminNetworkPolicy:

@@ -9,7 +9,8 @@ import KeycardModel
 ///   ReplicaSet (`dc.sync`: no new ReplicaSet is created), so a new template reaches no pod and a
 ///   Deployment created paused runs none; resuming rolls out the template then written.
 /// - ReplicaSet, ReplicationController: pods `<name>-<5 chars>`; a new template changes only pods
-///   created later (as in Kubernetes, they do not roll out).
+///   created later (as in Kubernetes, they do not roll out); bare pods their selector matches are
+///   adopted as replicas (`ClusterChange.adoptOrphans`).
 /// - StatefulSet: pods `<name>-<ordinal>` from `spec.ordinals.start`, labelled
 ///   `controller-revision-hash` (`<name>-<hash>`), `statefulset.kubernetes.io/pod-name`,
 ///   `apps.kubernetes.io/pod-index`; a new template replaces every pod under the same name
