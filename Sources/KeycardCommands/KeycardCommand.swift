@@ -21,14 +21,17 @@ public struct KeycardCommand: ParsableCommand {
     /// invalid input, instead of ArgumentParser's 64 (EX_USAGE); `--help` still exits 0.
     public static func start() {
         Log.bootstrap()
-        // A terminal's live progress line is wiped however the command ends.
-        atexit { Progress.clear() }
+        // A closed stdout or stderr pipe is a failed write (Console.write), not the end of the
+        // process: a run must still tear its lab down. Programs keycard starts get the default back.
+        signal(SIGPIPE, SIG_IGN)
+        // A terminal's live progress line is wiped however the command ends; held lines are written.
+        atexit { Progress.finish() }
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Console.write(fullMessage(for: error) + "\n", to: STDERR_FILENO)
             Foundation.exit(usageErrorStatus)
         }
     }

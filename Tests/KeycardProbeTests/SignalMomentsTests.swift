@@ -118,4 +118,31 @@ struct SignalMomentsTests {
         }
         #expect(interrupted == 20)
     }
+
+    /// A run whose stdout and stderr pipe is closed at once (`keycard run F 2>&1 | true`) loses its
+    /// output, not its lab: it runs to the end and tears down (it had crashed on the first
+    /// progress line, leaving namespaces and programs); SIGHUP (a closed terminal) mid-run stops it
+    /// at the next step boundary, exit 129, nothing left.
+    @Test func closedPipeAndHangupLeaveNothing() throws {
+        let lab = Hardening.labName("pipe")
+        let marker = "3598.\(Int.random(in: 100_000...999_999))"
+        let file = try Hardening.writeScenario(Self.scenario(lab: lab, marker: marker))
+        defer { _ = Hardening.down(lab) }
+
+        let piped = try Hardening.Child(
+            ["run", file], prefix: ["/bin/bash", "-c", "\"$0\" \"$@\" 2>&1 | true; exit ${PIPESTATUS[0]}"])
+        let pipedStatus = piped.wait(seconds: 120)
+        #expect(pipedStatus == 0, "exit \(pipedStatus)")
+        let leftByPipe = Hardening.traces(lab: lab, marker: marker)
+        #expect(leftByPipe.isEmpty, "left \(leftByPipe)")
+        if !leftByPipe.isEmpty { _ = Hardening.down(lab) }
+
+        let hungUp = try Hardening.Child(["run", file])
+        #expect(hungUp.waitUntil(seconds: 60) { !Self.namespaceInodes(lab: lab).isEmpty })
+        hungUp.signal(SIGHUP)
+        let status = hungUp.wait(seconds: 60)
+        #expect(status == 129, "exit \(status); stderr:\n\(hungUp.stderr)")
+        let left = Hardening.traces(lab: lab, marker: marker)
+        #expect(left.isEmpty, "left \(left)")
+    }
 }

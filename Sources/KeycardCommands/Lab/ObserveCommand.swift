@@ -69,8 +69,9 @@ struct ObserveCommand: ParsableCommand {
             case .json: text = try FlowLog.encode(lines)
             case .compact: text = lines.map { Self.compact($0.flow) + "\n" }.joined()
             }
-            // Written unbuffered: a reader of the pipe sees each flow as it happens.
-            FileHandle.standardOutput.write(Data(text.utf8))
+            // Written unbuffered: a reader of the pipe sees each flow as it happens; once the
+            // reader is gone (`| head`), observing ends.
+            guard Console.write(text, to: STDOUT_FILENO) else { break }
         }
         Console.error("lab \(lab): observe stopped (signal \(trap.received ?? 0))")
     }

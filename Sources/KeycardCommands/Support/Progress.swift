@@ -16,7 +16,7 @@ enum Progress {
             let seconds = Int((ContinuousClock.now - start).components.seconds)
             let columns = max(Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 100, 20)
             let shown = String("[\(seconds / 60):\(String(format: "%02d", seconds % 60))] \(text)".prefix(columns - 1))
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(shown)".utf8))
+            Console.write("\r\u{1B}[K\(shown)", to: STDERR_FILENO)
             live = true
             return
         }
@@ -29,10 +29,19 @@ enum Progress {
         Console.error(text)
     }
 
+    /// At the end of the command: wipes the live line, and writes the lines held back in the first
+    /// second when the command has run longer (a CI log then shows where a run stopped).
+    static func finish() {
+        clear()
+        guard !terminal, !pending.isEmpty, ContinuousClock.now - start >= .seconds(1) else { return }
+        for line in pending { Console.error(line) }
+        pending = []
+    }
+
     /// Wipes the live line (on a terminal), so the next text starts on a clean line.
     static func clear() {
         guard live else { return }
         live = false
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        Console.write("\r\u{1B}[K", to: STDERR_FILENO)
     }
 }

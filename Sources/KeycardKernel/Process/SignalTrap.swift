@@ -1,25 +1,27 @@
 import Glibc
 import Synchronization
 
-/// The first SIGINT or SIGTERM since the trap was set, 0 for none. A plain C handler stores it: a
-/// lock-free atomic store is async-signal-safe, and nothing is lost between installing and
-/// listening (a dispatch source, installed after SIG_IGN, could drop a signal in between).
+/// The first SIGINT, SIGTERM or SIGHUP since the trap was set, 0 for none. A plain C handler
+/// stores it: a lock-free atomic store is async-signal-safe, and nothing is lost between
+/// installing and listening (a dispatch source, installed after SIG_IGN, could drop a signal in
+/// between).
 private let firstSignal = Atomic<Int32>(0)
 
 private func recordSignal(_ number: Int32) {
     _ = firstSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
 }
 
-/// Records SIGINT and SIGTERM instead of acting on them where they land: the work in progress
-/// polls `received` at its safe points (between steps, after bring-up) and tears down on its own
-/// thread, so no clean-up ever races the code still using what it cleans up. One trap at a time
+/// Records SIGINT, SIGTERM and SIGHUP (a closed terminal or SSH session) instead of acting on
+/// them where they land: the work in progress polls `received` at its safe points (between steps,
+/// after bring-up) and tears down on its own thread, so no clean-up ever races the code still
+/// using what it cleans up. One trap at a time
 /// per process (the record is process-wide, as signal dispositions are).
 public final class SignalTrap: Sendable {
     public init() {
         firstSignal.store(0, ordering: .sequentiallyConsistent)
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for number in [SIGINT, SIGTERM] {
+        for number in Self.signals {
             signal(number) { recordSignal($0) }
             sigaddset(&unblock, number)
         }
@@ -28,7 +30,10 @@ public final class SignalTrap: Sendable {
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// The first signal received (SIGINT or SIGTERM), or nil.
+    /// The signals recorded.
+    public static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    /// The first signal received (SIGINT, SIGTERM or SIGHUP), or nil.
     public var received: Int32? {
         let value = firstSignal.load(ordering: .sequentiallyConsistent)
         return value == 0 ? nil : value
@@ -36,8 +41,7 @@ public final class SignalTrap: Sendable {
 
     /// Restores the default handling: a signal from now on ends the process at once.
     public func remove() {
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for number in Self.signals { signal(number, SIG_DFL) }
     }
 }
 
