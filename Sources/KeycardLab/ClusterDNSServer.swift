@@ -23,7 +23,7 @@ public enum ClusterDNSServer {
     public static func lockFile(_ lab: String) -> String { "\(directory(lab))/refresh.lock" }
     /// The resolv.conf a `command:` program of pod `namespace/name` sees as /etc/resolv.conf.
     public static func resolvConfFile(_ lab: String, namespace: String, pod: String) -> String {
-        "\(directory(lab))/resolv.\(namespace).\(pod).conf"
+        "\(directory(lab))/" + LabFileName.fitted("resolv.\(namespace).\(pod)") + ".conf"
     }
 
     /// Debian installs it in /usr/sbin, which a user's PATH may lack.

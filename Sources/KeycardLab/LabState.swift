@@ -34,8 +34,9 @@ public enum LabPaths {
     public static func stateFile(_ lab: String) -> String { "\(directory(lab))/state.json" }
     /// The lab process's control socket, through which the live verbs hand it their changes.
     public static func controlSocket(_ lab: String) -> String { "\(directory(lab))/control.sock" }
+    /// The output of pod `namespace/name`'s `command:` program (a file name fitted by `LabFileName`).
     public static func log(_ lab: String, namespace: String, pod: String) -> String {
-        "\(directory(lab))/\(namespace).\(pod).log"
+        "\(directory(lab))/" + LabFileName.fitted("\(namespace).\(pod)") + ".log"
     }
 }
 

@@ -5,17 +5,19 @@ enum Names {
     static func labNameIsValid(_ name: String) -> Bool { LabName.isValid(name) }
 
     /// DNS label: [a-z0-9-]{1,63}, starting and ending with a letter or digit.
-    static func isDNSLabel(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard (1...63).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
-        return isLowerAlnum(first) && isLowerAlnum(last)
-            && bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
+    static func isDNSLabel(_ name: String) -> Bool { name.utf8.count <= 63 && isSubdomainPart(name) }
+
+    /// DNS subdomain as the API server checks it (`IsDNS1123Subdomain`, apimachinery
+    /// pkg/util/validation): at most 253 characters, dot-separated parts of [a-z0-9-] that start
+    /// and end with a letter or digit. Unlike a DNS label, a part may be longer than 63.
+    static func isDNSSubdomain(_ name: String) -> Bool {
+        name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isSubdomainPart(String($0)) }
     }
 
-    /// DNS subdomain: dot-separated DNS labels, at most 253 characters.
-    static func isDNSSubdomain(_ name: String) -> Bool {
-        name.utf8.count <= 253
-            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+    private static func isSubdomainPart(_ part: String) -> Bool {
+        let bytes = Array(part.utf8)
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        return isLowerAlnum(first) && isLowerAlnum(last) && bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
     private static func isLowerAlnum(_ byte: UInt8) -> Bool {
@@ -25,14 +27,9 @@ enum Names {
     static func router(_ lab: String) -> String { "kc-\(lab).router" }
     static func node(_ lab: String, _ index: Int) -> String { "kc-\(lab).node\(index)" }
     static func external(_ lab: String, _ name: String) -> String { "kc-\(lab).ext.\(name)" }
-    /// `kc-<lab>.pod.<namespace>.<name>`; a name that would not fit a file name (pod names may
-    /// have 253 characters) keeps its first part and gains a hash of the whole.
+    /// `kc-<lab>.pod.<namespace>.<name>`, fitted to a file name (`LabFileName.fitted`).
     static func pod(_ lab: String, _ namespace: String, _ name: String) -> String {
-        let full = "kc-\(lab).pod.\(namespace).\(name)"
-        guard full.utf8.count > 200 else { return full }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in full.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(full.prefix(180)) + "~" + String(hash, radix: 36)
+        LabFileName.fitted("kc-\(lab).pod.\(namespace).\(name)")
     }
 
     /// Interface names: distinct prefixes per role, so two roles can never produce the same name in
@@ -44,4 +41,16 @@ enum Names {
     static func routerExternalVeth(_ externalIndex: Int) -> String { "kcx" + base36(externalIndex) }
 
     static func base36(_ value: Int) -> String { String(value, radix: 36) }
+}
+
+/// A name made of a pod's names, fitted to one file name (Linux allows 255 bytes; pod names may
+/// have 253 characters): at most 200 bytes as written, else its first 180 characters, `~` and a
+/// hash of the whole (FNV-1a, base 36), so distinct names stay distinct.
+public enum LabFileName {
+    public static func fitted(_ name: String) -> String {
+        guard name.utf8.count > 200 else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(name.prefix(180)) + "~" + String(hash, radix: 36)
+    }
 }

@@ -188,6 +188,8 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a"), PodSpec(namespace: "x", name: "a")]), "listed twice"),
         (LabSpec(labName: "t", externals: [ExternalSpec(name: "e", ip: "10.244.3.3")]), "lies inside the pod CIDR"),
         (LabSpec(labName: "t", pods: [PodSpec(namespace: "X", name: "a")]), "namespace name \"X\" is invalid"),
+        (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a..b")]), "pod name \"a..b\" is invalid"),
+        (LabSpec(labName: "t", pods: [PodSpec(namespace: "x", name: "a-")]), "pod name \"a-\" is invalid"),
     ])
     func rejectsInvalidSpecs(spec: LabSpec, message: String) {
         #expect {
@@ -195,6 +197,20 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         } throws: { error in
             String(describing: error).contains(message)
         }
+    }
+
+    /// Pod names as the API server checks them (`IsDNS1123Subdomain`): a dot-separated part may be
+    /// longer than 63 characters, and a 253-character name fits the files of its namespace and
+    /// program (`LabFileName`: at most 200 bytes, distinct names stay distinct).
+    @Test func longPodNamesArePlannedAndFitFileNames() throws {
+        let part = String(repeating: "p", count: 61)
+        let names = [String(repeating: "p", count: 64), [part, part, part, part].joined(separator: ".") + ".abc"]
+        let plan = try TopologyPlanner.plan(LabSpec(labName: "t", pods: names.map { PodSpec(namespace: "default", name: $0) }))
+        #expect(plan.pods.map(\.name) == names)
+        #expect(plan.pods.allSatisfy { $0.netns.utf8.count <= 200 })
+        let fitted = names.map { LabFileName.fitted("default.\($0)") }
+        #expect(fitted[0] == "default.\(names[0])")
+        #expect(fitted[1].utf8.count <= 200 && fitted[1] != LabFileName.fitted("default.\(names[1].dropLast())"))
     }
 
     @Test(arguments: [
