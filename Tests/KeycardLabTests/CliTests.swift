@@ -80,6 +80,30 @@ import Testing
         #expect(allowed.observed == "allow" && allowed.code == 0)
     }
 
+    /// `keycard up` refuses meshed pods, and so does a live change that would mesh one (an
+    /// ambient namespace label, a pod label): exit 2, nothing recorded, probes as before.
+    @Test func liveChangeThatMeshesAPodIsRefused() throws {
+        let scenario = try CliScenario(stem: "cli-mesh", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let lab = scenario.lab
+        let namespace = try KeycardCLI.run(["label", lab, "namespace", "x", "istio.io/dataplane-mode=ambient"])
+        #expect(namespace.code == 2 && namespace.err.contains("in the mesh (ambient)"), "\(namespace.err)")
+        let pod = try KeycardCLI.run(["label", lab, "pod", "x/a", "pod=a", "istio.io/dataplane-mode=ambient"])
+        #expect(pod.code == 2 && pod.err.contains("puts pod x/a in the mesh"), "\(pod.err)")
+        // Nothing was recorded: a policy selecting the label selects nobody.
+        let policy = try scenario.write(
+            "deny.yaml",
+            """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: deny-meshed, namespace: x}
+            spec: {podSelector: {matchLabels: {istio.io/dataplane-mode: ambient}}, policyTypes: [Ingress]}
+            """)
+        #expect(try KeycardCLI.run(["apply", lab, "-f", policy]).code == 0)
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "allow")
+    }
+
     @Test func applyLabelAndDeleteChangeWhatProbeObserves() throws {
         let scenario = try CliScenario(stem: "cli-live", pods: [("x", "a"), ("x", "b")])
         defer { scenario.cleanUp() }

@@ -140,6 +140,13 @@ struct LiveLab {
                 "\(who) pod \(pod.key), which is not in lab \(name): a live lab's pods are fixed when it comes up (put the change in the scenario)"
             )
         }
+        // `keycard up` refuses meshed pods: a change must not mesh one either, or the lab's
+        // probes would be judged without the mesh that the model of the same change applies.
+        if let pod = cluster.sortedPods.first(where: { cluster.dataPlane(of: $0.key) != .none }) {
+            throw LiveError(
+                "the change puts pod \(pod.key) in the mesh (\(cluster.dataPlane(of: pod.key).rawValue)): a live lab does not run the mesh's proxy yet (put the change in a scenario for keycard run, or keycard model)"
+            )
+        }
     }
 
     /// Deletes each object (a namespace with its pods and policies); each must exist.
