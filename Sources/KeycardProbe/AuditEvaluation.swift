@@ -14,6 +14,7 @@ public enum AuditEvaluation {
         let engine = PolicyEngine(cluster)
         var denied: [(cell: String, rule: RuleAttribution)] = []
         var passed = true
+        var unlikeQueries = 0
         for index in results.indices {
             switch results[index] {
             case .probe(var cell):
@@ -40,8 +41,24 @@ public enum AuditEvaluation {
                 }
                 passed = passed && scan.observed == expected
                 results[index] = .scan(scan)
-            case .dns:
-                continue
+            case .dns(var dns):
+                // Without enforcement the query is answered from the records.
+                let answer = DNSAnswer.model(
+                    allowed: true,
+                    addresses: DNSRecords(cluster).resolve(
+                        dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
+                if dns.model == .blocked {
+                    let verdict = engine.evaluate(fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: Timeline.dnsPort)
+                    if verdict.decision == .deny, let rule = RuleAttribution(verdict) {
+                        dns.audit = "would-deny"
+                        dns.rule = rule.text
+                        denied.append(("\(dns.from) -> dns \(dns.name)", rule))
+                    }
+                }
+                let asWithout = dns.observed.map { $0 == answer } ?? true
+                if !asWithout { unlikeQueries += 1 }
+                passed = passed && asWithout
+                results[index] = .dns(dns)
             }
         }
         var judged = report
@@ -49,15 +66,20 @@ public enum AuditEvaluation {
         judged.passed = passed
         judged.audit = AuditedPolicy.group(denied)
         // The enforcing judgement's "wrong" list would mislead: say what audit mode checks instead.
-        let cells = results.filter { if case .dns = $0 { false } else { true } }
-        let unlike = cells.filter {
-            switch $0 {
-            case .probe(let cell): !cell.passed
-            case .scan(let scan): scan.audit == nil && scan.observed != scan.model
-            case .dns: false
-            }
-        }.count
-        let head = report.kind == .scan ? (report.summary?.components(separatedBy: "; ").first ?? "") : "\(cells.count) probes"
+        let unlike =
+            results.filter {
+                switch $0 {
+                case .probe(let cell): !cell.passed
+                case .scan(let scan): scan.audit == nil && scan.observed != scan.model
+                case .dns: false
+                }
+            }.count + unlikeQueries
+        let head: String
+        switch report.kind {
+        case .scan: head = report.summary?.components(separatedBy: "; ").first ?? ""
+        case .dns: head = "\(results.count) quer\(results.count == 1 ? "y" : "ies")"
+        default: head = "\(results.count) probes"
+        }
         judged.summary = "\(head), \(unlike) not as without enforcement; " + AuditedPolicy.summary(denied.count, judged.audit ?? [])
         return judged
     }

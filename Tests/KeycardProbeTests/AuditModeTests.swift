@@ -62,6 +62,35 @@ struct AuditModeTests {
     }
 }
 
+extension AuditModeTests {
+    /// A `dns` step the policies would block (cluster-dns's "DNS is silently broken"): in audit
+    /// mode the answer must come as without policies, and the query is listed under the policy.
+    @Test("judged for audit: a DNS query the policies would block is listed per policy and must be answered")
+    func dnsJudgement() throws {
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/cluster-dns.yaml"))
+        let step = try #require(timeline.scenario.steps.first { $0.name == "DNS is silently broken" })
+        guard case .dns(let dns) = step.action else {
+            Issue.record("not a dns step")
+            return
+        }
+        let cluster = timeline.cluster(afterStep: step.index)
+        var result = ModelReport.dnsResult(dns, step: step, timeline: timeline)
+        #expect(result.model == .blocked)
+        result.observed = .addresses([IPv4("10.244.0.11")])
+        let judged = AuditEvaluation.judge(StepReport(step, passed: false, results: [.dns(result)]), cluster: cluster)
+        #expect(judged.passed)
+        #expect(judged.audit?.contains { $0.policy == "shop/default-deny-all#egress" && $0.wouldDeny == 1 } == true)
+        guard case .dns(let audited) = judged.results?.first else {
+            Issue.record("no dns result")
+            return
+        }
+        #expect(audited.audit == "would-deny" && audited.rule == "shop/default-deny-all#egress")
+        // Blocked in the lab: audit mode enforced something, the step fails.
+        result.observed = .blocked
+        #expect(!AuditEvaluation.judge(StepReport(step, passed: true, results: [.dns(result)]), cluster: cluster).passed)
+    }
+}
+
 /// A real audit run of lateral-scan's network part.
 @Suite("Audit mode run", .serialized)
 struct AuditModeKernelTests {

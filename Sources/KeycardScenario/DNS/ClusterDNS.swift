@@ -31,6 +31,12 @@ public enum ClusterDNS {
     /// `kube-system/kube-dns`: the Service in front of the DNS pod, as kubeadm names it.
     public static let serviceKey = ObjectKey("kube-system", "kube-dns")
 
+    /// Where a pod's query goes in `cluster`: through the `kube-dns` Service to the DNS pod, or
+    /// to the DNS pod itself before Services exist.
+    public static func destination(in cluster: Cluster) -> Endpoint {
+        cluster.services[serviceKey] != nil ? .service(serviceKey, backend: podKey) : .pod(podKey)
+    }
+
     /// The `kube-dns` Service: ClusterIP the tenth address of the service CIDR (10.96.0.10 by
     /// default, kubeadm's choice; never allocated to another Service), ports `dns` UDP/53 and
     /// `dns-tcp` TCP/53 to the DNS pod, selecting `k8s-app: kube-dns`.

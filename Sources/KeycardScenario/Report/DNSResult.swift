@@ -13,6 +13,10 @@ public struct DNSResult: Codable, Sendable, Equatable {
     public var observed: DNSAnswer?
     /// How long the query took, in milliseconds.
     public var milliseconds: Int?
+    /// Audit mode: the policies that would block the query (see `RuleAttribution`).
+    public var rule: String?
+    /// Audit mode: `would-deny` when enforcement would have blocked it.
+    public var audit: String?
 
     /// Passes when the expectation agrees with the model and, once observed, the real answer
     /// equals it.

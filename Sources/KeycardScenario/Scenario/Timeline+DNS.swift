@@ -14,10 +14,7 @@ extension Timeline {
     /// through the pod's search path.
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
-        let destination: Endpoint =
-            cluster.services[ClusterDNS.serviceKey] != nil
-            ? .service(ClusterDNS.serviceKey, backend: ClusterDNS.podKey) : .pod(ClusterDNS.podKey)
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: destination, port: Self.dnsPort)
+        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: Self.dnsPort)
         let records = DNSRecords(cluster)
         let addresses = records.resolve(dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig)
         return .model(allowed: verdict.decision == .allow, addresses: addresses)
