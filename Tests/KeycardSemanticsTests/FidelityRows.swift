@@ -627,6 +627,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",
     "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
+    "OBJ-27": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (svc-session-affinity-config-with-none.yaml: ok)",
     "OBJ-26":
         "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted",
 ]

@@ -95,14 +95,15 @@ extension ObjectDecoder {
         }
     }
 
-    /// `sessionAffinityConfig`: forbidden unless `sessionAffinity` is ClientIP; then
-    /// `clientIP.timeoutSeconds` (defaulted to 10800) must be 1...86400 (`validateAffinityTimeout`).
+    /// `sessionAffinityConfig`: with `sessionAffinity` None (also unset or "") the defaulting drops
+    /// it before validation (`SetDefaults_Service`, pkg/apis/core/v1/defaults.go: "if
+    /// SessionAffinity == None, SessionAffinityConfig = nil"), so any config is accepted and
+    /// ignored; with ClientIP, `clientIP.timeoutSeconds` (defaulted to 10800) must be 1...86400
+    /// (`validateAffinityTimeout`).
     private static func sessionAffinityConfig(_ spec: [String: YAMLValue]) throws(ScenarioError) {
         guard let configValue = spec["sessionAffinityConfig"], !configValue.isNull else { return }
-        let affinity = try spec["sessionAffinity"]?.string("spec.sessionAffinity") ?? "None"
-        guard affinity == "ClientIP" else {
-            throw configValue.error("spec.sessionAffinityConfig: Forbidden: must not be set when session affinity is None")
-        }
+        let affinity = try spec["sessionAffinity"]?.string("spec.sessionAffinity") ?? ""
+        guard affinity == "ClientIP" else { return }
         try configValue.requireKnownFields("spec.sessionAffinityConfig", known: ["clientIP"])
         guard let clientIP = try configValue.entries("spec.sessionAffinityConfig").first(where: { $0.key == "clientIP" })?.value,
             !clientIP.isNull
