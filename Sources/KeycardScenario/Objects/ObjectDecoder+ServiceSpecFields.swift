@@ -24,18 +24,19 @@ extension ObjectDecoder {
     }
 
     /// `ipFamilyPolicy` (SingleStack, PreferDualStack, RequireDualStack) and `ipFamilies` (IPv4,
-    /// IPv6, no duplicate, two only with a dual-stack policy, consistent with `clusterIP`). The lab
-    /// is a single-stack IPv4 cluster, so, as its API server would, keycard refuses
-    /// RequireDualStack and a first family of IPv6 ("not configured on this cluster"); a
-    /// PreferDualStack Service gets IPv4 only. ExternalName Services may not name either field
-    /// (refused in `service`); headless selector-less ones are not held to the cluster's families
-    /// (the allocator lets them name any family).
+    /// IPv6, no duplicate), checked as the API server's allocator does for a single-stack IPv4
+    /// cluster (`initIPFamilyFields`, pkg/registry/core/service/storage/alloc.go): an unset policy
+    /// is SingleStack, RequireDualStack for a headless selector-less Service; SingleStack with two
+    /// families or two clusterIPs is refused; a clusterIP beyond the families must be IPv4 ("IPv6
+    /// is not configured on this cluster"); a headless selector-less Service may then name any
+    /// families; any other refuses RequireDualStack and every IPv6 family. ExternalName Services
+    /// may not name either field (refused in `service`).
     private func ipFamilies(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) {
         let policyValue = spec["ipFamilyPolicy"]
-        let policy = try policyValue?.string("spec.ipFamilyPolicy")
-        if let policy, let policyValue, !["SingleStack", "PreferDualStack", "RequireDualStack"].contains(policy) {
+        let written = try policyValue?.string("spec.ipFamilyPolicy")
+        if let written, let policyValue, !["SingleStack", "PreferDualStack", "RequireDualStack"].contains(written) {
             throw policyValue.error(
-                "spec.ipFamilyPolicy: Unsupported value: \"\(policy)\": supported values: \"PreferDualStack\", \"RequireDualStack\", \"SingleStack\""
+                "spec.ipFamilyPolicy: Unsupported value: \"\(written)\": supported values: \"PreferDualStack\", \"RequireDualStack\", \"SingleStack\""
             )
         }
         let familiesValue = spec["ipFamilies"]
@@ -49,23 +50,44 @@ extension ObjectDecoder {
             if seen.contains(family) { throw item.error("spec.ipFamilies[\(index)]: Duplicate value: \"\(family)\"") }
             seen.append(family)
         }
-        if seen.count == 2, policy == nil || policy == "SingleStack", let spot = policyValue ?? familiesValue {
-            throw spot.error(
-                "spec.ipFamilyPolicy: Invalid value: \"\(policy ?? "SingleStack")\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"
-            )
-        }
         // A pinned IPv4 clusterIP against an IPv6 first family (the decoder only takes IPv4 ones).
         if let first = seen.first, first == "IPv6", case .ip(let ip) = service.address, let ipValue = spec["clusterIP"] {
             throw ipValue.error("spec.clusterIPs[0]: Invalid value: \"\(ip)\": expected an IPv6 value as indicated by `ipFamilies[0]`")
         }
-        guard service.kind != .externalName, !(service.address == .headless && service.selector == nil) else { return }
+        guard service.kind != .externalName else { return }
+        let selectorlessHeadless = service.address == .headless && service.selector == nil
+        let policy = written ?? (selectorlessHeadless ? "RequireDualStack" : "SingleStack")
+        let clusterIPsValue = spec["clusterIPs"]
+        let clusterIPs = try clusterIPsValue?.strings("spec.clusterIPs") ?? []
+        if policy == "SingleStack", let spot = policyValue ?? clusterIPsValue ?? familiesValue {
+            if clusterIPs.count == 2 {
+                throw spot.error(
+                    "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified"
+                )
+            }
+            if seen.count == 2 {
+                throw spot.error(
+                    "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"
+                )
+            }
+        }
+        // Families inferred from clusterIPs beyond those written must be configured (IPv4 only).
+        for (index, ip) in clusterIPs.enumerated() where index >= seen.count {
+            if ip == "None" { break }
+            if ip.contains(":"), let clusterIPsValue {
+                throw clusterIPsValue.error("spec.clusterIPs[\(index)]: Invalid value: \"\(ip)\": IPv6 is not configured on this cluster")
+            }
+        }
+        // A headless selector-less Service is allowed any families, even on a single-stack cluster.
+        guard !selectorlessHeadless else { return }
         if policy == "RequireDualStack", let policyValue {
             throw policyValue.error(
                 "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services (the lab is IPv4 only)"
             )
         }
-        if seen.first == "IPv6", let item = families.first {
-            throw item.error("spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this cluster (the lab is IPv4 only)")
+        if let index = seen.firstIndex(of: "IPv6") {
+            throw families[index].error(
+                "spec.ipFamilies[\(index)]: Invalid value: \"IPv6\": not configured on this cluster (the lab is IPv4 only)")
         }
     }
 
