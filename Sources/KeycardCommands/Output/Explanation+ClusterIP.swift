@@ -11,9 +11,19 @@ extension Explanation {
     mutating func describeClusterIPPath(
         _ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey?, port: ProtocolPort
     ) {
-        guard let service = cluster.services[key], service.internalTrafficPolicy == .local,
-            let servicePort = service.ports.first(where: { $0.protocolPort == port })
-        else { return }
+        guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
+            return
+        }
+        // Policies judge the translated connection: the backend on its target port (the egress side
+        // too, unless serviceEnforcement is pre-dnat: then the ClusterIP on the Service port).
+        // (A connection the mesh tunnels was described by `describeTunnel`: its hop stays.)
+        if judged == nil, let backend,
+            let target = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend })?.target
+        {
+            judged = (from, target.description)
+            if cluster.serviceEnforcement == .postDNAT { egressJudged = (backend.description, target.description) }
+        }
+        guard service.internalTrafficPolicy == .local else { return }
         let node = cluster.clientNode(of: source)
         guard let backend else {
             guard !cluster.backends(of: service, port: servicePort).isEmpty else { return }

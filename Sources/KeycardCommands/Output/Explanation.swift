@@ -46,14 +46,14 @@ struct Explanation: Encodable {
     var implementationDefined: Bool?
     private var meshLines: [String] = []
     /// Through a node port: the address and port the endpoint's ingress judged (`describePath`).
-    private var judged: (peer: String, port: String)?
+    var judged: (peer: String, port: String)?
     private var steps: Int
     /// A ClusterIP cell internalTrafficPolicy Local keeps from its backend (`describeClusterIPPath`).
     var keptOffByLocal = false
     /// The HBONE hop NetworkPolicy judged instead of the asked connection (`describeTunnel`).
     var networkHop: String?
     /// The destination and port the egress side judged, when not the asked ones (the HBONE hop).
-    private var egressJudged: (peer: String, port: String)?
+    var egressJudged: (peer: String, port: String)?
 
     init(_ verdict: Verdict, cluster: Cluster, afterStep: Int, of steps: Int) {
         from = verdict.from.description
