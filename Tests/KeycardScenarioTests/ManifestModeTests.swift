@@ -327,5 +327,11 @@ struct ManifestModeTests {
         #expect(ManifestLoader.labName(for: "k8s/kubernetes-manifests.yaml") == "kubernetes-manifests")
         #expect(ManifestLoader.labName(for: "/x/My_App.v2.yml") == "my-app-v2")
         #expect(ManifestLoader.labName(for: "/x/---.yaml") == "manifests")
+        // `.` and `..` are the folders they name (a lab named `manifests` for every `run .` collided).
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        #expect(ManifestLoader.labName(for: ".") == ManifestLoader.labName(for: here.path))
+        #expect(ManifestLoader.labName(for: "./") == ManifestLoader.labName(for: here.path))
+        #expect(ManifestLoader.labName(for: "..") == ManifestLoader.labName(for: here.deletingLastPathComponent().path))
+        #expect(ManifestLoader.labName(for: "/srv/shop/.") == "shop")
     }
 }

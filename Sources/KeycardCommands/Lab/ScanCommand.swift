@@ -14,7 +14,7 @@ struct ScanCommand: LiveVerb {
     )
 
     @OptionGroup var options: LabOptions
-    @Option(help: "Who scans: a pod, ns/pod, an external, external/NAME, or a node, node/NAME.") var from: String
+    @Option(help: "Who scans: a pod (ns/pod), an external (external/NAME) or a node (node/NAME).") var from: String
     @Option(help: "TCP ports, e.g. 22,80,443.") var ports: [String]
     @Option(help: "pods (default) or a CIDR (every address in it, at most a /16).") var targets = "pods"
     @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
@@ -62,7 +62,7 @@ struct ScanCommand: LiveVerb {
             cluster.hasSource(source),
             let netns = LabServing.sourceNamespaces(live.state.plan)[source]
         else {
-            throw LiveError("--from \(from): no pod or external \(from) in lab \(lab)")
+            throw LiveError("--from \(from): no pod (ns/pod), external (external/NAME) or node (node/NAME) \(from) in lab \(lab)")
         }
         let portList = try LiveInput.list(ports).map { text -> Int in
             guard let port = Int(text), (1...65535).contains(port) else {

@@ -42,7 +42,8 @@ struct CheckCommand: ParsableCommand {
                     name = file
                     timeline = try ScenarioInput.load(file)
                 }
-                Console.out("\(name): ok (\(timeline.scenario.steps.count) steps, \(timeline.initial.pods.count) pods)")
+                let (steps, pods) = (timeline.scenario.steps.count, timeline.initial.pods.count)
+                Console.out("\(name): ok (\(steps) step\(steps == 1 ? "" : "s"), \(pods) pod\(pods == 1 ? "" : "s"))")
             } catch {
                 invalid = true
             }

@@ -20,10 +20,14 @@ enum Log {
             return !done
         }
         guard first else { return }
-        if let text = environment["KEYCARD_LOG"], let parsed = Logger.Level(rawValue: text.lowercased()) {
-            level.withLock { $0 = parsed }
-        }
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
+        guard let text = environment["KEYCARD_LOG"], !text.isEmpty else { return }
+        if let parsed = Logger.Level(rawValue: text.lowercased()) {
+            level.withLock { $0 = parsed }
+        } else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            Console.error("warning: KEYCARD_LOG=\(text) is not a level (\(levels)): logging stays at \(current)")
+        }
     }
 
     /// `--verbose`: debug, unless `KEYCARD_LOG` asked for even more.

@@ -352,9 +352,12 @@ public enum ManifestLoader {
         return result
     }
 
+    /// The lab name for manifests at `path`: its file or folder name (a relative path such as `.`
+    /// or `..` is resolved first), lower-cased, other characters than letters and digits as `-`,
+    /// at most 24 characters; `manifests` when nothing is left.
     public static func labName(for path: String) -> String {
-        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
-        var base = ((trimmed as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()
+        let last = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+        var base = (last as NSString).deletingPathExtension.lowercased()
         base = String(base.map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" })
         while base.hasPrefix("-") { base.removeFirst() }
         var name = String(base.prefix(24))
