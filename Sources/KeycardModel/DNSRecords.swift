@@ -12,8 +12,9 @@ import KeycardValues
 /// - a ClusterIP Service: `<svc>.<namespace>.svc.<domain>` → its ClusterIP (and
 ///   `kubernetes.default.svc.<domain>`, the API server's Service, which every cluster has);
 /// - a headless Service: the same name → every ready endpoint's address, and
-///   `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address for endpoints with a
-///   hostname (StatefulSet pods under their governing Service);
+///   `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address, the hostname being the
+///   endpoint's (StatefulSet pods under their governing Service) or else its address with dashes
+///   (`10-244-0-6.<svc>...`, as CoreDNS names it);
 /// - an ExternalName Service: the same name → a CNAME to `spec.externalName` (section 2.4), which
 ///   an A query follows as CoreDNS's kubernetes plugin does (`answer(_:)`).
 public struct DNSRecords: Sendable, Hashable {
@@ -88,7 +89,10 @@ public struct DNSRecords: Sendable, Hashable {
         case .headless(let endpoints):
             for endpoint in endpoints {
                 add(name, endpoint.address)
-                if let hostname = endpoint.hostname { add("\(hostname).\(name)", endpoint.address) }
+                // CoreDNS names every endpoint (`endpointHostname`, plugin/kubernetes): its hostname,
+                // else its address with dashes (Kubernetes DNS specification 2.4.1).
+                let label = endpoint.hostname ?? endpoint.address.description.replacingDots(with: "-")
+                add("\(label).\(name)", endpoint.address)
             }
         case .externalName(let target):
             guard IPv4(target) == nil else { return }
