@@ -16,6 +16,12 @@ public struct KeycardCommand: ParsableCommand {
 
     public init() {}
 
+    /// `keycard` without a subcommand: the usage on stderr, exit 2 (a missing argument).
+    public func run() throws {
+        Console.write(Self.helpMessage() + "\n", to: STDERR_FILENO)
+        throw ExitCode(Self.usageErrorStatus)
+    }
+
     /// Sets up logging (`KEYCARD_LOG`), then parses the command line and runs the command.
     /// A usage error (unknown flag, bad option value, missing argument) exits 2, keycard's code for
     /// invalid input, instead of ArgumentParser's 64 (EX_USAGE); `--help` still exits 0.
