@@ -45,13 +45,14 @@ enum LiveChangeRunner {
         let previous = live.cluster
         let before = live.held.api
         let warned = live.held.schedulingWarnings.count
-        // Files holding no object (empty, comments only) are refused, nothing applied.
+        // Files holding no object (empty, comments only): kubectl apply fails ("no objects passed
+        // to apply"), kubectl delete prints "No resources found" and succeeds; either way nothing
+        // changes and nothing is journaled.
         if request.kind != .label {
             var objects = 0
             for file in request.files ?? [] { objects += try ManifestDeletes.objectCount(in: file) }
-            // kubectl apply fails on it; kubectl delete only prints "No resources found": keycard
-            // refuses both, so that an empty input is never taken for a change.
             if objects == 0 {
+                if request.kind == .delete { return ["No resources found"] }
                 throw LiveError("no objects passed to \(request.kind.rawValue): the input holds no Kubernetes object; nothing changed")
             }
         }
