@@ -5,8 +5,8 @@ import Testing
 
 @testable import KeycardScenario
 
-/// A fresh folder with `files` (name → text) written in it.
-private func folder(_ files: [String: String]) throws -> String {
+/// A fresh temporary folder with `files` (name → text) written in it (manifests-mode tests).
+func manifestsFolder(_ files: [String: String]) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-manifests-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     for (name, text) in files { try text.write(toFile: (path as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8) }
@@ -60,7 +60,7 @@ struct ManifestModeTests {
     /// given; unknown kinds make one warning; the probe goes from every workload and bare pod to
     /// every pod on every served port, against the model.
     @Test func folderBecomesOneLabWithOneProbe() throws {
-        let path = try folder(["a.yaml": deployment, "b.yml": list, "c.yaml": crd, "notes.txt": "not yaml"])
+        let path = try manifestsFolder(["a.yaml": deployment, "b.yml": list, "c.yaml": crd, "notes.txt": "not yaml"])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         #expect(t.scenario.name.hasPrefix("kc-manifests-"))
@@ -101,7 +101,7 @@ struct ManifestModeTests {
             metadata: {name: client-egress}
             spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Egress], egress: [{to: [{podSelector: {matchLabels: {app: web}}}]}]}
             """
-        let path = try folder(["a.yaml": deployment, "b.yml": list, "d.yaml": second])
+        let path = try manifestsFolder(["a.yaml": deployment, "b.yml": list, "d.yaml": second])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         #expect(t.scenario.lab.dns)
@@ -153,7 +153,7 @@ struct ManifestModeTests {
                 metadata: {labels: {app: agent}}
                 spec: {hostNetwork: true, containers: [{name: a, image: x, ports: [{containerPort: 9100}]}]}
             """
-        let path = try folder(["a.yaml": deployment, "b.yaml": agent])
+        let path = try manifestsFolder(["a.yaml": deployment, "b.yaml": agent])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         let services = try #require(t.probes[2])
@@ -178,7 +178,7 @@ struct ManifestModeTests {
             "apiVersion: v1\nkind: Pod\nmetadata: {name: \(name), labels: {app: \(name)}}\n"
                 + "spec: {hostNetwork: true, containers: [{name: c, image: i, ports: [{containerPort: 9100}]}]}\n"
         }
-        let path = try folder(["a.yaml": exporter("exporter-a") + "---\n" + exporter("exporter-b"), "b.yaml": deployment])
+        let path = try manifestsFolder(["a.yaml": exporter("exporter-a") + "---\n" + exporter("exporter-b"), "b.yaml": deployment])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         let pending = ObjectKey("shop", "exporter-b")
@@ -205,7 +205,7 @@ struct ManifestModeTests {
             metadata: {name: stripe}
             spec: {type: ExternalName, externalName: api.stripe.com}
             """
-        let path = try folder(["a.yaml": deployment, "b.yaml": aliases])
+        let path = try manifestsFolder(["a.yaml": deployment, "b.yaml": aliases])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path], namespace: "shop")
         let dns = t.scenario.steps.compactMap { step -> (Int, DNSStep)? in
@@ -222,7 +222,7 @@ struct ManifestModeTests {
     /// A later document of the same object configures it (kubectl apply): no duplicate error.
     @Test func objectAppliedAgain() throws {
         let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
-        let path = try folder([
+        let path = try manifestsFolder([
             "a.yaml": namespace, "b.yaml": namespace.replacingOccurrences(of: "{name: shop}", with: "{name: shop, labels: {team: a}}"),
             "c.yaml": deployment,
         ])
@@ -235,11 +235,11 @@ struct ManifestModeTests {
     /// Without -n objects go to `default`; -n with an object naming another namespace is refused
     /// at that field, as kubectl refuses it.
     @Test func namespaceOption() throws {
-        let path = try folder(["a.yaml": deployment])
+        let path = try manifestsFolder(["a.yaml": deployment])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path])
         #expect(t.initial.pods(of: WorkloadKey(.deployment, "default", "web")).count == 2)
-        let other = try folder([
+        let other = try manifestsFolder([
             "a.yaml": deployment.replacingOccurrences(
                 of: "metadata: {name: web}\nspec:\n  replicas", with: "metadata: {name: web, namespace: prod}\nspec:\n  replicas")
         ])
@@ -266,7 +266,7 @@ struct ManifestModeTests {
             metadata: {name: old, namespace: legacy}
             spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
             """
-        let path = try folder(["a.yaml": deployment, "b.yaml": optedOut])
+        let path = try manifestsFolder(["a.yaml": deployment, "b.yaml": optedOut])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sidecar = try ManifestLoader.timeline([path], mesh: .sidecar)
         let web = try #require(sidecar.initial.pods(of: WorkloadKey(.deployment, "default", "web")).first)
@@ -286,7 +286,7 @@ struct ManifestModeTests {
 
     /// A scenario file's `{file: ..., namespace: ...}` item applies the manifest there.
     @Test func scenarioFileItemWithNamespace() throws {
-        let path = try folder(["web.yaml": deployment])
+        let path = try manifestsFolder(["web.yaml": deployment])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let scenario = """
             apiVersion: keycard/v1
@@ -313,7 +313,7 @@ struct ManifestModeTests {
     /// no probe step (a warning says why) instead of an error.
     @Test func commandsDroppedAndNoPortNoProbe() throws {
         let pod = "{apiVersion: v1, kind: Pod, metadata: {name: app}, spec: {containers: [{name: c, image: i, command: [/app]}]}}"
-        let path = try folder(["a.yaml": pod])
+        let path = try manifestsFolder(["a.yaml": pod])
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path])
         #expect(t.initial.pods[ObjectKey("default", "app")]?.commands == [])

@@ -646,9 +646,6 @@ struct WorkloadAdoptionTests {
 
     /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
     @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
-        let folder = NSTemporaryDirectory() + "keycard-adopt-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let text = """
             apiVersion: v1
             kind: Pod
@@ -665,7 +662,8 @@ struct WorkloadAdoptionTests {
                 metadata: {labels: {app: web}}
                 spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
             """
-        try text.write(toFile: folder + "/app.yaml", atomically: true, encoding: .utf8)
+        let folder = try manifestsFolder(["app.yaml": text])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let t = try ManifestLoader.timeline([folder], dns: false)
         #expect(t.initial.pods.count == 2)
         #expect(t.initial.pods[ObjectKey("default", "orphan")]?.owner?.workload == WorkloadKey(.replicaSet, "default", "web"))
