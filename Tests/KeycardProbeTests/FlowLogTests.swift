@@ -71,7 +71,13 @@ struct FlowLogTests {
         #expect(flow.traffic_direction == "INGRESS")
         #expect(flow.egress_allowed_by == [HubbleFlow.Policy(name: "api-to-redis", namespace: "shop")])
         #expect(flow.ingress_allowed_by == [HubbleFlow.Policy(name: "redis-from-api", namespace: "data")])
-        #expect(flow.destination.labels == ["k8s:app=redis", "k8s:io.kubernetes.pod.namespace=data"])
+        #expect(
+            flow.destination.labels == [
+                "k8s:app=redis", "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=data",
+                "k8s:io.cilium.k8s.namespace.labels.purpose=data", "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=default",
+                "k8s:io.kubernetes.pod.namespace=data",
+            ], "\(flow.destination.labels ?? [])")
         #expect(flow.IP.source == "10.244.0.200")
         #expect(flow.l4.TCP?.flags == ["SYN": true])
         #expect(Self.facts(redis[0])?.rule == "shop/api-to-redis#egress[0], data/redis-from-api#ingress[0]")
@@ -128,6 +134,91 @@ struct FlowLogTests {
         // The reader is strict: a key Hubble does not define fails it.
         let foreign = try HubbleReader.read(text.replacingOccurrences(of: "\"traffic_direction\"", with: "\"trafic_direction\""))
         #expect(foreign.status != 0)
+    }
+
+    /// A pod as Cilium's identity names it, and a flow as Hubble's parser fills it: a Deployment's
+    /// and a StatefulSet's controller labels are filtered out, a label without a value is `k8s:key`,
+    /// Cilium's own labels are added; an echo request's summary is `ICMPv4 EchoRequest` and its
+    /// zero code is left out of the JSON; `is_reply` is false on a forwarded flow and absent on a
+    /// drop.
+    @Test("Hubble's labels, ICMP summary and is_reply")
+    func hubbleFieldsAsCiliumWritesThem() throws {
+        let timeline = try ScenarioLoader.parseTimeline(
+            """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: hubble}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: {team: a}}}
+                - apiVersion: apps/v1
+                  kind: Deployment
+                  metadata: {name: web, namespace: shop}
+                  spec:
+                    replicas: 1
+                    selector: {matchLabels: {app: web}}
+                    template:
+                      metadata: {labels: {app: web, canary: "", app.kubernetes.io/name: web, kubernetes.io/os: linux}}
+                      spec: {serviceAccountName: robot, containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}
+                - apiVersion: apps/v1
+                  kind: StatefulSet
+                  metadata: {name: db, namespace: shop}
+                  spec:
+                    replicas: 1
+                    serviceName: db
+                    selector: {matchLabels: {app: db}}
+                    template:
+                      metadata: {labels: {app: db}}
+                      spec: {containers: [{name: c, image: c, ports: [{containerPort: 5432}]}]}
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: db, namespace: shop}, spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}}
+            """, file: "hubble.yaml")
+        let cluster = timeline.cluster(afterStep: 0)
+        let web = try #require(cluster.pods.values.first { $0.labels["app"] == "web" })
+        let db = try #require(cluster.pods.values.first { $0.labels["app"] == "db" })
+        #expect(web.labels["pod-template-hash"] != nil && db.labels["controller-revision-hash"] != nil)
+        let namespaceLabels = cluster.namespaces["shop"]?.labels ?? [:]
+        #expect(
+            FlowLog.identityLabels(of: web, namespaceLabels: namespaceLabels) == [
+                "k8s:app.kubernetes.io/name=web", "k8s:app=web", "k8s:canary",
+                "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop", "k8s:io.cilium.k8s.namespace.labels.team=a",
+                "k8s:io.cilium.k8s.policy.cluster=default", "k8s:io.cilium.k8s.policy.serviceaccount=robot",
+                "k8s:io.kubernetes.pod.namespace=shop",
+            ])
+        #expect(
+            FlowLog.identityLabels(of: db, namespaceLabels: namespaceLabels) == [
+                "k8s:app=db", "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop",
+                "k8s:io.cilium.k8s.namespace.labels.team=a", "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=default", "k8s:io.kubernetes.pod.namespace=shop",
+            ])
+        for key in [
+            "beta.kubernetes.io/arch", "node.beta.kubernetes.io/x", "k8s.io/x", "annotation.x", "etcd_node", "pod-template-generation",
+        ] {
+            #expect(!FlowLog.identityLabelKept(key), "\(key)")
+        }
+        let log = FlowLog(scenario: "hubble", labName: "l", nodes: [:])
+        let engine = PolicyEngine(cluster)
+        func line(to pod: Pod, dropped: Bool) -> HubbleFlowLine {
+            let facts = KeycardFlowFacts(
+                scenario: "hubble", step: 1, kind: "probe", cell: "c", attempt: 1, attempts: 1, model: "allow", observed: "allow",
+                evidence: "model")
+            return log.flow(
+                from: web.key, to: .pod(pod.key), port: .icmpEcho, dropped: dropped,
+                verdict: engine.evaluate(fromSource: web.key, to: .pod(pod.key), port: .icmpEcho), cluster: cluster, time: "t",
+                sourcePort: nil, facts: facts)
+        }
+        let forwarded = line(to: web, dropped: false)
+        #expect(forwarded.flow.Summary == "ICMPv4 EchoRequest")
+        #expect(forwarded.flow.is_reply == false)
+        let forwardedJSON = try FlowLog.encode([forwarded])
+        #expect(forwardedJSON.contains("\"l4\":{\"ICMPv4\":{\"type\":8}}"), "\(forwardedJSON)")
+        #expect(forwardedJSON.contains("\"is_reply\":false"))
+        let dropped = line(to: db, dropped: true)
+        #expect(dropped.flow.verdict == "DROPPED" && dropped.flow.is_reply == nil)
+        #expect(!(try FlowLog.encode([dropped])).contains("is_reply"))
+        #expect(HubbleFlow.ICMPLayer(type: 0, code: 0).summary == "ICMPv4 EchoReply")
+        #expect(HubbleFlow.ICMPLayer(type: 8, code: 1).summary == "ICMPv4 EchoRequest(Code: 1)")
+        let decoded = try JSONDecoder().decode(HubbleFlow.ICMPLayer.self, from: Data("{\"type\":8}".utf8))
+        #expect(decoded == HubbleFlow.ICMPLayer(type: 8, code: 0))
     }
 }
 

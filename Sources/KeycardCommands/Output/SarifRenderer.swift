@@ -58,9 +58,12 @@ enum SarifRenderer {
             case version, runs
         }
     }
+    /// `columnKind` (§3.14.27): keycard's columns count Unicode code points (libyaml's marks, which
+    /// Yams reports 1-based), not UTF-16 code units; SARIF has no default, so it is stated.
     struct Run: Encodable {
         var tool: Tool
         var results: [Result]
+        var columnKind = "unicodeCodePoints"
     }
     struct Tool: Encodable { var driver: Driver }
     struct Driver: Encodable {

@@ -45,7 +45,8 @@ struct DiffCommand: ParsableCommand {
         logging.apply()
         let before = try Self.load(old, namespace: namespace)
         let after = try Self.load(new, namespace: namespace)
-        let rows = ConnectivityDiff.compare(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
+        let diff = ConnectivityDiff.result(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
+        let rows = diff.rows
         // The rows carry the mesh's decision where a side uses it; the proof's labs run no mesh
         // proxy, so they can prove the rows only where the mesh changes none of them.
         if prove, before.timeline.usesMesh || after.timeline.usesMesh,
@@ -58,13 +59,17 @@ struct DiffCommand: ParsableCommand {
             )
             throw Exit.invalid
         }
+        // np-guard's bytes: nothing for an empty diff, in every format (keycard's JSON is `[]`), and a
+        // final newline where np-guard writes one (txt, csv), none where it does not (md, dot).
+        let text: String
         switch output {
-        case .table: Console.out(DiffTextRenderer.render(rows))
-        case .json: try Console.json(rows)
-        case .csv: Console.out(DiffCSVRenderer.render(rows))
-        case .md: Console.out(DiffMarkdownRenderer.render(rows))
-        case .dot: Console.out(DiffDotRenderer.render(rows))
+        case .table: text = DiffTextRenderer.render(rows)
+        case .json: text = ""
+        case .csv: text = DiffCSVRenderer.render(rows)
+        case .md: text = DiffMarkdownRenderer.render(rows)
+        case .dot: text = DiffDotRenderer.render(diff)
         }
+        if output == .json { try Console.json(rows) } else { Console.write(text) }
         if prove, !rows.isEmpty {
             try Environment.requireRoot()
             let wrong = try Self.prove(rows, before, after, enforcement: enforcement)
@@ -99,16 +104,26 @@ struct DiffCommand: ParsableCommand {
             let engine = PolicyEngine(side.cluster)
             var cells: [ProbeCell] = []
             for row in rows {
-                guard let source = map.peer(named: row.source), case .pod(let from) = source.endpoint,
-                    let destination = map.peer(named: row.destination)
-                else { continue }
-                for text in row.gained + row.lost {
-                    guard let port = ProtocolPort.parse(text), (map.served[destination] ?? []).contains(port) else { continue }
-                    let open = row.gained.contains(text) == isNew
-                    cells.append(
-                        ProbeCell(
-                            from: from, to: destination.endpoint, port: port, expected: .explicit(open ? .allow : .deny),
-                            verdict: engine.evaluate(from: source.endpoint, to: destination.endpoint, port: port)))
+                guard let source = map.peer(named: row.source), case .pod(let from) = source.endpoint else { continue }
+                // An external peer is a range of addresses (ExternalBlocks): every external in it.
+                let destinations =
+                    ExternalBlocks.range(ofPeer: row.destination).map { range in
+                        map.destinations.filter { peer in
+                            guard case .external = peer.endpoint, let address = side.cluster.address(of: peer.endpoint) else {
+                                return false
+                            }
+                            return range.contains(address.value)
+                        }
+                    } ?? map.peer(named: row.destination).map { [$0] } ?? []
+                for destination in destinations {
+                    for text in row.gained + row.lost {
+                        guard let port = ProtocolPort.parse(text), (map.served[destination] ?? []).contains(port) else { continue }
+                        let open = row.gained.contains(text) == isNew
+                        cells.append(
+                            ProbeCell(
+                                from: from, to: destination.endpoint, port: port, expected: .explicit(open ? .allow : .deny),
+                                verdict: engine.evaluate(from: source.endpoint, to: destination.endpoint, port: port)))
+                    }
                 }
             }
             guard !cells.isEmpty else { continue }

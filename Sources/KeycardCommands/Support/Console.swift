@@ -8,6 +8,12 @@ enum Console {
         print(text)
     }
 
+    /// `text` exactly as given, no newline added (an output whose bytes a format fixes).
+    static func write(_ text: String) {
+        Progress.clear()
+        print(text, terminator: "")
+    }
+
     static func error(_ text: String) {
         Progress.clear()
         write(text + "\n", to: STDERR_FILENO)

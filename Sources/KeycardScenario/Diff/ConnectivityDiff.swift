@@ -38,10 +38,38 @@ public struct DiffRow: Hashable, Sendable, Codable {
     }
 }
 
+/// A pair whose allowed connections are the same on both sides (np-guard's unchanged
+/// connection, drawn grey in its dot graph): `connections` as `ConnectivityMap.text` writes them.
+public struct UnchangedPair: Hashable, Sendable {
+    public var source: String
+    public var destination: String
+    public var connections: String
+
+    public init(source: String, destination: String, connections: String) {
+        self.source = source
+        self.destination = destination
+        self.connections = connections
+    }
+}
+
+/// Everything np-guard's diff formats show: the rows (changed, added, removed), the unchanged
+/// pairs (its dot graph's grey edges), and the peers on one side only (its new and lost peers).
+public struct DiffResult: Sendable, Equatable {
+    public var rows: [DiffRow]
+    /// Sorted by source and destination.
+    public var unchanged: [UnchangedPair]
+    /// Workloads and bare pods in NEW only, and in OLD only (externals are never new or lost).
+    public var addedPeers: Set<String>
+    public var removedPeers: Set<String>
+}
+
 /// The semantic diff of two clusters' connectivity (issue 16, as np-guard's `diff`): a pair whose
 /// allowed ports differ is `added` when OLD allowed nothing, `removed` when NEW allows nothing,
 /// `changed` otherwise. Rows are in np-guard's order: changed, added, removed, each by source and
-/// destination.
+/// destination. Externals are np-guard's IP-block peers (`ExternalBlocks`): the externals in one
+/// piece of both sides' blocks are one peer, allowed the union of their allowed ports, and pieces
+/// that touch and have the same source and connections on both sides are merged into one row, as
+/// np-guard's `mergeIPblocks` merges them.
 public enum ConnectivityDiff {
     public static func compare(old: Cluster, new: Cluster) -> [DiffRow] {
         compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
@@ -56,44 +84,127 @@ public enum ConnectivityDiff {
     public static func compare(
         old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int, mesh useMesh: Bool = true
     ) -> [DiffRow] {
+        result(old: old, afterStep: oldStep, new: new, afterStep: newStep, mesh: useMesh).rows
+    }
+
+    /// `compare(old:afterStep:new:afterStep:mesh:)` with the unchanged pairs and the peers on one
+    /// side only, for the dot graph.
+    public static func result(
+        old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int, mesh useMesh: Bool = true
+    ) -> DiffResult {
         let mesh = useMesh && (old.usesMesh || new.usesMesh)
-        return compare(
+        return result(
             old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh),
             new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh))
     }
 
-    public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] {
-        let oldNames = Set(old.destinations.map(\.name))
-        let newNames = Set(new.destinations.map(\.name))
-        func byName(_ map: ConnectivityMap) -> [String: [String: [ProtocolPort]]] {
-            var result: [String: [String: [ProtocolPort]]] = [:]
-            for (pair, ports) in map.allowed { result[pair.source.name, default: [:]][pair.destination.name] = ports }
+    public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] { result(old: old, new: new).rows }
+
+    /// A destination of the diff: a workload or pod by name, or a piece of `ExternalBlocks`.
+    enum Destination: Hashable {
+        case peer(String)
+        case piece(Int)
+    }
+
+    public static func result(old: ConnectivityMap, new: ConnectivityMap) -> DiffResult {
+        let blocks = ExternalBlocks([old.cluster, new.cluster])
+        let oldNames = Set(old.sources.map(\.name))
+        let newNames = Set(new.sources.map(\.name))
+        func byName(_ map: ConnectivityMap) -> [String: [Destination: Set<ProtocolPort>]] {
+            var result: [String: [Destination: Set<ProtocolPort>]] = [:]
+            for (pair, ports) in map.allowed {
+                let destination: Destination =
+                    if case .external = pair.destination.endpoint, let address = map.cluster.address(of: pair.destination.endpoint) {
+                        .piece(blocks.piece(of: address))
+                    } else {
+                        .peer(pair.destination.name)
+                    }
+                result[pair.source.name, default: [:]][destination, default: []].formUnion(ports)
+            }
             return result
         }
         let before = byName(old)
         let after = byName(new)
         var rows: [DiffRow] = []
-        let sources = Set(before.keys).union(after.keys)
-        for source in sources {
+        var unchanged: [UnchangedPair] = []
+        /// Rows and unchanged pairs toward pieces, by what must be equal to merge them.
+        struct MergeKey: Hashable {
+            var source: String
+            var type: DiffRow.DiffType?
+            var dir1: String
+            var dir2: String
+        }
+        var pieces: [MergeKey: [(piece: Int, gained: [ProtocolPort], lost: [ProtocolPort])]] = [:]
+        for source in Set(before.keys).union(after.keys) {
             let destinations = Set((before[source] ?? [:]).keys).union((after[source] ?? [:]).keys)
             for destination in destinations {
-                let was = before[source]?[destination] ?? []
-                let now = after[source]?[destination] ?? []
-                guard was != now else { continue }
-                let type: DiffRow.DiffType = was.isEmpty ? .added : (now.isEmpty ? .removed : .changed)
-                var info: [String] = []
-                for name in [source, destination] {
-                    if !oldNames.contains(name) { info.append("workload \(name) added") }
-                    if !newNames.contains(name) { info.append("workload \(name) removed") }
+                let was = (before[source]?[destination] ?? []).sorted()
+                let now = (after[source]?[destination] ?? []).sorted()
+                let type: DiffRow.DiffType? = was == now ? nil : was.isEmpty ? .added : (now.isEmpty ? .removed : .changed)
+                let dir1 = ConnectivityMap.text(was)
+                let dir2 = ConnectivityMap.text(now)
+                let gained = now.filter { !was.contains($0) }
+                let lost = was.filter { !now.contains($0) }
+                switch destination {
+                case .piece(let index):
+                    pieces[MergeKey(source: source, type: type, dir1: dir1, dir2: dir2), default: []].append((index, gained, lost))
+                case .peer(let name):
+                    guard let type else {
+                        unchanged.append(UnchangedPair(source: source, destination: name, connections: dir1))
+                        continue
+                    }
+                    rows.append(
+                        DiffRow(
+                            diffType: type, source: source, destination: name, dir1: dir1, dir2: dir2,
+                            workloadsDiffInfo: info(type, source, name, oldNames: oldNames, newNames: newNames),
+                            gained: gained.map(\.description), lost: lost.map(\.description)))
+                }
+            }
+        }
+        for (key, list) in pieces {
+            let sorted = list.sorted { $0.piece < $1.piece }
+            var runs: [[(piece: Int, gained: [ProtocolPort], lost: [ProtocolPort])]] = []
+            for entry in sorted {
+                if let last = runs.last?.last, last.piece + 1 == entry.piece {
+                    runs[runs.count - 1].append(entry)
+                } else {
+                    runs.append([entry])
+                }
+            }
+            for run in runs {
+                let name = ExternalBlocks.peerName(blocks.range(run[0].piece, run[run.count - 1].piece))
+                guard let type = key.type else {
+                    unchanged.append(UnchangedPair(source: key.source, destination: name, connections: key.dir1))
+                    continue
                 }
                 rows.append(
                     DiffRow(
-                        diffType: type, source: source, destination: destination, dir1: ConnectivityMap.text(was),
-                        dir2: ConnectivityMap.text(now), workloadsDiffInfo: info.joined(separator: ", "),
-                        gained: now.filter { !was.contains($0) }.map(\.description),
-                        lost: was.filter { !now.contains($0) }.map(\.description)))
+                        diffType: type, source: key.source, destination: name, dir1: key.dir1, dir2: key.dir2,
+                        workloadsDiffInfo: info(type, key.source, name, oldNames: oldNames, newNames: newNames),
+                        gained: Set(run.flatMap(\.gained)).sorted().map(\.description),
+                        lost: Set(run.flatMap(\.lost)).sorted().map(\.description)))
             }
         }
-        return rows.sorted { ($0.diffType.rank, $0.source, $0.destination) < ($1.diffType.rank, $1.source, $1.destination) }
+        return DiffResult(
+            rows: rows.sorted { ($0.diffType.rank, $0.source, $0.destination) < ($1.diffType.rank, $1.source, $1.destination) },
+            unchanged: unchanged.sorted { ($0.source, $0.destination) < ($1.source, $1.destination) },
+            addedPeers: newNames.subtracting(oldNames), removedPeers: oldNames.subtracting(newNames))
+    }
+
+    /// np-guard's `workloads-diff-info` (`getDiffInfo`): on an added or removed row whose source or
+    /// destination workload exists on that side only, `workload SRC added`, `workload DST
+    /// removed`, or `workload SRC and DST added`; externals are never new or lost.
+    static func info(_ type: DiffRow.DiffType, _ source: String, _ destination: String, oldNames: Set<String>, newNames: Set<String>)
+        -> String
+    {
+        let other: Set<String>
+        switch type {
+        case .changed: return ""
+        case .added: other = oldNames
+        case .removed: other = newNames
+        }
+        let named = [source, destination].filter { ExternalBlocks.range(ofPeer: $0) == nil && !other.contains($0) }
+        guard !named.isEmpty else { return "" }
+        return "workload \(named.joined(separator: " and ")) \(type.rawValue)"
     }
 }

@@ -3,7 +3,8 @@ import KeycardValues
 
 /// A peer of the connectivity graph, as np-guard's netpol-analyzer names it: a workload or bare
 /// pod as `ns/name[Kind]` (replicas are one peer, judged by their first pod), an external by its
-/// address as `a.b.c.d/32`.
+/// address as `a.b.c.d/32` (as `keycard graph` draws it; `keycard diff` names externals by
+/// np-guard's IP-block pieces, `ExternalBlocks`).
 public struct ConnectivityPeer: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var name: String
     /// The endpoint that stands for the peer in the model (a workload's first replica).
@@ -95,8 +96,10 @@ public struct ConnectivityMap: Sendable {
     /// The peer named `name`, if the map has it.
     public func peer(named name: String) -> ConnectivityPeer? { destinations.first { $0.name == name } }
 
-    /// np-guard's connection text: `TCP 80,443,UDP 53` (protocols in order, each with its ports
-    /// and ranges `a-b`), or `No Connections`.
+    /// np-guard's connection text (`ConnStrFromConnProperties`): one `PROTO ports` string per
+    /// protocol (ports ascending, consecutive ones as a range `a-b`), those strings sorted as text
+    /// (Go's `sort.Strings`, so `SCTP 9,TCP 53,80-82,90,UDP 53`) and joined by commas; or
+    /// `No Connections`.
     public static func text(_ ports: [ProtocolPort]) -> String {
         guard !ports.isEmpty else { return "No Connections" }
         var parts: [String] = []
@@ -117,6 +120,6 @@ public struct ConnectivityMap: Sendable {
             ranges.append(start == end ? "\(start)" : "\(start)-\(end)")
             parts.append("\(proto.rawValue) \(ranges.joined(separator: ","))")
         }
-        return parts.joined(separator: ",")
+        return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ",")
     }
 }

@@ -175,7 +175,14 @@ public struct FlowLog: Sendable {
             node_name: nodeName(direction == .egress ? from : destinationPod),
             event_type: dropped ? .init(type: 1, sub_type: 133) : .init(type: 5),
             traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
-        flow.Summary = port.proto == .tcp ? "TCP Flags: SYN" : port.proto.rawValue.uppercased()
+        flow.Summary =
+            switch port.proto {
+            case .tcp: "TCP Flags: SYN"
+            case .icmp: l4.ICMPv4?.summary
+            case .udp, .sctp: port.proto.rawValue
+            }
+        // Hubble knows a forwarded policy verdict opens its connection, and not whether a drop was a reply.
+        flow.is_reply = dropped ? nil : false
         if dropped || auditing {
             // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
             let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies
@@ -223,11 +230,56 @@ public struct FlowLog: Sendable {
         guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
             return HubbleFlow.Endpoint(labels: ["reserved:world"])
         }
-        var labels = pod.labels.map { "k8s:\($0.key)=\($0.value)" }
-        labels.append("k8s:io.kubernetes.pod.namespace=\(pod.namespace)")
         return HubbleFlow.Endpoint(
-            namespace: pod.namespace, labels: labels.sorted(), pod_name: pod.name,
+            namespace: pod.namespace,
+            labels: Self.identityLabels(of: pod, namespaceLabels: cluster.namespaces[pod.namespace]?.labels ?? [:]),
+            pod_name: pod.name,
             workloads: pod.owner.map { [HubbleFlow.Workload(name: $0.workload.name, kind: $0.workload.kind.rawValue)] })
+    }
+
+    /// A pod's labels as Hubble shows them: the labels of its Cilium security identity, sorted.
+    /// Cilium adds `io.kubernetes.pod.namespace`, `io.cilium.k8s.policy.serviceaccount`,
+    /// `io.cilium.k8s.policy.cluster` (`default`, the cluster name a single cluster has) and
+    /// `io.cilium.k8s.namespace.labels.KEY` for every label of the namespace
+    /// (cilium `pkg/k8s/utils`, `pkg/k8s/apis/cilium.io/const.go`), then keeps what its default
+    /// label filter (`pkg/labelsfilter`, `defaultLabelPrefixCfg`) keeps; each is written as cilium's
+    /// `Label.String()`, `k8s:key=value`, or `k8s:key` when the value is empty.
+    public static func identityLabels(of pod: Pod, namespaceLabels: [String: String]) -> [String] {
+        var labels = pod.labels
+        for (key, value) in namespaceLabels { labels["io.cilium.k8s.namespace.labels." + key] = value }
+        labels["io.kubernetes.pod.namespace"] = pod.namespace
+        labels["io.cilium.k8s.policy.serviceaccount"] = pod.serviceAccountName
+        labels["io.cilium.k8s.policy.cluster"] = "default"
+        return labels.filter { identityLabelKept($0.key) }.map { $0.value.isEmpty ? "k8s:\($0.key)" : "k8s:\($0.key)=\($0.value)" }.sorted()
+    }
+
+    /// Cilium's default label filter (`defaultLabelPrefixCfg`): each prefix is a regular expression
+    /// that must match at the start of the key, the longest include against the shortest ignore
+    /// (a label no rule ignores is kept). Includes: `io.kubernetes.pod.namespace`,
+    /// `io.cilium.k8s.namespace.labels`, `app.kubernetes.io`, `io.cilium.k8s.policy.cluster`.
+    /// Ignores: `io.kubernetes`, `kubernetes.io`, `statefulset.kubernetes.io/pod-name`,
+    /// `apps.kubernetes.io/pod-index`, `batch.kubernetes.io/job-completion-index`,
+    /// `.*beta.kubernetes.io`, `k8s.io`, `pod-template-generation`, `pod-template-hash`,
+    /// `controller-revision-hash`, `annotation.*`, `etcd_node`.
+    public static func identityLabelKept(_ key: String) -> Bool {
+        let includes = [
+            "io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels", "app.kubernetes.io", "io.cilium.k8s.policy.cluster",
+        ]
+        let ignores = [
+            "io.kubernetes", "kubernetes.io", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+            "batch.kubernetes.io/job-completion-index", "k8s.io", "pod-template-generation", "pod-template-hash",
+            "controller-revision-hash", "etcd_node",
+        ]
+        let included = includes.filter { key.hasPrefix($0) }.map(\.utf8.count).max() ?? 0
+        var ignored = ignores.filter { key.hasPrefix($0) }.map(\.utf8.count).min() ?? 0
+        // `annotation.*` matches the whole of a key it starts.
+        if key.hasPrefix("annotation") { ignored = ignored == 0 ? key.utf8.count : min(ignored, key.utf8.count) }
+        // `.*beta\.kubernetes\.io` matches from the start of any key holding it, up to its end.
+        if let beta = key.range(of: "beta.kubernetes.io", options: .backwards) {
+            let length = key[..<beta.upperBound].utf8.count
+            ignored = ignored == 0 ? length : min(ignored, length)
+        }
+        return ignored == 0 || included > ignored
     }
 
     /// The lines as JSON lines (one object per line, keys sorted), each ending in a newline.

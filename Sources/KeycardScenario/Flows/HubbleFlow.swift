@@ -36,13 +36,15 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     public var event_type: EventType
     /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it.
     public var traffic_direction: String
-    /// Every probe packet keycard reports is the opening one of its connection.
-    public var is_reply: Bool = false
+    /// Every probe packet keycard reports is the opening one of its connection: `false` on a
+    /// forwarded (or audited) policy verdict; left out on a drop, where Hubble does not know
+    /// (cilium `pkg/hubble/parser/threefour`, `decodeIsReply` returns nil for drop events).
+    public var is_reply: Bool?
     public var egress_allowed_by: [Policy]?
     public var ingress_allowed_by: [Policy]?
     public var egress_denied_by: [Policy]?
     public var ingress_denied_by: [Policy]?
-    /// Hubble's one-line summary (`TCP Flags: SYN`, `UDP`).
+    /// Hubble's one-line summary (`TCP Flags: SYN`, `UDP`, `ICMPv4 EchoRequest`).
     public var Summary: String?
     /// keycard's own facts, as a `google.protobuf.Any` holding a `google.protobuf.Struct`.
     public var extensions: Extensions?
@@ -63,10 +65,45 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var ICMPv4: ICMPLayer?
     }
 
-    /// `flow.ICMPv4`: `type` and `code` (an echo request is 8, 0).
+    /// `flow.ICMPv4`: `type` and `code` (an echo request is 8, 0). Protobuf's JSON mapping leaves
+    /// out a scalar field at its default, so a zero `type` or `code` is not written
+    /// (`{"type":8}`), and reads back as 0.
     public struct ICMPLayer: Codable, Sendable, Equatable {
         public var type: Int
         public var code: Int
+
+        public init(type: Int, code: Int) {
+            self.type = type
+            self.code = code
+        }
+
+        enum CodingKeys: String, CodingKey { case type, code }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decodeIfPresent(Int.self, forKey: .type) ?? 0
+            code = try container.decodeIfPresent(Int.self, forKey: .code) ?? 0
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            if type != 0 { try container.encode(type, forKey: .type) }
+            if code != 0 { try container.encode(code, forKey: .code) }
+        }
+
+        /// Hubble's summary of an ICMPv4 packet (cilium `threefour` parser): `ICMPv4 ` and gopacket's
+        /// `ICMPv4TypeCode.String()`, `ICMPv4 EchoRequest`. keycard sends echo requests only; the
+        /// types gopacket names without code names are named here (code 0: the name alone, another
+        /// code: `Name(Code: N)`), any other as `T(C)`, gopacket's form for a type it does not know
+        /// (it names 3, 4, 5, 11 and 12 with their codes, which keycard never sends or reports).
+        public var summary: String {
+            let names = [
+                0: "EchoReply", 8: "EchoRequest", 9: "RouterAdvertisement", 10: "RouterSolicitation", 13: "TimestampRequest",
+                14: "TimestampReply", 15: "InfoRequest", 16: "InfoReply", 17: "AddressMaskRequest", 18: "AddressMaskReply",
+            ]
+            guard let name = names[type] else { return "ICMPv4 \(type)(\(code))" }
+            return "ICMPv4 " + name + (code == 0 ? "" : "(Code: \(code))")
+        }
     }
 
     /// `flow.TCP`: ports and `flags` (`flow.TCPFlags`, e.g. `{"SYN": true}`).
