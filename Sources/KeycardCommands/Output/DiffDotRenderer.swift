@@ -87,16 +87,15 @@ enum DiffDotRenderer {
 
     /// A DOT string as Go's `%q` writes a printable one: quotes and backslashes escaped.
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for character in text {
+        let escaped = TextEscaping.escaped(text) { character in
             switch character {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.append(character)
+            case "\"": "\\\""
+            case "\\": "\\\\"
+            case "\n": "\\n"
+            case "\t": "\\t"
+            default: nil
             }
         }
-        return out + "\""
+        return "\"" + escaped + "\""
     }
 }

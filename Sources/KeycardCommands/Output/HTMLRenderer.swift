@@ -102,8 +102,7 @@ enum HTMLRenderer {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        TextEscaping.escaped(text) { TextEscaping.markupReference($0) ?? ($0 == "\"" ? "&quot;" : nil) }
     }
 
     static let style = """

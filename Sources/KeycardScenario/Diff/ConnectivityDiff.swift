@@ -44,12 +44,6 @@ public struct UnchangedPair: Hashable, Sendable {
     public var source: String
     public var destination: String
     public var connections: String
-
-    public init(source: String, destination: String, connections: String) {
-        self.source = source
-        self.destination = destination
-        self.connections = connections
-    }
 }
 
 /// Everything np-guard's diff formats show: the rows (changed, added, removed), the unchanged
