@@ -132,10 +132,15 @@ extension Timeline {
         -> [Endpoint]
     {
         if case .exposed(let key, let entry, nil) = destination {
-            // Through a node port or the load balancer: one cell per endpoint of the Service port.
+            // Through a node port or the load balancer: one cell per endpoint the entry sends to.
+            // Under externalTrafficPolicy Local a node sends only to its own endpoints (kube-proxy's
+            // `CategorizeEndpoints`): where it has some, the others are no cells (no connection
+            // through that node can reach them); where it has none, every endpoint's cell has no path.
             guard let service = cluster.services[key], let servicePort = cluster.exposedPort(service, entry, port) else { return [] }
             let backends = cluster.backends(of: service, port: servicePort)
-            return backends.isEmpty ? [destination] : backends.map { .exposed(key, entry, backend: $0.pod) }
+            let reached = backends.filter { cluster.exposedPath(key, entry, backend: $0.pod, port: port) != nil }
+            let aimed = reached.isEmpty ? backends : reached
+            return aimed.isEmpty ? [destination] : aimed.map { .exposed(key, entry, backend: $0.pod) }
         }
         guard case .service(let key, nil) = destination else { return [destination] }
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
