@@ -155,8 +155,7 @@ public struct MeshProbing: Sendable {
             case 403?:
                 return CellObservation(observation: .denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
             default:
-                return CellObservation(
-                    observation: .deny, attempts: attempts, reason: "answered \(status.map { "HTTP \($0)" } ?? "no HTTP response")")
+                return otherAnswer(status, body, from: source, request, attempts: attempts)
             }
         case .unanswered(let reset):
             guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
@@ -193,6 +192,40 @@ public struct MeshProbing: Sendable {
         default:
             return nil
         }
+    }
+
+    /// An answer to an HTTP probe that is neither the application's `200` nor the proxy's `403`.
+    /// The network let the connection through, so it is never `deny` (NetworkPolicy). When the
+    /// destination's proxy recorded that it answered the request itself (Envoy's `400` to a head
+    /// its codec refuses, which keycard refuses to probe at load), the cell is `skipped` as a lab
+    /// error: neither keycard's model nor its outcomes have that answer. When the proxy refused
+    /// by policy, its record decides. Otherwise the application answered (a `command:` program
+    /// answering 404 has passed every check): `allow`, the answer named in `reason`.
+    func otherAnswer(_ status: Int?, _ body: String, from source: ObjectKey, _ request: ProbeRequest, attempts: Int)
+        -> CellObservation
+    {
+        let answer = status.map { "HTTP \($0)" } ?? "no HTTP response"
+        if let sourceIP = cluster.addresses[source], let port = request.sourcePort {
+            let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
+            for (address, dport) in candidates {
+                guard case .decided(let record) = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport)
+                else { continue }
+                switch record.observation {
+                case .denyMTLS, .denyRBAC:
+                    return CellObservation(
+                        observation: record.observation, attempts: attempts, reason: record.reason, detail: record.detail)
+                case .closed, .deny, .skipped:
+                    return CellObservation(
+                        observation: .skipped, attempts: attempts,
+                        reason:
+                            "lab error: the destination's proxy answered \(answer) itself (\(record.detail.map { "\($0); " } ?? "")\(record.reason)), an answer keycard does not model"
+                    )
+                case .allow: break
+                }
+            }
+        }
+        return CellObservation(
+            observation: .allow, attempts: attempts, reason: "the application answered \(answer)\(body.isEmpty ? "" : " \(body)")")
     }
 
     /// The status code and the first body line of an HTTP/1.1 response.

@@ -163,6 +163,40 @@ struct MeshProbingTests {
         #expect(channel.lookups > 1)
     }
 
+    /// An HTTP answer is never a NetworkPolicy drop (keycard review D4): the proxy's own 400 is a
+    /// lab error (skipped), a refusal it recorded keeps its cause, anything else is the
+    /// application's answer.
+    @Test func anHTTPAnswerOtherThan200Or403IsNeverANetworkDeny() throws {
+        let (timeline, cells) = try cells(1)
+        let cluster = timeline.cluster(afterStep: 1)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: cluster, channel: channel)
+        let cell = try #require(cells.first)
+        let web = try #require(cluster.addresses[cell.from])
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 9090)
+        request.readsToEnd = true
+        let badRequest = ProbeVerdict.allow(line: "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+        request.sourcePort = 23460
+        channel.records["\(web):23460>10.244.0.1:9090"] = MeshFlowVerdict(
+            .closed, detail: "bad-http-request", reason: "at prod/api (sidecar); nothing serves the port")
+        let proxyAnswered = try #require(
+            probing.observation(badRequest, from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now))
+        #expect(proxyAnswered.observation == .skipped)
+        #expect(proxyAnswered.reason?.hasPrefix("lab error: the destination's proxy answered HTTP 400 itself (bad-http-request;") == true)
+
+        request.sourcePort = 23461
+        channel.records["\(web):23461>10.244.0.1:9090"] = MeshFlowVerdict(.denyRBAC, detail: "http-403", reason: "at prod/api")
+        let refused = probing.observation(badRequest, from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        #expect(refused == CellObservation(observation: .denyRBAC, attempts: 1, reason: "at prod/api", detail: "http-403"))
+
+        request.sourcePort = 23462
+        let application = probing.observation(
+            .allow(line: "HTTP/1.1 404 Not Found\r\n\r\nno such page\n"), from: cell.from, request, attempts: 1, expectedLine: "prod/api",
+            recordsDue: .now)
+        #expect(application == CellObservation(observation: .allow, attempts: 1, reason: "the application answered HTTP 404 no such page"))
+    }
+
     @Test func httpAnswersAreReadByStatus() {
         #expect(MeshProbing.parseHTTP("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nprod/api\n") == (200, "prod/api"))
         #expect(MeshProbing.parseHTTP("HTTP/1.1 403 Forbidden\r\n\r\nRBAC: access denied") == (403, "RBAC: access denied"))

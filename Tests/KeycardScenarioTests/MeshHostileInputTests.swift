@@ -25,7 +25,9 @@ struct MeshHostileInputTests {
 
     @Test func aNonEmptyTargetRefListStillBindsNoPod() throws {
         let policy = T.ap(
-            "prod", "gw", "{targetRefs: [{kind: Gateway, name: g}], rules: [{from: [{source: {namespaces: [istio-system]}}]}]}")
+            "prod", "gw",
+            "{targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: g}], rules: [{from: [{source: {namespaces: [istio-system]}}]}]}"
+        )
         #expect(try T.cell([policy], webToAPI).outcome == .allow)
     }
 

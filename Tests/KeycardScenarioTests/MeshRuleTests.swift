@@ -161,7 +161,8 @@ private let cases: [MeshCase] = [
         rule: "R15 ztunnel uses mTLS to pod addresses", resources: [T.meshStrict],
         probe: probe("amb/job", "prod/api", "TCP/8080", "via: pod-ip"), outcome: .allow),
     MeshCase(
-        rule: "R16 principal in another trust domain", resources: [T.meshStrict, allowWeb],
+        rule: "R16 principal in another trust domain",
+        resources: [T.meshStrict, T.ap("prod", "a", "{rules: [{from: [{source: {principals: [other.org/ns/prod/sa/web]}}]}]}")],
         probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset", mesh: "{trustDomain: example.org}"),
     MeshCase(
         rule: "R17 spoofed refused under PERMISSIVE", resources: [],
@@ -366,6 +367,47 @@ private let cases: [MeshCase] = [
     MeshCase(
         rule: "R57 mTLS before authorization", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
         probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    // Part 3 #6 (keycard review D1): a sidecar matches `.*/ns/<value, * as .*>/.*` against the
+    // whole peer URI; ztunnel matches the namespace alone.
+    MeshCase(
+        rule: "Part 3 #6 sidecar namespaces *a runs into the service account",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{from: [{source: {namespaces: [\"*a\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "Part 3 #6 sidecar notNamespaces *a excludes every identity",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {notNamespaces: [\"*a\"]}}]}]}")],
+        probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "Part 3 #6 sidecar when source.namespace *sa",
+        resources: [T.ap("prod", "a", "{rules: [{when: [{key: source.namespace, values: [\"*sa\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "Part 3 #6 sidecar namespaces * still needs a peer",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {namespaces: [\"*\"]}}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "Part 3 #6 ztunnel namespaces *a is a suffix of the namespace",
+        resources: [T.ap("amb", "d", "{action: DENY, rules: [{from: [{source: {namespaces: [\"*a\"]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .allow),
+    // keycard review D2: a sidecar's istiod rewrites cluster.local principals to the mesh's trust
+    // domain (ReplaceTrustDomainAliases); ztunnel compares them as written.
+    MeshCase(
+        rule: "trust domain: sidecar principals cluster.local/... is the mesh's", resources: [allowWeb],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow, mesh: "{trustDomain: example.org}"),
+    MeshCase(
+        rule: "trust domain: sidecar notPrincipals cluster.local/... is the mesh's",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{from: [{source: {notPrincipals: [cluster.local/ns/prod/sa/web]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow, mesh: "{trustDomain: example.org}"),
+    MeshCase(
+        rule: "trust domain: sidecar when source.principal cluster.local/... is the mesh's",
+        resources: [
+            T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: source.principal, values: [cluster.local/ns/amb/sa/default]}]}]}")
+        ],
+        probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset", mesh: "{trustDomain: example.org}"),
+    MeshCase(
+        rule: "trust domain: ztunnel principals as written",
+        resources: [T.ap("amb", "a", "{rules: [{from: [{source: {principals: [cluster.local/ns/prod/sa/web]}}]}]}")],
+        probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .denyRBAC, detail: "reset", mesh: "{trustDomain: example.org}"),
     MeshCase(
         rule: "R58 a pod reaching itself", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
         probe: probe("prod/api", "prod/api", "TCP/8080", "identity: none"), outcome: .allow),
@@ -406,6 +448,36 @@ struct MeshRuleTests {
         // R2: unlabelling the namespace keeps the sidecar; R3: ambient follows the label.
         #expect(timeline.cluster(afterStep: 1).dataPlane(of: ObjectKey("prod", "api")) == .sidecar)
         #expect(timeline.cluster(afterStep: 2).dataPlane(of: ObjectKey("legacy", "client")) == .ambient)
+    }
+
+    /// istio-cni's default enablement selectors (keycard review D3): pod label `ambient`, or a pod
+    /// label NotIn [none] in an ambient namespace.
+    @Test("R3 (istio-cni): a pod label other than ambient or none leaves the namespace's choice")
+    func ambientPodLabelOtherValues() throws {
+        let text =
+            MeshText.head + """
+
+                    - {apiVersion: v1, kind: Pod, metadata: {name: sidecar-value, namespace: amb, labels: {istio.io/dataplane-mode: sidecar}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: empty-value, namespace: amb, labels: {istio.io/dataplane-mode: ""}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: upper, namespace: amb, labels: {istio.io/dataplane-mode: Ambient}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: out, namespace: amb, labels: {istio.io/dataplane-mode: none}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: other-value, namespace: legacy, labels: {istio.io/dataplane-mode: sidecar}}, spec: {containers: [{name: c, image: i}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: own, namespace: legacy, labels: {istio.io/dataplane-mode: ambient}}, spec: {containers: [{name: c, image: i}]}}
+                  steps:
+                    - label: {kind: Namespace, name: amb, labels: {istio.io/dataplane-mode: none}}
+                """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let start = timeline.initial
+        #expect(start.dataPlane(of: ObjectKey("amb", "sidecar-value")) == .ambient)
+        #expect(start.dataPlane(of: ObjectKey("amb", "empty-value")) == .ambient)
+        #expect(start.dataPlane(of: ObjectKey("amb", "upper")) == .ambient)
+        #expect(start.dataPlane(of: ObjectKey("amb", "out")) == DataPlane.none)
+        #expect(start.dataPlane(of: ObjectKey("legacy", "other-value")) == DataPlane.none)
+        #expect(start.dataPlane(of: ObjectKey("legacy", "own")) == .ambient)
+        // The namespace opted out: only a pod labelled ambient itself stays.
+        let after = timeline.cluster(afterStep: 1)
+        #expect(after.dataPlane(of: ObjectKey("amb", "sidecar-value")) == DataPlane.none)
+        #expect(after.dataPlane(of: ObjectKey("amb", "db")) == DataPlane.none)
     }
 
     @Test("R1 (injector code): the pod annotation sidecar.istio.io/inject opts out when no label of that name is present")

@@ -80,6 +80,32 @@ private let refusals: [MeshRefusal] = [
         object: "{apiVersion: security.istio.io/v1alpha3, kind: PeerAuthentication, metadata: {name: p}}",
         message: "must have apiVersion security.istio.io/v1 or security.istio.io/v1beta1"),
     MeshRefusal(object: T.pa("nowhere", "p", "{}"), message: "namespace \"nowhere\" does not exist"),
+    // targetRef(s): the CRD schema and istiod's validatePolicyTargetReference (keycard review D5).
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRef: {kind: Service, name: api, namespace: other}, rules: [{}]}"),
+        message: "spec.targetRef.namespace must not be set: cross namespace referencing is not supported"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRefs: [{kind: Service, name: api, namespace: prod}], rules: [{}]}"),
+        message: "spec.targetRefs[0].namespace must not be set"),
+    MeshRefusal(object: T.ap("prod", "a", "{targetRef: {name: api}, rules: [{}]}"), message: "spec.targetRef needs the field \"kind\""),
+    MeshRefusal(object: T.ap("prod", "a", "{targetRef: {kind: Service}, rules: [{}]}"), message: "spec.targetRef needs the field \"name\""),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRefs: [{kind: Service, name: \"\"}], rules: [{}]}"),
+        message: "spec.targetRefs[0].name must be set (not empty)"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRefs: [{kind: Service, name: a}, {kind: Deployment, group: apps, name: api}], rules: [{}]}"),
+        message:
+            "spec.targetRefs[1] must name one of core/Service, networking.istio.io/ServiceEntry, gateway.networking.k8s.io/Gateway, gateway.networking.k8s.io/GatewayClass, found apps/Deployment"
+    ),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRef: {kind: Gateway, name: g}, rules: [{}]}"), message: "found Gateway"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{targetRef: {kind: ServiceEntry, group: networking.istio.io, name: s, port: 80}, rules: [{}]}"),
+        message: "unknown field \"port\" in spec.targetRef"),
+    MeshRefusal(
+        object: T.ap(
+            "prod", "a", "{targetRefs: [\(Array(repeating: "{kind: Service, name: a}", count: 17).joined(separator: ", "))], rules: [{}]}"),
+        message: "more than the 16 the CRD allows"),
 ]
 
 @Suite("Mesh validation (spec mesh.md R10, R22, 2.2, 2.4)")
@@ -106,6 +132,12 @@ struct MeshValidationTests {
             ("{from: [prod/web], to: [prod/api], via: direct}", "probe.via must be service or pod-ip"),
             ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {path: /a%00}}", "%00"),
             ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {path: admin}}", "must start with /"),
+            // Envoy's HTTP/1 codec answers 400 to a method outside its list (keycard review D4).
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: FOO}}", "http.method \"FOO\" cannot be probed"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: get}}", "answer 400"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: M-SEARCH}}", "answer 400"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: CONNECT}}", "tunnel"),
+            ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {headers: {\"a(b\": x}}}", "is not a valid token"),
         ])
     func probeOptions(_ probe: String, _ message: String) {
         do {
@@ -113,7 +145,36 @@ struct MeshValidationTests {
             Issue.record("accepted: \(probe)")
         } catch {
             #expect(error.message.contains(message), "\(error)")
+            #expect(error.location.file == "bad.yaml" && error.location.line > 1)
         }
+    }
+
+    /// Every kind istiod's `allowedTargetRefs` lists, the core group written or not: accepted, and
+    /// binding no pod (R20).
+    @Test(
+        "targetRef(s) naming a kind Istio accepts",
+        arguments: [
+            "targetRef: {kind: Service, name: api}", "targetRef: {kind: Service, group: core, name: api, namespace: \"\"}",
+            "targetRefs: [{kind: Service, group: \"\", name: api}]",
+            "targetRefs: [{kind: ServiceEntry, group: networking.istio.io, name: s}]",
+            "targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: w}, {kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint}]",
+        ])
+    func acceptedTargetRefs(_ field: String) throws {
+        let policy = T.ap("prod", "a", "{\(field), action: DENY, rules: [{}]}")
+        let timeline = try ScenarioLoader.parseTimeline(
+            MeshText.text([policy], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}"), file: "ok.yaml")
+        #expect(timeline.cells(ofProbeStep: 1).first?.outcome == .allow)
+        #expect(timeline.warnings.contains { $0.message.contains("(R20)") })
+    }
+
+    /// PeerAuthentication has no targetRef in its API (`istio/api` peer_authentication.proto): the
+    /// field is unknown to its schema.
+    @Test("PeerAuthentication takes no targetRef")
+    func peerAuthenticationTargetRef() {
+        let text = MeshText.text(
+            [T.pa("prod", "p", "{targetRef: {kind: Service, name: api}, mtls: {mode: STRICT}}")],
+            probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}")
+        #expect(throws: ScenarioError.self) { try ScenarioLoader.parseTimeline(text, file: "bad.yaml") }
     }
 
     @Test("delete and List dumps take the Istio kinds")
@@ -136,7 +197,7 @@ struct MeshValidationTests {
     func warnings() throws {
         let objects = [
             T.ap("prod", "ext", "{action: CUSTOM, provider: {name: x}, rules: [{}]}"),
-            T.ap("prod", "wp", "{targetRef: {kind: Gateway, name: g}}"),
+            T.ap("prod", "wp", "{targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: g}}"),
             T.ap("prod", "dry", "{}", annotations: "{istio.io/dry-run: \"true\"}"),
             T.ap("amb", "audit", "{action: AUDIT, rules: [{}]}"),
             T.pa("amb", "nomtls", "{mtls: {mode: DISABLE}}"),

@@ -73,6 +73,9 @@ struct ExplainCommand: ParsableCommand {
             guard let route = ProbeRoute(rawValue: via) else { throw ValidationError("--via must be service or pod-ip") }
             request.route = route
         }
+        if let httpMethod, let reason = HTTPRequest.unsupportedMethodReason(httpMethod) {
+            throw ValidationError("--http-method \(httpMethod): \(reason)")
+        }
         if httpMethod != nil || httpPath != nil || httpHost != nil {
             request.http = HTTPRequest(method: httpMethod ?? "GET", path: httpPath ?? "/", host: httpHost)
         }

@@ -86,7 +86,8 @@ public struct AuthorizationEngine: Sendable {
     ///   - isHTTP: whether the destination port is HTTP (R37); ztunnel never sees HTTP (R48).
     public func authorize(_ attributes: AuthorizationAttributes, pod: Pod, plane: DataPlane, isHTTP: Bool) -> AuthorizationDecision {
         let applicable = policies(for: pod)
-        let context = MatchContext(plane: plane, isHTTP: plane == .sidecar && isHTTP, attributes: attributes)
+        let context = MatchContext(
+            plane: plane, isHTTP: plane == .sidecar && isHTTP, attributes: attributes, trustDomain: cluster.mesh.trustDomain)
         let denying: [AuthorizationPolicy.Action] = plane == .sidecar ? [.custom, .deny] : [.deny]
         let allows = applicable.filter { $0.action == .allow }
         for action in denying {
@@ -115,6 +116,8 @@ struct MatchContext {
     /// The sidecar treats the port as HTTP (R37); always false for ztunnel (R48).
     var isHTTP: Bool
     var attributes: AuthorizationAttributes
+    /// The mesh's trust domain, which a sidecar's principals are rewritten to (`TrustDomainAliases`).
+    var trustDomain: String
 
     /// R29 with the data-plane rules for attributes the port cannot see:
     /// - sidecar, TCP port: an ALLOW rule with an HTTP-only field matches nothing (R39); a
@@ -148,24 +151,34 @@ struct MatchContext {
         return true
     }
 
-    private func namespaceMatches(_ pattern: String, _ namespace: String) -> Bool {
-        // Part 3 #6: sidecars read every `*` as a regex wildcard, ztunnel only leading/trailing.
-        plane == .sidecar ? MeshValueMatch.matchesGlob(pattern, namespace) : MeshValueMatch.matches(pattern, namespace)
+    /// A namespace value against the request's peer (R30: a plaintext request matches none).
+    /// Part 3 #6: a sidecar matches the regex `.*/ns/<value, * as .*>/.*` against the whole peer
+    /// URI (`MeshValueMatch.sidecarNamespaceMatches`); ztunnel matches the namespace of the
+    /// identity with its exact/prefix/suffix/presence forms (`rbac.rs` `StringMatch::matches` on
+    /// the `Identity::Spiffe` namespace; istiod's `stringToMatch`).
+    private func namespaceMatches(_ pattern: String) -> Bool {
+        guard let principal = attributes.principal else { return false }
+        if plane == .sidecar { return MeshValueMatch.sidecarNamespaceMatches(pattern, uri: "spiffe://\(principal)") }
+        return attributes.sourceNamespace.map { MeshValueMatch.matches(pattern, $0) } ?? false
+    }
+
+    /// A principal value against the request's peer (R30). A sidecar's istiod first rewrites the
+    /// value's trust domain (`TrustDomainAliases.replaced`: `cluster.local/...` means the mesh's
+    /// own trust domain); ztunnel compares the value as written.
+    private func principalMatches(_ pattern: String) -> Bool {
+        guard let principal = attributes.principal else { return false }
+        let value = plane == .sidecar ? TrustDomainAliases.replaced(pattern, trustDomain: trustDomain) : pattern
+        return MeshValueMatch.matches(value, principal)
     }
 
     /// Inside a source every field must match (R29); identity fields need mutual TLS (R30) and
     /// their negations match plaintext (R31).
     func matches(_ source: AuthorizationPolicy.Source, of policy: AuthorizationPolicy) -> Bool {
         let principal = attributes.principal
-        let namespace = attributes.sourceNamespace
-        if !source.principals.isEmpty {
-            guard let principal, source.principals.contains(where: { MeshValueMatch.matches($0, principal) }) else { return false }
-        }
-        if let principal, source.notPrincipals.contains(where: { MeshValueMatch.matches($0, principal) }) { return false }
-        if !source.namespaces.isEmpty {
-            guard let namespace, source.namespaces.contains(where: { namespaceMatches($0, namespace) }) else { return false }
-        }
-        if let namespace, source.notNamespaces.contains(where: { namespaceMatches($0, namespace) }) { return false }
+        if !source.principals.isEmpty && !source.principals.contains(where: principalMatches) { return false }
+        if source.notPrincipals.contains(where: principalMatches) { return false }
+        if !source.namespaces.isEmpty && !source.namespaces.contains(where: namespaceMatches) { return false }
+        if source.notNamespaces.contains(where: namespaceMatches) { return false }
         if !source.serviceAccounts.isEmpty {
             guard principal != nil, source.serviceAccounts.contains(where: { serviceAccountMatches($0, policy) }) else { return false }
         }
@@ -219,9 +232,9 @@ struct MatchContext {
             // Istio converts the value to a number (strconv.Atoi): "080" is port 80.
             test = { Int($0) == attributes.port }
         case "source.principal":
-            test = { value in attributes.principal.map { MeshValueMatch.matches(value, $0) } ?? false }
+            test = principalMatches
         case "source.namespace":
-            test = { value in attributes.sourceNamespace.map { namespaceMatches(value, $0) } ?? false }
+            test = namespaceMatches
         default:
             if condition.key.hasPrefix("request.headers["), condition.key.hasSuffix("]") {
                 let name = String(condition.key.dropFirst("request.headers[".count).dropLast()).lowercased()

@@ -54,14 +54,21 @@ extension Pod {
         return false
     }
 
-    /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live:
-    /// the pod label has precedence, `none` opts out. A sidecar takes precedence (checked by caller).
+    /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live.
+    /// istio-cni's default enablement selectors decide (`istio/istio`
+    /// `manifests/charts/istio-cni/values.yaml` `ambient.enablementSelectors`, matched by
+    /// `cni/pkg/util/enablement_selector.go` `CompiledEnablementSelectors.Matches`): the pod label
+    /// `istio.io/dataplane-mode: ambient` in any namespace, or a pod label `NotIn [none]` (absent,
+    /// empty, `sidecar`, any value but `none`) in a namespace labelled `ambient`. So `none` opts
+    /// out and any other pod value leaves the namespace's choice. A sidecar takes precedence
+    /// (checked by the caller; istio-cni skips pods with `sidecar.istio.io/status`).
     public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
         // istio-cni never redirects a host-network pod's traffic (it would be the node's).
         if hostNetwork { return false }
         if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
-        if let own = labels[MeshLabel.dataplaneMode] { return own == "ambient" }
-        return namespace?.labels[MeshLabel.dataplaneMode] == "ambient"
+        let own = labels[MeshLabel.dataplaneMode]
+        if own == "ambient" { return true }
+        return own != "none" && namespace?.labels[MeshLabel.dataplaneMode] == "ambient"
     }
 }
 

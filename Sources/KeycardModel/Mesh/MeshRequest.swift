@@ -44,6 +44,33 @@ public struct HTTPRequest: Hashable, Sendable {
         self.headers = headers
     }
 
+    /// The request methods Envoy's HTTP/1 codec accepts as Istio configures it: the balsa parser's
+    /// `kValidMethods` (`envoyproxy/envoy` `source/common/http/http1/balsa_parser.cc`
+    /// `isMethodValid`), compared case-sensitively, since Istio never sets
+    /// `Http1ProtocolOptions.allow_custom_methods`. Any other method (`FOO`, `get`, `M-SEARCH`)
+    /// is answered `400 Bad Request` before authorization.
+    public static let envoyMethods: Set<String> = [
+        "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "MERGE", "MKACTIVITY", "MKCALENDAR",
+        "MKCOL", "MOVE", "MSEARCH", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH", "PURGE", "PUT", "REBIND",
+        "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND", "UNLINK", "UNLOCK", "UNSUBSCRIBE",
+    ]
+
+    /// Why keycard cannot probe with `method`, or nil when it can: a method Envoy's codec refuses
+    /// (`envoyMethods`; the proxy answers 400, which keycard does not model, as it does not model
+    /// the 400 for `%00` in a path); `CONNECT`, which asks Envoy for a tunnel instead of a
+    /// request (keycard models no tunnels); `MSEARCH`, which Envoy accepts but the lab proxy's
+    /// parser (NIOHTTP1's llhttp, which knows `M-SEARCH` only) does not, so `run` could not
+    /// prove it.
+    public static func unsupportedMethodReason(_ method: String) -> String? {
+        if method == "CONNECT" { return "CONNECT asks the proxy for a tunnel, which keycard does not model" }
+        if method == "MSEARCH" {
+            return "Envoy accepts MSEARCH, but the lab proxy's HTTP parser (llhttp) does not, so keycard cannot prove it"
+        }
+        if envoyMethods.contains(method) { return nil }
+        return
+            "Istio's proxies answer 400 to it (Envoy's HTTP/1 codec accepts only its known methods, upper case, and Istio does not enable allow_custom_methods); keycard does not model that answer"
+    }
+
     /// The Host header sent to `target` (a pod, or the Service a `svc/` probe calls) on `port` (the
     /// port the client dialled: the Service port for a Service).
     public func hostHeader(for target: ObjectKey, port: Int) -> String {

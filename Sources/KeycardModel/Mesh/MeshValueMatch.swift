@@ -12,26 +12,52 @@ public enum MeshValueMatch {
         return pattern == value
     }
 
-    /// A `namespaces` value as sidecars read it (Part 3 #6): every `*` becomes `.*` of a regex.
-    public static func matchesGlob(_ pattern: String, _ value: String) -> Bool {
-        if pattern == "*" { return !value.isEmpty }
-        return glob(Array(pattern), Array(value))
+    /// A `namespaces`/`notNamespaces` value, or a `source.namespace` condition value, as a sidecar
+    /// enforces it. istiod (`istio/istio` `pilot/pkg/security/authz/model/generator.go`
+    /// `srcNamespaceGenerator`) quotes the value's literal parts, joins them with `.*` where it had
+    /// `*`, and builds the regex `.*/ns/<value>/.*`, which Envoy's RBAC filter matches in full
+    /// against the peer certificate's URI SAN (`Authenticated.principal_name`). Every form goes
+    /// through that regex, exact, prefix (`abc*`), suffix (`*abc`) and `*` alike, so a `*` may run
+    /// across `/` into the service account: `*a` matches `spiffe://cluster.local/ns/prod/sa/web`
+    /// (`prod/sa` ends in `a`), `pro*` matches a namespace `prod` and `prometheus`, `*` matches
+    /// every identity with a `/ns/<x>/` segment. ztunnel matches the namespace alone (`matches`).
+    /// - Parameters:
+    ///   - pattern: the policy's value, e.g. `prod`, `*a`, `team-*`, `*`.
+    ///   - uri: the peer's URI SAN, `spiffe://<trust domain>/ns/<namespace>/sa/<account>`.
+    /// - Returns: whether RE2 would fully match `.*/ns/<pattern, * as .*>/.*` against `uri` (`.`
+    ///   does not match a newline, as in RE2 without the `s` flag).
+    public static func sidecarNamespaceMatches(_ pattern: String, uri: String) -> Bool {
+        var tokens: [RegexToken] = [.any]
+        tokens += "/ns/".unicodeScalars.map(RegexToken.literal)
+        tokens += pattern.unicodeScalars.map { $0 == "*" ? RegexToken.any : .literal($0) }
+        tokens += [.literal("/"), .any]
+        return fullMatch(tokens, Array(uri.unicodeScalars))
     }
 
-    /// `*` matches any run of characters (possibly empty), everything else itself.
-    private static func glob(_ pattern: [Character], _ value: [Character]) -> Bool {
-        // reachable[j]: the pattern so far can match value[0..<j].
+    /// One piece of the regexes istiod builds from a namespace value: `.*` or one quoted character.
+    private enum RegexToken {
+        case any
+        case literal(Unicode.Scalar)
+    }
+
+    /// Whether `tokens` match all of `value`; `.any` is `.*` (any run of scalars but a newline).
+    private static func fullMatch(_ tokens: [RegexToken], _ value: [Unicode.Scalar]) -> Bool {
+        // reachable[j]: the tokens so far can match value[0..<j].
         var reachable = [Bool](repeating: false, count: value.count + 1)
         reachable[0] = true
-        for character in pattern {
+        for token in tokens {
             var next = [Bool](repeating: false, count: value.count + 1)
-            for j in 0...value.count where reachable[j] {
-                if character == "*" {
-                    for k in j...value.count { next[k] = true }
-                    break
-                } else if j < value.count, value[j] == character {
-                    next[j + 1] = true
+            switch token {
+            case .any:
+                var open = false
+                for j in 0...value.count {
+                    if reachable[j] { open = true }
+                    if open { next[j] = true }
+                    // `.` stops at a newline: what follows it needs a fresh start.
+                    if j < value.count, value[j] == "\n" { open = false }
                 }
+            case .literal(let scalar):
+                for j in 0..<value.count where reachable[j] && value[j] == scalar { next[j + 1] = true }
             }
             reachable = next
         }

@@ -66,6 +66,39 @@ extension ObjectDecoder {
         return selector
     }
 
+    /// The kinds a policy's `targetRef(s)` may name, as (canonical group, kind): istiod's
+    /// `allowedTargetRefs` (`istio/istio` `pkg/config/validation/validation.go`: Service,
+    /// ServiceEntry, KubernetesGateway, GatewayClass; an empty group is `core`).
+    static let allowedTargetKinds: [(group: String, kind: String)] = [
+        ("core", "Service"), ("networking.istio.io", "ServiceEntry"), ("gateway.networking.k8s.io", "Gateway"),
+        ("gateway.networking.k8s.io", "GatewayClass"),
+    ]
+
+    /// One `PolicyTargetReference` (`istio/api` `type/v1beta1/selector.proto`), refused where the
+    /// CRD schema or istiod's `validatePolicyTargetReference` refuse it: fields other than group,
+    /// kind, name and namespace; `kind` or `name` missing or empty (CRD: required, minLength 1);
+    /// `name` over 253 characters; a non-empty `namespace` ("cross namespace referencing is not
+    /// supported"); a group/kind not in `allowedTargetKinds` (which also covers the CRD's
+    /// patterns and lengths for group and kind). Throws a `ScenarioError` at the offending field.
+    private func policyTargetReference(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
+        let fields = try value.fields(what, allowed: ["group", "kind", "name", "namespace"])
+        let group = try fields["group"]?.string("\(what).group") ?? ""
+        guard let kindValue = fields["kind"] else { throw value.error("\(what) needs the field \"kind\"") }
+        let kind = try kindValue.string("\(what).kind")
+        guard let nameValue = fields["name"] else { throw value.error("\(what) needs the field \"name\"") }
+        let name = try nameValue.string("\(what).name")
+        if name.isEmpty { throw nameValue.error("\(what).name must be set (not empty)") }
+        if name.unicodeScalars.count > 253 { throw nameValue.error("\(what).name is longer than 253 characters") }
+        if let namespaceValue = fields["namespace"], !(try namespaceValue.string("\(what).namespace")).isEmpty {
+            throw namespaceValue.error("\(what).namespace must not be set: cross namespace referencing is not supported")
+        }
+        let canonicalGroup = group.isEmpty ? "core" : group
+        guard Self.allowedTargetKinds.contains(where: { $0.group == canonicalGroup && $0.kind == kind }) else {
+            let allowed = Self.allowedTargetKinds.map { "\($0.group)/\($0.kind)" }.joined(separator: ", ")
+            throw kindValue.error("\(what) must name one of \(allowed), found \(group.isEmpty ? "" : group + "/")\(kind)")
+        }
+    }
+
     mutating func authorizationPolicy(_ value: YAMLValue) throws(ScenarioError) -> AuthorizationPolicy {
         let fields = try value.fields("AuthorizationPolicy", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let metadataValue = try fields.required("metadata")
@@ -88,6 +121,11 @@ extension ObjectDecoder {
         let present = [spec["selector"], spec["targetRef"], spec["targetRefs"]].compactMap { $0 }
         if present.count > 1 { throw present[1].error("selector, targetRef and targetRefs are mutually exclusive: only one can be set") }
         let targetRefs = try spec["targetRefs"]?.objectItems("spec.targetRefs") ?? []
+        if let list = spec["targetRefs"], targetRefs.count > 16 {
+            throw list.error("spec.targetRefs has \(targetRefs.count) entries, more than the 16 the CRD allows")
+        }
+        if let targetRef = spec["targetRef"] { try policyTargetReference(targetRef, "spec.targetRef") }
+        for (index, targetRef) in targetRefs.enumerated() { try policyTargetReference(targetRef, "spec.targetRefs[\(index)]") }
         if let targetRef = spec["targetRef"] ?? (targetRefs.isEmpty ? nil : spec["targetRefs"]) {
             policy.hasTargetRef = true
             warn(
