@@ -174,6 +174,7 @@ public struct DNSRecords: Sendable, Hashable {
     /// kubelet writes it (nameservers left out: cluster DNS is asked).
     public func resolvConf(namespace: String, dnsConfig: ResolvConf?) -> ResolvConf {
         ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
+            .fittingKubeletLimits()
     }
 
     /// What a resolver in `namespace` (with the pod's `dnsConfig`) gets for `name`: the answer of

@@ -24,10 +24,31 @@ public struct DNSProbe: Sendable {
         query.ndots = resolvConf.ndots
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = try query.run()
+        let outcome: DNSQueryOutcome
+        if resolvConf.searches.count > DNSQuery.maximumSearchDomains {
+            outcome = try Self.searchByName(query, resolvConf: resolvConf)
+        } else {
+            outcome = try query.run()
+        }
         let elapsed = clock.now - start
         let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         return (Self.answer(outcome), milliseconds)
+    }
+
+    /// A search list longer than libresolv's state holds (a pod's `dnsConfig` may add up to 32;
+    /// glibc reads them all from resolv.conf): each name the resolver would try
+    /// (`DNSRecords.candidates`, in glibc's order) asked as written, as `res_nsearch` goes on: past
+    /// NXDOMAIN and an empty answer, stopping at an answer, a timeout or any other failure.
+    static func searchByName(_ query: DNSQuery, resolvConf: ResolvConf) throws -> DNSQueryOutcome {
+        for candidate in DNSRecords.candidates(for: query.name, search: resolvConf.searches, ndots: resolvConf.ndots) {
+            var single = query
+            single.name = candidate + "."
+            single.search = []
+            let outcome = try single.run()
+            if case .notFound = outcome { continue }
+            return outcome
+        }
+        return .notFound
     }
 
     static func answer(_ outcome: DNSQueryOutcome) -> DNSAnswer {

@@ -104,10 +104,10 @@ public struct LabDNS: Hashable, Sendable, Codable {
     public func resolvConf(namespace: String, resolver: PodResolver) -> String? {
         switch resolver {
         case .node: return nil
-        case .own(let lines): return lines.text
+        case .own(let lines): return ResolvConf().appending(lines).fittingKubeletLimits().text
         case .cluster(let extra):
             return ResolvConf.clusterFirst(nameservers: [nameserver.description], namespace: namespace, domain: domain)
-                .appending(extra).text
+                .appending(extra).fittingKubeletLimits().text
         }
     }
 }

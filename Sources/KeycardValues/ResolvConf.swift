@@ -34,6 +34,15 @@ public struct ResolvConf: Hashable, Sendable, Codable {
             options: options.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key):\($0.value)" })
     }
 
+    /// `self` within the kubelet's limits (`formDNSConfigFitsLimits`, pkg/kubelet/network/dns):
+    /// the first 3 nameservers, the first 32 searches less any longer than 253 characters, then the
+    /// last searches dropped until the search line has at most 2048 characters.
+    public func fittingKubeletLimits() -> ResolvConf {
+        var searches = Array(searches.prefix(32)).filter { $0.utf8.count <= 253 }
+        while searches.joined(separator: " ").utf8.count > 2048 { searches.removeLast() }
+        return ResolvConf(nameservers: Array(nameservers.prefix(3)), searches: searches, options: options)
+    }
+
     /// The `ndots` option: 1 when absent or not a number, at most 15 (resolv.conf(5)).
     public var ndots: Int {
         guard let option = options.last(where: { $0.hasPrefix("ndots:") }), let value = Int(option.dropFirst(6)), value >= 0

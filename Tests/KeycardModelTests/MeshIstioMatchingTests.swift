@@ -21,8 +21,10 @@ struct MeshIstioMatchingTests {
             ("pro*", web, true), ("prod*", web, true), ("dev*", web, false), ("p*", web, true),
             // presence and inner *
             ("*", web, true), ("p*d", web, true), ("p*x", web, false), ("*", "spiffe://cluster.local/sa/web", false),
-            // regex metacharacters are quoted
-            ("pr.d", web, false), ("pr.d", "spiffe://td/ns/pr.d/sa/x", true),
+            // istiod quotes nothing: the value's other characters are regex syntax (`.` is any character)
+            ("pr.d", web, true), ("pr.d", "spiffe://td/ns/pr.d/sa/x", true), ("p[rx]od", web, true),
+            // a value that makes no valid regex matches nothing (Envoy would refuse the filter)
+            ("pr[od", web, false),
             // `.` stops at a newline
             ("*", "spiffe://td/ns/a\n/sa/x", false),
         ])

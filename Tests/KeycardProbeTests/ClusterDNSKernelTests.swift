@@ -115,8 +115,11 @@ struct ClusterDNSKernelTests {
                 - {apiVersion: v1, kind: Pod, metadata: {name: extra, namespace: x}, spec: {dnsConfig: {searches: [y.svc.cluster.local], options: [{name: ndots, value: "1"}, {name: edns0}]}, containers: [{name: c, \(show)}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: own, namespace: x}, spec: {dnsPolicy: None, dnsConfig: {nameservers: [10.96.0.10], searches: [example.test]}, containers: [{name: c, \(show)}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: node, namespace: x}, spec: {dnsPolicy: Default, containers: [{name: c, \(show)}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: many, namespace: x}, spec: {dnsConfig: {searches: [a.example, b.example, c.example, d.example, y.svc.cluster.local]}, containers: [{name: c}]}}
               steps:
                 - dns: {from: x/extra, name: web}
+                # 8 search domains, more than libresolv's state holds: searched name by name.
+                - dns: {from: x/many, name: web}
             """
         let timeline = try ScenarioLoader.parseTimeline(text, file: "dns-policy.yaml")
         let service = try #require(timeline.initial.services[ObjectKey("y", "web")]?.clusterIP)
@@ -125,6 +128,7 @@ struct ClusterDNSKernelTests {
             return
         }
         #expect(timeline.dnsModel(step, atStep: 0) == .model(allowed: true, addresses: [service]))
+        #expect(timeline.resolvConf(of: ObjectKey("x", "many"), atStep: 0).searches.count == 8)
         let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
         defer { run.tearDown() }
         let report = try run.execute()

@@ -218,6 +218,9 @@ struct AppsReviewTests {
         // dnsConfig is validated with every dnsPolicy (validatePodDNSConfig).
         ("dnsConfig: {nameservers: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4]}", "must not have more than 3 nameservers"),
         ("dnsConfig: {searches: [Corp.Test]}", "spec.dnsConfig.searches: Invalid value: \"Corp.Test\""),
+        // IsDNS1123SubdomainWithUnderscore: one leading underscore, never at a label's end.
+        ("dnsConfig: {searches: [a_]}", "spec.dnsConfig.searches: Invalid value: \"a_\""),
+        ("dnsConfig: {searches: [__a]}", "spec.dnsConfig.searches: Invalid value: \"__a\""),
         ("dnsConfig: {options: [{value: \"1\"}]}", "spec.dnsConfig.options.name: Required value"),
         (
             "dnsConfig: {searches: [\(Array(repeating: "a", count: 33).map { "s\($0)" }.joined(separator: ", "))]}",

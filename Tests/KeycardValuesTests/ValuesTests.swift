@@ -73,4 +73,18 @@ import Testing
         #expect(ResolvConf(options: ["ndots:40"]).ndots == 15)
         #expect(ResolvConf(nameservers: ["192.0.2.53"]).text == "nameserver 192.0.2.53\n")
     }
+
+    /// `formDNSConfigFitsLimits`: 3 nameservers, 32 searches, none over 253 characters, a search
+    /// line of at most 2048 characters (the last ones dropped).
+    @Test func kubeletLimits() {
+        let long = String(repeating: "a", count: 254)
+        let many = (0..<40).map { "s\($0).example" }
+        let fitted = ResolvConf(nameservers: ["1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"], searches: [long] + many).fittingKubeletLimits()
+        #expect(fitted.nameservers.count == 3)
+        #expect(fitted.searches == Array(many.prefix(31)))
+        let wide = (0..<20).map { String(repeating: "w", count: 120) + "\($0)" }
+        let cut = ResolvConf(searches: wide).fittingKubeletLimits()
+        #expect(cut.searches.joined(separator: " ").utf8.count <= 2048 && cut.searches == Array(wide.prefix(cut.searches.count)))
+        #expect(cut.searches.count == 16)
+    }
 }

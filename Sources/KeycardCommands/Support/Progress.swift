@@ -24,14 +24,17 @@ enum Progress {
             live = true
             return
         }
-        let elapsed = ContinuousClock.now - start
+        // `start` is set on first use: read it before the clock, or the first line looks early.
+        let began = start
+        let elapsed = ContinuousClock.now - began
         held.withLock { state in
             if elapsed < .seconds(1) {
                 state.lines.append(text)
                 guard !state.timer else { return }
                 state.timer = true
                 // The first second may end in a long step: its lines are written when it is over.
-                let delay = Double((Duration.seconds(1) - elapsed).components.attoseconds) / 1e18
+                let left = (Duration.seconds(1) - elapsed).components
+                let delay = max(0, Double(left.seconds) + Double(left.attoseconds) / 1e18)
                 DispatchQueue.global().asyncAfter(deadline: .now() + delay) { writeHeld() }
                 return
             }

@@ -12,8 +12,11 @@ public struct DNSQuery: Sendable, Hashable {
     /// The only nameserver asked.
     public var server: IPv4
     public var port: UInt16 = 53
-    /// The search list and ndots, as in the pod's resolv.conf.
+    /// The search list and ndots, as in the pod's resolv.conf; at most `maximumSearchDomains` are
+    /// used (a longer list is searched name by name: `DNSProbe`).
     public var search: [String]
+    /// The search domains libresolv's resolver state holds (`MAXDNSRCH` in resolv.h).
+    public static let maximumSearchDomains = 6
     public var ndots: Int = 5
     /// Per try, whole seconds (libresolv's unit; at least 1).
     public var timeoutSeconds: Int = 1
@@ -72,7 +75,7 @@ extension DNSQuery {
         var addresses = [UInt32](repeating: 0, count: capacity)
         var failure: Int32 = 0
         var errorNumber: Int32 = 0
-        let domains = search.prefix(6).map { strdup($0) }
+        let domains = search.prefix(Self.maximumSearchDomains).map { strdup($0) }
         defer { for pointer in domains { free(pointer) } }
         var searchPointers: [UnsafePointer<CChar>?] = domains.map { UnsafePointer($0) }
         let count = searchPointers.withUnsafeMutableBufferPointer { searchBuffer in

@@ -14,54 +14,24 @@ public enum MeshValueMatch {
 
     /// A `namespaces`/`notNamespaces` value, or a `source.namespace` condition value, as a sidecar
     /// enforces it. istiod (`istio/istio` `pilot/pkg/security/authz/model/generator.go`
-    /// `srcNamespaceGenerator`) quotes the value's literal parts, joins them with `.*` where it had
-    /// `*`, and builds the regex `.*/ns/<value>/.*`, which Envoy's RBAC filter matches in full
-    /// against the peer certificate's URI SAN (`Authenticated.principal_name`). Every form goes
-    /// through that regex, exact, prefix (`abc*`), suffix (`*abc`) and `*` alike, so a `*` may run
-    /// across `/` into the service account: `*a` matches `spiffe://cluster.local/ns/prod/sa/web`
-    /// (`prod/sa` ends in `a`), `pro*` matches a namespace `prod` and `prometheus`, `*` matches
-    /// every identity with a `/ns/<x>/` segment. ztunnel matches the namespace alone (`matches`).
+    /// `srcNamespaceGenerator`) replaces each `*` of the value with `.*`, quoting nothing, and
+    /// builds the regex `.*/ns/<value>/.*`, which Envoy's RBAC filter matches in full against the
+    /// peer certificate's URI SAN (`Authenticated.principal_name`). Every form goes through that
+    /// regex, exact, prefix (`abc*`), suffix (`*abc`) and `*` alike, so a `*` may run across `/`
+    /// into the service account: `*a` matches `spiffe://cluster.local/ns/prod/sa/web` (`prod/sa`
+    /// ends in `a`), `pro*` matches a namespace `prod` and `prometheus`, `*` matches every identity
+    /// with a `/ns/<x>/` segment; and the value's other characters are regex syntax as written
+    /// (`pr.d` matches `prod`). ztunnel matches the namespace alone (`matches`).
     /// - Parameters:
     ///   - pattern: the policy's value, e.g. `prod`, `*a`, `team-*`, `*`.
     ///   - uri: the peer's URI SAN, `spiffe://<trust domain>/ns/<namespace>/sa/<account>`.
-    /// - Returns: whether RE2 would fully match `.*/ns/<pattern, * as .*>/.*` against `uri` (`.`
-    ///   does not match a newline, as in RE2 without the `s` flag).
+    /// - Returns: whether the regex fully matches `uri` (`.` not matching a newline, as in RE2
+    ///   without the `s` flag); false when the value does not make a valid regex (Envoy would
+    ///   refuse the filter, so no principal matches it).
     public static func sidecarNamespaceMatches(_ pattern: String, uri: String) -> Bool {
-        var tokens: [RegexToken] = [.any]
-        tokens += "/ns/".unicodeScalars.map(RegexToken.literal)
-        tokens += pattern.unicodeScalars.map { $0 == "*" ? RegexToken.any : .literal($0) }
-        tokens += [.literal("/"), .any]
-        return fullMatch(tokens, Array(uri.unicodeScalars))
-    }
-
-    /// One piece of the regexes istiod builds from a namespace value: `.*` or one quoted character.
-    private enum RegexToken {
-        case any
-        case literal(Unicode.Scalar)
-    }
-
-    /// Whether `tokens` match all of `value`; `.any` is `.*` (any run of scalars but a newline).
-    private static func fullMatch(_ tokens: [RegexToken], _ value: [Unicode.Scalar]) -> Bool {
-        // reachable[j]: the tokens so far can match value[0..<j].
-        var reachable = [Bool](repeating: false, count: value.count + 1)
-        reachable[0] = true
-        for token in tokens {
-            var next = [Bool](repeating: false, count: value.count + 1)
-            switch token {
-            case .any:
-                var open = false
-                for j in 0...value.count {
-                    if reachable[j] { open = true }
-                    if open { next[j] = true }
-                    // `.` stops at a newline: what follows it needs a fresh start.
-                    if j < value.count, value[j] == "\n" { open = false }
-                }
-            case .literal(let scalar):
-                for j in 0..<value.count where reachable[j] && value[j] == scalar { next[j + 1] = true }
-            }
-            reachable = next
-        }
-        return reachable[value.count]
+        let expression = ".*/ns/" + pattern.replacing("*", with: ".*") + "/.*"
+        guard let regex = try? Regex(expression) else { return false }
+        return (try? regex.wholeMatch(in: uri)) != nil
     }
 
     /// R46, Istio's default `BASE` path normalization, then the query and fragment removed:

@@ -43,7 +43,7 @@ extension ObjectDecoder {
     /// address; at most 32 search domains, 2048 characters joined by spaces, each a DNS subdomain
     /// (a trailing dot, `_` and a lone "." allowed, as RelaxedDNSSearchValidation, GA in 1.34);
     /// every option named.
-    func checkDNSPolicy(_ spec: [String: YAMLValue], into pod: inout Pod) throws(ScenarioError) {
+    mutating func checkDNSPolicy(_ spec: [String: YAMLValue], into pod: inout Pod) throws(ScenarioError) {
         if let value = spec["dnsPolicy"] {
             let text = try value.string("spec.dnsPolicy")
             if !text.isEmpty {
@@ -67,7 +67,8 @@ extension ObjectDecoder {
     }
 
     /// `spec.dnsConfig`'s nameservers, searches and options (`validatePodDNSConfig`).
-    private func dnsConfig(_ config: YAMLValue) throws(ScenarioError) -> ResolvConf {
+    private mutating func dnsConfig(_ config: YAMLValue) throws(ScenarioError) -> ResolvConf {
+        try warnUnknownFields(config, "spec.dnsConfig", known: ["nameservers", "searches", "options"])
         let fields = try nonNullFields(config, "spec.dnsConfig")
         var result = ResolvConf()
         let nameservers = try fields["nameservers"]?.items("spec.dnsConfig.nameservers") ?? []
@@ -92,11 +93,14 @@ extension ObjectDecoder {
         }
         for (search, value) in zip(result.searches, searches) where search != "." {
             let trimmed = search.hasSuffix(".") ? String(search.dropLast()) : search
-            if let problem = NameRules.dns1123SubdomainProblem(trimmed.replacingOccurrences(of: "_", with: "a")) {
-                throw value.error("spec.dnsConfig.searches: Invalid value: \"\(search)\": \(problem)")
+            if trimmed.utf8.count > 253 || !Self.isSubdomainWithUnderscore(trimmed) {
+                throw value.error(
+                    "spec.dnsConfig.searches: Invalid value: \"\(search)\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character (at most 253 characters)"
+                )
             }
         }
         for option in try fields["options"]?.items("spec.dnsConfig.options") ?? [] {
+            try warnUnknownFields(option, "spec.dnsConfig.options", known: ["name", "value"])
             let entry = try nonNullFields(option, "spec.dnsConfig.options")
             let name = try entry["name"]?.string("spec.dnsConfig.options.name") ?? ""
             guard !name.isEmpty else { throw option.error("spec.dnsConfig.options.name: Required value: Option.Name must not be empty") }
@@ -104,5 +108,17 @@ extension ObjectDecoder {
             result.options.append(optionValue.map { "\(name):\($0)" } ?? name)
         }
         return result
+    }
+
+    /// `IsDNS1123SubdomainWithUnderscore` (apimachinery pkg/util/validation): dot-separated labels
+    /// `_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?`: one leading underscore, underscores and dashes inside.
+    static func isSubdomainWithUnderscore(_ text: String) -> Bool {
+        func alnum(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            var bytes = Array(label.utf8)[...]
+            if bytes.first == UInt8(ascii: "_") { bytes = bytes.dropFirst() }
+            guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }
+            return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        }
     }
 }

@@ -8,7 +8,7 @@ extension ResolvedProbe {
     /// a node, a Service port on the load balancer), and only externals probe them (a pod's
     /// connection to a node port is not built: its policies would judge the node's address before
     /// the node translates it, which depends on the placement).
-    func checkExposed(_ step: Step, _ cluster: Cluster) throws(ScenarioError) {
+    func checkExposed(_ step: Step, _ cluster: Cluster, portsDefaulted: Bool) throws(ScenarioError) {
         for case .exposed(let key, let entry, _) in destinations {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
@@ -37,9 +37,13 @@ extension ResolvedProbe {
             }
             let listening = cluster.servedPorts(of: .exposed(key, entry))
             for port in ports where !listening.contains(port) {
+                // Default ports are every port some destination serves: another destination's.
                 throw ScenarioError(
                     step.location,
                     "probe.to: svc/\(key)@\(entry) does not listen on \(port) (it listens on \(listening.map(\.description).joined(separator: ", ")); a node is probed on the node port)"
+                        + (portsDefaulted
+                            ? "; without ports the step probes every destination on every port some destination serves: split the node, load-balancer and pod destinations into steps of their own, or name ports"
+                            : "")
                 )
             }
             for source in sources {

@@ -158,7 +158,7 @@ public struct ResolvedProbe: Sendable {
         destinationCells = targets
         expect = probe.expect
         try checkHTTP(step, cluster)
-        try checkExposed(step, cluster)
+        try checkExposed(step, cluster, portsDefaulted: probe.ports == nil)
         try check(step)
     }
 
