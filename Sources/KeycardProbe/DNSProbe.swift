@@ -38,7 +38,9 @@ public struct DNSProbe: Sendable {
     /// A search list longer than libresolv's state holds (a pod's `dnsConfig` may add up to 32;
     /// glibc reads them all from resolv.conf): each name the resolver would try
     /// (`DNSRecords.candidates`, in glibc's order) asked as written, as `res_nsearch` goes on: past
-    /// NXDOMAIN and an empty answer, stopping at an answer, a timeout or any other failure.
+    /// NXDOMAIN and an empty answer, stopping at any answer with records (a CNAME without an
+    /// address too), a timeout or another failure. glibc also goes on after SERVFAIL, which the
+    /// lab's server never sends (libresolv reports it as a timeout is reported: `.noAnswer`).
     static func searchByName(_ query: DNSQuery, resolvConf: ResolvConf) throws -> DNSQueryOutcome {
         for candidate in DNSRecords.candidates(for: query.name, search: resolvConf.searches, ndots: resolvConf.ndots) {
             var single = query
@@ -54,7 +56,7 @@ public struct DNSProbe: Sendable {
     static func answer(_ outcome: DNSQueryOutcome) -> DNSAnswer {
         switch outcome {
         case .answered(let addresses): .addresses(addresses)
-        case .notFound: .notFound
+        case .notFound, .noAddress: .notFound
         case .noAnswer: .blocked
         case .failed(let hErrno, let errno): .failed("resolver h_errno \(hErrno), errno \(errno)")
         }

@@ -36,8 +36,11 @@ public struct DNSQuery: Sendable, Hashable {
 public enum DNSQueryOutcome: Sendable, Hashable {
     /// A records (sorted).
     case answered([IPv4])
-    /// NXDOMAIN, or the name has no A record.
+    /// NXDOMAIN, or the name has no record (NOERROR with an empty answer).
     case notFound
+    /// The server answered with records but no A record (a CNAME whose target has no address):
+    /// the resolver's search stops here, as at an address.
+    case noAddress
     /// No answer within the tries (dropped, or the send was refused by a local rule): `errno`.
     case noAnswer(errno: Int32)
     /// Any other failure (REFUSED, FORMERR, ...), as the resolver's h_errno.
@@ -87,7 +90,7 @@ extension DNSQuery {
         }
         if count >= 0 {
             let found = addresses.prefix(Int(count)).map { IPv4(UInt32(bigEndian: $0)) }
-            return found.isEmpty ? .notFound : .answered(found.sorted())
+            return found.isEmpty ? .noAddress : .answered(found.sorted())
         }
         switch failure {
         case HOST_NOT_FOUND, NO_DATA: return .notFound

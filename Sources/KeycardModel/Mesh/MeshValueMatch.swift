@@ -25,9 +25,11 @@ public enum MeshValueMatch {
     /// - Parameters:
     ///   - pattern: the policy's value, e.g. `prod`, `*a`, `team-*`, `*`.
     ///   - uri: the peer's URI SAN, `spiffe://<trust domain>/ns/<namespace>/sa/<account>`.
-    /// - Returns: whether the regex fully matches `uri` (`.` not matching a newline, as in RE2
-    ///   without the `s` flag); false when the value does not make a valid regex (Envoy would
-    ///   refuse the filter, so no principal matches it).
+    /// - Returns: whether the regex fully matches `uri`; false when the value does not make a
+    ///   valid regex (keycard's choice: Envoy would refuse the filter and keep its old one). Swift's
+    ///   `Regex` stands in for Envoy's RE2: the same for the characters a namespace and a SPIFFE
+    ///   URI hold (a `.` matches none of `\n`, `\r`; RE2 without `s` refuses only `\n`); syntax RE2
+    ///   lacks (lookaround) is accepted here where Envoy would refuse it.
     public static func sidecarNamespaceMatches(_ pattern: String, uri: String) -> Bool {
         let expression = ".*/ns/" + pattern.replacing("*", with: ".*") + "/.*"
         guard let regex = try? Regex(expression) else { return false }
