@@ -171,8 +171,8 @@ public struct DNSRecords: Sendable, Hashable {
     }
 
     /// The resolv.conf of a ClusterFirst pod of `namespace` with `dnsConfig` appended, as the
-    /// kubelet writes it (nameservers left out: cluster DNS is asked).
-    public func resolvConf(namespace: String, dnsConfig: ResolvConf?) -> ResolvConf {
+    /// kubelet writes it within its limits (nameservers left out: cluster DNS is asked).
+    public static func resolvConf(namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain) -> ResolvConf {
         ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
             .fittingKubeletLimits()
     }
@@ -182,7 +182,7 @@ public struct DNSRecords: Sendable, Hashable {
     /// `res_nsearch` stops at the first answer that holds records, a CNAME without an address
     /// included, and goes on after NXDOMAIN or an empty answer.
     public func resolution(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil) -> DNSResponse? {
-        let conf = resolvConf(namespace: namespace, dnsConfig: dnsConfig)
+        let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain)
         for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
             if let found = answer(candidate) { return found }
         }

@@ -23,8 +23,7 @@ extension Timeline {
     /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
     /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
     public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
-        let cluster = cluster(afterStep: index)
-        return DNSRecords(cluster).resolvConf(namespace: pod.namespace, dnsConfig: cluster.pods[pod]?.dnsConfig)
+        DNSRecords.resolvConf(namespace: pod.namespace, dnsConfig: cluster(afterStep: index).pods[pod]?.dnsConfig)
     }
 
     static func check(_ dns: DNSStep, step: Step, cluster: Cluster, enabled: Bool) throws(ScenarioError) {
