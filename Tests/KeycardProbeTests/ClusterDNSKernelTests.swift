@@ -15,8 +15,9 @@ import Testing
 /// records reach it, and tear-down leaves no dnsmasq behind.
 @Suite("Cluster DNS in the kernel", .serialized)
 struct ClusterDNSKernelTests {
-    /// x/a and x/b; x/client runs `getent hosts` on a short name until it answers.
-    static func scenario(_ lab: String) -> String {
+    /// The start of every scenario here: lab `lab` with cluster DNS and namespace `x`, the
+    /// resources list open for more items.
+    static func head(_ lab: String) -> String {
         """
         apiVersion: keycard/v1
         kind: Scenario
@@ -25,6 +26,13 @@ struct ClusterDNSKernelTests {
           lab: {dns: true}
           resources:
             - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+        """
+    }
+
+    /// x/a and x/b; x/client runs `getent hosts` on a short name until it answers.
+    static func scenario(_ lab: String) -> String {
+        """
+        \(Self.head(lab))
             - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}, status: {podIP: 10.244.0.20}}
             - apiVersion: v1
               kind: Pod
@@ -102,13 +110,7 @@ struct ClusterDNSKernelTests {
         let lab = ScenarioLibrary.uniqueLabName()
         let show = "command: [sh, -c], args: ['cat /etc/resolv.conf; exec sleep 600']"
         let text = """
-            apiVersion: keycard/v1
-            kind: Scenario
-            metadata: {name: \(lab)}
-            spec:
-              lab: {dns: true}
-              resources:
-                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+            \(Self.head(lab))
                 - {apiVersion: v1, kind: Namespace, metadata: {name: y}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: y, labels: {app: web}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
                 - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: y}, spec: {selector: {app: web}, ports: [{port: 80}]}}
@@ -185,13 +187,7 @@ struct ClusterDNSKernelTests {
     /// Service `web`, `chain` a CNAME to `alias`, `stripe` a CNAME to a name outside the cluster.
     static func externalNameScenario(_ lab: String) -> String {
         """
-        apiVersion: keycard/v1
-        kind: Scenario
-        metadata: {name: \(lab)}
-        spec:
-          lab: {dns: true}
-          resources:
-            - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+        \(Self.head(lab))
             - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, labels: {app: a}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}, status: {podIP: 10.244.0.20}}
             - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {clusterIP: 10.96.0.50, selector: {app: a}, ports: [{port: 80}]}}
             - {apiVersion: v1, kind: Service, metadata: {name: alias, namespace: x}, spec: {type: ExternalName, externalName: web.x.svc.cluster.local}}
