@@ -49,6 +49,45 @@ struct APIUpdateRulesTests {
         #expect(t.cluster(afterStep: 1).pods[ObjectKey("prod", "web")]?.labels["tier"] == "front")
     }
 
+    /// `kubectl apply` says `unchanged` for an object whose stored form would not change, and
+    /// `configured` only when it does: applying the head's objects again, one of them relabelled.
+    @Test func reapplyingAnObjectAsStoredSaysUnchanged() throws {
+        let objects = """
+            - {apiVersion: v1, kind: Namespace, metadata: {name: prod}}
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: web, namespace: prod, labels: {app: web}}
+              spec:
+                containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: web, namespace: prod}
+              spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+            - apiVersion: apps/v1
+              kind: Deployment
+              metadata: {name: db, namespace: prod}
+              spec:
+                replicas: 2
+                selector: {matchLabels: {app: db}}
+                template:
+                  metadata: {labels: {app: db}}
+                  spec: {containers: [{name: db, image: postgres, ports: [{containerPort: 5432}]}]}
+            """
+        let policy = T.policy("podSelector: {}\npolicyTypes: [Ingress]", name: "deny")
+        let relabelled = objects.replacingOccurrences(of: "labels: {app: web}}", with: "labels: {app: web, tier: front}}")
+        let head = "apiVersion: keycard/v1\nkind: Scenario\nmetadata: {name: again}\nspec:\n  resources:"
+        let t = try timeline(
+            T.scenario(resources: objects + "\n" + policy, steps: "- apply:\n" + T.indent(relabelled + "\n" + policy, 4), head: head))
+        guard case .apply(let again) = t.scenario.steps.first?.action else { throw ScenarioError(.start(of: "rules.yaml"), "no step") }
+        var cluster = t.cluster(afterStep: 0)
+        let lines = try ClusterChange(scope: "at this step", batch: "this apply step").apply(again, to: &cluster) { _ in IPv4(0x0AF4_0105) }
+        #expect(
+            lines == [
+                "Namespace prod unchanged", "Pod prod/web configured", "Service prod/web unchanged", "Deployment prod/db unchanged",
+                "NetworkPolicy prod/deny unchanged",
+            ], "\(lines)")
+    }
+
     /// A pod the user applied: its last applied manifest had the ports, so leaving them out
     /// removes them (apply's three-way merge), which is refused like any other change; so is a
     /// changed hostPort. The node it was bound to, written back (a `kubectl get -o yaml` dump),

@@ -27,7 +27,8 @@ public struct ClusterChange {
     }
 
     /// Creates or replaces `objects`; `address` gives a pod's address (fixed for the whole run).
-    /// Returns one line per object, `kubectl apply` style: `Pod x/a created`, `... configured`.
+    /// Returns one line per object, `kubectl apply` style: `Pod x/a created`, `... configured`, or
+    /// `... unchanged` when the object is stored as it was.
     @discardableResult
     public func apply(_ objects: [LoadedObject], to cluster: inout Cluster, address: (ObjectKey) -> IPv4?) throws(ScenarioError) -> [String]
     {
@@ -43,15 +44,15 @@ public struct ClusterChange {
         cluster.generation += 1
         let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
         for loaded in namespacesFirst {
-            let existed: Bool
+            let outcome: ApplyOutcome
             switch loaded.object {
             case .namespace(let namespace):
-                existed = cluster.namespaces[namespace.name] != nil
+                outcome = ApplyOutcome(cluster.namespaces[namespace.name], namespace)
                 cluster.namespaces[namespace.name] = namespace
             case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
-                existed = cluster.pods[pod.key] != nil
-                if let old = cluster.pods[pod.key] {
+                let before = cluster.pods[pod.key]
+                if let old = before {
                     pod = try Self.podUpdate(old, pod, boundTo: cluster.podNodes[pod.key].map { "node-\($0)" }, at: loaded.location)
                 }
                 // Applying a controller's pod updates it and keeps its owner, which releases it
@@ -60,7 +61,7 @@ public struct ClusterChange {
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
                 // R2: the injector runs when a pod is created; replacing it keeps what it got.
-                if !existed, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
+                if before == nil, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
                 if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
                     cluster.pods[pod.key]?.owner = nil
                     try reconcile(owner, in: &cluster, at: loaded.location, address: address)
@@ -69,41 +70,44 @@ public struct ClusterChange {
                 if let pod = cluster.pods[pod.key], let adopter = Self.adopter(of: pod, in: cluster) {
                     try reconcile(adopter, in: &cluster, at: loaded.location, address: address)
                 }
+                outcome = ApplyOutcome(before, cluster.pods[pod.key] ?? pod)
             case .networkPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
-                existed = cluster.policies[policy.key] != nil
+                outcome = ApplyOutcome(cluster.policies[policy.key], policy)
                 cluster.policies[policy.key] = policy
             case .peerAuthentication(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "PeerAuthentication \(policy.key)")
-                existed = Self.store(policy, at: policy.key, in: &cluster.peerAuthentications, generation: cluster.generation)
+                outcome = Self.store(policy, at: policy.key, in: &cluster.peerAuthentications, generation: cluster.generation)
             case .authorizationPolicy(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "AuthorizationPolicy \(policy.key)")
-                existed = Self.store(policy, at: policy.key, in: &cluster.authorizationPolicies, generation: cluster.generation)
+                outcome = Self.store(policy, at: policy.key, in: &cluster.authorizationPolicies, generation: cluster.generation)
             case .workload(let workload):
                 try requireNamespace(
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
-                existed = cluster.workloads[workload.key] != nil
+                let before = cluster.workloads[workload.key]?.workload
                 try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
+                outcome = ApplyOutcome(before, workload)
             case .service(var service):
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
                 let previous = cluster.services[service.key]
-                existed = previous != nil
+
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
                 let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
                 cluster.services[service.key] = try exposed(
                     addressed(service, in: cluster, at: loaded.location, field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),
                     in: cluster, avoiding: avoiding, at: loaded.location)
+                outcome = ApplyOutcome(previous, cluster.services[service.key])
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
-                existed = cluster.stagedPolicies[staged.key] != nil
+                outcome = ApplyOutcome(cluster.stagedPolicies[staged.key], staged)
                 cluster.stagedPolicies[staged.key] = staged
             case .clusterNetworkPolicy(let policy):
                 // Cluster-scoped: no namespace to require.
-                existed = cluster.clusterPolicies[policy.key] != nil
+                outcome = ApplyOutcome(cluster.clusterPolicies[policy.key], policy)
                 cluster.clusterPolicies[policy.key] = policy
             }
-            done.append("\(loaded.object.ref) \(existed ? "configured" : "created")")
+            done.append("\(loaded.object.ref) \(outcome.rawValue)")
         }
         return done
     }
@@ -169,15 +173,15 @@ public struct ClusterChange {
     }
 
     /// Stores a mesh policy under `key`; an update keeps the creationTimestamp of the object it
-    /// replaces (R9: the oldest policy wins ties). Returns whether one existed.
-    private static func store<Policy: MeshPolicyObject>(
+    /// replaces (R9: the oldest policy wins ties). Returns what the apply did to it.
+    private static func store<Policy: MeshPolicyObject & Equatable>(
         _ policy: Policy, at key: ObjectKey, in table: inout [ObjectKey: Policy], generation: Int
-    ) -> Bool {
+    ) -> ApplyOutcome {
         var policy = policy
         let previous = table[key]
         policy.createdAt = previous?.createdAt ?? generation
         table[key] = policy
-        return previous != nil
+        return ApplyOutcome(previous, policy)
     }
 
     /// Deletes each target. Returns `... deleted` lines.
