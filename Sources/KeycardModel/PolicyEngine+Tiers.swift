@@ -45,17 +45,18 @@ extension PolicyEngine {
     /// policies by priority, each one's rules in order, the first matching rule decides (Accept,
     /// Deny) or skips the rest of the tier (Pass); then the NetworkPolicy tier, final for a pod its
     /// policies isolate; then the Baseline tier likewise; then allow. A ClusterNetworkPolicy never
-    /// isolates a pod by selecting it (no implicit deny).
+    /// isolates a pod by selecting it (no implicit deny). `hairpin`: the pod reaches itself
+    /// through a Service (`hairpinVerdict`).
     func judgeTiers(
         _ direction: NetworkPolicy.PolicyType, pod: Pod, peer: Endpoint, destination: Endpoint, port: ProtocolPort,
-        networkPolicyTier: Bool = true
+        hairpin: Bool = false
     ) -> DirectionVerdict {
         var steps: [TierStep] = []
         if let step = decide(.admin, direction, pod: pod, peer: peer, destination: destination, port: port) {
             steps.append(step)
             if step.result != .pass { return Self.finish(step, steps) }
         }
-        if networkPolicyTier {
+        if !hairpin {
             var verdict = judgeNetworkPolicies(direction, pod: pod, peer: peer, destination: destination, port: port)
             if verdict.outcome == .allowed || verdict.outcome == .denied {
                 let names = verdict.outcome == .allowed ? verdict.allowingRules.map(\.policy) : verdict.isolatingPolicies
@@ -65,8 +66,12 @@ extension PolicyEngine {
                 verdict.tiers = steps
                 return verdict
             }
-        } else {
-            // A pod reaching itself through a Service: NetworkPolicy lets its own traffic through.
+        } else if !isolation.policies(for: pod, direction, in: cluster).policies.isEmpty {
+            // A pod reaching itself through a Service: a NetworkPolicy that selects the pod lets its
+            // own traffic through and, as for any selected pod, makes the final decision; a pod no
+            // NetworkPolicy selects goes on to the Baseline tier (network-policy-api
+            // clusternetworkpolicy_types.go, `Tier`: "Further evaluation only happens for Pods not
+            // selected by a v1.NetworkPolicy").
             steps.append(TierStep(tier: .networkPolicy, result: .allowed, by: "the pod itself"))
             return DirectionVerdict(outcome: .selfTraffic, isolatingPolicies: [], allowingRules: [], tiers: steps)
         }
@@ -191,12 +196,13 @@ extension PolicyEngine {
     }
 
     /// A pod reaching itself through a Service IP: subject to ClusterNetworkPolicy (it is
-    /// enforced outside the pod, network-policy-api api-overview "hairpin"), while NetworkPolicy
-    /// keeps letting a pod's own traffic through. nil when no ClusterNetworkPolicy exists.
+    /// enforced outside the pod, network-policy-api api-overview "hairpin"), while a NetworkPolicy
+    /// that isolates the pod keeps letting its own traffic through (`judgeTiers`). nil when no
+    /// ClusterNetworkPolicy exists.
     func hairpinVerdict(_ pod: Pod, port: ProtocolPort, source: Endpoint, destination: Endpoint) -> Verdict? {
         guard !cluster.clusterPolicies.isEmpty else { return nil }
-        let egress = judgeTiers(.egress, pod: pod, peer: destination, destination: destination, port: port, networkPolicyTier: false)
-        let ingress = judgeTiers(.ingress, pod: pod, peer: source, destination: destination, port: port, networkPolicyTier: false)
+        let egress = judgeTiers(.egress, pod: pod, peer: destination, destination: destination, port: port, hairpin: true)
+        let ingress = judgeTiers(.ingress, pod: pod, peer: source, destination: destination, port: port, hairpin: true)
         return Verdict(from: source, to: destination, port: port, egress: egress, ingress: ingress)
     }
 }

@@ -62,6 +62,13 @@ public struct SocketProbeRunner: ProbeRunner {
     }
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
+        // Hairpin cells are judged by the model only (`ProbeCell.isHairpin`): no packet is sent.
+        guard !cells.contains(where: \.isHairpin) else {
+            var probed = try observe(cells.filter { !$0.isHairpin }, settings: settings).makeIterator()
+            return cells.compactMap { cell in
+                cell.isHairpin ? CellObservation(observation: .skipped, attempts: 0, reason: ProbeCell.hairpinReason) : probed.next()
+            }
+        }
         var requests: [ProbeRequest] = []
         var usedPorts: [String: Set<UInt16>] = [:]
         // Indices of cells sent towards a backend the client's node never reaches (`strayPort`).

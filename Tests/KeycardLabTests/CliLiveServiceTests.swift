@@ -73,10 +73,11 @@ struct CliLiveServiceTests {
         #expect(denied.code == 0, "\(denied.out)\(denied.err)")
         #expect(try Self.results(denied.out).first?["observed"] as? String == "deny")
 
-        // A pod reaching itself through its own Service (hairpin) is not checked, as in a scenario's
-        // probe step: the lab's proxy builds no hairpin path, so what the packet meets is not the model's.
-        let hairpin = try KeycardCLI.run(["probe", lab, "--from", "x/server", "--to", "svc/x/web"])
+        // A pod reaching itself through its own Service (hairpin) is judged by the model only, as in
+        // a scenario's probe step: the lab's proxy builds no hairpin path (no masquerade).
+        let hairpin = try KeycardCLI.run(["probe", lab, "--from", "x/server", "--to", "svc/x/web", "-o", "json"])
         #expect(hairpin.code == 0, "\(hairpin.out)\(hairpin.err)")
+        #expect(try Self.results(hairpin.out).first?["observed"] as? String == "skipped", "\(hairpin.out)")
     }
 
     /// ExternalName Services in a live lab's cluster DNS: `keycard up` serves the scenario's CNAME

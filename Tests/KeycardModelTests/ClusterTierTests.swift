@@ -149,6 +149,31 @@ struct ClusterTierTests {
         #expect(through.first?.verdict.egress.tiers.walkthrough == "[Admin] Deny (no-pods/egress[0])")
     }
 
+    /// The NetworkPolicy tier is final only for a pod a NetworkPolicy selects (`Tier`: "Further
+    /// evaluation only happens for Pods not selected by a v1.NetworkPolicy"): through its own
+    /// Service, a pod no NetworkPolicy selects meets the Baseline tier; a selected one is let
+    /// through by its NetworkPolicy (the pod itself).
+    @Test("T9 with T6: hairpin meets the Baseline tier unless a NetworkPolicy selects the pod")
+    func hairpinBaseline() throws {
+        let service = Service(namespace: "prod", name: "web", selector: ["app": "web"], ports: [ServicePort(port: 80)])
+        for direction in [NetworkPolicy.PolicyType.ingress, .egress] {
+            let rule = [CNP.Rule(action: .deny, peers: [.namespaces(.everything)])]
+            let baseline = CNP(
+                name: "deny", tier: .baseline, priority: 0, subject: .namespaces(.everything),
+                ingress: direction == .ingress ? rule : [], egress: direction == .egress ? rule : [])
+            var cluster = Self.world([baseline]).cluster
+            cluster.services[service.key] = service
+            let through = PolicyEngine(cluster).evaluate(from: at("prod/web"), toService: service, port: ServicePort(port: 80))
+            #expect(through.first?.verdict.decision == .deny, "\(direction)")
+            let isolating = policy("prod", "web-from-dev", select: sel(["app": "web"]), types: [direction])
+            cluster.policies[isolating.key] = isolating
+            let selected = PolicyEngine(cluster).evaluate(from: at("prod/web"), toService: service, port: ServicePort(port: 80))
+            #expect(selected.first?.verdict.decision == .allow, "\(direction)")
+            let side = direction == .ingress ? selected.first?.verdict.ingress : selected.first?.verdict.egress
+            #expect(side?.tiers.walkthrough == "[NetworkPolicy] Allowed (the pod itself)")
+        }
+    }
+
     @Test("T6/T1: Baseline applies only to pods no NetworkPolicy isolates; then the default allows")
     func baselineAfterNetworkPolicy() {
         let baseline = CNP(

@@ -22,6 +22,19 @@ public struct ProbeCell: Sendable {
     /// which the backend's policies see (`Cluster.exposedPath`); nil when the client's is kept.
     public var sourceNAT: IPv4?
 
+    /// A pod reaching itself through its own Service's ClusterIP (hairpin). The model judges it
+    /// (ClusterNetworkPolicy applies, docs/cluster-network-policy.md T9); the lab's datapath does
+    /// not build it (no masquerade of hairpin traffic, as kube-proxy's `KUBE-MARK-MASQ` does), so
+    /// such a cell is not probed (`hairpinReason`).
+    public var isHairpin: Bool {
+        if case .service(_, let backend?) = to { return backend == from }
+        return false
+    }
+
+    /// Why a hairpin cell is reported skipped: its expectation is checked against the model only.
+    public static let hairpinReason =
+        "a pod reaching itself through its own Service (hairpin) is judged by the model: the lab's datapath does not masquerade hairpin traffic"
+
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
         meshRequest: MeshRequest? = nil, fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
@@ -98,14 +111,11 @@ extension Timeline {
         for port in probe.ports {
             for source in probe.sources {
                 for destination in probe.destinations.flatMap({ aimed($0, port, state, from: source) }) {
-                    // A pod reaching itself through its own Service (hairpin) is not built by the lab's
-                    // proxy (no masquerade): not checked.
-                    let hairpin = destination == .service(destination.serviceKey ?? ObjectKey("", ""), backend: source)
                     let meshVerdict = meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)
                     var cell =
                         ProbeCell(
                             from: source, to: destination, port: port,
-                            expected: hairpin ? .ignored : probe.explicitExpectation(from: source, to: destination, port: port),
+                            expected: probe.explicitExpectation(from: source, to: destination, port: port),
                             verdict: engine.evaluate(fromSource: source, to: destination, port: port, mesh: meshVerdict),
                             mesh: meshVerdict,
                             meshRequest: meshEngine == nil ? nil : probe.request,

@@ -261,9 +261,11 @@ public struct ResolvedProbe: Sendable {
         case .exceptions(let fallback, let lists):
             let cell = Cell(from: row, to: column, port: port)
             if let listed = Decision.allCases.first(where: { lists[$0]?.contains(cell) ?? false }) { return .explicit(listed) }
-            // A pod reaching itself is not a network question: unlisted, it is not checked.
+            // A pod reaching itself (directly or through its own Service) is not a network
+            // question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
             if case .external = to, to == .written(from) { return .ignored }
+            if case .service(_, let backend?) = cellDestination, backend == from { return .ignored }
             return .explicit(fallback)
         }
     }
