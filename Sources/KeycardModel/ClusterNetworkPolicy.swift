@@ -27,6 +27,9 @@ public struct ClusterNetworkPolicy: Hashable, Sendable {
         case clusterNetworkPolicy = "ClusterNetworkPolicy"
         case adminNetworkPolicy = "AdminNetworkPolicy"
         case baselineAdminNetworkPolicy = "BaselineAdminNetworkPolicy"
+
+        /// Its place in `allCases`: the order keys of equal priority sort in.
+        var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
     }
 
     /// `spec.subject` (exactly one of `namespaces`, `pods`); host-networked pods are never subjects.
@@ -120,5 +123,7 @@ public struct ClusterPolicyKey: Hashable, Sendable, Comparable, CustomStringConv
     /// The name alone for a ClusterNetworkPolicy; `AdminNetworkPolicy/name` for a converted one.
     public var description: String { origin == .clusterNetworkPolicy ? name : "\(origin.rawValue)/\(name)" }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.origin.rawValue, lhs.name) < (rhs.origin.rawValue, rhs.name) }
+    /// v1alpha2 policies before converted v1alpha1 ones (so a BaselineAdminNetworkPolicy, at
+    /// priority 1000, comes after every v1alpha2 Baseline policy of that priority), then by name.
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.origin.rank, lhs.name) < (rhs.origin.rank, rhs.name) }
 }

@@ -67,9 +67,10 @@ public final class LabMeshRedirect {
     }
 
     /// Whether a lab playing `timeline` needs the mesh layout of its policy tables
-    /// (`LabPolicies(meshLayout:)`): some pod is meshed at some step.
+    /// (`LabPolicies(meshLayout:)`): some pod is meshed at some step, or a probe forges an
+    /// identity (`attackers`), whose connections the lab proxy carries.
     public static func needsMeshLayout(_ timeline: Timeline) -> Bool {
-        ([timeline.initial] + timeline.states).contains { $0.hasMeshedPods }
+        ([timeline.initial] + timeline.states).contains { $0.hasMeshedPods } || !attackers(timeline).isEmpty
     }
 
     /// The pods whose connections are captured now.

@@ -187,11 +187,10 @@ public final class ScenarioRun {
             try stopIfInterrupted()
             server = try PortServer(endpoints: LabServing.endpoints(lab.plan), clientFirst: timeline.usesMesh)
             try ProgramReadiness.await(lab.plan, progress: progress)
-            let attackers = LabMeshRedirect.attackers(timeline)
             policies = LabPolicies(
                 plan: lab.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: options.enforcement, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement,
-                meshLayout: LabMeshRedirect.needsMeshLayout(timeline) || !attackers.isEmpty, audit: auditing,
+                meshLayout: LabMeshRedirect.needsMeshLayout(timeline), audit: auditing,
                 tiers: timeline.usesClusterPolicies)
             self.policies = policies
             services = LabServices(plan: lab.plan, enforcement: options.enforcement)

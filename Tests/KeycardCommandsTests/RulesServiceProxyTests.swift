@@ -26,3 +26,18 @@ import Testing
         #expect(result.stdout.contains("has no local endpoints on node-0"))
     }
 }
+
+/// `keycard rules` prints the tables `keycard run` programs: with ClusterNetworkPolicies, the
+/// Admin and Baseline tier chains around the NetworkPolicy tier (it had printed the NetworkPolicy
+/// tier alone, as in a lab without tiers).
+@Suite struct RulesTierTests {
+    static let file = RepositoryFiles.absolute("scenarios/conformance/cnp/19-hairpin.yaml")
+
+    @Test(arguments: [["--pod", "a/web"], ["--enforcement", "node"]])
+    func theTierChainsArePrinted(_ target: [String]) throws {
+        let result = try KeycardBinary.run(["rules", Self.file] + target)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Admin Deny a-no-pods/egress[0]"), "\(result.stdout)")
+        #expect(result.stdout.contains("admin"))
+    }
+}

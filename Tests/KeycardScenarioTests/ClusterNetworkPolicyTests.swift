@@ -189,6 +189,17 @@ struct ClusterNetworkPolicyTests {
         let baseline = try #require(t.initial.clusterPolicies[ClusterPolicyKey(origin: .baselineAdminNetworkPolicy, name: "default")])
         #expect(baseline.tier == .baseline && baseline.priority == 1000)
         #expect(t.warnings.filter { $0.message.contains("is policy.networking.k8s.io/v1alpha1") }.count == 2)
+        // A v1alpha2 Baseline policy at priority 1000 comes before the BANP (docs: "any v1alpha2
+        // Baseline policy comes first"), whatever their kinds' names sort as.
+        let accept = Self.cnp(
+            "{tier: Baseline, priority: 1000, subject: {namespaces: {}}, egress: [{action: Accept, to: [{networks: [10.0.0.0/8]}]}]}",
+            name: "zzz")
+        let both = try timeline(T.scenario(resources: banp + "\n" + accept))
+        let api = try #require(both.initial.pods[ObjectKey("prod", "api")])
+        #expect(
+            PolicyEngine(both.initial).tierRules(.baseline, .egress, for: api).map(\.policy.key.description) == [
+                "zzz", "BaselineAdminNetworkPolicy/default",
+            ])
         // BANP is a singleton named default; v1alpha1 knows no Accept, BANP no Pass.
         let named = Self.cnp(
             "{subject: {namespaces: {}}}", name: "other", apiVersion: "policy.networking.k8s.io/v1alpha1",

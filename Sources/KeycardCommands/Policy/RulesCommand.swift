@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeycardCompiler
 import KeycardModel
+import KeycardProbe
 import KeycardRuleset
 import KeycardScenario
 
@@ -37,7 +38,12 @@ struct RulesCommand: ParsableCommand {
         var mode = enforcement ?? scenario.lab.enforcement
         if pod != nil { mode = .pod }
         if node != nil { mode = .node }
-        let compiler = PolicyCompiler(labName: scenario.name, placement: mode.placement)
+        // The tables `keycard run` programs (`ScenarioRun`): the tiers' and mesh's layouts and the
+        // pre-DNAT egress hook when the scenario needs them.
+        var compiler = PolicyCompiler(labName: scenario.name, placement: mode.placement)
+        compiler.tiers = timeline.usesClusterPolicies
+        compiler.meshLayout = LabMeshRedirect.needsMeshLayout(timeline)
+        if scenario.lab.serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         let tables = compiler.compile(timeline.cluster(afterStep: step), nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)
         var targets = tables.keys.sorted()
         if let pod, let key = ObjectKey.parse(pod) {
