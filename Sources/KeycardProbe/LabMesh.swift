@@ -87,7 +87,9 @@ public final class LabMesh {
 
     /// What the prober needs (`MeshProbing`) for probes of `cluster`.
     public func probing(_ cluster: Cluster) -> MeshProbing {
-        MeshProbing(cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster, proxy: proxy))
+        MeshProbing(
+            cluster: cluster, channel: LabMeshChannel(intents: intents, flows: flows, cluster: cluster, proxy: proxy),
+            captured: redirect.capturedPods)
     }
 
     /// Closes the proxy and removes the CA's files; idempotent.

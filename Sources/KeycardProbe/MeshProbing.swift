@@ -83,9 +83,30 @@ public struct MeshProbing: Sendable {
     /// Source ports are chosen below Linux's ephemeral range (32768–60999).
     static let sourcePorts: ClosedRange<UInt16> = 20000...32767
 
-    public init(cluster: Cluster, channel: any MeshProbeChannel) {
+    /// The pods whose connections the mesh captures now; nil when not known (taken as some).
+    /// With none, no connection of the step meets a proxy: probes and scans are plain ones, with
+    /// the plain deadline (`engaged`).
+    public var captured: Set<ObjectKey>?
+
+    public init(cluster: Cluster, channel: any MeshProbeChannel, captured: Set<ObjectKey>? = nil) {
         self.cluster = cluster
         self.channel = channel
+        self.captured = captured
+    }
+
+    /// Whether some connection of this step can meet a proxy (some pod is captured).
+    public var engaged: Bool { captured.map { !$0.isEmpty } ?? true }
+
+    /// Whether a connection from `source` presenting `identity` costs TLS handshakes on the lab's
+    /// cores (`waveTimeout`'s per-connection share): the source is in the mesh now and uses its
+    /// own data path, or it forges a certificate. Plaintext that a captured pod's proxy passes on
+    /// costs a splice only.
+    func handshakes(from source: ObjectKey, identity: ProbeIdentity) -> Bool {
+        switch identity {
+        case .spoofed, .stolen: true
+        case .mesh: cluster.dataPlane(of: source) != .none
+        case .none: false
+        }
     }
 
     /// Makes `request` (from `source` to `destination` on `port`, already aimed) a mesh probe

@@ -110,10 +110,12 @@ public struct SocketProbeRunner: ProbeRunner {
                 used: &usedPorts[namespace, default: []])
             requests.append(request)
         }
+        let handshakes = zip(cells, requests).count { cell, request in
+            request.proto == .tcp && mesh?.handshakes(from: cell.from, identity: cell.meshRequest?.identity ?? .mesh) == true
+        }
         let timeout =
-            mesh == nil
-            ? .milliseconds(settings.timeoutMilliseconds)
-            : MeshProbing.waveTimeout(settings, connections: requests.count { $0.proto == .tcp })
+            mesh?.engaged == true
+            ? MeshProbing.waveTimeout(settings, connections: handshakes) : .milliseconds(settings.timeoutMilliseconds)
         mesh?.channel.waveStarts(deadline: timeout)
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         // A destination proxy's record still on its way gets at most one more wave deadline.
@@ -175,7 +177,11 @@ public struct SocketProbeRunner: ProbeRunner {
         -> [ScanState]
     {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
-        if let mesh { return try meshScan(from: source, namespace: namespace, targets, settings: settings, identity: identity, mesh) }
+        // A step where no pod is captured meets no proxy: a plain scan, with the plain deadline
+        // (a /24 scan waited the mesh's longer wave deadline on every empty address).
+        if let mesh, mesh.engaged {
+            return try meshScan(from: source, namespace: namespace, targets, settings: settings, identity: identity, mesh)
+        }
         return try prober.scan(
             from: namespace, targets: targets.map { ScanTarget(address: $0.ip, port: UInt16($0.port)) },
             timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
@@ -199,7 +205,8 @@ extension SocketProbeRunner {
             mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
             return probe
         }
-        let deadline = MeshProbing.waveTimeout(settings, connections: requests.count)
+        let deadline = MeshProbing.waveTimeout(
+            settings, connections: mesh.handshakes(from: source, identity: identity) ? requests.count : 0)
         mesh.channel.waveStarts(deadline: deadline)
         let outcomes = try prober.probe(requests, timeout: deadline, retries: settings.retries, evidence: evidence)
         let recordsDue = ContinuousClock.now + deadline

@@ -47,11 +47,18 @@ struct ServicePortExplanationTests {
         let text = try Self.explain(Self.scenario(egress: "80"))
         #expect(text.contains("no egress rule of these policies allows default/web on TCP/8080"), "\(text)")
         #expect(text.contains("no ingress rule of these policies allows default/client on TCP/8080"), "\(text)")
+        // Said under the header, before any verdict line: the cell asks for 80, policies see 8080.
+        let lines = text.split(separator: "\n")
+        #expect(
+            lines.dropFirst().first
+                == "  the ClusterIP sends TCP/80 to default/web on its target port TCP/8080: both sides' policies judge TCP/8080",
+            "\(text)")
     }
 
     @Test func preDNATEgressNamesTheServicePort() throws {
         let text = try Self.explain(Self.scenario(egress: "8080", enforcement: "pre-dnat"))
         #expect(text.contains("no egress rule of these policies allows svc/default/web>default/web on TCP/80"), "\(text)")
         #expect(text.contains("no ingress rule of these policies allows default/client on TCP/8080"), "\(text)")
+        #expect(text.contains("egress (pre-dnat) judges TCP/80, ingress TCP/8080"), "\(text)")
     }
 }

@@ -136,6 +136,24 @@ import Testing
             ], "\(unselected)")
     }
 
+    /// A ClusterNetworkPolicy that has the pod as a subject judges its traffic: the finding names
+    /// it instead of claiming that every pod may reach the pod.
+    @Test func anUnselectedPodAClusterNetworkPolicyJudgesSaysSo() throws {
+        let cnp = """
+            - apiVersion: policy.networking.k8s.io/v1alpha2
+              kind: ClusterNetworkPolicy
+              metadata: {name: guard}
+              spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}
+            """
+        let (findings, _) = try Self.lint(ScenarioText.scenario(resources: cnp))
+        let unselected = findings.filter { $0.rule == "unselected-pod" }.map(\.message)
+        #expect(
+            unselected.contains(
+                "Pod prod/web is selected by no NetworkPolicy: only ClusterNetworkPolicies (guard) limit what reaches it and what it reaches"
+            ),
+            "\(unselected)")
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

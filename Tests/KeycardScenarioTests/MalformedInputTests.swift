@@ -242,12 +242,6 @@ let objectGraphCases: [MalformedCase] = [
     bad(
         "duplicate pod", T.scenario(resources: flowPod("name: web, namespace: prod, labels: {app: again}")),
         .at("app: again", column: "{apiVersion"), "Pod prod/web appears twice in resources (first at bad.yaml:8:7)"),
-    bad(
-        "duplicate podIP",
-        T.scenario(
-            resources: flowPod("name: one, namespace: prod", extra: ", status: {podIP: 10.244.0.50}") + "\n"
-                + flowPod("name: two, namespace: prod", extra: ", status: {podIP: 10.244.0.50}")),
-        .at("name: two", column: "{apiVersion"), "pod prod/two: status.podIP 10.244.0.50 is already pod prod/one's address"),
     // A namespace called `external` is valid, as in Kubernetes; a pod there named like an external is ambiguous.
     bad(
         "pod whose key is also an external's",

@@ -24,7 +24,9 @@ import Testing
                 template:
                   metadata: {labels: {app: agent}}
                   spec:
-                    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: gpu, operator: Exists}]}]}}}
+                    affinity:
+                      nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: gpu, operator: Exists}]}]}}
+                      podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {matchLabels: {app: agent}}, topologyKey: kubernetes.io/hostname}]}
                     containers: [{name: c, image: i}]
           steps:
             - probe: {ports: [TCP/80]}
@@ -38,5 +40,8 @@ import Testing
         #expect(!warnings.contains { $0.contains("pod default/linux") }, "every lab node is linux: \(warnings)")
         #expect(warnings.contains { $0.contains("pod default/ssd: spec.nodeSelector disktype=ssd is not scheduled by") }, "\(warnings)")
         #expect(warnings.contains { $0.contains("spec.affinity.nodeAffinity is not scheduled by") }, "\(warnings)")
+        #expect(
+            warnings.contains { $0.contains("spec.affinity.podAntiAffinity is not scheduled by keycard") && $0.contains("stays Pending") },
+            "\(warnings)")
     }
 }

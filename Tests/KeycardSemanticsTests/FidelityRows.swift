@@ -386,6 +386,18 @@ let podRows: [FidelityRow] = [
         "POD-14", pod("moved", labels: "{app: moved}", extra: ", status: {podIP: 10.9.0.7}"),
         .warns("status.podIP 10.9.0.7 is outside the lab's pod CIDR", ["other/client -> shop/moved TCP/80 allow"])),
     FidelityRow(
+        "POD-35",
+        pod("done", labels: "{app: done}", extra: ", status: {phase: Succeeded, podIP: 10.244.0.20}") + "\n"
+            + pod("again", labels: "{app: again}", extra: ", status: {phase: Running, podIP: 10.244.0.20}"),
+        .warns(
+            "pod shop/again: status.podIP 10.244.0.20 is already pod shop/done's address; the pod gets another lab address",
+            ["other/client -> shop/again TCP/80 allow", "other/client -> shop/done TCP/80 allow"]),
+        state: { cluster in
+            let (done, again) = (cluster.addresses[ObjectKey("shop", "done")], cluster.addresses[ObjectKey("shop", "again")])
+            return done == IPv4(0x0AF4_0014) && again != nil && again != done
+                ? nil : "addresses \(String(describing: done)), \(String(describing: again))"
+        }),
+    FidelityRow(
         "POD-15",
         pod(
             "side", labels: "{app: side}",
@@ -506,6 +518,12 @@ let objectRows: [FidelityRow] = [
     FidelityRow(
         "OBJ-08", "- {apiVersion: networking.k8s.io/v1, kind: Networkpolicy, metadata: {name: np, namespace: shop}, spec: {}}",
         .refuses(at: "Networkpolicy", "no matches for kind \"Networkpolicy\" in version \"networking.k8s.io/v1\"")),
+    FidelityRow(
+        "OBJ-28", "- {apiVersion: policy/v1beta1, kind: PodDisruptionBudget, metadata: {name: pdb, namespace: shop}, spec: {}}",
+        .refuses(at: "PodDisruptionBudget", "the API server does not serve policy/v1beta1 (PodDisruptionBudget is served in policy/v1)")),
+    FidelityRow(
+        "OBJ-29", "- {apiVersion: kustomize.config.k8s.io/v1beta1, kind: Kustomization, resources: [web.yaml]}",
+        .refuses(at: "Kustomization", "a kustomization is not an API object")),
     FidelityRow(
         "OBJ-09", "- {apiVersion: v1, kind: Deployment, metadata: {name: d, namespace: shop}, spec: {}}\n" + policy("  spec: {}"),
         .refuses(at: "v1, kind: Deployment", "must have apiVersion apps/v1")),

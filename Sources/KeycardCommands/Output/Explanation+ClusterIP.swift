@@ -22,6 +22,13 @@ extension Explanation {
         {
             judged = (from, target.description)
             if cluster.serviceEnforcement == .postDNAT { egressJudged = (backend.description, target.description) }
+            // The classic confusion: policies name the target port, not the Service port.
+            if target != port {
+                translation =
+                    cluster.serviceEnforcement == .postDNAT
+                    ? "the ClusterIP sends \(port) to \(backend) on its target port \(target): both sides' policies judge \(target)"
+                    : "the ClusterIP sends \(port) to \(backend) on its target port \(target): egress (pre-dnat) judges \(port), ingress \(target)"
+            }
         }
         guard service.internalTrafficPolicy == .local else { return }
         let node = cluster.clientNode(of: source)

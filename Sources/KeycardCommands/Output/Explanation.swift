@@ -16,6 +16,8 @@ struct Explanation: Encodable {
         var tiers: [Tier]?
         /// The same, as one line: `[Admin] Pass (ns-guard/delegate) -> [NetworkPolicy] Allowed (shop/allow-web)`.
         var walkthrough: String?
+        /// True for a host-network pod, which NetworkPolicy never isolates (absent otherwise).
+        var hostNetwork: Bool?
     }
 
     /// One step through the tiers (`TierStep`).
@@ -52,6 +54,9 @@ struct Explanation: Encodable {
     var keptOffByLocal = false
     /// The HBONE hop NetworkPolicy judged instead of the asked connection (`describeTunnel`).
     var networkHop: String?
+    /// A ClusterIP cell whose target port is not the Service port: the translation, said right
+    /// under the header (`describeClusterIPPath`); text only.
+    var translation: String?
     /// The destination and port the egress side judged, when not the asked ones (the HBONE hop).
     var egressJudged: (peer: String, port: String)?
 
@@ -75,7 +80,15 @@ struct Explanation: Encodable {
                 allowedBy: judged.allowingRules.map(\.description),
                 tiers: judged.tiers.isEmpty
                     ? nil : judged.tiers.map { Tier(tier: $0.tier.rawValue, result: $0.result.rawValue, by: $0.by) },
-                walkthrough: judged.tiers.isEmpty ? nil : judged.tiers.walkthrough)
+                walkthrough: judged.tiers.isEmpty ? nil : judged.tiers.walkthrough,
+                hostNetwork: pod(of: endpoint).flatMap { cluster.pods[$0]?.hostNetwork == true ? true : nil })
+        }
+        /// The pod a side is: the endpoint's, or a Service cell's backend.
+        func pod(of endpoint: Endpoint) -> ObjectKey? {
+            switch endpoint {
+            case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): key
+            default: nil
+            }
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)
@@ -162,6 +175,7 @@ struct Explanation: Encodable {
             "\(from) -> \(to) \(portText), after step \(afterStep) of \(steps): \(decision.uppercased())"
                 + (detail.map { " (\($0))" } ?? "")
         ]
+        if let translation { lines.append("  \(translation)") }
         if let networkHop { lines.append("  \(networkHop)") }
         for side in [egress, ingress] {
             lines.append("  \(side.direction) of \(side.pod): \(side.outcome)")
@@ -171,6 +185,9 @@ struct Explanation: Encodable {
                 if side.tiers?.contains(where: { $0.tier == PolicyTier.networkPolicy.rawValue }) != true { continue }
             }
             switch side.outcome {
+            case _ where side.hostNetwork == true && side.isolatedBy.isEmpty:
+                lines.append(
+                    "    a host-network pod: it uses its node's network, which NetworkPolicy does not isolate whatever selects it")
             case DirectionVerdict.Outcome.selfTraffic.rawValue:
                 lines.append("    a pod reaching itself is always allowed (the traffic never leaves its namespace)")
             case DirectionVerdict.Outcome.notIsolated.rawValue:

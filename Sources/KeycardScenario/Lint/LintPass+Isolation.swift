@@ -21,7 +21,18 @@ extension LintPass {
                 foreign.isEmpty || pod.hostNetwork
                 ? ""
                 : " (as far as keycard sees: \(foreign.map(\.description).joined(separator: ", ")), which keycard skips, may select it in a cluster running \(Set(foreign.map(\.cni)).sorted().joined(separator: ", ")))"
-            report("unselected-pod", "\(object) \(why): every pod may reach it and it may reach everything\(note)", object)
+            // ClusterNetworkPolicies that have it as a subject still judge its traffic.
+            let engine = PolicyEngine(cluster)
+            let tiers = ClusterNetworkPolicy.Tier.allCases.flatMap { tier in
+                NetworkPolicy.PolicyType.allCases.flatMap { engine.tierRules(tier, $0, for: pod).map(\.policy.key.description) }
+            }
+            var seen: Set<String> = []
+            let judging = tiers.filter { seen.insert($0).inserted }
+            let reach =
+                judging.isEmpty || pod.hostNetwork
+                ? "every pod may reach it and it may reach everything"
+                : "only ClusterNetworkPolicies (\(judging.joined(separator: ", "))) limit what reaches it and what it reaches"
+            report("unselected-pod", "\(object) \(why): \(reach)\(note)", object)
         }
     }
 

@@ -28,10 +28,38 @@ enum BuiltInKinds {
         "events.k8s.io/v1": ["Event"],
     ]
 
+    /// The group of a group/version: "" for the core group's `v1`.
+    static func group(of apiVersion: String) -> String {
+        apiVersion.firstIndex(of: "/").map { String(apiVersion[..<$0]) } ?? ""
+    }
+
     /// Why `kind` cannot be an object of `apiVersion`, or nil when it may be (a listed kind, or a
-    /// group/version keycard does not list in full).
+    /// custom resource's group/version):
+    /// - a kind a listed group/version does not serve;
+    /// - a version of a group this table lists that the API server no longer serves
+    ///   (`extensions/v1beta1`, `policy/v1beta1`, `networking.k8s.io/v1beta1` Ingress: removed in
+    ///   1.16–1.26), for a kind the group serves in another version;
+    /// - any group/version of a group without a dot (`extensions`, `apps/v1beta2`, `v1beta1`): a
+    ///   CRD's group must have one (apiextensions `ValidateCustomResourceDefinitionSpec`: "should
+    ///   be a domain with at least one dot"), so only the API server itself could serve it;
+    /// - a `kustomize.config.k8s.io` Kustomization: a kustomize input, never an API object
+    ///   (`kubectl apply -f` of its folder fails on it; `kubectl apply -k` renders it first).
     static func problem(kind: String, apiVersion: String) -> String? {
-        guard let kinds = closed[apiVersion], !kinds.contains(kind) else { return nil }
+        let group = group(of: apiVersion)
+        if group == "kustomize.config.k8s.io" {
+            return
+                "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": a kustomization is not an API object "
+                + "(kubectl apply -f refuses it); render the folder first (kubectl kustomize DIR > FILE) and give keycard FILE"
+        }
+        guard let kinds = closed[apiVersion] else {
+            let served = closed.keys.filter { Self.group(of: $0) == group }.sorted()
+            let servedIn = served.first { closed[$0]?.contains(kind) == true }
+            guard servedIn != nil || !group.contains(".") else { return nil }
+            var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server does not serve \(apiVersion)"
+            if let servedIn { message += " (\(kind) is served in \(servedIn))" }
+            return message
+        }
+        guard !kinds.contains(kind) else { return nil }
         var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server refuses it"
         if let meant = kinds.first(where: { $0.lowercased() == kind.lowercased() }) {
             message += " (kinds are case-sensitive: \(meant))"

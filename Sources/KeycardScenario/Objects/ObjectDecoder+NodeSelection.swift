@@ -35,14 +35,19 @@ extension ObjectDecoder {
                     ))
             }
         }
-        if let affinity = spec["affinity"], !affinity.isNull,
-            try affinity.entries("spec.affinity").contains(where: { $0.key == "nodeAffinity" && !$0.value.isNull })
-        {
+        guard let affinity = spec["affinity"], !affinity.isNull else { return }
+        // Pod (anti-)affinity too: a required anti-affinity on the hostname leaves replicas beyond
+        // one a node Pending in Kubernetes (the scheduler's InterPodAffinity filter), where the
+        // lab runs and probes them all.
+        for entry in try affinity.entries("spec.affinity")
+        where ["nodeAffinity", "podAffinity", "podAntiAffinity"].contains(entry.key) && !entry.value.isNull {
+            let pending =
+                entry.key == "nodeAffinity" ? "" : "; in Kubernetes a pod whose required terms no node meets stays Pending, here it runs"
             warnings.append(
                 ScenarioWarning(
-                    location: affinity.location,
+                    location: entry.value.location,
                     message:
-                        "\(who): spec.affinity.nodeAffinity is not scheduled by: keycard places the pods as usual (nodeName, or round-robin)"
+                        "\(who): spec.affinity.\(entry.key) is not scheduled by keycard: it places the pods as usual (nodeName, or round-robin)\(pending)"
                 ))
         }
     }

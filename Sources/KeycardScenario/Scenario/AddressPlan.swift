@@ -97,10 +97,17 @@ public struct AddressPlan: Sendable {
                 if addresses[pod.key] == nil, pendingKeys.insert(pod.key).inserted {
                     pending.append((pod.key, node, loaded.location))
                 }
-            } else if let ip = pod.podIP {
-                if let owner = pinned[ip], owner != pod.key {
-                    throw ScenarioError(loaded.location, "pod \(pod.key): status.podIP \(ip) is already pod \(owner)'s address")
+            } else if let ip = pod.podIP, let owner = pinned[ip], owner != pod.key {
+                // A dump keeps a finished pod's podIP, which a running pod may hold again; status
+                // is dropped on create, so both pods load and this one gets another address.
+                warnings.append(
+                    ScenarioWarning(
+                        location: loaded.location,
+                        message: "pod \(pod.key): status.podIP \(ip) is already pod \(owner)'s address; the pod gets another lab address"))
+                if addresses[pod.key] == nil, pendingKeys.insert(pod.key).inserted {
+                    pending.append((pod.key, node, loaded.location))
                 }
+            } else if let ip = pod.podIP {
                 if let known = addresses[pod.key], known != ip {
                     throw ScenarioError(loaded.location, "pod \(pod.key) cannot change its address from \(known) to \(ip)")
                 }

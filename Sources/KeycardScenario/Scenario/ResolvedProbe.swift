@@ -249,12 +249,15 @@ public struct ResolvedProbe: Sendable {
     /// A replica of a workload takes the expectation written for its workload; a Service cell aims
     /// at one backend, and the file's columns name the Service.
     public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
-        if case .model = expect { return .model }
+        // A pod reaching itself through its own Service (hairpin) is judged by the model only
+        // (`ProbeCell.isHairpin`): checked when the file writes an expectation for it.
+        let hairpin = if case .service(_, let backend?) = cellDestination { backend == from } else { false }
+        if case .model = expect { return hairpin ? .ignored : .model }
         let to = cellDestination.column
         let row = sourceRef[from] ?? .endpoint(.written(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {
-        case .model: return .model
+        case .model: return hairpin ? .ignored : .model
         case .tables(let tables):
             guard let decision = tables[port]?.mark(from: row, to: column)?.decision else { return .ignored }
             return .explicit(decision)
@@ -265,7 +268,7 @@ public struct ResolvedProbe: Sendable {
             // question: unlisted, it is not checked.
             if case .pod(let key) = to, key == from { return .ignored }
             if case .external = to, to == .written(from) { return .ignored }
-            if case .service(_, let backend?) = cellDestination, backend == from { return .ignored }
+            if hairpin { return .ignored }
             return .explicit(fallback)
         }
     }
