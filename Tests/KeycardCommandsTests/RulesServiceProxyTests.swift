@@ -1,3 +1,4 @@
+import Foundation
 import KeycardTestSupport
 import Testing
 
@@ -39,5 +40,32 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Admin Deny a-no-pods/egress[0]"), "\(result.stdout)")
         #expect(result.stdout.contains("admin"))
+    }
+}
+
+/// `keycard rules` of a `spec.lab.mode: audit` scenario prints the audit rules `run` programs:
+/// the would-be drop logs and accepts (it had printed them as drops).
+@Suite struct RulesAuditTests {
+    @Test func auditModesDefaultDenyLogsAndAccepts() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kc-rules-audit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/audit.yaml"
+        try """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: rules-audit}
+        spec:
+          lab: {mode: audit}
+          resources:
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny}, spec: {podSelector: {}, policyTypes: [Ingress]}}
+          steps:
+            - probe: {ports: [TCP/80]}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try KeycardBinary.run(["rules", file, "--pod", "default/web"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("log prefix \"kc audit"), "\(result.stdout)")
+        #expect(!result.stdout.contains("log prefix \"kc deny"), "\(result.stdout)")
     }
 }

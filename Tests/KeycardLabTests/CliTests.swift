@@ -136,6 +136,17 @@ import Testing
         #expect(try KeycardCLI.run(["label", lab, "namespace", "x", "bad key=1"]).code == 2)
         #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 3)
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        // Refused when applied (a pod's ports are fixed), after the file was read: its journal copy
+        // goes too, so the journal holds the one applied file only.
+        let portChange = try scenario.write(
+            "ports.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {pod: a}}\nspec: {containers: [{name: c, ports: [{containerPort: 9999}]}]}\n"
+        )
+        let changed = try KeycardCLI.run(["apply", lab, "-f", portChange])
+        #expect(changed.code == 2 && changed.err.contains("must keep the ports the lab serves"), "\(changed.err)")
+        let copies = (try? FileManager.default.contentsOfDirectory(atPath: "/run/keycard/\(lab)/journal")) ?? []
+        #expect(copies.filter { $0.hasSuffix(".yaml") }.count == 1, "\(copies)")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 3)
 
         // delete -f removes what the file names; deleting it twice is an error.
         #expect(try KeycardCLI.run(["delete", lab, "-f", policy]).code == 0)

@@ -29,6 +29,27 @@ import Testing
         #expect(found == ["NetworkPolicy shop/deny", "Pod default/web", "Namespace shop"])
     }
 
+    /// kubectl delete maps the kind as apply does: a kind its group/version does not serve, or a
+    /// held kind under another group/version, is refused at the field (it had deleted nothing, or
+    /// the NetworkPolicy of another group, with exit 0); another group's kind deletes nothing.
+    @Test func aMistypedKindOrGroupIsRefused() throws {
+        for (text, message) in [
+            (
+                "apiVersion: networking.k8s.io/v1\nkind: Networkpolicy\nmetadata: {name: deny, namespace: x}\n",
+                "no matches for kind \"Networkpolicy\" in version \"networking.k8s.io/v1\""
+            ),
+            (
+                "apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\n",
+                "NetworkPolicy must have apiVersion networking.k8s.io/v1, found v1"
+            ),
+            ("kind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\n", "NetworkPolicy needs \"apiVersion\" to be deleted"),
+        ] {
+            let error = try #require(throws: ScenarioError.self) { try targets(text) }
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+        #expect(try targets("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: x}\n").isEmpty)
+    }
+
     /// What `keycard apply`/`delete` count before refusing an input as kubectl refuses it ("no
     /// objects passed to apply"): non-empty documents, a List's items, any kind.
     @Test func objectCountSkipsEmptyDocumentsAndCountsListItems() throws {

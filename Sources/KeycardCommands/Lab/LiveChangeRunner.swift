@@ -58,6 +58,13 @@ enum LiveChangeRunner {
         }
         var done: [String] = []
         var changes: [LiveChange] = []
+        // A refused change journals nothing: the copies it took go with it.
+        var committed = false
+        defer {
+            if !committed {
+                for copy in changes.compactMap(\.snapshot) { try? FileManager.default.removeItem(atPath: copy) }
+            }
+        }
         // The copy replayed later is taken right after the file is read, before the lab changes.
         func snapshot(_ file: String) throws -> LiveChange {
             let number = live.record.journal.count + changes.count + 1
@@ -94,6 +101,7 @@ enum LiveChangeRunner {
         }
         let programmed = try program(live, previous)
         for change in changes { try live.commit(change) }
+        committed = true
         done.append("lab \(live.name): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
         return done
     }

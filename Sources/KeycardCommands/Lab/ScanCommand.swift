@@ -78,6 +78,7 @@ struct ScanCommand: LiveVerb {
             guard let cidr = CIDR.parse(targets), cidr.family == .ipv4, cidr.prefixLength >= 16 else {
                 throw LiveError("--targets \(targets) must be pods or an IPv4 CIDR of at most a /16, like 10.244.0.0/24")
             }
+            if let problem = ScanStep.sizeProblem(cidr, ports: portList.count) { throw LiveError(problem) }
             scanned = .cidr(cidr)
         }
         // A live lab runs no mesh (keycard up refuses one): the network's model alone.

@@ -42,6 +42,7 @@ struct RulesCommand: ParsableCommand {
         // pre-DNAT egress hook when the scenario needs them.
         var compiler = PolicyCompiler(labName: scenario.name, placement: mode.placement)
         compiler.tiers = timeline.usesClusterPolicies
+        compiler.audit = scenario.lab.mode == .audit
         compiler.meshLayout = LabMeshRedirect.needsMeshLayout(timeline)
         if scenario.lab.serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
         let tables = compiler.compile(timeline.cluster(afterStep: step), nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)

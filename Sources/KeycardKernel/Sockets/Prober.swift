@@ -17,14 +17,17 @@ public struct Prober: Sendable {
     public var parallelism: Int
     /// Fewer probes than this run as one wave on the calling thread (threads cost more than they save).
     static let splitThreshold = 64
+    /// The most threads `KEYCARD_PROBE_THREADS` may ask for.
+    public static let maximumThreads = 64
 
     /// - Parameters:
     ///   - maxInFlight: sockets open at once per wave.
-    ///   - parallelism: waves at once; by default `KEYCARD_PROBE_THREADS` if set, else one per online
-    ///     CPU, at most 4.
+    ///   - parallelism: waves at once; by default `KEYCARD_PROBE_THREADS` if set (at most
+    ///     `maximumThreads`), else one per online CPU, at most 4.
     public init(maxInFlight: Int = 4000, parallelism: Int? = nil) {
         self.maxInFlight = max(1, maxInFlight)
-        let configured = getenv("KEYCARD_PROBE_THREADS").flatMap { Int(String(cString: $0)) }
+        // Capped: 100,000 threads fail pthread_create, and more threads than cores only contend.
+        let configured = getenv("KEYCARD_PROBE_THREADS").flatMap { Int(String(cString: $0)) }.map { min($0, Self.maximumThreads) }
         self.parallelism = max(1, parallelism ?? configured ?? min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 

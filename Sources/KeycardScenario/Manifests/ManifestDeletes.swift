@@ -1,8 +1,9 @@
 import KeycardModel
 
 /// What `keycard delete -f FILE` deletes, read as `kubectl delete -f` reads a manifest: each
-/// object's (or `...List` item's) `kind`, `metadata.name` and `metadata.namespace` (default
-/// `default`; none for cluster-scoped kinds). The rest (a spec, or none at all) is not read, so a
+/// object's (or `...List` item's) `apiVersion` and `kind` (resolved as apply resolves them,
+/// `BuiltInKinds.held`), `metadata.name` and `metadata.namespace` (default `default`; none for
+/// cluster-scoped kinds). The rest (a spec, or none at all) is not read, so a
 /// manifest trimmed to names deletes as well as the one that was applied. Kinds keycard does not
 /// hold (a ConfigMap) name nothing to delete here.
 public enum ManifestDeletes {
@@ -47,7 +48,14 @@ public enum ManifestDeletes {
             for item in try items.items("items") { targets += try Self.targets(item) }
             return targets
         }
-        guard let kind = ObjectKind(rawValue: kindText) else { return [] }
+        // The kind as kubectl delete maps it: a kind its group/version does not serve is refused
+        // (it had deleted nothing and said so with exit 0), another group's kind deletes nothing here.
+        guard let apiVersionValue = fields["apiVersion"] else { throw value.error("\(kindText) needs \"apiVersion\" to be deleted") }
+        let apiVersion = try apiVersionValue.string("apiVersion")
+        guard
+            let kind = try BuiltInKinds.held(
+                kindText, apiVersion: apiVersion, kindAt: kindValue.location, apiVersionAt: apiVersionValue.location)
+        else { return [] }
         guard let metadata = fields["metadata"] else { throw value.error("\(kindText) needs metadata.name to be deleted") }
         var name: String?
         var namespace = "default"

@@ -28,6 +28,25 @@ enum BuiltInKinds {
         "events.k8s.io/v1": ["Event"],
     ]
 
+    /// The kind keycard holds that `kind` of `apiVersion` names, or nil for one it skips (a custom
+    /// resource, another CNI's policy, a built-in kind keycard does not run), as `kubectl apply`
+    /// and `delete` resolve a manifest's kind (its RESTMapper).
+    /// - Throws: `ScenarioError` at `kindAt` when the API server serves no such kind there
+    ///   (`problem`), at `apiVersionAt` when a kind keycard holds has another group/version.
+    static func held(_ kind: String, apiVersion: String, kindAt: SourceLocation, apiVersionAt: SourceLocation) throws(ScenarioError)
+        -> ObjectKind?
+    {
+        guard let known = ObjectKind(rawValue: kind), ForeignPolicy.kind(kind, apiVersion: apiVersion) == nil else {
+            if let problem = problem(kind: kind, apiVersion: apiVersion) { throw ScenarioError(kindAt, problem) }
+            return nil
+        }
+        guard known.apiVersions.contains(apiVersion) else {
+            throw ScenarioError(
+                apiVersionAt, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
+        }
+        return known
+    }
+
     /// The group of a group/version: "" for the core group's `v1`.
     static func group(of apiVersion: String) -> String {
         apiVersion.firstIndex(of: "/").map { String(apiVersion[..<$0]) } ?? ""

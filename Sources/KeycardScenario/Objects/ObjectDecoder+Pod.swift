@@ -30,7 +30,12 @@ extension ObjectDecoder {
                             message:
                                 "pod \(pod.key): status.podIP \(text) is IPv6 and the lab is IPv4 only; the pod gets an IPv4 lab address"))
                 } else {
-                    throw field.error("status.podIP \"\(text)\" is not an IP address")
+                    // Status is dropped on create (`PrepareForCreate`): a value that is no address
+                    // does not make the API server refuse the pod.
+                    warnings.append(
+                        ScenarioWarning(
+                            location: field.location,
+                            message: "pod \(pod.key): status.podIP \"\(text)\" is not an IP address; the pod gets a lab address"))
                 }
             }
         }

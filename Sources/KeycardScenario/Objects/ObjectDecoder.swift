@@ -64,8 +64,8 @@ struct ObjectDecoder {
                     namespace: foreign.namespaced ? (parts.count == 2 ? parts[0] : defaultNamespace) : nil, name: name,
                     location: value.location))
         }
-        guard let known = ObjectKind(rawValue: kind), ForeignPolicy.kind(kind, apiVersion: apiVersion) == nil else {
-            if let problem = BuiltInKinds.problem(kind: kind, apiVersion: apiVersion) { throw ScenarioError(kindLocation, problem) }
+        guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
+        else {
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
                 return []
@@ -73,10 +73,6 @@ struct ObjectDecoder {
             warnings.append(
                 ScenarioWarning(location: value.location, message: "kind \(kind) (\(apiVersion)) is not understood by keycard; ignored"))
             return []
-        }
-        guard known.apiVersions.contains(apiVersion) else {
-            throw ScenarioError(
-                apiVersionLocation, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         try value.requireKnownFields(kind, known: KnownFields.object)
         if try Self.namesAnOwner(header) {

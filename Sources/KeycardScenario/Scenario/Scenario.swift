@@ -212,6 +212,18 @@ public struct ScanStep: Sendable {
     public var expectOpen: [ScanEndpoint]?
     /// What the scanner presents to meshed destinations (spec mesh.md 2.7).
     public var identity: ProbeIdentity = .mesh
+
+    /// The most connections one scanner may try over a CIDR (addresses × ports): the cell limit
+    /// of a probe step (`ResolvedProbe.maximumCells`), so a scan's targets fit in memory.
+    public static let maximumConnections = 1_000_000
+
+    /// Why scanning `cidr` on `ports` ports is refused, or nil: more than `maximumConnections`.
+    public static func sizeProblem(_ cidr: CIDR, ports: Int) -> String? {
+        let connections = cidr.size * UInt64(ports)
+        guard connections > UInt64(maximumConnections) else { return nil }
+        return
+            "scanning \(cidr) on \(ports) ports is \(connections) connections, more than the \(maximumConnections) a scan may try (scan a smaller CIDR or fewer ports)"
+    }
 }
 
 /// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.

@@ -74,13 +74,15 @@ extension ScenarioParser {
 
     /// A probe's list `what` (`probe.from`): each item read by `parse`, which also says how an item
     /// is named when it is `listed twice`; an empty list is refused (`<what> must name <empty>`).
-    private func distinctList<Entry: Equatable>(
+    private func distinctList<Entry: Hashable>(
         _ value: YAMLValue, _ what: String, empty: String, _ parse: (YAMLValue) throws(ScenarioError) -> (Entry, String)
     ) throws(ScenarioError) -> [Entry] {
         var entries: [Entry] = []
+        // A set beside the list: 65,535 ports must not cost a quadratic search.
+        var seen: Set<Entry> = []
         for item in try value.items(what) {
             let (entry, name) = try parse(item)
-            if entries.contains(entry) { throw item.error("\(name) is listed twice") }
+            if !seen.insert(entry).inserted { throw item.error("\(name) is listed twice") }
             entries.append(entry)
         }
         if entries.isEmpty { throw value.error("\(what) must name \(empty)") }
@@ -203,12 +205,16 @@ extension ScenarioParser {
         }
         let portsValue = try fields.required("ports")
         var ports: [Int] = []
+        var seen: Set<Int> = []
         for item in try portsValue.items("scan.ports") {
             let port = try item.int("a scan port", in: 1...65535)
-            if ports.contains(port) { throw item.error("port \(port) is listed twice") }
+            if !seen.insert(port).inserted { throw item.error("port \(port) is listed twice") }
             ports.append(port)
         }
         if ports.isEmpty { throw portsValue.error("scan.ports must list at least one port") }
+        if case .cidr(let cidr) = targets, let problem = ScanStep.sizeProblem(cidr, ports: ports.count) {
+            throw (fields["targets"] ?? portsValue).error(problem)
+        }
         var step = ScanStep(from: from, targets: targets, ports: ports, expectOpen: nil)
         if let identity = fields["identity"] { step.identity = try probeIdentity(identity) }
         if let expect, !expect.isNull {

@@ -161,10 +161,11 @@ struct ScenarioParser {
             }
             if result.contains(where: { $0.ip == ip }) { throw ipValue.error("external ip \(ip) is used twice") }
             var ports: [ProtocolPort] = []
+            var seen: Set<ProtocolPort> = []
             for portValue in try fields["ports"]?.items("external ports") ?? [] {
                 let port = try Self.protocolPort(portValue)
                 if port.proto == .icmp { throw portValue.error("an external answers ICMP echo anyway: list only TCP, UDP or SCTP ports") }
-                if ports.contains(port) { throw portValue.error("\(port) is listed twice") }
+                if !seen.insert(port).inserted { throw portValue.error("\(port) is listed twice") }
                 ports.append(port)
             }
             result.append(External(name: name, ip: ip, ports: ports))
