@@ -37,7 +37,7 @@ struct ProbeCommand: LiveVerb {
         case .table:
             Console.out(LiveProbeTable(results: results).render())
             Console.out(
-                "lab \(lab), enforcement \(live.enforcement.rawValue): \(results.count) probes, "
+                "lab \(lab), enforcement \(live.enforcement.rawValue): \(counted(results.count, "probe")), "
                     + (disagreements.isEmpty ? "all as the model says" : "\(disagreements.count) differ from the model"))
         }
         if !disagreements.isEmpty { throw Exit.failed }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// `keycard check FILE...`: validate without touching the kernel; scenario files each on their
 /// own, plain manifests together as the one cluster `model` and `run` make of them.
@@ -42,8 +43,9 @@ struct CheckCommand: ParsableCommand {
                     name = file
                     timeline = try ScenarioInput.load(file)
                 }
-                let (steps, pods) = (timeline.scenario.steps.count, timeline.initial.pods.count)
-                Console.out("\(name): ok (\(steps) step\(steps == 1 ? "" : "s"), \(pods) pod\(pods == 1 ? "" : "s"))")
+                // The user's pods: the cluster DNS pod keycard adds is not one of them.
+                let pods = timeline.initial.pods.keys.count { $0 != ClusterDNS.podKey }
+                Console.out("\(name): ok (\(counted(timeline.scenario.steps.count, "step")), \(counted(pods, "pod")))")
             } catch {
                 invalid = true
             }

@@ -146,7 +146,7 @@ public enum ManifestLoader {
                 ScenarioWarning(
                     location: start,
                     message:
-                        "\(withCommands) pod\(withCommands == 1 ? "" : "s") or template\(withCommands == 1 ? "" : "s") name container commands; images are not run in the lab: keycard serves their declared ports itself"
+                        "\(counted(withCommands, "pod or template", "pods or templates")) name\(withCommands == 1 ? "s" : "") container commands; images are not run in the lab: keycard serves their declared ports itself"
                 ))
         }
         let resources = enrol(created + objects, in: mesh)

@@ -64,6 +64,17 @@ struct ObjectDecoder {
                     namespace: foreign.namespaced ? (parts.count == 2 ? parts[0] : defaultNamespace) : nil, name: name,
                     location: value.location))
         }
+        if kind == "DestinationRule", apiVersion.hasPrefix("networking.istio.io/") {
+            let modes = Self.destinationRuleTLSModes(header)
+            if !modes.isEmpty {
+                warnings.append(
+                    ScenarioWarning(
+                        location: value.location,
+                        message:
+                            "DestinationRule \(Self.writtenName(header)) sets tls.mode \(modes.joined(separator: ", ")), which keycard does not model: its sidecars use auto mutual TLS to meshed destinations, where Istio's clients follow the rule (DISABLE sends plaintext, which a STRICT server refuses)"
+                    ))
+            }
+        }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {
             if skippedKinds != nil {
