@@ -126,6 +126,18 @@ struct ManifestsCommandsTests {
         }
     }
 
+    /// `--lab` names a manifests lab (folders are often all called `manifests`); a name the lab
+    /// rule refuses is refused on the command line.
+    @Test func labNamesTheManifestsLab() throws {
+        try withFolder(["shop.yaml": Self.shop]) { folder in
+            let named = try KeycardBinary.run(["model", folder, "--lab", "my-shop", "-o", "json"])
+            #expect(named.status == 0, "\(named.stderr)")
+            #expect(named.stdout.contains("\"scenario\" : \"my-shop\""), "\(named.stdout)")
+            let refused = try KeycardBinary.run(["model", folder, "--lab=-all"])
+            #expect(refused.status == 2 && refused.stderr.contains("must start with a lower-case letter or digit"), "\(refused.stderr)")
+        }
+    }
+
     /// The review's F13c: a first document that is a scalar is refused as no Kubernetes object,
     /// not as "a scenario file holds one YAML document".
     @Test func aScalarFirstDocumentSaysWhatIsWrong() throws {

@@ -2,22 +2,27 @@ import ArgumentParser
 import Foundation
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// Loads scenarios for a command: errors go to stderr as `file:line:col: message` and end the
 /// command with exit code 2; warnings go to stderr and the command goes on.
 enum ScenarioInput {
     /// The timelines of `paths` with the manifests options of the command line.
     static func loadAll(_ paths: [String], _ manifests: ManifestOptions, cellLimit: CellLimit = .refuse) throws -> [Timeline] {
-        try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh, cellLimit: cellLimit)
+        if let lab = manifests.lab, let problem = LabName.problem(lab) {
+            Console.error("--lab \"\(lab)\" \(problem)")
+            throw Exit.invalid
+        }
+        return try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh, lab: manifests.lab, cellLimit: cellLimit)
     }
 
     /// The timelines of `paths`: each scenario file its own, and all the plain manifests (files
     /// and folders, `ManifestLoader`) together one, in the place of the first of them, with
-    /// `namespace` for their objects that name none. `cellLimit`: `.warn` for a command that judges
+    /// `namespace` for their objects that name none and `lab` as their lab's name. `cellLimit`: `.warn` for a command that judges
     /// no probe cell, so a probe step over `ResolvedProbe.maximumCells` does not stop it.
-    static func loadAll(_ paths: [String], namespace: String?, mesh: DataPlane? = nil, cellLimit: CellLimit = .refuse) throws
-        -> [Timeline]
-    {
+    static func loadAll(
+        _ paths: [String], namespace: String?, mesh: DataPlane? = nil, lab: String? = nil, cellLimit: CellLimit = .refuse
+    ) throws -> [Timeline] {
         let manifests = paths.filter(ManifestLoader.isManifests)
         var timelines: [Timeline] = []
         var manifestsDone = false
@@ -29,7 +34,7 @@ enum ScenarioInput {
             if manifestsDone { continue }
             manifestsDone = true
             do {
-                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace, mesh: mesh, cellLimit: cellLimit)
+                let timeline = try ManifestLoader.timeline(manifests, namespace: namespace, name: lab, mesh: mesh, cellLimit: cellLimit)
                 for warning in timeline.warnings { Console.error(warning.description) }
                 timelines.append(timeline)
             } catch {
@@ -72,7 +77,7 @@ enum ScenarioInput {
     }
 }
 
-/// How plain manifests are read (`-n`, `--mesh`), for every command that takes scenario files or
+/// How plain manifests are read (`-n`, `--mesh`, `--lab`), for every command that takes scenario files or
 /// manifests; scenario files ignore both.
 struct ManifestOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Namespace of manifests' objects that name none (as kubectl apply -n).") var namespace: String?
@@ -81,6 +86,8 @@ struct ManifestOptions: ParsableArguments {
             "Manifests mode: enrol the manifests' namespaces in the mesh, as Istio's tasks label them (sidecar: istio-injection=enabled; ambient: istio.io/dataplane-mode=ambient)."
     )
     var mesh: DataPlane?
+    @Option(help: "Manifests mode: the lab's name (default: the first file's or folder's name, as `manifests` for ./manifests).")
+    var lab: String?
 }
 
 /// The inputs of a command that models every file it is given (`keycard model`, `keycard lint`):
