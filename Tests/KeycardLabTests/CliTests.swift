@@ -133,6 +133,8 @@ import Testing
         #expect(refused.code == 2)
         #expect(refused.err.hasPrefix("\(bad):7:"), "\(refused.err)")
         #expect(try KeycardCLI.run(["label", lab, "pod", "x/nope", "a=b"]).code == 2)
+        let twice = try KeycardCLI.run(["probe", lab, "--ports", "TCP/80,TCP/80"])
+        #expect(twice.code == 2 && twice.err.contains("--ports TCP/80 is listed twice"), "\(twice.err)")
         #expect(try KeycardCLI.run(["label", lab, "namespace", "x", "bad key=1"]).code == 2)
         #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 3)
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import KeycardModel
 import Testing
 
@@ -118,5 +119,24 @@ struct LoaderTests {
         let missing = try folder.write("scenario/missing.yaml", T.scenario(resources: "- {file: policies/none.yaml}"))
         let noFile = try #require(parseError(String(contentsOfFile: missing, encoding: .utf8), file: missing))
         #expect(noFile.message.contains("no such file"))
+    }
+
+    /// What cannot be read says why: a link to nothing, a device (which would never end), a FIFO
+    /// (which would block): each had been "no such file" or "cannot read" with no reason.
+    @Test func unreadableInputsSayWhy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kc-unreadable-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dangling = folder + "/dangling.yaml"
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: folder + "/nowhere.yaml")
+        let fifo = folder + "/fifo.yaml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (path, message) in [
+            (dangling, "is a symbolic link to nothing that can be read"), ("/dev/zero", "is a character device, not a regular file"),
+            (fifo, "is a FIFO or other special file, not a regular file"),
+        ] {
+            let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.readText(path, at: .start(of: path)) }
+            #expect(error.message.contains(message), "\(error.message)")
+        }
     }
 }

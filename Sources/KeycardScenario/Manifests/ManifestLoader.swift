@@ -48,7 +48,12 @@ public enum ManifestLoader {
                 files.append(path)
                 continue
             }
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: path)
+            } catch {
+                throw ScenarioError(here, "cannot read folder \(path): \(error.localizedDescription)")
+            }
             // A sub-folder is skipped even when its name ends in .yaml (kubectl's visitor without -R);
             // a dangling link stays, and is reported at its own path when it is read.
             let yaml = names.filter { name in

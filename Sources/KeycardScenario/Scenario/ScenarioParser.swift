@@ -42,13 +42,35 @@ public enum ScenarioLoader {
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
+                throw ScenarioError(location, "\(path) is a symbolic link to nothing that can be read (dangling, a loop, or no permission)")
+            }
             throw ScenarioError(location, "no such file: \(path)")
         }
         if isDirectory.boolValue { throw ScenarioError(location, "\(path) is a folder, not a file") }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > YAMLDocuments.maximumBytes {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            // A FIFO would block the read, a device never end it.
+            let what: String =
+                switch type {
+                case .typeCharacterSpecial: "a character device"
+                case .typeBlockSpecial: "a block device"
+                case .typeSocket: "a socket"
+                default: "a FIFO or other special file"
+                }
+            throw ScenarioError(location, "\(path) is \(what), not a regular file")
+        }
+        if let size = attributes?[.size] as? Int, size > YAMLDocuments.maximumBytes {
             throw ScenarioError(location, "\(path) is larger than \(YAMLDocuments.maximumBytes >> 20) MiB")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ScenarioError(location, "cannot read \(path)") }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch CocoaError.fileReadNoPermission {
+            throw ScenarioError(location, "cannot read \(path): permission denied")
+        } catch {
+            throw ScenarioError(location, "cannot read \(path): \(error.localizedDescription)")
+        }
         guard let text = TextEncoding.decode(data) else {
             throw ScenarioError(location, "\(path) is not UTF-8 text (nor UTF-16 with a byte order mark)")
         }
