@@ -85,7 +85,8 @@ extension ObjectDecoder {
 
     /// The CRD's MinProperties=1 / MaxProperties=1 on a union: exactly one field written.
     private func exactlyOne(_ fields: Fields, of names: [String], _ value: YAMLValue, _ what: String) throws(ScenarioError) {
-        let written = names.filter { fields.values[$0] != nil }
+        // A null member is absent: the API server prunes it before the CRD's one-of rule runs.
+        let written = names.filter { fields[$0] != nil }
         guard written.count == 1 else {
             throw value.error(
                 "\(what) must have exactly one of \(names.joined(separator: ", "))"
