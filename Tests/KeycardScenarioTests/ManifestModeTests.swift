@@ -317,7 +317,7 @@ struct ManifestModeTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let t = try ManifestLoader.timeline([path])
         #expect(t.initial.pods[ObjectKey("default", "app")]?.commands == [])
-        #expect(t.warnings.contains { $0.message.hasPrefix("1 pod or template name container commands") })
+        #expect(t.warnings.contains { $0.message.hasPrefix("1 pod or template names container commands") })
         #expect(t.scenario.steps.isEmpty)
         #expect(t.warnings.contains { $0.message.contains("no pod declares a container port") })
     }

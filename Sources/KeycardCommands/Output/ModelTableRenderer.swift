@@ -83,18 +83,19 @@ struct ModelTableRenderer: StepTableRenderer {
                 title: port.description, rows: probe.sources.map(\.description),
                 columns: probe.destinations.map(\.description)
             ) { row, column in
-                guard let cell = at(row, column) else { return "-" }
+                guard let cell = at(row, column) else { return NoCell.mark }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
                 return cell.verdict.implementationDefined ? ImplementationDefined.mark(cell.outcome) : cell.outcome.mark
             }
             out.append(table.render())
             if portCells.contains(where: { $0.verdict.implementationDefined }) { out.append(ImplementationDefined.legend) }
+            if grid.contains(where: { $0 == nil }) { out.append(NoCell.legend) }
             if portCells.contains(where: { $0.outcome != .allow }) {
                 let why = TruthTableText(
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
-                    guard let verdict = at(row, column)?.verdict else { return "-" }
+                    guard let verdict = at(row, column)?.verdict else { return NoCell.mark }
                     // A pod to itself, unless a tier (a ClusterNetworkPolicy) decides one side.
                     if verdict.egress.outcome == .selfTraffic, verdict.ingress.outcome == .selfTraffic { return "#" }
                     if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
@@ -119,7 +120,7 @@ struct ModelTableRenderer: StepTableRenderer {
         }
         if explainedWhy {
             out.append(
-                "  (why: E the source's egress blocks it, I the destination's ingress, B both; N no path, no policy decides it (a Service port without endpoints, or an endpoint a traffic policy's Local keeps away); M mutual TLS refuses it, R an AuthorizationPolicy)"
+                "  (why: E the source's egress blocks it, I the destination's ingress, B both; N no path, no policy decides it (a Service port without endpoints, or an endpoint a traffic policy's Local keeps away); M mutual TLS refuses it, R an AuthorizationPolicy; # a pod reaching itself, not checked)"
             )
         }
         return out + disagreements

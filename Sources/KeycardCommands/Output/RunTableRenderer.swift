@@ -51,7 +51,7 @@ struct RunTableRenderer: StepTableRenderer {
             let portFailed = (0..<rows.count).contains { row in (0..<columns.count).contains { cell(row, $0).map { !$0.passed } ?? false } }
             out.append(
                 TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
-                    guard let result = cell(row, column) else { return "?" }
+                    guard let result = cell(row, column) else { return NoCell.mark }
                     if rows[row] == columns[column] && result.expected == .ignored { return "#" }
                     switch result.observed {
                     case .skipped: return "s"
@@ -68,7 +68,7 @@ struct RunTableRenderer: StepTableRenderer {
                 }.render())
             out.append(
                 TruthTableText(title: "\(port) wrong", rows: rows, columns: columns) { row, column in
-                    guard let result = cell(row, column) else { return "?" }
+                    guard let result = cell(row, column) else { return NoCell.mark }
                     if result.expected == .ignored { return "#" }
                     return result.passed ? "." : "!"
                 }.render())
@@ -82,9 +82,16 @@ struct RunTableRenderer: StepTableRenderer {
             }
         }
         if results.contains(where: { $0.implementationDefined == true }) { out.append(ImplementationDefined.legend) }
-        if probe.ports.count > 0 && results.contains(where: { $0.observed == .skipped }) {
-            out.append("  (s: skipped — \(results.first { $0.observed == .skipped }?.reason ?? ""))")
+        // Each reason once: SCTP and a hairpin cell are skipped for different reasons.
+        var reasons: [String] = []
+        for result in results where result.observed == .skipped && !reasons.contains(result.reason ?? "") {
+            reasons.append(result.reason ?? "")
         }
+        if probe.ports.count > 0 { out += reasons.map { "  (s: skipped — \($0))" } }
+        let missing = probe.ports.contains { port in
+            rows.contains { row in columns.contains { index["\(port) \(row) \($0)"] == nil } }
+        }
+        if missing { out.append(NoCell.legend) }
         return out
     }
 }
