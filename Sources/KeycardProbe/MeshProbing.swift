@@ -97,17 +97,23 @@ public struct MeshProbing: Sendable {
     /// Whether some connection of this step can meet a proxy (some pod is captured).
     public var engaged: Bool { captured.map { !$0.isEmpty } ?? true }
 
-    /// Whether a connection from `source` presenting `identity` costs TLS handshakes on the lab's
-    /// cores (`waveTimeout`'s per-connection share): the source is in the mesh now and uses its
-    /// own data path, or it forges a certificate. Plaintext that a captured pod's proxy passes on
-    /// costs a splice only.
-    func handshakes(from source: ObjectKey, identity: ProbeIdentity) -> Bool {
+    /// What a connection from `source` presenting `identity` costs the lab's proxy, in shares of
+    /// `waveTimeout`'s per-connection 20 ms: 4 when it costs TLS handshakes (the source is in the
+    /// mesh now and uses its own data path, or it forges a certificate), 1 when a captured pod's
+    /// proxy only passes its plaintext on (an accept and an upstream connect: a /24 scan from a
+    /// captured attacker did not fit a one-second wave on two busy cores), 0 when no proxy is in
+    /// its path.
+    func cost(from source: ObjectKey, identity: ProbeIdentity) -> Int {
         switch identity {
-        case .spoofed, .stolen: true
-        case .mesh: cluster.dataPlane(of: source) != .none
-        case .none: false
+        case .spoofed, .stolen: return 4
+        case .mesh where cluster.dataPlane(of: source) != .none: return 4
+        case .mesh, .none: return captured.map { $0.contains(source) } ?? true ? 1 : 0
         }
     }
+
+    /// The connections of a wave, counted as `waveTimeout` counts them: each weighted by `cost`
+    /// (in quarters: a handshake counts 1, a plaintext pass a quarter).
+    func weightedConnections(_ costs: [Int]) -> Int { (costs.reduce(0, +) + 3) / 4 }
 
     /// Makes `request` (from `source` to `destination` on `port`, already aimed) a mesh probe
     /// presenting and sending what `mesh` says; `used` holds the source ports taken in the

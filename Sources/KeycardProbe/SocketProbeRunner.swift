@@ -110,9 +110,10 @@ public struct SocketProbeRunner: ProbeRunner {
                 used: &usedPorts[namespace, default: []])
             requests.append(request)
         }
-        let handshakes = zip(cells, requests).count { cell, request in
-            request.proto == .tcp && mesh?.handshakes(from: cell.from, identity: cell.meshRequest?.identity ?? .mesh) == true
+        let costs = zip(cells, requests).map { cell, request in
+            request.proto == .tcp ? mesh?.cost(from: cell.from, identity: cell.meshRequest?.identity ?? .mesh) ?? 0 : 0
         }
+        let handshakes = mesh?.weightedConnections(costs) ?? 0
         let timeout =
             mesh?.engaged == true
             ? MeshProbing.waveTimeout(settings, connections: handshakes) : .milliseconds(settings.timeoutMilliseconds)
@@ -206,7 +207,8 @@ extension SocketProbeRunner {
             return probe
         }
         let deadline = MeshProbing.waveTimeout(
-            settings, connections: mesh.handshakes(from: source, identity: identity) ? requests.count : 0)
+            settings,
+            connections: mesh.weightedConnections(Array(repeating: mesh.cost(from: source, identity: identity), count: requests.count)))
         mesh.channel.waveStarts(deadline: deadline)
         let outcomes = try prober.probe(requests, timeout: deadline, retries: settings.retries, evidence: evidence)
         let recordsDue = ContinuousClock.now + deadline

@@ -152,6 +152,12 @@ import Testing
                 "Pod prod/web is selected by no NetworkPolicy: only ClusterNetworkPolicies (guard) limit what reaches it and what it reaches"
             ),
             "\(unselected)")
+        // An Accept-only policy limits nothing: the finding says so as before.
+        let accepting = cnp.replacingOccurrences(of: "action: Deny", with: "action: Accept")
+        let (open, _) = try Self.lint(ScenarioText.scenario(resources: accepting))
+        #expect(
+            open.filter { $0.rule == "unselected-pod" }.map(\.message).contains(
+                "Pod prod/web is selected by no NetworkPolicy: every pod may reach it and it may reach everything"))
     }
 
     @Test func blueprintForgottenEgressAndDNS() throws {

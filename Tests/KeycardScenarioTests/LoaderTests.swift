@@ -138,5 +138,11 @@ struct LoaderTests {
             let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.readText(path, at: .start(of: path)) }
             #expect(error.message.contains(message), "\(error.message)")
         }
+        // A link to a regular file (a ConfigMap mount's `..data`) reads as that file.
+        let file = folder + "/real.yaml"
+        try "kind: x\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let link = folder + "/link.yaml"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: file)
+        #expect(try ScenarioLoader.readText(link, at: .start(of: link)) == "kind: x\n")
     }
 }

@@ -48,6 +48,9 @@ import Testing
             #expect(error.message.contains(message), "\(error.message)")
         }
         #expect(try targets("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: x}\n").isEmpty)
+        // A typed list's items name no kind or apiVersion: they take the list's, as apply reads them.
+        let typed = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems:\n- metadata: {name: deny, namespace: prod}\n"
+        #expect(try targets(typed) == ["NetworkPolicy prod/deny"])
     }
 
     /// What `keycard apply`/`delete` count before refusing an input as kubectl refuses it ("no

@@ -21,10 +21,12 @@ extension LintPass {
                 foreign.isEmpty || pod.hostNetwork
                 ? ""
                 : " (as far as keycard sees: \(foreign.map(\.description).joined(separator: ", ")), which keycard skips, may select it in a cluster running \(Set(foreign.map(\.cni)).sorted().joined(separator: ", ")))"
-            // ClusterNetworkPolicies that have it as a subject still judge its traffic.
+            // ClusterNetworkPolicies that have it as a subject and a Deny rule still limit its traffic.
             let engine = PolicyEngine(cluster)
             let tiers = ClusterNetworkPolicy.Tier.allCases.flatMap { tier in
-                NetworkPolicy.PolicyType.allCases.flatMap { engine.tierRules(tier, $0, for: pod).map(\.policy.key.description) }
+                NetworkPolicy.PolicyType.allCases.flatMap {
+                    engine.tierRules(tier, $0, for: pod).filter { $0.rule.action == .deny }.map(\.policy.key.description)
+                }
             }
             var seen: Set<String> = []
             let judging = tiers.filter { seen.insert($0).inserted }

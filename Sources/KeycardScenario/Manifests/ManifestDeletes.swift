@@ -37,24 +37,36 @@ public enum ManifestDeletes {
         return count
     }
 
-    private static func targets(_ value: YAMLValue) throws(ScenarioError) -> [DeleteTarget] {
+    /// `itemOf`: a typed list's item kind and apiVersion (`NetworkPolicyList` → NetworkPolicy),
+    /// for items that name none, as apimachinery's `UnstructuredList` fills them in.
+    private static func targets(_ value: YAMLValue, itemOf list: (kind: String, apiVersion: String?)? = nil) throws(ScenarioError)
+        -> [DeleteTarget]
+    {
         if value.isNull { return [] }
         var fields: [String: YAMLValue] = [:]
         for entry in try value.entries("a Kubernetes object") where !entry.value.isNull { fields[entry.key] = entry.value }
-        guard let kindValue = fields["kind"] else { throw value.error("a Kubernetes object needs \"kind\"") }
-        let kindText = try kindValue.string("kind")
+        let kindText: String
+        if let kindValue = fields["kind"] {
+            kindText = try kindValue.string("kind")
+        } else if let list {
+            kindText = list.kind
+        } else {
+            throw value.error("a Kubernetes object needs \"kind\"")
+        }
+        let kindAt = fields["kind"]?.location ?? value.location
+        let apiVersion = try fields["apiVersion"]?.string("apiVersion") ?? list?.apiVersion
         if kindText.hasSuffix("List"), let items = fields["items"] {
             var targets: [DeleteTarget] = []
-            for item in try items.items("items") { targets += try Self.targets(item) }
+            let typed = kindText == "List" ? nil : (kind: String(kindText.dropLast(4)), apiVersion: apiVersion)
+            for item in try items.items("items") { targets += try Self.targets(item, itemOf: typed) }
             return targets
         }
         // The kind as kubectl delete maps it: a kind its group/version does not serve is refused
         // (it had deleted nothing and said so with exit 0), another group's kind deletes nothing here.
-        guard let apiVersionValue = fields["apiVersion"] else { throw value.error("\(kindText) needs \"apiVersion\" to be deleted") }
-        let apiVersion = try apiVersionValue.string("apiVersion")
+        guard let apiVersion else { throw value.error("\(kindText) needs \"apiVersion\" to be deleted") }
         guard
             let kind = try BuiltInKinds.held(
-                kindText, apiVersion: apiVersion, kindAt: kindValue.location, apiVersionAt: apiVersionValue.location)
+                kindText, apiVersion: apiVersion, kindAt: kindAt, apiVersionAt: fields["apiVersion"]?.location ?? value.location)
         else { return [] }
         guard let metadata = fields["metadata"] else { throw value.error("\(kindText) needs metadata.name to be deleted") }
         var name: String?

@@ -47,6 +47,10 @@ enum BuiltInKinds {
         return known
     }
 
+    /// The groups without a dot that Kubernetes serves or served (the core group is ""): another
+    /// version of one of them is a removed API, not a custom resource.
+    static let kubernetesGroupsWithoutDot: Set<String> = ["", "apps", "batch", "autoscaling", "policy", "extensions"]
+
     /// The group of a group/version: "" for the core group's `v1`.
     static func group(of apiVersion: String) -> String {
         apiVersion.firstIndex(of: "/").map { String(apiVersion[..<$0]) } ?? ""
@@ -58,9 +62,10 @@ enum BuiltInKinds {
     /// - a version of a group this table lists that the API server no longer serves
     ///   (`extensions/v1beta1`, `policy/v1beta1`, `networking.k8s.io/v1beta1` Ingress: removed in
     ///   1.16–1.26), for a kind the group serves in another version;
-    /// - any group/version of a group without a dot (`extensions`, `apps/v1beta2`, `v1beta1`): a
-    ///   CRD's group must have one (apiextensions `ValidateCustomResourceDefinitionSpec`: "should
-    ///   be a domain with at least one dot"), so only the API server itself could serve it;
+    /// - any other group/version of Kubernetes' own groups without a dot (`extensions`,
+    ///   `apps/v1beta2`, `v1beta1`): a CRD's group must have one (apiextensions
+    ///   `ValidateCustomResourceDefinitionSpec`: "should be a domain with at least one dot"), and
+    ///   an aggregated API (`APIService`, any DNS subdomain) would not take Kubernetes' own group;
     /// - a `kustomize.config.k8s.io` Kustomization: a kustomize input, never an API object
     ///   (`kubectl apply -f` of its folder fails on it; `kubectl apply -k` renders it first).
     static func problem(kind: String, apiVersion: String) -> String? {
@@ -73,7 +78,7 @@ enum BuiltInKinds {
         guard let kinds = closed[apiVersion] else {
             let served = closed.keys.filter { Self.group(of: $0) == group }.sorted()
             let servedIn = served.first { closed[$0]?.contains(kind) == true }
-            guard servedIn != nil || !group.contains(".") else { return nil }
+            guard servedIn != nil || kubernetesGroupsWithoutDot.contains(group) else { return nil }
             var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server does not serve \(apiVersion)"
             if let servedIn { message += " (\(kind) is served in \(servedIn))" }
             return message

@@ -9,13 +9,18 @@ extension ObjectDecoder {
             guard let value, let entries = try? value.entries("a mapping") else { return [:] }
             return Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         }
+        // A `tls` without `mode` is DISABLE, the enum's zero value (istio/api ClientTLSSettings).
+        func mode(ofTLS tls: YAMLValue?) -> String? {
+            guard let tls, !tls.isNull else { return nil }
+            return fields(tls)["mode"].flatMap { try? $0.string("mode") } ?? "DISABLE"
+        }
         func modes(ofPolicy policy: YAMLValue?) -> [String] {
             let policy = fields(policy)
-            var found = [fields(policy["tls"])["mode"]]
+            var found = [mode(ofTLS: policy["tls"])]
             for setting in (try? policy["portLevelSettings"]?.items("portLevelSettings")) ?? [] {
-                found.append(fields(fields(setting)["tls"])["mode"])
+                found.append(mode(ofTLS: fields(setting)["tls"]))
             }
-            return found.compactMap { $0.flatMap { try? $0.string("mode") } }
+            return found.compactMap { $0 }
         }
         let spec = fields(header.first { $0.key == "spec" }?.value)
         var found = modes(ofPolicy: spec["trafficPolicy"])

@@ -48,7 +48,8 @@ public enum ScenarioLoader {
             throw ScenarioError(location, "no such file: \(path)")
         }
         if isDirectory.boolValue { throw ScenarioError(location, "\(path) is a folder, not a file") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        // attributesOfItem does not follow a link: read the file a link leads to.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
         if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
             // A FIFO would block the read, a device never end it.
             let what: String =
