@@ -18,7 +18,7 @@ struct HardeningRefusalTests {
         "yaml-billion-laughs-top.yaml", "yaml-deep-flow-sequence.yaml", "yaml-nul-byte.yaml", "type-nodes-string.yaml",
         "num-nodes-2pow63.yaml", "cidr-pod-prefix-33.yaml", "dup-pod.yaml", "file-parent-escape.yaml", "file-symlink-escape.yaml",
         "manifest-alias-bomb.yaml", "manifest-list-items-mapping.yaml", "step-unknown-kind.yaml", "label-key-two-slashes.yaml",
-        "addr-pod-ip-duplicate.yaml", "addr-external-in-pod-cidr.yaml",
+        "step-scan-too-large.yaml", "addr-external-in-pod-cidr.yaml",
     ]
 
     @Test(arguments: sample)

@@ -65,4 +65,44 @@ enum JSONStream {
         }
         return depth == 0 && values.count > 1 ? values : nil
     }
+
+    /// `text` with JSON's UTF-16 escapes made YAML's: a surrogate pair (`\ud83d\ude80`, how
+    /// Python's `json.dump` writes 🚀) becomes one `\UXXXXXXXX` escape, a lone surrogate
+    /// `\ufffd`, as Go's encoding/json decodes them; libyaml refuses surrogate escapes. For text
+    /// kubectl reads as JSON (its first non-space byte is `{`); anything else is returned as is.
+    static func joiningSurrogates(_ text: String) -> String {
+        guard text.utf8.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{"),
+            text.contains("\\u")
+        else { return text }
+        let bytes = Array(text.utf8)
+        func hex(at index: Int) -> UInt32? {
+            guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+            return UInt32(String(decoding: bytes[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            // An escaped backslash is copied whole, so `\\ud83d` stays text.
+            guard let unit = hex(at: index), (0xD800...0xDFFF).contains(unit) else {
+                out += bytes[index...index + 1]
+                index += 2
+                continue
+            }
+            if unit < 0xDC00, let low = hex(at: index + 6), (0xDC00...0xDFFF).contains(low) {
+                let scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                out += Array(("\\U" + String(format: "%08X", scalar)).utf8)
+                index += 12
+            } else {
+                out += Array("\\ufffd".utf8)
+                index += 6
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -49,7 +49,8 @@ enum YAMLDocuments {
     /// The documents' root nodes, each with the lines written before the text it was parsed
     /// from: a stream of JSON objects is parsed object by object (`JSONStream`), YAML as one
     /// stream, with byte order marks at document starts dropped (`TextEncoding`).
-    private static func documentNodes(_ text: String, file: String) throws -> [(Node, Int)] {
+    private static func documentNodes(_ written: String, file: String) throws -> [(Node, Int)] {
+        let text = JSONStream.joiningSurrogates(written)
         guard let values = JSONStream.values(in: text) else {
             var nodes: [(Node, Int)] = []
             var sequence = try Yams.compose_all(yaml: TextEncoding.strippingDocumentBOMs(text))
