@@ -97,17 +97,27 @@ public struct MeshProbing: Sendable {
     /// Whether some connection of this step can meet a proxy (some pod is captured).
     public var engaged: Bool { captured.map { !$0.isEmpty } ?? true }
 
-    /// What a connection from `source` presenting `identity` costs the lab's proxy, in shares of
-    /// `waveTimeout`'s per-connection 20 ms: 4 when it costs TLS handshakes (the source is in the
-    /// mesh now and uses its own data path, or it forges a certificate), 1 when a captured pod's
-    /// proxy only passes its plaintext on (an accept and an upstream connect: a /24 scan from a
-    /// captured attacker did not fit a one-second wave on two busy cores), 0 when no proxy is in
-    /// its path.
-    func cost(from source: ObjectKey, identity: ProbeIdentity) -> Int {
+    /// What a connection from `source` to `destination` presenting `identity` costs the lab's
+    /// proxy, in shares of `waveTimeout`'s per-connection 20 ms: 4 when it costs TLS handshakes
+    /// (the source is in the mesh now and uses its own data path, or it forges a certificate);
+    /// otherwise 1 for each proxy that handles its plaintext: the source's when the pod is
+    /// captured (an attacker's outbound capture), the destination's when it is in the mesh (an
+    /// accept, an authorization and a connect to the application); 0 when no proxy is in its
+    /// path. A /24 scan from a captured attacker, and 1,500 connections from outside the mesh to
+    /// sidecars, did not fit a one-second wave on two busy cores.
+    func cost(from source: ObjectKey, to destination: Endpoint, identity: ProbeIdentity) -> Int {
         switch identity {
         case .spoofed, .stolen: return 4
         case .mesh where cluster.dataPlane(of: source) != .none: return 4
-        case .mesh, .none: return captured.map { $0.contains(source) } ?? true ? 1 : 0
+        case .mesh, .none:
+            let outbound = captured.map { $0.contains(source) } ?? true ? 1 : 0
+            let pod: ObjectKey? =
+                switch destination {
+                case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): key
+                default: nil
+                }
+            let inbound = pod.map { cluster.dataPlane(of: $0) != .none } == true ? 1 : 0
+            return outbound + inbound
         }
     }
 

@@ -111,12 +111,12 @@ public struct SocketProbeRunner: ProbeRunner {
             requests.append(request)
         }
         let costs = zip(cells, requests).map { cell, request in
-            request.proto == .tcp ? mesh?.cost(from: cell.from, identity: cell.meshRequest?.identity ?? .mesh) ?? 0 : 0
+            request.proto == .tcp ? mesh?.cost(from: cell.from, to: cell.to, identity: cell.meshRequest?.identity ?? .mesh) ?? 0 : 0
         }
-        let handshakes = mesh?.weightedConnections(costs) ?? 0
+        let weighted = mesh?.weightedConnections(costs) ?? 0
         let timeout =
             mesh?.engaged == true
-            ? MeshProbing.waveTimeout(settings, connections: handshakes) : .milliseconds(settings.timeoutMilliseconds)
+            ? MeshProbing.waveTimeout(settings, connections: weighted) : .milliseconds(settings.timeoutMilliseconds)
         mesh?.channel.waveStarts(deadline: timeout)
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         // A destination proxy's record still on its way gets at most one more wave deadline.
@@ -208,7 +208,7 @@ extension SocketProbeRunner {
         }
         let deadline = MeshProbing.waveTimeout(
             settings,
-            connections: mesh.weightedConnections(Array(repeating: mesh.cost(from: source, identity: identity), count: requests.count)))
+            connections: mesh.weightedConnections(targets.map { mesh.cost(from: source, to: $0.endpoint, identity: identity) }))
         mesh.channel.waveStarts(deadline: deadline)
         let outcomes = try prober.probe(requests, timeout: deadline, retries: settings.retries, evidence: evidence)
         let recordsDue = ContinuousClock.now + deadline

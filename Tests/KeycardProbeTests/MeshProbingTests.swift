@@ -65,6 +65,26 @@ struct MeshProbingTests {
         return (timeline, timeline.cells(ofProbeStep: step))
     }
 
+    /// A wave's deadline grows with the proxy work its connections cost (`MeshProbing.cost`): TLS
+    /// handshakes count 4 quarters, each proxy that handles plaintext 1 (the source's capture, the
+    /// destination's sidecar), a connection no proxy meets nothing.
+    @Test func aWavesDeadlineCountsTheProxiesAConnectionMeets() throws {
+        let (timeline, _) = try cells(1)
+        let cluster = timeline.cluster(afterStep: 1)
+        let (web, api) = (ObjectKey("prod", "web"), ObjectKey("prod", "api"))
+        let (attacker, outside) = (ObjectKey("legacy", "attacker"), ObjectKey("legacy", "client"))
+        let probing = MeshProbing(cluster: cluster, channel: RecordingMeshChannel(), captured: [web, api, attacker])
+        #expect(probing.cost(from: web, to: .pod(api), identity: .mesh) == 4)
+        #expect(probing.cost(from: attacker, to: .pod(outside), identity: .stolen("spiffe://cluster.local/ns/prod/sa/default")) == 4)
+        #expect(probing.cost(from: attacker, to: .pod(api), identity: .mesh) == 2, "its capture and the sidecar")
+        #expect(probing.cost(from: attacker, to: .pod(outside), identity: .none) == 1)
+        #expect(probing.cost(from: outside, to: .pod(api), identity: .mesh) == 1, "the destination's sidecar")
+        #expect(probing.cost(from: outside, to: .service(api, backend: api), identity: .none) == 1)
+        #expect(probing.cost(from: outside, to: .pod(attacker), identity: .mesh) == 0)
+        #expect(probing.weightedConnections([4, 1, 1, 1, 1]) == 2)
+        #expect(probing.engaged && !MeshProbing(cluster: cluster, channel: RecordingMeshChannel(), captured: []).engaged)
+    }
+
     @Test func anHTTPPortGetsTheProbesRequestWithTheDefaultHost() throws {
         let (timeline, cells) = try cells(1)
         let channel = RecordingMeshChannel()

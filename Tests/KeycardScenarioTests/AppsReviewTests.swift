@@ -134,7 +134,7 @@ struct AppsReviewTests {
         let line = try #require(report.services?.first)
         #expect(
             line.hasSuffix(
-                "pending (no spec.lab.loadBalancerCIDR, which plain manifests cannot set: write a scenario with spec.lab.loadBalancerCIDR and resources: [{file: PATH}, ...] naming these files (a scenario runs their containers' commands that exist on this machine, as root in the pods' namespaces; manifests mode drops them))"
+                "pending (no spec.lab.loadBalancerCIDR, which plain manifests cannot set: write a scenario with spec.lab.loadBalancerCIDR and resources: [{file: PATH}, ...] naming these files (a scenario runs their containers' commands, as root in the pods' namespaces, and a run fails on one that is no program of this machine; manifests mode drops them))"
             ), "\(line)")
     }
 

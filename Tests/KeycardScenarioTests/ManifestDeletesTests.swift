@@ -51,6 +51,12 @@ import Testing
         // A typed list's items name no kind or apiVersion: they take the list's, as apply reads them.
         let typed = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems:\n- metadata: {name: deny, namespace: prod}\n"
         #expect(try targets(typed) == ["NetworkPolicy prod/deny"])
+        // Only an item that names neither takes the list's: half of them is refused, as kubectl's
+        // typer refuses it; `items: null` is an empty list.
+        let half =
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems:\n- {apiVersion: networking.k8s.io/v1, metadata: {name: deny, namespace: prod}}\n"
+        #expect(throws: ScenarioError.self) { try targets(half) }
+        #expect(try targets("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems: null\n").isEmpty)
     }
 
     /// What `keycard apply`/`delete` count before refusing an input as kubectl refuses it ("no

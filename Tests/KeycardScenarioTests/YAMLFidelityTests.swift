@@ -70,6 +70,19 @@ struct YAMLFidelityTests {
             """
         ])
         #expect(t.initial.policies[ObjectKey("default", "deny")] != nil)
+        // Only an item that names neither kind nor apiVersion takes the list's (decodeToList).
+        #expect(throws: ScenarioError.self) {
+            try loadManifests([
+                "a.yaml": """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicyList
+                items:
+                - apiVersion: networking.k8s.io/v1
+                  metadata: {name: deny, namespace: default}
+                  spec: {podSelector: {}}
+                """
+            ])
+        }
     }
 
     @Test func anIntegralFloatIsThatPort() throws {

@@ -27,12 +27,13 @@ public enum ManifestDeletes {
         for document in try YAMLDocuments.parse(text, file: path) where !document.isNull {
             guard case let entries = (try? document.entries("a Kubernetes object")) ?? [],
                 let kind = entries.first(where: { $0.key == "kind" })?.value, (try? kind.string("kind"))?.hasSuffix("List") == true,
-                let items = entries.first(where: { $0.key == "items" })?.value, let list = try? items.items("items")
+                let items = entries.first(where: { $0.key == "items" })?.value
             else {
                 count += 1
                 continue
             }
-            count += list.filter { !$0.isNull }.count
+            // `items: null` is an empty list.
+            count += ((try? items.items("items")) ?? []).filter { !$0.isNull }.count
         }
         return count
     }
@@ -43,22 +44,22 @@ public enum ManifestDeletes {
         -> [DeleteTarget]
     {
         if value.isNull { return [] }
+        let entries = try value.entries("a Kubernetes object")
         var fields: [String: YAMLValue] = [:]
-        for entry in try value.entries("a Kubernetes object") where !entry.value.isNull { fields[entry.key] = entry.value }
-        let kindText: String
-        if let kindValue = fields["kind"] {
-            kindText = try kindValue.string("kind")
-        } else if let list {
-            kindText = list.kind
-        } else {
+        for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
+        // A typed list's item takes the list's kind and apiVersion only when it names neither
+        // (apimachinery's `decodeToList`), as `ObjectDecoder` reads it.
+        let inherits = list != nil && fields["kind"] == nil && fields["apiVersion"] == nil
+        guard let kindText = inherits ? list?.kind : try fields["kind"]?.string("kind") else {
             throw value.error("a Kubernetes object needs \"kind\"")
         }
         let kindAt = fields["kind"]?.location ?? value.location
-        let apiVersion = try fields["apiVersion"]?.string("apiVersion") ?? list?.apiVersion
-        if kindText.hasSuffix("List"), let items = fields["items"] {
+        let apiVersion = inherits ? list?.apiVersion : try fields["apiVersion"]?.string("apiVersion")
+        // Any `...List` with `items`, null or not, is a list (kubectl's builder, as `ObjectDecoder`).
+        if kindText.hasSuffix("List"), entries.contains(where: { $0.key == "items" }) {
             var targets: [DeleteTarget] = []
             let typed = kindText == "List" ? nil : (kind: String(kindText.dropLast(4)), apiVersion: apiVersion)
-            for item in try items.items("items") { targets += try Self.targets(item, itemOf: typed) }
+            for item in try fields["items"]?.items("items") ?? [] { targets += try Self.targets(item, itemOf: typed) }
             return targets
         }
         // The kind as kubectl delete maps it: a kind its group/version does not serve is refused

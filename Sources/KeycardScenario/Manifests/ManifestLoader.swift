@@ -259,10 +259,10 @@ public enum ManifestLoader {
 
     /// How a manifests folder gets lab settings it cannot write: a scenario that wraps its files.
     /// How to give manifests a lab setting they cannot carry. A scenario runs the containers'
-    /// `command:` programs that exist on this machine (manifests mode drops them): said, since
-    /// published manifests' commands were written for their images.
+    /// `command:` programs on this machine (manifests mode drops them): said, since published
+    /// manifests' commands were written for their images.
     static let wrapRemedy =
-        "write a scenario with spec.lab.%@ and resources: [{file: PATH}, ...] naming these files (a scenario runs their containers' commands that exist on this machine, as root in the pods' namespaces; manifests mode drops them)"
+        "write a scenario with spec.lab.%@ and resources: [{file: PATH}, ...] naming these files (a scenario runs their containers' commands, as root in the pods' namespaces, and a run fails on one that is no program of this machine; manifests mode drops them)"
 
     /// The service CIDR for manifests whose Services may pin clusterIPs (`kubectl get -o yaml`
     /// dumps do): 10.96.0.0/16 when every pinned address lies inside it (not its network or

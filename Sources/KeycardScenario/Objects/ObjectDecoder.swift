@@ -40,8 +40,11 @@ struct ObjectDecoder {
                 (kind, kindLocation) = (text, field.location)
             }
         }
-        guard let kind = kind ?? list?.kind else { throw value.error("a Kubernetes object needs \"kind\"") }
-        guard let apiVersion = apiVersion ?? list?.apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
+        // A typed list's item takes the list's kind and apiVersion only when it names neither
+        // (apimachinery's `decodeToList`); half of them is refused, as kubectl's typer refuses it.
+        if kind == nil, apiVersion == nil, let list { (kind, apiVersion) = (list.kind, list.apiVersion) }
+        guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
+        guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
         // Any `...List` with `items` is a list, as kubectl's builder reads it (unstructured
         // IsList): `ConfigMapList` too, whose items are then skipped like any ConfigMap.
         if kind.hasSuffix("List") && (kind == "List" || header.contains { $0.key == "items" }) {

@@ -17,7 +17,7 @@ extension ResolvedProbe {
     /// loading the same manifests can name its own, smaller probe steps (docs/scenario-format.md,
     /// "spec.resources and apply" and "probe").
     static let manifestsRemedy =
-        "check, lint, graph, diff, explain and rules read these manifests without this limit; to model or run them, write a scenario beside them that loads them (spec.resources: - file: PATH, one item per file; a scenario runs the containers' commands that exist on this machine, which manifests mode drops) and whose probe steps name fewer sources, destinations or ports (from, to, ports; see docs/scenario-format.md, Steps, probe)"
+        "check, lint, graph, diff, explain and rules read these manifests without this limit; to model or run them, write a scenario beside them that loads them (spec.resources: - file: PATH, one item per file; a scenario runs the containers' commands, which manifests mode drops, and fails on one that is no program of this machine) and whose probe steps name fewer sources, destinations or ports (from, to, ports; see docs/scenario-format.md, Steps, probe)"
 
     /// The refusal of this step when it holds more than `maximumCells` cells, nil within the limit:
     /// its count, located at `step`, ending with `remedy` (what the user can do).
