@@ -54,11 +54,7 @@ struct APIUpdateRulesTests {
     @Test func reapplyingAnObjectAsStoredSaysUnchanged() throws {
         let objects = """
             - {apiVersion: v1, kind: Namespace, metadata: {name: prod}}
-            - apiVersion: v1
-              kind: Pod
-              metadata: {name: web, namespace: prod, labels: {app: web}}
-              spec:
-                containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: prod, labels: {app: web}}, spec: {containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}]}]}}
             - apiVersion: v1
               kind: Service
               metadata: {name: web, namespace: prod}
@@ -74,7 +70,7 @@ struct APIUpdateRulesTests {
                   spec: {containers: [{name: db, image: postgres, ports: [{containerPort: 5432}]}]}
             """
         let policy = T.policy("podSelector: {}\npolicyTypes: [Ingress]", name: "deny")
-        let relabelled = objects.replacingOccurrences(of: "labels: {app: web}}", with: "labels: {app: web, tier: front}}")
+        let relabelled = objects.replacingOccurrences(of: "labels: {app: web}}, spec", with: "labels: {app: web, tier: front}}, spec")
         let head = "apiVersion: keycard/v1\nkind: Scenario\nmetadata: {name: again}\nspec:\n  resources:"
         let t = try timeline(
             T.scenario(resources: objects + "\n" + policy, steps: "- apply:\n" + T.indent(relabelled + "\n" + policy, 4), head: head))
