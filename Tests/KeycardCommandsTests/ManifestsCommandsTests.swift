@@ -133,6 +133,9 @@ struct ManifestsCommandsTests {
             let named = try KeycardBinary.run(["model", folder, "--lab", "my-shop", "-o", "json"])
             #expect(named.status == 0, "\(named.stderr)")
             #expect(named.stdout.contains("\"scenario\" : \"my-shop\""), "\(named.stdout)")
+            // check counts the user's pods, not the cluster DNS pod manifests mode adds.
+            let checked = try KeycardBinary.run(["check", folder])
+            #expect(checked.stdout.contains(": ok (1 step, 2 pods)"), "\(checked.stdout)")
             let refused = try KeycardBinary.run(["model", folder, "--lab=-all"])
             #expect(refused.status == 2 && refused.stderr.contains("must start with a lower-case letter or digit"), "\(refused.stderr)")
         }

@@ -186,3 +186,19 @@ struct SocketNamespaceGuardTests {
         #expect(throws: KernelError.self) { try Prober().probe([request], timeout: .milliseconds(100)) }
     }
 }
+
+/// `KEYCARD_PROBE_THREADS` is capped: 100,000 threads had failed `pthread_create` and crashed.
+@Suite("Sockets: the probe thread setting")
+struct ProbeThreadSettingTests {
+    @Test func anAbsurdThreadCountIsCapped() {
+        let previous = getenv("KEYCARD_PROBE_THREADS").map { String(cString: $0) }
+        defer {
+            if let previous { setenv("KEYCARD_PROBE_THREADS", previous, 1) } else { unsetenv("KEYCARD_PROBE_THREADS") }
+        }
+        setenv("KEYCARD_PROBE_THREADS", "100000", 1)
+        #expect(Prober().parallelism == Prober.maximumThreads)
+        setenv("KEYCARD_PROBE_THREADS", "0", 1)
+        #expect(Prober().parallelism == 1)
+        #expect(Prober(parallelism: 3).parallelism == 3)
+    }
+}
