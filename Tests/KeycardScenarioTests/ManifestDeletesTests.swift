@@ -74,6 +74,10 @@ import Testing
         #expect(try count("apiVersion: v1\nkind: List\nitems: []\n") == 0)
         #expect(try count("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n") == 1)
         #expect(try count("kind: PodList\nitems: [{kind: Pod}, null, {kind: Pod}]\n---\nkind: Namespace\n") == 3)
+        // items: null is an empty list; items that is no list is one object, which the decoder
+        // then refuses at its place (it had counted 0: "no objects", and no file:line).
+        #expect(try count("kind: PodList\nitems: null\n") == 0)
+        #expect(try count("kind: PodList\nitems: {a: b}\n") == 1)
     }
 
     @Test func anObjectWithoutANameIsRefusedWhereItIsWritten() throws {

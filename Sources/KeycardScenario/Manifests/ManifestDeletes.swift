@@ -32,8 +32,13 @@ public enum ManifestDeletes {
                 count += 1
                 continue
             }
-            // `items: null` is an empty list.
-            count += ((try? items.items("items")) ?? []).filter { !$0.isNull }.count
+            // `items: null` is an empty list; `items` that is no list counts as an object, so the
+            // decoder that reads it next refuses it at its place ("items must be a list").
+            if let list = try? items.items("items") {
+                count += list.filter { !$0.isNull }.count
+            } else if !items.isNull {
+                count += 1
+            }
         }
         return count
     }
