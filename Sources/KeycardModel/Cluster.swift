@@ -73,6 +73,22 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The pod a connection to this endpoint reaches: the pod itself, or a Service cell's backend
+    /// (through a ClusterIP, a node port or the load balancer); nil for anything else.
+    public var reachedPod: ObjectKey? {
+        switch self {
+        case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): key
+        default: nil
+        }
+    }
+
+    /// Whether `source` reaching this endpoint reaches itself through its own Service's ClusterIP
+    /// (hairpin): a Service cell whose backend is `source`.
+    public func isHairpin(from source: ObjectKey) -> Bool {
+        if case .service(_, let backend?) = self { return backend == source }
+        return false
+    }
+
     /// The endpoint a table column or an expectation names: a Service without its backend.
     public var column: Endpoint {
         if case .service(let key, _) = self { return .service(key) }

@@ -111,12 +111,7 @@ public struct MeshProbing: Sendable {
         case .mesh where cluster.dataPlane(of: source) != .none: return 4
         case .mesh, .none:
             let outbound = captured.map { $0.contains(source) } ?? true ? 1 : 0
-            let pod: ObjectKey? =
-                switch destination {
-                case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): key
-                default: nil
-                }
-            let inbound = pod.map { cluster.dataPlane(of: $0) != .none } == true ? 1 : 0
+            let inbound = destination.reachedPod.map { cluster.dataPlane(of: $0) != .none } == true ? 1 : 0
             return outbound + inbound
         }
     }

@@ -81,14 +81,7 @@ struct Explanation: Encodable {
                 tiers: judged.tiers.isEmpty
                     ? nil : judged.tiers.map { Tier(tier: $0.tier.rawValue, result: $0.result.rawValue, by: $0.by) },
                 walkthrough: judged.tiers.isEmpty ? nil : judged.tiers.walkthrough,
-                hostNetwork: pod(of: endpoint).flatMap { cluster.pods[$0]?.hostNetwork == true ? true : nil })
-        }
-        /// The pod a side is: the endpoint's, or a Service cell's backend.
-        func pod(of endpoint: Endpoint) -> ObjectKey? {
-            switch endpoint {
-            case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): key
-            default: nil
-            }
+                hostNetwork: endpoint.reachedPod.flatMap { cluster.pods[$0]?.hostNetwork == true ? true : nil })
         }
         egress = side(verdict.from, "egress", verdict.egress)
         ingress = side(verdict.to, "ingress", verdict.ingress)

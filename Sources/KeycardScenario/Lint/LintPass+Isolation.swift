@@ -22,7 +22,6 @@ extension LintPass {
                 ? ""
                 : " (as far as keycard sees: \(foreign.map(\.description).joined(separator: ", ")), which keycard skips, may select it in a cluster running \(Set(foreign.map(\.cni)).sorted().joined(separator: ", ")))"
             // ClusterNetworkPolicies that have it as a subject and a Deny rule still limit its traffic.
-            let engine = PolicyEngine(cluster)
             let tiers = ClusterNetworkPolicy.Tier.allCases.flatMap { tier in
                 NetworkPolicy.PolicyType.allCases.flatMap {
                     engine.tierRules(tier, $0, for: pod).filter { $0.rule.action == .deny }.map(\.policy.key.description)

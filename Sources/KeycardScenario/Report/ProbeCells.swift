@@ -26,10 +26,7 @@ public struct ProbeCell: Sendable {
     /// (ClusterNetworkPolicy applies, docs/cluster-network-policy.md T9); the lab's datapath does
     /// not build it (no masquerade of hairpin traffic, as kube-proxy's `KUBE-MARK-MASQ` does), so
     /// such a cell is not probed (`hairpinReason`).
-    public var isHairpin: Bool {
-        if case .service(_, let backend?) = to { return backend == from }
-        return false
-    }
+    public var isHairpin: Bool { to.isHairpin(from: from) }
 
     /// Why a hairpin cell is reported skipped: its expectation is checked against the model only.
     public static let hairpinReason =

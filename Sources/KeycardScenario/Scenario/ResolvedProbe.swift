@@ -251,7 +251,7 @@ public struct ResolvedProbe: Sendable {
     public func explicitExpectation(from: ObjectKey, to cellDestination: Endpoint, port: ProtocolPort) -> ExpectedCell {
         // A pod reaching itself through its own Service (hairpin) is judged by the model only
         // (`ProbeCell.isHairpin`): checked when the file writes an expectation for it.
-        let hairpin = if case .service(_, let backend?) = cellDestination { backend == from } else { false }
+        let hairpin = cellDestination.isHairpin(from: from)
         if case .model = expect { return hairpin ? .ignored : .model }
         let to = cellDestination.column
         let row = sourceRef[from] ?? .endpoint(.written(from))
