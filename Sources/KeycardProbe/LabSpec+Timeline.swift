@@ -12,7 +12,7 @@ extension LabSpec {
         var pods: [PodSpec] = []
         var seen: Set<ObjectKey> = []
         var index: [ObjectKey: Int] = [:]
-        let serviceTargets = Self.serviceTargets(timeline)
+        let serviceTargets = timeline.serviceTargetPorts.mapValues { $0.sorted() }
         let lab = labName ?? scenario.name
         var dnsPod: PodSpec?
         let everyPod = timeline.everyPod + (scenario.lab.dnsLocation.map { [ClusterDNS.podObject(at: $0)] } ?? [])
@@ -64,18 +64,6 @@ extension LabSpec {
     static func resolver(of pod: Pod) -> PodResolver {
         if pod.dnsPolicy == .none { return .own(pod.dnsConfig ?? ResolvConf()) }
         return pod.usesClusterDNS ? .cluster(pod.dnsConfig ?? ResolvConf()) : .node
-    }
-
-    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
-    /// container port or not: applications listen without declaring, and a backend must answer
-    /// whatever its Services send it.
-    static func serviceTargets(_ timeline: Timeline) -> [ObjectKey: [ProtocolPort]] {
-        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
-        let states = [timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) }
-        for cluster in states where !cluster.services.isEmpty {
-            targets.merge(cluster.serviceTargetPorts()) { $0.union($1) }
-        }
-        return targets.mapValues { $0.sorted() }
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

@@ -61,17 +61,7 @@ public struct ModelProbeRunner: ProbeRunner {
     public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws
         -> [ScanState]
     {
-        let engine = PolicyEngine(cluster)
-        let meshEngine = cluster.hasMeshedPods ? MeshEngine(cluster) : nil
-        return targets.map { target in
-            if case .address = target.endpoint { return .filtered }
-            let port = ProtocolPort(.tcp, target.port)
-            let mesh = meshEngine?.evaluate(from: source, to: target.endpoint, port: port, request: MeshRequest(identity: identity))
-            guard engine.evaluate(fromSource: source, to: target.endpoint, port: port, mesh: mesh).decision == .allow else {
-                return .filtered
-            }
-            if let mesh, mesh.outcome != .allow { return .refused }
-            return cluster.servedPorts(of: target.endpoint).contains(port) ? .open : .closed
-        }
+        let judge = ScanJudge(cluster, source: source, meshIdentity: cluster.hasMeshedPods ? identity : nil)
+        return targets.map { judge.state($0.endpoint, ProtocolPort(.tcp, $0.port)) }
     }
 }

@@ -180,12 +180,27 @@ public struct SocketProbeRunner: ProbeRunner {
         guard let namespace = namespaces[source] else { throw ProbeError.unknownEndpoint(source.description) }
         // A step where no pod is captured meets no proxy: a plain scan, with the plain deadline
         // (a /24 scan waited the mesh's longer wave deadline on every empty address).
+        var used: Set<UInt16> = []
+        let sourcePorts = targets.map { aimedSourcePort(from: source, $0, used: &used) }
         if let mesh, mesh.engaged {
-            return try meshScan(from: source, namespace: namespace, targets, settings: settings, identity: identity, mesh)
+            return try meshScan(
+                from: source, namespace: namespace, targets, sourcePorts: sourcePorts, used: used, settings: settings, identity: identity,
+                mesh)
         }
         return try prober.scan(
-            from: namespace, targets: targets.map { ScanTarget(address: $0.ip, port: UInt16($0.port)) },
+            from: namespace,
+            targets: zip(targets, sourcePorts).map { ScanTarget(address: $0.ip, port: UInt16($0.port), sourcePort: $1) },
             timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
+    }
+
+    /// The source port that sends a scan's connection to a Service address to the backend the
+    /// model chose (`Cluster.scanTargets`), as probe cells aim; nil for any other target.
+    func aimedSourcePort(from source: ObjectKey, _ target: ScanProbe, used: inout Set<UInt16>) -> UInt16? {
+        switch target.endpoint {
+        case .service(_, _?), .exposed(_, _, _?):
+            services?.aim(from: source, target.endpoint, ProtocolPort(.tcp, target.port), used: &used)?.sourcePort
+        default: nil
+        }
     }
 }
 
@@ -194,15 +209,15 @@ extension SocketProbeRunner {
     /// a scanner in `source` presenting `identity`; open only when the application's answer comes
     /// back, `refused` when the mesh refused it (the proxy's record says so).
     func meshScan(
-        from source: ObjectKey, namespace: String, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity,
-        _ mesh: MeshProbing
+        from source: ObjectKey, namespace: String, _ targets: [ScanProbe], sourcePorts: [UInt16?], used: Set<UInt16>,
+        settings: ProbeSettings, identity: ProbeIdentity, _ mesh: MeshProbing
     ) throws -> [ScanState] {
-        var used: Set<UInt16> = []
+        var used = used
         let request = MeshRequest(identity: identity)
-        let requests = targets.map { target in
+        let requests = zip(targets, sourcePorts).map { target, sourcePort in
             var probe = ProbeRequest(
                 sourceNamespace: namespace, destination: target.ip, proto: .tcp, port: UInt16(target.port),
-                handshakeOnly: runsProgram(target.endpoint))
+                handshakeOnly: runsProgram(target.endpoint) || aimsAtProgram(target.endpoint), sourcePort: sourcePort)
             mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
             return probe
         }

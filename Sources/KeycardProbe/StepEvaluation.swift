@@ -1,5 +1,6 @@
 import KeycardModel
 import KeycardScenario
+import KeycardValues
 
 /// Runs one probe or scan step through a runner and judges it against the expectation.
 public enum StepEvaluation {
@@ -35,26 +36,40 @@ public enum StepEvaluation {
             let states = try runner.scan(from: source, probes, settings: timeline.scenario.probeDefaults, identity: scan.identity)
             var observedOpen: Set<ScanEndpoint> = []
             var modelOpen: Set<ScanEndpoint> = []
+            // Connections the model does not judge (`Cluster.scanTargets`): reported, not compared.
+            var unjudged: Set<ScanEndpoint> = []
+            // The blast radius counts every answer, judged or not.
+            var reached: Set<ScanEndpoint> = []
             for (target, state) in zip(targets, states) {
                 let endpoint = ModelReport.scanEndpoint(target.endpoint, target.ip, target.port)
-                if state == .open { observedOpen.insert(endpoint) }
+                if state == .open { reached.insert(endpoint) }
+                if target.model == nil {
+                    unjudged.insert(endpoint)
+                } else if state == .open {
+                    observedOpen.insert(endpoint)
+                }
                 if target.model == .open { modelOpen.insert(endpoint) }
                 // Silent bare addresses would bury the answer; everything else is reported.
-                if case .address = target.endpoint, state == .filtered, target.model == .filtered { continue }
+                if target.isQuiet(observed: state) { continue }
                 results.append(
                     ScanResult(
                         from: source, to: ModelReport.name(of: target.endpoint),
                         ip: target.ip, port: target.port, model: target.model, observed: state))
             }
-            let explicit = resolved.expectOpen(for: source)
+            let explicit = resolved.expectOpen(for: source)?.subtracting(unjudged)
             let expected = explicit ?? modelOpen
             if observedOpen != expected || (explicit != nil && expected != modelOpen) { passed = false }
-            var summary = (resolved.sources.count > 1 ? "from \(source): " : "") + ModelReport.blastRadius(observedOpen)
+            var summary = (resolved.sources.count > 1 ? "from \(source): " : "") + ModelReport.blastRadius(reached)
             let missing = expected.subtracting(observedOpen).map(\.description).sorted()
             let extra = observedOpen.subtracting(expected).map(\.description).sorted()
             if !missing.isEmpty { summary += "; expected open but not: \(missing.joined(separator: " "))" }
             if !extra.isEmpty { summary += "; open but not expected: \(extra.joined(separator: " "))" }
             if explicit != nil, expected != modelOpen { summary += "; the expectation disagrees with the policy model" }
+            if !unjudged.isEmpty {
+                let open = unjudged.intersection(reached).count
+                summary +=
+                    "; \(counted(unjudged.count, "connection")) not judged, \(open) of them open (node ports and load-balancer addresses from inside the cluster, ClusterIPs from nodes and externals, hairpin)"
+            }
             summaries.append(summary)
         }
         return StepReport(

@@ -21,27 +21,32 @@ struct ScanCommand: LiveVerb {
 
     func run() throws {
         let results = try perform { try scan() }
-        let observedOpen = Set(results.filter { $0.observed == .open }.map(\.endpoint))
-        let modelOpen = Set(results.filter { $0.model == .open }.map(\.endpoint))
+        // What the model does not judge (a node port from inside the cluster, hairpin) is shown,
+        // not compared (`Cluster.scanTargets`).
+        let judged = results.filter { $0.prediction.model != nil }
+        let observedOpen = Set(judged.filter { $0.observed == .open }.map(\.endpoint))
+        let modelOpen = Set(judged.filter { $0.prediction.model == .open }.map(\.endpoint))
         let agrees = observedOpen == modelOpen
+        let reached = Set(results.filter { $0.observed == .open }.map(\.endpoint))
         // Every pod endpoint, filtered ones included (as a scenario's scan step reports them); of a
         // CIDR's bare addresses only those something answered or the model opens.
-        let shown = results.filter { $0.observed != .filtered || $0.model != .filtered || $0.record.to != nil }
+        let shown = results.filter { !$0.prediction.isQuiet(observed: $0.observed) }
         switch output {
         case .json:
             try Console.json(
                 LiveScanDocument(
-                    lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(observedOpen),
+                    lab: lab, from: from, agrees: agrees, blastRadius: ModelReport.blastRadius(reached),
                     results: shown.map(\.record)))
         case .table:
             for result in shown {
-                let mark = result.observed == result.model ? " " : "!"
+                let model = result.prediction.model
+                let mark = model == nil || result.observed == model ? " " : "!"
                 Console.out(
-                    "\(mark) \(result.record.to ?? result.record.ip.description):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(result.model.rawValue)"
+                    "\(mark) \(result.record.to ?? result.record.ip.description):\(result.record.port) (\(result.record.ip))  observed \(result.observed.rawValue), model \(model?.rawValue ?? "not judged")"
                 )
             }
             Console.out(
-                "scan from \(from): \(ModelReport.blastRadius(observedOpen))"
+                "scan from \(from): \(ModelReport.blastRadius(reached))"
                     + (agrees ? "; as the model says" : "; differs from the model"))
         }
         if !agrees { throw Exit.failed }
@@ -50,7 +55,7 @@ struct ScanCommand: LiveVerb {
     private struct Target {
         var endpoint: ScanEndpoint
         var record: ScanResult
-        var model: ScanState
+        var prediction: PredictedScan
         var observed: ScanState
     }
 
@@ -84,15 +89,19 @@ struct ScanCommand: LiveVerb {
         // A live lab runs no mesh (keycard up refuses one): the network's model alone.
         var targetList: [Target] = []
         var probes: [ScanProbe] = []
-        for (endpoint, ip, port, model) in cluster.scanTargets(from: source, scanned, ports: portList, meshIdentity: nil) {
+        let listening = live.timeline.serviceTargetPorts
+        for target in cluster.scanTargets(from: source, scanned, ports: portList, meshIdentity: nil, listening: listening) {
+            let (endpoint, ip, port) = (target.endpoint, target.ip, target.port)
             probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))
             targetList.append(
                 Target(
                     endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                    record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: model),
-                    model: model, observed: .filtered))
+                    record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: target.model),
+                    prediction: target, observed: .filtered))
         }
-        let runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
+        var runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
+        // Connections to a Service address aim at the backend the model chose.
+        runner.services = ServiceAim(cluster)
         let states = try runner.scan(from: source, probes, settings: live.timeline.scenario.probeDefaults, identity: .mesh)
         for (index, state) in states.enumerated() {
             targetList[index].observed = state

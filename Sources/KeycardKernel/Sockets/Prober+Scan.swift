@@ -4,10 +4,13 @@ import KeycardValues
 public struct ScanTarget: Sendable, Hashable {
     public var address: IPv4
     public var port: UInt16
+    /// The source port to connect from (a Service's proxy picks the backend by it); nil: any.
+    public var sourcePort: UInt16?
 
-    public init(address: IPv4, port: UInt16) {
+    public init(address: IPv4, port: UInt16, sourcePort: UInt16? = nil) {
         self.address = address
         self.port = port
+        self.sourcePort = sourcePort
     }
 }
 
@@ -22,7 +25,7 @@ extension Prober {
     ) throws(KernelError) -> [ScanState] {
         try raiseOpenFileLimit()
         let requests = targets.map {
-            ProbeRequest(sourceNamespace: namespace, destination: $0.address, proto: .tcp, port: $0.port)
+            ProbeRequest(sourceNamespace: namespace, destination: $0.address, proto: .tcp, port: $0.port, sourcePort: $0.sourcePort)
         }
         var verdicts = [ProbeVerdict](repeating: .deny(.timeout), count: requests.count)
         try waves(

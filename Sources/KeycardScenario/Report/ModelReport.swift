@@ -29,11 +29,12 @@ public enum ModelReport {
                 var summaries: [String] = []
                 for source in resolved.sources {
                     let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
-                    results += targets.filter { $0.model != .filtered || !isBareAddress($0.endpoint) }.map {
+                    results += targets.filter { !$0.isQuiet(observed: nil) }.map {
                         ScanResult(from: source, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
                     }
                     let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
-                    if let expected = resolved.expectOpen(for: source), expected != open { passed = false }
+                    let unjudged = Set(targets.filter { $0.model == nil }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
+                    if let expected = resolved.expectOpen(for: source), expected.subtracting(unjudged) != open { passed = false }
                     summaries.append((resolved.sources.count > 1 ? "from \(source): " : "") + blastRadius(open))
                 }
                 steps.append(

@@ -174,9 +174,20 @@ extension Timeline {
 
     /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the
     /// model's prediction for each port.
-    public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [(
-        endpoint: Endpoint, ip: IPv4, port: Int, model: ScanState
-    )] {
-        cluster(afterStep: index).scanTargets(from: source, scan.targets, ports: scan.ports, meshIdentity: usesMesh ? scan.identity : nil)
+    public func scanTargets(ofStep index: Int, from source: ObjectKey, _ scan: ScanStep) -> [PredictedScan] {
+        cluster(afterStep: index).scanTargets(
+            from: source, scan.targets, ports: scan.ports, meshIdentity: usesMesh ? scan.identity : nil, listening: serviceTargetPorts)
+    }
+
+    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
+    /// container port or not: applications listen without declaring, and a backend must answer
+    /// whatever its Services send it. The lab serves these from the start (`LabSpec(timeline:)`).
+    public var serviceTargetPorts: [ObjectKey: Set<ProtocolPort>] {
+        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
+        let states = [initial] + scenario.steps.map { cluster(afterStep: $0.index) }
+        for cluster in states where !cluster.services.isEmpty {
+            targets.merge(cluster.serviceTargetPorts()) { $0.union($1) }
+        }
+        return targets
     }
 }
