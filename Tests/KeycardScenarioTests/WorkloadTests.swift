@@ -192,6 +192,29 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// A CronJob's Indexed Job gives each pod its own index, label and hostname, as a Job's does.
+    @Test func indexedCronJob() throws {
+        let cron = workload(
+            "CronJob", "sweep", api: "batch/v1",
+            """
+            schedule: "@hourly"
+            jobTemplate:
+              spec:
+                completionMode: Indexed
+                completions: 3
+                parallelism: 3
+                template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}
+            """)
+        let made = pods(try timeline(T.scenario(resources: cron)), "prod/cronjob/sweep")
+        #expect(made.compactMap { $0.labels["batch.kubernetes.io/job-completion-index"] }.sorted() == ["0", "1", "2"])
+        let job = try #require(made.first?.labels["job-name"])
+        #expect(Set(made.compactMap(\.hostname)) == Set((0..<3).map { "\(job)-\($0)" }))
+        for pod in made {
+            let index = pod.labels["batch.kubernetes.io/job-completion-index"] ?? "?"
+            #expect(pod.name.hasPrefix("\(job)-\(index)-"))
+        }
+    }
+
     /// A CronJob runs the pods of one Job made from its jobTemplate; suspended, none.
     @Test func cronJobPods() throws {
         let cron = { (suspend: Bool) in

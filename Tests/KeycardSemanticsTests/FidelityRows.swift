@@ -640,6 +640,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-14": "KeycardScenarioTests/APIUpdateRulesTests.aManualSelectorJobsPodsCarryNoGeneratedLabels",
     "WL-15": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
     "WL-22": "KeycardScenarioTests/WorkloadAdoptionTests.orphanCountsAsAReplica, .newestAdoptedPodIsTheOneTooMany",
+    "WL-23": "KeycardScenarioTests/WorkloadTests.indexedCronJob",
+    "WL-24": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-job-*.yaml)",
     "OBJ-21": "KeycardScenarioTests/AppsReviewTests.repeatedObjectIsAnUpdate, .allowedUpdateStillConfigures",
     "OBJ-22": "KeycardScenarioTests/AppsReviewTests.serviceCIDRFitsTheDump",
     "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",

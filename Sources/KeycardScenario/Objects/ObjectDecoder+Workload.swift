@@ -119,6 +119,13 @@ extension ObjectDecoder {
                     throw modeValue.error("spec.completions is required when completionMode is Indexed")
                 }
             }
+            // validateJobSpec (pkg/apis/batch/validation): per-index fields need Indexed mode.
+            for field in ["backoffLimitPerIndex", "maxFailedIndexes", "successPolicy"] where !workload.indexed {
+                if let value = spec[field] { throw value.error("spec.\(field) requires indexed completion mode") }
+            }
+            if let maxFailed = spec["maxFailedIndexes"], spec["backoffLimitPerIndex"] == nil {
+                throw maxFailed.error("spec.backoffLimitPerIndex is required when maxFailedIndexes is specified")
+            }
             if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
             workload.replicas = suspended ? 0 : min(parallelism, completions ?? parallelism)
         }

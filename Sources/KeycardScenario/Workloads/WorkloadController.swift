@@ -44,10 +44,11 @@ public enum WorkloadController {
         case .deployment:
             let kept = Array(owned.filter(current).prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash, from: workload) }
-        case .replicaSet, .replicationController, .cronJob:
+        case .replicaSet, .replicationController:
             let kept = Array(owned.prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
-        case .job:
+        case .job, .cronJob:
+            // A CronJob's Job is a Job like any other: an Indexed one gives each pod its own index.
             if workload.indexed {
                 return (0..<workload.replicas).map { index in
                     owned.first { $0.owner?.ordinal == index } ?? generated(&state, hash: hash, index: index)
