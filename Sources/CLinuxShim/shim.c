@@ -20,6 +20,7 @@ int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from) {
 }
 
 int kc_clone_newns(void) { return CLONE_NEWNS; }
+int kc_clone_newuts(void) { return CLONE_NEWUTS; }
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -221,10 +221,6 @@ public enum ClusterDNSServer {
 
     /// Temporary file + rename: the server never reads half a file.
     private static func write(_ text: String, to path: String, lab: String) throws(LabError) {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .state(lab: lab, path: path, reason: "cannot write: \(error)")
-        }
+        try LabPaths.write(text, to: path, lab: lab)
     }
 }

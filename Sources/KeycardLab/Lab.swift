@@ -75,17 +75,25 @@ public enum Lab {
         for pod in plan.servingPods {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
+            // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): their own
+            // resolv.conf, or the node's (dnsPolicy Default; ClusterFirst on the host network).
+            var mounts: [BindMount] = []
+            if let dns = plan.dns, dns.serverPod != pod.key, pod.resolver != .node {
+                mounts.append(
+                    BindMount(
+                        source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),
+                        target: "/etc/resolv.conf"))
+            }
+            // The kubelet's hosts file: the pod's own name resolves to its address.
+            if let hosts = pod.context.hostsFile {
+                let file = LabPaths.hostsFile(plan.labName, namespace: pod.namespace, pod: pod.name)
+                try LabPaths.write(hosts, to: file, lab: plan.labName)
+                mounts.append(BindMount(source: file, target: "/etc/hosts"))
+            }
             do {
-                // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): their own
-                // resolv.conf, or the node's (dnsPolicy Default; ClusterFirst on the host network).
-                var mounts: [BindMount] = []
-                if let dns = plan.dns, dns.serverPod != pod.key, pod.resolver != .node {
-                    mounts.append(
-                        BindMount(
-                            source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),
-                            target: "/etc/resolv.conf"))
-                }
-                let pid = try NamespacedProcess.spawn(argv, inNamespace: pod.netns, logPath: log, bindMounts: mounts)
+                let pid = try NamespacedProcess.spawn(
+                    argv, inNamespace: pod.netns, logPath: log, bindMounts: mounts, environment: pod.context.environment,
+                    hostname: pod.context.hostname)
                 processes.append(
                     LabProcess(
                         pod: pod.key, netns: pod.netns, pid: pid, startTime: ProcessTable.startTime(of: pid), argv: argv, logPath: log))

@@ -38,6 +38,21 @@ public enum LabPaths {
     public static func log(_ lab: String, namespace: String, pod: String) -> String {
         "\(directory(lab))/" + LabFileName.fitted("\(namespace).\(pod)") + ".log"
     }
+
+    /// The `/etc/hosts` bind-mounted into pod `namespace/name`'s program (`PodSpec.hostsFile`).
+    public static func hostsFile(_ lab: String, namespace: String, pod: String) -> String {
+        "\(directory(lab))/" + LabFileName.fitted("hosts.\(namespace).\(pod)")
+    }
+
+    /// Writes one of the lab's files atomically.
+    /// - Throws: `LabError.state` naming the file.
+    static func write(_ text: String, to path: String, lab: String) throws(LabError) {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .state(lab: lab, path: path, reason: "cannot write: \(error)")
+        }
+    }
 }
 
 extension LabState {

@@ -101,6 +101,8 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     public var ports: [ContainerPort]
     /// `command` followed by `args` of the containers that declare a command, in order.
     public var commands: [[String]]
+    /// The `env` of each container in `commands`, in the same order (`ProgramEnvironment`).
+    public var environments: [[EnvironmentVariable]] = []
     public var nodeName: String?
     public var serviceAccountName: String
     public var podIP: IPv4?

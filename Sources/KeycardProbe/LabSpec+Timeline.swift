@@ -41,6 +41,9 @@ extension LabSpec {
                     command: isDNS ? ClusterDNSServer.argv(lab: lab) : pod.commands.first))
             pods[pods.count - 1].hostNetwork = hostNetwork
             pods[pods.count - 1].resolver = Self.resolver(of: pod)
+            if !isDNS, let argv = pod.commands.first {
+                Self.giveProgramItsPod(&pods[pods.count - 1], pod, argv: argv, timeline: timeline, hostNetwork: hostNetwork)
+            }
             if isDNS { dnsPod = pods.last }
         }
         self.init(
@@ -64,6 +67,25 @@ extension LabSpec {
     static func resolver(of pod: Pod) -> PodResolver {
         if pod.dnsPolicy == .none { return .own(pod.dnsConfig ?? ResolvConf()) }
         return pod.usesClusterDNS ? .cluster(pod.dnsConfig ?? ResolvConf()) : .node
+    }
+
+    /// What the kubelet gives a container's program besides its namespace: its environment
+    /// (`command` and `args` expanded against it), its host name and `/etc/hosts`. A host-network
+    /// pod keeps the node's host name and hosts file, as the kubelet leaves them.
+    static func giveProgramItsPod(_ spec: inout PodSpec, _ pod: Pod, argv: [String], timeline: Timeline, hostNetwork: Bool) {
+        let node = timeline.plan.nodes[pod.key] ?? 0
+        let hostIP = LabNetwork.nodeAddress(node)
+        let podIP = hostNetwork ? hostIP : timeline.plan.addresses[pod.key]
+        let hostname = hostNetwork ? "node-\(node)" : ProgramEnvironment.hostname(of: pod)
+        // `spec.nodeName` is the node the pod runs on, however it got there.
+        var scheduled = pod
+        scheduled.nodeName = "node-\(node)"
+        spec.context.environment = ProgramEnvironment.variables(
+            of: scheduled, container: 0, podIP: podIP, hostIP: hostIP, hostname: hostname)
+        spec.command = ProgramEnvironment.expand(argv, with: spec.context.environment)
+        guard !hostNetwork, let podIP else { return }
+        spec.context.hostname = hostname
+        spec.context.hostsFile = ProgramEnvironment.hostsFile(of: pod, podIP: podIP, domain: DNSRecords.defaultDomain)
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

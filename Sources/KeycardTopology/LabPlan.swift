@@ -143,6 +143,8 @@ public struct PlannedPod: Hashable, Sendable, Codable {
     public var hostNetwork = false
     /// What its program reads as resolv.conf when the lab runs cluster DNS (`PodSpec.resolver`).
     public var resolver = PodResolver.cluster(ResolvConf())
+    /// What its program gets besides its network (`PodSpec.context`).
+    public var context = ProgramContext()
 
     /// "namespace/name".
     public var key: String { "\(namespace)/\(name)" }

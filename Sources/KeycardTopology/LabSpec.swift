@@ -43,6 +43,8 @@ public struct PodSpec: Hashable, Sendable, Codable {
     public var hostNetwork = false
     /// What its program reads as resolv.conf when the lab runs cluster DNS.
     public var resolver = PodResolver.cluster(ResolvConf())
+    /// What its program gets from the kubelet besides its network: environment, host name, hosts file.
+    public var context = ProgramContext()
 
     public init(
         namespace: String, name: String, nodeName: String? = nil, pinnedIP: IPv4? = nil,
@@ -110,4 +112,18 @@ public struct LabDNS: Hashable, Sendable, Codable {
                 .appending(extra).fittingKubeletLimits().text
         }
     }
+}
+
+/// What a pod's program gets from the kubelet besides its network namespace
+/// (`ProgramEnvironment` builds it from the pod).
+public struct ProgramContext: Hashable, Sendable, Codable {
+    /// `NAME=value` strings, added to keycard's own environment (PATH and the like: the lab runs
+    /// no images).
+    public var environment: [String] = []
+    /// The host name the program sees, in a UTS namespace of its own; nil: the machine's.
+    public var hostname: String?
+    /// The `/etc/hosts` the program reads; nil: the machine's.
+    public var hostsFile: String?
+
+    public init() {}
 }

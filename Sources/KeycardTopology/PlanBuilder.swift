@@ -91,6 +91,7 @@ struct PlanBuilder {
             nodeName: node.name, address: placement.address, gateway: LabNetwork.podGateway,
             interface: podSide.name, nodeInterface: nodeSide.name, ports: spec.ports, command: spec.command)
         planned.resolver = spec.resolver
+        planned.context = spec.context
         plan.pods.append(planned)
     }
 

@@ -31,6 +31,7 @@ extension TopologyPlanner {
                 interface: "", nodeInterface: "", ports: pod.ports, command: pod.command)
             planned.hostNetwork = true
             planned.resolver = pod.resolver
+            planned.context = pod.context
             result.append(planned)
         }
         return result

@@ -27,6 +27,7 @@ int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from);
 
 /// CLONE_NEWNS, hidden behind _GNU_SOURCE.
 int kc_clone_newns(void);
+int kc_clone_newuts(void);
 /// One DNS query through glibc's libresolv (res_ninit + res_nsearch + ns_parserr) with a private
 /// resolver state: its only nameserver is `server_be` (IPv4, network byte order) on `port`, its
 /// search list `search` (`search_count` names, at most 6), `ndots`, `timeout_seconds` per try (at

@@ -18,8 +18,12 @@ public enum ProcessSpawner {
     }
 
     /// Spawns `argv` (PATH lookup when argv[0] has no slash) in the calling thread's namespaces and
-    /// returns its pid. Errors: `KernelError` with posix_spawnp's error number, labelled `label`.
-    public static func spawn(_ argv: [String], logPath: String, detachment: Detachment, label: String) throws(KernelError) -> pid_t {
+    /// returns its pid. `environment` (`NAME=value`) is added to keycard's own environment, a name
+    /// given there replacing keycard's. Errors: `KernelError` with posix_spawnp's error number,
+    /// labelled `label`.
+    public static func spawn(
+        _ argv: [String], logPath: String, detachment: Detachment, label: String, environment: [String] = []
+    ) throws(KernelError) -> pid_t {
         guard let program = argv.first, !program.isEmpty else { throw KernelError("posix_spawnp", subject: label, errno: EINVAL) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,7 +55,24 @@ public enum ProcessSpawner {
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, program, &actions, &attributes, cArguments, environ)
+        guard !environment.isEmpty else {
+            let rc = posix_spawnp(&pid, program, &actions, &attributes, cArguments, environ)
+            if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
+            return pid
+        }
+        // keycard's own environment (PATH and the like), a name given in `environment` replacing it.
+        let given = Set(environment.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+        var inherited: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if !given.contains(text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text) { inherited.append(text) }
+            entry += 1
+        }
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = (inherited + environment).map { strdup($0) }
+        cEnvironment.append(nil)
+        defer { for pointer in cEnvironment { free(pointer) } }
+        let rc = posix_spawnp(&pid, program, &actions, &attributes, cArguments, cEnvironment)
         if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
         return pid
     }

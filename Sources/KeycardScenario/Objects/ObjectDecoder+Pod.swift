@@ -176,7 +176,10 @@ extension ObjectDecoder {
             }
             let command = try fields["command"]?.strings("command") ?? []
             let args = try fields["args"]?.strings("args") ?? []
-            if running, !command.isEmpty { pod.commands.append(command + args) }
+            if running, !command.isEmpty {
+                pod.commands.append(command + args)
+                pod.environments.append(try environment(fields["env"], pod: pod.key, container: containerName))
+            }
         }
         pod.ports += sidecarPorts
         // Added to a running pod by `kubectl debug`; never in a create or a template

@@ -1,0 +1,137 @@
+import KeycardValues
+
+/// One `env` entry of a container that runs a command (core/v1 `EnvVar`): a literal value, or a
+/// Downward API field the kubelet fills in when it starts the container
+/// (`podFieldSelectorRuntimeValue`, pkg/kubelet/kubelet_pods.go).
+public struct EnvironmentVariable: Hashable, Sendable, Codable {
+    public var name: String
+    /// The literal `value` ("" when absent), or nil when `fieldPath` gives it.
+    public var value: String?
+    /// `valueFrom.fieldRef.fieldPath`: `metadata.name`, `metadata.namespace`, `spec.nodeName`,
+    /// `spec.serviceAccountName`, `status.podIP`(s), `status.hostIP`(s), `metadata.labels['KEY']`,
+    /// `metadata.annotations['KEY']`.
+    public var fieldPath: String?
+
+    public init(name: String, value: String? = nil, fieldPath: String? = nil) {
+        self.name = name
+        self.value = value
+        self.fieldPath = fieldPath
+    }
+}
+
+/// What a container's program sees as its environment, as the kubelet builds it
+/// (`makeEnvironmentVariables`, pkg/kubelet/kubelet_pods.go): `HOSTNAME` (set by the container
+/// runtime), then the container's `env` in order, each value expanded against the variables before
+/// it (`$(NAME)`; `$$` is a literal `$`), a later entry of the same name replacing an earlier one.
+/// Service links (`enableServiceLinks`) are not built: keycard starts programs before Services
+/// exist at later steps, and reads no ConfigMaps or Secrets.
+public enum ProgramEnvironment {
+    /// `NAME=value` strings for the program of `pod`'s container `index` (of `pod.commands`).
+    /// - Parameters:
+    ///   - podIP: the pod's address in the lab; `hostIP`: its node's.
+    ///   - hostname: what the pod's containers see as their host name (`hostname(of:)`).
+    public static func variables(of pod: Pod, container index: Int, podIP: IPv4?, hostIP: IPv4?, hostname: String) -> [String] {
+        var order: [String] = ["HOSTNAME"]
+        var values: [String: String] = ["HOSTNAME": hostname]
+        for variable in index < pod.environments.count ? pod.environments[index] : [] {
+            let raw: String
+            if let path = variable.fieldPath {
+                guard let resolved = field(path, of: pod, podIP: podIP, hostIP: hostIP) else { continue }
+                raw = resolved
+            } else {
+                raw = expand(variable.value ?? "", values)
+            }
+            if values[variable.name] == nil { order.append(variable.name) }
+            values[variable.name] = raw
+        }
+        return order.map { "\($0)=\(values[$0] ?? "")" }
+    }
+
+    /// `argv` with `$(NAME)` references expanded against `environment` (`NAME=value` strings), as
+    /// the kubelet expands a container's `command` and `args` (`ExpandContainerCommandAndArgs`).
+    public static func expand(_ argv: [String], with environment: [String]) -> [String] {
+        var values: [String: String] = [:]
+        for entry in environment {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            values[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return argv.map { expand($0, values) }
+    }
+
+    /// The host name of `pod`'s containers: `spec.hostname` or the pod's name, at most 63
+    /// characters with trailing `-` and `.` removed (kubelet `GeneratePodHostNameAndDomain`,
+    /// `truncatePodHostnameIfNeeded`).
+    public static func hostname(of pod: Pod) -> String {
+        var name = pod.hostname ?? pod.name
+        if name.count > 63 {
+            name = String(name.prefix(63))
+            while let last = name.last, last == "-" || last == "." { name.removeLast() }
+        }
+        return name
+    }
+
+    /// The kubelet's `/etc/hosts` for a pod off the host network (`managedHostsFileContent`): the
+    /// loopback entries, then the pod's address with its fully qualified name (when `subdomain`
+    /// is set) and its host name.
+    public static func hostsFile(of pod: Pod, podIP: IPv4, domain: String) -> String {
+        let hostname = hostname(of: pod)
+        var names = hostname
+        if let subdomain = pod.subdomain, !subdomain.isEmpty {
+            names = "\(hostname).\(subdomain).\(pod.namespace).svc.\(domain)\t\(hostname)"
+        }
+        return """
+            # Kubernetes-managed hosts file.
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            fe00::0\tip6-localnet
+            fe00::0\tip6-mcastprefix
+            fe00::1\tip6-allnodes
+            fe00::2\tip6-allrouters
+            \(podIP)\t\(names)
+
+            """
+    }
+
+    /// The value of a Downward API `fieldPath`; nil for one keycard does not know.
+    static func field(_ path: String, of pod: Pod, podIP: IPv4?, hostIP: IPv4?) -> String? {
+        switch path {
+        case "metadata.name": return pod.name
+        case "metadata.namespace": return pod.namespace
+        case "spec.nodeName": return pod.nodeName
+        case "spec.serviceAccountName": return pod.serviceAccountName
+        case "status.podIP", "status.podIPs": return podIP?.description
+        case "status.hostIP", "status.hostIPs": return hostIP?.description
+        default: break
+        }
+        for (prefix, map) in [("metadata.labels['", pod.labels), ("metadata.annotations['", pod.annotations)]
+        where path.hasPrefix(prefix) && path.hasSuffix("']") {
+            let key = String(path.dropFirst(prefix.count).dropLast(2))
+            return map[key] ?? ""
+        }
+        return nil
+    }
+
+    /// One string with `$(NAME)` replaced from `values` (an unknown name stays as written) and
+    /// `$$` made `$` (third_party/forked/golang/expansion).
+    static func expand(_ text: String, _ values: [String: String]) -> String {
+        guard text.contains("$") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let next = rest.index(after: dollar)
+            if next < rest.endIndex, rest[next] == "$" {
+                result += "$"
+                rest = rest[rest.index(after: next)...]
+            } else if next < rest.endIndex, rest[next] == "(", let close = rest[next...].firstIndex(of: ")") {
+                let name = String(rest[rest.index(after: next)..<close])
+                result += values[name] ?? "$(\(name))"
+                rest = rest[rest.index(after: close)...]
+            } else {
+                result += "$"
+                rest = rest[next...]
+            }
+        }
+        return result + rest
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Glibc
+import KeycardLab
+import KeycardModel
+import KeycardProbe
+import KeycardScenario
+import KeycardTopology
+import Testing
+
+/// What a `command:` program gets from the kubelet besides its network: its container's `env`
+/// (literal values expanded against earlier ones, Downward API fields), `HOSTNAME`, its pod's host
+/// name in a UTS namespace of its own and the kubelet's `/etc/hosts` (`ProgramEnvironment`).
+struct ProgramContextTests {
+    static func scenario(_ name: String) -> String {
+        """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: \(name)}
+        spec:
+          resources:
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: db-0, namespace: default, labels: {app: db}}
+              spec:
+                hostname: db-0
+                subdomain: db
+                containers:
+                  - name: c
+                    env:
+                      - {name: GREETING, value: hello}
+                      - {name: MSG, value: "$(GREETING) from $(POD_NAME) $$(kept)"}
+                      - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+                      - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+                      - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+                      - {name: APP, valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}}
+                      - {name: TOKEN, valueFrom: {secretKeyRef: {name: s, key: k}}}
+                    command: [sh, -c]
+                    args: ["echo \\"$(hostname)|$HOSTNAME|$MSG|$POD_NAME|$POD_IP|$NODE|$APP|${TOKEN:-unset}|$(POD_IP)\\"; grep db-0 /etc/hosts; exec sleep 60"]
+          steps:
+            - probe: {from: [default/db-0], to: [default/db-0], ports: [TCP/80]}
+        """
+    }
+
+    @Test func theLabSpecCarriesWhatTheKubeletGives() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario("ctx"), file: "ctx.yaml")
+        #expect(timeline.warnings.contains { $0.message.contains("env TOKEN comes from secretKeyRef") })
+        let spec = LabSpec(timeline)
+        let pod = try #require(spec.pods.first { $0.name == "db-0" })
+        let ip = try #require(timeline.plan.addresses[ObjectKey("default", "db-0")])
+        #expect(
+            pod.context.environment == [
+                "HOSTNAME=db-0", "GREETING=hello", "MSG=hello from $(POD_NAME) $(kept)", "POD_NAME=db-0", "POD_IP=\(ip)",
+                "NODE=node-0", "APP=db",
+            ])
+        #expect(pod.command?.last?.hasSuffix("|\(ip)\"; grep db-0 /etc/hosts; exec sleep 60") == true)
+        #expect(pod.context.hostname == "db-0")
+        #expect(pod.context.hostsFile?.contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0\n") == true)
+    }
+
+    @Test func hostnamesAreCutAsTheKubeletCutsThem() {
+        var pod = Pod(namespace: "x", name: String(repeating: "a", count: 62) + "-b")
+        #expect(ProgramEnvironment.hostname(of: pod) == String(repeating: "a", count: 62))
+        pod.hostname = "short"
+        #expect(ProgramEnvironment.hostname(of: pod) == "short")
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root"))
+    func theProgramSeesItsPod() throws {
+        let name = "ctx-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario(name), file: "ctx.yaml")
+        let lab = try Lab.up(spec: LabSpec(timeline))
+        defer { _ = try? Lab.down(name: name) }
+        let ip = try #require(timeline.plan.addresses[ObjectKey("default", "db-0")])
+        let process = try #require(lab.processes.first)
+        var log = ""
+        for _ in 0..<200 where !log.contains("svc.cluster.local") {
+            log = (try? String(contentsOfFile: process.logPath, encoding: .utf8)) ?? ""
+            usleep(10_000)
+        }
+        #expect(log.hasPrefix("db-0|db-0|hello from $(POD_NAME) $(kept)|db-0|\(ip)|node-0|db|unset|\(ip)\n"))
+        #expect(log.contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0"))
+        // The host's name and hosts file are untouched.
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        #expect(String(cString: buffer) != "db-0")
+        let hosts = (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? ""
+        #expect(!hosts.contains("db-0.db.default.svc"))
+    }
+}
