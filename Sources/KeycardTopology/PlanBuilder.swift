@@ -100,6 +100,11 @@ struct PlanBuilder {
     private mutating func addNamespace(_ name: String, _ role: PlannedNamespace.Role) {
         plan.namespaces.append(PlannedNamespace(name: name, role: role))
         nextIndex[name] = 2
+        // The kernel rate-limits ICMP errors (a burst of 6 per peer, then one a second, and 50 a
+        // namespace: icmp_ratelimit, icmp_msgs_burst, Documentation/networking/ip-sysctl.rst): a
+        // wave of UDP probes to closed ports would lose its port-unreachables and read as drops.
+        // No type in the mask is limited at all (icmp.c, icmpv4_mask_allow).
+        plan.sysctls.append(PlannedSysctl(namespace: name, key: "net/ipv4/icmp_ratemask", value: "0"))
     }
 
     private mutating func addEnd(_ namespace: String, _ name: String) -> LinkEnd {

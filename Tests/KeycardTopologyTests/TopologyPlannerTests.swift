@@ -105,9 +105,13 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         // The node's own connections to its pods leave from its address, not the pod gateway's.
         #expect(plan.routes.first { $0.namespace == "kc-t.node0" && $0.interface == "kcp0" }?.preferredSource == IPv4(0x6440_0002))
         #expect(
-            plan.sysctls.map { "\($0.namespace) \($0.key)=\($0.value)" } == [
+            plan.sysctls.filter { $0.key == "net/ipv4/ip_forward" }.map { "\($0.namespace) \($0.key)=\($0.value)" } == [
                 "kc-t.router net/ipv4/ip_forward=1", "kc-t.node0 net/ipv4/ip_forward=1",
             ])
+        // No namespace rate-limits its ICMP errors: a UDP probe's port-unreachable always comes back.
+        #expect(
+            Set(plan.sysctls.filter { $0.key == "net/ipv4/icmp_ratemask" && $0.value == "0" }.map(\.namespace))
+                == Set(plan.namespaces.map(\.name)))
     }
 
     /// Both ends of a pod veth get fixed MACs and each side a permanent neighbour entry for the
