@@ -49,7 +49,8 @@ extension ObjectDecoder {
         let spec = try fields.required("spec").fields("\(kind) spec", allowed: allowed)
         let priority = baseline ? 1000 : try spec.required("priority").int("spec.priority", in: 0...1000)
         var policy = ClusterNetworkPolicy(
-            name: meta.name, tier: baseline ? .baseline : .admin, priority: priority, subject: try cnpSubject(spec.required("subject")),
+            name: meta.name, tier: baseline ? .baseline : .admin, priority: priority,
+            subject: try cnpSubject(spec.required("subject"), v1alpha1: true),
             origin: baseline ? .baselineAdminNetworkPolicy : .adminNetworkPolicy)
         let actions: [ClusterNetworkPolicy.Action] = baseline ? [.accept, .deny] : [.accept, .deny, .pass]
         policy.ingress = try cnpRules(spec["ingress"], .ingress, limit: 100, actions: actions, v1alpha1: true, baseline: baseline)
@@ -65,17 +66,22 @@ extension ObjectDecoder {
     }
 
     /// `subject`: exactly one of `namespaces` (a label selector) and `pods`.
-    private func cnpSubject(_ value: YAMLValue) throws(ScenarioError) -> ClusterNetworkPolicy.Subject {
+    private func cnpSubject(_ value: YAMLValue, v1alpha1: Bool = false) throws(ScenarioError) -> ClusterNetworkPolicy.Subject {
         let fields = try value.fields("spec.subject", allowed: ["namespaces", "pods"])
         try exactlyOne(fields, of: ["namespaces", "pods"], value, "spec.subject")
         if let namespaces = fields["namespaces"] { return .namespaces(try labelSelector(namespaces, "spec.subject.namespaces")) }
-        let (namespaces, pods) = try namespacedPod(try fields.required("pods"), "spec.subject.pods")
+        let (namespaces, pods) = try namespacedPod(try fields.required("pods"), "spec.subject.pods", v1alpha1: v1alpha1)
         return .pods(namespaces: namespaces, pods: pods)
     }
 
-    /// `NamespacedPod`: `podSelector` required, `namespaceSelector` optional (empty: every namespace).
-    private func namespacedPod(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> (LabelSelector, LabelSelector) {
+    /// `NamespacedPod`: `podSelector` required, `namespaceSelector` optional in v1alpha2 (absent:
+    /// every namespace) and required in v1alpha1 (its CRD: `required: [namespaceSelector,
+    /// podSelector]`, apis/v1alpha1/shared_types.go).
+    private func namespacedPod(_ value: YAMLValue, _ what: String, v1alpha1: Bool = false) throws(ScenarioError) -> (
+        LabelSelector, LabelSelector
+    ) {
         let fields = try value.fields(what, allowed: ["namespaceSelector", "podSelector"])
+        if v1alpha1, fields["namespaceSelector"] == nil { throw value.error("\(what).namespaceSelector: Required value") }
         let pods = try labelSelector(fields.required("podSelector"), "\(what).podSelector")
         let namespaces = try fields["namespaceSelector"].map { (selector) throws(ScenarioError) in
             try labelSelector(selector, "\(what).namespaceSelector")
@@ -129,7 +135,7 @@ extension ObjectDecoder {
                 throw peersValue.error("\(peerKey) must list from 1 to \(peerLimit) peers, found \(peerItems.count)")
             }
             var peers: [ClusterNetworkPolicy.Peer] = []
-            for peer in peerItems { peers.append(try cnpPeer(peer, direction, baseline: baseline)) }
+            for peer in peerItems { peers.append(try cnpPeer(peer, direction, baseline: baseline, v1alpha1: v1alpha1)) }
             var rule = ClusterNetworkPolicy.Rule(name: name, action: action, peers: peers)
             if let protocolsValue = fields[portsKey] {
                 let entries = try protocolsValue.objectItems(portsKey)
@@ -159,8 +165,8 @@ extension ObjectDecoder {
         return rules
     }
 
-    private mutating func cnpPeer(_ value: YAMLValue, _ direction: NetworkPolicy.PolicyType, baseline: Bool) throws(ScenarioError)
-        -> ClusterNetworkPolicy.Peer
+    private mutating func cnpPeer(_ value: YAMLValue, _ direction: NetworkPolicy.PolicyType, baseline: Bool, v1alpha1: Bool)
+        throws(ScenarioError) -> ClusterNetworkPolicy.Peer
     {
         var names = ["namespaces", "pods"]
         if direction == .egress { names += baseline ? ["nodes", "networks"] : ["nodes", "networks", "domainNames"] }
@@ -168,7 +174,7 @@ extension ObjectDecoder {
         try exactlyOne(fields, of: names, value, "a peer")
         if let selector = fields["namespaces"] { return .namespaces(try labelSelector(selector, "namespaces")) }
         if let pods = fields["pods"] {
-            let (namespaces, selector) = try namespacedPod(pods, "pods")
+            let (namespaces, selector) = try namespacedPod(pods, "pods", v1alpha1: v1alpha1)
             return .pods(namespaces: namespaces, pods: selector)
         }
         if let selector = fields["nodes"] { return .nodes(try labelSelector(selector, "nodes")) }
