@@ -61,7 +61,8 @@ public struct ModelProbeRunner: ProbeRunner {
     public func scan(from source: ObjectKey, _ targets: [ScanProbe], settings: ProbeSettings, identity: ProbeIdentity) throws
         -> [ScanState]
     {
-        let judge = ScanJudge(cluster, source: source, meshIdentity: cluster.hasMeshedPods ? identity : nil)
+        let judge = ScanJudge(
+            cluster, source: source, meshIdentity: cluster.hasMeshedPods ? identity : nil, listening: cluster.serviceTargetPorts())
         return targets.map { judge.state($0.endpoint, ProtocolPort(.tcp, $0.port)) }
     }
 }

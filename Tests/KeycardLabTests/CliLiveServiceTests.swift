@@ -84,6 +84,40 @@ struct CliLiveServiceTests {
     /// (`up` and the lab process it starts both refresh the server, one at a time: one restart, one
     /// server left), `apply` of another ExternalName adds a CNAME, and `delete` of the Service they
     /// lead to leaves them answering nothing, as the model says.
+    /// `keycard scan` over the service range and the pods: the ClusterIP's port is open through
+    /// its backend, the backend's undeclared target port (the lab serves it) is open; a Service
+    /// applied live later sends a port the lab never listens on, which the model predicts closed.
+    @Test func liveScanJudgesServicesAsTheLabServesThem() throws {
+        let service = """
+                - apiVersion: v1
+                  kind: Service
+                  metadata: {name: admin, namespace: x}
+                  spec: {selector: {pod: server}, ports: [{port: 6000}]}
+            """
+        let scenario = try CliScenario(stem: "cli-svcscan", pods: [("x", "client"), ("x", "server")], extra: [service])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let lab = scenario.lab
+        let range = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--targets", "10.96.0.0/28", "--ports", "6000,7000"])
+        #expect(range.code == 0, "\(range.out)\(range.err)")
+        #expect(range.out.contains("svc/x/admin>x/server:6000"), "\(range.out)")
+        let pods = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--ports", "6000,7000"])
+        #expect(pods.code == 0, "\(pods.out)\(pods.err)")
+        #expect(pods.out.contains("x/server:6000") && pods.out.contains("observed open, model open"), "\(pods.out)")
+        let later = try scenario.write(
+            "later.yaml",
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: later, namespace: x}
+            spec: {selector: {pod: server}, ports: [{port: 7000}]}
+            """)
+        try #require(try KeycardCLI.run(["apply", lab, "-f", later]).code == 0)
+        let after = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--ports", "7000"])
+        #expect(after.code == 0, "\(after.out)\(after.err)")
+    }
+
     @Test func externalNamesFollowLiveChanges() throws {
         let scenario = try CliScenario(stem: "cli-extname", pods: [("x", "client")])
         defer { scenario.cleanUp() }

@@ -89,7 +89,11 @@ struct ScanCommand: LiveVerb {
         // A live lab runs no mesh (keycard up refuses one): the network's model alone.
         var targetList: [Target] = []
         var probes: [ScanProbe] = []
-        let listening = live.timeline.serviceTargetPorts
+        // What the lab's port servers listen on: fixed when it was brought up.
+        var listening: [ObjectKey: Set<ProtocolPort>] = [:]
+        for pod in live.state.plan.pods {
+            listening[ObjectKey(pod.namespace, pod.name)] = Set(pod.ports.map { ProtocolPort($0.proto, Int($0.port)) })
+        }
         for target in cluster.scanTargets(from: source, scanned, ports: portList, meshIdentity: nil, listening: listening) {
             let (endpoint, ip, port) = (target.endpoint, target.ip, target.port)
             probes.append(ScanProbe(endpoint: endpoint, ip: ip, port: port))

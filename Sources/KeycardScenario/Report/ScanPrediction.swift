@@ -47,9 +47,9 @@ extension Cluster {
     ///   - targets: every pod but the source, or every address of a CIDR but the source's.
     ///   - ports: TCP port numbers, scanned in this order for each address.
     ///   - meshIdentity: what the scanner presents to meshed destinations; nil judges no mesh.
-    ///   - listening: ports pods listen on besides their container ports (the target ports the
-    ///     lab serves for Services at any step, `Timeline.serviceTargetPorts`); the Services of
-    ///     this moment are always counted.
+    ///   - listening: ports pods listen on besides their container ports: the target ports the
+    ///     lab serves for Services (a scenario's at any step, `Timeline.serviceTargetPorts`; a
+    ///     live lab's as it was brought up).
     /// - Returns: one target per address and port, addresses in `targets` order.
     public func scanTargets(
         from source: ObjectKey, _ targets: ScanStep.Targets, ports: [Int], meshIdentity: ProbeIdentity?,
@@ -98,8 +98,6 @@ public struct ScanJudge: Sendable {
         self.source = source
         engine = PolicyEngine(cluster)
         mesh = meshIdentity.map { (engine: MeshEngine(cluster), request: MeshRequest(identity: $0)) }
-        var listening = listening
-        listening.merge(cluster.serviceTargetPorts()) { $0.union($1) }
         self.listening = listening
         var byAddress: [IPv4: Service] = [:]
         var balancers: [IPv4: Service] = [:]
