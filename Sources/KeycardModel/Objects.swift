@@ -103,6 +103,9 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     public var commands: [[String]]
     /// The `env` of each container in `commands`, in the same order (`ProgramEnvironment`).
     public var environments: [[EnvironmentVariable]] = []
+    /// `spec.enableServiceLinks` (default true): its programs get the Services of its namespace
+    /// as environment variables (`ProgramEnvironment.serviceLinks`).
+    public var enableServiceLinks = true
     public var nodeName: String?
     public var serviceAccountName: String
     public var podIP: IPv4?

@@ -21,18 +21,27 @@ public struct EnvironmentVariable: Hashable, Sendable, Codable {
 
 /// What a container's program sees as its environment, as the kubelet builds it
 /// (`makeEnvironmentVariables`, pkg/kubelet/kubelet_pods.go): `HOSTNAME` (set by the container
-/// runtime), then the container's `env` in order, each value expanded against the variables before
-/// it (`$(NAME)`; `$$` is a literal `$`), a later entry of the same name replacing an earlier one.
-/// Service links (`enableServiceLinks`) are not built: keycard starts programs before Services
-/// exist at later steps, and reads no ConfigMaps or Secrets.
+/// runtime), the Service links of its namespace (`serviceLinks`), then the container's `env` in
+/// order, each value expanded against the variables before it and the links (`$(NAME)`; `$$` is a
+/// literal `$`), a later entry of the same name replacing an earlier one. keycard reads no
+/// ConfigMaps or Secrets, and runs no API server, so the `kubernetes` Service's links are not set.
 public enum ProgramEnvironment {
     /// `NAME=value` strings for the program of `pod`'s container `index` (of `pod.commands`).
     /// - Parameters:
     ///   - podIP: the pod's address in the lab; `hostIP`: its node's.
     ///   - hostname: what the pod's containers see as their host name (`hostname(of:)`).
-    public static func variables(of pod: Pod, container index: Int, podIP: IPv4?, hostIP: IPv4?, hostname: String) -> [String] {
+    ///   - services: the Services of the pod's namespace when its program starts.
+    public static func variables(
+        of pod: Pod, container index: Int, podIP: IPv4?, hostIP: IPv4?, hostname: String, services: [Service] = []
+    ) -> [String] {
         var order: [String] = ["HOSTNAME"]
         var values: [String: String] = ["HOSTNAME": hostname]
+        if pod.enableServiceLinks {
+            for (name, value) in serviceLinks(services) where values[name] == nil {
+                order.append(name)
+                values[name] = value
+            }
+        }
         for variable in index < pod.environments.count ? pod.environments[index] : [] {
             let raw: String
             if let path = variable.fieldPath {
@@ -46,6 +55,39 @@ public enum ProgramEnvironment {
         }
         return order.map { "\($0)=\(values[$0] ?? "")" }
     }
+
+    /// The Docker-link style variables of `services` (pkg/kubelet/envvars `FromServices`), each
+    /// Service with a ClusterIP in name order: `NAME_SERVICE_HOST`, `NAME_SERVICE_PORT` (its first
+    /// port), `NAME_SERVICE_PORT_PORTNAME` per named port, `NAME_PORT` (`tcp://IP:PORT` of the
+    /// first port) and per port `NAME_PORT_PORT_PROTO` with `_PROTO`, `_PORT` and `_ADDR`; names
+    /// upper-cased with `-` made `_`.
+    public static func serviceLinks(_ services: [Service]) -> [(String, String)] {
+        var links: [(String, String)] = []
+        for service in services.sorted(by: { $0.name < $1.name }) {
+            guard let ip = service.clusterIP, let first = service.ports.first else { continue }
+            let name = linkName(service.name)
+            links.append(("\(name)_SERVICE_HOST", ip.description))
+            links.append(("\(name)_SERVICE_PORT", String(first.port)))
+            for port in service.ports {
+                if let portName = port.name, !portName.isEmpty {
+                    links.append(("\(name)_SERVICE_PORT_\(linkName(portName))", String(port.port)))
+                }
+            }
+            let firstProto = first.proto.rawValue.lowercased()
+            links.append(("\(name)_PORT", "\(firstProto)://\(ip):\(first.port)"))
+            for port in service.ports {
+                let proto = port.proto.rawValue.lowercased()
+                let prefix = "\(name)_PORT_\(port.port)_\(port.proto.rawValue.uppercased())"
+                links.append((prefix, "\(proto)://\(ip):\(port.port)"))
+                links.append(("\(prefix)_PROTO", proto))
+                links.append(("\(prefix)_PORT", String(port.port)))
+                links.append(("\(prefix)_ADDR", ip.description))
+            }
+        }
+        return links
+    }
+
+    static func linkName(_ name: String) -> String { String(name.uppercased().map { $0 == "-" ? "_" : $0 }) }
 
     /// `argv` with `$(NAME)` references expanded against `environment` (`NAME=value` strings), as
     /// the kubelet expands a container's `command` and `args` (`ExpandContainerCommandAndArgs`).

@@ -80,8 +80,13 @@ extension LabSpec {
         // `spec.nodeName` is the node the pod runs on, however it got there.
         var scheduled = pod
         scheduled.nodeName = "node-\(node)"
+        // The Services of its namespace when it first exists (the kubelet links those present
+        // when the container starts; the lab starts every program at bring-up).
+        let first = ([timeline.initial] + timeline.scenario.steps.map { timeline.cluster(afterStep: $0.index) })
+            .first { $0.pods[pod.key] != nil }
+        let services = first?.sortedServices.filter { $0.namespace == pod.namespace } ?? []
         spec.context.environment = ProgramEnvironment.variables(
-            of: scheduled, container: 0, podIP: podIP, hostIP: hostIP, hostname: hostname)
+            of: scheduled, container: 0, podIP: podIP, hostIP: hostIP, hostname: hostname, services: services)
         spec.command = ProgramEnvironment.expand(argv, with: spec.context.environment)
         guard !hostNetwork, let podIP else { return }
         spec.context.hostname = hostname

@@ -36,6 +36,14 @@ struct ProgramContextTests {
                       - {name: TOKEN, valueFrom: {secretKeyRef: {name: s, key: k}}}
                     command: [sh, -c]
                     args: ["echo \\"$(hostname)|$HOSTNAME|$MSG|$POD_NAME|$POD_IP|$NODE|$APP|${TOKEN:-unset}|$(POD_IP)\\"; grep db-0 /etc/hosts; exec sleep 60"]
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: cache-db, namespace: default}
+              spec: {selector: {app: none}, ports: [{name: redis-main, port: 6379}, {name: metrics, port: 9121, protocol: UDP}]}
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: elsewhere, namespace: kube-system}
+              spec: {selector: {app: none}, ports: [{port: 80}]}
           steps:
             - probe: {from: [default/db-0], to: [default/db-0], ports: [TCP/80]}
         """
@@ -47,14 +55,31 @@ struct ProgramContextTests {
         let spec = LabSpec(timeline)
         let pod = try #require(spec.pods.first { $0.name == "db-0" })
         let ip = try #require(timeline.plan.addresses[ObjectKey("default", "db-0")])
+        let cache = try #require(timeline.initial.services[ObjectKey("default", "cache-db")]?.clusterIP)
+        // The Service links of its own namespace, as pkg/kubelet/envvars writes them.
+        let links = [
+            "CACHE_DB_SERVICE_HOST=\(cache)", "CACHE_DB_SERVICE_PORT=6379", "CACHE_DB_SERVICE_PORT_REDIS_MAIN=6379",
+            "CACHE_DB_SERVICE_PORT_METRICS=9121", "CACHE_DB_PORT=tcp://\(cache):6379", "CACHE_DB_PORT_6379_TCP=tcp://\(cache):6379",
+            "CACHE_DB_PORT_6379_TCP_PROTO=tcp", "CACHE_DB_PORT_6379_TCP_PORT=6379", "CACHE_DB_PORT_6379_TCP_ADDR=\(cache)",
+            "CACHE_DB_PORT_9121_UDP=udp://\(cache):9121", "CACHE_DB_PORT_9121_UDP_PROTO=udp", "CACHE_DB_PORT_9121_UDP_PORT=9121",
+            "CACHE_DB_PORT_9121_UDP_ADDR=\(cache)",
+        ]
         #expect(
-            pod.context.environment == [
-                "HOSTNAME=db-0", "GREETING=hello", "MSG=hello from $(POD_NAME) $(kept)", "POD_NAME=db-0", "POD_IP=\(ip)",
-                "NODE=node-0", "APP=db",
+            pod.context.environment == ["HOSTNAME=db-0"] + links + [
+                "GREETING=hello", "MSG=hello from $(POD_NAME) $(kept)", "POD_NAME=db-0", "POD_IP=\(ip)", "NODE=node-0", "APP=db",
             ])
         #expect(pod.command?.last?.hasSuffix("|\(ip)\"; grep db-0 /etc/hosts; exec sleep 60") == true)
         #expect(pod.context.hostname == "db-0")
         #expect(pod.context.hostsFile?.contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0\n") == true)
+    }
+
+    @Test func serviceLinksCanBeTurnedOff() throws {
+        let text = Self.scenario("ctx").replacingOccurrences(
+            of: "        hostname: db-0\n", with: "        hostname: db-0\n        enableServiceLinks: false\n")
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "ctx.yaml")
+        let pod = try #require(LabSpec(timeline).pods.first { $0.name == "db-0" })
+        #expect(!pod.context.environment.contains { $0.hasPrefix("CACHE_DB_") })
+        #expect(pod.context.environment.contains("GREETING=hello"))
     }
 
     @Test func hostnamesAreCutAsTheKubeletCutsThem() {

@@ -196,6 +196,7 @@ extension ObjectDecoder {
         }
         // Defaults to false (core/v1 PodSpec); true puts the pod in its node's namespace (HostNetwork.swift).
         if let hostNetwork = spec["hostNetwork"] { pod.hostNetwork = try hostNetwork.bool("spec.hostNetwork") }
+        if let links = spec["enableServiceLinks"] { pod.enableServiceLinks = try links.bool("spec.enableServiceLinks") }
         try checkPodHost(spec, hostNetwork: pod.hostNetwork, checkHostname: !controllerSetsHostname, into: &pod)
         try checkDNSPolicy(spec, into: &pod)
         // An empty nodeName is the field's zero value: unset, as the API server reads it.
