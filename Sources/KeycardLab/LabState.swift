@@ -41,7 +41,8 @@ public enum LabPaths {
 
     /// The `/etc/hosts` bind-mounted into pod `namespace/name`'s program (`PodSpec.hostsFile`).
     public static func hostsFile(_ lab: String, namespace: String, pod: String) -> String {
-        "\(directory(lab))/" + LabFileName.fitted("hosts.\(namespace).\(pod)")
+        // `.hosts`, never `.log`: no pod's log can take this name (a namespace has no dot).
+        "\(directory(lab))/" + LabFileName.fitted("\(namespace).\(pod)") + ".hosts"
     }
 
     /// Writes one of the lab's files atomically.

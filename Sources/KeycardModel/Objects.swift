@@ -103,6 +103,10 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     public var commands: [[String]]
     /// The `env` of each container in `commands`, in the same order (`ProgramEnvironment`).
     public var environments: [[EnvironmentVariable]] = []
+    /// `spec.hostAliases`: extra `/etc/hosts` lines the kubelet writes, `IP<TAB>name...` each.
+    public var hostAliases: [String] = []
+    /// `spec.setHostnameAsFQDN`: its containers' host name is its fully qualified name.
+    public var setHostnameAsFQDN = false
     /// `spec.enableServiceLinks` (default true): its programs get the Services of its namespace
     /// as environment variables (`ProgramEnvironment.serviceLinks`).
     public var enableServiceLinks = true

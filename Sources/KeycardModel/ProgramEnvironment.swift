@@ -31,11 +31,16 @@ public enum ProgramEnvironment {
     ///   - podIP: the pod's address in the lab; `hostIP`: its node's.
     ///   - hostname: what the pod's containers see as their host name (`hostname(of:)`).
     ///   - services: the Services of the pod's namespace when its program starts.
+    ///   - withRuntime: whether to add the runtime's `HOSTNAME`; without it, the variables the
+    ///     kubelet expands `command` and `args` against (`expand(_:with:)`).
     public static func variables(
-        of pod: Pod, container index: Int, podIP: IPv4?, hostIP: IPv4?, hostname: String, services: [Service] = []
+        of pod: Pod, container index: Int, podIP: IPv4?, hostIP: IPv4?, hostname: String, services: [Service] = [],
+        withRuntime: Bool = true
     ) -> [String] {
-        var order: [String] = ["HOSTNAME"]
-        var values: [String: String] = ["HOSTNAME": hostname]
+        // HOSTNAME is the container runtime's, added after the kubelet expands (containerd
+        // "Add HOSTNAME env"): `$(HOSTNAME)` stays as written.
+        var order: [String] = []
+        var values: [String: String] = [:]
         if pod.enableServiceLinks {
             for (name, value) in serviceLinks(services) where values[name] == nil {
                 order.append(name)
@@ -53,7 +58,8 @@ public enum ProgramEnvironment {
             if values[variable.name] == nil { order.append(variable.name) }
             values[variable.name] = raw
         }
-        return order.map { "\($0)=\(values[$0] ?? "")" }
+        let runtime = values["HOSTNAME"] == nil && withRuntime ? ["HOSTNAME=\(hostname)"] : []
+        return runtime + order.map { "\($0)=\(values[$0] ?? "")" }
     }
 
     /// The Docker-link style variables of `services` (pkg/kubelet/envvars `FromServices`), each
@@ -112,6 +118,17 @@ public enum ProgramEnvironment {
         return name
     }
 
+    /// What the kernel gives `pod`'s containers as their node name (`GetNodenameForKernel`,
+    /// pkg/kubelet/util): the host name, or with `setHostnameAsFQDN` and a subdomain the fully
+    /// qualified name; nil when that is longer than 64 characters (the kubelet refuses to start
+    /// such a pod's containers).
+    public static func kernelHostname(of pod: Pod, domain: String) -> String? {
+        let name = hostname(of: pod)
+        guard pod.setHostnameAsFQDN, let subdomain = pod.subdomain, !subdomain.isEmpty else { return name }
+        let fqdn = "\(name).\(subdomain).\(pod.namespace).svc.\(domain)"
+        return fqdn.count > 64 ? nil : fqdn
+    }
+
     /// The kubelet's `/etc/hosts` for a pod off the host network (`managedHostsFileContent`): the
     /// loopback entries, then the pod's address with its fully qualified name (when `subdomain`
     /// is set) and its host name.
@@ -121,6 +138,7 @@ public enum ProgramEnvironment {
         if let subdomain = pod.subdomain, !subdomain.isEmpty {
             names = "\(hostname).\(subdomain).\(pod.namespace).svc.\(domain)\t\(hostname)"
         }
+        let aliases = pod.hostAliases.isEmpty ? "" : "\n# Entries added by HostAliases.\n" + pod.hostAliases.joined(separator: "\n") + "\n"
         return """
             # Kubernetes-managed hosts file.
             127.0.0.1\tlocalhost
@@ -131,7 +149,7 @@ public enum ProgramEnvironment {
             fe00::2\tip6-allrouters
             \(podIP)\t\(names)
 
-            """
+            """ + aliases
     }
 
     /// The value of a Downward API `fieldPath`; nil for one keycard does not know.

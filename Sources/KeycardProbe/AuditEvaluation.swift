@@ -26,20 +26,24 @@ public enum AuditEvaluation {
                 passed = passed && cell.passed
                 results[index] = .probe(cell)
             case .scan(var scan):
-                let endpoint = cluster.endpoint(at: scan.ip)
+                // A pod, or a Service's backend reached through its address.
+                let endpoint = scan.reached(in: cluster)
                 let port = ProtocolPort(.tcp, scan.port)
                 var expected = scan.model
-                if scan.model == .filtered, case .pod = endpoint {
-                    let verdict = engine.evaluate(from: .pod(scan.from), to: endpoint, port: port)
+                if scan.model == .filtered, endpoint.reachedPod != nil {
+                    let verdict = engine.evaluate(fromSource: scan.from, to: endpoint, port: port)
                     if verdict.decision == .deny, let rule = RuleAttribution(verdict) {
                         scan.audit = "would-deny"
                         scan.rule = rule.text
                         denied.append(("\(scan.from) -> \(scan.to ?? scan.ip.description) \(port)", rule))
-                        // Without enforcement: open where the pod serves the port, else closed.
-                        expected = cluster.servedPorts(of: endpoint).contains(port) ? .open : .closed
+                        // Without enforcement: as the same scan judged with no policy at all.
+                        expected = ScanJudge(
+                            cluster.withoutPolicies, source: scan.from, meshIdentity: nil, listening: cluster.serviceTargetPorts()
+                        ).state(endpoint, port)
                     }
                 }
-                passed = passed && scan.observed == expected
+                // What the model does not judge (`Cluster.scanTargets`) is reported, not compared.
+                passed = passed && (scan.model == nil || scan.observed == expected)
                 results[index] = .scan(scan)
             case .dns(var dns):
                 // Without enforcement the query is answered from the records.
@@ -70,7 +74,7 @@ public enum AuditEvaluation {
             results.filter {
                 switch $0 {
                 case .probe(let cell): !cell.passed
-                case .scan(let scan): scan.audit == nil && scan.observed != scan.model
+                case .scan(let scan): scan.model != nil && scan.audit == nil && scan.observed != scan.model
                 case .dns: false
                 }
             }.count + unlikeQueries

@@ -76,7 +76,10 @@ extension LabSpec {
         let node = timeline.plan.nodes[pod.key] ?? 0
         let hostIP = LabNetwork.nodeAddress(node)
         let podIP = hostNetwork ? hostIP : timeline.plan.addresses[pod.key]
-        let hostname = hostNetwork ? "node-\(node)" : ProgramEnvironment.hostname(of: pod)
+        let hostname =
+            hostNetwork
+            ? "node-\(node)"
+            : ProgramEnvironment.kernelHostname(of: pod, domain: DNSRecords.defaultDomain) ?? ProgramEnvironment.hostname(of: pod)
         // `spec.nodeName` is the node the pod runs on, however it got there.
         var scheduled = pod
         scheduled.nodeName = "node-\(node)"
@@ -87,9 +90,12 @@ extension LabSpec {
         let services = first?.sortedServices.filter { $0.namespace == pod.namespace } ?? []
         spec.context.environment = ProgramEnvironment.variables(
             of: scheduled, container: 0, podIP: podIP, hostIP: hostIP, hostname: hostname, services: services)
-        spec.command = ProgramEnvironment.expand(argv, with: spec.context.environment)
-        guard !hostNetwork, let podIP else { return }
+        let expandable = ProgramEnvironment.variables(
+            of: scheduled, container: 0, podIP: podIP, hostIP: hostIP, hostname: hostname, services: services, withRuntime: false)
+        spec.command = ProgramEnvironment.expand(argv, with: expandable)
+        // A host-network pod's containers see the node's host name (the runtime's own).
         spec.context.hostname = hostname
+        guard !hostNetwork, let podIP else { return }
         spec.context.hostsFile = ProgramEnvironment.hostsFile(of: pod, podIP: podIP, domain: DNSRecords.defaultDomain)
     }
 

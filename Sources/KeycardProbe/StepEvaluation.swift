@@ -68,7 +68,7 @@ public enum StepEvaluation {
             if !unjudged.isEmpty {
                 let open = unjudged.intersection(reached).count
                 summary +=
-                    "; \(counted(unjudged.count, "connection")) not judged, \(open) of them open (node ports and load-balancer addresses from inside the cluster, ClusterIPs from nodes and externals, hairpin)"
+                    "; \(counted(unjudged.count, "connection")) not judged, \(open) of them open (node ports and load-balancer addresses from inside the cluster, ClusterIPs from nodes and externals, hairpin, the lab's router)"
             }
             summaries.append(summary)
         }

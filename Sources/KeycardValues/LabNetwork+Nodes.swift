@@ -6,4 +6,10 @@ extension LabNetwork {
     /// plan gives the node this address (`PlannedNode.uplinkAddress`), so the model can name it
     /// without a lab.
     public static func nodeAddress(_ index: Int) -> IPv4 { IPv4(linkNetwork.network + UInt32(index) * 4 + 2) }
+
+    /// Whether `ip` is the lab router's end of one of its /30 links (host 1 of each, 100.64.0.1
+    /// for node-0's): plumbing no Kubernetes cluster has, which answers any TCP port with a reset.
+    public static func isRouterAddress(_ ip: IPv4) -> Bool {
+        linkNetwork.contains(ip) && (ip.value &- linkNetwork.network) % 4 == 1
+    }
 }

@@ -28,7 +28,7 @@ struct ProgramContextTests {
                   - name: c
                     env:
                       - {name: GREETING, value: hello}
-                      - {name: MSG, value: "$(GREETING) from $(POD_NAME) $$(kept)"}
+                      - {name: MSG, value: "$(GREETING) from $(POD_NAME) $$(kept) $(HOSTNAME)"}
                       - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
                       - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
                       - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
@@ -66,7 +66,8 @@ struct ProgramContextTests {
         ]
         #expect(
             pod.context.environment == ["HOSTNAME=db-0"] + links + [
-                "GREETING=hello", "MSG=hello from $(POD_NAME) $(kept)", "POD_NAME=db-0", "POD_IP=\(ip)", "NODE=node-0", "APP=db",
+                "GREETING=hello", "MSG=hello from $(POD_NAME) $(kept) $(HOSTNAME)", "POD_NAME=db-0", "POD_IP=\(ip)", "NODE=node-0",
+                "APP=db",
             ])
         #expect(pod.command?.last?.hasSuffix("|\(ip)\"; grep db-0 /etc/hosts; exec sleep 60") == true)
         #expect(pod.context.hostname == "db-0")
@@ -80,6 +81,48 @@ struct ProgramContextTests {
         let pod = try #require(LabSpec(timeline).pods.first { $0.name == "db-0" })
         #expect(!pod.context.environment.contains { $0.hasPrefix("CACHE_DB_") })
         #expect(pod.context.environment.contains("GREETING=hello"))
+    }
+
+    /// An Indexed Job's program reads its index (JOB_COMPLETION_INDEX from the pod's annotation);
+    /// hostAliases join the hosts file; setHostnameAsFQDN names the host by its FQDN.
+    @Test func jobIndexAliasesAndFQDN() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: ctx-job}
+            spec:
+              resources:
+                - apiVersion: batch/v1
+                  kind: Job
+                  metadata: {name: work}
+                  spec:
+                    completionMode: Indexed
+                    completions: 2
+                    parallelism: 2
+                    template:
+                      spec:
+                        restartPolicy: Never
+                        subdomain: grp
+                        setHostnameAsFQDN: true
+                        hostAliases: [{ip: 10.1.2.3, hostnames: [foo.local, bar]}]
+                        containers: [{name: c, command: [sh, -c, "echo $JOB_COMPLETION_INDEX"]}]
+              steps: []
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "ctx-job.yaml")
+        let pods = LabSpec(timeline).pods.filter { $0.name.hasPrefix("work-") }.sorted { $0.name < $1.name }
+        #expect(pods.count == 2)
+        for (index, pod) in pods.enumerated() {
+            #expect(pod.context.environment.contains("JOB_COMPLETION_INDEX=\(index)"), "\(pod.context.environment)")
+            #expect(pod.context.hostname == "work-\(index).grp.default.svc.cluster.local")
+            #expect(pod.context.hostsFile?.hasSuffix("# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar\n") == true)
+        }
+    }
+
+    /// The hosts file never shares a name with a log: pod `hosts/a.b` and pod `a/b.log`.
+    @Test func hostsFilesAndLogsNeverCollide() {
+        #expect(LabPaths.hostsFile("l", namespace: "hosts", pod: "a.b") != LabPaths.log("l", namespace: "a", pod: "b"))
+        #expect(LabPaths.hostsFile("l", namespace: "a", pod: "b.log") != LabPaths.log("l", namespace: "hosts", pod: "a.b"))
+        #expect(LabPaths.hostsFile("l", namespace: "a", pod: "b").hasSuffix(".hosts"))
     }
 
     @Test func hostnamesAreCutAsTheKubeletCutsThem() {
@@ -102,7 +145,7 @@ struct ProgramContextTests {
             log = (try? String(contentsOfFile: process.logPath, encoding: .utf8)) ?? ""
             usleep(10_000)
         }
-        #expect(log.hasPrefix("db-0|db-0|hello from $(POD_NAME) $(kept)|db-0|\(ip)|node-0|db|unset|\(ip)\n"))
+        #expect(log.hasPrefix("db-0|db-0|hello from $(POD_NAME) $(kept) $(HOSTNAME)|db-0|\(ip)|node-0|db|unset|\(ip)\n"))
         #expect(log.contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0"))
         // The host's name and hosts file are untouched.
         var buffer = [CChar](repeating: 0, count: 256)

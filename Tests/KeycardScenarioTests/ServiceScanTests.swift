@@ -82,6 +82,28 @@ struct ServiceScanTests {
         )
     }
 
+    /// A pod running a program has no port server: a Service's undeclared target port on it is
+    /// predicted closed, through its ClusterIP too (the lab serves it only on port-server pods).
+    @Test func programPodsListenOnlyOnWhatTheyDeclare() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: program-scan}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Pod, metadata: {name: worker, labels: {app: shop}}, spec: {containers: [{name: c, command: [sleep, "3600"]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, labels: {app: shop}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client}, spec: {containers: [{name: c}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: shop}, spec: {selector: {app: shop}, ports: [{port: 80, targetPort: 8080}]}}
+              steps:
+                - scan: {from: default/client, targets: pods, ports: [8080]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "program-scan.yaml")
+        let all = try Self.predictions(step: 1, from: ObjectKey("default", "client"), in: timeline)
+        #expect(all.first { $0.endpoint == .pod(ObjectKey("default", "worker")) }?.model == .closed)
+        #expect(all.first { $0.endpoint == .pod(ObjectKey("default", "web")) }?.model == .open)
+    }
+
     @Test func hairpinAndNodesAreNotJudged() throws {
         let text = """
             apiVersion: keycard/v1

@@ -82,7 +82,8 @@ public struct FlowLog: Sendable {
 
     func scanFlows(_ result: ScanResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
         guard let observed = result.observed else { return [] }
-        let destination = cluster.endpoint(at: result.ip)
+        // A pod, or a Service's backend reached through its address (the flow shows the backend).
+        let destination = result.reached(in: cluster)
         let port = ProtocolPort(.tcp, result.port)
         let verdict = engine.evaluate(fromSource: result.from, to: destination, port: port)
         let dropped = observed == .filtered
@@ -95,11 +96,11 @@ public struct FlowLog: Sendable {
             scenario: scenario, step: step.index, stepName: step.name, kind: "scan",
             cell: "\(result.from) -> \(result.to ?? result.ip.description) \(port)", attempt: 1, attempts: 1,
             model: result.model?.rawValue ?? "", observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
-            evidence: confirmed == true ? "kernel" : "model")
+            evidence: confirmed == true ? "kernel" : "model", service: destination.serviceKey.map { Endpoint.service($0).description })
         var line = flow(
-            from: result.from, to: destination, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
-            sourcePort: nil, facts: facts)
-        line.flow.IP.destination = result.ip.description
+            from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: dropped, verdict: verdict,
+            cluster: cluster, time: time, sourcePort: nil, facts: facts)
+        if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
         return [line]
     }
 

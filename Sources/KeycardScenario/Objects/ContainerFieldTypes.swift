@@ -1,4 +1,5 @@
 import Foundation
+import KeycardModel
 import Yams
 
 /// The types of the well-known Container fields keycard does not otherwise read
@@ -63,15 +64,67 @@ extension ObjectDecoder {
         }
     }
 
-    /// EnvVar: `name` a non-empty string ("Required value"), `value` a string, `valueFrom` a mapping.
+    /// EnvVar as `ValidateEnv` checks it (pkg/apis/core/validation): `name` a non-empty string of
+    /// printable ASCII without `=` (`IsRelaxedEnvVarName`), `value` a string, `valueFrom` a mapping
+    /// with exactly one source and no non-empty `value` beside it (`validateEnvVarValueFrom`), a
+    /// `fieldRef` naming a field the env Downward API offers (`validEnvDownwardAPIFieldPathExpressions`,
+    /// apiVersion `v1`, the default).
     private func checkEnv(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
         for (index, item) in try value.items(what).enumerated() {
             let fields = try nonNullFields(item, "each entry of \(what)")
             let entry = "\(what)[\(index)]"
             guard let name = fields["name"] else { throw item.error("\(entry).name: Required value") }
-            if try name.string("\(entry).name").isEmpty { throw name.error("\(entry).name: Required value") }
-            if let text = fields["value"] { _ = try text.string("\(entry).value") }
-            if let from = fields["valueFrom"] { _ = try from.entries("\(entry).valueFrom") }
+            let text = try name.string("\(entry).name")
+            if text.isEmpty { throw name.error("\(entry).name: Required value") }
+            if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value > 0x7E || $0 == "=" }) {
+                throw name.error(
+                    "\(entry).name: Invalid value: \(text.debugDescription): a valid environment variable name must consist only of printable ASCII characters other than '='"
+                )
+            }
+            var literal = ""
+            if let written = fields["value"] { literal = try written.string("\(entry).value") }
+            if let from = fields["valueFrom"] {
+                let sources = try nonNullFields(from, "\(entry).valueFrom")
+                if !literal.isEmpty {
+                    throw from.error("\(entry).valueFrom: Invalid value: may not be specified when `value` is not empty")
+                }
+                let given = ["fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef", "fileKeyRef"].filter { sources[$0] != nil }
+                if given.isEmpty {
+                    throw from.error(
+                        "\(entry).valueFrom: Invalid value: must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"
+                    )
+                }
+                if given.count > 1 {
+                    throw from.error("\(entry).valueFrom: Invalid value: may not have more than one field specified at a time")
+                }
+                if let fieldRef = sources["fieldRef"] { try checkEnvFieldRef(fieldRef, "\(entry).valueFrom.fieldRef") }
+            }
+        }
+    }
+
+    /// `validateObjectFieldSelector` for env: `apiVersion` v1 (the default), `fieldPath` one of
+    /// the env Downward API's fields, a label or annotation subscript with a valid key.
+    private func checkEnvFieldRef(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
+        let fields = try nonNullFields(value, what)
+        if let version = fields["apiVersion"] {
+            let text = try version.string("\(what).apiVersion")
+            guard text.isEmpty || text == "v1" else {
+                throw version.error("\(what).fieldPath: Invalid value: error converting fieldPath: unsupported pod version: \(text)")
+            }
+        }
+        guard let pathValue = fields["fieldPath"] else { throw value.error("\(what).fieldPath: Required value") }
+        let path = try pathValue.string("\(what).fieldPath")
+        for prefix in ["metadata.labels['", "metadata.annotations['"] where path.hasPrefix(prefix) && path.hasSuffix("']") {
+            let key = String(path.dropFirst(prefix.count).dropLast(2))
+            let problem =
+                prefix.contains("labels") ? NameRules.labelKeyProblem(key) : NameRules.labelKeyProblem(key, as: "annotation key")
+            if let problem { throw pathValue.error("\(what).fieldPath: Invalid value: \(key.debugDescription): \(problem)") }
+            return
+        }
+        let supported = Self.downwardFields.union(["metadata.uid"])
+        guard supported.contains(path) else {
+            let list = supported.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            throw pathValue.error("\(what).fieldPath: Unsupported value: \(path.debugDescription): supported values: \(list)")
         }
     }
 

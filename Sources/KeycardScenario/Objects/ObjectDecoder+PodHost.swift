@@ -10,7 +10,9 @@ extension ObjectDecoder {
     ///   (`validateHostNetwork`; a zero or absent one is defaulted to it).
     /// `hostPort` is otherwise only range-checked: the lab publishes no port on its nodes (no
     /// portmap plugin), so a pod is reached at its pod address and `containerPort`.
-    func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool, checkHostname: Bool, into pod: inout Pod) throws(ScenarioError) {
+    mutating func checkPodHost(_ spec: [String: YAMLValue], hostNetwork: Bool, checkHostname: Bool, into pod: inout Pod)
+        throws(ScenarioError)
+    {
         for field in ["hostname", "subdomain"] where checkHostname {
             guard let value = spec[field] else { continue }
             let name = try value.string("spec.\(field)")
@@ -18,6 +20,37 @@ extension ObjectDecoder {
                 throw value.error("spec.\(field) \"\(name)\" \(problem)")
             }
             if !name.isEmpty { if field == "hostname" { pod.hostname = name } else { pod.subdomain = name } }
+        }
+        if let fqdn = spec["setHostnameAsFQDN"] {
+            pod.setHostnameAsFQDN = try fqdn.bool("spec.setHostnameAsFQDN")
+            if ProgramEnvironment.kernelHostname(of: pod, domain: DNSRecords.defaultDomain) == nil {
+                warnings.append(
+                    ScenarioWarning(
+                        location: fqdn.location,
+                        message:
+                            "pod \(pod.key): its fully qualified name is longer than 64 characters, which the kubelet refuses as a host name (its containers would not start); keycard gives its program the short name"
+                    ))
+            }
+        }
+        // ValidateHostAliases (pkg/apis/core/validation): an IP address and DNS-1123 subdomains.
+        for (index, alias) in try (spec["hostAliases"]?.items("spec.hostAliases") ?? []).enumerated() {
+            let fields = try nonNullFields(alias, "spec.hostAliases[\(index)]")
+            guard let ipValue = fields["ip"] else { throw alias.error("spec.hostAliases[\(index)].ip: Required value") }
+            let ip = try ipValue.string("spec.hostAliases[\(index)].ip")
+            guard let address = Self.legacyIP(ip) else {
+                throw ipValue.error("spec.hostAliases[\(index)].ip: Invalid value: \"\(ip)\": must be a valid IP address")
+            }
+            var names: [String] = []
+            for (position, nameValue) in try (fields["hostnames"]?.items("spec.hostAliases[\(index)].hostnames") ?? []).enumerated() {
+                let name = try nameValue.string("spec.hostAliases[\(index)].hostnames[\(position)]")
+                if let problem = NameRules.dns1123SubdomainProblem(name) {
+                    throw nameValue.error("spec.hostAliases[\(index)].hostnames[\(position)]: Invalid value: \"\(name)\": \(problem)")
+                }
+                names.append(name)
+            }
+            if !names.isEmpty {
+                pod.hostAliases.append(([address.text.split(separator: "/").first.map(String.init) ?? ip] + names).joined(separator: "\t"))
+            }
         }
         guard hostNetwork else { return }
         let containers =

@@ -179,15 +179,4 @@ extension Timeline {
             from: source, scan.targets, ports: scan.ports, meshIdentity: usesMesh ? scan.identity : nil, listening: serviceTargetPorts)
     }
 
-    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
-    /// container port or not: applications listen without declaring, and a backend must answer
-    /// whatever its Services send it. The lab serves these from the start (`LabSpec(timeline:)`).
-    public var serviceTargetPorts: [ObjectKey: Set<ProtocolPort>] {
-        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
-        let states = [initial] + scenario.steps.map { cluster(afterStep: $0.index) }
-        for cluster in states where !cluster.services.isEmpty {
-            targets.merge(cluster.serviceTargetPorts()) { $0.union($1) }
-        }
-        return targets
-    }
 }

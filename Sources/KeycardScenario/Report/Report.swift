@@ -303,3 +303,13 @@ public struct ScanResult: Codable, Sendable, Equatable {
         self.observed = observed
     }
 }
+
+extension ScanResult {
+    /// What the connection reached: the endpoint its `to` names (a pod, an external, a node, or a
+    /// Service's backend through its ClusterIP, node port or load balancer), else what lives at
+    /// `ip`. Audit, staged-policy and flow reports judge scans by it.
+    public func reached(in cluster: Cluster) -> Endpoint {
+        if let to, let written = Endpoint.parse(to) { return cluster.resolve(written) }
+        return cluster.endpoint(at: ip)
+    }
+}

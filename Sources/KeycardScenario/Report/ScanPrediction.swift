@@ -39,8 +39,8 @@ extension Cluster {
     /// as is a port the Service does not have. From an external, a node port or a load-balancer
     /// address is judged the same way along `NodePortPath`. A pod's or a node's connection to a
     /// node port or a load-balancer address, a ClusterIP from a node or an external, and a pod's own
-    /// Service reached through its ClusterIP with no other backend (hairpin) are not judged (model
-    /// nil): where NetworkPolicy sees such traffic is left to the implementation
+    /// Service reached through its ClusterIP with no other backend (hairpin), and the lab router's
+    /// own addresses (`LabNetwork.isRouterAddress`) are not judged (model nil): where NetworkPolicy sees such traffic is left to the implementation
     /// (network-policies#what-you-can-t-do-with-network-policies-at-least-not-yet), and the lab
     /// builds no hairpin path.
     /// - Parameters:
@@ -120,6 +120,8 @@ public struct ScanJudge: Sendable {
             if let service = loadBalancers[ip] {
                 return exposed(service, .loadBalancer, tcp, from: sourceEndpoint)
             }
+            // The lab's router is no part of the cluster: reported, not judged.
+            if LabNetwork.isRouterAddress(ip) { return (found, nil) }
             return (found, .filtered)
         case .node(let name):
             guard let index = cluster.nodeIndex(name),
@@ -134,12 +136,13 @@ public struct ScanJudge: Sendable {
     /// A connection to `service`'s ClusterIP on `port`.
     func clusterIP(_ service: Service, _ port: ProtocolPort, from sourceEndpoint: Endpoint) -> (Endpoint, ScanState?) {
         let bare = Endpoint.service(service.key)
+        // A port the Service lacks is translated nowhere: nothing answers, whoever asks.
+        guard let servicePort = service.ports.first(where: { $0.protocolPort == port }) else { return (bare, .filtered) }
         guard case .pod(let key) = sourceEndpoint, cluster.pods[key]?.hostNetwork == false else {
             // The proxy translates pods' connections only (the lab's table sits in pod namespaces,
             // or at nodes' prerouting): a node or an external is not judged.
             return (bare, nil)
         }
-        guard let servicePort = service.ports.first(where: { $0.protocolPort == port }) else { return (bare, .filtered) }
         let backends = ClusterIPPath.endpoints(cluster, service, servicePort, node: cluster.clientNode(of: sourceEndpoint))
         let others = backends.filter { $0.pod != source }
         if backends.isEmpty { return (bare, .filtered) }
@@ -153,7 +156,13 @@ public struct ScanJudge: Sendable {
     ) {
         let bare = Endpoint.exposed(service.key, entry)
         guard let servicePort = cluster.exposedPort(service, entry, port) else { return (bare, .filtered) }
-        guard sourceEndpoint.isExternal else { return (bare, nil) }
+        guard sourceEndpoint.isExternal else {
+            // Not judged; aimed at one backend all the same, so repeated runs answer alike.
+            let first = cluster.backends(of: service, port: servicePort).map(\.pod).first {
+                cluster.exposedPath(service.key, entry, backend: $0, port: port) != nil
+            }
+            return (first.map { Endpoint.exposed(service.key, entry, backend: $0) } ?? bare, nil)
+        }
         let reachable = cluster.backends(of: service, port: servicePort).map(\.pod).filter {
             cluster.exposedPath(service.key, entry, backend: $0, port: port) != nil
         }
@@ -178,10 +187,17 @@ public struct ScanJudge: Sendable {
         let meshVerdict = mesh.map { $0.engine.evaluate(from: source, to: endpoint, port: port, request: $0.request) }
         if engine.evaluate(fromSource: source, to: endpoint, port: port, mesh: meshVerdict).decision == .deny { return .filtered }
         if let meshVerdict, meshVerdict.outcome != .allow { return .refused }
-        if case .pod(let pod) = endpoint {
-            // A pod listens on its container ports and on every target port a Service sends it.
-            return cluster.servedPorts(of: endpoint).contains(port) || listening[pod]?.contains(port) == true ? .open : .closed
-        }
+        if case .pod(let pod) = endpoint { return listens(pod, port) ? .open : .closed }
+        if let backend = cluster.backendTarget(endpoint, port) { return listens(backend.pod, backend.target) ? .open : .closed }
         return cluster.servedPorts(of: endpoint).contains(port) ? .open : .closed
+    }
+
+    /// Whether `pod` answers on `port`: its container ports, and (the lab's port servers) every
+    /// target port a Service sends it; a pod running a `command:` program has no port server,
+    /// only what it declares is assumed served.
+    func listens(_ pod: ObjectKey, _ port: ProtocolPort) -> Bool {
+        if cluster.servedPorts(of: .pod(pod)).contains(port) { return true }
+        guard cluster.pods[pod]?.commands.isEmpty != false else { return false }
+        return listening[pod]?.contains(port) == true
     }
 }

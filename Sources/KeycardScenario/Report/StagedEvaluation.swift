@@ -30,8 +30,9 @@ public enum StagedEvaluation {
                 cell.staged = mark(cell.from, cell.to, cell.port, cell.cellDescription)
                 results[index] = .probe(cell)
             case .scan(var scan):
-                let endpoint = cluster.endpoint(at: scan.ip)
-                guard case .pod = endpoint else { continue }
+                // A pod, or a Service's backend reached through its address.
+                let endpoint = scan.reached(in: cluster)
+                guard endpoint.reachedPod != nil, scan.model != nil else { continue }
                 let port = ProtocolPort(.tcp, scan.port)
                 scan.staged = mark(scan.from, endpoint, port, "\(scan.from) -> \(scan.to ?? scan.ip.description) \(port)")
                 results[index] = .scan(scan)

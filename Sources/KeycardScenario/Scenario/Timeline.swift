@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// The scenario played on the model: the cluster at every step, with every reference checked.
 public struct Timeline: Sendable {
@@ -15,6 +16,10 @@ public struct Timeline: Sendable {
     public let probes: [Int: ResolvedProbe]
     /// Scan steps with their sources and expectations resolved, by step index.
     public let scans: [Int: ResolvedScan]
+    /// Every target port a Service sends each pod at some moment of the scenario, declared as a
+    /// container port or not: applications listen without declaring, and a backend must answer
+    /// whatever its Services send it. The lab serves these from the start (`LabSpec(timeline:)`).
+    public let serviceTargetPorts: [ObjectKey: Set<ProtocolPort>]
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
     public var warnings: [ScenarioWarning] { warningsBesidesScheduling + schedulingWarnings }
@@ -131,6 +136,11 @@ public struct Timeline: Sendable {
             states.append(running)
         }
         self.states = states
+        var targets: [ObjectKey: Set<ProtocolPort>] = [:]
+        for state in [initial] + states where !state.services.isEmpty {
+            targets.merge(state.serviceTargetPorts()) { $0.union($1) }
+        }
+        serviceTargetPorts = targets
         self.held = held
         self.probes = probes
         self.scans = scans

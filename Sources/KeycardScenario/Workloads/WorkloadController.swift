@@ -99,8 +99,19 @@ public enum WorkloadController {
         var pod = workload.pod(ordinal: index ?? counter, revision: hash)
         pod.name = GeneratedName.complete(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
         pod.labels = labels
-        // An Indexed Job's pod is `<job>-<index>` to DNS (its subdomain from the template).
-        if workload.indexed, workload.kind == .job || workload.kind == .cronJob { pod.hostname = "\(jobName(workload))-\(index ?? 0)" }
+        if workload.indexed, workload.kind == .job || workload.kind == .cronJob {
+            // An Indexed Job's pod is `<job>-<index>` to DNS (its subdomain from the template), and
+            // carries its index in an annotation that every container's JOB_COMPLETION_INDEX reads
+            // (pkg/controller/job indexed_job_utils.go addCompletionIndexEnvVariables).
+            pod.hostname = "\(jobName(workload))-\(index ?? 0)"
+            let annotation = "batch.kubernetes.io/job-completion-index"
+            pod.annotations[annotation] = String(index ?? 0)
+            pod.environments = pod.environments.map { environment in
+                environment.contains { $0.name == "JOB_COMPLETION_INDEX" }
+                    ? environment
+                    : environment + [EnvironmentVariable(name: "JOB_COMPLETION_INDEX", fieldPath: "metadata.annotations['\(annotation)']")]
+            }
+        }
         return pod
     }
 
