@@ -11,10 +11,13 @@ import KeycardValues
 ///   `pods verified` mode answers);
 /// - a ClusterIP Service: `<svc>.<namespace>.svc.<domain>` → its ClusterIP (and
 ///   `kubernetes.default.svc.<domain>`, the API server's Service, which every cluster has);
-/// - a headless Service: the same name → every ready endpoint's address, and
-///   `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address, the hostname being the
-///   endpoint's (StatefulSet pods under their governing Service) or else its address with dashes
-///   (`10-244-0-6.<svc>...`, as CoreDNS names it);
+/// - a headless Service: the same name → every ready endpoint's address;
+/// - either kind: `<hostname>.<svc>.<namespace>.svc.<domain>` → that endpoint's address, the
+///   hostname being the endpoint's (StatefulSet pods under their governing Service, pods whose
+///   `subdomain` names the Service) or else its address with dashes (`10-244-0-6.<svc>...`, as
+///   CoreDNS names it). CoreDNS's kubernetes plugin (plugin/kubernetes/kubernetes.go,
+///   `findServices`) answers an endpoint name from the Service's endpoints whether or not it is
+///   headless (`svc.Headless() || r.endpoint != ""`); the Service's own name stays its ClusterIP;
 /// - an ExternalName Service: the same name → a CNAME to `spec.externalName` (section 2.4), which
 ///   an A query follows as CoreDNS's kubernetes plugin does (`answer(_:)`).
 public struct DNSRecords: Sendable, Hashable {
@@ -85,18 +88,25 @@ public struct DNSRecords: Sendable, Hashable {
     public mutating func add(_ service: ServiceDNSInput) {
         let name = Self.serviceName(service.name, namespace: service.namespace, domain: domain)
         switch service.kind {
-        case .clusterIP(let ip): add(name, ip)
+        case .clusterIP(let ip, let endpoints):
+            add(name, ip)
+            addEndpointNames(endpoints, under: name)
         case .headless(let endpoints):
-            for endpoint in endpoints {
-                add(name, endpoint.address)
-                // CoreDNS names every endpoint (`endpointHostname`, plugin/kubernetes): its hostname,
-                // else its address with dashes (Kubernetes DNS specification 2.4.1).
-                let label = endpoint.hostname ?? endpoint.address.description.replacingDots(with: "-")
-                add("\(label).\(name)", endpoint.address)
-            }
+            for endpoint in endpoints { add(name, endpoint.address) }
+            addEndpointNames(endpoints, under: name)
         case .externalName(let target):
             guard IPv4(target) == nil else { return }
             addAlias(name, target: target)
+        }
+    }
+
+    /// `<label>.<service name>` → the endpoint's address for every endpoint. CoreDNS names every
+    /// endpoint (`endpointHostname`, plugin/kubernetes): its hostname, else its address with dashes
+    /// (Kubernetes DNS specification 2.4.1 and 2.3.1).
+    private mutating func addEndpointNames(_ endpoints: [DNSEndpoint], under name: String) {
+        for endpoint in endpoints {
+            let label = endpoint.hostname ?? endpoint.address.description.replacingDots(with: "-")
+            add("\(label).\(name)", endpoint.address)
         }
     }
 
@@ -213,10 +223,11 @@ public struct DNSResponse: Sendable, Hashable {
 /// resolves to.
 public struct ServiceDNSInput: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
-        /// A Service with a ClusterIP: one A record.
-        case clusterIP(IPv4)
-        /// `clusterIP: None`: the ready endpoints' addresses.
-        case headless([HeadlessEndpoint])
+        /// A Service with a ClusterIP: one A record for its name, and one per ready endpoint under it
+        /// (`<endpoint>.<svc>...`, the endpoint's address).
+        case clusterIP(IPv4, endpoints: [DNSEndpoint] = [])
+        /// `clusterIP: None`: the ready endpoints' addresses, for its name and each under it.
+        case headless([DNSEndpoint])
         /// `type: ExternalName`: a CNAME to `spec.externalName` (as written, a trailing dot allowed).
         case externalName(String)
     }
@@ -226,8 +237,8 @@ public struct ServiceDNSInput: Sendable, Hashable {
     public var kind: Kind
 }
 
-/// One ready endpoint of a headless Service.
-public struct HeadlessEndpoint: Sendable, Hashable {
+/// One ready endpoint of a Service, headless or not, as cluster DNS names it.
+public struct DNSEndpoint: Sendable, Hashable {
     public var address: IPv4
     /// The pod's hostname when it lives under this Service as its subdomain (a StatefulSet pod's
     /// name under its governing Service): it gets `<hostname>.<svc>.<ns>.svc.<domain>`.

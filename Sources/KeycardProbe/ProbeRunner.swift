@@ -44,6 +44,7 @@ public struct ModelProbeRunner: ProbeRunner {
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
         cells.map { cell in
+            if let reason = cell.unjudgedReason { return CellObservation(observation: .skipped, attempts: 0, reason: reason) }
             if cell.port.proto == .sctp, case .pod(let key) = cell.to, key != cell.from {
                 return CellObservation(observation: .skipped, attempts: 0, reason: "model only")
             }

@@ -62,11 +62,12 @@ public struct SocketProbeRunner: ProbeRunner {
     }
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
-        // Hairpin cells are judged by the model only (`ProbeCell.isHairpin`): no packet is sent.
-        guard !cells.contains(where: \.isHairpin) else {
-            var probed = try observe(cells.filter { !$0.isHairpin }, settings: settings).makeIterator()
+        // Hairpin cells are judged by the model only (`ProbeCell.isHairpin`), unjudged ones by
+        // nobody (`ProbeCell.unjudgedReason`): no packet is sent.
+        guard !cells.contains(where: { $0.skipReason != nil }) else {
+            var probed = try observe(cells.filter { $0.skipReason == nil }, settings: settings).makeIterator()
             return cells.compactMap { cell in
-                cell.isHairpin ? CellObservation(observation: .skipped, attempts: 0, reason: ProbeCell.hairpinReason) : probed.next()
+                cell.skipReason.map { CellObservation(observation: .skipped, attempts: 0, reason: $0) } ?? probed.next()
             }
         }
         var requests: [ProbeRequest] = []

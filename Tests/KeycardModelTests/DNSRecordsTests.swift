@@ -35,9 +35,9 @@ struct DNSRecordsTests {
             ServiceDNSInput(
                 namespace: "data", name: "redis",
                 kind: .headless([
-                    HeadlessEndpoint(address: IPv4("10.244.0.8"), hostname: "redis-1"),
-                    HeadlessEndpoint(address: IPv4("10.244.0.7"), hostname: "redis-0"),
-                    HeadlessEndpoint(address: IPv4("10.244.0.6")),
+                    DNSEndpoint(address: IPv4("10.244.0.8"), hostname: "redis-1"),
+                    DNSEndpoint(address: IPv4("10.244.0.7"), hostname: "redis-0"),
+                    DNSEndpoint(address: IPv4("10.244.0.6")),
                 ])),
         ]
         let records = DNSRecords(Cluster(), services: services)
@@ -49,6 +49,22 @@ struct DNSRecordsTests {
         #expect(records.lookup("10-244-0-6.redis.data.svc.cluster.local") == [IPv4("10.244.0.6")])
         #expect(records.lookup("10-244-0-7.redis.data.svc.cluster.local").isEmpty)
         #expect(records.names.count == 5)
+    }
+
+    /// A Service with a ClusterIP names its endpoints too (CoreDNS `findServices`: an endpoint
+    /// query is answered from the endpoints, headless or not); its own name stays the ClusterIP.
+    @Test func endpointNamesUnderAClusterIP() {
+        let service = ServiceDNSInput(
+            namespace: "x", name: "cache",
+            kind: .clusterIP(
+                IPv4("10.96.0.20"),
+                endpoints: [DNSEndpoint(address: IPv4("10.244.0.7"), hostname: "cache-0"), DNSEndpoint(address: IPv4("10.244.0.6"))]))
+        let records = DNSRecords(Cluster(), services: [service])
+        #expect(records.lookup("cache.x.svc.cluster.local") == [IPv4("10.96.0.20")])
+        #expect(records.lookup("cache-0.cache.x.svc.cluster.local") == [IPv4("10.244.0.7")])
+        #expect(records.lookup("10-244-0-6.cache.x.svc.cluster.local") == [IPv4("10.244.0.6")])
+        #expect(records.lookup("10-244-0-7.cache.x.svc.cluster.local").isEmpty)
+        #expect(records.names.count == 3)
     }
 
     /// glibc's order with Kubernetes' resolv.conf: fewer than 5 dots → search list first; a final dot

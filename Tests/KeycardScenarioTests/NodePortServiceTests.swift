@@ -70,6 +70,51 @@ struct NodePortServiceTests {
         #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30053, 30053])
     }
 
+    /// The registry's `initNodePorts` (alloc.go): a new Service's ports with one `port` number
+    /// share a node port, the one pinned on any of them when there is one.
+    @Test func portsWithOneNumberShareANodePortWhenCreated() throws {
+        let t = try Self.build(
+            [
+                Self.service(
+                    "dns", "type: NodePort, ports: [{name: u, port: 53, protocol: UDP}, {name: t, port: 53}, {name: w, port: 80}]"),
+                Self.service("pinned", "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, {name: t, port: 53}]"),
+                Self.service("later", "type: NodePort, ports: [{name: a, port: 80}, {name: b, port: 80, protocol: UDP, nodePort: 30200}]"),
+                Self.service(
+                    "two",
+                    "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30054}, {name: t, port: 53, nodePort: 30055}]"),
+                Self.service("lb", "type: LoadBalancer, ports: [{name: u, port: 53, protocol: UDP}, {name: t, port: 53}]"),
+            ].joined(separator: "\n"))
+        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000, 30000, 30001])
+        // Pinned on the first port of the number, or on a later one: the sibling gets it.
+        #expect(t.initial.services[ObjectKey("prod", "pinned")]?.ports.map(\.nodePort) == [30053, 30053])
+        #expect(t.initial.services[ObjectKey("prod", "later")]?.ports.map(\.nodePort) == [30200, 30200])
+        // Two different pins of one number: both are allocated, as the registry allocates each.
+        #expect(t.initial.services[ObjectKey("prod", "two")]?.ports.map(\.nodePort) == [30054, 30055])
+        #expect(t.initial.services[ObjectKey("prod", "lb")]?.ports.map(\.nodePort) == [30002, 30002])
+    }
+
+    /// One node port pinned on two different `port` numbers (of two protocols, so validation's
+    /// duplicate check passes) is refused by the allocator: the second `Allocate` finds it taken.
+    @Test func oneNodePortPinnedOnTwoPortNumbersIsAlreadyAllocated() {
+        let twice = Self.failure(
+            Self.service(
+                "a", "type: NodePort, ports: [{name: a, port: 80, nodePort: 30100}, {name: b, port: 90, protocol: UDP, nodePort: 30100}]"))
+        #expect(twice.hasSuffix("Service prod/a: spec.ports[1].nodePort: Invalid value: 30100: provided port is already allocated"))
+    }
+
+    /// An update allocates each unpinned port afresh (`updateNodePorts` shares nothing): a TCP/53
+    /// added to a Service that had UDP/53 gets a node port of its own.
+    @Test func anUpdateDoesNotShareNodePorts() throws {
+        let t = try Self.build(
+            Self.service("dns", "type: NodePort, ports: [{name: u, port: 53, protocol: UDP}]"),
+            steps: """
+                - apply:
+                    - {apiVersion: v1, kind: Service, metadata: {name: dns, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{name: u, port: 53, protocol: UDP}, {name: t, port: 53}]}}
+                """)
+        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000])
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000, 30001])
+    }
+
     @Test func reapplyingKeepsAllocatedPorts() throws {
         let t = try Self.build(
             Self.service("a", "type: NodePort, ports: [{port: 80}]") + "\n" + Self.service("b", "type: NodePort, ports: [{port: 80}]"),

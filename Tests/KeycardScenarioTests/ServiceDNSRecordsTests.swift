@@ -126,4 +126,61 @@ struct ServiceDNSRecordsTests {
             #expect(records.lookup("idx-\(index).idx.a.svc.cluster.local") == [try #require(cluster.addresses[pod.key])])
         }
     }
+
+    /// Endpoint names under a Service with a ClusterIP: CoreDNS's kubernetes plugin answers
+    /// `<endpoint>.<svc>.<ns>.svc` from the Service's endpoints whether or not it is headless
+    /// (plugin/kubernetes/kubernetes.go `findServices`: `svc.Headless() || r.endpoint != ""`), and
+    /// the endpoints controller sets the hostname either way (`ShouldSetHostname`). The Service's
+    /// own name still answers its ClusterIP only.
+    @Test func endpointNamesUnderAClusterIPService() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: ep-names}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - apiVersion: apps/v1
+                  kind: StatefulSet
+                  metadata: {name: cache, namespace: x}
+                  spec:
+                    serviceName: cache
+                    replicas: 2
+                    selector: {matchLabels: {app: cache}}
+                    template:
+                      metadata: {labels: {app: cache}}
+                      spec: {containers: [{name: c, image: i, ports: [{containerPort: 6379}]}]}
+                - {apiVersion: v1, kind: Service, metadata: {name: cache, namespace: x}, spec: {selector: {app: cache}, ports: [{port: 6379}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: sub, namespace: x}, spec: {selector: {name: bb}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: bb1, namespace: x, labels: {name: bb}}, spec: {hostname: bb-1, subdomain: sub, containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: bb2, namespace: x, labels: {name: bb}}, spec: {containers: [{name: c, image: i}]}}
+              steps:
+                - dns: {from: x/bb2, name: cache-0.cache}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "ep-names.yaml")
+        let cluster = timeline.initial
+        let records = DNSRecords(cluster)
+        let cache0 = try #require(cluster.addresses[ObjectKey("x", "cache-0")])
+        let cache1 = try #require(cluster.addresses[ObjectKey("x", "cache-1")])
+        let bb1 = try #require(cluster.addresses[ObjectKey("x", "bb1")])
+        let bb2 = try #require(cluster.addresses[ObjectKey("x", "bb2")])
+        let cacheIP = try #require(cluster.services[ObjectKey("x", "cache")]?.clusterIP)
+        #expect(records.lookup("cache.x.svc.cluster.local") == [cacheIP])
+        #expect(records.lookup("cache-0.cache.x.svc.cluster.local") == [cache0])
+        #expect(records.lookup("cache-1.cache.x.svc.cluster.local") == [cache1])
+        // A pod's hostname under the ClusterIP Service its subdomain names; one without, by address.
+        #expect(records.lookup("bb-1.sub.x.svc.cluster.local") == [bb1])
+        let dashed = bb2.description.replacingOccurrences(of: ".", with: "-")
+        #expect(records.lookup("\(dashed).sub.x.svc.cluster.local") == [bb2])
+        // A named endpoint is not also named by its address (CoreDNS's `endpointHostname`).
+        let bb1Dashed = bb1.description.replacingOccurrences(of: ".", with: "-")
+        #expect(records.lookup("\(bb1Dashed).sub.x.svc.cluster.local").isEmpty)
+        // The DNS step's resolver finds it through the search list, as the repro's pod does.
+        guard case .dns(let step) = timeline.scenario.steps[0].action else {
+            Issue.record("expected a dns step")
+            return
+        }
+        #expect(timeline.dnsModel(step, atStep: timeline.scenario.steps[0].index) == .addresses([cache0]))
+    }
 }

@@ -628,6 +628,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",
+    "POD-36":
+        "KeycardScenarioTests/ServiceDNSRecordsTests.endpointNamesUnderAClusterIPService; KeycardModelTests/DNSRecordsTests.endpointNamesUnderAClusterIP",
+    "OBJ-30":
+        "KeycardScenarioTests/HandWrittenEndpointsTests.anEndpointSliceLeavesTheServiceUnjudged, .anEndpointsObjectLeavesTheServiceUnjudged, .withoutOneTheServiceHasNoEndpoints, .theAPIServersServiceFromADumpIsUnjudged",
     "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04": "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*)",
     "APP-01": "KeycardScenarioTests/RealManifestsTests.everyDocumentDecodes (when ../shared is beside the checkout)",

@@ -85,17 +85,24 @@ struct ModelTableRenderer: StepTableRenderer {
             ) { row, column in
                 guard let cell = at(row, column) else { return NoCell.mark }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
+                if cell.unjudgedReason != nil { return "s" }
                 return cell.verdict.implementationDefined ? ImplementationDefined.mark(cell.outcome) : cell.outcome.mark
             }
             out.append(table.render())
             if portCells.contains(where: { $0.verdict.implementationDefined }) { out.append(ImplementationDefined.legend) }
             if grid.contains(where: { $0 == nil }) { out.append(NoCell.legend) }
-            if portCells.contains(where: { $0.outcome != .allow }) {
+            // Each reason once, as run's table gives its skipped cells.
+            var unjudged: [String] = []
+            for reason in portCells.compactMap(\.unjudgedReason) where !unjudged.contains(reason) { unjudged.append(reason) }
+            out += unjudged.map { "  (s: not judged — \($0))" }
+            if portCells.contains(where: { $0.outcome != .allow && $0.unjudgedReason == nil }) {
                 let why = TruthTableText(
                     title: "why", rows: probe.sources.map(\.description),
                     columns: probe.destinations.map(\.description)
                 ) { row, column in
-                    guard let verdict = at(row, column)?.verdict else { return NoCell.mark }
+                    guard let cell = at(row, column) else { return NoCell.mark }
+                    if cell.unjudgedReason != nil { return "s" }
+                    let verdict = cell.verdict
                     // A pod to itself, unless a tier (a ClusterNetworkPolicy) decides one side.
                     if verdict.egress.outcome == .selfTraffic, verdict.ingress.outcome == .selfTraffic { return "#" }
                     if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }

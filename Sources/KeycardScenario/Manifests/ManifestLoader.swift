@@ -203,6 +203,7 @@ public enum ManifestLoader {
         sources.removeAll { if case .endpoint(.pod(let key)) = $0 { bare.initial.pods[key]?.owner != nil } else { false } }
         let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
         scenario.foreignPolicies = decoder.foreignPolicies
+        scenario.handWrittenEndpoints = decoder.handWrittenEndpoints
         scenario.fromManifests = true
         scenario.inputFiles = inputFiles
         scenario.steps = plan.steps

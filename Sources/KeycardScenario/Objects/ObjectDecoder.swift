@@ -16,6 +16,9 @@ struct ObjectDecoder {
     var ownedObjects: [String] = []
     /// Network policies of other CNIs, skipped like any unknown kind (`ForeignPolicy`).
     var foreignPolicies: [ForeignPolicy] = []
+    /// EndpointSlices and Endpoints written by hand, skipped: the Service each names
+    /// (`endpointsOwner(kind:apiVersion:header:)`) → `Kind name` of the first one.
+    var handWrittenEndpoints: [ObjectKey: String] = [:]
 
     /// The namespace an object gets when it names none.
     var defaultNamespace: String { namespace ?? "default" }
@@ -80,6 +83,9 @@ struct ObjectDecoder {
         }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {
+            if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header), handWrittenEndpoints[owner.service] == nil {
+                handWrittenEndpoints[owner.service] = owner.written
+            }
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
                 return []
@@ -123,6 +129,27 @@ struct ObjectDecoder {
             let policy = try adminNetworkPolicy(value, baseline: known == .baselineAdminNetworkPolicy)
             return [LoadedObject(.clusterNetworkPolicy(policy), at: value.location)]
         }
+    }
+
+    /// The Service a skipped `discovery.k8s.io/v1` EndpointSlice or `v1` Endpoints gives endpoints
+    /// to, and the object as `EndpointSlice NAME` / `Endpoints NAME`; nil for any other kind or
+    /// without a readable name. An EndpointSlice belongs to the Service its
+    /// `kubernetes.io/service-name` label names (none: to no Service), an Endpoints object to the
+    /// Service of its own name (https://kubernetes.io/docs/concepts/services-networking/service/#services-without-selectors).
+    func endpointsOwner(kind: String, apiVersion: String, header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)])
+        -> (service: ObjectKey, written: String)?
+    {
+        let slice = kind == "EndpointSlice" && apiVersion == "discovery.k8s.io/v1"
+        guard slice || (kind == "Endpoints" && apiVersion == "v1"),
+            let metadata = header.first(where: { $0.key == "metadata" })?.value, let entries = try? metadata.entries("metadata"),
+            let name = entries.first(where: { $0.key == "name" }).flatMap({ try? $0.value.string("name") })
+        else { return nil }
+        let namespace = entries.first { $0.key == "namespace" }.flatMap { try? $0.value.string("namespace") } ?? defaultNamespace
+        guard slice else { return (ObjectKey(namespace, name), "Endpoints \(name)") }
+        let labels = entries.first { $0.key == "labels" }.flatMap { try? $0.value.entries("labels") } ?? []
+        guard let service = labels.first(where: { $0.key == "kubernetes.io/service-name" }).flatMap({ try? $0.value.string("label") })
+        else { return nil }
+        return (ObjectKey(namespace, service), "EndpointSlice \(name)")
     }
 
     /// `namespace/name` (or `name`) as metadata writes them, for messages; `?` when unreadable.

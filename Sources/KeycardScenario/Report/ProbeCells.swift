@@ -32,6 +32,15 @@ public struct ProbeCell: Sendable {
     public static let hairpinReason =
         "a pod reaching itself through its own Service (hairpin) is judged by the model: the lab's datapath does not masquerade hairpin traffic"
 
+    /// Why neither the model nor the lab judges this cell (`Timeline.unjudgedReason`): a Service
+    /// whose endpoints Kubernetes takes from objects keycard does not read. Such a cell is
+    /// expected nothing (`ExpectedCell.ignored`) and reported skipped with this reason.
+    public var unjudgedReason: String?
+
+    /// Why the lab sends no packet for this cell and reports it skipped: a hairpin
+    /// (`hairpinReason`) or an unjudged cell (`unjudgedReason`); nil for a cell the lab probes.
+    public var skipReason: String? { isHairpin ? Self.hairpinReason : unjudgedReason }
+
     public init(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, expected: ExpectedCell, verdict: Verdict, mesh: MeshVerdict? = nil,
         meshRequest: MeshRequest? = nil, fromWorkload: WorkloadKey? = nil, toWorkload: WorkloadKey? = nil, targetPort: Int? = nil
@@ -74,6 +83,7 @@ public struct ProbeCell: Sendable {
         result.rule = RuleAttribution(verdict)?.text
         result.confirmed = RuleAttribution.confirmed(verdict, observed: observed, reason: reason)
         if verdict.implementationDefined { result.implementationDefined = true }
+        if result.reason == nil, let unjudgedReason { result.reason = unjudgedReason }
         result.sourceNAT = sourceNAT
         if let mesh {
             result.detail = observed == nil ? (outcome == .deny ? nil : mesh.detail) : detail
@@ -87,7 +97,7 @@ extension Timeline {
     /// The cells of probe step `index`, in table order: port, then source, then destination.
     public func cells(ofProbeStep index: Int) -> [ProbeCell] {
         guard let probe = probes[index] else { return [] }
-        return Self.cells(of: probe, in: cluster(afterStep: index), mesh: usesMesh)
+        return Self.cells(of: probe, in: cluster(afterStep: index), mesh: usesMesh, handWrittenEndpoints: scenario.handWrittenEndpoints)
     }
 
     /// Every probe step's cells, by step index.
@@ -98,8 +108,11 @@ extension Timeline {
     /// The cells of `probe` in cluster `state`, in table order (port, source, destination), each
     /// with the policy model's verdict (and the mesh's, when `mesh`); a Service destination
     /// becomes one cell per backend (`aimed`). A scenario's probe steps and `keycard probe` on a
-    /// live lab both judge cells through this.
-    public static func cells(of probe: ResolvedProbe, in state: Cluster, mesh: Bool) -> [ProbeCell] {
+    /// live lab both judge cells through this. A cell through a Service `unjudgedReason` names
+    /// (given `handWrittenEndpoints`, `Scenario.handWrittenEndpoints`) is marked unjudged.
+    public static func cells(of probe: ResolvedProbe, in state: Cluster, mesh: Bool, handWrittenEndpoints: [ObjectKey: String] = [:])
+        -> [ProbeCell]
+    {
         let engine = PolicyEngine(state)
         let meshEngine = mesh ? MeshEngine(state) : nil
         // Only a probe that names workloads needs the lookups (a million-cell probe names none).
@@ -122,11 +135,36 @@ extension Timeline {
                     if case .exposed(let key, let entry, let backend) = destination {
                         cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
                     }
+                    if destination.reachedPod == nil, let key = destination.serviceKey, let service = state.services[key],
+                        let reason = unjudgedReason(service, handWrittenEndpoints: handWrittenEndpoints)
+                    {
+                        cell.unjudgedReason = reason
+                        cell.expected = .ignored
+                    }
                     cells.append(cell)
                 }
             }
         }
         return cells
+    }
+
+    /// Why cells through `service` are judged neither by the model nor in the lab, or nil: a
+    /// Service without a selector gets its endpoints in Kubernetes from EndpointSlices or
+    /// Endpoints written by hand (https://kubernetes.io/docs/concepts/services-networking/service/#services-without-selectors),
+    /// which keycard does not read, so it cannot say where such a connection goes:
+    /// - `default/kubernetes` (as a `kubectl get svc -o yaml` dump holds it): the API server's
+    ///   Service, whose endpoint is the API server, outside the lab;
+    /// - any other selectorless Service one of `handWrittenEndpoints` names.
+    /// A selectorless Service without such an object has no endpoints in Kubernetes either: its
+    /// cells stay judged (dropped, no path).
+    public static func unjudgedReason(_ service: Service, handWrittenEndpoints: [ObjectKey: String]) -> String? {
+        guard service.kind != .externalName, service.selector == nil else { return nil }
+        if service.key == ObjectKey("default", "kubernetes") {
+            return
+                "default/kubernetes is the API server's Service: its endpoints are the API server's addresses, outside the lab, which keycard does not run"
+        }
+        guard let written = handWrittenEndpoints[service.key] else { return nil }
+        return "the Service's endpoints are written by hand (\(written)), which keycard does not read"
     }
 
     /// A Service destination as one cell per backend of its port `port`, in the proxy's endpoint

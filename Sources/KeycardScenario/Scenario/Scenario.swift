@@ -20,6 +20,9 @@ public struct Scenario: Sendable {
     /// Network policies of other CNIs among the input, skipped (`ForeignPolicy`; `keycard lint`
     /// reports them).
     public var foreignPolicies: [ForeignPolicy] = []
+    /// EndpointSlices and Endpoints written by hand, which keycard does not read: the Service each
+    /// names → `EndpointSlice NAME` or `Endpoints NAME` (`Timeline.unjudgedReason`).
+    public var handWrittenEndpoints: [ObjectKey: String] = [:]
     /// Manifests mode (`ManifestLoader`): the steps are keycard's, not written by the user.
     public var fromManifests = false
     /// The files read to build it, in reading order: the scenario file and the manifests its

@@ -123,6 +123,7 @@ struct ScenarioParser {
             resources: resources, probeDefaults: probe, steps: steps, warnings: objects.warnings, mesh: mesh,
             mentionsMesh: spec["mesh"] != nil || objects.sawMeshObject)
         scenario.foreignPolicies = objects.foreignPolicies
+        scenario.handWrittenEndpoints = objects.handWrittenEndpoints
         return scenario
     }
 

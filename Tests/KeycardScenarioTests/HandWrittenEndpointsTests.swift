@@ -1,0 +1,122 @@
+import Foundation
+import KeycardModel
+import KeycardValues
+import Testing
+
+@testable import KeycardScenario
+
+/// Services without a selector whose endpoints Kubernetes takes from EndpointSlices or Endpoints
+/// written by hand (https://kubernetes.io/docs/concepts/services-networking/service/#services-without-selectors),
+/// and `default/kubernetes` as a `kubectl get svc -o yaml` dump holds it. keycard does not read
+/// those objects, so it cannot say where such a connection goes: its cells are not judged
+/// (skipped, with the reason), where they used to be asserted dropped.
+@Suite("Services with hand-written endpoints")
+struct HandWrittenEndpointsTests {
+    /// A scenario with a selectorless Service `x/ext-db`, `endpoints` (YAML items), a pod `x/db`
+    /// and a client probing the Service.
+    static func scenario(_ endpoints: String) -> String {
+        """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: hc-ep}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: x, labels: {app: db}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: ext-db, namespace: x}, spec: {ports: [{port: 5432}]}}
+        \(endpoints)
+          steps:
+            - probe: {from: [x/client], to: [svc/x/ext-db]}
+        """
+    }
+
+    static func serviceCells(_ text: String) throws -> [ProbeCell] {
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "ep.yaml")
+        return timeline.cells(ofProbeStep: 1).filter { $0.to.serviceKey == ObjectKey("x", "ext-db") }
+    }
+
+    @Test func anEndpointSliceLeavesTheServiceUnjudged() throws {
+        let cells = try Self.serviceCells(
+            Self.scenario(
+                """
+                    - apiVersion: discovery.k8s.io/v1
+                      kind: EndpointSlice
+                      metadata: {name: ext-db-1, namespace: x, labels: {kubernetes.io/service-name: ext-db}}
+                      addressType: IPv4
+                      endpoints: [{addresses: [10.244.0.1]}]
+                      ports: [{port: 5432}]
+                """))
+        let cell = try #require(cells.first)
+        #expect(cells.count == 1)
+        #expect(cell.unjudgedReason == "the Service's endpoints are written by hand (EndpointSlice ext-db-1), which keycard does not read")
+        #expect(cell.expected == .ignored)
+        #expect(cell.skipReason == cell.unjudgedReason)
+        let result = cell.result()
+        #expect(result.expected == .ignored)
+        #expect(result.reason == cell.unjudgedReason)
+    }
+
+    @Test func anEndpointsObjectLeavesTheServiceUnjudged() throws {
+        let cells = try Self.serviceCells(
+            Self.scenario(
+                """
+                    - {apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 10.244.0.1}], ports: [{port: 5432}]}]}
+                """))
+        #expect(
+            cells.map(\.unjudgedReason) == ["the Service's endpoints are written by hand (Endpoints ext-db), which keycard does not read"])
+    }
+
+    /// Without such an object (or with a slice for another Service) the Service has no endpoints
+    /// in Kubernetes either: the cell stays judged, dropped with no path.
+    @Test func withoutOneTheServiceHasNoEndpoints() throws {
+        for endpoints in [
+            "",
+            """
+                - apiVersion: discovery.k8s.io/v1
+                  kind: EndpointSlice
+                  metadata: {name: other-1, namespace: x, labels: {kubernetes.io/service-name: other}}
+                  addressType: IPv4
+                  endpoints: [{addresses: [10.244.0.1]}]
+            """,
+        ] {
+            let cells = try Self.serviceCells(Self.scenario(endpoints))
+            let cell = try #require(cells.first)
+            #expect(cell.unjudgedReason == nil)
+            #expect(cell.skipReason == nil)
+            #expect(cell.verdict.hasNoPath && cell.outcome == .deny)
+        }
+    }
+
+    /// `default/kubernetes` from a `kubectl get svc -o yaml` dump: its endpoint is the API server.
+    @Test func theAPIServersServiceFromADumpIsUnjudged() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kc-hc-ep-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dump = """
+            apiVersion: v1
+            kind: List
+            items:
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: kubernetes, namespace: default, labels: {component: apiserver, provider: kubernetes}}
+              spec: {clusterIP: 10.96.0.1, ports: [{name: https, port: 443, protocol: TCP, targetPort: 6443}], type: ClusterIP}
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: web, namespace: default}
+              spec: {ports: [{name: http, port: 80, targetPort: 8080}], selector: {app: web}}
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: web, namespace: default, labels: {app: web}}
+              spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}
+            """
+        try dump.write(toFile: folder + "/dump.yaml", atomically: true, encoding: .utf8)
+        let timeline = try ManifestLoader.timeline([folder])
+        let cells = timeline.probes.keys.sorted().flatMap { timeline.cells(ofProbeStep: $0) }
+        let api = cells.filter { $0.to.serviceKey == ObjectKey("default", "kubernetes") }
+        let web = cells.filter { $0.to.serviceKey == ObjectKey("default", "web") }
+        #expect(!api.isEmpty && !web.isEmpty)
+        #expect(api.allSatisfy { $0.unjudgedReason?.hasPrefix("default/kubernetes is the API server's Service") == true })
+        #expect(web.allSatisfy { $0.unjudgedReason == nil })
+    }
+}
