@@ -209,3 +209,75 @@ struct MeshProxyPassthroughTests {
         #expect(record.principal == nil)
     }
 }
+
+/// ztunnel terminates mutual TLS on 15008 only: TLS sent to an ambient pod's application port
+/// reaches its plaintext inbound listener, which passes the bytes on and gives the connection no
+/// identity (spec mesh.md R17; `istio/ztunnel` `src/proxy/inbound_passthrough.rs`).
+@Suite("Mesh proxy: ambient application port", .serialized)
+struct MeshProxyAmbientPortTests {
+    /// The fixture's cluster with `prod/api` ambient (its own label) and the client outside the mesh.
+    static func ambientCluster(mode: PeerAuthentication.Mode) -> Cluster {
+        var cluster = MeshFixtures.cluster(mode: mode)
+        cluster.sidecars = []
+        cluster.pods[MeshFixtures.api]?.labels[Pod.MeshLabel.dataplaneMode] = "ambient"
+        return cluster
+    }
+
+    @Test("a genuine certificate sent to an ambient application port is no identity: the principal rule resets it")
+    func genuineCertificateHasNoIdentity() throws {
+        let cluster = Self.ambientCluster(mode: .permissive)
+        #expect(cluster.dataPlane(of: MeshFixtures.api) == .ambient)
+        let world = try ProxyWorld(cluster: cluster, originalPort: 8080)
+        defer { world.tearDown() }
+        try world.serve(8080, .line)
+        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
+        let result = try TLSClient.exchange(
+            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
+            trust: MeshTrust(world.ca), payload: "hello\n"
+        ).wait()
+        #expect(!result.handshake)
+        #expect(world.app(8080).accepted.current == 0)
+        let record = try #require(world.flows.records.values.first)
+        #expect(record.outcome == .denyRBAC)
+        #expect(record.principal == nil)
+        #expect(record.plane == .ambient)
+        #expect(record.authorization?.allowPolicies == [ObjectKey("prod", "api-allow")])
+    }
+
+    @Test("without a policy the TLS bytes pass through to the application, as plain TCP")
+    func tlsPassesThrough() throws {
+        var cluster = Self.ambientCluster(mode: .permissive)
+        cluster.authorizationPolicies = [:]
+        let world = try ProxyWorld(cluster: cluster, originalPort: 8080)
+        defer { world.tearDown() }
+        try world.serve(8080, .line)
+        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
+        let result = try TLSClient.exchange(
+            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
+            trust: MeshTrust(world.ca), payload: "hello\n"
+        ).wait()
+        #expect(!result.handshake)
+        #expect(world.app(8080).accepted.current == 1)
+        #expect(world.app(8080).received.current > 0)
+        let record = try #require(world.flows.records.values.first)
+        #expect(record.detail == "tls-passthrough")
+        #expect(record.principal == nil)
+    }
+
+    @Test("on a STRICT ambient port TLS is plaintext to ztunnel: refused before the application")
+    func strictRefusesIt() throws {
+        let world = try ProxyWorld(cluster: Self.ambientCluster(mode: .strict), originalPort: 8080)
+        defer { world.tearDown() }
+        try world.serve(8080, .line)
+        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
+        let result = try TLSClient.exchange(
+            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
+            trust: MeshTrust(world.ca), payload: "hello\n"
+        ).wait()
+        #expect(!result.handshake)
+        #expect(world.app(8080).accepted.current == 0)
+        let record = try #require(world.flows.records.values.first)
+        #expect(record.outcome == .denyMTLS)
+        #expect(record.detail == "plaintext-refused")
+    }
+}

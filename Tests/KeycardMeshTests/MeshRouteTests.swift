@@ -68,6 +68,46 @@ struct MeshRouteTests {
             presented(MeshRequest(identity: .spoofed("spiffe://cluster.local/ns/x/sa/y")), in: Self.cluster(mode: .disable)) == .plaintext)
     }
 
+    @Test("from outside the mesh to an ambient pod nothing terminates mutual TLS: a stolen or spoofed certificate is plaintext (R17)")
+    func outsideToAmbientIsPlaintext() {
+        var cluster = Self.cluster(mode: .permissive)
+        cluster.sidecars.remove(MeshFixtures.api)
+        cluster.pods[MeshFixtures.api]?.labels[Pod.MeshLabel.dataplaneMode] = "ambient"
+        let outside = ObjectKey("prod", "legacy")
+        for identity in [ProbeIdentity.stolen("spiffe://cluster.local/ns/prod/sa/client"), .spoofed("spiffe://cluster.local/ns/x/sa/y")] {
+            let route = MeshRoute.resolve(
+                cluster, source: outside, clientPort: 40000, destination: MeshFixtures.apiAddress, port: 8080,
+                request: MeshRequest(identity: identity))
+            #expect(route.presented == .plaintext, "\(identity)")
+            #expect(!route.tunnel)
+            #expect(route.hopPort == 8080)
+        }
+        // A meshed (sidecar) client still tunnels with its certificate.
+        let meshed = MeshRoute.resolve(
+            cluster, source: MeshFixtures.client, clientPort: 40000, destination: MeshFixtures.apiAddress, port: 8080,
+            request: MeshRequest(identity: .stolen("spiffe://cluster.local/ns/prod/sa/intruder")))
+        #expect(meshed.presented == .mutualTLS(principal: "cluster.local/ns/prod/sa/intruder"))
+        #expect(meshed.tunnel)
+    }
+
+    @Test("an ambient client reaches a sidecar DISABLE port over HBONE with its identity; a sidecar client sends plaintext")
+    func ambientToSidecarDisableTunnels() {
+        var cluster = Self.cluster(mode: .disable)
+        cluster.sidecars.remove(MeshFixtures.client)
+        cluster.pods[MeshFixtures.client]?.labels[Pod.MeshLabel.dataplaneMode] = "ambient"
+        let route = MeshRoute.resolve(
+            cluster, source: MeshFixtures.client, clientPort: 40000, destination: MeshFixtures.apiAddress, port: 8080,
+            request: MeshRequest())
+        #expect(route.presented == .mutualTLS(principal: "cluster.local/ns/prod/sa/client"))
+        #expect(route.tunnel)
+        #expect(route.hopPort == MeshDataPath.hbonePort)
+        let sidecar = MeshRoute.resolve(
+            Self.cluster(mode: .disable), source: MeshFixtures.client, clientPort: 40000, destination: MeshFixtures.apiAddress, port: 8080,
+            request: MeshRequest())
+        #expect(sidecar.presented == .plaintext)
+        #expect(!sidecar.tunnel)
+    }
+
     @Test("a pod address resolves to that pod and port; an unknown address stays as dialled")
     func podAddress() {
         let cluster = Self.cluster()

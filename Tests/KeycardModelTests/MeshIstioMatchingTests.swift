@@ -7,7 +7,7 @@ import Testing
 struct MeshIstioMatchingTests {
     static let web = "spiffe://cluster.local/ns/prod/sa/web"
 
-    /// `srcNamespaceGenerator`: `.*/ns/<value, * as .*>/.*`, fully matched against the URI SAN.
+    /// `srcNamespaceGenerator`: `.*/ns/<value, quoted, * as .*>/.*`, fully matched against the URI SAN.
     @Test(
         arguments: [
             // exact: the segment between /ns/ and the next /
@@ -21,10 +21,12 @@ struct MeshIstioMatchingTests {
             ("pro*", web, true), ("prod*", web, true), ("dev*", web, false), ("p*", web, true),
             // presence and inner *
             ("*", web, true), ("p*d", web, true), ("p*x", web, false), ("*", "spiffe://cluster.local/sa/web", false),
-            // istiod quotes nothing: the value's other characters are regex syntax (`.` is any character)
-            ("pr.d", web, true), ("pr.d", "spiffe://td/ns/pr.d/sa/x", true), ("p[rx]od", web, true),
-            // a value that makes no valid regex matches nothing (Envoy would refuse the filter)
-            ("pr[od", web, false),
+            // istiod quotes the parts between `*`s (`regexp.QuoteMeta`, istio/istio#59992): every
+            // other character is literal
+            ("pr.d", web, false), ("pr.d", "spiffe://td/ns/pr.d/sa/x", true), ("p[rx]od", web, false),
+            ("[a-z]+", web, false), ("[a-z]+", "spiffe://td/ns/[a-z]+/sa/x", true), ("pr[od", web, false),
+            ("pr[od", "spiffe://td/ns/pr[od/sa/x", true), (".*", web, false), ("p.*", web, false), ("p.*", "spiffe://td/ns/p.x/sa/y", true),
+            ("*.d", web, false), ("p(r|x)od", "spiffe://td/ns/p(r|x)od/sa/x", true),
             // `.` stops at a newline
             ("*", "spiffe://td/ns/a\n/sa/x", false),
         ])

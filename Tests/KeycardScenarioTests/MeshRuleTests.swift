@@ -173,6 +173,25 @@ private let cases: [MeshCase] = [
         resources: [T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: DISABLE}}")],
         probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {spoofed: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow
     ),
+    // R17: in ambient only HBONE (15008) terminates mutual TLS; TLS from outside the mesh to an
+    // application port reaches ztunnel's plaintext inbound listener with no identity
+    // (istio/ztunnel src/proxy/inbound_passthrough.rs).
+    MeshCase(
+        rule: "R17 stolen from outside the mesh to an ambient port has no identity",
+        resources: [T.ap("amb", "a", "{rules: [{from: [{source: {principals: [cluster.local/ns/prod/sa/web]}}]}]}")],
+        probe: probe("legacy/client", "amb/db", "TCP/5432", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"),
+        outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "R17 spoofed from outside the mesh to an ambient port is plaintext", resources: [],
+        probe: probe("legacy/client", "amb/db", "TCP/5432", "identity: {spoofed: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow),
+    MeshCase(
+        rule: "R17 spoofed from outside the mesh to an ambient STRICT port is refused as plaintext", resources: [T.meshStrict],
+        probe: probe("legacy/client", "amb/db", "TCP/5432", "identity: {spoofed: spiffe://cluster.local/ns/prod/sa/web}"),
+        outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "R17 stolen from an ambient pod still tunnels its identity",
+        resources: [T.ap("amb", "a", "{rules: [{from: [{source: {principals: [cluster.local/ns/prod/sa/web]}}]}]}")],
+        probe: probe("amb/job", "amb/db", "TCP/5432", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow),
     MeshCase(
         rule: "R18 stolen passes principals", resources: [T.meshStrict, allowWeb],
         probe: probe("legacy/client", "prod/api", "TCP/8080", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"), outcome: .allow),
@@ -360,6 +379,50 @@ private let cases: [MeshCase] = [
     MeshCase(
         rule: "R55 ambient client to sidecar STRICT", resources: [T.meshStrict], probe: probe("amb/job", "prod/api", "TCP/8080"),
         outcome: .allow),
+    // ztunnel picks HBONE by the destination's tunnel protocol, not by PeerAuthentication
+    // (istio/ztunnel src/proxy/outbound.rs); the HBONE-enabled sidecar (R55) terminates it on 15008
+    // whatever the port's mode, so an ambient client keeps its identity on a DISABLE port.
+    MeshCase(
+        rule: "R55 ambient client to a sidecar DISABLE port keeps its identity",
+        resources: [
+            T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: DISABLE}}"),
+            T.ap(
+                "prod", "a",
+                "{selector: {matchLabels: {app: api}}, rules: [{from: [{source: {principals: [cluster.local/ns/amb/sa/default]}}]}]}"),
+        ], probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .allow),
+    MeshCase(
+        rule: "R55 ambient client to a sidecar DISABLE port goes over 15008",
+        resources: [
+            T.pa("prod", "w", "{selector: {matchLabels: {app: api}}, mtls: {mode: DISABLE}}"),
+            "{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: hbone, namespace: prod}, spec: {podSelector: {matchLabels: {app: api}}, policyTypes: [Ingress], ingress: [{ports: [{port: 15008}]}]}}",
+        ], probe: probe("amb/job", "prod/api", "TCP/8080"), outcome: .allow),
+    // istiod's ambient conversion (convertedSelectorPeerAuthentications): a workload policy with no
+    // mode under a STRICT parent whose port entries are DISABLE only keeps STRICT.
+    MeshCase(
+        rule: "ambient port DISABLE under an inherited STRICT is ignored",
+        resources: [
+            T.pa("amb", "strict", "{mtls: {mode: STRICT}}"),
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"5432\": {mode: DISABLE}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "ambient port DISABLE beside a PERMISSIVE port is exempt",
+        resources: [
+            T.pa("amb", "strict", "{mtls: {mode: STRICT}}"),
+            T.pa(
+                "amb", "db",
+                "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"5432\": {mode: DISABLE}, \"8080\": {mode: PERMISSIVE}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "ambient port DISABLE under a STRICT workload policy is exempt",
+        resources: [
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, mtls: {mode: STRICT}, portLevelMtls: {\"5432\": {mode: DISABLE}}}")
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "sidecar port DISABLE under an inherited STRICT applies",
+        resources: [
+            T.pa("prod", "strict", "{mtls: {mode: STRICT}}"),
+            T.pa("prod", "api", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"8080\": {mode: DISABLE}}}"),
+        ], probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .allow),
     // J. order and scope
     MeshCase(
         rule: "R56 UDP bypasses the mesh", resources: [T.meshStrict, T.ap("prod", "none", "{}")],
@@ -389,6 +452,15 @@ private let cases: [MeshCase] = [
         rule: "Part 3 #6 ztunnel namespaces *a is a suffix of the namespace",
         resources: [T.ap("amb", "d", "{action: DENY, rules: [{from: [{source: {namespaces: [\"*a\"]}}]}]}")],
         probe: probe("prod/web", "amb/db", "TCP/5432"), outcome: .allow),
+    // srcNamespaceGenerator quotes the text between `*`s (istio/istio#59992).
+    MeshCase(
+        rule: "Part 3 #6 sidecar namespaces values are literal but for *",
+        resources: [T.ap("prod", "a", "{rules: [{from: [{source: {namespaces: [\"pr.d\", \"[a-z]+\"]}}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .denyRBAC, detail: "reset"),
+    MeshCase(
+        rule: "Part 3 #6 sidecar when source.namespace is literal but for *",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: source.namespace, values: [\"p.*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/8080"), outcome: .allow),
     // keycard review D2: a sidecar's istiod rewrites cluster.local principals to the mesh's trust
     // domain (ReplaceTrustDomainAliases); ztunnel compares them as written.
     MeshCase(
@@ -420,6 +492,19 @@ struct MeshRuleTests {
         let cell = try MeshText.cell(c.resources, c.probe, mesh: c.mesh)
         #expect(cell.outcome == c.outcome, "\(c.rule): \(String(describing: cell.mesh))")
         #expect(cell.result().detail == c.detail, "\(c.rule)")
+    }
+
+    /// A port DISABLE that ztunnel ignores is warned about as ignored, not as R52's PERMISSIVE.
+    @Test("ambient: a port DISABLE under an inherited STRICT is warned about as ignored")
+    func ignoredPortDisableWarning() throws {
+        let text = MeshText.text(
+            [
+                MeshText.pa("amb", "strict", "{mtls: {mode: STRICT}}"),
+                MeshText.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"5432\": {mode: DISABLE}}}"),
+            ], probe: "{from: [legacy/client], to: [amb/db], ports: [TCP/5432]}")
+        let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
+        #expect(messages.contains { $0.contains("ztunnel ignores the DISABLE and keeps STRICT") })
+        #expect(!messages.contains { $0.contains("treats it as PERMISSIVE") })
     }
 
     @Test("R1–R3: membership by labels, fixed at creation for sidecars, live for ambient")

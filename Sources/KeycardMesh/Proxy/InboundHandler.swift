@@ -10,11 +10,13 @@ import NIOTLS
 /// and the original port (Istio ≥ 1.10 forwards inbound traffic to the pod IP, not 127.0.0.1).
 ///
 /// 1. Original destination and peer address; the first byte: 0x16 (a TLS record) on a port that
-///    terminates mutual TLS (every ambient port, sidecar ports not DISABLE: R17) starts the TLS
-///    1.3 server handshake with the pod's SVID, the client certificate required and verified in
-///    the handshake (failure: `deny-mtls`/`bad-certificate`). Other bytes are plaintext: refused
-///    on a STRICT port (`deny-mtls`/`plaintext-refused`, reset, no byte to the app: R12, R51). TLS
-///    to a sidecar DISABLE port passes through as plain TCP, as Envoy has no TLS chain there.
+///    terminates mutual TLS (an HBONE tunnel to 15008, sidecar ports not DISABLE: R17) starts the
+///    TLS 1.3 server handshake with the pod's SVID, the client certificate required and verified
+///    in the handshake (failure: `deny-mtls`/`bad-certificate`). Other bytes are plaintext:
+///    refused on a STRICT port (`deny-mtls`/`plaintext-refused`, reset, no byte to the app: R12,
+///    R51). TLS to a sidecar DISABLE port passes through as plain TCP, as Envoy has no TLS chain
+///    there, and so does TLS to an ambient pod's application port (ztunnel's plaintext inbound
+///    listener: no identity, `istio/ztunnel` `src/proxy/inbound_passthrough.rs`).
 /// 2. Authorization (`AuthorizationEngine`) with the verified principal, the real peer address and
 ///    the original port. On an HTTP port of a sidecar the request head is read first (NIOHTTP1)
 ///    and a denial is `403 RBAC: access denied` (R41); elsewhere a denial is a reset (R41, R54).
@@ -130,7 +132,9 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func sniff(context: ChannelHandlerContext, first: ByteBuffer) {
         let isTLS = first.readableBytesView.first == 0x16
-        let terminates = tunnel ? plane != .none : plane == .ambient || (plane == .sidecar && mode?.mode != .disable)
+        // R17: ztunnel terminates mutual TLS on 15008 only; what reaches an ambient pod's
+        // application port comes through its plaintext inbound listener, TLS or not.
+        let terminates = tunnel ? plane != .none : plane == .sidecar && mode?.mode != .disable
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         if tunnel && !(isTLS && terminates) { return refuse(context, .closed, detail: "not an HBONE tunnel") }
         if isTLS && terminates {

@@ -152,7 +152,7 @@ struct MatchContext {
     }
 
     /// A namespace value against the request's peer (R30: a plaintext request matches none).
-    /// Part 3 #6: a sidecar matches the regex `.*/ns/<value, * as .*>/.*` against the whole peer
+    /// Part 3 #6: a sidecar matches the regex `.*/ns/<value, quoted, * as .*>/.*` against the whole peer
     /// URI (`MeshValueMatch.sidecarNamespaceMatches`); ztunnel matches the namespace of the
     /// identity with its exact/prefix/suffix/presence forms (`rbac.rs` `StringMatch::matches` on
     /// the `Identity::Spiffe` namespace; istiod's `stringToMatch`).

@@ -168,7 +168,8 @@ public struct MeshEngine: Sendable {
         case .stolen(let uri): return terminates ? .mutualTLS(principal: Self.principal(of: uri)) : .plaintext
         case .mesh:
             // R15: outside the mesh there is no certificate; a sidecar sends a pod-IP call through
-            // its passthrough cluster in plaintext; R14: a DISABLE sidecar port gets plaintext.
+            // its passthrough cluster in plaintext; R14: a DISABLE sidecar port gets plaintext from
+            // a sidecar client (`terminates` is false there).
             guard terminates, sourcePlane != .none, !(sourcePlane == .sidecar && route == .podIP),
                 let pod = cluster.pods[source]
             else { return .plaintext }
@@ -193,18 +194,34 @@ extension Cluster {
         }
     }
 
-    /// Whether a meshed client sends mutual TLS to `pod`'s `port` (R17): ztunnel always terminates
-    /// it (HBONE, R52); a sidecar port unless DISABLE (R14) — and, keycard's choice, unless the
-    /// sidecar does not capture the port (a plain socket there; Istio's client-side auto mTLS knows
-    /// nothing of the capture annotations and would send TLS to the application, which a real
-    /// setup avoids with a DestinationRule), except from an ambient client, whose HBONE tunnel
-    /// reaches the sidecar on 15008 whatever the capture.
+    /// Whether a client on `sourcePlane` gets mutual TLS terminated at `pod`'s `port` (R17), so
+    /// that a certificate it presents is asked for and verified:
+    /// - ambient: only ztunnel's HBONE port 15008 terminates mutual TLS, and only a meshed client
+    ///   tunnels there (`tunnels`); TCP from outside the mesh (or a probe that escaped its proxy,
+    ///   passed as `.none`) goes to the application port, which istio-cni redirects to ztunnel's
+    ///   plaintext inbound listener, so whatever TLS it carries is passed to the application and
+    ///   the connection has no identity (`istio/ztunnel` `src/proxy/inbound_passthrough.rs`:
+    ///   `src_identity: None`; `istio/istio` `cni/pkg/iptables/iptables.go`; spec R17
+    ///   "TLS sent straight to an application port is plaintext to ztunnel").
+    /// - sidecar: from an ambient client always: ztunnel picks HBONE by the destination
+    ///   workload's tunnel protocol, not by PeerAuthentication (`istio/ztunnel`
+    ///   `src/proxy/outbound.rs`: `us.workload.protocol`), and the sidecar of the HBONE-enabled
+    ///   profile (R55) terminates it on 15008 whatever the port's mode or capture
+    ///   (`istio/istio` `pilot/pkg/networking/core/listener_inbound.go`
+    ///   `buildInboundHBONEListeners`: the inner chains are built with DISABLE and read the
+    ///   principal from the tunnel). From a sidecar client unless the port is DISABLE (R14) and
+    ///   — keycard's choice — unless the sidecar does not capture the port (a plain socket
+    ///   there; Istio's client-side auto mTLS knows nothing of the capture annotations and would
+    ///   send TLS to the application, which a real setup avoids with a DestinationRule).
+    /// The spec's table of `identity: mesh` (2.4) says every meshed client sends plaintext to a
+    /// DISABLE sidecar port; that holds for sidecar clients only (C-MTLSCHK), and keycard follows
+    /// Istio's code for ambient clients.
     public func terminatesMutualTLS(_ pod: Pod, port: Int, plane: DataPlane, mode: PeerAuthentication.Mode, sourcePlane: DataPlane) -> Bool
     {
         switch plane {
         case .none: false
-        case .ambient: true
-        case .sidecar: mode != .disable && (sourcePlane == .ambient || pod.sidecarCapture.capturesInbound(port: port))
+        case .ambient: sourcePlane != .none
+        case .sidecar: sourcePlane == .ambient || (mode != .disable && pod.sidecarCapture.capturesInbound(port: port))
         }
     }
 

@@ -81,6 +81,16 @@ public struct AuthorizationPolicy: Hashable, Sendable, NamespacedObject {
             self.to = to
             self.when = when
         }
+
+        /// Whether ztunnel, keeping only L4 fields (R50), is left with an empty clause of this rule:
+        /// a `from` none of whose sources has an L4 field, a `to` none of whose operations has one,
+        /// or an L7 `when` condition. Such a rule never matches there (a DENY rule has no effect;
+        /// an ALLOW rule with an L7 attribute is dropped anyway, R49).
+        public var leavesZtunnelAnEmptyClause: Bool {
+            if let from, !from.contains(where: \.hasL4Field) { return true }
+            if let to, !to.contains(where: \.hasL4Field) { return true }
+            return (when ?? []).contains(where: \.isHTTPOnly)
+        }
     }
 
     /// `from.source`. An empty list is an absent field.

@@ -14,26 +14,47 @@ public enum MeshValueMatch {
 
     /// A `namespaces`/`notNamespaces` value, or a `source.namespace` condition value, as a sidecar
     /// enforces it. istiod (`istio/istio` `pilot/pkg/security/authz/model/generator.go`
-    /// `srcNamespaceGenerator`) replaces each `*` of the value with `.*`, quoting nothing, and
-    /// builds the regex `.*/ns/<value>/.*`, which Envoy's RBAC filter matches in full against the
-    /// peer certificate's URI SAN (`Authenticated.principal_name`). Every form goes through that
-    /// regex, exact, prefix (`abc*`), suffix (`*abc`) and `*` alike, so a `*` may run across `/`
-    /// into the service account: `*a` matches `spiffe://cluster.local/ns/prod/sa/web` (`prod/sa`
-    /// ends in `a`), `pro*` matches a namespace `prod` and `prometheus`, `*` matches every identity
-    /// with a `/ns/<x>/` segment; and the value's other characters are regex syntax as written
-    /// (`pr.d` matches `prod`). ztunnel matches the namespace alone (`matches`).
+    /// `srcNamespaceGenerator`, at 86c9f01f) splits the value at each `*`, quotes every literal
+    /// part (`regexp.QuoteMeta`, istio/istio#59992), joins the parts with `.*` and builds the regex
+    /// `.*/ns/<value>/.*`, which Envoy's RBAC filter matches in full against the peer
+    /// certificate's URI SAN (`Authenticated.principal_name`). Every form goes through that regex,
+    /// exact, prefix (`abc*`), suffix (`*abc`), a `*` in the middle and `*` alike, so a `*` may run
+    /// across `/` into the service account: `*a` matches `spiffe://cluster.local/ns/prod/sa/web`
+    /// (`prod/sa` ends in `a`), `pro*` matches a namespace `prod` and `prometheus`, `*` matches
+    /// every identity with a `/ns/<x>/` segment. Every other character is literal: `pr.d` matches
+    /// only a namespace named `pr.d`, `[a-z]+` only one named `[a-z]+`. ztunnel matches the
+    /// namespace alone (`matches`).
     /// - Parameters:
     ///   - pattern: the policy's value, e.g. `prod`, `*a`, `team-*`, `*`.
     ///   - uri: the peer's URI SAN, `spiffe://<trust domain>/ns/<namespace>/sa/<account>`.
-    /// - Returns: whether the regex fully matches `uri`; false when the value does not make a
-    ///   valid regex (keycard's choice: Envoy would refuse the filter and keep its old one). Swift's
-    ///   `Regex` stands in for Envoy's RE2: the same for the characters a namespace and a SPIFFE
-    ///   URI hold (a `.` matches none of `\n`, `\r`; RE2 without `s` refuses only `\n`); syntax RE2
-    ///   lacks (lookaround) is accepted here where Envoy would refuse it.
+    /// - Returns: whether the regex fully matches `uri`. The regex is matched here without a regex
+    ///   engine, on bytes as RE2 does: `/ns/` and the literal parts in order, each gap any run of
+    ///   bytes, the last part followed by `/`. RE2's `.` matches every byte but `\n`, so a URI
+    ///   holding a newline matches no value (keycard's choice for a value that holds one too; a
+    ///   namespace name never does).
     public static func sidecarNamespaceMatches(_ pattern: String, uri: String) -> Bool {
-        let expression = ".*/ns/" + pattern.replacing("*", with: ".*") + "/.*"
-        guard let regex = try? Regex(expression) else { return false }
-        return (try? regex.wholeMatch(in: uri)) != nil
+        if uri.utf8.contains(UInt8(ascii: "\n")) { return false }
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        // `.*/ns/` P0 `.*` P1 ... `.*` Pn `/.*`, matched in full: the literal sequence
+        // `/ns/` P0 must start somewhere, and the last part must be followed by `/`.
+        var literals = parts
+        literals[0] = "/ns/" + literals[0]
+        literals[literals.count - 1] += "/"
+        return globMatches(literals.map { Array($0.utf8) }, in: Array(uri.utf8)[...])
+    }
+
+    /// Whether `text` holds `literals` in order without overlap: the full match of
+    /// `.*L0.*L1 … .*Ln.*`. Placing each literal at its earliest occurrence after the previous one
+    /// leaves the most room for the rest, so that placement finds a match whenever one exists.
+    /// Bytes, as Go's and RE2's regexes compare them.
+    private static func globMatches(_ literals: [[UInt8]], in text: ArraySlice<UInt8>) -> Bool {
+        var rest = text
+        for literal in literals {
+            if literal.isEmpty { continue }
+            guard let range = rest.firstRange(of: literal) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return true
     }
 
     /// R46, Istio's default `BASE` path normalization, then the query and fragment removed:

@@ -50,7 +50,8 @@ extension Cluster {
     /// The effective mode of `pod`'s `port` (R5, R8, R10, R11): mesh → namespace → workload, each
     /// non-UNSET level replacing the inherited mode, then the workload policy's `portLevelMtls`
     /// entry for the port when it is not UNSET. keycard applies the documented per-port semantics
-    /// on both data planes (Part 3 #5).
+    /// on both data planes (Part 3 #5), except where ztunnel keeps an inherited STRICT on a
+    /// DISABLE port (`ztunnelKeepsInheritedStrict`).
     public func mutualTLSMode(for pod: Pod, port: Int, plane: DataPlane) -> MutualTLSMode {
         let scopes = peerAuthenticationScopes(for: pod, plane: plane)
         var result = MutualTLSMode(mode: .permissive, setBy: nil, portLevel: false, scope: nil)
@@ -58,9 +59,30 @@ extension Cluster {
             guard let policy, policy.mode != .unset else { continue }
             result = MutualTLSMode(mode: policy.mode, setBy: policy.key, portLevel: false, scope: scope)
         }
-        if let workload = scopes.workload, let portMode = workload.portLevelMtls[port], portMode != .unset {
+        if let workload = scopes.workload, let portMode = workload.portLevelMtls[port], portMode != .unset,
+            !(plane == .ambient && Self.ztunnelKeepsInheritedStrict(workload, inherited: result.mode, portMode: portMode))
+        {
             result = MutualTLSMode(mode: portMode, setBy: workload.key, portLevel: true, scope: "workload")
         }
         return result
+    }
+
+    /// Whether ztunnel keeps an inherited STRICT on a port that `workload` sets to `portMode`:
+    /// istiod's ambient conversion (`istio/istio` `pilot/pkg/serviceregistry/ambient/authorization.go`
+    /// `convertedSelectorPeerAuthentications`, at 86c9f01f) sends a workload whose policy has no
+    /// mode under a STRICT mesh or namespace policy the static STRICT policy, unless one of the
+    /// policy's `portLevelMtls` entries is PERMISSIVE: DISABLE entries alone are not looked at, so
+    /// such a port stays STRICT (istio.io ambient L4 policy: DISABLE "will be ignored"). With a
+    /// PERMISSIVE entry too, the converted policy exempts PERMISSIVE and DISABLE ports alike
+    /// (`convertPeerAuthentication`). A workload policy that is itself STRICT exempts DISABLE ports
+    /// (its `foundPermissive` counts them). The spec's R10/R52 (a port's DISABLE beats every level,
+    /// then behaves like PERMISSIVE for plaintext) would let plaintext in; keycard follows the code.
+    static func ztunnelKeepsInheritedStrict(
+        _ workload: PeerAuthentication, inherited: PeerAuthentication.Mode, portMode: PeerAuthentication.Mode
+    )
+        -> Bool
+    {
+        workload.mode == .unset && inherited == .strict && portMode == .disable
+            && !workload.portLevelMtls.values.contains(.permissive)
     }
 }

@@ -25,6 +25,23 @@ extension LintPass {
         return targets
     }
 
+    /// What the model does with a rule using HTTP fields on TCP ports of a pod on `plane`:
+    /// sidecar, an ALLOW rule never matches (R39), a DENY, AUDIT or CUSTOM rule drops its HTTP
+    /// conditions and matches more (R40, R28); ztunnel, an ALLOW rule is dropped (R49), a DENY rule
+    /// keeps only its L4 fields and never matches when a clause is left empty (R50), AUDIT and
+    /// CUSTOM are not enforced at all (R53).
+    static func httpFieldsEffect(_ action: AuthorizationPolicy.Action, _ rule: AuthorizationPolicy.Rule, plane: DataPlane) -> String {
+        switch (plane, action) {
+        case (_, .allow): return "the rule never matches there"
+        case (.ambient, .deny):
+            return rule.leavesZtunnelAnEmptyClause
+                ? "ztunnel keeps only L4 fields, which leaves a clause of the rule empty, so it never matches there: the DENY has no effect"
+                : "ztunnel keeps only the L4 fields of the rule, so it matches other than written (more where an entry loses its HTTP fields)"
+        case (.ambient, _): return "ztunnel does not enforce \(action.rawValue) policies, so the rule has no effect there"
+        default: return "its HTTP conditions are ignored there, so it matches more than written"
+        }
+    }
+
     /// `mesh-http-fields-on-tcp` and `mesh-principals-on-permissive`, once per policy rule.
     mutating func checkMeshPolicies() {
         var reported: Set<String> = []
@@ -38,9 +55,7 @@ extension LintPass {
             let tcpPorts = target.ports.filter { plane != .sidecar || !cluster.isHTTPPort(pod: target.pod.key, port: $0) }
             let path: [SourcePath] = [.key("spec"), .key("rules"), .index(target.index)]
             if usesHTTP, !tcpPorts.isEmpty, reported.insert("http|\(target.policy.key)|\(target.index)|\(target.pod.key)").inserted {
-                let effect =
-                    target.policy.action == .allow
-                    ? "the rule never matches there" : "its HTTP conditions are ignored there, so it matches more than written"
+                let effect = Self.httpFieldsEffect(target.policy.action, rule, plane: plane)
                 report(
                     "mesh-http-fields-on-tcp",
                     "rules[\(target.index)] of AuthorizationPolicy \(target.policy.key) uses HTTP fields (methods, paths, hosts, request principals or HTTP conditions) but \(target.pod.key) port\(tcpPorts.count == 1 ? "" : "s") \(tcpPorts.map(String.init).joined(separator: ", ")) \(tcpPorts.count == 1 ? "is" : "are") TCP\(plane == .ambient ? " (ambient: ztunnel sees TCP only)" : ""): \(effect)",

@@ -107,7 +107,7 @@ public struct LintRule: Hashable, Sendable, Codable {
             id: "mesh-http-fields-on-tcp", severity: .error,
             summary: "an AuthorizationPolicy rule with HTTP fields on ports whose protocol is TCP",
             help:
-                "Istio applies HTTP fields (methods, paths, hosts, requestPrincipals, request.* conditions) only to HTTP traffic (https://istio.io/latest/docs/reference/config/security/authorization-policy/): on a TCP port an ALLOW rule never matches, a DENY rule ignores them. Name the Service port http-* (or set appProtocol), or drop the HTTP fields.",
+                "Istio applies HTTP fields (methods, paths, hosts, requestPrincipals, request.* conditions) only to HTTP traffic (https://istio.io/latest/docs/reference/config/security/authorization-policy/): on a sidecar's TCP port an ALLOW rule never matches, a DENY rule ignores them; ztunnel (ambient) drops ALLOW rules that use them and keeps only the L4 fields of a DENY rule, which never matches when a from, to or when clause is left empty. Name the Service port http-* (or set appProtocol), or drop the HTTP fields.",
             aliases: []),
         LintRule(
             id: "mesh-principals-on-permissive", severity: .warning,

@@ -91,6 +91,19 @@ enum MeshWarnings {
                 let scopes = cluster.peerAuthenticationScopes(for: pod, plane: plane)
                 for policy in [scopes.mesh, scopes.namespace, scopes.workload].compactMap({ $0 })
                 where policy.mode == .disable || policy.portLevelMtls.values.contains(.disable) {
+                    // A port DISABLE that ztunnel ignores (`Cluster.ztunnelKeepsInheritedStrict`).
+                    let ignored =
+                        policy.key == scopes.workload?.key && policy.mode != .disable
+                        ? policy.portLevelMtls.filter { $0.value == .disable }.keys.sorted().filter {
+                            cluster.mutualTLSMode(for: pod, port: $0, plane: plane).mode == .strict
+                        } : []
+                    if !ignored.isEmpty {
+                        warn(
+                            paRef(policy),
+                            "PeerAuthentication \(policy.key) sets DISABLE on port\(ignored.count == 1 ? "" : "s") \(ignored.map(String.init).joined(separator: ", ")) of ambient pod \(pod.key) and no mode of its own under a STRICT parent: ztunnel ignores the DISABLE and keeps STRICT (istiod's convertedSelectorPeerAuthentications)"
+                        )
+                        continue
+                    }
                     warn(
                         paRef(policy),
                         "PeerAuthentication \(policy.key) sets DISABLE for ambient pod \(pod.key): ztunnel keeps mutual TLS for meshed clients and treats it as PERMISSIVE for plaintext (R52)"
