@@ -119,7 +119,9 @@ public struct MeshEngine: Sendable {
         } else if !captured {
             verdict.mode = nil
             verdict.bypass =
-                "TCP/\(target.port.port) of \(key) is not captured by its sidecar (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts): no proxy judges it"
+                destinationPlane == .ambient
+                ? "TCP/\(target.port.port) of \(key) is not redirected to ztunnel (\(Pod.ambientBypassInboundCapture)): only HBONE meets its proxy, so no proxy judges this connection"
+                : "TCP/\(target.port.port) of \(key) is not captured by its sidecar (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts): no proxy judges it"
             return verdict
         }
         let principal: String?
@@ -183,18 +185,21 @@ public struct MeshEngine: Sendable {
 }
 
 extension Cluster {
-    /// Whether TCP arriving at `pod`'s `port` meets its proxy: always for ambient pods (ztunnel),
-    /// for sidecar pods unless the pod's `SidecarCapture` leaves the port alone; never outside the mesh.
+    /// Whether TCP arriving at `pod`'s `port` meets its proxy: for ambient pods (ztunnel) unless
+    /// istio-cni runs the pod in ingress mode (`Pod.bypassesAmbientInboundCapture`; HBONE still
+    /// meets ztunnel, `tunnels`), for sidecar pods unless the pod's `SidecarCapture` leaves the
+    /// port alone; never outside the mesh.
     public func capturesInbound(_ pod: Pod, port: Int, plane: DataPlane) -> Bool {
         switch plane {
         case .none: false
-        case .ambient: true
+        case .ambient: !pod.bypassesAmbientInboundCapture
         case .sidecar: pod.sidecarCapture.capturesInbound(port: port)
         }
     }
 
     /// Whether a meshed client sends mutual TLS to `pod`'s `port` (R17): ztunnel always terminates
-    /// it (HBONE, R52); a sidecar port unless DISABLE (R14) — and, keycard's choice, unless the
+    /// it (HBONE, R52; a source outside the mesh meets no ztunnel on a pod in ingress mode,
+    /// `Pod.bypassesAmbientInboundCapture`); a sidecar port unless DISABLE (R14) — and, keycard's choice, unless the
     /// sidecar does not capture the port (a plain socket there; Istio's client-side auto mTLS knows
     /// nothing of the capture annotations and would send TLS to the application, which a real
     /// setup avoids with a DestinationRule), except from an ambient client, whose HBONE tunnel
@@ -203,7 +208,9 @@ extension Cluster {
     {
         switch plane {
         case .none: false
-        case .ambient: true
+        // Ingress mode: a client outside the mesh (or one that escaped its proxy) reaches the
+        // application itself, which terminates nothing; meshed clients still tunnel to ztunnel.
+        case .ambient: sourcePlane != .none || !pod.bypassesAmbientInboundCapture
         case .sidecar: mode != .disable && (sourcePlane == .ambient || pod.sidecarCapture.capturesInbound(port: port))
         }
     }
