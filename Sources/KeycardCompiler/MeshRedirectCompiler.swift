@@ -65,8 +65,11 @@ public struct MeshRedirectCompiler: Sendable {
     ///
     /// `capture`: a sidecar pod's `SidecarCapture` (its `traffic.sidecar.istio.io` annotations),
     /// applied as `istio-iptables` applies them: excluded outbound ports and IP ranges are accepted
-    /// before the outbound redirect; inbound, with every port included the excluded ports are
-    /// accepted before the redirect, with a list only its ports are redirected.
+    /// before the outbound redirect; with an `includeOutboundIPRanges` list only the included
+    /// ports and ranges are redirected (an empty list and `interceptionMode: NONE` redirect
+    /// nothing); inbound, with every port included the excluded ports are accepted before the
+    /// redirect, with a list only its ports are redirected. An ambient pod in ingress mode
+    /// (`ambient.istio.io/bypass-inbound-capture`) gets a capture that includes no inbound port.
     public func table(inbound captureInbound: Bool = true, capture: SidecarCapture = SidecarCapture()) -> Table {
         let tcp: Match = .l4proto(TransportProtocol.tcp.number)
         let exemptPorts = MeshDataPath.proxyPorts.sorted().map { port in
@@ -98,14 +101,31 @@ public struct MeshRedirectCompiler: Sendable {
                     [.daddr(prefix: block.network, length: UInt8(block.prefixLength))], verdict: .accept,
                     comment: "\(block) not captured (excludeOutboundIPRanges)")
             }
+        let redirectOutbound: [Rule]
+        if let includedRanges = capture.includedOutboundRanges {
+            // istio-iptables' `handleOutboundPortsInclude`, then `handleOutboundIncludeRules` with
+            // a list: only the included ports and ranges reach the proxy; the rest passes.
+            redirectOutbound =
+                capture.includedOutboundPorts.sorted().map { port in
+                    Rule(
+                        [tcp, .dport(UInt16(port))], verdict: .redirect(port: MeshDataPath.outboundPort),
+                        comment: "outbound TCP/\(port) to the mesh proxy (includeOutboundPorts)")
+                }
+                + includedRanges.map { block in
+                    Rule(
+                        [tcp, .daddr(prefix: block.network, length: UInt8(block.prefixLength))],
+                        verdict: .redirect(port: MeshDataPath.outboundPort),
+                        comment: "outbound TCP to \(block) to the mesh proxy (includeOutboundIPRanges)")
+                }
+        } else {
+            redirectOutbound = [Rule([tcp], verdict: .redirect(port: MeshDataPath.outboundPort), comment: "outbound TCP to the mesh proxy")]
+        }
         let outbound = Chain(
             name: "mesh-outbound", base: BaseChain(type: .nat, hook: .output, priority: Self.outboundPriority),
             rules: [
                 Rule([.mark(MeshDataPath.bypassMark)], verdict: .accept, comment: "the mesh proxy's own sockets"),
                 Rule([.oifname("lo")], verdict: .accept, comment: "the pod reaching itself"),
-            ] + excludedOutbound + [
-                Rule([tcp], verdict: .redirect(port: MeshDataPath.outboundPort), comment: "outbound TCP to the mesh proxy")
-            ])
+            ] + excludedOutbound + redirectOutbound)
         return Table(name: tableName, family: Self.family, chains: captureInbound ? [inbound, outbound] : [outbound])
     }
 
@@ -121,6 +141,10 @@ public struct MeshRedirectCompiler: Sendable {
             let plane = cluster.dataPlane(of: key)
             if plane == .sidecar, !pod.sidecarCapture.isDefault {
                 tables[key] = self.table(capture: pod.sidecarCapture)
+            } else if plane == .ambient, pod.bypassesAmbientInboundCapture {
+                var ingressMode = SidecarCapture()
+                ingressMode.includedInboundPorts = []
+                tables[key] = self.table(capture: ingressMode)
             } else if plane != .none {
                 tables[key] = table
             } else if attackers.contains(key) {

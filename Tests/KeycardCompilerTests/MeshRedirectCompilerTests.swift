@@ -109,6 +109,51 @@ struct MeshRedirectCompilerTests {
         #expect(!none.rules.contains { $0.verdict == .redirect(port: MeshDataPath.inboundPort) })
     }
 
+    /// `includeOutboundIPRanges` with a list: only the included ports and ranges are redirected,
+    /// after the exclusions, and nothing else (istio-iptables' `handleOutboundIncludeRules`); an
+    /// empty list and `interceptionMode: NONE` redirect nothing, inbound or outbound for NONE.
+    @Test func includedOutboundRanges() throws {
+        let compiler = MeshRedirectCompiler(labName: "t")
+        var cluster = Self.cluster()
+        cluster.pods[ObjectKey("shop", "side")]?.annotations = [
+            SidecarCapture.Annotation.includeOutboundIPRanges: "10.96.0.0/12,fd00::/8",
+            SidecarCapture.Annotation.excludeOutboundIPRanges: "10.96.0.10/32",
+            SidecarCapture.Annotation.includeOutboundPorts: "5432",
+        ]
+        let outbound = try #require(compiler.compile(cluster)[ObjectKey("shop", "side")]?.chain(named: "mesh-outbound"))
+        let redirects = outbound.rules.filter { $0.verdict == .redirect(port: MeshDataPath.outboundPort) }.map(\.matches)
+        #expect(redirects == [[.l4proto(6), .dport(5432)], [.l4proto(6), .daddr(prefix: 0x0A60_0000, length: 12)]])
+        let excluded = try #require(outbound.rules.firstIndex { $0.matches == [.daddr(prefix: 0x0A60_000A, length: 32)] })
+        #expect(outbound.rules[excluded].verdict == .accept)
+        #expect(excluded < outbound.rules.firstIndex { $0.verdict == .redirect(port: MeshDataPath.outboundPort) }!)
+        for annotations in [
+            [SidecarCapture.Annotation.includeOutboundIPRanges: ""], [SidecarCapture.Annotation.interceptionMode: "NONE"],
+        ] {
+            cluster.pods[ObjectKey("shop", "side")]?.annotations = annotations
+            let table = try #require(compiler.compile(cluster)[ObjectKey("shop", "side")])
+            #expect(
+                !(table.chain(named: "mesh-outbound")?.rules.contains { if case .redirect = $0.verdict { true } else { false } } ?? true))
+            let inboundRedirects = table.chain(named: "mesh-inbound")?.rules.filter {
+                if case .redirect = $0.verdict { true } else { false }
+            }
+            #expect(inboundRedirects?.isEmpty == (annotations[SidecarCapture.Annotation.interceptionMode] == "NONE"))
+        }
+    }
+
+    /// An ambient pod in ingress mode (`ambient.istio.io/bypass-inbound-capture`) keeps its
+    /// outbound capture and loses the inbound redirect (istio-cni's `IngressMode`).
+    @Test func ambientIngressMode() throws {
+        let compiler = MeshRedirectCompiler(labName: "t")
+        var cluster = Self.cluster()
+        cluster.pods[ObjectKey("shop", "amb")]?.annotations = [Pod.ambientBypassInboundCapture: "true"]
+        let table = try #require(compiler.compile(cluster)[ObjectKey("shop", "amb")])
+        #expect(table.chain(named: "mesh-outbound") == compiler.table().chain(named: "mesh-outbound"))
+        let inbound = try #require(table.chain(named: "mesh-inbound"))
+        #expect(!inbound.rules.contains { if case .redirect = $0.verdict { true } else { false } })
+        cluster.pods[ObjectKey("shop", "amb")]?.annotations = [Pod.ambientBypassInboundCapture: "yes"]
+        #expect(compiler.compile(cluster)[ObjectKey("shop", "amb")] == compiler.table())
+    }
+
     /// Sidecar and ambient pods get the table; pods outside the mesh and kube-system do not;
     /// an ambient pod that opts out loses it, a sidecar pod keeps it whatever its labels.
     @Test func tablesFollowTheDataPlane() {

@@ -119,7 +119,9 @@ public struct MeshEngine: Sendable {
         } else if !captured {
             verdict.mode = nil
             verdict.bypass =
-                "TCP/\(target.port.port) of \(key) is not captured by its sidecar (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts): no proxy judges it"
+                destinationPlane == .ambient
+                ? "TCP/\(target.port.port) of \(key) is not redirected to ztunnel (\(Pod.ambientBypassInboundCapture)): only HBONE meets its proxy, so no proxy judges this connection"
+                : "TCP/\(target.port.port) of \(key) is not captured by its sidecar (traffic.sidecar.istio.io/includeInboundPorts, excludeInboundPorts): no proxy judges it"
             return verdict
         }
         let principal: String?
@@ -184,12 +186,14 @@ public struct MeshEngine: Sendable {
 }
 
 extension Cluster {
-    /// Whether TCP arriving at `pod`'s `port` meets its proxy: always for ambient pods (ztunnel),
-    /// for sidecar pods unless the pod's `SidecarCapture` leaves the port alone; never outside the mesh.
+    /// Whether TCP arriving at `pod`'s `port` meets its proxy: for ambient pods (ztunnel) unless
+    /// istio-cni runs the pod in ingress mode (`Pod.bypassesAmbientInboundCapture`; HBONE still
+    /// meets ztunnel, `tunnels`), for sidecar pods unless the pod's `SidecarCapture` leaves the
+    /// port alone; never outside the mesh.
     public func capturesInbound(_ pod: Pod, port: Int, plane: DataPlane) -> Bool {
         switch plane {
         case .none: false
-        case .ambient: true
+        case .ambient: !pod.bypassesAmbientInboundCapture
         case .sidecar: pod.sidecarCapture.capturesInbound(port: port)
         }
     }
@@ -215,7 +219,8 @@ extension Cluster {
     ///   send TLS to the application, which a real setup avoids with a DestinationRule).
     /// The spec's table of `identity: mesh` (2.4) says every meshed client sends plaintext to a
     /// DISABLE sidecar port; that holds for sidecar clients only (C-MTLSCHK), and keycard follows
-    /// Istio's code for ambient clients.
+    /// Istio's code for ambient clients. A pod in ingress mode (`Pod.bypassesAmbientInboundCapture`)
+    /// is no different here: only a meshed client's HBONE tunnel meets ztunnel.
     public func terminatesMutualTLS(_ pod: Pod, port: Int, plane: DataPlane, mode: PeerAuthentication.Mode, sourcePlane: DataPlane) -> Bool
     {
         switch plane {

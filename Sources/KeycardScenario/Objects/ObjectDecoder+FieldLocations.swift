@@ -17,3 +17,39 @@ extension ObjectDecoder {
         return loaded
     }
 }
+
+extension ObjectDecoder {
+    /// The path under which the location of a pod's annotation value `name` is kept
+    /// (`LoadedObject.fieldLocations`): the pod's own `metadata.annotations`, or a workload's pod
+    /// template's. The sidecar injector checks some annotations when it injects a pod
+    /// (`SidecarInjectorAnnotations`), which happens when the pod is created.
+    static func podAnnotationField(_ name: String) -> String { "pod.metadata.annotations.\(name)" }
+
+    /// `loaded` with the locations of its pod annotations (a Pod's, or the pod template's of a
+    /// workload; a CronJob's under `spec.jobTemplate.spec`) recorded.
+    static func locatingPodAnnotations(_ loaded: LoadedObject, _ value: YAMLValue) -> LoadedObject {
+        /// The value at `path` of nested mappings, nil when one is missing or not a mapping.
+        func field(_ value: YAMLValue?, _ path: [String]) -> YAMLValue? {
+            var current = value
+            for key in path {
+                guard let mapping = current, !mapping.isNull, let entries = try? mapping.entries(key) else { return nil }
+                current = entries.first { $0.key == key }?.value
+            }
+            return current
+        }
+        let path: [String]
+        switch loaded.object {
+        case .pod: path = ["metadata", "annotations"]
+        case .workload(let workload) where workload.kind == .cronJob:
+            path = ["spec", "jobTemplate", "spec", "template", "metadata", "annotations"]
+        case .workload: path = ["spec", "template", "metadata", "annotations"]
+        default: return loaded
+        }
+        guard let annotations = field(value, path), !annotations.isNull, let entries = try? annotations.entries("annotations") else {
+            return loaded
+        }
+        var loaded = loaded
+        for entry in entries { loaded.fieldLocations[podAnnotationField(entry.key)] = entry.value.location }
+        return loaded
+    }
+}

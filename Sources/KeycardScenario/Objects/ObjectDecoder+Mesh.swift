@@ -13,6 +13,7 @@ extension ObjectDecoder {
             metadataValue, kind: "PeerAuthentication", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var policy = PeerAuthentication(namespace: meta.namespace, name: meta.name)
         try IstioDryRun.refuseOnPeerAuthentication(meta.annotations, key: policy.key, metadata: metadataValue)
+        try IstioDryRun.refuseInternalAnnotations(meta.annotations, metadata: metadataValue)
         guard let specValue = fields["spec"] else { return policy }
         let spec = try specValue.fields("PeerAuthentication spec", allowed: ["selector", "mtls", "portLevelMtls"])
         if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
@@ -109,6 +110,7 @@ extension ObjectDecoder {
         let dryRunText = meta.annotations[IstioDryRun.annotation]
         guard let specValue = fields["spec"] else {
             policy.dryRun = try IstioDryRun.authorizationPolicy(dryRunText, action: policy.action, key: policy.key, metadata: metadataValue)
+            try IstioDryRun.refuseInternalAnnotations(meta.annotations, metadata: metadataValue)
             if policy.dryRun { warnDryRun(value, policy) }
             return policy
         }
@@ -144,8 +146,14 @@ extension ObjectDecoder {
             policy.provider = name
         }
         policy.dryRun = try IstioDryRun.authorizationPolicy(dryRunText, action: policy.action, key: policy.key, metadata: metadataValue)
+        try IstioDryRun.refuseInternalAnnotations(meta.annotations, metadata: metadataValue)
         if policy.dryRun { warnDryRun(value, policy) }
-        for (index, ruleValue) in (try spec["rules"]?.objectItems("spec.rules") ?? []).enumerated() {
+        let ruleValues = try spec["rules"]?.objectItems("spec.rules") ?? []
+        if let list = spec["rules"], ruleValues.count > Self.maxAuthorizationListItems {
+            throw list.error(
+                "spec.rules has \(ruleValues.count) items, more than the \(Self.maxAuthorizationListItems) the CRD allows (maxItems)")
+        }
+        for (index, ruleValue) in ruleValues.enumerated() {
             policy.rules.append(try authorizationRule(ruleValue, index: index, policy: policy))
         }
         switch policy.action {
@@ -206,6 +214,12 @@ extension ObjectDecoder {
         return anyHTTP && !anyL4
     }
 
+    /// The CRD's `maxItems` on `spec.rules` and on each rule's `from` (istio/api
+    /// `kubernetes/customresourcedefinitions.gen.yaml`, AuthorizationPolicy v1 and v1beta1; `to`,
+    /// `when` and the value lists have none but `serviceAccounts`/`notServiceAccounts`, 16, and
+    /// `targetRefs`, 16).
+    static let maxAuthorizationListItems = 512
+
     private static let sourceFields = [
         "principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces", "notNamespaces", "ipBlocks",
         "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "trustDomains",
@@ -220,6 +234,10 @@ extension ObjectDecoder {
         guard let value, !value.isNull else { return nil }
         let items = try value.objectItems("rules[\(index)].\(list)")
         if items.isEmpty { throw value.error("rules[\(index)].\(list) must not be empty (omit it to match any \(key))") }
+        if list == "from", items.count > Self.maxAuthorizationListItems {
+            throw value.error(
+                "rules[\(index)].from has \(items.count) items, more than the \(Self.maxAuthorizationListItems) the CRD allows (maxItems)")
+        }
         var entries: [Entry] = []
         for item in items {
             let entry = try item.fields("a \(list) entry", allowed: [key])
@@ -263,10 +281,17 @@ extension ObjectDecoder {
         // R22, C-VALID: service accounts exclude principals and namespaces, and `*`; at most 16
         // values, each at most 320 characters with at most one '/'.
         let accounts = source.serviceAccounts + source.notServiceAccounts
-        if !accounts.isEmpty {
-            if !(source.principals + source.notPrincipals + source.namespaces + source.notNamespaces).isEmpty {
-                throw value.error("serviceAccounts/notServiceAccounts cannot be combined with principals or namespaces")
+        // The CRD's rule tests presence (CEL `has()`), so an empty list counts, on either side; a
+        // null is pruned before it (no `nullable` in the schema), so it does not.
+        func present(_ key: String) -> Bool { fields[key] != nil }
+        if present("serviceAccounts") || present("notServiceAccounts") {
+            if ["principals", "notPrincipals", "namespaces", "notNamespaces"].contains(where: present) {
+                throw value.error(
+                    "serviceAccounts/notServiceAccounts cannot be combined with principals or namespaces (CRD: Cannot set serviceAccounts with namespaces or principals)"
+                )
             }
+        }
+        if !accounts.isEmpty {
             for key in ["serviceAccounts", "notServiceAccounts"] {
                 let values = try list(key)
                 if values.count > 16, let field = fields[key] { throw field.error("source.\(key) may list at most 16 values") }

@@ -60,4 +60,23 @@ enum IstioDryRun {
         let at = entry(in: metadata)?.keyLocation ?? metadata.location
         throw ScenarioError(at, "\(key) has unsupported annotation \(annotation), please remove the annotation")
     }
+
+    /// The annotations istiod's webhook refuses on every Istio config object after the dry-run
+    /// check (`validateMetadata`, istio/istio pkg/config/validation/validation.go, constants in
+    /// pkg/config/constants): `internal.istio.io/webhook-always-reject` ("rejecting"), then
+    /// `internal.istio.io/parent-namespace` and `internal.istio.io/parents` (internal
+    /// annotations that escalate privileges: "this may not be set by users"), whatever their
+    /// value. Throws a `ScenarioError` at the first one's key.
+    static func refuseInternalAnnotations(_ annotations: [String: String], metadata: YAMLValue) throws(ScenarioError) {
+        let refused = [
+            ("internal.istio.io/webhook-always-reject", "rejecting"),
+            ("internal.istio.io/parent-namespace", "this may not be set by users"),
+            ("internal.istio.io/parents", "this may not be set by users"),
+        ]
+        guard let found = refused.first(where: { annotations[$0.0] != nil }) else { return }
+        let (name, reason) = found
+        let written = try? metadata.entries("metadata").first(where: { $0.key == "annotations" })?.value.entries("metadata.annotations")
+        let at = written?.first(where: { $0.key == name })?.keyLocation ?? metadata.location
+        throw ScenarioError(at, "\"\(name)\" annotation found, \(reason)")
+    }
 }

@@ -116,12 +116,14 @@ struct ObjectDecoder {
         if let namespace, known.isNamespaced { try requireNamespace(namespace, in: header) }
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
-        case .pod: return try pod(value).map { [LoadedObject(.pod($0), at: value.location)] } ?? []
+        case .pod: return try pod(value).map { [Self.locatingPodAnnotations(LoadedObject(.pod($0), at: value.location), value)] } ?? []
         case .networkPolicy: return [LoadedObject(.networkPolicy(try networkPolicy(value)), at: value.location)]
         case .peerAuthentication: return [LoadedObject(.peerAuthentication(try peerAuthentication(value)), at: value.location)]
         case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
         case .workload(let workloadKind):
-            return try workload(value, kind: workloadKind).map { [LoadedObject(.workload($0), at: value.location)] } ?? []
+            return try workload(value, kind: workloadKind).map {
+                [Self.locatingPodAnnotations(LoadedObject(.workload($0), at: value.location), value)]
+            } ?? []
         case .service: return [Self.locatingFields(LoadedObject(.service(try service(value)), at: value.location), value)]
         case .stagedKubernetesNetworkPolicy: return [LoadedObject(.stagedPolicy(try stagedPolicy(value)), at: value.location)]
         case .clusterNetworkPolicy: return [LoadedObject(.clusterNetworkPolicy(try clusterNetworkPolicy(value)), at: value.location)]

@@ -13,9 +13,10 @@ extension ClusterChange {
     /// Creates or updates a workload and lets its controller create, keep or replace its pods.
     /// Immutable fields stay as the API server keeps them: an apps/v1 or Job `spec.selector`, a
     /// Job's `spec.template`, a StatefulSet's `Workload.fixedSpec`.
-    func applyWorkload(_ workload: Workload, at location: SourceLocation, to cluster: inout Cluster, address: (ObjectKey) -> IPv4?)
-        throws(ScenarioError)
-    {
+    func applyWorkload(
+        _ workload: Workload, at location: SourceLocation, to cluster: inout Cluster, address: (ObjectKey) -> IPv4?,
+        locations: [String: SourceLocation] = [:]
+    ) throws(ScenarioError) {
         if var state = cluster.workloads[workload.key] {
             let old = state.workload
             if old.selector != workload.selector, workload.kind != .replicationController, workload.kind != .cronJob {
@@ -38,7 +39,7 @@ extension ClusterChange {
         } else {
             cluster.workloads[workload.key] = WorkloadState(workload)
         }
-        try reconcile(workload.key, in: &cluster, at: location, address: address)
+        try reconcile(workload.key, in: &cluster, at: location, address: address, locations: locations)
     }
 
     /// Sets the replicas of the workload `change` names.
@@ -57,9 +58,12 @@ extension ClusterChange {
     /// Runs `key`'s controller once: its pods become exactly those it wants. A pod keeps the
     /// address it has unless `address` gives one. A name the controller wants that another pod
     /// holds is an error (Kubernetes' controller would fail to create it: AlreadyExists).
-    func reconcile(_ key: WorkloadKey, in cluster: inout Cluster, at location: SourceLocation, address: (ObjectKey) -> IPv4?)
-        throws(ScenarioError)
-    {
+    /// `locations`: where the workload's pod template annotations were written, when it is being
+    /// applied (the injector's refusals point there).
+    func reconcile(
+        _ key: WorkloadKey, in cluster: inout Cluster, at location: SourceLocation, address: (ObjectKey) -> IPv4?,
+        locations: [String: SourceLocation] = [:]
+    ) throws(ScenarioError) {
         guard var state = cluster.workloads[key] else { return }
         Self.adoptOrphans(key, in: &cluster, state: &state)
         let existing = cluster.pods(of: key)
@@ -85,13 +89,7 @@ extension ClusterChange {
             // A pod the controller creates (a kept one is returned unchanged) meets the injector
             // then, with its template's labels and annotations and its namespace's labels now
             // (mesh.md R1, R2); a StatefulSet's replacement under the same name is a new pod too.
-            if !kept.contains(pod) {
-                if pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) {
-                    cluster.sidecars.insert(pod.key)
-                } else {
-                    cluster.sidecars.remove(pod.key)
-                }
-            }
+            if !kept.contains(pod) { try Self.inject(pod, into: &cluster, at: location, locations: locations, workload: key) }
         }
     }
 

@@ -61,7 +61,7 @@ public struct ClusterChange {
                 cluster.pods[pod.key] = pod
                 cluster.addresses[pod.key] = address(pod.key)
                 // R2: the injector runs when a pod is created; replacing it keeps what it got.
-                if before == nil, pod.injectsSidecar(in: cluster.namespaces[pod.namespace]) { cluster.sidecars.insert(pod.key) }
+                if before == nil { try Self.inject(pod, into: &cluster, at: loaded.location, locations: loaded.fieldLocations) }
                 if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
                     cluster.pods[pod.key]?.owner = nil
                     try reconcile(owner, in: &cluster, at: loaded.location, address: address)
@@ -85,7 +85,7 @@ public struct ClusterChange {
                 try requireNamespace(
                     workload.namespace, cluster, loaded.location, for: "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name)")
                 let before = cluster.workloads[workload.key]?.workload
-                try applyWorkload(workload, at: loaded.location, to: &cluster, address: address)
+                try applyWorkload(workload, at: loaded.location, to: &cluster, address: address, locations: loaded.fieldLocations)
                 outcome = ApplyOutcome(before, workload)
             case .service(var service):
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")

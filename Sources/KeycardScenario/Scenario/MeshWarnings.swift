@@ -69,7 +69,13 @@ enum MeshWarnings {
             let captureKeys = SidecarCapture.Annotation.all.filter { pod.annotations[$0] != nil }
             if plane == .sidecar {
                 for entry in pod.sidecarCapture.ignored {
-                    warn(podRef, "pod \(pod.key): \(entry) is not a port (1-65535) or an IPv4 block: keycard ignores it")
+                    warn(podRef, "pod \(pod.key): \(entry) is not a port (0-65535) or an IP block (CIDR): keycard ignores it")
+                }
+                if pod.annotations[SidecarInjectorAnnotations.unchecked] != nil {
+                    warn(
+                        podRef,
+                        "pod \(pod.key): keycard does not check \(SidecarInjectorAnnotations.unchecked) (the injector refuses a pod whose ProxyConfig fails ValidateMeshConfigProxyConfig) and it changes nothing keycard models"
+                    )
                 }
             } else if !captureKeys.isEmpty {
                 warn(
