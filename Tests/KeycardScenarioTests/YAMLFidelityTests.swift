@@ -105,6 +105,60 @@ struct YAMLFidelityTests {
         }
     }
 
+    /// Numbers go-yaml v2 reads that Yams' YAML 1.1 rules did not: `-0` and `+0` through
+    /// strconv.ParseInt are 0 (a `nodePort` of 0 is allocated), and a plain scalar starting with
+    /// a dot goes through ParseFloat (`.5e1` is 5, `.8e2` is 80). They had been refused.
+    @Test func signedZeroAndDotFloatsAreGoYAMLNumbers() throws {
+        func deployment(_ replicas: String) -> String {
+            """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: d}
+            spec:
+              replicas: \(replicas)
+              selector: {matchLabels: {app: d}}
+              template:
+                metadata: {labels: {app: d}}
+                spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+
+            """
+        }
+        for (replicas, pods) in [(".5e1", 5), ("-0", 0), ("+0", 0), ("+2", 2)] {
+            let t = try loadManifests(["a.yaml": deployment(replicas)])
+            #expect(t.initial.pods(of: WorkloadKey(.deployment, "default", "d")).count == pods, "replicas: \(replicas)")
+        }
+        let json = try loadManifests([
+            "a.json":
+                #"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": -0, "selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}"#
+        ])
+        #expect(json.initial.pods(of: WorkloadKey(.deployment, "default", "d")).isEmpty)
+
+        let service = try loadManifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: s}
+            spec: {type: NodePort, selector: {x: y}, ports: [{name: a, port: 80, nodePort: -0}, {name: b, port: 81, nodePort: .3e5}]}
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: p}
+            spec: {podSelector: {}, ingress: [{ports: [{port: .8e2}]}]}
+
+            """
+        ])
+        let ports = try #require(service.initial.services[ObjectKey("default", "s")]?.ports)
+        #expect(
+            ports.map(\.nodePort) == [nil, 30000] || (ports.first?.nodePort ?? 0) >= 30000, "-0 is allocated: \(ports.map(\.nodePort))")
+        #expect(ports.last?.nodePort == 30000)
+        #expect(service.initial.policies[ObjectKey("default", "p")]?.ingress?.first?.ports?.first?.port == .number(80))
+        // go-yaml makes `port: -0` the number 0, which the API server refuses as a port.
+        let zero = try manifestRefusal(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, ingress: [{ports: [{port: -0}]}]}\n"
+        )
+        #expect(zero.message.contains("port must be an integer from 1 to 65535, found -0"), "\(zero)")
+    }
+
     @Test func aFolderReadsItsJSONManifestsToo() throws {
         let t = try loadManifests([
             "a.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{name: c, image: i}]}\n",
@@ -145,26 +199,38 @@ struct YAMLFidelityTests {
         #expect(!allowed(8443))
     }
 
-    /// A chain of anchors, each nesting the previous alias 90 levels deeper, is 20 KB of text and
-    /// 9,000 levels once expanded: refused at the depth limit, never a stack overflow.
+    /// A chain of anchors, each nesting the previous alias 290 levels deeper, is 20 KB of text
+    /// and 10,150 levels once expanded: refused at the depth limit (kubectl's JSON decoding
+    /// refuses beyond 10,000), never a stack overflow. 30 anchors (8,700 levels) load.
     @Test func aliasChainsNestNoDeeperThanTheLimit() throws {
-        var text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
-        var inner = "x"
-        for index in 0..<100 {
-            text += "  k\(index): &a\(index) " + String(repeating: "[", count: 90) + inner + String(repeating: "]", count: 90) + "\n"
-            inner = "*a\(index)"
+        func chain(_ anchors: Int) -> String {
+            var text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+            var inner = "x"
+            for index in 0..<anchors {
+                text += "  k\(index): &a\(index) " + String(repeating: "[", count: 290) + inner + String(repeating: "]", count: 290) + "\n"
+                inner = "*a\(index)"
+            }
+            return text
         }
-        let error = try manifestRefusal(text)
-        #expect(error.message.contains("nesting is deeper than 100 levels"))
-        #expect(error.location.line > 1)
+        let error = try manifestRefusal(chain(35))
+        #expect(error.message.contains("nesting is deeper than 10000 levels once aliases are expanded"), "\(error)")
+        // The 10,001st collection is the 139th list of the first anchor, reached through 34 aliases.
+        #expect(error.location.line == 5, "\(error)")
+        _ = try loadManifests(["a.yaml": chain(30)])
     }
 
-    /// The text check skips quoted scalars; a quote inside a block scalar must not hide the nesting after it.
+    /// Brackets inside a block scalar are text, whatever quote precedes them; flow nesting after
+    /// it is counted by the parser's own events, and refused only beyond 10,000 levels.
     @Test func nestingAfterABlockScalarWithAQuoteIsStillCounted() throws {
-        let text =
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"\n  b: "
-            + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "\n"
-        #expect(try manifestRefusal(text).message.contains("nesting is deeper than 100 levels"))
+        func text(_ depth: Int) -> String {
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"\n    [[[[ {\n  b: "
+                + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+        }
+        let error = try manifestRefusal(text(9_999))
+        #expect(error.message.contains("nesting is deeper than 10000 levels"), "\(error)")
+        #expect(error.location.line == 8 && error.location.column == 6 + 9_998, "the 10,001st collection: \(error)")
+        // 9,998 lists under `data` and the document's mapping: 10,000 levels, as kubectl applies them.
+        _ = try loadManifests(["a.yaml": text(9_998)])
     }
 
     /// kubectl decodes each document alone: an anchor of an earlier document is unknown there.
