@@ -6,11 +6,15 @@ enum YAMLDocuments {
     /// Inputs larger than this are refused before parsing. Generous on purpose: a `kubectl get -A
     /// -o yaml --show-managed-fields` dump of 10,000 NetworkPolicies is about 30 MiB.
     static let maximumBytes = 128 << 20
+    /// Deeper nesting is refused before parsing: the composer recurses once per level.
+    static let maximumDepth = 100
+
     static func parse(_ text: String, file: String) throws(ScenarioError) -> [YAMLValue] {
         let start = SourceLocation.start(of: file)
         guard text.utf8.count <= maximumBytes else {
             throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
         }
+        try checkNesting(text, file: file)
         do {
             let nodes = try documentNodes(text, file: file)
             // Aliases are substituted when a document is composed, so an anchored node reappears,
@@ -49,9 +53,7 @@ enum YAMLDocuments {
         let text = JSONStream.joiningSurrogates(written)
         guard let values = JSONStream.values(in: text) else {
             var nodes: [(Node, Int)] = []
-            let yaml = TextEncoding.strippingDocumentBOMs(text)
-            try checkNesting(yaml, file: file)
-            var sequence = try Yams.compose_all(yaml: yaml)
+            var sequence = try Yams.compose_all(yaml: TextEncoding.strippingDocumentBOMs(text))
             while let node = sequence.next() { nodes.append((node, 0)) }
             if let error = sequence.error { throw error }
             return nodes
@@ -69,7 +71,6 @@ enum YAMLDocuments {
                     "invalid JSON: a file that starts with { is read as a stream of JSON objects, as kubectl reads it, and this object is not JSON"
                 )
             }
-            try checkNesting(padded, file: file, lineOffset: offset)
             do {
                 guard let node = try Yams.compose(yaml: padded) else { continue }
                 nodes.append((node, offset))
@@ -103,9 +104,9 @@ enum YAMLDocuments {
         for child in children { countWritten(child, offset: offset, seen: &seen, written: &written) }
     }
 
-    /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the collections
-    /// nested once aliases are substituted (a chain of anchors nests far deeper than its text
-    /// shows; kubectl's JSON decoding refuses more, and every reader recurses), and a node written before the document began came through an alias to an
+    /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the depth once
+    /// aliases are substituted (a chain of anchors nests far deeper than its text shows, and every
+    /// reader recurses), and a node written before the document began came through an alias to an
     /// earlier document's anchor, which YAML scopes to its own document (kubectl decodes each
     /// document alone and answers "unknown anchor").
     private static func countNodes(
@@ -113,12 +114,8 @@ enum YAMLDocuments {
     ) throws(ScenarioError) {
         let here = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
         try budget.spend(at: here)
-        // `depth` collections hold this node; one more is this one, if it is a collection.
-        if depth >= maximumDepth, node.mapping != nil || node.sequence != nil {
-            throw ScenarioError(
-                here,
-                "nesting is deeper than \(maximumDepth) levels once aliases are expanded: kubectl refuses it (encoding/json: exceeded max depth)"
-            )
+        if depth > maximumDepth {
+            throw ScenarioError(here, "nesting is deeper than \(maximumDepth) levels (counting the levels aliases repeat)")
         }
         if MarkKey(node.mark) < documentStart {
             throw ScenarioError(here, "an alias refers to an anchor of an earlier YAML document (anchors are scoped to their document)")
@@ -150,6 +147,74 @@ enum YAMLDocuments {
             return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
         default:
             return ScenarioError(SourceLocation.start(of: file), "invalid YAML: \(error)")
+        }
+    }
+
+    /// Refuses flow nesting (`[[[[...`) and indentation beyond `maximumDepth` before the recursive
+    /// composer sees them. Quoted text and comments are skipped.
+    private static func checkNesting(_ text: String, file: String) throws(ScenarioError) {
+        var line = 1
+        var column = 0
+        var depth = 0
+        var quote: UInt8? = nil
+        var comment = false
+        var atLineStart = true
+        var indent = 0
+        // A quote opens a quoted scalar only where a scalar can start (`don't` is plain text).
+        var previous: UInt8 = UInt8(ascii: " ")
+        var lastByte: UInt8 = UInt8(ascii: " ")
+        for byte in text.utf8 {
+            defer {
+                lastByte = byte
+                if byte != UInt8(ascii: " ") { previous = byte }
+            }
+            column += 1
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 0
+                comment = false
+                atLineStart = true
+                indent = 0
+                previous = UInt8(ascii: " ")
+                lastByte = UInt8(ascii: " ")
+                continue
+            }
+            if atLineStart {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") {
+                    indent += 1
+                    if indent > maximumDepth * 4 {
+                        throw ScenarioError(
+                            SourceLocation(file: file, line: line, column: column),
+                            "nesting is deeper than \(maximumDepth) levels")
+                    }
+                    continue
+                }
+                atLineStart = false
+            }
+            if comment { continue }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "#") where lastByte == UInt8(ascii: " ") || lastByte == UInt8(ascii: "\n"): comment = true
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                if [
+                    UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
+                    UInt8(ascii: "-"), UInt8(ascii: "\n"),
+                ].contains(previous) {
+                    quote = byte
+                }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumDepth {
+                    throw ScenarioError(
+                        SourceLocation(file: file, line: line, column: column),
+                        "nesting is deeper than \(maximumDepth) levels")
+                }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
         }
     }
 }
