@@ -117,6 +117,78 @@ struct CliLiveManifestsTests {
         #expect(after.out.contains("\"liveChanges\" : 2"), "one journal entry a file: \(after.out)")
     }
 
+    /// `-f` repeats and splits at commas, as kubectl's (a pflag string slice): every file named
+    /// is applied, not only the last one (it had been, silently), and all of them are one change:
+    /// a refused file among them leaves the lab as it was, as `apply -f DIR` does. `delete` takes
+    /// the same list. As root, a real lab.
+    @Test func repeatedAndCommaSeparatedFilesAreOneChange() throws {
+        let lab = uniqueLabName("hd-multi")
+        let folder = try Self.folder(lab)
+        let root = (folder as NSString).deletingLastPathComponent
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let built = try KeycardCLI.run(["up", folder])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+        // deny.yaml isolates the server; allow.yaml lets the client (no `pod` label) in again.
+        // Applied together the client's cell is open; the last file alone decides otherwise.
+        let deny = root + "/deny.yaml"
+        let allow = root + "/allow.yaml"
+        let bad = root + "/bad.yaml"
+        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: deny, atomically: true, encoding: .utf8)
+        try """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: allow-client, namespace: shop}
+        spec:
+          podSelector: {matchLabels: {pod: server}}
+          ingress: [{from: [{podSelector: {matchExpressions: [{key: pod, operator: DoesNotExist}]}}]}]
+
+        """.write(toFile: allow, atomically: true, encoding: .utf8)
+        try
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Sideways]}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        func cells() throws -> [String] {
+            let probe = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+            return try Self.observed(probe.out)
+        }
+        try #require(try cells() == ["shop/server 80 allow"])
+
+        // A refused file given last, by a second -f: nothing applies, the lab is as it was.
+        let refused = try KeycardCLI.run(["apply", lab, "-f", deny, "-f", bad])
+        #expect(refused.code == 2 && refused.err.contains("bad.yaml:4"), "\(refused.err)")
+        #expect(try cells() == ["shop/server 80 allow"], "deny.yaml must not be applied alone")
+
+        // A missing path among them: refused, nothing applied.
+        let missing = try KeycardCLI.run(["apply", lab, "-f", deny, "-f", root + "/missing.yaml"])
+        #expect(missing.code == 2 && missing.err.contains("missing.yaml"), "\(missing.err)")
+        #expect(try cells() == ["shop/server 80 allow"])
+
+        // allow, then deny by a second -f: both apply (only deny would close the cell).
+        let applied = try KeycardCLI.run(["apply", lab, "-f", allow, "-f", deny])
+        try #require(applied.code == 0, "\(applied.err)")
+        #expect(try cells() == ["shop/server 80 allow"], "allow-client admits the client: \(applied.out)")
+        let status = try KeycardCLI.run(["status", lab, "-o", "json"])
+        #expect(status.out.contains("\"liveChanges\" : 2"), "one journal entry a file: \(status.out)")
+
+        // delete, deny from standard input then allow: both go (only allow would leave deny-in).
+        let twice = try KeycardCLI.run(["delete", lab, "-f", "-", "-f", "-"], stdin: "")
+        #expect(twice.code == 2 && twice.err.contains("standard input cannot be used for multiple arguments"), "\(twice.err)")
+        let deleted = try KeycardCLI.run(
+            ["delete", lab, "-f", "-", "-f", allow], stdin: CliScenario.denyIngress("shop", podLabel: "server"))
+        try #require(deleted.code == 0, "\(deleted.err)")
+        #expect(try cells() == ["shop/server 80 allow"], "\(deleted.out)")
+
+        // Comma-separated: deny,allow again applies both.
+        let comma = try KeycardCLI.run(["apply", lab, "-f", deny + "," + allow])
+        try #require(comma.code == 0, "\(comma.err)")
+        #expect(try cells() == ["shop/server 80 allow"], "\(comma.out)")
+        let onlyDeny = try KeycardCLI.run(["delete", lab, "-f", allow])
+        try #require(onlyDeny.code == 0, "\(onlyDeny.err)")
+        #expect(try cells() == ["shop/server 80 deny"], "deny-in came with the comma list")
+    }
+
     /// The live verbs rebuild the lab's cluster from its manifests: after one is edited or a file
     /// is added, they refuse (the lab holds what the earlier content made) until it is undone.
     @Test func anEditedOrAddedManifestIsRefusedUntilUndone() throws {

@@ -85,6 +85,34 @@ struct ManifestModeTests {
         #expect(toWeb.count == 2 && toWeb.allSatisfy { $0.verdict.decision == .deny })
     }
 
+    /// A folder's files go in kubectl's order, byte by byte of their UTF-8 names (`filepath.Walk`,
+    /// `sort.Strings`): a decomposed `é-deny.yaml` (e + U+0301) comes before `f-allow.yaml`, so the
+    /// allowing policy `p` is applied last and wins. Swift's canonical `String` order had put é
+    /// after f: the deny replaced the allow and the verdict flipped.
+    @Test func folderFilesGoInByteOrderOfTheirNames() throws {
+        let pods = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: a}
+            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: b}
+            spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+            """
+        let policy =
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Ingress]"
+        let decomposed = "e\u{301}-deny.yaml"
+        let path = try manifestsFolder(["0pods.yaml": pods, decomposed: policy + "}\n", "f-allow.yaml": policy + ", ingress: [{}]}\n"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let names = try ManifestLoader.files([path]).map { Array(($0 as NSString).lastPathComponent.utf8) }
+        #expect(names == [Array("0pods.yaml".utf8), Array(decomposed.utf8), Array("f-allow.yaml".utf8)])
+        let t = try ManifestLoader.timeline([path])
+        let cells = t.cells(ofProbeStep: 1).filter { $0.to != .pod($0.from) }
+        #expect(cells.count == 2 && cells.allSatisfy { $0.verdict.decision == .allow }, "f-allow.yaml is applied last")
+    }
+
     /// The plan after the pod probe: every source to every Service port through its ClusterIP (one
     /// cell per backend, naming the Service, the backend and its target port in JSON), then a DNS
     /// query per source pod and Service name; a pod whose DNS the model blocks asks one name only.

@@ -52,6 +52,36 @@ struct TextEncodingTests {
         #expect(throws: ScenarioError.self) { try podNames(bare) }
     }
 
+    /// Invalid UTF-8 (a Latin-1 `é` in a comment, a label-free annotation) and a lone surrogate
+    /// in UTF-16 with a BOM are read as kubectl's FileVisitor reads them: each bad byte (or unit)
+    /// is U+FFFD and the objects load. They had refused the whole file at 1:1, and the UTF-16
+    /// file with a byte order mark was said to have none.
+    @Test func invalidSequencesBecomeReplacementCharacters() throws {
+        var latin1 = Data("# caf".utf8) + Data([0xE9]) + Data(" \n".utf8)
+        latin1.append(
+            manifests.replacingOccurrences(of: "labels: {app: web}", with: "labels: {app: web}, annotations: {note: \"caf\u{1}\"}").data(
+                using: .utf8)!)
+        latin1 = Data(latin1.map { $0 == 0x01 ? 0xE9 : $0 })
+        let path = try file(latin1)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try podNames(path) == ["shop/client", "shop/web"])
+        #expect(TextEncoding.decode(latin1).hasPrefix("# caf\u{FFFD} \n"))
+
+        // Go's DecodeRune: a truncated sequence is one U+FFFD a byte (E2 82 then a space: two).
+        #expect(
+            TextEncoding.goUTF8([0x61, 0xE2, 0x82, 0x20, 0xED, 0xA0, 0x80, 0xC3, 0xA9][...])
+                == "a\u{FFFD}\u{FFFD} \u{FFFD}\u{FFFD}\u{FFFD}é")
+
+        var utf16 = Data([0xFF, 0xFE])
+        utf16.append(("# x" + "\n" + manifests).data(using: .utf16LittleEndian)!)
+        utf16[6] = 0x00
+        utf16[7] = 0xD8  // "x" replaced by a lone high surrogate
+        let surrogate = try file(utf16)
+        defer { try? FileManager.default.removeItem(atPath: surrogate) }
+        #expect(try podNames(surrogate) == ["shop/client", "shop/web"])
+        #expect(TextEncoding.decode(utf16).hasPrefix("# \u{FFFD}\n"))
+    }
+
     /// A BOM at the start of a later document (after `---`, as `cat a.yaml b.yaml` makes) is
     /// skipped, as go-yaml skips it in the document kubectl's YAMLReader hands it; an error on that
     /// line is reported where an editor shows it.

@@ -105,6 +105,60 @@ struct YAMLFidelityTests {
         }
     }
 
+    /// Numbers go-yaml v2 reads that Yams' YAML 1.1 rules did not: `-0` and `+0` through
+    /// strconv.ParseInt are 0 (a `nodePort` of 0 is allocated), and a plain scalar starting with
+    /// a dot goes through ParseFloat (`.5e1` is 5, `.8e2` is 80). They had been refused.
+    @Test func signedZeroAndDotFloatsAreGoYAMLNumbers() throws {
+        func deployment(_ replicas: String) -> String {
+            """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: d}
+            spec:
+              replicas: \(replicas)
+              selector: {matchLabels: {app: d}}
+              template:
+                metadata: {labels: {app: d}}
+                spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+
+            """
+        }
+        for (replicas, pods) in [(".5e1", 5), ("-0", 0), ("+0", 0), ("+2", 2)] {
+            let t = try loadManifests(["a.yaml": deployment(replicas)])
+            #expect(t.initial.pods(of: WorkloadKey(.deployment, "default", "d")).count == pods, "replicas: \(replicas)")
+        }
+        let json = try loadManifests([
+            "a.json":
+                #"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": -0, "selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}"#
+        ])
+        #expect(json.initial.pods(of: WorkloadKey(.deployment, "default", "d")).isEmpty)
+
+        let service = try loadManifests([
+            "a.yaml": """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: s}
+            spec: {type: NodePort, selector: {x: y}, ports: [{name: a, port: 80, nodePort: -0}, {name: b, port: 81, nodePort: .3e5}]}
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: p}
+            spec: {podSelector: {}, ingress: [{ports: [{port: .8e2}]}]}
+
+            """
+        ])
+        let ports = try #require(service.initial.services[ObjectKey("default", "s")]?.ports)
+        #expect(
+            ports.map(\.nodePort) == [nil, 30000] || (ports.first?.nodePort ?? 0) >= 30000, "-0 is allocated: \(ports.map(\.nodePort))")
+        #expect(ports.last?.nodePort == 30000)
+        #expect(service.initial.policies[ObjectKey("default", "p")]?.ingress?.first?.ports?.first?.port == .number(80))
+        // go-yaml makes `port: -0` the number 0, which the API server refuses as a port.
+        let zero = try manifestRefusal(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}, ingress: [{ports: [{port: -0}]}]}\n"
+        )
+        #expect(zero.message.contains("port must be an integer from 1 to 65535, found -0"), "\(zero)")
+    }
+
     @Test func aFolderReadsItsJSONManifestsToo() throws {
         let t = try loadManifests([
             "a.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{name: c, image: i}]}\n",

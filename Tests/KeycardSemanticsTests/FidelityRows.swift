@@ -634,6 +634,11 @@ let fidelityRowsProvenElsewhere: [String: String] = [
         "KeycardScenarioTests/HandWrittenEndpointsTests.anEndpointSliceLeavesTheServiceUnjudged, .anEndpointsObjectLeavesTheServiceUnjudged, .withoutOneTheServiceHasNoEndpoints, .theAPIServersServiceFromADumpIsUnjudged",
     "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04": "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*)",
+    "OBJ-34": "KeycardLabTests/CliLiveManifestsTests.repeatedAndCommaSeparatedFilesAreOneChange",
+    "OBJ-31":
+        "KeycardScenarioTests/TextEncodingTests.invalidSequencesBecomeReplacementCharacters; HostileCorpusTests (yaml-invalid-utf8.yaml, enc-*.yaml)",
+    "OBJ-32": "KeycardScenarioTests/ManifestModeTests.folderFilesGoInByteOrderOfTheirNames",
+    "OBJ-33": "KeycardScenarioTests/YAMLFidelityTests.signedZeroAndDotFloatsAreGoYAMLNumbers",
     "APP-01": "KeycardScenarioTests/RealManifestsTests.everyDocumentDecodes (when ../shared is beside the checkout)",
     "POD-32": "KeycardScenarioTests/APIUpdateRulesTests.aPodUpdateThatChangesItsPortsIsRefused, .aPodUpdateOfLabelsAndImageIsAccepted",
     "POD-33": "KeycardScenarioTests/APIUpdateRulesTests.aNamedTargetPortPrefersTheAppContainerToASidecar",

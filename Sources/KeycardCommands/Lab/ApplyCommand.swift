@@ -11,33 +11,58 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     }
 
     @OptionGroup var options: LabOptions
-    @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp + " " + Self.forms)) var file: String
+    @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp + " " + Self.forms))
+    var file: [String]
 
     /// What `-f` takes besides a file, as kubectl's `-f` does (`run()`).
     static var forms: String {
-        "Also a folder of them (in name order, as one change: one refused file and nothing is applied) or - for standard input."
+        "Also a folder of them (in name order) or - for standard input; repeat -f or separate paths with commas for several, all one change (one refused file and nothing is applied)."
     }
 
     /// As `kubectl apply -f`: a file, a folder (its manifests in name order), or `-` for standard
     /// input (kept in a temporary folder as a file named `STDIN`, read from there, so that messages
-    /// and the journal name it `STDIN` as kubectl's do). The whole command is one change:
-    /// every file is checked before the lab is reprogrammed, and a refused file leaves the lab as it
-    /// was (kubectl goes on past a refused object; keycard's rule is that bad input applies nothing).
+    /// and the journal name it `STDIN` as kubectl's do). `-f` repeats, and each value is split at
+    /// commas, as kubectl's `-f` is a pflag string slice (read as CSV): `-f a -f b,c` is a, b, c in
+    /// that order. The whole command is one change: every file is checked before the lab is
+    /// reprogrammed, and a refused file leaves the lab as it was (kubectl goes on past a refused
+    /// object; keycard's rule is that bad input applies nothing).
+    /// Errors: `-` given twice ("standard input cannot be used for multiple arguments", as
+    /// cli-runtime's builder says), a path that is not there, any refused file.
     func run() throws {
         try perform {
-            guard file == "-" else {
-                try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: try ManifestLoader.files([file]))
+            let paths = Self.paths(file)
+            guard paths.contains("-") else {
+                try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: try ManifestLoader.files(paths))
                 return
+            }
+            guard paths.count(where: { $0 == "-" }) == 1 else {
+                throw LiveError("standard input cannot be used for multiple arguments (-f - is given more than once)")
+            }
+            let here = FileManager.default.currentDirectoryPath
+            // Paths are expanded here, before the verb moves to the folder holding STDIN; relative
+            // ones are then read from where the verb was started.
+            var files: [String] = []
+            for path in paths {
+                if path == "-" {
+                    files.append("STDIN")
+                    continue
+                }
+                files += try ManifestLoader.files([path]).map { $0.hasPrefix("/") ? $0 : (here as NSString).appendingPathComponent($0) }
             }
             let folder = NSTemporaryDirectory() + "keycard-stdin-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
             try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: folder + "/STDIN"))
-            let here = FileManager.default.currentDirectoryPath
             guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw LiveError("cannot enter \(folder)") }
             defer { _ = FileManager.default.changeCurrentDirectoryPath(here) }
-            try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: ["STDIN"])
+            try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: files)
         }
+    }
+
+    /// The paths `-f` names, in order: each value split at commas, as pflag's `StringSlice` reads
+    /// a value (CSV: `-f a,b` is a and b; an empty field stays, and is then no such file).
+    static func paths(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
     }
 }
 

@@ -46,8 +46,8 @@ struct RunCommand: ParsableCommand {
         var ran: [Timeline] = []
         var failed = false
         // Consecutive scenarios that need the same lab share it (built once, reprogrammed for each;
-        // KEYCARD_LAB_REUSE=0 builds one per scenario): it is torn down after the last one.
-        let reuse = !keep && ProcessInfo.processInfo.environment["KEYCARD_LAB_REUSE"] != "0"
+        // KEYCARD_LAB_REUSE=0, false, no or off builds one per scenario): it is torn down after the last one.
+        let reuse = !keep && LabReuseSetting.enabled(ProcessInfo.processInfo.environment) { Console.error($0) }
         let slot = Interruption.RunSlot()
         try Interruption.tearingDown(slot) { interruption in
             defer { if !keep { slot.run?.tearDown() } }

@@ -35,7 +35,8 @@ public enum ManifestLoader {
     }
 
     /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml`/`.json` files in
-    /// name order (the extensions `kubectl apply -f DIR` reads).
+    /// name order, byte by byte as kubectl sorts them (`byteOrder`; the extensions `kubectl apply -f
+    /// DIR` reads).
     public static func files(_ paths: [String]) throws(ScenarioError) -> [String] {
         var files: [String] = []
         for path in paths {
@@ -61,12 +62,17 @@ public enum ManifestLoader {
                 let full = (path as NSString).appendingPathComponent(name)
                 return [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) }
                     && !(FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) && isFolder.boolValue)
-            }.sorted()
+            }.sorted(by: byteOrder)
             if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml, .yml or .json file") }
             files += yaml.map { (path as NSString).appendingPathComponent($0) }
         }
         return files
     }
+
+    /// kubectl's order of a folder's files: `filepath.Walk` sorts names with `sort.Strings`, byte by
+    /// byte of their UTF-8; Swift's `<` on `String` compares them canonically (a decomposed `é`,
+    /// `e` + U+0301, would sort after `f`, where kubectl reads it before).
+    static func byteOrder(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
 
     /// The timeline of the manifests at `paths`: resources, then `ManifestPlan`'s steps. `name`
     /// names the lab (default: from the first path); `dns: false` leaves cluster DNS out; `mesh`
@@ -90,7 +96,8 @@ public enum ManifestLoader {
         let inputFiles = try files(paths)
         for file in inputFiles {
             // A file of a folder that cannot be read is reported at that file, not at the folder.
-            let text = try ScenarioLoader.readText(file, at: SourceLocation.start(of: file))
+            let (text, replaced) = try ScenarioLoader.readTextNoting(file, at: SourceLocation.start(of: file))
+            if let replaced { decoder.warnings.append(replaced) }
             for document in try YAMLDocuments.parse(text, file: file) {
                 try requireObject(document)
                 objects += try decoder.decode(document)

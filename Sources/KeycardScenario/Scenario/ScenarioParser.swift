@@ -40,6 +40,15 @@ public enum ScenarioLoader {
     }
 
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
+        try readTextNoting(path, at: location).text
+    }
+
+    /// `readText`, and a warning at the first byte (or UTF-16 unit) that was not a character and
+    /// reads as U+FFFD, as kubectl's FileVisitor reads it (`TextEncoding.decode`); `display` names
+    /// the file in it.
+    static func readTextNoting(_ path: String, at location: SourceLocation, display: String? = nil) throws(ScenarioError) -> (
+        text: String, warning: ScenarioWarning?
+    ) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
@@ -72,10 +81,14 @@ public enum ScenarioLoader {
         } catch {
             throw ScenarioError(location, "cannot read \(path): \(error.localizedDescription)")
         }
-        guard let text = TextEncoding.decode(data) else {
-            throw ScenarioError(location, "\(path) is not UTF-8 text (nor UTF-16 with a byte order mark)")
+        let (text, replaced) = TextEncoding.decodeNoting(data)
+        let warning = replaced.map { spot in
+            ScenarioWarning(
+                location: SourceLocation(file: display ?? path, line: spot.line, column: spot.column),
+                message:
+                    "not valid UTF-8 (or a lone UTF-16 surrogate): read as U+FFFD, as kubectl reads it (this is the first such byte)")
         }
-        return text
+        return (text, warning)
     }
 }
 
@@ -269,7 +282,8 @@ struct ScenarioParser {
         if let known = manifests[cacheKey] { return known }
         let folder = (file as NSString).deletingLastPathComponent
         let displayPath = folder.isEmpty ? relative : "\(folder)/\(relative)"
-        let text = try ScenarioLoader.readText(target.path, at: value.location)
+        let (text, replaced) = try ScenarioLoader.readTextNoting(target.path, at: value.location, display: displayPath)
+        if let replaced { objects.warnings.append(replaced) }
         if !manifestFiles.contains(target.path) { manifestFiles.append(target.path) }
         var loaded: [LoadedObject] = []
         let outer = objects.namespace

@@ -35,6 +35,13 @@ struct YAMLValue {
     var tagName: Tag.Name {
         let resolved = Resolver.default.resolveTag(of: node)
         if resolved == .int || resolved == .float, case .scalar(let scalar) = node, scalar.string.contains(":") { return .str }
+        // go-yaml v2's resolve reads a plain scalar starting with a dot through ParseFloat
+        // (`.5e1` is 5), where YAML 1.1's float pattern (Yams) wants a digit before an exponent.
+        if resolved == .str, case .scalar(let scalar) = node, scalar.style == .plain, scalar.tag.description == Tag.Name.implicit.rawValue,
+            scalar.string.hasPrefix("."), case .float = GoYAMLScalar.plain(scalar.string)
+        {
+            return .float
+        }
         return resolved
     }
 
@@ -149,15 +156,22 @@ struct YAMLValue {
     }
 
     /// An integer scalar in `range`, in any form YAML 1.1 gives an integer (`80`, `0x50`, `0120`,
-    /// `8_0`), as kubectl's YAML reader (go-yaml v2) decodes it before the API server sees a number.
+    /// `8_0`, `-0`), as kubectl's YAML reader (go-yaml v2) decodes it before the API server sees a number.
     /// Sexagesimal `1:20` is a string there, and so refused here. A float with no fraction (`80.0`,
-    /// `8e1`) is that integer: kubectl sends it as the JSON number 80, which an integer field takes.
+    /// `8e1`, `.8e2`) is that integer: kubectl sends it as the JSON number 80, which an integer field takes.
     func int(_ what: String, in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
         guard case .scalar(let scalar) = node, scalar.style == .plain, tagName == .int || tagName == .float
         else {
             throw error("\(what) must be an integer, found \(kindName)")
         }
-        let integral = tagName == .int ? Int.construct(from: scalar) : Double.construct(from: scalar).flatMap { Int(exactly: $0) }
+        // go-yaml v2's resolve decides the number (`-0` and `+0` are 0, through strconv.ParseInt;
+        // `.5e1` is 5.0, through ParseFloat); Yams' constructors are asked only where it finds none.
+        let integral: Int? =
+            switch GoYAMLScalar.plain(scalar.string) {
+            case .int(let value): Int(exactly: value)
+            case .float(let value): Int(exactly: value)
+            default: tagName == .int ? Int.construct(from: scalar) : Double.construct(from: scalar).flatMap { Int(exactly: $0) }
+            }
         guard let value = integral, range.contains(value) else {
             throw error("\(what) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(scalar.string)")
         }
