@@ -152,6 +152,13 @@ public enum ProgramEnvironment {
             """ + aliases
     }
 
+    /// The plain `fieldRef` paths keycard fills in (`field`); labels and annotations are
+    /// subscripted (`metadata.labels['KEY']`). `metadata.uid` is valid but has no value here.
+    public static let fieldPaths: Set<String> = [
+        "metadata.name", "metadata.namespace", "spec.nodeName", "spec.serviceAccountName", "status.podIP", "status.podIPs",
+        "status.hostIP", "status.hostIPs",
+    ]
+
     /// The value of a Downward API `fieldPath`; nil for one keycard does not know.
     static func field(_ path: String, of pod: Pod, podIP: IPv4?, hostIP: IPv4?) -> String? {
         switch path {

@@ -21,12 +21,7 @@ struct MeshProxyInboundTests {
     func ownSVID() throws {
         let world = try ProxyWorld(cluster: MeshFixtures.cluster(), originalPort: 8080)
         defer { world.tearDown() }
-        try world.serve(8080, .line)
-        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
-        let result = try TLSClient.exchange(
-            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
-            trust: MeshTrust(world.ca), payload: "hello\n"
-        ).wait()
+        let result = try world.clientTLSToServedApp()
         #expect(result.handshake)
         #expect(result.text == "prod/api\n")
         #expect(world.app(8080).accepted.current == 1)
@@ -194,12 +189,7 @@ struct MeshProxyPassthroughTests {
         cluster.authorizationPolicies = [:]
         let world = try ProxyWorld(cluster: cluster, originalPort: 8080)
         defer { world.tearDown() }
-        try world.serve(8080, .line)
-        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
-        let result = try TLSClient.exchange(
-            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
-            trust: MeshTrust(world.ca), payload: "hello\n"
-        ).wait()
+        let result = try world.clientTLSToServedApp()
         #expect(!result.handshake)
         #expect(world.app(8080).accepted.current == 1)
         #expect(world.app(8080).received.current > 0)
@@ -229,12 +219,7 @@ struct MeshProxyAmbientPortTests {
         #expect(cluster.dataPlane(of: MeshFixtures.api) == .ambient)
         let world = try ProxyWorld(cluster: cluster, originalPort: 8080)
         defer { world.tearDown() }
-        try world.serve(8080, .line)
-        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
-        let result = try TLSClient.exchange(
-            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
-            trust: MeshTrust(world.ca), payload: "hello\n"
-        ).wait()
+        let result = try world.clientTLSToServedApp()
         #expect(!result.handshake)
         #expect(world.app(8080).accepted.current == 0)
         let record = try #require(world.flows.records.values.first)
@@ -250,12 +235,7 @@ struct MeshProxyAmbientPortTests {
         cluster.authorizationPolicies = [:]
         let world = try ProxyWorld(cluster: cluster, originalPort: 8080)
         defer { world.tearDown() }
-        try world.serve(8080, .line)
-        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
-        let result = try TLSClient.exchange(
-            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
-            trust: MeshTrust(world.ca), payload: "hello\n"
-        ).wait()
+        let result = try world.clientTLSToServedApp()
         #expect(!result.handshake)
         #expect(world.app(8080).accepted.current == 1)
         #expect(world.app(8080).received.current > 0)
@@ -268,16 +248,24 @@ struct MeshProxyAmbientPortTests {
     func strictRefusesIt() throws {
         let world = try ProxyWorld(cluster: Self.ambientCluster(mode: .strict), originalPort: 8080)
         defer { world.tearDown() }
-        try world.serve(8080, .line)
-        let svid = try world.ca.issue(namespace: "prod", serviceAccount: "client")
-        let result = try TLSClient.exchange(
-            group: world.group, in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
-            trust: MeshTrust(world.ca), payload: "hello\n"
-        ).wait()
+        let result = try world.clientTLSToServedApp()
         #expect(!result.handshake)
         #expect(world.app(8080).accepted.current == 0)
         let record = try #require(world.flows.records.values.first)
         #expect(record.outcome == .denyMTLS)
         #expect(record.detail == "plaintext-refused")
+    }
+}
+
+extension ProxyWorld {
+    /// prod/client's own SVID, in TLS to api's port 8080 (served with a line) through the
+    /// inbound listener: what a client outside the proxy's termination sends.
+    func clientTLSToServedApp() throws -> TLSClient.Result {
+        try serve(8080, .line)
+        let svid = try ca.issue(namespace: "prod", serviceAccount: "client")
+        return try TLSClient.exchange(
+            group: group, in: clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, presenting: svid,
+            trust: MeshTrust(ca), payload: "hello\n"
+        ).wait()
     }
 }

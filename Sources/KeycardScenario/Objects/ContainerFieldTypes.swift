@@ -121,7 +121,7 @@ extension ObjectDecoder {
             if let problem { throw pathValue.error("\(what).fieldPath: Invalid value: \(key.debugDescription): \(problem)") }
             return
         }
-        let supported = Self.downwardFields.union(["metadata.uid"])
+        let supported = ProgramEnvironment.fieldPaths.union(["metadata.uid"])
         guard supported.contains(path) else {
             let list = supported.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
             throw pathValue.error("\(what).fieldPath: Unsupported value: \(path.debugDescription): supported values: \(list)")

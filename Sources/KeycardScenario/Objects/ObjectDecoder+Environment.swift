@@ -18,7 +18,7 @@ extension ObjectDecoder {
             let sources = try nonNullFields(from, "valueFrom")
             if let fieldRef = sources["fieldRef"], let path = try nonNullFields(fieldRef, "fieldRef")["fieldPath"] {
                 let written = try path.string("fieldRef.fieldPath")
-                if Self.downwardFields.contains(written) || written.hasPrefix("metadata.labels['")
+                if ProgramEnvironment.fieldPaths.contains(written) || written.hasPrefix("metadata.labels['")
                     || written.hasPrefix("metadata.annotations['")
                 {
                     variables.append(EnvironmentVariable(name: name, fieldPath: written))
@@ -36,9 +36,4 @@ extension ObjectDecoder {
         return variables
     }
 
-    /// The `fieldRef` paths a container's env may name that keycard fills in (`ProgramEnvironment.field`).
-    static let downwardFields: Set<String> = [
-        "metadata.name", "metadata.namespace", "spec.nodeName", "spec.serviceAccountName", "status.podIP", "status.podIPs",
-        "status.hostIP", "status.hostIPs",
-    ]
 }
