@@ -209,16 +209,42 @@ struct YAMLFidelityTests {
             inner = "*a\(index)"
         }
         let error = try manifestRefusal(text)
-        #expect(error.message.contains("nesting is deeper than 100 levels"))
+        #expect(error.message.contains("nesting is deeper than 1000 levels"))
         #expect(error.location.line > 1)
     }
 
-    /// The text check skips quoted scalars; a quote inside a block scalar must not hide the nesting after it.
-    @Test func nestingAfterABlockScalarWithAQuoteIsStillCounted() throws {
-        let text =
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"\n  b: "
-            + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "\n"
-        #expect(try manifestRefusal(text).message.contains("nesting is deeper than 100 levels"))
+    /// Written nesting beyond the parser's limit is refused where it passes the limit, behind a
+    /// block scalar whose quote and brackets are text.
+    @Test func nestingBeyondTheLimitIsRefusedWhereItIsWritten() throws {
+        let flow =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: |\n    \"[{\n  b: "
+            + String(repeating: "[", count: 3000) + String(repeating: "]", count: 3000) + "\n"
+        let flowError = try manifestRefusal(flow)
+        #expect(flowError.message == "nesting is deeper than 1000 levels")
+        #expect(flowError.location.line == 7)
+        var block = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n"
+        for depth in 0..<1200 { block += String(repeating: " ", count: depth + 2) + "k\(depth):\n" }
+        let blockError = try manifestRefusal(block)
+        #expect(blockError.message == "nesting is deeper than 1000 levels")
+        #expect((900...1010).contains(blockError.location.line))
+    }
+
+    /// What kubectl accepts loads: 900 levels of nesting (go-yaml's limit is 10,000), and text
+    /// that only looks nested (a stylesheet's `#fff` after a `{`, template braces, a bracket in a
+    /// quoted string, a line of 600 spaces or dashes in a block scalar). A text heuristic once
+    /// refused all of these.
+    @Test func deepButValidNestingAndBracketsInTextLoad() throws {
+        var widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  x: "
+        widget += String(repeating: "[", count: 900) + "1" + String(repeating: "]", count: 900) + "\n"
+        widget += "  y:\n"
+        for depth in 0..<900 { widget += String(repeating: " ", count: depth + 4) + "k\(depth):\n" }
+        var site = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: site}\ndata:\n  style.css: |\n"
+        for index in 0..<150 { site += "    .c\(index) { color: #fff; }\n    {{- if .Values.x\(index) }}\n" }
+        site += "    " + String(repeating: " ", count: 600) + "indented\n    " + String(repeating: "-", count: 600) + "\n"
+        site += "  template: \"" + String(repeating: "[", count: 300) + "\"\n"
+        let t = try loadManifests(["a.yaml": widget + site])
+        // Neither object is run: the only pod is the lab's DNS server.
+        #expect(t.initial.pods.keys.map(\.namespace) == ["kube-system"])
     }
 
     /// kubectl decodes each document alone: an anchor of an earlier document is unknown there.

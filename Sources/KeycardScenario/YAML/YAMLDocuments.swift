@@ -6,15 +6,17 @@ enum YAMLDocuments {
     /// Inputs larger than this are refused before parsing. Generous on purpose: a `kubectl get -A
     /// -o yaml --show-managed-fields` dump of 10,000 NetworkPolicies is about 30 MiB.
     static let maximumBytes = 128 << 20
-    /// Deeper nesting is refused before parsing: the composer recurses once per level.
-    static let maximumDepth = 100
+    /// Deeper nesting is refused. libyaml (Yams' parser) stops at this many written levels by
+    /// itself (`MAX_NESTING_LEVEL`), in its iterative state machine, before the recursive composer
+    /// sees them; the same limit holds once aliases are expanded, because every reader recurses
+    /// per level. kubectl's limit is 10,000 (go-yaml's and encoding/json's); no manifest comes near.
+    static let maximumDepth = 1000
 
     static func parse(_ text: String, file: String) throws(ScenarioError) -> [YAMLValue] {
         let start = SourceLocation.start(of: file)
         guard text.utf8.count <= maximumBytes else {
             throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
         }
-        try checkNesting(text, file: file)
         do {
             let nodes = try documentNodes(text, file: file)
             // Aliases are substituted when a document is composed, so an anchored node reappears,
@@ -135,6 +137,8 @@ enum YAMLDocuments {
     private static func convert(_ error: YamlError, file: String) -> ScenarioError {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
+        case .parser(_, let problem, let mark, _) where problem.hasPrefix("Maximum nesting level reached"):
+            return ScenarioError(at(mark), "nesting is deeper than \(maximumDepth) levels")
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let while_ = context.map { " (\($0.text))" } ?? ""
@@ -147,74 +151,6 @@ enum YAMLDocuments {
             return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
         default:
             return ScenarioError(SourceLocation.start(of: file), "invalid YAML: \(error)")
-        }
-    }
-
-    /// Refuses flow nesting (`[[[[...`) and indentation beyond `maximumDepth` before the recursive
-    /// composer sees them. Quoted text and comments are skipped.
-    private static func checkNesting(_ text: String, file: String) throws(ScenarioError) {
-        var line = 1
-        var column = 0
-        var depth = 0
-        var quote: UInt8? = nil
-        var comment = false
-        var atLineStart = true
-        var indent = 0
-        // A quote opens a quoted scalar only where a scalar can start (`don't` is plain text).
-        var previous: UInt8 = UInt8(ascii: " ")
-        var lastByte: UInt8 = UInt8(ascii: " ")
-        for byte in text.utf8 {
-            defer {
-                lastByte = byte
-                if byte != UInt8(ascii: " ") { previous = byte }
-            }
-            column += 1
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                column = 0
-                comment = false
-                atLineStart = true
-                indent = 0
-                previous = UInt8(ascii: " ")
-                lastByte = UInt8(ascii: " ")
-                continue
-            }
-            if atLineStart {
-                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") {
-                    indent += 1
-                    if indent > maximumDepth * 4 {
-                        throw ScenarioError(
-                            SourceLocation(file: file, line: line, column: column),
-                            "nesting is deeper than \(maximumDepth) levels")
-                    }
-                    continue
-                }
-                atLineStart = false
-            }
-            if comment { continue }
-            if let open = quote {
-                if byte == open { quote = nil }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "#") where lastByte == UInt8(ascii: " ") || lastByte == UInt8(ascii: "\n"): comment = true
-            case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                if [
-                    UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
-                    UInt8(ascii: "-"), UInt8(ascii: "\n"),
-                ].contains(previous) {
-                    quote = byte
-                }
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maximumDepth {
-                    throw ScenarioError(
-                        SourceLocation(file: file, line: line, column: column),
-                        "nesting is deeper than \(maximumDepth) levels")
-                }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
-            default: break
-            }
         }
     }
 }
