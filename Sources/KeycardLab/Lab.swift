@@ -87,7 +87,8 @@ public enum Lab {
             // The kubelet's hosts file: the pod's own name resolves to its address.
             if let hosts = pod.context.hostsFile {
                 let file = LabPaths.hostsFile(plan.labName, namespace: pod.namespace, pod: pod.name)
-                try LabPaths.write(hosts, to: file, lab: plan.labName)
+                let nodeHosts = (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? ""
+                try LabPaths.write(hosts.text(nodeHosts: nodeHosts), to: file, lab: plan.labName)
                 mounts.append(BindMount(source: file, target: "/etc/hosts"))
             }
             do {

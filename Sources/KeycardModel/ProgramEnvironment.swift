@@ -138,7 +138,6 @@ public enum ProgramEnvironment {
         if let subdomain = pod.subdomain, !subdomain.isEmpty {
             names = "\(hostname).\(subdomain).\(pod.namespace).svc.\(domain)\t\(hostname)"
         }
-        let aliases = pod.hostAliases.isEmpty ? "" : "\n# Entries added by HostAliases.\n" + pod.hostAliases.joined(separator: "\n") + "\n"
         return """
             # Kubernetes-managed hosts file.
             127.0.0.1\tlocalhost
@@ -149,7 +148,14 @@ public enum ProgramEnvironment {
             fe00::2\tip6-allrouters
             \(podIP)\t\(names)
 
-            """ + aliases
+            """ + hostAliasEntries(of: pod)
+    }
+
+    /// The lines the kubelet appends for `spec.hostAliases` (`hostsEntriesFromHostAliases`): a
+    /// blank line, a comment, then `IP<TAB>name...` per alias; empty without aliases. A
+    /// host-network pod gets them after the node's own file.
+    public static func hostAliasEntries(of pod: Pod) -> String {
+        pod.hostAliases.isEmpty ? "" : "\n# Entries added by HostAliases.\n" + pod.hostAliases.joined(separator: "\n") + "\n"
     }
 
     /// The plain `fieldRef` paths keycard fills in (`field`); labels and annotations are

@@ -71,7 +71,7 @@ extension LabSpec {
 
     /// What the kubelet gives a container's program besides its namespace: its environment
     /// (`command` and `args` expanded against it), its host name and `/etc/hosts`. A host-network
-    /// pod keeps the node's host name and hosts file, as the kubelet leaves them.
+    /// pod keeps the node's host name, and the node's hosts file with its `hostAliases` after it.
     static func giveProgramItsPod(_ spec: inout PodSpec, _ pod: Pod, argv: [String], timeline: Timeline, hostNetwork: Bool) {
         let node = timeline.plan.nodes[pod.key] ?? 0
         let hostIP = LabNetwork.nodeAddress(node)
@@ -95,8 +95,14 @@ extension LabSpec {
         spec.command = ProgramEnvironment.expand(argv, with: expandable)
         // A host-network pod's containers see the node's host name (the runtime's own).
         spec.context.hostname = hostname
-        guard !hostNetwork, let podIP else { return }
-        spec.context.hostsFile = ProgramEnvironment.hostsFile(of: pod, podIP: podIP, domain: DNSRecords.defaultDomain)
+        if hostNetwork {
+            // The node's file, with the pod's aliases after it; without aliases it reads the same.
+            let aliases = ProgramEnvironment.hostAliasEntries(of: pod)
+            if !aliases.isEmpty { spec.context.hostsFile = .node(appending: aliases) }
+            return
+        }
+        guard let podIP else { return }
+        spec.context.hostsFile = .managed(ProgramEnvironment.hostsFile(of: pod, podIP: podIP, domain: DNSRecords.defaultDomain))
     }
 
     /// A port two containers declare (valid, with a warning) is served once.

@@ -123,7 +123,28 @@ public struct ProgramContext: Hashable, Sendable, Codable {
     /// The host name the program sees, in a UTS namespace of its own; nil: the machine's.
     public var hostname: String?
     /// The `/etc/hosts` the program reads; nil: the machine's.
-    public var hostsFile: String?
+    public var hostsFile: HostsFile?
 
     public init() {}
+}
+
+/// The `/etc/hosts` the kubelet mounts into a pod's containers (`ensureHostsFile`, pkg/kubelet).
+public enum HostsFile: Hashable, Sendable, Codable {
+    /// Off the host network: the whole file (`managedHostsFileContent`).
+    case managed(String)
+    /// On the host network: the node's own `/etc/hosts` under the kubelet's header, then these
+    /// `hostAliases` lines (`nodeHostsFileContent`). The lab's nodes are this machine, so the
+    /// node's file is the machine's, read when the program starts.
+    case node(appending: String)
+
+    /// The kubelet's first line of a host-network pod's file (`managedHostsHeaderWithHostNetwork`).
+    public static let hostNetworkHeader = "# Kubernetes-managed hosts file (host network).\n"
+
+    /// The file's text, given the node's `/etc/hosts`.
+    public func text(nodeHosts: String) -> String {
+        switch self {
+        case .managed(let text): text
+        case .node(let appendix): Self.hostNetworkHeader + nodeHosts + appendix
+        }
+    }
 }

@@ -71,7 +71,7 @@ struct ProgramContextTests {
             ])
         #expect(pod.command?.last?.hasSuffix("|\(ip)\"; grep db-0 /etc/hosts; exec sleep 60") == true)
         #expect(pod.context.hostname == "db-0")
-        #expect(pod.context.hostsFile?.contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0\n") == true)
+        #expect(pod.context.hostsFile?.text(nodeHosts: "").contains("\(ip)\tdb-0.db.default.svc.cluster.local\tdb-0\n") == true)
     }
 
     @Test func serviceLinksCanBeTurnedOff() throws {
@@ -114,8 +114,59 @@ struct ProgramContextTests {
         for (index, pod) in pods.enumerated() {
             #expect(pod.context.environment.contains("JOB_COMPLETION_INDEX=\(index)"), "\(pod.context.environment)")
             #expect(pod.context.hostname == "work-\(index).grp.default.svc.cluster.local")
-            #expect(pod.context.hostsFile?.hasSuffix("# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar\n") == true)
+            #expect(
+                pod.context.hostsFile?.text(nodeHosts: "").hasSuffix("# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar\n") == true)
         }
+    }
+
+    static func hostNetworkScenario(_ name: String, aliases: String) -> String {
+        """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: \(name)}
+        spec:
+          resources:
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: agent, namespace: default}
+              spec:
+                hostNetwork: true
+                hostAliases: \(aliases)
+                containers: [{name: c, command: [sh, -c, "cat /etc/hosts; exec sleep 60"]}]
+          steps: []
+        """
+    }
+
+    /// A host-network pod reads the node's own hosts file under the kubelet's header, with its
+    /// `hostAliases` after it (`nodeHostsFileContent`); without aliases the node's file is left.
+    @Test func hostNetworkPodsGetTheNodesFileWithTheirAliases() throws {
+        let aliased = try ScenarioLoader.parseTimeline(
+            Self.hostNetworkScenario("hn", aliases: "[{ip: 10.1.2.3, hostnames: [foo.local, bar]}]"), file: "hn.yaml")
+        let pod = try #require(LabSpec(aliased).pods.first { $0.name == "agent" })
+        #expect(pod.context.hostsFile == .node(appending: "\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar\n"))
+        #expect(
+            pod.context.hostsFile?.text(nodeHosts: "127.0.0.1\tlocalhost\n")
+                == "# Kubernetes-managed hosts file (host network).\n127.0.0.1\tlocalhost\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar\n"
+        )
+        let plain = try ScenarioLoader.parseTimeline(Self.hostNetworkScenario("hn", aliases: "[]"), file: "hn.yaml")
+        #expect(LabSpec(plain).pods.first { $0.name == "agent" }?.context.hostsFile == nil)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root"))
+    func aHostNetworkProgramSeesItsAliases() throws {
+        let name = "ctx-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        let text = Self.hostNetworkScenario(name, aliases: "[{ip: 10.1.2.3, hostnames: [foo.local]}]")
+        let lab = try Lab.up(spec: LabSpec(try ScenarioLoader.parseTimeline(text, file: "hn.yaml")))
+        defer { _ = try? Lab.down(name: name) }
+        let process = try #require(lab.processes.first)
+        var log = ""
+        for _ in 0..<200 where !log.contains("foo.local") {
+            log = (try? String(contentsOfFile: process.logPath, encoding: .utf8)) ?? ""
+            usleep(10_000)
+        }
+        let machine = (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? ""
+        #expect(log == HostsFile.hostNetworkHeader + machine + "\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\n")
+        #expect(!machine.contains("foo.local"))
     }
 
     /// The hosts file never shares a name with a log: pod `hosts/a.b` and pod `a/b.log`.
