@@ -4,10 +4,11 @@ import KeycardScenario
 import KeycardTestSupport
 import Yams
 
-// keycard-bench-load [COUNT] — release build, no root. Loads a `kubectl get netpol -A -o yaml` dump of
+// keycard-bench-load [COUNT [REPLICAS]] — release build, no root. Loads a `kubectl get netpol -A -o yaml` dump of
 // COUNT NetworkPolicies (default 10,000) the way `keycard check` does, and compares it with the
 // baseline measured in the same run: Yams composing the same text, the YAML parse every loader needs.
-// Prints the best of 3 runs of each and the ratio load / parse.
+// Prints the best of 3 runs of each and the ratio load / parse. Then `ServiceCells`: the model of
+// REPLICAS (default 150) pods probed through one Service against the same count of pod cells.
 
 let count = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-bench-load-\(getpid())")
@@ -57,3 +58,5 @@ guard policies == count else {
 print("baseline  Yams compose + walk: \(String(format: "%.2f", parse)) s (\(nodes) nodes)")
 print("keycard   load + validate + model timeline: \(String(format: "%.2f", load)) s")
 print("ratio     load / parse: \(String(format: "%.2f", load / parse))")
+print()
+try ServiceCells.run(replicas: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 150, best: best)

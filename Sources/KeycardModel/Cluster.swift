@@ -182,7 +182,7 @@ public struct Cluster: Sendable {
             // The Service's ports; a backend answers those whose target port resolves on it.
             (services[key].map { service in
                 service.ports.filter { port in
-                    backend.map { pod in backends(of: service, port: port).contains { $0.pod == pod } } ?? true
+                    backend.map { pod in self.backend(pod, of: service, port: port) != nil } ?? true
                 }
                 .map(\.protocolPort)
             } ?? [])
@@ -191,7 +191,7 @@ public struct Cluster: Sendable {
             (services[key].map { service in
                 service.ports.filter { port in
                     port.nodePort != nil
-                        && (backend.map { pod in backends(of: service, port: port).contains { $0.pod == pod } } ?? true)
+                        && (backend.map { pod in self.backend(pod, of: service, port: port) != nil } ?? true)
                 }
                 .map { port in
                     switch entry {

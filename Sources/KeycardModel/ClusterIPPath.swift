@@ -25,7 +25,11 @@ public enum ClusterIPPath {
     /// The endpoints the proxy on `node` sends `port` of `service` to, in the proxy's order: every
     /// endpoint under Cluster, the endpoints running on `node` under Local (none: it drops).
     public static func endpoints(_ cluster: Cluster, _ service: Service, _ port: ServicePort, node: Int) -> [ServiceBackend] {
-        let all = cluster.backends(of: service, port: port)
+        endpoints(cluster.backends(of: service, port: port), cluster, service, node: node)
+    }
+
+    /// The same, given the port's endpoints `all` (`cluster.backends(of:port:)`, listed once).
+    public static func endpoints(_ all: [ServiceBackend], _ cluster: Cluster, _ service: Service, node: Int) -> [ServiceBackend] {
         guard service.internalTrafficPolicy == .local else { return all }
         return all.filter { cluster.podNodes[$0.pod] == node }
     }
@@ -36,7 +40,8 @@ public enum ClusterIPPath {
         -> Bool
     {
         guard service.internalTrafficPolicy == .local else { return true }
-        return endpoints(cluster, service, port, node: cluster.clientNode(of: source)).contains(backend)
+        // `endpoints(node:)` holds it exactly when it runs on that node (no listing per cell).
+        return cluster.podNodes[backend.pod] == cluster.clientNode(of: source)
     }
 }
 

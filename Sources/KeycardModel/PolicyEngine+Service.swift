@@ -32,25 +32,34 @@ extension PolicyEngine {
     public func evaluate(
         from source: Endpoint, toService service: Service, port: ServicePort, enforcement: ServiceEnforcement = .postDNAT
     ) -> [ServiceVerdict] {
-        cluster.backends(of: service, port: port).map { backend in
-            // internalTrafficPolicy Local: the proxy of the source's node never sends it there.
-            guard ClusterIPPath.reaches(cluster, from: source, service, port, backend: backend) else {
-                let lost = Self.unroutable(from: source, to: .pod(backend.pod), port: backend.target)
-                return ServiceVerdict(service: service.key, servicePort: port.protocolPort, backend: backend, verdict: lost)
-            }
-            var verdict = evaluate(from: source, to: .pod(backend.pod), port: backend.target)
-            // Hairpin through the Service: ClusterNetworkPolicy applies (PolicyEngine+Tiers.swift).
-            if source == .pod(backend.pod), let pod = cluster.pods[backend.pod],
-                let hairpin = hairpinVerdict(pod, port: backend.target, source: source, destination: .pod(backend.pod))
-            {
-                verdict = hairpin
-            }
-            if enforcement == .preDNAT, let clusterIP = service.clusterIP {
-                let seen = evaluate(from: source, to: .address(clusterIP), port: port.protocolPort)
-                verdict.egress = seen.egress
-            }
-            return ServiceVerdict(service: service.key, servicePort: port.protocolPort, backend: backend, verdict: verdict)
+        cluster.backends(of: service, port: port).map {
+            evaluate(from: source, toService: service, port: port, backend: $0, enforcement: enforcement)
         }
+    }
+
+    /// The verdict for one backend of `port` of `service` (one of `cluster.backends`).
+    func evaluate(
+        from source: Endpoint, toService service: Service, port: ServicePort, backend: ServiceBackend, enforcement: ServiceEnforcement
+    )
+        -> ServiceVerdict
+    {
+        // internalTrafficPolicy Local: the proxy of the source's node never sends it there.
+        guard ClusterIPPath.reaches(cluster, from: source, service, port, backend: backend) else {
+            let lost = Self.unroutable(from: source, to: .pod(backend.pod), port: backend.target)
+            return ServiceVerdict(service: service.key, servicePort: port.protocolPort, backend: backend, verdict: lost)
+        }
+        var verdict = evaluate(from: source, to: .pod(backend.pod), port: backend.target)
+        // Hairpin through the Service: ClusterNetworkPolicy applies (PolicyEngine+Tiers.swift).
+        if source == .pod(backend.pod), let pod = cluster.pods[backend.pod],
+            let hairpin = hairpinVerdict(pod, port: backend.target, source: source, destination: .pod(backend.pod))
+        {
+            verdict = hairpin
+        }
+        if enforcement == .preDNAT, let clusterIP = service.clusterIP {
+            let seen = evaluate(from: source, to: .address(clusterIP), port: port.protocolPort)
+            verdict.egress = seen.egress
+        }
+        return ServiceVerdict(service: service.key, servicePort: port.protocolPort, backend: backend, verdict: verdict)
     }
 }
 
@@ -63,9 +72,10 @@ extension PolicyEngine {
     func evaluate(from source: Endpoint, toService key: ObjectKey, backend: ObjectKey?, port: ProtocolPort) -> Verdict {
         let destination = Endpoint.service(key, backend: backend)
         if let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }),
-            let found = evaluate(from: source, toService: service, port: servicePort, enforcement: cluster.serviceEnforcement)
-                .first(where: { $0.backend.pod == backend })
+            let reached = cluster.backend(backend, of: service, port: servicePort)
         {
+            let found = evaluate(
+                from: source, toService: service, port: servicePort, backend: reached, enforcement: cluster.serviceEnforcement)
             var verdict = found.verdict
             verdict.to = destination
             verdict.port = port

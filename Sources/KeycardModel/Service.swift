@@ -155,10 +155,25 @@ extension Cluster {
     /// The pods `service` selects: same namespace, selector matches; none without a selector or
     /// for an ExternalName Service. Sorted by key (the proxy's endpoint order).
     public func backendPods(of service: Service) -> [Pod] {
-        guard service.kind != .externalName, let selector = service.selector, !selector.isEmpty else { return [] }
-        return pods.values
-            .filter { pod in pod.namespace == service.namespace && selector.allSatisfy { pod.labels[$0.key] == $0.value } }
-            .sorted { $0.key < $1.key }
+        guard service.kind != .externalName, service.selector?.isEmpty == false else { return [] }
+        return pods.values.filter { Self.selects(service, $0) }.sorted { $0.key < $1.key }
+    }
+
+    /// Whether `service`'s selector picks `pod`: same namespace, every selector label matched; an
+    /// ExternalName Service or one without a (non-empty) selector picks none.
+    static func selects(_ service: Service, _ pod: Pod) -> Bool {
+        guard service.kind != .externalName, let selector = service.selector, !selector.isEmpty else { return false }
+        return pod.namespace == service.namespace && selector.allSatisfy { pod.labels[$0.key] == $0.value }
+    }
+
+    /// The endpoint `pod` is of `port` of `service`, the one `backends(of:port:)` lists for it, or
+    /// nil when it is none: found without listing the others, so per-cell lookups stay linear in
+    /// the cells (listing every backend per cell made a 100-replica Service's probe cubic).
+    public func backend(_ pod: ObjectKey?, of service: Service, port: ServicePort) -> ServiceBackend? {
+        guard let pod, let found = pods[pod], Self.selects(service, found), let address = addresses[pod],
+            let target = port.targetPort(on: found)
+        else { return nil }
+        return ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
     }
 
     /// The endpoints of one Service port, in pod order: each selected pod with an address whose

@@ -22,7 +22,7 @@ extension Cluster {
             return nil
         }
         guard let servicePort else { return nil }
-        return backends(of: service, port: servicePort).first { $0.pod == backend }
+        return self.backend(backend, of: service, port: servicePort)
     }
 
     /// The port NetworkPolicy judges a connection to `endpoint` on `port` by: a Service

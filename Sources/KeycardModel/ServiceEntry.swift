@@ -63,7 +63,7 @@ extension Cluster {
     /// a node (or every node the load balancer uses) without that endpoint under Local.
     public func exposedPath(_ key: ObjectKey, _ entry: ServiceEntry, backend: ObjectKey?, port: ProtocolPort) -> ExposedPath? {
         guard let service = services[key], exposedAddress(key, entry) != nil, let servicePort = exposedPort(service, entry, port),
-            let found = backends(of: service, port: servicePort).first(where: { $0.pod == backend })
+            let found = self.backend(backend, of: service, port: servicePort)
         else { return nil }
         let node: Int
         switch entry {

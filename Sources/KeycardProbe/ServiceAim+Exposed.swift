@@ -13,7 +13,7 @@ extension ServiceAim {
     )? {
         guard case .exposed(let key, let entry, let pod?) = destination, let service = cluster.services[key],
             let servicePort = cluster.exposedPort(service, entry, port),
-            let backend = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == pod })
+            let backend = cluster.backend(pod, of: service, port: servicePort)
         else { return nil }
         var node = 0
         var balancer: (index: Int, count: Int)?

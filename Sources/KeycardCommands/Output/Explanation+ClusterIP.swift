@@ -18,7 +18,7 @@ extension Explanation {
         // too, unless serviceEnforcement is pre-dnat: then the ClusterIP on the Service port).
         // (A connection the mesh tunnels was described by `describeTunnel`: its hop stays.)
         if judged == nil, let backend,
-            let target = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend })?.target
+            let target = cluster.backend(backend, of: service, port: servicePort)?.target
         {
             judged = (from, target.description)
             if cluster.serviceEnforcement == .postDNAT { egressJudged = (backend.description, target.description) }
@@ -39,7 +39,7 @@ extension Explanation {
                 "no path: internalTrafficPolicy Local: node-\(node) (the client's node) has no endpoint of \(key), so its proxy drops the connection"
             return
         }
-        guard let found = cluster.backends(of: service, port: servicePort).first(where: { $0.pod == backend }) else { return }
+        guard let found = cluster.backend(backend, of: service, port: servicePort) else { return }
         let backendNode = cluster.nodeName(ofPod: backend) ?? "an unknown node"
         if ClusterIPPath.reaches(cluster, from: source, service, servicePort, backend: found) {
             detail = "internalTrafficPolicy Local: \(backend) runs on node-\(node), the client's node"

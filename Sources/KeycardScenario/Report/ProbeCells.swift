@@ -118,9 +118,17 @@ extension Timeline {
         // Only a probe that names workloads needs the lookups (a million-cell probe names none).
         let namesWorkloads = (probe.sourceRefs + probe.destinationRefs).contains { $0.workload != nil }
         var cells: [ProbeCell] = []
+        // A Service's endpoints are listed once per probe, not once per source.
+        var listed: [ObjectKey: [ProtocolPort: [ServiceBackend]]] = [:]
+        func backends(_ service: Service, _ servicePort: ServicePort) -> [ServiceBackend] {
+            if let found = listed[service.key]?[servicePort.protocolPort] { return found }
+            let all = state.backends(of: service, port: servicePort)
+            listed[service.key, default: [:]][servicePort.protocolPort] = all
+            return all
+        }
         for port in probe.ports {
             for source in probe.sources {
-                for destination in probe.destinations.flatMap({ aimed($0, port, state, from: source) }) {
+                for destination in probe.destinations.flatMap({ aimed($0, port, state, from: source, backends: backends) }) {
                     let meshVerdict = meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)
                     var cell =
                         ProbeCell(
@@ -173,16 +181,18 @@ extension Timeline {
     /// With `source`, a ClusterIP cell has the endpoints the proxy of the source's node sends to
     /// (`ClusterIPPath`: under internalTrafficPolicy Local its node's own, and none — one cell
     /// with no backend, dropped — when it has none); without, every endpoint (an upper bound).
-    public static func aimed(_ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster, from source: ObjectKey? = nil)
-        -> [Endpoint]
-    {
+    public static func aimed(
+        _ destination: Endpoint, _ port: ProtocolPort, _ cluster: Cluster, from source: ObjectKey? = nil,
+        backends listed: ((Service, ServicePort) -> [ServiceBackend])? = nil
+    ) -> [Endpoint] {
+        let backendsOf = listed ?? { cluster.backends(of: $0, port: $1) }
         if case .exposed(let key, let entry, nil) = destination {
             // Through a node port or the load balancer: one cell per endpoint the entry sends to.
             // Under externalTrafficPolicy Local a node sends only to its own endpoints (kube-proxy's
             // `CategorizeEndpoints`): where it has some, the others are no cells (no connection
             // through that node can reach them); where it has none, every endpoint's cell has no path.
             guard let service = cluster.services[key], let servicePort = cluster.exposedPort(service, entry, port) else { return [] }
-            let backends = cluster.backends(of: service, port: servicePort)
+            let backends = backendsOf(service, servicePort)
             let reached = backends.filter { cluster.exposedPath(key, entry, backend: $0.pod, port: port) != nil }
             let aimed = reached.isEmpty ? backends : reached
             return aimed.isEmpty ? [destination] : aimed.map { .exposed(key, entry, backend: $0.pod) }
@@ -191,9 +201,9 @@ extension Timeline {
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return []
         }
+        let all = backendsOf(service, servicePort)
         let backends =
-            source.map { ClusterIPPath.endpoints(cluster, service, servicePort, node: cluster.clientNode(of: cluster.source($0))) }
-            ?? cluster.backends(of: service, port: servicePort)
+            source.map { ClusterIPPath.endpoints(all, cluster, service, node: cluster.clientNode(of: cluster.source($0))) } ?? all
         return backends.isEmpty ? [destination] : backends.map { .service(key, backend: $0.pod) }
     }
 
@@ -202,12 +212,12 @@ extension Timeline {
         if case .exposed(let key, let entry, let backend?) = destination, let service = cluster.services[key],
             let servicePort = cluster.exposedPort(service, entry, port)
         {
-            return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
+            return cluster.backend(backend, of: service, port: servicePort)?.target.port
         }
         guard case .service(let key, let backend?) = destination, let service = cluster.services[key],
             let servicePort = service.ports.first(where: { $0.protocolPort == port })
         else { return nil }
-        return cluster.backends(of: service, port: servicePort).first { $0.pod == backend }?.target.port
+        return cluster.backend(backend, of: service, port: servicePort)?.target.port
     }
 
     /// The endpoints scan step `index` covers from `source` (one of its resolved sources), with the

@@ -15,7 +15,7 @@ extension Timeline {
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
         let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: Self.dnsPort)
-        let records = DNSRecords(cluster)
+        let records = dnsRecords(afterStep: index)
         let addresses = records.resolve(dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig)
         return .model(allowed: verdict.decision == .allow, addresses: addresses)
     }

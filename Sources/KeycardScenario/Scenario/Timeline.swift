@@ -38,6 +38,12 @@ public struct Timeline: Sendable {
     /// `held[i]`: what the API server holds after step i (0: after the resources) and the
     /// scheduler then, from which `cluster(afterStep: i)` came; a live lab goes on from it.
     private let held: [HeldCluster]
+    /// `epochs[i]`: how many steps up to step i (0: the resources) could change the cluster; two
+    /// steps of one epoch see the same cluster (probe, scan and dns steps change nothing), so
+    /// what is derived from a state is derived once per epoch.
+    private let epochs: [Int]
+    /// Cluster DNS's records per epoch, built when first asked for (`dnsRecords(afterStep:)`).
+    private let dnsRecordsCache = EpochCache<DNSRecords>()
 
     /// Pods that are keycard's, not the scenario's: the cluster DNS pod when `spec.lab.dns` is on
     /// (`ClusterDNS`; manifests that bring their own kube-dns turn it off, and their pod is theirs).
@@ -107,13 +113,14 @@ public struct Timeline: Sendable {
         var held = [HeldCluster(api: cluster, scheduler: scheduler)]
 
         var states: [Cluster] = []
+        var epochs = [0]
         var probes: [Int: ResolvedProbe] = [:]
         var scans: [Int: ResolvedScan] = [:]
         var oversized: [ScenarioWarning] = []
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {
-            try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns) { addresses[$0] }
+            let changed = try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns) { addresses[$0] }
             if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
             let running = scheduler.running(cluster)
             held.append(HeldCluster(api: cluster, scheduler: scheduler))
@@ -134,10 +141,13 @@ public struct Timeline: Sendable {
             case .apply, .delete, .label, .scale, .rotate: break
             }
             states.append(running)
+            epochs.append(changed ? epochs.count : epochs[epochs.count - 1])
         }
         self.states = states
+        self.epochs = epochs
         var targets: [ObjectKey: Set<ProtocolPort>] = [:]
-        for state in [initial] + states where !state.services.isEmpty {
+        for (index, state) in ([initial] + states).enumerated()
+        where !state.services.isEmpty && (index == 0 || epochs[index] != epochs[index - 1]) {
             targets.merge(state.serviceTargetPorts()) { $0.union($1) }
         }
         serviceTargetPorts = targets
@@ -156,6 +166,12 @@ public struct Timeline: Sendable {
     /// The cluster in force after step `index` (0: after the resources).
     public func cluster(afterStep index: Int) -> Cluster {
         index <= 0 ? initial : states[min(index, states.count) - 1]
+    }
+
+    /// Cluster DNS's records after step `index`, built once per run of steps that change nothing.
+    public func dnsRecords(afterStep index: Int) -> DNSRecords {
+        let epoch = epochs[max(0, min(index, states.count))]
+        return dnsRecordsCache.value(for: epoch) { DNSRecords(cluster(afterStep: index)) }
     }
 
     /// What the API server holds after step `index` (0: after the resources), Pending pods
