@@ -68,13 +68,15 @@ struct ModelTableRenderer: StepTableRenderer {
         // Table positions by value, not by name: a probe of a thousand pods has a million cells.
         let (rowOf, rowPlace) = Self.firstPlaces(probe.sources)
         let (columnOf, columnPlace) = Self.firstPlaces(probe.destinations)
+        // Grouped once: filtering every cell per port made a 4,000-port probe quadratic.
+        let cellsByPort = Dictionary(grouping: cells, by: \.port)
         for port in probe.ports {
-            let portCells = cells.filter { $0.port == port }
+            let portCells = cellsByPort[port] ?? []
             // A Service column holds one cell per backend: a refused one (network or mesh) speaks for
             // the column. nil: a Service without this port (a probe over several destinations).
             var grid = [ProbeCell?](repeating: nil, count: probe.sources.count * probe.destinations.count)
             for cell in portCells {
-                guard let row = rowOf[cell.from], let column = columnOf[cell.to.column] else { continue }
+                guard let row = rowOf[cell.from], let column = columnOf[cell.to] ?? columnOf[cell.to.column] else { continue }
                 let index = row * probe.destinations.count + column
                 if grid[index].map({ $0.outcome == .allow }) ?? true { grid[index] = cell }
             }

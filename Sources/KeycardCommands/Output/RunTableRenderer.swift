@@ -40,7 +40,9 @@ struct RunTableRenderer: StepTableRenderer {
         // A Service column holds one result per backend: the table shows a failing one if any.
         var index: [String: ProbeResult] = [:]
         for result in results {
-            let key = "\(result.port) \(result.from) \(result.to.column)"
+            // A column written with its backend (`svc/ns/name>ns/pod`) holds that backend's result.
+            let column = probe.destinationRef[result.to] != nil ? result.to : result.to.column
+            let key = "\(result.port) \(result.from) \(column)"
             if index[key].map({ $0.passed }) ?? true { index[key] = result }
         }
         let rows = probe.sources.map(\.description)

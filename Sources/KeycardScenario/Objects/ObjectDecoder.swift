@@ -81,6 +81,14 @@ struct ObjectDecoder {
                     ))
             }
         }
+        // A scenario among manifests (a folder of scenarios, or `file:` naming one) would be
+        // skipped as an unknown kind and its steps never run: a silent pass.
+        if kind == "Scenario", apiVersion == "keycard/v1" {
+            throw ScenarioError(
+                kindLocation,
+                "a keycard Scenario where Kubernetes manifests are read (a manifests folder or file:): give scenario files by name, as keycard check DIR/*.yaml"
+            )
+        }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {
             if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header), handWrittenEndpoints[owner.service] == nil {

@@ -103,7 +103,7 @@ public struct ResolvedProbe: Sendable {
                 "probe: \(host) -> \(service): \(host) uses the host network and the lab runs no Service proxy in node namespaces; probe the Service's pods from it"
             )
         }
-        for case .service(let key, _) in destinations {
+        for case .service(let key, let backend) in destinations {
             if probe.ports?.contains(where: { $0.proto == .icmp }) == true {
                 throw ScenarioError(
                     step.location,
@@ -115,6 +115,11 @@ public struct ResolvedProbe: Sendable {
             guard service.clusterIP != nil else {
                 throw ScenarioError(
                     step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
+            }
+            // `svc/ns/name>ns/pod` aims at one backend: a pod the Service does not select is none.
+            if let backend, !cluster.backendPods(of: service).contains(where: { $0.key == backend }) {
+                throw ScenarioError(
+                    step.location, "probe.to: svc/\(key)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }
             for port in probe.ports ?? [] where !service.ports.contains(where: { $0.protocolPort == port }) {
                 throw ScenarioError(
@@ -253,7 +258,8 @@ public struct ResolvedProbe: Sendable {
         // (`ProbeCell.isHairpin`): checked when the file writes an expectation for it.
         let hairpin = cellDestination.isHairpin(from: from)
         if case .model = expect { return hairpin ? .ignored : .model }
-        let to = cellDestination.column
+        // A column the file writes with its backend (`svc/ns/name>ns/pod`) is that cell's own.
+        let to = destinationRef[cellDestination] != nil ? cellDestination : cellDestination.column
         let row = sourceRef[from] ?? .endpoint(.written(from))
         let column = destinationRef[to] ?? .endpoint(to)
         switch expect {

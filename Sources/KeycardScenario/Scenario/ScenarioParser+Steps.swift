@@ -112,6 +112,13 @@ extension ScenarioParser {
         var tables: [ProtocolPort: TruthTable] = [:]
         for (key, keyLocation, tableValue) in entries {
             guard let port = ProtocolPort.parse(key) else {
+                // An allow/deny list without `default:` reads as a table key: say what is missing.
+                if Decision(rawValue: key) != nil {
+                    throw ScenarioError(
+                        keyLocation,
+                        "expect.\(key): allow/deny lists need expect.default (allow, deny, deny-mtls or deny-rbac) for the cells they do not list"
+                    )
+                }
                 throw ScenarioError(keyLocation, "expect key \"\(key)\" must be a port like TCP/80 (or use default/allow/deny)")
             }
             tables[port] = try TruthTableParser.parse(tableValue, port: port)

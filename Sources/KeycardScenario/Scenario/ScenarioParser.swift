@@ -123,7 +123,7 @@ struct ScenarioParser {
         let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps", "mesh"])
         let lab = try labSettings(spec["lab"])
         mesh = try meshSettings(spec["mesh"])
-        let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR)
+        let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR, serviceCIDR: lab.serviceCIDR)
         try checkLoadBalancerCIDR(lab, externals: externals, spec["lab"])
         let resources = try objectItems(spec["resources"], "resources")
         let probe = try probeSettings(spec["probe"])
@@ -181,7 +181,7 @@ struct ScenarioParser {
         return settings
     }
 
-    private func externals(_ value: YAMLValue?, podCIDR: CIDR) throws(ScenarioError) -> [External] {
+    private func externals(_ value: YAMLValue?, podCIDR: CIDR, serviceCIDR: CIDR) throws(ScenarioError) -> [External] {
         var result: [External] = []
         for item in try value?.items("spec.externals") ?? [] {
             let fields = try item.fields("an external", allowed: ["name", "ip", "ports"])
@@ -195,6 +195,10 @@ struct ScenarioParser {
             if let problem = LabAddresses.externalProblem(ip) { throw ipValue.error("external ip \(ip) \(problem)") }
             if podCIDR.contains(ip) {
                 throw ipValue.error("external ip \(ip) lies inside the pod CIDR \(podCIDR); externals live outside the pod network")
+            }
+            // The Service proxy translates every ClusterIP it holds: an external there is unreachable.
+            if serviceCIDR.contains(ip) {
+                throw ipValue.error("external ip \(ip) lies inside the service CIDR \(serviceCIDR), where ClusterIPs live")
             }
             if result.contains(where: { $0.ip == ip }) { throw ipValue.error("external ip \(ip) is used twice") }
             var ports: [ProtocolPort] = []
