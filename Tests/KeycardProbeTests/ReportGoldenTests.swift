@@ -11,7 +11,12 @@ import Testing
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
     static var record: Bool { ProcessInfo.processInfo.environment["KEYCARD_RECORD_GOLDEN"] == "1" }
 
-    static let files: [String] = ScenarioLibrary.yamlFiles(in: "scenarios") + ScenarioLibrary.yamlFiles(in: "scenarios/conformance")
+    /// The library's own scenarios: `scenarios/`, `scenarios/conformance/` and the ClusterNetworkPolicy
+    /// ones in `scenarios/conformance/cnp/` (their file names differ from the others', so each
+    /// golden keeps its scenario's base name).
+    static let files: [String] =
+        ScenarioLibrary.yamlFiles(in: "scenarios") + ScenarioLibrary.yamlFiles(in: "scenarios/conformance")
+        + ScenarioLibrary.yamlFiles(in: "scenarios/conformance/cnp")
 
     /// Encoded as `Console.json` prints it.
     static func json<T: Encodable>(_ value: T) throws -> String {
@@ -40,6 +45,8 @@ import Testing
 
     @Test func libraryIsThere() {
         #expect(Self.files.count >= 40, "scenarios/ and scenarios/conformance/ not found")
+        let bases = Self.files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        #expect(Set(bases).count == bases.count, "two library scenarios share a file name, and so would their goldens")
     }
 
     @Test(arguments: files)
