@@ -106,14 +106,19 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                         flows.record(MeshFlowRecord(outcome: .allow, pod: route.pod, plane: plane), for: claim)
                         // Callbacks run as the promise completes, before any later read: no byte is lost.
                         do {
+                            try channel.pipeline.syncOperations.addHandler(upstreamGlue)
+                            try context.pipeline.syncOperations.addHandler(clientGlue)
+                            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+                            // A hop the destination ends now (a TLS 1.3 server refuses the client's
+                            // certificate after the client's handshake is done) can close before
+                            // or while the glue joins, and a closed channel tells no glue added
+                            // later: the client must still learn of it, or it waits for nothing.
+                            channel.closeFuture.assumeIsolated().whenComplete { _ in client.close(promise: nil) }
                             // HBONE: the tunnel names the original destination first (HBONE's
                             // CONNECT, written as HTTP/1.1 in the TLS stream; keycard's one departure).
                             if route.tunnel {
                                 channel.writeAndFlush(ByteBuffer(string: HBONE.connectRequest(route.address, route.port)), promise: nil)
                             }
-                            try channel.pipeline.syncOperations.addHandler(upstreamGlue)
-                            try context.pipeline.syncOperations.addHandler(clientGlue)
-                            context.pipeline.syncOperations.removeHandler(self, promise: nil)
                             client.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
                         } catch {
                             ProxyCore.reset(client)
