@@ -55,6 +55,11 @@ public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
             self.peers = peers
             self.ports = ports
         }
+
+        /// Whether the rule admits hosts that are not pods: it names no peer (every source or
+        /// destination, "If this field is empty or missing, this rule matches all sources", API
+        /// reference) or an `ipBlock` (addresses, which selectors never are).
+        public var opensBeyondPods: Bool { (peers ?? []).isEmpty || peers?.contains { $0.ipBlock != nil } == true }
     }
 
     /// A NetworkPolicyPeer: podSelector and namespaceSelector together mean AND; ipBlock stands alone.

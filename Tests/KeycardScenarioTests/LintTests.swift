@@ -160,6 +160,16 @@ import Testing
                 "Pod prod/web is selected by no NetworkPolicy: every pod may reach it and it may reach everything"))
     }
 
+    /// A rule without peers (or with an ipBlock) also opens the pod to hosts outside the pods, a
+    /// public frontend's clients through its node port among them: it is no forgotten egress, even
+    /// when every pod's egress denies it (review of real applications, §3).
+    @Test(arguments: ["  - ports: [{port: 8080}]", "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}]\n    ports: [{port: 8080}]"])
+    func aRuleOpenToEveryoneIsNotOneSided(_ rule: String) throws {
+        let open = ScenarioText.policy("podSelector: {matchLabels: {app: api}}\ningress:\n" + rule, name: "api-public")
+        let (findings, _) = try Self.lint(ScenarioText.scenario(resources: Self.denyAll + "\n" + open))
+        #expect(!findings.contains { $0.rule == "one-sided-allow" }, "\(findings.map(\.message))")
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

@@ -522,6 +522,9 @@ let objectRows: [FidelityRow] = [
         "OBJ-28", "- {apiVersion: policy/v1beta1, kind: PodDisruptionBudget, metadata: {name: pdb, namespace: shop}, spec: {}}",
         .refuses(at: "PodDisruptionBudget", "the API server does not serve policy/v1beta1 (PodDisruptionBudget is served in policy/v1)")),
     FidelityRow(
+        "OBJ-45", "- {apiVersion: autoscaling/v2beta2, kind: HorizontalPodAutoscaler, metadata: {name: hpa, namespace: shop}, spec: {}}",
+        .refuses(at: "HorizontalPodAutoscaler", "(HorizontalPodAutoscaler is served in autoscaling/v2)")),
+    FidelityRow(
         "OBJ-29", "- {apiVersion: kustomize.config.k8s.io/v1beta1, kind: Kustomization, resources: [web.yaml]}",
         .refuses(at: "Kustomization", "a kustomization is not an API object")),
     FidelityRow(

@@ -133,6 +133,11 @@ extension LintPass {
         }
         for key in flows.keys.sorted() where !opens.contains(key) {
             guard let policy = cluster.policies[key.policy], let list = flows[key] else { continue }
+            // A rule with no peers (every source or destination) or with an ipBlock also opens
+            // connections with hosts outside the pods: clients through a node port or load
+            // balancer, the nodes, the internet. It opens those, so it is no forgotten egress.
+            let rules = policy.rules(key.direction)
+            if key.index < rules.count, rules[key.index].opensBeyondPods { continue }
             let shown = list.prefix(3).joined(separator: ", ") + (list.count > 3 ? " and \(list.count - 3) more" : "")
             let other = key.direction == .ingress ? "source's egress" : "destination's ingress"
             let by = (blockers[key] ?? []).sorted().map(\.description).joined(separator: ", ")

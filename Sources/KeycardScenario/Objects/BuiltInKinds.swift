@@ -68,6 +68,22 @@ enum BuiltInKinds {
     ///   an aggregated API (`APIService`, any DNS subdomain) would not take Kubernetes' own group;
     /// - a `kustomize.config.k8s.io` Kustomization: a kustomize input, never an API object
     ///   (`kubectl apply -f` of its folder fails on it; `kubectl apply -k` renders it first).
+    /// How Kubernetes ranks the versions of a group (`CompareKubeAwareVersionStrings`,
+    /// apimachinery): GA above beta above alpha, then the higher major, then the higher
+    /// pre-release number; the version to suggest is the highest.
+    static func versionPriority(_ apiVersion: String) -> (Int, Int, Int) {
+        let version = apiVersion.split(separator: "/").last.map(String.init) ?? apiVersion
+        guard version.hasPrefix("v") else { return (-1, 0, 0) }
+        let body = version.dropFirst()
+        let digits = body.prefix { $0.isNumber }
+        let rest = body.dropFirst(digits.count)
+        let major = Int(digits) ?? 0
+        for (stability, word) in [(1, "beta"), (0, "alpha")] where rest.hasPrefix(word) {
+            return (stability, major, Int(rest.dropFirst(word.count)) ?? 0)
+        }
+        return rest.isEmpty ? (2, major, 0) : (-1, major, 0)
+    }
+
     static func problem(kind: String, apiVersion: String) -> String? {
         let group = group(of: apiVersion)
         if group == "kustomize.config.k8s.io" {
@@ -77,7 +93,7 @@ enum BuiltInKinds {
         }
         guard let kinds = closed[apiVersion] else {
             let served = closed.keys.filter { Self.group(of: $0) == group }.sorted()
-            let servedIn = served.first { closed[$0]?.contains(kind) == true }
+            let servedIn = served.filter { closed[$0]?.contains(kind) == true }.max { versionPriority($0) < versionPriority($1) }
             guard servedIn != nil || kubernetesGroupsWithoutDot.contains(group) else { return nil }
             var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server does not serve \(apiVersion)"
             if let servedIn { message += " (\(kind) is served in \(servedIn))" }
@@ -87,7 +103,9 @@ enum BuiltInKinds {
         var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server refuses it"
         if let meant = kinds.first(where: { $0.lowercased() == kind.lowercased() }) {
             message += " (kinds are case-sensitive: \(meant))"
-        } else if let elsewhere = closed.filter({ $0.value.contains(kind) }).keys.sorted().first {
+        } else if let elsewhere = closed.filter({ $0.value.contains(kind) }).keys.sorted().max(by: {
+            versionPriority($0) < versionPriority($1)
+        }) {
             message += " (\(kind) is served in \(elsewhere))"
         }
         return message
