@@ -34,12 +34,35 @@ public struct ResolvedScan: Sendable {
         case .endpoint(let endpoint):
             throw ScenarioError(step.location, "scan.from: \(endpoint) is not a pod, a workload, an external or a node")
         }
+        // The limit holds for the step: every replica of a workload scans the whole range.
+        let targets: UInt64
+        switch scan.targets {
+        case .pods: targets = UInt64(cluster.pods.count + cluster.services.count)
+        case .cidr(let cidr): targets = cidr.size
+        }
+        let connections = UInt64(sources.count) * targets * UInt64(scan.ports.count)
+        if connections > UInt64(ScanStep.maximumConnections) {
+            throw ScenarioError(
+                step.location,
+                "scan: \(sources.count) scanners × \(targets) targets × \(scan.ports.count) ports is \(connections) connections, more than the \(ScanStep.maximumConnections) a scan step may try (scan from one pod, a smaller CIDR or fewer ports)"
+            )
+        }
         guard let open = scan.expectOpen else {
             expectOpen = nil
             return
         }
         var expanded: Set<ScanEndpoint> = []
         for endpoint in open {
+            // An expectation the scan cannot meet is a mistake in the file, as a probe's is.
+            guard scan.ports.contains(endpoint.port) else {
+                throw ScenarioError(
+                    step.location,
+                    "expect.open: \(endpoint) is on port \(endpoint.port), which this scan does not scan (ports: \(scan.ports.map(String.init).joined(separator: ", ")))"
+                )
+            }
+            if case .ip(let ip) = endpoint.host, case .cidr(let cidr) = scan.targets, !cidr.contains(ip) {
+                throw ScenarioError(step.location, "expect.open: \(endpoint) is outside the scanned targets \(cidr)")
+            }
             switch endpoint.host {
             case .pod(let key):
                 guard cluster.pods[key] != nil else {

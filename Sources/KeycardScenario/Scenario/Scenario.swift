@@ -216,7 +216,7 @@ public struct ScanStep: Sendable {
     /// What the scanner presents to meshed destinations (spec mesh.md 2.7).
     public var identity: ProbeIdentity = .mesh
 
-    /// The most connections one scanner may try over a CIDR (addresses × ports): the cell limit
+    /// The most connections one scan step may try (scanners × targets × ports): the cell limit
     /// of a probe step (`ResolvedProbe.maximumCells`), so a scan's targets fit in memory.
     public static let maximumConnections = 1_000_000
 
