@@ -16,7 +16,7 @@ enum HostPrograms {
         var seen = Set<String>()
         var result: [String] = []
         for state in [timeline.initial] + timeline.states {
-            for pod in state.pods.values.sorted(by: { $0.key < $1.key }) {
+            for pod in state.pods.values.filter({ !$0.commands.isEmpty }).sorted(by: { $0.key < $1.key }) {
                 for program in pod.commands.compactMap(\.first) where !exists(program, in: folders) {
                     guard seen.insert("\(pod.key) \(program)").inserted else { continue }
                     let at = location(of: pod, in: timeline.scenario)?.description ?? timeline.scenario.file

@@ -156,7 +156,11 @@ public struct Timeline: Sendable {
         self.scans = scans
         cellLimitWarnings = oversized
         schedulingWarnings = scheduler.warnings
-        usesMesh = scenario.mentionsMesh || ([initial] + states).contains { $0.hasMeshedPods }
+        usesMesh =
+            scenario.mentionsMesh
+            || ([initial] + states).enumerated().contains { index, state in
+                (index == 0 || epochs[index] != epochs[index - 1]) && state.hasMeshedPods
+            }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
         if !usesMesh, let rotate = scenario.steps.first(where: { $0.kind == .rotate }) {
             throw ScenarioError(rotate.location, "rotate needs the mesh: no pod of this scenario is in it and no Istio object exists")
