@@ -11,11 +11,15 @@ enum TruthTableParser {
         let text = try value.string("the \(port) table")
         let isBlock: Bool
         if case .scalar(let scalar) = value.node { isBlock = scalar.style == .literal || scalar.style == .folded } else { isBlock = false }
-        let firstLine = value.location.line + (isBlock ? 1 : 0)
+        // A block scalar's lines are the file's lines after its indicator. A quoted one's are not:
+        // YAML folds its line breaks (a blank line is one, `\n` another), so its errors point at
+        // the scalar itself rather than at a line that may hold something else.
         func at(_ lineIndex: Int) -> SourceLocation {
-            SourceLocation(file: value.file, line: firstLine + lineIndex, column: value.location.column)
+            guard isBlock else { return value.location }
+            return SourceLocation(file: value.file, line: value.location.line + 1 + lineIndex, column: value.location.column)
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        // `\r\n` is one Character in Swift: split on every line break, not only `\n`.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
             .map { (index: $0.offset, tokens: $0.element.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)) }
             .filter { !$0.tokens.isEmpty }
         guard let header = lines.first else { throw value.error("the \(port) table is empty") }
