@@ -153,7 +153,7 @@ struct ManifestsCommandsTests {
                 #expect(result.status == 2, "\(verb): \(result.stderr)")
                 #expect(
                     result.stderr.contains(
-                        "\(file):1:1: a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found a scalar (kubectl: Object 'Kind' is missing)"
+                        "\(file):1:1: a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found a scalar (kubectl: cannot unmarshal string into Go value of type unstructured.detector)"
                     ), "\(verb): \(result.stderr)")
                 #expect(!result.stderr.contains("a scenario file holds one YAML document"), "\(verb): \(result.stderr)")
             }

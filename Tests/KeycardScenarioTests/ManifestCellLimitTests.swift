@@ -154,11 +154,14 @@ struct ManifestDNSPeerTests {
 }
 
 /// A file whose first document is a scalar or a list is no scenario: it is read as manifests, and
-/// refused for what it is (kubectl: "Object 'Kind' is missing").
+/// refused for what it is (kubectl: "cannot unmarshal string into Go value of type unstructured.detector").
 @Suite("A manifest document that is not an object")
 struct ManifestNotAnObjectTests {
-    @Test(arguments: [("hello\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", "a scalar"), ("- a\n- b\n", "a list")])
-    func scalarOrListFirstDocument(text: String, found: String) throws {
+    @Test(arguments: [
+        ("hello\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", "a scalar", "string"), ("- a\n- b\n", "a list", "array"),
+        ("[{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"shop\"}}]\n", "a list", "array"),
+    ])
+    func scalarOrListFirstDocument(text: String, found: String, goType: String) throws {
         let folder = try OversizedManifests.folder(text, name: "odd.yaml")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = (folder as NSString).appendingPathComponent("odd.yaml")
@@ -169,7 +172,7 @@ struct ManifestNotAnObjectTests {
         } catch {
             #expect(
                 error.description
-                    == "\(file):1:1: a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found \(found) (kubectl: Object 'Kind' is missing)"
+                    == "\(file):1:1: a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found \(found) (kubectl: cannot unmarshal \(goType) into Go value of type unstructured.detector); a list of objects is written as kind: List with items, or as documents separated by ---"
             )
         }
     }

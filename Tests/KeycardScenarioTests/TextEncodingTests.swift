@@ -93,8 +93,9 @@ struct TextEncodingTests {
         let documents = try YAMLDocuments.parse("a: 1\n---  \r\n\u{FEFF}b: 2\n", file: "f.yaml")
         #expect(documents.count == 2)
         #expect(documents[1].location == SourceLocation(file: "f.yaml", line: 3, column: 1))
-        // A separator may carry a comment; `---#` is no separator (a comment needs a blank before it).
+        // A separator may carry a comment, with or without a blank before it (kubectl's YAMLReader).
         #expect(try YAMLDocuments.parse("a: 1\n--- # second\n\u{FEFF}b: 2\n", file: "f.yaml").count == 2)
+        #expect(try YAMLDocuments.parse("a: 1\n---# second\n\u{FEFF}b: 2\n", file: "f.yaml").count == 2)
     }
 
     private static let web =
@@ -126,12 +127,13 @@ struct TextEncodingTests {
         }
         #expect(error?.location == SourceLocation(file: "s.json", line: 3, column: column), "\(String(describing: error))")
         #expect(error?.message.contains("env[0].value must be a string") == true, "\(String(describing: error))")
-        // Flow YAML that is not JSON is refused in a stream, as kubectl's JSON decoder refuses it.
-        let flow = #expect(throws: ScenarioError.self) { try YAMLDocuments.parse("\(Self.web)\n  {a: 1}\n", file: "s.json") }
-        #expect(flow?.location == SourceLocation(file: "s.json", line: 2, column: 3) && flow?.message.contains("invalid JSON") == true)
-        // Not a stream: one object, or a YAML flow mapping, is read as YAML as before.
-        #expect(JSONStream.values(in: Self.web) == nil)
-        #expect(JSONStream.values(in: "{a: 1}\n---\n{b: 2}") == nil)
-        #expect(JSONStream.values(in: "{\"a\": \"}\"}\n{\"b\": 2}")?.map(\.line) == [1, 2])
+        // Flow YAML that is not JSON after two objects is refused, as kubectl's JSON decoder refuses it.
+        let flow = #expect(throws: ScenarioError.self) { try YAMLDocuments.parse("\(Self.web)\n\(Self.web)\n  {a: 1}\n", file: "s.json") }
+        #expect(flow?.location == SourceLocation(file: "s.json", line: 3, column: 4) && flow?.message.contains("invalid JSON") == true)
+        // After one object kubectl reads the rest as YAML (`KubectlFramingTests.jsonThenYAML`);
+        // a YAML flow mapping first is all YAML; braces in strings do not cut values.
+        let lines = FileLines("{\"a\": \"}\"}\n{\"b\": 2}")
+        #expect(try KubectlFraming.pieces(of: lines, file: "s.json").map(\.firstLine) == [1, 2])
+        #expect(try KubectlFraming.pieces(of: FileLines("{a: 1}\n---\n{b: 2}"), file: "s.json").map(\.kind) == [.yaml, .yaml])
     }
 }

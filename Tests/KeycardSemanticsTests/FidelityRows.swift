@@ -643,6 +643,18 @@ let fidelityRowsProvenElsewhere: [String: String] = [
         "KeycardScenarioTests/TextEncodingTests.invalidSequencesBecomeReplacementCharacters; HostileCorpusTests (yaml-invalid-utf8.yaml, enc-*.yaml)",
     "OBJ-32": "KeycardScenarioTests/ManifestModeTests.folderFilesGoInByteOrderOfTheirNames",
     "OBJ-33": "KeycardScenarioTests/YAMLFidelityTests.signedZeroAndDotFloatsAreGoYAMLNumbers",
+    "OBJ-35":
+        "KeycardScenarioTests/KubectlFramingTests.loneCarriageReturnFileIsOnePieceAndItsFirstDocumentIsRead, .mixedCRLFAndLFLineEnds",
+    "OBJ-36":
+        "KeycardScenarioTests/KubectlFramingTests.separatorLineWithContentIsRefused, .separatorWithCommentSeparates, .separatorWithoutBlankFirstIsText, .documentEndMarkerHidesTheRest, .directiveAtFileStartIsRefused, .directiveAfterSeparatorEndsAnEmptyDocument",
+    "OBJ-37":
+        "KeycardScenarioTests/KubectlFramingTests.jsonThenYAML, .jsonStringKeepsLineSeparator; ManifestNotAnObjectTests.scalarOrListFirstDocument",
+    "OBJ-38":
+        "KeycardScenarioTests/KubectlFramingTests.yamlOnlyLineBreaksDoNotShiftErrorLines, .controlCharacterIsReportedWhereItIs, .byteOrderMarkTakesNoColumn; HostileCorpusTests (yaml-nul-*.yaml, yaml-control-char.yaml)",
+    "OBJ-39":
+        "KeycardScenarioTests/ManifestLinkTests.linksInAFolderAreFilesAndNoneIsFollowedIntoAFolder, .aLinkToAFolderGivenItselfIsAFile",
+    "OBJ-40":
+        "KeycardCommandsTests/StandardInputTests.checkAndModelReadManifestsFromStandardInput, .errorsNameStandardInputWithTheirLine, .aScenarioFromStandardInput",
     "APP-01": "KeycardScenarioTests/RealManifestsTests.everyDocumentDecodes (when ../shared is beside the checkout)",
     "POD-32": "KeycardScenarioTests/APIUpdateRulesTests.aPodUpdateThatChangesItsPortsIsRefused, .aPodUpdateOfLabelsAndImageIsAccepted",
     "POD-33": "KeycardScenarioTests/APIUpdateRulesTests.aNamedTargetPortPrefersTheAppContainerToASidecar",

@@ -21,16 +21,25 @@ public enum KeycardBinary {
     }
 
     /// Runs `keycard ARGS` to completion. Both streams are read at once, so neither can fill its
-    /// pipe and stall the child.
-    public static func run(_ arguments: [String]) throws -> Result {
+    /// pipe and stall the child. `input`, when given, is its standard input (then closed).
+    public static func run(_ arguments: [String], input: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let input {
+            let writer = Thread {
+                stdin.fileHandleForWriting.write(input)
+                try? stdin.fileHandleForWriting.close()
+            }
+            writer.start()
+        }
         let stderrBox = Box()
         let reader = Thread { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile() }
         reader.start()

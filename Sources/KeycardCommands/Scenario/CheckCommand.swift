@@ -15,12 +15,17 @@ struct CheckCommand: ParsableCommand {
 
     @Argument(
         help:
-            "Scenario files, each checked on its own; plain Kubernetes manifests (files or folders) together as one cluster, as model and run load them."
+            "Scenario files, each checked on its own; plain Kubernetes manifests (files or folders) together as one cluster, as model and run load them; - reads standard input."
     ) var files: [String]
     @OptionGroup var manifests: ManifestOptions
 
     func run() throws {
         logging.apply()
+        try ScenarioInput.withStandardInput(files) { try check($0) }
+    }
+
+    /// Checks `files` (`-` already `STDIN`, read from standard input).
+    private func check(_ files: [String]) throws {
         var invalid = false
         // Plain manifests are one cluster (`ScenarioInput.loadAll`), checked once, in the place of
         // the first of them: two files that clash (one clusterIP twice) are invalid together.

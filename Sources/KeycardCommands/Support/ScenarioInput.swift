@@ -64,6 +64,22 @@ enum ScenarioInput {
         try step(afterStep, of: timeline, asked: "--after-step \(afterStep ?? 0)")
     }
 
+    /// `body` with the paths, where `-` stands for standard input, as kubectl's `-f -`: its bytes
+    /// are read once, and the path `STDIN` (`ScenarioLoader.standardInputPath`, the name kubectl's
+    /// messages give it) reads them inside `body`. `-` given twice is refused on stderr with exit
+    /// code 2 ("standard input cannot be used for multiple arguments", cli-runtime's builder).
+    static func withStandardInput<Result>(_ paths: [String], _ body: ([String]) throws -> Result) throws -> Result {
+        guard paths.contains("-") else { return try body(paths) }
+        guard paths.count(where: { $0 == "-" }) == 1 else {
+            Console.error("standard input cannot be used for multiple arguments (- is given more than once)")
+            throw Exit.invalid
+        }
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        return try ScenarioLoader.$standardInput.withValue(data) {
+            try body(paths.map { $0 == "-" ? ScenarioLoader.standardInputPath : $0 })
+        }
+    }
+
     static func load(_ path: String, cellLimit: CellLimit = .refuse) throws -> Timeline {
         do {
             let timeline = try ScenarioLoader.timeline(path, cellLimit: cellLimit)
@@ -93,10 +109,13 @@ struct ManifestOptions: ParsableArguments {
 /// The inputs of a command that models every file it is given (`keycard model`, `keycard lint`):
 /// scenario files each their own cluster, plain manifests together one (`ScenarioInput.loadAll`).
 struct ScenarioFiles: ParsableArguments {
-    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster.") var files: [String]
+    @Argument(help: "Scenario files; plain Kubernetes manifests (files or folders) together as one cluster; - reads standard input.")
+    var files: [String]
     @OptionGroup var manifests: ManifestOptions
 
     /// The timelines of the files; an invalid one is printed and ends the command with exit code 2.
     /// `cellLimit`: `.warn` for a command that judges no probe cell (`ScenarioInput.loadAll`).
-    func load(cellLimit: CellLimit = .refuse) throws -> [Timeline] { try ScenarioInput.loadAll(files, manifests, cellLimit: cellLimit) }
+    func load(cellLimit: CellLimit = .refuse) throws -> [Timeline] {
+        try ScenarioInput.withStandardInput(files) { try ScenarioInput.loadAll($0, manifests, cellLimit: cellLimit) }
+    }
 }

@@ -18,13 +18,13 @@ final class SourceLocator {
 
     /// Per file: every mapping node by where it was written (indexed once, so locating a finding
     /// costs its path, not a walk of the file: lint reports one finding per policy of thousands).
-    private var mappings: [String: [Spot: (node: Node, lineOffset: Int)]] = [:]
+    private var mappings: [String: [Spot: (node: Node, marks: MarkMap)]] = [:]
 
     /// The location of `path` under the object node written at `object`.
     func locate(_ object: SourceLocation, _ path: [SourcePath]) -> SourceLocation {
         guard !path.isEmpty, let root = index(object.file)[Spot(line: object.line, column: object.column)] else { return object }
         var node = root.node
-        func location(_ node: Node) -> SourceLocation { Self.location(node, object.file, lineOffset: root.lineOffset) }
+        func location(_ node: Node) -> SourceLocation { root.marks.location(node.mark, file: object.file) }
         for step in path {
             switch (step, node) {
             case (.key(let key), .mapping(let mapping)):
@@ -39,32 +39,29 @@ final class SourceLocator {
         return location(node)
     }
 
-    private func index(_ file: String) -> [Spot: (node: Node, lineOffset: Int)] {
+    private func index(_ file: String) -> [Spot: (node: Node, marks: MarkMap)] {
         if let cached = mappings[file] { return cached }
         let start = SourceLocation.start(of: file)
         let documents = (try? ScenarioLoader.readText(file, at: start)).flatMap { try? YAMLDocuments.parse($0, file: file) } ?? []
-        var found: [Spot: (node: Node, lineOffset: Int)] = [:]
-        for document in documents { Self.collect(document.node, lineOffset: document.lineOffset, into: &found) }
+        var found: [Spot: (node: Node, marks: MarkMap)] = [:]
+        for document in documents { Self.collect(document.node, marks: document.marks, file: file, into: &found) }
         mappings[file] = found
         return found
     }
 
-    private static func location(_ node: Node, _ file: String, lineOffset: Int) -> SourceLocation {
-        SourceLocation(file: file, line: (node.mark?.line ?? 1) + lineOffset, column: node.mark?.column ?? 1)
-    }
-
     /// Every mapping node under `node`, the first written at a spot kept (depth first, as aliases
-    /// repeat nodes at their anchor's spot). `lineOffset`: the document's (`YAMLValue.lineOffset`).
-    private static func collect(_ node: Node, lineOffset: Int, into found: inout [Spot: (node: Node, lineOffset: Int)]) {
+    /// repeat nodes at their anchor's spot). `marks`: the document's (`YAMLValue.marks`).
+    private static func collect(_ node: Node, marks: MarkMap, file: String, into found: inout [Spot: (node: Node, marks: MarkMap)]) {
         switch node {
         case .mapping(let mapping):
-            if let mark = node.mark {
-                let spot = Spot(line: mark.line + lineOffset, column: mark.column)
-                if found[spot] == nil { found[spot] = (node, lineOffset) }
+            if node.mark != nil {
+                let location = marks.location(node.mark, file: file)
+                let spot = Spot(line: location.line, column: location.column)
+                if found[spot] == nil { found[spot] = (node, marks) }
             }
-            for (_, value) in mapping { collect(value, lineOffset: lineOffset, into: &found) }
+            for (_, value) in mapping { collect(value, marks: marks, file: file, into: &found) }
         case .sequence(let sequence):
-            for item in sequence { collect(item, lineOffset: lineOffset, into: &found) }
+            for item in sequence { collect(item, marks: marks, file: file, into: &found) }
         default: break
         }
     }

@@ -21,9 +21,11 @@ public enum ManifestLoader {
     /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object (a
     /// scalar or a list is not one either: `timeline` then says what a manifest document must be).
     public static func isManifests(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return false }
-        if isDirectory.boolValue { return true }
+        if !ScenarioLoader.readsStandardInput(path) {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return false }
+            if isDirectory.boolValue { return true }
+        }
         guard let text = try? ScenarioLoader.readText(path, at: SourceLocation.start(of: path)),
             let documents = try? YAMLDocuments.parse(text, file: path)
         else { return false }
@@ -36,16 +38,26 @@ public enum ManifestLoader {
 
     /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml`/`.json` files in
     /// name order, byte by byte as kubectl sorts them (`byteOrder`; the extensions `kubectl apply -f
-    /// DIR` reads).
+    /// DIR` reads, cli-runtime's `FileExtensions`). Links are taken as kubectl's
+    /// `ExpandPathsToFileVisitors` takes them, through `filepath.Walk`, which does not follow them
+    /// (`os.Lstat`): a path that is a link (to a folder too) is a file, read through the link, so a
+    /// link to a folder is refused when it is read, as kubectl's read fails ("is a directory"),
+    /// unless the path ends in `/`; in a folder, a sub-folder is skipped (no `-R`) and a link
+    /// with a manifest extension is a file, whatever it leads to. No link is followed into a
+    /// folder, so a link loop cannot hang the walk.
     public static func files(_ paths: [String]) throws(ScenarioError) -> [String] {
         var files: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
             let here = SourceLocation.start(of: path)
+            if ScenarioLoader.readsStandardInput(path) {
+                files.append(path)
+                continue
+            }
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ScenarioError(here, "no such file or folder: \(path)")
             }
-            guard isDirectory.boolValue else {
+            guard isDirectory.boolValue, !isLink(path) else {
                 files.append(path)
                 continue
             }
@@ -56,17 +68,22 @@ public enum ManifestLoader {
                 throw ScenarioError(here, "cannot read folder \(path): \(error.localizedDescription)")
             }
             // A sub-folder is skipped even when its name ends in .yaml (kubectl's visitor without -R);
-            // a dangling link stays, and is reported at its own path when it is read.
+            // a link is not followed here: it stays, and a dangling one, or one to a folder, is
+            // reported at its own path when it is read.
             let yaml = names.filter { name in
-                var isFolder: ObjCBool = false
                 let full = (path as NSString).appendingPathComponent(name)
-                return [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) }
-                    && !(FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) && isFolder.boolValue)
+                let type = (try? FileManager.default.attributesOfItem(atPath: full))?[.type] as? FileAttributeType
+                return [".yaml", ".yml", ".json"].contains { name.hasSuffix($0) } && type != .typeDirectory
             }.sorted(by: byteOrder)
             if yaml.isEmpty { throw ScenarioError(here, "folder \(path) holds no .yaml, .yml or .json file") }
             files += yaml.map { (path as NSString).appendingPathComponent($0) }
         }
         return files
+    }
+
+    /// Whether `path` itself is a symbolic link (`os.Lstat`: a trailing `/` follows it).
+    static func isLink(_ path: String) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType == .typeSymbolicLink
     }
 
     /// kubectl's order of a folder's files: `filepath.Walk` sorts names with `sort.Strings`, byte by
@@ -98,7 +115,7 @@ public enum ManifestLoader {
             // A file of a folder that cannot be read is reported at that file, not at the folder.
             let (text, replaced) = try ScenarioLoader.readTextNoting(file, at: SourceLocation.start(of: file))
             if let replaced { decoder.warnings.append(replaced) }
-            for document in try YAMLDocuments.parse(text, file: file) {
+            for document in try YAMLDocuments.parse(text, file: file, warnings: &decoder.warnings) {
                 try requireObject(document)
                 objects += try decoder.decode(document)
             }
@@ -218,19 +235,30 @@ public enum ManifestLoader {
         return try Timeline(scenario, cellLimit: cellLimit)
     }
 
-    /// A document that is a scalar or a list is no object: refused as kubectl refuses it ("Object
-    /// 'Kind' is missing"), saying what a document must be. An empty document is nothing.
+    /// A document that is a scalar or a list is no object: refused as kubectl refuses it, saying
+    /// what a document must be. kubectl decodes each document with apimachinery's
+    /// `unstructuredJSONScheme.decode`, whose first step unmarshals it into a struct: a list (a
+    /// file that is a JSON array `[{...}, {...}]` too, which kubectl reads as YAML, its first
+    /// character not being `{`) fails there ("cannot unmarshal array into Go value of type
+    /// unstructured.detector"), as does a scalar. An empty document is nothing.
     static func requireObject(_ document: YAMLValue) throws(ScenarioError) {
         let found: String
+        let goType: String
         switch document.node {
         case .mapping: return
         case .scalar where document.isNull: return
-        case .scalar: found = "a scalar"
-        case .sequence: found = "a list"
-        case .alias: found = "an alias"
+        case .scalar:
+            found = "a scalar"
+            goType = document.tagName == .str ? "string" : document.tagName == .bool ? "bool" : "number"
+        case .sequence:
+            found = "a list"
+            goType = "array"
+        case .alias:
+            found = "an alias"
+            goType = "value"
         }
         throw document.error(
-            "a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found \(found) (kubectl: Object 'Kind' is missing)"
+            "a manifest document must be a Kubernetes object, a mapping with apiVersion and kind, found \(found) (kubectl: cannot unmarshal \(goType) into Go value of type unstructured.detector); a list of objects is written as kind: List with items, or as documents separated by ---"
         )
     }
 

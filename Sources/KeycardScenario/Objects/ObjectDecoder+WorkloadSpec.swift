@@ -207,7 +207,7 @@ extension YAMLValue {
     func canonicalText() throws(ScenarioError) -> String {
         try budget.spend(at: location)
         func text(_ node: Node) throws(ScenarioError) -> String {
-            try YAMLValue(node, file: file, budget: budget, lineOffset: lineOffset).canonicalText()
+            try YAMLValue(node, file: file, budget: budget, marks: marks).canonicalText()
         }
         switch node {
         case .scalar(let scalar): return isNull ? "null" : "\"\(scalar.string)\""

@@ -23,7 +23,8 @@ public enum ScenarioLoader {
 
     /// Parses scenario text and plays it on the model.
     public static func parseTimeline(_ text: String, file: String, cellLimit: CellLimit = .refuse) throws(ScenarioError) -> Timeline {
-        let documents = try YAMLDocuments.parse(text, file: file)
+        var ignored: [ScenarioWarning] = []
+        let documents = try YAMLDocuments.parse(text, file: file, warnings: &ignored)
         guard let document = documents.first, documents.contains(where: { !$0.isNull }) else {
             throw ScenarioError(
                 SourceLocation.start(of: file),
@@ -35,9 +36,22 @@ public enum ScenarioLoader {
         }
         var parser = ScenarioParser(file: file)
         var scenario = try parser.scenario(document)
+        scenario.warnings = ignored + scenario.warnings
         scenario.inputFiles = [file] + parser.manifestFiles
         return try Timeline(scenario, cellLimit: cellLimit)
     }
+
+    /// Standard input's bytes while a command reads `-` (kubectl's `-f -`): the path
+    /// `standardInputPath` reads them instead of a file. Bound by the command that read them.
+    @TaskLocal public static var standardInput: Data?
+
+    /// The name standard input goes by in messages, kubectl's (cli-runtime `constSTDINstr`:
+    /// "error parsing STDIN: ..."). Relative `file:` entries of a scenario read from it are
+    /// relative to the working folder.
+    public static let standardInputPath = "STDIN"
+
+    /// Whether `path` stands for standard input now (`standardInput`).
+    static func readsStandardInput(_ path: String) -> Bool { path == standardInputPath && standardInput != nil }
 
     static func readText(_ path: String, at location: SourceLocation) throws(ScenarioError) -> String {
         try readTextNoting(path, at: location).text
@@ -49,6 +63,12 @@ public enum ScenarioLoader {
     static func readTextNoting(_ path: String, at location: SourceLocation, display: String? = nil) throws(ScenarioError) -> (
         text: String, warning: ScenarioWarning?
     ) {
+        if readsStandardInput(path), let data = standardInput {
+            guard data.count <= YAMLDocuments.maximumBytes else {
+                throw ScenarioError(location, "standard input is larger than \(YAMLDocuments.maximumBytes >> 20) MiB")
+            }
+            return noting(data, display: display ?? path)
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
@@ -56,7 +76,15 @@ public enum ScenarioLoader {
             }
             throw ScenarioError(location, "no such file: \(path)")
         }
-        if isDirectory.boolValue { throw ScenarioError(location, "\(path) is a folder, not a file") }
+        if isDirectory.boolValue {
+            if ManifestLoader.isLink(path) {
+                throw ScenarioError(
+                    location,
+                    "\(path) is a link to a folder, not a file: kubectl -f reads a link as a file (filepath.Walk does not follow links) and fails on it (is a directory); name the folder itself, or end the path in /"
+                )
+            }
+            throw ScenarioError(location, "\(path) is a folder, not a file")
+        }
         // attributesOfItem does not follow a link: read the file a link leads to.
         let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
         if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
@@ -81,10 +109,15 @@ public enum ScenarioLoader {
         } catch {
             throw ScenarioError(location, "cannot read \(path): \(error.localizedDescription)")
         }
+        return noting(data, display: display ?? path)
+    }
+
+    /// `data` as text, and a warning at its first byte that is not a character (`readTextNoting`).
+    private static func noting(_ data: Data, display: String) -> (text: String, warning: ScenarioWarning?) {
         let (text, replaced) = TextEncoding.decodeNoting(data)
         let warning = replaced.map { spot in
             ScenarioWarning(
-                location: SourceLocation(file: display ?? path, line: spot.line, column: spot.column),
+                location: SourceLocation(file: display, line: spot.line, column: spot.column),
                 message:
                     "not valid UTF-8 (or a lone UTF-16 surrogate): read as U+FFFD, as kubectl reads it (this is the first such byte)")
         }
@@ -293,7 +326,9 @@ struct ScenarioParser {
         let outer = objects.namespace
         objects.namespace = namespace
         defer { objects.namespace = outer }
-        for document in try YAMLDocuments.parse(text, file: displayPath) { loaded += try objects.decode(document) }
+        for document in try YAMLDocuments.parse(text, file: displayPath, warnings: &objects.warnings) {
+            loaded += try objects.decode(document)
+        }
         manifests[cacheKey] = loaded
         return loaded
     }

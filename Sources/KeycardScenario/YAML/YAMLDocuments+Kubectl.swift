@@ -9,15 +9,13 @@ extension YAMLDocuments {
     /// - a scalar with an explicit tag becomes the value go-yaml gives it (`!!int "0x50"` → 80,
     ///   `!!str 80` → `"80"`), or is refused as go-yaml refuses it (`!!null x`).
     /// Only what changes is rebuilt: a document without tags and with string keys is returned as is.
-    static func asKubectlReadsIt(_ node: Node, file: String, lineOffset: Int) throws(ScenarioError) -> Node {
-        try rewritten(node, file: file, lineOffset: lineOffset) ?? node
+    static func asKubectlReadsIt(_ node: Node, file: String, marks: MarkMap) throws(ScenarioError) -> Node {
+        try rewritten(node, file: file, marks: marks) ?? node
     }
 
     /// The rewritten node, or nil when nothing in it changes.
-    private static func rewritten(_ node: Node, file: String, lineOffset: Int) throws(ScenarioError) -> Node? {
-        func location(_ node: Node) -> SourceLocation {
-            SourceLocation(file: file, line: (node.mark?.line ?? 1) + lineOffset, column: node.mark?.column ?? 1)
-        }
+    private static func rewritten(_ node: Node, file: String, marks: MarkMap) throws(ScenarioError) -> Node? {
+        func location(_ node: Node) -> SourceLocation { marks.location(node.mark, file: file) }
         switch node {
         case .scalar(let scalar):
             guard Self.isDecisive(scalar.tag) else { return nil }
@@ -30,7 +28,7 @@ extension YAMLDocuments {
             var items = Array(sequence)
             var changed = false
             for index in items.indices {
-                if let item = try rewritten(items[index], file: file, lineOffset: lineOffset) {
+                if let item = try rewritten(items[index], file: file, marks: marks) {
                     items[index] = item
                     changed = true
                 }
@@ -55,7 +53,7 @@ extension YAMLDocuments {
                     }
                     seen[scalar.string] = key
                 }
-                let newValue = try rewritten(value, file: file, lineOffset: lineOffset)
+                let newValue = try rewritten(value, file: file, marks: marks)
                 if newValue != nil { changed = true }
                 pairs.append((newKey, newValue ?? value))
             }

@@ -12,89 +12,101 @@ enum YAMLDocuments {
     /// per level. kubectl's limit is 10,000 (go-yaml's and encoding/json's); no manifest comes near.
     static let maximumDepth = 1000
 
+    /// The documents of `text` as kubectl reads them (`KubectlFraming`); what kubectl ignores
+    /// (a second document in text between separators) is a warning in `warnings`.
     static func parse(_ text: String, file: String) throws(ScenarioError) -> [YAMLValue] {
+        var warnings: [ScenarioWarning] = []
+        return try parse(text, file: file, warnings: &warnings)
+    }
+
+    /// `parse(text, file:)`, adding a warning for each document kubectl ignores.
+    static func parse(_ text: String, file: String, warnings: inout [ScenarioWarning]) throws(ScenarioError) -> [YAMLValue] {
         let start = SourceLocation.start(of: file)
         guard text.utf8.count <= maximumBytes else {
             throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
         }
+        let lines = FileLines(text)
+        let pieces = try KubectlFraming.pieces(of: lines, file: file)
+        var nodes: [(node: Node, marks: MarkMap, piece: Int)] = []
+        for (index, piece) in pieces.enumerated() {
+            let marks = MarkMap(piece, in: lines)
+            if let node = try firstDocument(piece, marks: marks, file: file, warnings: &warnings) { nodes.append((node, marks, index)) }
+        }
+        // Aliases are substituted when a document is composed, so an anchored node reappears,
+        // with its anchor's mark, wherever an alias names it. The written size counts each
+        // written node once; the expansion may not exceed it by much (a bomb's does by millions).
+        var seen = Set<MarkKey>()
+        var written = 0
+        for (node, _, piece) in nodes { countWritten(node, piece: piece, seen: &seen, written: &written) }
+        let counting = VisitBudget(limit: VisitBudget.limit(forWrittenNodes: written), writtenNodes: written)
+        var documents: [YAMLValue] = []
+        for (node, marks, _) in nodes {
+            // Walk the expansion, ignored fields included, so an alias bomb anywhere is refused
+            // here rather than expanded by whoever reads that part later.
+            let before = counting.spent
+            try countNodes(node, file: file, marks: marks, budget: counting, depth: 0)
+            // Readers visit a node a few times (a mapping's entries listed, then its fields read):
+            // linear in the written size, never in a bomb's expansion.
+            let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
+            let read = try asKubectlReadsIt(node, file: file, marks: marks)
+            documents.append(YAMLValue(read, file: file, budget: reading, marks: marks))
+        }
+        return documents
+    }
+
+    /// The first document of `piece`, as go-yaml v2's `Unmarshal` reads only that (nil when the
+    /// piece holds none); a further document is ignored as kubectl ignores it, with a warning at it.
+    private static func firstDocument(
+        _ piece: KubectlFraming.Piece, marks: MarkMap, file: String, warnings: inout [ScenarioWarning]
+    ) throws(ScenarioError) -> Node? {
+        let parser: Parser
+        let first: Node?
         do {
-            let nodes = try documentNodes(text, file: file)
-            // Aliases are substituted when a document is composed, so an anchored node reappears,
-            // with its anchor's mark, wherever an alias names it. The written size counts each
-            // written node once; the expansion may not exceed it by much (a bomb's does by millions).
-            var seen = Set<MarkKey>()
-            var written = 0
-            for (node, offset) in nodes { countWritten(node, offset: offset, seen: &seen, written: &written) }
-            let counting = VisitBudget(limit: VisitBudget.limit(forWrittenNodes: written), writtenNodes: written)
-            var documents: [YAMLValue] = []
-            for (node, offset) in nodes {
-                // Walk the expansion, ignored fields included, so an alias bomb anywhere is refused
-                // here rather than expanded by whoever reads that part later.
-                let before = counting.spent
-                try countNodes(node, file: file, budget: counting, depth: 0, documentStart: MarkKey(node.mark))
-                // Readers visit a node a few times (a mapping's entries listed, then its fields read):
-                // linear in the written size, never in a bomb's expansion.
-                let reading = VisitBudget(limit: 16 * (counting.spent - before) + 10_000)
-                let read = try asKubectlReadsIt(node, file: file, lineOffset: offset)
-                documents.append(YAMLValue(read, file: file, budget: reading, lineOffset: offset))
-            }
-            return documents
-        } catch let error as ScenarioError {
-            throw error
+            parser = try Parser(yaml: piece.text)
+            first = try parser.nextRoot()
         } catch let error as YamlError {
-            throw convert(error, file: file)
+            throw convert(error, file: file, marks: marks)
         } catch {
-            throw ScenarioError(start, "cannot parse YAML: \(error)")
+            throw ScenarioError(SourceLocation.start(of: file), "cannot parse YAML: \(error)")
         }
+        guard piece.kind == .yaml, first != nil else { return first }
+        var ignored: [SourceLocation] = []
+        var unreadable: SourceLocation?
+        do {
+            while let next = try parser.nextRoot() {
+                if case .scalar(let scalar) = next, scalar.string.isEmpty, scalar.style == .plain { continue }
+                ignored.append(marks.location(next.mark, file: file))
+            }
+        } catch let error as YamlError {
+            unreadable = convert(error, file: file, marks: marks).location
+        } catch {
+            unreadable = marks.location(nil, file: file)
+        }
+        guard let at = ignored.first ?? unreadable else { return first }
+        let more =
+            ignored.count > 1
+            ? " (and \(ignored.count - 1) more after it)"
+            : unreadable != nil && !ignored.isEmpty
+                ? " (and text after it that is not valid YAML)" : unreadable != nil ? " (text that is not valid YAML)" : ""
+        warnings.append(
+            ScenarioWarning(
+                location: at,
+                message:
+                    "this document\(more) is ignored, as kubectl ignores it: kubectl cuts a file into documents at lines that are exactly --- (LF line ends), and reads only the first document of each part (go-yaml's Unmarshal); a `...` line or lone-CR line ends do not start a document it reads. Separate documents with a --- line"
+            ))
+        return first
     }
 
-    /// The documents' root nodes, each with the lines written before the text it was parsed
-    /// from: a stream of JSON objects is parsed object by object (`JSONStream`), YAML as one
-    /// stream, with byte order marks at document starts dropped (`TextEncoding`).
-    private static func documentNodes(_ written: String, file: String) throws -> [(Node, Int)] {
-        let text = JSONStream.joiningSurrogates(written)
-        guard let values = JSONStream.values(in: text) else {
-            var nodes: [(Node, Int)] = []
-            var sequence = try Yams.compose_all(yaml: TextEncoding.strippingDocumentBOMs(text))
-            while let node = sequence.next() { nodes.append((node, 0)) }
-            if let error = sequence.error { throw error }
-            return nodes
-        }
-        let utf8 = Array(text.utf8)
-        var nodes: [(Node, Int)] = []
-        for value in values {
-            // Spaces keep the columns of the object's first line; its marks then count lines from 1.
-            let padded = String(repeating: " ", count: value.column - 1) + String(decoding: utf8[value.bytes], as: UTF8.self)
-            let offset = value.line - 1
-            // kubectl decodes such a stream as JSON: a YAML flow mapping (`{a: 1}`) is refused there.
-            if (try? JSONSerialization.jsonObject(with: Data(utf8[value.bytes]))) == nil {
-                throw ScenarioError(
-                    SourceLocation(file: file, line: value.line, column: value.column),
-                    "invalid JSON: a file that starts with { is read as a stream of JSON objects, as kubectl reads it, and this object is not JSON"
-                )
-            }
-            do {
-                guard let node = try Yams.compose(yaml: padded) else { continue }
-                nodes.append((node, offset))
-            } catch let error as YamlError {
-                var converted = convert(error, file: file)
-                converted.location.line += offset
-                throw converted
-            }
-        }
-        return nodes
-    }
-
-    /// Where a node was written: collections are unique by it, so a repeat is an alias.
-    fileprivate struct MarkKey: Hashable, Comparable {
+    /// Where a node was written (the piece of the file and the parser's line and column there):
+    /// collections are unique by it, so a repeat is an alias.
+    fileprivate struct MarkKey: Hashable {
+        var piece: Int
         var line: Int
         var column: Int
-
-        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.line, lhs.column) < (rhs.line, rhs.column) }
     }
 
     /// Counts written nodes: a collection met again (through an alias) counts once, unexplored.
-    private static func countWritten(_ node: Node, offset: Int, seen: inout Set<MarkKey>, written: inout Int) {
+    private static func countWritten(_ node: Node, piece: Int, seen: inout Set<MarkKey>, written: inout Int) {
         written += 1
         let children: [Node]
         switch node {
@@ -102,51 +114,50 @@ enum YAMLDocuments {
         case .mapping(let mapping): children = mapping.flatMap { [$0.key, $0.value] }
         case .sequence(let sequence): children = Array(sequence)
         }
-        if node.mark != nil, !seen.insert(MarkKey(node.mark, lineOffset: offset)).inserted { return }
-        for child in children { countWritten(child, offset: offset, seen: &seen, written: &written) }
+        if let mark = node.mark, !seen.insert(MarkKey(piece: piece, line: mark.line, column: mark.column)).inserted { return }
+        for child in children { countWritten(child, piece: piece, seen: &seen, written: &written) }
     }
 
     /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the depth once
     /// aliases are substituted (a chain of anchors nests far deeper than its text shows, and every
-    /// reader recurses), and a node written before the document began came through an alias to an
-    /// earlier document's anchor, which YAML scopes to its own document (kubectl decodes each
-    /// document alone and answers "unknown anchor").
-    private static func countNodes(
-        _ node: Node, file: String, budget: VisitBudget, depth: Int, documentStart: MarkKey
-    ) throws(ScenarioError) {
-        let here = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
-        try budget.spend(at: here)
+    /// reader recurses).
+    private static func countNodes(_ node: Node, file: String, marks: MarkMap, budget: VisitBudget, depth: Int) throws(ScenarioError) {
+        try budget.spend(at: marks.location(node.mark, file: file))
         if depth > maximumDepth {
-            throw ScenarioError(here, "nesting is deeper than \(maximumDepth) levels (counting the levels aliases repeat)")
-        }
-        if MarkKey(node.mark) < documentStart {
-            throw ScenarioError(here, "an alias refers to an anchor of an earlier YAML document (anchors are scoped to their document)")
+            throw ScenarioError(
+                marks.location(node.mark, file: file), "nesting is deeper than \(maximumDepth) levels (counting the levels aliases repeat)")
         }
         switch node {
         case .scalar, .alias: return
         case .mapping(let mapping):
             for (key, value) in mapping {
-                try countNodes(key, file: file, budget: budget, depth: depth + 1, documentStart: documentStart)
-                try countNodes(value, file: file, budget: budget, depth: depth + 1, documentStart: documentStart)
+                try countNodes(key, file: file, marks: marks, budget: budget, depth: depth + 1)
+                try countNodes(value, file: file, marks: marks, budget: budget, depth: depth + 1)
             }
         case .sequence(let sequence):
-            for item in sequence { try countNodes(item, file: file, budget: budget, depth: depth + 1, documentStart: documentStart) }
+            for item in sequence { try countNodes(item, file: file, marks: marks, budget: budget, depth: depth + 1) }
         }
     }
 
-    private static func convert(_ error: YamlError, file: String) -> ScenarioError {
-        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+    private static func convert(_ error: YamlError, file: String, marks: MarkMap) -> ScenarioError {
+        func at(_ mark: Mark) -> SourceLocation { marks.location(mark, file: file) }
         switch error {
         case .parser(_, let problem, let mark, _) where problem.hasPrefix("Maximum nesting level reached"):
             return ScenarioError(at(mark), "nesting is deeper than \(maximumDepth) levels")
+        case .composer(_, let problem, let mark, _) where problem == "found undefined alias":
+            return ScenarioError(
+                at(mark),
+                "invalid YAML: found undefined alias (kubectl: unknown anchor; an anchor belongs to its document, and kubectl reads each document alone)"
+            )
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let while_ = context.map { " (\($0.text))" } ?? ""
             return ScenarioError(at(mark), "invalid YAML: \(problem)\(while_)")
-        case .reader(let problem, let offset, _, _):
+        case .reader(let problem, let offset, let value, _):
+            // Yams counts the offset in Characters of the text it read.
+            guard let offset else { return ScenarioError(SourceLocation.start(of: file), "invalid YAML input: \(problem)") }
             return ScenarioError(
-                SourceLocation.start(of: file),
-                "invalid YAML input: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+                marks.location(ofCharacter: offset, file: file), "invalid YAML input: \(problem) (U+\(String(format: "%04X", value)))")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return ScenarioError(at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in a mapping")
         default:
@@ -155,7 +166,45 @@ enum YAMLDocuments {
     }
 }
 
-extension YAMLDocuments.MarkKey {
-    /// Where `mark` points; a node without one (none Yams composes) sorts first.
-    fileprivate init(_ mark: Mark?, lineOffset: Int = 0) { self.init(line: (mark?.line ?? 0) + lineOffset, column: mark?.column ?? 0) }
+/// How a node's mark (the parser's line and column in the piece of the file it read) becomes its
+/// place in the file as an editor shows it: lines counted from the piece's first line, or, where
+/// the parser's lines are not the editor's (`KubectlFraming.Piece.plain`), through `PieceLocator`.
+struct MarkMap {
+    /// Lines of the file before the piece's first line.
+    var lineOffset: Int
+    /// For a piece whose lines or columns are not the file's.
+    var locator: PieceLocator?
+    /// The piece and the file's lines, for a reader error's byte offset.
+    private var source: (piece: KubectlFraming.Piece, lines: FileLines)?
+
+    /// Marks that are the file's own lines and columns (`lineOffset` lines down).
+    init(lineOffset: Int = 0) {
+        self.lineOffset = lineOffset
+        locator = nil
+        source = nil
+    }
+
+    init(_ piece: KubectlFraming.Piece, in lines: FileLines) {
+        lineOffset = piece.firstLine - 1
+        locator = piece.plain ? nil : PieceLocator(piece, in: lines)
+        source = (piece, lines)
+    }
+
+    /// Where `mark` is in `file` (the piece's first line without a mark).
+    func location(_ mark: Mark?, file: String) -> SourceLocation {
+        guard let mark else { return SourceLocation(file: file, line: 1 + lineOffset, column: 1) }
+        guard let locator else { return SourceLocation(file: file, line: mark.line + lineOffset, column: mark.column) }
+        let (line, column) = locator.location(line: mark.line, column: mark.column)
+        return SourceLocation(file: file, line: line, column: column)
+    }
+
+    /// Where the piece's Character `offset` (a libyaml reader error's, as Yams counts it) is in `file`.
+    func location(ofCharacter offset: Int, file: String) -> SourceLocation {
+        guard let source else { return SourceLocation(file: file, line: 1 + lineOffset, column: 1) }
+        let text = source.piece.text
+        let index = text.index(text.startIndex, offsetBy: offset, limitedBy: text.endIndex) ?? text.endIndex
+        let byte = text.utf8.distance(from: text.utf8.startIndex, to: index)
+        let (line, column) = PieceLocator(source.piece, in: source.lines).location(ofByte: byte)
+        return SourceLocation(file: file, line: line, column: column)
+    }
 }

@@ -7,26 +7,24 @@ struct YAMLValue {
     /// Shared among all values of one document: caps the nodes visited, so an alias bomb (a few
     /// anchors referencing each other, expanding exponentially) is refused instead of walked.
     let budget: VisitBudget
-    /// Lines written before the text this node was parsed from: a JSON stream's objects are parsed
-    /// one by one (`JSONStream`), and their marks count from the object's first line.
-    let lineOffset: Int
+    /// Where the node's mark is in the file: each piece of a file (`KubectlFraming`) is parsed
+    /// alone, and its marks count from its first line.
+    let marks: MarkMap
 
-    init(_ node: Node, file: String, budget: VisitBudget, lineOffset: Int = 0) {
+    init(_ node: Node, file: String, budget: VisitBudget, marks: MarkMap = MarkMap()) {
         self.node = node
         self.file = file
         self.budget = budget
-        self.lineOffset = lineOffset
+        self.marks = marks
     }
 
-    var location: SourceLocation {
-        SourceLocation(file: file, line: (node.mark?.line ?? 1) + lineOffset, column: node.mark?.column ?? 1)
-    }
+    var location: SourceLocation { marks.location(node.mark, file: file) }
 
     func error(_ message: String) -> ScenarioError { ScenarioError(location, message) }
 
     private func child(_ node: Node) throws(ScenarioError) -> YAMLValue {
         try budget.spend(at: location)
-        return YAMLValue(node, file: file, budget: budget, lineOffset: lineOffset)
+        return YAMLValue(node, file: file, budget: budget, marks: marks)
     }
 
     /// The YAML 1.1 type of the node (str, int, bool, null, ...), as Kubernetes' YAML reader sees it.

@@ -1,0 +1,54 @@
+import Foundation
+import KeycardTestSupport
+import Testing
+
+/// `keycard check -` and `keycard model -` read standard input, as `kubectl apply -f -` does;
+/// messages name it `STDIN`, as kubectl's do ("error parsing STDIN: ...").
+@Suite struct StandardInputTests {
+    private static let manifests = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: shop}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: shop, labels: {app: web}}
+        spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+
+        """
+
+    @Test func checkAndModelReadManifestsFromStandardInput() throws {
+        let check = try KeycardBinary.run(["check", "-"], input: Data(Self.manifests.utf8))
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.hasPrefix("STDIN: ok"), "\(check.stdout)")
+        let model = try KeycardBinary.run(["model", "-"], input: Data(Self.manifests.utf8))
+        #expect(model.status == 0, "\(model.stderr)")
+        #expect(model.stdout.contains("shop/web"), "\(model.stdout)")
+    }
+
+    @Test func errorsNameStandardInputWithTheirLine() throws {
+        let bad = try KeycardBinary.run(["check", "-"], input: Data((Self.manifests + "--- !!map\n").utf8))
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("STDIN:9:1: "), "\(bad.stderr)")
+        let twice = try KeycardBinary.run(["model", "-", "-"], input: Data())
+        #expect(twice.status == 2 && twice.stderr.contains("standard input cannot be used for multiple arguments"), "\(twice.stderr)")
+    }
+
+    /// A scenario file read from standard input names its manifests relative to the working folder.
+    @Test func aScenarioFromStandardInput() throws {
+        let scenario = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: stdin-scenario}
+            spec:
+              resources:
+                - apiVersion: v1
+                  kind: Namespace
+                  metadata: {name: shop}
+              steps: []
+
+            """
+        let check = try KeycardBinary.run(["check", "-"], input: Data(scenario.utf8))
+        #expect(check.status == 0 && check.stdout.hasPrefix("STDIN: ok"), "\(check.stdout) \(check.stderr)")
+    }
+}
