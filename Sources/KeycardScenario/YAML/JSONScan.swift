@@ -51,62 +51,75 @@ enum JSONScan {
             while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
         }
 
+        /// One value, nested containers included, without recursion: an explicit stack of the
+        /// open containers, so 10,000 levels cost no call stack (a recursive scan of a deeply
+        /// nested file overflowed a debug build's main thread near 4,400 levels).
         mutating func value(depth: Int) throws(Failure) {
-            guard let byte = current else { throw fail("looking for beginning of value") }
-            switch byte {
-            case UInt8(ascii: "{"):
-                guard depth < 10_000 else { throw Failure(offset: index, message: "exceeded max depth") }
-                index += 1
-                blanks()
-                if current == UInt8(ascii: "}") {
-                    index += 1
-                    return
-                }
-                while true {
-                    guard current == UInt8(ascii: "\"") else { throw fail("looking for beginning of object key string") }
-                    try string()
-                    blanks()
-                    guard current == UInt8(ascii: ":") else { throw fail("after object key") }
-                    index += 1
-                    blanks()
-                    try value(depth: depth + 1)
-                    blanks()
-                    if current == UInt8(ascii: ",") {
+            var open: [UInt8] = []
+            var expectingValue = true
+            while true {
+                if expectingValue {
+                    guard let byte = current else { throw fail("looking for beginning of value") }
+                    switch byte {
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        guard depth + open.count < 10_000 else { throw Failure(offset: index, message: "exceeded max depth") }
+                        let close = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
                         index += 1
                         blanks()
-                        continue
+                        if current == close {
+                            index += 1
+                            expectingValue = false
+                            continue
+                        }
+                        open.append(byte)
+                        if byte == UInt8(ascii: "{") { try key() }
+                    case UInt8(ascii: "\""):
+                        try string()
+                        expectingValue = false
+                    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                        try number()
+                        expectingValue = false
+                    case UInt8(ascii: "t"):
+                        try literal("true")
+                        expectingValue = false
+                    case UInt8(ascii: "f"):
+                        try literal("false")
+                        expectingValue = false
+                    case UInt8(ascii: "n"):
+                        try literal("null")
+                        expectingValue = false
+                    default: throw fail("looking for beginning of value")
                     }
+                    continue
+                }
+                // After a value: the end, the next element, or the close of its container.
+                guard let container = open.last else { return }
+                blanks()
+                if current == UInt8(ascii: ",") {
+                    index += 1
+                    blanks()
+                    if container == UInt8(ascii: "{") { try key() }
+                    expectingValue = true
+                    continue
+                }
+                if container == UInt8(ascii: "{") {
                     guard current == UInt8(ascii: "}") else { throw fail("after object key:value pair") }
-                    index += 1
-                    return
-                }
-            case UInt8(ascii: "["):
-                guard depth < 10_000 else { throw Failure(offset: index, message: "exceeded max depth") }
-                index += 1
-                blanks()
-                if current == UInt8(ascii: "]") {
-                    index += 1
-                    return
-                }
-                while true {
-                    try value(depth: depth + 1)
-                    blanks()
-                    if current == UInt8(ascii: ",") {
-                        index += 1
-                        blanks()
-                        continue
-                    }
+                } else {
                     guard current == UInt8(ascii: "]") else { throw fail("after array element") }
-                    index += 1
-                    return
                 }
-            case UInt8(ascii: "\""): try string()
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
-            case UInt8(ascii: "t"): try literal("true")
-            case UInt8(ascii: "f"): try literal("false")
-            case UInt8(ascii: "n"): try literal("null")
-            default: throw fail("looking for beginning of value")
+                index += 1
+                open.removeLast()
             }
+        }
+
+        /// An object key and its colon, leaving the index at the value.
+        private mutating func key() throws(Failure) {
+            guard current == UInt8(ascii: "\"") else { throw fail("looking for beginning of object key string") }
+            try string()
+            blanks()
+            guard current == UInt8(ascii: ":") else { throw fail("after object key") }
+            index += 1
+            blanks()
         }
 
         private mutating func literal(_ word: String) throws(Failure) {

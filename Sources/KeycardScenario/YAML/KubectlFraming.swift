@@ -164,6 +164,15 @@ enum KubectlFraming {
     }
 
     /// `YAMLReader.Read` from `start`: the pieces between separator lines.
+    /// The first bytes of what may shift a YAML line (CR, U+0085, U+2028/2029, a BOM): a switch,
+    /// not an array literal, as it runs once per byte of the file.
+    private static func mayBreakOrMark(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x0D, 0xC2, 0xE2, 0xEF: true
+        default: false
+        }
+    }
+
     private static func yamlPieces(from start: Int, file: String, lines: FileLines) throws(ScenarioError) -> [Piece] {
         let bytes = lines.bytes
         var pieces: [Piece] = []
@@ -221,7 +230,7 @@ enum KubectlFraming {
             out += content
             out.append(0x0A)
             if plain {
-                for index in content.indices where [0x0D, 0xC2, 0xE2, 0xEF].contains(bytes[index]) {
+                for index in content.indices where Self.mayBreakOrMark(bytes[index]) {
                     if bytes[index] == 0x0D || yamlOnlyBreak(bytes, at: index) > 0
                         || (bytes[index] == 0xEF && index + 2 < bytes.count && bytes[index + 1] == 0xBB && bytes[index + 2] == 0xBF)
                     {
