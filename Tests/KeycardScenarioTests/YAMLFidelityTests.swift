@@ -229,6 +229,16 @@ struct YAMLFidelityTests {
         #expect((900...1010).contains(blockError.location.line))
     }
 
+    /// A JSON stream 200,000 arrays deep is scanned without recursion (Go's scanner stops at
+    /// 10,000 levels; a recursive scan overflowed the stack before that) and refused, not crashed.
+    @Test func deepJSONIsRefusedNotCrashed() throws {
+        let depth = 200_000
+        let text = #"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": "# + String(repeating: "[", count: depth)
+            + String(repeating: "]", count: depth) + "}\n"
+        let error = try manifestRefusal(text)
+        #expect(error.message.contains("nesting is deeper than 1000 levels") || error.message.contains("exceeded max depth"), "\(error)")
+    }
+
     /// What kubectl accepts loads: 900 levels of nesting (go-yaml's limit is 10,000), and text
     /// that only looks nested (a stylesheet's `#fff` after a `{`, template braces, a bracket in a
     /// quoted string, a line of 600 spaces or dashes in a block scalar). A text heuristic once
