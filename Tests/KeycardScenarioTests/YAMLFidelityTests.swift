@@ -233,8 +233,8 @@ struct YAMLFidelityTests {
     /// 10,000 levels; a recursive scan overflowed the stack before that) and refused, not crashed.
     @Test func deepJSONIsRefusedNotCrashed() throws {
         let depth = 200_000
-        let text = #"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": "# + String(repeating: "[", count: depth)
-            + String(repeating: "]", count: depth) + "}\n"
+        let head = #"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": "#
+        let text = head + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}\n"
         let error = try manifestRefusal(text)
         #expect(error.message.contains("nesting is deeper than 1000 levels") || error.message.contains("exceeded max depth"), "\(error)")
     }
