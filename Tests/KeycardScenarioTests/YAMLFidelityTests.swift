@@ -229,6 +229,19 @@ struct YAMLFidelityTests {
         #expect((900...1010).contains(blockError.location.line))
     }
 
+    /// A one-line JSON file that the framing rewrites (an escaped emoji, as Python's json.dumps
+    /// writes one) loads: positions are lookups, not walks along the 200 KB line per node (that
+    /// was quadratic, minutes for 65 KB).
+    @Test(.timeLimit(.minutes(1))) func aLongRewrittenJSONLineLoads() throws {
+        let labels = (0..<4000).map { #""k\#($0)": "v\#($0)""# }.joined(separator: ", ")
+        let text =
+            #"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"e": "\ud83d\ude80"}, "labels": {"#
+            + labels + "}}, \"data\": {}}\n"
+        #expect(text.utf8.count > 60_000)
+        let t = try loadManifests(["a.json": text])
+        #expect(t.initial.pods.keys.map(\.namespace) == ["kube-system"])
+    }
+
     /// A JSON stream 200,000 arrays deep is scanned without recursion (Go's scanner stops at
     /// 10,000 levels; a recursive scan overflowed the stack before that) and refused, not crashed.
     @Test func deepJSONIsRefusedNotCrashed() throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How `kubectl apply -f` cuts a file into the pieces it decodes one by one (k8s.io/apimachinery
 /// pkg/util/yaml/decoder.go, as of Kubernetes 1.34):
 /// - `YAMLOrJSONDecoder` (`NewYAMLOrJSONDecoder(reader, 4096)` in cli-runtime's `StreamVisitor`):
@@ -253,6 +255,10 @@ struct FileLines {
     let bytes: [UInt8]
     /// The byte where each line starts.
     private(set) var starts: [Int] = [0]
+    /// Characters before each byte (`counted[i]`: in `bytes[0..<i]`, a byte order mark not
+    /// counted), built on the first column asked for: positions in a rewritten piece are asked
+    /// for every node, and a walk from the line's start each time made a long line quadratic.
+    private let counted = CharacterCounts()
 
     init(_ text: String) {
         bytes = Array(text.utf8)
@@ -273,14 +279,30 @@ struct FileLines {
             let middle = (low + high + 1) / 2
             if starts[middle] <= offset { low = middle } else { high = middle - 1 }
         }
-        var column = 1
-        var index = starts[low]
-        while index < offset {
-            let isBOM = bytes[index] == 0xEF && index + 2 < bytes.count && bytes[index + 1] == 0xBB && bytes[index + 2] == 0xBF
-            if bytes[index] & 0xC0 != 0x80 && !isBOM { column += 1 }
-            index += 1
+        let counts = counted.counts(of: bytes)
+        return (low + 1, counts[offset] - counts[starts[low]] + 1)
+    }
+}
+
+/// `FileLines`' character counts, made once (a class, so a `FileLines` value can fill it).
+final class CharacterCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: [Int]?
+
+    func counts(of bytes: [UInt8]) -> [Int] {
+        lock.withLock {
+            if let made { return made }
+            var counts = [Int](repeating: 0, count: bytes.count + 1)
+            var count = 0
+            for index in 0..<bytes.count {
+                counts[index] = count
+                let isBOM = bytes[index] == 0xEF && index + 2 < bytes.count && bytes[index + 1] == 0xBB && bytes[index + 2] == 0xBF
+                if bytes[index] & 0xC0 != 0x80 && !isBOM { count += 1 }
+            }
+            counts[bytes.count] = count
+            made = counts
+            return counts
         }
-        return (low + 1, column)
     }
 }
 
@@ -293,6 +315,10 @@ struct PieceLocator {
     /// Where each of the parser's lines starts in the piece: after \r\n, \r, \n, U+0085, U+2028
     /// or U+2029 (libyaml's and go-yaml's line breaks). Empty for a plain piece.
     private let lineStarts: [Int]
+    /// The byte where each character of the piece starts, and the first character of each of
+    /// the parser's lines: a position is a lookup, not a walk along the line.
+    private var characterStarts: [Int] = []
+    private var lineFirstCharacters: [Int] = []
 
     init(_ piece: KubectlFraming.Piece, in lines: FileLines) {
         self.piece = piece
@@ -318,19 +344,27 @@ struct PieceLocator {
             }
         }
         (self.utf8, lineStarts) = (utf8, starts)
+        var characterStarts: [Int] = []
+        characterStarts.reserveCapacity(utf8.count)
+        for (index, byte) in utf8.enumerated() where byte & 0xC0 != 0x80 { characterStarts.append(index) }
+        self.characterStarts = characterStarts
+        lineFirstCharacters = starts.map { start in
+            var low = 0
+            var high = characterStarts.count
+            while low < high {
+                let middle = (low + high) / 2
+                if characterStarts[middle] < start { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
     }
 
     /// Where the parser's line `line` and column `column` (1-based, columns in characters) is in
     /// the file.
     func location(line: Int, column: Int) -> (line: Int, column: Int) {
         if piece.plain { return (piece.firstLine + line - 1, column) }
-        var index = lineStarts[max(0, min(line - 1, lineStarts.count - 1))]
-        var characters = 1
-        while characters < column, index < utf8.count {
-            index += 1
-            while index < utf8.count, utf8[index] & 0xC0 == 0x80 { index += 1 }
-            characters += 1
-        }
+        let character = lineFirstCharacters[max(0, min(line - 1, lineFirstCharacters.count - 1))] + max(column, 1) - 1
+        let index = character < characterStarts.count ? characterStarts[character] : utf8.count
         return lines.location(ofByte: fileByte(index))
     }
 
