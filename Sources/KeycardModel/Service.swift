@@ -161,7 +161,7 @@ extension Cluster {
 
     /// Whether `service`'s selector picks `pod`: same namespace, every selector label matched; an
     /// ExternalName Service or one without a (non-empty) selector picks none.
-    static func selects(_ service: Service, _ pod: Pod) -> Bool {
+    public static func selects(_ service: Service, _ pod: Pod) -> Bool {
         guard service.kind != .externalName, let selector = service.selector, !selector.isEmpty else { return false }
         return pod.namespace == service.namespace && selector.allSatisfy { pod.labels[$0.key] == $0.value }
     }

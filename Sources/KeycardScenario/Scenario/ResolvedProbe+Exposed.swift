@@ -9,9 +9,14 @@ extension ResolvedProbe {
     /// connection to a node port is not built: its policies would judge the node's address before
     /// the node translates it, which depends on the placement).
     func checkExposed(_ step: Step, _ cluster: Cluster, portsDefaulted: Bool) throws(ScenarioError) {
-        for case .exposed(let key, let entry, _) in destinations {
+        for case .exposed(let key, let entry, let backend) in destinations {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
+            }
+            if let backend, cluster.pods[backend].map({ Cluster.selects(service, $0) }) != true {
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: svc/\(key)@\(entry)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }
             guard service.hasNodePorts else {
                 throw ScenarioError(

@@ -119,9 +119,14 @@ public struct ResolvedProbe: Sendable {
                     step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
             }
             // `svc/ns/name>ns/pod` aims at one backend: a pod the Service does not select is none.
-            if let backend, !cluster.backendPods(of: service).contains(where: { $0.key == backend }) {
+            if let backend, cluster.pods[backend].map({ Cluster.selects(service, $0) }) != true {
                 throw ScenarioError(
                     step.location, "probe.to: svc/\(key)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
+            }
+            // Both would hold that backend's cell, and one column's expectation would go unchecked.
+            if let backend, destinations.contains(.service(key)) {
+                throw ScenarioError(
+                    step.location, "probe.to: names svc/\(key) and svc/\(key)>\(backend), which share that backend's cell: name one")
             }
             for port in probe.ports ?? [] where !service.ports.contains(where: { $0.protocolPort == port }) {
                 throw ScenarioError(
