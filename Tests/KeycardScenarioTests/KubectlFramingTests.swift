@@ -141,6 +141,25 @@ import Testing
         #expect(try annotations?.entries("a").first?.value.string("x") == "p\u{2028}q")
     }
 
+    /// Characters Go's encoding/json takes raw in a string and libyaml refuses as not printable
+    /// (DEL, C1 controls, U+FEFF, U+FFFE, U+FFFF) are read, as kubectl reads them, and what
+    /// follows keeps its column.
+    @Test(arguments: ["\u{7F}", "\u{80}", "\u{9F}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}"])
+    func jsonStringKeepsWhatYAMLCannotHoldRaw(_ character: String) throws {
+        let text =
+            #"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "annotations": {"x": "p\#(character)q", "y": "z"}}}"#
+            + "\n"
+        let documents = try YAMLDocuments.parse(text, file: "f.json")
+        let metadata = try documents[0].entries("d").first { $0.key == "metadata" }?.value
+        let annotations = try metadata?.entries("m").first { $0.key == "annotations" }?.value
+        let entries = try annotations?.entries("a") ?? []
+        #expect(try entries.first?.value.string("x") == "p\(character)q")
+        // "y"'s value starts at column 102: the character takes one column, its escape none (a
+        // U+FEFF none at all, as `FileLines` counts a byte order mark anywhere).
+        let column = character == "\u{FEFF}" ? 101 : 102
+        #expect(entries.last?.value.location == SourceLocation(file: "f.json", line: 1, column: column))
+    }
+
     // MARK: 4. Error positions
 
     /// U+2028, U+2029 and U+0085 are line breaks to go-yaml and libyaml, not to an editor: an
@@ -152,6 +171,26 @@ import Testing
         #expect(error?.location.line == 3, "\(String(describing: error))")
         let nested = refusal("a: 1 # note\(mark)\nb: ]\n")
         #expect(nested?.location == SourceLocation(file: "f.yaml", line: 2, column: 4), "\(String(describing: nested))")
+    }
+
+    /// YAML after a JSON object on the same line (kubectl switches to YAML there): an error in
+    /// it is at the file's column, not the parser's.
+    @Test func yamlAfterJSONOnTheSameLineKeepsTheFileColumns() {
+        let object = Self.json("a")
+        let error = refusal(object + " a: b: c\n")
+        #expect(error?.location == SourceLocation(file: "f.yaml", line: 1, column: object.count + 6), "\(String(describing: error))")
+    }
+
+    /// An error at the end of a file without a final line break is after its last character,
+    /// not on a line past it (libyaml adds a line break at the end of the stream).
+    @Test func errorAtTheEndOfAnUnterminatedFileIsOnItsLastLine() {
+        let unclosed = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [a"
+        let error = refusal(unclosed)
+        #expect(error?.location == SourceLocation(file: "f.yaml", line: 4, column: 11), "\(String(describing: error))")
+        let quoted = refusal(Self.namespace("a") + "---\nkind: \"x")
+        #expect(quoted?.location == SourceLocation(file: "f.yaml", line: 6, column: 9), "\(String(describing: quoted))")
+        let terminated = refusal(unclosed + "\n")
+        #expect(terminated?.location == SourceLocation(file: "f.yaml", line: 5, column: 1), "\(String(describing: terminated))")
     }
 
     /// A NUL (or another control character) is refused at its line and column, not at 1:1.

@@ -137,13 +137,10 @@ enum KubectlFraming {
                 index += 2
                 continue
             }
-            let breakLength = yamlOnlyBreak(bytes, at: index)
-            if breakLength > 0 {
+            if let (length, scalar) = unholdableInYAML(bytes, at: index) {
                 flush(to: index)
-                // U+0085 is C2 85; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-                let escape = breakLength == 2 ? "\\u0085" : bytes[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
-                out += Array(escape.utf8)
-                index += breakLength
+                out += Array("\\u\(String(scalar, radix: 16).leftPadded(to: 4))".utf8)
+                index += length
                 runStart = index
                 plain = false
                 continue
@@ -152,6 +149,28 @@ enum KubectlFraming {
         }
         flush(to: range.upperBound)
         return Piece(kind: .json, text: String(decoding: out, as: UTF8.self), runs: runs, firstLine: line, plain: plain)
+    }
+
+    /// A character at `index` that JSON holds raw in a string but YAML cannot: a line break to
+    /// YAML only (U+0085, U+2028, U+2029), or one libyaml refuses as not printable (DEL, the C1
+    /// controls U+0080…U+009F, U+FEFF, U+FFFE, U+FFFF: YAML 1.1 §5.1 `c-printable`), which Go's
+    /// encoding/json takes. Its length in bytes and its scalar value, or nil.
+    private static func unholdableInYAML(_ bytes: [UInt8], at index: Int) -> (length: Int, scalar: UInt32)? {
+        let byte = bytes[index]
+        if byte == 0x7F { return (1, 0x7F) }
+        if byte == 0xC2, index + 1 < bytes.count, (0x80...0x9F).contains(bytes[index + 1]) {
+            return (2, UInt32(bytes[index + 1]))
+        }
+        if byte == 0xE2, yamlOnlyBreak(bytes, at: index) == 3 { return (3, bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029) }
+        if byte == 0xEF, index + 2 < bytes.count {
+            switch (bytes[index + 1], bytes[index + 2]) {
+            case (0xBB, 0xBF): return (3, 0xFEFF)
+            case (0xBF, 0xBE): return (3, 0xFFFE)
+            case (0xBF, 0xBF): return (3, 0xFFFF)
+            default: return nil
+            }
+        }
+        return nil
     }
 
     /// The length of a U+0085, U+2028 or U+2029 at `index` (line breaks to YAML 1.1, not to an
@@ -180,7 +199,8 @@ enum KubectlFraming {
         var pieces: [Piece] = []
         var out: [UInt8] = []
         var runs: [(piece: Int, file: Int, length: Int)] = []
-        var plain = true
+        // YAML after a JSON object on the same line: the parser's first column is not the file's.
+        var plain = lines.location(ofByte: start).column == 1
         func emit() {
             guard !out.isEmpty, let first = runs.first else { return }
             // go-yaml's reader drops a byte order mark at the start of its input (as the piece after
@@ -230,7 +250,9 @@ enum KubectlFraming {
             }
             runs.append((out.count, lineStart, content.count))
             out += content
-            out.append(0x0A)
+            // The file's last line keeps its missing line break: libyaml puts the end of the stream
+            // on a line after it, which `MarkMap` maps back to the end of that line.
+            if newline < bytes.count { out.append(0x0A) }
             if plain {
                 for index in content.indices where Self.mayBreakOrMark(bytes[index]) {
                     if bytes[index] == 0x0D || yamlOnlyBreak(bytes, at: index) > 0
@@ -320,11 +342,15 @@ struct PieceLocator {
     private var characterStarts: [Int] = []
     private var lineFirstCharacters: [Int] = []
 
+    /// How many lines the parser reads in the piece (the last one may be empty).
+    let parserLineCount: Int
+
     init(_ piece: KubectlFraming.Piece, in lines: FileLines) {
         self.piece = piece
         self.lines = lines
         guard !piece.plain else {
             (utf8, lineStarts) = ([], [])
+            parserLineCount = piece.text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             return
         }
         let utf8 = Array(piece.text.utf8)
@@ -344,6 +370,7 @@ struct PieceLocator {
             }
         }
         (self.utf8, lineStarts) = (utf8, starts)
+        parserLineCount = starts.count
         var characterStarts: [Int] = []
         characterStarts.reserveCapacity(utf8.count)
         for (index, byte) in utf8.enumerated() where byte & 0xC0 != 0x80 { characterStarts.append(index) }

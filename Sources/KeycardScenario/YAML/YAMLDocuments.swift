@@ -184,15 +184,28 @@ struct MarkMap {
         source = nil
     }
 
+    /// For a piece whose text does not end in a line break: the parser's line after its last,
+    /// where libyaml puts the end of the stream (it adds a line break there), and the file's
+    /// place after the piece's last character, where an editor shows that end.
+    private var unterminatedEnd: (parserLine: Int, line: Int, column: Int)?
+
     init(_ piece: KubectlFraming.Piece, in lines: FileLines) {
         lineOffset = piece.firstLine - 1
-        locator = piece.plain ? nil : PieceLocator(piece, in: lines)
+        let locator = PieceLocator(piece, in: lines)
+        self.locator = piece.plain ? nil : locator
         source = (piece, lines)
+        if let last = piece.text.utf8.last, last != 0x0A, last != 0x0D {
+            let end = locator.location(ofByte: piece.text.utf8.count)
+            unterminatedEnd = (locator.parserLineCount + 1, end.line, end.column)
+        }
     }
 
     /// Where `mark` is in `file` (the piece's first line without a mark).
     func location(_ mark: Mark?, file: String) -> SourceLocation {
         guard let mark else { return SourceLocation(file: file, line: 1 + lineOffset, column: 1) }
+        if let end = unterminatedEnd, mark.line >= end.parserLine {
+            return SourceLocation(file: file, line: end.line, column: end.column)
+        }
         guard let locator else { return SourceLocation(file: file, line: mark.line + lineOffset, column: mark.column) }
         let (line, column) = locator.location(line: mark.line, column: mark.column)
         return SourceLocation(file: file, line: line, column: column)
