@@ -14,9 +14,36 @@ enum Console {
         print(text, terminator: "")
     }
 
+    /// Messages and warnings, which quote what the user's files hold: control characters in them
+    /// are written escaped (`escapingControls`), so a manifest cannot drive the terminal.
     static func error(_ text: String) {
         Progress.clear()
-        write(text + "\n", to: STDERR_FILENO)
+        write(escapingControls(text) + "\n", to: STDERR_FILENO)
+    }
+
+    /// `text` with every character a terminal would act on written as `\u{XX}`: C0 controls but
+    /// tab and line feed, DEL, C1 controls (ECMA-48 escape and control sequences), and the
+    /// bidirectional overrides and isolates that reorder what is shown (U+202A…U+202E,
+    /// U+2066…U+2069: the "Trojan Source" characters, CVE-2021-42574).
+    static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isTerminalControl) else { return text }
+        var escaped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if isTerminalControl(scalar) {
+                escaped.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                escaped.append(scalar)
+            }
+        }
+        return String(escaped)
+    }
+
+    private static func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A: false
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// Writes `text` to `descriptor` with write(2) until all is written or a write fails: a closed
