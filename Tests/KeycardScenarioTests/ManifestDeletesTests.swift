@@ -9,7 +9,20 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-deletes-\(UUID().uuidString).yaml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ManifestDeletes.targets(in: path).map(\.ref.description)
+        return try ManifestDeletes.targets(in: path).targets.map(\.ref.description)
+    }
+
+    /// A document kubectl does not read (after `...` in one part of the file) deletes nothing and
+    /// is warned about at its line, as apply and check warn.
+    @Test func anIgnoredDocumentIsWarnedAbout() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kc-deletes-\(UUID().uuidString).yaml").path
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n...\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (found, warnings) = try ManifestDeletes.targets(in: path)
+        #expect(found.map(\.ref.description) == ["Pod default/a"])
+        #expect(warnings.map(\.location.line) == [5], "\(warnings)")
+        #expect(warnings.first?.message.contains("is ignored, as kubectl ignores it") == true)
     }
 
     @Test func namesAreEnoughAndListsAndScopesAreRead() throws {

@@ -82,8 +82,9 @@ enum LiveChangeRunner {
         case .delete:
             // As kubectl delete -f: only each object's kind, name and namespace are read.
             for file in request.files ?? [] {
-                let targets = try ManifestDeletes.targets(in: file)
+                let (targets, warnings) = try ManifestDeletes.targets(in: file)
                 changes.append(try snapshot(file))
+                for warning in warnings { log(warning.description) }
                 done += try live.delete(targets)
             }
         case .label:

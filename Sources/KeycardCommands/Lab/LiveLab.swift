@@ -83,7 +83,7 @@ struct LiveLab {
             try apply(objects)
         case .delete:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
-            try delete(try ManifestDeletes.targets(in: snapshot))
+            try delete(try ManifestDeletes.targets(in: snapshot).targets)
         case .label:
             guard let kind = LabelKind(argument: change.objectKind ?? "") else {
                 throw LiveError("cannot label a \(change.objectKind ?? "?")")

@@ -7,12 +7,15 @@ import KeycardModel
 /// manifest trimmed to names deletes as well as the one that was applied. Kinds keycard does not
 /// hold (a ConfigMap) name nothing to delete here.
 public enum ManifestDeletes {
+    /// The objects `path` names, and warnings about documents kubectl would not read either (a
+    /// second document in one part of the file, as `keycard apply` and `check` warn about them).
     /// - Throws: `ScenarioError` at the field when a document is no object or names no name.
-    public static func targets(in path: String) throws(ScenarioError) -> [DeleteTarget] {
+    public static func targets(in path: String) throws(ScenarioError) -> (targets: [DeleteTarget], warnings: [ScenarioWarning]) {
         let text = try ScenarioLoader.readText(path, at: SourceLocation.start(of: path))
         var targets: [DeleteTarget] = []
-        for document in try YAMLDocuments.parse(text, file: path) { targets += try self.targets(document) }
-        return targets
+        var warnings: [ScenarioWarning] = []
+        for document in try YAMLDocuments.parse(text, file: path, warnings: &warnings) { targets += try self.targets(document) }
+        return (targets, warnings)
     }
 
     /// How many objects the manifest at `path` passes to `kubectl apply -f` or `delete -f`: its
