@@ -22,6 +22,8 @@ extension ScenarioParser {
         case "probe": parsed = .probe(try probe(body, expect: expect))
         case "apply":
             if body.isNull { throw body.error("apply needs a list of objects or {file: path} entries") }
+            // As delete: an empty list changes nothing (kubectl: "no objects passed to apply").
+            if try body.items("apply").isEmpty { throw body.error("apply needs at least one object or {file: path} entry") }
             parsed = .apply(try objectItems(body, "apply"))
         case "delete": parsed = .delete(try deletes(body))
         case "label": parsed = .label(try label(body))
