@@ -50,6 +50,13 @@ struct StepRangeTests {
             #expect(new.stderr.hasPrefix("\(path):11:7: \(path)@3: there is no step 3;"), "\(new.stderr)")
             // The last step and the resources are in range.
             #expect(try KeycardBinary.run(["diff", "\(path)@0", "\(path)@2"]).status == 0)
+            // A step that is no whole number is refused as one out of range, not as a missing file.
+            for written in ["-1", "x", ""] {
+                let odd = try KeycardBinary.run(["diff", "\(path)@\(written)", path])
+                #expect(odd.status == 2)
+                #expect(odd.stderr.hasPrefix("\(path):11:7: \(path)@\(written): "), "\(odd.stderr)")
+                #expect(odd.stderr.hasSuffix("; choose 0 (its resources) to 2 (its last step)\n"), "\(odd.stderr)")
+            }
         }
     }
 

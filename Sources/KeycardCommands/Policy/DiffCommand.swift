@@ -79,19 +79,22 @@ struct DiffCommand: ParsableCommand {
     }
 
     /// `PATH` or `PATH@N` (N: a step index, 0 for the resources alone).
+    /// A path that exists is read whole, even with an `@` in its name.
     static func load(_ argument: String, namespace: String?) throws -> Side {
         var path = argument
-        var step: Int?
-        if let at = argument.lastIndex(of: "@"), let number = Int(argument[argument.index(after: at)...]), number >= 0,
+        var stepText: Substring?
+        if !FileManager.default.fileExists(atPath: argument), let at = argument.lastIndex(of: "@"),
             FileManager.default.fileExists(atPath: String(argument[..<at]))
         {
             path = String(argument[..<at])
-            step = number
+            stepText = argument[argument.index(after: at)...]
         }
         // The diff reads cluster states, never a probe step's cells: a step over the cell limit only warns.
         let timelines = try ScenarioInput.loadAll([path], namespace: namespace, cellLimit: .warn)
         guard let timeline = timelines.first else { throw Exit.invalid }
-        let index = try ScenarioInput.step(step, of: timeline, asked: argument)
+        let index =
+            try stepText.map { try ScenarioInput.step(written: $0, of: timeline, asked: argument) }
+            ?? ScenarioInput.step(nil, of: timeline, asked: argument)
         return Side(timeline: timeline, step: index, cluster: timeline.cluster(afterStep: index), label: argument)
     }
 

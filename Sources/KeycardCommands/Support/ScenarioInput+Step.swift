@@ -9,12 +9,22 @@ extension ScenarioInput {
     static func step(_ requested: Int?, of timeline: Timeline, asked: String) throws -> Int {
         let steps = timeline.scenario.steps.count
         let step = requested ?? steps
-        guard (0...steps).contains(step) else {
-            let location = timeline.scenario.steps.last?.location ?? .start(of: timeline.scenario.file)
-            let range = steps == 0 ? "it has no steps: only 0, its resources" : "choose 0 (its resources) to \(steps) (its last step)"
-            Console.error(ScenarioError(location, "\(asked): there is no step \(step); \(range)").description)
-            throw Exit.invalid
-        }
+        guard (0...steps).contains(step) else { try refuse(timeline, "\(asked): there is no step \(step)") }
         return step
+    }
+
+    /// The step written as `text` after `FILE@` (`FILE@99`), as `step(_:of:asked:)`; text that is
+    /// no whole number is refused the same way.
+    static func step(written text: Substring, of timeline: Timeline, asked: String) throws -> Int {
+        guard let number = Int(text) else { try refuse(timeline, "\(asked): after @ comes a step number, not \"\(text)\"") }
+        return try step(number, of: timeline, asked: asked)
+    }
+
+    private static func refuse(_ timeline: Timeline, _ problem: String) throws -> Never {
+        let steps = timeline.scenario.steps.count
+        let location = timeline.scenario.steps.last?.location ?? .start(of: timeline.scenario.file)
+        let range = steps == 0 ? "it has no steps: only 0, its resources" : "choose 0 (its resources) to \(steps) (its last step)"
+        Console.error(ScenarioError(location, "\(problem); \(range)").description)
+        throw Exit.invalid
     }
 }
