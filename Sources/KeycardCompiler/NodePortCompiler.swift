@@ -92,7 +92,7 @@ public struct NodePortCompiler: Sendable {
 ///   map load-balancer-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
 ///   chain nat-prerouting { type nat hook prerouting priority -100; ip daddr . meta l4proto . th dport vmap @load-balancer-ips }
 ///   chain lb-ns/web/tcp/http { jhash th sport mod 2 seed 0x6c62 == 0 goto lb-ns/web/tcp/http__node-0; ... }
-///   chain lb-ns/web/tcp/http__node-0 { dnat ip to 100.64.0.2:30000 }
+///   chain lb-ns/web/tcp/http__node-0 { dnat ip to 100.64.0.2:30086 }
 /// }
 /// ```
 public struct LoadBalancerCompiler: Sendable {

@@ -14,16 +14,28 @@ public enum ExternalTrafficPolicy: String, Hashable, Sendable, CaseIterable, Cod
 
 /// Node-port allocation (`--service-node-port-range`, 30000-32767 by default).
 ///
-/// The API server allocates at random (pkg/registry/core/service/portallocator); keycard hands
-/// out the lowest free port, so a scenario gets the same node ports on every run, in apply order.
+/// The API server allocates at random (pkg/registry/core/service/portallocator), first from the
+/// upper part of the range: since Kubernetes 1.29 (KEP-3668, ServiceNodePortStaticSubrange) the
+/// lower `staticOffset` ports are kept for Services that pin one. keycard hands out the lowest free
+/// port of the upper part (then of the lower part), so a scenario gets the same node ports on
+/// every run, in apply order, and a later Service may pin a port of the lower part.
 /// A port number belongs to one Service whatever its protocol; one Service may use the same number
 /// for two protocols (TCP and UDP of a DNS Service).
 public enum NodePorts {
     /// The API server's default `--service-node-port-range`.
     public static let range = 30000...32767
 
-    /// The lowest port of `range` not in `taken`, or nil when the range is full.
-    public static func allocate(taken: Set<Int>) -> Int? { range.first { !taken.contains($0) } }
+    /// How many ports at the start of `range` are kept for pinned node ports:
+    /// `min(max(16, size / 32), 128)` (portallocator's `calculateRangeOffset`); 86 for the
+    /// default range, so 30000 … 30085.
+    public static let staticOffset = min(max(16, range.count / 32), 128)
+
+    /// The lowest port of the upper part of `range` not in `taken`, else of the lower part; nil
+    /// when the range is full.
+    public static func allocate(taken: Set<Int>) -> Int? {
+        let upper = range.lowerBound + staticOffset
+        return (upper...range.upperBound).first { !taken.contains($0) } ?? (range.lowerBound..<upper).first { !taken.contains($0) }
+    }
 }
 
 /// Load-balancer addresses (`status.loadBalancer.ingress[].ip`) from the lab's

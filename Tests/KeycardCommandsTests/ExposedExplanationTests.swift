@@ -78,7 +78,7 @@ struct NodePortRulesTests {
         let all = try KeycardBinary.run(["rules", file])
         #expect(all.stdout.contains("# node-1 node ports"))
         #expect(all.stdout.contains("# router (the load balancer)"))
-        #expect(all.stdout.contains("dnat ip to 100.64.0.6:30001"))
+        #expect(all.stdout.contains("dnat ip to 100.64.0.6:30087"))
         let pod = try KeycardBinary.run(["rules", file, "--pod", "default/web"])
         #expect(!pod.stdout.contains("node ports"))
     }

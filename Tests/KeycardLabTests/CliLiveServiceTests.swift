@@ -99,7 +99,7 @@ struct CliLiveServiceTests {
         let up = try KeycardCLI.run(["up", scenario.file])
         try #require(up.code == 0, "\(up.err)")
         let lab = scenario.lab
-        let range = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--targets", "10.96.0.0/28", "--ports", "6000,7000"])
+        let range = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--targets", "10.96.1.0/28", "--ports", "6000,7000"])
         #expect(range.code == 0, "\(range.out)\(range.err)")
         #expect(range.out.contains("svc/x/admin>x/server:6000"), "\(range.out)")
         let pods = try KeycardCLI.run(["scan", lab, "--from", "x/client", "--ports", "6000,7000"])

@@ -135,9 +135,9 @@ struct ServiceWorkloadDNSLabTests {
             - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}}
           steps:
             - dns: {from: shop/frontend, name: web.shop.svc.cluster.local}
-              expect: [10.96.0.11]
+              expect: [10.96.1.1]
             - dns: {from: shop/frontend, name: web}
-              expect: [10.96.0.11]
+              expect: [10.96.1.1]
             - apply:
                 - apiVersion: networking.k8s.io/v1
                   kind: NetworkPolicy
@@ -168,7 +168,7 @@ struct ServiceWorkloadDNSLabTests {
                             podSelector: {matchLabels: {k8s-app: kube-dns}}
                         ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
             - dns: {from: shop/frontend, name: web.shop.svc.cluster.local}
-              expect: [10.96.0.11]
+              expect: [10.96.1.1]
         """
     }
 
@@ -176,7 +176,7 @@ struct ServiceWorkloadDNSLabTests {
     func serviceNameResolvesThroughKubeDNSAndDefaultDenyBlocksIt(_ enforcement: Enforcement) throws {
         let name = ScenarioLibrary.uniqueLabName()
         let timeline = try ScenarioLoader.parseTimeline(Self.dnsScenario(name), file: "svc-dns.yaml")
-        #expect(timeline.initial.services[ObjectKey("shop", "web")]?.clusterIP == IPv4("10.96.0.11"))
+        #expect(timeline.initial.services[ObjectKey("shop", "web")]?.clusterIP == IPv4("10.96.1.1"))
         let dnsPod = try #require(timeline.initial.addresses[ClusterDNS.podKey])
         #expect(dnsPod != IPv4("10.96.0.10"))
 
@@ -192,7 +192,7 @@ struct ServiceWorkloadDNSLabTests {
         }
         #expect(queries.count == 5)
         #expect(queries.allSatisfy { $0.server == IPv4("10.96.0.10") })
-        let web = DNSAnswer.addresses([IPv4("10.96.0.11")])
+        let web = DNSAnswer.addresses([IPv4("10.96.1.1")])
         #expect(queries.map(\.observed) == [web, web, .blocked, .blocked, web])
 
         run.tearDown()

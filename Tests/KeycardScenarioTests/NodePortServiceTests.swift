@@ -39,19 +39,37 @@ struct NodePortServiceTests {
         let t = try Self.build(
             [
                 Self.service("a", "type: NodePort, ports: [{port: 80}]"),
-                Self.service("b", "type: NodePort, ports: [{name: x, port: 81, nodePort: 30000}, {name: y, port: 82}]"),
+                Self.service("b", "type: NodePort, ports: [{name: x, port: 81, nodePort: 30086}, {name: y, port: 82}]"),
                 Self.service("c", "ports: [{port: 83}]"),
             ].joined(separator: "\n"))
         let a = try #require(t.initial.services[ObjectKey("prod", "a")])
         let b = try #require(t.initial.services[ObjectKey("prod", "b")])
         let c = try #require(t.initial.services[ObjectKey("prod", "c")])
         #expect(a.externalTrafficPolicy == .cluster)
-        // a comes first, but b pins 30000 in the same batch: a's allocation steps over it.
-        #expect(a.ports.map(\.nodePort) == [30001])
-        #expect(b.ports.map(\.nodePort) == [30000, 30002])
+        // Allocation starts above the static subrange (30000-30085, kept for pins: KEP-3668). a
+        // comes first, but b pins 30086 in the same batch: a's allocation steps over it.
+        #expect(a.ports.map(\.nodePort) == [30087])
+        #expect(b.ports.map(\.nodePort) == [30086, 30088])
         #expect(c.externalTrafficPolicy == nil)
         #expect(c.ports.map(\.nodePort) == [nil])
         #expect(a.healthCheckNodePort == nil && a.allocateLoadBalancerNodePorts == nil)
+    }
+
+    /// KEP-3668 (ServiceNodePortStaticSubrange, GA in 1.29): automatic node ports come from above
+    /// the first 86 ports of 30000-32767, so a Service applied later may pin one of those.
+    @Test func aLaterServiceMayPinAPortOfTheStaticSubrange() throws {
+        let t = try Self.build(
+            Self.service("a", "type: NodePort, ports: [{port: 80}]"),
+            steps: """
+                - apply:
+                    - {apiVersion: v1, kind: Service, metadata: {name: b, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30000}]}}
+                """)
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086])
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "b")]?.ports.map(\.nodePort) == [30000])
+        #expect(NodePorts.staticOffset == 86)
+        // The upper part full, the lower part is used.
+        #expect(NodePorts.allocate(taken: Set(30086...32767)) == 30000)
+        #expect(NodePorts.allocate(taken: Set(30000...32767)) == nil)
     }
 
     @Test func pinnedPortsAndTheLowestFreeOne() throws {
@@ -64,8 +82,8 @@ struct NodePortServiceTests {
                     "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, {name: t, port: 53, nodePort: 30053}]"
                 ),
             ].joined(separator: "\n"))
-        #expect(t.initial.services[ObjectKey("prod", "b")]?.ports.map(\.nodePort) == [30000, 30001])
-        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30002])
+        #expect(t.initial.services[ObjectKey("prod", "b")]?.ports.map(\.nodePort) == [30000, 30086])
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30087])
         // One number for two protocols of one Service, as the API server allows.
         #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30053, 30053])
     }
@@ -84,13 +102,13 @@ struct NodePortServiceTests {
                     "type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30054}, {name: t, port: 53, nodePort: 30055}]"),
                 Self.service("lb", "type: LoadBalancer, ports: [{name: u, port: 53, protocol: UDP}, {name: t, port: 53}]"),
             ].joined(separator: "\n"))
-        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000, 30000, 30001])
+        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30086, 30086, 30087])
         // Pinned on the first port of the number, or on a later one: the sibling gets it.
         #expect(t.initial.services[ObjectKey("prod", "pinned")]?.ports.map(\.nodePort) == [30053, 30053])
         #expect(t.initial.services[ObjectKey("prod", "later")]?.ports.map(\.nodePort) == [30200, 30200])
         // Two different pins of one number: both are allocated, as the registry allocates each.
         #expect(t.initial.services[ObjectKey("prod", "two")]?.ports.map(\.nodePort) == [30054, 30055])
-        #expect(t.initial.services[ObjectKey("prod", "lb")]?.ports.map(\.nodePort) == [30002, 30002])
+        #expect(t.initial.services[ObjectKey("prod", "lb")]?.ports.map(\.nodePort) == [30088, 30088])
     }
 
     /// One node port pinned on two different `port` numbers (of two protocols, so validation's
@@ -111,8 +129,8 @@ struct NodePortServiceTests {
                 - apply:
                     - {apiVersion: v1, kind: Service, metadata: {name: dns, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{name: u, port: 53, protocol: UDP}, {name: t, port: 53}]}}
                 """)
-        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000])
-        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30000, 30001])
+        #expect(t.initial.services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30086])
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30086, 30087])
     }
 
     @Test func reapplyingKeepsAllocatedPorts() throws {
@@ -122,8 +140,8 @@ struct NodePortServiceTests {
                 - apply:
                     - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}, {name: extra, port: 90}]}}
                 """.replacingOccurrences(of: "ports: [{port: 80}, {name", with: "ports: [{name: main, port: 80}, {name"))
-        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30000])
-        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30000, 30002])
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086])
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086, 30088])
     }
 
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
@@ -188,8 +206,8 @@ struct NodePortServiceTests {
                 Self.service("lb2", "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 80}]"),
             ].joined(separator: "\n"), lab: "    loadBalancerCIDR: 192.0.2.0/30\n")
         let lb = try #require(t.initial.services[ObjectKey("prod", "lb")])
-        #expect(lb.ports.map(\.nodePort) == [30000])
-        #expect(lb.healthCheckNodePort == 30001)
+        #expect(lb.ports.map(\.nodePort) == [30086])
+        #expect(lb.healthCheckNodePort == 30087)
         #expect(lb.loadBalancerIngress == IPv4("192.0.2.1"))
         #expect(lb.allocateLoadBalancerNodePorts == true)
         let lb2 = try #require(t.initial.services[ObjectKey("prod", "lb2")])
@@ -199,7 +217,7 @@ struct NodePortServiceTests {
         #expect(lb2.loadBalancerIngress == IPv4("192.0.2.2"))
         #expect(
             lb.exposureText
-                == "Service prod/lb LoadBalancer, externalTrafficPolicy Local: TCP/80 node port 30000; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30001"
+                == "Service prod/lb LoadBalancer, externalTrafficPolicy Local: TCP/80 node port 30086; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30087"
         )
     }
 

@@ -52,9 +52,9 @@ struct ServiceDNSRecordsTests {
         let records = DNSRecords(cluster)
         let db0 = try #require(cluster.addresses[ObjectKey("shop", "db-0")])
         let db1 = try #require(cluster.addresses[ObjectKey("shop", "db-1")])
-        // A ClusterIP Service answers with its ClusterIP (the first allocated, .11), never its pods.
+        // A ClusterIP Service answers with its ClusterIP (the first allocated, 10.96.1.1), never its pods.
         let web = try #require(cluster.services[ObjectKey("shop", "web")]?.clusterIP)
-        #expect(web == IPv4("10.96.0.11"))
+        #expect(web == IPv4("10.96.1.1"))
         #expect(records.lookup("web.shop.svc.cluster.local") == [web])
         // kube-dns itself has its name, at 10.96.0.10, in front of the DNS pod.
         #expect(records.lookup("kube-dns.kube-system.svc.cluster.local") == [IPv4("10.96.0.10")])

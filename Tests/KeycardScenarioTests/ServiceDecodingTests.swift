@@ -25,7 +25,7 @@ struct ServiceDecodingTests {
         let web = try #require(t.initial.services[ObjectKey("prod", "web")])
         #expect(web.kind == .clusterIP)
         #expect(web.ports == [ServicePort(name: nil, proto: .tcp, port: 80, target: .number(80))])
-        #expect(web.clusterIP == IPv4("10.96.0.11"), "the first allocation of 10.96.0.0/16 skips .1 and .10")
+        #expect(web.clusterIP == IPv4("10.96.1.1"), "the first allocation of 10.96.0.0/16 is above its static subrange")
         #expect(t.initial.backends(of: web, port: web.ports[0]).map(\.pod) == [ObjectKey("prod", "web")])
     }
 
@@ -41,14 +41,39 @@ struct ServiceDecodingTests {
     @Test func allocationIsDeterministicAndSkipsPinnedAndReserved() throws {
         let t = try timeline(
             T.scenario(
-                resources: service("a", "clusterIP: 10.96.0.12\nselector: {app: web}\nports: [{port: 80}]") + "\n"
+                resources: service("a", "clusterIP: 10.96.1.2\nselector: {app: web}\nports: [{port: 80}]") + "\n"
                     + service("b", "selector: {app: web}\nports: [{port: 80}]") + "\n"
                     + service("c", "selector: {app: api}\nports: [{port: 80}]")))
-        #expect(t.initial.services[ObjectKey("prod", "a")]?.clusterIP == IPv4("10.96.0.12"))
-        #expect(t.initial.services[ObjectKey("prod", "b")]?.clusterIP == IPv4("10.96.0.11"))
-        #expect(t.initial.services[ObjectKey("prod", "c")]?.clusterIP == IPv4("10.96.0.13"))
-        #expect(ServiceAddresses.allocate(in: ServiceAddresses.defaultCIDR, taken: []) == IPv4("10.96.0.11"))
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.clusterIP == IPv4("10.96.1.2"))
+        #expect(t.initial.services[ObjectKey("prod", "b")]?.clusterIP == IPv4("10.96.1.1"))
+        #expect(t.initial.services[ObjectKey("prod", "c")]?.clusterIP == IPv4("10.96.1.3"))
+        #expect(ServiceAddresses.allocate(in: ServiceAddresses.defaultCIDR, taken: []) == IPv4("10.96.1.1"))
         #expect(ServiceAddresses.reserved(in: ServiceAddresses.defaultCIDR).contains(IPv4(0x0A60_000A)), "10.96.0.10 is kube-dns's")
+    }
+
+    /// KEP-3070 (ServiceIPStaticSubrange, GA in 1.26): automatic ClusterIPs come from above the
+    /// static subrange (`min(max(16, size/16), 256)` addresses: 10.96.0.1-10.96.1.0 of a /16), so
+    /// a Service applied later, or later in one batch, may pin an address there; the lower part
+    /// is used once the upper one is full, and a /28 has no static subrange.
+    @Test func aLaterServiceMayPinAnAddressOfTheStaticSubrange() throws {
+        let t = try timeline(
+            T.scenario(
+                resources: service("a", "selector: {app: web}\nports: [{port: 80}]") + "\n"
+                    + service("b", "clusterIP: 10.96.0.11\nselector: {app: web}\nports: [{port: 80}]"),
+                steps: """
+                    - apply:
+                        - {apiVersion: v1, kind: Service, metadata: {name: c, namespace: prod}, spec: {clusterIP: 10.96.0.12, selector: {app: web}, ports: [{port: 80}]}}
+                    """))
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.clusterIP == IPv4("10.96.1.1"))
+        #expect(t.initial.services[ObjectKey("prod", "b")]?.clusterIP == IPv4("10.96.0.11"))
+        #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "c")]?.clusterIP == IPv4("10.96.0.12"))
+        let cidr = ServiceAddresses.defaultCIDR
+        #expect(ServiceAddresses.staticOffset(of: cidr) == 256)
+        let upper = Set((0x0A60_0101...0x0A60_FFFE).map { IPv4(UInt32($0)) })
+        #expect(ServiceAddresses.allocate(in: cidr, taken: upper) == IPv4("10.96.0.2"))
+        let small = try #require(CIDR.parseExact("10.96.0.0/28"))
+        #expect(ServiceAddresses.staticOffset(of: small) == 0)
+        #expect(ServiceAddresses.allocate(in: small, taken: []) == IPv4("10.96.0.2"))
     }
 
     @Test func targetPortByNameResolvesPerBackendPod() throws {
@@ -79,7 +104,7 @@ struct ServiceDecodingTests {
         let t = try Timeline(scenario)
         #expect(t.initial.services[ObjectKey("prod", "h")]?.address == .headless)
         #expect(t.initial.services[ObjectKey("prod", "x")]?.address == Service.Address.none)
-        #expect(t.initial.services[ObjectKey("prod", "n")]?.clusterIP == IPv4("10.96.0.11"))
+        #expect(t.initial.services[ObjectKey("prod", "n")]?.clusterIP == IPv4("10.96.1.1"))
         #expect(t.initial.services[ObjectKey("prod", "n")]?.ports.first?.nodePort == 30080)
     }
 

@@ -115,9 +115,9 @@ struct ServiceScanTests {
                 - {apiVersion: v1, kind: Pod, metadata: {name: other}, spec: {containers: [{name: c}]}}
                 - {apiVersion: v1, kind: Service, metadata: {name: solo}, spec: {selector: {app: solo}, ports: [{port: 80}]}}
               steps:
-                - scan: {from: default/solo, targets: 10.96.0.0/28, ports: [80]}
-                - scan: {from: node/node-0, targets: 10.96.0.0/28, ports: [80]}
-                - scan: {from: default/other, targets: 10.96.0.0/28, ports: [80]}
+                - scan: {from: default/solo, targets: 10.96.1.0/28, ports: [80]}
+                - scan: {from: node/node-0, targets: 10.96.1.0/28, ports: [80]}
+                - scan: {from: default/other, targets: 10.96.1.0/28, ports: [80]}
             """
         let timeline = try ScenarioLoader.parseTimeline(text, file: "hairpin-scan.yaml")
         let ip = try #require(timeline.cluster(afterStep: 1).services[ObjectKey("default", "solo")]?.clusterIP)

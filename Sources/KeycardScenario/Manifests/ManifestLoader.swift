@@ -27,9 +27,8 @@ public enum ManifestLoader {
             if isDirectory.boolValue { return true }
         }
         guard let text = try? ScenarioLoader.readText(path, at: SourceLocation.start(of: path)),
-            let documents = try? YAMLDocuments.parse(text, file: path)
+            let first = try? YAMLDocuments.firstDocument(text, file: path)
         else { return false }
-        guard let first = documents.first(where: { !$0.isNull }) else { return false }
         guard case .mapping = first.node else { return true }
         guard let entries = try? first.entries("a document") else { return false }
         let apiVersion = entries.first { $0.key == "apiVersion" }.flatMap { try? $0.value.string("apiVersion") }

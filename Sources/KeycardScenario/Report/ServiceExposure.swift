@@ -3,7 +3,7 @@ import KeycardModel
 extension Service {
     /// How a NodePort or LoadBalancer Service is reached from outside, as `kubectl get service`
     /// would show it: `Service ns/web LoadBalancer, externalTrafficPolicy Local: TCP/80 node port
-    /// 30000; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30001`. nil for other types.
+    /// 30086; status.loadBalancer.ingress 192.0.2.1; healthCheckNodePort 30087`. nil for other types.
     public var exposureText: String? { exposureText(pending: Self.scenarioPending) }
 
     /// Why a LoadBalancer has no address in a scenario: it sets no `spec.lab.loadBalancerCIDR`.

@@ -21,6 +21,20 @@ enum YAMLDocuments {
 
     /// `parse(text, file:)`, adding a warning for each document kubectl ignores.
     static func parse(_ text: String, file: String, warnings: inout [ScenarioWarning]) throws(ScenarioError) -> [YAMLValue] {
+        try parse(text, file: file, warnings: &warnings, untilFirst: false)
+    }
+
+    /// The first document of `text` that is not null, read as `parse` reads it, without parsing
+    /// the pieces after it (what tells a keycard scenario from manifests: a 2 MiB install.yaml
+    /// had been parsed whole for that, twice per command). nil when there is none.
+    static func firstDocument(_ text: String, file: String) throws(ScenarioError) -> YAMLValue? {
+        var warnings: [ScenarioWarning] = []
+        return try parse(text, file: file, warnings: &warnings, untilFirst: true).first { !$0.isNull }
+    }
+
+    private static func parse(
+        _ text: String, file: String, warnings: inout [ScenarioWarning], untilFirst: Bool
+    ) throws(ScenarioError) -> [YAMLValue] {
         let start = SourceLocation.start(of: file)
         guard text.utf8.count <= maximumBytes else {
             throw ScenarioError(start, "file is larger than \(maximumBytes >> 20) MiB")
@@ -30,7 +44,9 @@ enum YAMLDocuments {
         var nodes: [(node: Node, marks: MarkMap, piece: Int)] = []
         for (index, piece) in pieces.enumerated() {
             let marks = MarkMap(piece, in: lines)
-            if let node = try firstDocument(piece, marks: marks, file: file, warnings: &warnings) { nodes.append((node, marks, index)) }
+            guard let node = try firstDocument(piece, marks: marks, file: file, warnings: &warnings) else { continue }
+            nodes.append((node, marks, index))
+            if untilFirst, !YAMLValue(node, file: file, budget: VisitBudget(limit: 1), marks: marks).isNull { break }
         }
         // Aliases are substituted when a document is composed, so an anchored node reappears,
         // with its anchor's mark, wherever an alias names it. The written size counts each
