@@ -186,6 +186,28 @@ struct GenerateKernelTests {
         #expect(result.stderr.contains("every observed flow passes, the rest is denied"))
     }
 
+    @Test("a flow log of another scenario, or one without keycard's facts (Hubble's own), is refused, exit 2")
+    func flowLogOfAnotherScenario() throws {
+        let (_, lines) = try FlowLogTests.flows(try FlowLogTests.lateralScan()) { ModelProbeRunner(cluster: $0) }
+        let path = NSTemporaryDirectory() + "keycard-other-flows-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let encoder = JSONEncoder()
+        let text = try lines.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let staged = RepositoryFiles.absolute("scenarios/staged-policies.yaml")
+        let other = try KeycardBinary.run(["generate", staged, "--flows", path])
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("\(path):1:1: this flow is of scenario lateral-scan, not staged-policies"), "\(other.stderr)")
+        #expect(other.stdout.isEmpty)
+        var bare = lines
+        for index in bare.indices { bare[index].flow.extensions = nil }
+        let hubble = try bare.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try hubble.write(toFile: path, atomically: true, encoding: .utf8)
+        let plain = try KeycardBinary.run(["generate", staged, "--flows", path])
+        #expect(plain.status == 2)
+        #expect(plain.stderr.contains("no line carries keycard's facts"), "\(plain.stderr)")
+    }
+
     @Test("a flow log that is not one is refused with its line, exit 2")
     func badFlowFile() throws {
         let path = NSTemporaryDirectory() + "keycard-bad-flows-\(UUID().uuidString).jsonl"

@@ -12,7 +12,8 @@ import KeycardTopology
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Bring a scenario's lab up and leave it running (as root); keycard down NAME removes it."
+        abstract:
+            "Bring a scenario's lab up at its resources (before its steps; run --keep keeps the state after them) and leave it running (as root); keycard down NAME removes it."
     )
 
     @OptionGroup var logging: LoggingOptions

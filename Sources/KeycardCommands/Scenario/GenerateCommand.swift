@@ -32,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
         let mode = enforcement ?? timeline.scenario.lab.enforcement
         let lines: [HubbleFlowLine]
         if let flows {
-            lines = try Self.read(flows)
+            lines = try Self.read(flows, of: timeline.scenario.name)
         } else {
             try Environment.requireRoot()
             lines = try Self.observe(timeline, enforcement: mode)
@@ -76,7 +76,11 @@ struct GenerateCommand: ParsableCommand {
     }
 
     /// The flow log at `path`, line by line: a line that is not a flow is `path:line: message`, exit 2.
-    static func read(_ path: String) throws -> [HubbleFlowLine] {
+    /// The lines of the flow log at `path`, which must be a keycard flow log of scenario
+    /// `scenario`: a line of another scenario, or a log without keycard's facts
+    /// (`flow.extensions`, which Hubble's own logs lack), is refused with exit code 2, as it would
+    /// make policies for traffic this scenario never had.
+    static func read(_ path: String, of scenario: String) throws -> [HubbleFlowLine] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             Console.error("\(path): cannot read the flow log")
             throw Exit.invalid
@@ -89,6 +93,18 @@ struct GenerateCommand: ParsableCommand {
                 Console.error("\(path):\(index + 1):1: not a keycard flow line: \(error)")
                 throw Exit.invalid
             }
+            if let other = lines.last?.flow.extensions?.value.scenario, other != scenario {
+                Console.error(
+                    "\(path):\(index + 1):1: this flow is of scenario \(other), not \(scenario): generate from the flow log of the same scenario (keycard run FILE --flows LOG)"
+                )
+                throw Exit.invalid
+            }
+        }
+        if !lines.isEmpty && !lines.contains(where: { $0.flow.extensions != nil }) {
+            Console.error(
+                "\(path):1:1: no line carries keycard's facts (flow.extensions: scenario, step, cell): generate reads the log keycard run --flows writes, not Hubble's own"
+            )
+            throw Exit.invalid
         }
         return lines
     }

@@ -272,10 +272,15 @@ struct ScenarioParser {
     }
 
     static func protocolPort(_ value: YAMLValue) throws(ScenarioError) -> ProtocolPort {
+        // A bare number (`6379`) names no protocol: say how to write it, not "quote it".
+        if case .scalar(let scalar) = value.node, scalar.style == .plain, let number = Int(scalar.string), value.tagName == .int {
+            throw value.error("port \(number) must name its protocol: write TCP/\(number) (or UDP/\(number), SCTP/\(number))")
+        }
         let text = try value.string("a port")
         guard let port = ProtocolPort.parse(text) else {
             throw value.error(
-                "port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80, or ICMP")
+                "port \"\(text)\" must be PROTOCOL/NUMBER with protocol TCP, UDP or SCTP and number 1-65535, like TCP/80, or ICMP"
+                    + (Int(text) != nil ? ": write TCP/\(text)" : ""))
         }
         return port
     }
