@@ -186,6 +186,27 @@ struct GenerateKernelTests {
         #expect(result.stderr.contains("every observed flow passes, the rest is denied"))
     }
 
+    @Test("a workload no flow names is isolated both ways with no rule; a hostNetwork pod gets no policy")
+    func unobservedWorkloadsAreIsolated() throws {
+        let timeline = try FlowLogTests.lateralScan()
+        let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
+        let web = try #require(final.pods[ObjectKey("shop", "web")])
+        let redis = try #require(final.pods[ObjectKey("data", "redis-0")])
+        // Only web -> redis-0 was seen: every other workload still gets a policy, without rules.
+        let seen: Set<ObservedFlow> = [ObservedFlow(from: web.key, to: redis.key, port: ProtocolPort(.tcp, 6379))]
+        let policies = PolicyGenerator(final).policies(seen)
+        let groups = Set(
+            final.sortedPods.filter { !$0.hostNetwork }.map { pod in
+                "\(pod.namespace) \(pod.labels.filter { !PolicyGenerator.unstableLabels.contains($0.key) }.sorted { $0.key < $1.key })"
+            })
+        #expect(policies.count == groups.count && groups.count > 2)
+        let postgres = try #require(policies.first { $0.name == "keycard-postgres" })
+        #expect(postgres.policyTypes == [.ingress, .egress])
+        #expect(postgres.ingress == [] && postgres.egress == [])
+        let redisPolicy = try #require(policies.first { $0.name == "keycard-redis" })
+        #expect(redisPolicy.ingress?.count == 1 && redisPolicy.egress == [])
+    }
+
     @Test("a flow log of another scenario, or one without keycard's facts (Hubble's own), is refused, exit 2")
     func flowLogOfAnotherScenario() throws {
         let (_, lines) = try FlowLogTests.flows(try FlowLogTests.lateralScan()) { ModelProbeRunner(cluster: $0) }

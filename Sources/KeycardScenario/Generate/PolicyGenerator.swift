@@ -90,9 +90,14 @@ public struct PolicyGenerator: Sendable {
         return "keycard-\(base)"
     }
 
-    /// The policies, sorted by namespace and name.
+    /// The policies, sorted by namespace and name. Every pod NetworkPolicy can select gets one
+    /// (not `hostNetwork` pods, which no policy isolates): a workload no flow names is isolated
+    /// both ways with no rule, so nothing it did not do stays open.
     public func policies(_ flows: Set<ObservedFlow>) -> [NetworkPolicy] {
         var members: [Group: [ObjectKey]] = [:]
+        for pod in cluster.sortedPods where !pod.hostNetwork {
+            if let group = group(of: pod.key) { members[group, default: []].append(pod.key) }
+        }
         for flow in flows {
             for key in [flow.from, flow.to] {
                 if let group = group(of: key), !(members[group]?.contains(key) ?? false) { members[group, default: []].append(key) }
