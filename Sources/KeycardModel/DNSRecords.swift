@@ -181,9 +181,14 @@ public struct DNSRecords: Sendable, Hashable {
     }
 
     /// The resolv.conf of a ClusterFirst pod of `namespace` with `dnsConfig` appended, as the
-    /// kubelet writes it within its limits (nameservers left out: cluster DNS is asked).
-    public static func resolvConf(namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain) -> ResolvConf {
-        ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
+    /// kubelet writes it within its limits (nameservers left out: cluster DNS is asked); with
+    /// `clusterFirst` false (dnsPolicy None), `dnsConfig` alone.
+    public static func resolvConf(
+        namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain, clusterFirst: Bool = true
+    ) -> ResolvConf {
+        // dnsPolicy None: the kubelet writes `spec.dnsConfig` alone (no cluster search path).
+        guard clusterFirst else { return (dnsConfig ?? ResolvConf()).fittingKubeletLimits() }
+        return ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
             .fittingKubeletLimits()
     }
 
@@ -191,8 +196,10 @@ public struct DNSRecords: Sendable, Hashable {
     /// the first candidate that has one (`answer(_:)` not nil), nil when none has. glibc's
     /// `res_nsearch` stops at the first answer that holds records, a CNAME without an address
     /// included, and goes on after NXDOMAIN or an empty answer.
-    public func resolution(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil) -> DNSResponse? {
-        let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain)
+    public func resolution(
+        _ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true
+    ) -> DNSResponse? {
+        let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst)
         for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
             if let found = answer(candidate) { return found }
         }
@@ -200,8 +207,9 @@ public struct DNSRecords: Sendable, Hashable {
     }
 
     /// The addresses of `resolution(_:fromNamespace:)`, empty when it has none.
-    public func resolve(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil) -> [IPv4] {
-        resolution(name, fromNamespace: namespace, dnsConfig: dnsConfig)?.addresses ?? []
+    public func resolve(_ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true) -> [IPv4]
+    {
+        resolution(name, fromNamespace: namespace, dnsConfig: dnsConfig, clusterFirst: clusterFirst)?.addresses ?? []
     }
 }
 

@@ -206,6 +206,39 @@ struct AppsReviewTests {
         }
     }
 
+    /// dnsPolicy None with cluster DNS's address as the first nameserver asks cluster DNS, through
+    /// its own search list only (the kubelet writes `dnsConfig` alone): a FQDN resolves, a short
+    /// name the cluster search path would complete does not.
+    @Test func dnsPolicyNoneNamingClusterDNSAsksIt() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: nonedns}
+            spec:
+              lab: {dns: true}
+              resources:
+              - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: default, labels: {app: web}}, spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}}
+              - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: default}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+              - apiVersion: v1
+                kind: Pod
+                metadata: {name: own, namespace: default}
+                spec: {dnsPolicy: None, dnsConfig: {nameservers: [10.96.0.10], searches: [example.test]}, containers: [{name: c, image: x}]}
+              steps:
+              - dns: {from: default/own, name: web.default.svc.cluster.local}
+              - dns: {from: default/own, name: web}
+            """
+        let timeline = try Timeline(ScenarioLoader.parse(text, file: "ok.yaml"))
+        let service = try #require(timeline.initial.services[ObjectKey("default", "web")]?.clusterIP)
+        let queries = timeline.scenario.steps.compactMap { step -> DNSStep? in
+            if case .dns(let query) = step.action { return query }
+            return nil
+        }
+        #expect(queries.count == 2)
+        #expect(timeline.dnsModel(queries[0], atStep: 1) == .model(allowed: true, addresses: [service]))
+        #expect(timeline.dnsModel(queries[1], atStep: 2) == .model(allowed: true, addresses: []))
+        #expect(timeline.resolvConf(of: ObjectKey("default", "own"), atStep: 0).searches == ["example.test"])
+    }
+
     /// dnsPolicy is validated as the API server validates it.
     @Test(arguments: [
         (

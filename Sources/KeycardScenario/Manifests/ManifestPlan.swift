@@ -68,7 +68,7 @@ enum ManifestPlan {
         // network), or whose queries the lab cannot carry (ClusterFirstWithHostNet on the host
         // network), has no cluster DNS step (`Timeline.clusterDNSRefusal`).
         for source in sourcePods(sources, cluster) where !cluster.isHostNetwork(source) {
-            guard let pod = cluster.pods[source], Timeline.clusterDNSRefusal(pod) == nil else { continue }
+            guard let pod = cluster.pods[source], Timeline.clusterDNSRefusal(pod, in: cluster) == nil else { continue }
             for name in names {
                 let query = DNSStep(from: source, name: name, expect: nil)
                 add("\(source) asks \(name)", .dns(query))

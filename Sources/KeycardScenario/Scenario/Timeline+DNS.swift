@@ -16,14 +16,18 @@ extension Timeline {
         let cluster = cluster(afterStep: index)
         let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: Self.dnsPort)
         let records = dnsRecords(afterStep: index)
-        let addresses = records.resolve(dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig)
+        let pod = cluster.pods[dns.from]
+        let addresses = records.resolve(
+            dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
         return .model(allowed: verdict.decision == .allow, addresses: addresses)
     }
 
     /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
     /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
     public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
-        DNSRecords.resolvConf(namespace: pod.namespace, dnsConfig: cluster(afterStep: index).pods[pod]?.dnsConfig)
+        let spec = cluster(afterStep: index).pods[pod]
+        return DNSRecords.resolvConf(
+            namespace: pod.namespace, dnsConfig: spec?.dnsConfig, clusterFirst: spec?.dnsPolicy != Pod.DNSPolicy.none)
     }
 
     static func check(_ dns: DNSStep, step: Step, cluster: Cluster, enabled: Bool) throws(ScenarioError) {
@@ -37,18 +41,25 @@ extension Timeline {
         // None never ask cluster DNS. ClusterFirstWithHostNet on the host network asks it through
         // the kube-dns ClusterIP from the node's namespace, where the lab runs no Service proxy.
         guard let pod = cluster.pods[dns.from] else { return }
-        if let reason = clusterDNSRefusal(pod) { throw ScenarioError(step.location, "dns.from: pod \(dns.from) \(reason)") }
+        if let reason = clusterDNSRefusal(pod, in: cluster) { throw ScenarioError(step.location, "dns.from: pod \(dns.from) \(reason)") }
     }
 
     /// Why a `dns` step from `pod` cannot ask cluster DNS in the lab, by its dnsPolicy and host
-    /// network; nil when it can (a pod on the pod network that uses cluster DNS).
-    static func clusterDNSRefusal(_ pod: Pod) -> String? {
+    /// network; nil when it can (a pod on the pod network that uses cluster DNS, or one with
+    /// dnsPolicy None whose first `dnsConfig` nameserver is cluster DNS's address in `cluster`:
+    /// the kubelet writes that resolv.conf, and its resolver asks the first nameserver).
+    static func clusterDNSRefusal(_ pod: Pod, in cluster: Cluster) -> String? {
         switch pod.dnsPolicy {
         case .default:
             return "has dnsPolicy Default: it asks its node's resolver, not cluster DNS; ask from a pod with dnsPolicy ClusterFirst"
+        case .none
+        where !pod.hostNetwork && pod.dnsConfig?.nameservers.first.flatMap(IPv4.init) != nil
+            && pod.dnsConfig?.nameservers.first.flatMap(IPv4.init) == ClusterDNS.serverAddress(in: cluster):
+            return nil
         case .none:
+            let server = ClusterDNS.serverAddress(in: cluster).map { " (\($0))" } ?? ""
             return
-                "has dnsPolicy None: it asks only the nameservers of its spec.dnsConfig, not cluster DNS; ask from a pod with dnsPolicy ClusterFirst"
+                "has dnsPolicy None: it asks only the nameservers of its spec.dnsConfig, and the first is not cluster DNS\(server); ask from a pod with dnsPolicy ClusterFirst, or list cluster DNS's address first"
         case .clusterFirst where pod.hostNetwork:
             return
                 "uses the host network: it asks its node's resolver (dnsPolicy ClusterFirst falls back to Default there), not cluster DNS; ask from a pod on the pod network"
