@@ -37,13 +37,21 @@ struct RunTableRenderer: StepTableRenderer {
             if case .probe(let result) = record { return result }
             return nil
         }
-        // A Service column holds one result per backend: the table shows a failing one if any.
+        // A Service column holds one result per backend: the table shows a failing one if any, else
+        // a refused one (as the model's table: a refused backend speaks for the column), else an
+        // answered one, a skipped one (the pod itself behind its Service) last; never the order
+        // the backends were probed in.
+        func weight(_ result: ProbeResult) -> Int {
+            if !result.passed { return 3 }
+            if result.observed == .skipped { return 0 }
+            return result.observed?.networkDecision == .allow ? 1 : 2
+        }
         var index: [String: ProbeResult] = [:]
         for result in results {
             // A column written with its backend (`svc/ns/name>ns/pod`) holds that backend's result.
             let column = probe.destinationRef[result.to] != nil ? result.to : result.to.column
             let key = "\(result.port) \(result.from) \(column)"
-            if index[key].map({ $0.passed }) ?? true { index[key] = result }
+            if index[key].map({ weight(result) > weight($0) }) ?? true { index[key] = result }
         }
         let rows = probe.sources.map(\.description)
         let columns = probe.destinations.map(\.description)
