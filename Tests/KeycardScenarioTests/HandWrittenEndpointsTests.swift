@@ -57,6 +57,52 @@ struct HandWrittenEndpointsTests {
         #expect(result.reason == cell.unjudgedReason)
     }
 
+    /// Manifests mode asks no name of a headless Service whose endpoints are written by hand:
+    /// cluster DNS answers it with those addresses, which keycard does not read (it had asserted
+    /// nxdomain). A selectorless Service with a ClusterIP keeps its step: its name is its ClusterIP.
+    @Test func noDNSStepForAHeadlessServiceWithHandWrittenEndpoints() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-hw-dns-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifests = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: client}
+            spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: extdb}
+            spec: {clusterIP: None, ports: [{name: pg, port: 5432}]}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: extdb-1, labels: {kubernetes.io/service-name: extdb}}
+            addressType: IPv4
+            endpoints: [{addresses: [192.0.2.10]}]
+            ports: [{name: pg, port: 5432}]
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: extdb2}
+            spec: {ports: [{name: pg, port: 5432}]}
+            ---
+            apiVersion: v1
+            kind: Endpoints
+            metadata: {name: extdb2}
+            subsets: [{addresses: [{ip: 192.0.2.11}], ports: [{name: pg, port: 5432}]}]
+
+            """
+        try manifests.write(to: folder.appendingPathComponent("m.yaml"), atomically: true, encoding: .utf8)
+        let timeline = try ManifestLoader.timeline([folder.path])
+        let asked = timeline.scenario.steps.compactMap { step -> String? in
+            if case .dns(let query) = step.action { return query.name }
+            return nil
+        }
+        #expect(asked.contains("extdb2.default.svc.cluster.local"), "\(asked)")
+        #expect(!asked.contains("extdb.default.svc.cluster.local"), "\(asked)")
+    }
+
     @Test func anEndpointsObjectLeavesTheServiceUnjudged() throws {
         let cells = try Self.serviceCells(
             Self.scenario(

@@ -224,7 +224,9 @@ public enum ManifestLoader {
         sources = sources.filter { !ManifestPlan.sourcePods([$0], bare.initial).isEmpty }
         // A bare pod a ReplicaSet adopted is one of the workload's replicas: its source stands for it.
         sources.removeAll { if case .endpoint(.pod(let key)) = $0 { bare.initial.pods[key]?.owner != nil } else { false } }
-        let plan = ManifestPlan.steps(bare.initial, sources: sources, at: start, dns: lab.dns) { bare.dnsModel($0, atStep: 0) }
+        let plan = ManifestPlan.steps(
+            bare.initial, sources: sources, at: start, dns: lab.dns, handWrittenEndpoints: decoder.handWrittenEndpoints
+        ) { bare.dnsModel($0, atStep: 0) }
         scenario.foreignPolicies = decoder.foreignPolicies
         scenario.handWrittenEndpoints = decoder.handWrittenEndpoints
         scenario.fromManifests = true

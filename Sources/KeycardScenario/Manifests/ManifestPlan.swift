@@ -16,9 +16,12 @@ import KeycardModel
 /// The cluster DNS pod and Service are keycard's: neither a source nor a destination.
 enum ManifestPlan {
     /// The steps over `cluster` (the cluster the resources make), numbered from 1.
+    /// A headless Service whose endpoints are written by hand (`handWrittenEndpoints`, which
+    /// keycard does not read) gets no `dns` step: cluster DNS answers its name with those
+    /// endpoints, which keycard cannot model (its connection cells are not judged either).
     static func steps(
         _ cluster: Cluster, sources: [ProbeRef], at location: SourceLocation, dns: Bool,
-        dnsModel: (DNSStep) -> DNSAnswer
+        handWrittenEndpoints: [ObjectKey: String] = [:], dnsModel: (DNSStep) -> DNSAnswer
     ) -> (steps: [Step], warnings: [ScenarioWarning]) {
         var steps: [Step] = []
         var warnings: [ScenarioWarning] = []
@@ -61,6 +64,9 @@ enum ManifestPlan {
         guard dns else { return (steps, warnings) }
         let records = DNSRecords(cluster)
         let names = services.compactMap { service -> String? in
+            if service.address == .headless, Timeline.unjudgedReason(service, handWrittenEndpoints: handWrittenEndpoints) != nil {
+                return nil
+            }
             let name = DNSRecords.serviceName(service.name, namespace: service.namespace)
             return service.kind != .externalName || !records.lookup(name).isEmpty ? name : nil
         }

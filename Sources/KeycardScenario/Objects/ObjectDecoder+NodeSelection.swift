@@ -31,7 +31,7 @@ extension ObjectDecoder {
                     ScenarioWarning(
                         location: selectorValue.location,
                         message:
-                            "\(who): spec.nodeSelector \(text) is not scheduled by: lab nodes carry kubernetes.io/hostname=node-N, kubernetes.io/os=linux and kubernetes.io/arch=amd64\(owner == nil ? "" : " (a template's hostname is not honoured)"); keycard places the pods as usual"
+                            "\(who): spec.nodeSelector \(text) is not honoured: lab nodes carry kubernetes.io/hostname=node-N, kubernetes.io/os=linux and kubernetes.io/arch=amd64\(owner == nil ? "" : " (a template's hostname is not honoured)"); keycard places the pods as usual"
                     ))
             }
         }

@@ -78,6 +78,17 @@ extension ObjectDecoder {
     {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
+        // A readiness gate's condition is set by a controller the lab does not run (the API server
+        // drops a created pod's status): in Kubernetes the pod stays not Ready, so no Service
+        // sends to it (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-readiness-gate).
+        if let gates = spec["readinessGates"], !(try gates.items("spec.readinessGates")).isEmpty {
+            warnings.append(
+                ScenarioWarning(
+                    location: gates.location,
+                    message:
+                        "pod \(pod.key): spec.readinessGates name conditions only a controller sets; keycard runs none and treats the pod as Ready (a Service endpoint), where Kubernetes keeps it not Ready until the conditions are True"
+                ))
+        }
         guard let containers = spec["containers"] else { throw specValue.error("Pod spec needs \"containers\"") }
         let containerList = try containers.items("spec.containers")
         if containerList.isEmpty { throw containers.error("spec.containers must list at least one container") }
