@@ -72,6 +72,44 @@ struct NodePortServiceTests {
         #expect(NodePorts.allocate(taken: Set(30000...32767)) == nil)
     }
 
+    /// `dropTypeDependentFields` (pkg/registry/core/service/strategy.go): an update that changes
+    /// the type alone keeps sending the fields the old type had (`kubectl apply` of the edited
+    /// file); the API server drops them when unchanged, and refuses them when new or changed.
+    @Test(
+        arguments: [
+            ("type: ClusterIP, ports: [{port: 80, nodePort: 30080}]", nil),
+            ("type: ClusterIP, externalTrafficPolicy: Local, ports: [{port: 80}]", nil),
+            (
+                "type: ClusterIP, ports: [{port: 80, nodePort: 30081}]",
+                "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"
+            ),
+            ("type: ClusterIP, externalTrafficPolicy: Cluster, ports: [{port: 80}]", "may only be set for externally-accessible services"),
+            (
+                "type: NodePort, allocateLoadBalancerNodePorts: false, ports: [{port: 80, nodePort: 30080}]",
+                "may only be used when `type` is 'LoadBalancer'"
+            ),
+        ] as [(String, String?)])
+    func anUpdateDropsTheFieldsTheOldTypeHadUnchanged(_ spec: String, _ refusal: String?) throws {
+        let old = Self.service("a", "type: NodePort, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30080}]")
+        let steps = "- apply:\n" + T.indent(Self.service("a", spec), 4)
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n  resources:")
+        do {
+            let t = try Timeline(ScenarioLoader.parse(T.scenario(resources: old, steps: steps, head: head), file: "update.yaml"))
+            #expect(refusal == nil, "accepted: \(spec)")
+            let updated = try #require(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")])
+            if spec.hasPrefix("type: ClusterIP") {
+                #expect(updated.ports.map(\.nodePort) == [nil] && updated.externalTrafficPolicy == nil)
+            }
+        } catch {
+            let message = try #require(refusal, "refused: \(error)")
+            #expect(String(describing: error).contains(message), "\(error)")
+        }
+        // A new Service with such a field is refused, as before.
+        if let refusal, spec.contains("ClusterIP") {
+            #expect(Self.failure(Self.service("b", spec)).contains(refusal))
+        }
+    }
+
     @Test func pinnedPortsAndTheLowestFreeOne() throws {
         let t = try Self.build(
             [

@@ -38,7 +38,7 @@ import Testing
         #expect(timeline.initial.podNodes[ObjectKey("default", "both")] == 0, "nodeName skips the scheduler")
         let warnings = timeline.warnings.map(\.message)
         #expect(!warnings.contains { $0.contains("pod default/linux") }, "every lab node is linux: \(warnings)")
-        #expect(warnings.contains { $0.contains("pod default/ssd: spec.nodeSelector disktype=ssd is not scheduled by") }, "\(warnings)")
+        #expect(warnings.contains { $0.contains("pod default/ssd: spec.nodeSelector disktype=ssd is not honoured") }, "\(warnings)")
         #expect(warnings.contains { $0.contains("spec.affinity.nodeAffinity is not scheduled by") }, "\(warnings)")
         #expect(
             warnings.contains { $0.contains("spec.affinity.podAntiAffinity is not scheduled by keycard") && $0.contains("stays Pending") },

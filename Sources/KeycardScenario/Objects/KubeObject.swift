@@ -156,6 +156,8 @@ public struct LoadedObject: Hashable, Sendable {
     /// Where fields checked only when the object is applied were written, by path
     /// (`spec.clusterIP`), so such errors point at the field rather than at the object.
     public var fieldLocations: [String: SourceLocation] = [:]
+    /// A Service's fields its type does not allow, settled when it is applied (`TypeDependentField`).
+    public var typeDependentFields: [TypeDependentField] = []
 
     public init(_ object: KubeObject, at location: SourceLocation) {
         self.object = object

@@ -100,15 +100,20 @@ extension ObjectDecoder {
     /// ClusterIP Service may not carry one (`ValidateService`: "may not be used when `type` is
     /// 'ClusterIP'"); an ExternalName Service's is accepted and unused; whether it lies in the node-port range and is free is checked when
     /// the Service is applied (`ClusterChange`), as the API server's allocator does.
-    private func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
+    private mutating func nodePort(_ value: YAMLValue, index: Int, of service: Service) throws(ScenarioError) -> Int? {
         try value.requireKnownFields("a Service port", known: KnownFields.servicePort)
         let fields = try nonNullServiceFields(value, "a Service port")
         guard let nodePortValue = fields["nodePort"] else { return nil }
         let number = try nodePortValue.int("nodePort", in: 0...65535)
         guard number != 0 else { return nil }
         // ValidateService forbids it on ClusterIP only; an ExternalName Service keeps it unused.
+        // Settled when applied: an update from a NodePort that held it drops it (`TypeDependentField`).
         if service.kind == .clusterIP {
-            throw nodePortValue.error("spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
+            typeDependentFields.append(
+                TypeDependentField(
+                    value: .nodePort(number), location: nodePortValue.location,
+                    refusal: "spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"))
+            return nil
         }
         guard service.isExternallyAccessible else { return nil }
         // The allocator's range check, at the field (keycard's range is fixed): "already
@@ -140,33 +145,45 @@ extension ObjectDecoder {
                 throw policyValue.error(
                     "spec.externalTrafficPolicy: Unsupported value: \"\(text)\": supported values: \"Cluster\", \"Local\"")
             }
-            guard accessible else {
-                throw policyValue.error(
-                    "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services")
+            if accessible {
+                service.externalTrafficPolicy = policy
+            } else {
+                typeDependentFields.append(
+                    TypeDependentField(
+                        value: .externalTrafficPolicy(policy), location: policyValue.location,
+                        refusal:
+                            "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services"))
             }
-            service.externalTrafficPolicy = policy
         } else if accessible {
             service.externalTrafficPolicy = .cluster
         }
         if let allocateValue = spec["allocateLoadBalancerNodePorts"] {
             let allocate = try allocateValue.bool("spec.allocateLoadBalancerNodePorts")
-            guard service.kind == .loadBalancer else {
-                throw allocateValue.error("spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'")
+            if service.kind == .loadBalancer {
+                service.allocateLoadBalancerNodePorts = allocate
+            } else {
+                typeDependentFields.append(
+                    TypeDependentField(
+                        value: .allocateLoadBalancerNodePorts(allocate), location: allocateValue.location,
+                        refusal: "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'"))
             }
-            service.allocateLoadBalancerNodePorts = allocate
         } else if service.kind == .loadBalancer {
             service.allocateLoadBalancerNodePorts = true
         }
         if let checkValue = spec["healthCheckNodePort"] {
             let number = try checkValue.int("spec.healthCheckNodePort", in: 0...65535)
             if number != 0 {
-                guard service.needsHealthCheckNodePort else {
-                    throw checkValue.error(
-                        "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
-                    )
+                if service.needsHealthCheckNodePort {
+                    try Self.checkNodePortRange(number, checkValue, "spec.healthCheckNodePort", service)
+                    service.healthCheckNodePort = number
+                } else {
+                    typeDependentFields.append(
+                        TypeDependentField(
+                            value: .healthCheckNodePort(number), location: checkValue.location,
+                            refusal:
+                                "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+                        ))
                 }
-                try Self.checkNodePortRange(number, checkValue, "spec.healthCheckNodePort", service)
-                service.healthCheckNodePort = number
             }
         }
     }

@@ -19,6 +19,8 @@ struct ObjectDecoder {
     /// EndpointSlices and Endpoints written by hand, skipped: the Service each names
     /// (`endpointsOwner(kind:apiVersion:header:)`) → `Kind name` of the first one.
     var handWrittenEndpoints: [ObjectKey: String] = [:]
+    /// The Service being decoded's fields its type does not allow (`TypeDependentField`).
+    var typeDependentFields: [TypeDependentField] = []
 
     /// The namespace an object gets when it names none.
     var defaultNamespace: String { namespace ?? "default" }
@@ -132,7 +134,11 @@ struct ObjectDecoder {
             return try workload(value, kind: workloadKind).map {
                 [Self.locatingPodAnnotations(LoadedObject(.workload($0), at: value.location), value)]
             } ?? []
-        case .service: return [Self.locatingFields(LoadedObject(.service(try service(value)), at: value.location), value)]
+        case .service:
+            typeDependentFields = []
+            var loaded = Self.locatingFields(LoadedObject(.service(try service(value)), at: value.location), value)
+            loaded.typeDependentFields = typeDependentFields
+            return [loaded]
         case .stagedKubernetesNetworkPolicy: return [LoadedObject(.stagedPolicy(try stagedPolicy(value)), at: value.location)]
         case .clusterNetworkPolicy: return [LoadedObject(.clusterNetworkPolicy(try clusterNetworkPolicy(value)), at: value.location)]
         case .adminNetworkPolicy, .baselineAdminNetworkPolicy:

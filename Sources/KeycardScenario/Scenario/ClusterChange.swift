@@ -90,6 +90,7 @@ public struct ClusterChange {
             case .service(var service):
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
                 let previous = cluster.services[service.key]
+                try TypeDependentField.settle(loaded.typeDependentFields, updating: previous)
 
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
