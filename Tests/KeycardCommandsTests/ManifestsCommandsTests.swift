@@ -78,18 +78,29 @@ struct ManifestsCommandsTests {
         }
     }
 
-    /// The review's F12: the client stops serving 8080; the diff has that one row, and neither
-    /// the diff nor the graph names kube-system/kube-dns-0.
+    /// The review's F12: a policy isolates the client's ingress; the diff has that one row (the
+    /// DNS pod's connection to the client is closed too, and is no row), and neither the diff nor
+    /// the graph names kube-system/kube-dns-0. (A client that stops serving 8080 is no row: both
+    /// sides judge the port, and no policy of either side denies it.)
     @Test func diffAndGraphLeaveKeycardsDNSPodOut() throws {
-        let new = Self.shop.replacingOccurrences(of: "ports: [{containerPort: 8080}]", with: "ports: []")
-        try withFolder(["old.yaml": Self.shop, "new.yaml": new]) { folder in
+        let new =
+            Self.shop
+            + "---\n{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: client, namespace: shop}, spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Ingress]}}\n"
+        let unserved = Self.shop.replacingOccurrences(of: "ports: [{containerPort: 8080}]", with: "ports: []")
+        try withFolder(["old.yaml": Self.shop, "new.yaml": new, "unserved.yaml": unserved]) { folder in
             let old = (folder as NSString).appendingPathComponent("old.yaml")
             let diff = try KeycardBinary.run(["diff", old, (folder as NSString).appendingPathComponent("new.yaml")])
             #expect(diff.status == 0, "\(diff.stderr)")
             let rows = diff.stdout.split(separator: "\n").filter { $0.hasPrefix("diff-type:") }
+            // TCP 80 too: manifests mode's probe step sends every declared port to every pod, and
+            // the model judges web -> client TCP/80 (allowed, then denied).
             #expect(
-                rows == ["diff-type: removed, source: shop/web[Pod], destination: shop/client[Pod], dir1: TCP 8080, dir2: No Connections"],
+                rows == [
+                    "diff-type: removed, source: shop/web[Pod], destination: shop/client[Pod], dir1: TCP 80,8080, dir2: No Connections"
+                ],
                 "\(diff.stdout)")
+            let same = try KeycardBinary.run(["diff", old, (folder as NSString).appendingPathComponent("unserved.yaml")])
+            #expect(same.status == 0 && same.stdout.isEmpty, "\(same.stdout)")
             let graph = try KeycardBinary.run(["graph", old])
             #expect(graph.status == 0, "\(graph.stderr)")
             #expect(graph.stdout.contains("shop/web[Pod]") && !graph.stdout.contains("kube-dns"), "\(graph.stdout)")

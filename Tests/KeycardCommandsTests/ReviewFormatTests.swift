@@ -68,6 +68,7 @@ import Testing
             \t"c/v[Pod]" -> "c/z[Pod]" [label="TCP 80" color="red2" fontcolor="red2" weight=0.5]
             \t"c/w[Pod]" -> "c/v[Pod]" [label="TCP 90" color="#008000" fontcolor="#008000" weight=1]
             \t"c/z[Pod]" -> "c/v[Pod]" [label="TCP 90" color="red2" fontcolor="red2" weight=1]
+            \tnewrank=true
             \tnodesep=0.5
             \tsubgraph cluster_legend {
             \t\tlabel="Legend"

@@ -1,3 +1,4 @@
+import Foundation
 import KeycardModel
 import KeycardValues
 import Testing
@@ -74,5 +75,53 @@ import Testing
         #expect(
             TAPRenderer.render([Report(scenario: "s", enforcement: .pod, passed: false, steps: [failed])]).contains(
                 "not ok 1 - s: step 1 probe: sctp\n"))
+    }
+
+    /// XML 1.0 (§2.2) has no character for C0 controls but tab, line feed and carriage return, nor
+    /// for U+FFFE and U+FFFF: JUnit writes each as U+FFFD, never raw. Inside an attribute a line
+    /// break or tab is a character reference, which attribute-value normalization (§3.3.3) keeps;
+    /// a raw one would be read back as a space. The document parses with Python's expat and gives
+    /// back the name as written, less the characters XML cannot hold.
+    @Test func junitWritesOnlyXMLCharactersAndKeepsLineBreaksInAttributes() throws {
+        let name = "back\\slash \u{01}ctl \u{1B}[31mred tab\there \u{FFFE} \u{FFFF} two\nlines\r\nend"
+        let wrong = ProbeResult(
+            from: ObjectKey("x", "a"), to: .pod(ObjectKey("x", "b")), port: .icmpEcho, expected: .deny, model: .allow, observed: .allow)
+        let report = Report(
+            scenario: "s", enforcement: .pod, passed: false,
+            steps: [Self.step(1, passed: false, name: name, summary: "first\nsecond", results: [.probe(wrong)])])
+        let junit = JUnitRenderer.render([report])
+        let forbidden = junit.unicodeScalars.filter {
+            ($0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value)) || $0.value == 0xFFFE || $0.value == 0xFFFF
+        }
+        #expect(forbidden.isEmpty, "\(forbidden.map { String($0.value, radix: 16) })")
+        #expect(
+            junit.contains(
+                "name=\"step 1 probe: back\\slash \u{FFFD}ctl \u{FFFD}[31mred tab&#9;here \u{FFFD} \u{FFFD} two&#10;lines&#13;&#10;end\""))
+        #expect(junit.contains("<failure message=\"first&#10;second\">"))
+        // Parsed back: every attribute keeps its line breaks and tab.
+        let script = """
+            import sys, xml.dom.minidom
+            document = xml.dom.minidom.parseString(sys.stdin.buffer.read())
+            case = document.getElementsByTagName("testcase")[0]
+            failure = document.getElementsByTagName("failure")[0]
+            sys.stdout.write(repr(case.getAttribute("name")) + "|" + repr(failure.getAttribute("message")))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(junit.utf8))
+        try input.fileHandleForWriting.close()
+        let parsed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(
+            parsed
+                == "'step 1 probe: back\\\\slash \u{FFFD}ctl \u{FFFD}[31mred tab\\there \u{FFFD} \u{FFFD} two\\nlines\\r\\nend'|'first\\nsecond'"
+        )
     }
 }

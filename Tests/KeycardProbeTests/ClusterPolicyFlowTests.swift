@@ -20,9 +20,13 @@ struct ClusterPolicyFlowTests {
         for line in metadata {
             #expect(line.flow.verdict == "DROPPED")
             #expect(line.flow.traffic_direction == "EGRESS")
-            var expected = HubbleFlow.Policy(name: "no-metadata", namespace: "")
+            var expected = HubbleFlow.Policy(name: "no-metadata", namespace: nil)
             expected.kind = "ClusterNetworkPolicy"
             #expect(line.flow.egress_denied_by == [expected])
+            // protojson never writes an empty string: a cluster-scoped policy has no namespace key.
+            let json = try FlowLog.encode([line])
+            #expect(json.contains("\"egress_denied_by\":[{\"kind\":\"ClusterNetworkPolicy\",\"name\":\"no-metadata\"}]"), "\(json)")
+            #expect(!json.contains("\"namespace\":\"\""))
             #expect(FlowLogTests.facts(line)?.tiers == "[Admin] Deny (no-metadata/cloud-metadata)")
         }
         // tenant-a into tenant-b after tenant-b opened up: the NetworkPolicy tier allowed it.

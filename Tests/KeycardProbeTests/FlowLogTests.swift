@@ -192,6 +192,8 @@ struct FlowLogTests {
             ])
         for key in [
             "beta.kubernetes.io/arch", "node.beta.kubernetes.io/x", "k8s.io/x", "annotation.x", "etcd_node", "pod-template-generation",
+            // The keys a Job stamps on its pods (Cilium's documented defaults).
+            "controller-uid", "batch.kubernetes.io/controller-uid",
         ] {
             #expect(!FlowLog.identityLabelKept(key), "\(key)")
         }
@@ -219,6 +221,68 @@ struct FlowLogTests {
         #expect(HubbleFlow.ICMPLayer(type: 8, code: 1).summary == "ICMPv4 EchoRequest(Code: 1)")
         let decoded = try JSONDecoder().decode(HubbleFlow.ICMPLayer.self, from: Data("{\"type\":8}".utf8))
         #expect(decoded == HubbleFlow.ICMPLayer(type: 8, code: 0))
+    }
+
+    /// Cilium gives a host-network pod no endpoint: Hubble shows its traffic as its node's,
+    /// `reserved:host` (identity 1) on the node that saw the flow (`node_name`, the judging side's)
+    /// and `reserved:remote-node` (6) on another; an address outside the pods is `reserved:world` (2). Every pod endpoint
+    /// carries a numeric identity of 256 or more derived from its identity labels: replicas with
+    /// the same labels share it, another label set has another.
+    @Test func hostNetworkPodsAreTheirNodeAndEveryEndpointHasAnIdentity() throws {
+        let timeline = try ScenarioLoader.parseTimeline(
+            """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: fmhost}
+            spec:
+              lab: {nodes: 2}
+              externals: [{name: internet, ip: 203.0.113.7}]
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: agent, namespace: shop, labels: {app: agent}}, spec: {nodeName: node-0, hostNetwork: true, containers: [{name: c, image: c, ports: [{containerPort: 9100}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: near, namespace: shop, labels: {app: web}}, spec: {nodeName: node-0, containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: far, namespace: shop, labels: {app: web}}, spec: {nodeName: node-1, containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: shop, labels: {app: db}}, spec: {nodeName: node-1, containers: [{name: c, image: c, ports: [{containerPort: 5432}]}]}}
+            """, file: "fmhost.yaml")
+        let cluster = timeline.cluster(afterStep: 0)
+        let log = FlowLog(scenario: "fmhost", labName: "l", nodes: timeline.plan.nodes)
+        let engine = PolicyEngine(cluster)
+        func line(_ from: ObjectKey, _ to: Endpoint, _ port: ProtocolPort) -> HubbleFlow {
+            let facts = KeycardFlowFacts(
+                scenario: "fmhost", step: 1, kind: "probe", cell: "c", attempt: 1, attempts: 1, model: "allow", observed: "allow",
+                evidence: "model")
+            return log.flow(
+                from: from, to: to, port: port, dropped: false, verdict: engine.evaluate(fromSource: from, to: to, port: port),
+                cluster: cluster, time: "t", sourcePort: nil, facts: facts
+            ).flow
+        }
+        let agent = ObjectKey("shop", "agent")
+        let near = ObjectKey("shop", "near")
+        let far = ObjectKey("shop", "far")
+        let db = ObjectKey("shop", "db")
+        let host = HubbleFlow.Endpoint(identity: 1, labels: ["reserved:host"])
+        let remote = HubbleFlow.Endpoint(identity: 6, labels: ["reserved:remote-node"])
+        // The host-network pod as a source and as a destination: never a pod endpoint.
+        #expect(line(agent, .pod(near), .init(.tcp, 80)).source == host)
+        #expect(line(agent, .pod(far), .init(.tcp, 80)).source == remote)
+        #expect(line(near, .pod(agent), .init(.tcp, 9100)).destination == host)
+        // Seen on agent's node, where it is delivered: the host there, far a pod of another node.
+        let fromFar = line(far, .pod(agent), .init(.tcp, 9100))
+        #expect(fromFar.destination == host && fromFar.node_name == "l-node-0" && fromFar.source.pod_name == "far")
+        // The node itself, as keycard already wrote it.
+        #expect(line(.node("node-1"), .pod(far), .init(.tcp, 80)).source == host)
+        #expect(
+            line(near, .external("internet"), .init(.tcp, 443)).destination == HubbleFlow.Endpoint(identity: 2, labels: ["reserved:world"]))
+        // Pods: same identity labels, same identity; another label set, another number.
+        let nearFlow = line(near, .pod(far), .init(.tcp, 80))
+        let nearIdentity = try #require(nearFlow.source.identity)
+        #expect(nearIdentity >= 256 && nearIdentity <= 65535)
+        #expect(nearFlow.destination.identity == nearIdentity)
+        #expect(nearFlow.destination.pod_name == "far")
+        let dbIdentity = try #require(line(near, .pod(db), .init(.tcp, 5432)).destination.identity)
+        #expect(dbIdentity != nearIdentity && dbIdentity >= 256)
+        #expect(FlowLog.identity(ofLabels: nearFlow.source.labels ?? []) == nearIdentity)
+        #expect(try FlowLog.encode([HubbleFlowLine(flow: nearFlow)]).contains("\"identity\":\(nearIdentity),"))
     }
 }
 

@@ -108,8 +108,10 @@ struct ManifestDNSPeerTests {
           ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: 80}]}]
 
         """
-    /// The client no longer serves 8080.
-    static let new = old.replacingOccurrences(of: "ports: [{containerPort: 8080}]", with: "ports: []")
+    /// A policy isolates the client's ingress (the DNS pod's connection to it is closed too).
+    static let new =
+        old
+        + "---\n{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: client, namespace: shop}, spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Ingress]}}\n"
 
     @Test func diffAndGraphNameNoDNSPod() throws {
         let oldFolder = try OversizedManifests.folder(Self.old)

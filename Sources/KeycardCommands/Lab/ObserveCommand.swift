@@ -102,7 +102,7 @@ struct ObserveCommand: ParsableCommand {
             + (flow.ingress_denied_by ?? [])
         let by =
             policies.isEmpty
-            ? "" : " by " + policies.map { $0.namespace.isEmpty ? $0.name : "\($0.namespace)/\($0.name)" }.joined(separator: ",")
+            ? "" : " by " + policies.map { policy in policy.namespace.map { "\($0)/\(policy.name)" } ?? policy.name }.joined(separator: ",")
         return "\(flow.time) \(name(flow.source, flow.IP.source))\(sourcePort.map { ":\($0)" } ?? "") -> "
             + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(flow.verdict) \(flow.traffic_direction)\(by)"
     }

@@ -6,7 +6,8 @@ import KeycardScenario
 /// externals after them, labelled with their whole name; every edge (unchanged grey, changed
 /// magenta labelled `new (dir1: old)`, added `#008000`, removed `red2`) with `weight=0.5` when the
 /// source's name sorts at or before the destination's, else `weight=1`; peers blue, new `#008000`,
-/// lost `red`; then np-guard's legend. Lines of each part sorted as Go's `sort.Strings` sorts them.
+/// lost `red`; then `newrank=true` (`newRank`, keycard's one addition) and np-guard's legend. Lines
+/// of each part sorted as Go's `sort.Strings` sorts them.
 /// An empty diff is no output at all, as np-guard's CLI prints nothing.
 enum DiffDotRenderer {
     /// `dir1Name`: the old side's name in a changed edge's label; np-guard's CLI passes its flag's
@@ -55,10 +56,17 @@ enum DiffDotRenderer {
         }
         lines += externals.sorted(by: goLess)
         lines += edges.sorted(by: goLess)
+        lines.append(newRank)
         lines += legend
         lines.append("}")
         return lines.joined(separator: "\n")
     }
+
+    /// The one line np-guard does not write: Graphviz's `newrank` ranking. np-guard's legend ranks
+    /// nodes inside a cluster (`rank=source`, `rank=sink`), and Graphviz's default ranking (Debian's
+    /// 2.43) refuses some graphs with edges between clusters beside such a legend ("trouble in
+    /// init_rank"); `newrank=true` ranks the whole graph at once and lays them out.
+    static let newRank = "\tnewrank=true"
 
     /// np-guard's legend (`addLegend`), constant.
     static let legend: [String] = {

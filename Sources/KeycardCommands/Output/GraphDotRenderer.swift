@@ -2,12 +2,13 @@ import KeycardScenario
 
 /// The connectivity graph as Graphviz DOT: a cluster per namespace, externals as ellipses,
 /// allowed edges solid green labelled with their ports, denied-but-probed edges dashed light red
-/// (their ports in the tooltip).
+/// (their ports in the tooltip). Ranked with `newrank=true`: Graphviz's default ranking (Debian's
+/// 2.43) fails on some graphs of clusters ("trouble in init_rank"), which `newrank` lays out.
 enum GraphDotRenderer {
     static func render(_ graph: ConnectivityGraph, title: String) -> String {
         var lines = [
             "digraph keycard {",
-            "\tgraph [rankdir=LR fontname=\"DejaVu Sans\" label=\(quote(title)) labelloc=t fontsize=16 nodesep=0.4 ranksep=1.2]",
+            "\tgraph [rankdir=LR fontname=\"DejaVu Sans\" label=\(quote(title)) labelloc=t fontsize=16 nodesep=0.4 ranksep=1.2 newrank=true]",
             "\tnode [shape=box style=\"rounded,filled\" fillcolor=\"#eef3fb\" color=\"#4a6fa5\" fontname=\"DejaVu Sans\" fontsize=11]",
             "\tedge [fontname=\"DejaVu Sans\" fontsize=9]",
         ]

@@ -29,7 +29,8 @@ enum JUnitRenderer {
                     continue
                 }
                 out.append(head + ">")
-                out.append("      <failure message=\"\(escape(step.summary ?? "failed"))\">\(escape(details(step)))</failure>")
+                out.append(
+                    "      <failure message=\"\(escape(step.summary ?? "failed"))\">\(escape(details(step), attribute: false))</failure>")
                 out.append("    </testcase>")
             }
             out.append("  </testsuite>")
@@ -46,17 +47,33 @@ enum JUnitRenderer {
         }.joined(separator: "\n")
     }
 
-    static func escape(_ text: String) -> String {
+    /// `text` as XML 1.0 character data, inside an attribute value (`attribute`, the default) or an
+    /// element's content: `&`, `<`, `>`, `"` and `'` as references; a tab, line feed and carriage
+    /// return inside an attribute as `&#9;`, `&#10;` and `&#13;`, which attribute-value
+    /// normalization keeps (XML 1.0 §3.3.3 turns raw ones into spaces), and a carriage return in
+    /// content as `&#13;` (§2.11 would turn it into a line feed); a character XML 1.0 does not
+    /// allow (§2.2 `Char`: the C0 controls but tab, line feed and carriage return, U+FFFE, U+FFFF)
+    /// as U+FFFD, the replacement character, since no reference can stand for it either.
+    static func escape(_ text: String, attribute: Bool = true) -> String {
         TextEscaping.escaped(text) { character in
             if let reference = TextEscaping.markupReference(character) { return reference }
             switch character {
             case "\"": return "&quot;"
             case "'": return "&apos;"
-            default:
-                // XML 1.0 forbids most control characters.
-                if let ascii = character.asciiValue, ascii < 0x20, ascii != 0x09, ascii != 0x0A, ascii != 0x0D { return "" }
-                return nil
+            default: break
             }
+            // Scalar by scalar: a carriage return and line feed are one Character.
+            let scalars = character.unicodeScalars
+            guard scalars.contains(where: { $0.value < 0x20 || $0.value == 0xFFFE || $0.value == 0xFFFF }) else { return nil }
+            return scalars.map { scalar -> String in
+                switch scalar.value {
+                case 0x09: attribute ? "&#9;" : "\t"
+                case 0x0A: attribute ? "&#10;" : "\n"
+                case 0x0D: "&#13;"
+                case 0..<0x20, 0xFFFE, 0xFFFF: "\u{FFFD}"
+                default: String(scalar)
+                }
+            }.joined()
         }
     }
 }

@@ -102,30 +102,33 @@ struct DiffCommand: ParsableCommand {
     /// confirmed and returns how many cells disagreed with the model.
     static func prove(_ rows: [DiffRow], _ before: Side, _ after: Side, enforcement: Enforcement?) throws -> Int {
         var wrong = 0
+        let probed = ConnectivityDiff.judgedCells(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
         for (side, isNew) in [(before, false), (after, true)] {
-            let map = ConnectivityMap(side.cluster, leavingOut: side.timeline.unpairedPods)
+            let map = ConnectivityMap(side.cluster, leavingOut: side.timeline.unpairedPods, probed: probed)
             let engine = PolicyEngine(side.cluster)
+            // A peer by its row name; an external peer is a range of addresses (ExternalBlocks): every external in it.
+            func peers(_ name: String) -> [ConnectivityPeer] {
+                ExternalBlocks.range(ofPeer: name).map { range in
+                    map.destinations.filter { peer in
+                        guard case .external = peer.endpoint, let address = side.cluster.address(of: peer.endpoint) else { return false }
+                        return range.contains(address.value)
+                    }
+                } ?? map.peer(named: name).map { [$0] } ?? []
+            }
             var cells: [ProbeCell] = []
             for row in rows {
-                guard let source = map.peer(named: row.source), case .pod(let from) = source.endpoint else { continue }
-                // An external peer is a range of addresses (ExternalBlocks): every external in it.
-                let destinations =
-                    ExternalBlocks.range(ofPeer: row.destination).map { range in
-                        map.destinations.filter { peer in
-                            guard case .external = peer.endpoint, let address = side.cluster.address(of: peer.endpoint) else {
-                                return false
-                            }
-                            return range.contains(address.value)
+                for source in peers(row.source) {
+                    guard let from = source.endpoint.sourceKey else { continue }
+                    for destination in peers(row.destination) {
+                        let judged = map.judgedPorts(from: source, to: destination)
+                        for text in row.gained + row.lost {
+                            guard let port = ProtocolPort.parse(text), judged.contains(port) else { continue }
+                            let open = row.gained.contains(text) == isNew
+                            cells.append(
+                                ProbeCell(
+                                    judging: from, to: destination.endpoint, port: port, engine: engine, mesh: nil,
+                                    expected: .explicit(open ? .allow : .deny)))
                         }
-                    } ?? map.peer(named: row.destination).map { [$0] } ?? []
-                for destination in destinations {
-                    for text in row.gained + row.lost {
-                        guard let port = ProtocolPort.parse(text), (map.served[destination] ?? []).contains(port) else { continue }
-                        let open = row.gained.contains(text) == isNew
-                        cells.append(
-                            ProbeCell(
-                                from: from, to: destination.endpoint, port: port, expected: .explicit(open ? .allow : .deny),
-                                verdict: engine.evaluate(from: source.endpoint, to: destination.endpoint, port: port)))
                     }
                 }
             }

@@ -60,10 +60,10 @@ public struct DiffResult: Sendable, Equatable {
 /// The semantic diff of two clusters' connectivity (issue 16, as np-guard's `diff`): a pair whose
 /// allowed ports differ is `added` when OLD allowed nothing, `removed` when NEW allows nothing,
 /// `changed` otherwise. Rows are in np-guard's order: changed, added, removed, each by source and
-/// destination. Externals are np-guard's IP-block peers (`ExternalBlocks`): the externals in one
-/// piece of both sides' blocks are one peer, allowed the union of their allowed ports, and pieces
-/// that touch and have the same source and connections on both sides are merged into one row, as
-/// np-guard's `mergeIPblocks` merges them.
+/// destination. Externals are np-guard's IP-block peers (`ExternalBlocks`), as sources and as
+/// destinations: the externals in one piece of both sides' blocks are one peer, allowed the union
+/// of their allowed ports, and pieces that touch and have the same other peer and connections on
+/// both sides are merged into one row, as np-guard's `mergeIPblocks` merges them.
 public enum ConnectivityDiff {
     public static func compare(old: Cluster, new: Cluster) -> [DiffRow] {
         compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
@@ -87,72 +87,95 @@ public enum ConnectivityDiff {
         old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int, mesh useMesh: Bool = true
     ) -> DiffResult {
         let mesh = useMesh && (old.usesMesh || new.usesMesh)
+        let cells = judgedCells(old: old, afterStep: oldStep, new: new, afterStep: newStep)
         return result(
-            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh),
-            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh))
+            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh, probed: cells),
+            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh, probed: cells))
+    }
+
+    /// The cells both sides of a diff judge: every port either side serves and every cell either
+    /// side's probe steps send (`Timeline.probedCells`). Judging the same cells on both sides, a
+    /// row is a verdict that changed: a port one side serves and the other does not is compared
+    /// (a pod that stops serving a port its policies still admit is no row, as np-guard's
+    /// connectivity is the policies'), and so is a port only one side probes.
+    public static func judgedCells(old: Timeline, afterStep oldStep: Int, new: Timeline, afterStep newStep: Int) -> ProbedCells {
+        old.probedCells.union(new.probedCells)
+            .union(ConnectivityMap.servedCells(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods))
+            .union(ConnectivityMap.servedCells(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods))
     }
 
     public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] { result(old: old, new: new).rows }
 
-    /// A destination of the diff: a workload or pod by name, or a piece of `ExternalBlocks`.
-    enum Destination: Hashable {
+    /// A side of a pair of the diff: a workload or pod by name, or a piece of `ExternalBlocks`.
+    enum Peer: Hashable {
         case peer(String)
         case piece(Int)
     }
 
     public static func result(old: ConnectivityMap, new: ConnectivityMap) -> DiffResult {
         let blocks = ExternalBlocks([old.cluster, new.cluster])
-        let oldNames = Set(old.sources.map(\.name))
-        let newNames = Set(new.sources.map(\.name))
-        func byName(_ map: ConnectivityMap) -> [String: [Destination: Set<ProtocolPort>]] {
-            var result: [String: [Destination: Set<ProtocolPort>]] = [:]
+        // Externals are never new or lost peers.
+        let oldNames = Set(old.sources.filter { $0.namespace != nil }.map(\.name))
+        let newNames = Set(new.sources.filter { $0.namespace != nil }.map(\.name))
+        struct Key: Hashable {
+            var source: Peer
+            var destination: Peer
+        }
+        func byPeer(_ map: ConnectivityMap) -> [Key: Set<ProtocolPort>] {
+            func side(_ peer: ConnectivityPeer) -> Peer {
+                if case .external = peer.endpoint, let address = map.cluster.address(of: peer.endpoint) {
+                    return .piece(blocks.piece(of: address))
+                }
+                return .peer(peer.name)
+            }
+            var result: [Key: Set<ProtocolPort>] = [:]
             for (pair, ports) in map.allowed {
-                let destination: Destination =
-                    if case .external = pair.destination.endpoint, let address = map.cluster.address(of: pair.destination.endpoint) {
-                        .piece(blocks.piece(of: address))
-                    } else {
-                        .peer(pair.destination.name)
-                    }
-                result[pair.source.name, default: [:]][destination, default: []].formUnion(ports)
+                result[Key(source: side(pair.source), destination: side(pair.destination)), default: []].formUnion(ports)
             }
             return result
         }
-        let before = byName(old)
-        let after = byName(new)
+        let before = byPeer(old)
+        let after = byPeer(new)
         var rows: [DiffRow] = []
         var unchanged: [UnchangedPair] = []
-        /// Rows and unchanged pairs toward pieces, by what must be equal to merge them.
+        /// Rows and unchanged pairs between a peer and pieces, by what must be equal to merge them:
+        /// the peer, which side the pieces are on, and the connections (np-guard's `mergeIPblocks`
+        /// merges by source when the destination is an IP block, by destination when the source is).
         struct MergeKey: Hashable {
-            var source: String
+            var peer: String
+            var piecesAreSources: Bool
             var type: DiffRow.DiffType?
             var dir1: String
             var dir2: String
         }
         var pieces: [MergeKey: [(piece: Int, gained: [ProtocolPort], lost: [ProtocolPort])]] = [:]
-        for source in Set(before.keys).union(after.keys) {
-            let destinations = Set((before[source] ?? [:]).keys).union((after[source] ?? [:]).keys)
-            for destination in destinations {
-                let was = (before[source]?[destination] ?? []).sorted()
-                let now = (after[source]?[destination] ?? []).sorted()
-                let type: DiffRow.DiffType? = was == now ? nil : was.isEmpty ? .added : (now.isEmpty ? .removed : .changed)
-                let dir1 = ConnectivityMap.text(was)
-                let dir2 = ConnectivityMap.text(now)
-                let gained = now.filter { !was.contains($0) }
-                let lost = was.filter { !now.contains($0) }
-                switch destination {
-                case .piece(let index):
-                    pieces[MergeKey(source: source, type: type, dir1: dir1, dir2: dir2), default: []].append((index, gained, lost))
-                case .peer(let name):
-                    guard let type else {
-                        unchanged.append(UnchangedPair(source: source, destination: name, connections: dir1))
-                        continue
-                    }
-                    rows.append(
-                        DiffRow(
-                            diffType: type, source: source, destination: name, dir1: dir1, dir2: dir2,
-                            workloadsDiffInfo: info(type, source, name, oldNames: oldNames, newNames: newNames),
-                            gained: gained.map(\.description), lost: lost.map(\.description)))
+        for key in Set(before.keys).union(after.keys) {
+            let was = (before[key] ?? []).sorted()
+            let now = (after[key] ?? []).sorted()
+            let type: DiffRow.DiffType? = was == now ? nil : was.isEmpty ? .added : (now.isEmpty ? .removed : .changed)
+            let dir1 = ConnectivityMap.text(was)
+            let dir2 = ConnectivityMap.text(now)
+            let gained = now.filter { !was.contains($0) }
+            let lost = was.filter { !now.contains($0) }
+            switch (key.source, key.destination) {
+            case (.peer(let source), .piece(let index)):
+                pieces[MergeKey(peer: source, piecesAreSources: false, type: type, dir1: dir1, dir2: dir2), default: []].append(
+                    (index, gained, lost))
+            case (.piece(let index), .peer(let destination)):
+                pieces[MergeKey(peer: destination, piecesAreSources: true, type: type, dir1: dir1, dir2: dir2), default: []].append(
+                    (index, gained, lost))
+            case (.peer(let source), .peer(let destination)):
+                guard let type else {
+                    unchanged.append(UnchangedPair(source: source, destination: destination, connections: dir1))
+                    continue
                 }
+                rows.append(
+                    DiffRow(
+                        diffType: type, source: source, destination: destination, dir1: dir1, dir2: dir2,
+                        workloadsDiffInfo: info(type, source, destination, oldNames: oldNames, newNames: newNames),
+                        gained: gained.map(\.description), lost: lost.map(\.description)))
+            case (.piece, .piece):
+                continue  // The map judges no external to an external.
             }
         }
         for (key, list) in pieces {
@@ -167,14 +190,15 @@ public enum ConnectivityDiff {
             }
             for run in runs {
                 let name = ExternalBlocks.peerName(blocks.range(run[0].piece, run[run.count - 1].piece))
+                let (source, destination) = key.piecesAreSources ? (name, key.peer) : (key.peer, name)
                 guard let type = key.type else {
-                    unchanged.append(UnchangedPair(source: key.source, destination: name, connections: key.dir1))
+                    unchanged.append(UnchangedPair(source: source, destination: destination, connections: key.dir1))
                     continue
                 }
                 rows.append(
                     DiffRow(
-                        diffType: type, source: key.source, destination: name, dir1: key.dir1, dir2: key.dir2,
-                        workloadsDiffInfo: info(type, key.source, name, oldNames: oldNames, newNames: newNames),
+                        diffType: type, source: source, destination: destination, dir1: key.dir1, dir2: key.dir2,
+                        workloadsDiffInfo: info(type, source, destination, oldNames: oldNames, newNames: newNames),
                         gained: Set(run.flatMap(\.gained)).sorted().map(\.description),
                         lost: Set(run.flatMap(\.lost)).sorted().map(\.description)))
             }

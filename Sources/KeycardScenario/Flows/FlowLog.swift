@@ -165,14 +165,16 @@ public struct FlowLog: Sendable {
             case .icmp: HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0))
             }
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
+        // The node that saw the flow (`node_name`): the judging side's.
+        let observer = Self.nodeIndex(of: direction == .egress ? cluster.source(from) : destinationPod.map(Endpoint.pod) ?? to, cluster)
         if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
         var flow = HubbleFlow(
             time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
             drop_reason_desc: dropped ? "POLICY_DENIED" : nil,
             IP: .init(
                 source: cluster.address(of: cluster.source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
-            l4: l4, source: sourceEndpoint(cluster.source(from), to: destinationPod.map(Endpoint.pod) ?? to, cluster),
-            destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, cluster),
+            l4: l4, source: endpoint(cluster.source(from), seenOn: observer, cluster),
+            destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, seenOn: observer, cluster),
             node_name: nodeName(direction == .egress ? from : destinationPod),
             event_type: dropped ? .init(type: 1, sub_type: 133) : .init(type: 5),
             traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
@@ -208,34 +210,68 @@ public struct FlowLog: Sendable {
     }
 
     /// The ClusterNetworkPolicy whose rule decided a side (Accept or Deny; not a Pass), as Hubble
-    /// names a cluster-scoped policy: no namespace, `kind` ClusterNetworkPolicy.
+    /// names a cluster-scoped policy: no namespace (the field left out), `kind` ClusterNetworkPolicy.
     static func clusterPolicies(_ tiers: [TierStep]) -> [HubbleFlow.Policy] {
         guard let last = tiers.last, last.result == .accept || last.result == .deny, let key = last.policy else { return [] }
-        var policy = HubbleFlow.Policy(name: key.name, namespace: "")
+        var policy = HubbleFlow.Policy(name: key.name, namespace: nil)
         policy.kind = key.origin.rawValue
         return [policy]
     }
 
     private func nonEmpty<T>(_ list: [T]) -> [T]? { list.isEmpty ? nil : list }
 
-    /// A pod as Hubble names it: `k8s:` labels (with Cilium's namespace label), its controller as
-    /// workload; anything outside the pod network as `reserved:world`.
-    /// A flow's source: a node is Cilium's `reserved:host` for its own pods and
-    /// `reserved:remote-node` for the others'; anything else as `endpoint(_:_:)`.
-    func sourceEndpoint(_ source: Endpoint, to destination: Endpoint, _ cluster: Cluster) -> HubbleFlow.Endpoint {
-        guard case .node = source else { return endpoint(source, cluster) }
-        return HubbleFlow.Endpoint(labels: [cluster.isLocalNode(source, of: destination) ? "reserved:host" : "reserved:remote-node"])
+    /// One end of a flow as Hubble names it, the flow seen on node `observer` (the judging
+    /// side's, `node_name`):
+    /// - a pod: its `k8s:` labels (`identityLabels`), its controller as workload, and the numeric
+    ///   identity of those labels (`identity(ofLabels:)`);
+    /// - a node, or a host-network pod (Cilium gives such a pod no endpoint: its traffic is its
+    ///   node's): `reserved:host` (identity 1) when it is the node that saw the flow, else
+    ///   `reserved:remote-node` (identity 6);
+    /// - anything outside the pod network: `reserved:world` (identity 2).
+    func endpoint(_ endpoint: Endpoint, seenOn observer: Int?, _ cluster: Cluster) -> HubbleFlow.Endpoint {
+        if case .node(let name) = cluster.networkSource(endpoint) {
+            let local = observer != nil && cluster.nodeIndex(name) == observer
+            return local
+                ? HubbleFlow.Endpoint(identity: Self.hostIdentity, labels: ["reserved:host"])
+                : HubbleFlow.Endpoint(identity: Self.remoteNodeIdentity, labels: ["reserved:remote-node"])
+        }
+        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
+            return HubbleFlow.Endpoint(identity: Self.worldIdentity, labels: ["reserved:world"])
+        }
+        let labels = Self.identityLabels(of: pod, namespaceLabels: cluster.namespaces[pod.namespace]?.labels ?? [:])
+        return HubbleFlow.Endpoint(
+            identity: Self.identity(ofLabels: labels), namespace: pod.namespace, labels: labels, pod_name: pod.name,
+            workloads: pod.owner.map { [HubbleFlow.Workload(name: $0.workload.name, kind: $0.workload.kind.rawValue)] })
     }
 
-    func endpoint(_ endpoint: Endpoint, _ cluster: Cluster) -> HubbleFlow.Endpoint {
-        guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
-            return HubbleFlow.Endpoint(labels: ["reserved:world"])
+    /// The node an endpoint runs on: a node's own index, a pod's node; nil for anything else.
+    static func nodeIndex(of endpoint: Endpoint, _ cluster: Cluster) -> Int? {
+        switch cluster.networkSource(endpoint) {
+        case .node(let name): cluster.nodeIndex(name)
+        case .pod(let key): cluster.podNodes[key]
+        default: nil
         }
-        return HubbleFlow.Endpoint(
-            namespace: pod.namespace,
-            labels: Self.identityLabels(of: pod, namespaceLabels: cluster.namespaces[pod.namespace]?.labels ?? [:]),
-            pod_name: pod.name,
-            workloads: pod.owner.map { [HubbleFlow.Workload(name: $0.workload.name, kind: $0.workload.kind.rawValue)] })
+    }
+
+    /// Cilium's reserved identities (cilium `pkg/identity/numericidentity.go`): `reserved:host` 1,
+    /// `reserved:world` 2, `reserved:remote-node` 6.
+    public static let hostIdentity = 1
+    public static let worldIdentity = 2
+    public static let remoteNodeIdentity = 6
+
+    /// A pod's numeric security identity. Cilium allocates one per distinct set of identity labels
+    /// from 256 up (`MinimalAllocationIdentity`), in the order pods appear, so its numbers differ
+    /// from cluster to cluster; keycard derives one from the labels instead: 256 plus the 64-bit
+    /// FNV-1a hash of the sorted labels (`identityLabels`, joined by newlines) modulo 65,280, so
+    /// identities stay within Cilium's default cluster-local range 256–65535. Pods with the same
+    /// identity labels get the same number in every run; different label sets may (rarely) share one.
+    public static func identity(ofLabels labels: [String]) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in labels.sorted().joined(separator: "\n").utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return 256 + Int(hash % 65_280)
     }
 
     /// A pod's labels as Hubble shows them: the labels of its Cilium security identity, sorted.
@@ -260,16 +296,18 @@ public struct FlowLog: Sendable {
     /// `io.cilium.k8s.namespace.labels`, `app.kubernetes.io`, `io.cilium.k8s.policy.cluster`.
     /// Ignores: `io.kubernetes`, `kubernetes.io`, `statefulset.kubernetes.io/pod-name`,
     /// `apps.kubernetes.io/pod-index`, `batch.kubernetes.io/job-completion-index`,
-    /// `.*beta.kubernetes.io`, `k8s.io`, `pod-template-generation`, `pod-template-hash`,
-    /// `controller-revision-hash`, `annotation.*`, `etcd_node`.
+    /// `batch.kubernetes.io/controller-uid`, `.*beta.kubernetes.io`, `k8s.io`,
+    /// `pod-template-generation`, `pod-template-hash`, `controller-revision-hash`, `annotation.*`,
+    /// `controller-uid`, `etcd_node` (the list of Cilium's documentation, "Limiting
+    /// Identity-Relevant Labels", which added the two `controller-uid` keys Jobs stamp on their pods).
     public static func identityLabelKept(_ key: String) -> Bool {
         let includes = [
             "io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels", "app.kubernetes.io", "io.cilium.k8s.policy.cluster",
         ]
         let ignores = [
             "io.kubernetes", "kubernetes.io", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
-            "batch.kubernetes.io/job-completion-index", "k8s.io", "pod-template-generation", "pod-template-hash",
-            "controller-revision-hash", "etcd_node",
+            "batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/controller-uid", "k8s.io", "pod-template-generation",
+            "pod-template-hash", "controller-revision-hash", "controller-uid", "etcd_node",
         ]
         let included = includes.filter { key.hasPrefix($0) }.map(\.utf8.count).max() ?? 0
         var ignored = ignores.filter { key.hasPrefix($0) }.map(\.utf8.count).min() ?? 0

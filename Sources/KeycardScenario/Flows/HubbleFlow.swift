@@ -121,8 +121,11 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     }
 
     /// `flow.Endpoint`: a pod (namespace, name, `k8s:` labels, its workload) or, for an address
-    /// outside the pod network, Cilium's `reserved:world` label.
+    /// outside the pod network, Cilium's `reserved:world` label; a node (and a host-network pod,
+    /// which Cilium gives no endpoint of its own) `reserved:host` or `reserved:remote-node`. Each
+    /// with its numeric security `identity` (`FlowLog.identity`).
     public struct Endpoint: Codable, Sendable, Equatable {
+        public var identity: Int?
         public var namespace: String?
         public var labels: [String]?
         public var pod_name: String?
@@ -135,10 +138,11 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var kind: String
     }
 
-    /// `flow.Policy`: `name`, `namespace`, `kind` (`NetworkPolicy`).
+    /// `flow.Policy`: `name`, `namespace`, `kind` (`NetworkPolicy`). A cluster-scoped policy has
+    /// no namespace: nil, left out as protobuf's JSON mapping leaves out an empty string.
     public struct Policy: Codable, Sendable, Equatable, Hashable {
         public var name: String
-        public var namespace: String
+        public var namespace: String?
         public var kind: String = "NetworkPolicy"
     }
 

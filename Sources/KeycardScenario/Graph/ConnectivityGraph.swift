@@ -3,8 +3,9 @@ import KeycardValues
 
 /// The allowed-connectivity graph of one state of a scenario (`keycard graph`, the HTML report):
 /// peers (workloads, bare pods, externals) grouped by namespace; an allowed edge per pair with the
-/// ports the model allows; a denied edge per pair that some probe step of the scenario sends
-/// and the model denies at this state (drawn dashed), with those ports. keycard's own pods
+/// ports the model allows (`ConnectivityMap`: externals are sources too); a denied edge per pair
+/// that some probe step of the scenario sends and the model denies at this state (drawn dashed),
+/// with those ports. keycard's own pods
 /// in manifests mode (`Timeline.unpairedPods`) are left out; a probe step over `ResolvedProbe.maximumCells` (loaded
 /// with `CellLimit.warn`) draws no denied edge: a million dashed edges would make a graph no one
 /// can read, and the loader's warning says so.
@@ -28,30 +29,21 @@ public struct ConnectivityGraph: Sendable {
     /// The graph of `timeline` after step `index` (default: after its last step).
     public init(_ timeline: Timeline, afterStep index: Int? = nil) {
         let cluster = timeline.cluster(afterStep: index ?? timeline.scenario.steps.count)
-        let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods, mesh: timeline.usesMesh)
+        let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods, mesh: timeline.usesMesh, probed: timeline.probedCells)
         peers = map.destinations
         var edges = map.allowed.sorted { $0.key < $1.key }.map {
             Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value, allowed: true)
         }
-        // Probed cells the model denies now, by pair.
-        let engine = PolicyEngine(cluster)
-        var denied: [ConnectivityMap.Pair: Set<ProtocolPort>] = [:]
-        for probe in timeline.probes.values where !probe.isOverCellLimit {
-            for source in probe.sources {
-                guard let from = map.peer(of: .pod(source)) else { continue }
-                for destination in probe.destinations {
-                    guard let to = map.peer(of: destination), to != from else { continue }
-                    let served = map.served[to] ?? []
-                    for port in probe.ports where served.contains(port) {
-                        if !engine.evaluate(from: from.endpoint, to: to.endpoint, port: port).decision.allows {
-                            denied[ConnectivityMap.Pair(source: from, destination: to), default: []].insert(port)
-                        }
-                    }
-                }
+        // Probed cells the model denies now, by pair: the map judged them, and did not allow them.
+        for source in map.sources {
+            // No external to an external: the map judges none (no policy of the cluster does).
+            for destination in map.destinations where destination != source && (source.namespace != nil || destination.namespace != nil) {
+                let sent = map.probed.ports(from: source.name, to: destination.name)
+                guard !sent.isEmpty else { continue }
+                let pair = ConnectivityMap.Pair(source: source, destination: destination)
+                let denied = sent.subtracting(map.allowed[pair] ?? [])
+                if !denied.isEmpty { edges.append(Edge(source: source, destination: destination, ports: denied.sorted(), allowed: false)) }
             }
-        }
-        edges += denied.sorted { $0.key < $1.key }.map {
-            Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value.sorted(), allowed: false)
         }
         self.edges = edges
     }

@@ -57,6 +57,23 @@ public struct ProbeCell: Sendable {
         self.targetPort = targetPort
     }
 
+    /// The model's cell from `source` (a pod, `external/NAME` or `node/NAME`) to `destination` on
+    /// `port`: the mesh's verdict when `meshEngine` is given (for what `request` presents and
+    /// sends), and NetworkPolicy's verdict of the connection the network carries (to the
+    /// ztunnel's HBONE port when the mesh tunnels it, `PolicyEngine.evaluate(fromSource:to:port:mesh:)`).
+    /// Every cell keycard judges is judged here: probe steps (`Timeline.cells(of:in:mesh:)`) and
+    /// the connectivity map of `keycard diff` and `keycard graph` (`ConnectivityMap`).
+    public init(
+        judging source: ObjectKey, to destination: Endpoint, port: ProtocolPort, engine: PolicyEngine, mesh meshEngine: MeshEngine?,
+        request: MeshRequest = MeshRequest(), expected: ExpectedCell = .model
+    ) {
+        let meshVerdict = meshEngine?.evaluate(from: source, to: destination, port: port, request: request)
+        self.init(
+            from: source, to: destination, port: port, expected: expected,
+            verdict: engine.evaluate(fromSource: source, to: destination, port: port, mesh: meshVerdict), mesh: meshVerdict,
+            meshRequest: meshEngine == nil ? nil : request)
+    }
+
     /// NetworkPolicy ∧ PeerAuthentication ∧ AuthorizationPolicy, in that order (spec mesh.md R57):
     /// the network's deny first, then the mesh's refusal.
     public var outcome: Decision {
@@ -129,17 +146,14 @@ extension Timeline {
         for port in probe.ports {
             for source in probe.sources {
                 for destination in probe.destinations.flatMap({ aimed($0, port, state, from: source, backends: backends) }) {
-                    let meshVerdict = meshEngine?.evaluate(from: source, to: destination, port: port, request: probe.request)
-                    var cell =
-                        ProbeCell(
-                            from: source, to: destination, port: port,
-                            expected: probe.explicitExpectation(from: source, to: destination, port: port),
-                            verdict: engine.evaluate(fromSource: source, to: destination, port: port, mesh: meshVerdict),
-                            mesh: meshVerdict,
-                            meshRequest: meshEngine == nil ? nil : probe.request,
-                            fromWorkload: namesWorkloads ? probe.sourceRef[source]?.workload : nil,
-                            toWorkload: namesWorkloads ? probe.destinationRef[destination.column]?.workload : nil,
-                            targetPort: targetPort(of: destination, port, state))
+                    var cell = ProbeCell(
+                        judging: source, to: destination, port: port, engine: engine, mesh: meshEngine, request: probe.request,
+                        expected: probe.explicitExpectation(from: source, to: destination, port: port))
+                    if namesWorkloads {
+                        cell.fromWorkload = probe.sourceRef[source]?.workload
+                        cell.toWorkload = probe.destinationRef[destination.column]?.workload
+                    }
+                    cell.targetPort = targetPort(of: destination, port, state)
                     if case .exposed(let key, let entry, let backend) = destination {
                         cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
                     }
