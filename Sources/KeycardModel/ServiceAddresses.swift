@@ -37,8 +37,10 @@ public enum ServiceAddresses {
     public static func allocate(in cidr: CIDR, taken: Set<IPv4>) -> IPv4? {
         let reserved = reserved(in: cidr)
         let first = UInt64(cidr.network) + 1
-        let upper = first + staticOffset(of: cidr)
-        for part in [upper..<UInt64(cidr.last), first..<min(upper, UInt64(cidr.last))] {
+        let last = UInt64(cidr.last)
+        guard first < last else { return nil }
+        let upper = min(first + staticOffset(of: cidr), last)
+        for part in [upper..<last, first..<upper] {
             for candidate in part {
                 let ip = IPv4(UInt32(candidate))
                 if !taken.contains(ip) && !reserved.contains(ip) { return ip }

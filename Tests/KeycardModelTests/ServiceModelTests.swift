@@ -3,7 +3,7 @@ import KeycardValues
 import Testing
 
 /// prod/client, and prod/web-1, prod/web-2 (app: web, port `http` = 8080) behind prod/web
-/// (ClusterIP 10.96.0.11, port 80 -> targetPort http).
+/// (ClusterIP 10.96.1.1, port 80 -> targetPort http).
 private func serviceCluster(_ policies: [NetworkPolicy]) -> (Cluster, Service) {
     var cluster = Cluster()
     cluster.namespaces["prod"] = Namespace(name: "prod")

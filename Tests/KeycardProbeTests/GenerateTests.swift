@@ -196,13 +196,18 @@ struct GenerateKernelTests {
         let seen: Set<ObservedFlow> = [ObservedFlow(from: web.key, to: redis.key, port: ProtocolPort(.tcp, 6379))]
         let policies = PolicyGenerator(final).policies(seen)
         let groups = Set(
-            final.sortedPods.filter { !$0.hostNetwork }.map { pod in
+            final.sortedPods.filter { !$0.hostNetwork && $0.key != ClusterDNS.podKey }.map { pod in
                 "\(pod.namespace) \(pod.labels.filter { !PolicyGenerator.unstableLabels.contains($0.key) }.sorted { $0.key < $1.key })"
             })
         #expect(policies.count == groups.count && groups.count > 2)
         let postgres = try #require(policies.first { $0.name == "keycard-postgres" })
         #expect(postgres.policyTypes == [.ingress, .egress])
         #expect(postgres.ingress == [] && postgres.egress == [])
+        // The cluster DNS pod keycard runs stands for the cluster's own: no policy when no flow names it.
+        let dns = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/cluster-dns.yaml"))
+        let dnsFinal = dns.cluster(afterStep: dns.scenario.steps.count)
+        #expect(dnsFinal.pods[ClusterDNS.podKey] != nil)
+        #expect(!PolicyGenerator(dnsFinal).policies([]).contains { $0.namespace == ClusterDNS.podKey.namespace })
         let redisPolicy = try #require(policies.first { $0.name == "keycard-redis" })
         #expect(redisPolicy.ingress?.count == 1 && redisPolicy.egress == [])
     }

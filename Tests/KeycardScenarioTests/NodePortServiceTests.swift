@@ -88,6 +88,14 @@ struct NodePortServiceTests {
                 "type: NodePort, allocateLoadBalancerNodePorts: false, ports: [{port: 80, nodePort: 30080}]",
                 "may only be used when `type` is 'LoadBalancer'"
             ),
+            (
+                "type: ExternalName, externalName: db.example.com, clusterIP: 10.96.1.1, clusterIPs: [10.96.1.1], ipFamilies: [IPv4], ipFamilyPolicy: SingleStack, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30080}]",
+                nil
+            ),
+            (
+                "type: ExternalName, externalName: db.example.com, clusterIP: 10.96.1.9, ports: [{port: 80}]",
+                "spec.clusterIP must be empty for an ExternalName Service"
+            ),
         ] as [(String, String?)])
     func anUpdateDropsTheFieldsTheOldTypeHadUnchanged(_ spec: String, _ refusal: String?) throws {
         let old = Self.service("a", "type: NodePort, externalTrafficPolicy: Local, ports: [{port: 80, nodePort: 30080}]")

@@ -100,7 +100,11 @@ struct GenerateCommand: ParsableCommand {
                 throw Exit.invalid
             }
         }
-        if !lines.isEmpty && !lines.contains(where: { $0.flow.extensions != nil }) {
+        if lines.isEmpty {
+            Console.error("\(path):1:1: the flow log holds no flow: generating from it would isolate every workload with no rule")
+            throw Exit.invalid
+        }
+        if !lines.contains(where: { $0.flow.extensions != nil }) {
             Console.error(
                 "\(path):1:1: no line carries keycard's facts (flow.extensions: scenario, step, cell): generate reads the log keycard run --flows writes, not Hubble's own"
             )

@@ -3,9 +3,13 @@ import Glibc
 
 /// Writes to stdout and stderr.
 enum Console {
+    /// A line of output: text tables and the formats a format escapes itself (JSON, XML, YAML,
+    /// DOT), in all of which a raw control character is either an error or a terminal command, so
+    /// it is written escaped (`escapingControls`), as step names and descriptions quoted from the
+    /// user's file may hold one.
     static func out(_ text: String) {
         Progress.clear()
-        print(text)
+        print(escapingControls(text))
     }
 
     /// `text` exactly as given, no newline added (an output whose bytes a format fixes).
@@ -22,7 +26,7 @@ enum Console {
     }
 
     /// `text` with every character a terminal would act on written as `\u{XX}`: C0 controls but
-    /// tab and line feed, DEL, C1 controls (ECMA-48 escape and control sequences), and the
+    /// tab and line feed (so also carriage return: no line is overwritten), DEL, C1 controls (ECMA-48 escape and control sequences), and the
     /// bidirectional overrides and isolates that reorder what is shown (U+202A…U+202E,
     /// U+2066…U+2069: the "Trojan Source" characters, CVE-2021-42574).
     static func escapingControls(_ text: String) -> String {

@@ -16,6 +16,8 @@ enum Progress {
     static let terminal = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
 
     static func line(_ text: String) {
+        // Step names come from the user's file: nothing in them drives the terminal.
+        let text = Console.escapingControls(text)
         if terminal {
             let seconds = Int((ContinuousClock.now - start).components.seconds)
             let columns = max(Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 100, 20)

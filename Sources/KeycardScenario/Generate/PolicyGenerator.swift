@@ -91,11 +91,12 @@ public struct PolicyGenerator: Sendable {
     }
 
     /// The policies, sorted by namespace and name. Every pod NetworkPolicy can select gets one
-    /// (not `hostNetwork` pods, which no policy isolates): a workload no flow names is isolated
-    /// both ways with no rule, so nothing it did not do stays open.
+    /// (not `hostNetwork` pods, which no policy isolates, nor the cluster DNS pod keycard runs,
+    /// which stands for the cluster's own): a workload no flow names is isolated both ways with
+    /// no rule, so nothing it did not do stays open.
     public func policies(_ flows: Set<ObservedFlow>) -> [NetworkPolicy] {
         var members: [Group: [ObjectKey]] = [:]
-        for pod in cluster.sortedPods where !pod.hostNetwork {
+        for pod in cluster.sortedPods where !pod.hostNetwork && pod.key != ClusterDNS.podKey {
             if let group = group(of: pod.key) { members[group, default: []].append(pod.key) }
         }
         for flow in flows {

@@ -3,9 +3,9 @@ import KeycardValues
 
 /// The allowed-connectivity graph of one state of a scenario (`keycard graph`, the HTML report):
 /// peers (workloads, bare pods, externals) grouped by namespace; an allowed edge per pair with the
-/// ports the model allows (`ConnectivityMap`: externals are sources too); a denied edge per pair
-/// that some probe step of the scenario sends and the model denies at this state (drawn dashed),
-/// with those ports. keycard's own pods
+/// ports that answer (served ones, and ICMP echo) the model allows (`ConnectivityMap`: externals
+/// are sources too); a denied edge per pair that some probe step of the scenario sends such a port
+/// and the model denies at this state (drawn dashed), with those ports. keycard's own pods
 /// in manifests mode (`Timeline.unpairedPods`) are left out; a probe step over `ResolvedProbe.maximumCells` (loaded
 /// with `CellLimit.warn`) draws no denied edge: a million dashed edges would make a graph no one
 /// can read, and the loader's warning says so.
@@ -31,8 +31,16 @@ public struct ConnectivityGraph: Sendable {
         let cluster = timeline.cluster(afterStep: index ?? timeline.scenario.steps.count)
         let map = ConnectivityMap(cluster, leavingOut: timeline.unpairedPods, mesh: timeline.usesMesh, probed: timeline.probedCells)
         peers = map.destinations
-        var edges = map.allowed.sorted { $0.key < $1.key }.map {
-            Edge(source: $0.key.source, destination: $0.key.destination, ports: $0.value, allowed: true)
+        // The ports that answer: served ones, and ICMP echo (the kernel answers a ping). A probed
+        // port nothing serves (a scan's many closed ports) is no edge: it would bury the graph; the
+        // diff compares those too.
+        func answering(_ ports: some Sequence<ProtocolPort>, at destination: ConnectivityPeer) -> [ProtocolPort] {
+            let served = Set(map.served[destination] ?? [])
+            return ports.filter { $0.proto == .icmp || served.contains($0) }.sorted()
+        }
+        var edges = map.allowed.sorted { $0.key < $1.key }.compactMap { pair, ports -> Edge? in
+            let shown = answering(ports, at: pair.destination)
+            return shown.isEmpty ? nil : Edge(source: pair.source, destination: pair.destination, ports: shown, allowed: true)
         }
         // Probed cells the model denies now, by pair: the map judged them, and did not allow them.
         for source in map.sources {
@@ -41,8 +49,8 @@ public struct ConnectivityGraph: Sendable {
                 let sent = map.probed.ports(from: source.name, to: destination.name)
                 guard !sent.isEmpty else { continue }
                 let pair = ConnectivityMap.Pair(source: source, destination: destination)
-                let denied = sent.subtracting(map.allowed[pair] ?? [])
-                if !denied.isEmpty { edges.append(Edge(source: source, destination: destination, ports: denied.sorted(), allowed: false)) }
+                let denied = answering(sent.subtracting(map.allowed[pair] ?? []), at: destination)
+                if !denied.isEmpty { edges.append(Edge(source: source, destination: destination, ports: denied, allowed: false)) }
             }
         }
         self.edges = edges

@@ -82,6 +82,15 @@ extension ObjectDecoder {
         // drops a created pod's status): in Kubernetes the pod stays not Ready, so no Service
         // sends to it (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-readiness-gate).
         if let gates = spec["readinessGates"], !(try gates.items("spec.readinessGates")).isEmpty {
+            // validateReadinessGates: each conditionType is a qualified name.
+            for (index, gate) in try gates.items("spec.readinessGates").enumerated() {
+                let field = "spec.readinessGates[\(index)].conditionType"
+                let fields = try nonNullFields(gate, "a readiness gate")
+                let type = try fields["conditionType"]?.string(field) ?? ""
+                if let problem = NameRules.labelKeyProblem(type, as: "conditionType") {
+                    throw (fields["conditionType"] ?? gate).error("\(field): \(problem) (a qualified name, as a label key)")
+                }
+            }
             warnings.append(
                 ScenarioWarning(
                     location: gates.location,

@@ -40,15 +40,19 @@ extension ObjectDecoder {
             if let problem = NameRules.dns1123SubdomainProblem(trimmed) {
                 throw nameValue.error("spec.externalName \"\(name)\" \(problem)")
             }
-            if let ipValue = spec["clusterIP"], try ipValue.string("spec.clusterIP") != "" {
-                throw ipValue.error("spec.clusterIP must be empty for an ExternalName Service")
+            // Refused, unless an update from a type with a ClusterIP keeps them unchanged (`TypeDependentField`).
+            if let ipValue = spec["clusterIP"], case let text = try ipValue.string("spec.clusterIP"), !text.isEmpty {
+                keepUntilApplied(.clusterIP(text), ipValue, "spec.clusterIP must be empty for an ExternalName Service")
             }
             // ValidateService: "must have nil families and nil policy" on ExternalName.
-            if let familiesValue = spec["ipFamilies"], try !familiesValue.items("spec.ipFamilies").isEmpty {
-                throw familiesValue.error("spec.ipFamilies: Forbidden: may not be set for ExternalName services")
+            if let familiesValue = spec["ipFamilies"], case let families = try familiesValue.strings("spec.ipFamilies"), !families.isEmpty {
+                keepUntilApplied(
+                    .ipFamilies(families), familiesValue, "spec.ipFamilies: Forbidden: may not be set for ExternalName services")
             }
             if let policyValue = spec["ipFamilyPolicy"] {
-                throw policyValue.error("spec.ipFamilyPolicy: Forbidden: may not be set for ExternalName services")
+                keepUntilApplied(
+                    .ipFamilyPolicy(try policyValue.string("spec.ipFamilyPolicy")), policyValue,
+                    "spec.ipFamilyPolicy: Forbidden: may not be set for ExternalName services")
             }
             service.externalName = name
             service.address = .none
@@ -109,10 +113,8 @@ extension ObjectDecoder {
         // ValidateService forbids it on ClusterIP only; an ExternalName Service keeps it unused.
         // Settled when applied: an update from a NodePort that held it drops it (`TypeDependentField`).
         if service.kind == .clusterIP {
-            typeDependentFields.append(
-                TypeDependentField(
-                    value: .nodePort(number), location: nodePortValue.location,
-                    refusal: "spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"))
+            keepUntilApplied(
+                .nodePort(number), nodePortValue, "spec.ports[\(index)].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")
             return nil
         }
         guard service.isExternallyAccessible else { return nil }
@@ -120,6 +122,12 @@ extension ObjectDecoder {
         // allocated" needs the cluster and is checked when the Service is applied.
         try Self.checkNodePortRange(number, nodePortValue, "spec.ports[\(index)].nodePort", service)
         return number
+    }
+
+    /// A field the Service's type does not allow, written at `value`: kept with validation's
+    /// `refusal` until the Service is applied, where an update may drop it (`TypeDependentField`).
+    private mutating func keepUntilApplied(_ field: TypeDependentField.Value, _ value: YAMLValue, _ refusal: String) {
+        typeDependentFields.append(TypeDependentField(value: field, location: value.location, refusal: refusal))
     }
 
     /// `externalTrafficPolicy`, `healthCheckNodePort` and `allocateLoadBalancerNodePorts`, validated
@@ -148,11 +156,9 @@ extension ObjectDecoder {
             if accessible {
                 service.externalTrafficPolicy = policy
             } else {
-                typeDependentFields.append(
-                    TypeDependentField(
-                        value: .externalTrafficPolicy(policy), location: policyValue.location,
-                        refusal:
-                            "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services"))
+                keepUntilApplied(
+                    .externalTrafficPolicy(policy), policyValue,
+                    "spec.externalTrafficPolicy: Invalid value: \"\(text)\": may only be set for externally-accessible services")
             }
         } else if accessible {
             service.externalTrafficPolicy = .cluster
@@ -162,10 +168,9 @@ extension ObjectDecoder {
             if service.kind == .loadBalancer {
                 service.allocateLoadBalancerNodePorts = allocate
             } else {
-                typeDependentFields.append(
-                    TypeDependentField(
-                        value: .allocateLoadBalancerNodePorts(allocate), location: allocateValue.location,
-                        refusal: "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'"))
+                keepUntilApplied(
+                    .allocateLoadBalancerNodePorts(allocate), allocateValue,
+                    "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'")
             }
         } else if service.kind == .loadBalancer {
             service.allocateLoadBalancerNodePorts = true
@@ -177,12 +182,10 @@ extension ObjectDecoder {
                     try Self.checkNodePortRange(number, checkValue, "spec.healthCheckNodePort", service)
                     service.healthCheckNodePort = number
                 } else {
-                    typeDependentFields.append(
-                        TypeDependentField(
-                            value: .healthCheckNodePort(number), location: checkValue.location,
-                            refusal:
-                                "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
-                        ))
+                    keepUntilApplied(
+                        .healthCheckNodePort(number), checkValue,
+                        "spec.healthCheckNodePort: Invalid value: \(number): may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+                    )
                 }
             }
         }

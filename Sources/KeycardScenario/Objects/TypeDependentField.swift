@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardValues
 
 /// A Service field its type does not allow (a node port on a ClusterIP Service, an
 /// `externalTrafficPolicy` on one that is not externally accessible...), kept until the Service is
@@ -12,6 +13,10 @@ public struct TypeDependentField: Hashable, Sendable {
         case healthCheckNodePort(Int)
         case externalTrafficPolicy(ExternalTrafficPolicy)
         case allocateLoadBalancerNodePorts(Bool)
+        /// On an ExternalName Service: `spec.clusterIP` as written, `ipFamilies`, `ipFamilyPolicy`.
+        case clusterIP(String)
+        case ipFamilies([String])
+        case ipFamilyPolicy(String)
     }
 
     public var value: Value
@@ -24,9 +29,12 @@ public struct TypeDependentField: Hashable, Sendable {
     /// node ports when the old type had node ports and they are among its own (`sameNodePorts`),
     /// the others when the old type allowed them and their value is the old one
     /// (`sameHCNodePort`, `sameExternalTrafficPolicy`, the old LoadBalancer's
-    /// `allocateLoadBalancerNodePorts`).
+    /// `allocateLoadBalancerNodePorts`, and on a change to ExternalName `sameClusterIPs`,
+    /// `sameIPFamilies`, `sameIPFamilyPolicy`). `loadBalancerClass` is not among them: keycard
+    /// keeps no old value to compare with, so it stays refused on other types.
     static func settle(_ fields: [TypeDependentField], updating previous: Service?) throws(ScenarioError) {
-        let oldNodePorts = Set(previous.map { $0.hasNodePorts ? $0.ports.compactMap(\.nodePort) : [] } ?? [])
+        // `needsNodePort`: NodePort and LoadBalancer, whatever `allocateLoadBalancerNodePorts` says.
+        let oldNodePorts = Set(previous.map { $0.isExternallyAccessible ? $0.ports.compactMap(\.nodePort) : [] } ?? [])
         let newNodePorts = fields.compactMap { field -> Int? in
             if case .nodePort(let number) = field.value { number } else { nil }
         }
@@ -41,6 +49,18 @@ public struct TypeDependentField: Hashable, Sendable {
                 dropped = previous?.isExternallyAccessible == true && previous?.externalTrafficPolicy == policy
             case .allocateLoadBalancerNodePorts(let allocate):
                 dropped = previous?.kind == .loadBalancer && previous?.allocateLoadBalancerNodePorts == allocate
+            // `needsClusterIP(old)`: the old Service had an address (or None). The lab is IPv4 only,
+            // so the old families and policy were the defaults, [IPv4] and SingleStack.
+            case .clusterIP(let text):
+                switch previous?.address {
+                case .ip(let ip)?: dropped = previous?.kind != .externalName && IPv4(text) == ip
+                case .headless?: dropped = text == "None"
+                default: dropped = false
+                }
+            case .ipFamilies(let families):
+                dropped = previous.map { $0.kind != .externalName } == true && families == ["IPv4"]
+            case .ipFamilyPolicy(let policy):
+                dropped = previous.map { $0.kind != .externalName } == true && policy == "SingleStack"
             }
             if !dropped { throw ScenarioError(field.location, field.refusal) }
         }

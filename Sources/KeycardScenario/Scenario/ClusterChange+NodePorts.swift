@@ -9,7 +9,8 @@ extension ClusterChange {
     ///   valid range", "provided port is already allocated"); a port number belongs to one Service;
     /// - a new Service's ports with the same `port` number share one node port (`createNodePorts`);
     /// - an updated Service's unpinned one keeps the port an earlier version of the Service had for the same
-    ///   `proto/port`, else gets the lowest free port (keycard's deterministic allocation), never
+    ///   `proto/port`, else gets the lowest free port above the static subrange (keycard's deterministic
+    ///   allocation, `NodePorts.allocate`), never
     ///   one in `avoiding` (the ports other Services of the same batch pin: where the API server's
     ///   random pick rarely collides with a port pinned a moment later, the lowest free one would);
     /// - `healthCheckNodePort` likewise for a LoadBalancer with the Local policy;
