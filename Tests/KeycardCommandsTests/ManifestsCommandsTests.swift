@@ -152,6 +152,18 @@ struct ManifestsCommandsTests {
         }
     }
 
+    /// `model -o json` of several files is one JSON document, an array in the files' order, as
+    /// `run -o json` writes it (it wrote one document per file, which no JSON reader takes).
+    @Test func modelJSONOfSeveralFilesIsOneArray() throws {
+        let files = ["scenarios/lateral-scan.yaml", "scenarios/icmp.yaml"].map(RepositoryFiles.absolute)
+        let result = try KeycardBinary.run(["model", "-o", "json"] + files)
+        #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
+        let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.compactMap { $0["scenario"] as? String } == ["lateral-scan", "icmp"], "\(result.stdout.prefix(300))")
+        let single = try KeycardBinary.run(["model", "-o", "json", files[0]])
+        #expect(try JSONSerialization.jsonObject(with: Data(single.stdout.utf8)) is [String: Any])
+    }
+
     /// The review's F13c: a first document that is a scalar is refused as no Kubernetes object,
     /// not as "a scenario file holds one YAML document".
     @Test func aScalarFirstDocumentSaysWhatIsWrong() throws {

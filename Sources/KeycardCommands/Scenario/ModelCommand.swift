@@ -16,17 +16,18 @@ struct ModelCommand: ParsableCommand {
 
     func run() throws {
         logging.apply()
-        var allPassed = true
+        var reports: [Report] = []
         for timeline in try input.load() {
             // The cells are judged once: the report and the table show the same ones.
             let cells = timeline.probeCells()
             let report = ModelReport.build(timeline, probeCells: cells)
-            allPassed = allPassed && report.passed
-            switch output {
-            case .json: try Console.json(report)
-            case .table: Console.out(ModelTableRenderer(timeline: timeline, report: report, probeCells: cells).render())
+            reports.append(report)
+            if output == .table {
+                Console.out(ModelTableRenderer(timeline: timeline, report: report, probeCells: cells).render())
             }
         }
-        if !allPassed { throw Exit.failed }
+        // Several files make one JSON document, an array, as `run -o json` writes them.
+        if output == .json { try reports.count == 1 ? Console.json(reports[0]) : Console.json(reports) }
+        if !reports.allSatisfy(\.passed) { throw Exit.failed }
     }
 }
