@@ -77,6 +77,14 @@ import Testing
         #expect(try keycardTables(in: "kc-\(lab).pod.x.a") == tablesBefore)
     }
 
+    /// A `--pod` filter without a namespace matched no flow and observe waited in silence: it is
+    /// refused before any lab is opened.
+    @Test func aPodFilterWithoutNamespaceIsRefused() throws {
+        let result = try KeycardCLI.run(["observe", "cli-obs-nolab", "--pod", "frontend"])
+        #expect(result.code == 2, "\(result.err)")
+        #expect(result.err.contains("--pod frontend: write namespace/name"), "\(result.err)")
+    }
+
     private func waitUntil(_ condition: () -> Bool) -> Bool {
         for _ in 0..<1000 {
             if condition() { return true }

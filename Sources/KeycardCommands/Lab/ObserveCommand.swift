@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeycardKernel
 import KeycardLab
+import KeycardModel
 import KeycardProbe
 import KeycardScenario
 
@@ -40,9 +41,17 @@ struct ObserveCommand: ParsableCommand {
             })
         let namespaces = Set(LiveInput.list(namespace))
         let pods = Set(LiveInput.list(pod))
+        for text in pods.sorted() where ObjectKey.parse(text) == nil {
+            Console.error("--pod \(text): write namespace/name")
+            throw Exit.invalid
+        }
         let trap = SignalTrap()
         defer { trap.remove() }
         var live = try LiveCommand.run("observe") { try LiveLab.open(lab) }
+        for text in pods.sorted() where ObjectKey.parse(text).map({ live.cluster.pods[$0] == nil }) ?? false {
+            // Only a warning: a later `keycard apply` may create it.
+            Console.error("warning: lab \(lab) holds no pod \(text) now; its flows show once it exists")
+        }
         let watch = try LiveCommand.run("observe") { try TrafficWatch(plan: live.state.plan, enforcement: live.enforcement) }
         if !watch.blindNamespaces.isEmpty {
             Console.error(
