@@ -133,7 +133,7 @@ struct LoaderTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         for (path, message) in [
             (dangling, "is a symbolic link to nothing that can be read"), ("/dev/zero", "is a character device, not a regular file"),
-            (fifo, "is a FIFO or other special file, not a regular file"),
+            (fifo, "is a FIFO or other special file, not a regular file; to read a pipe, give - and pipe it to standard input"),
         ] {
             let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.readText(path, at: .start(of: path)) }
             #expect(error.message.contains(message), "\(error.message)")

@@ -96,7 +96,12 @@ public enum ScenarioLoader {
                 case .typeSocket: "a socket"
                 default: "a FIFO or other special file"
                 }
-            throw ScenarioError(location, "\(path) is \(what), not a regular file")
+            // `<(command)` is a pipe: keycard reads a file more than once (what it holds, then
+            // the whole), which a pipe cannot give; `-` takes standard input once, into memory.
+            let hint =
+                type == .typeCharacterSpecial || type == .typeBlockSpecial || type == .typeSocket
+                ? "" : "; to read a pipe, give - and pipe it to standard input"
+            throw ScenarioError(location, "\(path) is \(what), not a regular file\(hint)")
         }
         if let size = attributes?[.size] as? Int, size > YAMLDocuments.maximumBytes {
             throw ScenarioError(location, "\(path) is larger than \(YAMLDocuments.maximumBytes >> 20) MiB")
