@@ -68,14 +68,17 @@ extension PolicyEngine {
     /// the translated connection's verdict (`evaluate(from:toService:port:enforcement:)`, with the
     /// cluster's `serviceEnforcement`), named after the Service. Without a backend (a Service port
     /// with no endpoints, or no such Service or port) the proxy drops the connection: denied, with
-    /// no policy to name.
-    func evaluate(from source: Endpoint, toService key: ObjectKey, backend: ObjectKey?, port: ProtocolPort) -> Verdict {
+    /// no policy to name. `enforcement` replaces the cluster's (a mesh proxy's call is post-DNAT).
+    func evaluate(
+        from source: Endpoint, toService key: ObjectKey, backend: ObjectKey?, port: ProtocolPort, enforcement: ServiceEnforcement? = nil
+    ) -> Verdict {
         let destination = Endpoint.service(key, backend: backend)
         if let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }),
             let reached = cluster.backend(backend, of: service, port: servicePort)
         {
             let found = evaluate(
-                from: source, toService: service, port: servicePort, backend: reached, enforcement: cluster.serviceEnforcement)
+                from: source, toService: service, port: servicePort, backend: reached,
+                enforcement: enforcement ?? cluster.serviceEnforcement)
             var verdict = found.verdict
             verdict.to = destination
             verdict.port = port

@@ -20,15 +20,19 @@ public enum GeneratedPolicyProof {
     }
 
     /// Every ordered pair of distinct pods on every port the destination declares, expected allowed
-    /// exactly when observed, judged by the model of `cluster`.
+    /// exactly when observed, judged by the model of `cluster`. A pair whose ends both have no
+    /// policy of their own (host-network pods, the cluster DNS pod: `PolicyGenerator.isSubject`)
+    /// is left out: no generated policy could deny it.
     public static func cells(_ cluster: Cluster, observed: Set<ObservedFlow>) -> [ProbeCell] {
         let engine = PolicyEngine(cluster)
+        let generator = PolicyGenerator(cluster)
         var cells: [ProbeCell] = []
         for destination in cluster.sortedPods {
             for port in Set(destination.ports.map { ProtocolPort($0.proto, $0.port) }).sorted(by: {
                 ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port)
             }) {
-                for source in cluster.sortedPods where source.key != destination.key {
+                for source in cluster.sortedPods
+                where source.key != destination.key && (generator.isSubject(source.key) || generator.isSubject(destination.key)) {
                     let flow = ObservedFlow(from: source.key, to: destination.key, port: port)
                     cells.append(
                         ProbeCell(
@@ -65,7 +69,7 @@ public enum GeneratedPolicyProof {
         let evidence = try? SocketProbeRunner.openEvidence(lab.plan, enforcement: enforcement)
         let programs = LabServing.programPods(lab.plan)
         let runner = SocketProbeRunner(
-            namespaces: LabServing.podNamespaces(lab.plan), addresses: { [cluster] in cluster.address(of: $0) }, programPods: programs,
+            namespaces: LabServing.sourceNamespaces(lab.plan), addresses: { [cluster] in cluster.address(of: $0) }, programPods: programs,
             evidence: evidence)
         let probed = cells.filter { !Self.modelOnly($0, programs) }
         progress("probing \(probed.count) cells")

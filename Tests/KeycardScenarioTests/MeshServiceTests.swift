@@ -227,3 +227,53 @@ import Testing
         #expect(timeline.cells(ofProbeStep: 3).allSatisfy { $0.outcome == .denyMTLS })
     }
 }
+
+/// `serviceEnforcement: pre-dnat` with meshed clients: a sidecar (or ztunnel) captures the call to
+/// the ClusterIP and opens its own connection to the backend pod, so the network never sees the
+/// ClusterIP and egress judges the pod and target port; a client outside the mesh is judged on the
+/// ClusterIP as before (review of the mesh, finding 1).
+@Suite struct MeshPreDNATTests {
+    static let scenario = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: mesh-pre-dnat}
+        spec:
+          lab: {serviceEnforcement: pre-dnat}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: {istio-injection: enabled}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+            - {apiVersion: v1, kind: Namespace, metadata: {name: plain}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: shop, labels: {app: db}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: shop, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: job, namespace: amb, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: cli, namespace: plain, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: shop}, spec: {selector: {app: db}, ports: [{port: 80, targetPort: 5432}]}}
+            # Every client's egress allows the database pod on its target port, not the ClusterIP.
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: to-db, namespace: shop}, spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}], ports: [{port: 5432}]}, {ports: [{port: 15008}]}]}}
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: to-db, namespace: amb}, spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}], ports: [{port: 5432}, {port: 15008}]}]}}
+            - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: to-db, namespace: plain}, spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}], ports: [{port: 5432}]}]}}
+          steps:
+            - probe: {from: [shop/web, amb/job, plain/cli], to: [svc/shop/db], ports: [TCP/80]}
+              expect:
+                TCP/80: |
+                  - svc/shop/db
+                  shop/web .
+                  amb/job .
+                  plain/cli X
+        """
+
+    @Test func meshedClientsAreJudgedOnTheBackendPod() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.scenario, file: "mesh-pre-dnat.yaml")
+        let report = ModelReport.build(timeline)
+        #expect(report.passed, "\(report.steps.map(\.passed))")
+        // A probe escaping its sidecar sends the application's own packet: the ClusterIP is judged.
+        let cluster = timeline.cluster(afterStep: 0)
+        let destination = Endpoint.service(ObjectKey("shop", "db"), backend: ObjectKey("shop", "db"))
+        let port = ProtocolPort(.tcp, 80)
+        let escaped = MeshEngine(cluster).evaluate(
+            from: ObjectKey("shop", "web"), to: destination, port: port, request: MeshRequest(identity: .none))
+        #expect(!escaped.sourceProxied)
+        let verdict = PolicyEngine(cluster).evaluate(fromSource: ObjectKey("shop", "web"), to: destination, port: port, mesh: escaped)
+        #expect(verdict.decision == .deny)
+    }
+}

@@ -213,6 +213,16 @@ import Testing
         #expect(meshed.filter { cluster.dataPlane(of: $0.key) == .sidecar }.count == 1)
     }
 
+    @Test(
+        "system namespaces: the injector skips kube-system, kube-public, kube-node-lease, local-path-storage; istio-cni keeps only kube-system out of ambient",
+        arguments: ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"])
+    func systemNamespaces(_ name: String) {
+        let namespace = Namespace(name: name, labels: ["istio-injection": "enabled", "istio.io/dataplane-mode": "ambient"])
+        let pod = Pod(namespace: name, name: "p", labels: ["sidecar.istio.io/inject": "true"])
+        #expect(!pod.injectsSidecar(in: namespace))
+        #expect(pod.enrolledInAmbient(in: namespace) == (name != "kube-system"))
+    }
+
     @Test("Istio objects among plain manifests are decoded with the -n namespace")
     func manifestNamespace() throws {
         var decoder = ObjectDecoder()

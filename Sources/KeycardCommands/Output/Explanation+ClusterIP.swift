@@ -7,10 +7,13 @@ extension Explanation {
     /// may send there (`ClusterIPPath`): only endpoints on the client's node. Leaves the
     /// explanation alone for a Cluster Service (every endpoint is reachable, nothing to add).
     /// Without a backend (the client's node has no endpoint of a Local Service that has some
-    /// elsewhere), says that node's proxy drops the connection.
+    /// elsewhere), says that node's proxy drops the connection. `enforcement` is how the network
+    /// judged this call: the cluster's (nil), or post-DNAT for a call the source's mesh proxy carries.
     mutating func describeClusterIPPath(
-        _ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey?, port: ProtocolPort
+        _ cluster: Cluster, from source: Endpoint, _ key: ObjectKey, backend: ObjectKey?, port: ProtocolPort,
+        enforcement: ServiceEnforcement? = nil
     ) {
+        let enforcement = enforcement ?? cluster.serviceEnforcement
         guard let service = cluster.services[key], let servicePort = service.ports.first(where: { $0.protocolPort == port }) else {
             return
         }
@@ -21,11 +24,11 @@ extension Explanation {
             let target = cluster.backend(backend, of: service, port: servicePort)?.target
         {
             judged = (from, target.description)
-            if cluster.serviceEnforcement == .postDNAT { egressJudged = (backend.description, target.description) }
+            if enforcement == .postDNAT { egressJudged = (backend.description, target.description) }
             // The classic confusion: policies name the target port, not the Service port.
             if target != port {
                 translation =
-                    cluster.serviceEnforcement == .postDNAT
+                    enforcement == .postDNAT
                     ? "the ClusterIP sends \(port) to \(backend) on its target port \(target): both sides' policies judge \(target)"
                     : "the ClusterIP sends \(port) to \(backend) on its target port \(target): egress (pre-dnat) judges \(port), ingress \(target)"
             }

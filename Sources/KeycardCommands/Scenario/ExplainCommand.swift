@@ -150,7 +150,9 @@ struct ExplainCommand: ParsableCommand {
                 explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
             }
             if case .service(let key, let backend) = target {
-                explanation.describeClusterIPPath(cluster, from: cluster.source(source), key, backend: backend, port: port)
+                explanation.describeClusterIPPath(
+                    cluster, from: cluster.source(source), key, backend: backend, port: port,
+                    enforcement: mesh?.sourceProxied == true ? .postDNAT : cluster.serviceEnforcement)
             }
             if let mesh {
                 explanation.addMesh(mesh, networkDecision: verdict.decision)

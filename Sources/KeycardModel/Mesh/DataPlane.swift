@@ -19,12 +19,16 @@ extension Pod {
         public static let proxyContainer = "istio-proxy"
     }
 
-    /// System namespaces Istio never meshes: the injector skips them (`istio/istio`
-    /// `pkg/kube/inject` `IgnoredNamespaces`: kube-system, kube-public, kube-node-lease,
-    /// local-path-storage), and istio-cni's default `excludeNamespaces` keeps kube-system out of
-    /// ambient. Not in the spec (mesh.md is silent); it keeps the lab's cluster DNS pod
-    /// (kube-system/kube-dns-0) outside the mesh whatever labels kube-system is given.
+    /// System namespaces the sidecar injector skips (`istio/istio` `pkg/kube/inject`
+    /// `IgnoredNamespaces`: kube-system, kube-public, kube-node-lease, local-path-storage). Not in
+    /// the spec (mesh.md is silent); it keeps the lab's cluster DNS pod (kube-system/kube-dns-0)
+    /// outside the mesh whatever labels kube-system is given.
     public static let meshIgnoredNamespaces: Set<String> = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]
+
+    /// The namespaces istio-cni never enrols in ambient: its chart's default `excludeNamespaces`
+    /// (`manifests/charts/istio-cni/values.yaml`, enforced in `cni/pkg/nodeagent/informers.go`) is
+    /// kube-system alone; the injector's longer list does not apply to ambient.
+    public static let ambientExcludedNamespaces: Set<String> = ["kube-system"]
 
     /// Whether the injector gives this pod a sidecar when it is created in `namespace` (R1): either
     /// label disabled → no; either enabled (or a revision label) → yes. The pod's annotation
@@ -65,7 +69,7 @@ extension Pod {
     public func enrolledInAmbient(in namespace: Namespace?) -> Bool {
         // istio-cni never redirects a host-network pod's traffic (it would be the node's).
         if hostNetwork { return false }
-        if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
+        if Self.ambientExcludedNamespaces.contains(self.namespace) { return false }
         let own = labels[MeshLabel.dataplaneMode]
         if own == "ambient" { return true }
         return own != "none" && namespace?.labels[MeshLabel.dataplaneMode] == "ambient"

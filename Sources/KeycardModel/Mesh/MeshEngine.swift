@@ -53,6 +53,12 @@ public struct MeshVerdict: Hashable, Sendable {
     /// (`traffic.sidecar.istio.io/excludeOutboundPorts`, `excludeOutboundIPRanges`): it leaves
     /// in plaintext.
     public var sourceUncaptured = false
+    /// The source's proxy (its sidecar's capture, or ztunnel) carries this TCP connection: the
+    /// proxy opens its own connection to the chosen backend pod (Envoy's endpoint, ztunnel's
+    /// `outbound.rs` Service lookup), so the network never sees the Service's ClusterIP, whatever
+    /// `serviceEnforcement` says. False for a probe that escapes its proxy (`identity: none`,
+    /// a spoofed or stolen certificate the probe presents itself) and for uncaptured traffic.
+    public var sourceProxied = false
 }
 
 /// PeerAuthentication ∧ AuthorizationPolicy at the destination, in the order of R57:
@@ -98,6 +104,7 @@ public struct MeshEngine: Sendable {
             request.identity = .none
             verdict.sourceUncaptured = true
         }
+        verdict.sourceProxied = sourcePlane != .none && request.identity == .mesh
         guard let target, let pod = cluster.pods[target.pod], destinationPlane != .none else {
             verdict.presented = presented(
                 request.identity, source: source, sourcePlane: sourcePlane, terminates: false, route: request.route)
@@ -261,6 +268,11 @@ extension PolicyEngine {
     public func evaluate(fromSource source: ObjectKey, to destination: Endpoint, port: ProtocolPort, mesh: MeshVerdict?) -> Verdict {
         if let pod = mesh?.tunnel {
             return evaluate(fromSource: source, to: .pod(pod), port: ProtocolPort(.tcp, Int(MeshDataPath.hbonePort)))
+        }
+        // A Service call the source's proxy carries reaches the network as the proxy's connection
+        // to the backend pod: `pre-dnat` has no ClusterIP to judge, so the translated connection is.
+        if mesh?.sourceProxied == true, case .service(let key, let backend) = destination {
+            return evaluate(from: cluster.source(source), toService: key, backend: backend, port: port, enforcement: .postDNAT)
         }
         return evaluate(fromSource: source, to: destination, port: port)
     }

@@ -168,6 +168,8 @@ public struct FlowLog: Sendable {
         // The node that saw the flow (`node_name`): the judging side's.
         let observer = Self.nodeIndex(of: direction == .egress ? cluster.source(from) : destinationPod.map(Endpoint.pod) ?? to, cluster)
         if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
+        if cluster.isHostNetwork(from) { facts.hostNetworkSource = from.description }
+        if let pod = destinationPod, cluster.isHostNetwork(pod) { facts.hostNetworkDestination = pod.description }
         var flow = HubbleFlow(
             time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
             drop_reason_desc: dropped ? "POLICY_DENIED" : nil,

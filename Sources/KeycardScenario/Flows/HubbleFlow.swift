@@ -199,4 +199,9 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     /// Who made the connection: `prober` (keycard's probes, scans and DNS queries) or `program`
     /// (any other socket in a lab namespace: a `command:` program); absent when not known.
     public var origin: String?
+    /// A host-network pod at the source or destination (`ns/name`): Hubble names such an end as
+    /// its node (`reserved:host`), so keycard names the pod here (`generate` reads it); absent
+    /// for any other end.
+    public var hostNetworkSource: String?
+    public var hostNetworkDestination: String?
 }

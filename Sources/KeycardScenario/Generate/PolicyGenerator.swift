@@ -29,19 +29,24 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
             let flow = line.flow
             guard flow.verdict == "FORWARDED", let facts = flow.extensions?.value else { continue }
             guard (facts.kind == "probe" && facts.observed == "allow") || facts.kind == "dns" else { continue }
-            guard let sourceNamespace = flow.source.namespace, let sourcePod = flow.source.pod_name,
-                let namespace = flow.destination.namespace, let pod = flow.destination.pod_name
+            // A host-network pod's end is its node to Hubble; keycard's facts name the pod.
+            guard let from = pod(flow.source) ?? facts.hostNetworkSource.flatMap(ObjectKey.parse),
+                let to = pod(flow.destination) ?? facts.hostNetworkDestination.flatMap(ObjectKey.parse)
             else { continue }
             let port: ProtocolPort? =
                 if let tcp = flow.l4.TCP { ProtocolPort(.tcp, tcp.destination_port) } else if let udp = flow.l4.UDP {
                     ProtocolPort(.udp, udp.destination_port)
                 } else if let sctp = flow.l4.SCTP { ProtocolPort(.sctp, sctp.destination_port) } else { nil }
             guard let port else { continue }
-            let from = ObjectKey(sourceNamespace, sourcePod)
-            let to = ObjectKey(namespace, pod)
             if from != to { flows.insert(ObservedFlow(from: from, to: to, port: port)) }
         }
         return flows
+    }
+
+    /// The pod Hubble names at an end, or nil (a node, the world).
+    static func pod(_ end: HubbleFlow.Endpoint) -> ObjectKey? {
+        guard let namespace = end.namespace, let name = end.pod_name else { return nil }
+        return ObjectKey(namespace, name)
     }
 }
 
@@ -90,19 +95,32 @@ public struct PolicyGenerator: Sendable {
         return "keycard-\(base)"
     }
 
+    /// Whether a policy of its own selects `key`: a present pod, not `hostNetwork` (no policy
+    /// isolates one) and not the cluster DNS pod keycard runs, which stands for the cluster's own
+    /// (a policy isolating it would cut the cluster's DNS off its API server and upstreams).
+    public func isSubject(_ key: ObjectKey) -> Bool {
+        guard let pod = cluster.pods[key] else { return false }
+        return !pod.hostNetwork && key != ClusterDNS.podKey
+    }
+
+    /// The selector that picks a group's pods: its stable labels. Pods with none are picked as
+    /// those that lack every stable label key the namespace's other pods carry (`DoesNotExist`):
+    /// an empty selector would pick every pod of the namespace ("An empty podSelector selects all
+    /// pods in this namespace", NetworkPolicySpec). `{}` only when no pod there has a label.
+    func selector(of group: Group) -> LabelSelector {
+        guard group.labels.isEmpty else { return LabelSelector(matchLabels: group.labels) }
+        let others = cluster.sortedPods.filter { $0.namespace == group.namespace && !$0.hostNetwork }
+        let keys = Set(others.flatMap { stableLabels($0).keys })
+        return LabelSelector(matchExpressions: keys.sorted().map { .init(key: $0, operator: .doesNotExist) })
+    }
+
     /// The policies, sorted by namespace and name. Every pod NetworkPolicy can select gets one
-    /// (not `hostNetwork` pods, which no policy isolates, nor the cluster DNS pod keycard runs,
-    /// which stands for the cluster's own): a workload no flow names is isolated both ways with
-    /// no rule, so nothing it did not do stays open.
+    /// (`isSubject`): a workload no flow names is isolated both ways with no rule, so nothing it
+    /// did not do stays open.
     public func policies(_ flows: Set<ObservedFlow>) -> [NetworkPolicy] {
         var members: [Group: [ObjectKey]] = [:]
-        for pod in cluster.sortedPods where !pod.hostNetwork && pod.key != ClusterDNS.podKey {
-            if let group = group(of: pod.key) { members[group, default: []].append(pod.key) }
-        }
-        for flow in flows {
-            for key in [flow.from, flow.to] {
-                if let group = group(of: key), !(members[group]?.contains(key) ?? false) { members[group, default: []].append(key) }
-            }
+        for key in cluster.sortedPods.map(\.key) + flows.sorted().flatMap({ [$0.from, $0.to] }) where isSubject(key) {
+            if let group = group(of: key), !(members[group]?.contains(key) ?? false) { members[group, default: []].append(key) }
         }
         var result: [NetworkPolicy] = []
         var taken: Set<ObjectKey> = []
@@ -114,8 +132,7 @@ public struct PolicyGenerator: Sendable {
                 suffix += 1
             }
             taken.insert(ObjectKey(group.namespace, name))
-            var policy = NetworkPolicy(
-                namespace: group.namespace, name: name, podSelector: LabelSelector(matchLabels: group.labels))
+            var policy = NetworkPolicy(namespace: group.namespace, name: name, podSelector: selector(of: group))
             policy.policyTypes = [.ingress, .egress]
             let inbound = flows.filter { pods.contains($0.to) }
             let outbound = flows.filter { pods.contains($0.from) }
@@ -126,34 +143,84 @@ public struct PolicyGenerator: Sendable {
         return result.sorted { $0.key < $1.key }
     }
 
-    /// One rule per peer group, with every port seen with it (named where the destination names it).
+    /// What the policies cannot say exactly, one line each, for the output's header and the
+    /// terminal: a host-network peer is named by its node's lab address, pods without labels by
+    /// the label keys they lack.
+    public func notes(_ flows: Set<ObservedFlow>) -> [String] {
+        var notes: [String] = []
+        let ends = Set(flows.flatMap { [$0.from, $0.to] })
+        for key in ends.sorted() where cluster.isHostNetwork(key) {
+            guard let address = nodeAddress(of: key) else { continue }
+            notes.append(
+                "\(key) runs in its node's network, where no pod selector sees it: the rules name it by its node's address in the lab, ipBlock \(address)/32; write your nodes' addresses there"
+            )
+        }
+        var unlabelled: [String: [ObjectKey]] = [:]
+        for key in ends.union(cluster.sortedPods.map(\.key)).sorted() where isSubject(key) && group(of: key)?.labels.isEmpty == true {
+            unlabelled[key.namespace, default: []].append(key)
+        }
+        for (namespace, pods) in unlabelled.sorted(by: { $0.key < $1.key }) {
+            let keys = selector(of: Group(namespace: namespace, labels: [:])).matchExpressions.map(\.key)
+            let list = pods.map(\.description).joined(separator: ", ")
+            notes.append(
+                keys.isEmpty
+                    ? "\(list) have no labels: they are selected as every pod of namespace \(namespace) (podSelector: {}), as no pod there has a label"
+                    : "\(list) have no labels: they are selected as the pods of namespace \(namespace) without \(keys.joined(separator: ", ")) (DoesNotExist); label them to select them for sure"
+            )
+        }
+        return notes
+    }
+
+    /// The lab address of the node a host-network pod runs on.
+    func nodeAddress(of key: ObjectKey) -> IPv4? {
+        guard case .node(let node) = cluster.networkSource(.pod(key)) else { return nil }
+        return cluster.address(of: .node(node))
+    }
+
+    /// One rule per peer group, with every port seen with it (named where the destination names
+    /// it); a host-network peer is its node's address (`ipBlock` /32), ports by number.
     func rules(_ flows: Set<ObservedFlow>, protected: Group, peer: KeyPath<ObservedFlow, ObjectKey>) -> [NetworkPolicy.Rule] {
         var ports: [Group: Set<PortKey>] = [:]
+        var nodePorts: [IPv4: Set<PortKey>] = [:]
         let mesh = MeshEngine(cluster)
         for flow in flows {
-            guard let peerGroup = group(of: flow[keyPath: peer]) else { continue }
+            let peerKey = flow[keyPath: peer]
             let destination = cluster.pods[flow.to]
-            let named = destination?.ports.first { $0.port == flow.port.port && $0.proto == flow.port.proto && $0.name != nil }?.name
-            ports[peerGroup, default: []].insert(PortKey(proto: flow.port.proto, number: flow.port.port, name: named))
+            let named =
+                destination?.hostNetwork == true
+                ? nil : destination?.ports.first { $0.port == flow.port.port && $0.proto == flow.port.proto && $0.name != nil }?.name
+            let key = PortKey(proto: flow.port.proto, number: flow.port.port, name: named)
+            if cluster.isHostNetwork(peerKey) {
+                if let address = nodeAddress(of: peerKey) { nodePorts[address, default: []].insert(key) }
+                continue
+            }
+            guard let peerGroup = group(of: peerKey) else { continue }
+            ports[peerGroup, default: []].insert(key)
             if flow.port.proto == .tcp, mesh.evaluate(from: flow.from, to: .pod(flow.to), port: flow.port).tunnel != nil {
                 ports[peerGroup, default: []].insert(PortKey(proto: .tcp, number: Int(MeshDataPath.hbonePort), name: nil))
             }
         }
-        return ports.sorted {
+        let byGroup = ports.sorted {
             ($0.key.namespace, $0.key.labels.sorted { $0.key < $1.key }.description) < (
                 $1.key.namespace, $1.key.labels.sorted { $0.key < $1.key }.description
             )
         }
         .map { peerGroup, keys in
-            var peer = NetworkPolicy.Peer(podSelector: LabelSelector(matchLabels: peerGroup.labels))
+            var peer = NetworkPolicy.Peer(podSelector: selector(of: peerGroup))
             if peerGroup.namespace != protected.namespace {
                 peer.namespaceSelector = LabelSelector(matchLabels: [Namespace.nameLabel: peerGroup.namespace])
             }
-            let sorted = keys.sorted { ($0.proto.rawValue, $0.number) < ($1.proto.rawValue, $1.number) }
-            return NetworkPolicy.Rule(
-                peers: [peer],
-                ports: sorted.map { NetworkPolicy.Port(proto: $0.proto, port: $0.name.map { .name($0) } ?? .number($0.number)) })
+            return NetworkPolicy.Rule(peers: [peer], ports: Self.ports(keys))
         }
+        let byNode = nodePorts.sorted { $0.key < $1.key }.map { address, keys in
+            NetworkPolicy.Rule(peers: [NetworkPolicy.Peer(ipBlock: .init(cidr: CIDR.ipv4(address, 32)))], ports: Self.ports(keys))
+        }
+        return byGroup + byNode
+    }
+
+    static func ports(_ keys: Set<PortKey>) -> [NetworkPolicy.Port] {
+        keys.sorted { ($0.proto.rawValue, $0.number) < ($1.proto.rawValue, $1.number) }
+            .map { NetworkPolicy.Port(proto: $0.proto, port: $0.name.map { .name($0) } ?? .number($0.number)) }
     }
 
     struct PortKey: Hashable {

@@ -26,6 +26,7 @@ public enum PolicyYAML {
                         var lines: [String] = []
                         if let namespaces = peer.namespaceSelector { lines.append("namespaceSelector:\(selector(namespaces, indent: 12))") }
                         if let pods = peer.podSelector { lines.append("podSelector:\(selector(pods, indent: 12))") }
+                        if let block = peer.ipBlock { lines.append("ipBlock: {cidr: \(quote(block.cidr.description))}") }
                         out += "        - " + lines.joined(separator: "\n          ") + "\n"
                     }
                     out += "      ports:\n"
@@ -44,12 +45,26 @@ public enum PolicyYAML {
         return out
     }
 
-    /// ` {}` or the matchLabels block at `indent`.
+    /// ` {}`, or the matchLabels and matchExpressions blocks at `indent`.
     static func selector(_ selector: LabelSelector, indent: Int) -> String {
-        guard !selector.matchLabels.isEmpty else { return " {}" }
+        guard !selector.isEmpty else { return " {}" }
         let pad = String(repeating: " ", count: indent)
-        return "\n\(pad)matchLabels:\n"
-            + selector.matchLabels.sorted { $0.key < $1.key }.map { "\(pad)  \(quote($0.key)): \(quote($0.value))" }.joined(separator: "\n")
+        var out = ""
+        if !selector.matchLabels.isEmpty {
+            out +=
+                "\n\(pad)matchLabels:\n"
+                + selector.matchLabels.sorted { $0.key < $1.key }.map { "\(pad)  \(quote($0.key)): \(quote($0.value))" }.joined(
+                    separator: "\n")
+        }
+        if !selector.matchExpressions.isEmpty {
+            out +=
+                "\n\(pad)matchExpressions:\n"
+                + selector.matchExpressions.map { requirement in
+                    let values = requirement.values.isEmpty ? "" : ", values: [\(requirement.values.map(quote).joined(separator: ", "))]"
+                    return "\(pad)  - {key: \(quote(requirement.key)), operator: \(requirement.operator.rawValue)\(values)}"
+                }.joined(separator: "\n")
+        }
+        return out
     }
 
     /// A double-quoted YAML scalar.
