@@ -28,7 +28,10 @@ import Testing
     static func generated(_ flows: [(String, String, ProtocolPort)]) throws -> (PolicyGenerator, Set<ObservedFlow>) {
         let timeline = try ScenarioLoader.parseTimeline(Self.scenario, file: "generator.yaml")
         let cluster = timeline.cluster(afterStep: 1)
-        let observed = Set(flows.map { ObservedFlow(from: ObjectKey.parse($0.0)!, to: ObjectKey.parse($0.1)!, port: $0.2) })
+        var observed: Set<ObservedFlow> = []
+        for (from, to, port) in flows {
+            observed.insert(ObservedFlow(from: try #require(ObjectKey.parse(from)), to: try #require(ObjectKey.parse(to)), port: port))
+        }
         return (PolicyGenerator(cluster), observed)
     }
 
