@@ -168,10 +168,28 @@ extension PolicyEngine {
             guard action == .accept else { return true }
             guard let address = cluster.address(of: endpoint) else { return false }
             let records = DNSRecords(cluster)
+            let unselectable = Self.clusterIPEndpointNames(cluster, domain: records.domain)
             return records.addresses.contains { name, addresses in
-                addresses.contains(address) && names.contains { Self.domain($0, matches: name) }
+                addresses.contains(address) && !unselectable.contains(name) && names.contains { Self.domain($0, matches: name) }
             }
         }
+    }
+
+    /// The endpoint names under Services that have a ClusterIP (`10-244-0-6.web.ns.svc...`):
+    /// `domainNames` never selects through them. A client reaches such a Service by its name,
+    /// which answers the ClusterIP, and the policy then sees the backend's address: "ClusterIP
+    /// Services can not be selected using their generated DNS record" (network-policy-api
+    /// NPEP-133, "Expected Behavior"); an endpoint name a client never asked would let it in.
+    static func clusterIPEndpointNames(_ cluster: Cluster, domain: String) -> Set<String> {
+        var names: Set<String> = []
+        for service in ServiceDNSInput.all(in: cluster) {
+            guard case .clusterIP = service.kind else { continue }
+            var records = DNSRecords(domain: domain)
+            records.add(service)
+            let own = DNSRecords.serviceName(service.name, namespace: service.namespace, domain: domain)
+            names.formUnion(records.addresses.keys.filter { $0 != own })
+        }
+        return names
     }
 
     /// `domainNames` matching: exact (a trailing dot ignored), or `*.suffix` for one or more

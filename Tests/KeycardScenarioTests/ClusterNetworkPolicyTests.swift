@@ -239,6 +239,52 @@ struct ClusterNetworkPolicyTests {
         #expect(denied == 2)
     }
 
+    /// `domainNames` in a Pass rule (the API supports them for Accept only): failing closed is "a
+    /// 'Deny all' rule", so the rule denies every destination; it had passed everything to the
+    /// next tier, past the Deny after it (review finding 1: it failed open).
+    @Test func aPassRuleWithDomainNamesFailsClosedAsDenyAll() throws {
+        let spec =
+            "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{name: partner, action: Pass, to: [{domainNames: [partner.example.com]}]}]}"
+        let timeline = try ScenarioLoader.parseTimeline(T.scenario(resources: Self.cnp(spec)), file: "pass.yaml")
+        #expect(timeline.warnings.contains { $0.message.contains("this Pass rule fails closed: it is read as a Deny rule that matches every destination") })
+        let verdict = PolicyEngine(timeline.cluster(afterStep: 0)).evaluate(
+            from: .pod(ObjectKey("prod", "web")), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080))
+        #expect(verdict.decision == .deny)
+        #expect(verdict.egress.tiers.walkthrough == "[Admin] Deny (guard/partner)")
+    }
+
+    /// NPEP-133: "ClusterIP Services can not be selected using their generated DNS record". The
+    /// endpoint names CoreDNS answers under a ClusterIP Service (`10-244-0-6.api.prod.svc...`) no
+    /// longer let a call through the ClusterIP match `*.prod.svc.cluster.local`; a headless
+    /// Service's name, which answers the pods' addresses, still does (review finding 2).
+    @Test func domainNamesDoNotSelectAClusterIPServiceByItsEndpointNames() throws {
+        let spec =
+            "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Accept, to: [{domainNames: [\"*.prod.svc.cluster.local\"]}]}, {action: Deny, to: [{namespaces: {}}]}]}"
+        func verdict(_ service: String) throws -> Decision {
+            let timeline = try ScenarioLoader.parseTimeline(T.scenario(resources: Self.cnp(spec) + "\n" + service), file: "fqdn.yaml")
+            let cluster = timeline.cluster(afterStep: 0)
+            return PolicyEngine(cluster).evaluate(
+                from: .pod(ObjectKey("prod", "web")), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080)
+            ).decision
+        }
+        let clusterIP = "- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: prod}, spec: {selector: {app: api}, ports: [{port: 8080}]}}"
+        let headless =
+            "- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: prod}, spec: {clusterIP: None, selector: {app: api}, ports: [{port: 8080}]}}"
+        #expect(try verdict(clusterIP) == .deny)
+        #expect(try verdict(headless) == .allow)
+    }
+
+    /// The CRD's DomainName pattern: a label's first character may be any of `[a-zA-z0-9]` (the
+    /// `A-z` range admits `_` and `[\]^` and backquote), its last one only `[a-zA-Z0-9]`.
+    @Test(arguments: [
+        ("_a.example.com", true), ("a_b.example.com", true), ("*.example.com", true), ("x.example.com.", true),
+        ("a_.example.com", false), ("example.com_", false), ("a^.example.com", false), ("a-.example.com", false),
+        ("example", false), ("*.*.example.com", false),
+    ])
+    func domainNamePattern(_ name: String, _ valid: Bool) {
+        #expect(ObjectDecoder.isDomainName(name) == valid, "\(name)")
+    }
+
     @Test func walkthroughOfAnAdminPassThenNetworkPolicyAllow() throws {
         let t = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/conformance/cnp/04-pass-delegates-to-networkpolicy.yaml"))
         let verdict = PolicyEngine(t.cluster(afterStep: 1)).evaluate(

@@ -27,7 +27,7 @@ extension ObjectDecoder {
             name: meta.name, tier: tier, priority: priority, subject: try cnpSubject(spec.required("subject")))
         policy.ingress = try cnpRules(spec["ingress"], .ingress, limit: 25, actions: ClusterNetworkPolicy.Action.allCases, v1alpha1: false)
         policy.egress = try cnpRules(spec["egress"], .egress, limit: 25, actions: ClusterNetworkPolicy.Action.allCases, v1alpha1: false)
-        warnUnmodelled(policy, at: value)
+        failClosed(&policy, at: value)
         return policy
     }
 
@@ -61,7 +61,7 @@ extension ObjectDecoder {
                 message:
                     "\(kind) \(meta.name) is policy.networking.k8s.io/v1alpha1, replaced by v1alpha2 ClusterNetworkPolicy: read as a ClusterNetworkPolicy with tier \(policy.tier.rawValue), priority \(priority) (Allow is Accept)"
             ))
-        warnUnmodelled(policy, at: value)
+        failClosed(&policy, at: value)
         return policy
     }
 
@@ -220,18 +220,21 @@ extension ObjectDecoder {
     }
 
     /// The CRD's DomainName pattern `^(\*\.)?([a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`
-    /// (its `A-z` also admits `[\]^_` and backquote as a label's first or last character).
+    /// (its `A-z` also admits `[\]^_` and backquote as a label's first character; the last one of a
+    /// longer label is strictly `[a-zA-Z0-9]`).
     static func isDomainName(_ text: String) -> Bool {
         var body = Substring(text)
         if body.hasPrefix("*.") { body = body.dropFirst(2) }
         if body.hasSuffix(".") { body = body.dropLast() }
         let labels = body.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
-        func edge(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || "[\\]^_`".contains(c)) }
-        func inner(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "_") }
+        func alphanumeric(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }
+        func first(_ c: Character) -> Bool { alphanumeric(c) || "[\\]^_`".contains(c) }
+        func inner(_ c: Character) -> Bool { alphanumeric(c) || c == "-" || c == "_" }
         return labels.allSatisfy { label in
-            guard let first = label.first, let last = label.last, edge(first), edge(last) else { return false }
-            return label.dropFirst().dropLast().allSatisfy(inner)
+            guard let head = label.first, first(head) else { return false }
+            guard label.count > 1 else { return true }
+            return alphanumeric(label.last ?? head) && label.dropFirst().dropLast().allSatisfy(inner)
         }
     }
 
@@ -291,19 +294,23 @@ extension ObjectDecoder {
         return .port(proto, start...end)
     }
 
-    /// Says where keycard fails closed (API guidance for peers an implementation cannot read).
-    private mutating func warnUnmodelled(_ policy: ClusterNetworkPolicy, at value: YAMLValue) {
-        for rule in policy.egress {
-            for peer in rule.peers {
-                if case .domainNames = peer, rule.action != .accept {
-                    warnings.append(
-                        ScenarioWarning(
-                            location: value.location,
-                            message:
-                                "ClusterNetworkPolicy \(policy.name): domainNames are supported for Accept rules only; this \(rule.action.rawValue) rule fails closed and matches every destination"
-                        ))
-                }
-            }
+    /// Fails closed where the API asks it for a peer an implementation cannot read
+    /// (`ClusterNetworkPolicyEgressPeer`: "For \"Deny\" and \"Pass\" rules, \"fail closed\" means:
+    /// \"treat the rule as a 'Deny all' rule\""): `domainNames` in a Deny or Pass rule, which the
+    /// API supports for Accept only. The rule matches every destination (`PolicyEngine.matches`)
+    /// and a Pass rule becomes a Deny rule: passing everything would fail open. With a warning.
+    private mutating func failClosed(_ policy: inout ClusterNetworkPolicy, at value: YAMLValue) {
+        for index in policy.egress.indices where policy.egress[index].action != .accept {
+            let rule = policy.egress[index]
+            guard rule.peers.contains(where: { if case .domainNames = $0 { true } else { false } }) else { continue }
+            let effect =
+                rule.action == .pass
+                ? "this Pass rule fails closed: it is read as a Deny rule that matches every destination" : "this Deny rule fails closed and matches every destination"
+            warnings.append(
+                ScenarioWarning(
+                    location: value.location,
+                    message: "ClusterNetworkPolicy \(policy.name): domainNames are supported for Accept rules only; \(effect)"))
+            policy.egress[index].action = .deny
         }
     }
 }
