@@ -12,7 +12,7 @@ public enum AuditEvaluation {
     public static func judge(_ report: StepReport, cluster: Cluster) -> StepReport {
         guard var results = report.results else { return report }
         let engine = PolicyEngine(cluster)
-        var denied: [(cell: String, rule: RuleAttribution)] = []
+        var denied: [(cell: String, policies: [String])] = []
         var passed = true
         var unlikeQueries = 0
         for index in results.indices {
@@ -21,7 +21,8 @@ public enum AuditEvaluation {
                 if cell.model == .deny {
                     cell.audit = "would-deny"
                     let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
-                    if let rule = RuleAttribution(verdict) { denied.append((cell.cellDescription, rule)) }
+                    let policies = AuditedPolicy.denying(verdict)
+                    if !policies.isEmpty { denied.append((cell.cellDescription, policies)) }
                 }
                 passed = passed && cell.passed
                 results[index] = .probe(cell)
@@ -32,10 +33,11 @@ public enum AuditEvaluation {
                 var expected = scan.model
                 if scan.model == .filtered, endpoint.reachedPod != nil {
                     let verdict = engine.evaluate(fromSource: scan.from, to: endpoint, port: port)
-                    if verdict.decision == .deny, let rule = RuleAttribution(verdict) {
+                    let policies = AuditedPolicy.denying(verdict)
+                    if !policies.isEmpty {
                         scan.audit = "would-deny"
-                        scan.rule = rule.text
-                        denied.append(("\(scan.from) -> \(scan.to ?? scan.ip.description) \(port)", rule))
+                        scan.rule = RuleAttribution(verdict)?.text ?? policies.joined(separator: ", ")
+                        denied.append(("\(scan.from) -> \(scan.to ?? scan.ip.description) \(port)", policies))
                         // Without enforcement: as the same scan judged with no policy at all.
                         expected = ScanJudge(
                             cluster.withoutPolicies, source: scan.from, meshIdentity: nil, listening: cluster.serviceTargetPorts()
@@ -53,10 +55,11 @@ public enum AuditEvaluation {
                         dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
                 if dns.model == .blocked {
                     let verdict = engine.evaluate(fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: Timeline.dnsPort)
-                    if verdict.decision == .deny, let rule = RuleAttribution(verdict) {
+                    let policies = AuditedPolicy.denying(verdict)
+                    if !policies.isEmpty {
                         dns.audit = "would-deny"
-                        dns.rule = rule.text
-                        denied.append(("\(dns.from) -> dns \(dns.name)", rule))
+                        dns.rule = RuleAttribution(verdict)?.text ?? policies.joined(separator: ", ")
+                        denied.append(("\(dns.from) -> dns \(dns.name)", policies))
                     }
                 }
                 let asWithout = dns.observed.map { $0 == answer } ?? true

@@ -129,3 +129,41 @@ struct AuditModeKernelTests {
         }
     }
 }
+
+extension AuditModeTests {
+    /// A ClusterNetworkPolicy's Deny isolates no pod by NetworkPolicy, so it has no
+    /// `RuleAttribution`: audit mode counted nothing for it ("would deny nothing here") while the
+    /// cell said would-deny (review finding 3). It is listed by its rule now.
+    @Test("judged for audit: a cell a ClusterNetworkPolicy would deny is listed under that policy's rule")
+    func clusterPolicyJudgement() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: audit-cnp}
+            spec:
+              lab: {mode: audit}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, labels: {app: a}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: x, labels: {app: b}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - apiVersion: policy.networking.k8s.io/v1alpha2
+                  kind: ClusterNetworkPolicy
+                  metadata: {name: deny-b}
+                  spec: {tier: Admin, priority: 1, subject: {pods: {podSelector: {matchLabels: {app: b}}}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}
+              steps:
+                - probe: {from: [x/a], to: [x/b], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "audit-cnp.yaml")
+        let step = try #require(timeline.scenario.steps.first)
+        let cluster = timeline.cluster(afterStep: step.index)
+        let open = timeline.cells(ofProbeStep: step.index).map { $0.result(observed: .allow, attempts: 1) }
+        let judged = AuditEvaluation.judge(StepReport(step, passed: false, results: open.map(ResultRecord.probe)), cluster: cluster)
+        #expect(judged.passed)
+        let audit = try #require(judged.audit)
+        #expect(audit.map(\.policy) == ["ClusterNetworkPolicy/deny-b#ingress[0]"])
+        #expect(audit.first?.wouldDeny == 1 && audit.first?.cells == ["x/a -> x/b TCP/80"])
+        #expect(
+            judged.summary?.contains("audit: enforcement would deny 1: ClusterNetworkPolicy/deny-b#ingress[0] 1") == true,
+            "\(judged.summary ?? "")")
+    }
+}

@@ -246,7 +246,10 @@ struct ClusterNetworkPolicyTests {
         let spec =
             "{tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{name: partner, action: Pass, to: [{domainNames: [partner.example.com]}]}]}"
         let timeline = try ScenarioLoader.parseTimeline(T.scenario(resources: Self.cnp(spec)), file: "pass.yaml")
-        #expect(timeline.warnings.contains { $0.message.contains("this Pass rule fails closed: it is read as a Deny rule that matches every destination") })
+        #expect(
+            timeline.warnings.contains {
+                $0.message.contains("this Pass rule fails closed: it is read as a Deny rule that matches every destination")
+            })
         let verdict = PolicyEngine(timeline.cluster(afterStep: 0)).evaluate(
             from: .pod(ObjectKey("prod", "web")), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080))
         #expect(verdict.decision == .deny)
@@ -267,7 +270,8 @@ struct ClusterNetworkPolicyTests {
                 from: .pod(ObjectKey("prod", "web")), to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080)
             ).decision
         }
-        let clusterIP = "- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: prod}, spec: {selector: {app: api}, ports: [{port: 8080}]}}"
+        let clusterIP =
+            "- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: prod}, spec: {selector: {app: api}, ports: [{port: 8080}]}}"
         let headless =
             "- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: prod}, spec: {clusterIP: None, selector: {app: api}, ports: [{port: 8080}]}}"
         #expect(try verdict(clusterIP) == .deny)

@@ -305,7 +305,8 @@ extension ObjectDecoder {
             guard rule.peers.contains(where: { if case .domainNames = $0 { true } else { false } }) else { continue }
             let effect =
                 rule.action == .pass
-                ? "this Pass rule fails closed: it is read as a Deny rule that matches every destination" : "this Deny rule fails closed and matches every destination"
+                ? "this Pass rule fails closed: it is read as a Deny rule that matches every destination"
+                : "this Deny rule fails closed and matches every destination"
             warnings.append(
                 ScenarioWarning(
                     location: value.location,

@@ -14,11 +14,15 @@ public struct AuditedPolicy: Codable, Sendable, Equatable {
 
     /// Groups `(cell, attribution)` pairs by policy entry, in the order policies first appear.
     public static func group(_ denied: [(cell: String, rule: RuleAttribution)]) -> [AuditedPolicy] {
+        group(denied.map { ($0.cell, $0.rule.entries.map(\.description)) })
+    }
+
+    /// Groups `(cell, policies)` pairs by policy, in the order policies first appear.
+    public static func group(_ denied: [(cell: String, policies: [String])]) -> [AuditedPolicy] {
         var order: [String] = []
         var byPolicy: [String: AuditedPolicy] = [:]
-        for (cell, rule) in denied {
-            for entry in rule.entries {
-                let key = entry.description
+        for (cell, policies) in denied {
+            for key in policies {
                 if byPolicy[key] == nil {
                     order.append(key)
                     byPolicy[key] = AuditedPolicy(policy: key, wouldDeny: 0, cells: [])
@@ -28,6 +32,22 @@ public struct AuditedPolicy: Codable, Sendable, Equatable {
             }
         }
         return order.compactMap { byPolicy[$0] }
+    }
+
+    /// Who would deny `verdict` under enforcement: its NetworkPolicy entries (`RuleAttribution`,
+    /// `ns/policy#egress`), and the ClusterNetworkPolicy rule that denied a side, named
+    /// `ClusterNetworkPolicy/NAME#egress[i]` (`AdminNetworkPolicy/NAME...` for a converted one; a tier's Deny needs no NetworkPolicy to isolate the
+    /// pod, so it has no entry of its own); empty when nothing denies it.
+    public static func denying(_ verdict: Verdict) -> [String] {
+        guard verdict.decision == .deny else { return [] }
+        var names = RuleAttribution(verdict)?.entries.map(\.description) ?? []
+        for (side, direction) in [(verdict.egress, NetworkPolicy.PolicyType.egress), (verdict.ingress, .ingress)] {
+            guard side.outcome == .denied, let last = side.tiers.last, last.result == .deny, let policy = last.policy else { continue }
+            let kind = policy.origin == .clusterNetworkPolicy ? "ClusterNetworkPolicy/\(policy.name)" : policy.description
+            let name = "\(kind)#\(direction.rawValue.lowercased())" + (last.ruleIndex.map { "[\($0)]" } ?? "")
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
     /// `audit: enforcement would deny 56: monitoring/default-deny-all#egress 56, ...`.
