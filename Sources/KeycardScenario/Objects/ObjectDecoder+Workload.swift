@@ -52,7 +52,7 @@ extension ObjectDecoder {
         }
         let isJob = kind == .job || kind == .cronJob
         guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
-        let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", isJob: isJob)
+        let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", kind: kind)
 
         var replicas = 1
         if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
@@ -166,7 +166,8 @@ extension ObjectDecoder {
     }
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
-    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, isJob: Bool) throws(ScenarioError) -> Pod {
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, kind: WorkloadKind) throws(ScenarioError) -> Pod {
+        let isJob = kind == .job || kind == .cronJob
         try value.requireKnownFields("spec.template", known: KnownFields.template)
         let fields = try nonNullFields(value, "spec.template")
         var labels: Labels = [:]
@@ -205,6 +206,13 @@ extension ObjectDecoder {
             }
         } else if isJob {
             throw specValue.error("spec.template.spec.restartPolicy is required for a Job: OnFailure or Never")
+        }
+        // Only a Job's pods may run against a deadline: the other controllers' validation forbids
+        // it (`ValidatePodTemplateSpecForReplicaSet`, which Deployments use too, `ValidateStatefulSetSpec`,
+        // `ValidateDaemonSetSpec`, `ValidatePodTemplateSpecForRC`).
+        if !isJob, let deadline = spec["activeDeadlineSeconds"], !deadline.isNull {
+            let named = kind == .deployment ? WorkloadKind.replicaSet : kind
+            throw deadline.error("spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in \(named.rawValue) is not Supported")
         }
         pod.name = ""
         return pod
