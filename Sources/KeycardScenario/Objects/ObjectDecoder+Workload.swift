@@ -166,7 +166,8 @@ extension ObjectDecoder {
     }
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
-    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, kind: WorkloadKind) throws(ScenarioError) -> Pod {
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, kind: WorkloadKind) throws(ScenarioError) -> Pod
+    {
         let isJob = kind == .job || kind == .cronJob
         try value.requireKnownFields("spec.template", known: KnownFields.template)
         let fields = try nonNullFields(value, "spec.template")
@@ -212,7 +213,8 @@ extension ObjectDecoder {
         // `ValidateDaemonSetSpec`, `ValidatePodTemplateSpecForRC`).
         if !isJob, let deadline = spec["activeDeadlineSeconds"], !deadline.isNull {
             let named = kind == .deployment ? WorkloadKind.replicaSet : kind
-            throw deadline.error("spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in \(named.rawValue) is not Supported")
+            throw deadline.error(
+                "spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in \(named.rawValue) is not Supported")
         }
         pod.name = ""
         return pod
