@@ -152,6 +152,7 @@ extension ObjectDecoder {
                 }
                 running = true
             }
+            try checkProbesAndHooks(fields, container: containerName, plainInit: isInit && !running)
             // Port names are unique per container; the same number twice is only a warning
             // (ValidatePodCreate's validateContainerPorts; pkg/api/pod/warnings.go).
             var portNames: Set<String> = []
