@@ -205,6 +205,20 @@ import Testing
     }
 }
 
+extension LintTests {
+    /// The same DNS egress rule in three policies (the EKS walkthrough's 07, 08, 09): each is
+    /// covered by the others, but removing all three would lose DNS. The first stays; the two
+    /// later ones are shadowed by it (review of real applications: all three had been reported).
+    @Test func rulesThatCoverEachOtherKeepOne() throws {
+        let dns = "podSelector: {}\npolicyTypes: [Egress]\negress:\n  - ports: [{port: 53, protocol: UDP}]"
+        let text = ScenarioText.scenario(
+            resources: ["a-dns", "b-dns", "c-dns"].map { ScenarioText.policy(dns, name: $0) }.joined(separator: "\n"))
+        let shadowed = try Self.lint(text).findings.filter { $0.rule == "shadowed-rule" }
+        #expect(shadowed.map(\.object) == ["NetworkPolicy prod/b-dns", "NetworkPolicy prod/c-dns"], "\(shadowed.map(\.message))")
+        #expect(shadowed.allSatisfy { $0.message.hasSuffix("egress[0] of prod/a-dns do not already allow") }, "\(shadowed.map(\.message))")
+    }
+}
+
 /// The mesh checks on the mesh conformance scenarios written for those very rules (R39, R48).
 @Suite struct MeshLintTests {
     static func findings(_ name: String) throws -> [LintFinding] {

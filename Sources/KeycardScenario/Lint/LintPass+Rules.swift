@@ -45,13 +45,15 @@ extension LintPass {
         let ports = candidatePorts()
         var seen: Set<Key> = []
         var alone: Set<Key> = []
-        var company: [Key: Set<Key>] = [:]
+        // The distinct sets of rules that allowed one connection together.
+        var together: Set<Set<Key>> = []
         func note(_ rules: [RuleRef]) {
             let keys = Set(rules.map { Key($0) })
             for key in keys {
                 seen.insert(key)
-                if keys.count == 1 { alone.insert(key) } else { company[key, default: []].formUnion(keys.subtracting([key])) }
+                if keys.count == 1 { alone.insert(key) }
             }
+            if keys.count > 1 { together.insert(keys) }
         }
         // Without cluster tiers only a pod some policy isolates in a direction has rules allowing
         // anything there: the others are skipped (a thousand pods under one policy would
@@ -70,9 +72,19 @@ extension LintPass {
                 }
             }
         }
-        for key in seen.subtracting(alone).sorted() {
+        // Rules that cover each other (the same rule written in three policies) are not all
+        // shadowed: removing every one would lose what they allow. The last in order goes first,
+        // each only while every connection it allows keeps another rule not yet removed.
+        var removed: Set<Key> = []
+        for key in seen.subtracting(alone).sorted().reversed() {
+            let covered = together.allSatisfy { keys in !keys.contains(key) || !keys.subtracting(removed).subtracting([key]).isEmpty }
+            if covered { removed.insert(key) }
+        }
+        for key in removed.sorted() {
             guard let policy = cluster.policies[key.policy] else { continue }
-            let others = (company[key] ?? []).sorted().map { "\(Self.ruleName($0.direction, $0.index)) of \($0.policy)" }
+            let company = together.filter { $0.contains(key) }.reduce(into: Set<Key>()) { $0.formUnion($1) }.subtracting([key])
+            let kept = company.subtracting(removed)
+            let others = (kept.isEmpty ? company : kept).sorted().map { "\(Self.ruleName($0.direction, $0.index)) of \($0.policy)" }
             report(
                 "shadowed-rule",
                 "\(Self.ruleName(key.direction, key.index)) of \(policy.key) allows nothing that \(others.joined(separator: ", ")) do not already allow",
