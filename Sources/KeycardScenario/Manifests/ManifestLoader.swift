@@ -106,6 +106,7 @@ public enum ManifestLoader {
             throw ScenarioError(start, "namespace \"\(namespace)\" \(problem)")
         }
         var decoder = ObjectDecoder()
+        decoder.runsPrograms = false
         decoder.namespace = namespace
         decoder.skippedKinds = [:]
         var objects: [LoadedObject] = []

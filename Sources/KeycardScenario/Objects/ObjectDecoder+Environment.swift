@@ -26,6 +26,7 @@ extension ObjectDecoder {
                 }
             }
             let source = sources.keys.sorted().first ?? "valueFrom"
+            guard runsPrograms else { continue }
             warnings.append(
                 ScenarioWarning(
                     location: from.location,

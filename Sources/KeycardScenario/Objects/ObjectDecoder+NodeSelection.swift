@@ -41,8 +41,13 @@ extension ObjectDecoder {
         // lab runs and probes them all.
         for entry in try affinity.entries("spec.affinity")
         where ["nodeAffinity", "podAffinity", "podAntiAffinity"].contains(entry.key) && !entry.value.isNull {
+            // Only required terms can keep a pod Pending; preferred ones only rank nodes.
+            let required = try entry.value.entries("spec.affinity.\(entry.key)").contains {
+                $0.key == "requiredDuringSchedulingIgnoredDuringExecution" && !$0.value.isNull
+            }
             let pending =
-                entry.key == "nodeAffinity" ? "" : "; in Kubernetes a pod whose required terms no node meets stays Pending, here it runs"
+                entry.key == "nodeAffinity" || !required
+                ? "" : "; in Kubernetes a pod whose required terms no node meets stays Pending, here it runs"
             warnings.append(
                 ScenarioWarning(
                     location: entry.value.location,

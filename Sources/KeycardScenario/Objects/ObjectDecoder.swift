@@ -4,6 +4,9 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// False in manifests mode, where keycard runs no container's command: what a program would
+    /// miss (an env value keycard does not read) is then not worth a warning.
+    var runsPrograms = true
     /// Whether an Istio object was decoded (the scenario then reports the mesh).
     var sawMeshObject = false
     /// The namespace of objects that name none, as `kubectl apply -n` gives (nil: `default`); an
