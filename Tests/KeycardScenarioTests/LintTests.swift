@@ -219,6 +219,28 @@ extension LintTests {
     }
 }
 
+extension LintTests {
+    /// Two Admin policies at priority 5 selecting prod/web: the API leaves their order to the
+    /// implementation (review of NetworkPolicy and tiers, finding 5). A third at another priority,
+    /// or a tie that shares no pod, is no finding.
+    @Test func clusterPoliciesTiedOnPriority() throws {
+        func cnp(_ name: String, _ priority: Int, _ app: String) -> String {
+            """
+            - apiVersion: policy.networking.k8s.io/v1alpha2
+              kind: ClusterNetworkPolicy
+              metadata: {name: \(name)}
+              spec: {tier: Admin, priority: \(priority), subject: {pods: {podSelector: {matchLabels: {app: \(app)}}}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}
+            """
+        }
+        let text = ScenarioText.scenario(
+            resources: [cnp("z-accept", 5, "web"), cnp("a-deny", 5, "web"), cnp("other", 6, "web"), cnp("api-only", 5, "api")]
+                .joined(separator: "\n"))
+        let ties = try Self.lint(text).findings.filter { $0.rule == "cluster-policy-priority-tie" }
+        #expect(ties.map(\.object) == ["ClusterNetworkPolicy z-accept"], "\(ties.map(\.message))")
+        #expect(ties.first?.message.contains("keycard applies a-deny first (by name)") == true)
+    }
+}
+
 /// The mesh checks on the mesh conformance scenarios written for those very rules (R39, R48).
 @Suite struct MeshLintTests {
     static func findings(_ name: String) throws -> [LintFinding] {

@@ -80,6 +80,12 @@ public struct LintRule: Hashable, Sendable, Codable {
                 "The peer allows nothing; check its selectors (a namespaceSelector alone matches namespace labels, and without it the podSelector looks in the policy's own namespace).",
             aliases: ["kube-linter:dangling-networkpolicypeer-podselector"]),
         LintRule(
+            id: "cluster-policy-priority-tie", severity: .warning,
+            summary: "two ClusterNetworkPolicies of one tier at one priority that select the same pod",
+            help:
+                "With equal priorities \"the implementation can apply any of the matching policies\" (ClusterNetworkPolicySpec.priority, network-policy-api): the verdict depends on the network plugin. keycard takes them by name. Give each its own priority.",
+            aliases: []),
+        LintRule(
             id: "shadowed-rule", severity: .note,
             summary: "a rule that allows nothing other rules do not already allow",
             help:

@@ -85,6 +85,7 @@ struct LintPass {
         checkPolicyTypes()
         checkIPBlocks()
         checkMeshPolicies()
+        checkClusterPolicyTies()
     }
 
     /// The user's pods: keycard's own cluster DNS pod is left out.
