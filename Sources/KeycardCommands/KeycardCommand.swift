@@ -32,6 +32,14 @@ public struct KeycardCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // A terminal's live progress line is wiped however the command ends; held lines are written.
         atexit { Progress.finish() }
+        // ArgumentParser's `help` shows the root help, exit 0, for a name it does not know.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let names: [String] = configuration.subcommands.compactMap { command in command.configuration.commandName }
+        if arguments.first == "help", let name = arguments.dropFirst().first, !name.hasPrefix("-"), !names.contains(name), name != "help" {
+            let listed = names.filter { $0 != ServeCommand.configuration.commandName }
+            Console.write("keycard help: no command \"\(name)\"; the commands are \(listed.joined(separator: ", "))\n", to: STDERR_FILENO)
+            Foundation.exit(usageErrorStatus)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
