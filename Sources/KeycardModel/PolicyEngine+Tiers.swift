@@ -170,16 +170,23 @@ extension PolicyEngine {
             let records = DNSRecords(cluster)
             let unselectable = Self.clusterIPEndpointNames(cluster, domain: records.domain)
             return records.addresses.contains { name, addresses in
-                addresses.contains(address) && !unselectable.contains(name) && names.contains { Self.domain($0, matches: name) }
+                addresses.contains(address)
+                    && names.contains { pattern in
+                        // A wildcard meets a Service's endpoint names only if a client asked them.
+                        Self.domain(pattern, matches: name) && !(pattern.hasPrefix("*.") && unselectable.contains(name))
+                    }
             }
         }
     }
 
-    /// The endpoint names under Services that have a ClusterIP (`10-244-0-6.web.ns.svc...`):
-    /// `domainNames` never selects through them. A client reaches such a Service by its name,
-    /// which answers the ClusterIP, and the policy then sees the backend's address: "ClusterIP
-    /// Services can not be selected using their generated DNS record" (network-policy-api
-    /// NPEP-133, "Expected Behavior"); an endpoint name a client never asked would let it in.
+    /// The endpoint names under Services that have a ClusterIP (`10-244-0-6.web.ns.svc...`): a
+    /// wildcard `domainNames` entry does not select through them. A client reaches such a Service
+    /// by its name, which answers the ClusterIP, and the policy then sees the backend's address:
+    /// "ClusterIP Services can not be selected using their generated DNS record" (network-policy-api
+    /// NPEP-133, "Expected Behavior"); `*.ns.svc.cluster.local` would otherwise select every
+    /// ClusterIP Service's backends through names no client asked. An exact entry naming an
+    /// endpoint still matches: whoever wrote it resolves that very name ("as long as an A record
+    /// exists mapping my-hostname to 1.2.3.4, the implementation should allow traffic to 1.2.3.4").
     static func clusterIPEndpointNames(_ cluster: Cluster, domain: String) -> Set<String> {
         var names: Set<String> = []
         for service in ServiceDNSInput.all(in: cluster) {

@@ -73,4 +73,7 @@ let containerRows: [FidelityRow] = [
     FidelityRow(
         "CTR-20", container("resources: {requests: {example.com/foo: 1}}"),
         .refuses(at: "1}}", "Limit must be set for non overcommitable resources (example.com/foo)")),
+    FidelityRow(
+        "CTR-21", container("livenessProbe: {tcpSocket: {port: 80}, successThreshold: 2}"),
+        .refuses(at: "2}", "livenessProbe.successThreshold: Invalid value: 2: must be 1")),
 ]

@@ -667,6 +667,9 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-22": "KeycardScenarioTests/WorkloadAdoptionTests.orphanCountsAsAReplica, .newestAdoptedPodIsTheOneTooMany",
     "WL-23": "KeycardScenarioTests/WorkloadTests.indexedCronJob",
     "WL-24": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-job-*.yaml)",
+    "WL-25": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-*-active-deadline.yaml)",
+    "CTR-21":
+        "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (ctr-probe-*.yaml, ctr-lifecycle-*.yaml, ok-ctr-probe-sidecar.yaml)",
     "OBJ-21": "KeycardScenarioTests/AppsReviewTests.repeatedObjectIsAnUpdate, .allowedUpdateStillConfigures",
     "OBJ-22": "KeycardScenarioTests/AppsReviewTests.serviceCIDRFitsTheDump",
     "OBJ-23": "KeycardScenarioTests/AppsReviewTests.dnsPolicyDefaultAndNoneAskNoClusterDNS, .dnsStepFromAPodThatAsksElsewhere",

@@ -162,10 +162,11 @@ public struct PolicyGenerator: Sendable {
         for (namespace, pods) in unlabelled.sorted(by: { $0.key < $1.key }) {
             let keys = selector(of: Group(namespace: namespace, labels: [:])).matchExpressions.map(\.key)
             let list = pods.map(\.description).joined(separator: ", ")
+            let (have, they, them) = pods.count == 1 ? ("has", "it is", "it") : ("have", "they are", "them")
             notes.append(
                 keys.isEmpty
-                    ? "\(list) have no labels: they are selected as every pod of namespace \(namespace) (podSelector: {}), as no pod there has a label"
-                    : "\(list) have no labels: they are selected as the pods of namespace \(namespace) without \(keys.joined(separator: ", ")) (DoesNotExist); label them to select them for sure"
+                    ? "\(list) \(have) no labels: \(they) selected as every pod of namespace \(namespace) (podSelector: {}), as no pod there has a label"
+                    : "\(list) \(have) no labels: \(they) selected as the pods of namespace \(namespace) without \(keys.joined(separator: ", ")) (DoesNotExist); label \(them) to select \(them) for sure"
             )
         }
         return notes

@@ -219,9 +219,10 @@ extension ObjectDecoder {
         return .domainNames(items)
     }
 
-    /// The CRD's DomainName pattern `^(\*\.)?([a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`
-    /// (its `A-z` also admits `[\]^_` and backquote as a label's first character; the last one of a
-    /// longer label is strictly `[a-zA-Z0-9]`).
+    /// The v1alpha2 CRD's DomainName pattern (network-policy-api `apis/v1alpha2`
+    /// `clusternetworkpolicy_types.go`): `^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`:
+    /// each label starts and ends with a letter or digit, `-` and `_` inside. (An older revision
+    /// wrote `A-z` for the first character, which also admitted `_`, `[\]^` and backquote.)
     static func isDomainName(_ text: String) -> Bool {
         var body = Substring(text)
         if body.hasPrefix("*.") { body = body.dropFirst(2) }
@@ -229,12 +230,10 @@ extension ObjectDecoder {
         let labels = body.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         func alphanumeric(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }
-        func first(_ c: Character) -> Bool { alphanumeric(c) || "[\\]^_`".contains(c) }
         func inner(_ c: Character) -> Bool { alphanumeric(c) || c == "-" || c == "_" }
         return labels.allSatisfy { label in
-            guard let head = label.first, first(head) else { return false }
-            guard label.count > 1 else { return true }
-            return alphanumeric(label.last ?? head) && label.dropFirst().dropLast().allSatisfy(inner)
+            guard let first = label.first, let last = label.last, alphanumeric(first), alphanumeric(last) else { return false }
+            return label.dropFirst().dropLast().allSatisfy(inner)
         }
     }
 
