@@ -138,7 +138,12 @@ public struct PolicyCompiler: Sendable {
             rules.append(
                 around.map { Rule(verdict: .jump($0.admin.name), comment: "Admin tier") }
                     ?? Rule(verdict: .jump(tier), comment: "NetworkPolicy tier"))
-            let base = Chain(name: name, base: podBaseChain(direction), rules: rules)
+            var base = Chain(name: name, base: podBaseChain(direction), rules: rules)
+            if direction == .egress, egressPriority != 0, cluster.dataPlane(of: pod.key) == .sidecar {
+                let split = preDNATSidecarEgress(name: name, rules: rules)
+                base = split.afterCapture
+                table.chains.append(split.beforeCapture)
+            }
             let gate: Match = direction == .ingress ? .daddrInSet(isolatedSet, negated: true) : .saddrInSet(isolatedSet, negated: true)
             let tierChain = Chain(
                 name: tier,
@@ -162,6 +167,27 @@ public struct PolicyCompiler: Sendable {
     func podBaseChain(_ direction: NetworkPolicy.PolicyType) -> BaseChain {
         if direction == .egress { return BaseChain(hook: .output, priority: egressPriority) }
         return meshLayout ? BaseChain(hook: .prerouting, priority: Self.meshIngressPriority) : BaseChain(hook: .input)
+    }
+
+    /// A sidecar pod's egress under pre-dnat, in two base chains with the same rules. Before any
+    /// translation (`egressPriority`) only marked packets are judged: the proxy's own upstream
+    /// connections, which dial the backend pod, and probes that escape the capture
+    /// (`identity: none`), whose ClusterIP is judged as the model judges it. After the capture
+    /// (priority 0, past the nat hook) the application's own connections have reached the proxy
+    /// (127.0.0.1) unjudged, as on a cluster where the capture happens inside the pod before the
+    /// network sees anything (`MeshVerdict.sourceProxied`); what the capture leaves alone
+    /// (excluded ports and ranges) is judged there, after the Service translation. A pod is a
+    /// sidecar pod from its creation to its deletion (R2), so its chains never move; ambient
+    /// enrolment follows labels live and keeps the one chain (the load-time warning says so).
+    func preDNATSidecarEgress(name: String, rules: [Rule]) -> (beforeCapture: Chain, afterCapture: Chain) {
+        let mark = MeshDataPath.bypassMark
+        let before = Chain(
+            name: "\(name)-marked", base: BaseChain(hook: .output, priority: egressPriority),
+            rules: [Rule([.mark(mark, negated: true)], verdict: .accept, comment: "judged after the capture (\(name))")] + rules)
+        let after = Chain(
+            name: name, base: BaseChain(hook: .output),
+            rules: [Rule([.mark(mark)], verdict: .accept, comment: "judged before the translation (\(name)-marked)")] + rules)
+        return (before, after)
     }
 
     // MARK: node placement

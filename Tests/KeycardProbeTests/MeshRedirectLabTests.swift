@@ -178,17 +178,14 @@ struct MeshRedirectLabTests {
 
         // Outbound: the application's connections land on 15001 with their destination.
         try expectCaptured(from: client, to: other.address, 80, on: clientOutbound, original: (other.address, 80), "client -> other:80")
-        if serviceEnforcement == .postDNAT || enforcement == .node {
-            // The application's hop to the proxy is not judged; the proxy's upstream is (below).
-            try expectCaptured(
-                from: client, to: other.address, 8080, on: clientOutbound, original: (other.address, 8080), "client -> other:8080")
-        } else {
-            // Pod placement, pre-dnat: egress is judged before any translation, the capture too.
-            try expectDirect(from: client, to: other.address, 8080, line: nil, "client -> other:8080 judged before the capture")
-        }
-        if serviceEnforcement == .postDNAT {
-            try expectCaptured(from: client, to: clusterIP, 80, on: clientOutbound, original: (clusterIP, 80), "client -> ClusterIP:80")
-        }
+        // The application's hop to the proxy is not judged; the proxy's upstream is (below). In
+        // pod placement with pre-dnat too: a sidecar pod's unmarked packets are judged after the
+        // capture (`PolicyCompiler.preDNATSidecarEgress`).
+        try expectCaptured(
+            from: client, to: other.address, 8080, on: clientOutbound, original: (other.address, 8080), "client -> other:8080")
+        // A call to the ClusterIP reaches the proxy with the ClusterIP as its original destination
+        // (pre-dnat as well: the proxy dials the backend, `MeshVerdict.sourceProxied`).
+        try expectCaptured(from: client, to: clusterIP, 80, on: clientOutbound, original: (clusterIP, 80), "client -> ClusterIP:80")
         #expect(
             try MeshSockets.udpExchange(from: client.netns, to: other.address, 80) == "plain/other", "\(context): UDP client -> other:80")
         #expect(!MeshSockets.hasDatagram(clientOutboundUDP), "\(context): UDP must not reach 15001")

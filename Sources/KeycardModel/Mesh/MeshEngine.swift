@@ -56,8 +56,9 @@ public struct MeshVerdict: Hashable, Sendable {
     /// The source's proxy (its sidecar's capture, or ztunnel) carries this TCP connection: the
     /// proxy opens its own connection to the chosen backend pod (Envoy's endpoint, ztunnel's
     /// `outbound.rs` Service lookup), so the network never sees the Service's ClusterIP, whatever
-    /// `serviceEnforcement` says. False for a probe that escapes its proxy (`identity: none`,
-    /// a spoofed or stolen certificate the probe presents itself) and for uncaptured traffic.
+    /// `serviceEnforcement` says. A forged or stolen certificate from a meshed pod goes through
+    /// its capture too (the lab's proxy presents it). False for a probe that escapes its proxy
+    /// (`identity: none`), for traffic the capture leaves alone, and for pods outside the mesh.
     public var sourceProxied = false
 }
 
@@ -104,7 +105,7 @@ public struct MeshEngine: Sendable {
             request.identity = .none
             verdict.sourceUncaptured = true
         }
-        verdict.sourceProxied = sourcePlane != .none && request.identity == .mesh
+        verdict.sourceProxied = sourcePlane != .none && request.identity != .none
         guard let target, let pod = cluster.pods[target.pod], destinationPlane != .none else {
             verdict.presented = presented(
                 request.identity, source: source, sourcePlane: sourcePlane, terminates: false, route: request.route)

@@ -57,12 +57,13 @@ enum MeshWarnings {
             }
         }
         let meshed = cluster.sortedPods.filter { cluster.dataPlane(of: $0.key) != .none }
-        if cluster.serviceEnforcement == .preDNAT, let first = meshed.first {
-            // The model judges what the proxy sends (`MeshVerdict.sourceProxied`); pod placement's
-            // egress chain, inside the pod, also meets the application's packet before the capture.
+        if cluster.serviceEnforcement == .preDNAT, let ambient = meshed.first(where: { cluster.dataPlane(of: $0.key) == .ambient }) {
+            // The model judges what ztunnel sends (`MeshVerdict.sourceProxied`, the HBONE hop);
+            // pod placement's egress chain, inside the pod, also meets the application's packet
+            // before the capture. Sidecar pods get their egress split around the capture.
             warn(
-                ObjectRef(kind: .pod, namespace: first.namespace, name: first.name),
-                "serviceEnforcement pre-dnat with meshed pods: their proxies connect to the backend pod (or its HBONE port 15008), so the model and Istio judge that connection, never the ClusterIP; in pod placement the lab's egress also judges the application's own connection (the ClusterIP) before the capture: run with --enforcement node to compare them"
+                ObjectRef(kind: .pod, namespace: ambient.namespace, name: ambient.name),
+                "serviceEnforcement pre-dnat with ambient pods: in pod placement the lab's egress judges the application's own connection (its original destination and port, a ClusterIP included) before the capture as well as what ztunnel sends, while the model and Istio judge what ztunnel sends only; run with --enforcement node to compare them"
             )
         }
         for pod in meshed {
