@@ -89,7 +89,7 @@ struct ObserveCommand: ParsableCommand {
         let ends = [line.flow.source, line.flow.destination]
         if !namespaces.isEmpty && !ends.contains(where: { $0.namespace.map(namespaces.contains) ?? false }) { return false }
         if !pods.isEmpty
-            && !ends.contains(where: { end in end.namespace.flatMap { ns in end.pod_name.map { pods.contains("\(ns)/\($0)") } } ?? false })
+            && !ends.contains(where: { $0.podKey.map { pods.contains($0.description) } ?? false })
         {
             return false
         }
@@ -99,8 +99,7 @@ struct ObserveCommand: ParsableCommand {
     /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT by ns/policy,...`.
     static func compact(_ flow: HubbleFlow) -> String {
         func name(_ end: HubbleFlow.Endpoint, _ address: String) -> String {
-            guard let namespace = end.namespace, let pod = end.pod_name else { return address }
-            return "\(namespace)/\(pod)"
+            end.podKey?.description ?? address
         }
         let (proto, port, sourcePort): (String, Int, Int?) =
             if let tcp = flow.l4.TCP { ("TCP", tcp.destination_port, tcp.source_port) } else if let udp = flow.l4.UDP {

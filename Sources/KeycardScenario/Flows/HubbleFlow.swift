@@ -1,4 +1,5 @@
 import Foundation
+import KeycardModel
 
 /// One line of a flow log: Hubble's `observer.GetFlowsResponse` as `hubble observe -o jsonpb`
 /// prints it, `{"flow": {...}, "node_name": "...", "time": "..."}`. Every key is the field name of
@@ -130,6 +131,12 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
         public var labels: [String]?
         public var pod_name: String?
         public var workloads: [Workload]?
+
+        /// The pod this end names (`namespace/pod_name`), or nil for a node or the world.
+        public var podKey: ObjectKey? {
+            guard let namespace, let pod_name else { return nil }
+            return ObjectKey(namespace, pod_name)
+        }
     }
 
     /// `flow.Workload`: `{name, kind}` (`Deployment`, `StatefulSet`...).

@@ -30,8 +30,8 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
             guard flow.verdict == "FORWARDED", let facts = flow.extensions?.value else { continue }
             guard (facts.kind == "probe" && facts.observed == "allow") || facts.kind == "dns" else { continue }
             // A host-network pod's end is its node to Hubble; keycard's facts name the pod.
-            guard let from = pod(flow.source) ?? facts.hostNetworkSource.flatMap(ObjectKey.parse),
-                let to = pod(flow.destination) ?? facts.hostNetworkDestination.flatMap(ObjectKey.parse)
+            guard let from = flow.source.podKey ?? facts.hostNetworkSource.flatMap(ObjectKey.parse),
+                let to = flow.destination.podKey ?? facts.hostNetworkDestination.flatMap(ObjectKey.parse)
             else { continue }
             let port: ProtocolPort? =
                 if let tcp = flow.l4.TCP { ProtocolPort(.tcp, tcp.destination_port) } else if let udp = flow.l4.UDP {
@@ -41,12 +41,6 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
             if from != to { flows.insert(ObservedFlow(from: from, to: to, port: port)) }
         }
         return flows
-    }
-
-    /// The pod Hubble names at an end, or nil (a node, the world).
-    static func pod(_ end: HubbleFlow.Endpoint) -> ObjectKey? {
-        guard let namespace = end.namespace, let name = end.pod_name else { return nil }
-        return ObjectKey(namespace, name)
     }
 }
 
