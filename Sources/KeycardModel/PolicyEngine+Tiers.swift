@@ -167,14 +167,10 @@ extension PolicyEngine {
         case .domainNames(let names):
             guard action == .accept else { return true }
             guard let address = cluster.address(of: endpoint) else { return false }
-            let records = DNSRecords(cluster)
-            let unselectable = Self.clusterIPEndpointNames(cluster, domain: records.domain)
-            return records.addresses.contains { name, addresses in
-                addresses.contains(address)
-                    && names.contains { pattern in
-                        // A wildcard meets a Service's endpoint names only if a client asked them.
-                        Self.domain(pattern, matches: name) && !(pattern.hasPrefix("*.") && unselectable.contains(name))
-                    }
+            let answered = domainNames.names(for: address, in: cluster)
+            return names.contains { pattern in
+                // A wildcard meets a Service's endpoint names only if a client asked them.
+                (pattern.hasPrefix("*.") ? answered.wildcard : answered.exact).contains { Self.domain(pattern, matches: $0) }
             }
         }
     }

@@ -9,6 +9,7 @@ import KeycardValues
 public struct PolicyEngine: Sendable {
     public let cluster: Cluster
     let isolation = IsolationIndex()
+    let domainNames = DomainNameIndex()
 
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
