@@ -28,6 +28,16 @@ int kc_clone_newuts(void) { return CLONE_NEWUTS; }
 #include <resolv.h>
 #include <string.h>
 
+int kc_dns_query_message(const char *name, unsigned char *buffer, int capacity) {
+    struct __res_state state;
+    memset(&state, 0, sizeof state);
+    // res_ninit reads /etc/resolv.conf; only its query id generator is used here.
+    if (res_ninit(&state) != 0) return -1;
+    int length = res_nmkquery(&state, ns_o_query, name, ns_c_in, ns_t_a, NULL, 0, NULL, buffer, capacity);
+    res_nclose(&state);
+    return length;
+}
+
 int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
                     int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number) {
     struct __res_state state;

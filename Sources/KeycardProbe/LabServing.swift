@@ -38,6 +38,14 @@ public enum LabServing {
         Set(plan.servingPods.filter { !($0.command ?? []).isEmpty }.map { ObjectKey($0.namespace, $0.name) })
     }
 
+    /// The lab's cluster DNS server pod (dnsmasq, a real program) and the query a UDP probe of its
+    /// port 53 sends: a real DNS server answers a DNS query and nothing else, so keycard's echoed
+    /// line would be a timeout where the network allows. nil when the lab runs no cluster DNS.
+    public static func dnsServer(_ plan: LabPlan) -> SocketProbeRunner.DNSServer? {
+        guard let dns = plan.dns, let pod = ObjectKey.parse(dns.serverPod) else { return nil }
+        return SocketProbeRunner.DNSServer(pod: pod, query: DNSQuery.message(asking: "kubernetes.default.svc.\(dns.domain)"))
+    }
+
     /// Each pod's network namespace.
     public static func podNamespaces(_ plan: LabPlan) -> [ObjectKey: String] {
         Dictionary(uniqueKeysWithValues: plan.pods.map { (ObjectKey($0.namespace, $0.name), $0.netns) })

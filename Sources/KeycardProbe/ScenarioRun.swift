@@ -230,6 +230,7 @@ public final class ScenarioRun {
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
             if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
+            runner.dnsServer = LabServing.dnsServer(lab.plan)
             runner.mesh = mesh?.probing(cluster)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {

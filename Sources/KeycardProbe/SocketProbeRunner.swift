@@ -23,6 +23,15 @@ public struct SocketProbeRunner: ProbeRunner {
     public var services: ServiceAim?
     /// The mesh data plane, in a lab with the mesh: probes are client-first and read its records.
     public var mesh: MeshProbing?
+    /// The lab's cluster DNS server (`LabServing.dnsServer`): a UDP probe of its port 53 sends a
+    /// DNS query, and any answer is the connection allowed.
+    public var dnsServer: DNSServer?
+
+    /// A DNS server pod and the query message its UDP/53 probes send.
+    public struct DNSServer: Sendable {
+        public var pod: ObjectKey
+        public var query: [UInt8]
+    }
 
     public init(
         namespaces: [ObjectKey: String], addresses: @escaping @Sendable (Endpoint) -> IPv4?, programPods: Set<ObjectKey> = [],
@@ -54,6 +63,15 @@ public struct SocketProbeRunner: ProbeRunner {
         if case .service(_, let backend?) = endpoint { return programPods.contains(backend) }
         if case .exposed(_, _, let backend?) = endpoint { return programPods.contains(backend) }
         return false
+    }
+
+    /// Whether a probe reaches the DNS server pod's port 53, directly or as a Service's backend.
+    private func asksDNS(_ server: ObjectKey, _ endpoint: Endpoint, port: UInt16) -> Bool {
+        guard port == 53 else { return false }
+        switch endpoint {
+        case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): return key == server
+        default: return false
+        }
     }
 
     func runsProgram(_ endpoint: Endpoint) -> Bool {
@@ -105,6 +123,9 @@ public struct SocketProbeRunner: ProbeRunner {
                     request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
                 }
                 request.handshakeOnly = programPods.contains(backend)
+            }
+            if request.proto == .udp, let dnsServer, asksDNS(dnsServer.pod, cell.to, port: request.translated?.port ?? request.port) {
+                request.payload = dnsServer.query
             }
             mesh?.prepare(
                 &request, from: cell.from, to: cell.to, port: cell.port, mesh: cell.meshRequest ?? MeshRequest(),

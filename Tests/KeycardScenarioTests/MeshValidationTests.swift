@@ -45,6 +45,9 @@ private let refusals: [MeshRefusal] = [
     MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [\"*\"]}}]}]}"), message: "must not contain '*'"),
     MeshRefusal(
         object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [a/b/c]}}]}]}"), message: "must be \"namespace/name\""),
+    MeshRefusal(object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [/b]}}]}]}"), message: "found empty namespace"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{from: [{source: {notServiceAccounts: [prod/]}}]}]}"), message: "found empty serviceAccount"),
     MeshRefusal(
         object: T.ap("prod", "a", "{rules: [{from: [{source: {serviceAccounts: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]}}]}]}"),
         message: "at most 16"),

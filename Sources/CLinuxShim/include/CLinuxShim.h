@@ -28,6 +28,10 @@ int kc_posix_spawn_file_actions_addclosefrom(void *actions, int from);
 /// CLONE_NEWNS, hidden behind _GNU_SOURCE.
 int kc_clone_newns(void);
 int kc_clone_newuts(void);
+/// A DNS query message asking `name` for A records, built by glibc's libresolv (res_nmkquery):
+/// its length in `buffer` (at most `capacity` bytes), or -1 when the name cannot be encoded.
+int kc_dns_query_message(const char *name, unsigned char *buffer, int capacity);
+
 /// One DNS query through glibc's libresolv (res_ninit + res_nsearch + ns_parserr) with a private
 /// resolver state: its only nameserver is `server_be` (IPv4, network byte order) on `port`, its
 /// search list `search` (`search_count` names, at most 6), `ndots`, `timeout_seconds` per try (at

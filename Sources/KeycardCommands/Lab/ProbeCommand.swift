@@ -87,6 +87,7 @@ struct ProbeCommand: LiveVerb {
             namespaces: LabServing.sourceNamespaces(plan), addresses: { [cluster] in cluster.address(of: $0) },
             programPods: LabServing.programPods(plan), evidence: evidence)
         if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
+        runner.dnsServer = LabServing.dnsServer(plan)
         let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
         let results = zip(cells, observations).map { cell, seen in cell.result(seen) }
         return (live, results)

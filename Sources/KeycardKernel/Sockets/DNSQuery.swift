@@ -32,6 +32,17 @@ public struct DNSQuery: Sendable, Hashable {
     }
 }
 
+extension DNSQuery {
+    /// The bytes of a query for `name`'s A records, as libresolv builds them (`res_nmkquery`): a
+    /// UDP probe of a DNS server sends it, since a real DNS server answers nothing else. Empty
+    /// when the name cannot be encoded (a label over 63 bytes, say).
+    public static func message(asking name: String) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let length = buffer.withUnsafeMutableBufferPointer { kc_dns_query_message(name, $0.baseAddress, Int32($0.count)) }
+        return length > 0 ? Array(buffer.prefix(Int(length))) : []
+    }
+}
+
 /// What the resolver said.
 public enum DNSQueryOutcome: Sendable, Hashable {
     /// A records (sorted).

@@ -16,7 +16,8 @@ public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     /// so that the same 4-tuple can be probed again at once.
     public var sourcePort: UInt16?
     /// TCP: bytes sent once connected (a line, or an HTTP request): a lab with the mesh is
-    /// client-first (spec mesh.md R41). Empty: the client sends nothing.
+    /// client-first (spec mesh.md R41). Empty: the client sends nothing. UDP: the datagram sent
+    /// (a DNS query to the lab's DNS server, `DNSQuery.message`); empty: keycard's echoed line.
     public var payload: [UInt8] = []
     /// TCP: a connection that ends (EOF or reset) before a byte of answer is `unanswered`, not
     /// allowed: behind a mesh proxy the handshake proves nothing (the proxy accepts it).

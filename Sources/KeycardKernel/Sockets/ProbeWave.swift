@@ -27,6 +27,12 @@ final class ProbeWave {
 
     static let datagram = Array("keycard-probe\n".utf8)
 
+    /// What a UDP probe sends: its request's payload (a DNS query to a DNS server), else keycard's
+    /// line, which the lab's port servers echo.
+    private func udpPayload(_ index: Int) -> [UInt8] {
+        slots[index].request.payload.isEmpty ? Self.datagram : slots[index].request.payload
+    }
+
     /// The identifier of slot `index`'s echo request: unique within the wave (a wave holds fewer
     /// than 65,536 probes), mixed with the process so that two processes' probes differ.
     private func echoIdentifier(_ index: Int) -> UInt16 {
@@ -145,7 +151,7 @@ final class ProbeWave {
         }
         if request.proto == .udp {
             slots[index].phase = .awaitingAnswer
-            if let code = SocketCalls.send(fd, Self.datagram) { return settle(index, Self.verdict(forError: code)) }
+            if let code = SocketCalls.send(fd, udpPayload(index)) { return settle(index, Self.verdict(forError: code)) }
             try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
         } else if result == 0 {
             try connected(index, registered: false)
@@ -298,7 +304,7 @@ final class ProbeWave {
     /// The one resend of a UDP or ICMP wave, halfway to the deadline, for datagrams lost on the way.
     private func resendDatagrams() {
         for index in slots.indices where slots[index].verdict == nil && slots[index].phase == .awaitingAnswer {
-            let bytes = slots[index].request.proto == .icmp ? echoRequest(index) : Self.datagram
+            let bytes = slots[index].request.proto == .icmp ? echoRequest(index) : udpPayload(index)
             if let code = SocketCalls.send(slots[index].fd, bytes) { settle(index, Self.verdict(forError: code)) }
         }
     }

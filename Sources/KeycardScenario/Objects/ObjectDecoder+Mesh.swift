@@ -301,6 +301,14 @@ extension ObjectDecoder {
                     if account.filter({ $0 == "/" }).count > 1 {
                         throw (fields[key] ?? value).error("source.\(key) \"\(account)\" must be \"namespace/name\" or \"name\"")
                     }
+                    // istio pkg/config/security `CheckServiceAccount`: neither half of "ns/name" empty.
+                    if account.contains("/") {
+                        let halves = account.split(separator: "/", omittingEmptySubsequences: false)
+                        if halves[0].isEmpty { throw (fields[key] ?? value).error("source.\(key) \"\(account)\": found empty namespace") }
+                        if halves[1].isEmpty {
+                            throw (fields[key] ?? value).error("source.\(key) \"\(account)\": found empty serviceAccount")
+                        }
+                    }
                 }
             }
         }
