@@ -99,6 +99,10 @@ public struct Workload: Hashable, Sendable {
     /// `podManagementPolicy`, `volumeClaimTemplates`: `ValidateStatefulSetUpdate`), by field name,
     /// each as written (with its default); an `apply` changing one is refused.
     public var fixedSpec: [String: String] = [:]
+    /// Whether the manifest wrote `spec.replicas` (scalable kinds): an `apply` that leaves it out,
+    /// as the previous apply did, keeps the live count (`kubectl scale`'s), as kubectl apply's
+    /// three-way merge leaves a field neither configuration names.
+    public var replicasWritten = false
     /// A Deployment's `spec.paused` (default false): its controller only scales, it rolls out no
     /// template (pkg/controller/deployment `dc.sync`), so a template written while paused reaches
     /// no pod until it is resumed.

@@ -63,6 +63,7 @@ extension ObjectDecoder {
             kind: kind, namespace: meta.namespace, name: meta.name, labels: meta.labels, selector: .everything, replicas: replicas,
             template: template)
         workload.jobLabels = jobLabels
+        workload.replicasWritten = kind.isScalable && spec["replicas"] != nil
 
         switch kind {
         case .deployment, .replicaSet, .statefulSet, .daemonSet:

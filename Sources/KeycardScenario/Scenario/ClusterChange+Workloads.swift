@@ -34,6 +34,13 @@ extension ClusterChange {
                     location, "Job \(workload.namespace)/\(workload.name): spec.template is immutable (delete the Job and apply it again)")
             }
             if old.template != workload.template { state.generation += 1 }
+            var workload = workload
+            // kubectl apply's three-way merge: a field absent from the last applied configuration
+            // and from the new one keeps its live value ("The replicas field retains the value of
+            // 2 set by kubectl scale ... because it is omitted from the configuration file",
+            // kubernetes.io/docs/tasks/manage-kubernetes-objects/declarative-config); one the last
+            // configuration wrote and the new one leaves out is cleared to its default.
+            if workload.kind.isScalable, !workload.replicasWritten, !old.replicasWritten { workload.replicas = old.replicas }
             state.workload = workload
             cluster.workloads[workload.key] = state
         } else {
