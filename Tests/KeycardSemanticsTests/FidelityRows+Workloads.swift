@@ -75,6 +75,12 @@ let workloadRows: [FidelityRow] = [
             return kinds == [.deployment] && pods == 2 ? nil : "expected only the Deployment's 2 pods, found \(kinds) and \(pods) pods"
         }),
     FidelityRow(
+        "WL-26",
+        "- {apiVersion: v1, kind: Pod, metadata: {name: Bad_Name, namespace: shop, "
+            + "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-5d4f8b7c9, uid: 0b4c2f7e-1111-2222-3333-444455556666, controller: true}]}, "
+            + "spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "Bad_Name", "Bad_Name")),
+    FidelityRow(
         "WL-12",
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
             + "template: {metadata: {labels: {app: api}}, spec: {schedulingGates: [{name: example.com/wait}], containers: [{name: c, image: i}]}}}}",

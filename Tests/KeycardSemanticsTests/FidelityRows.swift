@@ -522,6 +522,9 @@ let objectRows: [FidelityRow] = [
         "OBJ-28", "- {apiVersion: policy/v1beta1, kind: PodDisruptionBudget, metadata: {name: pdb, namespace: shop}, spec: {}}",
         .refuses(at: "PodDisruptionBudget", "the API server does not serve policy/v1beta1 (PodDisruptionBudget is served in policy/v1)")),
     FidelityRow(
+        "OBJ-46", "- {apiVersion: storage.k8s.io/v1beta1, kind: StorageClass, metadata: {name: fast}, provisioner: x}",
+        .refuses(at: "StorageClass", "(StorageClass is served in storage.k8s.io/v1)")),
+    FidelityRow(
         "OBJ-45", "- {apiVersion: autoscaling/v2beta2, kind: HorizontalPodAutoscaler, metadata: {name: hpa, namespace: shop}, spec: {}}",
         .refuses(at: "HorizontalPodAutoscaler", "(HorizontalPodAutoscaler is served in autoscaling/v2)")),
     FidelityRow(

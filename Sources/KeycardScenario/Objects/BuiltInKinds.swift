@@ -26,6 +26,30 @@ enum BuiltInKinds {
         "apiextensions.k8s.io/v1": ["CustomResourceDefinition"],
         "certificates.k8s.io/v1": ["CertificateSigningRequest"],
         "events.k8s.io/v1": ["Event"],
+        // Groups with a dot whose old versions were removed (Deprecated API Migration Guide):
+        // v1beta1 of storage, apiregistration, admissionregistration webhooks and TokenReview in
+        // 1.22, flowcontrol v1beta3 in 1.32. Versions still served (betas and alphas of newer
+        // kinds) are listed so that they are not refused.
+        "storage.k8s.io/v1": [
+            "CSIDriver", "CSINode", "CSIStorageCapacity", "StorageClass", "VolumeAttachment", "VolumeAttributesClass",
+        ],
+        "storage.k8s.io/v1beta1": ["VolumeAttributesClass"],
+        "storage.k8s.io/v1alpha1": ["VolumeAttributesClass"],
+        "apiregistration.k8s.io/v1": ["APIService"],
+        "admissionregistration.k8s.io/v1": [
+            "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+            "ValidatingWebhookConfiguration",
+        ],
+        "admissionregistration.k8s.io/v1beta1": [
+            "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        ],
+        "admissionregistration.k8s.io/v1alpha1": [
+            "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        ],
+        "authentication.k8s.io/v1": ["SelfSubjectReview", "TokenRequest", "TokenReview"],
+        "authentication.k8s.io/v1beta1": ["SelfSubjectReview"],
+        "authentication.k8s.io/v1alpha1": ["SelfSubjectReview"],
+        "flowcontrol.apiserver.k8s.io/v1": ["FlowSchema", "PriorityLevelConfiguration"],
     ]
 
     /// The kind keycard holds that `kind` of `apiVersion` names, or nil for one it skips (a custom

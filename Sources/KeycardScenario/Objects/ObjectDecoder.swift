@@ -108,25 +108,35 @@ struct ObjectDecoder {
             return []
         }
         try value.requireKnownFields(kind, known: KnownFields.object)
-        if try Self.namesAnOwner(header) {
-            // Owner references hold the owner's uid, which no new cluster has: the garbage
-            // collector deletes such an object at once (https://kubernetes.io/docs/concepts/
-            // architecture/garbage-collection/#owners-dependents). A `kubectl get -o yaml` dump
-            // holds a Deployment, its ReplicaSet and their Pods: only the Deployment stands.
-            let name = Self.writtenName(header)
-            ownedObjects.append("\(kind) \(name)")
-            if skippedKinds == nil {
-                warnings.append(
-                    ScenarioWarning(
-                        location: value.location,
-                        message:
-                            "\(kind) \(name) names an owner (metadata.ownerReferences): the garbage collector deletes it where that owner's uid does not exist; ignored"
-                    ))
-            }
-            return []
-        }
-        if known.isMesh { sawMeshObject = true }
         if let namespace, known.isNamespaced { try requireNamespace(namespace, in: header) }
+        guard try Self.namesAnOwner(header) else {
+            if known.isMesh { sawMeshObject = true }
+            return try decode(value, as: known)
+        }
+        // Owner references hold the owner's uid, which no new cluster has: the garbage collector
+        // deletes such an object at once (https://kubernetes.io/docs/concepts/architecture/
+        // garbage-collection/#owners-dependents). A `kubectl get -o yaml` dump holds a Deployment,
+        // its ReplicaSet and their Pods: only the Deployment stands. The API server still decodes
+        // and validates it before the collector sees it, so it is decoded all the same (its
+        // errors stand, its warnings are dropped with it).
+        let kept = warnings.count
+        _ = try decode(value, as: known)
+        warnings.removeSubrange(kept...)
+        let name = Self.writtenName(header)
+        ownedObjects.append("\(kind) \(name)")
+        if skippedKinds == nil {
+            warnings.append(
+                ScenarioWarning(
+                    location: value.location,
+                    message:
+                        "\(kind) \(name) names an owner (metadata.ownerReferences): the garbage collector deletes it where that owner's uid does not exist; ignored"
+                ))
+        }
+        return []
+    }
+
+    /// One object of a kind keycard holds, decoded and validated.
+    private mutating func decode(_ value: YAMLValue, as known: ObjectKind) throws(ScenarioError) -> [LoadedObject] {
         switch known {
         case .namespace: return [LoadedObject(.namespace(try namespace(value)), at: value.location)]
         case .pod: return try pod(value).map { [Self.locatingPodAnnotations(LoadedObject(.pod($0), at: value.location), value)] } ?? []
