@@ -235,12 +235,13 @@ extension SocketProbeRunner {
         settings: ProbeSettings, identity: ProbeIdentity, _ mesh: MeshProbing
     ) throws -> [ScanState] {
         var used = used
-        let request = MeshRequest(identity: identity)
         let requests = zip(targets, sourcePorts).map { target, sourcePort in
             var probe = ProbeRequest(
                 sourceNamespace: namespace, destination: target.ip, proto: .tcp, port: UInt16(target.port),
                 handshakeOnly: runsProgram(target.endpoint) || aimsAtProgram(target.endpoint), sourcePort: sourcePort)
-            mesh.prepare(&probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port), mesh: request, used: &used)
+            mesh.prepare(
+                &probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port),
+                mesh: .scan(identity, to: target.endpoint), used: &used)
             return probe
         }
         let deadline = MeshProbing.waveTimeout(

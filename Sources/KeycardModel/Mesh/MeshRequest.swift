@@ -103,3 +103,14 @@ extension Pod {
         }
     }
 }
+
+extension MeshRequest {
+    /// What a scanner's connection to `endpoint` presents (spec mesh.md 2.7, with R15): a scan
+    /// dials a pod's address straight (`podIP`: from a sidecar pod it leaves through the
+    /// passthrough cluster in plaintext, istio/istio#36596; ztunnel still uses mutual TLS), and a
+    /// Service address through the Service.
+    public static func scan(_ identity: ProbeIdentity, to endpoint: Endpoint) -> MeshRequest {
+        if case .pod = endpoint { return MeshRequest(identity: identity, route: .podIP) }
+        return MeshRequest(identity: identity)
+    }
+}

@@ -87,7 +87,7 @@ public struct ScanJudge: Sendable {
     let cluster: Cluster
     let source: ObjectKey
     let engine: PolicyEngine
-    let mesh: (engine: MeshEngine, request: MeshRequest)?
+    let mesh: (engine: MeshEngine, identity: ProbeIdentity)?
     let listening: [ObjectKey: Set<ProtocolPort>]
     let servicesByAddress: [IPv4: Service]
     let loadBalancers: [IPv4: Service]
@@ -97,7 +97,7 @@ public struct ScanJudge: Sendable {
         self.cluster = cluster
         self.source = source
         engine = PolicyEngine(cluster)
-        mesh = meshIdentity.map { (engine: MeshEngine(cluster), request: MeshRequest(identity: $0)) }
+        mesh = meshIdentity.map { (engine: MeshEngine(cluster), identity: $0) }
         self.listening = listening
         var byAddress: [IPv4: Service] = [:]
         var balancers: [IPv4: Service] = [:]
@@ -184,7 +184,9 @@ public struct ScanJudge: Sendable {
     /// The model's state for a connection to `endpoint` on `port`.
     public func state(_ endpoint: Endpoint, _ port: ProtocolPort) -> ScanState {
         if case .address = endpoint { return .filtered }
-        let meshVerdict = mesh.map { $0.engine.evaluate(from: source, to: endpoint, port: port, request: $0.request) }
+        let meshVerdict = mesh.map {
+            $0.engine.evaluate(from: source, to: endpoint, port: port, request: .scan($0.identity, to: endpoint))
+        }
         if engine.evaluate(fromSource: source, to: endpoint, port: port, mesh: meshVerdict).decision == .deny { return .filtered }
         if let meshVerdict, meshVerdict.outcome != .allow { return .refused }
         if case .pod(let pod) = endpoint { return listens(pod, port) ? .open : .closed }
