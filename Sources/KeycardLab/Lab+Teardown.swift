@@ -17,11 +17,23 @@ extension Lab {
             timings.append(LabTiming(stage: stage, seconds: (clock.now - start).seconds))
             start = clock.now
         }
-        let state = try? LabState.read(name)
+        var state = try? LabState.read(name)
+        if let owner = state?.liveOwner {
+            // A `keycard run` or `up` still running the lab: stopped first, as SIGTERM stops it
+            // (it tears its lab down and exits 143); whatever it leaves is removed below.
+            labLogger.notice("lab \(name): stopping its owner, keycard process \(owner) (SIGTERM)")
+            ProcessTable.stop([owner], grace: ownerGrace)
+            state = try? LabState.read(name)
+        }
         let namespaces = namespaces(of: name)
         let inodes = Set(namespaces.compactMap { NetworkNamespace.inode(of: $0) })
         var pids = ProcessTable.pids(inNamespaceInodes: inodes)
         let recorded = (state?.processes ?? []) + (state?.server.map { [$0] } ?? [])
+        // A lab process (`keycard serve LAB`) lives in the host's namespace: found by its command
+        // line too, so one whose start raced a tear-down (never recorded) is not left running.
+        for pid in ProcessTable.pids(runningArguments: ["serve", name], programName: "keycard") where !pids.contains(pid) {
+            pids.append(pid)
+        }
         for process in recorded where !pids.contains(process.pid) {
             // A recorded pid counts only while it still names the process we started.
             if let recorded = process.startTime, ProcessTable.startTime(of: process.pid) == recorded {
@@ -61,6 +73,9 @@ extension Lab {
         if !leftovers.isEmpty { throw .teardownIncomplete(lab: name, leftovers: leftovers) }
         return timings
     }
+
+    /// Seconds a running owner gets to tear its own lab down after SIGTERM, before SIGKILL.
+    static let ownerGrace = 20.0
 
     /// Tears down every keycard lab on the machine (every `kc-` namespace's lab and every state
     /// directory), continuing past failures and throwing the first one at the end.

@@ -29,6 +29,7 @@ public enum Lab {
         let lab = plan.labName
         try claim(lab)
         var state = LabState(labName: lab, phase: .creating, ownerPID: ProcessTable.currentPID, plan: plan, processes: [])
+        state.ownerStartTime = ProcessTable.startTime(of: ProcessTable.currentPID)
         var bringUp = BringUp(plan: plan, threads: threads)
         do {
             try state.write()
@@ -55,6 +56,9 @@ public enum Lab {
     /// concurrent `up`s of one name cannot both succeed.
     static func claim(_ lab: String) throws(LabError) {
         let prefix = TopologyPlanner.namespacePrefix(lab)
+        if let owner = (try? LabState.read(lab))?.liveOwner {
+            throw .nameInUse(lab: lab, evidence: "keycard process \(owner) is running it")
+        }
         if let leftover = NetworkNamespace.list().first(where: { $0.hasPrefix(prefix) }) {
             throw .nameInUse(lab: lab, evidence: "namespace \(leftover) exists")
         }

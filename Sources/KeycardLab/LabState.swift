@@ -1,4 +1,5 @@
 import Foundation
+import KeycardKernel
 import KeycardTopology
 
 /// What a lab's owner must remember to find and remove everything later, kept at
@@ -8,12 +9,27 @@ public struct LabState: Codable, Sendable, Hashable {
     public var version: Int = 1
     public var labName: String
     public var phase: Phase
-    /// The pid of the keycard process that brought the lab up.
+    /// The pid of the keycard process that brought the lab up (`run`, `up`), and its start time
+    /// (/proc/PID/stat), which tells it from a later process that reused the pid (nil in states
+    /// written before it was kept).
     public var ownerPID: Int32
+    public var ownerStartTime: UInt64? = nil
     public var plan: LabPlan
     public var processes: [LabProcess]
     /// The lab process serving its ports (`keycard serve`), once it has started; stopped by `down`.
     public var server: LabProcess?
+}
+
+extension LabState {
+    /// The owner while it still runs (a `keycard run` or `up` in progress), never this process;
+    /// nil once it has exited, or when its start time was not kept (a pid alone may name another
+    /// process by now).
+    public var liveOwner: pid_t? {
+        guard ownerPID != ProcessTable.currentPID, let ownerStartTime, !ProcessTable.hasExited(ownerPID),
+            ProcessTable.startTime(of: ownerPID) == ownerStartTime
+        else { return nil }
+        return ownerPID
+    }
 }
 
 /// A program the lab started inside a pod's namespace.

@@ -128,6 +128,32 @@ import Testing
         }
     }
 
+    /// A lab process (`keycard serve LAB`) whose start raced a tear-down is in no state file
+    /// and in no lab namespace: `down` finds it by its command line.
+    @Test func downStopsAnUnrecordedLabProcessByItsCommandLine() throws {
+        let name = uniqueLabName("orphan")
+        let directory = NSTemporaryDirectory() + "keycard-orphan-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // `sh serve NAME` reads the script ./serve; `exec -a` makes its command line `keycard serve NAME`.
+        try "sleep 20\ntrue\n".write(toFile: directory + "/serve", atomically: true, encoding: .utf8)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/bash")
+        shell.currentDirectoryURL = URL(fileURLWithPath: directory)
+        shell.arguments = ["-c", "exec -a keycard /bin/sh serve \(name)"]
+        try shell.run()
+        var found: [pid_t] = []
+        for _ in 0..<200 where found.isEmpty {
+            found = ProcessTable.pids(runningArguments: ["serve", name], programName: "keycard")
+            if found.isEmpty { usleep(10_000) }
+        }
+        #expect(found == [shell.processIdentifier])
+        #expect(ProcessTable.pids(runningArguments: ["serve", name + "x"], programName: "keycard").isEmpty)
+        try Lab.down(name: name)
+        shell.waitUntilExit()
+        #expect(ProcessTable.pids(runningArguments: ["serve", name], programName: "keycard").isEmpty)
+    }
+
     @Test func downCleansAHalfBuiltLabWithoutStateFile() throws {
         let name = uniqueLabName("half")
         // What a crash after a few steps leaves: namespaces, a veth, a running program; no state.

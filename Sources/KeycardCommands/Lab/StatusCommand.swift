@@ -79,6 +79,9 @@ struct LabStatus: Encodable {
     var enforcement: String?
     var liveChanges: Int?
     var server: Server?
+    /// The pid of the `keycard run` or `up` still running the lab (it serves the ports while it
+    /// runs); absent once it has exited.
+    var owner: Int32?
     var nodes: [Node] = []
     var pods: [Pod] = []
     var externals: [Pod] = []
@@ -97,6 +100,7 @@ struct LabStatus: Encodable {
         enforcement = record?.enforcement
         liveChanges = record?.journal.count
         server = state?.server.map { Server(pid: $0.pid, alive: LiveLabServer.isAlive($0), log: $0.logPath) }
+        owner = state?.liveOwner
         guard let plan = summary.plan else { return }
         nodes = plan.nodes.map { Node(name: $0.name, netns: $0.namespace, podCIDR: $0.slice.description) }
         pods = plan.servingPods.map {
@@ -128,7 +132,9 @@ struct LabStatus: Encodable {
             "lab \(name): \(phase)\(complete ? "" : " (incomplete)"), \(namespaces) namespaces"
                 + (enforcement.map { ", enforcement \($0)" } ?? "") + (scenario.map { ", scenario \($0)" } ?? "")
         ]
-        if let server {
+        if let owner {
+            lines.append("  run by keycard process \(owner) (still running; keycard down stops it first)")
+        } else if let server {
             lines.append(
                 "  lab process \(server.pid): \(server.alive ? "running" : "NOT running"), \(servedPorts) ports (log \(server.log))")
         } else {

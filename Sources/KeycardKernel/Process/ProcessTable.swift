@@ -23,6 +23,33 @@ public enum ProcessTable {
         return found.sorted()
     }
 
+    /// Pids whose command line is `programName` (argv[0]'s last path component) followed by
+    /// exactly `arguments` first (`keycard serve LAB ...`), never our own.
+    public static func pids(runningArguments arguments: [String], programName: String) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        let me = getpid()
+        var found: [pid_t] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard let pid = pid_t(name), pid != me, let argv = commandLine(of: pid), argv.count > arguments.count,
+                argv[0].split(separator: "/").last.map(String.init) == programName, Array(argv[1...arguments.count]) == arguments
+            else { continue }
+            found.append(pid)
+        }
+        return found.sorted()
+    }
+
+    /// /proc/PID/cmdline split at its NUL bytes; nil when the process is gone or has none (a
+    /// kernel thread, a zombie).
+    public static func commandLine(of pid: pid_t) -> [String]? {
+        guard let text = readSmallFile("/proc/\(pid)/cmdline"), !text.isEmpty else { return nil }
+        let fields = text.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
+        return text.hasSuffix("\0") ? Array(fields.dropLast()) : fields
+    }
+
     /// The inode of /proc/PID/ns/net; nil when the process is gone (or a zombie).
     public static func namespaceInode(of pid: pid_t) -> UInt64? {
         var st = stat()
