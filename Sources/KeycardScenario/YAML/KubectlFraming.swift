@@ -67,6 +67,34 @@ enum KubectlFraming {
         }
     }
 
+    /// Whether every line of `text` is blank, a `#` comment or a `---` separator (with blanks or a
+    /// comment after it): a YAML piece with no node.
+    static func holdsNothing(_ text: [UInt8]) -> Bool {
+        var index = 0
+        while index < text.count {
+            while index < text.count, text[index] == 0x20 || text[index] == 0x09 || text[index] == 0x0D { index += 1 }
+            guard index < text.count else { return true }
+            switch text[index] {
+            case 0x0A:
+                index += 1
+                continue
+            case 0x23:  // a comment: to the end of the line
+                break
+            case 0x2D where index + 2 < text.count && text[index + 1] == 0x2D && text[index + 2] == 0x2D:
+                // `---` ends a document only at the start of a line, then blanks or a comment
+                // (checked by the caller, which refuses anything else after it).
+                guard index == 0 || text[index - 1] == 0x0A else { return false }
+                index += 3
+                while index < text.count, text[index] == 0x20 || text[index] == 0x09 || text[index] == 0x0D { index += 1 }
+                guard index == text.count || text[index] == 0x0A || text[index] == 0x23 else { return false }
+            default:
+                return false
+            }
+            while index < text.count, text[index] != 0x0A { index += 1 }
+        }
+        return true
+    }
+
     /// `GuessJSONStream(r, 4096)`: whether the first of the first 4096 bytes that is not a space
     /// (`unicode.IsSpace`) is `{`.
     static func startsAsJSON(_ bytes: [UInt8]) -> Bool {
@@ -203,6 +231,15 @@ enum KubectlFraming {
         var plain = lines.location(ofByte: start).column == 1
         func emit() {
             guard !out.isEmpty, let first = runs.first else { return }
+            // A piece of separators, blanks and comments alone decodes to nothing, which kubectl
+            // skips (`StreamVisitor.Visit`: an empty or `null` piece is passed over): not parsed,
+            // so a file of a million `---` lines costs a scan, not a million parses.
+            if Self.holdsNothing(out) {
+                out.removeAll()
+                runs.removeAll()
+                plain = true
+                return
+            }
             // go-yaml's reader drops a byte order mark at the start of its input (as the piece after
             // a separator of `cat a.yaml b.yaml` has); libyaml, told the encoding, would skip it as
             // a character of the line, shifting that line's indentation by one.
@@ -248,7 +285,13 @@ enum KubectlFraming {
                     continue
                 }
             }
-            runs.append((out.count, lineStart, content.count))
+            if let last = runs.last, last.piece + last.length + 1 == out.count, last.file + last.length + 1 == lineStart {
+                // The line before ended in a bare LF, copied as it is: one run goes on (a file of
+                // millions of lines keeps a few runs, not one per line).
+                runs[runs.count - 1].length += 1 + content.count
+            } else {
+                runs.append((out.count, lineStart, content.count))
+            }
             out += content
             // The file's last line keeps its missing line break: libyaml puts the end of the stream
             // on a line after it, which `MarkMap` maps back to the end of that line.
