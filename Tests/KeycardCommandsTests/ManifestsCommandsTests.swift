@@ -96,7 +96,8 @@ struct ManifestsCommandsTests {
             // the model judges web -> client TCP/80 (allowed, then denied).
             #expect(
                 rows == [
-                    "diff-type: removed, source: shop/web[Pod], destination: shop/client[Pod], dir1: TCP 80,8080, dir2: No Connections"
+                    "diff-type: removed, source: 0.0.0.0-255.255.255.255[External], destination: shop/client[Pod], dir1: TCP 8080, dir2: No Connections",
+                    "diff-type: removed, source: shop/web[Pod], destination: shop/client[Pod], dir1: TCP 80,8080, dir2: No Connections",
                 ],
                 "\(diff.stdout)")
             let same = try KeycardBinary.run(["diff", old, (folder as NSString).appendingPathComponent("unserved.yaml")])

@@ -57,16 +57,25 @@ import Testing
             \t\t"c/z[Pod]" [label="z[Pod]" color="red" fontcolor="red"]
             \t\tlabel="c[namespace]"
             \t}
+            \t"0.0.0.0-255.255.255.255[External]" [label="0.0.0.0-255.255.255.255[External]" color="blue" fontcolor="blue"]
+            \t"0.0.0.0-255.255.255.255[External]" -> "c/v[Pod]" [label="TCP 90" color="grey" fontcolor="grey" weight=0.5]
+            \t"0.0.0.0-255.255.255.255[External]" -> "c/w[Pod]" [label="TCP 80" color="#008000" fontcolor="#008000" weight=0.5]
+            \t"0.0.0.0-255.255.255.255[External]" -> "c/z[Pod]" [label="TCP 80" color="red2" fontcolor="red2" weight=0.5]
+            \t"a-b/x[Pod]" -> "0.0.0.0-255.255.255.255[External]" [label="TCP 80-81,90" color="grey" fontcolor="grey" weight=1]
             \t"a-b/x[Pod]" -> "a-b/y[Pod]" [label="TCP 80-81 (dir1: TCP 80)" color="magenta" fontcolor="magenta" weight=0.5]
             \t"a-b/x[Pod]" -> "c/v[Pod]" [label="TCP 90" color="grey" fontcolor="grey" weight=0.5]
             \t"a-b/x[Pod]" -> "c/w[Pod]" [label="TCP 80" color="#008000" fontcolor="#008000" weight=0.5]
             \t"a-b/x[Pod]" -> "c/z[Pod]" [label="TCP 80" color="red2" fontcolor="red2" weight=0.5]
+            \t"a-b/y[Pod]" -> "0.0.0.0-255.255.255.255[External]" [label="TCP 80-81,90" color="grey" fontcolor="grey" weight=1]
             \t"a-b/y[Pod]" -> "c/v[Pod]" [label="TCP 90" color="grey" fontcolor="grey" weight=0.5]
             \t"a-b/y[Pod]" -> "c/w[Pod]" [label="TCP 80" color="#008000" fontcolor="#008000" weight=0.5]
             \t"a-b/y[Pod]" -> "c/z[Pod]" [label="TCP 80" color="red2" fontcolor="red2" weight=0.5]
+            \t"c/v[Pod]" -> "0.0.0.0-255.255.255.255[External]" [label="TCP 80-81,90" color="grey" fontcolor="grey" weight=1]
             \t"c/v[Pod]" -> "c/w[Pod]" [label="TCP 80" color="#008000" fontcolor="#008000" weight=0.5]
             \t"c/v[Pod]" -> "c/z[Pod]" [label="TCP 80" color="red2" fontcolor="red2" weight=0.5]
+            \t"c/w[Pod]" -> "0.0.0.0-255.255.255.255[External]" [label="TCP 80-81,90" color="#008000" fontcolor="#008000" weight=1]
             \t"c/w[Pod]" -> "c/v[Pod]" [label="TCP 90" color="#008000" fontcolor="#008000" weight=1]
+            \t"c/z[Pod]" -> "0.0.0.0-255.255.255.255[External]" [label="TCP 80-81,90" color="red2" fontcolor="red2" weight=1]
             \t"c/z[Pod]" -> "c/v[Pod]" [label="TCP 90" color="red2" fontcolor="red2" weight=1]
             \tnewrank=true
             \tnodesep=0.5

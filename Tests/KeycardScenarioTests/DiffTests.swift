@@ -76,7 +76,9 @@ import Testing
         #expect(changed.gained == ["TCP/9090"] && changed.lost == [])
         #expect(rows.first?.diffType == .changed)
         let added = rows.filter { $0.destination == "prod/new[Pod]" || $0.source == "prod/new[Pod]" }
-        #expect(added.count == 5)
+        // Its three pod peers both ways, and 0.0.0.0/0 (np-guard's IP-block peer, a stand-in) both ways.
+        #expect(added.count == 7)
+        #expect(added.contains { $0.source == "0.0.0.0-255.255.255.255[External]" && $0.dir2 == "TCP 7000" })
         #expect(added.allSatisfy { $0.diffType == .added && $0.workloadsDiffInfo == "workload prod/new[Pod] added" })
         #expect(
             ConnectivityMap.text([.init(.tcp, 80), .init(.tcp, 81), .init(.tcp, 82), .init(.tcp, 90), .init(.udp, 53)])
@@ -127,6 +129,8 @@ import Testing
         #expect(
             external.map { "\($0.diffType.rawValue) \($0.source) -> \($0.destination) \($0.dir1) | \($0.dir2)" } == [
                 "removed app/client[Pod] -> 169.254.169.254-169.254.169.254[External] TCP 80 | No Connections",
+                // No external declared there: a stand-in judges the ports pods serve and rules name.
+                "removed app/server[Pod] -> 0.0.0.0-169.254.169.253[External] TCP 53,8080,UDP 53 | No Connections",
                 "removed app/server[Pod] -> 169.254.169.254-169.254.169.254[External] TCP 80 | No Connections",
                 "removed app/server[Pod] -> 169.254.169.255-255.255.255.255[External] TCP 443 | No Connections",
             ], "\(external)")
@@ -136,6 +140,32 @@ import Testing
         let server = try #require(denyAll.first { $0.source == "app/server[Pod]" && $0.destination.hasSuffix("[External]") })
         #expect(server.destination == "0.0.0.0-255.255.255.255[External]")
         #expect(server.dir1 == "TCP 80,443" && server.lost == ["TCP/80", "TCP/443"])
+    }
+
+    /// No external declared: np-guard's IP-block peers are rows all the same, so a policy that
+    /// opens a pod to the internet is an `added` row (a stand-in external judges each block).
+    @Test func aPodOpenedToTheInternetIsARowWithoutDeclaredExternals() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: open}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: prod}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: prod, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}}
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: prod}, spec: {podSelector: {}, policyTypes: [Ingress]}}
+              steps:
+                - apply:
+                    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: open, namespace: prod}, spec: {podSelector: {matchLabels: {app: web}}, ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}], ports: [{port: 8080}]}]}}
+            """
+        let timeline = try timeline(text)
+        #expect(timeline.cluster(afterStep: 1).externals.isEmpty)
+        let rows = ConnectivityDiff.compare(old: timeline, afterStep: 0, new: timeline, afterStep: 1)
+        #expect(
+            rows.map { "\($0.diffType.rawValue) \($0.source) -> \($0.destination) \($0.dir2)" } == [
+                "added 0.0.0.0-9.255.255.255[External] -> prod/web[Pod] TCP 8080",
+                "added 11.0.0.0-255.255.255.255[External] -> prod/web[Pod] TCP 8080",
+            ], "\(rows)")
     }
 
     /// The pieces: an ipBlock less its excepts, cut with 0.0.0.0/0; touching pieces merge.
@@ -163,7 +193,11 @@ import Testing
         let diff = ConnectivityDiff.result(old: timeline, afterStep: 0, new: timeline, afterStep: 1)
         #expect(
             diff.unchanged == [
+                UnchangedPair(source: "0.0.0.0-255.255.255.255[External]", destination: "prod/api[Pod]", connections: "TCP 8080"),
+                UnchangedPair(source: "0.0.0.0-255.255.255.255[External]", destination: "prod/web[Pod]", connections: "TCP 80"),
+                UnchangedPair(source: "prod/api[Pod]", destination: "0.0.0.0-255.255.255.255[External]", connections: "TCP 80,7000,8080"),
                 UnchangedPair(source: "prod/api[Pod]", destination: "prod/web[Pod]", connections: "TCP 80"),
+                UnchangedPair(source: "prod/web[Pod]", destination: "0.0.0.0-255.255.255.255[External]", connections: "TCP 80,7000,8080"),
                 UnchangedPair(source: "prod/web[Pod]", destination: "prod/api[Pod]", connections: "TCP 8080"),
             ])
         #expect(diff.addedPeers == ["prod/new1[Pod]"] && diff.removedPeers.isEmpty)

@@ -127,7 +127,10 @@ struct ManifestDNSPeerTests {
         #expect(before.unpairedPods == [ClusterDNS.podKey])
         // ... but no row or peer names it: the only change is the web's access to the client.
         let rows = ConnectivityDiff.compare(old: before, afterStep: 0, new: after, afterStep: 0)
-        #expect(rows.map { "\($0.diffType) \($0.source) -> \($0.destination)" } == ["removed shop/web[Pod] -> shop/client[Pod]"])
+        #expect(
+            rows.map { "\($0.diffType) \($0.source) -> \($0.destination)" } == [
+                "removed 0.0.0.0-255.255.255.255[External] -> shop/client[Pod]", "removed shop/web[Pod] -> shop/client[Pod]",
+            ])
         let graph = ConnectivityGraph(before)
         #expect(graph.peers.map(\.name) == ["shop/client[Pod]", "shop/web[Pod]"])
         #expect(!graph.edges.contains { $0.source.name.contains("kube-dns") || $0.destination.name.contains("kube-dns") })
@@ -151,7 +154,8 @@ struct ManifestDNSPeerTests {
             """)
         #expect(timeline.keycardPods == [ClusterDNS.podKey] && timeline.unpairedPods.isEmpty)
         let rows = ConnectivityDiff.compare(old: timeline, afterStep: 0, new: timeline, afterStep: 1)
-        #expect(rows.map(\.destination) == ["kube-system/kube-dns-0[Pod]"])
+        // The default deny of egress also takes 0.0.0.0/0 (np-guard's IP-block peer) from the pod.
+        #expect(rows.map(\.destination) == ["0.0.0.0-255.255.255.255[External]", "kube-system/kube-dns-0[Pod]"])
     }
 }
 

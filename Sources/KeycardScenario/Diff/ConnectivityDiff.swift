@@ -66,7 +66,19 @@ public struct DiffResult: Sendable, Equatable {
 /// both sides are merged into one row, as np-guard's `mergeIPblocks` merges them.
 public enum ConnectivityDiff {
     public static func compare(old: Cluster, new: Cluster) -> [DiffRow] {
-        compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
+        let (old, new) = withStandIns(old, new)
+        return compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
+    }
+
+    /// Both clusters with the stand-in externals of their IP-block pieces that hold no declared
+    /// external (`ExternalBlocks.standIns`), the same on both sides.
+    static func withStandIns(_ old: Cluster, _ new: Cluster) -> (Cluster, Cluster) {
+        var (old, new) = (old, new)
+        for standIn in ExternalBlocks.standIns(for: [old, new]) {
+            old.externals[standIn.name] = standIn
+            new.externals[standIn.name] = standIn
+        }
+        return (old, new)
     }
 
     /// The diff of two scenarios' states: `old` after step `oldStep`, `new` after `newStep`, each
@@ -88,9 +100,10 @@ public enum ConnectivityDiff {
     ) -> DiffResult {
         let mesh = useMesh && (old.usesMesh || new.usesMesh)
         let cells = judgedCells(old: old, afterStep: oldStep, new: new, afterStep: newStep)
+        let (before, after) = withStandIns(old.cluster(afterStep: oldStep), new.cluster(afterStep: newStep))
         return result(
-            old: ConnectivityMap(old.cluster(afterStep: oldStep), leavingOut: old.unpairedPods, mesh: mesh, probed: cells),
-            new: ConnectivityMap(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods, mesh: mesh, probed: cells))
+            old: ConnectivityMap(before, leavingOut: old.unpairedPods, mesh: mesh, probed: cells),
+            new: ConnectivityMap(after, leavingOut: new.unpairedPods, mesh: mesh, probed: cells))
     }
 
     /// The cells both sides of a diff judge: every port either side serves and every cell either
