@@ -150,12 +150,14 @@ extension ObjectDecoder {
         guard let value else { return 25 }
         if value.isPlainNumber { return try value.int("\(field) (0 or more)", in: 0...Int(Int32.max)) }
         let text = try value.string(field)
-        guard text.hasSuffix("%"), let percent = Int(text.dropLast()), text.dropLast().allSatisfy(\.isASCII),
-            text.first?.isNumber == true
-        else {
+        // `IsValidPercent` is `^[0-9]+%$`; the number is read by `Atoi`, which saturates where it
+        // overflows (apps `getPercentValue`), so a huge percent is valid and as large as it gets.
+        let digits = text.dropLast()
+        guard text.hasSuffix("%"), !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }) else {
             throw value.error(
                 "\(field) \"\(text)\": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')")
         }
+        let percent = Int(digits) ?? Int.max
         if atMost100, percent > 100 { throw value.error("\(field) \"\(text)\" must not be greater than 100%") }
         return percent
     }
