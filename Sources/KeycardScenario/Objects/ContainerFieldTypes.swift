@@ -173,30 +173,37 @@ extension ObjectDecoder {
                 if part == "requests", case .scalar(let scalar) = quantity.node {
                     try Self.checkRequest(name, scalar.string, against: limits[name], quantity, what)
                 }
-                guard case .scalar(let scalar) = quantity.node, quantity.tagName != .bool else {
-                    throw quantity.error(
-                        "\(field) must be a quantity (a number or a string such as 100m or 1Gi), found \(quantity.kindName)")
-                }
-                // A YAML number (`0x10`, `1e3`, `.5`) reaches the API server as a JSON number.
-                if quantity.isPlainNumber {
-                    let number = quantity.tagName == .int ? Int.construct(from: scalar).map(Double.init) : Double.construct(from: scalar)
-                    guard let number, number.isFinite else {
-                        throw quantity.error("\(field) must be a finite number or a quantity string, found \(scalar.string)")
-                    }
-                    if number < 0 { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
-                    continue
-                }
-                guard let negative = Quantity.isNegative(scalar.string) else {
-                    throw quantity.error(
-                        "\(field): quantity \"\(scalar.string)\" is not valid (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'; binary suffixes are Ki, Mi, Gi, Ti, Pi, Ei)"
-                    )
-                }
-                if negative { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
+                try checkQuantity(quantity, field)
             }
         }
         if let claims = fields["claims"] {
             for item in try claims.items("\(what).claims") where !item.isNull { _ = try item.entries("each entry of \(what).claims") }
         }
+    }
+}
+
+extension ObjectDecoder {
+    /// A Quantity the API server decodes and accepts (`ParseQuantity`, `ValidateResourceQuantityValue`):
+    /// a finite non-negative YAML number, or a string of the Quantity grammar, not negative.
+    func checkQuantity(_ quantity: YAMLValue, _ field: String) throws(ScenarioError) {
+        guard case .scalar(let scalar) = quantity.node, quantity.tagName != .bool else {
+            throw quantity.error("\(field) must be a quantity (a number or a string such as 100m or 1Gi), found \(quantity.kindName)")
+        }
+        // A YAML number (`0x10`, `1e3`, `.5`) reaches the API server as a JSON number.
+        if quantity.isPlainNumber {
+            let number = quantity.tagName == .int ? Int.construct(from: scalar).map(Double.init) : Double.construct(from: scalar)
+            guard let number, number.isFinite else {
+                throw quantity.error("\(field) must be a finite number or a quantity string, found \(scalar.string)")
+            }
+            if number < 0 { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
+            return
+        }
+        guard let negative = Quantity.isNegative(scalar.string) else {
+            throw quantity.error(
+                "\(field): quantity \"\(scalar.string)\" is not valid (quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'; binary suffixes are Ki, Mi, Gi, Ti, Pi, Ei)"
+            )
+        }
+        if negative { throw quantity.error("\(field): \(scalar.string) must be greater than or equal to 0") }
     }
 }
 
