@@ -82,6 +82,11 @@ public struct Workload: Hashable, Sendable {
     public var startOrdinal: Int = 0
     /// Job `completionMode: Indexed`: pods carry their completion index.
     public var indexed: Bool = false
+    /// A StatefulSet's `updateStrategy.rollingUpdate.partition` (default 0): a new template
+    /// replaces only the pods at this index and above (index = ordinal - `startOrdinal`); those
+    /// below keep the revision they run (pkg/controller/statefulset `updateStatefulSet`,
+    /// "Partitioned rolling updates").
+    public var partition: Int = 0
     /// False for `updateStrategy.type: OnDelete` (StatefulSet, DaemonSet): a new template does not
     /// replace running pods, only pods created later.
     public var replacesOnUpdate: Bool = true

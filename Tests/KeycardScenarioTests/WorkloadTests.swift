@@ -426,6 +426,19 @@ struct WorkloadTimelineTests {
         #expect(before[0].labels["controller-revision-hash"] != after[0].labels["controller-revision-hash"])
     }
 
+    /// `rollingUpdate.partition: 2`: the new template replaces db-2 only; db-0 and db-1 keep the
+    /// revision they run ("Partitioned rolling updates"); lowering the partition rolls them too.
+    @Test func statefulSetPartitionKeepsLowerOrdinals() throws {
+        let partitioned = statefulSet.replacingOccurrences(
+            of: "serviceName: db", with: "serviceName: db\n    updateStrategy: {rollingUpdate: {partition: 2}}")
+        let v2 = partitioned.replacingOccurrences(of: "labels: {app: db}", with: "labels: {app: db, v: \"2\"}")
+        let all = v2.replacingOccurrences(of: "partition: 2", with: "partition: 0")
+        let t = try timeline(T.scenario(resources: partitioned, steps: "- apply:\n" + T.indent(v2, 4) + "\n- apply:\n" + T.indent(all, 4)))
+        let rolled = pods(t, "prod/statefulset/db", after: 1)
+        #expect(rolled.map { $0.labels["v"] ?? "-" } == ["-", "-", "2"])
+        #expect(pods(t, "prod/statefulset/db", after: 2).allSatisfy { $0.labels["v"] == "2" })
+    }
+
     /// A ReplicaSet does not roll out: a new template changes only pods created later.
     @Test func replicaSetKeepsOldPodsOnNewTemplate() throws {
         let rs = { (version: String) in

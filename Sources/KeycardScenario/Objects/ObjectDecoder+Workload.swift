@@ -141,6 +141,12 @@ extension ObjectDecoder {
                 }
                 workload.replacesOnUpdate = type == "RollingUpdate"
             }
+            // Its range is checked by checkWorkloadSpec (`checkStatefulSetStrategy`).
+            if kind == .statefulSet, let rolling = strategyFields["rollingUpdate"], !rolling.isNull,
+                let partition = try nonNullFields(rolling, "spec.updateStrategy.rollingUpdate")["partition"]
+            {
+                workload.partition = try partition.int("spec.updateStrategy.rollingUpdate.partition (0 or more)", in: 0...Int(Int32.max))
+            }
         }
         if kind == .statefulSet, let serviceName = spec["serviceName"] {
             // Its form is checked by checkWorkloadSpec; an empty one names no Service.

@@ -14,7 +14,7 @@ import KeycardModel
 /// - StatefulSet: pods `<name>-<ordinal>` from `spec.ordinals.start`, labelled
 ///   `controller-revision-hash` (`<name>-<hash>`), `statefulset.kubernetes.io/pod-name`,
 ///   `apps.kubernetes.io/pod-index`; a new template replaces every pod under the same name
-///   (RollingUpdate) or none (OnDelete).
+///   (RollingUpdate; only those at or above `rollingUpdate.partition`) or none (OnDelete).
 /// - DaemonSet: one pod `<name>-<5 chars>` per lab node with `nodeName: node-i`, labelled
 ///   `controller-revision-hash` (`<hash>`) and `pod-template-generation`.
 /// - Job: `parallelism` pods `<name>-<5 chars>` (Indexed: `<name>-<index>-<5 chars>`, labelled
@@ -59,7 +59,13 @@ public enum WorkloadController {
         case .statefulSet:
             // Pods the API server would refuse are never created (`statefulPodProblem`).
             return creatableOrdinals(workload).map { ordinal in
-                if let pod = owned.first(where: { $0.owner?.ordinal == ordinal }), current(pod) { return pod }
+                // Below the partition a pod keeps the revision it runs; one missing there is made
+                // from the template as written (Kubernetes makes it at the current revision).
+                if let pod = owned.first(where: { $0.owner?.ordinal == ordinal }),
+                    current(pod) || ordinal - workload.startOrdinal < workload.partition
+                {
+                    return pod
+                }
                 return statefulPod(workload, ordinal: ordinal, hash: hash)
             }
         case .daemonSet:
