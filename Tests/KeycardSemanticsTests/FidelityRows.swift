@@ -672,6 +672,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-23": "KeycardScenarioTests/WorkloadTests.indexedCronJob",
     "WL-24": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-job-*.yaml)",
     "WL-25": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-*-active-deadline.yaml)",
+    "WL-27": "KeycardScenarioTests/WorkloadTests.statefulSetPartitionKeepsLowerOrdinals",
     "CTR-22":
         "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (pod-tgps-string.yaml, pod-automount-string.yaml, pod-emptydir-sizelimit-GiB.yaml, ok-pod-spec-field-types.yaml)",
     "CTR-21":
