@@ -7,25 +7,21 @@ public enum ProcessTable {
 
     /// Pids whose network namespace (/proc/PID/ns/net inode) is one of `inodes`, never our own.
     public static func pids(inNamespaceInodes inodes: Set<UInt64>) -> [pid_t] {
-        guard !inodes.isEmpty, let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        let me = getpid()
-        var found: [pid_t] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            guard let pid = pid_t(name), pid != me, let inode = namespaceInode(of: pid), inodes.contains(inode) else {
-                continue
-            }
-            found.append(pid)
-        }
-        return found.sorted()
+        guard !inodes.isEmpty else { return [] }
+        return pids { pid in namespaceInode(of: pid).map(inodes.contains) ?? false }
     }
 
     /// Pids whose command line is `programName` (argv[0]'s last path component) followed by
     /// exactly `arguments` first (`keycard serve LAB ...`), never our own.
     public static func pids(runningArguments arguments: [String], programName: String) -> [pid_t] {
+        pids { pid in
+            guard let argv = commandLine(of: pid), argv.count > arguments.count else { return false }
+            return argv[0].split(separator: "/").last.map(String.init) == programName && Array(argv[1...arguments.count]) == arguments
+        }
+    }
+
+    /// Every process's pid in /proc (never our own) that `matches`, ascending.
+    private static func pids(where matches: (pid_t) -> Bool) -> [pid_t] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }
         let me = getpid()
@@ -34,10 +30,7 @@ public enum ProcessTable {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            guard let pid = pid_t(name), pid != me, let argv = commandLine(of: pid), argv.count > arguments.count,
-                argv[0].split(separator: "/").last.map(String.init) == programName, Array(argv[1...arguments.count]) == arguments
-            else { continue }
-            found.append(pid)
+            if let pid = pid_t(name), pid != me, matches(pid) { found.append(pid) }
         }
         return found.sorted()
     }

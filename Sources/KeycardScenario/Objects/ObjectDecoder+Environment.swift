@@ -2,7 +2,7 @@ import KeycardModel
 
 extension ObjectDecoder {
     /// The `env` of a container that runs a command, for its program (`ProgramEnvironment`).
-    /// Types were checked with the container's fields (`ContainerFieldType.env`). A value from a
+    /// Types were checked with the container's fields (`DecodedFieldType.env`). A value from a
     /// ConfigMap, a Secret, a resource or a field keycard does not know is left out, with a warning:
     /// the program does not get it.
     mutating func environment(_ value: YAMLValue?, pod: ObjectKey, container: String) throws(ScenarioError) -> [EnvironmentVariable] {

@@ -6,7 +6,7 @@ extension ObjectDecoder {
     /// with `restartPolicy: Always`), nodeName, serviceAccountName, hostNetwork, status.podIP.
     /// Validated as `ValidatePodCreate` does for these fields; the types of well-known container
     /// fields (env, resources...) are checked as the API server decodes them
-    /// (`ContainerFieldType`); other Pod fields are accepted and ignored.
+    /// (`DecodedFieldType`); other Pod fields are accepted and ignored.
     mutating func pod(_ value: YAMLValue) throws(ScenarioError) -> Pod? {
         let fields = try nonNullFields(value, "Pod")
         guard let metadata = fields["metadata"] else { throw value.error("Pod needs \"metadata\"") }
@@ -78,7 +78,7 @@ extension ObjectDecoder {
     {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
-        try checkPodSpecFieldTypes(spec)
+        try checkFieldTypes(spec, DecodedFieldType.podSpecTable) { "spec.\($0)" }
         // A readiness gate's condition is set by a controller the lab does not run (the API server
         // drops a created pod's status): in Kubernetes the pod stays not Ready, so no Service
         // sends to it (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-readiness-gate).
@@ -125,7 +125,7 @@ extension ObjectDecoder {
                 throw nameValue.error("container name \"\(containerName)\" is used twice in this pod")
             }
             pod.containerNames.append(containerName)
-            try checkContainerFieldTypes(fields, container: containerName)
+            try checkFieldTypes(fields, DecodedFieldType.containerTable) { "container \"\(containerName)\": \($0)" }
             // validateContainers: "image: Required value". The lab runs no images, and scenarios
             // written for keycard often leave it out: a warning, not a refusal.
             if try fields["image"]?.string("image").isEmpty ?? true {

@@ -2,18 +2,22 @@ import Foundation
 import KeycardModel
 import Yams
 
-/// The types of the well-known Container fields keycard does not otherwise read
-/// (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#Container).
+/// The JSON types of well-known fields keycard does not otherwise read, in Containers
+/// (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#Container) and
+/// in the PodSpec (`podSpecTable`).
 ///
 /// kubectl sends a manifest as JSON, and the API server's decoder refuses a value of the wrong
 /// JSON type before any validation ("json: cannot unmarshal number into Go struct field
 /// EnvVar.value of type string"); a chart with `value: 8080` in its env cannot be applied. These
-/// are the fields where that mistake is common; the rest of the Container schema is left alone.
-enum ContainerFieldType {
+/// are the fields where that mistake is common; the rest of the schema (affinity, tolerations,
+/// security contexts) is left alone.
+enum DecodedFieldType {
     /// A string (`workingDir`).
     case string
     /// A boolean (`stdin`).
     case bool
+    /// An integer of the field's Go type (int64 or int32).
+    case integer(ClosedRange<Int>)
     /// A string from a fixed set; `""` is defaulted by `SetDefaults_Container` and so accepted.
     case oneOf([String])
     /// A list of mappings (`envFrom`, `volumeMounts`).
@@ -22,10 +26,17 @@ enum ContainerFieldType {
     case env
     /// `resources`: ResourceRequirements, whose `limits` and `requests` map names to Quantities.
     case resources
+    /// A map of resource names to Quantities (`overhead`).
+    case quantities
+    /// `volumes`: a list of mappings, each with a string `name`; an `emptyDir`'s `sizeLimit` a Quantity.
+    case volumes
+
+    static let int64 = Int(Int64.min)...Int(Int64.max)
+    static let int32 = Int(Int32.min)...Int(Int32.max)
 
     /// The checked Container fields (core/v1 Container; defaults from `SetDefaults_Container`,
     /// supported values from `validatePullPolicy` and `validateContainers`).
-    static let table: [(field: String, type: ContainerFieldType)] = [
+    static let containerTable: [(field: String, type: DecodedFieldType)] = [
         ("env", .env),
         ("envFrom", .objects),
         ("resources", .resources),
@@ -38,19 +49,40 @@ enum ContainerFieldType {
         ("stdinOnce", .bool),
         ("tty", .bool),
     ]
+
+    /// The checked PodSpec fields and their Go types (core/v1 PodSpec).
+    static let podSpecTable: [(field: String, type: DecodedFieldType)] = [
+        ("terminationGracePeriodSeconds", .integer(int64)),
+        ("activeDeadlineSeconds", .integer(int64)),
+        ("automountServiceAccountToken", .bool),
+        ("hostPID", .bool),
+        ("hostIPC", .bool),
+        ("shareProcessNamespace", .bool),
+        ("hostUsers", .bool),
+        ("schedulerName", .string),
+        ("priorityClassName", .string),
+        ("priority", .integer(int32)),
+        ("runtimeClassName", .string),
+        ("preemptionPolicy", .string),
+        ("overhead", .quantities),
+        ("volumes", .volumes),
+    ]
 }
 
 extension ObjectDecoder {
-    /// Refuses a well-known Container field (`ContainerFieldType.table`) whose value the API server
-    /// cannot decode or does not support, at the value. `fields`: the container's non-null fields;
-    /// `container`: its name, for the message.
-    func checkContainerFieldTypes(_ fields: [String: YAMLValue], container: String) throws(ScenarioError) {
-        for (field, type) in ContainerFieldType.table {
+    /// Refuses a field of `table` whose value the API server cannot decode or does not support, at
+    /// the value. `fields`: the object's non-null fields; `name`: how a message names a field
+    /// (`container "c": workingDir`, `spec.hostPID`).
+    func checkFieldTypes(_ fields: [String: YAMLValue], _ table: [(field: String, type: DecodedFieldType)], name: (String) -> String)
+        throws(ScenarioError)
+    {
+        for (field, type) in table {
             guard let value = fields[field] else { continue }
-            let what = "container \"\(container)\": \(field)"
+            let what = name(field)
             switch type {
             case .string: _ = try value.string(what)
             case .bool: _ = try value.bool(what)
+            case .integer(let range): _ = try value.int(what, in: range)
             case .oneOf(let allowed):
                 let text = try value.string(what)
                 guard text.isEmpty || allowed.contains(text) else {
@@ -60,7 +92,23 @@ extension ObjectDecoder {
                 for item in try value.items(what) where !item.isNull { _ = try item.entries("each entry of \(what)") }
             case .env: try checkEnv(value, what)
             case .resources: try checkResources(value, what)
+            case .quantities:
+                for (name, _, quantity) in try value.entries(what) where !quantity.isNull { try checkQuantity(quantity, "\(what).\(name)") }
+            case .volumes: try checkVolumes(value, what)
             }
+        }
+    }
+
+    /// Each volume a mapping with a string `name`; an `emptyDir`'s `medium` a string and its
+    /// `sizeLimit` a Quantity.
+    private func checkVolumes(_ value: YAMLValue, _ what: String) throws(ScenarioError) {
+        for (index, volume) in try value.items(what).enumerated() where !volume.isNull {
+            let fields = try nonNullFields(volume, "\(what)[\(index)]")
+            if let name = fields["name"] { _ = try name.string("\(what)[\(index)].name") }
+            guard let emptyDir = fields["emptyDir"] else { continue }
+            let emptyFields = try nonNullFields(emptyDir, "\(what)[\(index)].emptyDir")
+            if let medium = emptyFields["medium"] { _ = try medium.string("\(what)[\(index)].emptyDir.medium") }
+            if let limit = emptyFields["sizeLimit"] { try checkQuantity(limit, "\(what)[\(index)].emptyDir.sizeLimit") }
         }
     }
 
