@@ -22,7 +22,7 @@ extension Lab {
             // A `keycard run` or `up` still running the lab: stopped first, as SIGTERM stops it
             // (it tears its lab down and exits 143); whatever it leaves is removed below.
             labLogger.notice("lab \(name): stopping its owner, keycard process \(owner) (SIGTERM)")
-            ProcessTable.stop([owner], grace: ownerGrace)
+            stopOwner(owner, startTime: state?.ownerStartTime)
             state = try? LabState.read(name)
         }
         let namespaces = namespaces(of: name)
@@ -76,6 +76,19 @@ extension Lab {
 
     /// Seconds a running owner gets to tear its own lab down after SIGTERM, before SIGKILL.
     static let ownerGrace = 20.0
+
+    /// SIGTERM to the owner, up to `ownerGrace` seconds for it to exit, then SIGKILL, each signal
+    /// only while the pid still names the process that started at `startTime` (a pid freed and
+    /// reused meanwhile is another program's).
+    static func stopOwner(_ pid: pid_t, startTime: UInt64?) {
+        func isOwner() -> Bool { startTime != nil && ProcessTable.startTime(of: pid) == startTime && !ProcessTable.hasExited(pid) }
+        guard isOwner() else { return }
+        kill(pid, SIGTERM)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(ownerGrace * 1000))
+        while clock.now < deadline, isOwner() { usleep(20_000) }
+        if isOwner() { kill(pid, SIGKILL) }
+    }
 
     /// Tears down every keycard lab on the machine (every `kc-` namespace's lab and every state
     /// directory), continuing past failures and throwing the first one at the end.

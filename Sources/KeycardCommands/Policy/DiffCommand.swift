@@ -47,6 +47,7 @@ struct DiffCommand: ParsableCommand {
         let after = try Self.load(new, namespace: namespace)
         let diff = ConnectivityDiff.result(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
         let rows = diff.rows
+        for note in diff.notes { Console.error(note) }
         // The rows carry the mesh's decision where a side uses it; the proof's labs run no mesh
         // proxy, so they can prove the rows only where the mesh changes none of them.
         if prove, before.timeline.usesMesh || after.timeline.usesMesh,

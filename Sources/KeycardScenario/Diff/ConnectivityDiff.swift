@@ -55,6 +55,8 @@ public struct DiffResult: Sendable, Equatable {
     /// Workloads and bare pods in NEW only, and in OLD only (externals are never new or lost).
     public var addedPeers: Set<String>
     public var removedPeers: Set<String>
+    /// What the diff left out and why (IP-block peers past `ConnectivityDiff.standInCellBudget`).
+    public var notes: [String] = []
 }
 
 /// The semantic diff of two clusters' connectivity (issue 16, as np-guard's `diff`): a pair whose
@@ -66,19 +68,33 @@ public struct DiffResult: Sendable, Equatable {
 /// both sides are merged into one row, as np-guard's `mergeIPblocks` merges them.
 public enum ConnectivityDiff {
     public static func compare(old: Cluster, new: Cluster) -> [DiffRow] {
-        let (old, new) = withStandIns(old, new)
+        let (old, new, _) = withStandIns(old, new)
         return compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
     }
 
+    /// The most cells the stand-in externals may add to a diff (stand-ins × pods of both sides ×
+    /// their ports, both ways): past it they are left out, with a note, so that a policy of
+    /// hundreds of ipBlocks over hundreds of pods does not make the diff take minutes.
+    public static let standInCellBudget = 300_000
+
     /// Both clusters with the stand-in externals of their IP-block pieces that hold no declared
-    /// external (`ExternalBlocks.standIns`), the same on both sides.
-    static func withStandIns(_ old: Cluster, _ new: Cluster) -> (Cluster, Cluster) {
+    /// external (`ExternalBlocks.standIns`), the same on both sides; none, and a note saying so,
+    /// past `standInCellBudget`.
+    static func withStandIns(_ old: Cluster, _ new: Cluster) -> (Cluster, Cluster, note: String?) {
+        let standIns = ExternalBlocks.standIns(for: [old, new])
+        let cells = standIns.reduce(0) { $0 + $1.ports.count } * (old.pods.count + new.pods.count) * 2
+        guard cells <= standInCellBudget else {
+            return (
+                old, new,
+                "diff: the \(standIns.count) IP blocks the policies cut 0.0.0.0/0 into are not compared (about \(cells) cells, more than \(standInCellBudget)): only the scenario's externals are; declare an external in a block to compare it"
+            )
+        }
         var (old, new) = (old, new)
-        for standIn in ExternalBlocks.standIns(for: [old, new]) {
+        for standIn in standIns {
             old.externals[standIn.name] = standIn
             new.externals[standIn.name] = standIn
         }
-        return (old, new)
+        return (old, new, nil)
     }
 
     /// The diff of two scenarios' states: `old` after step `oldStep`, `new` after `newStep`, each
@@ -100,10 +116,12 @@ public enum ConnectivityDiff {
     ) -> DiffResult {
         let mesh = useMesh && (old.usesMesh || new.usesMesh)
         let cells = judgedCells(old: old, afterStep: oldStep, new: new, afterStep: newStep)
-        let (before, after) = withStandIns(old.cluster(afterStep: oldStep), new.cluster(afterStep: newStep))
-        return result(
+        let (before, after, note) = withStandIns(old.cluster(afterStep: oldStep), new.cluster(afterStep: newStep))
+        var diff = result(
             old: ConnectivityMap(before, leavingOut: old.unpairedPods, mesh: mesh, probed: cells),
             new: ConnectivityMap(after, leavingOut: new.unpairedPods, mesh: mesh, probed: cells))
+        if let note { diff.notes.append(note) }
+        return diff
     }
 
     /// The cells both sides of a diff judge: every port either side serves and every cell either

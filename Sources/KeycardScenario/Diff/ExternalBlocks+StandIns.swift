@@ -46,17 +46,26 @@ extension ExternalBlocks {
     }
 
     /// Every port a pod of `clusters` serves (Service target ports included) and every port
-    /// number their NetworkPolicy and ClusterNetworkPolicy rules name (each end of a range).
+    /// number their NetworkPolicy and ClusterNetworkPolicy rules name, with the ports just inside
+    /// each end of a range (`insertBoundaries`).
     static func namedPorts(_ clusters: [Cluster]) -> Set<ProtocolPort> {
         var ports: Set<ProtocolPort> = []
+        // A verdict is the same from one boundary to the next: a range's ends and the ports just
+        // inside them stand for its interior, so a hole cut inside it shows (1000-2000 become
+        // 1000 and 2000: 1001 and 1999 are lost).
+        func insertBoundaries(_ proto: TransportProtocol, _ range: ClosedRange<Int>) {
+            let inside = range.count > 2 ? [range.lowerBound + 1, range.upperBound - 1] : []
+            for port in [range.lowerBound, range.upperBound] + inside where (1...65535).contains(port) {
+                ports.insert(ProtocolPort(proto, port))
+            }
+        }
         for cluster in clusters {
             for key in cluster.pods.keys { ports.formUnion(cluster.servedPortsIncludingServices(of: key)) }
             for policy in cluster.policies.values {
                 for rule in (policy.ingress ?? []) + (policy.egress ?? []) {
                     for port in rule.ports ?? [] {
                         guard case .number(let number)? = port.port else { continue }
-                        ports.insert(ProtocolPort(port.proto, number))
-                        if let end = port.endPort { ports.insert(ProtocolPort(port.proto, end)) }
+                        insertBoundaries(port.proto, number...(port.endPort ?? number))
                     }
                 }
             }
@@ -64,8 +73,7 @@ extension ExternalBlocks {
                 for rule in policy.ingress + policy.egress {
                     for match in rule.protocols ?? [] {
                         guard case .port(let proto, let range?) = match else { continue }
-                        ports.insert(ProtocolPort(proto, range.lowerBound))
-                        ports.insert(ProtocolPort(proto, range.upperBound))
+                        insertBoundaries(proto, range)
                     }
                 }
             }

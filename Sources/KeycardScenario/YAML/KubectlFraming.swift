@@ -70,6 +70,9 @@ enum KubectlFraming {
     /// Whether every line of `text` is blank, a `#` comment or a `---` separator (with blanks or a
     /// comment after it): a YAML piece with no node.
     static func holdsNothing(_ text: [UInt8]) -> Bool {
+        // A control character (or any non-ASCII byte) is the parser's to judge, even in a comment:
+        // go-yaml's reader refuses control characters anywhere ("control characters are not allowed").
+        guard !text.contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D) || $0 >= 0x7F }) else { return false }
         var index = 0
         while index < text.count {
             while index < text.count, text[index] == 0x20 || text[index] == 0x09 || text[index] == 0x0D { index += 1 }
