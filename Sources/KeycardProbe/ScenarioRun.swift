@@ -221,6 +221,8 @@ public final class ScenarioRun {
             }
         }
         let podNamespaces = LabServing.sourceNamespaces(lab.plan)
+        // The DNS query is built once for the run, not at every step.
+        let dnsServer = LabServing.dnsServer(lab.plan)
         var steps: [StepReport] = []
         for step in scenario.steps {
             try stopIfInterrupted()
@@ -230,7 +232,7 @@ public final class ScenarioRun {
                 namespaces: podNamespaces, addresses: { [cluster] in cluster.address(of: $0) },
                 programPods: LabServing.programPods(lab.plan), evidence: evidence)
             if !cluster.services.isEmpty { runner.services = ServiceAim(cluster) }
-            runner.dnsServer = LabServing.dnsServer(lab.plan)
+            runner.dnsServer = dnsServer
             runner.mesh = mesh?.probing(cluster)
             progress("step \(step.index)/\(scenario.steps.count) \(step.kind)\(step.name.map { ": \($0)" } ?? "")")
             switch step.action {

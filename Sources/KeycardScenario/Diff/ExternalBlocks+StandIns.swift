@@ -12,8 +12,8 @@ extension ExternalBlocks {
     /// scenario declares no external. Each stand-in sits at its piece's first address that is no
     /// address of the lab (a pod, node, Service, load balancer or the lab's router; a piece with
     /// none in its first 256 addresses gets none), and serves, as the ports a pod may reach
-    /// there, every port a pod of the clusters serves and every port number a rule names (each
-    /// end of a range): keycard judges cells, and these are the ones a policy can tell apart.
+    /// there, every port a pod of the clusters serves and every port number a rule names (`namedPorts`):
+    /// keycard judges cells, and these are the ones a policy can tell apart.
     /// Its verdicts are the model's; `diff --prove` has no lab host there and proves none of them.
     static func standIns(for clusters: [Cluster]) -> [External] {
         let blocks = ExternalBlocks(clusters)
