@@ -57,9 +57,13 @@ import Testing
             $0["verdict"] as? String == "DROPPED" && pod($0, "source") == "x/b" && pod($0, "destination") == "x/a"
         }
         #expect(!dropped.isEmpty, "\(lines)")
+        // A dropped packet is its policy verdict (type 5, naming the policy), then the drop event (type 1).
+        let eventTypes = dropped.map { ($0["event_type"] as? [String: Any])?["type"] as? Int ?? 0 }
+        #expect(eventTypes.filter { $0 == 5 }.count == eventTypes.filter { $0 == 1 }.count, "\(eventTypes)")
         for flow in dropped {
             let denied = flow["ingress_denied_by"] as? [[String: String]]
-            #expect(denied == [["name": "deny-in", "namespace": "x", "kind": "NetworkPolicy"]])
+            let verdictEvent = (flow["event_type"] as? [String: Any])?["type"] as? Int == 5
+            #expect(denied == (verdictEvent ? [["name": "deny-in", "namespace": "x", "kind": "NetworkPolicy"]] : nil))
             #expect(flow["traffic_direction"] as? String == "INGRESS")
             let facts = (flow["extensions"] as? [String: Any])?["value"] as? [String: Any]
             #expect(facts?["reason"] as? String == "dropped: kc deny ingress x/a")

@@ -17,7 +17,10 @@ struct ClusterPolicyFlowTests {
         #expect(report.passed)
         let metadata = lines.filter { $0.flow.IP.destination == "169.254.169.254" }
         #expect(!metadata.isEmpty)
-        for line in metadata {
+        for line in metadata where line.flow.event_type.type == 1 {
+            #expect(line.flow.verdict == "DROPPED" && line.flow.egress_denied_by == nil)
+        }
+        for line in metadata where line.flow.event_type.type == 5 {
             #expect(line.flow.verdict == "DROPPED")
             #expect(line.flow.traffic_direction == "EGRESS")
             var expected = HubbleFlow.Policy(name: "no-metadata", namespace: nil)

@@ -50,16 +50,25 @@ struct FlowLogTests {
         #expect(report.passed)
         let scanAfter = lines.filter { Self.facts($0)?.stepName == "scan after (zero trust)" }
         #expect(!scanAfter.isEmpty)
+        // Each dropped target is two events, as Cilium reports a policy drop: its policy verdict
+        // (type 5, with the policies) and the drop (type 1, sub-type 133, none: Hubble correlates
+        // policies on policy verdicts only).
+        #expect(scanAfter.map(\.flow.event_type.type) == Array(repeating: [5, 1], count: scanAfter.count / 2).flatMap { $0 })
         for line in scanAfter {
             #expect(line.flow.verdict == "DROPPED")
             #expect(line.flow.drop_reason_desc == "POLICY_DENIED")
             #expect(line.flow.traffic_direction == "EGRESS")
             #expect(line.flow.source.pod_name == "prometheus-exporter")
+            let verdictEvent = line.flow.event_type.type == 5
+            #expect(line.flow.event_type.sub_type == (verdictEvent ? nil : 133))
+            #expect(line.flow.is_reply == (verdictEvent ? false : nil))
             #expect(
-                line.flow.egress_denied_by == [
-                    HubbleFlow.Policy(name: "allow-dns", namespace: "monitoring"),
-                    HubbleFlow.Policy(name: "default-deny-all", namespace: "monitoring"),
-                ])
+                line.flow.egress_denied_by
+                    == (verdictEvent
+                        ? [
+                            HubbleFlow.Policy(name: "allow-dns", namespace: "monitoring"),
+                            HubbleFlow.Policy(name: "default-deny-all", namespace: "monitoring"),
+                        ] : nil))
         }
         let redis = lines.filter {
             Self.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
@@ -214,9 +223,14 @@ struct FlowLogTests {
         let forwardedJSON = try FlowLog.encode([forwarded])
         #expect(forwardedJSON.contains("\"l4\":{\"ICMPv4\":{\"type\":8}}"), "\(forwardedJSON)")
         #expect(forwardedJSON.contains("\"is_reply\":false"))
-        let dropped = line(to: db, dropped: true)
-        #expect(dropped.flow.verdict == "DROPPED" && dropped.flow.is_reply == nil)
-        #expect(!(try FlowLog.encode([dropped])).contains("is_reply"))
+        let events = FlowLog.events(of: line(to: db, dropped: true))
+        #expect(events.map(\.flow.verdict) == ["DROPPED", "DROPPED"])
+        #expect(events.map(\.flow.event_type) == [.init(type: 5), .init(type: 1, sub_type: 133)])
+        // A policy verdict knows it opens its connection; a drop event does not say.
+        #expect(events.map(\.flow.is_reply) == [false, nil])
+        #expect(try FlowLog.encode([events[0]]).contains("\"is_reply\":false"))
+        #expect(!(try FlowLog.encode([events[1]])).contains("is_reply"))
+        #expect(FlowLog.events(of: forwarded) == [forwarded])
         #expect(HubbleFlow.ICMPLayer(type: 0, code: 0).summary == "ICMPv4 EchoReply")
         #expect(HubbleFlow.ICMPLayer(type: 8, code: 1).summary == "ICMPv4 EchoRequest(Code: 1)")
         let decoded = try JSONDecoder().decode(HubbleFlow.ICMPLayer.self, from: Data("{\"type\":8}".utf8))
@@ -353,7 +367,11 @@ struct FlowLogKernelTests {
         #expect(ScenarioLibrary.leftoverNamespaces(lab: lab).isEmpty)
 
         let scanAfter = lines.filter { FlowLogTests.facts($0)?.stepName == "scan after (zero trust)" }
-        #expect(!scanAfter.isEmpty && scanAfter.allSatisfy { $0.flow.verdict == "DROPPED" && $0.flow.egress_denied_by?.count == 2 })
+        #expect(
+            !scanAfter.isEmpty
+                && scanAfter.allSatisfy {
+                    $0.flow.verdict == "DROPPED" && $0.flow.egress_denied_by?.count == ($0.flow.event_type.type == 5 ? 2 : nil)
+                })
         let redis = lines.filter {
             FlowLogTests.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
                 && $0.flow.destination.namespace == "data" && $0.flow.l4.TCP?.destination_port == 6379

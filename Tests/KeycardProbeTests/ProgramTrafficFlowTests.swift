@@ -127,16 +127,19 @@ struct ProgramTrafficFlowTests {
             #expect(line.flow.extensions?.value.confirmed == true)
             #expect(line.flow.extensions?.value.rule == "data/redis-from-api#ingress[0]")
         }
+        // Each dropped connection is its policy verdict (with the isolating policy), then its drop event.
+        #expect(dropped.count % 2 == 0 && dropped.count == 2 * dropped.filter { $0.flow.event_type.type == 5 }.count)
         for line in dropped {
             #expect(line.flow.destination.pod_name == "redis-1")
             #expect(line.flow.drop_reason_desc == "POLICY_DENIED")
-            #expect(line.flow.ingress_denied_by == [.init(name: "default-deny", namespace: "data")])
+            let verdictEvent = line.flow.event_type.type == 5
+            #expect(line.flow.ingress_denied_by == (verdictEvent ? [.init(name: "default-deny", namespace: "data")] : nil))
             #expect(line.flow.extensions?.value.reason == "dropped: kc deny ingress data/redis-1")
             #expect(line.flow.extensions?.value.confirmed == true)
         }
         // One flow per connection: no source port twice. A dropped connect retransmits its SYN
         // after 1 s (redis-cli gets 2 s): the retransmission is counted, not repeated.
-        let ports = after.compactMap { $0.flow.l4.TCP?.source_port }
+        let ports = after.filter { $0.flow.event_type.type == 5 }.compactMap { $0.flow.l4.TCP?.source_port }
         #expect(Set(ports).count == ports.count)
         #expect(
             dropped.contains { ($0.flow.extensions?.value.attempts ?? 0) >= 2 },

@@ -96,7 +96,9 @@ struct ObserveCommand: ParsableCommand {
         return verdicts.isEmpty || verdicts.contains(line.flow.verdict)
     }
 
-    /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT by ns/policy,...`.
+    /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT DIRECTION by ns/policy,...`; a dropped packet's
+    /// policy verdict says `DENIED` and its drop event `DROPPED`, as `hubble observe -o compact`
+    /// writes `policy-verdict:none INGRESS DENIED` before `Policy denied DROPPED`.
     static func compact(_ flow: HubbleFlow) -> String {
         func name(_ end: HubbleFlow.Endpoint, _ address: String) -> String {
             end.podKey?.description ?? address
@@ -108,11 +110,12 @@ struct ObserveCommand: ParsableCommand {
         let policies =
             (flow.egress_allowed_by ?? []) + (flow.ingress_allowed_by ?? []) + (flow.egress_denied_by ?? [])
             + (flow.ingress_denied_by ?? [])
+        let verdict = flow.verdict == "DROPPED" && flow.event_type.type == 5 ? "DENIED" : flow.verdict
         let by =
             policies.isEmpty
             ? "" : " by " + policies.map { policy in policy.namespace.map { "\($0)/\(policy.name)" } ?? policy.name }.joined(separator: ",")
         return "\(flow.time) \(name(flow.source, flow.IP.source))\(sourcePort.map { ":\($0)" } ?? "") -> "
-            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(flow.verdict) \(flow.traffic_direction)\(by)"
+            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(verdict) \(flow.traffic_direction)\(by)"
     }
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import KeycardModel
 import KeycardValues
 
-/// Turns a step's report into Hubble flow lines (`HubbleFlowLine`): one per dropped probe attempt,
-/// one per forwarded probe (the attempt that got through), one per reported scan target. Policies
+/// Turns a step's report into Hubble flow lines (`HubbleFlowLine`): two per dropped probe attempt
+/// (the policy verdict and the drop, as Cilium reports a policy drop: `events(of:)`), one per
+/// forwarded probe (the attempt that got through), one per reported scan target (two when dropped). Policies
 /// come from the model's `Verdict` of the cluster as it stood at that step; whether the kernel
 /// confirmed the verdict comes from the observation (see `RuleAttribution.confirmed`). Pure.
 public struct FlowLog: Sendable {
@@ -70,13 +71,13 @@ public struct FlowLog: Sendable {
         guard dropped else {
             var line = base
             line.flow.extensions?.value.attempt = facts.attempts
-            return [line]
+            return Self.events(of: line)
         }
         // Every attempt of a dropped probe was a packet the kernel dropped.
-        return (1...facts.attempts).map { attempt in
+        return (1...facts.attempts).flatMap { attempt in
             var line = base
             line.flow.extensions?.value.attempt = attempt
-            return line
+            return Self.events(of: line)
         }
     }
 
@@ -101,7 +102,7 @@ public struct FlowLog: Sendable {
             from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: dropped, verdict: verdict,
             cluster: cluster, time: time, sourcePort: nil, facts: facts)
         if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
-        return [line]
+        return Self.events(of: line)
     }
 
     /// A `dns` step's query as one UDP/53 flow to the DNS server's pod (behind its Service address):
@@ -129,14 +130,34 @@ public struct FlowLog: Sendable {
             cell: "\(result.from) -> \(server) \(port) (\(result.name))",
             attempt: 1, attempts: 1, model: result.model.description, observed: observed.description,
             rule: RuleAttribution(verdict)?.text, evidence: "model")
-        return [
-            flow(
+        return Self.events(
+            of: flow(
                 from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
-                sourcePort: nil, facts: facts)
-        ]
+                sourcePort: nil, facts: facts))
     }
 
-    /// One flow of `from` to `to` on `port`, judged `verdict`; `dropped` is what the packets did.
+    /// The monitor events Cilium reports for one flow (bpf `send_policy_verdict_notify` before
+    /// `send_drop_notify`): a forwarded or audited flow is its policy verdict (type 5) alone; a
+    /// dropped one is its policy verdict (type 5, `DROPPED`, `POLICY_DENIED`, `is_reply` false,
+    /// with `*_denied_by`) and then the drop (type 1, sub-type 133), which carries no policies:
+    /// Hubble correlates policies on policy-verdict events only (cilium
+    /// `pkg/hubble/parser/common`, `CorrelatePolicy`) and knows no `is_reply` for a drop
+    /// (`threefour`, `decodeIsReply`).
+    static func events(of line: HubbleFlowLine) -> [HubbleFlowLine] {
+        guard line.flow.verdict == "DROPPED" else { return [line] }
+        var verdict = line
+        verdict.flow.event_type = .init(type: 5)
+        verdict.flow.is_reply = false
+        var drop = line
+        drop.flow.event_type = .init(type: 1, sub_type: 133)
+        drop.flow.is_reply = nil
+        drop.flow.egress_denied_by = nil
+        drop.flow.ingress_denied_by = nil
+        return [verdict, drop]
+    }
+
+    /// The policy-verdict flow of `from` to `to` on `port`, judged `verdict`; `dropped` is what the
+    /// packets did (`events(of:)` adds a drop's own event).
     func flow(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
         sourcePort: Int?, facts: KeycardFlowFacts
@@ -178,7 +199,7 @@ public struct FlowLog: Sendable {
             l4: l4, source: endpoint(cluster.source(from), seenOn: observer, cluster),
             destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, seenOn: observer, cluster),
             node_name: nodeName(direction == .egress ? from : destinationPod),
-            event_type: dropped ? .init(type: 1, sub_type: 133) : .init(type: 5),
+            event_type: .init(type: 5),
             traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
         flow.Summary =
             switch port.proto {
@@ -186,8 +207,8 @@ public struct FlowLog: Sendable {
             case .icmp: l4.ICMPv4?.summary
             case .udp, .sctp: port.proto.rawValue
             }
-        // Hubble knows a forwarded policy verdict opens its connection, and not whether a drop was a reply.
-        flow.is_reply = dropped ? nil : false
+        // A policy verdict knows the packet opens its connection (the drop event after it does not: `events(of:)`).
+        flow.is_reply = false
         if dropped || auditing {
             // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
             let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies

@@ -33,13 +33,14 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// `L3_L4` (`flow.FlowType`).
     public var `Type`: String = "L3_L4"
     public var node_name: String
-    /// The monitor event the flow stands for: 1 (drop, `sub_type` the drop reason 133) or 5 (policy verdict).
+    /// The monitor event the flow stands for: 5 (policy verdict) or 1 (drop, `sub_type` the drop
+    /// reason 133), which follows a dropped packet's policy verdict (`FlowLog.events(of:)`).
     public var event_type: EventType
     /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it.
     public var traffic_direction: String
     /// Every probe packet keycard reports is the opening one of its connection: `false` on a
-    /// forwarded (or audited) policy verdict; left out on a drop, where Hubble does not know
-    /// (cilium `pkg/hubble/parser/threefour`, `decodeIsReply` returns nil for drop events).
+    /// policy verdict; left out on a drop event, where Hubble does not know (cilium
+    /// `pkg/hubble/parser/threefour`, `decodeIsReply` returns nil for drop events).
     public var is_reply: Bool?
     public var egress_allowed_by: [Policy]?
     public var ingress_allowed_by: [Policy]?
