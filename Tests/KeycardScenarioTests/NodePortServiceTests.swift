@@ -205,6 +205,12 @@ struct NodePortServiceTests {
             Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 30100}]") + "\n"
                 + Self.service("b", "type: NodePort, ports: [{port: 80, nodePort: 30100}]"))
         #expect(taken.hasSuffix("Service prod/b: spec.ports[0].nodePort: Invalid value: 30100: provided port is already allocated"))
+        // At the field too: the taken number is found when the Service is applied.
+        let takenText = T.scenario(
+            resources: Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 30100}]") + "\n"
+                + Self.service("b", "type: NodePort, ports: [{port: 80, nodePort: 30100}]"), head: head)
+        let takenSpot = Spot.at("name: b,", column: "30100").resolve(in: takenText)
+        #expect(takenSpot != nil && taken.hasPrefix("bad.yaml:\(takenSpot?.line ?? 0):\(takenSpot?.column ?? 0): "), "\(taken)")
     }
 
     @Test(arguments: [

@@ -16,15 +16,18 @@ extension ClusterChange {
     /// - `healthCheckNodePort` likewise for a LoadBalancer with the Local policy;
     /// - a LoadBalancer keeps its address, else gets the lowest free one of
     ///   `Cluster.loadBalancerCIDR` (pending, nil, without one).
-    func exposed(_ service: Service, in cluster: Cluster, avoiding: Set<Int> = [], at location: SourceLocation) throws(ScenarioError)
-        -> Service
-    {
+    /// Errors point at the field's own line where `fields` has it (`spec.ports[i].nodePort`,
+    /// `spec.healthCheckNodePort`: `ObjectDecoder.locatingFields`), else at the Service.
+    func exposed(
+        _ service: Service, in cluster: Cluster, avoiding: Set<Int> = [], at location: SourceLocation,
+        fields: [String: SourceLocation] = [:]
+    ) throws(ScenarioError) -> Service {
         var service = service
         let previous = cluster.services[service.key]
         let others = cluster.services.values.filter { $0.key != service.key }
         var ledger = NodePortLedger(
             taken: others.reduce(into: Set<Int>()) { $0.formUnion($1.heldNodePorts) }, avoiding: avoiding, service: service.key,
-            location: location)
+            location: location, fields: fields)
         if previous == nil {
             try Self.createNodePorts(&service, &ledger)
         } else {
@@ -133,18 +136,21 @@ private struct NodePortLedger {
     let service: ObjectKey
     /// Where the Service was written, for error messages.
     let location: SourceLocation
+    /// Where each of its node-port fields was written (by path), for error messages.
+    var fields: [String: SourceLocation] = [:]
 
     /// Throws when a pinned `number` lies outside `NodePorts.range` ("provided port is not in the
     /// valid range") or is taken ("provided port is already allocated").
     func check(_ number: Int, _ field: String) throws(ScenarioError) {
         guard NodePorts.range.contains(number) else {
             throw ScenarioError(
-                location,
+                fields[field] ?? location,
                 "Service \(service): \(field): Invalid value: \(number): provided port is not in the valid range. The range of valid ports is \(NodePorts.range.lowerBound)-\(NodePorts.range.upperBound)"
             )
         }
         guard !taken.contains(number) else {
-            throw ScenarioError(location, "Service \(service): \(field): Invalid value: \(number): provided port is already allocated")
+            throw ScenarioError(
+                fields[field] ?? location, "Service \(service): \(field): Invalid value: \(number): provided port is already allocated")
         }
     }
 

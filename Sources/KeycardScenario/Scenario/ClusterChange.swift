@@ -97,7 +97,7 @@ public struct ClusterChange {
                 let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
                 cluster.services[service.key] = try exposed(
                     addressed(service, in: cluster, at: loaded.location, field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),
-                    in: cluster, avoiding: avoiding, at: loaded.location)
+                    in: cluster, avoiding: avoiding, at: loaded.location, fields: loaded.fieldLocations)
                 outcome = ApplyOutcome(previous, cluster.services[service.key])
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
