@@ -149,6 +149,17 @@ public struct ServiceBackend: Hashable, Sendable, Comparable, CustomStringConver
     public var description: String { "\(pod) \(target)" }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.pod, lhs.target) < (rhs.pod, rhs.target) }
+
+    /// What kube-proxy keys an endpoint by: its address and target port (`IP:port`).
+    public struct Address: Hashable, Sendable {
+        public var ip: IPv4
+        public var target: ProtocolPort
+    }
+
+    public var endpointAddress: Address { Address(ip: address, target: target) }
+
+    /// Whether both are the same `IP:port` (two host-network pods of one node).
+    public func sameEndpoint(as other: ServiceBackend) -> Bool { endpointAddress == other.endpointAddress }
 }
 
 extension Cluster {
@@ -173,15 +184,25 @@ extension Cluster {
         guard let pod, let found = pods[pod], Self.selects(service, found), let address = addresses[pod],
             let target = port.targetPort(on: found)
         else { return nil }
-        return ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
+        let backend = ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
+        // Only host-network pods share an address: an earlier one at the same address and port is the endpoint.
+        if found.hostNetwork, backends(of: service, port: port).contains(where: { $0.pod < pod && $0.sameEndpoint(as: backend) }) {
+            return nil
+        }
+        return backend
     }
 
     /// The endpoints of one Service port, in pod order: each selected pod with an address whose
-    /// target port resolves.
+    /// target port resolves, once per address and target port. Host-network pods on one node
+    /// share its address: kube-proxy keeps one endpoint of each `IP:port` (pkg/proxy
+    /// endpointslicecache.go, `addEndpoints`: "deduplicating potential overlapping endpoints"),
+    /// here the first pod's.
     public func backends(of service: Service, port: ServicePort) -> [ServiceBackend] {
-        backendPods(of: service).compactMap { pod in
+        var seen: Set<ServiceBackend.Address> = []
+        return backendPods(of: service).compactMap { pod in
             guard let address = addresses[pod.key], let target = port.targetPort(on: pod) else { return nil }
-            return ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
+            let backend = ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
+            return seen.insert(backend.endpointAddress).inserted ? backend : nil
         }
     }
 

@@ -73,3 +73,42 @@ struct ServiceModelTests {
         #expect(cluster.backendPods(of: service).isEmpty, "no selector, no endpoints")
     }
 }
+
+/// Host-network backends share their node's address: kube-proxy keeps one endpoint per `IP:port`
+/// (pkg/proxy endpointslicecache.go, `addEndpoints`), so two such pods on one node are one
+/// endpoint (and the lab programs one endpoint chain), two on two nodes are two.
+@Suite("Service endpoints of host-network pods")
+struct HostNetworkEndpointTests {
+    static func cluster(nodes: [Int]) -> (Cluster, Service) {
+        var cluster = Cluster()
+        cluster.namespaces["infra"] = Namespace(name: "infra")
+        cluster.nodeCount = 2
+        for (index, node) in nodes.enumerated() {
+            var agent = Pod(namespace: "infra", name: "agent-\(index)", labels: ["app": "agent"])
+            agent.hostNetwork = true
+            agent.nodeName = "node-\(node)"
+            cluster.pods[agent.key] = agent
+            cluster.addresses[agent.key] = LabNetwork.nodeAddress(node)
+            cluster.podNodes[agent.key] = node
+        }
+        let service = Service(
+            namespace: "infra", name: "agent", selector: ["app": "agent"], address: .ip(IPv4(0x0A60_000C)),
+            ports: [ServicePort(port: 80, target: .number(9100))])
+        cluster.services[service.key] = service
+        return (cluster, service)
+    }
+
+    @Test func twoOnOneNodeAreOneEndpointTheFirstPods() {
+        let (cluster, service) = Self.cluster(nodes: [0, 0])
+        let backends = cluster.backends(of: service, port: service.ports[0])
+        #expect(backends.map(\.pod.name) == ["agent-0"])
+        #expect(cluster.backend(ObjectKey("infra", "agent-0"), of: service, port: service.ports[0]) != nil)
+        #expect(cluster.backend(ObjectKey("infra", "agent-1"), of: service, port: service.ports[0]) == nil)
+    }
+
+    @Test func twoOnTwoNodesAreTwoEndpoints() {
+        let (cluster, service) = Self.cluster(nodes: [0, 1])
+        #expect(cluster.backends(of: service, port: service.ports[0]).map(\.pod.name) == ["agent-0", "agent-1"])
+        #expect(cluster.backend(ObjectKey("infra", "agent-1"), of: service, port: service.ports[0]) != nil)
+    }
+}
