@@ -525,6 +525,13 @@ let objectRows: [FidelityRow] = [
         "OBJ-46", "- {apiVersion: storage.k8s.io/v1beta1, kind: StorageClass, metadata: {name: fast}, provisioner: x}",
         .refuses(at: "StorageClass", "(StorageClass is served in storage.k8s.io/v1)")),
     FidelityRow(
+        "OBJ-47",
+        "- {apiVersion: serving.knative.dev/v1, kind: Service, metadata: {name: hello, namespace: shop}, spec: {template: {}}}\n"
+            + "- {apiVersion: apps.kruise.io/v1beta1, kind: StatefulSet, metadata: {name: s, namespace: shop}, spec: {}}\n"
+            + "- {apiVersion: policy.linkerd.io/v1alpha1, kind: AuthorizationPolicy, metadata: {name: a, namespace: shop}, spec: {}}\n"
+            + policy("  spec: {}"),
+        .warns("kind Service (serving.knative.dev/v1) is not understood by keycard; ignored", shopIsolated)),
+    FidelityRow(
         "OBJ-45", "- {apiVersion: autoscaling/v2beta2, kind: HorizontalPodAutoscaler, metadata: {name: hpa, namespace: shop}, spec: {}}",
         .refuses(at: "HorizontalPodAutoscaler", "(HorizontalPodAutoscaler is served in autoscaling/v2)")),
     FidelityRow(

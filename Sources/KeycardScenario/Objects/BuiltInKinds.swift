@@ -54,13 +54,19 @@ enum BuiltInKinds {
 
     /// The kind keycard holds that `kind` of `apiVersion` names, or nil for one it skips (a custom
     /// resource, another CNI's policy, a built-in kind keycard does not run), as `kubectl apply`
-    /// and `delete` resolve a manifest's kind (its RESTMapper).
+    /// and `delete` resolve a manifest's kind (its RESTMapper: by group, version and kind). A kind
+    /// of another group is another resource even when its name is one keycard reads: a CRD may
+    /// name its kind freely (apiextensions `ValidateCustomResourceDefinitionNames`), so Knative's
+    /// `serving.knative.dev` Service, OpenKruise's `apps.kruise.io` StatefulSet or Linkerd's
+    /// `policy.linkerd.io` AuthorizationPolicy are custom resources, skipped.
     /// - Throws: `ScenarioError` at `kindAt` when the API server serves no such kind there
-    ///   (`problem`), at `apiVersionAt` when a kind keycard holds has another group/version.
+    ///   (`problem`), at `apiVersionAt` when a kind keycard holds has another version of its group.
     static func held(_ kind: String, apiVersion: String, kindAt: SourceLocation, apiVersionAt: SourceLocation) throws(ScenarioError)
         -> ObjectKind?
     {
-        guard let known = ObjectKind(rawValue: kind), ForeignPolicy.kind(kind, apiVersion: apiVersion) == nil else {
+        guard let known = ObjectKind(rawValue: kind), ForeignPolicy.kind(kind, apiVersion: apiVersion) == nil,
+            !isCustomGroup(of: apiVersion, for: known)
+        else {
             if let problem = problem(kind: kind, apiVersion: apiVersion) { throw ScenarioError(kindAt, problem) }
             return nil
         }
@@ -69,6 +75,17 @@ enum BuiltInKinds {
                 apiVersionAt, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
         }
         return known
+    }
+
+    /// Whether `apiVersion` lies in a group a custom resource definition may own, other than the
+    /// groups of `known`: one with a dot, outside Kubernetes' own `k8s.io` domain (a CRD there
+    /// needs the `api-approved.kubernetes.io` annotation). A kind keycard reads written with such
+    /// a group is another resource that happens to share the name; written with a Kubernetes
+    /// group (`extensions/v1beta1`, `v1` Deployment) it is a mistake the API server refuses.
+    static func isCustomGroup(of apiVersion: String, for known: ObjectKind) -> Bool {
+        let group = group(of: apiVersion)
+        guard group.contains("."), group != "k8s.io", !group.hasSuffix(".k8s.io") else { return false }
+        return !known.apiVersions.contains { Self.group(of: $0) == group }
     }
 
     /// The groups without a dot that Kubernetes serves or served (the core group is ""): another
