@@ -15,6 +15,11 @@ private func container(_ fields: String, initFields: String? = nil) -> String {
 private let served: [FidelityCell] = ["other/client -> shop/p TCP/80 allow"]
 
 let containerRows: [FidelityRow] = [
+    FidelityRow(
+        "CTR-23",
+        container("command: [/app, null], args: [--flag, null]").replacingOccurrences(
+            of: "spec: {", with: "spec: {nodeSelector: {pool: null}, "),
+        .warns("spec.nodeSelector pool= is not honoured", served)),
     FidelityRow("CTR-15", container("env: [{name: START, value: 12:30}, {name: UPTIME, value: 1:30:00}]"), .accepts(served)),
     FidelityRow(
         "CTR-16", container("resources: {limits: {memory: 1:30}}"),

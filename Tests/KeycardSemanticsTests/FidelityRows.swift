@@ -24,6 +24,11 @@ private let shopIsolated: [FidelityCell] = [
 
 let networkPolicyRows: [FidelityRow] = [
     FidelityRow("NP-01", policy(""), .accepts(shopIsolated)),
+    FidelityRow(
+        "NP-70", policy("  spec: {podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [client, null]}]}}"),
+        .accepts([
+            "other/client -> shop/web TCP/80 deny", "other/client -> shop/client TCP/80 allow",
+        ])),
     FidelityRow("NP-02", policy("  spec: null"), .accepts(shopIsolated)),
     FidelityRow("NP-03", policy("  spec:\n    policyTypes: [Ingress]"), .accepts(shopIsolated)),
     FidelityRow("NP-04", policy("  spec: {podSelector: null}"), .accepts(shopIsolated)),

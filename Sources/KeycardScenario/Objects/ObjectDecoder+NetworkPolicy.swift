@@ -223,7 +223,7 @@ extension ObjectDecoder {
             guard let op = LabelSelector.Requirement.Operator(rawValue: operatorText) else {
                 throw operatorValue.error("operator \"\(operatorText)\" is not one of In, NotIn, Exists, DoesNotExist")
             }
-            let values = try expression["values"]?.strings("values") ?? []
+            let values = try expression["values"]?.strings("values", nullIsEmpty: true) ?? []
             switch op {
             case .in, .notIn:
                 if values.isEmpty { throw item.error("operator \(operatorText) needs a non-empty \"values\" list") }

@@ -15,7 +15,7 @@ extension ObjectDecoder {
     mutating func readNodeSelection(_ spec: [String: YAMLValue], into pod: inout Pod, owner: String?) throws(ScenarioError) {
         let who = owner.map { "\(pod.namespace)/\($0)" } ?? "pod \(pod.key)"
         if let selectorValue = spec["nodeSelector"] {
-            let selector = try selectorValue.stringMap("spec.nodeSelector")
+            let selector = try selectorValue.stringMap("spec.nodeSelector", nullIsEmpty: true)
             for (key, value) in selector {
                 if let problem = NameRules.labelKeyProblem(key) { throw selectorValue.error("spec.nodeSelector: \(problem)") }
                 if let problem = NameRules.labelValueProblem(value) { throw selectorValue.error("spec.nodeSelector.\(key): \(problem)") }

@@ -196,8 +196,8 @@ extension ObjectDecoder {
                 }
                 if isInit { sidecarPorts.append(port) } else { pod.ports.append(port) }
             }
-            let command = try fields["command"]?.strings("command") ?? []
-            let args = try fields["args"]?.strings("args") ?? []
+            let command = try fields["command"]?.strings("command", nullIsEmpty: true) ?? []
+            let args = try fields["args"]?.strings("args", nullIsEmpty: true) ?? []
             if running, !command.isEmpty {
                 pod.commands.append(command + args)
                 pod.environments.append(try environment(fields["env"], pod: pod.key, container: containerName))

@@ -45,7 +45,9 @@ extension ObjectDecoder {
                 keepUntilApplied(.clusterIP(text), ipValue, "spec.clusterIP must be empty for an ExternalName Service")
             }
             // ValidateService: "must have nil families and nil policy" on ExternalName.
-            if let familiesValue = spec["ipFamilies"], case let families = try familiesValue.strings("spec.ipFamilies"), !families.isEmpty {
+            if let familiesValue = spec["ipFamilies"], case let families = try familiesValue.strings("spec.ipFamilies", nullIsEmpty: true),
+                !families.isEmpty
+            {
                 keepUntilApplied(
                     .ipFamilies(families), familiesValue, "spec.ipFamilies: Forbidden: may not be set for ExternalName services")
             }
@@ -243,7 +245,7 @@ extension ObjectDecoder {
     /// first entry must be `clusterIP`, and it must be empty when `clusterIP` is not given.
     private static func checkClusterIPs(_ spec: [String: YAMLValue]) throws(ScenarioError) {
         guard let ipsValue = spec["clusterIPs"] else { return }
-        let ips = try ipsValue.strings("spec.clusterIPs")
+        let ips = try ipsValue.strings("spec.clusterIPs", nullIsEmpty: true)
         guard let first = ips.first else { return }
         let clusterIP = try spec["clusterIP"]?.string("spec.clusterIP") ?? ""
         if clusterIP.isEmpty {

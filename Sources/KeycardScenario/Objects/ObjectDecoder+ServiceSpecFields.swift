@@ -58,7 +58,7 @@ extension ObjectDecoder {
         let selectorlessHeadless = service.address == .headless && service.selector == nil
         let policy = written ?? (selectorlessHeadless ? "RequireDualStack" : "SingleStack")
         let clusterIPsValue = spec["clusterIPs"]
-        let clusterIPs = try clusterIPsValue?.strings("spec.clusterIPs") ?? []
+        let clusterIPs = try clusterIPsValue?.strings("spec.clusterIPs", nullIsEmpty: true) ?? []
         if policy == "SingleStack", let spot = policyValue ?? clusterIPsValue ?? familiesValue {
             if clusterIPs.count == 2 {
                 throw spot.error(

@@ -204,17 +204,25 @@ struct YAMLValue {
         return value
     }
 
-    /// A list of strings.
-    func strings(_ what: String) throws(ScenarioError) -> [String] {
+    /// A list of strings. `nullIsEmpty`: a null entry is `""`, as the API server's JSON decoding
+    /// leaves a Go string it reads null at its zero value (encoding/json: "unmarshaling a JSON
+    /// null into any other Go type has no effect"), so a built-in object's `args: [a, null]`
+    /// (Helm's `- {{ .Values.unset }}`) is `["a", ""]`; a custom resource's schema refuses it.
+    func strings(_ what: String, nullIsEmpty: Bool = false) throws(ScenarioError) -> [String] {
         var result: [String] = []
-        for item in try items(what) { result.append(try item.string("each entry of \(what)")) }
+        for item in try items(what) {
+            result.append(nullIsEmpty && item.isNull ? "" : try item.string("each entry of \(what)"))
+        }
         return result
     }
 
-    /// A mapping of strings to strings (labels).
-    func stringMap(_ what: String) throws(ScenarioError) -> [String: String] {
+    /// A mapping of strings to strings (labels, `nodeSelector`). `nullIsEmpty`: a null value is
+    /// `""`, as for `strings`.
+    func stringMap(_ what: String, nullIsEmpty: Bool = false) throws(ScenarioError) -> [String: String] {
         var result: [String: String] = [:]
-        for (key, _, value) in try entries(what) { result[key] = try value.string("\(what).\(key)") }
+        for (key, _, value) in try entries(what) {
+            result[key] = nullIsEmpty && value.isNull ? "" : try value.string("\(what).\(key)")
+        }
         return result
     }
 }
