@@ -150,6 +150,25 @@ struct ClusterNetworkPolicyTests {
         #expect(error.location.line > 1)
     }
 
+    /// A custom resource's null `matchLabels` value is pruned with its key before validation
+    /// (apiextensions `PruneNonNullableNullsWithoutDefaults`): `{tenant: null}` is `{}`, every
+    /// namespace, where a NetworkPolicy's would be `tenant=""`. A null `values` entry is refused.
+    @Test func aNullMatchLabelsValueIsPrunedWithItsKey() throws {
+        let spec =
+            "{tier: Admin, priority: 10, subject: {namespaces: {matchLabels: {tenant: null, team: a}}}, "
+            + "ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: null}}}}]}]}"
+        let t = try timeline(T.scenario(resources: Self.cnp(spec)))
+        let policy = try #require(t.initial.clusterPolicies[ClusterPolicyKey(name: "guard")])
+        #expect(policy.subject == .namespaces(LabelSelector(matchLabels: ["team": "a"])))
+        #expect(policy.ingress.first?.peers == [.pods(namespaces: .everything, pods: .everything)])
+        let values =
+            "{tier: Admin, priority: 10, subject: {namespaces: {matchExpressions: [{key: a, operator: In, values: [x, null]}]}}, "
+            + "ingress: [{action: Deny, from: [{namespaces: {}}]}]}"
+        #expect(
+            parseError(T.scenario(resources: Self.cnp(values)))?.message.hasPrefix("each entry of values must be a string, found null")
+                == true)
+    }
+
     @Test func atMost25RulesAndRuleNamesOf100() throws {
         let rule = "{action: Deny, from: [{namespaces: {}}]}"
         let many =
@@ -284,12 +303,13 @@ struct ClusterNetworkPolicyTests {
         #expect(try verdict(pod + "\n" + headless) == .allow)
     }
 
-    /// The v1alpha2 CRD's DomainName pattern: each label starts and ends with a letter or digit,
-    /// `-` and `_` inside.
+    /// The CRDs' DomainName pattern: a label starts with `[a-zA-z0-9]` (the range `A-z` takes in
+    /// `[\]^_` and backquote), ends with a letter or digit, `-` and `_` inside.
     @Test(arguments: [
         ("a_b.example.com", true), ("*.example.com", true), ("x.example.com.", true), ("a.b-c.io", true),
-        ("_a.example.com", false), ("a_.example.com", false), ("example.com_", false), ("a^.example.com", false),
-        ("[a.example.com", false), ("a-.example.com", false), ("example", false), ("*.*.example.com", false),
+        ("_a.example.com", true), ("_http._tcp.example.com", true), ("[a.example.com", true), ("_.example.com", true),
+        ("a_.example.com", false), ("example.com_", false), ("a^.example.com", false), ("-a.example.com", false),
+        ("a-.example.com", false), ("example", false), ("*.*.example.com", false), ("a..example.com", false),
     ])
     func domainNamePattern(_ name: String, _ valid: Bool) {
         #expect(ObjectDecoder.isDomainName(name) == valid, "\(name)")

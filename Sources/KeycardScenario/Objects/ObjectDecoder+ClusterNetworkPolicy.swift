@@ -69,7 +69,9 @@ extension ObjectDecoder {
     private func cnpSubject(_ value: YAMLValue, v1alpha1: Bool = false) throws(ScenarioError) -> ClusterNetworkPolicy.Subject {
         let fields = try value.fields("spec.subject", allowed: ["namespaces", "pods"])
         try exactlyOne(fields, of: ["namespaces", "pods"], value, "spec.subject")
-        if let namespaces = fields["namespaces"] { return .namespaces(try labelSelector(namespaces, "spec.subject.namespaces")) }
+        if let namespaces = fields["namespaces"] {
+            return .namespaces(try labelSelector(namespaces, "spec.subject.namespaces", customResource: true))
+        }
         let (namespaces, pods) = try namespacedPod(try fields.required("pods"), "spec.subject.pods", v1alpha1: v1alpha1)
         return .pods(namespaces: namespaces, pods: pods)
     }
@@ -82,9 +84,9 @@ extension ObjectDecoder {
     ) {
         let fields = try value.fields(what, allowed: ["namespaceSelector", "podSelector"])
         if v1alpha1, fields["namespaceSelector"] == nil { throw value.error("\(what).namespaceSelector: Required value") }
-        let pods = try labelSelector(fields.required("podSelector"), "\(what).podSelector")
+        let pods = try labelSelector(fields.required("podSelector"), "\(what).podSelector", customResource: true)
         let namespaces = try fields["namespaceSelector"].map { (selector) throws(ScenarioError) in
-            try labelSelector(selector, "\(what).namespaceSelector")
+            try labelSelector(selector, "\(what).namespaceSelector", customResource: true)
         }
         return (namespaces ?? .everything, pods)
     }
@@ -172,12 +174,12 @@ extension ObjectDecoder {
         if direction == .egress { names += baseline ? ["nodes", "networks"] : ["nodes", "networks", "domainNames"] }
         let fields = try value.fields("a peer", allowed: names)
         try exactlyOne(fields, of: names, value, "a peer")
-        if let selector = fields["namespaces"] { return .namespaces(try labelSelector(selector, "namespaces")) }
+        if let selector = fields["namespaces"] { return .namespaces(try labelSelector(selector, "namespaces", customResource: true)) }
         if let pods = fields["pods"] {
             let (namespaces, selector) = try namespacedPod(pods, "pods", v1alpha1: v1alpha1)
             return .pods(namespaces: namespaces, pods: selector)
         }
-        if let selector = fields["nodes"] { return .nodes(try labelSelector(selector, "nodes")) }
+        if let selector = fields["nodes"] { return .nodes(try labelSelector(selector, "nodes", customResource: true)) }
         if let networks = fields["networks"] {
             let items = try networks.items("networks")
             guard (1...25).contains(items.count) else {
@@ -219,10 +221,12 @@ extension ObjectDecoder {
         return .domainNames(items)
     }
 
-    /// The v1alpha2 CRD's DomainName pattern (network-policy-api `apis/v1alpha2`
-    /// `clusternetworkpolicy_types.go`): `^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`:
-    /// each label starts and ends with a letter or digit, `-` and `_` inside. (An older revision
-    /// wrote `A-z` for the first character, which also admitted `_`, `[\]^` and backquote.)
+    /// The CRDs' DomainName pattern (network-policy-api `apis/v1alpha2/clusternetworkpolicy_types.go`
+    /// and v1alpha1's, as the CRD YAML publishes it):
+    /// `^(\*\.)?([a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`.
+    /// Its first-character class writes `A-z`, the ASCII range that also holds `[`, `\`, `]`, `^`,
+    /// `_` and backquote, so the API server stores `_http._tcp.example.com`; a label ends with a
+    /// letter or digit and holds `-` and `_` inside.
     static func isDomainName(_ text: String) -> Bool {
         var body = Substring(text)
         if body.hasPrefix("*.") { body = body.dropFirst(2) }
@@ -230,9 +234,13 @@ extension ObjectDecoder {
         let labels = body.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         func alphanumeric(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }
+        // `[a-zA-z0-9]`: A (0x41) to z (0x7A) takes in 0x5B-0x60 too.
+        func leading(_ c: Character) -> Bool { alphanumeric(c) || "[\\]^_`".contains(c) }
         func inner(_ c: Character) -> Bool { alphanumeric(c) || c == "-" || c == "_" }
         return labels.allSatisfy { label in
-            guard let first = label.first, let last = label.last, alphanumeric(first), alphanumeric(last) else { return false }
+            guard let first = label.first, leading(first) else { return false }
+            guard label.count > 1 else { return true }
+            guard let last = label.last, alphanumeric(last) else { return false }
             return label.dropFirst().dropLast().allSatisfy(inner)
         }
     }

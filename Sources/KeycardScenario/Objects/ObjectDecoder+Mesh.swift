@@ -53,7 +53,9 @@ extension ObjectDecoder {
         if entries.count > 4096, let labels = fields["matchLabels"] {
             throw labels.error("selector.matchLabels has \(entries.count) entries, more than the 4096 the CRD allows")
         }
-        for (key, keyLocation, labelValue) in entries {
+        // A null value is pruned before validation (`PruneNonNullableNullsWithoutDefaults`: the
+        // schema's string values are not nullable), so its key selects nothing.
+        for (key, keyLocation, labelValue) in entries where !labelValue.isNull {
             if key.isEmpty { throw ScenarioError(keyLocation, "selector.matchLabels: key must not be empty") }
             if key.contains("*") { throw ScenarioError(keyLocation, "selector.matchLabels: wildcard not allowed in label key match") }
             let text = try labelValue.labelValue("matchLabels \"\(key)\"")

@@ -207,11 +207,18 @@ extension ObjectDecoder {
         return port
     }
 
-    func labelSelector(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> LabelSelector {
+    /// A `metav1.LabelSelector`. In a built-in object a null `matchLabels` value is `""` and a null
+    /// `values` entry `""` (the API server's JSON decoding); in a custom resource
+    /// (`customResource`: ClusterNetworkPolicy, AdminNetworkPolicy) a null `matchLabels` value is
+    /// pruned with its key before validation (apiextensions `PruneNonNullableNullsWithoutDefaults`:
+    /// the schema's `additionalProperties: {type: string}` is not nullable), and a null `values`
+    /// entry is refused by the schema's `items: {type: string}`.
+    func labelSelector(_ value: YAMLValue, _ what: String, customResource: Bool = false) throws(ScenarioError) -> LabelSelector {
         let fields = try value.fields(what, allowed: ["matchLabels", "matchExpressions"])
         var selector = LabelSelector()
         if let labels = fields["matchLabels"] {
-            selector.matchLabels = try Metadata.labelMap(labels, "\(what).matchLabels", entry: "matchLabels")
+            selector.matchLabels = try Metadata.labelMap(
+                labels, "\(what).matchLabels", entry: "matchLabels", pruningNulls: customResource)
         }
         for item in try fields["matchExpressions"]?.items("\(what).matchExpressions") ?? [] {
             let expression = try item.fields("a match expression", allowed: ["key", "operator", "values"])
@@ -223,7 +230,7 @@ extension ObjectDecoder {
             guard let op = LabelSelector.Requirement.Operator(rawValue: operatorText) else {
                 throw operatorValue.error("operator \"\(operatorText)\" is not one of In, NotIn, Exists, DoesNotExist")
             }
-            let values = try expression["values"]?.strings("values", nullIsEmpty: true) ?? []
+            let values = try expression["values"]?.strings("values", nullIsEmpty: !customResource) ?? []
             switch op {
             case .in, .notIn:
                 if values.isEmpty { throw item.error("operator \(operatorText) needs a non-empty \"values\" list") }

@@ -303,10 +303,13 @@ struct Metadata {
 
     /// A map of label keys to label values (`metadata.labels`, a selector's `matchLabels`, a
     /// Service's `selector`), each validated as `ValidateLabels` does; `what` names the map and
-    /// `entry` one value in errors (`selector "app"`).
-    static func labelMap(_ value: YAMLValue, _ what: String, entry: String) throws(ScenarioError) -> Labels {
+    /// `entry` one value in errors (`selector "app"`). A null value is `""`, or with `pruningNulls`
+    /// (a custom resource's map) no entry at all.
+    static func labelMap(_ value: YAMLValue, _ what: String, entry: String, pruningNulls: Bool = false) throws(ScenarioError)
+        -> Labels
+    {
         var labels: Labels = [:]
-        for (key, keyLocation, labelValue) in try value.entries(what) {
+        for (key, keyLocation, labelValue) in try value.entries(what) where !(pruningNulls && labelValue.isNull) {
             if let problem = NameRules.labelKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
             let text = try labelValue.labelValue("\(entry) \"\(key)\"")
             if let problem = NameRules.labelValueProblem(text) { throw labelValue.error(problem) }
