@@ -25,6 +25,11 @@ public struct LiveLabRecord: Codable, Sendable, Hashable {
     /// from those files and refuse to when one changed: the lab holds what the old content made.
     public var inputs: [String: String]? = nil
 
+    /// Audit mode (`spec.lab.mode: audit`, `keycard run --audit --keep`): the lab's rules log
+    /// would-be drops and accept them, and every live verb keeps them so; nil in a record written
+    /// before keycard kept it (enforcing).
+    public var audit: Bool? = nil
+
     public init(labName: String, scenario: String, enforcement: String, baseStep: Int, journal: [LiveChange] = []) {
         self.labName = labName
         self.scenario = scenario

@@ -9,6 +9,14 @@ import KeycardValues
 public enum AuditEvaluation {
     /// `report` (as `StepEvaluation` judged it against the policies) judged again for audit mode,
     /// with `cluster` the state of the step.
+    /// `cell` marked `would-deny` when the model denies it: the lab enforced nothing, so it must
+    /// have got through (`ProbeResult.passed`). A live lab in audit mode marks its probes so too.
+    public static func marked(_ cell: ProbeResult) -> ProbeResult {
+        var cell = cell
+        if cell.model == .deny { cell.audit = "would-deny" }
+        return cell
+    }
+
     public static func judge(_ report: StepReport, cluster: Cluster) -> StepReport {
         guard var results = report.results else { return report }
         let engine = PolicyEngine(cluster)
@@ -18,8 +26,8 @@ public enum AuditEvaluation {
         for index in results.indices {
             switch results[index] {
             case .probe(var cell):
-                if cell.model == .deny {
-                    cell.audit = "would-deny"
+                cell = marked(cell)
+                if cell.audit != nil {
                     let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
                     let policies = AuditedPolicy.denying(verdict)
                     if !policies.isEmpty { denied.append((cell.cellDescription, policies)) }

@@ -18,13 +18,15 @@ enum LabDaemon {
     /// `manifests`: the plain manifests the lab was built from (then `scenario` is the first), with
     /// the namespace given to their objects that name none. `inputs`: the digests of the files
     /// the scenario or manifests were read from, taken when they were read (`LiveInputDigests`).
+    /// `audit`: the run was in audit mode, which the live verbs keep (`LiveLabRecord.audit`).
     static func keep(
         lab: String, scenario: String, manifests: (paths: [String], namespace: String?)? = nil, enforcement: Enforcement, afterStep: Int,
-        inputs: [String: String]
+        inputs: [String: String], audit: Bool = false
     ) throws {
         var record = LiveLabRecord(
             labName: lab, scenario: LiveInput.absolute(scenario), enforcement: enforcement.rawValue, baseStep: afterStep)
         record.inputs = inputs
+        record.audit = audit ? true : nil
         record.manifests = manifests?.paths.map(LiveInput.absolute)
         record.namespace = manifests?.namespace
         try record.write()

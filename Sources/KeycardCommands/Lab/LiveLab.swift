@@ -19,6 +19,8 @@ struct LiveLab {
     private(set) var cluster: Cluster
 
     var enforcement: Enforcement { Enforcement(rawValue: record.enforcement) ?? .pod }
+    /// Audit mode: the rules accept what the policies would drop (`LiveLabRecord.audit`).
+    var auditing: Bool { record.audit == true }
     var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR) }
 
     /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`.
@@ -204,7 +206,7 @@ struct LiveLab {
     func makePolicies() -> LabPolicies {
         LabPolicies(
             plan: state.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: enforcement,
-            serviceEnforcement: timeline.scenario.lab.serviceEnforcement)
+            serviceEnforcement: timeline.scenario.lab.serviceEnforcement, audit: auditing)
     }
 
     /// A Service proxy programmer for this lab (ClusterIPs, node ports, load balancer), holding no

@@ -23,7 +23,7 @@ struct ObserveCommand: ParsableCommand {
     var lab: String { options.lab }
     @Option(help: "Only flows with an end (source or destination) in this Kubernetes namespace[,...].") var namespace: [String] = []
     @Option(help: "Only flows with this pod (ns/name[,...]) at an end.") var pod: [String] = []
-    @Option(help: "Only flows with this verdict (FORWARDED or DROPPED[,...]).") var verdict: [String] = []
+    @Option(help: "Only flows with this verdict (FORWARDED, DROPPED or AUDIT[,...]).") var verdict: [String] = []
     @Option(name: .shortAndLong, help: "json (Hubble's GetFlowsResponse, one per line) or compact (one line of text per flow).")
     var output: ObserveFormat = .json
 
@@ -33,8 +33,8 @@ struct ObserveCommand: ParsableCommand {
         let verdicts = try Set(
             LiveInput.list(verdict).map { text -> String in
                 let upper = text.uppercased()
-                guard ["FORWARDED", "DROPPED"].contains(upper) else {
-                    Console.error("--verdict \(text): FORWARDED or DROPPED")
+                guard ["FORWARDED", "DROPPED", "AUDIT"].contains(upper) else {
+                    Console.error("--verdict \(text): FORWARDED, DROPPED or AUDIT")
                     throw Exit.invalid
                 }
                 return upper
@@ -67,7 +67,8 @@ struct ObserveCommand: ParsableCommand {
                 live = reopened
             }
             guard !traffic.isEmpty else { continue }
-            let log = FlowLog(scenario: live.timeline.scenario.name, labName: lab, nodes: live.timeline.plan.nodes)
+            // A lab in audit mode: a connection the policies would deny that got through is AUDIT.
+            let log = FlowLog(scenario: live.timeline.scenario.name, labName: lab, nodes: live.timeline.plan.nodes, audit: live.auditing)
             let lines = log.trafficFlows(
                 traffic, cluster: live.cluster, step: live.record.baseStep,
                 stepName: "live" + (live.record.journal.isEmpty ? "" : " after \(live.record.journal.count) change(s)"), time: Date()

@@ -90,6 +90,6 @@ struct ProbeCommand: LiveVerb {
         runner.dnsServer = LabServing.dnsServer(plan)
         let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
         let results = zip(cells, observations).map { cell, seen in cell.result(seen) }
-        return (live, results)
+        return (live, live.auditing ? results.map(AuditEvaluation.marked) : results)
     }
 }

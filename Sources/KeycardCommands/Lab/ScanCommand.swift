@@ -61,7 +61,8 @@ struct ScanCommand: LiveVerb {
 
     private func scan() throws -> [Target] {
         let live = try LiveLab.open(lab)
-        let cluster = live.cluster
+        // Audit mode enforces nothing: the scan must find what it would without policies.
+        let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster
         // A pod, or an external (external/NAME) scanning from its own namespace behind the router.
         guard let source = ObjectKey.parse(from),
             cluster.hasSource(source),

@@ -77,6 +77,8 @@ struct LabStatus: Encodable {
     var namespaces: Int
     var scenario: String?
     var enforcement: String?
+    /// `audit` for a lab in audit mode (its rules log would-be drops and accept them); absent when enforcing.
+    var mode: String?
     var liveChanges: Int?
     var server: Server?
     /// The pid of the `keycard run` or `up` still running the lab (it serves the ports while it
@@ -98,6 +100,7 @@ struct LabStatus: Encodable {
         let record = try? LiveLabRecord.read(name)
         scenario = record?.scenario
         enforcement = record?.enforcement
+        mode = record?.audit == true ? "audit" : nil
         liveChanges = record?.journal.count
         server = state?.server.map { Server(pid: $0.pid, alive: LiveLabServer.isAlive($0), log: $0.logPath) }
         owner = state?.liveOwner
@@ -130,7 +133,8 @@ struct LabStatus: Encodable {
     var text: String {
         var lines = [
             "lab \(name): \(phase)\(complete ? "" : " (incomplete)"), \(namespaces) namespaces"
-                + (enforcement.map { ", enforcement \($0)" } ?? "") + (scenario.map { ", scenario \($0)" } ?? "")
+                + (enforcement.map { ", enforcement \($0)" } ?? "") + (mode.map { " (\($0) mode: nothing enforced)" } ?? "")
+                + (scenario.map { ", scenario \($0)" } ?? "")
         ]
         if let owner {
             lines.append("  run by keycard process \(owner) (still running; keycard down stops it first)")

@@ -64,10 +64,13 @@ struct UpCommand: ParsableCommand {
             var record = LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0)
             if isManifests { (record.manifests, record.namespace) = ([LiveInput.absolute(file)], manifests.namespace) }
             record.inputs = inputs
+            // `spec.lab.mode: audit`: the lab logs would-be drops and enforces nothing, as `run` does.
+            let audit = scenario.lab.mode == .audit
+            record.audit = audit ? true : nil
             try record.write()
             programmed = try LabPolicies(
                 plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,
-                serviceEnforcement: scenario.lab.serviceEnforcement
+                serviceEnforcement: scenario.lab.serviceEnforcement, audit: audit
             ).program(
                 timeline.initial)
             try LabServices(plan: instance.plan, enforcement: mode).program(timeline.initial)

@@ -93,7 +93,7 @@ struct RunCommand: ParsableCommand {
                     try LabDaemon.keep(
                         lab: run.labName, scenario: timeline.scenario.file,
                         manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
-                        afterStep: timeline.scenario.steps.count, inputs: inputs[index])
+                        afterStep: timeline.scenario.steps.count, inputs: inputs[index], audit: run.auditing)
                 }
                 reports.append(report)
                 ran.append(timeline)
