@@ -140,6 +140,22 @@ import Testing
         }
     }
 
+    /// One wide mapping aliased thousands of times (an 82 KB file, 4,000 keys × 4,000 aliases): the
+    /// written nodes are counted once per collection, so the refusal comes as fast as for a small
+    /// bomb (it took 41 s when every alias walked the mapping's keys again).
+    @Test func aWideMappingAliasedThousandsOfTimesIsRefused() throws {
+        let keys = (0..<4_000).map { "k\($0): v" }.joined(separator: ", ")
+        let aliases = (0..<4_000).map { "m\($0): *b" }.joined(separator: "\n")
+        let manifest = "apiVersion: v1\nkind: List\nitems: []\nbase: &b {\(keys)}\n\(aliases)\n"
+        try withFolder(["dump.yaml": manifest, "scenario.yaml": PolicyDump.scenario(dumpFile: "dump.yaml")]) { folder in
+            #expect {
+                try ScenarioLoader.timeline(folder.appendingPathComponent("scenario.yaml").path)
+            } throws: { error in
+                (error as? ScenarioError)?.message.contains("aliases expand the document to more than") == true
+            }
+        }
+    }
+
     /// Comments and long scalars add bytes, not nodes: padding cannot buy a bomb room to expand.
     @Test func aliasBombPaddedWithCommentsIsRefused() throws {
         // A million nodes from six lines: within a limit counted in bytes of 4 MiB, far beyond one

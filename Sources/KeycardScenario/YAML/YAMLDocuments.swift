@@ -124,14 +124,23 @@ enum YAMLDocuments {
     /// Counts written nodes: a collection met again (through an alias) counts once, unexplored.
     private static func countWritten(_ node: Node, piece: Int, seen: inout Set<MarkKey>, written: inout Int) {
         written += 1
-        let children: [Node]
         switch node {
         case .scalar, .alias: return
-        case .mapping(let mapping): children = mapping.flatMap { [$0.key, $0.value] }
-        case .sequence(let sequence): children = Array(sequence)
+        case .mapping, .sequence: break
         }
+        // Before its children are touched: a wide collection met again through many aliases
+        // would otherwise cost its width at every alias (quadratic in the file).
         if let mark = node.mark, !seen.insert(MarkKey(piece: piece, line: mark.line, column: mark.column)).inserted { return }
-        for child in children { countWritten(child, piece: piece, seen: &seen, written: &written) }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                countWritten(key, piece: piece, seen: &seen, written: &written)
+                countWritten(value, piece: piece, seen: &seen, written: &written)
+            }
+        case .sequence(let sequence):
+            for item in sequence { countWritten(item, piece: piece, seen: &seen, written: &written) }
+        case .scalar, .alias: return
+        }
     }
 
     /// Walks a document's expansion: the budget caps the nodes, `maximumDepth` the depth once
