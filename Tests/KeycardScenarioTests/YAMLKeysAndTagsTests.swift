@@ -164,4 +164,24 @@ struct YAMLKeysAndTagsTests {
         ])
         #expect(container.initial.pods[ObjectKey("default", "p")]?.ports.map(\.port) == [8080])
     }
+
+    /// Plain scalars go-yaml v2 reads as numbers where YAML 1.1's patterns see strings: Go's
+    /// `ParseInt(text, 0, 64)` takes upper-case radix prefixes, `yamlStyleFloat` a sign before the
+    /// dot. A port field takes them as numbers; a label value refuses them, as the API server does.
+    @Test func upperCaseRadixPrefixesAndSignedDotFloatsAreNumbers() throws {
+        let t = try loadManifests([
+            "a.yaml": """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: p}
+            spec: {podSelector: {}, ingress: [{ports: [{port: 0X50}, {port: 0O120}, {port: 0B1010000}, {port: +.8e2}]}]}
+            """
+        ])
+        let ports = try #require(t.initial.policies[ObjectKey("default", "p")]?.ingress?.first?.ports).map(\.port)
+        #expect(ports == [.number(80), .number(80), .number(80), .number(80)], "\(ports)")
+        let label = try #require(throws: ScenarioError.self) {
+            try loadManifests(["a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: {app: 0X1F}}\n"])
+        }
+        #expect(label.message.contains("must be a string"), "\(label.message)")
+    }
 }

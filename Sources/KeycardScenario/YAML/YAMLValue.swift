@@ -33,12 +33,15 @@ struct YAMLValue {
     var tagName: Tag.Name {
         let resolved = Resolver.default.resolveTag(of: node)
         if resolved == .int || resolved == .float, case .scalar(let scalar) = node, scalar.string.contains(":") { return .str }
-        // go-yaml v2's resolve reads a plain scalar starting with a dot through ParseFloat
-        // (`.5e1` is 5), where YAML 1.1's float pattern (Yams) wants a digit before an exponent.
-        if resolved == .str, case .scalar(let scalar) = node, scalar.style == .plain, scalar.tag.description == Tag.Name.implicit.rawValue,
-            scalar.string.hasPrefix("."), case .float = GoYAMLScalar.plain(scalar.string)
-        {
-            return .float
+        // go-yaml v2's resolve reads more plain scalars as numbers than YAML 1.1's patterns (Yams):
+        // `strconv.ParseInt(text, 0, 64)` takes `0X50`, `0O120`, `0B1010000`, and its float
+        // pattern a sign or nothing before the dot (`+.8e2`, `.5e1`). kubectl sends them as numbers.
+        if resolved == .str, case .scalar(let scalar) = node, scalar.style == .plain, scalar.tag.description == Tag.Name.implicit.rawValue {
+            switch GoYAMLScalar.plain(scalar.string) {
+            case .int, .uint: return .int
+            case .float: return .float
+            default: break
+            }
         }
         return resolved
     }
