@@ -131,3 +131,29 @@ struct ServiceScanTests {
         #expect(try predicted(3, ObjectKey("default", "other")).model == .open)
     }
 }
+
+/// Host-network pods listen on their node's address: a scan finds their ports open where no
+/// policy denies (NetworkPolicy never isolates them), once per address however many such pods
+/// share it.
+struct HostNetworkScanTests {
+    @Test func aNodeAddressServesItsHostNetworkPodsPorts() throws {
+        var cluster = Cluster()
+        cluster.namespaces["mon"] = Namespace(name: "mon")
+        cluster.namespaces["x"] = Namespace(name: "x")
+        cluster.nodeCount = 1
+        for (name, port) in [("exporter", 9100), ("agent", 9200)] {
+            var pod = Pod(namespace: "mon", name: name, ports: [ContainerPort(port: port)])
+            pod.hostNetwork = true
+            cluster.pods[pod.key] = pod
+            cluster.addresses[pod.key] = LabNetwork.nodeAddress(0)
+            cluster.podNodes[pod.key] = 0
+        }
+        let client = Pod(namespace: "x", name: "client")
+        cluster.pods[client.key] = client
+        cluster.addresses[client.key] = IPv4(0x0AF4_0002)
+        cluster.podNodes[client.key] = 0
+        let scan = cluster.scanTargets(from: client.key, .pods, ports: [9100, 9200, 9300], meshIdentity: nil)
+        #expect(scan.map(\.ip) == Array(repeating: LabNetwork.nodeAddress(0), count: 3), "one address, scanned once")
+        #expect(scan.map(\.model) == [.open, .open, .closed])
+    }
+}

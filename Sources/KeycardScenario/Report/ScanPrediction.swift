@@ -60,7 +60,9 @@ extension Cluster {
         var scanned: [IPv4] = []
         switch targets {
         case .pods:
-            scanned = sortedPods.filter { $0.key != source }.compactMap { addresses[$0.key] }
+            // Host-network pods of one node share its address: scanned once.
+            var seen: Set<IPv4> = ownIP.map { [$0] } ?? []
+            scanned = sortedPods.filter { $0.key != source }.compactMap { addresses[$0.key] }.filter { seen.insert($0).inserted }
         case .cidr(let cidr):
             var value = cidr.network
             while true {
@@ -190,6 +192,11 @@ public struct ScanJudge: Sendable {
         if engine.evaluate(fromSource: source, to: endpoint, port: port, mesh: meshVerdict).decision == .deny { return .filtered }
         if let meshVerdict, meshVerdict.outcome != .allow { return .refused }
         if case .pod(let pod) = endpoint { return listens(pod, port) ? .open : .closed }
+        // A node's address serves what its host-network pods listen on (their ports live in the node's namespace).
+        if case .node(let name) = endpoint, let index = cluster.nodeIndex(name) {
+            let hostPods = cluster.pods.values.filter { $0.hostNetwork && cluster.podNodes[$0.key] == index }
+            return hostPods.contains { listens($0.key, port) } ? .open : .closed
+        }
         if let backend = cluster.backendTarget(endpoint, port) { return listens(backend.pod, backend.target) ? .open : .closed }
         return cluster.servedPorts(of: endpoint).contains(port) ? .open : .closed
     }
