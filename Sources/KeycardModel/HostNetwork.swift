@@ -22,3 +22,31 @@ extension Cluster {
     /// Whether `key` names a present pod running in its node's network namespace.
     public func isHostNetwork(_ key: ObjectKey) -> Bool { pods[key]?.hostNetwork == true }
 }
+
+extension Cluster {
+    /// The pod a policy's named port is resolved on for a connection to `destination`: a pod off
+    /// the host network itself; for a host-network pod, or its node, every host-network pod of
+    /// that node at once (their ports together, in pod order). They share one address: a packet to
+    /// `node:9100` is the same whichever of them a probe names, and an `ipBlock` rule with
+    /// `port: metrics` allows it wherever one of them names 9100 `metrics` (as the compiled rules
+    /// do); nil for anything else, on which no named port resolves.
+    public func namedPortHolder(_ destination: Endpoint) -> Pod? {
+        let node: Int
+        var base: Pod?
+        switch destination {
+        case .pod(let key):
+            guard let pod = pods[key] else { return nil }
+            guard pod.hostNetwork, let index = podNodes[key] else { return pod }
+            (node, base) = (index, pod)
+        case .node(let name):
+            guard let index = nodeIndex(name) else { return nil }
+            node = index
+        default:
+            return nil
+        }
+        let hostPods = pods.values.filter { $0.hostNetwork && podNodes[$0.key] == node }.sorted { $0.key < $1.key }
+        guard var holder = base ?? hostPods.first else { return nil }
+        holder.ports = hostPods.flatMap(\.ports)
+        return holder
+    }
+}

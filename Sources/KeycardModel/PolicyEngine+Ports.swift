@@ -35,7 +35,7 @@ extension PolicyEngine {
         guard !pod.hostNetwork, !isolating.policies.isEmpty else {
             return Array(repeating: DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: []), count: ports.count)
         }
-        let destinationPod: Pod? = if case .pod(let key) = destination { cluster.pods[key] } else { nil }
+        let destinationPod = cluster.namedPortHolder(destination)
         // Port positions sorted by (protocol, number): a range's ports are one slice.
         let order = ports.indices.sorted { ports[$0] < ports[$1] }
         func positions(_ proto: TransportProtocol, _ range: ClosedRange<Int>) -> ArraySlice<Int> {

@@ -100,7 +100,7 @@ extension PolicyEngine {
         let policies = cluster.clusterPolicies.values
             .filter { $0.tier == tier && selects($0.subject, pod) }
             .sorted { ($0.priority, $0.key) < ($1.priority, $1.key) }
-        let destinationPod: Pod? = if case .pod(let key) = destination { cluster.pods[key] } else { nil }
+        let destinationPod = cluster.namedPortHolder(destination)
         for policy in policies {
             for (index, rule) in policy.rules(direction).enumerated()
             where matches(rule, direction, peer: peer, destinationPod: destinationPod, port: port) {

@@ -61,7 +61,7 @@ public struct PolicyEngine: Sendable {
         guard !isolating.policies.isEmpty else {
             return DirectionVerdict(outcome: .notIsolated, isolatingPolicies: [], allowingRules: [])
         }
-        let destinationPod: Pod? = if case .pod(let key) = destination { cluster.pods[key] } else { nil }
+        let destinationPod = cluster.namedPortHolder(destination)
         var allowing: [RuleRef] = []
         for policy in isolating.policies {
             for (ruleIndex, rule) in policy.rules(direction).enumerated() {
