@@ -61,6 +61,16 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     /// firewall when none is left, so IPv6 ranges alone guard nothing here.
     public var ipv4SourceRanges: [CIDR] { loadBalancerSourceRanges.filter { $0.family == .ipv4 } }
 
+    /// Whether the cluster's kube-proxy serves it: its informers take only Services without the
+    /// label `service.kubernetes.io/service-proxy-name` (another proxy's Service) and without
+    /// `service.kubernetes.io/headless` (cmd/kube-proxy/app/server.go, `noProxyName`,
+    /// `noHeadlessEndpoints`; e2e "should implement service.kubernetes.io/service-proxy-name" and
+    /// "…/headless"). Its ClusterIP, node ports and load-balancer address then lead nowhere; DNS
+    /// still answers for it.
+    public var isProxied: Bool {
+        labels["service.kubernetes.io/service-proxy-name"] == nil && labels["service.kubernetes.io/headless"] == nil
+    }
+
     public init(
         namespace: String, name: String, labels: Labels = [:], kind: Kind = .clusterIP, selector: Labels? = nil,
         address: Address = .unallocated, ports: [ServicePort] = [], externalName: String? = nil
@@ -181,7 +191,7 @@ extension Cluster {
     /// nil when it is none: found without listing the others, so per-cell lookups stay linear in
     /// the cells (listing every backend per cell made a 100-replica Service's probe cubic).
     public func backend(_ pod: ObjectKey?, of service: Service, port: ServicePort) -> ServiceBackend? {
-        guard let pod, let found = pods[pod], Self.selects(service, found), let address = addresses[pod],
+        guard service.isProxied, let pod, let found = pods[pod], Self.selects(service, found), let address = addresses[pod],
             let target = port.targetPort(on: found)
         else { return nil }
         let backend = ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
@@ -193,11 +203,13 @@ extension Cluster {
     }
 
     /// The endpoints of one Service port, in pod order: each selected pod with an address whose
-    /// target port resolves, once per address and target port. Host-network pods on one node
+    /// target port resolves, once per address and target port; none for a Service kube-proxy does
+    /// not serve (`isProxied`). Host-network pods on one node
     /// share its address: kube-proxy keeps one endpoint of each `IP:port` (pkg/proxy
     /// endpointslicecache.go, `addEndpoints`: "deduplicating potential overlapping endpoints"),
     /// here the first pod's.
     public func backends(of service: Service, port: ServicePort) -> [ServiceBackend] {
+        guard service.isProxied else { return [] }
         var seen: Set<ServiceBackend.Address> = []
         return backendPods(of: service).compactMap { pod in
             guard let address = addresses[pod.key], let target = port.targetPort(on: pod) else { return nil }

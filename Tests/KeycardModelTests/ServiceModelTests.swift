@@ -144,3 +144,20 @@ struct HostNetworkNamedPortTests {
         }
     }
 }
+
+/// kube-proxy serves only Services without `service.kubernetes.io/service-proxy-name` and
+/// `service.kubernetes.io/headless` (its informers' label selector): such a Service has no
+/// endpoints in the lab, whatever it selects.
+struct UnproxiedServiceTests {
+    @Test(arguments: ["service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless"])
+    func aServiceAnotherProxyServesHasNoEndpoints(_ label: String) {
+        var (cluster, service) = serviceCluster([])
+        #expect(cluster.backends(of: service, port: service.ports[0]).count == 2)
+        service.labels[label] = label.hasSuffix("headless") ? "" : "foo-bar"
+        cluster.services[service.key] = service
+        #expect(!service.isProxied)
+        #expect(cluster.backends(of: service, port: service.ports[0]).isEmpty)
+        #expect(cluster.backend(ObjectKey("prod", "web-1"), of: service, port: service.ports[0]) == nil)
+        #expect(PolicyEngine(cluster).evaluate(from: at("prod/client"), toService: service, port: service.ports[0]).isEmpty)
+    }
+}
