@@ -106,6 +106,26 @@ let workloadRows: [FidelityRow] = [
             + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
         .refuses(at: "-1", "spec.backoffLimit")),
     FidelityRow(
+        "WL-28",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "
+            + "template: {metadata: {labels: {app: remote}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n"
+            + "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: nightly, namespace: shop}, spec: {schedule: '0 0 * * *', jobTemplate: "
+            + "{spec: {managedBy: example.com/runner, template: {metadata: {labels: {app: remote}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}\n"
+            + "- {apiVersion: batch/v1, kind: Job, metadata: {name: local, namespace: shop}, spec: {managedBy: kubernetes.io/job-controller, "
+            + "template: {metadata: {labels: {app: local}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
+        .accepts(unchanged),
+        state: { cluster in
+            let remote = cluster.pods.values.filter { $0.labels["app"] == "remote" }.count
+            let local = cluster.pods.values.filter { $0.labels["app"] == "local" }.count
+            return remote == 0 && local == 1
+                ? nil : "expected no pod of the externally managed Jobs and one of the local one, found \(remote) and \(local)"
+        }),
+    FidelityRow(
+        "WL-29",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: j, namespace: shop}, spec: {managedBy: multikueue, "
+            + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "multikueue,", "must be a domain-prefixed path")),
+    FidelityRow(
         "WL-20",
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {paused: true, replicas: 2, "
             + "selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",

@@ -17,6 +17,25 @@ extension ObjectDecoder {
     /// - a Deployment's `spec.paused` is a boolean; paused, it is read and warned about
     ///   (`Workload.paused`).
     /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
+    /// Whether a Job's `spec.managedBy` hands it to another controller: the Job controller then
+    /// does nothing with it (job_controller.go, `managedByExternalController`; the JobManagedBy
+    /// gate is on by default from 1.32), so it runs no pod here, as MultiKueue runs them in another
+    /// cluster. `kubernetes.io/job-controller` is the built-in one. Validated as `validateManagedBy`
+    /// (pkg/apis/batch/validation): a domain-prefixed path of at most 63 characters.
+    static func managedElsewhere(_ value: YAMLValue?) throws(ScenarioError) -> Bool {
+        guard let value else { return false }
+        let managedBy = try value.string("spec.managedBy")
+        if managedBy.count > 63 { throw value.error("spec.managedBy: Too long: may not be more than 63 bytes") }
+        let parts = managedBy.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let pathCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-._~%!$&'()*+,;=:")
+        guard parts.count == 2, NameRules.dns1123SubdomainProblem(String(parts[0])) == nil, !parts[1].isEmpty,
+            parts[1].allSatisfy(pathCharacters.contains)
+        else {
+            throw value.error("spec.managedBy: Invalid value: \"\(managedBy)\": must be a domain-prefixed path (such as \"acme.io/foo\")")
+        }
+        return managedBy != "kubernetes.io/job-controller"
+    }
+
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
         guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
@@ -128,6 +147,7 @@ extension ObjectDecoder {
                 throw maxFailed.error("spec.backoffLimitPerIndex is required when maxFailedIndexes is specified")
             }
             if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
+            if try Self.managedElsewhere(spec["managedBy"]) { suspended = true }
             workload.replicas = suspended ? 0 : min(parallelism, completions ?? parallelism)
         }
         if kind == .statefulSet || kind == .daemonSet, let strategy = spec["updateStrategy"] {
