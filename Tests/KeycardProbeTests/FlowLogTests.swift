@@ -44,6 +44,23 @@ struct FlowLogTests {
 
     static func facts(_ line: HubbleFlowLine) -> KeycardFlowFacts? { line.flow.extensions?.value }
 
+    /// A drop no policy decided (the model's "no path": a ClusterIP from outside the cluster) is
+    /// the datapath's drop event alone, `SERVICE_BACKEND_NOT_FOUND`, with no policy verdict, no
+    /// policy named and no traffic direction; it was written as a policy drop on the egress side.
+    @Test func aDropNoPolicyDecidedIsNoPolicyDrop() throws {
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/allow-external-traffic.yaml"))
+        let (_, lines) = try Self.flows(timeline) { ModelProbeRunner(cluster: $0) }
+        let unrouted = lines.filter { $0.flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND" }
+        #expect(!unrouted.isEmpty)
+        for line in unrouted {
+            #expect(line.flow.verdict == "DROPPED" && line.flow.event_type == .init(type: 1, sub_type: 158))
+            #expect(line.flow.traffic_direction == nil && line.flow.egress_denied_by == nil && line.flow.ingress_denied_by == nil)
+        }
+        // Every policy drop is still its verdict and its drop event.
+        let policyDrops = lines.filter { $0.flow.drop_reason_desc == "POLICY_DENIED" }
+        #expect(policyDrops.filter { $0.flow.event_type.type == 5 }.count == policyDrops.filter { $0.flow.event_type.type == 1 }.count)
+    }
+
     @Test("model flows: the scan after is DROPPED by the exporter's isolating policies, API to Redis FORWARDED by its rules")
     func modelFlows() throws {
         let (report, lines) = try Self.flows(Self.lateralScan()) { ModelProbeRunner(cluster: $0) }

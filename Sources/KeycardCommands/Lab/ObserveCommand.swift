@@ -116,7 +116,7 @@ struct ObserveCommand: ParsableCommand {
             policies.isEmpty
             ? "" : " by " + policies.map { policy in policy.namespace.map { "\($0)/\(policy.name)" } ?? policy.name }.joined(separator: ",")
         return "\(flow.time) \(name(flow.source, flow.IP.source))\(sourcePort.map { ":\($0)" } ?? "") -> "
-            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(verdict) \(flow.traffic_direction)\(by)"
+            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(verdict) \(flow.traffic_direction ?? "-")\(by)"
     }
 }
 

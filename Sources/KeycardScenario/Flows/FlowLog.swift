@@ -144,7 +144,7 @@ public struct FlowLog: Sendable {
     /// `pkg/hubble/parser/common`, `CorrelatePolicy`) and knows no `is_reply` for a drop
     /// (`threefour`, `decodeIsReply`).
     static func events(of line: HubbleFlowLine) -> [HubbleFlowLine] {
-        guard line.flow.verdict == "DROPPED" else { return [line] }
+        guard line.flow.verdict == "DROPPED", line.flow.event_type.type == 5 else { return [line] }
         var verdict = line
         verdict.flow.event_type = .init(type: 5)
         verdict.flow.is_reply = false
@@ -219,8 +219,24 @@ public struct FlowLog: Sendable {
             flow.egress_allowed_by = nonEmpty(Self.policies(verdict.egress.allowingRules) + Self.clusterPolicies(verdict.egress.tiers))
             flow.ingress_allowed_by = nonEmpty(Self.policies(verdict.ingress.allowingRules) + Self.clusterPolicies(verdict.ingress.tiers))
         }
+        if dropped, verdict.hasNoPath { Self.unrouted(&flow, toService: to.serviceKey != nil) }
         flow.extensions = .init(value: facts)
         return HubbleFlowLine(flow: flow)
+    }
+
+    /// A drop no policy decided (the model's "no path": a Service with no endpoint the packet may
+    /// reach, an address nothing routes to): no policy verdict and no policy to name, only the
+    /// datapath's drop event with its own reason, `SERVICE_BACKEND_NOT_FOUND` (158) toward a
+    /// Service, `FIB_LOOKUP_FAILED` (169, no route) otherwise (cilium `api/v1/flow/flow.proto`,
+    /// `DropReason`), and no traffic direction (no side judged it).
+    static func unrouted(_ flow: inout HubbleFlow, toService: Bool) {
+        let (reason, code) = toService ? ("SERVICE_BACKEND_NOT_FOUND", 158) : ("FIB_LOOKUP_FAILED", 169)
+        flow.drop_reason_desc = reason
+        flow.event_type = .init(type: 1, sub_type: code)
+        flow.traffic_direction = nil
+        flow.is_reply = nil
+        flow.egress_denied_by = nil
+        flow.ingress_denied_by = nil
     }
 
     static func policies(_ rules: [RuleRef]) -> [HubbleFlow.Policy] {

@@ -24,7 +24,8 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     public var time: String
     /// `FORWARDED`, `DROPPED` or `AUDIT` (`flow.Verdict`).
     public var verdict: String
-    /// `POLICY_DENIED` for a policy drop (`flow.DropReason`); nil otherwise.
+    /// `POLICY_DENIED` for a policy drop, `SERVICE_BACKEND_NOT_FOUND` or `FIB_LOOKUP_FAILED` for
+    /// a drop no policy decided (`flow.DropReason`); nil otherwise.
     public var drop_reason_desc: String?
     public var IP: IPLayer
     public var l4: Layer4
@@ -36,8 +37,10 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// The monitor event the flow stands for: 5 (policy verdict) or 1 (drop, `sub_type` the drop
     /// reason 133), which follows a dropped packet's policy verdict (`FlowLog.events(of:)`).
     public var event_type: EventType
-    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it.
-    public var traffic_direction: String
+    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; nil
+    /// (`TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON mapping leaves a zero enum out)
+    /// for a drop no policy decided (`FlowLog.unrouted`).
+    public var traffic_direction: String?
     /// Every probe packet keycard reports is the opening one of its connection: `false` on a
     /// policy verdict; left out on a drop event, where Hubble does not know (cilium
     /// `pkg/hubble/parser/threefour`, `decodeIsReply` returns nil for drop events).
