@@ -148,6 +148,7 @@ public struct LoadBalancerCompiler: Sendable {
                             name: nodeChain,
                             rules: [
                                 Rule(
+                                    [.l4proto(port.proto.number)],
                                     verdict: .dnat(address: LabNetwork.nodeAddress(node).value, port: UInt16(nodePort)),
                                     comment: "\(service.key) -> node-\(node)")
                             ]))

@@ -25,7 +25,10 @@ enum ServiceEndpointChains {
                 Rule(
                     [.sportHash(modulus: UInt32(endpoints.count), seed: ServiceHash.seed, value: UInt32(index))],
                     verdict: .goto(endpointChain)))
+            // `meta l4proto tcp dnat ip to A:P`, as kube-proxy writes it: nft accepts a port
+            // mapping only after a transport protocol match, so the printed rules load as written.
             let dnat = Rule(
+                [.l4proto(port.proto.number)],
                 verdict: .dnat(address: backend.address.value, port: UInt16(backend.target.port)),
                 comment: "\(service.key) -> \(backend.pod)")
             chains.append(Chain(name: endpointChain, rules: prelude(backend) + [dnat]))

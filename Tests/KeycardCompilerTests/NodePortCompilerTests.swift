@@ -60,23 +60,23 @@ struct NodePortCompilerTests {
                 		meta mark 0x00004000 snat ip to 100.64.0.2 comment "externalTrafficPolicy Cluster to another node"
                 	}
                 	chain endpoint-prod/lb/tcp/http__10.244.0.2/8080 {
-                		dnat ip to 10.244.0.2:8080 comment "prod/lb -> prod/web-0"
+                		meta l4proto tcp dnat ip to 10.244.0.2:8080 comment "prod/lb -> prod/web-0"
                 	}
                 	chain external-prod/lb/tcp/http {
                 		jhash th sport mod 1 seed 0x6b63 == 0 goto endpoint-prod/lb/tcp/http__10.244.0.2/8080
                 	}
                 	chain endpoint-prod/local/tcp/http__10.244.0.2/8080 {
-                		dnat ip to 10.244.0.2:8080 comment "prod/local -> prod/web-0"
+                		meta l4proto tcp dnat ip to 10.244.0.2:8080 comment "prod/local -> prod/web-0"
                 	}
                 	chain external-prod/local/tcp/http {
                 		jhash th sport mod 1 seed 0x6b63 == 0 goto endpoint-prod/local/tcp/http__10.244.0.2/8080
                 	}
                 	chain endpoint-prod/web/tcp/http__10.244.0.2/8080 {
-                		dnat ip to 10.244.0.2:8080 comment "prod/web -> prod/web-0"
+                		meta l4proto tcp dnat ip to 10.244.0.2:8080 comment "prod/web -> prod/web-0"
                 	}
                 	chain endpoint-prod/web/tcp/http__10.244.0.130/8080 {
                 		meta mark set 0x00004000
-                		dnat ip to 10.244.0.130:8080 comment "prod/web -> prod/web-1"
+                		meta l4proto tcp dnat ip to 10.244.0.130:8080 comment "prod/web -> prod/web-1"
                 	}
                 	chain external-prod/web/tcp/http {
                 		jhash th sport mod 2 seed 0x6b63 == 0 goto endpoint-prod/web/tcp/http__10.244.0.2/8080
@@ -113,10 +113,10 @@ struct NodePortCompilerTests {
                 		ip daddr . meta l4proto . th dport vmap @load-balancer-ips comment "load balancers"
                 	}
                 	chain lb-prod/lb/tcp/http__node-0 {
-                		dnat ip to 100.64.0.2:30082 comment "prod/lb -> node-0"
+                		meta l4proto tcp dnat ip to 100.64.0.2:30082 comment "prod/lb -> node-0"
                 	}
                 	chain lb-prod/lb/tcp/http__node-1 {
-                		dnat ip to 100.64.0.6:30082 comment "prod/lb -> node-1"
+                		meta l4proto tcp dnat ip to 100.64.0.6:30082 comment "prod/lb -> node-1"
                 	}
                 	chain lb-prod/lb/tcp/http {
                 		jhash th sport mod 2 seed 0x6c62 == 0 goto lb-prod/lb/tcp/http__node-0

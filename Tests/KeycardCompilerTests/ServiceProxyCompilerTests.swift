@@ -35,20 +35,20 @@ struct ServiceProxyCompilerTests {
                 		ip daddr . meta l4proto . th dport vmap @service-ips comment "services"
                 	}
                 	chain endpoint-prod/web/tcp/http__10.244.0.2/8080 {
-                		dnat ip to 10.244.0.2:8080 comment "prod/web -> prod/web-0"
+                		meta l4proto tcp dnat ip to 10.244.0.2:8080 comment "prod/web -> prod/web-0"
                 	}
                 	chain endpoint-prod/web/tcp/http__10.244.0.3/8080 {
-                		dnat ip to 10.244.0.3:8080 comment "prod/web -> prod/web-1"
+                		meta l4proto tcp dnat ip to 10.244.0.3:8080 comment "prod/web -> prod/web-1"
                 	}
                 	chain service-prod/web/tcp/http {
                 		jhash th sport mod 2 seed 0x6b63 == 0 goto endpoint-prod/web/tcp/http__10.244.0.2/8080
                 		jhash th sport mod 2 seed 0x6b63 == 1 goto endpoint-prod/web/tcp/http__10.244.0.3/8080
                 	}
                 	chain endpoint-prod/web/udp/dns__10.244.0.2/53 {
-                		dnat ip to 10.244.0.2:53 comment "prod/web -> prod/web-0"
+                		meta l4proto udp dnat ip to 10.244.0.2:53 comment "prod/web -> prod/web-0"
                 	}
                 	chain endpoint-prod/web/udp/dns__10.244.0.3/53 {
-                		dnat ip to 10.244.0.3:53 comment "prod/web -> prod/web-1"
+                		meta l4proto udp dnat ip to 10.244.0.3:53 comment "prod/web -> prod/web-1"
                 	}
                 	chain service-prod/web/udp/dns {
                 		jhash th sport mod 2 seed 0x6b63 == 0 goto endpoint-prod/web/udp/dns__10.244.0.2/53
