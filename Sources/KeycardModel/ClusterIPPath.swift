@@ -21,17 +21,28 @@ public enum InternalTrafficPolicy: String, Hashable, Sendable, CaseIterable, Cod
 ///
 /// The client's node is its pod's node; a host-network pod's and a node's own connections are
 /// the node's (kube-proxy applies Local to them too: they leave from that node).
+///
+/// `trafficDistribution: PreferSameNode` (beta, on by default in 1.34): the EndpointSlice
+/// controller gives every endpoint a hint for its own node (staging/src/k8s.io/endpointslice
+/// trafficdist.go), and kube-proxy's `CategorizeEndpoints` then sends a node's clients to that
+/// node's endpoints, or to every endpoint when it has none. keycard applies it to ClusterIP
+/// traffic; node-port and load-balancer traffic still reach every endpoint (`NodePortPath`).
 public enum ClusterIPPath {
     /// The endpoints the proxy on `node` sends `port` of `service` to, in the proxy's order: every
-    /// endpoint under Cluster, the endpoints running on `node` under Local (none: it drops).
+    /// endpoint under Cluster, the endpoints running on `node` under Local (none: it drops), and
+    /// under PreferSameNode those on `node`, or every endpoint when `node` has none.
     public static func endpoints(_ cluster: Cluster, _ service: Service, _ port: ServicePort, node: Int) -> [ServiceBackend] {
         endpoints(cluster.backends(of: service, port: port), cluster, service, node: node)
     }
 
     /// The same, given the port's endpoints `all` (`cluster.backends(of:port:)`, listed once).
     public static func endpoints(_ all: [ServiceBackend], _ cluster: Cluster, _ service: Service, node: Int) -> [ServiceBackend] {
-        guard service.internalTrafficPolicy == .local else { return all }
-        return all.filter { cluster.podNodes[$0.pod] == node }
+        if service.internalTrafficPolicy == .local { return all.filter { cluster.podNodes[$0.pod] == node } }
+        if service.prefersSameNode {
+            let local = all.filter { cluster.podNodes[$0.pod] == node }
+            return local.isEmpty ? all : local
+        }
+        return all
     }
 
     /// Whether a connection from `source` to `service`'s ClusterIP on `port` can be sent to
@@ -39,9 +50,13 @@ public enum ClusterIPPath {
     public static func reaches(_ cluster: Cluster, from source: Endpoint, _ service: Service, _ port: ServicePort, backend: ServiceBackend)
         -> Bool
     {
+        let node = cluster.clientNode(of: source)
+        if service.prefersSameNode && service.internalTrafficPolicy != .local {
+            return endpoints(cluster, service, port, node: node).contains(backend)
+        }
         guard service.internalTrafficPolicy == .local else { return true }
         // `endpoints(node:)` holds it exactly when it runs on that node (no listing per cell).
-        return cluster.podNodes[backend.pod] == cluster.clientNode(of: source)
+        return cluster.podNodes[backend.pod] == node
     }
 }
 

@@ -47,10 +47,10 @@ public final class LabServices {
     }
 
     /// The proxy table of every node the namespaces are on: compiled once when no Service is
-    /// Local (every node's is the same), else per node (`ClusterIPPath`).
+    /// Local or PreferSameNode (every node's is the same), else per node (`ClusterIPPath`).
     private func tables(_ cluster: Cluster) -> [Int: Table?] {
         let nodes = Set(namespaces.map(\.node))
-        guard cluster.services.values.contains(where: { $0.internalTrafficPolicy == .local }) else {
+        guard cluster.services.values.contains(where: { $0.internalTrafficPolicy == .local || $0.prefersSameNode }) else {
             let table = compiler.compile(cluster)
             return Dictionary(uniqueKeysWithValues: nodes.map { ($0, table) })
         }

@@ -4,10 +4,11 @@ import KeycardValues
 
 extension ServiceAim {
     /// The endpoints the proxy of `source`'s node spreads `port` of Service `key` over, in its
-    /// order (`ClusterIPPath`: all of them, or under internalTrafficPolicy Local that node's own).
+    /// order (`ClusterIPPath`: all of them, or under internalTrafficPolicy Local or
+    /// PreferSameNode that node's own).
     func endpoints(from source: ObjectKey, _ key: ObjectKey, _ port: ProtocolPort) -> [ServiceBackend]? {
         guard let all = routes[key]?[port] else { return nil }
-        guard let service = cluster.services[key], service.internalTrafficPolicy == .local,
+        guard let service = cluster.services[key], service.internalTrafficPolicy == .local || service.prefersSameNode,
             let servicePort = service.ports.first(where: { $0.protocolPort == port })
         else { return all }
         return ClusterIPPath.endpoints(cluster, service, servicePort, node: cluster.clientNode(of: cluster.source(source)))

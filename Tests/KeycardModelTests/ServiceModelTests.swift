@@ -161,3 +161,23 @@ struct UnproxiedServiceTests {
         #expect(PolicyEngine(cluster).evaluate(from: at("prod/client"), toService: service, port: service.ports[0]).isEmpty)
     }
 }
+
+/// `trafficDistribution: PreferSameNode`: a client's ClusterIP traffic goes to its own node's
+/// endpoints, or to every endpoint when its node has none (kube-proxy `CategorizeEndpoints` with
+/// the EndpointSlice controller's node hints).
+struct PreferSameNodeTests {
+    @Test func aNodesClientsReachItsOwnEndpointsOrAllWhenItHasNone() {
+        var (cluster, service) = serviceCluster([])
+        cluster.nodeCount = 3
+        cluster.podNodes = [ObjectKey("prod", "client"): 2, ObjectKey("prod", "web-1"): 0, ObjectKey("prod", "web-2"): 1]
+        service.prefersSameNode = true
+        cluster.services[service.key] = service
+        let port = service.ports[0]
+        #expect(ClusterIPPath.endpoints(cluster, service, port, node: 0).map(\.pod.name) == ["web-1"])
+        #expect(ClusterIPPath.endpoints(cluster, service, port, node: 1).map(\.pod.name) == ["web-2"])
+        #expect(ClusterIPPath.endpoints(cluster, service, port, node: 2).map(\.pod.name) == ["web-1", "web-2"])
+        let web2 = cluster.backends(of: service, port: port)[1]
+        #expect(!ClusterIPPath.reaches(cluster, from: .pod(ObjectKey("prod", "web-1")), service, port, backend: web2))
+        #expect(ClusterIPPath.reaches(cluster, from: .pod(ObjectKey("prod", "client")), service, port, backend: web2))
+    }
+}

@@ -18,7 +18,7 @@ extension ObjectDecoder {
         // A boolean (`*bool`); the lab has no readiness, so every endpoint is published anyway.
         if let publishValue = spec["publishNotReadyAddresses"] { _ = try publishValue.bool("spec.publishNotReadyAddresses") }
         try Self.sessionAffinityConfig(spec)
-        try Self.trafficDistribution(spec)
+        service.prefersSameNode = try Self.trafficDistribution(spec) == "PreferSameNode"
         try internalTrafficPolicy(spec, of: &service)
         service.loadBalancerSourceRanges = try loadBalancerFields(spec, of: service)
     }
@@ -142,15 +142,18 @@ extension ObjectDecoder {
     }
 
     /// `trafficDistribution`: PreferClose, or its current names PreferSameZone and PreferSameNode
-    /// (core/v1 types.go). A preference only: every endpoint stays reachable, as in the lab.
-    private static func trafficDistribution(_ spec: [String: YAMLValue]) throws(ScenarioError) {
-        guard let value = spec["trafficDistribution"] else { return }
+    /// (core/v1 types.go); nil when unset. PreferClose and PreferSameZone prefer the client's
+    /// zone, and the lab's nodes carry no zone label, so every endpoint stays reachable;
+    /// PreferSameNode is kept on the Service (`Service.prefersSameNode`, `ClusterIPPath`).
+    private static func trafficDistribution(_ spec: [String: YAMLValue]) throws(ScenarioError) -> String? {
+        guard let value = spec["trafficDistribution"] else { return nil }
         let text = try value.string("spec.trafficDistribution")
         guard ["PreferClose", "PreferSameZone", "PreferSameNode"].contains(text) else {
             throw value.error(
                 "spec.trafficDistribution: Unsupported value: \"\(text)\": supported values: \"PreferClose\", \"PreferSameNode\", \"PreferSameZone\""
             )
         }
+        return text
     }
 
     /// `internalTrafficPolicy`: Cluster or Local (`validateServiceInternalTrafficFieldsValue`),
