@@ -103,6 +103,44 @@ struct HandWrittenEndpointsTests {
         #expect(!asked.contains("extdb.default.svc.cluster.local"), "\(asked)")
     }
 
+    /// An EndpointSlice or Endpoints object the API server refuses is refused at its field, never
+    /// taken as the Service's endpoints (`ValidateEndpointSlice`, `ValidateEndpoints`).
+    @Test(arguments: [
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: S_1, namespace: x, labels: {kubernetes.io/service-name: ext-db}}, addressType: IPv4, endpoints: [{addresses: [10.244.0.1]}]}",
+            "EndpointSlice name \"S_1\""
+        ),
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x}, addressType: IPv9, endpoints: []}",
+            "addressType: Unsupported value: \"IPv9\""
+        ),
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x}, addressType: IPv4, endpoints: [{addresses: [not-an-ip]}]}",
+            "endpoints[0].addresses[0]: Invalid value: \"not-an-ip\": must be a valid IPv4 address"
+        ),
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x}, addressType: IPv4, endpoints: [{addresses: []}]}",
+            "must have between 1 and 100 addresses"
+        ),
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x}, addressType: FQDN, ports: [{port: 5432, protocol: ICMP}]}",
+            "ports[0].protocol: Unsupported value: \"ICMP\""
+        ),
+        (
+            "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 10.244.0.999}], ports: [{port: 5432}]}]}",
+            "subsets[0].addresses[0].ip: Invalid value: \"10.244.0.999\": must be a valid IP address"
+        ),
+        (
+            "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 10.244.0.1}], ports: [{name: p}]}]}",
+            "subsets[0].ports[0].port: Required value"
+        ),
+    ])
+    func anInvalidOneIsRefused(_ object: String, _ message: String) throws {
+        let error = try #require(throws: ScenarioError.self) { try Self.serviceCells(Self.scenario("    - " + object)) }
+        #expect(error.message.contains(message), "\(error.message)")
+        #expect(error.location.line == 10, "\(error.location)")
+    }
+
     @Test func anEndpointsObjectLeavesTheServiceUnjudged() throws {
         let cells = try Self.serviceCells(
             Self.scenario(

@@ -689,6 +689,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
         "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (pod-tgps-string.yaml, pod-automount-string.yaml, pod-emptydir-sizelimit-GiB.yaml, ok-pod-spec-field-types.yaml)",
     "CTR-21":
         "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (ctr-probe-*.yaml, ctr-lifecycle-*.yaml, ok-ctr-probe-sidecar.yaml)",
+    "OBJ-50": "KeycardScenarioTests/HandWrittenEndpointsTests.anInvalidOneIsRefused",
     "OBJ-49": "KeycardModelTests/PreferSameNodeTests.aNodesClientsReachItsOwnEndpointsOrAllWhenItHasNone",
     "OBJ-48": "KeycardModelTests/UnproxiedServiceTests.aServiceAnotherProxyServesHasNoEndpoints",
     "OBJ-21": "KeycardScenarioTests/AppsReviewTests.repeatedObjectIsAnUpdate, .allowedUpdateStillConfigures",

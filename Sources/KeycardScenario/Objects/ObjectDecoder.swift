@@ -96,6 +96,8 @@ struct ObjectDecoder {
         }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {
+            let slice = kind == "EndpointSlice" && apiVersion == "discovery.k8s.io/v1"
+            if slice || (kind == "Endpoints" && apiVersion == "v1") { try checkHandWrittenEndpoints(value, slice: slice) }
             if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header), handWrittenEndpoints[owner.service] == nil {
                 handWrittenEndpoints[owner.service] = owner.written
             }
