@@ -106,6 +106,17 @@ let workloadRows: [FidelityRow] = [
             + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
         .refuses(at: "-1", "spec.backoffLimit")),
     FidelityRow(
+        "WL-30",
+        "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop, ownerReferences: [{kind: ReplicaSet}]}, "
+            + "spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "{kind: ReplicaSet}", "metadata.ownerReferences[0].apiVersion: Invalid value: \"\": apiVersion must not be empty")),
+    FidelityRow(
+        "WL-31",
+        "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop, ownerReferences: ["
+            + "{apiVersion: apps/v1, kind: ReplicaSet, name: a, uid: u1, controller: true}, "
+            + "{apiVersion: apps/v1, kind: ReplicaSet, name: b, uid: u2, controller: true}]}, spec: {containers: [{name: c, image: i}]}}",
+        .refuses(at: "true}]", "only one reference can have Controller set to true")),
+    FidelityRow(
         "WL-28",
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "
             + "template: {metadata: {labels: {app: remote}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n"

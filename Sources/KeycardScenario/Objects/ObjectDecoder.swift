@@ -193,11 +193,35 @@ struct ObjectDecoder {
         return namespace.map { "\($0)/\(name)" } ?? name
     }
 
-    /// Whether `metadata.ownerReferences` lists an owner.
+    /// Whether `metadata.ownerReferences` lists an owner. Each entry is checked as the API server
+    /// decodes and validates it (apimachinery `ValidateOwnerReferences`): `apiVersion`, `kind`,
+    /// `name` and `uid` non-empty strings, `controller` and `blockOwnerDeletion` booleans, at
+    /// most one entry with `controller: true`.
     static func namesAnOwner(_ header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)]) throws(ScenarioError) -> Bool {
         for (key, _, metadata) in header where key == "metadata" && !metadata.isNull {
             for (field, _, value) in try metadata.entries("metadata") where field == "ownerReferences" && !value.isNull {
-                return !(try value.items("metadata.ownerReferences")).isEmpty
+                let references = try value.items("metadata.ownerReferences")
+                var controller: String?
+                for (index, reference) in references.enumerated() {
+                    let what = "metadata.ownerReferences[\(index)]"
+                    let fields = try reference.fields(
+                        what, allowed: ["apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"])
+                    for required in ["apiVersion", "kind", "name", "uid"] {
+                        let text = try fields[required]?.string("\(what).\(required)") ?? ""
+                        if text.isEmpty { throw reference.error("\(what).\(required): Invalid value: \"\": \(required) must not be empty") }
+                    }
+                    _ = try fields["blockOwnerDeletion"]?.bool("\(what).blockOwnerDeletion")
+                    if let flag = fields["controller"], try flag.bool("\(what).controller") {
+                        let name = (try? fields["name"]?.string("name")) ?? ""
+                        if let first = controller {
+                            throw flag.error(
+                                "metadata.ownerReferences: Invalid value: only one reference can have Controller set to true, found \"true\" in references for \(first) and \(name)"
+                            )
+                        }
+                        controller = name
+                    }
+                }
+                return !references.isEmpty
             }
         }
         return false
