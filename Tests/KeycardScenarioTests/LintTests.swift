@@ -170,6 +170,22 @@ import Testing
         #expect(!findings.contains { $0.rule == "one-sided-allow" }, "\(findings.map(\.message))")
     }
 
+    /// A connection an Admin-tier ClusterNetworkPolicy denies is no one-sided allow: no
+    /// NetworkPolicy rule could open it (it had been reported with a blank "isolated by").
+    @Test func aClusterPolicyDenyIsNoOneSidedAllow() throws {
+        let admin = """
+            - apiVersion: policy.networking.k8s.io/v1alpha2
+              kind: ClusterNetworkPolicy
+              metadata: {name: admin-deny}
+              spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]}]}
+            """
+        let out = ScenarioText.policy(
+            "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Egress]\negress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]",
+            name: "web-out")
+        let (findings, _) = try Self.lint(ScenarioText.scenario(resources: admin + "\n" + out))
+        #expect(!findings.contains { $0.rule == "one-sided-allow" }, "\(findings.map(\.message))")
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

@@ -123,6 +123,10 @@ extension LintPass {
                     case (.denied, .allowed): (allowing, denying) = (verdict.ingress, verdict.egress)
                     default: continue
                     }
+                    // A ClusterNetworkPolicy's Deny decided the other side: no NetworkPolicy rule
+                    // could open it (Admin), or the side has no NetworkPolicy to name (Baseline):
+                    // not the mistake this rule finds (`keycard explain` shows the tier's walk).
+                    if denying.tiers.last?.result == .deny || denying.isolatingPolicies.isEmpty { continue }
                     for rule in allowing.allowingRules {
                         let key = Key(rule)
                         flows[key, default: []].append("\(source.key) -> \(destination.key) \(port)")
