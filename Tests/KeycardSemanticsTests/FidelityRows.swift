@@ -512,6 +512,9 @@ let objectRows: [FidelityRow] = [
             spec: {podSelector: {}, ingress: null}
         """, .accepts(shopIsolated)),
     FidelityRow(
+        "OBJ-51", "- apiVersion: v1\n  kind: List\n  items:\n  - null\n  - {apiVersion: v1, kind: Namespace, metadata: {name: extra}}",
+        .refuses(at: "null", "Object 'Kind' is missing")),
+    FidelityRow(
         "OBJ-02", "- {apiVersion: extensions/v1beta1, kind: NetworkPolicy, metadata: {name: old, namespace: shop}, spec: {}}",
         .refuses(at: "extensions/v1beta1, kind", "NetworkPolicy must have apiVersion networking.k8s.io/v1, found extensions/v1beta1")),
     FidelityRow(

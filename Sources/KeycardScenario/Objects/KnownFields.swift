@@ -74,7 +74,7 @@ enum KnownFields {
         "volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy", "terminationGracePeriodSeconds",
         "activeDeadlineSeconds", "dnsPolicy", "nodeSelector", "serviceAccountName", "serviceAccount",
         "automountServiceAccountToken", "nodeName", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
-        "securityContext", "imagePullSecrets", "hostname", "subdomain", "affinity", "schedulerName", "tolerations",
+        "securityContext", "imagePullSecrets", "hostname", "hostnameOverride", "subdomain", "affinity", "schedulerName", "tolerations",
         "hostAliases", "priorityClassName", "priority", "dnsConfig", "readinessGates", "runtimeClassName",
         "enableServiceLinks", "preemptionPolicy", "overhead", "topologySpreadConstraints", "setHostnameAsFQDN", "os",
         "hostUsers", "schedulingGates", "resourceClaims", "resources",

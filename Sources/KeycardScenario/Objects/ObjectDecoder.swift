@@ -60,7 +60,12 @@ struct ObjectDecoder {
             guard let items = fields["items"], !items.isNull else { return [] }
             let typed = kind == "List" ? nil : (kind: String(kind.dropLast(4)), apiVersion: apiVersion)
             var objects: [LoadedObject] = []
-            for item in try items.items("items") { objects += try decode(item, itemOf: typed) }
+            for item in try items.items("items") {
+                // An empty document is nothing, a null item is an object without a kind (kubectl,
+                // cli-runtime's FlattenListVisitor: "Object 'Kind' is missing").
+                if item.isNull { throw item.error("a List item must be an object: Object 'Kind' is missing in 'null'") }
+                objects += try decode(item, itemOf: typed)
+            }
             return objects
         }
         // Another CNI's policy: skipped as an unknown kind (Calico's and Antrea's share the name
