@@ -3,9 +3,13 @@ import Foundation
 
 /// `keycard`: prove zero-trust network policy on one Linux machine.
 public struct KeycardCommand: ParsableCommand {
+    /// The release keycard is (`keycard --version`, SARIF's `tool.driver.version`).
+    public static let version = "0.10.0"
+
     public static let configuration = CommandConfiguration(
         commandName: "keycard",
         abstract: "Prove Kubernetes NetworkPolicy with real packets between network namespaces.",
+        version: version,
         subcommands: [
             CheckCommand.self, ModelCommand.self, ExplainCommand.self, RulesCommand.self, RunCommand.self,
             UpCommand.self, DownCommand.self, StatusCommand.self, ProbeCommand.self, ScanCommand.self, ApplyCommand.self,

@@ -15,7 +15,8 @@ enum SarifRenderer {
                 Run(
                     tool: Tool(
                         driver: Driver(
-                            name: "keycard", informationUri: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+                            name: "keycard", version: KeycardCommand.version,
+                            informationUri: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
                             rules: rules.map { rule in
                                 Rule(
                                     id: rule.id, name: rule.id, shortDescription: Text(text: rule.summary),
@@ -68,6 +69,8 @@ enum SarifRenderer {
     struct Tool: Encodable { var driver: Driver }
     struct Driver: Encodable {
         var name: String
+        /// The tool's release, so code scanning tells keycard's versions apart.
+        var version: String
         var informationUri: String
         var rules: [Rule]
     }

@@ -30,6 +30,8 @@ struct GenerateCommand: ParsableCommand {
         logging.apply()
         let timeline = try ScenarioInput.loadOne(files, manifests, for: "generate")
         let mode = enforcement ?? timeline.scenario.lab.enforcement
+        // Found unwritable before the scenario runs, not after.
+        if let output { try Self.requireWritable(output) }
         let lines: [HubbleFlowLine]
         if let flows {
             lines = try Self.read(flows, of: timeline.scenario.name)
@@ -49,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
                 + "each workload isolated both ways, only what was seen allowed." + notes.map { "\nNote: \($0)." }.joined())
         if let output {
             do { try yaml.write(toFile: output, atomically: true, encoding: .utf8) } catch {
-                Console.error("\(output): \(error)")
+                Console.error("\(output): cannot write the policies (\((error as NSError).localizedDescription))")
                 throw Exit.invalid
             }
         } else {
@@ -78,6 +80,41 @@ struct GenerateCommand: ParsableCommand {
         if !failed.isEmpty { throw Exit.failed }
     }
 
+    /// Exits 2 (`path: cannot write the policies`) unless `path` can be written: an existing
+    /// writable file, or a new one in a writable folder.
+    static func requireWritable(_ path: String) throws {
+        let files = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        let writable =
+            files.fileExists(atPath: path, isDirectory: &isFolder)
+            ? !isFolder.boolValue && files.isWritableFile(atPath: path)
+            : files.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder) && isFolder.boolValue
+                && files.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+        guard writable else {
+            Console.error("\(path): cannot write the policies (no such writable file or folder)")
+            throw Exit.invalid
+        }
+    }
+
+    /// What is wrong with a flow line, in the flow's field names (`flow.time is missing`), not
+    /// Swift's `DecodingError` dump.
+    static func describe(_ error: Error) -> String {
+        func path(_ context: DecodingError.Context, _ key: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (key.map { [$0] } ?? [])
+            return keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(
+                of: ".[", with: "[")
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context): return "\(path(context, key)) is missing"
+        case .typeMismatch(let type, let context): return "\(path(context)) is not \(type == String.self ? "a string" : "a \(type)")"
+        case .valueNotFound(_, let context): return "\(path(context)) is null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not JSON" : "\(path(context)): \(context.debugDescription)"
+        default: return "\(error)"
+        }
+    }
+
     /// The flow log at `path`, line by line: a line that is not a flow is `path:line: message`, exit 2.
     /// The lines of the flow log at `path`, which must be a keycard flow log of scenario
     /// `scenario`: a line of another scenario, or a log without keycard's facts
@@ -93,7 +130,7 @@ struct GenerateCommand: ParsableCommand {
             do {
                 lines.append(try JSONDecoder().decode(HubbleFlowLine.self, from: Data(line.utf8)))
             } catch {
-                Console.error("\(path):\(index + 1):1: not a keycard flow line: \(error)")
+                Console.error("\(path):\(index + 1):1: not a keycard flow line: \(Self.describe(error))")
                 throw Exit.invalid
             }
             if let other = lines.last?.flow.extensions?.value.scenario, other != scenario {
