@@ -106,6 +106,25 @@ let workloadRows: [FidelityRow] = [
             + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
         .refuses(at: "-1", "spec.backoffLimit")),
     FidelityRow(
+        "POD-37",
+        pod(
+            "tolerations: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}, {operator: Exists}, "
+                + "{key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 300}], containers: [{name: c, image: i}]"
+        ),
+        .accepts(unchanged)),
+    FidelityRow(
+        "POD-38", pod("tolerations: [{key: a, operator: Equals}], containers: [{name: c, image: i}]"),
+        .refuses(at: "Equals}", "operator: Unsupported value: \"Equals\"")),
+    FidelityRow(
+        "POD-39", pod("tolerations: [{key: a, operator: Exists, value: b}], containers: [{name: c, image: i}]"),
+        .refuses(at: "b}]", "value must be empty when `operator` is 'Exists'")),
+    FidelityRow(
+        "POD-40", pod("tolerations: [{key: a, effect: NoSchedule, tolerationSeconds: 5}], containers: [{name: c, image: i}]"),
+        .refuses(at: "5}]", "effect must be 'NoExecute' when `tolerationSeconds` is set")),
+    FidelityRow(
+        "POD-41", pod("tolerations: x, containers: [{name: c, image: i}]"),
+        .refuses(at: "x, containers", "spec.tolerations")),
+    FidelityRow(
         "WL-30",
         "- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: shop, ownerReferences: [{kind: ReplicaSet}]}, "
             + "spec: {containers: [{name: c, image: i}]}}",

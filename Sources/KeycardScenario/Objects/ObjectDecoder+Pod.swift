@@ -79,6 +79,7 @@ extension ObjectDecoder {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
         let spec = try nonNullFields(specValue, "Pod spec")
         try checkFieldTypes(spec, DecodedFieldType.podSpecTable) { "spec.\($0)" }
+        try checkTolerations(spec["tolerations"])
         // A readiness gate's condition is set by a controller the lab does not run (the API server
         // drops a created pod's status): in Kubernetes the pod stays not Ready, so no Service
         // sends to it (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-readiness-gate).
