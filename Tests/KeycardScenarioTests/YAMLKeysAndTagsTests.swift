@@ -185,3 +185,37 @@ struct YAMLKeysAndTagsTests {
         #expect(label.message.contains("must be a string"), "\(label.message)")
     }
 }
+
+/// ObjectMeta fields a dump carries, decoded as the API server decodes them (`Metadata.checkFieldTypes`).
+struct MetadataFieldTypeTests {
+    @Test(arguments: [
+        ("uid: 12", "metadata.uid must be a string"), ("resourceVersion: 5", "metadata.resourceVersion must be a string"),
+        ("generation: x", "metadata.generation must be an integer"),
+        ("creationTimestamp: notatime", "parsing time \"notatime\" as RFC 3339 failed"),
+        ("finalizers: x", "metadata.finalizers must be a list"),
+        ("finalizers: [\"bad name\"]", "metadata.finalizers: Invalid value: \"bad name\""),
+        ("finalizers: [orphan, foregroundDeletion]", "cannot be both set"),
+    ])
+    func aWrongTypeIsRefused(_ field: String, _ message: String) throws {
+        let error = try #require(throws: ScenarioError.self) {
+            try loadManifests(["a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, \(field)}\n"])
+        }
+        #expect(error.message.contains(message), "\(error.message)")
+    }
+
+    @Test func aDumpsMetadataLoads() throws {
+        let dump = """
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: n
+              uid: 0b4c2f7e-1111-2222-3333-444455556666
+              resourceVersion: "12345"
+              generation: 3
+              creationTimestamp: "2024-01-15T10:00:00Z"
+              finalizers: [kubernetes, example.com/cleanup]
+              managedFields: [{manager: kubectl, operation: Apply}]
+            """
+        #expect(throws: Never.self) { try loadManifests(["a.yaml": dump]) }
+    }
+}

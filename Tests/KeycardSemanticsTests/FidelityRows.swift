@@ -512,6 +512,10 @@ let objectRows: [FidelityRow] = [
             spec: {podSelector: {}, ingress: null}
         """, .accepts(shopIsolated)),
     FidelityRow(
+        "OBJ-52",
+        "- {apiVersion: v1, kind: Namespace, metadata: {name: extra, uid: 12}}",
+        .refuses(at: "12}", "metadata.uid must be a string")),
+    FidelityRow(
         "OBJ-51", "- apiVersion: v1\n  kind: List\n  items:\n  - null\n  - {apiVersion: v1, kind: Namespace, metadata: {name: extra}}",
         .refuses(at: "null", "Object 'Kind' is missing")),
     FidelityRow(

@@ -266,6 +266,44 @@ struct Metadata {
     /// completed as the API server would, with a suffix derived from where the object is written),
     /// `namespace` (default `defaultNamespace`, normally `default`; an empty string counts as omitted; ignored for cluster-scoped
     /// kinds), `labels` (a null value is the empty value).
+    /// The ObjectMeta fields keycard does not otherwise read, decoded as the API server decodes
+    /// them (a dump's `uid`, `resourceVersion`, `generation`, timestamps; `finalizers`): a value of
+    /// the wrong JSON type fails decoding ("cannot unmarshal number into Go struct field
+    /// ObjectMeta.metadata.uid of type string"), a timestamp that is no RFC 3339 time fails
+    /// `metav1.Time`'s parse, and `ValidateFinalizers` wants qualified names, not both `orphan` and
+    /// `foregroundDeletion`.
+    private static func checkFieldTypes(_ fields: [String: YAMLValue]) throws(ScenarioError) {
+        for field in ["uid", "resourceVersion", "selfLink"] { _ = try fields[field]?.string("metadata.\(field)") }
+        for field in ["generation", "deletionGracePeriodSeconds"] {
+            _ = try fields[field]?.int("metadata.\(field)", in: Int(Int64.min)...Int(Int64.max))
+        }
+        for field in ["creationTimestamp", "deletionTimestamp"] {
+            guard let value = fields[field] else { continue }
+            let text = try value.string("metadata.\(field)")
+            if !text.isEmpty, !GoTime.isRFC3339(text) {
+                throw value.error("metadata.\(field): parsing time \"\(text)\" as RFC 3339 failed")
+            }
+        }
+        if let finalizers = fields["finalizers"] {
+            let names = try finalizers.strings("metadata.finalizers")
+            for name in names {
+                if let problem = NameRules.labelKeyProblem(name, as: "finalizer") {
+                    throw finalizers.error("metadata.finalizers: Invalid value: \"\(name)\": \(problem)")
+                }
+            }
+            if names.contains("orphan") && names.contains("foregroundDeletion") {
+                throw finalizers.error(
+                    "metadata.finalizers: Invalid value: \"foregroundDeletion\": finalizer foregroundDeletion and orphan cannot be both set"
+                )
+            }
+        }
+        if let managed = fields["managedFields"] {
+            for item in try managed.items("metadata.managedFields") where !item.isNull {
+                _ = try item.entries("metadata.managedFields entry")
+            }
+        }
+    }
+
     static func read(
         _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
     ) throws(ScenarioError) -> Metadata {
@@ -273,6 +311,7 @@ struct Metadata {
         let entries = try value.entries("metadata")
         var fields: [String: YAMLValue] = [:]
         for entry in entries where !entry.value.isNull { fields[entry.key] = entry.value }
+        try checkFieldTypes(fields)
         // The kind's name function, which ValidateObjectMeta also applies to generateName (as a
         // prefix): a Namespace's is a DNS-1123 label; a StatefulSet's too, its pods' hostname stem
         // (ValidateStatefulSetName since Kubernetes 1.27, kubernetes/kubernetes#114172); a
