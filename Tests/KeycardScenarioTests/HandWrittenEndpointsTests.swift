@@ -134,11 +134,36 @@ struct HandWrittenEndpointsTests {
             "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 10.244.0.1}], ports: [{name: p}]}]}",
             "subsets[0].ports[0].port: Required value"
         ),
+        (
+            "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: 5432}]}]}",
+            "may not be in the loopback range"
+        ),
+        (
+            "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{addresses: [{ip: 10.244.0.1}], ports: [{port: 5432}, {port: 5433}]}]}",
+            "subsets[0].ports[0].name: Required value"
+        ),
+        (
+            "{apiVersion: v1, kind: Endpoints, metadata: {name: ext-db, namespace: x}, subsets: [{ports: [{port: 5432}]}]}",
+            "must specify `addresses` or `notReadyAddresses`"
+        ),
+        (
+            "{apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x}, addressType: IPv4, ports: [{name: a, port: 1}, {name: a, port: 2}]}",
+            "ports[1].name: Duplicate value: \"a\""
+        ),
     ])
     func anInvalidOneIsRefused(_ object: String, _ message: String) throws {
         let error = try #require(throws: ScenarioError.self) { try Self.serviceCells(Self.scenario("    - " + object)) }
         #expect(error.message.contains(message), "\(error.message)")
         #expect(error.location.line == 10, "\(error.location)")
+    }
+
+    /// `netutils.ParseIPSloppy` takes an IPv4 octet with leading zeros: the API server stores it.
+    @Test func aLeadingZeroOctetIsAnAddress() throws {
+        let cells = try Self.serviceCells(
+            Self.scenario(
+                "    - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-1, namespace: x, labels: {kubernetes.io/service-name: ext-db}}, addressType: IPv4, endpoints: [{addresses: [010.244.0.1]}]}"
+            ))
+        #expect(cells.first?.unjudgedReason != nil)
     }
 
     @Test func anEndpointsObjectLeavesTheServiceUnjudged() throws {

@@ -183,6 +183,13 @@ struct YAMLKeysAndTagsTests {
             try loadManifests(["a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: {app: 0X1F}}\n"])
         }
         #expect(label.message.contains("must be a string"), "\(label.message)")
+        // As a key (sigs.k8s.io/yaml writes a number key with FormatInt / FormatFloat) and a quantity.
+        let keyed = try loadManifests([
+            "a.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {0X10: a}, annotations: {+.8e2: b}}\n"
+                + "spec: {containers: [{name: c, image: i, resources: {limits: {cpu: 0X50}}}]}\n"
+        ])
+        let pod = try #require(keyed.initial.pods[ObjectKey("default", "p")])
+        #expect(pod.labels == ["16": "a"] && pod.annotations == ["80": "b"], "\(pod.labels) \(pod.annotations)")
     }
 }
 

@@ -138,16 +138,16 @@ public struct FlowLog: Sendable {
 
     /// The monitor events Cilium reports for one flow (bpf `send_policy_verdict_notify` before
     /// `send_drop_notify`): a forwarded or audited flow is its policy verdict (type 5) alone; a
-    /// dropped one is its policy verdict (type 5, `DROPPED`, `POLICY_DENIED`, `is_reply` false,
-    /// with `*_denied_by`) and then the drop (type 1, sub-type 133), which carries no policies:
-    /// Hubble correlates policies on policy-verdict events only (cilium
-    /// `pkg/hubble/parser/common`, `CorrelatePolicy`) and knows no `is_reply` for a drop
-    /// (`threefour`, `decodeIsReply`).
+    /// dropped one is its policy verdict (type 5, `DROPPED`, `POLICY_DENIED`, with `*_denied_by`)
+    /// and then the drop (type 1, sub-type 133), which carries no policies: Hubble correlates
+    /// policies on policy-verdict events only (cilium `pkg/hubble/parser/common`,
+    /// `CorrelatePolicy`). Neither says `is_reply`: `decodeIsReply` knows it only for a verdict
+    /// that let the packet through (`pvn.Verdict >= 0`).
     static func events(of line: HubbleFlowLine) -> [HubbleFlowLine] {
         guard line.flow.verdict == "DROPPED", line.flow.event_type.type == 5 else { return [line] }
         var verdict = line
         verdict.flow.event_type = .init(type: 5)
-        verdict.flow.is_reply = false
+        verdict.flow.is_reply = nil
         var drop = line
         drop.flow.event_type = .init(type: 1, sub_type: 133)
         drop.flow.is_reply = nil
@@ -207,8 +207,9 @@ public struct FlowLog: Sendable {
             case .icmp: l4.ICMPv4?.summary
             case .udp, .sctp: port.proto.rawValue
             }
-        // A policy verdict knows the packet opens its connection (the drop event after it does not: `events(of:)`).
-        flow.is_reply = false
+        // A policy verdict that lets the packet through knows it opens its connection; a drop's
+        // verdict and drop event do not say (`events(of:)`).
+        flow.is_reply = dropped ? nil : false
         if dropped || auditing {
             // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
             let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies

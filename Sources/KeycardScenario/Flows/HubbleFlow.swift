@@ -42,8 +42,9 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// for a drop no policy decided (`FlowLog.unrouted`).
     public var traffic_direction: String?
     /// Every probe packet keycard reports is the opening one of its connection: `false` on a
-    /// policy verdict; left out on a drop event, where Hubble does not know (cilium
-    /// `pkg/hubble/parser/threefour`, `decodeIsReply` returns nil for drop events).
+    /// forwarded or audited policy verdict; left out on a drop, its verdict and its drop event,
+    /// where Hubble does not say (cilium `pkg/hubble/parser/threefour`, `decodeIsReply` answers
+    /// only for `pvn.Verdict >= 0`).
     public var is_reply: Bool?
     public var egress_allowed_by: [Policy]?
     public var ingress_allowed_by: [Policy]?

@@ -239,7 +239,14 @@ extension ObjectDecoder {
         }
         // A YAML number (`0x10`, `1e3`, `.5`) reaches the API server as a JSON number.
         if quantity.isPlainNumber {
-            let number = quantity.tagName == .int ? Int.construct(from: scalar).map(Double.init) : Double.construct(from: scalar)
+            // go-yaml's number (`0X50`, `+.8e2`, a uint64 beyond Int64), Yams' where go-yaml finds none.
+            let number: Double? =
+                switch GoYAMLScalar.plain(scalar.string) {
+                case .int(let value): Double(value)
+                case .uint(let value): Double(value)
+                case .float(let value): value
+                default: quantity.tagName == .int ? Int.construct(from: scalar).map(Double.init) : Double.construct(from: scalar)
+                }
             guard let number, number.isFinite else {
                 throw quantity.error("\(field) must be a finite number or a quantity string, found \(scalar.string)")
             }

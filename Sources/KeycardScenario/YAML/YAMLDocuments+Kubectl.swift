@@ -72,10 +72,24 @@ extension YAMLDocuments {
     /// A plain `<<` stays the merge key.
     private static func keyScalar(_ scalar: Node.Scalar, at location: SourceLocation) throws(ScenarioError) -> Node.Scalar? {
         if scalar.style == .plain && scalar.string == "<<" { return nil }
-        // `!!str on` and `! on` are the string as written (go-yaml resolves neither tag).
-        if !scalar.tag.description.isEmpty && !Self.isDecisive(scalar.tag) { return nil }
+        // `!!str on` and `! on` are the string as written (go-yaml resolves neither tag). Yams gives
+        // an untagged plain scalar it reads as a string the tag `!!str` too: where go-yaml reads
+        // it as a number (`0X10`, `+.8e2`: ParseInt base 0, yamlStyleFloat) it is that number.
+        // (An explicit `!!str 0X10` key looks the same to keycard and is read as the number.)
+        let goNumber: GoYAMLScalar? =
+            if scalar.style == .plain, scalar.tag.description == Tag.Name.str.rawValue {
+                switch GoYAMLScalar.plain(scalar.string) {
+                case .int(let number): .int(number)
+                case .uint(let number): .uint(number)
+                case .float(let number): .float(number)
+                default: nil
+                }
+            } else { nil }
+        if goNumber == nil && !scalar.tag.description.isEmpty && !Self.isDecisive(scalar.tag) { return nil }
         let value: GoYAMLScalar
-        if Self.isDecisive(scalar.tag) {
+        if let goNumber {
+            value = goNumber
+        } else if Self.isDecisive(scalar.tag) {
             switch GoYAMLScalar.tagged(scalar.string, tag: scalar.tag.description) {
             case .failure(let error): throw ScenarioError(location, "invalid YAML: \(error.message) (kubectl refuses it)")
             case .success(let tagged): value = tagged
@@ -91,7 +105,7 @@ extension YAMLDocuments {
                 "a mapping key may not be \(value == .null ? "null" : "the integer \(scalar.string), beyond 64-bit signed") (kubectl: unsupported map key); quote it to make it a string"
             )
         }
-        if case .string = value, !Self.isDecisive(scalar.tag) { return nil }
+        if case .string = value, goNumber == nil, !Self.isDecisive(scalar.tag) { return nil }
         var converted = scalar
         converted.string = key
         converted.tag = .implicit
