@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(name: "keycard", dependencies: ["KeycardCommands"]),
 
         // Test support shared by test targets and benchmarks: generated data, the built binary.
-        .target(name: "KeycardTestSupport", dependencies: ["KeycardValues"], path: "Tests/KeycardTestSupport"),
+        .target(name: "KeycardTestSupport", dependencies: ["KeycardValues", "KeycardModel"], path: "Tests/KeycardTestSupport"),
         // Fuzz target for the scenario and manifest loader (scripts/fuzz); a plain build replays files.
         .executableTarget(name: "KeycardFuzz", dependencies: ["KeycardScenario"], path: "Fuzz/KeycardFuzz"),
 

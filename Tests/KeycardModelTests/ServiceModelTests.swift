@@ -1,4 +1,5 @@
 import KeycardModel
+import KeycardTestSupport
 import KeycardValues
 import Testing
 
@@ -118,29 +119,17 @@ struct HostNetworkEndpointTests {
 /// node, a probe names.
 struct HostNetworkNamedPortTests {
     @Test func aNamedPortResolvesOverTheNodesHostNetworkPods() {
-        var cluster = Cluster()
-        cluster.namespaces["mon"] = Namespace(name: "mon")
-        cluster.namespaces["x"] = Namespace(name: "x")
-        cluster.nodeCount = 1
-        for (name, port) in [("agent", ContainerPort(port: 9200)), ("exporter", ContainerPort(name: "metrics", port: 9100))] {
-            var pod = Pod(namespace: "mon", name: name, ports: [port])
-            pod.hostNetwork = true
-            cluster.pods[pod.key] = pod
-            cluster.addresses[pod.key] = LabNetwork.nodeAddress(0)
-            cluster.podNodes[pod.key] = 0
-        }
-        let client = Pod(namespace: "x", name: "client")
-        cluster.pods[client.key] = client
-        cluster.addresses[client.key] = IPv4(0x0AF4_0002)
-        cluster.podNodes[client.key] = 0
+        var (cluster, client) = HostNetworkWorld.cluster([
+            ("agent", [ContainerPort(port: 9200)]), ("exporter", [ContainerPort(name: "metrics", port: 9100)]),
+        ])
         let out = policy(
             "x", "out", select: sel([:]), types: [.egress],
             egress: [rule([.block("100.64.0.0/16")], ports: [.named("metrics")])])
         cluster.policies[out.key] = out
         let engine = PolicyEngine(cluster)
         for destination in [Endpoint.pod(ObjectKey("mon", "exporter")), .pod(ObjectKey("mon", "agent")), .node("node-0")] {
-            #expect(engine.evaluate(fromSource: client.key, to: destination, port: tcp(9100)).decision == .allow, "\(destination)")
-            #expect(engine.evaluate(fromSource: client.key, to: destination, port: tcp(9200)).decision == .deny, "\(destination)")
+            #expect(engine.evaluate(fromSource: client, to: destination, port: tcp(9100)).decision == .allow, "\(destination)")
+            #expect(engine.evaluate(fromSource: client, to: destination, port: tcp(9200)).decision == .deny, "\(destination)")
         }
     }
 }

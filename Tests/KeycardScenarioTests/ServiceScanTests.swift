@@ -137,22 +137,10 @@ struct ServiceScanTests {
 /// share it.
 struct HostNetworkScanTests {
     @Test func aNodeAddressServesItsHostNetworkPodsPorts() throws {
-        var cluster = Cluster()
-        cluster.namespaces["mon"] = Namespace(name: "mon")
-        cluster.namespaces["x"] = Namespace(name: "x")
-        cluster.nodeCount = 1
-        for (name, port) in [("exporter", 9100), ("agent", 9200)] {
-            var pod = Pod(namespace: "mon", name: name, ports: [ContainerPort(port: port)])
-            pod.hostNetwork = true
-            cluster.pods[pod.key] = pod
-            cluster.addresses[pod.key] = LabNetwork.nodeAddress(0)
-            cluster.podNodes[pod.key] = 0
-        }
-        let client = Pod(namespace: "x", name: "client")
-        cluster.pods[client.key] = client
-        cluster.addresses[client.key] = IPv4(0x0AF4_0002)
-        cluster.podNodes[client.key] = 0
-        let scan = cluster.scanTargets(from: client.key, .pods, ports: [9100, 9200, 9300], meshIdentity: nil)
+        let (cluster, client) = HostNetworkWorld.cluster([
+            ("exporter", [ContainerPort(port: 9100)]), ("agent", [ContainerPort(port: 9200)]),
+        ])
+        let scan = cluster.scanTargets(from: client, .pods, ports: [9100, 9200, 9300], meshIdentity: nil)
         #expect(scan.map(\.ip) == Array(repeating: LabNetwork.nodeAddress(0), count: 3), "one address, scanned once")
         #expect(scan.map(\.model) == [.open, .open, .closed])
     }
