@@ -233,7 +233,9 @@ let networkPolicyRows: [FidelityRow] = [
         .accepts([
             "other/client -> default/d TCP/80 deny", "other/client -> shop/web TCP/80 allow",
         ])),
-    FidelityRow("NP-54", policy("  spec: {podSelector: {}}\n  status: {conditions: []}"), .accepts(shopIsolated)),
+    FidelityRow(
+        "NP-54", policy("  spec: {podSelector: {}}\n  status: {conditions: []}"),
+        .refuses(at: "status:", "unknown field \"status\" in NetworkPolicy")),
     FidelityRow("NP-55", policy("  spec: {podSelector: {matchLabels: {\"-app\": web}}}"), .refuses(at: "\"-app\"", "label key \"-app\"")),
     FidelityRow(
         "NP-56", policy("  spec: {}", namespace: "nowhere"),

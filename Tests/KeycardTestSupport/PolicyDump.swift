@@ -1,7 +1,7 @@
 /// A large cluster's NetworkPolicies as `kubectl get netpol -A -o yaml` prints them: a `kind: List`
 /// whose items carry the metadata the API server adds (last-applied annotation, uid,
-/// resourceVersion, creationTimestamp, generation) and a `status: {}`. 55 YAML nodes (keys
-/// counted) and 720 bytes per policy; no anchors or aliases. Used by the loader's size test and `keycard-bench-load`.
+/// resourceVersion, creationTimestamp, generation; a 1.34 server writes no `status`). 53 YAML nodes
+/// (keys counted) and 710 bytes per policy; no anchors or aliases. Used by the loader's size test and `keycard-bench-load`.
 public enum PolicyDump {
     /// The List text with `count` policies in namespace `shop`, each allowing `app=client-<i>` into
     /// `app=web` on TCP port 1000 + i % 60000.
@@ -36,7 +36,6 @@ public enum PolicyDump {
                 "        protocol: TCP",
                 "    policyTypes:",
                 "    - Ingress",
-                "  status: {}",
             ])
         }
         lines.append(contentsOf: ["kind: List", "metadata:", "  resourceVersion: \"\""])

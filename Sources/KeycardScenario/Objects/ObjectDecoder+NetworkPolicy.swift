@@ -7,11 +7,15 @@ extension ObjectDecoder {
     /// `spec` and `spec.podSelector` are optional: omitted, the policy selects every pod of its
     /// namespace. The spec is read strictly: an unknown field there is an error, as kubectl's
     /// default strict field validation makes it.
-    /// `kind` and `extraSpecFields` serve the staged kind (`stagedPolicy`), whose spec is this one's.
+    /// networking.k8s.io/v1 has no `status` (tombstoned in `k8s.io/api` networking/v1 types.go since
+    /// 1.27), so a `status` is an unknown field, refused as strict decoding refuses it.
+    /// `kind` and `extraSpecFields` serve the staged kind (`stagedPolicy`), whose spec is this one's
+    /// (a custom resource: its `status` is allowed).
     mutating func networkPolicy(_ value: YAMLValue, kind: String = "NetworkPolicy", extraSpecFields: [String] = []) throws(ScenarioError)
         -> NetworkPolicy
     {
-        let fields = try value.fields(kind, allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        let topLevel = ["apiVersion", "kind", "metadata", "spec"] + (extraSpecFields.isEmpty ? [] : ["status"])
+        let fields = try value.fields(kind, allowed: topLevel)
         let meta = try Metadata.read(
             fields.required("metadata"), kind: kind, namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var policy = NetworkPolicy(namespace: meta.namespace, name: meta.name, podSelector: .everything)
