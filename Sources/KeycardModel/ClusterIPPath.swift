@@ -25,8 +25,8 @@ public enum InternalTrafficPolicy: String, Hashable, Sendable, CaseIterable, Cod
 /// `trafficDistribution: PreferSameNode` (beta, on by default in 1.34): the EndpointSlice
 /// controller gives every endpoint a hint for its own node (staging/src/k8s.io/endpointslice
 /// trafficdist.go), and kube-proxy's `CategorizeEndpoints` then sends a node's clients to that
-/// node's endpoints, or to every endpoint when it has none. keycard applies it to ClusterIP
-/// traffic; node-port and load-balancer traffic still reach every endpoint (`NodePortPath`).
+/// node's endpoints, or to every endpoint when it has none. Node-port and load-balancer traffic
+/// under `externalTrafficPolicy: Cluster` is narrowed the same way (`NodePortPath`).
 public enum ClusterIPPath {
     /// The endpoints the proxy on `node` sends `port` of `service` to, in the proxy's order: every
     /// endpoint under Cluster, the endpoints running on `node` under Local (none: it drops), and

@@ -6,7 +6,10 @@ import KeycardValues
 /// model, the compilers and the probes' aim, so all three agree on every hop.
 ///
 /// - A node forwards `NODE:nodePort` to every endpoint (`Cluster`) or to its own endpoints only
-///   (`Local`; none: it drops).
+///   (`Local`; none: it drops). Under `Cluster`, `trafficDistribution: PreferSameNode` narrows
+///   "every endpoint" to the node's own when it has any, as for ClusterIP traffic: kube-proxy's
+///   external traffic under Cluster goes to the same topology-filtered `clusterEndpoints`
+///   (pkg/proxy/topology.go `CategorizeEndpoints`; `ClusterIPPath`).
 /// - `Cluster` source-NATs to the node's address when the chosen endpoint runs on another node (the
 ///   reply must come back through the node that translated it); an endpoint on the same node sees
 ///   the client, as Cilium's kube-proxy replacement does. kube-proxy's iptables and nftables modes
@@ -21,8 +24,9 @@ public enum NodePortPath {
     /// The endpoints node `node` forwards `port` of `service` to, in the proxy's order.
     public static func endpoints(_ cluster: Cluster, _ service: Service, _ port: ServicePort, node: Int) -> [ServiceBackend] {
         let all = cluster.backends(of: service, port: port)
-        guard service.externalTrafficPolicy == .local else { return all }
-        return all.filter { cluster.podNodes[$0.pod] == node }
+        let local = all.filter { cluster.podNodes[$0.pod] == node }
+        if service.externalTrafficPolicy == .local { return local }
+        return service.prefersSameNode && !local.isEmpty ? local : all
     }
 
     /// Whether the connection to `backend` through `node` is source-NATed to the node.
@@ -38,13 +42,16 @@ public enum NodePortPath {
         return nodes.filter(local.contains)
     }
 
-    /// The node a probe through the load balancer enters by, to reach `backend`: its own node
-    /// under `Local` (no other forwards to it); under `Cluster` the lowest-numbered other node when
-    /// there is one, so the cell shows the source NAT a cloud load balancer's spreading brings.
-    public static func loadBalancerEntry(_ cluster: Cluster, _ service: Service, backend: ServiceBackend) -> Int {
+    /// The node a probe through the load balancer enters by, to reach `backend` on `port`: its own
+    /// node under `Local` (no other forwards to it); under `Cluster` the lowest-numbered other node
+    /// that forwards to it when there is one (under PreferSameNode, one without endpoints of its
+    /// own), so the cell shows the source NAT a cloud load balancer's spreading brings.
+    public static func loadBalancerEntry(_ cluster: Cluster, _ service: Service, _ port: ServicePort, backend: ServiceBackend) -> Int {
         let own = cluster.podNodes[backend.pod] ?? 0
         guard service.externalTrafficPolicy != .local else { return own }
-        return (0..<max(cluster.nodeCount, 1)).first { $0 != own } ?? own
+        let others = (0..<max(cluster.nodeCount, 1)).filter { $0 != own }
+        guard service.prefersSameNode else { return others.first ?? own }
+        return others.first { endpoints(cluster, service, port, node: $0).contains(backend) } ?? own
     }
 
     /// The seed of the load balancer's node choice: not the proxy's, so the two hashes of one

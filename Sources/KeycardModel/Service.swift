@@ -45,8 +45,9 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     /// ClusterIP (`ClusterIPPath`); nil is Cluster (the API server defaults it to Cluster for every
     /// type but ExternalName).
     public var internalTrafficPolicy: InternalTrafficPolicy?
-    /// `trafficDistribution: PreferSameNode`: kube-proxy sends a client's ClusterIP traffic to the
-    /// endpoints on the client's node when there are any (`ClusterIPPath`).
+    /// `trafficDistribution: PreferSameNode`: kube-proxy sends a client's ClusterIP traffic, and a
+    /// node's node-port traffic under Cluster, to the endpoints on that node when there are any
+    /// (`ClusterIPPath`, `NodePortPath`).
     public var prefersSameNode = false
     /// `spec.healthCheckNodePort`: LoadBalancer with the Local policy only (pinned or allocated).
     public var healthCheckNodePort: Int?

@@ -71,7 +71,7 @@ extension Cluster {
             guard index < max(nodeCount, 1) else { return nil }
             node = index
         case .loadBalancer:
-            node = NodePortPath.loadBalancerEntry(self, service, backend: found)
+            node = NodePortPath.loadBalancerEntry(self, service, servicePort, backend: found)
             guard NodePortPath.loadBalancerNodes(self, service, servicePort).contains(node) else { return nil }
         }
         guard NodePortPath.endpoints(self, service, servicePort, node: node).contains(found) else { return nil }

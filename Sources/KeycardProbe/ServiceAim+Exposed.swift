@@ -20,7 +20,7 @@ extension ServiceAim {
         switch entry {
         case .node(let index): node = index
         case .loadBalancer:
-            node = NodePortPath.loadBalancerEntry(cluster, service, backend: backend)
+            node = NodePortPath.loadBalancerEntry(cluster, service, servicePort, backend: backend)
             let nodes = NodePortPath.loadBalancerNodes(cluster, service, servicePort)
             guard let index = nodes.firstIndex(of: node) else { return nil }
             balancer = (index, nodes.count)

@@ -169,4 +169,29 @@ struct PreferSameNodeTests {
         #expect(!ClusterIPPath.reaches(cluster, from: .pod(ObjectKey("prod", "web-1")), service, port, backend: web2))
         #expect(ClusterIPPath.reaches(cluster, from: .pod(ObjectKey("prod", "client")), service, port, backend: web2))
     }
+
+    /// Node-port and load-balancer traffic under Cluster: the node it enters sends it to its own
+    /// endpoints when it has any (no masquerade then), else to every endpoint; Local is unchanged.
+    @Test func aNodePortOnANodeWithEndpointsReachesOnlyThem() {
+        var (cluster, service) = serviceCluster([])
+        cluster.nodeCount = 3
+        cluster.podNodes = [ObjectKey("prod", "client"): 2, ObjectKey("prod", "web-1"): 0, ObjectKey("prod", "web-2"): 1]
+        service.kind = .nodePort
+        service.externalTrafficPolicy = .cluster
+        service.ports[0].nodePort = 30080
+        service.prefersSameNode = true
+        cluster.services[service.key] = service
+        let port = service.ports[0]
+        let (web1, web2) = (cluster.backends(of: service, port: port)[0], cluster.backends(of: service, port: port)[1])
+        #expect(NodePortPath.endpoints(cluster, service, port, node: 0) == [web1])
+        #expect(NodePortPath.endpoints(cluster, service, port, node: 2) == [web1, web2])
+        #expect(!NodePortPath.masquerades(cluster, service, backend: web1, node: 0))
+        #expect(NodePortPath.masquerades(cluster, service, backend: web1, node: 2))
+        #expect(cluster.exposedPath(service.key, .node(0), backend: web2.pod, port: tcp(30080)) == nil)
+        #expect(cluster.exposedPath(service.key, .node(2), backend: web2.pod, port: tcp(30080))?.sourceNAT == LabNetwork.nodeAddress(2))
+        #expect(NodePortPath.loadBalancerEntry(cluster, service, port, backend: web2) == 2)
+        service.externalTrafficPolicy = .local
+        cluster.services[service.key] = service
+        #expect(NodePortPath.endpoints(cluster, service, port, node: 2).isEmpty)
+    }
 }

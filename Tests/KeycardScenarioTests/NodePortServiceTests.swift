@@ -373,7 +373,7 @@ struct NodePortServiceTests {
         let lbPort = try #require(lb.ports.first)
         let backend = try #require(t.initial.backends(of: lb, port: lbPort).first)
         #expect(backend.pod == web)
-        #expect(NodePortPath.loadBalancerEntry(t.initial, lb, backend: backend) == 0, "Cluster: the node without the pod")
+        #expect(NodePortPath.loadBalancerEntry(t.initial, lb, lbPort, backend: backend) == 0, "Cluster: the node without the pod")
     }
 
     @Test func exposedProbesAreCheckedAgainstTheService() {
