@@ -186,6 +186,36 @@ import Testing
         #expect(!findings.contains { $0.rule == "one-sided-allow" }, "\(findings.map(\.message))")
     }
 
+    /// A ClusterNetworkPolicy Deny of the cluster DNS blocks lookups as surely as an egress
+    /// default deny: `egress-blocks-dns` names its rule (an Admin Deny wins over any NetworkPolicy;
+    /// a Baseline Deny only where no NetworkPolicy isolates the pod for egress).
+    @Test(arguments: ["Admin", "Baseline"])
+    func aClusterPolicyDenyOfDNSIsReportedAtItsRule(_ tier: String) throws {
+        let cnp = """
+            - apiVersion: policy.networking.k8s.io/v1alpha2
+              kind: ClusterNetworkPolicy
+              metadata: {name: no-kube-system}
+              spec:
+                tier: \(tier)
+                priority: 1
+                subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: prod}}}
+                egress:
+                  - {name: deny-dns, action: Deny, to: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]}
+            """
+        let head = ScenarioText.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab: {dns: true}\n  resources:")
+        let (findings, text) = try Self.lint(ScenarioText.scenario(resources: cnp, head: head))
+        let dns = findings.filter { $0.rule == "egress-blocks-dns" }
+        #expect(dns.map(\.object) == ["ClusterNetworkPolicy no-kube-system", "ClusterNetworkPolicy no-kube-system"], "\(dns)")
+        #expect(
+            dns.first?.message.contains("prod/api cannot reach the cluster DNS (kube-system/kube-dns-0) on UDP/53: \(tier) policy") == true)
+        let ruleLine = try #require(
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("name: deny-dns") })
+        #expect(dns.allSatisfy { $0.line == ruleLine + 1 })
+        // An egress NetworkPolicy that allows DNS decides before the Baseline tier, not the Admin one.
+        let (allowed, _) = try Self.lint(ScenarioText.scenario(resources: cnp + "\n" + Self.dnsEgress, head: head))
+        #expect(allowed.filter { $0.rule == "egress-blocks-dns" }.count == (tier == "Admin" ? 2 : 0))
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

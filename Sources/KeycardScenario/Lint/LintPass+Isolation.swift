@@ -59,35 +59,49 @@ extension LintPass {
         }
     }
 
-    /// `egress-blocks-dns`: a pod isolated for egress whose egress denies UDP/53 to the cluster
-    /// DNS pod (the lab's, with `spec.lab.dns`); without one, to any destination.
+    /// `egress-blocks-dns`: a pod whose egress denies UDP/53 to the cluster DNS pod (the lab's,
+    /// with `spec.lab.dns`), by its NetworkPolicies or by a ClusterNetworkPolicy's Deny (reported
+    /// at that rule); without a DNS pod, a pod isolated for egress whose NetworkPolicies allow
+    /// UDP/53 to no destination.
     mutating func checkDNS() {
         let dns = ProtocolPort(.udp, 53)
         let dnsPod = cluster.pods[ClusterDNS.podKey]
         for pod in pods {
             let isolating = cluster.isolatingPolicies(for: pod, .egress)
-            guard let first = isolating.first else { continue }
-            let blocked: Bool
-            let target: String
             if let dnsPod {
-                blocked = engine.evaluate(from: .pod(pod.key), to: .pod(dnsPod.key), port: dns).egress.outcome == .denied
-                target = "the cluster DNS (\(dnsPod.key))"
-            } else {
-                blocked = !isolating.contains { policy in
+                let egress = engine.evaluate(from: .pod(pod.key), to: .pod(dnsPod.key), port: dns).egress
+                guard egress.outcome == .denied else { continue }
+                if let step = egress.tiers.last, step.result == .deny, let key = step.policy,
+                    let policy = cluster.clusterPolicies[key], let index = step.ruleIndex
+                {
+                    let when =
+                        policy.tier == .admin ? "before any NetworkPolicy is consulted" : "as no NetworkPolicy isolates it for egress"
+                    report(
+                        "egress-blocks-dns",
+                        "\(pod.key) cannot reach the cluster DNS (\(dnsPod.key)) on UDP/53: \(policy.tier.rawValue) policy \(key)'s Deny rule \(step.by ?? Self.ruleName(.egress, index)) drops it \(when), so its name lookups fail",
+                        Self.ref(policy), Self.rulePath(.egress, index))
+                    continue
+                }
+                guard let first = isolating.first else { continue }
+                reportDNSBlocked(pod, isolating, target: "the cluster DNS (\(dnsPod.key))", first)
+            } else if let first = isolating.first {
+                let allowsDNS = isolating.contains { policy in
                     policy.rules(.egress).contains { rule in
                         guard let ports = rule.ports, !ports.isEmpty else { return true }
                         return ports.contains { PolicyEngine.matches($0, dns, nil) }
                     }
                 }
-                target = "any DNS server"
+                if !allowsDNS { reportDNSBlocked(pod, isolating, target: "any DNS server", first) }
             }
-            guard blocked else { continue }
-            let names = isolating.map(\.key.description).joined(separator: ", ")
-            report(
-                "egress-blocks-dns",
-                "\(pod.key) is isolated for egress by \(names) and no egress rule lets it reach \(target) on UDP/53: its name lookups fail",
-                Self.ref(first), [.key("spec"), .key("policyTypes")])
         }
+    }
+
+    private mutating func reportDNSBlocked(_ pod: Pod, _ isolating: [NetworkPolicy], target: String, _ first: NetworkPolicy) {
+        let names = isolating.map(\.key.description).joined(separator: ", ")
+        report(
+            "egress-blocks-dns",
+            "\(pod.key) is isolated for egress by \(names) and no egress rule lets it reach \(target) on UDP/53: its name lookups fail",
+            Self.ref(first), [.key("spec"), .key("policyTypes")])
     }
 
     /// `one-sided-allow`: rules that allow connections between pods (on ports the destination

@@ -58,7 +58,7 @@ public struct LintRule: Hashable, Sendable, Codable {
             aliases: ["kubeaudit:MissingDefaultDenyEgressNetworkPolicy"]),
         LintRule(
             id: "egress-blocks-dns", severity: .error,
-            summary: "a pod isolated for egress that cannot reach the cluster DNS on UDP/53",
+            summary: "a pod whose egress policy (NetworkPolicy or ClusterNetworkPolicy) keeps it from the cluster DNS on UDP/53",
             help:
                 "Egress isolation covers DNS: with no egress rule to kube-dns on UDP (and TCP) 53 every name lookup of the pod times out. Add an egress rule to namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns.",
             aliases: []),
