@@ -216,6 +216,39 @@ import Testing
         #expect(allowed.filter { $0.rule == "egress-blocks-dns" }.count == (tier == "Admin" ? 2 : 0))
     }
 
+    /// A cluster policy whose subject, or one of whose `namespaces`/`pods` peers, selects no pod
+    /// acts on nothing: reported where it is written, as for a NetworkPolicy.
+    @Test func aClusterPolicySelectingNothingIsReported() throws {
+        func cnp(subject: String, peer: String) -> String {
+            """
+            - apiVersion: policy.networking.k8s.io/v1alpha2
+              kind: ClusterNetworkPolicy
+              metadata: {name: guard}
+              spec:
+                tier: Admin
+                priority: 1
+                subject: \(subject)
+                ingress:
+                  - action: Deny
+                    from: [\(peer), {namespaces: {matchLabels: {kubernetes.io/metadata.name: prod}}}]
+            """
+        }
+        let bad = cnp(
+            subject: "{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: gone}}}}",
+            peer: "{namespaces: {matchLabels: {team: nobody}}}")
+        let (findings, text) = try Self.lint(ScenarioText.scenario(resources: bad))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let subject = findings.filter { $0.rule == "policy-selects-nothing" }
+        #expect(subject.map(\.message) == ["guard's subject selects no pod: the policy judges no connection"])
+        #expect(subject.first?.line == (lines.firstIndex { $0.contains("subject: {pods") } ?? -2) + 1)
+        let peers = findings.filter { $0.rule == "peer-selects-nothing" }
+        #expect(peers.map(\.message) == ["ingress[0].from[0] of guard (Deny) selects no pod"])
+        #expect(peers.first?.line == (lines.firstIndex { $0.contains("from: [{namespaces") } ?? -2) + 1)
+        let good = cnp(subject: "{namespaces: {}}", peer: "{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}")
+        let (clean, _) = try Self.lint(ScenarioText.scenario(resources: good))
+        #expect(!clean.contains { $0.rule == "policy-selects-nothing" || $0.rule == "peer-selects-nothing" }, "\(clean.map(\.message))")
+    }
+
     @Test func blueprintForgottenEgressAndDNS() throws {
         let path = RepositoryFiles.absolute("scenarios/zero-trust-blueprint.yaml")
         let findings = PolicyLinter.lint(try ScenarioLoader.timeline(path))

@@ -24,6 +24,36 @@ extension LintPass {
         }
     }
 
+    /// `policy-selects-nothing` and `peer-selects-nothing` for cluster policies: a subject that
+    /// selects no pod (the policy judges nothing), and a `namespaces` or `pods` peer that matches no
+    /// pod (the rule acts on nothing: an Accept opens nothing, a Deny guards nothing).
+    mutating func checkClusterPolicySelectors() {
+        let policies = cluster.clusterPolicies.values.sorted { $0.key < $1.key }
+        for policy in policies {
+            if !cluster.pods.values.contains(where: { !$0.hostNetwork && engine.selects(policy.subject, $0) }) {
+                report(
+                    "policy-selects-nothing", "\(policy.key)'s subject selects no pod: the policy judges no connection",
+                    Self.ref(policy), [.key("spec"), .key("subject")])
+            }
+            for direction in NetworkPolicy.PolicyType.allCases {
+                for (index, rule) in policy.rules(direction).enumerated() {
+                    for (peerIndex, peer) in rule.peers.enumerated() {
+                        switch peer {
+                        case .namespaces, .pods: break
+                        case .networks, .nodes, .domainNames: continue
+                        }
+                        if cluster.pods.keys.contains(where: { engine.matches(peer, action: rule.action, .pod($0)) }) { continue }
+                        let field = direction == .ingress ? "from" : "to"
+                        report(
+                            "peer-selects-nothing",
+                            "\(Self.ruleName(direction, index)).\(field)[\(peerIndex)] of \(policy.key) (\(rule.action.rawValue)) selects no pod",
+                            Self.ref(policy), Self.rulePath(direction, index) + [.key(field), .index(peerIndex)])
+                    }
+                }
+            }
+        }
+    }
+
     static func ref(_ policy: ClusterNetworkPolicy) -> ObjectRef {
         let kind: ObjectKind =
             switch policy.key.origin {

@@ -70,14 +70,16 @@ public struct LintRule: Hashable, Sendable, Codable {
             aliases: []),
         LintRule(
             id: "policy-selects-nothing", severity: .warning,
-            summary: "a NetworkPolicy whose podSelector selects no pod of its namespace",
-            help: "Such a policy isolates and allows nothing; check its podSelector's labels against the pods'.",
+            summary:
+                "a NetworkPolicy whose podSelector selects no pod of its namespace, or a ClusterNetworkPolicy whose subject selects no pod",
+            help:
+                "Such a policy isolates, allows and denies nothing; check its podSelector's (or subject's) labels against the pods' and their namespaces'.",
             aliases: ["kube-linter:dangling-networkpolicy"]),
         LintRule(
             id: "peer-selects-nothing", severity: .warning,
-            summary: "a from/to peer (podSelector, namespaceSelector) that selects no pod",
+            summary: "a from/to peer (podSelector, namespaceSelector; a cluster policy's namespaces or pods) that selects no pod",
             help:
-                "The peer allows nothing; check its selectors (a namespaceSelector alone matches namespace labels, and without it the podSelector looks in the policy's own namespace).",
+                "The peer allows (or, in a ClusterNetworkPolicy, denies or passes) nothing; check its selectors (a namespaceSelector alone matches namespace labels, and without it the podSelector looks in the policy's own namespace).",
             aliases: ["kube-linter:dangling-networkpolicypeer-podselector"]),
         LintRule(
             id: "cluster-policy-priority-tie", severity: .warning,

@@ -86,6 +86,7 @@ struct LintPass {
         checkIPBlocks()
         checkMeshPolicies()
         checkClusterPolicyTies()
+        checkClusterPolicySelectors()
     }
 
     /// The user's pods: keycard's own cluster DNS pod is left out.
