@@ -173,9 +173,11 @@ public struct MeshProbing: Sendable {
     /// proxy writes it before it ends the connection, so it is normally there already), and its
     /// absence then is a lab error, never `allow` (README: a mesh probe needs the application's
     /// answer to count as allowed).
+    /// `destination` (the cell's) tells where the destination's proxy sees the connection come
+    /// from: through a node port that source-NATs, the node's address.
     func observation(
-        _ verdict: ProbeVerdict, from source: ObjectKey, _ request: ProbeRequest, attempts: Int, expectedLine: String,
-        recordsDue: ContinuousClock.Instant
+        _ verdict: ProbeVerdict, from source: ObjectKey, to destination: Endpoint? = nil, _ request: ProbeRequest, attempts: Int,
+        expectedLine: String, recordsDue: ContinuousClock.Instant
     ) -> CellObservation? {
         switch verdict {
         case .allow(let text) where request.readsToEnd:
@@ -187,15 +189,15 @@ public struct MeshProbing: Sendable {
             case 403?:
                 return CellObservation(observation: .denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
             default:
-                return otherAnswer(status, body, from: source, request, attempts: attempts)
+                return otherAnswer(status, body, from: source, to: destination, request, attempts: attempts)
             }
         case .unanswered(let reset):
-            guard let sourceIP = cluster.addresses[source], let port = request.sourcePort else { return nil }
-            let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
+            let flows = recordedFlows(from: source, to: destination, request)
+            guard !flows.isEmpty, let port = request.sourcePort else { return nil }
             let clock = ContinuousClock()
             while true {
                 var hop: String?
-                for (address, dport) in candidates {
+                for (sourceIP, address, dport) in flows {
                     switch channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
                     case .decided(let record):
                         // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
@@ -233,13 +235,12 @@ public struct MeshProbing: Sendable {
     /// error: neither keycard's model nor its outcomes have that answer. When the proxy refused
     /// by policy, its record decides. Otherwise the application answered (a `command:` program
     /// answering 404 has passed every check): `allow`, the answer named in `reason`.
-    func otherAnswer(_ status: Int?, _ body: String, from source: ObjectKey, _ request: ProbeRequest, attempts: Int)
-        -> CellObservation
-    {
+    func otherAnswer(
+        _ status: Int?, _ body: String, from source: ObjectKey, to destination: Endpoint?, _ request: ProbeRequest, attempts: Int
+    ) -> CellObservation {
         let answer = status.map { "HTTP \($0)" } ?? "no HTTP response"
-        if let sourceIP = cluster.addresses[source], let port = request.sourcePort {
-            let candidates = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
-            for (address, dport) in candidates {
+        if let port = request.sourcePort {
+            for (sourceIP, address, dport) in recordedFlows(from: source, to: destination, request) {
                 guard case .decided(let record) = channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport)
                 else { continue }
                 switch record.observation {
@@ -258,6 +259,20 @@ public struct MeshProbing: Sendable {
         }
         return CellObservation(
             observation: .allow, attempts: attempts, reason: "the application answered \(answer)\(body.isEmpty ? "" : " \(body)")")
+    }
+
+    /// The flows (source address, destination address and port) under which a proxy may have
+    /// recorded the probe: from the source's address (a pod's, an external's, a node's) or, through
+    /// a node port that source-NATs, the node's; to what it dialled or, translated, the backend.
+    func recordedFlows(from source: ObjectKey, to destination: Endpoint?, _ request: ProbeRequest) -> [(IPv4, IPv4, UInt16)] {
+        var sources = cluster.address(of: cluster.source(source)).map { [$0] } ?? []
+        if case .exposed(let key, let entry, let backend)? = destination,
+            let nat = cluster.exposedPath(key, entry, backend: backend, port: ProtocolPort(request.proto, Int(request.port)))?.sourceNAT
+        {
+            sources.append(nat)
+        }
+        let destinations = [(request.destination, request.port)] + (request.translated.map { [($0.address, $0.port)] } ?? [])
+        return sources.flatMap { address in destinations.map { (address, $0.0, $0.1) } }
     }
 
     /// The status code and the first body line of an HTTP/1.1 response.

@@ -153,7 +153,8 @@ public struct SocketProbeRunner: ProbeRunner {
                 }
             if let mesh,
                 let seen = mesh.observation(
-                    outcome.verdict, from: cell.from, request, attempts: outcome.attempts, expectedLine: expected, recordsDue: recordsDue)
+                    outcome.verdict, from: cell.from, to: cell.to, request, attempts: outcome.attempts, expectedLine: expected,
+                    recordsDue: recordsDue)
             {
                 // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
                 if strays.contains(index), seen.observation == .allow, let answer = seen.reason {

@@ -84,11 +84,12 @@ extension Cluster {
         return pod.enrolledInAmbient(in: namespaces[pod.namespace]) ? .ambient : .none
     }
 
-    /// The data plane of a pod, or of the backend a Service cell reaches; externals, addresses and
-    /// a Service without a backend are outside the mesh.
+    /// The data plane of a pod, or of the backend a Service cell reaches (through its ClusterIP, a
+    /// node port or the load balancer); externals, addresses and a Service without a backend are
+    /// outside the mesh.
     public func dataPlane(of endpoint: Endpoint) -> DataPlane {
         switch endpoint {
-        case .pod(let key), .service(_, backend: let key?): dataPlane(of: key)
+        case .pod(let key), .service(_, backend: let key?), .exposed(_, _, backend: let key?): dataPlane(of: key)
         default: .none
         }
     }

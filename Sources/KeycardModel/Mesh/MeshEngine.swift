@@ -83,7 +83,15 @@ public struct MeshEngine: Sendable {
         // client dialled the Service, so its call is Service traffic whatever `via` says.
         let target = cluster.meshTarget(of: destination, port: port)
         var request = request
-        if case .service(let serviceKey, _) = destination {
+        // A node port or load balancer: the source's proxy (if any) passes the node's address
+        // through in plaintext, as it would any address outside the mesh (`MeshRoute`), and the
+        // backend sees the node's address when the path source-NATs (`NodePortPath`).
+        var sourceNAT: IPv4?
+        if case .exposed(let key, let entry, let backend) = destination {
+            verdict.service = key
+            request.identity = .none
+            sourceNAT = cluster.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
+        } else if case .service(let serviceKey, _) = destination {
             verdict.service = serviceKey
             request.route = .service
         } else if request.route == .service, let target, let pod = cluster.pods[target.pod], target.port.proto == .tcp {
@@ -155,7 +163,8 @@ public struct MeshEngine: Sendable {
         // The Host a client sends names what it dialled: the Service and its port for a `svc/` probe.
         let dialled = destination.serviceKey.map { ($0, port.port) } ?? (key, target.port.port)
         let attributes = AuthorizationAttributes(
-            principal: principal, sourceIP: cluster.addresses[source], destinationIP: cluster.addresses[key], port: target.port.port,
+            principal: principal, sourceIP: sourceNAT ?? cluster.address(of: cluster.source(source)),
+            destinationIP: cluster.addresses[key], port: target.port.port,
             http: http, host: http?.hostHeader(for: dialled.0, port: dialled.1))
         let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: destinationPlane, isHTTP: isHTTP)
         verdict.authorization = decision

@@ -83,6 +83,11 @@ extension Cluster {
                 let pod = pods[backend], let target = servicePort.targetPort(on: pod)
             else { return nil }
             return (backend, ProtocolPort(servicePort.proto, target))
+        case .exposed(let key, let entry, let backend?):
+            // Through a node port or the load balancer: the backend's proxy captures the
+            // translated connection like any other inbound one (`Cluster.exposedPath`).
+            guard let path = exposedPath(key, entry, backend: backend, port: port) else { return nil }
+            return (path.backend.pod, ProtocolPort(path.servicePort.proto, path.backend.target.port))
         case .service, .external, .node, .address, .exposed: return nil
         }
     }
