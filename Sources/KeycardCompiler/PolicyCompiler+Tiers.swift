@@ -51,7 +51,16 @@ extension PolicyCompiler {
                     prefix: RuleText.objectName("\(prefix)\(short)\(position)-"), direction: direction, pod: pod.key)
                 var merged = AllowTuples()
                 for entry in group { tuples(entry, pod, cluster, engine, into: &merged) }
-                let own = program.sets(merged)
+                // How the meet of two versions treats the run's sets (`Table.meet`): an Accept's (and
+                // a Baseline Pass's, which allows) peers allow, a Deny's restrict, an Admin Pass's
+                // send traffic to the NetworkPolicy tier, which may allow or deny it.
+                let polarity: NamedSet.Polarity =
+                    switch action {
+                    case .accept: .allows
+                    case .deny: audit ? .allows : .restricts
+                    case .pass: tier == .admin ? .neither : .allows
+                    }
+                let own = program.sets(merged, polarity: polarity)
                 sets += own
                 let verdict: KeycardRuleset.Verdict
                 var log: LogStatement?

@@ -29,15 +29,20 @@ struct PolicyProgram {
     /// The three sets, holding `tuples`; while the pod is not isolated (`tuples` nil) the ranges
     /// set holds the whole space, `0.0.0.0/0 . 0-255 . 0-65535`, so that the sets say what the
     /// direction allows either way (the meet of two versions intersects them, `Table.meet`).
-    func sets(_ tuples: AllowTuples?) -> [NamedSet] {
+    /// `polarity` says what a match does (`Table.meet` needs it): `.allows` for allowing rules (a
+    /// union: any of the three sets allows), `.restricts` for a Deny rule's peers, `.neither` for
+    /// an Admin Pass rule's (each set on its own).
+    func sets(_ tuples: AllowTuples?, polarity: NamedSet.Polarity = .allows) -> [NamedSet] {
         let everything = TupleBox(addresses: 0...UInt32.max, protocols: TupleBox.anyProtocol, ports: TupleBox.anyPort)
         let tuple: [KeyField] = [.ipv4Address, .inetProto, .inetService]
         let comments = tuples?.comments
+        let union = polarity == .allows ? prefix : nil
         var sets = [
-            NamedSet(name: exactSet, key: tuple, elements: tuples?.exactElements ?? [], union: prefix),
-            NamedSet(name: anySet, key: [.ipv4Address], elements: tuples?.anyElements ?? [], union: prefix),
+            NamedSet(name: exactSet, key: tuple, elements: tuples?.exactElements ?? [], polarity: polarity, union: union),
+            NamedSet(name: anySet, key: [.ipv4Address], elements: tuples?.anyElements ?? [], polarity: polarity, union: union),
             NamedSet(
-                name: rangesSet, key: tuple, interval: true, elements: tuples?.rangeElements ?? [everything.element], union: prefix),
+                name: rangesSet, key: tuple, interval: true, elements: tuples?.rangeElements ?? [everything.element],
+                polarity: polarity, union: union),
         ]
         if let comments {
             for index in sets.indices {

@@ -34,8 +34,13 @@ public struct NamedSet: Hashable, Sendable, Codable {
     public enum Polarity: String, Hashable, Sendable, Codable {
         /// More elements, more allowed: peers, selected pods, named-port destinations.
         case allows
-        /// More elements, less allowed: the pods a chain isolates.
+        /// More elements, less allowed: the pods a chain isolates, a ClusterNetworkPolicy Deny
+        /// rule's peers.
         case restricts
+        /// Neither: more elements move traffic elsewhere, which may allow or deny it (an Admin
+        /// Pass rule's peers skip the rest of the tier). `Table.meet` cannot meet its elements:
+        /// when they change it meets the whole chains.
+        case neither
     }
 
     public init(

@@ -9,12 +9,20 @@ extension Table {
     /// `self` is the old table, `new` the new one.
     public func meet(_ new: Table) -> Table {
         if self == new { return self }
-        if RulesetDiff(old: self, new: new) != .fullReplace { return meetOfElements(new) }
+        if RulesetDiff(old: self, new: new) != .fullReplace && !changesSetsOfNeitherPolarity(new) { return meetOfElements(new) }
         return meetOfChains(new)
     }
 
+    /// Whether a set whose elements move traffic both ways (`Polarity.neither`) holds other
+    /// elements in `new` (same rules assumed: the sets correspond by position).
+    private func changesSetsOfNeitherPolarity(_ new: Table) -> Bool {
+        zip(sets, new.sets).contains { before, after in
+            after.polarity == .neither && before.normalizedElements != after.normalizedElements
+        }
+    }
+
     /// Same rules, different set elements: per set, the elements both allow — the common ones
-    /// of a set that allows, all of a set that restricts.
+    /// of a set that allows, all of a set that restricts (a Deny rule's peers of either version).
     private func meetOfElements(_ new: Table) -> Table {
         var result = new
         var unions: [String: [Int]] = [:]
@@ -35,8 +43,15 @@ extension Table {
                     after.interval
                     ? SetElement.intersection(before.normalizedElements, after.normalizedElements)
                     : after.normalizedElements.filter(Set(before.normalizedElements).contains)
+            case .restricts where after.interval && after.key.count > 1:
+                // Boxes of either version, cut disjoint again (pipapo refuses overlaps).
+                let boxes = (before.elements + after.elements).compactMap(TupleBox.init)
+                result.sets[index].elements = TupleBox.disjoint(boxes).map(\.element)
             case .restricts:
                 result.sets[index].elements = SetElement.union(before.normalizedElements, after.normalizedElements)
+            case .neither:
+                // Unchanged (`changesSetsOfNeitherPolarity`): the new elements are the old ones.
+                break
             }
         }
         return result

@@ -190,6 +190,118 @@ struct CompiledTiersMatchModelTests {
     }
 }
 
+/// The meet the controller installs between two versions of a tier table accepts nothing that
+/// either version drops (docs/atomicity.md). A change that keeps every rule's action and moves
+/// its peers keeps the chains, so the meet is taken set by set: a Deny's peers of either version
+/// are denied (they restrict), an Admin Pass's cannot be met element-wise (the whole chains are).
+@Suite("The meet of two tier tables")
+struct TierMeetTests {
+    @Test(arguments: Placement.allCases)
+    func meetAcceptsNothingEitherDrops(_ placement: Placement) {
+        var compared = 0
+        var elementMeets = 0
+        for seed in UInt64(1)...100 {
+            var generator = RandomCluster(seed: seed)
+            var (old, nodes) = generator.make(policies: Int(seed % 3))
+            for index in 0..<(1 + Int(seed % 3)) {
+                let policy = generator.makeClusterPolicy(index)
+                old.clusterPolicies[policy.key] = policy
+            }
+            // The same policies, each rule with another version's peers and protocols.
+            var new = old
+            var changer = RandomCluster(seed: seed &+ 5000)
+            for (key, policy) in old.clusterPolicies {
+                let other = changer.makeClusterPolicy(0)
+                func moved(_ rules: [ClusterNetworkPolicy.Rule], _ others: [ClusterNetworkPolicy.Rule]) -> [ClusterNetworkPolicy.Rule] {
+                    rules.enumerated().map { index, rule in
+                        guard !others.isEmpty else { return rule }
+                        var copy = others[index % others.count]
+                        copy.action = rule.action
+                        return copy
+                    }
+                }
+                var changed = policy
+                changed.ingress = moved(policy.ingress, other.ingress)
+                changed.egress = moved(policy.egress, other.egress)
+                new.clusterPolicies[key] = changed
+            }
+            var compiler = PolicyCompiler(labName: "sem", placement: placement)
+            compiler.tiers = true
+            let oldTables = compiler.compile(old, nodes: nodes, nodeCount: 2)
+            let newTables = compiler.compile(new, nodes: nodes, nodeCount: 2)
+            let addresses = old.addresses.values.map(\.value) + [0xC000_020A]
+            for (target, oldTable) in oldTables {
+                guard let newTable = newTables[target], newTable != oldTable else { continue }
+                let meet = oldTable.meet(newTable)
+                if meet.chains.count == newTable.chains.count { elementMeets += 1 }
+                for hook in [BaseChain.Hook.input, .output, .forward] {
+                    for saddr in addresses {
+                        for daddr in addresses where daddr != saddr {
+                            for port in CompiledRulesMatchModelTests.ports {
+                                let packet = RulesetInterpreter.Packet(
+                                    saddr: saddr, daddr: daddr, proto: port.proto.number, dport: UInt16(port.port))
+                                guard RulesetInterpreter(table: meet).verdict(hook, packet) == .accept else { continue }
+                                compared += 1
+                                let old = RulesetInterpreter(table: oldTable).verdict(hook, packet)
+                                let new = RulesetInterpreter(table: newTable).verdict(hook, packet)
+                                #expect(
+                                    old == .accept && new == .accept,
+                                    "seed \(seed) \(target) \(hook): the meet accepts, old \(old), new \(new)")
+                                if old != .accept || new != .accept { return }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 5_000)
+        #expect(elementMeets > 3, "the changes must exercise the element-wise meet")
+    }
+
+    /// An Admin Pass that moves from one peer to another: the old version passes `x` to the
+    /// NetworkPolicy tier, which denies it, the new one lets `x` reach a later Accept. Neither the
+    /// intersection nor the union of the Pass sets is a meet; the whole chains are met.
+    @Test(arguments: Placement.allCases)
+    func aPassThatMovesIsMetByChains(_ placement: Placement) throws {
+        var cluster = Cluster()
+        cluster.namespaces["n"] = Namespace(name: "n")
+        for (index, name) in ["a", "x", "y"].enumerated() {
+            let pod = Pod(namespace: "n", name: name, labels: ["app": name], ports: [ContainerPort(port: 80)])
+            cluster.pods[pod.key] = pod
+            cluster.addresses[pod.key] = IPv4(0x0AF4_0002 + UInt32(index))
+            cluster.podNodes[pod.key] = 0
+        }
+        let isolate = NetworkPolicy(namespace: "n", name: "isolate-a", podSelector: LabelSelector(matchLabels: ["app": "a"]))
+        cluster.policies[isolate.key] = isolate
+        func admin(passing app: String) -> ClusterNetworkPolicy {
+            ClusterNetworkPolicy(
+                name: "guard", tier: .admin, priority: 1,
+                subject: .pods(namespaces: .everything, pods: LabelSelector(matchLabels: ["app": "a"])),
+                ingress: [
+                    .init(action: .pass, peers: [.pods(namespaces: .everything, pods: LabelSelector(matchLabels: ["app": app]))]),
+                    .init(action: .accept, peers: [.namespaces(.everything)]),
+                ])
+        }
+        var old = cluster
+        old.clusterPolicies = [ClusterPolicyKey(name: "guard"): admin(passing: "x")]
+        var new = cluster
+        new.clusterPolicies = [ClusterPolicyKey(name: "guard"): admin(passing: "y")]
+        var compiler = PolicyCompiler(labName: "sem", placement: placement)
+        compiler.tiers = true
+        let nodes = cluster.podNodes
+        let target: RulesetTarget = placement == .pod ? .pod(ObjectKey("n", "a")) : .node(0)
+        let oldTable = try #require(compiler.compile(old, nodes: nodes, nodeCount: 1)[target])
+        let newTable = try #require(compiler.compile(new, nodes: nodes, nodeCount: 1)[target])
+        let hook: BaseChain.Hook = placement == .pod ? .input : .forward
+        for (source, oldVerdict, newVerdict) in [(UInt32(0x0AF4_0003), false, true), (0x0AF4_0004, true, false)] {
+            let packet = RulesetInterpreter.Packet(saddr: source, daddr: 0x0AF4_0002, proto: 6, dport: 80)
+            #expect((RulesetInterpreter(table: oldTable).verdict(hook, packet) == .accept) == oldVerdict)
+            #expect((RulesetInterpreter(table: newTable).verdict(hook, packet) == .accept) == newVerdict)
+            #expect(RulesetInterpreter(table: oldTable.meet(newTable)).verdict(hook, packet) != .accept, "from \(IPv4(source))")
+        }
+    }
+}
+
 extension RandomCluster {
     /// A random Admin or Baseline policy: random subject, 1–3 rules per direction with random
     /// actions, peers (namespaces, pods, networks; with `nodePeers`, egress `nodes` too) and
