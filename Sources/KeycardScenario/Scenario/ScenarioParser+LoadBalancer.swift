@@ -18,6 +18,7 @@ extension ScenarioParser {
         if let clash = LabNetwork.reserved.first(where: { $0.overlaps(cidr) }) {
             throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) overlaps \(clash), which the lab reserves")
         }
+        if let problem = LabAddresses.rangeProblem(cidr) { throw cidrValue.error("spec.lab.loadBalancerCIDR \(cidr) \(problem)") }
         settings.loadBalancerCIDR = cidr
     }
 

@@ -17,6 +17,7 @@ extension ScenarioParser {
         if let clash = LabNetwork.reserved.first(where: { $0.overlaps(cidr) }) {
             throw location.error("spec.lab.serviceCIDR \(cidr) overlaps \(clash), which the lab reserves")
         }
+        if let problem = LabAddresses.rangeProblem(cidr) { throw location.error("spec.lab.serviceCIDR \(cidr) \(problem)") }
         try loadBalancerSettings(fields, into: &settings)
         if let modeValue = fields["serviceEnforcement"] {
             settings.serviceEnforcement = try modeValue.choice("spec.lab.serviceEnforcement", expected: "post-dnat or pre-dnat")

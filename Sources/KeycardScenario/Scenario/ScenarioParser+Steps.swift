@@ -123,6 +123,10 @@ extension ScenarioParser {
                 }
                 throw ScenarioError(keyLocation, "expect key \"\(key)\" must be a port like TCP/80 (or use default/allow/deny)")
             }
+            // `TCP/80` and `TCP/080` name one port: two tables for it would silently drop one.
+            if tables[port] != nil {
+                throw ScenarioError(keyLocation, "expect has two tables for \(port) (\"\(key)\" names it again)")
+            }
             tables[port] = try TruthTableParser.parse(tableValue, port: port)
         }
         return .tables(tables)

@@ -207,6 +207,7 @@ struct ScenarioParser {
             if let clash = LabNetwork.reserved.first(where: { $0.contains(cidr) || cidr.contains($0) }) {
                 throw cidrValue.error("spec.lab.podCIDR \(text) overlaps \(clash), which the lab reserves")
             }
+            if let problem = LabAddresses.rangeProblem(cidr) { throw cidrValue.error("spec.lab.podCIDR \(text) \(problem)") }
             settings.podCIDR = cidr
         }
         if let enforcement = fields["enforcement"] {
