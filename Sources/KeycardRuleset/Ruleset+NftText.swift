@@ -29,7 +29,7 @@ extension NamedSet {
         let elements = normalizedElements
         if !elements.isEmpty {
             let texts = elements.map { element in
-                comments?[element].map { "\(element.nftText) comment \(quoted($0))" } ?? element.nftText
+                comments?[element].map { "\(element.nftText) comment \"\(nftComment($0))\"" } ?? element.nftText
             }
             lines.append("\telements = { " + texts.joined(separator: ", ") + " }")
         }
@@ -110,7 +110,7 @@ extension Rule {
         if case .vmap(let fields, let map) = verdict {
             words.append(fields.map(\.nftText).joined(separator: " . ") + " vmap @\(map)")
         }
-        if !comment.isEmpty { words.append("comment \(quoted(comment))") }
+        if !comment.isEmpty { words.append("comment \"\(nftComment(comment))\"") }
         return words.joined(separator: " ")
     }
 }
@@ -179,6 +179,23 @@ private func markText(_ mark: UInt32) -> String {
 }
 
 private func quoted(_ text: String) -> String { "\"\(nftSafeString(text))\"" }
+
+/// A comment as nft holds it: `nftSafeString`, clipped (on a character boundary, with "...") below
+/// nft's 128-byte limit (NFTNL_UDATA_COMMENT_MAXLEN; `nft -f` refuses a longer one). The text and
+/// the kernel lowering both use it, so `keycard rules` loads and shows what the lab holds.
+public func nftComment(_ text: String) -> String {
+    let safe = nftSafeString(text)
+    guard safe.utf8.count >= nftCommentLimit else { return safe }
+    var clipped = ""
+    for character in safe {
+        if clipped.utf8.count + character.utf8.count > nftCommentLimit - 4 { break }
+        clipped.append(character)
+    }
+    return clipped + "..."
+}
+
+/// nft's comment limit in bytes (NFTNL_UDATA_COMMENT_MAXLEN).
+public let nftCommentLimit = 128
 
 /// nft strings cannot contain a double quote or a line break; they become `'` and a space. The
 /// kernel lowering applies the same, so `nft list` and the text agree.

@@ -78,3 +78,18 @@ struct NftTextAcceptedByNftTests {
         return (process.terminationStatus, String(decoding: error, as: UTF8.self))
     }
 }
+
+/// Comments longer than nft's 128 bytes are refused by `nft -f`: the text clips them as the
+/// kernel lowering does, on a character boundary.
+@Suite struct NftCommentTests {
+    @Test func aLongCommentIsClippedBelowTheLimit() {
+        let long = "ns-" + String(repeating: "é", count: 100) + "/policy#ingress[0]"
+        let clipped = nftComment(long)
+        #expect(clipped.utf8.count < nftCommentLimit)
+        #expect(clipped.hasSuffix("..."))
+        #expect(long.hasPrefix(String(clipped.dropLast(3))))
+        #expect(nftComment("a \"quoted\"\nline") == "a 'quoted' line")
+        let rule = Rule(verdict: .accept, comment: long)
+        #expect(rule.nftText.contains("comment \"\(clipped)\""))
+    }
+}

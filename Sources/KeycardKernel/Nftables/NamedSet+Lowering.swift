@@ -26,9 +26,7 @@ struct KernelSetElement: Hashable {
     func commented(_ comment: String?) -> KernelSetElement {
         guard let comment, !comment.isEmpty else { return self }
         var element = self
-        let safe = nftSafeString(comment)
-        element.comment =
-            safe.utf8.count < ruleCommentLimit ? safe : String(decoding: safe.utf8.prefix(ruleCommentLimit - 4), as: UTF8.self) + "..."
+        element.comment = nftComment(comment)
         return element
     }
 }

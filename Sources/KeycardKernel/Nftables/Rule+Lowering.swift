@@ -22,9 +22,6 @@ extension TableFamily {
     }
 }
 
-/// nft's comment limit (NFTNL_UDATA_COMMENT_MAXLEN).
-let ruleCommentLimit = 128
-
 extension Rule {
     /// The rule as libnftnl expressions, in the order nft would emit them.
     func lowered(chain: String, _ context: LoweringContext) throws(KernelError) -> NftnlRule {
@@ -73,11 +70,9 @@ extension Rule {
     /// The comment as NFTNL_RULE_USERDATA (TLV type NFTNL_UDATA_RULE_COMMENT), which `nft list` shows.
     private func attachComment(to rule: borrowing NftnlRule, chain: String) throws(KernelError) {
         let userData = try NftnlUserData()
-        let comment = nftSafeString(comment)
-        guard comment.utf8.count <= ruleCommentLimit,
-            userData.put(UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), string: comment)
-        else {
-            throw KernelError("rule comment longer than \(ruleCommentLimit) bytes", subject: "\(chain): \(comment)", errno: EINVAL)
+        let comment = nftComment(comment)
+        guard userData.put(UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), string: comment) else {
+            throw KernelError("rule comment does not fit the rule's user data", subject: "\(chain): \(comment)", errno: EINVAL)
         }
         _ = userData.withBytes { rule.set(NFTNL_RULE_USERDATA, data: $0, length: $1) }
     }
