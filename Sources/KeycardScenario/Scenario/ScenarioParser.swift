@@ -268,13 +268,22 @@ struct ScenarioParser {
         return settings
     }
 
-    /// `250ms`, `1s`, `1.5s`.
+    /// `250ms`, `1s`, `1.5s`: whole milliseconds, or seconds with at most three decimals (no sign,
+    /// exponent or rounding); nil for anything else.
     static func milliseconds(_ text: String) -> Int? {
-        if text.hasSuffix("ms"), let value = Int(text.dropLast(2)) { return value }
-        if text.hasSuffix("s"), let value = Double(text.dropLast()), value.isFinite, value >= 0, value <= 3600 {
-            return Int((value * 1000).rounded())
+        func digits(_ part: Substring) -> Bool { !part.isEmpty && part.count <= 9 && part.allSatisfy { $0.isASCII && $0.isNumber } }
+        if text.hasSuffix("ms") {
+            let number = text.dropLast(2)
+            return digits(number) ? Int(number) : nil
         }
-        return nil
+        guard text.hasSuffix("s") else { return nil }
+        let parts = text.dropLast().split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, digits(whole), let seconds = Int(whole) else { return nil }
+        guard parts.count == 2 else { return seconds * 1000 }
+        let fraction = parts[1]
+        guard digits(fraction), fraction.count <= 3, let thousandths = Int(fraction.padding(toLength: 3, withPad: "0", startingAt: 0))
+        else { return nil }
+        return seconds * 1000 + thousandths
     }
 
     static func protocolPort(_ value: YAMLValue) throws(ScenarioError) -> ProtocolPort {
