@@ -67,7 +67,8 @@ import Testing
             ("http", nil, true), ("HTTP-api", nil, true), ("http2", nil, true), ("grpc", nil, true), ("grpc-web", nil, true),
             ("grpc-x", nil, true), ("https", nil, false), ("tcp-http", nil, false), ("httpx", nil, false), ("mongo", nil, false),
             (nil, "http", true), ("tcp", "HTTP", true), ("http", "tcp", false), ("http", "kubernetes.io/ws", true),
-            (nil, "kubernetes.io/h2c", true), (nil, "example.com/custom", false), (nil, nil, false),
+            (nil, "kubernetes.io/h2c", true), (nil, "example.com/custom", false), (nil, nil, false), (nil, "http_proxy", true),
+            ("HTTP_PROXY-x", nil, true),
         ] as [(String?, String?, Bool)])
     func prefixes(name: String?, appProtocol: String?, http: Bool) {
         #expect(ServicePort(name: name, port: 80, appProtocol: appProtocol).isHTTP == http)

@@ -8,8 +8,10 @@ import KeycardValues
 /// `istio/istio` `pkg/config/kube/conversion.go` `ConvertProtocol`): `appProtocol`, when set,
 /// decides alone; else the port name `<protocol>[-<suffix>]`, case-insensitive.
 extension ServicePort {
-    /// The protocol names R37 counts as HTTP: `http`, `http2`, `grpc`, `grpc-web`.
-    static let httpProtocols: Set<String> = ["http", "http2", "grpc", "grpc-web"]
+    /// The protocol names R37 counts as HTTP: `http`, `http2`, `grpc`, `grpc-web`, and
+    /// `http_proxy`, which `protocol.Parse` reads as HTTP_PROXY and `IsHTTP` counts (istio/istio
+    /// `pkg/config/protocol/instance.go`).
+    static let httpProtocols: Set<String> = ["http", "http2", "grpc", "grpc-web", "http_proxy"]
 
     /// Whether Istio treats this Service port as HTTP (R37). UDP and SCTP never are (R56).
     /// `appProtocol` alone decides when set (Kubernetes' `kubernetes.io/h2c` is HTTP/2 and
