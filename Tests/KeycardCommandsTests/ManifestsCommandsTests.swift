@@ -108,6 +108,20 @@ struct ManifestsCommandsTests {
         }
     }
 
+    /// In ambient mode a Service call is tunnelled to the backend's 15008; the proxy then reaches
+    /// the Service's target port inside the pod, which explain names (it had named the Service port).
+    @Test func explainNamesTheTargetPortInsideAnAmbientPod() throws {
+        let service =
+            "\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 8000, targetPort: http}]}\n"
+        try withFolder(["shop.yaml": Self.shop + service]) { folder in
+            let result = try KeycardBinary.run([
+                "explain", "--mesh", "ambient", folder, "--from", "shop/client", "--to", "svc/shop/web", "--port", "TCP/8000",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("the destination's proxy reaches TCP/80 inside the pod"), "\(result.stdout)")
+        }
+    }
+
     /// The review's F13b: explain and rules take a manifests file or folder, as model does.
     @Test func explainAndRulesReadManifests() throws {
         try withFolder(["shop.yaml": Self.shop]) { folder in

@@ -115,12 +115,13 @@ struct Explanation: Encodable {
 
     /// Says that NetworkPolicy judged the HBONE hop the mesh makes of this connection (TCP from the
     /// source pod to `pod`'s port 15008), not `asked` on `port`; the header keeps the connection the
-    /// user asked about.
-    mutating func describeTunnel(to pod: ObjectKey, asked: Endpoint, port: ProtocolPort) {
+    /// user asked about. `inside` is the port the destination's proxy reaches in the pod (a
+    /// Service's target port; `port` itself when asked of a pod).
+    mutating func describeTunnel(to pod: ObjectKey, asked: Endpoint, port: ProtocolPort, inside: ProtocolPort) {
         let hop = "TCP/\(MeshDataPath.hbonePort)"
         networkHop =
             "NetworkPolicy judges the HBONE hop: \(from) -> \(pod) \(hop) (the mesh tunnels the connection between meshed pods where either is ambient; "
-            + "the destination's proxy reaches \(port) inside the pod, where NetworkPolicy does not look)"
+            + "the destination's proxy reaches \(inside) inside the pod, where NetworkPolicy does not look)"
         to = asked.description
         self.port = port.port
         `protocol` = port.proto.rawValue

@@ -144,7 +144,8 @@ struct ExplainCommand: ParsableCommand {
             let verdict = PolicyEngine(cluster).evaluate(fromSource: source, to: target, port: port, mesh: mesh)
             var explanation = Explanation(verdict, cluster: cluster, afterStep: step, of: steps)
             if let pod = mesh?.tunnel {
-                explanation.describeTunnel(to: pod, asked: target, port: port)
+                explanation.describeTunnel(
+                    to: pod, asked: target, port: port, inside: cluster.meshTarget(of: target, port: port)?.port ?? port)
             }
             if case .exposed(let key, let entry, let backend) = target {
                 explanation.describePath(cluster.exposedPath(key, entry, backend: backend, port: port), entry: entry)
