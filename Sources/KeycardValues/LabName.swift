@@ -24,6 +24,16 @@ public enum LabName {
         return nil
     }
 
+    /// The name of a lab a verb builds beside `base`'s (`generate --prove`, `diff --prove`):
+    /// `base` cut to leave room, then `-` and `role`, so that such labs keep the user's prefix
+    /// (`--lab`, the scenario's name) and never take the name of `base` itself.
+    public static func derived(from base: String, role: String) -> String {
+        let room = max(0, maxLength - role.utf8.count - 1)
+        var stem = String(base.prefix(room))
+        while stem.hasSuffix("-") { stem.removeLast() }
+        return stem.isEmpty ? role : "\(stem)-\(role)"
+    }
+
     /// True when `name` is a valid lab name (`problem(name) == nil`).
     public static func isValid(_ name: String) -> Bool { problem(name) == nil }
 }

@@ -171,7 +171,10 @@ struct GenerateKernelTests {
         let partial = try KeycardBinary.run(["generate", path, "--flows", flows, "-o", out, "--prove"])
         #expect(partial.status == 1, "\(partial.stderr)")
         #expect(partial.stderr.contains("wrong: shop/api -> data/redis-1 TCP/6379"))
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns"))?.filter { $0.contains("prove-") }.isEmpty ?? true)
+        let lab = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        #expect(
+            (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns"))?.filter { $0.hasPrefix("kc-\(lab)-proof") }.isEmpty ?? true
+        )
     }
 
     @Test(

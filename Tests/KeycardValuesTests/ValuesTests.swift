@@ -88,3 +88,18 @@ import Testing
         #expect(cut.searches.count == 16)
     }
 }
+
+/// A lab a verb builds beside another (`generate --prove`, `diff --prove`) keeps its prefix and
+/// stays a valid lab name, however long the base.
+@Suite struct DerivedLabNameTests {
+    @Test(arguments: [
+        ("shop", "proof123", "shop-proof123"), (String(repeating: "a", count: 24), "proof4194304", "aaaaaaaaaaa-proof4194304"),
+        ("abcdefghijk-lmnop", "old77", "abcdefghijk-lmnop-old77"), ("abcdefghijklmnopq-", "new12345", "abcdefghijklmnopq-new12345"),
+    ])
+    func keepsThePrefixAndFits(_ base: String, _ role: String, _ expected: String) {
+        let name = LabName.derived(from: base, role: role)
+        #expect(LabName.isValid(name), "\(name)")
+        #expect(name.utf8.count <= LabName.maxLength)
+        if expected.utf8.count <= LabName.maxLength { #expect(name == expected) }
+    }
+}

@@ -134,7 +134,8 @@ struct DiffCommand: ParsableCommand {
                 }
             }
             guard !cells.isEmpty else { continue }
-            let labName = "diff-\(isNew ? "new" : "old")-\(ProcessInfo.processInfo.processIdentifier % 1_000_000)"
+            let labName = LabName.derived(
+                from: side.timeline.scenario.name, role: "\(isNew ? "new" : "old")\(ProcessInfo.processInfo.processIdentifier)")
             let results = try GeneratedPolicyProof.run(
                 side.timeline, cluster: side.cluster, cells: cells, enforcement: enforcement ?? side.timeline.scenario.lab.enforcement,
                 labName: labName, progress: Progress.line)

@@ -3,6 +3,7 @@ import Foundation
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
+import KeycardValues
 
 /// `keycard generate FILE...`: least-privilege NetworkPolicies from the flows of a run (or of a
 /// flow file), written as YAML; `--prove` checks them with real packets.
@@ -62,7 +63,9 @@ struct GenerateCommand: ParsableCommand {
         try Environment.requireRoot()
         let cluster = GeneratedPolicyProof.cluster(timeline, generated: policies)
         let cells = GeneratedPolicyProof.cells(cluster, observed: observed)
-        let labName = "prove-\(ProcessInfo.processInfo.processIdentifier % 1_000_000)"
+        // The proof's lab keeps the user's prefix (`--lab` or the scenario's name); the process id
+        // keeps two proofs of one scenario apart.
+        let labName = LabName.derived(from: timeline.scenario.name, role: "proof\(ProcessInfo.processInfo.processIdentifier)")
         let results = try GeneratedPolicyProof.run(
             timeline, cluster: cluster, cells: cells, enforcement: mode, labName: labName, progress: Progress.line)
         let failed = results.filter { !$0.passed }
