@@ -44,4 +44,27 @@ import Testing
             warnings.contains { $0.contains("spec.affinity.podAntiAffinity is not scheduled by keycard") && $0.contains("stays Pending") },
             "\(warnings)")
     }
+
+    /// An OS or architecture no lab node has (a chart's Windows DaemonSet beside its Linux one):
+    /// the NodeAffinity filter binds the pod nowhere, so it stays Pending with no address, is no
+    /// probe source or destination, and the Linux pods run as before.
+    @Test func anOSNoLabNodeHasKeepsThePodPending() throws {
+        let pending = [
+            "    - {apiVersion: v1, kind: Pod, metadata: {name: win, labels: {app: win}}, spec: {nodeSelector: {kubernetes.io/os: windows}, containers: [{name: c, image: i}]}}",
+            "    - {apiVersion: v1, kind: Pod, metadata: {name: arm, labels: {app: arm}}, spec: {nodeName: node-0, nodeSelector: {kubernetes.io/arch: arm64}, containers: [{name: c, image: i}]}}",
+        ]
+        let text = Self.scenario.replacingOccurrences(of: "\n  steps:", with: "\n" + pending.joined(separator: "\n") + "\n  steps:")
+        #expect(text.contains("name: win"))
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "nodesel.yaml")
+        for name in ["win", "arm"] {
+            #expect(timeline.initial.pods[ObjectKey("default", name)] == nil, "\(name) runs nowhere")
+            #expect(
+                timeline.schedulingWarnings.contains {
+                    $0.message.hasPrefix("pod default/\(name) stays Pending: spec.nodeSelector kubernetes.io/")
+                }, "\(timeline.schedulingWarnings.map(\.message))")
+        }
+        #expect(timeline.initial.pods[ObjectKey("default", "linux")] != nil)
+        let cells = timeline.cells(ofProbeStep: 1)
+        #expect(!cells.contains { $0.from.name == "win" || $0.to.description.contains("default/win") })
+    }
 }

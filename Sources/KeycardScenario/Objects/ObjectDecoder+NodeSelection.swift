@@ -20,7 +20,15 @@ extension ObjectDecoder {
                 if let problem = NameRules.labelKeyProblem(key) { throw selectorValue.error("spec.nodeSelector: \(problem)") }
                 if let problem = NameRules.labelValueProblem(value) { throw selectorValue.error("spec.nodeSelector.\(key): \(problem)") }
             }
-            var unhonoured = selector.filter { Self.labNodeLabels[$0.key] != $0.value }
+            // An OS or architecture every lab node lacks is certain to match no node: the pod
+            // stays Pending (`Pod.unschedulable`), where other labels are only warned about.
+            let mismatched = selector.filter { entry in Self.labNodeLabels[entry.key].map { $0 != entry.value } ?? false }
+            if !mismatched.isEmpty {
+                let text = mismatched.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                pod.unschedulable =
+                    "spec.nodeSelector \(text) matches no lab node (they are kubernetes.io/os=linux, kubernetes.io/arch=amd64)"
+            }
+            var unhonoured = selector.filter { Self.labNodeLabels[$0.key] != $0.value && mismatched[$0.key] == nil }
             if let hostname = selector["kubernetes.io/hostname"], owner == nil {
                 unhonoured["kubernetes.io/hostname"] = nil
                 if pod.nodeName == nil { pod.nodeName = hostname }

@@ -12,6 +12,10 @@ import KeycardModel
 ///   at admission (it runs the same NodePorts check): it fails and never runs, under that name.
 /// A pod once bound keeps its ports while it exists; pods are considered in order of first
 /// appearance (`Timeline.everyPod`), as the scheduler's queue takes them.
+///
+/// A pod no lab node can take at all (`Pod.unschedulable`: its nodeSelector names another OS or
+/// architecture) stays Pending the same way, as the NodeAffinity filter keeps it (a DaemonSet's
+/// controller makes no pod for such a node; keycard's pod stays Pending, which runs nothing either).
 struct NodePortsScheduler: Sendable {
     /// Each pod's first appearance: its rank, and where it was written or made.
     private var order: [ObjectKey: Int] = [:]
@@ -34,7 +38,7 @@ struct NodePortsScheduler: Sendable {
                 order[pod.key] = rank
                 locations[pod.key] = loaded.location
             }
-            if !pod.nodeClaims.isEmpty { claims = true }
+            if !pod.nodeClaims.isEmpty || pod.unschedulable != nil { claims = true }
         }
         active = claims
     }
@@ -54,7 +58,18 @@ struct NodePortsScheduler: Sendable {
             .filter { !$0.nodeClaims.isEmpty && !bound.contains($0.key) }
             .sorted { (order[$0.key] ?? Int.max, $0.key) < (order[$1.key] ?? Int.max, $1.key) }
         var result = cluster
-        for pod in waiting {
+        for pod in cluster.sortedPods {
+            guard let reason = pod.unschedulable else { continue }
+            result.pods[pod.key] = nil
+            result.sidecars.remove(pod.key)
+            if warned.insert(pod.key).inserted, let location = locations[pod.key] {
+                warnings.append(
+                    ScenarioWarning(
+                        location: location,
+                        message: "pod \(pod.key) stays Pending: \(reason); it has no address and is not probed"))
+            }
+        }
+        for pod in waiting where pod.unschedulable == nil {
             guard let node = cluster.podNodes[pod.key] else { continue }
             if refused.contains(pod.key) {
                 result.pods[pod.key] = nil
