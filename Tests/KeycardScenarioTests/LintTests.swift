@@ -60,6 +60,13 @@ import Testing
                     name: "web-out"),
             at: "- from: [{podSelector: {matchLabels: {app: web}}}]"),
         Case(
+            rule: "service-selects-nothing",
+            bad:
+                "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: prod}, spec: {selector: {app: ghost}, ports: [{port: 80}]}}",
+            good:
+                "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: prod}, spec: {selector: {app: web}, ports: [{port: 80}]}}",
+            at: "selector: {app: ghost}", column: "{app: ghost}"),
+        Case(
             rule: "policy-selects-nothing", bad: ScenarioText.policy("podSelector: {matchLabels: {app: gone}}"),
             good: ScenarioText.policy("podSelector: {matchLabels: {app: api}}"), at: "podSelector: {matchLabels: {app: gone}}", column: "{"),
         Case(

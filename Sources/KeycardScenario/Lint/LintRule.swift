@@ -124,6 +124,12 @@ public struct LintRule: Hashable, Sendable, Codable {
                 "principals, namespaces and serviceAccounts come from the peer's mutual-TLS certificate: a plaintext caller (allowed by PERMISSIVE) has none, so the rule never matches it. Use STRICT where identities decide.",
             aliases: []),
         LintRule(
+            id: "service-selects-nothing", severity: .warning,
+            summary: "a Service whose selector matches no pod of its namespace",
+            help:
+                "A Service's endpoints are the pods its selector matches (https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service): with none, every connection to it is dropped, whatever the policies allow. Check the selector against the pods' (or the workload templates') labels.",
+            aliases: ["kube-linter:dangling-service"]),
+        LintRule(
             id: "foreign-network-policy", severity: .warning,
             summary: "a network policy of another CNI (Cilium, Calico, Antrea), which keycard does not model",
             help:

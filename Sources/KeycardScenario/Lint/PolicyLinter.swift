@@ -87,6 +87,7 @@ struct LintPass {
         checkMeshPolicies()
         checkClusterPolicyTies()
         checkClusterPolicySelectors()
+        checkServiceSelectors()
     }
 
     /// The user's pods: keycard's own cluster DNS pod is left out.
