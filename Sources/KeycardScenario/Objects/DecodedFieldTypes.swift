@@ -67,6 +67,29 @@ enum DecodedFieldType {
         ("overhead", .quantities),
         ("volumes", .volumes),
     ]
+
+    /// The PodStatus fields and their Go types (core/v1 PodStatus, 1.34). The API server decodes
+    /// a created pod's status before it drops it (`PrepareForCreate`), so a value of the wrong
+    /// type is refused as anywhere else; `status.podIP` is keycard's own pin (docs/scenario-format.md).
+    static let podStatusTable: [(field: String, type: DecodedFieldType)] = [
+        ("observedGeneration", .integer(int64)),
+        ("phase", .string),
+        ("conditions", .objects),
+        ("message", .string),
+        ("reason", .string),
+        ("nominatedNodeName", .string),
+        ("hostIP", .string),
+        ("hostIPs", .objects),
+        ("podIP", .string),
+        ("podIPs", .objects),
+        ("startTime", .string),
+        ("initContainerStatuses", .objects),
+        ("containerStatuses", .objects),
+        ("qosClass", .string),
+        ("ephemeralContainerStatuses", .objects),
+        ("resize", .string),
+        ("resourceClaimStatuses", .objects),
+    ]
 }
 
 extension ObjectDecoder {

@@ -18,6 +18,7 @@ extension ObjectDecoder {
         pod.namesItsNode = pod.nodeName != nil
         try readNodeSelection(spec, into: &pod, owner: nil)
         if let status = fields["status"] {
+            try checkPodStatus(status)
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
                 if text.isEmpty { continue }
@@ -53,6 +54,21 @@ extension ObjectDecoder {
             return nil
         }
         return pod
+    }
+
+    /// A Pod's `status` as the API server decodes it: the fields' types (`podStatusTable`; the
+    /// `ip` of `podIPs` and `hostIPs` a string), refused when wrong; a field the table does not
+    /// know is warned about (the schema grows: `status.podIp` for `podIP` loses the pin).
+    mutating func checkPodStatus(_ status: YAMLValue) throws(ScenarioError) {
+        let fields = try nonNullFields(status, "status")
+        try checkFieldTypes(fields, DecodedFieldType.podStatusTable) { "status.\($0)" }
+        for list in ["podIPs", "hostIPs"] {
+            for item in try fields[list]?.items("status.\(list)") ?? [] {
+                if let ip = try nonNullFields(item, "an entry of status.\(list)")["ip"] { _ = try ip.string("status.\(list)[].ip") }
+            }
+        }
+        let known = Set(DecodedFieldType.podStatusTable.map(\.field) + ["extendedResourceClaimStatus", "allocatedResources", "resources"])
+        try warnUnknownFields(status, "Pod status", known: known)
     }
 
     /// `spec.schedulingGates`: each `{name}` a qualified name, no name twice (validateSchedulingGates).
