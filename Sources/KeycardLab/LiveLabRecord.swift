@@ -53,11 +53,13 @@ public struct LiveChange: Codable, Sendable, Hashable {
     public var name: String?
     /// label: the labels, exactly.
     public var labels: [String: String]?
+    /// apply/delete with `-n`: the namespace of the file's objects that name none.
+    public var namespace: String?
 
     /// An apply or delete of `file`; `snapshot` (the copy replayed later) is taken when the change
     /// is committed (`LiveLabRecord.snapshot`).
-    public static func manifest(_ kind: Kind, file: String, snapshot: String? = nil) -> LiveChange {
-        LiveChange(kind: kind, file: file, snapshot: snapshot)
+    public static func manifest(_ kind: Kind, file: String, snapshot: String? = nil, namespace: String? = nil) -> LiveChange {
+        LiveChange(kind: kind, file: file, snapshot: snapshot, namespace: namespace)
     }
 
     public static func label(objectKind: String, name: String, labels: [String: String]) -> LiveChange {
@@ -66,7 +68,7 @@ public struct LiveChange: Codable, Sendable, Hashable {
 
     public var description: String {
         switch kind {
-        case .apply, .delete: "\(kind.rawValue) -f \(file ?? "?")"
+        case .apply, .delete: "\(kind.rawValue)\(namespace.map { " -n \($0)" } ?? "") -f \(file ?? "?")"
         case .label:
             "label \(objectKind ?? "?") \(name ?? "?") "
                 + (labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

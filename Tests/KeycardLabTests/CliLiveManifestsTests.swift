@@ -80,6 +80,42 @@ struct CliLiveManifestsTests {
         #expect(try Self.observed(reopened.out).contains("shop/server 80 allow"), "\(reopened.out)")
     }
 
+    /// `apply -n NS` and `delete -n NS`, as kubectl's: objects that name no namespace go to NS
+    /// (they had gone to `default`, away from every pod of the lab); one naming another namespace,
+    /// or a namespace the lab lacks, is refused and nothing changes. As root, a real lab.
+    @Test func applyAndDeleteTakeANamespace() throws {
+        let lab = uniqueLabName("cli-ns")
+        let folder = try Self.folder(lab)
+        let root = (folder as NSString).deletingLastPathComponent
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let built = try KeycardCLI.run(["up", folder])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+        let bare = root + "/deny.yaml"
+        try "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n".write(
+            toFile: bare, atomically: true, encoding: .utf8)
+        let applied = try KeycardCLI.run(["apply", lab, "-n", "shop", "-f", bare])
+        try #require(applied.code == 0, "\(applied.err)")
+        #expect(applied.out.contains("NetworkPolicy shop/deny created"), "\(applied.out)")
+        let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(denied.out) == ["shop/server 80 deny"], "\(denied.out)")
+
+        let other = root + "/other.yaml"
+        try "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: default}\nspec: {podSelector: {}}\n"
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        let mismatch = try KeycardCLI.run(["apply", lab, "-n", "shop", "-f", other])
+        #expect(mismatch.code == 2 && mismatch.err.contains("does not match the namespace \"shop\""), "\(mismatch.err)")
+        let missing = try KeycardCLI.run(["apply", lab, "--namespace", "nowhere", "-f", bare])
+        #expect(missing.code == 2 && missing.err.contains("namespace \"nowhere\" does not exist"), "\(missing.err)")
+
+        let deleted = try KeycardCLI.run(["delete", lab, "-n", "shop", "-f", bare])
+        try #require(deleted.code == 0, "\(deleted.err)")
+        let open = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(open.out) == ["shop/server 80 allow"], "\(open.out)")
+    }
+
     /// `apply -f DIR` is one change: a refused file, even the last in name order, leaves the lab
     /// as it was (no policy of the folder applied, no journal entry); once fixed, the whole folder
     /// applies, one journal entry a file.

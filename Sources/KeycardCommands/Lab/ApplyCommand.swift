@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeycardLab
+import KeycardModel
 import KeycardScenario
 
 /// `keycard apply LAB -f FILE` and `keycard delete LAB -f FILE`: the objects a manifest names,
@@ -13,6 +14,10 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     @OptionGroup var options: LabOptions
     @Option(name: [.customShort("f"), .customLong("filename")], help: ArgumentHelp(Verb.fileHelp + " " + Self.forms))
     var file: [String]
+    @Option(
+        name: .shortAndLong,
+        help: "The namespace of objects that name none (as kubectl -n; default: default); one naming another is refused.")
+    var namespace: String?
 
     /// What `-f` takes besides a file, as kubectl's `-f` does (`run()`).
     static var forms: String {
@@ -31,8 +36,11 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     func run() throws {
         try perform {
             let paths = Self.paths(file)
+            if let namespace, let problem = NameRules.dns1123LabelProblem(namespace) {
+                throw LiveError("--namespace \"\(namespace)\" \(problem)")
+            }
             guard paths.contains("-") else {
-                try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: try ManifestLoader.files(paths))
+                try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: try ManifestLoader.files(paths), namespace: namespace)
                 return
             }
             guard paths.count(where: { $0 == "-" }) == 1 else {
@@ -55,7 +63,7 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
             try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: folder + "/STDIN"))
             guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw LiveError("cannot enter \(folder)") }
             defer { _ = FileManager.default.changeCurrentDirectoryPath(here) }
-            try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: files)
+            try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: files, namespace: namespace)
         }
     }
 

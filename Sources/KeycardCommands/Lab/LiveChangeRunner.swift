@@ -11,8 +11,8 @@ import KeycardValues
 /// the kernel is touched, and the journal is appended only once the lab is reprogrammed.
 enum LiveChangeRunner {
     /// `files` (at least one) as one change: all applied, or (one refused) none.
-    static func manifests(_ kind: LiveChange.Kind, lab: String, files: [String]) throws {
-        try submit(.manifests(kind, files: files), lab: lab)
+    static func manifests(_ kind: LiveChange.Kind, lab: String, files: [String], namespace: String? = nil) throws {
+        try submit(.manifests(kind, files: files, namespace: namespace), lab: lab)
     }
 
     static func label(lab: String, kind: LabelKind, name: String, pairs: [String]) throws {
@@ -68,13 +68,14 @@ enum LiveChangeRunner {
         // The copy replayed later is taken right after the file is read, before the lab changes.
         func snapshot(_ file: String) throws -> LiveChange {
             let number = live.record.journal.count + changes.count + 1
-            return .manifest(request.kind, file: file, snapshot: try live.record.snapshot(file, number: number))
+            return .manifest(
+                request.kind, file: file, snapshot: try live.record.snapshot(file, number: number), namespace: request.namespace)
         }
         switch request.kind {
         case .apply:
             for file in request.files ?? [] {
                 let (objects, warnings) = try LiveInput.objects(
-                    in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary)
+                    in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary, namespace: request.namespace)
                 changes.append(try snapshot(file))
                 for warning in warnings { log(warning.description) }
                 done += try live.apply(objects)
@@ -82,7 +83,7 @@ enum LiveChangeRunner {
         case .delete:
             // As kubectl delete -f: only each object's kind, name and namespace are read.
             for file in request.files ?? [] {
-                let (targets, warnings) = try ManifestDeletes.targets(in: file)
+                let (targets, warnings) = try ManifestDeletes.targets(in: file, namespace: request.namespace)
                 changes.append(try snapshot(file))
                 for warning in warnings { log(warning.description) }
                 done += try live.delete(targets)

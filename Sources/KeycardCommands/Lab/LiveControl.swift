@@ -17,9 +17,11 @@ struct LiveRequest: Codable, Sendable, Hashable {
     var name: String?
     /// label: the labels, exactly (already validated by the verb).
     var labels: [String: String]?
+    /// apply/delete `-n`: the namespace of objects that name none (nil: `default`).
+    var namespace: String?
 
-    static func manifests(_ kind: LiveChange.Kind, files: [String]) -> LiveRequest {
-        LiveRequest(kind: kind, directory: FileManager.default.currentDirectoryPath, files: files)
+    static func manifests(_ kind: LiveChange.Kind, files: [String], namespace: String? = nil) -> LiveRequest {
+        LiveRequest(kind: kind, directory: FileManager.default.currentDirectoryPath, files: files, namespace: namespace)
     }
 
     static func label(_ kind: LabelKind, name: String, labels: [String: String]) -> LiveRequest {

@@ -14,7 +14,9 @@ enum LiveInput {
     /// The objects of manifest `path`, validated as a scenario's `apply` step would be against a
     /// cluster holding `namespaces`. Uses the scenario loader's own parser: a one-step scenario whose
     /// `apply` names the file, anchored (never written) in the file's folder so errors name `path`.
-    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary) throws(ScenarioError) -> (
+    /// `namespace` (`keycard apply -n`): where objects that name none go, as `kubectl apply -n`
+    /// (the scenario's `{file, namespace}` item: it must exist, and an object naming another is refused).
+    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary, namespace: String? = nil) throws(ScenarioError) -> (
         objects: [LoadedObject], warnings: [ScenarioWarning]
     ) {
         var isDirectory: ObjCBool = false
@@ -33,6 +35,7 @@ enum LiveInput {
         }
         if lines.last == "  resources:" { lines[lines.count - 1] = "  resources: []" }
         lines += ["  steps:", "    - apply:", "        - file: \(quoted(base))"]
+        if let namespace { lines.append("          namespace: \(quoted(namespace))") }
         let timeline = try ScenarioLoader.parseTimeline(lines.joined(separator: "\n") + "\n", file: anchor)
         guard case .apply(let objects) = timeline.scenario.steps.first?.action else {
             throw ScenarioError(SourceLocation.start(of: path), "no objects found")

@@ -81,11 +81,12 @@ struct LiveLab {
         switch change.kind {
         case .apply:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
-            let (objects, _) = try LiveInput.objects(in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary)
+            let (objects, _) = try LiveInput.objects(
+                in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary, namespace: change.namespace)
             try apply(objects)
         case .delete:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
-            try delete(try ManifestDeletes.targets(in: snapshot).targets)
+            try delete(try ManifestDeletes.targets(in: snapshot, namespace: change.namespace).targets)
         case .label:
             guard let kind = LabelKind(argument: change.objectKind ?? "") else {
                 throw LiveError("cannot label a \(change.objectKind ?? "?")")

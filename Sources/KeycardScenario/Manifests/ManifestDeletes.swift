@@ -10,11 +10,17 @@ public enum ManifestDeletes {
     /// The objects `path` names, and warnings about documents kubectl would not read either (a
     /// second document in one part of the file, as `keycard apply` and `check` warn about them).
     /// - Throws: `ScenarioError` at the field when a document is no object or names no name.
-    public static func targets(in path: String) throws(ScenarioError) -> (targets: [DeleteTarget], warnings: [ScenarioWarning]) {
+    /// `namespace` (`keycard delete -n`, as kubectl's) is where objects that name none are; one
+    /// naming another is refused as kubectl refuses it.
+    public static func targets(in path: String, namespace: String? = nil) throws(ScenarioError) -> (
+        targets: [DeleteTarget], warnings: [ScenarioWarning]
+    ) {
         let text = try ScenarioLoader.readText(path, at: SourceLocation.start(of: path))
         var targets: [DeleteTarget] = []
         var warnings: [ScenarioWarning] = []
-        for document in try YAMLDocuments.parse(text, file: path, warnings: &warnings) { targets += try self.targets(document) }
+        for document in try YAMLDocuments.parse(text, file: path, warnings: &warnings) {
+            targets += try self.targets(document, namespace: namespace)
+        }
         return (targets, warnings)
     }
 
@@ -48,7 +54,8 @@ public enum ManifestDeletes {
 
     /// `itemOf`: a typed list's item kind and apiVersion (`NetworkPolicyList` → NetworkPolicy),
     /// for items that name none, as apimachinery's `UnstructuredList` fills them in.
-    private static func targets(_ value: YAMLValue, itemOf list: (kind: String, apiVersion: String?)? = nil) throws(ScenarioError)
+    private static func targets(_ value: YAMLValue, itemOf list: (kind: String, apiVersion: String?)? = nil, namespace given: String?)
+        throws(ScenarioError)
         -> [DeleteTarget]
     {
         if value.isNull { return [] }
@@ -67,7 +74,7 @@ public enum ManifestDeletes {
         if kindText.hasSuffix("List"), entries.contains(where: { $0.key == "items" }) {
             var targets: [DeleteTarget] = []
             let typed = kindText == "List" ? nil : (kind: String(kindText.dropLast(4)), apiVersion: apiVersion)
-            for item in try fields["items"]?.items("items") ?? [] { targets += try Self.targets(item, itemOf: typed) }
+            for item in try fields["items"]?.items("items") ?? [] { targets += try Self.targets(item, itemOf: typed, namespace: given) }
             return targets
         }
         // The kind as kubectl delete maps it: a kind its group/version does not serve is refused
@@ -79,10 +86,17 @@ public enum ManifestDeletes {
         else { return [] }
         guard let metadata = fields["metadata"] else { throw value.error("\(kindText) needs metadata.name to be deleted") }
         var name: String?
-        var namespace = "default"
+        var namespace = given ?? "default"
         for (key, _, field) in try metadata.entries("metadata") where !field.isNull {
             if key == "name" { name = try field.string("metadata.name") }
-            if key == "namespace", case let text = try field.string("metadata.namespace"), !text.isEmpty { namespace = text }
+            if key == "namespace", case let text = try field.string("metadata.namespace"), !text.isEmpty {
+                if let given, given != text, kind.isNamespaced {
+                    throw field.error(
+                        "the namespace from the provided object \"\(text)\" does not match the namespace \"\(given)\"; you must pass '--namespace=\(text)' to perform this operation"
+                    )
+                }
+                namespace = text
+            }
         }
         guard let name, !name.isEmpty else { throw metadata.error("\(kindText) needs metadata.name to be deleted") }
         return [
