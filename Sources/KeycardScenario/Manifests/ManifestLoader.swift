@@ -317,9 +317,11 @@ public enum ManifestLoader {
         }
         guard firstOutside(ServiceAddresses.defaultCIDR) != nil else { return ServiceAddresses.defaultCIDR }
         guard let (service, ip, location) = firstOutside(kubeadmServiceCIDR) else { return kubeadmServiceCIDR }
+        let verb = kubeadmServiceCIDR.contains(ip) ? "can be allocated from neither" : "is inside neither"
+        let why = kubeadmServiceCIDR.contains(ip) ? " (a range's network and broadcast addresses never are)" : ""
         throw ScenarioError(
             location,
-            "Service \(service.key): clusterIP \(ip) is inside neither \(ServiceAddresses.defaultCIDR) (kind's service CIDR) nor \(kubeadmServiceCIDR) (kubeadm's), the service CIDRs manifests mode chooses from: to model the cluster's own (its --service-cluster-ip-range), "
+            "Service \(service.key): clusterIP \(ip) \(verb) \(ServiceAddresses.defaultCIDR) (kind's service CIDR) nor \(kubeadmServiceCIDR) (kubeadm's), the service CIDRs manifests mode chooses from\(why): to model the cluster's own (its --service-cluster-ip-range), "
                 + wrapRemedy.replacingOccurrences(of: "%@", with: "serviceCIDR"))
     }
 

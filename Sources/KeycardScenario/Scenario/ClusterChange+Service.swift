@@ -18,7 +18,16 @@ extension ClusterChange {
         switch service.address {
         case .ip(let ip):
             guard serviceCIDR.contains(ip), ip.value != serviceCIDR.network, ip.value != serviceCIDR.last else {
-                throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is not inside the service CIDR \(serviceCIDR)")
+                // The network and broadcast addresses lie inside the CIDR but are never allocated
+                // (the allocator: "provided IP is not in the valid range").
+                guard serviceCIDR.contains(ip) else {
+                    throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is not inside the service CIDR \(serviceCIDR)")
+                }
+                let which = ip.value == serviceCIDR.network ? "network" : "broadcast"
+                throw ScenarioError(
+                    location,
+                    "Service \(service.key): clusterIP \(ip) is the \(which) address of the service CIDR \(serviceCIDR), which is never allocated (provided IP is not in the valid range)"
+                )
             }
             // The first address is default/kubernetes's in every cluster (the API server's own
             // Service), so pinning it is "provided IP is already allocated".
