@@ -116,6 +116,30 @@ struct CliLiveManifestsTests {
         #expect(try Self.observed(open.out) == ["shop/server 80 allow"], "\(open.out)")
     }
 
+    /// `keycard up DIR DIR`, as `run` takes them: the manifests of several paths are one lab
+    /// (sock-shop's upstream layout is two folders, the app and its policies); the live verbs
+    /// rebuild it from all of them.
+    @Test func upTakesSeveralManifestPaths() throws {
+        let lab = uniqueLabName("cli-two")
+        let folder = try Self.folder(lab)
+        let root = (folder as NSString).deletingLastPathComponent
+        defer {
+            _ = try? KeycardCLI.run(["down", lab])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let policies = root + "/policies"
+        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
+        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: policies + "/deny.yaml", atomically: true, encoding: .utf8)
+        let built = try KeycardCLI.run(["up", folder, policies])
+        try #require(built.code == 0, "\(built.out)\(built.err)")
+        let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(denied.out) == ["shop/server 80 deny"], "\(denied.out)")
+        let relabel = try KeycardCLI.run(["label", lab, "pod", "shop/server", "pod=other"])
+        #expect(relabel.code == 0, "the live verbs reload both paths: \(relabel.err)")
+        let open = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
+        #expect(try Self.observed(open.out) == ["shop/server 80 allow"], "\(open.out)")
+    }
+
     /// `apply -f DIR` is one change: a refused file, even the last in name order, leaves the lab
     /// as it was (no policy of the folder applied, no journal entry); once fixed, the whole folder
     /// applies, one journal entry a file.

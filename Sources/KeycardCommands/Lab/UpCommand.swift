@@ -7,7 +7,7 @@ import KeycardProbe
 import KeycardScenario
 import KeycardTopology
 
-/// `keycard up FILE`: build the scenario's lab, program its initial policies and Services, start the lab process
+/// `keycard up FILE` (or manifests: `keycard up DIR...`): build the scenario's lab, program its initial policies and Services, start the lab process
 /// that serves its ports, and leave it running.
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,14 +18,18 @@ struct UpCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Argument(help: "The scenario file (its metadata.name names the lab), or plain manifests: a file or folder (named after it).")
-    var file: String
+    @Argument(
+        help:
+            "The scenario file (its metadata.name names the lab), or plain manifests: files or folders, brought up together as one lab (named after the first)."
+    )
+    var files: [String]
     @OptionGroup var manifests: ManifestOptions
     @Option(help: "pod or node; overrides spec.lab.enforcement.") var enforcement: Enforcement?
 
     func run() throws {
         logging.apply()
-        let timeline = try ScenarioInput.loadOne([file], manifests, for: "keycard up")
+        let timeline = try ScenarioInput.loadOne(files, manifests, for: "keycard up")
+        let file = files.first ?? ""
         // What the files held when read: the lab is built from this, not from a later edit.
         let inputs = LiveInputDigests.of(timeline.scenario.inputFiles)
         let isManifests = ManifestLoader.isManifests(file)
@@ -62,7 +66,7 @@ struct UpCommand: ParsableCommand {
         let programmed: Int
         do {
             var record = LiveLabRecord(labName: lab, scenario: LiveInput.absolute(file), enforcement: mode.rawValue, baseStep: 0)
-            if isManifests { (record.manifests, record.namespace) = ([LiveInput.absolute(file)], manifests.namespace) }
+            if isManifests { (record.manifests, record.namespace) = (files.map(LiveInput.absolute), manifests.namespace) }
             record.inputs = inputs
             // `spec.lab.mode: audit`: the lab logs would-be drops and enforces nothing, as `run` does.
             let audit = scenario.lab.mode == .audit
