@@ -71,25 +71,15 @@ enum DecodedFieldType {
     /// The PodStatus fields and their Go types (core/v1 PodStatus, 1.34). The API server decodes
     /// a created pod's status before it drops it (`PrepareForCreate`), so a value of the wrong
     /// type is refused as anywhere else; `status.podIP` is keycard's own pin (docs/scenario-format.md).
-    static let podStatusTable: [(field: String, type: DecodedFieldType)] = [
-        ("observedGeneration", .integer(int64)),
-        ("phase", .string),
-        ("conditions", .objects),
-        ("message", .string),
-        ("reason", .string),
-        ("nominatedNodeName", .string),
-        ("hostIP", .string),
-        ("hostIPs", .objects),
-        ("podIP", .string),
-        ("podIPs", .objects),
-        ("startTime", .string),
-        ("initContainerStatuses", .objects),
-        ("containerStatuses", .objects),
-        ("qosClass", .string),
-        ("ephemeralContainerStatuses", .objects),
-        ("resize", .string),
-        ("resourceClaimStatuses", .objects),
-    ]
+    static let podStatusTable: [(field: String, type: DecodedFieldType)] =
+        [("observedGeneration", .integer(int64))]
+        + ["phase", "message", "reason", "nominatedNodeName", "hostIP", "podIP", "startTime", "qosClass", "resize"].map {
+            ($0, .string)
+        }
+        + [
+            "conditions", "hostIPs", "podIPs", "initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses",
+            "resourceClaimStatuses",
+        ].map { ($0, .objects) }
 }
 
 extension ObjectDecoder {
