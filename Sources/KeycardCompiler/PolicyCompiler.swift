@@ -117,8 +117,13 @@ public struct PolicyCompiler: Sendable {
             let program = PolicyProgram(prefix: "\(short)-", direction: direction, pod: pod.key, audit: audit)
             let tuples = allowed(pod, direction)
             let isolatedSet = "\(short)-isolated"
+            // Without tiers a pod not isolated is allowed everything, so isolating restricts. With
+            // tiers it goes on to the Baseline tier, which may deny what the NetworkPolicy tier
+            // allows: isolation moves traffic both ways, and `Table.meet` must meet whole chains.
             table.sets.append(
-                NamedSet(name: isolatedSet, key: [.ipv4Address], elements: tuples == nil ? [] : address, polarity: .restricts))
+                NamedSet(
+                    name: isolatedSet, key: [.ipv4Address], elements: tuples == nil ? [] : address,
+                    polarity: tiers ? .neither : .restricts))
             table.sets += program.sets(tuples)
 
             let name = direction == .ingress ? "policy-ingress" : "policy-egress"

@@ -225,6 +225,15 @@ struct TierMeetTests {
                 changed.egress = moved(policy.egress, other.egress)
                 new.clusterPolicies[key] = changed
             }
+            // Every other seed, other NetworkPolicies too: pods become isolated or stop being so,
+            // which with tiers sends their traffic to or from the Baseline tier.
+            if seed % 2 == 0 {
+                new.policies = [:]
+                for index in 0..<2 {
+                    let policy = changer.makePolicy(index)
+                    new.policies[policy.key] = policy
+                }
+            }
             var compiler = PolicyCompiler(labName: "sem", placement: placement)
             compiler.tiers = true
             let oldTables = compiler.compile(old, nodes: nodes, nodeCount: 2)
@@ -256,6 +265,42 @@ struct TierMeetTests {
         }
         #expect(compared > 5_000)
         #expect(elementMeets > 3, "the changes must exercise the element-wise meet")
+    }
+
+    /// A pod that becomes isolated under a Baseline Deny: the old version's Baseline drops `x`,
+    /// the new one's NetworkPolicy lets `x` in. Uniting the isolation sets and intersecting the
+    /// allow sets (the meet without tiers) would accept `x`; with tiers isolation moves traffic
+    /// both ways (not isolated, the Baseline tier decides), so the whole chains are met.
+    @Test func isolationUnderABaselineDenyIsMetByChains() throws {
+        var cluster = Cluster()
+        for name in ["a", "b"] { cluster.namespaces[name] = Namespace(name: name) }
+        let web = Pod(namespace: "a", name: "web", labels: ["app": "web"], ports: [ContainerPort(port: 80)])
+        let x = Pod(namespace: "b", name: "x", labels: ["app": "x"])
+        for (index, pod) in [web, x].enumerated() {
+            cluster.pods[pod.key] = pod
+            cluster.addresses[pod.key] = IPv4(0x0AF4_0002 + UInt32(index))
+            cluster.podNodes[pod.key] = 0
+        }
+        let baseline = ClusterNetworkPolicy(
+            name: "baseline", tier: .baseline, priority: 1,
+            subject: .namespaces(LabelSelector(matchLabels: ["kubernetes.io/metadata.name": "a"])),
+            ingress: [.init(action: .deny, peers: [.namespaces(.everything)])])
+        cluster.clusterPolicies[baseline.key] = baseline
+        var new = cluster
+        let allow = NetworkPolicy(
+            namespace: "a", name: "allow-x", podSelector: .everything,
+            ingress: [
+                NetworkPolicy.Rule(peers: [.init(podSelector: LabelSelector(matchLabels: ["app": "x"]), namespaceSelector: .everything)])
+            ])
+        new.policies[allow.key] = allow
+        var compiler = PolicyCompiler(labName: "sem", placement: .pod)
+        compiler.tiers = true
+        let oldTable = try #require(compiler.compile(cluster, nodes: cluster.podNodes, nodeCount: 1)[.pod(web.key)])
+        let newTable = try #require(compiler.compile(new, nodes: cluster.podNodes, nodeCount: 1)[.pod(web.key)])
+        let packet = RulesetInterpreter.Packet(saddr: 0x0AF4_0003, daddr: 0x0AF4_0002, proto: 6, dport: 80)
+        #expect(RulesetInterpreter(table: oldTable).verdict(.input, packet) != .accept)
+        #expect(RulesetInterpreter(table: newTable).verdict(.input, packet) == .accept)
+        #expect(RulesetInterpreter(table: oldTable.meet(newTable)).verdict(.input, packet) != .accept)
     }
 
     /// An Admin Pass that moves from one peer to another: the old version passes `x` to the
