@@ -52,15 +52,19 @@ import Testing
         let pending = [
             "    - {apiVersion: v1, kind: Pod, metadata: {name: win, labels: {app: win}}, spec: {nodeSelector: {kubernetes.io/os: windows}, containers: [{name: c, image: i}]}}",
             "    - {apiVersion: v1, kind: Pod, metadata: {name: arm, labels: {app: arm}}, spec: {nodeName: node-0, nodeSelector: {kubernetes.io/arch: arm64}, containers: [{name: c, image: i}]}}",
+            "    - {apiVersion: v1, kind: Pod, metadata: {name: aff}, spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]}, {matchExpressions: [{key: kubernetes.io/arch, operator: NotIn, values: [amd64]}]}]}}}, containers: [{name: c, image: i}]}}",
+            "    - {apiVersion: v1, kind: Pod, metadata: {name: either}, spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]}, {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [linux]}]}]}}}, containers: [{name: c, image: i}]}}",
         ]
         let text = Self.scenario.replacingOccurrences(of: "\n  steps:", with: "\n" + pending.joined(separator: "\n") + "\n  steps:")
         #expect(text.contains("name: win"))
         let timeline = try ScenarioLoader.parseTimeline(text, file: "nodesel.yaml")
-        for name in ["win", "arm"] {
+        #expect(timeline.initial.pods[ObjectKey("default", "either")] != nil, "one term a lab node meets is enough")
+        for name in ["win", "arm", "aff"] {
             #expect(timeline.initial.pods[ObjectKey("default", name)] == nil, "\(name) runs nowhere")
             #expect(
                 timeline.schedulingWarnings.contains {
-                    $0.message.hasPrefix("pod default/\(name) stays Pending: spec.nodeSelector kubernetes.io/")
+                    $0.message.hasPrefix("pod default/\(name) stays Pending: ")
+                        && $0.message.contains("matches no lab node")
                 }, "\(timeline.schedulingWarnings.map(\.message))")
         }
         #expect(timeline.initial.pods[ObjectKey("default", "linux")] != nil)

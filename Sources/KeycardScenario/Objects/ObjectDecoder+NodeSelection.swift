@@ -44,11 +44,14 @@ extension ObjectDecoder {
             }
         }
         guard let affinity = spec["affinity"], !affinity.isNull else { return }
+        if pod.unschedulable == nil, let reason = try Self.unsatisfiableNodeAffinity(affinity) { pod.unschedulable = reason }
         // Pod (anti-)affinity too: a required anti-affinity on the hostname leaves replicas beyond
         // one a node Pending in Kubernetes (the scheduler's InterPodAffinity filter), where the
         // lab runs and probes them all.
         for entry in try affinity.entries("spec.affinity")
-        where ["nodeAffinity", "podAffinity", "podAntiAffinity"].contains(entry.key) && !entry.value.isNull {
+        where ["nodeAffinity", "podAffinity", "podAntiAffinity"].contains(entry.key) && !entry.value.isNull
+            && !(entry.key == "nodeAffinity" && pod.unschedulable != nil)
+        {
             // Only required terms can keep a pod Pending; preferred ones only rank nodes.
             let required = try entry.value.entries("spec.affinity.\(entry.key)").contains {
                 $0.key == "requiredDuringSchedulingIgnoredDuringExecution" && !$0.value.isNull
@@ -63,5 +66,55 @@ extension ObjectDecoder {
                         "\(who): spec.affinity.\(entry.key) is not scheduled by keycard: it places the pods as usual (nodeName, or round-robin)\(pending)"
                 ))
         }
+    }
+
+    /// Why required node affinity can match no lab node, or nil: every `nodeSelectorTerms` entry
+    /// (they are ORed) holds an expression on a label every lab node carries with one value
+    /// (`kubernetes.io/os`, `kubernetes.io/arch` and their `beta.` forms) that fails for it (`In`
+    /// without the value, `NotIn` with it, `DoesNotExist`), as the scheduler's NodeAffinity filter
+    /// reads them (`nodeaffinity.GetRequiredNodeAffinity`). Anything else is not judged here.
+    static func unsatisfiableNodeAffinity(_ affinity: YAMLValue) throws(ScenarioError) -> String? {
+        guard let nodeAffinity = try affinity.entries("spec.affinity").first(where: { $0.key == "nodeAffinity" })?.value,
+            !nodeAffinity.isNull,
+            let required = try nodeAffinity.entries("spec.affinity.nodeAffinity").first(where: {
+                $0.key == "requiredDuringSchedulingIgnoredDuringExecution"
+            })?.value, !required.isNull,
+            let terms = try required.entries("nodeAffinity.required").first(where: { $0.key == "nodeSelectorTerms" })?.value
+        else { return nil }
+        var failures: [String] = []
+        for term in try terms.items("nodeSelectorTerms") {
+            let expressions = try term.entries("a node selector term").first { $0.key == "matchExpressions" }?.value
+            var failed: String?
+            for expression in try expressions?.items("matchExpressions") ?? [] {
+                var key = ""
+                var op = ""
+                var values: [String] = []
+                for (field, _, value) in try expression.entries("a match expression") where !value.isNull {
+                    switch field {
+                    case "key": key = try value.string("key")
+                    case "operator": op = try value.string("operator")
+                    case "values": values = try value.items("values").map { item throws(ScenarioError) in try item.string("values") }
+                    default: break
+                    }
+                }
+                guard let lab = labNodeLabels[key] else { continue }
+                let fails =
+                    switch op {
+                    case "In": !values.contains(lab)
+                    case "NotIn": values.contains(lab)
+                    case "DoesNotExist": true
+                    default: false
+                    }
+                if fails {
+                    failed = "\(key) \(op)\(values.isEmpty ? "" : " [\(values.joined(separator: ", "))]")"
+                    break
+                }
+            }
+            guard let failed else { return nil }
+            failures.append(failed)
+        }
+        guard !failures.isEmpty else { return nil }
+        return
+            "required node affinity (\(failures.joined(separator: "; "))) matches no lab node (they are kubernetes.io/os=linux, kubernetes.io/arch=amd64)"
     }
 }
