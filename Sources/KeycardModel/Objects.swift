@@ -139,8 +139,9 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// its node's kubelet admits it or refuses it for good. False when keycard derived `nodeName`
     /// (a `kubernetes.io/hostname` selector, a DaemonSet's node) or none is set.
     public var namesItsNode = false
-    /// Why no lab node can run the pod, when its `spec.nodeSelector` names an OS or architecture
-    /// every lab node lacks (`kubernetes.io/os: windows`; lab nodes are linux/amd64): the
+    /// Why no lab node can run the pod, when its `spec.nodeSelector` or required node affinity
+    /// names an OS or architecture every lab node lacks (`kubernetes.io/os: windows`; lab nodes
+    /// are linux/amd64): the
     /// scheduler's NodeAffinity filter binds it nowhere (a kubelet refuses it for a bound pod), so
     /// it stays Pending, with no address (`NodePortsScheduler`). nil for every other pod.
     public var unschedulable: String?
