@@ -84,15 +84,27 @@ struct CliLiveManifestsTests {
     /// (they had gone to `default`, away from every pod of the lab); one naming another namespace,
     /// or a namespace the lab lacks, is refused and nothing changes. As root, a real lab.
     @Test func applyAndDeleteTakeANamespace() throws {
-        let lab = uniqueLabName("cli-ns")
+        try Self.withLab("cli-ns") { lab, root in try Self.checkNamespaceFlag(lab, root) }
+    }
+
+    /// A lab of `folder(_:)` (plus the paths `before` makes in the scratch root) brought up with
+    /// `keycard up`, handed to `test` with its name and the scratch root, then taken down.
+    private static func withLab(
+        _ prefix: String, before: (String) throws -> [String] = { _ in [] }, test: (String, String) throws -> Void
+    ) throws {
+        let lab = uniqueLabName(prefix)
         let folder = try Self.folder(lab)
         let root = (folder as NSString).deletingLastPathComponent
         defer {
             _ = try? KeycardCLI.run(["down", lab])
             try? FileManager.default.removeItem(atPath: root)
         }
-        let built = try KeycardCLI.run(["up", folder])
+        let built = try KeycardCLI.run(["up", folder] + (try before(root)))
         try #require(built.code == 0, "\(built.out)\(built.err)")
+        try test(lab, root)
+    }
+
+    private static func checkNamespaceFlag(_ lab: String, _ root: String) throws {
         let bare = root + "/deny.yaml"
         try "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n".write(
             toFile: bare, atomically: true, encoding: .utf8)
@@ -120,18 +132,18 @@ struct CliLiveManifestsTests {
     /// (sock-shop's upstream layout is two folders, the app and its policies); the live verbs
     /// rebuild it from all of them.
     @Test func upTakesSeveralManifestPaths() throws {
-        let lab = uniqueLabName("cli-two")
-        let folder = try Self.folder(lab)
-        let root = (folder as NSString).deletingLastPathComponent
-        defer {
-            _ = try? KeycardCLI.run(["down", lab])
-            try? FileManager.default.removeItem(atPath: root)
+        try Self.withLab("cli-two") { root in
+            let policies = root + "/policies"
+            try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
+            try CliScenario.denyIngress("shop", podLabel: "server").write(
+                toFile: policies + "/deny.yaml", atomically: true, encoding: .utf8)
+            return [policies]
+        } test: { lab, _ in
+            try Self.checkUpTakesSeveralPaths(lab)
         }
-        let policies = root + "/policies"
-        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
-        try CliScenario.denyIngress("shop", podLabel: "server").write(toFile: policies + "/deny.yaml", atomically: true, encoding: .utf8)
-        let built = try KeycardCLI.run(["up", folder, policies])
-        try #require(built.code == 0, "\(built.out)\(built.err)")
+    }
+
+    private static func checkUpTakesSeveralPaths(_ lab: String) throws {
         let denied = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "shop/server", "-o", "json"])
         #expect(try Self.observed(denied.out) == ["shop/server 80 deny"], "\(denied.out)")
         let relabel = try KeycardCLI.run(["label", lab, "pod", "shop/server", "pod=other"])

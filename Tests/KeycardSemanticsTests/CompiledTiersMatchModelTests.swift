@@ -16,11 +16,7 @@ struct CompiledTiersMatchModelTests {
         var decidedByTiers = 0
         for seed in UInt64(1)...120 {
             var generator = RandomCluster(seed: seed)
-            var (cluster, nodes) = generator.make(policies: Int(seed % 4))
-            for index in 0..<(1 + Int(seed % 4)) {
-                let policy = generator.makeClusterPolicy(index)
-                cluster.clusterPolicies[policy.key] = policy
-            }
+            let (cluster, nodes) = generator.makeWithClusterPolicies(Int(seed % 4), clusterPolicies: 1 + Int(seed % 4))
             var compiler = PolicyCompiler(labName: "sem", placement: placement)
             compiler.tiers = true
             let tables = compiler.compile(cluster, nodes: nodes, nodeCount: 2)
@@ -202,11 +198,7 @@ struct TierMeetTests {
         var elementMeets = 0
         for seed in UInt64(1)...100 {
             var generator = RandomCluster(seed: seed)
-            var (old, nodes) = generator.make(policies: Int(seed % 3))
-            for index in 0..<(1 + Int(seed % 3)) {
-                let policy = generator.makeClusterPolicy(index)
-                old.clusterPolicies[policy.key] = policy
-            }
+            let (old, nodes) = generator.makeWithClusterPolicies(Int(seed % 3), clusterPolicies: 1 + Int(seed % 3))
             // The same policies, each rule with another version's peers and protocols.
             var new = old
             var changer = RandomCluster(seed: seed &+ 5000)
@@ -348,6 +340,17 @@ struct TierMeetTests {
 }
 
 extension RandomCluster {
+    /// A random cluster with `policies` NetworkPolicies and `clusterPolicies` random Admin or
+    /// Baseline policies (`makeClusterPolicy`) on top.
+    mutating func makeWithClusterPolicies(_ policies: Int, clusterPolicies: Int) -> (Cluster, [ObjectKey: Int]) {
+        var (cluster, nodes) = make(policies: policies)
+        for index in 0..<clusterPolicies {
+            let policy = makeClusterPolicy(index)
+            cluster.clusterPolicies[policy.key] = policy
+        }
+        return (cluster, nodes)
+    }
+
     /// A random Admin or Baseline policy: random subject, 1–3 rules per direction with random
     /// actions, peers (namespaces, pods, networks; with `nodePeers`, egress `nodes` too) and
     /// protocols.
