@@ -38,16 +38,17 @@ extension ObjectDecoder {
 
     /// `loaded` with the locations of its pod annotations (a Pod's, or the pod template's of a
     /// workload; a CronJob's under `spec.jobTemplate.spec`) recorded.
-    static func locatingPodAnnotations(_ loaded: LoadedObject, _ value: YAMLValue) -> LoadedObject {
-        /// The value at `path` of nested mappings, nil when one is missing or not a mapping.
-        func field(_ value: YAMLValue?, _ path: [String]) -> YAMLValue? {
-            var current = value
-            for key in path {
-                guard let mapping = current, !mapping.isNull, let entries = try? mapping.entries(key) else { return nil }
-                current = entries.first { $0.key == key }?.value
-            }
-            return current
+    /// The value at `path` of nested mappings, nil when one is missing or not a mapping.
+    static func field(_ value: YAMLValue?, _ path: [String]) -> YAMLValue? {
+        var current = value
+        for key in path {
+            guard let mapping = current, !mapping.isNull, let entries = try? mapping.entries(key) else { return nil }
+            current = entries.first { $0.key == key }?.value
         }
+        return current
+    }
+
+    static func locatingPodAnnotations(_ loaded: LoadedObject, _ value: YAMLValue) -> LoadedObject {
         let path: [String]
         switch loaded.object {
         case .pod: path = ["metadata", "annotations"]

@@ -247,10 +247,27 @@ struct ObjectDecoder {
         }
     }
 
-    private func namespace(_ value: YAMLValue) throws(ScenarioError) -> Namespace {
+    private mutating func namespace(_ value: YAMLValue) throws(ScenarioError) -> Namespace {
         let fields = try value.fields("Namespace", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false, at: value.location)
+        warnLegacyIsolation(meta, value)
         return Namespace(name: meta.name, labels: meta.labels)
+    }
+
+    /// Before networking/v1 (Kubernetes 1.7) a namespace opted its pods into isolation with this
+    /// annotation (`{"ingress": {"isolation": "DefaultDeny"}}`); v1 dropped it, and plugins ignore
+    /// it (Calico's `NamespaceToProfile`, weave-npc outside its legacy mode). Charts' READMEs still
+    /// tell users to set it, who then believe the namespace denies by default.
+    private mutating func warnLegacyIsolation(_ meta: Metadata, _ value: YAMLValue) {
+        let key = "net.beta.kubernetes.io/network-policy"
+        guard meta.annotations[key] != nil else { return }
+        let at = Self.field(value, ["metadata", "annotations", key]) ?? value
+        warnings.append(
+            ScenarioWarning(
+                location: at.location,
+                message:
+                    "Namespace \(meta.name)'s annotation \(key) has had no effect since Kubernetes 1.7 (networking/v1): its pods are not isolated by it; a NetworkPolicy with an empty podSelector and no rules denies by default"
+            ))
     }
 }
 
