@@ -15,6 +15,14 @@ public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
     public var podSelectorOmitted = false
     /// As written; nil when the field was omitted (see `effectivePolicyTypes`).
     public var policyTypes: [PolicyType]?
+    /// The live value an update that writes no `policyTypes` keeps, when it differs from what the
+    /// update's own rules would default to: the API server defaults the field once, when it is
+    /// empty (`SetDefaults_NetworkPolicy`), and `kubectl apply`'s three-way merge leaves a field
+    /// that neither the last applied nor the new manifest writes as it is ("defaulted fields are
+    /// not re-defaulted", kubernetes.io/docs/tasks/manage-kubernetes-objects/declarative-config).
+    /// So egress rules added to a policy created without them stay switched off (`ClusterChange`
+    /// sets this; nil otherwise).
+    public var retainedPolicyTypes: Set<PolicyType>? = nil
     /// nil when `ingress` was omitted; `[]` when written as an empty list. Both allow nothing.
     public var ingress: [Rule]?
     public var egress: [Rule]?
@@ -31,11 +39,26 @@ public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
         self.egress = egress
     }
 
-    /// The policy's types: as written, or inferred when omitted or empty (the API server defaults
-    /// both alike) — Ingress always, Egress when the policy has at least one egress rule.
+    /// The policy's types: as written, else as an earlier apply left them (`retainedPolicyTypes`),
+    /// else inferred when omitted or empty (the API server defaults both alike) — Ingress always,
+    /// Egress when the policy has at least one egress rule.
     public var effectivePolicyTypes: Set<PolicyType> {
         if let policyTypes, !policyTypes.isEmpty { return Set(policyTypes) }
-        return (egress?.isEmpty ?? true) ? [.ingress] : [.ingress, .egress]
+        return retainedPolicyTypes ?? defaultedPolicyTypes
+    }
+
+    /// What `SetDefaults_NetworkPolicy` makes of an omitted or empty `policyTypes`.
+    public var defaultedPolicyTypes: Set<PolicyType> { (egress?.isEmpty ?? true) ? [.ingress] : [.ingress, .egress] }
+
+    /// `new` as the API server holds it after `kubectl apply` of it over `self`: a `policyTypes`
+    /// that the last applied manifest (`self`'s) and `new` both leave out (or both write empty)
+    /// keeps its live value (`retainedPolicyTypes`).
+    public func updated(to new: NetworkPolicy) -> NetworkPolicy {
+        var new = new
+        guard new.policyTypes?.isEmpty ?? true, policyTypes == new.policyTypes else { return new }
+        let live = effectivePolicyTypes
+        new.retainedPolicyTypes = live == new.defaultedPolicyTypes ? nil : live
+        return new
     }
 
     /// The rules that count for `direction`: none unless the policy has that type.

@@ -687,6 +687,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-33": "KeycardScenarioTests/APIUpdateRulesTests.aNamedTargetPortPrefersTheAppContainerToASidecar",
     "POD-34": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
     "NS-06": "KeycardScenarioTests/APIUpdateRulesTests.immortalNamespacesAreNotDeleted",
+    "NP-71": "KeycardScenarioTests/RetainedPolicyTypesTests",
     "NS-07": "KeycardScenarioTests/HostileCorpusTests (ns-legacy-isolation-annotation.yaml)",
     "NP-68": "KeycardScenarioTests/YAMLKeysAndTagsTests.plainKeysAreTheStringsKubectlMakes, .keysThatBecomeOneOrNullAreRefused",
     "NP-69": "KeycardScenarioTests/YAMLKeysAndTagsTests.taggedValuesAreWhatGoYAMLMakesOfThem, .explicitTagsAreHonoured",

@@ -152,18 +152,27 @@ extension LintPass {
         }
     }
 
-    /// `rules-outside-policy-types`.
+    /// `rules-outside-policy-types`: types as written, or as an earlier apply left them
+    /// (`NetworkPolicy.retainedPolicyTypes`: a policy created without egress rules keeps
+    /// `[Ingress]` when an apply adds some).
     mutating func checkPolicyTypes() {
         for policy in sortedPolicies {
-            guard let types = policy.policyTypes, !types.isEmpty else { continue }
+            let written = policy.policyTypes.flatMap { $0.isEmpty ? nil : $0 }
+            guard let types = written ?? policy.retainedPolicyTypes.map({ Array($0).sorted { $0.rawValue > $1.rawValue } }) else {
+                continue
+            }
             for direction in NetworkPolicy.PolicyType.allCases where !types.contains(direction) {
-                let written = (direction == .ingress ? policy.ingress : policy.egress) ?? []
-                if written.isEmpty { continue }
+                let rules = (direction == .ingress ? policy.ingress : policy.egress) ?? []
+                if rules.isEmpty { continue }
                 let key = direction.rawValue.lowercased()
+                let list = "[\(types.map(\.rawValue).joined(separator: ", "))]"
+                let why =
+                    written != nil
+                    ? "its policyTypes \(list) omit \(direction.rawValue)"
+                    : "its policyTypes stay \(list), as the API server defaulted them when it was created (kubectl apply does not default them again; write policyTypes)"
                 report(
-                    "rules-outside-policy-types",
-                    "\(policy.key) has \(key) rules but its policyTypes [\(types.map(\.rawValue).joined(separator: ", "))] omit \(direction.rawValue): they are ignored",
-                    Self.ref(policy), [.key("spec"), .key(key)])
+                    "rules-outside-policy-types", "\(policy.key) has \(key) rules but \(why): they are ignored", Self.ref(policy),
+                    [.key("spec"), .key(key)])
             }
         }
     }

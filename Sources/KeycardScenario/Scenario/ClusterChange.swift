@@ -71,9 +71,11 @@ public struct ClusterChange {
                     try reconcile(adopter, in: &cluster, at: loaded.location, address: address)
                 }
                 outcome = ApplyOutcome(before, cluster.pods[pod.key] ?? pod)
-            case .networkPolicy(let policy):
+            case .networkPolicy(var policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "NetworkPolicy \(policy.key)")
-                outcome = ApplyOutcome(cluster.policies[policy.key], policy)
+                let previous = cluster.policies[policy.key]
+                if let previous { policy = previous.updated(to: policy) }
+                outcome = ApplyOutcome(previous, policy)
                 cluster.policies[policy.key] = policy
             case .peerAuthentication(let policy):
                 try requireNamespace(policy.namespace, cluster, loaded.location, for: "PeerAuthentication \(policy.key)")
