@@ -102,6 +102,17 @@ struct DiffCommand: ParsableCommand {
     /// Sends each changed cell on both sides (a lab per side, torn down after); prints what was
     /// confirmed and returns how many cells disagreed with the model.
     static func prove(_ rows: [DiffRow], _ before: Side, _ after: Side, enforcement: Enforcement?) throws -> Int {
+        let slot = Interruption.ProofSlot()
+        return try Interruption.tearingDown(slot) { interruption in
+            try prove(rows, before, after, enforcement: enforcement, slot: slot, interruption: interruption)
+        }
+    }
+
+    /// `prove` under its signal trap: `slot` names the side's lab while it stands.
+    private static func prove(
+        _ rows: [DiffRow], _ before: Side, _ after: Side, enforcement: Enforcement?, slot: Interruption.ProofSlot,
+        interruption: @escaping () -> Int32?
+    ) throws -> Int {
         var wrong = 0
         let probed = ConnectivityDiff.judgedCells(old: before.timeline, afterStep: before.step, new: after.timeline, afterStep: after.step)
         for (side, isNew) in [(before, false), (after, true)] {
@@ -136,9 +147,10 @@ struct DiffCommand: ParsableCommand {
             guard !cells.isEmpty else { continue }
             let labName = LabName.derived(
                 from: side.timeline.scenario.name, role: "\(isNew ? "new" : "old")\(ProcessInfo.processInfo.processIdentifier)")
+            slot.labName = labName
             let results = try GeneratedPolicyProof.run(
                 side.timeline, cluster: side.cluster, cells: cells, enforcement: enforcement ?? side.timeline.scenario.lab.enforcement,
-                labName: labName, progress: Progress.line)
+                labName: labName, progress: Progress.line, interruption: interruption)
             let failed = results.filter { !$0.passed }
             let sent = results.filter { $0.observed != .skipped }
             Console.error(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeycardKernel
+import KeycardLab
 import KeycardProbe
 
 /// Tears a run's lab down when the user interrupts it.
@@ -23,16 +24,34 @@ enum Interruption {
     /// As above, for several runs one after another under one trap: `body` gets the signal to poll
     /// and keeps `slot` on the run that holds the lab; that run's lab is torn down on a signal.
     static func tearingDown<T>(_ slot: RunSlot, _ body: (@escaping () -> Int32?) throws -> T) throws -> T {
+        try trapping(labName: { slot.run?.labName ?? "-" }, tearDown: { slot.run?.tearDown() }, body)
+    }
+
+    /// The lab a proof (`generate --prove`, `diff --prove`) is building now, by name.
+    final class ProofSlot {
+        var labName: String?
+    }
+
+    /// As above, for proofs (`GeneratedPolicyProof.run`, which polls the signal between its stages
+    /// and removes its lab itself): a lab `slot` names is removed by name again on a signal, which
+    /// is safe at any point and finds what a stage left half-built.
+    static func tearingDown<T>(_ slot: ProofSlot, _ body: (@escaping () -> Int32?) throws -> T) throws -> T {
+        try trapping(labName: { slot.labName ?? "-" }, tearDown: { if let name = slot.labName { _ = try? Lab.down(name: name) } }, body)
+    }
+
+    /// Runs `body` with SIGINT and SIGTERM recorded; on a signal, `tearDown` and exit 128 + it.
+    private static func trapping<T>(
+        labName: () -> String, tearDown: () -> Void, _ body: (@escaping () -> Int32?) throws -> T
+    ) throws -> T {
         let trap = SignalTrap()
         defer { trap.remove() }
-        let labName = { slot.run?.labName ?? "-" }
         do {
             let result = try body({ trap.received })
             // From here a signal takes its default course (the lab is down unless kept); one that
             // came during the tear-down at the end still means the user stopped the run.
             trap.remove()
             if let signal = trap.received {
-                slot.run?.tearDown()
+                tearDown()
                 throw Interrupted(signal: signal)
             }
             return result
@@ -42,7 +61,7 @@ enum Interruption {
         } catch {
             // A stage failing because of the interruption still ends as interrupted.
             guard let signal = trap.received else { throw error }
-            slot.run?.tearDown()
+            tearDown()
             Console.error("interrupted: lab \(labName()) torn down (\(error))")
             throw ExitCode(128 + signal)
         }

@@ -108,6 +108,30 @@ public struct PolicyGenerator: Sendable {
         return LabelSelector(matchExpressions: keys.sorted().map { .init(key: $0, operator: .doesNotExist) })
     }
 
+    /// Whether the policies made from `observed` mean to allow `flow`: it was observed, or an
+    /// observed flow joins pods of the same groups on the same port. Pods that no stable label
+    /// tells apart share their policy and are one peer to every other (a NetworkPolicy selects by
+    /// labels), so one's flow is all of theirs; a proof expects those open too. Host-network pods
+    /// are named by their node's address, not by labels: only their own flows count.
+    public func intends(_ observed: Set<ObservedFlow>) -> @Sendable (ObservedFlow) -> Bool {
+        let grouped = Set(observed.compactMap(groups))
+        return { [self] flow in observed.contains(flow) || groups(of: flow).map(grouped.contains) ?? false }
+    }
+
+    /// A flow's source group, destination group and port; nil when either end is no labelled pod.
+    private struct FlowGroups: Hashable {
+        var from: Group
+        var to: Group
+        var port: ProtocolPort
+    }
+
+    private func groups(of flow: ObservedFlow) -> FlowGroups? {
+        guard let from = cluster.pods[flow.from], let to = cluster.pods[flow.to], !from.hostNetwork, !to.hostNetwork,
+            let source = group(of: flow.from), let destination = group(of: flow.to)
+        else { return nil }
+        return FlowGroups(from: source, to: destination, port: flow.port)
+    }
+
     /// The policies, sorted by namespace and name. Every pod NetworkPolicy can select gets one
     /// (`isSubject`): a workload no flow names is isolated both ways with no rule, so nothing it
     /// did not do stays open.
