@@ -9,11 +9,15 @@ import KeycardValues
 public enum AuditEvaluation {
     /// `report` (as `StepEvaluation` judged it against the policies) judged again for audit mode,
     /// with `cluster` the state of the step.
-    /// `cell` marked `would-deny` when the model denies it: the lab enforced nothing, so it must
-    /// have got through (`ProbeResult.passed`). A live lab in audit mode marks its probes so too.
-    public static func marked(_ cell: ProbeResult) -> ProbeResult {
+    /// `cell` marked `would-deny` when the model's policies deny it: the lab enforced nothing, so
+    /// it must have got through (`ProbeResult.passed`). A drop no policy decides (no path: a
+    /// Service without endpoints, `Verdict.hasNoPath`) is not enforcement's, and stays a drop
+    /// without it. A live lab in audit mode marks its probes so too; `engine` judges `cell`'s step.
+    public static func marked(_ cell: ProbeResult, engine: PolicyEngine) -> ProbeResult {
         var cell = cell
-        if cell.model == .deny { cell.audit = "would-deny" }
+        if cell.model == .deny, !engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port).hasNoPath {
+            cell.audit = "would-deny"
+        }
         return cell
     }
 
@@ -26,7 +30,7 @@ public enum AuditEvaluation {
         for index in results.indices {
             switch results[index] {
             case .probe(var cell):
-                cell = marked(cell)
+                cell = marked(cell, engine: engine)
                 if cell.audit != nil {
                     let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
                     let policies = AuditedPolicy.denying(verdict)

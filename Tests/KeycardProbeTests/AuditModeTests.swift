@@ -166,4 +166,32 @@ extension AuditModeTests {
             judged.summary?.contains("audit: enforcement would deny 1: ClusterNetworkPolicy/deny-b#ingress[0] 1") == true,
             "\(judged.summary ?? "")")
     }
+
+    @Test("judged for audit: a drop no policy decides (a Service without endpoints) is no would-be deny and passes")
+    func noPathIsNoWouldBeDeny() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: audit-nopath}
+            spec:
+              lab: {mode: audit}
+              resources:
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: empty}, spec: {selector: {app: nothing}, ports: [{port: 80}]}}
+              steps:
+                - probe: {from: [default/client], to: [svc/default/empty], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "audit-nopath.yaml")
+        let step = try #require(timeline.scenario.steps.first)
+        let cells = timeline.cells(ofProbeStep: step.index)
+        #expect(cells.count == 1 && cells.first?.verdict.decision == .deny)
+        // The lab drops it, as any network would: nothing answers behind the ClusterIP.
+        let dropped = cells.map { $0.result(observed: .deny, attempts: 1) }
+        let judged = AuditEvaluation.judge(
+            StepReport(step, passed: false, results: dropped.map(ResultRecord.probe)), cluster: timeline.cluster(afterStep: step.index))
+        #expect(judged.passed)
+        #expect(judged.audit?.isEmpty ?? true)
+        guard case .probe(let cell) = judged.results?.first else { return #expect(Bool(false)) }
+        #expect(cell.audit == nil)
+    }
 }

@@ -90,6 +90,7 @@ struct ProbeCommand: LiveVerb {
         runner.dnsServer = LabServing.dnsServer(plan)
         let observations = try runner.observe(cells, settings: live.timeline.scenario.probeDefaults)
         let results = zip(cells, observations).map { cell, seen in cell.result(seen) }
-        return (live, live.auditing ? results.map(AuditEvaluation.marked) : results)
+        let engine = PolicyEngine(cluster)
+        return (live, live.auditing ? results.map { AuditEvaluation.marked($0, engine: engine) } : results)
     }
 }
