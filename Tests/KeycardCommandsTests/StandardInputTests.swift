@@ -34,6 +34,25 @@ import Testing
         #expect(twice.status == 2 && twice.stderr.contains("standard input cannot be used for multiple arguments"), "\(twice.stderr)")
     }
 
+    /// Lint's findings point into standard input's own bytes (they had pointed at 1:1, or into a
+    /// file named `STDIN` in the working folder), as from a file.
+    @Test func lintFindingsPointIntoStandardInput() throws {
+        let text =
+            Self.manifests + """
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: x, namespace: shop}
+                spec:
+                  podSelector:
+                    matchLabels: {app: nothing}
+
+                """
+        let lint = try KeycardBinary.run(["lint", "-", "--fail-on", "none"], input: Data(text.utf8))
+        #expect(lint.status == 0, "\(lint.stderr)")
+        #expect(lint.stdout.contains("STDIN:15:5: warning: [policy-selects-nothing]"), "\(lint.stdout)")
+    }
+
     /// A scenario file read from standard input names its manifests relative to the working folder.
     @Test func aScenarioFromStandardInput() throws {
         let scenario = """

@@ -31,8 +31,7 @@ struct LintCommand: ParsableCommand {
         logging.apply()
         // Lint judges policies over the cluster states, never a probe step's cells: a step over the
         // cell limit only warns.
-        let timelines = try input.load(cellLimit: .warn)
-        let report = LintReport(inputs: input.files, findings: timelines.flatMap(PolicyLinter.lint))
+        let report = try input.load(cellLimit: .warn) { LintReport(inputs: input.files, findings: $0.flatMap(PolicyLinter.lint)) }
         switch output {
         case .table: Console.out(LintTableRenderer.render(report))
         case .json: try Console.json(report)

@@ -116,6 +116,13 @@ struct ScenarioFiles: ParsableArguments {
     /// The timelines of the files; an invalid one is printed and ends the command with exit code 2.
     /// `cellLimit`: `.warn` for a command that judges no probe cell (`ScenarioInput.loadAll`).
     func load(cellLimit: CellLimit = .refuse) throws -> [Timeline] {
-        try ScenarioInput.withStandardInput(files) { try ScenarioInput.loadAll($0, manifests, cellLimit: cellLimit) }
+        try load(cellLimit: cellLimit) { $0 }
+    }
+
+    /// `body` with the timelines, while standard input still reads as the file `STDIN`: what
+    /// reads a file again for its places (lint's `SourceLocator`) must find the same bytes, not a
+    /// file of that name on disk.
+    func load<Result>(cellLimit: CellLimit = .refuse, _ body: ([Timeline]) throws -> Result) throws -> Result {
+        try ScenarioInput.withStandardInput(files) { try body(ScenarioInput.loadAll($0, manifests, cellLimit: cellLimit)) }
     }
 }
