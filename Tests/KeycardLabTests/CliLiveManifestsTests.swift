@@ -131,6 +131,38 @@ struct CliLiveManifestsTests {
     /// `keycard up DIR DIR`, as `run` takes them: the manifests of several paths are one lab
     /// (sock-shop's upstream layout is two folders, the app and its policies); the live verbs
     /// rebuild it from all of them.
+    /// A lab from manifests runs no container command (images are not run); re-applying its own
+    /// files, commands and all, changes nothing (it had been refused: the pod template's hash, or
+    /// the bare pod's command, differed from what the lab holds).
+    @Test func reapplyingManifestsWithCommandsIsUnchanged() throws {
+        let commands = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: api, namespace: shop}
+            spec:
+              selector: {matchLabels: {app: api}}
+              template:
+                metadata: {labels: {app: api}}
+                spec: {containers: [{name: c, image: api, command: [/app/api, --port, "8080"], ports: [{containerPort: 8080}]}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: worker, namespace: shop}
+            spec: {containers: [{name: c, image: worker, command: [/app/worker], args: [--queue, jobs]}]}
+            """
+        var file = ""
+        try Self.withLab("cli-cmds") { root in
+            let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: root).first)
+            file = "\(root)/\(folder)/commands.yaml"
+            try commands.write(toFile: file, atomically: true, encoding: .utf8)
+            return []
+        } test: { lab, _ in
+            let again = try KeycardCLI.run(["apply", lab, "-f", file])
+            #expect(again.code == 0, "\(again.err)")
+            #expect(again.out.contains("Deployment shop/api unchanged") && again.out.contains("Pod shop/worker unchanged"), "\(again.out)")
+        }
+    }
+
     @Test func upTakesSeveralManifestPaths() throws {
         try Self.withLab("cli-two") { root in
             let policies = root + "/policies"

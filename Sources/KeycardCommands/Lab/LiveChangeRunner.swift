@@ -75,7 +75,8 @@ enum LiveChangeRunner {
         case .apply:
             for file in request.files ?? [] {
                 let (objects, warnings) = try LiveInput.objects(
-                    in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary, namespace: request.namespace)
+                    in: file, namespaces: Array(live.cluster.namespaces.keys), plan: live.summary, namespace: request.namespace,
+                    fromManifests: live.record.manifests != nil)
                 changes.append(try snapshot(file))
                 for warning in warnings { log(warning.description) }
                 done += try live.apply(objects)

@@ -16,9 +16,10 @@ enum LiveInput {
     /// `apply` names the file, anchored (never written) in the file's folder so errors name `path`.
     /// `namespace` (`keycard apply -n`): where objects that name none go, as `kubectl apply -n`
     /// (the scenario's `{file, namespace}` item: it must exist, and an object naming another is refused).
-    static func objects(in path: String, namespaces: [String], plan: LabPlanSummary, namespace: String? = nil) throws(ScenarioError) -> (
-        objects: [LoadedObject], warnings: [ScenarioWarning]
-    ) {
+    /// `fromManifests`: the lab came from plain manifests, whose container commands it never runs.
+    static func objects(
+        in path: String, namespaces: [String], plan: LabPlanSummary, namespace: String? = nil, fromManifests: Bool = false
+    ) throws(ScenarioError) -> (objects: [LoadedObject], warnings: [ScenarioWarning]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ScenarioError(SourceLocation.start(of: path), "no such file")
@@ -41,7 +42,8 @@ enum LiveInput {
             throw ScenarioError(SourceLocation.start(of: path), "no objects found")
         }
         // Which pods wait for a node port is the lab's scheduler's to say, not this file's alone.
-        return (objects, timeline.warningsBesidesScheduling)
+        // A lab from manifests runs no container command (`ManifestLoader.withoutCommands`).
+        return (fromManifests ? ManifestLoader.withoutCommands(objects).objects : objects, timeline.warningsBesidesScheduling)
     }
 
     /// A YAML double-quoted scalar (JSON string syntax is valid YAML).

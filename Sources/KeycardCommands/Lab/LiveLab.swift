@@ -82,7 +82,8 @@ struct LiveLab {
         case .apply:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }
             let (objects, _) = try LiveInput.objects(
-                in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary, namespace: change.namespace)
+                in: snapshot, namespaces: Array(cluster.namespaces.keys), plan: summary, namespace: change.namespace,
+                fromManifests: record.manifests != nil)
             try apply(objects)
         case .delete:
             guard let snapshot = change.snapshot else { throw LiveError("no copy of the file was kept") }

@@ -18,6 +18,29 @@ import KeycardValues
 /// - the steps are `ManifestPlan`'s: every workload and bare pod to every pod port, to every
 ///   Service port, and a DNS query per source pod and Service name, all expecting the model.
 public enum ManifestLoader {
+    /// `objects` with their containers' commands dropped, and how many pods or templates had some:
+    /// images are not run in a lab from manifests (keycard serves their declared ports itself).
+    /// A live `apply` to such a lab drops them too, so re-applying its own files changes nothing.
+    public static func withoutCommands(_ objects: [LoadedObject]) -> (objects: [LoadedObject], dropped: Int) {
+        var dropped = 0
+        let objects = objects.map { loaded in
+            var loaded = loaded
+            switch loaded.object {
+            case .pod(var pod) where !pod.commands.isEmpty:
+                pod.commands = []
+                dropped += 1
+                loaded.object = .pod(pod)
+            case .workload(var workload) where !workload.template.commands.isEmpty:
+                workload.template.commands = []
+                dropped += 1
+                loaded.object = .workload(workload)
+            default: break
+            }
+            return loaded
+        }
+        return (objects, dropped)
+    }
+
     /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object (a
     /// scalar or a list is not one either: `timeline` then says what a manifest document must be).
     public static func isManifests(_ path: String) -> Bool {
@@ -154,22 +177,8 @@ public enum ManifestLoader {
         }
         // Container images are not available in the lab: their commands are not run, and keycard
         // serves each declared port itself.
-        var withCommands = 0
-        objects = objects.map { loaded in
-            var loaded = loaded
-            switch loaded.object {
-            case .pod(var pod) where !pod.commands.isEmpty:
-                pod.commands = []
-                withCommands += 1
-                loaded.object = .pod(pod)
-            case .workload(var workload) where !workload.template.commands.isEmpty:
-                workload.template.commands = []
-                withCommands += 1
-                loaded.object = .workload(workload)
-            default: break
-            }
-            return loaded
-        }
+        let withCommands: Int
+        (objects, withCommands) = Self.withoutCommands(objects)
         if withCommands > 0 {
             warnings.append(
                 ScenarioWarning(
