@@ -30,6 +30,12 @@ public struct LiveLabRecord: Codable, Sendable, Hashable {
     /// before keycard kept it (enforcing).
     public var audit: Bool? = nil
 
+    /// False while `keycard up` is still programming the lab (policies, Service proxy, lab process,
+    /// DNS records): a lab whose `up` died there (`kill -9`) is incomplete, and the live verbs
+    /// refuse it rather than judge an unprogrammed datapath. nil once complete (and in records
+    /// written before keycard kept it).
+    public var complete: Bool? = nil
+
     public init(labName: String, scenario: String, enforcement: String, baseStep: Int, journal: [LiveChange] = []) {
         self.labName = labName
         self.scenario = scenario

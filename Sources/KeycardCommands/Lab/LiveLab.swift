@@ -35,6 +35,11 @@ struct LiveLab {
                 "lab \(name) has no live record (\(LiveLabRecord.path(name))): only labs from `keycard up` or `keycard run --keep` can be changed and probed live"
             )
         }
+        guard record.complete != false || state.liveOwner != nil else {
+            throw LiveError(
+                "lab \(name) did not finish coming up (its keycard up stopped before the policies, Service proxy and lab process were in place); "
+                    + "remove it with `keycard down \(name)` and bring it up again")
+        }
         let timeline: Timeline
         do {
             if let manifests = record.manifests {

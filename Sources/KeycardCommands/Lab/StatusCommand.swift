@@ -94,10 +94,11 @@ struct LabStatus: Encodable {
         let summary = Lab.status(name)
         self.name = name
         namespaces = summary.namespaces.count
-        complete = summary.isComplete
         let state = summary.state
         phase = state?.phase.rawValue ?? (summary.namespaces.isEmpty && !Lab.labNames().contains(name) ? "absent" : "broken")
         let record = try? LiveLabRecord.read(name)
+        // A `keycard up` that died before it had programmed the lab left it incomplete.
+        complete = summary.isComplete && (record?.complete != false || state?.liveOwner != nil)
         scenario = record?.scenario
         enforcement = record?.enforcement
         mode = record?.audit == true ? "audit" : nil

@@ -71,6 +71,7 @@ struct UpCommand: ParsableCommand {
             // `spec.lab.mode: audit`: the lab logs would-be drops and enforces nothing, as `run` does.
             let audit = scenario.lab.mode == .audit
             record.audit = audit ? true : nil
+            record.complete = false
             try record.write()
             programmed = try LabPolicies(
                 plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,
@@ -84,6 +85,8 @@ struct UpCommand: ParsableCommand {
             let records = DNSRecords(timeline.initial)
             try ClusterDNSServer.refresh(instance, records: records.addresses, cnames: records.cnames)
             try stopIfInterrupted()
+            record.complete = nil
+            try record.write()
         } catch let exit as ExitCode {
             throw exit
         } catch {
