@@ -220,6 +220,8 @@ struct FlowLogTests {
             "beta.kubernetes.io/arch", "node.beta.kubernetes.io/x", "k8s.io/x", "annotation.x", "etcd_node", "pod-template-generation",
             // The keys a Job stamps on its pods (Cilium's documented defaults).
             "controller-uid", "batch.kubernetes.io/controller-uid",
+            // Zone and region labels (Cilium 1.19).
+            "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
         ] {
             #expect(!FlowLog.identityLabelKept(key), "\(key)")
         }

@@ -338,8 +338,9 @@ public struct FlowLog: Sendable {
     /// `apps.kubernetes.io/pod-index`, `batch.kubernetes.io/job-completion-index`,
     /// `batch.kubernetes.io/controller-uid`, `.*beta.kubernetes.io`, `k8s.io`,
     /// `pod-template-generation`, `pod-template-hash`, `controller-revision-hash`, `annotation.*`,
-    /// `controller-uid`, `etcd_node` (the list of Cilium's documentation, "Limiting
-    /// Identity-Relevant Labels", which added the two `controller-uid` keys Jobs stamp on their pods).
+    /// `controller-uid`, `etcd_node`, `topology.kubernetes.io` (the list of Cilium's documentation,
+    /// "Limiting Identity-Relevant Labels", which added the two `controller-uid` keys Jobs stamp on
+    /// their pods; Cilium 1.19's `defaultLabelPrefixCfg` also ignores the topology labels).
     public static func identityLabelKept(_ key: String) -> Bool {
         let includes = [
             "io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels", "app.kubernetes.io", "io.cilium.k8s.policy.cluster",
@@ -347,7 +348,7 @@ public struct FlowLog: Sendable {
         let ignores = [
             "io.kubernetes", "kubernetes.io", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
             "batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/controller-uid", "k8s.io", "pod-template-generation",
-            "pod-template-hash", "controller-revision-hash", "controller-uid", "etcd_node",
+            "pod-template-hash", "controller-revision-hash", "controller-uid", "etcd_node", "topology.kubernetes.io",
         ]
         let included = includes.filter { key.hasPrefix($0) }.map(\.utf8.count).max() ?? 0
         var ignored = ignores.filter { key.hasPrefix($0) }.map(\.utf8.count).min() ?? 0
