@@ -486,6 +486,27 @@ struct WorkloadTimelineTests {
             })
     }
 
+    /// A Deployment's ReplicaSet selects `pod-template-hash` too (`getNewReplicaSet`): a pod
+    /// relabelled without it, though still matching the Deployment's selector, is released and
+    /// replaced; one that keeps it stays.
+    @Test func aPodWithoutItsTemplateHashIsReleased() throws {
+        let t0 = try timeline(T.scenario(resources: deployment()))
+        let first = try #require(pods(t0, "prod/deployment/shop").first)
+        let kept = first.labels.map { "\($0.key): \($0.value)" }.sorted().joined(separator: ", ")
+        let bare = first.labels.filter { $0.key != "pod-template-hash" }.map { "\($0.key): \($0.value)" }.sorted().joined(separator: ", ")
+        let steps = """
+            - label: {kind: Pod, namespace: prod, name: \(first.name), labels: {\(kept), extra: "1"}}
+            - label: {kind: Pod, namespace: prod, name: \(first.name), labels: {\(bare)}}
+            """
+        let t = try timeline(T.scenario(resources: deployment(), steps: steps))
+        #expect(t.cluster(afterStep: 1).pods[first.key]?.owner != nil)
+        #expect(pods(t, "prod/deployment/shop", after: 1).contains { $0.key == first.key })
+        let released = t.cluster(afterStep: 2)
+        #expect(released.pods[first.key]?.owner == nil)
+        #expect(pods(t, "prod/deployment/shop", after: 2).count == pods(t0, "prod/deployment/shop").count)
+        #expect(!pods(t, "prod/deployment/shop", after: 2).contains { $0.key == first.key })
+    }
+
     static let badSteps: [(String, String, String)] = [
         ("scale a DaemonSet", "- scale: {workload: prod/daemonset/agent, replicas: 2}", "cannot be scaled"),
         ("scale a missing workload", "- scale: {workload: prod/deployment/ghost, replicas: 2}", "prod/deployment/ghost does not exist"),

@@ -100,6 +100,26 @@ extension ClusterChange {
         }
     }
 
+    /// Whether `pod`'s controller still selects it with `labels`: the workload's selector and what
+    /// its controller adds to it. A Deployment's ReplicaSet selects `pod-template-hash` too
+    /// (pkg/controller/deployment/sync.go `getNewReplicaSet`: `CloneSelectorAndAddLabel`), a Job
+    /// with a generated selector its `batch.kubernetes.io/controller-uid` (Job strategy
+    /// `generateSelector`); a pod that loses either is released (`ClaimPods`) and replaced.
+    static func stillSelects(_ state: WorkloadState, _ owner: PodOwner, labels: Labels) -> Bool {
+        let workload = state.workload
+        guard workload.selector.matches(labels) else { return false }
+        switch workload.kind {
+        case .deployment:
+            return owner.revision.isEmpty || labels["pod-template-hash"] == owner.revision
+        case .job,
+            .cronJob where !workload.manualSelector:
+            let key = "batch.kubernetes.io/controller-uid"
+            return labels[key] == WorkloadController.jobLabels(workload)[key]
+        default:
+            return true
+        }
+    }
+
     /// The kinds whose controller adopts bare pods its selector matches: a ReplicaSet's and a
     /// ReplicationController's (`ClaimPods`, pkg/controller/controller_ref_manager.go;
     /// kubernetes.io ReplicaSet "Non-Template Pod acquisitions"). A Deployment's ReplicaSets

@@ -62,9 +62,11 @@ public struct ClusterChange {
                 cluster.addresses[pod.key] = address(pod.key)
                 // R2: the injector runs when a pod is created; replacing it keeps what it got.
                 if before == nil { try Self.inject(pod, into: &cluster, at: loaded.location, locations: loaded.fieldLocations) }
-                if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(pod.labels) {
+                if let owner = pod.owner, let state = cluster.workloads[owner.workload],
+                    !Self.stillSelects(state, owner, labels: pod.labels)
+                {
                     cluster.pods[pod.key]?.owner = nil
-                    try reconcile(owner, in: &cluster, at: loaded.location, address: address)
+                    try reconcile(owner.workload, in: &cluster, at: loaded.location, address: address)
                 }
                 // A bare pod a ReplicaSet's selector matches is adopted (and may be the one too many).
                 if let pod = cluster.pods[pod.key], let adopter = Self.adopter(of: pod, in: cluster) {
@@ -262,9 +264,10 @@ public struct ClusterChange {
             cluster.pods[key]?.labels = change.labels
             // A pod relabelled out of its controller's selector is released (an orphan), and the
             // controller makes a replacement.
-            if let owner = pod.owner?.workload, let state = cluster.workloads[owner], !state.workload.selector.matches(change.labels) {
+            if let owner = pod.owner, let state = cluster.workloads[owner.workload], !Self.stillSelects(state, owner, labels: change.labels)
+            {
                 cluster.pods[key]?.owner = nil
-                try reconcile(owner, in: &cluster, at: change.location, address: { _ in nil })
+                try reconcile(owner.workload, in: &cluster, at: change.location, address: { _ in nil })
             }
             // A bare pod relabelled into a ReplicaSet's selector is adopted (and may be the one too many).
             if let pod = cluster.pods[key], let adopter = Self.adopter(of: pod, in: cluster) {
