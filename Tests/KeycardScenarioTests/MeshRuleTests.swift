@@ -593,6 +593,46 @@ struct MeshRuleTests {
         #expect(cells.first?.outcome == .denyMTLS)
     }
 
+    /// Istio's injector webhooks (`mutatingwebhook.yaml`): `namespace.` needs `istio-injection
+    /// In [enabled]`, the pod-label and revision webhooks `istio-injection DoesNotExist`.
+    @Test("R1 (webhooks): a namespace istio-injection value other than enabled meshes no pod, whatever the pod's labels")
+    func oddNamespaceInjectionLabel() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: mesh}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: odd, labels: {istio-injection: "true"}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: shut, labels: {istio-injection: disabled}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: rev, labels: {istio.io/rev: canary}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: legacy}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: odd, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: odd, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: shut, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: shut, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: plain, namespace: rev}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: rev, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: legacy, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: legacy, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+              steps:
+                - probe: {from: [odd/label], to: [legacy/label], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let start = timeline.initial
+        for namespace in ["odd", "shut"] {
+            #expect(start.dataPlane(of: ObjectKey(namespace, "label")) == DataPlane.none)
+            #expect(start.dataPlane(of: ObjectKey(namespace, "revision")) == DataPlane.none)
+        }
+        for key in [ObjectKey("rev", "plain"), ObjectKey("rev", "label"), ObjectKey("legacy", "label"), ObjectKey("legacy", "revision")] {
+            #expect(start.dataPlane(of: key) == .sidecar)
+        }
+        let warnings = timeline.warnings.filter { $0.message.contains("istio-injection") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.message.contains("Namespace odd's label istio-injection: \"true\" is neither enabled nor disabled") == true)
+        #expect(warnings.first?.location.line == 6)
+    }
+
     @Test("R9: an object of an earlier step is older; a replacement keeps its age")
     func oldestAcrossSteps() throws {
         let text = MeshText.text(
