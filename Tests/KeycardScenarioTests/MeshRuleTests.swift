@@ -307,6 +307,31 @@ private let cases: [MeshCase] = [
         rule: "R42 header presence",
         resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-env]\", values: [\"*\"]}]}]}")],
         probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-env: \"\"}}"), outcome: .allow),
+    // Envoy's header matcher on a pseudo-header (generator.go requestHeaderGenerator).
+    MeshCase(
+        rule: "R42 request.headers[:method] is the method",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:method]\", values: [POST]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {method: POST}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:authority] is the Host header, case-sensitive",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: evil.example}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:authority] does not ignore case as hosts do",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: EVIL.example}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 request.headers[:path] is the normalized path",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:path]\", values: [\"/admin*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /public/../admin}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R46 request.headers[:path] keeps the query, unlike paths",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:path]\", values: [/admin]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /admin?x=1}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 request.headers[:path] matches the query as sent",
+        resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[:path]\", values: [\"/ok?x=1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /ok?x=1}"), outcome: .allow),
     MeshCase(
         rule: "R43 a * in the middle is literal",
         resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {paths: [/api/*/status]}}]}]}")],
