@@ -658,6 +658,33 @@ struct MeshRuleTests {
         #expect(warnings.first?.location.line == 6)
     }
 
+    /// istiod's ambient conversion: `selector: {}` → scope WORKLOAD_SELECTOR with a nil label
+    /// selector, attached to no workload (`buildWorkloadPolicies`); sidecars: nil matchLabels
+    /// selects every workload (`isSelected`).
+    @Test("R19 (ambient): a selector without matchLabels binds no ambient pod, and every sidecar pod of its scope")
+    func emptySelectorAmbient() throws {
+        let deny = "{selector: {}, action: DENY, rules: [{}]}"
+        let ambient = try MeshText.cell([MeshText.ap("amb", "deny-all", deny)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        #expect(ambient.outcome == .allow)
+        let sidecar = try MeshText.cell([MeshText.ap("prod", "deny-all", deny)], "{from: [amb/job], to: [prod/api], ports: [TCP/8080]}")
+        #expect(sidecar.outcome == .denyRBAC)
+        // The root namespace's: the same on each plane.
+        let root = try MeshText.cell([MeshText.ap("istio-system", "deny-all", deny)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        #expect(root.outcome == .allow)
+        // Without a selector, or `selector: null` (pruned by the API server), it is namespace-wide on ztunnel too.
+        for spec in ["{action: DENY, rules: [{}]}", "{selector: null, action: DENY, rules: [{}]}"] {
+            let cell = try MeshText.cell([MeshText.ap("amb", "deny-all", spec)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+            #expect(cell.outcome == .denyRBAC)
+        }
+        let text = MeshText.text([MeshText.ap("amb", "deny-all", deny)], probe: "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
+        #expect(
+            messages.contains {
+                $0.contains(
+                    "AuthorizationPolicy amb/deny-all has a selector without matchLabels: istiod attaches it to no ambient workload")
+            })
+    }
+
     @Test("R9: an object of an earlier step is older; a replacement keeps its age")
     func oldestAcrossSteps() throws {
         let text = MeshText.text(

@@ -94,10 +94,12 @@ public struct AuthorizationEngine: Sendable {
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
     /// The policies the destination proxy of `pod` enforces (R19–R21): its namespace's and the root
-    /// namespace's, selector matching its labels, without targetRef(s), not dry-run.
+    /// namespace's, selector matching its labels, without targetRef(s), not dry-run; for an ambient
+    /// pod, not one istiod attaches to no workload (`ztunnelAttachesNoWorkload`).
     public func policies(for pod: Pod) -> [AuthorizationPolicy] {
-        cluster.authorizationPolicies.values.filter { policy in
-            !policy.hasTargetRef && !policy.dryRun
+        let ambient = cluster.dataPlane(of: pod.key) == .ambient
+        return cluster.authorizationPolicies.values.filter { policy in
+            !policy.hasTargetRef && !policy.dryRun && !(ambient && policy.ztunnelAttachesNoWorkload)
                 && (policy.namespace == pod.namespace || policy.namespace == cluster.mesh.rootNamespace)
                 && (policy.selector?.matches(pod.labels) ?? true)
         }.sorted { $0.key < $1.key }
