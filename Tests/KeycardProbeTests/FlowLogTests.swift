@@ -316,6 +316,44 @@ struct FlowLogTests {
         #expect(FlowLog.identity(ofLabels: nearFlow.source.labels ?? []) == nearIdentity)
         #expect(try FlowLog.encode([HubbleFlowLine(flow: nearFlow)]).contains("\"identity\":\(nearIdentity),"))
     }
+
+    /// docs/flows.md: the flow is the packet on the wire and the side that judged it. Ambient to
+    /// ambient, that packet is TCP to the destination pod's HBONE port 15008, which NetworkPolicy
+    /// judges (`PolicyEngine.evaluate(fromSource:to:port:mesh:)`); the flow said port 5432, EGRESS
+    /// and no policy.
+    @Test(
+        "an HBONE hop's flow is TCP/15008 to the destination pod, judged by its ingress policies",
+        arguments: [("5432", "DROPPED"), ("15008", "FORWARDED")])
+    func hboneHop(_ admitted: String, _ verdict: String) throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: fxmhbone}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: amb, labels: {app: db}}, spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: job, namespace: amb, labels: {app: job}}, spec: {containers: [{name: job, image: job}]}}
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: db-in, namespace: amb}, spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress], ingress: [{ports: [{port: \(admitted)}]}]}}
+              steps:
+                - probe: {from: [amb/job], to: [amb/db], ports: [TCP/5432]}
+            """
+        let (_, lines) = try Self.flows(try ScenarioLoader.parseTimeline(text, file: "h.yaml")) { ModelProbeRunner(cluster: $0) }
+        let verdicts = lines.filter { $0.flow.event_type.type == 5 }
+        #expect(!verdicts.isEmpty)
+        let policy = [HubbleFlow.Policy(name: "db-in", namespace: "amb")]
+        for line in verdicts {
+            #expect(line.flow.verdict == verdict)
+            #expect(line.flow.traffic_direction == "INGRESS")
+            #expect(line.flow.l4.TCP?.destination_port == 15008)
+            #expect(line.flow.destination.pod_name == "db")
+            if verdict == "DROPPED" {
+                #expect(line.flow.ingress_denied_by == policy)
+            } else {
+                #expect(line.flow.ingress_allowed_by == policy)
+            }
+        }
+    }
 }
 
 /// Reads flow lines with python3-protobuf's `json_format.Parse` against

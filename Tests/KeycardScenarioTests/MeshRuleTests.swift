@@ -307,6 +307,31 @@ private let cases: [MeshCase] = [
         rule: "R42 header presence",
         resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-env]\", values: [\"*\"]}]}]}")],
         probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-env: \"\"}}"), outcome: .allow),
+    // Envoy's header matcher on a pseudo-header (generator.go requestHeaderGenerator).
+    MeshCase(
+        rule: "R42 request.headers[:method] is the method",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:method]\", values: [POST]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {method: POST}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:authority] is the Host header, case-sensitive",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: evil.example}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:authority] does not ignore case as hosts do",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: EVIL.example}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 request.headers[:path] is the normalized path",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:path]\", values: [\"/admin*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /public/../admin}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R46 request.headers[:path] keeps the query, unlike paths",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:path]\", values: [/admin]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /admin?x=1}"), outcome: .allow),
+    MeshCase(
+        rule: "R46 request.headers[:path] matches the query as sent",
+        resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[:path]\", values: [\"/ok?x=1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {path: /ok?x=1}"), outcome: .allow),
     MeshCase(
         rule: "R43 a * in the middle is literal",
         resources: [T.ap("prod", "a", "{rules: [{to: [{operation: {paths: [/api/*/status]}}]}]}")],
@@ -591,6 +616,73 @@ struct MeshRuleTests {
         let cells = timeline.cells(ofProbeStep: 1)
         #expect(cells.count == 1)
         #expect(cells.first?.outcome == .denyMTLS)
+    }
+
+    /// Istio's injector webhooks (`mutatingwebhook.yaml`): `namespace.` needs `istio-injection
+    /// In [enabled]`, the pod-label and revision webhooks `istio-injection DoesNotExist`.
+    @Test("R1 (webhooks): a namespace istio-injection value other than enabled meshes no pod, whatever the pod's labels")
+    func oddNamespaceInjectionLabel() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: mesh}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: odd, labels: {istio-injection: "true"}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: shut, labels: {istio-injection: disabled}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: rev, labels: {istio.io/rev: canary}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: legacy}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: odd, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: odd, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: shut, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: shut, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: plain, namespace: rev}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: rev, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: label, namespace: legacy, labels: {sidecar.istio.io/inject: "true"}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: revision, namespace: legacy, labels: {istio.io/rev: canary}}, spec: {containers: [{name: c, image: i}]}}
+              steps:
+                - probe: {from: [odd/label], to: [legacy/label], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
+        let start = timeline.initial
+        for namespace in ["odd", "shut"] {
+            #expect(start.dataPlane(of: ObjectKey(namespace, "label")) == DataPlane.none)
+            #expect(start.dataPlane(of: ObjectKey(namespace, "revision")) == DataPlane.none)
+        }
+        for key in [ObjectKey("rev", "plain"), ObjectKey("rev", "label"), ObjectKey("legacy", "label"), ObjectKey("legacy", "revision")] {
+            #expect(start.dataPlane(of: key) == .sidecar)
+        }
+        let warnings = timeline.warnings.filter { $0.message.contains("istio-injection") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.message.contains("Namespace odd's label istio-injection: \"true\" is neither enabled nor disabled") == true)
+        #expect(warnings.first?.location.line == 6)
+    }
+
+    /// istiod's ambient conversion: `selector: {}` → scope WORKLOAD_SELECTOR with a nil label
+    /// selector, attached to no workload (`buildWorkloadPolicies`); sidecars: nil matchLabels
+    /// selects every workload (`isSelected`).
+    @Test("R19 (ambient): a selector without matchLabels binds no ambient pod, and every sidecar pod of its scope")
+    func emptySelectorAmbient() throws {
+        let deny = "{selector: {}, action: DENY, rules: [{}]}"
+        let ambient = try MeshText.cell([MeshText.ap("amb", "deny-all", deny)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        #expect(ambient.outcome == .allow)
+        let sidecar = try MeshText.cell([MeshText.ap("prod", "deny-all", deny)], "{from: [amb/job], to: [prod/api], ports: [TCP/8080]}")
+        #expect(sidecar.outcome == .denyRBAC)
+        // The root namespace's: the same on each plane.
+        let root = try MeshText.cell([MeshText.ap("istio-system", "deny-all", deny)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        #expect(root.outcome == .allow)
+        // Without a selector, or `selector: null` (pruned by the API server), it is namespace-wide on ztunnel too.
+        for spec in ["{action: DENY, rules: [{}]}", "{selector: null, action: DENY, rules: [{}]}"] {
+            let cell = try MeshText.cell([MeshText.ap("amb", "deny-all", spec)], "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+            #expect(cell.outcome == .denyRBAC)
+        }
+        let text = MeshText.text([MeshText.ap("amb", "deny-all", deny)], probe: "{from: [amb/job], to: [amb/db], ports: [TCP/5432]}")
+        let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
+        #expect(
+            messages.contains {
+                $0.contains(
+                    "AuthorizationPolicy amb/deny-all has a selector without matchLabels: istiod attaches it to no ambient workload")
+            })
     }
 
     @Test("R9: an object of an earlier step is older; a replacement keeps its age")

@@ -25,6 +25,30 @@ public struct AuthorizationAttributes: Hashable, Sendable {
         self.host = host
     }
 
+    /// The value of the request header `name` as Envoy's RBAC header matcher sees it (`request.headers[name]`:
+    /// istio/istio `pilot/pkg/security/authz/model/generator.go` `requestHeaderGenerator` →
+    /// `matcher.HeaderMatcher(name, value)`, a plain Envoy `HeaderMatcher` on that name, lower-cased
+    /// by Envoy). Envoy keeps HTTP/1's request line and Host as pseudo-headers, so `:method` is the
+    /// method, `:authority` the Host header as sent, and `:path` the path after the proxy's
+    /// normalization (R46) with its query kept: Envoy's `PathUtil::canonicalPath` rewrites the path
+    /// part of `:path` only and appends the query again, while `paths` strips it
+    /// (`PathMatcher`). A fragment is dropped as for `paths`. Nil when the header is absent or the
+    /// request is not HTTP.
+    public func requestHeader(_ name: String) -> String? {
+        guard let http else { return nil }
+        switch name.lowercased() {
+        case ":method": return http.method
+        case ":authority": return host
+        case ":path":
+            let raw = http.path.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
+            return (MeshValueMatch.normalizedPath(raw) ?? raw) + query
+        default:
+            let lowered = name.lowercased()
+            return http.headers.first { $0.key.lowercased() == lowered }?.value
+        }
+    }
+
     /// `source.namespace` as Istio derives it from the principal (`.*/ns/<ns>/.*`, R16).
     public var sourceNamespace: String? {
         guard let principal else { return nil }
@@ -70,10 +94,12 @@ public struct AuthorizationEngine: Sendable {
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
     /// The policies the destination proxy of `pod` enforces (R19–R21): its namespace's and the root
-    /// namespace's, selector matching its labels, without targetRef(s), not dry-run.
+    /// namespace's, selector matching its labels, without targetRef(s), not dry-run; for an ambient
+    /// pod, not one istiod attaches to no workload (`ztunnelAttachesNoWorkload`).
     public func policies(for pod: Pod) -> [AuthorizationPolicy] {
-        cluster.authorizationPolicies.values.filter { policy in
-            !policy.hasTargetRef && !policy.dryRun
+        let ambient = cluster.dataPlane(of: pod.key) == .ambient
+        return cluster.authorizationPolicies.values.filter { policy in
+            !policy.hasTargetRef && !policy.dryRun && !(ambient && policy.ztunnelAttachesNoWorkload)
                 && (policy.namespace == pod.namespace || policy.namespace == cluster.mesh.rootNamespace)
                 && (policy.selector?.matches(pod.labels) ?? true)
         }.sorted { $0.key < $1.key }
@@ -237,8 +263,7 @@ struct MatchContext {
             test = namespaceMatches
         default:
             if condition.key.hasPrefix("request.headers["), condition.key.hasSuffix("]") {
-                let name = String(condition.key.dropFirst("request.headers[".count).dropLast()).lowercased()
-                let header = attributes.http?.headers.first { $0.key.lowercased() == name }?.value
+                let header = attributes.requestHeader(String(condition.key.dropFirst("request.headers[".count).dropLast()))
                 test = { value in
                     guard let header else { return false }
                     return value == "*" ? true : MeshValueMatch.matches(value, header)

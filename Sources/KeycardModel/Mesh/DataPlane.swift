@@ -35,13 +35,20 @@ extension Pod {
     /// `sidecar.istio.io/inject` stands for the label when the label is absent (the injector's
     /// `injectRequired`, not in the spec): `"false"` opts out. A dump of an injected pod
     /// (container `istio-proxy` or annotation `sidecar.istio.io/status`) has one already.
+    ///
+    /// The injector is called only when one of its webhooks selects the pod (`istio/istio`
+    /// `manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml`):
+    /// `namespace.` needs the namespace label `istio-injection In [enabled]`; `object.`,
+    /// `rev.object.` and `rev.namespace.` need `istio-injection DoesNotExist`. So a namespace
+    /// labelled `istio-injection` with any value but `enabled` (`disabled`, `true`, ...) meshes no
+    /// pod of it, whatever the pod's own labels; R1 names only `enabled` and `disabled`. Every
+    /// revision is taken as installed (R1: a revision label enables).
     public func injectsSidecar(in namespace: Namespace?) -> Bool {
         // The injector skips host-network pods (its iptables would rewrite the node's routing).
         if hostNetwork { return false }
         if containerNames.contains(MeshLabel.proxyContainer) || annotations[MeshLabel.sidecarStatus] != nil { return true }
         if Self.meshIgnoredNamespaces.contains(self.namespace) { return false }
         let namespaceLabels = namespace?.labels ?? [:]
-        let namespaceInjection = namespaceLabels[MeshLabel.injection]
         // The injector reads the annotation `sidecar.istio.io/inject` and lets the label of the same
         // name replace it when present (`istio/istio` `pkg/kube/inject/webhook.go` `injectRequired`:
         // "The label is the new API; if both are present we prefer the label"); only "true" and
@@ -49,13 +56,16 @@ extension Pod {
         // alone (its objectSelector), so the annotation can only opt a pod out: "true" in an
         // unlabelled namespace injects nothing.
         let podInjectLabel = labels[MeshLabel.inject]
-        let podInject = podInjectLabel ?? annotations[MeshLabel.inject]
-        if namespaceInjection == "disabled" || podInject == "false" { return false }
-        if namespaceInjection == "enabled" || podInjectLabel == "true" { return true }
-        // A revision label enables: on the namespace only when it has no istio-injection label.
-        if labels[MeshLabel.revision] != nil { return true }
-        if namespaceInjection == nil, namespaceLabels[MeshLabel.revision] != nil { return true }
-        return false
+        if (podInjectLabel ?? annotations[MeshLabel.inject]) == "false" { return false }
+        switch namespaceLabels[MeshLabel.injection] {
+        case "enabled"?:
+            return true
+        case nil:
+            // `object.` (pod label "true"), `rev.object.` (pod revision), `rev.namespace.`.
+            return podInjectLabel == "true" || labels[MeshLabel.revision] != nil || namespaceLabels[MeshLabel.revision] != nil
+        default:
+            return false
+        }
     }
 
     /// Whether the pod is enrolled in ambient mode by its own or its namespace's label (R3), live.

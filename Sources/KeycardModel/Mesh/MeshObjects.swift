@@ -20,8 +20,15 @@ public struct MeshSettings: Hashable, Sendable {
 /// Istio's `WorkloadSelector`: `matchLabels` only. `nil` in a policy means the field is absent.
 public struct WorkloadSelector: Hashable, Sendable {
     public var matchLabels: Labels
+    /// Whether `matchLabels` was written as a map (`{}` included). Without it (`selector: {}`, or
+    /// `matchLabels: null`, which the API server prunes) Go's decoded map is nil, which istiod's
+    /// ambient conversion tells apart from an empty one (`AuthorizationPolicy.ztunnelAttachesNoWorkload`).
+    public var matchLabelsWritten: Bool
 
-    public init(matchLabels: Labels = [:]) { self.matchLabels = matchLabels }
+    public init(matchLabels: Labels = [:], matchLabelsWritten: Bool = true) {
+        self.matchLabels = matchLabels
+        self.matchLabelsWritten = matchLabelsWritten
+    }
 
     public func matches(_ labels: Labels) -> Bool { matchLabels.allSatisfy { labels[$0.key] == $0.value } }
 }
@@ -161,6 +168,14 @@ public struct AuthorizationPolicy: Hashable, Sendable, NamespacedObject {
     public var namespace: String
     public var name: String
     public var selector: WorkloadSelector?
+    /// Whether istiod's ambient conversion attaches this policy to no workload, so ztunnel never
+    /// enforces it: a `selector` present without `matchLabels` (`selector: {}`). istio/istio
+    /// `pilot/pkg/serviceregistry/ambient/authorization.go` `convertAuthorizationPolicy` gives any
+    /// present selector the scope `WORKLOAD_SELECTOR` (ztunnel's `PolicyStore` indexes only
+    /// `Namespace` and `Global` scopes by namespace), and `workloads.go` `buildWorkloadPolicies`
+    /// attaches a policy to a workload only when its `GetMatchLabels()` map is not nil. Sidecars
+    /// apply it to every workload of its scope (`isSelected`: nil matchLabels matches all; R19).
+    public var ztunnelAttachesNoWorkload: Bool { selector.map { !$0.matchLabelsWritten } ?? false }
     /// `targetRef` is set or `targetRefs` is non-empty: the policy binds gateways/waypoints only (R20).
     public var hasTargetRef: Bool
     /// Annotation `istio.io/dry-run` with a value Go's `strconv.ParseBool` reads as true (`"true"`, `"True"`, `"1"`, ...; R21).

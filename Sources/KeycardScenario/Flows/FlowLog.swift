@@ -55,7 +55,13 @@ public struct FlowLog: Sendable {
 
     func probeFlows(_ result: ProbeResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
         guard let observed = result.observed, observed != .skipped, let network = observed.networkDecision else { return [] }
-        let verdict = engine.evaluate(fromSource: result.from, to: result.to, port: result.port)
+        // A hop the mesh carries over HBONE is, on the wire and for NetworkPolicy, TCP from the
+        // source pod to the destination pod's port 15008 (`PolicyEngine.evaluate(fromSource:to:port:mesh:)`):
+        // the flow shows that packet and the side and policies that judged it.
+        let hbone = result.mesh?.tunnel.flatMap(ObjectKey.parse).map { (pod: $0, port: ProtocolPort(.tcp, Int(MeshDataPath.hbonePort))) }
+        let verdict =
+            hbone.map { engine.evaluate(fromSource: result.from, to: .pod($0.pod), port: $0.port) }
+            ?? engine.evaluate(fromSource: result.from, to: result.to, port: result.port)
         let dropped = network == .deny
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "probe", cell: result.cellDescription,
@@ -64,9 +70,10 @@ public struct FlowLog: Sendable {
             evidence: result.confirmed == true ? "kernel" : "model",
             service: result.to.serviceKey.map { Endpoint.service($0).description })
         // A Service cell's packets reach the backend on its target port, where policies judge them.
-        let judged = result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
+        let judged = hbone?.port ?? result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
         let base = flow(
-            from: result.from, to: result.to, port: judged, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+            from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
+            cluster: cluster, time: time,
             sourcePort: nil, facts: facts)
         guard dropped else {
             var line = base

@@ -16,7 +16,8 @@ extension ObjectDecoder {
         try IstioDryRun.refuseInternalAnnotations(meta.annotations, metadata: metadataValue)
         guard let specValue = fields["spec"] else { return policy }
         let spec = try specValue.fields("PeerAuthentication spec", allowed: ["selector", "mtls", "portLevelMtls"])
-        if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
+        // `selector: null` is pruned by the API server (not nullable): absent, not empty.
+        if let selector = spec["selector"], !selector.isNull { policy.selector = try workloadSelector(selector) }
         if let mtls = spec["mtls"] { policy.mode = try mutualTLSMode(mtls, "spec.mtls") }
         if let ports = spec["portLevelMtls"] {
             // R10: only with a non-empty selector; an empty map is rejected; ports 1–65535.
@@ -48,7 +49,7 @@ extension ObjectDecoder {
     /// selects no pod (istio/istio pkg/config/validation/validation.go, manifests crd-all.gen.yaml).
     private func workloadSelector(_ value: YAMLValue) throws(ScenarioError) -> WorkloadSelector {
         let fields = try value.fields("selector", allowed: ["matchLabels"])
-        var selector = WorkloadSelector()
+        var selector = WorkloadSelector(matchLabelsWritten: fields["matchLabels"].map { !$0.isNull } ?? false)
         let entries = try fields["matchLabels"]?.entries("selector.matchLabels") ?? []
         if entries.count > 4096, let labels = fields["matchLabels"] {
             throw labels.error("selector.matchLabels has \(entries.count) entries, more than the 4096 the CRD allows")
@@ -118,7 +119,8 @@ extension ObjectDecoder {
         }
         let spec = try specValue.fields(
             "AuthorizationPolicy spec", allowed: ["selector", "targetRef", "targetRefs", "rules", "action", "provider"])
-        if let selector = spec["selector"] { policy.selector = try workloadSelector(selector) }
+        // `selector: null` is pruned by the API server (not nullable): absent, not empty.
+        if let selector = spec["selector"], !selector.isNull { policy.selector = try workloadSelector(selector) }
         // The CRD's rule counts each field present (CEL has(), so `targetRefs: []` too); istiod binds
         // by targetRef only when GetTargetRefs is non-empty (policyattachment.go), so an empty
         // list applies by selector like an absent one.

@@ -251,6 +251,7 @@ struct ObjectDecoder {
         let fields = try value.fields("Namespace", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false, at: value.location)
         warnLegacyIsolation(meta, value)
+        warnOddInjectionLabel(meta.name, meta.labels, value)
         return Namespace(name: meta.name, labels: meta.labels)
     }
 

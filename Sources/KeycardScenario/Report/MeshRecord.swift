@@ -20,6 +20,9 @@ public struct MeshRecord: Codable, Sendable, Equatable {
     public var bypass: String?
     /// `namespace/name` of the Service the call goes through (R15, R37), when one exists.
     public var service: String?
+    /// `namespace/name` of the pod whose HBONE port (TCP 15008) the network sees when the mesh
+    /// tunnels the connection (`MeshVerdict.tunnel`); nil when it keeps its destination and port.
+    public var tunnel: String?
 
     public init(_ verdict: MeshVerdict) {
         source = verdict.sourcePlane
@@ -32,9 +35,10 @@ public struct MeshRecord: Codable, Sendable, Equatable {
         authorization = verdict.authorization?.description
         bypass = verdict.bypass
         service = verdict.service?.description
+        tunnel = verdict.tunnel?.description
     }
 
-    enum CodingKeys: String, CodingKey { case source, destination, identity, mode, modeSetBy, authorization, bypass, service }
+    enum CodingKeys: String, CodingKey { case source, destination, identity, mode, modeSetBy, authorization, bypass, service, tunnel }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -46,5 +50,6 @@ public struct MeshRecord: Codable, Sendable, Equatable {
         try c.encodeIfPresent(authorization, forKey: .authorization)
         try c.encodeIfPresent(bypass, forKey: .bypass)
         try c.encodeIfPresent(service, forKey: .service)
+        try c.encodeIfPresent(tunnel, forKey: .tunnel)
     }
 }

@@ -118,6 +118,16 @@ enum MeshWarnings {
                         "PeerAuthentication \(policy.key) sets DISABLE for ambient pod \(pod.key): ztunnel keeps mutual TLS for meshed clients and treats it as PERMISSIVE for plaintext (R52)"
                     )
                 }
+                // `AuthorizationPolicy.ztunnelAttachesNoWorkload`: `selector: {}` binds no ambient pod.
+                for policy in cluster.authorizationPolicies.values.sorted(by: { $0.key < $1.key })
+                where policy.ztunnelAttachesNoWorkload && !policy.hasTargetRef && !policy.dryRun
+                    && (policy.namespace == pod.namespace || policy.namespace == root)
+                {
+                    warn(
+                        apRef(policy),
+                        "AuthorizationPolicy \(policy.key) has a selector without matchLabels: istiod attaches it to no ambient workload, so ztunnel enforces it on none of the ambient pods of its scope, while sidecars apply it to every workload of it; drop the selector to make it \(policy.namespace == root ? "mesh" : "namespace")-wide on both"
+                    )
+                }
                 for policy in AuthorizationEngine(cluster).policies(for: pod) where policy.action == .audit || policy.action == .custom {
                     warn(
                         apRef(policy),
