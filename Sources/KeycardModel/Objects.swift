@@ -41,6 +41,10 @@ public struct Namespace: Hashable, Sendable {
 
     public var name: String
     public private(set) var labels: Labels
+    /// The labels of the last manifest applied to it (kubectl's last-applied configuration): the
+    /// next apply removes only those the new manifest leaves out (`ClusterChange.mergedLabels`).
+    /// nil for a namespace no manifest declared (a built-in one, or one made for its objects).
+    public var appliedLabels: Labels? = nil
 
     public init(name: String, labels: Labels = [:]) {
         self.name = name
@@ -119,6 +123,10 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     public var containerNames: [String] = []
     /// The workload whose controller made this pod; nil for a bare pod.
     public var owner: PodOwner?
+    /// The labels of the last manifest applied to it (kubectl's last-applied configuration): the
+    /// next apply removes only those the new manifest leaves out, and keeps what a `label` step
+    /// added (`ClusterChange.mergedLabels`). nil for a pod no manifest was applied to.
+    public var appliedLabels: Labels? = nil
     /// `spec.hostNetwork` (default false): the pod shares its node's network namespace and address,
     /// its container ports are ports of the node, and NetworkPolicy neither isolates nor selects it
     /// (HostNetwork.swift).

@@ -551,7 +551,8 @@ struct WorkloadTimelineTests {
         let t = try timeline(T.scenario(resources: deployment(), steps: "- apply:\n" + T.indent(stray, 4)))
         let after = t.cluster(afterStep: 1)
         #expect(after.pods[replica.key]?.owner == nil)
-        #expect(after.pods[replica.key]?.labels == ["app": "stray"])
+        // No manifest was applied to it before: apply sets `app` and removes none of its labels.
+        #expect(after.pods[replica.key]?.labels == replica.labels.merging(["app": "stray"]) { $1 })
         #expect(pods(t, "prod/deployment/shop", after: 1).count == 2)
         #expect(!pods(t, "prod/deployment/shop", after: 1).map(\.key).contains(replica.key))
         // A StatefulSet cannot replace a released pod: its name is the released pod's.

@@ -688,6 +688,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-34": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
     "NS-06": "KeycardScenarioTests/APIUpdateRulesTests.immortalNamespacesAreNotDeleted",
     "NP-71": "KeycardScenarioTests/RetainedPolicyTypesTests",
+    "OBJ-54": "KeycardScenarioTests/AppliedLabelsTests",
     "NS-07": "KeycardScenarioTests/HostileCorpusTests (ns-legacy-isolation-annotation.yaml)",
     "NP-68": "KeycardScenarioTests/YAMLKeysAndTagsTests.plainKeysAreTheStringsKubectlMakes, .keysThatBecomeOneOrNullAreRefused",
     "NP-69": "KeycardScenarioTests/YAMLKeysAndTagsTests.taggedValuesAreWhatGoYAMLMakesOfThem, .explicitTagsAreHonoured",

@@ -46,15 +46,23 @@ public struct ClusterChange {
         for loaded in namespacesFirst {
             let outcome: ApplyOutcome
             switch loaded.object {
-            case .namespace(let namespace):
-                outcome = ApplyOutcome(cluster.namespaces[namespace.name], namespace)
+            case .namespace(var namespace):
+                let before = cluster.namespaces[namespace.name]
+                namespace.appliedLabels = namespace.labels
+                if let before {
+                    namespace.setLabels(Self.mergedLabels(live: before.labels, lastApplied: before.appliedLabels, new: namespace.labels))
+                }
+                outcome = ApplyOutcome(before, namespace)
                 cluster.namespaces[namespace.name] = namespace
             case .pod(var pod):
                 try requireNamespace(pod.namespace, cluster, loaded.location, for: "pod \(pod.key)")
                 let before = cluster.pods[pod.key]
+                let written = pod.labels
                 if let old = before {
                     pod = try Self.podUpdate(old, pod, boundTo: cluster.podNodes[pod.key].map { "node-\($0)" }, at: loaded.location)
+                    pod.labels = Self.mergedLabels(live: old.labels, lastApplied: old.appliedLabels, new: written)
                 }
+                pod.appliedLabels = written
                 // Applying a controller's pod updates it and keeps its owner, which releases it
                 // (and replaces it) if its new labels leave the selector.
                 pod.owner = cluster.pods[pod.key]?.owner
@@ -115,6 +123,18 @@ public struct ClusterChange {
             done.append("\(loaded.object.ref) \(outcome.rawValue)")
         }
         return done
+    }
+
+    /// `metadata.labels` after `kubectl apply` of `new` over an object holding `live`, whose last
+    /// applied manifest wrote `lastApplied`: the three-way merge of a map sets every key `new`
+    /// writes, deletes those the last manifest wrote and `new` leaves out, and keeps the rest (a
+    /// label a `label` step or a controller added) ("Merging changes to map fields",
+    /// kubernetes.io/docs/tasks/manage-kubernetes-objects/declarative-config). `lastApplied` nil:
+    /// no manifest was applied before (kubectl then keeps every live key `new` does not write).
+    static func mergedLabels(live: Labels, lastApplied: Labels?, new: Labels) -> Labels {
+        var merged = new
+        for (key, value) in live where new[key] == nil && lastApplied?[key] == nil { merged[key] = value }
+        return merged
     }
 
     /// Namespaces the API server never deletes (NamespaceLifecycle admission, apiserver
