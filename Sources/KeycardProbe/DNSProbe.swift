@@ -65,12 +65,17 @@ public struct DNSProbe: Sendable {
 
 extension StepEvaluation {
     /// Runs a `dns` step through `query` and judges it: the observed answer must equal the
-    /// expectation (the model's when the file gives none), and an explicit one must agree with the model.
+    /// expectation (the model's when the file gives none), and an explicit one must agree with the
+    /// model. An unjudged step (`DNSResult.reason`) sends nothing and passes.
     public static func dns(
         _ step: Step, _ dns: DNSStep, timeline: Timeline,
         query: (DNSStep, IPv4) throws -> (answer: DNSAnswer, milliseconds: Int)
     ) throws -> StepReport {
         var result = ModelReport.dnsResult(dns, step: step, timeline: timeline)
+        // A query the model does not judge is not sent, as a probe cell it does not judge.
+        if result.reason != nil {
+            return StepReport(step, passed: true, results: [.dns(result)], summary: ModelReport.dnsSummary(result))
+        }
         let observed = try query(dns, result.server)
         result.observed = observed.answer
         result.milliseconds = observed.milliseconds

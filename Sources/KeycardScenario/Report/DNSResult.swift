@@ -17,10 +17,15 @@ public struct DNSResult: Codable, Sendable, Equatable {
     public var rule: String?
     /// Audit mode: `would-deny` when enforcement would have blocked it.
     public var audit: String?
+    /// Why the query is judged neither by the model nor in the lab (nil: judged): its name is
+    /// answered from endpoints keycard does not read (`Timeline.dnsUnjudgedReason`). `run` sends
+    /// nothing, and any expectation passes.
+    public var reason: String?
 
     /// Passes when the expectation agrees with the model and, once observed, the real answer
-    /// equals it.
+    /// equals it; an unjudged query (`reason`) always passes.
     public var passed: Bool {
+        guard reason == nil else { return true }
         guard expected == model else { return false }
         guard let observed else { return true }
         return observed == expected

@@ -22,6 +22,48 @@ extension Timeline {
         return .model(allowed: verdict.decision == .allow, addresses: addresses)
     }
 
+    /// Why the model cannot say what cluster DNS answers `dns` at step `index` (nil: it can). A
+    /// selectorless Service whose endpoints are written by hand (`unjudgedReason`, OBJ-30) gets
+    /// its records in CoreDNS from those EndpointSlices (plugin/kubernetes/object/endpoint.go):
+    /// a headless one's name, and under either kind each endpoint's name (`<hostname>.<svc>`,
+    /// `<a-b-c-d>.<svc>`); keycard does not read them. The first search-list candidate that is such
+    /// a name (directly or as an ExternalName's CNAME target) before one the records answer makes
+    /// the step unjudged; a query policy drops stays judged (`blocked`).
+    public func dnsUnjudgedReason(_ dns: DNSStep, atStep index: Int) -> String? {
+        guard !handWrittenNamesEmpty(afterStep: index), dnsModel(dns, atStep: index) != .blocked else { return nil }
+        let cluster = cluster(afterStep: index)
+        let records = dnsRecords(afterStep: index)
+        let conf = resolvConf(of: dns.from, atStep: index)
+        let services = cluster.sortedServices.compactMap { service in
+            Self.unjudgedReason(service, handWrittenEndpoints: scenario.handWrittenEndpoints).map { (service, $0) }
+        }
+        func owner(_ name: String) -> String? {
+            for (service, reason) in services {
+                let serviceName = DNSRecords.serviceName(service.name, namespace: service.namespace, domain: records.domain).lowercased()
+                if name == serviceName, service.address == .headless { return reason }
+                if name.hasSuffix("." + serviceName), !name.dropLast(serviceName.count + 1).contains(".") { return reason }
+            }
+            return nil
+        }
+        for candidate in DNSRecords.candidates(for: dns.name, search: conf.searches, ndots: conf.ndots) {
+            // The candidate, then each CNAME target an A query follows from it.
+            var name = candidate
+            var seen: Set<String> = [name]
+            while true {
+                if let reason = owner(name) { return reason }
+                guard records.addresses[name] == nil, let target = records.aliases[name], seen.insert(target).inserted else { break }
+                name = target
+            }
+            if records.answer(candidate) != nil { return nil }
+        }
+        return nil
+    }
+
+    /// Whether no Service of the cluster after step `index` is one `unjudgedReason` names.
+    private func handWrittenNamesEmpty(afterStep index: Int) -> Bool {
+        scenario.handWrittenEndpoints.isEmpty && cluster(afterStep: index).services[ObjectKey("default", "kubernetes")] == nil
+    }
+
     /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
     /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
     public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
