@@ -712,5 +712,5 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
     "OBJ-27": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (svc-session-affinity-config-with-none.yaml: ok)",
     "OBJ-26":
-        "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted",
+        "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted; KeycardTopologyTests/PodResolvConfTests.defaultAppendsDNSConfigToTheNodesFile; KeycardValuesTests/ResolvConfTests.nodeFileAsTheKubeletParsesIt",
 ]
