@@ -11,17 +11,21 @@ public struct DNSProbe: Sendable {
 
     public init(namespaces: [ObjectKey: String]) { self.namespaces = namespaces }
 
-    /// Asks `server` for `dns.name` from `dns.from`, with the search list and `ndots` of the pod's
-    /// `resolvConf` (`Timeline.resolvConf(of:atStep:)`). A probe timeout rounds up to whole seconds
-    /// (libresolv's unit); `retries` more tries follow before a missing answer counts as `blocked`.
+    /// Asks `server` for `dns.name` from `dns.from` with the pod's `resolvConf`
+    /// (`Timeline.resolvConf(of:atStep:)`): its search list, `ndots` and options (`use-vc` asks over
+    /// TCP). Each try waits the file's `timeout`, else the probe timeout rounded up to whole seconds
+    /// (libresolv's unit); the file's `attempts`, else `retries` + 1 tries, before a missing
+    /// answer counts as `blocked`.
     public func query(_ dns: DNSStep, server: IPv4, resolvConf: ResolvConf, settings: ProbeSettings) throws -> (
         answer: DNSAnswer, milliseconds: Int
     ) {
         guard let namespace = namespaces[dns.from] else { throw ProbeError.unknownEndpoint(dns.from.description) }
         var query = DNSQuery(
             namespace: namespace, name: dns.name, server: server, search: resolvConf.searches,
-            timeoutSeconds: max(1, (settings.timeoutMilliseconds + 999) / 1000), attempts: settings.retries + 1)
+            timeoutSeconds: max(1, resolvConf.timeout ?? (settings.timeoutMilliseconds + 999) / 1000),
+            attempts: max(1, resolvConf.attempts ?? settings.retries + 1))
         query.ndots = resolvConf.ndots
+        query.options = resolvConf.options
         let clock = ContinuousClock()
         let start = clock.now
         let outcome: DNSQueryOutcome

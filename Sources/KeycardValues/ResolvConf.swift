@@ -72,6 +72,21 @@ public struct ResolvConf: Hashable, Sendable, Codable {
         return min(value, 15)
     }
 
+    /// The `timeout` option (seconds per try), at most 30 (glibc's `RES_MAXRETRANS`); nil when absent.
+    public var timeout: Int? { integerOption("timeout:").map { min($0, 30) } }
+
+    /// The `attempts` option, at most 5 (glibc's `RES_MAXRETRY`); nil when absent.
+    public var attempts: Int? { integerOption("attempts:").map { min($0, 5) } }
+
+    /// Whether the resolver asks over TCP: the `use-vc` option (glibc's res_setoptions matches its
+    /// options by prefix), so cluster DNS is reached on TCP/53 instead of UDP/53.
+    public var usesTCP: Bool { options.contains { $0.hasPrefix("use-vc") } }
+
+    private func integerOption(_ prefix: String) -> Int? {
+        guard let option = options.last(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return Int(option.dropFirst(prefix.count))
+    }
+
     /// The file's text: `nameserver` lines, one `search` line, one `options` line.
     public var text: String {
         var lines = nameservers.map { "nameserver \($0)" }

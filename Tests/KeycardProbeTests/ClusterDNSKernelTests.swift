@@ -161,6 +161,43 @@ struct ClusterDNSKernelTests {
         #expect(log("node") == ResolvConf(kubeletParsing: host).appending(appended).fittingKubeletLimits().text)
     }
 
+    /// A `dns` step uses the pod's resolv.conf alone: with `use-vc` (and `timeout:1`,
+    /// `attempts:1`) glibc asks over TCP, so an egress rule allowing only TCP/53 answers and one
+    /// allowing only UDP/53 drops it, as the model says (the query had always gone over UDP, the
+    /// pod's options dropped and the machine's kept). The SYN retries of the pod's namespace are
+    /// lowered for the query only, and restored.
+    @Test func useVCAsksOverTCP() throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        func policy(_ proto: String) -> String {
+            "{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: dns-only, namespace: x}, spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: \(proto), port: 53}]}]}}"
+        }
+        let text = """
+            \(Self.head(lab))
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: x, labels: {app: web}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: vc, namespace: x, labels: {app: client}}, spec: {dnsConfig: {options: [{name: use-vc}, {name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
+                - \(policy("TCP"))
+              steps:
+                - dns: {from: x/vc, name: web}
+                - apply: [\(policy("UDP"))]
+                - dns: {from: x/vc, name: web}
+                  expect: blocked
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "use-vc.yaml")
+        let service = try #require(timeline.initial.services[ObjectKey("x", "web")]?.clusterIP)
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        let observed = report.steps.compactMap { step -> DNSAnswer? in
+            if case .dns(let result) = step.results?.first { return result.observed }
+            return nil
+        }
+        #expect(observed == [.addresses([service]), .blocked])
+        let vc = try #require(run.lab?.plan.pods.first { $0.key == "x/vc" })
+        #expect(try Sysctl.read("net/ipv4/tcp_syn_retries", inNamespace: vc.netns) == "6")
+    }
+
     /// The resolver itself: from a pod of a lab with DNS, a name answers, an unknown name is
     /// nxdomain, and a pod of the lab that cannot route to the server (an external) gets no answer.
     @Test func resolverOutcomes() throws {

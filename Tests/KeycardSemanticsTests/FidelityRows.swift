@@ -711,6 +711,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
     "OBJ-27": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (svc-session-affinity-config-with-none.yaml: ok)",
+    "OBJ-60":
+        "KeycardScenarioTests/DNSStepTests.useVCIsJudgedOnTCP; KeycardProbeTests/ClusterDNSKernelTests.useVCAsksOverTCP; KeycardValuesTests/ResolvConfTests.resolverOptions",
     "OBJ-26":
         "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted; KeycardTopologyTests/PodResolvConfTests.defaultAppendsDNSConfigToTheNodesFile; KeycardValuesTests/ResolvConfTests.nodeFileAsTheKubeletParsesIt",
 ]

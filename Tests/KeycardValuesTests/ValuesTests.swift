@@ -93,6 +93,14 @@ import Testing
         )
     }
 
+    /// The options a `dns` step's resolver takes from the pod's file (glibc's res_setoptions):
+    /// `use-vc` by prefix, `timeout` at most 30, `attempts` at most 5, the last of each winning.
+    @Test func resolverOptions() {
+        let conf = ResolvConf(options: ["attempts:2", "edns0", "timeout:90", "attempts:9", "use-vc"])
+        #expect(conf.usesTCP && conf.timeout == 30 && conf.attempts == 5)
+        #expect(!ResolvConf(options: ["edns0"]).usesTCP && ResolvConf().timeout == nil && ResolvConf().attempts == nil)
+    }
+
     /// `formDNSConfigFitsLimits`: 3 nameservers, 32 searches, none over 253 characters, a search
     /// line of at most 2048 characters (the last ones dropped).
     @Test func kubeletLimits() {

@@ -11,6 +11,8 @@ public struct DNSResult: Codable, Sendable, Equatable {
     public var expected: DNSAnswer
     public var model: DNSAnswer
     public var observed: DNSAnswer?
+    /// True when the pod's resolver asks over TCP/53 (`use-vc`); nil for UDP/53.
+    public var overTCP: Bool?
     /// How long the query took, in milliseconds.
     public var milliseconds: Int?
     /// Audit mode: the policies that would block the query (see `RuleAttribution`).

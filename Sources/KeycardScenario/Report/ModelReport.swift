@@ -66,6 +66,7 @@ public enum ModelReport {
             from: dns.from, name: dns.name, server: timeline.dnsServer(atStep: step.index) ?? IPv4(0),
             expected: dns.expect ?? model, model: model)
         result.reason = timeline.dnsUnjudgedReason(dns, atStep: step.index)
+        if timeline.resolvConf(of: dns.from, atStep: step.index).usesTCP { result.overTCP = true }
         return result
     }
 

@@ -2,19 +2,22 @@ import KeycardModel
 import KeycardValues
 
 extension Timeline {
-    /// The port cluster DNS answers on; the model judges a query as a UDP/53 connection to the DNS pod.
-    public static let dnsPort = ProtocolPort(.udp, 53)
+    /// The port a resolver with `conf` asks cluster DNS on: the model judges a query as a UDP/53
+    /// connection to the DNS pod, or TCP/53 when `conf` has `use-vc` (glibc then sends every query
+    /// over TCP, resolv.conf(5)), so an egress rule allowing only UDP/53 blocks it.
+    public static func dnsPort(_ conf: ResolvConf) -> ProtocolPort { ProtocolPort(conf.usesTCP ? .tcp : .udp, 53) }
 
     /// The address pods query at step `index` (the DNS pod's address until Services exist).
     public func dnsServer(atStep index: Int) -> IPv4? { ClusterDNS.serverAddress(in: cluster(afterStep: index)) }
 
-    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 from
-    /// the pod to the DNS pod through the `kube-dns` Service (judged on the DNS pod after
-    /// translation, or on the ClusterIP before it with `pre-dnat`), otherwise the records' answer
-    /// through the pod's search path.
+    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 (TCP/53
+    /// with `use-vc`: `dnsPort`) from the pod to the DNS pod through the `kube-dns` Service (judged
+    /// on the DNS pod after translation, or on the ClusterIP before it with `pre-dnat`), otherwise
+    /// the records' answer through the pod's search path.
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: Self.dnsPort)
+        let port = Self.dnsPort(resolvConf(of: dns.from, atStep: index))
+        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: port)
         let records = dnsRecords(afterStep: index)
         let pod = cluster.pods[dns.from]
         let addresses = records.resolve(
