@@ -145,6 +145,13 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// scheduler's NodeAffinity filter binds it nowhere (a kubelet refuses it for a bound pod), so
     /// it stays Pending, with no address (`NodePortsScheduler`). nil for every other pod.
     public var unschedulable: String?
+    /// `status.phase` when it is `Succeeded` or `Failed` (a finished Job's pod in a
+    /// `kubectl get -o yaml` dump): its containers have ended, so nothing serves a connection to it;
+    /// it is no Service endpoint (`ShouldPodBeInEndpoints`, k8s.io/endpointslice util) and has no
+    /// pod record (CoreDNS lists pods with `status.phase!=Succeeded,status.phase!=Failed`,
+    /// plugin/kubernetes/controller.go). Left out of the running cluster as a Pending pod is
+    /// (`NodePortsScheduler`). nil for every other pod.
+    public var terminalPhase: String?
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

@@ -19,6 +19,10 @@ extension ObjectDecoder {
         try readNodeSelection(spec, into: &pod, owner: nil)
         if let status = fields["status"] {
             try checkPodStatus(status)
+            // A dump's finished pod (a Job's): not running, as its phase says (`Pod.terminalPhase`).
+            if let phase = try nonNullFields(status, "status")["phase"]?.string("status.phase"), ["Succeeded", "Failed"].contains(phase) {
+                pod.terminalPhase = phase
+            }
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
                 if text.isEmpty { continue }
