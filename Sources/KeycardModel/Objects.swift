@@ -152,6 +152,11 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// plugin/kubernetes/controller.go). Left out of the running cluster as a Pending pod is
     /// (`NodePortsScheduler`). nil for every other pod.
     public var terminalPhase: String?
+    /// A `Ready` condition whose status is not True in `status.conditions` (a dump of a pod failing
+    /// its readiness probe): it runs and answers connections to its own address, but is no ready
+    /// endpoint of a Service (`Cluster.isReadyEndpoint`). A pod without that condition (one a
+    /// scenario writes, whose status the API server drops) counts as ready, as the lab runs it.
+    public var notReady = false
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

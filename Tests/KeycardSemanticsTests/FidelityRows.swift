@@ -669,6 +669,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-06": "KeycardScenarioTests/WorkloadTests.invalidWorkloads (more replicas than a lab holds)",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",
+    "POD-52": "KeycardScenarioTests/TerminalPodTests.aNotReadyPodIsNoEndpointUnlessPublished",
     "POD-42": "KeycardScenarioTests/NodeSelectionTests.anOSNoLabNodeHasKeepsThePodPending",
     "OBJ-53": "KeycardLabTests/CliLiveManifestsTests.applyAndDeleteTakeANamespace",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",
