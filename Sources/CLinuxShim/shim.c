@@ -38,28 +38,62 @@ int kc_dns_query_message(const char *name, unsigned char *buffer, int capacity) 
     return length;
 }
 
+// The flag of one resolv.conf option as glibc's res_setoptions (resolv/res_init.c) reads it: by
+// prefix, in that table's order; 0 for ndots:, timeout:, attempts: (the caller's fields) and names
+// glibc ignores.
+static unsigned long kc_resolver_option_flag(const char *option) {
+    static const struct {
+        const char *name;
+        unsigned long flag;
+    } table[] = {
+        {"rotate", RES_ROTATE},
+        {"edns0", RES_USE_EDNS0},
+        {"single-request-reopen", RES_SNGLKUPREOP},
+        {"single-request", RES_SNGLKUP},
+        {"no_tld_query", RES_NOTLDQUERY},
+        {"no-tld-query", RES_NOTLDQUERY},
+        {"no-reload", RES_NORELOAD},
+        {"use-vc", RES_USEVC},
+#ifdef RES_TRUSTAD
+        {"trust-ad", RES_TRUSTAD},
+#endif
+#ifdef RES_NOAAAA
+        {"no-aaaa", RES_NOAAAA},
+#endif
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strncmp(option, table[i].name, strlen(table[i].name)) == 0) return table[i].flag;
+    }
+    return 0;
+}
+
 int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
-                    int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number) {
+                    int timeout_seconds, int attempts, const char *const *options, int option_count, uint32_t *addresses,
+                    int capacity, int *failure, int *error_number) {
     struct __res_state state;
     memset(&state, 0, sizeof state);
     *failure = 0;
     *error_number = 0;
-    // res_ninit reads the calling thread's /etc/resolv.conf; every field that matters is replaced below.
+    // res_ninit reads the machine's /etc/resolv.conf (and RES_OPTIONS, LOCALDOMAIN): everything it
+    // sets that a query reads is replaced below by the pod's file, so nothing of the host's leaks.
     if (res_ninit(&state) != 0) {
         *failure = NO_RECOVERY;
         *error_number = errno;
         return -1;
     }
+    // One IPv4 nameserver: glibc's get_nsaddr takes nsaddr_list[0] once its family is set.
     state.nscount = 1;
     memset(&state.nsaddr_list[0], 0, sizeof state.nsaddr_list[0]);
     state.nsaddr_list[0].sin_family = AF_INET;
     state.nsaddr_list[0].sin_port = htons(port);
     state.nsaddr_list[0].sin_addr.s_addr = server_be;
+    state.nsort = 0;
     state.retrans = timeout_seconds < 1 ? 1 : timeout_seconds;
     state.retry = attempts < 1 ? 1 : attempts;
     state.ndots = ndots < 0 ? 0 : (ndots > 15 ? 15 : ndots);
-    state.options &= ~(unsigned long)(RES_ROTATE | RES_USEVC);
-    state.options |= RES_DEFNAMES | RES_DNSRCH;
+    // The options a resolv.conf without an `options` line gives (RES_DEFAULT), then the pod's.
+    state.options = RES_INIT | RES_DEFAULT;
+    for (int i = 0; i < option_count; i++) state.options |= kc_resolver_option_flag(options[i]);
     int count = search_count < 0 ? 0 : (search_count > MAXDNSRCH ? MAXDNSRCH : search_count);
     for (int i = 0; i < count; i++) state.dnsrch[i] = (char *)search[i];
     state.dnsrch[count] = NULL;

@@ -84,8 +84,10 @@ public enum ClusterDNSServer {
         try write(directory: directory(lab), lab: lab)
         try write(config(lab: lab, listen: server.address, domain: dns.domain), to: configFile(lab), lab: lab)
         try write("", to: hostsFile(lab), lab: lab)
+        // The lab's nodes are this machine: its file is the node's (`PodResolver.node`).
+        let nodeFile = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         for pod in plan.pods where pod.key != dns.serverPod && !(pod.command ?? []).isEmpty {
-            guard let text = dns.resolvConf(namespace: pod.namespace, resolver: pod.resolver) else { continue }
+            let text = dns.resolvConf(namespace: pod.namespace, resolver: pod.resolver, nodeFile: nodeFile)
             try write(text, to: resolvConfFile(lab, namespace: pod.namespace, pod: pod.name), lab: lab)
         }
     }

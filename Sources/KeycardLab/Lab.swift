@@ -79,10 +79,11 @@ public enum Lab {
         for pod in plan.servingPods {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
-            // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): their own
-            // resolv.conf, or the node's (dnsPolicy Default; ClusterFirst on the host network).
+            // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): the file it
+            // writes from cluster DNS, the node's file (dnsPolicy Default; ClusterFirst on the host
+            // network) or `dnsConfig` alone, each with `dnsConfig` appended.
             var mounts: [BindMount] = []
-            if let dns = plan.dns, dns.serverPod != pod.key, pod.resolver != .node {
+            if let dns = plan.dns, dns.serverPod != pod.key {
                 mounts.append(
                     BindMount(
                         source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),

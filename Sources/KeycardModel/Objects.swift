@@ -153,6 +153,18 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// scheduler's NodeAffinity filter binds it nowhere (a kubelet refuses it for a bound pod), so
     /// it stays Pending, with no address (`NodePortsScheduler`). nil for every other pod.
     public var unschedulable: String?
+    /// `status.phase` when it is `Succeeded` or `Failed` (a finished Job's pod in a
+    /// `kubectl get -o yaml` dump): its containers have ended, so nothing serves a connection to it;
+    /// it is no Service endpoint (`ShouldPodBeInEndpoints`, k8s.io/endpointslice util) and has no
+    /// pod record (CoreDNS lists pods with `status.phase!=Succeeded,status.phase!=Failed`,
+    /// plugin/kubernetes/controller.go). Left out of the running cluster as a Pending pod is
+    /// (`NodePortsScheduler`). nil for every other pod.
+    public var terminalPhase: String?
+    /// A `Ready` condition whose status is not True in `status.conditions` (a dump of a pod failing
+    /// its readiness probe): it runs and answers connections to its own address, but is no ready
+    /// endpoint of a Service (`Cluster.isReadyEndpoint`). A pod without that condition (one a
+    /// scenario writes, whose status the API server drops) counts as ready, as the lab runs it.
+    public var notReady = false
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

@@ -58,6 +58,9 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     public var loadBalancerIngress: IPv4?
     /// `spec.loadBalancerSourceRanges` (LoadBalancer only), as written.
     public var loadBalancerSourceRanges: [CIDR] = []
+    /// `spec.publishNotReadyAddresses`: its endpoints count as ready whatever their pods' `Ready`
+    /// condition (`podToEndpoint`, k8s.io/endpointslice), so a `Pod.notReady` pod stays one.
+    public var publishNotReadyAddresses = false
 
     /// The ranges that guard the (IPv4) load-balancer address: when not empty, it admits only
     /// clients inside one of them (kube-proxy's firewall chain, a cloud load balancer's firewall).
@@ -181,7 +184,15 @@ extension Cluster {
     /// for an ExternalName Service. Sorted by key (the proxy's endpoint order).
     public func backendPods(of service: Service) -> [Pod] {
         guard service.kind != .externalName, service.selector?.isEmpty == false else { return [] }
-        return pods.values.filter { Self.selects(service, $0) }.sorted { $0.key < $1.key }
+        return pods.values.filter { Self.isReadyEndpoint($0, of: service) }.sorted { $0.key < $1.key }
+    }
+
+    /// Whether `pod` is a ready endpoint of `service`: selected (`selects`), and ready or published
+    /// anyway (`publishNotReadyAddresses`). The EndpointSlice controller marks a pod whose `Ready`
+    /// condition is not True not ready (`podToEndpoint`); kube-proxy sends only to ready endpoints
+    /// (pkg/proxy `CategorizeEndpoints`) and CoreDNS answers only them.
+    public static func isReadyEndpoint(_ pod: Pod, of service: Service) -> Bool {
+        selects(service, pod) && (!pod.notReady || service.publishNotReadyAddresses)
     }
 
     /// Whether `service`'s selector picks `pod`: same namespace, every selector label matched; an
@@ -195,7 +206,7 @@ extension Cluster {
     /// nil when it is none: found without listing the others, so per-cell lookups stay linear in
     /// the cells (listing every backend per cell made a 100-replica Service's probe cubic).
     public func backend(_ pod: ObjectKey?, of service: Service, port: ServicePort) -> ServiceBackend? {
-        guard service.isProxied, let pod, let found = pods[pod], Self.selects(service, found), let address = addresses[pod],
+        guard service.isProxied, let pod, let found = pods[pod], Self.isReadyEndpoint(found, of: service), let address = addresses[pod],
             let target = port.targetPort(on: found)
         else { return nil }
         let backend = ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))

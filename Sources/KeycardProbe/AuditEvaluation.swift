@@ -66,7 +66,11 @@ public enum AuditEvaluation {
                     addresses: DNSRecords(cluster).resolve(
                         dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
                 if dns.model == .blocked {
-                    let verdict = engine.evaluate(fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: Timeline.dnsPort)
+                    let pod = cluster.pods[dns.from]
+                    let conf = DNSRecords.resolvConf(
+                        namespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
+                    let verdict = engine.evaluate(
+                        fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: Timeline.dnsPort(conf))
                     let policies = AuditedPolicy.denying(verdict)
                     if !policies.isEmpty {
                         dns.audit = "would-deny"

@@ -11,17 +11,21 @@ public struct DNSProbe: Sendable {
 
     public init(namespaces: [ObjectKey: String]) { self.namespaces = namespaces }
 
-    /// Asks `server` for `dns.name` from `dns.from`, with the search list and `ndots` of the pod's
-    /// `resolvConf` (`Timeline.resolvConf(of:atStep:)`). A probe timeout rounds up to whole seconds
-    /// (libresolv's unit); `retries` more tries follow before a missing answer counts as `blocked`.
+    /// Asks `server` for `dns.name` from `dns.from` with the pod's `resolvConf`
+    /// (`Timeline.resolvConf(of:atStep:)`): its search list, `ndots` and options (`use-vc` asks over
+    /// TCP). Each try waits the file's `timeout`, else the probe timeout rounded up to whole seconds
+    /// (libresolv's unit); the file's `attempts`, else `retries` + 1 tries, before a missing
+    /// answer counts as `blocked`.
     public func query(_ dns: DNSStep, server: IPv4, resolvConf: ResolvConf, settings: ProbeSettings) throws -> (
         answer: DNSAnswer, milliseconds: Int
     ) {
         guard let namespace = namespaces[dns.from] else { throw ProbeError.unknownEndpoint(dns.from.description) }
         var query = DNSQuery(
             namespace: namespace, name: dns.name, server: server, search: resolvConf.searches,
-            timeoutSeconds: max(1, (settings.timeoutMilliseconds + 999) / 1000), attempts: settings.retries + 1)
+            timeoutSeconds: max(1, resolvConf.timeout ?? (settings.timeoutMilliseconds + 999) / 1000),
+            attempts: max(1, resolvConf.attempts ?? settings.retries + 1))
         query.ndots = resolvConf.ndots
+        query.options = resolvConf.options
         let clock = ContinuousClock()
         let start = clock.now
         let outcome: DNSQueryOutcome
@@ -65,12 +69,17 @@ public struct DNSProbe: Sendable {
 
 extension StepEvaluation {
     /// Runs a `dns` step through `query` and judges it: the observed answer must equal the
-    /// expectation (the model's when the file gives none), and an explicit one must agree with the model.
+    /// expectation (the model's when the file gives none), and an explicit one must agree with the
+    /// model. An unjudged step (`DNSResult.reason`) sends nothing and passes.
     public static func dns(
         _ step: Step, _ dns: DNSStep, timeline: Timeline,
         query: (DNSStep, IPv4) throws -> (answer: DNSAnswer, milliseconds: Int)
     ) throws -> StepReport {
         var result = ModelReport.dnsResult(dns, step: step, timeline: timeline)
+        // A query the model does not judge is not sent, as a probe cell it does not judge.
+        if result.reason != nil {
+            return StepReport(step, passed: true, results: [.dns(result)], summary: ModelReport.dnsSummary(result))
+        }
         let observed = try query(dns, result.server)
         result.observed = observed.answer
         result.milliseconds = observed.milliseconds

@@ -62,11 +62,11 @@ extension LabSpec {
     /// The resolver the kubelet gives `pod`'s programs by its `dnsPolicy` and `dnsConfig`
     /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go): ClusterFirst off the host network and
     /// ClusterFirstWithHostNet ask cluster DNS, ClusterFirst on the host network and Default the
-    /// node's resolver, None only its `dnsConfig`. Default's `dnsConfig` is not merged into the
-    /// node's file (the lab leaves the host's file alone).
+    /// node's resolver, None only its `dnsConfig`; every policy but None gets `dnsConfig`
+    /// appended to its base (`appendDNSConfig` runs after the switch), the node's file too.
     static func resolver(of pod: Pod) -> PodResolver {
         if pod.dnsPolicy == .none { return .own(pod.dnsConfig ?? ResolvConf()) }
-        return pod.usesClusterDNS ? .cluster(pod.dnsConfig ?? ResolvConf()) : .node
+        return pod.usesClusterDNS ? .cluster(pod.dnsConfig ?? ResolvConf()) : .node(pod.dnsConfig ?? ResolvConf())
     }
 
     /// What the kubelet gives a container's program besides its namespace: its environment

@@ -7,9 +7,10 @@ public enum PodResolver: Hashable, Sendable, Codable {
     /// Cluster DNS (ClusterFirst off the host network, ClusterFirstWithHostNet), then the pod's
     /// `dnsConfig` appended (`appendDNSConfig`).
     case cluster(ResolvConf)
-    /// The node's resolver (Default, and ClusterFirst on the host network): the lab mounts nothing,
-    /// the program reads its node's file.
-    case node
+    /// The node's resolver (Default, and ClusterFirst on the host network): the node's file as the
+    /// kubelet parses it (`ResolvConf(kubeletParsing:)`), then the pod's `dnsConfig` appended, as
+    /// `GetPodDNS` appends it after the switch for every policy but None.
+    case node(ResolvConf)
     /// Only the pod's `dnsConfig` (None).
     case own(ResolvConf)
 }

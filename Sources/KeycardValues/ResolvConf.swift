@@ -9,6 +9,28 @@ public struct ResolvConf: Hashable, Sendable, Codable {
         (self.nameservers, self.searches, self.options) = (nameservers, searches, options)
     }
 
+    /// A node's resolv.conf as the kubelet reads it for its pods (`parseResolvConf`,
+    /// pkg/kubelet/network/dns/dns.go): `nameserver` lines accumulate (the first word after each),
+    /// the last `search` line wins (each domain without its trailing dot), the last `options` line
+    /// wins; comments (`#`) and every other line are dropped. The kubelet writes the pod's file
+    /// from this (dnsPolicy Default, and ClusterFirst on the host network), not the node's text.
+    public init(kubeletParsing text: String) {
+        self.init()
+        // Lines end at LF (a CRLF is one Character to Swift; its CR is white space to Go).
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            // Go's `strings.Fields`: runs of white space separate the fields.
+            let fields = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard fields.first?.hasPrefix("#") != true else { continue }
+            guard let keyword = fields.first else { continue }
+            switch keyword {
+            case "nameserver": if fields.count >= 2 { nameservers.append(fields[1]) }
+            case "search": searches = fields.dropFirst().map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
+            case "options": options = Array(fields.dropFirst())
+            default: continue
+            }
+        }
+    }
+
     /// The file the kubelet writes for a ClusterFirst pod of `namespace` before its `dnsConfig`:
     /// `search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`
     /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
@@ -48,6 +70,21 @@ public struct ResolvConf: Hashable, Sendable, Codable {
         guard let option = options.last(where: { $0.hasPrefix("ndots:") }), let value = Int(option.dropFirst(6)), value >= 0
         else { return 1 }
         return min(value, 15)
+    }
+
+    /// The `timeout` option (seconds per try), at most 30 (glibc's `RES_MAXRETRANS`); nil when absent.
+    public var timeout: Int? { integerOption("timeout:").map { min($0, 30) } }
+
+    /// The `attempts` option, at most 5 (glibc's `RES_MAXRETRY`); nil when absent.
+    public var attempts: Int? { integerOption("attempts:").map { min($0, 5) } }
+
+    /// Whether the resolver asks over TCP: the `use-vc` option (glibc's res_setoptions matches its
+    /// options by prefix), so cluster DNS is reached on TCP/53 instead of UDP/53.
+    public var usesTCP: Bool { options.contains { $0.hasPrefix("use-vc") } }
+
+    private func integerOption(_ prefix: String) -> Int? {
+        guard let option = options.last(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return Int(option.dropFirst(prefix.count))
     }
 
     /// The file's text: `nameserver` lines, one `search` line, one `options` line.

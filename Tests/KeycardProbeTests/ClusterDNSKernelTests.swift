@@ -105,7 +105,7 @@ struct ClusterDNSKernelTests {
 
     /// Each dnsPolicy's resolv.conf as the kubelet writes it (`GetPodDNS`): ClusterFirst with
     /// `dnsConfig` appended (its search first tried for a short name, its ndots), None only
-    /// `dnsConfig`, Default the node's file (the lab mounts none).
+    /// `dnsConfig`, Default the node's file as the kubelet parses it with `dnsConfig` appended.
     @Test func resolvConfByDNSPolicy() throws {
         let lab = ScenarioLibrary.uniqueLabName()
         let show = "command: [sh, -c], args: ['cat /etc/resolv.conf; exec sleep 600']"
@@ -118,7 +118,7 @@ struct ClusterDNSKernelTests {
                 - {apiVersion: v1, kind: Service, metadata: {name: ext, namespace: x}, spec: {type: ExternalName, externalName: ext.example.com}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: extra, namespace: x}, spec: {dnsConfig: {searches: [y.svc.cluster.local], options: [{name: ndots, value: "1"}, {name: edns0}]}, containers: [{name: c, \(show)}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: own, namespace: x}, spec: {dnsPolicy: None, dnsConfig: {nameservers: [10.96.0.10], searches: [example.test]}, containers: [{name: c, \(show)}]}}
-                - {apiVersion: v1, kind: Pod, metadata: {name: node, namespace: x}, spec: {dnsPolicy: Default, containers: [{name: c, \(show)}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: node, namespace: x}, spec: {dnsPolicy: Default, dnsConfig: {nameservers: [10.96.0.10], searches: [x.svc.cluster.local], options: [{name: ndots, value: "2"}]}, containers: [{name: c, \(show)}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: many, namespace: x}, spec: {dnsConfig: {searches: [a.example, b.example, c.example, d.example, y.svc.cluster.local]}, containers: [{name: c}]}}
               steps:
                 - dns: {from: x/extra, name: web}
@@ -156,8 +156,46 @@ struct ClusterDNSKernelTests {
                 == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local y.svc.cluster.local\noptions edns0 ndots:1\n"
         )
         #expect(log("own") == "nameserver 10.96.0.10\nsearch example.test\n")
-        let node = log("node")
-        #expect(!node.contains("cluster.local") && node == ((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""))
+        let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let appended = ResolvConf(nameservers: ["10.96.0.10"], searches: ["x.svc.cluster.local"], options: ["ndots:2"])
+        #expect(log("node") == ResolvConf(kubeletParsing: host).appending(appended).fittingKubeletLimits().text)
+    }
+
+    /// A `dns` step uses the pod's resolv.conf alone: with `use-vc` (and `timeout:1`,
+    /// `attempts:1`) glibc asks over TCP, so an egress rule allowing only TCP/53 answers and one
+    /// allowing only UDP/53 drops it, as the model says (the query had always gone over UDP, the
+    /// pod's options dropped and the machine's kept). The SYN retries of the pod's namespace are
+    /// lowered for the query only, and restored.
+    @Test func useVCAsksOverTCP() throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        func policy(_ proto: String) -> String {
+            "{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: dns-only, namespace: x}, spec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: \(proto), port: 53}]}]}}"
+        }
+        let text = """
+            \(Self.head(lab))
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: x, labels: {app: web}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: vc, namespace: x, labels: {app: client}}, spec: {dnsConfig: {options: [{name: use-vc}, {name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
+                - \(policy("TCP"))
+              steps:
+                - dns: {from: x/vc, name: web}
+                - apply: [\(policy("UDP"))]
+                - dns: {from: x/vc, name: web}
+                  expect: blocked
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "use-vc.yaml")
+        let service = try #require(timeline.initial.services[ObjectKey("x", "web")]?.clusterIP)
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        let observed = report.steps.compactMap { step -> DNSAnswer? in
+            if case .dns(let result) = step.results?.first { return result.observed }
+            return nil
+        }
+        #expect(observed == [.addresses([service]), .blocked])
+        let vc = try #require(run.lab?.plan.pods.first { $0.key == "x/vc" })
+        #expect(try Sysctl.read("net/ipv4/tcp_syn_retries", inNamespace: vc.netns) == "6")
     }
 
     /// The resolver itself: from a pod of a lab with DNS, a name answers, an unknown name is

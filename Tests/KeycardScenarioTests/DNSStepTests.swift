@@ -128,6 +128,48 @@ struct DNSStepTests {
     }
 
     /// An explicit expectation that disagrees with the model fails `keycard model`.
+    /// A pod whose resolv.conf has `use-vc` asks over TCP (resolv.conf(5)): the model judges its
+    /// query as TCP/53 to the DNS pod, so an egress rule allowing only UDP/53 blocks it (it had
+    /// been judged as UDP/53 and answered), and its result says so (`overTCP`).
+    @Test func useVCIsJudgedOnTCP() throws {
+        func scenario(_ ports: String) -> String {
+            """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: usevc}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: a, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: a}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: vc, namespace: a, labels: {app: client}}, spec: {dnsConfig: {options: [{name: use-vc}]}, containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: udp, namespace: a, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+                - apiVersion: networking.k8s.io/v1
+                  kind: NetworkPolicy
+                  metadata: {name: dns-only, namespace: a}
+                  spec:
+                    podSelector: {matchLabels: {app: client}}
+                    policyTypes: [Egress]
+                    egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [\(ports)]}]
+              steps:
+                - dns: {from: a/vc, name: web}
+                - dns: {from: a/udp, name: web}
+            """
+        }
+        for (ports, vc, udp) in [("{protocol: UDP, port: 53}", false, true), ("{protocol: TCP, port: 53}", true, false)] {
+            let t = try timeline(scenario(ports))
+            let service = try #require(t.initial.services[ObjectKey("a", "web")]?.clusterIP)
+            let report = ModelReport.build(t)
+            let results = report.steps.compactMap { step -> DNSResult? in
+                if case .dns(let result) = step.results?.first { return result }
+                return nil
+            }
+            #expect(results.map(\.model) == [vc ? .addresses([service]) : .blocked, udp ? .addresses([service]) : .blocked], "\(ports)")
+            #expect(results.map(\.overTCP) == [true, nil])
+        }
+    }
+
     @Test func explicitExpectationMustAgreeWithTheModel() throws {
         let t = try timeline(
             T.scenario(

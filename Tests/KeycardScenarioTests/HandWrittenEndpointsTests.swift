@@ -57,6 +57,52 @@ struct HandWrittenEndpointsTests {
         #expect(result.reason == cell.unjudgedReason)
     }
 
+    /// `dns` steps whose name CoreDNS answers from hand-written EndpointSlices
+    /// (plugin/kubernetes/object/endpoint.go): a headless Service's name and every endpoint name
+    /// under either kind are not judged, with the probes' reason, and any expectation passes (a
+    /// correct `[10.244.0.50]` had been refused against a modelled nxdomain). A ClusterIP Service's
+    /// own name stays judged (its ClusterIP), as does a query policy drops.
+    @Test func dnsNamesFromHandWrittenEndpointsAreNotJudged() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: hc-ep-dns}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: ext, namespace: a}, spec: {clusterIP: None, ports: [{name: pg, port: 5432}]}}
+                - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: ext-1, namespace: a, labels: {kubernetes.io/service-name: ext}}, addressType: IPv4, endpoints: [{addresses: [10.244.0.50], hostname: primary}]}
+                - {apiVersion: v1, kind: Service, metadata: {name: extc, namespace: a}, spec: {ports: [{name: pg, port: 5432}]}}
+                - {apiVersion: v1, kind: Endpoints, metadata: {name: extc, namespace: a}, subsets: [{addresses: [{ip: 10.244.0.50}], ports: [{name: pg, port: 5432}]}]}
+                - {apiVersion: v1, kind: Service, metadata: {name: alias, namespace: a}, spec: {type: ExternalName, externalName: ext.a.svc.cluster.local}}
+              steps:
+                - {dns: {from: a/client, name: ext}, expect: [10.244.0.50]}
+                - dns: {from: a/client, name: primary.ext}
+                - dns: {from: a/client, name: 10-244-0-50.extc.a.svc.cluster.local.}
+                - dns: {from: a/client, name: alias}
+                - dns: {from: a/client, name: extc}
+                - apply:
+                    - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: deny, namespace: a}, spec: {podSelector: {}, policyTypes: [Egress]}}
+                - dns: {from: a/client, name: ext}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "ep-dns.yaml")
+        let report = ModelReport.build(timeline)
+        let results = report.steps.compactMap { step -> DNSResult? in
+            if case .dns(let result) = step.results?.first { return result }
+            return nil
+        }
+        #expect(results.count == 6)
+        #expect(report.passed)
+        let slice = "the Service's endpoints are written by hand (EndpointSlice ext-1), which keycard does not read"
+        let endpoints = "the Service's endpoints are written by hand (Endpoints extc), which keycard does not read"
+        #expect(results.map(\.reason) == [slice, slice, endpoints, slice, nil, nil])
+        #expect(report.steps[0].skipReason == slice)
+        #expect(results[4].model != .notFound && results[4].reason == nil)
+        #expect(results[5].model == .blocked && results[5].reason == nil)
+    }
+
     /// Manifests mode asks no name of a headless Service whose endpoints are written by hand:
     /// cluster DNS answers it with those addresses, which keycard does not read (it had asserted
     /// nxdomain). A selectorless Service with a ClusterIP keeps its step: its name is its ClusterIP.

@@ -397,12 +397,25 @@ let podRows: [FidelityRow] = [
         pod("done", labels: "{app: done}", extra: ", status: {phase: Succeeded, podIP: 10.244.0.20}") + "\n"
             + pod("again", labels: "{app: again}", extra: ", status: {phase: Running, podIP: 10.244.0.20}"),
         .warns(
-            "pod shop/again: status.podIP 10.244.0.20 is already pod shop/done's address; the pod gets another lab address",
-            ["other/client -> shop/again TCP/80 allow", "other/client -> shop/done TCP/80 allow"]),
+            "pod shop/done has status.phase Succeeded: its containers have ended, so it is no Service endpoint and has no DNS record",
+            ["other/client -> shop/again TCP/80 allow"]),
         state: { cluster in
-            let (done, again) = (cluster.addresses[ObjectKey("shop", "done")], cluster.addresses[ObjectKey("shop", "again")])
-            return done == IPv4(0x0AF4_0014) && again != nil && again != done
-                ? nil : "addresses \(String(describing: done)), \(String(describing: again))"
+            let again = cluster.addresses[ObjectKey("shop", "again")]
+            return cluster.pods[ObjectKey("shop", "done")] == nil && again == IPv4(0x0AF4_0014)
+                ? nil
+                : "done \(cluster.pods[ObjectKey("shop", "done")] == nil ? "left out" : "running"), again at \(String(describing: again))"
+        }),
+    FidelityRow(
+        "POD-51",
+        pod("one", labels: "{app: one}", extra: ", status: {phase: Running, podIP: 10.244.0.20}") + "\n"
+            + pod("two", labels: "{app: two}", extra: ", status: {phase: Running, podIP: 10.244.0.20}"),
+        .warns(
+            "pod shop/two: status.podIP 10.244.0.20 is already pod shop/one's address; the pod gets another lab address",
+            ["other/client -> shop/one TCP/80 allow", "other/client -> shop/two TCP/80 allow"]),
+        state: { cluster in
+            let (one, two) = (cluster.addresses[ObjectKey("shop", "one")], cluster.addresses[ObjectKey("shop", "two")])
+            return one == IPv4(0x0AF4_0014) && two != nil && two != one
+                ? nil : "addresses \(String(describing: one)), \(String(describing: two))"
         }),
     FidelityRow(
         "POD-15",
@@ -655,13 +668,15 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
     "SIZE-06": "KeycardScenarioTests/WorkloadTests.invalidWorkloads (more replicas than a lab holds)",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
+    "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",
+    "POD-52": "KeycardScenarioTests/TerminalPodTests.aNotReadyPodIsNoEndpointUnlessPublished",
     "POD-42": "KeycardScenarioTests/NodeSelectionTests.anOSNoLabNodeHasKeepsThePodPending",
     "OBJ-53": "KeycardLabTests/CliLiveManifestsTests.applyAndDeleteTakeANamespace",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",
     "POD-36":
         "KeycardScenarioTests/ServiceDNSRecordsTests.endpointNamesUnderAClusterIPService; KeycardModelTests/DNSRecordsTests.endpointNamesUnderAClusterIP",
     "OBJ-30":
-        "KeycardScenarioTests/HandWrittenEndpointsTests.anEndpointSliceLeavesTheServiceUnjudged, .anEndpointsObjectLeavesTheServiceUnjudged, .withoutOneTheServiceHasNoEndpoints, .theAPIServersServiceFromADumpIsUnjudged",
+        "KeycardScenarioTests/HandWrittenEndpointsTests.anEndpointSliceLeavesTheServiceUnjudged, .anEndpointsObjectLeavesTheServiceUnjudged, .withoutOneTheServiceHasNoEndpoints, .theAPIServersServiceFromADumpIsUnjudged, .dnsNamesFromHandWrittenEndpointsAreNotJudged",
     "SIZE-03": "KeycardScenarioTests/InputSizeTests.aliasBombInALargeFileIsRefused, .aliasBombPaddedWithCommentsIsRefused",
     "SIZE-04":
         "KeycardScenarioTests/HostileCorpusTests (yaml-deep-*, yaml-billion-laughs-*), YAMLFidelityTests.deepButValidNestingAndBracketsInTextLoad",
@@ -712,6 +727,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
     "OBJ-27": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (svc-session-affinity-config-with-none.yaml: ok)",
+    "OBJ-60":
+        "KeycardScenarioTests/DNSStepTests.useVCIsJudgedOnTCP; KeycardProbeTests/ClusterDNSKernelTests.useVCAsksOverTCP; KeycardValuesTests/ResolvConfTests.resolverOptions",
     "OBJ-26":
-        "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted",
+        "KeycardProbeTests/ClusterDNSKernelTests.resolvConfByDNSPolicy; KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsConfigAccepted; KeycardTopologyTests/PodResolvConfTests.defaultAppendsDNSConfigToTheNodesFile; KeycardValuesTests/ResolvConfTests.nodeFileAsTheKubeletParsesIt",
 ]

@@ -235,3 +235,22 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
         #expect(plan.nodes.map(\.uplinkAddress) == (0..<5).map(LabNetwork.nodeAddress))
     }
 }
+
+/// The resolv.conf the lab writes for a pod's program (`LabDNS.resolvConf`), as the kubelet's
+/// `GetPodDNS` builds it: `appendDNSConfig` runs after the policy's switch, so dnsPolicy Default
+/// (`.node`) gets its `dnsConfig` appended to the node's file, where the node's file had been
+/// left alone and `dnsConfig` dropped.
+@Suite struct PodResolvConfTests {
+    @Test func defaultAppendsDNSConfigToTheNodesFile() {
+        let dns = LabDNS(serverPod: "kube-system/kube-dns-0", nameserver: IPv4(0x0A60_000A))
+        let extra = ResolvConf(nameservers: ["10.96.0.10"], searches: ["a.svc.cluster.local"], options: ["ndots:2"])
+        let nodeFile = "nameserver 192.0.2.53\nsearch corp.test\noptions edns0\n"
+        #expect(
+            dns.resolvConf(namespace: "a", resolver: .node(extra), nodeFile: nodeFile)
+                == "nameserver 192.0.2.53\nnameserver 10.96.0.10\nsearch corp.test a.svc.cluster.local\noptions edns0 ndots:2\n")
+        #expect(dns.resolvConf(namespace: "a", resolver: .node(ResolvConf()), nodeFile: nodeFile) == nodeFile)
+        #expect(
+            dns.resolvConf(namespace: "a", resolver: .own(extra), nodeFile: nodeFile)
+                == "nameserver 10.96.0.10\nsearch a.svc.cluster.local\noptions ndots:2\n")
+    }
+}

@@ -74,6 +74,33 @@ import Testing
         #expect(ResolvConf(nameservers: ["192.0.2.53"]).text == "nameserver 192.0.2.53\n")
     }
 
+    /// A node's file as the kubelet reads it (`parseResolvConf`): nameservers accumulate, the last
+    /// `search` and the last `options` line win, trailing dots and every other line dropped; a
+    /// Default pod's `dnsConfig` is then appended to it (`GetPodDNS`).
+    @Test func nodeFileAsTheKubeletParsesIt() {
+        let node = ResolvConf(
+            kubeletParsing:
+                "# stub\nnameserver 192.0.2.53 # x\ndomain corp.test\nsearch old.test\r\nsearch corp.test. lab.test\noptions rotate\n options edns0 trust-ad\nnameserver 192.0.2.54\nnameserver\n"
+        )
+        #expect(
+            node
+                == ResolvConf(
+                    nameservers: ["192.0.2.53", "192.0.2.54"], searches: ["corp.test", "lab.test"], options: ["edns0", "trust-ad"]))
+        let pod = node.appending(ResolvConf(nameservers: ["10.96.0.10"], searches: ["a.svc.cluster.local"], options: ["ndots:2"]))
+        #expect(
+            pod.text
+                == "nameserver 192.0.2.53\nnameserver 192.0.2.54\nnameserver 10.96.0.10\nsearch corp.test lab.test a.svc.cluster.local\noptions edns0 ndots:2 trust-ad\n"
+        )
+    }
+
+    /// The options a `dns` step's resolver takes from the pod's file (glibc's res_setoptions):
+    /// `use-vc` by prefix, `timeout` at most 30, `attempts` at most 5, the last of each winning.
+    @Test func resolverOptions() {
+        let conf = ResolvConf(options: ["attempts:2", "edns0", "timeout:90", "attempts:9", "use-vc"])
+        #expect(conf.usesTCP && conf.timeout == 30 && conf.attempts == 5)
+        #expect(!ResolvConf(options: ["edns0"]).usesTCP && ResolvConf().timeout == nil && ResolvConf().attempts == nil)
+    }
+
     /// `formDNSConfigFitsLimits`: 3 nameservers, 32 searches, none over 253 characters, a search
     /// line of at most 2048 characters (the last ones dropped).
     @Test func kubeletLimits() {

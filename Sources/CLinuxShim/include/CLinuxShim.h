@@ -35,12 +35,15 @@ int kc_dns_query_message(const char *name, unsigned char *buffer, int capacity);
 /// One DNS query through glibc's libresolv (res_ninit + res_nsearch + ns_parserr) with a private
 /// resolver state: its only nameserver is `server_be` (IPv4, network byte order) on `port`, its
 /// search list `search` (`search_count` names, at most 6), `ndots`, `timeout_seconds` per try (at
-/// least 1) and `attempts` tries, over UDP. The socket is created on the calling thread, in its
+/// least 1) and `attempts` tries, and the flags of the pod's resolv.conf `options` (`option_count`
+/// strings, as glibc's res_setoptions reads them: `use-vc` asks over TCP, `edns0`, ...); nothing of
+/// the machine's /etc/resolv.conf is kept. The socket is created on the calling thread, in its
 /// network namespace. Returns how many A records were copied to `addresses` (network order, at
 /// most `capacity`), or -1 with `*failure` the resolver's h_errno (HOST_NOT_FOUND, NO_DATA,
 /// TRY_AGAIN for no answer in time, NO_RECOVERY) and `*error_number` the errno seen.
 int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const char *const *search, int search_count, int ndots,
-                    int timeout_seconds, int attempts, uint32_t *addresses, int capacity, int *failure, int *error_number);
+                    int timeout_seconds, int attempts, const char *const *options, int option_count, uint32_t *addresses,
+                    int capacity, int *failure, int *error_number);
 
 /// Bytes the heap holds in use (glibc mallinfo2().uordblks): benchmarks of memory per meshed pod.
 size_t kc_heap_in_use(void);

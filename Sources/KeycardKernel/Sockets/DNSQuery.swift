@@ -3,7 +3,8 @@ import Glibc
 import KeycardValues
 
 /// One DNS query for A records, sent by glibc's resolver (libresolv `res_nsearch` with a private
-/// resolver state) from inside a lab namespace: no packet codec of keycard's own.
+/// resolver state built from the pod's resolv.conf alone) from inside a lab namespace: no packet
+/// codec of keycard's own.
 public struct DNSQuery: Sendable, Hashable {
     /// The network namespace the query leaves from (a pod's).
     public var namespace: String
@@ -21,6 +22,12 @@ public struct DNSQuery: Sendable, Hashable {
     /// Per try, whole seconds (libresolv's unit; at least 1).
     public var timeoutSeconds: Int = 1
     public var attempts: Int = 2
+    /// The pod's resolv.conf `options` (`use-vc`, `edns0`, ...), as glibc reads them; `ndots`,
+    /// `timeout` and `attempts` are the fields above. Nothing of the machine's file is used.
+    public var options: [String] = []
+
+    /// Whether the resolver asks over TCP (`ResolvConf.usesTCP`).
+    public var overTCP: Bool { ResolvConf(options: options).usesTCP }
 
     public init(namespace: String, name: String, server: IPv4, search: [String], timeoutSeconds: Int = 1, attempts: Int = 2) {
         self.namespace = namespace
@@ -71,6 +78,15 @@ extension DNSQuery {
                         guard NetworkNamespace.currentInode() != NetworkNamespace.hostInode() else {
                             throw KernelError("dns", subject: "refusing to query from the host namespace", errno: EPERM)
                         }
+                        guard query.overTCP else { return query.resolveHere() }
+                        // glibc connects its TCP socket without a timeout (res_send.c `send_vc`): a
+                        // dropped SYN would hold each try for the kernel's SYN retries (about 2 min).
+                        // For the query only, the pod's namespace retries the SYN about as long as
+                        // a try waits (1 retry: 3 s; each more doubles it).
+                        let key = "net/ipv4/tcp_syn_retries"
+                        let saved = try Sysctl.read(key)
+                        try Sysctl.write(key, String(Self.synRetries(forTimeout: query.timeoutSeconds)))
+                        defer { try? Sysctl.write(key, saved) }
                         return query.resolveHere()
                     })
             } catch let error as KernelError {
@@ -83,6 +99,13 @@ extension DNSQuery {
         return try result.get()
     }
 
+    /// The fewest SYN retries (at least 1) whose backoff, 1 s doubling, lasts `timeout` seconds.
+    static func synRetries(forTimeout timeout: Int) -> Int {
+        var retries = 1
+        while (1 << (retries + 1)) - 1 < timeout, retries < 6 { retries += 1 }
+        return retries
+    }
+
     /// Calls libresolv on the current thread.
     private func resolveHere() -> DNSQueryOutcome {
         let capacity = 64
@@ -92,11 +115,17 @@ extension DNSQuery {
         let domains = search.prefix(Self.maximumSearchDomains).map { strdup($0) }
         defer { for pointer in domains { free(pointer) } }
         var searchPointers: [UnsafePointer<CChar>?] = domains.map { UnsafePointer($0) }
+        let optionStrings = options.map { strdup($0) }
+        defer { for pointer in optionStrings { free(pointer) } }
+        var optionPointers: [UnsafePointer<CChar>?] = optionStrings.map { UnsafePointer($0) }
         let count = searchPointers.withUnsafeMutableBufferPointer { searchBuffer in
-            addresses.withUnsafeMutableBufferPointer { addressBuffer in
-                kc_dns_lookup_a(
-                    server.value.bigEndian, port, name, searchBuffer.baseAddress, Int32(domains.count), Int32(ndots),
-                    Int32(timeoutSeconds), Int32(attempts), addressBuffer.baseAddress, Int32(capacity), &failure, &errorNumber)
+            optionPointers.withUnsafeMutableBufferPointer { optionBuffer in
+                addresses.withUnsafeMutableBufferPointer { addressBuffer in
+                    kc_dns_lookup_a(
+                        server.value.bigEndian, port, name, searchBuffer.baseAddress, Int32(domains.count), Int32(ndots),
+                        Int32(timeoutSeconds), Int32(attempts), optionBuffer.baseAddress, Int32(optionStrings.count),
+                        addressBuffer.baseAddress, Int32(capacity), &failure, &errorNumber)
+                }
             }
         }
         if count >= 0 {

@@ -112,15 +112,17 @@ public struct FlowLog: Sendable {
         return Self.events(of: line)
     }
 
-    /// A `dns` step's query as one UDP/53 flow to the DNS server's pod (behind its Service address):
-    /// `FORWARDED` when the server answered, `DROPPED` when the query went unanswered.
+    /// A `dns` step's query as one UDP/53 flow (TCP/53 with `use-vc`) to the DNS server's pod
+    /// (behind its Service address): `FORWARDED` when the server answered, `DROPPED` when the
+    /// query went unanswered.
     func dnsFlows(_ result: DNSResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
         guard let observed = result.observed else { return [] }
+        let port = ProtocolPort(result.overTCP == true ? .tcp : .udp, 53)
         var server = cluster.endpoint(at: result.server)
         if case .address = server,
             let service = cluster.services.values.first(where: { $0.clusterIP == result.server }),
-            let port = service.ports.first(where: { $0.protocolPort == ProtocolPort(.udp, 53) }),
-            let backend = cluster.backends(of: service, port: port).first
+            let servicePort = service.ports.first(where: { $0.protocolPort == port }),
+            let backend = cluster.backends(of: service, port: servicePort).first
         {
             server = .pod(backend.pod)
         }
@@ -130,7 +132,6 @@ public struct FlowLog: Sendable {
         case .blocked: dropped = true
         case .failed: return []
         }
-        let port = ProtocolPort(.udp, 53)
         let verdict = engine.evaluate(fromSource: result.from, to: server, port: port)
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "dns",

@@ -19,6 +19,19 @@ extension ObjectDecoder {
         try readNodeSelection(spec, into: &pod, owner: nil)
         if let status = fields["status"] {
             try checkPodStatus(status)
+            // A dump's finished pod (a Job's): not running, as its phase says (`Pod.terminalPhase`).
+            if let phase = try nonNullFields(status, "status")["phase"]?.string("status.phase"), ["Succeeded", "Failed"].contains(phase) {
+                pod.terminalPhase = phase
+            }
+            // `podutil.IsPodReady`: the Ready condition's status must be True.
+            for condition in try nonNullFields(status, "status")["conditions"]?.items("status.conditions") ?? [] {
+                let fields = try nonNullFields(condition, "a condition of status.conditions")
+                if try fields["type"]?.string("status.conditions[].type") == "Ready",
+                    try fields["status"]?.string("status.conditions[].status") != "True"
+                {
+                    pod.notReady = true
+                }
+            }
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {
                 let text = try field.string("status.podIP")
                 if text.isEmpty { continue }

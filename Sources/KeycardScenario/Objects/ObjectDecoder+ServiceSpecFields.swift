@@ -15,8 +15,10 @@ extension ObjectDecoder {
     mutating func serviceSpecFields(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
         try ipFamilies(spec, of: service)
         try externalIPs(spec)
-        // A boolean (`*bool`); the lab has no readiness, so every endpoint is published anyway.
-        if let publishValue = spec["publishNotReadyAddresses"] { _ = try publishValue.bool("spec.publishNotReadyAddresses") }
+        // A boolean (`*bool`): a not-ready pod (`Pod.notReady`) stays its endpoint.
+        if let publishValue = spec["publishNotReadyAddresses"] {
+            service.publishNotReadyAddresses = try publishValue.bool("spec.publishNotReadyAddresses")
+        }
         try Self.sessionAffinityConfig(spec)
         service.prefersSameNode = try Self.trafficDistribution(spec) == "PreferSameNode"
         try internalTrafficPolicy(spec, of: &service)

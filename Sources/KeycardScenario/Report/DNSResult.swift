@@ -11,16 +11,23 @@ public struct DNSResult: Codable, Sendable, Equatable {
     public var expected: DNSAnswer
     public var model: DNSAnswer
     public var observed: DNSAnswer?
+    /// True when the pod's resolver asks over TCP/53 (`use-vc`); nil for UDP/53.
+    public var overTCP: Bool?
     /// How long the query took, in milliseconds.
     public var milliseconds: Int?
     /// Audit mode: the policies that would block the query (see `RuleAttribution`).
     public var rule: String?
     /// Audit mode: `would-deny` when enforcement would have blocked it.
     public var audit: String?
+    /// Why the query is judged neither by the model nor in the lab (nil: judged): its name is
+    /// answered from endpoints keycard does not read (`Timeline.dnsUnjudgedReason`). `run` sends
+    /// nothing, and any expectation passes.
+    public var reason: String?
 
     /// Passes when the expectation agrees with the model and, once observed, the real answer
-    /// equals it.
+    /// equals it; an unjudged query (`reason`) always passes.
     public var passed: Bool {
+        guard reason == nil else { return true }
         guard expected == model else { return false }
         guard let observed else { return true }
         return observed == expected

@@ -62,14 +62,18 @@ public enum ModelReport {
     /// The model's side of a `dns` step: the expectation (or the model's answer) and the model's answer.
     public static func dnsResult(_ dns: DNSStep, step: Step, timeline: Timeline) -> DNSResult {
         let model = timeline.dnsModel(dns, atStep: step.index)
-        return DNSResult(
+        var result = DNSResult(
             from: dns.from, name: dns.name, server: timeline.dnsServer(atStep: step.index) ?? IPv4(0),
             expected: dns.expect ?? model, model: model)
+        result.reason = timeline.dnsUnjudgedReason(dns, atStep: step.index)
+        if timeline.resolvConf(of: dns.from, atStep: step.index).usesTCP { result.overTCP = true }
+        return result
     }
 
     /// "web.x.svc.cluster.local from x/a: [10.96.0.5] (model [10.96.0.5])".
     public static func dnsSummary(_ result: DNSResult) -> String {
         var text = "\(result.name) from \(result.from) via \(result.server): "
+        if let reason = result.reason { return text + "not judged: \(reason)" }
         if let observed = result.observed {
             text += "\(observed), expected \(result.expected)"
         } else {

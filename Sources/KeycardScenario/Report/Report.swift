@@ -48,10 +48,12 @@ extension StepReport {
     /// Why nothing of this step was tested, when it probed and every cell was skipped (SCTP, which
     /// this kernel cannot send): the first cell's reason. Such a step passes (the model's verdicts
     /// stand), and the TAP and JUnit renderers mark it skipped (`# SKIP`, `<skipped/>`) rather than
-    /// count it as proven. Nil for any step that sent a packet, holds no probe cell, or failed (a
+    /// count it as proven. A `dns` step whose query is not judged (`DNSResult.reason`) is skipped
+    /// the same way. Nil for any step that sent a packet, holds no probe cell, or failed (a
     /// wrong expectation is a failure whatever was sent: TAP's SKIP would hide it).
     public var skipReason: String? {
         guard passed else { return nil }
+        if case .dns(let result) = results?.first, let reason = result.reason { return reason }
         let cells = (results ?? []).compactMap { record -> ProbeResult? in
             if case .probe(let result) = record { return result }
             return nil

@@ -29,7 +29,10 @@ public struct AddressPlan: Sendable {
         var pending: [(key: ObjectKey, node: Int, location: SourceLocation)] = []
         var pendingKeys: Set<ObjectKey> = []
         for loaded in pods {
-            guard case .pod(let pod) = loaded.object else { continue }
+            guard case .pod(var pod) = loaded.object else { continue }
+            // A finished pod (`Pod.terminalPhase`) never runs in the lab: its dumped podIP claims
+            // nothing, so a running pod holding that address again keeps it.
+            if pod.terminalPhase != nil { pod.podIP = nil }
             let node: Int
             if let nodeName = pod.nodeName, let index = Self.nodeIndex(nodeName), index < settings.nodes {
                 node = index
@@ -98,8 +101,8 @@ public struct AddressPlan: Sendable {
                     pending.append((pod.key, node, loaded.location))
                 }
             } else if let ip = pod.podIP, let owner = pinned[ip], owner != pod.key {
-                // A dump keeps a finished pod's podIP, which a running pod may hold again; status
-                // is dropped on create, so both pods load and this one gets another address.
+                // Two pods of a dump pinning one address (status is dropped on create, so both
+                // load): this one gets another address. A finished pod's pin is dropped above.
                 warnings.append(
                     ScenarioWarning(
                         location: loaded.location,

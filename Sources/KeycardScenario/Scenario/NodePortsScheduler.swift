@@ -16,6 +16,8 @@ import KeycardModel
 /// A pod no lab node can take at all (`Pod.unschedulable`: its nodeSelector names another OS or
 /// architecture) stays Pending the same way, as the NodeAffinity filter keeps it (a DaemonSet's
 /// controller makes no pod for such a node; keycard's pod stays Pending, which runs nothing either).
+/// A pod in a terminal phase (`Pod.terminalPhase`: Succeeded or Failed) is left out the same way:
+/// it runs nothing, and holds no node port (the scheduler counts only pods not terminal).
 struct NodePortsScheduler: Sendable {
     /// Each pod's first appearance: its rank, and where it was written or made.
     private var order: [ObjectKey: Int] = [:]
@@ -38,7 +40,7 @@ struct NodePortsScheduler: Sendable {
                 order[pod.key] = rank
                 locations[pod.key] = loaded.location
             }
-            if !pod.nodeClaims.isEmpty || pod.unschedulable != nil { claims = true }
+            if !pod.nodeClaims.isEmpty || pod.unschedulable != nil || pod.terminalPhase != nil { claims = true }
         }
         active = claims
     }
@@ -59,17 +61,23 @@ struct NodePortsScheduler: Sendable {
             .sorted { (order[$0.key] ?? Int.max, $0.key) < (order[$1.key] ?? Int.max, $1.key) }
         var result = cluster
         for pod in cluster.sortedPods {
-            guard let reason = pod.unschedulable else { continue }
+            let why: String
+            if let reason = pod.unschedulable {
+                why = "stays Pending: \(reason)"
+            } else if let phase = pod.terminalPhase {
+                why =
+                    "has status.phase \(phase): its containers have ended, so it is no Service endpoint and has no DNS record"
+            } else {
+                continue
+            }
             result.pods[pod.key] = nil
             result.sidecars.remove(pod.key)
             if warned.insert(pod.key).inserted, let location = locations[pod.key] {
                 warnings.append(
-                    ScenarioWarning(
-                        location: location,
-                        message: "pod \(pod.key) stays Pending: \(reason); it has no address and is not probed"))
+                    ScenarioWarning(location: location, message: "pod \(pod.key) \(why); it has no address and is not probed"))
             }
         }
-        for pod in waiting where pod.unschedulable == nil {
+        for pod in waiting where pod.unschedulable == nil && pod.terminalPhase == nil {
             guard let node = cluster.podNodes[pod.key] else { continue }
             if refused.contains(pod.key) {
                 result.pods[pod.key] = nil

@@ -119,7 +119,7 @@ public struct ResolvedProbe: Sendable {
                     step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
             }
             // `svc/ns/name>ns/pod` aims at one backend: a pod the Service does not select is none.
-            if let backend, cluster.pods[backend].map({ Cluster.selects(service, $0) }) != true {
+            if let backend, cluster.pods[backend].map({ Cluster.isReadyEndpoint($0, of: service) }) != true {
                 throw ScenarioError(
                     step.location, "probe.to: svc/\(key)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }

@@ -2,24 +2,69 @@ import KeycardModel
 import KeycardValues
 
 extension Timeline {
-    /// The port cluster DNS answers on; the model judges a query as a UDP/53 connection to the DNS pod.
-    public static let dnsPort = ProtocolPort(.udp, 53)
+    /// The port a resolver with `conf` asks cluster DNS on: the model judges a query as a UDP/53
+    /// connection to the DNS pod, or TCP/53 when `conf` has `use-vc` (glibc then sends every query
+    /// over TCP, resolv.conf(5)), so an egress rule allowing only UDP/53 blocks it.
+    public static func dnsPort(_ conf: ResolvConf) -> ProtocolPort { ProtocolPort(conf.usesTCP ? .tcp : .udp, 53) }
 
     /// The address pods query at step `index` (the DNS pod's address until Services exist).
     public func dnsServer(atStep index: Int) -> IPv4? { ClusterDNS.serverAddress(in: cluster(afterStep: index)) }
 
-    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 from
-    /// the pod to the DNS pod through the `kube-dns` Service (judged on the DNS pod after
-    /// translation, or on the ClusterIP before it with `pre-dnat`), otherwise the records' answer
-    /// through the pod's search path.
+    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 (TCP/53
+    /// with `use-vc`: `dnsPort`) from the pod to the DNS pod through the `kube-dns` Service (judged
+    /// on the DNS pod after translation, or on the ClusterIP before it with `pre-dnat`), otherwise
+    /// the records' answer through the pod's search path.
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: Self.dnsPort)
+        let port = Self.dnsPort(resolvConf(of: dns.from, atStep: index))
+        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: port)
         let records = dnsRecords(afterStep: index)
         let pod = cluster.pods[dns.from]
         let addresses = records.resolve(
             dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
         return .model(allowed: verdict.decision == .allow, addresses: addresses)
+    }
+
+    /// Why the model cannot say what cluster DNS answers `dns` at step `index` (nil: it can). A
+    /// selectorless Service whose endpoints are written by hand (`unjudgedReason`, OBJ-30) gets
+    /// its records in CoreDNS from those EndpointSlices (plugin/kubernetes/object/endpoint.go):
+    /// a headless one's name, and under either kind each endpoint's name (`<hostname>.<svc>`,
+    /// `<a-b-c-d>.<svc>`); keycard does not read them. The first search-list candidate that is such
+    /// a name (directly or as an ExternalName's CNAME target) before one the records answer makes
+    /// the step unjudged; a query policy drops stays judged (`blocked`).
+    public func dnsUnjudgedReason(_ dns: DNSStep, atStep index: Int) -> String? {
+        guard !handWrittenNamesEmpty(afterStep: index), dnsModel(dns, atStep: index) != .blocked else { return nil }
+        let cluster = cluster(afterStep: index)
+        let records = dnsRecords(afterStep: index)
+        let conf = resolvConf(of: dns.from, atStep: index)
+        let services = cluster.sortedServices.compactMap { service in
+            Self.unjudgedReason(service, handWrittenEndpoints: scenario.handWrittenEndpoints).map { (service, $0) }
+        }
+        func owner(_ name: String) -> String? {
+            for (service, reason) in services {
+                let serviceName = DNSRecords.serviceName(service.name, namespace: service.namespace, domain: records.domain).lowercased()
+                if name == serviceName, service.address == .headless { return reason }
+                if name.hasSuffix("." + serviceName), !name.dropLast(serviceName.count + 1).contains(".") { return reason }
+            }
+            return nil
+        }
+        for candidate in DNSRecords.candidates(for: dns.name, search: conf.searches, ndots: conf.ndots) {
+            // The candidate, then each CNAME target an A query follows from it.
+            var name = candidate
+            var seen: Set<String> = [name]
+            while true {
+                if let reason = owner(name) { return reason }
+                guard records.addresses[name] == nil, let target = records.aliases[name], seen.insert(target).inserted else { break }
+                name = target
+            }
+            if records.answer(candidate) != nil { return nil }
+        }
+        return nil
+    }
+
+    /// Whether no Service of the cluster after step `index` is one `unjudgedReason` names.
+    private func handWrittenNamesEmpty(afterStep index: Int) -> Bool {
+        scenario.handWrittenEndpoints.isEmpty && cluster(afterStep: index).services[ObjectKey("default", "kubernetes")] == nil
     }
 
     /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
