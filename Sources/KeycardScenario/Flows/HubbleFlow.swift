@@ -34,13 +34,17 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// `L3_L4` (`flow.FlowType`).
     public var `Type`: String = "L3_L4"
     public var node_name: String
-    /// The monitor event the flow stands for: 5 (policy verdict) or 1 (drop, `sub_type` the drop
-    /// reason 133), which follows a dropped packet's policy verdict (`FlowLog.events(of:)`).
+    /// The monitor event the flow stands for: 5 (policy verdict), 1 (drop, `sub_type` the drop
+    /// reason), which follows a dropped packet's policy verdict, or 4 (trace, `sub_type` the
+    /// observation point) for a forwarded packet no side enforces policy on (`FlowLog.events`).
     public var event_type: EventType
     /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; nil
     /// (`TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON mapping leaves a zero enum out)
     /// for a drop no policy decided (`FlowLog.unrouted`).
     public var traffic_direction: String?
+    /// A trace event's observation point (`flow.TraceObservationPoint`): `TO_ENDPOINT` or
+    /// `TO_STACK`; nil on policy verdicts and drops.
+    public var trace_observation_point: String?
     /// Every probe packet keycard reports is the opening one of its connection: `false` on a
     /// forwarded or audited policy verdict; left out on a drop, its verdict and its drop event,
     /// where Hubble does not say (cilium `pkg/hubble/parser/threefour`, `decodeIsReply` answers
