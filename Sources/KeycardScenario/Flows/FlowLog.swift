@@ -75,7 +75,7 @@ public struct FlowLog: Sendable {
         let base = events(
             from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
             cluster: cluster, time: time,
-            sourcePort: nil, facts: facts)
+            sourcePort: nil, sourceNAT: result.sourceNAT, facts: facts)
         guard dropped else {
             return base.map { line in
                 var line = line
@@ -168,9 +168,15 @@ public struct FlowLog: Sendable {
     /// Nothing is written for a packet that never crosses the pod network: a pod to its own address
     /// (delivered over its loopback) and an external to an address outside the cluster, which no
     /// Cilium datapath sees.
+    ///
+    /// `sourceNAT`: the node address a NodePort or LoadBalancer with `externalTrafficPolicy:
+    /// Cluster` source-NATs the packet to on its way to the backend (`ExposedPath.sourceNAT`). The
+    /// packet at the backend carries that address, and Hubble takes a flow's addresses from the
+    /// packet (cilium `pkg/hubble/parser/threefour`, `decodeIPv4`): the destination side's events
+    /// name the node as the source (`reserved:host` on its own node, else `reserved:remote-node`).
     func events(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
-        sourcePort: Int?, facts: KeycardFlowFacts
+        sourcePort: Int?, sourceNAT: IPv4? = nil, facts: KeycardFlowFacts
     ) -> [HubbleFlowLine] {
         let destinationPod: ObjectKey? =
             switch to {
@@ -200,10 +206,13 @@ public struct FlowLog: Sendable {
         // One event as seen on the judging side's node (`node_name`, and whether a node end is that host).
         func event(_ direction: NetworkPolicy.PolicyType) -> HubbleFlow {
             let observer = Self.nodeIndex(of: direction == .egress ? source : destination, cluster)
+            // What the destination's side sees: the translated source of a source-NATed packet.
+            let seen = direction == .ingress ? sourceNAT.map { cluster.endpoint(at: $0) } ?? source : source
+            let sourceAddress = direction == .ingress ? sourceNAT ?? cluster.address(of: source) : cluster.address(of: source)
             var flow = HubbleFlow(
                 time: time, verdict: "FORWARDED", drop_reason_desc: nil,
-                IP: .init(source: cluster.address(of: source)?.description ?? "", destination: destinationAddress?.description ?? ""),
-                l4: l4, source: endpoint(source, seenOn: observer, cluster), destination: endpoint(destination, seenOn: observer, cluster),
+                IP: .init(source: sourceAddress?.description ?? "", destination: destinationAddress?.description ?? ""),
+                l4: l4, source: endpoint(seen, seenOn: observer, cluster), destination: endpoint(destination, seenOn: observer, cluster),
                 node_name: nodeName(direction == .egress ? from : destinationPod), event_type: .init(type: 5),
                 traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
             flow.Summary =
