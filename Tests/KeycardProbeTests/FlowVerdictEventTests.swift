@@ -67,6 +67,8 @@ struct FlowVerdictEventTests {
         #expect(toDB.map(\.verdict) == ["FORWARDED", "DROPPED", "DROPPED"])
         #expect(toDB.map(\.node_name) == ["flows-node-0", "flows-node-1", "flows-node-1"])
         #expect(toDB[0].egress_allowed_by == clientOut && toDB[0].ingress_denied_by == nil)
+        // The default deny of db's isolation: POLICY_DENIED (133), as text and number, on the verdict and the drop.
+        #expect(toDB.map(\.drop_reason) == [nil, 133, 133] && toDB.map(\.drop_reason_desc) == [nil, "POLICY_DENIED", "POLICY_DENIED"])
         #expect(toDB[1].ingress_denied_by == [HubbleFlow.Policy(name: "db-closed", namespace: "app")] && toDB[1].egress_allowed_by == nil)
         // No side enforces policy: the trace event to the endpoint alone, no policies.
         let fromExt = Self.cell(lines, "external/ext -> app/web TCP/80")

@@ -72,10 +72,13 @@ public struct FlowLog: Sendable {
             service: result.to.serviceKey.map { Endpoint.service($0).description })
         // A Service cell's packets reach the backend on its target port, where policies judge them.
         let judged = hbone?.port ?? result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
-        let base = events(
-            from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
-            cluster: cluster, time: time,
-            sourcePort: nil, sourceNAT: result.sourceNAT, facts: facts)
+        let rangeDrop = dropped ? loadBalancerRangeDrop(result, verdict: verdict, cluster: cluster, time: time, facts: facts) : nil
+        let base =
+            rangeDrop
+            ?? events(
+                from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
+                cluster: cluster, time: time,
+                sourcePort: nil, sourceNAT: result.sourceNAT, facts: facts)
         guard dropped else {
             return base.map { line in
                 var line = line
@@ -229,7 +232,6 @@ public struct FlowLog: Sendable {
         }
         if dropped, verdict.hasNoPath {
             var flow = event(.egress)
-            flow.verdict = "DROPPED"
             Self.unrouted(&flow, toService: to.serviceKey != nil)
             return [HubbleFlowLine(flow: flow)]
         }
@@ -246,13 +248,19 @@ public struct FlowLog: Sendable {
             flow.is_reply = dropped && side.outcome == .denied ? nil : false
             if side.outcome == .denied {
                 flow.verdict = dropped ? "DROPPED" : "AUDIT"
-                // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
+                // A ClusterNetworkPolicy's Deny is a deny rule (POLICY_DENY, naming it, as Hubble's
+                // CorrelatePolicy does for that reason only); anything else is the default deny of
+                // the side's isolation (POLICY_DENIED), where Hubble names no policy and keycard
+                // names the isolating policies.
+                let explicit = side.tiers.last?.result == .deny
                 let policies =
-                    side.isolatingPolicies.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
-                    + Self.clusterPolicies(side.tiers)
+                    explicit
+                    ? Self.clusterPolicies(side.tiers)
+                    : side.isolatingPolicies.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
+                        + Self.clusterPolicies(side.tiers)
                 if direction == .egress { flow.egress_denied_by = nonEmpty(policies) } else { flow.ingress_denied_by = nonEmpty(policies) }
                 if dropped {
-                    flow.drop_reason_desc = "POLICY_DENIED"
+                    flow.drop(explicit ? .policyDeny : .policyDenied)
                     flows += [flow, Self.drop(of: flow)]
                     break
                 }
@@ -288,14 +296,14 @@ public struct FlowLog: Sendable {
         }
     }
 
-    /// The drop event (type 1, sub-type 133) that follows a dropped packet's policy verdict: it
-    /// carries no policies (Hubble correlates policies on policy-verdict events only,
-    /// `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not know it for a drop).
+    /// The drop event (type 1, sub-type the drop reason: the verdict's, else 133) that follows a
+    /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
+    /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
+    /// know it for a drop).
     static func drop(of verdict: HubbleFlow) -> HubbleFlow {
         var drop = verdict
-        drop.verdict = "DROPPED"
-        drop.drop_reason_desc = "POLICY_DENIED"
-        drop.event_type = .init(type: 1, sub_type: 133)
+        drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)
+        drop.event_type = .init(type: 1, sub_type: drop.drop_reason)
         drop.is_reply = nil
         drop.egress_denied_by = nil
         drop.ingress_denied_by = nil
@@ -310,13 +318,40 @@ public struct FlowLog: Sendable {
     /// Service, `FIB_LOOKUP_FAILED` (169, no route) otherwise (cilium `api/v1/flow/flow.proto`,
     /// `DropReason`), and no traffic direction (no side judged it).
     static func unrouted(_ flow: inout HubbleFlow, toService: Bool) {
-        let (reason, code) = toService ? ("SERVICE_BACKEND_NOT_FOUND", 158) : ("FIB_LOOKUP_FAILED", 169)
-        flow.drop_reason_desc = reason
-        flow.event_type = .init(type: 1, sub_type: code)
+        let reason: HubbleFlow.DropReason = toService ? .serviceBackendNotFound : .fibLookupFailed
+        flow.drop(reason)
+        flow.event_type = .init(type: 1, sub_type: reason.rawValue)
         flow.traffic_direction = nil
         flow.is_reply = nil
         flow.egress_denied_by = nil
         flow.ingress_denied_by = nil
+    }
+
+    /// A probe through a load balancer whose `loadBalancerSourceRanges` do not hold the source:
+    /// Cilium's node port path drops it before translating it (bpf `lib/nodeport.h`,
+    /// `lb4_src_range_ok` then `DROP_NOT_IN_SRC_RANGE`), so its drop event says
+    /// `DENIED_BY_LB_SRC_RANGE_CHECK` (177), toward the load balancer's address and port (the world,
+    /// to Hubble), on the node the load balancer sent it to, with no policy verdict and no side.
+    /// Nil for any other cell.
+    func loadBalancerRangeDrop(_ result: ProbeResult, verdict: Verdict, cluster: Cluster, time: String, facts: KeycardFlowFacts)
+        -> [HubbleFlowLine]?
+    {
+        guard case .exposed(let key, .loadBalancer, let backend) = result.to,
+            !cluster.loadBalancerAdmits(cluster.source(result.from), key, .loadBalancer),
+            var line = events(
+                from: result.from, to: result.to, port: result.port, dropped: true, verdict: verdict, cluster: cluster, time: time,
+                sourcePort: nil, facts: facts
+            ).first
+        else { return nil }
+        line.flow.drop(.deniedByLBSourceRange)
+        line.flow.event_type = .init(type: 1, sub_type: HubbleFlow.DropReason.deniedByLBSourceRange.rawValue)
+        line.flow.IP.destination = cluster.address(of: result.to)?.description ?? ""
+        line.flow.destination = HubbleFlow.Endpoint(identity: Self.worldIdentity, labels: ["reserved:world"])
+        if let node = cluster.exposedPath(key, .loadBalancer, backend: backend, port: result.port)?.node {
+            line.flow.node_name = "\(labName)-node-\(node)"
+            line.node_name = line.flow.node_name
+        }
+        return [line]
     }
 
     static func policies(_ rules: [RuleRef]) -> [HubbleFlow.Policy] {
