@@ -122,7 +122,13 @@ struct AuditModeKernelTests {
         #expect(scan.summary?.contains("audit: enforcement would deny 56") == true)
 
         let scanFlows = lines.filter { FlowLogTests.facts($0)?.stepName == "scan after (zero trust)" }
-        #expect(scanFlows.count == 56 && scanFlows.allSatisfy { $0.flow.verdict == "AUDIT" && $0.flow.egress_denied_by?.count == 2 })
+        // The exporter's egress verdict per target; an isolated destination adds its own ingress verdict.
+        let egress = scanFlows.filter { $0.flow.traffic_direction == "EGRESS" }
+        #expect(egress.count == 56 && egress.allSatisfy { $0.flow.verdict == "AUDIT" && $0.flow.egress_denied_by?.count == 2 })
+        #expect(
+            scanFlows.allSatisfy {
+                $0.flow.event_type.type == 5 && $0.flow.egress_denied_by == nil || $0.flow.traffic_direction == "EGRESS"
+            })
         if HubbleReader.available {
             let read = try HubbleReader.read(try FlowLog.encode(lines))
             #expect(read.status == 0, "\(read.stderr)")

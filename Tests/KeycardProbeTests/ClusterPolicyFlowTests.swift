@@ -19,9 +19,12 @@ struct ClusterPolicyFlowTests {
         #expect(!metadata.isEmpty)
         for line in metadata where line.flow.event_type.type == 1 {
             #expect(line.flow.verdict == "DROPPED" && line.flow.egress_denied_by == nil)
+            // A deny rule's drop: POLICY_DENY (181), not the default deny's POLICY_DENIED.
+            #expect(line.flow.event_type.sub_type == 181 && line.flow.drop_reason == 181)
         }
         for line in metadata where line.flow.event_type.type == 5 {
             #expect(line.flow.verdict == "DROPPED")
+            #expect(line.flow.drop_reason_desc == "POLICY_DENY" && line.flow.drop_reason == 181)
             #expect(line.flow.traffic_direction == "EGRESS")
             var expected = HubbleFlow.Policy(name: "no-metadata", namespace: nil)
             expected.kind = "ClusterNetworkPolicy"

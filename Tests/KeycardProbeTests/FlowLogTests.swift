@@ -91,11 +91,15 @@ struct FlowLogTests {
             Self.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
                 && $0.flow.destination.pod_name == "redis-0" && $0.flow.l4.TCP?.destination_port == 6379
         }
-        #expect(redis.count == 1)
-        let flow = try #require(redis.first).flow
+        // Both sides enforce policy: the source's egress verdict, then the destination's ingress
+        // verdict, each with its own direction's policies.
+        #expect(redis.map(\.flow.traffic_direction) == ["EGRESS", "INGRESS"])
+        let egress = try #require(redis.first).flow
+        #expect(egress.egress_allowed_by == [HubbleFlow.Policy(name: "api-to-redis", namespace: "shop")])
+        #expect(egress.ingress_allowed_by == nil)
+        let flow = try #require(redis.last).flow
         #expect(flow.verdict == "FORWARDED")
-        #expect(flow.traffic_direction == "INGRESS")
-        #expect(flow.egress_allowed_by == [HubbleFlow.Policy(name: "api-to-redis", namespace: "shop")])
+        #expect(flow.egress_allowed_by == nil)
         #expect(flow.ingress_allowed_by == [HubbleFlow.Policy(name: "redis-from-api", namespace: "data")])
         #expect(
             flow.destination.labels == [
@@ -109,7 +113,12 @@ struct FlowLogTests {
         #expect(Self.facts(redis[0])?.rule == "shop/api-to-redis#egress[0], data/redis-from-api#ingress[0]")
         // The scan on the flat network names no policy: nothing isolated anyone.
         let before = lines.filter { Self.facts($0)?.stepName == "scan before (flat network)" }
-        #expect(!before.isEmpty && before.allSatisfy { $0.flow.verdict == "FORWARDED" && $0.flow.ingress_allowed_by == nil })
+        // No side enforces policy there: no policy verdict, each target's trace event alone.
+        #expect(
+            !before.isEmpty
+                && before.allSatisfy {
+                    $0.flow.verdict == "FORWARDED" && $0.flow.event_type.type == 4 && $0.flow.ingress_allowed_by == nil
+                })
     }
 
     @Test("report cells: rule names the allowing rules or the isolating policies; confirmed needs the kernel's word")
@@ -153,7 +162,7 @@ struct FlowLogTests {
         #expect(summaries.count == lines.count)
         #expect(
             summaries.contains {
-                $0.hasPrefix("FORWARDED INGRESS shop/api data/redis-0 6379")
+                $0.hasPrefix("FORWARDED EGRESS shop/api data/redis-0 6379")
                     && $0.contains("egress_allowed_by=shop/api-to-redis(NetworkPolicy)")
             })
         #expect(summaries.contains { $0.hasPrefix("DROPPED EGRESS monitoring/prometheus-exporter") && $0.contains("POLICY_DENIED") })
@@ -227,28 +236,29 @@ struct FlowLogTests {
         }
         let log = FlowLog(scenario: "hubble", labName: "l", nodes: [:])
         let engine = PolicyEngine(cluster)
-        func line(to pod: Pod, dropped: Bool) -> HubbleFlowLine {
+        func lines(from source: Pod, to pod: Pod, dropped: Bool) -> [HubbleFlowLine] {
             let facts = KeycardFlowFacts(
                 scenario: "hubble", step: 1, kind: "probe", cell: "c", attempt: 1, attempts: 1, model: "allow", observed: "allow",
                 evidence: "model")
-            return log.flow(
-                from: web.key, to: .pod(pod.key), port: .icmpEcho, dropped: dropped,
-                verdict: engine.evaluate(fromSource: web.key, to: .pod(pod.key), port: .icmpEcho), cluster: cluster, time: "t",
+            return log.events(
+                from: source.key, to: .pod(pod.key), port: .icmpEcho, dropped: dropped,
+                verdict: engine.evaluate(fromSource: source.key, to: .pod(pod.key), port: .icmpEcho), cluster: cluster, time: "t",
                 sourcePort: nil, facts: facts)
         }
-        let forwarded = line(to: web, dropped: false)
+        let forwardedLines = lines(from: db, to: web, dropped: false)
+        #expect(forwardedLines.count == 1)
+        let forwarded = try #require(forwardedLines.first)
         #expect(forwarded.flow.Summary == "ICMPv4 EchoRequest")
         #expect(forwarded.flow.is_reply == false)
         let forwardedJSON = try FlowLog.encode([forwarded])
         #expect(forwardedJSON.contains("\"l4\":{\"ICMPv4\":{\"type\":8}}"), "\(forwardedJSON)")
         #expect(forwardedJSON.contains("\"is_reply\":false"))
-        let events = FlowLog.events(of: line(to: db, dropped: true))
+        let events = lines(from: web, to: db, dropped: true)
         #expect(events.map(\.flow.verdict) == ["DROPPED", "DROPPED"])
         #expect(events.map(\.flow.event_type) == [.init(type: 5), .init(type: 1, sub_type: 133)])
         // Only a verdict that let the packet through says it opens its connection.
         #expect(events.map(\.flow.is_reply) == [nil, nil])
         #expect(!(try FlowLog.encode(events)).contains("is_reply"))
-        #expect(FlowLog.events(of: forwarded) == [forwarded])
         #expect(HubbleFlow.ICMPLayer(type: 0, code: 0).summary == "ICMPv4 EchoReply")
         #expect(HubbleFlow.ICMPLayer(type: 8, code: 1).summary == "ICMPv4 EchoRequest(Code: 1)")
         let decoded = try JSONDecoder().decode(HubbleFlow.ICMPLayer.self, from: Data("{\"type\":8}".utf8))
@@ -283,10 +293,10 @@ struct FlowLogTests {
             let facts = KeycardFlowFacts(
                 scenario: "fmhost", step: 1, kind: "probe", cell: "c", attempt: 1, attempts: 1, model: "allow", observed: "allow",
                 evidence: "model")
-            return log.flow(
+            return log.events(
                 from: from, to: to, port: port, dropped: false, verdict: engine.evaluate(fromSource: from, to: to, port: port),
                 cluster: cluster, time: "t", sourcePort: nil, facts: facts
-            ).flow
+            )[0].flow
         }
         let agent = ObjectKey("shop", "agent")
         let near = ObjectKey("shop", "near")
@@ -432,9 +442,16 @@ struct FlowLogKernelTests {
             FlowLogTests.facts($0)?.stepName == "legitimate flows after" && $0.flow.source.pod_name == "api"
                 && $0.flow.destination.namespace == "data" && $0.flow.l4.TCP?.destination_port == 6379
         }
+        // Each side's verdict with its own policies: api's egress, then redis' ingress.
+        let egress = redis.filter { $0.flow.traffic_direction == "EGRESS" }
         #expect(
-            redis.count == 2
-                && redis.allSatisfy { $0.flow.verdict == "FORWARDED" && $0.flow.egress_allowed_by?.first?.name == "api-to-redis" })
+            egress.count == 2
+                && egress.allSatisfy { $0.flow.verdict == "FORWARDED" && $0.flow.egress_allowed_by?.first?.name == "api-to-redis" })
+        #expect(
+            redis.count == 4
+                && redis.filter { $0.flow.traffic_direction == "INGRESS" }.allSatisfy {
+                    $0.flow.verdict == "FORWARDED" && $0.flow.ingress_allowed_by != nil && $0.flow.egress_allowed_by == nil
+                })
         // Every probe cell of the run is attributed and, in pod placement with drop evidence, the
         // kernel confirmed each verdict (a logged drop by the side the model names, or an answer).
         for step in report.steps {

@@ -6,7 +6,7 @@ extension FlowLog {
     /// Hubble flows of connections the kernel saw (`ObservedTraffic`), attributed with the policy
     /// model of `cluster` exactly as probe flows are: `FORWARDED` with the rules that allowed it,
     /// `DROPPED` with the isolating policies of the side that dropped it (its policy verdict, then the
-    /// drop event: `events(of:)`). `extensions.kind` is
+    /// drop event: `events(from:to:...)`). `extensions.kind` is
     /// `traffic`, `origin` `prober` or `program` when known, `evidence` `kernel`, and `confirmed`
     /// says whether the kernel's word agrees with the model (a drop logged by the side the model
     /// says denies; a confirmed connection the model allows). A connection whose source is not in
@@ -36,10 +36,9 @@ extension FlowLog {
                 attempt: 1, attempts: connection.packets, model: verdict.decision.rawValue, observed: observed.rawValue,
                 reason: reason, rule: RuleAttribution(verdict)?.text, confirmed: confirmed, evidence: "kernel")
             facts.origin = connection.prober.map { $0 ? "prober" : "program" }
-            lines += Self.events(
-                of: flow(
-                    from: from, to: to, port: connection.port, dropped: dropped, verdict: verdict, cluster: cluster, time: stamp,
-                    sourcePort: connection.sourcePort, facts: facts))
+            lines += events(
+                from: from, to: to, port: connection.port, dropped: dropped, verdict: verdict, cluster: cluster, time: stamp,
+                sourcePort: connection.sourcePort, facts: facts)
         }
         return lines
     }

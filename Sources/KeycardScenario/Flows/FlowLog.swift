@@ -2,9 +2,10 @@ import Foundation
 import KeycardModel
 import KeycardValues
 
-/// Turns a step's report into Hubble flow lines (`HubbleFlowLine`): two per dropped probe attempt
-/// (the policy verdict and the drop, as Cilium reports a policy drop: `events(of:)`), one per
-/// forwarded probe (the attempt that got through), one per reported scan target (two when dropped). Policies
+/// Turns a step's report into Hubble flow lines (`HubbleFlowLine`): per dropped probe attempt and
+/// per forwarded probe (the attempt that got through), per reported scan target, the monitor events
+/// Cilium reports for that packet (`events(from:to:...)`: a policy verdict per side that enforces
+/// policy, then the drop of a dropped one; a trace event when no side does). Policies
 /// come from the model's `Verdict` of the cluster as it stood at that step; whether the kernel
 /// confirmed the verdict comes from the observation (see `RuleAttribution.confirmed`). Pure.
 public struct FlowLog: Sendable {
@@ -71,20 +72,27 @@ public struct FlowLog: Sendable {
             service: result.to.serviceKey.map { Endpoint.service($0).description })
         // A Service cell's packets reach the backend on its target port, where policies judge them.
         let judged = hbone?.port ?? result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
-        let base = flow(
-            from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
-            cluster: cluster, time: time,
-            sourcePort: nil, facts: facts)
+        let rangeDrop = dropped ? loadBalancerRangeDrop(result, verdict: verdict, cluster: cluster, time: time, facts: facts) : nil
+        let base =
+            rangeDrop
+            ?? events(
+                from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
+                cluster: cluster, time: time,
+                sourcePort: nil, sourceNAT: result.sourceNAT, facts: facts)
         guard dropped else {
-            var line = base
-            line.flow.extensions?.value.attempt = facts.attempts
-            return Self.events(of: line)
+            return base.map { line in
+                var line = line
+                line.flow.extensions?.value.attempt = facts.attempts
+                return line
+            }
         }
         // Every attempt of a dropped probe was a packet the kernel dropped.
         return (1...facts.attempts).flatMap { attempt in
-            var line = base
-            line.flow.extensions?.value.attempt = attempt
-            return Self.events(of: line)
+            base.map { line in
+                var line = line
+                line.flow.extensions?.value.attempt = attempt
+                return line
+            }
         }
     }
 
@@ -105,11 +113,14 @@ public struct FlowLog: Sendable {
             cell: "\(result.from) -> \(result.to ?? result.ip.description) \(port)", attempt: 1, attempts: 1,
             model: result.model?.rawValue ?? "", observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
             evidence: confirmed == true ? "kernel" : "model", service: destination.serviceKey.map { Endpoint.service($0).description })
-        var line = flow(
+        return events(
             from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: dropped, verdict: verdict,
-            cluster: cluster, time: time, sourcePort: nil, facts: facts)
-        if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
-        return Self.events(of: line)
+            cluster: cluster, time: time, sourcePort: nil, facts: facts
+        ).map { line in
+            var line = line
+            if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
+            return line
+        }
     }
 
     /// A `dns` step's query as one UDP/53 flow (TCP/53 with `use-vc`) to the DNS server's pod
@@ -138,53 +149,54 @@ public struct FlowLog: Sendable {
             cell: "\(result.from) -> \(server) \(port) (\(result.name))",
             attempt: 1, attempts: 1, model: result.model.description, observed: observed.description,
             rule: RuleAttribution(verdict)?.text, evidence: "model")
-        return Self.events(
-            of: flow(
-                from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
-                sourcePort: nil, facts: facts))
+        return events(
+            from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
+            sourcePort: nil, facts: facts)
     }
 
-    /// The monitor events Cilium reports for one flow (bpf `send_policy_verdict_notify` before
-    /// `send_drop_notify`): a forwarded or audited flow is its policy verdict (type 5) alone; a
-    /// dropped one is its policy verdict (type 5, `DROPPED`, `POLICY_DENIED`, with `*_denied_by`)
-    /// and then the drop (type 1, sub-type 133), which carries no policies: Hubble correlates
-    /// policies on policy-verdict events only (cilium `pkg/hubble/parser/common`,
-    /// `CorrelatePolicy`). Neither says `is_reply`: `decodeIsReply` knows it only for a verdict
-    /// that let the packet through (`pvn.Verdict >= 0`).
-    static func events(of line: HubbleFlowLine) -> [HubbleFlowLine] {
-        guard line.flow.verdict == "DROPPED", line.flow.event_type.type == 5 else { return [line] }
-        var verdict = line
-        verdict.flow.event_type = .init(type: 5)
-        verdict.flow.is_reply = nil
-        var drop = line
-        drop.flow.event_type = .init(type: 1, sub_type: 133)
-        drop.flow.is_reply = nil
-        drop.flow.egress_denied_by = nil
-        drop.flow.ingress_denied_by = nil
-        return [verdict, drop]
-    }
-
-    /// The policy-verdict flow of `from` to `to` on `port`, judged `verdict`; `dropped` is what the
-    /// packets did (`events(of:)` adds a drop's own event).
-    func flow(
+    /// The monitor events Cilium reports for one packet of `from` to `to` on `port`, judged
+    /// `verdict`; `dropped` is what the packet did. Cilium's datapath sends a policy verdict
+    /// (type 5) only on a side where policy is enforced for that endpoint (bpf
+    /// `lib/policy_log.h`, `send_policy_verdict_notify` behind `policy_verdict_filter_allow`; the
+    /// filter bits are set by `pkg/endpoint/bpf.go`, `GetPolicyVerdictLogFilter`, only when
+    /// `IngressPolicyEnabled`/`EgressPolicyEnabled`): the source's egress verdict on the source's
+    /// node when the source is isolated for egress, then the destination's ingress verdict on its
+    /// node when it is isolated for ingress, each with its own direction's policies (Hubble's
+    /// `CorrelatePolicy` fills only the event's own `*_allowed_by`/`*_denied_by`). A dropped packet's
+    /// denying verdict is followed by the drop (type 1, `send_drop_notify`), which carries no
+    /// policies and no `is_reply`, and nothing after it (the packet went no further). A forwarded
+    /// packet no side enforces policy on is reported by its trace event alone (type 4,
+    /// `trace_observation_point` `TO_ENDPOINT` to a pod, `TO_STACK` toward anything else, cilium
+    /// `pkg/hubble/parser/threefour`), so that every forwarded cell keeps a flow.
+    ///
+    /// Nothing is written for a packet that never crosses the pod network: a pod to its own address
+    /// (delivered over its loopback) and an external to an address outside the cluster, which no
+    /// Cilium datapath sees.
+    ///
+    /// `sourceNAT`: the node address a NodePort or LoadBalancer with `externalTrafficPolicy:
+    /// Cluster` source-NATs the packet to on its way to the backend (`ExposedPath.sourceNAT`). The
+    /// packet at the backend carries that address, and Hubble takes a flow's addresses from the
+    /// packet (cilium `pkg/hubble/parser/threefour`, `decodeIPv4`): the destination side's events
+    /// name the node as the source (`reserved:host` on its own node, else `reserved:remote-node`).
+    func events(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
-        sourcePort: Int?, facts: KeycardFlowFacts
-    ) -> HubbleFlowLine {
-        let deniedSide = RuleAttribution.denyingDirection(verdict)
+        sourcePort: Int?, sourceNAT: IPv4? = nil, facts: KeycardFlowFacts
+    ) -> [HubbleFlowLine] {
         let destinationPod: ObjectKey? =
             switch to {
             case .pod(let key): key
             case .service(_, let backend), .exposed(_, _, let backend): backend
             default: nil
             }
+        if verdict.egress.outcome == .selfTraffic { return [] }
+        let source = cluster.source(from)
+        if case .external = source, destinationPod == nil, Self.nodeIndex(of: to, cluster) == nil { return [] }
         let auditing = audit && !dropped && verdict.decision == .deny
-        // The side that judged: the (would-be) dropping side, else the destination's ingress when it is a pod.
-        let direction: NetworkPolicy.PolicyType =
-            dropped || auditing ? (deniedSide ?? .egress) : (destinationPod == nil ? .egress : .ingress)
         var facts = facts
         if auditing { facts.audit = true }
-        let judged = direction == .egress ? verdict.egress : verdict.ingress
-        if !judged.tiers.isEmpty { facts.tiers = judged.tiers.walkthrough }
+        if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
+        if cluster.isHostNetwork(from) { facts.hostNetworkSource = from.description }
+        if let pod = destinationPod, cluster.isHostNetwork(pod) { facts.hostNetworkDestination = pod.description }
         let l4: HubbleFlow.Layer4 =
             switch port.proto {
             case .tcp:
@@ -193,44 +205,112 @@ public struct FlowLog: Sendable {
             case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
             case .icmp: HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0))
             }
+        let destination = destinationPod.map(Endpoint.pod) ?? to
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
-        // The node that saw the flow (`node_name`): the judging side's.
-        let observer = Self.nodeIndex(of: direction == .egress ? cluster.source(from) : destinationPod.map(Endpoint.pod) ?? to, cluster)
-        if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
-        if cluster.isHostNetwork(from) { facts.hostNetworkSource = from.description }
-        if let pod = destinationPod, cluster.isHostNetwork(pod) { facts.hostNetworkDestination = pod.description }
-        var flow = HubbleFlow(
-            time: time, verdict: dropped ? "DROPPED" : (auditing ? "AUDIT" : "FORWARDED"),
-            drop_reason_desc: dropped ? "POLICY_DENIED" : nil,
-            IP: .init(
-                source: cluster.address(of: cluster.source(from))?.description ?? "", destination: destinationAddress?.description ?? ""),
-            l4: l4, source: endpoint(cluster.source(from), seenOn: observer, cluster),
-            destination: endpoint(destinationPod.map(Endpoint.pod) ?? to, seenOn: observer, cluster),
-            node_name: nodeName(direction == .egress ? from : destinationPod),
-            event_type: .init(type: 5),
-            traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
-        flow.Summary =
-            switch port.proto {
-            case .tcp: "TCP Flags: SYN"
-            case .icmp: l4.ICMPv4?.summary
-            case .udp, .sctp: port.proto.rawValue
-            }
-        // A policy verdict that lets the packet through knows it opens its connection; a drop's
-        // verdict and drop event do not say (`events(of:)`).
-        flow.is_reply = dropped ? nil : false
-        if dropped || auditing {
-            // Hubble leaves *_denied_by empty on a default deny; keycard names the isolating policies.
-            let isolating = direction == .egress ? verdict.egress.isolatingPolicies : verdict.ingress.isolatingPolicies
-            var policies = isolating.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
-            policies += Self.clusterPolicies(judged.tiers)
-            if direction == .egress { flow.egress_denied_by = nonEmpty(policies) } else { flow.ingress_denied_by = nonEmpty(policies) }
-        } else {
-            flow.egress_allowed_by = nonEmpty(Self.policies(verdict.egress.allowingRules) + Self.clusterPolicies(verdict.egress.tiers))
-            flow.ingress_allowed_by = nonEmpty(Self.policies(verdict.ingress.allowingRules) + Self.clusterPolicies(verdict.ingress.tiers))
+        // One event as seen on the judging side's node (`node_name`, and whether a node end is that host).
+        func event(_ direction: NetworkPolicy.PolicyType) -> HubbleFlow {
+            let observer = Self.nodeIndex(of: direction == .egress ? source : destination, cluster)
+            // What the destination's side sees: the translated source of a source-NATed packet.
+            let seen = direction == .ingress ? sourceNAT.map { cluster.endpoint(at: $0) } ?? source : source
+            let sourceAddress = direction == .ingress ? sourceNAT ?? cluster.address(of: source) : cluster.address(of: source)
+            var flow = HubbleFlow(
+                time: time, verdict: "FORWARDED", drop_reason_desc: nil,
+                IP: .init(source: sourceAddress?.description ?? "", destination: destinationAddress?.description ?? ""),
+                l4: l4, source: endpoint(seen, seenOn: observer, cluster), destination: endpoint(destination, seenOn: observer, cluster),
+                node_name: nodeName(direction == .egress ? from : destinationPod), event_type: .init(type: 5),
+                traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
+            flow.Summary =
+                switch port.proto {
+                case .tcp: "TCP Flags: SYN"
+                case .icmp: l4.ICMPv4?.summary
+                case .udp, .sctp: port.proto.rawValue
+                }
+            var own = facts
+            let side = direction == .egress ? verdict.egress : verdict.ingress
+            if !side.tiers.isEmpty { own.tiers = side.tiers.walkthrough }
+            flow.extensions = .init(value: own)
+            return flow
         }
-        if dropped, verdict.hasNoPath { Self.unrouted(&flow, toService: to.serviceKey != nil) }
-        flow.extensions = .init(value: facts)
-        return HubbleFlowLine(flow: flow)
+        if dropped, verdict.hasNoPath {
+            var flow = event(.egress)
+            Self.unrouted(&flow, toService: to.serviceKey != nil)
+            return [HubbleFlowLine(flow: flow)]
+        }
+        if dropped, verdict.decision == .allow {
+            // The kernel dropped what the model allows: the drop alone, on the source's side.
+            return [HubbleFlowLine(flow: Self.drop(of: event(.egress)))]
+        }
+        var flows: [HubbleFlow] = []
+        for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
+            let side = direction == .egress ? verdict.egress : verdict.ingress
+            guard Self.enforced(side) else { continue }
+            var flow = event(direction)
+            // A verdict that lets the packet through knows it opens its connection; a drop's does not.
+            flow.is_reply = dropped && side.outcome == .denied ? nil : false
+            if side.outcome == .denied {
+                flow.verdict = dropped ? "DROPPED" : "AUDIT"
+                // A ClusterNetworkPolicy's Deny is a deny rule (POLICY_DENY, naming it, as Hubble's
+                // CorrelatePolicy does for that reason only); anything else is the default deny of
+                // the side's isolation (POLICY_DENIED), where Hubble names no policy and keycard
+                // names the isolating policies.
+                let explicit = side.tiers.last?.result == .deny
+                let policies =
+                    explicit
+                    ? Self.clusterPolicies(side.tiers)
+                    : side.isolatingPolicies.map { HubbleFlow.Policy(name: $0.name, namespace: $0.namespace) }
+                        + Self.clusterPolicies(side.tiers)
+                if direction == .egress { flow.egress_denied_by = nonEmpty(policies) } else { flow.ingress_denied_by = nonEmpty(policies) }
+                if dropped {
+                    flow.drop(explicit ? .policyDeny : .policyDenied)
+                    flows += [flow, Self.drop(of: flow)]
+                    break
+                }
+            } else {
+                let policies = Self.policies(side.allowingRules) + Self.clusterPolicies(side.tiers)
+                if direction == .egress {
+                    flow.egress_allowed_by = nonEmpty(policies)
+                } else {
+                    flow.ingress_allowed_by = nonEmpty(policies)
+                }
+            }
+            flows.append(flow)
+        }
+        if flows.isEmpty {
+            var trace = event(destinationPod == nil ? .egress : .ingress)
+            trace.is_reply = false
+            trace.event_type = destinationPod == nil ? .init(type: 4, sub_type: 3) : .init(type: 4)
+            trace.trace_observation_point = destinationPod == nil ? "TO_STACK" : "TO_ENDPOINT"
+            flows.append(trace)
+        }
+        return flows.map { HubbleFlowLine(flow: $0) }
+    }
+
+    /// Whether Cilium enforces policy on one side of a connection (its endpoint's
+    /// `IngressPolicyEnabled`/`EgressPolicyEnabled`, cilium `pkg/endpoint/bpf.go`,
+    /// `GetPolicyVerdictLogFilter`): some policy selects the pod for that direction. Only such a
+    /// side reports a policy verdict.
+    static func enforced(_ side: DirectionVerdict) -> Bool {
+        switch side.outcome {
+        case .allowed, .denied: true
+        case .localNode: !side.isolatingPolicies.isEmpty
+        case .selfTraffic, .notIsolated, .notApplicable: false
+        }
+    }
+
+    /// The drop event (type 1, sub-type the drop reason: the verdict's, else 133) that follows a
+    /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
+    /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
+    /// know it for a drop).
+    static func drop(of verdict: HubbleFlow) -> HubbleFlow {
+        var drop = verdict
+        drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)
+        drop.event_type = .init(type: 1, sub_type: drop.drop_reason)
+        drop.is_reply = nil
+        drop.egress_denied_by = nil
+        drop.ingress_denied_by = nil
+        drop.egress_allowed_by = nil
+        drop.ingress_allowed_by = nil
+        return drop
     }
 
     /// A drop no policy decided (the model's "no path": a Service with no endpoint the packet may
@@ -239,13 +319,40 @@ public struct FlowLog: Sendable {
     /// Service, `FIB_LOOKUP_FAILED` (169, no route) otherwise (cilium `api/v1/flow/flow.proto`,
     /// `DropReason`), and no traffic direction (no side judged it).
     static func unrouted(_ flow: inout HubbleFlow, toService: Bool) {
-        let (reason, code) = toService ? ("SERVICE_BACKEND_NOT_FOUND", 158) : ("FIB_LOOKUP_FAILED", 169)
-        flow.drop_reason_desc = reason
-        flow.event_type = .init(type: 1, sub_type: code)
+        let reason: HubbleFlow.DropReason = toService ? .serviceBackendNotFound : .fibLookupFailed
+        flow.drop(reason)
+        flow.event_type = .init(type: 1, sub_type: reason.rawValue)
         flow.traffic_direction = nil
         flow.is_reply = nil
         flow.egress_denied_by = nil
         flow.ingress_denied_by = nil
+    }
+
+    /// A probe through a load balancer whose `loadBalancerSourceRanges` do not hold the source:
+    /// Cilium's node port path drops it before translating it (bpf `lib/nodeport.h`,
+    /// `lb4_src_range_ok` then `DROP_NOT_IN_SRC_RANGE`), so its drop event says
+    /// `DENIED_BY_LB_SRC_RANGE_CHECK` (177), toward the load balancer's address and port (the world,
+    /// to Hubble), on the node the load balancer sent it to, with no policy verdict and no side.
+    /// Nil for any other cell.
+    func loadBalancerRangeDrop(_ result: ProbeResult, verdict: Verdict, cluster: Cluster, time: String, facts: KeycardFlowFacts)
+        -> [HubbleFlowLine]?
+    {
+        guard case .exposed(let key, .loadBalancer, let backend) = result.to,
+            !cluster.loadBalancerAdmits(cluster.source(result.from), key, .loadBalancer),
+            var line = events(
+                from: result.from, to: result.to, port: result.port, dropped: true, verdict: verdict, cluster: cluster, time: time,
+                sourcePort: nil, facts: facts
+            ).first
+        else { return nil }
+        line.flow.drop(.deniedByLBSourceRange)
+        line.flow.event_type = .init(type: 1, sub_type: HubbleFlow.DropReason.deniedByLBSourceRange.rawValue)
+        line.flow.IP.destination = cluster.address(of: result.to)?.description ?? ""
+        line.flow.destination = HubbleFlow.Endpoint(identity: Self.worldIdentity, labels: ["reserved:world"])
+        if let node = cluster.exposedPath(key, .loadBalancer, backend: backend, port: result.port)?.node {
+            line.flow.node_name = "\(labName)-node-\(node)"
+            line.node_name = line.flow.node_name
+        }
+        return [line]
     }
 
     static func policies(_ rules: [RuleRef]) -> [HubbleFlow.Policy] {

@@ -24,9 +24,11 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     public var time: String
     /// `FORWARDED`, `DROPPED` or `AUDIT` (`flow.Verdict`).
     public var verdict: String
-    /// `POLICY_DENIED` for a policy drop, `SERVICE_BACKEND_NOT_FOUND` or `FIB_LOOKUP_FAILED` for
-    /// a drop no policy decided (`flow.DropReason`); nil otherwise.
+    /// A dropped flow's reason (`flow.DropReason`, `DropReason`'s name); nil otherwise.
     public var drop_reason_desc: String?
+    /// The same reason as a number: deprecated in Hubble's API, still set by its parser on every
+    /// drop and dropped policy verdict (cilium `pkg/hubble/parser/threefour`, `decodeDropReason`).
+    public var drop_reason: Int?
     public var IP: IPLayer
     public var l4: Layer4
     public var source: Endpoint
@@ -34,13 +36,17 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// `L3_L4` (`flow.FlowType`).
     public var `Type`: String = "L3_L4"
     public var node_name: String
-    /// The monitor event the flow stands for: 5 (policy verdict) or 1 (drop, `sub_type` the drop
-    /// reason 133), which follows a dropped packet's policy verdict (`FlowLog.events(of:)`).
+    /// The monitor event the flow stands for: 5 (policy verdict), 1 (drop, `sub_type` the drop
+    /// reason), which follows a dropped packet's policy verdict, or 4 (trace, `sub_type` the
+    /// observation point) for a forwarded packet no side enforces policy on (`FlowLog.events`).
     public var event_type: EventType
     /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; nil
     /// (`TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON mapping leaves a zero enum out)
     /// for a drop no policy decided (`FlowLog.unrouted`).
     public var traffic_direction: String?
+    /// A trace event's observation point (`flow.TraceObservationPoint`): `TO_ENDPOINT` or
+    /// `TO_STACK`; nil on policy verdicts and drops.
+    public var trace_observation_point: String?
     /// Every probe packet keycard reports is the opening one of its connection: `false` on a
     /// forwarded or audited policy verdict; left out on a drop, its verdict and its drop event,
     /// where Hubble does not say (cilium `pkg/hubble/parser/threefour`, `decodeIsReply` answers
@@ -54,6 +60,40 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     public var Summary: String?
     /// keycard's own facts, as a `google.protobuf.Any` holding a `google.protobuf.Struct`.
     public var extensions: Extensions?
+
+    /// The reasons keycard's drops carry (cilium `api/v1/flow/flow.proto`, `DropReason`; the
+    /// datapath's `DROP_*` codes, bpf `lib/common.h`).
+    public enum DropReason: Int, Sendable {
+        /// No policy allows it: a default deny (`DROP_POLICY`).
+        case policyDenied = 133
+        /// A Service without an endpoint the packet may reach.
+        case serviceBackendNotFound = 158
+        /// No route.
+        case fibLookupFailed = 169
+        /// A load balancer's `loadBalancerSourceRanges` does not hold the source (`DROP_NOT_IN_SRC_RANGE`,
+        /// bpf `lib/nodeport.h`, checked before the Service's translation).
+        case deniedByLBSourceRange = 177
+        /// A deny rule matched (`DROP_POLICY_DENY`): a ClusterNetworkPolicy's `Deny`.
+        case policyDeny = 181
+
+        /// The enum value's name in Hubble's API.
+        public var name: String {
+            switch self {
+            case .policyDenied: "POLICY_DENIED"
+            case .serviceBackendNotFound: "SERVICE_BACKEND_NOT_FOUND"
+            case .fibLookupFailed: "FIB_LOOKUP_FAILED"
+            case .deniedByLBSourceRange: "DENIED_BY_LB_SRC_RANGE_CHECK"
+            case .policyDeny: "POLICY_DENY"
+            }
+        }
+    }
+
+    /// Marks the flow dropped for `reason`: its verdict, `drop_reason_desc` and `drop_reason`.
+    public mutating func drop(_ reason: DropReason) {
+        verdict = "DROPPED"
+        drop_reason_desc = reason.name
+        drop_reason = reason.rawValue
+    }
 
     /// `flow.IP`.
     public struct IPLayer: Codable, Sendable, Equatable {
