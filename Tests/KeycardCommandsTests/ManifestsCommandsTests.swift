@@ -165,6 +165,13 @@ struct ManifestsCommandsTests {
             let refused = try KeycardBinary.run(["model", folder, "--lab=-all"])
             #expect(refused.status == 2 && refused.stderr.contains("must start with a lower-case letter or digit"), "\(refused.stderr)")
         }
+        // A scenario names its own lab, namespaces and mesh: the manifests-mode options are refused
+        // with it rather than ignored (up FILE --lab X had brought up another lab than X).
+        let scenario = RepositoryFiles.absolute("scenarios/lateral-scan.yaml")
+        for options in [["--lab", "other"], ["-n", "shop"], ["--mesh", "sidecar"]] {
+            let ignored = try KeycardBinary.run(["model", scenario] + options)
+            #expect(ignored.status == 2 && ignored.stderr.contains("for plain manifests only"), "\(options): \(ignored.stderr)")
+        }
     }
 
     /// `model -o json` of several files is one JSON document, an array in the files' order, as

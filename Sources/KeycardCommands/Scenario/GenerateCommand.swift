@@ -150,7 +150,7 @@ struct GenerateCommand: ParsableCommand {
             }
             if let other = lines.last?.flow.extensions?.value.scenario, other != scenario {
                 Console.error(
-                    "\(path):\(index + 1):1: this flow is of scenario \(other), not \(scenario): generate from the flow log of the same scenario (keycard run FILE --flows LOG)"
+                    "\(path):\(index + 1):1: this flow is of scenario \(other), not \(scenario): generate from the flow log of the same scenario (keycard run FILE --flows LOG); for plain manifests, give generate the --lab the run had (a flow names the lab)"
                 )
                 throw Exit.invalid
             }

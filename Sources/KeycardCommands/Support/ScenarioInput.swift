@@ -13,6 +13,17 @@ enum ScenarioInput {
             Console.error("--lab \"\(lab)\" \(problem)")
             throw Exit.invalid
         }
+        // The manifests-mode options name nothing in a scenario (its lab is its metadata.name, its
+        // objects' namespaces and mesh are written in it): given only scenarios, they are refused
+        // rather than ignored (`up FILE --lab X` had brought up another name than X).
+        let given = [manifests.lab.map { _ in "--lab" }, manifests.namespace.map { _ in "-n" }, manifests.mesh.map { _ in "--mesh" }]
+            .compactMap { $0 }
+        if !given.isEmpty, !paths.isEmpty, !paths.contains(where: ManifestLoader.isManifests) {
+            Console.error(
+                "\(given.joined(separator: ", ")): for plain manifests only; \(paths.joined(separator: ", ")) \(paths.count == 1 ? "is a scenario" : "are scenarios") (a scenario's lab is its metadata.name, its namespaces and mesh are written in it)"
+            )
+            throw Exit.invalid
+        }
         return try loadAll(paths, namespace: manifests.namespace, mesh: manifests.mesh, lab: manifests.lab, cellLimit: cellLimit)
     }
 
