@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import KeycardKernel
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
@@ -181,17 +180,8 @@ struct GenerateCommand: ParsableCommand {
         var lines: [HubbleFlowLine] = []
         run.progress = Progress.line
         run.stepFinished = { step in lines += log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()) }
-        do {
-            let report = try run.execute()
-            if !report.passed { Console.error("\(timeline.scenario.file): the run did not pass; generating from what it observed") }
-        } catch let interrupted as Interrupted {
-            throw interrupted
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            Console.error("\(timeline.scenario.file): \(error)")
-            throw Exit.invalid
-        }
+        let report = try RunCommand.execute(run, file: timeline.scenario.file)
+        if !report.passed { Console.error("\(timeline.scenario.file): the run did not pass; generating from what it observed") }
         return lines
     }
 }

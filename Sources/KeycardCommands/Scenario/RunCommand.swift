@@ -75,17 +75,7 @@ struct RunCommand: ParsableCommand {
                                 traffic, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date()))
                     }
                 }
-                let report: Report
-                do {
-                    report = try run.execute()
-                } catch let interrupted as Interrupted {
-                    throw interrupted
-                } catch let exit as ExitCode {
-                    throw exit
-                } catch {
-                    Console.error("\(timeline.scenario.file): \(error)")
-                    throw Exit.invalid
-                }
+                let report = try Self.execute(run, file: timeline.scenario.file)
                 if keep {
                     // The manifests' timeline stands in the place of the first of them (ScenarioInput).
                     let manifestPaths = files.filter(ManifestLoader.isManifests)
@@ -123,4 +113,21 @@ struct RunCommand: ParsableCommand {
 /// `-o` of `keycard run`.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, junit, markdown, tap, html
+}
+
+extension RunCommand {
+    /// `run`'s report: an interruption or an exit code passes through; any other error is printed
+    /// with the scenario's `file` and ends the command with exit code 2.
+    static func execute(_ run: ScenarioRun, file: String) throws -> Report {
+        do {
+            return try run.execute()
+        } catch let interrupted as Interrupted {
+            throw interrupted
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Console.error("\(file): \(error)")
+            throw Exit.invalid
+        }
+    }
 }
