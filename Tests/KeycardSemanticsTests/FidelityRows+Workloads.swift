@@ -33,6 +33,7 @@ private func indexedJob(_ name: String, completions: Int) -> String {
 }
 
 private let longJob = String(repeating: "j", count: 61)
+private let longDeployment = String(repeating: "a", count: 250)
 
 let workloadRows: [FidelityRow] = [
     FidelityRow(
@@ -154,6 +155,16 @@ let workloadRows: [FidelityRow] = [
         state: { cluster in
             let hostnames = cluster.pods.values.compactMap(\.hostname).filter { $0.hasPrefix(longJob) }.count
             return hostnames == 1 ? nil : "expected the Job's pod \(longJob)-0, found \(hostnames)"
+        }),
+    FidelityRow(
+        "WL-43",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: \(longDeployment), namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
+            + "template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .warns("the controller creates no pod", unchanged),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "api" }.count
+            let exists = cluster.workloads[WorkloadKey(.deployment, "shop", longDeployment)] != nil
+            return exists && pods == 0 ? nil : "expected the Deployment with no pod, found \(exists ? "it" : "none") and \(pods) pods"
         }),
     FidelityRow(
         "WL-28",

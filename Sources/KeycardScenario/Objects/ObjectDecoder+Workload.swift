@@ -182,6 +182,15 @@ extension ObjectDecoder {
             }
         }
         if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
+        if let problem = WorkloadController.replicaSetProblem(workload) {
+            let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+            warnings.append(
+                ScenarioWarning(
+                    location: nameValue.location,
+                    message:
+                        "\(what): \(problem); the API server refuses such a ReplicaSet, so the controller creates no pod, and keycard runs none"
+                ))
+        }
         // DeploymentSpec.paused, a boolean (the API server refuses any other JSON type).
         if kind == .deployment, let pausedValue = spec["paused"], try pausedValue.bool("spec.paused") {
             workload.paused = true
