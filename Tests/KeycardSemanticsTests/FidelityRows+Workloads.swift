@@ -26,6 +26,15 @@ private let unchanged: [FidelityCell] = ["other/client -> shop/web TCP/80 allow"
 
 private let longName = String(repeating: "d", count: 55)
 
+/// An Indexed Job shop/`name` with `completions`.
+private func indexedJob(_ name: String, completions: Int) -> String {
+    "- {apiVersion: batch/v1, kind: Job, metadata: {name: \(name), namespace: shop}, spec: {completionMode: Indexed, completions: \(completions), "
+        + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}"
+}
+
+private let longJob = String(repeating: "j", count: 61)
+private let longDeployment = String(repeating: "a", count: 250)
+
 let workloadRows: [FidelityRow] = [
     FidelityRow(
         "WL-01", statefulSet(longName), .warns("controller-revision-hash", unchanged),
@@ -135,6 +144,28 @@ let workloadRows: [FidelityRow] = [
             + "{apiVersion: apps/v1, kind: ReplicaSet, name: a, uid: u1, controller: true}, "
             + "{apiVersion: apps/v1, kind: ReplicaSet, name: b, uid: u2, controller: true}]}, spec: {containers: [{name: c, image: i}]}}",
         .refuses(at: "true}]", "only one reference can have Controller set to true")),
+    FidelityRow(
+        "WL-40", indexedJob("idx.job", completions: 2),
+        .refuses(at: "idx.job", "will not able to create pod with invalid DNS label: idx.job-1")),
+    FidelityRow(
+        "WL-41", indexedJob(longJob, completions: 11),
+        .refuses(at: longJob, "will not able to create pod with invalid DNS label: \(longJob)-10")),
+    FidelityRow(
+        "WL-42", indexedJob(longJob, completions: 10), .accepts(unchanged),
+        state: { cluster in
+            let hostnames = cluster.pods.values.compactMap(\.hostname).filter { $0.hasPrefix(longJob) }.count
+            return hostnames == 1 ? nil : "expected the Job's pod \(longJob)-0, found \(hostnames)"
+        }),
+    FidelityRow(
+        "WL-43",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: \(longDeployment), namespace: shop}, spec: {selector: {matchLabels: {app: api}}, "
+            + "template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}",
+        .warns("the controller creates no pod", unchanged),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "api" }.count
+            let exists = cluster.workloads[WorkloadKey(.deployment, "shop", longDeployment)] != nil
+            return exists && pods == 0 ? nil : "expected the Deployment with no pod, found \(exists ? "it" : "none") and \(pods) pods"
+        }),
     FidelityRow(
         "WL-28",
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "

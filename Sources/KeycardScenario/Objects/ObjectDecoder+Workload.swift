@@ -138,6 +138,9 @@ extension ObjectDecoder {
                 if workload.indexed, completions == nil {
                     throw modeValue.error("spec.completions is required when completionMode is Indexed")
                 }
+                if workload.indexed, kind == .job, let completions, completions > 0 {
+                    try checkIndexedHostnames(meta.name, completions: completions, metadata)
+                }
             }
             // validateJobSpec (pkg/apis/batch/validation): per-index fields need Indexed mode.
             for field in ["backoffLimitPerIndex", "maxFailedIndexes", "successPolicy"] where !workload.indexed {
@@ -179,6 +182,15 @@ extension ObjectDecoder {
             }
         }
         if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
+        if let problem = WorkloadController.replicaSetProblem(workload) {
+            let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+            warnings.append(
+                ScenarioWarning(
+                    location: nameValue.location,
+                    message:
+                        "\(what): \(problem); the API server refuses such a ReplicaSet, so the controller creates no pod, and keycard runs none"
+                ))
+        }
         // DeploymentSpec.paused, a boolean (the API server refuses any other JSON type).
         if kind == .deployment, let pausedValue = spec["paused"], try pausedValue.bool("spec.paused") {
             workload.paused = true
@@ -260,5 +272,19 @@ extension ObjectDecoder {
         guard selector.matches(template.labels) else {
             throw templateValue.error("spec.template.metadata.labels: `selector` (\(selector)) does not match template `labels`")
         }
+    }
+}
+
+extension ObjectDecoder {
+    /// An Indexed Job's controller makes each pod's hostname `<name>-<index>`, so the API server
+    /// refuses a Job whose last one, `<name>-<completions - 1>`, is no DNS-1123 label (a dotted
+    /// name, or one too long for the index): `ValidateJob`, pkg/apis/batch/validation/validation.go.
+    func checkIndexedHostnames(_ name: String, completions: Int, _ metadata: YAMLValue) throws(ScenarioError) {
+        let hostname = "\(name)-\(completions - 1)"
+        guard let problem = NameRules.dns1123LabelProblem(hostname) else { return }
+        let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+        throw nameValue.error(
+            "Job name \"\(name)\": will not able to create pod with invalid DNS label: \(hostname) (an Indexed Job's pod hostname \(problem))"
+        )
     }
 }

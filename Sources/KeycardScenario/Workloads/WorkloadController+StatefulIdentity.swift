@@ -24,6 +24,17 @@ extension WorkloadController {
         return nil
     }
 
+    /// Why the Deployment controller cannot create `workload`'s ReplicaSet, or nil when it can. It
+    /// names it `<name>-<pod-template-hash>` (`getNewReplicaSet`, pkg/controller/deployment/sync.go),
+    /// which the API server refuses past 253 characters (a DNS-1123 subdomain): the Deployment stays,
+    /// with no ReplicaSet and so no pod. keycard's hash differs from a cluster's (`statefulPodProblem`).
+    public static func replicaSetProblem(_ workload: Workload) -> String? {
+        guard workload.kind == .deployment else { return nil }
+        let name = "\(workload.name)-\(templateHash(workload.template))"
+        guard let problem = NameRules.dns1123SubdomainProblem(name) else { return nil }
+        return "its ReplicaSet name \"\(name.prefix(20))...\" (\(name.utf8.count) characters) \(problem)"
+    }
+
     /// The ordinals `workload`'s controller can create pods for: from `spec.ordinals.start` up to
     /// the first it cannot (`statefulPodProblem`; a longer ordinal only makes the name longer).
     static func creatableOrdinals(_ workload: Workload) -> Range<Int> {

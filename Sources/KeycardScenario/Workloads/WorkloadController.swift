@@ -43,6 +43,8 @@ public enum WorkloadController {
         switch workload.kind {
         case .deployment:
             let kept = Array(owned.filter(current).prefix(workload.replicas))
+            // No ReplicaSet the API server would refuse, so no pod of it (`replicaSetProblem`).
+            if replicaSetProblem(workload) != nil { return kept }
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash, from: workload) }
         case .replicaSet, .replicationController:
             let kept = Array(owned.prefix(workload.replicas))
