@@ -66,11 +66,9 @@ public enum AuditEvaluation {
                     addresses: DNSRecords(cluster).resolve(
                         dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
                 if dns.model == .blocked {
-                    let pod = cluster.pods[dns.from]
-                    let conf = DNSRecords.resolvConf(
-                        namespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
                     let verdict = engine.evaluate(
-                        fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: Timeline.dnsPort(conf))
+                        fromSource: dns.from, to: ClusterDNS.destination(in: cluster),
+                        port: Timeline.dnsPort(Timeline.resolvConf(of: dns.from, in: cluster)))
                     let policies = AuditedPolicy.denying(verdict)
                     if !policies.isEmpty {
                         dns.audit = "would-deny"

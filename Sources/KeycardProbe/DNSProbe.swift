@@ -15,7 +15,7 @@ public struct DNSProbe: Sendable {
     /// (`Timeline.resolvConf(of:atStep:)`): its search list, `ndots` and options (`use-vc` asks over
     /// TCP). Each try waits the file's `timeout`, else the probe timeout rounded up to whole seconds
     /// (libresolv's unit); the file's `attempts`, else `retries` + 1 tries, before a missing
-    /// answer counts as `blocked`.
+    /// answer counts as `blocked` (over TCP glibc tries each server once: `send_vc`).
     public func query(_ dns: DNSStep, server: IPv4, resolvConf: ResolvConf, settings: ProbeSettings) throws -> (
         answer: DNSAnswer, milliseconds: Int
     ) {

@@ -11,7 +11,7 @@ public struct ResolvConf: Hashable, Sendable, Codable {
 
     /// A node's resolv.conf as the kubelet reads it for its pods (`parseResolvConf`,
     /// pkg/kubelet/network/dns/dns.go): `nameserver` lines accumulate (the first word after each),
-    /// the last `search` line wins (each domain without its trailing dot), the last `options` line
+    /// the last `search` line wins (each domain without its trailing dot, a lone `.` skipped), the last `options` line
     /// wins; comments (`#`) and every other line are dropped. The kubelet writes the pod's file
     /// from this (dnsPolicy Default, and ClusterFirst on the host network), not the node's text.
     public init(kubeletParsing text: String) {
@@ -24,7 +24,8 @@ public struct ResolvConf: Hashable, Sendable, Codable {
             guard let keyword = fields.first else { continue }
             switch keyword {
             case "nameserver": if fields.count >= 2 { nameservers.append(fields[1]) }
-            case "search": searches = fields.dropFirst().map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
+            // A lone "." is no domain (skipped); the rest lose their trailing dot.
+            case "search": searches = fields.dropFirst().filter { $0 != "." }.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
             case "options": options = Array(fields.dropFirst())
             default: continue
             }

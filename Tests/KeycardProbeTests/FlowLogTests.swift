@@ -362,6 +362,14 @@ struct FlowLogTests {
             } else {
                 #expect(line.flow.ingress_allowed_by == policy)
             }
+            // The application's port rides along, for generate: the observed flow is job → db 5432.
+            #expect(line.flow.extensions?.value.applicationPort == 5432)
+        }
+        if verdict == "FORWARDED" {
+            #expect(
+                ObservedFlow.observed(lines) == [
+                    ObservedFlow(from: ObjectKey("amb", "job"), to: ObjectKey("amb", "db"), port: ProtocolPort(.tcp, 5432))
+                ])
         }
     }
 }

@@ -172,6 +172,11 @@ struct APIUpdateRulesTests {
         let pods = t.initial.pods.values.filter { $0.labels["app"] == "j" }
         #expect(pods.count == 1)
         #expect(pods.allSatisfy { $0.labels == ["app": "j"] }, "\(pods.map(\.labels))")
+        // A label its selector does not name leaves the pod its Job's (no controller-uid to keep).
+        let pod = try #require(pods.first)
+        let relabelled = try timeline(
+            T.scenario(resources: job, steps: "- label: {kind: Pod, namespace: prod, name: \(pod.name), labels: {app: j, extra: x}}"))
+        #expect(relabelled.cluster(afterStep: 1).pods[pod.key]?.owner != nil)
     }
 
     /// `FindPort`: a named targetPort resolves to the containers' port before a sidecar's.

@@ -80,7 +80,7 @@ import Testing
     @Test func nodeFileAsTheKubeletParsesIt() {
         let node = ResolvConf(
             kubeletParsing:
-                "# stub\nnameserver 192.0.2.53 # x\ndomain corp.test\nsearch old.test\r\nsearch corp.test. lab.test\noptions rotate\n options edns0 trust-ad\nnameserver 192.0.2.54\nnameserver\n"
+                "# stub\nnameserver 192.0.2.53 # x\ndomain corp.test\nsearch old.test\r\nsearch corp.test. . lab.test\noptions rotate\n options edns0 trust-ad\nnameserver 192.0.2.54\nnameserver\n"
         )
         #expect(
             node

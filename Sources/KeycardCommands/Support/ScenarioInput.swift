@@ -18,7 +18,9 @@ enum ScenarioInput {
         // rather than ignored (`up FILE --lab X` had brought up another name than X).
         let given = [manifests.lab.map { _ in "--lab" }, manifests.namespace.map { _ in "-n" }, manifests.mesh.map { _ in "--mesh" }]
             .compactMap { $0 }
-        if !given.isEmpty, !paths.isEmpty, !paths.contains(where: ManifestLoader.isManifests) {
+        // A path that is not there is no scenario: loading it says so.
+        let exist = paths.allSatisfy { $0 == ScenarioLoader.standardInputPath || FileManager.default.fileExists(atPath: $0) }
+        if !given.isEmpty, !paths.isEmpty, exist, !paths.contains(where: ManifestLoader.isManifests) {
             Console.error(
                 "\(given.joined(separator: ", ")): for plain manifests only; \(paths.joined(separator: ", ")) \(paths.count == 1 ? "is a scenario" : "are scenarios") (a scenario's lab is its metadata.name, its namespaces and mesh are written in it)"
             )

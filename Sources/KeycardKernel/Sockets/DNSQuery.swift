@@ -29,6 +29,9 @@ public struct DNSQuery: Sendable, Hashable {
     /// Whether the resolver asks over TCP (`ResolvConf.usesTCP`).
     public var overTCP: Bool { ResolvConf(options: options).usesTCP }
 
+    /// `net.ipv4.tcp_syn_retries` of a new network namespace (the kernel's TCP_SYN_RETRIES).
+    static let namespaceSynRetries = "6"
+
     public init(namespace: String, name: String, server: IPv4, search: [String], timeoutSeconds: Int = 1, attempts: Int = 2) {
         self.namespace = namespace
         self.name = name
@@ -83,10 +86,13 @@ extension DNSQuery {
                         // dropped SYN would hold each try for the kernel's SYN retries (about 2 min).
                         // For the query only, the pod's namespace retries the SYN about as long as
                         // a try waits (1 retry: 3 s; each more doubles it).
+                        // Put back as the kernel makes a new namespace (TCP_SYN_RETRIES, 6), not
+                        // as read: two such queries of one pod at once (two live probes) would
+                        // otherwise leave the lowered value behind. The pod's own programs see the
+                        // lowered value while the query runs.
                         let key = "net/ipv4/tcp_syn_retries"
-                        let saved = try Sysctl.read(key)
                         try Sysctl.write(key, String(Self.synRetries(forTimeout: query.timeoutSeconds)))
-                        defer { try? Sysctl.write(key, saved) }
+                        defer { try? Sysctl.write(key, Self.namespaceSynRetries) }
                         return query.resolveHere()
                     })
             } catch let error as KernelError {

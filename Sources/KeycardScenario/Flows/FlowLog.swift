@@ -64,14 +64,16 @@ public struct FlowLog: Sendable {
             hbone.map { engine.evaluate(fromSource: result.from, to: .pod($0.pod), port: $0.port) }
             ?? engine.evaluate(fromSource: result.from, to: result.to, port: result.port)
         let dropped = network == .deny
-        let facts = KeycardFlowFacts(
+        var facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "probe", cell: result.cellDescription,
             attempt: 1, attempts: max(result.attempts ?? 1, 1), model: result.model.rawValue, observed: observed.rawValue,
             expected: result.expected.rawValue, reason: result.reason, rule: result.rule, confirmed: result.confirmed,
             evidence: result.confirmed == true ? "kernel" : "model",
             service: result.to.serviceKey.map { Endpoint.service($0).description })
         // A Service cell's packets reach the backend on its target port, where policies judge them.
-        let judged = hbone?.port ?? result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
+        let application = result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
+        if hbone != nil { facts.applicationPort = application.port }
+        let judged = hbone?.port ?? application
         let rangeDrop = dropped ? loadBalancerRangeDrop(result, verdict: verdict, cluster: cluster, time: time, facts: facts) : nil
         let base =
             rangeDrop

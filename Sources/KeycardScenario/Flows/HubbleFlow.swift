@@ -256,4 +256,7 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     /// for any other end.
     public var hostNetworkSource: String?
     public var hostNetworkDestination: String?
+    /// A hop the mesh carries over HBONE: the application's TCP port the tunnel carries, which
+    /// the flow's `l4` (the hop's 15008) does not show (`generate` reads it); absent otherwise.
+    public var applicationPort: Int?
 }

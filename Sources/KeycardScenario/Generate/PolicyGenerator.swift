@@ -37,7 +37,9 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
                 if let tcp = flow.l4.TCP { ProtocolPort(.tcp, tcp.destination_port) } else if let udp = flow.l4.UDP {
                     ProtocolPort(.udp, udp.destination_port)
                 } else if let sctp = flow.l4.SCTP { ProtocolPort(.sctp, sctp.destination_port) } else { nil }
-            guard let port else { continue }
+            guard var port else { continue }
+            // An HBONE hop shows 15008; the application's port is the flow the run saw.
+            if let application = facts.applicationPort { port = ProtocolPort(.tcp, application) }
             if from != to { flows.insert(ObservedFlow(from: from, to: to, port: port)) }
         }
         return flows

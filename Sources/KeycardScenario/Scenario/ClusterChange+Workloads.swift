@@ -111,8 +111,7 @@ extension ClusterChange {
         switch workload.kind {
         case .deployment:
             return owner.revision.isEmpty || labels["pod-template-hash"] == owner.revision
-        case .job,
-            .cronJob where !workload.manualSelector:
+        case .job where !workload.manualSelector, .cronJob where !workload.manualSelector:
             let key = "batch.kubernetes.io/controller-uid"
             return labels[key] == WorkloadController.jobLabels(workload)[key]
         default:

@@ -70,7 +70,13 @@ extension Timeline {
     /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
     /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
     public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
-        let spec = cluster(afterStep: index).pods[pod]
+        Self.resolvConf(of: pod, in: cluster(afterStep: index))
+    }
+
+    /// The resolv.conf `pod` asks cluster DNS with in `cluster` (one home for the model, the
+    /// report and audit mode: UDP or TCP, `dnsPort`, is decided from it).
+    public static func resolvConf(of pod: ObjectKey, in cluster: Cluster) -> ResolvConf {
+        let spec = cluster.pods[pod]
         return DNSRecords.resolvConf(
             namespace: pod.namespace, dnsConfig: spec?.dnsConfig, clusterFirst: spec?.dnsPolicy != Pod.DNSPolicy.none)
     }
