@@ -7,20 +7,23 @@ import KeycardValues
 /// policies would deny is marked `would-deny` with the policies responsible, and the step lists,
 /// per policy, what enforcement would have broken.
 public enum AuditEvaluation {
-    /// `report` (as `StepEvaluation` judged it against the policies) judged again for audit mode,
-    /// with `cluster` the state of the step.
     /// `cell` marked `would-deny` when the model's policies deny it: the lab enforced nothing, so
     /// it must have got through (`ProbeResult.passed`). A drop no policy decides (no path: a
     /// Service without endpoints, `Verdict.hasNoPath`) is not enforcement's, and stays a drop
     /// without it. A live lab in audit mode marks its probes so too; `engine` judges `cell`'s step.
     public static func marked(_ cell: ProbeResult, engine: PolicyEngine) -> ProbeResult {
+        marked(cell, verdict: engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port))
+    }
+
+    /// As above, with the cell's `verdict` already judged.
+    static func marked(_ cell: ProbeResult, verdict: Verdict) -> ProbeResult {
         var cell = cell
-        if cell.model == .deny, !engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port).hasNoPath {
-            cell.audit = "would-deny"
-        }
+        if cell.model == .deny, !verdict.hasNoPath { cell.audit = "would-deny" }
         return cell
     }
 
+    /// `report` (as `StepEvaluation` judged it against the policies) judged again for audit mode,
+    /// with `cluster` the state of the step.
     public static func judge(_ report: StepReport, cluster: Cluster) -> StepReport {
         guard var results = report.results else { return report }
         let engine = PolicyEngine(cluster)
@@ -30,9 +33,9 @@ public enum AuditEvaluation {
         for index in results.indices {
             switch results[index] {
             case .probe(var cell):
-                cell = marked(cell, engine: engine)
+                let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
+                cell = marked(cell, verdict: verdict)
                 if cell.audit != nil {
-                    let verdict = engine.evaluate(fromSource: cell.from, to: cell.to, port: cell.port)
                     let policies = AuditedPolicy.denying(verdict)
                     if !policies.isEmpty { denied.append((cell.cellDescription, policies)) }
                 }
