@@ -26,6 +26,23 @@ import Testing
         #expect(!result.stdout.contains("of node-1"))
         #expect(result.stdout.contains("has no local endpoints on node-0"))
     }
+
+    /// `--pod` names pod enforcement's table and `--node` node enforcement's: a contrary
+    /// `--enforcement` is refused (exit 2) rather than silently overridden; a matching one is fine.
+    static let targets: [([String], Int32)] = [
+        (["--pod", "default/app-0", "--enforcement", "node"], 2), (["--node", "node-0", "--enforcement", "pod"], 2),
+        (["--pod", "default/app-0", "--enforcement", "pod"], 0), (["--node", "node-0", "--enforcement", "node"], 0),
+    ]
+
+    @Test(arguments: targets)
+    func aTargetAndAContraryEnforcementAreRefused(_ arguments: [String], _ status: Int32) throws {
+        let result = try KeycardBinary.run(["rules", Self.file] + arguments)
+        #expect(result.status == status, "\(arguments): \(result.stderr)")
+        if status == 2 {
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.contains("enforcement"), "\(result.stderr)")
+        }
+    }
 }
 
 /// `keycard rules` prints the tables `keycard run` programs: with ClusterNetworkPolicies, the

@@ -27,6 +27,14 @@ struct RulesCommand: ParsableCommand {
         if pod != nil && node != nil { throw ValidationError("give --pod or --node, not both") }
         if let pod, ObjectKey.parse(pod) == nil { throw ValidationError("--pod must be namespace/name") }
         if let node, AddressPlan.nodeIndex(node) == nil { throw ValidationError("--node must be like node-0") }
+        // --pod prints a pod's table and --node a node's: each names its placement, and a contrary
+        // --enforcement asks for a table that placement does not have.
+        if pod != nil, enforcement == .node {
+            throw ValidationError("--pod shows pod enforcement's table; with --enforcement node, give --node")
+        }
+        if node != nil, enforcement == .pod {
+            throw ValidationError("--node shows node enforcement's table; with --enforcement pod, give --pod")
+        }
     }
 
     func run() throws {
