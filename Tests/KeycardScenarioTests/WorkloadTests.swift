@@ -174,6 +174,27 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// A Job's selector written without manualSelector is taken once the API server's
+    /// controller-uid term makes it match the generated labels alone (`selector: {}`, a job-name
+    /// term): the pods are the Job's own. A selector those labels do not satisfy is refused.
+    @Test(arguments: [
+        "{}", "{matchLabels: {}}", "{matchLabels: {job-name: migrate}}", "{matchExpressions: [{key: tier, operator: DoesNotExist}]}",
+    ])
+    func aJobSelectorTheGeneratedLabelsSatisfyIsAccepted(_ selector: String) throws {
+        let text = job.replacingOccurrences(of: "    parallelism: 3", with: "    selector: \(selector)\n    parallelism: 3")
+        let t = try timeline(T.scenario(resources: text))
+        let made = pods(t, "prod/job/migrate")
+        #expect(made.count == 2)
+        #expect(made.allSatisfy { $0.labels["batch.kubernetes.io/controller-uid"] != nil })
+    }
+
+    @Test(arguments: ["{matchLabels: {app: migrate}}", "{matchLabels: {job-name: other}}", "{matchLabels: {controller-uid: x}}"])
+    func aJobSelectorTheGeneratedLabelsDoNotSatisfyIsRefused(_ selector: String) throws {
+        let text = job.replacingOccurrences(of: "    parallelism: 3", with: "    selector: \(selector)\n    parallelism: 3")
+        let error = try #require(timelineError(T.scenario(resources: text)))
+        #expect("\(error)".contains("`selector` not auto-generated"), "\(error)")
+    }
+
     /// An Indexed Job's pods carry their index in their name and a label.
     @Test func indexedJob() throws {
         let indexed = workload(

@@ -167,6 +167,17 @@ let workloadRows: [FidelityRow] = [
             return exists && pods == 0 ? nil : "expected the Deployment with no pod, found \(exists ? "it" : "none") and \(pods) pods"
         }),
     FidelityRow(
+        "WL-44",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: open, namespace: shop}, spec: {selector: {}, "
+            + "template: {metadata: {labels: {app: job}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n"
+            + "- {apiVersion: batch/v1, kind: Job, metadata: {name: named, namespace: shop}, spec: {selector: {matchLabels: {job-name: named}}, "
+            + "template: {metadata: {labels: {app: job}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
+        .accepts(unchanged),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.labels["app"] == "job" }.count
+            return pods == 2 ? nil : "expected one pod of each Job, found \(pods)"
+        }),
+    FidelityRow(
         "WL-28",
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "
             + "template: {metadata: {labels: {app: remote}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n"

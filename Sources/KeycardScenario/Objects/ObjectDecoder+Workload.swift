@@ -113,9 +113,6 @@ extension ObjectDecoder {
                 workload.selector = selector
                 workload.manualSelector = true
             } else {
-                if let selectorValue = spec["selector"] {
-                    throw selectorValue.error("spec.selector: `selector` not auto-generated (set manualSelector: true to choose one)")
-                }
                 let generated = WorkloadController.jobLabels(workload)
                 for (key, value) in generated {
                     if let written = template.labels[key], written != value {
@@ -123,7 +120,25 @@ extension ObjectDecoder {
                     }
                 }
                 let uid = generated["batch.kubernetes.io/controller-uid"] ?? ""
-                workload.selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
+                // The API server adds the controller-uid term to a selector written without
+                // manualSelector and accepts it when it then matches the generated labels alone
+                // (`selector: {}`, a job-name term): `generateSelector`,
+                // pkg/registry/batch/job/strategy.go, and `validateGeneratedSelector`,
+                // pkg/apis/batch/validation/validation.go. Anything narrower or other is refused.
+                var selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
+                if let selectorValue = spec["selector"], !selectorValue.isNull {
+                    selector = try labelSelector(selectorValue, "spec.selector")
+                    if selector.matchLabels["batch.kubernetes.io/controller-uid"] == nil {
+                        selector.matchLabels["batch.kubernetes.io/controller-uid"] = uid
+                    }
+                    guard selector.matches(generated) else {
+                        throw selectorValue.error("spec.selector: `selector` not auto-generated (set manualSelector: true to choose one)")
+                    }
+                    var labelled = template
+                    labelled.labels.merge(generated) { written, _ in written }
+                    try requireMatch(selector, labelled, templateValue)
+                }
+                workload.selector = selector
             }
             let parallelism = try spec["parallelism"]?.int("spec.parallelism (0 or more)", in: 0...Int(Int32.max)) ?? 1
             if let value = spec["parallelism"] { try Self.requireLabSize(parallelism, value, "spec.parallelism") }
