@@ -54,7 +54,13 @@ public struct ModelProbeRunner: ProbeRunner {
             case .denyRBAC: return CellObservation(observation: .denyRBAC, attempts: 1, detail: cell.mesh?.detail)
             case .allow: break
             }
-            let served = cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
+            // A host's kernel answers an echo request whatever it serves (RFC 1122 3.2.2.6).
+            let echo: Bool =
+                switch cell.to {
+                case .pod, .external, .node: cell.port.proto == .icmp
+                default: false
+                }
+            let served = echo || cluster.servedPorts(of: cell.to).contains(cell.port) || cell.to == .pod(cell.from)
             return CellObservation(observation: served ? .allow : .closed, attempts: 1)
         }
     }

@@ -54,6 +54,23 @@ struct GenerateTests {
         #expect(read.initial.policies.values.sorted { $0.key < $1.key }.map(Self.normalized) == policies.map(Self.normalized))
     }
 
+    @Test("answered ICMP probes are named as flows no generated policy allows (a NetworkPolicy port has no ICMP)")
+    func answeredPingsAreNamed() throws {
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/icmp.yaml"))
+        let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
+        let pings = ObservedFlow.icmp(lines)
+        #expect(!pings.isEmpty)
+        #expect(pings.allSatisfy { $0.hasSuffix(" ICMP") }, "\(pings)")
+        #expect(pings == pings.sorted() && Set(pings).count == pings.count)
+        // Only ports TCP, UDP and SCTP become observed flows, so no policy names ICMP.
+        #expect(ObservedFlow.observed(lines).allSatisfy { $0.port.proto != .icmp })
+        // Every ICMP flow named was answered: a FORWARDED probe cell the kernel let through.
+        let answered = lines.filter {
+            $0.flow.l4.ICMPv4 != nil && $0.flow.verdict == "FORWARDED" && $0.flow.extensions?.value.observed == "allow"
+        }
+        #expect(!answered.isEmpty)
+    }
+
     @Test("ambient pods: a flow the mesh tunnels is allowed on TCP/15008 beside its port, and the model with the mesh keeps it")
     func ambientFlowsAllowHBONE() throws {
         let text = """

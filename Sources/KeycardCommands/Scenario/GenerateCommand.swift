@@ -44,7 +44,14 @@ struct GenerateCommand: ParsableCommand {
         let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
         let generator = PolicyGenerator(final)
         let policies = generator.policies(observed)
-        let notes = generator.notes(observed)
+        var notes = generator.notes(observed)
+        let icmp = ObservedFlow.icmp(lines)
+        if !icmp.isEmpty {
+            let list = icmp.prefix(5).joined(separator: ", ") + (icmp.count > 5 ? ", ..." : "")
+            notes.append(
+                "\(icmp.count) answered ICMP flow\(icmp.count == 1 ? " is" : "s are") not allowed (\(list)): a NetworkPolicy port names TCP, UDP or SCTP only, and a rule without ports would open every port; add such a rule yourself if the pings matter"
+            )
+        }
         for note in notes { Console.error("note: \(note)") }
         let yaml = PolicyYAML.render(
             policies,

@@ -44,6 +44,24 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
         }
         return flows
     }
+
+    /// The answered ICMP probes of a flow log between two different pods, as `from -> to ICMP`,
+    /// sorted: flows no generated policy can allow by themselves. A NetworkPolicy port names TCP,
+    /// UDP or SCTP only (NetworkPolicyPort.protocol), and a rule without ports would open every
+    /// port of the peer, so the generator leaves them out and says so.
+    public static func icmp(_ lines: [HubbleFlowLine]) -> [String] {
+        var pairs: Set<String> = []
+        for line in lines {
+            let flow = line.flow
+            guard flow.verdict == "FORWARDED", flow.l4.ICMPv4 != nil, let facts = flow.extensions?.value,
+                facts.kind == "probe", facts.observed == "allow",
+                let from = flow.source.podKey ?? facts.hostNetworkSource.flatMap(ObjectKey.parse),
+                let to = flow.destination.podKey ?? facts.hostNetworkDestination.flatMap(ObjectKey.parse), from != to
+            else { continue }
+            pairs.insert("\(from) -> \(to) ICMP")
+        }
+        return pairs.sorted()
+    }
 }
 
 /// Least-privilege NetworkPolicies from observed flows: one per workload (a bare pod counts as its
