@@ -74,13 +74,28 @@ struct ModelTableRenderer: StepTableRenderer {
             let portCells = cellsByPort[port] ?? []
             // A Service column holds one cell per backend: a refused one (network or mesh) speaks for
             // the column. nil: a Service without this port (a probe over several destinations).
+            // A backend that is the source itself speaks last: the column is about the others.
+            func weight(_ cell: ProbeCell) -> Int {
+                if cell.outcome != .allow && cell.unjudgedReason == nil { return 2 }
+                if case .service(_, let backend?) = cell.to, backend == cell.from { return 0 }
+                return 1
+            }
             var grid = [ProbeCell?](repeating: nil, count: probe.sources.count * probe.destinations.count)
+            // Service columns where one backend answers and another is blocked.
+            var split = Set<Int>()
+            var reached = Set<Int>()
+            var blocked = Set<Int>()
             for cell in portCells {
                 guard let row = rowOf[cell.from], let column = columnOf[cell.to] ?? columnOf[cell.to.column] else { continue }
                 let index = row * probe.destinations.count + column
-                if grid[index].map({ $0.outcome == .allow }) ?? true { grid[index] = cell }
+                if grid[index].map({ weight(cell) > weight($0) }) ?? true { grid[index] = cell }
+                if cell.to.serviceKey != nil, columnOf[cell.to] == nil, cell.unjudgedReason == nil {
+                    if cell.outcome == .allow { reached.insert(index) } else { blocked.insert(index) }
+                }
             }
-            func at(_ row: Int, _ column: Int) -> ProbeCell? { grid[rowPlace[row] * probe.destinations.count + columnPlace[column]] }
+            split = reached.intersection(blocked)
+            func place(_ row: Int, _ column: Int) -> Int { rowPlace[row] * probe.destinations.count + columnPlace[column] }
+            func at(_ row: Int, _ column: Int) -> ProbeCell? { grid[place(row, column)] }
             let table = TruthTableText(
                 title: port.description, rows: probe.sources.map(\.description),
                 columns: probe.destinations.map(\.description)
@@ -88,9 +103,11 @@ struct ModelTableRenderer: StepTableRenderer {
                 guard let cell = at(row, column) else { return NoCell.mark }
                 if case .pod(let key) = cell.to, key == cell.from { return "#" }
                 if cell.unjudgedReason != nil { return "s" }
+                if split.contains(place(row, column)) { return SplitService.mark }
                 return cell.verdict.implementationDefined ? ImplementationDefined.mark(cell.outcome) : cell.outcome.mark
             }
             out.append(table.render())
+            if !split.isEmpty { out.append(SplitService.legend) }
             if portCells.contains(where: { $0.verdict.implementationDefined }) { out.append(ImplementationDefined.legend) }
             if grid.contains(where: { $0 == nil }) { out.append(NoCell.legend) }
             // Each reason once, as run's table gives its skipped cells.
@@ -105,8 +122,13 @@ struct ModelTableRenderer: StepTableRenderer {
                     guard let cell = at(row, column) else { return NoCell.mark }
                     if cell.unjudgedReason != nil { return "s" }
                     let verdict = cell.verdict
-                    // A pod to itself, unless a tier (a ClusterNetworkPolicy) decides one side.
-                    if verdict.egress.outcome == .selfTraffic, verdict.ingress.outcome == .selfTraffic { return "#" }
+                    // A pod to itself, unless a tier (a ClusterNetworkPolicy) decides one side; as
+                    // the table marks it (a pod behind its own Service is a backend of a column).
+                    if case .pod(let key) = cell.to, key == cell.from, verdict.egress.outcome == .selfTraffic,
+                        verdict.ingress.outcome == .selfTraffic
+                    {
+                        return "#"
+                    }
                     if verdict.decision == .allow { return at(row, column)?.outcome.mark ?? "-" }
                     // What explain says "no policy: ..." for: not a block by both sides.
                     if verdict.hasNoPath { return "N" }

@@ -47,22 +47,32 @@ struct RunTableRenderer: StepTableRenderer {
             return result.observed?.networkDecision == .allow ? 1 : 2
         }
         var index: [String: ProbeResult] = [:]
+        // Service columns where one backend answered and another was blocked.
+        var reached = Set<String>()
+        var blocked = Set<String>()
         for result in results {
             // A column written with its backend (`svc/ns/name>ns/pod`) holds that backend's result.
             let column = probe.destinationRef[result.to] != nil ? result.to : result.to.column
             let key = "\(result.port) \(result.from) \(column)"
             if index[key].map({ weight(result) > weight($0) }) ?? true { index[key] = result }
+            if column != result.to, let decision = result.observed?.networkDecision {
+                if decision == .allow { reached.insert(key) } else { blocked.insert(key) }
+            }
         }
+        let split = reached.intersection(blocked)
         let rows = probe.sources.map(\.description)
         let columns = probe.destinations.map(\.description)
         var out: [String] = []
         for port in probe.ports {
-            func cell(_ row: Int, _ column: Int) -> ProbeResult? { index["\(port) \(rows[row]) \(columns[column])"] }
+            func key(_ row: Int, _ column: Int) -> String { "\(port) \(rows[row]) \(columns[column])" }
+            func cell(_ row: Int, _ column: Int) -> ProbeResult? { index[key(row, column)] }
             let portFailed = (0..<rows.count).contains { row in (0..<columns.count).contains { cell(row, $0).map { !$0.passed } ?? false } }
             out.append(
                 TruthTableText(title: "\(port) observed", rows: rows, columns: columns) { row, column in
                     guard let result = cell(row, column) else { return NoCell.mark }
                     if rows[row] == columns[column] && result.expected == .ignored { return "#" }
+                    // A failing backend speaks for its column (the wrong table marks it).
+                    if result.passed, split.contains(key(row, column)) { return SplitService.mark }
                     switch result.observed {
                     case .skipped: return "s"
                     case nil: return "?"
@@ -71,6 +81,7 @@ struct RunTableRenderer: StepTableRenderer {
                         return result.implementationDefined == true ? ImplementationDefined.mark(decision) : decision.mark
                     }
                 }.render())
+            if split.contains(where: { $0.hasPrefix("\(port) ") }) { out.append(SplitService.legend) }
             guard portFailed else { continue }
             out.append(
                 TruthTableText(title: "\(port) expected", rows: rows, columns: columns) { row, column in
@@ -94,7 +105,9 @@ struct RunTableRenderer: StepTableRenderer {
         if results.contains(where: { $0.implementationDefined == true }) { out.append(ImplementationDefined.legend) }
         // Each reason once: SCTP and a hairpin cell are skipped for different reasons.
         var reasons: [String] = []
-        for result in results where result.observed == .skipped && !reasons.contains(result.reason ?? "") {
+        // Only the skipped cells a table shows: a pod behind its own Service hides behind its column.
+        let shown = index.values.filter { $0.observed == .skipped }
+        for result in results where result.observed == .skipped && !reasons.contains(result.reason ?? "") && shown.contains(result) {
             reasons.append(result.reason ?? "")
         }
         if probe.ports.count > 0 { out += reasons.map { "  (s: skipped — \($0))" } }
