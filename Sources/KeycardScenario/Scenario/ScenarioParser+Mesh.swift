@@ -93,6 +93,8 @@ extension ScenarioParser {
             request.host = text
         }
         if let headers = fields["headers"] {
+            // Lower-cased names seen so far: YAML refuses a key written twice, not X-Evil beside x-evil.
+            var seen: Set<String> = []
             for (name, location, headerValue) in try headers.entries("http.headers") {
                 // RFC 9110 5.1 `token` (tchar): Envoy's codec answers 400 to any other name
                 // (balsa_parser.cc `isHeaderNameValid`), which keycard does not model.
@@ -108,6 +110,9 @@ extension ScenarioParser {
                 }
                 if ["host", "content-length", "transfer-encoding", "connection"].contains(name.lowercased()) {
                     throw ScenarioError(location, "http header \(name) is set by keycard (use http.host for Host)")
+                }
+                guard seen.insert(name.lowercased()).inserted else {
+                    throw ScenarioError(location, HTTPRequest.duplicateHeaderProblem(name))
                 }
                 let value = try headerValue.string("http header \(name)")
                 // RFC 9110 field values: visible characters, spaces and tabs; never CR, LF or NUL.
