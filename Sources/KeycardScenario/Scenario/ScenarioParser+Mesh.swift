@@ -46,20 +46,12 @@ extension ScenarioParser {
         if fields["spoofed"] != nil && fields["stolen"] != nil { throw value.error("identity is either spoofed or stolen, not both") }
         if let spoofed = fields["spoofed"] {
             let uri = try spoofed.string("identity.spoofed")
-            guard uri.hasPrefix("spiffe://"), uri.count > "spiffe://".count else {
-                throw spoofed.error("identity.spoofed must be a SPIFFE URI like spiffe://cluster.local/ns/prod/sa/api, found \(uri)")
-            }
+            if let problem = MeshSettings.spoofedIdentityProblem(uri, field: "identity.spoofed") { throw spoofed.error(problem) }
             return .spoofed(uri)
         }
         guard let stolen = fields["stolen"] else { throw value.error("identity needs spoofed or stolen") }
         let uri = try stolen.string("identity.stolen")
-        let prefix = "spiffe://\(mesh.trustDomain)/ns/"
-        let rest = uri.hasPrefix(prefix) ? uri.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false) : []
-        guard rest.count == 3, rest[1] == "sa", !rest[0].isEmpty, !rest[2].isEmpty else {
-            throw stolen.error(
-                "identity.stolen must be a lab identity spiffe://\(mesh.trustDomain)/ns/<namespace>/sa/<serviceAccount> (the lab CA signs only its trust domain), found \(uri)"
-            )
-        }
+        if let problem = mesh.stolenIdentityProblem(uri, field: "identity.stolen") { throw stolen.error(problem) }
         return .stolen(uri)
     }
 
