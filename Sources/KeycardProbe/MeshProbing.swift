@@ -159,7 +159,7 @@ public struct MeshProbing: Sendable {
         let http = mesh.http ?? HTTPRequest()
         let dialled = destination.serviceKey ?? target.pod
         var text = "\(http.method) \(http.path) HTTP/1.1\r\nHost: \(http.hostHeader(for: dialled, port: port.port))\r\n"
-        for (name, value) in http.headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+        for (name, value) in http.headerLines { text += "\(name): \(value)\r\n" }
         return text + "User-Agent: keycard-probe\r\nConnection: close\r\n\r\n"
     }
 

@@ -377,6 +377,34 @@ extension LintTests {
         #expect(found.first?.message.contains("9090") == false)
     }
 
+    /// istio/api `Operation.not_ports`: a port a rule's only `to` entry excludes is one it never
+    /// matches on, so neither mesh check names it (prod/api serves TCP 8080 and HTTP 9090).
+    @Test func notPortsAreSubtracted() throws {
+        func found(_ rule: String, _ spec: String) throws -> [LintFinding] {
+            let text = MeshText.text([MeshText.ap("prod", "a", spec)], probe: "{from: [prod/web], to: [prod/api], ports: [TCP/9090]}")
+            return PolicyLinter.lint(try ScenarioLoader.parseTimeline(text, file: "m.yaml")).filter { $0.rule == rule }
+        }
+        #expect(try found("mesh-http-fields-on-tcp", "{rules: [{to: [{operation: {notPorts: [\"8080\"], methods: [GET]}}]}]}").isEmpty)
+        // The same rule without notPorts is reported on 8080, as before.
+        let tcp = try found("mesh-http-fields-on-tcp", "{rules: [{to: [{operation: {methods: [GET]}}]}]}")
+        #expect(tcp.count == 1 && tcp.first?.message.contains("prod/api port 8080 is TCP") == true, "\(tcp.map(\.message))")
+        // An entry without ports admits every served port; another entry's ports do not narrow it.
+        let mixed = try found(
+            "mesh-http-fields-on-tcp",
+            "{rules: [{to: [{operation: {ports: [\"9090\"]}}, {operation: {notPorts: [\"9090\"], methods: [GET]}}]}]}")
+        #expect(mixed.first?.message.contains("port 8080 is TCP") == true, "\(mixed.map(\.message))")
+        // PERMISSIVE (no PeerAuthentication) on both ports: a rule excluding both concerns none.
+        let principals = "{source: {principals: [cluster.local/ns/prod/sa/web]}}"
+        #expect(
+            try found(
+                "mesh-principals-on-permissive", "{rules: [{from: [\(principals)], to: [{operation: {notPorts: [\"8080\", \"9090\"]}}]}]}"
+            )
+            .isEmpty)
+        let one = try found(
+            "mesh-principals-on-permissive", "{rules: [{from: [\(principals)], to: [{operation: {notPorts: [\"8080\"]}}]}]}")
+        #expect(one.count == 1 && one.first?.message.contains("on port 9090 (PERMISSIVE)") == true, "\(one.map(\.message))")
+    }
+
     @Test func principalsOnPermissive() throws {
         let found = try Self.findings("07-mesh-allow-principal").filter { $0.rule == "mesh-principals-on-permissive" }
         #expect(found.count == 1)

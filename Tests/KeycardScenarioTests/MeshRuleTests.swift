@@ -320,6 +320,24 @@ private let cases: [MeshCase] = [
         rule: "R42 request.headers[:authority] does not ignore case as hosts do",
         resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
         probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: EVIL.example}"), outcome: .allow),
+    // RFC 9112 5: OWS around a field value is not part of it; Envoy's codec strips it (codec_impl.cc).
+    MeshCase(
+        rule: "R42 a header value's leading space is not part of it",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-evil]\", values: [\"1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-evil: \" 1\"}}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 a header value's trailing space is not part of it",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-evil]\", values: [\"1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-evil: \"1 \"}}"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 a header value's surrounding tabs are not part of it",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-evil]\", values: [\"1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-evil: \"\\t1\\t\"}}"), outcome: .denyRBAC,
+        detail: "http-403"),
+    MeshCase(
+        rule: "R42 an exact header value still differs from one with inner spaces",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-evil]\", values: [\"1\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-evil: \"1 1\"}}"), outcome: .allow),
     MeshCase(
         rule: "R46 request.headers[:path] is the normalized path",
         resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:path]\", values: [\"/admin*\"]}]}]}")],

@@ -141,6 +141,11 @@ struct MeshValidationTests {
             ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: M-SEARCH}}", "answer 400"),
             ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {method: CONNECT}}", "tunnel"),
             ("{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {headers: {\"a(b\": x}}}", "is not a valid token"),
+            // RFC 9110 5.1: one header name, whose two values Envoy would join (the model took either).
+            (
+                "{from: [prod/web], to: [prod/api], ports: [TCP/9090], http: {headers: {x-evil: \"2\", X-Evil: \"1\"}}}",
+                "header X-Evil is given twice (header names are case-insensitive, RFC 9110 5.1)"
+            ),
         ])
     func probeOptions(_ probe: String, _ message: String) {
         do {

@@ -130,6 +130,17 @@ struct ExplainCommand: ParsableCommand {
         }
         let request = timeline.usesMesh ? try meshRequest() : nil
         if let request {
+            // The scenario parser's checks (one home, MeshSettings), against the scenario's trust domain.
+            let problem: String? =
+                switch request.identity {
+                case .stolen(let uri): cluster.mesh.stolenIdentityProblem(uri, field: "--identity stolen=URI")
+                case .spoofed(let uri): MeshSettings.spoofedIdentityProblem(uri, field: "--identity spoofed=URI")
+                case .mesh, .none: nil
+                }
+            if let problem {
+                Console.error(problem)
+                throw Exit.invalid
+            }
             if request.route == .podIP, destination.serviceKey != nil {
                 Console.error("--via pod-ip names a pod address: probe the Service's pods, or drop --via")
                 throw Exit.invalid

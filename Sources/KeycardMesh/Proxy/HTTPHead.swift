@@ -25,12 +25,15 @@ enum HTTPHead {
             try channel.writeInbound(buffer)
             while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
                 guard case .head(let head) = part else { continue }
+                // Values as Envoy's codec keeps them (OWS stripped, HTTPRequest.fieldValue), one
+                // name's values joined with "," in the order received (getAllOfHeaderAsString).
                 var headers: [String: String] = [:]
-                for (name, value) in head.headers where name.lowercased() != "host" {
+                for (name, raw) in head.headers where name.lowercased() != "host" {
+                    let value = HTTPRequest.fieldValue(raw)
                     headers[name.lowercased()] = headers[name.lowercased()].map { "\($0),\(value)" } ?? value
                 }
-                return .request(
-                    HTTPRequest(method: head.method.rawValue, path: head.uri, host: head.headers.first(name: "host"), headers: headers))
+                let host = head.headers.first(name: "host").map { HTTPRequest.fieldValue($0) }
+                return .request(HTTPRequest(method: head.method.rawValue, path: head.uri, host: host, headers: headers))
             }
         } catch {
             return .malformed

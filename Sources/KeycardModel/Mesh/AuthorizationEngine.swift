@@ -33,7 +33,10 @@ public struct AuthorizationAttributes: Hashable, Sendable {
     /// normalization (R46) with its query kept: Envoy's `PathUtil::canonicalPath` rewrites the path
     /// part of `:path` only and appends the query again, while `paths` strips it
     /// (`PathMatcher`). A fragment is dropped as for `paths`. Nil when the header is absent or the
-    /// request is not HTTP.
+    /// request is not HTTP. Any other header's value is read without its surrounding spaces and tabs
+    /// (`HTTPRequest.fieldValue`); names equal ignoring case are one header whose values Envoy joins
+    /// with `,` in the order sent (`HeaderUtility::getAllOfHeaderAsString`; keycard sends them in
+    /// `headerLines` order, and a probe never has two).
     public func requestHeader(_ name: String) -> String? {
         guard let http else { return nil }
         switch name.lowercased() {
@@ -45,7 +48,8 @@ public struct AuthorizationAttributes: Hashable, Sendable {
             return (MeshValueMatch.normalizedPath(raw) ?? raw) + query
         default:
             let lowered = name.lowercased()
-            return http.headers.first { $0.key.lowercased() == lowered }?.value
+            let values = http.headerLines.filter { $0.name.lowercased() == lowered }.map { HTTPRequest.fieldValue($0.value) }
+            return values.isEmpty ? nil : values.joined(separator: ",")
         }
     }
 

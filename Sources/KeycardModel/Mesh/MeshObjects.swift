@@ -15,6 +15,26 @@ public struct MeshSettings: Hashable, Sendable {
     public func principal(namespace: String, serviceAccount account: String) -> String {
         "\(trustDomain)/ns/\(namespace)/sa/\(account)"
     }
+
+    /// Why `uri` cannot be a `stolen` identity, or nil when it can: the lab CA signs only SVIDs of
+    /// its own trust domain in Istio's form `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`
+    /// (istio/istio `pkg/spiffe/spiffe.go` `MustGenSpiffeURI`; spec mesh.md 2.4 `stolen`), so a
+    /// stolen key can only be one of those. The one check for the scenario parser and
+    /// `keycard explain --identity`; `field` names the input (`identity.stolen`).
+    public func stolenIdentityProblem(_ uri: String, field: String) -> String? {
+        let prefix = "spiffe://\(trustDomain)/ns/"
+        let rest = uri.hasPrefix(prefix) ? uri.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false) : []
+        if rest.count == 3, rest[1] == "sa", !rest[0].isEmpty, !rest[2].isEmpty { return nil }
+        return
+            "\(field) must be a lab identity spiffe://\(trustDomain)/ns/<namespace>/sa/<serviceAccount> (the lab CA signs only its trust domain), found \(uri)"
+    }
+
+    /// Why `uri` cannot be a `spoofed` identity (a rogue CA's certificate may carry any SPIFFE URI,
+    /// spec mesh.md 2.4, but it must be one), or nil. Shared like `stolenIdentityProblem`.
+    public static func spoofedIdentityProblem(_ uri: String, field: String) -> String? {
+        if uri.hasPrefix("spiffe://"), uri.count > "spiffe://".count { return nil }
+        return "\(field) must be a SPIFFE URI like spiffe://cluster.local/ns/prod/sa/api, found \(uri)"
+    }
 }
 
 /// Istio's `WorkloadSelector`: `matchLabels` only. `nil` in a policy means the field is absent.

@@ -35,6 +35,8 @@ public struct HTTPRequest: Hashable, Sendable {
     /// The Host header; nil: `<pod>.<namespace>` (a `svc/` probe: `<service>.<namespace>`), plus
     /// `:<port>` unless the port is 80.
     public var host: String?
+    /// The extra header lines, as written. A probe never holds two names equal ignoring case (the
+    /// scenario parser refuses them); the lab proxy's parse holds lower-cased names.
     public var headers: [String: String]
 
     public init(method: String = "GET", path: String = "/", host: String? = nil, headers: [String: String] = [:]) {
@@ -42,6 +44,32 @@ public struct HTTPRequest: Hashable, Sendable {
         self.path = path
         self.host = host
         self.headers = headers
+    }
+
+    /// `headers` in the order keycard writes them on the wire (by name, byte order): one order for
+    /// the prober's request and the model's reading, never a Dictionary's.
+    public var headerLines: [(name: String, value: String)] {
+        headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+    }
+
+    /// A header field's value as Envoy matches it: without leading and trailing spaces and tabs.
+    /// RFC 9112 5 `field-line = field-name ":" OWS field-value OWS` and RFC 9110 5.5 (the OWS is not
+    /// part of the value); Envoy's HTTP/1 codec strips it (`envoyproxy/envoy`
+    /// `source/common/http/http1/codec_impl.cc`: `ConnectionImpl::onHeaderValue` left-trims the
+    /// value's first bytes, `completeCurrentHeader` right-trims the whole value). The model's
+    /// matcher and the lab proxy's parse both use this, so `" 1"` and `"1 "` are `1` in each.
+    public static func fieldValue(_ raw: some StringProtocol) -> String {
+        let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = raw.firstIndex(where: { !isOWS($0) }), let last = raw.lastIndex(where: { !isOWS($0) }) else { return "" }
+        return String(raw[first...last])
+    }
+
+    /// Why two probe header names cannot both be sent, or nil: names are case-insensitive (RFC 9110
+    /// 5.1), so `x-evil` and `X-Evil` are one header, whose values Envoy joins with `,`
+    /// (`HeaderUtility::getAllOfHeaderAsString`) in the order sent; keycard refuses the pair rather
+    /// than model that join.
+    public static func duplicateHeaderProblem(_ name: String) -> String {
+        "header \(name) is given twice (header names are case-insensitive, RFC 9110 5.1)"
     }
 
     /// The request methods Envoy's HTTP/1 codec accepts as Istio configures it: the balsa parser's

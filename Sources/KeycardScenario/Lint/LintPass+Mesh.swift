@@ -8,7 +8,7 @@ extension LintPass {
     }
 
     /// For each rule of each AuthorizationPolicy that applies to a meshed pod, the ports it
-    /// concerns there (its `to.operation.ports`, else every TCP port the pod serves).
+    /// concerns there (`ruleTargetPorts`). Both mesh checks read this one list.
     private func meshRuleTargets() -> [(policy: AuthorizationPolicy, index: Int, rule: AuthorizationPolicy.Rule, pod: Pod, ports: [Int])] {
         var targets: [(AuthorizationPolicy, Int, AuthorizationPolicy.Rule, Pod, [Int])] = []
         let authorization = AuthorizationEngine(cluster)
@@ -16,13 +16,28 @@ extension LintPass {
             let served = Set(cluster.servedPortsIncludingServices(of: pod.key).filter { $0.proto == .tcp }.map(\.port))
             for policy in authorization.policies(for: pod).sorted(by: { $0.key < $1.key }) {
                 for (index, rule) in policy.rules.enumerated() {
-                    let named = (rule.to ?? []).flatMap(\.ports)
-                    let ports = (named.isEmpty ? Array(served) : named).sorted()
+                    let ports = Self.ruleTargetPorts(rule, served: served)
                     if !ports.isEmpty { targets.append((policy, index, rule, pod, ports)) }
                 }
             }
         }
         return targets
+    }
+
+    /// The served ports (`served`) a rule can match on, sorted: without `to`, all of them; else those
+    /// some `to` entry admits, an entry admitting its `operation.ports` (all when it names none)
+    /// less its `operation.notPorts`. Source: istio/api `security/v1beta1/authorization.proto`
+    /// (`Rule.to`: any entry matches; `Operation`: all its fields must match, `not_ports` being a
+    /// negative match) and istio/istio `pilot/pkg/security/authz/model/model.go` `generatePermission`
+    /// (`destination.port` from `ports`, negated from `notPorts`), as `AuthorizationEngine` matches.
+    static func ruleTargetPorts(_ rule: AuthorizationPolicy.Rule, served: Set<Int>) -> [Int] {
+        guard let to = rule.to, !to.isEmpty else { return served.sorted() }
+        var ports: Set<Int> = []
+        for operation in to {
+            let admitted = operation.ports.isEmpty ? served : Set(operation.ports)
+            ports.formUnion(admitted.subtracting(operation.notPorts))
+        }
+        return ports.sorted()
     }
 
     /// What the model does with a rule using HTTP fields on TCP ports of a pod on `plane`:

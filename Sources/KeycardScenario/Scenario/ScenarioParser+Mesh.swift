@@ -46,20 +46,12 @@ extension ScenarioParser {
         if fields["spoofed"] != nil && fields["stolen"] != nil { throw value.error("identity is either spoofed or stolen, not both") }
         if let spoofed = fields["spoofed"] {
             let uri = try spoofed.string("identity.spoofed")
-            guard uri.hasPrefix("spiffe://"), uri.count > "spiffe://".count else {
-                throw spoofed.error("identity.spoofed must be a SPIFFE URI like spiffe://cluster.local/ns/prod/sa/api, found \(uri)")
-            }
+            if let problem = MeshSettings.spoofedIdentityProblem(uri, field: "identity.spoofed") { throw spoofed.error(problem) }
             return .spoofed(uri)
         }
         guard let stolen = fields["stolen"] else { throw value.error("identity needs spoofed or stolen") }
         let uri = try stolen.string("identity.stolen")
-        let prefix = "spiffe://\(mesh.trustDomain)/ns/"
-        let rest = uri.hasPrefix(prefix) ? uri.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false) : []
-        guard rest.count == 3, rest[1] == "sa", !rest[0].isEmpty, !rest[2].isEmpty else {
-            throw stolen.error(
-                "identity.stolen must be a lab identity spiffe://\(mesh.trustDomain)/ns/<namespace>/sa/<serviceAccount> (the lab CA signs only its trust domain), found \(uri)"
-            )
-        }
+        if let problem = mesh.stolenIdentityProblem(uri, field: "identity.stolen") { throw stolen.error(problem) }
         return .stolen(uri)
     }
 
@@ -93,6 +85,8 @@ extension ScenarioParser {
             request.host = text
         }
         if let headers = fields["headers"] {
+            // Lower-cased names seen so far: YAML refuses a key written twice, not X-Evil beside x-evil.
+            var seen: Set<String> = []
             for (name, location, headerValue) in try headers.entries("http.headers") {
                 // RFC 9110 5.1 `token` (tchar): Envoy's codec answers 400 to any other name
                 // (balsa_parser.cc `isHeaderNameValid`), which keycard does not model.
@@ -108,6 +102,9 @@ extension ScenarioParser {
                 }
                 if ["host", "content-length", "transfer-encoding", "connection"].contains(name.lowercased()) {
                     throw ScenarioError(location, "http header \(name) is set by keycard (use http.host for Host)")
+                }
+                guard seen.insert(name.lowercased()).inserted else {
+                    throw ScenarioError(location, HTTPRequest.duplicateHeaderProblem(name))
                 }
                 let value = try headerValue.string("http header \(name)")
                 // RFC 9110 field values: visible characters, spaces and tabs; never CR, LF or NUL.
