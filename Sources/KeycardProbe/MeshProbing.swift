@@ -160,7 +160,7 @@ public struct MeshProbing: Sendable {
         let dialled = destination.serviceKey ?? target.pod
         var text = "\(http.method) \(http.path) HTTP/1.1\r\nHost: \(http.hostHeader(for: dialled, port: port.port))\r\n"
         for (name, value) in http.headerLines { text += "\(name): \(value)\r\n" }
-        return text + "User-Agent: keycard-probe\r\nConnection: close\r\n\r\n"
+        return text + "Connection: close\r\n\r\n"
     }
 
     /// How often (microseconds) the prober looks again for a destination's record on its way.

@@ -41,7 +41,7 @@ struct HTTPHeadHeaderTests {
     @Test("one name twice is joined, in the order sent")
     func sameNameJoined() {
         let http = HTTPRequest(headers: ["x-evil": "2", "X-Evil": "1"])
-        #expect(http.headerLines.map(\.name) == ["X-Evil", "x-evil"])
+        #expect(http.headerLines.map(\.name) == ["X-Evil", "x-evil", "User-Agent"])
         guard case .request(let parsed) = HTTPHead.parse(Self.head(http.headerLines.map { ($0.name, $0.value) })) else {
             Issue.record("not parsed")
             return
@@ -49,5 +49,22 @@ struct HTTPHeadHeaderTests {
         #expect(parsed.headers["x-evil"] == "1,2")
         let model = AuthorizationAttributes(principal: nil, sourceIP: nil, destinationIP: nil, port: 9090, http: http)
         #expect(model.requestHeader("X-EVIL") == "1,2")
+    }
+
+    /// The prober names itself in User-Agent unless the probe sets one: the request holds one
+    /// User-Agent line either way, and the model reads the value the proxy receives.
+    @Test("one User-Agent: the prober's unless the probe sets its own")
+    func userAgentIsTheProbersOrTheProbes() {
+        for (headers, expected) in [([:], HTTPRequest.userAgent), (["user-agent": "curl/8"], "curl/8")] {
+            let http = HTTPRequest(headers: headers)
+            #expect(http.headerLines.filter { $0.name.lowercased() == "user-agent" }.count == 1)
+            guard case .request(let parsed) = HTTPHead.parse(Self.head(http.headerLines.map { ($0.name, $0.value) })) else {
+                Issue.record("not parsed")
+                return
+            }
+            #expect(parsed.headers["user-agent"] == expected)
+            let model = AuthorizationAttributes(principal: nil, sourceIP: nil, destinationIP: nil, port: 9090, http: http)
+            #expect(model.requestHeader("User-Agent") == expected)
+        }
     }
 }

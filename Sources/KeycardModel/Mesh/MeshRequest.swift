@@ -49,8 +49,15 @@ public struct HTTPRequest: Hashable, Sendable {
     /// `headers` in the order keycard writes them on the wire (by name, byte order): one order for
     /// the prober's request and the model's reading, never a Dictionary's.
     public var headerLines: [(name: String, value: String)] {
-        headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        var lines = headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        // The prober names itself unless the probe names its own agent: one User-Agent line, which
+        // the model reads as the proxy does.
+        if !headers.keys.contains(where: { $0.lowercased() == "user-agent" }) { lines.append((name: "User-Agent", value: Self.userAgent)) }
+        return lines
     }
+
+    /// The User-Agent keycard's prober sends when a probe sets none.
+    public static let userAgent = "keycard-probe"
 
     /// A header field's value as Envoy matches it: without leading and trailing spaces and tabs.
     /// RFC 9112 5 `field-line = field-name ":" OWS field-value OWS` and RFC 9110 5.5 (the OWS is not
