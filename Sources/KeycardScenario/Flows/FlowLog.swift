@@ -110,10 +110,31 @@ public struct FlowLog: Sendable {
         // A scan's filtered target is the kernel's drop only where the model denies it too (an
         // address with nothing behind it is filtered by the network's silence, not by a policy).
         let confirmed = dropped ? (modelDrops ? nil : false) : !modelDrops
+        // A target the report does not judge (no model: a node port or load-balancer address from
+        // inside the cluster, a ClusterIP from a node or an external, hairpin, the lab's router)
+        // has no side keycard could say judged it, so its flow names no policy. Filtered, it is no
+        // flow at all: a scan's silence is no kernel record, and with no model nothing says which
+        // datapath dropped it, where, or for what reason a drop event would carry. Answered, it is
+        // the trace event of a forwarded packet, which claims no policy.
+        guard let model = result.model else {
+            if dropped { return [] }
+            let facts = KeycardFlowFacts(
+                scenario: scenario, step: step.index, stepName: step.name, kind: "scan",
+                cell: "\(result.from) -> \(result.to ?? result.ip.description) \(port)", attempt: 1, attempts: 1, model: nil,
+                observed: observed.rawValue, evidence: "kernel", service: destination.serviceKey.map { Endpoint.service($0).description })
+            return events(
+                from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: false, verdict: verdict,
+                cluster: cluster, time: time, sourcePort: nil, judged: false, facts: facts
+            ).map { line in
+                var line = line
+                if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
+                return line
+            }
+        }
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "scan",
             cell: "\(result.from) -> \(result.to ?? result.ip.description) \(port)", attempt: 1, attempts: 1,
-            model: result.model?.rawValue ?? "", observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
+            model: model.rawValue, observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
             evidence: confirmed == true ? "kernel" : "model", service: destination.serviceKey.map { Endpoint.service($0).description })
         return events(
             from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: dropped, verdict: verdict,
@@ -167,13 +188,23 @@ public struct FlowLog: Sendable {
     /// `CorrelatePolicy` fills only the event's own `*_allowed_by`/`*_denied_by`). A dropped packet's
     /// denying verdict is followed by the drop (type 1, `send_drop_notify`), which carries no
     /// policies and no `is_reply`, and nothing after it (the packet went no further). A forwarded
-    /// packet no side enforces policy on is reported by its trace event alone (type 4,
-    /// `trace_observation_point` `TO_ENDPOINT` to a pod, `TO_STACK` toward anything else, cilium
-    /// `pkg/hubble/parser/threefour`), so that every forwarded cell keeps a flow.
+    /// packet no side enforces policy on is reported by its trace event alone (type 4, cilium
+    /// `pkg/hubble/parser/threefour`), so that every forwarded cell keeps a flow: `TO_ENDPOINT`
+    /// (`INGRESS`) on the destination's node when it is a pod with a Cilium endpoint; toward
+    /// anything else — the world, a node, a host-network pod, which Cilium gives no endpoint (its
+    /// traffic is its node's) — `TO_STACK` (`EGRESS`) on the source's node, the source's endpoint
+    /// handing it to the stack; from outside the cluster (no source node) toward a node or a
+    /// host-network pod, `TO_STACK` on that node, whose host endpoint is not the packet's source,
+    /// so `INGRESS` (`decodeTrafficDirection`: egress only when the event's endpoint is the
+    /// packet's source).
     ///
-    /// Nothing is written for a packet that never crosses the pod network: a pod to its own address
-    /// (delivered over its loopback) and an external to an address outside the cluster, which no
-    /// Cilium datapath sees.
+    /// Nothing is written for a packet that never crosses the pod network, which no Cilium datapath
+    /// sees: a pod to its own address (delivered over its loopback), a node or a host-network pod
+    /// to its own node (the node itself or another host-network pod there: one address, the
+    /// node's loopback), and an external to an address outside the cluster.
+    ///
+    /// `judged`: false for a scan target the report does not judge (`ScanResult.model` nil): no
+    /// policy verdict is written, only the trace event of the forwarded packet.
     ///
     /// `sourceNAT`: the node address a NodePort or LoadBalancer with `externalTrafficPolicy:
     /// Cluster` source-NATs the packet to on its way to the backend (`ExposedPath.sourceNAT`). The
@@ -182,7 +213,7 @@ public struct FlowLog: Sendable {
     /// name the node as the source (`reserved:host` on its own node, else `reserved:remote-node`).
     func events(
         from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
-        sourcePort: Int?, sourceNAT: IPv4? = nil, facts: KeycardFlowFacts
+        sourcePort: Int?, sourceNAT: IPv4? = nil, judged: Bool = true, facts: KeycardFlowFacts
     ) -> [HubbleFlowLine] {
         let destinationPod: ObjectKey? =
             switch to {
@@ -193,7 +224,12 @@ public struct FlowLog: Sendable {
         if verdict.egress.outcome == .selfTraffic { return [] }
         let source = cluster.source(from)
         if case .external = source, destinationPod == nil, Self.nodeIndex(of: to, cluster) == nil { return [] }
-        let auditing = audit && !dropped && verdict.decision == .deny
+        if case .node(let sourceNode) = cluster.networkSource(source),
+            case .node(let destinationNode) = cluster.networkSource(destinationPod.map(Endpoint.pod) ?? to), sourceNode == destinationNode
+        {
+            return []
+        }
+        let auditing = judged && audit && !dropped && verdict.decision == .deny
         var facts = facts
         if auditing { facts.audit = true }
         if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
@@ -212,6 +248,16 @@ public struct FlowLog: Sendable {
         // One event as seen on the judging side's node (`node_name`, and whether a node end is that host).
         func event(_ direction: NetworkPolicy.PolicyType) -> HubbleFlow {
             let observer = Self.nodeIndex(of: direction == .egress ? source : destination, cluster)
+            // A pod's node from the lab's placement; a node's (a node end, or the node a packet from
+            // outside reaches) is the observer itself.
+            let sidePod: ObjectKey?
+            if direction == .ingress {
+                sidePod = destinationPod
+            } else if case .pod = source {
+                sidePod = from
+            } else {
+                sidePod = nil
+            }
             // What the destination's side sees: the translated source of a source-NATed packet.
             let seen = direction == .ingress ? sourceNAT.map { cluster.endpoint(at: $0) } ?? source : source
             let sourceAddress = direction == .ingress ? sourceNAT ?? cluster.address(of: source) : cluster.address(of: source)
@@ -219,7 +265,8 @@ public struct FlowLog: Sendable {
                 time: time, verdict: "FORWARDED", drop_reason_desc: nil,
                 IP: .init(source: sourceAddress?.description ?? "", destination: destinationAddress?.description ?? ""),
                 l4: l4, source: endpoint(seen, seenOn: observer, cluster), destination: endpoint(destination, seenOn: observer, cluster),
-                node_name: nodeName(direction == .egress ? from : destinationPod), event_type: .init(type: 5),
+                node_name: sidePod.map { nodeName($0) } ?? observer.map { "\(labName)-node-\($0)" } ?? nodeName(nil),
+                event_type: .init(type: 5),
                 traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
             flow.Summary =
                 switch port.proto {
@@ -243,7 +290,7 @@ public struct FlowLog: Sendable {
             return [HubbleFlowLine(flow: Self.drop(of: event(.egress)))]
         }
         var flows: [HubbleFlow] = []
-        for direction in [NetworkPolicy.PolicyType.egress, .ingress] {
+        for direction in [NetworkPolicy.PolicyType.egress, .ingress] where judged {
             let side = direction == .egress ? verdict.egress : verdict.ingress
             guard Self.enforced(side) else { continue }
             var flow = event(direction)
@@ -278,10 +325,14 @@ public struct FlowLog: Sendable {
             flows.append(flow)
         }
         if flows.isEmpty {
-            var trace = event(destinationPod == nil ? .egress : .ingress)
+            // Only a pod off the host network is a Cilium endpoint a packet is delivered to.
+            let toEndpoint = destinationPod.map { !cluster.isHostNetwork($0) } ?? false
+            // From outside the cluster there is no source node: the destination node sees it.
+            let fromOutside: Bool = if case .external = source { !toEndpoint } else { false }
+            var trace = event(toEndpoint || fromOutside ? .ingress : .egress)
             trace.is_reply = false
-            trace.event_type = destinationPod == nil ? .init(type: 4, sub_type: 3) : .init(type: 4)
-            trace.trace_observation_point = destinationPod == nil ? "TO_STACK" : "TO_ENDPOINT"
+            trace.event_type = toEndpoint ? .init(type: 4) : .init(type: 4, sub_type: 3)
+            trace.trace_observation_point = toEndpoint ? "TO_ENDPOINT" : "TO_STACK"
             flows.append(trace)
         }
         return flows.map { HubbleFlowLine(flow: $0) }

@@ -229,8 +229,9 @@ public struct KeycardFlowFacts: Codable, Sendable, Equatable {
     public var attempt: Int
     public var attempts: Int
     /// The model's decision (`allow`, `deny`...) and what the packets did (`allow`, `deny`, `closed`
-    /// for a probe; `open`, `closed`, `filtered`, `refused` for a scan).
-    public var model: String
+    /// for a probe; `open`, `closed`, `filtered`, `refused` for a scan). `model` is absent for a
+    /// scan target the report does not judge (`ScanResult.model` nil), as the report leaves it out.
+    public var model: String?
     public var observed: String
     public var expected: String?
     /// How a deny showed itself (`dropped: kc deny egress ns/pod` is the kernel's NFLOG record).

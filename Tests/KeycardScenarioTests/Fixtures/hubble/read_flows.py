@@ -1,7 +1,7 @@
 """Reads a keycard flow log with the protobuf JSON parser (Debian's python3-protobuf) against
 Hubble's observer API (hubble_flow_subset.proto): every line must parse as a GetFlowsResponse with
 no unknown key or enum value. Prints one summary line per flow: verdict, direction, source,
-destination, port and the policies named. Usage: read_flows.py GENERATED_DIR FLOWS.jsonl"""
+destination, port (an ICMP echo's type: icmp-8) and the policies named. Usage: read_flows.py GENERATED_DIR FLOWS.jsonl"""
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -17,7 +17,10 @@ with open(sys.argv[2]) as lines:
         except json_format.ParseError as error:
             sys.exit(f"line {number}: {error}")
         flow = response.flow
-        l4 = flow.l4.TCP if flow.l4.HasField("TCP") else flow.l4.UDP
+        protocol = flow.l4.WhichOneof("protocol")
+        # An ICMP echo has no port: its type stands in the port's column (icmp-8).
+        port = (f"icmp-{flow.l4.ICMPv4.type}" if protocol == "ICMPv4"
+                else getattr(flow.l4, protocol).destination_port if protocol else 0)
         policies = [
             f"{name}={p.namespace}/{p.name}({p.kind})"
             for name, group in (("egress_allowed_by", flow.egress_allowed_by), ("ingress_allowed_by", flow.ingress_allowed_by),
@@ -31,7 +34,7 @@ with open(sys.argv[2]) as lines:
             hubble.TrafficDirection.Name(flow.traffic_direction),
             f"{flow.source.namespace}/{flow.source.pod_name}",
             f"{flow.destination.namespace}/{flow.destination.pod_name}",
-            l4.destination_port,
+            port,
             hubble.DropReason.Name(flow.drop_reason_desc),
             f"step={int(facts['step'])}",
             " ".join(policies),
