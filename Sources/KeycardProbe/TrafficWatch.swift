@@ -19,7 +19,8 @@ import KeycardValues
 ///   `kc deny DIRECTION ns/pod`), read from the run's own `DropEvidence` through its
 ///   `EvidenceTap` (`keycard run`), or from listeners of this watch (`keycard observe`; a
 ///   namespace whose group another process holds is retried at each `collect`).
-///   Retransmissions of a dropped packet (same addresses and ports) are counted, not repeated.
+///   Retransmissions of a dropped packet (same addresses and ports; for an ICMP echo request, the
+///   same identifier) are counted, not repeated.
 ///
 /// Not thread-safe: one owner reads it.
 public final class TrafficWatch {
@@ -153,8 +154,10 @@ public final class TrafficWatch {
     /// After a step's connections were collected: the prober's flows so far are forgotten.
     public func stepEnded() { shared?.tap?.forgetProberFlows() }
 
-    /// TCP, UDP or SCTP with a destination port; nil for anything else (ICMP, fragments).
+    /// TCP, UDP or SCTP with a destination port, or an ICMP echo request (`ProtocolPort.icmpEcho`,
+    /// what an `ICMP` probe sends); nil for anything else (other ICMP types, fragments).
     static func port(_ flow: PacketFlow) -> ProtocolPort? {
+        if flow.proto == TransportProtocol.icmp.number { return flow.echoIdentifier == nil ? nil : .icmpEcho }
         guard let proto = TransportProtocol.allCases.first(where: { $0.number == flow.proto }), let port = flow.destinationPort else {
             return nil
         }

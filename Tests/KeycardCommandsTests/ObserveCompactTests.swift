@@ -26,4 +26,12 @@ struct ObserveCompactTests {
         #expect(ObserveCommand.compact(verdict) == "2026-12-02T00:00:00Z x/b -> x/a:80/TCP DENIED INGRESS by x/deny-in")
         #expect(ObserveCommand.compact(drop) == "2026-12-02T00:00:00Z x/b -> x/a:80/TCP DROPPED INGRESS")
     }
+
+    /// An echo request has no port: it was written as SCTP to port 0.
+    @Test("an echo request is ICMP, without a port")
+    func echoRequest() {
+        var flow = Self.flow(verdict: "FORWARDED", eventType: .init(type: 5), deniedBy: nil)
+        flow.l4 = .init(ICMPv4: .init(type: 8, code: 0))
+        #expect(ObserveCommand.compact(flow) == "2026-12-02T00:00:00Z x/b -> x/a ICMP FORWARDED INGRESS")
+    }
 }

@@ -88,6 +88,42 @@ struct ConntrackEventTests {
         #expect(listener.lost == 0)
     }
 
+    /// An ICMP tuple has no ports: its echo identifier (CTA_PROTO_ICMP_ID of a type-8 tuple) is
+    /// read, so an echo request is a connection of its own.
+    @Test func anEchoRequestIsReadWithItsIdentifier() throws {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let watched = "kc-ce\(suffix).icmp"
+        try NetworkNamespace.create(watched)
+        defer { try? NetworkNamespace.delete(watched) }
+        let listener = try ConntrackListener(namespace: watched)
+        _ = try ConntrackTests.shell(["ip", "netns", "exec", watched, "ip", "link", "set", "lo", "up"])
+        _ = try ConntrackTests.shell([
+            "ip", "netns", "exec", watched, "nft",
+            "add table inet kcct; add chain inet kcct c { type filter hook output priority 0; }; add rule inet kcct c ct state new accept",
+        ])
+        // An echo request with identifier 0x4b43 over a raw socket (root).
+        let sender = """
+            import socket, struct
+            p = struct.pack('!BBHHH', 8, 0, 0, 0x4b43, 1) + b'kc'
+            s = sum(struct.unpack('!5H', p)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+            p = p[:2] + struct.pack('!H', ~s & 0xffff) + p[4:]
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).sendto(p, ('127.0.0.1', 0))
+            """
+        _ = try ConntrackTests.shell(["ip", "netns", "exec", watched, "python3", "-c", sender])
+        var seen: [TrackedConnection] = []
+        for _ in 0..<100 where seen.isEmpty {
+            seen += try listener.drain()
+            usleep(20_000)
+        }
+        let echo = seen.filter { $0.original.proto == 1 }
+        #expect(echo.count == 1, "\(seen)")
+        #expect(echo.first?.original.echoIdentifier == 0x4B43)
+        #expect(echo.first?.original.sourcePort == nil && echo.first?.original.destinationPort == nil)
+        #expect(echo.first?.delivered.destination == IPv4(127 << 24 | 1))
+        // The reply tuple (type 0) names no echo request.
+        #expect(echo.first?.reply?.echoIdentifier == nil)
+    }
+
     @Test func aDatagramOfCutMessagesIsRefusedNotGuessed() {
         // A netlink header announcing 64 bytes in a 20-byte datagram.
         var datagram = [UInt8](repeating: 0, count: 20)

@@ -65,4 +65,78 @@ struct ICMPProberTests {
         let local = try Prober().probe([ping], timeout: .milliseconds(300))
         #expect(local[0].verdict == .deny(.socketError(errno: EPERM)))
     }
+
+    /// An echo request an ingress rule drops and logs settles at the first attempt on the kernel's
+    /// word (the logged packet's source, destination and echo identifier name the probe), as a TCP
+    /// or UDP drop does; one dropped without a log still times out and is retried.
+    @Test func loggedEchoDropIsConfirmedByTheDropLog() throws {
+        let pair = try PairWorld()
+        defer { pair.world.tearDown() }
+        try pair.world.nft(
+            in: pair.server,
+            """
+            table inet kc-test {
+              chain input { type filter hook input priority 0; policy accept;
+                icmp type echo-request log prefix "kc deny ingress t/server" group 7 drop
+              }
+            }
+            """)
+        let evidence = try DropEvidence(namespaces: [pair.client, pair.server], group: 7)
+        let ping = pair.request(.icmp, 0)
+        let logged = try Prober().probe([ping], timeout: .seconds(2), retries: 1, evidence: evidence)
+        #expect(logged == [ProbeOutcome(verdict: .deny(.dropLogged("kc deny ingress t/server")), attempts: 1)])
+
+        try pair.world.nft(
+            in: pair.server,
+            """
+            delete table inet kc-test
+            table inet kc-test {
+              chain input { type filter hook input priority 0; policy accept;
+                icmp type echo-request drop
+              }
+            }
+            """)
+        let silent = try Prober().probe([ping], timeout: .milliseconds(300), retries: 1, evidence: evidence)
+        #expect(silent == [ProbeOutcome(verdict: .deny(.timeout), attempts: 2)])
+        #expect(evidence.lost == 0)
+    }
+
+    /// A local output drop still answers with send()'s EPERM, even when the egress rule logs the
+    /// packet to a listener the wave reads.
+    @Test func loggedEgressDropStaysALocalRefusal() throws {
+        let pair = try PairWorld()
+        defer { pair.world.tearDown() }
+        try pair.world.nft(
+            in: pair.client,
+            """
+            table inet kc-test {
+              chain output { type filter hook output priority 0; policy accept;
+                meta l4proto icmp log prefix "kc deny egress t/client" group 7 drop
+              }
+            }
+            """)
+        let evidence = try DropEvidence(namespaces: [pair.client, pair.server], group: 7)
+        let outcomes = try Prober().probe([pair.request(.icmp, 0)], timeout: .seconds(2), retries: 1, evidence: evidence)
+        #expect(outcomes == [ProbeOutcome(verdict: .deny(.socketError(errno: EPERM)), attempts: 1)])
+    }
+
+    /// Waves at once share the listeners; every pod pings every pod, all ingress dropped and logged:
+    /// each drop settles its own probe (the target's prefix) at the first attempt.
+    @Test(arguments: [1, 3]) func concurrentWavesConfirmEchoDrops(_ parallelism: Int) throws {
+        let lab = try NflogPods(count: 9)
+        defer { lab.world.tearDown() }
+        let mesh = lab.meshRequests([(.icmp, 0)])
+        let evidence = try DropEvidence(namespaces: lab.pods, group: 7)
+        try lab.dropAllIngress(logging: true)
+        let outcomes = try Prober(maxInFlight: 20, parallelism: parallelism).probe(
+            mesh.map(\.request), timeout: .seconds(2), retries: 1, evidence: evidence)
+        for (probe, outcome) in zip(mesh, outcomes) {
+            let expected =
+                probe.source == probe.target
+                ? ProbeOutcome(verdict: .allow(line: ""), attempts: 1)
+                : ProbeOutcome(verdict: .deny(.dropLogged(NflogPods.prefix(probe.target))), attempts: 1)
+            #expect(outcome == expected, "\(probe.request)")
+        }
+        #expect(evidence.lost == 0)
+    }
 }

@@ -90,6 +90,18 @@ struct NflogMessageTests {
             FlowCase(
                 name: "icmp has no ports", bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [8, 0, 0, 0]),
                 flow: flow(1, nil, nil)),
+            FlowCase(
+                name: "icmp echo request names its identifier",
+                bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [8, 0, 0xAB, 0xCD, 0x12, 0x34, 0, 1]),
+                flow: PacketFlow(source: "10.1.2.3", destination: "10.4.5.6", proto: 1, echoIdentifier: 0x1234)),
+            FlowCase(
+                name: "icmp echo reply has no identifier here",
+                bytes: NflogWire.ipv4(proto: 1, source: a, destination: b, transport: [0, 0, 0xAB, 0xCD, 0x12, 0x34, 0, 1]),
+                flow: flow(1, nil, nil)),
+            FlowCase(
+                name: "udp bytes in an echo's place are ports",
+                bytes: NflogWire.ipv4(proto: 17, source: a, destination: b, transport: [8, 0, 0xAB, 0xCD, 0x12, 0x34, 0, 1]),
+                flow: flow(17, 0x0800, 0xABCD)),
             FlowCase(name: "ip options shift the ports", bytes: options, flow: flow(6, 12345, 80)),
             FlowCase(name: "later fragment has no ports", bytes: fragment, flow: flow(17, nil, nil)),
             FlowCase(

@@ -81,6 +81,58 @@ import Testing
         #expect(try keycardTables(in: "kc-\(lab).pod.x.a") == tablesBefore)
     }
 
+    /// Echo requests and a node's own connections: `keycard probe --ports ICMP` into an isolated pod
+    /// is confirmed by that pod's drop log (it was a bare timeout, `confirmed: false`), and observe
+    /// writes the echo requests (dropped and forwarded) and node-0's connection (source
+    /// `reserved:host`, the node that saw it), which it left out.
+    @Test func observeWritesEchoRequestsAndNodeSourcedConnections() throws {
+        let scenario = try CliScenario(stem: "cli-obsi", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let lab = scenario.lab
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+        #expect(try KeycardCLI.run(["apply", lab, "-f", policy]).code == 0)
+
+        let out = "\(scenario.folder)/observe.out"
+        let err = "\(scenario.folder)/observe.err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let observe = Process()
+        observe.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        observe.arguments = ["observe", lab, "-o", "compact"]
+        observe.standardOutput = FileHandle(forWritingAtPath: out)
+        observe.standardError = FileHandle(forWritingAtPath: err)
+        try observe.run()
+        defer { if observe.isRunning { kill(observe.processIdentifier, SIGKILL) } }
+        let started = waitUntil { ((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("observing new flows") }
+        try #require(started, "\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+
+        // observe holds the drop log meanwhile: the ICMP probe's confirmation is checked after it ends.
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a", port: "ICMP").observed == "deny")
+        #expect(try KeycardCLI.probeOne(lab, from: "x/a", to: "x/b", port: "ICMP").observed == "allow")
+        #expect(try KeycardCLI.probeOne(lab, from: "node/node-0", to: "x/b").observed == "allow")
+        usleep(600_000)
+        kill(observe.processIdentifier, SIGINT)
+        observe.waitUntilExit()
+        #expect(observe.terminationReason == .exit && observe.terminationStatus == 0)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map {
+            String($0.drop { $0 != " " }.dropFirst())
+        }
+        #expect(lines.contains("x/b -> x/a ICMP DENIED INGRESS by x/deny-in"), "\(lines)")
+        #expect(lines.contains("x/b -> x/a ICMP DROPPED INGRESS"), "\(lines)")
+        #expect(lines.contains("x/a -> x/b ICMP FORWARDED INGRESS"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("100.64.0.2:") && $0.hasSuffix(" -> x/b:80/TCP FORWARDED INGRESS") }, "\(lines)")
+
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x/b", "--to", "x/a", "--ports", "ICMP", "-o", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(probe.out.utf8)) as? [String: Any], "\(probe.err)")
+        let cell = try #require((document["results"] as? [[String: Any]])?.first)
+        #expect(cell["observed"] as? String == "deny")
+        #expect(cell["reason"] as? String == "dropped: kc deny ingress x/a", "\(cell)")
+        #expect(cell["confirmed"] as? Bool == true, "\(cell)")
+        #expect(cell["attempts"] as? Int == 1, "\(cell)")
+    }
+
     /// A `--pod` filter without a namespace matched no flow and observe waited in silence: it is
     /// refused before any lab is opened.
     @Test func aPodFilterWithoutNamespaceIsRefused() throws {

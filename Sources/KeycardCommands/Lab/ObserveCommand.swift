@@ -97,17 +97,20 @@ struct ObserveCommand: ParsableCommand {
         return verdicts.isEmpty || verdicts.contains(line.flow.verdict)
     }
 
-    /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT DIRECTION by ns/policy,...`; a dropped packet's
+    /// `TIME ns/pod:SPORT -> ns/pod:PORT/TCP VERDICT DIRECTION by ns/policy,...` (an echo request:
+    /// `ns/pod -> ns/pod ICMP`, as a probe's `--ports ICMP` names it); a dropped packet's
     /// policy verdict says `DENIED` and its drop event `DROPPED`, as `hubble observe -o compact`
     /// writes `policy-verdict:none INGRESS DENIED` before `Policy denied DROPPED`.
     static func compact(_ flow: HubbleFlow) -> String {
         func name(_ end: HubbleFlow.Endpoint, _ address: String) -> String {
             end.podKey?.description ?? address
         }
-        let (proto, port, sourcePort): (String, Int, Int?) =
+        let (proto, port, sourcePort): (String, Int?, Int?) =
             if let tcp = flow.l4.TCP { ("TCP", tcp.destination_port, tcp.source_port) } else if let udp = flow.l4.UDP {
                 ("UDP", udp.destination_port, udp.source_port)
-            } else { ("SCTP", flow.l4.SCTP?.destination_port ?? 0, flow.l4.SCTP?.source_port) }
+            } else if flow.l4.ICMPv4 != nil { ("ICMP", nil, nil) } else {
+                ("SCTP", flow.l4.SCTP?.destination_port ?? 0, flow.l4.SCTP?.source_port)
+            }
         let policies =
             (flow.egress_allowed_by ?? []) + (flow.ingress_allowed_by ?? []) + (flow.egress_denied_by ?? [])
             + (flow.ingress_denied_by ?? [])
@@ -116,7 +119,7 @@ struct ObserveCommand: ParsableCommand {
             policies.isEmpty
             ? "" : " by " + policies.map { policy in policy.namespace.map { "\($0)/\(policy.name)" } ?? policy.name }.joined(separator: ",")
         return "\(flow.time) \(name(flow.source, flow.IP.source))\(sourcePort.map { ":\($0)" } ?? "") -> "
-            + "\(name(flow.destination, flow.IP.destination)):\(port)/\(proto) \(verdict) \(flow.traffic_direction ?? "-")\(by)"
+            + "\(name(flow.destination, flow.IP.destination))\(port.map { ":\($0)/" } ?? " ")\(proto) \(verdict) \(flow.traffic_direction ?? "-")\(by)"
     }
 }
 

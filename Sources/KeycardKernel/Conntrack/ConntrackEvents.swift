@@ -10,8 +10,9 @@ public enum ConntrackEvents {
     public static var newType: UInt16 { UInt16(NFNL_SUBSYS_CTNETLINK << 8) | UInt16(IPCTNL_MSG_CT_NEW.rawValue) }
 
     /// The original-direction tuples (CTA_TUPLE_ORIG: CTA_TUPLE_IP v4 addresses, CTA_TUPLE_PROTO
-    /// number and ports) of the IPv4 NEW events in one datagram; other messages (IPv6, other
-    /// types) are skipped. Nil when the datagram is not whole netlink messages.
+    /// number and ports, or an ICMP echo request's identifier) of the IPv4 NEW events in one
+    /// datagram; other messages (IPv6, other types) are skipped. Nil when the datagram is not whole
+    /// netlink messages.
     public static func newConnections(in datagram: [UInt8]) -> [TrackedConnection]? {
         datagram.withUnsafeBytes { newConnections(in: $0) }
     }
@@ -41,7 +42,10 @@ public enum ConntrackEvents {
         return TrackedConnection(original: original, reply: top[Int(CTA_TUPLE_REPLY.rawValue)].flatMap(tuple))
     }
 
-    /// One nested CTA_TUPLE_* attribute as a flow.
+    /// One nested CTA_TUPLE_* attribute as a flow. An ICMP tuple carries no ports but its type and
+    /// echo identifier (CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMP_ID, `icmp_tuple_to_nlattr` in
+    /// net/netfilter/nf_conntrack_proto_icmp.c): an echo request's identifier goes to the flow, as
+    /// `PacketFlow.parse` reads it from a logged packet.
     private static func tuple(_ nest: UnsafePointer<nlattr>) -> PacketFlow? {
         let tuple = Attributes()
         guard mnl_attr_parse_nested(nest, Attributes.callback, tuple.context) >= 0,
@@ -54,10 +58,14 @@ public enum ConntrackEvents {
             let source = addresses.u32(Int(CTA_IP_V4_SRC.rawValue)), let destination = addresses.u32(Int(CTA_IP_V4_DST.rawValue)),
             let number = transport[Int(CTA_PROTO_NUM.rawValue)], mnl_attr_get_payload_len(number) >= 1
         else { return nil }
+        let protocolNumber = mnl_attr_get_u8(number)
+        let echo =
+            protocolNumber == TransportProtocol.icmp.number && transport.u8(Int(CTA_PROTO_ICMP_TYPE.rawValue)) == ICMPEcho.echoRequest
+            ? transport.u16(Int(CTA_PROTO_ICMP_ID.rawValue)).map { UInt16(bigEndian: $0) } : nil
         return PacketFlow(
             source: IPv4(UInt32(bigEndian: source)), destination: IPv4(UInt32(bigEndian: destination)),
-            proto: mnl_attr_get_u8(number), sourcePort: transport.u16(Int(CTA_PROTO_SRC_PORT.rawValue)).map { UInt16(bigEndian: $0) },
-            destinationPort: transport.u16(Int(CTA_PROTO_DST_PORT.rawValue)).map { UInt16(bigEndian: $0) })
+            proto: protocolNumber, sourcePort: transport.u16(Int(CTA_PROTO_SRC_PORT.rawValue)).map { UInt16(bigEndian: $0) },
+            destinationPort: transport.u16(Int(CTA_PROTO_DST_PORT.rawValue)).map { UInt16(bigEndian: $0) }, echoIdentifier: echo)
     }
 }
 
@@ -73,6 +81,11 @@ private final class Attributes {
     func u32(_ type: Int) -> UInt32? {
         guard let attribute = self[type], mnl_attr_get_payload_len(attribute) >= 4 else { return nil }
         return mnl_attr_get_u32(attribute)
+    }
+
+    func u8(_ type: Int) -> UInt8? {
+        guard let attribute = self[type], mnl_attr_get_payload_len(attribute) >= 1 else { return nil }
+        return mnl_attr_get_u8(attribute)
     }
 
     func u16(_ type: Int) -> UInt16? {

@@ -5,7 +5,8 @@ import KeycardValues
 /// One wave of probes: every socket opened (one setns window per source namespace), then one epoll loop
 /// under a single deadline, so a wave of drops costs one timeout however many probes it holds. With drop
 /// evidence, a probe whose packet the kernel logged as dropped settles at once: the logged packet's flow
-/// (source address and port from getsockname, destination, protocol, port) names exactly one slot.
+/// (source address and port from getsockname, destination, protocol, port; for an ICMP echo request the
+/// echo identifier in place of the ports) names exactly one slot.
 final class ProbeWave {
     /// What a TCP probe waits for once connected.
     enum Mode {
@@ -33,10 +34,12 @@ final class ProbeWave {
         slots[index].request.payload.isEmpty ? Self.datagram : slots[index].request.payload
     }
 
-    /// The identifier of slot `index`'s echo request: unique within the wave (a wave holds fewer
-    /// than 65,536 probes), mixed with the process so that two processes' probes differ.
+    /// The identifier of slot `index`'s echo request: unique among the waves that run at once
+    /// (`echoBase` is the number of slots of the waves before this one in its group, and a group
+    /// holds fewer than 65,536 probes), mixed with the process so that two processes' probes differ.
+    /// With the source and destination it is what ties a logged drop to the probe (`PacketFlow`).
     private func echoIdentifier(_ index: Int) -> UInt16 {
-        UInt16(truncatingIfNeeded: index &+ Int(getpid()) &* 40_503)
+        UInt16(truncatingIfNeeded: echoBase &+ index &+ Int(getpid()) &* 40_503)
     }
 
     /// Slot `index`'s echo request.
@@ -56,14 +59,17 @@ final class ProbeWave {
     private let router: EvidenceRouter?
     /// This wave's number among the waves sharing `router`.
     private let waveID: Int
+    /// Added to a slot's index to make its echo identifier (`echoIdentifier`).
+    private let echoBase: Int
     /// Written by other waves when they forward this wave's evidence (-1 without evidence).
     private var inboxFD: Int32 = -1
 
-    private init(_ requests: [ProbeRequest], mode: Mode, router: EvidenceRouter?, waveID: Int) throws(KernelError) {
+    private init(_ requests: [ProbeRequest], mode: Mode, router: EvidenceRouter?, waveID: Int, echoBase: Int) throws(KernelError) {
         slots = requests.map { Slot(request: $0) }
         self.mode = mode
         self.router = router
         self.waveID = waveID
+        self.echoBase = echoBase
         epoll = try Epoll(capacity: min(max(requests.count, 1), 4096))
     }
 
@@ -74,13 +80,13 @@ final class ProbeWave {
     }
 
     /// Runs `requests` (no SCTP) as one wave; verdicts in request order. Several waves may run at
-    /// once on different threads, each with its own `waveID`, sharing `router` (whose listeners
-    /// the caller emptied before they started).
+    /// once on different threads, each with its own `waveID` and `echoBase` (the slots of the waves
+    /// before it), sharing `router` (whose listeners the caller emptied before they started).
     static func run(
         _ requests: [ProbeRequest], mode: Mode, timeout: Duration, namespaces: NamespaceHandles, router: EvidenceRouter? = nil,
-        waveID: Int = 0
+        waveID: Int = 0, echoBase: Int = 0
     ) throws(KernelError) -> [ProbeVerdict] {
-        let wave = try ProbeWave(requests, mode: mode, router: router, waveID: waveID)
+        let wave = try ProbeWave(requests, mode: mode, router: router, waveID: waveID, echoBase: echoBase)
         try wave.listenForEvidence()
         try wave.openAll(namespaces)
         try wave.loop(timeout: timeout)
@@ -137,21 +143,18 @@ final class ProbeWave {
         }
         let result = IPv4Sockaddr.withSockaddr(address) { connect(fd, $0, $1) }
         if result != 0 && errno != EINPROGRESS { return settle(index, Self.verdict(forError: errno)) }
-        if request.proto == .icmp {
-            // No flow to own: ICMP has no ports for the drop evidence to match, so a drop is a timeout.
-            slots[index].phase = .awaitingAnswer
-            if let code = SocketCalls.send(fd, echoRequest(index)) { return settle(index, Self.verdict(forError: code)) }
-            return try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
-        }
         if router != nil {
             recordFlow(index, destination: address)
             if let translated = request.translated {
                 recordFlow(index, destination: IPv4Sockaddr.make(translated.address, port: translated.port))
             }
         }
-        if request.proto == .udp {
+        if request.proto == .udp || request.proto == .icmp {
+            // A datagram or an echo request goes out with send(): a local output (egress) drop fails it
+            // with EPERM, which settles the slot before the egress rule's log entry is read.
             slots[index].phase = .awaitingAnswer
-            if let code = SocketCalls.send(fd, udpPayload(index)) { return settle(index, Self.verdict(forError: code)) }
+            let bytes = request.proto == .icmp ? echoRequest(index) : udpPayload(index)
+            if let code = SocketCalls.send(fd, bytes) { return settle(index, Self.verdict(forError: code)) }
             try epoll.add(fd, events: EpollFlag.input, token: UInt64(index))
         } else if result == 0 {
             try connected(index, registered: false)
@@ -161,12 +164,19 @@ final class ProbeWave {
     }
 
     /// connect() has bound the socket: its local address and port complete the flow the kernel will log.
+    /// A raw ICMP socket has no ports (its getsockname port is the protocol number, `inet_create` in
+    /// net/ipv4/af_inet.c): its echo request's identifier completes the flow instead.
     private func recordFlow(_ index: Int, destination: sockaddr_in) {
         guard let local = IPv4Sockaddr.local(of: slots[index].fd) else { return }
-        let proto = slots[index].request.proto.number
-        let flow = PacketFlow(
-            source: IPv4(UInt32(bigEndian: local.sin_addr.s_addr)), destination: IPv4(UInt32(bigEndian: destination.sin_addr.s_addr)),
-            proto: proto, sourcePort: UInt16(bigEndian: local.sin_port), destinationPort: UInt16(bigEndian: destination.sin_port))
+        let proto = slots[index].request.proto
+        let source = IPv4(UInt32(bigEndian: local.sin_addr.s_addr))
+        let target = IPv4(UInt32(bigEndian: destination.sin_addr.s_addr))
+        let flow =
+            proto == .icmp
+            ? PacketFlow(source: source, destination: target, proto: proto.number, echoIdentifier: echoIdentifier(index))
+            : PacketFlow(
+                source: source, destination: target, proto: proto.number, sourcePort: UInt16(bigEndian: local.sin_port),
+                destinationPort: UInt16(bigEndian: destination.sin_port))
         router?.own(flow, wave: waveID, slot: index)
     }
 

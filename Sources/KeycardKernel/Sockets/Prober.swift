@@ -79,8 +79,11 @@ public struct Prober: Sendable {
                 let group = Array(chunks[start..<min(start + parallelism, chunks.count)])
                 // What the listeners hold was logged before these waves' sockets existed.
                 try router?.discardQueued()
+                // Chunks hold `size` probes but the last: wave w's echo identifiers start after w * size.
                 let results = try Self.runAtOnce(group.map { $0.map { requests[$0] } }) { wave, waveRequests throws(KernelError) in
-                    try ProbeWave.run(waveRequests, mode: mode, timeout: timeout, namespaces: namespaces, router: router, waveID: wave)
+                    try ProbeWave.run(
+                        waveRequests, mode: mode, timeout: timeout, namespaces: namespaces, router: router, waveID: wave,
+                        echoBase: wave * size)
                 }
                 for (chunk, verdicts) in zip(group, results) {
                     for (index, verdict) in zip(chunk, verdicts) where record(index, verdict) == .deny(.timeout) {

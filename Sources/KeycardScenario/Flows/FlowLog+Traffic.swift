@@ -9,9 +9,14 @@ extension FlowLog {
     /// drop event: `events(from:to:...)`). `extensions.kind` is
     /// `traffic`, `origin` `prober` or `program` when known, `evidence` `kernel`, and `confirmed`
     /// says whether the kernel's word agrees with the model (a drop logged by the side the model
-    /// says denies; a confirmed connection the model allows). A connection whose source is not in
-    /// the lab (no pod or external has its address) is left out. `step`/`stepName` stamp the
-    /// scenario step (or the live lab's state) whose cluster judged them.
+    /// says denies; a confirmed connection the model allows). A source at a lab node's address —
+    /// the node itself, a host-network pod (its traffic is its node's), or a NodePort or
+    /// LoadBalancer connection the entry node source-NATed on its way to another node's backend —
+    /// is that node (`node/node-N`), as the packet carried it and as the policies judged it: Hubble
+    /// names it `reserved:host` on its own node, else `reserved:remote-node` (`endpoint(_:seenOn:_:)`).
+    /// A connection whose source is nothing of the lab (no pod, external or node has its address) is
+    /// left out. `step`/`stepName` stamp the scenario step (or the live lab's state) whose cluster
+    /// judged them.
     public func trafficFlows(_ traffic: [ObservedTraffic], cluster: Cluster, step: Int, stepName: String?, time: Date)
         -> [HubbleFlowLine]
     {
@@ -23,6 +28,7 @@ extension FlowLog {
             switch cluster.endpoint(at: connection.source) {
             case .pod(let key): from = key
             case .external(let name): from = .external(name)
+            case .node(let name): from = .node(name)
             default: continue
             }
             let to = cluster.endpoint(at: connection.destination)
