@@ -110,18 +110,29 @@ enum LiveChangeRunner {
     }
 }
 
-/// One mutating live verb at a time per lab: an exclusive flock on /run/keycard/<lab>/live.lock.
+/// The lab's lock, a flock on /run/keycard/<lab>/live.lock. The mutating verbs take it
+/// exclusive, one at a time; `probe` and `scan` take it shared for their whole run, so that they
+/// never read the record before a change and send packets while the kernel is being moved to the
+/// next one (they would report the change in flight as a disagreement). Readers run together.
 struct LiveLock {
+    /// exclusive (`LOCK_EX`) for a change, shared (`LOCK_SH`) for a reader.
+    enum Mode {
+        case exclusive, shared
+
+        var operation: Int32 { self == .exclusive ? LOCK_EX : LOCK_SH }
+    }
+
     private let fd: Int32
 
-    /// Takes the lock, waiting for the verb that holds it.
-    init(_ lab: String) throws {
-        guard let lock = try LiveLock(lab, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
+    /// Takes the lock, waiting for the verb that holds it (a reader waits for a change, a change
+    /// for every reader and change).
+    init(_ lab: String, mode: Mode = .exclusive) throws {
+        guard let lock = try LiveLock(lab, mode: mode, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
         self = lock
     }
 
     /// Takes the lock; nil when another process holds it and `wait` is false.
-    init?(_ lab: String, wait: Bool) throws {
+    init?(_ lab: String, mode: Mode = .exclusive, wait: Bool) throws {
         // The verbs check the name first (`LabArgument`); the lock never creates a file outside
         // /run/keycard/<lab> whoever calls it.
         if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
@@ -130,12 +141,19 @@ struct LiveLock {
         let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LiveError("cannot open \(directory)/live.lock: errno \(errno)") }
         var rc: Int32
-        repeat { rc = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
+        repeat { rc = flock(fd, wait ? mode.operation : mode.operation | LOCK_NB) } while rc != 0 && errno == EINTR
         guard rc == 0 else {
             close(fd)
             return nil
         }
         self.fd = fd
+    }
+
+    /// A reader's lock (`probe`, `scan`): shared, held until `release`. A lab without its folder
+    /// takes none: `LiveLab.open` then says the lab is not up, as before.
+    static func reading(_ lab: String) throws -> LiveLock? {
+        guard FileManager.default.fileExists(atPath: LabPaths.directory(lab)) else { return nil }
+        return try LiveLock(lab, mode: .shared)
     }
 
     func release() { close(fd) }

@@ -44,6 +44,10 @@ struct ProbeCommand: LiveVerb {
     }
 
     private func probe() throws -> (LiveLab, [ProbeResult]) {
+        // Shared with other readers, never with a change: the cluster read here is the one the
+        // kernel holds while the packets go (`LiveLock`).
+        let lock = try LiveLock.reading(lab)
+        defer { lock?.release() }
         let live = try LiveLab.open(lab)
         let cluster = live.cluster
         let sources = try LiveInput.list(from).map { text -> ProbeRef in

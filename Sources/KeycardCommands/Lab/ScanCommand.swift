@@ -60,6 +60,9 @@ struct ScanCommand: LiveVerb {
     }
 
     private func scan() throws -> [Target] {
+        // Shared with other readers, never with a change (`LiveLock`), as `probe`.
+        let lock = try LiveLock.reading(lab)
+        defer { lock?.release() }
         let live = try LiveLab.open(lab)
         // Audit mode enforces nothing: the scan must find what it would without policies.
         let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster

@@ -1,0 +1,95 @@
+import Foundation
+import Glibc
+import KeycardKernel
+import KeycardLab
+import Testing
+
+/// The live lab's lifecycle around its verbs: readers (`probe`, `scan`) never run during a change,
+/// a dead lab process is said rather than reported as policy failures, an interrupted change is
+/// never taken for the record, `down` stops the lab's observers, and a lab left by a killed `run`
+/// is shown incomplete.
+@Suite(.serialized) struct CliLiveLifecycleTests {
+    init() throws {
+        try #require(geteuid() == 0, "the CLI lab tests need root")
+        try #require(FileManager.default.isExecutableFile(atPath: KeycardCLI.binary), "keycard is not built at \(KeycardCLI.binary)")
+    }
+
+    /// `keycard ARGUMENTS...` started in the background, stdout and stderr to files in `folder`.
+    final class Background {
+        let process = Process()
+        let out: String
+        let err: String
+
+        init(_ arguments: [String], folder: String, name: String) throws {
+            out = "\(folder)/\(name).out"
+            err = "\(folder)/\(name).err"
+            FileManager.default.createFile(atPath: out, contents: nil)
+            FileManager.default.createFile(atPath: err, contents: nil)
+            process.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+            process.arguments = arguments
+            process.standardOutput = FileHandle(forWritingAtPath: out)
+            process.standardError = FileHandle(forWritingAtPath: err)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var pid: pid_t { process.processIdentifier }
+        var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
+
+        /// Waits up to `seconds` for the process to end; whether it has.
+        func wait(seconds: Double) -> Bool {
+            waitUntil(seconds: seconds) { !process.isRunning }
+        }
+
+        func kill(_ signal: Int32 = SIGKILL) {
+            if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
+        }
+    }
+
+    /// Polls `condition` every 2 ms for up to `seconds`; whether it held.
+    static func waitUntil(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(2_000)
+        }
+        return condition()
+    }
+
+    /// A probe waits while a change holds the lab's lock (exclusive) and runs beside another reader
+    /// (shared): it never reads the record before a change and sends its packets during it.
+    @Test func probeAndScanWaitForAChangeAndRunBesideReaders() throws {
+        let scenario = try CliScenario(stem: "cli-lk", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+
+        let lock = open("\(LabPaths.directory(lab))/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        try #require(lock >= 0)
+        defer { close(lock) }
+        for verb in [["probe", lab, "--from", "x/b", "--to", "x/a"], ["scan", lab, "--from", "x/b", "--ports", "80"]] {
+            // A change in progress (exclusive): the reader waits for it.
+            try #require(flock(lock, LOCK_EX) == 0)
+            let reader = try Background(verb, folder: scenario.folder, name: verb[0])
+            defer { reader.kill() }
+            #expect(!reader.wait(seconds: 1.5), "\(verb[0]) ran during a change: \(reader.stderr)")
+            try #require(flock(lock, LOCK_UN) == 0)
+            #expect(reader.wait(seconds: 20))
+            #expect(reader.process.terminationStatus == 0, "\(reader.stderr)")
+
+            // Another reader (shared): they run together.
+            try #require(flock(lock, LOCK_SH) == 0)
+            let beside = try Background(verb, folder: scenario.folder, name: verb[0] + "-beside")
+            defer { beside.kill() }
+            #expect(beside.wait(seconds: 20), "\(verb[0]) waited for another reader")
+            #expect(beside.process.terminationStatus == 0, "\(beside.stderr)")
+            try #require(flock(lock, LOCK_UN) == 0)
+        }
+    }
+
+}
+
+private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    CliLiveLifecycleTests.waitUntil(seconds: seconds, condition)
+}
