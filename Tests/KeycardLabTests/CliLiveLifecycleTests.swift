@@ -88,6 +88,43 @@ import Testing
         }
     }
 
+    /// With its lab process gone the pods' ports are closed: `probe` and `scan` refuse (exit 2,
+    /// saying so) rather than report every allowed connection as a policy failure, and `down` does
+    /// not claim to have removed the process.
+    @Test func aDeadLabProcessIsRefusedNotReportedAsPolicyFailures() throws {
+        let scenario = try CliScenario(stem: "cli-dead", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let server = try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int)
+        kill(pid_t(server), SIGKILL)
+        try #require(Self.waitUntil { ProcessTable.hasExited(pid_t(server)) })
+
+        let expected = "lab \(lab): its lab process \(server) is not running (it serves the pods' ports); keycard down \(lab) and up again"
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x/b", "--to", "x/a"])
+        #expect(probe.code == 2 && probe.err.contains(expected), "\(probe.code) \(probe.err)")
+        let scan = try KeycardCLI.run(["scan", lab, "--from", "x/b", "--ports", "80"])
+        #expect(scan.code == 2 && scan.err.contains(expected), "\(scan.code) \(scan.err)")
+        // A change needs no lab process: the verb makes it itself.
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+        #expect(try KeycardCLI.run(["apply", lab, "-f", policy]).code == 0)
+
+        let down = try KeycardCLI.run(["down", lab])
+        #expect(down.code == 0, "\(down.err)")
+        #expect(down.out.contains("lab \(lab) removed: ") && !down.out.contains("lab process"), "\(down.out)")
+    }
+
+    /// `down` names the lab process it stopped.
+    @Test func downNamesTheLabProcessItStopped() throws {
+        let scenario = try CliScenario(stem: "cli-live", pods: [("x", "a")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let server = try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int)
+        let down = try KeycardCLI.run(["down", lab])
+        #expect(down.out.contains("and lab process \(server)"), "\(down.out)")
+    }
+
 }
 
 private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {

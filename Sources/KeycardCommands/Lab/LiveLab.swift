@@ -72,6 +72,30 @@ struct LiveLab {
         return lab
     }
 
+    /// The lab process (`keycard serve`) serves the ports of every pod without a `command:` and of
+    /// every external (`LabServing.endpoints`). Once it is gone those ports are closed, and a
+    /// reader would report every allowed connection to them as a policy failure; the reader is
+    /// refused instead (exit 2). A lab whose `keycard run` still runs it serves them itself.
+    /// - Parameter needed: whether what the reader sends reaches a port the lab process serves
+    ///   (true for a scan, which reaches every pod).
+    func requireLabProcess(needed: Bool = true) throws {
+        guard needed, state.liveOwner == nil, let server = state.server, !LiveLabServer.isAlive(server) else { return }
+        throw LiveError(
+            "lab \(name): its lab process \(server.pid) is not running (it serves the pods' ports); keycard down \(name) and up again")
+    }
+
+    /// Whether a probe of `destination` reaches a port the lab process serves, not one a pod's
+    /// own program (`command:`, the cluster DNS server) serves, nor a node's.
+    func isServedByLabProcess(_ destination: Endpoint) -> Bool {
+        let programs = LabServing.programPods(state.plan)
+        switch destination {
+        case .pod(let key): return !programs.contains(key)
+        case .service(_, let backend?), .exposed(_, _, let backend?): return !programs.contains(backend)
+        case .node, .address: return false
+        case .external, .service, .exposed: return true
+        }
+    }
+
     /// The scenario must still give every pod the address the running lab gave it.
     private func checkAddresses() throws {
         let planned = Dictionary(uniqueKeysWithValues: state.plan.servingPods.map { (ObjectKey($0.namespace, $0.name), $0.address) })

@@ -64,6 +64,7 @@ struct ScanCommand: LiveVerb {
         let lock = try LiveLock.reading(lab)
         defer { lock?.release() }
         let live = try LiveLab.open(lab)
+        try live.requireLabProcess()
         // Audit mode enforces nothing: the scan must find what it would without policies.
         let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster
         // A pod, or an external (external/NAME) scanning from its own namespace behind the router.
