@@ -125,6 +125,98 @@ import Testing
         #expect(down.out.contains("and lab process \(server)"), "\(down.out)")
     }
 
+    /// A lab without its lab process, the change made by the verb itself, big enough that
+    /// programming it takes a while; the policy file that changes every namespace.
+    static func bigLab(_ stem: String) throws -> (CliScenario, String) {
+        let pods = (0..<40).map { ("x\($0 % 4)", "p\($0)") }
+        let scenario = try CliScenario(stem: stem, nodes: 2, pods: pods)
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let server = try #require((try KeycardCLI.status(scenario.lab)["server"] as? [String: Any])?["pid"] as? Int)
+        kill(pid_t(server), SIGKILL)
+        try #require(waitUntil { ProcessTable.hasExited(pid_t(server)) })
+        let policy = try scenario.write(
+            "deny.yaml", (0..<4).map { CliScenario.denyIngress("x\($0)", podLabel: nil) }.joined(separator: "---\n"))
+        return (scenario, policy)
+    }
+
+    /// Starts `keycard apply LAB -f POLICY` and sends `signal` the moment its change is under way
+    /// (the marker is written right before the kernel is touched). Returns the verb, ended.
+    static func signalMidChange(_ scenario: CliScenario, _ policy: String, _ signal: Int32) throws -> Background {
+        let marker = LiveChangeMarker.path(scenario.lab)
+        let verb = try Background(["apply", scenario.lab, "-f", policy], folder: scenario.folder, name: "apply-\(signal)")
+        var seen = false
+        for _ in 0..<200_000 where verb.process.isRunning {
+            if FileManager.default.fileExists(atPath: marker) {
+                seen = true
+                break
+            }
+            usleep(100)
+        }
+        verb.kill(signal)
+        verb.process.waitUntilExit()
+        try #require(seen, "the change never marked itself under way: \(verb.stderr)")
+        return verb
+    }
+
+    /// A new lab process for `scenario`'s lab (`keycard serve LAB`), once it serves the ports.
+    static func startLabProcess(_ scenario: CliScenario) throws -> Background {
+        let serve = try Background(["serve", scenario.lab], folder: scenario.folder, name: "serve")
+        let ready = waitUntil(seconds: 20) {
+            (try? LabState.read(scenario.lab))?.server?.pid == serve.pid
+                && FileManager.default.fileExists(atPath: LabPaths.controlSocket(scenario.lab))
+        }
+        if !ready { serve.kill() }
+        try #require(ready, "the lab process did not start: \(serve.stderr)")
+        return serve
+    }
+
+    /// SIGTERM while the verb reprograms the lab: it finishes the change, commits the record,
+    /// then exits 143; nothing is left half-made.
+    @Test func aSignalledChangeFinishesAndCommitsFirst() throws {
+        let (scenario, policy) = try Self.bigLab("cli-sig")
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let verb = try Self.signalMidChange(scenario, policy, SIGTERM)
+        #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGTERM, "\(verb.stderr)")
+        #expect(verb.stderr.contains("interrupted (signal \(SIGTERM)) after the change was made and recorded"), "\(verb.stderr)")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
+        #expect(LiveChangeMarker.read(lab) == nil)
+        let serve = try Self.startLabProcess(scenario)
+        defer { serve.kill() }
+        #expect(try KeycardCLI.probeOne(lab, from: "x1/p1", to: "x0/p0").observed == "deny")
+    }
+
+    /// `kill -9` while the verb reprograms the lab: the marker stays, the readers refuse (exit 2)
+    /// and `status` warns, and the next change rewrites the lab from the record and clears it.
+    @Test func aKilledChangeIsSaidUntilTheNextChange() throws {
+        let (scenario, policy) = try Self.bigLab("cli-k9c")
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let verb = try Self.signalMidChange(scenario, policy, SIGKILL)
+        #expect(verb.process.terminationReason == .uncaughtSignal)
+        try #require(LiveChangeMarker.read(lab) != nil)
+        #expect((try KeycardCLI.status(lab)["liveChanges"] as? Int ?? 0) == 0)
+
+        let message = "a change to lab \(lab) was interrupted: apply it again or keycard down \(lab)"
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x1/p1", "--to", "x0/p0"])
+        #expect(probe.code == 2 && probe.err.contains(message), "\(probe.code) \(probe.err)")
+        let scan = try KeycardCLI.run(["scan", lab, "--from", "x1/p1", "--ports", "80"])
+        #expect(scan.code == 2 && scan.err.contains(message), "\(scan.code) \(scan.err)")
+        let observe = try KeycardCLI.run(["observe", lab])
+        #expect(observe.code == 2 && observe.err.contains(message), "\(observe.code) \(observe.err)")
+        #expect(try KeycardCLI.status(lab)["interruptedChange"] as? Bool == true)
+        #expect(try KeycardCLI.run(["status", lab]).out.contains("warning: " + message))
+
+        let again = try KeycardCLI.run(["apply", lab, "-f", policy])
+        #expect(again.code == 0, "\(again.err)")
+        #expect(LiveChangeMarker.read(lab) == nil)
+        #expect(try KeycardCLI.status(lab)["interruptedChange"] == nil)
+        let serve = try Self.startLabProcess(scenario)
+        defer { serve.kill() }
+        let all = try KeycardCLI.run(["probe", lab, "--from", "x1/p1,x2/p2", "-o", "json"])
+        #expect(all.code == 0, "\(all.out.suffix(400)) \(all.err)")
+    }
+
 }
 
 private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {

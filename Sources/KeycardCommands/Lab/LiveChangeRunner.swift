@@ -8,7 +8,9 @@ import KeycardValues
 /// lab's lock, and hands the change to the lab process, which keeps the lab's cluster and compiled
 /// state between changes (`LiveLabService`); without a lab process it reloads the lab and makes
 /// the change itself. Either way the change is made by `perform`: any invalid input throws before
-/// the kernel is touched, and the journal is appended only once the lab is reprogrammed.
+/// the kernel is touched, and the journal is appended only once the lab is reprogrammed; from
+/// the kernel's first change to the journal's, the lab's `LiveChangeMarker` says a change is
+/// under way.
 enum LiveChangeRunner {
     /// `files` (at least one) as one change: all applied, or (one refused) none.
     static func manifests(_ kind: LiveChange.Kind, lab: String, files: [String], namespace: String? = nil) throws {
@@ -29,18 +31,42 @@ enum LiveChangeRunner {
             if reply.failed { throw Exit.invalid }
             return
         }
+        // Under the lock no change is under way: a marker is one that stopped half-way, and
+        // this change rewrites every table whole (`LiveChangeMarker`).
+        let whole = LiveChangeMarker.read(lab) != nil
         var live = try LiveLab.open(lab)
-        let out = try perform(request, on: &live, log: { Console.error($0) }) { changed, previous in try changed.program(from: previous) }
+        // From the start of programming until the record is committed, SIGINT and SIGTERM (and
+        // SIGHUP) are recorded rather than acted on: a verb stopped there would leave the
+        // kernel half-reprogrammed while the record says otherwise. The verb then exits 128 + it.
+        var trap: SignalTrap?
+        defer { trap?.remove() }
+        let out: [String]
+        do {
+            out = try perform(request, on: &live, log: { Console.error($0) }, willProgram: { trap = SignalTrap() }) { changed, previous in
+                try changed.program(from: previous, whole: whole)
+            }
+        } catch {
+            guard let signal = trap?.received else { throw error }
+            Console.error(LiveCommand.message(request.kind.rawValue, error))
+            Console.error("interrupted (signal \(signal))")
+            throw ExitCode(128 + signal)
+        }
         for line in out { Console.out(line) }
+        if let signal = trap?.received {
+            Console.error("interrupted (signal \(signal)) after the change was made and recorded")
+            throw ExitCode(128 + signal)
+        }
     }
 
     /// Makes `request` on `live`: changes its cluster (every file of an apply or delete, in order,
     /// each checked against the cluster the files before it left), has `program` reprogram the lab
     /// once (given the changed lab and the cluster before), then appends to the journal, one entry
-    /// a file. A refused file throws before `program`: nothing of the request is applied. Returns
-    /// the lines to print.
+    /// a file. A refused file throws before `program`: nothing of the request is applied.
+    /// `willProgram` runs once the request is accepted, before the change is marked under way and
+    /// the kernel touched. Returns the lines to print.
     static func perform(
-        _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, program: (LiveLab, Cluster) throws -> Int
+        _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, willProgram: () -> Void = {},
+        program: (LiveLab, Cluster) throws -> Int
     ) throws -> [String] {
         let previous = live.cluster
         let before = live.held.api
@@ -102,9 +128,14 @@ enum LiveChangeRunner {
         for pod in live.cluster.sortedPods where previous.pods[pod.key] == nil && before.pods[pod.key] != nil {
             done.append("pod \(pod.key) is bound now: the node port it waited for is free")
         }
+        // Before the kernel is touched: until the record holds the change, a process that dies
+        // leaves the marker, and readers and the next change know the kernel is not the record's.
+        willProgram()
+        try LiveChangeMarker.begin(lab: live.name)
         let programmed = try program(live, previous)
         for change in changes { try live.commit(change) }
         committed = true
+        LiveChangeMarker.end(lab: live.name)
         done.append("lab \(live.name): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
         return done
     }

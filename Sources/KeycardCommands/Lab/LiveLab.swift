@@ -72,6 +72,14 @@ struct LiveLab {
         return lab
     }
 
+    /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel
+    /// may hold neither the record's cluster nor the change's. `locked`: the caller holds the
+    /// lab's lock, so no change is under way and any marker is one left behind.
+    static func requireSettled(_ lab: String, locked: Bool) throws {
+        let marker = locked ? LiveChangeMarker.read(lab) : LiveChangeMarker.interrupted(lab)
+        if marker != nil { throw LiveError(LiveChangeMarker.message(lab)) }
+    }
+
     /// The lab process (`keycard serve`) serves the ports of every pod without a `command:` and of
     /// every external (`LabServing.endpoints`). Once it is gone those ports are closed, and a
     /// reader would report every allowed connection to them as a policy failure; the reader is
@@ -215,12 +223,14 @@ struct LiveLab {
 
     /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
     /// kernel holds (`LabPolicies` and `LabServices`, as `keycard run` programs a step). Returns
-    /// the namespaces whose policies changed.
-    func program(from previous: Cluster) throws -> Int {
+    /// the namespaces whose policies changed. The policy tables are adopted and so rewritten
+    /// whole (`PolicyController.adopt`); the Service proxy moves from `previous`'s tables, or,
+    /// with `whole` (a change was interrupted: the kernel may hold neither), is rewritten whole too.
+    func program(from previous: Cluster, whole: Bool = false) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
         let services = makeServices()
-        services.assumeProgrammed(previous)
+        if !whole { services.assumeProgrammed(previous) }
         let changed = try policies.program(cluster)
         try services.program(cluster)
         try refreshDNS()

@@ -47,7 +47,10 @@ struct ObserveCommand: ParsableCommand {
         }
         let trap = SignalTrap()
         defer { trap.remove() }
-        var live = try LiveCommand.run("observe") { try LiveLab.open(lab) }
+        var live = try LiveCommand.run("observe") {
+            try LiveLab.requireSettled(lab, locked: false)
+            return try LiveLab.open(lab)
+        }
         for text in pods.sorted() where ObjectKey.parse(text).map({ live.cluster.pods[$0] == nil }) ?? false {
             // Only a warning: a later `keycard apply` may create it.
             Console.error("warning: lab \(lab) holds no pod \(text) now; its flows show once it exists")

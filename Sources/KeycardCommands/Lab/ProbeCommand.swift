@@ -49,6 +49,7 @@ struct ProbeCommand: LiveVerb {
         let lock = try LiveLock.reading(lab)
         defer { lock?.release() }
         let live = try LiveLab.open(lab)
+        try LiveLab.requireSettled(lab, locked: lock != nil)
         let cluster = live.cluster
         let sources = try LiveInput.list(from).map { text -> ProbeRef in
             guard let ref = ProbeRef.parse(text), ref.isSource else {

@@ -64,6 +64,7 @@ struct ScanCommand: LiveVerb {
         let lock = try LiveLock.reading(lab)
         defer { lock?.release() }
         let live = try LiveLab.open(lab)
+        try LiveLab.requireSettled(lab, locked: lock != nil)
         try live.requireLabProcess()
         // Audit mode enforces nothing: the scan must find what it would without policies.
         let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster

@@ -88,6 +88,9 @@ struct LabStatus: Encodable {
     var pods: [Pod] = []
     var externals: [Pod] = []
     var servedPorts: Int = 0
+    /// True when a live change stopped half-way (`LiveChangeMarker`): the kernel may hold neither
+    /// the record's cluster nor the change's; absent otherwise.
+    var interruptedChange: Bool? = nil
     var exists: Bool { namespaces > 0 || phase != "absent" }
 
     init(_ name: String) {
@@ -99,6 +102,7 @@ struct LabStatus: Encodable {
         let record = try? LiveLabRecord.read(name)
         // A `keycard up` that died before it had programmed the lab left it incomplete.
         complete = summary.isComplete && (record?.complete != false || state?.liveOwner != nil)
+        interruptedChange = LiveChangeMarker.interrupted(name) != nil ? true : nil
         scenario = record?.scenario
         enforcement = record?.enforcement
         mode = record?.audit == true ? "audit" : nil
@@ -145,6 +149,7 @@ struct LabStatus: Encodable {
         } else {
             lines.append("  lab process: none (ports not served)")
         }
+        if interruptedChange == true { lines.append("  warning: " + LiveChangeMarker.message(name)) }
         if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
         for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
         let rows = (pods + externals).map { pod in
