@@ -217,8 +217,62 @@ import Testing
         #expect(all.code == 0, "\(all.out.suffix(400)) \(all.err)")
     }
 
+    /// `down` stops the lab's `keycard observe` (found by its command line, options before the
+    /// lab name included), and not another lab's whose name starts the same; an observe whose
+    /// lab's record disappears ends with exit 1.
+    @Test func downStopsTheLabsObserversAndObserveNoticesItsLabGone() throws {
+        let scenario = try CliScenario(stem: "cli-obd", pods: [("x", "a")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        // A second lab whose name is the first's with a 0 after it.
+        let other = lab + "0"
+        let otherFile = try scenario.write(
+            "other.yaml",
+            try String(contentsOfFile: scenario.file, encoding: .utf8).replacingOccurrences(of: "name: \(lab)\n", with: "name: \(other)\n"))
+        defer { _ = try? KeycardCLI.run(["down", other]) }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        try #require(try KeycardCLI.run(["up", otherFile]).code == 0)
+
+        let first = try Background(["observe", "-o", "compact", lab], folder: scenario.folder, name: "observe-first")
+        defer { first.kill() }
+        let second = try Background(["observe", "--verdict", "DROPPED", other], folder: scenario.folder, name: "observe-other")
+        defer { second.kill() }
+        for observe in [first, second] {
+            try #require(Self.waitUntil(seconds: 20) { observe.stderr.contains("observing new flows") }, "\(observe.stderr)")
+        }
+        #expect(Lab.observers(of: lab) == [first.pid])
+
+        let down = try KeycardCLI.run(["down", lab])
+        #expect(down.code == 0, "\(down.err)")
+        #expect(first.wait(seconds: 1), "observe of the removed lab still runs")
+        #expect(first.process.terminationReason == .exit && first.process.terminationStatus == 0, "\(first.stderr)")
+        #expect(second.process.isRunning, "observe of \(other) was stopped too: \(second.stderr)")
+
+        // Its record gone (not by down): observe says so and ends with exit 1.
+        try FileManager.default.removeItem(atPath: LiveLabRecord.path(other))
+        #expect(second.wait(seconds: 5))
+        #expect(second.process.terminationReason == .exit && second.process.terminationStatus == 1)
+        #expect(second.stderr.contains("lab \(other): its live record \(LiveLabRecord.path(other)) is gone"), "\(second.stderr)")
+    }
+
 }
 
 private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     CliLiveLifecycleTests.waitUntil(seconds: seconds, condition)
+}
+
+/// `Lab.observers` reads observe's command line past its options (no root: pure).
+struct ObserveCommandLineTests {
+    @Test func theLabIsObservesPositionalArgumentExactly() {
+        #expect(Lab.isObserve(["observe", "rvd1"], of: "rvd1"))
+        #expect(!Lab.isObserve(["observe", "rvd10"], of: "rvd1"))
+        #expect(!Lab.isObserve(["observe", "rvd1"], of: "rvd10"))
+        #expect(Lab.isObserve(["observe", "-o", "compact", "--verdict", "DROPPED", "-v", "rvd1"], of: "rvd1"))
+        #expect(Lab.isObserve(["observe", "--namespace=x", "rvd1", "--pod", "x/a"], of: "rvd1"))
+        // A value that is the lab's name is no lab argument.
+        #expect(!Lab.isObserve(["observe", "--namespace", "rvd1", "other"], of: "rvd1"))
+        #expect(Lab.isObserve(["observe", "--", "rvd1"], of: "rvd1"))
+        #expect(!Lab.isObserve(["serve", "rvd1"], of: "rvd1"))
+        #expect(!Lab.isObserve(["probe", "rvd1"], of: "rvd1"))
+    }
 }
