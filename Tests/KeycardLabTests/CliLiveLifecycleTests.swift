@@ -255,6 +255,30 @@ import Testing
         #expect(second.stderr.contains("lab \(other): its live record \(LiveLabRecord.path(other)) is gone"), "\(second.stderr)")
     }
 
+    /// A lab left by `kill -9` of `keycard run` (no --keep) is shown incomplete, pointing to `keycard down`.
+    @Test func aLabLeftByAKilledRunIsIncomplete() throws {
+        let pods = (0..<24).map { ("x\($0 % 3)", "p\($0)") }
+        let scenario = try CliScenario(stem: "cli-k9r", pods: pods)
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let steps = (0..<6).map { "    - {name: p\($0), probe: {ports: [TCP/80]}}" }.joined(separator: "\n")
+        try String(contentsOfFile: scenario.file, encoding: .utf8).replacingOccurrences(of: "  steps: []", with: "  steps:\n" + steps)
+            .write(toFile: scenario.file, atomically: true, encoding: .utf8)
+        let run = try Background(["run", scenario.file], folder: scenario.folder, name: "run")
+        defer { run.kill() }
+        try #require(Self.waitUntil(seconds: 60) { (try? LabState.read(lab))?.phase == .ready }, "\(run.stderr)")
+        run.kill(SIGKILL)
+        run.process.waitUntilExit()
+        try #require(!Lab.namespaces(of: lab).isEmpty, "the run ended before it was killed")
+
+        let status = try KeycardCLI.status(lab)
+        #expect(status["complete"] as? Bool == false)
+        let text = try KeycardCLI.run(["status", lab]).out
+        #expect(text.contains("(incomplete)") && text.contains("keycard down \(lab) removes it"), "\(text)")
+        let down = try KeycardCLI.run(["down", lab])
+        #expect(down.code == 0, "\(down.err)")
+        #expect(Lab.namespaces(of: lab).isEmpty)
+    }
 }
 
 private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
