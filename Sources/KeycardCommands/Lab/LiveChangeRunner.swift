@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import KeycardKernel
 import KeycardLab
 import KeycardModel
 import KeycardScenario
