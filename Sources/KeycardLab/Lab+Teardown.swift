@@ -25,6 +25,10 @@ extension Lab {
             stopOwner(owner, startTime: state?.ownerStartTime)
             state = try? LabState.read(name)
         }
+        // `keycard observe LAB` holds NFLOG sockets inside the lab's namespaces: a namespace
+        // deleted under it would live on unseen (its tables too) for as long as observe runs.
+        // Stopped first, with time to leave as SIGTERM asks (it exits 0).
+        ProcessTable.stop(observers(of: name), grace: observerGrace)
         let namespaces = namespaces(of: name)
         let inodes = Set(namespaces.compactMap { NetworkNamespace.inode(of: $0) })
         var pids = ProcessTable.pids(inNamespaceInodes: inodes)
@@ -72,6 +76,36 @@ extension Lab {
         }
         if !leftovers.isEmpty { throw .teardownIncomplete(lab: name, leftovers: leftovers) }
         return timings
+    }
+
+    /// Seconds `keycard observe` gets to exit after SIGTERM (it checks every 200 ms) before SIGKILL.
+    static let observerGrace = 3.0
+
+    /// The `keycard observe` processes following lab `name`: their command line is `keycard
+    /// observe` with `name` as its one positional argument, read past observe's options
+    /// (`ObserveCommand`: `--namespace`, `--pod`, `--verdict` and `-o`/`--output` take a value,
+    /// `--opt=value` and flags do not), so that lab `rvd1` never matches `observe rvd10`.
+    public static func observers(of name: String) -> [pid_t] {
+        ProcessTable.pids(programName: "keycard") { isObserve($0, of: name) }
+    }
+
+    /// Whether `arguments` (argv without argv[0]) are `observe` of lab `name` (see `observers`).
+    public static func isObserve(_ arguments: [String], of name: String) -> Bool {
+        guard arguments.first == "observe" else { return false }
+        let valued: Set = ["--namespace", "--pod", "--verdict", "-o", "--output"]
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return index + 1 < arguments.count && arguments[index + 1] == name }
+            if valued.contains(argument) {
+                index += 2
+            } else if argument.hasPrefix("-") {
+                index += 1
+            } else {
+                return argument == name
+            }
+        }
+        return false
     }
 
     /// Seconds a running owner gets to tear its own lab down after SIGTERM, before SIGKILL.

@@ -26,6 +26,8 @@ struct DownCommand: ParsableCommand {
         if names.isEmpty { Console.out("no keycard lab on this machine: nothing to remove") }
         for name in names {
             let found = Lab.status(name)
+            // Only a lab process still running is removed; one already gone is not claimed.
+            let server = found.state?.server.flatMap { LiveLabServer.isAlive($0) ? " and lab process \($0.pid)" : nil } ?? ""
             let hasFiles = found.state != nil || Lab.labNames().contains(name)
             guard !found.namespaces.isEmpty || hasFiles else {
                 Console.out("lab \(name): nothing to remove (no namespace kc-\(name).*, no \(LabPaths.directory(name)))")
@@ -33,7 +35,6 @@ struct DownCommand: ParsableCommand {
             }
             do {
                 try Lab.down(name: name)
-                let server = found.state?.server.map { " and lab process \($0.pid)" } ?? ""
                 Console.out("lab \(name) removed: \(found.namespaces.count) namespace\(found.namespaces.count == 1 ? "" : "s")\(server)")
             } catch {
                 Console.error("keycard down: \(error)")

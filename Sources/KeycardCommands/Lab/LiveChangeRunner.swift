@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import KeycardKernel
 import KeycardLab
 import KeycardModel
 import KeycardScenario
@@ -8,7 +10,9 @@ import KeycardValues
 /// lab's lock, and hands the change to the lab process, which keeps the lab's cluster and compiled
 /// state between changes (`LiveLabService`); without a lab process it reloads the lab and makes
 /// the change itself. Either way the change is made by `perform`: any invalid input throws before
-/// the kernel is touched, and the journal is appended only once the lab is reprogrammed.
+/// the kernel is touched, and the journal is appended only once the lab is reprogrammed; from
+/// the kernel's first change to the journal's, the lab's `LiveChangeMarker` says a change is
+/// under way.
 enum LiveChangeRunner {
     /// `files` (at least one) as one change: all applied, or (one refused) none.
     static func manifests(_ kind: LiveChange.Kind, lab: String, files: [String], namespace: String? = nil) throws {
@@ -29,18 +33,42 @@ enum LiveChangeRunner {
             if reply.failed { throw Exit.invalid }
             return
         }
+        // Under the lock no change is under way: a marker is one that stopped half-way, and
+        // this change rewrites every table whole (`LiveChangeMarker`).
+        let whole = LiveChangeMarker.read(lab) != nil
         var live = try LiveLab.open(lab)
-        let out = try perform(request, on: &live, log: { Console.error($0) }) { changed, previous in try changed.program(from: previous) }
+        // From the start of programming until the record is committed, SIGINT and SIGTERM (and
+        // SIGHUP) are recorded rather than acted on: a verb stopped there would leave the
+        // kernel half-reprogrammed while the record says otherwise. The verb then exits 128 + it.
+        var trap: SignalTrap?
+        defer { trap?.remove() }
+        let out: [String]
+        do {
+            out = try perform(request, on: &live, log: { Console.error($0) }, willProgram: { trap = SignalTrap() }) { changed, previous in
+                try changed.program(from: previous, whole: whole)
+            }
+        } catch {
+            guard let signal = trap?.received else { throw error }
+            Console.error(LiveCommand.message(request.kind.rawValue, error))
+            Console.error("interrupted (signal \(signal))")
+            throw ExitCode(128 + signal)
+        }
         for line in out { Console.out(line) }
+        if let signal = trap?.received {
+            Console.error("interrupted (signal \(signal)) after the change was made and recorded")
+            throw ExitCode(128 + signal)
+        }
     }
 
     /// Makes `request` on `live`: changes its cluster (every file of an apply or delete, in order,
     /// each checked against the cluster the files before it left), has `program` reprogram the lab
     /// once (given the changed lab and the cluster before), then appends to the journal, one entry
-    /// a file. A refused file throws before `program`: nothing of the request is applied. Returns
-    /// the lines to print.
+    /// a file. A refused file throws before `program`: nothing of the request is applied.
+    /// `willProgram` runs once the request is accepted, before the change is marked under way and
+    /// the kernel touched. Returns the lines to print.
     static func perform(
-        _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, program: (LiveLab, Cluster) throws -> Int
+        _ request: LiveRequest, on live: inout LiveLab, log: (String) -> Void, willProgram: () -> Void = {},
+        program: (LiveLab, Cluster) throws -> Int
     ) throws -> [String] {
         let previous = live.cluster
         let before = live.held.api
@@ -102,26 +130,42 @@ enum LiveChangeRunner {
         for pod in live.cluster.sortedPods where previous.pods[pod.key] == nil && before.pods[pod.key] != nil {
             done.append("pod \(pod.key) is bound now: the node port it waited for is free")
         }
+        // Before the kernel is touched: until the record holds the change, a process that dies
+        // leaves the marker, and readers and the next change know the kernel is not the record's.
+        willProgram()
+        try LiveChangeMarker.begin(lab: live.name)
         let programmed = try program(live, previous)
         for change in changes { try live.commit(change) }
         committed = true
+        LiveChangeMarker.end(lab: live.name)
         done.append("lab \(live.name): \(programmed) namespace\(programmed == 1 ? "" : "s") reprogrammed")
         return done
     }
 }
 
-/// One mutating live verb at a time per lab: an exclusive flock on /run/keycard/<lab>/live.lock.
+/// The lab's lock, a flock on /run/keycard/<lab>/live.lock. The mutating verbs take it
+/// exclusive, one at a time; `probe` and `scan` take it shared for their whole run, so that they
+/// never read the record before a change and send packets while the kernel is being moved to the
+/// next one (they would report the change in flight as a disagreement). Readers run together.
 struct LiveLock {
+    /// exclusive (`LOCK_EX`) for a change, shared (`LOCK_SH`) for a reader.
+    enum Mode {
+        case exclusive, shared
+
+        var operation: Int32 { self == .exclusive ? LOCK_EX : LOCK_SH }
+    }
+
     private let fd: Int32
 
-    /// Takes the lock, waiting for the verb that holds it.
-    init(_ lab: String) throws {
-        guard let lock = try LiveLock(lab, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
+    /// Takes the lock, waiting for the verb that holds it (a reader waits for a change, a change
+    /// for every reader and change).
+    init(_ lab: String, mode: Mode = .exclusive) throws {
+        guard let lock = try LiveLock(lab, mode: mode, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
         self = lock
     }
 
     /// Takes the lock; nil when another process holds it and `wait` is false.
-    init?(_ lab: String, wait: Bool) throws {
+    init?(_ lab: String, mode: Mode = .exclusive, wait: Bool) throws {
         // The verbs check the name first (`LabArgument`); the lock never creates a file outside
         // /run/keycard/<lab> whoever calls it.
         if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
@@ -130,12 +174,19 @@ struct LiveLock {
         let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LiveError("cannot open \(directory)/live.lock: errno \(errno)") }
         var rc: Int32
-        repeat { rc = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
+        repeat { rc = flock(fd, wait ? mode.operation : mode.operation | LOCK_NB) } while rc != 0 && errno == EINTR
         guard rc == 0 else {
             close(fd)
             return nil
         }
         self.fd = fd
+    }
+
+    /// A reader's lock (`probe`, `scan`): shared, held until `release`. A lab without its folder
+    /// takes none: `LiveLab.open` then says the lab is not up, as before.
+    static func reading(_ lab: String) throws -> LiveLock? {
+        guard FileManager.default.fileExists(atPath: LabPaths.directory(lab)) else { return nil }
+        return try LiveLock(lab, mode: .shared)
     }
 
     func release() { close(fd) }

@@ -72,6 +72,38 @@ struct LiveLab {
         return lab
     }
 
+    /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel
+    /// may hold neither the record's cluster nor the change's. `locked`: the caller holds the
+    /// lab's lock, so no change is under way and any marker is one left behind.
+    static func requireSettled(_ lab: String, locked: Bool) throws {
+        let marker = locked ? LiveChangeMarker.read(lab) : LiveChangeMarker.interrupted(lab)
+        if marker != nil { throw LiveError(LiveChangeMarker.message(lab)) }
+    }
+
+    /// The lab process (`keycard serve`) serves the ports of every pod without a `command:` and of
+    /// every external (`LabServing.endpoints`). Once it is gone those ports are closed, and a
+    /// reader would report every allowed connection to them as a policy failure; the reader is
+    /// refused instead (exit 2). A lab whose `keycard run` still runs it serves them itself.
+    /// - Parameter needed: whether what the reader sends reaches a port the lab process serves
+    ///   (true for a scan, which reaches every pod).
+    func requireLabProcess(needed: Bool = true) throws {
+        guard needed, state.liveOwner == nil, let server = state.server, !LiveLabServer.isAlive(server) else { return }
+        throw LiveError(
+            "lab \(name): its lab process \(server.pid) is not running (it serves the pods' ports); keycard down \(name) and up again")
+    }
+
+    /// Whether a probe of `destination` reaches a port the lab process serves, not one a pod's
+    /// own program (`command:`, the cluster DNS server) serves, nor a node's.
+    func isServedByLabProcess(_ destination: Endpoint) -> Bool {
+        let programs = LabServing.programPods(state.plan)
+        switch destination {
+        case .pod(let key): return !programs.contains(key)
+        case .service(_, let backend?), .exposed(_, _, let backend?): return !programs.contains(backend)
+        case .node, .address: return false
+        case .external, .service, .exposed: return true
+        }
+    }
+
     /// The scenario must still give every pod the address the running lab gave it.
     private func checkAddresses() throws {
         let planned = Dictionary(uniqueKeysWithValues: state.plan.servingPods.map { (ObjectKey($0.namespace, $0.name), $0.address) })
@@ -191,12 +223,14 @@ struct LiveLab {
 
     /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
     /// kernel holds (`LabPolicies` and `LabServices`, as `keycard run` programs a step). Returns
-    /// the namespaces whose policies changed.
-    func program(from previous: Cluster) throws -> Int {
+    /// the namespaces whose policies changed. The policy tables are adopted and so rewritten
+    /// whole (`PolicyController.adopt`); the Service proxy moves from `previous`'s tables, or,
+    /// with `whole` (a change was interrupted: the kernel may hold neither), is rewritten whole too.
+    func program(from previous: Cluster, whole: Bool = false) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
         let services = makeServices()
-        services.assumeProgrammed(previous)
+        if !whole { services.assumeProgrammed(previous) }
         let changed = try policies.program(cluster)
         try services.program(cluster)
         try refreshDNS()

@@ -11,7 +11,8 @@ import KeycardProbe
 /// The verb holds the lab's `LiveLock` while the lab process works on its request; the lab
 /// process takes it itself only while it loads the lab. What it keeps is dropped, to be
 /// reloaded from the journal and reprogrammed whole, whenever the record on disk is not the one
-/// it wrote last (a verb ran without it) or a change failed after the kernel was touched.
+/// it wrote last (a verb ran without it), a change failed after the kernel was touched, or a
+/// change was left half-made (`LiveChangeMarker`).
 final class LiveLabService {
     let lab: String
     private var live: LiveLab?
@@ -55,7 +56,9 @@ final class LiveLabService {
                 throw LiveError("cannot enter \(request.directory)")
             }
             let onDisk = try LiveLabRecord.read(lab)
-            if live == nil || onDisk != live?.record { try load() }
+            // A marker: a change stopped half-way (this process's failed one, or a verb killed
+            // while it made the change itself): every table is rewritten from the record first.
+            if live == nil || onDisk != live?.record || LiveChangeMarker.read(lab) != nil { try load() }
             guard var next = live, let policies, let services else { throw LiveError("lab \(lab) is not loaded") }
             reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
                 touched = true
@@ -94,6 +97,8 @@ final class LiveLabService {
         let proxy = opened.makeServices()
         try proxy.program(opened.cluster)
         try opened.refreshDNS()
+        // The kernel holds the record's cluster again, whatever a change left half-made.
+        LiveChangeMarker.end(lab: lab)
         live = opened
         policies = programmer
         services = proxy

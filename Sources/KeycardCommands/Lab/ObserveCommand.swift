@@ -47,7 +47,10 @@ struct ObserveCommand: ParsableCommand {
         }
         let trap = SignalTrap()
         defer { trap.remove() }
-        var live = try LiveCommand.run("observe") { try LiveLab.open(lab) }
+        var live = try LiveCommand.run("observe") {
+            try LiveLab.requireSettled(lab, locked: false)
+            return try LiveLab.open(lab)
+        }
         for text in pods.sorted() where ObjectKey.parse(text).map({ live.cluster.pods[$0] == nil }) ?? false {
             // Only a warning: a later `keycard apply` may create it.
             Console.error("warning: lab \(lab) holds no pod \(text) now; its flows show once it exists")
@@ -59,8 +62,15 @@ struct ObserveCommand: ParsableCommand {
             )
         }
         Console.error("lab \(lab): observing new flows (Ctrl-C to stop)")
+        let labNamespaces = live.state.plan.namespaces.map(\.name)
         while trap.received == nil {
             _ = watch.wait(timeout: .milliseconds(200))
+            // `keycard down` (or anything else) removed the lab: its sockets here would keep the
+            // deleted namespaces, and their tables, alive unseen, and nothing would ever come.
+            if let gone = Self.gone(lab, namespaces: labNamespaces) {
+                Console.error("lab \(lab): \(gone): observe stopped")
+                throw Exit.failed
+            }
             let traffic = try LiveCommand.run("observe") { try watch.collect() }
             // A change applied meanwhile (`keycard apply`, `label`, `delete`) is in the record.
             if let record = try? LiveLabRecord.read(lab), record != live.record, let reopened = try? LiveLab.open(lab) {
@@ -84,6 +94,17 @@ struct ObserveCommand: ParsableCommand {
             guard Console.write(text, to: STDOUT_FILENO) else { break }
         }
         Console.error("lab \(lab): observe stopped (signal \(trap.received ?? 0))")
+    }
+
+    /// What of lab `lab` is gone, nil while its live record and every namespace of its plan are there.
+    static func gone(_ lab: String, namespaces: [String]) -> String? {
+        if !FileManager.default.fileExists(atPath: LiveLabRecord.path(lab)) {
+            return "its live record \(LiveLabRecord.path(lab)) is gone (keycard down?)"
+        }
+        if let missing = namespaces.first(where: { !FileManager.default.fileExists(atPath: "\(NetworkNamespace.directory)/\($0)") }) {
+            return "its namespace \(missing) is gone (keycard down?)"
+        }
+        return nil
     }
 
     private func keep(_ line: HubbleFlowLine, namespaces: Set<String>, pods: Set<String>, verdicts: Set<String>) -> Bool {

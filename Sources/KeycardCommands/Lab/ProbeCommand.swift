@@ -44,7 +44,12 @@ struct ProbeCommand: LiveVerb {
     }
 
     private func probe() throws -> (LiveLab, [ProbeResult]) {
+        // Shared with other readers, never with a change: the cluster read here is the one the
+        // kernel holds while the packets go (`LiveLock`).
+        let lock = try LiveLock.reading(lab)
+        defer { lock?.release() }
         let live = try LiveLab.open(lab)
+        try LiveLab.requireSettled(lab, locked: lock != nil)
         let cluster = live.cluster
         let sources = try LiveInput.list(from).map { text -> ProbeRef in
             guard let ref = ProbeRef.parse(text), ref.isSource else {
@@ -79,6 +84,7 @@ struct ProbeCommand: LiveVerb {
             throw LiveError("lab \(lab): \(error.message)")
         }
         let cells = Timeline.cells(of: probe, in: cluster, mesh: false)
+        try live.requireLabProcess(needed: cells.contains { live.isServedByLabProcess($0.to) })
 
         // The same probe runner and evidence as `keycard run`: sockets in the source pods'
         // namespaces, denials settled at once by the kernel's logged drops where it can.

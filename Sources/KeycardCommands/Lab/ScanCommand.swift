@@ -60,7 +60,12 @@ struct ScanCommand: LiveVerb {
     }
 
     private func scan() throws -> [Target] {
+        // Shared with other readers, never with a change (`LiveLock`), as `probe`.
+        let lock = try LiveLock.reading(lab)
+        defer { lock?.release() }
         let live = try LiveLab.open(lab)
+        try LiveLab.requireSettled(lab, locked: lock != nil)
+        try live.requireLabProcess()
         // Audit mode enforces nothing: the scan must find what it would without policies.
         let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster
         // A pod, or an external (external/NAME) scanning from its own namespace behind the router.

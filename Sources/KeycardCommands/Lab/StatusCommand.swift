@@ -88,6 +88,9 @@ struct LabStatus: Encodable {
     var pods: [Pod] = []
     var externals: [Pod] = []
     var servedPorts: Int = 0
+    /// True when a live change stopped half-way (`LiveChangeMarker`): the kernel may hold neither
+    /// the record's cluster nor the change's; absent otherwise.
+    var interruptedChange: Bool? = nil
     var exists: Bool { namespaces > 0 || phase != "absent" }
 
     init(_ name: String) {
@@ -97,8 +100,13 @@ struct LabStatus: Encodable {
         let state = summary.state
         phase = state?.phase.rawValue ?? (summary.namespaces.isEmpty && !Lab.labNames().contains(name) ? "absent" : "broken")
         let record = try? LiveLabRecord.read(name)
-        // A `keycard up` that died before it had programmed the lab left it incomplete.
-        complete = summary.isComplete && (record?.complete != false || state?.liveOwner != nil)
+        // A `keycard up` that died before it had programmed the lab left it incomplete; so did a
+        // `keycard run` (without --keep) that died before tearing its lab down: only a running
+        // owner, or a live record (`up`, `run --keep`), keeps a lab in use.
+        complete =
+            summary.isComplete && (record?.complete != false || state?.liveOwner != nil)
+            && (record != nil || state?.liveOwner != nil)
+        interruptedChange = LiveChangeMarker.interrupted(name) != nil ? true : nil
         scenario = record?.scenario
         enforcement = record?.enforcement
         mode = record?.audit == true ? "audit" : nil
@@ -145,6 +153,10 @@ struct LabStatus: Encodable {
         } else {
             lines.append("  lab process: none (ports not served)")
         }
+        if !complete && owner == nil {
+            lines.append("  incomplete: the keycard process that built it is gone; keycard down \(name) removes it")
+        }
+        if interruptedChange == true { lines.append("  warning: " + LiveChangeMarker.message(name)) }
         if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
         for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
         let rows = (pods + externals).map { pod in

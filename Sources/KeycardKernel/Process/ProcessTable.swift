@@ -20,6 +20,15 @@ public enum ProcessTable {
         }
     }
 
+    /// Pids whose command line is `programName` (argv[0]'s last path component) with arguments
+    /// that `matches` (argv without argv[0]), never our own.
+    public static func pids(programName: String, arguments matches: ([String]) -> Bool) -> [pid_t] {
+        pids { pid in
+            guard let argv = commandLine(of: pid), let first = argv.first else { return false }
+            return first.split(separator: "/").last.map(String.init) == programName && matches(Array(argv.dropFirst()))
+        }
+    }
+
     /// Every process's pid in /proc (never our own) that `matches`, ascending.
     private static func pids(where matches: (pid_t) -> Bool) -> [pid_t] {
         guard let dir = opendir("/proc") else { return [] }
