@@ -90,7 +90,7 @@ public struct Workload: Hashable, Sendable {
     /// False for `updateStrategy.type: OnDelete` (StatefulSet, DaemonSet): a new template does not
     /// replace running pods, only pods created later.
     public var replacesOnUpdate: Bool = true
-    /// Job (or a CronJob's job template) `manualSelector: true`: the selector is the user's, and
+    /// Job `manualSelector: true` (a CronJob's job template may not set it): the selector is the user's, and
     /// the pods carry no generated `job-name`/`controller-uid` labels (`generateSelectorIfNeeded`
     /// in pkg/registry/batch/job/strategy.go adds them only without it).
     public var manualSelector = false

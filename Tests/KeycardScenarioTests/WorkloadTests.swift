@@ -156,6 +156,68 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// A DaemonSet whose template names a node runs its pod only on the lab node of that name
+    /// (`NodeShouldRunDaemonPod`); a name no lab node has runs none, with a warning at the field.
+    /// A new template without the name puts a pod on every node.
+    @Test func daemonSetTemplateNodeName() throws {
+        func set(_ nodeName: String?) -> String {
+            workload(
+                "DaemonSet", "agent",
+                """
+                selector: {matchLabels: {app: agent}}
+                template: {metadata: {labels: {app: agent}}, spec: {\(nodeName.map { "nodeName: \($0), " } ?? "")containers: [{name: c, image: i}]}}
+                """)
+        }
+        func threeNodes(_ text: String) -> String {
+            text.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab: {nodes: 3}\n  resources:")
+        }
+        let text = threeNodes(T.scenario(resources: set("node-1"), steps: "- apply:\n" + T.indent(set(nil), 4)))
+        let t = try timeline(text)
+        let pinned = pods(t, "prod/daemonset/agent")
+        #expect(pinned.map(\.nodeName) == ["node-1"])
+        #expect(pinned.map { t.plan.nodes[$0.key] } == [1])
+        #expect(!t.warnings.contains { $0.message.contains("matches no lab node") }, "\(t.warnings)")
+        #expect(Set(pods(t, "prod/daemonset/agent", after: 1).compactMap(\.nodeName)) == ["node-0", "node-1", "node-2"])
+        for name in ["node-3", "node-01", "ip-10-0-1-23.ec2.internal"] {
+            let text = threeNodes(T.scenario(resources: set(name)))
+            let t = try timeline(text)
+            #expect(pods(t, "prod/daemonset/agent").isEmpty, "\(name)")
+            let warning = try #require(
+                t.warnings.first { $0.message.contains("spec.template.spec.nodeName \"\(name)\" matches no lab node (node-0 ... node-2)") },
+                "\(name): \(t.warnings)")
+            let spot = try #require(Spot.at("nodeName: \(name)", column: name).resolve(in: text))
+            #expect(warning.location.line == spot.line && warning.location.column == spot.column, "\(warning)")
+        }
+    }
+
+    /// A StatefulSet's `persistentVolumeClaimRetentionPolicy` takes Retain or Delete (absent or ""
+    /// is Retain); anything else, or an unknown field in it, is refused at the field.
+    @Test func statefulSetClaimRetentionPolicy() throws {
+        func set(_ policy: String) -> String {
+            workload(
+                "StatefulSet", "db",
+                """
+                persistentVolumeClaimRetentionPolicy: \(policy)
+                selector: {matchLabels: {app: db}}
+                template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i}]}}
+                """)
+        }
+        for accepted in ["{whenDeleted: Retain, whenScaled: Delete}", "{whenDeleted: Delete}", "{whenScaled: ''}", "{}", "null"] {
+            #expect(pods(try timeline(T.scenario(resources: set(accepted))), "prod/statefulset/db").count == 1, "\(accepted)")
+        }
+        for (policy, token, message) in [
+            ("{whenDeleted: Bogus}", "Bogus", "whenDeleted: Unsupported value: \"Bogus\": supported values: \"Retain\", \"Delete\""),
+            ("{whenScaled: retain}", "retain", "whenScaled: Unsupported value: \"retain\""),
+            ("{whenDelete: Retain}", "whenDelete", "unknown field \"whenDelete\""),
+        ] {
+            let text = T.scenario(resources: set(policy))
+            let error = try #require(parseError(text))
+            #expect(error.message.contains(message), "\(error)")
+            let spot = try #require(Spot.at("persistentVolumeClaimRetentionPolicy", column: token).resolve(in: text))
+            #expect(error.location.line == spot.line && error.location.column == spot.column, "\(error)")
+        }
+    }
+
     /// A Job runs min(parallelism, completions) pods with the four labels the API server adds, its
     /// uid in the API server's format.
     @Test func jobPods() throws {

@@ -178,6 +178,47 @@ let workloadRows: [FidelityRow] = [
             return pods == 2 ? nil : "expected one pod of each Job, found \(pods)"
         }),
     FidelityRow(
+        "WL-45",
+        "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: nightly, namespace: shop}, spec: {schedule: '0 0 * * *', jobTemplate: "
+            + "{spec: {selector: {}, template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}",
+        .refuses(at: "{}, template", "spec.jobTemplate.spec.selector: Invalid value: `selector` will be auto-generated")),
+    FidelityRow(
+        "WL-46",
+        "- {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: pinned, namespace: shop}, spec: {selector: {matchLabels: {app: pinned}}, "
+            + "template: {metadata: {labels: {app: pinned}}, spec: {nodeName: node-1, containers: [{name: c, image: i}]}}}}\n"
+            + "- {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: elsewhere, namespace: shop}, spec: {selector: {matchLabels: {app: elsewhere}}, "
+            + "template: {metadata: {labels: {app: elsewhere}}, spec: {nodeName: ip-10-0-1-23.ec2.internal, containers: [{name: c, image: i}]}}}}",
+        .warns("spec.template.spec.nodeName \"ip-10-0-1-23.ec2.internal\" matches no lab node", unchanged),
+        state: { cluster in
+            let pinned = cluster.pods.values.filter { $0.labels["app"] == "pinned" }.compactMap { cluster.podNodes[$0.key] }
+            let elsewhere = cluster.pods.values.filter { $0.labels["app"] == "elsewhere" }.count
+            return pinned == [1] && elsewhere == 0
+                ? nil : "expected one pod on node-1 and none for the unknown node, found nodes \(pinned) and \(elsewhere) pods"
+        }),
+    FidelityRow(
+        "WL-47",
+        "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: nightly, namespace: shop}, spec: {schedule: '0 0 * * *', jobTemplate: "
+            + "{spec: {template: {metadata: {labels: {app: nightly, job-name: nightly}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}",
+        .warns("its pod template sets the label job-name", unchanged),
+        state: { cluster in
+            let key = WorkloadKey(.cronJob, "shop", "nightly")
+            let pods = cluster.pods.values.filter { $0.owner?.workload == key }.count
+            return cluster.workloads[key] != nil && pods == 0 ? nil : "expected CronJob shop/nightly with no pod, found \(pods)"
+        }),
+    FidelityRow(
+        "WL-48",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: once, namespace: shop}, spec: {podFailurePolicy: {rules: "
+            + "[{action: FailJob, onExitCodes: {operator: In, values: [42]}}]}, template: {spec: {restartPolicy: OnFailure, containers: [{name: c, image: i}]}}}}",
+        .refuses(at: "OnFailure", "only \"Never\" is supported when podFailurePolicy is specified")),
+    FidelityRow(
+        "WL-49",
+        "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: nightly, namespace: shop}, spec: {schedule: '0 0 * * *', jobTemplate: "
+            + "{spec: {backoffLimit: -1, template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}",
+        .refuses(at: "-1", "spec.jobTemplate.spec.backoffLimit")),
+    FidelityRow(
+        "WL-50", statefulSet("db", "persistentVolumeClaimRetentionPolicy: {whenDeleted: Bogus}, "),
+        .refuses(at: "Bogus", "whenDeleted: Unsupported value: \"Bogus\": supported values: \"Retain\", \"Delete\"")),
+    FidelityRow(
         "WL-28",
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "
             + "template: {metadata: {labels: {app: remote}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n"

@@ -10,12 +10,18 @@ extension ObjectDecoder {
     ///   caps its running pods);
     /// - a ReplicationController's `selector` defaults to its template's labels, which it must match;
     /// - a Job's selector is generated (with `manualSelector: true` it is the user's and must match);
+    ///   a CronJob's `jobTemplate.spec` may have no selector and no `manualSelector: true`
+    ///   (`ValidateJobTemplateSpec`), and is otherwise checked as a Job's spec (`checkJobSpec`);
     ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
     /// - a CronJob needs a valid `schedule` (and `timeZone`, if any: `checkCronTiming`) and a name of
     ///   at most 52 characters, a Job one of at most 63;
     ///   a suspended Job or CronJob runs no pod;
     /// - a Deployment's `spec.paused` is a boolean; paused, it is read and warned about
-    ///   (`Workload.paused`).
+    ///   (`Workload.paused`);
+    /// - accepted, with a warning, and no pod: a DaemonSet whose template names no lab node
+    ///   (`warnUnmatchedDaemonNode`), a CronJob whose template writes a generated Job label
+    ///   (`warnWrittenJobLabel`), besides the StatefulSets and Deployments whose pods or
+    ///   ReplicaSet the API server would refuse.
     /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     /// Whether a Job's `spec.managedBy` hands it to another controller: the Job controller then
     /// does nothing with it (job_controller.go, `managedByExternalController`; the JobManagedBy
@@ -103,6 +109,18 @@ extension ObjectDecoder {
             workload.selector = selector
             if workload.labels.isEmpty { workload.labels = template.labels }
         case .job, .cronJob:
+            // A CronJob's Jobs always get generated selectors: `ValidateJobTemplateSpec`
+            // (pkg/apis/batch/validation/validation.go) refuses a selector and manualSelector: true
+            // in its jobTemplate, `selector: {}` included.
+            if kind == .cronJob {
+                if let selectorValue = spec["selector"] {
+                    throw selectorValue.error("spec.jobTemplate.spec.selector: Invalid value: `selector` will be auto-generated")
+                }
+                if let manualValue = spec["manualSelector"], try manualValue.bool("spec.jobTemplate.spec.manualSelector") {
+                    throw manualValue.error(
+                        "spec.jobTemplate.spec.manualSelector: Unsupported value: true: supported values: \"nil\", \"false\"")
+                }
+            }
             let manual = try spec["manualSelector"]?.bool("spec.manualSelector") ?? false
             if manual {
                 guard let selectorValue = spec["selector"] else {
@@ -114,7 +132,9 @@ extension ObjectDecoder {
                 workload.manualSelector = true
             } else {
                 let generated = WorkloadController.jobLabels(workload)
-                for (key, value) in generated {
+                // A CronJob's template that writes a generated label is accepted; each Job made
+                // from it is refused (`jobProblem`, warned about below).
+                for (key, value) in generated where kind == .job {
                     if let written = template.labels[key], written != value {
                         throw templateValue.error("template label \(key)=\(written) conflicts with the generated \(key)=\(value)")
                     }
@@ -126,7 +146,7 @@ extension ObjectDecoder {
                 // pkg/registry/batch/job/strategy.go, and `validateGeneratedSelector`,
                 // pkg/apis/batch/validation/validation.go. Anything narrower or other is refused.
                 var selector = LabelSelector(matchLabels: ["batch.kubernetes.io/controller-uid": uid])
-                if let selectorValue = spec["selector"], !selectorValue.isNull {
+                if kind == .job, let selectorValue = spec["selector"], !selectorValue.isNull {
                     selector = try labelSelector(selectorValue, "spec.selector")
                     if selector.matchLabels["batch.kubernetes.io/controller-uid"] == nil {
                         selector.matchLabels["batch.kubernetes.io/controller-uid"] = uid
@@ -144,26 +164,22 @@ extension ObjectDecoder {
             if let value = spec["parallelism"] { try Self.requireLabSize(parallelism, value, "spec.parallelism") }
             let completionsValue = spec["completions"]
             let completions = try completionsValue?.int("spec.completions (0 or more)", in: 0...Int(Int32.max))
+            let path = kind == .cronJob ? "spec.jobTemplate.spec" : "spec"
             if let modeValue = spec["completionMode"] {
-                let mode = try modeValue.string("spec.completionMode")
+                let mode = try modeValue.string("\(path).completionMode")
                 guard mode == "NonIndexed" || mode == "Indexed" else {
-                    throw modeValue.error("spec.completionMode must be NonIndexed or Indexed, found \"\(mode)\"")
+                    throw modeValue.error("\(path).completionMode must be NonIndexed or Indexed, found \"\(mode)\"")
                 }
                 workload.indexed = mode == "Indexed"
                 if workload.indexed, completions == nil {
-                    throw modeValue.error("spec.completions is required when completionMode is Indexed")
+                    throw modeValue.error("\(path).completions is required when completionMode is Indexed")
                 }
                 if workload.indexed, kind == .job, let completions, completions > 0 {
                     try checkIndexedHostnames(meta.name, completions: completions, metadata)
                 }
             }
-            // validateJobSpec (pkg/apis/batch/validation): per-index fields need Indexed mode.
-            for field in ["backoffLimitPerIndex", "maxFailedIndexes", "successPolicy"] where !workload.indexed {
-                if let value = spec[field] { throw value.error("spec.\(field) requires indexed completion mode") }
-            }
-            if let maxFailed = spec["maxFailedIndexes"], spec["backoffLimitPerIndex"] == nil {
-                throw maxFailed.error("spec.backoffLimitPerIndex is required when maxFailedIndexes is specified")
-            }
+            try checkJobSpec(
+                spec, path: path, indexed: workload.indexed, completions: completions, templateValue: templateValue, template: template)
             if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
             if try Self.managedElsewhere(spec["managedBy"]) { suspended = true }
             workload.replicas = suspended ? 0 : min(parallelism, completions ?? parallelism)
@@ -197,6 +213,8 @@ extension ObjectDecoder {
             }
         }
         if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
+        if kind == .daemonSet { try warnUnmatchedDaemonNode(workload, templateValue) }
+        if let label = WorkloadController.writtenJobLabel(workload) { try warnWrittenJobLabel(label, workload, templateValue) }
         if let problem = WorkloadController.replicaSetProblem(workload) {
             let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
             warnings.append(
@@ -301,5 +319,41 @@ extension ObjectDecoder {
         throw nameValue.error(
             "Job name \"\(name)\": will not able to create pod with invalid DNS label: \(hostname) (an Indexed Job's pod hostname \(problem))"
         )
+    }
+}
+
+extension ObjectDecoder {
+    /// A DaemonSet whose template names a node no lab node has (`node-0` ... `node-<n-1>`): the
+    /// API server accepts it, and its controller makes a pod only for the node of that name
+    /// (`WorkloadController.daemonNodes`), so none runs. A name the lab has is no news.
+    mutating func warnUnmatchedDaemonNode(_ workload: Workload, _ templateValue: YAMLValue) throws(ScenarioError) {
+        guard let name = workload.template.nodeName, WorkloadController.daemonNodes(workload, nodes: labNodes).isEmpty,
+            let specValue = try nonNullFields(templateValue, "spec.template")["spec"],
+            let nameValue = try nonNullFields(specValue, "spec.template.spec")["nodeName"]
+        else { return }
+        warnings.append(
+            ScenarioWarning(
+                location: nameValue.location,
+                message:
+                    "DaemonSet \(workload.namespace)/\(workload.name): spec.template.spec.nodeName \"\(name)\" matches no lab node (node-0 ... node-\(labNodes - 1)); the DaemonSet controller runs a pod only on the node of that name, so keycard runs none"
+            ))
+    }
+
+    /// A CronJob whose pod template writes a label the API server generates for each Job
+    /// (`WorkloadController.writtenJobLabel`): accepted, warned about at the label; no pod runs.
+    mutating func warnWrittenJobLabel(_ label: String, _ workload: Workload, _ templateValue: YAMLValue) throws(ScenarioError) {
+        var location = templateValue.location
+        if let metadata = try nonNullFields(templateValue, "spec.template")["metadata"],
+            let labels = try nonNullFields(metadata, "spec.template.metadata")["labels"],
+            let entry = try labels.entries("spec.template.metadata.labels").first(where: { $0.key == label })
+        {
+            location = entry.keyLocation
+        }
+        warnings.append(
+            ScenarioWarning(
+                location: location,
+                message:
+                    "CronJob \(workload.namespace)/\(workload.name): its pod template sets the label \(label), which the API server generates for each Job from the Job's own name and uid; it refuses every Job the CronJob makes (`selector` not auto-generated), so no pod runs, and keycard runs none"
+            ))
     }
 }

@@ -11,10 +11,12 @@ import Yams
 ///   `maxUnavailable` an int 0 or more or a percent (`25%`, maxUnavailable at most 100%), not both 0
 ///   (defaults 25%).
 /// - StatefulSet (`ValidateStatefulSetSpec`): `podManagementPolicy` OrderedReady or Parallel;
-///   `serviceName` empty or a DNS-1123 label (Kubernetes 1.33, kubernetes/kubernetes#130233).
+///   `serviceName` empty or a DNS-1123 label (Kubernetes 1.33, kubernetes/kubernetes#130233);
+///   `persistentVolumeClaimRetentionPolicy` Retain or Delete.
 /// - CronJob (pkg/apis/batch/validation `validateCronJobSpec`): `concurrencyPolicy` Allow, Forbid or
 ///   Replace; `startingDeadlineSeconds`, `successfulJobsHistoryLimit`, `failedJobsHistoryLimit` 0 or more.
 /// - Every kind with `minReadySeconds` (ReplicaSet, ReplicationController, DaemonSet): 0 or more.
+/// A Job's spec and a CronJob's `jobTemplate.spec` are checked with their template (`checkJobSpec`).
 extension ObjectDecoder {
     func checkWorkloadSpec(_ kind: WorkloadKind, _ spec: [String: YAMLValue]) throws(ScenarioError) {
         let minReady = try nonNegative(spec["minReadySeconds"], "spec.minReadySeconds") ?? 0
@@ -47,6 +49,7 @@ extension ObjectDecoder {
                 }
             }
             if let strategy = spec["updateStrategy"] { try checkStatefulSetStrategy(strategy) }
+            if let policy = spec["persistentVolumeClaimRetentionPolicy"] { try checkClaimRetentionPolicy(policy) }
         case .daemonSet:
             _ = try nonNegative(spec["revisionHistoryLimit"], "spec.revisionHistoryLimit")
             if let strategy = spec["updateStrategy"] { try checkDaemonSetStrategy(strategy) }
@@ -61,11 +64,25 @@ extension ObjectDecoder {
             _ = try nonNegative(spec["startingDeadlineSeconds"], "spec.startingDeadlineSeconds", in: 0...Int(Int64.max))
             _ = try nonNegative(spec["successfulJobsHistoryLimit"], "spec.successfulJobsHistoryLimit")
             _ = try nonNegative(spec["failedJobsHistoryLimit"], "spec.failedJobsHistoryLimit")
-        case .job:
-            _ = try nonNegative(spec["backoffLimit"], "spec.backoffLimit")
-            _ = try nonNegative(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds", in: 0...Int(Int64.max))
-            _ = try nonNegative(spec["ttlSecondsAfterFinished"], "spec.ttlSecondsAfterFinished")
-        case .replicaSet, .replicationController: break
+        // A Job's spec, and a CronJob's jobTemplate.spec, need the template read: `checkJobSpec`.
+        case .job, .replicaSet, .replicationController: break
+        }
+    }
+
+    /// A StatefulSet's `persistentVolumeClaimRetentionPolicy`: `whenDeleted` and `whenScaled` each
+    /// Retain or Delete (`ValidatePersistentVolumeClaimRetentionPolicy`, pkg/apis/apps/validation);
+    /// absent or "" is Retain (`SetDefaults_StatefulSet`). keycard has no volumes; only the values
+    /// the API server would refuse matter here.
+    private func checkClaimRetentionPolicy(_ policy: YAMLValue) throws(ScenarioError) {
+        let path = "spec.persistentVolumeClaimRetentionPolicy"
+        try policy.requireKnownFields(path, known: ["whenDeleted", "whenScaled"])
+        let fields = try nonNullFields(policy, path)
+        for field in ["whenDeleted", "whenScaled"] {
+            guard let value = fields[field] else { continue }
+            let written = try value.string("\(path).\(field)")
+            guard ["", "Retain", "Delete"].contains(written) else {
+                throw value.error("\(path).\(field): Unsupported value: \"\(written)\": supported values: \"Retain\", \"Delete\"")
+            }
         }
     }
 
@@ -163,7 +180,7 @@ extension ObjectDecoder {
     }
 
     /// An int field `ValidateNonnegativeField` checks (Int32 unless `range` says otherwise); nil when absent.
-    private func nonNegative(_ value: YAMLValue?, _ field: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws(ScenarioError)
+    func nonNegative(_ value: YAMLValue?, _ field: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws(ScenarioError)
         -> Int?
     {
         guard let value else { return nil }

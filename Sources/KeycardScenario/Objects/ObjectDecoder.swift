@@ -24,6 +24,10 @@ struct ObjectDecoder {
     var handWrittenEndpoints: [ObjectKey: String] = [:]
     /// The Service being decoded's fields its type does not allow (`TypeDependentField`).
     var typeDependentFields: [TypeDependentField] = []
+    /// The lab's node count (`spec.lab.nodes`; manifests mode's lab has the default), known
+    /// before any object is read: a DaemonSet whose template names a node runs a pod only if a lab
+    /// node has that name (`node-0` ... `node-<n-1>`), and the warning says so where it is written.
+    var labNodes = LabSettings.defaultNodes
 
     /// The namespace an object gets when it names none.
     var defaultNamespace: String { namespace ?? "default" }

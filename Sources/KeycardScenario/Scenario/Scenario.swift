@@ -41,7 +41,7 @@ public enum Enforcement: String, Sendable, Codable, CaseIterable {
 
 /// `spec.lab`.
 public struct LabSettings: Sendable {
-    public var nodes: Int = 1
+    public var nodes: Int = defaultNodes
     public var podCIDR: CIDR
     public var enforcement: Enforcement = .pod
     /// `spec.lab.dns`: where `dns: true` is written, nil when cluster DNS is off (see `ClusterDNS`).
@@ -62,6 +62,8 @@ public struct LabSettings: Sendable {
 
     /// 10.244.0.0/16, as kubeadm's flannel setup uses.
     public static let defaultPodCIDR = CIDR.ipv4(IPv4(0x0AF4_0000), 16)
+    /// One node, unless `spec.lab.nodes` says otherwise (manifests mode keeps it).
+    public static let defaultNodes = 1
 
 }
 

@@ -160,6 +160,7 @@ struct ScenarioParser {
         let specValue = try top.required("spec")
         let spec = try specValue.fields("spec", allowed: ["lab", "externals", "resources", "probe", "steps", "mesh"])
         let lab = try labSettings(spec["lab"])
+        objects.labNodes = lab.nodes
         mesh = try meshSettings(spec["mesh"])
         let externals = try self.externals(spec["externals"], podCIDR: lab.podCIDR, serviceCIDR: lab.serviceCIDR)
         try checkLoadBalancerCIDR(lab, externals: externals, spec["lab"])

@@ -35,6 +35,18 @@ extension WorkloadController {
         return "its ReplicaSet name \"\(name.prefix(20))...\" (\(name.utf8.count) characters) \(problem)"
     }
 
+    /// The generated Job label (`jobLabels`) a CronJob's pod template writes itself, or nil. The
+    /// API server accepts the CronJob (`ValidateJobTemplateSpec` does not look at its template's
+    /// labels), but each Job made from it is `<cronjob>-<scheduled minute>` with a new uid:
+    /// `generateSelector` (pkg/registry/batch/job/strategy.go) keeps the written label, and
+    /// `validateGeneratedSelector` (pkg/apis/batch/validation/validation.go) refuses the Job whose
+    /// name or uid it is not, which is every Job (a written `job-name` could name one minute's).
+    /// So no Job exists and no pod runs. A Job's own template is refused outright instead.
+    public static func writtenJobLabel(_ workload: Workload) -> String? {
+        guard workload.kind == .cronJob, !workload.manualSelector else { return nil }
+        return jobLabels(workload).keys.sorted().first { workload.template.labels[$0] != nil }
+    }
+
     /// The ordinals `workload`'s controller can create pods for: from `spec.ordinals.start` up to
     /// the first it cannot (`statefulPodProblem`; a longer ordinal only makes the name longer).
     static func creatableOrdinals(_ workload: Workload) -> Range<Int> {

@@ -16,7 +16,8 @@ import KeycardModel
 ///   `apps.kubernetes.io/pod-index`; a new template replaces every pod under the same name
 ///   (RollingUpdate; only those at or above `rollingUpdate.partition`) or none (OnDelete).
 /// - DaemonSet: one pod `<name>-<5 chars>` per lab node with `nodeName: node-i`, labelled
-///   `controller-revision-hash` (`<hash>`) and `pod-template-generation`.
+///   `controller-revision-hash` (`<hash>`) and `pod-template-generation`; a template that names
+///   a node runs its pod only there (`daemonNodes`).
 /// - Job: `parallelism` pods `<name>-<5 chars>` (Indexed: `<name>-<index>-<5 chars>`, labelled
 ///   `batch.kubernetes.io/job-completion-index`), labelled `batch.kubernetes.io/job-name`,
 ///   `job-name`, `batch.kubernetes.io/controller-uid`, `controller-uid`.
@@ -50,6 +51,8 @@ public enum WorkloadController {
             let kept = Array(owned.prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
         case .job, .cronJob:
+            // No Job the API server would refuse, so no pod of it (`writtenJobLabel`).
+            if writtenJobLabel(workload) != nil { return [] }
             // A CronJob's Job is a Job like any other: an Indexed one gives each pod its own index.
             if workload.indexed {
                 return (0..<workload.replicas).map { index in
@@ -71,13 +74,22 @@ public enum WorkloadController {
                 return statefulPod(workload, ordinal: ordinal, hash: hash)
             }
         case .daemonSet:
-            return (0..<nodes).map { node in
+            return daemonNodes(workload, nodes: nodes).map { node in
                 if let pod = owned.first(where: { $0.owner?.ordinal == node }), current(pod) { return pod }
                 var pod = generated(&state, hash: hash, index: node)
                 pod.nodeName = "node-\(node)"
                 return pod
             }
         }
+    }
+
+    /// The lab nodes (`node-0` ... `node-<nodes-1>`) a DaemonSet runs a pod on: every one, or
+    /// when its template sets `spec.nodeName`, only the node of that name, none if no lab node
+    /// has it (`NodeShouldRunDaemonPod`, pkg/controller/daemon/daemon_controller.go: "If the
+    /// daemon set specifies a node name, check that it matches with node.Name").
+    static func daemonNodes(_ workload: Workload, nodes: Int) -> [Int] {
+        guard let named = workload.template.nodeName else { return Array(0..<nodes) }
+        return (0..<nodes).filter { "node-\($0)" == named }
     }
 
     /// A pod with a generated name: `<prefix><5 chars>`, the template's labels and those the
