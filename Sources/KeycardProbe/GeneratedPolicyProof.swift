@@ -113,7 +113,7 @@ public enum GeneratedPolicyProof {
         let failed = results.filter { !$0.passed }
         let allowed = results.filter { $0.observed?.networkDecision == .allow }.count
         let skipped = results.filter { $0.observed == .skipped }.count
-        let coverage = coverage(observed, results)
+        let coverage = Self.coverage(observed, results)
         let allowedObserved = results.filter { result in
             guard result.observed?.networkDecision == .allow, case .pod(let to) = result.to else { return false }
             return observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
