@@ -132,7 +132,7 @@ struct GenerateTests {
         #expect(cell.expected == .explicit(.allow) && cell.verdict.decision == .allow)
 
         // The summary claims every observed flow passes only when each was sent and passed.
-        let passed = [cell.result(CellObservation(observation: .allow, attempts: 1))]
+        let passed = [cell.result(observed: .allow, attempts: 1)]
         #expect(
             GeneratedPolicyProof.coverage([flow], passed) == GeneratedPolicyProof.Coverage(observed: 1, proven: 1))
         #expect(
@@ -150,7 +150,7 @@ struct GenerateTests {
         #expect(GeneratedPolicyProof.coverage([flow], skipped) == GeneratedPolicyProof.Coverage(observed: 1, modelOnly: 1))
         #expect(judged.contains("0 of 1 observed flow pass with packets") && judged.contains("1 judged by the model only"), "\(judged)")
         // A failed cell: no verdict line, the wrong cells follow it.
-        let denied = [cell.result(CellObservation(observation: .deny, attempts: 1))]
+        let denied = [cell.result(observed: .deny, attempts: 1)]
         #expect(GeneratedPolicyProof.coverage([flow], denied) == GeneratedPolicyProof.Coverage(observed: 1, failed: 1))
         #expect(!GeneratedPolicyProof.summary(denied, observed: [flow]).contains("passes"))
     }
