@@ -7,8 +7,8 @@ import KeycardValues
 
 /// `keycard generate --prove`: the scenario's pods (as they stand after its last step) with the
 /// generated policies in place of its own, probed with real packets from every pod to every other
-/// pod on every port the destination declares. Each cell must be allowed exactly when it was
-/// observed, and the model of the generated policies must agree.
+/// pod on every port the destination declares, and on every port an observed flow used. Each cell
+/// must be allowed exactly when it was observed, and the model of the generated policies must agree.
 public enum GeneratedPolicyProof {
     /// The cluster to prove: the timeline's last state, its NetworkPolicies (and staged ones)
     /// replaced by `generated`.
@@ -23,12 +23,23 @@ public enum GeneratedPolicyProof {
     /// exactly when observed (or observed between pods no label tells apart from these:
     /// `PolicyGenerator.intends`), judged by the model of `cluster`. A pair whose ends both have no
     /// policy of their own (host-network pods, the cluster DNS pod: `PolicyGenerator.isSubject`)
-    /// is left out: no generated policy could deny it.
+    /// is left out: no generated policy could deny it. Then every observed flow that is no cell
+    /// yet, expected allowed: one to a port its pod does not declare (a Service's `targetPort`:
+    /// applications listen without declaring, and the proof's lab serves every target port a
+    /// Service sends a pod, as the run's did: `LabSpec(_:labName:)`, `Timeline.serviceTargetPorts`),
+    /// or one between two pods without a policy of their own. A flow whose pod is gone by the
+    /// last step gets no cell (`coverage` counts it).
     public static func cells(_ cluster: Cluster, observed: Set<ObservedFlow>) -> [ProbeCell] {
         let engine = PolicyEngine(cluster)
         let generator = PolicyGenerator(cluster)
         let intended = generator.intends(observed)
         var cells: [ProbeCell] = []
+        var present: Set<ObservedFlow> = []
+        func cell(_ flow: ObservedFlow) -> ProbeCell {
+            ProbeCell(
+                from: flow.from, to: .pod(flow.to), port: flow.port, expected: .explicit(intended(flow) ? .allow : .deny),
+                verdict: engine.evaluate(from: .pod(flow.from), to: .pod(flow.to), port: flow.port))
+        }
         for destination in cluster.sortedPods {
             for port in Set(destination.ports.map { ProtocolPort($0.proto, $0.port) }).sorted(by: {
                 ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port)
@@ -36,24 +47,108 @@ public enum GeneratedPolicyProof {
                 for source in cluster.sortedPods
                 where source.key != destination.key && (generator.isSubject(source.key) || generator.isSubject(destination.key)) {
                     let flow = ObservedFlow(from: source.key, to: destination.key, port: port)
-                    cells.append(
-                        ProbeCell(
-                            from: source.key, to: .pod(destination.key), port: port,
-                            expected: .explicit(intended(flow) ? .allow : .deny),
-                            verdict: engine.evaluate(from: .pod(source.key), to: .pod(destination.key), port: port)))
+                    present.insert(flow)
+                    cells.append(cell(flow))
                 }
             }
+        }
+        for flow in observed.sorted() where !present.contains(flow) && cluster.pods[flow.from] != nil && cluster.pods[flow.to] != nil {
+            cells.append(cell(flow))
         }
         return cells
     }
 
+    /// How a proof's results cover the observed flows: each one's cell passed with packets
+    /// (`proven`), was judged by the model alone (`modelOnly`), failed, or has no cell
+    /// (`unprobed`: a pod of it is gone by the scenario's last step). The summary claims every
+    /// observed flow passes only when each is proven.
+    public struct Coverage: Equatable, Sendable {
+        public var observed = 0
+        public var proven = 0
+        public var modelOnly = 0
+        public var failed = 0
+        public var unprobed = 0
+
+        public init(observed: Int = 0, proven: Int = 0, modelOnly: Int = 0, failed: Int = 0, unprobed: Int = 0) {
+            self.observed = observed
+            self.proven = proven
+            self.modelOnly = modelOnly
+            self.failed = failed
+            self.unprobed = unprobed
+        }
+
+        /// Every observed flow was sent as packets and passed.
+        public var complete: Bool { proven == observed }
+    }
+
+    /// The coverage of `observed` by `results` (`Coverage`).
+    public static func coverage(_ observed: Set<ObservedFlow>, _ results: [ProbeResult]) -> Coverage {
+        var byFlow: [ObservedFlow: ProbeResult] = [:]
+        for result in results {
+            guard case .pod(let to) = result.to else { continue }
+            byFlow[ObservedFlow(from: result.from, to: to, port: result.port)] = result
+        }
+        var coverage = Coverage(observed: observed.count)
+        for flow in observed {
+            guard let result = byFlow[flow] else {
+                coverage.unprobed += 1
+                continue
+            }
+            if result.observed == .skipped || result.observed == nil {
+                coverage.modelOnly += 1
+            } else if result.passed {
+                coverage.proven += 1
+            } else {
+                coverage.failed += 1
+            }
+        }
+        return coverage
+    }
+
+    /// The proof's summary line: cells allowed, denied and judged by the model only, the observed
+    /// flows proven with packets among them, and the verdict. "Every observed flow passes" only
+    /// when every observed flow was sent as packets and passed; otherwise how many were not sent,
+    /// and why.
+    public static func summary(_ results: [ProbeResult], observed: Set<ObservedFlow>) -> String {
+        let failed = results.filter { !$0.passed }
+        let allowed = results.filter { $0.observed?.networkDecision == .allow }.count
+        let skipped = results.filter { $0.observed == .skipped }.count
+        let coverage = Self.coverage(observed, results)
+        let allowedObserved = results.filter { result in
+            guard result.observed?.networkDecision == .allow, case .pod(let to) = result.to else { return false }
+            return observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
+        }.count
+        // Cells expected open without being observed: between pods no stable label tells apart.
+        let alike = results.filter { result in
+            guard result.expected == .allow, case .pod(let to) = result.to else { return false }
+            return !observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
+        }.count
+        func flows(_ count: Int) -> String { "\(count) observed flow\(count == 1 ? "" : "s")" }
+        var line =
+            "proof: \(results.count) cell\(results.count == 1 ? "" : "s"), \(allowed) allowed (\(flows(allowedObserved))"
+            + (alike > 0 ? ", and \(alike) cells between pods no stable label tells apart from theirs" : "")
+            + "), \(results.count - allowed - skipped) denied" + (skipped > 0 ? ", \(skipped) judged by the model only" : "")
+        guard failed.isEmpty else { return line }
+        if coverage.complete { return line + ": every observed flow passes, the rest is denied" }
+        var unsent: [String] = []
+        if coverage.modelOnly > 0 { unsent.append("\(coverage.modelOnly) judged by the model only (a real program's UDP port)") }
+        if coverage.unprobed > 0 { unsent.append("\(coverage.unprobed) not probed (a pod of it is gone by the last step)") }
+        line +=
+            ": \(coverage.proven) of \(flows(coverage.observed)) pass with packets, the rest is denied; "
+            + "\(unsent.joined(separator: ", ")): not proven with packets"
+        return line
+    }
+
     /// Builds a lab named `labName`, programs `cluster`'s policies, probes `cells`, tears it down.
-    /// A UDP port a real program serves (a DNS server) answers only its own protocol: those cells
-    /// are skipped and judged by the model alone.
+    /// A UDP port a real program serves answers only its own protocol: those cells are skipped
+    /// and judged by the model alone; with `queryDNS`, but for the cluster DNS server's port 53,
+    /// which a DNS query probes as the run does (`LabServing.dnsServer`; its dnsmasq answers any
+    /// name, NXDOMAIN where it holds no record, `ClusterDNSServer.config`): `generate --prove`
+    /// sends every observed DNS flow so.
     /// `interruption` is polled between stages (building, serving, programming, probing): a
     /// signal it reports throws `Interrupted` there, after the lab is torn down.
     public static func run(
-        _ timeline: Timeline, cluster: Cluster, cells: [ProbeCell], enforcement: Enforcement, labName: String,
+        _ timeline: Timeline, cluster: Cluster, cells: [ProbeCell], enforcement: Enforcement, labName: String, queryDNS: Bool = false,
         progress: (String) -> Void = { _ in }, interruption: () -> Int32? = { nil }
     ) throws -> [ProbeResult] {
         func stopIfInterrupted() throws { if let signal = interruption() { throw Interrupted(signal: signal) } }
@@ -76,15 +171,17 @@ public enum GeneratedPolicyProof {
         try stopIfInterrupted()
         let evidence = try? SocketProbeRunner.openEvidence(lab.plan, enforcement: enforcement)
         let programs = LabServing.programPods(lab.plan)
-        let runner = SocketProbeRunner(
+        var runner = SocketProbeRunner(
             namespaces: LabServing.sourceNamespaces(lab.plan), addresses: { [cluster] in cluster.address(of: $0) }, programPods: programs,
             evidence: evidence)
-        let probed = cells.filter { !Self.modelOnly($0, programs) }
+        if queryDNS { runner.dnsServer = LabServing.dnsServer(lab.plan) }
+        let dns = runner.dnsServer?.pod
+        let probed = cells.filter { !Self.modelOnly($0, programs, dns: dns) }
         progress("probing \(probed.count) cells")
         var seen = try runner.observe(probed, settings: timeline.scenario.probeDefaults).makeIterator()
         try stopIfInterrupted()
         return cells.map { cell in
-            if Self.modelOnly(cell, programs) {
+            if Self.modelOnly(cell, programs, dns: dns) {
                 return cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")
             }
             let observation = seen.next() ?? CellObservation(observation: .skipped, attempts: 0)
@@ -92,8 +189,11 @@ public enum GeneratedPolicyProof {
         }
     }
 
-    static func modelOnly(_ cell: ProbeCell, _ programs: Set<ObjectKey>) -> Bool {
+    /// Whether a cell is judged by the model alone: a UDP or SCTP port of a pod a real program
+    /// serves, but UDP/53 of the cluster DNS server `dns`, which a DNS query probes.
+    static func modelOnly(_ cell: ProbeCell, _ programs: Set<ObjectKey>, dns: ObjectKey? = nil) -> Bool {
         guard cell.port.proto != .tcp, case .pod(let key) = cell.to else { return false }
+        if key == dns && cell.port == ProtocolPort(.udp, 53) { return false }
         return programs.contains(key)
     }
 }

@@ -117,6 +117,61 @@ struct GenerateTests {
             engine.evaluate(fromSource: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080), mesh: reverse).decision == .deny)
     }
 
+    @Test("an observed flow to a Service's target port no pod declares is a proof cell, and the summary counts observed flows proven")
+    func observedFlowsToUndeclaredTargetPortsAreCells() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: generate-target-port}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Pod, metadata: {name: demo, namespace: default, labels: {app: demo}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: default, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: other, namespace: default, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: demo, namespace: default}, spec: {selector: {app: demo}, ports: [{port: 80, targetPort: 8080}]}}
+              steps:
+                - probe: {from: [default/client], to: [default/demo], ports: [TCP/8080]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "generate-target-port.yaml")
+        let demo = ObjectKey("default", "demo")
+        let client = ObjectKey("default", "client")
+        let flow = ObservedFlow(from: client, to: demo, port: ProtocolPort(.tcp, 8080))
+        // The flow a run saw of a pod declaring no port; a pod gone by the last step saw one too.
+        let gone = ObservedFlow(from: client, to: ObjectKey("default", "gone"), port: ProtocolPort(.tcp, 80))
+        let observed: Set<ObservedFlow> = [flow, gone]
+        let final = timeline.cluster(afterStep: 1)
+        #expect(final.serviceTargetPorts(of: demo)[demo] == [ProtocolPort(.tcp, 8080)])
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: PolicyGenerator(final).policies(observed))
+        let cells = GeneratedPolicyProof.cells(cluster, observed: observed)
+        // No pod declares a port: the observed flow is the only cell, expected and modelled open.
+        #expect(cells.map { "\($0.from) -> \($0.to) \($0.port)" } == ["default/client -> default/demo TCP/8080"])
+        let cell = try #require(cells.first)
+        #expect(cell.expected == .explicit(.allow) && cell.verdict.decision == .allow)
+
+        // The summary claims every observed flow passes only when each was sent and passed.
+        let passed = [cell.result(observed: .allow, attempts: 1)]
+        #expect(
+            GeneratedPolicyProof.coverage([flow], passed) == GeneratedPolicyProof.Coverage(observed: 1, proven: 1))
+        #expect(
+            GeneratedPolicyProof.summary(passed, observed: [flow])
+                == "proof: 1 cell, 1 allowed (1 observed flow), 0 denied: every observed flow passes, the rest is denied")
+        let partial = GeneratedPolicyProof.summary(passed, observed: observed)
+        #expect(GeneratedPolicyProof.coverage(observed, passed) == GeneratedPolicyProof.Coverage(observed: 2, proven: 1, unprobed: 1))
+        #expect(!partial.contains("every observed flow passes"), "\(partial)")
+        #expect(
+            partial.hasSuffix(
+                ": 1 of 2 observed flows pass with packets, the rest is denied; 1 not probed (a pod of it is gone by the last step): not proven with packets"
+            ), "\(partial)")
+        let skipped = [cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")]
+        let judged = GeneratedPolicyProof.summary(skipped, observed: [flow])
+        #expect(GeneratedPolicyProof.coverage([flow], skipped) == GeneratedPolicyProof.Coverage(observed: 1, modelOnly: 1))
+        #expect(judged.contains("0 of 1 observed flow pass with packets") && judged.contains("1 judged by the model only"), "\(judged)")
+        // A failed cell: no verdict line, the wrong cells follow it.
+        let denied = [cell.result(observed: .deny, attempts: 1)]
+        #expect(GeneratedPolicyProof.coverage([flow], denied) == GeneratedPolicyProof.Coverage(observed: 1, failed: 1))
+        #expect(!GeneratedPolicyProof.summary(denied, observed: [flow]).contains("passes"))
+    }
+
     /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).
     static func normalized(_ policy: NetworkPolicy) -> [String] {
         [
@@ -212,6 +267,28 @@ struct GenerateKernelTests {
         let written = try String(contentsOfFile: out, encoding: .utf8)
         #expect(!written.contains("namespace: \"kube-system\""), "\(written)")
         #expect(written.contains("\"k8s-app\": \"kube-dns\""), "clients keep their egress to DNS")
+    }
+
+    static var eksAdvanced: String {
+        RepositoryFiles.repository.deletingLastPathComponent().appendingPathComponent(
+            "shared/conformance/apps/eks-netpol-walkthrough/upstream/advanced/manifests"
+        ).path
+    }
+
+    @Test(
+        "EKS walkthrough: observed flows to a Service target port no pod declares, and DNS, are proven with packets",
+        .enabled(if: FileManager.default.fileExists(atPath: eksAdvanced), "no ../shared beside this checkout"))
+    func undeclaredTargetPortsAreProven() throws {
+        let out = NSTemporaryDirectory() + "keycard-eks-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let lab = ScenarioLibrary.uniqueLabName()
+        let result = try KeycardBinary.run(["generate", Self.eksAdvanced, "--lab", lab, "-o", out, "--prove"])
+        #expect(result.status == 0, "\(result.stderr)")
+        // No pod declares a port: before, the proof sent none of the clients' flows to demo-app
+        // TCP/80 and judged DNS by the model, yet said every observed flow passed.
+        #expect(result.stderr.contains("allowed (9 observed flows"), "\(result.stderr)")
+        #expect(result.stderr.contains("every observed flow passes, the rest is denied"), "\(result.stderr)")
+        #expect(!result.stderr.contains("judged by the model only"), "\(result.stderr)")
     }
 
     @Test("a workload no flow names is isolated both ways with no rule; a hostNetwork pod gets no policy")

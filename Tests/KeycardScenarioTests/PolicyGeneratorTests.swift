@@ -81,4 +81,73 @@ import Testing
         let yaml = PolicyYAML.render(policies)
         #expect(yaml.contains("- {key: \"app\", operator: DoesNotExist}"), "\(yaml)")
     }
+
+    /// A canary beside its stable workload (`api` {app: api}, `api-canary` {app: api, track:
+    /// canary}): `{app: api}` alone matches the canary's pods too (a selector matches every pod
+    /// whose labels include its matchLabels), so the API's policy would isolate the canary and the
+    /// database's rule "from {app: api}" would let the canary in (review: /tmp/rv-B/app5).
+    static let canary = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: generator-canary}
+        spec:
+          resources:
+            - {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: default}, spec: {replicas: 1, selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}}}}
+            - {apiVersion: apps/v1, kind: Deployment, metadata: {name: api-canary, namespace: default}, spec: {replicas: 1, selector: {matchLabels: {app: api, track: canary}}, template: {metadata: {labels: {app: api, track: canary}}, spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}}}}
+            - {apiVersion: apps/v1, kind: Deployment, metadata: {name: db, namespace: default}, spec: {replicas: 1, selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: x, ports: [{name: pg, containerPort: 5432}]}]}}}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: tool, namespace: default}, spec: {containers: [{name: c, image: x}]}}
+          steps:
+            - probe: {from: [default/deployment/api], to: [default/deployment/db], ports: [TCP/5432]}
+        """
+
+    @Test func aGroupIsSelectedWithoutTheKeysOfAWiderGroupOfItsNamespace() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.canary, file: "generator-canary.yaml")
+        let cluster = timeline.cluster(afterStep: 1)
+        func pod(_ workload: String) throws -> Pod {
+            try #require(cluster.sortedPods.first { $0.owner?.workload.name == workload })
+        }
+        let api = try pod("api")
+        let canary = try pod("api-canary")
+        let db = try pod("db")
+        let generator = PolicyGenerator(cluster)
+        let flows: Set<ObservedFlow> = [
+            ObservedFlow(from: api.key, to: db.key, port: ProtocolPort(.tcp, 5432)),
+            ObservedFlow(from: db.key, to: api.key, port: ProtocolPort(.tcp, 8080)),
+        ]
+        let policies = generator.policies(flows)
+        let apiPolicy = try #require(policies.first { $0.name == "keycard-api" })
+        let narrowed = LabelSelector(matchLabels: ["app": "api"], matchExpressions: [.init(key: "track", operator: .doesNotExist)])
+        #expect(apiPolicy.podSelector == narrowed)
+        // Exactly the API's pod: not the canary's, whose own policy selects it.
+        #expect(cluster.sortedPods.filter { apiPolicy.podSelector.matches($0.labels) }.map(\.key) == [api.key])
+        let canaryPolicy = try #require(policies.first { $0.name == "keycard-api-canary" })
+        #expect(canaryPolicy.podSelector == LabelSelector(matchLabels: ["app": "api", "track": "canary"]))
+        // The same selector names the API as a peer: the database's rule does not let the canary in.
+        let dbPolicy = try #require(policies.first { $0.name == "keycard-db" })
+        #expect(dbPolicy.ingress?.map { $0.peers?.first?.podSelector } == [narrowed])
+        // db and api have no label key the other lacks beside all of its own: plain selectors.
+        #expect(dbPolicy.podSelector == LabelSelector(matchLabels: ["app": "db"]))
+        // The unlabelled pod lacks every key, the canary's `track` too.
+        let tool = try #require(policies.first { $0.name == "keycard-tool" })
+        #expect(tool.podSelector.matchLabels.isEmpty)
+        #expect(tool.podSelector.matchExpressions.map(\.key) == ["app", "track"])
+        #expect(cluster.sortedPods.filter { tool.podSelector.matches($0.labels) }.map(\.name) == ["tool"])
+
+        // With the policies in place the model allows exactly what the generator intends.
+        var proved = cluster
+        proved.policies = Dictionary(uniqueKeysWithValues: policies.map { ($0.key, $0) })
+        let engine = PolicyEngine(proved)
+        let intended = generator.intends(flows)
+        for from in cluster.sortedPods {
+            for to in cluster.sortedPods where to.key != from.key {
+                for port in [ProtocolPort(.tcp, 5432), ProtocolPort(.tcp, 8080)] {
+                    let flow = ObservedFlow(from: from.key, to: to.key, port: port)
+                    let verdict = engine.evaluate(from: .pod(from.key), to: .pod(to.key), port: port).decision
+                    #expect((verdict == .allow) == intended(flow), "\(flow)")
+                }
+            }
+        }
+        #expect(engine.evaluate(from: .pod(canary.key), to: .pod(db.key), port: ProtocolPort(.tcp, 5432)).decision == .deny)
+        #expect(engine.evaluate(from: .pod(db.key), to: .pod(canary.key), port: ProtocolPort(.tcp, 8080)).decision == .deny)
+    }
 }

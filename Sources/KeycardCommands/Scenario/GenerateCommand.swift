@@ -77,22 +77,11 @@ struct GenerateCommand: ParsableCommand {
         slot.labName = labName
         let results = try Interruption.tearingDown(slot) { interruption in
             try GeneratedPolicyProof.run(
-                timeline, cluster: cluster, cells: cells, enforcement: mode, labName: labName, progress: Progress.line,
+                timeline, cluster: cluster, cells: cells, enforcement: mode, labName: labName, queryDNS: true, progress: Progress.line,
                 interruption: interruption)
         }
         let failed = results.filter { !$0.passed }
-        let allowed = results.filter { $0.observed?.networkDecision == .allow }.count
-        let skipped = results.filter { $0.observed == .skipped }.count
-        // Cells expected open without being observed: between pods no stable label tells apart.
-        let alike = cells.filter { cell in
-            guard cell.expected == .explicit(.allow), case .pod(let to) = cell.to else { return false }
-            return !observed.contains(ObservedFlow(from: cell.from, to: to, port: cell.port))
-        }.count
-        Console.error(
-            "proof: \(results.count) cells, \(allowed) allowed (\(observed.count) observed flows"
-                + (alike > 0 ? ", and \(alike) cells between pods no stable label tells apart from theirs" : "")
-                + "), \(results.count - allowed - skipped) denied" + (skipped > 0 ? ", \(skipped) judged by the model only" : "")
-                + (failed.isEmpty ? ": every observed flow passes, the rest is denied" : ""))
+        Console.error(GeneratedPolicyProof.summary(results, observed: observed))
         for cell in failed.prefix(20) {
             Console.error(
                 "  wrong: \(cell.cellDescription): expected \(cell.expected.rawValue), model \(cell.model.rawValue), observed \(cell.observed?.rawValue ?? "-")"

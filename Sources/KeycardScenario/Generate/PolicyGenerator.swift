@@ -68,7 +68,7 @@ public struct ObservedFlow: Hashable, Sendable, Comparable, CustomStringConverti
 /// own workload; pods that no stable label tells apart share one), each isolating its pods in both
 /// directions (`policyTypes: [Ingress, Egress]`, Kubernetes' default deny) and allowing exactly
 /// the observed peers and ports: peers by their stable labels (never `pod-template-hash` and the
-/// like), in another namespace through `kubernetes.io/metadata.name`, ports by name where the
+/// like; `DoesNotExist` for the keys of a wider group of their namespace: `selector(of:)`), in another namespace through `kubernetes.io/metadata.name`, ports by name where the
 /// destination pod names them. DNS to kube-dns is one such flow, kept where a pod used DNS.
 /// Where the mesh carries a flow over HBONE (meshed pods, either ambient: `MeshVerdict.tunnel`),
 /// NetworkPolicy sees TCP to the destination's port 15008, so its rule allows TCP/15008 beside the
@@ -117,15 +117,24 @@ public struct PolicyGenerator: Sendable {
         return !pod.hostNetwork && key != ClusterDNS.podKey
     }
 
-    /// The selector that picks a group's pods: its stable labels. Pods with none are picked as
-    /// those that lack every stable label key the namespace's other pods carry (`DoesNotExist`):
-    /// an empty selector would pick every pod of the namespace ("An empty podSelector selects all
-    /// pods in this namespace", NetworkPolicySpec). `{}` only when no pod there has a label.
+    /// The selector that picks exactly a group's pods, as the policy's `podSelector` and as a
+    /// peer's alike: its stable labels (`matchLabels`), and `DoesNotExist` for every stable label
+    /// key that another group of the namespace carries beside all of this group's labels (a
+    /// strict superset: `api-canary` {app: api, track: canary} beside `api` {app: api}). A label
+    /// selector matches every pod whose labels include its `matchLabels` (apimachinery
+    /// `labels.Selector.Matches`), so `{app: api}` alone would pick the canary's pods too; this
+    /// group's pods lack those keys, the wider group's each carry one. Pods with no stable label
+    /// are the same rule with every labelled pod wider: they are picked as the pods lacking every
+    /// key the namespace's other pods carry, never by `{}`, which "selects all pods in this
+    /// namespace" (NetworkPolicySpec.podSelector); `{}` only when no pod there has a label.
+    /// Host-network pods are left out: no selector picks them (NetworkPolicy does not apply to
+    /// them, and a peer names them by their node's address).
     func selector(of group: Group) -> LabelSelector {
-        guard group.labels.isEmpty else { return LabelSelector(matchLabels: group.labels) }
-        let others = cluster.sortedPods.filter { $0.namespace == group.namespace && !$0.hostNetwork }
-        let keys = Set(others.flatMap { stableLabels($0).keys })
-        return LabelSelector(matchExpressions: keys.sorted().map { .init(key: $0, operator: .doesNotExist) })
+        let wider = cluster.sortedPods.filter { $0.namespace == group.namespace && !$0.hostNetwork }.map(stableLabels).filter {
+            labels in labels.count > group.labels.count && group.labels.allSatisfy { labels[$0.key] == $0.value }
+        }
+        let keys = Set(wider.flatMap(\.keys)).subtracting(group.labels.keys)
+        return LabelSelector(matchLabels: group.labels, matchExpressions: keys.sorted().map { .init(key: $0, operator: .doesNotExist) })
     }
 
     /// Whether the policies made from `observed` mean to allow `flow`: it was observed, or an
