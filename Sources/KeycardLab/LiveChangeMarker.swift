@@ -14,6 +14,9 @@ public struct LiveChangeMarker: Codable, Sendable, Hashable {
     /// later process that reused the pid.
     public var pid: Int32
     public var startTime: UInt64?
+    /// Set by a writer that stays alive (the lab process) when its change failed after the marker
+    /// was written: the change is over, half-made, though its process runs on.
+    public var failed: Bool? = nil
 
     public static func path(_ lab: String) -> String { "\(LabPaths.directory(lab))/change.json" }
 
@@ -26,6 +29,14 @@ public struct LiveChangeMarker: Codable, Sendable, Hashable {
         } catch {
             throw .state(lab: lab, path: path, reason: "cannot write: \(error)")
         }
+    }
+
+    /// Marks this process's change as failed half-way (its marker stays, now saying so), for a
+    /// writer that lives on: readers must not wait for it to finish.
+    public static func fail(lab: String) {
+        guard var marker = read(lab), marker.pid == ProcessTable.currentPID else { return }
+        marker.failed = true
+        try? JSONEncoder().encode(marker).write(to: URL(fileURLWithPath: path(lab)), options: .atomic)
     }
 
     /// Marks the lab's change as finished: the record holds what the kernel does.
@@ -49,8 +60,20 @@ public struct LiveChangeMarker: Codable, Sendable, Hashable {
     /// The marker of a change whose process is gone without finishing it, nil otherwise (no
     /// marker, or its change is still being made). For a reader that does not hold the lab's lock.
     public static func interrupted(_ lab: String) -> LiveChangeMarker? {
-        guard let marker = read(lab), !marker.writerIsAlive else { return nil }
+        guard let marker = read(lab), marker.failed == true || !marker.writerIsAlive else { return nil }
         return marker
+    }
+
+    /// For a reader holding the lab's lock: the marker once no change is under way, waiting (up to
+    /// `seconds`, polled every 50 ms) while its writer still makes it. The lab process may still
+    /// be programming a change whose verb was killed and let go of the lock; the reader waits for
+    /// it rather than calling it interrupted. A marker still held after `seconds` is returned.
+    public static func settled(_ lab: String, waitingUpTo seconds: Double) -> LiveChangeMarker? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while let marker = read(lab), marker.failed != true, marker.writerIsAlive, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return read(lab)
     }
 
     /// What the readers say about a change left half-made.

@@ -134,7 +134,7 @@ public enum GeneratedPolicyProof {
         if coverage.modelOnly > 0 { unsent.append("\(coverage.modelOnly) judged by the model only (a real program's UDP port)") }
         if coverage.unprobed > 0 { unsent.append("\(coverage.unprobed) not probed (a pod of it is gone by the last step)") }
         line +=
-            ": \(coverage.proven) of \(flows(coverage.observed)) pass with packets, the rest is denied; "
+            ": \(coverage.proven) of \(flows(coverage.observed)) pass with packets, the other cells are denied; "
             + "\(unsent.joined(separator: ", ")): not proven with packets"
         return line
     }

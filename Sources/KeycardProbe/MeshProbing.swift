@@ -156,7 +156,7 @@ public struct MeshProbing: Sendable {
     func httpRequest(to destination: Endpoint, port: ProtocolPort, _ mesh: MeshRequest) -> String? {
         guard let target = cluster.meshTarget(of: destination, port: port), cluster.isHTTPPort(pod: target.pod, port: target.port.port)
         else { return nil }
-        let http = mesh.http ?? HTTPRequest()
+        let http = (mesh.http ?? HTTPRequest()).asSentByProber
         let dialled = destination.serviceKey ?? target.pod
         var text = "\(http.method) \(http.path) HTTP/1.1\r\nHost: \(http.hostHeader(for: dialled, port: port.port))\r\n"
         for (name, value) in http.headerLines { text += "\(name): \(value)\r\n" }

@@ -41,7 +41,7 @@ struct HTTPHeadHeaderTests {
     @Test("one name twice is joined, in the order sent")
     func sameNameJoined() {
         let http = HTTPRequest(headers: ["x-evil": "2", "X-Evil": "1"])
-        #expect(http.headerLines.map(\.name) == ["X-Evil", "x-evil", "User-Agent"])
+        #expect(http.headerLines.map(\.name) == ["X-Evil", "x-evil"])
         guard case .request(let parsed) = HTTPHead.parse(Self.head(http.headerLines.map { ($0.name, $0.value) })) else {
             Issue.record("not parsed")
             return
@@ -56,7 +56,7 @@ struct HTTPHeadHeaderTests {
     @Test("one User-Agent: the prober's unless the probe sets its own")
     func userAgentIsTheProbersOrTheProbes() {
         for (headers, expected) in [([:], HTTPRequest.userAgent), (["user-agent": "curl/8"], "curl/8")] {
-            let http = HTTPRequest(headers: headers)
+            let http = HTTPRequest(headers: headers).asSentByProber
             #expect(http.headerLines.filter { $0.name.lowercased() == "user-agent" }.count == 1)
             guard case .request(let parsed) = HTTPHead.parse(Self.head(http.headerLines.map { ($0.name, $0.value) })) else {
                 Issue.record("not parsed")
@@ -66,5 +66,8 @@ struct HTTPHeadHeaderTests {
             let model = AuthorizationAttributes(principal: nil, sourceIP: nil, destinationIP: nil, port: 9090, http: http)
             #expect(model.requestHeader("User-Agent") == expected)
         }
+        // A request the lab proxy receives without one is judged without one.
+        let received = AuthorizationAttributes(principal: nil, sourceIP: nil, destinationIP: nil, port: 9090, http: HTTPRequest())
+        #expect(received.requestHeader("User-Agent") == nil)
     }
 }

@@ -160,7 +160,7 @@ struct GenerateTests {
         #expect(!partial.contains("every observed flow passes"), "\(partial)")
         #expect(
             partial.hasSuffix(
-                ": 1 of 2 observed flows pass with packets, the rest is denied; 1 not probed (a pod of it is gone by the last step): not proven with packets"
+                ": 1 of 2 observed flows pass with packets, the other cells are denied; 1 not probed (a pod of it is gone by the last step): not proven with packets"
             ), "\(partial)")
         let skipped = [cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")]
         let judged = GeneratedPolicyProof.summary(skipped, observed: [flow])

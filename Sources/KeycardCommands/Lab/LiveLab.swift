@@ -74,9 +74,11 @@ struct LiveLab {
 
     /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel
     /// may hold neither the record's cluster nor the change's. `locked`: the caller holds the
-    /// lab's lock, so no change is under way and any marker is one left behind.
+    /// lab's lock, so no verb is making a change; the lab process may still finish one whose verb
+    /// was killed, which is waited for (`LiveChangeMarker.settled`), and any marker left is one
+    /// left behind.
     static func requireSettled(_ lab: String, locked: Bool) throws {
-        let marker = locked ? LiveChangeMarker.read(lab) : LiveChangeMarker.interrupted(lab)
+        let marker = locked ? LiveChangeMarker.settled(lab, waitingUpTo: 30) : LiveChangeMarker.interrupted(lab)
         if marker != nil { throw LiveError(LiveChangeMarker.message(lab)) }
     }
 
@@ -94,7 +96,9 @@ struct LiveLab {
 
     /// Whether a probe of `destination` reaches a port the lab process serves, not one a pod's
     /// own program (`command:`, the cluster DNS server) serves, nor a node's.
-    func isServedByLabProcess(_ destination: Endpoint) -> Bool {
+    func isServedByLabProcess(_ destination: Endpoint, port: ProtocolPort) -> Bool {
+        // A host's kernel answers an echo request; no process serves it.
+        if port.proto == .icmp { return false }
         let programs = LabServing.programPods(state.plan)
         switch destination {
         case .pod(let key): return !programs.contains(key)

@@ -78,6 +78,9 @@ final class LiveLabService {
                 policies = nil
                 services = nil
             }
+            // A change this process began and could not finish is over, half-made: readers that
+            // see its marker must say so, not wait for this live process to finish it.
+            LiveChangeMarker.fail(lab: lab)
             reply.err.append(LiveCommand.message(request.kind.rawValue, error))
             reply.failed = true
         }

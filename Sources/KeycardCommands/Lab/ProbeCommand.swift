@@ -84,7 +84,7 @@ struct ProbeCommand: LiveVerb {
             throw LiveError("lab \(lab): \(error.message)")
         }
         let cells = Timeline.cells(of: probe, in: cluster, mesh: false)
-        try live.requireLabProcess(needed: cells.contains { live.isServedByLabProcess($0.to) })
+        try live.requireLabProcess(needed: cells.contains { live.isServedByLabProcess($0.to, port: $0.port) })
 
         // The same probe runner and evidence as `keycard run`: sockets in the source pods'
         // namespaces, denials settled at once by the kernel's logged drops where it can.

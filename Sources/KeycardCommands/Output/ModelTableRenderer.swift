@@ -89,7 +89,9 @@ struct ModelTableRenderer: StepTableRenderer {
                 guard let row = rowOf[cell.from], let column = columnOf[cell.to] ?? columnOf[cell.to.column] else { continue }
                 let index = row * probe.destinations.count + column
                 if grid[index].map({ weight(cell) > weight($0) }) ?? true { grid[index] = cell }
-                if cell.to.serviceKey != nil, columnOf[cell.to] == nil, cell.unjudgedReason == nil {
+                // A pod behind its own Service (hairpin) is judged by the model only, as run skips it.
+                let hairpin: Bool = if case .service(_, let backend?) = cell.to { backend == cell.from } else { false }
+                if cell.to.serviceKey != nil, columnOf[cell.to] == nil, cell.unjudgedReason == nil, !hairpin {
                     if cell.outcome == .allow { reached.insert(index) } else { blocked.insert(index) }
                 }
             }

@@ -159,7 +159,7 @@ public struct MeshEngine: Sendable {
             principal = name
         }
         let isHTTP = cluster.isHTTPPort(pod: key, port: target.port.port)
-        let http = isHTTP && destinationPlane == .sidecar ? (request.http ?? HTTPRequest()) : nil
+        let http = isHTTP && destinationPlane == .sidecar ? (request.http ?? HTTPRequest()).asSentByProber : nil
         // The Host a client sends names what it dialled: the Service and its port for a `svc/` probe.
         let dialled = destination.serviceKey.map { ($0, port.port) } ?? (key, target.port.port)
         let attributes = AuthorizationAttributes(

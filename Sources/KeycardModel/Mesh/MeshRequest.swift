@@ -49,15 +49,21 @@ public struct HTTPRequest: Hashable, Sendable {
     /// `headers` in the order keycard writes them on the wire (by name, byte order): one order for
     /// the prober's request and the model's reading, never a Dictionary's.
     public var headerLines: [(name: String, value: String)] {
-        var lines = headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
-        // The prober names itself unless the probe names its own agent: one User-Agent line, which
-        // the model reads as the proxy does.
-        if !headers.keys.contains(where: { $0.lowercased() == "user-agent" }) { lines.append((name: "User-Agent", value: Self.userAgent)) }
-        return lines
+        headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
     }
 
     /// The User-Agent keycard's prober sends when a probe sets none.
     public static let userAgent = "keycard-probe"
+
+    /// This request as keycard's prober sends it: with its own User-Agent unless the probe names
+    /// one, so the prober and the model's reading of a probe hold one and the same User-Agent. A
+    /// request the lab proxy receives is judged as it came, without this.
+    public var asSentByProber: HTTPRequest {
+        guard !headers.keys.contains(where: { $0.lowercased() == "user-agent" }) else { return self }
+        var sent = self
+        sent.headers["User-Agent"] = Self.userAgent
+        return sent
+    }
 
     /// A header field's value as Envoy matches it: without leading and trailing spaces and tabs.
     /// RFC 9112 5 `field-line = field-name ":" OWS field-value OWS` and RFC 9110 5.5 (the OWS is not

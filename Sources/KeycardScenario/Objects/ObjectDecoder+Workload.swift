@@ -2,27 +2,6 @@ import KeycardModel
 import KeycardValues
 
 extension ObjectDecoder {
-    /// A workload (`apps/v1` Deployment, ReplicaSet, StatefulSet, DaemonSet; `batch/v1` Job,
-    /// CronJob; `v1` ReplicationController), validated as the API server validates the fields
-    /// keycard uses (pkg/apis/apps/validation, pkg/apis/batch/validation, ValidateReplicationController):
-    /// - apps/v1 kinds need a non-empty `spec.selector` that matches the template's labels;
-    /// - `replicas`, `parallelism`, `completions` are 0 or more (default 1; a Job's `completions`
-    ///   caps its running pods);
-    /// - a ReplicationController's `selector` defaults to its template's labels, which it must match;
-    /// - a Job's selector is generated (with `manualSelector: true` it is the user's and must match);
-    ///   a CronJob's `jobTemplate.spec` may have no selector and no `manualSelector: true`
-    ///   (`ValidateJobTemplateSpec`), and is otherwise checked as a Job's spec (`checkJobSpec`);
-    ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
-    /// - a CronJob needs a valid `schedule` (and `timeZone`, if any: `checkCronTiming`) and a name of
-    ///   at most 52 characters, a Job one of at most 63;
-    ///   a suspended Job or CronJob runs no pod;
-    /// - a Deployment's `spec.paused` is a boolean; paused, it is read and warned about
-    ///   (`Workload.paused`);
-    /// - accepted, with a warning, and no pod: a DaemonSet whose template names no lab node
-    ///   (`warnUnmatchedDaemonNode`), a CronJob whose template writes a generated Job label
-    ///   (`warnWrittenJobLabel`), besides the StatefulSets and Deployments whose pods or
-    ///   ReplicaSet the API server would refuse.
-    /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     /// Whether a Job's `spec.managedBy` hands it to another controller: the Job controller then
     /// does nothing with it (job_controller.go, `managedByExternalController`; the JobManagedBy
     /// gate is on by default from 1.32), so it runs no pod here, as MultiKueue runs them in another
@@ -42,6 +21,29 @@ extension ObjectDecoder {
         return managedBy != "kubernetes.io/job-controller"
     }
 
+    /// A workload (`apps/v1` Deployment, ReplicaSet, StatefulSet, DaemonSet; `batch/v1` Job,
+    /// CronJob; `v1` ReplicationController), validated as the API server validates the fields
+    /// keycard uses (pkg/apis/apps/validation, pkg/apis/batch/validation, ValidateReplicationController):
+    /// - apps/v1 kinds need a non-empty `spec.selector` that matches the template's labels;
+    /// - `replicas`, `parallelism`, `completions` are 0 or more (default 1; a Job's `completions`
+    ///   caps its running pods);
+    /// - a ReplicationController's `selector` defaults to its template's labels, which it must match;
+    /// - a Job's selector is generated (with `manualSelector: true` it is the user's and must match;
+    ///   without it a written one gets the controller-uid term and must then match the generated
+    ///   labels alone: `selector: {}`);
+    ///   a CronJob's `jobTemplate.spec` may have no selector and no `manualSelector: true`
+    ///   (`ValidateJobTemplateSpec`), and is otherwise checked as a Job's spec (`checkJobSpec`);
+    ///   its template's `restartPolicy` must be `OnFailure` or `Never`, other kinds' `Always`;
+    /// - a CronJob needs a valid `schedule` (and `timeZone`, if any: `checkCronTiming`) and a name of
+    ///   at most 52 characters, a Job one of at most 63;
+    ///   a suspended Job or CronJob runs no pod;
+    /// - a Deployment's `spec.paused` is a boolean; paused, it is read and warned about
+    ///   (`Workload.paused`);
+    /// - accepted, with a warning, and no pod: a DaemonSet whose template names no lab node
+    ///   (`warnUnmatchedDaemonNode`), a CronJob whose template writes a generated Job label
+    ///   (`warnWrittenJobLabel`), besides the StatefulSets and Deployments whose pods or
+    ///   ReplicaSet the API server would refuse.
+    /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
         let fields = try nonNullFields(value, kind.rawValue)
         guard let metadata = fields["metadata"] else { throw value.error("\(kind.rawValue) needs \"metadata\"") }
@@ -133,7 +135,7 @@ extension ObjectDecoder {
             } else {
                 let generated = WorkloadController.jobLabels(workload)
                 // A CronJob's template that writes a generated label is accepted; each Job made
-                // from it is refused (`jobProblem`, warned about below).
+                // from it is refused (`WorkloadController.writtenJobLabel`, warned about below).
                 for (key, value) in generated where kind == .job {
                     if let written = template.labels[key], written != value {
                         throw templateValue.error("template label \(key)=\(written) conflicts with the generated \(key)=\(value)")
