@@ -13,6 +13,7 @@ public final class OwnedDescriptor: @unchecked Sendable {
         return fd
     }
 
+    /// Closes the descriptor now; later calls (and `deinit`) do nothing.
     public func close() {
         if raw >= 0 { Glibc.close(raw) }
         raw = -1

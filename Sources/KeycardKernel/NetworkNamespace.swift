@@ -9,6 +9,7 @@ import Glibc
 public enum NetworkNamespace {
     public static let directory = "/run/netns"
 
+    /// `/run/netns/<name>`, where iproute2's convention (and keycard) bind-mount a named namespace.
     public static func path(_ name: String) -> String { "\(directory)/\(name)" }
 
     /// Names under /run/netns, sorted.
@@ -25,6 +26,7 @@ public enum NetworkNamespace {
         return names.sorted()
     }
 
+    /// Whether `/run/netns/<name>` exists (a leftover mount counts).
     public static func exists(_ name: String) -> Bool { access(path(name), F_OK) == 0 }
 
     /// Creates /run/netns/NAME holding a new, empty network namespace (loopback down).

@@ -20,5 +20,6 @@ public final class OneShotThread: @unchecked Sendable {
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 
+    /// Waits for the thread to end (pthread_join); call it once.
     public func join() { pthread_join(handle, nil) }
 }

@@ -68,6 +68,7 @@ public struct LiveChange: Codable, Sendable, Hashable {
         LiveChange(kind: kind, file: file, snapshot: snapshot, namespace: namespace)
     }
 
+    /// A `keycard label` change: the object's kind and name and its labels after the change.
     public static func label(objectKind: String, name: String, labels: [String: String]) -> LiveChange {
         LiveChange(kind: .label, objectKind: objectKind, name: name, labels: labels)
     }

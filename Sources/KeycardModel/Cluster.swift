@@ -136,6 +136,9 @@ public struct Cluster: Sendable {
 
     public init() {}
 
+    /// The IPv4 address a connection to `endpoint` is sent to: a pod's IP, an external's, a node's
+    /// (`LabNetwork.nodeAddress`), a Service's ClusterIP, or the entry address of a node port or load
+    /// balancer; nil for a pod without an address or an unknown name.
     public func address(of endpoint: Endpoint) -> IPv4? {
         switch endpoint {
         case .pod(let key): addresses[key]

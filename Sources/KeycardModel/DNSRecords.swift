@@ -230,6 +230,7 @@ public struct DNSResponse: Sendable, Hashable {
 /// What the Services model hands to cluster DNS for one Service: its name and what its name
 /// resolves to.
 public struct ServiceDNSInput: Sendable, Hashable {
+    /// What the Service's name resolves to (DNS specification for Services, kubernetes/dns).
     public enum Kind: Sendable, Hashable {
         /// A Service with a ClusterIP: one A record for its name, and one per ready endpoint under it
         /// (`<endpoint>.<svc>...`, the endpoint's address).

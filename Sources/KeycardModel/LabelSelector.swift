@@ -16,6 +16,8 @@ public struct LabelSelector: Hashable, Sendable {
 
     public var isEmpty: Bool { matchLabels.isEmpty && matchExpressions.isEmpty }
 
+    /// Whether `labels` satisfy every matchLabels pair and every matchExpressions requirement (ANDed);
+    /// the empty selector matches everything (apimachinery `LabelSelectorAsSelector`).
     public func matches(_ labels: Labels) -> Bool {
         matchLabels.allSatisfy { labels[$0.key] == $0.value }
             && matchExpressions.allSatisfy { $0.matches(labels) }

@@ -2,6 +2,7 @@ import KeycardValues
 
 /// A `networking.k8s.io/v1` NetworkPolicy with every field of NetworkPolicySpec.
 public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
+    /// `spec.policyTypes` entries (NetworkPolicySpec): which directions the policy isolates.
     public enum PolicyType: String, Hashable, Sendable, CaseIterable {
         case ingress = "Ingress"
         case egress = "Egress"
@@ -98,6 +99,7 @@ public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
         }
     }
 
+    /// A peer's `ipBlock`: `cidr` less every `except` block (NetworkPolicyPeer, API reference).
     public struct IPBlock: Hashable, Sendable {
         public var cidr: CIDR
         public var except: [CIDR]
@@ -107,6 +109,7 @@ public struct NetworkPolicy: Hashable, Sendable, NamespacedObject {
             self.except = except
         }
 
+        /// Whether `address` lies in `cidr` and in none of the `except` blocks.
         public func contains(_ address: IPv4) -> Bool {
             cidr.contains(address) && !except.contains { $0.contains(address) }
         }

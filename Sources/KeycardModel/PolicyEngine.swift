@@ -13,6 +13,10 @@ public struct PolicyEngine: Sendable {
 
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
+    /// The verdict on a connection opened from `source` to `destination` on `port`: through a Service,
+    /// node port or load balancer the backend's ingress judges the translated address and targetPort (as
+    /// kube-proxy DNATs before filtering); egress and ingress are judged by the cluster tiers
+    /// (ClusterNetworkPolicy Admin, NetworkPolicy, Baseline) in that order.
     public func evaluate(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict {
         if case .service(let key, let backend) = destination {
             if case .external = source { return Self.unroutable(from: source, to: destination, port: port) }

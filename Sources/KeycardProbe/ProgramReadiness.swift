@@ -6,6 +6,10 @@ import KeycardTopology
 public enum ProgramReadiness {
     static let patience: Duration = .seconds(10)
 
+    /// Probes every declared TCP port of each pod with a `command:` from that pod's own namespace
+    /// (handshake only, 200 ms per try, every 50 ms) until all accept or 10 seconds pass; then prints one
+    /// warning naming the ports still closed through `progress` and returns. Throws what `Prober` throws
+    /// (a namespace that cannot be entered).
     public static func await(_ plan: LabPlan, progress: (String) -> Void) throws {
         var requests: [ProbeRequest] = []
         for pod in plan.servingPods where !(pod.command ?? []).isEmpty {

@@ -11,6 +11,7 @@ import Logging
 /// calling thread: a signal is only polled (`interruption`) at safe points, after which the run
 /// tears down here and throws `Interrupted`.
 public final class ScenarioRun {
+    /// How `keycard run` builds and drives the lab: placement, lifetime, name and evidence.
     public struct Options: Sendable {
         public var enforcement: Enforcement
         /// Leave the lab up afterwards (`keycard down NAME` removes it).

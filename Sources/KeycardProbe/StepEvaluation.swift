@@ -4,6 +4,9 @@ import KeycardValues
 
 /// Runs one probe or scan step through a runner and judges it against the expectation.
 public enum StepEvaluation {
+    /// The step's cells (`Timeline.cells(ofProbeStep:)`), observed through `runner` with the scenario's
+    /// probe defaults, each judged against its expected mark; the summary names up to five wrong cells.
+    /// Throws what the runner throws.
     public static func probe(_ step: Step, timeline: Timeline, runner: ProbeRunner) throws -> StepReport {
         let cells = timeline.cells(ofProbeStep: step.index)
         let observed = try runner.observe(cells, settings: timeline.scenario.probeDefaults)

@@ -38,6 +38,7 @@ public struct LabPlan: Hashable, Sendable, Codable {
 
 /// One network namespace, mounted at /run/netns/<name>.
 public struct PlannedNamespace: Hashable, Sendable, Codable {
+    /// What the namespace stands for: the lab's router, a node, an external host or a pod.
     public enum Role: String, Hashable, Sendable, Codable { case router, node, external, pod }
     public var name: String
     public var role: Role
@@ -70,6 +71,7 @@ public struct PlannedAddress: Hashable, Sendable, Codable {
 
 /// A route in a namespace's main table.
 public struct PlannedRoute: Hashable, Sendable, Codable {
+    /// RT_SCOPE_UNIVERSE (via a gateway) or RT_SCOPE_LINK (directly on the link), rtnetlink(7).
     public enum Scope: String, Hashable, Sendable, Codable { case universe, link }
     public var namespace: String
     public var destination: CIDR

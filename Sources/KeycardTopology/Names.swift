@@ -47,6 +47,8 @@ enum Names {
 /// have 253 characters): at most 200 bytes as written, else its first 180 characters, `~` and a
 /// hash of the whole (FNV-1a, base 36), so distinct names stay distinct.
 public enum LabFileName {
+    /// `name` itself when it has at most 200 UTF-8 bytes; otherwise its first 180 characters, `~` and
+    /// the hash, which stays under NAME_MAX (255 bytes).
     public static func fitted(_ name: String) -> String {
         guard name.utf8.count > 200 else { return name }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -2,6 +2,7 @@
 ///
 /// The lab is IPv4 only; an IPv6 block is valid input and simply matches no lab address.
 public struct CIDR: Hashable, Sendable, CustomStringConvertible {
+    /// The address family the block was written in.
     public enum Family: Sendable { case ipv4, ipv6 }
 
     public let text: String
@@ -145,6 +146,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         prefixLength == 0 ? UInt32.max : network | ~(~UInt32(0) << (32 - prefixLength))
     }
 
+    /// Whether `address` lies in this block; an IPv6 block contains no IPv4 address.
     public func contains(_ address: IPv4) -> Bool {
         family == .ipv4 && address.value >= network && address.value <= last
     }

@@ -57,6 +57,7 @@ public enum LinkRequest: Sendable, Hashable {
 
 /// A route: destination prefix, optional gateway, output ifindex, scope, preferred source.
 public struct RouteRequest: Sendable, Hashable, CustomStringConvertible {
+    /// RT_SCOPE_UNIVERSE or RT_SCOPE_LINK (rtnetlink(7)).
     public enum Scope: Sendable, Hashable { case universe, link }
     /// The destination prefix (`CIDR.any` for the default route).
     public var destination: CIDR

@@ -171,10 +171,13 @@ public final class MeshIntents: Sendable {
 
     public init() {}
 
+    /// Records what the prober asks of the connection leaving `pod` from `sourcePort` (its identity and
+    /// HTTP request), for the proxy that captures it.
     public func set(_ request: MeshRequest, pod: ObjectKey, sourcePort: UInt16) {
         intents.withLockedValue { $0[pod, default: [:]][sourcePort] = request }
     }
 
+    /// Forgets that connection's request once the probe is over (source ports are reused).
     public func remove(pod: ObjectKey, sourcePort: UInt16) {
         intents.withLockedValue { _ = $0[pod]?.removeValue(forKey: sourcePort) }
     }
@@ -184,5 +187,6 @@ public final class MeshIntents: Sendable {
         intents.withLockedValue { $0[pod]?[sourcePort] } ?? MeshRequest()
     }
 
+    /// Forgets every recorded request (between steps).
     public func clear() { intents.withLockedValue { $0 = [:] } }
 }

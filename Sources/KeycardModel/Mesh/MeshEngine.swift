@@ -71,6 +71,9 @@ public struct MeshEngine: Sendable {
 
     public init(_ cluster: Cluster) { self.cluster = cluster }
 
+    /// The mesh's verdict on a connection that NetworkPolicy allowed: each side's data plane (sidecar,
+    /// ambient or none), the destination's mutual-TLS mode for the port and whether `request`'s
+    /// certificate satisfies it, then the AuthorizationPolicies in the order of R57.
     public func evaluate(from source: ObjectKey, to destination: Endpoint, port: ProtocolPort, request: MeshRequest = MeshRequest())
         -> MeshVerdict
     {

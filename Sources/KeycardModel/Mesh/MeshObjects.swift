@@ -50,6 +50,7 @@ public struct WorkloadSelector: Hashable, Sendable {
         self.matchLabelsWritten = matchLabelsWritten
     }
 
+    /// Whether `labels` hold every matchLabels pair (Istio's WorkloadSelector has no expressions).
     public func matches(_ labels: Labels) -> Bool { matchLabels.allSatisfy { labels[$0.key] == $0.value } }
 }
 

@@ -5,6 +5,7 @@ import KeycardValues
 /// destination, dir1, dir2, workloads-diff-info`), with the cells behind it: the ports gained and
 /// lost between the pair.
 public struct DiffRow: Hashable, Sendable, Codable {
+    /// np-guard's `diff-type` column.
     public enum DiffType: String, Hashable, Sendable, Codable, CaseIterable {
         case changed, added, removed
 
@@ -67,6 +68,7 @@ public struct DiffResult: Sendable, Equatable {
 /// of their allowed ports, and pieces that touch and have the same other peer and connections on
 /// both sides are merged into one row, as np-guard's `mergeIPblocks` merges them.
 public enum ConnectivityDiff {
+    /// The rows of np-guard's connectivity diff between two clusters, peers matched by workload name.
     public static func compare(old: Cluster, new: Cluster) -> [DiffRow] {
         let (old, new, _) = withStandIns(old, new)
         return compare(old: ConnectivityMap(old), new: ConnectivityMap(new))
@@ -135,6 +137,7 @@ public enum ConnectivityDiff {
             .union(ConnectivityMap.servedCells(new.cluster(afterStep: newStep), leavingOut: new.unpairedPods))
     }
 
+    /// The rows of `result(old:new:)`.
     public static func compare(old: ConnectivityMap, new: ConnectivityMap) -> [DiffRow] { result(old: old, new: new).rows }
 
     /// A side of a pair of the diff: a workload or pod by name, or a piece of `ExternalBlocks`.
@@ -143,6 +146,8 @@ public enum ConnectivityDiff {
         case piece(Int)
     }
 
+    /// The diff of two connectivity maps: changed, added and removed pairs in np-guard's order, external
+    /// address blocks split into the pieces both sides agree on.
     public static func result(old: ConnectivityMap, new: ConnectivityMap) -> DiffResult {
         let blocks = ExternalBlocks([old.cluster, new.cluster])
         // Externals are never new or lost peers.

@@ -29,6 +29,7 @@ public struct ConnectivityPeer: Hashable, Sendable, Comparable, CustomStringConv
 /// and the mesh (PeerAuthentication, AuthorizationPolicy, for a plain request as `keycard model`'s
 /// default probe sends) both allow it (`ProbeCell.outcome`).
 public struct ConnectivityMap: Sendable {
+    /// An ordered pair of peers, sorted by source then destination.
     public struct Pair: Hashable, Sendable, Comparable {
         public var source: ConnectivityPeer
         public var destination: ConnectivityPeer

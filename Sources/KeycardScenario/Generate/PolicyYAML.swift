@@ -3,6 +3,8 @@ import KeycardModel
 /// Generated NetworkPolicies as `networking.k8s.io/v1` YAML documents (`---` between them), every
 /// string quoted so that no label value reads as a number or a boolean.
 public enum PolicyYAML {
+    /// The policies as one multi-document YAML stream (`---` between them), `header` first as `#`
+    /// comment lines.
     public static func render(_ policies: [NetworkPolicy], header: String? = nil) -> String {
         var out =
             header.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n" }

@@ -10,6 +10,7 @@ import KeycardValues
 /// with `CellLimit.warn`) draws no denied edge: a million dashed edges would make a graph no one
 /// can read, and the loader's warning says so.
 public struct ConnectivityGraph: Sendable {
+    /// An arrow from `source` to `destination`: the ports the model allows, or a blocked pair.
     public struct Edge: Hashable, Sendable {
         public var source: ConnectivityPeer
         public var destination: ConnectivityPeer

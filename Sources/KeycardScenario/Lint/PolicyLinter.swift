@@ -6,6 +6,8 @@ import KeycardValues
 /// after each apply, delete, label or scale), so a mistake that a later step mends is still
 /// found where it was written; each finding is reported once, for the first state it holds in.
 public enum PolicyLinter {
+    /// Every finding of every rule (`LintRule`) over the timeline's states, each once, located at the
+    /// YAML node at fault, ordered by location.
     public static func lint(_ timeline: Timeline) -> [LintFinding] {
         let locator = SourceLocator()
         var locations: [ObjectRef: SourceLocation] = [:]

@@ -8,6 +8,7 @@ import KeycardValues
 /// `dropTypeDependentFields`: `kubectl apply` of a Service whose `type:` alone was edited sends
 /// the old node ports along); otherwise it is refused with validation's message.
 public struct TypeDependentField: Hashable, Sendable {
+    /// The field and the value it was written with.
     public enum Value: Hashable, Sendable {
         case nodePort(Int)
         case healthCheckNodePort(Int)

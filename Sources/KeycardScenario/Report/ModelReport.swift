@@ -88,6 +88,7 @@ public enum ModelReport {
         return false
     }
 
+    /// The endpoint's name in a report, nil for a bare address (reported by its address alone).
     public static func name(of endpoint: Endpoint) -> String? {
         isBareAddress(endpoint) ? nil : endpoint.description
     }

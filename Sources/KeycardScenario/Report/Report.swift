@@ -24,6 +24,7 @@ extension Report {
     }
 }
 
+/// One step's part of the report: what it did, its probe results and whether it passed.
 public struct StepReport: Codable, Sendable {
     public var index: Int
     public var name: String?

@@ -5,6 +5,8 @@ import KeycardValues
 /// fate they would change is marked `would-deny` or `would-allow`, and the step lists, per policy,
 /// the cells enforcing them would deny. The step's pass or fail is not touched.
 public enum StagedEvaluation {
+    /// `report` with each result's staged verdict set: what the cluster's staged policies would decide
+    /// were they enforced; unchanged when the cluster stages none.
     public static func judge(_ report: StepReport, cluster: Cluster) -> StepReport {
         guard let staged = cluster.withStagedPolicies, var results = report.results else { return report }
         let now = PolicyEngine(cluster)

@@ -81,6 +81,8 @@ public struct Step: Sendable {
     public var location: SourceLocation
     public var action: Action
 
+    /// What the step does: probe, change the cluster (apply, delete, label, scale), scan, ask cluster
+    /// DNS, or have the lab CA issue new certificates (rotate).
     public enum Action: Sendable {
         case probe(ProbeStep)
         case apply([LoadedObject])
@@ -145,6 +147,7 @@ public struct Cell: Hashable, Sendable {
 
 /// A truth table: rows are sources, columns destinations; cells `.`, `X` or `#`.
 public struct TruthTable: Sendable {
+    /// A cell of the table as written.
     public enum Mark: Character, Sendable {
         case connected = "."
         case blocked = "X"
@@ -171,6 +174,7 @@ public struct TruthTable: Sendable {
     public var cells: [[Mark]]
     public var location: SourceLocation
 
+    /// The mark written for `from` → `to`, nil when the table has no such row or column.
     public func mark(from: ProbeRef, to: ProbeRef) -> Mark? {
         guard let row = rows.firstIndex(of: from), let column = columns.firstIndex(of: to) else { return nil }
         return cells[row][column]
@@ -204,6 +208,7 @@ public struct LabelChange: Sendable {
 
 /// A TCP connect scan from one pod.
 public struct ScanStep: Sendable {
+    /// What the scan sweeps: every pod of the lab, or every address of a CIDR.
     public enum Targets: Sendable, Equatable {
         case pods
         case cidr(CIDR)
@@ -233,6 +238,7 @@ public struct ScanStep: Sendable {
 
 /// `ns/pod:port`, `ns/kind/name:port` (every pod of a workload) or `ip:port` in a scan expectation.
 public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// The host part: a pod, a workload's pods, or an address.
     public enum Host: Hashable, Sendable {
         case pod(ObjectKey)
         case ip(IPv4)
@@ -242,6 +248,7 @@ public struct ScanEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: Host
     public var port: Int
 
+    /// Parses `host:port` (port 1–65535); nil for any other text.
     public static func parse(_ text: String) -> ScanEndpoint? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (1...65535).contains(port)
