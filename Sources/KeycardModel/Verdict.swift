@@ -71,11 +71,13 @@ public struct Verdict: Hashable, Sendable {
     /// Allow only when the source's egress and the destination's ingress both permit.
     public var decision: Decision { egress.permits && ingress.permits ? .allow : .deny }
 
-    /// An ICMP cell some policy judged: the NetworkPolicy API defines only TCP, UDP and SCTP, so
+    /// An ICMP cell a NetworkPolicy judged: the NetworkPolicy API defines only TCP, UDP and SCTP, so
     /// what an isolating policy does to ICMP is the network plugin's choice. keycard follows the
-    /// common one (only a rule without `ports` admits ICMP) and marks the cell.
+    /// common one (only a rule without `ports` admits ICMP) and marks the cell. A side that a
+    /// ClusterNetworkPolicy rule decided is not marked: that API defines ICMP matching (`networks`
+    /// match ICMP too, a rule without `protocols` matches any protocol; network-policy-api
+    /// clusternetworkpolicy_types.go), and such a side has no isolating NetworkPolicy.
     public var implementationDefined: Bool {
-        port.proto == .icmp
-            && [egress, ingress].contains { !$0.isolatingPolicies.isEmpty || !$0.tiers.isEmpty || $0.outcome == .localNode }
+        port.proto == .icmp && [egress, ingress].contains { !$0.isolatingPolicies.isEmpty || $0.outcome == .localNode }
     }
 }

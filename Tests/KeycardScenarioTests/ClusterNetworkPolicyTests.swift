@@ -180,6 +180,36 @@ struct ClusterNetworkPolicyTests {
         #expect(
             try #require(parseError(T.scenario(resources: Self.cnp(long)))).message
                 == "a rule name may be at most 100 characters, found 101")
+        // maxLength counts code points: 51 decomposed "é" are 51 characters on screen and 102 runes.
+        let combining =
+            "{tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{name: \(String(repeating: "e\u{301}", count: 51)), action: Deny, from: [{namespaces: {}}]}]}"
+        #expect(
+            try #require(parseError(T.scenario(resources: Self.cnp(combining)))).message
+                == "a rule name may be at most 100 characters, found 102")
+    }
+
+    /// A pre-dnat lab judges a pod's egress before Service translation, cluster tiers included,
+    /// so a Service would lead around an Admin Deny: refused, in the resources and in a later
+    /// apply step alike (review of cluster tiers, findings 1 and 2).
+    @Test func refusedInPreDNATLabs() throws {
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  lab: {serviceEnforcement: pre-dnat}\n  resources:")
+        #expect(head != T.head)
+        for text in [
+            T.scenario(resources: Self.cnp(Self.valid), head: head),
+            T.scenario(steps: "- apply:\n" + T.indent(Self.cnp(Self.valid), 4), head: head),
+        ] {
+            let error = try #require(throws: ScenarioError.self) { try ScenarioLoader.parseTimeline(text, file: "pre.yaml") }
+            #expect(
+                error.message.contains("ClusterNetworkPolicy guard in a lab with spec.lab.serviceEnforcement: pre-dnat"), "\(error.message)"
+            )
+            #expect(
+                error.location.line
+                    == (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("policy.networking.k8s.io") }
+                        ?? 0) + 1)
+        }
+        // The same policy in a post-dnat lab loads.
+        _ = try ScenarioLoader.parseTimeline(T.scenario(resources: Self.cnp(Self.valid)), file: "post.yaml")
     }
 
     @Test func clusterScopedAndDeletable() throws {

@@ -69,6 +69,36 @@ struct ICMPProbeTests {
         #expect(!PolicyEngine(open).evaluate(from: .pod(api), to: .pod(web), port: .icmpEcho).implementationDefined)
     }
 
+    /// A side a ClusterNetworkPolicy rule decides is defined by that API (`networks` match ICMP, a
+    /// rule without `protocols` matches any protocol), so its cell is not marked; a Pass that hands
+    /// the side to an isolating NetworkPolicy is.
+    @Test func clusterPolicyDecisionsAreDefined() throws {
+        func verdict(_ rule: String, networkPolicy: String = "") throws -> Verdict {
+            let cnp = """
+                - apiVersion: policy.networking.k8s.io/v1alpha2
+                  kind: ClusterNetworkPolicy
+                  metadata: {name: guard}
+                  spec:
+                    tier: Admin
+                    priority: 10
+                    subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}}
+                    egress:
+                      - {name: r, \(rule)}
+                """
+            let t = try ScenarioLoader.parseTimeline(T.scenario(resources: cnp + "\n" + networkPolicy), file: "cnp.yaml")
+            return PolicyEngine(t.cluster(afterStep: 0)).evaluate(
+                from: .pod(ObjectKey("prod", "api")), to: .pod(ObjectKey("prod", "web")), port: .icmpEcho)
+        }
+        let denied = try verdict("action: Deny, to: [{networks: [0.0.0.0/0]}]")
+        #expect(denied.decision == .deny && !denied.implementationDefined)
+        let accepted = try verdict("action: Accept, to: [{pods: {namespaceSelector: {}, podSelector: {}}}]")
+        #expect(accepted.decision == .allow && !accepted.implementationDefined)
+        let egressOnly = T.policy("podSelector: {matchLabels: {app: api}}\npolicyTypes: [Egress]", name: "api-out")
+        let passed = try verdict("action: Pass, to: [{networks: [0.0.0.0/0]}]", networkPolicy: egressOnly)
+        #expect(passed.decision == .deny && passed.implementationDefined)
+        #expect(passed.egress.tiers.map(\.tier) == [.admin, .networkPolicy])
+    }
+
     @Test func aServiceAnswersNoPing() throws {
         let service =
             "- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: prod}, spec: {selector: {app: web}, ports: [{port: 80}]}}"

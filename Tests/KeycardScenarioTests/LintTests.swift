@@ -324,6 +324,20 @@ extension LintTests {
         let ties = try Self.lint(text).findings.filter { $0.rule == "cluster-policy-priority-tie" }
         #expect(ties.map(\.object) == ["ClusterNetworkPolicy z-accept"], "\(ties.map(\.message))")
         #expect(ties.first?.message.contains("keycard applies a-deny first (by name)") == true)
+
+        // A v1alpha2 policy comes before a converted AdminNetworkPolicy whatever their names.
+        let anp = """
+            - apiVersion: policy.networking.k8s.io/v1alpha1
+              kind: AdminNetworkPolicy
+              metadata: {name: aaa}
+              spec: {priority: 5, subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}, ingress: [{name: d, action: Deny, from: [{namespaces: {}}]}]}
+            """
+        let mixed = try Self.lint(ScenarioText.scenario(resources: cnp("zzz", 5, "web") + "\n" + anp)).findings
+            .filter { $0.rule == "cluster-policy-priority-tie" }
+        #expect(mixed.count == 1, "\(mixed.map(\.message))")
+        #expect(
+            mixed.first?.message.contains("keycard applies zzz first (ClusterNetworkPolicies before converted v1alpha1 policies)") == true,
+            "\(mixed.map(\.message))")
     }
 }
 

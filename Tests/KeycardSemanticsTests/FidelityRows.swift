@@ -546,6 +546,14 @@ let objectRows: [FidelityRow] = [
         "OBJ-08", "- {apiVersion: networking.k8s.io/v1, kind: Networkpolicy, metadata: {name: np, namespace: shop}, spec: {}}",
         .refuses(at: "Networkpolicy", "no matches for kind \"Networkpolicy\" in version \"networking.k8s.io/v1\"")),
     FidelityRow(
+        "OBJ-70", "- {apiVersion: policy.networking.k8s.io/v1alpha2, kind: ClusterNetworkPolicies, metadata: {name: guard}, spec: {}}",
+        .refuses(
+            at: "ClusterNetworkPolicies", "no matches for kind \"ClusterNetworkPolicies\" in version \"policy.networking.k8s.io/v1alpha2\"")
+    ),
+    FidelityRow(
+        "OBJ-70", "- {apiVersion: policy.networking.k8s.io/v1alpha1, kind: AdminNetworkpolicy, metadata: {name: guard}, spec: {}}",
+        .refuses(at: "AdminNetworkpolicy", "(kinds are case-sensitive: AdminNetworkPolicy)")),
+    FidelityRow(
         "OBJ-28", "- {apiVersion: policy/v1beta1, kind: PodDisruptionBudget, metadata: {name: pdb, namespace: shop}, spec: {}}",
         .refuses(at: "PodDisruptionBudget", "the API server does not serve policy/v1beta1 (PodDisruptionBudget is served in policy/v1)")),
     FidelityRow(

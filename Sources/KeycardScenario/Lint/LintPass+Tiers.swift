@@ -18,7 +18,7 @@ extension LintPass {
                 else { continue }
                 report(
                     "cluster-policy-priority-tie",
-                    "\(later.key) and \(earlier.key) are both \(later.tier.rawValue) policies at priority \(later.priority) and both select \(shared.key): the API leaves their order to the implementation; keycard applies \(earlier.key) first (by name)",
+                    "\(later.key) and \(earlier.key) are both \(later.tier.rawValue) policies at priority \(later.priority) and both select \(shared.key): the API leaves their order to the implementation; keycard applies \(earlier.key) first (\(earlier.key.origin == later.key.origin ? "by name" : "ClusterNetworkPolicies before converted v1alpha1 policies"))",
                     Self.ref(later), [.key("spec"), .key("priority")])
             }
         }

@@ -50,6 +50,11 @@ enum BuiltInKinds {
         "authentication.k8s.io/v1beta1": ["SelfSubjectReview"],
         "authentication.k8s.io/v1alpha1": ["SelfSubjectReview"],
         "flowcontrol.apiserver.k8s.io/v1": ["FlowSchema", "PriorityLevelConfiguration"],
+        // network-policy-api's CRDs: an api-approved `*.k8s.io` group that sig-network owns, so no
+        // other CRD adds a kind to it (its apis/v1alpha1 and apis/v1alpha2 hold these kinds only).
+        // A misspelt kind there would otherwise vanish with a warning, taking an admin's Deny along.
+        "policy.networking.k8s.io/v1alpha2": ["ClusterNetworkPolicy"],
+        "policy.networking.k8s.io/v1alpha1": ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"],
     ]
 
     /// The kind keycard holds that `kind` of `apiVersion` names, or nil for one it skips (a custom

@@ -118,7 +118,10 @@ extension ObjectDecoder {
             var name: String?
             if let nameValue = fields["name"] {
                 let text = try nameValue.string("name")
-                if text.count > 100 { throw nameValue.error("a rule name may be at most 100 characters, found \(text.count)") }
+                // The CRD's maxLength counts code points (kube-openapi `validate.MaxLength`: RuneCountInString).
+                if text.unicodeScalars.count > 100 {
+                    throw nameValue.error("a rule name may be at most 100 characters, found \(text.unicodeScalars.count)")
+                }
                 name = text.isEmpty ? nil : text
             }
             let actionValue = try fields.required("action")

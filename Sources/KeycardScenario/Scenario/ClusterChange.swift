@@ -116,7 +116,16 @@ public struct ClusterChange {
                 outcome = ApplyOutcome(cluster.stagedPolicies[staged.key], staged)
                 cluster.stagedPolicies[staged.key] = staged
             case .clusterNetworkPolicy(let policy):
-                // Cluster-scoped: no namespace to require.
+                // Cluster-scoped: no namespace to require. The API judges the translated connection
+                // (network-policy-api api-overview, "hairpin"; NPEP-133: a Service VIP is not
+                // selectable); a pre-dnat lab judges a pod's egress before translation, tiers and
+                // all, so it would prove verdicts (a Service around an Admin Deny) no cluster gives.
+                if cluster.serviceEnforcement == .preDNAT {
+                    throw ScenarioError(
+                        loaded.location,
+                        "\(loaded.object.ref) in a lab with spec.lab.serviceEnforcement: pre-dnat: cluster policies judge Service traffic after translation (the backend pod and its target port), which a pre-dnat lab's egress does not see; leave serviceEnforcement at post-dnat to prove them"
+                    )
+                }
                 outcome = ApplyOutcome(cluster.clusterPolicies[policy.key], policy)
                 cluster.clusterPolicies[policy.key] = policy
             }
