@@ -66,13 +66,33 @@ struct YAMLKeysAndTagsTests {
             GoYAMLScalar.tagged("1.5", tag: "tag:yaml.org,2002:int") == .failure(.init(message: "cannot decode !!float `1.5` as a !!int")))
     }
 
+    /// A plain `=` or `<<` as a value is a string to go-yaml v2 (YAML 1.1's value type does not
+    /// exist there; `<<` merges only as a key), so a string field takes it; a `<<` key tagged
+    /// `!!str` is an ordinary key, not a merge (go-yaml `isMerge`), as kubectl reads it (review of
+    /// hostile input, findings 2 and 3).
+    @Test func equalsAndMergeTextAsValuesAndTaggedMergeKeys() throws {
+        let values = try #require(try YAMLDocuments.parse("a: =\nb: <<\nc: [=, <<]", file: "t.yaml").first)
+            .fields("t", allowed: ["a", "b", "c"])
+        #expect(try values["a"]?.string("a") == "=")
+        #expect(try values["b"]?.string("b") == "<<")
+        #expect(try values["c"]?.items("c").map { try $0.string("c") } == ["=", "<<"])
+
+        let merged = try #require(try YAMLDocuments.parse("m: {<<: {app: web}}", file: "t.yaml").first).fields("t", allowed: ["m"])
+        #expect(try merged["m"]?.entries("m").map(\.key) == ["app"])
+        let tagged = try #require(try YAMLDocuments.parse("m: {!!str <<: {app: web}}", file: "t.yaml").first).fields("t", allowed: ["m"])
+        #expect(try tagged["m"]?.entries("m").map(\.key) == ["<<"])
+        let explicit = try #require(try YAMLDocuments.parse("m: {!!merge <<: {app: web}}", file: "t.yaml").first).fields(
+            "t", allowed: ["m"])
+        #expect(try explicit["m"]?.entries("m").map(\.key) == ["app"])
+    }
+
     /// On plain values Yams' resolver and go-yaml's agree on the type, which is all the readers
     /// check (the value of a number comes from Yams): a table of the forms that differ in YAML 1.1
     /// and 1.2.
     @Test func yamsAndGoYAMLAgreeOnTheTypeOfPlainValues() throws {
         let texts = [
             "80", "0x50", "0120", "0o120", "0b101", "8_0", "+80", "-80", "08", "1e3", ".5", "80.0", "on", "off", "yes", "NO",
-            "true", "~", "null", ".inf", "-.inf", ".nan", "2001-12-14", "web", "1.2.3", "0x", "v1",
+            "true", "~", "null", ".inf", "-.inf", ".nan", "2001-12-14", "web", "1.2.3", "0x", "v1", "=", "<<",
         ]
         for text in texts {
             let value = try #require(try YAMLDocuments.parse("k: \(text)", file: "t.yaml").first).fields("t", allowed: ["k"])["k"]

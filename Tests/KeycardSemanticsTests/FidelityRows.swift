@@ -344,7 +344,7 @@ let podRows: [FidelityRow] = [
         )
             + "\n" + allowPorts("[{port: metrics}]", app: "multi"),
         .warns(
-            "port name \"metrics\" is declared by two containers",
+            "port name \"metrics\" is declared by two containers for TCP; a policy naming it for TCP matches both",
             [
                 "other/client -> shop/multi TCP/81 allow", "other/client -> shop/multi TCP/82 allow",
                 "other/client -> shop/multi TCP/83 deny",
@@ -551,7 +551,7 @@ let objectRows: [FidelityRow] = [
             at: "ClusterNetworkPolicies", "no matches for kind \"ClusterNetworkPolicies\" in version \"policy.networking.k8s.io/v1alpha2\"")
     ),
     FidelityRow(
-        "OBJ-70", "- {apiVersion: policy.networking.k8s.io/v1alpha1, kind: AdminNetworkpolicy, metadata: {name: guard}, spec: {}}",
+        "OBJ-71", "- {apiVersion: policy.networking.k8s.io/v1alpha1, kind: AdminNetworkpolicy, metadata: {name: guard}, spec: {}}",
         .refuses(at: "AdminNetworkpolicy", "(kinds are case-sensitive: AdminNetworkPolicy)")),
     FidelityRow(
         "OBJ-28", "- {apiVersion: policy/v1beta1, kind: PodDisruptionBudget, metadata: {name: pdb, namespace: shop}, spec: {}}",

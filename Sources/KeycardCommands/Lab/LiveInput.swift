@@ -52,9 +52,22 @@ enum LiveInput {
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
     }
 
-    /// `a,b` and repeated options alike.
-    static func list(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    /// `a,b` and repeated options alike, each item trimmed. An empty item (`--from ""`, `--ports ,`:
+    /// an unset shell variable) is refused: leaving the option out means "every one", and an empty
+    /// value must not quietly widen what a command does.
+    /// - Throws: `LiveError` naming `option`.
+    static func list(_ values: [String], option: String) throws(LiveError) -> [String] {
+        var items: [String] = []
+        for value in values {
+            for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let trimmed = item.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty else {
+                    throw LiveError("\(option) \"\(value)\" has an empty item; name each one, or leave \(option) out for every one")
+                }
+                items.append(trimmed)
+            }
+        }
+        return items
     }
 
     /// `k=v` pairs, validated as Kubernetes label keys and values.

@@ -30,17 +30,17 @@ struct ObserveCommand: ParsableCommand {
     func run() throws {
         options.logging.apply()
         try Environment.requireRoot()
-        let verdicts = try Set(
-            LiveInput.list(verdict).map { text -> String in
-                let upper = text.uppercased()
-                guard ["FORWARDED", "DROPPED", "AUDIT"].contains(upper) else {
-                    Console.error("--verdict \(text): FORWARDED, DROPPED or AUDIT")
-                    throw Exit.invalid
-                }
-                return upper
-            })
-        let namespaces = Set(LiveInput.list(namespace))
-        let pods = Set(LiveInput.list(pod))
+        let (verdicts, namespaces, pods) = try LiveCommand.run("observe") {
+            let verdicts = try Set(
+                LiveInput.list(verdict, option: "--verdict").map { text -> String in
+                    let upper = text.uppercased()
+                    guard ["FORWARDED", "DROPPED", "AUDIT"].contains(upper) else {
+                        throw LiveError("--verdict \(text): FORWARDED, DROPPED or AUDIT")
+                    }
+                    return upper
+                })
+            return (verdicts, try Set(LiveInput.list(namespace, option: "--namespace")), try Set(LiveInput.list(pod, option: "--pod")))
+        }
         for text in pods.sorted() where ObjectKey.parse(text) == nil {
             Console.error("--pod \(text): write namespace/name")
             throw Exit.invalid

@@ -51,20 +51,20 @@ struct ProbeCommand: LiveVerb {
         let live = try LiveLab.open(lab)
         try LiveLab.requireSettled(lab, locked: lock != nil)
         let cluster = live.cluster
-        let sources = try LiveInput.list(from).map { text -> ProbeRef in
+        let sources = try LiveInput.list(from, option: "--from").map { text -> ProbeRef in
             guard let ref = ProbeRef.parse(text), ref.isSource else {
                 throw LiveError("--from \(text): not a pod (ns/name), workload (ns/kind/name), external/NAME or node/NAME")
             }
             return ref
         }
-        let destinations = try LiveInput.list(to).map { text -> ProbeRef in
+        let destinations = try LiveInput.list(to, option: "--to").map { text -> ProbeRef in
             guard let ref = ProbeRef.parse(text) else {
                 throw LiveError("--to \(text): not a pod (ns/name), workload (ns/kind/name), external/NAME or svc/NS/NAME[@node-N|@lb]")
             }
             return ref
         }
         var seenPorts: Set<ProtocolPort> = []
-        let portList = try LiveInput.list(ports).map { text -> ProtocolPort in
+        let portList = try LiveInput.list(ports, option: "--ports").map { text -> ProtocolPort in
             guard let port = ProtocolPort.parse(text) else { throw LiveError("--ports \(text) must be PROTOCOL/NUMBER, like TCP/80") }
             // As a scenario's probe.ports: a port listed twice would probe every cell twice.
             guard seenPorts.insert(port).inserted else { throw LiveError("--ports \(port) is listed twice") }

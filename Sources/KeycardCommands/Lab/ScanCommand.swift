@@ -75,7 +75,7 @@ struct ScanCommand: LiveVerb {
         else {
             throw LiveError("--from \(from): no pod (ns/pod), external (external/NAME) or node (node/NAME) \(from) in lab \(lab)")
         }
-        let portList = try LiveInput.list(ports).map { text -> Int in
+        let portList = try LiveInput.list(ports, option: "--ports").map { text -> Int in
             guard let port = Int(text), (1...65535).contains(port) else {
                 throw LiveError("--ports \(text) must be a TCP port number 1-65535")
             }

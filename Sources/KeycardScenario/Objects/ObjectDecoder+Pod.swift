@@ -134,6 +134,8 @@ extension ObjectDecoder {
         if containerList.isEmpty { throw containers.error("spec.containers must list at least one container") }
         var containerNames: Set<String> = []
         var declared: [ProtocolPort: SourceLocation] = [:]
+        // Names with their protocol: a NetworkPolicyPort has one protocol (default TCP), so a name
+        // two containers declare for different protocols is matched on one of them at a time.
         var podPortNames: Set<String> = []
         let initContainers = try spec["initContainers"]?.items("spec.initContainers") ?? []
         // A named targetPort resolves to the containers' ports before the sidecars' (`FindPort` in
@@ -205,12 +207,13 @@ extension ObjectDecoder {
                     guard portNames.insert(name).inserted else {
                         throw portValue.error("port name \"\(name)\" is declared twice in container \"\(containerName)\"")
                     }
-                    if running, !podPortNames.insert(name).inserted {
+                    if running, !podPortNames.insert("\(port.proto.rawValue)/\(name)").inserted {
                         warnings.append(
                             ScenarioWarning(
                                 location: portValue.location,
                                 message:
-                                    "pod \(pod.key): port name \"\(name)\" is declared by two containers; a policy naming it matches both"))
+                                    "pod \(pod.key): port name \"\(name)\" is declared by two containers for \(port.proto.rawValue); a policy naming it for \(port.proto.rawValue) matches both"
+                            ))
                     }
                 }
                 guard running else { continue }

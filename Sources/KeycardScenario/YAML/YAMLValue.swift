@@ -32,6 +32,10 @@ struct YAMLValue {
     /// `12:30` or `1:30:00` is a string there.
     var tagName: Tag.Name {
         let resolved = Resolver.default.resolveTag(of: node)
+        // Yams' YAML 1.1 resolver gives a plain `=` the value type and `<<` the merge type; go-yaml
+        // v2 has no value type, and `<<` merges only in key position (`entries`): as a value both
+        // are the strings kubectl sends.
+        if resolved == .value || resolved == .merge { return .str }
         if resolved == .int || resolved == .float, case .scalar(let scalar) = node, scalar.string.contains(":") { return .str }
         // go-yaml v2's resolve reads more plain scalars as numbers than YAML 1.1's patterns (Yams):
         // `strconv.ParseInt(text, 0, 64)` takes `0X50`, `0O120`, `0B1010000`, and its float
@@ -83,7 +87,11 @@ struct YAMLValue {
             let key = try child(keyNode)
             guard case .scalar(let scalar) = keyNode else { throw key.error("keys of \(what) must be strings") }
             let value = try child(valueNode)
-            if scalar.style == .plain, scalar.string == "<<" {
+            // go-yaml v2 `isMerge`: a `<<` key merges when untagged or tagged `!!merge`; `!!str <<`
+            // is an ordinary key.
+            if scalar.style == .plain, scalar.string == "<<",
+                [Tag.Name.implicit.rawValue, Tag.Name.merge.rawValue].contains(scalar.tag.description)
+            {
                 for entry in try value.mergeSources(what) { set(entry.0, entry.1, entry.2) }
                 continue
             }
