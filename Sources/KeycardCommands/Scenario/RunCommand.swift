@@ -49,51 +49,67 @@ struct RunCommand: ParsableCommand {
         // KEYCARD_LAB_REUSE=0, false, no or off builds one per scenario): it is torn down after the last one.
         let reuse = !keep && LabReuseSetting.enabled(ProcessInfo.processInfo.environment) { Console.error($0) }
         let slot = Interruption.RunSlot()
-        try Interruption.tearingDown(slot) { interruption in
-            defer { if !keep { slot.run?.tearDown() } }
-            for (index, timeline) in timelines.enumerated() {
-                let mode = enforcement ?? timeline.scenario.lab.enforcement
-                var options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
-                options.audit = audit
-                let run =
-                    reuse
-                    ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
-                    : ScenarioRun(timeline: timeline, options: options)
-                slot.run = run
-                run.progress = Progress.line
-                run.interruption = interruption
-                if let flowFile {
-                    let log = FlowLog(
-                        scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes, audit: run.auditing)
-                    run.stepFinished = { step in
-                        flowFile.write(log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()))
+        // A later scenario's refusal or an interruption still leaves the reports of those that ran
+        // on stdout (CI keeps what was proved), then ends the command with its own status.
+        do {
+            try Interruption.tearingDown(slot) { interruption in
+                defer { if !keep { slot.run?.tearDown() } }
+                for (index, timeline) in timelines.enumerated() {
+                    let mode = enforcement ?? timeline.scenario.lab.enforcement
+                    var options = ScenarioRun.Options(enforcement: mode, keep: keep, handOff: reuse)
+                    options.audit = audit
+                    let run =
+                        reuse
+                        ? ScenarioRun.next(after: slot.run, timeline: timeline, options: options)
+                        : ScenarioRun(timeline: timeline, options: options)
+                    slot.run = run
+                    run.progress = Progress.line
+                    run.interruption = interruption
+                    if let flowFile {
+                        let log = FlowLog(
+                            scenario: timeline.scenario.name, labName: run.labName, nodes: timeline.plan.nodes, audit: run.auditing)
+                        run.stepFinished = { step in
+                            flowFile.write(log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date()))
+                        }
+                        // Connections of `command:` programs, from the kernel (conntrack, NFLOG).
+                        run.trafficSeen = { index, name, traffic in
+                            flowFile.write(
+                                log.trafficFlows(
+                                    traffic, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date()))
+                        }
                     }
-                    // Connections of `command:` programs, from the kernel (conntrack, NFLOG).
-                    run.trafficSeen = { index, name, traffic in
-                        flowFile.write(
-                            log.trafficFlows(
-                                traffic, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date()))
+                    let report = try Self.execute(run, file: timeline.scenario.file)
+                    if keep {
+                        // The manifests' timeline stands in the place of the first of them (ScenarioInput).
+                        let manifestPaths = files.filter(ManifestLoader.isManifests)
+                        let fromManifests = manifestPaths.first == timeline.scenario.file
+                        try LabDaemon.keep(
+                            lab: run.labName, scenario: timeline.scenario.file,
+                            manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
+                            afterStep: timeline.scenario.steps.count, inputs: inputs[index], audit: run.auditing)
                     }
+                    reports.append(report)
+                    ran.append(timeline)
+                    failed = failed || !report.passed
+                    if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
                 }
-                let report = try Self.execute(run, file: timeline.scenario.file)
-                if keep {
-                    // The manifests' timeline stands in the place of the first of them (ScenarioInput).
-                    let manifestPaths = files.filter(ManifestLoader.isManifests)
-                    let fromManifests = manifestPaths.first == timeline.scenario.file
-                    try LabDaemon.keep(
-                        lab: run.labName, scenario: timeline.scenario.file,
-                        manifests: fromManifests ? (manifestPaths, manifests.namespace) : nil, enforcement: mode,
-                        afterStep: timeline.scenario.steps.count, inputs: inputs[index], audit: run.auditing)
-                }
-                reports.append(report)
-                ran.append(timeline)
-                failed = failed || !report.passed
-                if output == .table { Console.out(RunTableRenderer(timeline: timeline, report: report).render()) }
             }
+        } catch {
+            if output != .table && !reports.isEmpty { try emit(reports, ran: ran, several: timelines.count > 1) }
+            throw error
         }
+        try emit(reports, ran: ran, several: timelines.count > 1)
+        if failed { throw Exit.failed }
+    }
+}
+
+extension RunCommand {
+    /// Prints the reports of the scenarios that ran in the `-o` format (`table` printed each as it
+    /// ended); a JSON array when several scenarios were given, even if fewer ran.
+    private func emit(_ reports: [Report], ran: [Timeline], several: Bool) throws {
         switch output {
         case .table: break
-        case .json: try reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
+        case .json: try !several && reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
         case .junit: Console.out(JUnitRenderer.render(reports))
         case .markdown: Console.out(MarkdownRenderer.render(reports))
         case .tap: Console.out(TAPRenderer.render(reports))
@@ -106,7 +122,6 @@ struct RunCommand: ParsableCommand {
                         return HTMLRenderer.Entry(timeline: timeline, report: report, graph: Result { try Graphviz.svg(dot) })
                     }))
         }
-        if failed { throw Exit.failed }
     }
 }
 

@@ -286,8 +286,11 @@ public struct FlowLog: Sendable {
             return [HubbleFlowLine(flow: flow)]
         }
         if dropped, verdict.decision == .allow {
-            // The kernel dropped what the model allows: the drop alone, on the source's side.
-            return [HubbleFlowLine(flow: Self.drop(of: event(.egress)))]
+            // The kernel dropped what the model allows: the drop alone, on the side the kernel's own
+            // record names. A timeout is no kernel record (as a scan's silence): no event claims a
+            // policy drop that no policy made (Cilium's 133 is "Policy denied").
+            guard let side = Self.kernelDropSide(facts) else { return [] }
+            return [HubbleFlowLine(flow: Self.drop(of: event(side)))]
         }
         var flows: [HubbleFlow] = []
         for direction in [NetworkPolicy.PolicyType.egress, .ingress] where judged {
@@ -354,6 +357,17 @@ public struct FlowLog: Sendable {
     /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
     /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
     /// know it for a drop).
+    /// The side whose datapath the kernel says dropped a packet: keycard's deny rule logs
+    /// `kc deny ingress|egress POD` (NFLOG), and `connect()` failing with EPERM is a local output
+    /// (egress) rule; any other kernel drop record is put on the source's side. nil without a kernel
+    /// record (a timeout).
+    static func kernelDropSide(_ facts: KeycardFlowFacts) -> NetworkPolicy.PolicyType? {
+        let reason = facts.reason ?? ""
+        if reason.hasPrefix("dropped: kc deny ingress ") { return .ingress }
+        if reason.hasPrefix("dropped: kc deny egress ") || reason.contains("(errno 1)") { return .egress }
+        return facts.evidence == "kernel" && reason.hasPrefix("dropped: ") ? .egress : nil
+    }
+
     static func drop(of verdict: HubbleFlow) -> HubbleFlow {
         var drop = verdict
         drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)
