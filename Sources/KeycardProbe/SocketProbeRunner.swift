@@ -80,10 +80,37 @@ public struct SocketProbeRunner: ProbeRunner {
     }
 
     public func observe(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
+        var seen = try observeOnce(cells, settings: settings)
+        // A mesh wave's connections cost TLS handshakes on the lab's cores; on a busy machine a
+        // connection the model allows can outlast the wave's deadline. Such a cell (a timeout, no
+        // kernel drop record) is sent once more with four times the patience: a slow proxy answers
+        // then, and a real drop times out again (and stays a deny, its attempts counted).
+        guard mesh?.engaged == true else { return seen }
+        let slow = Self.slowCells(seen, cells)
+        guard !slow.isEmpty else { return seen }
+        var patient = settings
+        patient.timeoutMilliseconds = max(settings.timeoutMilliseconds, 1000) * 4
+        let again = try observeOnce(slow.map { cells[$0] }, settings: patient)
+        for (index, second) in zip(slow, again) {
+            var settled = second
+            settled.attempts += seen[index].attempts
+            seen[index] = settled
+        }
+        return seen
+    }
+
+    /// The indices of the cells a mesh wave sends again (`observe`): denied by a timeout alone (no
+    /// kernel drop record, no proxy's word) where the model allows the connection.
+    static func slowCells(_ seen: [CellObservation], _ cells: [ProbeCell]) -> [Int] {
+        seen.indices.filter { seen[$0].observation == .deny && seen[$0].reason == "timeout" && cells[$0].outcome == .allow }
+    }
+
+    /// One wave of `cells` (`observe`).
+    private func observeOnce(_ cells: [ProbeCell], settings: ProbeSettings) throws -> [CellObservation] {
         // Hairpin cells are judged by the model only (`ProbeCell.isHairpin`), unjudged ones by
         // nobody (`ProbeCell.unjudgedReason`): no packet is sent.
         guard !cells.contains(where: { $0.skipReason != nil }) else {
-            var probed = try observe(cells.filter { $0.skipReason == nil }, settings: settings).makeIterator()
+            var probed = try observeOnce(cells.filter { $0.skipReason == nil }, settings: settings).makeIterator()
             return cells.compactMap { cell in
                 cell.skipReason.map { CellObservation(observation: .skipped, attempts: 0, reason: $0) } ?? probed.next()
             }

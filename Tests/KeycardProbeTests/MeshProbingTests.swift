@@ -65,6 +65,20 @@ struct MeshProbingTests {
         return (timeline, timeline.cells(ofProbeStep: step))
     }
 
+    /// A mesh wave sends again only a cell the model allows that timed out with no kernel or proxy
+    /// word (review of the docs as a newcomer, finding 2: on busy cores slow TLS handshakes made
+    /// allowed cells denials); a logged drop, a proxy's answer or an allow is final.
+    @Test func onlyTimeoutsOfAllowedCellsAreSentAgain() throws {
+        let (_, cells) = try cells(2)
+        let cell = try #require(cells.first { $0.to != .pod($0.from) })
+        #expect(cell.outcome == .allow)
+        func slow(_ seen: CellObservation) -> [Int] { SocketProbeRunner.slowCells([seen], [cell]) }
+        #expect(slow(CellObservation(observation: .deny, attempts: 2, reason: "timeout")) == [0])
+        #expect(slow(CellObservation(observation: .deny, attempts: 1, reason: "dropped: kc deny egress prod/web")).isEmpty)
+        #expect(slow(CellObservation(observation: .denyRBAC, attempts: 1, reason: "HTTP 403 RBAC: access denied")).isEmpty)
+        #expect(slow(CellObservation(observation: .allow, attempts: 1)).isEmpty)
+    }
+
     /// A wave's deadline grows with the proxy work its connections cost (`MeshProbing.cost`): TLS
     /// handshakes count 4 quarters, each proxy that handles plaintext 1 (the source's capture, the
     /// destination's sidecar), a connection no proxy meets nothing.
