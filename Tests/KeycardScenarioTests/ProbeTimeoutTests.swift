@@ -15,3 +15,15 @@ import Testing
         #expect(ScenarioParser.milliseconds(text) == nil, "\(text)")
     }
 }
+
+extension ProbeTimeoutTests {
+    /// A bare number (`timeout: 1`) is told it has no unit; the hint "quote it" only led to a
+    /// second error (review of the docs as a newcomer).
+    @Test(arguments: ["1", "250", "1.5"])
+    func aBareNumberIsToldItNeedsAUnit(_ number: String) throws {
+        let text = ScenarioText.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  probe: {timeout: \(number)}\n  resources:")
+        let error = try #require(parseError(text))
+        #expect(error.message == "spec.probe.timeout \(number) has no unit: write a duration from 1ms to 60s, like 250ms or 1s")
+    }
+}

@@ -259,6 +259,11 @@ struct ScenarioParser {
         guard let value else { return settings }
         let fields = try value.fields("spec.probe", allowed: ["timeout", "retries"])
         if let timeout = fields["timeout"] {
+            // A bare number has no unit: say so, rather than "quote it", which leads to a second error.
+            if case .scalar(let scalar) = timeout.node, scalar.style == .plain, timeout.tagName == .int || timeout.tagName == .float {
+                throw timeout.error(
+                    "spec.probe.timeout \(scalar.string) has no unit: write a duration from 1ms to 60s, like 250ms or 1s")
+            }
             let text = try timeout.string("spec.probe.timeout")
             guard let milliseconds = Self.milliseconds(text), (1...60_000).contains(milliseconds) else {
                 throw timeout.error("spec.probe.timeout \"\(text)\" must be a duration from 1ms to 60s, like 250ms or 1s")
