@@ -30,8 +30,22 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     public var name: String
     public var labels: Labels
     public var kind: Kind
-    /// nil: no selector (endpoints would be managed by hand; keycard gives such a Service none).
+    /// nil: no selector (endpoints would be managed by hand; keycard gives such a Service none,
+    /// unless it had a selector before: `retainedEndpoints`).
     public var selector: Labels?
+    /// The endpoints the EndpointSlice controller last wrote for this Service, kept when an update
+    /// removed its selector; nil otherwise. The controller's `syncService`
+    /// (pkg/controller/endpointslice/endpointslice_controller.go) returns early for a Service
+    /// without a selector ("these services will receive endpoint slices that are created
+    /// out-of-band"), so it neither updates nor deletes the slices it made; the Endpoints
+    /// controller leaves its Endpoints the same way, and the mirroring controller copies them into
+    /// one more slice of the same addresses. kube-proxy and CoreDNS read slices, not selectors: the
+    /// Service keeps sending to the pods selected when its selector went away
+    /// (kubernetes/kubernetes#118376, open; #120775, which would delete them, was closed unmerged).
+    /// Pods selected later are not added; a listed pod that is deleted is no backend here, where
+    /// kube-proxy would still send to its stale address (a connection that fails). A selector
+    /// written again hands the Service back to the controller (nil).
+    public var retainedEndpoints: [ObjectKey: RetainedEndpoint]?
     public var address: Address
     public var ports: [ServicePort]
     /// `spec.externalName` of an ExternalName Service.
@@ -102,6 +116,50 @@ public struct Service: Hashable, Sendable, NamespacedObject {
             return ports.first { $0.port == number && (proto == nil || $0.proto == proto) }
         }
         return ports.first { $0.name == text }
+    }
+}
+
+/// One endpoint of a Service's retained EndpointSlices (`Service.retainedEndpoints`), as the
+/// controller wrote it (`podToEndpoint`, k8s.io/endpointslice; `getEndpointPorts`).
+public struct RetainedEndpoint: Hashable, Sendable {
+    /// The endpoint's `ready` condition then: the pod was ready, or the Service published not-ready
+    /// addresses.
+    public var ready: Bool
+    /// The port each slice port names for it, by the Service port's name and protocol (kube-proxy
+    /// matches a slice port to a Service port so, `ServicePortName`); a named `targetPort` the pod
+    /// did not declare has none.
+    public var targets: [PortKey: Int]
+
+    /// A Service port as kube-proxy keys it: name ("" when unnamed) and protocol.
+    public struct PortKey: Hashable, Sendable {
+        public var name: String
+        public var proto: TransportProtocol
+        public init(_ port: ServicePort) { (name, proto) = (port.name ?? "", port.proto) }
+    }
+
+    public init(ready: Bool, targets: [PortKey: Int]) { (self.ready, self.targets) = (ready, targets) }
+}
+
+extension Service {
+    /// The endpoints the EndpointSlice controller writes for this Service in `cluster` now, as
+    /// `retainedEndpoints` keeps them; nil when it writes none (no selector, ExternalName).
+    public func controllerEndpoints(in cluster: Cluster) -> [ObjectKey: RetainedEndpoint]? {
+        if let retainedEndpoints { return retainedEndpoints }
+        guard kind != .externalName, selector?.isEmpty == false else { return nil }
+        var endpoints: [ObjectKey: RetainedEndpoint] = [:]
+        for pod in cluster.pods.values where Cluster.selects(self, pod) {
+            var targets: [RetainedEndpoint.PortKey: Int] = [:]
+            for port in ports { targets[RetainedEndpoint.PortKey(port)] = port.targetPort(on: pod) }
+            endpoints[pod.key] = RetainedEndpoint(ready: !pod.notReady || publishNotReadyAddresses, targets: targets)
+        }
+        return endpoints
+    }
+
+    /// The port `port` of this Service sends to on `pod`: from the retained slices when it has
+    /// them, else resolved on the pod (`ServicePort.targetPort(on:)`).
+    public func target(_ port: ServicePort, on pod: Pod) -> Int? {
+        if let retainedEndpoints { return retainedEndpoints[pod.key]?.targets[RetainedEndpoint.PortKey(port)] }
+        return port.targetPort(on: pod)
     }
 }
 
@@ -183,7 +241,7 @@ extension Cluster {
     /// The pods `service` selects: same namespace, selector matches; none without a selector or
     /// for an ExternalName Service. Sorted by key (the proxy's endpoint order).
     public func backendPods(of service: Service) -> [Pod] {
-        guard service.kind != .externalName, service.selector?.isEmpty == false else { return [] }
+        guard service.kind != .externalName, service.selector?.isEmpty == false || service.retainedEndpoints != nil else { return [] }
         return pods.values.filter { Self.isReadyEndpoint($0, of: service) }.sorted { $0.key < $1.key }
     }
 
@@ -192,12 +250,19 @@ extension Cluster {
     /// condition is not True not ready (`podToEndpoint`); kube-proxy sends only to ready endpoints
     /// (pkg/proxy `CategorizeEndpoints`) and CoreDNS answers only them.
     public static func isReadyEndpoint(_ pod: Pod, of service: Service) -> Bool {
-        selects(service, pod) && (!pod.notReady || service.publishNotReadyAddresses)
+        if let retained = service.retainedEndpoints {
+            return selects(service, pod) && retained[pod.key]?.ready == true
+        }
+        return selects(service, pod) && (!pod.notReady || service.publishNotReadyAddresses)
     }
 
     /// Whether `service`'s selector picks `pod`: same namespace, every selector label matched; an
     /// ExternalName Service or one without a (non-empty) selector picks none.
     public static func selects(_ service: Service, _ pod: Pod) -> Bool {
+        // A Service whose selector was removed keeps the slices written before (`retainedEndpoints`).
+        if service.kind != .externalName, let retained = service.retainedEndpoints {
+            return pod.namespace == service.namespace && retained[pod.key] != nil
+        }
         guard service.kind != .externalName, let selector = service.selector, !selector.isEmpty else { return false }
         return pod.namespace == service.namespace && selector.allSatisfy { pod.labels[$0.key] == $0.value }
     }
@@ -207,7 +272,7 @@ extension Cluster {
     /// the cells (listing every backend per cell made a 100-replica Service's probe cubic).
     public func backend(_ pod: ObjectKey?, of service: Service, port: ServicePort) -> ServiceBackend? {
         guard service.isProxied, let pod, let found = pods[pod], Self.isReadyEndpoint(found, of: service), let address = addresses[pod],
-            let target = port.targetPort(on: found)
+            let target = service.target(port, on: found)
         else { return nil }
         let backend = ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
         // Only host-network pods share an address: an earlier one at the same address and port is the endpoint.
@@ -227,7 +292,7 @@ extension Cluster {
         guard service.isProxied else { return [] }
         var seen: Set<ServiceBackend.Address> = []
         return backendPods(of: service).compactMap { pod in
-            guard let address = addresses[pod.key], let target = port.targetPort(on: pod) else { return nil }
+            guard let address = addresses[pod.key], let target = service.target(port, on: pod) else { return nil }
             let backend = ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
             return seen.insert(backend.endpointAddress).inserted ? backend : nil
         }

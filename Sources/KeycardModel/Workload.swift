@@ -82,6 +82,9 @@ public struct Workload: Hashable, Sendable {
     public var startOrdinal: Int = 0
     /// Job `completionMode: Indexed`: pods carry their completion index.
     public var indexed: Bool = false
+    /// A Job's (or a CronJob's `jobTemplate`'s) `spec.completions`; nil when unset or for other
+    /// kinds. An Indexed Job's last pod is `<job>-<completions - 1>` to DNS.
+    public var completions: Int?
     /// A StatefulSet's `updateStrategy.rollingUpdate.partition` (default 0): a new template
     /// replaces only the pods at this index and above (index = ordinal - `startOrdinal`); those
     /// below keep the revision they run (pkg/controller/statefulset `updateStatefulSet`,
@@ -108,6 +111,10 @@ public struct Workload: Hashable, Sendable {
     /// as the previous apply did, keeps the live count (`kubectl scale`'s), as kubectl apply's
     /// three-way merge leaves a field neither configuration names.
     public var replicasWritten = false
+    /// Whether a ReplicationController's manifest wrote `spec.selector`: without it the API
+    /// server defaults it from the template's labels when created (`SetDefaults_ReplicationController`),
+    /// and an `apply` that writes none either keeps the stored one (`ClusterChange.applyWorkload`).
+    public var selectorWritten = false
     /// A Deployment's `spec.paused` (default false): its controller only scales, it rolls out no
     /// template (pkg/controller/deployment `dc.sync`), so a template written while paused reaches
     /// no pod until it is resumed.

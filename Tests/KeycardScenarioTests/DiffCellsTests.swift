@@ -82,6 +82,34 @@ import Testing
         #expect(icmpRows.contains { $0.lost.contains("ICMP") }, "\(icmpRows.map(Self.line))")
     }
 
+    /// Between pods only served and probed ports are cells (docs/review.md, `keycard diff`): a
+    /// rule moved from the served TCP/80 to TCP/9090, which nothing serves, is TCP/80 `removed`
+    /// (np-guard, judging every port, says `changed` to `TCP 9090`); once a probe step sends
+    /// TCP/9090 it is compared, and the row is `changed`.
+    @Test func aPortOnlyARuleNamesIsNotComparedBetweenPods() throws {
+        func scenario(probe: String) -> String {
+            let policy = { (port: Int) in
+                "- {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: web, namespace: shop}, spec: {podSelector: {matchLabels: {app: web}}, ingress: [{ports: [{port: \(port)}]}]}}"
+            }
+            return Self.probedPorts.replacingOccurrences(
+                of: Self.probedPorts[Self.probedPorts.range(of: "  steps:")!.lowerBound...],
+                with: "  steps:\n    - apply:\n        \(policy(80))\n    - apply:\n        \(policy(9090))\n\(probe)")
+        }
+        // The policy also closes web to every external block: those rows are not this test's.
+        let fromClient = { (row: DiffRow) in row.source == "shop/client[Pod]" }
+        let unprobed = try ScenarioLoader.parseTimeline(scenario(probe: ""), file: "rule-port.yaml")
+        #expect(
+            ConnectivityDiff.compare(old: unprobed, afterStep: 1, new: unprobed, afterStep: 2).filter(fromClient).map(Self.line) == [
+                "removed shop/client[Pod] -> shop/web[Pod] TCP 80 | No Connections"
+            ])
+        let probed = try ScenarioLoader.parseTimeline(
+            scenario(probe: "    - probe: {from: [shop/client], to: [shop/web], ports: [TCP/9090]}"), file: "rule-port.yaml")
+        #expect(
+            ConnectivityDiff.compare(old: probed, afterStep: 1, new: probed, afterStep: 2).filter(fromClient).map(Self.line) == [
+                "changed shop/client[Pod] -> shop/web[Pod] TCP 80 | TCP 9090"
+            ])
+    }
+
     /// Over every scenario of the library: each cell of each probe step between peers of the map
     /// (a pod that stands for its workload, an external), judged at that step and after the
     /// resources, is a row of `diff FILE@0 FILE@STEP` with that port gained or lost exactly when

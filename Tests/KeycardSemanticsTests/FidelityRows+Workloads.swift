@@ -33,6 +33,17 @@ private func indexedJob(_ name: String, completions: Int) -> String {
 }
 
 private let longJob = String(repeating: "j", count: 61)
+
+/// An Indexed CronJob shop/`name` with `completions`.
+private func indexedCronJob(_ name: String, completions: Int) -> String {
+    "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: \(name), namespace: shop}, spec: {schedule: '0 0 * * *', jobTemplate: "
+        + "{spec: {completionMode: Indexed, completions: \(completions), template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}}}"
+}
+
+/// The longest CronJob name (52): its Jobs are `<name>-<8 digits>`, 61 characters, so index 9 is
+/// the last whose hostname is a DNS label.
+private let longCronJob = String(repeating: "c", count: 52)
+private let fittingCronJob = String(repeating: "c", count: 51) + "k"
 private let longDeployment = String(repeating: "a", count: 250)
 
 let workloadRows: [FidelityRow] = [
@@ -218,6 +229,27 @@ let workloadRows: [FidelityRow] = [
     FidelityRow(
         "WL-50", statefulSet("db", "persistentVolumeClaimRetentionPolicy: {whenDeleted: Bogus}, "),
         .refuses(at: "Bogus", "whenDeleted: Unsupported value: \"Bogus\": supported values: \"Retain\", \"Delete\"")),
+    FidelityRow(
+        "WL-55",
+        "- {apiVersion: batch/v1, kind: Job, metadata: {name: once, namespace: shop}, spec: {completionMode: Indexed, completions: 4, "
+            + "successPolicy: {rules: [{succeededIndexes: '0,2-3'}, {succeededIndexes: '3,1', succeededCount: 1}]}, "
+            + "template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}",
+        .refuses(
+            at: "'3,1'",
+            "spec.successPolicy.rules[1].succeededIndexes: Invalid value: \"3,1\": error parsing succeededIndexes: non-increasing order, previous: 3, current: 1"
+        )),
+    FidelityRow(
+        "WL-56",
+        indexedCronJob(longCronJob, completions: 11) + "\n" + indexedCronJob(fittingCronJob, completions: 10) + "\n"
+            + indexedCronJob("nightly.batch", completions: 2),
+        .warns("will not able to create pod with invalid DNS label: \(longCronJob)-", unchanged),
+        state: { cluster in
+            func pods(_ name: String) -> Int {
+                cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.cronJob, "shop", name) }.count
+            }
+            let counts = [pods(longCronJob), pods(fittingCronJob), pods("nightly.batch")]
+            return counts == [0, 1, 0] ? nil : "expected no pod, one pod (index 0 of 10: parallelism 1), no pod; found \(counts)"
+        }),
     FidelityRow(
         "WL-28",
         "- {apiVersion: batch/v1, kind: Job, metadata: {name: remote, namespace: shop}, spec: {managedBy: kueue.x-k8s.io/multikueue, "

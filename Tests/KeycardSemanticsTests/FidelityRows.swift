@@ -722,6 +722,11 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-24": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-job-*.yaml)",
     "WL-25": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (wl-*-active-deadline.yaml)",
     "WL-27": "KeycardScenarioTests/WorkloadTests.statefulSetPartitionKeepsLowerOrdinals",
+    "WL-57":
+        "KeycardScenarioTests/ControllerSelectorUpdateTests.aChangedSelectorReleasesThePodsItMisses, .aReleasedPodIsAdoptedByAnotherController, .aReplicaSetSelectorChangeIsRefusedAtTheSelector",
+    "WL-58": "KeycardScenarioTests/ControllerSelectorUpdateTests.aDefaultedSelectorIsKept",
+    "OBJ-64":
+        "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":
         "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (pod-tgps-string.yaml, pod-automount-string.yaml, pod-emptydir-sizelimit-GiB.yaml, ok-pod-spec-field-types.yaml)",
     "CTR-21":

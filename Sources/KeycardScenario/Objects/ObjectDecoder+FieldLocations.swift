@@ -65,3 +65,22 @@ extension ObjectDecoder {
         return loaded
     }
 }
+
+extension ObjectDecoder {
+    /// The paths under which a workload's `spec.selector` and pod template labels locations are
+    /// kept (`LoadedObject.fieldLocations`): an update is checked against the stored workload
+    /// when applied (an immutable selector, a kept one the new template must match).
+    static let selectorField = "spec.selector"
+    static let templateLabelsField = "spec.template.metadata.labels"
+
+    /// `loaded` with the locations of its workload's `spec.selector` and
+    /// `spec.template.metadata.labels` recorded, when written.
+    static func locatingWorkloadFields(_ loaded: LoadedObject, _ value: YAMLValue) -> LoadedObject {
+        var loaded = loaded
+        if let selector = field(value, ["spec", "selector"]) { loaded.fieldLocations[selectorField] = selector.location }
+        if let labels = field(value, ["spec", "template", "metadata", "labels"]) {
+            loaded.fieldLocations[templateLabelsField] = labels.location
+        }
+        return loaded
+    }
+}

@@ -15,6 +15,9 @@ import KeycardModel
 ///   FailJob or Ignore and exactly one of `onExitCodes` (operator In or NotIn; `containerName` one
 ///   of the template's containers; 1 to 255 values, ordered, unique, no 0 for In) and
 ///   `onPodConditions` (at most 20; `type` a qualified name; `status` True, False or Unknown);
+/// - `successPolicy` (`validateSuccessPolicy`): 1 to 20 rules, each with a well-formed
+///   `succeededIndexes` below `completions` or a `succeededCount` of at most `completions` (and of
+///   the indexes it lists), or both;
 /// - `podReplacementPolicy` (`validatePodReplacementPolicy`): Failed or TerminatingOrFailed, only
 ///   Failed with a `podFailurePolicy`.
 extension ObjectDecoder {
@@ -25,6 +28,9 @@ extension ObjectDecoder {
     static let maxPodFailurePolicyRules = 20
     static let maxPodFailurePolicyOnExitCodesValues = 255
     static let maxPodFailurePolicyOnPodConditionsPatterns = 20
+    /// `maxSuccessPolicyRule` and `maxJobSuccessPolicySucceededIndexesLimit`.
+    static let maxSuccessPolicyRules = 20
+    static let maxSucceededIndexesLength = 64 * 1024
 
     /// `spec` is the Job spec's non-null fields, `templateValue` its `template`, `template` that
     /// template read (its container names); `indexed` and `completions` as already read.
@@ -64,6 +70,9 @@ extension ObjectDecoder {
                 )
             }
         }
+        if indexed, let policy = spec["successPolicy"], let completions {
+            try checkSuccessPolicy(policy, path: "\(path).successPolicy", completions: completions)
+        }
         if let policy = spec["podFailurePolicy"] {
             try checkPodFailurePolicy(
                 policy, path: "\(path).podFailurePolicy", perIndex: backoffLimitPerIndex != nil, containers: template.containerNames)
@@ -88,6 +97,112 @@ extension ObjectDecoder {
                         + (spec["podFailurePolicy"] == nil ? "" : " (with a podFailurePolicy)"))
             }
         }
+    }
+
+    /// `validateSuccessPolicy` and `validateSuccessPolicyRule` (pkg/apis/batch/validation): 1 to 20
+    /// rules, each with `succeededIndexes` (a list of indexes and ranges below `completions`,
+    /// increasing: `validateIndexesFormat`; at most 64 KiB), `succeededCount` (0 to `completions`,
+    /// and no more than the indexes listed), or both. Only an Indexed Job reaches here
+    /// (`completions` is then required). A null rule is the zero rule, refused for naming neither.
+    private func checkSuccessPolicy(_ value: YAMLValue, path: String, completions: Int) throws(ScenarioError) {
+        try value.requireKnownFields(path, known: ["rules"])
+        let rulesValue = try nonNullFields(value, path)["rules"]
+        let rules = try rulesValue?.items("\(path).rules") ?? []
+        if rules.isEmpty {
+            throw (rulesValue ?? value).error(
+                "\(path).rules: Required value: at least one rules must be specified when the successPolicy is specified")
+        }
+        if rules.count > Self.maxSuccessPolicyRules, let rulesValue {
+            throw rulesValue.error("\(path).rules: Too many: \(rules.count): must have at most \(Self.maxSuccessPolicyRules) items")
+        }
+        for (index, rule) in rules.enumerated() {
+            let rulePath = "\(path).rules[\(index)]"
+            var fields: [String: YAMLValue] = [:]
+            if !rule.isNull {
+                try rule.requireKnownFields(rulePath, known: ["succeededIndexes", "succeededCount"])
+                fields = try nonNullFields(rule, rulePath)
+            }
+            let indexesValue = fields["succeededIndexes"]
+            let countValue = fields["succeededCount"]
+            if indexesValue == nil, countValue == nil {
+                throw rule.error("\(rulePath): Required value: at least one of succeededCount or succeededIndexes must be specified")
+            }
+            var listed: Int?
+            if let indexesValue {
+                let indexes = try indexesValue.string("\(rulePath).succeededIndexes")
+                if indexes.utf8.count > Self.maxSucceededIndexesLength {
+                    throw indexesValue.error(
+                        "\(rulePath).succeededIndexes: Too long: may not be more than \(Self.maxSucceededIndexesLength) bytes")
+                }
+                switch Self.indexCount(indexes, completions: completions) {
+                case .success(let count): listed = count
+                case .failure(let problem):
+                    throw indexesValue.error(
+                        "\(rulePath).succeededIndexes: Invalid value: \"\(indexes)\": error parsing succeededIndexes: \(problem.text)")
+                }
+            }
+            if let countValue {
+                let count = try countValue.int("\(rulePath).succeededCount", in: Int(Int32.min)...Int(Int32.max))
+                if count < 0 {
+                    throw countValue.error("\(rulePath).succeededCount: Invalid value: \(count): must be greater than or equal to 0")
+                }
+                if count > completions {
+                    throw countValue.error(
+                        "\(rulePath).succeededCount: Invalid value: \(count): must be less than or equal to \(completions) (the number of specified completions)"
+                    )
+                }
+                if let listed, count > listed {
+                    throw countValue.error(
+                        "\(rulePath).succeededCount: Invalid value: \(count): must be less than or equal to \(listed) (the number of indexes in the specified succeededIndexes field)"
+                    )
+                }
+            }
+        }
+    }
+
+    /// Why `validateIndexesFormat` refuses a list of indexes (as a Job's `completedIndexes` is
+    /// written: `1,3-5,7`), for `IndexListProblem`.
+    struct IndexListProblem: Error { var text: String }
+
+    /// How many indexes `text` lists, as `validateIndexesFormat` and `parseIndexInterval`
+    /// (pkg/apis/batch/validation/validation.go) count them: intervals split at `,`, each a number
+    /// or `a-b` with `a < b`, every number below `completions` and each interval after the last;
+    /// a number is read by Go's `strconv.Atoi` (an optional sign, decimal digits, within int64).
+    /// The empty text lists none.
+    static func indexCount(_ text: String, completions: Int) -> Result<Int, IndexListProblem> {
+        if text.isEmpty { return .success(0) }
+        func atoi(_ piece: Substring) -> Int? {
+            var digits = piece
+            if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int(piece.first == "+" ? digits : piece)
+        }
+        var total = 0
+        var last: Int?
+        for interval in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let limits = interval.split(separator: "-", omittingEmptySubsequences: false)
+            if limits.count > 2 {
+                return .failure(
+                    IndexListProblem(
+                        text:
+                            "the fragment \"\(interval)\" violates the requirement that an index interval can have at most two parts separated by '-'"
+                    ))
+            }
+            var bounds: [Int] = []
+            for limit in limits {
+                guard let number = atoi(limit) else {
+                    return .failure(IndexListProblem(text: "cannot convert string to integer for index: \"\(limit)\""))
+                }
+                if number >= completions { return .failure(IndexListProblem(text: "too large index: \"\(limit)\"")) }
+                bounds.append(number)
+            }
+            let (x, y) = (bounds[0], bounds.count == 2 ? bounds[1] : bounds[0])
+            if bounds.count == 2, x >= y { return .failure(IndexListProblem(text: "non-increasing order, previous: \(x), current: \(y)")) }
+            if let last, last >= x { return .failure(IndexListProblem(text: "non-increasing order, previous: \(last), current: \(x)")) }
+            total += y - x + 1
+            last = y
+        }
+        return .success(total)
     }
 
     /// `validatePodFailurePolicy` and `validatePodFailurePolicyRule`. A null rule is the zero rule

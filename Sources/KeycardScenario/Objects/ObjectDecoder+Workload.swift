@@ -41,7 +41,8 @@ extension ObjectDecoder {
     ///   (`Workload.paused`);
     /// - accepted, with a warning, and no pod: a DaemonSet whose template names no lab node
     ///   (`warnUnmatchedDaemonNode`), a CronJob whose template writes a generated Job label
-    ///   (`warnWrittenJobLabel`), besides the StatefulSets and Deployments whose pods or
+    ///   (`warnWrittenJobLabel`), a CronJob whose Indexed Jobs' last pod hostname is no DNS label
+    ///   (`WorkloadController.invalidIndexedHostname`), besides the StatefulSets and Deployments whose pods or
     ///   ReplicaSet the API server would refuse.
     /// The pod template is read as a Pod is (`podSpec`; labels and annotations; `hostNetwork`).
     mutating func workload(_ value: YAMLValue, kind: WorkloadKind) throws(ScenarioError) -> Workload? {
@@ -103,6 +104,7 @@ extension ObjectDecoder {
             var selector = LabelSelector()
             if let selectorValue = spec["selector"] {
                 selector.matchLabels = try Metadata.labelMap(selectorValue, "spec.selector", entry: "selector")
+                workload.selectorWritten = !selector.isEmpty
             }
             // A selector-less controller selects its template's labels (v1 defaults).
             if selector.isEmpty { selector.matchLabels = template.labels }
@@ -180,6 +182,7 @@ extension ObjectDecoder {
                     try checkIndexedHostnames(meta.name, completions: completions, metadata)
                 }
             }
+            workload.completions = completions
             try checkJobSpec(
                 spec, path: path, indexed: workload.indexed, completions: completions, templateValue: templateValue, template: template)
             if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
@@ -217,6 +220,15 @@ extension ObjectDecoder {
         if kind == .statefulSet { try readStatefulIdentity(spec, metadata, &workload) }
         if kind == .daemonSet { try warnUnmatchedDaemonNode(workload, templateValue) }
         if let label = WorkloadController.writtenJobLabel(workload) { try warnWrittenJobLabel(label, workload, templateValue) }
+        if let hostname = WorkloadController.invalidIndexedHostname(workload) {
+            let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+            warnings.append(
+                ScenarioWarning(
+                    location: nameValue.location,
+                    message:
+                        "\(what): each Job it makes is refused (ValidateJob: \"will not able to create pod with invalid DNS label: \(hostname)\": an Indexed Job's pod hostname is <job>-<index>, and its Job is <cronjob>-<scheduled minute>), so no pod runs, and keycard runs none"
+                ))
+        }
         if let problem = WorkloadController.replicaSetProblem(workload) {
             let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
             warnings.append(

@@ -156,7 +156,7 @@ struct ObjectDecoder {
         case .authorizationPolicy: return [LoadedObject(.authorizationPolicy(try authorizationPolicy(value)), at: value.location)]
         case .workload(let workloadKind):
             return try workload(value, kind: workloadKind).map {
-                [Self.locatingPodAnnotations(LoadedObject(.workload($0), at: value.location), value)]
+                [Self.locatingWorkloadFields(Self.locatingPodAnnotations(LoadedObject(.workload($0), at: value.location), value), value)]
             } ?? []
         case .service:
             typeDependentFields = []

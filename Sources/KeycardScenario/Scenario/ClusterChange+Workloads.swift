@@ -19,9 +19,30 @@ extension ClusterChange {
     ) throws(ScenarioError) {
         if var state = cluster.workloads[workload.key] {
             let old = state.workload
+            var workload = workload
+            // A ReplicationController's selector defaulted from its template's labels is stored;
+            // an update whose manifest, like the last applied one, writes none keeps it (kubectl
+            // apply's three-way merge sends no `spec.selector`, and `SetDefaults_ReplicationController`
+            // fills only an empty one), and the API server then checks the new template against
+            // it (`ValidatePodTemplateSpecForRC`).
+            if workload.kind == .replicationController, !workload.selectorWritten, !old.selectorWritten {
+                workload.selector = old.selector
+                guard workload.selector.matches(workload.template.labels) else {
+                    throw ScenarioError(
+                        locations[ObjectDecoder.templateLabelsField] ?? location,
+                        "ReplicationController \(workload.namespace)/\(workload.name): spec.template.metadata.labels: Invalid value: map[\(workload.template.labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))]: `selector` does not match template `labels` (the selector defaulted when it was created, \(old.selector), is kept: kubectl apply does not send a field neither the last applied manifest nor this one writes; write spec.selector)"
+                    )
+                }
+            }
+            // apps/v1 selectors are immutable: the registry's `ValidateUpdate` (pkg/registry/apps/
+            // replicaset/strategy.go and the other apps strategies) refuses a change outside
+            // extensions/v1beta1; a Job's `ValidateJobSpecUpdate` too. A ReplicationController's
+            // may change (`releaseUnselected`); a CronJob's is its Jobs' generated one.
             if old.selector != workload.selector, workload.kind != .replicationController, workload.kind != .cronJob {
                 throw ScenarioError(
-                    location, "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.selector is immutable")
+                    locations[ObjectDecoder.selectorField] ?? location,
+                    "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.selector is immutable (the API server: \"field is immutable\"; it is \(old.selector), this manifest writes \(workload.selector))"
+                )
             }
             if let field = old.fixedSpec.keys.sorted().first(where: { old.fixedSpec[$0] != workload.fixedSpec[$0] }) {
                 throw ScenarioError(
@@ -34,7 +55,6 @@ extension ClusterChange {
                     location, "Job \(workload.namespace)/\(workload.name): spec.template is immutable (delete the Job and apply it again)")
             }
             if old.template != workload.template { state.generation += 1 }
-            var workload = workload
             // kubectl apply's three-way merge: a field absent from the last applied configuration
             // and from the new one keeps its live value ("The replicas field retains the value of
             // 2 set by kubectl scale ... because it is omitted from the configuration file",
@@ -72,6 +92,7 @@ extension ClusterChange {
         locations: [String: SourceLocation] = [:]
     ) throws(ScenarioError) {
         guard var state = cluster.workloads[key] else { return }
+        let released = Self.releaseUnselected(key, in: &cluster, state: state)
         Self.adoptOrphans(key, in: &cluster, state: &state)
         let existing = cluster.pods(of: key)
         let pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
@@ -98,6 +119,26 @@ extension ClusterChange {
             // (mesh.md R1, R2); a StatefulSet's replacement under the same name is a new pod too.
             if !kept.contains(pod) { try Self.inject(pod, into: &cluster, at: location, locations: locations, workload: key) }
         }
+        // A released pod another ReplicaSet's or ReplicationController's selector matches is its
+        // orphan to adopt (`ClaimPods` of that controller's next sync).
+        for pod in released {
+            if let pod = cluster.pods[pod], let adopter = Self.adopter(of: pod, in: cluster), adopter != key {
+                try reconcile(adopter, in: &cluster, at: location, address: address)
+            }
+        }
+    }
+
+    /// Releases the pods `key`'s controller owns that it no longer selects (`stillSelects`): a
+    /// ReplicationController whose `spec.selector` an update changed lets go of the pods the new
+    /// selector misses. Every controller claims its pods this way at each sync (`ClaimPods`,
+    /// pkg/controller/controller_ref_manager.go: a controlled pod that no longer matches is
+    /// released, `ReleasePod` removing its controller reference), so they keep running as bare
+    /// pods, no longer counted among its replicas, and the controller makes new ones from its
+    /// template. Returns the released pods.
+    static func releaseUnselected(_ key: WorkloadKey, in cluster: inout Cluster, state: WorkloadState) -> [ObjectKey] {
+        let released = cluster.pods(of: key).filter { pod in pod.owner.map { !stillSelects(state, $0, labels: pod.labels) } ?? false }
+        for pod in released { cluster.pods[pod.key]?.owner = nil }
+        return released.map(\.key)
     }
 
     /// Whether `pod`'s controller still selects it with `labels`: the workload's selector and what

@@ -106,6 +106,9 @@ public struct ClusterChange {
 
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
+                // An update without a selector leaves the EndpointSlice controller's slices as
+                // they were (`Service.retainedEndpoints`); one with a selector is its again.
+                if service.selector?.isEmpty != false { service.retainedEndpoints = previous?.controllerEndpoints(in: cluster) }
                 let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
                 cluster.services[service.key] = try exposed(
                     addressed(service, in: cluster, at: loaded.location, field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),

@@ -47,6 +47,20 @@ extension WorkloadController {
         return jobLabels(workload).keys.sorted().first { workload.template.labels[$0] != nil }
     }
 
+    /// The hostname of the last pod of the Jobs a CronJob makes, when it is no DNS-1123 label, or
+    /// nil. `ValidateJob` (pkg/apis/batch/validation/validation.go) refuses an Indexed Job whose
+    /// `<name>-<completions - 1>` is no label ("will not able to create pod with invalid DNS
+    /// label"), but a CronJob is validated with `ValidateJobTemplateSpec`, which runs only
+    /// `validateJobSpec`: the CronJob is accepted, and each Job its controller then makes,
+    /// `<cronjob>-<scheduled minute>` (`getJobName`, pkg/controller/cronjob/utils.go: 8 digits
+    /// today, as keycard's `jobName`), is refused, so no pod ever runs. A Job written as such is
+    /// refused by the decoder instead (`checkIndexedHostnames`).
+    public static func invalidIndexedHostname(_ workload: Workload) -> String? {
+        guard workload.kind == .cronJob, workload.indexed, let completions = workload.completions, completions > 0 else { return nil }
+        let hostname = "\(jobName(workload))-\(completions - 1)"
+        return NameRules.dns1123LabelProblem(hostname) == nil ? nil : hostname
+    }
+
     /// The ordinals `workload`'s controller can create pods for: from `spec.ordinals.start` up to
     /// the first it cannot (`statefulPodProblem`; a longer ordinal only makes the name longer).
     static func creatableOrdinals(_ workload: Workload) -> Range<Int> {

@@ -10,7 +10,8 @@ import KeycardModel
 ///   Deployment created paused runs none; resuming rolls out the template then written.
 /// - ReplicaSet, ReplicationController: pods `<name>-<5 chars>`; a new template changes only pods
 ///   created later (as in Kubernetes, they do not roll out); bare pods their selector matches are
-///   adopted as replicas (`ClusterChange.adoptOrphans`).
+///   adopted as replicas (`ClusterChange.adoptOrphans`), and pods a changed selector (a
+///   ReplicationController's) no longer matches are released (`ClusterChange.releaseUnselected`).
 /// - StatefulSet: pods `<name>-<ordinal>` from `spec.ordinals.start`, labelled
 ///   `controller-revision-hash` (`<name>-<hash>`), `statefulset.kubernetes.io/pod-name`,
 ///   `apps.kubernetes.io/pod-index`; a new template replaces every pod under the same name
@@ -51,8 +52,9 @@ public enum WorkloadController {
             let kept = Array(owned.prefix(workload.replicas))
             return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
         case .job, .cronJob:
-            // No Job the API server would refuse, so no pod of it (`writtenJobLabel`).
-            if writtenJobLabel(workload) != nil { return [] }
+            // No Job the API server would refuse, so no pod of it (`writtenJobLabel`,
+            // `invalidIndexedHostname`).
+            if writtenJobLabel(workload) != nil || invalidIndexedHostname(workload) != nil { return [] }
             // A CronJob's Job is a Job like any other: an Indexed one gives each pod its own index.
             if workload.indexed {
                 return (0..<workload.replicas).map { index in
