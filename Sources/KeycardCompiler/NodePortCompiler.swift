@@ -30,6 +30,9 @@ public struct NodePortCompiler: Sendable {
     /// `kc-LAB-nodeport`: beside the policy and ClusterIP tables, owned by keycard like them.
     public var tableName: String { "kc-\(labName)-nodeport" }
 
+    /// The family of `tableName`.
+    public static let tableFamily: TableFamily = .inet
+
     /// The map the dispatch rules look up.
     public static let nodePortMap = "node-ports"
 
@@ -71,7 +74,7 @@ public struct NodePortCompiler: Sendable {
                         comment: "externalTrafficPolicy Cluster to another node")
                 ]),
         ]
-        return Table(name: tableName, family: .inet, sets: [map], chains: base + chains)
+        return Table(name: tableName, family: Self.tableFamily, sets: [map], chains: base + chains)
     }
 
     /// `external-ns/name/tcp/PORT` (the port's name when it has one), kube-proxy's name without its hash.
@@ -102,6 +105,9 @@ public struct LoadBalancerCompiler: Sendable {
 
     /// `kc-LAB-lb`, in the router's namespace.
     public var tableName: String { "kc-\(labName)-lb" }
+
+    /// The family of `tableName`.
+    public static let tableFamily: TableFamily = .inet
 
     public static let loadBalancerMap = "load-balancer-ips"
 
@@ -160,6 +166,6 @@ public struct LoadBalancerCompiler: Sendable {
         let dispatch = Chain(
             name: "nat-prerouting", base: BaseChain(type: .nat, hook: .prerouting, priority: -100),
             rules: [Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.loadBalancerMap), comment: "load balancers")])
-        return Table(name: tableName, family: .inet, sets: sourceSets + [map], chains: [dispatch] + chains)
+        return Table(name: tableName, family: Self.tableFamily, sets: sourceSets + [map], chains: [dispatch] + chains)
     }
 }

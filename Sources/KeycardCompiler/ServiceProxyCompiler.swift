@@ -40,6 +40,9 @@ public struct ServiceProxyCompiler: Sendable {
     /// `kc-LAB-svc`: next to the policy table `kc-LAB`, owned by keycard like it.
     public var tableName: String { "kc-\(labName)-svc" }
 
+    /// The family of `tableName`: one table for IPv4 whichever the hook.
+    public static let tableFamily: TableFamily = .inet
+
     /// The map the dispatch rule looks up.
     public static let serviceMap = "service-ips"
 
@@ -71,7 +74,7 @@ public struct ServiceProxyCompiler: Sendable {
         let dispatch = Chain(
             name: "nat-\(hook.rawValue)", base: BaseChain(type: .nat, hook: hook, priority: priority),
             rules: [Rule(verdict: .vmap([.daddr, .l4proto, .dport], map: Self.serviceMap), comment: "services")])
-        return Table(name: tableName, family: .inet, sets: [map], chains: [dispatch] + chains)
+        return Table(name: tableName, family: Self.tableFamily, sets: [map], chains: [dispatch] + chains)
     }
 
     /// `service-ns/name/tcp/PORT` (the port's name when it has one), as kube-proxy names it without

@@ -81,26 +81,37 @@ extension Lab {
     /// Seconds `keycard observe` gets to exit after SIGTERM (it checks every 200 ms) before SIGKILL.
     static let observerGrace = 3.0
 
-    /// The `keycard observe` processes following lab `name`: their command line is `keycard
-    /// observe` with `name` as its one positional argument, read past observe's options
-    /// (`ObserveCommand`: `--namespace`, `--pod`, `--verdict` and `-o`/`--output` take a value,
-    /// `--opt=value` and flags do not), so that lab `rvd1` never matches `observe rvd10`.
+    /// The `keycard observe` processes following lab `name`: those registered under the lab's
+    /// folder (`LabObserver`, written by observe itself: found however its command line was
+    /// written), and, for one that has not registered yet (or an earlier keycard's), those whose
+    /// command line is `keycard observe` with `name` as its one positional argument (`isObserve`).
     public static func observers(of name: String) -> [pid_t] {
-        ProcessTable.pids(programName: "keycard") { isObserve($0, of: name) }
+        let registered = LabObserver.running(name)
+        let byArguments = ProcessTable.pids(programName: "keycard") { isObserve($0, of: name) }
+        return Set(registered + byArguments).sorted()
     }
 
-    /// Whether `arguments` (argv without argv[0]) are `observe` of lab `name` (see `observers`).
+    /// Whether `arguments` (argv without argv[0]) are `observe` of lab `name`: its one positional
+    /// argument, read past observe's options as swift-argument-parser reads them
+    /// (`ObserveCommand`): `--namespace`, `--pod`, `--verdict`, `--output` and `-o` take the next
+    /// argument as their value, `--opt=value` and flags do not, and a group of short options
+    /// (`-vo json`) takes the next argument when one of them is `-o`. So lab `rvd1` never matches
+    /// `observe rvd10`, nor a value that happens to be the lab's name.
     public static func isObserve(_ arguments: [String], of name: String) -> Bool {
         guard arguments.first == "observe" else { return false }
-        let valued: Set = ["--namespace", "--pod", "--verdict", "-o", "--output"]
+        let valued: Set = ["--namespace", "--pod", "--verdict", "--output"]
+        let valuedShort: Set<Character> = ["o"]
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
             if argument == "--" { return index + 1 < arguments.count && arguments[index + 1] == name }
-            if valued.contains(argument) {
-                index += 2
-            } else if argument.hasPrefix("-") {
-                index += 1
+            if argument.hasPrefix("--") {
+                index += valued.contains(argument) ? 2 : 1
+            } else if argument.hasPrefix("-") && argument.count > 1 {
+                // `-o`, `-v`, or a group of them (`-vo`): the value, if any, is the next argument
+                // (unless it is joined with `=`).
+                let takesNext = !argument.contains("=") && argument.dropFirst().contains(where: valuedShort.contains)
+                index += takesNext ? 2 : 1
             } else {
                 return argument == name
             }

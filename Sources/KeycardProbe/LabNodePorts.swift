@@ -16,6 +16,8 @@ final class LabNodePorts {
     private let router: String
     private var programmers: [String: NftablesProgrammer] = [:]
     private var installed: [String: Table] = [:]
+    /// True when a node or the router may hold any table, or none (`assumeUnknown`).
+    private var unknown = false
     private let flusher = ConntrackFlusher()
     private let logger = Logger(label: "keycard.nodeports")
 
@@ -31,6 +33,13 @@ final class LabNodePorts {
         for (namespace, table) in targets(cluster) { installed[namespace] = table }
     }
 
+    /// Takes nothing about what the nodes and the router hold (`LabServices.assumeUnknown`): the
+    /// next `program` replaces each table needed whole and removes, by name, each one not needed.
+    func assumeUnknown() {
+        installed = [:]
+        unknown = true
+    }
+
     /// Programs every node's node ports and the router's load balancer for `cluster`. Returns
     /// whether anything changed.
     @discardableResult
@@ -39,15 +48,27 @@ final class LabNodePorts {
         var changed = false
         for (namespace, table) in targets {
             let old = installed[namespace]
-            guard table != old else { continue }
+            guard table != old || unknown else { continue }
             let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
             programmers[namespace] = programmer
-            try programmer.apply(old: old, new: table)
-            // Connections keep the translation they were made with; forget them when endpoints move.
-            if old != nil { try flusher.flush(namespace: namespace) }
+            if unknown {
+                if let table {
+                    try programmer.apply(old: nil, new: table)
+                } else {
+                    let name = namespace == router ? balancerCompiler.tableName : nodeCompiler.tableName
+                    let family = namespace == router ? LoadBalancerCompiler.tableFamily : NodePortCompiler.tableFamily
+                    try programmer.remove(table: name, family: family)
+                }
+            } else {
+                try programmer.apply(old: old, new: table)
+            }
+            // Connections keep the translation they were made with; forget them when endpoints
+            // move, or when a table may have been there (`unknown`).
+            if old != nil || unknown { try flusher.flush(namespace: namespace) }
             installed[namespace] = table
             changed = true
         }
+        unknown = false
         if changed { logger.debug("node ports programmed", metadata: ["namespaces": "\(targets.count)"]) }
         return changed
     }

@@ -20,6 +20,9 @@ public final class LabServices {
     private var programmers: [String: NftablesProgrammer] = [:]
     /// The table each node's namespaces hold, by node index (empty: none programmed yet).
     private var installed: [Int: Table?] = [:]
+    /// True when the kernel may hold any proxy table, or none (`assumeUnknown`): the next
+    /// `program` rewrites every namespace whole and removes the tables it needs none of.
+    private var unknown = false
     private let flusher = ConntrackFlusher()
     /// Node ports and the load balancer: programmed with the ClusterIP proxy, in nodes and router.
     private let nodePorts: LabNodePorts
@@ -46,6 +49,19 @@ public final class LabServices {
         if !cluster.services.isEmpty { installed = tables(cluster) }
     }
 
+    /// Takes nothing about what the kernel holds: a live change stopped half-way (`kill -9`
+    /// between programming and recording it, `LiveChangeMarker`) may have left some namespaces
+    /// with its tables and others with the record's, and a change that made the lab's first
+    /// Service may have left proxy tables where the record holds no Service at all. The next
+    /// `program` replaces every namespace's tables whole (node ports and load balancer too), and
+    /// removes, by name, each table the cluster needs none of, rather than moving from tables it
+    /// would only assume.
+    public func assumeUnknown() {
+        installed = [:]
+        unknown = true
+        nodePorts.assumeUnknown()
+    }
+
     /// The proxy table of every node the namespaces are on: compiled once when no Service is
     /// Local or PreferSameNode (every node's is the same), else per node (`ClusterIPPath`).
     private func tables(_ cluster: Cluster) -> [Int: Table?] {
@@ -60,25 +76,38 @@ public final class LabServices {
     /// Programs the proxy for `cluster`'s Services and endpoints. Returns whether anything changed.
     @discardableResult
     public func program(_ cluster: Cluster) throws -> Bool {
-        // A lab without Services needs no proxy table (and a thousand pods no thousand tables).
-        if installed.isEmpty && cluster.services.isEmpty { return false }
+        // A lab without Services needs no proxy table (and a thousand pods no thousand tables),
+        // unless the kernel may hold one the record never had (`assumeUnknown`).
+        if installed.isEmpty && cluster.services.isEmpty && !unknown { return false }
         let nodePortsChanged = try nodePorts.program(cluster)
         let tables = tables(cluster)
-        guard tables != installed else { return nodePortsChanged }
+        guard tables != installed || unknown else { return nodePortsChanged }
         for (namespace, node) in namespaces {
             let old = installed[node] ?? nil
             let table = tables[node] ?? nil
-            guard table != old else { continue }
+            guard table != old || unknown else { continue }
             let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
             programmers[namespace] = programmer
-            try programmer.apply(old: old, new: table)
+            if unknown {
+                // Whatever this namespace holds: a table needed is replaced whole (add, delete,
+                // create in one transaction), one not needed is removed (add-then-delete: absent is fine).
+                if let table {
+                    try programmer.apply(old: nil, new: table)
+                } else {
+                    try programmer.remove(table: compiler.tableName, family: ServiceProxyCompiler.tableFamily)
+                }
+            } else {
+                try programmer.apply(old: old, new: table)
+            }
             // Tracked connections keep the translation they were made with; as kube-proxy clears
             // conntrack for changed endpoints, forget them so the next probes are translated anew.
             // Before the first table nothing was translated, so there is nothing to forget (and
-            // each flush walks the kernel's whole conntrack hash).
-            if old != nil { try flusher.flush(namespace: namespace) }
+            // each flush walks the kernel's whole conntrack hash); a table that may have been
+            // there (`unknown`) may have translated.
+            if old != nil || unknown { try flusher.flush(namespace: namespace) }
         }
         installed = tables
+        unknown = false
         logger.debug("services programmed", metadata: ["services": "\(cluster.services.count)", "namespaces": "\(namespaces.count)"])
         return true
     }

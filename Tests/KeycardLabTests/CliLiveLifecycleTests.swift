@@ -20,12 +20,13 @@ import Testing
         let out: String
         let err: String
 
-        init(_ arguments: [String], folder: String, name: String) throws {
+        /// `executable`: keycard itself, or a link to it under another name.
+        init(_ arguments: [String], folder: String, name: String, executable: String = KeycardCLI.binary) throws {
             out = "\(folder)/\(name).out"
             err = "\(folder)/\(name).err"
             FileManager.default.createFile(atPath: out, contents: nil)
             FileManager.default.createFile(atPath: err, contents: nil)
-            process.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.standardOutput = FileHandle(forWritingAtPath: out)
             process.standardError = FileHandle(forWritingAtPath: err)
@@ -296,6 +297,11 @@ struct ObserveCommandLineTests {
         // A value that is the lab's name is no lab argument.
         #expect(!Lab.isObserve(["observe", "--namespace", "rvd1", "other"], of: "rvd1"))
         #expect(Lab.isObserve(["observe", "--", "rvd1"], of: "rvd1"))
+        // A group of short options whose last takes a value (`-vo json`): the lab comes after it.
+        #expect(Lab.isObserve(["observe", "-vo", "json", "rvd1"], of: "rvd1"))
+        #expect(!Lab.isObserve(["observe", "-vo", "rvd1", "other"], of: "rvd1"))
+        #expect(Lab.isObserve(["observe", "-o=json", "rvd1"], of: "rvd1"))
+        #expect(Lab.isObserve(["observe", "--output=compact", "-v", "rvd1"], of: "rvd1"))
         #expect(!Lab.isObserve(["serve", "rvd1"], of: "rvd1"))
         #expect(!Lab.isObserve(["probe", "rvd1"], of: "rvd1"))
     }

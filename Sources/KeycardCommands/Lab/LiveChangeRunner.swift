@@ -27,12 +27,7 @@ enum LiveChangeRunner {
     private static func submit(_ request: LiveRequest, lab: String) throws {
         let lock = try LiveLock(lab)
         defer { lock.release() }
-        if let reply = try LiveControl.submit(request, lab: lab) {
-            for line in reply.err { Console.error(line) }
-            for line in reply.out { Console.out(line) }
-            if reply.failed { throw Exit.invalid }
-            return
-        }
+        if try handOver(request, lab: lab) { return }
         // Under the lock no change is under way: a marker is one that stopped half-way, and
         // this change rewrites every table whole (`LiveChangeMarker`).
         let whole = LiveChangeMarker.read(lab) != nil
@@ -58,6 +53,48 @@ enum LiveChangeRunner {
             Console.error("interrupted (signal \(signal)) after the change was made and recorded")
             throw ExitCode(128 + signal)
         }
+    }
+
+    /// Hands `request` to the lab process, if one listens, and prints its reply; false when none
+    /// does (the verb makes the change itself). SIGINT and SIGTERM (and SIGHUP) are held from
+    /// before the request is sent until the reply is printed, as the in-process path holds them
+    /// while it programs: the lab process makes the change whatever becomes of the verb, and a
+    /// verb stopped while it waits would let go of the lab's lock with the change still being
+    /// made and exit without saying what was changed, or whether anything was. A signal that came
+    /// before the request was sent stops the verb there, nothing changed; one that came later
+    /// waits for the reply, and the verb then exits 128 + the signal.
+    private static func handOver(_ request: LiveRequest, lab: String) throws -> Bool {
+        let trap = SignalTrap()
+        defer { trap.remove() }
+        guard let connection = try LiveControl.connect(lab: lab) else {
+            if let signal = trap.received {
+                Console.error("interrupted (signal \(signal)) before the change was made: nothing changed")
+                throw ExitCode(128 + signal)
+            }
+            return false
+        }
+        if let signal = trap.received {
+            Console.error("interrupted (signal \(signal)) before the change was handed to the lab process: nothing changed")
+            throw ExitCode(128 + signal)
+        }
+        let reply: LiveReply
+        do {
+            reply = try LiveControl.submit(request, lab: lab, on: connection)
+        } catch {
+            guard let signal = trap.received else { throw error }
+            Console.error(LiveCommand.message(request.kind.rawValue, error))
+            Console.error("interrupted (signal \(signal))")
+            throw ExitCode(128 + signal)
+        }
+        for line in reply.err { Console.error(line) }
+        for line in reply.out { Console.out(line) }
+        if let signal = trap.received {
+            Console.error(
+                reply.failed ? "interrupted (signal \(signal))" : "interrupted (signal \(signal)) after the change was made and recorded")
+            throw ExitCode(128 + signal)
+        }
+        if reply.failed { throw Exit.invalid }
+        return true
     }
 
     /// Makes `request` on `live`: changes its cluster (every file of an apply or delete, in order,

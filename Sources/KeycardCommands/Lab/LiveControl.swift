@@ -39,11 +39,15 @@ struct LiveReply: Codable, Sendable, Hashable {
 
 /// The verb's end of the control socket.
 enum LiveControl {
-    /// Hands `request` to lab `lab`'s process and returns its reply; nil when no lab process
-    /// listens (none started, or it is gone): the verb then makes the change itself.
-    static func submit(_ request: LiveRequest, lab: String) throws -> LiveReply? {
+    /// A connection to lab `lab`'s process; nil when no lab process listens (none started, or it
+    /// is gone): the verb then makes the change itself.
+    static func connect(lab: String) throws -> OwnedDescriptor? {
+        try ControlSocket.connect(to: LabPaths.controlSocket(lab))
+    }
+
+    /// Hands `request` to lab `lab`'s process over `connection` and returns its reply.
+    static func submit(_ request: LiveRequest, lab: String, on connection: OwnedDescriptor) throws -> LiveReply {
         let path = LabPaths.controlSocket(lab)
-        guard let connection = try ControlSocket.connect(to: path) else { return nil }
         try ControlSocket.send(try JSONEncoder().encode(request), on: connection)
         guard let data = try ControlSocket.receive(on: connection) else {
             throw LiveError(

@@ -40,6 +40,15 @@ struct LiveLab {
                 "lab \(name) did not finish coming up (its keycard up stopped before the policies, Service proxy and lab process were in place); "
                     + "remove it with `keycard down \(name)` and bring it up again")
         }
+        // A namespace deleted by hand: a change would fail half-way through programming it (its
+        // marker left behind), a probe from or to it would report the missing pod as a policy's
+        // verdict. Refused as an incomplete lab is (`keycard status` names it too).
+        let present = Set(Lab.namespaces(of: name))
+        if let missing = state.plan.namespaces.map(\.name).first(where: { !present.contains($0) }) {
+            throw LiveError(
+                "lab \(name): its namespace \(missing) is missing (deleted outside keycard?); remove the lab with `keycard down \(name)` and bring it up again"
+            )
+        }
         let timeline: Timeline
         do {
             if let manifests = record.manifests {
@@ -229,12 +238,14 @@ struct LiveLab {
     /// kernel holds (`LabPolicies` and `LabServices`, as `keycard run` programs a step). Returns
     /// the namespaces whose policies changed. The policy tables are adopted and so rewritten
     /// whole (`PolicyController.adopt`); the Service proxy moves from `previous`'s tables, or,
-    /// with `whole` (a change was interrupted: the kernel may hold neither), is rewritten whole too.
+    /// with `whole` (a change was interrupted: the kernel may hold neither), is rewritten whole
+    /// too, and every proxy table the cluster needs none of is removed (`LabServices.assumeUnknown`:
+    /// the interrupted change may have made the lab's first Service).
     func program(from previous: Cluster, whole: Bool = false) throws -> Int {
         let policies = makePolicies()
         policies.assumeProgrammed(previous)
         let services = makeServices()
-        if !whole { services.assumeProgrammed(previous) }
+        if whole { services.assumeUnknown() } else { services.assumeProgrammed(previous) }
         let changed = try policies.program(cluster)
         try services.program(cluster)
         try refreshDNS()

@@ -89,15 +89,19 @@ final class LiveLabService {
 
     /// Reopens the lab from its scenario and journal, and programs its tables whole from the
     /// compiled state it keeps from now on (the tables an earlier process left are not trusted).
+    /// After a change left half-made (its marker is there) the kernel may hold proxy tables the
+    /// record has no Service for: every one the cluster needs none of is removed too.
     private func load() throws {
         live = nil
         policies = nil
         services = nil
+        let interrupted = LiveChangeMarker.read(lab) != nil
         let opened = try LiveLab.open(lab)
         let programmer = opened.makePolicies()
         programmer.assumeProgrammed(opened.cluster)
         try programmer.program(opened.cluster)
         let proxy = opened.makeServices()
+        if interrupted { proxy.assumeUnknown() }
         try proxy.program(opened.cluster)
         try opened.refreshDNS()
         // The kernel holds the record's cluster again, whatever a change left half-made.

@@ -51,6 +51,11 @@ struct ObserveCommand: ParsableCommand {
             try LiveLab.requireSettled(lab, locked: false)
             return try LiveLab.open(lab)
         }
+        // Registered before any socket opens in the lab's namespaces: `keycard down` finds this
+        // process by its file, whatever its command line (`Lab.observers`), and stops it before
+        // it deletes the namespaces these sockets would keep alive.
+        let registration = try LiveCommand.run("observe") { try LabObserver.register(lab: lab) }
+        defer { LabObserver.unregister(registration) }
         for text in pods.sorted() where ObjectKey.parse(text).map({ live.cluster.pods[$0] == nil }) ?? false {
             // Only a warning: a later `keycard apply` may create it.
             Console.error("warning: lab \(lab) holds no pod \(text) now; its flows show once it exists")

@@ -91,6 +91,11 @@ struct LabStatus: Encodable {
     /// True when a live change stopped half-way (`LiveChangeMarker`): the kernel may hold neither
     /// the record's cluster nor the change's; absent otherwise.
     var interruptedChange: Bool? = nil
+    /// The namespaces of a ready lab's plan not under /run/netns (deleted outside keycard); absent
+    /// when none is missing.
+    var missingNamespaces: [String]? = nil
+    /// What makes the lab incomplete, in words (`reasons`); absent when it is complete.
+    var incomplete: String? = nil
     var exists: Bool { namespaces > 0 || phase != "absent" }
 
     init(_ name: String) {
@@ -107,6 +112,14 @@ struct LabStatus: Encodable {
             summary.isComplete && (record?.complete != false || state?.liveOwner != nil)
             && (record != nil || state?.liveOwner != nil)
         interruptedChange = LiveChangeMarker.interrupted(name) != nil ? true : nil
+        // Only a ready lab misses a namespace: one still coming up has not made them all yet.
+        let present = Set(summary.namespaces)
+        let missing = state.flatMap { $0.phase == .ready ? $0.plan.namespaces.map(\.name).filter { !present.contains($0) } : nil } ?? []
+        missingNamespaces = missing.isEmpty ? nil : missing
+        if !complete {
+            let reasons = Self.reasons(name, state: state, record: record, missing: missing)
+            incomplete = reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+        }
         scenario = record?.scenario
         enforcement = record?.enforcement
         mode = record?.audit == true ? "audit" : nil
@@ -137,6 +150,37 @@ struct LabStatus: Encodable {
         }
     }
 
+    /// Why a lab is incomplete, each thing that is wrong said once: a lab whose namespace was
+    /// deleted by hand under a running lab process is not one whose builder died. Without a
+    /// running owner: no state (namespaces left after a crash), a bring-up that never got ready,
+    /// an `up` that stopped before it had programmed the lab (its record says so), a `run`
+    /// (without `--keep`) that died before tearing its lab down (no live record); and whoever
+    /// runs it, each planned namespace that is missing.
+    static func reasons(_ name: String, state: LabState?, record: LiveLabRecord?, missing: [String]) -> [String] {
+        var reasons: [String] = []
+        let owned = state?.liveOwner != nil
+        if state == nil {
+            reasons.append("it has no state file (\(LabPaths.stateFile(name)): left by a keycard process that is gone)")
+        } else if let state, state.phase != .ready, !owned {
+            reasons.append("the keycard process that was building it is gone (phase \(state.phase.rawValue))")
+        }
+        if !missing.isEmpty {
+            let shown = missing.prefix(3).joined(separator: ", ")
+            let more = missing.count > 3 ? " and \(missing.count - 3) more" : ""
+            reasons.append(
+                "namespace\(missing.count == 1 ? "" : "s") \(shown)\(more) \(missing.count == 1 ? "is" : "are") missing (deleted outside keycard?)"
+            )
+        }
+        if let state, state.phase == .ready, !owned {
+            if record?.complete == false {
+                reasons.append("its keycard up stopped before the policies, Service proxy and lab process were in place")
+            } else if record == nil {
+                reasons.append("the keycard process that built it is gone")
+            }
+        }
+        return reasons
+    }
+
     static func port(_ port: ServedPort) -> String { "\(port.proto.rawValue.uppercased())/\(port.port)" }
 
     var text: String {
@@ -153,8 +197,8 @@ struct LabStatus: Encodable {
         } else {
             lines.append("  lab process: none (ports not served)")
         }
-        if !complete && owner == nil {
-            lines.append("  incomplete: the keycard process that built it is gone; keycard down \(name) removes it")
+        if let incomplete {
+            lines.append("  incomplete: \(incomplete); keycard down \(name) removes it")
         }
         if interruptedChange == true { lines.append("  warning: " + LiveChangeMarker.message(name)) }
         if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
