@@ -26,6 +26,7 @@ int kc_clone_newuts(void) { return CLONE_NEWUTS; }
 #include <errno.h>
 #include <netdb.h>
 #include <resolv.h>
+#include <stdlib.h>
 #include <string.h>
 
 int kc_dns_query_message(const char *name, unsigned char *buffer, int capacity) {
@@ -98,21 +99,50 @@ int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const c
     for (int i = 0; i < count; i++) state.dnsrch[i] = (char *)search[i];
     state.dnsrch[count] = NULL;
 
-    unsigned char answer[4096];
-    memset(answer, 0, sizeof answer);
+    // Room for any answer over TCP (a headless Service with many endpoints), and UDP answers
+    // over 512 bytes come back truncated (TC): glibc then asks again over TCP (res_send.c
+    // send_dg), as a program's lookup does. With edns0, res_nsearch offers its buffer's size in the
+    // OPT record (res_query.c: `advertise = anslen` without a growable buffer), where a program's
+    // getaddrinfo offers RESOLV_EDNS_BUFFER_SIZE (1200): the search gets a 1200-byte buffer, so
+    // the server truncates where it would for the program.
+    enum { full_size = 65536, edns_offer = 1200 };
+    unsigned char *answer = calloc(full_size, 1);
+    if (answer == NULL) {
+        *failure = NETDB_INTERNAL;
+        *error_number = ENOMEM;
+        res_nclose(&state);
+        return -1;
+    }
+    int buffer_size = (state.options & RES_USE_EDNS0) ? edns_offer : full_size;
     errno = 0;
-    int length = res_nsearch(&state, name, ns_c_in, ns_t_a, answer, sizeof answer);
+    int length = res_nsearch(&state, name, ns_c_in, ns_t_a, answer, buffer_size);
+    if (length > buffer_size) {
+        // Over TCP an answer larger than the buffer keeps only its start (send_vc truncates and
+        // returns the full length): its question is intact; ask it again over TCP, whole.
+        char asked[NS_MAXDNAME];
+        if (dn_expand(answer, answer + buffer_size, answer + NS_HFIXEDSZ, asked, sizeof asked) < 0) {
+            length = -1;
+            state.res_h_errno = NO_RECOVERY;
+            errno = EBADMSG;
+        } else {
+            state.options = (state.options | RES_USEVC) & ~RES_USE_EDNS0;
+            errno = 0;
+            length = res_nquery(&state, asked, ns_c_in, ns_t_a, answer, full_size);
+        }
+    }
     if (length < 0) {
         *failure = state.res_h_errno;
         *error_number = errno;
         res_nclose(&state);
+        free(answer);
         return -1;
     }
     res_nclose(&state);
     ns_msg message;
-    if (ns_initparse(answer, length, &message) != 0) {
+    if (ns_initparse(answer, length > full_size ? full_size : length, &message) != 0) {
         *failure = NO_RECOVERY;
         *error_number = EBADMSG;
+        free(answer);
         return -1;
     }
     int found = 0;
@@ -123,6 +153,7 @@ int kc_dns_lookup_a(uint32_t server_be, uint16_t port, const char *name, const c
         if (ns_rr_type(record) != ns_t_a || ns_rr_rdlen(record) != 4) continue;
         memcpy(&addresses[found++], ns_rr_rdata(record), 4);
     }
+    free(answer);
     return found;
 }
 

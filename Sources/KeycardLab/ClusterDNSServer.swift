@@ -8,7 +8,8 @@ import KeycardValues
 /// the lab's state folder (/run/keycard/<lab>/dns/); it reads no host file (`/etc/hosts`,
 /// `/etc/resolv.conf`, `/etc/dnsmasq.conf` are all switched off), forwards nothing (no upstream
 /// server: every name it does not hold, inside the cluster domain or not, is NXDOMAIN) and listens
-/// on UDP and TCP 53 of the pod's address only. Each step rewrites the hosts
+/// on UDP and TCP 53 of the pod's address only (a UDP answer over 512 bytes, or over the EDNS size
+/// the query offers, is sent truncated with TC set, as CoreDNS sends it). Each step rewrites the hosts
 /// file and sends SIGHUP, on which dnsmasq clears its cache and re-reads it (dnsmasq(8), SIGNALS).
 /// ExternalName Services are `cname=` lines of the configuration, which SIGHUP does not re-read
 /// (dnsmasq(8), NOTES): when they change, keycard restarts the server with the new configuration
@@ -38,11 +39,22 @@ public enum ClusterDNSServer {
 
     /// dnsmasq.conf for a server on `listen`, answering `domain` from the hosts file only, plus one
     /// `cname=ALIAS,TARGET` line per entry of `cnames` (sorted by alias). dnsmasq answers such an
-    /// alias with its CNAME, then the target's records when it holds them (hosts file or another
-    /// `cname=`), else the CNAME alone with NOERROR; it refuses to start on a CNAME loop and follows
-    /// at most 11 CNAMEs, so `cnames` must be what `DNSRecords.cnames` keeps (no loop, at most 8).
-    public static func config(lab: String, listen: IPv4, domain: String, cnames: [String: String] = [:]) -> String {
+    /// alias with its CNAME, then the target's records when it holds them (hosts file, another
+    /// `cname=` or a synthesized pod name), else the CNAME alone with NOERROR; it refuses to start
+    /// on a CNAME loop and follows at most 11 CNAMEs, so `cnames` must be what `DNSRecords.cnames`
+    /// keeps (no loop, at most 8).
+    ///
+    /// Each of `podNamespaces` gets a `synth-domain=<ns>.pod.<domain>,0.0.0.0,255.255.255.255`
+    /// line: dnsmasq answers `a-b-c-d.<ns>.pod.<domain>` with a.b.c.d for any address (dnsmasq(8),
+    /// `--synth-domain`; the range is written as two addresses, dnsmasq 2.90 reads `0.0.0.0/0` as
+    /// no range), as kubeadm's CoreDNS answers pod names with `pods insecure`
+    /// (`DNSRecords.podAddress`). It also answers PTR queries of every address without a record
+    /// with such a name (CoreDNS asks its upstream for those).
+    public static func config(
+        lab: String, listen: IPv4, domain: String, cnames: [String: String] = [:], podNamespaces: [String] = []
+    ) -> String {
         let aliases = cnames.keys.sorted().map { "cname=\($0),\(cnames[$0, default: ""])\n" }.joined()
+        let pods = Set(podNamespaces).sorted().map { "synth-domain=\($0).pod.\(domain),0.0.0.0,255.255.255.255\n" }.joined()
         return """
             # keycard cluster DNS for lab \(lab): names under \(domain) from the hosts file; nothing is forwarded,
             # every other name is NXDOMAIN (local=/#/: the lab has no upstream).
@@ -60,7 +72,7 @@ public enum ClusterDNSServer {
             log-facility=-
             log-queries
 
-            """ + aliases
+            """ + pods + aliases
     }
 
     /// Hosts-file text for `records` (name → addresses): one `address name` line per record,
@@ -82,7 +94,10 @@ public enum ClusterDNSServer {
         }
         let lab = plan.labName
         try write(directory: directory(lab), lab: lab)
-        try write(config(lab: lab, listen: server.address, domain: dns.domain), to: configFile(lab), lab: lab)
+        // The namespaces every cluster has and those of the plan's pods: the first refresh then
+        // restarts the server only for a namespace without pods.
+        let namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"] + plan.pods.map(\.namespace)
+        try write(config(lab: lab, listen: server.address, domain: dns.domain, podNamespaces: namespaces), to: configFile(lab), lab: lab)
         try write("", to: hostsFile(lab), lab: lab)
         // The lab's nodes are this machine: its file is the node's (`PodResolver.node`).
         let nodeFile = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
@@ -106,8 +121,10 @@ public enum ClusterDNSServer {
     /// namespace (dnsmasq ignores SIGHUP until its start-up is over, so a signal sent too early is
     /// sent again; a restarted server is not signalled). Returns true when it reloaded.
     @discardableResult
-    public static func refresh(_ lab: LabInstance, records: [String: [IPv4]], cnames: [String: String] = [:]) throws(LabError) -> Bool {
-        try refresh(plan: lab.plan, processes: lab.processes, records: records, cnames: cnames)
+    public static func refresh(
+        _ lab: LabInstance, records: [String: [IPv4]], cnames: [String: String] = [:], podNamespaces: [String] = []
+    ) throws(LabError) -> Bool {
+        try refresh(plan: lab.plan, processes: lab.processes, records: records, cnames: cnames, podNamespaces: podNamespaces)
     }
 
     /// `refresh` for a lab known by its plan and the processes it started (a live lab's state). The
@@ -118,7 +135,7 @@ public enum ClusterDNSServer {
     /// other refresher waiting on one that could not bind it.
     @discardableResult
     public static func refresh(
-        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String] = [:]
+        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String] = [:], podNamespaces: [String] = []
     ) throws(LabError) -> Bool {
         guard plan.dns != nil else { return false }
         let lab = plan.labName
@@ -128,12 +145,12 @@ public enum ClusterDNSServer {
         var rc: Int32
         repeat { rc = flock(fd, LOCK_EX) } while rc != 0 && errno == EINTR
         guard rc == 0 else { throw .state(lab: lab, path: lockFile(lab), reason: "cannot lock: errno \(errno)") }
-        return try refreshLocked(plan: plan, processes: processes, records: records, cnames: cnames)
+        return try refreshLocked(plan: plan, processes: processes, records: records, cnames: cnames, podNamespaces: podNamespaces)
     }
 
     /// `refresh`, the lock held.
     private static func refreshLocked(
-        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String]
+        plan: LabPlan, processes: [LabProcess], records: [String: [IPv4]], cnames: [String: String], podNamespaces: [String]
     ) throws(LabError) -> Bool {
         guard let dns = plan.dns else { return false }
         let lab = plan.labName
@@ -142,7 +159,7 @@ public enum ClusterDNSServer {
             throw .state(lab: lab, path: path, reason: "the DNS pod \(dns.serverPod) is not in the plan")
         }
         let body = hostsText(records)
-        let configuration = config(lab: lab, listen: server.address, domain: dns.domain, cnames: cnames)
+        let configuration = config(lab: lab, listen: server.address, domain: dns.domain, cnames: cnames, podNamespaces: podNamespaces)
         let configChanged = (try? String(contentsOfFile: configFile(lab), encoding: .utf8)) != configuration
         // The first line is the generation; the rest are the records.
         if !configChanged, let current = try? String(contentsOfFile: path, encoding: .utf8), let newline = current.firstIndex(of: "\n"),

@@ -7,8 +7,11 @@ import KeycardValues
 /// Names follow the Kubernetes DNS specification
 /// (https://github.com/kubernetes/dns/blob/master/docs/specification.md and
 /// https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/):
-/// - a pod: `<a-b-c-d>.<namespace>.pod.<domain>` → its address (only pods that exist, as CoreDNS's
-///   `pods verified` mode answers);
+/// - a pod: `<a-b-c-d>.<namespace>.pod.<domain>` → `a.b.c.d` for any IPv4 address written so and
+///   any namespace that exists, as kubeadm's CoreDNS answers with `pods insecure` (its Corefile,
+///   cmd/kubeadm/app/phases/addons/dns/manifests.go; plugin/kubernetes/kubernetes.go `findPods`:
+///   the address is read from the name, the namespace must exist, no pod need have it):
+///   `podAddress(_:)`. Each existing pod's name is also in `addresses`;
 /// - a ClusterIP Service: `<svc>.<namespace>.svc.<domain>` → its ClusterIP (and
 ///   `kubernetes.default.svc.<domain>`, the API server's Service, which every cluster has);
 /// - a headless Service: the same name → every ready endpoint's address;
@@ -34,6 +37,9 @@ public struct DNSRecords: Sendable, Hashable {
     /// Alias → target (both lower case, no trailing dot): the CNAME of every ExternalName Service,
     /// as declared. `cnames` is the part cluster DNS serves.
     public private(set) var aliases: [String: String] = [:]
+    /// The namespaces (lower case) whose pod names answer (`podAddress(_:)`): every namespace of
+    /// the cluster.
+    public private(set) var podNamespaces: Set<String> = []
 
     public init(domain: String = DNSRecords.defaultDomain) { self.domain = domain }
 
@@ -41,7 +47,9 @@ public struct DNSRecords: Sendable, Hashable {
     /// `cluster` (`ServiceDNSInput.all(in:)`), plus `services`.
     public init(_ cluster: Cluster, services: [ServiceDNSInput] = [], domain: String = DNSRecords.defaultDomain) {
         self.init(domain: domain)
+        for namespace in cluster.namespaces.keys { addPodNamespace(namespace) }
         for pod in cluster.sortedPods {
+            addPodNamespace(pod.namespace)
             guard let address = cluster.addresses[pod.key] else { continue }
             add(Self.podName(address, namespace: pod.namespace, domain: domain), address)
         }
@@ -73,6 +81,42 @@ public struct DNSRecords: Sendable, Hashable {
         list.append(address)
         list.sort()
         addresses[key] = list
+    }
+
+    /// Makes `<a-b-c-d>.<namespace>.pod.<domain>` answer for `namespace` (`podAddress(_:)`).
+    public mutating func addPodNamespace(_ namespace: String) { podNamespaces.insert(namespace.lowercased()) }
+
+    /// The address a pod name stands for, as CoreDNS's kubernetes plugin with `pods insecure`
+    /// reads it (plugin/kubernetes/kubernetes.go, `findPods`; parse.go `parseRequest`): `name` is
+    /// `<label>.<namespace>.pod.<domain>` (fully qualified, case and a trailing dot ignored), the
+    /// namespace exists (`namespaceExposed`), and the label holds exactly three dashes, none doubled,
+    /// and is an IPv4 address once they are dots (Go's `net.ParseIP`: four decimal numbers 0-255,
+    /// no leading zero). nil otherwise: NXDOMAIN, and for a label that reads as IPv6 CoreDNS's empty
+    /// answer to an A query, which the resolver's search passes just the same. A name with one more
+    /// label before the address (`x.10-0-0-1.ns.pod...`), which CoreDNS also answers, is not read.
+    public func podAddress(_ name: String) -> IPv4? {
+        let name = Self.normalized(name)
+        let suffix = ".pod." + Self.normalized(domain)
+        guard name.hasSuffix(suffix) else { return nil }
+        let labels = name.dropLast(suffix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count == 2, podNamespaces.contains(String(labels[1])) else { return nil }
+        let parts = labels[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }), part.count == 1 || part.first != "0",
+                let number = UInt32(part), number <= 255
+            else { return nil }
+            value = value << 8 | number
+        }
+        return IPv4(value)
+    }
+
+    /// The A records of `name` itself (no CNAME followed): its records, else the address a pod
+    /// name stands for (`podAddress(_:)`); nil when it has none.
+    public func ownAddresses(_ name: String) -> [IPv4]? {
+        let key = Self.normalized(name)
+        return addresses[key] ?? podAddress(key).map { [$0] }
     }
 
     /// Adds one CNAME: `alias` is `target` (names are case-insensitive and a trailing dot is
@@ -134,7 +178,7 @@ public struct DNSRecords: Sendable, Hashable {
         var seen: Set<String> = [current]
         var chain: [String] = []
         while true {
-            if let found = addresses[current] { return DNSResponse(cnames: chain, addresses: found) }
+            if let found = ownAddresses(current) { return DNSResponse(cnames: chain, addresses: found) }
             guard let target = aliases[current], chain.count < Self.maximumCNAMEChain, !seen.contains(target) else { return nil }
             chain.append(target)
             seen.insert(target)
@@ -175,6 +219,53 @@ public struct DNSRecords: Sendable, Hashable {
         return candidates.map(normalized).filter { seen.insert($0).inserted }
     }
 
+    /// What one query of a search gave, for `search(_:searches:ndots:noTLDQuery:query:)`.
+    public enum SearchOutcome: Sendable, Hashable {
+        /// An answer with records (a CNAME without an address too): the search stops.
+        case answered([IPv4])
+        /// NXDOMAIN or an empty answer: the search goes on.
+        case notFound
+        /// No answer within the tries (TRY_AGAIN without SERVFAIL): the search list stops.
+        case noAnswer
+    }
+
+    /// glibc's `__res_context_search` (resolv/res_query.c) over `query`: a name ending in a dot
+    /// is asked as written only; one with at least `ndots` dots is asked as written first (its
+    /// outcome kept as the result should all fail); then each search domain until an answer, and
+    /// the list stops at a query without answer (TRY_AGAIN not from SERVFAIL: "anything else
+    /// implies that we're done"); then, unless already asked or the root is on the list, the name
+    /// as written (not a dotless name with `no-tld-query`). The result: the first answer, else the
+    /// outcome kept from the first query as written, else that of the last query. So a short name
+    /// whose search domain gets no answer (a truncated answer whose TCP query is dropped) ends as
+    /// the name as written answers: NXDOMAIN for `big`, where the query had timed out.
+    public static func search(
+        _ name: String, searches: [String], ndots: Int, noTLDQuery: Bool = false, query: (String) throws -> SearchOutcome
+    ) rethrows -> SearchOutcome {
+        let asWritten = normalized(name)
+        if name.hasSuffix(".") { return try query(asWritten) }
+        let dots = name.filter { $0 == "." }.count
+        var kept: SearchOutcome?
+        if dots >= ndots {
+            let outcome = try query(asWritten)
+            if case .answered = outcome { return outcome }
+            kept = outcome
+        }
+        var last = SearchOutcome.notFound
+        var rootOnList = false
+        for domain in searches {
+            let candidate = domain == "." || domain.isEmpty ? asWritten : normalized("\(name).\(domain)")
+            if candidate == asWritten { rootOnList = true }
+            last = try query(candidate)
+            if case .answered = last { return last }
+            if case .noAnswer = last { break }
+        }
+        if kept == nil, !rootOnList, dots > 0 || searches.isEmpty || !noTLDQuery {
+            last = try query(asWritten)
+            if case .answered = last { return last }
+        }
+        return kept ?? last
+    }
+
     /// The search list Kubernetes writes into a pod's resolv.conf (ClusterFirst DNS policy).
     public static func searchDomains(namespace: String, domain: String = defaultDomain) -> [String] {
         ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).searches
@@ -199,9 +290,18 @@ public struct DNSRecords: Sendable, Hashable {
     public func resolution(
         _ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true
     ) -> DNSResponse? {
+        answeringCandidate(name, fromNamespace: namespace, dnsConfig: dnsConfig, clusterFirst: clusterFirst)?.response
+    }
+
+    /// `resolution(_:fromNamespace:dnsConfig:clusterFirst:)` with the name the resolver asked
+    /// when it got that answer (the question of the answer, whose size `DNSResponse.wireSize`
+    /// counts).
+    public func answeringCandidate(
+        _ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true
+    ) -> (name: String, response: DNSResponse)? {
         let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst)
         for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
-            if let found = answer(candidate) { return found }
+            if let found = answer(candidate) { return (candidate, found) }
         }
         return nil
     }
@@ -224,6 +324,38 @@ public struct DNSResponse: Sendable, Hashable {
     public init(cnames: [String] = [], addresses: [IPv4]) {
         self.cnames = cnames
         self.addresses = addresses
+    }
+
+    /// The bytes of this answer to an A query for `question`, with name compression as CoreDNS
+    /// sends an answer too large for the client (miekg/dns `Msg.Truncate`, called by CoreDNS's
+    /// `request.Scrub`, compresses before it counts): the 12-byte header, the question, each CNAME
+    /// (its owner a pointer, its target compressed against every name already written), each A
+    /// record (a pointer, 10 bytes of type, class, TTL and length, 4 of address), and with `edns`
+    /// the 11-byte OPT record the server echoes. No authority or additional records: CoreDNS's
+    /// kubernetes plugin adds none to an A answer. CoreDNS and glibc's resolver both take an answer
+    /// over the UDP limit (`ResolvConf.udpAnswerLimit`) as truncated (TC): the resolver then asks
+    /// again over TCP.
+    public func wireSize(question: String, edns: Bool = false) -> Int {
+        var written: Set<String> = []
+        func labels(_ name: String) -> [Substring] {
+            DNSRecords.normalized(name).split(separator: ".", omittingEmptySubsequences: true)
+        }
+        /// The bytes of `name` where it is written, registering its suffixes for later pointers.
+        func write(_ name: String) -> Int {
+            let parts = labels(name)
+            var size = 0
+            for index in parts.indices {
+                let suffix = parts[index...].joined(separator: ".")
+                if written.contains(suffix) { return size + 2 }
+                written.insert(suffix)
+                size += 1 + parts[index].utf8.count
+            }
+            return size + 1
+        }
+        var size = 12 + write(question) + 4
+        for target in cnames { size += 2 + 10 + write(target) }
+        size += addresses.count * (2 + 10 + 4)
+        return size + (edns ? 11 : 0)
     }
 }
 

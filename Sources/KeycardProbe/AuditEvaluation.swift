@@ -69,9 +69,14 @@ public enum AuditEvaluation {
                     addresses: DNSRecords(cluster).resolve(
                         dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
                 if dns.model == .blocked {
-                    let verdict = engine.evaluate(
-                        fromSource: dns.from, to: ClusterDNS.destination(in: cluster),
-                        port: Timeline.dnsPort(Timeline.resolvConf(of: dns.from, in: cluster)))
+                    // The port that blocks: the first the query uses, else TCP/53 after a truncated
+                    // UDP answer (`Timeline.dnsPorts`).
+                    let first = Timeline.dnsPort(Timeline.resolvConf(of: dns.from, in: cluster))
+                    let ports = dns.truncated == true ? [first, ProtocolPort(.tcp, 53)] : [first]
+                    let verdicts = ports.map {
+                        engine.evaluate(fromSource: dns.from, to: ClusterDNS.destination(in: cluster), port: $0)
+                    }
+                    let verdict = verdicts.first { !AuditedPolicy.denying($0).isEmpty } ?? verdicts[0]
                     let policies = AuditedPolicy.denying(verdict)
                     if !policies.isEmpty {
                         dns.audit = "would-deny"

@@ -1,3 +1,4 @@
+import Glibc
 import KeycardKernel
 import KeycardModel
 import KeycardScenario
@@ -40,21 +41,40 @@ public struct DNSProbe: Sendable {
     }
 
     /// A search list longer than libresolv's state holds (a pod's `dnsConfig` may add up to 32;
-    /// glibc reads them all from resolv.conf): each name the resolver would try
-    /// (`DNSRecords.candidates`, in glibc's order) asked as written, as `res_nsearch` goes on: past
-    /// NXDOMAIN and an empty answer, stopping at any answer with records (a CNAME without an
-    /// address too), a timeout or another failure. glibc also goes on after SERVFAIL, which the
+    /// glibc reads them all from resolv.conf): each name the resolver would try asked as written,
+    /// as `res_nsearch` goes on (`DNSRecords.search`): past NXDOMAIN and an empty answer,
+    /// stopping at any answer with records (a CNAME without an address too); a timeout or another
+    /// failure ends the search list, and the name as written is asked after it. glibc also goes on after SERVFAIL, which the
     /// lab's server never sends (libresolv reports it as a timeout is reported: `.noAnswer`).
     static func searchByName(_ query: DNSQuery, resolvConf: ResolvConf) throws -> DNSQueryOutcome {
-        for candidate in DNSRecords.candidates(for: query.name, search: resolvConf.searches, ndots: resolvConf.ndots) {
+        // glibc's order and stops (`DNSRecords.search`): a query without answer ends the list,
+        // then the name as written is asked.
+        var last: DNSQueryOutcome = .notFound
+        var outcomes: [String: DNSQueryOutcome] = [:]
+        let result = try DNSRecords.search(
+            query.name, searches: resolvConf.searches, ndots: resolvConf.ndots, noTLDQuery: resolvConf.noTLDQuery
+        ) { candidate in
             var single = query
             single.name = candidate + "."
             single.search = []
             let outcome = try single.run()
-            if case .notFound = outcome { continue }
-            return outcome
+            outcomes[candidate] = outcome
+            last = outcome
+            switch outcome {
+            case .answered(let addresses): return .answered(addresses)
+            case .noAddress: return .answered([])
+            case .notFound: return .notFound
+            case .noAnswer, .failed: return .noAnswer
+            }
         }
-        return .notFound
+        switch result {
+        case .answered(let addresses): return addresses.isEmpty ? .noAddress : .answered(addresses)
+        case .notFound: return .notFound
+        case .noAnswer:
+            // A failure other than a timeout is reported as it was.
+            if case .failed = last { return last }
+            return outcomes.values.first { if case .failed = $0 { true } else { false } } ?? .noAnswer(errno: ETIMEDOUT)
+        }
     }
 
     static func answer(_ outcome: DNSQueryOutcome) -> DNSAnswer {

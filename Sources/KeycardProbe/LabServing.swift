@@ -7,15 +7,21 @@ import KeycardValues
 /// How a planned lab maps onto servers, probe sources and ruleset namespaces.
 public enum LabServing {
     /// Every declared port of every pod without a command, and every external's ports; each
-    /// answers with its owner's name (`ns/pod`, `external/NAME`). A host-network pod's ports are
+    /// answers with its owner's name (`ns/pod`, `external/NAME`). The cluster DNS pod runs
+    /// dnsmasq on port 53; its other ports (CoreDNS's `metrics` TCP/9153, `ClusterDNS.ports`) are
+    /// served so, as a probe of a program's pod checks only the handshake. A host-network pod's ports are
     /// served in its node's namespace on the node's address, once: two host-network pods of one
     /// node may declare the same port (the scheduler keeps the later one Pending while the first
     /// runs, `NodePortsScheduler`), and whichever runs is answered by the one listener.
     public static func endpoints(_ plan: LabPlan) -> [ServedEndpoint] {
         var endpoints: [ServedEndpoint] = []
         var served: Set<String> = []
-        for pod in plan.servingPods where (pod.command ?? []).isEmpty {
-            for port in pod.ports where served.insert("\(pod.netns) \(pod.address) \(port.proto) \(port.port)").inserted {
+        let dnsPod = plan.dns?.serverPod
+        for pod in plan.servingPods where (pod.command ?? []).isEmpty || pod.key == dnsPod {
+            for port in pod.ports
+            where !(pod.key == dnsPod && port.port == 53)
+                && served.insert("\(pod.netns) \(pod.address) \(port.proto) \(port.port)").inserted
+            {
                 endpoints.append(
                     ServedEndpoint(
                         namespace: pod.netns, address: pod.address,

@@ -152,7 +152,7 @@ public final class ScenarioRun {
     private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws {
         guard lab.plan.dns != nil else { return }
         let records = DNSRecords(cluster)
-        try ClusterDNSServer.refresh(lab, records: records.addresses, cnames: records.cnames)
+        try ClusterDNSServer.refresh(lab, records: records.addresses, cnames: records.cnames, podNamespaces: records.podNamespaces.sorted())
     }
 
     /// Hands the connections seen since the last call (the prober's left out) to `trafficSeen`.

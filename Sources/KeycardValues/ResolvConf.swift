@@ -83,6 +83,20 @@ public struct ResolvConf: Hashable, Sendable, Codable {
     /// options by prefix), so cluster DNS is reached on TCP/53 instead of UDP/53.
     public var usesTCP: Bool { options.contains { $0.hasPrefix("use-vc") } }
 
+    /// The `no-tld-query` option (glibc also reads `no_tld_query`): a dotless name is not asked
+    /// as written after its search list.
+    public var noTLDQuery: Bool { options.contains { $0.hasPrefix("no-tld-query") || $0.hasPrefix("no_tld_query") } }
+
+    /// Whether the resolver adds an EDNS(0) OPT record to its queries: the `edns0` option.
+    public var usesEDNS0: Bool { options.contains { $0.hasPrefix("edns0") } }
+
+    /// The largest UDP answer the resolver takes whole, in bytes: 512 (RFC 1035 4.2.1) without
+    /// `edns0`; with it, the 1200 bytes glibc advertises in a program's lookups
+    /// (`RESOLV_EDNS_BUFFER_SIZE`, resolv/resolv-internal.h; `__res_context_query`, res_query.c).
+    /// A server whose answer does not fit sets TC, and glibc asks again over TCP (res_send.c
+    /// `send_dg`: `anhp->tc` without `RES_IGNTC`).
+    public var udpAnswerLimit: Int { usesEDNS0 ? 1200 : 512 }
+
     private func integerOption(_ prefix: String) -> Int? {
         guard let option = options.last(where: { $0.hasPrefix(prefix) }) else { return nil }
         return Int(option.dropFirst(prefix.count))

@@ -15,8 +15,9 @@ struct DNSRecordsTests {
         return cluster
     }
 
-    /// Pods get `<a-b-c-d>.<ns>.pod.cluster.local` (Kubernetes DNS specification, pod A records);
-    /// an address without a pod (a pod deleted at this step) gets nothing.
+    /// Pods get `<a-b-c-d>.<ns>.pod.cluster.local` (Kubernetes DNS specification, pod A records).
+    /// kubeadm's CoreDNS runs `pods insecure`: any address written so answers in a namespace that
+    /// exists, a pod deleted at this step included (it had answered nothing: `pods verified`).
     @Test func podRecords() {
         var c = cluster([("x", "a", "10.244.0.2"), ("kube-system", "dns", "10.244.0.3")])
         c.addresses[ObjectKey("x", "gone")] = IPv4("10.244.0.9")
@@ -24,7 +25,43 @@ struct DNSRecordsTests {
         #expect(records.names == ["10-244-0-2.x.pod.cluster.local", "10-244-0-3.kube-system.pod.cluster.local"])
         #expect(records.lookup("10-244-0-2.x.pod.cluster.local.") == [IPv4("10.244.0.2")])
         #expect(records.lookup("10-244-0-2.X.POD.cluster.local") == [IPv4("10.244.0.2")])
-        #expect(records.lookup("10-244-0-9.x.pod.cluster.local").isEmpty)
+        #expect(records.lookup("10-244-0-9.x.pod.cluster.local") == [IPv4("10.244.0.9")])
+    }
+
+    /// `pods insecure` (plugin/kubernetes/kubernetes.go `findPods`): the address is read from the
+    /// name (three dashes, none doubled, then Go's `net.ParseIP`), the namespace must exist, no pod
+    /// need have the address; an ExternalName pointing at such a name follows it.
+    @Test func podNamesUnderPodsInsecure() {
+        var c = cluster([("x", "a", "10.244.0.2")])
+        c.namespaces["empty"] = Namespace(name: "empty")
+        var records = DNSRecords(c)
+        #expect(records.lookup("10-1-2-3.x.pod.cluster.local") == [IPv4("10.1.2.3")])
+        #expect(records.lookup("0-0-0-0.empty.pod.cluster.local") == [IPv4("0.0.0.0")])
+        #expect(records.lookup("255-255-255-255.x.pod.cluster.local.") == [IPv4("255.255.255.255")])
+        for name in [
+            "10-1-2-3.nowhere.pod.cluster.local", "010-1-2-3.x.pod.cluster.local", "10-1-2-256.x.pod.cluster.local",
+            "10-1-2.x.pod.cluster.local", "10-1-2-3-4.x.pod.cluster.local", "10--2-3.x.pod.cluster.local",
+            "x.10-1-2-3.x.pod.cluster.local", "10-1-2-3.x.svc.cluster.local", "a-b-c-d.x.pod.cluster.local",
+        ] {
+            #expect(records.answer(name) == nil, "\(name)")
+        }
+        records.addAlias("db.x.svc.cluster.local", target: "10-9-9-9.x.pod.cluster.local")
+        #expect(records.lookup("db.x.svc.cluster.local") == [IPv4("10.9.9.9")])
+        #expect(records.cnames == ["db.x.svc.cluster.local": "10-9-9-9.x.pod.cluster.local"])
+    }
+
+    /// An answer's size as CoreDNS counts it before truncating (compressed): 12 + question + 16
+    /// per address, a CNAME's target compressed against the names before it, 11 more with EDNS.
+    /// 40 addresses for `big.shop.svc.cluster.local` are 684 bytes (dnsmasq's TCP answer too).
+    @Test func answerSizeAsOnTheWire() {
+        let addresses = (1...40).map { IPv4(0x0AF4_0100 + UInt32($0)) }
+        let big = DNSResponse(addresses: addresses)
+        #expect(big.wireSize(question: "big.shop.svc.cluster.local") == 684)
+        #expect(big.wireSize(question: "big.shop.svc.cluster.local.", edns: true) == 695)
+        #expect(DNSResponse(addresses: Array(addresses.prefix(29))).wireSize(question: "big.shop.svc.cluster.local") == 508)
+        // alias → big: the CNAME's target is `big` and a pointer to `shop.svc.cluster.local`.
+        let chained = DNSResponse(cnames: ["big.shop.svc.cluster.local"], addresses: [IPv4("10.244.1.1")])
+        #expect(chained.wireSize(question: "alias.shop.svc.cluster.local") == 12 + 30 + 4 + (12 + 6) + 16)
     }
 
     /// The Service input: a ClusterIP name, a headless name with every endpoint, and StatefulSet

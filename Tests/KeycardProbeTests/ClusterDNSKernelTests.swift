@@ -47,10 +47,19 @@ struct ClusterDNSKernelTests {
               expect: [10.244.0.20]
             - apply:
                 - {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: x}, spec: {containers: [{name: c}]}, status: {podIP: 10.244.0.21}}
+                - {apiVersion: v1, kind: Service, metadata: {name: b, namespace: x}, spec: {clusterIP: 10.96.0.77, ports: [{port: 80}]}}
+            - dns: {from: x/a, name: b}
+              expect: [10.96.0.77]
+            - delete: [{kind: Pod, namespace: x, name: b}, {kind: Service, namespace: x, name: b}]
+            - dns: {from: x/a, name: b}
+              expect: nxdomain
+            # kubeadm's CoreDNS (`pods insecure`) reads a pod name's address from the name: the
+            # deleted pod's name answers, as any address's does in a namespace that exists.
             - dns: {from: x/a, name: 10-244-0-21.x.pod}
               expect: [10.244.0.21]
-            - delete: [{kind: Pod, namespace: x, name: b}]
-            - dns: {from: x/a, name: 10-244-0-21.x.pod}
+            - dns: {from: x/a, name: 10-1-2-3.x.pod}
+              expect: [10.1.2.3]
+            - dns: {from: x/a, name: 10-1-2-3.nowhere.pod.cluster.local}
               expect: nxdomain
         """
     }
@@ -198,6 +207,90 @@ struct ClusterDNSKernelTests {
         #expect(try Sysctl.read("net/ipv4/tcp_syn_retries", inNamespace: vc.netns) == "6")
     }
 
+    /// A headless Service with 30 ready pods: dnsmasq's UDP answer for `big` is truncated (TC, 508 of
+    /// 521 bytes) and glibc asks again over TCP/53, as it does against CoreDNS. With an egress rule
+    /// allowing only UDP/53 the lookup fails, as the model says: `big`'s search stops there and
+    /// the name as written is NXDOMAIN, `big.a.svc.cluster.local.` is `blocked` (within a few
+    /// seconds: the SYN retries are lowered for every query); an `edns0` resolver offers 1200 bytes and is
+    /// answered over UDP; with TCP/53 allowed too, every address comes back (the query had
+    /// returned 29 of them, glibc's TCP answer read into a 4096-byte buffer being enough then, but
+    /// the TCP try hanging for minutes when dropped). The DNS pod's `metrics` TCP/9153 answers a
+    /// handshake, so a scrape rule is proved.
+    @Test func truncatedAnswersAskAgainOverTCP() throws {
+        for (ports, passes) in [("{protocol: UDP, port: 53}", "udp"), ("{protocol: UDP, port: 53}, {protocol: TCP, port: 53}", "both")] {
+            let lab = ScenarioLibrary.uniqueLabName()
+            let text = """
+                apiVersion: keycard/v1
+                kind: Scenario
+                metadata: {name: \(lab)}
+                spec:
+                  lab: {dns: true}
+                  resources:
+                    - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                    - apiVersion: apps/v1
+                      kind: Deployment
+                      metadata: {name: big, namespace: a}
+                      spec:
+                        replicas: 30
+                        selector: {matchLabels: {app: big}}
+                        template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
+                    - {apiVersion: v1, kind: Service, metadata: {name: big, namespace: a}, spec: {clusterIP: None, selector: {app: big}, ports: [{port: 80}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: edns, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: edns0}, {name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
+                    - {apiVersion: v1, kind: Pod, metadata: {name: prometheus, namespace: a}, spec: {containers: [{name: c}]}}
+                    - apiVersion: networking.k8s.io/v1
+                      kind: NetworkPolicy
+                      metadata: {name: dns-only, namespace: a}
+                      spec:
+                        podSelector: {matchLabels: {role: client}}
+                        policyTypes: [Egress]
+                        egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [\(ports)]}]
+                  steps:
+                    - dns: {from: a/client, name: big}
+                    - dns: {from: a/edns, name: big}
+                    - dns: {from: a/client, name: big.a.svc.cluster.local.}
+                    - probe: {from: [a/prometheus, a/client], to: [kube-system/kube-dns-0], ports: [TCP/9153]}
+                """
+            let timeline = try ScenarioLoader.parseTimeline(text, file: "dns-truncation.yaml")
+            let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
+            defer { run.tearDown() }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let report = try run.execute()
+            #expect(report.passed, "\(passes): \(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+            let results = report.steps.compactMap { step -> DNSResult? in
+                if case .dns(let result) = step.results?.first { return result }
+                return nil
+            }
+            let addresses: Int? = {
+                if case .addresses(let list)? = results.first?.observed { return list.count }
+                return nil
+            }()
+            #expect(passes == "udp" ? results.first?.observed == .notFound : addresses == 30, "\(passes): \(results)")
+            #expect(results.first?.truncated == true)
+            if case .addresses(let list)? = results[1].observed {
+                #expect(list.count == 30)
+            } else {
+                Issue.record("edns0: \(String(describing: results[1].observed))")
+            }
+            if passes == "udp" { #expect(results.last?.observed == .blocked) }
+            #expect(clock.now - start < .seconds(60), "\(passes)")
+            let probes = report.steps.flatMap { $0.results ?? [] }.compactMap { record -> ProbeResult? in
+                if case .probe(let cell) = record { return cell }
+                return nil
+            }
+            // prometheus reaches the metrics port; the client's egress allows only DNS.
+            #expect(
+                probes.map { "\($0.from) \($0.observed.map(\.rawValue) ?? "-")" }.sorted() == ["a/client deny", "a/prometheus allow"],
+                "\(probes)")
+            if passes == "udp" {
+                let dnsPod = try #require(run.lab?.plan.pods.first { $0.key == ClusterDNS.podKey.description })
+                let log = try String(contentsOfFile: LabPaths.log(lab, namespace: dnsPod.namespace, pod: dnsPod.name), encoding: .utf8)
+                #expect(log.contains("query[A] big.a.svc.cluster.local"), "\(log)")
+            }
+        }
+    }
+
     /// The resolver itself: from a pod of a lab with DNS, a name answers, an unknown name is
     /// nxdomain, and a pod of the lab that cannot route to the server (an external) gets no answer.
     @Test func resolverOutcomes() throws {
@@ -295,7 +388,8 @@ struct ClusterDNSKernelTests {
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
             let outcome: String
             do {
-                outcome = "\(try ClusterDNSServer.refresh(plan: plan, processes: [], records: records.addresses, cnames: cnames))"
+                outcome =
+                    "\(try ClusterDNSServer.refresh(plan: plan, processes: [], records: records.addresses, cnames: cnames, podNamespaces: records.podNamespaces.sorted()))"
             } catch {
                 outcome = "\(error)"
             }

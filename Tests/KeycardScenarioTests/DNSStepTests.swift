@@ -42,13 +42,44 @@ struct DNSStepTests {
         let t = try timeline(T.scenario(steps: "- probe: {}", head: dnsHead))
         let pod = try #require(t.initial.pods[ClusterDNS.podKey])
         #expect(pod.labels["k8s-app"] == "kube-dns")
-        #expect(pod.ports.map { "\($0.proto)/\($0.port)/\($0.name ?? "")" }.sorted() == ["tcp/53/dns-tcp", "udp/53/dns"])
+        #expect(
+            pod.ports.map { "\($0.proto)/\($0.port)/\($0.name ?? "")" }.sorted() == ["tcp/53/dns-tcp", "tcp/9153/metrics", "udp/53/dns"])
         #expect(t.plan.addresses[ClusterDNS.podKey] == IPv4("10.244.0.3"))
         #expect(t.plan.addresses[ObjectKey("prod", "web")] == IPv4("10.244.0.1"))
         let probe = try #require(t.probes[1])
         #expect(probe.sources == [ObjectKey("prod", "api"), ObjectKey("prod", "web")])
         #expect(!probe.destinations.contains(.pod(ClusterDNS.podKey)))
         #expect(probe.ports == [ProtocolPort(.tcp, 80), ProtocolPort(.tcp, 8080)])
+    }
+
+    /// kubeadm's CoreDNS declares `metrics` TCP/9153 and its `kube-dns` Service has the port
+    /// (targetPort 9153): a policy letting a scraper reach it is judged on the DNS pod, directly
+    /// and through the Service (neither had the port: nothing served 9153).
+    @Test func theDNSPodAndServiceDeclareMetrics() throws {
+        let scrape = T.policy(
+            """
+            podSelector: {matchLabels: {k8s-app: kube-dns}}
+            policyTypes: [Ingress]
+            ingress:
+              - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+              - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: prod}}, podSelector: {matchLabels: {app: web}}}]
+                ports: [{protocol: TCP, port: metrics}]
+            """, name: "dns-and-scrape"
+        ).replacingOccurrences(of: "namespace: prod}", with: "namespace: kube-system}")
+        let t = try timeline(T.scenario(resources: scrape, steps: "- probe: {}", head: dnsHead))
+        let cluster = t.initial
+        let service = try #require(cluster.services[ClusterDNS.serviceKey])
+        #expect(service.ports.map { "\($0.name ?? "")/\($0.proto)/\($0.port)" } == ["dns/udp/53", "dns-tcp/tcp/53", "metrics/tcp/9153"])
+        #expect(cluster.servedPorts(of: .pod(ClusterDNS.podKey)).contains(ProtocolPort(.tcp, 9153)))
+        let engine = PolicyEngine(cluster)
+        let metrics = ProtocolPort(.tcp, 9153)
+        #expect(engine.evaluate(from: .pod(ObjectKey("prod", "web")), to: .pod(ClusterDNS.podKey), port: metrics).decision == .allow)
+        #expect(
+            engine.evaluate(
+                from: .pod(ObjectKey("prod", "web")), to: .service(ClusterDNS.serviceKey, backend: ClusterDNS.podKey), port: metrics
+            )
+            .decision == .allow)
+        #expect(engine.evaluate(from: .pod(ObjectKey("prod", "api")), to: .pod(ClusterDNS.podKey), port: metrics).decision == .deny)
     }
 
     /// Without DNS nothing changes: no kube-system pod, same addresses, same tables.
@@ -168,6 +199,82 @@ struct DNSStepTests {
             #expect(results.map(\.model) == [vc ? .addresses([service]) : .blocked, udp ? .addresses([service]) : .blocked], "\(ports)")
             #expect(results.map(\.overTCP) == [true, nil])
         }
+    }
+
+    /// A headless Service with 30 ready pods: the A answer for `big.a.svc.cluster.local` is 521
+    /// bytes, over UDP's 512, so CoreDNS sends it truncated (TC) and glibc asks again over TCP/53.
+    /// The model judges such a query on UDP/53 and TCP/53: with an egress rule allowing only UDP/53
+    /// the name gets no answer (it had been answered), and glibc's search, stopped there, asks the
+    /// name as written: `big` ends NXDOMAIN, `big.a.svc.cluster.local.` `blocked`; a small answer
+    /// (`one`) and an `edns0` resolver (1200 bytes) still need only UDP; the result says
+    /// `truncated`.
+    @Test func aTruncatedAnswerIsJudgedOnTCPToo() throws {
+        let t = try timeline(Self.truncationScenario(lab: "truncation", ports: "{protocol: UDP, port: 53}"))
+        let results = ModelReport.build(t).steps.compactMap { step -> DNSResult? in
+            if case .dns(let result) = step.results?.first { return result }
+            return nil
+        }
+        let big = try #require(results.first)
+        #expect(big.model == .notFound)
+        #expect(big.truncated == true)
+        #expect(results.last?.model == .blocked)
+        #expect(results.dropFirst().dropLast().map(\.model).allSatisfy { if case .addresses = $0 { true } else { false } })
+        #expect(results.map(\.truncated) == [true, nil, nil, true])
+        #expect(
+            t.dnsPorts(DNSStep(from: ObjectKey("a", "client"), name: "big", expect: nil), atStep: 1) == [
+                ProtocolPort(.udp, 53), ProtocolPort(.tcp, 53),
+            ])
+
+        let both = try timeline(Self.truncationScenario(lab: "truncation", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}"))
+        let answered = ModelReport.build(both).steps.compactMap { step -> DNSAnswer? in
+            if case .dns(let result) = step.results?.first { return result.model }
+            return nil
+        }
+        guard case .addresses(let list) = answered.first else {
+            Issue.record("expected addresses, got \(answered)")
+            return
+        }
+        #expect(list.count == 30)
+    }
+
+    /// Lab `lab` with cluster DNS: 30 replicas behind the headless Service `a/big`, one pod behind
+    /// `a/one`, clients `a/client` and `a/edns` (resolv.conf option `edns0`) whose egress allows
+    /// only `ports` to the DNS pod; steps ask `big` from both, then `one` and `big`'s full name
+    /// from the first.
+    static func truncationScenario(lab: String, ports: String) -> String {
+        """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: \(lab)}
+        spec:
+          lab: {dns: true}
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+            - apiVersion: apps/v1
+              kind: Deployment
+              metadata: {name: big, namespace: a}
+              spec:
+                replicas: 30
+                selector: {matchLabels: {app: big}}
+                template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: big, namespace: a}, spec: {clusterIP: None, selector: {app: big}, ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: one, namespace: a, labels: {app: one}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: one, namespace: a}, spec: {clusterIP: None, selector: {app: one}, ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: edns, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: edns0}]}, containers: [{name: c, image: i}]}}
+            - apiVersion: networking.k8s.io/v1
+              kind: NetworkPolicy
+              metadata: {name: dns-only, namespace: a}
+              spec:
+                podSelector: {matchLabels: {role: client}}
+                policyTypes: [Egress]
+                egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [\(ports)]}]
+          steps:
+            - dns: {from: a/client, name: big}
+            - dns: {from: a/edns, name: big}
+            - dns: {from: a/client, name: one}
+            - dns: {from: a/client, name: big.a.svc.cluster.local.}
+        """
     }
 
     @Test func explicitExpectationMustAgreeWithTheModel() throws {

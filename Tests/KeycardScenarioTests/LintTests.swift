@@ -427,3 +427,31 @@ extension LintTests {
             try Self.findings("21-mesh-disable").contains { $0.rule == "mesh-principals-on-permissive" && $0.message.contains("DISABLE") })
     }
 }
+
+/// `egress-blocks-dns` where TCP/53 matters: a resolver with `use-vc` asks only over TCP, and a
+/// name whose answer does not fit 512 bytes over UDP (30 endpoints of a headless Service) is
+/// asked again over TCP after its truncated UDP answer; an egress rule allowing only UDP/53 then
+/// breaks those lookups (it had been silent).
+@Suite struct LintDNSOverTCPTests {
+    @Test func udpOnlyEgressWithALargeAnswerIsReported() throws {
+        let udpOnly = DNSStepTests.truncationScenario(lab: "lint-tc", ports: "{protocol: UDP, port: 53}")
+        let findings = try LintTests.lint(udpOnly).findings.filter { $0.rule == "egress-blocks-dns" }
+        // a/client: 521 bytes over 512; a/edns offers 1200, so its answer fits.
+        #expect(findings.map { String($0.message.prefix { $0 != " " }) } == ["a/client"])
+        #expect(findings.first?.message.contains("on TCP/53") == true)
+        #expect(findings.first?.message.contains("big.a.svc.cluster.local (521 bytes)") == true)
+        #expect(findings.first?.severity == .error)
+
+        let both = DNSStepTests.truncationScenario(lab: "lint-tc", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}")
+        #expect(try LintTests.lint(both).findings.filter { $0.rule == "egress-blocks-dns" }.isEmpty)
+    }
+
+    @Test func useVCWithUDPOnlyEgressIsReported() throws {
+        let text = DNSStepTests.truncationScenario(lab: "lint-vc", ports: "{protocol: UDP, port: 53}")
+            .replacingOccurrences(of: "replicas: 30", with: "replicas: 1")
+            .replacingOccurrences(of: "{name: edns0}", with: "{name: use-vc}")
+        let findings = try LintTests.lint(text).findings.filter { $0.rule == "egress-blocks-dns" }
+        #expect(findings.map { String($0.message.prefix { $0 != " " }) } == ["a/edns"])
+        #expect(findings.first?.message.contains("on TCP/53: its name lookups fail") == true)
+    }
+}

@@ -740,6 +740,12 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-24": "KeycardScenarioTests/AppsReviewTests.dnsPolicyValidation, .dnsPolicyIsImmutable",
     "OBJ-25": "KeycardScenarioTests/AppsReviewTests.foreignNetworkPolicies",
     "OBJ-27": "KeycardScenarioTests/HostileCorpusTests.loaderRefusesAtTheRightSpot (svc-session-affinity-config-with-none.yaml: ok)",
+    "OBJ-67":
+        "KeycardScenarioTests/DNSStepTests.aTruncatedAnswerIsJudgedOnTCPToo; KeycardScenarioTests/LintDNSOverTCPTests; KeycardModelTests/DNSRecordsTests.answerSizeAsOnTheWire; KeycardProbeTests/ClusterDNSKernelTests.truncatedAnswersAskAgainOverTCP",
+    "OBJ-68":
+        "KeycardModelTests/DNSRecordsTests.podNamesUnderPodsInsecure, .podRecords; KeycardProbeTests/ClusterDNSKernelTests.answersRefreshesAndLeavesNothing",
+    "OBJ-69":
+        "KeycardScenarioTests/DNSStepTests.theDNSPodAndServiceDeclareMetrics; KeycardProbeTests/ClusterDNSKernelTests.truncatedAnswersAskAgainOverTCP",
     "OBJ-60":
         "KeycardScenarioTests/DNSStepTests.useVCIsJudgedOnTCP; KeycardProbeTests/ClusterDNSKernelTests.useVCAsksOverTCP; KeycardValuesTests/ResolvConfTests.resolverOptions",
     "OBJ-26":

@@ -255,7 +255,9 @@ struct LiveLab {
     /// Gives the lab's cluster DNS server (if any) the records of the cluster now held.
     func refreshDNS() throws {
         let records = DNSRecords(cluster)
-        try ClusterDNSServer.refresh(plan: state.plan, processes: state.processes, records: records.addresses, cnames: records.cnames)
+        try ClusterDNSServer.refresh(
+            plan: state.plan, processes: state.processes, records: records.addresses, cnames: records.cnames,
+            podNamespaces: records.podNamespaces.sorted())
     }
 
     /// A policy programmer for this lab, holding no compiled state yet.

@@ -83,7 +83,8 @@ struct UpCommand: ParsableCommand {
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
             let records = DNSRecords(timeline.initial)
-            try ClusterDNSServer.refresh(instance, records: records.addresses, cnames: records.cnames)
+            try ClusterDNSServer.refresh(
+                instance, records: records.addresses, cnames: records.cnames, podNamespaces: records.podNamespaces.sorted())
             try stopIfInterrupted()
             record.complete = nil
             try record.write()

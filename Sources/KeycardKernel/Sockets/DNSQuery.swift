@@ -81,7 +81,10 @@ extension DNSQuery {
                         guard NetworkNamespace.currentInode() != NetworkNamespace.hostInode() else {
                             throw KernelError("dns", subject: "refusing to query from the host namespace", errno: EPERM)
                         }
-                        guard query.overTCP else { return query.resolveHere() }
+                        // Every query may go over TCP: with `use-vc`, and after a UDP answer
+                        // truncated (TC) for its size, which glibc asks again over TCP/53
+                        // (res_send.c `send_dg`), as it does here: the lab's dnsmasq sets TC on a
+                        // UDP answer over 512 bytes (over the EDNS size the query offers).
                         // glibc connects its TCP socket without a timeout (res_send.c `send_vc`): a
                         // dropped SYN would hold each try for the kernel's SYN retries (about 2 min).
                         // For the query only, the pod's namespace retries the SYN about as long as
@@ -114,7 +117,8 @@ extension DNSQuery {
 
     /// Calls libresolv on the current thread.
     private func resolveHere() -> DNSQueryOutcome {
-        let capacity = 64
+        // As many A records as the largest DNS message holds (16 bytes each).
+        let capacity = 4096
         var addresses = [UInt32](repeating: 0, count: capacity)
         var failure: Int32 = 0
         var errorNumber: Int32 = 0

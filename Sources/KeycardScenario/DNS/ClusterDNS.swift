@@ -3,7 +3,8 @@ import KeycardValues
 
 /// The cluster DNS pod keycard adds when `spec.lab.dns: true`: `kube-system/kube-dns-0`, labelled
 /// `k8s-app: kube-dns` as kube-dns and CoreDNS pods are (so policies select it the way real
-/// clusters' DNS egress rules do), serving `dns` UDP/53 and `dns-tcp` TCP/53 (CoreDNS's port names).
+/// clusters' DNS egress rules do), serving `dns` UDP/53 and `dns-tcp` TCP/53 (CoreDNS's port names),
+/// and declaring `metrics` TCP/9153 as kubeadm's CoreDNS container does (its `prometheus :9153`).
 /// It is a pod of the model like any other (policies isolate it, peers select it), but it is a
 /// piece of the cluster, not of the scenario: default probe sources and destinations leave it out.
 public enum ClusterDNS {
@@ -11,10 +12,16 @@ public enum ClusterDNS {
     public static let podKey = ObjectKey("kube-system", "kube-dns-0")
     /// The labels Kubernetes' DNS add-ons carry.
     public static let labels: Labels = ["k8s-app": "kube-dns"]
-    /// UDP and TCP 53, named as in CoreDNS's Deployment.
+    /// UDP and TCP 53 and TCP 9153, named as the CoreDNS Deployment of kubeadm declares them
+    /// (cmd/kubeadm/app/phases/addons/dns/manifests.go, `CoreDNSDeployment`): a policy letting
+    /// Prometheus scrape `metrics` is proved against the DNS pod like any other. Its probes
+    /// `8080` and `8181` (liveness, readiness) are left out: the kubelet, not a pod, asks them.
     public static let ports = [
         ContainerPort(name: "dns", port: 53, proto: .udp), ContainerPort(name: "dns-tcp", port: 53, proto: .tcp),
+        ContainerPort(name: "metrics", port: metricsPort, proto: .tcp),
     ]
+    /// CoreDNS's Prometheus endpoint (`prometheus :9153` in kubeadm's Corefile).
+    public static let metricsPort = 9153
     /// The lab node the DNS pod runs on.
     public static let nodeName = "node-0"
 
@@ -38,8 +45,9 @@ public enum ClusterDNS {
     }
 
     /// The `kube-dns` Service: ClusterIP the tenth address of the service CIDR (10.96.0.10 by
-    /// default, kubeadm's choice; never allocated to another Service), ports `dns` UDP/53 and
-    /// `dns-tcp` TCP/53 to the DNS pod, selecting `k8s-app: kube-dns`.
+    /// default, kubeadm's choice; never allocated to another Service), ports `dns` UDP/53,
+    /// `dns-tcp` TCP/53 and `metrics` TCP/9153 (targetPort 9153) to the DNS pod, selecting
+    /// `k8s-app: kube-dns`, as kubeadm's `CoreDNSService` (cmd/kubeadm/app/phases/addons/dns/manifests.go).
     public static func serviceObject(at location: SourceLocation, serviceCIDR: CIDR) -> LoadedObject {
         LoadedObject(
             .service(
@@ -49,6 +57,7 @@ public enum ClusterDNS {
                     ports: [
                         ServicePort(name: "dns", proto: .udp, port: 53, target: .name("dns")),
                         ServicePort(name: "dns-tcp", proto: .tcp, port: 53, target: .name("dns-tcp")),
+                        ServicePort(name: "metrics", proto: .tcp, port: metricsPort, target: .number(metricsPort)),
                     ])),
             at: location)
     }

@@ -146,12 +146,26 @@ public struct FlowLog: Sendable {
         }
     }
 
-    /// A `dns` step's query as one UDP/53 flow (TCP/53 with `use-vc`) to the DNS server's pod
-    /// (behind its Service address): `FORWARDED` when the server answered, `DROPPED` when the
-    /// query went unanswered.
+    /// A `dns` step's query as one UDP/53 flow (TCP/53 with `use-vc`; a truncated answer adds a
+    /// TCP/53 flow after the UDP one, as glibc asks again) to the DNS server's pod (behind its
+    /// Service address): `FORWARDED` when the server answered, `DROPPED` when the query went
+    /// unanswered (after a truncated answer: the UDP flow when policy drops it, else the TCP one).
     func dnsFlows(_ result: DNSResult, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String) -> [HubbleFlowLine] {
-        guard let observed = result.observed else { return [] }
-        let port = ProtocolPort(result.overTCP == true ? .tcp : .udp, 53)
+        let first = dnsFlows(
+            result, port: ProtocolPort(result.overTCP == true ? .tcp : .udp, 53), step: step, cluster: cluster, engine: engine, time: time)
+        guard result.truncated == true else { return first.lines }
+        // The TCP query follows only a UDP answer that came back.
+        guard !first.dropped else { return first.lines }
+        let second = dnsFlows(result, port: ProtocolPort(.tcp, 53), step: step, cluster: cluster, engine: engine, time: time, last: true)
+        return first.lines + second.lines
+    }
+
+    /// One flow of a `dns` step's query on `port`; `last`: the query's last flow, which an
+    /// unanswered query drops whatever policy says of the earlier ones.
+    private func dnsFlows(
+        _ result: DNSResult, port: ProtocolPort, step: StepReport, cluster: Cluster, engine: PolicyEngine, time: String, last: Bool = false
+    ) -> (lines: [HubbleFlowLine], dropped: Bool) {
+        guard let observed = result.observed else { return ([], false) }
         var server = cluster.endpoint(at: result.server)
         if case .address = server,
             let service = cluster.services.values.first(where: { $0.clusterIP == result.server }),
@@ -160,21 +174,24 @@ public struct FlowLog: Sendable {
         {
             server = .pod(backend.pod)
         }
-        let dropped: Bool
+        var dropped: Bool
         switch observed {
         case .addresses, .notFound: dropped = false
         case .blocked: dropped = true
-        case .failed: return []
+        case .failed: return ([], false)
         }
         let verdict = engine.evaluate(fromSource: result.from, to: server, port: port)
+        // A truncated answer's UDP flow is dropped only when policy drops it; otherwise the TCP one is.
+        if dropped, result.truncated == true, !last, result.overTCP != true { dropped = !verdict.decision.allows }
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "dns",
             cell: "\(result.from) -> \(server) \(port) (\(result.name))",
             attempt: 1, attempts: 1, model: result.model.description, observed: observed.description,
             rule: RuleAttribution(verdict)?.text, evidence: "model")
-        return events(
+        let lines = events(
             from: result.from, to: server, port: port, dropped: dropped, verdict: verdict, cluster: cluster, time: time,
             sourcePort: nil, facts: facts)
+        return (lines, dropped)
     }
 
     /// The monitor events Cilium reports for one packet of `from` to `to` on `port`, judged

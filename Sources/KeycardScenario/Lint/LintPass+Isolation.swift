@@ -61,29 +61,44 @@ extension LintPass {
 
     /// `egress-blocks-dns`: a pod whose egress denies UDP/53 to the cluster DNS pod (the lab's,
     /// with `spec.lab.dns`), by its NetworkPolicies or by a ClusterNetworkPolicy's Deny (reported
-    /// at that rule); without a DNS pod, a pod isolated for egress whose NetworkPolicies allow
-    /// UDP/53 to no destination.
+    /// at that rule); TCP/53 for a pod whose resolv.conf has `use-vc` (glibc asks every query over
+    /// TCP); and TCP/53 for a pod allowed UDP/53 when cluster DNS holds a name whose answer does not
+    /// fit the pod's UDP limit (`DNSResponse.wireSize` over `ResolvConf.udpAnswerLimit`: a headless
+    /// Service with about 30 ready endpoints): its UDP answer comes back truncated and glibc asks
+    /// again over TCP/53 (res_send.c `send_dg`), so looking that name up fails. Without a DNS pod,
+    /// a pod isolated for egress whose NetworkPolicies allow its DNS port (UDP/53, TCP/53 with
+    /// `use-vc`) to no destination.
     mutating func checkDNS() {
-        let dns = ProtocolPort(.udp, 53)
         let dnsPod = cluster.pods[ClusterDNS.podKey]
+        // The names whose answer is largest first matter only once some pod is allowed UDP/53 alone.
+        var largeNames: [Int: [(name: String, size: Int)]] = [:]
+        func large(limit: Int, edns: Bool) -> [(name: String, size: Int)] {
+            if let known = largeNames[limit] { return known }
+            let records = DNSRecords(cluster)
+            let found = records.names.compactMap { name -> (name: String, size: Int)? in
+                guard let response = records.answer(name) else { return nil }
+                let size = response.wireSize(question: name, edns: edns)
+                return size > limit ? (name, size) : nil
+            }
+            largeNames[limit] = found
+            return found
+        }
         for pod in pods {
             let isolating = cluster.isolatingPolicies(for: pod, .egress)
+            let conf = Timeline.resolvConf(of: pod.key, in: cluster)
+            let dns = Timeline.dnsPort(conf)
             if let dnsPod {
-                let egress = engine.evaluate(from: .pod(pod.key), to: .pod(dnsPod.key), port: dns).egress
-                guard egress.outcome == .denied else { continue }
-                if let step = egress.tiers.last, step.result == .deny, let key = step.policy,
-                    let policy = cluster.clusterPolicies[key], let index = step.ruleIndex
-                {
-                    let when =
-                        policy.tier == .admin ? "before any NetworkPolicy is consulted" : "as no NetworkPolicy isolates it for egress"
-                    report(
-                        "egress-blocks-dns",
-                        "\(pod.key) cannot reach the cluster DNS (\(dnsPod.key)) on UDP/53: \(policy.tier.rawValue) policy \(key)'s Deny rule \(step.by ?? Self.ruleName(.egress, index)) drops it \(when), so its name lookups fail",
-                        Self.ref(policy), Self.rulePath(.egress, index))
-                    continue
-                }
-                guard let first = isolating.first else { continue }
-                reportDNSBlocked(pod, isolating, target: "the cluster DNS (\(dnsPod.key))", first)
+                if reportDNSDenied(pod, dnsPod, isolating, port: dns, because: "its name lookups fail") { continue }
+                guard !conf.usesTCP else { continue }
+                let names = large(limit: conf.udpAnswerLimit, edns: conf.usesEDNS0)
+                guard !names.isEmpty else { continue }
+                let listed = names.prefix(3).map { "\($0.name) (\($0.size) bytes)" }.joined(separator: ", ")
+                let more = names.count > 3 ? " and \(names.count - 3) more" : ""
+                _ = reportDNSDenied(
+                    pod, dnsPod, isolating, port: ProtocolPort(.tcp, 53),
+                    because:
+                        "looking up \(listed)\(more) fails: the answer does not fit \(conf.udpAnswerLimit) bytes over UDP, comes back truncated and the resolver asks again over TCP/53 (UDP/53 is allowed)"
+                )
             } else if let first = isolating.first {
                 let allowsDNS = isolating.contains { policy in
                     policy.rules(.egress).contains { rule in
@@ -91,16 +106,42 @@ extension LintPass {
                         return ports.contains { PolicyEngine.matches($0, dns, nil) }
                     }
                 }
-                if !allowsDNS { reportDNSBlocked(pod, isolating, target: "any DNS server", first) }
+                if !allowsDNS { reportDNSBlocked(pod, isolating, target: "any DNS server", port: dns, first) }
             }
         }
     }
 
-    private mutating func reportDNSBlocked(_ pod: Pod, _ isolating: [NetworkPolicy], target: String, _ first: NetworkPolicy) {
+    /// Reports `egress-blocks-dns` when `pod`'s egress denies `port` to the cluster DNS pod (at a
+    /// ClusterNetworkPolicy's Deny rule, else at its first isolating NetworkPolicy); true when it did.
+    private mutating func reportDNSDenied(
+        _ pod: Pod, _ dnsPod: Pod, _ isolating: [NetworkPolicy], port: ProtocolPort, because consequence: String
+    ) -> Bool {
+        let egress = engine.evaluate(from: .pod(pod.key), to: .pod(dnsPod.key), port: port).egress
+        guard egress.outcome == .denied else { return false }
+        if let step = egress.tiers.last, step.result == .deny, let key = step.policy,
+            let policy = cluster.clusterPolicies[key], let index = step.ruleIndex
+        {
+            let when =
+                policy.tier == .admin ? "before any NetworkPolicy is consulted" : "as no NetworkPolicy isolates it for egress"
+            report(
+                "egress-blocks-dns",
+                "\(pod.key) cannot reach the cluster DNS (\(dnsPod.key)) on \(port): \(policy.tier.rawValue) policy \(key)'s Deny rule \(step.by ?? Self.ruleName(.egress, index)) drops it \(when), so \(consequence)",
+                Self.ref(policy), Self.rulePath(.egress, index))
+            return true
+        }
+        guard let first = isolating.first else { return false }
+        reportDNSBlocked(pod, isolating, target: "the cluster DNS (\(dnsPod.key))", port: port, first, consequence: consequence)
+        return true
+    }
+
+    private mutating func reportDNSBlocked(
+        _ pod: Pod, _ isolating: [NetworkPolicy], target: String, port: ProtocolPort, _ first: NetworkPolicy,
+        consequence: String = "its name lookups fail"
+    ) {
         let names = isolating.map(\.key.description).joined(separator: ", ")
         report(
             "egress-blocks-dns",
-            "\(pod.key) is isolated for egress by \(names) and no egress rule lets it reach \(target) on UDP/53: its name lookups fail",
+            "\(pod.key) is isolated for egress by \(names) and no egress rule lets it reach \(target) on \(port): \(consequence)",
             Self.ref(first), [.key("spec"), .key("policyTypes")])
     }
 

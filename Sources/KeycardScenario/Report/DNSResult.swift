@@ -13,6 +13,10 @@ public struct DNSResult: Codable, Sendable, Equatable {
     public var observed: DNSAnswer?
     /// True when the pod's resolver asks over TCP/53 (`use-vc`); nil for UDP/53.
     public var overTCP: Bool?
+    /// True when cluster DNS's answer does not fit the resolver's UDP limit (512 bytes, 1200 with
+    /// `edns0`): the UDP answer comes back truncated (TC) and glibc asks again over TCP/53, so the
+    /// query needs both ports (`Timeline.dnsTruncated`); nil otherwise.
+    public var truncated: Bool?
     /// How long the query took, in milliseconds.
     public var milliseconds: Int?
     /// Audit mode: the policies that would block the query (see `RuleAttribution`).

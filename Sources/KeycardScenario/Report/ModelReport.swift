@@ -67,6 +67,7 @@ public enum ModelReport {
             expected: dns.expect ?? model, model: model)
         result.reason = timeline.dnsUnjudgedReason(dns, atStep: step.index)
         if timeline.resolvConf(of: dns.from, atStep: step.index).usesTCP { result.overTCP = true }
+        if timeline.dnsTruncated(dns, atStep: step.index) { result.truncated = true }
         return result
     }
 
@@ -79,6 +80,7 @@ public enum ModelReport {
         } else {
             text += "model \(result.model)"
         }
+        if result.truncated == true { text += " (the UDP answer is truncated: asked again over TCP/53)" }
         if result.expected != result.model { text += "; the expectation disagrees with the policy model (\(result.model))" }
         return text
     }

@@ -7,22 +7,68 @@ extension Timeline {
     /// over TCP, resolv.conf(5)), so an egress rule allowing only UDP/53 blocks it.
     public static func dnsPort(_ conf: ResolvConf) -> ProtocolPort { ProtocolPort(conf.usesTCP ? .tcp : .udp, 53) }
 
+    /// The ports a query of `dns` at step `index` uses, in order: `dnsPort`, then TCP/53 when the
+    /// answer over UDP is truncated (`dnsTruncated`): glibc asks the same name again over TCP, so
+    /// a policy allowing only UDP/53 blocks the lookup although the UDP query got through.
+    public func dnsPorts(_ dns: DNSStep, atStep index: Int) -> [ProtocolPort] {
+        let port = Self.dnsPort(resolvConf(of: dns.from, atStep: index))
+        return dnsTruncated(dns, atStep: index) ? [port, ProtocolPort(.tcp, 53)] : [port]
+    }
+
+    /// Whether cluster DNS's UDP answer to `dns` at step `index` is too large for the pod's
+    /// resolver (`DNSResponse.wireSize` over `ResolvConf.udpAnswerLimit`: 512 bytes, 1200 with
+    /// `edns0`): CoreDNS then sends what fits with TC set (miekg/dns `Msg.Truncate`), and glibc asks
+    /// again over TCP/53 (res_send.c `send_dg`). Only the answer the search stops at can be large:
+    /// the names before it are NXDOMAIN or empty. A headless Service with about 30 ready endpoints
+    /// is enough (16 bytes an address). Never for a `use-vc` resolver, which asks over TCP anyway.
+    public func dnsTruncated(_ dns: DNSStep, atStep index: Int) -> Bool {
+        let conf = resolvConf(of: dns.from, atStep: index)
+        guard !conf.usesTCP else { return false }
+        let pod = cluster(afterStep: index).pods[dns.from]
+        guard
+            let found = dnsRecords(afterStep: index).answeringCandidate(
+                dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
+        else { return false }
+        return found.response.wireSize(question: found.name, edns: conf.usesEDNS0) > conf.udpAnswerLimit
+    }
+
     /// The address pods query at step `index` (the DNS pod's address until Services exist).
     public func dnsServer(atStep index: Int) -> IPv4? { ClusterDNS.serverAddress(in: cluster(afterStep: index)) }
 
-    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies UDP/53 (TCP/53
-    /// with `use-vc`: `dnsPort`) from the pod to the DNS pod through the `kube-dns` Service (judged
-    /// on the DNS pod after translation, or on the ClusterIP before it with `pre-dnat`), otherwise
-    /// the records' answer through the pod's search path.
+    /// What the model predicts for `dns` at step `index`: `blocked` when policy denies any of its
+    /// ports (`dnsPorts`: UDP/53, TCP/53 with `use-vc`, and TCP/53 after UDP/53 for a truncated
+    /// answer) from the pod to the DNS pod through the `kube-dns` Service (judged on the DNS pod
+    /// after translation, or on the ClusterIP before it with `pre-dnat`), otherwise the records'
+    /// answer through the pod's search path.
+    ///
+    /// A truncated answer whose TCP query policy drops is no answer for that name: glibc's search
+    /// then stops its list and asks the name as written (`DNSRecords.search`), so `big` ends as
+    /// `big.` answers (NXDOMAIN), `big.ns.svc.cluster.local` (asked as written last) `blocked`.
     public func dnsModel(_ dns: DNSStep, atStep index: Int) -> DNSAnswer {
         let cluster = cluster(afterStep: index)
-        let port = Self.dnsPort(resolvConf(of: dns.from, atStep: index))
-        let verdict = PolicyEngine(cluster).evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: port)
+        let engine = PolicyEngine(cluster)
+        func allows(_ port: ProtocolPort) -> Bool {
+            engine.evaluate(from: .pod(dns.from), to: ClusterDNS.destination(in: cluster), port: port).decision == .allow
+        }
+        let conf = resolvConf(of: dns.from, atStep: index)
         let records = dnsRecords(afterStep: index)
         let pod = cluster.pods[dns.from]
-        let addresses = records.resolve(
-            dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
-        return .model(allowed: verdict.decision == .allow, addresses: addresses)
+        guard allows(Self.dnsPort(conf)) else { return .blocked }
+        guard !conf.usesTCP, !allows(ProtocolPort(.tcp, 53)) else {
+            let addresses = records.resolve(
+                dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
+            return .model(allowed: true, addresses: addresses)
+        }
+        let outcome = DNSRecords.search(dns.name, searches: conf.searches, ndots: conf.ndots, noTLDQuery: conf.noTLDQuery) { name in
+            guard let response = records.answer(name) else { return .notFound }
+            if response.wireSize(question: name, edns: conf.usesEDNS0) > conf.udpAnswerLimit { return .noAnswer }
+            return .answered(response.addresses)
+        }
+        switch outcome {
+        case .answered(let addresses): return .model(allowed: true, addresses: addresses)
+        case .notFound: return .notFound
+        case .noAnswer: return .blocked
+        }
     }
 
     /// Why the model cannot say what cluster DNS answers `dns` at step `index` (nil: it can). A
@@ -54,7 +100,7 @@ extension Timeline {
             var seen: Set<String> = [name]
             while true {
                 if let reason = owner(name) { return reason }
-                guard records.addresses[name] == nil, let target = records.aliases[name], seen.insert(target).inserted else { break }
+                guard records.ownAddresses(name) == nil, let target = records.aliases[name], seen.insert(target).inserted else { break }
                 name = target
             }
             if records.answer(candidate) != nil { return nil }
