@@ -47,6 +47,12 @@ struct CliLiveManifestsTests {
         }
         let built = try KeycardCLI.run(verb == "run" ? ["run", folder, "--keep"] : ["up", folder])
         try #require(built.code == 0, "\(built.out)\(built.err)")
+        if verb == "up" {
+            // status counts the ports the lab process serves, as up does: not cluster DNS's, which
+            // dnsmasq serves (review of the docs as a newcomer, finding 5).
+            let served = try #require(built.out.firstMatch(of: /serves (\d+) port/)?.1, "\(built.out)")
+            #expect("\(try KeycardCLI.status(lab)["servedPorts"] ?? "")" == String(served))
+        }
 
         let open = try KeycardCLI.run(["probe", lab, "--from", "shop/client", "--to", "svc/shop/web,shop/server", "-o", "json"])
         #expect(open.code == 0, "\(open.out)\(open.err)")

@@ -3,6 +3,7 @@ import Foundation
 import KeycardKernel
 import KeycardLab
 import KeycardModel
+import KeycardProbe
 import KeycardTopology
 
 /// `keycard status [LAB]`: the labs on this machine, their nodes, pods, served ports and lab process.
@@ -87,6 +88,8 @@ struct LabStatus: Encodable {
     var nodes: [Node] = []
     var pods: [Pod] = []
     var externals: [Pod] = []
+    /// The ports the lab process listens on (`LabServing.endpoints`): not those of `command:`
+    /// programs, nor cluster DNS's.
     var servedPorts: Int = 0
     /// True when a live change stopped half-way (`LiveChangeMarker`): the kernel may hold neither
     /// the record's cluster nor the change's; absent otherwise.
@@ -138,8 +141,9 @@ struct LabStatus: Encodable {
                 namespace: "external", name: $0.name, node: "", address: $0.address.description, netns: $0.netns,
                 ports: $0.ports.map(Self.port), command: nil)
         }
-        // Host-network pods of one node may declare one port: the node has one listener for it.
-        servedPorts = Set(summary.endpoints.map { "\($0.netns) \($0.address) \($0.proto) \($0.port)" }).count
+        // What the lab process itself listens on, as `up` counts it: not the ports of `command:`
+        // programs or of cluster DNS (dnsmasq); a host-network port of one node once.
+        servedPorts = LabServing.endpoints(plan).count
         // The lab holds every pod of every step; the live cluster says which exist now.
         if record != nil, state?.phase == .ready, let live = try? LiveLab.open(name) {
             for index in pods.indices {
