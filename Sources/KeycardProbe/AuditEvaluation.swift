@@ -68,7 +68,9 @@ public enum AuditEvaluation {
                     allowed: true,
                     addresses: DNSRecords(cluster).resolve(
                         dns.name, fromNamespace: dns.from.namespace, dnsConfig: cluster.pods[dns.from]?.dnsConfig))
-                if dns.model == .blocked {
+                // Enforcement changes the lookup: blocked, or (a truncated answer's TCP retry
+                // denied) another end of glibc's search, such as NXDOMAIN for a short name.
+                if dns.model == .blocked || dns.model != answer {
                     // The port that blocks: the first the query uses, else TCP/53 after a truncated
                     // UDP answer (`Timeline.dnsPorts`).
                     let first = Timeline.dnsPort(Timeline.resolvConf(of: dns.from, in: cluster))

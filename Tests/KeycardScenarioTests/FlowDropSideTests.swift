@@ -35,5 +35,6 @@ struct FlowDropSideTests {
         #expect(ingress.map(\.flow.verdict) == ["DROPPED"])
         let egress = try Self.lines(reason: "connect: Operation not permitted (errno 1)")
         #expect(egress.map(\.flow.traffic_direction) == ["EGRESS"])
+        #expect(try Self.lines(reason: "No route to host (errno 113)").map(\.flow.traffic_direction) == ["EGRESS"])
     }
 }

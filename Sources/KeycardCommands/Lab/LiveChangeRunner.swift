@@ -67,6 +67,8 @@ enum LiveChangeRunner {
         let trap = SignalTrap()
         defer { trap.remove() }
         guard let connection = try LiveControl.connect(lab: lab) else {
+            // Default handling first, then the last look: a signal between the two is not lost.
+            trap.remove()
             if let signal = trap.received {
                 Console.error("interrupted (signal \(signal)) before the change was made: nothing changed")
                 throw ExitCode(128 + signal)

@@ -183,6 +183,9 @@ public struct FlowLog: Sendable {
         let verdict = engine.evaluate(fromSource: result.from, to: server, port: port)
         // A truncated answer's UDP flow is dropped only when policy drops it; otherwise the TCP one is.
         if dropped, result.truncated == true, !last, result.overTCP != true { dropped = !verdict.decision.allows }
+        // The TCP retry policy denies is dropped even when the step ends otherwise than blocked (a
+        // short name's search goes on and ends NXDOMAIN); only audit mode lets it through.
+        if last, !audit, !verdict.decision.allows { dropped = true }
         let facts = KeycardFlowFacts(
             scenario: scenario, step: step.index, stepName: step.name, kind: "dns",
             cell: "\(result.from) -> \(server) \(port) (\(result.name))",
@@ -370,21 +373,21 @@ public struct FlowLog: Sendable {
         }
     }
 
+    /// The side whose datapath the kernel says dropped a packet: keycard's deny rule logs
+    /// `kc deny ingress|egress POD` (NFLOG), and `connect()` failing with EPERM is a local output
+    /// (egress) rule; any other kernel record (another logged drop, a socket error such as
+    /// EHOSTUNREACH) is put on the source's side. nil without a kernel record (a timeout).
+    static func kernelDropSide(_ facts: KeycardFlowFacts) -> NetworkPolicy.PolicyType? {
+        let reason = facts.reason ?? ""
+        if reason.hasPrefix("dropped: kc deny ingress ") { return .ingress }
+        if reason.hasPrefix("dropped: ") || reason.contains("(errno ") { return .egress }
+        return nil
+    }
+
     /// The drop event (type 1, sub-type the drop reason: the verdict's, else 133) that follows a
     /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
     /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
     /// know it for a drop).
-    /// The side whose datapath the kernel says dropped a packet: keycard's deny rule logs
-    /// `kc deny ingress|egress POD` (NFLOG), and `connect()` failing with EPERM is a local output
-    /// (egress) rule; any other kernel drop record is put on the source's side. nil without a kernel
-    /// record (a timeout).
-    static func kernelDropSide(_ facts: KeycardFlowFacts) -> NetworkPolicy.PolicyType? {
-        let reason = facts.reason ?? ""
-        if reason.hasPrefix("dropped: kc deny ingress ") { return .ingress }
-        if reason.hasPrefix("dropped: kc deny egress ") || reason.contains("(errno 1)") { return .egress }
-        return facts.evidence == "kernel" && reason.hasPrefix("dropped: ") ? .egress : nil
-    }
-
     static func drop(of verdict: HubbleFlow) -> HubbleFlow {
         var drop = verdict
         drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)

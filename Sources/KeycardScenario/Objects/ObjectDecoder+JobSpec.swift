@@ -117,11 +117,7 @@ extension ObjectDecoder {
         }
         for (index, rule) in rules.enumerated() {
             let rulePath = "\(path).rules[\(index)]"
-            var fields: [String: YAMLValue] = [:]
-            if !rule.isNull {
-                try rule.requireKnownFields(rulePath, known: ["succeededIndexes", "succeededCount"])
-                fields = try nonNullFields(rule, rulePath)
-            }
+            let fields = try itemFields(rule, rulePath, known: ["succeededIndexes", "succeededCount"])
             let indexesValue = fields["succeededIndexes"]
             let countValue = fields["succeededCount"]
             if indexesValue == nil, countValue == nil {
@@ -217,11 +213,7 @@ extension ObjectDecoder {
         let actions = ["Count", "FailIndex", "FailJob", "Ignore"]
         for (index, rule) in rules.enumerated() {
             let rulePath = "\(path).rules[\(index)]"
-            var fields: [String: YAMLValue] = [:]
-            if !rule.isNull {
-                try rule.requireKnownFields(rulePath, known: ["action", "onExitCodes", "onPodConditions"])
-                fields = try nonNullFields(rule, rulePath)
-            }
+            let fields = try itemFields(rule, rulePath, known: ["action", "onExitCodes", "onPodConditions"])
             let action = try fields["action"]?.string("\(rulePath).action") ?? ""
             let actionValue = fields["action"] ?? rule
             if action.isEmpty {
@@ -305,11 +297,7 @@ extension ObjectDecoder {
         let statuses = ["False", "True", "Unknown"]
         for (index, pattern) in patterns.enumerated() {
             let patternPath = "\(path)[\(index)]"
-            var fields: [String: YAMLValue] = [:]
-            if !pattern.isNull {
-                try pattern.requireKnownFields(patternPath, known: ["type", "status"])
-                fields = try nonNullFields(pattern, patternPath)
-            }
+            let fields = try itemFields(pattern, patternPath, known: ["type", "status"])
             let type = try fields["type"]?.string("\(patternPath).type") ?? ""
             if let problem = NameRules.labelKeyProblem(type, as: "type") {
                 throw (fields["type"] ?? pattern).error("\(patternPath).type: \(problem) (a qualified name, as a label key)")

@@ -440,9 +440,6 @@ extension ObjectDecoder {
         warn(value, "AuthorizationPolicy \(policy.key) is dry-run (istio.io/dry-run): it never changes a verdict (R21)")
     }
 
-    private mutating func warn(_ value: YAMLValue, _ message: String) {
-        warnings.append(ScenarioWarning(location: value.location, message: message))
-    }
 }
 
 /// An IP or CIDR as Istio's `ValidateIPs` reads `ipBlocks`, `source.ip` and `destination.ip`

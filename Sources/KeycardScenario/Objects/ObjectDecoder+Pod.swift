@@ -281,6 +281,25 @@ extension ObjectDecoder {
         return fields
     }
 
+    /// A list item's fields, unknown ones refused (strict field validation) and nulls dropped; a
+    /// null item has none (a built-in type's JSON decoder makes it the zero object).
+    func itemFields(_ item: YAMLValue, _ path: String, known: Set<String>) throws(ScenarioError) -> [String: YAMLValue] {
+        guard !item.isNull else { return [:] }
+        try item.requireKnownFields(path, known: known)
+        return try nonNullFields(item, path)
+    }
+
+    /// A warning at `value`'s place in its file.
+    mutating func warn(_ value: YAMLValue, _ message: String) {
+        warnings.append(ScenarioWarning(location: value.location, message: message))
+    }
+
+    /// Where a finding about a whole object is reported: its `metadata.name`, or the metadata
+    /// itself when the name is generated.
+    func nameNode(_ metadata: YAMLValue) throws(ScenarioError) -> YAMLValue {
+        try nonNullFields(metadata, "metadata")["name"] ?? metadata
+    }
+
     /// A container port, and the node port it claims: its non-zero `hostPort` with its protocol
     /// and `hostIP` (nil without one).
     private func containerPort(_ value: YAMLValue) throws(ScenarioError) -> (ContainerPort, HostPort?) {

@@ -221,22 +221,15 @@ extension ObjectDecoder {
         if kind == .daemonSet { try warnUnmatchedDaemonNode(workload, templateValue) }
         if let label = WorkloadController.writtenJobLabel(workload) { try warnWrittenJobLabel(label, workload, templateValue) }
         if let hostname = WorkloadController.invalidIndexedHostname(workload) {
-            let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
-            warnings.append(
-                ScenarioWarning(
-                    location: nameValue.location,
-                    message:
-                        "\(what): each Job it makes is refused (ValidateJob: \"will not able to create pod with invalid DNS label: \(hostname)\": an Indexed Job's pod hostname is <job>-<index>, and its Job is <cronjob>-<scheduled minute>), so no pod runs, and keycard runs none"
-                ))
+            warn(
+                try nameNode(metadata),
+                "\(what): each Job it makes is refused (ValidateJob: \"will not able to create pod with invalid DNS label: \(hostname)\": an Indexed Job's pod hostname is <job>-<index>, and its Job is <cronjob>-<scheduled minute>), so no pod runs, and keycard runs none"
+            )
         }
         if let problem = WorkloadController.replicaSetProblem(workload) {
-            let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
-            warnings.append(
-                ScenarioWarning(
-                    location: nameValue.location,
-                    message:
-                        "\(what): \(problem); the API server refuses such a ReplicaSet, so the controller creates no pod, and keycard runs none"
-                ))
+            warn(
+                try nameNode(metadata),
+                "\(what): \(problem); the API server refuses such a ReplicaSet, so the controller creates no pod, and keycard runs none")
         }
         // DeploymentSpec.paused, a boolean (the API server refuses any other JSON type).
         if kind == .deployment, let pausedValue = spec["paused"], try pausedValue.bool("spec.paused") {
@@ -329,7 +322,7 @@ extension ObjectDecoder {
     func checkIndexedHostnames(_ name: String, completions: Int, _ metadata: YAMLValue) throws(ScenarioError) {
         let hostname = "\(name)-\(completions - 1)"
         guard let problem = NameRules.dns1123LabelProblem(hostname) else { return }
-        let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+        let nameValue = try nameNode(metadata)
         throw nameValue.error(
             "Job name \"\(name)\": will not able to create pod with invalid DNS label: \(hostname) (an Indexed Job's pod hostname \(problem))"
         )

@@ -207,7 +207,7 @@ extension ObjectDecoder {
             ),
             let problem = WorkloadController.statefulPodProblem(workload, ordinal: ordinal)
         else { return }
-        let nameValue = try nonNullFields(metadata, "metadata")["name"] ?? metadata
+        let nameValue = try nameNode(metadata)
         let which = ordinal == workload.startOrdinal ? "no pod" : "no pod from ordinal \(ordinal) on"
         let runs = ordinal == workload.startOrdinal ? "none" : "only those before it"
         warnings.append(
