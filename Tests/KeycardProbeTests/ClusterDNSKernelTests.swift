@@ -219,38 +219,16 @@ struct ClusterDNSKernelTests {
     @Test func truncatedAnswersAskAgainOverTCP() throws {
         for (ports, passes) in [("{protocol: UDP, port: 53}", "udp"), ("{protocol: UDP, port: 53}, {protocol: TCP, port: 53}", "both")] {
             let lab = ScenarioLibrary.uniqueLabName()
-            let text = """
-                apiVersion: keycard/v1
-                kind: Scenario
-                metadata: {name: \(lab)}
-                spec:
-                  lab: {dns: true}
-                  resources:
-                    - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
-                    - apiVersion: apps/v1
-                      kind: Deployment
-                      metadata: {name: big, namespace: a}
-                      spec:
-                        replicas: 30
-                        selector: {matchLabels: {app: big}}
-                        template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}
-                    - {apiVersion: v1, kind: Service, metadata: {name: big, namespace: a}, spec: {clusterIP: None, selector: {app: big}, ports: [{port: 80}]}}
-                    - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
-                    - {apiVersion: v1, kind: Pod, metadata: {name: edns, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: edns0}, {name: timeout, value: "1"}, {name: attempts, value: "1"}]}, containers: [{name: c}]}}
-                    - {apiVersion: v1, kind: Pod, metadata: {name: prometheus, namespace: a}, spec: {containers: [{name: c}]}}
-                    - apiVersion: networking.k8s.io/v1
-                      kind: NetworkPolicy
-                      metadata: {name: dns-only, namespace: a}
-                      spec:
-                        podSelector: {matchLabels: {role: client}}
-                        policyTypes: [Egress]
-                        egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [\(ports)]}]
-                  steps:
-                    - dns: {from: a/client, name: big}
-                    - dns: {from: a/edns, name: big}
-                    - dns: {from: a/client, name: big.a.svc.cluster.local.}
-                    - probe: {from: [a/prometheus, a/client], to: [kube-system/kube-dns-0], ports: [TCP/9153]}
-                """
+            let text = DNSTruncationScenario.text(
+                lab: lab, ports: ports, resolverOptions: ["{name: timeout, value: \"1\"}", "{name: attempts, value: \"1\"}"],
+                extraResources: [
+                    "{apiVersion: v1, kind: Pod, metadata: {name: prometheus, namespace: a}, spec: {containers: [{name: c, image: i}]}}"
+                ],
+                steps: [
+                    "- dns: {from: a/client, name: big}", "- dns: {from: a/edns, name: big}",
+                    "- dns: {from: a/client, name: big.a.svc.cluster.local.}",
+                    "- probe: {from: [a/prometheus, a/client], to: [kube-system/kube-dns-0], ports: [TCP/9153]}",
+                ])
             let timeline = try ScenarioLoader.parseTimeline(text, file: "dns-truncation.yaml")
             let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
             defer { run.tearDown() }

@@ -2,6 +2,7 @@ import Foundation
 import KeycardModel
 import KeycardProbe
 import KeycardScenario
+import KeycardTestSupport
 import KeycardValues
 import Testing
 
@@ -11,36 +12,9 @@ import Testing
 /// break (it reported nothing). Final diff review, findings 1 and 2.
 @Suite("Truncated DNS answers: the denied TCP retry")
 struct TruncatedDNSRetryTests {
-    static let scenario = """
-        apiVersion: keycard/v1
-        kind: Scenario
-        metadata: {name: truncated-retry}
-        spec:
-          lab: {dns: true}
-          resources:
-            - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
-            - apiVersion: apps/v1
-              kind: Deployment
-              metadata: {name: big, namespace: a}
-              spec:
-                replicas: 30
-                selector: {matchLabels: {app: big}}
-                template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
-            - {apiVersion: v1, kind: Service, metadata: {name: big, namespace: a}, spec: {clusterIP: None, selector: {app: big}, ports: [{port: 80}]}}
-            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
-            - apiVersion: networking.k8s.io/v1
-              kind: NetworkPolicy
-              metadata: {name: udp-dns-only, namespace: a}
-              spec:
-                podSelector: {matchLabels: {role: client}}
-                policyTypes: [Egress]
-                egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}]}]
-          steps:
-            - dns: {from: a/client, name: big}
-        """
-
     static func step() throws -> (Timeline, Step, DNSResult) {
-        let timeline = try ScenarioLoader.parseTimeline(scenario, file: "truncated-retry.yaml")
+        let timeline = try ScenarioLoader.parseTimeline(
+            DNSTruncationScenario.text(lab: "truncated-retry", ports: "{protocol: UDP, port: 53}"), file: "truncated-retry.yaml")
         let step = try #require(timeline.scenario.steps.first)
         guard case .dns(let dns) = step.action else { throw TruncatedDNSRetryError() }
         let result = ModelReport.dnsResult(dns, step: step, timeline: timeline)
@@ -69,7 +43,7 @@ struct TruncatedDNSRetryTests {
             return
         }
         #expect(audited.audit == "would-deny", "\(audited)")
-        #expect(judged.audit?.contains { $0.policy.hasPrefix("a/udp-dns-only") } == true, "\(String(describing: judged.audit))")
+        #expect(judged.audit?.contains { $0.policy.hasPrefix("a/dns-only") } == true, "\(String(describing: judged.audit))")
     }
 }
 

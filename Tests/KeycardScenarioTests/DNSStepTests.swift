@@ -209,7 +209,7 @@ struct DNSStepTests {
     /// (`one`) and an `edns0` resolver (1200 bytes) still need only UDP; the result says
     /// `truncated`.
     @Test func aTruncatedAnswerIsJudgedOnTCPToo() throws {
-        let t = try timeline(Self.truncationScenario(lab: "truncation", ports: "{protocol: UDP, port: 53}"))
+        let t = try timeline(DNSTruncationScenario.text(lab: "truncation", ports: "{protocol: UDP, port: 53}"))
         let results = ModelReport.build(t).steps.compactMap { step -> DNSResult? in
             if case .dns(let result) = step.results?.first { return result }
             return nil
@@ -225,7 +225,8 @@ struct DNSStepTests {
                 ProtocolPort(.udp, 53), ProtocolPort(.tcp, 53),
             ])
 
-        let both = try timeline(Self.truncationScenario(lab: "truncation", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}"))
+        let both = try timeline(
+            DNSTruncationScenario.text(lab: "truncation", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}"))
         let answered = ModelReport.build(both).steps.compactMap { step -> DNSAnswer? in
             if case .dns(let result) = step.results?.first { return result.model }
             return nil
@@ -235,46 +236,6 @@ struct DNSStepTests {
             return
         }
         #expect(list.count == 30)
-    }
-
-    /// Lab `lab` with cluster DNS: 30 replicas behind the headless Service `a/big`, one pod behind
-    /// `a/one`, clients `a/client` and `a/edns` (resolv.conf option `edns0`) whose egress allows
-    /// only `ports` to the DNS pod; steps ask `big` from both, then `one` and `big`'s full name
-    /// from the first.
-    static func truncationScenario(lab: String, ports: String) -> String {
-        """
-        apiVersion: keycard/v1
-        kind: Scenario
-        metadata: {name: \(lab)}
-        spec:
-          lab: {dns: true}
-          resources:
-            - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
-            - apiVersion: apps/v1
-              kind: Deployment
-              metadata: {name: big, namespace: a}
-              spec:
-                replicas: 30
-                selector: {matchLabels: {app: big}}
-                template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
-            - {apiVersion: v1, kind: Service, metadata: {name: big, namespace: a}, spec: {clusterIP: None, selector: {app: big}, ports: [{port: 80}]}}
-            - {apiVersion: v1, kind: Pod, metadata: {name: one, namespace: a, labels: {app: one}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}}
-            - {apiVersion: v1, kind: Service, metadata: {name: one, namespace: a}, spec: {clusterIP: None, selector: {app: one}, ports: [{port: 80}]}}
-            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a, labels: {role: client}}, spec: {containers: [{name: c, image: i}]}}
-            - {apiVersion: v1, kind: Pod, metadata: {name: edns, namespace: a, labels: {role: client}}, spec: {dnsConfig: {options: [{name: edns0}]}, containers: [{name: c, image: i}]}}
-            - apiVersion: networking.k8s.io/v1
-              kind: NetworkPolicy
-              metadata: {name: dns-only, namespace: a}
-              spec:
-                podSelector: {matchLabels: {role: client}}
-                policyTypes: [Egress]
-                egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [\(ports)]}]
-          steps:
-            - dns: {from: a/client, name: big}
-            - dns: {from: a/edns, name: big}
-            - dns: {from: a/client, name: one}
-            - dns: {from: a/client, name: big.a.svc.cluster.local.}
-        """
     }
 
     @Test func explicitExpectationMustAgreeWithTheModel() throws {

@@ -434,7 +434,7 @@ extension LintTests {
 /// breaks those lookups (it had been silent).
 @Suite struct LintDNSOverTCPTests {
     @Test func udpOnlyEgressWithALargeAnswerIsReported() throws {
-        let udpOnly = DNSStepTests.truncationScenario(lab: "lint-tc", ports: "{protocol: UDP, port: 53}")
+        let udpOnly = DNSTruncationScenario.text(lab: "lint-tc", ports: "{protocol: UDP, port: 53}")
         let findings = try LintTests.lint(udpOnly).findings.filter { $0.rule == "egress-blocks-dns" }
         // a/client: 521 bytes over 512; a/edns offers 1200, so its answer fits.
         #expect(findings.map { String($0.message.prefix { $0 != " " }) } == ["a/client"])
@@ -442,12 +442,12 @@ extension LintTests {
         #expect(findings.first?.message.contains("big.a.svc.cluster.local (521 bytes)") == true)
         #expect(findings.first?.severity == .error)
 
-        let both = DNSStepTests.truncationScenario(lab: "lint-tc", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}")
+        let both = DNSTruncationScenario.text(lab: "lint-tc", ports: "{protocol: UDP, port: 53}, {protocol: TCP, port: 53}")
         #expect(try LintTests.lint(both).findings.filter { $0.rule == "egress-blocks-dns" }.isEmpty)
     }
 
     @Test func useVCWithUDPOnlyEgressIsReported() throws {
-        let text = DNSStepTests.truncationScenario(lab: "lint-vc", ports: "{protocol: UDP, port: 53}")
+        let text = DNSTruncationScenario.text(lab: "lint-vc", ports: "{protocol: UDP, port: 53}")
             .replacingOccurrences(of: "replicas: 30", with: "replicas: 1")
             .replacingOccurrences(of: "{name: edns0}", with: "{name: use-vc}")
         let findings = try LintTests.lint(text).findings.filter { $0.rule == "egress-blocks-dns" }
