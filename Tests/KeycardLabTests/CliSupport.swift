@@ -19,6 +19,8 @@ enum KeycardCLI {
         var code: Int32
         var out: String
         var err: String
+        /// The process id it ran as (labs it derives their names from it, as `diff --prove` does).
+        var pid: Int32 = 0
     }
 
     /// Runs `keycard arguments...` to completion. The lab process it may start takes no pipe with it
@@ -49,7 +51,7 @@ enum KeycardCLI {
         while !reader.isFinished { usleep(1000) }
         return Result(
             code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
-            err: String(decoding: errData, as: UTF8.self))
+            err: String(decoding: errData, as: UTF8.self), pid: process.processIdentifier)
     }
 
     /// `keycard status LAB -o json`, the lab's object.
