@@ -91,11 +91,10 @@ import Testing
         let serve = try startLabProcess(lab)
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         let connection = try #require(try ControlSocket.connect(to: LabPaths.controlSocket(lab)))
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(connection.raw, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = #"{"kind":"label","directory":"/","objectKind":"pod","name":"x/a","labels":{"pod":"a","tier":"web"}}"#
         try ControlSocket.send(Data(request.utf8), on: connection)
-        let reply = try #require(try ControlSocket.receive(on: connection), "no reply")
+        let deadline = Date().addingTimeInterval(20)
+        let reply = try #require(try ControlSocket.receive(on: connection) { Date() > deadline }, "no reply")
         let document = try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])
         #expect(document["failed"] as? Bool == false, "\(document)")
         #expect((document["out"] as? [String])?.first == "pod x/a labeled")

@@ -116,11 +116,7 @@ import Testing
         defer { if stopped { kill(server, SIGCONT) } }
         let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
         defer { verb.kill(SIGKILL) }
-        // Its request sent (the listener's backlog takes it), the verb blocks reading the reply.
-        let waiting = CliLiveLifecycleTests.waitUntil(seconds: 20) {
-            (try? String(contentsOfFile: "/proc/\(verb.pid)/wchan", encoding: .utf8)) == "unix_stream_read_generic"
-        }
-        try #require(waiting, "the verb never waited for the lab process: \(verb.stderr)")
+        try #require(Self.waitsForTheReply(verb), "the verb never waited for the lab process: \(verb.stderr)")
         kill(verb.pid, SIGINT)
         #expect(!verb.wait(seconds: 1), "SIGINT ended the verb while the lab process was making its change")
         kill(server, SIGCONT)
@@ -131,6 +127,49 @@ import Testing
         #expect(verb.stderr.contains("interrupted (signal \(SIGINT)) after the change was made and recorded"), "\(verb.stderr)")
         #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+    }
+
+    /// A second SIGINT to a verb waiting on a lab process that does not answer (stopped with
+    /// SIGSTOP) ends the wait: exit 130, saying the change may still be made. The lab process,
+    /// once it runs again, makes the change it was handed, and the lab stays usable.
+    @Test func aSecondSigintStopsWaitingForAHungLabProcess() throws {
+        let scenario = try CliScenario(stem: "cli-hng", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        let server = pid_t(try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int))
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+
+        try #require(kill(server, SIGSTOP) == 0)
+        var stopped = true
+        defer { if stopped { kill(server, SIGCONT) } }
+        let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
+        defer { verb.kill(SIGKILL) }
+        try #require(Self.waitsForTheReply(verb), "the verb never waited for the lab process: \(verb.stderr)")
+        kill(verb.pid, SIGINT)
+        #expect(!verb.wait(seconds: 1), "the first SIGINT ended the verb")
+        kill(verb.pid, SIGINT)
+        #expect(verb.wait(seconds: 5), "a second SIGINT did not end the wait")
+        #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGINT, "\(verb.stderr)")
+        #expect(verb.stderr.contains("stopped waiting for the lab process's reply; it may still make the change"), "\(verb.stderr)")
+        #expect(verb.stderr.contains("interrupted (signal \(SIGINT))"), "\(verb.stderr)")
+
+        kill(server, SIGCONT)
+        stopped = false
+        let made = CliLiveLifecycleTests.waitUntil(seconds: 20) { (try? KeycardCLI.status(lab)["liveChanges"] as? Int) == 1 }
+        #expect(made, "the lab process did not make the change it was handed")
+        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        let label = try KeycardCLI.run(["label", lab, "pod", "x/b", "pod=b2"])
+        #expect(label.code == 0, "\(label.err)")
+    }
+
+    /// Whether `verb` has sent its request and waits for the reply: blocked in `poll` on the
+    /// control socket (its wait wakes every 200 ms to look at the signals), within 20 s.
+    private static func waitsForTheReply(_ verb: Background) -> Bool {
+        CliLiveLifecycleTests.waitUntil(seconds: 20) {
+            let channel = (try? String(contentsOfFile: "/proc/\(verb.pid)/wchan", encoding: .utf8)) ?? ""
+            return channel.contains("poll")
+        }
     }
 
     /// `down` stops an observe of the lab however it was started: through a link to keycard under

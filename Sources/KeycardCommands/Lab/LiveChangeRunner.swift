@@ -62,7 +62,8 @@ enum LiveChangeRunner {
     /// verb stopped while it waits would let go of the lab's lock with the change still being
     /// made and exit without saying what was changed, or whether anything was. A signal that came
     /// before the request was sent stops the verb there, nothing changed; one that came later
-    /// waits for the reply, and the verb then exits 128 + the signal.
+    /// waits for the reply, and the verb then exits 128 + the signal. A second signal stops the
+    /// wait (a hung lab process), saying the change may still be made; exit 128 + the first.
     private static func handOver(_ request: LiveRequest, lab: String) throws -> Bool {
         let trap = SignalTrap()
         defer { trap.remove() }
@@ -81,7 +82,9 @@ enum LiveChangeRunner {
         }
         let reply: LiveReply
         do {
-            reply = try LiveControl.submit(request, lab: lab, on: connection)
+            // A second signal is the user insisting: a lab process that hangs must not hold the
+            // verb for ever (only SIGKILL ended it). The change may still be made; the message says so.
+            reply = try LiveControl.submit(request, lab: lab, on: connection) { trap.count >= 2 }
         } catch {
             guard let signal = trap.received else { throw error }
             Console.error(LiveCommand.message(request.kind.rawValue, error))

@@ -45,11 +45,24 @@ enum LiveControl {
         try ControlSocket.connect(to: LabPaths.controlSocket(lab))
     }
 
-    /// Hands `request` to lab `lab`'s process over `connection` and returns its reply.
-    static func submit(_ request: LiveRequest, lab: String, on connection: OwnedDescriptor) throws -> LiveReply {
+    /// Hands `request` to lab `lab`'s process over `connection` and returns its reply. Throws
+    /// `LiveError` when the lab process closes the connection without one, or when `giveUp` (asked
+    /// every 200 ms while no reply came) says to stop waiting.
+    static func submit(
+        _ request: LiveRequest, lab: String, on connection: OwnedDescriptor, giveUp: () -> Bool = { false }
+    ) throws -> LiveReply {
         let path = LabPaths.controlSocket(lab)
         try ControlSocket.send(try JSONEncoder().encode(request), on: connection)
-        guard let data = try ControlSocket.receive(on: connection) else {
+        let received: Data?
+        do {
+            received = try ControlSocket.receive(on: connection, giveUp: giveUp)
+        } catch {
+            guard error.errno == ECANCELED else { throw error }
+            throw LiveError(
+                "lab \(lab): stopped waiting for the lab process's reply; it may still make the change (see \(LiveLabServer.logPath(lab))): `keycard status \(lab)` shows what the lab holds"
+            )
+        }
+        guard let data = received else {
             throw LiveError(
                 "lab \(lab): the lab process closed \(path) without replying (see \(LiveLabServer.logPath(lab))); `keycard status \(lab)` shows what the lab holds"
             )

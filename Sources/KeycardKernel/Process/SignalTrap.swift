@@ -6,9 +6,12 @@ import Synchronization
 /// installing and listening (a dispatch source, installed after SIG_IGN, could drop a signal in
 /// between).
 private let firstSignal = Atomic<Int32>(0)
+/// How many of them came since the trap was set.
+private let signalCount = Atomic<Int>(0)
 
 private func recordSignal(_ number: Int32) {
     _ = firstSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
+    _ = signalCount.add(1, ordering: .sequentiallyConsistent)
 }
 
 /// Records SIGINT, SIGTERM and SIGHUP (a closed terminal or SSH session) instead of acting on
@@ -19,6 +22,7 @@ private func recordSignal(_ number: Int32) {
 public final class SignalTrap: Sendable {
     public init() {
         firstSignal.store(0, ordering: .sequentiallyConsistent)
+        signalCount.store(0, ordering: .sequentiallyConsistent)
         var unblock = sigset_t()
         sigemptyset(&unblock)
         for number in Self.signals {
@@ -38,6 +42,10 @@ public final class SignalTrap: Sendable {
         let value = firstSignal.load(ordering: .sequentiallyConsistent)
         return value == 0 ? nil : value
     }
+
+    /// How many signals came since the trap was set: a second one is the user insisting (work
+    /// that holds the first one, such as waiting for the lab process's reply, gives up on it).
+    public var count: Int { signalCount.load(ordering: .sequentiallyConsistent) }
 
     /// Restores the default handling: a signal from now on ends the process at once.
     public func remove() {

@@ -83,18 +83,26 @@ public enum ControlSocket {
     }
 
     /// Receives one message; nil when the peer closed the connection before a whole one came.
-    public static func receive(on fd: OwnedDescriptor) throws(KernelError) -> Data? {
-        guard let header = try read(4, from: fd) else { return nil }
+    /// While nothing arrives it asks `giveUp` every 200 ms; once that says true it throws
+    /// `ECANCELED` (a peer that hangs need not hold the caller for ever).
+    public static func receive(on fd: OwnedDescriptor, giveUp: () -> Bool = { false }) throws(KernelError) -> Data? {
+        guard let header = try read(4, from: fd, giveUp: giveUp) else { return nil }
         let length = header.reduce(0) { $0 << 8 | Int($1) }
         guard length <= maximumMessage else { throw KernelError("recv", subject: "control message of \(length) bytes", errno: EMSGSIZE) }
-        return try read(length, from: fd)
+        return try read(length, from: fd, giveUp: giveUp)
     }
 
-    private static func read(_ count: Int, from fd: OwnedDescriptor) throws(KernelError) -> Data? {
+    private static func read(_ count: Int, from fd: OwnedDescriptor, giveUp: () -> Bool) throws(KernelError) -> Data? {
         var data = Data(count: count)
         if count == 0 { return data }
         var offset = 0
         while offset < count {
+            var entry = pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, 200)
+            if ready == 0 || (ready < 0 && errno == EINTR) {
+                if giveUp() { throw KernelError("recv", subject: "control socket", errno: ECANCELED) }
+                continue
+            }
             let got = data.withUnsafeMutableBytes { buffer in
                 guard let base = buffer.baseAddress else { return 0 }
                 return recv(fd.raw, base + offset, count - offset, 0)
