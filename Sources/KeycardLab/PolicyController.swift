@@ -12,7 +12,7 @@ import KeycardRuleset
 /// packet is ever judged by a mix of the two; a change spanning several namespaces goes through the
 /// meet of old and new first (see docs/atomicity.md).
 public final class PolicyController {
-    private var programmers: [String: NftablesProgrammer] = [:]
+    private let programmers = NftablesProgrammers()
     /// What each namespace holds now.
     public private(set) var installed: [String: Table] = [:]
     /// Messages sent by the last reconcile, per namespace (for tests and figures).
@@ -46,7 +46,7 @@ public final class PolicyController {
         for (namespace, table) in changed { try program(namespace, table) }
         for namespace in removed {
             guard let table = installed[namespace] else { continue }
-            lastReports[namespace] = try programmer(namespace).remove(table)
+            lastReports[namespace] = try programmers.programmer(namespace).remove(table)
             installed[namespace] = nil
             positions[namespace] = nil
         }
@@ -91,7 +91,7 @@ public final class PolicyController {
             case .replace(let new?):
                 try program(namespace, new)
             case .replace(nil):
-                if let table = installed[namespace] { lastReports[namespace] = try programmer(namespace).remove(table) }
+                if let table = installed[namespace] { lastReports[namespace] = try programmers.programmer(namespace).remove(table) }
                 installed[namespace] = nil
                 positions[namespace] = nil
                 unverified.remove(namespace)
@@ -112,7 +112,7 @@ public final class PolicyController {
     {
         guard let old = installed[namespace] else { return }
         let sent = toMeet ? changes.toMeet : fromMeet ? changes.fromMeet : changes.direct
-        let report = try programmer(namespace).applyElements(
+        let report = try programmers.programmer(namespace).applyElements(
             sent, of: old, comments: changes.comments,
             fallback: toMeet
                 ? old.meet(old.applying(changes.direct, comments: changes.comments))
@@ -144,7 +144,7 @@ public final class PolicyController {
         // An adopted table is replaced whole: a diff against what we only assume would be unsafe.
         let old = unverified.remove(namespace) != nil ? nil : installed[namespace]
         guard old != table else { return }
-        record(namespace, try programmer(namespace).apply(old: old, new: table))
+        record(namespace, try programmers.programmer(namespace).apply(old: old, new: table))
         installed[namespace] = table
         positions[namespace] = nil
     }
@@ -152,7 +152,7 @@ public final class PolicyController {
     /// Removes every table this controller installed (before tear-down, or for `--keep` cleanups).
     public func removeAll() throws(KernelError) {
         try reconcile([:])
-        programmers = [:]
+        programmers.forgetAll()
     }
 
     /// Forgets a namespace that no longer exists (its tables died with it).
@@ -160,13 +160,6 @@ public final class PolicyController {
         installed[namespace] = nil
         positions[namespace] = nil
         unverified.remove(namespace)
-        programmers[namespace] = nil
-    }
-
-    private func programmer(_ namespace: String) throws(KernelError) -> NftablesProgrammer {
-        if let existing = programmers[namespace] { return existing }
-        let created = try NftablesProgrammer(namespace: namespace)
-        programmers[namespace] = created
-        return created
+        programmers.forget(namespace)
     }
 }

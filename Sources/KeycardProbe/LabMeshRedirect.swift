@@ -20,7 +20,7 @@ import Logging
 public final class LabMeshRedirect {
     private let compiler: MeshRedirectCompiler
     private let namespaces: [ObjectKey: String]
-    private var programmers: [String: NftablesProgrammer] = [:]
+    private let programmers = NftablesProgrammers()
     /// The capture table installed in each pod's namespace.
     public private(set) var installed: [ObjectKey: Table] = [:]
     /// Pods whose tables an earlier process installed (`assumeProgrammed`): rewritten whole.
@@ -91,12 +91,8 @@ public final class LabMeshRedirect {
             let old = stale ? nil : installed[key]
             let new = wanted[key]
             if old == new && !stale { continue }
-            let programmer = try programmer(namespace)
-            if let new {
-                try programmer.apply(old: old, new: new)
-            } else {
-                try programmer.remove(table: compiler.tableName, family: MeshRedirectCompiler.family)
-            }
+            try programmers.move(
+                namespace, from: stale ? .unknown : .known(old), to: new, name: compiler.tableName, family: MeshRedirectCompiler.family)
             installed[key] = new
             unverified.remove(key)
             changed.insert(key)
@@ -123,12 +119,5 @@ public final class LabMeshRedirect {
     /// cleanups); the namespaces themselves stay.
     public func removeAll() throws {
         try program(for: Cluster())
-    }
-
-    private func programmer(_ namespace: String) throws(KernelError) -> NftablesProgrammer {
-        if let existing = programmers[namespace] { return existing }
-        let created = try NftablesProgrammer(namespace: namespace)
-        programmers[namespace] = created
-        return created
     }
 }

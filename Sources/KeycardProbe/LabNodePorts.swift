@@ -14,7 +14,7 @@ final class LabNodePorts {
     private let balancerCompiler: LoadBalancerCompiler
     private let nodes: [(index: Int, namespace: String)]
     private let router: String
-    private var programmers: [String: NftablesProgrammer] = [:]
+    private let programmers = NftablesProgrammers()
     private var installed: [String: Table] = [:]
     /// True when a node or the router may hold any table, or none (`assumeUnknown`).
     private var unknown = false
@@ -49,19 +49,9 @@ final class LabNodePorts {
         for (namespace, table) in targets {
             let old = installed[namespace]
             guard table != old || unknown else { continue }
-            let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
-            programmers[namespace] = programmer
-            if unknown {
-                if let table {
-                    try programmer.apply(old: nil, new: table)
-                } else {
-                    let name = namespace == router ? balancerCompiler.tableName : nodeCompiler.tableName
-                    let family = namespace == router ? LoadBalancerCompiler.tableFamily : NodePortCompiler.tableFamily
-                    try programmer.remove(table: name, family: family)
-                }
-            } else {
-                try programmer.apply(old: old, new: table)
-            }
+            let name = namespace == router ? balancerCompiler.tableName : nodeCompiler.tableName
+            let family = namespace == router ? LoadBalancerCompiler.tableFamily : NodePortCompiler.tableFamily
+            try programmers.move(namespace, from: unknown ? .unknown : .known(old), to: table, name: name, family: family)
             // Connections keep the translation they were made with; forget them when endpoints
             // move, or when a table may have been there (`unknown`).
             if old != nil || unknown { try flusher.flush(namespace: namespace) }

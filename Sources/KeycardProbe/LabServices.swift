@@ -17,7 +17,7 @@ public final class LabServices {
     private let compiler: ServiceProxyCompiler
     /// Each namespace that holds the proxy and the node whose clients it serves, in name order.
     private let namespaces: [(name: String, node: Int)]
-    private var programmers: [String: NftablesProgrammer] = [:]
+    private let programmers = NftablesProgrammers()
     /// The table each node's namespaces hold, by node index (empty: none programmed yet).
     private var installed: [Int: Table?] = [:]
     /// True when the kernel may hold any proxy table, or none (`assumeUnknown`): the next
@@ -86,19 +86,9 @@ public final class LabServices {
             let old = installed[node] ?? nil
             let table = tables[node] ?? nil
             guard table != old || unknown else { continue }
-            let programmer = try programmers[namespace] ?? NftablesProgrammer(namespace: namespace)
-            programmers[namespace] = programmer
-            if unknown {
-                // Whatever this namespace holds: a table needed is replaced whole (add, delete,
-                // create in one transaction), one not needed is removed (add-then-delete: absent is fine).
-                if let table {
-                    try programmer.apply(old: nil, new: table)
-                } else {
-                    try programmer.remove(table: compiler.tableName, family: ServiceProxyCompiler.tableFamily)
-                }
-            } else {
-                try programmer.apply(old: old, new: table)
-            }
+            try programmers.move(
+                namespace, from: unknown ? .unknown : .known(old), to: table, name: compiler.tableName,
+                family: ServiceProxyCompiler.tableFamily)
             // Tracked connections keep the translation they were made with; as kube-proxy clears
             // conntrack for changed endpoints, forget them so the next probes are translated anew.
             // Before the first table nothing was translated, so there is nothing to forget (and
