@@ -223,4 +223,32 @@ struct MeshValidationTests {
             #expect(messages.contains { $0.contains(needle) }, "no warning with \(needle): \(messages)")
         }
     }
+
+    /// A policy re-applied by a step is warned at the version in force: the AUDIT, selector
+    /// without matchLabels and CUSTOM-on-ambient warnings point at the step's text, not the
+    /// resources' earlier version of the same name.
+    @Test(arguments: [
+        ("{action: AUDIT, rules: [{}]}", "ztunnel does not support"),
+        ("{selector: {}, rules: [{}]}", "has a selector without matchLabels"),
+        ("{action: CUSTOM, provider: {name: x}, rules: [{}]}", "ztunnel does not support"),
+    ])
+    func reappliedPolicyIsWarnedAtItsOwnVersion(_ spec: String, _ needle: String) throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: rvawarn}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: amb}, spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: p, namespace: amb}, spec: {rules: [{}]}}
+              steps:
+                - apply:
+                    - {apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: p, namespace: amb}, spec: \(spec)}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "warn.yaml")
+        let found = timeline.warnings.filter { $0.message.contains(needle) }
+        #expect(found.count == 1)
+        #expect(found.allSatisfy { $0.location.line == 11 }, "\(found.map(\.location))")
+    }
 }
