@@ -217,7 +217,7 @@ struct MeshValidationTests {
             MeshText.text(objects, probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}"), file: "warn.yaml")
         let messages = timeline.warnings.map(\.message)
         for needle in [
-            "(R28, R53)", "(R20)", "(R21)", "ztunnel does not support", "(R52)", "(R40, R50)", "(R7)",
+            "(R28, R53)", "(R20)", "(R21)", "ztunnel does not support", "(R52)", "(Istio's warning; R40, R50)", "(R7)",
             "AuthorizationPolicy legacy/nobody selects no meshed pod",
         ] {
             #expect(messages.contains { $0.contains(needle) }, "no warning with \(needle): \(messages)")
@@ -250,5 +250,25 @@ struct MeshValidationTests {
         let found = timeline.warnings.filter { $0.message.contains(needle) }
         #expect(found.count == 1)
         #expect(found.allSatisfy { $0.location.line == 11 }, "\(found.map(\.location))")
+    }
+
+    /// Istio's DENY warning holds Istio's condition (`ValidateAuthorizationPolicy`): `from`
+    /// without `to` and without a TCP source field, or `to` without ports; `when` never counts.
+    @Test(arguments: [
+        ("{from: [{source: {namespaces: [dev]}}], to: [{operation: {methods: [POST]}}]}", true),
+        ("{to: [{operation: {methods: [POST]}}]}", true),
+        ("{from: [{source: {requestPrincipals: [x]}}]}", true),
+        ("{when: [{key: request.auth.principal, values: [x]}]}", false),
+        ("{when: [{key: \"request.headers[x-a]\", values: [x]}]}", false),
+        ("{from: [{source: {namespaces: [dev]}}]}", false),
+        ("{to: [{operation: {methods: [POST], ports: [\"9090\"]}}]}", false),
+        ("{from: [{source: {requestPrincipals: [x]}}], to: [{operation: {ports: [\"9090\"]}}]}", false),
+    ])
+    func denyWarningFollowsIstiosCondition(_ rule: String, _ warned: Bool) throws {
+        let text = MeshText.text(
+            [T.ap("prod", "d", "{action: DENY, rules: [\(rule)]}")], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}")
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "warn.yaml")
+        let found = timeline.warnings.filter { $0.message.contains("due to the use of only HTTP attributes in a DENY rule") }
+        #expect(found.count == (warned ? 1 : 0), "\(timeline.warnings.map(\.message))")
     }
 }
