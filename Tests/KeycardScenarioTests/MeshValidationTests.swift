@@ -109,6 +109,13 @@ private let refusals: [MeshRefusal] = [
         object: T.ap(
             "prod", "a", "{targetRefs: [\(Array(repeating: "{kind: Service, name: a}", count: 17).joined(separator: ", "))], rules: [{}]}"),
         message: "more than the 16 the CRD allows"),
+    // Envoy sets these itself (AuthorizationAttributes.proxySetHeaders): only presence is known.
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-request-id]\", values: [\"abc*\"]}]}]}"),
+        message: "can judge only its presence"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[X-Forwarded-Client-Cert]\", notValues: [\"*URI=x\"]}]}]}"),
+        message: "can judge only its presence"),
 ]
 
 @Suite("Mesh validation (spec mesh.md R10, R22, 2.2, 2.4)")

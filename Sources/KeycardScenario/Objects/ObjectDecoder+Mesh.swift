@@ -374,6 +374,16 @@ extension ObjectDecoder {
             }
             throw keyValue.error("when key \"\(key)\" is not a supported condition key")
         }
+        // Headers Envoy sets with values keycard cannot know (`AuthorizationAttributes.proxySetHeaders`):
+        // only their presence can be judged.
+        if isHeader,
+            AuthorizationAttributes.proxySetHeaders.contains(String(key.dropFirst("request.headers[".count).dropLast()).lowercased()),
+            let pattern = (values + notValues).first(where: { $0 != "*" })
+        {
+            throw keyValue.error(
+                "when \(key) value \"\(pattern)\" is not modelled by keycard/v1: Istio's sidecar sets this header itself (a random request id, or the client certificate's details with its hash), so keycard can judge only its presence (\"*\")"
+            )
+        }
         if custom && (key.hasPrefix("source.") || isAuth) {
             throw keyValue.error("a CUSTOM policy cannot use the condition \"\(key)\"")
         }
