@@ -369,7 +369,7 @@ extension LintTests {
         let timeline = try ScenarioLoader.parseTimeline(text, file: "m.yaml")
         let found = PolicyLinter.lint(timeline).filter { $0.rule == "mesh-http-fields-on-tcp" }
         // The loader's own warning (Istio's, 2.3) is said once, as `keycard model` prints it.
-        #expect(timeline.warnings.filter { $0.message.contains("has only HTTP attributes") }.count == 1)
+        #expect(timeline.warnings.filter { $0.message.contains("due to the use of only HTTP attributes in a DENY rule") }.count == 1)
         #expect(found.count == 1)
         #expect(found.first?.message.contains("the DENY has no effect") == true)
         #expect(found.first?.message.contains("matches more than written") == false)

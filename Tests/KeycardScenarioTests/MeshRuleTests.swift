@@ -320,6 +320,29 @@ private let cases: [MeshCase] = [
         rule: "R42 request.headers[:authority] does not ignore case as hosts do",
         resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:authority]\", values: [\"evil.*\"]}]}]}")],
         probe: probe("prod/web", "prod/api", "TCP/9090", "http: {host: EVIL.example}"), outcome: .allow),
+    // Envoy's request header map looks `host` up as `:authority` (header_map_impl.cc StaticLookupTable).
+    MeshCase(
+        rule: "R42 request.headers[host] is the :authority header",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[host]\", values: [\"api.prod*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    // The inbound connection manager generates x-request-id when none is sent (generate_request_id).
+    MeshCase(
+        rule: "R42 request.headers[x-request-id] is always present",
+        resources: [T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-request-id]\", values: [\"*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .allow),
+    // Istio's inbound APPEND_FORWARD (listener_inbound.go); Envoy's mutateXfccRequestHeader.
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-client-cert] is present over mutual TLS",
+        resources: [
+            T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-client-cert]\", values: [\"*\"]}]}]}")
+        ],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-client-cert] sent in plaintext is removed",
+        resources: [
+            T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-client-cert]\", values: [\"*\"]}]}]}")
+        ],
+        probe: probe("legacy/client", "prod/api", "TCP/9090", "http: {headers: {x-forwarded-client-cert: forged}}"), outcome: .allow),
     // RFC 9112 5: OWS around a field value is not part of it; Envoy's codec strips it (codec_impl.cc).
     MeshCase(
         rule: "R42 a header value's leading space is not part of it",

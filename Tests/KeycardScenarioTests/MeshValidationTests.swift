@@ -109,6 +109,13 @@ private let refusals: [MeshRefusal] = [
         object: T.ap(
             "prod", "a", "{targetRefs: [\(Array(repeating: "{kind: Service, name: a}", count: 17).joined(separator: ", "))], rules: [{}]}"),
         message: "more than the 16 the CRD allows"),
+    // Envoy sets these itself (AuthorizationAttributes.proxySetHeaders): only presence is known.
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[x-request-id]\", values: [\"abc*\"]}]}]}"),
+        message: "can judge only its presence"),
+    MeshRefusal(
+        object: T.ap("prod", "a", "{rules: [{when: [{key: \"request.headers[X-Forwarded-Client-Cert]\", notValues: [\"*URI=x\"]}]}]}"),
+        message: "can judge only its presence"),
 ]
 
 @Suite("Mesh validation (spec mesh.md R10, R22, 2.2, 2.4)")
@@ -217,10 +224,58 @@ struct MeshValidationTests {
             MeshText.text(objects, probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}"), file: "warn.yaml")
         let messages = timeline.warnings.map(\.message)
         for needle in [
-            "(R28, R53)", "(R20)", "(R21)", "ztunnel does not support", "(R52)", "(R40, R50)", "(R7)",
+            "(R28, R53)", "(R20)", "(R21)", "ztunnel does not support", "(R52)", "(Istio's warning; R40, R50)", "(R7)",
             "AuthorizationPolicy legacy/nobody selects no meshed pod",
         ] {
             #expect(messages.contains { $0.contains(needle) }, "no warning with \(needle): \(messages)")
         }
+    }
+
+    /// A policy re-applied by a step is warned at the version in force: the AUDIT, selector
+    /// without matchLabels and CUSTOM-on-ambient warnings point at the step's text, not the
+    /// resources' earlier version of the same name.
+    @Test(arguments: [
+        ("{action: AUDIT, rules: [{}]}", "ztunnel does not support"),
+        ("{selector: {}, rules: [{}]}", "has a selector without matchLabels"),
+        ("{action: CUSTOM, provider: {name: x}, rules: [{}]}", "ztunnel does not support"),
+    ])
+    func reappliedPolicyIsWarnedAtItsOwnVersion(_ spec: String, _ needle: String) throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: rvawarn}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: amb}, spec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: p, namespace: amb}, spec: {rules: [{}]}}
+              steps:
+                - apply:
+                    - {apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: p, namespace: amb}, spec: \(spec)}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "warn.yaml")
+        let found = timeline.warnings.filter { $0.message.contains(needle) }
+        #expect(found.count == 1)
+        #expect(found.allSatisfy { $0.location.line == 11 }, "\(found.map(\.location))")
+    }
+
+    /// Istio's DENY warning holds Istio's condition (`ValidateAuthorizationPolicy`): `from`
+    /// without `to` and without a TCP source field, or `to` without ports; `when` never counts.
+    @Test(arguments: [
+        ("{from: [{source: {namespaces: [dev]}}], to: [{operation: {methods: [POST]}}]}", true),
+        ("{to: [{operation: {methods: [POST]}}]}", true),
+        ("{from: [{source: {requestPrincipals: [x]}}]}", true),
+        ("{when: [{key: request.auth.principal, values: [x]}]}", false),
+        ("{when: [{key: \"request.headers[x-a]\", values: [x]}]}", false),
+        ("{from: [{source: {namespaces: [dev]}}]}", false),
+        ("{to: [{operation: {methods: [POST], ports: [\"9090\"]}}]}", false),
+        ("{from: [{source: {requestPrincipals: [x]}}], to: [{operation: {ports: [\"9090\"]}}]}", false),
+    ])
+    func denyWarningFollowsIstiosCondition(_ rule: String, _ warned: Bool) throws {
+        let text = MeshText.text(
+            [T.ap("prod", "d", "{action: DENY, rules: [\(rule)]}")], probe: "{from: [legacy/client], to: [prod/api], ports: [TCP/8080]}")
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "warn.yaml")
+        let found = timeline.warnings.filter { $0.message.contains("due to the use of only HTTP attributes in a DENY rule") }
+        #expect(found.count == (warned ? 1 : 0), "\(timeline.warnings.map(\.message))")
     }
 }

@@ -25,31 +25,60 @@ public struct AuthorizationAttributes: Hashable, Sendable {
         self.host = host
     }
 
+    /// What the destination sidecar's RBAC filter finds under a request header name: nothing, a
+    /// value keycard knows, or a value Envoy makes up that keycard cannot know.
+    public enum HeaderValue: Hashable, Sendable {
+        case absent
+        case known(String)
+        /// Present, with a value keycard cannot know (a random id, a certificate hash).
+        case unknown
+    }
+
+    /// The headers Envoy's inbound connection manager sets itself before the RBAC filter runs,
+    /// whose values keycard cannot know: a `request.headers[...]` condition on them can only ask
+    /// for presence (`*`), which `ObjectDecoder` holds a policy to.
+    public static let proxySetHeaders: Set<String> = ["x-request-id", "x-forwarded-client-cert"]
+
     /// The value of the request header `name` as Envoy's RBAC header matcher sees it (`request.headers[name]`:
     /// istio/istio `pilot/pkg/security/authz/model/generator.go` `requestHeaderGenerator` →
     /// `matcher.HeaderMatcher(name, value)`, a plain Envoy `HeaderMatcher` on that name, lower-cased
-    /// by Envoy). Envoy keeps HTTP/1's request line and Host as pseudo-headers, so `:method` is the
+    /// by Envoy), after the connection manager's own changes (`ConnectionManagerUtility::mutateRequestHeaders`,
+    /// which runs before any HTTP filter). Envoy keeps HTTP/1's request line and Host as pseudo-headers, so `:method` is the
     /// method, `:authority` the Host header as sent, and `:path` the path after the proxy's
     /// normalization (R46) with its query kept: Envoy's `PathUtil::canonicalPath` rewrites the path
     /// part of `:path` only and appends the query again, while `paths` strips it
-    /// (`PathMatcher`). A fragment is dropped as for `paths`. Nil when the header is absent or the
-    /// request is not HTTP. Any other header's value is read without its surrounding spaces and tabs
+    /// (`PathMatcher`). A fragment is dropped as for `paths`. `host` is `:authority` too: Envoy's
+    /// request header map looks the legacy name `host` up as the `:authority` entry
+    /// (`source/common/http/header_map_impl.cc`, `StaticLookupTable`'s host → `:authority` mapping).
+    /// Headers Envoy sets (`proxySetHeaders`):
+    /// - `x-request-id`: the connection manager keeps the one sent and generates a random UUID when
+    ///   none was (`generate_request_id`, default true; Istio's sidecar inbound leaves it unset,
+    ///   `pilot/pkg/networking/util/proxy_headers.go` `GenerateRequestID: nil`, unless
+    ///   `proxyHeaders.requestId.disabled`, which keycard does not model): always present.
+    /// - `x-forwarded-client-cert`: Istio's inbound sets `APPEND_FORWARD` with the current client
+    ///   certificate's subject, URI and DNS (`pilot/pkg/networking/core/listener_inbound.go`
+    ///   `buildSidecarInboundHTTPOpts`); Envoy's `mutateXfccRequestHeader` removes the header on a
+    ///   connection without a peer certificate and appends `By=…;Hash=…;Subject=…;URI=…` to it on a
+    ///   mutual-TLS one: present exactly when the request came over mutual TLS, whatever was sent.
+    /// `.absent` when the header is absent or the request is not HTTP. Any other header's value is read without its surrounding spaces and tabs
     /// (`HTTPRequest.fieldValue`); names equal ignoring case are one header whose values Envoy joins
     /// with `,` in the order sent (`HeaderUtility::getAllOfHeaderAsString`; keycard sends them in
     /// `headerLines` order, and a probe never has two).
-    public func requestHeader(_ name: String) -> String? {
-        guard let http else { return nil }
+    public func requestHeader(_ name: String) -> HeaderValue {
+        guard let http else { return .absent }
         switch name.lowercased() {
-        case ":method": return http.method
-        case ":authority": return host
+        case ":method": return .known(http.method)
+        case ":authority", "host": return host.map(HeaderValue.known) ?? .absent
         case ":path":
             let raw = http.path.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
-            return (MeshValueMatch.normalizedPath(raw) ?? raw) + query
+            return .known((MeshValueMatch.normalizedPath(raw) ?? raw) + query)
+        case "x-request-id": return .unknown
+        case "x-forwarded-client-cert": return principal == nil ? .absent : .unknown
         default:
             let lowered = name.lowercased()
             let values = http.headerLines.filter { $0.name.lowercased() == lowered }.map { HTTPRequest.fieldValue($0.value) }
-            return values.isEmpty ? nil : values.joined(separator: ",")
+            return values.isEmpty ? .absent : .known(values.joined(separator: ","))
         }
     }
 
@@ -269,8 +298,12 @@ struct MatchContext {
             if condition.key.hasPrefix("request.headers["), condition.key.hasSuffix("]") {
                 let header = attributes.requestHeader(String(condition.key.dropFirst("request.headers[".count).dropLast()))
                 test = { value in
-                    guard let header else { return false }
-                    return value == "*" ? true : MeshValueMatch.matches(value, header)
+                    switch header {
+                    case .absent: false
+                    case .known(let text): value == "*" || MeshValueMatch.matches(value, text)
+                    // Only presence can be asked of a value Envoy makes up (the loader refuses the rest).
+                    case .unknown: value == "*"
+                    }
                 }
             } else {
                 // request.auth.*: no JWT in the lab (R47).

@@ -195,27 +195,28 @@ extension ObjectDecoder {
             }
             rule.when = conditions
         }
-        // Istio's own warning (C-VALID), R40/R50: a DENY rule with only HTTP attributes.
-        if policy.action == .deny, Self.onlyHTTP(rule) {
-            warn(
-                value,
-                "AuthorizationPolicy \(policy.key) rules[\(index)] has only HTTP attributes: on sidecar TCP ports it denies all traffic, on ztunnel it has no effect (R40, R50)"
-            )
+        // Istio's own warning (C-VALID, `Self.istioWarnsOnlyHTTP`); R40, R50 give its effect.
+        if policy.action == .deny, Self.istioWarnsOnlyHTTP(rule) {
+            warn(value, "AuthorizationPolicy \(policy.key) rules[\(index)]: \(Self.onlyHTTPWarning) (Istio's warning; R40, R50)")
         }
         return rule
     }
 
-    /// A rule whose every condition is HTTP-only (and which has some).
-    static func onlyHTTP(_ rule: AuthorizationPolicy.Rule) -> Bool {
+    /// Istio's warning for a DENY rule, word for word (`ValidateAuthorizationPolicy`).
+    static let onlyHTTPWarning =
+        "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope due to the use of only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port"
+
+    /// Whether Istio warns about a DENY rule (istio/istio `pkg/config/validation/validation.go`
+    /// `ValidateAuthorizationPolicy`, end of the rule loop): `from` is set, `to` is not, and no
+    /// source sets a TCP field (principals, namespaces, ipBlocks, serviceAccounts or their
+    /// negations); or `to` is set and no operation sets `ports` or `notPorts`. `when` conditions
+    /// never count, HTTP or not, and `requestPrincipals` is not a TCP field.
+    static func istioWarnsOnlyHTTP(_ rule: AuthorizationPolicy.Rule) -> Bool {
         let sources = rule.from ?? []
         let operations = rule.to ?? []
-        let conditions = rule.when ?? []
-        let anyHTTP =
-            sources.contains(where: \.hasHTTPOnlyField) || operations.contains(where: \.hasHTTPOnlyField)
-            || conditions.contains(where: \.isHTTPOnly)
-        let anyL4 =
-            sources.contains(where: \.hasL4Field) || operations.contains(where: \.hasL4Field) || conditions.contains { !$0.isHTTPOnly }
-        return anyHTTP && !anyL4
+        let tcpInFrom = sources.contains(where: \.hasL4Field)
+        let tcpInTo = operations.contains(where: \.hasL4Field)
+        return (!sources.isEmpty && operations.isEmpty && !tcpInFrom) || (!operations.isEmpty && !tcpInTo)
     }
 
     /// The CRD's `maxItems` on `spec.rules` and on each rule's `from` (istio/api
@@ -372,6 +373,16 @@ extension ObjectDecoder {
                 throw keyValue.error("when key \"\(key)\" is not modelled by keycard/v1 (R36)")
             }
             throw keyValue.error("when key \"\(key)\" is not a supported condition key")
+        }
+        // Headers Envoy sets with values keycard cannot know (`AuthorizationAttributes.proxySetHeaders`):
+        // only their presence can be judged.
+        if isHeader,
+            AuthorizationAttributes.proxySetHeaders.contains(String(key.dropFirst("request.headers[".count).dropLast()).lowercased()),
+            let pattern = (values + notValues).first(where: { $0 != "*" })
+        {
+            throw keyValue.error(
+                "when \(key) value \"\(pattern)\" is not modelled by keycard/v1: Istio's sidecar sets this header itself (a random request id, or the client certificate's details with its hash), so keycard can judge only its presence (\"*\")"
+            )
         }
         if custom && (key.hasPrefix("source.") || isAuth) {
             throw keyValue.error("a CUSTOM policy cannot use the condition \"\(key)\"")

@@ -1,32 +1,37 @@
 import KeycardModel
 
 /// The warnings of spec mesh.md 2.3 that depend on the cluster at a step: checked after the
-/// resources and after every step, each said once, at the place the object was written.
+/// resources and after every step, each said once, at the place the version of the object in
+/// force at that step was written (a policy re-applied by a step is warned at that step's text).
 enum MeshWarnings {
     static func collect(_ timeline: Timeline) -> [ScenarioWarning] {
+        let scenario = timeline.scenario
+        // Where each object in force was last written: the resources, then each step's applies.
         var locations: [ObjectRef: SourceLocation] = [:]
-        var everyObject = timeline.scenario.resources
-        for step in timeline.scenario.steps { if case .apply(let objects) = step.action { everyObject += objects } }
-        for loaded in everyObject where locations[loaded.object.ref] == nil { locations[loaded.object.ref] = loaded.location }
-        let fallback = SourceLocation.start(of: timeline.scenario.file)
+        for loaded in scenario.resources { locations[loaded.object.ref] = loaded.location }
+        let fallback = SourceLocation.start(of: scenario.file)
         var seen: Set<String> = []
         var warnings: [ScenarioWarning] = []
-        func warn(_ ref: ObjectRef, _ message: String) {
+        func warn(_ location: SourceLocation?, _ message: String) {
             guard seen.insert(message).inserted else { return }
-            warnings.append(ScenarioWarning(location: locations[ref] ?? fallback, message: message))
+            warnings.append(ScenarioWarning(location: location ?? fallback, message: message))
         }
-        var present: [ObjectRef] = []
+        // R4 is judged over the whole scenario, at the first version of the object in force.
+        var present: [(ref: ObjectRef, location: SourceLocation?)] = []
         var selecting: Set<ObjectRef> = []
-        for cluster in [timeline.initial] + timeline.states {
-            check(cluster, warn)
+        for (index, cluster) in ([timeline.initial] + timeline.states).enumerated() {
+            if index > 0, index <= scenario.steps.count, case .apply(let objects) = scenario.steps[index - 1].action {
+                for loaded in objects { locations[loaded.object.ref] = loaded.location }
+            }
+            check(cluster) { ref, message in warn(locations[ref], message) }
             for (ref, selects) in selection(cluster) {
-                if !present.contains(ref) { present.append(ref) }
+                if !present.contains(where: { $0.ref == ref }) { present.append((ref, locations[ref])) }
                 if selects { selecting.insert(ref) }
             }
         }
         // R4: a policy that never selects a meshed pod protects nothing.
-        for ref in present where !selecting.contains(ref) {
-            warn(ref, "\(ref) selects no meshed pod: only the destination's proxy enforces it, so it has no effect (R4)")
+        for (ref, location) in present where !selecting.contains(ref) {
+            warn(location, "\(ref) selects no meshed pod: only the destination's proxy enforces it, so it has no effect (R4)")
         }
         return warnings
     }
