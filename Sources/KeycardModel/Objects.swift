@@ -165,6 +165,11 @@ public struct Pod: Hashable, Sendable, NamespacedObject {
     /// endpoint of a Service (`Cluster.isReadyEndpoint`). A pod without that condition (one a
     /// scenario writes, whose status the API server drops) counts as ready, as the lab runs it.
     public var notReady = false
+    /// `metadata.deletionTimestamp` is set (a dump of a pod shutting down): it still runs, but the
+    /// EndpointSlice controller marks its endpoint not ready (`podToEndpoint`: ready only when
+    /// `publishNotReadyAddresses`, or Ready and not terminating), serving while its Ready
+    /// condition holds, and terminating (`Cluster.isReadyEndpoint`, `isServingTerminatingEndpoint`).
+    public var terminating = false
 
     public init(
         namespace: String, name: String, labels: Labels = [:], ports: [ContainerPort] = [],

@@ -122,9 +122,12 @@ public struct Service: Hashable, Sendable, NamespacedObject {
 /// One endpoint of a Service's retained EndpointSlices (`Service.retainedEndpoints`), as the
 /// controller wrote it (`podToEndpoint`, k8s.io/endpointslice; `getEndpointPorts`).
 public struct RetainedEndpoint: Hashable, Sendable {
-    /// The endpoint's `ready` condition then: the pod was ready, or the Service published not-ready
-    /// addresses.
+    /// The endpoint's `ready` condition then: the pod was ready and not terminating, or the
+    /// Service published not-ready addresses.
     public var ready: Bool
+    /// Its `serving` and `terminating` conditions both held then: a pod still Ready while it shuts
+    /// down, which kube-proxy sends to when no endpoint of the port is ready.
+    public var servingTerminating = false
     /// The port each slice port names for it, by the Service port's name and protocol (kube-proxy
     /// matches a slice port to a Service port so, `ServicePortName`); a named `targetPort` the pod
     /// did not declare has none.
@@ -137,7 +140,9 @@ public struct RetainedEndpoint: Hashable, Sendable {
         public init(_ port: ServicePort) { (name, proto) = (port.name ?? "", port.proto) }
     }
 
-    public init(ready: Bool, targets: [PortKey: Int]) { (self.ready, self.targets) = (ready, targets) }
+    public init(ready: Bool, servingTerminating: Bool = false, targets: [PortKey: Int]) {
+        (self.ready, self.servingTerminating, self.targets) = (ready, servingTerminating, targets)
+    }
 }
 
 extension Service {
@@ -150,7 +155,9 @@ extension Service {
         for pod in cluster.pods.values where Cluster.selects(self, pod) {
             var targets: [RetainedEndpoint.PortKey: Int] = [:]
             for port in ports { targets[RetainedEndpoint.PortKey(port)] = port.targetPort(on: pod) }
-            endpoints[pod.key] = RetainedEndpoint(ready: !pod.notReady || publishNotReadyAddresses, targets: targets)
+            endpoints[pod.key] = RetainedEndpoint(
+                ready: Cluster.isReady(pod, publishing: publishNotReadyAddresses),
+                servingTerminating: Cluster.isServingTerminating(pod, publishing: publishNotReadyAddresses), targets: targets)
         }
         return endpoints
     }
@@ -245,16 +252,36 @@ extension Cluster {
         return pods.values.filter { Self.isReadyEndpoint($0, of: service) }.sorted { $0.key < $1.key }
     }
 
-    /// Whether `pod` is a ready endpoint of `service`: selected (`selects`), and ready or published
-    /// anyway (`publishNotReadyAddresses`). The EndpointSlice controller marks a pod whose `Ready`
-    /// condition is not True not ready (`podToEndpoint`); kube-proxy sends only to ready endpoints
-    /// (pkg/proxy `CategorizeEndpoints`) and CoreDNS answers only them.
+    /// Whether `pod` is a ready endpoint of `service`: selected (`selects`), and ready and not
+    /// terminating, or published anyway (`publishNotReadyAddresses`). The EndpointSlice controller
+    /// marks a pod whose `Ready` condition is not True, or whose `deletionTimestamp` is set, not
+    /// ready (`podToEndpoint`); kube-proxy sends to ready endpoints (pkg/proxy
+    /// `CategorizeEndpoints`; to a terminating one only when none is ready:
+    /// `isServingTerminatingEndpoint`) and CoreDNS answers only them.
     public static func isReadyEndpoint(_ pod: Pod, of service: Service) -> Bool {
         if let retained = service.retainedEndpoints {
             return selects(service, pod) && retained[pod.key]?.ready == true
         }
-        return selects(service, pod) && (!pod.notReady || service.publishNotReadyAddresses)
+        return selects(service, pod) && isReady(pod, publishing: service.publishNotReadyAddresses)
     }
+
+    /// Whether `pod` is a serving, terminating, not ready endpoint of `service`: selected, Ready,
+    /// with its `deletionTimestamp` set, its Service not publishing not-ready addresses (which
+    /// makes it ready). kube-proxy sends a Service port's connections to such endpoints only when
+    /// the port has no ready one (`CategorizeEndpoints`, KEP-1669 "Proxy Terminating Endpoints");
+    /// CoreDNS never answers them.
+    public static func isServingTerminatingEndpoint(_ pod: Pod, of service: Service) -> Bool {
+        if let retained = service.retainedEndpoints {
+            return selects(service, pod) && retained[pod.key]?.servingTerminating == true
+        }
+        return selects(service, pod) && isServingTerminating(pod, publishing: service.publishNotReadyAddresses)
+    }
+
+    /// The `ready` condition the EndpointSlice controller writes for `pod` (`podToEndpoint`).
+    static func isReady(_ pod: Pod, publishing notReady: Bool) -> Bool { notReady || (!pod.notReady && !pod.terminating) }
+
+    /// Whether `pod`'s endpoint is serving and terminating but not ready (`podToEndpoint`).
+    static func isServingTerminating(_ pod: Pod, publishing notReady: Bool) -> Bool { !notReady && !pod.notReady && pod.terminating }
 
     /// Whether `service`'s selector picks `pod`: same namespace, every selector label matched; an
     /// ExternalName Service or one without a (non-empty) selector picks none.
@@ -271,8 +298,10 @@ extension Cluster {
     /// nil when it is none: found without listing the others, so per-cell lookups stay linear in
     /// the cells (listing every backend per cell made a 100-replica Service's probe cubic).
     public func backend(_ pod: ObjectKey?, of service: Service, port: ServicePort) -> ServiceBackend? {
-        guard service.isProxied, let pod, let found = pods[pod], Self.isReadyEndpoint(found, of: service), let address = addresses[pod],
-            let target = service.target(port, on: found)
+        guard service.isProxied, let pod, let found = pods[pod] else { return nil }
+        // A terminating endpoint is one only while the port has no ready endpoint.
+        if Self.isServingTerminatingEndpoint(found, of: service) { return backends(of: service, port: port).first { $0.pod == pod } }
+        guard Self.isReadyEndpoint(found, of: service), let address = addresses[pod], let target = service.target(port, on: found)
         else { return nil }
         let backend = ServiceBackend(pod: pod, address: address, target: ProtocolPort(port.proto, target))
         // Only host-network pods share an address: an earlier one at the same address and port is the endpoint.
@@ -287,15 +316,23 @@ extension Cluster {
     /// not serve (`isProxied`). Host-network pods on one node
     /// share its address: kube-proxy keeps one endpoint of each `IP:port` (pkg/proxy
     /// endpointslicecache.go, `addEndpoints`: "deduplicating potential overlapping endpoints"),
-    /// here the first pod's.
+    /// here the first pod's. The ready endpoints; when the port has none, the serving terminating
+    /// ones (`isServingTerminatingEndpoint`; kube-proxy `CategorizeEndpoints`, KEP-1669).
     public func backends(of service: Service, port: ServicePort) -> [ServiceBackend] {
         guard service.isProxied else { return [] }
-        var seen: Set<ServiceBackend.Address> = []
-        return backendPods(of: service).compactMap { pod in
-            guard let address = addresses[pod.key], let target = service.target(port, on: pod) else { return nil }
-            let backend = ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
-            return seen.insert(backend.endpointAddress).inserted ? backend : nil
+        func endpoints(_ pods: [Pod]) -> [ServiceBackend] {
+            var seen: Set<ServiceBackend.Address> = []
+            return pods.compactMap { pod in
+                guard let address = addresses[pod.key], let target = service.target(port, on: pod) else { return nil }
+                let backend = ServiceBackend(pod: pod.key, address: address, target: ProtocolPort(port.proto, target))
+                return seen.insert(backend.endpointAddress).inserted ? backend : nil
+            }
         }
+        let ready = endpoints(backendPods(of: service))
+        guard ready.isEmpty, service.kind != .externalName, service.selector?.isEmpty == false || service.retainedEndpoints != nil else {
+            return ready
+        }
+        return endpoints(pods.values.filter { Self.isServingTerminatingEndpoint($0, of: service) }.sorted { $0.key < $1.key })
     }
 
     /// Services sorted by key.

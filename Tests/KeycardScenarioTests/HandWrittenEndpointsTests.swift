@@ -274,4 +274,50 @@ struct HandWrittenEndpointsTests {
         #expect(api.allSatisfy { $0.unjudgedReason?.hasPrefix("default/kubernetes is the API server's Service") == true })
         #expect(web.allSatisfy { $0.unjudgedReason == nil })
     }
+    /// A Service with a selector and an EndpointSlice written by hand (labelled with its name, not
+    /// managed by the EndpointSlice controller): kube-proxy and CoreDNS merge that slice's endpoints
+    /// with the selected pods', so neither its connection cells nor a headless name's answer are
+    /// judged (review: they were judged as if only the selected pods were endpoints). A slice the
+    /// controller manages (a dump's) lists the selected pods: those stay judged.
+    @Test func anUnmanagedSliceBesideASelectorLeavesTheServiceUnjudged() throws {
+        func text(_ managedBy: String) -> String {
+            """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: extra}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: w, namespace: x, labels: {app: w}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: cl, namespace: x}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: s, namespace: x}, spec: {selector: {app: w}, ports: [{name: web, port: 80, targetPort: 8080}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: h, namespace: x}, spec: {clusterIP: None, selector: {app: w}, ports: [{name: web, port: 80, targetPort: 8080}]}}
+                - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-extra, namespace: x, labels: {kubernetes.io/service-name: s\(managedBy)}}, addressType: IPv4, ports: [{name: web, port: 8080, protocol: TCP}], endpoints: [{addresses: [192.0.2.50]}]}
+                - {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: h-extra, namespace: x, labels: {kubernetes.io/service-name: h\(managedBy)}}, addressType: IPv4, ports: [{name: web, port: 8080, protocol: TCP}], endpoints: [{addresses: [192.0.2.51]}]}
+                - {apiVersion: v1, kind: Endpoints, metadata: {name: s, namespace: x}, subsets: [{addresses: [{ip: 192.0.2.52}], ports: [{name: web, port: 8080}]}]}
+              steps:
+                - probe: {from: [x/cl], to: [svc/x/s], ports: [TCP/80]}
+                - dns: {from: x/cl, name: h}
+            """
+        }
+        let timeline = try ScenarioLoader.parseTimeline(text(""), file: "extra.yaml")
+        let cell = try #require(timeline.cells(ofProbeStep: 1).first)
+        #expect(
+            cell.unjudgedReason
+                == "the Service's endpoints include an EndpointSlice written by hand (EndpointSlice s-extra), merged with the selected pods', which keycard does not read"
+        )
+        #expect(cell.expected == .ignored)
+        let results = ModelReport.build(timeline).steps.compactMap { step -> DNSResult? in
+            if case .dns(let result) = step.results?.first { return result }
+            return nil
+        }
+        let dns = try #require(results.first)
+        #expect(dns.reason?.contains("EndpointSlice h-extra") == true)
+
+        let managed = try ScenarioLoader.parseTimeline(
+            text(", endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io"), file: "managed.yaml")
+        #expect(managed.cells(ofProbeStep: 1).allSatisfy { $0.unjudgedReason == nil })
+        #expect(managed.dnsUnjudgedReason(DNSStep(from: ObjectKey("x", "cl"), name: "h", expect: nil), atStep: 2) == nil)
+    }
 }

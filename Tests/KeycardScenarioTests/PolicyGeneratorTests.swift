@@ -150,4 +150,32 @@ import Testing
         #expect(engine.evaluate(from: .pod(canary.key), to: .pod(db.key), port: ProtocolPort(.tcp, 5432)).decision == .deny)
         #expect(engine.evaluate(from: .pod(db.key), to: .pod(canary.key), port: ProtocolPort(.tcp, 8080)).decision == .deny)
     }
+    /// Two backends whose port `http` has different numbers are one `port: http` in each generated
+    /// rule (a named port is resolved on each destination pod), not the same entry twice (review:
+    /// `keycard generate` wrote `{protocol: TCP, port: "http"}` twice).
+    @Test func aPortNameWithTwoNumbersIsWrittenOnce() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: gen}
+            spec:
+              lab: {nodes: 2}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: w1, namespace: x, labels: {app: w}}, spec: {nodeName: node-0, containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: w2, namespace: x, labels: {app: w}}, spec: {nodeName: node-1, containers: [{name: c, image: i, ports: [{containerPort: 8081, name: http}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: cl, namespace: x, labels: {app: cl}}, spec: {nodeName: node-0, containers: [{name: c, image: i}]}}
+              steps:
+                - probe: {from: [x/cl], to: [x/w1], ports: [TCP/8080]}
+            """
+        let cluster = try ScenarioLoader.parseTimeline(text, file: "gen.yaml").cluster(afterStep: 1)
+        let flows: Set<ObservedFlow> = [
+            ObservedFlow(from: ObjectKey("x", "cl"), to: ObjectKey("x", "w1"), port: ProtocolPort(.tcp, 8080)),
+            ObservedFlow(from: ObjectKey("x", "cl"), to: ObjectKey("x", "w2"), port: ProtocolPort(.tcp, 8081)),
+        ]
+        let yaml = PolicyYAML.render(PolicyGenerator(cluster).policies(flows))
+        let entries = yaml.split(separator: "\n").filter { $0.contains("port: \"http\"") }
+        // One in the client's egress, one in the backends' ingress.
+        #expect(entries.count == 2, "\(yaml)")
+    }
 }

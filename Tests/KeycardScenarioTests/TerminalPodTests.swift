@@ -83,4 +83,51 @@ import Testing
         #expect(timeline.cells(ofProbeStep: 1).map(\.verdict.decision) == [.deny])
         #expect(timeline.cells(ofProbeStep: 2).map(\.verdict.decision) == [.allow])
     }
+    /// A pod shutting down (a dump's `metadata.deletionTimestamp`, still Ready) is no ready
+    /// endpoint (`podToEndpoint`: ready only when Ready and not terminating, or published): CoreDNS
+    /// does not answer it for a headless name, and a ClusterIP sends to it only when the port has no
+    /// ready endpoint (kube-proxy's serving-terminating fallback, KEP-1669). It had been a ready
+    /// endpoint beside the others (review: a terminating pod was treated as ready).
+    @Test func aTerminatingPodIsAnEndpointOnlyWhenNoneIsReady() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: terminating}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: t, namespace: x, labels: {app: w, only: t}, deletionTimestamp: "2024-01-01T00:00:00Z", deletionGracePeriodSeconds: 30}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}, status: {phase: Running, podIP: 10.244.0.41, conditions: [{type: Ready, status: "True"}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: r, namespace: x, labels: {app: w}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: cl, namespace: x}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: h, namespace: x}, spec: {clusterIP: None, selector: {app: w}, ports: [{port: 80, targetPort: 8080}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: s, namespace: x}, spec: {selector: {app: w}, ports: [{port: 80, targetPort: 8080}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: only, namespace: x}, spec: {selector: {only: t}, ports: [{port: 80, targetPort: 8080}]}}
+              steps:
+                - probe: {from: [x/cl], to: [svc/x/s, svc/x/only], ports: [TCP/80]}
+                - probe: {from: [x/cl], to: ['svc/x/s>x/t'], ports: [TCP/80]}
+            """
+        do {
+            _ = try ScenarioLoader.parseTimeline(text, file: "terminating.yaml")
+            Issue.record("a probe steered to a terminating pod beside a ready one passed")
+        } catch {
+            #expect(
+                error.message.hasPrefix(
+                    "probe.to: svc/x/s>x/t: pod x/t is not a backend of Service x/s on TCP/80 at this step (it is terminating"))
+        }
+        let timeline = try ScenarioLoader.parseTimeline(
+            text.replacingOccurrences(of: "    - probe: {from: [x/cl], to: ['svc/x/s>x/t'], ports: [TCP/80]}", with: ""), file: "t.yaml")
+        let cluster = timeline.initial
+        #expect(try #require(cluster.pods[ObjectKey("x", "t")]).terminating)
+        let s = try #require(cluster.services[ObjectKey("x", "s")])
+        #expect(cluster.backends(of: s, port: s.ports[0]).map(\.pod) == [ObjectKey("x", "r")])
+        let only = try #require(cluster.services[ObjectKey("x", "only")])
+        #expect(cluster.backends(of: only, port: only.ports[0]).map(\.pod) == [ObjectKey("x", "t")])
+        let records = timeline.dnsRecords(afterStep: 0)
+        #expect(records.lookup("h.x.svc.cluster.local") == [try #require(cluster.addresses[ObjectKey("x", "r")])])
+        #expect(
+            timeline.cells(ofProbeStep: 1).map(\.to) == [
+                .service(ObjectKey("x", "s"), backend: ObjectKey("x", "r")), .service(ObjectKey("x", "only"), backend: ObjectKey("x", "t")),
+            ])
+    }
 }

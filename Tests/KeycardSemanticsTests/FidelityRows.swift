@@ -678,6 +678,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",
     "POD-52": "KeycardScenarioTests/TerminalPodTests.aNotReadyPodIsNoEndpointUnlessPublished",
+    "POD-53": "KeycardScenarioTests/TerminalPodTests.aTerminatingPodIsAnEndpointOnlyWhenNoneIsReady",
+    "POD-54":
+        "KeycardScenarioTests/ServiceBackendColumnTests.aPodWithoutTheNamedTargetPortIsNoBackendOnThatPort, .theSecondHostNetworkPodAtOneAddressIsNoBackend",
+    "OBJ-80": "KeycardScenarioTests/HandWrittenEndpointsTests.anUnmanagedSliceBesideASelectorLeavesTheServiceUnjudged",
     "POD-42": "KeycardScenarioTests/NodeSelectionTests.anOSNoLabNodeHasKeepsThePodPending",
     "OBJ-53": "KeycardLabTests/CliLiveManifestsTests.applyAndDeleteTakeANamespace",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",

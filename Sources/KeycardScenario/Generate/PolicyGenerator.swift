@@ -266,9 +266,14 @@ public struct PolicyGenerator: Sendable {
         return byGroup + byNode
     }
 
+    /// The rule's ports, each once: one name stands for every number it has on the group's pods
+    /// (a named NetworkPolicy port is resolved on each destination pod, `NetworkPolicyPort.port`),
+    /// so flows to `http` at 8080 on one backend and 8081 on another are one `port: http`.
     static func ports(_ keys: Set<PortKey>) -> [NetworkPolicy.Port] {
-        keys.sorted { ($0.proto.rawValue, $0.number) < ($1.proto.rawValue, $1.number) }
+        var written: Set<NetworkPolicy.Port> = []
+        return keys.sorted { ($0.proto.rawValue, $0.number) < ($1.proto.rawValue, $1.number) }
             .map { NetworkPolicy.Port(proto: $0.proto, port: $0.name.map { .name($0) } ?? .number($0.number)) }
+            .filter { written.insert($0).inserted }
     }
 
     struct PortKey: Hashable {

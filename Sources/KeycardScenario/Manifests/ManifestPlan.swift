@@ -21,7 +21,7 @@ enum ManifestPlan {
     /// endpoints, which keycard cannot model (its connection cells are not judged either).
     static func steps(
         _ cluster: Cluster, sources: [ProbeRef], at location: SourceLocation, dns: Bool,
-        handWrittenEndpoints: [ObjectKey: String] = [:], dnsModel: (DNSStep) -> DNSAnswer
+        handWrittenEndpoints: [ObjectKey: HandWrittenEndpoints] = [:], dnsModel: (DNSStep) -> DNSAnswer
     ) -> (steps: [Step], warnings: [ScenarioWarning]) {
         var steps: [Step] = []
         var warnings: [ScenarioWarning] = []

@@ -13,6 +13,12 @@ extension ObjectDecoder {
         let meta = try Metadata.read(metadata, kind: "Pod", namespaced: true, at: value.location, defaultNamespace: defaultNamespace)
         var pod = Pod(namespace: meta.namespace, name: meta.name, labels: meta.labels)
         pod.annotations = meta.annotations
+        // A dump's pod shutting down (`Pod.terminating`); the timestamp is checked with the metadata.
+        if let deletion = try nonNullFields(metadata, "metadata")["deletionTimestamp"], !deletion.isNull,
+            !(try deletion.string("metadata.deletionTimestamp")).isEmpty
+        {
+            pod.terminating = true
+        }
         guard let specValue = fields["spec"] else { throw value.error("Pod \(meta.namespace)/\(meta.name) needs \"spec\" with containers") }
         let spec = try podSpec(specValue, into: &pod)
         pod.namesItsNode = pod.nodeName != nil

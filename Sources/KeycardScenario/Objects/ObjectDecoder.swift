@@ -19,9 +19,9 @@ struct ObjectDecoder {
     var ownedObjects: [String] = []
     /// Network policies of other CNIs, skipped like any unknown kind (`ForeignPolicy`).
     var foreignPolicies: [ForeignPolicy] = []
-    /// EndpointSlices and Endpoints written by hand, skipped: the Service each names
-    /// (`endpointsOwner(kind:apiVersion:header:)`) → `Kind name` of the first one.
-    var handWrittenEndpoints: [ObjectKey: String] = [:]
+    /// EndpointSlices and Endpoints written by hand, skipped, by the Service each names
+    /// (`endpointsOwner(kind:apiVersion:header:)`).
+    var handWrittenEndpoints: [ObjectKey: HandWrittenEndpoints] = [:]
     /// The Service being decoded's fields its type does not allow (`TypeDependentField`).
     var typeDependentFields: [TypeDependentField] = []
     /// The lab's node count (`spec.lab.nodes`; manifests mode's lab has the default), known
@@ -107,8 +107,10 @@ struct ObjectDecoder {
         else {
             let slice = kind == "EndpointSlice" && apiVersion == "discovery.k8s.io/v1"
             if slice || (kind == "Endpoints" && apiVersion == "v1") { try checkHandWrittenEndpoints(value, slice: slice) }
-            if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header), handWrittenEndpoints[owner.service] == nil {
-                handWrittenEndpoints[owner.service] = owner.written
+            if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header) {
+                var entry = handWrittenEndpoints[owner.service] ?? HandWrittenEndpoints(first: owner.written)
+                if owner.unmanagedSlice, entry.unmanagedSlice == nil { entry.unmanagedSlice = owner.written }
+                handWrittenEndpoints[owner.service] = entry
             }
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
@@ -172,12 +174,13 @@ struct ObjectDecoder {
     }
 
     /// The Service a skipped `discovery.k8s.io/v1` EndpointSlice or `v1` Endpoints gives endpoints
-    /// to, and the object as `EndpointSlice NAME` / `Endpoints NAME`; nil for any other kind or
-    /// without a readable name. An EndpointSlice belongs to the Service its
+    /// to, the object as `EndpointSlice NAME` / `Endpoints NAME`, and whether it is a slice the
+    /// EndpointSlice controller does not manage (`HandWrittenEndpoints.unmanagedSlice`); nil for
+    /// any other kind or without a readable name. An EndpointSlice belongs to the Service its
     /// `kubernetes.io/service-name` label names (none: to no Service), an Endpoints object to the
     /// Service of its own name (https://kubernetes.io/docs/concepts/services-networking/service/#services-without-selectors).
     func endpointsOwner(kind: String, apiVersion: String, header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)])
-        -> (service: ObjectKey, written: String)?
+        -> (service: ObjectKey, written: String, unmanagedSlice: Bool)?
     {
         let slice = kind == "EndpointSlice" && apiVersion == "discovery.k8s.io/v1"
         guard slice || (kind == "Endpoints" && apiVersion == "v1"),
@@ -185,11 +188,12 @@ struct ObjectDecoder {
             let name = entries.first(where: { $0.key == "name" }).flatMap({ try? $0.value.string("name") })
         else { return nil }
         let namespace = entries.first { $0.key == "namespace" }.flatMap { try? $0.value.string("namespace") } ?? defaultNamespace
-        guard slice else { return (ObjectKey(namespace, name), "Endpoints \(name)") }
+        guard slice else { return (ObjectKey(namespace, name), "Endpoints \(name)", false) }
         let labels = entries.first { $0.key == "labels" }.flatMap { try? $0.value.entries("labels") } ?? []
         guard let service = labels.first(where: { $0.key == "kubernetes.io/service-name" }).flatMap({ try? $0.value.string("label") })
         else { return nil }
-        return (ObjectKey(namespace, service), "EndpointSlice \(name)")
+        let managedBy = labels.first { $0.key == "endpointslice.kubernetes.io/managed-by" }.flatMap { try? $0.value.string("label") }
+        return (ObjectKey(namespace, service), "EndpointSlice \(name)", managedBy != "endpointslice-controller.k8s.io")
     }
 
     /// `namespace/name` (or `name`) as metadata writes them, for messages; `?` when unreadable.

@@ -127,7 +127,9 @@ extension Timeline {
     /// becomes one cell per backend (`aimed`). A scenario's probe steps and `keycard probe` on a
     /// live lab both judge cells through this. A cell through a Service `unjudgedReason` names
     /// (given `handWrittenEndpoints`, `Scenario.handWrittenEndpoints`) is marked unjudged.
-    public static func cells(of probe: ResolvedProbe, in state: Cluster, mesh: Bool, handWrittenEndpoints: [ObjectKey: String] = [:])
+    public static func cells(
+        of probe: ResolvedProbe, in state: Cluster, mesh: Bool, handWrittenEndpoints: [ObjectKey: HandWrittenEndpoints] = [:]
+    )
         -> [ProbeCell]
     {
         let engine = PolicyEngine(state)
@@ -157,7 +159,10 @@ extension Timeline {
                     if case .exposed(let key, let entry, let backend) = destination {
                         cell.sourceNAT = state.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
                     }
-                    if destination.reachedPod == nil, let key = destination.serviceKey, let service = state.services[key],
+                    // A selectorless Service's cell has no backend (retained slices aside); one with a
+                    // selector and a hand-written slice is unjudged whichever selected pod it aims at.
+                    if let key = destination.serviceKey, let service = state.services[key],
+                        destination.reachedPod == nil || service.selector != nil,
                         let reason = unjudgedReason(service, handWrittenEndpoints: handWrittenEndpoints)
                     {
                         cell.unjudgedReason = reason
@@ -176,16 +181,24 @@ extension Timeline {
     /// which keycard does not read, so it cannot say where such a connection goes:
     /// - `default/kubernetes` (as a `kubectl get svc -o yaml` dump holds it): the API server's
     ///   Service, whose endpoint is the API server, outside the lab;
-    /// - any other selectorless Service one of `handWrittenEndpoints` names.
+    /// - any other selectorless Service one of `handWrittenEndpoints` names;
+    /// - a Service with a selector and an EndpointSlice its controller does not manage
+    ///   (`HandWrittenEndpoints.unmanagedSlice`): kube-proxy and CoreDNS merge that slice's
+    ///   endpoints with the selected pods'.
     /// A selectorless Service without such an object has no endpoints in Kubernetes either: its
     /// cells stay judged (dropped, no path).
-    public static func unjudgedReason(_ service: Service, handWrittenEndpoints: [ObjectKey: String]) -> String? {
-        guard service.kind != .externalName, service.selector == nil else { return nil }
+    public static func unjudgedReason(_ service: Service, handWrittenEndpoints: [ObjectKey: HandWrittenEndpoints]) -> String? {
+        guard service.kind != .externalName else { return nil }
+        guard service.selector == nil else {
+            guard let slice = handWrittenEndpoints[service.key]?.unmanagedSlice else { return nil }
+            return
+                "the Service's endpoints include an EndpointSlice written by hand (\(slice)), merged with the selected pods', which keycard does not read"
+        }
         if service.key == ObjectKey("default", "kubernetes") {
             return
                 "default/kubernetes is the API server's Service: its endpoints are the API server's addresses, outside the lab, which keycard does not run"
         }
-        guard let written = handWrittenEndpoints[service.key] else { return nil }
+        guard let written = handWrittenEndpoints[service.key]?.first else { return nil }
         return "the Service's endpoints are written by hand (\(written)), which keycard does not read"
     }
 

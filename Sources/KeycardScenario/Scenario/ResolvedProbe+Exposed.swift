@@ -13,7 +13,7 @@ extension ResolvedProbe {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
             }
-            if let backend, cluster.pods[backend].map({ Cluster.isReadyEndpoint($0, of: service) }) != true {
+            if let backend, !Self.isBackendPod(backend, of: service, cluster) {
                 throw ScenarioError(
                     step.location,
                     "probe.to: svc/\(key)@\(entry)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")

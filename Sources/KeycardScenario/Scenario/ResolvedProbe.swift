@@ -119,7 +119,7 @@ public struct ResolvedProbe: Sendable {
                     step.location, "probe.to: Service \(key) has no ClusterIP (headless or ExternalName): probe its pods")
             }
             // `svc/ns/name>ns/pod` aims at one backend: a pod the Service does not select is none.
-            if let backend, cluster.pods[backend].map({ Cluster.isReadyEndpoint($0, of: service) }) != true {
+            if let backend, !Self.isBackendPod(backend, of: service, cluster) {
                 throw ScenarioError(
                     step.location, "probe.to: svc/\(key)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }
@@ -169,6 +169,7 @@ public struct ResolvedProbe: Sendable {
         // Over `maximumCells` the step is refused by whoever judges its cells (`cellLimitProblem`).
         destinationCells = targets
         expect = probe.expect
+        try checkSteeredBackends(step, cluster)
         try checkHTTP(step, cluster)
         try checkExposed(step, cluster, portsDefaulted: probe.ports == nil)
         try check(step)

@@ -20,15 +20,37 @@ public struct Scenario: Sendable {
     /// Network policies of other CNIs among the input, skipped (`ForeignPolicy`; `keycard lint`
     /// reports them).
     public var foreignPolicies: [ForeignPolicy] = []
-    /// EndpointSlices and Endpoints written by hand, which keycard does not read: the Service each
-    /// names → `EndpointSlice NAME` or `Endpoints NAME` (`Timeline.unjudgedReason`).
-    public var handWrittenEndpoints: [ObjectKey: String] = [:]
+    /// EndpointSlices and Endpoints written by hand, which keycard does not read, by the Service
+    /// each names (`Timeline.unjudgedReason`).
+    public var handWrittenEndpoints: [ObjectKey: HandWrittenEndpoints] = [:]
     /// Manifests mode (`ManifestLoader`): the steps are keycard's, not written by the user.
     public var fromManifests = false
     /// The files read to build it, in reading order: the scenario file and the manifests its
     /// `file:` items name, or the manifests (each file of a folder). A live lab rebuilt from them
     /// checks that none changed since it came up.
     public var inputFiles: [String] = []
+}
+
+/// The EndpointSlices and Endpoints written by hand for one Service (`Scenario.handWrittenEndpoints`).
+public struct HandWrittenEndpoints: Sendable, Hashable {
+    /// `EndpointSlice NAME` or `Endpoints NAME`: the first that names the Service. A Service
+    /// without a selector gets its endpoints from these alone.
+    public var first: String
+    /// `EndpointSlice NAME`: the first slice not labelled `endpointslice.kubernetes.io/managed-by:
+    /// endpointslice-controller.k8s.io`. The EndpointSlice controller lists and rewrites only the
+    /// slices it manages (pkg/controller/endpointslice `syncService`), while kube-proxy
+    /// (pkg/proxy endpointslicecache.go) and CoreDNS (plugin/kubernetes) merge every slice
+    /// labelled with the Service's name: such a slice adds endpoints to a Service with a selector
+    /// too. A controller-managed slice (a dump's) lists the selected pods, which keycard computes.
+    /// An `Endpoints` object adds none to a Service with a selector: the Endpoints controller
+    /// rewrites it, and kube-proxy reads slices only (the mirroring controller mirrors the
+    /// Endpoints of selectorless Services alone).
+    public var unmanagedSlice: String?
+
+    public init(first: String, unmanagedSlice: String? = nil) {
+        self.first = first
+        self.unmanagedSlice = unmanagedSlice
+    }
 }
 
 /// Where policy is enforced.

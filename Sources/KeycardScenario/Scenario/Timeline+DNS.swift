@@ -72,8 +72,9 @@ extension Timeline {
     }
 
     /// Why the model cannot say what cluster DNS answers `dns` at step `index` (nil: it can). A
-    /// selectorless Service whose endpoints are written by hand (`unjudgedReason`, OBJ-30) gets
-    /// its records in CoreDNS from those EndpointSlices (plugin/kubernetes/object/endpoint.go):
+    /// Service with endpoints written by hand (`unjudgedReason`: selectorless, OBJ-30, or with a
+    /// selector and a slice its controller does not manage, OBJ-80) gets its records in CoreDNS
+    /// from those EndpointSlices too (plugin/kubernetes/object/endpoint.go):
     /// a headless one's name, and under either kind each endpoint's name (`<hostname>.<svc>`,
     /// `<a-b-c-d>.<svc>`); keycard does not read them. The first search-list candidate that is such
     /// a name (directly or as an ExternalName's CNAME target) before one the records answer makes
