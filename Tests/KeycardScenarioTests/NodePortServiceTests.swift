@@ -179,15 +179,77 @@ struct NodePortServiceTests {
         #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30086, 30087])
     }
 
-    @Test func reapplyingKeepsAllocatedPorts() throws {
+    /// The node ports of an applied Service (steps: one `apply` of `update`, a Service spec in prod).
+    static func nodePortsAfterUpdate(_ initial: String, _ update: String) throws -> (before: Service?, after: Service?) {
         let t = try Self.build(
-            Self.service("a", "type: NodePort, ports: [{port: 80}]") + "\n" + Self.service("b", "type: NodePort, ports: [{port: 80}]"),
+            Self.service("a", initial),
             steps: """
                 - apply:
-                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}, {name: extra, port: 90}]}}
-                """.replacingOccurrences(of: "ports: [{port: 80}, {name", with: "ports: [{name: main, port: 80}, {name"))
+                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {selector: {app: web}, \(update)}}
+                """)
+        let key = ObjectKey("prod", "a")
+        return (t.initial.services[key], t.cluster(afterStep: 1).services[key])
+    }
+
+    @Test func reapplyingKeepsAllocatedPorts() throws {
+        let t = try Self.build(
+            Self.service("a", "type: NodePort, ports: [{name: main, port: 80}]") + "\n"
+                + Self.service("b", "type: NodePort, ports: [{port: 80}]"),
+            steps: """
+                - apply:
+                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{name: main, port: 80}, {name: extra, port: 90}]}}
+                """)
         #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086])
         #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086, 30088])
+    }
+
+    /// patchAllocatedValues (pkg/registry/core/service/storage) maps the old node ports by port
+    /// name: a port keeps its node port when its name stays, whatever its number or protocol; a
+    /// renamed port (an unnamed single port named when a second joins) gets a new one, and the
+    /// number it had is not handed out again in the same update (released only when it is done).
+    @Test(arguments: [
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: NodePort, ports: [{name: admin, port: 9000}, {name: http, port: 8080}]", [30087, 30086]
+        ),
+        ("type: NodePort, ports: [{port: 80}]", "type: NodePort, ports: [{port: 8080, protocol: UDP}]", [30086]),
+        ("type: NodePort, ports: [{name: http, port: 80}]", "type: NodePort, ports: [{name: http, port: 80, protocol: UDP}]", [30086]),
+        (
+            "type: NodePort, ports: [{port: 80}]", "type: NodePort, ports: [{name: http, port: 80}, {name: admin, port: 81}]",
+            [30087, 30088]
+        ),
+        // The number pinned again on another port: the named port gets a new one.
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: NodePort, ports: [{name: http, port: 80}, {name: b, port: 81, nodePort: 30086}]", [30087, 30086]
+        ),
+        // Kept on a LoadBalancer that stops allocating them (`allocateLoadBalancerNodePorts: false`).
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{name: http, port: 80}]", [30086]
+        ),
+    ])
+    func anUpdateKeepsNodePortsByPortName(_ initial: String, _ update: String, _ expected: [Int]) throws {
+        let (_, after) = try Self.nodePortsAfterUpdate(initial, update)
+        #expect(after?.ports.map(\.nodePort) == expected)
+    }
+
+    /// The health-check node port a LoadBalancer with the Local policy holds is kept by an update
+    /// (patchAllocatedValues) and never handed to a port allocated in the same update (one
+    /// allocator: a number the Service holds is taken).
+    @Test(arguments: [
+        ("ports: [{name: a, port: 80}]", "ports: [{name: a, port: 80}, {name: b, port: 81}]", [30086, 30088], 30087),
+        (
+            "allocateLoadBalancerNodePorts: false, ports: [{name: a, port: 80}]",
+            "allocateLoadBalancerNodePorts: true, ports: [{name: a, port: 80}]", [30087], 30086
+        ),
+    ])
+    func anUpdateKeepsTheHealthCheckNodePort(_ initial: String, _ update: String, _ ports: [Int], _ healthCheck: Int) throws {
+        let lb = "type: LoadBalancer, externalTrafficPolicy: Local, "
+        let (before, after) = try Self.nodePortsAfterUpdate(lb + initial, lb + update)
+        #expect(before?.healthCheckNodePort == healthCheck)
+        #expect(after?.ports.map(\.nodePort) == ports)
+        #expect(after?.healthCheckNodePort == healthCheck)
     }
 
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {

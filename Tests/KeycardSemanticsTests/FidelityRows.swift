@@ -671,6 +671,8 @@ let fidelityRows =
 
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [
+    "OBJ-72": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsNodePortsByPortName",
+    "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
