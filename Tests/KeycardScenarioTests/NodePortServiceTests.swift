@@ -252,6 +252,76 @@ struct NodePortServiceTests {
         #expect(after?.healthCheckNodePort == healthCheck)
     }
 
+    /// The error applying `update` over the Service `initial` gives (nil: accepted).
+    static func updateProblem(_ initial: String, _ update: String) -> String? {
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n  resources:")
+        let steps = """
+            - apply:
+                - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {selector: {app: web}, \(update)}}
+            """
+        do {
+            _ = try Timeline(
+                ScenarioLoader.parse(T.scenario(resources: Self.service("a", initial), steps: steps, head: head), file: "bad.yaml"))
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// ValidateServiceUpdate's rules for a LoadBalancer (pkg/apis/core/validation):
+    /// `validateServiceExternalTrafficFieldsUpdate` keeps the health-check node port while the
+    /// Service needs one, `validateLoadBalancerClassField` keeps the class from LoadBalancer to
+    /// LoadBalancer; a change of type to LoadBalancer may set a class, and one from LoadBalancer
+    /// drops the class it had when written unchanged (`dropTypeDependentFields`).
+    @Test(
+        arguments: [
+            (
+                "type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]",
+                "type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30500, ports: [{port: 80}]",
+                "spec.healthCheckNodePort: Forbidden: field is immutable"
+            ),
+            (
+                "type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]",
+                "type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30087, ports: [{port: 80}]", nil
+            ),
+            ("type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]", "type: LoadBalancer, ports: [{port: 80}]", nil),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: LoadBalancer, loadBalancerClass: example.com/two, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"example.com/two\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", "type: LoadBalancer, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"null\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, ports: [{port: 80}]", "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"example.com/one\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil
+            ),
+            ("ports: [{port: 80}]", "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: ClusterIP, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: ClusterIP, loadBalancerClass: example.com/two, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'"
+            ),
+        ] as [(String, String, String?)])
+    func loadBalancerUpdateRules(_ initial: String, _ update: String, _ refusal: String?) {
+        let problem = Self.updateProblem(initial, update)
+        if let refusal {
+            #expect(problem?.contains(refusal) == true, "\(problem ?? "accepted")")
+        } else {
+            #expect(problem == nil)
+        }
+    }
+
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
         let range = Self.failure(Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"))
         // At the field itself: the range is fixed, so it is checked when the file is read.

@@ -673,6 +673,8 @@ let fidelityRows =
 let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-72": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsNodePortsByPortName",
     "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
+    "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
+    "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",

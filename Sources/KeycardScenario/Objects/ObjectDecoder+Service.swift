@@ -128,7 +128,7 @@ extension ObjectDecoder {
 
     /// A field the Service's type does not allow, written at `value`: kept with validation's
     /// `refusal` until the Service is applied, where an update may drop it (`TypeDependentField`).
-    private mutating func keepUntilApplied(_ field: TypeDependentField.Value, _ value: YAMLValue, _ refusal: String) {
+    mutating func keepUntilApplied(_ field: TypeDependentField.Value, _ value: YAMLValue, _ refusal: String) {
         typeDependentFields.append(TypeDependentField(value: field, location: value.location, refusal: refusal))
     }
 
