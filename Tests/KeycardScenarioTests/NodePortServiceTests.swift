@@ -322,6 +322,36 @@ struct NodePortServiceTests {
         }
     }
 
+    /// The `service.beta.kubernetes.io/load-balancer-source-ranges` annotation, validated by
+    /// ValidateService only when `spec.loadBalancerSourceRanges` is empty and then read by cloud
+    /// load balancers (servicehelpers `GetLoadBalancerSourceRanges`): the lab's does the same.
+    @Test(
+        arguments: [
+            (
+                "ports: [{port: 80}]", "not-a-cidr",
+                "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                []
+            ),
+            (
+                "type: LoadBalancer, ports: [{port: 80}]", "10.0.0.0/8,not-a-cidr",
+                "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Invalid value: \"not-a-cidr\": must be a valid CIDR value",
+                []
+            ),
+            ("type: LoadBalancer, ports: [{port: 80}]", " 203.0.113.0/24 , 198.51.100.0/24", nil, ["203.0.113.0/24", "198.51.100.0/24"]),
+            ("type: LoadBalancer, ports: [{port: 80}]", " ", nil, []),
+            ("type: LoadBalancer, loadBalancerSourceRanges: [192.0.2.0/24], ports: [{port: 80}]", "not-a-cidr", nil, ["192.0.2.0/24"]),
+        ] as [(String, String, String?, [String])])
+    func sourceRangesAnnotationIsValidatedAndHonoured(_ spec: String, _ annotation: String, _ refusal: String?, _ ranges: [String]) throws {
+        let item =
+            "- {apiVersion: v1, kind: Service, metadata: {name: s, namespace: prod, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: '\(annotation)'}}, spec: {selector: {app: web}, \(spec)}}"
+        guard let refusal else {
+            let service = try Self.build(item).initial.services[ObjectKey("prod", "s")]
+            #expect(service?.loadBalancerSourceRanges.map(\.text) == ranges)
+            return
+        }
+        #expect(Self.failure(item).contains(refusal))
+    }
+
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
         let range = Self.failure(Self.service("a", "type: NodePort, ports: [{port: 80, nodePort: 8080}]"))
         // At the field itself: the range is fixed, so it is checked when the file is read.
@@ -473,6 +503,8 @@ struct NodePortServiceTests {
                 "out", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: [198.51.100.0/24], ports: [{port: 80}]"),
             Self.service(
                 "v6", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: ['2001:db8::/32'], ports: [{port: 80}]"),
+            // The annotation cloud load balancers read when the field is empty.
+            "- {apiVersion: v1, kind: Service, metadata: {name: ann, namespace: prod, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: 198.51.100.0/24}}, spec: {selector: {app: web}, type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]}}",
             T.policy("podSelector: {matchLabels: {app: web}}\ningress:\n  - from: [{ipBlock: {cidr: 203.0.113.0/24}}]"),
         ].joined(separator: "\n")
         let t = try timeline(T.scenario(resources: resources, head: head))
@@ -496,6 +528,7 @@ struct NodePortServiceTests {
         // Service family's ranges and builds no firewall without one).
         #expect(decision("in", .loadBalancer, 80) == .allow)
         #expect(decision("out", .loadBalancer, 80) == .deny)
+        #expect(decision("ann", .loadBalancer, 80) == .deny)
         #expect(decision("v6", .loadBalancer, 80) == .allow)
         let verdict = engine.evaluate(
             from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))

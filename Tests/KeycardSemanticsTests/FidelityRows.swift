@@ -664,6 +664,26 @@ let serviceAndNetworkRows: [FidelityRow] = [
             cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges.map(\.text) == ["192.0.2.0/24"]
                 ? nil : "the ranges are \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges))"
         }),
+    FidelityRow(
+        "OBJ-76",
+        service(
+            "type: ClusterIP",
+            metadata: "{name: svc, namespace: shop, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: not-a-cidr}}"),
+        .refuses(
+            at: "not-a-cidr}",
+            "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used when `type` is 'LoadBalancer'"
+        )),
+    FidelityRow(
+        "OBJ-77",
+        service(
+            "type: LoadBalancer",
+            metadata:
+                "{name: svc, namespace: shop, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: '198.51.100.0/24, 192.0.2.0/24'}}"
+        ), .accepts(["shop/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges.map(\.text) == ["198.51.100.0/24", "192.0.2.0/24"]
+                ? nil : "the ranges are \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges))"
+        }),
 ]
 
 let fidelityRows =

@@ -79,6 +79,7 @@ extension ObjectDecoder {
             }
         }
         try serviceSpecFields(spec, of: &service)
+        try sourceRangesAnnotation(meta.annotations, metadata: metadata, of: &service)
         let portItems = try spec["ports"]?.items("spec.ports") ?? []
         if portItems.isEmpty && service.kind != .externalName && service.address != .headless {
             throw specLocation.error("Service \(service.key) needs spec.ports (only a headless or ExternalName Service may have none)")

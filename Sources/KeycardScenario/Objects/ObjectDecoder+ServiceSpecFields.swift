@@ -220,4 +220,37 @@ extension ObjectDecoder {
         service.loadBalancerSourceRanges = parsed
     }
 
+    /// The annotation cloud load balancers read for their allowed sources when
+    /// `spec.loadBalancerSourceRanges` is empty (k8s.io/cloud-provider servicehelpers
+    /// `GetLoadBalancerSourceRanges`; the field's older form).
+    static let sourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+    /// `sourceRangesAnnotation` when `spec.loadBalancerSourceRanges` is empty, validated as
+    /// `ValidateService` does (only then): only on a LoadBalancer ("may only be used when `type` is
+    /// 'LoadBalancer'"), a comma-separated list of CIDRs, each space-trimmed and valid
+    /// (`IsValidCIDRForLegacyField`; blank is none). Its ranges become the Service's
+    /// `loadBalancerSourceRanges`, which the lab's load balancer enforces as a cloud one does.
+    mutating func sourceRangesAnnotation(_ annotations: [String: String], metadata: YAMLValue, of service: inout Service)
+        throws(ScenarioError)
+    {
+        guard service.loadBalancerSourceRanges.isEmpty, let text = annotations[Self.sourceRangesAnnotation] else { return }
+        let entries = try? metadata.entries("metadata").first(where: { $0.key == "annotations" })?.value.entries("metadata.annotations")
+        let written = entries?.first(where: { $0.key == Self.sourceRangesAnnotation })?.value ?? metadata
+        let path = "metadata.annotations[\(Self.sourceRangesAnnotation)]"
+        guard service.kind == .loadBalancer else {
+            throw written.error("\(path): Forbidden: may only be used when `type` is 'LoadBalancer'")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return }
+        var parsed: [CIDR] = []
+        for item in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            let range = item.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let cidr = CIDR.parseLegacy(range) else {
+                throw written.error("\(path): Invalid value: \"\(range)\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+            }
+            warnNonStandard(cidr, written: range, at: written)
+            parsed.append(cidr)
+        }
+        service.loadBalancerSourceRanges = parsed
+    }
 }
