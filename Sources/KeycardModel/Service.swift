@@ -70,6 +70,10 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     /// `status.loadBalancer.ingress[0].ip`: a LoadBalancer's address from `spec.lab.loadBalancerCIDR`,
     /// nil while pending (no such CIDR, or the range is full).
     public var loadBalancerIngress: IPv4?
+    /// `spec.loadBalancerClass` (LoadBalancer only), as written: the load-balancer implementation
+    /// meant (the lab's router serves every class); an update may not change it
+    /// (`validateLoadBalancerClassField`).
+    public var loadBalancerClass: String?
     /// `spec.loadBalancerSourceRanges` (LoadBalancer only), as written.
     public var loadBalancerSourceRanges: [CIDR] = []
     /// `spec.publishNotReadyAddresses`: its endpoints count as ready whatever their pods' `Ready`

@@ -179,15 +179,177 @@ struct NodePortServiceTests {
         #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "dns")]?.ports.map(\.nodePort) == [30086, 30087])
     }
 
-    @Test func reapplyingKeepsAllocatedPorts() throws {
+    /// The node ports of an applied Service (steps: one `apply` of `update`, a Service spec in prod).
+    static func nodePortsAfterUpdate(_ initial: String, _ update: String) throws -> (before: Service?, after: Service?) {
         let t = try Self.build(
-            Self.service("a", "type: NodePort, ports: [{port: 80}]") + "\n" + Self.service("b", "type: NodePort, ports: [{port: 80}]"),
+            Self.service("a", initial),
             steps: """
                 - apply:
-                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80}, {name: extra, port: 90}]}}
-                """.replacingOccurrences(of: "ports: [{port: 80}, {name", with: "ports: [{name: main, port: 80}, {name"))
+                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {selector: {app: web}, \(update)}}
+                """)
+        let key = ObjectKey("prod", "a")
+        return (t.initial.services[key], t.cluster(afterStep: 1).services[key])
+    }
+
+    @Test func reapplyingKeepsAllocatedPorts() throws {
+        let t = try Self.build(
+            Self.service("a", "type: NodePort, ports: [{name: main, port: 80}]") + "\n"
+                + Self.service("b", "type: NodePort, ports: [{port: 80}]"),
+            steps: """
+                - apply:
+                    - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: NodePort, selector: {app: web}, ports: [{name: main, port: 80}, {name: extra, port: 90}]}}
+                """)
         #expect(t.initial.services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086])
         #expect(t.cluster(afterStep: 1).services[ObjectKey("prod", "a")]?.ports.map(\.nodePort) == [30086, 30088])
+    }
+
+    /// patchAllocatedValues (pkg/registry/core/service/storage) maps the old node ports by port
+    /// name: a port keeps its node port when its name stays, whatever its number or protocol; a
+    /// renamed port (an unnamed single port named when a second joins) gets a new one, and the
+    /// number it had is not handed out again in the same update (released only when it is done).
+    @Test(arguments: [
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: NodePort, ports: [{name: admin, port: 9000}, {name: http, port: 8080}]", [30087, 30086]
+        ),
+        ("type: NodePort, ports: [{port: 80}]", "type: NodePort, ports: [{port: 8080, protocol: UDP}]", [30086]),
+        ("type: NodePort, ports: [{name: http, port: 80}]", "type: NodePort, ports: [{name: http, port: 80, protocol: UDP}]", [30086]),
+        (
+            "type: NodePort, ports: [{port: 80}]", "type: NodePort, ports: [{name: http, port: 80}, {name: admin, port: 81}]",
+            [30087, 30088]
+        ),
+        // The number pinned again on another port: the named port gets a new one.
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: NodePort, ports: [{name: http, port: 80}, {name: b, port: 81, nodePort: 30086}]", [30087, 30086]
+        ),
+        // Kept on a LoadBalancer that stops allocating them (`allocateLoadBalancerNodePorts: false`).
+        (
+            "type: NodePort, ports: [{name: http, port: 80}]",
+            "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{name: http, port: 80}]", [30086]
+        ),
+    ])
+    func anUpdateKeepsNodePortsByPortName(_ initial: String, _ update: String, _ expected: [Int]) throws {
+        let (_, after) = try Self.nodePortsAfterUpdate(initial, update)
+        #expect(after?.ports.map(\.nodePort) == expected)
+    }
+
+    /// The health-check node port a LoadBalancer with the Local policy holds is kept by an update
+    /// (patchAllocatedValues) and never handed to a port allocated in the same update (one
+    /// allocator: a number the Service holds is taken).
+    @Test(arguments: [
+        ("ports: [{name: a, port: 80}]", "ports: [{name: a, port: 80}, {name: b, port: 81}]", [30086, 30088], 30087),
+        (
+            "allocateLoadBalancerNodePorts: false, ports: [{name: a, port: 80}]",
+            "allocateLoadBalancerNodePorts: true, ports: [{name: a, port: 80}]", [30087], 30086
+        ),
+    ])
+    func anUpdateKeepsTheHealthCheckNodePort(_ initial: String, _ update: String, _ ports: [Int], _ healthCheck: Int) throws {
+        let lb = "type: LoadBalancer, externalTrafficPolicy: Local, "
+        let (before, after) = try Self.nodePortsAfterUpdate(lb + initial, lb + update)
+        #expect(before?.healthCheckNodePort == healthCheck)
+        #expect(after?.ports.map(\.nodePort) == ports)
+        #expect(after?.healthCheckNodePort == healthCheck)
+    }
+
+    /// The error applying `update` over the Service `initial` gives (nil: accepted).
+    static func updateProblem(_ initial: String, _ update: String) -> String? {
+        let head = T.head.replacingOccurrences(of: "spec:\n  resources:", with: "spec:\n  lab:\n    nodes: 2\n  resources:")
+        let steps = """
+            - apply:
+                - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {selector: {app: web}, \(update)}}
+            """
+        do {
+            _ = try Timeline(
+                ScenarioLoader.parse(T.scenario(resources: Self.service("a", initial), steps: steps, head: head), file: "bad.yaml"))
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// ValidateServiceUpdate's rules for a LoadBalancer (pkg/apis/core/validation):
+    /// `validateServiceExternalTrafficFieldsUpdate` keeps the health-check node port while the
+    /// Service needs one, `validateLoadBalancerClassField` keeps the class from LoadBalancer to
+    /// LoadBalancer; a change of type to LoadBalancer may set a class, and one from LoadBalancer
+    /// drops the class it had when written unchanged (`dropTypeDependentFields`).
+    @Test(
+        arguments: [
+            (
+                "type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]",
+                "type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30500, ports: [{port: 80}]",
+                "spec.healthCheckNodePort: Forbidden: field is immutable"
+            ),
+            (
+                "type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]",
+                "type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30087, ports: [{port: 80}]", nil
+            ),
+            ("type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]", "type: LoadBalancer, ports: [{port: 80}]", nil),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: LoadBalancer, loadBalancerClass: example.com/two, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"example.com/two\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", "type: LoadBalancer, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"null\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, ports: [{port: 80}]", "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Invalid value: \"example.com/one\": may not change once set"
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil
+            ),
+            ("ports: [{port: 80}]", "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: ClusterIP, loadBalancerClass: example.com/one, ports: [{port: 80}]", nil
+            ),
+            (
+                "type: LoadBalancer, loadBalancerClass: example.com/one, ports: [{port: 80}]",
+                "type: ClusterIP, loadBalancerClass: example.com/two, ports: [{port: 80}]",
+                "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'"
+            ),
+        ] as [(String, String, String?)])
+    func loadBalancerUpdateRules(_ initial: String, _ update: String, _ refusal: String?) {
+        let problem = Self.updateProblem(initial, update)
+        if let refusal {
+            #expect(problem?.contains(refusal) == true, "\(problem ?? "accepted")")
+        } else {
+            #expect(problem == nil)
+        }
+    }
+
+    /// The `service.beta.kubernetes.io/load-balancer-source-ranges` annotation, validated by
+    /// ValidateService only when `spec.loadBalancerSourceRanges` is empty and then read by cloud
+    /// load balancers (servicehelpers `GetLoadBalancerSourceRanges`): the lab's does the same.
+    @Test(
+        arguments: [
+            (
+                "ports: [{port: 80}]", "not-a-cidr",
+                "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                []
+            ),
+            (
+                "type: LoadBalancer, ports: [{port: 80}]", "10.0.0.0/8,not-a-cidr",
+                "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Invalid value: \"not-a-cidr\": must be a valid CIDR value",
+                []
+            ),
+            ("type: LoadBalancer, ports: [{port: 80}]", " 203.0.113.0/24 , 198.51.100.0/24", nil, ["203.0.113.0/24", "198.51.100.0/24"]),
+            ("type: LoadBalancer, ports: [{port: 80}]", " ", nil, []),
+            ("type: LoadBalancer, loadBalancerSourceRanges: [192.0.2.0/24], ports: [{port: 80}]", "not-a-cidr", nil, ["192.0.2.0/24"]),
+        ] as [(String, String, String?, [String])])
+    func sourceRangesAnnotationIsValidatedAndHonoured(_ spec: String, _ annotation: String, _ refusal: String?, _ ranges: [String]) throws {
+        let item =
+            "- {apiVersion: v1, kind: Service, metadata: {name: s, namespace: prod, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: '\(annotation)'}}, spec: {selector: {app: web}, \(spec)}}"
+        guard let refusal else {
+            let service = try Self.build(item).initial.services[ObjectKey("prod", "s")]
+            #expect(service?.loadBalancerSourceRanges.map(\.text) == ranges)
+            return
+        }
+        #expect(Self.failure(item).contains(refusal))
     }
 
     @Test func pinnedPortOutOfRangeOrTakenIsRefusedWithItsPlace() {
@@ -341,6 +503,8 @@ struct NodePortServiceTests {
                 "out", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: [198.51.100.0/24], ports: [{port: 80}]"),
             Self.service(
                 "v6", "type: LoadBalancer, externalTrafficPolicy: Local, loadBalancerSourceRanges: ['2001:db8::/32'], ports: [{port: 80}]"),
+            // The annotation cloud load balancers read when the field is empty.
+            "- {apiVersion: v1, kind: Service, metadata: {name: ann, namespace: prod, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: 198.51.100.0/24}}, spec: {selector: {app: web}, type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]}}",
             T.policy("podSelector: {matchLabels: {app: web}}\ningress:\n  - from: [{ipBlock: {cidr: 203.0.113.0/24}}]"),
         ].joined(separator: "\n")
         let t = try timeline(T.scenario(resources: resources, head: head))
@@ -364,6 +528,7 @@ struct NodePortServiceTests {
         // Service family's ranges and builds no firewall without one).
         #expect(decision("in", .loadBalancer, 80) == .allow)
         #expect(decision("out", .loadBalancer, 80) == .deny)
+        #expect(decision("ann", .loadBalancer, 80) == .deny)
         #expect(decision("v6", .loadBalancer, 80) == .allow)
         let verdict = engine.evaluate(
             from: .external("client"), to: .exposed(ObjectKey("prod", "c"), .node(0), backend: web), port: ProtocolPort(.tcp, 30080))

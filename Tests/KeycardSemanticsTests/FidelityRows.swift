@@ -664,6 +664,26 @@ let serviceAndNetworkRows: [FidelityRow] = [
             cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges.map(\.text) == ["192.0.2.0/24"]
                 ? nil : "the ranges are \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges))"
         }),
+    FidelityRow(
+        "OBJ-76",
+        service(
+            "type: ClusterIP",
+            metadata: "{name: svc, namespace: shop, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: not-a-cidr}}"),
+        .refuses(
+            at: "not-a-cidr}",
+            "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used when `type` is 'LoadBalancer'"
+        )),
+    FidelityRow(
+        "OBJ-77",
+        service(
+            "type: LoadBalancer",
+            metadata:
+                "{name: svc, namespace: shop, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: '198.51.100.0/24, 192.0.2.0/24'}}"
+        ), .accepts(["shop/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges.map(\.text) == ["198.51.100.0/24", "192.0.2.0/24"]
+                ? nil : "the ranges are \(String(describing: cluster.services[ObjectKey("shop", "svc")]?.loadBalancerSourceRanges))"
+        }),
 ]
 
 let fidelityRows =
@@ -671,6 +691,10 @@ let fidelityRows =
 
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [
+    "OBJ-72": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsNodePortsByPortName",
+    "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
+    "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
+    "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",

@@ -2,9 +2,10 @@ extension ObjectDecoder {
     /// The path under which a Service's `spec.clusterIP` location is kept (`LoadedObject.fieldLocations`).
     static let clusterIPField = "spec.clusterIP"
 
-    /// `loaded` with the locations of its Service's `spec.clusterIP`, `spec.ports[i].nodePort` and
-    /// `spec.healthCheckNodePort` recorded (keyed by those paths): their range and ownership are
-    /// checked when applied, against the lab's ranges and the other Services. The API server
+    /// `loaded` with the locations of its Service's `spec.clusterIP`, `spec.ports[i].nodePort`,
+    /// `spec.healthCheckNodePort` and `spec.loadBalancerClass` recorded (keyed by those paths): their
+    /// range, ownership and update rules are checked when applied, against the lab's ranges, the
+    /// other Services and the Service's previous version. The API server
     /// reports clusterIP errors at `spec.clusterIPs`, whose first entry must equal
     /// `spec.clusterIP` (checked when decoding); keycard points at `spec.clusterIP`, which is
     /// always written when `clusterIPs` is.
@@ -16,8 +17,10 @@ extension ObjectDecoder {
         if let clusterIP = specEntries.first(where: { $0.key == "clusterIP" })?.value {
             loaded.fieldLocations[clusterIPField] = clusterIP.location
         }
-        if let healthCheck = specEntries.first(where: { $0.key == "healthCheckNodePort" })?.value {
-            loaded.fieldLocations["spec.healthCheckNodePort"] = healthCheck.location
+        for field in ["healthCheckNodePort", "loadBalancerClass"] {
+            if let written = specEntries.first(where: { $0.key == field })?.value {
+                loaded.fieldLocations["spec.\(field)"] = written.location
+            }
         }
         let ports = specEntries.first { $0.key == "ports" }?.value
         for (index, port) in ((try? ports?.items("Service spec.ports")) ?? []).enumerated() {

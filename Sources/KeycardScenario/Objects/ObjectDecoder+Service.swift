@@ -79,6 +79,7 @@ extension ObjectDecoder {
             }
         }
         try serviceSpecFields(spec, of: &service)
+        try sourceRangesAnnotation(meta.annotations, metadata: metadata, of: &service)
         let portItems = try spec["ports"]?.items("spec.ports") ?? []
         if portItems.isEmpty && service.kind != .externalName && service.address != .headless {
             throw specLocation.error("Service \(service.key) needs spec.ports (only a headless or ExternalName Service may have none)")
@@ -128,7 +129,7 @@ extension ObjectDecoder {
 
     /// A field the Service's type does not allow, written at `value`: kept with validation's
     /// `refusal` until the Service is applied, where an update may drop it (`TypeDependentField`).
-    private mutating func keepUntilApplied(_ field: TypeDependentField.Value, _ value: YAMLValue, _ refusal: String) {
+    mutating func keepUntilApplied(_ field: TypeDependentField.Value, _ value: YAMLValue, _ refusal: String) {
         typeDependentFields.append(TypeDependentField(value: field, location: value.location, refusal: refusal))
     }
 

@@ -22,7 +22,7 @@ extension ObjectDecoder {
         try Self.sessionAffinityConfig(spec)
         service.prefersSameNode = try Self.trafficDistribution(spec) == "PreferSameNode"
         try internalTrafficPolicy(spec, of: &service)
-        service.loadBalancerSourceRanges = try loadBalancerFields(spec, of: service)
+        try loadBalancerFields(spec, of: &service)
     }
 
     /// `ipFamilyPolicy` (SingleStack, PreferDualStack, RequireDualStack) and `ipFamilies` (IPv4,
@@ -175,22 +175,32 @@ extension ObjectDecoder {
 
     /// `loadBalancerClass` and `loadBalancerSourceRanges`: only when `type` is LoadBalancer
     /// (`validateLoadBalancerClassField`, `ValidateService`); a class is a qualified name, a range a
-    /// CIDR (space-padding allowed, `IsValidCIDRForLegacyField`). The lab's load balancer serves
-    /// every class and admits only sources inside the ranges it returns (`LoadBalancerCompiler`).
-    private mutating func loadBalancerFields(_ spec: [String: YAMLValue], of service: Service) throws(ScenarioError) -> [CIDR] {
+    /// CIDR (space-padding allowed, `IsValidCIDRForLegacyField`). Both are kept on `service`; a
+    /// class on another type waits for the apply, where an update from a LoadBalancer of that class
+    /// drops it (`TypeDependentField`). The lab's load balancer serves every class and admits only
+    /// sources inside the ranges (`LoadBalancerCompiler`).
+    private mutating func loadBalancerFields(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
         if let classValue = spec["loadBalancerClass"] {
             let text = try classValue.string("spec.loadBalancerClass")
-            guard service.kind == .loadBalancer else {
-                throw classValue.error("spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'")
-            }
-            if let problem = NameRules.labelKeyProblem(text) {
+            if service.kind != .loadBalancer {
+                keepUntilApplied(
+                    .loadBalancerClass(text), classValue,
+                    "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'")
+            } else if let problem = NameRules.labelKeyProblem(text) {
                 throw classValue.error(
                     "spec.loadBalancerClass: Invalid value: \"\(text)\": \(problem.replacingOccurrences(of: "label key ", with: ""))")
+            } else {
+                service.loadBalancerClass = text
             }
         }
-        guard let rangesValue = spec["loadBalancerSourceRanges"] else { return [] }
+        try sourceRanges(spec, of: &service)
+    }
+
+    /// `loadBalancerSourceRanges` (see `loadBalancerFields`), kept on `service`.
+    private mutating func sourceRanges(_ spec: [String: YAMLValue], of service: inout Service) throws(ScenarioError) {
+        guard let rangesValue = spec["loadBalancerSourceRanges"] else { return }
         let ranges = try rangesValue.items("spec.loadBalancerSourceRanges")
-        guard !ranges.isEmpty else { return [] }
+        guard !ranges.isEmpty else { return }
         guard service.kind == .loadBalancer else {
             throw rangesValue.error("spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'")
         }
@@ -207,6 +217,40 @@ extension ObjectDecoder {
             warnNonStandard(cidr, written: trimmed, at: item)
             parsed.append(cidr)
         }
-        return parsed
+        service.loadBalancerSourceRanges = parsed
+    }
+
+    /// The annotation cloud load balancers read for their allowed sources when
+    /// `spec.loadBalancerSourceRanges` is empty (k8s.io/cloud-provider servicehelpers
+    /// `GetLoadBalancerSourceRanges`; the field's older form).
+    static let sourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+    /// `sourceRangesAnnotation` when `spec.loadBalancerSourceRanges` is empty, validated as
+    /// `ValidateService` does (only then): only on a LoadBalancer ("may only be used when `type` is
+    /// 'LoadBalancer'"), a comma-separated list of CIDRs, each space-trimmed and valid
+    /// (`IsValidCIDRForLegacyField`; blank is none). Its ranges become the Service's
+    /// `loadBalancerSourceRanges`, which the lab's load balancer enforces as a cloud one does.
+    mutating func sourceRangesAnnotation(_ annotations: [String: String], metadata: YAMLValue, of service: inout Service)
+        throws(ScenarioError)
+    {
+        guard service.loadBalancerSourceRanges.isEmpty, let text = annotations[Self.sourceRangesAnnotation] else { return }
+        let entries = try? metadata.entries("metadata").first(where: { $0.key == "annotations" })?.value.entries("metadata.annotations")
+        let written = entries?.first(where: { $0.key == Self.sourceRangesAnnotation })?.value ?? metadata
+        let path = "metadata.annotations[\(Self.sourceRangesAnnotation)]"
+        guard service.kind == .loadBalancer else {
+            throw written.error("\(path): Forbidden: may only be used when `type` is 'LoadBalancer'")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return }
+        var parsed: [CIDR] = []
+        for item in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            let range = item.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let cidr = CIDR.parseLegacy(range) else {
+                throw written.error("\(path): Invalid value: \"\(range)\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+            }
+            warnNonStandard(cidr, written: range, at: written)
+            parsed.append(cidr)
+        }
+        service.loadBalancerSourceRanges = parsed
     }
 }

@@ -14,6 +14,7 @@ public struct TypeDependentField: Hashable, Sendable {
         case healthCheckNodePort(Int)
         case externalTrafficPolicy(ExternalTrafficPolicy)
         case allocateLoadBalancerNodePorts(Bool)
+        case loadBalancerClass(String)
         /// On an ExternalName Service: `spec.clusterIP` as written, `ipFamilies`, `ipFamilyPolicy`.
         case clusterIP(String)
         case ipFamilies([String])
@@ -30,9 +31,8 @@ public struct TypeDependentField: Hashable, Sendable {
     /// node ports when the old type had node ports and they are among its own (`sameNodePorts`),
     /// the others when the old type allowed them and their value is the old one
     /// (`sameHCNodePort`, `sameExternalTrafficPolicy`, the old LoadBalancer's
-    /// `allocateLoadBalancerNodePorts`, and on a change to ExternalName `sameClusterIPs`,
-    /// `sameIPFamilies`, `sameIPFamilyPolicy`). `loadBalancerClass` is not among them: keycard
-    /// keeps no old value to compare with, so it stays refused on other types.
+    /// `allocateLoadBalancerNodePorts` and `loadBalancerClass` (`sameLoadBalancerClass`), and on a
+    /// change to ExternalName `sameClusterIPs`, `sameIPFamilies`, `sameIPFamilyPolicy`).
     static func settle(_ fields: [TypeDependentField], updating previous: Service?) throws(ScenarioError) {
         // `needsNodePort`: NodePort and LoadBalancer, whatever `allocateLoadBalancerNodePorts` says.
         let oldNodePorts = Set(previous.map { $0.isExternallyAccessible ? $0.ports.compactMap(\.nodePort) : [] } ?? [])
@@ -50,6 +50,8 @@ public struct TypeDependentField: Hashable, Sendable {
                 dropped = previous?.isExternallyAccessible == true && previous?.externalTrafficPolicy == policy
             case .allocateLoadBalancerNodePorts(let allocate):
                 dropped = previous?.kind == .loadBalancer && previous?.allocateLoadBalancerNodePorts == allocate
+            case .loadBalancerClass(let name):
+                dropped = previous?.kind == .loadBalancer && previous?.loadBalancerClass == name
             // `needsClusterIP(old)`: the old Service had an address (or None). The lab is IPv4 only,
             // so the old families and policy were the defaults, [IPv4] and SingleStack.
             case .clusterIP(let text):

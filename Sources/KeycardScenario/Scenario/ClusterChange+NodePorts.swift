@@ -8,12 +8,16 @@ extension ClusterChange {
     /// - a pinned `nodePort` must lie in `NodePorts.range` and be free ("provided port is not in the
     ///   valid range", "provided port is already allocated"); a port number belongs to one Service;
     /// - a new Service's ports with the same `port` number share one node port (`createNodePorts`);
-    /// - an updated Service's unpinned one keeps the port an earlier version of the Service had for the same
-    ///   `proto/port`, else gets the lowest free port above the static subrange (keycard's deterministic
-    ///   allocation, `NodePorts.allocate`), never
-    ///   one in `avoiding` (the ports other Services of the same batch pin: where the API server's
-    ///   random pick rarely collides with a port pinned a moment later, the lowest free one would);
-    /// - `healthCheckNodePort` likewise for a LoadBalancer with the Local policy;
+    /// - an updated Service's unpinned port keeps the node port the previous version had for a
+    ///   port of the same name (`updateNodePorts`), else gets the lowest free port above the static
+    ///   subrange (keycard's deterministic allocation, `NodePorts.allocate`), never one the Service
+    ///   held (the registry's update runs on one allocator and releases the old ports only once it
+    ///   is done) nor one in `avoiding` (the ports other Services of the same batch pin: where the
+    ///   API server's random pick rarely collides with a port pinned a moment later, the lowest free
+    ///   one would);
+    /// - `healthCheckNodePort` for a LoadBalancer with the Local policy: pinned or allocated when the
+    ///   Service comes to need one (`updateHealthCheckNodePort`), else the old one is kept
+    ///   (`patchAllocatedValues`);
     /// - a LoadBalancer keeps its address, else gets the lowest free one of
     ///   `Cluster.loadBalancerCIDR` (pending, nil, without one).
     /// Errors point at the field's own line where `fields` has it (`spec.ports[i].nodePort`,
@@ -25,19 +29,19 @@ extension ClusterChange {
         var service = service
         let previous = cluster.services[service.key]
         let others = cluster.services.values.filter { $0.key != service.key }
-        var ledger = NodePortLedger(
-            taken: others.reduce(into: Set<Int>()) { $0.formUnion($1.heldNodePorts) }, avoiding: avoiding, service: service.key,
-            location: location, fields: fields)
-        if previous == nil {
-            try Self.createNodePorts(&service, &ledger)
-        } else {
+        // What the Service held stays allocated until the update is done.
+        let held = others.reduce(into: previous?.heldNodePorts ?? []) { $0.formUnion($1.heldNodePorts) }
+        var ledger = NodePortLedger(taken: held, avoiding: avoiding, service: service.key, location: location, fields: fields)
+        if let previous {
             try Self.updateNodePorts(&service, previous: previous, &ledger)
+        } else {
+            try Self.createNodePorts(&service, &ledger)
         }
         if service.needsHealthCheckNodePort {
-            if let number = service.healthCheckNodePort {
-                try ledger.check(number, "spec.healthCheckNodePort")
-            } else if let kept = previous?.healthCheckNodePort, !ledger.taken.contains(kept) {
-                service.healthCheckNodePort = kept
+            if let previous, previous.needsHealthCheckNodePort, let kept = previous.healthCheckNodePort {
+                service.healthCheckNodePort = service.healthCheckNodePort ?? kept
+            } else if let number = service.healthCheckNodePort {
+                try ledger.hold(number, "spec.healthCheckNodePort")
             } else {
                 service.healthCheckNodePort = try ledger.allocate("spec.healthCheckNodePort")
             }
@@ -85,32 +89,42 @@ extension ClusterChange {
         }
     }
 
-    /// An updated Service's node ports, as the registry's `updateNodePorts` settles them: a pinned
-    /// number the Service did not hold before must be free; an unpinned port keeps the node port
-    /// the previous version had for the same `proto/port` (the registry's patchAllocatedValues),
-    /// else gets the next free one (an update does not share numbers between protocols).
-    private static func updateNodePorts(_ service: inout Service, previous: Service?, _ ledger: inout NodePortLedger)
+    /// An updated Service's node ports, as the registry settles them (pkg/registry/core/service/storage):
+    /// - `patchAllocatedValues`, when the old and the new type both have node ports (NodePort,
+    ///   LoadBalancer): an unpinned port takes the node port the previous version gave the port of
+    ///   the same `name` (an unnamed single port is the port named ""; its protocol and number may
+    ///   have changed), unless the new version pins that number on a port the old one had it on;
+    /// - `updateNodePorts`: a pinned (or so kept) number the old ports did not hold must be free;
+    ///   any other port is allocated the next free one when the type allocates node ports.
+    /// One number twice for one protocol is the registry's "duplicate nodePort".
+    private static func updateNodePorts(_ service: inout Service, previous: Service, _ ledger: inout NodePortLedger)
         throws(ScenarioError)
     {
-        // Pinned ports first, so an allocated one never takes a number pinned later in the list.
-        for (index, port) in service.ports.enumerated() {
-            if let number = port.nodePort { try ledger.check(number, "spec.ports[\(index)].nodePort") }
-        }
-        ledger.taken.formUnion(service.ports.compactMap(\.nodePort))
-        for index in service.ports.indices where service.ports[index].nodePort == nil && service.hasNodePorts {
-            let port = service.ports[index]
-            // The same number for another protocol of the same Service port number is allowed; an
-            // update keeps what was allocated (the registry's patchAllocatedValues).
-            let number: Int
-            if let kept = previous?.ports.first(where: { $0.protocolPort == port.protocolPort })?.nodePort,
-                !ledger.taken.contains(kept) || service.ports.contains(where: { $0.nodePort == kept && $0.proto != port.proto })
-            {
-                number = kept
-            } else {
-                number = try ledger.allocate("spec.ports[\(index)].nodePort")
+        let oldNumbers = Set(previous.ports.compactMap(\.nodePort))
+        if previous.isExternallyAccessible && service.isExternallyAccessible {
+            let pinnedAgain = oldNumbers.intersection(service.ports.compactMap(\.nodePort))
+            let byName = Dictionary(previous.ports.map { ($0.name ?? "", $0.nodePort) }, uniquingKeysWith: { first, _ in first })
+            for index in service.ports.indices where service.ports[index].nodePort == nil {
+                if let kept = byName[service.ports[index].name ?? ""] ?? nil, !pinnedAgain.contains(kept) {
+                    service.ports[index].nodePort = kept
+                }
             }
-            service.ports[index].nodePort = number
-            ledger.taken.insert(number)
+        }
+        // Pinned ports first, so an allocated one never takes a number pinned later in the list.
+        var settled: Set<ProtocolPort> = []
+        for (index, port) in service.ports.enumerated() {
+            guard let number = port.nodePort else { continue }
+            let field = "spec.ports[\(index)].nodePort"
+            if !oldNumbers.contains(number) && !ledger.heldHere.contains(number) { try ledger.hold(number, field) }
+            ledger.heldHere.insert(number)
+            guard settled.insert(ProtocolPort(port.proto, number)).inserted else {
+                throw ScenarioError(
+                    ledger.fields[field] ?? ledger.location,
+                    "Service \(service.key): Internal error occurred: duplicate nodePort: {\(port.proto.rawValue) \(number)}")
+            }
+        }
+        for index in service.ports.indices where service.ports[index].nodePort == nil && service.hasNodePorts {
+            service.ports[index].nodePort = try ledger.allocate("spec.ports[\(index)].nodePort")
         }
     }
 
@@ -138,6 +152,8 @@ private struct NodePortLedger {
     let location: SourceLocation
     /// Where each of its node-port fields was written (by path), for error messages.
     var fields: [String: SourceLocation] = [:]
+    /// The numbers this Service's pinned ports hold (one may serve two protocols).
+    var heldHere: Set<Int> = []
 
     /// Throws when a pinned `number` lies outside `NodePorts.range` ("provided port is not in the
     /// valid range") or is taken ("provided port is already allocated").

@@ -74,6 +74,34 @@ extension ClusterChange {
         return service
     }
 
+    /// The rules `ValidateServiceUpdate` adds for an update of `previous` (nil: a create) to `service`
+    /// as written (pkg/apis/core/validation/validation.go):
+    /// - `validateServiceExternalTrafficFieldsUpdate`: while the old and the new Service both need a
+    ///   health-check node port (LoadBalancer, Local), it may not change (left out, the old one is
+    ///   kept: `patchAllocatedValues`); it may when the Service stops needing one;
+    /// - `validateLoadBalancerClassField`: from a LoadBalancer to a LoadBalancer `loadBalancerClass`
+    ///   may not change, nor be set or removed; a change of type to LoadBalancer may set it.
+    /// Errors point at the field where it was written (`fields`), else at `location`.
+    static func checkServiceUpdate(
+        _ service: Service, of previous: Service?, at location: SourceLocation, fields: [String: SourceLocation]
+    ) throws(ScenarioError) {
+        guard let previous else { return }
+        if previous.needsHealthCheckNodePort, service.needsHealthCheckNodePort, let written = service.healthCheckNodePort,
+            written != previous.healthCheckNodePort
+        {
+            throw ScenarioError(
+                fields["spec.healthCheckNodePort"] ?? location,
+                "Service \(service.key): spec.healthCheckNodePort: Forbidden: field is immutable (was \(previous.healthCheckNodePort.map { "\($0)" } ?? "unset"))"
+            )
+        }
+        if previous.kind == .loadBalancer, service.kind == .loadBalancer, service.loadBalancerClass != previous.loadBalancerClass {
+            throw ScenarioError(
+                fields["spec.loadBalancerClass"] ?? location,
+                "Service \(service.key): spec.loadBalancerClass: Invalid value: \"\(service.loadBalancerClass ?? "null")\": may not change once set (was \(previous.loadBalancerClass.map { "\"\($0)\"" } ?? "unset"))"
+            )
+        }
+    }
+
     private static func text(_ address: Service.Address) -> String {
         switch address {
         case .ip(let ip): ip.description

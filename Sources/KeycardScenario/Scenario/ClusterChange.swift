@@ -103,6 +103,7 @@ public struct ClusterChange {
                 try requireNamespace(service.namespace, cluster, loaded.location, for: "Service \(service.key)")
                 let previous = cluster.services[service.key]
                 try TypeDependentField.settle(loaded.typeDependentFields, updating: previous)
+                try Self.checkServiceUpdate(service, of: previous, at: loaded.location, fields: loaded.fieldLocations)
 
                 // The oldest Service decides a port's protocol (R37); an update keeps its age.
                 service.createdAt = previous?.createdAt ?? cluster.generation
