@@ -44,11 +44,12 @@ struct FlowLogTests {
 
     static func facts(_ line: HubbleFlowLine) -> KeycardFlowFacts? { line.flow.extensions?.value }
 
-    /// A drop no policy decided (the model's "no path": a ClusterIP from outside the cluster) is
-    /// the datapath's drop event alone, `SERVICE_BACKEND_NOT_FOUND`, with no policy verdict, no
-    /// policy named and no traffic direction; it was written as a policy drop on the egress side.
+    /// A drop no policy decided (the model's "no path": a ClusterIP under internalTrafficPolicy
+    /// Local without an endpoint on the source's node) is the datapath's drop event alone,
+    /// `SERVICE_BACKEND_NOT_FOUND`, with no policy verdict, no policy named and no traffic
+    /// direction; it was written as a policy drop on the egress side.
     @Test func aDropNoPolicyDecidedIsNoPolicyDrop() throws {
-        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/allow-external-traffic.yaml"))
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/internal-traffic-policy.yaml"))
         let (_, lines) = try Self.flows(timeline) { ModelProbeRunner(cluster: $0) }
         let unrouted = lines.filter { $0.flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND" }
         #expect(!unrouted.isEmpty)
