@@ -42,6 +42,8 @@ struct FlowUntranslatedDropTests {
             #expect(flow.source == HubbleFlow.Endpoint(identity: FlowLog.worldIdentity, labels: ["reserved:world"]))
             #expect(flow.node_name == "flows-node-1")
             #expect(flow.ingress_denied_by == nil && flow.egress_denied_by == nil)
+            // The node's host endpoint dropped what came from outside: not its source.
+            #expect(flow.traffic_direction == "INGRESS")
         }
     }
 
@@ -75,5 +77,27 @@ struct FlowUntranslatedDropTests {
         #expect(throughService.contains { $0.cell.hasPrefix("other/test -> ") })
         #expect(!throughService.contains { $0.cell.hasPrefix("external/") })
         #expect(lines.allSatisfy { $0.flow.drop_reason_desc != "SERVICE_BACKEND_NOT_FOUND" })
+    }
+
+    /// Hubble's `decodeTrafficDirection` gives a drop `EGRESS` when the endpoint whose datapath
+    /// dropped it is the packet's source (bpf `bpf_lxc.c`, `EVENT_SOURCE` `LXC_ID`): a pod's packet
+    /// to a Service without endpoints, dropped by its own translation. It had no direction, and
+    /// `hubble observe --traffic-direction egress` missed it.
+    @Test func aPodsPacketToAServiceWithoutEndpointsIsAnEgressDrop() throws {
+        let flows = try Self.flows(
+            """
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, labels: {app: a}}, spec: {nodeName: node-1, containers: [{name: c, image: c}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: empty, namespace: x}, spec: {selector: {app: nothing}, ports: [{port: 80}]}}
+              steps:
+                - probe: {from: [x/a], to: [svc/x/empty], ports: [TCP/80]}
+            """)
+        #expect(!flows.isEmpty)
+        for flow in flows {
+            #expect(flow.verdict == "DROPPED" && flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND")
+            #expect(flow.traffic_direction == "EGRESS")
+            #expect(flow.source.pod_name == "a" && flow.node_name == "flows-node-1" && flow.l4.TCP?.destination_port == 80)
+        }
     }
 }

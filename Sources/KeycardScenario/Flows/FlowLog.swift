@@ -398,7 +398,11 @@ public struct FlowLog: Sendable {
     /// dropped packet itself (cilium `pkg/hubble/parser/threefour`, `decodeIPv4`, `decodeTCP`): its
     /// destination is the address and port it was sent to, not a backend it never reached, and its
     /// `node_name` the node whose datapath dropped it. No policy decided it: no policy verdict, no
-    /// `*_denied_by` and no traffic direction, only the drop event (type 1, sub-type the reason). Two kinds:
+    /// `*_denied_by`, only the drop event (type 1, sub-type the reason). Its `traffic_direction` is
+    /// Hubble's for a drop (`decodeTrafficDirection`): `EGRESS` when the endpoint whose datapath
+    /// dropped it (the drop's source, bpf `EVENT_SOURCE`: `LXC_ID` in `bpf_lxc.c`, the host
+    /// endpoint in `bpf_host.c`) is the packet's source — a pod's or a node's own translation of a
+    /// ClusterIP — else `INGRESS`: a node dropping what came from outside. Two kinds:
     /// - the model's "no path" (`Verdict.hasNoPath`): a Service port without an endpoint the packet
     ///   may reach, `SERVICE_BACKEND_NOT_FOUND` (158; `FIB_LOOKUP_FAILED`, 169, no route, toward
     ///   anything else): a ClusterIP on the source's own node (its datapath translates
@@ -432,7 +436,8 @@ public struct FlowLog: Sendable {
             time: time, verdict: "DROPPED", drop_reason_desc: nil,
             IP: .init(source: cluster.address(of: source)?.description ?? "", destination: address.description), l4: l4,
             source: endpoint(source, seenOn: node, cluster), destination: endpoint(cluster.endpoint(at: address), seenOn: node, cluster),
-            node_name: "\(labName)-node-\(node)", event_type: .init(type: 1, sub_type: reason.rawValue))
+            node_name: "\(labName)-node-\(node)", event_type: .init(type: 1, sub_type: reason.rawValue),
+            traffic_direction: Self.nodeIndex(of: source, cluster) == node ? "EGRESS" : "INGRESS")
         flow.drop(reason)
         flow.Summary = summary
         flow.extensions = .init(value: stamped(facts, from: from, to: nil, cluster: cluster))

@@ -40,9 +40,10 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// reason), which follows a dropped packet's policy verdict, or 4 (trace, `sub_type` the
     /// observation point) for a forwarded packet no side enforces policy on (`FlowLog.events`).
     public var event_type: EventType
-    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; nil
-    /// (`TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON mapping leaves a zero enum out)
-    /// for a drop no policy decided (`FlowLog.unrouted`).
+    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; for a drop
+    /// no policy decided, Hubble's rule for drops (`FlowLog.untranslatedDrop`). Never nil in what
+    /// keycard writes (nil would be `TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON
+    /// mapping leaves a zero enum out).
     public var traffic_direction: String?
     /// A trace event's observation point (`flow.TraceObservationPoint`): `TO_ENDPOINT` or
     /// `TO_STACK`; nil on policy verdicts and drops.
