@@ -311,6 +311,7 @@ public struct FlowLog: Sendable {
             let side = direction == .egress ? verdict.egress : verdict.ingress
             guard Self.enforced(side) else { continue }
             var flow = event(direction)
+            flow.policy_match_type = Self.matchType(side, direction: direction, port: port, destination: destination, cluster: cluster)
             // A verdict that lets the packet through knows it opens its connection; a drop's does not.
             flow.is_reply = dropped && side.outcome == .denied ? nil : false
             if side.outcome == .denied {
@@ -380,13 +381,14 @@ public struct FlowLog: Sendable {
 
     /// The drop event (type 1, sub-type the drop reason: the verdict's, else 133) that follows a
     /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
-    /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
-    /// know it for a drop).
+    /// policy-verdict events only, `CorrelatePolicy`), no `policy_match_type` (policy verdicts
+    /// only, `decodePolicyMatchType`) and no `is_reply` (`decodeIsReply` does not know it for a drop).
     static func drop(of verdict: HubbleFlow) -> HubbleFlow {
         var drop = verdict
         drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)
         drop.event_type = .init(type: 1, sub_type: drop.drop_reason)
         drop.is_reply = nil
+        drop.policy_match_type = nil
         drop.egress_denied_by = nil
         drop.ingress_denied_by = nil
         drop.egress_allowed_by = nil
