@@ -66,7 +66,7 @@ import Testing
                 "ok 3 - s: step 3 probe: apply",
             ])
         let junit = JUnitRenderer.render([report])
-        #expect(junit.contains("<testsuites name=\"keycard\" tests=\"3\" failures=\"0\" skipped=\"1\">"))
+        #expect(junit.contains("<testsuites name=\"keycard\" tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"1\">"))
         #expect(junit.contains("name=\"step 1 probe: sctp\"><skipped message=\"SCTP # not available\"/></testcase>"))
         #expect(junit.contains("name=\"step 2 probe: mixed\"/>"))
         // A wrong expectation among skipped cells is a failure, never a SKIP.
@@ -123,5 +123,35 @@ import Testing
             parsed
                 == "'step 1 probe: back\\\\slash \u{FFFD}ctl \u{FFFD}[31mred tab\\there \u{FFFD} \u{FFFD} two\\nlines\\r\\nend'|'first\\nsecond'"
         )
+    }
+
+    /// A run that stopped part way (a scenario's error, a signal) read as passing: TAP printed the
+    /// completed scenarios' `ok` points and nothing else, JUnit `errors="0"`. TAP 14 ends it with
+    /// `Bail out!`, JUnit adds the scenario as a suite with an `<error>`, counted in the run's errors.
+    @Test func anAbortedRunBailsOutAndIsAJUnitError() throws {
+        let reports = [
+            Report(scenario: "okpass", enforcement: .pod, passed: true, steps: [Self.step(1, passed: true, name: nil, summary: nil)])
+        ]
+        let aborted = RunAbort(
+            Exit.invalid, failure: "pod x/a: command /nonexistent did not start", scenario: "rvfbad", notRun: 1)
+        #expect(aborted.reason == "pod x/a: command /nonexistent did not start (1 later scenario not run)")
+        let tap = TAPRenderer.render(reports, aborted: aborted).split(separator: "\n").map(String.init)
+        #expect(
+            tap == [
+                "TAP version 14", "1..1", "ok 1 - okpass: step 1 probe",
+                "Bail out! rvfbad: pod x/a: command /nonexistent did not start (1 later scenario not run)",
+            ])
+        let junit = JUnitRenderer.render(reports, aborted: aborted)
+        #expect(junit.contains("<testsuites name=\"keycard\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"0\">"))
+        #expect(junit.contains("<testsuite name=\"rvfbad\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">"))
+        #expect(
+            junit.contains(
+                "<testcase classname=\"rvfbad\" name=\"run\"><error message=\"pod x/a: command /nonexistent did not start (1 later scenario not run)\"/></testcase>"
+            ))
+        // A signal's exit status (128 + it) is an interruption.
+        let interrupted = RunAbort(Exit.interrupted(by: 2), failure: nil, scenario: nil, notRun: 0)
+        #expect(TAPRenderer.render([], aborted: interrupted) == "TAP version 14\n1..0\nBail out! interrupted by signal 2")
+        // A run that finished has neither.
+        #expect(!TAPRenderer.render(reports).contains("Bail out!") && JUnitRenderer.render(reports).contains("errors=\"0\""))
     }
 }

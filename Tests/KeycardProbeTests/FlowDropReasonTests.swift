@@ -39,7 +39,7 @@ struct FlowDropReasonTests {
             #expect(flow.IP.destination.hasPrefix("192.0.2."))
             #expect(flow.l4.TCP?.destination_port == 80)
             #expect(flow.destination == HubbleFlow.Endpoint(identity: 2, labels: ["reserved:world"]))
-            #expect(flow.node_name == "flows-node-1" && flow.traffic_direction == nil)
+            #expect(flow.node_name == "flows-node-1" && flow.traffic_direction == "INGRESS")
         }
         // The partner is admitted and translated to the backend.
         let partner = lines.filter { $0.flow.IP.source == "203.0.113.10" }.map(\.flow)

@@ -44,17 +44,18 @@ struct FlowLogTests {
 
     static func facts(_ line: HubbleFlowLine) -> KeycardFlowFacts? { line.flow.extensions?.value }
 
-    /// A drop no policy decided (the model's "no path": a ClusterIP from outside the cluster) is
-    /// the datapath's drop event alone, `SERVICE_BACKEND_NOT_FOUND`, with no policy verdict, no
-    /// policy named and no traffic direction; it was written as a policy drop on the egress side.
+    /// A drop no policy decided (the model's "no path": a ClusterIP under internalTrafficPolicy
+    /// Local without an endpoint on the source's node) is the datapath's drop event alone,
+    /// `SERVICE_BACKEND_NOT_FOUND`, with no policy verdict and no policy named, dropped by the
+    /// source's own datapath: `EGRESS`; it was written as a policy drop on the egress side.
     @Test func aDropNoPolicyDecidedIsNoPolicyDrop() throws {
-        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/allow-external-traffic.yaml"))
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/internal-traffic-policy.yaml"))
         let (_, lines) = try Self.flows(timeline) { ModelProbeRunner(cluster: $0) }
         let unrouted = lines.filter { $0.flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND" }
         #expect(!unrouted.isEmpty)
         for line in unrouted {
             #expect(line.flow.verdict == "DROPPED" && line.flow.event_type == .init(type: 1, sub_type: 158))
-            #expect(line.flow.traffic_direction == nil && line.flow.egress_denied_by == nil && line.flow.ingress_denied_by == nil)
+            #expect(line.flow.traffic_direction == "EGRESS" && line.flow.egress_denied_by == nil && line.flow.ingress_denied_by == nil)
         }
         // Every policy drop is still its verdict and its drop event.
         let policyDrops = lines.filter { $0.flow.drop_reason_desc == "POLICY_DENIED" }

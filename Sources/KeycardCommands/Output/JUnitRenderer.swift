@@ -2,14 +2,20 @@ import KeycardScenario
 
 /// JUnit XML: one test suite per scenario, one test case per step; a probe step whose every cell
 /// was skipped holds `<skipped message="reason"/>` and counts in `skipped`, as the JUnit schema
-/// Jenkins and GitLab read it has them.
+/// Jenkins and GitLab read it has them. A scenario a run could not finish (`aborted`: an error or
+/// a signal ended it before its report) is a test suite of its own with one test case, `run`,
+/// holding `<error message="reason"/>`, counted in its `errors` and the run's, as the schema
+/// has an error (a test that could not complete) beside a failure.
 enum JUnitRenderer {
-    static func render(_ reports: [Report]) -> String {
+    static func render(_ reports: [Report], aborted: RunAbort? = nil) -> String {
         var out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
         let steps = reports.flatMap(\.steps)
         let failures = steps.filter { !$0.passed }.count
         let skips = steps.filter { $0.skipReason != nil }.count
-        out.append("<testsuites name=\"keycard\" tests=\"\(steps.count)\" failures=\"\(failures)\" skipped=\"\(skips)\">")
+        let errors = aborted == nil ? 0 : 1
+        out.append(
+            "<testsuites name=\"keycard\" tests=\"\(steps.count + errors)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skips)\">"
+        )
         for report in reports {
             let failed = report.steps.filter { !$0.passed }.count
             let skipped = report.steps.filter { $0.skipReason != nil }.count
@@ -33,6 +39,12 @@ enum JUnitRenderer {
                     "      <failure message=\"\(escape(step.summary ?? "failed"))\">\(escape(details(step), attribute: false))</failure>")
                 out.append("    </testcase>")
             }
+            out.append("  </testsuite>")
+        }
+        if let aborted {
+            let name = escape(aborted.scenario ?? "keycard")
+            out.append("  <testsuite name=\"\(name)\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">")
+            out.append("    <testcase classname=\"\(name)\" name=\"run\"><error message=\"\(escape(aborted.reason))\"/></testcase>")
             out.append("  </testsuite>")
         }
         out.append("</testsuites>")

@@ -5,9 +5,11 @@ import KeycardScenario
 /// the run, `ok`/`not ok` with `scenario: step N kind: name` (`# SKIP reason` when every cell of a
 /// probe step was skipped, `StepReport.skipReason`); a failing step carries a YAML
 /// diagnostic block (`message`, `severity`, the wrong cells) indented two spaces between `---`
-/// and `...`.
+/// and `...`. A run that stopped part way (`aborted`: an error or a signal ended a scenario before
+/// its report) ends with TAP 14's `Bail out! scenario: reason` after the steps of the scenarios
+/// that completed, so a harness fails the run instead of reading the completed ones as all of it.
 enum TAPRenderer {
-    static func render(_ reports: [Report]) -> String {
+    static func render(_ reports: [Report], aborted: RunAbort? = nil) -> String {
         let total = reports.reduce(0) { $0 + $1.steps.count }
         var out = ["TAP version 14", "1..\(total)"]
         var number = 0
@@ -30,6 +32,7 @@ enum TAPRenderer {
                 out.append("  ...")
             }
         }
+        if let aborted { out.append("Bail out! \(aborted.text.replacingOccurrences(of: "\n", with: " "))") }
         return out.joined(separator: "\n")
     }
 

@@ -49,8 +49,11 @@ struct RunCommand: ParsableCommand {
         // KEYCARD_LAB_REUSE=0, false, no or off builds one per scenario): it is torn down after the last one.
         let reuse = !keep && LabReuseSetting.enabled(ProcessInfo.processInfo.environment) { Console.error($0) }
         let slot = Interruption.RunSlot()
+        // Why the scenario under way could not finish (`execute` prints it on stderr too).
+        var failure: String?
         // A later scenario's refusal or an interruption still leaves the reports of those that ran
-        // on stdout (CI keeps what was proved), then ends the command with its own status.
+        // on stdout (CI keeps what was proved), then ends the command with its own status; TAP and
+        // JUnit also say the run stopped (`RunAbort`), so the completed part never reads as all of it.
         do {
             try Interruption.tearingDown(slot) { interruption in
                 defer { if !keep { slot.run?.tearDown() } }
@@ -78,7 +81,7 @@ struct RunCommand: ParsableCommand {
                                     traffic, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date()))
                         }
                     }
-                    let report = try Self.execute(run, file: timeline.scenario.file)
+                    let report = try Self.execute(run, file: timeline.scenario.file) { failure = $0 }
                     if keep {
                         // The manifests' timeline stands in the place of the first of them (ScenarioInput).
                         let manifestPaths = files.filter(ManifestLoader.isManifests)
@@ -95,7 +98,12 @@ struct RunCommand: ParsableCommand {
                 }
             }
         } catch {
-            if output != .table && !reports.isEmpty { try emit(reports, ran: ran, several: timelines.count > 1) }
+            let aborted = RunAbort(
+                error, failure: failure, scenario: reports.count < timelines.count ? timelines[reports.count].scenario.name : nil,
+                notRun: max(timelines.count - reports.count - 1, 0))
+            if output == .tap || output == .junit || (output != .table && !reports.isEmpty) {
+                try emit(reports, ran: ran, several: timelines.count > 1, aborted: aborted)
+            }
             throw error
         }
         try emit(reports, ran: ran, several: timelines.count > 1)
@@ -105,14 +113,17 @@ struct RunCommand: ParsableCommand {
 
 extension RunCommand {
     /// Prints the reports of the scenarios that ran in the `-o` format (`table` printed each as it
-    /// ended); a JSON array when several scenarios were given, even if fewer ran.
-    private func emit(_ reports: [Report], ran: [Timeline], several: Bool) throws {
+    /// ended); a JSON array when several scenarios were given, even if fewer ran. A run that stopped
+    /// part way (`aborted`) ends TAP with `Bail out!` and adds JUnit's erroring test suite; JSON,
+    /// Markdown and HTML hold the completed reports only, the exit status and stderr saying why
+    /// the rest is missing.
+    private func emit(_ reports: [Report], ran: [Timeline], several: Bool, aborted: RunAbort? = nil) throws {
         switch output {
         case .table: break
         case .json: try !several && reports.count == 1 ? Console.json(reports[0]) : Console.json(reports)
-        case .junit: Console.out(JUnitRenderer.render(reports))
+        case .junit: Console.out(JUnitRenderer.render(reports, aborted: aborted))
         case .markdown: Console.out(MarkdownRenderer.render(reports))
-        case .tap: Console.out(TAPRenderer.render(reports))
+        case .tap: Console.out(TAPRenderer.render(reports, aborted: aborted))
         case .html:
             Console.out(
                 HTMLRenderer.render(
@@ -132,8 +143,8 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 
 extension RunCommand {
     /// `run`'s report: an interruption or an exit code passes through; any other error is printed
-    /// with the scenario's `file` and ends the command with exit code 2.
-    static func execute(_ run: ScenarioRun, file: String) throws -> Report {
+    /// with the scenario's `file`, handed to `failed`, and ends the command with exit code 2.
+    static func execute(_ run: ScenarioRun, file: String, failed: (String) -> Void = { _ in }) throws -> Report {
         do {
             return try run.execute()
         } catch let interrupted as Interrupted {
@@ -142,7 +153,36 @@ extension RunCommand {
             throw exit
         } catch {
             Console.error("\(file): \(error)")
+            failed("\(error)")
             throw Exit.invalid
         }
     }
+}
+
+/// Why a run stopped before every scenario's report: the scenario under way (nil when the signal
+/// came after the last one ended), the error or signal, and how many later scenarios never ran.
+struct RunAbort: Equatable {
+    var scenario: String?
+    var reason: String
+
+    init(scenario: String?, reason: String) {
+        self.scenario = scenario
+        self.reason = reason
+    }
+
+    /// From the error that ended the run: a signal's exit status (128 + it, `Interruption`), else
+    /// `failure` (what `execute` printed) or the error itself.
+    init(_ error: Error, failure: String?, scenario: String?, notRun: Int) {
+        var reason: String
+        if let exit = error as? ExitCode, exit.rawValue > 128 {
+            reason = "interrupted by signal \(exit.rawValue - 128)"
+        } else {
+            reason = failure ?? "\(error)"
+        }
+        if notRun > 0 { reason += " (\(notRun) later scenario\(notRun == 1 ? "" : "s") not run)" }
+        self.init(scenario: scenario, reason: reason)
+    }
+
+    /// `scenario: reason`, or the reason alone.
+    var text: String { scenario.map { "\($0): \(reason)" } ?? reason }
 }

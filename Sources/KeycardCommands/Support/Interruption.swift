@@ -57,13 +57,13 @@ enum Interruption {
             return result
         } catch let interrupted as Interrupted {
             Console.error("interrupted: lab \(labName()) torn down")
-            throw ExitCode(128 + interrupted.signal)
+            throw Exit.interrupted(by: interrupted.signal)
         } catch {
             // A stage failing because of the interruption still ends as interrupted.
             guard let signal = trap.received else { throw error }
             tearDown()
             Console.error("interrupted: lab \(labName()) torn down (\(error))")
-            throw ExitCode(128 + signal)
+            throw Exit.interrupted(by: signal)
         }
     }
 }

@@ -10,4 +10,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 enum Exit {
     static let failed = ExitCode(1)
     static let invalid = ExitCode(2)
+
+    /// A signal's: 128 + it, as a shell reports a process the signal ended (`Interruption`).
+    static func interrupted(by signal: Int32) -> ExitCode { ExitCode(128 + signal) }
 }

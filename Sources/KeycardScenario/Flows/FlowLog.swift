@@ -74,11 +74,13 @@ public struct FlowLog: Sendable {
         let application = result.targetPort.map { ProtocolPort(result.port.proto, $0) } ?? result.port
         if hbone != nil { facts.applicationPort = application.port }
         let judged = hbone?.port ?? application
-        let rangeDrop = dropped ? loadBalancerRangeDrop(result, verdict: verdict, cluster: cluster, time: time, facts: facts) : nil
+        let rangeDrop = dropped ? loadBalancerRangeDrop(result, cluster: cluster, time: time, facts: facts) : nil
         let base =
             rangeDrop
             ?? events(
-                from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to, port: judged, dropped: dropped, verdict: verdict,
+                from: result.from, to: hbone.map { .pod($0.pod) } ?? result.to,
+                port: Self.carriedPort(sent: result.port, judged: judged, verdict: verdict, dropped: dropped), dropped: dropped,
+                verdict: verdict,
                 cluster: cluster, time: time,
                 sourcePort: nil, sourceNAT: result.sourceNAT, facts: facts)
         guard dropped else {
@@ -137,8 +139,9 @@ public struct FlowLog: Sendable {
             model: model.rawValue, observed: observed.rawValue, rule: attribution?.text, confirmed: confirmed,
             evidence: confirmed == true ? "kernel" : "model", service: destination.serviceKey.map { Endpoint.service($0).description })
         return events(
-            from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: dropped, verdict: verdict,
-            cluster: cluster, time: time, sourcePort: nil, facts: facts
+            from: result.from, to: destination,
+            port: Self.carriedPort(sent: port, judged: cluster.judgedPort(destination, port), verdict: verdict, dropped: dropped),
+            dropped: dropped, verdict: verdict, cluster: cluster, time: time, sourcePort: nil, facts: facts
         ).map { line in
             var line = line
             if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
@@ -216,7 +219,11 @@ public struct FlowLog: Sendable {
     /// handing it to the stack; from outside the cluster (no source node) toward a node or a
     /// host-network pod, `TO_STACK` on that node, whose host endpoint is not the packet's source,
     /// so `INGRESS` (`decodeTrafficDirection`: egress only when the event's endpoint is the
-    /// packet's source).
+    /// packet's source). A packet dropped before any policy judged it (the model's "no path") is
+    /// the drop event alone, toward the address and port it was sent to (`untranslatedDrop`: the
+    /// callers pass that port, `carriedPort`); a drop the model allows is the drop alone on the side
+    /// the kernel's record names (`kernelDropSide`; none for an external's own side, which no
+    /// node's datapath is).
     ///
     /// Nothing is written for a packet that never crosses the pod network, which no Cilium datapath
     /// sees: a pod to its own address (delivered over its loopback), a node or a host-network pod
@@ -235,6 +242,11 @@ public struct FlowLog: Sendable {
         from: ObjectKey, to: Endpoint, port: ProtocolPort, dropped: Bool, verdict: Verdict, cluster: Cluster, time: String,
         sourcePort: Int?, sourceNAT: IPv4? = nil, judged: Bool = true, facts: KeycardFlowFacts
     ) -> [HubbleFlowLine] {
+        if dropped, verdict.hasNoPath {
+            let reason: HubbleFlow.DropReason = to.serviceKey != nil ? .serviceBackendNotFound : .fibLookupFailed
+            return untranslatedDrop(
+                reason, from: from, to: to, port: port, cluster: cluster, time: time, sourcePort: sourcePort, facts: facts)
+        }
         let destinationPod: ObjectKey? =
             switch to {
             case .pod(let key): key
@@ -250,19 +262,9 @@ public struct FlowLog: Sendable {
             return []
         }
         let auditing = judged && audit && !dropped && verdict.decision == .deny
-        var facts = facts
+        var facts = stamped(facts, from: from, to: destinationPod, cluster: cluster)
         if auditing { facts.audit = true }
-        if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
-        if cluster.isHostNetwork(from) { facts.hostNetworkSource = from.description }
-        if let pod = destinationPod, cluster.isHostNetwork(pod) { facts.hostNetworkDestination = pod.description }
-        let l4: HubbleFlow.Layer4 =
-            switch port.proto {
-            case .tcp:
-                HubbleFlow.Layer4(TCP: .init(source_port: sourcePort, destination_port: port.port, flags: ["SYN": true]))
-            case .udp: HubbleFlow.Layer4(UDP: .init(source_port: sourcePort, destination_port: port.port))
-            case .sctp: HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port))
-            case .icmp: HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0))
-            }
+        let (l4, summary) = Self.layer4(port, sourcePort: sourcePort)
         let destination = destinationPod.map(Endpoint.pod) ?? to
         let destinationAddress: IPv4? = destinationPod.flatMap { cluster.addresses[$0] } ?? cluster.address(of: to)
         // One event as seen on the judging side's node (`node_name`, and whether a node end is that host).
@@ -288,28 +290,20 @@ public struct FlowLog: Sendable {
                 node_name: sidePod.map { nodeName($0) } ?? observer.map { "\(labName)-node-\($0)" } ?? nodeName(nil),
                 event_type: .init(type: 5),
                 traffic_direction: direction == .ingress ? "INGRESS" : "EGRESS")
-            flow.Summary =
-                switch port.proto {
-                case .tcp: "TCP Flags: SYN"
-                case .icmp: l4.ICMPv4?.summary
-                case .udp, .sctp: port.proto.rawValue
-                }
+            flow.Summary = summary
             var own = facts
             let side = direction == .egress ? verdict.egress : verdict.ingress
             if !side.tiers.isEmpty { own.tiers = side.tiers.walkthrough }
             flow.extensions = .init(value: own)
             return flow
         }
-        if dropped, verdict.hasNoPath {
-            var flow = event(.egress)
-            Self.unrouted(&flow, toService: to.serviceKey != nil)
-            return [HubbleFlowLine(flow: flow)]
-        }
         if dropped, verdict.decision == .allow {
             // The kernel dropped what the model allows: the drop alone, on the side the kernel's own
             // record names. A timeout is no kernel record (as a scan's silence): no event claims a
             // policy drop that no policy made (Cilium's 133 is "Policy denied").
             guard let side = Self.kernelDropSide(facts) else { return [] }
+            // An external's own side is no node's datapath: its own host refused the packet.
+            if side == .egress, case .external = source { return [] }
             return [HubbleFlowLine(flow: Self.drop(of: event(side)))]
         }
         var flows: [HubbleFlow] = []
@@ -317,6 +311,7 @@ public struct FlowLog: Sendable {
             let side = direction == .egress ? verdict.egress : verdict.ingress
             guard Self.enforced(side) else { continue }
             var flow = event(direction)
+            flow.policy_match_type = Self.matchType(side, direction: direction, port: port, destination: destination, cluster: cluster)
             // A verdict that lets the packet through knows it opens its connection; a drop's does not.
             flow.is_reply = dropped && side.outcome == .denied ? nil : false
             if side.outcome == .denied {
@@ -386,13 +381,14 @@ public struct FlowLog: Sendable {
 
     /// The drop event (type 1, sub-type the drop reason: the verdict's, else 133) that follows a
     /// dropped packet's policy verdict: it carries no policies (Hubble correlates policies on
-    /// policy-verdict events only, `CorrelatePolicy`) and no `is_reply` (`decodeIsReply` does not
-    /// know it for a drop).
+    /// policy-verdict events only, `CorrelatePolicy`), no `policy_match_type` (policy verdicts
+    /// only, `decodePolicyMatchType`) and no `is_reply` (`decodeIsReply` does not know it for a drop).
     static func drop(of verdict: HubbleFlow) -> HubbleFlow {
         var drop = verdict
         drop.drop(verdict.drop_reason.flatMap(HubbleFlow.DropReason.init(rawValue:)) ?? .policyDenied)
         drop.event_type = .init(type: 1, sub_type: drop.drop_reason)
         drop.is_reply = nil
+        drop.policy_match_type = nil
         drop.egress_denied_by = nil
         drop.ingress_denied_by = nil
         drop.egress_allowed_by = nil
@@ -400,46 +396,99 @@ public struct FlowLog: Sendable {
         return drop
     }
 
-    /// A drop no policy decided (the model's "no path": a Service with no endpoint the packet may
-    /// reach, an address nothing routes to): no policy verdict and no policy to name, only the
-    /// datapath's drop event with its own reason, `SERVICE_BACKEND_NOT_FOUND` (158) toward a
-    /// Service, `FIB_LOOKUP_FAILED` (169, no route) otherwise (cilium `api/v1/flow/flow.proto`,
-    /// `DropReason`), and no traffic direction (no side judged it).
-    static func unrouted(_ flow: inout HubbleFlow, toService: Bool) {
-        let reason: HubbleFlow.DropReason = toService ? .serviceBackendNotFound : .fibLookupFailed
+    /// A packet dropped before any Service translation, as Hubble builds a drop event from the
+    /// dropped packet itself (cilium `pkg/hubble/parser/threefour`, `decodeIPv4`, `decodeTCP`): its
+    /// destination is the address and port it was sent to, not a backend it never reached, and its
+    /// `node_name` the node whose datapath dropped it. No policy decided it: no policy verdict, no
+    /// `*_denied_by`, only the drop event (type 1, sub-type the reason). Its `traffic_direction` is
+    /// Hubble's for a drop (`decodeTrafficDirection`): `EGRESS` when the endpoint whose datapath
+    /// dropped it (the drop's source, bpf `EVENT_SOURCE`: `LXC_ID` in `bpf_lxc.c`, the host
+    /// endpoint in `bpf_host.c`) is the packet's source — a pod's or a node's own translation of a
+    /// ClusterIP — else `INGRESS`: a node dropping what came from outside. Two kinds:
+    /// - the model's "no path" (`Verdict.hasNoPath`): a Service port without an endpoint the packet
+    ///   may reach, `SERVICE_BACKEND_NOT_FOUND` (158; `FIB_LOOKUP_FAILED`, 169, no route, toward
+    ///   anything else): a ClusterIP on the source's own node (its datapath translates
+    ///   cluster-internal traffic, bpf `lib/lb.h`, `DROP_NO_SERVICE`); a node port on the node it
+    ///   was sent to, which has no endpoint of its own under `externalTrafficPolicy: Local` (bpf
+    ///   `lib/nodeport.h`, `nodeport_lb4`). A ClusterIP from outside the cluster is no flow: nothing
+    ///   outside routes a ClusterIP, so no node sees the packet (the lab's external host refuses it
+    ///   itself, `ENETUNREACH`);
+    /// - a load balancer whose `loadBalancerSourceRanges` do not hold the source
+    ///   (`loadBalancerRangeDrop`).
+    ///
+    /// The destination is named as the address it was sent to: a node port's node `reserved:host`
+    /// (the node that dropped it is that host), a ClusterIP or a load-balancer address
+    /// `reserved:world` (no endpoint holds it). No flow when no node of the lab would see the packet:
+    /// no such address, or no entry node (a source outside the cluster toward a ClusterIP, a load
+    /// balancer that sends to no node).
+    func untranslatedDrop(
+        _ reason: HubbleFlow.DropReason, from: ObjectKey, to: Endpoint, port: ProtocolPort, cluster: Cluster, time: String,
+        sourcePort: Int?, facts: KeycardFlowFacts
+    ) -> [HubbleFlowLine] {
+        let source = cluster.source(from)
+        let entry: Int? =
+            switch to {
+            case .exposed(_, .node(let index), _): index < max(cluster.nodeCount, 1) ? index : nil
+            case .exposed(let key, .loadBalancer, let backend): cluster.exposedPath(key, .loadBalancer, backend: backend, port: port)?.node
+            default: Self.nodeIndex(of: source, cluster)
+            }
+        guard let node = entry, let address = cluster.address(of: to) else { return [] }
+        let (l4, summary) = Self.layer4(port, sourcePort: sourcePort)
+        var flow = HubbleFlow(
+            time: time, verdict: "DROPPED", drop_reason_desc: nil,
+            IP: .init(source: cluster.address(of: source)?.description ?? "", destination: address.description), l4: l4,
+            source: endpoint(source, seenOn: node, cluster), destination: endpoint(cluster.endpoint(at: address), seenOn: node, cluster),
+            node_name: "\(labName)-node-\(node)", event_type: .init(type: 1, sub_type: reason.rawValue),
+            traffic_direction: Self.nodeIndex(of: source, cluster) == node ? "EGRESS" : "INGRESS")
         flow.drop(reason)
-        flow.event_type = .init(type: 1, sub_type: reason.rawValue)
-        flow.traffic_direction = nil
-        flow.is_reply = nil
-        flow.egress_denied_by = nil
-        flow.ingress_denied_by = nil
+        flow.Summary = summary
+        flow.extensions = .init(value: stamped(facts, from: from, to: nil, cluster: cluster))
+        return [HubbleFlowLine(flow: flow)]
     }
 
     /// A probe through a load balancer whose `loadBalancerSourceRanges` do not hold the source:
     /// Cilium's node port path drops it before translating it (bpf `lib/nodeport.h`,
     /// `lb4_src_range_ok` then `DROP_NOT_IN_SRC_RANGE`), so its drop event says
     /// `DENIED_BY_LB_SRC_RANGE_CHECK` (177), toward the load balancer's address and port (the world,
-    /// to Hubble), on the node the load balancer sent it to, with no policy verdict and no side.
-    /// Nil for any other cell.
-    func loadBalancerRangeDrop(_ result: ProbeResult, verdict: Verdict, cluster: Cluster, time: String, facts: KeycardFlowFacts)
-        -> [HubbleFlowLine]?
-    {
-        guard case .exposed(let key, .loadBalancer, let backend) = result.to,
-            !cluster.loadBalancerAdmits(cluster.source(result.from), key, .loadBalancer),
-            var line = events(
-                from: result.from, to: result.to, port: result.port, dropped: true, verdict: verdict, cluster: cluster, time: time,
-                sourcePort: nil, facts: facts
-            ).first
+    /// to Hubble), on the node the load balancer sent it to (`untranslatedDrop`). Nil for any
+    /// other cell.
+    func loadBalancerRangeDrop(_ result: ProbeResult, cluster: Cluster, time: String, facts: KeycardFlowFacts) -> [HubbleFlowLine]? {
+        guard case .exposed(let key, .loadBalancer, _) = result.to,
+            !cluster.loadBalancerAdmits(cluster.source(result.from), key, .loadBalancer)
         else { return nil }
-        line.flow.drop(.deniedByLBSourceRange)
-        line.flow.event_type = .init(type: 1, sub_type: HubbleFlow.DropReason.deniedByLBSourceRange.rawValue)
-        line.flow.IP.destination = cluster.address(of: result.to)?.description ?? ""
-        line.flow.destination = HubbleFlow.Endpoint(identity: Self.worldIdentity, labels: ["reserved:world"])
-        if let node = cluster.exposedPath(key, .loadBalancer, backend: backend, port: result.port)?.node {
-            line.flow.node_name = "\(labName)-node-\(node)"
-            line.node_name = line.flow.node_name
+        return untranslatedDrop(
+            .deniedByLBSourceRange, from: result.from, to: result.to, port: result.port, cluster: cluster, time: time, sourcePort: nil,
+            facts: facts)
+    }
+
+    /// The port a flow's packet carries: `sent`, the one the source sent it to, when it was dropped
+    /// before any translation (no path: `untranslatedDrop`), else `judged`, the one the policies
+    /// judged (a Service's target port, an HBONE hop's 15008).
+    static func carriedPort(sent: ProtocolPort, judged: ProtocolPort, verdict: Verdict, dropped: Bool) -> ProtocolPort {
+        dropped && verdict.hasNoPath ? sent : judged
+    }
+
+    /// `facts` as every flow of `from` to `destinationPod` carries them: `origin` `prober` unless
+    /// known (a `traffic` flow's comes from the kernel), and the host-network pod at either end.
+    func stamped(_ facts: KeycardFlowFacts, from: ObjectKey, to destinationPod: ObjectKey?, cluster: Cluster) -> KeycardFlowFacts {
+        var facts = facts
+        if facts.origin == nil && facts.kind != "traffic" { facts.origin = "prober" }
+        if cluster.isHostNetwork(from) { facts.hostNetworkSource = from.description }
+        if let pod = destinationPod, cluster.isHostNetwork(pod) { facts.hostNetworkDestination = pod.description }
+        return facts
+    }
+
+    /// The opening packet's `l4` on `port` and Hubble's summary of it (`TCP Flags: SYN`, `UDP`,
+    /// `SCTP`, `ICMPv4 EchoRequest`); `sourcePort` nil where the kernel chose it unseen.
+    static func layer4(_ port: ProtocolPort, sourcePort: Int?) -> (HubbleFlow.Layer4, String?) {
+        switch port.proto {
+        case .tcp:
+            (HubbleFlow.Layer4(TCP: .init(source_port: sourcePort, destination_port: port.port, flags: ["SYN": true])), "TCP Flags: SYN")
+        case .udp: (HubbleFlow.Layer4(UDP: .init(source_port: sourcePort, destination_port: port.port)), port.proto.rawValue)
+        case .sctp: (HubbleFlow.Layer4(SCTP: .init(source_port: sourcePort, destination_port: port.port)), port.proto.rawValue)
+        case .icmp:
+            (HubbleFlow.Layer4(ICMPv4: .init(type: 8, code: 0)), HubbleFlow.ICMPLayer(type: 8, code: 0).summary)
         }
-        return [line]
     }
 
     static func policies(_ rules: [RuleRef]) -> [HubbleFlow.Policy] {

@@ -40,10 +40,16 @@ public struct HubbleFlow: Codable, Sendable, Equatable {
     /// reason), which follows a dropped packet's policy verdict, or 4 (trace, `sub_type` the
     /// observation point) for a forwarded packet no side enforces policy on (`FlowLog.events`).
     public var event_type: EventType
-    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; nil
-    /// (`TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON mapping leaves a zero enum out)
-    /// for a drop no policy decided (`FlowLog.unrouted`).
+    /// `INGRESS` or `EGRESS` (`flow.TrafficDirection`): the side whose policy judged it; for a drop
+    /// no policy decided, Hubble's rule for drops (`FlowLog.untranslatedDrop`). Never nil in what
+    /// keycard writes (nil would be `TRAFFIC_DIRECTION_UNKNOWN`, left out as protobuf's JSON
+    /// mapping leaves a zero enum out).
     public var traffic_direction: String?
+    /// A policy verdict's match type (`uint32`, cilium `pkg/monitor/api/types.go` `PolicyMatch*`):
+    /// 1 `L3-Only`, 2 `L3-L4`, 3 `L4-Only`, 4 `all`, 5 `L3-Proto`, 6 `Proto-Only`
+    /// (`FlowLog.matchType`); nil (0, `none`, left out) on a default deny's verdict and on every
+    /// other event, as Hubble's `decodePolicyMatchType` sets it from policy verdicts only.
+    public var policy_match_type: Int?
     /// A trace event's observation point (`flow.TraceObservationPoint`): `TO_ENDPOINT` or
     /// `TO_STACK`; nil on policy verdicts and drops.
     public var trace_observation_point: String?
