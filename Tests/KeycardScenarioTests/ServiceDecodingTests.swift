@@ -141,6 +141,30 @@ struct ServiceDecodingTests {
         #expect(parseErrorOrTimelineError(changed)?.message.contains("spec.clusterIP is immutable") == true)
     }
 
+    /// `apply` keeps one record of the ClusterIPs held as it stores a batch's Services: an address
+    /// allocated earlier in the batch is taken for a later pin or allocation, one an ExternalName
+    /// update released is free again.
+    @Test func clusterIPsHeldAreTrackedThroughABatchAndAcrossSteps() throws {
+        let sameBatch = T.scenario(
+            resources: service("a", "ports: [{port: 80}]") + "\n" + service("b", "clusterIP: 10.96.1.1\nports: [{port: 80}]"))
+        #expect(
+            parseErrorOrTimelineError(sameBatch)?.message.contains("clusterIP 10.96.1.1 is already allocated to Service prod/a") == true)
+        let t = try timeline(
+            T.scenario(
+                resources: service("a", "ports: [{port: 80}]"),
+                steps: """
+                    - apply:
+                        - {apiVersion: v1, kind: Service, metadata: {name: a, namespace: prod}, spec: {type: ExternalName, externalName: a.example}}
+                        - {apiVersion: v1, kind: Service, metadata: {name: b, namespace: prod}, spec: {clusterIP: 10.96.1.1, ports: [{port: 80}]}}
+                        - {apiVersion: v1, kind: Service, metadata: {name: c, namespace: prod}, spec: {ports: [{port: 80}]}}
+                    """))
+        #expect(t.initial.services[ObjectKey("prod", "a")]?.clusterIP == IPv4("10.96.1.1"))
+        let after = t.cluster(afterStep: 1)
+        #expect(after.services[ObjectKey("prod", "a")]?.clusterIP == nil)
+        #expect(after.services[ObjectKey("prod", "b")]?.clusterIP == IPv4("10.96.1.1"))
+        #expect(after.services[ObjectKey("prod", "c")]?.clusterIP == IPv4("10.96.1.2"))
+    }
+
     @Test func labServiceSettings() throws {
         let head = T.head.replacingOccurrences(
             of: "\nspec:\n  resources:", with: "\nspec:\n  lab: {serviceCIDR: 10.100.0.0/16, serviceEnforcement: pre-dnat}\n  resources:")

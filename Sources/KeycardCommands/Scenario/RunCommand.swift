@@ -128,11 +128,25 @@ extension RunCommand {
             Console.out(
                 HTMLRenderer.render(
                     zip(ran, reports).map { timeline, report in
-                        let dot = GraphDotRenderer.render(
-                            ConnectivityGraph(timeline), title: GraphCommand.title(timeline, step: nil))
-                        return HTMLRenderer.Entry(timeline: timeline, report: report, graph: Result { try Graphviz.svg(dot) })
+                        HTMLRenderer.Entry(timeline: timeline, report: report, graph: Self.pageGraph(timeline))
                     }))
         }
+    }
+
+    /// The page's picture of `timeline`'s graph: `dot -Tsvg` of it, or, past
+    /// `GraphDotRenderer.pageEdgeLimit` drawn edges (or `pageLimit`), why it was left out and how
+    /// to get it.
+    static func pageGraph(_ timeline: Timeline, pageLimit: Int = GraphDotRenderer.pageEdgeLimit) -> Result<String, Error> {
+        let graph = ConnectivityGraph(timeline)
+        let drawn = GraphDotRenderer.drawn(graph).count
+        guard drawn <= pageLimit else {
+            return .failure(
+                Graphviz.Failure.omitted(
+                    "the graph has \(drawn) edges, more than \(pageLimit): too many for Graphviz to lay out in reasonable time and memory; `keycard graph \(timeline.scenario.file)` prints it as DOT"
+                ))
+        }
+        let dot = GraphDotRenderer.render(graph, title: GraphCommand.title(timeline, step: nil))
+        return Result { try Graphviz.svg(dot) }
     }
 }
 

@@ -26,6 +26,9 @@ extension ClusterChange {
         _ service: Service, in cluster: Cluster, avoiding: Set<Int> = [], at location: SourceLocation,
         fields: [String: SourceLocation] = [:]
     ) throws(ScenarioError) -> Service {
+        // Nothing to settle (a ClusterIP Service pinning no node port): skip the scan of every
+        // other Service's node ports.
+        guard service.settlesNodePorts else { return service }
         var service = service
         let previous = cluster.services[service.key]
         let others = cluster.services.values.filter { $0.key != service.key }
@@ -136,6 +139,14 @@ extension ClusterChange {
             pinned[service.key] = Set(service.ports.compactMap(\.nodePort) + (service.healthCheckNodePort.map { [$0] } ?? []))
         }
         return pinned
+    }
+}
+
+extension Service {
+    /// Whether `ClusterChange.exposed` has anything to settle: node ports to allocate, a pinned
+    /// one to check, a health-check node port or a load-balancer address.
+    var settlesNodePorts: Bool {
+        hasNodePorts || needsHealthCheckNodePort || kind == .loadBalancer || ports.contains { $0.nodePort != nil }
     }
 }
 

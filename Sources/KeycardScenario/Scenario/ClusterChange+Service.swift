@@ -8,13 +8,15 @@ extension ClusterChange {
     /// unless the old or new type is ExternalName (`validateUpgradeDowngradeClusterIPs`);
     /// otherwise the next free address is allocated (`ServiceAddresses`). Errors about a written
     /// `spec.clusterIP` point at `field` (where it was written) when given, else at `location`.
+    /// `owners` holds every stored Service's ClusterIP (kept by `apply` as it stores Services, so
+    /// settling a batch of n Services is not n scans of all of them).
     func addressed(
-        _ service: Service, in cluster: Cluster, at objectLocation: SourceLocation, field: SourceLocation? = nil
+        _ service: Service, in cluster: Cluster, owners: ClusterIPOwners, at objectLocation: SourceLocation,
+        field: SourceLocation? = nil
     ) throws(ScenarioError) -> Service {
         let location = service.address == .unallocated ? objectLocation : field ?? objectLocation
         var service = service
         let previous = cluster.services[service.key]
-        let taken = Set(cluster.services.values.filter { $0.key != service.key }.compactMap(\.clusterIP))
         switch service.address {
         case .ip(let ip):
             guard serviceCIDR.contains(ip), ip.value != serviceCIDR.network, ip.value != serviceCIDR.last else {
@@ -35,8 +37,8 @@ extension ClusterChange {
                 throw ScenarioError(
                     location, "Service \(service.key): clusterIP \(ip) is already allocated to Service default/kubernetes")
             }
-            if let owner = cluster.services.values.first(where: { $0.key != service.key && $0.clusterIP == ip }) {
-                throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is already allocated to Service \(owner.key)")
+            if let owner = owners.owner[ip], owner != service.key {
+                throw ScenarioError(location, "Service \(service.key): clusterIP \(ip) is already allocated to Service \(owner)")
             }
             // validateUpgradeDowngradeClusterIPs bails out when either side is ExternalName: the
             // old address was released, so a new one may be pinned.
@@ -61,7 +63,9 @@ extension ClusterChange {
                 }
                 service.address = .headless
             } else {
-                guard let ip = ServiceAddresses.allocate(in: serviceCIDR, taken: taken) else {
+                // The Service holds no ClusterIP here (an earlier address was kept above), so
+                // every address in `owners` is another Service's.
+                guard let ip = ServiceAddresses.allocate(in: serviceCIDR, taken: owners.taken) else {
                     throw ScenarioError(location, "Service \(service.key): no free ClusterIP left in \(serviceCIDR)")
                 }
                 service.address = .ip(ip)
@@ -107,6 +111,31 @@ extension ClusterChange {
         case .ip(let ip): ip.description
         case .headless: "None"
         case .none, .unallocated: "\"\""
+        }
+    }
+}
+
+/// The ClusterIPs stored Services hold, and which Service holds each: built once per batch and
+/// kept as `ClusterChange.apply` stores Services.
+struct ClusterIPOwners {
+    /// The Service holding each address.
+    private(set) var owner: [IPv4: ObjectKey] = [:]
+    /// Every address held (`owner`'s keys, as the set `ServiceAddresses.allocate` takes).
+    private(set) var taken: Set<IPv4> = []
+
+    init(_ services: some Sequence<Service>) {
+        for service in services { record(nil, service) }
+    }
+
+    /// Moves the entry of a Service from its `old` version's address to its `new` one's.
+    mutating func record(_ old: Service?, _ new: Service) {
+        if let ip = old?.clusterIP, owner[ip] == old?.key {
+            owner[ip] = nil
+            taken.remove(ip)
+        }
+        if let ip = new.clusterIP {
+            owner[ip] = new.key
+            taken.insert(ip)
         }
     }
 }

@@ -40,6 +40,7 @@ public struct ClusterChange {
         }
         var done: [String] = []
         let pinnedNodePorts = Self.pinnedNodePorts(objects)
+        var clusterIPs = ClusterIPOwners(cluster.services.values)
         // One batch is one instant: objects it creates share their age (R9).
         cluster.generation += 1
         let namespacesFirst = objects.filter { $0.object.ref.kind == .namespace } + objects.filter { $0.object.ref.kind != .namespace }
@@ -110,10 +111,18 @@ public struct ClusterChange {
                 // An update without a selector leaves the EndpointSlice controller's slices as
                 // they were (`Service.retainedEndpoints`); one with a selector is its again.
                 if service.selector?.isEmpty != false { service.retainedEndpoints = previous?.controllerEndpoints(in: cluster) }
-                let avoiding = pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) }
-                cluster.services[service.key] = try exposed(
-                    addressed(service, in: cluster, at: loaded.location, field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),
+                // Only a Service that settles node ports looks at the others' (a batch of n
+                // ClusterIP Services is then not n scans of all of them).
+                let avoiding =
+                    service.settlesNodePorts
+                    ? pinnedNodePorts.filter { $0.key != service.key }.values.reduce(into: Set<Int>()) { $0.formUnion($1) } : []
+                let stored = try exposed(
+                    addressed(
+                        service, in: cluster, owners: clusterIPs, at: loaded.location,
+                        field: loaded.fieldLocations[ObjectDecoder.clusterIPField]),
                     in: cluster, avoiding: avoiding, at: loaded.location, fields: loaded.fieldLocations)
+                clusterIPs.record(previous, stored)
+                cluster.services[service.key] = stored
                 outcome = ApplyOutcome(previous, cluster.services[service.key])
             case .stagedPolicy(let staged):
                 try requireNamespace(staged.policy.namespace, cluster, loaded.location, for: "StagedKubernetesNetworkPolicy \(staged.key)")
