@@ -74,8 +74,12 @@ public struct Service: Hashable, Sendable, NamespacedObject {
     /// meant (the lab's router serves every class); an update may not change it
     /// (`validateLoadBalancerClassField`).
     public var loadBalancerClass: String?
-    /// `spec.loadBalancerSourceRanges` (LoadBalancer only), as written.
+    /// `spec.loadBalancerSourceRanges` (LoadBalancer only), as written, or, the field empty, those
+    /// of the `service.beta.kubernetes.io/load-balancer-source-ranges` annotation.
     public var loadBalancerSourceRanges: [CIDR] = []
+    /// True when `loadBalancerSourceRanges` come from the annotation: the cloud load balancer (the
+    /// lab's router) honours them, the nodes do not (kube-proxy and Cilium read only the field).
+    public var sourceRangesFromAnnotation = false
     /// `spec.publishNotReadyAddresses`: its endpoints count as ready whatever their pods' `Ready`
     /// condition (`podToEndpoint`, k8s.io/endpointslice), so a `Pod.notReady` pod stays one.
     public var publishNotReadyAddresses = false

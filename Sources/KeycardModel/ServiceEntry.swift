@@ -58,6 +58,17 @@ public struct ExposedPath: Hashable, Sendable {
 }
 
 extension Cluster {
+    /// The node a load balancer sends a connection on `port` to when Service `key` has no endpoint
+    /// for it (`exposedPath` is nil): the lowest-numbered of the nodes it sends to, every node
+    /// under `Cluster` (`NodePortPath.loadBalancerNodes`); nil under `Local` (no node has an
+    /// endpoint, so none is healthy), for a pending load balancer, or without such a Service or port.
+    public func loadBalancerEntryWithoutEndpoint(_ key: ObjectKey, port: ProtocolPort) -> Int? {
+        guard let service = services[key], exposedAddress(key, .loadBalancer) != nil,
+            let servicePort = exposedPort(service, .loadBalancer, port)
+        else { return nil }
+        return NodePortPath.loadBalancerNodes(self, service, servicePort).first
+    }
+
     /// The path a connection through `entry` on `port` takes to `backend`, or nil when there is
     /// none: no such Service, port or endpoint, a node outside the lab, a pending load balancer, or
     /// a node (or every node the load balancer uses) without that endpoint under Local.

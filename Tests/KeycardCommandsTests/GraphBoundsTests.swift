@@ -7,7 +7,9 @@ import Testing
 /// `dot` needs minutes and gigabytes for a few hundred edges, and a probe step of a cluster that
 /// denies most pairs draws one dashed edge per pair: the graph keycard hands `dot` is bounded,
 /// `dot` runs under a time limit and ends with keycard, and a failure always says why.
-@Suite struct GraphBoundsTests {
+/// Serialized: the Graphviz tests set the process-wide signal trap, and one test signals the
+/// test process itself.
+@Suite(.serialized) struct GraphBoundsTests {
     /// `pods` pods in one namespace under a default deny, every pair probed: pods·(pods-1) denied pairs.
     static func deniedCluster(pods: Int) throws -> Timeline {
         let items = (0..<pods).map {

@@ -70,4 +70,32 @@ struct FlowPolicyMatchTests {
         #expect(PolicyMatchType.prefix(of: 1000...2000, holding: 2000) == 24)
         #expect(PolicyMatchType.prefix(of: 0...65535, holding: 443) == 8)
     }
+
+    /// From the pod's own node (`allow-localhost`, the host's identity with any port) the map also
+    /// holds the L4-only entries of the pod's isolating policies' rules without peers: one with a
+    /// port is the longer prefix and decides (L4-Only); without such a rule allow-localhost does
+    /// (L3-Only).
+    @Test func fromItsOwnNodeAPortRuleWithoutPeersOutranksAllowLocalhost() throws {
+        let yaml = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: fxfpln}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: l4, namespace: x, labels: {app: l4}}, spec: {nodeName: node-0, containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: l3, namespace: x, labels: {app: l3}}, spec: {nodeName: node-0, containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}}
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: l4, namespace: x}, spec: {podSelector: {matchLabels: {app: l4}}, ingress: [{ports: [{port: 80}]}]}}
+                - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: l3, namespace: x}, spec: {podSelector: {matchLabels: {app: l3}}, ingress: [{from: [{podSelector: {matchLabels: {app: other}}}], ports: [{port: 80}]}]}}
+              steps:
+                - probe: {from: [node/node-0], to: [x/l4, x/l3], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(yaml, file: "fxfpln.yaml")
+        let lines = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }.1.map(\.flow)
+        func verdicts(_ pod: String) -> [Int?] {
+            lines.filter { $0.destination.pod_name == pod && $0.event_type.type == 5 }.map(\.policy_match_type)
+        }
+        #expect(verdicts("l4") == [PolicyMatchType.l4Only.rawValue])
+        #expect(verdicts("l3") == [PolicyMatchType.l3Only.rawValue])
+    }
 }

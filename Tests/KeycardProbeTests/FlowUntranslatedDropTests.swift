@@ -15,8 +15,8 @@ import Testing
 @Suite("Flow drops before translation")
 struct FlowUntranslatedDropTests {
     /// The flows of a two-node scenario whose `spec` holds `spec` (its lines indented two spaces).
-    static func flows(_ spec: String) throws -> [HubbleFlow] {
-        let yaml = "apiVersion: keycard/v1\nkind: Scenario\nmetadata: {name: fxfund}\nspec:\n  lab: {nodes: 2}\n" + spec
+    static func flows(_ spec: String, lab: String = "{nodes: 2}") throws -> [HubbleFlow] {
+        let yaml = "apiVersion: keycard/v1\nkind: Scenario\nmetadata: {name: fxfund}\nspec:\n  lab: \(lab)\n" + spec
         let timeline = try ScenarioLoader.parseTimeline(yaml, file: "fxfund.yaml")
         return try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }.1.map(\.flow)
     }
@@ -98,6 +98,43 @@ struct FlowUntranslatedDropTests {
             #expect(flow.verdict == "DROPPED" && flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND")
             #expect(flow.traffic_direction == "EGRESS")
             #expect(flow.source.pod_name == "a" && flow.node_name == "flows-node-1" && flow.l4.TCP?.destination_port == 80)
+        }
+    }
+
+    /// A load balancer whose Service has no endpoint sends, under `Cluster`, to every node, which
+    /// drops the packet untranslated: the drop is on a node, toward the load balancer's address
+    /// (it wrote no flow: the entry node was looked up through a backend). Ranges written in the
+    /// annotation are the cloud load balancer's alone (kube-proxy and Cilium read only the
+    /// field): a source outside them is dropped at the router, which no Hubble sees.
+    @Test(arguments: [false, true])
+    func aLoadBalancerWithoutAnEndpointDropsOnANode(annotated: Bool) throws {
+        let ranges =
+            annotated
+            ? "metadata: {name: lb, namespace: x, annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: 198.51.100.0/24}}, spec: {type: LoadBalancer"
+            : "metadata: {name: lb, namespace: x}, spec: {type: LoadBalancer, loadBalancerSourceRanges: [198.51.100.0/24]"
+        let flows = try Self.flows(
+            """
+              externals: [{name: client, ip: 203.0.113.10}]
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Service, \(ranges), selector: {app: nothing}, ports: [{port: 80}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: open, namespace: x}, spec: {type: LoadBalancer, selector: {app: nothing}, ports: [{port: 80}]}}
+              steps:
+                - probe: {from: [external/client], to: [svc/x/lb@lb, svc/x/open@lb], ports: [TCP/80]}
+            """, lab: "{nodes: 2, loadBalancerCIDR: 192.0.2.0/24}")
+        let open = flows.filter { $0.extensions?.value.cell.contains("svc/x/open") == true }
+        #expect(!open.isEmpty)
+        for flow in open {
+            #expect(flow.verdict == "DROPPED" && flow.drop_reason_desc == "SERVICE_BACKEND_NOT_FOUND")
+            #expect(flow.IP.destination.hasPrefix("192.0.2."), "the load balancer's address: \(flow.IP.destination)")
+            #expect(flow.node_name == "flows-node-0" && flow.l4.TCP?.destination_port == 80)
+        }
+        let ranged = flows.filter { $0.extensions?.value.cell.contains("svc/x/lb") == true }
+        if annotated {
+            #expect(ranged.isEmpty, "\(ranged)")
+        } else {
+            #expect(!ranged.isEmpty)
+            #expect(ranged.allSatisfy { $0.drop_reason_desc == "DENIED_BY_LB_SRC_RANGE_CHECK" && $0.node_name == "flows-node-0" })
         }
     }
 }

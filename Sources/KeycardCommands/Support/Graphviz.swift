@@ -68,14 +68,16 @@ enum Graphviz {
         let errors = Drained(stderr)
         let deadline = ContinuousClock.now + timeLimit
         var timedOut = false
+        func stopOnSignal() throws {
+            guard let signal = trap.received else { return }
+            if process.isRunning { end(process) }
+            if rethrowing { throw Interrupted(signal: signal) }
+            trap.remove()
+            kill(getpid(), signal)
+            exit(128 + signal)
+        }
         while process.isRunning {
-            if let signal = trap.received {
-                end(process)
-                if rethrowing { throw Interrupted(signal: signal) }
-                trap.remove()
-                kill(getpid(), signal)
-                exit(128 + signal)
-            }
+            try stopOnSignal()
             if ContinuousClock.now >= deadline {
                 timedOut = true
                 end(process)
@@ -84,6 +86,9 @@ enum Graphviz {
             usleep(20_000)
         }
         process.waitUntilExit()
+        // A signal in the last sleep, or while dot exited, still stops keycard (the trap's
+        // removal at the end would drop it).
+        try stopOnSignal()
         if timedOut { throw Failure.timedOut(timeLimit) }
         let message = String(decoding: errors.data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard process.terminationStatus == 0, process.terminationReason == .exit else {

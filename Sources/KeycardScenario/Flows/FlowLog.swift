@@ -420,7 +420,8 @@ public struct FlowLog: Sendable {
     /// (the node that dropped it is that host), a ClusterIP or a load-balancer address
     /// `reserved:world` (no endpoint holds it). No flow when no node of the lab would see the packet:
     /// no such address, or no entry node (a source outside the cluster toward a ClusterIP, a load
-    /// balancer that sends to no node).
+    /// balancer that sends to no node). A load balancer whose Service has no endpoint on the port
+    /// sends under `Cluster` to every node: the drop is written on the lowest-numbered.
     func untranslatedDrop(
         _ reason: HubbleFlow.DropReason, from: ObjectKey, to: Endpoint, port: ProtocolPort, cluster: Cluster, time: String,
         sourcePort: Int?, facts: KeycardFlowFacts
@@ -429,7 +430,9 @@ public struct FlowLog: Sendable {
         let entry: Int? =
             switch to {
             case .exposed(_, .node(let index), _): index < max(cluster.nodeCount, 1) ? index : nil
-            case .exposed(let key, .loadBalancer, let backend): cluster.exposedPath(key, .loadBalancer, backend: backend, port: port)?.node
+            case .exposed(let key, .loadBalancer, let backend):
+                cluster.exposedPath(key, .loadBalancer, backend: backend, port: port)?.node
+                    ?? cluster.loadBalancerEntryWithoutEndpoint(key, port: port)
             default: Self.nodeIndex(of: source, cluster)
             }
         guard let node = entry, let address = cluster.address(of: to) else { return [] }
@@ -456,6 +459,9 @@ public struct FlowLog: Sendable {
         guard case .exposed(let key, .loadBalancer, _) = result.to,
             !cluster.loadBalancerAdmits(cluster.source(result.from), key, .loadBalancer)
         else { return nil }
+        // Ranges from the annotation only: the cloud load balancer (the router) drops the packet,
+        // which no node, and so no Hubble, sees.
+        if cluster.services[key]?.sourceRangesFromAnnotation == true { return [] }
         return untranslatedDrop(
             .deniedByLBSourceRange, from: result.from, to: result.to, port: result.port, cluster: cluster, time: time, sourcePort: nil,
             facts: facts)

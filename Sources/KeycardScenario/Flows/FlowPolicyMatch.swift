@@ -89,18 +89,34 @@ extension FlowLog {
         } else if side.outcome == .allowed {
             for ref in side.allowingRules {
                 guard let rule = cluster.policies[ref.policy]?.rules(direction)[safe: ref.ruleIndex] else { continue }
-                let ports = rule.ports ?? []
-                let prefixes = ports.filter { PolicyEngine.matches($0, port, holder) }.map { entry -> Int in
-                    switch entry.port {
-                    case nil: 8
-                    case .number(let first): PolicyMatchType.prefix(of: first...max(first, entry.endPort ?? first), holding: port.port)
-                    case .name: 24
-                    }
+                entries.append(.init(l3: !(rule.peers ?? []).isEmpty, prefix: prefix(of: rule, port: port, holder: holder)))
+            }
+        } else if side.outcome == .localNode {
+            // Beside allow-localhost, the map holds the L4-only entries of the isolating policies'
+            // rules without peers; one whose port prefix is longer decides (`chosen`).
+            for key in side.isolatingPolicies {
+                for rule in cluster.policies[key]?.rules(direction) ?? [] where (rule.peers ?? []).isEmpty {
+                    let ports = rule.ports ?? []
+                    guard ports.isEmpty || ports.contains(where: { PolicyEngine.matches($0, port, holder) }) else { continue }
+                    entries.append(.init(l3: false, prefix: prefix(of: rule, port: port, holder: holder)))
                 }
-                entries.append(.init(l3: !(rule.peers ?? []).isEmpty, prefix: ports.isEmpty ? 0 : prefixes.max() ?? 24))
             }
         }
         return PolicyMatchType.chosen(entries)?.rawValue
+    }
+
+    /// How many bits of protocol and port the entry `rule` puts in the map for `port` fixes: 0
+    /// without ports, else the longest of its ports that hold `port` (`PolicyMatchType.Entry`).
+    private static func prefix(of rule: NetworkPolicy.Rule, port: ProtocolPort, holder: Pod?) -> Int {
+        let ports = rule.ports ?? []
+        let prefixes = ports.filter { PolicyEngine.matches($0, port, holder) }.map { entry -> Int in
+            switch entry.port {
+            case nil: 8
+            case .number(let first): PolicyMatchType.prefix(of: first...max(first, entry.endPort ?? first), holding: port.port)
+            case .name: 24
+            }
+        }
+        return ports.isEmpty ? 0 : prefixes.max() ?? 24
     }
 }
 

@@ -252,5 +252,6 @@ extension ObjectDecoder {
             parsed.append(cidr)
         }
         service.loadBalancerSourceRanges = parsed
+        service.sourceRangesFromAnnotation = !parsed.isEmpty
     }
 }
