@@ -104,36 +104,49 @@ import Testing
     /// (the lab process stopped with SIGSTOP, so the verb is surely waiting): the verb holds it,
     /// prints the reply once the change is made and recorded, then exits 130.
     @Test func aVerbWaitingForTheLabProcessHoldsSigint() throws {
-        let scenario = try CliScenario(stem: "cli-hsg", pods: [("x", "a"), ("x", "b")])
-        defer { scenario.cleanUp() }
-        let lab = scenario.lab
-        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
-        let server = pid_t(try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int))
-        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
-
-        try #require(kill(server, SIGSTOP) == 0)
-        var stopped = true
-        defer { if stopped { kill(server, SIGCONT) } }
-        let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
-        defer { verb.kill(SIGKILL) }
-        try #require(Self.waitsForTheReply(verb), "the verb never waited for the lab process: \(verb.stderr)")
-        kill(verb.pid, SIGINT)
-        #expect(!verb.wait(seconds: 1), "SIGINT ended the verb while the lab process was making its change")
-        kill(server, SIGCONT)
-        stopped = false
-        #expect(verb.wait(seconds: 20))
-        #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGINT, "\(verb.stderr)")
-        #expect(verb.stdout.contains("lab \(lab): 1 namespace reprogrammed"), "\(verb.stdout)")
-        #expect(verb.stderr.contains("interrupted (signal \(SIGINT)) after the change was made and recorded"), "\(verb.stderr)")
-        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
-        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        try Self.withVerbWaitingOnAStoppedLabProcess(stem: "cli-hsg") { lab, server, verb throws in
+            kill(verb.pid, SIGINT)
+            #expect(!verb.wait(seconds: 1), "SIGINT ended the verb while the lab process was making its change")
+            kill(server, SIGCONT)
+            #expect(verb.wait(seconds: 20))
+            #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGINT, "\(verb.stderr)")
+            #expect(verb.stdout.contains("lab \(lab): 1 namespace reprogrammed"), "\(verb.stdout)")
+            #expect(verb.stderr.contains("interrupted (signal \(SIGINT)) after the change was made and recorded"), "\(verb.stderr)")
+            #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
+            #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+        }
     }
 
     /// A second SIGINT to a verb waiting on a lab process that does not answer (stopped with
     /// SIGSTOP) ends the wait: exit 130, saying the change may still be made. The lab process,
     /// once it runs again, makes the change it was handed, and the lab stays usable.
     @Test func aSecondSigintStopsWaitingForAHungLabProcess() throws {
-        let scenario = try CliScenario(stem: "cli-hng", pods: [("x", "a"), ("x", "b")])
+        try Self.withVerbWaitingOnAStoppedLabProcess(stem: "cli-hng") { lab, server, verb throws in
+            kill(verb.pid, SIGINT)
+            #expect(!verb.wait(seconds: 1), "the first SIGINT ended the verb")
+            kill(verb.pid, SIGINT)
+            #expect(verb.wait(seconds: 5), "a second SIGINT did not end the wait")
+            #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGINT, "\(verb.stderr)")
+            #expect(verb.stderr.contains("stopped waiting for the lab process's reply; it may still make the change"), "\(verb.stderr)")
+            #expect(verb.stderr.contains("interrupted (signal \(SIGINT))"), "\(verb.stderr)")
+
+            kill(server, SIGCONT)
+            let made = CliLiveLifecycleTests.waitUntil(seconds: 20) { (try? KeycardCLI.status(lab)["liveChanges"] as? Int) == 1 }
+            #expect(made, "the lab process did not make the change it was handed")
+            #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
+            let label = try KeycardCLI.run(["label", lab, "pod", "x/b", "pod=b2"])
+            #expect(label.code == 0, "\(label.err)")
+        }
+    }
+
+    /// Brings up a lab of pods x/a and x/b, stops its lab process (SIGSTOP), starts `apply` of a
+    /// deny-ingress policy for x/a and, once the verb waits for the reply, runs `body` with the
+    /// lab's name, the lab process's pid and the verb. Afterwards the lab process is continued
+    /// (harmless when `body` did) and the verb killed, the lab torn down.
+    private static func withVerbWaitingOnAStoppedLabProcess(
+        stem: String, _ body: (_ lab: String, _ server: pid_t, _ verb: Background) throws -> Void
+    ) throws {
+        let scenario = try CliScenario(stem: stem, pods: [("x", "a"), ("x", "b")])
         defer { scenario.cleanUp() }
         let lab = scenario.lab
         try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
@@ -141,26 +154,11 @@ import Testing
         let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
 
         try #require(kill(server, SIGSTOP) == 0)
-        var stopped = true
-        defer { if stopped { kill(server, SIGCONT) } }
+        defer { kill(server, SIGCONT) }
         let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
         defer { verb.kill(SIGKILL) }
-        try #require(Self.waitsForTheReply(verb), "the verb never waited for the lab process: \(verb.stderr)")
-        kill(verb.pid, SIGINT)
-        #expect(!verb.wait(seconds: 1), "the first SIGINT ended the verb")
-        kill(verb.pid, SIGINT)
-        #expect(verb.wait(seconds: 5), "a second SIGINT did not end the wait")
-        #expect(verb.process.terminationReason == .exit && verb.process.terminationStatus == 128 + SIGINT, "\(verb.stderr)")
-        #expect(verb.stderr.contains("stopped waiting for the lab process's reply; it may still make the change"), "\(verb.stderr)")
-        #expect(verb.stderr.contains("interrupted (signal \(SIGINT))"), "\(verb.stderr)")
-
-        kill(server, SIGCONT)
-        stopped = false
-        let made = CliLiveLifecycleTests.waitUntil(seconds: 20) { (try? KeycardCLI.status(lab)["liveChanges"] as? Int) == 1 }
-        #expect(made, "the lab process did not make the change it was handed")
-        #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
-        let label = try KeycardCLI.run(["label", lab, "pod", "x/b", "pod=b2"])
-        #expect(label.code == 0, "\(label.err)")
+        try #require(waitsForTheReply(verb), "the verb never waited for the lab process: \(verb.stderr)")
+        try body(lab, server, verb)
     }
 
     /// Whether `verb` has sent its request and waits for the reply: blocked in `poll` on the
