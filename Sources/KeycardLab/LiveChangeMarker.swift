@@ -69,8 +69,9 @@ public struct LiveChangeMarker: Codable, Sendable, Hashable {
     /// be programming a change whose verb was killed and let go of the lock; the reader waits for
     /// it rather than calling it interrupted. A marker still held after `seconds` is returned.
     public static func settled(_ lab: String, waitingUpTo seconds: Double) -> LiveChangeMarker? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while let marker = read(lab), marker.failed != true, marker.writerIsAlive, Date() < deadline {
+        // The monotonic clock: a step of the wall clock neither ends nor stretches the wait.
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while let marker = read(lab), marker.failed != true, marker.writerIsAlive, ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.05)
         }
         return read(lab)

@@ -37,7 +37,7 @@ struct ICMPProberTests {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
         let ping = pair.request(.icmp, 0)
-        #expect(try Prober().probe([ping], timeout: .milliseconds(500)) == [ProbeOutcome(verdict: .allow(line: ""), attempts: 1)])
+        #expect(try Prober().probe([ping], timeout: .seconds(3)) == [ProbeOutcome(verdict: .allow(line: ""), attempts: 1)])
 
         try pair.world.nft(
             in: pair.server,

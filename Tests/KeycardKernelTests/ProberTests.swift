@@ -36,7 +36,8 @@ struct ProberTests {
                 ProbeOutcome(verdict: .deny(.timeout), attempts: 2),
                 ProbeOutcome(verdict: .allow(line: "default/server"), attempts: 1),
             ])
-        #expect(ms >= 800 && ms < 2000)  // two waves of one timeout each
+        // Two waves of one timeout each (the upper bound leaves room for a loaded machine).
+        #expect(ms >= 800 && ms < 3000)
     }
 
     /// Documented behaviour: a reject with TCP reset or ICMP port-unreachable (nft's default `reject`
@@ -72,7 +73,7 @@ struct ProberTests {
                 .closed, .closed, .deny(.socketError(errno: EHOSTUNREACH)), .closed, .deny(.socketError(errno: EHOSTUNREACH)),
             ])
         #expect(outcomes.map(\.attempts) == [1, 1, 1, 1, 1])  // an ICMP answer is final: no retry
-        #expect(ms < 1000)  // ICMP errors come back at once: no timeout spent
+        #expect(ms < 1900)  // ICMP errors come back at once: no 2 s timeout spent
     }
 
     @Test func localOutputDropIsDeniedWithEPERMWithoutWaiting() throws {
@@ -104,7 +105,7 @@ struct ProberTests {
             """)
 
         let targets = [22, 23, 443].map { ScanTarget(address: PairWorld.serverAddress, port: $0) }
-        let results = try Prober().scan(from: pair.client, targets: targets, timeout: .milliseconds(300))
+        let results = try Prober().scan(from: pair.client, targets: targets, timeout: .seconds(1))
         #expect(results == [.open, .closed, .filtered])
     }
 
@@ -155,8 +156,9 @@ struct ProberTests {
         let server = try PortServer(endpoints: endpoints)
         defer { server.stop() }
 
-        let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(1)) }
-        print("1,216 probes (608 dropped) across 4+2 namespaces, timeout 1 s: \(Int(ms)) ms")
+        // A deadline of 3 s: 608 answers must all come within it, on a loaded machine too.
+        let (outcomes, ms) = try measure { try Prober().probe(requests, timeout: .seconds(3)) }
+        print("1,216 probes (608 dropped) across 4+2 namespaces, timeout 3 s: \(Int(ms)) ms")
 
         let allowed = outcomes.filter { if case .allow = $0.verdict { true } else { false } }.count
         let denied = outcomes.filter { $0.verdict == .deny(.timeout) }.count

@@ -83,10 +83,10 @@ struct SocketsTests {
         let pair = try PairWorld()
         defer { pair.world.tearDown() }
         let server = try PortServer(endpoints: [pair.endpoint(.tcp, 8080)])
-        let before = try Prober().probe([pair.request(.tcp, 8080)], timeout: .milliseconds(500))
+        let before = try Prober().probe([pair.request(.tcp, 8080)], timeout: .seconds(3))
         server.stop()
         server.stop()  // idempotent
-        let after = try Prober().probe([pair.request(.tcp, 8080)], timeout: .milliseconds(500))
+        let after = try Prober().probe([pair.request(.tcp, 8080)], timeout: .seconds(3))
 
         #expect(before.map(\.verdict) == [.allow(line: "default/server")])
         #expect(after.map(\.verdict) == [.closed])

@@ -39,7 +39,12 @@ import Testing
         #expect(try KeycardCLI.run(["apply", lab, "-f", policy]).code == 0)
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a").observed == "deny")
         #expect(try KeycardCLI.probeOne(lab, from: "y/c", to: "x/b").observed == "allow")
-        usleep(600_000)
+        // Both probes' flows written (what is logged before SIGINT is written after it too).
+        let written = waitUntil(seconds: 20) {
+            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            return text.contains("\"DROPPED\"") && text.contains("\"FORWARDED\"")
+        }
+        #expect(written, "observe wrote no drop and forward within 20 s")
         kill(observe.processIdentifier, SIGINT)
         observe.waitUntilExit()
         #expect(observe.terminationReason == .exit && observe.terminationStatus == 0)
@@ -112,7 +117,11 @@ import Testing
         #expect(try KeycardCLI.probeOne(lab, from: "x/b", to: "x/a", port: "ICMP").observed == "deny")
         #expect(try KeycardCLI.probeOne(lab, from: "x/a", to: "x/b", port: "ICMP").observed == "allow")
         #expect(try KeycardCLI.probeOne(lab, from: "node/node-0", to: "x/b").observed == "allow")
-        usleep(600_000)
+        // The last probe's flow written (the earlier ones' came first).
+        let written = waitUntil(seconds: 20) {
+            ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains(" -> x/b:80/TCP FORWARDED INGRESS")
+        }
+        #expect(written, "observe wrote no flow of node-0's connection within 20 s")
         kill(observe.processIdentifier, SIGINT)
         observe.waitUntilExit()
         #expect(observe.terminationReason == .exit && observe.terminationStatus == 0)
@@ -141,11 +150,7 @@ import Testing
         #expect(result.err.contains("--pod frontend: write namespace/name"), "\(result.err)")
     }
 
-    private func waitUntil(_ condition: () -> Bool) -> Bool {
-        for _ in 0..<1000 {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
+    private func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        CliLiveLifecycleTests.waitUntil(seconds: seconds, condition)
     }
 }

@@ -107,40 +107,51 @@ struct HardeningFailClosedTests {
         func request(_ from: String, _ port: Int) -> ProbeRequest {
             ProbeRequest(sourceNamespace: namespaces[ObjectKey("x", from)] ?? "", destination: srv, proto: .tcp, port: UInt16(port))
         }
-        // Ten of each flow per wave: one wave costs one timeout (the denied ones), ~300 probes/s.
-        let flows = Array(repeating: allowed.map { (true, $0) } + denied.map { (false, $0) }, count: 8).flatMap { $0 }
-        let requests = flows.map { request($0.1.0, $0.1.1) }
+        // Two probers, each without pause: the denied flows with a short deadline (a wave costs
+        // one timeout), the allowed ones with a long one, so that an answer slowed by a loaded
+        // machine is not taken for a drop (it is judged by the deadline, not by the policy).
         let running = Atomic<Bool>(true)
         // The reconcile under way when a wave ended (state = round % states.count), for diagnosis.
         let currentRound = Atomic<Int>(0)
         let tally = Mutex(Tally())
-        let prober = Thread {
-            let prober = Prober()
-            while running.load(ordering: .relaxed) {
-                do {
-                    let outcomes = try prober.probe(requests, timeout: .milliseconds(150), retries: 0)
-                    let round = currentRound.load(ordering: .relaxed)
-                    tally.withLock { tally in
-                        tally.waves += 1
-                        for (flow, outcome) in zip(flows, outcomes) {
-                            tally.probes += 1
-                            let name = "x/\(flow.1.0) -> x/srv:\(flow.1.1)"
-                            switch outcome.verdict {
-                            case .allow, .closed, .unanswered:
-                                if !flow.0 { tally.forbiddenConnections.append("\(name): \(outcome) (round \(round))") }
-                            case .deny:
-                                if flow.0 { tally.spuriousDrops.append("\(name): \(outcome) (round \(round))") }
-                            case .skipped: break
+        func prober(_ flows: [(from: String, port: Int)], allowed: Bool, timeout: Duration) -> Thread {
+            let waveFlows = Array(repeating: flows, count: 8).flatMap { $0 }
+            let requests = waveFlows.map { request($0.from, $0.port) }
+            return Thread {
+                let prober = Prober()
+                while running.load(ordering: .relaxed) {
+                    do {
+                        let outcomes = try prober.probe(requests, timeout: timeout, retries: 0)
+                        let round = currentRound.load(ordering: .relaxed)
+                        tally.withLock { tally in
+                            if !allowed { tally.waves += 1 }
+                            for (flow, outcome) in zip(waveFlows, outcomes) {
+                                tally.probes += 1
+                                let name = "x/\(flow.from) -> x/srv:\(flow.port)"
+                                switch outcome.verdict {
+                                case .allow, .closed, .unanswered:
+                                    if !allowed { tally.forbiddenConnections.append("\(name): \(outcome) (round \(round))") }
+                                case .deny:
+                                    if allowed { tally.spuriousDrops.append("\(name): \(outcome) (round \(round))") }
+                                case .skipped: break
+                                }
                             }
                         }
+                    } catch {
+                        tally.withLock { $0.errors.append("\(error)") }
                     }
-                } catch {
-                    tally.withLock { $0.errors.append("\(error)") }
+                    // The allowed flows answer at once: a pause keeps their prober from taking
+                    // the cores the updates need.
+                    if allowed { usleep(20_000) }
                 }
             }
         }
-        prober.start()
-        // Let the prober settle before the updates start.
+        let probers = [
+            prober(denied.map { (from: $0.0, port: $0.1) }, allowed: false, timeout: .milliseconds(150)),
+            prober(allowed.map { (from: $0.0, port: $0.1) }, allowed: true, timeout: .seconds(3)),
+        ]
+        probers.forEach { $0.start() }
+        // Let the probers settle before the updates start.
         while tally.withLock({ $0.waves }) < 2 { usleep(5_000) }
         let before = tally.withLock { $0 }
         let clock = ContinuousClock()
@@ -160,7 +171,7 @@ struct HardeningFailClosedTests {
         let elapsed = clock.now - start
         let during = tally.withLock { $0 }
         running.store(false, ordering: .relaxed)
-        while !prober.isFinished { usleep(5_000) }
+        while probers.contains(where: { !$0.isFinished }) { usleep(5_000) }
 
         let probes = during.probes - before.probes
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -171,7 +182,10 @@ struct HardeningFailClosedTests {
                 + "\(probes) probes (\(Int(Double(probes) / seconds))/s); forbidden connections \(forbidden); spurious drops \(spurious)")
         #expect(during.errors.isEmpty, "\(during.errors.prefix(3))")
         #expect(updates == 1000, "only \(updates) of \(round) reconciles changed something")
-        #expect(Double(probes) / seconds >= 200, "\(probes) probes in \(seconds) s")
+        // Enough waves of the denied flows overlapped the updates to catch a moment that let one
+        // through (one wave per 150 ms; the rate is printed above, not judged: speed is shown by
+        // scripts/bench).
+        #expect(during.waves - before.waves >= 10, "only \(during.waves - before.waves) waves of denied flows during the updates")
         #expect(during.forbiddenConnections.isEmpty, "\(during.forbiddenConnections.prefix(5))")
         #expect(during.spuriousDrops.isEmpty, "\(during.spuriousDrops.count): \(during.spuriousDrops.prefix(5))")
     }

@@ -90,7 +90,7 @@ struct ProgramTrafficFlowTests {
         run.stepFinished = { step in
             probeLines += log.flows(of: step, cluster: timeline.cluster(afterStep: step.index), time: Date())
             // Probes settle in milliseconds: give the program time to talk under the policies.
-            if step.index == 1 { usleep(4_000_000) }
+            if step.index == 1 { usleep(6_000_000) }
         }
         run.trafficSeen = { index, name, seen in
             traffic += log.trafficFlows(seen, cluster: timeline.cluster(afterStep: index), step: index, stepName: name, time: Date())

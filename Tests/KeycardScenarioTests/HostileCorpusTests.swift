@@ -83,7 +83,8 @@ enum HostileCorpus {
         } catch {
             refusal = error
         }
-        #expect(clock.now - start < .seconds(5), "loading \(hostile.name) took \(clock.now - start)")
+        // A bound on runaway expansion, not a measure of speed: room for a loaded machine.
+        #expect(clock.now - start < .seconds(20), "loading \(hostile.name) took \(clock.now - start)")
         try withKnownIssue("keycard accepts or misplaces this input", isIntermittent: false) {
             switch hostile.outcome {
             case .loads:

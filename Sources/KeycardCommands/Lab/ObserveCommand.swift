@@ -8,7 +8,8 @@ import KeycardScenario
 
 /// `keycard observe LAB`: follows a live lab's new connections, whoever makes them (`keycard
 /// probe`, `command:` programs), from now on, and prints each as a Hubble flow (JSON lines,
-/// docs/flows.md) until SIGINT or SIGTERM, then exits 0. The kernel's word comes from
+/// docs/flows.md) until SIGINT or SIGTERM, then writes what the kernel logged before the signal
+/// and exits 0. The kernel's word comes from
 /// `TrafficWatch` (conntrack NEW events for forwarded connections, the default-deny rules' NFLOG
 /// records for drops); policies are attributed from the cluster the lab holds at that moment
 /// (changes made by `keycard apply` while observing are picked up: the lab's record is re-read).
@@ -68,35 +69,44 @@ struct ObserveCommand: ParsableCommand {
         }
         Console.error("lab \(lab): observing new flows (Ctrl-C to stop)")
         let labNamespaces = live.state.plan.namespaces.map(\.name)
-        while trap.received == nil {
-            _ = watch.wait(timeout: .milliseconds(200))
-            // `keycard down` (or anything else) removed the lab: its sockets here would keep the
-            // deleted namespaces, and their tables, alive unseen, and nothing would ever come.
-            if let gone = Self.gone(lab, namespaces: labNamespaces) {
-                Console.error("lab \(lab): \(gone): observe stopped")
-                throw Exit.failed
+        while true {
+            // After a signal, one more collection: what the kernel logged before it is written.
+            let last = trap.received != nil
+            if !last {
+                _ = watch.wait(timeout: .milliseconds(200))
+                // `keycard down` (or anything else) removed the lab: its sockets here would keep the
+                // deleted namespaces, and their tables, alive unseen, and nothing would ever come.
+                if let gone = Self.gone(lab, namespaces: labNamespaces) {
+                    Console.error("lab \(lab): \(gone): observe stopped")
+                    throw Exit.failed
+                }
             }
             let traffic = try LiveCommand.run("observe") { try watch.collect() }
             // A change applied meanwhile (`keycard apply`, `label`, `delete`) is in the record.
             if let record = try? LiveLabRecord.read(lab), record != live.record, let reopened = try? LiveLab.open(lab) {
                 live = reopened
             }
-            guard !traffic.isEmpty else { continue }
-            // A lab in audit mode: a connection the policies would deny that got through is AUDIT.
-            let log = FlowLog(scenario: live.timeline.scenario.name, labName: lab, nodes: live.timeline.plan.nodes, audit: live.auditing)
-            let lines = log.trafficFlows(
-                traffic, cluster: live.cluster, step: live.record.baseStep,
-                stepName: "live" + (live.record.journal.isEmpty ? "" : " after \(live.record.journal.count) change(s)"), time: Date()
-            ).filter { keep($0, namespaces: namespaces, pods: pods, verdicts: verdicts) }
-            guard !lines.isEmpty else { continue }
-            let text: String
-            switch output {
-            case .json: text = try FlowLog.encode(lines)
-            case .compact: text = lines.map { Self.compact($0.flow) + "\n" }.joined()
+            var lines: [HubbleFlowLine] = []
+            if !traffic.isEmpty {
+                // A lab in audit mode: a connection the policies would deny that got through is AUDIT.
+                let log = FlowLog(
+                    scenario: live.timeline.scenario.name, labName: lab, nodes: live.timeline.plan.nodes, audit: live.auditing)
+                lines = log.trafficFlows(
+                    traffic, cluster: live.cluster, step: live.record.baseStep,
+                    stepName: "live" + (live.record.journal.isEmpty ? "" : " after \(live.record.journal.count) change(s)"), time: Date()
+                ).filter { keep($0, namespaces: namespaces, pods: pods, verdicts: verdicts) }
             }
-            // Written unbuffered: a reader of the pipe sees each flow as it happens; once the
-            // reader is gone (`| head`), observing ends.
-            guard Console.write(text, to: STDOUT_FILENO) else { break }
+            if !lines.isEmpty {
+                let text: String
+                switch output {
+                case .json: text = try FlowLog.encode(lines)
+                case .compact: text = lines.map { Self.compact($0.flow) + "\n" }.joined()
+                }
+                // Written unbuffered: a reader of the pipe sees each flow as it happens; once the
+                // reader is gone (`| head`), observing ends.
+                guard Console.write(text, to: STDOUT_FILENO) else { break }
+            }
+            if last { break }
         }
         Console.error("lab \(lab): observe stopped (signal \(trap.received ?? 0))")
     }

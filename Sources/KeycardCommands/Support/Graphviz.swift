@@ -106,12 +106,14 @@ enum Graphviz {
         return "killed by signal \(status) (\(name))" + (status == SIGKILL ? ", perhaps out of memory: the graph is too large" : "")
     }
 
-    /// Ends `process`: SIGTERM, then SIGKILL if it is still running a second later.
+    /// Ends `process`: SIGTERM, then SIGKILL if it is still running a second later; returns once
+    /// it has exited and been reaped (no zombie is left when keycard goes on or re-raises).
     private static func end(_ process: Process) {
         process.terminate()
         let grace = ContinuousClock.now + .seconds(1)
         while process.isRunning, ContinuousClock.now < grace { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// A pipe read to its end on a thread of its own.
