@@ -19,16 +19,29 @@ private func recordSignal(_ number: Int32) {
 /// after bring-up) and tears down on its own thread, so no clean-up ever races the code still
 /// using what it cleans up. One trap at a time
 /// per process (the record is process-wide, as signal dispositions are).
+///
+/// A SIGHUP the process was started ignoring (`nohup keycard …`) stays ignored, as POSIX's
+/// `nohup` intends and shells do for a disposition inherited as ignored; `remove` puts back what
+/// was there.
 public final class SignalTrap: Sendable {
+    /// The signals this trap left ignored because they were when it was set.
+    private let ignored: [Int32]
+
     public init() {
         firstSignal.store(0, ordering: .sequentiallyConsistent)
         signalCount.store(0, ordering: .sequentiallyConsistent)
         var unblock = sigset_t()
         sigemptyset(&unblock)
+        var ignored: [Int32] = []
         for number in Self.signals {
+            if number == SIGHUP && Self.isIgnored(number) {
+                ignored.append(number)
+                continue
+            }
             signal(number) { recordSignal($0) }
             sigaddset(&unblock, number)
         }
+        self.ignored = ignored
         // A parent may hand its mask down with these blocked (seen from test runners); a blocked
         // signal would stay pending and never be recorded.
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
@@ -47,9 +60,17 @@ public final class SignalTrap: Sendable {
     /// that holds the first one, such as waiting for the lab process's reply, gives up on it).
     public var count: Int { signalCount.load(ordering: .sequentiallyConsistent) }
 
-    /// Restores the default handling: a signal from now on ends the process at once.
+    /// Restores the handling from before the trap: a signal from now on ends the process at once,
+    /// or stays ignored if it was (SIGHUP under `nohup`).
     public func remove() {
-        for number in Self.signals { signal(number, SIG_DFL) }
+        for number in Self.signals where !ignored.contains(number) { signal(number, SIG_DFL) }
+    }
+
+    /// Whether `number` is ignored (SIG_IGN) now.
+    public static func isIgnored(_ number: Int32) -> Bool {
+        var current = sigaction()
+        guard sigaction(number, nil, &current) == 0 else { return false }
+        return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 }
 
