@@ -44,12 +44,13 @@ struct AllowTuples {
     /// The peers set's elements, sorted.
     var anyElements: [SetElement] { any.keys.sorted().map { .value([.ipv4($0)]) } }
 
-    /// The ranges set's elements: disjoint boxes covering exactly the union of every box.
-    var rangeElements: [SetElement] { TupleBox.disjoint(Array(boxes.keys)).map(\.element) }
+    /// The ranges set's pieces: disjoint boxes covering exactly the union of every box. Costly
+    /// for many boxes: computed once per set (`comments(rangePieces:)` takes them).
+    var rangePieces: [TupleBox] { TupleBox.disjoint(Array(boxes.keys)) }
 
-    /// Each element's first contribution (for a disjoint piece of boxes: the first contribution
-    /// of the first box, in element order, that holds the piece's lower corner).
-    var comments: [SetElement: String] {
+    /// Each element's first contribution (for a disjoint piece of boxes, one of `rangePieces`: the
+    /// first contribution of the first box, in element order, that holds the piece's lower corner).
+    func comments(rangePieces: [TupleBox]) -> [SetElement: String] {
         var result: [SetElement: String] = [:]
         for (tuple, sources) in exact {
             if let first = sources.first { result[.value([.ipv4(tuple.peer), .proto(tuple.proto), .port(tuple.port)])] = first }
@@ -60,7 +61,7 @@ struct AllowTuples {
                 < ($1.key.addresses.lowerBound, $1.key.ports.lowerBound, $1.key.protocols.lowerBound, $1.key.addresses.upperBound)
         }
         let locator = BoxLocator(ordered.map(\.key))
-        for piece in TupleBox.disjoint(Array(boxes.keys)) {
+        for piece in rangePieces {
             if let index = locator.first(holding: piece), let first = ordered[index].value.first { result[piece.element] = first }
         }
         return result
@@ -94,15 +95,8 @@ struct BoxLocator {
     /// The index of the first box holding `piece`'s lower corner, or nil.
     func first(holding piece: TupleBox) -> Int? {
         let address = piece.addresses.lowerBound
-        // The last group starting at or before the address.
-        var low = 0
-        var high = groups.count
-        while low < high {
-            let middle = (low + high) / 2
-            if groups[middle].addresses.lowerBound <= address { low = middle + 1 } else { high = middle }
-        }
         var best: Int?
-        var index = low - 1
+        var index = lastGroup(startingAtOrBefore: address)
         while index >= 0, reach[index] >= address {
             if groups[index].addresses.contains(address) {
                 let found = groups[index].indices.first { position in
@@ -113,5 +107,29 @@ struct BoxLocator {
             index -= 1
         }
         return best
+    }
+
+    /// The indices (ascending) of the boxes that share a point with `box`.
+    func indices(overlapping box: TupleBox) -> [Int] {
+        var found: [Int] = []
+        var index = lastGroup(startingAtOrBefore: box.addresses.upperBound)
+        while index >= 0, reach[index] >= box.addresses.lowerBound {
+            if groups[index].addresses.overlaps(box.addresses) {
+                found += groups[index].indices.filter { boxes[$0].protocols.overlaps(box.protocols) && boxes[$0].ports.overlaps(box.ports) }
+            }
+            index -= 1
+        }
+        return found.sorted()
+    }
+
+    /// The index of the last group whose addresses start at or before `address`, -1 for none.
+    private func lastGroup(startingAtOrBefore address: UInt32) -> Int {
+        var low = 0
+        var high = groups.count
+        while low < high {
+            let middle = (low + high) / 2
+            if groups[middle].addresses.lowerBound <= address { low = middle + 1 } else { high = middle }
+        }
+        return low - 1
     }
 }

@@ -117,8 +117,13 @@ extension IncrementalCompiler {
             let oldPieces = Set(before.pieces)
             // The meet of the ranges: what both versions' boxes hold, and each version's any-port
             // peers within the other's boxes.
+            // Each old piece meets only the new pieces the locator finds (all pairs: quadratic, 71 s
+            // for a rule of 140 ipBlocks × 140 ports).
             var both: [TupleBox] = []
-            for a in before.pieces { for b in pieces { if let common = a.intersection(b) { both.append(common) } } }
+            let newLocator = BoxLocator(pieces)
+            for a in before.pieces {
+                for index in newLocator.indices(overlapping: a) { if let common = a.intersection(pieces[index]) { both.append(common) } }
+            }
             var oldPeers = Set(tuples.any.keys).subtracting(crossings.anyAdded)
             oldPeers.formUnion(crossings.anyRemoved)
             both += TupleBox.peerBoxes(oldPeers, within: pieces) + TupleBox.peerBoxes(Set(tuples.any.keys), within: before.pieces)
@@ -134,12 +139,11 @@ extension IncrementalCompiler {
                 let ordered = tuples.boxes.sorted {
                     ($0.key.addresses.lowerBound, $0.key.ports.lowerBound) < ($1.key.addresses.lowerBound, $1.key.ports.lowerBound)
                 }
+                let locator = BoxLocator(ordered.map(\.key))
                 for piece in added {
-                    let source = ordered.first { box, _ in
-                        box.addresses.contains(piece.addresses.lowerBound) && box.protocols.contains(piece.protocols.lowerBound)
-                            && box.ports.contains(piece.ports.lowerBound)
+                    if let index = locator.first(holding: piece), let first = ordered[index].value.first {
+                        delta.comments[piece.element] = first
                     }
-                    if let first = source?.value.first { delta.comments[piece.element] = first }
                 }
             }
         }

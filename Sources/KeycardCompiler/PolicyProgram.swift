@@ -35,13 +35,14 @@ struct PolicyProgram {
     func sets(_ tuples: AllowTuples?, polarity: NamedSet.Polarity = .allows) -> [NamedSet] {
         let everything = TupleBox(addresses: 0...UInt32.max, protocols: TupleBox.anyProtocol, ports: TupleBox.anyPort)
         let tuple: [KeyField] = [.ipv4Address, .inetProto, .inetService]
-        let comments = tuples?.comments
+        let pieces = tuples?.rangePieces
+        let comments = tuples.map { $0.comments(rangePieces: pieces ?? []) }
         let union = polarity == .allows ? prefix : nil
         var sets = [
             NamedSet(name: exactSet, key: tuple, elements: tuples?.exactElements ?? [], polarity: polarity, union: union),
             NamedSet(name: anySet, key: [.ipv4Address], elements: tuples?.anyElements ?? [], polarity: polarity, union: union),
             NamedSet(
-                name: rangesSet, key: tuple, interval: true, elements: tuples?.rangeElements ?? [everything.element],
+                name: rangesSet, key: tuple, interval: true, elements: pieces?.map(\.element) ?? [everything.element],
                 polarity: polarity, union: union),
         ]
         if let comments {

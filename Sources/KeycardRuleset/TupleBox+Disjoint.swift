@@ -5,16 +5,16 @@ extension TupleBox {
     ///
     /// Protocols and ports are cut at every boundary any box uses; per (protocol piece, port
     /// piece) the covering boxes' address ranges are merged; neighbouring port pieces, then
-    /// protocol pieces, with the same addresses are joined again.
+    /// protocol pieces, with the same addresses are joined again. The port pieces are swept in
+    /// order, the covering boxes kept as they start and end: a rule of 140 ipBlocks × 140 ports
+    /// (19,600 boxes) is not filtered once per piece.
     public static func disjoint(_ boxes: [TupleBox]) -> [TupleBox] {
         if boxes.count <= 1 { return boxes }
         var byProtocol: [(protocols: ClosedRange<UInt32>, rows: [(ports: ClosedRange<UInt32>, addresses: [ClosedRange<UInt32>])])] = []
         for protocols in pieces(boxes.map(\.protocols)) {
             let covering = boxes.filter { $0.protocols.contains(protocols.lowerBound) }
             var rows: [(ports: ClosedRange<UInt32>, addresses: [ClosedRange<UInt32>])] = []
-            for ports in pieces(covering.map(\.ports)) {
-                let addresses = merged(covering.filter { $0.ports.contains(ports.lowerBound) }.map(\.addresses))
-                if addresses.isEmpty { continue }
+            for (ports, addresses) in portPieces(covering) {
                 if let last = rows.last, last.addresses == addresses, last.ports.upperBound + 1 == ports.lowerBound {
                     rows[rows.count - 1].ports = last.ports.lowerBound...ports.upperBound
                 } else {
@@ -33,6 +33,38 @@ extension TupleBox {
         return byProtocol.flatMap { group in
             group.rows.flatMap { row in row.addresses.map { TupleBox(addresses: $0, protocols: group.protocols, ports: row.ports) } }
         }
+    }
+
+    /// The elementary port pieces that `boxes` cut the port line into, ascending, each that some
+    /// box covers with the merged address ranges of the boxes covering it.
+    private static func portPieces(_ boxes: [TupleBox]) -> [(ports: ClosedRange<UInt32>, addresses: [ClosedRange<UInt32>])] {
+        let starting = boxes.sorted { $0.ports.lowerBound < $1.ports.lowerBound }
+        let ending = boxes.sorted { $0.ports.upperBound < $1.ports.upperBound }
+        var cuts = Set<UInt64>()
+        for box in boxes {
+            cuts.insert(UInt64(box.ports.lowerBound))
+            cuts.insert(UInt64(box.ports.upperBound) + 1)
+        }
+        let sorted = cuts.sorted()
+        // The address ranges of the boxes covering the current piece, with how many hold each.
+        var active: [ClosedRange<UInt32>: Int] = [:]
+        var started = 0
+        var ended = 0
+        var result: [(ports: ClosedRange<UInt32>, addresses: [ClosedRange<UInt32>])] = []
+        for (start, end) in zip(sorted, sorted.dropFirst()) {
+            while started < starting.count, UInt64(starting[started].ports.lowerBound) <= start {
+                active[starting[started].addresses, default: 0] += 1
+                started += 1
+            }
+            while ended < ending.count, UInt64(ending[ended].ports.upperBound) < start {
+                let addresses = ending[ended].addresses
+                active[addresses] = active[addresses].flatMap { $0 > 1 ? $0 - 1 : nil }
+                ended += 1
+            }
+            if active.isEmpty { continue }
+            result.append((UInt32(start)...UInt32(end - 1), merged(Array(active.keys))))
+        }
+        return result
     }
 
     /// The elementary pieces that `ranges` cut the line into, only those some range covers.
