@@ -33,6 +33,22 @@ struct AllowTuples {
 
     mutating func addBox(_ box: TupleBox, by contribution: Contribution) { boxes[box, default: []].append(contribution) }
 
+    /// The boxes with their contributions in the order that names a range piece (the first box
+    /// holding the piece's lower corner names it): by first address, first port, first protocol,
+    /// then last address, last port, last protocol, so that a full compile and an incremental
+    /// update name a piece alike, whatever the dictionary's order.
+    var boxesInNamingOrder: [(key: TupleBox, value: [Contribution])] {
+        boxes.sorted { a, b in
+            let (x, y) = (a.key, b.key)
+            if x.addresses.lowerBound != y.addresses.lowerBound { return x.addresses.lowerBound < y.addresses.lowerBound }
+            if x.ports.lowerBound != y.ports.lowerBound { return x.ports.lowerBound < y.ports.lowerBound }
+            if x.protocols.lowerBound != y.protocols.lowerBound { return x.protocols.lowerBound < y.protocols.lowerBound }
+            if x.addresses.upperBound != y.addresses.upperBound { return x.addresses.upperBound < y.addresses.upperBound }
+            if x.ports.upperBound != y.ports.upperBound { return x.ports.upperBound < y.ports.upperBound }
+            return x.protocols.upperBound < y.protocols.upperBound
+        }
+    }
+
     /// How many contributions hold `tuple` (0: it is not in the set).
     func referenceCount(_ tuple: ExactTuple) -> Int { exact[tuple]?.count ?? 0 }
 
@@ -56,10 +72,7 @@ struct AllowTuples {
             if let first = sources.first { result[.value([.ipv4(tuple.peer), .proto(tuple.proto), .port(tuple.port)])] = first }
         }
         for (peer, sources) in any { if let first = sources.first { result[.value([.ipv4(peer)])] = first } }
-        let ordered = boxes.sorted {
-            ($0.key.addresses.lowerBound, $0.key.ports.lowerBound, $0.key.protocols.lowerBound, $0.key.addresses.upperBound)
-                < ($1.key.addresses.lowerBound, $1.key.ports.lowerBound, $1.key.protocols.lowerBound, $1.key.addresses.upperBound)
-        }
+        let ordered = boxesInNamingOrder
         let locator = BoxLocator(ordered.map(\.key))
         for piece in rangePieces {
             if let index = locator.first(holding: piece), let first = ordered[index].value.first { result[piece.element] = first }

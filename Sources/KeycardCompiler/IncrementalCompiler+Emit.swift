@@ -136,9 +136,7 @@ extension IncrementalCompiler {
             delta.ranges.fromMeet.delete = meet.filter { !newPieces.contains($0) }.sorted(by: Self.boxOrder).map(\.element)
             delta.ranges.fromMeet.add = pieces.filter { !meet.contains($0) }.map(\.element)
             if isolated {
-                let ordered = tuples.boxes.sorted {
-                    ($0.key.addresses.lowerBound, $0.key.ports.lowerBound) < ($1.key.addresses.lowerBound, $1.key.ports.lowerBound)
-                }
+                let ordered = tuples.boxesInNamingOrder
                 let locator = BoxLocator(ordered.map(\.key))
                 for piece in added {
                     if let index = locator.first(holding: piece), let first = ordered[index].value.first {
