@@ -146,8 +146,9 @@ struct ModelTableRenderer: StepTableRenderer {
             }
             for cell in portCells {
                 guard case .explicit(let expected) = cell.expected, expected != cell.outcome else { continue }
+                // Named as `run` names it: a replica's share of a workload cell names the workload cell.
                 disagreements.append(
-                    "  ! \(cell.from) -> \(cell.to) \(cell.port): the file expects \(expected.rawValue), the model says \(cell.outcome.rawValue)"
+                    "  ! \(cell.result().cellDescription): the file expects \(expected.rawValue), the model says \(cell.outcome.rawValue)"
                 )
             }
         }
