@@ -7,7 +7,9 @@ import KeycardCompiler
 // placements; (c) new TCP connections per second through a Service ClusterIP (nftables DNAT)
 // with 1,000 Services vs 10; (d) with 1,000 Admin-tier ClusterNetworkPolicy rules vs 10. Usage:
 // keycard-bench-controller [change-rounds] [rate-rounds] [rate-seconds] (root; release build;
-// defaults 20 5 2), or keycard-bench-controller services|tiers [rounds] [seconds] for (c) or (d) alone.
+// defaults 20 5 2), or keycard-bench-controller services|tiers [rounds] [seconds] for (c) or (d) alone;
+// (e) a wide rule (140 ipBlocks × 140 ports) changed by one block, incremental vs from nothing
+// (keycard-bench-controller wide [rounds] alone).
 
 let arguments = CommandLine.arguments.dropFirst()
 let changeRounds = arguments.first.flatMap(Int.init) ?? 20
@@ -47,6 +49,26 @@ func tierRates(rounds: Int, seconds: Double) throws {
     if let ten = results.first(where: { $0.count == 10 }), let many = results.first(where: { $0.count == 1_000 }) {
         say(String(format: "ratio 1,000 / 10 Admin rules: %.1f %%", many.rate / ten.rate * 100))
     }
+}
+
+/// (e) a rule of 140 ipBlocks × 140 ports changed by one block: the incremental update against
+/// compiling from nothing (`wide` as the first argument runs only this part).
+func wideRule(rounds: Int) {
+    say(
+        "\n(e) one ipBlock added to a rule of 140 ipBlocks × 140 ports: incremental update vs compile from nothing; median of \(rounds) rounds"
+    )
+    for placement in Placement.allCases {
+        let figures = WideRuleBench(blocks: 140, ports: 140, rounds: rounds).run(placement: placement)
+        let ratio = figures.update / figures.fromNothing
+        say(
+            placement.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0), "update", ms(figures.update), " from nothing",
+            ms(figures.fromNothing), String(format: "  ratio %.2f (goal ≤ 1.5: %@)", ratio, ratio <= 1.5 ? "met" : "MISSED"))
+    }
+}
+
+if arguments.first == "wide" {
+    wideRule(rounds: arguments.dropFirst().first.flatMap(Int.init) ?? 5)
+    exit(0)
 }
 
 if arguments.first == "tiers" {
@@ -114,6 +136,7 @@ do {
         }
     }
     try serviceRates(rounds: rateRounds, seconds: rateSeconds)
+    wideRule(rounds: changeRounds)
 } catch {
     say("keycard-bench-controller failed: \(error)")
     exit(1)
