@@ -4,6 +4,16 @@ import KeycardTopology
 import KeycardValues
 
 extension Lab {
+    /// Removes lab `name` only if this process brought it up (its state names this process as the
+    /// owner): a command refused because the name is taken must leave the lab holding it alone,
+    /// even when a signal comes as it is refused. Returns whether it removed the lab.
+    @discardableResult
+    public static func downIfOwned(_ name: String) -> Bool {
+        guard status(name).state?.ownerPID == ProcessTable.currentPID else { return false }
+        _ = try? down(name: name)
+        return true
+    }
+
     /// Removes lab `name` completely, with or without a state file: stops every process living in
     /// one of its namespaces (and the recorded ones, if still the same processes), deletes every
     /// /run/netns/kc-<name>.* (which destroys the veths inside), removes /run/keycard/<name>.

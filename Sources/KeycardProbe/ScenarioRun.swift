@@ -128,8 +128,10 @@ public final class ScenarioRun {
     }
 
     /// Stops serving and removes the lab (idempotent) — only a lab this process brought up: a run
-    /// refused because the name is taken must leave the lab that holds it alone.
-    public func tearDown() {
+    /// refused because the name is taken must leave the lab that holds it alone. Returns whether
+    /// the lab was this run's (and so is removed now).
+    @discardableResult
+    public func tearDown() -> Bool {
         mesh?.tearDown()
         mesh = nil
         server?.stop()
@@ -138,8 +140,9 @@ public final class ScenarioRun {
         evidence = nil
         policies = nil
         services = nil
-        guard lab != nil || Lab.status(labName).state?.ownerPID == ProcessTable.currentPID else { return }
+        guard lab != nil else { return Lab.downIfOwned(labName) }
         _ = try? Lab.down(name: labName)
+        return true
     }
 
     private let logger = Logger(label: "keycard.run")

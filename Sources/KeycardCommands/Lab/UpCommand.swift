@@ -57,7 +57,12 @@ struct UpCommand: ParsableCommand {
         do {
             instance = try Lab.up(spec: LabSpec(timeline))
         } catch {
-            try stopIfInterrupted()
+            // Nothing of this command's is left (Lab.up removes what it built), and a name in use
+            // is another's lab: a signal now tears nothing down.
+            if let signal = trap.received, !Self.isNameInUse(error) {
+                Console.error("interrupted: lab \(lab) was not brought up (\(error))")
+                throw ExitCode(128 + signal)
+            }
             Console.error("keycard up: \(error)")
             throw Exit.invalid
         }
@@ -105,6 +110,12 @@ struct UpCommand: ParsableCommand {
               lab process \(pid) serves \(served) port\(served == 1 ? "" : "s") (log: \(LiveLabServer.logPath(lab)))
               next: keycard status \(lab) | keycard probe \(lab) | keycard down \(lab)
             """)
+    }
+
+    /// Whether `error` is the refusal of a lab name another lab holds.
+    static func isNameInUse(_ error: Error) -> Bool {
+        if case .nameInUse = error as? LabError { return true }
+        return false
     }
 }
 

@@ -24,7 +24,7 @@ enum Interruption {
     /// As above, for several runs one after another under one trap: `body` gets the signal to poll
     /// and keeps `slot` on the run that holds the lab; that run's lab is torn down on a signal.
     static func tearingDown<T>(_ slot: RunSlot, _ body: (@escaping () -> Int32?) throws -> T) throws -> T {
-        try trapping(labName: { slot.run?.labName ?? "-" }, tearDown: { slot.run?.tearDown() }, body)
+        try trapping(labName: { slot.run?.labName ?? "-" }, tearDown: { slot.run?.tearDown() ?? false }, body)
     }
 
     /// The lab a proof (`generate --prove`, `diff --prove`) is building now, by name.
@@ -36,12 +36,15 @@ enum Interruption {
     /// and removes its lab itself): a lab `slot` names is removed by name again on a signal, which
     /// is safe at any point and finds what a stage left half-built.
     static func tearingDown<T>(_ slot: ProofSlot, _ body: (@escaping () -> Int32?) throws -> T) throws -> T {
-        try trapping(labName: { slot.labName ?? "-" }, tearDown: { if let name = slot.labName { _ = try? Lab.down(name: name) } }, body)
+        try trapping(labName: { slot.labName ?? "-" }, tearDown: { slot.labName.map(Lab.downIfOwned) ?? false }, body)
     }
 
-    /// Runs `body` with SIGINT and SIGTERM recorded; on a signal, `tearDown` and exit 128 + it.
+    /// Runs `body` with SIGINT and SIGTERM recorded; on a signal, `tearDown` (which says whether
+    /// the lab was this process's to remove) and exit 128 + it. A refusal already reported (an
+    /// `ExitCode`, such as a lab name in use) that removed nothing keeps its own exit status: the
+    /// signal changed nothing.
     private static func trapping<T>(
-        labName: () -> String, tearDown: () -> Void, _ body: (@escaping () -> Int32?) throws -> T
+        labName: () -> String, tearDown: () -> Bool, _ body: (@escaping () -> Int32?) throws -> T
     ) throws -> T {
         let trap = SignalTrap()
         defer { trap.remove() }
@@ -56,14 +59,20 @@ enum Interruption {
             }
             return result
         } catch let interrupted as Interrupted {
-            Console.error("interrupted: lab \(labName()) torn down")
+            Console.error("interrupted: \(outcome(labName(), removed: tearDown()))")
             throw Exit.interrupted(by: interrupted.signal)
         } catch {
             // A stage failing because of the interruption still ends as interrupted.
             guard let signal = trap.received else { throw error }
-            tearDown()
-            Console.error("interrupted: lab \(labName()) torn down (\(error))")
+            let removed = tearDown()
+            if !removed && error is ExitCode { throw error }
+            Console.error("interrupted: \(outcome(labName(), removed: removed))" + (error is ExitCode ? "" : " (\(error))"))
             throw Exit.interrupted(by: signal)
         }
+    }
+
+    /// What an interruption did to lab `lab`.
+    private static func outcome(_ lab: String, removed: Bool) -> String {
+        removed ? "lab \(lab) torn down" : "lab \(lab) was not brought up by this command, left as it is"
     }
 }
