@@ -55,6 +55,10 @@ public enum LabPaths {
         "\(directory(lab))/" + LabFileName.fitted("\(namespace).\(pod)") + ".log"
     }
 
+    /// Where a live verb keeps the manifest it read from standard input (`-f -`) while it makes the
+    /// change: in the lab's folder, so that `keycard down` removes it even when the verb was killed.
+    public static func standardInputFolder(_ lab: String, pid: Int32) -> String { "\(directory(lab))/stdin-\(pid)" }
+
     /// The `/etc/hosts` bind-mounted into pod `namespace/name`'s program (`PodSpec.hostsFile`).
     public static func hostsFile(_ lab: String, namespace: String, pod: String) -> String {
         // `.hosts`, never `.log`: no pod's log can take this name (a namespace has no dot).

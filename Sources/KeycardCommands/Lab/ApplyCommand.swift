@@ -25,7 +25,8 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
     }
 
     /// As `kubectl apply -f`: a file, a folder (its manifests in name order), or `-` for standard
-    /// input (kept in a temporary folder as a file named `STDIN`, read from there, so that messages
+    /// input (kept in the lab's folder, `LabPaths.standardInputFolder`, as a file named `STDIN`, read
+    /// from there, so that messages
     /// and the journal name it `STDIN` as kubectl's do). `-f` repeats, and each value is split at
     /// commas, as kubectl's `-f` is a pflag string slice (read as CSV): `-f a -f b,c` is a, b, c in
     /// that order. The whole command is one change: every file is checked before the lab is
@@ -57,8 +58,13 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
                 }
                 files += try ManifestLoader.files([path]).map { $0.hasPrefix("/") ? $0 : (here as NSString).appendingPathComponent($0) }
             }
-            let folder = NSTemporaryDirectory() + "keycard-stdin-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            // In the lab's folder (a lab that is not up has none: the change is refused as usual).
+            let inLab = FileManager.default.fileExists(atPath: LabPaths.directory(lab))
+            let folder =
+                inLab
+                ? LabPaths.standardInputFolder(lab, pid: getpid()) : NSTemporaryDirectory() + "kc-\(lab)-stdin-\(UUID().uuidString)"
+            try? FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: !inLab)
             defer { try? FileManager.default.removeItem(atPath: folder) }
             try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: folder + "/STDIN"))
             guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw LiveError("cannot enter \(folder)") }
