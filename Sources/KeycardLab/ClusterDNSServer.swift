@@ -139,7 +139,7 @@ public enum ClusterDNSServer {
     ) throws(LabError) -> Bool {
         guard plan.dns != nil else { return false }
         let lab = plan.labName
-        let fd = open(lockFile(lab), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(lockFile(lab), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw .state(lab: lab, path: lockFile(lab), reason: "cannot open: errno \(errno)") }
         defer { close(fd) }
         var rc: Int32

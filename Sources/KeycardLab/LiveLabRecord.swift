@@ -119,8 +119,9 @@ extension LiveLabRecord {
         let target = "\(directory)/\(number ?? journal.count + 1).yaml"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
-            try Data(contentsOf: URL(fileURLWithPath: file)).write(to: URL(fileURLWithPath: target))
+            // Atomic: written beside and renamed over the path, so a link planted there is replaced,
+            // never followed to a file outside the lab's folder.
+            try Data(contentsOf: URL(fileURLWithPath: file)).write(to: URL(fileURLWithPath: target), options: .atomic)
         } catch {
             throw .state(lab: labName, path: target, reason: "cannot copy \(file): \(error)")
         }

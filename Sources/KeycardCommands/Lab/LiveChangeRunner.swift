@@ -213,7 +213,7 @@ struct LiveLock {
         if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
         let directory = LabPaths.directory(lab)
         guard FileManager.default.fileExists(atPath: directory) else { throw LiveError("lab \(lab) is not up (no \(directory))") }
-        let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw LiveError("cannot open \(directory)/live.lock: errno \(errno)") }
         var rc: Int32
         repeat { rc = flock(fd, wait ? mode.operation : mode.operation | LOCK_NB) } while rc != 0 && errno == EINTR

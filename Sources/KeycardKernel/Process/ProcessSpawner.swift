@@ -29,7 +29,8 @@ public enum ProcessSpawner {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // O_NOFOLLOW: a link planted at the log's path is not followed to a file outside the lab.
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         _ = kc_posix_spawn_file_actions_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
