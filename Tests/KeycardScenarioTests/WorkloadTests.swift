@@ -785,28 +785,54 @@ struct WorkloadAdoptionTests {
         #expect(t.cluster(afterStep: 4).pods[ObjectKey("prod", "api")]?.owner == nil)
     }
 
-    /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
-    @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
-        let text = """
+    /// Manifests mode: bare pods `orphans` (each `(name, metadata entries, status)`) labelled
+    /// `app: web` and a ReplicaSet web of `replicas`, loaded from a manifest folder.
+    static func manifests(_ orphans: [(String, String, String)], replicas: Int) throws -> Timeline {
+        let pods = orphans.map { name, metadata, status in
+            """
             apiVersion: v1
             kind: Pod
-            metadata: {name: orphan, labels: {app: web}}
+            metadata: {name: \(name), labels: {app: web}\(metadata)}
             spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+            \(status)
             ---
-            apiVersion: apps/v1
-            kind: ReplicaSet
-            metadata: {name: web}
-            spec:
-              replicas: 2
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+
             """
+        }
+        let text =
+            pods.joined() + """
+                apiVersion: apps/v1
+                kind: ReplicaSet
+                metadata: {name: web}
+                spec:
+                  replicas: \(replicas)
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+                """
         let folder = try manifestsFolder(["app.yaml": text])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let t = try ManifestLoader.timeline([folder], dns: false)
+        return try ManifestLoader.timeline([folder], dns: false)
+    }
+
+    /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
+    @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
+        let t = try Self.manifests([("orphan", "", "")], replicas: 2)
         #expect(t.initial.pods.count == 2)
         #expect(t.initial.pods[ObjectKey("default", "orphan")]?.owner?.workload == WorkloadKey(.replicaSet, "default", "web"))
+    }
+
+    /// A finished (`status.phase` Succeeded or Failed) or terminating (`deletionTimestamp`) bare pod
+    /// is not adopted (`FilterActivePods` before `claimPods`): the controller makes its replica.
+    @Test func finishedOrTerminatingPodsAreNotAdopted() throws {
+        let t = try Self.manifests(
+            [
+                ("succeeded", "", "status: {phase: Succeeded}"), ("failed", "", "status: {phase: Failed}"),
+                ("leaving", ", deletionTimestamp: \"2024-01-01T00:00:00Z\"", ""),
+            ], replicas: 1)
+        let owned = t.initial.pods.values.filter { $0.owner?.workload == WorkloadKey(.replicaSet, "default", "web") }
+        #expect(owned.count == 1 && owned.allSatisfy { $0.name.hasPrefix("web-") })
+        for name in ["succeeded", "failed", "leaving"] { #expect(t.initial.pods[ObjectKey("default", name)]?.owner == nil) }
     }
 }

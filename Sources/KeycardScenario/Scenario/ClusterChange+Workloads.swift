@@ -167,14 +167,13 @@ extension ClusterChange {
     /// those; StatefulSets and DaemonSets are left out (their pods are known by name or node).
     static let adoptingKinds: Set<WorkloadKind> = [.replicaSet, .replicationController]
 
-    /// Gives `key`'s controller the bare pods of its namespace that its selector matches, as the
-    /// newest of its pods (each adopted pod takes the next creation counter): with more pods than
-    /// replicas the controller then deletes the newest (`getPodsToDelete` ranks newer pods first).
+    /// Gives `key`'s controller the active bare pods of its namespace that its selector matches
+    /// (`isAdoptable`), as the newest of its pods (each adopted pod takes the next creation
+    /// counter): with more pods than replicas the controller then deletes the newest
+    /// (`getPodsToDelete` ranks newer pods first).
     static func adoptOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: inout WorkloadState) {
         guard adoptingKinds.contains(key.kind) else { return }
-        let orphans = cluster.pods.values.filter {
-            $0.owner == nil && $0.namespace == key.namespace && state.workload.selector.matches($0.labels)
-        }
+        let orphans = cluster.pods.values.filter { isAdoptable($0, by: state.workload) }
         for orphan in orphans.sorted(by: { $0.key < $1.key }) {
             cluster.pods[orphan.key]?.owner = PodOwner(workload: key, ordinal: state.created, revision: "")
             state.created += 1
@@ -182,11 +181,19 @@ extension ClusterChange {
     }
 
     /// The controller that adopts `pod` now: for a bare pod, the first (by kind, namespace and
-    /// name) ReplicaSet or ReplicationController of its namespace whose selector matches it.
+    /// name) ReplicaSet or ReplicationController of its namespace that may adopt it (`isAdoptable`).
     static func adopter(of pod: Pod, in cluster: Cluster) -> WorkloadKey? {
-        guard pod.owner == nil else { return nil }
-        return cluster.workloads.values.map(\.workload).filter {
-            adoptingKinds.contains($0.kind) && $0.namespace == pod.namespace && $0.selector.matches(pod.labels)
-        }.map(\.key).min()
+        cluster.workloads.values.map(\.workload).filter { adoptingKinds.contains($0.kind) && isAdoptable(pod, by: $0) }.map(\.key).min()
+    }
+
+    /// Whether `workload`'s controller claims `pod` as a replica: a bare pod of its namespace that
+    /// its selector matches and that is active. A finished pod (`status.phase` Succeeded or Failed)
+    /// or a terminating one (`metadata.deletionTimestamp`) is neither adopted nor counted: the
+    /// ReplicaSet controller filters its pods with `controller.FilterActivePods` (`IsPodActive`,
+    /// pkg/controller/controller_utils.go) before `claimPods` (pkg/controller/replicaset/
+    /// replica_set.go `syncReplicaSet`), so it creates the replicas they do not make.
+    static func isAdoptable(_ pod: Pod, by workload: Workload) -> Bool {
+        pod.owner == nil && pod.terminalPhase == nil && !pod.terminating && pod.namespace == workload.namespace
+            && workload.selector.matches(pod.labels)
     }
 }
