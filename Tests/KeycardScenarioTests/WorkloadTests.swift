@@ -498,6 +498,49 @@ struct WorkloadTimelineTests {
         #expect(pods(t, "prod/statefulset/db", after: 3).map(\.name) == ["db-0"])
     }
 
+    /// Every field of the template is in its hash (`controller.ComputeHash` hashes the whole
+    /// PodTemplateSpec): a new hostname, subdomain, env, hostAliases, setHostnameAsFQDN,
+    /// enableServiceLinks or node selector rolls a Deployment out and replaces a StatefulSet's
+    /// and a DaemonSet's pods, each pod then running the new template.
+    @Test(arguments: [
+        ("hostname: web", "hostname: www"), ("subdomain: old", "subdomain: new"),
+        ("env: [{name: A, value: \"1\"}]", "env: [{name: A, value: \"2\"}]"),
+        ("hostAliases: [{ip: 10.9.9.9, hostnames: [a]}]", "hostAliases: [{ip: 10.9.9.9, hostnames: [b]}]"),
+        ("setHostnameAsFQDN: false", "setHostnameAsFQDN: true"), ("enableServiceLinks: true", "enableServiceLinks: false"),
+        ("nodeSelector: {kubernetes.io/os: windows}", "nodeSelector: {kubernetes.io/os: linux}"),
+    ])
+    func everyTemplateFieldRollsOut(_ old: String, _ new: String) throws {
+        let spec = { (kind: String, field: String) in
+            let env = field.hasPrefix("env") ? ", \(field)" : ""
+            let pod = field.hasPrefix("env") ? "" : "\(field), "
+            return """
+                selector: {matchLabels: {app: web}}
+                \(kind == "StatefulSet" ? "serviceName: web" : "")
+                template:
+                  metadata: {labels: {app: web}}
+                  spec: {\(pod)containers: [{name: c, image: i, command: [serve]\(env)}]}
+                """
+        }
+        // A StatefulSet's controller sets its pods' hostname and subdomain itself (`initIdentity`):
+        // keycard does not keep them from its template, so they are not in its hash.
+        let kinds =
+            old.hasPrefix("hostname") || old.hasPrefix("subdomain")
+            ? ["Deployment", "DaemonSet"] : ["Deployment", "StatefulSet", "DaemonSet"]
+        for kind in kinds {
+            let set = { (field: String) in workload(kind, "web", spec(kind, field)) }
+            let t = try timeline(T.scenario(resources: set(old), steps: "- apply:\n" + T.indent(set(new), 4)))
+            let key = "prod/\(kind.lowercased())/web"
+            let before = pods(t, key)
+            let after = pods(t, key, after: 1)
+            let workloadKey = try #require(WorkloadKey.parse(key))
+            let state = try #require(t.cluster(afterStep: 1).workloads[workloadKey])
+            #expect(!after.isEmpty, "\(kind) \(new)")
+            #expect(
+                after.allSatisfy { $0.owner?.revision == WorkloadController.templateHash(state.workload.template) }, "\(kind) \(new)")
+            #expect(before.allSatisfy { $0.owner?.revision != WorkloadController.templateHash(state.workload.template) }, "\(kind) \(new)")
+        }
+    }
+
     /// A StatefulSet rollout keeps names and addresses and changes the revision label.
     @Test func statefulSetRolloutKeepsNames() throws {
         let v2 = statefulSet.replacingOccurrences(of: "labels: {app: db}", with: "labels: {app: db, v: \"2\"}")
