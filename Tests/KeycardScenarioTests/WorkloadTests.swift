@@ -298,6 +298,26 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// An Indexed Job whose name leaves no room for `-<index>-` in 58 characters has its name cut,
+    /// not the index (`podGenerateNameWithIndex`): `<job cut>-<index>-<5 chars>`, 63 characters.
+    @Test func longIndexedJobNameKeepsTheIndex() throws {
+        let name = String(repeating: "a", count: 60)
+        let indexed = workload(
+            "Job", name, api: "batch/v1",
+            """
+            parallelism: 3
+            completions: 3
+            completionMode: Indexed
+            template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}
+            """)
+        let made = pods(try timeline(T.scenario(resources: indexed)), "prod/job/\(name)")
+        #expect(made.count == 3)
+        for pod in made {
+            let index = pod.labels["batch.kubernetes.io/job-completion-index"] ?? "?"
+            #expect(pod.name.hasPrefix(String(repeating: "a", count: 55) + "-\(index)-") && pod.name.count == 63, "\(pod.name)")
+        }
+    }
+
     /// A CronJob runs the pods of one Job made from its jobTemplate; suspended, none.
     @Test func cronJobPods() throws {
         let cron = { (suspend: Bool) in

@@ -755,6 +755,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-58": "KeycardScenarioTests/ControllerSelectorUpdateTests.aDefaultedSelectorIsKept",
     "WL-59": "KeycardScenarioTests/WorkloadTimelineTests.everyTemplateFieldRollsOut",
     "WL-60": "KeycardScenarioTests/WorkloadAdoptionTests.finishedOrTerminatingPodsAreNotAdopted",
+    "WL-61": "KeycardScenarioTests/WorkloadTests.longIndexedJobNameKeepsTheIndex",
     "OBJ-64":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":

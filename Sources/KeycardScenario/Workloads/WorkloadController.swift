@@ -113,7 +113,7 @@ public enum WorkloadController {
             labels["pod-template-generation"] = String(state.generation)
         case .job, .cronJob:
             let job = jobName(workload)
-            prefix = "\(job)-" + (workload.indexed ? "\(index ?? 0)-" : "")
+            prefix = workload.indexed ? indexedPrefix(job, index: index ?? 0) : "\(job)-"
             if !workload.manualSelector { labels.merge(jobLabels(workload)) { _, generated in generated } }
             if workload.indexed { labels["batch.kubernetes.io/job-completion-index"] = String(index ?? 0) }
         case .replicaSet, .replicationController, .statefulSet: break
@@ -135,6 +135,15 @@ public enum WorkloadController {
             }
         }
         return pod
+    }
+
+    /// An Indexed Job's pod name prefix, `<job>-<index>-`: when it passes the 58 characters a
+    /// generated name's prefix may have, the job name is cut so that `-<index>-` stays whole
+    /// (pkg/controller/job/indexed_job_utils.go `podGenerateNameWithIndex`), so the pod's name
+    /// still tells its index.
+    static func indexedPrefix(_ job: String, index: Int) -> String {
+        let suffix = "-\(index)-"
+        return String(job.prefix(GeneratedName.maxPrefixLength - suffix.count)) + suffix
     }
 
     private static func statefulPod(_ workload: Workload, ordinal: Int, hash: String) -> Pod {
