@@ -318,6 +318,27 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// A Job with `manualSelector: true` claims the bare pods its selector matches
+    /// (`getPodsForJob` → `ClaimPods`), counted as active: with parallelism 1 it makes no pod.
+    @Test func manualSelectorJobAdoptsBarePods() throws {
+        let bare = """
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: worker-bare, namespace: prod, labels: {app: worker}}
+              spec: {restartPolicy: Never, containers: [{name: c, image: i}]}
+            """
+        let manual = workload(
+            "Job", "work", api: "batch/v1",
+            """
+            manualSelector: true
+            selector: {matchLabels: {app: worker}}
+            parallelism: 1
+            template: {metadata: {labels: {app: worker}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}
+            """)
+        let made = pods(try timeline(T.scenario(resources: bare + "\n" + manual)), "prod/job/work")
+        #expect(made.map(\.name) == ["worker-bare"])
+    }
+
     /// A CronJob runs the pods of one Job made from its jobTemplate; suspended, none.
     @Test func cronJobPods() throws {
         let cron = { (suspend: Bool) in

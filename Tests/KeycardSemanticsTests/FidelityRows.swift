@@ -756,6 +756,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-59": "KeycardScenarioTests/WorkloadTimelineTests.everyTemplateFieldRollsOut",
     "WL-60": "KeycardScenarioTests/WorkloadAdoptionTests.finishedOrTerminatingPodsAreNotAdopted",
     "WL-61": "KeycardScenarioTests/WorkloadTests.longIndexedJobNameKeepsTheIndex",
+    "WL-62": "KeycardScenarioTests/WorkloadTests.manualSelectorJobAdoptsBarePods",
     "OBJ-64":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":

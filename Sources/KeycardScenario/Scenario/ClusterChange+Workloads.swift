@@ -160,19 +160,28 @@ extension ClusterChange {
         }
     }
 
-    /// The kinds whose controller adopts bare pods its selector matches: a ReplicaSet's and a
-    /// ReplicationController's (`ClaimPods`, pkg/controller/controller_ref_manager.go;
-    /// kubernetes.io ReplicaSet "Non-Template Pod acquisitions"). A Deployment's ReplicaSets
-    /// select `pod-template-hash` too, a Job its `controller-uid`: no bare pod of keycard's carries
-    /// those; StatefulSets and DaemonSets are left out (their pods are known by name or node).
-    static let adoptingKinds: Set<WorkloadKind> = [.replicaSet, .replicationController]
+    /// Whether `workload`'s controller adopts bare pods its selector matches (`ClaimPods`,
+    /// pkg/controller/controller_ref_manager.go): a ReplicaSet's and a ReplicationController's
+    /// (kubernetes.io ReplicaSet "Non-Template Pod acquisitions"), and a Job's whose selector is
+    /// its own (`manualSelector: true`: job_controller.go `getPodsForJob` claims the pods it
+    /// matches, counted as active). A Deployment's ReplicaSets select `pod-template-hash` too, a
+    /// Job's generated selector its `controller-uid`: no bare pod of keycard's carries those;
+    /// StatefulSets and DaemonSets are left out (their pods are known by name or node), and so is
+    /// an Indexed Job (keycard knows its pods by completion index, which a bare pod lacks).
+    static func adopts(_ workload: Workload) -> Bool {
+        switch workload.kind {
+        case .replicaSet, .replicationController: true
+        case .job: workload.manualSelector && !workload.indexed
+        case .deployment, .statefulSet, .daemonSet, .cronJob: false
+        }
+    }
 
     /// Gives `key`'s controller the active bare pods of its namespace that its selector matches
     /// (`isAdoptable`), as the newest of its pods (each adopted pod takes the next creation
     /// counter): with more pods than replicas the controller then deletes the newest
     /// (`getPodsToDelete` ranks newer pods first).
     static func adoptOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: inout WorkloadState) {
-        guard adoptingKinds.contains(key.kind) else { return }
+        guard adopts(state.workload) else { return }
         let orphans = cluster.pods.values.filter { isAdoptable($0, by: state.workload) }
         for orphan in orphans.sorted(by: { $0.key < $1.key }) {
             cluster.pods[orphan.key]?.owner = PodOwner(workload: key, ordinal: state.created, revision: "")
@@ -181,9 +190,9 @@ extension ClusterChange {
     }
 
     /// The controller that adopts `pod` now: for a bare pod, the first (by kind, namespace and
-    /// name) ReplicaSet or ReplicationController of its namespace that may adopt it (`isAdoptable`).
+    /// name) controller of its namespace that adopts (`adopts`) and may adopt it (`isAdoptable`).
     static func adopter(of pod: Pod, in cluster: Cluster) -> WorkloadKey? {
-        cluster.workloads.values.map(\.workload).filter { adoptingKinds.contains($0.kind) && isAdoptable(pod, by: $0) }.map(\.key).min()
+        cluster.workloads.values.map(\.workload).filter { adopts($0) && isAdoptable(pod, by: $0) }.map(\.key).min()
     }
 
     /// Whether `workload`'s controller claims `pod` as a replica: a bare pod of its namespace that
