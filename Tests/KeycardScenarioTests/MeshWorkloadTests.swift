@@ -142,8 +142,10 @@ import Testing
         let hash = WorkloadController.templateHash(plain)
         #expect(WorkloadController.templateHash(annotated) != hash)
         #expect(WorkloadController.templateHash(proxied) != hash)
-        // Templates without mesh fields keep the hashes they had before the mesh existed.
-        #expect(WorkloadController.templateHash(named) == hash)
+        // The whole template is hashed (`controller.ComputeHash`): any container name counts.
+        #expect(WorkloadController.templateHash(named) != hash)
+        #expect(WorkloadController.templateHash(named) != WorkloadController.templateHash(proxied))
+        #expect(WorkloadController.templateHash(plain) == hash, "the same template, the same hash")
     }
 
     @Test("deleting a workload forgets its pods' sidecars; deleting the namespace forgets everything in it")

@@ -298,6 +298,47 @@ struct WorkloadDecodingTests {
         }
     }
 
+    /// An Indexed Job whose name leaves no room for `-<index>-` in 58 characters has its name cut,
+    /// not the index (`podGenerateNameWithIndex`): `<job cut>-<index>-<5 chars>`, 63 characters.
+    @Test func longIndexedJobNameKeepsTheIndex() throws {
+        let name = String(repeating: "a", count: 60)
+        let indexed = workload(
+            "Job", name, api: "batch/v1",
+            """
+            parallelism: 3
+            completions: 3
+            completionMode: Indexed
+            template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}
+            """)
+        let made = pods(try timeline(T.scenario(resources: indexed)), "prod/job/\(name)")
+        #expect(made.count == 3)
+        for pod in made {
+            let index = pod.labels["batch.kubernetes.io/job-completion-index"] ?? "?"
+            #expect(pod.name.hasPrefix(String(repeating: "a", count: 55) + "-\(index)-") && pod.name.count == 63, "\(pod.name)")
+        }
+    }
+
+    /// A Job with `manualSelector: true` claims the bare pods its selector matches
+    /// (`getPodsForJob` → `ClaimPods`), counted as active: with parallelism 1 it makes no pod.
+    @Test func manualSelectorJobAdoptsBarePods() throws {
+        let bare = """
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: worker-bare, namespace: prod, labels: {app: worker}}
+              spec: {restartPolicy: Never, containers: [{name: c, image: i}]}
+            """
+        let manual = workload(
+            "Job", "work", api: "batch/v1",
+            """
+            manualSelector: true
+            selector: {matchLabels: {app: worker}}
+            parallelism: 1
+            template: {metadata: {labels: {app: worker}}, spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}
+            """)
+        let made = pods(try timeline(T.scenario(resources: bare + "\n" + manual)), "prod/job/work")
+        #expect(made.map(\.name) == ["worker-bare"])
+    }
+
     /// A CronJob runs the pods of one Job made from its jobTemplate; suspended, none.
     @Test func cronJobPods() throws {
         let cron = { (suspend: Bool) in
@@ -496,6 +537,49 @@ struct WorkloadTimelineTests {
         let oldest = four.min { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }
         #expect(one.first?.key == oldest?.key)
         #expect(pods(t, "prod/statefulset/db", after: 3).map(\.name) == ["db-0"])
+    }
+
+    /// Every field of the template is in its hash (`controller.ComputeHash` hashes the whole
+    /// PodTemplateSpec): a new hostname, subdomain, env, hostAliases, setHostnameAsFQDN,
+    /// enableServiceLinks or node selector rolls a Deployment out and replaces a StatefulSet's
+    /// and a DaemonSet's pods, each pod then running the new template.
+    @Test(arguments: [
+        ("hostname: web", "hostname: www"), ("subdomain: old", "subdomain: new"),
+        ("env: [{name: A, value: \"1\"}]", "env: [{name: A, value: \"2\"}]"),
+        ("hostAliases: [{ip: 10.9.9.9, hostnames: [a]}]", "hostAliases: [{ip: 10.9.9.9, hostnames: [b]}]"),
+        ("setHostnameAsFQDN: false", "setHostnameAsFQDN: true"), ("enableServiceLinks: true", "enableServiceLinks: false"),
+        ("nodeSelector: {kubernetes.io/os: windows}", "nodeSelector: {kubernetes.io/os: linux}"),
+    ])
+    func everyTemplateFieldRollsOut(_ old: String, _ new: String) throws {
+        let spec = { (kind: String, field: String) in
+            let env = field.hasPrefix("env") ? ", \(field)" : ""
+            let pod = field.hasPrefix("env") ? "" : "\(field), "
+            return """
+                selector: {matchLabels: {app: web}}
+                \(kind == "StatefulSet" ? "serviceName: web" : "")
+                template:
+                  metadata: {labels: {app: web}}
+                  spec: {\(pod)containers: [{name: c, image: i, command: [serve]\(env)}]}
+                """
+        }
+        // A StatefulSet's controller sets its pods' hostname and subdomain itself (`initIdentity`):
+        // keycard does not keep them from its template, so they are not in its hash.
+        let kinds =
+            old.hasPrefix("hostname") || old.hasPrefix("subdomain")
+            ? ["Deployment", "DaemonSet"] : ["Deployment", "StatefulSet", "DaemonSet"]
+        for kind in kinds {
+            let set = { (field: String) in workload(kind, "web", spec(kind, field)) }
+            let t = try timeline(T.scenario(resources: set(old), steps: "- apply:\n" + T.indent(set(new), 4)))
+            let key = "prod/\(kind.lowercased())/web"
+            let before = pods(t, key)
+            let after = pods(t, key, after: 1)
+            let workloadKey = try #require(WorkloadKey.parse(key))
+            let state = try #require(t.cluster(afterStep: 1).workloads[workloadKey])
+            #expect(!after.isEmpty, "\(kind) \(new)")
+            #expect(
+                after.allSatisfy { $0.owner?.revision == WorkloadController.templateHash(state.workload.template) }, "\(kind) \(new)")
+            #expect(before.allSatisfy { $0.owner?.revision != WorkloadController.templateHash(state.workload.template) }, "\(kind) \(new)")
+        }
     }
 
     /// A StatefulSet rollout keeps names and addresses and changes the revision label.
@@ -785,28 +869,54 @@ struct WorkloadAdoptionTests {
         #expect(t.cluster(afterStep: 4).pods[ObjectKey("prod", "api")]?.owner == nil)
     }
 
-    /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
-    @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
-        let text = """
+    /// Manifests mode: bare pods `orphans` (each `(name, metadata entries, status)`) labelled
+    /// `app: web` and a ReplicaSet web of `replicas`, loaded from a manifest folder.
+    static func manifests(_ orphans: [(String, String, String)], replicas: Int) throws -> Timeline {
+        let pods = orphans.map { name, metadata, status in
+            """
             apiVersion: v1
             kind: Pod
-            metadata: {name: orphan, labels: {app: web}}
+            metadata: {name: \(name), labels: {app: web}\(metadata)}
             spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+            \(status)
             ---
-            apiVersion: apps/v1
-            kind: ReplicaSet
-            metadata: {name: web}
-            spec:
-              replicas: 2
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+
             """
+        }
+        let text =
+            pods.joined() + """
+                apiVersion: apps/v1
+                kind: ReplicaSet
+                metadata: {name: web}
+                spec:
+                  replicas: \(replicas)
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+                """
         let folder = try manifestsFolder(["app.yaml": text])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let t = try ManifestLoader.timeline([folder], dns: false)
+        return try ManifestLoader.timeline([folder], dns: false)
+    }
+
+    /// Manifests mode: the adopted pod is probed as one of the workload's replicas, not as a bare pod.
+    @Test func manifestsProbeTheAdoptedPodAsAReplica() throws {
+        let t = try Self.manifests([("orphan", "", "")], replicas: 2)
         #expect(t.initial.pods.count == 2)
         #expect(t.initial.pods[ObjectKey("default", "orphan")]?.owner?.workload == WorkloadKey(.replicaSet, "default", "web"))
+    }
+
+    /// A finished (`status.phase` Succeeded or Failed) or terminating (`deletionTimestamp`) bare pod
+    /// is not adopted (`FilterActivePods` before `claimPods`): the controller makes its replica.
+    @Test func finishedOrTerminatingPodsAreNotAdopted() throws {
+        let t = try Self.manifests(
+            [
+                ("succeeded", "", "status: {phase: Succeeded}"), ("failed", "", "status: {phase: Failed}"),
+                ("leaving", ", deletionTimestamp: \"2024-01-01T00:00:00Z\"", ""),
+            ], replicas: 1)
+        let owned = t.initial.pods.values.filter { $0.owner?.workload == WorkloadKey(.replicaSet, "default", "web") }
+        #expect(owned.count == 1 && owned.allSatisfy { $0.name.hasPrefix("web-") })
+        for name in ["succeeded", "failed", "leaving"] { #expect(t.initial.pods[ObjectKey("default", name)]?.owner == nil) }
     }
 }

@@ -753,6 +753,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-57":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aChangedSelectorReleasesThePodsItMisses, .aReleasedPodIsAdoptedByAnotherController, .aReplicaSetSelectorChangeIsRefusedAtTheSelector",
     "WL-58": "KeycardScenarioTests/ControllerSelectorUpdateTests.aDefaultedSelectorIsKept",
+    "WL-59": "KeycardScenarioTests/WorkloadTimelineTests.everyTemplateFieldRollsOut",
+    "WL-60": "KeycardScenarioTests/WorkloadAdoptionTests.finishedOrTerminatingPodsAreNotAdopted",
+    "WL-61": "KeycardScenarioTests/WorkloadTests.longIndexedJobNameKeepsTheIndex",
+    "WL-62": "KeycardScenarioTests/WorkloadTests.manualSelectorJobAdoptsBarePods",
     "OBJ-64":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":

@@ -441,6 +441,8 @@ struct Metadata {
 enum GeneratedName {
     /// The API server's alphabet: no vowels, no 0, 1 or 3, so no words and no look-alikes.
     static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+    /// The longest prefix kept (`names.MaxGeneratedNameLength`: 63 less the 5 generated characters).
+    static let maxPrefixLength = 58
 
     /// `prefix` (cut to 58 characters) and 5 characters derived from `seed` (FNV-1a).
     static func complete(_ prefix: String, seed: String) -> String {
@@ -453,7 +455,7 @@ enum GeneratedName {
             suffix.append(alphabet[Int(hash % UInt64(alphabet.count))])
             hash /= UInt64(alphabet.count)
         }
-        return String(prefix.prefix(58)) + suffix
+        return String(prefix.prefix(maxPrefixLength)) + suffix
     }
 
     /// The prefix as validated: a trailing '-' stands for the characters still to come.

@@ -160,21 +160,29 @@ extension ClusterChange {
         }
     }
 
-    /// The kinds whose controller adopts bare pods its selector matches: a ReplicaSet's and a
-    /// ReplicationController's (`ClaimPods`, pkg/controller/controller_ref_manager.go;
-    /// kubernetes.io ReplicaSet "Non-Template Pod acquisitions"). A Deployment's ReplicaSets
-    /// select `pod-template-hash` too, a Job its `controller-uid`: no bare pod of keycard's carries
-    /// those; StatefulSets and DaemonSets are left out (their pods are known by name or node).
-    static let adoptingKinds: Set<WorkloadKind> = [.replicaSet, .replicationController]
-
-    /// Gives `key`'s controller the bare pods of its namespace that its selector matches, as the
-    /// newest of its pods (each adopted pod takes the next creation counter): with more pods than
-    /// replicas the controller then deletes the newest (`getPodsToDelete` ranks newer pods first).
-    static func adoptOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: inout WorkloadState) {
-        guard adoptingKinds.contains(key.kind) else { return }
-        let orphans = cluster.pods.values.filter {
-            $0.owner == nil && $0.namespace == key.namespace && state.workload.selector.matches($0.labels)
+    /// Whether `workload`'s controller adopts bare pods its selector matches (`ClaimPods`,
+    /// pkg/controller/controller_ref_manager.go): a ReplicaSet's and a ReplicationController's
+    /// (kubernetes.io ReplicaSet "Non-Template Pod acquisitions"), and a Job's whose selector is
+    /// its own (`manualSelector: true`: job_controller.go `getPodsForJob` claims the pods it
+    /// matches, counted as active). A Deployment's ReplicaSets select `pod-template-hash` too, a
+    /// Job's generated selector its `controller-uid`: no bare pod of keycard's carries those;
+    /// StatefulSets and DaemonSets are left out (their pods are known by name or node), and so is
+    /// an Indexed Job (keycard knows its pods by completion index, which a bare pod lacks).
+    static func adopts(_ workload: Workload) -> Bool {
+        switch workload.kind {
+        case .replicaSet, .replicationController: true
+        case .job: workload.manualSelector && !workload.indexed
+        case .deployment, .statefulSet, .daemonSet, .cronJob: false
         }
+    }
+
+    /// Gives `key`'s controller the active bare pods of its namespace that its selector matches
+    /// (`isAdoptable`), as the newest of its pods (each adopted pod takes the next creation
+    /// counter): with more pods than replicas the controller then deletes the newest
+    /// (`getPodsToDelete` ranks newer pods first).
+    static func adoptOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: inout WorkloadState) {
+        guard adopts(state.workload) else { return }
+        let orphans = cluster.pods.values.filter { isAdoptable($0, by: state.workload) }
         for orphan in orphans.sorted(by: { $0.key < $1.key }) {
             cluster.pods[orphan.key]?.owner = PodOwner(workload: key, ordinal: state.created, revision: "")
             state.created += 1
@@ -182,11 +190,19 @@ extension ClusterChange {
     }
 
     /// The controller that adopts `pod` now: for a bare pod, the first (by kind, namespace and
-    /// name) ReplicaSet or ReplicationController of its namespace whose selector matches it.
+    /// name) controller of its namespace that adopts (`adopts`) and may adopt it (`isAdoptable`).
     static func adopter(of pod: Pod, in cluster: Cluster) -> WorkloadKey? {
-        guard pod.owner == nil else { return nil }
-        return cluster.workloads.values.map(\.workload).filter {
-            adoptingKinds.contains($0.kind) && $0.namespace == pod.namespace && $0.selector.matches(pod.labels)
-        }.map(\.key).min()
+        cluster.workloads.values.map(\.workload).filter { adopts($0) && isAdoptable(pod, by: $0) }.map(\.key).min()
+    }
+
+    /// Whether `workload`'s controller claims `pod` as a replica: a bare pod of its namespace that
+    /// its selector matches and that is active. A finished pod (`status.phase` Succeeded or Failed)
+    /// or a terminating one (`metadata.deletionTimestamp`) is neither adopted nor counted: the
+    /// ReplicaSet controller filters its pods with `controller.FilterActivePods` (`IsPodActive`,
+    /// pkg/controller/controller_utils.go) before `claimPods` (pkg/controller/replicaset/
+    /// replica_set.go `syncReplicaSet`), so it creates the replicas they do not make.
+    static func isAdoptable(_ pod: Pod, by workload: Workload) -> Bool {
+        pod.owner == nil && pod.terminalPhase == nil && !pod.terminating && pod.namespace == workload.namespace
+            && workload.selector.matches(pod.labels)
     }
 }

@@ -113,7 +113,7 @@ public enum WorkloadController {
             labels["pod-template-generation"] = String(state.generation)
         case .job, .cronJob:
             let job = jobName(workload)
-            prefix = "\(job)-" + (workload.indexed ? "\(index ?? 0)-" : "")
+            prefix = workload.indexed ? indexedPrefix(job, index: index ?? 0) : "\(job)-"
             if !workload.manualSelector { labels.merge(jobLabels(workload)) { _, generated in generated } }
             if workload.indexed { labels["batch.kubernetes.io/job-completion-index"] = String(index ?? 0) }
         case .replicaSet, .replicationController, .statefulSet: break
@@ -135,6 +135,15 @@ public enum WorkloadController {
             }
         }
         return pod
+    }
+
+    /// An Indexed Job's pod name prefix, `<job>-<index>-`: when it passes the 58 characters a
+    /// generated name's prefix may have, the job name is cut so that `-<index>-` stays whole
+    /// (pkg/controller/job/indexed_job_utils.go `podGenerateNameWithIndex`), so the pod's name
+    /// still tells its index.
+    static func indexedPrefix(_ job: String, index: Int) -> String {
+        let suffix = "-\(index)-"
+        return String(job.prefix(GeneratedName.maxPrefixLength - suffix.count)) + suffix
     }
 
     private static func statefulPod(_ workload: Workload, ordinal: Int, hash: String) -> Pod {
@@ -180,34 +189,40 @@ public enum WorkloadController {
             "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xffff, 4))-4\(hex(a & 0xfff, 3))-\(hex(0x8000 | (b >> 48) & 0x3fff, 4))-\(hex(b & 0xffff_ffff_ffff, 12))"
     }
 
-    /// `pod-template-hash` / `controller-revision-hash`: as Kubernetes' `controller.ComputeHash`,
-    /// a 32-bit FNV-1a hash of the template written out, its decimal digits encoded with
-    /// `rand.SafeEncodeString` (each byte picks from the name alphabet). Kubernetes hashes the Go
-    /// object's dump; keycard hashes what it keeps of the template, so values differ from a real
-    /// cluster's but change exactly when that template changes (annotations and an `istio-proxy`
-    /// container included).
+    /// `pod-template-hash` / `controller-revision-hash`: as Kubernetes' `controller.ComputeHash`
+    /// (pkg/controller/controller_utils.go), a 32-bit FNV-1a hash of the whole template written
+    /// out, its decimal digits encoded with `rand.SafeEncodeString` (each byte picks from the name
+    /// alphabet). Kubernetes hashes the Go object's dump; keycard hashes every field it keeps of the
+    /// template (`canonical`, by reflection, so a field added to `Pod` is hashed without being
+    /// listed here): values differ from a real cluster's but change exactly when the template
+    /// does. A new `hostname`, `subdomain`, `env`, annotation, container or node selection is a new
+    /// ReplicaSet (pkg/controller/deployment/sync.go `getNewReplicaSet`) and a new StatefulSet or
+    /// DaemonSet revision, as in a cluster.
     public static func templateHash(_ template: Pod) -> String {
-        var text = "labels:"
-        for (key, value) in template.labels.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
-        text += "ports:"
-        for port in template.ports { text += "\(port.name ?? "")/\(port.proto.rawValue)/\(port.port);" }
-        text += "commands:"
-        for command in template.commands { text += command.joined(separator: "\u{0}") + "\u{1}" }
-        text += "node:\(template.nodeName ?? "");account:\(template.serviceAccountName)"
-        // Written only when set, so the hashes of other templates stay as they were.
-        if template.hostNetwork { text += ";hostNetwork" }
-        if template.dnsPolicy != .clusterFirst { text += ";dnsPolicy:\(template.dnsPolicy.rawValue)" }
-        if let config = template.dnsConfig { text += ";dnsConfig:\(config.nameservers);\(config.searches);\(config.options)" }
-        if !template.hostPorts.isEmpty { text += ";hostPorts:" + template.hostPorts.map(\.description).joined(separator: ",") }
-        // What the mesh reads (R1) changes the template too; written only when present, so the
-        // hashes of templates without it stay as they were.
-        if !template.annotations.isEmpty {
-            text += ";annotations:"
-            for (key, value) in template.annotations.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value);" }
-        }
-        if template.containerNames.contains("istio-proxy") { text += ";containers:" + template.containerNames.joined(separator: ",") }
-        let digits = String(fnv32(text))
+        let digits = String(fnv32(canonical(template)))
         return String(digits.utf8.map { GeneratedName.alphabet[Int($0) % GeneratedName.alphabet.count] })
+    }
+
+    /// `value` written out the same way in every process: every stored property by name,
+    /// dictionaries and sets with their entries sorted (Swift's iteration order differs from run to
+    /// run), strings quoted and escaped.
+    static func canonical(_ value: Any) -> String {
+        let mirror = Mirror(reflecting: value)
+        let children = Array(mirror.children)
+        switch mirror.displayStyle {
+        case .dictionary?, .set?:
+            return "{" + children.map { canonical($0.value) }.sorted().joined(separator: ",") + "}"
+        case .optional?:
+            return children.first.map { canonical($0.value) } ?? "nil"
+        case .collection?, .tuple?:
+            return "[" + children.map { canonical($0.value) }.joined(separator: ",") + "]"
+        case .enum?:
+            return children.isEmpty ? String(describing: value) : children.map { "\($0.label ?? "")(\(canonical($0.value)))" }.joined()
+        case .struct?, .class?:
+            return "(" + children.map { "\($0.label ?? ""):\(canonical($0.value))" }.joined(separator: ",") + ")"
+        default:
+            return String(reflecting: value)
+        }
     }
 
     static func fnv32(_ text: String) -> UInt32 {
