@@ -76,7 +76,7 @@ public final class IncrementalCompiler {
     func buildTable(_ target: RulesetTarget) -> Table? {
         switch (target, compiler.placement) {
         case (.pod(let key), .pod):
-            if let pod = cluster.pods[key] { return compiler.podTable(pod, cluster, allowed: allowed) }
+            if let pod = cluster.pods[key] { return pod.hostNetwork ? nil : compiler.podTable(pod, cluster, allowed: allowed) }
             return nodes[key] == nil ? nil : compiler.absentPodTable()
         case (.node(let index), .node):
             let local = nodes.filter { $0.value == index }.map(\.key).sorted()

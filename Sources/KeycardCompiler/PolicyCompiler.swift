@@ -68,14 +68,19 @@ public struct PolicyCompiler: Sendable {
     /// The tables of every target: each pod (pod placement) or each node (node placement).
     /// `nodes` maps every pod the lab holds to its node index — pods of the lab that the cluster does
     /// not hold now (deleted, or applied only later) are cut off, as a pod that does not exist
-    /// answers nothing; `nodeCount` is the number of nodes.
+    /// answers nothing; `nodeCount` is the number of nodes. A host-network pod is no target: it
+    /// runs in its node's namespace and no policy selects it (NetworkPolicy, KeycardModel
+    /// HostNetwork.swift; ClusterNetworkPolicy, `PolicyEngine.selects`), so `nodes` must leave it
+    /// out (`AddressPlan.podNamespaceNodes`): its address is its node's, shared by every such pod.
     public func compile(_ cluster: Cluster, nodes: [ObjectKey: Int], nodeCount: Int) -> [RulesetTarget: Table] {
         var tables: [RulesetTarget: Table] = [:]
         let cache = CompileCache(cluster)
         let absent = nodes.keys.filter { cluster.pods[$0] == nil }.sorted()
         switch placement {
         case .pod:
-            for pod in cache.sortedPods { tables[.pod(pod.key)] = podTable(pod, cluster) { self.tuples($0, $1, cache) } }
+            for pod in cache.sortedPods where !pod.hostNetwork {
+                tables[.pod(pod.key)] = podTable(pod, cluster) { self.tuples($0, $1, cache) }
+            }
             for key in absent { tables[.pod(key)] = absentPodTable() }
         case .node:
             let absentAddresses = absent.compactMap { cluster.addresses[$0] }

@@ -119,9 +119,12 @@ extension PolicyEngine {
         return nil
     }
 
-    /// Whether `subject` selects `pod` (host-networked pods never are subjects).
+    /// Whether `subject` selects `pod`. A host-network pod never is a subject
+    /// (network-policy-api clusternetworkpolicy_types.go, `ClusterNetworkPolicySubject`:
+    /// host-networked pods are not included in subject selection): the model's judgement, the
+    /// compiled tier chains (`tierRules`) and lint all ask here.
     public func selects(_ subject: ClusterNetworkPolicy.Subject, _ pod: Pod) -> Bool {
-        guard let namespace = cluster.namespaces[pod.namespace] else { return false }
+        guard !pod.hostNetwork, let namespace = cluster.namespaces[pod.namespace] else { return false }
         switch subject {
         case .namespaces(let selector): return selector.matches(namespace.labels)
         case .pods(let namespaces, let pods): return namespaces.matches(namespace.labels) && pods.matches(pod.labels)

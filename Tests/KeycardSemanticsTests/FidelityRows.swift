@@ -739,6 +739,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-34": "KeycardScenarioTests/APIUpdateRulesTests.emptyStringsTakeTheAPIServersDefaults",
     "NS-06": "KeycardScenarioTests/APIUpdateRulesTests.immortalNamespacesAreNotDeleted",
     "NP-71": "KeycardScenarioTests/RetainedPolicyTypesTests",
+    "NP-72":
+        "KeycardCommandsTests/RulesHostNetworkTests; KeycardLabTests/CliUpHostNetworkTiersTests.upProgramsANodeRunningTwoHostNetworkPods",
     "OBJ-54": "KeycardScenarioTests/AppliedLabelsTests",
     "NS-07": "KeycardScenarioTests/HostileCorpusTests (ns-legacy-isolation-annotation.yaml)",
     "NP-68": "KeycardScenarioTests/YAMLKeysAndTagsTests.plainKeysAreTheStringsKubectlMakes, .keysThatBecomeOneOrNullAreRefused",

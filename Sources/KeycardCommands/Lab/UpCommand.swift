@@ -79,7 +79,7 @@ struct UpCommand: ParsableCommand {
             record.complete = false
             try record.write()
             programmed = try LabPolicies(
-                plan: instance.plan, nodes: timeline.plan.nodes, enforcement: mode, fresh: true,
+                plan: instance.plan, nodes: timeline.plan.podNamespaceNodes, enforcement: mode, fresh: true,
                 serviceEnforcement: scenario.lab.serviceEnforcement, audit: audit
             ).program(
                 timeline.initial)

@@ -182,6 +182,12 @@ struct Explanation: Encodable {
             case _ where side.hostNetwork == true && side.isolatedBy.isEmpty:
                 lines.append(
                     "    a host-network pod: it uses its node's network, which NetworkPolicy does not isolate whatever selects it")
+            case DirectionVerdict.Outcome.selfTraffic.rawValue where side.walkthrough != nil:
+                // The tiers judged it: a pod reaching itself through a Service (`judgeTiers(hairpin:)`),
+                // which network-policy-api's api-overview ("hairpin") puts under ClusterNetworkPolicy.
+                lines.append(
+                    "    a pod reaching itself through a Service: ClusterNetworkPolicy applies (no Admin rule decided it), then the NetworkPolicies that select the pod let its own traffic through"
+                )
             case DirectionVerdict.Outcome.selfTraffic.rawValue:
                 lines.append("    a pod reaching itself is always allowed (the traffic never leaves its namespace)")
             case DirectionVerdict.Outcome.notIsolated.rawValue:

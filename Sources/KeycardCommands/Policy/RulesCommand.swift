@@ -53,9 +53,17 @@ struct RulesCommand: ParsableCommand {
         compiler.audit = scenario.lab.mode == .audit
         compiler.meshLayout = LabMeshRedirect.needsMeshLayout(timeline)
         if scenario.lab.serviceEnforcement == .preDNAT { compiler.egressPriority = PolicyCompiler.preDNATEgressPriority }
-        let tables = compiler.compile(timeline.cluster(afterStep: step), nodes: timeline.plan.nodes, nodeCount: scenario.lab.nodes)
+        let cluster = timeline.cluster(afterStep: step)
+        let tables = compiler.compile(cluster, nodes: timeline.plan.podNamespaceNodes, nodeCount: scenario.lab.nodes)
         var targets = tables.keys.sorted()
         if let pod, let key = ObjectKey.parse(pod) {
+            if cluster.isHostNetwork(key) {
+                let node = cluster.podNodes[key].map { " node-\($0)'s" } ?? " its node's"
+                Console.error(
+                    "pod \(key) uses the host network: it runs in\(node) network namespace and has no table of its own (no policy selects it)"
+                )
+                throw Exit.invalid
+            }
             targets = targets.filter { $0 == .pod(key) }
             if targets.isEmpty {
                 Console.error("pod \(key) does not exist after step \(step)")
@@ -74,7 +82,6 @@ struct RulesCommand: ParsableCommand {
             Console.out("# \(target), after step \(step) of \(scenario.steps.count)")
             Console.out(table.nftText())
         }
-        let cluster = timeline.cluster(afterStep: step)
         let podNode = pod.flatMap(ObjectKey.parse).map { cluster.podNodes[$0] ?? 0 }
         printServiceProxy(cluster, timeline, step: step, placement: mode.placement, podNode: podNode)
         if pod == nil { printNodePorts(timeline, step: step) }

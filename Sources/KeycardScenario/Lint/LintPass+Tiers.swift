@@ -13,7 +13,7 @@ extension LintPass {
             for earlier in policies[..<index] where earlier.tier == later.tier && earlier.priority == later.priority {
                 guard
                     let shared = pods.first(where: {
-                        !$0.hostNetwork && engine.selects(earlier.subject, $0) && engine.selects(later.subject, $0)
+                        engine.selects(earlier.subject, $0) && engine.selects(later.subject, $0)
                     })
                 else { continue }
                 report(
@@ -30,7 +30,7 @@ extension LintPass {
     mutating func checkClusterPolicySelectors() {
         let policies = cluster.clusterPolicies.values.sorted { $0.key < $1.key }
         for policy in policies {
-            if !cluster.pods.values.contains(where: { !$0.hostNetwork && engine.selects(policy.subject, $0) }) {
+            if !cluster.pods.values.contains(where: { engine.selects(policy.subject, $0) }) {
                 report(
                     "policy-selects-nothing", "\(policy.key)'s subject selects no pod: the policy judges no connection",
                     Self.ref(policy), [.key("spec"), .key("subject")])

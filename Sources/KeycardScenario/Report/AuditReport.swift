@@ -34,20 +34,12 @@ public struct AuditedPolicy: Codable, Sendable, Equatable {
         return order.compactMap { byPolicy[$0] }
     }
 
-    /// Who would deny `verdict` under enforcement: its NetworkPolicy entries (`RuleAttribution`,
-    /// `ns/policy#egress`), and the ClusterNetworkPolicy rule that denied a side, named
-    /// `ClusterNetworkPolicy/NAME#egress[i]` (`AdminNetworkPolicy/NAME...` for a converted one; a tier's Deny needs no NetworkPolicy to isolate the
-    /// pod, so it has no entry of its own); empty when nothing denies it.
+    /// Who would deny `verdict` under enforcement: its `RuleAttribution` entries (`ns/policy#egress`
+    /// for an isolation, `ClusterNetworkPolicy/NAME#egress[i]` for a cluster policy's Deny rule);
+    /// empty when nothing denies it.
     public static func denying(_ verdict: Verdict) -> [String] {
         guard verdict.decision == .deny else { return [] }
-        var names = RuleAttribution(verdict)?.entries.map(\.description) ?? []
-        for (side, direction) in [(verdict.egress, NetworkPolicy.PolicyType.egress), (verdict.ingress, .ingress)] {
-            guard side.outcome == .denied, let last = side.tiers.last, last.result == .deny, let policy = last.policy else { continue }
-            let kind = policy.origin == .clusterNetworkPolicy ? "ClusterNetworkPolicy/\(policy.name)" : policy.description
-            let name = "\(kind)#\(direction.rawValue.lowercased())" + (last.ruleIndex.map { "[\($0)]" } ?? "")
-            if !names.contains(name) { names.append(name) }
-        }
-        return names
+        return RuleAttribution(verdict)?.entries.map(\.description) ?? []
     }
 
     /// `audit: enforcement would deny 56: monitoring/default-deny-all#egress 56, ...`.

@@ -6,28 +6,56 @@ import KeycardValues
 /// (`shop/api-to-redis#egress[0]`); a denied one names the isolating policies of the side that
 /// denied it (`monitoring/default-deny-all#egress`), since a default deny is no rule of its own but
 /// the isolation those policies bring (https://kubernetes.io/docs/concepts/services-networking/network-policies/#the-two-sorts-of-pod-isolation).
-/// Nil when no policy took part (neither side isolated).
+/// A side a ClusterNetworkPolicy rule decided (Accept, Deny) names that rule,
+/// `ClusterNetworkPolicy/NAME#ingress[i]` (`AdminNetworkPolicy/NAME#...` for a converted one), as
+/// the audit summary does: a tier's rule decides without any NetworkPolicy isolating the pod
+/// (network-policy-api clusternetworkpolicy_types.go, `Tier`; docs/cluster-network-policy.md T1-T7).
+/// Nil when no policy took part (neither side isolated, no cluster policy rule decided).
 public struct RuleAttribution: Sendable, Hashable {
     /// The allowing rules (allowed) or the denying side's isolating policies (denied), egress first.
     public var entries: [Entry]
     /// Whether the model allows the connection.
     public var allowed: Bool
 
-    /// One policy's part: `ns/policy#egress[0]` for a rule, `ns/policy#egress` for an isolation.
+    /// One policy's part: `ns/policy#egress[0]` for a rule, `ns/policy#egress` for an isolation,
+    /// `ClusterNetworkPolicy/NAME#egress[0]` for a cluster policy's rule.
     public struct Entry: Sendable, Hashable, CustomStringConvertible {
-        public var policy: ObjectKey
+        /// Whose part it is: a NetworkPolicy or a cluster-scoped policy.
+        public enum Owner: Sendable, Hashable, CustomStringConvertible {
+            case networkPolicy(ObjectKey)
+            case clusterPolicy(ClusterPolicyKey)
+
+            /// `ns/name`; `ClusterNetworkPolicy/name`, or the v1alpha1 kind a converted one keeps.
+            public var description: String {
+                switch self {
+                case .networkPolicy(let key): key.description
+                case .clusterPolicy(let key): key.origin == .clusterNetworkPolicy ? "ClusterNetworkPolicy/\(key.name)" : key.description
+                }
+            }
+        }
+
+        public var owner: Owner
         public var direction: NetworkPolicy.PolicyType
         /// The index in `spec.ingress` / `spec.egress`; nil for an isolating policy of a default deny.
         public var ruleIndex: Int?
 
         public init(policy: ObjectKey, direction: NetworkPolicy.PolicyType, ruleIndex: Int?) {
-            self.policy = policy
+            self.init(owner: .networkPolicy(policy), direction: direction, ruleIndex: ruleIndex)
+        }
+
+        public init(owner: Owner, direction: NetworkPolicy.PolicyType, ruleIndex: Int?) {
+            self.owner = owner
             self.direction = direction
             self.ruleIndex = ruleIndex
         }
 
+        /// The NetworkPolicy; nil for a cluster policy's rule.
+        public var policy: ObjectKey? {
+            if case .networkPolicy(let key) = owner { key } else { nil }
+        }
+
         public var description: String {
-            "\(policy)#\(direction.rawValue.lowercased())" + (ruleIndex.map { "[\($0)]" } ?? "")
+            "\(owner)#\(direction.rawValue.lowercased())" + (ruleIndex.map { "[\($0)]" } ?? "")
         }
     }
 
@@ -41,6 +69,12 @@ public struct RuleAttribution: Sendable, Hashable {
         allowed = verdict.decision == .allow
         var entries: [Entry] = []
         for (side, direction) in [(verdict.egress, NetworkPolicy.PolicyType.egress), (verdict.ingress, .ingress)] {
+            if let step = side.tiers.last, let policy = step.policy,
+                step.result == .accept && side.outcome == .allowed && allowed || step.result == .deny && side.outcome == .denied
+            {
+                entries.append(Entry(owner: .clusterPolicy(policy), direction: direction, ruleIndex: step.ruleIndex))
+                continue
+            }
             switch side.outcome {
             case .allowed where allowed:
                 // The same rule may allow through several peers or ports: named once.

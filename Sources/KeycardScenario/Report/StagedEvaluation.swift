@@ -20,7 +20,7 @@ public enum StagedEvaluation {
             guard after.decision == .deny else { return "would-allow" }
             if var rule = RuleAttribution(after) {
                 // Name the staged policies when they are among the causes (the usual case).
-                let own = rule.entries.filter { stagedKeys.contains($0.policy) }
+                let own = rule.entries.filter { $0.policy.map(stagedKeys.contains) == true }
                 if !own.isEmpty { rule.entries = own }
                 denied.append((cell, rule))
             }
