@@ -753,6 +753,11 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-57":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aChangedSelectorReleasesThePodsItMisses, .aReleasedPodIsAdoptedByAnotherController, .aReplicaSetSelectorChangeIsRefusedAtTheSelector",
     "WL-58": "KeycardScenarioTests/ControllerSelectorUpdateTests.aDefaultedSelectorIsKept",
+    "WL-65": "KeycardScenarioTests/JobUpdateTests.anImmutableFieldChangeIsRefusedAtTheStep, .anIndexedJobScalesCompletionsWithParallelism",
+    "WL-66":
+        "KeycardScenarioTests/JobUpdateTests.aNeverStartedJobMayChangeItsTemplateLabelsWhenResumed, .otherTemplateChangesStayRefused, .aJobSuspendedAfterRunningKeepsItsTemplate",
+    "WL-67":
+        "KeycardScenarioTests/CronJobEditTests.editsAndSuspendKeepTheStartedJobsPods, .aSuspendedCronJobStartsItsJobFromTheTemplateWhenResumed",
     "OBJ-64":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":
