@@ -119,6 +119,14 @@ public struct Workload: Hashable, Sendable {
     /// template (pkg/controller/deployment `dc.sync`), so a template written while paused reaches
     /// no pod until it is resumed.
     public var paused: Bool = false
+    /// A Job's `spec.parallelism` (default 1), or a CronJob's `jobTemplate`'s; 1 for other kinds.
+    /// An Indexed Job's `completions` may change only to it (`validateCompletions`).
+    public var parallelism = 1
+    /// `spec.suspend` as written: a Job's own, or a CronJob's (its `jobTemplate.spec.suspend`
+    /// only makes its Job run no pod, `replicas` 0). A Job created suspended and never resumed has
+    /// never started, and may change its template's scheduling directives (`ClusterChange.applyWorkload`);
+    /// a suspended CronJob starts no Job.
+    public var suspended = false
 
     public init(
         kind: WorkloadKind, namespace: String, name: String, labels: Labels = [:], selector: LabelSelector, replicas: Int, template: Pod
@@ -151,8 +159,16 @@ public struct WorkloadState: Hashable, Sendable {
     /// out whenever the Deployment is not paused; nil while it never has (created paused: no
     /// ReplicaSet exists, so no pod runs).
     public var rolledOut: Pod?
+    /// A Job: whether it has run (was ever not suspended; the Job controller then sets
+    /// `status.startTime`). A CronJob: whether its one Job (keycard models the schedule as fired
+    /// once) was started, which happens the first time it is not suspended; from then on edits of
+    /// the CronJob reach only Jobs started later, none in keycard's model.
+    public var started: Bool
 
-    public init(_ workload: Workload) { self.workload = workload }
+    public init(_ workload: Workload) {
+        self.workload = workload
+        started = !workload.suspended
+    }
 }
 
 /// The controller that made a pod, and which of its pods it is.

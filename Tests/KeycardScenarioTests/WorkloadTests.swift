@@ -705,13 +705,15 @@ struct WorkloadTimelineTests {
         }
     }
 
-    /// A StatefulSet whose pod name a bare pod holds cannot create it (AlreadyExists): an error at
-    /// the workload. Applying a controller's pod with labels outside its selector releases it and
-    /// the controller replaces it.
+    /// A StatefulSet whose pod name a bare pod it does not select holds cannot create it
+    /// (AlreadyExists): a warning, no pod at that ordinal, and (OrderedReady) none after it.
+    /// Applying a controller's pod with labels outside its selector releases it and the
+    /// controller replaces it.
     @Test func nameTakenAndAppliedPod() throws {
         let bare = "- {apiVersion: v1, kind: Pod, metadata: {name: db-1, namespace: prod}, spec: {containers: [{name: c, image: i}]}}"
-        let error = try #require(timelineError(T.scenario(resources: bare + "\n" + statefulSet)))
-        #expect(error.message.contains("prod/statefulset/db wants pod prod/db-1, but that name is taken by a bare pod"))
+        let taken = try timeline(T.scenario(resources: bare + "\n" + statefulSet))
+        #expect(taken.warnings.contains { $0.message.contains("prod/statefulset/db: pod prod/db-1 cannot be created") })
+        #expect(pods(taken, "prod/statefulset/db").map(\.name) == ["db-0"])
         let replica = try #require(pods(try timeline(T.scenario(resources: deployment())), "prod/deployment/shop").first)
         let stray =
             "- {apiVersion: v1, kind: Pod, metadata: {name: \(replica.name), namespace: prod, labels: {app: stray}}, spec: {containers: [{name: c, image: i}]}}"
@@ -725,8 +727,9 @@ struct WorkloadTimelineTests {
         // A StatefulSet cannot replace a released pod: its name is the released pod's.
         let dbStray =
             "- {apiVersion: v1, kind: Pod, metadata: {name: db-1, namespace: prod, labels: {app: stray}}, spec: {containers: [{name: c, image: i}]}}"
-        let stuck = try #require(timelineError(T.scenario(resources: statefulSet, steps: "- apply:\n" + T.indent(dbStray, 4))))
-        #expect(stuck.message.contains("but that name is taken by a bare pod"))
+        let stuck = try timeline(T.scenario(resources: statefulSet, steps: "- apply:\n" + T.indent(dbStray, 4)))
+        #expect(stuck.cluster(afterStep: 1).pods[ObjectKey("prod", "db-1")]?.owner == nil)
+        #expect(pods(stuck, "prod/statefulset/db", after: 1).map(\.name).sorted() == ["db-0", "db-2"])
     }
 
     /// Scaling up and down again and again makes new pods each time (names are never reused):

@@ -759,6 +759,11 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "WL-60": "KeycardScenarioTests/WorkloadAdoptionTests.finishedOrTerminatingPodsAreNotAdopted",
     "WL-61": "KeycardScenarioTests/WorkloadTests.longIndexedJobNameKeepsTheIndex",
     "WL-62": "KeycardScenarioTests/WorkloadTests.manualSelectorJobAdoptsBarePods",
+    "WL-65": "KeycardScenarioTests/JobUpdateTests.anImmutableFieldChangeIsRefusedAtTheStep, .anIndexedJobScalesCompletionsWithParallelism",
+    "WL-66":
+        "KeycardScenarioTests/JobUpdateTests.aNeverStartedJobMayChangeItsTemplateLabelsWhenResumed, .otherTemplateChangesStayRefused, .aJobSuspendedAfterRunningKeepsItsTemplate",
+    "WL-67":
+        "KeycardScenarioTests/CronJobEditTests.editsAndSuspendKeepTheStartedJobsPods, .aSuspendedCronJobStartsItsJobFromTheTemplateWhenResumed",
     "OBJ-64":
         "KeycardScenarioTests/ControllerSelectorUpdateTests.aRemovedSelectorLeavesTheSlicesAsTheyWere, .aDeletedPodLeavesTheRetainedEndpoints",
     "CTR-22":

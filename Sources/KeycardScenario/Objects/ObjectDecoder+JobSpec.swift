@@ -312,6 +312,22 @@ extension ObjectDecoder {
         }
     }
 
+    /// A Job's spec fields an update may not change (`ValidateJobSpecUpdate`,
+    /// pkg/apis/batch/validation/validation.go: `completionMode`, `podFailurePolicy`,
+    /// `backoffLimitPerIndex`, `managedBy`, `successPolicy` are immutable), each as written
+    /// (`completionMode` with its default, NonIndexed: `SetDefaults_Job`), "" when absent, for
+    /// `Workload.fixedSpec`. `completions`, the selector and the template have rules of their own
+    /// (`ClusterChange.checkJobUpdate`).
+    static func immutableJobFields(_ spec: [String: YAMLValue]) throws(ScenarioError) -> [String: String] {
+        var fields: [String: String] = [:]
+        for name in ["podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"] {
+            fields[name] = try spec[name]?.canonicalText() ?? ""
+        }
+        let mode = try spec["completionMode"]?.string("spec.completionMode") ?? ""
+        fields["completionMode"] = mode.isEmpty ? "NonIndexed" : mode
+        return fields
+    }
+
     /// `"a", "b"`, as `field.NotSupported` lists supported values.
     static func quoted(_ values: [String]) -> String { values.map { "\"\($0)\"" }.joined(separator: ", ") }
 

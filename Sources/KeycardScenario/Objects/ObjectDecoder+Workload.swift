@@ -185,9 +185,15 @@ extension ObjectDecoder {
             workload.completions = completions
             try checkJobSpec(
                 spec, path: path, indexed: workload.indexed, completions: completions, templateValue: templateValue, template: template)
+            // A CronJob's own `suspend` (read above) keeps it from starting its Job; a Job's, or
+            // its job template's, keeps the Job's pods from running.
+            workload.suspended = suspended
             if let suspend = spec["suspend"], try suspend.bool("spec.suspend") { suspended = true }
+            if kind == .job { workload.suspended = suspended }
             if try Self.managedElsewhere(spec["managedBy"]) { suspended = true }
+            workload.parallelism = parallelism
             workload.replicas = suspended ? 0 : min(parallelism, completions ?? parallelism)
+            if kind == .job { workload.fixedSpec = try Self.immutableJobFields(spec) }
         }
         if kind == .statefulSet || kind == .daemonSet, let strategy = spec["updateStrategy"] {
             let strategyFields = try nonNullFields(strategy, "spec.updateStrategy")

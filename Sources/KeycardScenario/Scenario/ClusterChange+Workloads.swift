@@ -44,15 +44,24 @@ extension ClusterChange {
                     "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.selector is immutable (the API server: \"field is immutable\"; it is \(old.selector), this manifest writes \(workload.selector))"
                 )
             }
-            if let field = old.fixedSpec.keys.sorted().first(where: { old.fixedSpec[$0] != workload.fixedSpec[$0] }) {
+            if workload.kind == .statefulSet,
+                let field = old.fixedSpec.keys.sorted().first(where: { old.fixedSpec[$0] != workload.fixedSpec[$0] })
+            {
                 throw ScenarioError(
                     location,
                     "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.\(field) cannot change: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
                 )
             }
-            if workload.kind == .job, old.template != workload.template {
-                throw ScenarioError(
-                    location, "Job \(workload.namespace)/\(workload.name): spec.template is immutable (delete the Job and apply it again)")
+            if workload.kind == .job { try Self.checkJobUpdate(from: old, to: workload, started: state.started, at: location) }
+            // A CronJob's edits reach only the Jobs it starts later ("Modifying a CronJob",
+            // kubernetes.io: Jobs already started continue without changes; `suspend` "does not
+            // apply to already started executions", CronJobSpec): keycard models one Job, started
+            // the first time the CronJob is not suspended, so once it has started, only the
+            // CronJob's own labels and `suspend` change and its Job's pods stay as they are.
+            if workload.kind == .cronJob, state.started {
+                var kept = old
+                (kept.labels, kept.suspended) = (workload.labels, workload.suspended)
+                workload = kept
             }
             if old.template != workload.template { state.generation += 1 }
             // kubectl apply's three-way merge: a field absent from the last applied configuration
@@ -62,6 +71,7 @@ extension ClusterChange {
             // configuration wrote and the new one leaves out is cleared to its default.
             if workload.kind.isScalable, !workload.replicasWritten, !old.replicasWritten { workload.replicas = old.replicas }
             state.workload = workload
+            state.started = state.started || !workload.suspended
             cluster.workloads[workload.key] = state
         } else {
             cluster.workloads[workload.key] = WorkloadState(workload)
@@ -94,8 +104,10 @@ extension ClusterChange {
         guard var state = cluster.workloads[key] else { return }
         let released = Self.releaseUnselected(key, in: &cluster, state: state)
         Self.adoptOrphans(key, in: &cluster, state: &state)
+        if key.kind == .statefulSet { Self.adoptNamedOrphans(key, in: &cluster, state: state) }
         let existing = cluster.pods(of: key)
-        let pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
+        var pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
+        if key.kind == .statefulSet { pods = Self.creatable(pods, of: state.workload, existing: existing, in: cluster) }
         for pod in pods {
             if let holder = cluster.pods[pod.key], holder.owner?.workload != key {
                 throw ScenarioError(
@@ -126,6 +138,51 @@ extension ClusterChange {
                 try reconcile(adopter, in: &cluster, at: location, address: address)
             }
         }
+    }
+
+    /// A StatefulSet adopts the bare pods of its namespace named as its pods (`<name>-<ordinal>`)
+    /// that its selector matches: its `ClaimPods` filter is `isMemberOf` (pkg/controller/statefulset
+    /// stateful_set.go, stateful_set_utils.go). Out of its ordinals, its controller then deletes
+    /// them; at an ordinal it keeps, one not of its revision is replaced under the same name.
+    static func adoptNamedOrphans(_ key: WorkloadKey, in cluster: inout Cluster, state: WorkloadState) {
+        for pod in cluster.pods.values where pod.owner == nil && pod.namespace == key.namespace {
+            guard pod.name.hasPrefix("\(key.name)-"), let ordinal = Int(pod.name.dropFirst(key.name.count + 1)), ordinal >= 0,
+                String(ordinal) == pod.name.dropFirst(key.name.count + 1), state.workload.selector.matches(pod.labels)
+            else { continue }
+            cluster.pods[pod.key]?.owner = PodOwner(workload: key, ordinal: ordinal, revision: "")
+        }
+    }
+
+    /// The StatefulSet pods `wanted` its controller can create: one whose name another pod holds
+    /// (a bare pod its selector does not match, another controller's pod) fails to be created
+    /// (AlreadyExists, a FailedCreate event) and that ordinal has no pod; with `OrderedReady` the
+    /// higher ordinals not yet created wait for it (`podManagementPolicy`, stateful_set_control.go
+    /// processes ordinals in order and stops at the failure), with `Parallel` they are created.
+    static func creatable(_ wanted: [Pod], of workload: Workload, existing: [Pod], in cluster: Cluster) -> [Pod] {
+        let existing = Set(existing.map(\.key))
+        let blocked = wanted.filter { pod in cluster.pods[pod.key].map { $0.owner?.workload != workload.key } ?? false }
+        guard let first = blocked.compactMap(\.owner?.ordinal).min() else { return wanted }
+        let ordered = workload.fixedSpec["podManagementPolicy"] != "Parallel"
+        let names = Set(blocked.map(\.key))
+        return wanted.filter { pod in
+            !names.contains(pod.key) && (!ordered || existing.contains(pod.key) || (pod.owner?.ordinal ?? 0) < first)
+        }
+    }
+
+    /// The StatefulSet pods of `cluster` that cannot be created because another pod holds their
+    /// name (`creatable`), by workload: what the controller's FailedCreate events say.
+    public static func blockedStatefulPods(_ cluster: Cluster) -> [WorkloadKey: [ObjectKey]] {
+        var blocked: [WorkloadKey: [ObjectKey]] = [:]
+        for state in cluster.workloads.values where state.workload.kind == .statefulSet {
+            let workload = state.workload
+            for ordinal in workload.startOrdinal..<(workload.startOrdinal + workload.replicas) {
+                let name = ObjectKey(workload.namespace, "\(workload.name)-\(ordinal)")
+                if let holder = cluster.pods[name], holder.owner?.workload != workload.key {
+                    blocked[workload.key, default: []].append(name)
+                }
+            }
+        }
+        return blocked
     }
 
     /// Releases the pods `key`'s controller owns that it no longer selects (`stillSelects`): a

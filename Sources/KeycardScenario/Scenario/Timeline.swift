@@ -24,9 +24,13 @@ public struct Timeline: Sendable {
     /// the address plan's.
     public var warnings: [ScenarioWarning] { warningsBesidesScheduling + schedulingWarnings }
     /// `warnings` but the scheduler's (`schedulingWarnings`), which speak of this cluster only.
-    public var warningsBesidesScheduling: [ScenarioWarning] { scenario.warnings + plan.warnings + meshWarnings + cellLimitWarnings }
+    public var warningsBesidesScheduling: [ScenarioWarning] {
+        scenario.warnings + plan.warnings + meshWarnings + controllerWarnings + cellLimitWarnings
+    }
     /// Warnings that depend on the cluster at some step (spec mesh.md 2.3), each said once.
     public private(set) var meshWarnings: [ScenarioWarning] = []
+    /// StatefulSet pods another pod's name keeps from being created (`ControllerWarnings`).
+    public private(set) var controllerWarnings: [ScenarioWarning] = []
     /// Whether reports carry the mesh: the file writes `spec.mesh` or an Istio object, or some pod
     /// is meshed at some step. Otherwise everything behaves as without the mesh.
     public private(set) var usesMesh = false
@@ -162,6 +166,7 @@ public struct Timeline: Sendable {
                 (index == 0 || epochs[index] != epochs[index - 1]) && state.hasMeshedPods
             }
         if usesMesh { meshWarnings = MeshWarnings.collect(self) }
+        controllerWarnings = ControllerWarnings.collect(self)
         if !usesMesh, let rotate = scenario.steps.first(where: { $0.kind == .rotate }) {
             throw ScenarioError(rotate.location, "rotate needs the mesh: no pod of this scenario is in it and no Istio object exists")
         }
