@@ -9,9 +9,21 @@ extension Lab {
     /// even when a signal comes as it is refused. Returns whether it removed the lab.
     @discardableResult
     public static func downIfOwned(_ name: String) -> Bool {
-        guard status(name).state?.ownerPID == ProcessTable.currentPID else { return false }
+        guard isOwned(name) else { return false }
         _ = try? down(name: name)
         return true
+    }
+
+    /// Whether this process brought lab `name` up: its state names this process as the owner, by
+    /// pid and start time (a pid alone may be a reused one of an owner long gone).
+    public static func isOwned(_ name: String) -> Bool {
+        guard let state = status(name).state, state.ownerPID == ProcessTable.currentPID else { return false }
+        return state.ownerStartTime == nil || state.ownerStartTime == ProcessTable.startTime(of: ProcessTable.currentPID)
+    }
+
+    /// Whether lab `name` exists (its folder in /run/keycard) and this process did not bring it up.
+    public static func isHeldByAnother(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: LabPaths.directory(name)) && !isOwned(name)
     }
 
     /// Removes lab `name` completely, with or without a state file: stops every process living in

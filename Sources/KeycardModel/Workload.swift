@@ -111,6 +111,9 @@ public struct Workload: Hashable, Sendable {
     /// as the previous apply did, keeps the live count (`kubectl scale`'s), as kubectl apply's
     /// three-way merge leaves a field neither configuration names.
     public var replicasWritten = false
+    /// Whether a Job's manifest wrote `spec.completions`: as with `replicasWritten`, an `apply` that
+    /// leaves it out, as the previous one did, keeps the stored value (the defaulted 1 included).
+    public var completionsWritten = false
     /// Whether a ReplicationController's manifest wrote `spec.selector`: without it the API
     /// server defaults it from the template's labels when created (`SetDefaults_ReplicationController`),
     /// and an `apply` that writes none either keeps the stored one (`ClusterChange.applyWorkload`).

@@ -107,6 +107,20 @@ struct JobUpdateTests {
             updates: [Self.job("suspend: false, "), Self.job("suspend: true, "), Self.job("suspend: true, ", labels: "{app: j, tier: b}")])
         #expect(Self.error(text)?.message.contains("spec.template: Invalid value: field is immutable") == true)
     }
+
+    /// SetDefaults_Job: a Job written with neither `completions` nor `parallelism` stores both as
+    /// 1, so re-applying it with `completions: 1` is no change; one re-applied writing only
+    /// `parallelism: 2` keeps the stored completions (kubectl apply's three-way merge leaves a
+    /// field neither configuration wrote) and runs one pod.
+    @Test func defaultedCompletionsAreOneAndKept() throws {
+        let text = Self.scenario(Self.job(""), updates: [Self.job("completions: 1, ")])
+        #expect(Self.error(text) == nil, "\(Self.error(text)?.description ?? "")")
+        let again = Self.scenario(Self.job(""), updates: [Self.job("parallelism: 2, ")])
+        let t = try ScenarioLoader.parseTimeline(again, file: "jobs.yaml")
+        #expect(t.cluster(afterStep: 1).pods(of: WorkloadKey(.job, "default", "j")).count == 1)
+        #expect(Self.error(Self.scenario(Self.job(""), updates: [Self.job("completions: 2, ")])) != nil, "1 → 2 is a change")
+    }
+
 }
 
 /// A CronJob's edits reach only the Jobs it starts later: keycard's one Job keeps its pods.

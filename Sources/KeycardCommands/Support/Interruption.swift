@@ -48,24 +48,27 @@ enum Interruption {
     ) throws -> T {
         let trap = SignalTrap()
         defer { trap.remove() }
+        // What the tear-down after a late signal did (a second call would find nothing to remove).
+        var removedAtEnd: Bool?
         do {
             let result = try body({ trap.received })
             // From here a signal takes its default course (the lab is down unless kept); one that
             // came during the tear-down at the end still means the user stopped the run.
             trap.remove()
             if let signal = trap.received {
-                tearDown()
+                removedAtEnd = tearDown()
                 throw Interrupted(signal: signal)
             }
             return result
         } catch let interrupted as Interrupted {
-            Console.error("interrupted: \(outcome(labName(), removed: tearDown()))")
+            Console.error("interrupted: \(outcome(labName(), removed: removedAtEnd ?? tearDown()))")
             throw Exit.interrupted(by: interrupted.signal)
         } catch {
             // A stage failing because of the interruption still ends as interrupted.
             guard let signal = trap.received else { throw error }
             let removed = tearDown()
-            if !removed && error is ExitCode { throw error }
+            // Refused because another lab holds the name: the refusal (already said) stands.
+            if !removed && error is ExitCode && Lab.isHeldByAnother(labName()) { throw error }
             Console.error("interrupted: \(outcome(labName(), removed: removed))" + (error is ExitCode ? "" : " (\(error))"))
             throw Exit.interrupted(by: signal)
         }
@@ -73,6 +76,7 @@ enum Interruption {
 
     /// What an interruption did to lab `lab`.
     private static func outcome(_ lab: String, removed: Bool) -> String {
-        removed ? "lab \(lab) torn down" : "lab \(lab) was not brought up by this command, left as it is"
+        if removed { return "lab \(lab) torn down" }
+        return Lab.isHeldByAnother(lab) ? "lab \(lab) is another command's, left as it is" : "lab \(lab) is not up"
     }
 }

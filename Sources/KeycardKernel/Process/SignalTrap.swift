@@ -21,8 +21,10 @@ private func recordSignal(_ number: Int32) {
 /// per process (the record is process-wide, as signal dispositions are).
 ///
 /// A SIGHUP the process was started ignoring (`nohup keycard …`) stays ignored, as POSIX's
-/// `nohup` intends and shells do for a disposition inherited as ignored; `remove` puts back what
-/// was there.
+/// `nohup` intends, and `remove` leaves it ignored. SIGINT and SIGTERM are recorded whatever was
+/// inherited (a shell without job control starts a background command with SIGINT ignored; a
+/// keycard stopped by one still tears its lab down at a safe point, which is harmless), and
+/// `remove` restores their default.
 public final class SignalTrap: Sendable {
     /// The signals this trap left ignored because they were when it was set.
     private let ignored: [Int32]

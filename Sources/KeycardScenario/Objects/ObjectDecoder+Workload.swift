@@ -182,7 +182,10 @@ extension ObjectDecoder {
                     try checkIndexedHostnames(meta.name, completions: completions, metadata)
                 }
             }
-            workload.completions = completions
+            // SetDefaults_Job (pkg/apis/batch/v1/defaults.go): with neither written, completions and
+            // parallelism are both 1.
+            workload.completions = completions ?? (spec["parallelism"] == nil ? 1 : nil)
+            workload.completionsWritten = completionsValue != nil
             try checkJobSpec(
                 spec, path: path, indexed: workload.indexed, completions: completions, templateValue: templateValue, template: template)
             // A CronJob's own `suspend` (read above) keeps it from starting its Job; a Job's, or

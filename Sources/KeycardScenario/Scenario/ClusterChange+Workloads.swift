@@ -52,6 +52,12 @@ extension ClusterChange {
                     "\(workload.kind.rawValue) \(workload.namespace)/\(workload.name): spec.\(field) cannot change: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
                 )
             }
+            // The stored `completions` (defaulted or written before) stays when neither apply wrote
+            // it, as kubectl apply's three-way merge keeps it (see `replicasWritten` below).
+            if workload.kind == .job, !workload.completionsWritten, !old.completionsWritten, workload.completions != old.completions {
+                workload.completions = old.completions
+                workload.replicas = workload.suspended ? 0 : min(workload.parallelism, old.completions ?? workload.parallelism)
+            }
             if workload.kind == .job { try Self.checkJobUpdate(from: old, to: workload, started: state.started, at: location) }
             // A CronJob's edits reach only the Jobs it starts later ("Modifying a CronJob",
             // kubernetes.io: Jobs already started continue without changes; `suspend` "does not
