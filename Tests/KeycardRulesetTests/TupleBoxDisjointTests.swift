@@ -41,9 +41,9 @@ struct TupleBoxDisjointTests {
         #expect(TupleBox.disjoint(boxes.reversed()) == pieces, "seed \(seed): the order of the boxes changed the pieces")
     }
 
-    /// 140 address blocks × 140 single ports, as one ipBlock-per-CIDR rule makes: one piece per
-    /// (block, port), the ports not adjacent.
-    @Test func aWideRuleIsOnePiecePerBlockAndPort() {
+    /// 140 adjacent address blocks × 140 single ports (not adjacent), as one ipBlock-per-CIDR rule
+    /// makes: per port the blocks merge into one address range, so one piece per port.
+    @Test func adjacentBlocksMergeIntoOnePiecePerPort() {
         let base: UInt32 = 0x0A64_0000
         let blocks: [ClosedRange<UInt32>] = (UInt32(0)..<140).map { index in
             let first = base + index * 256
