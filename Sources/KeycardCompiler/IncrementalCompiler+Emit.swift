@@ -80,8 +80,14 @@ extension IncrementalCompiler {
         let oldAny = { (peer: UInt32) in
             (tuples.any[peer] != nil && !crossings.anyAdded.contains(peer)) || crossings.anyRemoved.contains(peer)
         }
-        func contains(_ boxes: [TupleBox], _ values: [UInt32]) -> Bool {
-            boxes.contains { $0.addresses.contains(values[0]) && $0.protocols.contains(values[1]) && $0.ports.contains(values[2]) }
+        // An exact element changed is looked up in the pieces through a locator, not by trying
+        // every piece: a rule of many ipBlocks × ports has tens of thousands of them.
+        lazy var newLocator = BoxLocator(pieces)
+        lazy var oldLocator = BoxLocator(before.pieces)
+        func contains(_ locator: BoxLocator, _ values: [UInt32]) -> Bool {
+            locator.first(
+                holding: TupleBox(addresses: values[0]...values[0], protocols: values[1]...values[1], ports: values[2]...values[2]))
+                != nil
         }
         func numbers(_ element: SetElement) -> [UInt32] {
             if case .value(let values) = element { return values.map(\.number) }
@@ -90,13 +96,13 @@ extension IncrementalCompiler {
         let newHolds = { (element: SetElement) -> Bool in
             let p = numbers(element)
             let tuple = AllowTuples.ExactTuple(peer: p[0], proto: UInt8(p[1]), port: UInt16(p[2]))
-            return tuples.exact[tuple] != nil || tuples.any[p[0]] != nil || contains(pieces, p)
+            return tuples.exact[tuple] != nil || tuples.any[p[0]] != nil || contains(newLocator, p)
         }
         let oldHolds = { (element: SetElement) -> Bool in
             let p = numbers(element)
             let tuple = AllowTuples.ExactTuple(peer: p[0], proto: UInt8(p[1]), port: UInt16(p[2]))
             return (tuples.exact[tuple] != nil && !crossings.exactAdded.contains(tuple)) || crossings.exactRemoved.contains(tuple)
-                || oldAny(p[0]) || contains(before.pieces, p)
+                || oldAny(p[0]) || contains(oldLocator, p)
         }
         var delta = ProgramDelta(
             exact: PhasedChange(set: "exact"), any: PhasedChange(set: "any"), ranges: PhasedChange(set: "ranges"),
