@@ -108,7 +108,14 @@ struct LabMeshChannel: MeshProbeChannel {
 
     func waveStarts(deadline: Duration) {
         let half = MeshProbing.proxyConnectTimeout(wave: deadline)
-        proxy.upstreamConnectTimeout = .nanoseconds(half.components.seconds * 1_000_000_000 + half.components.attoseconds / 1_000_000_000)
+        proxy.upstreamConnectTimeout = .nanoseconds(Self.nanoseconds(half))
+        // The inbound checks wait as long as the prober does (never less than the proxy's 5 s):
+        // a handshake slowed by a busy machine must not become a refusal.
+        proxy.inboundCheckTimeout = .nanoseconds(max(5_000_000_000, Self.nanoseconds(deadline)))
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     func declare(source: ObjectKey, sourcePort: UInt16, request: MeshRequest) {
@@ -117,7 +124,8 @@ struct LabMeshChannel: MeshProbeChannel {
 
     func verdict(source: IPv4, sourcePort: UInt16, destination: IPv4, port: UInt16) -> MeshFlowLookup {
         switch flows.clientOutcome(of: MeshFlow(source, sourcePort, destination, port)) {
-        case .decided(let record): .decided(MeshFlowVerdict(record.outcome, detail: record.detail, reason: Self.reason(record)))
+        case .decided(let record):
+            .decided(MeshFlowVerdict(record.outcome, detail: record.detail, reason: Self.reason(record), gaveUp: record.gaveUp))
         case .awaitingDestination(let hop): .awaitingDestination(hop: Self.reason(hop))
         case .unknown: .none
         }
@@ -129,6 +137,7 @@ struct LabMeshChannel: MeshProbeChannel {
         if let pod = record.pod { parts.append("at \(pod) (\(record.plane?.rawValue ?? "?"))") }
         switch record.outcome {
         case .deny: parts.append("the proxy's upstream connection was dropped (NetworkPolicy)")
+        case .closed where record.gaveUp: break
         case .closed: parts.append("nothing serves the port")
         case .allow, .skipped: break
         case .denyMTLS, .denyRBAC: if let detail = record.detail { parts.append(detail) }

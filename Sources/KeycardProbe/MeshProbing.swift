@@ -13,11 +13,14 @@ public struct MeshFlowVerdict: Sendable, Equatable {
     public var detail: String?
     /// The cause in words, with the deciding policy.
     public var reason: String
+    /// The proxy gave up before deciding (a slow client, an error): no verdict (`MeshFlowRecord.gaveUp`).
+    public var gaveUp: Bool
 
-    public init(_ observation: Observation, detail: String? = nil, reason: String) {
+    public init(_ observation: Observation, detail: String? = nil, reason: String, gaveUp: Bool = false) {
         self.observation = observation
         self.detail = detail
         self.reason = reason
+        self.gaveUp = gaveUp
     }
 }
 
@@ -199,6 +202,11 @@ public struct MeshProbing: Sendable {
                 var hop: String?
                 for (sourceIP, address, dport) in flows {
                     switch channel.verdict(source: sourceIP, sourcePort: port, destination: address, port: dport) {
+                    case .decided(let record) where record.gaveUp:
+                        return CellObservation(
+                            observation: .deny, attempts: attempts,
+                            reason: "lab error: the proxy gave up before deciding (\(record.detail ?? "no detail")); \(record.reason)",
+                            labError: true)
                     case .decided(let record):
                         // `detail` names how the mesh refused (spec 2.5); a network drop or a closed
                         // port behind the proxy has none, as the model reports them.
@@ -215,14 +223,15 @@ public struct MeshProbing: Sendable {
                     return CellObservation(
                         observation: .deny, attempts: attempts,
                         reason:
-                            "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer; the source's proxy opened the hop (\(hop)) and the destination's proxy recorded no decision"
-                    )
+                            "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer; the source's proxy opened the hop (\(hop)) and the destination's proxy recorded no decision",
+                        labError: true)
                 }
                 usleep(Self.recordPollMicroseconds)
             }
             return CellObservation(
                 observation: .deny, attempts: attempts,
-                reason: "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer and no proxy recorded why")
+                reason: "lab error: the connection ended (\(reset ? "reset" : "EOF")) without an answer and no proxy recorded why",
+                labError: true)
         default:
             return nil
         }

@@ -10,6 +10,10 @@ public struct CellObservation: Sendable, Equatable {
     public var reason: String?
     /// How the mesh refused, as seen (spec mesh.md 2.5 `detail`).
     public var detail: String?
+    /// The lab could not tell (a proxy gave up before deciding, or recorded nothing): the cell is
+    /// reported as `deny` with a `reason` starting "lab error", never as a verdict that could pass,
+    /// and a mesh wave sends it once more (`SocketProbeRunner.slowCells`).
+    public var labError = false
 }
 
 /// One endpoint a scan knocks on.

@@ -99,10 +99,14 @@ public struct SocketProbeRunner: ProbeRunner {
         return seen
     }
 
-    /// The indices of the cells a mesh wave sends again (`observe`): denied by a timeout alone (no
-    /// kernel drop record, no proxy's word) where the model allows the connection.
+    /// The indices of the cells a mesh wave sends again (`observe`): a lab error (a proxy gave up
+    /// before deciding, or no proxy recorded why a connection ended), or a deny by a timeout alone
+    /// (no kernel drop record, no proxy's word) where the model lets the connection through the
+    /// network (the mesh's refusals answer, they do not time out).
     static func slowCells(_ seen: [CellObservation], _ cells: [ProbeCell]) -> [Int] {
-        seen.indices.filter { seen[$0].observation == .deny && seen[$0].reason == "timeout" && cells[$0].outcome == .allow }
+        seen.indices.filter {
+            seen[$0].labError || (seen[$0].observation == .deny && seen[$0].reason == "timeout" && cells[$0].outcome != .deny)
+        }
     }
 
     /// One wave of `cells` (`observe`).

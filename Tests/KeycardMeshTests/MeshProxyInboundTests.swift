@@ -156,7 +156,26 @@ struct MeshProxyInboundTests {
         #expect(result.bytes.isEmpty)
         let record = try only(world.flows)
         #expect(record.outcome == .closed)
+        #expect(record.detail == "nothing serves the port")
+        #expect(!record.gaveUp, "a refused connect is the verdict closed")
         #expect(record.authorization?.allowed == true)
+    }
+
+    /// A client that sends nothing within the check timeout is reset, and the record says the
+    /// proxy gave up: no verdict, so that the prober never takes it for `closed` (which counts as
+    /// allowed).
+    @Test("a client silent past the check timeout is reset, recorded as given up, not as closed")
+    func silentClientIsGivenUp() throws {
+        let world = try ProxyWorld(cluster: MeshFixtures.cluster(), originalPort: 8080)
+        defer { world.tearDown() }
+        world.proxy.inboundCheckTimeout = .milliseconds(300)
+        let result = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: MeshDataPath.inboundPort, payload: "")
+        #expect(result.bytes.isEmpty)
+        let record = try only(world.flows)
+        #expect(record.outcome == .closed && record.gaveUp)
+        #expect(record.detail?.hasPrefix("timeout") == true)
+        #expect(record.authorization == nil)
     }
 
     @Test("TLS towards a sidecar DISABLE HTTP port is not terminated: the HTTP codec refuses the ClientHello (400)")

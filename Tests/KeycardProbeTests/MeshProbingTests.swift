@@ -79,6 +79,21 @@ struct MeshProbingTests {
         #expect(slow(CellObservation(observation: .allow, attempts: 1)).isEmpty)
     }
 
+    /// A cell the lab could not decide (a proxy gave up, or nothing recorded why) is sent again
+    /// whatever the model says; so is a timeout where the model expects the mesh's own refusal,
+    /// which answers rather than times out (review of the mesh data plane under load).
+    @Test func labErrorsAndTimeoutsOfMeshRefusalsAreSentAgain() throws {
+        let (_, cells) = try cells(2)
+        let cell = try #require(cells.first { $0.to != .pod($0.from) })
+        var refused = cell
+        refused.mesh?.outcome = .denyRBAC
+        #expect(refused.outcome == .denyRBAC)
+        let labError = CellObservation(observation: .deny, attempts: 1, reason: "lab error: the proxy gave up", labError: true)
+        #expect(SocketProbeRunner.slowCells([labError], [cell]) == [0])
+        #expect(SocketProbeRunner.slowCells([labError], [refused]) == [0])
+        #expect(SocketProbeRunner.slowCells([CellObservation(observation: .deny, attempts: 2, reason: "timeout")], [refused]) == [0])
+    }
+
     /// A wave's deadline grows with the proxy work its connections cost (`MeshProbing.cost`): TLS
     /// handshakes count 4 quarters, each proxy that handles plaintext 1 (the source's capture, the
     /// destination's sidecar), a connection no proxy meets nothing.
@@ -151,6 +166,35 @@ struct MeshProbingTests {
             .unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
         #expect(orphan?.observation == .deny)
         #expect(orphan?.reason?.hasPrefix("lab error") == true)
+        #expect(orphan?.labError == true)
+    }
+
+    /// A proxy that gave up before deciding (a client too slow for its checks on a busy machine)
+    /// records `closed` with `gaveUp`: that is a lab error, never the verdict `closed` (nothing
+    /// serves the port), which counts as allowed (review of the mesh data plane under load: 285
+    /// allowed cells passed on such records).
+    @Test func aProxyThatGaveUpIsALabErrorNotClosed() throws {
+        let (timeline, cells) = try cells(2)
+        let cluster = timeline.cluster(afterStep: 2)
+        let channel = RecordingMeshChannel()
+        let probing = MeshProbing(cluster: cluster, channel: channel)
+        let cell = try #require(cells.first)
+        let web = try #require(cluster.addresses[cell.from])
+        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+        request.sourcePort = 23462
+        channel.records["\(web):23462>10.244.0.1:8080"] = MeshFlowVerdict(
+            .closed, detail: "timeout: the client sent too little for the checks", reason: "at prod/api (sidecar)", gaveUp: true)
+        let seen = try #require(
+            probing.observation(.unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        )
+        #expect(seen.observation == .deny && seen.labError)
+        #expect(seen.reason?.hasPrefix("lab error: the proxy gave up before deciding (timeout") == true)
+
+        request.sourcePort = 23463
+        channel.records["\(web):23463>10.244.0.1:8080"] = MeshFlowVerdict(.closed, reason: "at prod/api (sidecar); nothing serves the port")
+        let closed = probing.observation(
+            .unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        #expect(closed == CellObservation(observation: .closed, attempts: 1, reason: "at prod/api (sidecar); nothing serves the port"))
     }
 
     /// The source proxy's record of a hop it opened (its TLS handshake done) says nothing of what

@@ -1,3 +1,4 @@
+import Glibc
 import KeycardModel
 import KeycardValues
 import NIOCore
@@ -46,11 +47,6 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var sslHandler: NIOSSLServerHandler?
     private var deadline: Scheduled<Void>?
 
-    /// How long a client may take to send what the checks need (first byte, handshake, request
-    /// head) before the proxy gives up on it (Envoy's listener filter timeout is 15 s, Istio's
-    /// inbound `protocolDetectionTimeout` 5 s in older releases).
-    static let checkTimeout: TimeAmount = .seconds(5)
-
     init(_ proxied: ProxiedPod, tunnel: Bool = false) {
         self.proxied = proxied
         self.tunnel = tunnel
@@ -58,8 +54,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.checkTimeout) {
-            self.refuse(context, .closed, detail: "timeout: the client sent too little for the checks")
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: proxied.core.checkTimeout) {
+            self.giveUp(context, detail: "timeout: the client sent too little for the checks")
         }
         let ticket = proxied.core.flows.ticket()
         if tunnel {
@@ -77,7 +73,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             claim = proxied.core.flows.claim(flow, with: ticket)
             let cluster = proxied.core.cluster()
             self.cluster = cluster
-            guard cluster.pods[proxied.pod] != nil else { return refuse(context, .closed, detail: "pod gone") }
+            guard cluster.pods[proxied.pod] != nil else { return giveUp(context, detail: "pod gone") }
             plane = cluster.dataPlane(of: proxied.pod)
             stage = .sniffing
             context.read()
@@ -99,7 +95,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let cluster = self.proxied.core.cluster()
             self.cluster = cluster
-            guard let pod = cluster.pods[self.proxied.pod] else { return self.refuse(context, .closed, detail: "pod gone") }
+            guard let pod = cluster.pods[self.proxied.pod] else { return self.giveUp(context, detail: "pod gone") }
             self.plane = cluster.dataPlane(of: self.proxied.pod)
             if self.plane != .none { self.mode = cluster.mutualTLSMode(for: pod, port: Int(original.port), plane: self.plane) }
             self.stage = .sniffing
@@ -139,7 +135,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         if tunnel && !(isTLS && terminates) { return refuse(context, .closed, detail: "not an HBONE tunnel") }
         if isTLS && terminates {
             guard let cluster, let pod = cluster.pods[proxied.pod], let tls = try? proxied.core.serverContext(for: pod) else {
-                return refuse(context, .closed, detail: "no server certificate")
+                return giveUp(context, detail: "no server certificate")
             }
             let refusal = MeshFlowRecord(outcome: .denyMTLS, detail: "bad-certificate", pod: self.proxied.pod, plane: plane, mode: mode)
             let handler = MeshTLS.serverHandler(context: tls, trust: proxied.core.trust) { [flows = proxied.core.flows, claim] in
@@ -153,7 +149,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             do {
                 try context.pipeline.syncOperations.addHandler(handler, position: .first)
             } catch {
-                return refuse(context, .closed, detail: "\(error)")
+                return giveUp(context, detail: "\(error)")
             }
             // From the head: the bytes go through the TLS handler, then come back decrypted.
             context.pipeline.syncOperations.fireChannelRead(NIOAny(first))
@@ -186,7 +182,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         if stage == .handshaking {
             refuse(context, .denyMTLS, detail: "bad-certificate")
         } else if stage != .done {
-            refuse(context, .closed, detail: "\(error)")
+            giveUp(context, detail: "\(error)")
         }
     }
 
@@ -209,7 +205,7 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let cluster, let pod = cluster.pods[proxied.pod] else { return }
             original = (address, port)
             guard address == proxied.address, !MeshDataPath.proxyPorts.contains(port) else {
-                return refuse(context, .closed, detail: "HBONE request for \(address):\(port), not this pod's application")
+                return giveUp(context, detail: "HBONE request for \(address):\(port), not this pod's application")
             }
             mode = cluster.mutualTLSMode(for: pod, port: Int(port), plane: plane)
             stage = .authorizing
@@ -268,10 +264,12 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch result {
             case .failure(let error):
                 self.finish()
-                var timedOut = false
-                if case ChannelError.connectTimeout = error { timedOut = true }
+                // Only a refusal says nothing serves the port; a timeout or another error of a
+                // connect inside the pod's own namespace is the lab's trouble, not a verdict.
+                let refused = (error as? IOError)?.errnoCode == ECONNREFUSED
                 self.record(
-                    .closed, detail: timedOut ? "application connect timeout" : "nothing serves the port", authorization: authorization)
+                    .closed, detail: refused ? "nothing serves the port" : "application connect: \(error)", authorization: authorization,
+                    gaveUp: !refused)
                 ProxyCore.reset(context.channel)
             case .success(let channel):
                 guard self.stage == .connecting, context.channel.isActive else {
@@ -302,19 +300,24 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         deadline = nil
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ outcome: Observation, detail: String) {
+    private func refuse(_ context: ChannelHandlerContext, _ outcome: Observation, detail: String, gaveUp: Bool = false) {
         guard stage != .done, stage != .connecting else { return }
         finish()
-        record(outcome, detail: detail)
+        record(outcome, detail: detail, gaveUp: gaveUp)
         ProxyCore.reset(context.channel)
     }
 
-    private func record(_ outcome: Observation, detail: String?, authorization: AuthorizationDecision? = nil) {
+    /// Resets a connection the proxy could not decide on (`MeshFlowRecord.gaveUp`).
+    private func giveUp(_ context: ChannelHandlerContext, detail: String) {
+        refuse(context, .closed, detail: detail, gaveUp: true)
+    }
+
+    private func record(_ outcome: Observation, detail: String?, authorization: AuthorizationDecision? = nil, gaveUp: Bool = false) {
         guard let claim else { return }
         proxied.core.flows.record(
             MeshFlowRecord(
                 outcome: outcome, detail: detail, pod: proxied.pod, plane: plane, mode: mode, principal: principal,
-                authorization: authorization),
+                authorization: authorization, gaveUp: gaveUp),
             for: claim)
     }
 }

@@ -37,6 +37,11 @@ public struct MeshFlowRecord: Hashable, Sendable {
     public var principal: String?
     /// The authorization step, when it was reached.
     public var authorization: AuthorizationDecision?
+    /// The proxy gave up on the connection before it could decide (a client too slow for the
+    /// checks on a busy machine, an error, the pod gone): `outcome` is `closed` and `detail` says
+    /// why, but it is no verdict (spec mesh.md 2.5 reserves `closed` for a connection that passed
+    /// both checks). The prober reports it as a lab error and sends the cell again.
+    public var gaveUp = false
 }
 
 /// A connection's place in the order the proxy accepted connections, taken when it is accepted

@@ -66,6 +66,13 @@ public final class MeshProxy: Sendable {
         set { core.connectTimeout = newValue }
     }
 
+    /// How long the inbound side waits, for connections accepted from now on, for what its checks
+    /// need before it gives up (5 s at first; `ProxyCore.checkTimeout`).
+    public var inboundCheckTimeout: TimeAmount {
+        get { core.checkTimeout }
+        set { core.checkTimeout = newValue }
+    }
+
     /// Starts serving `pod` (address `address`) inside network namespace `/run/netns/<namespace>`:
     /// the three listeners (15001, 15006, and 15008 for HBONE tunnels) are bound in one setns
     /// window, then adopted by the event loops.

@@ -57,7 +57,7 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             tls = try proxied.core.clientContext(for: route.presented)
         } catch {
             proxied.core.flows.record(
-                MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod), for: claim)
+                MeshFlowRecord(outcome: .closed, detail: "no client certificate: \(error)", pod: route.pod, gaveUp: true), for: claim)
             return ProxyCore.reset(client)
         }
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
@@ -89,10 +89,13 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
                 var timedOut = false
                 if case ChannelError.connectTimeout = error { timedOut = true }
                 if let io = error as? IOError, [EPERM, EACCES, EHOSTUNREACH, ENETUNREACH].contains(io.errnoCode) { timedOut = true }
+                // A refusal says nothing serves the port; any other error is no verdict.
+                let refused = (error as? IOError)?.errnoCode == ECONNREFUSED
                 flows.record(
                     MeshFlowRecord(
-                        outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod, plane: plane
-                    ),
+                        outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod,
+                        plane: plane,
+                        gaveUp: !timedOut && !refused),
                     for: claim)
                 ProxyCore.reset(client)
             case .success(let channel):

@@ -22,6 +22,16 @@ final class ProxyCore: Sendable {
         get { connectTimeoutBox.withLockedValue { $0 } }
         set { connectTimeoutBox.withLockedValue { $0 = newValue } }
     }
+    /// How long a client may take to send what the inbound checks need (first byte, handshake,
+    /// request head) before the proxy gives up on it (`MeshFlowRecord.gaveUp`). Envoy's listener
+    /// filter timeout is 15 s, Istio's inbound `protocolDetectionTimeout` was 5 s; the prober
+    /// raises it to a wave's deadline (`MeshProxy.inboundCheckTimeout`), so that a slow handshake
+    /// on a busy machine is waited for as long as the prober waits.
+    private let checkTimeoutBox = NIOLockedValueBox<TimeAmount>(.seconds(5))
+    var checkTimeout: TimeAmount {
+        get { checkTimeoutBox.withLockedValue { $0 } }
+        set { checkTimeoutBox.withLockedValue { $0 = newValue } }
+    }
     let originalDestination: MeshProxy.OriginalDestination
     let trust: MeshTrust
     /// The namespace the proxy was created in, outside every lab namespace: no upstream socket is
