@@ -145,25 +145,40 @@ struct MeshProbingTests {
         #expect(!request.readsToEnd && request.answerRequired)
     }
 
+    /// Step 2's first cell from prod/web, its proxy records kept in a recording channel: what a
+    /// connection from `sourcePort` that ended without an answer is observed as, given the record.
+    struct Unanswered {
+        let probing: MeshProbing
+        let channel: RecordingMeshChannel
+        let cell: ProbeCell
+        let web: IPv4
+
+        init(_ cells: (Timeline, [ProbeCell])) throws {
+            let cluster = cells.0.cluster(afterStep: 2)
+            let channel = RecordingMeshChannel()
+            self.channel = channel
+            probing = MeshProbing(cluster: cluster, channel: channel)
+            cell = try #require(cells.1.first)
+            web = try #require(cluster.addresses[cell.from])
+        }
+
+        func observed(from sourcePort: UInt16, record: MeshFlowVerdict?) -> CellObservation? {
+            var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
+            request.sourcePort = sourcePort
+            if let record { channel.records["\(web):\(sourcePort)>10.244.0.1:8080"] = record }
+            return probing.observation(
+                .unanswered(reset: record != nil), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        }
+    }
+
     @Test func anUnansweredConnectionTakesTheProxysRecord() throws {
-        let (timeline, cells) = try cells(2)
-        let cluster = timeline.cluster(afterStep: 2)
-        let channel = RecordingMeshChannel()
-        let probing = MeshProbing(cluster: cluster, channel: channel)
-        let cell = try #require(cells.first)
-        let web = try #require(cluster.addresses[cell.from])
-        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
-        request.sourcePort = 23456
-        channel.records["\(web):23456>10.244.0.1:8080"] = MeshFlowVerdict(
-            .denyMTLS, detail: "plaintext-refused", reason: "STRICT (prod/default)")
-        let seen = probing.observation(
-            .unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        let world = try Unanswered(try cells(2))
+        let seen = world.observed(
+            from: 23456, record: MeshFlowVerdict(.denyMTLS, detail: "plaintext-refused", reason: "STRICT (prod/default)"))
         #expect(seen == CellObservation(observation: .denyMTLS, attempts: 1, reason: "STRICT (prod/default)", detail: "plaintext-refused"))
 
         // Without a record, the lab erred: never a verdict of the mesh.
-        request.sourcePort = 23457
-        let orphan = probing.observation(
-            .unanswered(reset: false), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        let orphan = world.observed(from: 23457, record: nil)
         #expect(orphan?.observation == .deny)
         #expect(orphan?.reason?.hasPrefix("lab error") == true)
         #expect(orphan?.labError == true)
@@ -174,26 +189,14 @@ struct MeshProbingTests {
     /// serves the port), which counts as allowed (review of the mesh data plane under load: 285
     /// allowed cells passed on such records).
     @Test func aProxyThatGaveUpIsALabErrorNotClosed() throws {
-        let (timeline, cells) = try cells(2)
-        let cluster = timeline.cluster(afterStep: 2)
-        let channel = RecordingMeshChannel()
-        let probing = MeshProbing(cluster: cluster, channel: channel)
-        let cell = try #require(cells.first)
-        let web = try #require(cluster.addresses[cell.from])
-        var request = ProbeRequest(sourceNamespace: "ns-web", destination: "10.244.0.1", proto: .tcp, port: 8080)
-        request.sourcePort = 23462
-        channel.records["\(web):23462>10.244.0.1:8080"] = MeshFlowVerdict(
+        let world = try Unanswered(try cells(2))
+        let gaveUp = MeshFlowVerdict(
             .closed, detail: "timeout: the client sent too little for the checks", reason: "at prod/api (sidecar)", gaveUp: true)
-        let seen = try #require(
-            probing.observation(.unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
-        )
+        let seen = try #require(world.observed(from: 23462, record: gaveUp))
         #expect(seen.observation == .deny && seen.labError)
         #expect(seen.reason?.hasPrefix("lab error: the proxy gave up before deciding (timeout") == true)
 
-        request.sourcePort = 23463
-        channel.records["\(web):23463>10.244.0.1:8080"] = MeshFlowVerdict(.closed, reason: "at prod/api (sidecar); nothing serves the port")
-        let closed = probing.observation(
-            .unanswered(reset: true), from: cell.from, request, attempts: 1, expectedLine: "prod/api", recordsDue: .now)
+        let closed = world.observed(from: 23463, record: MeshFlowVerdict(.closed, reason: "at prod/api (sidecar); nothing serves the port"))
         #expect(closed == CellObservation(observation: .closed, attempts: 1, reason: "at prod/api (sidecar); nothing serves the port"))
     }
 
