@@ -692,6 +692,8 @@ let fidelityRows =
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-72": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsNodePortsByPortName",
+    "OBJ-85":
+        "KeycardScenarioTests/ManifestReapplyTests.aReappliedPolicyKeepsItsDefaultedPolicyTypes, .aReappliedHeadlessServiceStaysHeadless, .aReappliedJobKeepsItsStoredCompletions, .aReappliedNodePortServiceKeepsNodePortsByPortName",
     "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
     "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
