@@ -414,15 +414,16 @@ struct Metadata {
         return labels
     }
 
-    /// `metadata.annotations`: keys validated as label keys (`ValidateAnnotations`), values any
-    /// string, at most 256 KiB of keys and values together (`TotalAnnotationSizeLimitB`); absent or
-    /// null: none. Istio reads injection state there (mesh.md R1).
+    /// `metadata.annotations`: keys validated as label keys whose case does not matter
+    /// (`ValidateAnnotations`, apimachinery objectmeta.go: `NameRules.annotationKeyProblem`) and
+    /// kept as written, values any string, at most 256 KiB of the written keys and values together
+    /// (`TotalAnnotationSizeLimitB`); absent or null: none. Istio reads injection state there (mesh.md R1).
     static func annotations(_ value: YAMLValue?) throws(ScenarioError) -> [String: String] {
         var annotations: [String: String] = [:]
         guard let value, !value.isNull else { return annotations }
         var bytes = 0
         for (key, keyLocation, annotation) in try value.entries("metadata.annotations") {
-            if let problem = NameRules.labelKeyProblem(key, as: "annotation key") { throw ScenarioError(keyLocation, problem) }
+            if let problem = NameRules.annotationKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
             annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
             bytes += key.utf8.count + (annotations[key]?.utf8.count ?? 0)
         }
