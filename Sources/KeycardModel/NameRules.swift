@@ -54,6 +54,15 @@ public enum NameRules {
         return nil
     }
 
+    /// A name that can be one segment of a URL path (apimachinery pkg/api/validation/path
+    /// `IsValidPathSegmentName`): not `.` or `..`, no `/` or `%`. The RBAC kinds' names
+    /// (`ValidateRBACName`, pkg/apis/rbac/validation), such as `system:aggregate-to-edit`.
+    public static func pathSegmentNameProblem(_ name: String) -> String? {
+        if name == "." || name == ".." { return "may not be '\(name)'" }
+        for character in ["/", "%"] where name.contains(character) { return "may not contain '\(character)'" }
+        return nil
+    }
+
     /// An annotation key: a label key whose case does not matter. apimachinery's
     /// `ValidateAnnotations` (pkg/api/validation/objectmeta.go) checks `IsQualifiedName` on the
     /// lower-cased key ("case doesn't matter"), and `validateObjectFieldSelector`

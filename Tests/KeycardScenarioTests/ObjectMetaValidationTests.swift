@@ -61,4 +61,41 @@ struct ObjectMetaValidationTests {
         let over = Self.refusal(Self.pod(annotations: "{\(key): \(fits)v}"))
         #expect(over?.contains("must have at most 262144 bytes (found 262145)") == true, "\(over ?? "loaded")")
     }
+
+    /// `ValidateObjectMeta` holds for every kind, those keycard skips too: a name is required, and
+    /// name, namespace, labels and annotations are validated (a custom resource's name by
+    /// `NameIsDNSSubdomain`, an RBAC object's as a path segment). Nothing else of the object is read.
+    @Test(arguments: [
+        ("{apiVersion: v1, kind: ConfigMap, data: {a: \"1\"}}", "ConfigMap metadata needs \"name\""),
+        ("{apiVersion: v1, kind: ConfigMap, metadata: {labels: {a: b}}, data: {a: \"1\"}}", "ConfigMap metadata needs \"name\""),
+        ("{apiVersion: v1, kind: ConfigMap, metadata: {name: Bad_Name}}", "ConfigMap name \"Bad_Name\" must consist of lower-case"),
+        ("{apiVersion: v1, kind: ConfigMap, metadata: {name: x, labels: {a: \"b c\"}}}", "label value \"b c\""),
+        ("{apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: Bad_NS}}", "namespace \"Bad_NS\" must consist of lower-case"),
+        ("{apiVersion: v1, kind: Secret, metadata: {name: x, annotations: {\"a b\": c}}}", "annotation key \"a b\""),
+        ("{apiVersion: example.com/v1, kind: Widget, metadata: {name: w, colour: red}}", "unknown field \"colour\" in metadata"),
+        (
+            "{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: a/b}}",
+            "ClusterRole name \"a/b\" may not contain '/'"
+        ),
+        (
+            "{apiVersion: v1, kind: List, items: [{apiVersion: v1, kind: ServiceAccount, metadata: {}}]}",
+            "ServiceAccount metadata needs \"name\""
+        ),
+    ])
+    func skippedKindsMetadataIsValidated(_ text: String, _ message: String) {
+        let refusal = Self.refusal(text)
+        #expect(refusal?.contains(message) == true, "\(refusal ?? "loaded")")
+    }
+
+    @Test func skippedKindsWithValidMetadataStillLoadWithTheirWarning() throws {
+        let t = try Self.load(
+            """
+            {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {a: "1"}}
+            ---
+            {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: "system:aggregate-to-edit", namespace: ignored_here}}
+            ---
+            {apiVersion: example.com/v1, kind: Widget, metadata: {generateName: w-}, spec: {anything: [1, {x: Y_Z}]}, extra: 5}
+            """)
+        #expect(t.warnings.contains { $0.message.contains("skipped 3 objects keycard does not run") }, "\(t.warnings)")
+    }
 }

@@ -514,7 +514,20 @@ let namespaceRows: [FidelityRow] = [
         ])),
 ]
 
+/// Row `id`: a ConfigMap (a kind keycard skips) with `metadata` (flow-mapping entries) the API
+/// server refuses (`ValidateObjectMeta`), refused at `at` with `message`.
+private func refusedConfigMap(_ id: String, _ metadata: String, at: String, _ message: String) -> FidelityRow {
+    FidelityRow(id, "- {apiVersion: v1, kind: ConfigMap, \(metadata)data: {a: \"1\"}}", .refuses(at: at, message))
+}
+
 let objectRows: [FidelityRow] = [
+    refusedConfigMap("OBJ-82", "", at: "{apiVersion: v1, kind: ConfigMap", "ConfigMap metadata needs \"name\""),
+    refusedConfigMap("OBJ-83", "metadata: {name: Bad_Name}, ", at: "Bad_Name", "ConfigMap name \"Bad_Name\" must consist of lower-case"),
+    FidelityRow(
+        "OBJ-84", "- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: \"system:aggregate-to-edit\"}}",
+        .warns(
+            "kind ClusterRole (rbac.authorization.k8s.io/v1) is not understood by keycard; ignored",
+            ["other/client -> shop/web TCP/80 allow"])),
     FidelityRow(
         "OBJ-01",
         """
