@@ -98,4 +98,24 @@ struct ObjectMetaValidationTests {
             """)
         #expect(t.warnings.contains { $0.message.contains("skipped 3 objects keycard does not run") }, "\(t.warnings)")
     }
+
+    /// NamespaceSpec has one field, `finalizers`: qualified names, a bare one standard
+    /// (`validateFinalizerName`).
+    @Test(arguments: [
+        ("spec: 5", "must be a mapping"),
+        ("spec: {finalizer: []}", "unknown field \"finalizer\" in Namespace spec"),
+        ("spec: {finalizers: ['bad name!']}", "spec.finalizers[0]: Invalid value: \"bad name!\""),
+        ("spec: {finalizers: kubernetes}", "spec.finalizers must be a list"),
+        ("spec: {finalizers: [kubernetes, cleanup]}", "\"cleanup\": name is neither a standard finalizer name nor is it fully qualified"),
+    ])
+    func aNamespaceSpecIsValidated(_ spec: String, _ message: String) {
+        let refusal = Self.refusal("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n\(spec)\n")
+        #expect(refusal?.contains(message) == true, "\(refusal ?? "loaded")")
+    }
+
+    @Test(arguments: ["spec: null", "spec: {}", "spec: {finalizers: [kubernetes, example.com/cleanup]}"])
+    func aValidNamespaceSpecLoads(_ spec: String) throws {
+        let t = try Self.load("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n\(spec)\n")
+        #expect(t.initial.namespaces["shop"] != nil)
+    }
 }

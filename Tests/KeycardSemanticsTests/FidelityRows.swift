@@ -512,7 +512,15 @@ let namespaceRows: [FidelityRow] = [
         .accepts([
             "shop/client -> kube-system/kube TCP/80 allow", "shop/client -> other/web TCP/80 deny",
         ])),
+    refusedNamespaceSpec("NS-08", "{finalizers: ['bad name!']}", at: "'bad name!'", "spec.finalizers[0]: Invalid value: \"bad name!\""),
+    refusedNamespaceSpec("NS-09", "{finalizer: []}", at: "finalizer:", "unknown field \"finalizer\" in Namespace spec"),
 ]
+
+/// Row `id`: a Namespace whose `spec` (a flow mapping) the API server refuses (`ValidateNamespace`),
+/// refused at `at` with `message`.
+private func refusedNamespaceSpec(_ id: String, _ spec: String, at: String, _ message: String) -> FidelityRow {
+    FidelityRow(id, "- {apiVersion: v1, kind: Namespace, metadata: {name: fifth}, spec: \(spec)}", .refuses(at: at, message))
+}
 
 /// Row `id`: a ConfigMap (a kind keycard skips) with `metadata` (flow-mapping entries) the API
 /// server refuses (`ValidateObjectMeta`), refused at `at` with `message`.

@@ -293,9 +293,31 @@ struct ObjectDecoder {
     private mutating func namespace(_ value: YAMLValue) throws(ScenarioError) -> Namespace {
         let fields = try value.fields("Namespace", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false, at: value.location)
+        if let spec = fields["spec"] { try Self.checkNamespaceSpec(spec) }
         warnLegacyIsolation(meta, value)
         warnOddInjectionLabel(meta.name, meta.labels, value)
         return Namespace(name: meta.name, labels: meta.labels)
+    }
+
+    /// A Namespace's `spec`, as the API server decodes and validates it (NamespaceSpec; `ValidateNamespace`,
+    /// pkg/apis/core/validation/validation.go): an object whose one field is `finalizers`, a list of
+    /// finalizer names (`validateFinalizerName`), each a qualified name, and one without a `/`
+    /// prefix one of the standard finalizers (`kubernetes`, `orphan`, `foregroundDeletion`:
+    /// `validateKubeFinalizerName`). keycard keeps none of it: a namespace is never deleted slowly.
+    static func checkNamespaceSpec(_ spec: YAMLValue) throws(ScenarioError) {
+        let fields = try spec.fields("Namespace spec", allowed: ["finalizers"])
+        guard let finalizers = fields["finalizers"], !finalizers.isNull else { return }
+        for (index, item) in try finalizers.items("spec.finalizers").enumerated() {
+            let name = try item.string("spec.finalizers[\(index)]")
+            if let problem = NameRules.labelKeyProblem(name, as: "finalizer") {
+                throw item.error("spec.finalizers[\(index)]: Invalid value: \"\(name)\": \(problem)")
+            }
+            if !name.contains("/"), !["kubernetes", "orphan", "foregroundDeletion"].contains(name) {
+                throw item.error(
+                    "spec.finalizers[\(index)]: Invalid value: \"\(name)\": name is neither a standard finalizer name nor is it fully qualified"
+                )
+            }
+        }
     }
 
     /// Before networking/v1 (Kubernetes 1.7) a namespace opted its pods into isolation with this
