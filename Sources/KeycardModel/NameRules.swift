@@ -36,20 +36,40 @@ public enum NameRules {
     }
 
     /// A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters
-    /// (alphanumerics, '-', '_', '.', alphanumeric at both ends). `what` names the key in messages:
-    /// annotation keys follow the same rule (`ValidateAnnotations`) and say so.
-    public static func labelKeyProblem(_ key: String, as what: String = "label key") -> String? {
+    /// (alphanumerics, '-', '_', '.', alphanumeric at both ends). `what` names the key in messages;
+    /// `written`, when given, is the key as written, quoted in messages in place of `key`.
+    public static func labelKeyProblem(_ key: String, as what: String = "label key", written: String? = nil) -> String? {
         let pieces = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard pieces.count <= 2 else { return "\(what) \"\(key)\" may contain at most one '/'" }
+        let shown = written ?? key
+        guard pieces.count <= 2 else { return "\(what) \"\(shown)\" may contain at most one '/'" }
         if pieces.count == 2 {
             if let problem = dns1123SubdomainProblem(String(pieces[0])) {
-                return "\(what) prefix \"\(pieces[0])\" \(problem)"
+                let prefix = shown.split(separator: "/", omittingEmptySubsequences: false).first ?? pieces[0]
+                return "\(what) prefix \"\(prefix)\" \(problem)"
             }
         }
         let name = String(pieces[pieces.count - 1])
-        if name.isEmpty { return "\(what) \"\(key)\" has an empty name" }
-        if let problem = qualifiedNamePartProblem(name) { return "\(what) \"\(key)\" \(problem)" }
+        if name.isEmpty { return "\(what) \"\(shown)\" has an empty name" }
+        if let problem = qualifiedNamePartProblem(name) { return "\(what) \"\(shown)\" \(problem)" }
         return nil
+    }
+
+    /// A name that can be one segment of a URL path (apimachinery pkg/api/validation/path
+    /// `IsValidPathSegmentName`): not `.` or `..`, no `/` or `%`. The RBAC kinds' names
+    /// (`ValidateRBACName`, pkg/apis/rbac/validation), such as `system:aggregate-to-edit`.
+    public static func pathSegmentNameProblem(_ name: String) -> String? {
+        if name == "." || name == ".." { return "may not be '\(name)'" }
+        for character in ["/", "%"] where name.contains(character) { return "may not contain '\(character)'" }
+        return nil
+    }
+
+    /// An annotation key: a label key whose case does not matter. apimachinery's
+    /// `ValidateAnnotations` (pkg/api/validation/objectmeta.go) checks `IsQualifiedName` on the
+    /// lower-cased key ("case doesn't matter"), and `validateObjectFieldSelector`
+    /// (pkg/apis/core/validation/validation.go) a `metadata.annotations['KEY']` subscript likewise:
+    /// `Example.COM/Foo` is a valid key, stored as written. Messages quote the key as written.
+    public static func annotationKeyProblem(_ key: String) -> String? {
+        labelKeyProblem(key.lowercased(), as: "annotation key", written: key)
     }
 
     /// A label value: empty, or at most 63 characters of the same alphabet as a key's name.

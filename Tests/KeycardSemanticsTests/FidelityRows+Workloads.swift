@@ -82,6 +82,16 @@ let workloadRows: [FidelityRow] = [
         "WL-11", pod("containers: [{name: c, image: i}]", meta: ", annotations: {\"bad key\": v}"),
         .refuses(at: "\"bad key\"", "annotation key \"bad key\"")),
     FidelityRow(
+        "OBJ-81",
+        pod(
+            "containers: [{name: c, image: i, env: [{name: FOO, valueFrom: {fieldRef: {fieldPath: \"metadata.annotations['Example.COM/Foo']\"}}}]}]",
+            meta: ", annotations: {Example.COM/Foo: x}"),
+        .accepts(unchanged),
+        state: { cluster in
+            let annotations = cluster.pods[ObjectKey("shop", "extra")]?.annotations
+            return annotations?["Example.COM/Foo"] == "x" ? nil : "the annotations are \(String(describing: annotations))"
+        }),
+    FidelityRow(
         "WL-13",
         "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: shop}, spec: {replicas: 2, selector: {matchLabels: {app: api}}, "
             + "template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c, image: i}]}}}}\n"

@@ -512,9 +512,30 @@ let namespaceRows: [FidelityRow] = [
         .accepts([
             "shop/client -> kube-system/kube TCP/80 allow", "shop/client -> other/web TCP/80 deny",
         ])),
+    refusedNamespaceSpec("NS-08", "{finalizers: ['bad name!']}", at: "'bad name!'", "spec.finalizers[0]: Invalid value: \"bad name!\""),
+    refusedNamespaceSpec("NS-09", "{finalizer: []}", at: "finalizer:", "unknown field \"finalizer\" in Namespace spec"),
 ]
 
+/// Row `id`: a Namespace whose `spec` (a flow mapping) the API server refuses (`ValidateNamespace`),
+/// refused at `at` with `message`.
+private func refusedNamespaceSpec(_ id: String, _ spec: String, at: String, _ message: String) -> FidelityRow {
+    FidelityRow(id, "- {apiVersion: v1, kind: Namespace, metadata: {name: fifth}, spec: \(spec)}", .refuses(at: at, message))
+}
+
+/// Row `id`: a ConfigMap (a kind keycard skips) with `metadata` (flow-mapping entries) the API
+/// server refuses (`ValidateObjectMeta`), refused at `at` with `message`.
+private func refusedConfigMap(_ id: String, _ metadata: String, at: String, _ message: String) -> FidelityRow {
+    FidelityRow(id, "- {apiVersion: v1, kind: ConfigMap, \(metadata)data: {a: \"1\"}}", .refuses(at: at, message))
+}
+
 let objectRows: [FidelityRow] = [
+    refusedConfigMap("OBJ-82", "", at: "{apiVersion: v1, kind: ConfigMap", "ConfigMap metadata needs \"name\""),
+    refusedConfigMap("OBJ-83", "metadata: {name: Bad_Name}, ", at: "Bad_Name", "ConfigMap name \"Bad_Name\" must consist of lower-case"),
+    FidelityRow(
+        "OBJ-84", "- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: \"system:aggregate-to-edit\"}}",
+        .warns(
+            "kind ClusterRole (rbac.authorization.k8s.io/v1) is not understood by keycard; ignored",
+            ["other/client -> shop/web TCP/80 allow"])),
     FidelityRow(
         "OBJ-01",
         """
@@ -692,6 +713,8 @@ let fidelityRows =
 /// Rows proven by tests elsewhere (they need files on disk), by id.
 let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-72": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsNodePortsByPortName",
+    "OBJ-85":
+        "KeycardScenarioTests/ManifestReapplyTests.aReappliedPolicyKeepsItsDefaultedPolicyTypes, .aReappliedHeadlessServiceStaysHeadless, .aReappliedJobKeepsItsStoredCompletions, .aReappliedNodePortServiceKeepsNodePortsByPortName",
     "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
     "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",

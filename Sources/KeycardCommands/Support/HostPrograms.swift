@@ -37,7 +37,7 @@ enum HostPrograms {
             if case .apply(let objects) = step.action { return objects }
             return []
         }
-        return (scenario.resources + applied).first { loaded in
+        return (scenario.resourceBatches.joined() + applied).first { loaded in
             switch loaded.object {
             case .pod(let written): written.key == pod.key
             case .workload(let workload): workload.key == pod.owner?.workload

@@ -11,7 +11,7 @@ public enum PolicyLinter {
     public static func lint(_ timeline: Timeline) -> [LintFinding] {
         let locator = SourceLocator()
         var locations: [ObjectRef: SourceLocation] = [:]
-        for loaded in timeline.scenario.resources { locations[loaded.object.ref] = loaded.location }
+        for loaded in timeline.scenario.resourceBatches.joined() { locations[loaded.object.ref] = loaded.location }
         var seen: Set<String> = []
         var findings: [LintFinding] = []
         func check(_ cluster: Cluster, state: String) {

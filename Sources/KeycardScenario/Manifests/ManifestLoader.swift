@@ -144,7 +144,10 @@ public enum ManifestLoader {
             }
         }
         var warnings = decoder.warnings
-        let applyBatches = batches(objects)
+        // The documents are applied in batches (`batches`), a repeated object updating the earlier
+        // one through `ClusterChange` as a second `kubectl apply`; `objects` is each object once, in
+        // the place it first appears, for what asks which objects exist.
+        var applyBatches = batches(objects)
         objects = reapplied(objects, warnings: &warnings)
         if !decoder.ownedObjects.isEmpty {
             let count = decoder.ownedObjects.count
@@ -179,6 +182,7 @@ public enum ManifestLoader {
         // serves each declared port itself.
         let withCommands: Int
         (objects, withCommands) = Self.withoutCommands(objects)
+        applyBatches = applyBatches.map { Self.withoutCommands($0).objects }
         if withCommands > 0 {
             warnings.append(
                 ScenarioWarning(
@@ -187,9 +191,9 @@ public enum ManifestLoader {
                         "\(counted(withCommands, "pod or template", "pods or templates")) name\(withCommands == 1 ? "s" : "") container commands; images are not run in the lab: keycard serves their declared ports itself"
                 ))
         }
-        let resources = enrol(created + objects, in: mesh)
+        let enrolled = enrol([created + applyBatches[0]] + applyBatches.dropFirst(), in: mesh)
         var sources: [ProbeRef] = []
-        for loaded in resources {
+        for loaded in objects {
             switch loaded.object {
             case .workload(let workload): sources.append(.workload(workload.key))
             case .pod(let pod): sources.append(.endpoint(.pod(pod.key)))
@@ -197,7 +201,7 @@ public enum ManifestLoader {
             }
         }
         // Cluster DNS runs unless the manifests bring their own kube-system/kube-dns.
-        let ownDNS = resources.contains { loaded in
+        let ownDNS = objects.contains { loaded in
             switch loaded.object {
             case .service(let service): service.key == ClusterDNS.serviceKey
             case .pod(let pod): pod.key == ClusterDNS.podKey
@@ -212,7 +216,7 @@ public enum ManifestLoader {
         }
         var lab = LabSettings(podCIDR: LabSettings.defaultPodCIDR)
         if dns && !ownDNS { lab.dnsLocation = start }
-        lab.serviceCIDR = try serviceCIDR(for: objects)
+        lab.serviceCIDR = try serviceCIDR(for: Array(applyBatches.joined()))
         if lab.serviceCIDR != ServiceAddresses.defaultCIDR {
             warnings.append(
                 ScenarioWarning(
@@ -223,11 +227,13 @@ public enum ManifestLoader {
         }
         var scenario = Scenario(
             file: firstPath, name: name ?? labName(for: firstPath), description: "manifests: \(paths.joined(separator: " "))",
-            lab: lab, externals: [], resources: resources, probeDefaults: ProbeSettings(), steps: [], warnings: [])
+            lab: lab, externals: [], resources: enrolled[0], probeDefaults: ProbeSettings(), steps: [], warnings: [])
+        scenario.resourceUpdates = Array(enrolled.dropFirst())
         // Istio objects among the manifests make the reports carry the mesh (mesh.md 2.5).
         scenario.mentionsMesh = decoder.sawMeshObject
-        try checkUpdates(applyBatches, created: created, in: scenario)
         // The plan needs the pods and Services the resources make: play them once without steps.
+        // A refused update (`ValidatePodUpdate`, a workload's immutable selector, a Service's
+        // immutable clusterIP...) is refused here, at the later document.
         let bare = try Timeline(scenario)
         // A pod the scheduler keeps Pending (its node port is taken, `NodePortsScheduler`) runs
         // nowhere: no source (its warning says so), as a workload none of whose pods runs.
@@ -273,9 +279,10 @@ public enum ManifestLoader {
         )
     }
 
-    /// `kubectl apply` of an object that an earlier document already made configures it: the
-    /// later document wins, in the earlier one's place (so a Namespace still comes before what it
-    /// holds). One warning counts them.
+    /// Each object once, in the place its first document has, as its last document writes it: what
+    /// exists, for the sources, the namespaces to create and the Service CIDR. What the cluster
+    /// stores is not this: a later document configures the earlier object as a second `kubectl
+    /// apply` does (`batches`, played by `Timeline` through `ClusterChange`). One warning counts them.
     static func reapplied(_ objects: [LoadedObject], warnings: inout [ScenarioWarning]) -> [LoadedObject] {
         var index: [ObjectRef: Int] = [:]
         var result: [LoadedObject] = []
@@ -336,7 +343,12 @@ public enum ManifestLoader {
 
     /// The documents as `kubectl apply` sends them, one after another, cut into batches in which
     /// no object appears twice: a new batch starts at the document that repeats an object of the
-    /// current one. One batch is all there is unless some object is repeated.
+    /// current one. One batch is all there is unless some object is repeated. The first batch is
+    /// the scenario's resources, each later one a `Scenario.resourceUpdates` batch: the update
+    /// rules of `ClusterChange` (the one home of `kubectl apply`'s rules, for apply steps and live
+    /// applies too) make what the cluster stores — a NetworkPolicy's retained policyTypes, a
+    /// Service's kept clusterIP and node ports, a Job's stored completions — and refuse what the
+    /// API server refuses, at the later document.
     static func batches(_ objects: [LoadedObject]) -> [[LoadedObject]] {
         var result: [[LoadedObject]] = [[]]
         var current: Set<ObjectRef> = []
@@ -350,35 +362,15 @@ public enum ManifestLoader {
         return result
     }
 
-    /// A repeated object is an update, as the second `kubectl apply` of it is: the documents are
-    /// played in order on the model through `Timeline` — the first batch as the resources (with
-    /// the namespaces manifests mode creates), each later one as an apply step — so that the update
-    /// rules of `ClusterChange` (`ValidatePodUpdate`, a workload's immutable selector, a Service's
-    /// immutable clusterIP...) judge the later copy. The lab itself is built from `reapplied`'s
-    /// objects, the same final state. Nothing to check without a repeated object.
-    /// - Throws: the `ScenarioError` of the first refused update, at the later document.
-    static func checkUpdates(_ batches: [[LoadedObject]], created: [LoadedObject], in scenario: Scenario) throws(ScenarioError) {
-        guard batches.count > 1, let first = batches.first else { return }
-        var played = scenario
-        played.resources = created + first
-        played.steps = batches.dropFirst().enumerated().map { offset, batch in
-            Step(
-                index: offset + 1, name: nil, location: batch.first?.location ?? SourceLocation.start(of: scenario.file),
-                action: .apply(batch))
-        }
-        _ = try Timeline(played)
-    }
-
-    /// A lab name from a path: its last component without extension, lower-cased, other
-    /// characters as '-', at most 24 characters ("online-boutique").
     /// Labels every namespace the manifests' pods and workloads live in for `mesh`, as Istio's
     /// install tasks do before deploying an application (`kubectl label namespace NS
     /// istio-injection=enabled`, or `istio.io/dataplane-mode=ambient`; spec mesh.md R1, R3): a
     /// declared namespace gets the label unless it carries an injection or data-plane label of its
-    /// own (an explicit opt-out stays); one only used (`default`, say) is declared with it first.
-    /// Namespaces Istio never meshes (kube-system, ...) are left alone.
-    static func enrol(_ objects: [LoadedObject], in mesh: DataPlane?) -> [LoadedObject] {
-        guard let mesh, mesh != .none else { return objects }
+    /// own (an explicit opt-out stays), in every batch that declares it; one only used (`default`,
+    /// say) is declared with it first, at the head of the first batch. Namespaces Istio never
+    /// meshes (kube-system, ...) are left alone.
+    static func enrol(_ batches: [[LoadedObject]], in mesh: DataPlane?) -> [[LoadedObject]] {
+        guard let mesh, mesh != .none else { return batches }
         let own = [Pod.MeshLabel.injection, Pod.MeshLabel.dataplaneMode, Pod.MeshLabel.revision]
         func enrolled(_ namespace: Namespace) -> Namespace {
             guard !own.contains(where: { namespace.labels[$0] != nil }) else { return namespace }
@@ -389,15 +381,19 @@ public enum ManifestLoader {
             return copy
         }
         var declared: Set<String> = []
-        var result = objects.map { loaded -> LoadedObject in
-            guard case .namespace(let namespace) = loaded.object, !Pod.meshIgnoredNamespaces.contains(namespace.name) else { return loaded }
-            declared.insert(namespace.name)
-            var copy = loaded
-            copy.object = .namespace(enrolled(namespace))
-            return copy
+        var result = batches.map { batch in
+            batch.map { loaded -> LoadedObject in
+                guard case .namespace(let namespace) = loaded.object, !Pod.meshIgnoredNamespaces.contains(namespace.name) else {
+                    return loaded
+                }
+                declared.insert(namespace.name)
+                var copy = loaded
+                copy.object = .namespace(enrolled(namespace))
+                return copy
+            }
         }
         var added: [LoadedObject] = []
-        for loaded in objects {
+        for loaded in batches.joined() {
             switch loaded.object {
             case .pod, .workload: break
             default: continue
@@ -406,7 +402,7 @@ public enum ManifestLoader {
             else { continue }
             added.append(LoadedObject(.namespace(enrolled(Namespace(name: used))), at: loaded.location))
         }
-        result.insert(contentsOf: added, at: 0)
+        result[0].insert(contentsOf: added, at: 0)
         return result
     }
 

@@ -178,7 +178,7 @@ extension ObjectDecoder {
         for prefix in ["metadata.labels['", "metadata.annotations['"] where path.hasPrefix(prefix) && path.hasSuffix("']") {
             let key = String(path.dropFirst(prefix.count).dropLast(2))
             let problem =
-                prefix.contains("labels") ? NameRules.labelKeyProblem(key) : NameRules.labelKeyProblem(key, as: "annotation key")
+                prefix.contains("labels") ? NameRules.labelKeyProblem(key) : NameRules.annotationKeyProblem(key)
             if let problem { throw pathValue.error("\(what).fieldPath: Invalid value: \(key.debugDescription): \(problem)") }
             return
         }

@@ -105,6 +105,7 @@ struct ObjectDecoder {
         }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {
+            try checkSkippedMetadata(value, header, kind: kind, apiVersion: apiVersion)
             let slice = kind == "EndpointSlice" && apiVersion == "discovery.k8s.io/v1"
             if slice || (kind == "Endpoints" && apiVersion == "v1") { try checkHandWrittenEndpoints(value, slice: slice) }
             if let owner = endpointsOwner(kind: kind, apiVersion: apiVersion, header: header) {
@@ -172,6 +173,40 @@ struct ObjectDecoder {
             return [LoadedObject(.clusterNetworkPolicy(policy), at: value.location)]
         }
     }
+
+    /// `metadata` of an object of a kind keycard skips, checked as `ValidateObjectMeta` checks every
+    /// kind's (apimachinery pkg/api/validation/objectmeta.go; the API server refuses the object, and
+    /// `kubectl apply` with it): `name` required (or `generateName`), the ObjectMeta fields'
+    /// types, `namespace` a DNS-1123 label, labels (`ValidateLabels`) and annotations
+    /// (`ValidateAnnotations`). The name rule is the kind's name function: the RBAC kinds' a path
+    /// segment (`ValidateRBACName`), any other's a DNS-1123 subdomain (custom resources'
+    /// `NameIsDNSSubdomain`, pkg/registry/customresource/validator.go, and most built-in kinds').
+    /// `namespace` is not checked on a cluster-scoped kind, whose namespace the API server clears
+    /// (`rest.BeforeCreate`): the built-in ones, a `Cluster...` kind, another CNI's cluster-wide
+    /// policy. Nothing else of the object is read: keycard does not know its schema.
+    private func checkSkippedMetadata(
+        _ value: YAMLValue, _ header: [(key: String, keyLocation: SourceLocation, value: YAMLValue)], kind: String, apiVersion: String
+    ) throws(ScenarioError) {
+        guard let metadata = header.first(where: { $0.key == "metadata" })?.value, !metadata.isNull else {
+            throw value.error("\(kind) metadata needs \"name\" (or \"generateName\")")
+        }
+        let clusterScoped =
+            Self.clusterScopedKinds.contains(kind) || kind.hasPrefix("Cluster")
+            || ForeignPolicy.kind(kind, apiVersion: apiVersion).map { !$0.namespaced } == true
+        let rbac = apiVersion.hasPrefix("rbac.authorization.k8s.io/")
+        _ = try Metadata.read(
+            metadata, kind: kind, namespaced: !clusterScoped, at: value.location, defaultNamespace: defaultNamespace,
+            nameRule: rbac ? NameRules.pathSegmentNameProblem : NameRules.dns1123SubdomainProblem)
+    }
+
+    /// Built-in cluster-scoped kinds keycard skips (`kubectl api-resources --namespaced=false`).
+    static let clusterScopedKinds: Set<String> = [
+        "Node", "PersistentVolume", "StorageClass", "CustomResourceDefinition", "PriorityClass", "IngressClass", "RuntimeClass",
+        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "APIService", "CSIDriver",
+        "CSINode", "VolumeAttachment", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration", "ComponentStatus",
+        "IPAddress", "ServiceCIDR", "DeviceClass", "ClusterTrustBundle",
+    ]
 
     /// The Service a skipped `discovery.k8s.io/v1` EndpointSlice or `v1` Endpoints gives endpoints
     /// to, the object as `EndpointSlice NAME` / `Endpoints NAME`, and whether it is a slice the
@@ -258,9 +293,31 @@ struct ObjectDecoder {
     private mutating func namespace(_ value: YAMLValue) throws(ScenarioError) -> Namespace {
         let fields = try value.fields("Namespace", allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
         let meta = try Metadata.read(fields.required("metadata"), kind: "Namespace", namespaced: false, at: value.location)
+        if let spec = fields["spec"] { try Self.checkNamespaceSpec(spec) }
         warnLegacyIsolation(meta, value)
         warnOddInjectionLabel(meta.name, meta.labels, value)
         return Namespace(name: meta.name, labels: meta.labels)
+    }
+
+    /// A Namespace's `spec`, as the API server decodes and validates it (NamespaceSpec; `ValidateNamespace`,
+    /// pkg/apis/core/validation/validation.go): an object whose one field is `finalizers`, a list of
+    /// finalizer names (`validateFinalizerName`), each a qualified name, and one without a `/`
+    /// prefix one of the standard finalizers (`kubernetes`, `orphan`, `foregroundDeletion`:
+    /// `validateKubeFinalizerName`). keycard keeps none of it: a namespace is never deleted slowly.
+    static func checkNamespaceSpec(_ spec: YAMLValue) throws(ScenarioError) {
+        let fields = try spec.fields("Namespace spec", allowed: ["finalizers"])
+        guard let finalizers = fields["finalizers"], !finalizers.isNull else { return }
+        for (index, item) in try finalizers.items("spec.finalizers").enumerated() {
+            let name = try item.string("spec.finalizers[\(index)]")
+            if let problem = NameRules.labelKeyProblem(name, as: "finalizer") {
+                throw item.error("spec.finalizers[\(index)]: Invalid value: \"\(name)\": \(problem)")
+            }
+            if !name.contains("/"), !["kubernetes", "orphan", "foregroundDeletion"].contains(name) {
+                throw item.error(
+                    "spec.finalizers[\(index)]: Invalid value: \"\(name)\": name is neither a standard finalizer name nor is it fully qualified"
+                )
+            }
+        }
     }
 
     /// Before networking/v1 (Kubernetes 1.7) a namespace opted its pods into isolation with this
@@ -331,7 +388,8 @@ struct Metadata {
     }
 
     static func read(
-        _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default"
+        _ value: YAMLValue, kind: String, namespaced: Bool, at objectLocation: SourceLocation, defaultNamespace: String = "default",
+        nameRule kindNameRule: ((String) -> String?)? = nil
     ) throws(ScenarioError) -> Metadata {
         try value.requireKnownFields("metadata", known: KnownFields.objectMeta)
         let entries = try value.entries("metadata")
@@ -343,13 +401,14 @@ struct Metadata {
         // (ValidateStatefulSetName since Kubernetes 1.27, kubernetes/kubernetes#114172); a
         // Service's a DNS-1035 label (ValidateServiceName: it becomes a DNS name and environment
         // variables); every other kind keycard reads (Pod, NetworkPolicy, the workloads, the
-        // custom resources) a DNS-1123 subdomain.
-        let nameRule: (String) -> String? =
+        // custom resources) a DNS-1123 subdomain. `kindNameRule`, when given, is the kind's own.
+        let heldKindRule: (String) -> String? =
             switch kind {
             case "Namespace", "StatefulSet": NameRules.dns1123LabelProblem
             case "Service": NameRules.dns1035LabelProblem
             default: NameRules.dns1123SubdomainProblem
             }
+        let nameRule = kindNameRule ?? heldKindRule
         let given = try fields["name"]?.string("metadata.name") ?? ""
         var name: String
         if let nameValue = fields["name"], !given.isEmpty {
@@ -414,15 +473,16 @@ struct Metadata {
         return labels
     }
 
-    /// `metadata.annotations`: keys validated as label keys (`ValidateAnnotations`), values any
-    /// string, at most 256 KiB of keys and values together (`TotalAnnotationSizeLimitB`); absent or
-    /// null: none. Istio reads injection state there (mesh.md R1).
+    /// `metadata.annotations`: keys validated as label keys whose case does not matter
+    /// (`ValidateAnnotations`, apimachinery objectmeta.go: `NameRules.annotationKeyProblem`) and
+    /// kept as written, values any string, at most 256 KiB of the written keys and values together
+    /// (`TotalAnnotationSizeLimitB`); absent or null: none. Istio reads injection state there (mesh.md R1).
     static func annotations(_ value: YAMLValue?) throws(ScenarioError) -> [String: String] {
         var annotations: [String: String] = [:]
         guard let value, !value.isNull else { return annotations }
         var bytes = 0
         for (key, keyLocation, annotation) in try value.entries("metadata.annotations") {
-            if let problem = NameRules.labelKeyProblem(key, as: "annotation key") { throw ScenarioError(keyLocation, problem) }
+            if let problem = NameRules.annotationKeyProblem(key) { throw ScenarioError(keyLocation, problem) }
             annotations[key] = try annotation.labelValue("annotation \"\(key)\"")
             bytes += key.utf8.count + (annotations[key]?.utf8.count ?? 0)
         }

@@ -10,7 +10,7 @@ enum ControllerWarnings {
         func record(_ objects: [LoadedObject]) {
             for loaded in objects { if case .workload(let workload) = loaded.object { locations[workload.key] = loaded.location } }
         }
-        record(scenario.resources)
+        for batch in scenario.resourceBatches { record(batch) }
         var seen: Set<String> = []
         var warnings: [ScenarioWarning] = []
         for (index, cluster) in ([timeline.initial] + timeline.states).enumerated() {

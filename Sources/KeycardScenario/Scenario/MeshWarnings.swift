@@ -8,7 +8,7 @@ enum MeshWarnings {
         let scenario = timeline.scenario
         // Where each object in force was last written: the resources, then each step's applies.
         var locations: [ObjectRef: SourceLocation] = [:]
-        for loaded in scenario.resources { locations[loaded.object.ref] = loaded.location }
+        for loaded in scenario.resourceBatches.joined() { locations[loaded.object.ref] = loaded.location }
         let fallback = SourceLocation.start(of: scenario.file)
         var seen: Set<String> = []
         var warnings: [ScenarioWarning] = []

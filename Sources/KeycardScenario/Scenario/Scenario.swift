@@ -10,6 +10,10 @@ public struct Scenario: Sendable {
     public var externals: [External]
     /// Objects present before the first step, in file order.
     public var resources: [LoadedObject]
+    /// Later batches of resources, each applied after those before it by the one cluster-change
+    /// path (`ClusterChange.apply`), as a second `kubectl apply` of an object updates it: manifests
+    /// mode's documents that repeat an earlier object (`ManifestLoader.batches`). Still before step 1.
+    public var resourceUpdates: [[LoadedObject]] = []
     public var probeDefaults: ProbeSettings
     public var steps: [Step]
     public var warnings: [ScenarioWarning]
@@ -29,6 +33,9 @@ public struct Scenario: Sendable {
     /// `file:` items name, or the manifests (each file of a folder). A live lab rebuilt from them
     /// checks that none changed since it came up.
     public var inputFiles: [String] = []
+
+    /// The resources and their later batches, in the order they are applied.
+    public var resourceBatches: [[LoadedObject]] { [resources] + resourceUpdates }
 }
 
 /// The EndpointSlices and Endpoints written by hand for one Service (`Scenario.handWrittenEndpoints`).

@@ -50,6 +50,13 @@ extension Timeline {
         try resourcesChange.apply(scenario.resources, to: &cluster) { _ in nil }
         collect(scenario.resources, at: first, before: [:], after: cluster)
         try bounded(at: first)
+        for batch in scenario.resourceUpdates {
+            let before = cluster.pods
+            try resourcesChange.apply(batch, to: &cluster) { _ in nil }
+            let location = batch.first?.location ?? first
+            collect(batch, at: location, before: before, after: cluster)
+            try bounded(at: location)
+        }
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
         for step in scenario.steps {

@@ -84,7 +84,7 @@ public struct Timeline: Sendable {
                 [ClusterDNS.podObject(at: $0), ClusterDNS.serviceObject(at: $0, serviceCIDR: scenario.lab.serviceCIDR)]
             } ?? []
         let applied =
-            scenario.resources
+            scenario.resourceBatches.flatMap { $0 }
             + scenario.steps.flatMap { step -> [LoadedObject] in
                 if case .apply(let objects) = step.action { objects } else { [] }
             }
@@ -108,6 +108,7 @@ public struct Timeline: Sendable {
         var resourcesChange = ClusterChange(scope: "at this step", batch: "resources")
         resourcesChange.serviceCIDR = scenario.lab.serviceCIDR
         try resourcesChange.apply(dnsPod + scenario.resources, to: &cluster) { addresses[$0] }
+        for batch in scenario.resourceUpdates { try resourcesChange.apply(batch, to: &cluster) { addresses[$0] } }
         try Self.checkHostPorts(
             cluster, everyPod: everyPod, at: scenario.resources.first?.location ?? SourceLocation.start(of: scenario.file))
         // `cluster` is what the API server holds; the states are what runs (without the pods the
