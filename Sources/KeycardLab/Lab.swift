@@ -83,7 +83,7 @@ public enum Lab {
             // writes from cluster DNS, the node's file (dnsPolicy Default; ClusterFirst on the host
             // network) or `dnsConfig` alone, each with `dnsConfig` appended.
             var mounts: [BindMount] = []
-            if let dns = plan.dns, dns.serverPod != pod.key {
+            if ClusterDNSServer.readsResolvConf(pod, in: plan) {
                 mounts.append(
                     BindMount(
                         source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),
