@@ -50,4 +50,29 @@ struct ClusterDNSStartupTests {
             Self.log(lab, "x", "hw", until: "END")
                 == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\nEND\n")
     }
+
+    /// A program whose first instruction looks a Service up gets its ClusterIP: the cluster DNS
+    /// server, its records and the `kube-dns` ClusterIP's translation are ready before any other
+    /// program starts (`LabStartup`), as CoreDNS is up before a cluster's application pods. The
+    /// lookup had failed for about 6 s after start-up: the server started last, with no records,
+    /// and the ClusterIP was translated only after every program was listening.
+    @Test(arguments: Enforcement.allCases)
+    func aProgramResolvesAServiceOnItsFirstTry(_ enforcement: Enforcement) throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        let text = """
+            \(ClusterDNSKernelTests.head(lab))
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: x, labels: {app: db}}, spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: x}, spec: {clusterIP: 10.96.0.77, selector: {app: db}, ports: [{port: 5432}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x}, spec: {containers: [{name: c, command: [sh, -c], args: ['getent hosts db || echo MISSING; echo END; exec sleep 600']}]}}
+              steps:
+                - dns: {from: x/db, name: db}
+                  expect: [10.96.0.77]
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "first-lookup.yaml")
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, keep: true, labName: lab))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
+        #expect(Self.log(lab, "x", "client", until: "END") == "10.96.0.77      db.x.svc.cluster.local\nEND\n")
+    }
 }
