@@ -68,6 +68,9 @@ extension Timeline {
         case .answered(let addresses): return .model(allowed: true, addresses: addresses)
         case .notFound: return .notFound
         case .noAnswer: return .blocked
+        // Nothing left to ask but names too long for a query (`DNSRecords.isQueryable`): the
+        // resolver fails with NO_RECOVERY.
+        case .unqueryable: return .failed("no query: \(dns.name)'s search-list names are too long to ask (NO_RECOVERY)")
         }
     }
 
