@@ -707,6 +707,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
         "KeycardScenarioTests/ServiceBackendColumnTests.aPodWithoutTheNamedTargetPortIsNoBackendOnThatPort, .theSecondHostNetworkPodAtOneAddressIsNoBackend",
     "OBJ-80": "KeycardScenarioTests/HandWrittenEndpointsTests.anUnmanagedSliceBesideASelectorLeavesTheServiceUnjudged",
     "POD-55": "KeycardProbeTests/ClusterDNSStartupTests.hostNetworkProgramsGetTheResolvConfOfTheirPolicy (root)",
+    "POD-56": "KeycardScenarioTests/AppsReviewTests.dnsStepFromTheDNSPodIsRefusedAsDefault",
     "POD-42": "KeycardScenarioTests/NodeSelectionTests.anOSNoLabNodeHasKeepsThePodPending",
     "OBJ-53": "KeycardLabTests/CliLiveManifestsTests.applyAndDeleteTakeANamespace",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",
