@@ -287,16 +287,17 @@ public struct DNSRecords: Sendable, Hashable {
         ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).searches
     }
 
-    /// The resolv.conf of a ClusterFirst pod of `namespace` with `dnsConfig` appended, as the
-    /// kubelet writes it within its limits (nameservers left out: cluster DNS is asked); with
+    /// The resolv.conf of a ClusterFirst pod of `namespace` on a node whose own file searches
+    /// `nodeSearches`, with `dnsConfig` appended, as the kubelet writes it within its limits
+    /// (`ResolvConf.clusterFirst`; nameservers left out: cluster DNS is asked); with
     /// `clusterFirst` false (dnsPolicy None), `dnsConfig` alone.
     public static func resolvConf(
-        namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain, clusterFirst: Bool = true
+        namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain, clusterFirst: Bool = true, nodeSearches: [String] = []
     ) -> ResolvConf {
         // dnsPolicy None: the kubelet writes `spec.dnsConfig` alone (no cluster search path).
         guard clusterFirst else { return (dnsConfig ?? ResolvConf()).fittingKubeletLimits() }
-        return ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
-            .fittingKubeletLimits()
+        return ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain, nodeSearches: nodeSearches)
+            .appending(dnsConfig ?? ResolvConf()).fittingKubeletLimits()
     }
 
     /// What a resolver in `namespace` (with the pod's `dnsConfig`) gets for `name`: the answer of
@@ -315,7 +316,12 @@ public struct DNSRecords: Sendable, Hashable {
     public func answeringCandidate(
         _ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true
     ) -> (name: String, response: DNSResponse)? {
-        let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst)
+        answeringCandidate(
+            name, conf: Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst))
+    }
+
+    /// `answeringCandidate(_:fromNamespace:dnsConfig:clusterFirst:)` for a resolver reading `conf`.
+    public func answeringCandidate(_ name: String, conf: ResolvConf) -> (name: String, response: DNSResponse)? {
         for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
             if let found = answer(candidate) { return (candidate, found) }
         }

@@ -101,16 +101,20 @@ public struct LabDNS: Hashable, Sendable, Codable {
 
     /// The resolv.conf the kubelet writes for a pod of `namespace` whose programs use `resolver`
     /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config):
-    /// for cluster DNS the nameserver, `<ns>.svc.<domain> svc.<domain> <domain>` and `ndots:5`,
-    /// then the pod's own lines; for `.node` the node's file `nodeFile` as the kubelet parses it,
-    /// then the pod's own lines (`GetPodDNS`, pkg/kubelet/network/dns/dns.go).
+    /// for cluster DNS the nameserver, `<ns>.svc.<domain> svc.<domain> <domain>` and the node's
+    /// search domains (`generateSearchesForDNSClusterFirst`), `ndots:5`, then the pod's own lines;
+    /// for `.node` the node's file `nodeFile` as the kubelet parses it, then the pod's own lines
+    /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go).
     public func resolvConf(namespace: String, resolver: PodResolver, nodeFile: String) -> String {
+        let node = ResolvConf(kubeletParsing: nodeFile)
         switch resolver {
-        case .node(let lines): return ResolvConf(kubeletParsing: nodeFile).appending(lines).fittingKubeletLimits().text
+        case .node(let lines): return node.appending(lines).fittingKubeletLimits().text
         case .own(let lines): return ResolvConf().appending(lines).fittingKubeletLimits().text
         case .cluster(let extra):
-            return ResolvConf.clusterFirst(nameservers: [nameserver.description], namespace: namespace, domain: domain)
-                .appending(extra).fittingKubeletLimits().text
+            return ResolvConf.clusterFirst(
+                nameservers: [nameserver.description], namespace: namespace, domain: domain, nodeSearches: node.searches
+            )
+            .appending(extra).fittingKubeletLimits().text
         }
     }
 }
