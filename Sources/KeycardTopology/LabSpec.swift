@@ -106,16 +106,16 @@ public struct LabDNS: Hashable, Sendable, Codable {
     /// for `.node` the node's file `nodeFile` as the kubelet parses it, then the pod's own lines
     /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go).
     public func resolvConf(namespace: String, resolver: PodResolver, nodeFile: String) -> String {
-        let node = ResolvConf(kubeletParsing: nodeFile)
+        let (base, dnsConfig): (ResolvConf.PodBase, ResolvConf)
         switch resolver {
-        case .node(let lines): return node.appending(lines).fittingKubeletLimits().text
-        case .own(let lines): return ResolvConf().appending(lines).fittingKubeletLimits().text
-        case .cluster(let extra):
-            return ResolvConf.clusterFirst(
-                nameservers: [nameserver.description], namespace: namespace, domain: domain, nodeSearches: node.searches
-            )
-            .appending(extra).fittingKubeletLimits().text
+        case .node(let lines): (base, dnsConfig) = (.node, lines)
+        case .own(let lines): (base, dnsConfig) = (.none, lines)
+        case .cluster(let lines): (base, dnsConfig) = (.cluster, lines)
         }
+        return ResolvConf.pod(
+            base, clusterNameservers: [nameserver.description], namespace: namespace, domain: domain,
+            node: ResolvConf(kubeletParsing: nodeFile), dnsConfig: dnsConfig
+        ).text
     }
 }
 

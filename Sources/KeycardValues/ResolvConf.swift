@@ -45,6 +45,33 @@ public struct ResolvConf: Hashable, Sendable, Codable {
         return ResolvConf(nameservers: nameservers, searches: searches, options: ["ndots:5"])
     }
 
+    /// Where the kubelet starts a pod's file from, by its dnsPolicy (`getPodDNSType`,
+    /// pkg/kubelet/network/dns/dns.go).
+    public enum PodBase: Hashable, Sendable {
+        /// Cluster DNS: ClusterFirst off the host network, ClusterFirstWithHostNet.
+        case cluster
+        /// The node's file: Default, and ClusterFirst on the host network.
+        case node
+        /// Nothing: None.
+        case none
+    }
+
+    /// The file the kubelet writes for a pod of `namespace` (`GetPodDNS`): from `base`
+    /// (`clusterFirst` with `clusterNameservers` and the node's searches, the node's file `node`,
+    /// or nothing), then the pod's `dnsConfig` appended, within the kubelet's limits.
+    public static func pod(
+        _ base: PodBase, clusterNameservers: [String], namespace: String, domain: String, node: ResolvConf, dnsConfig: ResolvConf
+    ) -> ResolvConf {
+        let start: ResolvConf
+        switch base {
+        case .cluster:
+            start = clusterFirst(nameservers: clusterNameservers, namespace: namespace, domain: domain, nodeSearches: node.searches)
+        case .node: start = node
+        case .none: start = ResolvConf()
+        }
+        return start.appending(dnsConfig).fittingKubeletLimits()
+    }
+
     /// `self` followed by `extra` as the kubelet appends a pod's `dnsConfig` (`appendDNSConfig`,
     /// pkg/kubelet/network/dns/dns.go): nameservers and searches appended without repeats,
     /// options merged by name (the pod's value wins), sorted (the kubelet's order comes from a Go map).

@@ -127,6 +127,16 @@ extension Timeline {
             nodeSearches: node.searches)
     }
 
+    /// The whole resolv.conf the kubelet writes for `pod` in `cluster` on a node whose file is
+    /// `node` (`ResolvConf.pod`: its dnsPolicy and host network decide the base, `getPodDNSType`),
+    /// nameservers included: cluster DNS's address (`ClusterDNS.serverAddress`) for ClusterFirst.
+    public static func podResolvConf(of pod: Pod, in cluster: Cluster, node: ResolvConf = Timeline.machineResolvConf) -> ResolvConf {
+        let base: ResolvConf.PodBase = pod.dnsPolicy == .none ? .none : pod.usesClusterDNS ? .cluster : .node
+        return ResolvConf.pod(
+            base, clusterNameservers: ClusterDNS.serverAddress(in: cluster).map { [$0.description] } ?? [], namespace: pod.namespace,
+            domain: DNSRecords.defaultDomain, node: node, dnsConfig: pod.dnsConfig ?? ResolvConf())
+    }
+
     /// The lab's nodes' resolv.conf as the kubelet reads it (`ResolvConf(kubeletParsing:)`): the
     /// lab's nodes are this machine, so its /etc/resolv.conf, read once (what the lab's
     /// `ClusterDNSServer.prepare` writes pods' files from).
