@@ -85,8 +85,19 @@ public enum ClusterDNSServer {
         return lines.map { $0 + "\n" }.joined()
     }
 
-    /// Writes the configuration, an empty hosts file and every command pod's resolv.conf before any
-    /// program starts. No-op without `plan.dns`.
+    /// Whether `pod`'s program reads a resolv.conf of the lab's (`resolvConfFile`, mounted on its
+    /// /etc/resolv.conf by `Lab.startCommands`): with cluster DNS, every pod with a `command:` but
+    /// the DNS pod, on the host network too: the kubelet writes a resolv.conf for every pod
+    /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go: `getPodDNSType` gives a host-network pod with
+    /// ClusterFirst the node's file, with ClusterFirstWithHostNet cluster DNS's), so the one
+    /// `prepare` writes is the one each program mounts.
+    static func readsResolvConf(_ pod: PlannedPod, in plan: LabPlan) -> Bool {
+        guard let dns = plan.dns, pod.key != dns.serverPod else { return false }
+        return !(pod.command ?? []).isEmpty
+    }
+
+    /// Writes the configuration, an empty hosts file and the resolv.conf of every pod that reads
+    /// one (`readsResolvConf`) before any program starts. No-op without `plan.dns`.
     static func prepare(_ plan: LabPlan) throws(LabError) {
         guard let dns = plan.dns else { return }
         guard let server = plan.pods.first(where: { $0.key == dns.serverPod }) else {
@@ -101,7 +112,7 @@ public enum ClusterDNSServer {
         try write("", to: hostsFile(lab), lab: lab)
         // The lab's nodes are this machine: its file is the node's (`PodResolver.node`).
         let nodeFile = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        for pod in plan.pods where pod.key != dns.serverPod && !(pod.command ?? []).isEmpty {
+        for pod in plan.servingPods where readsResolvConf(pod, in: plan) {
             let text = dns.resolvConf(namespace: pod.namespace, resolver: pod.resolver, nodeFile: nodeFile)
             try write(text, to: resolvConfFile(lab, namespace: pod.namespace, pod: pod.name), lab: lab)
         }

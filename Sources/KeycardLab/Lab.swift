@@ -12,20 +12,28 @@ public enum Lab {
     public static let defaultThreads = 2
 
     /// Plans `spec` and brings it up (see `up(plan:)`).
-    public static func up(spec: LabSpec, threads: Int = defaultThreads) throws(LabError) -> LabInstance {
+    public static func up(
+        spec: LabSpec, threads: Int = defaultThreads, beforePrograms: (LabInstance) throws -> Void = { _ in }
+    ) throws(LabError) -> LabInstance {
         let plan: LabPlan
         do {
             plan = try TopologyPlanner.plan(spec)
         } catch {
             throw .invalidSpec(error)
         }
-        return try up(plan: plan, threads: threads)
+        return try up(plan: plan, threads: threads, beforePrograms: beforePrograms)
     }
 
     /// Creates every namespace, link, address, route and sysctl of `plan`, then starts the pods'
-    /// commands. Refuses a lab name in use. The state file is written before the first namespace
-    /// exists; on any failure the half-built lab is torn down before the error is thrown.
-    public static func up(plan: LabPlan, threads: Int = defaultThreads) throws(LabError) -> LabInstance {
+    /// commands: the cluster DNS server's first (recorded in the state file), then
+    /// `beforePrograms` runs (the path to it and its records: `LabStartup`), then every other
+    /// program, so none starts before cluster DNS answers, as a cluster's CoreDNS is up before
+    /// the application pods that use it. Refuses a lab name in use. The state file is written
+    /// before the first namespace exists; on any failure (`beforePrograms`' too, as `.startUp`)
+    /// the half-built lab is torn down before the error is thrown.
+    public static func up(
+        plan: LabPlan, threads: Int = defaultThreads, beforePrograms: (LabInstance) throws -> Void = { _ in }
+    ) throws(LabError) -> LabInstance {
         let lab = plan.labName
         try claim(lab)
         var state = LabState(labName: lab, phase: .creating, ownerPID: ProcessTable.currentPID, plan: plan, processes: [])
@@ -37,7 +45,13 @@ public enum Lab {
             let clock = ContinuousClock()
             let start = clock.now
             try ClusterDNSServer.prepare(plan)
-            state.processes = try startCommands(plan)
+            let server = plan.dns?.serverPod
+            state.processes = try startCommands(plan) { $0.key == server }
+            try state.write()
+            try run(beforePrograms, LabInstance(plan: plan, processes: state.processes))
+            // A refresh that restarted the DNS server recorded its new process there.
+            state.processes = try LabState.read(lab)?.processes ?? state.processes
+            state.processes += try startCommands(plan) { $0.key != server }
             state.phase = .ready
             try state.write()
             var instance = LabInstance(plan: plan, processes: state.processes)
@@ -49,6 +63,17 @@ public enum Lab {
         } catch {
             _ = try? down(name: lab)
             throw error
+        }
+    }
+
+    /// Runs `stage` on `lab`, its error a `LabError` (`.startUp` unless it is one).
+    private static func run(_ stage: (LabInstance) throws -> Void, _ lab: LabInstance) throws(LabError) {
+        do {
+            try stage(lab)
+        } catch let error as LabError {
+            throw error
+        } catch {
+            throw .startUp(lab: lab.name, stage: "cluster DNS and Services before the programs", reason: "\(error)")
         }
     }
 
@@ -74,16 +99,17 @@ public enum Lab {
         }
     }
 
-    static func startCommands(_ plan: LabPlan) throws(LabError) -> [LabProcess] {
+    /// Starts the `command:` of each pod of `plan` that `including` takes, in plan order.
+    static func startCommands(_ plan: LabPlan, including: (PlannedPod) -> Bool = { _ in true }) throws(LabError) -> [LabProcess] {
         var processes: [LabProcess] = []
-        for pod in plan.servingPods {
+        for pod in plan.servingPods where including(pod) {
             guard let argv = pod.command, !argv.isEmpty else { continue }
             let log = LabPaths.log(plan.labName, namespace: pod.namespace, pod: pod.name)
             // With cluster DNS, programs resolve as the kubelet says (`PodResolver`): the file it
             // writes from cluster DNS, the node's file (dnsPolicy Default; ClusterFirst on the host
             // network) or `dnsConfig` alone, each with `dnsConfig` appended.
             var mounts: [BindMount] = []
-            if let dns = plan.dns, dns.serverPod != pod.key {
+            if ClusterDNSServer.readsResolvConf(pod, in: plan) {
                 mounts.append(
                     BindMount(
                         source: ClusterDNSServer.resolvConfFile(plan.labName, namespace: pod.namespace, pod: pod.name),

@@ -9,6 +9,8 @@ public enum LabError: Error, CustomStringConvertible, Sendable {
     /// A kernel operation failed during `stage` (e.g. "create namespaces", "addresses and routes").
     case kernel(lab: String, stage: String, KernelError)
     case state(lab: String, path: String, reason: String)
+    /// A stage of bring-up outside the lab layer (`Lab.up`'s `beforePrograms`) failed.
+    case startUp(lab: String, stage: String, reason: String)
     /// Tear-down left something behind.
     case teardownIncomplete(lab: String, leftovers: [String])
 
@@ -22,6 +24,8 @@ public enum LabError: Error, CustomStringConvertible, Sendable {
             return "lab \(lab): \(stage) failed: \(error)"
         case .state(let lab, let path, let reason):
             return "lab \(lab): state file \(path): \(reason)"
+        case .startUp(let lab, let stage, let reason):
+            return "lab \(lab): \(stage): \(reason)"
         case .teardownIncomplete(let lab, let leftovers):
             return "lab \(lab): tear-down left \(leftovers.joined(separator: ", "))"
         }

@@ -205,18 +205,30 @@ public struct DNSRecords: Sendable, Hashable {
         return text
     }
 
+    /// Whether glibc's resolver can put `name` (a trailing dot ignored) in a query: at most 253
+    /// characters, each label 1 to 63. Otherwise `res_nmkquery` fails (`ns_name_pton`: a name of
+    /// more than 255 bytes on the wire, `NS_MAXCDNAME`, or a label over 63) and
+    /// `__res_context_query` (resolv/res_query.c) returns NO_RECOVERY without sending anything.
+    public static func isQueryable(_ name: String) -> Bool {
+        let name = normalized(name)
+        guard name.utf8.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { (1...63).contains($0.utf8.count) }
+    }
+
     /// The names a pod's resolver tries for `name`, in order, with Kubernetes' resolv.conf
     /// (`search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`, then the pod's
     /// `dnsConfig`: `resolvConf(namespace:dnsConfig:)`) and glibc's rule (resolv.conf(5)): a name
     /// ending in a dot is only tried as written; one with at least `ndots` dots is tried as written
-    /// first, otherwise after the search list.
+    /// first, otherwise after the search list. The search list ends before the first name too long
+    /// to ask (`isQueryable`): glibc's `__res_context_search` stops its list at NO_RECOVERY
+    /// ("anything else implies that we're done") and then asks the name as written.
     public static func candidates(for name: String, search: [String], ndots: Int) -> [String] {
-        if name.hasSuffix(".") { return [normalized(name)] }
-        let searched = search.map { $0 == "." ? name : "\(name).\($0)" }
+        if name.hasSuffix(".") { return [normalized(name)].filter(isQueryable) }
+        let searched = Array(search.map { $0 == "." ? name : "\(name).\($0)" }.prefix(while: isQueryable))
         let dots = name.filter { $0 == "." }.count
         let candidates = dots >= ndots ? [name] + searched : searched + [name]
         var seen: Set<String> = []
-        return candidates.map(normalized).filter { seen.insert($0).inserted }
+        return candidates.map(normalized).filter { isQueryable($0) && seen.insert($0).inserted }
     }
 
     /// What one query of a search gave, for `search(_:searches:ndots:noTLDQuery:query:)`.
@@ -227,13 +239,17 @@ public struct DNSRecords: Sendable, Hashable {
         case notFound
         /// No answer within the tries (TRY_AGAIN without SERVFAIL): the search list stops.
         case noAnswer
+        /// No query at all: the name is too long to ask (`isQueryable`; NO_RECOVERY): the search
+        /// list stops.
+        case unqueryable
     }
 
     /// glibc's `__res_context_search` (resolv/res_query.c) over `query`: a name ending in a dot
     /// is asked as written only; one with at least `ndots` dots is asked as written first (its
     /// outcome kept as the result should all fail); then each search domain until an answer, and
     /// the list stops at a query without answer (TRY_AGAIN not from SERVFAIL: "anything else
-    /// implies that we're done"); then, unless already asked or the root is on the list, the name
+    /// implies that we're done") or at a name too long to ask (`isQueryable`: NO_RECOVERY, `query`
+    /// is not called); then, unless already asked or the root is on the list, the name
     /// as written (not a dotless name with `no-tld-query`). The result: the first answer, else the
     /// outcome kept from the first query as written, else that of the last query. So a short name
     /// whose search domain gets no answer (a truncated answer whose TCP query is dropped) ends as
@@ -242,11 +258,11 @@ public struct DNSRecords: Sendable, Hashable {
         _ name: String, searches: [String], ndots: Int, noTLDQuery: Bool = false, query: (String) throws -> SearchOutcome
     ) rethrows -> SearchOutcome {
         let asWritten = normalized(name)
-        if name.hasSuffix(".") { return try query(asWritten) }
+        if name.hasSuffix(".") { return try isQueryable(asWritten) ? query(asWritten) : .unqueryable }
         let dots = name.filter { $0 == "." }.count
         var kept: SearchOutcome?
         if dots >= ndots {
-            let outcome = try query(asWritten)
+            let outcome = try isQueryable(asWritten) ? query(asWritten) : .unqueryable
             if case .answered = outcome { return outcome }
             kept = outcome
         }
@@ -255,12 +271,12 @@ public struct DNSRecords: Sendable, Hashable {
         for domain in searches {
             let candidate = domain == "." || domain.isEmpty ? asWritten : normalized("\(name).\(domain)")
             if candidate == asWritten { rootOnList = true }
-            last = try query(candidate)
+            last = try isQueryable(candidate) ? query(candidate) : .unqueryable
             if case .answered = last { return last }
-            if case .noAnswer = last { break }
+            if last == .noAnswer || last == .unqueryable { break }
         }
         if kept == nil, !rootOnList, dots > 0 || searches.isEmpty || !noTLDQuery {
-            last = try query(asWritten)
+            last = try isQueryable(asWritten) ? query(asWritten) : .unqueryable
             if case .answered = last { return last }
         }
         return kept ?? last
@@ -271,16 +287,17 @@ public struct DNSRecords: Sendable, Hashable {
         ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).searches
     }
 
-    /// The resolv.conf of a ClusterFirst pod of `namespace` with `dnsConfig` appended, as the
-    /// kubelet writes it within its limits (nameservers left out: cluster DNS is asked); with
+    /// The resolv.conf of a ClusterFirst pod of `namespace` on a node whose own file searches
+    /// `nodeSearches`, with `dnsConfig` appended, as the kubelet writes it within its limits
+    /// (`ResolvConf.clusterFirst`; nameservers left out: cluster DNS is asked); with
     /// `clusterFirst` false (dnsPolicy None), `dnsConfig` alone.
     public static func resolvConf(
-        namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain, clusterFirst: Bool = true
+        namespace: String, dnsConfig: ResolvConf?, domain: String = defaultDomain, clusterFirst: Bool = true, nodeSearches: [String] = []
     ) -> ResolvConf {
         // dnsPolicy None: the kubelet writes `spec.dnsConfig` alone (no cluster search path).
         guard clusterFirst else { return (dnsConfig ?? ResolvConf()).fittingKubeletLimits() }
-        return ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain).appending(dnsConfig ?? ResolvConf())
-            .fittingKubeletLimits()
+        return ResolvConf.clusterFirst(nameservers: [], namespace: namespace, domain: domain, nodeSearches: nodeSearches)
+            .appending(dnsConfig ?? ResolvConf()).fittingKubeletLimits()
     }
 
     /// What a resolver in `namespace` (with the pod's `dnsConfig`) gets for `name`: the answer of
@@ -299,7 +316,12 @@ public struct DNSRecords: Sendable, Hashable {
     public func answeringCandidate(
         _ name: String, fromNamespace namespace: String, dnsConfig: ResolvConf? = nil, clusterFirst: Bool = true
     ) -> (name: String, response: DNSResponse)? {
-        let conf = Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst)
+        answeringCandidate(
+            name, conf: Self.resolvConf(namespace: namespace, dnsConfig: dnsConfig, domain: domain, clusterFirst: clusterFirst))
+    }
+
+    /// `answeringCandidate(_:fromNamespace:dnsConfig:clusterFirst:)` for a resolver reading `conf`.
+    public func answeringCandidate(_ name: String, conf: ResolvConf) -> (name: String, response: DNSResponse)? {
         for candidate in Self.candidates(for: name, search: conf.searches, ndots: conf.ndots) {
             if let found = answer(candidate) { return (candidate, found) }
         }

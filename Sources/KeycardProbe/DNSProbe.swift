@@ -70,6 +70,7 @@ public struct DNSProbe: Sendable {
         switch result {
         case .answered(let addresses): return addresses.isEmpty ? .noAddress : .answered(addresses)
         case .notFound: return .notFound
+        case .unqueryable: return .failed(hErrno: NO_RECOVERY, errno: 0)
         case .noAnswer:
             // A failure other than a timeout is reported as it was.
             if case .failed = last { return last }

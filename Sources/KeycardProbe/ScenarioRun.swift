@@ -152,11 +152,7 @@ public final class ScenarioRun {
     }
 
     /// Gives the cluster DNS server the records of `cluster` (no-op without DNS).
-    private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws {
-        guard lab.plan.dns != nil else { return }
-        let records = DNSRecords(cluster)
-        try ClusterDNSServer.refresh(lab, records: records.addresses, cnames: records.cnames, podNamespaces: records.podNamespaces.sorted())
-    }
+    private func refreshDNS(_ lab: LabInstance, _ cluster: Cluster) throws { try LabStartup.refreshDNS(lab, cluster) }
 
     /// Hands the connections seen since the last call (the prober's left out) to `trafficSeen`.
     private func handTraffic(afterStep index: Int) throws {
@@ -186,8 +182,11 @@ public final class ScenarioRun {
         } else {
             progress("lab \(labName): building \(timeline.plan.addresses.count) pods on \(scenario.lab.nodes) node(s)")
             logger.info("lab built", metadata: ["lab": "\(labName)", "scenario": "\(scenario.name)"])
-            lab = try Lab.up(spec: spec)
+            // Cluster DNS and the Service proxy are ready before the programs start.
+            let services: LabServices
+            (lab, services) = try LabStartup.up(spec: spec, cluster: timeline.initial, enforcement: options.enforcement)
             self.lab = lab
+            self.services = services
             try stopIfInterrupted()
             server = try PortServer(endpoints: LabServing.endpoints(lab.plan), clientFirst: timeline.usesMesh)
             try ProgramReadiness.await(lab.plan, progress: progress)
@@ -197,11 +196,8 @@ public final class ScenarioRun {
                 meshLayout: LabMeshRedirect.needsMeshLayout(timeline), audit: auditing,
                 tiers: timeline.usesClusterPolicies)
             self.policies = policies
-            services = LabServices(plan: lab.plan, enforcement: options.enforcement)
             try stopIfInterrupted()
             try policies.program(timeline.initial)
-            try services?.program(timeline.initial)
-            try refreshDNS(lab, timeline.initial)
             if timeline.usesMesh {
                 progress("lab \(labName): mesh proxy and lab CA")
                 let mesh = try LabMesh(

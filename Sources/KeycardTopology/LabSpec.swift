@@ -101,17 +101,21 @@ public struct LabDNS: Hashable, Sendable, Codable {
 
     /// The resolv.conf the kubelet writes for a pod of `namespace` whose programs use `resolver`
     /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config):
-    /// for cluster DNS the nameserver, `<ns>.svc.<domain> svc.<domain> <domain>` and `ndots:5`,
-    /// then the pod's own lines; for `.node` the node's file `nodeFile` as the kubelet parses it,
-    /// then the pod's own lines (`GetPodDNS`, pkg/kubelet/network/dns/dns.go).
+    /// for cluster DNS the nameserver, `<ns>.svc.<domain> svc.<domain> <domain>` and the node's
+    /// search domains (`generateSearchesForDNSClusterFirst`), `ndots:5`, then the pod's own lines;
+    /// for `.node` the node's file `nodeFile` as the kubelet parses it, then the pod's own lines
+    /// (`GetPodDNS`, pkg/kubelet/network/dns/dns.go).
     public func resolvConf(namespace: String, resolver: PodResolver, nodeFile: String) -> String {
+        let (base, dnsConfig): (ResolvConf.PodBase, ResolvConf)
         switch resolver {
-        case .node(let lines): return ResolvConf(kubeletParsing: nodeFile).appending(lines).fittingKubeletLimits().text
-        case .own(let lines): return ResolvConf().appending(lines).fittingKubeletLimits().text
-        case .cluster(let extra):
-            return ResolvConf.clusterFirst(nameservers: [nameserver.description], namespace: namespace, domain: domain)
-                .appending(extra).fittingKubeletLimits().text
+        case .node(let lines): (base, dnsConfig) = (.node, lines)
+        case .own(let lines): (base, dnsConfig) = (.none, lines)
+        case .cluster(let lines): (base, dnsConfig) = (.cluster, lines)
         }
+        return ResolvConf.pod(
+            base, clusterNameservers: [nameserver.description], namespace: namespace, domain: domain,
+            node: ResolvConf(kubeletParsing: nodeFile), dnsConfig: dnsConfig
+        ).text
     }
 }
 

@@ -33,10 +33,43 @@ public struct ResolvConf: Hashable, Sendable, Codable {
     }
 
     /// The file the kubelet writes for a ClusterFirst pod of `namespace` before its `dnsConfig`:
-    /// `search <ns>.svc.<domain> svc.<domain> <domain>`, `options ndots:5`
-    /// (https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
-    public static func clusterFirst(nameservers: [String], namespace: String, domain: String) -> ResolvConf {
-        ResolvConf(nameservers: nameservers, searches: ["\(namespace).svc.\(domain)", "svc.\(domain)", domain], options: ["ndots:5"])
+    /// `search <ns>.svc.<domain> svc.<domain> <domain>` then the node's own search domains
+    /// `nodeSearches` (its file's, as `init(kubeletParsing:)` reads them), without repeats, and
+    /// `options ndots:5` (`generateSearchesForDNSClusterFirst` and `GetPodDNS`,
+    /// pkg/kubelet/network/dns/dns.go;
+    /// https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config).
+    /// `fittingKubeletLimits` then caps the whole list, the pod's `dnsConfig` appended.
+    public static func clusterFirst(nameservers: [String], namespace: String, domain: String, nodeSearches: [String] = []) -> ResolvConf {
+        var seen: Set<String> = []
+        let searches = (["\(namespace).svc.\(domain)", "svc.\(domain)", domain] + nodeSearches).filter { seen.insert($0).inserted }
+        return ResolvConf(nameservers: nameservers, searches: searches, options: ["ndots:5"])
+    }
+
+    /// Where the kubelet starts a pod's file from, by its dnsPolicy (`getPodDNSType`,
+    /// pkg/kubelet/network/dns/dns.go).
+    public enum PodBase: Hashable, Sendable {
+        /// Cluster DNS: ClusterFirst off the host network, ClusterFirstWithHostNet.
+        case cluster
+        /// The node's file: Default, and ClusterFirst on the host network.
+        case node
+        /// Nothing: None.
+        case none
+    }
+
+    /// The file the kubelet writes for a pod of `namespace` (`GetPodDNS`): from `base`
+    /// (`clusterFirst` with `clusterNameservers` and the node's searches, the node's file `node`,
+    /// or nothing), then the pod's `dnsConfig` appended, within the kubelet's limits.
+    public static func pod(
+        _ base: PodBase, clusterNameservers: [String], namespace: String, domain: String, node: ResolvConf, dnsConfig: ResolvConf
+    ) -> ResolvConf {
+        let start: ResolvConf
+        switch base {
+        case .cluster:
+            start = clusterFirst(nameservers: clusterNameservers, namespace: namespace, domain: domain, nodeSearches: node.searches)
+        case .node: start = node
+        case .none: start = ResolvConf()
+        }
+        return start.appending(dnsConfig).fittingKubeletLimits()
     }
 
     /// `self` followed by `extra` as the kubelet appends a pod's `dnsConfig` (`appendDNSConfig`,

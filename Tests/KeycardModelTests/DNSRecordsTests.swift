@@ -123,6 +123,29 @@ struct DNSRecordsTests {
         #expect(records.resolve("web", fromNamespace: "y").isEmpty)
     }
 
+    /// A search-list name longer than 253 characters cannot be asked (glibc's `res_nmkquery` fails,
+    /// NO_RECOVERY): `__res_context_search` stops its list there and asks the name as written, so a
+    /// later search domain that holds the name is never reached (it had been, the long one skipped).
+    @Test func aSearchNameTooLongToAskEndsTheSearchList() {
+        let long = (0..<4).map { _ in String(repeating: "a", count: 62) }.joined(separator: ".")
+        #expect(long.count == 251 && DNSRecords.isQueryable(long) && !DNSRecords.isQueryable("web." + long))
+        #expect(!DNSRecords.isQueryable(String(repeating: "b", count: 64) + ".x"))
+        let search = [long, "c.svc.cluster.local"]
+        #expect(DNSRecords.candidates(for: "web", search: search, ndots: 1) == ["web"])
+        #expect(DNSRecords.candidates(for: "web", search: ["c.svc.cluster.local", long], ndots: 1) == ["web.c.svc.cluster.local", "web"])
+        let records = DNSRecords(Cluster(), services: [ServiceDNSInput(namespace: "c", name: "web", kind: .clusterIP(IPv4("10.96.1.1")))])
+        let dnsConfig = ResolvConf(nameservers: ["10.96.0.10"], searches: search)
+        #expect(records.resolve("web", fromNamespace: "c", dnsConfig: dnsConfig, clusterFirst: false).isEmpty)
+        var asked: [String] = []
+        let outcome = DNSRecords.search("web", searches: search, ndots: 1) { name in
+            asked.append(name)
+            return records.answer(name).map { .answered($0.addresses) } ?? .notFound
+        }
+        #expect(outcome == .notFound && asked == ["web"])
+        // With no-tld-query the name as written is not asked either: nothing was sent.
+        #expect(DNSRecords.search("web", searches: search, ndots: 1, noTLDQuery: true) { _ in .notFound } == .unqueryable)
+    }
+
     /// ExternalName Services (Kubernetes DNS specification 2.4): the name is a CNAME to
     /// `spec.externalName`, which an A query follows to the target's addresses, as CoreDNS answers
     /// CNAME + A; the query may carry a trailing dot and any case, the target too.

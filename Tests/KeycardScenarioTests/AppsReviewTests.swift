@@ -206,6 +206,29 @@ struct AppsReviewTests {
         }
     }
 
+    /// The cluster DNS pod has dnsPolicy Default, as kubeadm's CoreDNS Deployment
+    /// (`CoreDNSDeployment`): a dns step from it is refused as from any Default pod (it had been
+    /// taken as a ClusterFirst pod asking itself).
+    @Test func dnsStepFromTheDNSPodIsRefusedAsDefault() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: selfdns}
+            spec:
+              lab: {dns: true}
+              resources:
+              - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: default}, spec: {containers: [{name: c, image: x}]}}
+              steps:
+              - dns: {from: kube-system/kube-dns-0, name: kubernetes.default}
+            """
+        #expect(throws: ScenarioError.self) { _ = try Timeline(ScenarioLoader.parse(text, file: "ok.yaml")) }
+        do {
+            _ = try Timeline(ScenarioLoader.parse(text, file: "ok.yaml"))
+        } catch {
+            #expect(String(describing: error).contains("pod kube-system/kube-dns-0 has dnsPolicy Default"), "\(error)")
+        }
+    }
+
     /// dnsPolicy None with cluster DNS's address as the first nameserver asks cluster DNS, through
     /// its own search list only (the kubelet writes `dnsConfig` alone): a FQDN resolves, a short
     /// name the cluster search path would complete does not.

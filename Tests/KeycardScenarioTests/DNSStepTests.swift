@@ -118,6 +118,29 @@ struct DNSStepTests {
         #expect(report.steps.first?.results?.count == 1)
     }
 
+    /// A ClusterFirst pod's search list holds its node's search domains after the cluster's
+    /// (`generateSearchesForDNSClusterFirst`): with a node searching `other.svc.cluster.local`, a
+    /// short name no cluster domain completes answers through it, as in the lab's file (the model
+    /// had left the node's domains out: nxdomain).
+    @Test func theNodesSearchDomainsFollowTheClusters() throws {
+        let service =
+            "- {apiVersion: v1, kind: Namespace, metadata: {name: other}}\n"
+            + "- {apiVersion: v1, kind: Service, metadata: {name: cache, namespace: other}, spec: {clusterIP: 10.96.0.44, ports: [{port: 80}]}}"
+        var t = try timeline(T.scenario(resources: service, steps: "- dns: {from: prod/web, name: cache}", head: dnsHead))
+        t.nodeResolvConf = ResolvConf(kubeletParsing: "nameserver 192.0.2.53\nsearch other.svc.cluster.local corp.test\n")
+        #expect(
+            t.resolvConf(of: ObjectKey("prod", "web"), atStep: 1).searches == [
+                "prod.svc.cluster.local", "svc.cluster.local", "cluster.local", "other.svc.cluster.local", "corp.test",
+            ])
+        guard case .dns(let step) = try #require(t.scenario.steps.first).action else {
+            Issue.record("not a dns step")
+            return
+        }
+        #expect(t.dnsModel(step, atStep: 1) == .addresses([IPv4("10.96.0.44")]))
+        t.nodeResolvConf = ResolvConf()
+        #expect(t.dnsModel(step, atStep: 1) == .notFound)
+    }
+
     /// ExternalName Services in a scenario (Kubernetes DNS specification 2.4): the name follows its
     /// CNAME to the target Service's ClusterIP, also through another ExternalName and with a short
     /// name; a target outside the cluster answers no address (`nxdomain`: the lab has no upstream);

@@ -1,6 +1,7 @@
 import Foundation
 import KeycardModel
 import KeycardTestSupport
+import KeycardValues
 import Testing
 
 @testable import KeycardScenario
@@ -453,5 +454,55 @@ extension LintTests {
         let findings = try LintTests.lint(text).findings.filter { $0.rule == "egress-blocks-dns" }
         #expect(findings.map { String($0.message.prefix { $0 != " " }) } == ["a/edns"])
         #expect(findings.first?.message.contains("on TCP/53: its name lookups fail") == true)
+    }
+}
+
+/// `egress-blocks-dns` judges each pod against the nameservers its resolv.conf lists, by its
+/// dnsPolicy (Pod's DNS Policy: Default asks the node's resolver, None only
+/// `dnsConfig.nameservers`), not against cluster DNS for every pod: a None or Default pod allowed
+/// its own nameserver is no finding (it had been an error), and a Default pod allowed only cluster
+/// DNS is one (it had been none).
+@Suite struct LintDNSPolicyTests {
+    /// Lab DNS on, namespace a, pod a/p with `spec`, and an egress policy on every pod of a to `to`
+    /// on UDP and TCP 53; linted with the node file `nameserver 192.0.2.10`.
+    static func findings(spec: String, to: String) throws -> [LintFinding] {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: lintns}
+            spec:
+              lab: {dns: true}
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: a}, spec: {\(spec), containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}}
+                - apiVersion: networking.k8s.io/v1
+                  kind: NetworkPolicy
+                  metadata: {name: egress, namespace: a}
+                  spec:
+                    podSelector: {}
+                    policyTypes: [Egress]
+                    egress: [{to: [\(to)], ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}]
+              steps:
+                - probe: {}
+            """
+        var timeline = try ScenarioLoader.parseTimeline(text, file: "lint-dns-policy.yaml")
+        timeline.nodeResolvConf = ResolvConf(kubeletParsing: "nameserver 192.0.2.10\n")
+        return PolicyLinter.lint(timeline).filter { $0.rule == "egress-blocks-dns" }
+    }
+
+    static let clusterDNS =
+        "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}"
+
+    @Test func podsAreJudgedAgainstTheirOwnNameservers() throws {
+        let none = "dnsPolicy: None, dnsConfig: {nameservers: [192.0.2.53]}"
+        #expect(try Self.findings(spec: none, to: "{ipBlock: {cidr: 192.0.2.53/32}}").isEmpty)
+        #expect(try Self.findings(spec: "dnsPolicy: Default", to: "{ipBlock: {cidr: 192.0.2.10/32}}").isEmpty)
+        let blocked = try Self.findings(spec: "dnsPolicy: Default", to: Self.clusterDNS)
+        #expect(blocked.count == 1)
+        #expect(blocked.first?.message.contains("the nameservers of its resolv.conf (192.0.2.10, dnsPolicy Default)") == true)
+        #expect(try Self.findings(spec: none, to: Self.clusterDNS).count == 1)
+        // ClusterFirst is judged against cluster DNS, as before.
+        #expect(try Self.findings(spec: "dnsPolicy: ClusterFirst", to: Self.clusterDNS).isEmpty)
+        #expect(try Self.findings(spec: "dnsPolicy: ClusterFirst", to: "{ipBlock: {cidr: 192.0.2.10/32}}").count == 1)
     }
 }

@@ -729,6 +729,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-54":
         "KeycardScenarioTests/ServiceBackendColumnTests.aPodWithoutTheNamedTargetPortIsNoBackendOnThatPort, .theSecondHostNetworkPodAtOneAddressIsNoBackend",
     "OBJ-80": "KeycardScenarioTests/HandWrittenEndpointsTests.anUnmanagedSliceBesideASelectorLeavesTheServiceUnjudged",
+    "POD-55": "KeycardProbeTests/ClusterDNSStartupTests.hostNetworkProgramsGetTheResolvConfOfTheirPolicy (root)",
+    "POD-56": "KeycardScenarioTests/AppsReviewTests.dnsStepFromTheDNSPodIsRefusedAsDefault",
+    "POD-57":
+        "KeycardTopologyTests/PodResolvConfTests.clusterFirstAppendsTheNodesSearchDomains, KeycardScenarioTests/DNSStepTests.theNodesSearchDomainsFollowTheClusters",
     "POD-42": "KeycardScenarioTests/NodeSelectionTests.anOSNoLabNodeHasKeepsThePodPending",
     "OBJ-53": "KeycardLabTests/CliLiveManifestsTests.applyAndDeleteTakeANamespace",
     "POD-31": "KeycardScenarioTests/ServiceDNSRecordsTests.podHostnamesUnderTheirSubdomain",

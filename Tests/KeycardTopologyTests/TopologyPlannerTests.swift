@@ -253,4 +253,20 @@ func ninePods(command: [String]? = nil) -> [PodSpec] {
             dns.resolvConf(namespace: "a", resolver: .own(extra), nodeFile: nodeFile)
                 == "nameserver 10.96.0.10\nsearch a.svc.cluster.local\noptions ndots:2\n")
     }
+
+    /// ClusterFirst's file lists the node's search domains after the cluster's, without repeats,
+    /// and the pod's `dnsConfig` after them, the whole list within the kubelet's limits
+    /// (`generateSearchesForDNSClusterFirst`, `formDNSSearchFitsLimits`); they had been left out.
+    @Test func clusterFirstAppendsTheNodesSearchDomains() {
+        let dns = LabDNS(serverPod: "kube-system/kube-dns-0", nameserver: IPv4(0x0A60_000A))
+        let nodeFile = "nameserver 192.0.2.53\nsearch corp.test cluster.local lab.test\noptions edns0\n"
+        #expect(
+            dns.resolvConf(namespace: "a", resolver: .cluster(ResolvConf(searches: ["b.svc.cluster.local"])), nodeFile: nodeFile)
+                == "nameserver 10.96.0.10\nsearch a.svc.cluster.local svc.cluster.local cluster.local corp.test lab.test b.svc.cluster.local\noptions ndots:5\n"
+        )
+        // 32 searches at most: the pod's own beyond them are cut.
+        let many = (0..<30).map { "d\($0).test" }.joined(separator: " ")
+        let cut = dns.resolvConf(namespace: "a", resolver: .cluster(ResolvConf(searches: ["last.test"])), nodeFile: "search \(many)\n")
+        #expect(cut.contains("d28.test\n") && !cut.contains("d29.test") && !cut.contains("last.test"))
+    }
 }

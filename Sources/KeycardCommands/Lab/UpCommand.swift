@@ -55,7 +55,8 @@ struct UpCommand: ParsableCommand {
         }
         let instance: LabInstance
         do {
-            instance = try Lab.up(spec: LabSpec(timeline))
+            // Cluster DNS and the Service proxy are ready before the programs start.
+            (instance, _) = try LabStartup.up(spec: LabSpec(timeline), cluster: timeline.initial, enforcement: mode)
         } catch {
             // Nothing of this command's is left (Lab.up removes what it built), and a name in use
             // is another's lab: a signal now tears nothing down.
@@ -83,13 +84,9 @@ struct UpCommand: ParsableCommand {
                 serviceEnforcement: scenario.lab.serviceEnforcement, audit: audit
             ).program(
                 timeline.initial)
-            try LabServices(plan: instance.plan, enforcement: mode).program(timeline.initial)
             try stopIfInterrupted()
             pid = try LabDaemon.startServer(lab: lab)
             try ProgramReadiness.await(instance.plan) { Console.error($0) }
-            let records = DNSRecords(timeline.initial)
-            try ClusterDNSServer.refresh(
-                instance, records: records.addresses, cnames: records.cnames, podNamespaces: records.podNamespaces.sorted())
             try stopIfInterrupted()
             record.complete = nil
             try record.write()

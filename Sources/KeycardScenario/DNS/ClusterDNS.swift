@@ -25,14 +25,17 @@ public enum ClusterDNS {
     /// The lab node the DNS pod runs on.
     public static let nodeName = "node-0"
 
-    /// The DNS pod as a loaded object, placed where `spec.lab.dns` is written.
+    /// The DNS pod as a loaded object, placed where `spec.lab.dns` is written. Its `dnsPolicy` is
+    /// `Default`, as kubeadm's CoreDNS Deployment sets it (cmd/kubeadm/app/phases/addons/dns/
+    /// manifests.go, `CoreDNSDeployment`): the DNS server resolves through its node's resolver,
+    /// not through itself, so a `dns` step from it is refused as from any Default pod
+    /// (`Timeline.clusterDNSRefusal`).
     public static func podObject(at location: SourceLocation) -> LoadedObject {
-        LoadedObject(
-            .pod(
-                Pod(
-                    namespace: podKey.namespace, name: podKey.name, labels: labels, ports: ports, nodeName: nodeName,
-                    serviceAccountName: "coredns")),
-            at: location)
+        var pod = Pod(
+            namespace: podKey.namespace, name: podKey.name, labels: labels, ports: ports, nodeName: nodeName,
+            serviceAccountName: "coredns")
+        pod.dnsPolicy = .default
+        return LoadedObject(.pod(pod), at: location)
     }
 
     /// `kube-system/kube-dns`: the Service in front of the DNS pod, as kubeadm names it.

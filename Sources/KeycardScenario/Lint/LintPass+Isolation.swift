@@ -59,7 +59,10 @@ extension LintPass {
         }
     }
 
-    /// `egress-blocks-dns`: a pod whose egress denies UDP/53 to the cluster DNS pod (the lab's,
+    /// `egress-blocks-dns`: a pod whose egress denies its DNS port to every nameserver its
+    /// resolv.conf lists (`Timeline.podResolvConf`, by dnsPolicy as the Pod's DNS Policy doc and
+    /// the kubelet's `GetPodDNS` say: cluster DNS for ClusterFirst, the node's for Default,
+    /// `dnsConfig.nameservers` for None); for the cluster DNS pod (the lab's,
     /// with `spec.lab.dns`), by its NetworkPolicies or by a ClusterNetworkPolicy's Deny (reported
     /// at that rule); TCP/53 for a pod whose resolv.conf has `use-vc` (glibc asks every query over
     /// TCP); and TCP/53 for a pod allowed UDP/53 when cluster DNS holds a name whose answer does not
@@ -83,11 +86,27 @@ extension LintPass {
             largeNames[limit] = found
             return found
         }
+        let clusterDNS = ClusterDNS.serverAddress(in: cluster)
         for pod in pods {
             let isolating = cluster.isolatingPolicies(for: pod, .egress)
             let conf = Timeline.resolvConf(of: pod.key, in: cluster)
             let dns = Timeline.dnsPort(conf)
             if let dnsPod {
+                // The nameservers its resolv.conf lists, by its dnsPolicy (`Timeline.podResolvConf`):
+                // a Default or None pod asks its node's or its own, not cluster DNS.
+                let servers = Timeline.podResolvConf(of: pod, in: cluster, node: nodeResolvConf).nameservers.compactMap(IPv4.init)
+                let others = servers.filter { $0 != clusterDNS }
+                // One it reaches answers its lookups (glibc asks the next after a timeout).
+                if others.contains(where: { reaches(pod, $0, port: dns) }) { continue }
+                guard servers.contains(where: { $0 == clusterDNS }) else {
+                    if let first = isolating.first, !others.isEmpty {
+                        let listed = others.map(\.description).joined(separator: ", ")
+                        reportDNSBlocked(
+                            pod, isolating, target: "the nameservers of its resolv.conf (\(listed), dnsPolicy \(pod.dnsPolicy.rawValue))",
+                            port: dns, first)
+                    }
+                    continue
+                }
                 if reportDNSDenied(pod, dnsPod, isolating, port: dns, because: "its name lookups fail") { continue }
                 guard !conf.usesTCP else { continue }
                 let names = large(limit: conf.udpAnswerLimit, edns: conf.usesEDNS0)
@@ -109,6 +128,15 @@ extension LintPass {
                 if !allowsDNS { reportDNSBlocked(pod, isolating, target: "any DNS server", port: dns, first) }
             }
         }
+    }
+
+    /// Whether `pod`'s egress allows `port` to the nameserver `address`: a pod's address is judged
+    /// as that pod, any other as an address (an `ipBlock` peer); a loopback nameserver is the pod's
+    /// own, which no policy judges.
+    private func reaches(_ pod: Pod, _ address: IPv4, port: ProtocolPort) -> Bool {
+        if address.value >> 24 == 127 { return true }
+        let destination = cluster.addresses.first { $0.value == address }.map { Endpoint.pod($0.key) } ?? .address(address)
+        return engine.evaluate(from: .pod(pod.key), to: destination, port: port).egress.outcome != .denied
     }
 
     /// Reports `egress-blocks-dns` when `pod`'s egress denies `port` to the cluster DNS pod (at a

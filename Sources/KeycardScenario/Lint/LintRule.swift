@@ -59,9 +59,9 @@ public struct LintRule: Hashable, Sendable, Codable {
         LintRule(
             id: "egress-blocks-dns", severity: .error,
             summary:
-                "a pod whose egress policy (NetworkPolicy or ClusterNetworkPolicy) keeps it from the cluster DNS on UDP/53, or on TCP/53 where its lookups need it",
+                "a pod whose egress policy (NetworkPolicy or ClusterNetworkPolicy) keeps it from the nameservers its resolv.conf lists (the cluster DNS for ClusterFirst) on UDP/53, or on TCP/53 where its lookups need it",
             help:
-                "Egress isolation covers DNS: with no egress rule to kube-dns on UDP (and TCP) 53 every name lookup of the pod times out. A resolver with use-vc asks over TCP/53 only, and an answer too large for UDP (512 bytes: a headless Service with about 30 endpoints) comes back truncated and is asked again over TCP/53. Add an egress rule to namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns, on UDP and TCP port 53.",
+                "Egress isolation covers DNS: with no egress rule to kube-dns on UDP (and TCP) 53 every name lookup of the pod times out. A resolver with use-vc asks over TCP/53 only, and an answer too large for UDP (512 bytes: a headless Service with about 30 endpoints) comes back truncated and is asked again over TCP/53. Add an egress rule to namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns, on UDP and TCP port 53. A pod with dnsPolicy Default asks its node's nameservers and one with None its dnsConfig.nameservers instead: allow those.",
             aliases: []),
         LintRule(
             id: "one-sided-allow", severity: .error,

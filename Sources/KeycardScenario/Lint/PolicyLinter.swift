@@ -19,6 +19,7 @@ public enum PolicyLinter {
                 cluster: cluster, podCIDR: timeline.scenario.lab.podCIDR, state: state, locations: locations,
                 fallback: SourceLocation.start(of: timeline.scenario.file), locator: locator)
             pass.foreignPolicies = timeline.scenario.foreignPolicies
+            pass.nodeResolvConf = timeline.nodeResolvConf
             pass.runAll()
             for finding in pass.findings {
                 let key = "\(finding.rule)|\(finding.location)|\(finding.message)"
@@ -60,6 +61,8 @@ struct LintPass {
     let locator: SourceLocator
     /// Other CNIs' policies among the input (`ForeignPolicy`): `unselected-pod` says they may select a pod.
     var foreignPolicies: [ForeignPolicy] = []
+    /// The lab's nodes' resolv.conf (`Timeline.nodeResolvConf`): a Default pod's nameservers.
+    var nodeResolvConf = Timeline.machineResolvConf
     private(set) var findings: [LintFinding] = []
 
     init(

@@ -1,3 +1,4 @@
+import Foundation
 import KeycardModel
 import KeycardValues
 
@@ -24,11 +25,7 @@ extension Timeline {
     public func dnsTruncated(_ dns: DNSStep, atStep index: Int) -> Bool {
         let conf = resolvConf(of: dns.from, atStep: index)
         guard !conf.usesTCP else { return false }
-        let pod = cluster(afterStep: index).pods[dns.from]
-        guard
-            let found = dnsRecords(afterStep: index).answeringCandidate(
-                dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
-        else { return false }
+        guard let found = dnsRecords(afterStep: index).answeringCandidate(dns.name, conf: conf) else { return false }
         return found.response.wireSize(question: found.name, edns: conf.usesEDNS0) > conf.udpAnswerLimit
     }
 
@@ -52,12 +49,9 @@ extension Timeline {
         }
         let conf = resolvConf(of: dns.from, atStep: index)
         let records = dnsRecords(afterStep: index)
-        let pod = cluster.pods[dns.from]
         guard allows(Self.dnsPort(conf)) else { return .blocked }
         guard !conf.usesTCP, !allows(ProtocolPort(.tcp, 53)) else {
-            let addresses = records.resolve(
-                dns.name, fromNamespace: dns.from.namespace, dnsConfig: pod?.dnsConfig, clusterFirst: pod?.dnsPolicy != Pod.DNSPolicy.none)
-            return .model(allowed: true, addresses: addresses)
+            return .model(allowed: true, addresses: records.answeringCandidate(dns.name, conf: conf)?.response.addresses ?? [])
         }
         let outcome = DNSRecords.search(dns.name, searches: conf.searches, ndots: conf.ndots, noTLDQuery: conf.noTLDQuery) { name in
             guard let response = records.answer(name) else { return .notFound }
@@ -68,6 +62,9 @@ extension Timeline {
         case .answered(let addresses): return .model(allowed: true, addresses: addresses)
         case .notFound: return .notFound
         case .noAnswer: return .blocked
+        // Nothing left to ask but names too long for a query (`DNSRecords.isQueryable`): the
+        // resolver fails with NO_RECOVERY.
+        case .unqueryable: return .failed("no query: \(dns.name)'s search-list names are too long to ask (NO_RECOVERY)")
         }
     }
 
@@ -114,19 +111,37 @@ extension Timeline {
         scenario.handWrittenEndpoints.isEmpty && cluster(afterStep: index).services[ObjectKey("default", "kubernetes")] == nil
     }
 
-    /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's, then the pod's
-    /// `spec.dnsConfig` (`DNSRecords.resolvConf`).
+    /// The resolv.conf `pod` asks cluster DNS with at step `index`: ClusterFirst's with the node's
+    /// search domains (`nodeResolvConf`), then the pod's `spec.dnsConfig` (`DNSRecords.resolvConf`).
     public func resolvConf(of pod: ObjectKey, atStep index: Int) -> ResolvConf {
-        Self.resolvConf(of: pod, in: cluster(afterStep: index))
+        Self.resolvConf(of: pod, in: cluster(afterStep: index), node: nodeResolvConf)
     }
 
-    /// The resolv.conf `pod` asks cluster DNS with in `cluster` (one home for the model, the
-    /// report and audit mode: UDP or TCP, `dnsPort`, is decided from it).
-    public static func resolvConf(of pod: ObjectKey, in cluster: Cluster) -> ResolvConf {
+    /// The resolv.conf `pod` asks cluster DNS with in `cluster` on a node whose file is `node`
+    /// (one home for the model, the report and audit mode: UDP or TCP, `dnsPort`, is decided
+    /// from it).
+    public static func resolvConf(of pod: ObjectKey, in cluster: Cluster, node: ResolvConf = Timeline.machineResolvConf) -> ResolvConf {
         let spec = cluster.pods[pod]
         return DNSRecords.resolvConf(
-            namespace: pod.namespace, dnsConfig: spec?.dnsConfig, clusterFirst: spec?.dnsPolicy != Pod.DNSPolicy.none)
+            namespace: pod.namespace, dnsConfig: spec?.dnsConfig, clusterFirst: spec?.dnsPolicy != Pod.DNSPolicy.none,
+            nodeSearches: node.searches)
     }
+
+    /// The whole resolv.conf the kubelet writes for `pod` in `cluster` on a node whose file is
+    /// `node` (`ResolvConf.pod`: its dnsPolicy and host network decide the base, `getPodDNSType`),
+    /// nameservers included: cluster DNS's address (`ClusterDNS.serverAddress`) for ClusterFirst.
+    public static func podResolvConf(of pod: Pod, in cluster: Cluster, node: ResolvConf = Timeline.machineResolvConf) -> ResolvConf {
+        let base: ResolvConf.PodBase = pod.dnsPolicy == .none ? .none : pod.usesClusterDNS ? .cluster : .node
+        return ResolvConf.pod(
+            base, clusterNameservers: ClusterDNS.serverAddress(in: cluster).map { [$0.description] } ?? [], namespace: pod.namespace,
+            domain: DNSRecords.defaultDomain, node: node, dnsConfig: pod.dnsConfig ?? ResolvConf())
+    }
+
+    /// The lab's nodes' resolv.conf as the kubelet reads it (`ResolvConf(kubeletParsing:)`): the
+    /// lab's nodes are this machine, so its /etc/resolv.conf, read once (what the lab's
+    /// `ClusterDNSServer.prepare` writes pods' files from).
+    public static let machineResolvConf = ResolvConf(
+        kubeletParsing: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
 
     static func check(_ dns: DNSStep, step: Step, cluster: Cluster, enabled: Bool) throws(ScenarioError) {
         guard enabled else { throw ScenarioError(step.location, "a dns step needs cluster DNS: set spec.lab.dns: true") }

@@ -20,6 +20,10 @@ public struct Timeline: Sendable {
     /// container port or not: applications listen without declaring, and a backend must answer
     /// whatever its Services send it. The lab serves these from the start (`LabSpec(timeline:)`).
     public let serviceTargetPorts: [ObjectKey: Set<ProtocolPort>]
+    /// The resolv.conf of the lab's nodes as the kubelet reads it: its search domains follow the
+    /// cluster's in a ClusterFirst pod's file (`resolvConf(of:atStep:)`). This machine's
+    /// (`machineResolvConf`), which the lab writes pods' files from.
+    public var nodeResolvConf = Timeline.machineResolvConf
     /// Everything worth saying that did not make the scenario invalid: the loader's warnings, then
     /// the address plan's.
     public var warnings: [ScenarioWarning] { warningsBesidesScheduling + schedulingWarnings }
