@@ -103,18 +103,29 @@ struct LiveLab {
             "lab \(name): its lab process \(server.pid) is not running (it serves the pods' ports); keycard down \(name) and up again")
     }
 
-    /// Whether a probe of `destination` reaches a port the lab process serves, not one a pod's
-    /// own program (`command:`, the cluster DNS server) serves, nor a node's.
+    /// Whether a probe of `destination` reaches a port the lab process serves
+    /// (`LabServing.endpoints`), not one a pod's own program (`command:`, the cluster DNS server)
+    /// serves, nor a node's, nor a port nothing serves (closed whether the lab process runs or not).
     func isServedByLabProcess(_ destination: Endpoint, port: ProtocolPort) -> Bool {
         // A host's kernel answers an echo request; no process serves it.
         if port.proto == .icmp { return false }
-        let programs = LabServing.programPods(state.plan)
+        let served = Set(LabServing.endpoints(state.plan).map { ServedBy(owner: $0.line, proto: $0.proto, port: Int($0.port)) })
         switch destination {
-        case .pod(let key): return !programs.contains(key)
-        case .service(_, let backend?), .exposed(_, _, let backend?): return !programs.contains(backend)
+        case .pod(let key): return served.contains(ServedBy(owner: "\(key.namespace)/\(key.name)", proto: port.proto, port: port.port))
+        case .external(let name): return served.contains(ServedBy(owner: "external/\(name)", proto: port.proto, port: port.port))
+        // The backend is reached on its target port, which the cell does not name: served by the
+        // lab process unless the backend runs its own program.
+        case .service(_, let backend?), .exposed(_, _, let backend?): return !LabServing.programPods(state.plan).contains(backend)
         case .node, .address: return false
-        case .external, .service, .exposed: return true
+        case .service, .exposed: return true
         }
+    }
+
+    /// One port the lab process serves: its owner as `ServedEndpoint.line` names it.
+    private struct ServedBy: Hashable {
+        var owner: String
+        var proto: TransportProtocol
+        var port: Int
     }
 
     /// The scenario must still give every pod the address the running lab gave it.
