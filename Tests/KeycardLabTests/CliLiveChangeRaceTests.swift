@@ -24,6 +24,46 @@ import Testing
         CliLiveLifecycleTests.waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: LiveChangeMarker.path(lab)) }
     }
 
+    /// An input file edited after `up` (even a comment appended): every verb refuses the lab, the
+    /// lab process's changes as the verbs' own, and `status` says so while it still marks a pod
+    /// deleted live as not in the cluster now.
+    @Test func anEditedInputIsRefusedByEveryVerbAndStatusWarns() throws {
+        let scenario = try CliScenario(stem: "cli-edi", pods: [("x", "a"), ("x", "b")])
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let pod = try scenario.write("pod-b.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x}\n")
+        let deleted = try KeycardCLI.run(["delete", lab, "-f", pod])
+        try #require(deleted.code == 0, "\(deleted.err)")
+        let edited = try String(contentsOfFile: scenario.file, encoding: .utf8) + "\n# edited\n"
+        try edited.write(toFile: scenario.file, atomically: true, encoding: .utf8)
+        let refusal = "its input changed since the lab came up"
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: "a"))
+
+        let served = try KeycardCLI.run(["apply", lab, "-f", policy])
+        #expect(served.code == 2 && served.err.contains(refusal), "lab process: \(served.code) \(served.err)")
+        let probe = try KeycardCLI.run(["probe", lab, "--from", "x/a", "--to", "x/a"])
+        #expect(probe.code == 2 && probe.err.contains(refusal), "\(probe.code) \(probe.err)")
+
+        let status = try KeycardCLI.status(lab)
+        #expect((status["liveProblem"] as? String)?.contains(refusal) == true, "\(status)")
+        let pods = try #require(status["pods"] as? [[String: Any]])
+        #expect(pods.first { $0["name"] as? String == "b" }?["inCluster"] as? Bool == false)
+        #expect(pods.first { $0["name"] as? String == "a" }?["inCluster"] as? Bool == true)
+        let text = try KeycardCLI.run(["status", lab])
+        #expect(text.out.contains("warning: the live verbs refuse it") && text.out.contains(refusal), "\(text.out)")
+        #expect(text.out.contains("x/b (not in the cluster now)"), "\(text.out)")
+
+        // Without a lab process the verb reloads the lab itself: the same refusal.
+        let server = pid_t(try #require((status["server"] as? [String: Any])?["pid"] as? Int))
+        kill(server, SIGKILL)
+        try #require(CliLiveLifecycleTests.waitUntil { ProcessTable.hasExited(server) })
+        let itself = try KeycardCLI.run(["apply", lab, "-f", policy])
+        #expect(itself.code == 2 && itself.err.contains(refusal), "verb: \(itself.code) \(itself.err)")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1, "only the delete made before the edit")
+    }
+
     /// With its lab process gone, a probe of a port the lab process never served (nothing
     /// listens there, whoever runs) is not refused: it runs and agrees with the model.
     @Test func aProbeOfAPortTheLabProcessNeverServedRunsWithoutIt() throws {

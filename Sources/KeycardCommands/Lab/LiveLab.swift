@@ -23,8 +23,10 @@ struct LiveLab {
     var auditing: Bool { record.audit == true }
     var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR) }
 
-    /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`.
-    static func open(_ name: String) throws -> LiveLab {
+    /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`, and so is an input
+    /// file changed since the lab came up (`requireInputsUnchanged`) unless `checkingInputs` is
+    /// false (`keycard status`, which warns instead).
+    static func open(_ name: String, checkingInputs: Bool = true) throws -> LiveLab {
         guard let state = try LabState.read(name), state.phase == .ready else {
             throw LiveError(
                 "lab \(name) is not up (no ready state in \(LabPaths.stateFile(name))); "
@@ -59,14 +61,7 @@ struct LiveLab {
         } catch {
             throw LiveError("lab \(name): its scenario no longer loads: \(error)")
         }
-        if let recorded = record.inputs {
-            let changed = LiveInputDigests.changes(from: recorded, to: LiveInputDigests.of(timeline.scenario.inputFiles))
-            if !changed.isEmpty {
-                throw LiveError(
-                    "lab \(name): its input changed since the lab came up: \(changed.joined(separator: ", ")); the lab holds what the "
-                        + "earlier content made. Undo the edit and make the change with `keycard apply`, or recreate the lab")
-            }
-        }
+        if checkingInputs { try requireInputsUnchanged(name, record: record, files: timeline.scenario.inputFiles) }
         var lab = LiveLab(
             name: name, state: state, record: record, timeline: timeline,
             held: timeline.heldCluster(afterStep: record.baseStep), cluster: timeline.cluster(afterStep: record.baseStep))
@@ -79,6 +74,26 @@ struct LiveLab {
             }
         }
         return lab
+    }
+
+    /// The one rule on the files a lab was brought up from (its scenario, or its manifests): every
+    /// live verb rebuilds the cluster from them, so once one of them changed (`LiveLabRecord.inputs`)
+    /// the lab holds what their earlier content made and every verb refuses it (exit 2), whether
+    /// it reloads the lab (`open`) or the lab process keeps it loaded; `keycard status` shows the
+    /// same refusal as a warning.
+    static func requireInputsUnchanged(_ name: String, record: LiveLabRecord, files: [String]) throws {
+        guard let recorded = record.inputs else { return }
+        let changed = LiveInputDigests.changes(from: recorded, to: LiveInputDigests.of(files))
+        if !changed.isEmpty {
+            throw LiveError(
+                "lab \(name): its input changed since the lab came up: \(changed.joined(separator: ", ")); the lab holds what the "
+                    + "earlier content made. Undo the edit and make the change with `keycard apply`, or recreate the lab")
+        }
+    }
+
+    /// `requireInputsUnchanged` for this lab, as loaded.
+    func requireInputsUnchanged() throws {
+        try Self.requireInputsUnchanged(name, record: record, files: timeline.scenario.inputFiles)
     }
 
     /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel

@@ -58,7 +58,12 @@ final class LiveLabService {
             let onDisk = try LiveLabRecord.read(lab)
             // A marker: a change stopped half-way (this process's failed one, or a verb killed
             // while it made the change itself): every table is rewritten from the record first.
-            if live == nil || onDisk != live?.record || LiveChangeMarker.read(lab) != nil { try load() }
+            // The lab's input files changed: refused as every verb refuses them (`LiveLab.open`).
+            if live == nil || onDisk != live?.record || LiveChangeMarker.read(lab) != nil {
+                try load()
+            } else if let live {
+                try live.requireInputsUnchanged()
+            }
             guard var next = live, let policies, let services else { throw LiveError("lab \(lab) is not loaded") }
             reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
                 touched = true
