@@ -24,6 +24,46 @@ import Testing
         CliLiveLifecycleTests.waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: LiveChangeMarker.path(lab)) }
     }
 
+    /// Brings `scenario`'s lab up; the pid of its lab process.
+    static func up(_ scenario: CliScenario) throws -> pid_t {
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        return pid_t(try #require((try KeycardCLI.status(scenario.lab)["server"] as? [String: Any])?["pid"] as? Int))
+    }
+
+    /// The verb that handed its change to the lab process is killed while the lab process makes
+    /// it (stopped there with SIGSTOP): a probe then waits for the change and judges the kernel
+    /// with the cluster the change made, every cell agreeing with the model.
+    @Test func aProbeAfterTheApplyingVerbIsKilledWaitsForTheChangeAndAgrees() throws {
+        let scenario = try CliScenario(stem: "cli-kva", pods: Self.pods)
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let server = try Self.up(scenario)
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: nil))
+
+        let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
+        defer { verb.kill(SIGKILL) }
+        try #require(Self.changeUnderWay(lab), "the change never got under way: \(verb.stderr)")
+        try #require(kill(server, SIGSTOP) == 0)
+        defer { kill(server, SIGCONT) }
+        verb.kill(SIGKILL)
+        try #require(verb.wait(seconds: 20))
+
+        let probe = try Background(
+            ["probe", lab, "--from", "x/p0", "--ports", "TCP/80", "-o", "json"], folder: scenario.folder, name: "probe")
+        defer { probe.kill(SIGKILL) }
+        #expect(!probe.wait(seconds: 1.5), "the probe ran while the change was half made: \(probe.stderr)")
+        kill(server, SIGCONT)
+        try #require(probe.wait(seconds: 120), "the probe never ended")
+        #expect(probe.process.terminationStatus == 0, "\(probe.stdout) \(probe.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(probe.stdout.utf8)) as? [String: Any], "\(probe.stderr)")
+        #expect(document["agrees"] as? Bool == true)
+        let results = try #require(document["results"] as? [[String: Any]]).filter { $0["to"] as? String != "x/p0" }
+        #expect(results.count == Self.pods.count - 1)
+        #expect(results.allSatisfy { $0["observed"] as? String == "deny" }, "the probe judged before the change was made")
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
+    }
+
     /// An input file edited after `up` (even a comment appended): every verb refuses the lab, the
     /// lab process's changes as the verbs' own, and `status` says so while it still marks a pod
     /// deleted live as not in the cluster now.
@@ -70,9 +110,7 @@ import Testing
         let scenario = try CliScenario(stem: "cli-nsp", pods: [("x", "a"), ("x", "b")])
         defer { scenario.cleanUp() }
         let lab = scenario.lab
-        let up = try KeycardCLI.run(["up", scenario.file])
-        try #require(up.code == 0, "\(up.err)")
-        let server = pid_t(try #require((try KeycardCLI.status(lab)["server"] as? [String: Any])?["pid"] as? Int))
+        let server = try Self.up(scenario)
         kill(server, SIGKILL)
         try #require(CliLiveLifecycleTests.waitUntil { ProcessTable.hasExited(server) })
 
