@@ -64,6 +64,35 @@ import Testing
         #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 1)
     }
 
+    /// `down` while a verb makes a change itself (no lab process; the verb stopped with SIGSTOP
+    /// mid-change): `down` waits for the change, then removes everything; the change, finished
+    /// first, brings nothing back.
+    @Test func downWaitsForAChangeInProgressAndNothingComesBack() throws {
+        let scenario = try CliScenario(stem: "cli-dwc", pods: Self.pods)
+        defer { scenario.cleanUp() }
+        let lab = scenario.lab
+        let server = try Self.up(scenario)
+        kill(server, SIGKILL)
+        try #require(CliLiveLifecycleTests.waitUntil { ProcessTable.hasExited(server) })
+        let policy = try scenario.write("deny.yaml", CliScenario.denyIngress("x", podLabel: nil))
+
+        let verb = try Background(["apply", lab, "-f", policy], folder: scenario.folder, name: "apply")
+        defer { verb.kill(SIGKILL) }
+        try #require(Self.changeUnderWay(lab), "the change never got under way: \(verb.stderr)")
+        try #require(kill(verb.pid, SIGSTOP) == 0)
+        defer { kill(verb.pid, SIGCONT) }
+        let down = try Background(["down", lab], folder: scenario.folder, name: "down")
+        defer { down.kill(SIGKILL) }
+        #expect(!down.wait(seconds: 1.5), "down removed the lab under a change in progress: \(down.stdout)")
+        kill(verb.pid, SIGCONT)
+        #expect(verb.wait(seconds: 120))
+        #expect(verb.process.terminationStatus == 0, "\(verb.stderr)")
+        #expect(down.wait(seconds: 120))
+        #expect(down.process.terminationStatus == 0, "\(down.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(lab)), "the change brought the lab's folder back")
+        #expect(Lab.namespaces(of: lab).isEmpty)
+    }
+
     /// An input file edited after `up` (even a comment appended): every verb refuses the lab, the
     /// lab process's changes as the verbs' own, and `status` says so while it still marks a pod
     /// deleted live as not in the cluster now.
