@@ -98,9 +98,10 @@ struct LiveLab {
 
     /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel
     /// may hold neither the record's cluster nor the change's. `locked`: the caller holds the
-    /// lab's lock, so no verb is making a change; the lab process may still finish one whose verb
-    /// was killed, which is waited for (`LiveChangeMarker.settled`), and any marker left is one
-    /// left behind.
+    /// lab's lock, so no change is being made (whoever makes one, the lab process included, holds
+    /// the lock exclusive until its record is written) and any marker is one left behind; the
+    /// bounded wait (`LiveChangeMarker.settled`) only covers a writer not yet gone. Call it before
+    /// reading the record: the record read is then the one the kernel holds.
     static func requireSettled(_ lab: String, locked: Bool) throws {
         let marker = locked ? LiveChangeMarker.settled(lab, waitingUpTo: 30) : LiveChangeMarker.interrupted(lab)
         if marker != nil { throw LiveError(LiveChangeMarker.message(lab)) }
