@@ -39,6 +39,21 @@ extension Lab {
             timings.append(LabTiming(stage: stage, seconds: (clock.now - start).seconds))
             start = clock.now
         }
+        // A live change in progress (a verb making it itself, or the lab process making one handed
+        // to it) is let finish first: removed under it, the lab would come back in part as the
+        // change writes its record. Shared, so readers are not waited for; a change still under
+        // way after `changeWait` is not waited for longer (removing a lab by name must always
+        // work): it then finds the lab's folder gone and writes nothing back (`LabChangeLock`,
+        // `LiveLabRecord.snapshot` never create it).
+        var lock: LabChangeLock?
+        switch LabChangeLock.take(name, mode: .shared, until: .now + .seconds(changeWait)) {
+        case .locked(let taken): lock = taken
+        case .busy:
+            labLogger.warning(
+                "lab \(name): a live change still holds \(LabChangeLock.path(name)) after \(Int(changeWait)) s; removing the lab anyway")
+        case .gone: break
+        }
+        defer { lock?.release() }
         var state = try? LabState.read(name)
         if let owner = state?.liveOwner {
             // A `keycard run` or `up` still running the lab: stopped first, as SIGTERM stops it
@@ -85,11 +100,13 @@ extension Lab {
         }
         lap("delete namespaces")
         let directory = LabPaths.directory(name)
-        if FileManager.default.fileExists(atPath: directory) {
+        // A few tries: a change not waited for (`changeWait`) may still add a file while the
+        // folder is being removed; once it is gone, nothing brings it back.
+        for attempt in 1...3 where FileManager.default.fileExists(atPath: directory) {
             do {
                 try FileManager.default.removeItem(atPath: directory)
             } catch {
-                leftovers.append("\(directory) (\(error))")
+                if attempt == 3 { leftovers.append("\(directory) (\(error))") }
             }
         }
         lap("remove state")
@@ -99,6 +116,9 @@ extension Lab {
         if !leftovers.isEmpty { throw .teardownIncomplete(lab: name, leftovers: leftovers) }
         return timings
     }
+
+    /// Seconds `down` waits for a live change in progress to finish (`LabChangeLock`).
+    static let changeWait = 30.0
 
     /// Seconds `keycard observe` gets to exit after SIGTERM (it checks every 200 ms) before SIGKILL.
     static let observerGrace = 3.0

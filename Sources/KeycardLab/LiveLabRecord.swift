@@ -118,7 +118,12 @@ extension LiveLabRecord {
         let directory = Self.journalDirectory(labName)
         let target = "\(directory)/\(number ?? journal.count + 1).yaml"
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // Never the lab's folder: a lab removed (`keycard down`) while a change was under way
+            // is not brought back by that change's copy.
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            }
             // Atomic: written beside and renamed over the path, so a link planted there is replaced,
             // never followed to a file outside the lab's folder.
             try Data(contentsOf: URL(fileURLWithPath: file)).write(to: URL(fileURLWithPath: target), options: .atomic)

@@ -89,6 +89,8 @@ public enum Match: Hashable, Sendable, Codable {
     /// `meta mark 0x00006b63` (or `!=`): the packet's mark (host order), which a socket sets with
     /// SO_MARK; the mesh's redirection lets the proxy's marked sockets pass (`MeshDataPath.bypassMark`).
     case mark(UInt32, negated: Bool = false)
+    /// `meta nfproto ipv6`: an IPv6 packet (in an inet table, which sees both families).
+    case ipv6
 }
 
 /// What a rule does with a packet that matched.

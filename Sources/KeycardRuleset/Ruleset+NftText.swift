@@ -132,6 +132,7 @@ extension Match {
         case .concatInSet(let fields, let set): fields.map(\.nftText).joined(separator: " . ") + " @\(set)"
         case .sportHash(let modulus, let seed, let value): "jhash th sport mod \(modulus) seed 0x\(String(seed, radix: 16)) == \(value)"
         case .mark(let mark, let negated): "meta mark \(negated ? "!= " : "")\(markText(mark))"
+        case .ipv6: "meta nfproto ipv6"
         }
     }
 }

@@ -73,10 +73,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(lab)))
     }
 
-    /// A verb that holds the lab's lock while the lab process starts gets its reply: the lab
-    /// process does not wait for that lock to load the lab (the verb waits for it), it loads the lab
-    /// for the request.
-    @Test func aVerbHoldingTheLockWhileTheLabProcessStartsIsAnswered() throws {
+    /// A change handed to the lab process while another change holds the lab's lock (a verb
+    /// making one itself, here this test holding the lock as it does) waits for it: the lab
+    /// process, started meanwhile, does not load the lab under that change nor make its own beside
+    /// it, and answers once the lock is let go.
+    @Test func theLabProcessMakesAHandedChangeOnlyOnceTheChangeHoldingTheLockEnds() throws {
         let scenario = try CliScenario(stem: "cli-ctl-lock", pods: [("x", "a"), ("x", "b")])
         defer { scenario.cleanUp() }
         try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
@@ -87,12 +88,20 @@ import Testing
 
         let lock = open("\(LabPaths.directory(lab))/live.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
-        defer { close(lock) }
+        var held = true
+        defer { if held { close(lock) } }
         let serve = try startLabProcess(lab)
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         let connection = try #require(try ControlSocket.connect(to: LabPaths.controlSocket(lab)))
         let request = #"{"kind":"label","directory":"/","objectKind":"pod","name":"x/a","labels":{"pod":"a","tier":"web"}}"#
         try ControlSocket.send(Data(request.utf8), on: connection)
+        let early = Date().addingTimeInterval(1.5)
+        #expect(throws: KernelError.self, "the lab process answered while another change held the lock") {
+            try ControlSocket.receive(on: connection) { Date() > early }
+        }
+        #expect(try KeycardCLI.status(lab)["liveChanges"] as? Int == 0)
+        close(lock)
+        held = false
         let deadline = Date().addingTimeInterval(20)
         let reply = try #require(try ControlSocket.receive(on: connection) { Date() > deadline }, "no reply")
         let document = try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])

@@ -11,6 +11,9 @@ struct RulesetInterpreter {
         var dport: UInt16
         var iif = "eth0"
         var oif = "eth0"
+        /// An IPv6 packet (`saddr`/`daddr` unused): no `ip saddr`/`ip daddr` match holds for it,
+        /// negated or not, as nft makes each depend on `meta nfproto ipv4` in an inet table.
+        var ipv6 = false
     }
 
     enum Outcome: Equatable { case accept, drop }
@@ -54,6 +57,13 @@ struct RulesetInterpreter {
     }
 
     private func matches(_ match: Match, _ packet: Packet) -> Bool {
+        if packet.ipv6 {
+            switch match {
+            case .saddrInSet, .daddrInSet, .saddr, .daddr: return false
+            case .concatInSet(let fields, _) where fields.contains(.saddr) || fields.contains(.daddr): return false
+            default: break
+            }
+        }
         switch match {
         case .ctState(let states): return states.contains(.new)
         case .iifname(let name, let negated): return (packet.iif == name) != negated
@@ -75,6 +85,7 @@ struct RulesetInterpreter {
         case .mark:
             // Only the mesh's redirection table looks at marks; policy tables never do.
             preconditionFailure("mark in a policy table")
+        case .ipv6: return packet.ipv6
         }
     }
 

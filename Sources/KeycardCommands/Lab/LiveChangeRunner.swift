@@ -25,9 +25,12 @@ enum LiveChangeRunner {
     }
 
     private static func submit(_ request: LiveRequest, lab: String) throws {
-        let lock = try LiveLock(lab)
-        defer { lock.release() }
+        // The lab process takes the lab's lock itself for the change handed to it, from its
+        // receipt until the record holds it: whatever becomes of this verb, no reader and no
+        // other change meets that change half-made.
         if try handOver(request, lab: lab) { return }
+        let lock = try LiveLock.changing(lab)
+        defer { lock.release() }
         // Under the lock no change is under way: a marker is one that stopped half-way, and
         // this change rewrites every table whole (`LiveChangeMarker`).
         let whole = LiveChangeMarker.read(lab) != nil
@@ -58,9 +61,9 @@ enum LiveChangeRunner {
     /// Hands `request` to the lab process, if one listens, and prints its reply; false when none
     /// does (the verb makes the change itself). SIGINT and SIGTERM (and SIGHUP) are held from
     /// before the request is sent until the reply is printed, as the in-process path holds them
-    /// while it programs: the lab process makes the change whatever becomes of the verb, and a
-    /// verb stopped while it waits would let go of the lab's lock with the change still being
-    /// made and exit without saying what was changed, or whether anything was. A signal that came
+    /// while it programs: the lab process makes the change whatever becomes of the verb (it holds
+    /// the lab's lock for it), and a verb stopped while it waits would exit without saying what
+    /// was changed, or whether anything was. A signal that came
     /// before the request was sent stops the verb there, nothing changed; one that came later
     /// waits for the reply, and the verb then exits 128 + the signal. A second signal stops the
     /// wait (a hung lab process), saying the change may still be made; exit 128 + the first.
@@ -185,51 +188,55 @@ enum LiveChangeRunner {
     }
 }
 
-/// The lab's lock, a flock on /run/keycard/<lab>/live.lock. The mutating verbs take it
-/// exclusive, one at a time; `probe` and `scan` take it shared for their whole run, so that they
-/// never read the record before a change and send packets while the kernel is being moved to the
-/// next one (they would report the change in flight as a disagreement). Readers run together.
+/// The lab's change lock (`LabChangeLock`, a flock on /run/keycard/<lab>/live.lock), worded for
+/// the live verbs. A verb making a change itself takes it exclusive, one at a time; the lab process
+/// takes it for each change handed to it, from the request's receipt until the record holds the
+/// change; `probe` and `scan` take it shared for their whole run, so that they never read the
+/// record before a change and send packets while the kernel is being moved to the next one (they
+/// would report the change in flight as a disagreement). Readers run together.
 struct LiveLock {
-    /// exclusive (`LOCK_EX`) for a change, shared (`LOCK_SH`) for a reader.
-    enum Mode {
-        case exclusive, shared
+    typealias Mode = LabChangeLock.Mode
 
-        var operation: Int32 { self == .exclusive ? LOCK_EX : LOCK_SH }
-    }
+    /// How long a reader waits for a change in progress before it refuses the lab (exit 2).
+    static let readerWait: Duration = .seconds(120)
 
-    private let fd: Int32
+    private let lock: LabChangeLock
 
-    /// Takes the lock, waiting for the verb that holds it (a reader waits for a change, a change
-    /// for every reader and change).
-    init(_ lab: String, mode: Mode = .exclusive) throws {
-        guard let lock = try LiveLock(lab, mode: mode, wait: true) else { throw LiveError("cannot lock lab \(lab)") }
-        self = lock
-    }
-
-    /// Takes the lock; nil when another process holds it and `wait` is false.
-    init?(_ lab: String, mode: Mode = .exclusive, wait: Bool) throws {
+    /// Takes the lock, waiting for the process that holds it (a change waits for every reader and
+    /// change), until `giveUp` says to stop (then nil).
+    init?(_ lab: String, mode: Mode = .exclusive, giveUp: () -> Bool = { false }) throws {
         // The verbs check the name first (`LabArgument`); the lock never creates a file outside
         // /run/keycard/<lab> whoever calls it.
         if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
-        let directory = LabPaths.directory(lab)
-        guard FileManager.default.fileExists(atPath: directory) else { throw LiveError("lab \(lab) is not up (no \(directory))") }
-        let fd = open("\(directory)/live.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw LiveError("cannot open \(directory)/live.lock: errno \(errno)") }
-        var rc: Int32
-        repeat { rc = flock(fd, wait ? mode.operation : mode.operation | LOCK_NB) } while rc != 0 && errno == EINTR
-        guard rc == 0 else {
-            close(fd)
-            return nil
+        switch LabChangeLock.take(lab, mode: mode, giveUp: giveUp) {
+        case .locked(let lock): self.lock = lock
+        case .busy: return nil
+        case .gone: throw LiveError("lab \(lab) is not up (no \(LabPaths.directory(lab)))")
         }
-        self.fd = fd
     }
 
-    /// A reader's lock (`probe`, `scan`): shared, held until `release`. A lab without its folder
-    /// takes none: `LiveLab.open` then says the lab is not up, as before.
+    /// Takes the lock exclusive, waiting for whoever holds it.
+    static func changing(_ lab: String) throws -> LiveLock {
+        guard let lock = try LiveLock(lab) else { throw LiveError("cannot lock lab \(lab)") }
+        return lock
+    }
+
+    /// A reader's lock (`probe`, `scan`): shared, held until `release`; it waits for a change in
+    /// progress up to `readerWait`, then refuses. A lab without its folder takes none:
+    /// `LiveLab.open` then says the lab is not up, as before.
     static func reading(_ lab: String) throws -> LiveLock? {
-        guard FileManager.default.fileExists(atPath: LabPaths.directory(lab)) else { return nil }
-        return try LiveLock(lab, mode: .shared)
+        if let problem = LabName.problem(lab) { throw LiveError("lab name \"\(lab)\" \(problem)") }
+        switch LabChangeLock.take(lab, mode: .shared, until: .now + readerWait) {
+        case .locked(let lock): return LiveLock(lock: lock)
+        case .gone: return nil
+        case .busy:
+            throw LiveError(
+                "lab \(lab): a change is still being made after \(readerWait.components.seconds) s (see \(LiveLabServer.logPath(lab))); try again, or keycard down \(lab)"
+            )
+        }
     }
 
-    func release() { close(fd) }
+    private init(lock: LabChangeLock) { self.lock = lock }
+
+    func release() { lock.release() }
 }

@@ -23,8 +23,10 @@ struct LiveLab {
     var auditing: Bool { record.audit == true }
     var summary: LabPlanSummary { LabPlanSummary(nodes: state.plan.nodes.count, podCIDR: state.plan.podCIDR) }
 
-    /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`.
-    static func open(_ name: String) throws -> LiveLab {
+    /// Opens lab `name`; a missing lab, record or scenario is a `LiveError`, and so is an input
+    /// file changed since the lab came up (`requireInputsUnchanged`) unless `checkingInputs` is
+    /// false (`keycard status`, which warns instead).
+    static func open(_ name: String, checkingInputs: Bool = true) throws -> LiveLab {
         guard let state = try LabState.read(name), state.phase == .ready else {
             throw LiveError(
                 "lab \(name) is not up (no ready state in \(LabPaths.stateFile(name))); "
@@ -59,14 +61,7 @@ struct LiveLab {
         } catch {
             throw LiveError("lab \(name): its scenario no longer loads: \(error)")
         }
-        if let recorded = record.inputs {
-            let changed = LiveInputDigests.changes(from: recorded, to: LiveInputDigests.of(timeline.scenario.inputFiles))
-            if !changed.isEmpty {
-                throw LiveError(
-                    "lab \(name): its input changed since the lab came up: \(changed.joined(separator: ", ")); the lab holds what the "
-                        + "earlier content made. Undo the edit and make the change with `keycard apply`, or recreate the lab")
-            }
-        }
+        if checkingInputs { try requireInputsUnchanged(name, record: record, files: timeline.scenario.inputFiles) }
         var lab = LiveLab(
             name: name, state: state, record: record, timeline: timeline,
             held: timeline.heldCluster(afterStep: record.baseStep), cluster: timeline.cluster(afterStep: record.baseStep))
@@ -81,11 +76,32 @@ struct LiveLab {
         return lab
     }
 
+    /// The one rule on the files a lab was brought up from (its scenario, or its manifests): every
+    /// live verb rebuilds the cluster from them, so once one of them changed (`LiveLabRecord.inputs`)
+    /// the lab holds what their earlier content made and every verb refuses it (exit 2), whether
+    /// it reloads the lab (`open`) or the lab process keeps it loaded; `keycard status` shows the
+    /// same refusal as a warning.
+    static func requireInputsUnchanged(_ name: String, record: LiveLabRecord, files: [String]) throws {
+        guard let recorded = record.inputs else { return }
+        let changed = LiveInputDigests.changes(from: recorded, to: LiveInputDigests.of(files))
+        if !changed.isEmpty {
+            throw LiveError(
+                "lab \(name): its input changed since the lab came up: \(changed.joined(separator: ", ")); the lab holds what the "
+                    + "earlier content made. Undo the edit and make the change with `keycard apply`, or recreate the lab")
+        }
+    }
+
+    /// `requireInputsUnchanged` for this lab, as loaded.
+    func requireInputsUnchanged() throws {
+        try Self.requireInputsUnchanged(name, record: record, files: timeline.scenario.inputFiles)
+    }
+
     /// Refuses (exit 2) a lab whose last change stopped half-way (`LiveChangeMarker`): its kernel
     /// may hold neither the record's cluster nor the change's. `locked`: the caller holds the
-    /// lab's lock, so no verb is making a change; the lab process may still finish one whose verb
-    /// was killed, which is waited for (`LiveChangeMarker.settled`), and any marker left is one
-    /// left behind.
+    /// lab's lock, so no change is being made (whoever makes one, the lab process included, holds
+    /// the lock exclusive until its record is written) and any marker is one left behind; the
+    /// bounded wait (`LiveChangeMarker.settled`) only covers a writer not yet gone. Call it before
+    /// reading the record: the record read is then the one the kernel holds.
     static func requireSettled(_ lab: String, locked: Bool) throws {
         let marker = locked ? LiveChangeMarker.settled(lab, waitingUpTo: 30) : LiveChangeMarker.interrupted(lab)
         if marker != nil { throw LiveError(LiveChangeMarker.message(lab)) }
@@ -103,18 +119,29 @@ struct LiveLab {
             "lab \(name): its lab process \(server.pid) is not running (it serves the pods' ports); keycard down \(name) and up again")
     }
 
-    /// Whether a probe of `destination` reaches a port the lab process serves, not one a pod's
-    /// own program (`command:`, the cluster DNS server) serves, nor a node's.
+    /// Whether a probe of `destination` reaches a port the lab process serves
+    /// (`LabServing.endpoints`), not one a pod's own program (`command:`, the cluster DNS server)
+    /// serves, nor a node's, nor a port nothing serves (closed whether the lab process runs or not).
     func isServedByLabProcess(_ destination: Endpoint, port: ProtocolPort) -> Bool {
         // A host's kernel answers an echo request; no process serves it.
         if port.proto == .icmp { return false }
-        let programs = LabServing.programPods(state.plan)
+        let served = Set(LabServing.endpoints(state.plan).map { ServedBy(owner: $0.line, proto: $0.proto, port: Int($0.port)) })
         switch destination {
-        case .pod(let key): return !programs.contains(key)
-        case .service(_, let backend?), .exposed(_, _, let backend?): return !programs.contains(backend)
+        case .pod(let key): return served.contains(ServedBy(owner: "\(key.namespace)/\(key.name)", proto: port.proto, port: port.port))
+        case .external(let name): return served.contains(ServedBy(owner: "external/\(name)", proto: port.proto, port: port.port))
+        // The backend is reached on its target port, which the cell does not name: served by the
+        // lab process unless the backend runs its own program.
+        case .service(_, let backend?), .exposed(_, _, let backend?): return !LabServing.programPods(state.plan).contains(backend)
         case .node, .address: return false
-        case .external, .service, .exposed: return true
+        case .service, .exposed: return true
         }
+    }
+
+    /// One port the lab process serves: its owner as `ServedEndpoint.line` names it.
+    private struct ServedBy: Hashable {
+        var owner: String
+        var proto: TransportProtocol
+        var port: Int
     }
 
     /// The scenario must still give every pod the address the running lab gave it.

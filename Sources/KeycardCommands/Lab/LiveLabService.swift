@@ -8,8 +8,9 @@ import KeycardProbe
 /// change handed over /run/keycard/<lab>/control.sock costs what it touches, never a reload of
 /// the scenario or a recompilation of every policy in place.
 ///
-/// The verb holds the lab's `LiveLock` while the lab process works on its request; the lab
-/// process takes it itself only while it loads the lab. What it keeps is dropped, to be
+/// The lab process holds the lab's `LiveLock` for each request, from its receipt until the record
+/// holds the change (the verb that sent it does not hold it: a verb killed meanwhile releases
+/// nothing the change needs), and while it loads the lab. What it keeps is dropped, to be
 /// reloaded from the journal and reprogrammed whole, whenever the record on disk is not the one
 /// it wrote last (a verb ran without it), a change failed after the kernel was touched, or a
 /// change was left half-made (`LiveChangeMarker`).
@@ -27,7 +28,7 @@ final class LiveLabService {
     /// again and replies with the error.
     func warm() {
         do {
-            guard let lock = try LiveLock(lab, wait: false) else { return }
+            guard let lock = try LiveLock(lab, giveUp: { true }) else { return }
             defer { lock.release() }
             try load()
             Console.error("lab \(lab): live changes served on \(LabPaths.controlSocket(lab))")
@@ -37,19 +38,38 @@ final class LiveLabService {
     }
 
     /// Answers one connection: one request, one reply.
-    func serve(_ connection: OwnedDescriptor) {
+    func serve(_ connection: OwnedDescriptor, stopping: () -> Bool = { false }) {
         do {
             guard let data = try ControlSocket.receive(on: connection) else { return }
-            let reply = handle(try JSONDecoder().decode(LiveRequest.self, from: data))
+            let reply = handle(try JSONDecoder().decode(LiveRequest.self, from: data), stopping: stopping)
             try ControlSocket.send(try JSONEncoder().encode(reply), on: connection)
         } catch {
             Console.error("lab \(lab): control connection: \(error)")
         }
     }
 
-    func handle(_ request: LiveRequest) -> LiveReply {
+    /// Makes one change. The lab's lock is taken at once and held until the record holds the
+    /// change (or it is refused), and the change is marked under way from then on
+    /// (`LiveChangeMarker`): the verb that handed it over may be gone long before (killed), and
+    /// readers and other changes must still wait for it rather than judge or move a kernel half
+    /// reprogrammed. `stopping`: the lab process was asked to stop (`keycard down`): a change
+    /// still waiting for the lock is not made.
+    func handle(_ request: LiveRequest, stopping: () -> Bool = { false }) -> LiveReply {
         var reply = LiveReply()
+        let lock: LiveLock
+        do {
+            guard let taken = try LiveLock(lab, giveUp: stopping) else {
+                throw LiveError("lab \(lab): the lab process is stopping; nothing changed")
+            }
+            lock = taken
+        } catch {
+            reply.err.append(LiveCommand.message(request.kind.rawValue, error))
+            reply.failed = true
+            return reply
+        }
+        defer { lock.release() }
         var touched = false
+        var marked = false
         do {
             // A relative file is the verb's: read it, and name it in messages, from its folder.
             guard FileManager.default.changeCurrentDirectoryPath(request.directory) else {
@@ -58,8 +78,17 @@ final class LiveLabService {
             let onDisk = try LiveLabRecord.read(lab)
             // A marker: a change stopped half-way (this process's failed one, or a verb killed
             // while it made the change itself): every table is rewritten from the record first.
-            if live == nil || onDisk != live?.record || LiveChangeMarker.read(lab) != nil { try load() }
+            // The lab's input files changed: refused as every verb refuses them (`LiveLab.open`).
+            if live == nil || onDisk != live?.record || LiveChangeMarker.read(lab) != nil {
+                touched = true
+                try load()
+                touched = false
+            } else if let live {
+                try live.requireInputsUnchanged()
+            }
             guard var next = live, let policies, let services else { throw LiveError("lab \(lab) is not loaded") }
+            try LiveChangeMarker.begin(lab: lab)
+            marked = true
             reply.out = try LiveChangeRunner.perform(request, on: &next, log: { reply.err.append($0) }) { changed, _ in
                 touched = true
                 let count = try policies.program(changed.cluster)
@@ -77,10 +106,13 @@ final class LiveLabService {
                 live = nil
                 policies = nil
                 services = nil
+                // A change this process began and could not finish is over, half-made: readers
+                // that see its marker must say so, not wait for this live process to finish it.
+                LiveChangeMarker.fail(lab: lab)
+            } else if marked {
+                // Refused before the kernel was touched: the kernel holds the record's cluster.
+                LiveChangeMarker.end(lab: lab)
             }
-            // A change this process began and could not finish is over, half-made: readers that
-            // see its marker must say so, not wait for this live process to finish it.
-            LiveChangeMarker.fail(lab: lab)
             reply.err.append(LiveCommand.message(request.kind.rawValue, error))
             reply.failed = true
         }

@@ -48,8 +48,10 @@ struct ProbeCommand: LiveVerb {
         // kernel holds while the packets go (`LiveLock`).
         let lock = try LiveLock.reading(lab)
         defer { lock?.release() }
-        let live = try LiveLab.open(lab)
+        // Settled first, then read: the record is the one the kernel holds once no change is
+        // under way (read before, it would be the cluster before the change waited for).
         try LiveLab.requireSettled(lab, locked: lock != nil)
+        let live = try LiveLab.open(lab)
         let cluster = live.cluster
         let sources = try LiveInput.list(from, option: "--from").map { text -> ProbeRef in
             guard let ref = ProbeRef.parse(text), ref.isSource else {

@@ -63,8 +63,10 @@ struct ScanCommand: LiveVerb {
         // Shared with other readers, never with a change (`LiveLock`), as `probe`.
         let lock = try LiveLock.reading(lab)
         defer { lock?.release() }
-        let live = try LiveLab.open(lab)
+        // Settled first, then read: the record is the one the kernel holds once no change is
+        // under way (read before, it would be the cluster before the change waited for).
         try LiveLab.requireSettled(lab, locked: lock != nil)
+        let live = try LiveLab.open(lab)
         try live.requireLabProcess()
         // Audit mode enforces nothing: the scan must find what it would without policies.
         let cluster = live.auditing ? live.cluster.withoutPolicies : live.cluster

@@ -69,7 +69,7 @@ struct ServeCommand: ParsableCommand {
                 Sleep.milliseconds(100)
                 continue
             }
-            if let connection = ControlSocket.accept(control, milliseconds: 100) { service.serve(connection) }
+            if let connection = ControlSocket.accept(control, milliseconds: 100) { service.serve(connection) { trap.received != nil } }
         }
         server.stop()
         throw ExitCode(128 + (trap.received ?? SIGTERM))

@@ -97,6 +97,9 @@ struct LabStatus: Encodable {
     /// The namespaces of a ready lab's plan not under /run/netns (deleted outside keycard); absent
     /// when none is missing.
     var missingNamespaces: [String]? = nil
+    /// Why the live verbs refuse the lab (its input changed since it came up, its journal no
+    /// longer applies...), in their words; absent when they accept it.
+    var liveProblem: String? = nil
     /// What makes the lab incomplete, in words (`reasons`); absent when it is complete.
     var incomplete: String? = nil
     var exists: Bool { namespaces > 0 || phase != "absent" }
@@ -145,7 +148,20 @@ struct LabStatus: Encodable {
         // programs or of cluster DNS (dnsmasq); a host-network port of one node once.
         servedPorts = LabServing.endpoints(plan).count
         // The lab holds every pod of every step; the live cluster says which exist now.
-        if record != nil, state?.phase == .ready, let live = try? LiveLab.open(name) {
+        // The live verbs refuse a lab they cannot rebuild (its input edited, its journal no longer
+        // applying...): said as a warning. The pods are still marked when the cluster can be
+        // built (an edited input: from the files as they are now).
+        // An incomplete lab already says why it is refused.
+        guard record != nil, state?.phase == .ready else { return }
+        var opened: LiveLab?
+        do {
+            let live = try LiveLab.open(name, checkingInputs: false)
+            opened = live
+            try live.requireInputsUnchanged()
+        } catch {
+            if complete { liveProblem = LiveCommand.message("status", error) }
+        }
+        if let live = opened {
             for index in pods.indices {
                 let key = ObjectKey(pods[index].namespace, pods[index].name)
                 pods[index].inCluster = live.cluster.pods[key] != nil
@@ -205,6 +221,7 @@ struct LabStatus: Encodable {
             lines.append("  incomplete: \(incomplete); keycard down \(name) removes it")
         }
         if interruptedChange == true { lines.append("  warning: " + LiveChangeMarker.message(name)) }
+        if let liveProblem { lines.append("  warning: the live verbs refuse it: " + liveProblem) }
         if let liveChanges, liveChanges > 0 { lines.append("  live changes: \(liveChanges)") }
         for node in nodes { lines.append("  node \(node.name)  \(node.podCIDR)  netns \(node.netns)") }
         let rows = (pods + externals).map { pod in

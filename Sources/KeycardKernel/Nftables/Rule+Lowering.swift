@@ -137,6 +137,9 @@ extension Match {
             // The mark is a host-order 32-bit value (nft's mark type is host endian).
             rule.add(try NftExpr.meta(NFT_META_MARK))
             rule.add(try NftExpr.cmp(negated ? NFT_CMP_NEQ : NFT_CMP_EQ, hostBytes(mark)))
+        case .ipv6:
+            rule.add(try NftExpr.meta(NFT_META_NFPROTO))
+            rule.add(try NftExpr.cmp(NFT_CMP_EQ, [UInt8(NFPROTO_IPV6)]))
         }
     }
 
