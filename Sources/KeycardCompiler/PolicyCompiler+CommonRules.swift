@@ -9,12 +9,13 @@ extension Rule {
     /// (https://kubernetes.io/docs/concepts/services-networking/network-policies/).
     static let allowReplies = Rule([.ctState([.established, .related])], verdict: .accept, comment: "replies of allowed connections")
 
-    /// `meta nfproto ipv6 accept`: the lab is IPv4-only (docs/kubernetes-fidelity.md, NP-38) and
-    /// policies are compiled to IPv4 tuples, so IPv6 (the link-local addresses of a pod's veth)
-    /// is not judged, whether a policy isolates the pod or not, as node placement, which judges
-    /// only what is forwarded, never judges it either. Without it an inet table would send IPv6
-    /// past every `ip saddr`/`ip daddr` gate to the drop of an isolated pod, counting it there.
-    static let acceptIPv6 = Rule([.ipv6], verdict: .accept, comment: "IPv6: the lab is IPv4-only, policies judge IPv4")
+    /// `meta nfproto ipv6 drop`: the lab is IPv4-only (docs/kubernetes-fidelity.md, NP-38) and
+    /// policies are compiled to IPv4 tuples, so a pod's IPv6 (the link-local addresses of its veth,
+    /// which reach only its node's namespace, where host-network pods listen) is dropped, not
+    /// counted: fail closed, since an isolated pod's policy cannot be judged on it. Without this
+    /// rule an inet table sent IPv6 past every `ip saddr`/`ip daddr` gate to the drop of an
+    /// isolated pod, counting it there as evidence of a policy drop, for pods no policy selects too.
+    static let dropIPv6 = Rule([.ipv6], verdict: .drop, comment: "IPv6: the lab is IPv4-only, policies judge IPv4")
 
     /// Counts and drops packets to (`.daddr`) or from (`.saddr`) the address of a lab pod that
     /// does not exist now (the node table's `absent-pods` set).

@@ -137,7 +137,7 @@ public struct PolicyCompiler: Sendable {
             var rules = [
                 Rule.allowReplies,
                 Rule([loopback], verdict: .accept, comment: "a pod reaching itself"),
-                Rule.acceptIPv6,
+                Rule.dropIPv6,
             ]
             if direction == .ingress, let rule = localNodeRule(pod, cluster) { rules.append(rule) }
             if meshLayout && direction == .egress {

@@ -193,21 +193,29 @@ public enum ClusterDNSServer {
         let clock = ContinuousClock()
         let deadline = clock.now + patience
         while true {
-            // A restarted server reads both files as it starts; a SIGHUP before its handler is set
-            // would end it (the signal's default action).
-            guard configChanged || kill(process.pid, SIGHUP) == 0 else {
-                throw .state(lab: lab, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
-            }
             // From the server's own namespace to its own address: no policy is involved.
             let query = DNSQuery(
                 namespace: server.netns, name: generation + ".", server: server.address, search: [], timeoutSeconds: 1, attempts: 1)
-            if case .answered = try? query.run() { return true }
-            if configChanged && ProcessTable.hasExited(process.pid) {
+            let outcome = try? query.run()
+            if case .answered = outcome { return true }
+            // A server that answers without the generation has old records: SIGHUP makes it read
+            // the hosts file again. Only one that answers is signalled: a server still starting
+            // (at bring-up it was started a moment ago) may not have set its handler yet, and the
+            // signal's default action would end it. A restarted server reads both files as it starts.
+            let answers: Bool
+            switch outcome {
+            case .notFound?, .noAddress?, .failed?: answers = true
+            case .answered?, .noAnswer?, nil: answers = false
+            }
+            if answers && !configChanged && kill(process.pid, SIGHUP) != 0 {
+                throw .state(lab: lab, path: path, reason: "cannot signal the DNS server (pid \(process.pid)): errno \(errno)")
+            }
+            if ProcessTable.hasExited(process.pid) {
                 let tail =
                     (try? String(contentsOfFile: process.logPath, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(
                         separator: "\n")
                     ?? ""
-                throw .state(lab: lab, path: configFile(lab), reason: "the restarted DNS server exited:\n\(tail)")
+                throw .state(lab: lab, path: configFile(lab), reason: "the DNS server exited:\n\(tail)")
             }
             if clock.now > deadline {
                 throw .state(lab: lab, path: path, reason: "the DNS server did not load its records within \(patience)")

@@ -5,6 +5,8 @@ extension ProbeCell {
     /// `keycard probe` on a live lab and a generated policy's proof turn an observation into the
     /// record their JSON shows.
     public func result(_ seen: CellObservation) -> ProbeResult {
-        result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason, detail: seen.detail)
+        var result = result(observed: seen.observation, attempts: seen.attempts, reason: seen.reason, detail: seen.detail)
+        if seen.labError { result.labError = true }
+        return result
     }
 }

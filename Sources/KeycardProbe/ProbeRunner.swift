@@ -11,8 +11,8 @@ public struct CellObservation: Sendable, Equatable {
     /// How the mesh refused, as seen (spec mesh.md 2.5 `detail`).
     public var detail: String?
     /// The lab could not tell (a proxy gave up before deciding, or recorded nothing): the cell is
-    /// reported as `deny` with a `reason` starting "lab error", never as a verdict that could pass,
-    /// and a mesh wave sends it once more (`SocketProbeRunner.slowCells`).
+    /// reported as `deny` with a `reason` starting "lab error" and `labError` (`ProbeResult`), and
+    /// fails whatever was expected; a mesh wave sends it once more first (`SocketProbeRunner.slowCells`).
     public var labError = false
 }
 

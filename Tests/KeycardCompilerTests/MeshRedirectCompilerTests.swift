@@ -190,7 +190,8 @@ struct MeshRedirectCompilerTests {
             let oldEgress = try #require(old.chain(named: "policy-egress"))
             #expect(egress.base == oldEgress.base)
             #expect(egress.rules.filter { $0.matches != [.daddr(prefix: 0x7F00_0000, length: 8)] } == oldEgress.rules)
-            #expect(egress.rules[2].nftText == #"ip daddr 127.0.0.0/8 accept comment "a pod reaching itself (the mesh proxy)""#)
+            // After established, loopback and IPv6 (NP-38), before any drop.
+            #expect(egress.rules[3].nftText == #"ip daddr 127.0.0.0/8 accept comment "a pod reaching itself (the mesh proxy)""#)
             #expect(table.chains.filter { $0.base == nil } == old.chains.filter { $0.base == nil })
         }
         // Node placement: nothing changes (the node namespaces never see the redirection).

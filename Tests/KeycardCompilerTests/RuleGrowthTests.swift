@@ -54,8 +54,8 @@ struct RuleGrowthTests {
         let (cluster, nodes) = Self.scaledCluster(pods: 20, policies: Self.policies(shape.policies, rules: shape.rules, ports: shape.ports))
         let tables = PolicyCompiler(labName: "grow", placement: .pod).compile(cluster, nodes: nodes, nodeCount: 2)
         let server = try #require(tables[.pod(ObjectKey("app", "p0"))])
-        // established + loopback + the jump to the NetworkPolicy tier.
-        #expect(server.chain(named: "policy-ingress")?.rules.count == 3)
+        // established + loopback + IPv6 (not judged, NP-38) + the jump to the NetworkPolicy tier.
+        #expect(server.chain(named: "policy-ingress")?.rules.count == 4)
         // the isolation gate + three lookups + default deny, whatever the policies.
         #expect(server.chain(named: "np-ingress")?.rules.count == 5)
         #expect(server.chain(named: "np-egress")?.rules.count == 5)
@@ -113,6 +113,6 @@ struct RuleGrowthTests {
         // What does grow with pods: set elements.
         let target: RulesetTarget = placement == .pod ? .pod(ObjectKey("app", "p0")) : .node(0)
         #expect(Self.elementCount(try #require(many[target])) > 10 * Self.elementCount(try #require(few[target])))
-        #expect(Self.ruleCount(try #require(few[target])) == (placement == .pod ? 16 : 5 + 4 * 2 * 5), "fixed chains")
+        #expect(Self.ruleCount(try #require(few[target])) == (placement == .pod ? 18 : 5 + 4 * 2 * 5), "fixed chains")
     }
 }

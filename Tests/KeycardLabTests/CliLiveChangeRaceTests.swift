@@ -49,10 +49,13 @@ import Testing
         verb.kill(SIGKILL)
         try #require(verb.wait(seconds: 20))
 
+        // On a loaded machine the change may have ended between the marker and the SIGSTOP: then
+        // there is nothing to wait for, and the probe's verdicts below are the whole check.
+        let caught = FileManager.default.fileExists(atPath: LiveChangeMarker.path(lab))
         let probe = try Background(
             ["probe", lab, "--from", "x/p0", "--ports", "TCP/80", "-o", "json"], folder: scenario.folder, name: "probe")
         defer { probe.kill(SIGKILL) }
-        #expect(!probe.wait(seconds: 1.5), "the probe ran while the change was half made: \(probe.stderr)")
+        if caught { #expect(!probe.wait(seconds: 1.5), "the probe ran while the change was half made: \(probe.stderr)") }
         kill(server, SIGCONT)
         try #require(probe.wait(seconds: 120), "the probe never ended")
         #expect(probe.process.terminationStatus == 0, "\(probe.stdout) \(probe.stderr)")
@@ -81,9 +84,11 @@ import Testing
         try #require(Self.changeUnderWay(lab), "the change never got under way: \(verb.stderr)")
         try #require(kill(verb.pid, SIGSTOP) == 0)
         defer { kill(verb.pid, SIGCONT) }
+        // As above: a change that ended before the SIGSTOP leaves nothing for down to wait for.
+        let caught = FileManager.default.fileExists(atPath: LiveChangeMarker.path(lab))
         let down = try Background(["down", lab], folder: scenario.folder, name: "down")
         defer { down.kill(SIGKILL) }
-        #expect(!down.wait(seconds: 1.5), "down removed the lab under a change in progress: \(down.stdout)")
+        if caught { #expect(!down.wait(seconds: 1.5), "down removed the lab under a change in progress: \(down.stdout)") }
         kill(verb.pid, SIGCONT)
         #expect(verb.wait(seconds: 120))
         #expect(verb.process.terminationStatus == 0, "\(verb.stderr)")

@@ -200,6 +200,21 @@ struct MeshProbingTests {
         #expect(closed == CellObservation(observation: .closed, attempts: 1, reason: "at prod/api (sidecar); nothing serves the port"))
     }
 
+    /// A lab error is no observation of the policy: its cell fails even where the model denies
+    /// (final read of the change: a `deny` lab error passed a deny cell).
+    @Test func aLabErrorFailsItsCellEvenWhereTheModelDenies() throws {
+        let world = try Unanswered(try cells(2))
+        let seen = try #require(world.observed(from: 23464, record: nil))
+        let result = world.cell.result(seen)
+        #expect(result.labError == true && !result.passed)
+        var denied = ProbeResult(
+            from: world.cell.from, to: world.cell.to, port: world.cell.port, expected: ExpectedOutcome(.deny), model: .deny, observed: .deny
+        )
+        #expect(denied.passed)
+        denied.labError = true
+        #expect(!denied.passed)
+    }
+
     /// The source proxy's record of a hop it opened (its TLS handshake done) says nothing of what
     /// the destination decided: a refused connection must never show as allowed by it.
     @Test func aHopOpenedIsNoVerdictTheDestinationsLateRecordIs() throws {

@@ -504,5 +504,10 @@ extension LintTests {
         // ClusterFirst is judged against cluster DNS, as before.
         #expect(try Self.findings(spec: "dnsPolicy: ClusterFirst", to: Self.clusterDNS).isEmpty)
         #expect(try Self.findings(spec: "dnsPolicy: ClusterFirst", to: "{ipBlock: {cidr: 192.0.2.10/32}}").count == 1)
+        // A ClusterFirst pod's own extra nameserver does not stand in for cluster DNS, which it
+        // asks first: cluster names fail when cluster DNS is denied.
+        let extra = "dnsPolicy: ClusterFirst, dnsConfig: {nameservers: [192.0.2.53]}"
+        #expect(try Self.findings(spec: extra, to: "{ipBlock: {cidr: 192.0.2.53/32}}").count == 1)
+        #expect(try Self.findings(spec: extra, to: Self.clusterDNS).isEmpty)
     }
 }

@@ -89,16 +89,16 @@ extension LintPass {
         let clusterDNS = ClusterDNS.serverAddress(in: cluster)
         for pod in pods {
             let isolating = cluster.isolatingPolicies(for: pod, .egress)
-            let conf = Timeline.resolvConf(of: pod.key, in: cluster)
+            // The resolv.conf the kubelet writes for it, by its dnsPolicy (`Timeline.podResolvConf`):
+            // a Default or None pod asks its node's or its own nameservers, not cluster DNS.
+            let conf = Timeline.podResolvConf(of: pod, in: cluster, node: nodeResolvConf)
             let dns = Timeline.dnsPort(conf)
             if let dnsPod {
-                // The nameservers its resolv.conf lists, by its dnsPolicy (`Timeline.podResolvConf`):
-                // a Default or None pod asks its node's or its own, not cluster DNS.
-                let servers = Timeline.podResolvConf(of: pod, in: cluster, node: nodeResolvConf).nameservers.compactMap(IPv4.init)
+                let servers = conf.nameservers.compactMap(IPv4.init)
                 let others = servers.filter { $0 != clusterDNS }
-                // One it reaches answers its lookups (glibc asks the next after a timeout).
-                if others.contains(where: { reaches(pod, $0, port: dns) }) { continue }
                 guard servers.contains(where: { $0 == clusterDNS }) else {
+                    // One it reaches answers its lookups (glibc asks the next after a timeout).
+                    if others.contains(where: { reaches(pod, $0, port: dns) }) { continue }
                     if let first = isolating.first, !others.isEmpty {
                         let listed = others.map(\.description).joined(separator: ", ")
                         reportDNSBlocked(

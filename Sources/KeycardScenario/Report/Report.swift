@@ -164,10 +164,14 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     /// Through a node port or load balancer with externalTrafficPolicy Cluster to another node's
     /// endpoint: the node address the backend's policies see (`ProbeCell.sourceNAT`).
     public var sourceNAT: IPv4?
+    /// True when the lab could not tell what happened (a mesh proxy gave up before deciding, or a
+    /// connection ended without any record): `observed` is then `deny` with a `reason` starting
+    /// "lab error", and the cell fails whatever was expected. Nil otherwise.
+    public var labError: Bool?
 
     public enum CodingKeys: String, CodingKey {
         case from, to, port, `protocol`, expected, model, observed, attempts, reason, ip, detail, mesh, fromWorkload, toWorkload
-        case service, backend, targetPort, rule, confirmed, audit, staged, implementationDefined, sourceNAT
+        case service, backend, targetPort, rule, confirmed, audit, staged, implementationDefined, sourceNAT, labError
     }
 
     public init(
@@ -220,6 +224,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         staged = try c.decodeIfPresent(String.self, forKey: .staged)
         implementationDefined = try c.decodeIfPresent(Bool.self, forKey: .implementationDefined)
         sourceNAT = try c.decodeIfPresent(String.self, forKey: .sourceNAT).flatMap(IPv4.init)
+        labError = try c.decodeIfPresent(Bool.self, forKey: .labError)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -253,6 +258,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
         try c.encodeIfPresent(audit, forKey: .audit)
         try c.encodeIfPresent(staged, forKey: .staged)
         try c.encodeIfPresent(implementationDefined, forKey: .implementationDefined)
+        try c.encodeIfPresent(labError, forKey: .labError)
     }
 
     /// `from -> to PORT`; a replica's share of a workload cell names the workload cell and the
@@ -269,8 +275,10 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     }
 
     /// Passes when observed (closed as allow, skipped always) equals expected, and an explicit
-    /// expectation agrees with the model. Without an observation only the model is compared.
+    /// expectation agrees with the model. Without an observation only the model is compared. A
+    /// lab error never passes: it is no observation of the policy.
     public var passed: Bool {
+        guard labError != true else { return false }
         guard let expectedDecision = expected.decision else { return true }
         let explicitDisagrees = expectedDecision != model
         // Audit mode enforced nothing: a would-be deny must have got through.
