@@ -17,6 +17,7 @@ public struct LabChangeLock: Sendable {
 
     /// What a wait for the lock came to.
     public enum Outcome: Sendable {
+        /// Taken: held until `release()` (or the process ends, which closes the descriptor).
         case locked(LabChangeLock)
         /// Another process still held it when the wait ended (its deadline passed, or `giveUp`).
         case busy

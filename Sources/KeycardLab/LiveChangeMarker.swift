@@ -2,8 +2,9 @@ import Foundation
 import KeycardKernel
 
 /// /run/keycard/<lab>/change.json: written by the process that makes a live change (`keycard
-/// apply|delete|label`, or the lab process for them) before it touches the kernel (the lab
-/// process: as soon as it holds the lab's lock for a change it received), removed once the change
+/// apply|delete|label`, or the lab process for them) before it programs the change (the lab
+/// process, holding the lab's lock from receipt, may first reload the record's own cluster,
+/// which rewrites only what the record holds), removed once the change
 /// is in the record, or, by a lab process, once it refused the change before touching the kernel. A marker left behind means a change stopped half-way (`kill -9`,
 /// a failure after the kernel was touched): some namespaces may hold the new tables, others the
 /// old, while the record holds the old cluster. The readers (`probe`, `scan`, `observe`, `status`)

@@ -144,7 +144,9 @@ struct ClusterDNSKernelTests {
             return
         }
         #expect(timeline.dnsModel(step, atStep: 0) == .model(allowed: true, addresses: [service]))
-        #expect(timeline.resolvConf(of: ObjectKey("x", "many"), atStep: 0).searches.count == 8)
+        // The cluster's three, the node's own (none on a machine without a search line), the pod's five.
+        let nodeSearches = Timeline.machineResolvConf.searches
+        #expect(timeline.resolvConf(of: ObjectKey("x", "many"), atStep: 0).searches.count == 8 + nodeSearches.count)
         let run = ScenarioRun(timeline: timeline, options: .init(enforcement: .pod, keep: true, labName: lab))
         defer { run.tearDown() }
         let report = try run.execute()
@@ -162,7 +164,7 @@ struct ClusterDNSKernelTests {
         let server = try #require(timeline.dnsServer(atStep: 0))
         #expect(
             log("extra")
-                == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local y.svc.cluster.local\noptions edns0 ndots:1\n"
+                == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local\(nodeSearches.map { " " + $0 }.joined()) y.svc.cluster.local\noptions edns0 ndots:1\n"
         )
         #expect(log("own") == "nameserver 10.96.0.10\nsearch example.test\n")
         let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""

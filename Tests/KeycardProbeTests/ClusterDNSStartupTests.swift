@@ -46,9 +46,11 @@ struct ClusterDNSStartupTests {
         let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         #expect(Self.log(lab, "x", "hn", until: "END") == ResolvConf(kubeletParsing: host).fittingKubeletLimits().text + "END\n")
         let server = try #require(timeline.dnsServer(atStep: 0))
+        // The node's own search domains follow the cluster's (none on a machine without a search line).
+        let node = Timeline.machineResolvConf.searches.map { " " + $0 }.joined()
         #expect(
             Self.log(lab, "x", "hw", until: "END")
-                == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\nEND\n")
+                == "nameserver \(server)\nsearch x.svc.cluster.local svc.cluster.local cluster.local\(node)\noptions ndots:5\nEND\n")
     }
 
     /// A program whose first instruction looks a Service up gets its ClusterIP: the cluster DNS

@@ -49,8 +49,9 @@ final class LiveLabService {
     }
 
     /// Makes one change. The lab's lock is taken at once and held until the record holds the
-    /// change (or it is refused), and the change is marked under way from then on
-    /// (`LiveChangeMarker`): the verb that handed it over may be gone long before (killed), and
+    /// change (or it is refused), and the change is marked under way before it is programmed
+    /// (`LiveChangeMarker`; a reload of the record's own cluster before it rewrites only what the
+    /// record holds): the verb that handed it over may be gone long before (killed), and
     /// readers and other changes must still wait for it rather than judge or move a kernel half
     /// reprogrammed. `stopping`: the lab process was asked to stop (`keycard down`): a change
     /// still waiting for the lock is not made.

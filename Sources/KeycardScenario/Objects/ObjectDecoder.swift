@@ -179,7 +179,7 @@ struct ObjectDecoder {
     /// `kubectl apply` with it): `name` required (or `generateName`), the ObjectMeta fields'
     /// types, `namespace` a DNS-1123 label, labels (`ValidateLabels`) and annotations
     /// (`ValidateAnnotations`). The name rule is the kind's name function: the RBAC kinds' a path
-    /// segment (`ValidateRBACName`), any other's a DNS-1123 subdomain (custom resources'
+    /// segment (`ValidateRBACName`), a CertificateSigningRequest's none, any other's a DNS-1123 subdomain (custom resources'
     /// `NameIsDNSSubdomain`, pkg/registry/customresource/validator.go, and most built-in kinds').
     /// `namespace` is not checked on a cluster-scoped kind, whose namespace the API server clears
     /// (`rest.BeforeCreate`): the built-in ones, a `Cluster...` kind, another CNI's cluster-wide
@@ -194,9 +194,18 @@ struct ObjectDecoder {
             Self.clusterScopedKinds.contains(kind) || kind.hasPrefix("Cluster")
             || ForeignPolicy.kind(kind, apiVersion: apiVersion).map { !$0.namespaced } == true
         let rbac = apiVersion.hasPrefix("rbac.authorization.k8s.io/")
+        // `ValidateCertificateRequestName` accepts any name (pkg/apis/certificates/validation).
+        let anyName = kind == "CertificateSigningRequest" && apiVersion.hasPrefix("certificates.k8s.io/")
+        let nameRule: (String) -> String?
+        if anyName {
+            nameRule = { _ in nil }
+        } else if rbac {
+            nameRule = { NameRules.pathSegmentNameProblem($0) }
+        } else {
+            nameRule = { NameRules.dns1123SubdomainProblem($0) }
+        }
         _ = try Metadata.read(
-            metadata, kind: kind, namespaced: !clusterScoped, at: value.location, defaultNamespace: defaultNamespace,
-            nameRule: rbac ? NameRules.pathSegmentNameProblem : NameRules.dns1123SubdomainProblem)
+            metadata, kind: kind, namespaced: !clusterScoped, at: value.location, defaultNamespace: defaultNamespace, nameRule: nameRule)
     }
 
     /// Built-in cluster-scoped kinds keycard skips (`kubectl api-resources --namespaced=false`).
