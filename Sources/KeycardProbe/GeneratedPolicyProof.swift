@@ -139,7 +139,8 @@ public enum GeneratedPolicyProof {
         return line
     }
 
-    /// Builds a lab named `labName`, programs `cluster`'s policies, probes `cells`, tears it down.
+    /// Builds a lab named `labName` in `LabStartup`'s order (cluster DNS and `cluster`'s Service
+    /// proxy before the programs), programs `cluster`'s policies, probes `cells`, tears it down.
     /// A UDP port a real program serves answers only its own protocol: those cells are skipped
     /// and judged by the model alone; with `queryDNS`, but for the cluster DNS server's port 53,
     /// which a DNS query probes as the run does (`LabServing.dnsServer`; its dnsmasq answers any
@@ -159,7 +160,8 @@ public enum GeneratedPolicyProof {
             server?.stop()
             _ = try? Lab.down(name: labName)
         }
-        let lab = try Lab.up(spec: spec)
+        // As `run` and `up` bring a lab up: a program that looks a Service up at its start finds it.
+        let (lab, _) = try LabStartup.up(spec: spec, cluster: cluster, enforcement: enforcement)
         try stopIfInterrupted()
         server = try PortServer(endpoints: LabServing.endpoints(lab.plan))
         try ProgramReadiness.await(lab.plan, progress: progress)

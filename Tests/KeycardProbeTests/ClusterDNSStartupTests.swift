@@ -77,4 +77,29 @@ struct ClusterDNSStartupTests {
         #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
         #expect(Self.log(lab, "x", "client", until: "END") == "10.96.0.77      db.x.svc.cluster.local\nEND\n")
     }
+
+    /// `generate --prove` (and `diff --prove`) bring their lab up in the same order: a program
+    /// that looks a Service up before it listens finds it. The proof's lab had started its
+    /// programs with no Service proxy and no DNS records, so the lookup failed.
+    @Test func aProofsProgramResolvesAServiceBeforeItListens() throws {
+        let lab = ScenarioLibrary.uniqueLabName()
+        let seen = NSTemporaryDirectory() + "\(lab)-lookup.txt"
+        defer { try? FileManager.default.removeItem(atPath: seen) }
+        let redis = "exec redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save '' --appendonly no"
+        let text = """
+            \(ClusterDNSKernelTests.head(lab))
+                - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: x, labels: {app: db}}, spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: x}, spec: {clusterIP: 10.96.0.77, selector: {app: db}, ports: [{port: 5432}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x}, spec: {containers: [{name: c, ports: [{containerPort: 6379}], command: [sh, -c], args: ["getent hosts db > \(seen) || echo MISSING > \(seen); \(redis)"]}]}}
+              steps:
+                - dns: {from: x/db, name: db}
+                  expect: [10.96.0.77]
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "proof-lookup.yaml")
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: [])
+        _ = try GeneratedPolicyProof.run(timeline, cluster: cluster, cells: [], enforcement: .pod, labName: lab)
+        // The program listens only after its lookup, and the proof waits for it to listen.
+        #expect((try? String(contentsOfFile: seen, encoding: .utf8)) == "10.96.0.77      db.x.svc.cluster.local\n")
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).contains { $0.hasPrefix("kc-\(lab)") })
+    }
 }
