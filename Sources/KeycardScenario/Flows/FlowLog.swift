@@ -524,7 +524,8 @@ public struct FlowLog: Sendable {
     /// - a node, or a host-network pod (Cilium gives such a pod no endpoint: its traffic is its
     ///   node's): `reserved:host` (identity 1) when it is the node that saw the flow, else
     ///   `reserved:remote-node` (identity 6);
-    /// - anything outside the pod network: `reserved:world` (identity 2).
+    /// - anything outside the pod network: the CIDR identity of the longest prefix a policy
+    ///   selects that holds its address, else `reserved:world` (identity 2) (`outsideEndpoint`).
     func endpoint(_ endpoint: Endpoint, seenOn observer: Int?, _ cluster: Cluster) -> HubbleFlow.Endpoint {
         if case .node(let name) = cluster.networkSource(endpoint) {
             let local = observer != nil && cluster.nodeIndex(name) == observer
@@ -533,7 +534,7 @@ public struct FlowLog: Sendable {
                 : HubbleFlow.Endpoint(identity: Self.remoteNodeIdentity, labels: ["reserved:remote-node"])
         }
         guard case .pod(let key) = endpoint, let pod = cluster.pods[key] else {
-            return HubbleFlow.Endpoint(identity: Self.worldIdentity, labels: ["reserved:world"])
+            return Self.outsideEndpoint(cluster.address(of: endpoint), cluster)
         }
         let labels = Self.identityLabels(of: pod, namespaceLabels: cluster.namespaces[pod.namespace]?.labels ?? [:])
         return HubbleFlow.Endpoint(
