@@ -22,12 +22,13 @@ enum HTMLRenderer {
             "<title>keycard report: \(passed ? "PASSED" : "FAILED")</title>", "<style>\(style)</style>", "</head>", "<body>",
             "<h1>keycard report <span class=\"\(passed ? "pass" : "fail")\">\(passed ? "PASSED" : "FAILED")</span></h1>",
         ]
-        for entry in entries { html += section(entry) }
+        for (index, entry) in entries.enumerated() { html += section(entry, idPrefix: "s\(index + 1)-") }
         html += ["</body>", "</html>"]
         return html.joined(separator: "\n")
     }
 
-    static func section(_ entry: Entry) -> [String] {
+    /// One scenario's part of the page; `idPrefix` goes before every element id of its graph.
+    static func section(_ entry: Entry, idPrefix: String) -> [String] {
         let report = entry.report
         let scenario = entry.timeline.scenario
         let stepsPassed = report.steps.filter(\.passed).count
@@ -64,7 +65,7 @@ enum HTMLRenderer {
         switch entry.graph {
         case .success(let svg):
             out.append("<p class=\"meta\">Green: allowed, with ports. Dashed light red: probed and denied.</p>")
-            out.append("<div class=\"graph\">\(inlineSVG(svg))</div>")
+            out.append("<div class=\"graph\">\(inlineSVG(svg, idPrefix: idPrefix))</div>")
         case .failure(let error): out.append("<p>No graph: \(escape("\(error)"))</p>")
         }
         out.append("<h3>Matrices</h3>")
@@ -95,10 +96,21 @@ enum HTMLRenderer {
         ] + rows + ["</table>"]
     }
 
-    /// The SVG element alone (no XML prolog or doctype), scaled to the page's width.
-    static func inlineSVG(_ svg: String) -> String {
+    /// The SVG element alone (no XML prolog or doctype), scaled to the page's width, with
+    /// `idPrefix` before each of its element ids and before every reference to one (`url(#…)`,
+    /// `href="#…"`, `xlink:href="#…"`): Graphviz numbers every graph's elements alike (`graph0`,
+    /// `node1`, `edge1`), and an id must be unique in the whole page (HTML Living Standard, "The id
+    /// attribute"), so each scenario's graph gets its own prefix.
+    static func inlineSVG(_ svg: String, idPrefix: String) -> String {
         guard let start = svg.range(of: "<svg") else { return "" }
-        return String(svg[start.lowerBound...])
+        var element = String(svg[start.lowerBound...])
+        let ids = Set(element.matches(of: /\sid="([^"]*)"/).map { String($0.output.1) })
+        guard !ids.isEmpty else { return element }
+        element.replace(/(\sid="|href="#|url\(#|url\('#|url\("#)([^"')]*)/) { match in
+            let (_, opening, name) = match.output
+            return ids.contains(String(name)) ? "\(opening)\(idPrefix)\(name)" : "\(opening)\(name)"
+        }
+        return element
     }
 
     static func escape(_ text: String) -> String {
