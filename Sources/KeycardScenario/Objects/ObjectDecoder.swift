@@ -4,6 +4,9 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// Set while a pod template is decoded (`podSpec(template: true)`): why the API server would
+    /// refuse its pods, which `Workload.podsRefused` keeps.
+    var templatePodsRefused: String?
     /// False in manifests mode, where keycard runs no container's command: what a program would
     /// miss (an env value keycard does not read) is then not worth a warning.
     var runsPrograms = true
