@@ -122,6 +122,11 @@ public struct Workload: Hashable, Sendable {
     /// template (pkg/controller/deployment `dc.sync`), so a template written while paused reaches
     /// no pod until it is resumed.
     public var paused: Bool = false
+    /// Why the API server refuses every pod made from the template, which it accepts in the
+    /// workload itself (a container image with leading or trailing whitespace: ValidatePodCreate
+    /// checks it, ValidatePodTemplateSpec does not): the controller's creations fail, so no pod
+    /// of this template runs. nil for every other workload.
+    public var podsRefused: String?
     /// A Job's `spec.parallelism` (default 1), or a CronJob's `jobTemplate`'s; 1 for other kinds.
     /// An Indexed Job's `completions` may change only to it (`validateCompletions`).
     public var parallelism = 1

@@ -363,3 +363,55 @@ struct ManifestModeTests {
         #expect(ManifestLoader.labName(for: "/srv/shop/.") == "shop")
     }
 }
+
+/// A `Scenario` of a misspelt keycard version is a scenario refused for its apiVersion, not a
+/// manifest whose unknown kind is skipped (which ran no step and passed); kubectl refuses a kind
+/// no server serves (the RESTMapper's NoKindMatchError).
+@Suite("Wrongly versioned scenarios")
+struct WronglyVersionedScenarioTests {
+    static func scenario(apiVersion: String, kind: String) -> String {
+        """
+        apiVersion: \(apiVersion)
+        kind: \(kind)
+        metadata: {name: fxi2}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Pod, metadata: {name: web, labels: {app: web}}, spec: {containers: [{name: web, image: x, ports: [{containerPort: 80}]}]}}
+          steps:
+            - probe: {ports: [TCP/80]}
+        """
+    }
+
+    @Test(arguments: [
+        ("keycard/v2", "Scenario"), ("keycard/V1", "Scenario"), ("Keycard/v1", "Scenario"), ("keycard.io/v1", "Scenario"),
+        ("keycard/v1beta1", "Scenario"), ("KEYCARD.example.com/v1", "scenario"),
+    ])
+    func aScenarioOfAnotherKeycardVersionIsRefusedAtItsApiVersion(apiVersion: String, kind: String) throws {
+        let path = try manifestsFolder(["s.yaml": Self.scenario(apiVersion: apiVersion, kind: kind)])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = (path as NSString).appendingPathComponent("s.yaml")
+        #expect(!ManifestLoader.isManifests(file))
+        #expect {
+            _ = try ScenarioLoader.timeline(file)
+        } throws: { error in
+            guard let error = error as? ScenarioError else { return false }
+            return error.location.line == 1 && error.message == "apiVersion must be keycard/v1, found \(apiVersion)"
+        }
+        // Among manifests (a folder), it is refused too, not skipped as an unknown kind.
+        #expect {
+            _ = try ManifestLoader.timeline([path])
+        } throws: { error in
+            guard let error = error as? ScenarioError else { return false }
+            return error.location.line == 1
+                && error.message.hasPrefix("apiVersion must be keycard/v1, found \(apiVersion); a keycard Scenario")
+        }
+    }
+
+    /// Another group's `Scenario` (a custom resource) stays a manifest whose kind is skipped.
+    @Test func aScenarioOfAnotherGroupIsAManifest() throws {
+        let path = try manifestsFolder(["s.yaml": Self.scenario(apiVersion: "keycards.example.com/v1", kind: "Scenario")])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(ManifestLoader.isManifests((path as NSString).appendingPathComponent("s.yaml")))
+        _ = try ManifestLoader.timeline([path])
+    }
+}

@@ -16,6 +16,18 @@ private let served: [FidelityCell] = ["other/client -> shop/p TCP/80 allow"]
 
 let containerRows: [FidelityRow] = [
     FidelityRow(
+        "POD-58", container("").replacingOccurrences(of: "image: i, ports", with: "image: \"nginx \", ports"),
+        .refuses(at: "\"nginx \"", "image: Invalid value: \"nginx \": must not have leading or trailing whitespace")),
+    FidelityRow(
+        "POD-59",
+        "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: shop}, spec: {selector: {matchLabels: {app: d}}, "
+            + "template: {metadata: {labels: {app: d}}, spec: {containers: [{name: c, image: \" nginx\", ports: [{containerPort: 80}]}]}}}}",
+        .warns("refuses each of its pods", ["other/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.deployment, "shop", "d") }
+            return pods.isEmpty ? nil : "expected the Deployment with no pod, found \(pods.count)"
+        }),
+    FidelityRow(
         "CTR-23",
         container("command: [/app, null], args: [--flag, null]").replacingOccurrences(
             of: "spec: {", with: "spec: {nodeSelector: {pool: null}, "),

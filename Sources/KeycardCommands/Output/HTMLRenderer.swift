@@ -15,8 +15,10 @@ enum HTMLRenderer {
     /// At most this many flows per scenario (a manifests run can probe tens of thousands).
     static let flowLimit = 5000
 
-    static func render(_ entries: [Entry]) -> String {
-        let passed = entries.allSatisfy(\.report.passed)
+    /// `aborted`: the run stopped part way (`RunAbort`), so the page is not PASSED even when
+    /// every scenario it holds passed, or it holds none.
+    static func render(_ entries: [Entry], aborted: Bool = false) -> String {
+        let passed = !aborted && entries.allSatisfy(\.report.passed)
         var html = [
             "<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
             "<title>keycard report: \(passed ? "PASSED" : "FAILED")</title>", "<style>\(style)</style>", "</head>", "<body>",

@@ -101,7 +101,7 @@ struct RunCommand: ParsableCommand {
             let aborted = RunAbort(
                 error, failure: failure, scenario: reports.count < timelines.count ? timelines[reports.count].scenario.name : nil,
                 notRun: max(timelines.count - reports.count - 1, 0))
-            if output == .tap || output == .junit || (output != .table && !reports.isEmpty) {
+            if Self.emitsOnAbort(output, completed: reports.count, several: timelines.count > 1) {
                 try emit(reports, ran: ran, several: timelines.count > 1, aborted: aborted)
             }
             throw error
@@ -117,6 +117,18 @@ extension RunCommand {
     /// part way (`aborted`) ends TAP with `Bail out!` and adds JUnit's erroring test suite; JSON,
     /// Markdown and HTML hold the completed reports only, the exit status and stderr saying why
     /// the rest is missing.
+    /// Whether a run that stopped part way still prints its `-o` document: TAP and JUnit always
+    /// (they say it stopped); JSON, Markdown and HTML when a scenario completed, or when several
+    /// were given, even if none completed (the README's "an array of them": `[]`, an empty page),
+    /// so a reader of the file finds a document, not nothing. `table` printed each as it ended.
+    static func emitsOnAbort(_ output: ReportFormat, completed: Int, several: Bool) -> Bool {
+        switch output {
+        case .table: false
+        case .tap, .junit: true
+        case .json, .markdown, .html: several || completed > 0
+        }
+    }
+
     private func emit(_ reports: [Report], ran: [Timeline], several: Bool, aborted: RunAbort? = nil) throws {
         switch output {
         case .table: break
@@ -129,7 +141,7 @@ extension RunCommand {
                 HTMLRenderer.render(
                     zip(ran, reports).map { timeline, report in
                         HTMLRenderer.Entry(timeline: timeline, report: report, graph: Self.pageGraph(timeline))
-                    }))
+                    }, aborted: aborted != nil))
         }
     }
 

@@ -41,8 +41,10 @@ public enum ManifestLoader {
         return (objects, dropped)
     }
 
-    /// True when `path` is a folder, or a file whose first document is not a `keycard/v1` object (a
-    /// scalar or a list is not one either: `timeline` then says what a manifest document must be).
+    /// True when `path` is a folder, or a file whose first document is not a keycard scenario,
+    /// `ScenarioLoader.isScenario` (a wrongly versioned `Scenario` is one, which the scenario
+    /// parser then refuses; a scalar or a list is not one: `timeline` then says what a manifest
+    /// document must be).
     public static func isManifests(_ path: String) -> Bool {
         if !ScenarioLoader.readsStandardInput(path) {
             var isDirectory: ObjCBool = false
@@ -55,7 +57,8 @@ public enum ManifestLoader {
         guard case .mapping = first.node else { return true }
         guard let entries = try? first.entries("a document") else { return false }
         let apiVersion = entries.first { $0.key == "apiVersion" }.flatMap { try? $0.value.string("apiVersion") }
-        return apiVersion != "keycard/v1"
+        let kind = entries.first { $0.key == "kind" }.flatMap { try? $0.value.string("kind") }
+        return !ScenarioLoader.isScenario(kind: kind, apiVersion: apiVersion)
     }
 
     /// The files `paths` stand for: each file as given, each folder's `.yaml`/`.yml`/`.json` files in

@@ -108,7 +108,8 @@ extension ObjectDecoder {
     /// hostNetwork) and returns its non-null fields. Shared by Pods and the pod templates of workloads;
     /// `controllerSetsHostname`: a StatefulSet's template, whose hostname and subdomain its controller
     /// replaces (so the API server does not check them there).
-    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod, controllerSetsHostname: Bool = false) throws(ScenarioError)
+    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod, controllerSetsHostname: Bool = false, template: Bool = false)
+        throws(ScenarioError)
         -> [String: YAMLValue]
     {
         try warnUnknownFields(specValue, "Pod spec", known: KnownFields.podSpec)
@@ -166,6 +167,7 @@ extension ObjectDecoder {
             try checkFieldTypes(fields, DecodedFieldType.containerTable) { "container \"\(containerName)\": \($0)" }
             // validateContainers: "image: Required value". The lab runs no images, and scenarios
             // written for keycard often leave it out: a warning, not a refusal.
+            try checkImageWhitespace(fields["image"], containerName, pod: pod, template: template)
             if try fields["image"]?.string("image").isEmpty ?? true {
                 warnings.append(
                     ScenarioWarning(
@@ -281,6 +283,26 @@ extension ObjectDecoder {
     }
 
     /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).
+    /// `validateContainerOnlyForPod` (validation.go, from ValidatePod): an image with leading or
+    /// trailing whitespace (Go's `strings.TrimSpace`: any Unicode space) is refused in a Pod,
+    /// `image: Invalid value: "nginx ": must not have leading or trailing whitespace`. A pod
+    /// template is not checked (ValidatePodTemplateSpec skips it), so the workload is accepted and
+    /// each pod its controller makes is refused: a warning, and no pod (`Workload.podsRefused`).
+    mutating func checkImageWhitespace(_ value: YAMLValue?, _ containerName: String, pod: Pod, template: Bool) throws(ScenarioError) {
+        guard let value, let image = try? value.string("image"), !image.isEmpty else { return }
+        guard let first = image.unicodeScalars.first, let last = image.unicodeScalars.last,
+            first.properties.isWhitespace || last.properties.isWhitespace
+        else { return }
+        let problem =
+            "container \"\(containerName)\": image: Invalid value: \(image.debugDescription): must not have leading or trailing whitespace"
+        guard template else { throw value.error("pod \(pod.key): \(problem)") }
+        if templatePodsRefused == nil { templatePodsRefused = problem }
+        warn(
+            value,
+            "\(pod.namespace)/\(pod.name): the API server accepts the template but refuses each of its pods (\(problem)), so no pod runs, and keycard runs none"
+        )
+    }
+
     func nonNullFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
         var fields: [String: YAMLValue] = [:]
         for entry in try value.entries(what) where !entry.value.isNull { fields[entry.key] = entry.value }

@@ -80,7 +80,9 @@ extension ObjectDecoder {
         }
         let isJob = kind == .job || kind == .cronJob
         guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
+        templatePodsRefused = nil
         let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", kind: kind)
+        let podsRefused = templatePodsRefused
 
         var replicas = 1
         if kind != .daemonSet, !isJob, let replicasValue = spec["replicas"] {
@@ -91,6 +93,7 @@ extension ObjectDecoder {
             kind: kind, namespace: meta.namespace, name: meta.name, labels: meta.labels, selector: .everything, replicas: replicas,
             template: template)
         workload.jobLabels = jobLabels
+        workload.podsRefused = podsRefused
         workload.replicasWritten = kind.isScalable && spec["replicas"] != nil
 
         switch kind {
@@ -272,7 +275,8 @@ extension ObjectDecoder {
         var pod = Pod(namespace: namespace, name: owner, labels: labels)
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
-        let spec = try podSpec(specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"))
+        let spec = try podSpec(
+            specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"), template: true)
         try readNodeSelection(spec, into: &pod, owner: owner)
         // Gates in a template are rare (admission webhooks add them to pods): keycard runs the
         // pods as if scheduled, where Kubernetes keeps them Pending until the gates are removed.

@@ -4,6 +4,9 @@ import KeycardModel
 /// for the fields keycard uses.
 struct ObjectDecoder {
     var warnings: [ScenarioWarning] = []
+    /// Set while a pod template is decoded (`podSpec(template: true)`): why the API server would
+    /// refuse its pods, which `Workload.podsRefused` keeps.
+    var templatePodsRefused: String?
     /// False in manifests mode, where keycard runs no container's command: what a program would
     /// miss (an env value keycard does not read) is then not worth a warning.
     var runsPrograms = true
@@ -96,12 +99,17 @@ struct ObjectDecoder {
             }
         }
         // A scenario among manifests (a folder of scenarios, or `file:` naming one) would be
-        // skipped as an unknown kind and its steps never run: a silent pass.
-        if kind == "Scenario", apiVersion == "keycard/v1" {
-            throw ScenarioError(
-                kindLocation,
+        // skipped as an unknown kind and its steps never run: a silent pass. A wrongly versioned
+        // one (`keycard/v2`, `keycard.io/v1`) too, which kubectl would refuse as a kind no server
+        // serves.
+        if ScenarioLoader.isScenario(kind: kind, apiVersion: apiVersion) {
+            let reason =
                 "a keycard Scenario where Kubernetes manifests are read (a manifests folder or file:): give scenario files by name, as keycard check DIR/*.yaml"
-            )
+            if apiVersion != "keycard/v1" {
+                throw ScenarioError(apiVersionLocation, "apiVersion must be keycard/v1, found \(apiVersion); \(reason)")
+            }
+            if kind != "Scenario" { throw ScenarioError(kindLocation, "kind must be Scenario, found \(kind); \(reason)") }
+            throw ScenarioError(kindLocation, reason)
         }
         guard let known = try BuiltInKinds.held(kind, apiVersion: apiVersion, kindAt: kindLocation, apiVersionAt: apiVersionLocation)
         else {

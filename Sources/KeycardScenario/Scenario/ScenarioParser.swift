@@ -16,6 +16,20 @@ public enum ScenarioLoader {
         return try parseTimeline(text, file: path, cellLimit: cellLimit)
     }
 
+    /// True when a document's `kind` and `apiVersion` make it a keycard scenario, wrongly written
+    /// or not: `apiVersion: keycard/v1`, or a kind `Scenario` in any case whose apiVersion's group
+    /// is `keycard` or `keycard.*` in any case (`keycard/v2`, `Keycard/v1`, `keycard.io/v1`). Such a
+    /// document is never a Kubernetes object to skip: kubectl refuses a kind its server does not
+    /// serve (`no matches for kind "Scenario" in version "keycard/v2"`, the RESTMapper's
+    /// NoKindMatchError), so a misspelt version is an error, not a scenario with no steps.
+    public static func isScenario(kind: String?, apiVersion: String?) -> Bool {
+        guard let apiVersion else { return false }
+        if apiVersion == "keycard/v1" { return true }
+        guard kind?.lowercased() == "scenario" else { return false }
+        let group = apiVersion.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0].lowercased()
+        return group == "keycard" || group.hasPrefix("keycard.")
+    }
+
     /// Parses scenario text; `file` names it in errors and anchors relative `file:` items.
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
         try parseTimeline(text, file: file).scenario

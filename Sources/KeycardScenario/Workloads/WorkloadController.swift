@@ -42,6 +42,9 @@ public enum WorkloadController {
         let hash = templateHash(workload.template)
         let owned = existing.sorted { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }
         func current(_ pod: Pod) -> Bool { pod.owner?.revision == hash || !workload.replacesOnUpdate }
+        // Every pod of the template is refused at create (`Workload.podsRefused`): none is made;
+        // those already running from another revision go as the rollout replaces them.
+        if workload.podsRefused != nil { return Array(owned.filter(current).prefix(workload.replicas)) }
         switch workload.kind {
         case .deployment:
             let kept = Array(owned.filter(current).prefix(workload.replicas))
