@@ -42,9 +42,10 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let client = context.channel
         let clientFlow = MeshFlow(proxied.address, clientPort, original.address, original.port)
         let claim = proxied.core.flows.claim(clientFlow, with: ticket)
-        // Never follow a connection to the proxy's own ports (one not redirected shows its own
+        // Never follow a connection to this pod's own proxy ports (one not redirected shows its own
         // address as the original destination): the proxy would connect to itself without end.
-        guard !MeshDataPath.proxyPorts.contains(original.port) else {
+        // Those ports of another address are dialled as any other port.
+        guard !MeshDataPath.reachesOwnProxy(address: original.address, port: original.port, podAddress: proxied.address) else {
             proxied.core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: claim)
             return ProxyCore.reset(client)
         }
