@@ -1,3 +1,4 @@
+import Glibc
 import KeycardKernel
 import KeycardLab
 import KeycardMesh
@@ -131,21 +132,45 @@ struct LabMeshChannel: MeshProbeChannel {
         }
     }
 
-    /// The record in words: who judged, with what mode and policy.
+    /// The record in words: who judged, with what mode and policy, and which peer it saw.
+    ///
+    /// A drop of the proxy's upstream connection was judged by no proxy: it names no destination
+    /// as the place, no kind of policy (the report's `rule`, `RuleAttribution`, names the one the
+    /// model holds responsible, a NetworkPolicy or a cluster policy) and no peer (none was
+    /// reached). Its place is known only when `connect()` failed at once with EPERM or EACCES: the
+    /// source pod's own output chain, its egress (the word `RuleAttribution.confirmed` reads).
     static func reason(_ record: MeshFlowRecord) -> String {
         var parts: [String] = []
-        if let pod = record.pod { parts.append("at \(pod) (\(record.plane?.rawValue ?? "?"))") }
+        let target = record.pod.map { "\($0) (\(record.plane?.rawValue ?? "?"))" }
         switch record.outcome {
-        case .deny: parts.append("the proxy's upstream connection was dropped (NetworkPolicy)")
-        case .closed where record.gaveUp: break
-        case .closed: parts.append("nothing serves the port")
-        case .allow, .skipped: break
-        case .denyMTLS, .denyRBAC: if let detail = record.detail { parts.append(detail) }
+        case .deny:
+            let towards = target.map { " to \($0)" } ?? ""
+            let how = (record.drop ?? .timeout).description
+            if case .socketError(let code)? = record.drop, code == EPERM || code == EACCES {
+                parts.append("the source's egress dropped the proxy's upstream connection\(towards) (\(how))")
+            } else {
+                parts.append("the proxy's upstream connection\(towards) was dropped on its way (\(how))")
+            }
+            return parts.joined(separator: "; ")
+        case .closed where record.gaveUp: if let target { parts.append("at \(target)") }
+        case .closed:
+            if let target { parts.append("at \(target)") }
+            parts.append("nothing serves the port")
+        case .allow, .skipped: if let target { parts.append("at \(target)") }
+        case .denyMTLS, .denyRBAC:
+            if let target { parts.append("at \(target)") }
+            if let detail = record.detail { parts.append(detail) }
         }
         if let mode = record.mode {
             parts.append("mTLS \(mode.mode.rawValue) set by \(mode.setBy.map(\.description) ?? "default")")
         }
-        parts.append(record.principal.map { "peer spiffe://\($0)" } ?? "plaintext peer")
+        // The peer as the destination's proxy saw it: only a record of that proxy (its mode, or its
+        // refusal of plaintext) knows the connection came without a certificate.
+        if let principal = record.principal {
+            parts.append("peer spiffe://\(principal)")
+        } else if record.detail == "plaintext-refused" || record.mode != nil && record.outcome != .denyMTLS {
+            parts.append("plaintext peer")
+        }
         if let decision = record.authorization { parts.append("authorization: \(decision.description)") }
         return parts.joined(separator: "; ")
     }

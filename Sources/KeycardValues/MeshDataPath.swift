@@ -21,4 +21,15 @@ public enum MeshDataPath {
     public static let hbonePort: UInt16 = 15008
     /// The ports the redirection never captures: the proxy's own listeners.
     public static var proxyPorts: [UInt16] { [outboundPort, inboundPort, hbonePort] }
+
+    /// Whether the proxy of the pod at `podAddress`, following an outbound connection to
+    /// `address:port`, would reach its own listeners (one of `proxyPorts` at the pod's own address or
+    /// in 127.0.0.0/8) and so connect to itself without end. Only such a connection is refused: one
+    /// to port 15001, 15006 or 15008 of another address leaves the pod like any other, as Envoy's
+    /// outbound passthrough and ztunnel dial the original destination, and NetworkPolicy and the
+    /// destination's mesh decide (istio/istio `tools/istio-iptables` captures outbound TCP to every
+    /// port; only the proxy's own traffic and loopback return).
+    public static func reachesOwnProxy(address: IPv4, port: UInt16, podAddress: IPv4) -> Bool {
+        proxyPorts.contains(port) && (address == podAddress || address.value >> 24 == 127)
+    }
 }

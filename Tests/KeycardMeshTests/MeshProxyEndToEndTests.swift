@@ -36,6 +36,16 @@ struct MeshProxyEndToEndTests {
         }
         """
 
+    /// Drops TCP to 15008 as a NetworkPolicy would.
+    static let dropHBONE = """
+        table ip kc_mesh_test_hbone {
+            chain c {
+                type filter hook prerouting priority -300; policy accept;
+                tcp dport 15008 drop
+            }
+        }
+        """
+
     private func clientFlow(_ port: UInt16, to address: IPv4 = MeshFixtures.apiAddress, _ destinationPort: UInt16) -> MeshFlow {
         MeshFlow(MeshFixtures.clientAddress, port, address, destinationPort)
     }
@@ -186,21 +196,43 @@ struct MeshProxyEndToEndTests {
         #expect(spoofedRecord.detail == "bad-certificate")
 
         // Now drop 15008 as a NetworkPolicy would: the tunnel's connect times out → deny.
-        try world.world.nft(
-            in: world.apiNamespace,
-            """
-            table ip kc_mesh_test_hbone {
-                chain c {
-                    type filter hook prerouting priority -300; policy accept;
-                    tcp dport 15008 drop
-                }
-            }
-            """)
+        try world.world.nft(in: world.apiNamespace, Self.dropHBONE)
         let dropped = try PlainClient.exchange(
             in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 8080, payload: "hello\n", sourcePort: 25103)
         #expect(dropped.bytes.isEmpty)
         let droppedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25103, 8080)))
         #expect(droppedRecord.outcome == .deny)
         #expect(app.accepted.current == 1)
+    }
+
+    @Test(
+        "a connection to another address's port 15006 or 15008 leaves the pod: a Service's 15006 reaches its backend, a drop of the api's 15008 is a deny"
+    )
+    func proxyPortsOfAnotherAddressAreDialled() throws {
+        var cluster = MeshFixtures.cluster()
+        cluster.services[ObjectKey("prod", "api-15006")] = Service(
+            namespace: "prod", name: "api-15006", selector: ["app": "api"], address: .ip("10.96.0.11"),
+            ports: [ServicePort(name: "tcp", port: 15006, target: .number(8080))])
+        let world = try ProxyWorld(cluster: cluster, originalPort: nil)
+        defer { world.tearDown() }
+        try world.attachClient()
+        try world.world.nft(in: world.clientNamespace, Self.clientRules)
+        try world.world.nft(in: world.apiNamespace, Self.apiRules)
+        try world.world.nft(in: world.apiNamespace, Self.dropHBONE)
+        try world.serve(8080, .line)
+
+        // The Service's port 15006 is the proxy's own port number, yet the Service resolves to the api's 8080.
+        let viaService = try PlainClient.exchange(
+            in: world.clientNamespace, to: "10.96.0.11", port: 15006, payload: "hello\n", sourcePort: 25201)
+        #expect(viaService.text == "prod/api\n", "records: \(world.flows.records)")
+        let serviceRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25201, to: "10.96.0.11", 15006)))
+        #expect(serviceRecord.outcome == .allow)
+
+        // The api's 15008, dropped on the wire as a NetworkPolicy would: the proxy dialled it.
+        let dropped = try PlainClient.exchange(
+            in: world.clientNamespace, to: MeshFixtures.apiAddress, port: 15008, payload: "hello\n", sourcePort: 25202)
+        #expect(dropped.bytes.isEmpty)
+        let droppedRecord = try #require(world.flows.outcome(ofClientFlow: clientFlow(25202, 15008)))
+        #expect(droppedRecord.outcome == .deny)
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import KeycardKernel
 import KeycardModel
 import KeycardProbe
@@ -6,6 +7,7 @@ import KeycardTestSupport
 import KeycardValues
 import Testing
 
+@testable import KeycardMesh
 @testable import KeycardProbe
 
 /// A channel double: records what the prober declares and answers from a fixed table. A flow in
@@ -297,5 +299,33 @@ struct MeshProbingTests {
         #expect(MeshProbing.parseHTTP("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nprod/api\n") == (200, "prod/api"))
         #expect(MeshProbing.parseHTTP("HTTP/1.1 403 Forbidden\r\n\r\nRBAC: access denied") == (403, "RBAC: access denied"))
         #expect(MeshProbing.parseHTTP("garbage").status == nil)
+    }
+}
+
+@Suite("Mesh probing: the proxy's record in words")
+struct MeshRecordReasonTests {
+    /// A drop of the proxy's upstream connection (fxm32: a ClusterNetworkPolicy on the source's
+    /// egress denies TCP/15008) was judged by no proxy: no destination as its place, no kind of
+    /// policy, no peer; a drop in the source's own output says so, in the words the kernel
+    /// confirmation reads.
+    @Test func aDroppedHopNamesNeitherTheDestinationNorAPolicyKindNorAPeer() {
+        let db = ObjectKey("amb", "db")
+        let local = LabMeshChannel.reason(
+            MeshFlowRecord(outcome: .deny, pod: db, plane: .ambient, drop: .socketError(errno: EPERM)))
+        #expect(
+            local == "the source's egress dropped the proxy's upstream connection to amb/db (ambient) (Operation not permitted (errno 1))")
+        let lost = LabMeshChannel.reason(MeshFlowRecord(outcome: .deny, pod: db, plane: .ambient, drop: .timeout))
+        #expect(lost == "the proxy's upstream connection to amb/db (ambient) was dropped on its way (timeout)")
+        for reason in [local, lost] {
+            #expect(!reason.contains("NetworkPolicy") && !reason.contains("plaintext peer") && !reason.hasPrefix("at "))
+        }
+    }
+
+    @Test func onlyTheDestinationsProxyReportsAPlaintextPeer() {
+        let api = ObjectKey("prod", "api")
+        let refused = LabMeshChannel.reason(MeshFlowRecord(outcome: .denyMTLS, detail: "plaintext-refused", pod: api, plane: .sidecar))
+        #expect(refused == "at prod/api (sidecar); plaintext-refused; plaintext peer")
+        let nothing = LabMeshChannel.reason(MeshFlowRecord(outcome: .closed, detail: "Connection refused", pod: api, plane: DataPlane.none))
+        #expect(nothing == "at prod/api (none); nothing serves the port")
     }
 }

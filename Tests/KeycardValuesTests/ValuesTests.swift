@@ -18,6 +18,19 @@ import Testing
         #expect(IPv4("10.244.0.7")?.octets == [10, 244, 0, 7])
     }
 
+    @Test("only the pod's own proxy ports (its address or loopback) are ones its proxy must not follow; another address's are dialled")
+    func ownProxyPortsAreOnlyThePodsOwn() throws {
+        let pod = try #require(IPv4("10.244.0.7"))
+        let loopback = try #require(IPv4("127.0.0.1"))
+        let others = try ["10.244.0.8", "10.96.0.11"].map { try #require(IPv4($0)) }
+        for port in MeshDataPath.proxyPorts {
+            #expect(MeshDataPath.reachesOwnProxy(address: pod, port: port, podAddress: pod))
+            #expect(MeshDataPath.reachesOwnProxy(address: loopback, port: port, podAddress: pod))
+            for other in others { #expect(!MeshDataPath.reachesOwnProxy(address: other, port: port, podAddress: pod)) }
+        }
+        #expect(!MeshDataPath.reachesOwnProxy(address: pod, port: 8080, podAddress: pod))
+    }
+
     @Test(arguments: [("10.244.0.0/16", "10.244.0.0/16"), ("1.2.3.4", "1.2.3.4/32"), ("0.0.0.0/0", "0.0.0.0/0")])
     func exactBlocks(text: String, expected: String) {
         #expect(CIDR.parseExact(text)?.description == expected)

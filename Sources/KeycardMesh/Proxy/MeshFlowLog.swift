@@ -1,3 +1,4 @@
+import KeycardKernel
 import KeycardModel
 import KeycardValues
 import NIOConcurrencyHelpers
@@ -42,6 +43,9 @@ public struct MeshFlowRecord: Hashable, Sendable {
     /// why, but it is no verdict (spec mesh.md 2.5 reserves `closed` for a connection that passed
     /// both checks). The prober reports it as a lab error and sends the cell again.
     public var gaveUp = false
+    /// `deny` only: how the proxy's upstream connection was dropped, a timeout (somewhere on the way)
+    /// or an error of `connect()` at once (EPERM/EACCES: the source pod's own output chain).
+    public var drop: DenyReason?
 }
 
 /// A connection's place in the order the proxy accepted connections, taken when it is accepted

@@ -1,4 +1,5 @@
 import Glibc
+import KeycardKernel
 import KeycardModel
 import KeycardValues
 import NIOCore
@@ -12,7 +13,7 @@ import NIOTLS
 /// (own SVID, stolen, rogue, or plaintext) over TLS 1.3 with ALPN `istio`, then splices.
 ///
 /// Records on the client flow (pod address, client port → original destination): `deny` on
-/// upstream connect timeout (a NetworkPolicy drop), `closed` on refusal, `allow` once connected,
+/// upstream connect timeout or a local drop (detail: the `DenyReason`), `closed` on refusal, `allow` once connected,
 /// `deny-mtls`/`bad-certificate` when the TLS handshake fails; and links the client flow to the
 /// upstream flow, whose record (made by the destination's inbound side) takes precedence.
 final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -42,9 +43,10 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         let client = context.channel
         let clientFlow = MeshFlow(proxied.address, clientPort, original.address, original.port)
         let claim = proxied.core.flows.claim(clientFlow, with: ticket)
-        // Never follow a connection to the proxy's own ports (one not redirected shows its own
+        // Never follow a connection to this pod's own proxy ports (one not redirected shows its own
         // address as the original destination): the proxy would connect to itself without end.
-        guard !MeshDataPath.proxyPorts.contains(original.port) else {
+        // Those ports of another address are dialled as any other port.
+        guard !MeshDataPath.reachesOwnProxy(address: original.address, port: original.port, podAddress: proxied.address) else {
             proxied.core.flows.record(MeshFlowRecord(outcome: .closed, detail: "the proxy's own port"), for: claim)
             return ProxyCore.reset(client)
         }
@@ -85,17 +87,20 @@ final class OutboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .failure(let error):
                 handshake.fail(error)
                 // A drop shows as a timeout (the SYN is lost), or — dropped in this pod's own
-                // output chain, or answered by an ICMP error — as EPERM/EACCES/unreachable at once.
-                var timedOut = false
-                if case ChannelError.connectTimeout = error { timedOut = true }
-                if let io = error as? IOError, [EPERM, EACCES, EHOSTUNREACH, ENETUNREACH].contains(io.errnoCode) { timedOut = true }
+                // output chain, or answered by an ICMP error — as EPERM/EACCES/unreachable at once;
+                // the detail says which, in the prober's words (`DenyReason`).
+                var drop: DenyReason?
+                if case ChannelError.connectTimeout = error { drop = .timeout }
+                if let io = error as? IOError, [EPERM, EACCES, EHOSTUNREACH, ENETUNREACH].contains(io.errnoCode) {
+                    drop = .socketError(errno: io.errnoCode)
+                }
                 // A refusal says nothing serves the port; any other error is no verdict.
                 let refused = (error as? IOError)?.errnoCode == ECONNREFUSED
                 flows.record(
                     MeshFlowRecord(
-                        outcome: timedOut ? .deny : .closed, detail: timedOut ? "connect-timeout" : "\(error)", pod: route.pod,
+                        outcome: drop == nil ? .closed : .deny, detail: drop?.description ?? "\(error)", pod: route.pod,
                         plane: plane,
-                        gaveUp: !timedOut && !refused),
+                        gaveUp: drop == nil && !refused, drop: drop),
                     for: claim)
                 ProxyCore.reset(client)
             case .success(let channel):
