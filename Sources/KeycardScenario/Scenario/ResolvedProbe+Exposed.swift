@@ -3,7 +3,8 @@ import KeycardValues
 
 extension ResolvedProbe {
     /// Destinations `svc/ns/name@node-N` and `svc/ns/name@lb`: the Service exists with node ports
-    /// (NodePort, or LoadBalancer with `allocateLoadBalancerNodePorts`), node N is a lab node, the
+    /// (`Service.servesNodePorts`: NodePort or LoadBalancer with a port holding one, allocated or
+    /// pinned, whatever `allocateLoadBalancerNodePorts` says), node N is a lab node, the
     /// load balancer has its address, every probe port is one the path listens on (a node port on
     /// a node, a Service port on the load balancer), and only externals probe them (a pod's
     /// connection to a node port is not built: its policies would judge the node's address before
@@ -18,10 +19,12 @@ extension ResolvedProbe {
                     step.location,
                     "probe.to: svc/\(key)@\(entry)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }
-            guard service.hasNodePorts else {
+            guard service.servesNodePorts else {
                 throw ScenarioError(
                     step.location,
-                    "probe.to: svc/\(key)@\(entry): Service \(key) is \(service.kind.rawValue) without node ports; only NodePort and LoadBalancer Services are reached from outside"
+                    service.kind == .loadBalancer
+                        ? "probe.to: svc/\(key)@\(entry): LoadBalancer Service \(key) has no node port (allocateLoadBalancerNodePorts: false and none pinned); the lab's load balancer forwards to node ports only"
+                        : "probe.to: svc/\(key)@\(entry): Service \(key) is \(service.kind.rawValue) without node ports; only NodePort and LoadBalancer Services are reached from outside"
                 )
             }
             switch entry {
