@@ -91,3 +91,14 @@ extension Service {
         ports.first { $0.nodePort == nodePort && $0.proto == proto }
     }
 }
+
+extension Cluster {
+    /// The Service a connection to any node's address on `port` reaches: the first (by key) whose
+    /// port has that node port for that protocol (`Service.servesNodePorts`). kube-proxy DNATs
+    /// node-port traffic at the nat prerouting and output hooks (pkg/proxy/nftables/proxier.go,
+    /// the `service-nodeports` map) before local delivery, so a host-network pod listening on
+    /// the same port of the node never gets it. nil: the node's own sockets answer.
+    public func nodePortService(_ port: ProtocolPort) -> Service? {
+        sortedServices.first { $0.servesNodePorts && $0.port(nodePort: port.port, proto: port.proto) != nil }
+    }
+}

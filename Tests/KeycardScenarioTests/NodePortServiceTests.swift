@@ -609,4 +609,25 @@ struct NodePortServiceTests {
         #expect(cells.map(\.sourceNAT) == [IPv4("100.64.0.2"), nil])
         #expect(cells.map { $0.result().sourceNAT } == [IPv4("100.64.0.2"), nil])
     }
+
+    /// A host-network pod shares its node's address, and kube-proxy DNATs a node port there to the
+    /// Service before local delivery (nftables proxier, `service-nodeports` at prerouting and
+    /// output): a probe of the pod on that port would be answered by the Service's backend, so it
+    /// is refused at the step and names the node-port destination (NP-74). Other ports of the pod
+    /// are probed as before.
+    @Test func aHostNetworkPodIsNotProbedOnANodePortOfItsNode() throws {
+        let resources = """
+            - {apiVersion: v1, kind: Pod, metadata: {name: hn, namespace: prod}, spec: {nodeName: node-0, hostNetwork: true, containers: [{name: hn, image: x, ports: [{containerPort: 30100}, {containerPort: 9100}]}]}}
+            \(Self.service("s", "type: NodePort, ports: [{port: 80, nodePort: 30100}]"))
+            """
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  lab: {nodes: 2}\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
+        func problem(_ probe: String) -> String? { Self.probeProblem(probe, resources: resources, head: head) }
+        let refused = problem("- probe: {from: [external/client], to: [prod/hn], ports: [TCP/30100]}")
+        #expect(refused?.contains("TCP/30100 is Service prod/s's node port") == true)
+        #expect(refused?.contains("probe svc/prod/s@node-0") == true)
+        #expect(problem("- probe: {from: [prod/api], to: [prod/hn], ports: [TCP/30100]}") != nil)
+        #expect(problem("- probe: {from: [external/client], to: [prod/hn], ports: [TCP/9100]}") == nil)
+        #expect(problem("- probe: {from: [external/client], to: [prod/hn]}")?.contains("or name ports") == true)
+    }
 }

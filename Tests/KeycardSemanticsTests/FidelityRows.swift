@@ -718,6 +718,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
     "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
+    "NP-74": "KeycardScenarioTests/NodePortServiceTests.aHostNetworkPodIsNotProbedOnANodePortOfItsNode",
     "NP-73":
         "KeycardCompilerTests/NodePortCompilerTests.aLoadBalancerAllocatingNoNodePortsServesTheOnesItHolds, KeycardScenarioTests/NodePortServiceTests.exposedProbesAreCheckedAgainstTheService",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",

@@ -10,6 +10,19 @@ extension ResolvedProbe {
     /// connection to a node port is not built: its policies would judge the node's address before
     /// the node translates it, which depends on the placement).
     func checkExposed(_ step: Step, _ cluster: Cluster, portsDefaulted: Bool) throws(ScenarioError) {
+        // A host-network pod shares its node's address: a node port there is the Service's
+        // (`Cluster.nodePortService`), so a cell to the pod on it would be answered by another.
+        for case .pod(let key) in destinations {
+            guard cluster.pods[key]?.hostNetwork == true, let node = cluster.podNodes[key] else { continue }
+            for port in ports {
+                guard let service = cluster.nodePortService(port) else { continue }
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: \(key) is a host-network pod of node-\(node), where \(port) is Service \(service.key)'s node port: kube-proxy sends every connection to it to the Service, never to the pod; probe svc/\(service.key)@node-\(node)"
+                        + (portsDefaulted ? ", or name ports" : "")
+                )
+            }
+        }
         for case .exposed(let key, let entry, let backend) in destinations {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
