@@ -41,7 +41,7 @@ public struct NodePortCompiler: Sendable {
 
     /// Node `node`'s table for `cluster`, or nil when no Service has a node port.
     public func compile(_ cluster: Cluster, node: Int) -> Table? {
-        let services = cluster.sortedServices.filter { $0.hasNodePorts && $0.ports.contains { $0.nodePort != nil } }
+        let services = cluster.sortedServices.filter(\.servesNodePorts)
         guard !services.isEmpty else { return nil }
         let address = LabNetwork.nodeAddress(node)
         var map = NamedSet(name: Self.nodePortMap, key: [.ipv4Address, .inetProto, .inetService], data: .verdict)

@@ -53,14 +53,27 @@ public enum LoadBalancerAddresses {
 }
 
 extension Service {
-    /// Whether the Service has node ports: NodePort, and LoadBalancer unless
-    /// `allocateLoadBalancerNodePorts: false`.
-    public var hasNodePorts: Bool {
+    /// Whether the API server allocates a node port to each port that pins none: NodePort, and
+    /// LoadBalancer unless `allocateLoadBalancerNodePorts: false` (pkg/registry/core/service/storage
+    /// alloc.go, `initNodePorts`/`updateNodePorts` with `shouldAllocateNodePorts`). Allocation
+    /// only: whether a node serves a port is `servesNodePorts`.
+    public var allocatesNodePorts: Bool {
         switch kind {
         case .nodePort: true
         case .loadBalancer: allocateLoadBalancerNodePorts != false
         case .clusterIP, .externalName: false
         }
+    }
+
+    /// Whether every node serves some of its ports on their node ports: a NodePort or LoadBalancer
+    /// Service with a port that holds a `nodePort`, whatever `allocateLoadBalancerNodePorts` says.
+    /// The registry keeps a pinned node port (and, on update, the ones already allocated) of a
+    /// LoadBalancer that allocates none (alloc.go `initNodePorts`, `updateNodePorts`; Service docs,
+    /// "Load balancer NodePort allocation": existing node ports are not de-allocated), and kube-proxy
+    /// programs every port whose `NodePort() != 0` (pkg/proxy/nftables/proxier.go). One rule for the
+    /// model, the lab's node-port tables, probe resolution and scan prediction.
+    public var servesNodePorts: Bool {
+        isExternallyAccessible && ports.contains { $0.nodePort != nil }
     }
 
     /// Whether traffic from outside the cluster reaches it (NodePort, LoadBalancer): only these
@@ -76,5 +89,16 @@ extension Service {
     /// The Service port whose node port is `nodePort` for `proto`.
     public func port(nodePort: Int, proto: TransportProtocol) -> ServicePort? {
         ports.first { $0.nodePort == nodePort && $0.proto == proto }
+    }
+}
+
+extension Cluster {
+    /// The Service a connection to any node's address on `port` reaches: the first (by key) whose
+    /// port has that node port for that protocol (`Service.servesNodePorts`). kube-proxy DNATs
+    /// node-port traffic at the nat prerouting and output hooks (pkg/proxy/nftables/proxier.go,
+    /// the `service-nodeports` map) before local delivery, so a host-network pod listening on
+    /// the same port of the node never gets it. nil: the node's own sockets answer.
+    public func nodePortService(_ port: ProtocolPort) -> Service? {
+        sortedServices.first { $0.servesNodePorts && $0.port(nodePort: port.port, proto: port.proto) != nil }
     }
 }

@@ -137,4 +137,19 @@ struct NodePortCompilerTests {
         #expect(LabNetwork.nodeAddress(0) == IPv4(0x6440_0002))
         #expect(LabNetwork.nodeAddress(3) == IPv4(0x6440_000E))
     }
+
+    /// A LoadBalancer with `allocateLoadBalancerNodePorts: false` whose port still holds a node
+    /// port (pinned, or kept from before) is served on every node and reached through the
+    /// router: kube-proxy programs every port with a node port (NP-73).
+    @Test func aLoadBalancerAllocatingNoNodePortsServesTheOnesItHolds() throws {
+        var cluster = Self.cluster()
+        let key = ObjectKey("prod", "lb")
+        cluster.services[key]?.allocateLoadBalancerNodePorts = false
+        for node in 0..<2 {
+            let table = try #require(NodePortCompiler(labName: "t").compile(cluster, node: node))
+            #expect(Self.text(table).contains(". tcp . 30082 : goto external-prod/lb/tcp/http"))
+        }
+        let router = try #require(LoadBalancerCompiler(labName: "t").compile(cluster))
+        #expect(Self.text(router).contains("dnat ip to 100.64.0.2:30082"))
+    }
 }

@@ -541,17 +541,20 @@ struct NodePortServiceTests {
         #expect(NodePortPath.loadBalancerEntry(t.initial, lb, lbPort, backend: backend) == 0, "Cluster: the node without the pod")
     }
 
+    /// The message refusing a scenario of `head` and `resources` with step `probe`; nil when it loads.
+    static func probeProblem(_ probe: String, resources: String, head: String) -> String? {
+        do {
+            _ = try Timeline(ScenarioLoader.parse(T.scenario(resources: resources, steps: probe, head: head), file: "bad.yaml"))
+            return nil
+        } catch { return error.message }
+    }
+
     @Test func exposedProbesAreCheckedAgainstTheService() {
         let resources =
             Self.service("np", "type: NodePort, ports: [{port: 80, nodePort: 30080}]") + "\n" + Self.service("ci", "ports: [{port: 80}]")
         let head = T.head.replacingOccurrences(
             of: "spec:\n  resources:", with: "spec:\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
-        func problem(_ probe: String) -> String? {
-            do {
-                _ = try Timeline(ScenarioLoader.parse(T.scenario(resources: resources, steps: probe, head: head), file: "bad.yaml"))
-                return nil
-            } catch { return error.message }
-        }
+        func problem(_ probe: String) -> String? { Self.probeProblem(probe, resources: resources, head: head) }
         #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0], ports: [TCP/30080]}") == nil)
         #expect(problem("- probe: {from: [prod/api], to: [svc/prod/np@node-0], ports: [TCP/30080]}")?.contains("externals only") == true)
         #expect(
@@ -564,6 +567,24 @@ struct NodePortServiceTests {
         #expect(
             problem("- probe: {from: [external/client], to: [svc/prod/ci@node-0], ports: [TCP/80]}")?.contains("without node ports") == true
         )
+        // A LoadBalancer that allocates no node ports serves the ones it holds (NP-73).
+        let lbResources =
+            Self.service(
+                "lb", "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 80, targetPort: 8080, nodePort: 30500}]")
+            + "\n" + Self.service("bare", "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{port: 81}]")
+        let lbHead = head.replacingOccurrences(
+            of: "spec:\n  externals:", with: "spec:\n  lab: {loadBalancerCIDR: 192.0.2.0/28}\n  externals:")
+        func lbProblem(_ probe: String) -> String? { Self.probeProblem(probe, resources: lbResources, head: lbHead) }
+        #expect(lbProblem("- probe: {from: [external/client], to: [svc/prod/lb@node-0], ports: [TCP/30500]}") == nil)
+        #expect(lbProblem("- probe: {from: [external/client], to: [svc/prod/lb@lb], ports: [TCP/80]}") == nil)
+        #expect(
+            lbProblem("- probe: {from: [external/client], to: [svc/prod/bare@lb], ports: [TCP/81]}")?.contains(
+                "has no node port (allocateLoadBalancerNodePorts: false and none pinned)") == true)
+        // The same for the node port an update to allocateLoadBalancerNodePorts: false keeps.
+        let kept = try? Self.nodePortsAfterUpdate(
+            "type: LoadBalancer, ports: [{name: http, port: 80}]",
+            "type: LoadBalancer, allocateLoadBalancerNodePorts: false, ports: [{name: http, port: 80}]")
+        #expect(kept?.after?.ports.map(\.nodePort) == [30086] && kept?.after?.servesNodePorts == true)
         // Without ports, a node is probed on its node ports.
         #expect(problem("- probe: {from: [external/client], to: [svc/prod/np@node-0]}") == nil)
     }
@@ -587,5 +608,26 @@ struct NodePortServiceTests {
             cells.map(\.to.description) == ["svc/default/web-cluster@node-0>default/web", "svc/default/web-cluster@node-1>default/web"])
         #expect(cells.map(\.sourceNAT) == [IPv4("100.64.0.2"), nil])
         #expect(cells.map { $0.result().sourceNAT } == [IPv4("100.64.0.2"), nil])
+    }
+
+    /// A host-network pod shares its node's address, and kube-proxy DNATs a node port there to the
+    /// Service before local delivery (nftables proxier, `service-nodeports` at prerouting and
+    /// output): a probe of the pod on that port would be answered by the Service's backend, so it
+    /// is refused at the step and names the node-port destination (NP-74). Other ports of the pod
+    /// are probed as before.
+    @Test func aHostNetworkPodIsNotProbedOnANodePortOfItsNode() throws {
+        let resources = """
+            - {apiVersion: v1, kind: Pod, metadata: {name: hn, namespace: prod}, spec: {nodeName: node-0, hostNetwork: true, containers: [{name: hn, image: x, ports: [{containerPort: 30100}, {containerPort: 9100}]}]}}
+            \(Self.service("s", "type: NodePort, ports: [{port: 80, nodePort: 30100}]"))
+            """
+        let head = T.head.replacingOccurrences(
+            of: "spec:\n  resources:", with: "spec:\n  lab: {nodes: 2}\n  externals:\n    - {name: client, ip: 203.0.113.10}\n  resources:")
+        func problem(_ probe: String) -> String? { Self.probeProblem(probe, resources: resources, head: head) }
+        let refused = problem("- probe: {from: [external/client], to: [prod/hn], ports: [TCP/30100]}")
+        #expect(refused?.contains("TCP/30100 is Service prod/s's node port") == true)
+        #expect(refused?.contains("probe svc/prod/s@node-0") == true)
+        #expect(problem("- probe: {from: [prod/api], to: [prod/hn], ports: [TCP/30100]}") != nil)
+        #expect(problem("- probe: {from: [external/client], to: [prod/hn], ports: [TCP/9100]}") == nil)
+        #expect(problem("- probe: {from: [external/client], to: [prod/hn]}")?.contains("or name ports") == true)
     }
 }

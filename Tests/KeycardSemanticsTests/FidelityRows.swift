@@ -718,6 +718,9 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-73": "KeycardScenarioTests/NodePortServiceTests.anUpdateKeepsTheHealthCheckNodePort",
     "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
+    "NP-74": "KeycardScenarioTests/NodePortServiceTests.aHostNetworkPodIsNotProbedOnANodePortOfItsNode",
+    "NP-73":
+        "KeycardCompilerTests/NodePortCompilerTests.aLoadBalancerAllocatingNoNodePortsServesTheOnesItHolds, KeycardScenarioTests/NodePortServiceTests.exposedProbesAreCheckedAgainstTheService",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",

@@ -112,7 +112,7 @@ struct ExplainCommand: ParsableCommand {
         case .external(let name) where cluster.externals[name] == nil:
             Console.error("external \(name) is not declared")
             throw Exit.invalid
-        case .exposed(let key, let entry, _) where cluster.services[key]?.hasNodePorts != true || !cluster.source(source).isExternal:
+        case .exposed(let key, let entry, _) where cluster.services[key]?.servesNodePorts != true || !cluster.source(source).isExternal:
             Console.error(
                 "svc/\(key)@\(entry): only externals are explained through a node port or load balancer, to a NodePort or LoadBalancer Service with node ports"
             )

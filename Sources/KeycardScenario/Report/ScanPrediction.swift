@@ -126,9 +126,7 @@ public struct ScanJudge: Sendable {
             if LabNetwork.isRouterAddress(ip) { return (found, nil) }
             return (found, .filtered)
         case .node(let name):
-            guard let index = cluster.nodeIndex(name),
-                let service = cluster.sortedServices.first(where: { $0.port(nodePort: port, proto: .tcp) != nil })
-            else { return (found, state(found, tcp)) }
+            guard let index = cluster.nodeIndex(name), let service = cluster.nodePortService(tcp) else { return (found, state(found, tcp)) }
             return exposed(service, .node(index), tcp, from: sourceEndpoint)
         default:
             return (found, state(found, tcp))

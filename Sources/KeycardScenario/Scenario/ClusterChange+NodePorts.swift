@@ -71,7 +71,7 @@ extension ClusterChange {
     private static func createNodePorts(_ service: inout Service, _ ledger: inout NodePortLedger) throws(ScenarioError) {
         let pinnedHere = Set(service.ports.compactMap(\.nodePort))
         var byPort: [Int: Int] = [:]
-        for index in service.ports.indices where service.ports[index].nodePort != nil || service.hasNodePorts {
+        for index in service.ports.indices where service.ports[index].nodePort != nil || service.allocatesNodePorts {
             let port = service.ports[index]
             let field = "spec.ports[\(index)].nodePort"
             if let shared = byPort[port.port] {
@@ -126,7 +126,7 @@ extension ClusterChange {
                     "Service \(service.key): Internal error occurred: duplicate nodePort: {\(port.proto.rawValue) \(number)}")
             }
         }
-        for index in service.ports.indices where service.ports[index].nodePort == nil && service.hasNodePorts {
+        for index in service.ports.indices where service.ports[index].nodePort == nil && service.allocatesNodePorts {
             service.ports[index].nodePort = try ledger.allocate("spec.ports[\(index)].nodePort")
         }
     }
@@ -146,7 +146,7 @@ extension Service {
     /// Whether `ClusterChange.exposed` has anything to settle: node ports to allocate, a pinned
     /// one to check, a health-check node port or a load-balancer address.
     var settlesNodePorts: Bool {
-        hasNodePorts || needsHealthCheckNodePort || kind == .loadBalancer || ports.contains { $0.nodePort != nil }
+        allocatesNodePorts || needsHealthCheckNodePort || kind == .loadBalancer || ports.contains { $0.nodePort != nil }
     }
 }
 

@@ -3,12 +3,26 @@ import KeycardValues
 
 extension ResolvedProbe {
     /// Destinations `svc/ns/name@node-N` and `svc/ns/name@lb`: the Service exists with node ports
-    /// (NodePort, or LoadBalancer with `allocateLoadBalancerNodePorts`), node N is a lab node, the
+    /// (`Service.servesNodePorts`: NodePort or LoadBalancer with a port holding one, allocated or
+    /// pinned, whatever `allocateLoadBalancerNodePorts` says), node N is a lab node, the
     /// load balancer has its address, every probe port is one the path listens on (a node port on
     /// a node, a Service port on the load balancer), and only externals probe them (a pod's
     /// connection to a node port is not built: its policies would judge the node's address before
     /// the node translates it, which depends on the placement).
     func checkExposed(_ step: Step, _ cluster: Cluster, portsDefaulted: Bool) throws(ScenarioError) {
+        // A host-network pod shares its node's address: a node port there is the Service's
+        // (`Cluster.nodePortService`), so a cell to the pod on it would be answered by another.
+        for case .pod(let key) in destinations {
+            guard cluster.pods[key]?.hostNetwork == true, let node = cluster.podNodes[key] else { continue }
+            for port in ports {
+                guard let service = cluster.nodePortService(port) else { continue }
+                throw ScenarioError(
+                    step.location,
+                    "probe.to: \(key) is a host-network pod of node-\(node), where \(port) is Service \(service.key)'s node port: kube-proxy sends every connection to it to the Service, never to the pod; probe svc/\(service.key)@node-\(node)"
+                        + (portsDefaulted ? ", or name ports" : "")
+                )
+            }
+        }
         for case .exposed(let key, let entry, let backend) in destinations {
             guard let service = cluster.services[key] else {
                 throw ScenarioError(step.location, "probe.to: Service \(key) does not exist at this step")
@@ -18,10 +32,12 @@ extension ResolvedProbe {
                     step.location,
                     "probe.to: svc/\(key)@\(entry)>\(backend): pod \(backend) is not a backend of Service \(key) at this step")
             }
-            guard service.hasNodePorts else {
+            guard service.servesNodePorts else {
                 throw ScenarioError(
                     step.location,
-                    "probe.to: svc/\(key)@\(entry): Service \(key) is \(service.kind.rawValue) without node ports; only NodePort and LoadBalancer Services are reached from outside"
+                    service.kind == .loadBalancer
+                        ? "probe.to: svc/\(key)@\(entry): LoadBalancer Service \(key) has no node port (allocateLoadBalancerNodePorts: false and none pinned); the lab's load balancer forwards to node ports only"
+                        : "probe.to: svc/\(key)@\(entry): Service \(key) is \(service.kind.rawValue) without node ports; only NodePort and LoadBalancer Services are reached from outside"
                 )
             }
             switch entry {
