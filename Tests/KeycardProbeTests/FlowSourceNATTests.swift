@@ -46,10 +46,14 @@ struct FlowSourceNATTests {
             #expect(flow.source == HubbleFlow.Endpoint(identity: 6, labels: ["reserved:remote-node"]))
             #expect(flow.node_name == "flows-node-1" && flow.traffic_direction == "INGRESS")
         }
-        // Via the backend's own node: no source NAT, the client's address, admitted.
+        // Via the backend's own node: no source NAT, the client's address, admitted; it carries
+        // the CIDR identity of the ipBlock's prefix, as Cilium's ipcache gives it.
         let viaOwn = cell(1)
         #expect(viaOwn.map(\.verdict) == ["FORWARDED"])
-        #expect(viaOwn.first?.IP.source == "203.0.113.10" && viaOwn.first?.source.identity == 2)
+        #expect(viaOwn.first?.IP.source == "203.0.113.10")
+        #expect(
+            viaOwn.first?.source
+                == HubbleFlow.Endpoint(identity: FlowLog.firstCIDRIdentity, labels: ["cidr:203.0.113.0/24", "reserved:world"]))
         #expect(viaOwn.first?.ingress_allowed_by == [HubbleFlow.Policy(name: "web-from-internet", namespace: "default")])
     }
 }
