@@ -282,7 +282,6 @@ extension ObjectDecoder {
         return spec
     }
 
-    /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).
     /// `validateContainerOnlyForPod` (validation.go, from ValidatePod): an image with leading or
     /// trailing whitespace (Go's `strings.TrimSpace`: any Unicode space) is refused in a Pod,
     /// `image: Invalid value: "nginx ": must not have leading or trailing whitespace`. A pod
@@ -303,6 +302,7 @@ extension ObjectDecoder {
         )
     }
 
+    /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).
     func nonNullFields(_ value: YAMLValue, _ what: String) throws(ScenarioError) -> [String: YAMLValue] {
         var fields: [String: YAMLValue] = [:]
         for entry in try value.entries(what) where !entry.value.isNull { fields[entry.key] = entry.value }
