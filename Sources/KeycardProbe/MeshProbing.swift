@@ -187,8 +187,10 @@ public struct MeshProbing: Sendable {
             let (status, body) = Self.parseHTTP(text)
             switch status {
             case 200?:
-                return CellObservation(
-                    observation: .allow, attempts: attempts, reason: body == expectedLine ? nil : "answered by \"\(body)\"")
+                guard body != expectedLine else { return CellObservation(observation: .allow, attempts: attempts) }
+                var seen = CellObservation(observation: .allow, attempts: attempts, reason: "answered by \"\(body)\"")
+                seen.answeredBy = body
+                return seen
             case 403?:
                 return CellObservation(observation: .denyRBAC, attempts: attempts, reason: "HTTP 403 \(body)", detail: "http-403")
             default:

@@ -14,6 +14,21 @@ public struct CellObservation: Sendable, Equatable {
     /// reported as `deny` with a `reason` starting "lab error" and `labError` (`ProbeResult`), and
     /// fails whatever was expected; a mesh wave sends it once more first (`SocketProbeRunner.slowCells`).
     public var labError = false
+    /// The name an answer carried when it was not the cell's destination's (keycard's servers
+    /// answer with their endpoint's name: a pod's `ns/name`, an external's `external/NAME`).
+    public var answeredBy: String?
+
+    /// A cell to a pod (directly, or to a Service's or node port's aimed backend) that another
+    /// endpoint answered proves nothing about that pod: the packet was delivered elsewhere (an
+    /// address or DNAT the lab got wrong). It fails as a lab error whatever was expected, as a
+    /// deny that names both (`pod` is the cell's destination pod; nil keeps the observation).
+    func misdelivered(destinationPod pod: ObjectKey?) -> CellObservation {
+        guard observation == .allow, let answeredBy, let pod else { return self }
+        return CellObservation(
+            observation: .deny, attempts: attempts,
+            reason: "lab error: answered by \"\(answeredBy)\", not by \(pod): the packet reached another endpoint",
+            labError: true)
+    }
 }
 
 /// One endpoint a scan knocks on.

@@ -65,6 +65,28 @@ public struct SocketProbeRunner: ProbeRunner {
         return false
     }
 
+    /// The pod whose own server must answer a cell: its destination pod, or the backend a Service
+    /// or node-port cell aims at. nil where any answer counts: ICMP (an echo reply names nobody), a
+    /// pod's probe of itself, a program's pod (`command:` programs do not name themselves), and a
+    /// pod sharing its network namespace with another source (a host-network pod answers on its
+    /// node's address, where every host-network pod of that node listens).
+    private func answeringPod(_ cell: ProbeCell, sharedNamespaces: Set<String>) -> ObjectKey? {
+        guard cell.port.proto != .icmp, cell.to != .pod(cell.from), !runsProgram(cell.to), !aimsAtProgram(cell.to) else { return nil }
+        let pod: ObjectKey
+        switch cell.to {
+        case .pod(let key), .service(_, let key?), .exposed(_, _, let key?): pod = key
+        default: return nil
+        }
+        guard let namespace = namespaces[pod], !sharedNamespaces.contains(namespace) else { return nil }
+        return pod
+    }
+
+    /// Namespaces that more than one source starts from (a node's, with its host-network pods).
+    private var sharedNamespaces: Set<String> {
+        var seen: Set<String> = []
+        return Set(namespaces.values.filter { !seen.insert($0).inserted })
+    }
+
     /// Whether a probe reaches the DNS server pod's port 53, directly or as a Service's backend.
     private func asksDNS(_ server: ObjectKey, _ endpoint: Endpoint, port: UInt16) -> Bool {
         guard port == 53 else { return false }
@@ -174,57 +196,70 @@ public struct SocketProbeRunner: ProbeRunner {
         let outcomes = try prober.probe(requests, timeout: timeout, retries: settings.retries, evidence: evidence)
         // A destination proxy's record still on its way gets at most one more wave deadline.
         let recordsDue = ContinuousClock.now + timeout
+        let shared = sharedNamespaces
         return zip(zip(cells, outcomes), requests).enumerated().map { index, element in
             let ((cell, outcome), request) = element
-            // A Service cell is answered by the backend it aimed at.
-            let expected: String =
-                switch cell.to {
-                case .service(_, let backend?), .exposed(_, _, let backend?): backend.description
-                default: cell.to.description
-                }
-            if let mesh,
-                let seen = mesh.observation(
-                    outcome.verdict, from: cell.from, to: cell.to, request, attempts: outcome.attempts, expectedLine: expected,
-                    recordsDue: recordsDue)
-            {
-                // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
-                if strays.contains(index), seen.observation == .allow, let answer = seen.reason {
-                    return CellObservation(
-                        observation: .deny, attempts: outcome.attempts,
-                        reason:
-                            "internalTrafficPolicy Local: the client's node sent it to its own endpoint (\(answer)), never to \(expected)")
-                }
-                return seen
+            return observation(index, cell, outcome, request, strays: strays, recordsDue: recordsDue)
+                .misdelivered(destinationPod: answeringPod(cell, sharedNamespaces: shared))
+        }
+    }
+
+    /// What one cell of a wave saw (`observeOnce`), before its answer is checked against its
+    /// destination (`CellObservation.misdelivered`).
+    private func observation(
+        _ index: Int, _ cell: ProbeCell, _ outcome: ProbeOutcome, _ request: ProbeRequest, strays: Set<Int>,
+        recordsDue: ContinuousClock.Instant
+    ) -> CellObservation {
+        // A Service cell is answered by the backend it aimed at.
+        let expected: String =
+            switch cell.to {
+            case .service(_, let backend?), .exposed(_, _, let backend?): backend.description
+            default: cell.to.description
             }
-            switch outcome.verdict {
-            case .allow where strays.contains(index) && request.handshakeOnly:
-                // A program answers without naming itself: which endpoint took it cannot be told.
-                return CellObservation(
-                    observation: .skipped, attempts: outcome.attempts,
-                    reason:
-                        "internalTrafficPolicy Local: \(expected) runs a program, whose answer does not say which endpoint the client's node sent it to"
-                )
-            case .allow(let line) where strays.contains(index) && line != expected && !request.handshakeOnly:
-                // internalTrafficPolicy Local: the client's node sent it to one of its own
-                // endpoints; the aimed backend, on another node, was never reached.
+        if let mesh,
+            let seen = mesh.observation(
+                outcome.verdict, from: cell.from, to: cell.to, request, attempts: outcome.attempts, expectedLine: expected,
+                recordsDue: recordsDue)
+        {
+            // An HTTP answer from another endpoint (`reason` set) to a stray cell: as below.
+            if strays.contains(index), seen.observation == .allow, let answer = seen.reason {
                 return CellObservation(
                     observation: .deny, attempts: outcome.attempts,
-                    reason: "internalTrafficPolicy Local: the client's node sent it to its own endpoint \"\(line)\", never to \(expected)")
-            case .allow(let line):
-                // A line naming another endpoint means traffic went somewhere it should not.
-                // An echo reply carries no line; the socket only hears the destination.
-                let reason =
-                    line == expected || cell.port.proto == .icmp || cell.to == .pod(cell.from) || runsProgram(cell.to)
-                        || aimsAtProgram(cell.to)
-                    ? nil : "answered by \"\(line)\""
-                return CellObservation(observation: .allow, attempts: outcome.attempts, reason: reason)
-            case .closed: return CellObservation(observation: .closed, attempts: outcome.attempts)
-            case .unanswered(let reset):
-                return CellObservation(
-                    observation: .deny, attempts: outcome.attempts, reason: "ended without an answer (\(reset ? "reset" : "EOF"))")
-            case .deny(let why): return CellObservation(observation: .deny, attempts: outcome.attempts, reason: why.description)
-            case .skipped(let why): return CellObservation(observation: .skipped, attempts: outcome.attempts, reason: why)
+                    reason:
+                        "internalTrafficPolicy Local: the client's node sent it to its own endpoint (\(answer)), never to \(expected)")
             }
+            return seen
+        }
+        switch outcome.verdict {
+        case .allow where strays.contains(index) && request.handshakeOnly:
+            // A program answers without naming itself: which endpoint took it cannot be told.
+            return CellObservation(
+                observation: .skipped, attempts: outcome.attempts,
+                reason:
+                    "internalTrafficPolicy Local: \(expected) runs a program, whose answer does not say which endpoint the client's node sent it to"
+            )
+        case .allow(let line) where strays.contains(index) && line != expected && !request.handshakeOnly:
+            // internalTrafficPolicy Local: the client's node sent it to one of its own
+            // endpoints; the aimed backend, on another node, was never reached.
+            return CellObservation(
+                observation: .deny, attempts: outcome.attempts,
+                reason: "internalTrafficPolicy Local: the client's node sent it to its own endpoint \"\(line)\", never to \(expected)")
+        case .allow(let line):
+            // A line naming another endpoint means traffic went somewhere it should not
+            // (`misdelivered` decides whether that fails the cell). An echo reply carries no
+            // line; the socket only hears the destination.
+            let named =
+                line == expected || cell.port.proto == .icmp || cell.to == .pod(cell.from) || runsProgram(cell.to)
+                || aimsAtProgram(cell.to)
+            guard !named else { return CellObservation(observation: .allow, attempts: outcome.attempts) }
+            return CellObservation(
+                observation: .allow, attempts: outcome.attempts, reason: "answered by \"\(line)\"", answeredBy: line)
+        case .closed: return CellObservation(observation: .closed, attempts: outcome.attempts)
+        case .unanswered(let reset):
+            return CellObservation(
+                observation: .deny, attempts: outcome.attempts, reason: "ended without an answer (\(reset ? "reset" : "EOF"))")
+        case .deny(let why): return CellObservation(observation: .deny, attempts: outcome.attempts, reason: why.description)
+        case .skipped(let why): return CellObservation(observation: .skipped, attempts: outcome.attempts, reason: why)
         }
     }
 
