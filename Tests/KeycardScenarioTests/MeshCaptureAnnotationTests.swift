@@ -55,6 +55,37 @@ import Testing
         #expect(outcomes["side/client>side/bare TCP/8080"] == .allow)
     }
 
+    /// Review of Istio's samples (grpc-echo): `inject.istio.io/templates: grpc-agent` renders a
+    /// pilot-agent without Envoy or istio-init (istio/istio `selectTemplates`, files/grpc-agent.yaml).
+    @Test("inject.istio.io/templates with only proxyless gRPC templates: nothing is captured; with sidecar, as usual")
+    func proxylessTemplates() throws {
+        let outcomes = try Self.outcomes(
+            [
+                Self.sidePod("grpc", "\(A.injectTemplates): grpc-agent"),
+                Self.sidePod("both", "\(A.injectTemplates): \"grpc-simple, grpc-agent\""),
+                Self.sidePod("spire", "\(A.injectTemplates): \"sidecar,spire\""),
+                Self.strictSide,
+            ],
+            "{from: [plain/client, side/grpc, side/both, side/spire], to: [side/grpc, side/both, side/server], ports: [TCP/8080]}")
+        #expect(outcomes["plain/client>side/grpc TCP/8080"] == .allow)
+        #expect(outcomes["plain/client>side/both TCP/8080"] == .allow)
+        #expect(outcomes["side/grpc>side/server TCP/8080"] == .denyMTLS)
+        #expect(outcomes["side/both>side/server TCP/8080"] == .denyMTLS)
+        #expect(outcomes["side/spire>side/server TCP/8080"] == .allow)
+        #expect(outcomes["plain/client>side/server TCP/8080"] == .denyMTLS)
+
+        let warned = try ScenarioLoader.parseTimeline(
+            MeshCaptureTests.scenario(
+                [Self.sidePod("grpc", "\(A.injectTemplates): grpc-agent"), Self.sidePod("gw", "\(A.injectTemplates): gateway")],
+                probe: "{from: [side/grpc], to: [side/gw], ports: [TCP/8080]}"),
+            file: "templates.yaml"
+        ).warnings.map(\.message)
+        #expect(warned.contains { $0.contains("side/grpc") && $0.contains("injects no Envoy and no capture") })
+        #expect(warned.contains { $0.contains("side/gw") && $0.contains("judges the pod as an Envoy sidecar") })
+        #expect(SidecarCapture(annotations: [A.injectTemplates: "sidecar"]).isDefault)
+        #expect(!SidecarCapture(annotations: [A.injectTemplates: " grpc-agent "]).capturesInbound(port: 8080))
+    }
+
     @Test("Parsing: the order of istio-iptables' ISTIO_OUTPUT, and what the injector's checks let through")
     func parsing() {
         let capture = SidecarCapture(annotations: [

@@ -16,6 +16,11 @@ import KeycardValues
 ///   the rest, a list only the connections to its ranges, an empty value none. Ranges match the
 ///   address the application dialled (a ClusterIP, not the backend).
 /// - `interceptionMode: NONE`: the injector adds no `istio-init` at all, so nothing is captured.
+/// - `inject.istio.io/templates` naming only Istio's proxyless gRPC templates (`grpc-agent`,
+///   `grpc-simple`): the injector renders just those (`selectTemplates`, pkg/kube/inject/inject.go),
+///   and they add a `pilot-agent` container with no Envoy and no `istio-init`
+///   (`manifests/charts/istio-control/istio-discovery/files/grpc-agent.yaml`), so nothing is
+///   captured either. A list with `sidecar` (`sidecar,spire`) captures as usual.
 /// A connection the capture leaves alone never meets the sidecar: inbound it reaches the
 /// application unchecked (no mutual TLS, no authorization), outbound it leaves in plaintext with no
 /// identity. Only sidecar pods read these annotations (ambient's capture is istio-cni's). Values
@@ -33,10 +38,31 @@ public struct SidecarCapture: Hashable, Sendable {
         public static let includeOutboundIPRanges = "traffic.sidecar.istio.io/includeOutboundIPRanges"
         public static let excludeOutboundIPRanges = "traffic.sidecar.istio.io/excludeOutboundIPRanges"
         public static let interceptionMode = "sidecar.istio.io/interceptionMode"
+        /// The injection templates to render, comma-separated (default `sidecar`).
+        public static let injectTemplates = "inject.istio.io/templates"
         public static let all = [
             includeInboundPorts, excludeInboundPorts, includeOutboundPorts, excludeOutboundPorts, includeOutboundIPRanges,
-            excludeOutboundIPRanges, interceptionMode,
+            excludeOutboundIPRanges, interceptionMode, injectTemplates,
         ]
+    }
+
+    /// Istio's own injection templates for proxyless gRPC: a `pilot-agent` serving xDS and
+    /// certificates to the application's gRPC library, no Envoy, no traffic capture.
+    public static let proxylessTemplates: Set<String> = ["grpc-agent", "grpc-simple"]
+
+    /// The templates an `inject.istio.io/templates` value names, as `selectTemplates` splits it
+    /// (on commas, each name trimmed); nil without the annotation (the default, `sidecar`).
+    public static func injectionTemplates(_ annotations: [String: String]) -> [String]? {
+        annotations[Annotation.injectTemplates].map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map { goTrimmed(String($0)) }
+        }
+    }
+
+    /// Whether the pod's injection templates are all proxyless gRPC ones (`proxylessTemplates`):
+    /// its "sidecar" has no Envoy, and nothing is captured.
+    public static func isProxyless(_ annotations: [String: String]) -> Bool {
+        guard let templates = injectionTemplates(annotations) else { return false }
+        return templates.allSatisfy { proxylessTemplates.contains($0) }
     }
 
     /// nil: every inbound port (`*`); else only these (empty: none).
@@ -56,7 +82,7 @@ public struct SidecarCapture: Hashable, Sendable {
 
     /// Reads the annotations of a pod.
     public init(annotations: [String: String]) {
-        if annotations[Annotation.interceptionMode] == "NONE" {
+        if annotations[Annotation.interceptionMode] == "NONE" || Self.isProxyless(annotations) {
             includedInboundPorts = []
             includedOutboundRanges = []
             return

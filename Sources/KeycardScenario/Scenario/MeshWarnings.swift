@@ -79,6 +79,7 @@ enum MeshWarnings {
                 for entry in pod.sidecarCapture.ignored {
                     warn(podRef, "pod \(pod.key): \(entry) is not a port (0-65535) or an IP block (CIDR): keycard ignores it")
                 }
+                if let warning = Self.templateWarning(pod) { warn(podRef, warning) }
                 if pod.annotations[SidecarInjectorAnnotations.unchecked] != nil {
                     warn(
                         podRef,
@@ -168,5 +169,21 @@ enum MeshWarnings {
                 ))
         }
         return result
+    }
+
+    /// What keycard makes of a sidecar pod's `inject.istio.io/templates` (`SidecarCapture`): nil
+    /// for the default (`sidecar` in the list). Proxyless gRPC templates run no Envoy, so the pod is
+    /// judged as uncaptured; the application's own xDS mutual TLS and authorization are not
+    /// modelled. Any other list (a gateway's `gateway` router, a custom template) is not modelled
+    /// either: the pod is judged as a sidecar.
+    static func templateWarning(_ pod: Pod) -> String? {
+        guard let templates = SidecarCapture.injectionTemplates(pod.annotations), !templates.contains("sidecar") else { return nil }
+        let list = templates.joined(separator: ",")
+        if SidecarCapture.isProxyless(pod.annotations) {
+            return
+                "pod \(pod.key): \(SidecarCapture.Annotation.injectTemplates) \(list) injects no Envoy and no capture: keycard judges its traffic as uncaptured (plaintext, no identity); proxyless gRPC's own xDS mutual TLS and authorization are not modelled"
+        }
+        return
+            "pod \(pod.key): \(SidecarCapture.Annotation.injectTemplates) \(list) has no sidecar template: keycard does not model it and judges the pod as an Envoy sidecar"
     }
 }
