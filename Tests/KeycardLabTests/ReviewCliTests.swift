@@ -39,6 +39,9 @@ import Testing
         let same = try KeycardCLI.run(["diff", Self.blueprint, Self.blueprint, "--fail-on", "added"])
         // np-guard's CLI prints nothing for an empty diff.
         #expect(same.code == 0 && same.out.isEmpty, "\(same.out)")
+        // Its JSON is the empty list docs/review.md shows, `[]` (was `[`, a blank line, `]`).
+        let sameJSON = try KeycardCLI.run(["diff", Self.blueprint, Self.blueprint, "-o", "json"])
+        #expect(sameJSON.code == 0 && sameJSON.out == "[]\n", "\(sameJSON.out.debugDescription)")
     }
 
     /// Each changed cell is sent as packets on both sides: denied before the fix, allowed after.

@@ -66,9 +66,13 @@ enum Console {
         return true
     }
 
+    /// Prints `value` as pretty JSON (sorted keys, unescaped slashes) and a newline. An empty
+    /// top-level list is `[]`, as the docs show and np-guard writes (Foundation's pretty printer
+    /// writes `[`, a blank line and `]`); nested ones keep the report's bytes.
     static func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        print(text.filter { !$0.isWhitespace } == "[]" ? "[]" : text)
     }
 }
