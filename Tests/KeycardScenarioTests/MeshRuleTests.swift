@@ -343,6 +343,47 @@ private let cases: [MeshCase] = [
             T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-client-cert]\", values: [\"*\"]}]}]}")
         ],
         probe: probe("legacy/client", "prod/api", "TCP/9090", "http: {headers: {x-forwarded-client-cert: forged}}"), outcome: .allow),
+    // HBONE ends in the sidecar's internal listener, whose connection has no peer certificate.
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-client-cert] is absent over HBONE from an ambient client",
+        resources: [
+            T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-client-cert]\", values: [\"*\"]}]}]}")
+        ],
+        probe: probe("amb/job", "prod/api", "TCP/9090"), outcome: .allow),
+    // Envoy mutateRequestHeaders: x-forwarded-proto kept when sent, else set from the first
+    // connection manager's connection; :scheme from it (getScheme).
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-proto] is http from a client sidecar",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-proto]\", values: [http]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-proto] is https over the client's own TLS",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-proto]\", values: [https]}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/9090", "identity: {stolen: spiffe://cluster.local/ns/prod/sa/web}"),
+        outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[x-forwarded-proto] sent is kept",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-forwarded-proto]\", values: [https]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-forwarded-proto: https}}"), outcome: .denyRBAC,
+        detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:scheme] is http in plaintext",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:scheme]\", values: [http]}]}]}")],
+        probe: probe("legacy/client", "prod/api", "TCP/9090"), outcome: .denyRBAC, detail: "http-403"),
+    MeshCase(
+        rule: "R42 request.headers[:scheme] is https on mutual TLS when x-forwarded-proto is no scheme",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[:scheme]\", values: [https]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-forwarded-proto: ftp}}"), outcome: .denyRBAC,
+        detail: "http-403"),
+    // cleanInternalHeaders and the proxy headers mutateRequestHeaders removes before any filter.
+    MeshCase(
+        rule: "R42 request.headers[x-envoy-retry-on] sent is removed",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[x-envoy-retry-on]\", values: [\"*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {x-envoy-retry-on: 5xx}}"), outcome: .allow),
+    MeshCase(
+        rule: "R42 request.headers[keep-alive] sent is removed",
+        resources: [T.ap("prod", "d", "{action: DENY, rules: [{when: [{key: \"request.headers[keep-alive]\", values: [\"*\"]}]}]}")],
+        probe: probe("prod/web", "prod/api", "TCP/9090", "http: {headers: {keep-alive: timeout=5}}"), outcome: .allow),
     // RFC 9112 5: OWS around a field value is not part of it; Envoy's codec strips it (codec_impl.cc).
     MeshCase(
         rule: "R42 a header value's leading space is not part of it",
@@ -483,6 +524,45 @@ private let cases: [MeshCase] = [
         resources: [
             T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, mtls: {mode: STRICT}, portLevelMtls: {\"5432\": {mode: DISABLE}}}")
         ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    // istiod's convertPeerAuthentication reads parents from an index of policies without a
+    // selector: a workload policy with no mode and a PERMISSIVE entry withholds the static STRICT
+    // policy, and its converted form refuses plaintext only under a STRICT parent it can see.
+    MeshCase(
+        rule: "ambient PERMISSIVE entry under a STRICT root keeps the other ports STRICT",
+        resources: [
+            T.meshStrict, T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"8080\": {mode: PERMISSIVE}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    MeshCase(
+        rule: "ambient PERMISSIVE entry under a STRICT root and an UNSET namespace policy opens every port",
+        resources: [
+            T.meshStrict, T.pa("amb", "unset", "{}"),
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"8080\": {mode: PERMISSIVE}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "ambient PERMISSIVE entry under a namespace STRICT written with selector {} opens every port",
+        resources: [
+            T.pa("amb", "strict", "{selector: {}, mtls: {mode: STRICT}}"),
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"8080\": {mode: PERMISSIVE}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "sidecar PERMISSIVE entry under a STRICT root and an UNSET namespace policy keeps the other ports STRICT",
+        resources: [
+            T.meshStrict, T.pa("prod", "unset", "{}"),
+            T.pa("prod", "api", "{selector: {matchLabels: {app: api}}, portLevelMtls: {\"9090\": {mode: PERMISSIVE}}}"),
+        ], probe: probe("legacy/client", "prod/api", "TCP/8080"), outcome: .denyMTLS, detail: "plaintext-refused"),
+    // The Go condition `A || (B && C) || D` skips a STRICT entry whenever the root is STRICT and
+    // the namespace has no policy, even under a PERMISSIVE workload mode.
+    MeshCase(
+        rule: "ambient STRICT entry of a PERMISSIVE workload under a STRICT root is not enforced",
+        resources: [
+            T.meshStrict,
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {\"5432\": {mode: STRICT}}}"),
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .allow),
+    MeshCase(
+        rule: "ambient STRICT entry of a PERMISSIVE workload is enforced without a STRICT root",
+        resources: [
+            T.pa("amb", "db", "{selector: {matchLabels: {app: db}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {\"5432\": {mode: STRICT}}}")
+        ], probe: probe("legacy/client", "amb/db", "TCP/5432"), outcome: .denyMTLS, detail: "plaintext-refused"),
     MeshCase(
         rule: "sidecar port DISABLE under an inherited STRICT applies",
         resources: [
@@ -571,6 +651,22 @@ struct MeshRuleTests {
         let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
         #expect(messages.contains { $0.contains("ztunnel ignores the DISABLE and keeps STRICT") })
         #expect(!messages.contains { $0.contains("treats it as PERMISSIVE") })
+    }
+
+    /// A STRICT that ztunnel does not get is warned about with the ports it leaves open, and the
+    /// cell's mode says why.
+    @Test("ambient: a converted PeerAuthentication that refuses no plaintext is warned about")
+    func unenforcedStrictWarning() throws {
+        let resources = [
+            MeshText.meshStrict, MeshText.pa("amb", "unset", "{}"),
+            MeshText.pa("amb", "db", "{selector: {matchLabels: {app: db}}, portLevelMtls: {\"8080\": {mode: PERMISSIVE}}}"),
+        ]
+        let text = MeshText.text(resources, probe: "{from: [legacy/client], to: [amb/db], ports: [TCP/5432]}")
+        let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
+        #expect(messages.contains { $0.contains("refuses no plaintext on port 5432:") && $0.contains("amb/db") })
+        let cell = try MeshText.cell(resources, "{from: [legacy/client], to: [amb/db], ports: [TCP/5432]}")
+        #expect(cell.mesh?.mode?.mode == .permissive)
+        #expect(cell.mesh?.mode?.ztunnelNote != nil)
     }
 
     @Test("R1–R3: membership by labels, fixed at creation for sidecars, live for ambient")

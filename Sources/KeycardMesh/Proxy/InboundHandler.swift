@@ -234,7 +234,8 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let attributes = AuthorizationAttributes(
             principal: principal, sourceIP: flow?.sourceAddress, destinationIP: original.address, port: Int(original.port), http: http,
-            host: http?.host)
+            host: http?.host,
+            arrival: cluster.arrival(principal: principal, from: sourcePod(in: cluster), overHBONE: tunnel))
         let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: plane, isHTTP: isHTTP)
         guard decision.allowed else {
             finish()
@@ -250,6 +251,12 @@ final class InboundHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         connectApplication(context: context, authorization: decision)
+    }
+
+    /// The pod the connection comes from, by its peer address (nil for a node or an unknown one).
+    private func sourcePod(in cluster: Cluster) -> ObjectKey? {
+        guard let flow, case .pod(let key) = cluster.endpoint(at: flow.sourceAddress) else { return nil }
+        return key
     }
 
     private func connectApplication(context: ChannelHandlerContext, authorization: AuthorizationDecision?) {

@@ -13,9 +13,37 @@ public struct AuthorizationAttributes: Hashable, Sendable {
     public var http: HTTPRequest?
     /// The Host header sent, when `http` is set.
     public var host: String?
+    /// How the request reached the destination sidecar's HTTP connection manager.
+    public var arrival: Arrival
 
+    /// How a request reached the destination sidecar's HTTP connection manager: whether that
+    /// connection is TLS with a peer certificate (Envoy's `connection.ssl()`, which decides
+    /// `x-forwarded-client-cert`, `x-forwarded-proto` and `:scheme`) and whether a client sidecar's
+    /// connection manager handled the request first.
+    public enum Arrival: Hashable, Sendable {
+        /// No TLS: a client outside the mesh or one whose proxy sends plaintext.
+        case plaintext
+        /// Mutual TLS from the client's sidecar, whose outbound connection manager received the
+        /// request over the application's plaintext connection and so set `x-forwarded-proto: http`
+        /// when none was sent (Envoy `mutateRequestHeaders`, `use_remote_address` false in Istio).
+        case clientSidecar
+        /// Mutual TLS the client made itself (a stolen or forged certificate presented by the
+        /// application, with no proxy of its own in between).
+        case clientTLS
+        /// HBONE from ztunnel: the sidecar terminates the tunnel on 15008 and hands the inner
+        /// connection to an internal listener (`main_internal`), whose connection has no TLS; the
+        /// principal comes from the tunnel (istio/istio `listener_inbound.go`
+        /// `buildInboundHBONEListeners`).
+        case hbone
+
+        /// Whether the connection the destination's connection manager reads carries TLS.
+        var isTLS: Bool { self == .clientSidecar || self == .clientTLS }
+    }
+
+    /// - Parameter arrival: nil means `.plaintext` without a principal, `.clientSidecar` with one.
     public init(
-        principal: String?, sourceIP: IPv4?, destinationIP: IPv4?, port: Int, http: HTTPRequest? = nil, host: String? = nil
+        principal: String?, sourceIP: IPv4?, destinationIP: IPv4?, port: Int, http: HTTPRequest? = nil, host: String? = nil,
+        arrival: Arrival? = nil
     ) {
         self.principal = principal
         self.sourceIP = sourceIP
@@ -23,7 +51,21 @@ public struct AuthorizationAttributes: Hashable, Sendable {
         self.port = port
         self.http = http
         self.host = host
+        self.arrival = arrival ?? (principal == nil ? .plaintext : .clientSidecar)
     }
+
+    /// Headers Envoy's connection manager removes before any HTTP filter, on every request
+    /// (`ConnectionManagerUtility::mutateRequestHeaders`: the proxy and hop-by-hop headers) and
+    /// on any request not taken as internal (`cleanInternalHeaders`; a sidecar's inbound sets
+    /// `use_remote_address` false, so no request is internal). `connection` and `upgrade` are
+    /// removed too unless the request is an upgrade (`Utility::isUpgrade`).
+    public static let removedHeaders: Set<String> = [
+        "keep-alive", "proxy-connection", "transfer-encoding", "x-envoy-internal",
+        "x-envoy-retriable-status-codes", "x-envoy-retriable-header-names", "x-envoy-retry-on", "x-envoy-retry-grpc-on",
+        "x-envoy-max-retries", "x-envoy-upstream-alt-stat-name", "x-envoy-upstream-rq-timeout-ms",
+        "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms",
+        "x-envoy-force-trace", "x-envoy-ip-tags", "x-envoy-original-url", "x-envoy-hedge-on-per-try-timeout",
+    ]
 
     /// What the destination sidecar's RBAC filter finds under a request header name: nothing, a
     /// value keycard knows, or a value Envoy makes up that keycard cannot know.
@@ -59,7 +101,13 @@ public struct AuthorizationAttributes: Hashable, Sendable {
     ///   certificate's subject, URI and DNS (`pilot/pkg/networking/core/listener_inbound.go`
     ///   `buildSidecarInboundHTTPOpts`); Envoy's `mutateXfccRequestHeader` removes the header on a
     ///   connection without a peer certificate and appends `By=…;Hash=…;Subject=…;URI=…` to it on a
-    ///   mutual-TLS one: present exactly when the request came over mutual TLS, whatever was sent.
+    ///   mutual-TLS one: present exactly when the request came over mutual TLS to the sidecar
+    ///   itself, whatever was sent; absent over HBONE (`Arrival.hbone`), whose inner connection
+    ///   has no certificate although the request has a principal.
+    /// - `x-forwarded-proto` and `:scheme`: see `forwardedProto`; `:scheme` is x-forwarded-proto
+    ///   when that is `http` or `https` in any case (`getScheme`), else `https` on a TLS
+    ///   connection and `http` otherwise.
+    /// - `removedHeaders` (and `connection`/`upgrade` of a request that is no upgrade): absent.
     /// `.absent` when the header is absent or the request is not HTTP. Any other header's value is read without its surrounding spaces and tabs
     /// (`HTTPRequest.fieldValue`); names equal ignoring case are one header whose values Envoy joins
     /// with `,` in the order sent (`HeaderUtility::getAllOfHeaderAsString`; keycard sends them in
@@ -74,12 +122,38 @@ public struct AuthorizationAttributes: Hashable, Sendable {
             let query = raw.firstIndex(of: "?").map { String(raw[$0...]) } ?? ""
             return .known((MeshValueMatch.normalizedPath(raw) ?? raw) + query)
         case "x-request-id": return .unknown
-        case "x-forwarded-client-cert": return principal == nil ? .absent : .unknown
-        default:
-            let lowered = name.lowercased()
-            let values = http.headerLines.filter { $0.name.lowercased() == lowered }.map { HTTPRequest.fieldValue($0.value) }
-            return values.isEmpty ? .absent : .known(values.joined(separator: ","))
+        case "x-forwarded-client-cert": return arrival.isTLS && principal != nil ? .unknown : .absent
+        case "x-forwarded-proto": return .known(forwardedProto(http))
+        case ":scheme":
+            // `getScheme`: x-forwarded-proto when it is a valid scheme, else the connection's.
+            let proto = forwardedProto(http)
+            let valid = ["http", "https"].contains(proto.lowercased())
+            return .known(valid ? proto : (arrival.isTLS ? "https" : "http"))
+        case let lowered where Self.removedHeaders.contains(lowered): return .absent
+        case "connection" where !Self.isUpgrade(http), "upgrade" where !Self.isUpgrade(http): return .absent
+        default: return Self.sentValue(http, name.lowercased()).map(HeaderValue.known) ?? .absent
         }
+    }
+
+    /// The values of the header `lowered` as sent, joined with `,`; nil when none was sent.
+    private static func sentValue(_ http: HTTPRequest, _ lowered: String) -> String? {
+        let values = http.headerLines.filter { $0.name.lowercased() == lowered }.map { HTTPRequest.fieldValue($0.value) }
+        return values.isEmpty ? nil : values.joined(separator: ",")
+    }
+
+    /// `x-forwarded-proto` at the destination: the one sent (a sidecar's inbound and a client
+    /// sidecar's outbound keep it, `use_remote_address` being false), else what the first
+    /// connection manager on the way set from its connection: `https` only when the client made
+    /// the TLS itself (`.clientTLS`); a client sidecar received plaintext from its application.
+    private func forwardedProto(_ http: HTTPRequest) -> String {
+        Self.sentValue(http, "x-forwarded-proto") ?? (arrival == .clientTLS ? "https" : "http")
+    }
+
+    /// Envoy's `Utility::isUpgrade`: a `connection` header with the `upgrade` token and an
+    /// `upgrade` header.
+    private static func isUpgrade(_ http: HTTPRequest) -> Bool {
+        guard let connection = sentValue(http, "connection"), sentValue(http, "upgrade") != nil else { return false }
+        return connection.split(separator: ",").contains { HTTPRequest.fieldValue(String($0)).lowercased() == "upgrade" }
     }
 
     /// `source.namespace` as Istio derives it from the principal (`.*/ns/<ns>/.*`, R16).
@@ -317,5 +391,21 @@ struct MatchContext {
     static func cidr(_ text: String) -> CIDR? {
         if let ip = IPv4(text) { return CIDR.host(ip) }
         return CIDR.parse(text)
+    }
+}
+
+extension Cluster {
+    /// How a request with `principal` from `source` reached a sidecar's connection manager
+    /// (`AuthorizationAttributes.Arrival`), one rule for the model and the lab's proxy: over an
+    /// HBONE tunnel, `.hbone`; without a principal, `.plaintext`; with the principal that a sidecar
+    /// pod's own proxy presents, `.clientSidecar`; with any other (a stolen identity, or a source
+    /// without a sidecar), `.clientTLS`, the application's own TLS.
+    public func arrival(principal: String?, from source: ObjectKey?, overHBONE: Bool) -> AuthorizationAttributes.Arrival {
+        if overHBONE { return .hbone }
+        guard let principal else { return .plaintext }
+        guard let source, let pod = pods[source], dataPlane(of: source) == .sidecar,
+            mesh.principal(namespace: pod.namespace, serviceAccount: pod.serviceAccountName) == principal
+        else { return .clientTLS }
+        return .clientSidecar
     }
 }

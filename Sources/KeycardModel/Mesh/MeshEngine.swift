@@ -168,7 +168,8 @@ public struct MeshEngine: Sendable {
         let attributes = AuthorizationAttributes(
             principal: principal, sourceIP: sourceNAT ?? cluster.address(of: cluster.source(source)),
             destinationIP: cluster.addresses[key], port: target.port.port,
-            http: http, host: http?.hostHeader(for: dialled.0, port: dialled.1))
+            http: http, host: http?.hostHeader(for: dialled.0, port: dialled.1),
+            arrival: cluster.arrival(principal: principal, from: source, overHBONE: verdict.tunnel != nil))
         let decision = AuthorizationEngine(cluster).authorize(attributes, pod: pod, plane: destinationPlane, isHTTP: isHTTP)
         verdict.authorization = decision
         if !decision.allowed {

@@ -8,11 +8,25 @@ public struct MutualTLSMode: Hashable, Sendable {
     public var portLevel: Bool
     /// The scope of `setBy`: "mesh", "namespace" or "workload".
     public var scope: String?
+    /// Why ztunnel accepts plaintext where the documented semantics give STRICT
+    /// (`Cluster.ztunnelRefusesPlaintext`); nil otherwise.
+    public var ztunnelNote: String?
+
+    public init(
+        mode: PeerAuthentication.Mode, setBy: ObjectKey?, portLevel: Bool, scope: String?, ztunnelNote: String? = nil
+    ) {
+        self.mode = mode
+        self.setBy = setBy
+        self.portLevel = portLevel
+        self.scope = scope
+        self.ztunnelNote = ztunnelNote
+    }
 
     /// "STRICT (workload policy prod/strict-api, portLevelMtls 8080)".
     public var description: String {
         guard let setBy, let scope else { return "\(mode.rawValue) (no PeerAuthentication sets a mode: PERMISSIVE by default)" }
-        return "\(mode.rawValue) (\(scope) policy \(setBy)\(portLevel ? ", portLevelMtls" : ""))"
+        let note = ztunnelNote.map { "; \($0)" } ?? ""
+        return "\(mode.rawValue) (\(scope) policy \(setBy)\(portLevel ? ", portLevelMtls" : "")\(note))"
     }
 }
 
@@ -49,40 +63,34 @@ extension Cluster {
 
     /// The effective mode of `pod`'s `port` (R5, R8, R10, R11): mesh → namespace → workload, each
     /// non-UNSET level replacing the inherited mode, then the workload policy's `portLevelMtls`
-    /// entry for the port when it is not UNSET. keycard applies the documented per-port semantics
-    /// on both data planes (Part 3 #5), except where ztunnel keeps an inherited STRICT on a
-    /// DISABLE port (`ztunnelKeepsInheritedStrict`).
+    /// entry for the port when it is not UNSET. Sidecars follow these documented semantics. For
+    /// ambient pods keycard follows what istiod sends ztunnel (`ztunnelRefusesPlaintext`, which
+    /// departs from them, Part 3 #5): a port ztunnel keeps STRICT reports the inherited STRICT
+    /// (a port-level DISABLE under it is ignored), and a port the documented semantics make STRICT
+    /// but ztunnel leaves open reports PERMISSIVE with `ztunnelNote` saying why.
     public func mutualTLSMode(for pod: Pod, port: Int, plane: DataPlane) -> MutualTLSMode {
         let scopes = peerAuthenticationScopes(for: pod, plane: plane)
-        var result = MutualTLSMode(mode: .permissive, setBy: nil, portLevel: false, scope: nil)
+        var inherited = MutualTLSMode(mode: .permissive, setBy: nil, portLevel: false, scope: nil)
         for (policy, scope) in [(scopes.mesh, "mesh"), (scopes.namespace, "namespace"), (scopes.workload, "workload")] {
             guard let policy, policy.mode != .unset else { continue }
-            result = MutualTLSMode(mode: policy.mode, setBy: policy.key, portLevel: false, scope: scope)
+            inherited = MutualTLSMode(mode: policy.mode, setBy: policy.key, portLevel: false, scope: scope)
         }
-        if let workload = scopes.workload, let portMode = workload.portLevelMtls[port], portMode != .unset,
-            !(plane == .ambient && Self.ztunnelKeepsInheritedStrict(workload, inherited: result.mode, portMode: portMode))
-        {
-            result = MutualTLSMode(mode: portMode, setBy: workload.key, portLevel: true, scope: "workload")
+        var documented = inherited
+        if let workload = scopes.workload, let portMode = workload.portLevelMtls[port], portMode != .unset {
+            documented = MutualTLSMode(mode: portMode, setBy: workload.key, portLevel: true, scope: "workload")
         }
-        return result
-    }
-
-    /// Whether ztunnel keeps an inherited STRICT on a port that `workload` sets to `portMode`:
-    /// istiod's ambient conversion (`istio/istio` `pilot/pkg/serviceregistry/ambient/authorization.go`
-    /// `convertedSelectorPeerAuthentications`, at 86c9f01f) sends a workload whose policy has no
-    /// mode under a STRICT mesh or namespace policy the static STRICT policy, unless one of the
-    /// policy's `portLevelMtls` entries is PERMISSIVE: DISABLE entries alone are not looked at, so
-    /// such a port stays STRICT (istio.io ambient L4 policy: DISABLE "will be ignored"). With a
-    /// PERMISSIVE entry too, the converted policy exempts PERMISSIVE and DISABLE ports alike
-    /// (`convertPeerAuthentication`). A workload policy that is itself STRICT exempts DISABLE ports
-    /// (its `foundPermissive` counts them). The spec's R10/R52 (a port's DISABLE beats every level,
-    /// then behaves like PERMISSIVE for plaintext) would let plaintext in; keycard follows the code.
-    static func ztunnelKeepsInheritedStrict(
-        _ workload: PeerAuthentication, inherited: PeerAuthentication.Mode, portMode: PeerAuthentication.Mode
-    )
-        -> Bool
-    {
-        workload.mode == .unset && inherited == .strict && portMode == .disable
-            && !workload.portLevelMtls.values.contains(.permissive)
+        guard plane == .ambient else { return documented }
+        let refuses = ztunnelRefusesPlaintext(pod, port: port)
+        if refuses == (documented.mode == .strict) { return documented }
+        if refuses {
+            // A port-level entry istiod does not look at: the inherited STRICT stays.
+            if inherited.mode == .strict { return inherited }
+            documented.mode = .strict
+            return documented
+        }
+        documented.mode = .permissive
+        documented.ztunnelNote =
+            "istiod sends ztunnel no STRICT policy for this port: the workload policy \(scopes.workload?.key.description ?? "") withholds the static STRICT policy and its converted form does not refuse plaintext here (convertPeerAuthentication)"
+        return documented
     }
 }

@@ -106,7 +106,7 @@ enum MeshWarnings {
                 let scopes = cluster.peerAuthenticationScopes(for: pod, plane: plane)
                 for policy in [scopes.mesh, scopes.namespace, scopes.workload].compactMap({ $0 })
                 where policy.mode == .disable || policy.portLevelMtls.values.contains(.disable) {
-                    // A port DISABLE that ztunnel ignores (`Cluster.ztunnelKeepsInheritedStrict`).
+                    // A port DISABLE that ztunnel ignores (`Cluster.ztunnelRefusesPlaintext`).
                     let ignored =
                         policy.key == scopes.workload?.key && policy.mode != .disable
                         ? policy.portLevelMtls.filter { $0.value == .disable }.keys.sorted().filter {
@@ -123,6 +123,18 @@ enum MeshWarnings {
                         paRef(policy),
                         "PeerAuthentication \(policy.key) sets DISABLE for ambient pod \(pod.key): ztunnel keeps mutual TLS for meshed clients and treats it as PERMISSIVE for plaintext (R52)"
                     )
+                }
+                // Ports the documented semantics make STRICT that ztunnel leaves open
+                // (`Cluster.ztunnelRefusesPlaintext`), among the pod's ports and the policy's entries.
+                if let workload = scopes.workload {
+                    let candidates = Set(pod.ports.map(\.port)).union(workload.portLevelMtls.keys).sorted()
+                    let open = candidates.filter { cluster.mutualTLSMode(for: pod, port: $0, plane: plane).ztunnelNote != nil }
+                    if !open.isEmpty {
+                        warn(
+                            paRef(workload),
+                            "PeerAuthentication \(workload.key) makes ambient pod \(pod.key) reference its converted form instead of istiod's static STRICT policy, and that form refuses no plaintext on port\(open.count == 1 ? "" : "s") \(open.map(String.init).joined(separator: ", ")): ztunnel accepts plaintext there, where a sidecar would require mutual TLS (istiod's convertPeerAuthentication: a namespace policy written with `selector: {}` or with no mode is no parent to it)"
+                        )
+                    }
                 }
                 // `AuthorizationPolicy.ztunnelAttachesNoWorkload`: `selector: {}` binds no ambient pod.
                 for policy in cluster.authorizationPolicies.values.sorted(by: { $0.key < $1.key })
