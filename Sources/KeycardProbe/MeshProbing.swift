@@ -60,7 +60,7 @@ extension MeshProbeChannel {
 /// (a line, or an HTTP request on a port R37 makes HTTP), needs an answer (a proxy accepts the
 /// handshake of a connection it will refuse), leaves from a source port chosen here so that the
 /// proxy can be told what it presents and its record found again, and escapes the capture
-/// (socket mark) when its identity is `none`.
+/// (socket mark) when its identity is `none` or its pod is outside the mesh.
 public struct MeshProbing: Sendable {
     public let cluster: Cluster
     public let channel: any MeshProbeChannel
@@ -142,7 +142,12 @@ public struct MeshProbing: Sendable {
         } else {
             request.payload = Self.probeLine
         }
-        if mesh.identity == .none { request.mark = MeshDataPath.bypassMark }
+        // A pod outside the mesh now has no proxy: its connection leaves as it is, even where the lab
+        // captures the pod for another step's forged identity (`LabMeshRedirect.attackers`), so a
+        // drop is the kernel's to log and attribute, not a proxy's upstream timeout.
+        if mesh.identity == .none || (mesh.identity == .mesh && cluster.dataPlane(of: source) == .none) {
+            request.mark = MeshDataPath.bypassMark
+        }
         if request.sourcePort == nil {
             let start = UInt16.random(in: Self.sourcePorts)
             let port =

@@ -147,6 +147,39 @@ struct MeshProbingTests {
         #expect(!request.readsToEnd && request.answerRequired)
     }
 
+    /// A pod outside the mesh has no proxy: a lab that captures it for another step's stolen
+    /// identity must not carry its plain probes (review of the output formats: lateral-scan's
+    /// exporter, meshed only later, had its kernel-logged drops reported as unconfirmed proxy
+    /// timeouts); a meshed pod's probe stays with its proxy.
+    @Test func aPodOutsideTheMeshEscapesACaptureMeantForItsForgedIdentities() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: outside}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: prod, labels: {istio-injection: enabled}}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: ops}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: api, namespace: prod}, spec: {containers: [{name: api, image: api, ports: [{containerPort: 8080}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: prod}, spec: {containers: [{name: web, image: web}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: attacker, namespace: ops}, spec: {containers: [{name: a, image: a}]}}
+              steps:
+                - probe: {from: [ops/attacker], to: [prod/api], ports: [TCP/8080], identity: {stolen: spiffe://cluster.local/ns/prod/sa/default}}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "mesh-probing.yaml")
+        let probing = MeshProbing(cluster: timeline.initial, channel: RecordingMeshChannel())
+        func mark(from source: ObjectKey) -> UInt32? {
+            var request = ProbeRequest(sourceNamespace: "ns", destination: "10.244.0.1", proto: .tcp, port: 8080)
+            var used: Set<UInt16> = []
+            probing.prepare(
+                &request, from: source, to: .pod(ObjectKey("prod", "api")), port: ProtocolPort(.tcp, 8080), mesh: MeshRequest(),
+                used: &used)
+            return request.mark
+        }
+        #expect(mark(from: ObjectKey("ops", "attacker")) == MeshDataPath.bypassMark)
+        #expect(mark(from: ObjectKey("prod", "web")) == nil)
+    }
+
     /// Step 2's first cell from prod/web, its proxy records kept in a recording channel: what a
     /// connection from `sourcePort` that ended without an answer is observed as, given the record.
     struct Unanswered {
