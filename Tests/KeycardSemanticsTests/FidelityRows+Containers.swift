@@ -11,6 +11,13 @@ private func container(_ fields: String, initFields: String? = nil) -> String {
         + "containers: [{name: c, image: i, ports: [{containerPort: 80}], \(fields)}]}}"
 }
 
+/// StatefulSet shop/db of one replica with a claim template `data`, whose container mounts `mounts`.
+private func statefulSet(mounts: String) -> String {
+    "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db, namespace: shop}, spec: {serviceName: db, selector: {matchLabels: {app: db}}, "
+        + "template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i, volumeMounts: \(mounts)}]}}, "
+        + "volumeClaimTemplates: [{metadata: {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}]}}"
+}
+
 /// The pod loaded and serves its port.
 private let served: [FidelityCell] = ["other/client -> shop/p TCP/80 allow"]
 
@@ -26,6 +33,28 @@ let containerRows: [FidelityRow] = [
         state: { cluster in
             let pods = cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.deployment, "shop", "d") }
             return pods.isEmpty ? nil : "expected the Deployment with no pod, found \(pods.count)"
+        }),
+    FidelityRow(
+        "POD-60",
+        container("volumeMounts: [{name: cache, mountPath: /cache}]").replacingOccurrences(
+            of: "spec: {", with: "spec: {volumes: [{name: data, emptyDir: {}}], "),
+        .refuses(at: "cache, mountPath", "spec.containers[0].volumeMounts[0].name: Not found: \"cache\"")),
+    FidelityRow(
+        "POD-61",
+        container("").replacingOccurrences(of: "spec: {", with: "spec: {volumes: [{name: data, configMap: {name: c}, emptyDir: {}}], "),
+        .refuses(at: "{name: c}, emptyDir", "spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type")),
+    FidelityRow(
+        "POD-62", statefulSet(mounts: "[{name: logs, mountPath: /logs}]"),
+        .warns("spec.template.spec.containers[0].volumeMounts[0].name: Not found: \"logs\"", ["other/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.statefulSet, "shop", "db") }
+            return pods.isEmpty ? nil : "expected the StatefulSet with no pod, found \(pods.count)"
+        }),
+    FidelityRow(
+        "POD-63", statefulSet(mounts: "[{name: data, mountPath: /var/lib/db}]"), .accepts(["other/client -> shop/web TCP/80 allow"]),
+        state: { cluster in
+            let pods = cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.statefulSet, "shop", "db") }
+            return pods.count == 1 ? nil : "expected the StatefulSet's pod, found \(pods.count)"
         }),
     FidelityRow(
         "CTR-23",

@@ -724,6 +724,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
+    "SIZE-07": "KeycardScenarioTests/RequestSizeLimitTests",
     "SIZE-06": "KeycardScenarioTests/WorkloadTests.invalidWorkloads (more replicas than a lab holds)",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",

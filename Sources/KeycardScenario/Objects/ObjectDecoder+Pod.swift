@@ -107,8 +107,13 @@ extension ObjectDecoder {
     /// Reads a pod spec into `pod` (containers, init containers, nodeName, serviceAccountName,
     /// hostNetwork) and returns its non-null fields. Shared by Pods and the pod templates of workloads;
     /// `controllerSetsHostname`: a StatefulSet's template, whose hostname and subdomain its controller
-    /// replaces (so the API server does not check them there).
-    mutating func podSpec(_ specValue: YAMLValue, into pod: inout Pod, controllerSetsHostname: Bool = false, template: Bool = false)
+    /// replaces (so the API server does not check them there); `path`: where the spec is in its
+    /// object, as volume errors name it (`spec.template.spec`); `claims`: a StatefulSet's
+    /// `volumeClaimTemplates` names (`checkPodVolumes`).
+    mutating func podSpec(
+        _ specValue: YAMLValue, into pod: inout Pod, controllerSetsHostname: Bool = false, template: Bool = false, path: String = "spec",
+        claims: [String]? = nil
+    )
         throws(ScenarioError)
         -> [String: YAMLValue]
     {
@@ -245,6 +250,7 @@ extension ObjectDecoder {
             }
         }
         pod.ports += sidecarPorts
+        try checkPodVolumes(spec, path: path, pod: pod, claims: claims)
         // Added to a running pod by `kubectl debug`; never in a create or a template
         // (ValidatePodCreate, ValidatePodTemplateSpec).
         if let ephemeral = spec["ephemeralContainers"], !(try ephemeral.items("spec.ephemeralContainers")).isEmpty {
@@ -295,11 +301,20 @@ extension ObjectDecoder {
         let problem =
             "container \"\(containerName)\": image: Invalid value: \(image.debugDescription): must not have leading or trailing whitespace"
         guard template else { throw value.error("pod \(pod.key): \(problem)") }
+        refuseTemplatePods(pod, problem, at: value.location)
+    }
+
+    /// A template the API server accepts but each of whose pods it refuses for `problem`: a
+    /// warning at `location`, and no pod (the first problem is kept in `templatePodsRefused`).
+    /// `pod`: the template's pod, named after its owner.
+    mutating func refuseTemplatePods(_ pod: Pod, _ problem: String, at location: SourceLocation) {
         if templatePodsRefused == nil { templatePodsRefused = problem }
-        warn(
-            value,
-            "\(pod.namespace)/\(pod.name): the API server accepts the template but refuses each of its pods (\(problem)), so no pod runs, and keycard runs none"
-        )
+        warnings.append(
+            ScenarioWarning(
+                location: location,
+                message:
+                    "\(pod.namespace)/\(pod.name): the API server accepts the template but refuses each of its pods (\(problem)), so no pod runs, and keycard runs none"
+            ))
     }
 
     /// A mapping's fields with null values dropped (Kubernetes reads a null field as absent).

@@ -81,7 +81,9 @@ extension ObjectDecoder {
         let isJob = kind == .job || kind == .cronJob
         guard let templateValue = spec["template"] else { throw specValue.error("\(what) needs spec.template (the pods' template)") }
         templatePodsRefused = nil
-        let template = try podTemplate(templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", kind: kind)
+        let claims = kind == .statefulSet ? try Self.claimTemplateNames(spec["volumeClaimTemplates"]) : nil
+        let template = try podTemplate(
+            templateValue, namespace: meta.namespace, owner: "\(kind.resource)/\(meta.name)", kind: kind, claims: claims)
         let podsRefused = templatePodsRefused
 
         var replicas = 1
@@ -257,7 +259,8 @@ extension ObjectDecoder {
     }
 
     /// A pod template (`metadata.labels`, `spec`): a Pod without a name, in the workload's namespace.
-    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, kind: WorkloadKind) throws(ScenarioError) -> Pod
+    private mutating func podTemplate(_ value: YAMLValue, namespace: String, owner: String, kind: WorkloadKind, claims: [String]? = nil)
+        throws(ScenarioError) -> Pod
     {
         let isJob = kind == .job || kind == .cronJob
         try value.requireKnownFields("spec.template", known: KnownFields.template)
@@ -276,7 +279,8 @@ extension ObjectDecoder {
         pod.annotations = annotations
         guard let specValue = fields["spec"] else { throw value.error("spec.template needs \"spec\" with containers") }
         let spec = try podSpec(
-            specValue, into: &pod, controllerSetsHostname: owner.hasPrefix("\(WorkloadKind.statefulSet.resource)/"), template: true)
+            specValue, into: &pod, controllerSetsHostname: kind == .statefulSet, template: true,
+            path: kind == .cronJob ? "spec.jobTemplate.spec.template.spec" : "spec.template.spec", claims: claims)
         try readNodeSelection(spec, into: &pod, owner: owner)
         // Gates in a template are rare (admission webhooks add them to pods): keycard runs the
         // pods as if scheduled, where Kubernetes keeps them Pending until the gates are removed.

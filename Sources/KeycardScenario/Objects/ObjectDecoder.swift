@@ -75,6 +75,9 @@ struct ObjectDecoder {
             }
             return objects
         }
+        // Every object kubectl sends, whatever its kind: a body above the limit is refused before
+        // the API server decodes it.
+        try checkRequestSize(value, kind: kind, header: header)
         // Another CNI's policy: skipped as an unknown kind (Calico's and Antrea's share the name
         // NetworkPolicy with Kubernetes', in their own groups), remembered for lint.
         if let foreign = ForeignPolicy.kind(kind, apiVersion: apiVersion) {
