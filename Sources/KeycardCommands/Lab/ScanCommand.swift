@@ -108,7 +108,7 @@ struct ScanCommand: LiveVerb {
             targetList.append(
                 Target(
                     endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                    record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: target.model),
+                    record: ScanResult(target, from: source),
                     prediction: target, observed: .filtered))
         }
         var runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })
