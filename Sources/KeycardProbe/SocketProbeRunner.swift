@@ -174,6 +174,8 @@ public struct SocketProbeRunner: ProbeRunner {
                 if let aimed = services?.aim(from: cell.from, cell.to, cell.port, used: &usedPorts[namespace, default: []]) {
                     request.sourcePort = aimed.sourcePort
                     request.translated = (aimed.backend.address, UInt16(aimed.backend.target.port))
+                    // Cluster's source NAT to another node: the backend logs the node's address.
+                    request.sourceNAT = cell.sourceNAT
                 }
                 request.handshakeOnly = programPods.contains(backend)
             }

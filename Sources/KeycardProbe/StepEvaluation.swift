@@ -54,10 +54,7 @@ public enum StepEvaluation {
                 if target.model == .open { modelOpen.insert(endpoint) }
                 // Silent bare addresses would bury the answer; everything else is reported.
                 if target.isQuiet(observed: state) { continue }
-                results.append(
-                    ScanResult(
-                        from: source, to: ModelReport.name(of: target.endpoint),
-                        ip: target.ip, port: target.port, model: target.model, observed: state))
+                results.append(ScanResult(target, from: source, observed: state))
             }
             let explicit = resolved.expectOpen(for: source)?.subtracting(unjudged)
             let expected = explicit ?? modelOpen

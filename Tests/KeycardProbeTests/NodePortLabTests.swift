@@ -83,4 +83,26 @@ struct NodePortLabTests {
         // Not a node port: nothing listens on node-0's address on the Service port.
         #expect(try connect(LabNetwork.nodeAddress(0), 80).line == nil)
     }
+
+    /// Through node-0's node port (externalTrafficPolicy Cluster) to web on node-1, the packet
+    /// reaches web source-NATed to node-0's address, which web's ingress (the client's prefix
+    /// only) denies: its default deny logs the packet from node-0's address. The prober only
+    /// knew the flow from the client's address, so the drop settled as a timeout and the cell
+    /// was not confirmed; now the NATed flow is the probe's too, and its log confirms it.
+    @Test(arguments: Enforcement.allCases)
+    func aDropAfterSourceNATIsConfirmedByItsLog(_ enforcement: Enforcement) throws {
+        let timeline = try ScenarioLoader.parseTimeline(FlowSourceNATTests.scenario, file: "nodeport-snat-drop.yaml")
+        let run = ScenarioRun(timeline: timeline, options: .init(enforcement: enforcement, labName: NinePodModel.labName("nps")))
+        defer { run.tearDown() }
+        let report = try run.execute()
+        #expect(report.passed)
+        let results = report.steps.flatMap { $0.results ?? [] }.compactMap { if case .probe(let result) = $0 { result } else { nil } }
+        let viaNode0 = try #require(results.first { $0.to.description.contains("@node-0") })
+        #expect(viaNode0.sourceNAT == LabNetwork.nodeAddress(0))
+        #expect(viaNode0.observed == .deny)
+        #expect(viaNode0.reason?.hasPrefix("dropped: kc deny ingress default/web") == true, "\(viaNode0.reason ?? "-")")
+        #expect(viaNode0.confirmed == true)
+        let viaNode1 = try #require(results.first { $0.to.description.contains("@node-1") })
+        #expect(viaNode1.observed == .allow && viaNode1.confirmed == true && viaNode1.sourceNAT == nil)
+    }
 }

@@ -70,6 +70,23 @@ enum LiveInput {
         return items
     }
 
+    /// `list`'s items, each read by `parse`; an item that reads as one before it (`80,80`,
+    /// `TCP/80,tcp/80`) is refused, as a scenario's `probe.ports` and `scan.ports` refuse it: it
+    /// would try every connection twice.
+    /// - Throws: `LiveError` naming `option`, or what `parse` throws.
+    static func distinct<Value: Hashable & CustomStringConvertible>(
+        _ values: [String], option: String, parse: (String) throws(LiveError) -> Value
+    ) throws(LiveError) -> [Value] {
+        var seen: Set<Value> = []
+        var parsed: [Value] = []
+        for text in try list(values, option: option) {
+            let value = try parse(text)
+            guard seen.insert(value).inserted else { throw LiveError("\(option) \(value) is listed twice") }
+            parsed.append(value)
+        }
+        return parsed
+    }
+
     /// `k=v` pairs, validated as Kubernetes label keys and values.
     static func labels(_ pairs: [String]) throws(LiveError) -> Labels {
         var labels: Labels = [:]

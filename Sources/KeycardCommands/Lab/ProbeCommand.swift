@@ -65,11 +65,8 @@ struct ProbeCommand: LiveVerb {
             }
             return ref
         }
-        var seenPorts: Set<ProtocolPort> = []
-        let portList = try LiveInput.list(ports, option: "--ports").map { text -> ProtocolPort in
+        let portList = try LiveInput.distinct(ports, option: "--ports") { text throws(LiveError) -> ProtocolPort in
             guard let port = ProtocolPort.parse(text) else { throw LiveError("--ports \(text) must be PROTOCOL/NUMBER, like TCP/80") }
-            // As a scenario's probe.ports: a port listed twice would probe every cell twice.
-            guard seenPorts.insert(port).inserted else { throw LiveError("--ports \(port) is listed twice") }
             return port
         }
         // The same resolution, checks and model cells as a scenario's probe step; the cluster DNS

@@ -52,6 +52,19 @@ struct ScanCommand: LiveVerb {
         if !agrees { throw Exit.failed }
     }
 
+    /// `--ports`: TCP port numbers 1-65535, at least one, none twice (`LiveInput.distinct`, as
+    /// `keycard probe --ports`).
+    static func portList(_ values: [String]) throws(LiveError) -> [Int] {
+        let portList = try LiveInput.distinct(values, option: "--ports") { text throws(LiveError) -> Int in
+            guard let port = Int(text), (1...65535).contains(port) else {
+                throw LiveError("--ports \(text) must be a TCP port number 1-65535")
+            }
+            return port
+        }
+        if portList.isEmpty { throw LiveError("--ports must name at least one port") }
+        return portList
+    }
+
     private struct Target {
         var endpoint: ScanEndpoint
         var record: ScanResult
@@ -77,13 +90,7 @@ struct ScanCommand: LiveVerb {
         else {
             throw LiveError("--from \(from): no pod (ns/pod), external (external/NAME) or node (node/NAME) \(from) in lab \(lab)")
         }
-        let portList = try LiveInput.list(ports, option: "--ports").map { text -> Int in
-            guard let port = Int(text), (1...65535).contains(port) else {
-                throw LiveError("--ports \(text) must be a TCP port number 1-65535")
-            }
-            return port
-        }
-        if portList.isEmpty { throw LiveError("--ports must name at least one port") }
+        let portList = try Self.portList(ports)
         let scanned: ScanStep.Targets
         if targets == "pods" {
             scanned = .pods
@@ -108,7 +115,7 @@ struct ScanCommand: LiveVerb {
             targetList.append(
                 Target(
                     endpoint: ModelReport.scanEndpoint(endpoint, ip, port),
-                    record: ScanResult(from: source, to: ModelReport.name(of: endpoint), ip: ip, port: port, model: target.model),
+                    record: ScanResult(target, from: source),
                     prediction: target, observed: .filtered))
         }
         var runner = SocketProbeRunner(namespaces: [source: netns], addresses: { _ in nil })

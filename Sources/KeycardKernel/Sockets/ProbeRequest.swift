@@ -37,6 +37,12 @@ public struct ProbeRequest: Sendable, Hashable, CustomStringConvertible {
     }
     private var translatedAddress: IPv4?
     private var translatedPort: UInt16?
+    /// The source address the packet carries after the translation when the entry node also
+    /// source-NATs it (a node port or load balancer with externalTrafficPolicy Cluster to another
+    /// node's endpoint: the node's address, `ExposedPath.sourceNAT`): the backend's drop is logged
+    /// from that address (with the source port kept, as the NAT keeps a unique one), so that flow
+    /// settles the probe too. Nil: the packet keeps the socket's own address.
+    public var sourceNAT: IPv4?
 
     public init(
         sourceNamespace: String, destination: IPv4, proto: TransportProtocol, port: UInt16, handshakeOnly: Bool = false,

@@ -146,7 +146,9 @@ final class ProbeWave {
         if router != nil {
             recordFlow(index, destination: address)
             if let translated = request.translated {
-                recordFlow(index, destination: IPv4Sockaddr.make(translated.address, port: translated.port))
+                let backend = IPv4Sockaddr.make(translated.address, port: translated.port)
+                recordFlow(index, destination: backend)
+                if let nat = request.sourceNAT { recordFlow(index, destination: backend, source: nat) }
             }
         }
         if request.proto == .udp || request.proto == .icmp {
@@ -165,11 +167,12 @@ final class ProbeWave {
 
     /// connect() has bound the socket: its local address and port complete the flow the kernel will log.
     /// A raw ICMP socket has no ports (its getsockname port is the protocol number, `inet_create` in
-    /// net/ipv4/af_inet.c): its echo request's identifier completes the flow instead.
-    private func recordFlow(_ index: Int, destination: sockaddr_in) {
+    /// net/ipv4/af_inet.c): its echo request's identifier completes the flow instead. `source`: the
+    /// address a source NAT put in place of the local one (`ProbeRequest.sourceNAT`).
+    private func recordFlow(_ index: Int, destination: sockaddr_in, source nat: IPv4? = nil) {
         guard let local = IPv4Sockaddr.local(of: slots[index].fd) else { return }
         let proto = slots[index].request.proto
-        let source = IPv4(UInt32(bigEndian: local.sin_addr.s_addr))
+        let source = nat ?? IPv4(UInt32(bigEndian: local.sin_addr.s_addr))
         let target = IPv4(UInt32(bigEndian: destination.sin_addr.s_addr))
         let flow =
             proto == .icmp

@@ -126,7 +126,7 @@ public struct FlowLog: Sendable {
                 observed: observed.rawValue, evidence: "kernel", service: destination.serviceKey.map { Endpoint.service($0).description })
             return events(
                 from: result.from, to: destination, port: cluster.judgedPort(destination, port), dropped: false, verdict: verdict,
-                cluster: cluster, time: time, sourcePort: nil, judged: false, facts: facts
+                cluster: cluster, time: time, sourcePort: nil, sourceNAT: result.sourceNAT, judged: false, facts: facts
             ).map { line in
                 var line = line
                 if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }
@@ -141,7 +141,8 @@ public struct FlowLog: Sendable {
         return events(
             from: result.from, to: destination,
             port: Self.carriedPort(sent: port, judged: cluster.judgedPort(destination, port), verdict: verdict, dropped: dropped),
-            dropped: dropped, verdict: verdict, cluster: cluster, time: time, sourcePort: nil, facts: facts
+            dropped: dropped, verdict: verdict, cluster: cluster, time: time, sourcePort: nil, sourceNAT: result.sourceNAT,
+            facts: facts
         ).map { line in
             var line = line
             if destination.serviceKey == nil { line.flow.IP.destination = result.ip.description }

@@ -29,9 +29,7 @@ public enum ModelReport {
                 var summaries: [String] = []
                 for source in resolved.sources {
                     let targets = timeline.scanTargets(ofStep: step.index, from: source, scan)
-                    results += targets.filter { !$0.isQuiet(observed: nil) }.map {
-                        ScanResult(from: source, to: name(of: $0.endpoint), ip: $0.ip, port: $0.port, model: $0.model)
-                    }
+                    results += targets.filter { !$0.isQuiet(observed: nil) }.map { ScanResult($0, from: source) }
                     let open = Set(targets.filter { $0.model == .open }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
                     let unjudged = Set(targets.filter { $0.model == nil }.map { scanEndpoint($0.endpoint, $0.ip, $0.port) })
                     if let expected = resolved.expectOpen(for: source), expected.subtracting(unjudged) != open { passed = false }

@@ -304,6 +304,10 @@ public struct ScanResult: Codable, Sendable, Equatable {
     public var audit: String?
     /// `would-deny` / `would-allow` when enforcing the staged policies would change its fate.
     public var staged: String?
+    /// Through a node port or load balancer with externalTrafficPolicy Cluster to another node's
+    /// endpoint: the entry node's address, the source the backend saw and its policies judged
+    /// (`PredictedScan.sourceNAT`, as `ProbeResult.sourceNAT`). Nil when the source is kept.
+    public var sourceNAT: IPv4?
 
     public init(from: ObjectKey, to: String?, ip: IPv4, port: Int, model: ScanState?, observed: ScanState? = nil) {
         self.from = from
@@ -316,6 +320,15 @@ public struct ScanResult: Codable, Sendable, Equatable {
 }
 
 extension ScanResult {
+    /// The record of `target`, one connection of `source`'s scan (`Cluster.scanTargets`), with what
+    /// was `observed` (nil: the model's report). The one way a report turns a target into a record.
+    public init(_ target: PredictedScan, from source: ObjectKey, observed: ScanState? = nil) {
+        self.init(
+            from: source, to: ModelReport.name(of: target.endpoint), ip: target.ip, port: target.port, model: target.model,
+            observed: observed)
+        sourceNAT = target.sourceNAT
+    }
+
     /// What the connection reached: the endpoint its `to` names (a pod, an external, a node, or a
     /// Service's backend through its ClusterIP, node port or load balancer), else what lives at
     /// `ip`. Audit, staged-policy and flow reports judge scans by it.

@@ -12,6 +12,10 @@ public struct PredictedScan: Sendable, Hashable {
     public var port: Int
     /// nil: not judged, as Kubernetes leaves it to the implementation (see `Cluster.scanTargets`).
     public var model: ScanState?
+    /// Through a node port or load balancer with externalTrafficPolicy Cluster to an endpoint on
+    /// another node: the entry node's address, which the connection is source-NATed to and the
+    /// backend's policies judge (`ExposedPath.sourceNAT`); nil when the source address is kept.
+    public var sourceNAT: IPv4?
 
     /// Whether a report may leave it out when nothing answered, as predicted: a bare address, or a
     /// Service address on a port the Service does not have (a scan over a CIDR meets thousands).
@@ -77,7 +81,11 @@ extension Cluster {
             let found = endpoint(at: ip)
             for port in ports {
                 let (endpoint, model) = judge.predict(ip, found, port: port)
-                result.append(PredictedScan(endpoint: endpoint, ip: ip, port: port, model: model))
+                var target = PredictedScan(endpoint: endpoint, ip: ip, port: port, model: model)
+                if case .exposed(let key, let entry, let backend?) = endpoint {
+                    target.sourceNAT = exposedPath(key, entry, backend: backend, port: ProtocolPort(.tcp, port))?.sourceNAT
+                }
+                result.append(target)
             }
         }
         return result

@@ -52,29 +52,56 @@ public struct ResolvedScan: Sendable {
             return
         }
         var expanded: Set<ScanEndpoint> = []
-        for endpoint in open {
+        for written in open {
+            let location = scan.expectOpenLocations[written] ?? step.location
             // An expectation the scan cannot meet is a mistake in the file, as a probe's is.
-            guard scan.ports.contains(endpoint.port) else {
+            guard scan.ports.contains(written.port) else {
                 throw ScenarioError(
-                    step.location,
-                    "expect.open: \(endpoint) is on port \(endpoint.port), which this scan does not scan (ports: \(scan.ports.map(String.init).joined(separator: ", ")))"
+                    location,
+                    "expect.open: \(written) is on port \(written.port), which this scan does not scan (ports: \(scan.ports.map(String.init).joined(separator: ", ")))"
                 )
             }
-            if case .ip(let ip) = endpoint.host, case .cidr(let cidr) = scan.targets, !cidr.contains(ip) {
-                throw ScenarioError(step.location, "expect.open: \(endpoint) is outside the scanned targets \(cidr)")
+            if case .ip(let ip) = written.host, case .cidr(let cidr) = scan.targets, !cidr.contains(ip) {
+                throw ScenarioError(location, "expect.open: \(written) is outside the scanned targets \(cidr)")
             }
+            // `targets: pods` dials pods' addresses only (`Cluster.scanTargets`), a host-network
+            // pod's being its node's: any other address is never scanned, and could never be open.
+            if case .ip(let ip) = written.host, scan.targets == .pods,
+                !cluster.pods.keys.contains(where: { cluster.addresses[$0] == ip })
+            {
+                throw ScenarioError(
+                    location, "expect.open: \(written) is no pod's address at this step, and this scan scans pods only (targets: pods)")
+            }
+            // A pod's address is that pod: the report names what it reaches by the pod
+            // (`ModelReport.scanEndpoint`), so `ip:port` of a pod must be compared as the pod.
+            var endpoint = written
+            if case .ip(let ip) = written.host, case .pod(let key) = cluster.endpoint(at: ip) {
+                endpoint = ScanEndpoint(host: .pod(key), port: written.port)
+            }
+            var pods: [ObjectKey] = []
             switch endpoint.host {
             case .pod(let key):
                 guard cluster.pods[key] != nil else {
-                    throw ScenarioError(step.location, "expect.open: pod \(key) does not exist at this step")
+                    throw ScenarioError(location, "expect.open: pod \(key) does not exist at this step")
                 }
+                pods = [key]
                 expanded.insert(endpoint)
             case .workload(let key):
                 guard cluster.workloads[key] != nil else {
-                    throw ScenarioError(step.location, "expect.open: \(key) does not exist at this step")
+                    throw ScenarioError(location, "expect.open: \(key) does not exist at this step")
                 }
-                for pod in cluster.pods(of: key) { expanded.insert(ScanEndpoint(host: .pod(pod.key), port: endpoint.port)) }
+                pods = cluster.pods(of: key).map(\.key)
+                for pod in pods { expanded.insert(ScanEndpoint(host: .pod(pod), port: endpoint.port)) }
             case .ip: expanded.insert(endpoint)
+            }
+            // A scan skips its own address: an endpoint of the only scanner can never be open, and
+            // was dropped from the comparison without a word (another replica of a scanning
+            // workload does scan it).
+            if sources.count == 1, let own = sources.first, pods.contains(own) {
+                let named = written.host == endpoint.host ? "" : " (the address of \(own))"
+                throw ScenarioError(
+                    location,
+                    "expect.open: \(written)\(named) is the scanning pod itself, which a scan never scans (it skips its own address)")
             }
         }
         expectOpen = expanded

@@ -249,6 +249,8 @@ public struct ScanStep: Sendable {
     public var ports: [Int]
     /// The exact set of endpoints expected open, or nil to compare with the model.
     public var expectOpen: [ScanEndpoint]?
+    /// Where each `expectOpen` entry is written (an error about one names its line).
+    public var expectOpenLocations: [ScanEndpoint: SourceLocation] = [:]
     /// What the scanner presents to meshed destinations (spec mesh.md 2.7).
     public var identity: ProbeIdentity = .mesh
 

@@ -241,6 +241,7 @@ extension ScenarioParser {
                 }
                 if open.contains(endpoint) { throw item.error("\(text) is listed twice") }
                 open.append(endpoint)
+                step.expectOpenLocations[endpoint] = item.location
             }
             step.expectOpen = open
         }
