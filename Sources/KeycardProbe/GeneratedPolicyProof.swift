@@ -128,7 +128,8 @@ public enum GeneratedPolicyProof {
     /// flows proven with packets among them, and the verdict. "Every observed flow passes" only
     /// when every observed flow was sent as packets and passed; otherwise how many were not sent,
     /// and why.
-    public static func summary(_ results: [ProbeResult], observed: Set<ObservedFlow>) -> String {
+    /// `generator` made the policies: it tells a cell its pod's own node opens.
+    public static func summary(_ results: [ProbeResult], observed: Set<ObservedFlow>, generator: PolicyGenerator) -> String {
         let failed = results.filter { !$0.passed }
         let allowed = results.filter { $0.observed?.networkDecision == .allow }.count
         let skipped = results.filter { $0.observed == .skipped }.count
@@ -137,13 +138,14 @@ public enum GeneratedPolicyProof {
             guard result.observed?.networkDecision == .allow, let to = result.to.sourceKey else { return false }
             return observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
         }.count
-        // Cells expected open without being observed: from a pod's own node (the local-node rule:
-        // only that opens a node's cell no flow saw), else between pods no stable label tells apart.
-        let unobserved = results.filter { result in
-            guard result.expected == .allow, let to = result.to.sourceKey else { return false }
-            return !observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
+        // Cells expected open without being observed: from a pod's own node (the local-node rule),
+        // else between pods no stable label tells apart.
+        let unobserved = results.compactMap { result -> ObservedFlow? in
+            guard result.expected == .allow, let to = result.to.sourceKey else { return nil }
+            let flow = ObservedFlow(from: result.from, to: to, port: result.port)
+            return observed.contains(flow) ? nil : flow
         }
-        let local = unobserved.filter { if case .node = Endpoint.written($0.from) { true } else { false } }.count
+        let local = unobserved.filter(generator.localNodeAdmits).count
         let alike = unobserved.count - local
         func flows(_ count: Int) -> String { "\(count) observed flow\(count == 1 ? "" : "s")" }
         var line =

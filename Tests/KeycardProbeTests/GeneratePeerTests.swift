@@ -116,6 +116,28 @@ struct GeneratePeerTests {
         #expect(result.stdout.contains("ipBlock: {cidr: \"203.0.113.10/32\"}"), "\(result.stdout)")
     }
 
+    /// A host-network pod's traffic is its node's, so the pods of its node let it in by the
+    /// local-node rule: the proof expected those cells denied (it asked the rule of the pod, not
+    /// of its node) while the model and the packets allowed them.
+    @Test("the proof expects a host-network pod's own node's pods open (local-node rule)")
+    func hostNetworkPodsReachTheirNodesPods() throws {
+        let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/host-network.yaml"))
+        let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
+        let generator = PolicyGenerator(timeline)
+        let observed = ObservedFlow.observed(lines, in: generator.cluster)
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: generator.policies(observed))
+        let cells = GeneratedPolicyProof.cells(cluster, observed: observed, generator: generator)
+        let local = cells.filter { cell in
+            guard let to = cell.to.sourceKey else { return false }
+            let flow = ObservedFlow(from: cell.from, to: to, port: cell.port)
+            return generator.cluster.isHostNetwork(cell.from) && !observed.contains(flow) && generator.localNodeAdmits(flow)
+        }
+        #expect(!local.isEmpty)
+        #expect(local.allSatisfy { $0.expected == .explicit(.allow) })
+        let wrong = cells.filter { $0.expectedOutcome.decision != $0.verdict.decision }
+        #expect(wrong.isEmpty, "\(wrong.map { "\($0.from) -> \($0.to) \($0.port) expected \($0.expected) model \($0.verdict.decision)" })")
+    }
+
     static let ownDNS = """
         apiVersion: keycard/v1
         kind: Scenario

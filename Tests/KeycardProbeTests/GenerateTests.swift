@@ -155,9 +155,9 @@ struct GenerateTests {
         #expect(
             GeneratedPolicyProof.coverage([flow], passed) == GeneratedPolicyProof.Coverage(observed: 1, proven: 1))
         #expect(
-            GeneratedPolicyProof.summary(passed, observed: [flow])
+            GeneratedPolicyProof.summary(passed, observed: [flow], generator: generator)
                 == "proof: 1 cell, 1 allowed (1 observed flow), 0 denied: every observed flow passes, the rest is denied")
-        let partial = GeneratedPolicyProof.summary(passed, observed: observed)
+        let partial = GeneratedPolicyProof.summary(passed, observed: observed, generator: generator)
         #expect(GeneratedPolicyProof.coverage(observed, passed) == GeneratedPolicyProof.Coverage(observed: 2, proven: 1, unprobed: 1))
         #expect(!partial.contains("every observed flow passes"), "\(partial)")
         #expect(
@@ -165,13 +165,13 @@ struct GenerateTests {
                 ": 1 of 2 observed flows pass with packets, the other cells are denied; 1 not probed (a pod of it is gone by the last step): not proven with packets"
             ), "\(partial)")
         let skipped = [cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")]
-        let judged = GeneratedPolicyProof.summary(skipped, observed: [flow])
+        let judged = GeneratedPolicyProof.summary(skipped, observed: [flow], generator: generator)
         #expect(GeneratedPolicyProof.coverage([flow], skipped) == GeneratedPolicyProof.Coverage(observed: 1, modelOnly: 1))
         #expect(judged.contains("0 of 1 observed flow pass with packets") && judged.contains("1 judged by the model only"), "\(judged)")
         // A failed cell: no verdict line, the wrong cells follow it.
         let denied = [cell.result(observed: .deny, attempts: 1)]
         #expect(GeneratedPolicyProof.coverage([flow], denied) == GeneratedPolicyProof.Coverage(observed: 1, failed: 1))
-        #expect(!GeneratedPolicyProof.summary(denied, observed: [flow]).contains("passes"))
+        #expect(!GeneratedPolicyProof.summary(denied, observed: [flow], generator: generator).contains("passes"))
     }
 
     /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).

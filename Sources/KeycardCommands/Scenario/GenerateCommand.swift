@@ -82,7 +82,7 @@ struct GenerateCommand: ParsableCommand {
                 interruption: interruption)
         }
         let failed = results.filter { !$0.passed }
-        Console.error(GeneratedPolicyProof.summary(results, observed: observed))
+        Console.error(GeneratedPolicyProof.summary(results, observed: observed, generator: generator))
         for cell in failed.prefix(20) {
             Console.error(
                 "  wrong: \(cell.cellDescription): expected \(cell.expected.rawValue), model \(cell.model.rawValue), observed \(cell.observed?.rawValue ?? "-")"

@@ -107,30 +107,46 @@ public struct PolicyGenerator: Sendable {
     /// Whether the policies made from `observed` mean to allow `flow`: it was observed, or an
     /// observed flow joins pods of the same groups on the same port. Pods that no stable label
     /// tells apart share their policy and are one peer to every other (a NetworkPolicy selects by
-    /// labels), so one's flow is all of theirs; a proof expects those open too. Host-network pods
-    /// are named by their node's address, not by labels: only their own flows count.
+    /// labels), so one's flow is all of theirs; a proof expects those open too. Ends named by an
+    /// address (`blockAddress`: an external, a node, the host-network pods of a node) are one
+    /// peer with every end at that address: a node's flow is its host-network pods' too.
     /// A pod's own node is allowed in whatever the policies say where the lab applies the
     /// local-node rule (`Cluster.localNodeAdmits`): the model and the kernel let it through.
     public func intends(_ observed: Set<ObservedFlow>) -> @Sendable (ObservedFlow) -> Bool {
         let grouped = Set(observed.compactMap(groups))
         return { [self] flow in
-            observed.contains(flow) || groups(of: flow).map(grouped.contains) ?? false
-                || cluster.localNodeAdmits(cluster.source(flow.from), cluster.source(flow.to))
+            observed.contains(flow) || groups(of: flow).map(grouped.contains) ?? false || localNodeAdmits(flow)
         }
     }
 
-    /// A flow's source group, destination group and port; nil when either end is no labelled pod.
+    /// Whether the local-node rule lets `flow` in (`Cluster.localNodeAdmits`): it comes from the
+    /// destination pod's own node, or from a host-network pod there, whose traffic is its node's.
+    public func localNodeAdmits(_ flow: ObservedFlow) -> Bool {
+        cluster.localNodeAdmits(cluster.networkSource(cluster.source(flow.from)), cluster.source(flow.to))
+    }
+
+    /// How a rule names one end of a flow: by its group's selector, or by its address (`ipBlock`).
+    private enum Peer: Hashable {
+        case group(Group)
+        case address(IPv4)
+    }
+
+    /// A flow's ends as rules name them, and its port.
     private struct FlowGroups: Hashable {
-        var from: Group
-        var to: Group
+        var from: Peer
+        var to: Peer
         var port: ProtocolPort
     }
 
+    /// One end as a rule names it (`blockAddress`, else its group); nil for a pod gone by the last step.
+    private func peer(_ key: ObjectKey) -> Peer? {
+        if let address = blockAddress(of: key) { return .address(address) }
+        return group(of: key).map(Peer.group)
+    }
+
     private func groups(of flow: ObservedFlow) -> FlowGroups? {
-        guard let from = cluster.pods[flow.from], let to = cluster.pods[flow.to], !from.hostNetwork, !to.hostNetwork,
-            let source = group(of: flow.from), let destination = group(of: flow.to)
-        else { return nil }
-        return FlowGroups(from: source, to: destination, port: flow.port)
+        guard let from = peer(flow.from), let to = peer(flow.to) else { return nil }
+        return FlowGroups(from: from, to: to, port: flow.port)
     }
 
     /// The policies, sorted by namespace and name. Every pod NetworkPolicy can select gets one
