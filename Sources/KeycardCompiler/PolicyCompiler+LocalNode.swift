@@ -17,7 +17,7 @@ extension PolicyCompiler {
     /// With `allow`, the pod's ingress base-chain rule that accepts its own node; nil otherwise or
     /// when the pod's node is unknown (a cluster built without the lab's placement).
     func localNodeRule(_ pod: Pod, _ cluster: Cluster) -> Rule? {
-        guard cluster.nodeIngress == .allow, let node = cluster.podNodes[pod.key] else { return nil }
+        guard let node = cluster.admittedLocalNode(of: pod.key) else { return nil }
         return Rule(
             [.saddr(prefix: LabNetwork.nodeAddress(node).value, length: 32)], verdict: .accept,
             comment: "the pod's own node (NetworkPolicy: ingress from the local node is allowed)")

@@ -35,6 +35,32 @@ public enum NameRules {
         return nil
     }
 
+    /// The longest RFC 1123 subdomain (`dns1123SubdomainProblem`).
+    public static let subdomainMaxLength = 253
+
+    /// `text` made an RFC 1123 subdomain of at most `maxLength` characters, for a name keycard
+    /// derives from others (`keycard generate`'s policy names from label values, which may be
+    /// upper case or hold `_`): lower-cased, every character but a letter, digit, `-` or `.` made
+    /// `-`, each dot-separated part stripped of `-` at its ends and empty parts dropped, then cut
+    /// to `maxLength` and stripped of a trailing `-` or `.`. `x` when nothing is left.
+    public static func dns1123Subdomain(_ text: String, maxLength: Int = subdomainMaxLength) -> String {
+        let mapped = String(
+            text.lowercased().unicodeScalars.map { scalar -> Character in
+                guard scalar.isASCII, let byte = UInt8(exactly: scalar.value), isLowerAlnum(byte) || scalar == "." else { return "-" }
+                return Character(scalar)
+            })
+        var parts: [String] = []
+        for part in mapped.split(separator: ".") {
+            var piece = part
+            while piece.first == "-" { piece.removeFirst() }
+            while piece.last == "-" { piece.removeLast() }
+            if !piece.isEmpty { parts.append(String(piece)) }
+        }
+        var name = String(parts.joined(separator: ".").prefix(max(1, maxLength)))
+        while let last = name.last, last == "-" || last == "." { name.removeLast() }
+        return name.isEmpty ? "x" : name
+    }
+
     /// A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters
     /// (alphanumerics, '-', '_', '.', alphanumeric at both ends). `what` names the key in messages;
     /// `written`, when given, is the key as written, quoted in messages in place of `key`.

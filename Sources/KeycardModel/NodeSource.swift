@@ -50,10 +50,21 @@ extension Cluster {
         podNodes[pod].map { "node-\($0)" }
     }
 
-    /// Whether `source` is `destination`'s own node: the one source the local-node rule concerns.
-    /// A node reaching a pod on another node is not local; policies judge it by its address.
-    public func isLocalNode(_ source: Endpoint, of destination: Endpoint) -> Bool {
+    /// The local-node rule, in one place: the index of the node whose connections pod `key`
+    /// accepts whatever policies select it — its own node, with `nodeIngress: allow` (the
+    /// NetworkPolicy API's "OR if the traffic source is the pod's local node",
+    /// NetworkPolicySpec.ingress) — or nil: with `policy`, or when the pod's node is unknown. The
+    /// model (`PolicyEngine.localNodeVerdict`), the compiler (`PolicyCompiler.localNodeRule`) and
+    /// `generate`'s proof (`PolicyGenerator.intends`) all ask it.
+    public func admittedLocalNode(of key: ObjectKey) -> Int? {
+        nodeIngress == .allow ? podNodes[key] : nil
+    }
+
+    /// Whether `destination` accepts `source` by the local-node rule (`admittedLocalNode`):
+    /// `source` is the lab node the pod runs on, and `nodeIngress` is `allow`. A node reaching a
+    /// pod on another node is not local; policies judge it by its address.
+    public func localNodeAdmits(_ source: Endpoint, _ destination: Endpoint) -> Bool {
         guard case .node(let name) = source, case .pod(let pod) = destination, let index = nodeIndex(name) else { return false }
-        return podNodes[pod] == index
+        return admittedLocalNode(of: pod) == index
     }
 }

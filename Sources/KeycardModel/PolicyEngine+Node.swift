@@ -13,8 +13,7 @@ extension PolicyEngine {
     /// (default) apply it, before any policy chain. A node has no egress side (it is not a pod).
     /// Nil when the rule does not decide.
     func localNodeVerdict(from source: Endpoint, to destination: Endpoint, port: ProtocolPort) -> Verdict? {
-        guard cluster.nodeIngress == .allow, cluster.isLocalNode(source, of: destination),
-            case .pod(let key) = destination, let pod = cluster.pods[key]
+        guard cluster.localNodeAdmits(source, destination), case .pod(let key) = destination, let pod = cluster.pods[key]
         else { return nil }
         let egress = DirectionVerdict(outcome: .notApplicable, isolatingPolicies: [], allowingRules: [])
         let isolating = cluster.isolatingPolicies(for: pod, .ingress).map(\.key)

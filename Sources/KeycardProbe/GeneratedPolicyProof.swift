@@ -13,10 +13,7 @@ public enum GeneratedPolicyProof {
     /// The cluster to prove: the timeline's last state, its NetworkPolicies (and staged ones)
     /// replaced by `generated`.
     public static func cluster(_ timeline: Timeline, generated: [NetworkPolicy]) -> Cluster {
-        var cluster = timeline.cluster(afterStep: timeline.scenario.steps.count)
-        cluster.policies = Dictionary(uniqueKeysWithValues: generated.map { ($0.key, $0) })
-        cluster.stagedPolicies = [:]
-        return cluster
+        PolicyGenerator(timeline).applying(generated)
     }
 
     /// Every ordered pair of distinct pods on every port the destination declares, expected allowed
@@ -29,31 +26,53 @@ public enum GeneratedPolicyProof {
     /// Service sends a pod, as the run's did: `LabSpec(_:labName:)`, `Timeline.serviceTargetPorts`),
     /// or one between two pods without a policy of their own. A flow whose pod is gone by the
     /// last step gets no cell (`coverage` counts it).
-    public static func cells(_ cluster: Cluster, observed: Set<ObservedFlow>) -> [ProbeCell] {
+    ///
+    /// Ends outside the pod network, which the policies name by `ipBlock`: every external
+    /// (`spec.externals`) to every port of every pod a generated policy selects, and every such pod
+    /// to every port of every external; every lab node that an observed flow comes from to every
+    /// port of those pods (its own pods admit it by the local-node rule: `PolicyGenerator.intends`).
+    /// A flow to a node's address gets no cell: a node is a probe source only (nothing of the lab
+    /// serves on a node's address but a host-network pod, which a flow names as the pod).
+    /// `generator` is the generator of the policies, over the same pods.
+    public static func cells(_ cluster: Cluster, observed: Set<ObservedFlow>, generator: PolicyGenerator) -> [ProbeCell] {
         let engine = PolicyEngine(cluster)
-        let generator = PolicyGenerator(cluster)
         let intended = generator.intends(observed)
         var cells: [ProbeCell] = []
         var present: Set<ObservedFlow> = []
         func cell(_ flow: ObservedFlow) -> ProbeCell {
-            ProbeCell(
-                from: flow.from, to: .pod(flow.to), port: flow.port, expected: .explicit(intended(flow) ? .allow : .deny),
-                verdict: engine.evaluate(from: .pod(flow.from), to: .pod(flow.to), port: flow.port))
+            let to = cluster.source(flow.to)
+            return ProbeCell(
+                from: flow.from, to: to, port: flow.port, expected: .explicit(intended(flow) ? .allow : .deny),
+                verdict: engine.evaluate(fromSource: flow.from, to: to, port: flow.port))
         }
+        func add(_ flow: ObservedFlow) {
+            if present.insert(flow).inserted { cells.append(cell(flow)) }
+        }
+        func sorted(_ ports: [ProtocolPort]) -> [ProtocolPort] {
+            Set(ports).sorted { ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port) }
+        }
+        let externals = cluster.externals.values.sorted { $0.name < $1.name }
+        let nodes = Set(observed.map(\.from).filter { if case .node = cluster.source($0) { true } else { false } }).sorted()
         for destination in cluster.sortedPods {
-            for port in Set(destination.ports.map { ProtocolPort($0.proto, $0.port) }).sorted(by: {
-                ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port)
-            }) {
+            for port in sorted(destination.ports.map { ProtocolPort($0.proto, $0.port) }) {
                 for source in cluster.sortedPods
                 where source.key != destination.key && (generator.isSubject(source.key) || generator.isSubject(destination.key)) {
-                    let flow = ObservedFlow(from: source.key, to: destination.key, port: port)
-                    present.insert(flow)
-                    cells.append(cell(flow))
+                    add(ObservedFlow(from: source.key, to: destination.key, port: port))
+                }
+                guard generator.isSubject(destination.key) else { continue }
+                for source in externals.map({ ObjectKey.external($0.name) }) + nodes {
+                    add(ObservedFlow(from: source, to: destination.key, port: port))
                 }
             }
         }
-        for flow in observed.sorted() where !present.contains(flow) && cluster.pods[flow.from] != nil && cluster.pods[flow.to] != nil {
-            cells.append(cell(flow))
+        for source in cluster.sortedPods where generator.isSubject(source.key) {
+            for external in externals {
+                for port in sorted(external.ports) { add(ObservedFlow(from: source.key, to: .external(external.name), port: port)) }
+            }
+        }
+        for flow in observed.sorted() where cluster.hasSource(flow.from) && cluster.hasSource(flow.to) {
+            if case .node = cluster.source(flow.to) { continue }
+            add(flow)
         }
         return cells
     }
@@ -85,7 +104,7 @@ public enum GeneratedPolicyProof {
     public static func coverage(_ observed: Set<ObservedFlow>, _ results: [ProbeResult]) -> Coverage {
         var byFlow: [ObservedFlow: ProbeResult] = [:]
         for result in results {
-            guard case .pod(let to) = result.to else { continue }
+            guard let to = result.to.sourceKey else { continue }
             byFlow[ObservedFlow(from: result.from, to: to, port: result.port)] = result
         }
         var coverage = Coverage(observed: observed.count)
@@ -109,24 +128,30 @@ public enum GeneratedPolicyProof {
     /// flows proven with packets among them, and the verdict. "Every observed flow passes" only
     /// when every observed flow was sent as packets and passed; otherwise how many were not sent,
     /// and why.
-    public static func summary(_ results: [ProbeResult], observed: Set<ObservedFlow>) -> String {
+    /// `generator` made the policies: it tells a cell its pod's own node opens.
+    public static func summary(_ results: [ProbeResult], observed: Set<ObservedFlow>, generator: PolicyGenerator) -> String {
         let failed = results.filter { !$0.passed }
         let allowed = results.filter { $0.observed?.networkDecision == .allow }.count
         let skipped = results.filter { $0.observed == .skipped }.count
         let coverage = Self.coverage(observed, results)
         let allowedObserved = results.filter { result in
-            guard result.observed?.networkDecision == .allow, case .pod(let to) = result.to else { return false }
+            guard result.observed?.networkDecision == .allow, let to = result.to.sourceKey else { return false }
             return observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
         }.count
-        // Cells expected open without being observed: between pods no stable label tells apart.
-        let alike = results.filter { result in
-            guard result.expected == .allow, case .pod(let to) = result.to else { return false }
-            return !observed.contains(ObservedFlow(from: result.from, to: to, port: result.port))
-        }.count
+        // Cells expected open without being observed: from a pod's own node (the local-node rule),
+        // else between pods no stable label tells apart.
+        let unobserved = results.compactMap { result -> ObservedFlow? in
+            guard result.expected == .allow, let to = result.to.sourceKey else { return nil }
+            let flow = ObservedFlow(from: result.from, to: to, port: result.port)
+            return observed.contains(flow) ? nil : flow
+        }
+        let local = unobserved.filter(generator.localNodeAdmits).count
+        let alike = unobserved.count - local
         func flows(_ count: Int) -> String { "\(count) observed flow\(count == 1 ? "" : "s")" }
         var line =
             "proof: \(results.count) cell\(results.count == 1 ? "" : "s"), \(allowed) allowed (\(flows(allowedObserved))"
             + (alike > 0 ? ", and \(alike) cells between pods no stable label tells apart from theirs" : "")
+            + (local > 0 ? ", and \(local) from a pod's own node (the local-node rule)" : "")
             + "), \(results.count - allowed - skipped) denied" + (skipped > 0 ? ", \(skipped) judged by the model only" : "")
         guard failed.isEmpty else { return line }
         if coverage.complete { return line + ": every observed flow passes, the rest is denied" }

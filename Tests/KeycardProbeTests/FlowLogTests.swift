@@ -366,7 +366,8 @@ struct FlowLogTests {
               steps:
                 - probe: {from: [amb/job], to: [amb/db], ports: [TCP/5432]}
             """
-        let (_, lines) = try Self.flows(try ScenarioLoader.parseTimeline(text, file: "h.yaml")) { ModelProbeRunner(cluster: $0) }
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "h.yaml")
+        let (_, lines) = try Self.flows(timeline) { ModelProbeRunner(cluster: $0) }
         let verdicts = lines.filter { $0.flow.event_type.type == 5 }
         #expect(!verdicts.isEmpty)
         let policy = [HubbleFlow.Policy(name: "db-in", namespace: "amb")]
@@ -385,7 +386,7 @@ struct FlowLogTests {
         }
         if verdict == "FORWARDED" {
             #expect(
-                ObservedFlow.observed(lines) == [
+                ObservedFlow.observed(lines, in: timeline.cluster(afterStep: 0)) == [
                     ObservedFlow(from: ObjectKey("amb", "job"), to: ObjectKey("amb", "db"), port: ProtocolPort(.tcp, 5432))
                 ])
         }

@@ -17,14 +17,15 @@ struct GenerateTests {
     func lateralScanPolicies() throws {
         let timeline = try FlowLogTests.lateralScan()
         let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
-        let observed = ObservedFlow.observed(lines)
+        let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
+        let observed = ObservedFlow.observed(lines, in: final)
         // Scans are not application flows: nothing the exporter scanned is kept, only its DNS.
         #expect(observed.filter { $0.from == ObjectKey("monitoring", "prometheus-exporter") }.allSatisfy { $0.port.port == 53 })
         #expect(
             observed.contains(
                 ObservedFlow(from: ObjectKey("shop", "api"), to: ObjectKey("data", "redis-1"), port: ProtocolPort(.tcp, 6379))))
-        let final = timeline.cluster(afterStep: timeline.scenario.steps.count)
-        let policies = PolicyGenerator(final).policies(observed)
+        let generator = PolicyGenerator(timeline)
+        let policies = generator.policies(observed)
         #expect(
             policies.map(\.key.description) == [
                 "data/keycard-postgres", "data/keycard-redis", "kube-system/keycard-kube-dns", "monitoring/keycard-prometheus",
@@ -39,7 +40,7 @@ struct GenerateTests {
 
         // The model of the generated policies allows exactly the observed flows among served ports.
         let cluster = GeneratedPolicyProof.cluster(timeline, generated: policies)
-        let cells = GeneratedPolicyProof.cells(cluster, observed: observed)
+        let cells = GeneratedPolicyProof.cells(cluster, observed: observed, generator: generator)
         #expect(cells.allSatisfy { $0.expectedOutcome.decision == $0.verdict.decision })
 
         // The YAML reads back through keycard's own decoder as the same policies.
@@ -58,12 +59,12 @@ struct GenerateTests {
     func answeredPingsAreNamed() throws {
         let timeline = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/icmp.yaml"))
         let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
-        let pings = ObservedFlow.icmp(lines)
+        let pings = ObservedFlow.icmp(lines, in: timeline.cluster(afterStep: timeline.scenario.steps.count))
         #expect(!pings.isEmpty)
         #expect(pings.allSatisfy { $0.hasSuffix(" ICMP") }, "\(pings)")
         #expect(pings == pings.sorted() && Set(pings).count == pings.count)
         // Only ports TCP, UDP and SCTP become observed flows, so no policy names ICMP.
-        #expect(ObservedFlow.observed(lines).allSatisfy { $0.port.proto != .icmp })
+        #expect(ObservedFlow.observed(lines, in: timeline.cluster(afterStep: 0)).allSatisfy { $0.port.proto != .icmp })
         // Every ICMP flow named was answered: a FORWARDED probe cell the kernel let through.
         let answered = lines.filter {
             $0.flow.l4.ICMPv4 != nil && $0.flow.verdict == "FORWARDED" && $0.flow.extensions?.value.observed == "allow"
@@ -92,7 +93,7 @@ struct GenerateTests {
         let cluster = timeline.cluster(afterStep: 1)
         let meshed = ObservedFlow(from: ObjectKey("amb", "web"), to: ObjectKey("amb", "db"), port: ProtocolPort(.tcp, 5432))
         let outside = ObservedFlow(from: ObjectKey("plain", "job"), to: ObjectKey("amb", "web"), port: ProtocolPort(.tcp, 8080))
-        let policies = PolicyGenerator(cluster).policies([meshed, outside])
+        let policies = PolicyGenerator(timeline).policies([meshed, outside])
         let db = try #require(policies.first { $0.name == "keycard-db" })
         #expect(
             db.ingress?.first?.ports == [
@@ -141,8 +142,9 @@ struct GenerateTests {
         let observed: Set<ObservedFlow> = [flow, gone]
         let final = timeline.cluster(afterStep: 1)
         #expect(final.serviceTargetPorts(of: demo)[demo] == [ProtocolPort(.tcp, 8080)])
-        let cluster = GeneratedPolicyProof.cluster(timeline, generated: PolicyGenerator(final).policies(observed))
-        let cells = GeneratedPolicyProof.cells(cluster, observed: observed)
+        let generator = PolicyGenerator(timeline)
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: generator.policies(observed))
+        let cells = GeneratedPolicyProof.cells(cluster, observed: observed, generator: generator)
         // No pod declares a port: the observed flow is the only cell, expected and modelled open.
         #expect(cells.map { "\($0.from) -> \($0.to) \($0.port)" } == ["default/client -> default/demo TCP/8080"])
         let cell = try #require(cells.first)
@@ -153,9 +155,9 @@ struct GenerateTests {
         #expect(
             GeneratedPolicyProof.coverage([flow], passed) == GeneratedPolicyProof.Coverage(observed: 1, proven: 1))
         #expect(
-            GeneratedPolicyProof.summary(passed, observed: [flow])
+            GeneratedPolicyProof.summary(passed, observed: [flow], generator: generator)
                 == "proof: 1 cell, 1 allowed (1 observed flow), 0 denied: every observed flow passes, the rest is denied")
-        let partial = GeneratedPolicyProof.summary(passed, observed: observed)
+        let partial = GeneratedPolicyProof.summary(passed, observed: observed, generator: generator)
         #expect(GeneratedPolicyProof.coverage(observed, passed) == GeneratedPolicyProof.Coverage(observed: 2, proven: 1, unprobed: 1))
         #expect(!partial.contains("every observed flow passes"), "\(partial)")
         #expect(
@@ -163,13 +165,13 @@ struct GenerateTests {
                 ": 1 of 2 observed flows pass with packets, the other cells are denied; 1 not probed (a pod of it is gone by the last step): not proven with packets"
             ), "\(partial)")
         let skipped = [cell.result(observed: .skipped, attempts: 0, reason: "a real program's UDP port: judged by the model")]
-        let judged = GeneratedPolicyProof.summary(skipped, observed: [flow])
+        let judged = GeneratedPolicyProof.summary(skipped, observed: [flow], generator: generator)
         #expect(GeneratedPolicyProof.coverage([flow], skipped) == GeneratedPolicyProof.Coverage(observed: 1, modelOnly: 1))
         #expect(judged.contains("0 of 1 observed flow pass with packets") && judged.contains("1 judged by the model only"), "\(judged)")
         // A failed cell: no verdict line, the wrong cells follow it.
         let denied = [cell.result(observed: .deny, attempts: 1)]
         #expect(GeneratedPolicyProof.coverage([flow], denied) == GeneratedPolicyProof.Coverage(observed: 1, failed: 1))
-        #expect(!GeneratedPolicyProof.summary(denied, observed: [flow]).contains("passes"))
+        #expect(!GeneratedPolicyProof.summary(denied, observed: [flow], generator: generator).contains("passes"))
     }
 
     /// The policy as the API server's defaulting leaves it (decoded policies remember how they were written).
@@ -195,7 +197,7 @@ struct GenerateTests {
                 }
             }
         }
-        let policies = PolicyGenerator(final).policies(flows)
+        let policies = PolicyGenerator(timeline).policies(flows)
         let selectors =
             policies.map(\.podSelector)
             + policies.flatMap { ($0.ingress ?? []) + ($0.egress ?? []) }.flatMap { $0.peers ?? [] }.compactMap(\.podSelector)
@@ -299,7 +301,7 @@ struct GenerateKernelTests {
         let redis = try #require(final.pods[ObjectKey("data", "redis-0")])
         // Only web -> redis-0 was seen: every other workload still gets a policy, without rules.
         let seen: Set<ObservedFlow> = [ObservedFlow(from: web.key, to: redis.key, port: ProtocolPort(.tcp, 6379))]
-        let policies = PolicyGenerator(final).policies(seen)
+        let policies = PolicyGenerator(timeline).policies(seen)
         let groups = Set(
             final.sortedPods.filter { !$0.hostNetwork && $0.key != ClusterDNS.podKey }.map { pod in
                 "\(pod.namespace) \(pod.labels.filter { !PolicyGenerator.unstableLabels.contains($0.key) }.sorted { $0.key < $1.key })"
@@ -312,7 +314,7 @@ struct GenerateKernelTests {
         let dns = try ScenarioLoader.timeline(RepositoryFiles.absolute("scenarios/cluster-dns.yaml"))
         let dnsFinal = dns.cluster(afterStep: dns.scenario.steps.count)
         #expect(dnsFinal.pods[ClusterDNS.podKey] != nil)
-        #expect(!PolicyGenerator(dnsFinal).policies([]).contains { $0.namespace == ClusterDNS.podKey.namespace })
+        #expect(!PolicyGenerator(dns).policies([]).contains { $0.namespace == ClusterDNS.podKey.namespace })
         let redisPolicy = try #require(policies.first { $0.name == "keycard-redis" })
         #expect(redisPolicy.ingress?.count == 1 && redisPolicy.egress == [])
     }
@@ -324,8 +326,9 @@ struct GenerateKernelTests {
         let web = ObjectKey("shop", "web")
         let redis6379 = ProtocolPort(.tcp, 6379)
         let seen: Set<ObservedFlow> = [ObservedFlow(from: web, to: ObjectKey("data", "redis-0"), port: redis6379)]
-        let cluster = GeneratedPolicyProof.cluster(timeline, generated: PolicyGenerator(final).policies(seen))
-        let cells = GeneratedPolicyProof.cells(cluster, observed: seen)
+        let generator = PolicyGenerator(timeline)
+        let cluster = GeneratedPolicyProof.cluster(timeline, generated: generator.policies(seen))
+        let cells = GeneratedPolicyProof.cells(cluster, observed: seen, generator: generator)
         // redis-1 differs from redis-0 only by labels a controller stamps per pod: one peer to web.
         let toRedis1 = try #require(cells.first { $0.from == web && $0.to == .pod(ObjectKey("data", "redis-1")) && $0.port == redis6379 })
         #expect(toRedis1.expected == .explicit(.allow))

@@ -32,7 +32,7 @@ import Testing
         for (from, to, port) in flows {
             observed.insert(ObservedFlow(from: try #require(ObjectKey.parse(from)), to: try #require(ObjectKey.parse(to)), port: port))
         }
-        return (PolicyGenerator(cluster), observed)
+        return (PolicyGenerator(cluster, keycardPods: timeline.keycardPods), observed)
     }
 
     @Test func theClusterDNSPodGetsNoPolicyWhenFlowsNameIt() throws {
@@ -109,7 +109,7 @@ import Testing
         let api = try pod("api")
         let canary = try pod("api-canary")
         let db = try pod("db")
-        let generator = PolicyGenerator(cluster)
+        let generator = PolicyGenerator(timeline)
         let flows: Set<ObservedFlow> = [
             ObservedFlow(from: api.key, to: db.key, port: ProtocolPort(.tcp, 5432)),
             ObservedFlow(from: db.key, to: api.key, port: ProtocolPort(.tcp, 8080)),
@@ -150,10 +150,12 @@ import Testing
         #expect(engine.evaluate(from: .pod(canary.key), to: .pod(db.key), port: ProtocolPort(.tcp, 5432)).decision == .deny)
         #expect(engine.evaluate(from: .pod(db.key), to: .pod(canary.key), port: ProtocolPort(.tcp, 8080)).decision == .deny)
     }
-    /// Two backends whose port `http` has different numbers are one `port: http` in each generated
-    /// rule (a named port is resolved on each destination pod), not the same entry twice (review:
-    /// `keycard generate` wrote `{protocol: TCP, port: "http"}` twice).
-    @Test func aPortNameWithTwoNumbersIsWrittenOnce() throws {
+    /// A named port is resolved on each pod a rule selects: `port: http` where `http` is 8080 on
+    /// one backend and 8081 on the other opened w1:8080 and w2:8081 only, though the group's
+    /// policies mean both numbers for both (`intends`), and where a backend lacks the name, shut
+    /// it out. A rule names a port only when every pod of the destination's group gives that
+    /// name to the observed number; else the number.
+    @Test func aPortIsNamedOnlyWhenEveryPodOfTheGroupNamesItSo() throws {
         let text = """
             apiVersion: keycard/v1
             kind: Scenario
@@ -164,18 +166,80 @@ import Testing
                 - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: w1, namespace: x, labels: {app: w}}, spec: {nodeName: node-0, containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: w2, namespace: x, labels: {app: w}}, spec: {nodeName: node-1, containers: [{name: c, image: i, ports: [{containerPort: 8081, name: http}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: u1, namespace: x, labels: {app: u}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 9090, name: metrics}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: u2, namespace: x, labels: {app: u}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 9090}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: s1, namespace: x, labels: {app: s}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 7070, name: grpc}]}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: s2, namespace: x, labels: {app: s}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 7070, name: grpc}]}]}}
                 - {apiVersion: v1, kind: Pod, metadata: {name: cl, namespace: x, labels: {app: cl}}, spec: {nodeName: node-0, containers: [{name: c, image: i}]}}
               steps:
                 - probe: {from: [x/cl], to: [x/w1], ports: [TCP/8080]}
             """
-        let cluster = try ScenarioLoader.parseTimeline(text, file: "gen.yaml").cluster(afterStep: 1)
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "gen.yaml")
+        let client = ObjectKey("x", "cl")
         let flows: Set<ObservedFlow> = [
-            ObservedFlow(from: ObjectKey("x", "cl"), to: ObjectKey("x", "w1"), port: ProtocolPort(.tcp, 8080)),
-            ObservedFlow(from: ObjectKey("x", "cl"), to: ObjectKey("x", "w2"), port: ProtocolPort(.tcp, 8081)),
+            ObservedFlow(from: client, to: ObjectKey("x", "w1"), port: ProtocolPort(.tcp, 8080)),
+            ObservedFlow(from: client, to: ObjectKey("x", "w2"), port: ProtocolPort(.tcp, 8081)),
+            ObservedFlow(from: client, to: ObjectKey("x", "u1"), port: ProtocolPort(.tcp, 9090)),
+            ObservedFlow(from: client, to: ObjectKey("x", "s1"), port: ProtocolPort(.tcp, 7070)),
         ]
-        let yaml = PolicyYAML.render(PolicyGenerator(cluster).policies(flows))
-        let entries = yaml.split(separator: "\n").filter { $0.contains("port: \"http\"") }
-        // One in the client's egress, one in the backends' ingress.
-        #expect(entries.count == 2, "\(yaml)")
+        let policies = PolicyGenerator(timeline).policies(flows)
+        func ingress(_ name: String) throws -> [NetworkPolicy.Port] {
+            try #require(policies.first { $0.name == name }?.ingress?.first?.ports)
+        }
+        // http is two numbers in w's group: numbers.
+        #expect(try ingress("keycard-w") == [.init(proto: .tcp, port: .number(8080)), .init(proto: .tcp, port: .number(8081))])
+        // u2 does not name 9090: the number.
+        #expect(try ingress("keycard-u") == [.init(proto: .tcp, port: .number(9090))])
+        // Every pod of s names 7070 grpc: the name.
+        #expect(try ingress("keycard-s") == [.init(proto: .tcp, port: .name("grpc"))])
+        let yaml = PolicyYAML.render(policies)
+        #expect(!yaml.contains("port: \"http\"") && !yaml.contains("port: \"metrics\""), "\(yaml)")
+
+        // With the policies in place the model allows exactly what the generator intends.
+        let cluster = timeline.cluster(afterStep: 1)
+        var proved = cluster
+        proved.policies = Dictionary(uniqueKeysWithValues: policies.map { ($0.key, $0) })
+        let engine = PolicyEngine(proved)
+        let intended = PolicyGenerator(timeline).intends(flows)
+        for to in ["w1", "w2", "u1", "u2", "s1", "s2"].map({ ObjectKey("x", $0) }) {
+            for port in [8080, 8081, 9090, 7070].map({ ProtocolPort(.tcp, $0) }) {
+                let flow = ObservedFlow(from: client, to: to, port: port)
+                let verdict = engine.evaluate(from: .pod(client), to: .pod(to), port: port).decision
+                #expect((verdict == .allow) == intended(flow), "\(flow)")
+            }
+        }
+    }
+
+    /// Policy names came from label values and workload names as they were: an upper-case or
+    /// `_` label value, or a 253-character pod name, gave a name the API server refuses
+    /// (NetworkPolicy names are DNS-1123 subdomains).
+    @Test func policyNamesAreDNSSubdomains() throws {
+        let long =
+            String(repeating: "a", count: 60) + "." + String(repeating: "b", count: 60) + "." + String(repeating: "c", count: 60)
+            + "." + String(repeating: "d", count: 70)
+        #expect(long.utf8.count == 253)
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: gen-names}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: x}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: p1, namespace: x, labels: {app: Web_Front}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: p2, namespace: x, labels: {app: web-front, tier: a}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: p3, namespace: x, labels: {app: v1._Beta}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: \(long), namespace: x, labels: {k: v}}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: \(long.dropLast(2))z9, namespace: x, labels: {k: w}}, spec: {containers: [{name: c, image: i}]}}
+              steps:
+                - probe: {from: [x/p1], to: [x/p2], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "gen-names.yaml")
+        let names = PolicyGenerator(timeline).policies([]).map(\.name)
+        #expect(names.count == 5)
+        for name in names { #expect(NameRules.dns1123SubdomainProblem(name) == nil, "\(name)") }
+        #expect(Set(names).count == names.count)
+        #expect(
+            names.contains("keycard-web-front") && names.contains("keycard-web-front-2") && names.contains("keycard-v1.beta"), "\(names)")
+        #expect(names.filter { $0.utf8.count == 253 }.count == 2, "\(names)")
     }
 }
