@@ -55,10 +55,38 @@ import Testing
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("SARIF/sarif-schema-2.1.0.json").path
 
     @Test func validatesAgainstTheOfficialSchema() throws {
+        try Self.expectValid(Self.blueprintSarif())
+    }
+
+    /// A lint that could not judge its input (exit 2) still writes a valid log: no results, an
+    /// invocation that did not succeed, the error with its file:line:col as a notification
+    /// (review of the output formats: stdout was empty, so a CI upload failed on it).
+    @Test func aFailedLintIsAValidLogSayingWhy() throws {
+        var location = SourceLocation.start(of: "bad.yaml")
+        location.line = 3
+        location.column = 7
+        let error = ScenarioError(location, "port must be an integer from 1 to 65535")
+        let text = try SarifRenderer.render(failure: error)
+        try Self.expectValid(text)
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let run = try #require((log["runs"] as? [[String: Any]])?.first)
+        #expect((run["results"] as? [Any])?.isEmpty == true)
+        let invocation = try #require((run["invocations"] as? [[String: Any]])?.first)
+        #expect(invocation["executionSuccessful"] as? Bool == false)
+        let notification = try #require((invocation["toolExecutionNotifications"] as? [[String: Any]])?.first)
+        #expect(notification["level"] as? String == "error")
+        #expect((notification["message"] as? [String: Any])?["text"] as? String == error.message)
+        let physical = try #require(((notification["locations"] as? [[String: Any]])?.first)?["physicalLocation"] as? [String: Any])
+        #expect((physical["artifactLocation"] as? [String: Any])?["uri"] as? String == "bad.yaml")
+        #expect((physical["region"] as? [String: Any])?["startLine"] as? Int == 3)
+        #expect(!(try Self.blueprintSarif()).contains("invocations"), "a successful log is unchanged")
+    }
+
+    static func expectValid(_ text: String) throws {
         let schema = Self.schemaPath
         #expect(FileManager.default.fileExists(atPath: schema), "no SARIF schema at \(schema)")
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("keycard-\(UUID().uuidString).sarif").path
-        try Self.blueprintSarif().write(toFile: log, atomically: true, encoding: .utf8)
+        try text.write(toFile: log, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: log) }
         let script = """
             import json, sys, jsonschema

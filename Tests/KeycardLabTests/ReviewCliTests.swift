@@ -25,6 +25,13 @@ import Testing
         #expect(log["version"] as? String == "2.1.0")
         let bad = try KeycardCLI.run(["lint", "/nonexistent.yaml"])
         #expect(bad.code == 2)
+        // Invalid input with SARIF asked for: still exit 2 and the message on stderr, and a log on
+        // stdout that says the lint did not run.
+        let badSarif = try KeycardCLI.run(["lint", "/nonexistent.yaml", "-o", "sarif"])
+        #expect(badSarif.code == 2 && !badSarif.err.isEmpty)
+        let failed = try #require(try JSONSerialization.jsonObject(with: Data(badSarif.out.utf8)) as? [String: Any], "\(badSarif.out)")
+        let invocation = ((failed["runs"] as? [[String: Any]])?.first?["invocations"] as? [[String: Any]])?.first
+        #expect(invocation?["executionSuccessful"] as? Bool == false)
     }
 
     @Test func diffFailsOnAddedAndWritesCSV() throws {

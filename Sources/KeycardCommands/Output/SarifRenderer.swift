@@ -13,17 +13,7 @@ enum SarifRenderer {
             schema: schema, version: "2.1.0",
             runs: [
                 Run(
-                    tool: Tool(
-                        driver: Driver(
-                            name: "keycard", version: KeycardCommand.version,
-                            informationUri: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
-                            rules: rules.map { rule in
-                                Rule(
-                                    id: rule.id, name: rule.id, shortDescription: Text(text: rule.summary),
-                                    fullDescription: Text(text: rule.summary), help: Text(text: rule.help),
-                                    defaultConfiguration: Configuration(level: rule.severity.rawValue),
-                                    properties: RuleProperties(aliases: rule.aliases, tags: ["kubernetes", "networkpolicy"]))
-                            })),
+                    tool: tool,
                     results: report.findings.map { finding in
                         Result(
                             ruleId: finding.rule, ruleIndex: rules.firstIndex { $0.id == finding.rule } ?? 0,
@@ -38,6 +28,43 @@ enum SarifRenderer {
                             properties: ResultProperties(object: finding.object, state: finding.state))
                     })
             ])
+        return try encode(log)
+    }
+
+    /// The log of a lint that could not judge its input (invalid input, exit 2): no results, and an
+    /// invocation that did not succeed with the error as a tool execution notification (SARIF
+    /// §3.20.14 `executionSuccessful`, §3.20.21 `toolExecutionNotifications`), so that a CI step
+    /// uploading the file gets a valid log that says why it holds nothing.
+    static func render(failure error: any Error) throws -> String {
+        let location = (error as? ScenarioError).map { error in
+            Location(
+                physicalLocation: PhysicalLocation(
+                    artifactLocation: ArtifactLocation(uri: uri(error.location.file)),
+                    region: Region(startLine: max(error.location.line, 1), startColumn: max(error.location.column, 1))))
+        }
+        let message = (error as? ScenarioError)?.message ?? "\(error)"
+        let notification = Notification(level: "error", message: Text(text: message), locations: location.map { [$0] })
+        let run = Run(
+            tool: tool, results: [], invocations: [Invocation(executionSuccessful: false, toolExecutionNotifications: [notification])])
+        return try encode(Log(schema: schema, version: "2.1.0", runs: [run]))
+    }
+
+    /// The `keycard` driver with every rule of `LintRule.all`.
+    static var tool: Tool {
+        Tool(
+            driver: Driver(
+                name: "keycard", version: KeycardCommand.version,
+                informationUri: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+                rules: LintRule.all.map { rule in
+                    Rule(
+                        id: rule.id, name: rule.id, shortDescription: Text(text: rule.summary),
+                        fullDescription: Text(text: rule.summary), help: Text(text: rule.help),
+                        defaultConfiguration: Configuration(level: rule.severity.rawValue),
+                        properties: RuleProperties(aliases: rule.aliases, tags: ["kubernetes", "networkpolicy"]))
+                }))
+    }
+
+    static func encode(_ log: Log) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(log), as: UTF8.self)
@@ -65,6 +92,17 @@ enum SarifRenderer {
         var tool: Tool
         var results: [Result]
         var columnKind = "unicodeCodePoints"
+        /// Only for a lint that failed: a successful log stays as it always was.
+        var invocations: [Invocation]? = nil
+    }
+    struct Invocation: Encodable {
+        var executionSuccessful: Bool
+        var toolExecutionNotifications: [Notification]
+    }
+    struct Notification: Encodable {
+        var level: String
+        var message: Text
+        var locations: [Location]?
     }
     struct Tool: Encodable { var driver: Driver }
     struct Driver: Encodable {

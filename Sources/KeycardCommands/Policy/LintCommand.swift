@@ -31,7 +31,15 @@ struct LintCommand: ParsableCommand {
         logging.apply()
         // Lint judges policies over the cluster states, never a probe step's cells: a step over the
         // cell limit only warns.
-        let report = try input.load(cellLimit: .warn) { LintReport(inputs: input.files, findings: $0.flatMap(PolicyLinter.lint)) }
+        let report: LintReport
+        do {
+            report = try input.load(cellLimit: .warn) { LintReport(inputs: input.files, findings: $0.flatMap(PolicyLinter.lint)) }
+        } catch {
+            // Invalid input still exits 2 with its message on stderr; a SARIF consumer gets a valid
+            // log saying the lint did not run rather than an empty file.
+            if output == .sarif { Console.out(try SarifRenderer.render(failure: error)) }
+            throw error
+        }
         switch output {
         case .table: Console.out(LintTableRenderer.render(report))
         case .json: try Console.json(report)
