@@ -7,8 +7,17 @@ final class FlowFile {
     private let handle: FileHandle
     let path: String
 
+    /// - Throws: `Exit.invalid` when `path` cannot be written, or is `-`: elsewhere `-` means
+    /// standard input or output, but a run's standard output carries its report, so `-` would
+    /// only make a file of that name.
     init(path: String) throws {
         self.path = path
+        if path == "-" {
+            Console.error(
+                "--flows -: standard output carries the run's report; name a file (keycard observe LAB follows a live lab's flows on standard output)"
+            )
+            throw Exit.invalid
+        }
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             Console.error("\(path): cannot write the flow log")
             throw Exit.invalid
