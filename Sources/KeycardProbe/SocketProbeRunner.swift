@@ -272,26 +272,36 @@ public struct SocketProbeRunner: ProbeRunner {
         // A step where no pod is captured meets no proxy: a plain scan, with the plain deadline
         // (a /24 scan waited the mesh's longer wave deadline on every empty address).
         var used: Set<UInt16> = []
-        let sourcePorts = targets.map { aimedSourcePort(from: source, $0, used: &used) }
+        let aimed = targets.map { aimedTarget(from: source, $0, used: &used) }
         if let mesh, mesh.engaged {
             return try meshScan(
-                from: source, namespace: namespace, targets, sourcePorts: sourcePorts, used: used, settings: settings, identity: identity,
-                mesh)
+                from: source, namespace: namespace, targets, sourcePorts: aimed.map(\.sourcePort), used: used, settings: settings,
+                identity: identity, mesh)
         }
         return try prober.scan(
-            from: namespace,
-            targets: zip(targets, sourcePorts).map { ScanTarget(address: $0.ip, port: UInt16($0.port), sourcePort: $1) },
-            timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries, evidence: evidence)
+            from: namespace, targets: aimed, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries,
+            evidence: evidence)
     }
 
-    /// The source port that sends a scan's connection to a Service address to the backend the
-    /// model chose (`Cluster.scanTargets`), as probe cells aim; nil for any other target.
-    func aimedSourcePort(from source: ObjectKey, _ target: ScanProbe, used: inout Set<UInt16>) -> UInt16? {
+    /// A scan target as the kernel scans it: to a Service address, from the source port that sends
+    /// the connection to the backend the model chose (`Cluster.scanTargets`), as probe cells aim,
+    /// with that backend's address and port (and a node port's source NAT) so that the drop the
+    /// kernel logs behind the translation settles the target at once, as it does a probe's.
+    func aimedTarget(from source: ObjectKey, _ target: ScanProbe, used: inout Set<UInt16>) -> ScanTarget {
+        var scanned = ScanTarget(address: target.ip, port: UInt16(target.port))
         switch target.endpoint {
         case .service(_, _?), .exposed(_, _, _?):
-            services?.aim(from: source, target.endpoint, ProtocolPort(.tcp, target.port), used: &used)?.sourcePort
-        default: nil
+            let port = ProtocolPort(.tcp, target.port)
+            guard let services, let aim = services.aim(from: source, target.endpoint, port, used: &used) else { break }
+            scanned.sourcePort = aim.sourcePort
+            scanned.backend = aim.backend.address
+            scanned.backendPort = UInt16(aim.backend.target.port)
+            if case .exposed(let key, let entry, let backend?) = target.endpoint {
+                scanned.sourceNAT = services.cluster.exposedPath(key, entry, backend: backend, port: port)?.sourceNAT
+            }
+        default: break
         }
+        return scanned
     }
 }
 
