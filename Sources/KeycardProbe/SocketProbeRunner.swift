@@ -275,8 +275,7 @@ public struct SocketProbeRunner: ProbeRunner {
         let aimed = targets.map { aimedTarget(from: source, $0, used: &used) }
         if let mesh, mesh.engaged {
             return try meshScan(
-                from: source, namespace: namespace, targets, sourcePorts: aimed.map(\.sourcePort), used: used, settings: settings,
-                identity: identity, mesh)
+                from: source, namespace: namespace, targets, aimed: aimed, used: used, settings: settings, identity: identity, mesh)
         }
         return try prober.scan(
             from: namespace, targets: aimed, timeout: .milliseconds(settings.timeoutMilliseconds), retries: settings.retries,
@@ -310,14 +309,13 @@ extension SocketProbeRunner {
     /// a scanner in `source` presenting `identity`; open only when the application's answer comes
     /// back, `refused` when the mesh refused it (the proxy's record says so).
     func meshScan(
-        from source: ObjectKey, namespace: String, _ targets: [ScanProbe], sourcePorts: [UInt16?], used: Set<UInt16>,
+        from source: ObjectKey, namespace: String, _ targets: [ScanProbe], aimed: [ScanTarget], used: Set<UInt16>,
         settings: ProbeSettings, identity: ProbeIdentity, _ mesh: MeshProbing
     ) throws -> [ScanState] {
         var used = used
-        let requests = zip(targets, sourcePorts).map { target, sourcePort in
-            var probe = ProbeRequest(
-                sourceNamespace: namespace, destination: target.ip, proto: .tcp, port: UInt16(target.port),
-                handshakeOnly: runsProgram(target.endpoint) || aimsAtProgram(target.endpoint), sourcePort: sourcePort)
+        let requests = zip(targets, aimed).map { target, aimed in
+            var probe = aimed.request(from: namespace)
+            probe.handshakeOnly = runsProgram(target.endpoint) || aimsAtProgram(target.endpoint)
             mesh.prepare(
                 &probe, from: source, to: target.endpoint, port: ProtocolPort(.tcp, target.port),
                 mesh: .scan(identity, to: target.endpoint), used: &used)

@@ -27,11 +27,21 @@ import Testing
         #expect(bad.code == 2)
         // Invalid input with SARIF asked for: still exit 2 and the message on stderr, and a log on
         // stdout that says the lint did not run.
-        let badSarif = try KeycardCLI.run(["lint", "/nonexistent.yaml", "-o", "sarif"])
-        #expect(badSarif.code == 2 && !badSarif.err.isEmpty)
+        let invalid = NSTemporaryDirectory() + "keycard-lint-invalid-\(getpid()).yaml"
+        try "apiVersion: v1\nkind: Pod\nmetadata: {name: \"p q\"}\nspec: {containers: [{name: c, image: i}]}\n".write(
+            toFile: invalid, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: invalid) }
+        let badSarif = try KeycardCLI.run(["lint", invalid, "-o", "sarif"])
+        #expect(badSarif.code == 2 && badSarif.err.contains("\(invalid):3:"), "\(badSarif.err)")
         let failed = try #require(try JSONSerialization.jsonObject(with: Data(badSarif.out.utf8)) as? [String: Any], "\(badSarif.out)")
-        let invocation = ((failed["runs"] as? [[String: Any]])?.first?["invocations"] as? [[String: Any]])?.first
-        #expect(invocation?["executionSuccessful"] as? Bool == false)
+        let invocation = try #require(((failed["runs"] as? [[String: Any]])?.first?["invocations"] as? [[String: Any]])?.first)
+        #expect(invocation["executionSuccessful"] as? Bool == false)
+        // The notification is the error printed on stderr: its message and its place.
+        let notification = try #require((invocation["toolExecutionNotifications"] as? [[String: Any]])?.first)
+        let text = try #require((notification["message"] as? [String: Any])?["text"] as? String)
+        #expect(badSarif.err.contains(text), "\(text)")
+        let region = ((notification["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])?["region"]
+        #expect((region as? [String: Any])?["startLine"] as? Int == 3)
     }
 
     @Test func diffFailsOnAddedAndWritesCSV() throws {

@@ -26,6 +26,39 @@ import Testing
             - probe: {from: [shop/client], to: [shop/a], ports: [TCP/8080]}
         """
 
+    static let nodePort = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: scan-aim-np}
+        spec:
+          lab: {nodes: 2}
+          externals: [{name: internet, ip: 203.0.113.10}]
+          resources:
+            - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: shop, labels: {app: web}}, spec: {nodeName: node-1, containers: [{name: c, ports: [{containerPort: 8080}]}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}}
+          steps:
+            - probe: {from: [shop/a], to: [shop/a], ports: [TCP/8080]}
+        """
+
+    /// Through node-0's node port to a backend on node-1 (externalTrafficPolicy Cluster): the
+    /// backend sees node-0's address, so the aim carries it as the source NAT the drop is logged with.
+    @Test func aNodePortTargetCarriesItsBackendAndSourceNAT() throws {
+        let timeline = try ScenarioLoader.parseTimeline(Self.nodePort, file: "scan-aim-np.yaml")
+        let cluster = timeline.initial
+        var runner = SocketProbeRunner(namespaces: [:], addresses: { _ in nil })
+        runner.services = ServiceAim(cluster)
+        let service = ObjectKey("shop", "web")
+        let a = ObjectKey("shop", "a")
+        let endpoint = Endpoint.exposed(service, .node(0), backend: a)
+        let entry = try #require(cluster.address(of: endpoint))
+        var used: Set<UInt16> = []
+        let aimed = runner.aimedTarget(from: ObjectKey("shop", "a"), ScanProbe(endpoint: endpoint, ip: entry, port: 30080), used: &used)
+        #expect(aimed.backend == cluster.addresses[a] && aimed.backendPort == 8080)
+        #expect(aimed.sourceNAT == LabNetwork.nodeAddress(0))
+        #expect(aimed.request(from: "ns").sourceNAT == LabNetwork.nodeAddress(0))
+    }
+
     @Test func aServiceTargetCarriesItsBackendAndAPodTargetNone() throws {
         let timeline = try ScenarioLoader.parseTimeline(Self.scenario, file: "scan-aim.yaml")
         let cluster = timeline.initial

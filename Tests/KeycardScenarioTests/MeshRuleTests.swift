@@ -663,7 +663,7 @@ struct MeshRuleTests {
         ]
         let text = MeshText.text(resources, probe: "{from: [legacy/client], to: [amb/db], ports: [TCP/5432]}")
         let messages = try ScenarioLoader.parseTimeline(text, file: "m.yaml").warnings.map(\.message)
-        #expect(messages.contains { $0.contains("refuses no plaintext on port 5432:") && $0.contains("amb/db") })
+        #expect(messages.contains { $0.contains("ambient pod amb/db accepts plaintext on port 5432,") && $0.contains("withhold") })
         let cell = try MeshText.cell(resources, "{from: [legacy/client], to: [amb/db], ports: [TCP/5432]}")
         #expect(cell.mesh?.mode?.mode == .permissive)
         #expect(cell.mesh?.mode?.ztunnelNote != nil)

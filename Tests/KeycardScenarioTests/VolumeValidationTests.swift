@@ -208,10 +208,11 @@ struct VolumeValidationTests {
     /// controller makes is refused, so none runs.
     @Test func aStatefulSetWhosePodsTheAPIServerRefusesRunsNoPod() throws {
         for (volumes, mounts, problem) in [
-            ("", "{name: logs, mountPath: /logs}", "spec.template.spec.containers[0].volumeMounts[0].name: Not found: \"logs\""),
+            // The refusal is each pod's create: it names the pod's fields, not the template's.
+            ("", "{name: logs, mountPath: /logs}", "(spec.containers[0].volumeMounts[0].name: Not found: \"logs\""),
             (
                 "{name: run, emptyDir: {}}, {name: run, emptyDir: {}}", "{name: data, mountPath: /data}",
-                "spec.template.spec.volumes[1].name: Duplicate value: \"run\""
+                "(spec.volumes[1].name: Duplicate value: \"run\""
             ),
         ] {
             let text = Self.statefulSet(volumes: volumes, mounts: mounts)

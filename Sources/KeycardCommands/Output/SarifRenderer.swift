@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KeycardScenario
 
@@ -42,7 +43,10 @@ enum SarifRenderer {
                     artifactLocation: ArtifactLocation(uri: uri(error.location.file)),
                     region: Region(startLine: max(error.location.line, 1), startColumn: max(error.location.column, 1))))
         }
-        let message = (error as? ScenarioError)?.message ?? "\(error)"
+        // An error printed before (an exit code) says only that the input is invalid.
+        let message =
+            (error as? ScenarioError)?.message
+            ?? (error is ExitCode ? "the input is invalid (the messages on standard error say why)" : "\(error)")
         let notification = Notification(level: "error", message: Text(text: message), locations: location.map { [$0] })
         let run = Run(
             tool: tool, results: [], invocations: [Invocation(executionSuccessful: false, toolExecutionNotifications: [notification])])

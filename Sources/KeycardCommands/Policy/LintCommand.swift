@@ -32,12 +32,15 @@ struct LintCommand: ParsableCommand {
         // Lint judges policies over the cluster states, never a probe step's cells: a step over the
         // cell limit only warns.
         let report: LintReport
+        let reported = ReportedErrors()
         do {
-            report = try input.load(cellLimit: .warn) { LintReport(inputs: input.files, findings: $0.flatMap(PolicyLinter.lint)) }
+            report = try ScenarioInput.$reportedErrors.withValue(reported) {
+                try input.load(cellLimit: .warn) { LintReport(inputs: input.files, findings: $0.flatMap(PolicyLinter.lint)) }
+            }
         } catch {
             // Invalid input still exits 2 with its message on stderr; a SARIF consumer gets a valid
-            // log saying the lint did not run rather than an empty file.
-            if output == .sarif { Console.out(try SarifRenderer.render(failure: error)) }
+            // log saying the lint did not run, and why, rather than an empty file.
+            if output == .sarif { Console.out(try SarifRenderer.render(failure: reported.errors.first ?? error)) }
             throw error
         }
         switch output {

@@ -51,8 +51,7 @@ enum ScenarioInput {
                 for warning in timeline.warnings { Console.error(warning.description) }
                 timelines.append(timeline)
             } catch {
-                Console.error(error.description)
-                throw Exit.invalid
+                throw refuse(error)
             }
         }
         return timelines
@@ -100,8 +99,7 @@ enum ScenarioInput {
             for warning in HostPrograms.warnings(timeline) { Console.error(warning) }
             return timeline
         } catch {
-            Console.error(error.description)
-            throw Exit.invalid
+            throw refuse(error)
         }
     }
 }

@@ -22,11 +22,13 @@ public struct MutualTLSMode: Hashable, Sendable {
         self.ztunnelNote = ztunnelNote
     }
 
-    /// "STRICT (workload policy prod/strict-api, portLevelMtls 8080)".
+    /// "STRICT (workload policy prod/strict-api, portLevelMtls 8080)"; with a `ztunnelNote`,
+    /// "PERMISSIVE for ztunnel (mesh policy istio-system/default sets STRICT; NOTE)".
     public var description: String {
         guard let setBy, let scope else { return "\(mode.rawValue) (no PeerAuthentication sets a mode: PERMISSIVE by default)" }
-        let note = ztunnelNote.map { "; \($0)" } ?? ""
-        return "\(mode.rawValue) (\(scope) policy \(setBy)\(portLevel ? ", portLevelMtls" : "")\(note))"
+        let source = "\(scope) policy \(setBy)\(portLevel ? ", portLevelMtls" : "")"
+        if let ztunnelNote { return "\(mode.rawValue) for ztunnel (\(source) sets STRICT; \(ztunnelNote))" }
+        return "\(mode.rawValue) (\(source))"
     }
 }
 
@@ -89,8 +91,12 @@ extension Cluster {
             return documented
         }
         documented.mode = .permissive
+        let workload = scopes.workload?.key.description ?? ""
         documented.ztunnelNote =
-            "istiod sends ztunnel no STRICT policy for this port: the workload policy \(scopes.workload?.key.description ?? "") withholds the static STRICT policy and its converted form does not refuse plaintext here (convertPeerAuthentication)"
+            scopes.workload?.mode == .permissive || scopes.workload?.mode == .disable
+            // Nothing withheld: a PERMISSIVE or DISABLE workload never gets the static policy.
+            ? "istiod's convertPeerAuthentication skips this STRICT entry of \(workload) as enforced by the parent (its condition holds whenever the root policy is STRICT and the namespace has no policy without a selector, or only an UNSET one), and a \(scopes.workload?.mode.rawValue ?? "") workload gets no static STRICT policy: ztunnel accepts plaintext here"
+            : "the workload policy \(workload) makes istiod withhold its static STRICT policy, and the policy's converted form refuses no plaintext here (convertPeerAuthentication finds no STRICT namespace parent among the policies without a selector, nor an absent one under a STRICT root): ztunnel accepts plaintext here"
         return documented
     }
 }

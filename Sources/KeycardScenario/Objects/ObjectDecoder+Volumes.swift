@@ -73,7 +73,8 @@ extension ObjectDecoder {
     mutating func checkPodVolumes(_ spec: [String: YAMLValue], path: String, pod: Pod, claims: [String]?) throws(ScenarioError) {
         guard let claims else { return try checkVolumesAndMounts(spec, path: path, claims: []) }
         do {
-            try checkVolumesAndMounts(spec, path: path, claims: claims)
+            // The API server's refusal is each pod's create, so it names the pod's own fields.
+            try checkVolumesAndMounts(spec, path: "spec", claims: claims)
         } catch {
             refuseTemplatePods(pod, error.message, at: error.location)
         }

@@ -128,11 +128,13 @@ enum MeshWarnings {
                 // (`Cluster.ztunnelRefusesPlaintext`), among the pod's ports and the policy's entries.
                 if let workload = scopes.workload {
                     let candidates = Set(pod.ports.map(\.port)).union(workload.portLevelMtls.keys).sorted()
-                    let open = candidates.filter { cluster.mutualTLSMode(for: pod, port: $0, plane: plane).ztunnelNote != nil }
-                    if !open.isEmpty {
+                    let open = candidates.compactMap { port in
+                        cluster.mutualTLSMode(for: pod, port: port, plane: plane).ztunnelNote.map { (port, $0) }
+                    }
+                    if let reason = open.first?.1 {
                         warn(
                             paRef(workload),
-                            "PeerAuthentication \(workload.key) makes ambient pod \(pod.key) reference its converted form instead of istiod's static STRICT policy, and that form refuses no plaintext on port\(open.count == 1 ? "" : "s") \(open.map(String.init).joined(separator: ", ")): ztunnel accepts plaintext there, where a sidecar would require mutual TLS (istiod's convertPeerAuthentication: a namespace policy written with `selector: {}` or with no mode is no parent to it)"
+                            "ambient pod \(pod.key) accepts plaintext on port\(open.count == 1 ? "" : "s") \(open.map { String($0.0) }.joined(separator: ", ")), where a sidecar would require mutual TLS: \(reason)"
                         )
                     }
                 }
