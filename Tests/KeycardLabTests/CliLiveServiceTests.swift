@@ -19,6 +19,54 @@ struct CliLiveServiceTests {
               spec: {selector: {pod: server}, ports: [{port: 8080, targetPort: 80}]}
         """
 
+    /// A live `apply` is judged by the lab's own cluster-change rules, as a scenario step is
+    /// (review of Services: the file was checked as a create on an empty cluster with the default
+    /// service range): a ClusterIP is allocated from and pinned inside `spec.lab.serviceCIDR`, and
+    /// a type change that writes the old type's unchanged fields is an update the API server takes.
+    @Test func applyFollowsTheLabsServiceRangeAndUpdateRules() throws {
+        let nodePort = """
+                - apiVersion: v1
+                  kind: Service
+                  metadata: {name: np, namespace: x}
+                  spec: {type: NodePort, externalTrafficPolicy: Local, selector: {pod: server}, ports: [{port: 80, nodePort: 30080}]}
+            """
+        let scenario = try CliScenario(
+            stem: "cli-svcr", settings: "serviceCIDR: 10.100.0.0/16", pods: [("x", "client"), ("x", "server")], extra: [nodePort])
+        defer { scenario.cleanUp() }
+        let up = try KeycardCLI.run(["up", scenario.file])
+        try #require(up.code == 0, "\(up.err)")
+        let lab = scenario.lab
+        let pinned = try scenario.write(
+            "pinned.yaml",
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: pinned, namespace: x}
+            spec: {clusterIP: 10.100.0.50, selector: {pod: server}, ports: [{port: 8080, targetPort: 80}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: allocated, namespace: x}
+            spec: {selector: {pod: server}, ports: [{port: 9090, targetPort: 80}]}
+            """)
+        let applied = try KeycardCLI.run(["apply", lab, "-f", pinned])
+        #expect(applied.code == 0, "\(applied.err)")
+        let table = try Self.nftTable("kc-\(lab).pod.x.client", "kc-\(lab)-svc")
+        #expect(table.contains("10.100.0.50"), "\(table)")
+        #expect(!table.contains("10.96."), "a ClusterIP outside the lab's service range: \(table)")
+        let changed = try scenario.write(
+            "np-to-clusterip.yaml",
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: np, namespace: x}
+            spec: {type: ClusterIP, externalTrafficPolicy: Local, selector: {pod: server}, ports: [{port: 80, nodePort: 30080}]}
+            """)
+        let update = try KeycardCLI.run(["apply", lab, "-f", changed])
+        #expect(update.code == 0, "\(update.err)")
+        #expect(update.out.contains("configured"), "\(update.out)")
+    }
+
     @Test func upProgramsServicesAndApplyReprogramsThem() throws {
         let scenario = try CliScenario(stem: "cli-svc", pods: [("x", "client"), ("x", "server")], extra: [Self.service])
         defer { scenario.cleanUp() }
@@ -166,6 +214,18 @@ struct CliLiveServiceTests {
         try #require(delete.code == 0, "\(delete.err)")
         #expect(try ask("alias") == .notFound)
         #expect(try ask("late") == .notFound)
+        // The cluster DNS is keycard's: live verbs may not replace its Service nor delete its pod,
+        // as a scenario's steps may not (review of Services: both were done, DNS broken for good).
+        let dnsService = try scenario.write(
+            "kube-dns.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: kube-dns, namespace: kube-system}\nspec: {selector: {app: nothing}, ports: [{port: 53, protocol: UDP}]}\n"
+        )
+        let replaced = try KeycardCLI.run(["apply", lab, "-f", dnsService])
+        #expect(replaced.code == 2 && replaced.err.contains("is the cluster DNS Service keycard runs"), "\(replaced.err)")
+        let dnsPod = try scenario.write(
+            "kube-dns-0.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-dns-0, namespace: kube-system}\n")
+        let removed = try KeycardCLI.run(["delete", lab, "-f", dnsPod])
+        #expect(removed.code == 2 && removed.err.contains("cannot be deleted while spec.lab.dns is true"), "\(removed.err)")
         // One server runs, the one the lab's state records.
         let running = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
             let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""

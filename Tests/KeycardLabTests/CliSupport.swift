@@ -79,13 +79,15 @@ struct CliScenario {
     let folder: String
     var file: String { "\(folder)/scenario.yaml" }
 
-    /// Pods as (namespace, name, labels); every pod serves TCP/80. `extra` are more resource items (YAML, indented for the list).
-    init(stem: String, nodes: Int = 1, pods: [(String, String)], extra: [String] = []) throws {
+    /// Pods as (namespace, name, labels); every pod serves TCP/80. `extra` are more resource items (YAML, indented for the list);
+    /// `settings` more `spec.lab` entries (`serviceCIDR: 10.100.0.0/16`).
+    init(stem: String, nodes: Int = 1, settings: String = "", pods: [(String, String)], extra: [String] = []) throws {
         lab = uniqueLabName(stem)
         folder = NSTemporaryDirectory() + "keycard-cli-\(lab)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var lines = [
-            "apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: \(lab)", "spec:", "  lab: {nodes: \(nodes)}", "  resources:",
+            "apiVersion: keycard/v1", "kind: Scenario", "metadata:", "  name: \(lab)", "spec:",
+            "  lab: {nodes: \(nodes)\(settings.isEmpty ? "" : ", " + settings)}", "  resources:",
         ]
         for namespace in Set(pods.map(\.0)).sorted() {
             lines.append("    - {apiVersion: v1, kind: Namespace, metadata: {name: \(namespace), labels: {ns: \(namespace)}}}")

@@ -46,6 +46,36 @@ import Testing
         #expect(records.lookup("10-244-0-42.a.pod.cluster.local") == [IPv4("10.244.0.42")])
     }
 
+    /// A dump's pod the scheduler bound nowhere (`status.phase: Pending`, `PodScheduled` False,
+    /// no podIP) never ran: it stays Pending, with no address, no probe and no endpoint, so its
+    /// Service has no path (review of Services: it ran, served and was an endpoint).
+    @Test func aDumpedUnscheduledPodStaysPending() throws {
+        let text = """
+            apiVersion: keycard/v1
+            kind: Scenario
+            metadata: {name: unscheduled}
+            spec:
+              resources:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: a}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: web-pending, namespace: a, labels: {app: web}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}, status: {phase: Pending, conditions: [{type: PodScheduled, status: "False", reason: Unschedulable}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: a}, spec: {containers: [{name: c, image: i}]}}
+                - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: a}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+              steps:
+                - probe: {from: [a/client], to: [svc/a/web], ports: [TCP/80]}
+            """
+        let timeline = try ScenarioLoader.parseTimeline(text, file: "unscheduled.yaml")
+        let pending = ObjectKey("a", "web-pending")
+        #expect(timeline.initial.pods[pending] == nil)
+        let service = try #require(timeline.initial.services[ObjectKey("a", "web")])
+        #expect(timeline.initial.backends(of: service, port: try #require(service.ports.first)).isEmpty)
+        #expect(
+            timeline.schedulingWarnings.contains {
+                $0.message.contains(
+                    "pod a/web-pending stays Pending: its dumped status says the scheduler bound it to no node (PodScheduled False, Unschedulable)"
+                )
+            }, "\(timeline.schedulingWarnings.map(\.message))")
+    }
+
     /// A running pod whose `Ready` condition is False (a dump of a pod failing its readiness probe)
     /// is no ready endpoint (`podToEndpoint`): its Service's ClusterIP has no path and a headless
     /// name no address, unless the Service has `publishNotReadyAddresses`; the pod itself runs,

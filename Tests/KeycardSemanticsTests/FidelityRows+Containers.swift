@@ -45,7 +45,7 @@ let containerRows: [FidelityRow] = [
         .refuses(at: "{name: c}, emptyDir", "spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type")),
     FidelityRow(
         "POD-62", statefulSet(mounts: "[{name: logs, mountPath: /logs}]"),
-        .warns("spec.template.spec.containers[0].volumeMounts[0].name: Not found: \"logs\"", ["other/client -> shop/web TCP/80 allow"]),
+        .warns("(spec.containers[0].volumeMounts[0].name: Not found: \"logs\"", ["other/client -> shop/web TCP/80 allow"]),
         state: { cluster in
             let pods = cluster.pods.values.filter { $0.owner?.workload == WorkloadKey(.statefulSet, "shop", "db") }
             return pods.isEmpty ? nil : "expected the StatefulSet with no pod, found \(pods.count)"

@@ -719,6 +719,10 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-74": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "NP-74": "KeycardScenarioTests/NodePortServiceTests.aHostNetworkPodIsNotProbedOnANodePortOfItsNode",
+    "NP-75": "KeycardScenarioTests/PolicyGeneratorTests.policyNamesAreDNSSubdomains",
+    "NP-76": "KeycardScenarioTests/PolicyGeneratorTests.aPortIsNamedOnlyWhenEveryPodOfTheGroupNamesItSo",
+    "NP-77":
+        "KeycardProbeTests/GeneratePeerTests.externalsAndNodesAreIPBlocks, KeycardProbeTests/GeneratePeerKernelTests.externalsAndNodesAreProven (root)",
     "NP-73":
         "KeycardCompilerTests/NodePortCompilerTests.aLoadBalancerAllocatingNoNodePortsServesTheOnesItHolds, KeycardScenarioTests/NodePortServiceTests.exposedProbesAreCheckedAgainstTheService",
     "SIZE-01": "KeycardScenarioTests/InputSizeTests.tenThousandPolicyDumpLoadsChecksAndModels",
@@ -730,6 +734,7 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",
     "POD-52": "KeycardScenarioTests/TerminalPodTests.aNotReadyPodIsNoEndpointUnlessPublished",
     "POD-53": "KeycardScenarioTests/TerminalPodTests.aTerminatingPodIsAnEndpointOnlyWhenNoneIsReady",
+    "POD-64": "KeycardScenarioTests/TerminalPodTests.aDumpedUnscheduledPodStaysPending",
     "POD-54":
         "KeycardScenarioTests/ServiceBackendColumnTests.aPodWithoutTheNamedTargetPortIsNoBackendOnThatPort, .theSecondHostNetworkPodAtOneAddressIsNoBackend",
     "OBJ-80": "KeycardScenarioTests/HandWrittenEndpointsTests.anUnmanagedSliceBesideASelectorLeavesTheServiceUnjudged",

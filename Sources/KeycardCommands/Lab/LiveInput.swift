@@ -11,8 +11,10 @@ enum LiveInput {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// The objects of manifest `path`, validated as a scenario's `apply` step would be against a
-    /// cluster holding `namespaces`. Uses the scenario loader's own parser: a one-step scenario whose
+    /// The objects of manifest `path`, each decoded and validated as a scenario's `apply` step
+    /// reads it; what they do to the lab's cluster (updates, its service range, cluster DNS,
+    /// namespaces that must exist) is judged when `ClusterChange` applies them to it. Uses the
+    /// scenario loader's own parser: a one-step scenario whose
     /// `apply` names the file, anchored (never written) in the file's folder so errors name `path`.
     /// `namespace` (`keycard apply -n`): where objects that name none go, as `kubectl apply -n`
     /// (the scenario's `{file, namespace}` item: it must exist, and an object naming another is refused).
@@ -37,13 +39,16 @@ enum LiveInput {
         if lines.last == "  resources:" { lines[lines.count - 1] = "  resources: []" }
         lines += ["  steps:", "    - apply:", "        - file: \(quoted(base))"]
         if let namespace { lines.append("          namespace: \(quoted(namespace))") }
-        let timeline = try ScenarioLoader.parseTimeline(lines.joined(separator: "\n") + "\n", file: anchor)
-        guard case .apply(let objects) = timeline.scenario.steps.first?.action else {
+        // Only read here: what the objects do to the cluster (an update's rules, the lab's service
+        // range and cluster DNS) is for `ClusterChange` on the lab's cluster to judge. Applied to
+        // this scenario's empty cluster, a type change was judged as a create and a ClusterIP
+        // against the default range.
+        let scenario = try ScenarioLoader.read(lines.joined(separator: "\n") + "\n", file: anchor)
+        guard case .apply(let objects) = scenario.steps.first?.action else {
             throw ScenarioError(SourceLocation.start(of: path), "no objects found")
         }
-        // Which pods wait for a node port is the lab's scheduler's to say, not this file's alone.
         // A lab from manifests runs no container command (`ManifestLoader.withoutCommands`).
-        return (fromManifests ? ManifestLoader.withoutCommands(objects).objects : objects, timeline.warningsBesidesScheduling)
+        return (fromManifests ? ManifestLoader.withoutCommands(objects).objects : objects, scenario.warnings)
     }
 
     /// A YAML double-quoted scalar (JSON string syntax is valid YAML).

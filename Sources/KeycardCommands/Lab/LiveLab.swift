@@ -258,8 +258,14 @@ struct LiveLab {
         try requireLabPods()
     }
 
-    /// The cluster-change rules, worded for this lab.
-    private var changes: ClusterChange { ClusterChange(scope: "in lab \(name)", batch: "the file") }
+    /// The cluster-change rules, worded for this lab, with its service range and cluster DNS, as
+    /// its scenario's steps have them.
+    private var changes: ClusterChange {
+        var change = ClusterChange(scope: "in lab \(name)", batch: "the file")
+        change.serviceCIDR = timeline.scenario.lab.serviceCIDR
+        change.clusterDNS = timeline.scenario.lab.dns
+        return change
+    }
 
     /// Reprograms the lab for the cluster now held, the tables of `previous` being what the
     /// kernel holds (`LabPolicies` and `LabServices`, as `keycard run` programs a step). Returns

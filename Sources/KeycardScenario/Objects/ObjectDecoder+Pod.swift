@@ -32,10 +32,16 @@ extension ObjectDecoder {
             // `podutil.IsPodReady`: the Ready condition's status must be True.
             for condition in try nonNullFields(status, "status")["conditions"]?.items("status.conditions") ?? [] {
                 let fields = try nonNullFields(condition, "a condition of status.conditions")
-                if try fields["type"]?.string("status.conditions[].type") == "Ready",
-                    try fields["status"]?.string("status.conditions[].status") != "True"
-                {
-                    pod.notReady = true
+                let type = try fields["type"]?.string("status.conditions[].type")
+                let conditionStatus = try fields["status"]?.string("status.conditions[].status")
+                if type == "Ready", conditionStatus != "True" { pod.notReady = true }
+                // A dump of a pod the scheduler bound nowhere (PodScheduled False, phase Pending):
+                // it never ran, has no address and is no endpoint (`ShouldPodBeInEndpoints` needs a
+                // podIP); it stays Pending in the lab too (`NodePortsScheduler`).
+                if type == "PodScheduled", conditionStatus == "False", pod.unschedulable == nil {
+                    let reason = try fields["reason"]?.string("status.conditions[].reason")
+                    pod.unschedulable =
+                        "its dumped status says the scheduler bound it to no node (PodScheduled False\(reason.map { ", \($0)" } ?? ""))"
                 }
             }
             for (key, _, field) in try status.entries("status") where key == "podIP" && !field.isNull {

@@ -20,6 +20,10 @@ public struct ClusterChange {
     public var batch: String
     /// Where ClusterIPs are allocated and pinned ones must lie (`spec.lab.serviceCIDR`).
     public var serviceCIDR: CIDR = ServiceAddresses.defaultCIDR
+    /// Whether keycard runs the cluster DNS (`spec.lab.dns`): its pod and Service are keycard's,
+    /// so a change may not apply objects of their names nor delete the pod or its namespace.
+    /// Off for the batch that creates them (the resources).
+    public var clusterDNS = false
 
     public init(scope: String, batch: String) {
         self.scope = scope
@@ -32,6 +36,7 @@ public struct ClusterChange {
     @discardableResult
     public func apply(_ objects: [LoadedObject], to cluster: inout Cluster, address: (ObjectKey) -> IPv4?) throws(ScenarioError) -> [String]
     {
+        try Timeline.checkReserved(objects, dns: clusterDNS)
         var seen: [ObjectRef: SourceLocation] = [:]
         for loaded in objects {
             let ref = loaded.object.ref
@@ -234,6 +239,7 @@ public struct ClusterChange {
     /// Deletes each target. Returns `... deleted` lines.
     @discardableResult
     public func delete(_ targets: [DeleteTarget], from cluster: inout Cluster) throws(ScenarioError) -> [String] {
+        try Timeline.checkDNSDelete(targets, dns: clusterDNS)
         var done: [String] = []
         for target in targets {
             let ref = target.ref

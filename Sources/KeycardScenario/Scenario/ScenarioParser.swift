@@ -37,6 +37,12 @@ public enum ScenarioLoader {
 
     /// Parses scenario text and plays it on the model.
     public static func parseTimeline(_ text: String, file: String, cellLimit: CellLimit = .refuse) throws(ScenarioError) -> Timeline {
+        try Timeline(read(text, file: file), cellLimit: cellLimit)
+    }
+
+    /// Parses scenario text without playing it: every object decoded and validated on its own,
+    /// nothing applied to a cluster (a live verb's file, which the lab's own cluster judges).
+    public static func read(_ text: String, file: String) throws(ScenarioError) -> Scenario {
         var ignored: [ScenarioWarning] = []
         let documents = try YAMLDocuments.parse(text, file: file, warnings: &ignored)
         guard let document = documents.first, documents.contains(where: { !$0.isNull }) else {
@@ -52,7 +58,7 @@ public enum ScenarioLoader {
         var scenario = try parser.scenario(document)
         scenario.warnings = ignored + scenario.warnings
         scenario.inputFiles = [file] + parser.manifestFiles
-        return try Timeline(scenario, cellLimit: cellLimit)
+        return scenario
     }
 
     /// Standard input's bytes while a command reads `-` (kubectl's `-f -`): the path

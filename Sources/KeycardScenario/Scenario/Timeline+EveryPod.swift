@@ -59,10 +59,11 @@ extension Timeline {
         }
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
+        steps.clusterDNS = scenario.lab.dns
         for step in scenario.steps {
             let before = cluster.pods
             // The cluster DNS pod is not in this walk: its deletion is refused here, with the reason.
-            guard try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns, address: { _ in nil }) else { continue }
+            guard try Self.change(step, by: &steps, in: &cluster, address: { _ in nil }) else { continue }
             let applied: [LoadedObject] = if case .apply(let objects) = step.action { objects } else { [] }
             collect(applied, at: step.location, before: before, after: cluster)
             try bounded(at: step.location)

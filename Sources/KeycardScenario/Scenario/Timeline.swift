@@ -128,8 +128,9 @@ public struct Timeline: Sendable {
         var oversized: [ScenarioWarning] = []
         var steps = ClusterChange(scope: "at this step", batch: "this apply step")
         steps.serviceCIDR = scenario.lab.serviceCIDR
+        steps.clusterDNS = scenario.lab.dns
         for step in scenario.steps {
-            let changed = try Self.change(step, by: &steps, in: &cluster, dns: scenario.lab.dns) { addresses[$0] }
+            let changed = try Self.change(step, by: &steps, in: &cluster) { addresses[$0] }
             if !plan.hostNetwork.isEmpty { try Self.checkHostPorts(cluster, everyPod: everyPod, at: step.location) }
             let running = scheduler.running(cluster)
             held.append(HeldCluster(api: cluster, scheduler: scheduler))
