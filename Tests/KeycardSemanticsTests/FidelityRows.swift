@@ -725,6 +725,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
     "SIZE-07": "KeycardScenarioTests/RequestSizeLimitTests",
+    "SIZE-08":
+        "KeycardProbeTests/ProgramEnvironmentExpansionTests.chainedReferencesStopGrowingPastTheKernelLimit, KeycardKernelTests/ProcessSpawnerLimitTests.anOverlongStringIsRefusedByName",
     "SIZE-06": "KeycardScenarioTests/WorkloadTests.invalidWorkloads (more replicas than a lab holds)",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",
