@@ -87,7 +87,13 @@ enum ScenarioInput {
             Console.error("standard input cannot be used for multiple arguments (- is given more than once)")
             throw Exit.invalid
         }
-        let data = FileHandle.standardInput.readDataToEndOfFile()
+        let data: Data
+        do {
+            data = try StandardInput.readAll()
+        } catch {
+            Console.error(error.description)
+            throw Exit.invalid
+        }
         return try ScenarioLoader.$standardInput.withValue(data) {
             try body(paths.map { $0 == "-" ? ScenarioLoader.standardInputPath : $0 })
         }
