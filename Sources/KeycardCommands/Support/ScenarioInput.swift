@@ -36,7 +36,7 @@ enum ScenarioInput {
     static func loadAll(
         _ paths: [String], namespace: String?, mesh: DataPlane? = nil, lab: String? = nil, cellLimit: CellLimit = .refuse
     ) throws -> [Timeline] {
-        let manifests = paths.filter(ManifestLoader.isManifests)
+        let manifests = ManifestLoader.manifestPaths(paths)
         var timelines: [Timeline] = []
         var manifestsDone = false
         for path in paths {
