@@ -185,26 +185,40 @@ public enum ProgramEnvironment {
     }
 
     /// One string with `$(NAME)` replaced from `values` (an unknown name stays as written) and
-    /// `$$` made `$` (third_party/forked/golang/expansion).
+    /// `$$` made `$`, byte for byte as the kubelet's `Expand` and `tryReadVariableName`
+    /// (third_party/forked/golang/expansion/expand.go). A result that grows past
+    /// `ExecLimits.maximumStringBytes` stops there, cut to one byte more: the kernel refuses any
+    /// string that long at exec (E2BIG), and a chain of entries each doubling the one before
+    /// (`A1: $(A0)$(A0)`, ...) would otherwise grow without bound before the program is started.
     static func expand(_ text: String, _ values: [String: String]) -> String {
-        guard text.contains("$") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            result += rest[..<dollar]
-            let next = rest.index(after: dollar)
-            if next < rest.endIndex, rest[next] == "$" {
-                result += "$"
-                rest = rest[rest.index(after: next)...]
-            } else if next < rest.endIndex, rest[next] == "(", let close = rest[next...].firstIndex(of: ")") {
-                let name = String(rest[rest.index(after: next)..<close])
-                result += values[name] ?? "$(\(name))"
-                rest = rest[rest.index(after: close)...]
+        let dollar = UInt8(ascii: "$")
+        guard text.utf8.contains(dollar) else { return text }
+        let input = Array(text.utf8)
+        let limit = ExecLimits.maximumStringBytes
+        var result: [UInt8] = []
+        var checkpoint = 0
+        var cursor = 0
+        while cursor < input.count, result.count <= limit {
+            defer { cursor += 1 }
+            guard input[cursor] == dollar, cursor + 1 < input.count else { continue }
+            result += input[checkpoint..<cursor]
+            let next = cursor + 1
+            if input[next] == dollar {
+                // `$$`: an escaped operator.
+                result.append(dollar)
+                cursor = next
+            } else if input[next] == UInt8(ascii: "("), let close = input[(next + 1)...].firstIndex(of: UInt8(ascii: ")")) {
+                let name = String(decoding: input[(next + 1)..<close], as: UTF8.self)
+                if let value = values[name] { result += value.utf8 } else { result += input[cursor...close] }
+                cursor = close
             } else {
-                result += "$"
-                rest = rest[next...]
+                // `$(` without a closer, or `$` before anything else: both bytes as written.
+                result += input[cursor...next]
+                cursor = next
             }
+            checkpoint = cursor + 1
         }
-        return result + rest
+        if result.count > limit { return String(decoding: result.prefix(limit + 1), as: UTF8.self) }
+        return String(decoding: result + input[checkpoint...], as: UTF8.self)
     }
 }

@@ -34,6 +34,20 @@ import Testing
         #expect(twice.status == 2 && twice.stderr.contains("standard input cannot be used for multiple arguments"), "\(twice.stderr)")
     }
 
+    /// Standard input that cannot be read (a folder, `< /tmp`; a descriptor not open for reading)
+    /// is refused with read(2)'s reason and exit code 2 by every verb that reads `-` (Foundation's
+    /// `readDataToEndOfFile` had trapped: SIGILL, exit 132).
+    @Test func unreadableStandardInputIsRefused() throws {
+        let folder = try #require(FileHandle(forReadingAtPath: NSTemporaryDirectory()))
+        let writeOnly = try #require(FileHandle(forWritingAtPath: "/dev/null"))
+        for arguments in [["check", "-"], ["model", "-"], ["lint", "-"]] {
+            let directory = try KeycardBinary.run(arguments, inputHandle: folder)
+            #expect(directory.status == 2 && directory.stderr == "STDIN: read: is a directory\n", "\(arguments) \(directory)")
+            let closed = try KeycardBinary.run(arguments, inputHandle: writeOnly)
+            #expect(closed.status == 2 && closed.stderr == "STDIN: read: bad file descriptor\n", "\(arguments) \(closed)")
+        }
+    }
+
     /// Lint's findings point into standard input's own bytes (they had pointed at 1:1, or into a
     /// file named `STDIN` in the working folder), as from a file.
     @Test func lintFindingsPointIntoStandardInput() throws {

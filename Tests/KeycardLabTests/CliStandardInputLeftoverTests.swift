@@ -35,4 +35,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder))
         #expect(!FileManager.default.fileExists(atPath: LabPaths.directory(scenario.lab)))
     }
+
+    /// Standard input that cannot be read (here a folder) is refused with exit code 2, and the
+    /// folder apply made for it in the lab's is gone (the read had trapped, SIGILL, leaving it).
+    @Test func unreadableStandardInputIsRefusedAndLeavesNoFolder() throws {
+        let scenario = try CliScenario(stem: "cli-sid", pods: [("x", "a")])
+        defer { scenario.cleanUp() }
+        try #require(try KeycardCLI.run(["up", scenario.file]).code == 0)
+        defer { _ = try? KeycardCLI.run(["down", scenario.lab]) }
+        let apply = Process()
+        apply.executableURL = URL(fileURLWithPath: KeycardCLI.binary)
+        apply.arguments = ["apply", scenario.lab, "-f", "-"]
+        apply.standardInput = try #require(FileHandle(forReadingAtPath: NSTemporaryDirectory()))
+        let errors = Pipe()
+        apply.standardOutput = FileHandle.nullDevice
+        apply.standardError = errors
+        try apply.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        apply.waitUntilExit()
+        #expect(apply.terminationStatus == 2 && message == "STDIN: read: is a directory\n", "\(apply.terminationStatus) \(message)")
+        #expect(!FileManager.default.fileExists(atPath: LabPaths.standardInputFolder(scenario.lab, pid: apply.processIdentifier)))
+    }
 }

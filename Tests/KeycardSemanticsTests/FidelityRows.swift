@@ -528,9 +528,20 @@ private func refusedConfigMap(_ id: String, _ metadata: String, at: String, _ me
     FidelityRow(id, "- {apiVersion: v1, kind: ConfigMap, \(metadata)data: {a: \"1\"}}", .refuses(at: at, message))
 }
 
+/// Row `id`: an object whose `apiVersion` and `kind` (as written) kubectl refuses before
+/// sending it, refused at `at` with `message`.
+private func refusedHeader(_ id: String, _ apiVersion: String, _ kind: String, at: String, _ message: String) -> FidelityRow {
+    FidelityRow(id, "- {apiVersion: \(apiVersion), kind: \(kind), metadata: {name: w}}", .refuses(at: at, message))
+}
+
 let objectRows: [FidelityRow] = [
     refusedConfigMap("OBJ-82", "", at: "{apiVersion: v1, kind: ConfigMap", "ConfigMap metadata needs \"name\""),
     refusedConfigMap("OBJ-83", "metadata: {name: Bad_Name}, ", at: "Bad_Name", "ConfigMap name \"Bad_Name\" must consist of lower-case"),
+    refusedHeader("OBJ-86", "example.com/v1", "\"\"", at: "\"\", metadata", "kind must not be empty: Object 'Kind' is missing"),
+    refusedHeader("OBJ-87", "a/b/c", "Widget", at: "a/b/c", "apiVersion \"a/b/c\" is not group/version: unexpected GroupVersion string"),
+    refusedHeader(
+        "OBJ-88", "\"\"", "Widget", at: "Widget, metadata",
+        "no matches for kind \"Widget\" in version \"\": the API server does not serve an empty apiVersion"),
     FidelityRow(
         "OBJ-84", "- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: \"system:aggregate-to-edit\"}}",
         .warns(
@@ -729,6 +740,9 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "SIZE-02": "KeycardScenarioTests/InputSizeTests.ordinaryAnchorsAndMergeKeysLoad",
     "SIZE-05": "KeycardScenarioTests/InputSizeTests.mergeKeysFollowGoYAMLv2Order",
     "SIZE-07": "KeycardScenarioTests/RequestSizeLimitTests",
+    "SIZE-08":
+        "KeycardProbeTests/ProgramEnvironmentExpansionTests.chainedReferencesStopGrowingPastTheKernelLimit, KeycardKernelTests/ProcessSpawnerLimitTests.anOverlongStringIsRefusedByName",
+    "OBJ-89": "KeycardScenarioTests/ManifestHeaderTests.anEmptyFileBesideManifestsIsNoObject",
     "SIZE-06": "KeycardScenarioTests/WorkloadTests.invalidWorkloads (more replicas than a lab holds)",
     "POD-30": "KeycardScenarioTests/NodeSelectionTests.aHostnameSelectorPlacesABarePod",
     "POD-50": "KeycardScenarioTests/TerminalPodTests.aFinishedPodIsNoEndpointAndHasNoRecord",

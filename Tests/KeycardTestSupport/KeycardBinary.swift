@@ -21,13 +21,14 @@ public enum KeycardBinary {
     }
 
     /// Runs `keycard ARGS` to completion. Both streams are read at once, so neither can fill its
-    /// pipe and stall the child. `input`, when given, is its standard input (then closed).
-    public static func run(_ arguments: [String], input: Data? = nil) throws -> Result {
+    /// pipe and stall the child. `input`, when given, is its standard input (then closed);
+    /// otherwise `inputHandle`, when given (a folder or a write-only file, which no read takes).
+    public static func run(_ arguments: [String], input: Data? = nil, inputHandle: FileHandle? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let stdin = Pipe()
-        if input != nil { process.standardInput = stdin }
+        if input != nil { process.standardInput = stdin } else if let inputHandle { process.standardInput = inputHandle }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -66,7 +66,14 @@ struct ManifestCommand<Verb: ManifestVerb>: LiveVerb {
             try? FileManager.default.removeItem(atPath: folder)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: !inLab)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            try FileHandle.standardInput.readDataToEndOfFile().write(to: URL(fileURLWithPath: folder + "/STDIN"))
+            // A read that fails (stdin a folder, or closed) is refused; the defer removes the folder.
+            let input: Data
+            do {
+                input = try StandardInput.readAll()
+            } catch {
+                throw LiveError("\(error)")
+            }
+            try input.write(to: URL(fileURLWithPath: folder + "/STDIN"))
             guard FileManager.default.changeCurrentDirectoryPath(folder) else { throw LiveError("cannot enter \(folder)") }
             defer { _ = FileManager.default.changeCurrentDirectoryPath(here) }
             try LiveChangeRunner.manifests(Verb.kind, lab: lab, files: files, namespace: namespace)

@@ -29,7 +29,7 @@ struct CheckCommand: ParsableCommand {
         var invalid = false
         // Plain manifests are one cluster (`ScenarioInput.loadAll`), checked once, in the place of
         // the first of them: two files that clash (one clusterIP twice) are invalid together.
-        let manifestPaths = files.filter(ManifestLoader.isManifests)
+        let manifestPaths = ManifestLoader.manifestPaths(files)
         var manifestsDone = false
         for file in files {
             let isManifests = manifestPaths.contains(file)

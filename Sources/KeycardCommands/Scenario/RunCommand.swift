@@ -84,7 +84,7 @@ struct RunCommand: ParsableCommand {
                     let report = try Self.execute(run, file: timeline.scenario.file) { failure = $0 }
                     if keep {
                         // The manifests' timeline stands in the place of the first of them (ScenarioInput).
-                        let manifestPaths = files.filter(ManifestLoader.isManifests)
+                        let manifestPaths = ManifestLoader.manifestPaths(files)
                         let fromManifests = manifestPaths.first == timeline.scenario.file
                         try LabDaemon.keep(
                             lab: run.labName, scenario: timeline.scenario.file,

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KeycardValues
 
 /// Writes to stdout and stderr.
 enum Console {
@@ -25,30 +26,9 @@ enum Console {
         write(escapingControls(text) + "\n", to: STDERR_FILENO)
     }
 
-    /// `text` with every character a terminal would act on written as `\u{XX}`: C0 controls but
-    /// tab and line feed (so also carriage return: no line is overwritten), DEL, C1 controls (ECMA-48 escape and control sequences), and the
-    /// bidirectional overrides and isolates that reorder what is shown (U+202A…U+202E,
-    /// U+2066…U+2069: the "Trojan Source" characters, CVE-2021-42574).
-    static func escapingControls(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isTerminalControl) else { return text }
-        var escaped = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if isTerminalControl(scalar) {
-                escaped.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
-            } else {
-                escaped.append(scalar)
-            }
-        }
-        return String(escaped)
-    }
-
-    private static func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x09, 0x0A: false
-        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
-    }
+    /// `text` with every character a terminal would act on written as `\u{XX}`, tab and line
+    /// feed kept (`TerminalText.escapingControls`; so also carriage return: no line is overwritten).
+    static func escapingControls(_ text: String) -> String { TerminalText.escapingControls(text) }
 
     /// Writes `text` to `descriptor` with write(2) until all is written or a write fails: a closed
     /// pipe (EPIPE; keycard ignores SIGPIPE) loses the text instead of trapping as

@@ -36,7 +36,7 @@ enum ScenarioInput {
     static func loadAll(
         _ paths: [String], namespace: String?, mesh: DataPlane? = nil, lab: String? = nil, cellLimit: CellLimit = .refuse
     ) throws -> [Timeline] {
-        let manifests = paths.filter(ManifestLoader.isManifests)
+        let manifests = ManifestLoader.manifestPaths(paths)
         var timelines: [Timeline] = []
         var manifestsDone = false
         for path in paths {
@@ -86,7 +86,13 @@ enum ScenarioInput {
             Console.error("standard input cannot be used for multiple arguments (- is given more than once)")
             throw Exit.invalid
         }
-        let data = FileHandle.standardInput.readDataToEndOfFile()
+        let data: Data
+        do {
+            data = try StandardInput.readAll()
+        } catch {
+            Console.error(error.description)
+            throw Exit.invalid
+        }
         return try ScenarioLoader.$standardInput.withValue(data) {
             try body(paths.map { $0 == "-" ? ScenarioLoader.standardInputPath : $0 })
         }

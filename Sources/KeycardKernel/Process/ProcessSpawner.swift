@@ -1,5 +1,6 @@
 import CLinuxShim
 import Glibc
+import KeycardValues
 
 /// posix_spawn as keycard starts every program (lab `command:` programs, dnsmasq, the lab
 /// process): no shell, stdin from /dev/null, stdout and stderr appended to a log file, only
@@ -25,6 +26,9 @@ public enum ProcessSpawner {
         _ argv: [String], logPath: String, detachment: Detachment, label: String, environment: [String] = []
     ) throws(KernelError) -> pid_t {
         guard let program = argv.first, !program.isEmpty else { throw KernelError("posix_spawnp", subject: label, errno: EINVAL) }
+        if let long = tooLong(argv, environment: environment) {
+            throw KernelError("posix_spawnp", subject: "\(label): \(long)", errno: E2BIG)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -76,5 +80,17 @@ public enum ProcessSpawner {
         let rc = posix_spawnp(&pid, program, &actions, &attributes, cArguments, cEnvironment)
         if rc != 0 { throw KernelError("posix_spawnp", subject: label, errno: rc) }
         return pid
+    }
+
+    /// The first environment entry (by name), then argument (by position, from 0), that execve
+    /// would refuse as longer than `ExecLimits.maximumStringBytes`, said for the E2BIG message;
+    /// nil when all fit. The kernel's own error names none of them.
+    static func tooLong(_ argv: [String], environment: [String]) -> String? {
+        let limit = "longer than \(ExecLimits.maximumStringBytes - 1) bytes (MAX_ARG_STRLEN)"
+        if let entry = environment.first(where: { !ExecLimits.fits($0) }) {
+            return "environment variable \(entry.prefix { $0 != "=" }) is \(limit)"
+        }
+        if let index = argv.firstIndex(where: { !ExecLimits.fits($0) }) { return "argument \(index) is \(limit)" }
+        return nil
     }
 }

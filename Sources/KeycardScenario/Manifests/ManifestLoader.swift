@@ -41,6 +41,28 @@ public enum ManifestLoader {
         return (objects, dropped)
     }
 
+    /// The paths of `paths` that are read as plain manifests, together (`isManifests`), and with
+    /// them any file that holds no YAML content: kubectl reads an empty file as no object
+    /// (`StreamVisitor` stops at end of input), as keycard reads one in a folder. Alone (no
+    /// manifests beside it) such a file is left to the scenario loader, which refuses it: it
+    /// cannot be a scenario, and kubectl refuses a command given no object.
+    public static func manifestPaths(_ paths: [String]) -> [String] {
+        let manifests = paths.filter(isManifests)
+        guard !manifests.isEmpty else { return [] }
+        return paths.filter { manifests.contains($0) || holdsNoContent($0) }
+    }
+
+    /// Whether `path` is a file that reads as only empty documents (an empty file, blank lines,
+    /// comments, `---`).
+    static func holdsNoContent(_ path: String) -> Bool {
+        guard let text = try? ScenarioLoader.readText(path, at: SourceLocation.start(of: path)) else { return false }
+        do {
+            return try YAMLDocuments.firstDocument(text, file: path) == nil
+        } catch {
+            return false
+        }
+    }
+
     /// True when `path` is a folder, or a file whose first document is not a keycard scenario,
     /// `ScenarioLoader.isScenario` (a wrongly versioned `Scenario` is one, which the scenario
     /// parser then refuses; a scalar or a list is not one: `timeline` then says what a manifest
@@ -166,7 +188,9 @@ public enum ManifestLoader {
             let total = skipped.values.reduce(0, +)
             let kinds = skipped.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             warnings.append(
-                ScenarioWarning(location: start, message: "skipped \(total) object\(total == 1 ? "" : "s") keycard does not run: \(kinds)"))
+                ScenarioWarning(
+                    location: decoder.firstSkipped ?? start,
+                    message: "skipped \(total) object\(total == 1 ? "" : "s") keycard does not run: \(kinds)"))
         }
         // Namespaces used but not declared are created first, as `kubectl create namespace` would.
         let declared = Set(

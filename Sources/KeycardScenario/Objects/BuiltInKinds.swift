@@ -77,7 +77,7 @@ enum BuiltInKinds {
         }
         guard known.apiVersions.contains(apiVersion) else {
             throw ScenarioError(
-                apiVersionAt, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(apiVersion)")
+                apiVersionAt, "\(kind) must have apiVersion \(known.apiVersions.joined(separator: " or ")), found \(shown(apiVersion))")
         }
         return known
     }
@@ -96,6 +96,10 @@ enum BuiltInKinds {
     /// The groups without a dot that Kubernetes serves or served (the core group is ""): another
     /// version of one of them is a removed API, not a custom resource.
     static let kubernetesGroupsWithoutDot: Set<String> = ["", "apps", "batch", "autoscaling", "policy", "extensions"]
+
+    /// `apiVersion` as a message names it: an empty one in words, so the message does not end
+    /// cut short.
+    static func shown(_ apiVersion: String) -> String { apiVersion.isEmpty ? "an empty apiVersion" : apiVersion }
 
     /// The group of a group/version: "" for the core group's `v1`.
     static func group(of apiVersion: String) -> String {
@@ -141,7 +145,7 @@ enum BuiltInKinds {
             let served = closed.keys.filter { Self.group(of: $0) == group }.sorted()
             let servedIn = served.filter { closed[$0]?.contains(kind) == true }.max { versionPriority($0) < versionPriority($1) }
             guard servedIn != nil || kubernetesGroupsWithoutDot.contains(group) else { return nil }
-            var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server does not serve \(apiVersion)"
+            var message = "no matches for kind \"\(kind)\" in version \"\(apiVersion)\": the API server does not serve \(shown(apiVersion))"
             if let servedIn { message += " (\(kind) is served in \(servedIn))" }
             return message
         }

@@ -18,6 +18,8 @@ struct ObjectDecoder {
     /// When set, unknown kinds are counted here (`kind (apiVersion)` → count) instead of warned
     /// about one by one: manifests mode says it once.
     var skippedKinds: [String: Int]?
+    /// Where the first object counted in `skippedKinds` is written: the summary is said there.
+    var firstSkipped: SourceLocation?
     /// Objects left out because they name an owner (`metadata.ownerReferences`), as `kind ns/name`.
     var ownedObjects: [String] = []
     /// Network policies of other CNIs, skipped like any unknown kind (`ForeignPolicy`).
@@ -59,7 +61,14 @@ struct ObjectDecoder {
         // (apimachinery's `decodeToList`); half of them is refused, as kubectl's typer refuses it.
         if kind == nil, apiVersion == nil, let list { (kind, apiVersion) = (list.kind, list.apiVersion) }
         guard let kind else { throw value.error("a Kubernetes object needs \"kind\"") }
+        // Refused by kubectl before any server sees them: an empty kind (apimachinery's
+        // unstructured decoding, "Object 'Kind' is missing") and a group/version with more than
+        // one slash (`schema.ParseGroupVersion`).
+        if kind.isEmpty { throw ScenarioError(kindLocation, "kind must not be empty: Object 'Kind' is missing") }
         guard let apiVersion else { throw value.error("\(kind) needs \"apiVersion\"") }
+        if apiVersion.count(where: { $0 == "/" }) > 1 {
+            throw ScenarioError(apiVersionLocation, "apiVersion \"\(apiVersion)\" is not group/version: unexpected GroupVersion string")
+        }
         // Any `...List` with `items` is a list, as kubectl's builder reads it (unstructured
         // IsList): `ConfigMapList` too, whose items are then skipped like any ConfigMap.
         if kind.hasSuffix("List") && (kind == "List" || header.contains { $0.key == "items" }) {
@@ -126,6 +135,7 @@ struct ObjectDecoder {
             }
             if skippedKinds != nil {
                 skippedKinds?["\(kind) (\(apiVersion))", default: 0] += 1
+                if firstSkipped == nil { firstSkipped = value.location }
                 return []
             }
             warnings.append(

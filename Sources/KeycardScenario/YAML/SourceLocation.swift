@@ -1,3 +1,5 @@
+import KeycardValues
+
 /// Where something was written: file, line and column (1-based).
 public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
     public var file: String
@@ -27,8 +29,9 @@ public struct ScenarioError: Error, Hashable, Sendable, CustomStringConvertible 
     /// Characters a message keeps whole.
     public static let maximumLength = 2_000
 
-    /// `file:line:col: message`, the form editors and CI annotate.
-    public var description: String { "\(location): \(message)" }
+    /// `file:line:col: message`, the form editors and CI annotate: one line, a tab or line feed
+    /// the message quotes (a name holding one) escaped as other controls are.
+    public var description: String { "\(location): \(TerminalText.escapingControls(message, keepingLineBreaks: false))" }
 }
 
 /// Something worth saying that does not make the input invalid (an unknown kind, say).
@@ -42,5 +45,5 @@ public struct ScenarioWarning: Hashable, Sendable, CustomStringConvertible {
         self.message = ScenarioError(location, message).message
     }
 
-    public var description: String { "\(location): warning: \(message)" }
+    public var description: String { "\(location): warning: \(TerminalText.escapingControls(message, keepingLineBreaks: false))" }
 }
