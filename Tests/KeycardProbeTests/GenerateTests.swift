@@ -450,6 +450,11 @@ struct GenerateKernelTests {
             problem { $0.flow.extensions?.value.hostNetworkSource = "nobody" }
                 == .invalid("flow.extensions.value.hostNetworkSource nobody is not namespace/name"))
         #expect(problem { $0.flow.extensions?.value.hostNetworkDestination = "default/gone" } == .unknownPod(ObjectKey("default", "gone")))
+        #expect(
+            problem {
+                $0.flow.source.namespace = nil
+                $0.flow.source.pod_name = "zz"
+            } == .invalid("flow.source.pod_name zz has no flow.source.namespace"))
         let destination = try #require(line.flow.destination.pod_name)
         #expect(problem { $0.flow.destination.namespace = "elsewhere" } == .unknownPod(ObjectKey("elsewhere", destination)))
     }

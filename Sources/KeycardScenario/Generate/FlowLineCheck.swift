@@ -48,6 +48,10 @@ public struct FlowLineCheck: Sendable {
             return "flow.IP.\(field) \(address) is not an IPv4 address"
         }
         if let problem = Self.layer4Problem(flow.l4) { return problem }
+        // A pod end has both (`podKey`); a pod name alone would be read as no pod at all.
+        for (field, end) in [("source", flow.source), ("destination", flow.destination)] where end.pod_name != nil && end.namespace == nil {
+            return "flow.\(field).pod_name \(end.pod_name ?? "") has no flow.\(field).namespace"
+        }
         if let facts = flow.extensions?.value {
             if !Self.kinds.contains(facts.kind) { return "flow.extensions.value.kind \(facts.kind) is not probe, scan, dns or traffic" }
             if !(0...timeline.scenario.steps.count).contains(facts.step) {
