@@ -147,10 +147,10 @@ public enum GeneratedPolicyProof {
         }
         let local = unobserved.filter(generator.localNodeAdmits).count
         let alike = unobserved.count - local
-        func flows(_ count: Int) -> String { "\(count) observed flow\(count == 1 ? "" : "s")" }
+        func flows(_ count: Int) -> String { counted(count, "observed flow") }
         var line =
-            "proof: \(results.count) cell\(results.count == 1 ? "" : "s"), \(allowed) allowed (\(flows(allowedObserved))"
-            + (alike > 0 ? ", and \(alike) cells between pods no stable label tells apart from theirs" : "")
+            "proof: \(counted(results.count, "cell")), \(allowed) allowed (\(flows(allowedObserved))"
+            + (alike > 0 ? ", and \(counted(alike, "cell")) between pods no stable label tells apart from theirs" : "")
             + (local > 0 ? ", and \(local) from a pod's own node (the local-node rule)" : "")
             + "), \(results.count - allowed - skipped) denied" + (skipped > 0 ? ", \(skipped) judged by the model only" : "")
         guard failed.isEmpty else { return line }
@@ -204,7 +204,7 @@ public enum GeneratedPolicyProof {
         if queryDNS { runner.dnsServer = LabServing.dnsServer(lab.plan) }
         let dns = runner.dnsServer?.pod
         let probed = cells.filter { !Self.modelOnly($0, programs, dns: dns) }
-        progress("probing \(probed.count) cells")
+        progress("probing \(counted(probed.count, "cell"))")
         var seen = try runner.observe(probed, settings: timeline.scenario.probeDefaults).makeIterator()
         try stopIfInterrupted()
         return cells.map { cell in

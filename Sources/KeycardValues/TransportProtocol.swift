@@ -50,6 +50,10 @@ public struct ProtocolPort: Hashable, Sendable, Comparable, CustomStringConverti
         self.port = port
     }
 
+    /// The port numbers a TCP, UDP or SCTP port may have: 1 to 65535 (apimachinery validation
+    /// `IsValidPortNum`, which `ValidateNetworkPolicyPort` applies to a NetworkPolicy's ports).
+    public static let numbers = 1...65535
+
     /// An ICMP echo probe (`ICMP`): ICMP has no ports; the number is 0.
     public static let icmpEcho = ProtocolPort(.icmp, 0)
 
@@ -60,7 +64,7 @@ public struct ProtocolPort: Hashable, Sendable, Comparable, CustomStringConverti
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let proto = TransportProtocol(rawValue: String(pieces[0])), proto.isKubernetes,
             pieces[1].allSatisfy({ $0.isASCII && $0.isNumber }), pieces[1].count <= 5,
-            let port = Int(pieces[1]), (1...65535).contains(port)
+            let port = Int(pieces[1]), numbers.contains(port)
         else { return nil }
         return ProtocolPort(proto, port)
     }

@@ -15,12 +15,19 @@ struct FlowLogTests {
     /// lateral-scan up to its mesh part (the network-policy story: scans before and after, the
     /// legitimate flows, the whole cluster).
     static func lateralScan() throws -> Timeline {
+        let path = try lateralScanFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ScenarioLoader.timeline(path)
+    }
+
+    /// `lateralScan()`'s scenario written to a new temporary file, whose path it returns (the
+    /// caller removes it).
+    static func lateralScanFile() throws -> String {
         let text = try String(contentsOfFile: RepositoryFiles.absolute("scenarios/lateral-scan.yaml"), encoding: .utf8)
         guard let cut = text.range(of: "    # Layer two") else { throw FlowTestError("lateral-scan.yaml has no mesh part to cut") }
         let path = NSTemporaryDirectory() + "keycard-flows-\(UUID().uuidString).yaml"
         try String(text[..<cut.lowerBound]).write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ScenarioLoader.timeline(path)
+        return path
     }
 
     /// Every step's flows, the steps answered by `runner`.

@@ -118,21 +118,25 @@ struct GenerateTests {
             engine.evaluate(fromSource: meshed.to, to: .pod(meshed.from), port: ProtocolPort(.tcp, 8080), mesh: reverse).decision == .deny)
     }
 
+    /// Three pods, a Service sending port 80 to `demo`'s 8080, which no pod declares, and one
+    /// probe from `client` to it.
+    static let targetPort = """
+        apiVersion: keycard/v1
+        kind: Scenario
+        metadata: {name: generate-target-port}
+        spec:
+          resources:
+            - {apiVersion: v1, kind: Pod, metadata: {name: demo, namespace: default, labels: {app: demo}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: default, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: other, namespace: default, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: demo, namespace: default}, spec: {selector: {app: demo}, ports: [{port: 80, targetPort: 8080}]}}
+          steps:
+            - probe: {from: [default/client], to: [default/demo], ports: [TCP/8080]}
+        """
+
     @Test("an observed flow to a Service's target port no pod declares is a proof cell, and the summary counts observed flows proven")
     func observedFlowsToUndeclaredTargetPortsAreCells() throws {
-        let text = """
-            apiVersion: keycard/v1
-            kind: Scenario
-            metadata: {name: generate-target-port}
-            spec:
-              resources:
-                - {apiVersion: v1, kind: Pod, metadata: {name: demo, namespace: default, labels: {app: demo}}, spec: {containers: [{name: c, image: i}]}}
-                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: default, labels: {app: client}}, spec: {containers: [{name: c, image: i}]}}
-                - {apiVersion: v1, kind: Pod, metadata: {name: other, namespace: default, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}
-                - {apiVersion: v1, kind: Service, metadata: {name: demo, namespace: default}, spec: {selector: {app: demo}, ports: [{port: 80, targetPort: 8080}]}}
-              steps:
-                - probe: {from: [default/client], to: [default/demo], ports: [TCP/8080]}
-            """
+        let text = Self.targetPort
         let timeline = try ScenarioLoader.parseTimeline(text, file: "generate-target-port.yaml")
         let demo = ObjectKey("default", "demo")
         let client = ObjectKey("default", "client")
@@ -335,6 +339,10 @@ struct GenerateKernelTests {
         let fromAPI = try #require(cells.first { $0.from == ObjectKey("shop", "api") && $0.to == .pod(ObjectKey("data", "redis-0")) })
         #expect(fromAPI.expected == .explicit(.deny))
         #expect(cells.allSatisfy { $0.expectedOutcome.decision == $0.verdict.decision })
+        // One such cell is "1 cell" in the proof's summary (was: "1 cells").
+        let results = cells.map { cell in cell.result(observed: cell.verdict.decision == .allow ? Observation.allow : .deny, attempts: 1) }
+        let summary = GeneratedPolicyProof.summary(results, observed: seen, generator: generator)
+        #expect(summary.contains("(1 observed flow, and 1 cell between pods no stable label tells apart from theirs)"), "\(summary)")
     }
 
     @Test("a flow log of another scenario, or one without keycard's facts (Hubble's own), is refused, exit 2")
@@ -357,6 +365,98 @@ struct GenerateKernelTests {
         let plain = try KeycardBinary.run(["generate", staged, "--flows", path])
         #expect(plain.status == 2)
         #expect(plain.stderr.contains("no line carries keycard's facts"), "\(plain.stderr)")
+    }
+
+    /// lateral-scan's scenario (`FlowLogTests.lateralScanFile`), its timeline and the flow log
+    /// its model writes.
+    static func lateralScanFlows() throws -> (path: String, timeline: Timeline, lines: [HubbleFlowLine]) {
+        let path = try FlowLogTests.lateralScanFile()
+        let timeline = try ScenarioLoader.timeline(path)
+        let (_, lines) = try FlowLogTests.flows(timeline) { ModelProbeRunner(cluster: $0) }
+        return (path, timeline, lines)
+    }
+
+    @Test("a flow line whose port no NetworkPolicy can name, or that names a pod the scenario never has, is refused with its line, exit 2")
+    func flowLinesGenerateWouldMisreadAreRefused() throws {
+        let (scenario, _, lines) = try Self.lateralScanFlows()
+        let path = scenario + ".flows.jsonl"
+        defer {
+            try? FileManager.default.removeItem(atPath: scenario)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let index = try #require(
+            lines.firstIndex { $0.flow.verdict == "FORWARDED" && $0.flow.l4.TCP != nil && $0.flow.extensions?.value.observed == "allow" })
+        let encoder = JSONEncoder()
+        func generate(_ edit: (inout HubbleFlowLine) -> Void) throws -> KeycardBinary.Result {
+            var edited = lines
+            edit(&edited[index])
+            let text = try edited.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return try KeycardBinary.run(["generate", scenario, "--flows", path])
+        }
+        let untouched = try generate { _ in }
+        #expect(untouched.status == 0, "\(untouched.stderr)")
+        #expect(untouched.stdout.contains("kind: NetworkPolicy"), "\(untouched.stdout)")
+        for port in [0, -80, 99999] {
+            let result = try generate { $0.flow.l4.TCP?.destination_port = port }
+            #expect(result.status == 2)
+            #expect(
+                result.stderr.contains(
+                    "\(path):\(index + 1):1: not a keycard flow line: flow.l4.TCP.destination_port \(port) is not a port (1-65535)"),
+                "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+        let unknown = try generate { $0.flow.source.pod_name = "zz" }
+        #expect(unknown.status == 2)
+        #expect(
+            unknown.stderr.contains(
+                "\(path):\(index + 1):1: this flow names pod \(lines[index].flow.source.namespace ?? "")/zz, which scenario lateral-scan never has"
+            ),
+            "\(unknown.stderr)")
+        #expect(unknown.stdout.isEmpty)
+    }
+
+    @Test("every field generate reads is checked: verdict, addresses, one protocol, ports, kind, step; a real log passes")
+    func flowLineCheckReadsEveryField() throws {
+        let (scenario, timeline, lines) = try Self.lateralScanFlows()
+        try? FileManager.default.removeItem(atPath: scenario)
+        let check = FlowLineCheck(timeline)
+        #expect(lines.allSatisfy { check.problem($0) == nil })
+        let targetPort = try ScenarioLoader.parseTimeline(GenerateTests.targetPort, file: "generate-target-port.yaml")
+        let targetPortCheck = FlowLineCheck(targetPort)
+        #expect(try FlowLogTests.flows(targetPort) { ModelProbeRunner(cluster: $0) }.1.allSatisfy { targetPortCheck.problem($0) == nil })
+        let line = try #require(lines.first { $0.flow.l4.TCP != nil && $0.flow.extensions != nil && $0.flow.destination.podKey != nil })
+        func problem(_ edit: (inout HubbleFlowLine) -> Void) -> FlowLineCheck.Problem? {
+            var edited = line
+            edit(&edited)
+            return check.problem(edited)
+        }
+        #expect(problem { $0.flow.verdict = "MAYBE" } == .invalid("flow.verdict MAYBE is not FORWARDED, DROPPED or AUDIT"))
+        #expect(problem { $0.flow.IP.destination = "10.0.0.300" } == .invalid("flow.IP.destination 10.0.0.300 is not an IPv4 address"))
+        #expect(problem { $0.flow.l4.TCP = nil } == .invalid("flow.l4 must hold exactly one of TCP, UDP, SCTP and ICMPv4"))
+        let udp = try JSONDecoder().decode(HubbleFlow.Ports.self, from: Data("{\"destination_port\": 53}".utf8))
+        #expect(problem { $0.flow.l4.UDP = udp } == .invalid("flow.l4 must hold exactly one of TCP, UDP, SCTP and ICMPv4"))
+        #expect(problem { $0.flow.l4.TCP?.source_port = 70000 } == .invalid("flow.l4.TCP.source_port 70000 is not a port number (0-65535)"))
+        #expect(
+            problem { $0.flow.extensions?.value.kind = "guess" }
+                == .invalid("flow.extensions.value.kind guess is not probe, scan, dns or traffic"))
+        #expect(
+            problem { $0.flow.extensions?.value.step = 99 }
+                == .invalid("flow.extensions.value.step 99 is no step of scenario lateral-scan (0-\(timeline.scenario.steps.count))"))
+        #expect(
+            problem { $0.flow.extensions?.value.applicationPort = 65536 }
+                == .invalid("flow.extensions.value.applicationPort 65536 is not a port (1-65535)"))
+        #expect(
+            problem { $0.flow.extensions?.value.hostNetworkSource = "nobody" }
+                == .invalid("flow.extensions.value.hostNetworkSource nobody is not namespace/name"))
+        #expect(problem { $0.flow.extensions?.value.hostNetworkDestination = "default/gone" } == .unknownPod(ObjectKey("default", "gone")))
+        #expect(
+            problem {
+                $0.flow.source.namespace = nil
+                $0.flow.source.pod_name = "zz"
+            } == .invalid("flow.source.pod_name zz has no flow.source.namespace"))
+        let destination = try #require(line.flow.destination.pod_name)
+        #expect(problem { $0.flow.destination.namespace = "elsewhere" } == .unknownPod(ObjectKey("elsewhere", destination)))
     }
 
     @Test("a flow log that is not one is refused with its line, exit 2")

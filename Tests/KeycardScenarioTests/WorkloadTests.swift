@@ -539,6 +539,58 @@ struct WorkloadTimelineTests {
         #expect(pods(t, "prod/statefulset/db", after: 3).map(\.name) == ["db-0"])
     }
 
+    /// Generated names never lose a replica: 10,000 replicas (keycard's cap) are 10,000 pods of
+    /// distinct names, and so after a scale down and up (the API server's AlreadyExists makes the
+    /// controller retry with a new name). ReplicaSet `web0`'s first candidates collide 13 times
+    /// in 10,000 (none in its first 6,000); names that collide with nothing are the ones they
+    /// always were.
+    @Test(.timeLimit(.minutes(2)))
+    func tenThousandReplicasAreTenThousandPods() throws {
+        func replicaSet(_ replicas: Int) -> String {
+            workload(
+                "ReplicaSet", "web0",
+                """
+                replicas: \(replicas)
+                selector: {matchLabels: {app: web0}}
+                template:
+                  metadata: {labels: {app: web0}}
+                  spec: {containers: [{name: c, image: i}]}
+                """)
+        }
+        let steps = """
+            - scale: {workload: prod/replicaset/web0, replicas: 3000}
+            - scale: {workload: prod/replicaset/web0, replicas: 10000}
+            """
+        let t = try timeline(T.scenario(resources: replicaSet(10000), steps: steps))
+        for (step, count) in [(0, 10000), (1, 3000), (2, 10000)] {
+            let made = pods(t, "prod/replicaset/web0", after: step)
+            #expect(made.count == count, "after step \(step)")
+            #expect(Set(made.map(\.name)).count == count, "after step \(step)")
+        }
+        // 10,000, then 7,000 more after the scale-up: never a name twice.
+        let web0 = WorkloadKey.parse("prod/replicaset/web0")
+        let every = t.everyPod.compactMap { if case .pod(let pod) = $0.object, pod.owner?.workload == web0 { pod.key } else { nil } }
+        #expect(Set(every).count == 17000)
+        let byOrdinal = pods(t, "prod/replicaset/web0").sorted { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }
+        let two = pods(try timeline(T.scenario(resources: replicaSet(2))), "prod/replicaset/web0")
+        #expect(byOrdinal.prefix(2).map(\.name) == two.sorted { ($0.owner?.ordinal ?? 0) < ($1.owner?.ordinal ?? 0) }.map(\.name))
+    }
+
+    /// A generated name another pod of the namespace holds is skipped: the replica is made under
+    /// the next name, not refused (was: "wants pod ..., but that name is taken by a bare pod").
+    @Test func aGeneratedNameABarePodHoldsIsSkipped() throws {
+        let replicas = pods(try timeline(T.scenario(resources: deployment())), "prod/deployment/shop")
+        let held = try #require(replicas.first)
+        let bare =
+            "- {apiVersion: v1, kind: Pod, metadata: {name: \(held.name), namespace: prod, labels: {app: other}}, spec: {containers: [{name: c, image: i}]}}"
+        let t = try timeline(T.scenario(resources: bare + "\n" + deployment()))
+        let made = pods(t, "prod/deployment/shop")
+        #expect(made.count == 2)
+        #expect(!made.map(\.key).contains(held.key))
+        #expect(made.map(\.name).contains(replicas[1].name))
+        #expect(t.cluster(afterStep: 0).pods[held.key]?.owner == nil)
+    }
+
     /// Every field of the template is in its hash (`controller.ComputeHash` hashes the whole
     /// PodTemplateSpec): a new hostname, subdomain, env, hostAliases, setHostnameAsFQDN,
     /// enableServiceLinks or node selector rolls a Deployment out and replaces a StatefulSet's

@@ -35,7 +35,7 @@ struct GenerateCommand: ParsableCommand {
         if let output { try Self.requireWritable(output) }
         let lines: [HubbleFlowLine]
         if let flows {
-            lines = try Self.read(flows, of: timeline.scenario.name)
+            lines = try Self.read(flows, of: timeline)
         } else {
             try Environment.requireRoot()
             lines = try Self.observe(timeline, enforcement: mode)
@@ -126,17 +126,23 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
-    /// The flow log at `path`, line by line: a line that is not a flow is `path:line: message`, exit 2.
-    /// The lines of the flow log at `path`, which must be a keycard flow log of scenario
-    /// `scenario`: a line of another scenario, or a log without keycard's facts
-    /// (`flow.extensions`, which Hubble's own logs lack), is refused with exit code 2, as it would
-    /// make policies for traffic this scenario never had.
-    static func read(_ path: String, of scenario: String) throws -> [HubbleFlowLine] {
+    /// The lines of the flow log at `path`, which must be a keycard flow log of `timeline`'s
+    /// scenario: a line that is not a keycard flow (`FlowLineCheck`: a port outside 1-65535 would
+    /// become a policy the API server refuses) is `path:line:1: not a keycard flow line: ...`; a
+    /// line of another scenario (its name, or a pod the scenario never has), or a log without
+    /// keycard's facts (`flow.extensions`, which Hubble's own logs lack), is refused too, as it
+    /// would make policies for traffic this scenario never had. Each with exit code 2.
+    static func read(_ path: String, of timeline: Timeline) throws -> [HubbleFlowLine] {
+        let scenario = timeline.scenario.name
+        let check = FlowLineCheck(timeline)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             Console.error("\(path): cannot read the flow log")
             throw Exit.invalid
         }
         var lines: [HubbleFlowLine] = []
+        // Said after the checks of the whole log: Hubble's own log, which names pods of any
+        // cluster, is better told by its missing facts.
+        var unknownPod: (line: Int, pod: ObjectKey)?
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             do {
                 lines.append(try JSONDecoder().decode(HubbleFlowLine.self, from: Data(line.utf8)))
@@ -150,6 +156,13 @@ struct GenerateCommand: ParsableCommand {
                 )
                 throw Exit.invalid
             }
+            switch lines.last.flatMap(check.problem) {
+            case .invalid(let problem):
+                Console.error("\(path):\(index + 1):1: not a keycard flow line: \(problem)")
+                throw Exit.invalid
+            case .unknownPod(let pod): unknownPod = unknownPod ?? (index + 1, pod)
+            case nil: break
+            }
         }
         if lines.isEmpty {
             Console.error("\(path):1:1: the flow log holds no flow: generating from it would isolate every workload with no rule")
@@ -158,6 +171,12 @@ struct GenerateCommand: ParsableCommand {
         if !lines.contains(where: { $0.flow.extensions != nil }) {
             Console.error(
                 "\(path):1:1: no line carries keycard's facts (flow.extensions: scenario, step, cell): generate reads the log keycard run --flows writes, not Hubble's own"
+            )
+            throw Exit.invalid
+        }
+        if let unknownPod {
+            Console.error(
+                "\(path):\(unknownPod.line):1: this flow names pod \(unknownPod.pod), which scenario \(scenario) never has: generate from the flow log of the same scenario (keycard run FILE --flows LOG)"
             )
             throw Exit.invalid
         }

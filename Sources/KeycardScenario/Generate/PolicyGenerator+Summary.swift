@@ -28,13 +28,12 @@ extension PolicyGenerator {
 
         /// `generated 7 policies (12 rules) from 20 observed flows: 18 allowed, 2 skipped (1 ICMP, 1 whose pod is gone by the last step)`.
         public var line: String {
-            func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
             var reasons: [String] = []
             if icmp > 0 { reasons.append("\(icmp) ICMP") }
             if gone > 0 { reasons.append("\(gone) whose pod is gone by the last step") }
             if denied > 0 { reasons.append("\(denied) still denied by a ClusterNetworkPolicy") }
-            return "generated \(policies == 1 ? "1 policy" : "\(policies) policies") "
-                + "(\(plural(rules, "rule"))) from \(plural(flows + icmp, "observed flow")): \(allowed) allowed, \(skipped) skipped"
+            return "generated \(counted(policies, "policy", "policies")) "
+                + "(\(counted(rules, "rule"))) from \(counted(flows + icmp, "observed flow")): \(allowed) allowed, \(skipped) skipped"
                 + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: ", ")))")
         }
     }

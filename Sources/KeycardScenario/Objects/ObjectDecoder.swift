@@ -536,8 +536,29 @@ enum GeneratedName {
 
     /// `prefix` (cut to 58 characters) and 5 characters derived from `seed` (FNV-1a).
     static func complete(_ prefix: String, seed: String) -> String {
+        complete(prefix, seed: seed, attempt: 0)
+    }
+
+    /// `complete(_:seed:)`, skipping every name `taken` says is held: the API server answers a
+    /// generated name that exists with AlreadyExists and the controller creates the pod again
+    /// with a new random name (apiserver `names.SimpleNameGenerator`; the workload controllers
+    /// retry on their next sync), so every replica exists. The first candidate is the name
+    /// without retry, so a name that collides with nothing never changes; each retry derives the
+    /// next candidate from the same seed and the attempt's number.
+    static func complete(_ prefix: String, seed: String, avoiding taken: (String) -> Bool) -> String {
+        var attempt = 0
+        var name = complete(prefix, seed: seed, attempt: attempt)
+        while taken(name) {
+            attempt += 1
+            name = complete(prefix, seed: seed, attempt: attempt)
+        }
+        return name
+    }
+
+    /// The candidate of retry `attempt` (0: the first) for `prefix` and `seed`.
+    private static func complete(_ prefix: String, seed: String, attempt: Int) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (prefix + "\u{0}" + seed).utf8 {
+        for byte in (prefix + "\u{0}" + seed + (attempt == 0 ? "" : "\u{0}\(attempt)")).utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         var suffix = ""

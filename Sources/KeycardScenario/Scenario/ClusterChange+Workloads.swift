@@ -112,7 +112,9 @@ extension ClusterChange {
         Self.adoptOrphans(key, in: &cluster, state: &state)
         if key.kind == .statefulSet { Self.adoptNamedOrphans(key, in: &cluster, state: state) }
         let existing = cluster.pods(of: key)
-        var pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount)
+        var pods = WorkloadController.reconcile(&state, existing: existing, nodes: cluster.nodeCount) { name in
+            cluster.pods[ObjectKey(key.namespace, name)] != nil
+        }
         if key.kind == .statefulSet { pods = Self.creatable(pods, of: state.workload, existing: existing, in: cluster) }
         for pod in pods {
             if let holder = cluster.pods[pod.key], holder.owner?.workload != key {

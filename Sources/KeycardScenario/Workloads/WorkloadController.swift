@@ -26,12 +26,24 @@ import KeycardModel
 ///   had fired once (Kubernetes names it after the scheduled minute; keycard derives n from the
 ///   CronJob's namespace and name).
 /// The 5 characters are `GeneratedName`'s, seeded by the namespace, the owner and a counter of
-/// pods created, so a replaced or re-created pod never takes an old pod's name. Scaling down
+/// pods created, so a replaced or re-created pod never takes an old pod's name; a name a pod of
+/// the namespace holds (`taken`), or one made in the same sync, is skipped for the next candidate,
+/// as the API server's AlreadyExists makes the controller retry with a new name. Scaling down
 /// removes the newest pods (the highest ordinals for a StatefulSet), as the controllers rank them.
 public enum WorkloadController {
     /// The pods `state`'s controller runs, given the pods it owns now (`existing`) and the lab's
-    /// node count. Updates `state.created`.
-    public static func reconcile(_ state: inout WorkloadState, existing: [Pod], nodes: Int) -> [Pod] {
+    /// node count. Updates `state.created`. `taken`: whether a pod of the workload's namespace
+    /// holds a name now (its own pods included), which no generated name may take.
+    public static func reconcile(_ state: inout WorkloadState, existing: [Pod], nodes: Int, taken: (String) -> Bool) -> [Pod] {
+        // `PodNames` keeps `taken` for this sync only; it does not outlive the call.
+        withoutActuallyEscaping(taken) { taken in
+            var names = PodNames(held: taken)
+            return sync(&state, existing: existing, nodes: nodes, names: &names)
+        }
+    }
+
+    /// `reconcile(_:existing:nodes:taken:)`, its new pods named by `names`.
+    private static func sync(_ state: inout WorkloadState, existing: [Pod], nodes: Int, names: inout PodNames) -> [Pod] {
         var workload = state.workload
         if workload.kind == .deployment {
             if !workload.paused { state.rolledOut = workload.template }
@@ -50,10 +62,11 @@ public enum WorkloadController {
             let kept = Array(owned.filter(current).prefix(workload.replicas))
             // No ReplicaSet the API server would refuse, so no pod of it (`replicaSetProblem`).
             if replicaSetProblem(workload) != nil { return kept }
-            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash, from: workload) }
+            return kept
+                + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, &names, hash: hash, from: workload) }
         case .replicaSet, .replicationController:
             let kept = Array(owned.prefix(workload.replicas))
-            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, &names, hash: hash) }
         case .job, .cronJob:
             // No Job the API server would refuse, so no pod of it (`writtenJobLabel`,
             // `invalidIndexedHostname`).
@@ -61,11 +74,11 @@ public enum WorkloadController {
             // A CronJob's Job is a Job like any other: an Indexed one gives each pod its own index.
             if workload.indexed {
                 return (0..<workload.replicas).map { index in
-                    owned.first { $0.owner?.ordinal == index } ?? generated(&state, hash: hash, index: index)
+                    owned.first { $0.owner?.ordinal == index } ?? generated(&state, &names, hash: hash, index: index)
                 }
             }
             let kept = Array(owned.prefix(workload.replicas))
-            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, hash: hash) }
+            return kept + (kept.count..<max(kept.count, workload.replicas)).map { _ in generated(&state, &names, hash: hash) }
         case .statefulSet:
             // Pods the API server would refuse are never created (`statefulPodProblem`).
             return creatableOrdinals(workload).map { ordinal in
@@ -81,7 +94,7 @@ public enum WorkloadController {
         case .daemonSet:
             return daemonNodes(workload, nodes: nodes).map { node in
                 if let pod = owned.first(where: { $0.owner?.ordinal == node }), current(pod) { return pod }
-                var pod = generated(&state, hash: hash, index: node)
+                var pod = generated(&state, &names, hash: hash, index: node)
                 pod.nodeName = "node-\(node)"
                 return pod
             }
@@ -101,7 +114,9 @@ public enum WorkloadController {
     /// controller adds. `index` is the ordinal it is known by (node, completion index), else the
     /// creation counter. `from`: the workload as its pods are made (a paused Deployment's holds its
     /// newest ReplicaSet's template); by default the state's.
-    private static func generated(_ state: inout WorkloadState, hash: String, index: Int? = nil, from: Workload? = nil) -> Pod {
+    private static func generated(
+        _ state: inout WorkloadState, _ names: inout PodNames, hash: String, index: Int? = nil, from: Workload? = nil
+    ) -> Pod {
         let workload = from ?? state.workload
         let counter = state.created
         state.created += 1
@@ -122,7 +137,7 @@ public enum WorkloadController {
         case .replicaSet, .replicationController, .statefulSet: break
         }
         var pod = workload.pod(ordinal: index ?? counter, revision: hash)
-        pod.name = GeneratedName.complete(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
+        pod.name = names.claim(prefix, seed: "\(workload.namespace)/\(workload.kind.resource)/\(workload.name)#\(counter)")
         pod.labels = labels
         if workload.indexed, workload.kind == .job || workload.kind == .cronJob {
             // An Indexed Job's pod is `<job>-<index>` to DNS (its subdomain from the template), and
@@ -138,6 +153,21 @@ public enum WorkloadController {
             }
         }
         return pod
+    }
+
+    /// The names a sync's new pods may not take: those held in the namespace, and those the sync
+    /// already gave a pod (two replicas made together collide as surely as with an old pod).
+    struct PodNames {
+        let held: (String) -> Bool
+        var made: Set<String> = []
+
+        /// A generated name for `prefix` and `seed` that neither a pod holds nor this sync gave.
+        mutating func claim(_ prefix: String, seed: String) -> String {
+            let made = self.made
+            let name = GeneratedName.complete(prefix, seed: seed) { held($0) || made.contains($0) }
+            self.made.insert(name)
+            return name
+        }
     }
 
     /// An Indexed Job's pod name prefix, `<job>-<index>-`: when it passes the 58 characters a
