@@ -731,6 +731,8 @@ let fidelityRowsProvenElsewhere: [String: String] = [
     "OBJ-75": "KeycardScenarioTests/NodePortServiceTests.loadBalancerUpdateRules",
     "NP-74": "KeycardScenarioTests/NodePortServiceTests.aHostNetworkPodIsNotProbedOnANodePortOfItsNode",
     "NP-75": "KeycardScenarioTests/PolicyGeneratorTests.policyNamesAreDNSSubdomains",
+    "NP-78": "KeycardProbeTests/GenerateTests.flowLinesGenerateWouldMisreadAreRefused, .flowLineCheckReadsEveryField",
+    "WL-68": "KeycardScenarioTests/WorkloadTests.tenThousandReplicasAreTenThousandPods, .aGeneratedNameABarePodHoldsIsSkipped",
     "NP-76": "KeycardScenarioTests/PolicyGeneratorTests.aPortIsNamedOnlyWhenEveryPodOfTheGroupNamesItSo",
     "NP-77":
         "KeycardProbeTests/GeneratePeerTests.externalsAndNodesAreIPBlocks, KeycardProbeTests/GeneratePeerKernelTests.externalsAndNodesAreProven (root)",
