@@ -58,6 +58,11 @@ struct ClusterDNSStartupTests {
     /// program starts (`LabStartup`), as CoreDNS is up before a cluster's application pods. The
     /// lookup had failed for about 6 s after start-up: the server started last, with no records,
     /// and the ClusterIP was translated only after every program was listening.
+    /// The lookup asks for A records only (`getent ahostsv4`): glibc's `getent hosts` sends A and
+    /// AAAA in parallel from one socket, and the two datagrams' conntrack entries can race at the
+    /// Service's DNAT, losing one (Kubernetes' known "5 s DNS delay"; 10 of 150 node-placement labs
+    /// here waited the resolver's 5 s timeout, 0 of 40 with A only). That race is the kernel's,
+    /// not the start-up order this test is about.
     @Test(arguments: Enforcement.allCases)
     func aProgramResolvesAServiceOnItsFirstTry(_ enforcement: Enforcement) throws {
         let lab = ScenarioLibrary.uniqueLabName()
@@ -65,7 +70,7 @@ struct ClusterDNSStartupTests {
             \(ClusterDNSKernelTests.head(lab))
                 - {apiVersion: v1, kind: Pod, metadata: {name: db, namespace: x, labels: {app: db}}, spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}}
                 - {apiVersion: v1, kind: Service, metadata: {name: db, namespace: x}, spec: {clusterIP: 10.96.0.77, selector: {app: db}, ports: [{port: 5432}]}}
-                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x}, spec: {containers: [{name: c, command: [sh, -c], args: ['getent hosts db || echo MISSING; echo END; exec sleep 600']}]}}
+                - {apiVersion: v1, kind: Pod, metadata: {name: client, namespace: x}, spec: {containers: [{name: c, command: [sh, -c], args: ['a=$(getent ahostsv4 db) || a=MISSING; echo "${a%% *}"; echo END; exec sleep 600']}]}}
               steps:
                 - dns: {from: x/db, name: db}
                   expect: [10.96.0.77]
@@ -75,7 +80,7 @@ struct ClusterDNSStartupTests {
         defer { run.tearDown() }
         let report = try run.execute()
         #expect(report.passed, "\(ScenarioLibrary.failures(report).joined(separator: "\n"))")
-        #expect(Self.log(lab, "x", "client", until: "END") == "10.96.0.77      db.x.svc.cluster.local\nEND\n")
+        #expect(Self.log(lab, "x", "client", until: "END") == "10.96.0.77\nEND\n")
     }
 
     /// `generate --prove` (and `diff --prove`) bring their lab up in the same order: a program
